@@ -1,0 +1,112 @@
+"""The one output shape of every benchmark: a JSON object with metrics, data set, split, seed, wall time, machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BenchResult", "Stopwatch", "machine_info", "write_result"]
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on: CPU count, model, memory, Python, torch threads."""
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    try:
+        with Path("/proc/cpuinfo").open() as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+        with Path("/proc/meminfo").open() as fh:
+            info["mem_gib"] = round(int(fh.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    info["malloc_mmap_max"] = os.environ.get("MALLOC_MMAP_MAX_")
+    return info
+
+
+@dataclass
+class BenchResult:
+    """One benchmark run; ``to_dict`` gives the JSON object the CLI prints."""
+
+    benchmark: str
+    dataset: str
+    split: str
+    seed: int
+    metrics: dict[str, Any]
+    wall_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "benchmark": self.benchmark,
+            "dataset": self.dataset,
+            "split": self.split,
+            "seed": self.seed,
+            "metrics": self.metrics,
+        }
+        out.update(self.extra)
+        out["wall_s"] = round(self.wall_s, 3)
+        out["machine"] = machine_info()
+        return _jsonable(out)  # type: ignore[no-any-return]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def write_result(result: BenchResult, json_path: Path | None) -> str:
+    """Serialise ``result``; also write it to ``json_path`` when given. Returns the JSON text."""
+    text = json.dumps(result.to_dict(), indent=2, sort_keys=False)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+class Stopwatch:
+    """Wall-clock timer: ``with Stopwatch() as sw: ...; sw.seconds``."""
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+@contextmanager
+def timed() -> Iterator[Stopwatch]:
+    """Context manager yielding a running Stopwatch."""
+    sw = Stopwatch()
+    with sw:
+        yield sw

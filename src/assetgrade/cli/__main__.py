@@ -1,0 +1,5 @@
+"""Allow ``python -m assetgrade.cli``."""
+
+from assetgrade.cli.app import main
+
+main()

@@ -1,0 +1,90 @@
+"""The ``assetgrade`` command: a Typer app assembled from one module per command group."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from assetgrade.errors import (
+    AssetgradeError,
+    ConflictError,
+    MissingExtraError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreError,
+    ValidationError,
+)
+
+__all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "build_app", "main"]
+
+# Each module defines ``register(app: typer.Typer) -> None``; heavy imports stay inside the commands.
+COMMAND_MODULES: tuple[str, ...] = (
+    "workspace",
+    "ingest",
+    "ontology",
+)
+BENCH_MODULES: tuple[str, ...] = ()
+
+EXIT_CODES: dict[type[AssetgradeError], int] = {
+    ValidationError: 2,
+    NotFoundError: 3,
+    ConflictError: 4,
+    PermissionDeniedError: 5,
+    StoreError: 6,
+    MissingExtraError: 7,
+}
+
+err_console = Console(stderr=True)
+
+
+def build_app() -> typer.Typer:
+    """The full CLI app with every command group registered."""
+    app = typer.Typer(
+        name="assetgrade",
+        help="Calibrated, auditable condition grades for used industrial assets.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"assetgrade.cli.{name}").register(app)
+    bench = typer.Typer(help="Benchmarks on real data; each prints one JSON object.", no_args_is_help=True)
+    for name in BENCH_MODULES:
+        importlib.import_module(f"assetgrade.cli.{name}").register(bench)
+    app.add_typer(bench, name="bench")
+    return app
+
+
+def exit_code_for(exc: AssetgradeError) -> int:
+    """The CLI exit code for an error: the most specific class in EXIT_CODES wins."""
+    for klass in type(exc).__mro__:
+        if klass in EXIT_CODES:
+            return EXIT_CODES[klass]
+    return 1
+
+
+def main() -> None:
+    """Entry point: run the app, turning assetgrade errors into a message and an exit code."""
+    app = build_app()
+    try:
+        app(standalone_mode=False)
+    except AssetgradeError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(exit_code_for(exc))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors etc. come through standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,67 @@
+"""The error tree: one base class and a few subclasses; edges (CLI, REST) map them to exit and HTTP codes."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AssetgradeError",
+    "ConflictError",
+    "IngestError",
+    "MissingExtraError",
+    "NotFoundError",
+    "OntologyError",
+    "PermissionDeniedError",
+    "StoreError",
+    "ValidationError",
+]
+
+
+class AssetgradeError(Exception):
+    """Base class of every error assetgrade raises on purpose."""
+
+
+class ValidationError(AssetgradeError, ValueError):
+    """Bad input; ``where`` names the file, row and field, ``reason`` says what is wrong.
+
+    Examples
+    --------
+    >>> str(ValidationError("must be a number", where="manifest.csv:row 3:field cost"))
+    'manifest.csv:row 3:field cost: must be a number'
+    """
+
+    def __init__(self, reason: str, *, where: str | None = None) -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class OntologyError(ValidationError):
+    """An ontology file or term is invalid or unknown."""
+
+
+class IngestError(ValidationError):
+    """One ingest row or file could not be taken in."""
+
+
+class NotFoundError(AssetgradeError, LookupError):
+    """A named asset, evidence item, model or file does not exist."""
+
+
+class ConflictError(AssetgradeError):
+    """A write lost a race (stale version) or contradicts what is stored (same id, other content)."""
+
+
+class StoreError(AssetgradeError):
+    """The store or blob store failed (disk full, connection lost, schema too old)."""
+
+
+class PermissionDeniedError(AssetgradeError):
+    """The caller's token or role does not allow the action."""
+
+
+class MissingExtraError(AssetgradeError, ImportError):
+    """An optional extra is needed; the message names the ``pip install`` to run."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        super().__init__(f"{feature} needs the optional extra: pip install 'assetgrade[{extra}]'")

@@ -1,0 +1,136 @@
+"""The extractor contract: every modality fits on asset records and extracts an evidence block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, Self, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import ValidationError
+from assetgrade.store.records import AssetRecord
+
+__all__ = [
+    "EvidenceBlock",
+    "Extractor",
+    "Finding",
+    "Modality",
+    "available_extractors",
+    "get_extractor",
+    "register_extractor",
+]
+
+Modality = Literal["vision", "text", "sensors"]
+Status = Literal["confirmed", "negated", "uncertain"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of evidence an extractor found, tied to where it was seen.
+
+    Exactly the location fields that fit the modality are set: ``region`` (pixels
+    x0, y0, x1, y1) for an image, ``span`` (character offsets) for a text, ``window``
+    (start, end in the series' time unit) and ``channels`` for a sensor series.
+
+    Examples
+    --------
+    >>> f = Finding(modality="text", summary="hydraulic leak", defect="leak", span=(4, 8), confidence=0.9)
+    >>> f.status
+    'confirmed'
+    """
+
+    modality: Modality
+    summary: str
+    defect: str | None = None
+    component: str | None = None
+    severity: float | None = None
+    """0 (none) to 1 (worst) where the extractor can say."""
+    confidence: float = 1.0
+    status: Status = "confirmed"
+    evidence_id: str | None = None
+    region: tuple[int, int, int, int] | None = None
+    span: tuple[int, int] | None = None
+    window: tuple[float, float] | None = None
+    channels: tuple[str, ...] = ()
+    grade_hint: str | None = None
+    """The grade this finding alone points to, if the rubric says (used to flag contradictions)."""
+
+
+@dataclass
+class EvidenceBlock:
+    """What one extractor says about a list of assets: a fixed-width feature block and findings.
+
+    ``features`` has one row per asset in ``asset_ids``; rows where ``present`` is False are
+    NaN: a missing modality is explicit, never a silent zero.
+    """
+
+    modality: Modality
+    asset_ids: list[str]
+    feature_names: tuple[str, ...]
+    features: npt.NDArray[np.float64]
+    present: npt.NDArray[np.bool_]
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    quality_flags: dict[str, list[str]] = field(default_factory=dict)
+    grade_proba: npt.NDArray[np.float64] | None = None
+    """Optional (n_assets, n_grades) distribution from the modality alone, NaN where absent."""
+
+    def __post_init__(self) -> None:
+        n = len(self.asset_ids)
+        if self.features.shape != (n, len(self.feature_names)):
+            raise ValidationError(
+                f"features shape {self.features.shape} does not match "
+                f"{n} assets x {len(self.feature_names)} feature names",
+                where=f"EvidenceBlock[{self.modality}]",
+            )
+        if self.present.shape != (n,):
+            raise ValidationError(
+                f"present has shape {self.present.shape}, expected ({n},)",
+                where=f"EvidenceBlock[{self.modality}]",
+            )
+        if self.grade_proba is not None and self.grade_proba.shape[0] != n:
+            raise ValidationError(
+                f"grade_proba has {self.grade_proba.shape[0]} rows, expected {n}",
+                where=f"EvidenceBlock[{self.modality}]",
+            )
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """An evidence extractor for one modality (scikit-learn style: settings in ``__init__``)."""
+
+    modality: Modality
+
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
+        """Learn from records (and their grades, where known); returns self."""
+        ...
+
+    def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
+        """Evidence for each record, in order; assets without this modality are marked absent."""
+        ...
+
+
+_REGISTRY: dict[str, Callable[..., Extractor]] = {}
+
+
+def register_extractor(name: str) -> Callable[[Callable[..., Extractor]], Callable[..., Extractor]]:
+    """Class decorator adding an extractor factory to the registry under ``name``."""
+
+    def deco(factory: Callable[..., Extractor]) -> Callable[..., Extractor]:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def get_extractor(name: str, **settings: object) -> Extractor:
+    """A new extractor by registered name; an unknown name lists the known ones."""
+    if name not in _REGISTRY:
+        raise ValidationError(f"unknown extractor {name!r}; known: {sorted(_REGISTRY)}", where="extractor")
+    return _REGISTRY[name](**settings)
+
+
+def available_extractors() -> list[str]:
+    """Names of the registered extractors."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,1 @@
+"""assetgrade.modalities.vision."""
