@@ -1,1 +1,30 @@
-"""assetgrade.ontology."""
+"""The domain ontology: grade scale, defect taxonomy, components, abbreviations and rubric (YAML in, frozen out)."""
+
+from assetgrade.ontology.loader import default_ontology, load_ontology, loads_ontology, parse_ontology
+from assetgrade.ontology.model import (
+    Component,
+    Defect,
+    Grade,
+    GradeScale,
+    Ontology,
+    Rubric,
+    Rule,
+    TermMatch,
+    normalise_term,
+)
+
+__all__ = [
+    "Component",
+    "Defect",
+    "Grade",
+    "GradeScale",
+    "Ontology",
+    "Rubric",
+    "Rule",
+    "TermMatch",
+    "default_ontology",
+    "load_ontology",
+    "loads_ontology",
+    "normalise_term",
+    "parse_ontology",
+]

@@ -1,0 +1,88 @@
+"""``assetgrade ontology check|show``: validate an ontology file and print what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from assetgrade.ontology import Ontology, default_ontology, load_ontology
+
+__all__ = ["register"]
+
+console = Console()
+
+
+def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
+    if file is not None:
+        return load_ontology(file)
+    if workspace is not None:
+        from assetgrade.cli.workspace import open_workspace
+
+        ws = open_workspace(workspace)
+        return ws.ontology()  # type: ignore[no-any-return]
+    return default_ontology()
+
+
+def check(file: Path = typer.Argument(..., help="Ontology YAML file to validate.")) -> None:
+    """Validate an ontology file; exits non-zero naming the bad key and line."""
+    ont = load_ontology(file)
+    uncovered = [
+        f"{d.id}:{s}"
+        for d in ont.defects.values()
+        for s in d.severities
+        if ont.rubric.grade_for_finding(d, s, ont.ancestors(d.id)) == ont.rubric.default_grade
+    ]
+    console.print(
+        f"[green]ok[/] {file}: {len(ont.grades)} grades, {len(ont.defects)} defects, "
+        f"{len(ont.components)} components, {len(ont.abbreviations)} abbreviations, "
+        f"{len(ont.rubric.rules)} rubric rules; version {ont.version}"
+    )
+    if uncovered:
+        console.print(
+            f"[yellow]note:[/] {len(uncovered)} defect/severity pairs fall through to the default grade "
+            f"{ont.rubric.default_grade}: {', '.join(uncovered[:10])}{' ...' if len(uncovered) > 10 else ''}"
+        )
+
+
+def show(
+    file: Path | None = typer.Option(None, "--file", "-f", help="Ontology YAML (default: the workspace's)."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE"),
+) -> None:
+    """Print the grade scale, defect taxonomy with rubric grades, components and abbreviations."""
+    ont = _resolve(file, workspace)
+    console.print(f"[bold]{ont.name}[/] version {ont.version} ({ont.source})")
+    grades = Table("grade", "name", "description", title="Grades (best first)")
+    for g in ont.grades.grades:
+        grades.add_row(g.id, g.name, g.description)
+    console.print(grades)
+    tree = Tree("defects")
+    nodes = {None: tree}
+    for d in ont.defects.values():
+        by_sev = ", ".join(
+            f"{s}→{ont.rubric.grade_for_finding(d, s, ont.ancestors(d.id))}" for s in d.severities
+        )
+        label = f"[bold]{d.id}[/] ({d.kind}) {by_sev}"
+        if d.synonyms:
+            label += f"  [dim]{', '.join(d.synonyms)}[/]"
+        nodes[d.id] = nodes[d.parent].add(label)  # type: ignore[index]
+    console.print(tree)
+    comps = Table("component", "synonyms", title="Components")
+    for c in ont.components.values():
+        comps.add_row(c.id, ", ".join(c.synonyms))
+    console.print(comps)
+    abbr = Table("abbreviation", "expansion", title="Abbreviations")
+    for k, v in sorted(ont.abbreviations.items()):
+        abbr.add_row(k, v)
+    console.print(abbr)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ontology`` command group."""
+    group = typer.Typer(help="Validate and show the ontology (grades, defects, rubric, synonyms).")
+    group.command("check")(check)
+    group.command("show")(show)
+    app.add_typer(group, name="ontology")

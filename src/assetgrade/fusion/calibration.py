@@ -1,0 +1,327 @@
+"""Probability calibration: temperature scaling, isotonic regression, ECE and reliability diagrams.
+
+Temperature scaling divides logits by one learned temperature chosen to minimise the negative
+log-likelihood on held-out (out-of-fold) data (Guo, Pleiss, Sun & Weinberger 2017, "On
+Calibration of Modern Neural Networks", ICML). Isotonic calibration fits one monotone map per
+class (one-vs-rest) and renormalises (Zadrozny & Elkan 2002, KDD). Expected calibration error
+uses equal-width bins on the top-label confidence (Naeini, Cooper & Hauskrecht 2015; Guo et al.
+2017); the class-wise variant averages the per-class ECE (Kull et al. 2019, NeurIPS).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
+
+from assetgrade.errors import ValidationError
+
+__all__ = [
+    "IsotonicCalibrator",
+    "TemperatureScaler",
+    "as_labels",
+    "as_proba",
+    "classwise_ece",
+    "expected_calibration_error",
+    "negative_log_likelihood",
+    "reliability_diagram",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_EPS = 1e-12
+
+
+def as_proba(p: npt.ArrayLike, *, where: str = "proba") -> FloatArray:
+    """A checked (n, k) probability matrix: finite, in [0, 1], rows summing to 1 (within 1e-4)."""
+    arr = np.asarray(p, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] < 2:
+        raise ValidationError(f"expected an (n, k>=2) matrix, got shape {arr.shape}", where=where)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.argwhere(~np.isfinite(arr))[0][0])
+        raise ValidationError(f"row {bad} holds NaN or inf", where=where)
+    if arr.min() < -1e-9 or arr.max() > 1 + 1e-9:
+        raise ValidationError("probabilities must lie in [0, 1]", where=where)
+    sums = arr.sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=1e-4):
+        bad = int(np.argmax(np.abs(sums - 1.0)))
+        raise ValidationError(f"row {bad} sums to {sums[bad]:.4f}, not 1", where=where)
+    return np.clip(arr, 0.0, 1.0)
+
+
+def as_labels(y: npt.ArrayLike, n_classes: int, *, where: str = "y") -> IntArray:
+    """Checked integer labels in ``0 .. n_classes-1``."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValidationError(f"labels must be 1-D, got shape {arr.shape}", where=where)
+    if arr.size and (not np.issubdtype(arr.dtype, np.integer)):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValidationError("labels must be integer grade indices", where=where)
+    out = arr.astype(np.int64)
+    if out.size and (out.min() < 0 or out.max() >= n_classes):
+        bad = int(np.argmax((out < 0) | (out >= n_classes)))
+        raise ValidationError(
+            f"label {out[bad]} at row {bad} is outside 0..{n_classes - 1}", where=where
+        )
+    return out
+
+
+def _as_logits(x: npt.ArrayLike, kind: Literal["auto", "proba", "logits"]) -> FloatArray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValidationError(f"expected an (n, k) matrix, got shape {arr.shape}", where="scores")
+    looks_proba = bool(
+        np.all(np.isfinite(arr)) and arr.min() >= 0 and arr.max() <= 1 and np.allclose(arr.sum(1), 1, atol=1e-4)
+    )
+    if kind == "proba" or (kind == "auto" and looks_proba):
+        return np.log(np.clip(as_proba(arr), _EPS, 1.0))
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError("logits hold NaN or inf", where="scores")
+    return arr
+
+
+def negative_log_likelihood(proba: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Mean negative log-likelihood of the true labels."""
+    p = as_proba(proba)
+    yy = as_labels(y, p.shape[1])
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(yy)), yy], _EPS, 1.0))))
+
+
+class TemperatureScaler:
+    """One temperature for all classes, fitted by minimising the NLL (Guo et al. 2017).
+
+    Accepts logits or probabilities (``input="auto"`` treats rows in [0, 1] summing to 1 as
+    probabilities and takes their log). Fit it on held-out or out-of-fold outputs, never on the
+    data the model was trained on.
+
+    Attributes
+    ----------
+    temperature_ : float
+        The fitted temperature (> 1 softens over-confident outputs).
+    n_classes_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [4.0, 0.0]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> ts = TemperatureScaler().fit(logits, y)
+    >>> bool(ts.temperature_ > 1.0)
+    True
+    >>> ts.transform(logits).shape
+    (4, 2)
+    """
+
+    def __init__(
+        self, *, input: Literal["auto", "proba", "logits"] = "auto", bounds: tuple[float, float] = (0.05, 20.0)
+    ) -> None:
+        self.input = input
+        self.bounds = bounds
+
+    def _check_settings(self) -> None:
+        if self.input not in ("auto", "proba", "logits"):
+            raise ValidationError(
+                f"input={self.input!r}; allowed: 'auto', 'proba', 'logits'", where="TemperatureScaler"
+            )
+        lo, hi = self.bounds
+        if not 0 < lo < hi:
+            raise ValidationError(f"bounds={self.bounds} must satisfy 0 < lo < hi", where="TemperatureScaler")
+
+    def fit(self, scores: npt.ArrayLike, y: npt.ArrayLike) -> Self:
+        """Learn the temperature on held-out scores and their true labels; returns self."""
+        self._check_settings()
+        z = _as_logits(scores, self.input)
+        yy = as_labels(y, z.shape[1])
+        if len(yy) != len(z):
+            raise ValidationError(f"{len(z)} score rows but {len(yy)} labels", where="y")
+        if len(yy) == 0:
+            raise ValidationError("cannot fit on zero rows", where="TemperatureScaler.fit")
+        rows = np.arange(len(yy))
+
+        def nll(log_t: float) -> float:
+            lp = log_softmax(z / np.exp(log_t), axis=1)
+            return float(-lp[rows, yy].mean())
+
+        lo, hi = np.log(self.bounds[0]), np.log(self.bounds[1])
+        res = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+        self.temperature_ = float(np.exp(res.x))
+        self.n_classes_ = int(z.shape[1])
+        self.nll_before_ = nll(0.0)
+        self.nll_after_ = float(res.fun)
+        return self
+
+    def transform(self, scores: npt.ArrayLike) -> FloatArray:
+        """Calibrated probabilities for logits or probabilities."""
+        if not hasattr(self, "temperature_"):
+            raise ValidationError("TemperatureScaler is not fitted; call fit first", where="TemperatureScaler")
+        z = _as_logits(scores, self.input)
+        if z.shape[1] != self.n_classes_:
+            raise ValidationError(f"expected {self.n_classes_} columns, got {z.shape[1]}", where="scores")
+        out: FloatArray = np.exp(log_softmax(z / self.temperature_, axis=1))
+        return out
+
+    def fit_transform(self, scores: npt.ArrayLike, y: npt.ArrayLike) -> FloatArray:
+        """Fit and transform the same scores (for diagnostics only; fit on held-out data)."""
+        return self.fit(scores, y).transform(scores)
+
+
+class IsotonicCalibrator:
+    """Isotonic calibration: one-vs-rest per class then renormalise, or on the top-label confidence.
+
+    ``mode="ovr"`` fits ``P(y=k | p_k)`` for every class k with a monotone map and renormalises
+    each row (Zadrozny & Elkan 2002). ``mode="top"`` maps only the top-label confidence to its
+    accuracy and spreads the remaining mass over the other classes in proportion.
+
+    Attributes
+    ----------
+    maps_ : list of sklearn IsotonicRegression
+    n_classes_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.dirichlet([1, 1, 1], size=200)
+    >>> y = rng.integers(0, 3, size=200)
+    >>> IsotonicCalibrator().fit(p, y).transform(p).sum(axis=1).round(6).min()
+    np.float64(1.0)
+    """
+
+    def __init__(self, *, mode: Literal["ovr", "top"] = "ovr", floor: float = 1e-4) -> None:
+        self.mode = mode
+        self.floor = floor
+
+    def fit(self, proba: npt.ArrayLike, y: npt.ArrayLike) -> Self:
+        """Learn the monotone maps on held-out probabilities; returns self."""
+        from sklearn.isotonic import IsotonicRegression
+
+        if self.mode not in ("ovr", "top"):
+            raise ValidationError(f"mode={self.mode!r}; allowed: 'ovr', 'top'", where="IsotonicCalibrator")
+        p = as_proba(proba)
+        yy = as_labels(y, p.shape[1])
+        if len(yy) != len(p):
+            raise ValidationError(f"{len(p)} rows but {len(yy)} labels", where="y")
+        self.n_classes_ = int(p.shape[1])
+        self.maps_: list[IsotonicRegression] = []
+        if self.mode == "ovr":
+            for k in range(self.n_classes_):
+                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+                iso.fit(p[:, k], (yy == k).astype(np.float64))
+                self.maps_.append(iso)
+        else:
+            top = p.argmax(axis=1)
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(p.max(axis=1), (top == yy).astype(np.float64))
+            self.maps_.append(iso)
+        return self
+
+    def transform(self, proba: npt.ArrayLike) -> FloatArray:
+        """Calibrated probabilities (rows sum to 1; every class keeps at least ``floor``)."""
+        if not hasattr(self, "maps_"):
+            raise ValidationError("IsotonicCalibrator is not fitted; call fit first", where="IsotonicCalibrator")
+        p = as_proba(proba)
+        if p.shape[1] != self.n_classes_:
+            raise ValidationError(f"expected {self.n_classes_} columns, got {p.shape[1]}", where="proba")
+        if self.mode == "ovr":
+            q = np.column_stack([m.predict(p[:, k]) for k, m in enumerate(self.maps_)])
+        else:
+            top = p.argmax(axis=1)
+            conf = np.clip(self.maps_[0].predict(p.max(axis=1)), 1.0 / self.n_classes_, 1.0)
+            rest = p.copy()
+            rest[np.arange(len(p)), top] = 0.0
+            rs = rest.sum(axis=1, keepdims=True)
+            share = np.where(rs > 0, rest / np.where(rs > 0, rs, 1.0), 1.0 / (self.n_classes_ - 1))
+            q = share * (1.0 - conf)[:, None]
+            q[np.arange(len(p)), top] = conf
+        q = np.maximum(q, self.floor)
+        out: FloatArray = q / q.sum(axis=1, keepdims=True)
+        return out
+
+
+def _bins(conf: FloatArray, n_bins: int) -> IntArray:
+    if n_bins < 1:
+        raise ValidationError(f"n_bins={n_bins} must be >= 1", where="n_bins")
+    return np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)
+
+
+def expected_calibration_error(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:
+    """ECE with equal-width bins on the top-label confidence (Guo et al. 2017)."""
+    p = as_proba(proba)
+    yy = as_labels(y, p.shape[1])
+    if len(yy) == 0:
+        return float("nan")
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == yy).astype(np.float64)
+    b = _bins(conf, n_bins)
+    ece = 0.0
+    for k in range(n_bins):
+        m = b == k
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def classwise_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:
+    """Class-wise ECE: the mean over classes of the binned |P(y=k) − p_k| gap (Kull et al. 2019)."""
+    p = as_proba(proba)
+    yy = as_labels(y, p.shape[1])
+    if len(yy) == 0:
+        return float("nan")
+    total = 0.0
+    for k in range(p.shape[1]):
+        pk = p[:, k]
+        hit = (yy == k).astype(np.float64)
+        b = _bins(pk, n_bins)
+        for j in range(n_bins):
+            m = b == j
+            if m.any():
+                total += m.mean() * abs(hit[m].mean() - pk[m].mean())
+    return float(total / p.shape[1])
+
+
+def reliability_diagram(
+    proba: npt.ArrayLike,
+    y: npt.ArrayLike,
+    path: str | Path,
+    *,
+    n_bins: int = 15,
+    title: str = "Reliability diagram",
+) -> Path:
+    """Write a reliability diagram (accuracy vs top-label confidence per bin) as a PNG; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = as_proba(proba)
+    yy = as_labels(y, p.shape[1])
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == yy).astype(np.float64)
+    b = _bins(conf, n_bins)
+    centers = (np.arange(n_bins) + 0.5) / n_bins
+    acc = np.array([correct[b == k].mean() if (b == k).any() else np.nan for k in range(n_bins)])
+    cnt = np.array([(b == k).sum() for k in range(n_bins)])
+    ece = expected_calibration_error(p, yy, n_bins=n_bins)
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+    )
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.bar(centers, np.nan_to_num(acc), width=1.0 / n_bins, edgecolor="black", alpha=0.7, label="accuracy")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{title} (ECE {ece:.3f}, n={len(yy)})")
+    ax.legend(loc="upper left")
+    ax.set_ylim(0, 1)
+    ax2.bar(centers, cnt, width=1.0 / n_bins, edgecolor="black", color="tab:grey")
+    ax2.set_xlabel("top-label confidence")
+    ax2.set_ylabel("count")
+    ax2.set_xlim(0, 1)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -1,0 +1,184 @@
+"""Normalisation candidates for a token never seen in training: masks, splits and vocabulary look-alikes.
+
+Candidates come from rules (MaintNorm's masks ``<id>``/``<num>``/``<date>``, splitting
+``ENG/OIL`` and ``1sparking``), from lower-casing, and from the normalised vocabulary by
+truncation (``ASSEMB`` → ``assembly``), vowel-dropping abbreviation (``CRNR`` → ``corner``,
+a subsequence test) and Damerau-Levenshtein edit distance ≤ 2 (``PUCHASE`` → ``purchase``),
+the candidate-generation step of MoNoise (van der Goot & van Noord 2017).
+Each candidate carries features for the learned ranker in :mod:`.normalize`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "is_subsequence", "mask_token"]
+
+_NUM = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+_DATE = re.compile(r"^\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?$|^\d{1,2}(?:st|nd|rd|th)$", re.IGNORECASE)
+_ID = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_#.-]+$")
+_NUM_WORD = re.compile(r"^(\d+(?:\.\d+)?)([A-Za-z]{2,})$")
+_WORD_NUM = re.compile(r"^([A-Za-z]{1,4})[#.]?(\d+)$")
+_SPLIT = re.compile(r"([/&+])")
+
+KINDS = ("raw", "lower", "mask", "split", "vocab")
+
+
+def mask_token(token: str) -> str | None:
+    """The MaintNorm mask for an id, number or date token, or None.
+
+    >>> mask_token("BF079"), mask_token("42"), mask_token("16/11"), mask_token("hose")
+    ('<id>', '<num>', '<date>', None)
+    """
+    if _NUM.match(token):
+        return "<num>"
+    if _DATE.match(token):
+        return "<date>"
+    if _ID.match(token):
+        return "<id>"
+    return None
+
+
+def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:
+    """Optimal-string-alignment edit distance, stopping early above ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def is_subsequence(short: str, long: str) -> bool:
+    """True when ``short`` can be read off ``long`` left to right (an abbreviation)."""
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible normalisation of a token and the features the ranker scores it by."""
+
+    form: str
+    kind: str
+    features: tuple[float, ...]
+
+
+class CandidateGenerator:
+    """Candidates for unseen tokens over a normalised vocabulary with frequencies.
+
+    Examples
+    --------
+    >>> gen = CandidateGenerator(Counter({"corner": 5, "purchase": 3}), lambda t: None)
+    >>> sorted(c.form for c in gen.generate("CRNR"))
+    ['CRNR', 'corner', 'crnr']
+    """
+
+    def __init__(
+        self,
+        vocab: Counter[str],
+        lookup: Callable[[str], str | None],
+        max_vocab_candidates: int = 6,
+    ) -> None:
+        self.vocab = vocab
+        self.lookup = lookup
+        self.max_vocab_candidates = max_vocab_candidates
+        self._total = max(1, sum(vocab.values()))
+        words = [w for w in vocab if w.isalpha() and len(w) >= 2]
+        self._by_first: dict[str, list[str]] = {}
+        for w in words:
+            self._by_first.setdefault(w[0].lower(), []).append(w)
+
+    def _logfreq(self, form: str) -> float:
+        return math.log1p(sum(self.vocab.get(w, 0) for w in form.split()))
+
+    def _feat(self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False) -> Candidate:
+        low = raw.lower()
+        onehot = [1.0 if kind == k else 0.0 for k in KINDS]
+        in_vocab = 1.0 if form and all(w in self.vocab for w in form.split()) else 0.0
+        feats = (
+            *onehot,
+            self._logfreq(form),
+            in_vocab,
+            float(dist),
+            1.0 if prefix else 0.0,
+            1.0 if subseq else 0.0,
+            len(form) / max(1, len(raw)),
+            1.0 if raw.isupper() else 0.0,
+            1.0 if raw[:1].isupper() and raw[1:].islower() else 0.0,
+            float(len(raw)),
+            1.0 if low in self.vocab else 0.0,
+            float(sum(ch in "aeiou" for ch in low)) / max(1, len(low)),
+        )
+        return Candidate(form, kind, feats)
+
+    def _expand_part(self, part: str) -> str:
+        if part in "/&+":
+            return {"&": "and", "+": "and", "/": "/"}[part]
+        known = self.lookup(part)
+        if known is not None:
+            return known
+        m = mask_token(part)
+        if m is not None:
+            return m
+        return part.lower()
+
+    def generate(self, raw: str) -> list[Candidate]:
+        """All candidates for ``raw`` (always including itself and its lower-case form)."""
+        low = raw.lower()
+        out = {raw: self._feat(raw, raw, "raw")}
+        if low != raw:
+            out[low] = self._feat(raw, low, "lower")
+        m = mask_token(raw)
+        if m is not None:
+            out[m] = self._feat(raw, m, "mask")
+        nw = _NUM_WORD.match(raw)
+        if nw:
+            word = self.lookup(nw.group(2)) or nw.group(2).lower()
+            form = f"<num> {word}"
+            out[form] = self._feat(raw, form, "split")
+        wn = _WORD_NUM.match(raw)
+        if wn:
+            word = self.lookup(wn.group(1))
+            if word is not None:
+                form = f"{word} <num>"
+                out[form] = self._feat(raw, form, "split")
+        if _SPLIT.search(raw) and len(raw) > 1:
+            parts = [p for p in _SPLIT.split(raw) if p]
+            form = " ".join(self._expand_part(p) for p in parts)
+            out[form] = self._feat(raw, form, "split")
+        if raw.isalpha() and len(raw) >= 3:
+            for c in self._vocab_candidates(low):
+                out.setdefault(c.form, c)
+        return list(out.values())
+
+    def _vocab_candidates(self, low: str) -> list[Candidate]:
+        scored: list[tuple[float, Candidate]] = []
+        for w in self._by_first.get(low[0], ()):
+            if w == low:
+                continue
+            prefix = w.startswith(low) and len(low) >= 3
+            subseq = len(low) >= 3 and is_subsequence(low, w) and len(w) <= 3 * len(low)
+            dist = damerau_levenshtein(low, w, 2)
+            if not (prefix or subseq or dist <= 2):
+                continue
+            if dist > 2:
+                dist = 3
+            cand = self._feat(low, w, "vocab", dist, prefix, subseq)
+            rank = self._logfreq(w) - 1.5 * min(dist, 3) + (1.0 if prefix else 0.0) + (1.0 if subseq else 0.0)
+            scored.append((rank, cand))
+        scored.sort(key=lambda x: -x[0])
+        return [c for _, c in scored[: self.max_vocab_candidates]]

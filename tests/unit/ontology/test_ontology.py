@@ -1,0 +1,136 @@
+"""Tests of the ontology loader: validation messages name key and line; rubric; lookups; versioning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app
+from assetgrade.errors import OntologyError
+from assetgrade.ontology import default_ontology, load_ontology, loads_ontology
+
+MINIMAL = """
+name: tiny
+grades: [A, B, C]
+defects:
+  crack:
+    kind: functional
+    synonyms: [cracked]
+    children:
+      fatigue: {}
+  scratch:
+    kind: cosmetic
+components:
+  bearing: {synonyms: [brg]}
+abbreviations:
+  REPL: replace
+rubric:
+  rules:
+    - {defect: crack, grade: C}
+    - {kind: cosmetic, grade: B}
+"""
+
+
+def test_default_ontology_loads_with_expected_structure() -> None:
+    ont = default_ontology()
+    assert ont.grades.names == ("A", "B", "C", "D")
+    assert ont.defects["corrosion.pitting"].parent == "corrosion"
+    assert ont.defects["scratch.deep"].kind == "functional"
+    assert ont.defects["scratch.cosmetic"].kind == "cosmetic"
+    assert ont.abbreviations["repl"] == "replace"
+    assert len(ont.version) == 12
+
+
+def test_children_inherit_kind_and_severities() -> None:
+    ont = loads_ontology(MINIMAL)
+    assert ont.defects["crack.fatigue"].kind == "functional"
+    assert ont.defects["crack.fatigue"].severities == ("minor", "moderate", "severe")
+    assert ont.ancestors("crack.fatigue") == ("crack",)
+
+
+def test_lookup_is_case_and_separator_insensitive() -> None:
+    ont = default_ontology()
+    pitting = ont.lookup("Pitted-Surface")
+    assert pitting is not None and pitting.id == "corrosion.pitting"
+    brg = ont.lookup("BRG")
+    assert brg is not None and (brg.kind, brg.id) == ("component", "bearing")
+    assert ont.lookup("no such thing") is None
+    assert loads_ontology(MINIMAL).abbreviations == {"repl": "replace"}
+
+
+def test_rubric_worst_finding_decides() -> None:
+    ont = default_ontology()
+    assert ont.grade_for([]) == "A"
+    assert ont.grade_for([("scratch.cosmetic", "minor")]) == "B"
+    assert ont.grade_for([("scratch.cosmetic", "minor"), ("crack.micro_crack", "severe")]) == "D"
+    assert ont.grade_for([("crack.fatigue", "minor")]) == "C"
+    tiny = loads_ontology(MINIMAL)
+    assert tiny.grade_for([("crack.fatigue", "minor")]) == "C"  # rule on the parent covers the child
+
+
+def test_unknown_terms_name_the_allowed_ones() -> None:
+    ont = default_ontology()
+    with pytest.raises(OntologyError, match="did you mean"):
+        ont.resolve_defect("corosion")
+    with pytest.raises(OntologyError, match="unknown severity 'extreme'"):
+        ont.grade_for([("dent", "extreme")])
+    with pytest.raises(OntologyError, match="unknown grade 'E'"):
+        ont.grades.index("E")
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        (MINIMAL.replace("kind: cosmetic\ncomponents", "kind: shiny\ncomponents"), "must be 'cosmetic' or", 11),
+        (MINIMAL.replace("{defect: crack, grade: C}", "{defect: crak, grade: C}"), "unknown defect 'crak'", 18),
+        (MINIMAL.replace("{kind: cosmetic, grade: B}", "{kind: cosmetic, grade: E}"), "grade 'E' unknown", 19),
+        (MINIMAL.replace("name: tiny", "name: tiny\ncolour: red"), "unknown key 'colour'", 3),
+        (MINIMAL.replace("synonyms: [brg]", "synonyms: [cracked]"), "used for both", None),
+        (MINIMAL.replace("grades: [A, B, C]", "grades: [A]"), "at least two grades", 3),
+        (MINIMAL + "name: again\n", "duplicate key 'name'", 20),
+        ("grades: [A, B]\ndefects: [1, 2\n", "invalid YAML", None),
+    ],
+)
+def test_bad_files_name_key_and_line(text: str, message: str, line: int | None) -> None:
+    with pytest.raises(OntologyError, match=message) as info:
+        loads_ontology(text, source="bad.yaml")
+    assert info.value.where is not None and info.value.where.startswith("bad.yaml")
+    if line is not None:
+        assert f"line {line}" in info.value.where
+
+
+def test_version_changes_with_content_not_with_comments() -> None:
+    a = loads_ontology(MINIMAL)
+    b = loads_ontology("# a comment\n" + MINIMAL)
+    c = loads_ontology(MINIMAL.replace("grade: B", "grade: A"))
+    assert a.version == b.version
+    assert a.version != c.version
+
+
+def test_load_from_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(OntologyError, match="file not found"):
+        load_ontology(tmp_path / "missing.yaml")
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(OntologyError, match="not UTF-8"):
+        load_ontology(bad)
+
+
+def test_cli_check_and_show(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(MINIMAL, encoding="utf-8")
+    runner = CliRunner()
+    app = build_app()
+    result = runner.invoke(app, ["ontology", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "3 grades" in result.output
+    shown = runner.invoke(app, ["ontology", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "corrosion.pitting" in shown.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL.replace("grade: C}", "grade: Z}"), encoding="utf-8")
+    failed = runner.invoke(app, ["ontology", "check", str(bad)])
+    assert failed.exit_code != 0
+    assert isinstance(failed.exception, OntologyError)
