@@ -1,1 +1,59 @@
-"""assetgrade.store."""
+"""The asset store: schema, repository functions, audit chain, blob store and record loading."""
+
+from assetgrade.store.audit import ChainReport, append_event, verify_chain
+from assetgrade.store.blobs import BlobStore
+from assetgrade.store.loading import load_records, stats
+from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
+from assetgrade.store.repository import (
+    ProvenanceInfo,
+    add_asset,
+    add_evidence,
+    add_label,
+    add_transaction,
+    get_asset,
+    get_evidence,
+    get_provenance,
+    list_assets,
+    list_evidence,
+    list_labels,
+    list_transactions,
+)
+from assetgrade.store.results import (
+    add_prediction,
+    add_review,
+    get_prediction,
+    latest_prediction,
+    list_predictions,
+    list_reviews,
+)
+
+__all__ = [
+    "AssetRecord",
+    "BlobStore",
+    "ChainReport",
+    "ImageRef",
+    "LogEntry",
+    "ProvenanceInfo",
+    "SeriesRef",
+    "add_asset",
+    "add_evidence",
+    "add_label",
+    "add_prediction",
+    "add_review",
+    "add_transaction",
+    "append_event",
+    "get_asset",
+    "get_evidence",
+    "get_prediction",
+    "get_provenance",
+    "latest_prediction",
+    "list_assets",
+    "list_evidence",
+    "list_labels",
+    "list_predictions",
+    "list_reviews",
+    "list_transactions",
+    "load_records",
+    "stats",
+    "verify_chain",
+]

@@ -116,7 +116,7 @@ class BlobStore:
                 if Path(final).exists():
                     return sha
                 Path(final).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
+                Path(tmp).replace(final)
                 return sha
             finally:
                 Path(tmp).unlink(missing_ok=True)
@@ -141,7 +141,7 @@ class BlobStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             Path(final).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            Path(tmp).replace(final)
         finally:
             Path(tmp).unlink(missing_ok=True)
 

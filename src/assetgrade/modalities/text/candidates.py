@@ -98,12 +98,31 @@ class CandidateGenerator:
         self.max_vocab_candidates = max_vocab_candidates
         self._total = max(1, sum(vocab.values()))
         words = [w for w in vocab if w.isalpha() and len(w) >= 2]
+        self._char = Counter[str]()
+        self._char_ctx = Counter[str]()
+        for w in words:
+            padded = f"^^{w.lower()}$"
+            for i in range(2, len(padded)):
+                self._char[padded[i - 2 : i + 1]] += 1
+                self._char_ctx[padded[i - 2 : i]] += 1
         self._by_first: dict[str, list[str]] = {}
         for w in words:
             self._by_first.setdefault(w[0].lower(), []).append(w)
 
     def _logfreq(self, form: str) -> float:
         return math.log1p(sum(self.vocab.get(w, 0) for w in form.split()))
+
+    def char_logprob(self, word: str) -> float:
+        """Mean log-probability per character under a character-trigram model of the vocabulary."""
+        padded = f"^^{word.lower()}$"
+        if len(padded) <= 3:
+            return 0.0
+        total = 0.0
+        for i in range(2, len(padded)):
+            tri = self._char.get(padded[i - 2 : i + 1], 0)
+            ctx = self._char_ctx.get(padded[i - 2 : i], 0)
+            total += math.log((tri + 0.1) / (ctx + 3.0))
+        return total / (len(padded) - 2)
 
     def _feat(self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False) -> Candidate:
         low = raw.lower()
@@ -122,6 +141,8 @@ class CandidateGenerator:
             float(len(raw)),
             1.0 if low in self.vocab else 0.0,
             float(sum(ch in "aeiou" for ch in low)) / max(1, len(low)),
+            self.char_logprob(low) if low.isalpha() else -5.0,
+            1.0 if raw == low else 0.0,
         )
         return Candidate(form, kind, feats)
 
@@ -160,6 +181,16 @@ class CandidateGenerator:
             parts = [p for p in _SPLIT.split(raw) if p]
             form = " ".join(self._expand_part(p) for p in parts)
             out[form] = self._feat(raw, form, "split")
+        if "-" in raw.strip("-") and low not in self.vocab:
+            parts = [p for p in re.split(r"(-)", raw) if p]
+            form = " ".join(p if p == "-" else self._expand_part(p) for p in parts)
+            out[form] = self._feat(raw, form, "split")
+        if raw.startswith("-") and len(raw) > 1:
+            form = f"- {self._expand_part(raw[1:])}"
+            out[form] = self._feat(raw, form, "split")
+        if "'" in raw:
+            bare = low.replace("'", "")
+            out.setdefault(bare, self._feat(raw, bare, "lower"))
         if raw.isalpha() and len(raw) >= 3:
             for c in self._vocab_candidates(low):
                 out.setdefault(c.form, c)

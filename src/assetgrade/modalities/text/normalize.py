@@ -91,7 +91,17 @@ class _Memory:
     def seen(self, token: str) -> bool:
         return token.lower() in self.lc
 
-    def best(self, prev: str, token: str, nxt: str) -> str:
+    def best(self, prev: str, token: str, nxt: str, prev_out: str = "") -> str:
+        """The gold form for ``token`` in context; '' (merged away) only after a merge that absorbed it."""
+        form = self._best(prev, token, nxt)
+        key = "".join(ch for ch in token.lower() if ch.isalnum())
+        absorbed = bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
+        if form == "" and not absorbed:
+            alts = [g for g, _ in (self.cs.get(token) or self.lc[token.lower()]).most_common() if g]
+            return alts[0] if alts else form
+        return form
+
+    def _best(self, prev: str, token: str, nxt: str) -> str:
         low = token.lower()
         tri = self.tri.get((prev, low, nxt))
         if tri:
@@ -162,7 +172,7 @@ class Normalizer:
         return hit
 
     def _fit_ranker(self, texts: Sequence[NormText]) -> Any:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.ensemble import HistGradientBoostingClassifier
 
         rng = np.random.default_rng(self.seed)
         folds = rng.integers(0, self.n_folds, size=len(texts))
@@ -181,9 +191,9 @@ class Normalizer:
                     for c in gen.generate(r):
                         xs.append(_rank_features(mem, c, prev_w, next_w))
                         ys.append(int(c.form == g))
-        model = LogisticRegression(C=1.0, max_iter=2000)
         if len(set(ys)) < 2:
             return None
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15, random_state=self.seed)
         model.fit(np.asarray(xs), np.asarray(ys))
         return model
 
@@ -197,7 +207,8 @@ class Normalizer:
                 out.append(tok)
                 continue
             if mem.seen(tok):
-                out.append(mem.best(low[i], tok, low[i + 2]))
+                prev_out = out[-1] if out else ""
+                out.append(mem.best(low[i], tok, low[i + 2], prev_out))
                 continue
             abbr = self.abbreviations.get(tok.lower())
             if abbr is not None:

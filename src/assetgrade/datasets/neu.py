@@ -1,0 +1,71 @@
+"""The NEU surface-defect database (hot-rolled steel, 6 classes x 300 images) with its Pascal VOC boxes.
+
+Cite K. Song, Y. Yan, "A noise robust method based on completed local binary patterns for
+hot-rolled steel strip surface defects", Applied Surface Science 285, 2013, and Y. He et al.,
+"An end-to-end steel surface defect detection approach via fusing multiple hierarchical
+features", IEEE TIM 69, 2020. Academic use.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from assetgrade.datasets.image_folder import IMAGE_SUFFIXES, LabelledImages, image_ref_from_file
+from assetgrade.datasets.paths import dataset_dir
+from assetgrade.errors import NotFoundError, ValidationError
+
+__all__ = ["NEU_CLASSES", "Box", "load_neu", "parse_voc"]
+
+NEU_CLASSES = ("crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches")
+
+Box = tuple[str, tuple[float, float, float, float]]
+
+
+def parse_voc(path: Path) -> tuple[Box, ...]:
+    """The (name, (xmin, ymin, xmax, ymax)) boxes of one Pascal VOC annotation file."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise ValidationError(f"cannot parse VOC annotation: {exc}", where=str(path)) from exc
+    boxes: list[Box] = []
+    for k, obj in enumerate(root.iter("object")):
+        name = (obj.findtext("name") or "").strip()
+        bb = obj.find("bndbox")
+        if bb is None or not name:
+            raise ValidationError(f"object {k} has no name or bndbox", where=str(path))
+        try:
+            coords = tuple(float(bb.findtext(t) or "nan") for t in ("xmin", "ymin", "xmax", "ymax"))
+        except ValueError as exc:
+            raise ValidationError(f"object {k}: non-numeric box", where=str(path)) from exc
+        x0, y0, x1, y1 = coords
+        if not (x1 > x0 and y1 > y0):
+            raise ValidationError(f"object {k}: empty box {coords}", where=str(path))
+        boxes.append((name, (x0, y0, x1, y1)))
+    return tuple(boxes)
+
+
+def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> LabelledImages:
+    """NEU-DET from ``data_dir`` (default: the shared data's ``neu-det``); ``per_class`` keeps the first N of each class."""
+    root = dataset_dir("neu-det", data_dir)
+    img_root = root / "images"
+    if not img_root.is_dir():
+        raise NotFoundError(f"{img_root} not found (expected images/<class>/*.jpg)")
+    ann_root = root / "annotations"
+    refs, labels = [], []
+    for cls in NEU_CLASSES:
+        folder = img_root / cls
+        if not folder.is_dir():
+            raise NotFoundError(f"class folder {folder} not found")
+        files = sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda p: (len(p.stem), p.stem),
+        )
+        if per_class is not None:
+            files = files[:per_class]
+        for f in files:
+            ann = ann_root / f"{f.stem}.xml"
+            boxes = parse_voc(ann) if ann.exists() else ()
+            refs.append(image_ref_from_file(f, evidence_id=f.stem, boxes=boxes))
+            labels.append(cls)
+    return LabelledImages(name="neu", refs=refs, labels=labels, classes=NEU_CLASSES)

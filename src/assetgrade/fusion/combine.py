@@ -1,0 +1,397 @@
+"""Late fusion: stack per-modality grade distributions and feature blocks into one grade model.
+
+Each modality contributes its out-of-fold ``grade_proba`` (when it has one), its feature block
+and an explicit ``absent`` indicator. Missing values are filled with a fill learned in ``fit``
+(the column mean over rows where the modality is present) and the indicator is set: absent is
+never a silent zero. Training uses *modality dropout*: extra copies of the training rows in
+which each modality is blanked at random (features → NaN → learned fill, indicator → 1), so
+the model learns what to do when a modality is missing at prediction time (Neverova et al.
+2016, "ModDrop: adaptive multi-modal gesture recognition", IEEE TPAMI).
+
+Stacking over out-of-fold outputs follows Wolpert (1992, "Stacked generalization"); the
+ordinal option decomposes an ordered K-grade problem into K-1 binary "worse than grade k"
+models (Frank & Hall 2001, "A simple approach to ordinal classification", ECML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import ValidationError
+from assetgrade.fusion.calibration import as_labels
+from assetgrade.modalities.base import EvidenceBlock, Extractor
+from assetgrade.store.records import AssetRecord
+
+__all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Model = Literal["logistic", "lightgbm"]
+
+
+def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
+    """(train, test) index pairs where no group is on both sides (groups shuffled with ``seed``)."""
+    g = np.asarray([str(x) for x in groups])
+    uniq = np.unique(g)
+    if len(uniq) < n_splits:
+        raise ValidationError(f"{len(uniq)} groups cannot make {n_splits} folds", where="groups")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(uniq))
+    fold_of = {uniq[j]: i % n_splits for i, j in enumerate(perm)}
+    f = np.array([fold_of[x] for x in g])
+    idx = np.arange(len(g))
+    return [(idx[f != k], idx[f == k]) for k in range(n_splits)]
+
+
+class Fuser:
+    """Stacked fusion of evidence blocks into a grade distribution, trained with modality dropout.
+
+    Parameters
+    ----------
+    model : {"logistic", "lightgbm"}
+        Multinomial logistic regression on standardised inputs, or LightGBM.
+    ordinal : bool
+        Fit K-1 binary "grade worse than k" models (Frank & Hall 2001) instead of one multinomial.
+    dropout : float
+        Probability that a modality is blanked in each augmented copy of the training rows.
+    dropout_copies : int
+        How many augmented copies are added to the original rows (0 turns dropout off).
+    use_features : bool
+        Stack the feature blocks as well as the modality distributions (else distributions only).
+    C : float
+        Inverse L2 strength of the logistic model.
+    seed : int
+
+    Attributes
+    ----------
+    modalities_ : list[str]
+    n_classes_ : int
+    fill_ : dict[str, ndarray]
+        Learned fill per modality (proba columns then feature columns).
+    dropped_counts_ : dict[str, int]
+        Rows in which each modality was blanked by dropout during ``fit``.
+    feature_names_ : list[str]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from assetgrade.modalities.base import EvidenceBlock
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 90)
+    >>> ids = [f"a{i}" for i in range(90)]
+    >>> feat = (y[:, None] + rng.normal(0, 0.3, (90, 2))).astype(float)
+    >>> b = EvidenceBlock("vision", ids, ("f0", "f1"), feat, np.ones(90, bool))
+    >>> fz = Fuser(dropout_copies=1).fit([b], y, n_classes=3)
+    >>> fz.predict_proba([b]).shape
+    (90, 3)
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Model = "logistic",
+        ordinal: bool = False,
+        dropout: float = 0.25,
+        dropout_copies: int = 2,
+        use_features: bool = True,
+        C: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.ordinal = ordinal
+        self.dropout = dropout
+        self.dropout_copies = dropout_copies
+        self.use_features = use_features
+        self.C = C
+        self.seed = seed
+
+    # ---- design matrix -------------------------------------------------------------------------
+    def _check_settings(self) -> None:
+        if self.model not in ("logistic", "lightgbm"):
+            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm'", where="Fuser.model")
+        if not 0 <= self.dropout < 1:
+            raise ValidationError(f"dropout={self.dropout} must be in [0, 1)", where="Fuser.dropout")
+        if self.dropout_copies < 0:
+            raise ValidationError(f"dropout_copies={self.dropout_copies} must be >= 0", where="Fuser")
+
+    @staticmethod
+    def _check_blocks(blocks: Sequence[EvidenceBlock]) -> list[str]:
+        if not blocks:
+            raise ValidationError("no evidence blocks given", where="blocks")
+        ids = blocks[0].asset_ids
+        names = [b.modality for b in blocks]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"modalities repeat: {names}", where="blocks")
+        for b in blocks[1:]:
+            if b.asset_ids != ids:
+                raise ValidationError(
+                    f"block {b.modality!r} lists assets in another order or set than {blocks[0].modality!r}",
+                    where=f"EvidenceBlock[{b.modality}].asset_ids",
+                )
+        return ids
+
+    def _raw(self, b: EvidenceBlock, n_classes: int) -> FloatArray:
+        """The block's raw columns: grade_proba (if the layout has it) then features; NaN where absent."""
+        n_p, n_f = self.widths_[b.modality]
+        parts: list[FloatArray] = []
+        if n_p:
+            if b.grade_proba is None:
+                parts.append(np.full((len(b.asset_ids), n_p), np.nan))
+            else:
+                gp = np.asarray(b.grade_proba, dtype=np.float64)
+                if gp.shape[1] != n_classes:
+                    raise ValidationError(
+                        f"grade_proba has {gp.shape[1]} columns, expected {n_classes}",
+                        where=f"EvidenceBlock[{b.modality}].grade_proba",
+                    )
+                parts.append(gp)
+        if n_f:
+            f = np.asarray(b.features, dtype=np.float64)
+            if f.shape[1] != n_f:
+                raise ValidationError(
+                    f"{f.shape[1]} features, fitted with {n_f}", where=f"EvidenceBlock[{b.modality}].features"
+                )
+            parts.append(f)
+        raw = np.concatenate(parts, axis=1) if parts else np.zeros((len(b.asset_ids), 0))
+        raw[~np.asarray(b.present, dtype=bool)] = np.nan
+        return raw
+
+    def _design(self, raws: dict[str, FloatArray], absent: dict[str, npt.NDArray[np.bool_]]) -> FloatArray:
+        cols: list[FloatArray] = []
+        for m in self.modalities_:
+            r = raws[m].copy()
+            nan = np.isnan(r)
+            r[nan] = np.broadcast_to(self.fill_[m], r.shape)[nan]
+            r = (r - self.mean_[m]) / self.scale_[m]
+            cols.append(r)
+            cols.append(absent[m].astype(np.float64)[:, None])
+        return np.concatenate(cols, axis=1)
+
+    # ---- fit / predict --------------------------------------------------------------------------
+    def fit(
+        self, blocks: Sequence[EvidenceBlock], y: npt.ArrayLike, *, n_classes: int | None = None
+    ) -> Self:
+        """Fit on blocks (same assets, same order) and grade indices; returns self."""
+        self._check_settings()
+        self._check_blocks(blocks)
+        yy = np.asarray(y)
+        k = int(n_classes if n_classes is not None else (yy.max() + 1 if yy.size else 0))
+        yy = as_labels(yy, k)
+        n = len(blocks[0].asset_ids)
+        if len(yy) != n:
+            raise ValidationError(f"{n} assets but {len(yy)} labels", where="y")
+        if len(np.unique(yy)) < 2:
+            raise ValidationError("need at least two distinct grades to fit", where="y")
+        self.n_classes_ = k
+        self.modalities_ = [b.modality for b in blocks]
+        self.widths_ = {
+            b.modality: (k if b.grade_proba is not None else 0, b.features.shape[1] if self.use_features else 0)
+            for b in blocks
+        }
+        self.feature_names_: list[str] = []
+        raws = {b.modality: self._raw(b, k) for b in blocks}
+        absent = {b.modality: ~np.asarray(b.present, dtype=bool) for b in blocks}
+        self.fill_: dict[str, FloatArray] = {}
+        self.mean_: dict[str, FloatArray] = {}
+        self.scale_: dict[str, FloatArray] = {}
+        for b in blocks:
+            m = b.modality
+            r = raws[m]
+            with np.errstate(all="ignore"):
+                fill = np.nanmean(r, axis=0) if r.shape[1] else np.zeros(0)
+            fill = np.where(np.isfinite(fill), fill, 0.0)
+            self.fill_[m] = fill
+            filled = np.where(np.isnan(r), fill, r)
+            self.mean_[m] = filled.mean(axis=0) if len(filled) else np.zeros(r.shape[1])
+            sd = filled.std(axis=0) if len(filled) else np.ones(r.shape[1])
+            self.scale_[m] = np.where(sd > 1e-9, sd, 1.0)
+            n_p, n_f = self.widths_[m]
+            self.feature_names_ += [f"{m}:p_{j}" for j in range(n_p)]
+            self.feature_names_ += [f"{m}:{name}" for name in b.feature_names[:n_f]]
+            self.feature_names_.append(f"{m}:absent")
+
+        # modality dropout: augmented copies with modalities blanked at random (never all of them)
+        rng = np.random.default_rng(self.seed)
+        all_raws = {m: [raws[m]] for m in self.modalities_}
+        all_abs = {m: [absent[m]] for m in self.modalities_}
+        ys = [yy]
+        self.dropped_counts_ = {m: 0 for m in self.modalities_}
+        n_mod = len(self.modalities_)
+        for _ in range(self.dropout_copies if self.dropout > 0 else 0):
+            drop = rng.random((n, n_mod)) < self.dropout
+            keep_one = rng.integers(0, n_mod, size=n)
+            all_dropped = drop.all(axis=1)
+            drop[all_dropped, keep_one[all_dropped]] = False
+            for j, m in enumerate(self.modalities_):
+                r = raws[m].copy()
+                r[drop[:, j]] = np.nan
+                a = absent[m] | drop[:, j]
+                self.dropped_counts_[m] += int((drop[:, j] & ~absent[m]).sum())
+                all_raws[m].append(r)
+                all_abs[m].append(a)
+            ys.append(yy)
+        X = self._design(
+            {m: np.concatenate(all_raws[m]) for m in self.modalities_},
+            {m: np.concatenate(all_abs[m]) for m in self.modalities_},
+        )
+        Y = np.concatenate(ys)
+        self.n_train_rows_ = len(Y)
+        if self.ordinal:
+            self.estimators_ = [self._make_estimator(2).fit(X, (Y > j).astype(np.int64)) for j in range(k - 1)]
+        else:
+            self.estimators_ = [self._make_estimator(k).fit(X, Y)]
+        self.classes_seen_ = np.unique(Y)
+        return self
+
+    def _make_estimator(self, k: int) -> Any:
+        if self.model == "logistic":
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(C=self.C, max_iter=2000)
+        import lightgbm as lgb
+
+        return lgb.LGBMClassifier(
+            n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=10,
+            subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=self.seed,
+            verbose=-1, n_jobs=2,
+        )
+
+    def predict_proba(self, blocks: Sequence[EvidenceBlock]) -> FloatArray:
+        """Grade distribution per asset; a fitted modality missing from ``blocks`` counts as absent."""
+        if not hasattr(self, "estimators_"):
+            raise ValidationError("Fuser is not fitted; call fit first", where="Fuser")
+        ids = self._check_blocks(blocks)
+        n = len(ids)
+        given = {b.modality: b for b in blocks}
+        unknown = sorted(set(given) - set(self.modalities_))
+        if unknown:
+            raise ValidationError(f"modalities {unknown} were not seen in fit {self.modalities_}", where="blocks")
+        raws: dict[str, FloatArray] = {}
+        absent: dict[str, npt.NDArray[np.bool_]] = {}
+        for m in self.modalities_:
+            n_p, n_f = self.widths_[m]
+            if m in given:
+                raws[m] = self._raw(given[m], self.n_classes_)
+                absent[m] = ~np.asarray(given[m].present, dtype=bool)
+            else:
+                raws[m] = np.full((n, n_p + n_f), np.nan)
+                absent[m] = np.ones(n, dtype=bool)
+        X = self._design(raws, absent)
+        k = self.n_classes_
+        if self.ordinal:
+            gt = np.column_stack([self._positive(e, X) for e in self.estimators_])  # P(y > j)
+            gt = np.minimum.accumulate(gt, axis=1)  # monotone: P(y > j) non-increasing in j
+            cum = np.concatenate([np.ones((n, 1)), gt, np.zeros((n, 1))], axis=1)
+            p = cum[:, :-1] - cum[:, 1:]
+        else:
+            est = self.estimators_[0]
+            raw_p = est.predict_proba(X)
+            p = np.zeros((n, k))
+            p[:, np.asarray(est.classes_, dtype=np.int64)] = raw_p
+        p = np.clip(p, 1e-6, None)
+        out: FloatArray = p / p.sum(axis=1, keepdims=True)
+        return out
+
+    @staticmethod
+    def _positive(est: Any, X: FloatArray) -> FloatArray:
+        classes = list(est.classes_)
+        if 1 not in classes:
+            return np.zeros(len(X))
+        out: FloatArray = est.predict_proba(X)[:, classes.index(1)]
+        return out
+
+    def predict(self, blocks: Sequence[EvidenceBlock]) -> IntArray:
+        """Most likely grade index per asset."""
+        out: IntArray = self.predict_proba(blocks).argmax(axis=1).astype(np.int64)
+        return out
+
+
+def _take(b: EvidenceBlock, idx: IntArray) -> EvidenceBlock:
+    ids = [b.asset_ids[i] for i in idx]
+    return EvidenceBlock(
+        modality=b.modality,
+        asset_ids=ids,
+        feature_names=b.feature_names,
+        features=b.features[idx],
+        present=b.present[idx],
+        findings={a: b.findings[a] for a in ids if a in b.findings},
+        quality_flags={a: b.quality_flags[a] for a in ids if a in b.quality_flags},
+        grade_proba=None if b.grade_proba is None else b.grade_proba[idx],
+    )
+
+
+def cross_val_proba(
+    make_fuser: Callable[[], Fuser],
+    blocks: Sequence[EvidenceBlock],
+    y: npt.ArrayLike,
+    groups: Sequence[str],
+    *,
+    n_classes: int,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> FloatArray:
+    """Out-of-fold fused distributions with grouped folds (no group on both sides of a split)."""
+    yy = as_labels(y, n_classes)
+    n = len(blocks[0].asset_ids)
+    if len(groups) != n or len(yy) != n:
+        raise ValidationError(f"{n} assets, {len(yy)} labels, {len(groups)} groups", where="cross_val_proba")
+    out = np.full((n, n_classes), np.nan)
+    for tr, te in grouped_folds(groups, n_splits, seed):
+        f = make_fuser().fit([_take(b, tr) for b in blocks], yy[tr], n_classes=n_classes)
+        out[te] = f.predict_proba([_take(b, te) for b in blocks])
+    return out
+
+
+def cross_val_blocks(
+    make_extractor: Callable[[], Extractor],
+    records: Sequence[AssetRecord],
+    grades: Sequence[str | None],
+    groups: Sequence[str],
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> EvidenceBlock:
+    """One modality's out-of-fold evidence: fit on the other folds, extract on the held-out one.
+
+    The result lists the assets in the order of ``records``, so its ``grade_proba`` can be stacked
+    by :class:`Fuser` without leaking a record's own label into its evidence.
+    """
+    n = len(records)
+    if len(grades) != n or len(groups) != n:
+        raise ValidationError(f"{n} records, {len(grades)} grades, {len(groups)} groups", where="cross_val_blocks")
+    parts: list[tuple[IntArray, EvidenceBlock]] = []
+    for tr, te in grouped_folds(groups, n_splits, seed):
+        ext = make_extractor().fit([records[i] for i in tr], [grades[i] for i in tr])
+        parts.append((te, ext.extract([records[i] for i in te])))
+    first = parts[0][1]
+    n_feat = len(first.feature_names)
+    feats = np.full((n, n_feat), np.nan)
+    present = np.zeros(n, dtype=bool)
+    gp: FloatArray | None = None
+    findings: dict[str, list[Any]] = {}
+    flags: dict[str, list[str]] = {}
+    for te, b in parts:
+        if b.feature_names != first.feature_names:
+            raise ValidationError("extractor gave different feature names across folds", where=b.modality)
+        feats[te] = b.features
+        present[te] = b.present
+        if b.grade_proba is not None:
+            if gp is None:
+                gp = np.full((n, b.grade_proba.shape[1]), np.nan)
+            gp[te] = b.grade_proba
+        findings.update(b.findings)
+        flags.update(b.quality_flags)
+    return EvidenceBlock(
+        modality=first.modality,
+        asset_ids=[r.asset_id for r in records],
+        feature_names=first.feature_names,
+        features=feats,
+        present=present,
+        findings=findings,
+        quality_flags=flags,
+        grade_proba=gp,
+    )

@@ -1,0 +1,107 @@
+"""Batch feature extraction over image references: decode, preprocess, backbone, with the feature cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import AssetgradeError
+from assetgrade.modalities.vision.backbone import Backbone
+from assetgrade.modalities.vision.cache import FeatureCache
+from assetgrade.modalities.vision.images import augment_views, decode_image, preprocess
+from assetgrade.store.records import ImageRef
+
+__all__ = ["FeatureBatch", "extract_pooled", "load_images"]
+
+
+@dataclass
+class FeatureBatch:
+    """Pooled features for a list of images; rows of images that failed are NaN with the reason in ``errors``."""
+
+    features: npt.NDArray[np.float32]
+    errors: dict[int, str] = field(default_factory=dict)
+    backbone_seconds: float = 0.0
+    computed: int = 0
+
+    @property
+    def images_per_s(self) -> float:
+        """Backbone throughput on the images actually computed (cache hits excluded)."""
+        return self.computed / self.backbone_seconds if self.backbone_seconds > 0 else float("nan")
+
+
+def load_images(refs: Sequence[ImageRef]) -> tuple[list[object], dict[int, str]]:
+    """Decode each reference; a bad image becomes None with its error, the batch goes on."""
+    out: list[object] = []
+    errors: dict[int, str] = {}
+    for i, ref in enumerate(refs):
+        try:
+            out.append(decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}"))
+        except (AssetgradeError, OSError) as exc:
+            errors[i] = str(exc)
+            out.append(None)
+    return out, errors
+
+
+def extract_pooled(
+    refs: Sequence[ImageRef],
+    backbone: Backbone,
+    *,
+    cache: FeatureCache | None = None,
+    view: str = "id",
+    batch_size: int = 32,
+    progress: bool = False,
+) -> FeatureBatch:
+    """Pooled backbone features for ``refs`` under one augmentation ``view``, reusing the cache.
+
+    Cache keys are ``backbone.key/view`` and the image's sha256, so a retrain on the same
+    images with the same backbone recomputes nothing.
+    """
+    n = len(refs)
+    feats = np.full((n, backbone.feature_dim), np.nan, dtype=np.float32)
+    key = f"{backbone.key}/{view}"
+    todo = list(range(n))
+    if cache is not None:
+        found, todo = cache.get_many(key, [r.sha256 for r in refs])
+        for i, vec in enumerate(found):
+            if vec is not None and vec.shape == (backbone.feature_dim,):
+                feats[i] = vec
+            elif vec is not None:
+                todo.append(i)
+        todo.sort()
+    errors: dict[int, str] = {}
+    seconds = 0.0
+    computed = 0
+    chunks = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
+    bar = None
+    if progress and chunks:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task(f"features {backbone.name}@{backbone.image_size} [{view}]", total=len(todo))
+    try:
+        for chunk in chunks:
+            imgs, errs = load_images([refs[i] for i in chunk])
+            ok = [j for j in range(len(chunk)) if imgs[j] is not None]
+            for j, msg in errs.items():
+                errors[chunk[j]] = msg
+            if ok:
+                arrays = [preprocess(augment_views(imgs[j], (view,))[0], backbone.image_size) for j in ok]  # type: ignore[arg-type]
+                t0 = time.perf_counter()
+                out = backbone.run(np.stack(arrays), maps=False).pooled
+                seconds += time.perf_counter() - t0
+                computed += len(ok)
+                idx = [chunk[j] for j in ok]
+                feats[idx] = out
+                if cache is not None:
+                    cache.put_many(key, [refs[i].sha256 for i in idx], out)
+            if bar is not None:
+                bar.update(task, advance=len(chunk))
+    finally:
+        if bar is not None:
+            bar.stop()
+    return FeatureBatch(feats, errors, seconds, computed)

@@ -1,0 +1,175 @@
+"""Build the in-memory :class:`AssetRecord` views from the store, and count what is stored (``stats``)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assetgrade.errors import StoreError
+from assetgrade.store.blobs import BlobStore
+from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
+from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__ = ["load_records", "parse_date", "read_series_parquet", "stats"]
+
+_CHUNK = 500
+
+
+def read_series_parquet(data: bytes) -> Any:
+    """A stored series blob (Parquet) as a pandas DataFrame indexed by time."""
+    import pandas as pd
+
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def parse_date(value: Any) -> datetime | None:
+    """An ISO date/time string (as stored in attributes) as a datetime; None when empty."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+def _blob_loader(blobs: BlobStore | None, sha: str) -> Callable[[], bytes]:
+    def load() -> bytes:
+        if blobs is None:
+            raise StoreError("no blob store: pass blobs= (or a Workspace) to load_records")
+        return blobs.get_bytes(sha)
+
+    return load
+
+
+def _series_loader(blobs: BlobStore | None, sha: str) -> Callable[[], Any]:
+    load = _blob_loader(blobs, sha)
+    return lambda: read_series_parquet(load())
+
+
+def load_records(
+    source: Workspace | Session, asset_ids: Sequence[str] | None = None, *, blobs: BlobStore | None = None
+) -> list[AssetRecord]:
+    """The :class:`AssetRecord` of each asset (all, or ``asset_ids`` in that order).
+
+    ``AssetRecord.grade`` is the newest grade label, review labels winning over imported ones;
+    ``ImageRef.boxes`` come from defect labels with boxes on that image. Pass a Workspace, or a
+    Session plus ``blobs=`` so the image and series loaders can read the blob store.
+    """
+    if isinstance(source, Session):
+        return _load(source, asset_ids, blobs)
+    with source.session(readonly=True) as session:
+        return _load(session, asset_ids, blobs or source.blobs)
+
+
+def _load(session: Session, asset_ids: Sequence[str] | None, blobs: BlobStore | None) -> list[AssetRecord]:
+    if asset_ids is None:
+        assets = list(session.execute(select(Asset).order_by(Asset.id)).scalars())
+    else:
+        found: dict[str, Asset] = {}
+        for chunk in _chunks(list(asset_ids)):
+            found.update((a.id, a) for a in session.execute(select(Asset).where(Asset.id.in_(chunk))).scalars())
+        missing = [a for a in asset_ids if a not in found]
+        if missing:
+            from assetgrade.errors import NotFoundError
+
+            raise NotFoundError(f"assets not found: {', '.join(missing[:10])}")
+        assets = [found[a] for a in asset_ids]
+    ids = [a.id for a in assets]
+    evidence: dict[str, list[tuple[Evidence, Provenance | None]]] = defaultdict(list)
+    labels: dict[str, list[Label]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        q = (select(Evidence, Provenance).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
+             .where(Evidence.asset_id.in_(chunk)).order_by(Evidence.id))
+        for ev, prov in session.execute(q).tuples():
+            evidence[ev.asset_id].append((ev, prov))
+        for lb in session.execute(select(Label).where(Label.asset_id.in_(chunk))).scalars():
+            labels[lb.asset_id].append(lb)
+    return [_record(a, evidence[a.id], labels[a.id], blobs) for a in assets]
+
+
+def _current_grade(labels: list[Label]) -> str | None:
+    grades = [lb for lb in labels if lb.kind == "grade"]
+    if not grades:
+        return None
+    best = max(grades, key=lambda lb: (lb.source == "review", lb.created_at, lb.id))
+    return best.value
+
+
+def _record(asset: Asset, items: list[tuple[Evidence, Provenance | None]], labels: list[Label],
+            blobs: BlobStore | None) -> AssetRecord:
+    boxes: dict[str, list[tuple[str, tuple[float, float, float, float]]]] = defaultdict(list)
+    for lb in labels:
+        if lb.kind == "defect" and lb.box is not None and lb.evidence_id is not None:
+            x0, y0, x1, y1 = (float(v) for v in lb.box)
+            boxes[lb.evidence_id].append((lb.value, (x0, y0, x1, y1)))
+    images: list[ImageRef] = []
+    logs: list[LogEntry] = []
+    series: list[SeriesRef] = []
+    for ev, prov in items:
+        origin: Origin = prov.origin if prov is not None else "real"  # type: ignore[assignment]
+        attrs = ev.attributes or {}
+        if ev.kind == "image" and ev.blob_sha:
+            images.append(ImageRef(ev.id, ev.sha256, _blob_loader(blobs, ev.blob_sha), origin,
+                                   tuple(sorted(boxes.get(ev.id, [])))))
+        elif ev.kind in ("log", "document") and ev.text is not None:
+            cost = attrs.get("cost")
+            logs.append(LogEntry(ev.id, ev.text, parse_date(attrs.get("date")),
+                                 None if cost is None else float(cost), origin, dict(attrs)))
+        elif ev.kind == "series" and ev.blob_sha:
+            rate = attrs.get("sampling_rate_hz")
+            series.append(SeriesRef(ev.id, ev.sha256, _series_loader(blobs, ev.blob_sha),
+                                    None if rate is None else float(rate), dict(attrs.get("units", {})), origin))
+    logs.sort(key=lambda e: (e.date is None, e.date or datetime.min, e.evidence_id))
+    return AssetRecord(asset_id=asset.id, asset_type=asset.asset_type, attributes=dict(asset.attributes or {}),
+                       images=tuple(images), logs=tuple(logs), series=tuple(series),
+                       grade=_current_grade(labels), value=asset.value)
+
+
+def stats(session: Session) -> dict[str, dict[str, int]]:
+    """Counts per asset type, grade, defect class, evidence modality, origin, and totals."""
+    def grouped(col: Any, *where: Any) -> dict[str, int]:
+        q = select(col, func.count()).group_by(col)
+        for w in where:
+            q = q.where(w)
+        return {str(k): int(n) for k, n in session.execute(q).tuples()}
+
+    asset_grade: dict[str, int] = Counter()
+    for _aid, value in _latest_grades(session):
+        asset_grade[value] += 1
+    totals = {
+        "assets": int(session.scalar(select(func.count()).select_from(Asset)) or 0),
+        "evidence": int(session.scalar(select(func.count()).select_from(Evidence)) or 0),
+        "labels": int(session.scalar(select(func.count()).select_from(Label)) or 0),
+    }
+    return {
+        "totals": totals,
+        "asset_type": grouped(Asset.asset_type),
+        "grade": dict(sorted(asset_grade.items())),
+        "defect": grouped(Label.value, Label.kind == "defect"),
+        "modality": grouped(Evidence.kind),
+        "origin": grouped(Provenance.origin),
+    }
+
+
+def _latest_grades(session: Session) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Label.asset_id, Label.value, Label.source, Label.created_at, Label.id).where(Label.kind == "grade")
+    ).tuples()
+    best: dict[str, tuple[tuple[bool, datetime, str], str]] = {}
+    for aid, value, src, created, lid in rows:
+        key = (src == "review", created, lid)
+        if aid not in best or key > best[aid][0]:
+            best[aid] = (key, value)
+    return [(aid, v) for aid, (_k, v) in best.items()]

@@ -1,0 +1,246 @@
+"""Repository functions for assets, evidence (+ provenance), labels and transactions; each write is audited.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session` (``ws.session()``) and leaves
+committing to it, so several writes and their audit events land together or not at all.
+Adding something that exists with the same content is a no-op; with other content it
+raises :class:`~assetgrade.errors.ConflictError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assetgrade.errors import ConflictError, NotFoundError, ValidationError
+from assetgrade.store.audit import append_event
+from assetgrade.store.schema import (
+    EVIDENCE_KINDS,
+    LABEL_KINDS,
+    ORIGINS,
+    TRANSACTION_KINDS,
+    Asset,
+    Evidence,
+    Label,
+    Provenance,
+    Transaction,
+    new_id,
+)
+
+__all__ = [
+    "ProvenanceInfo",
+    "add_asset",
+    "add_evidence",
+    "add_label",
+    "add_transaction",
+    "get_asset",
+    "get_evidence",
+    "get_provenance",
+    "label_id_for",
+    "list_assets",
+    "list_evidence",
+    "list_labels",
+    "list_transactions",
+]
+
+
+@dataclass(frozen=True)
+class ProvenanceInfo:
+    """Where an evidence item came from; stored as its provenance row.
+
+    Examples
+    --------
+    >>> ProvenanceInfo(source="camera-3", origin="real").origin
+    'real'
+    """
+
+    source: str | None = None
+    origin: str = "real"
+    generator: str | None = None
+    generator_params: dict[str, Any] | None = None
+    parent_evidence_id: str | None = None
+    capture_time: datetime | None = None
+    device: str | None = None
+    ingest_batch_id: str | None = None
+    notes: list[Any] | None = field(default=None, compare=False)
+
+
+def _check(value: str, allowed: tuple[str, ...], name: str) -> None:
+    if value not in allowed:
+        raise ValidationError(f"{value!r} is not one of {', '.join(allowed)}", where=name)
+
+
+# -- assets ------------------------------------------------------------------------------------
+def add_asset(
+    session: Session, asset_id: str, *, asset_type: str = "unknown", make: str | None = None,
+    model: str | None = None, attributes: dict[str, Any] | None = None, value: float | None = None,
+    actor: str = "system",
+) -> Asset:
+    """Add an asset (no-op when the same asset exists; ConflictError when it differs)."""
+    if not asset_id or not asset_id.strip():
+        raise ValidationError("asset id must not be empty", where="asset_id")
+    existing = session.get(Asset, asset_id)
+    fields = {"asset_type": asset_type, "make": make, "model": model,
+              "attributes": attributes or {}, "value": value}
+    if existing is not None:
+        diff = [k for k, v in fields.items() if getattr(existing, k) != v]
+        if diff:
+            raise ConflictError(f"asset {asset_id!r} exists with other {', '.join(diff)}")
+        return existing
+    asset = Asset(id=asset_id, version=1, **fields)
+    session.add(asset)
+    append_event(session, actor=actor, action="asset.add", entity="asset", entity_id=asset_id, payload=fields)
+    return asset
+
+
+def get_asset(session: Session, asset_id: str) -> Asset:
+    """The asset ``asset_id``; NotFoundError when absent."""
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFoundError(f"asset {asset_id!r} not found")
+    return asset
+
+
+def list_assets(
+    session: Session, *, asset_type: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[Asset]:
+    """Assets ordered by id, optionally of one type, paged by ``limit``/``offset``."""
+    q = select(Asset).order_by(Asset.id).offset(offset)
+    if asset_type is not None:
+        q = q.where(Asset.asset_type == asset_type)
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.execute(q).scalars())
+
+
+# -- evidence ----------------------------------------------------------------------------------
+def add_evidence(
+    session: Session, *, asset_id: str, kind: str, sha256: str, blob_sha: str | None = None,
+    text: str | None = None, media_type: str | None = None, attributes: dict[str, Any] | None = None,
+    evidence_id: str | None = None, provenance: ProvenanceInfo | None = None, actor: str = "system",
+) -> Evidence:
+    """Add one evidence item and its provenance row (the blob must already be in the blob store)."""
+    _check(kind, EVIDENCE_KINDS, "kind")
+    prov = provenance or ProvenanceInfo()
+    _check(prov.origin, ORIGINS, "origin")
+    if blob_sha is None and text is None:
+        raise ValidationError("evidence needs a blob or inline text", where="evidence")
+    get_asset(session, asset_id)
+    evidence_id = evidence_id or new_id("ev")
+    existing = session.get(Evidence, evidence_id)
+    if existing is not None:
+        if existing.sha256 != sha256 or existing.asset_id != asset_id:
+            raise ConflictError(f"evidence {evidence_id!r} exists with other content or asset")
+        return existing
+    ev = Evidence(id=evidence_id, asset_id=asset_id, kind=kind, sha256=sha256, blob_sha=blob_sha, text=text,
+                  media_type=media_type, attributes=attributes or {})
+    session.add(ev)
+    session.flush()
+    session.add(Provenance(
+        evidence_id=evidence_id, source=prov.source, origin=prov.origin, generator=prov.generator,
+        generator_params=prov.generator_params, parent_evidence_id=prov.parent_evidence_id,
+        capture_time=prov.capture_time, device=prov.device, sha256=sha256,
+        ingest_batch_id=prov.ingest_batch_id, notes=prov.notes,
+    ))
+    append_event(session, actor=actor, action="evidence.add", entity="evidence", entity_id=evidence_id,
+                 payload={"asset_id": asset_id, "kind": kind, "sha256": sha256, "origin": prov.origin})
+    return ev
+
+
+def get_evidence(session: Session, evidence_id: str) -> Evidence:
+    """The evidence item ``evidence_id``; NotFoundError when absent."""
+    ev = session.get(Evidence, evidence_id)
+    if ev is None:
+        raise NotFoundError(f"evidence {evidence_id!r} not found")
+    return ev
+
+
+def get_provenance(session: Session, evidence_id: str) -> Provenance:
+    """The provenance row of an evidence item."""
+    prov = session.get(Provenance, evidence_id)
+    if prov is None:
+        raise NotFoundError(f"provenance of evidence {evidence_id!r} not found")
+    return prov
+
+
+def list_evidence(session: Session, asset_id: str, *, kind: str | None = None) -> list[Evidence]:
+    """An asset's evidence items ordered by id."""
+    q = select(Evidence).where(Evidence.asset_id == asset_id).order_by(Evidence.id)
+    if kind is not None:
+        q = q.where(Evidence.kind == kind)
+    return list(session.execute(q).scalars())
+
+
+# -- labels ------------------------------------------------------------------------------------
+def label_id_for(
+    asset_id: str, evidence_id: str | None, annotator: str, kind: str, value: str,
+    box: list[float] | None = None, text_span: list[int] | None = None, time_window: list[Any] | None = None,
+) -> str:
+    """A deterministic label id, so importing the same label twice adds it once."""
+    key = "\x1f".join(map(str, (asset_id, evidence_id, annotator, kind, value, box, text_span, time_window)))
+    return "lb_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def add_label(
+    session: Session, *, asset_id: str, kind: str, value: str, evidence_id: str | None = None,
+    annotator: str = "import", severity: str | None = None, box: list[float] | None = None,
+    mask_sha: str | None = None, text_span: list[int] | None = None, time_window: list[Any] | None = None,
+    source: str = "import", label_id: str | None = None, actor: str = "system",
+) -> Label:
+    """Add a grade label or defect annotation (deterministic id: re-adding is a no-op)."""
+    _check(kind, LABEL_KINDS, "label kind")
+    if box is not None and (len(box) != 4 or box[2] < box[0] or box[3] < box[1]):
+        raise ValidationError(f"box must be [x0, y0, x1, y1] with x1 >= x0, y1 >= y0, got {box}", where="box")
+    get_asset(session, asset_id)
+    if evidence_id is not None:
+        get_evidence(session, evidence_id)
+    lid = label_id or label_id_for(asset_id, evidence_id, annotator, kind, value, box, text_span, time_window)
+    existing = session.get(Label, lid)
+    if existing is not None:
+        return existing
+    label = Label(id=lid, asset_id=asset_id, evidence_id=evidence_id, annotator=annotator, kind=kind,
+                  value=value, severity=severity, box=box, mask_sha=mask_sha, text_span=text_span,
+                  time_window=time_window, source=source)
+    session.add(label)
+    append_event(session, actor=actor, action="label.add", entity="label", entity_id=lid,
+                 payload={"asset_id": asset_id, "evidence_id": evidence_id, "kind": kind, "value": value,
+                          "annotator": annotator, "source": source})
+    return label
+
+
+def list_labels(session: Session, asset_id: str | None = None, *, kind: str | None = None) -> list[Label]:
+    """Labels (of one asset, of one kind) ordered by time of creation."""
+    q = select(Label).order_by(Label.created_at, Label.id)
+    if asset_id is not None:
+        q = q.where(Label.asset_id == asset_id)
+    if kind is not None:
+        q = q.where(Label.kind == kind)
+    return list(session.execute(q).scalars())
+
+
+# -- transactions ------------------------------------------------------------------------------
+def add_transaction(
+    session: Session, asset_id: str, *, kind: str, amount: float, currency: str = "USD",
+    date: datetime | None = None, actor: str = "system",
+) -> Transaction:
+    """Record a sale, refurbishment or purchase of an asset."""
+    _check(kind, TRANSACTION_KINDS, "transaction kind")
+    if len(currency) != 3:
+        raise ValidationError(f"currency must be a 3-letter code, got {currency!r}", where="currency")
+    get_asset(session, asset_id)
+    tx = Transaction(id=new_id("tx"), asset_id=asset_id, kind=kind, amount=float(amount),
+                     currency=currency.upper(), date=date)
+    session.add(tx)
+    append_event(session, actor=actor, action="transaction.add", entity="transaction", entity_id=tx.id,
+                 payload={"asset_id": asset_id, "kind": kind, "amount": float(amount), "currency": tx.currency})
+    return tx
+
+
+def list_transactions(session: Session, asset_id: str) -> list[Transaction]:
+    """An asset's transactions ordered by date."""
+    q = select(Transaction).where(Transaction.asset_id == asset_id).order_by(Transaction.date, Transaction.id)
+    return list(session.execute(q).scalars())
