@@ -54,6 +54,7 @@ class WorkspaceConfig(BaseModel):
     version: int = Field(1, ge=1, le=1, description="config format version")
     store_url: str | None = None
     blob_root: str | None = None
+    ontology: str | None = Field(None, description="ontology YAML (relative to the workspace); None: default")
     verify_blobs_on_read: bool = False
     ingest_group_size: int = Field(200, ge=1, le=100_000)
     max_image_pixels: int = Field(64_000_000, ge=1)

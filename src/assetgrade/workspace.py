@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -14,6 +15,9 @@ from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_co
 from assetgrade.errors import ConflictError, NotFoundError, StoreError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.engine import current_revision, head_revision, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from assetgrade.ontology import Ontology
 
 __all__ = ["DB_NAME", "STORE_ENV", "SUBDIRS", "Workspace"]
 
@@ -77,6 +81,15 @@ class Workspace:
         """Saved graders and model artefacts."""
         return self.path / "models"
 
+    def ontology(self) -> Ontology:
+        """The workspace's ontology (``ontology:`` in the config, else the shipped default)."""
+        from assetgrade.ontology import default_ontology, load_ontology
+
+        if self.config.ontology is None:
+            return default_ontology()
+        p = Path(self.config.ontology)
+        return load_ontology(p if p.is_absolute() else self.path / p)
+
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
     def init(cls, path: Path | str, store_url: str | None = None, *, blob_root: str | None = None) -> Workspace:
@@ -131,13 +144,15 @@ class Workspace:
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back on an exception.
 
-        ``readonly=True`` starts a deferred SQLite transaction that does not queue behind writers.
+        ``readonly=True`` starts a deferred SQLite transaction that does not queue behind writers
+        and rolls back at the end (objects loaded in it stay readable, detached).
         """
         bind = self.engine.execution_options(sqlite_begin="DEFERRED") if readonly else self.engine
         session = Session(bind=bind, expire_on_commit=False)
         try:
             yield session
-            if readonly:
+            if readonly:  # keep loaded objects usable after the block, discard any stray writes
+                session.expunge_all()
                 session.rollback()
             else:
                 session.commit()

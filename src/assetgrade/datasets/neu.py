@@ -46,7 +46,7 @@ def parse_voc(path: Path) -> tuple[Box, ...]:
 
 
 def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> LabelledImages:
-    """NEU-DET from ``data_dir`` (default: the shared data's ``neu-det``); ``per_class`` keeps the first N of each class."""
+    """NEU-DET from ``data_dir`` (default: shared data's ``neu-det``); ``per_class`` keeps the first N per class."""
     root = dataset_dir("neu-det", data_dir)
     img_root = root / "images"
     if not img_root.is_dir():

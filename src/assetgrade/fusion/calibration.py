@@ -58,15 +58,12 @@ def as_labels(y: npt.ArrayLike, n_classes: int, *, where: str = "y") -> IntArray
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValidationError(f"labels must be 1-D, got shape {arr.shape}", where=where)
-    if arr.size and (not np.issubdtype(arr.dtype, np.integer)):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValidationError("labels must be integer grade indices", where=where)
+    if arr.size and (not np.issubdtype(arr.dtype, np.integer)) and not np.all(np.equal(np.mod(arr, 1), 0)):
+        raise ValidationError("labels must be integer grade indices", where=where)
     out = arr.astype(np.int64)
     if out.size and (out.min() < 0 or out.max() >= n_classes):
         bad = int(np.argmax((out < 0) | (out >= n_classes)))
-        raise ValidationError(
-            f"label {out[bad]} at row {bad} is outside 0..{n_classes - 1}", where=where
-        )
+        raise ValidationError(f"label {out[bad]} at row {bad} is outside 0..{n_classes - 1}", where=where)
     return out
 
 
@@ -306,9 +303,7 @@ def reliability_diagram(
     acc = np.array([correct[b == k].mean() if (b == k).any() else np.nan for k in range(n_bins)])
     cnt = np.array([(b == k).sum() for k in range(n_bins)])
     ece = expected_calibration_error(p, yy, n_bins=n_bins)
-    fig, (ax, ax2) = plt.subplots(
-        2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
-    )
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.bar(centers, np.nan_to_num(acc), width=1.0 / n_bins, edgecolor="black", alpha=0.7, label="accuracy")
     ax.set_ylabel("accuracy")

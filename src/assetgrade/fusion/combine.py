@@ -64,6 +64,8 @@ class Fuser:
         Stack the feature blocks as well as the modality distributions (else distributions only).
     C : float
         Inverse L2 strength of the logistic model.
+    n_estimators : int
+        Boosting rounds of the LightGBM model.
     seed : int
 
     Attributes
@@ -99,6 +101,7 @@ class Fuser:
         dropout_copies: int = 2,
         use_features: bool = True,
         C: float = 1.0,
+        n_estimators: int = 200,
         seed: int = 0,
     ) -> None:
         self.model = model
@@ -107,6 +110,7 @@ class Fuser:
         self.dropout_copies = dropout_copies
         self.use_features = use_features
         self.C = C
+        self.n_estimators = n_estimators
         self.seed = seed
 
     # ---- design matrix -------------------------------------------------------------------------
@@ -172,9 +176,7 @@ class Fuser:
         return np.concatenate(cols, axis=1)
 
     # ---- fit / predict --------------------------------------------------------------------------
-    def fit(
-        self, blocks: Sequence[EvidenceBlock], y: npt.ArrayLike, *, n_classes: int | None = None
-    ) -> Self:
+    def fit(self, blocks: Sequence[EvidenceBlock], y: npt.ArrayLike, *, n_classes: int | None = None) -> Self:
         """Fit on blocks (same assets, same order) and grade indices; returns self."""
         self._check_settings()
         self._check_blocks(blocks)
@@ -241,7 +243,7 @@ class Fuser:
         Y = np.concatenate(ys)
         self.n_train_rows_ = len(Y)
         if self.ordinal:
-            self.estimators_ = [self._make_estimator(2).fit(X, (Y > j).astype(np.int64)) for j in range(k - 1)]
+            self.estimators_ = [self._make_estimator(2).fit(X, (j < Y).astype(np.int64)) for j in range(k - 1)]
         else:
             self.estimators_ = [self._make_estimator(k).fit(X, Y)]
         self.classes_seen_ = np.unique(Y)
@@ -255,9 +257,16 @@ class Fuser:
         import lightgbm as lgb
 
         return lgb.LGBMClassifier(
-            n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=10,
-            subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=self.seed,
-            verbose=-1, n_jobs=2,
+            n_estimators=self.n_estimators,
+            learning_rate=0.05,
+            num_leaves=15,
+            min_child_samples=10,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            random_state=self.seed,
+            verbose=-1,
+            n_jobs=2,
         )
 
     def predict_proba(self, blocks: Sequence[EvidenceBlock]) -> FloatArray:

@@ -145,7 +145,8 @@ class ConformalResult:
 
     def sizes(self) -> npt.NDArray[np.int64]:
         """Set size per item."""
-        return self.membership.sum(axis=1).astype(np.int64)
+        out: npt.NDArray[np.int64] = self.membership.sum(axis=1).astype(np.int64)
+        return out
 
     def coverage(self, y: npt.ArrayLike) -> float:
         """Share of items whose true grade index is in their set."""
@@ -241,9 +242,7 @@ class SplitConformal:
         if len(yy) != len(p):
             raise ValidationError(f"{len(p)} rows but {len(yy)} labels", where="y")
         if self.grade_names and len(self.grade_names) != p.shape[1]:
-            raise ValidationError(
-                f"{len(self.grade_names)} grade names for {p.shape[1]} columns", where="grade_names"
-            )
+            raise ValidationError(f"{len(self.grade_names)} grade names for {p.shape[1]} columns", where="grade_names")
         s = conformal_scores(p, yy, self.method)
         self.n_classes_ = int(p.shape[1])
         self.n_calibration_ = len(yy)
@@ -287,8 +286,7 @@ class SplitConformal:
             for name in sorted({g[i] for i in np.flatnonzero(fell)}):
                 seen = self.group_counts_.get(name, 0)
                 notes.append(
-                    f"group {name!r} has {seen} calibration points (< {self.min_group_size}); "
-                    "used the pooled quantile"
+                    f"group {name!r} has {seen} calibration points (< {self.min_group_size}); used the pooled quantile"
                 )
         score, _ = _path_mass(p, self.method)
         member = score <= q[:, None] + 1e-12

@@ -182,8 +182,9 @@ class RegimeNormalizer:
     """Per-operating-regime z-scores: k-means on the operating settings, then mean/std per regime.
 
     ``n_regimes=None`` picks the smallest k in 1..``max_regimes`` whose k-means inertia is below
-    ``tol`` of the one-cluster inertia (well separated flight conditions); noise-only settings
-    (C-MAPSS FD001) give one regime, FD002's six conditions give six.
+    ``tol`` of the one-cluster inertia (well separated flight conditions) and whose next split cuts
+    the inertia by less than half (it would only split noise); noise-only settings (C-MAPSS FD001)
+    give one regime, FD002's six conditions give six.
 
     Examples
     --------
@@ -217,15 +218,15 @@ class RegimeNormalizer:
             candidates = [self.n_regimes] if self.n_regimes else list(range(1, self.max_regimes + 1))
             sample = z if len(z) <= 20000 else z[np.random.default_rng(self.seed).choice(len(z), 20000, False)]
             base = float(((sample - sample.mean(axis=0)) ** 2).sum()) or 1.0
-            chosen = None
-            for k in candidates:
-                km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(sample)
-                chosen = km
-                if self.n_regimes or k == 1 and base < _EPS or km.inertia_ / base < self.tol:
-                    break
-            else:
-                chosen = KMeans(n_clusters=1, n_init=1, random_state=self.seed).fit(sample)
-            assert chosen is not None
+            fits = [KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(sample) for k in candidates]
+            chosen = fits[0]
+            if not self.n_regimes and base > _EPS:
+                # smallest k that explains the settings (inertia < tol of one cluster's) and whose
+                # next split no longer pays (inertia falls by less than half): noise is not a regime
+                for k, km in enumerate(fits[:-1]):
+                    if km.inertia_ / base < self.tol and fits[k + 1].inertia_ > 0.5 * km.inertia_:
+                        chosen = km
+                        break
             self.kmeans_ = chosen
             self.n_regimes_ = int(chosen.n_clusters)
             labels = self._labels(data)

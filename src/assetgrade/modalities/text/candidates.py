@@ -96,7 +96,7 @@ class CandidateGenerator:
         self.vocab = vocab
         self.lookup = lookup
         self.max_vocab_candidates = max_vocab_candidates
-        self._total = max(1, sum(vocab.values()))
+        self._cache: dict[str, list[Candidate]] = {}
         words = [w for w in vocab if w.isalpha() and len(w) >= 2]
         self._char = Counter[str]()
         self._char_ctx = Counter[str]()
@@ -158,7 +158,15 @@ class CandidateGenerator:
         return part.lower()
 
     def generate(self, raw: str) -> list[Candidate]:
-        """All candidates for ``raw`` (always including itself and its lower-case form)."""
+        """All candidates for ``raw`` (always including itself and its lower-case form); cached."""
+        hit = self._cache.get(raw)
+        if hit is None:
+            hit = self._generate(raw)
+            if len(self._cache) < 100_000:
+                self._cache[raw] = hit
+        return hit
+
+    def _generate(self, raw: str) -> list[Candidate]:
         low = raw.lower()
         out = {raw: self._feat(raw, raw, "raw")}
         if low != raw:

@@ -199,33 +199,54 @@ class Normalizer:
 
     def normalize_tokens(self, tokens: Sequence[str]) -> list[str]:
         """One normalised output per token (may be '' for a token merged into its neighbour)."""
-        mem: _Memory = self.memory_
-        low = [_BOS, *(t.lower() for t in tokens), _EOS]
-        out: list[str] = []
-        for i, tok in enumerate(tokens):
-            if not tok:
-                out.append(tok)
-                continue
-            if mem.seen(tok):
-                prev_out = out[-1] if out else ""
-                out.append(mem.best(low[i], tok, low[i + 2], prev_out))
-                continue
-            abbr = self.abbreviations.get(tok.lower())
-            if abbr is not None:
-                out.append(abbr)
-                continue
-            out.append(self._rank_unseen(tokens, i))
-        return out
+        return self.normalize_batch([tokens])[0]
 
-    def _rank_unseen(self, tokens: Sequence[str], i: int) -> str:
+    def normalize_batch(self, texts: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Normalise many tokenised texts; unseen tokens of all texts are ranked in one batch."""
         mem: _Memory = self.memory_
-        cands = self.generator_.generate(tokens[i])
+        outs: list[list[str | None]] = []
+        pending: list[tuple[int, int]] = []
+        for ti, tokens in enumerate(texts):
+            row: list[str | None] = []
+            for i, tok in enumerate(tokens):
+                if not tok or mem.seen(tok):
+                    row.append(None if tok else tok)
+                    continue
+                abbr = self.abbreviations.get(tok.lower())
+                if abbr is not None:
+                    row.append(abbr)
+                    continue
+                row.append(None)
+                pending.append((ti, i))
+            outs.append(row)
+        for (ti, i), form in zip(pending, self._rank_unseen(texts, pending), strict=True):
+            outs[ti][i] = form
+        result: list[list[str]] = []
+        for tokens, row in zip(texts, outs, strict=True):
+            low = [_BOS, *(t.lower() for t in tokens), _EOS]
+            done: list[str] = []
+            for i, (tok, form) in enumerate(zip(tokens, row, strict=True)):
+                if form is None:
+                    form = mem.best(low[i], tok, low[i + 2], done[-1] if done else "")
+                done.append(form)
+            result.append(done)
+        return result
+
+    def _rank_unseen(self, texts: Sequence[Sequence[str]], pending: list[tuple[int, int]]) -> list[str]:
+        if not pending:
+            return []
+        mem: _Memory = self.memory_
+        rows: list[list[float]] = []
+        spans: list[tuple[int, list[Candidate]]] = []
+        for ti, i in pending:
+            cands = self.generator_.generate(texts[ti][i])
+            prev_w, next_w = _context_words(mem, texts[ti], i)
+            spans.append((len(rows), cands))
+            rows.extend(_rank_features(mem, c, prev_w, next_w) for c in cands)
         if self.ranker_ is None:
-            return tokens[i].lower()
-        prev_w, next_w = _context_words(mem, tokens, i)
-        x = np.asarray([_rank_features(mem, c, prev_w, next_w) for c in cands])
-        p = self.ranker_.predict_proba(x)[:, 1]
-        return cands[int(np.argmax(p))].form
+            return [texts[ti][i].lower() for ti, i in pending]
+        p = self.ranker_.predict_proba(np.asarray(rows))[:, 1]
+        return [cands[int(np.argmax(p[start : start + len(cands)]))].form for start, cands in spans]
 
     def normalize(self, text: str) -> NormalizedText:
         """Normalise a free text, tokenised on whitespace."""
@@ -240,7 +261,8 @@ class Normalizer:
         for t in texts:
             raw.extend(t.raw)
             gold.extend(t.gold)
-            pred.extend(self.normalize_tokens(t.raw))
+        for out in self.normalize_batch([t.raw for t in texts]):
+            pred.extend(out)
         return normalization_scores(raw, gold, pred)
 
 

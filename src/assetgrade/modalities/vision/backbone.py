@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,7 +43,7 @@ def default_cache_dir() -> Path:
 
 
 def load_efficientnet_lite(name: str, image_size: int) -> Any:
-    """The pretrained torch model ``name`` (``lite0``/``lite2``) with static padding for ``image_size``, in eval mode."""
+    """Pretrained torch model ``name`` (``lite0``/``lite2``), static padding for ``image_size``, eval mode."""
     if name not in BACKBONES:
         raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
     arch, pkg, cls = BACKBONES[name]
@@ -114,9 +115,7 @@ class Backbone:
         if name not in BACKBONES:
             raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
         if not 32 <= image_size <= 1024 or image_size % 32:
-            raise ValidationError(
-                f"image_size {image_size} must be a multiple of 32 in 32..1024", where="backbone"
-            )
+            raise ValidationError(f"image_size {image_size} must be a multiple of 32 in 32..1024", where="backbone")
         self.name = name
         self.image_size = image_size
         self.engine = engine
@@ -130,9 +129,9 @@ class Backbone:
         self.stage_ends = ends
         self.pooled_blocks: tuple[int, ...] = (ends[4], ends[5], ends[6])
         self.patch_blocks: tuple[int, ...] = (ends[2], ends[4])
-        self.feature_dim = sum(
-            int(model._blocks[i]._block_args.output_filters) for i in self.pooled_blocks
-        ) + int(model._bn1.num_features)
+        self.feature_dim = sum(int(model._blocks[i]._block_args.output_filters) for i in self.pooled_blocks) + int(
+            model._bn1.num_features
+        )
 
     @property
     def key(self) -> str:
@@ -179,7 +178,8 @@ class Backbone:
         names = ["pooled", *[f"cam{i}" for i in range(n_cam)], *[f"patch{i}" for i in range(n_patch)]]
         dummy = torch.zeros(1, 3, self.image_size, self.image_size)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 self.feature_net,
                 (dummy,),

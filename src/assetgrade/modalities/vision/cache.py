@@ -48,9 +48,7 @@ class FeatureCache:
             raise ValidationError(f"bad cache key {key!r}", where="feature cache")
         return self.root.joinpath(*parts, sha[:2], f"{sha}.npy")
 
-    def get_many(
-        self, key: str, shas: Sequence[str]
-    ) -> tuple[list[npt.NDArray[np.float32] | None], list[int]]:
+    def get_many(self, key: str, shas: Sequence[str]) -> tuple[list[npt.NDArray[np.float32] | None], list[int]]:
         """Cached vectors (None where missing) and the indices of the misses."""
         found: list[npt.NDArray[np.float32] | None] = []
         missing: list[int] = []

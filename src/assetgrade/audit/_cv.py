@@ -1,0 +1,54 @@
+"""Shared cross-validation helpers for the audit checks: grouped folds and a standardised logistic probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["grouped_folds", "oof_proba", "probe"]
+
+
+def probe(c: float = 1.0, seed: int = 0) -> Any:
+    """Standardise, then L2 logistic regression: the linear probe every audit classifier uses.
+
+    ``tol`` 1e-3 and at most 300 L-BFGS iterations: the probe measures separability, it does
+    not need the last digit, and the loose tolerance makes it about 4x faster on embeddings.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300, tol=1e-3, random_state=seed))
+
+
+def grouped_folds(
+    y: npt.NDArray[Any], groups: npt.NDArray[Any], n_splits: int, seed: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Stratified folds that keep each group (asset) in one fold; fewer folds when a class is small."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    _, counts = np.unique(y, return_counts=True)
+    n_groups = len(np.unique(groups))
+    k = int(max(2, min(n_splits, counts.min(), n_groups)))
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(np.zeros(len(y)), y, groups)]
+
+
+def oof_proba(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.int64], groups: npt.NDArray[Any], *, n_splits: int, seed: int,
+    c: float = 1.0,
+) -> npt.NDArray[np.float64]:
+    """Out-of-fold P(y = 1) of the probe under grouped stratified CV."""
+    p = np.full(len(y), np.nan)
+    for tr, te in grouped_folds(y, groups, n_splits, seed):
+        if len(np.unique(y[tr])) < 2:
+            continue
+        model = probe(c, seed).fit(x[tr], y[tr])
+        p[te] = model.predict_proba(x[te])[:, 1]
+    return p

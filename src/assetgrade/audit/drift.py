@@ -1,0 +1,377 @@
+"""Drift between a reference window and current batches: embeddings, feature blocks, grade mix, confidence, overrides.
+
+Signals and their tests:
+
+- embeddings: squared MMD with an RBF kernel (bandwidth by the median heuristic, fixed on the
+  reference) and a permutation test (A. Gretton, K. Borgwardt, M. Rasch, B. Schölkopf,
+  A. Smola, "A kernel two-sample test", JMLR 13, 2012), after standardising and PCA fitted on
+  the reference; and a classifier two-sample test (out-of-fold AUC of a linear probe;
+  D. Lopez-Paz, M. Oquab, "Revisiting classifier two-sample tests", ICLR 2017);
+- feature blocks: population stability index and the Kolmogorov-Smirnov D per feature;
+- predicted-grade mix: PSI over grades and a chi-square test; confidence: PSI and KS;
+- reviewer override rate: two-proportion z-test with Cohen's h as the effect size.
+
+A signal fires only when its effect size passes a threshold AND its test is significant, so a
+large unshifted sample (where every p-value is tiny) does not alarm. The MMD² threshold is
+calibrated on reference self-splits: the reference is halved, batches of the monitored size
+are drawn from one half and compared with the other, and a high quantile of those null
+MMD² values is the threshold. ``DriftMonitor`` keeps per-station history and asks for
+retraining after ``retrain_after`` alarms within the last ``window`` batches of a station.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, Field
+from scipy import stats as sps
+
+from assetgrade.errors import ValidationError
+
+__all__ = [
+    "DriftBatch",
+    "DriftDecision",
+    "DriftMonitor",
+    "DriftPolicy",
+    "DriftSignal",
+    "classifier_two_sample_test",
+    "ks_test",
+    "median_bandwidth",
+    "mmd_permutation_test",
+    "psi",
+    "two_proportion_test",
+]
+
+F = npt.NDArray[np.float64]
+
+
+def psi(reference: npt.ArrayLike, current: npt.ArrayLike, *, bins: int = 10, eps: float = 1e-4) -> float:
+    """Population stability index Σ (c - r) ln(c / r) over reference-quantile bins (0 = identical).
+
+    Examples
+    --------
+    >>> r = np.random.default_rng(0).normal(size=2000)
+    >>> psi(r, r) < 1e-9, psi(r, r + 1) > 0.2
+    (True, True)
+    """
+    r, c = np.asarray(reference, np.float64), np.asarray(current, np.float64)
+    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    if len(r) == 0 or len(c) == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(r, np.linspace(0, 1, bins + 1)[1:-1]))
+    rp = np.bincount(np.searchsorted(edges, r, side="right"), minlength=len(edges) + 1) / len(r)
+    cp = np.bincount(np.searchsorted(edges, c, side="right"), minlength=len(edges) + 1) / len(c)
+    rp, cp = np.maximum(rp, eps), np.maximum(cp, eps)
+    return float(np.sum((cp - rp) * np.log(cp / rp)))
+
+
+def _categorical_psi(r: F, c: F, eps: float = 1e-4) -> float:
+    rp, cp = np.maximum(r / r.sum(), eps), np.maximum(c / c.sum(), eps)
+    return float(np.sum((cp - rp) * np.log(cp / rp)))
+
+
+def ks_test(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov (D, p-value)."""
+    r, c = np.asarray(reference, np.float64), np.asarray(current, np.float64)
+    res = sps.ks_2samp(r[np.isfinite(r)], c[np.isfinite(c)])
+    return float(res.statistic), float(res.pvalue)
+
+
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
+    """(p2 - p1, Cohen's h, two-sided p-value of the pooled z-test)."""
+    if n1 == 0 or n2 == 0:
+        return float("nan"), float("nan"), float("nan")
+    p1, p2 = k1 / n1, k2 / n2
+    h = 2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1))
+    pool = (k1 + k2) / (n1 + n2)
+    se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+    p = 1.0 if se == 0 else float(2 * sps.norm.sf(abs(p2 - p1) / se))
+    return float(p2 - p1), float(h), p
+
+
+def median_bandwidth(z: F, *, max_points: int = 1000, seed: int = 0) -> float:
+    """The median heuristic: the median pairwise Euclidean distance (on at most ``max_points`` rows)."""
+    if len(z) > max_points:
+        z = z[np.random.default_rng(seed).choice(len(z), max_points, replace=False)]
+    sq = (z * z).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0)
+    med = float(np.sqrt(np.median(d2[np.triu_indices(len(z), 1)])))
+    return med if med > 0 else 1.0
+
+
+def _rbf(z: F, bandwidth: float) -> F:
+    sq = (z * z).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * z @ z.T, 0)
+    return np.exp(-d2 / (2 * bandwidth**2))  # type: ignore[no-any-return]
+
+
+def _mmd2_from_masks(k: F, masks: npt.NDArray[np.bool_]) -> F:
+    """Unbiased MMD² for each row of ``masks`` (True = sample X) over the pooled kernel matrix ``k``."""
+    s = masks.astype(np.float64)
+    t = 1.0 - s
+    m, n = s.sum(1), t.sum(1)
+    diag = np.diag(k)
+    ks, kt = s @ k, t @ k
+    xx = ((ks * s).sum(1) - s @ diag) / (m * (m - 1))
+    yy = ((kt * t).sum(1) - t @ diag) / (n * (n - 1))
+    xy = (ks * t).sum(1) / (m * n)
+    return xx + yy - 2 * xy  # type: ignore[no-any-return]
+
+
+def mmd_permutation_test(
+    x: F, y: F, *, bandwidth: float | None = None, n_permutations: int = 200, seed: int = 0
+) -> tuple[float, float, float]:
+    """Unbiased MMD² with an RBF kernel and its permutation p-value (Gretton et al. 2012): (mmd2, p, bandwidth).
+
+    Examples
+    --------
+    >>> g = np.random.default_rng(0)
+    >>> a, b = g.normal(size=(100, 3)), g.normal(size=(100, 3)) + 1
+    >>> mmd_permutation_test(a, b, n_permutations=100)[1] < 0.05
+    True
+    """
+    if len(x) < 2 or len(y) < 2:
+        raise ValidationError(f"MMD needs 2+ rows per sample, got {len(x)} and {len(y)}", where="mmd")
+    z = np.vstack([x, y])
+    bw = bandwidth if bandwidth is not None else median_bandwidth(z, seed=seed)
+    k = _rbf(z, bw)
+    base = np.zeros(len(z), bool)
+    base[: len(x)] = True
+    rng = np.random.default_rng(seed)
+    perms = np.array([rng.permutation(base) for _ in range(n_permutations)])
+    vals = _mmd2_from_masks(k, np.vstack([base[None, :], perms]))
+    stat = float(vals[0])
+    p = float((1 + np.sum(vals[1:] >= stat)) / (1 + n_permutations))
+    return stat, p, bw
+
+
+def classifier_two_sample_test(x: F, y: F, *, n_splits: int = 5, seed: int = 0) -> tuple[float, float]:
+    """Out-of-fold AUC of a linear probe telling ``y`` rows from ``x`` rows, and its one-sided p-value.
+
+    The p-value uses the null distribution of the Mann-Whitney U (normal approximation).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from assetgrade.audit._cv import probe
+    from assetgrade.audit.adversarial import auc
+
+    z = np.vstack([x, y])
+    lab = np.r_[np.zeros(len(x), np.int64), np.ones(len(y), np.int64)]
+    p = np.zeros(len(z))
+    for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(z, lab):
+        p[te] = probe(0.1, seed).fit(z[tr], lab[tr]).predict_proba(z[te])[:, 1]
+    a = auc(lab, p)
+    n1, n0 = len(y), len(x)
+    se = np.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
+    return a, float(sps.norm.sf((a - 0.5) / se))
+
+
+class DriftPolicy(BaseModel):
+    """Drift thresholds (effect size AND significance); a pydantic model so a YAML config can set it."""
+
+    alpha: float = Field(0.01, gt=0, lt=1, description="significance level of every test (Bonferroni within a block)")
+    mmd_quantile: float = Field(0.99, gt=0.5, lt=1, description="quantile of reference self-split MMD² = threshold")
+    calibration_splits: int = Field(100, ge=10)
+    n_permutations: int = Field(200, ge=20)
+    pca_components: int = Field(32, ge=1)
+    max_reference: int = Field(1000, ge=20, description="reference rows kept for the MMD comparison")
+    classifier_test: bool = True
+    c2st_min_auc: float = Field(0.6, gt=0.5, le=1)
+    psi_threshold: float = 0.2
+    ks_threshold: float = 0.1
+    override_min_h: float = Field(0.2, description="Cohen's h on the reviewer override rate")
+    retrain_after: int = Field(2, ge=1, description="alarms within the last `window` batches that ask for retraining")
+    window: int = Field(3, ge=1)
+
+
+@dataclass
+class DriftBatch:
+    """One window of data from a station; any field may be None when that signal is not monitored.
+
+    Examples
+    --------
+    >>> DriftBatch(embeddings=np.zeros((4, 2)), station_id="s1").n
+    4
+    """
+
+    embeddings: F | None = None
+    features: F | None = None
+    feature_names: Sequence[str] = ()
+    grades: Sequence[str] | None = None
+    confidence: F | None = None
+    overrides: npt.NDArray[np.bool_] | None = None
+    station_id: str = "default"
+
+    @property
+    def n(self) -> int:
+        """Rows in the batch (of the first signal present)."""
+        for v in (self.embeddings, self.features, self.grades, self.confidence, self.overrides):
+            if v is not None:
+                return len(v)
+        return 0
+
+
+@dataclass
+class DriftSignal:
+    """One signal's verdict: its effect size against a threshold and its p-value against alpha."""
+
+    signal: str
+    effect: float
+    threshold: float
+    p_value: float
+    fired: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DriftDecision:
+    """The verdict on one batch: the signals, whether any fired (alarm), and whether to retrain."""
+
+    station_id: str
+    batch_index: int
+    signals: list[DriftSignal]
+    alarm: bool
+    retrain: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "station_id": self.station_id,
+            "batch_index": self.batch_index,
+            "alarm": self.alarm,
+            "retrain": self.retrain,
+            "signals": [s.__dict__ for s in self.signals],
+        }
+
+
+class DriftMonitor:
+    """Reference vs current drift with calibrated thresholds, per station, with a retraining trigger.
+
+    ``fit(reference, batch_size)`` learns the embedding projection, the kernel bandwidth and the
+    MMD² threshold (from reference self-splits at ``batch_size``); ``update(batch)`` tests a
+    batch, records it in its station's history and returns a ``DriftDecision``.
+
+    Examples
+    --------
+    >>> g = np.random.default_rng(0)
+    >>> mon = DriftMonitor(DriftPolicy(calibration_splits=20, n_permutations=50, classifier_test=False))
+    >>> mon = mon.fit(DriftBatch(embeddings=g.normal(size=(400, 5))), batch_size=100)
+    >>> mon.update(DriftBatch(embeddings=g.normal(size=(100, 5)) + 1.0)).alarm
+    True
+    """
+
+    def __init__(self, policy: DriftPolicy | None = None, *, seed: int = 0) -> None:
+        self.policy = policy or DriftPolicy()
+        self.seed = seed
+        self._history: dict[str, deque[bool]] = defaultdict(lambda: deque(maxlen=self.policy.window))
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def _project(self, e: F) -> F:
+        z = (e - self.mean_) / self.scale_
+        return z @ self.components_.T  # type: ignore[no-any-return]
+
+    def fit(self, reference: DriftBatch, *, batch_size: int) -> DriftMonitor:
+        """Learn the reference statistics and calibrate the MMD² threshold for batches of ``batch_size``."""
+        pol, rng = self.policy, np.random.default_rng(self.seed)
+        self.reference_ = reference
+        self.batch_size_ = batch_size
+        if reference.embeddings is not None:
+            e = np.asarray(reference.embeddings, np.float64)
+            if len(e) < batch_size + 4:
+                raise ValidationError(f"reference has {len(e)} rows; need well over {batch_size}", where="drift")
+            self.mean_ = e.mean(0)
+            self.scale_ = np.where(e.std(0) > 1e-9, e.std(0), 1.0)
+            z = (e - self.mean_) / self.scale_
+            k = min(pol.pca_components, z.shape[1], len(z) - 1)
+            _, _, vt = np.linalg.svd(z - z.mean(0), full_matrices=False)
+            self.components_ = vt[:k]
+            proj = z @ self.components_.T
+            order = rng.permutation(len(proj))
+            half = len(proj) // 2
+            core, hold = proj[order[:half]], proj[order[half:]]
+            if len(core) > pol.max_reference:
+                core = core[: pol.max_reference]
+            b = min(batch_size, len(hold))
+            self.core_ = core
+            self.bandwidth_ = median_bandwidth(core, seed=self.seed)
+            # null MMD² at this batch size: batches drawn from the held-out half vs the core half
+            null = []
+            for _ in range(pol.calibration_splits):
+                batch = hold[rng.choice(len(hold), b, replace=False)]
+                k_mat = _rbf(np.vstack([core, batch]), self.bandwidth_)
+                mask = np.r_[np.ones(len(core), bool), np.zeros(b, bool)]
+                null.append(float(_mmd2_from_masks(k_mat, mask[None, :])[0]))
+            self.mmd_null_ = np.array(null)
+            self.mmd_threshold_ = float(np.quantile(self.mmd_null_, pol.mmd_quantile))
+        return self
+
+    def check(self, batch: DriftBatch) -> list[DriftSignal]:
+        """Test one batch against the reference (no history is recorded)."""
+        pol, ref = self.policy, self.reference_
+        out: list[DriftSignal] = []
+        if batch.embeddings is not None and ref.embeddings is not None:
+            cur = self._project(np.asarray(batch.embeddings, np.float64))
+            m2, p, _ = mmd_permutation_test(
+                self.core_, cur, bandwidth=self.bandwidth_, n_permutations=pol.n_permutations, seed=self.seed
+            )
+            out.append(DriftSignal("embedding_mmd2", m2, self.mmd_threshold_, p,
+                                   m2 > self.mmd_threshold_ and p < pol.alpha))
+            if pol.classifier_test:
+                a, p2 = classifier_two_sample_test(self.core_, cur, seed=self.seed)
+                out.append(DriftSignal("embedding_c2st_auc", a, pol.c2st_min_auc, p2,
+                                       a > pol.c2st_min_auc and p2 < pol.alpha))
+        if batch.features is not None and ref.features is not None:
+            rf, cf = np.asarray(ref.features, np.float64), np.asarray(batch.features, np.float64)
+            names = list(batch.feature_names) or [f"f{j}" for j in range(cf.shape[1])]
+            alpha = pol.alpha / max(1, cf.shape[1])
+            fired, worst = [], (0.0, 1.0, "")
+            for j, nm in enumerate(names):
+                d, p = ks_test(rf[:, j], cf[:, j])
+                s = psi(rf[:, j], cf[:, j])
+                if (s > pol.psi_threshold or d > pol.ks_threshold) and p < alpha:
+                    fired.append({"feature": nm, "psi": s, "ks": d, "p": p})
+                if d > worst[0]:
+                    worst = (d, p, nm)
+            out.append(DriftSignal("feature_ks", worst[0], pol.ks_threshold, worst[1], bool(fired),
+                                   {"worst_feature": worst[2], "fired": fired[:20], "n_fired": len(fired)}))
+        if batch.grades is not None and ref.grades is not None:
+            cats = sorted(set(ref.grades) | set(batch.grades))
+            r = np.array([list(ref.grades).count(c) for c in cats], np.float64)
+            c = np.array([list(batch.grades).count(c) for c in cats], np.float64)
+            s = _categorical_psi(r, c)
+            keep = (r + c) > 0
+            p = float(sps.chi2_contingency(np.vstack([r[keep], c[keep]]))[1]) if keep.sum() > 1 else 1.0
+            out.append(DriftSignal("grade_mix_psi", s, pol.psi_threshold, p, s > pol.psi_threshold and p < pol.alpha,
+                                   {"reference": dict(zip(cats, r.tolist(), strict=True)),
+                                    "current": dict(zip(cats, c.tolist(), strict=True))}))
+        if batch.confidence is not None and ref.confidence is not None:
+            d, p = ks_test(ref.confidence, batch.confidence)
+            s = psi(ref.confidence, batch.confidence)
+            out.append(DriftSignal("confidence_ks", d, pol.ks_threshold, p,
+                                   (d > pol.ks_threshold or s > pol.psi_threshold) and p < pol.alpha, {"psi": s}))
+        if batch.overrides is not None and ref.overrides is not None:
+            ro, co = np.asarray(ref.overrides, bool), np.asarray(batch.overrides, bool)
+            diff, h, p = two_proportion_test(int(ro.sum()), len(ro), int(co.sum()), len(co))
+            out.append(DriftSignal("override_rate_h", abs(h), pol.override_min_h, p,
+                                   abs(h) > pol.override_min_h and p < pol.alpha, {"rate_change": diff}))
+        return out
+
+    def update(self, batch: DriftBatch) -> DriftDecision:
+        """Test ``batch``, append the verdict to its station's history, and say whether to retrain."""
+        if not hasattr(self, "reference_"):
+            raise ValidationError("DriftMonitor.update before fit", where="drift")
+        signals = self.check(batch)
+        alarm = any(s.fired for s in signals)
+        st = batch.station_id
+        hist = self._history[st]
+        hist.append(alarm)
+        self._counts[st] += 1
+        retrain = sum(hist) >= self.policy.retrain_after
+        if retrain:
+            hist.clear()
+        return DriftDecision(st, self._counts[st], signals, alarm, retrain)

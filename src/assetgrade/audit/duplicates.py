@@ -1,0 +1,145 @@
+"""Near-duplicates and train/test leakage: perceptual hashes (pHash) and embedding cosine similarity.
+
+Two items are near-duplicates when their pHash Hamming distance is at most
+``phash_max_distance`` bits of 64 (survives resizing and JPEG recompression; Zauner 2010) or
+their embedding cosine similarity is at least ``min_cosine``. A near-duplicate pair split
+across ``split`` values is leakage: the test score then measures memory, not skill. The same
+asset id in two splits is leakage too, duplicate or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
+from assetgrade.audit.data import AuditData
+from assetgrade.audit.images import hamming_matrix, image_digests
+
+__all__ = ["NearDuplicates", "near_duplicate_pairs"]
+
+
+def near_duplicate_pairs(
+    hashes: npt.NDArray[np.bool_] | None,
+    emb: npt.NDArray[np.float64] | None,
+    *,
+    ok: npt.NDArray[np.bool_] | None = None,
+    phash_max_distance: int = 6,
+    min_cosine: float = 0.98,
+    chunk: int = 512,
+) -> tuple[list[tuple[int, int, str, float]], npt.NDArray[np.float64]]:
+    """Pairs (i < j, method, similarity) and each row's highest similarity to any other row (in [0, 1])."""
+    n = len(hashes) if hashes is not None else (len(emb) if emb is not None else 0)
+    best = np.zeros(n)
+    pairs: dict[tuple[int, int], tuple[str, float]] = {}
+    if hashes is not None:
+        valid = np.ones(n, bool) if ok is None else ok
+        for s in range(0, n, chunk):
+            d = hamming_matrix(hashes[s : s + chunk], hashes).astype(np.float64)
+            d[:, ~valid] = 64
+            rows = np.arange(s, min(n, s + chunk))
+            d[rows - s, rows] = 64
+            d[~valid[rows]] = 64
+            best[rows] = np.maximum(best[rows], 1.0 - d.min(axis=1) / 64.0)
+            for a, b in zip(*np.nonzero(d <= phash_max_distance), strict=True):
+                i, j = int(rows[a]), int(b)
+                if i < j:
+                    pairs[(i, j)] = ("phash", 1.0 - d[a, b] / 64.0)
+    if emb is not None:
+        emb = emb - emb.mean(axis=0)  # centred: pooled ReLU features are all positive, raw cosines all high
+        norm = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        for s in range(0, n, chunk):
+            sim = norm[s : s + chunk] @ norm.T
+            rows = np.arange(s, min(n, s + chunk))
+            sim[rows - s, rows] = -1.0
+            best[rows] = np.maximum(best[rows], np.clip(sim.max(axis=1), 0, 1))
+            for a, b in zip(*np.nonzero(sim >= min_cosine), strict=True):
+                i, j = int(rows[a]), int(b)
+                if i < j and (i, j) not in pairs:
+                    pairs[(i, j)] = ("embedding", float(sim[a, b]))
+    return [(i, j, m, s) for (i, j), (m, s) in sorted(pairs.items())], best
+
+
+@register_check("duplicates")
+class NearDuplicates:
+    """Flags near-duplicate items; fails on any train/test leakage or too many duplicates.
+
+    Parameters
+    ----------
+    phash_max_distance : pHash Hamming distance (of 64 bits) at or below which two images are near-duplicates.
+    min_cosine : embedding cosine similarity at or above which two items are near-duplicates.
+    max_duplicate_share : policy, the share of items in some near-duplicate pair (default 0.05).
+    max_pairs_reported : how many pairs go into the info dict.
+
+    Examples
+    --------
+    >>> NearDuplicates(phash_max_distance=4).phash_max_distance
+    4
+    """
+
+    name = "duplicates"
+
+    def __init__(
+        self,
+        *,
+        phash_max_distance: int = 6,
+        min_cosine: float = 0.98,
+        max_duplicate_share: float = 0.05,
+        max_pairs_reported: int = 50,
+    ) -> None:
+        self.phash_max_distance = phash_max_distance
+        self.min_cosine = min_cosine
+        self.max_duplicate_share = max_duplicate_share
+        self.max_pairs_reported = max_pairs_reported
+
+    def run(self, data: AuditData) -> CheckResult:
+        dig = image_digests(data)
+        emb = embeddings_or_none(data)
+        if dig is None and emb is None:
+            return skipped(self.name, data, "needs an image loader or embeddings")
+        pairs, best = near_duplicate_pairs(
+            dig.phashes if dig is not None else None,
+            emb,
+            ok=dig.ok if dig is not None else None,
+            phash_max_distance=self.phash_max_distance,
+            min_cosine=self.min_cosine,
+        )
+        split = data.column("split")
+        ids = data.column("item_id")
+        assets = data.column("asset_id")
+        flags = np.zeros(data.n, bool)
+        leaks: list[dict[str, Any]] = []
+        dups: list[dict[str, Any]] = []
+        for i, j, method, sim in pairs:
+            # synthetic copies of one asset are meant to be near its original: not a duplicate problem
+            same_asset = assets[i] == assets[j]
+            row = {"a": str(ids[i]), "b": str(ids[j]), "method": method, "similarity": round(sim, 4),
+                   "split_a": str(split[i]), "split_b": str(split[j])}
+            if split[i] != split[j]:
+                leaks.append(row)
+                flags[i] = flags[j] = True
+            elif not same_asset:
+                dups.append(row)
+                flags[i] = flags[j] = True
+        asset_splits: dict[str, set[str]] = {}
+        for a, s in zip(assets, split, strict=True):
+            asset_splits.setdefault(str(a), set()).add(str(s))
+        split_assets = sorted(a for a, s in asset_splits.items() if len(s) > 1)
+        share = float(flags.mean()) if data.n else 0.0
+        passed = not leaks and not split_assets and share <= self.max_duplicate_share
+        msg = (
+            f"{len(dups)} near-duplicate pairs within splits, {len(leaks)} across splits (leakage), "
+            f"{len(split_assets)} assets in more than one split; {share:.1%} of items flagged"
+        )
+        info = {
+            "n_pairs": len(dups),
+            "n_leakage_pairs": len(leaks),
+            "leakage_pairs": leaks[: self.max_pairs_reported],
+            "duplicate_pairs": dups[: self.max_pairs_reported],
+            "assets_in_several_splits": split_assets[: self.max_pairs_reported],
+            "n_assets_in_several_splits": len(split_assets),
+            "image_errors": {str(ids[i]): e for i, e in (dig.errors.items() if dig is not None else [])},
+        }
+        return CheckResult(self.name, 1.0 - best, flags, 1.0 - share, passed, msg, info)

@@ -1,0 +1,81 @@
+"""Synthetic share: the fraction of synthetic or augmented items per class and split, against a policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from assetgrade.audit.base import CheckResult, register_check
+from assetgrade.audit.data import AuditData
+from assetgrade.errors import ValidationError
+
+__all__ = ["SyntheticShare"]
+
+
+@register_check("synthetic_share")
+class SyntheticShare:
+    """Flags the non-real items of every (class, split) cell whose synthetic + augmented share exceeds ``max_share``.
+
+    Parameters
+    ----------
+    max_share : the policy, at most this share of a cell may be synthetic or augmented (default 0.10).
+    count_augmented : whether augmented copies count against the policy (default True).
+    by : the columns defining a cell (default ``("label", "split")``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"item_id": list("abcd"), "asset_id": list("abcd"), "label": ["x"] * 4,
+    ...                   "origin": ["real", "real", "real", "synthetic"]})
+    >>> SyntheticShare(max_share=0.1).run(AuditData(t)).passed
+    False
+    """
+
+    name = "synthetic_share"
+
+    def __init__(
+        self, *, max_share: float = 0.10, count_augmented: bool = True, by: tuple[str, ...] = ("label", "split")
+    ) -> None:
+        if not 0.0 <= max_share <= 1.0:
+            raise ValidationError(f"max_share {max_share} must be in [0, 1]", where="synthetic_share")
+        self.max_share = max_share
+        self.count_augmented = count_augmented
+        self.by = tuple(by)
+
+    def run(self, data: AuditData) -> CheckResult:
+        t = data.table
+        kinds = ("synthetic", "augmented") if self.count_augmented else ("synthetic",)
+        nonreal = t["origin"].isin(kinds).to_numpy()
+        keys = [data.column(c) for c in self.by]
+        cell = np.array(["\x1f".join(map(str, k)) for k in zip(*keys, strict=True)]) if keys else np.zeros(data.n, str)
+        share = np.zeros(data.n)
+        cells: list[dict[str, Any]] = []
+        for c in np.unique(cell):
+            m = cell == c
+            s = float(nonreal[m].mean())
+            share[m] = s
+            row = dict(zip(self.by, c.split("\x1f"), strict=True))
+            row.update(n=int(m.sum()), n_nonreal=int(nonreal[m].sum()), share=round(s, 4), over=s > self.max_share)
+            cells.append(row)
+        cells.sort(key=lambda r: -float(r["share"]))
+        over = [r for r in cells if r["over"]]
+        max_share = float(share.max()) if data.n else 0.0
+        flags = nonreal & (share > self.max_share)
+        overall = float(nonreal.mean()) if data.n else 0.0
+        passed = not over
+        msg = (
+            f"all {len(cells)} cells within {self.max_share:.0%} synthetic/augmented"
+            if passed
+            else f"{len(over)} of {len(cells)} cells above {self.max_share:.0%}: "
+            + ", ".join(f"{'/'.join(str(r[b]) for b in self.by)} {float(r['share']):.0%}" for r in over[:5])
+        )
+        return CheckResult(
+            self.name,
+            scores=1.0 - share,
+            flags=flags,
+            summary=1.0 - max_share,
+            passed=passed,
+            message=msg,
+            info={"policy_max_share": self.max_share, "overall_share": overall, "cells": cells},
+        )

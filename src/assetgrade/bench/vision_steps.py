@@ -1,0 +1,156 @@
+"""Steps of the vision benchmark: out-of-fold probe probabilities, per-fold fine-tuning, CAM peak-in-box rate."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.datasets.image_folder import LabelledImages
+
+if TYPE_CHECKING:
+    from assetgrade.bench.vision import VisionBenchConfig
+    from assetgrade.modalities.vision.backbone import Backbone
+
+__all__ = ["cam_peak_in_box", "finetune_probas", "probe_probas"]
+
+Folds = list[tuple[Any, Any]]
+
+
+def probe_probas(
+    feats: dict[str, npt.NDArray[np.float32]],
+    y: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+    folds: Folds,
+    head: str,
+    n_classes: int,
+    C: float,
+    *,
+    views: tuple[str, ...],
+) -> npt.NDArray[np.float64]:
+    """Out-of-fold probabilities of a linear head trained on identity-view features; test
+    probabilities averaged over ``views`` (test-time augmentation)."""
+    from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
+
+    out = np.full((len(y), n_classes), np.nan)
+    for tr, te in folds:
+        tr, te = tr[ok[tr]], te[ok[te]]
+        model: LinearProbe | OrdinalLogistic = (
+            OrdinalLogistic(n_classes=n_classes, C=C) if head == "ordinal" else LinearProbe(n_classes=n_classes, C=C)
+        )
+        model.fit(feats["id"][tr], y[tr])
+        out[te] = np.mean([model.predict_proba(feats[v][te]) for v in views], axis=0)
+    return out
+
+
+def _batches(ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, bs: int = 32) -> Any:
+    from assetgrade.modalities.vision.images import decode_image, preprocess
+
+    for s in range(0, len(idx), bs):
+        chunk = idx[s : s + bs]
+        yield (
+            chunk,
+            np.stack(
+                [preprocess(decode_image(ds.refs[i].load_bytes(), where=ds.refs[i].evidence_id), size) for i in chunk]
+            ),
+        )
+
+
+def finetune_probas(
+    ds: LabelledImages, y: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_], folds: Folds, cfg: VisionBenchConfig
+) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+    """Out-of-fold probabilities from fine-tuning the last blocks per fold (activations computed once)."""
+    from assetgrade.modalities.vision.backbone import Backbone
+    from assetgrade.modalities.vision.finetune import FineTuner
+
+    bb = Backbone(cfg.backbone, image_size=cfg.finetune_size, engine="torch")
+    K = len(ds.classes)
+    ft0 = FineTuner(bb, n_classes=K, n_blocks=cfg.finetune_blocks)
+    idx = np.flatnonzero(ok)
+    t0 = time.perf_counter()
+    acts: npt.NDArray[np.float32] | None = None
+    for chunk, batch in _batches(ds, idx, cfg.finetune_size):
+        a = ft0.trunk_activations(batch)
+        if acts is None:
+            acts = np.zeros((len(y), *a.shape[1:]), dtype=np.float32)
+        acts[chunk] = a
+    assert acts is not None
+    trunk_s = time.perf_counter() - t0
+    out = np.full((len(y), K), np.nan)
+    out_tta = np.full((len(y), K), np.nan)
+    epochs, train_s = [], []
+    for k, (tr, te) in enumerate(folds):
+        tr, te = tr[ok[tr]], te[ok[te]]
+        ft = FineTuner(
+            bb,
+            n_classes=K,
+            n_blocks=cfg.finetune_blocks,
+            epochs=cfg.finetune_epochs,
+            time_budget_s=cfg.finetune_budget_s,
+            seed=cfg.seed + k,
+        ).fit(acts[tr], y[tr])
+        out[te] = ft.predict_proba(acts[te])
+        out_tta[te] = ft.predict_proba(acts[te], tta=True)
+        epochs.append(ft.epochs_run_)
+        train_s.append(round(ft.train_seconds_, 1))
+    info = {
+        "image_size": cfg.finetune_size,
+        "trained_blocks": cfg.finetune_blocks,
+        "activation_shape": list(acts.shape[1:]),
+        "trunk_seconds": round(trunk_s, 1),
+        "epochs_per_fold": epochs,
+        "train_seconds_per_fold": train_s,
+        "budget_s_per_fold": cfg.finetune_budget_s,
+        "proba_tta": out_tta,
+    }
+    return out, info
+
+
+def cam_peak_in_box(
+    ds: LabelledImages,
+    y: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+    folds: Folds,
+    X: npt.NDArray[np.float32],
+    bb: Backbone,
+    cfg: VisionBenchConfig,
+    out_dir: Path | None,
+    n_overlays: int = 6,
+) -> dict[str, Any]:
+    """How often the predicted class's CAM peak falls inside a true box (out-of-fold heads)."""
+    from assetgrade.modalities.vision.heads import LinearProbe
+    from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region, resize_map
+    from assetgrade.modalities.vision.images import decode_image, preprocess
+
+    K = len(ds.classes)
+    hits, centre_hits, total = 0, 0, 0
+    overlays: list[str] = []
+    for tr, te in folds:
+        tr, te = tr[ok[tr]], te[ok[te]]
+        probe = LinearProbe(n_classes=K, C=cfg.C).fit(X[tr], y[tr])
+        te = np.array([i for i in te if ds.refs[i].boxes])
+        for s in range(0, len(te), 32):
+            chunk = te[s : s + 32]
+            imgs = [decode_image(ds.refs[i].load_bytes(), where=ds.refs[i].evidence_id) for i in chunk]
+            o = bb.run(np.stack([preprocess(im, bb.image_size) for im in imgs]))
+            pred = probe.predict(o.pooled)
+            for j, i in enumerate(chunk):
+                heat = resize_map(cam_map([m[j] for m in o.cam_maps], probe.coef_[pred[j]]), imgs[j].size)
+                boxes = [b for _, b in ds.refs[i].boxes]
+                hit = peak_in_boxes(heat, boxes)
+                w, h = imgs[j].size
+                hits += hit
+                centre_hits += any(x0 <= w / 2 <= x1 and y0 <= h / 2 <= y1 for x0, y0, x1, y1 in boxes)
+                total += 1
+                if out_dir is not None and len(overlays) < n_overlays:
+                    _, box = peak_region(heat)
+                    p = overlay_png(imgs[j], heat, out_dir / f"cam_{ds.name}_{ds.refs[i].evidence_id}.png", box=box)
+                    overlays.append(str(p))
+    return {
+        "peak_in_box_rate": hits / total if total else None,
+        "centre_in_box_rate": centre_hits / total if total else None,
+        "overlays": overlays,
+    }

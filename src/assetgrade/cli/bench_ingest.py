@@ -1,0 +1,72 @@
+"""``assetgrade bench ingest``: wall time of a first ingest and a re-ingest of NEU-DET (1,800 images + VOC boxes)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def _bench(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="NEU-DET folder (default: shared data).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the JSON result here.")] = None,
+    workspace: Annotated[Path | None, typer.Option("--workspace-dir", help="Where to create the scratch workspace."
+                                                   " (default: a temporary folder, deleted after)")] = None,
+) -> None:
+    """Ingest NEU-DET into a fresh workspace twice; the second run must add nothing."""
+    import shutil
+    import time
+
+    from assetgrade.bench.report import BenchResult, write_result
+    from assetgrade.datasets.paths import dataset_dir
+    from assetgrade.ingest.detection import voc_items
+    from assetgrade.ingest.writer import Ingestor
+    from assetgrade.store.audit import verify_chain
+    from assetgrade.workspace import Workspace
+
+    root = dataset_dir("neu-det", data_dir)
+    scratch = Path(tempfile.mkdtemp(prefix="assetgrade-bench-", dir=workspace))
+    t_all = time.perf_counter()
+    try:
+        t0 = time.perf_counter()
+        ws = Workspace.init(scratch / "ws")
+        init_s = time.perf_counter() - t0
+
+        def once() -> tuple[float, dict[str, int], int, int]:
+            t = time.perf_counter()
+            rep = Ingestor(ws, kind="voc", source=str(root)).run(voc_items(root, asset_type="steel_surface"))
+            return time.perf_counter() - t, dict(rep.added), rep.skipped_existing, len(rep.errors)
+
+        first_s, first_added, _, first_errors = once()
+        second_s, second_added, second_skipped, second_errors = once()
+        with ws.session(readonly=True) as s:
+            chain = verify_chain(s)
+        ws.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    metrics = {
+        "images": first_added["evidence"],
+        "boxes": first_added["labels"],
+        "first_ingest_s": round(first_s, 3),
+        "images_per_s": round(first_added["evidence"] / first_s, 1) if first_s > 0 else None,
+        "reingest_s": round(second_s, 3),
+        "reingest_added": sum(second_added.values()),
+        "reingest_skipped": second_skipped,
+        "errors": first_errors + second_errors,
+        "init_s": round(init_s, 3),
+        "audit_chain_ok": chain.ok,
+        "target_first_ingest_s": 60.0,
+        "meets_target": first_s < 60.0 and sum(second_added.values()) == 0,
+    }
+    result = BenchResult(benchmark="ingest", dataset="neu-det", split="all", seed=0, metrics=metrics,
+                         wall_s=time.perf_counter() - t_all, extra={"store": "sqlite", "blobs": "local folder"})
+    typer.echo(write_result(result, json_path))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ingest`` to the ``bench`` sub-app."""
+    app.command("ingest")(_bench)

@@ -1,0 +1,95 @@
+"""``assetgrade bench vision`` and ``assetgrade bench anomaly``: real-image benchmarks printing one JSON object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the vision and anomaly benchmarks to the ``bench`` sub-app."""
+
+    @app.command("vision")
+    def bench_vision(
+        dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
+        data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
+        folds: int = typer.Option(5, help="stratified K-fold cross-validation by asset"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        out_dir: Path | None = typer.Option(None, help="where PNG plots go (default: beside --json)"),
+        backbone: str = typer.Option("lite0", help="lite0 | lite2"),
+        image_size: int = typer.Option(224, help="input side for the linear heads (multiple of 32)"),
+        head: str = typer.Option("auto", help="auto | logistic | ordinal"),
+        finetune: bool = typer.Option(False, "--finetune", help="fine-tune the last blocks per fold on the CPU"),
+        finetune_size: int = typer.Option(320, help="input side for fine-tuning"),
+        finetune_blocks: int = typer.Option(2, help="how many last MBConv blocks to train"),
+        finetune_epochs: int = typer.Option(30, help="epochs per fold (stops earlier at the budget)"),
+        finetune_budget: float = typer.Option(100.0, help="training seconds per fold"),
+        tta: bool = typer.Option(False, "--tta", help="test-time augmentation (flips)"),
+        per_class: int | None = typer.Option(None, help="use only N images per class (quick runs)"),
+        seed: int = typer.Option(0),
+        cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
+        no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
+    ) -> None:
+        """Grade / defect-type accuracy, QWK, ECE, throughput on ELPV, NEU or an image folder."""
+        from assetgrade.bench.report import write_result
+        from assetgrade.bench.vision import VisionBenchConfig, run_vision_bench
+
+        cfg = VisionBenchConfig(
+            dataset=dataset,
+            data_dir=data_dir,
+            folds=folds,
+            seed=seed,
+            backbone=backbone,
+            image_size=image_size,
+            head=head,
+            finetune=finetune,
+            finetune_size=finetune_size,
+            finetune_blocks=finetune_blocks,
+            finetune_epochs=finetune_epochs,
+            finetune_budget_s=finetune_budget,
+            tta=tta,
+            per_class=per_class,
+            cache_dir=cache_dir,
+            out_dir=out_dir or (json_path.parent if json_path else None),
+            heatmaps=not no_heatmaps,
+        )
+        typer.echo(write_result(run_vision_bench(cfg), json_path))
+
+    @app.command("anomaly")
+    def bench_anomaly(
+        good: Path | None = typer.Option(None, help="folder of known-good images"),
+        defect: Path | None = typer.Option(None, help="folder of defective images"),
+        dataset: str | None = typer.Option(None, help="neu: use NEU-DET with --good-class as good"),
+        good_class: str = typer.Option("patches", help="the NEU class treated as good"),
+        data_dir: Path | None = typer.Option(None, help="NEU-DET folder (default: shared data)"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        out_dir: Path | None = typer.Option(None, help="where PNGs go (default: beside --json)"),
+        target_false_alarm: float = typer.Option(0.01, help="share of good images allowed to alarm"),
+        coreset_size: int = typer.Option(4000, help="memory-bank size (patches)"),
+        image_size: int = typer.Option(224),
+        per_class: int | None = typer.Option(None, help="NEU: at most N images per class"),
+        seed: int = typer.Option(0),
+        cache_dir: Path | None = typer.Option(None, help="cache root for the ONNX graph"),
+    ) -> None:
+        """PatchCore-style anomaly detection against known-good images: image AUROC and alarm rates."""
+        from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
+        from assetgrade.bench.report import write_result
+
+        cfg = AnomalyBenchConfig(
+            good=good,
+            defect=defect,
+            dataset=dataset,
+            good_class=good_class,
+            data_dir=data_dir,
+            target_false_alarm=target_false_alarm,
+            coreset_size=coreset_size,
+            image_size=image_size,
+            per_class=per_class,
+            seed=seed,
+            cache_dir=cache_dir,
+            out_dir=out_dir or (json_path.parent if json_path else None),
+        )
+        typer.echo(write_result(run_anomaly_bench(cfg), json_path))

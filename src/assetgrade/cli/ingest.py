@@ -1,0 +1,256 @@
+"""``assetgrade ingest manifest|folder|voc|coco|yolo|series|work-orders``: import data with progress and a report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
+
+if TYPE_CHECKING:
+    from assetgrade.ingest.items import ItemSpec
+    from assetgrade.ingest.report import IngestReport, RowError
+    from assetgrade.workspace import Workspace
+
+__all__ = ["print_report", "register", "run_ingest"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+ORIGIN = typer.Option("--origin", help="Origin of the data: real, synthetic or augmented.")
+SOURCE = typer.Option("--source", help="Source name recorded in provenance (default: the file or folder).")
+ASSET_TYPE = typer.Option("--asset-type", help="Asset type for new assets.")
+ASSET_PREFIX = typer.Option("--asset-prefix", help="Prefix added to asset ids.")
+CLASS_MAP = typer.Option("--class-map", help="Map class names to ontology terms: name=term (repeatable).")
+GROUP = typer.Option("--group-size", help="Rows per transaction (default: the workspace setting).")
+ENCODING = typer.Option("--encoding", help="Text encoding of the input (default: UTF-8).")
+
+
+def run_ingest(
+    ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError], *, total: int | None,
+    group_size: int | None = None, quiet: bool = False,
+) -> IngestReport:
+    """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assetgrade.ingest.writer import Ingestor
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, disable=quiet, transient=False) as progress:
+        task = progress.add_task(f"ingest {kind}", total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        return Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance).run(items)
+
+
+def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) -> None:
+    """A summary table and the first bad rows."""
+    table = Table(title=f"ingest {report.kind} ({report.status}, {report.wall_s:.1f} s)", title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for k, v in report.added.items():
+        table.add_row(f"added {k}", f"{v:,}")
+    table.add_row("skipped (already stored)", f"{report.skipped_existing:,}")
+    table.add_row("rejected rows", f"{len(report.errors):,}")
+    out.print(table)
+    if report.errors:
+        et = Table("file", "row", "field", "reason", title="rejected rows", title_justify="left")
+        for e in report.errors[:max_errors]:
+            et.add_row(e.file, "-" if e.row is None else str(e.row), e.field or "-", e.reason)
+        out.print(et)
+        if len(report.errors) > max_errors:
+            out.print(f"... and {len(report.errors) - max_errors} more")
+    out.print(f"report: {report.report_path}")
+
+
+def _finish(report: IngestReport) -> None:
+    from assetgrade.errors import IngestError
+
+    print_report(report, console)
+    if report.errors:  # exit code 2 through the app's error mapping; the good rows have landed
+        raise IngestError(f"{len(report.errors)} row(s) rejected, the others were ingested; see {report.report_path}",
+                          where=report.source)
+
+
+def _classes(items: list[str] | None) -> dict[str, str]:
+    from assetgrade.ingest.fields import parse_mapping
+
+    return parse_mapping(items, where="--class-map")
+
+
+def _go(workspace: Path | None, store: str | None, kind: str, source: str, total: int | None,
+        make: Callable[[], Iterable[ItemSpec | RowError]], group_size: int | None) -> None:
+    with open_workspace(workspace, store) as ws:
+        report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size)
+    _finish(report)
+
+
+def _manifest(
+    path: Annotated[Path, typer.Argument(help="Manifest: .csv, .tsv, .json or .jsonl.")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    encoding: Annotated[str | None, ENCODING] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest a manifest: one row per evidence item (asset_id, kind, path or text, labels, provenance)."""
+    from assetgrade.ingest.manifest import count_rows, manifest_items
+
+    _go(workspace, store, "manifest", str(path), count_rows(path),
+        lambda: manifest_items(path, encoding=encoding), group_size)
+
+
+def _folder(
+    root: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per class.")],
+    label_as: Annotated[str, typer.Option("--label-as", help="The class is a defect, a grade, or none.")] = "defect",
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    asset_prefix: Annotated[str, ASSET_PREFIX] = "",
+    class_map: Annotated[list[str] | None, CLASS_MAP] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest a folder-per-class image tree (one asset per image)."""
+    from assetgrade.ingest.folders import IMAGE_SUFFIXES, folder_items
+
+    total = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else None
+    _go(workspace, store, "folder", str(root), total,
+        lambda: folder_items(root, label_as=label_as, asset_type=asset_type, asset_prefix=asset_prefix,
+                             origin=origin, source=source, classes=_classes(class_map)), group_size)
+
+
+def _voc(
+    root: Annotated[Path, typer.Argument(help="VOC folder with annotations/ (or Annotations/) and images/.")],
+    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: ROOT/images).")] = None,
+    annotations: Annotated[Path | None, typer.Option("--annotations", help="XML folder.")] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    asset_prefix: Annotated[str, ASSET_PREFIX] = "",
+    class_map: Annotated[list[str] | None, CLASS_MAP] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest Pascal VOC annotations: one image per XML file, each box a defect label."""
+    from assetgrade.ingest.detection import voc_items
+
+    ann = annotations or next((root / n for n in ("annotations", "Annotations") if (root / n).is_dir()), None)
+    total = sum(1 for _ in ann.glob("*.xml")) if ann is not None else None
+    _go(workspace, store, "voc", str(root), total,
+        lambda: voc_items(root, images=images, annotations=annotations, asset_type=asset_type,
+                          asset_prefix=asset_prefix, classes=_classes(class_map), origin=origin, source=source),
+        group_size)
+
+
+def _coco(
+    annotation_file: Annotated[Path, typer.Argument(help="COCO annotations JSON.")],
+    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: the JSON's folder).")] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    asset_prefix: Annotated[str, ASSET_PREFIX] = "",
+    class_map: Annotated[list[str] | None, CLASS_MAP] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest COCO detection annotations."""
+    from assetgrade.ingest.detection import coco_items
+
+    _go(workspace, store, "coco", str(annotation_file), None,
+        lambda: coco_items(annotation_file, images=images, asset_type=asset_type, asset_prefix=asset_prefix,
+                           classes=_classes(class_map), origin=origin, source=source), group_size)
+
+
+def _yolo(
+    root: Annotated[Path, typer.Argument(help="YOLO folder with images/ and labels/.")],
+    classes_file: Annotated[Path, typer.Option("--classes", help="classes.txt or data.yaml with names.")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    asset_prefix: Annotated[str, ASSET_PREFIX] = "",
+    class_map: Annotated[list[str] | None, CLASS_MAP] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest YOLO detection labels."""
+    from assetgrade.ingest.detection import yolo_items
+
+    _go(workspace, store, "yolo", str(root), None,
+        lambda: yolo_items(root, classes_file=classes_file, asset_type=asset_type, asset_prefix=asset_prefix,
+                           classes=_classes(class_map), origin=origin, source=source), group_size)
+
+
+def _series(
+    files: Annotated[list[Path], typer.Argument(help="Series files (.csv or .parquet).")],
+    asset: Annotated[str | None, typer.Option("--asset", help="Asset id (default: the file stem).")] = None,
+    asset_col: Annotated[str | None, typer.Option("--asset-col", help="Column splitting a file by asset.")] = None,
+    time_col: Annotated[str | None, typer.Option("--time-col", help="Time column (default: auto).")] = None,
+    units: Annotated[list[str] | None, typer.Option("--units", help="channel=unit (repeatable).")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Sort, de-duplicate and interpolate NaNs.")] = False,
+    max_gap: Annotated[int | None, typer.Option("--max-gap", help="Longest NaN run --repair fills.")] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    encoding: Annotated[str | None, ENCODING] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+) -> None:
+    """Ingest sensor series, validated and stored as Parquet."""
+    from assetgrade.ingest.fields import parse_mapping
+    from assetgrade.ingest.series import SeriesOptions, series_items
+
+    opts = SeriesOptions(time_col=time_col, units=parse_mapping(units, where="--units"), repair=repair,
+                         max_gap=max_gap, asset_col=asset_col, encoding=encoding)
+    _go(workspace, store, "series", ", ".join(map(str, files)), None if asset_col else len(files),
+        lambda: series_items(files, opts, asset_id=asset, asset_type=asset_type, origin=origin, source=source), None)
+
+
+def _work_orders(
+    path: Annotated[Path, typer.Argument(help="Work-order CSV.")],
+    text_col: Annotated[str, typer.Option("--text-col")] = "OriginalShorttext",
+    date_col: Annotated[str | None, typer.Option("--date-col")] = "BscStartDate",
+    cost_col: Annotated[str | None, typer.Option("--cost-col")] = "Cost",
+    asset_col: Annotated[str, typer.Option("--asset-col")] = "Asset",
+    date_format: Annotated[str | None, typer.Option("--date-format", help="strptime format (default ISO).")] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, ASSET_TYPE] = None,
+    asset_prefix: Annotated[str, ASSET_PREFIX] = "",
+    encoding: Annotated[str | None, ENCODING] = None,
+    origin: Annotated[str, ORIGIN] = "real",
+    source: Annotated[str | None, SOURCE] = None,
+    group_size: Annotated[int | None, GROUP] = None,
+) -> None:
+    """Ingest work orders: one log entry (text, date, cost) per row."""
+    from assetgrade.ingest.manifest import count_rows
+    from assetgrade.ingest.workorders import WorkOrderColumns, work_order_items
+
+    cols = WorkOrderColumns(text=text_col, date=date_col or None, cost=cost_col or None, asset=asset_col,
+                            date_format=date_format)
+    _go(workspace, store, "work-orders", str(path), count_rows(path),
+        lambda: work_order_items(path, cols, encoding=encoding, asset_prefix=asset_prefix, asset_type=asset_type,
+                                 origin=origin, source=source), group_size)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ingest`` command group."""
+    ingest = typer.Typer(help="Import evidence and labels into the workspace (idempotent).", no_args_is_help=True)
+    ingest.command("manifest")(_manifest)
+    ingest.command("folder")(_folder)
+    ingest.command("voc")(_voc)
+    ingest.command("coco")(_coco)
+    ingest.command("yolo")(_yolo)
+    ingest.command("series")(_series)
+    ingest.command("work-orders")(_work_orders)
+    app.add_typer(ingest, name="ingest")

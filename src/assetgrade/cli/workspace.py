@@ -1,0 +1,172 @@
+"""``assetgrade init | stats | assets list|show | db upgrade`` and the shared workspace-opening helper."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__ = ["STORE_OPTION", "WORKSPACE_ENV", "WORKSPACE_OPTION", "open_workspace", "register"]
+
+WORKSPACE_ENV = "ASSETGRADE_WORKSPACE"
+console = Console()
+
+WORKSPACE_OPTION = typer.Option(
+    "--workspace", "-w", help="Workspace folder (default: $ASSETGRADE_WORKSPACE or the current folder).",
+    show_default=False,
+)
+STORE_OPTION = typer.Option("--store", help="Store URL overriding the config and $ASSETGRADE_STORE.",
+                            show_default=False)
+
+
+def open_workspace(path: Path | None = None, store: str | None = None) -> Workspace:
+    """Open the workspace named by ``--workspace``, else ``$ASSETGRADE_WORKSPACE``, else the current folder."""
+    from assetgrade.workspace import Workspace
+
+    chosen = path or (Path(os.environ[WORKSPACE_ENV]) if os.environ.get(WORKSPACE_ENV) else Path.cwd())
+    return Workspace.open(chosen, store_url=store)
+
+
+def _init(
+    path: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    store: Annotated[str | None, typer.Option("--store", help="Store URL (default: SQLite in the folder).")] = None,
+    blob_root: Annotated[str | None, typer.Option("--blob-root", help="Blob store URL (default: PATH/blobs).")] = None,
+) -> None:
+    """Create a workspace: config, migrated database, blob folder."""
+    from assetgrade.workspace import Workspace
+
+    ws = Workspace.init(path, store_url=store, blob_root=blob_root)
+    console.print(f"[green]workspace created[/] at {ws.path} (store: {ws.engine.url.render_as_string()},"
+                  f" blobs: {ws.blobs.url})")
+    ws.close()
+
+
+def _stats(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Counts per asset type, grade, defect class, modality and origin."""
+    from assetgrade.store.loading import stats
+
+    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
+        result = stats(s)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    print_stats(result, console)
+
+
+def print_stats(result: dict[str, dict[str, int]], out: Console) -> None:
+    """Render a ``stats`` result as rich tables."""
+    for name, counts in result.items():
+        table = Table(title=name.replace("_", " "), title_justify="left")
+        table.add_column(name if name != "totals" else "what")
+        table.add_column("count", justify="right")
+        for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            table.add_row(k, f"{v:,}")
+        if not counts:
+            table.add_row("(none)", "0")
+        out.print(table)
+
+
+def _assets_list(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    asset_type: Annotated[str | None, typer.Option("--type", help="Only assets of this type.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
+    offset: Annotated[int, typer.Option("--offset")] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List assets with their evidence counts and current grade."""
+    from assetgrade.store.loading import load_records
+    from assetgrade.store.repository import list_assets
+
+    with open_workspace(workspace, store) as ws:
+        with ws.session(readonly=True) as s:
+            ids = [a.id for a in list_assets(s, asset_type=asset_type, limit=limit, offset=offset)]
+        records = load_records(ws, ids)
+    rows = [{"asset_id": r.asset_id, "asset_type": r.asset_type, "images": len(r.images), "logs": len(r.logs),
+             "series": len(r.series), "grade": r.grade} for r in records]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("asset", "type", "images", "logs", "series", "grade")
+    for r in rows:
+        table.add_row(str(r["asset_id"]), str(r["asset_type"]), str(r["images"]), str(r["logs"]), str(r["series"]),
+                      str(r["grade"] or "-"))
+    console.print(table)
+
+
+def _assets_show(
+    asset_id: Annotated[str, typer.Argument(help="Asset id.")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one asset: attributes, evidence with provenance, labels."""
+    from assetgrade.store.repository import get_asset, get_provenance, list_evidence, list_labels
+
+    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
+        a = get_asset(s, asset_id)
+        evidence = [(e, get_provenance(s, e.id)) for e in list_evidence(s, asset_id)]
+        labels = list_labels(s, asset_id)
+        doc: dict[str, Any] = {
+            "asset_id": a.id, "asset_type": a.asset_type, "make": a.make, "model": a.model, "value": a.value,
+            "version": a.version, "attributes": a.attributes,
+            "evidence": [{"id": e.id, "kind": e.kind, "sha256": e.sha256, "media_type": e.media_type,
+                          "text": e.text, "attributes": e.attributes, "origin": p.origin, "source": p.source,
+                          "ingest_batch": p.ingest_batch_id, "notes": p.notes} for e, p in evidence],
+            "labels": [{"kind": lb.kind, "value": lb.value, "severity": lb.severity, "box": lb.box,
+                        "evidence_id": lb.evidence_id, "annotator": lb.annotator, "source": lb.source}
+                       for lb in labels],
+        }
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    console.print(f"[bold]{a.id}[/] type={a.asset_type} make={a.make or '-'} model={a.model or '-'}"
+                  f" value={a.value if a.value is not None else '-'} version={a.version}")
+    ev_table = Table("evidence", "kind", "origin", "source", "details", title="evidence", title_justify="left")
+    for e in doc["evidence"]:
+        detail = (e["text"] or "")[:60] if e["kind"] in ("log", "document") else json.dumps(e["attributes"])[:60]
+        ev_table.add_row(str(e["id"]), str(e["kind"]), str(e["origin"]), str(e["source"]), detail)
+    console.print(ev_table)
+    lb_table = Table("kind", "value", "severity", "box", "annotator", "source", title="labels", title_justify="left")
+    for lb in doc["labels"]:
+        lb_table.add_row(str(lb["kind"]), str(lb["value"]), str(lb["severity"] or "-"), str(lb["box"] or "-"),
+                         str(lb["annotator"]), str(lb["source"]))
+    console.print(lb_table)
+
+
+def _db_upgrade(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """Migrate the workspace's store to this version's schema."""
+    from assetgrade.workspace import Workspace
+
+    chosen = workspace or (Path(os.environ[WORKSPACE_ENV]) if os.environ.get(WORKSPACE_ENV) else Path.cwd())
+    with Workspace.open(chosen, store_url=store, check_schema=False) as ws:
+        rev = ws.upgrade()
+    console.print(f"[green]store at schema revision {rev}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init``, ``stats``, ``assets`` and ``db`` to the CLI."""
+    app.command("init")(_init)
+    app.command("stats")(_stats)
+    assets = typer.Typer(help="Inspect assets.", no_args_is_help=True)
+    assets.command("list")(_assets_list)
+    assets.command("show")(_assets_show)
+    app.add_typer(assets, name="assets")
+    db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    db.command("upgrade")(_db_upgrade)
+    app.add_typer(db, name="db")

@@ -1,0 +1,464 @@
+"""The linked multimodal benchmark: assets assembled from real, separately labelled public pieces.
+
+No public data set links photos, maintenance logs and sensor histories of one asset, so this
+benchmark links real pieces and says so plainly. Each benchmark asset gets
+
+* one real **image**: an electroluminescence image of a solar cell from ELPV (Deitsch et al.
+  2019; the ``elpv-dataset`` package), with its expert defect probability p in {0, 1/3, 2/3, 1};
+  image level ``v = round(3 p)`` (0..3);
+* one real **sensor history**: a C-MAPSS FD001 training unit (Saxena et al. 2008) cut at a cycle
+  with known remaining life (RUL = last cycle − cut); sensor level ``s`` = 0 when RUL ≥ 125,
+  1 when 75 ≤ RUL < 125, 2 when 30 ≤ RUL < 75, 3 when RUL < 30;
+* one to three real **maintenance texts** from the MaintIE gold set (Bikaun et al. 2024), with a
+  severity derived from their expert entity annotations: *severe* (2) when a text has a
+  ``State/UndesirableState/FailedState`` entity (broken, blown, unserviceable, not working,
+  cracked...) or a ``Property/UndesirableProperty`` (crack, hole); *moderate* (1) when it has
+  another undesirable state (fault, error, worn, damaged, missing) or an
+  ``Process/UndesirableProcess`` (leaking, weeping, overheating); *routine* (0) otherwise
+  (replace, service, inspect...). The asset's log level ``t`` is the worst of its texts.
+
+The true grade follows one documented rubric over those three real labels:
+``points = v + s + t`` (0..8); A when points ≤ 1, B when ≤ 3, C when ≤ 5, D otherwise; and
+never better than C when ``v == 3`` or ``s == 3`` (a fully defective cell or an engine near end
+of life). No single modality determines the grade. The pieces are split into train /
+calibration / test *before* assets are assembled, so no image, engine unit or text is shared
+across splits; within a split a C-MAPSS unit (cut at different cycles) and a text may serve
+several assets, so grouped cross-validation should use :attr:`LinkedLabels.group` (the unit).
+
+The demo source (``source="sample"``) uses small excerpts shipped in
+``assetgrade/datasets/samples/`` (20 FD001 training units, public domain; 200 MaintIE texts,
+MIT licence) and ELPV from its package, so it works without the shared data folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from assetgrade.datasets.cmapss import read_cmapss_table
+from assetgrade.datasets.paths import dataset_dir
+from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
+
+__all__ = [
+    "GRADES",
+    "LinkedBenchmark",
+    "LinkedLabels",
+    "build_linked",
+    "grade_from_levels",
+    "maintie_severity",
+    "make_samples",
+    "rul_level",
+    "write_linked",
+]
+
+GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLE_CMAPSS = "cmapss_train_FD001_sample.txt.gz"
+SAMPLE_MAINTIE = "maintie_gold_sample.json"
+SEVERITY_NAMES = ("routine", "moderate", "severe")
+_SPLITS = ("train", "calibration", "test")
+_MIN_HISTORY = 31
+_REFERENCE_DATE = datetime(2024, 1, 1)
+
+
+def rul_level(rul: float) -> int:
+    """Sensor health level from remaining useful life: 0 (≥125), 1 (75-124), 2 (30-74), 3 (<30)."""
+    if rul >= 125:
+        return 0
+    if rul >= 75:
+        return 1
+    if rul >= 30:
+        return 2
+    return 3
+
+
+_RUL_BANDS: tuple[tuple[int, int], ...] = ((125, 10_000), (75, 124), (30, 74), (0, 29))
+
+
+def maintie_severity(entry: dict[str, Any]) -> int:
+    """Severity of one MaintIE text from its gold entity types: 2 severe, 1 moderate, 0 routine."""
+    types = [str(e.get("type", "")) for e in entry.get("entities", [])]
+    if any(t.startswith(("State/UndesirableState/FailedState", "Property/UndesirableProperty")) for t in types):
+        return 2
+    if any(t.startswith(("State/UndesirableState", "Process/UndesirableProcess")) for t in types):
+        return 1
+    return 0
+
+
+def grade_from_levels(image_level: int, sensor_level: int, log_level: int) -> int:
+    """The rubric: grade index (0 = A .. 3 = D) from the three real labels (see the module docstring)."""
+    points = image_level + sensor_level + log_level
+    g = 0 if points <= 1 else 1 if points <= 3 else 2 if points <= 5 else 3
+    if image_level == 3 or sensor_level == 3:
+        g = max(g, 2)
+    return g
+
+
+@dataclass(frozen=True)
+class LinkedLabels:
+    """The real labels behind one benchmark asset, kept apart from the record the extractors see.
+
+    Examples
+    --------
+    >>> lab = LinkedLabels("lnk-00001", "train", "FD001-u3", "B", 1, "images/cell0001.png", 1/3, "mono",
+    ...                    0, "FD001", 3, 60, 140, 1, (5,), 2)
+    >>> lab.grade
+    'B'
+    """
+
+    asset_id: str
+    split: str
+    group: str
+    """The C-MAPSS unit the asset's sensor history comes from: use it as the CV group."""
+    grade: str
+    image_level: int
+    elpv_file: str
+    elpv_probability: float
+    cell_type: str
+    sensor_level: int
+    cmapss_subset: str
+    cmapss_unit: int
+    cut_cycle: int
+    rul: int
+    log_level: int
+    maintie_indices: tuple[int, ...]
+    points: int
+
+
+@dataclass
+class LinkedBenchmark:
+    """Records (with in-memory loaders), true grades and the per-modality real labels.
+
+    Examples
+    --------
+    >>> bench = build_linked(n_assets=12, seed=0, source="sample")  # doctest: +SKIP
+    >>> bench.split("test")  # doctest: +SKIP
+    """
+
+    records: list[AssetRecord]
+    labels: list[LinkedLabels]
+    seed: int
+    source: str
+    grades: tuple[str, ...] = GRADES
+
+    def y(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """True grade indices, in record order."""
+        return np.array([self.grades.index(lab.grade) for lab in self.labels], dtype=np.int64)
+
+    def groups(self) -> list[str]:
+        """CV groups (C-MAPSS unit), in record order."""
+        return [lab.group for lab in self.labels]
+
+    def split(self, name: str) -> LinkedBenchmark:
+        """The assets of one split (``train``, ``calibration`` or ``test``)."""
+        if name not in _SPLITS:
+            raise ValidationError(f"unknown split {name!r}; allowed: {_SPLITS}", where="split")
+        keep = [i for i, lab in enumerate(self.labels) if lab.split == name]
+        return LinkedBenchmark(
+            [self.records[i] for i in keep], [self.labels[i] for i in keep], self.seed, self.source, self.grades
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """The labels as a table, one row per asset."""
+        return pd.DataFrame([asdict(lab) for lab in self.labels])
+
+
+# ---- sources ------------------------------------------------------------------------------------
+def _elpv_table() -> tuple[Path, pd.DataFrame]:
+    try:
+        import elpv_dataset
+    except ImportError as exc:  # pragma: no cover - a base dependency
+        raise NotFoundError("the elpv-dataset package is not installed: pip install elpv-dataset") from exc
+    root = Path(elpv_dataset.__file__).resolve().parent / "data"
+    labels = root / "labels.csv"
+    if not labels.exists():
+        raise NotFoundError(f"ELPV labels not found at {labels}")
+    data = np.genfromtxt(labels, dtype=["|S19", "<f8", "|S4"], names=["path", "probability", "type"])
+    frame = pd.DataFrame(
+        {
+            "path": np.char.decode(data["path"]),
+            "probability": data["probability"],
+            "type": np.char.decode(data["type"]),
+        }
+    )
+    frame["level"] = np.rint(frame["probability"] * 3).astype(int)
+    return root, frame
+
+
+def _load_sources(
+    source: str, data_dir: Path | None, subsets: Sequence[str]
+) -> tuple[dict[tuple[str, int], pd.DataFrame], list[dict[str, Any]]]:
+    units: dict[tuple[str, int], pd.DataFrame] = {}
+    if source == "sample":
+        table = read_cmapss_table(SAMPLES_DIR / SAMPLE_CMAPSS)
+        for u, frame in table.groupby("unit"):
+            units[("FD001", int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
+        texts = json.loads((SAMPLES_DIR / SAMPLE_MAINTIE).read_text(encoding="utf-8"))
+    elif source == "shared":
+        cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
+        for sub in subsets:
+            path = next((p for p in (cm / f"train_{sub}.txt.gz", cm / f"train_{sub}.txt") if p.exists()), None)
+            if path is None:
+                raise NotFoundError(f"C-MAPSS train_{sub}.txt(.gz) not found in {cm}")
+            table = read_cmapss_table(path)
+            for u, frame in table.groupby("unit"):
+                units[(sub, int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
+        mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
+        texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
+    else:
+        raise ValidationError(f"source={source!r}; allowed: 'shared', 'sample'", where="source")
+    return units, texts
+
+
+def _split_ids(
+    keys: Sequence[Any], strata: Sequence[int], fractions: Any, rng: np.random.Generator
+) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {s: [] for s in _SPLITS}
+    arr = np.asarray(strata)
+    for level in sorted(set(arr.tolist())):
+        idx = np.flatnonzero(arr == level)
+        idx = idx[rng.permutation(len(idx))]
+        cuts = np.floor(np.cumsum(fractions)[:-1] * len(idx)).astype(int)
+        for s, part in zip(_SPLITS, np.split(idx, cuts), strict=True):
+            out[s] += [keys[i] for i in part]
+    return out
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _image_loader(path: Path) -> Callable[[], bytes]:
+    return path.read_bytes
+
+
+def _series_loader(frame: pd.DataFrame) -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        return frame.copy()
+
+    return load
+
+
+def build_linked(
+    n_assets: int = 1000,
+    seed: int = 0,
+    *,
+    source: Literal["shared", "sample"] = "shared",
+    data_dir: Path | None = None,
+    fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    cmapss_subsets: Sequence[str] = ("FD001",),
+    sensor_weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
+    log_weights: Sequence[float] = (0.45, 0.3, 0.25),
+) -> LinkedBenchmark:
+    """Build the linked benchmark: ``n_assets`` assets, seeded, split by asset (pieces split first).
+
+    Parameters
+    ----------
+    source
+        ``"shared"``: the full C-MAPSS / MaintIE files in the shared data folder (``data_dir``
+        or ``$ASSETGRADE_DATA``); ``"sample"``: the excerpts shipped with the package.
+    fractions
+        Train / calibration / test shares of the pieces and of the assets.
+    sensor_weights, log_weights
+        How often each sensor level (0..3) and log level (0..2) is drawn; images are drawn at
+        random from ELPV (its own level mix).
+    """
+    if n_assets < 3:
+        raise ValidationError(f"n_assets={n_assets} must be >= 3", where="n_assets")
+    fr = np.asarray(fractions, dtype=np.float64)
+    if fr.shape != (3,) or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
+        raise ValidationError(f"fractions={list(fractions)} must be 3 positive shares summing to 1", where="fractions")
+    sw = np.asarray(sensor_weights, dtype=np.float64) / np.sum(sensor_weights)
+    lw = np.asarray(log_weights, dtype=np.float64) / np.sum(log_weights)
+    rng = np.random.default_rng(seed)
+    elpv_root, elpv = _elpv_table()
+    units, texts = _load_sources(source, data_dir, cmapss_subsets)
+    severity = [maintie_severity(t) for t in texts]
+    prepared = {k: f.sort_values("cycle").set_index("cycle").drop(columns=["unit"]) for k, f in units.items()}
+
+    img_split = _split_ids(list(range(len(elpv))), elpv["level"].tolist(), fr, rng)
+    unit_keys = sorted(units)
+    unit_split = _split_ids(unit_keys, [0] * len(unit_keys), fr, rng)
+    text_split = _split_ids(list(range(len(texts))), severity, fr, rng)
+    n_per = np.floor(fr * n_assets).astype(int)
+    n_per[0] += n_assets - int(n_per.sum())
+
+    records: list[AssetRecord] = []
+    labels: list[LinkedLabels] = []
+    counter = 0
+    for s_name, n_s in zip(_SPLITS, n_per, strict=True):
+        imgs = list(img_split[s_name])
+        if n_s > len(imgs):
+            raise ValidationError(f"{n_s} {s_name} assets need more than the {len(imgs)} ELPV images", where="n_assets")
+        chosen_imgs = [imgs[i] for i in rng.permutation(len(imgs))[:n_s]]
+        s_units = unit_split[s_name]
+        by_sev = {lv: [i for i in text_split[s_name] if severity[i] == lv] for lv in range(3)}
+        if not s_units or any(not v for v in by_sev.values()):
+            raise ValidationError(f"the {s_name} split got no C-MAPSS unit or no text of some severity", where="source")
+        for img_i in chosen_imgs:
+            counter += 1
+            aid = f"lnk-{counter:05d}"
+            row = elpv.iloc[img_i]
+            v = int(row["level"])
+            # sensor: a unit and a cut whose RUL falls in the drawn band
+            s_lvl = int(rng.choice(4, p=sw))
+            lo, hi = _RUL_BANDS[s_lvl]
+            for _ in range(50):
+                key = s_units[int(rng.integers(len(s_units)))]
+                life = len(prepared[key])
+                rul_hi = min(hi, life - _MIN_HISTORY)
+                if rul_hi >= lo:
+                    break
+            else:  # no unit lives long enough for the band: take the longest history the last one allows
+                lo = rul_hi = max(life - _MIN_HISTORY, 0)
+            rul = int(rng.integers(lo, rul_hi + 1))
+            s_lvl = rul_level(rul)
+            cut = life - rul
+            full = prepared[key]
+            hist = full.iloc[:cut]
+            # logs: one text of the drawn level plus 0-2 routine texts
+            t_lvl = int(rng.choice(3, p=lw))
+            picks = [by_sev[t_lvl][int(rng.integers(len(by_sev[t_lvl])))]]
+            for _ in range(int(rng.integers(0, 3))):
+                picks.append(by_sev[0][int(rng.integers(len(by_sev[0])))])
+            order = rng.permutation(len(picks))
+            picks = [picks[i] for i in order]
+            img_path = elpv_root / str(row["path"])
+            img_bytes = img_path.read_bytes()
+            series_sha = _sha(
+                key[0].encode()
+                + np.ascontiguousarray(hist.index.to_numpy()).tobytes()
+                + np.ascontiguousarray(hist.to_numpy()).tobytes()
+            )
+            n_logs = len(picks)
+            logs = tuple(
+                LogEntry(
+                    evidence_id=f"{aid}-log{j + 1}",
+                    text=str(texts[ti]["text"]),
+                    date=_REFERENCE_DATE - timedelta(days=30 * (n_logs - j)),
+                    origin="real",
+                    attributes={"source": "MaintIE gold"},
+                )
+                for j, ti in enumerate(picks)
+            )
+            g = grade_from_levels(v, s_lvl, t_lvl)
+            records.append(
+                AssetRecord(
+                    asset_id=aid,
+                    asset_type=f"pv_{row['type']}",
+                    attributes={"benchmark": "linked", "split": s_name},
+                    images=(ImageRef(f"{aid}-img1", _sha(img_bytes), _image_loader(img_path), origin="real"),),
+                    logs=logs,
+                    series=(SeriesRef(f"{aid}-ser1", series_sha, _series_loader(hist), origin="real"),),
+                    grade=GRADES[g],
+                )
+            )
+            labels.append(
+                LinkedLabels(
+                    asset_id=aid,
+                    split=s_name,
+                    group=f"{key[0]}-u{key[1]}",
+                    grade=GRADES[g],
+                    image_level=v,
+                    elpv_file=str(row["path"]),
+                    elpv_probability=float(row["probability"]),
+                    cell_type=str(row["type"]),
+                    sensor_level=s_lvl,
+                    cmapss_subset=key[0],
+                    cmapss_unit=key[1],
+                    cut_cycle=int(cut),
+                    rul=rul,
+                    log_level=t_lvl,
+                    maintie_indices=tuple(picks),
+                    points=v + s_lvl + t_lvl,
+                )
+            )
+    return LinkedBenchmark(records, labels, seed, source)
+
+
+def write_linked(bench: LinkedBenchmark, out_dir: Path, *, include_grades: bool = True) -> Path:
+    """Write files + a CSV manifest (one row per evidence item) + ``labels.csv``; returns the manifest path.
+
+    Manifest columns: ``asset_id, asset_type, kind (image|log|series), path, text, date, grade,
+    split, origin``; paths are relative to ``out_dir`` (``images/``, ``series/`` as CSV).
+    """
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "series").mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.csv"
+    cols = ["asset_id", "asset_type", "kind", "path", "text", "date", "grade", "split", "origin"]
+    with manifest.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for rec, lab in zip(bench.records, bench.labels, strict=True):
+            base = {
+                "asset_id": rec.asset_id,
+                "asset_type": rec.asset_type,
+                "split": lab.split,
+                "grade": rec.grade if include_grades else "",
+                "origin": "real",
+            }
+            for img in rec.images:
+                rel = f"images/{img.evidence_id}.png"
+                (out / rel).write_bytes(img.load_bytes())
+                w.writerow({**base, "kind": "image", "path": rel, "text": "", "date": ""})
+            for ser in rec.series:
+                rel = f"series/{ser.evidence_id}.csv"
+                ser.load().to_csv(out / rel)
+                w.writerow({**base, "kind": "series", "path": rel, "text": "", "date": ""})
+            for log in rec.logs:
+                date = log.date.date().isoformat() if log.date else ""
+                w.writerow({**base, "kind": "log", "path": "", "text": log.text, "date": date})
+    bench.frame().to_csv(out / "labels.csv", index=False)
+    return manifest
+
+
+def make_samples(
+    data_dir: Path | None = None, out_dir: Path = SAMPLES_DIR, *, n_units: int = 20, n_texts: int = 200, seed: int = 0
+) -> list[Path]:
+    """Write the shipped excerpts from the shared data (maintainers only): C-MAPSS units + MaintIE texts."""
+    rng = np.random.default_rng(seed)
+    cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
+    table = read_cmapss_table(cm / "train_FD001.txt.gz")
+    keep_units = sorted(int(u) for u in table["unit"].unique())[:n_units]
+    part = table[table["unit"].isin(keep_units)]
+    buf = io.StringIO()
+    for row in part.itertuples(index=False):
+        vals = [str(int(row[0])), str(int(row[1]))] + [repr(float(x)) for x in row[2:]]
+        buf.write(" ".join(vals) + "\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cpath = out_dir / SAMPLE_CMAPSS
+    with gzip.GzipFile(cpath, "wb", mtime=0) as gz:
+        gz.write(buf.getvalue().encode("ascii"))
+    mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
+    texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
+    sev = np.array([maintie_severity(t) for t in texts])
+    share = {0: n_texts // 2, 1: n_texts // 4, 2: n_texts - n_texts // 2 - n_texts // 4}
+    idx: list[int] = []
+    for lv, k in share.items():
+        pool = np.flatnonzero(sev == lv)
+        idx += sorted(rng.choice(pool, size=min(k, len(pool)), replace=False).tolist())
+    sample = [
+        {
+            "text": texts[i]["text"],
+            "tokens": texts[i]["tokens"],
+            "entities": texts[i]["entities"],
+            "gold_release_index": i,
+        }
+        for i in sorted(idx)
+    ]
+    mpath = out_dir / SAMPLE_MAINTIE
+    mpath.write_text(json.dumps(sample, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return [cpath, mpath]

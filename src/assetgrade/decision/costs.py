@@ -1,0 +1,117 @@
+"""Misgrading costs: the cost matrix C[true, predicted] from a price per grade, asset value and disputes.
+
+By default an asset of true grade t sold as grade g costs:
+
+* under-grading (g worse than t): the revenue lost, ``(price[t] - price[g]) * value``;
+* over-grading (g better than t): the buyer disputes it, so the refund
+  ``(price[g] - price[t]) * value`` plus ``dispute_cost`` for handling;
+* the right grade: 0.
+
+Prices are fractions of the asset value (A sells at full value, D at a quarter by default).
+Reviewing an asset costs ``review_cost``. A workspace config can override any of this, or give
+the whole matrix; the settings are a pydantic model so the same schema checks YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from assetgrade.errors import ValidationError
+
+__all__ = ["CostConfig", "cost_matrix", "expected_costs"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class CostConfig(BaseModel):
+    """Cost settings of a workspace (the ``costs:`` section of its config).
+
+    Examples
+    --------
+    >>> cfg = CostConfig.from_dict({"asset_value": 1000, "dispute_cost": 100})
+    >>> cost_matrix(cfg)[3, 0]  # a D sold as A: refund 75% of 1000 plus 100 handling
+    850.0
+    >>> cost_matrix(cfg)[0, 3]  # an A sold as D: 75% of 1000 lost
+    750.0
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grades: tuple[str, ...] = ("A", "B", "C", "D")
+    price: dict[str, float] = Field(default_factory=lambda: {"A": 1.0, "B": 0.8, "C": 0.55, "D": 0.25})
+    """Sale price of each grade as a fraction of the asset value."""
+    asset_value: float = Field(default=10_000.0, gt=0)
+    """Value used when an asset has none of its own."""
+    dispute_cost: float = Field(default=500.0, ge=0)
+    """Handling cost of a dispute on an over-graded asset, on top of the refund."""
+    over_grade_factor: float = Field(default=1.0, ge=0)
+    """Multiplier on the refund of an over-graded asset (> 1 adds goodwill lost)."""
+    review_cost: float = Field(default=150.0, ge=0)
+    """What a human review of one asset costs."""
+    matrix: list[list[float]] | None = None
+    """An explicit cost matrix C[true][predicted] in money per asset of ``asset_value``; overrides prices."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CostConfig:
+        if len(self.grades) < 2 or len(set(self.grades)) != len(self.grades):
+            raise ValueError(f"grades must be >= 2 distinct names, got {list(self.grades)}")
+        missing = [g for g in self.grades if g not in self.price]
+        if self.matrix is None and missing:
+            raise ValueError(f"price has no entry for grades {missing}")
+        extra = [g for g in self.price if g not in self.grades]
+        if extra:
+            raise ValueError(f"price names unknown grades {extra}; grades are {list(self.grades)}")
+        for g in self.grades:
+            if g in self.price and self.price[g] < 0:
+                raise ValueError(f"price[{g!r}] = {self.price[g]} must be >= 0")
+        if self.matrix is not None:
+            k = len(self.grades)
+            if len(self.matrix) != k or any(len(row) != k for row in self.matrix):
+                raise ValueError(f"matrix must be {k}x{k} for grades {list(self.grades)}")
+            if any(v < 0 for row in self.matrix for v in row):
+                raise ValueError("matrix entries must be >= 0")
+        return self
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, *, where: str = "config:costs") -> CostConfig:
+        """Settings from a YAML-loaded dict; a bad field raises ValidationError naming it."""
+        try:
+            return cls.model_validate(data or {})
+        except PydanticValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ValidationError(err["msg"], where=f"{where}.{loc}" if loc else where) from exc
+
+
+def cost_matrix(config: CostConfig | None = None, value: float | None = None) -> FloatArray:
+    """C[true, predicted] in money for one asset of ``value`` (the config's ``asset_value`` when None)."""
+    cfg = config or CostConfig()
+    v = cfg.asset_value if value is None or not np.isfinite(value) or value <= 0 else float(value)
+    k = len(cfg.grades)
+    if cfg.matrix is not None:
+        out: FloatArray = np.asarray(cfg.matrix, dtype=np.float64) * (v / cfg.asset_value)
+        return out
+    price = np.array([cfg.price[g] for g in cfg.grades], dtype=np.float64)
+    C = np.zeros((k, k))
+    for t in range(k):
+        for g in range(k):
+            if g > t:  # under-graded: sold as worse than it is
+                C[t, g] = max(price[t] - price[g], 0.0) * v
+            elif g < t:  # over-graded: comes back as a dispute
+                C[t, g] = max(price[g] - price[t], 0.0) * v * cfg.over_grade_factor + cfg.dispute_cost
+    return C
+
+
+def expected_costs(proba: npt.ArrayLike, C: npt.ArrayLike) -> FloatArray:
+    """Expected cost of each possible decision: ``proba @ C`` ((n, k) from (n, k) and (k, k))."""
+    p = np.atleast_2d(np.asarray(proba, dtype=np.float64))
+    c = np.asarray(C, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or p.shape[1] != c.shape[0]:
+        raise ValidationError(f"proba {p.shape} and cost matrix {c.shape} do not match", where="cost_matrix")
+    out: FloatArray = p @ c
+    return out

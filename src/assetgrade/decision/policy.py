@@ -1,0 +1,303 @@
+"""The decision policy: the minimum-expected-cost grade, and when to send an asset to human review.
+
+The grade is the Bayes decision: the grade g minimising ``sum_t p(t) C[t, g]``. An asset goes
+to review, with every reason written out, when
+
+* its expected cost exceeds the cost of a review (Chow's reject rule with costs, Chow 1970), or
+  an extra threshold chosen on calibration data (see :func:`select_threshold`);
+* its conformal prediction set holds more than ``max_set_size`` grades;
+* modalities contradict each other.
+
+:func:`select_threshold` picks the most permissive acceptance threshold whose error (or cost)
+among accepted assets is bounded with confidence ``1 - delta`` by Learn-then-Test (Angelopoulos,
+Bates, Candès, Jordan & Lei 2021, "Learn then Test: calibrating predictive algorithms to achieve
+risk control"): each candidate threshold's null "risk among accepted > target" is tested with an
+exact binomial p-value (0/1 error) or Hoeffding's bound (cost scaled to [0, 1]); the family-wise
+error is controlled by Bonferroni over a small grid (default) or by fixed-sequence testing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import binom
+
+from assetgrade.decision.costs import CostConfig, cost_matrix, expected_costs
+from assetgrade.errors import ValidationError
+
+__all__ = ["Decision", "DecisionPolicy", "ThresholdChoice", "select_threshold"]
+
+FloatArray = npt.NDArray[np.float64]
+Action = Literal["accept", "review"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one asset, and why.
+
+    Examples
+    --------
+    >>> d = Decision("B", 1, 120.0, (400.0, 120.0, 900.0, 2000.0), "accept", ("expected cost 120 <= 150",))
+    >>> d.action
+    'accept'
+    """
+
+    grade: str
+    grade_index: int
+    expected_cost: float
+    expected_costs: tuple[float, ...]
+    """Expected cost of choosing each grade."""
+    action: Action
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class DecisionPolicy:
+    """Bayes grade choice plus review rules.
+
+    Parameters
+    ----------
+    costs : CostConfig
+    max_set_size : int
+        Review when the conformal set holds more grades than this.
+    review_on_contradiction : bool
+    max_expected_cost : float or None
+        Accept only at or below this expected cost (None: the config's ``review_cost``);
+        :func:`select_threshold` can choose it on calibration data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pol = DecisionPolicy(CostConfig())
+    >>> pol.decide(np.array([0.97, 0.03, 0.0, 0.0])).action
+    'accept'
+    >>> d = pol.decide(np.array([0.5, 0.5, 0.0, 0.0]))
+    >>> d.action, d.reasons[0].startswith("expected cost")
+    ('review', True)
+    """
+
+    costs: CostConfig = field(default_factory=CostConfig)
+    max_set_size: int = 1
+    review_on_contradiction: bool = True
+    max_expected_cost: float | None = None
+
+    def threshold(self) -> float:
+        """The expected-cost threshold in force."""
+        return self.costs.review_cost if self.max_expected_cost is None else self.max_expected_cost
+
+    def decide(
+        self,
+        proba: npt.ArrayLike,
+        *,
+        conformal_set: Sequence[str] | None = None,
+        contradictions: Sequence[str] = (),
+        value: float | None = None,
+        quality_flags: Sequence[str] = (),
+    ) -> Decision:
+        """The decision for one asset from its grade distribution and what else is known about it."""
+        p = np.asarray(proba, dtype=np.float64)
+        k = len(self.costs.grades)
+        if p.shape != (k,) or not np.all(np.isfinite(p)):
+            raise ValidationError(f"expected {k} finite probabilities, got {p.tolist()}", where="proba")
+        C = cost_matrix(self.costs, value)
+        ec = expected_costs(p[None, :], C)[0]
+        g = int(np.argmin(ec))
+        best = float(ec[g])
+        thr = self.threshold()
+        grade = self.costs.grades[g]
+        reasons: list[str] = []
+        review = False
+        if best > thr:
+            review = True
+            reasons.append(
+                f"expected cost {best:,.0f} of grading {grade} is above the threshold {thr:,.0f}"
+                f" (P({grade}) = {p[g]:.2f})"
+            )
+        if conformal_set is not None and len(conformal_set) > self.max_set_size:
+            review = True
+            reasons.append(
+                f"the {len(conformal_set)}-grade prediction set {{{', '.join(conformal_set)}}} "
+                f"is larger than {self.max_set_size}"
+            )
+        if self.review_on_contradiction and contradictions:
+            review = True
+            reasons += [f"contradiction: {c}" for c in contradictions]
+        if quality_flags:
+            reasons += [f"data quality: {q}" for q in quality_flags]
+        if not review:
+            reasons.insert(
+                0,
+                f"grade {grade} has the lowest expected cost {best:,.0f} <= threshold {thr:,.0f}"
+                f" (P({grade}) = {p[g]:.2f})",
+            )
+        return Decision(
+            grade=grade,
+            grade_index=g,
+            expected_cost=best,
+            expected_costs=tuple(float(x) for x in ec),
+            action="review" if review else "accept",
+            reasons=tuple(reasons),
+        )
+
+    def decide_all(
+        self,
+        proba: npt.ArrayLike,
+        *,
+        conformal_sets: Sequence[Sequence[str]] | None = None,
+        contradictions: Sequence[Sequence[str]] | None = None,
+        values: Sequence[float | None] | None = None,
+    ) -> list[Decision]:
+        """Decisions for a batch (rows of ``proba``)."""
+        P = np.asarray(proba, dtype=np.float64)
+        out = []
+        for i in range(len(P)):
+            out.append(
+                self.decide(
+                    P[i],
+                    conformal_set=None if conformal_sets is None else conformal_sets[i],
+                    contradictions=() if contradictions is None else contradictions[i],
+                    value=None if values is None else values[i],
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The outcome of :func:`select_threshold`.
+
+    Examples
+    --------
+    >>> ThresholdChoice(120.0, 0.8, 0.01, 0.02, 0.1, 1000, "error").accept_rate
+    0.8
+    """
+
+    threshold: float
+    """Accept assets whose score is at most this (-inf: accept none)."""
+    accept_rate: float
+    """Share of calibration assets accepted at the threshold."""
+    risk: float
+    """Empirical error (or mean cost) among the accepted calibration assets."""
+    target: float
+    delta: float
+    n_calibration: int
+    risk_kind: str
+    procedure: str = "bonferroni"
+
+
+def _p_value(risk_hat: float, n: int, target: float, kind: str, errors: int) -> float:
+    if n == 0:
+        return 1.0
+    if kind == "error":
+        return float(binom.cdf(errors, n, target))
+    return float(np.exp(-2.0 * n * max(target - risk_hat, 0.0) ** 2))
+
+
+def select_threshold(
+    scores: npt.ArrayLike,
+    losses: npt.ArrayLike,
+    *,
+    target: float = 0.02,
+    delta: float = 0.1,
+    kind: Literal["error", "cost"] = "error",
+    procedure: Literal["bonferroni", "fixed_sequence"] = "bonferroni",
+    n_grid: int = 20,
+    loss_max: float | None = None,
+    min_accept: int | None = None,
+    grid: Sequence[float] | None = None,
+) -> ThresholdChoice:
+    """The loosest threshold on ``scores`` (accept when score <= threshold) with risk <= target w.p. 1-delta.
+
+    Parameters
+    ----------
+    scores
+        Per calibration asset, lower = more confident (e.g. expected cost of the Bayes grade, or
+        1 - top probability).
+    losses
+        Per asset: 1/0 misgraded (``kind="error"``) or the cost incurred (``kind="cost"``).
+    target
+        The risk bound among accepted assets (an error rate, or a mean cost in money).
+    delta
+        Allowed probability that the bound fails.
+    procedure
+        ``"bonferroni"`` (default): test ``n_grid`` candidates (accepting 1/n_grid, 2/n_grid ...
+        of the calibration assets, or ``grid``) each at level ``delta / n_grid`` and keep the
+        loosest rejected one; robust to a bad stretch among the most confident assets.
+        ``"fixed_sequence"``: test every distinct score from the strictest, each at level
+        ``delta``, and stop at the first not rejected (more power when risk grows smoothly).
+        Both are Learn-then-Test family-wise error controls (Angelopoulos et al. 2021).
+    loss_max
+        Upper bound of a cost loss, to scale it to [0, 1] for Hoeffding (default: the max seen).
+    min_accept
+        Candidates accepting fewer assets are skipped. Default: the smallest count at which zero
+        loss could reject at the per-test level: ``ceil(log(level) / log(1 - target))`` for
+        errors (114 for 2% at level 0.1), ``ceil(log(1/level) / (2 target^2))`` for costs; a test
+        with less data can never reject (and would end a fixed sequence at once).
+    grid
+        Candidate thresholds fixed before seeing the calibration data (strictly valid);
+        by default they come from the calibration scores (the usual practical choice).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    loss = np.asarray(losses, dtype=np.float64)
+    if s.shape != loss.shape or s.ndim != 1:
+        raise ValidationError(f"scores {s.shape} and losses {loss.shape} must be equal 1-D", where="select_threshold")
+    if not 0 < delta < 1:
+        raise ValidationError(f"delta={delta} must be in (0, 1)", where="delta")
+    if procedure not in ("bonferroni", "fixed_sequence"):
+        raise ValidationError(f"procedure={procedure!r}; allowed: 'bonferroni', 'fixed_sequence'", where="procedure")
+    if kind == "error" and not np.all(np.isin(loss, (0.0, 1.0))):
+        raise ValidationError("kind='error' needs 0/1 losses", where="losses")
+    n = len(s)
+    order = np.argsort(s, kind="stable")
+    s_sorted, l_sorted = s[order], loss[order]
+    scale = 1.0
+    if kind == "cost":
+        scale = float(loss_max if loss_max is not None else (l_sorted.max() if n else 1.0)) or 1.0
+    t_scaled = target / scale
+    cum = np.cumsum(l_sorted)
+    # candidate (threshold, accepted count), strictest first
+    if grid is not None:
+        cands = [(float(t), int(np.searchsorted(s_sorted, t, side="right"))) for t in sorted(grid)]
+    elif procedure == "bonferroni":
+        cands = []
+        for j in range(1, n_grid + 1):
+            m = int(np.floor(j * n / n_grid))
+            if m >= 1:
+                m = int(np.searchsorted(s_sorted, s_sorted[m - 1], side="right"))  # whole ties
+                cands.append((float(s_sorted[m - 1]), m))
+    else:
+        ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True]) if n else np.array([], dtype=int)
+        cands = [(float(s_sorted[e]), int(e) + 1) for e in ends]
+    level = delta / max(len(cands), 1) if procedure == "bonferroni" else delta
+    if min_accept is None:
+        t01 = min(max(t_scaled, 1e-9), 1 - 1e-9)
+        if kind == "error":
+            min_accept = int(np.ceil(np.log(level) / np.log(1.0 - t01)))
+        else:
+            min_accept = int(np.ceil(np.log(1.0 / level) / (2.0 * t01**2)))
+    best_thr, best_m = float("-inf"), 0
+    for thr, m in cands:
+        if m < max(min_accept, 1):
+            continue
+        r_hat = float(cum[m - 1] / m)
+        p = _p_value(r_hat / scale, m, t_scaled, kind, round(cum[m - 1]))
+        if p <= level:
+            if m > best_m:
+                best_thr, best_m = thr, m
+        elif procedure == "fixed_sequence":
+            break
+    risk = float(cum[best_m - 1] / best_m) if best_m else float("nan")
+    return ThresholdChoice(
+        threshold=best_thr,
+        accept_rate=best_m / n if n else 0.0,
+        risk=risk,
+        target=target,
+        delta=delta,
+        n_calibration=n,
+        risk_kind=kind,
+        procedure=procedure,
+    )

@@ -1,0 +1,126 @@
+"""Reading ingest inputs safely: paths that stay inside their folder, and CSVs whose bad rows name themselves."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assetgrade.errors import IngestError
+
+__all__ = ["CsvRow", "read_csv_rows", "read_text", "safe_path"]
+
+
+def safe_path(base: Path, relative: str, *, where: str) -> Path:
+    """``base / relative`` resolved; IngestError when it leaves ``base`` (``..``, absolute path, symlink)."""
+    if not relative or not relative.strip():
+        raise IngestError("path is empty", where=where)
+    root = base.resolve()
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise IngestError(f"absolute path {relative!r} is not allowed; give it relative to {root}", where=where)
+    target = (root / candidate).resolve()
+    if not target.is_relative_to(root):
+        raise IngestError(f"path {relative!r} resolves to {target}, outside the folder {root}", where=where)
+    if not target.exists():
+        raise IngestError(f"file {relative!r} not found (looked in {root})", where=where)
+    if not target.is_file():
+        raise IngestError(f"{relative!r} is not a regular file", where=where)
+    return target
+
+
+def read_text(path: Path, encoding: str | None, *, where: str | None = None) -> tuple[str, dict[int, str]]:
+    """Decode a text file; returns the text and {line number: reason} for lines that do not decode.
+
+    With ``encoding`` None the file must be UTF-8 (a BOM is allowed). Lines that are not are
+    reported one by one (decoded with surrogate escapes so the other lines still parse); when
+    other lines hold real UTF-8 multi-byte text the reason says the file mixes encodings.
+    """
+    where = where or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read: {exc}", where=where) from exc
+    if not raw.strip():
+        raise IngestError("file is empty", where=where)
+    enc = encoding or "utf-8-sig"
+    try:
+        return raw.decode(enc), {}
+    except LookupError as exc:
+        raise IngestError(f"unknown encoding {encoding!r}", where=where) from exc
+    except UnicodeDecodeError:
+        pass
+    lines = raw.splitlines(keepends=True)
+    bad: dict[int, str] = {}
+    utf8_multibyte = False
+    for i, line in enumerate(lines, start=1):
+        try:
+            line.decode(enc)
+            if not line.isascii():
+                utf8_multibyte = True
+        except UnicodeDecodeError as exc:
+            bad[i] = f"byte 0x{line[exc.start]:02x} at column {exc.start + 1} is not valid {enc.replace('-sig', '')}"
+    if utf8_multibyte:
+        hint = "the file mixes encodings (other lines are valid UTF-8); fix these lines or re-save the file"
+    else:
+        hint = "pass --encoding (e.g. cp1252 or latin-1) if the file is not UTF-8"
+    bad = {k: f"{v}; {hint}" for k, v in bad.items()}
+    return raw.decode(enc, errors="surrogateescape"), bad
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One CSV data row: its line number in the file and its cells by column name."""
+
+    line: int
+    values: dict[str, str]
+
+
+def read_csv_rows(
+    path: Path, *, encoding: str | None = None, required: tuple[str, ...] = (), delimiter: str | None = None
+) -> tuple[list[str], Iterator[CsvRow | tuple[int, str]]]:
+    """The header and an iterator of rows; undecodable rows come as ``(line, reason)`` instead.
+
+    Raises IngestError naming the file when the header lacks a ``required`` column.
+    """
+    text, bad_lines = read_text(path, encoding)
+    sample = text[:4096]
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise IngestError("file is empty", where=str(path)) from None
+    if 1 in bad_lines:
+        raise IngestError(f"the header line does not decode: {bad_lines[1]}", where=f"{path}:row 1")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IngestError(
+            f"missing required column(s) {', '.join(missing)}; the header has: {', '.join(header)}",
+            where=f"{path}:row 1",
+        )
+
+    def rows() -> Iterator[CsvRow | tuple[int, str]]:
+        start = reader.line_num + 1
+        for cells in reader:
+            line = start
+            start = reader.line_num + 1
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            bad = [bad_lines[n] for n in range(line, reader.line_num + 1) if n in bad_lines]
+            if bad or any("\udc80" <= ch <= "\udcff" for c in cells for ch in c):
+                yield line, bad[0] if bad else "not valid text in the file's encoding"
+                continue
+            if len(cells) > len(header):
+                yield line, f"{len(cells)} cells but the header has {len(header)} columns"
+                continue
+            values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+            yield CsvRow(line, values)
+
+    return header, rows()

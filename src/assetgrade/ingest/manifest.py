@@ -1,0 +1,205 @@
+"""Manifest import: CSV, JSON or JSONL with one row per evidence item (asset id, kind, path or text, labels...).
+
+Columns: ``asset_id`` and ``kind`` (image | log | series | document) are required, and each row
+needs ``path`` (relative to the manifest's folder, never outside it) or ``text``. Optional:
+``evidence_id``, ``asset_type``, ``grade``, ``defect``, ``severity``, ``box`` (x0,y0,x1,y1),
+``annotator``, ``origin`` (real | synthetic | augmented), ``source``, ``generator``,
+``generator_params`` (JSON), ``parent`` (evidence id), ``capture_time``, ``device``, ``date``,
+``cost``, ``media_type``. Several rows naming the same evidence add several labels to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assetgrade.errors import IngestError
+from assetgrade.ingest.fields import parse_box, parse_datetime, parse_float
+from assetgrade.ingest.inputs import CsvRow, read_csv_rows, read_text, safe_path
+from assetgrade.ingest.items import ItemSpec, LabelSpec
+from assetgrade.ingest.report import RowError
+from assetgrade.store.repository import ProvenanceInfo
+
+__all__ = ["KNOWN_COLUMNS", "REQUIRED_COLUMNS", "count_rows", "manifest_items"]
+
+REQUIRED_COLUMNS = ("asset_id", "kind")
+KNOWN_COLUMNS = (
+    "asset_id", "kind", "path", "text", "evidence_id", "asset_type", "grade", "defect", "severity", "box",
+    "annotator", "origin", "source", "generator", "generator_params", "parent", "capture_time", "device",
+    "date", "cost", "media_type",
+)
+
+
+def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, Any]] | RowError]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv" or suffix == ".tsv":
+        header, rows = read_csv_rows(path, encoding=encoding, required=REQUIRED_COLUMNS)
+        if "path" not in header and "text" not in header:
+            raise IngestError("missing required column path or text (one of them)", where=f"{path}:row 1")
+        for r in rows:
+            if isinstance(r, CsvRow):
+                yield r.line, dict(r.values)
+            else:
+                yield RowError(str(path), r[0], None, r[1])
+        return
+    text, bad = read_text(path, encoding)
+    if suffix == ".jsonl":
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            if i in bad:
+                yield RowError(str(path), i, None, bad[i])
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RowError(str(path), i, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if not isinstance(obj, dict):
+                yield RowError(str(path), i, None, "each line must be a JSON object")
+                continue
+            yield i, obj
+        return
+    if suffix == ".json":
+        if bad:
+            bad_line, reason = next(iter(bad.items()))
+            raise IngestError(reason, where=f"{path}:row {bad_line}")
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"not valid JSON: {exc.msg}", where=f"{path}:line {exc.lineno}") from exc
+        items = doc.get("items") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise IngestError("a JSON manifest is a list of objects or {\"items\": [...]}", where=str(path))
+        for i, obj in enumerate(items, start=1):
+            if not isinstance(obj, dict):
+                yield RowError(str(path), i, None, "each item must be a JSON object")
+                continue
+            yield i, obj
+        return
+    raise IngestError(f"unknown manifest type {suffix!r}; use .csv, .tsv, .json or .jsonl", where=str(path))
+
+
+def count_rows(path: Path) -> int | None:
+    """A cheap row count for a progress bar (None when unknown)."""
+    try:
+        return max(0, sum(1 for line in path.open("rb") if line.strip()) - (path.suffix.lower() in (".csv", ".tsv")))
+    except OSError:
+        return None
+
+
+def _s(obj: dict[str, Any], key: str) -> str | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    text = str(v).strip() if not isinstance(v, dict | list) else json.dumps(v)
+    return text or None
+
+
+def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemSpec | RowError]:
+    """Items (or row errors) from a manifest; file-level problems raise IngestError naming the file."""
+    if not path.is_file():
+        raise IngestError("manifest not found", where=str(path))
+    base = path.parent
+    for rec in _records(path, encoding):
+        if isinstance(rec, RowError):
+            yield rec
+            continue
+        line, obj = rec
+        try:
+            yield _item(path, base, line, obj)
+        except IngestError as exc:
+            yield RowError.from_exception(exc, str(path), line, getattr(exc, "field", None))
+
+
+def _err(path: Path, line: int, fieldname: str, reason: str) -> IngestError:
+    exc = IngestError(reason, where=f"{path}:row {line}:field {fieldname}")
+    exc.field = fieldname  # type: ignore[attr-defined]
+    return exc
+
+
+def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
+    where = f"{path}:row {line}"
+
+    def w(f: str) -> str:
+        return f"{where}:field {f}"
+
+    missing = [c for c in REQUIRED_COLUMNS if not _s(obj, c)]
+    if missing:
+        raise _err(path, line, missing[0], f"{missing[0]} is empty")
+    asset_id, kind = _s(obj, "asset_id") or "", (_s(obj, "kind") or "").lower()
+    rel, text = _s(obj, "path"), obj.get("text")
+    if text is not None and not isinstance(text, str):
+        text = str(text)
+    if not rel and not (text and text.strip()):
+        raise _err(path, line, "path", "the row needs a path or a text")
+    file_path = None
+    source_key = text or ""
+    if rel:
+        try:
+            file_path = safe_path(base, rel, where=w("path"))
+        except IngestError as exc:
+            raise _err(path, line, "path", exc.reason) from None
+        source_key = file_path.relative_to(base.resolve()).as_posix()
+    attrs: dict[str, Any] = {}
+    for key in ("date", "cost"):
+        raw = obj.get(key)
+        try:
+            if key == "date":
+                dt = parse_datetime(raw, where=w(key))
+                if dt is not None:
+                    attrs["date"] = dt.isoformat()
+            else:
+                num = parse_float(raw, where=w(key))
+                if num is not None:
+                    attrs["cost"] = num
+        except IngestError as exc:
+            raise _err(path, line, key, exc.reason) from None
+    params_raw = obj.get("generator_params")
+    params: dict[str, Any] | None = None
+    if isinstance(params_raw, dict):
+        params = params_raw
+    elif params_raw not in (None, ""):
+        try:
+            params = json.loads(str(params_raw))
+        except json.JSONDecodeError:
+            raise _err(path, line, "generator_params", "generator_params is not a JSON object") from None
+    try:
+        capture = parse_datetime(obj.get("capture_time"), where=w("capture_time"))
+    except IngestError as exc:
+        raise _err(path, line, "capture_time", exc.reason) from None
+    prov = ProvenanceInfo(source=_s(obj, "source") or str(path.name), origin=(_s(obj, "origin") or "real").lower(),
+                          generator=_s(obj, "generator"), generator_params=params,
+                          parent_evidence_id=_s(obj, "parent"), capture_time=capture, device=_s(obj, "device"))
+    labels: list[LabelSpec] = []
+    annotator = _s(obj, "annotator") or "import"
+    if grade := _s(obj, "grade"):
+        labels.append(LabelSpec("grade", grade, annotator=annotator, field="grade"))
+    if defect := _s(obj, "defect"):
+        try:
+            box = parse_box(obj.get("box"), where=w("box"))
+        except IngestError as exc:
+            raise _err(path, line, "box", exc.reason) from None
+        labels.append(LabelSpec("defect", defect, severity=_s(obj, "severity"), box=box, annotator=annotator,
+                                field="defect"))
+    elif _s(obj, "box"):
+        raise _err(path, line, "box", "a box needs a defect in the same row")
+    spec = ItemSpec(where=where, asset_id=asset_id, kind=kind, source_key=source_key, path=file_path,
+                    text=text if not rel else None, evidence_id=_s(obj, "evidence_id"),
+                    media_type=_s(obj, "media_type"), asset_type=_s(obj, "asset_type"), attributes=attrs,
+                    provenance=prov, labels=labels, row=line, file=str(path))
+    if kind == "series" and file_path is not None:
+        from assetgrade.ingest.series import SeriesOptions, series_to_parquet
+
+        try:
+            data, info = series_to_parquet(file_path, SeriesOptions(), where=where)
+        except IngestError as exc:
+            raise _err(path, line, "path", exc.reason) from None
+        spec.path, spec.data = None, data
+        spec.media_type = "application/vnd.apache.parquet"
+        spec.provenance = replace(prov, notes=info.pop("repairs") or None)
+        spec.attributes.update(info)
+    return spec

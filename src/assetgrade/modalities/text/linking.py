@@ -1,0 +1,172 @@
+"""Entity linking: maintenance-text terms to ontology components and defects, with a score.
+
+First the ontology's own names and synonyms (``ont.lookup``) on the term, its singular and
+its sub-phrases, longest first (score 1.0, or 0.9 for a sub-phrase); then cosine similarity
+of MiniLM sentence embeddings (:mod:`.embed`) between the term and every name and synonym,
+accepted above a threshold — dense retrieval in the manner of Sentence-BERT (Reimers &
+Gurevych 2019). Terms that link to nothing are counted for the ontology owner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from assetgrade.ontology import Ontology, normalise_term
+
+__all__ = ["Link", "OntologyLinker", "TextEmbedder", "format_unlinked_report"]
+
+Kind = Literal["defect", "component"]
+
+
+class TextEmbedder(Protocol):
+    """Anything that turns texts into L2-normalised vectors."""
+
+    def encode(self, texts: Sequence[str]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a term points in the ontology (``id`` None when unlinked) and how sure the linker is."""
+
+    term: str
+    kind: Kind | None
+    id: str | None
+    score: float
+    method: Literal["synonym", "subphrase", "embedding", "none"]
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+class OntologyLinker:
+    """Link free-text terms to ontology components and defects.
+
+    Parameters
+    ----------
+    ontology
+        The ontology (names, synonyms and ``lookup``).
+    embedder
+        Sentence embedder for terms the synonyms miss; None links by synonyms only.
+    threshold
+        Lowest cosine similarity accepted for an embedding link.
+
+    Examples
+    --------
+    >>> from assetgrade.ontology import default_ontology
+    >>> linker = OntologyLinker(default_ontology(), embedder=None)
+    >>> link = linker.link("hyd hose")
+    >>> (link.kind, link.id, link.method)
+    ('component', 'hydraulic_hose', 'synonym')
+    """
+
+    def __init__(self, ontology: Ontology, *, embedder: TextEmbedder | None = None, threshold: float = 0.72) -> None:
+        self.ontology = ontology
+        self.embedder = embedder
+        self.threshold = threshold
+        self._labels: list[tuple[Kind, str]] = []
+        self._names: list[str] = []
+        for kind, table in (("component", ontology.components), ("defect", ontology.defects)):
+            for item_id, item in table.items():
+                for name in (item.name, *item.synonyms):
+                    self._labels.append((kind, item_id))  # type: ignore[arg-type]
+                    self._names.append(name)
+        self._matrix: Any = None
+        self._cache: dict[tuple[str, str | None], Link] = {}
+
+    def _synonym(self, term: str, kind: Kind | None) -> Link | None:
+        norm = normalise_term(term)
+        words = norm.split()
+        tries = [norm, " ".join(_singular(w) for w in words)]
+        for text in tries:
+            m = self.ontology.lookup(text)
+            if m is not None and (kind is None or m.kind == kind):
+                return Link(term, m.kind, m.id, 1.0, "synonym")
+        for n in range(len(words) - 1, 0, -1):
+            # components: the head noun is usually last, so prefer later sub-phrases
+            for i in range(len(words) - n, -1, -1):
+                sub = words[i : i + n]
+                for text in (" ".join(sub), " ".join(_singular(w) for w in sub)):
+                    m = self.ontology.lookup(text)
+                    if m is not None and (kind is None or m.kind == kind):
+                        return Link(term, m.kind, m.id, 0.9, "subphrase")
+        return None
+
+    def _embedding(self, terms: Sequence[str], kinds: Sequence[Kind | None]) -> list[Link]:
+        assert self.embedder is not None
+        if self._matrix is None:
+            self._matrix = np.asarray(self.embedder.encode(self._names), dtype=np.float32)
+        q = np.asarray(self.embedder.encode(list(terms)), dtype=np.float32)
+        sims = q @ self._matrix.T
+        out: list[Link] = []
+        allowed = {k: np.array([lab[0] == k for lab in self._labels]) for k in ("component", "defect")}
+        for row, term, kind in zip(sims, terms, kinds, strict=True):
+            if kind is not None:
+                row = np.where(allowed[kind], row, -1.0)
+            j = int(np.argmax(row))
+            score = float(row[j])
+            if score >= self.threshold:
+                lab_kind, lab_id = self._labels[j]
+                out.append(Link(term, lab_kind, lab_id, round(score, 4), "embedding"))
+            else:
+                out.append(Link(term, None, None, round(max(score, 0.0), 4), "none"))
+        return out
+
+    def link_many(self, terms: Sequence[str], kinds: Sequence[Kind | None] | None = None) -> list[Link]:
+        """Links for many terms (``kinds`` restricts each to components or defects)."""
+        kinds = list(kinds) if kinds is not None else [None] * len(terms)
+        out: list[Link | None] = []
+        pending: list[int] = []
+        for i, (term, kind) in enumerate(zip(terms, kinds, strict=True)):
+            key = (normalise_term(term), kind)
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._synonym(term, kind) if key[0] else Link(term, None, None, 0.0, "none")
+            if hit is None and self.embedder is None:
+                hit = Link(term, None, None, 0.0, "none")
+            if hit is not None:
+                self._cache[key] = hit
+                out.append(Link(term, hit.kind, hit.id, hit.score, hit.method))
+            else:
+                out.append(None)
+                pending.append(i)
+        if pending:
+            found = self._embedding([terms[i] for i in pending], [kinds[i] for i in pending])
+            for i, link in zip(pending, found, strict=True):
+                self._cache[(normalise_term(terms[i]), kinds[i])] = link
+                out[i] = link
+        return [link for link in out if link is not None]
+
+    def link(self, term: str, kind: Kind | None = None) -> Link:
+        """The best link for one term."""
+        return self.link_many([term], [kind])[0]
+
+    def unlinked(self, terms: Iterable[str], kinds: Sequence[Kind | None] | None = None) -> Counter[str]:
+        """Normalised terms that link to nothing, with how often they occur (for the ontology owner)."""
+        terms = list(terms)
+        counts: Counter[str] = Counter()
+        for term, link in zip(terms, self.link_many(terms, kinds), strict=True):
+            if link.id is None and normalise_term(term):
+                counts[normalise_term(term)] += 1
+        return counts
+
+
+def format_unlinked_report(counts: Counter[str], top: int = 50) -> str:
+    """A plain-text table of the most frequent unlinked terms.
+
+    >>> print(format_unlinked_report(Counter({"grouser bolt": 3})))
+    count  term
+        3  grouser bolt
+    """
+    lines = ["count  term"]
+    lines += [f"{n:5d}  {term}" for term, n in counts.most_common(top)]
+    return "\n".join(lines)

@@ -1,0 +1,233 @@
+"""Asset-level summary of maintenance logs: failure modes, repairs, recurring faults, time and cost.
+
+Each log entry is tokenised, its tokens expanded (a trained :class:`.Normalizer`, else the
+ontology's abbreviation list), and word n-grams (3 down to 1) are looked up in the ontology:
+defect mentions become findings with a character span, the nearest component mention and a
+status from :class:`.NegationDetector`. Per asset the summary gives a fixed-width block of
+features (names in :attr:`LogSummarizer.feature_names`) and the findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from assetgrade.modalities.base import Finding
+from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
+from assetgrade.modalities.text.normalize import Normalizer
+from assetgrade.ontology import Ontology, normalise_term
+from assetgrade.store.records import LogEntry
+
+__all__ = ["AssetSummary", "LogSummarizer", "clean_text"]
+
+_WORD = re.compile(r"[^\s]+")
+_STRIP = ".,;:!?()[]{}\"'*"
+_REPLACE = re.compile(r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I)
+_REPAIR = re.compile(r"\b(repair(ed|s)?|rep|rectify|rectified|fix(ed)?|weld(ed)?|reseal|re-?seal|adjust(ed)?)\b", re.I)
+_INSPECT = re.compile(r"\b(inspect(ion)?|check|investigate|diagnose|test|troubleshoot)\b", re.I)
+_FAULT_ONLY = FAULT_WORDS - {"noise", "noisy", "leak", "leaks", "leaking", "crack", "cracks", "cracked"}
+
+
+def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
+    """Text as str, bytes decoded (bad bytes replaced), cut to ``max_chars``; with quality flags.
+
+    >>> clean_text(b"leak\\xff", 100)
+    ('leak\\ufffd', ['not_utf8'])
+    """
+    flags: list[str] = []
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            text = text.decode("utf-8", errors="replace")
+            flags.append("not_utf8")
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        flags.append("truncated")
+    if not text.strip():
+        flags.append("empty")
+    return text, flags
+
+
+@dataclass
+class AssetSummary:
+    """One asset's features (by name), findings and quality flags."""
+
+    features: dict[str, float]
+    findings: list[Finding] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+class LogSummarizer:
+    """Turn an asset's log entries into failure-mode counts, history features and findings.
+
+    Parameters
+    ----------
+    ontology
+        Defects, components and abbreviations to read the logs with.
+    normalizer
+        A fitted MaintNorm-style normaliser; None expands with ``ontology.abbreviations`` only.
+    recurrence_window_days
+        Two confirmed faults on the same component with the same failure mode within this
+        many days count as a recurrence.
+    max_chars
+        Longer entries are cut (flagged ``truncated``) so one pasted document cannot stall a batch.
+
+    Examples
+    --------
+    >>> from assetgrade.ontology import default_ontology
+    >>> s = LogSummarizer(default_ontology()).summarize([LogEntry("e1", "L/H BUCKET CYL LEAKING", cost=400.0)])
+    >>> s.features["fm_leak"], s.features["total_cost"], s.findings[0].component
+    (1.0, 400.0, 'hydraulic_cylinder')
+    """
+
+    def __init__(
+        self,
+        ontology: Ontology,
+        *,
+        normalizer: Normalizer | None = None,
+        negation: NegationDetector | None = None,
+        recurrence_window_days: float = 90.0,
+        max_chars: int = 5000,
+    ) -> None:
+        self.ontology = ontology
+        self.normalizer = normalizer
+        self.negation = negation or NegationDetector(
+            fault_words=FAULT_WORDS | {w for d in ontology.defects.values() for w in (d.name.lower(), *d.synonyms)}
+        )
+        self.recurrence_window_days = recurrence_window_days
+        self.max_chars = max_chars
+        self.roots = sorted({self._root(d) for d in ontology.defects})
+
+    def _root(self, defect_id: str) -> str:
+        chain = (defect_id, *self.ontology.ancestors(defect_id))
+        return chain[-1]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        base = (
+            "n_entries", "span_years", "entries_per_year", "total_cost", "mean_cost", "max_cost",
+            "n_repairs", "n_replacements", "n_inspections", "days_since_last_repair",
+            "days_since_last_entry", "n_confirmed", "n_uncertain", "n_negated", "n_recurring",
+            "n_recurring_components", "frac_entries_with_fault",
+        )
+        return base + tuple(f"fm_{r}" for r in self.roots) + ("fm_unlinked_fault",)
+
+    def _expand(self, words: list[str]) -> list[str]:
+        if self.normalizer is not None:
+            return [o.lower() for o in self.normalizer.normalize_tokens(words)]
+        abbr = self.ontology.abbreviations
+        return [abbr.get(w.lower(), w.lower()) for w in words]
+
+    def entry_findings(self, entry: LogEntry) -> tuple[list[Finding], list[str]]:
+        """Defect findings in one entry (with spans and status) and its quality flags."""
+        text, flags = clean_text(entry.text, self.max_chars)
+        spans = []
+        for m in _WORD.finditer(text):
+            s, e = m.start(), m.end()
+            raw = m.group(0)
+            lead = len(raw) - len(raw.lstrip(_STRIP))
+            trail = len(raw.rstrip(_STRIP))
+            if trail > lead:
+                spans.append((raw[lead:trail], s + lead, s + trail))
+        if not spans:
+            return [], flags
+        expanded = self._expand([w for w, _, _ in spans])
+        # each expanded word keeps the character span of the raw token it came from
+        words: list[tuple[str, int, int]] = []
+        for (_, s, e), exp in zip(spans, expanded, strict=True):
+            words.extend((w, s, e) for w in normalise_term(exp).split())
+        mentions: list[tuple[str, str, int, int, int]] = []  # kind, id, first word, char start, char end
+        used = [False] * len(words)
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                m = self.ontology.lookup(" ".join(w for w, _, _ in words[i : i + n]))
+                if m is None and n == 1 and words[i][0] in _FAULT_ONLY:
+                    mentions.append(("fault", "", i, words[i][1], words[i][2]))
+                    used[i] = True
+                    continue
+                if m is not None:
+                    mentions.append((m.kind, m.id, i, words[i][1], words[i + n - 1][2]))
+                    for j in range(i, i + n):
+                        used[j] = True
+        comps = [(i, mid) for kind, mid, i, _, _ in mentions if kind == "component"]
+        findings = []
+        for kind, mid, i, s, e in mentions:
+            if kind == "component":
+                continue
+            comp = min(comps, key=lambda c: (abs(c[0] - i), c[0] > i))[1] if comps else None
+            status = self.negation.status(text, (s, e))
+            findings.append(
+                Finding(
+                    modality="text",
+                    summary=text[s:e],
+                    defect=mid or None,
+                    component=comp,
+                    confidence=1.0 if kind == "defect" else 0.6,
+                    status=status,
+                    evidence_id=entry.evidence_id,
+                    span=(s, e),
+                )
+            )
+        return findings, flags
+
+    def summarize(self, entries: Sequence[LogEntry], as_of: datetime | None = None) -> AssetSummary:
+        """Features, findings and flags of one asset's log entries."""
+        f = dict.fromkeys(self.feature_names, 0.0)
+        findings: list[Finding] = []
+        flags: list[str] = []
+        dates = [e.date for e in entries if e.date is not None]
+        ref = as_of or (max(dates) if dates else None)
+        costs = [e.cost for e in entries if e.cost is not None and math.isfinite(e.cost)]
+        last_repair: datetime | None = None
+        faulty_entries = 0
+        events: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+        for e in entries:
+            found, fl = self.entry_findings(e)
+            flags.extend(f"{x}:{e.evidence_id}" for x in fl)
+            findings.extend(found)
+            text = e.text if isinstance(e.text, str) else ""
+            rep, fix = bool(_REPLACE.search(text)), bool(_REPAIR.search(text))
+            f["n_replacements"] += rep
+            f["n_repairs"] += fix and not rep
+            f["n_inspections"] += bool(_INSPECT.search(text)) and not (rep or fix)
+            if (rep or fix) and e.date is not None and (last_repair is None or e.date > last_repair):
+                last_repair = e.date
+            confirmed = [x for x in found if x.status == "confirmed"]
+            faulty_entries += bool(confirmed)
+            for x in confirmed:
+                key = self._root(x.defect) if x.defect else "unlinked_fault"
+                f[f"fm_{key}"] += 1
+                if e.date is not None:
+                    events[(x.component or "?", key)].append(e.date)
+        for x in findings:
+            f[f"n_{x.status}"] += 1
+        recurring_components = set()
+        for (comp, _), when in events.items():
+            when = sorted(set(when))
+            hits = sum((b - a).days <= self.recurrence_window_days for a, b in zip(when, when[1:], strict=False))
+            f["n_recurring"] += hits
+            if hits:
+                recurring_components.add(comp)
+        f["n_recurring_components"] = float(len(recurring_components))
+        f["n_entries"] = float(len(entries))
+        span = (max(dates) - min(dates)).days / 365.25 if dates else 0.0
+        f["span_years"] = span
+        f["entries_per_year"] = len(entries) / max(span, 1.0)
+        f["total_cost"] = float(sum(costs))
+        f["mean_cost"] = float(sum(costs) / len(costs)) if costs else math.nan
+        f["max_cost"] = float(max(costs)) if costs else math.nan
+        f["days_since_last_repair"] = float((ref - last_repair).days) if ref and last_repair else math.nan
+        f["days_since_last_entry"] = float((ref - max(dates)).days) if ref and dates else math.nan
+        f["frac_entries_with_fault"] = faulty_entries / max(1, len(entries))
+        return AssetSummary(f, findings, flags)
+
+    def failure_modes(self, summary: AssetSummary) -> Counter[str]:
+        """Confirmed failure modes of a summary by ontology class (non-zero ``fm_`` features)."""
+        return Counter({k[3:]: int(v) for k, v in summary.features.items() if k.startswith("fm_") and v > 0})

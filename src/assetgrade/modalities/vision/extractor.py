@@ -1,0 +1,260 @@
+"""The vision evidence extractor: grade, defect types, anomaly score, heat-map regions and quality per asset."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.base import EvidenceBlock, Finding, register_extractor
+from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
+from assetgrade.modalities.vision.backbone import Backbone, Engine
+from assetgrade.modalities.vision.cache import FeatureCache
+from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic
+from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
+from assetgrade.modalities.vision.images import decode_image, preprocess
+from assetgrade.modalities.vision.quality import QUALITY_FEATURES, assess_quality, temper
+from assetgrade.store.records import AssetRecord, ImageRef
+
+__all__ = ["ImageEvidence", "VisionExtractor"]
+
+
+@dataclass
+class ImageEvidence:
+    """What the extractor saw in one image (before aggregation to the asset)."""
+
+    pooled: npt.NDArray[np.float32]
+    cam_maps: tuple[npt.NDArray[np.float32], ...]
+    patches: npt.NDArray[np.float32]
+    size: tuple[int, int]
+    quality: Any
+
+
+def _default_grades() -> tuple[str, ...]:
+    try:
+        from assetgrade.ontology import default_ontology
+
+        return tuple(default_ontology().grades.names)
+    except Exception:  # the ontology is optional for this extractor
+        return ("A", "B", "C", "D")
+
+
+@register_extractor("vision")
+class VisionExtractor:
+    """Image evidence per asset: an ordinal grade head, a multi-label defect head, PatchCore anomaly, quality.
+
+    Every image of an asset gets the asset's grade when training; at extraction the asset takes
+    its worst image (highest expected grade), tempered by that image's quality flags. Defect
+    types come from the terms on labelled boxes (``ImageRef.boxes``); the anomaly memory bank
+    from images of best-grade assets, with a quarter of them held out to set the alarm threshold.
+
+    Examples
+    --------
+    >>> ex = VisionExtractor(image_size=64)          # doctest: +SKIP
+    >>> block = ex.fit(records, grades).extract(records)  # doctest: +SKIP
+    """
+
+    modality = "vision"
+
+    def __init__(
+        self,
+        *,
+        backbone: str = "lite0",
+        image_size: int = 224,
+        grades: Sequence[str] | None = None,
+        engine: Engine = "auto",
+        cache_dir: Path | None = None,
+        C: float = 0.5,
+        target_false_alarm: float = 0.01,
+        coreset_size: int = 2000,
+        seed: int = 0,
+    ) -> None:
+        self.backbone = backbone
+        self.image_size = image_size
+        self.grades = tuple(grades) if grades is not None else None
+        self.engine = engine
+        self.cache_dir = cache_dir
+        self.C = C
+        self.target_false_alarm = target_false_alarm
+        self.coreset_size = coreset_size
+        self.seed = seed
+
+    # -- per-image pass -------------------------------------------------------------------------
+    def _bb(self) -> Backbone:
+        if getattr(self, "_backbone", None) is None:
+            onnx_dir = self.cache_dir / "onnx" if self.cache_dir is not None else None
+            self._backbone = Backbone(self.backbone, image_size=self.image_size, engine=self.engine, cache_dir=onnx_dir)
+        return self._backbone
+
+    def _see(self, refs: Sequence[ImageRef]) -> tuple[list[ImageEvidence | None], dict[str, str]]:
+        bb = self._bb()
+        out: list[ImageEvidence | None] = []
+        errors: dict[str, str] = {}
+        for ref in refs:
+            try:
+                img = decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")
+            except (ValidationError, OSError) as exc:
+                errors[ref.evidence_id] = str(exc)
+                out.append(None)
+                continue
+            o = bb.run(preprocess(img, self.image_size)[None])
+            out.append(
+                ImageEvidence(
+                    o.pooled[0],
+                    tuple(m[0] for m in o.cam_maps),
+                    patch_features(o.patch_maps)[0],
+                    img.size,
+                    assess_quality(img),
+                )
+            )
+        if self.cache_dir is not None:
+            seen = [(r.sha256, e.pooled) for r, e in zip(refs, out, strict=True) if e is not None]
+            if seen:
+                FeatureCache(self.cache_dir / "features").put_many(
+                    f"{bb.key}/id", [s for s, _ in seen], np.stack([v for _, v in seen])
+                )
+        return out, errors
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
+        """Train the heads on the images of records with a known grade (``grades`` or ``record.grade``)."""
+        names = self.grades or _default_grades()
+        self.grade_names_ = names
+        labels = list(grades) if grades is not None else [r.grade for r in records]
+        if len(labels) != len(records):
+            raise ValidationError(f"{len(records)} records but {len(labels)} grades", where="VisionExtractor.fit")
+        refs, y, terms_per_image = [], [], []
+        for rec, g in zip(records, labels, strict=True):
+            if g is None:
+                continue
+            if g not in names:
+                raise ValidationError(f"unknown grade {g!r}; allowed {list(names)}", where=f"asset {rec.asset_id}")
+            for ref in rec.images:
+                refs.append(ref)
+                y.append(names.index(g))
+                terms_per_image.append({t for t, _ in ref.boxes})
+        seen, self.fit_errors_ = self._see(refs)
+        keep = [i for i, e in enumerate(seen) if e is not None]
+        if len({y[i] for i in keep}) < 2:
+            raise ValidationError("need graded images from at least two grades to fit", where="VisionExtractor.fit")
+        X = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
+        yk = np.array([y[i] for i in keep])
+        self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C).fit(X, yk)
+        self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
+        self.defect_head_: MultiLabelProbe | None = None
+        if self.defect_terms_:
+            Y = np.array([[t in terms_per_image[i] for t in self.defect_terms_] for i in keep], dtype=int)
+            self.defect_head_ = MultiLabelProbe(C=self.C).fit(X, Y)
+        good = [i for i in keep if y[i] == 0]
+        self.anomaly_: PatchCore | None = None
+        self.alarm_: AlarmThreshold | None = None
+        if len(good) >= 4:
+            rng = np.random.default_rng(self.seed)
+            order = rng.permutation(good)
+            n_hold = max(1, len(order) // 4)
+            hold, bank = order[:n_hold], order[n_hold:]
+            pc = PatchCore(coreset_size=self.coreset_size, buffer_size=max(10 * self.coreset_size, 1), seed=self.seed)
+            pc.fit([np.stack([seen[i].patches for i in bank])])  # type: ignore[union-attr]
+            scores, _ = pc.score(np.stack([seen[i].patches for i in hold]))  # type: ignore[union-attr]
+            self.anomaly_ = pc
+            self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
+        return self
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The fixed columns of the evidence block of this fitted extractor."""
+        return (
+            *(f"grade_p_{g}" for g in self.grade_names_),
+            "expected_grade",
+            *(f"defect_p_{t}" for t in self.defect_terms_),
+            "anomaly_ratio",
+            "anomaly_alarm_share",
+            *(f"worst_{q}" for q in QUALITY_FEATURES),
+            "n_images",
+        )
+
+    # -- extract --------------------------------------------------------------------------------
+    def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
+        """One evidence row per record (NaN and present=False where a record has no usable image)."""
+        if not hasattr(self, "grade_head_"):
+            raise ValidationError("extract called before fit", where="VisionExtractor")
+        names = self.feature_names
+        K = len(self.grade_names_)
+        feats = np.full((len(records), len(names)), np.nan)
+        present = np.zeros(len(records), dtype=bool)
+        proba_out = np.full((len(records), K), np.nan)
+        findings: dict[str, list[Finding]] = {}
+        flags: dict[str, list[str]] = {}
+        for r, rec in enumerate(records):
+            seen, errors = self._see(rec.images)
+            pairs = [(ref, e) for ref, e in zip(rec.images, seen, strict=True) if e is not None]
+            flags[rec.asset_id] = [f"unreadable:{k}" for k in errors]
+            findings[rec.asset_id] = []
+            if not pairs:
+                continue
+            X = np.stack([e.pooled for _, e in pairs])
+            factors = np.array([e.quality.confidence_factor for _, e in pairs])
+            gp = temper(self.grade_head_.predict_proba(X), factors)
+            expected = gp @ np.arange(K)
+            worst = int(np.argmax(expected))
+            dp = temper(self.defect_head_.predict_proba(X), factors) if self.defect_head_ else np.zeros((len(X), 0))
+            a_ratio = np.zeros(len(pairs))
+            a_maps: list[Any] = [None] * len(pairs)
+            if self.anomaly_ is not None and self.alarm_ is not None:
+                scores, maps = self.anomaly_.score(np.stack([e.patches for _, e in pairs]))
+                a_ratio = scores / max(self.alarm_.value, 1e-12)
+                a_maps = list(maps)
+            q = np.stack([e.quality.as_vector() for _, e in pairs])
+            row = [
+                *gp[worst],
+                expected[worst],
+                *(dp.max(axis=0) if dp.size else []),
+                a_ratio.max(),
+                float(np.mean(a_ratio > 1.0)),
+                *q[int(np.argmin(q[:, -1]))],
+                len(pairs),
+            ]
+            feats[r] = row
+            present[r] = True
+            proba_out[r] = gp[worst]
+            for j, (ref, e) in enumerate(pairs):
+                flags[rec.asset_id] += [f"{ref.evidence_id}:{f}" for f in e.quality.flags]
+                sev = float(expected[j] / max(K - 1, 1))
+                for t_i, term in enumerate(self.defect_terms_):
+                    if dp[j, t_i] >= 0.5:
+                        w = self.defect_head_.models_[t_i]  # type: ignore[union-attr]
+                        region = None
+                        if not isinstance(w, float):
+                            cw = w.coef_[0] / self.defect_head_.scaler_.scale_  # type: ignore[union-attr]
+                            _, region = peak_region(resize_map(cam_map(e.cam_maps, cw), e.size))
+                        findings[rec.asset_id].append(
+                            Finding(
+                                modality="vision",
+                                summary=f"{term} seen in image {ref.evidence_id}",
+                                defect=term,
+                                severity=sev,
+                                confidence=float(dp[j, t_i]),
+                                evidence_id=ref.evidence_id,
+                                region=region,
+                            )
+                        )
+                if a_maps[j] is not None and a_ratio[j] > 1.0:
+                    _, region = peak_region(upsample_map(a_maps[j], e.size))
+                    findings[rec.asset_id].append(
+                        Finding(
+                            modality="vision",
+                            summary=f"anomalous region in image {ref.evidence_id} "
+                            f"(threshold {self.alarm_.explain() if self.alarm_ else ''})",
+                            severity=sev,
+                            confidence=float(min(1.0, 0.5 + 0.5 * (a_ratio[j] - 1.0)) * factors[j]),
+                            evidence_id=ref.evidence_id,
+                            region=region,
+                            grade_hint=self.grade_names_[int(np.argmax(gp[j]))],
+                        )
+                    )
+        return EvidenceBlock("vision", [r.asset_id for r in records], names, feats, present, findings, flags, proba_out)

@@ -1,0 +1,91 @@
+"""Where: class-activation and anomaly heat maps, their peak region, PNG overlays, and the peak-in-box rate.
+
+A linear head on global-average-pooled maps has an exact class-activation map: the class score
+is the spatial mean of sum_c w_c A_c(x, y), so that sum is where the evidence lies (B. Zhou et
+al., "Learning deep features for discriminative localization", CVPR 2016). With several pooled
+blocks the per-block maps are resized to the finest grid and added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+__all__ = ["cam_map", "overlay_png", "peak_in_boxes", "peak_region", "resize_map"]
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def resize_map(m: npt.ArrayLike, size: tuple[int, int]) -> FloatArray:
+    """A 2-D map resized (bilinear) to ``size`` = (width, height)."""
+    a = np.asarray(m, dtype=np.float32)
+    return np.asarray(Image.fromarray(a, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def cam_map(maps: Sequence[FloatArray], weights: npt.ArrayLike) -> FloatArray:
+    """Class-activation map of one image: ``maps`` are its (C_b, H_b, W_b) pooled-block maps in order,
+    ``weights`` the head's raw-feature weights for one class (length sum C_b)."""
+    w = np.asarray(weights, dtype=np.float64)
+    total = sum(m.shape[0] for m in maps)
+    if w.shape != (total,):
+        raise ValueError(f"weights of length {w.shape} do not match {total} channels")
+    h = max(m.shape[1] for m in maps)
+    width = max(m.shape[2] for m in maps)
+    out = np.zeros((h, width), dtype=np.float64)
+    start = 0
+    for m in maps:
+        c = m.shape[0]
+        part = np.tensordot(w[start : start + c], m.astype(np.float64), axes=(0, 0))
+        start += c
+        out += resize_map(part, (width, h)) if part.shape != (h, width) else part
+    return out.astype(np.float32)
+
+
+def peak_region(heat: npt.ArrayLike, level: float = 0.5) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """The peak (x, y) and the box (x0, y0, x1, y1) of the connected region around it above
+    ``level`` of the way from the map's minimum to its peak."""
+    from scipy.ndimage import label
+
+    a = np.asarray(heat, dtype=np.float64)
+    y, x = np.unravel_index(int(np.argmax(a)), a.shape)
+    lo, hi = float(a.min()), float(a.max())
+    mask = a >= lo + level * (hi - lo) if hi > lo else np.ones_like(a, dtype=bool)
+    lab, _ = label(mask)
+    ys, xs = np.nonzero(lab == lab[y, x])
+    return (int(x), int(y)), (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def peak_in_boxes(heat: npt.ArrayLike, boxes: Sequence[tuple[float, float, float, float]]) -> bool:
+    """Whether the heat map's peak pixel lies inside any of the true boxes (same pixel frame)."""
+    (x, y), _ = peak_region(heat)
+    return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)
+
+
+def overlay_png(
+    image: Image.Image,
+    heat: npt.ArrayLike,
+    path: Path,
+    *,
+    alpha: float = 0.45,
+    box: tuple[int, int, int, int] | None = None,
+) -> Path:
+    """Save ``heat`` (any size; resized to the image) over ``image`` as a PNG, optionally with the peak box."""
+    from matplotlib import colormaps
+    from PIL import ImageDraw
+
+    rgb = image.convert("RGB")
+    h = resize_map(heat, rgb.size).astype(np.float64)
+    lo, hi = float(h.min()), float(h.max())
+    norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
+    colour = (colormaps["jet"](norm)[..., :3] * 255).astype(np.uint8)
+    blended = (np.asarray(rgb, dtype=np.float64) * (1 - alpha) + colour * alpha).astype(np.uint8)
+    out = Image.fromarray(blended)
+    if box is not None:
+        ImageDraw.Draw(out).rectangle(box, outline=(255, 255, 255), width=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.save(path, format="PNG")
+    return path

@@ -1,0 +1,155 @@
+"""Procedural defect generators: scratches, pitting/corrosion blotches and cracks drawn onto real images.
+
+Each draws a soft mask (PIL lines or Gaussian blobs) and shifts the image's intensity under it;
+the parameters (positions, widths, intensities) are plain numbers, recorded with the output.
+They make plausible-looking but simple defects: good for stress-testing and for measuring,
+with the audit checks, how far such data is from real defects — not a stand-in for real ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFilter
+
+from assetgrade.synth.base import Box, register_generator
+
+__all__ = ["Crack", "Pitting", "Scratch"]
+
+
+def _apply_mask(image: Image.Image, mask: npt.NDArray[np.float64], delta: float) -> Image.Image:
+    arr = np.asarray(image, dtype=np.float64)
+    out = arr + delta * mask[:, :, None]
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="RGB")
+
+
+def _box(mask: npt.NDArray[np.float64], name: str) -> tuple[Box, ...]:
+    ys, xs = np.nonzero(mask > 0.1)
+    if len(xs) == 0:
+        return ()
+    return ((name, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))),)
+
+
+def _lines_mask(size: tuple[int, int], polylines: list[list[list[float]]], widths: list[int], blur: float) -> Any:
+    layer = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(layer)
+    for pts, w in zip(polylines, widths, strict=True):
+        draw.line([tuple(p) for p in pts], fill=255, width=int(w), joint="curve")
+    if blur > 0:
+        layer = layer.filter(ImageFilter.GaussianBlur(blur))
+    return np.asarray(layer, dtype=np.float64) / 255.0
+
+
+@register_generator("scratch")
+class Scratch:
+    """Straight-ish scratches: 1-4 slightly bent lines, 1-3 px wide, brighter or darker than the surface.
+
+    Examples
+    --------
+    >>> p = Scratch().sample_params(np.random.default_rng(0), (64, 64))
+    >>> sorted(p)
+    ['blur', 'delta', 'lines', 'widths']
+    """
+
+    name = "scratch"
+    origin: Literal["synthetic"] = "synthetic"
+    defect = "scratch"
+
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
+        w, h = size
+        lines, widths = [], []
+        for _ in range(int(rng.integers(1, 5))):
+            x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
+            angle, length = rng.uniform(0, np.pi), rng.uniform(0.3, 0.9) * max(w, h)
+            bend = rng.normal(0, 0.05) * length
+            pts = []
+            for t in np.linspace(-0.5, 0.5, 6):
+                off = bend * (1 - 4 * t * t)
+                pts.append([round(x0 + t * length * np.cos(angle) - off * np.sin(angle), 2),
+                            round(y0 + t * length * np.sin(angle) + off * np.cos(angle), 2)])
+            lines.append(pts)
+            widths.append(int(rng.integers(1, 4)))
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        return {"lines": lines, "widths": widths, "delta": round(sign * rng.uniform(40, 90), 2),
+                "blur": round(float(rng.uniform(0.3, 1.0)), 3)}
+
+    def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
+        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)
+
+
+@register_generator("pitting")
+class Pitting:
+    """Pitting/corrosion: a cluster of 10-60 dark Gaussian pits, 1-5 px radius, around a random centre.
+
+    Examples
+    --------
+    >>> p = Pitting().sample_params(np.random.default_rng(0), (64, 64))
+    >>> len(p["pits"]) >= 10
+    True
+    """
+
+    name = "pitting"
+    origin: Literal["synthetic"] = "synthetic"
+    defect = "corrosion.pitting"
+
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
+        w, h = size
+        cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+        spread = rng.uniform(0.08, 0.3) * min(w, h)
+        pits = [[round(float(cx + rng.normal(0, spread)), 2), round(float(cy + rng.normal(0, spread)), 2),
+                 round(float(rng.uniform(1, 5)), 2), round(float(rng.uniform(0.5, 1.0)), 3)]
+                for _ in range(int(rng.integers(10, 61)))]
+        return {"pits": pits, "delta": round(float(-rng.uniform(50, 110)), 2)}
+
+    def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        w, h = image.size
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+        mask = np.zeros((h, w))
+        for x, y, r, depth in params["pits"]:
+            mask = np.maximum(mask, depth * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * r * r)))
+        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)
+
+
+@register_generator("crack")
+class Crack:
+    """Cracks: a jagged random walk with 0-3 branches, 1-2 px wide, darker than the surface.
+
+    Examples
+    --------
+    >>> p = Crack().sample_params(np.random.default_rng(0), (64, 64))
+    >>> len(p["lines"]) >= 1
+    True
+    """
+
+    name = "crack"
+    origin: Literal["synthetic"] = "synthetic"
+    defect = "crack"
+
+    @staticmethod
+    def _walk(rng: np.random.Generator, x: float, y: float, angle: float, steps: int, step: float) -> list[list[float]]:
+        pts = [[round(x, 2), round(y, 2)]]
+        for _ in range(steps):
+            angle += rng.normal(0, 0.45)
+            x, y = x + step * np.cos(angle), y + step * np.sin(angle)
+            pts.append([round(float(x), 2), round(float(y), 2)])
+        return pts
+
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
+        w, h = size
+        step = max(2.0, min(w, h) / 30)
+        main = self._walk(rng, rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h, rng.uniform(0, 2 * np.pi),
+                          int(rng.integers(10, 25)), step)
+        lines = [main]
+        for _ in range(int(rng.integers(0, 4))):
+            x, y = main[int(rng.integers(1, len(main)))]
+            lines.append(self._walk(rng, x, y, rng.uniform(0, 2 * np.pi), int(rng.integers(3, 10)), step))
+        widths = [int(rng.integers(1, 3))] + [1] * (len(lines) - 1)
+        return {"lines": lines, "widths": widths, "delta": round(float(-rng.uniform(60, 120)), 2),
+                "blur": round(float(rng.uniform(0.2, 0.7)), 3)}
+
+    def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
+        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)

@@ -1,0 +1,109 @@
+"""The linked multimodal benchmark: deterministic, split by piece, and no single modality fixes the grade.
+
+The sample tests use the excerpts shipped in the package (and ELPV from its package), so they
+run everywhere; the shared tests need ../shared/data and skip without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assetgrade.datasets.cmapss import read_cmapss_table
+from assetgrade.datasets.linked import (
+    SAMPLES_DIR,
+    build_linked,
+    grade_from_levels,
+    maintie_severity,
+    rul_level,
+    write_linked,
+)
+
+MODALITY_LABELS = ("image_level", "sensor_level", "log_level")
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return build_linked(n_assets=80, seed=3, source="sample").frame()
+
+
+def test_rubric_and_levels() -> None:
+    assert grade_from_levels(0, 0, 0) == 0
+    assert grade_from_levels(1, 1, 1) == 1
+    assert grade_from_levels(3, 0, 0) == 2  # a fully defective cell is never better than C
+    assert grade_from_levels(0, 3, 0) == 2
+    assert grade_from_levels(2, 2, 2) == 3
+    assert [rul_level(r) for r in (200, 125, 124, 75, 74, 30, 29, 0)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert maintie_severity({"entities": [{"type": "State/UndesirableState/FailedState"}]}) == 2
+    assert maintie_severity({"entities": [{"type": "Process/UndesirableProcess"}]}) == 1
+    assert maintie_severity({"entities": [{"type": "Activity/MaintenanceActivity/Replace"}]}) == 0
+
+
+def test_sample_is_deterministic(sample: pd.DataFrame) -> None:
+    again = build_linked(n_assets=80, seed=3, source="sample").frame()
+    pd.testing.assert_frame_equal(sample, again)
+    other = build_linked(n_assets=80, seed=4, source="sample").frame()
+    assert not sample[["elpv_file", "cut_cycle"]].equals(other[["elpv_file", "cut_cycle"]])
+
+
+def test_no_single_modality_determines_the_grade(sample: pd.DataFrame) -> None:
+    for col in MODALITY_LABELS:
+        # the same label value leads to different grades
+        assert sample.groupby(col)["grade"].nunique().max() > 1, col
+        # the best grade guess from this label alone is often wrong
+        best = sample.groupby(col)["grade"].agg(lambda s: s.value_counts().iloc[0]).sum()
+        assert best / len(sample) < 0.85, col
+    # ...but all three together do
+    g = [grade_from_levels(*row) for row in sample[list(MODALITY_LABELS)].itertuples(index=False)]
+    assert [("A", "B", "C", "D")[i] for i in g] == sample["grade"].tolist()
+
+
+def test_pieces_do_not_cross_splits(sample: pd.DataFrame) -> None:
+    for col in ("elpv_file", "group"):
+        owners = sample.groupby(col)["split"].nunique()
+        assert owners.max() == 1, col
+    texts = sample.explode("maintie_indices").groupby("maintie_indices")["split"].nunique()
+    assert texts.max() == 1
+    assert set(sample["split"]) == {"train", "calibration", "test"}
+
+
+def test_records_load_real_bytes_and_series(tmp_path: Path) -> None:
+    bench = build_linked(n_assets=12, seed=0, source="sample")
+    rec, lab = bench.records[0], bench.labels[0]
+    img = rec.images[0].load_bytes()
+    assert img[:4] == b"\x89PNG" and hashlib.sha256(img).hexdigest() == rec.images[0].sha256
+    ser = rec.series[0].load()
+    assert len(ser) == lab.cut_cycle and "s11" in ser.columns
+    assert 1 <= len(rec.logs) <= 3 and all(log.text for log in rec.logs)
+    assert "grade" not in rec.attributes and "image_level" not in rec.attributes  # labels stay apart
+    assert bench.y().tolist() == [("A", "B", "C", "D").index(lb.grade) for lb in bench.labels]
+    manifest = write_linked(bench, tmp_path)
+    rows = list(csv.DictReader(manifest.open(encoding="utf-8")))
+    assert len(rows) == sum(1 + 1 + len(r.logs) for r in bench.records)
+    assert all((tmp_path / r["path"]).exists() for r in rows if r["path"])
+    assert len(bench.split("test").records) + len(bench.split("train").records) < 12
+
+
+def test_sample_files_are_small_and_licensed() -> None:
+    total = sum(p.stat().st_size for p in SAMPLES_DIR.iterdir())
+    assert total < 1.5 * 2**20
+    assert (SAMPLES_DIR / "MAINTIE_LICENSE.md").read_text().startswith("MIT License")
+    assert "public domain" in (SAMPLES_DIR / "NOTICE.md").read_text()
+
+
+def test_shared_build_matches_real_labels(shared_data: Path) -> None:
+    bench = build_linked(n_assets=300, seed=0, data_dir=shared_data)
+    f = bench.frame()
+    assert set(f["grade"]) == {"A", "B", "C", "D"}
+    assert (f["sensor_level"] == f["rul"].map(rul_level)).all()
+    table = read_cmapss_table(shared_data / "cmapss" / "train_FD001.txt.gz")
+    life = table.groupby("unit")["cycle"].max()
+    assert ((f["cut_cycle"] + f["rul"]) == f["cmapss_unit"].map(life)).all()
+    assert (f["elpv_probability"] * 3).round().astype(int).equals(f["image_level"])
+    for col in MODALITY_LABELS:
+        assert f.groupby(col)["grade"].nunique().max() > 1
+    assert (f["split"].value_counts() == pd.Series({"train": 180, "calibration": 60, "test": 60})).all()

@@ -1,0 +1,42 @@
+"""Cost matrix: shape, zero diagonal, over-grading costs more than under-grading, config validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assetgrade.decision.costs import CostConfig, cost_matrix, expected_costs
+from assetgrade.errors import ValidationError
+
+
+def test_default_matrix_shape_and_asymmetry() -> None:
+    C = cost_matrix()
+    assert C.shape == (4, 4)
+    assert np.all(np.diag(C) == 0)
+    assert np.all(C[~np.eye(4, dtype=bool)] > 0)
+    for t in range(4):
+        for g in range(t + 1, 4):
+            assert C[g, t] > C[t, g]  # selling a worse asset as better (dispute) costs more
+    # costs grow with the distance from the true grade
+    assert C[0, 1] < C[0, 2] < C[0, 3]
+    assert C[3, 2] < C[3, 1] < C[3, 0]
+
+
+def test_values_scale_and_explicit_matrix() -> None:
+    cfg = CostConfig(dispute_cost=0.0)
+    assert np.allclose(cost_matrix(cfg, value=20_000), 2 * cost_matrix(cfg))
+    m = [[0, 1], [5, 0]]
+    cfg2 = CostConfig(grades=("ok", "bad"), price={}, matrix=m, asset_value=100)
+    assert cost_matrix(cfg2).tolist() == [[0, 1], [5, 0]]
+    assert expected_costs(np.array([[0.5, 0.5]]), cost_matrix(cfg2)).tolist() == [[2.5, 0.5]]
+
+
+def test_from_dict_names_bad_field() -> None:
+    cfg = CostConfig.from_dict({"review_cost": 80, "price": {"A": 1, "B": 0.7, "C": 0.4, "D": 0.1}})
+    assert cfg.review_cost == 80
+    with pytest.raises(ValidationError, match=r"config:costs\.review_cost"):
+        CostConfig.from_dict({"review_cost": -1})
+    with pytest.raises(ValidationError, match="unknown grades"):
+        CostConfig.from_dict({"price": {"A": 1, "B": 0.7, "C": 0.4, "D": 0.1, "E": 0}})
+    with pytest.raises(ValidationError, match="bogus"):
+        CostConfig.from_dict({"bogus": 1})

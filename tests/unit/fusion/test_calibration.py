@@ -1,0 +1,84 @@
+"""Calibration: temperature scaling and isotonic lower ECE on miscalibrated probabilities; the diagram is a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.fusion.calibration import (
+    IsotonicCalibrator,
+    TemperatureScaler,
+    classwise_ece,
+    expected_calibration_error,
+    negative_log_likelihood,
+    reliability_diagram,
+)
+
+
+def _overconfident(rng: np.random.Generator, n: int = 3000, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """True logits z; labels drawn from softmax(z); reported probabilities from softmax(3 z) (over-confident)."""
+    z = rng.normal(0, 1.0, (n, k))
+    p_true = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in p_true])
+    zs = 3.0 * z
+    p_bad = np.exp(zs) / np.exp(zs).sum(1, keepdims=True)
+    return p_bad, y
+
+
+def test_temperature_lowers_ece_and_learns_t_near_3(rng: np.random.Generator) -> None:
+    p, y = _overconfident(rng)
+    fit, test = slice(0, 1500), slice(1500, None)
+    ts = TemperatureScaler().fit(p[fit], y[fit])
+    assert 2.3 < ts.temperature_ < 3.8
+    before = expected_calibration_error(p[test], y[test])
+    after = expected_calibration_error(ts.transform(p[test]), y[test])
+    assert after < 0.5 * before
+    assert negative_log_likelihood(ts.transform(p[test]), y[test]) < negative_log_likelihood(p[test], y[test])
+    assert ts.nll_after_ <= ts.nll_before_
+
+
+def test_temperature_accepts_logits(rng: np.random.Generator) -> None:
+    z = rng.normal(0, 2, (400, 3))
+    y = rng.integers(0, 3, 400)  # labels independent of logits: the best temperature is large
+    ts = TemperatureScaler(input="logits").fit(z, y)
+    assert ts.temperature_ > 5
+    out = ts.transform(z)
+    assert np.allclose(out.sum(1), 1)
+
+
+@pytest.mark.parametrize("mode", ["ovr", "top"])
+def test_isotonic_lowers_ece(rng: np.random.Generator, mode: str) -> None:
+    p, y = _overconfident(rng)
+    iso = IsotonicCalibrator(mode=mode).fit(p[:1500], y[:1500])  # type: ignore[arg-type]
+    q = iso.transform(p[1500:])
+    assert np.allclose(q.sum(1), 1)
+    assert expected_calibration_error(q, y[1500:]) < 0.6 * expected_calibration_error(p[1500:], y[1500:])
+
+
+def test_ece_zero_for_perfect_and_classwise(rng: np.random.Generator) -> None:
+    p = np.tile([1.0, 0.0, 0.0], (50, 1))
+    y = np.zeros(50, dtype=int)
+    assert expected_calibration_error(p, y) == pytest.approx(0.0)
+    assert classwise_ece(p, y) == pytest.approx(0.0)
+    # always 0.9 sure but right only half the time: ECE 0.4
+    p2 = np.tile([0.9, 0.1], (100, 1))
+    y2 = np.array([0, 1] * 50)
+    assert expected_calibration_error(p2, y2, n_bins=10) == pytest.approx(0.4)
+
+
+def test_bad_input_names_the_row() -> None:
+    with pytest.raises(ValidationError, match="row 1"):
+        expected_calibration_error(np.array([[0.5, 0.5], [0.9, 0.3]]), np.array([0, 1]))
+    with pytest.raises(ValidationError, match="outside"):
+        TemperatureScaler().fit(np.array([[0.5, 0.5]]), np.array([2]))
+    with pytest.raises(ValidationError, match="not fitted"):
+        TemperatureScaler().transform(np.array([[0.5, 0.5]]))
+
+
+def test_reliability_diagram_png(tmp_path: Path, rng: np.random.Generator) -> None:
+    p, y = _overconfident(rng, n=300)
+    out = reliability_diagram(p, y, tmp_path / "rel.png", n_bins=10)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,67 @@
+"""The audit chain: every write appends an event; edits, deletions and reordering are found at the right seq."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from assetgrade.store import add_asset, add_label, verify_chain
+from assetgrade.store.audit import append_event
+from assetgrade.store.schema import AuditEvent
+from assetgrade.workspace import Workspace
+
+
+def _fill(ws: Workspace) -> None:
+    with ws.session() as s:
+        for i in range(4):
+            add_asset(s, f"a{i}", asset_type="pump")
+        add_label(s, asset_id="a0", kind="grade", value="B")
+
+
+def test_chain_verifies_and_records_each_write(ws: Workspace) -> None:
+    _fill(ws)
+    with ws.session(readonly=True) as s:
+        rep = verify_chain(s)
+        assert rep.ok and rep.n_events == 5
+        actions = [e.action for e in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+    assert actions == ["asset.add"] * 4 + ["label.add"]
+
+
+def test_edited_event_is_found(ws: Workspace) -> None:
+    _fill(ws)
+    with ws.session() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(payload={"asset_type": "forged"}))
+    with ws.session(readonly=True) as s:
+        rep = verify_chain(s)
+    assert not rep.ok and rep.first_bad_seq == 3 and "edited" in (rep.reason or "")
+
+
+def test_deleted_event_is_found(ws: Workspace) -> None:
+    _fill(ws)
+    with ws.session() as s:
+        s.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+    with ws.session(readonly=True) as s:
+        rep = verify_chain(s)
+    assert not rep.ok and rep.first_bad_seq == 2
+
+
+def test_reordered_events_are_found(ws: Workspace) -> None:
+    _fill(ws)
+    with ws.session() as s:
+        e2, e3 = (s.get(AuditEvent, 2), s.get(AuditEvent, 3))
+        assert e2 is not None and e3 is not None
+        a, b = dict(e2.payload), dict(e3.payload)
+        ids = (e2.entity_id, e3.entity_id)
+        e2.payload, e3.payload = b, a
+        e2.entity_id, e3.entity_id = ids[1], ids[0]
+    with ws.session(readonly=True) as s:
+        rep = verify_chain(s)
+    assert not rep.ok and rep.first_bad_seq == 2
+
+
+def test_append_continues_the_chain(ws: Workspace) -> None:
+    with ws.session() as s:
+        e1 = append_event(s, actor="t", action="x", entity="y", entity_id=None, payload={"k": [1, 2.5, "ü"]})
+        e2 = append_event(s, actor="t", action="x", entity="y", entity_id="z")
+        assert e2.prev_hash == e1.hash and e2.seq == e1.seq + 1
+    with ws.session(readonly=True) as s:
+        assert verify_chain(s).ok

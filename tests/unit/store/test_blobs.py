@@ -1,0 +1,72 @@
+"""Blob store: content addressing, dedup, atomic local writes, streamed files, verify-on-read, fsspec memory://."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import pytest
+
+from assetgrade.errors import NotFoundError, StoreError, ValidationError
+from assetgrade.store.blobs import BlobStore
+
+
+@pytest.fixture(params=["file", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    if request.param == "file":
+        return BlobStore(tmp_path / "blobs")
+    return BlobStore(f"memory://blobs-{uuid.uuid4().hex}")
+
+
+def test_put_get_roundtrip_and_name_is_sha256(store: BlobStore) -> None:
+    data = b"\x00\x01 some bytes" * 100
+    sha = store.put_bytes(data)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert store.exists(sha)
+    assert store.get_bytes(sha) == data
+    with store.open(sha) as fh:
+        assert fh.read() == data
+
+
+def test_dedup_does_not_rewrite(store: BlobStore) -> None:
+    sha = store.put_bytes(b"abc")
+    path = store.path_for(sha)
+    before = store.fs.info(path)
+    assert store.put_bytes(b"abc") == sha
+    assert store.fs.info(path).get("mtime", 0) == before.get("mtime", 0)
+    assert len([p for p in store.fs.find(store.root) if not p.endswith(".part")]) == 1
+
+
+def test_put_file_streams_and_matches_put_bytes(store: BlobStore, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000  # > 1 chunk
+    f = tmp_path / "big.bin"
+    f.write_bytes(data)
+    sha = store.put_file(f)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert store.get_bytes(sha, verify=True) == data
+    assert store.put_file(f) == sha
+
+
+def test_local_write_leaves_no_temp_files(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "b")
+    for i in range(5):
+        store.put_bytes(f"blob {i}".encode())
+    assert not list((tmp_path / "b" / "tmp").glob("*"))
+
+
+def test_verify_on_read_detects_corruption(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "b", verify_on_read=True)
+    sha = store.put_bytes(b"original")
+    Path(store.path_for(sha)).write_bytes(b"tampered")
+    with pytest.raises(StoreError, match="corrupt"):
+        store.get_bytes(sha)
+    assert store.get_bytes(sha, verify=False) == b"tampered"
+
+
+def test_missing_and_malformed_ids(store: BlobStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.get_bytes("0" * 64)
+    with pytest.raises(ValidationError, match="sha256"):
+        store.get_bytes("../../etc/passwd")
+    assert not store.exists("f" * 64)

@@ -1,0 +1,119 @@
+"""Repository functions on SQLite and PostgreSQL: idempotent adds, conflicts, reviews with versions, audit per write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from assetgrade.errors import ConflictError, NotFoundError, ValidationError
+from assetgrade.store import (
+    ProvenanceInfo,
+    add_asset,
+    add_evidence,
+    add_label,
+    add_prediction,
+    add_review,
+    add_transaction,
+    get_asset,
+    get_provenance,
+    latest_prediction,
+    list_assets,
+    list_labels,
+    list_reviews,
+    list_transactions,
+    verify_chain,
+)
+from assetgrade.store.schema import AuditEvent
+from assetgrade.workspace import Workspace
+
+
+def _events(ws: Workspace) -> int:
+    with ws.session(readonly=True) as s:
+        return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+def test_assets_idempotent_and_conflicting(ws: Workspace) -> None:
+    with ws.session() as s:
+        add_asset(s, "pump-7", asset_type="pump", make="KSB", value=12000.0)
+    n = _events(ws)
+    with ws.session() as s:
+        add_asset(s, "pump-7", asset_type="pump", make="KSB", value=12000.0)  # same: no-op
+    assert _events(ws) == n
+    with ws.session() as s, pytest.raises(ConflictError, match="make"):
+        add_asset(s, "pump-7", asset_type="pump", make="Grundfos", value=12000.0)
+    with ws.session(readonly=True) as s:
+        assert [a.id for a in list_assets(s)] == ["pump-7"]
+        assert get_asset(s, "pump-7").version == 1
+        with pytest.raises(NotFoundError):
+            get_asset(s, "nope")
+
+
+def test_evidence_with_provenance_and_conflict(ws: Workspace) -> None:
+    sha = ws.blobs.put_bytes(b"img")
+    with ws.session() as s:
+        add_asset(s, "a1")
+        ev = add_evidence(s, asset_id="a1", kind="image", sha256=sha, blob_sha=sha, evidence_id="e1",
+                          provenance=ProvenanceInfo(source="cam", origin="synthetic", generator="diffusion-x",
+                                                    generator_params={"seed": 3},
+                                                    capture_time=datetime(2024, 1, 2, tzinfo=UTC)))
+        assert ev.id == "e1"
+    with ws.session() as s:
+        p = get_provenance(s, "e1")
+        assert (p.origin, p.generator, p.generator_params, p.sha256) == ("synthetic", "diffusion-x", {"seed": 3}, sha)
+        with pytest.raises(ConflictError):
+            add_evidence(s, asset_id="a1", kind="image", sha256="0" * 64, blob_sha=sha, evidence_id="e1")
+        with pytest.raises(ValidationError, match="origin"):
+            add_evidence(s, asset_id="a1", kind="image", sha256=sha, blob_sha=sha,
+                         provenance=ProvenanceInfo(origin="fake"))
+
+
+def test_failed_write_rolls_back_with_its_audit_event(ws: Workspace) -> None:
+    n = _events(ws)
+    with pytest.raises(RuntimeError), ws.session() as s:
+        add_asset(s, "ghost")
+        raise RuntimeError("crash mid-transaction")
+    with ws.session(readonly=True) as s:
+        assert list_assets(s) == []
+    assert _events(ws) == n
+
+
+def test_labels_transactions_predictions(ws: Workspace) -> None:
+    with ws.session() as s:
+        add_asset(s, "a1")
+        add_label(s, asset_id="a1", kind="grade", value="B")
+        add_label(s, asset_id="a1", kind="grade", value="B")  # same label: once
+        with pytest.raises(ValidationError, match="box"):
+            add_label(s, asset_id="a1", kind="defect", value="dent", box=[5, 5, 1, 1])
+        add_transaction(s, "a1", kind="sale", amount=900.5, currency="eur", date=datetime(2024, 5, 1, tzinfo=UTC))
+        with pytest.raises(ValidationError):
+            add_transaction(s, "a1", kind="gift", amount=1.0)
+        pred = add_prediction(s, "a1", model_version="m1", grade="B", distribution={"A": 0.2, "B": 0.8},
+                              conformal_set=["A", "B"], decision="review", expected_cost=3.5)
+    with ws.session(readonly=True) as s:
+        assert len(list_labels(s, "a1")) == 1
+        tx = list_transactions(s, "a1")
+        assert tx[0].currency == "EUR" and tx[0].amount == pytest.approx(900.5)
+        latest = latest_prediction(s, "a1")
+        assert latest is not None and latest.id == pred.id and latest.distribution["B"] == pytest.approx(0.8)
+
+
+def test_review_optimistic_concurrency(ws: Workspace) -> None:
+    with ws.session() as s:
+        add_asset(s, "a1")
+        add_label(s, asset_id="a1", kind="grade", value="A")
+    with ws.session() as s:
+        r = add_review(s, "a1", reviewer="ana", expected_version=1, grade="C",
+                       defects=[{"id": "corrosion", "severity": "moderate"}], note="rust on flange")
+        assert r.status == "submitted"
+    with ws.session() as s:
+        assert get_asset(s, "a1").version == 2
+    with pytest.raises(ConflictError, match="version 2"), ws.session() as s:
+        add_review(s, "a1", reviewer="bob", expected_version=1, grade="A")  # stale
+    with ws.session(readonly=True) as s:
+        assert len(list_reviews(s, "a1")) == 1
+        labels = list_labels(s, "a1")
+        assert {(lb.kind, lb.value, lb.source) for lb in labels} == {
+            ("grade", "A", "import"), ("grade", "C", "review"), ("defect", "corrosion", "review")}
+        assert verify_chain(s).ok

@@ -1,0 +1,62 @@
+"""Workspace layout, config validation with clear messages, store URL precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config
+from assetgrade.errors import ConflictError, NotFoundError, ValidationError
+from assetgrade.workspace import STORE_ENV, Workspace
+
+
+def test_init_creates_layout_and_reopens(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "w")
+    for sub in ("blobs", "cache", "models", "reports"):
+        assert (tmp_path / "w" / sub).is_dir()
+    assert (tmp_path / "w" / CONFIG_NAME).is_file()
+    assert (tmp_path / "w" / "assetgrade.db").is_file()
+    ws.close()
+    again = Workspace.open(tmp_path / "w")
+    assert again.store_url.endswith("assetgrade.db")
+    with pytest.raises(ConflictError, match="already"):
+        Workspace.init(tmp_path / "w")
+
+
+def test_open_missing_workspace_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="assetgrade init"):
+        Workspace.open(tmp_path / "nothing")
+
+
+def test_bad_config_names_key(tmp_path: Path) -> None:
+    p = tmp_path / CONFIG_NAME
+    p.write_text("ingest_group_size: -3\n")
+    with pytest.raises(ValidationError) as exc:
+        load_config(p)
+    assert "ingest_group_size" in str(exc.value)
+    p.write_text("policy:\n  coverage: 2\n")
+    with pytest.raises(ValidationError, match="policy.coverage"):
+        load_config(p)
+    p.write_text("a: [unclosed\n")
+    with pytest.raises(ValidationError, match="YAML"):
+        load_config(p)
+
+
+def test_free_sections_are_kept(tmp_path: Path) -> None:
+    p = tmp_path / CONFIG_NAME
+    p.write_text("costs:\n  currency: EUR\naudit:\n  max_synthetic_share: 0.3\n")
+    cfg = load_config(p)
+    assert cfg.section("costs") == {"currency": "EUR"}
+    assert cfg.section("audit")["max_synthetic_share"] == 0.3
+    assert WorkspaceConfig().section("nothing") == {}
+
+
+def test_store_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Workspace.init(tmp_path / "w").close()
+    other = tmp_path / "other.db"
+    monkeypatch.setenv(STORE_ENV, f"sqlite:///{other}")
+    w = Workspace.open(tmp_path / "w", check_schema=False)
+    assert w.store_url == f"sqlite:///{other}"
+    w2 = Workspace.open(tmp_path / "w", store_url=f"sqlite:///{tmp_path / 'w' / 'assetgrade.db'}")
+    assert w2.store_url.endswith("w/assetgrade.db")
