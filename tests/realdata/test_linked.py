@@ -80,6 +80,8 @@ def test_records_load_real_bytes_and_series(tmp_path: Path) -> None:
     assert len(ser) == lab.cut_cycle and "s11" in ser.columns
     assert 1 <= len(rec.logs) <= 3 and all(log.text for log in rec.logs)
     assert "grade" not in rec.attributes and "image_level" not in rec.attributes  # labels stay apart
+    assert bench.modality_grades("vision")[0] == "ABCD"[lab.image_level]
+    assert set(bench.modality_grades("text")) <= {"A", "B", "C"}
     assert bench.y().tolist() == [("A", "B", "C", "D").index(lb.grade) for lb in bench.labels]
     manifest = write_linked(bench, tmp_path)
     rows = list(csv.DictReader(manifest.open(encoding="utf-8")))

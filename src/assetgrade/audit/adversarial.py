@@ -138,5 +138,8 @@ class AdversarialValidation:
         if st is not None:
             strongest = max(info["image_stats"], key=lambda r: np.nan_to_num(r["separation"]))
             info["strongest_stat"] = strongest["stat"]
-            msg += f"; strongest statistic {strongest['stat']} ({strongest['direction']}, AUC {strongest['separation']:.2f})"
+            msg += (
+                f"; strongest statistic {strongest['stat']} "
+                f"({strongest['direction']}, AUC {strongest['separation']:.2f})"
+            )
         return CheckResult(self.name, scores, flags, float(np.clip(summary, 0, 1)), passed, msg, info)

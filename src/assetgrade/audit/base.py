@@ -74,7 +74,8 @@ class CheckResult:
         order = np.flatnonzero(self.flags)
         order = order[np.argsort(self.scores[order], kind="stable")][:max_rows]
         flagged = [
-            {"row": int(i), "item_id": (item_ids[i] if item_ids is not None else None), "score": float(self.scores[i])}
+            {"row": int(i), "item_id": (item_ids[int(i)] if item_ids is not None else None),
+             "score": float(self.scores[i])}
             for i in order
         ]
         return {

@@ -61,7 +61,9 @@ class CoverageGaps:
             row: dict[str, Any] = dict(zip(self.by, k, strict=True))
             row.update(n_real_expert=n, shortfall=max(0, self.min_count - n))
             cells.append(row)
-        gaps = sorted((c for c in cells if c["shortfall"] > 0), key=lambda c: (-c["shortfall"], *(c[b] for b in self.by)))
+        gaps = sorted(
+            (c for c in cells if c["shortfall"] > 0), key=lambda c: (-c["shortfall"], *(c[b] for b in self.by))
+        )
         covered_share = 1.0 - len(gaps) / len(cells) if cells else 1.0
         row_count = np.array([counts[k] for k in keys], dtype=np.float64)
         scores = np.minimum(1.0, row_count / max(1, self.min_count))

@@ -78,7 +78,9 @@ class AuditData:
         dup = t["item_id"].duplicated()
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
-            raise ValidationError(f"duplicate item_id {t['item_id'].iloc[i]!r}", where=f"audit data:row {i}:field item_id")
+            raise ValidationError(
+                f"duplicate item_id {t['item_id'].iloc[i]!r}", where=f"audit data:row {i}:field item_id"
+            )
         self.table = t
         n = len(t)
         if self.embeddings is not None:
@@ -105,13 +107,13 @@ class AuditData:
     @property
     def is_real(self) -> npt.NDArray[np.bool_]:
         """True where the item's origin is ``real``."""
-        return (self.table["origin"] == "real").to_numpy()
+        return np.asarray(self.table["origin"] == "real", dtype=bool)
 
     def column(self, name: str) -> npt.NDArray[Any]:
         """One column as a numpy array (a clear error when absent)."""
         if name not in self.table.columns:
             raise ValidationError(f"no column {name!r}; have {list(self.table.columns)}", where="audit data")
-        return self.table[name].to_numpy()
+        return np.asarray(self.table[name].to_numpy())
 
 
 def image_loader_from_refs(refs: Sequence[ImageRef | None]) -> ImageLoader:

@@ -41,11 +41,11 @@ def phash(img: Image.Image, *, hash_size: int = 8, highfreq_factor: int = 4) -> 
     side = hash_size * highfreq_factor
     pixels = _grey(img, (side, side))
     coeffs = fft.dctn(pixels, type=2, norm="ortho")[:hash_size, :hash_size]
-    return (coeffs > np.median(coeffs)).ravel()
+    return np.asarray(coeffs > np.median(coeffs)).ravel()
 
 
 def dhash(img: Image.Image, *, hash_size: int = 8) -> npt.NDArray[np.bool_]:
-    """64-bit difference hash: is each pixel of a (hash_size+1) x hash_size grey image brighter than its left neighbour."""
+    """64-bit difference hash: is each pixel of a (hash_size+1) x hash_size grey image brighter than its left one."""
     pixels = _grey(img, (hash_size + 1, hash_size))
     return (pixels[:, 1:] > pixels[:, :-1]).ravel()
 

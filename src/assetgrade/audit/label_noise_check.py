@@ -83,6 +83,9 @@ class LabelNoise:
             for i in res.issue_indices()[:50]
         ]
         passed = rate <= self.max_noise_rate
-        msg = f"estimated label-noise rate {rate:.1%} (policy <= {self.max_noise_rate:.0%}); {int(res.flags.sum())} flagged"
+        msg = (
+            f"estimated label-noise rate {rate:.1%} (policy <= {self.max_noise_rate:.0%}); "
+            f"{int(res.flags.sum())} flagged"
+        )
         info = {"noise_rate": rate, "probs_from": source, "flagged": top, "ordinal": self.ordinal}
         return CheckResult(self.name, np.clip(1.0 - res.scores, 0, 1), res.flags, 1.0 - rate, passed, msg, info)

@@ -19,21 +19,26 @@ body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
 details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}
 </style></head><body>
-<h1>Data-fidelity audit: <span class="{{ 'pass' if rep.passed else 'fail' }}">{{ 'PASSED' if rep.passed else 'FAILED' }}</span></h1>
+<h1>Data-fidelity audit:
+<span class="{{ 'pass' if rep.passed else 'fail' }}">{{ 'PASSED' if rep.passed else 'FAILED' }}</span></h1>
 <p>{{ rep.n_items }} items; failed: {{ rep.failed | join(', ') if rep.failed else 'none' }}</p>
 <table><tr><th>check</th><th>status</th><th>summary</th><th>flagged</th><th>message</th></tr>
 {% for name, c in rep.checks.items() %}
 <tr><td><a href="#{{ name }}">{{ name }}</a></td>
-<td class="{{ 'skip' if c.skipped else ('pass' if c.passed else 'fail') }}">{{ 'skipped' if c.skipped else ('pass' if c.passed else 'FAIL') }}</td>
+{% set status = 'skipped' if c.skipped else ('pass' if c.passed else 'FAIL') %}
+<td class="{{ 'skip' if c.skipped else ('pass' if c.passed else 'fail') }}">{{ status }}</td>
 <td>{{ '%.3f' % c.summary }}</td><td>{{ c.n_flagged }}</td><td>{{ c.message }}</td></tr>
 {% endfor %}
-{% for name, err in rep.errors.items() %}<tr><td>{{ name }}</td><td class="fail">error</td><td></td><td></td><td>{{ err }}</td></tr>{% endfor %}
+{% for name, err in rep.errors.items() %}
+<tr><td>{{ name }}</td><td class="fail">error</td><td></td><td></td><td>{{ err }}</td></tr>
+{% endfor %}
 </table>
 {% for name, c in rep.checks.items() %}
 <h2 id="{{ name }}">{{ name }}</h2><p>{{ c.message }}</p>
 {% if c.flagged %}<details><summary>{{ c.flagged | length }} most suspect flagged items</summary>
 <table><tr><th>item</th><th>score</th></tr>
-{% for f in c.flagged %}<tr><td>{{ f.item_id }}</td><td>{{ '%.3f' % f.score }}</td></tr>{% endfor %}</table></details>{% endif %}
+{% for f in c.flagged %}<tr><td>{{ f.item_id }}</td><td>{{ '%.3f' % f.score }}</td></tr>{% endfor %}
+</table></details>{% endif %}
 <details><summary>details</summary><pre>{{ info_json[name] }}</pre></details>
 {% endfor %}
 </body></html>

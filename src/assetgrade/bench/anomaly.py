@@ -126,7 +126,8 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     labels = np.r_[np.zeros(len(test_good)), np.ones(len(bad))]
     auroc = float(roc_auc_score(labels, scores))
     alarm = scores > thr.value
-    in_box, n_box, overlays = 0, 0, []
+    in_box, n_box = 0, 0
+    overlays: list[str] = []
     for i, ref in enumerate(test):
         if labels[i] == 1 and ref.boxes:
             heat = upsample_map(maps[i], imgs[i].size)
@@ -175,7 +176,7 @@ def _histogram(scores: npt.NDArray[np.float32], labels: npt.NDArray[np.float64],
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = np.linspace(float(scores.min()), float(scores.max()), 40)
+    bins = np.linspace(float(scores.min()), float(scores.max()), 40).tolist()
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="good (test)", density=True)
     ax.hist(scores[labels == 1], bins=bins, alpha=0.6, label="defective", density=True)
     ax.axvline(thr, color="k", ls="--", label="alarm threshold")

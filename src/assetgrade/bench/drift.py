@@ -119,6 +119,7 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
         streams.append({"batches_to_detect": first, "retrain_at_batch": retrain_at, "batches": effects})
     detect = [s["batches_to_detect"] for s in streams]
     t_mon = time.perf_counter() - t0 - t_emb - t_fit
+    n_batches = cfg.n_clean_batches + sum(len(s["batches"]) for s in streams)
     metrics = {
         "false_alarms": false_alarms,
         "clean_batches": cfg.n_clean_batches,
@@ -138,7 +139,7 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
         "clean_batches": clean,
         "streams": streams,
         "timing_s": {"embed": round(t_emb, 2), "fit": round(t_fit, 2), "monitor": round(t_mon, 2),
-                     "per_batch": round(t_mon / max(1, cfg.n_clean_batches + sum(len(s["batches"]) for s in streams)), 3)},
+                     "per_batch": round(t_mon / max(1, n_batches), 3)},
         "backbone": "lite0@224 pooled multi-block (assetgrade.modalities.vision)",
     }
     return BenchResult(

@@ -8,8 +8,8 @@ rerun recomputes nothing; ``finetune`` trains the last blocks on the CPU per fol
 from __future__ import annotations
 
 import time
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 

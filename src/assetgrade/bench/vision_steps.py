@@ -66,14 +66,16 @@ def finetune_probas(
     from assetgrade.modalities.vision.backbone import Backbone
     from assetgrade.modalities.vision.finetune import FineTuner
 
-    bb = Backbone(cfg.backbone, image_size=cfg.finetune_size, engine="torch")
+    bb = Backbone(cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None)
     K = len(ds.classes)
     ft0 = FineTuner(bb, n_classes=K, n_blocks=cfg.finetune_blocks)
+    # the ONNX graph already outputs the maps after the pooled blocks: reuse one when it is the trunk's end
+    ort_map = [k for k, b in enumerate(bb.pooled_blocks) if b + 1 == ft0.split]
     idx = np.flatnonzero(ok)
     t0 = time.perf_counter()
     acts: npt.NDArray[np.float32] | None = None
     for chunk, batch in _batches(ds, idx, cfg.finetune_size):
-        a = ft0.trunk_activations(batch)
+        a = bb.run(batch).cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
         if acts is None:
             acts = np.zeros((len(y), *a.shape[1:]), dtype=np.float32)
         acts[chunk] = a
@@ -128,6 +130,7 @@ def cam_peak_in_box(
     K = len(ds.classes)
     hits, centre_hits, total = 0, 0, 0
     overlays: list[str] = []
+    drawn: set[int] = set()
     for tr, te in folds:
         tr, te = tr[ok[tr]], te[ok[te]]
         probe = LinearProbe(n_classes=K, C=cfg.C).fit(X[tr], y[tr])
@@ -145,7 +148,8 @@ def cam_peak_in_box(
                 hits += hit
                 centre_hits += any(x0 <= w / 2 <= x1 and y0 <= h / 2 <= y1 for x0, y0, x1, y1 in boxes)
                 total += 1
-                if out_dir is not None and len(overlays) < n_overlays:
+                if out_dir is not None and len(overlays) < n_overlays and y[i] not in drawn:
+                    drawn.add(int(y[i]))
                     _, box = peak_region(heat)
                     p = overlay_png(imgs[j], heat, out_dir / f"cam_{ds.name}_{ds.refs[i].evidence_id}.png", box=box)
                     overlays.append(str(p))

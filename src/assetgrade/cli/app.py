@@ -26,7 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "ontology",
 )
-BENCH_MODULES: tuple[str, ...] = ("bench_vision", "bench_ingest", "bench_audit")
+BENCH_MODULES: tuple[str, ...] = ("bench_vision", "bench_ingest", "bench_audit", "bench_text")
 
 EXIT_CODES: dict[type[AssetgradeError], int] = {
     ValidationError: 2,

@@ -1,4 +1,4 @@
-"""``assetgrade bench fidelity`` and ``assetgrade bench drift``: data-fidelity and drift benchmarks (one JSON object)."""
+"""``assetgrade bench fidelity`` and ``assetgrade bench drift``: data-fidelity and drift benchmarks."""
 
 from __future__ import annotations
 

@@ -170,6 +170,20 @@ class LinkedBenchmark:
             [self.records[i] for i in keep], [self.labels[i] for i in keep], self.seed, self.source, self.grades
         )
 
+    def modality_grades(self, modality: str) -> list[str]:
+        """One modality's own real label per asset, as a grade name, for training its extractor.
+
+        ``vision``: image level 0..3 → A..D; ``sensors``: sensor level 0..3 → A..D; ``text``: log
+        level routine / moderate / severe → A / B / C. An extractor fitted on these learns its own
+        modality's evidence; the fusion model then learns the rubric from the asset grades.
+        """
+        col = {"vision": "image_level", "sensors": "sensor_level", "text": "log_level"}.get(modality)
+        if col is None:
+            raise ValidationError(
+                f"unknown modality {modality!r}; allowed: 'vision', 'sensors', 'text'", where="modality"
+            )
+        return [self.grades[int(getattr(lab, col))] for lab in self.labels]
+
     def frame(self) -> pd.DataFrame:
         """The labels as a table, one row per asset."""
         return pd.DataFrame([asdict(lab) for lab in self.labels])

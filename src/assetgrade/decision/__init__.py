@@ -1,6 +1,7 @@
 """assetgrade.decision: misgrading costs, the accept/review policy and risk-coverage curves."""
 
 from assetgrade.decision.costs import CostConfig, cost_matrix, expected_costs
+from assetgrade.decision.metrics import grade_metrics, quadratic_weighted_kappa
 from assetgrade.decision.policy import Decision, DecisionPolicy, ThresholdChoice, select_threshold
 from assetgrade.decision.risk import RiskCoverage, accept_rate_at, plot_risk_coverage, risk_coverage
 
@@ -13,7 +14,9 @@ __all__ = [
     "accept_rate_at",
     "cost_matrix",
     "expected_costs",
+    "grade_metrics",
     "plot_risk_coverage",
+    "quadratic_weighted_kappa",
     "risk_coverage",
     "select_threshold",
 ]

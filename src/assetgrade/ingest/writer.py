@@ -190,6 +190,8 @@ class Ingestor:
                                      where=spec.where), "origin")
         if not spec.asset_id:
             raise _field(IngestError("asset id is empty", where=spec.where), "asset_id")
+        if spec.kind in ("image", "series") and spec.path is None and spec.data is None:
+            raise _field(IngestError(f"a {spec.kind} needs a file path", where=spec.where), "path")
         labels = [self._label(spec, lb) for lb in spec.labels]
         data: bytes | None = None
         if spec.path is not None:

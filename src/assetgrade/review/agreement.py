@@ -274,7 +274,7 @@ class Disagreement:
 def adjudication_queue(
     ratings: npt.ArrayLike, *, max_spread: int = 1, require_majority: bool = True
 ) -> list[Disagreement]:
-    """Items to adjudicate: ratings spanning more than ``max_spread`` grades, or (optionally) no strict majority.
+    """Items to adjudicate: ratings more than ``max_spread`` grades apart (e.g. A and C), or no strict majority.
 
     Items with fewer than two ratings are never flagged. Sorted by spread, widest first.
 
@@ -293,7 +293,7 @@ def adjudication_queue(
         majority = top if counts[top] * 2 > len(vals) else None
         reasons = []
         if spread > max_spread:
-            reasons.append(f"ratings span {spread + 1} grades")
+            reasons.append(f"ratings {spread} grades apart")
         if require_majority and majority is None:
             reasons.append("no majority")
         if reasons:

@@ -1,5 +1,6 @@
 """The asset store: schema, repository functions, audit chain, blob store and record loading."""
 
+from assetgrade.store import auth_schema  # noqa: F401  (registers the REST tables on Base.metadata)
 from assetgrade.store.audit import ChainReport, append_event, verify_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.loading import load_records, stats

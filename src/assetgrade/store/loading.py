@@ -138,13 +138,18 @@ def _record(asset: Asset, items: list[tuple[Evidence, Provenance | None]], label
 
 
 def stats(session: Session) -> dict[str, dict[str, int]]:
-    """Counts per asset type, grade, defect class, evidence modality, origin, and totals."""
+    """Counts per asset type, grade (current label), defect label, source class, evidence modality, origin.
+
+    ``class`` counts the ``class`` attribute importers record (the folder name of a
+    folder-per-class or NEU-style tree).
+    """
     def grouped(col: Any, *where: Any) -> dict[str, int]:
         q = select(col, func.count()).group_by(col)
         for w in where:
             q = q.where(w)
         return {str(k): int(n) for k, n in session.execute(q).tuples()}
 
+    cls_col = Evidence.attributes["class"].as_string()
     asset_grade: dict[str, int] = Counter()
     for _aid, value in _latest_grades(session):
         asset_grade[value] += 1
@@ -158,6 +163,7 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
         "asset_type": grouped(Asset.asset_type),
         "grade": dict(sorted(asset_grade.items())),
         "defect": grouped(Label.value, Label.kind == "defect"),
+        "class": grouped(cls_col, cls_col.is_not(None)),
         "modality": grouped(Evidence.kind),
         "origin": grouped(Provenance.origin),
     }

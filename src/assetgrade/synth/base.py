@@ -22,8 +22,8 @@ from PIL import Image, PngImagePlugin
 from assetgrade.errors import ValidationError
 
 __all__ = [
-    "MARK_KEY",
     "GENERATOR_VERSION",
+    "MARK_KEY",
     "Generator",
     "SyntheticImage",
     "available_generators",

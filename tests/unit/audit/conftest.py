@@ -15,7 +15,7 @@ from assetgrade.audit.data import AuditData
 def make_data(
     rng: np.random.Generator, *, n: int = 60, shortcut: bool = False, classes: tuple[str, ...] = ("a", "b", "c")
 ) -> AuditData:
-    """``n`` items, a quarter synthetic; with ``shortcut`` the synthetic images are brighter and their embeddings shifted."""
+    """``n`` items, a quarter synthetic; ``shortcut``: synthetic images brighter, embeddings shifted."""
     labels = np.array([classes[i % len(classes)] for i in range(n)])
     origin = np.where(np.arange(n) % 4 == 0, "synthetic", "real")
     emb = rng.normal(size=(n, 8))

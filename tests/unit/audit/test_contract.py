@@ -61,7 +61,9 @@ def test_unknown_check_names_the_known_ones() -> None:
         get_check("imbalance", no_such_setting=1)
 
 
-def test_custom_check_registers_and_runs(data_factory: Callable[..., AuditData], rng: np.random.Generator) -> None:
+def test_custom_check_registers_and_runs(
+    data_factory: Callable[..., AuditData], rng: np.random.Generator
+) -> None:
     @register_check("test_all_flagged")
     class AllFlagged:
         name = "test_all_flagged"
@@ -77,7 +79,9 @@ def test_custom_check_registers_and_runs(data_factory: Callable[..., AuditData],
         base._REGISTRY.pop("test_all_flagged")
 
 
-def test_run_checks_records_errors_and_goes_on(data_factory: Callable[..., AuditData], rng: np.random.Generator) -> None:
+def test_run_checks_records_errors_and_goes_on(
+    data_factory: Callable[..., AuditData], rng: np.random.Generator
+) -> None:
     @register_check("test_raises")
     class Raises:
         name = "test_raises"
@@ -93,7 +97,9 @@ def test_run_checks_records_errors_and_goes_on(data_factory: Callable[..., Audit
         base._REGISTRY.pop("test_raises")
 
 
-def test_settings_for_checks_not_run_are_refused(data_factory: Callable[..., AuditData], rng: np.random.Generator) -> None:
+def test_settings_for_checks_not_run_are_refused(
+    data_factory: Callable[..., AuditData], rng: np.random.Generator
+) -> None:
     with pytest.raises(ValidationError, match="not run"):
         run_checks(data_factory(rng, n=12), ["imbalance"], {"coverage": {"min_count": 3}})
 

@@ -131,3 +131,12 @@ def test_blocks_must_align(rng: np.random.Generator) -> None:
     )
     with pytest.raises(ValidationError, match="order"):
         Fuser().fit([blocks[0], other], y, n_classes=4)
+
+
+def test_pickle_round_trip_gives_identical_results(rng: np.random.Generator) -> None:
+    import pickle
+
+    blocks, y = _blocks(rng, n=120)
+    fz = Fuser(dropout_copies=1).fit(blocks, y, n_classes=4)
+    again = pickle.loads(pickle.dumps(fz))
+    assert np.array_equal(again.predict_proba(blocks), fz.predict_proba(blocks))

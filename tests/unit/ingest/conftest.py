@@ -1,4 +1,4 @@
-"""Ingest fixtures: a fresh SQLite workspace, small real JPEGs made with Pillow, table counts and a consistency check."""
+"""Ingest fixtures: a fresh SQLite workspace, small JPEGs made with Pillow, table counts, a consistency check."""
 
 from __future__ import annotations
 
@@ -62,3 +62,28 @@ def _consistent(ws: Workspace) -> bool:
 def consistent() -> Callable[[Workspace], bool]:
     """True when every evidence row has provenance and content and the audit chain verifies."""
     return _consistent
+
+
+PG_DEFAULT = "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_test"
+
+
+@pytest.fixture
+def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace on the test PostgreSQL server (emptied first); skipped when none answers."""
+    import os
+
+    import sqlalchemy as sa
+
+    url = os.environ.get("ASSETGRADE_TEST_PG_URL", PG_DEFAULT)
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.begin() as conn:
+            for (name,) in conn.execute(sa.text(
+                    "select tablename from pg_tables where schemaname = current_schema()")).all():
+                conn.execute(sa.text(f'drop table if exists "{name}" cascade'))
+        engine.dispose()
+    except Exception:
+        pytest.skip(f"no PostgreSQL server answers: set ASSETGRADE_TEST_PG_URL or start one at {PG_DEFAULT}")
+    w = Workspace.init(tmp_path / "pg-ws", store_url=url)
+    yield w
+    w.close()

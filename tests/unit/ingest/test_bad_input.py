@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,7 +155,7 @@ def test_escaping_paths(ws: Workspace, images: Path, tmp_path: Path, jpeg: Calla
                         counts: Counts) -> None:
     outside = tmp_path / "secret.jpg"
     outside.write_bytes(jpeg(1))
-    os.symlink(outside, images / "link.jpg")
+    (images / "link.jpg").symlink_to(outside)
     m = _write_manifest(images, ["a1,image,../../etc/passwd,,", "a2,image,link.jpg,,", "a3,image,/etc/passwd,,",
                                  "a4,image,good.jpg,,"])
     rep = _ingest_manifest(ws, m)

@@ -60,7 +60,8 @@ def test_manifest_csv_labels_provenance_and_idempotency(ws: Workspace, tmp_path:
     aug = next(i for i in p1.images if i.origin == "augmented")
     with ws.session(readonly=True) as s:
         prov = get_provenance(s, aug.evidence_id)
-        assert prov.parent_evidence_id == "ev-p1-0" and prov.generator == "flip" and prov.ingest_batch_id == rep.batch_id
+        assert prov.parent_evidence_id == "ev-p1-0" and prov.generator == "flip"
+        assert prov.ingest_batch_id == rep.batch_id
         st = stats(s)
     assert st["origin"] == {"augmented": 1, "real": 3, "synthetic": 1}
     assert st["modality"] == {"document": 1, "image": 3, "log": 1}
@@ -189,3 +190,16 @@ def test_parser_errors_pass_through_and_group_goes_on(ws: Workspace) -> None:
     assert rep.added["evidence"] == 2
     assert [e.field for e in rep.errors] == ["x", "kind", "text"]
     assert rep.status == "done_with_errors"
+
+
+def test_ingest_on_postgresql(pg_ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
+    root = tmp_path / "tree"
+    (root / "scratches").mkdir(parents=True)
+    for i in range(5):
+        (root / "scratches" / f"s{i}.jpg").write_bytes(jpeg(30 * i + 1))
+    rep = _run(pg_ws, folder_items(root, label_as="defect"))
+    assert rep.ok and rep.added == {"assets": 5, "evidence": 5, "labels": 5}
+    assert _run(pg_ws, folder_items(root, label_as="defect")).skipped_existing == 5
+    with pg_ws.session(readonly=True) as s:
+        st = stats(s)
+    assert st["defect"] == {"scratch": 5} and st["class"] == {"scratches": 5}

@@ -62,5 +62,5 @@ def test_load_records_views(ws: Workspace) -> None:
     assert st["grade"] == {"A": 1, "C": 1}
     assert st["modality"] == {"image": 1, "log": 1, "series": 1}
     assert st["origin"] == {"real": 2, "synthetic": 1}
-    assert st["defect"] == {"dent": 1}
+    assert st["defect"] == {"dent": 1} and st["class"] == {}
     assert st["totals"]["evidence"] == 3

@@ -36,7 +36,7 @@ def test_bad_config_names_key(tmp_path: Path) -> None:
         load_config(p)
     assert "ingest_group_size" in str(exc.value)
     p.write_text("policy:\n  coverage: 2\n")
-    with pytest.raises(ValidationError, match="policy.coverage"):
+    with pytest.raises(ValidationError, match=r"policy\.coverage"):
         load_config(p)
     p.write_text("a: [unclosed\n")
     with pytest.raises(ValidationError, match="YAML"):

@@ -88,5 +88,9 @@ class MiniLMEmbedder:
                 out[i] = v
         return out
 
+    def clear_cache(self) -> None:
+        """Forget cached embeddings (the model stays loaded)."""
+        self._cache.clear()
+
     def __getstate__(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "max_cache": self.max_cache, "_model": None, "_cache": {}}

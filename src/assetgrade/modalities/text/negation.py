@@ -158,6 +158,9 @@ class NegationDetector:
             return "uncertain"
         if not self.adapted and any(h.kind in ("pre_neg", "not") for h in inside):
             return "negated"
+        # a negating phrase that swallows the start of the finding ("not required")
+        if any(h.kind in ("post_neg", "not") and h.start < start < h.end for h in hits):
+            return "negated"
         is_fault = not self.adapted or any(w in self.fault_words for w in words[start:end])
         before = [h for h in hits if h.end <= start]
         after = [h for h in hits if h.start >= end]
@@ -168,7 +171,8 @@ class NegationDetector:
         for h in reversed(before):
             if h.start < left or start - h.end > self.pre_window:
                 continue
-            if h.kind == "pre_neg" and is_fault:
+            pre_neg = h.kind == "pre_neg" or (h.kind == "post_neg" and " ".join(words[h.start : h.end]) in _PRE_NEG)
+            if pre_neg and is_fault:
                 return "negated"
             if h.kind == "not" and (h.end == start or not self.adapted):
                 return "negated"

@@ -22,7 +22,7 @@ import numpy as np
 
 from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator
+from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, mask_token
 
 __all__ = ["Normalizer", "NormalizedText", "normalization_scores"]
 
@@ -97,7 +97,7 @@ class _Memory:
         key = "".join(ch for ch in token.lower() if ch.isalnum())
         absorbed = bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
         if form == "" and not absorbed:
-            alts = [g for g, _ in (self.cs.get(token) or self.lc[token.lower()]).most_common() if g]
+            alts = [g for g, _ in self.lc[token.lower()].most_common() if g]
             return alts[0] if alts else form
         return form
 
@@ -141,6 +141,8 @@ class Normalizer:
         Folds over the training texts used to train the unseen-token ranker.
     seed
         Seed for the fold assignment.
+    rule_masks
+        Mask unseen ids, numbers and dates by pattern (``EX12`` → ``<id>``) before ranking.
 
     Examples
     --------
@@ -150,7 +152,15 @@ class Normalizer:
     'replace hydraulic cylinder <id>'
     """
 
-    def __init__(self, *, abbreviations: Mapping[str, str] | None = None, n_folds: int = 5, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        abbreviations: Mapping[str, str] | None = None,
+        n_folds: int = 5,
+        seed: int = 0,
+        rule_masks: bool = True,
+    ) -> None:
+        self.rule_masks = rule_masks
         self.abbreviations = dict(abbreviations or {})
         self.n_folds = n_folds
         self.seed = seed
@@ -213,6 +223,8 @@ class Normalizer:
                     row.append(None if tok else tok)
                     continue
                 abbr = self.abbreviations.get(tok.lower())
+                if abbr is None and self.rule_masks:
+                    abbr = mask_token(tok)
                 if abbr is not None:
                     row.append(abbr)
                     continue

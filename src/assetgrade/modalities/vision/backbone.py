@@ -232,6 +232,10 @@ class Backbone:
         patches = tuple(np.asarray(o, dtype=np.float32) for o in outs[1 + n_cam :])
         return BackboneOutputs(pooled, cams, patches)
 
+    def warm_up(self) -> None:
+        """Create the runtime session and run one dummy image, so timings exclude start-up."""
+        self.run(np.zeros((1, 3, self.image_size, self.image_size), np.float32), maps=False)
+
     def classify(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """ImageNet logits (n, 1000) from the original classifier (used to test the weights load right)."""
         import torch

@@ -44,7 +44,7 @@ class FeatureCache:
         if not _SHA.match(sha):
             raise ValidationError(f"not a lower-case sha256 hex digest: {sha!r}", where="feature cache")
         parts = key.split("/")
-        if not all(_KEY.match(p) for p in parts):
+        if not all(_KEY.match(p) and p not in (".", "..") for p in parts):
             raise ValidationError(f"bad cache key {key!r}", where="feature cache")
         return self.root.joinpath(*parts, sha[:2], f"{sha}.npy")
 

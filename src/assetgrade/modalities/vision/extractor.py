@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.base import EvidenceBlock, Finding, register_extractor
+from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
 from assetgrade.modalities.vision.cache import FeatureCache
@@ -59,7 +59,7 @@ class VisionExtractor:
     >>> block = ex.fit(records, grades).extract(records)  # doctest: +SKIP
     """
 
-    modality = "vision"
+    modality: Modality = "vision"
 
     def __init__(
         self,
@@ -203,11 +203,11 @@ class VisionExtractor:
             expected = gp @ np.arange(K)
             worst = int(np.argmax(expected))
             dp = temper(self.defect_head_.predict_proba(X), factors) if self.defect_head_ else np.zeros((len(X), 0))
-            a_ratio = np.zeros(len(pairs))
+            a_ratio: npt.NDArray[np.float64] = np.zeros(len(pairs))
             a_maps: list[Any] = [None] * len(pairs)
             if self.anomaly_ is not None and self.alarm_ is not None:
                 scores, maps = self.anomaly_.score(np.stack([e.patches for _, e in pairs]))
-                a_ratio = scores / max(self.alarm_.value, 1e-12)
+                a_ratio = scores.astype(np.float64) / max(self.alarm_.value, 1e-12)
                 a_maps = list(maps)
             q = np.stack([e.quality.as_vector() for _, e in pairs])
             row = [

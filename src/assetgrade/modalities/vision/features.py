@@ -76,6 +76,8 @@ def extract_pooled(
     seconds = 0.0
     computed = 0
     chunks = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
+    if chunks:
+        backbone.warm_up()
     bar = None
     if progress and chunks:
         from rich.progress import Progress

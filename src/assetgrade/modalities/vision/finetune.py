@@ -172,7 +172,7 @@ class FineTuner:
         import torch
 
         X = torch.from_numpy(np.ascontiguousarray(acts, dtype=np.float32))
-        views = [lambda t: t]
+        views: list[Any] = [lambda t: t]
         if tta:
             views += [
                 lambda t: torch.flip(t, dims=(3,)),

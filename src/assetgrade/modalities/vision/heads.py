@@ -82,7 +82,7 @@ class LinearProbe:
 
         yv = _check_y(y, self.n_classes)
         self.scaler_ = Standardiser().fit(X)
-        Z = self.scaler_.transform(X)
+        Z = self.scaler_.transform(X).astype(np.float32)
         self.present_ = np.unique(yv)
         if len(self.present_) < 2:
             raise ValidationError("need at least two classes in the training labels", where="head")
@@ -109,7 +109,7 @@ class LinearProbe:
         return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        return np.argmax(self.predict_proba(X), axis=1)
+        return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)  # type: ignore[no-any-return]
 
 
 class MultiLabelProbe:
@@ -227,4 +227,4 @@ class OrdinalLogistic:
         return np.clip(np.diff(cum, axis=1), 0.0, 1.0)  # type: ignore[no-any-return]
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        return np.argmax(self.predict_proba(X), axis=1)
+        return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)  # type: ignore[no-any-return]

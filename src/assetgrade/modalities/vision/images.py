@@ -89,8 +89,8 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
         raise ValidationError(
             f"image is {img.size[0]}x{img.size[1]} pixels; each side must be at least {MIN_SIDE}", where=where
         )
-    img = ImageOps.exif_transpose(img) or img
-    return to_rgb8(img)
+    oriented: Image.Image = ImageOps.exif_transpose(img) or img
+    return to_rgb8(oriented)
 
 
 def normalise(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

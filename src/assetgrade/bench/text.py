@@ -1,0 +1,317 @@
+"""Maintenance-log benchmarks: normalisation (MaintNorm), entities (MaintIE), negation, text-only classification, extraction speed.
+
+Each function returns one :class:`BenchResult`; ``assetgrade bench text`` prints it as JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assetgrade.bench.report import BenchResult
+from assetgrade.errors import NotFoundError, ValidationError
+
+__all__ = [
+    "NEGATION_FIXTURE",
+    "bench_classify",
+    "bench_entities",
+    "bench_extract",
+    "bench_negation",
+    "bench_normalize",
+    "read_negation_sample",
+]
+
+NEGATION_FIXTURE = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "negation_sample.tsv"
+
+
+def _progress(total: int, label: str) -> Any:
+    from rich.progress import Progress
+
+    prog = Progress(transient=True)
+    prog.start()
+    task = prog.add_task(label, total=total)
+    return prog, task
+
+
+def bench_normalize(data_dir: Path | None = None, seed: int = 0, subset: str = "combined", limit: int | None = None) -> BenchResult:
+    """Train the normaliser on MaintNorm train+val and score the test split (P, R, ERR); MFR baseline beside it."""
+    from assetgrade.datasets.maintnorm import load_maintnorm
+    from assetgrade.modalities.text.normalize import Normalizer, normalization_scores
+    from assetgrade.ontology import default_ontology
+
+    t0 = time.perf_counter()
+    train = load_maintnorm("train", subset, data_dir) + load_maintnorm("val", subset, data_dir)
+    test = load_maintnorm("test", subset, data_dir)
+    if limit:
+        train, test = train[:limit], test[: max(1, limit // 8)]
+    prog, task = _progress(2, "normalise: fit, evaluate")
+    try:
+        t_fit = time.perf_counter()
+        norm = Normalizer(abbreviations=default_ontology().abbreviations, seed=seed).fit(train)
+        fit_s = time.perf_counter() - t_fit
+        prog.advance(task)
+        t_pred = time.perf_counter()
+        metrics = norm.evaluate(test)
+        pred_s = time.perf_counter() - t_pred
+        prog.advance(task)
+    finally:
+        prog.stop()
+    # most-frequent-replacement baseline (lower-cased keys), as in the shared data README
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for t in train:
+        for r, g in zip(t.raw, t.gold, strict=True):
+            table[r.lower()][g] += 1
+    raw = [r for t in test for r in t.raw]
+    gold = [g for t in test for g in t.gold]
+    mfr = [table[r.lower()].most_common(1)[0][0] if r.lower() in table else r for r in raw]
+    base = normalization_scores(raw, gold, mfr)
+    return BenchResult(
+        benchmark="text.normalize",
+        dataset=f"maintnorm/{subset}",
+        split="train+val -> test",
+        seed=seed,
+        metrics={k: round(v, 2) for k, v in metrics.items()},
+        wall_s=time.perf_counter() - t0,
+        extra={
+            "texts_per_s": round(len(test) / max(pred_s, 1e-9), 1),
+            "fit_s": round(fit_s, 2),
+            "n_train_texts": len(train),
+            "n_test_texts": len(test),
+            "baseline_mfr": {k: round(v, 2) for k, v in base.items()},
+            "published": {"precision": 99.7, "recall": 97.5, "err": 95.8, "source": "MaintNorm, W-NUT 2024"},
+        },
+    )
+
+
+PUBLISHED_ENTITY_F1 = {1: 89.88, 5: 87.39, 32: 71.58}
+
+
+def bench_entities(
+    data_dir: Path | None = None, seed: int = 0, granularities: Sequence[int] = (1, 5, 32), test_size: int = 108
+) -> BenchResult:
+    """CRF tagger on MaintIE gold: seeded random test split of ``test_size`` texts; micro F1 per granularity."""
+    from assetgrade.datasets.maintie import IEText, load_maintie
+    from assetgrade.modalities.text.entities import EntityTagger
+
+    t0 = time.perf_counter()
+    texts = load_maintie(data_dir)
+    if test_size >= len(texts):
+        raise ValidationError(f"test size {test_size} >= {len(texts)} texts", where="--test-size")
+    order = np.random.default_rng(seed).permutation(len(texts))
+    test = [texts[i] for i in order[:test_size]]
+    train = [texts[i] for i in order[test_size:]]
+    metrics: dict[str, Any] = {}
+    extra: dict[str, Any] = {"n_train_texts": len(train), "n_test_texts": len(test), "published_f1_micro": {}}
+    prog, task = _progress(len(granularities), "entities: train CRFs")
+    try:
+        for g in granularities:
+            tr = [IEText(*t.coarse(g)) for t in train]
+            te = [IEText(*t.coarse(g)) for t in test]
+            t_fit = time.perf_counter()
+            tagger = EntityTagger().fit(tr)
+            fit_s = time.perf_counter() - t_fit
+            t_pred = time.perf_counter()
+            scores = tagger.evaluate(te)
+            pred_s = time.perf_counter() - t_pred
+            metrics[f"f1_micro_{g}"] = round(scores["f1_micro"], 2)
+            metrics[f"precision_{g}"] = round(scores["precision"], 2)
+            metrics[f"recall_{g}"] = round(scores["recall"], 2)
+            extra[f"fit_s_{g}"] = round(fit_s, 2)
+            extra[f"texts_per_s_{g}"] = round(len(te) / max(pred_s, 1e-9), 1)
+            extra["support"] = int(scores["support"])
+            if g in PUBLISHED_ENTITY_F1:
+                extra["published_f1_micro"][str(g)] = PUBLISHED_ENTITY_F1[g]
+            prog.advance(task)
+    finally:
+        prog.stop()
+    extra["texts_per_s"] = min(v for k, v in extra.items() if k.startswith("texts_per_s_"))
+    extra["published_source"] = "SpERT, MaintIE (LREC-COLING 2024), 108-text random test split"
+    return BenchResult("text.entities", "maintie/gold", f"seeded random {test_size}-text test", seed, metrics, time.perf_counter() - t0, extra)
+
+
+def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, str, str]]:
+    """(source, text, target, status) rows of the labelled negation sample (TSV, '#' comments)."""
+    if not path.exists():
+        raise NotFoundError(f"negation sample {path} does not exist")
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 4 or parts[3] not in ("confirmed", "negated", "uncertain"):
+            raise ValidationError(f"expected source, text, target, status; got {line!r}", where=f"{path}:{lineno}")
+        if parts[2].lower() not in parts[1].lower():
+            raise ValidationError(f"target {parts[2]!r} not in text", where=f"{path}:{lineno}")
+        rows.append((parts[0], parts[1], parts[2], parts[3]))
+    return rows
+
+
+def _negation_scores(rows: Sequence[tuple[str, str, str, str]], status: Callable[[str, tuple[int, int]], str]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold, pred = [], []
+    for _, text, target, lab in rows:
+        i = text.lower().find(target.lower())
+        gold.append(lab)
+        pred.append(status(text, (i, i + len(target))))
+    labels = ["confirmed", "negated", "uncertain"]
+    per = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    out = {"accuracy": 100.0 * accuracy_score(gold, pred), "macro_f1": 100.0 * float(np.mean(per))}
+    out.update({f"f1_{lab}": 100.0 * float(v) for lab, v in zip(labels, per, strict=True)})
+    return out
+
+
+def bench_negation(path: Path | None = None, seed: int = 0) -> BenchResult:
+    """Status accuracy and per-status F1 on the labelled sample; plain NegEx beside the adapted one."""
+    from assetgrade.modalities.text.negation import NegationDetector
+
+    t0 = time.perf_counter()
+    rows = read_negation_sample(path or NEGATION_FIXTURE)
+    det = NegationDetector()
+    metrics = _negation_scores(rows, det.status)
+    t_pred = time.perf_counter()
+    for _, text, target, _ in rows:
+        i = text.lower().find(target.lower())
+        det.status(text, (i, i + len(target)))
+    pred_s = time.perf_counter() - t_pred
+    plain = _negation_scores(rows, NegationDetector(adapted=False).status)
+    counts = Counter(r[3] for r in rows)
+    return BenchResult(
+        "text.negation",
+        "negation_sample (real work orders, MaintIE, MaintNorm texts)",
+        "all (rules, no training)",
+        seed,
+        {k: round(v, 2) for k, v in metrics.items()},
+        time.perf_counter() - t0,
+        {
+            "texts_per_s": round(len(rows) / max(pred_s, 1e-9), 1),
+            "n_texts": len(rows),
+            "status_counts": dict(counts),
+            "baseline_plain_negex": {k: round(v, 2) for k, v in plain.items()},
+        },
+    )
+
+
+def bench_classify(
+    path: Path,
+    text_column: str,
+    label_column: str,
+    group_column: str | None = None,
+    seed: int = 0,
+    folds: int = 5,
+    min_count: int = 20,
+    dataset: str = "csv",
+) -> BenchResult:
+    """Text-only classification with grouped, seeded, stratified CV (TF-IDF word+char n-grams, logistic regression)."""
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.pipeline import make_pipeline, make_union
+
+    t0 = time.perf_counter()
+    if not path.exists():
+        raise NotFoundError(f"CSV {path} does not exist")
+    df = pd.read_csv(path, encoding_errors="replace")
+    for col in (text_column, label_column, group_column):
+        if col is not None and col not in df.columns:
+            raise ValidationError(f"column {col!r} missing; columns: {list(df.columns)}", where=str(path))
+    df = df[df[label_column].notna() & df[text_column].notna()]
+    df = df[~df[label_column].astype(str).isin(["NA", "Unspecified", ""])]
+    counts = df[label_column].astype(str).value_counts()
+    keep = counts[counts >= min_count].index
+    df = df[df[label_column].astype(str).isin(keep)].reset_index(drop=True)
+    if df[label_column].nunique() < 2:
+        raise ValidationError(f"fewer than 2 classes with >= {min_count} rows in {label_column!r}", where=str(path))
+    texts = df[text_column].astype(str).tolist()
+    y = df[label_column].astype(str).to_numpy()
+    if group_column:
+        groups = df[group_column].astype(str).to_numpy()
+        n_groups = len(set(groups))
+        cv: Any = StratifiedGroupKFold(n_splits=min(folds, n_groups), shuffle=True, random_state=seed)
+        splits = list(cv.split(texts, y, groups))
+    else:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = list(cv.split(texts, y))
+    pred = np.empty(len(y), dtype=object)
+    pred_s = 0.0
+    for tr, te in splits:
+        model = make_pipeline(
+            make_union(
+                TfidfVectorizer(lowercase=True, ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+                TfidfVectorizer(lowercase=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+            ),
+            LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced"),
+        )
+        model.fit([texts[i] for i in tr], y[tr])
+        t_pred = time.perf_counter()
+        pred[te] = model.predict([texts[i] for i in te])
+        pred_s += time.perf_counter() - t_pred
+    majority = Counter(y).most_common(1)[0][1] / len(y)
+    metrics = {
+        "accuracy": round(100.0 * accuracy_score(y, pred), 2),
+        "macro_f1": round(100.0 * f1_score(y, pred, average="macro"), 2),
+    }
+    return BenchResult(
+        "text.classify",
+        f"{dataset}:{path.name}",
+        f"{len(splits)}-fold {'grouped by ' + group_column if group_column else 'stratified'} CV",
+        seed,
+        metrics,
+        time.perf_counter() - t0,
+        {
+            "texts_per_s": round(len(y) / max(pred_s, 1e-9), 1),
+            "label_column": label_column,
+            "text_column": text_column,
+            "n_texts": len(y),
+            "n_classes": int(len(keep)),
+            "min_count": min_count,
+            "baseline_majority_accuracy": round(100.0 * majority, 2),
+            "model": "tf-idf word 1-2 + char 2-5 grams, logistic regression (balanced)",
+        },
+    )
+
+
+def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "minilm") -> BenchResult:
+    """Excavator work orders → per-asset records → TextExtractor; log entries per second of extraction."""
+    from assetgrade.datasets.work_orders import load_work_orders
+    from assetgrade.modalities.text.extractor import TextExtractor
+    from assetgrade.store.records import AssetRecord
+
+    t0 = time.perf_counter()
+    wo = load_work_orders(data_dir)
+    records = [AssetRecord(asset_id=a, asset_type="excavator", logs=tuple(es)) for a, es in sorted(wo.by_asset.items())]
+    ext = TextExtractor(embedder=embedder).fit(records)
+    if embedder == "minilm":
+        ext.embedder_.clear_cache()  # time extraction of texts the model has not seen
+    t_ext = time.perf_counter()
+    block = ext.extract(records)
+    ext_s = time.perf_counter() - t_ext
+    per_asset = {
+        a: {k: round(float(v), 1) for k, v in zip(block.feature_names, row, strict=True) if k in (
+            "n_entries", "total_cost", "n_repairs", "n_replacements", "n_recurring", "fm_leak", "fm_breakage", "fm_crack",
+            "days_since_last_repair")}
+        for a, row in zip(block.asset_ids, block.features, strict=True)
+    }
+    return BenchResult(
+        "text.extract",
+        "excavator-work-orders/cleaned",
+        "all assets",
+        seed,
+        {"entries_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1), "n_findings": sum(len(v) for v in block.findings.values())},
+        time.perf_counter() - t0,
+        {
+            "texts_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1),
+            "embedder": embedder,
+            "n_entries": wo.n_entries,
+            "n_assets": len(records),
+            "bad_rows": [str(e) for e in wo.errors],
+            "assets": per_asset,
+        },
+    )

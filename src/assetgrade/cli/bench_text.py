@@ -1,0 +1,66 @@
+"""``assetgrade bench text``: maintenance-log benchmarks (normalise, entities, negation, classify, extract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+TASKS = ("normalize", "entities", "negation", "classify", "extract")
+DATASETS = ("maintnorm", "maintie", "csv", "excavator", "fixture")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``text`` benchmark command to the ``bench`` sub-app."""
+
+    @app.command("text")
+    def bench_text(
+        task: Annotated[str, typer.Option(help=f"one of {', '.join(TASKS)}")] = "normalize",
+        dataset: Annotated[str | None, typer.Option(help=f"one of {', '.join(DATASETS)}; default per task")] = None,
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder or file (CSV for classify)")] = None,
+        text_column: Annotated[str, typer.Option(help="CSV text column")] = "OriginalShorttext",
+        label_column: Annotated[str, typer.Option(help="CSV label column")] = "FM",
+        group_column: Annotated[str | None, typer.Option(help="CSV group column for grouped CV")] = None,
+        granularity: Annotated[list[int] | None, typer.Option(help="entity granularity 1, 5, 32 (repeatable)")] = None,
+        embedder: Annotated[str, typer.Option(help="extract task: minilm or none")] = "minilm",
+        folds: Annotated[int, typer.Option(help="classify: CV folds")] = 5,
+        min_count: Annotated[int, typer.Option(help="classify: drop classes with fewer rows")] = 20,
+        json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here")] = None,
+        seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    ) -> None:
+        """Run one maintenance-log benchmark and print one JSON object."""
+        from assetgrade.bench import text as bt
+        from assetgrade.bench.report import write_result
+        from assetgrade.datasets.paths import dataset_dir
+        from assetgrade.errors import ValidationError
+
+        if task not in TASKS:
+            raise ValidationError(f"unknown task {task!r}; allowed: {TASKS}", where="--task")
+        if dataset is not None and dataset not in DATASETS:
+            raise ValidationError(f"unknown dataset {dataset!r}; allowed: {DATASETS}", where="--dataset")
+        if task == "normalize":
+            result = bt.bench_normalize(data_dir, seed)
+        elif task == "entities":
+            result = bt.bench_entities(data_dir, seed, tuple(granularity or (1, 5, 32)))
+        elif task == "negation":
+            result = bt.bench_negation(data_dir, seed)
+        elif task == "extract":
+            result = bt.bench_extract(data_dir, seed, embedder)
+        else:
+            if dataset in (None, "excavator"):
+                path = dataset_dir("excavator-work-orders", data_dir)
+                if path.is_dir():
+                    path = path / "excavators-cleaned.csv"
+                group = group_column or "Asset"
+                name = "excavator"
+            else:
+                if data_dir is None:
+                    raise ValidationError("--dataset csv needs --data-dir FILE", where="--data-dir")
+                path, group, name = data_dir, group_column, "csv"
+            result = bt.bench_classify(
+                path, text_column, label_column, group, seed, folds=folds, min_count=min_count, dataset=name
+            )
+        typer.echo(write_result(result, json_path))

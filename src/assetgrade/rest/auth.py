@@ -1,0 +1,211 @@
+"""API tokens (roles admin, reviewer, station), stored as sha256 hashes, and signed web session cookies.
+
+A token is ``agt_`` + 43 URL-safe random characters (256 bits), shown once when created;
+the store keeps only ``sha256(token)``. The web UI's session cookie holds the token hash
+and an expiry, signed with HMAC-SHA256 (RFC 2104) under the service's session secret, so
+revoking the token also ends the sessions made with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from assetgrade.rest.errors import AuthenticationError
+from assetgrade.store.audit import append_event
+from assetgrade.store.auth_schema import ROLES, ApiToken
+from assetgrade.store.schema import new_id, utcnow
+
+__all__ = [
+    "TOKEN_PREFIX",
+    "Principal",
+    "TokenCache",
+    "authenticate",
+    "create_token",
+    "hash_token",
+    "list_tokens",
+    "read_session_cookie",
+    "require",
+    "revoke_token",
+    "sign_session_cookie",
+]
+
+TOKEN_PREFIX = "agt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's name (the audit actor) and role.
+
+    Examples
+    --------
+    >>> Principal("alice", "reviewer").can("reviewer", "admin")
+    True
+    """
+
+    name: str
+    role: str
+    token_hash: str = ""
+
+    def can(self, *roles: str) -> bool:
+        """Whether this principal has one of ``roles``."""
+        return self.role in roles
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: its hex sha256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, *, name: str, role: str, actor: str = "system") -> tuple[str, ApiToken]:
+    """Create a token named ``name`` with ``role``; returns (the plain token, shown once; its row)."""
+    if role not in ROLES:
+        raise ValidationError(f"role {role!r} is not one of {', '.join(ROLES)}", where="role")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("token name must be 1 to 200 characters", where="name")
+    if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
+        raise ConflictError(f"a token named {name!r} exists; pick another name or revoke it first")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(id=new_id("tok"), name=name, role=role, token_hash=hash_token(token))
+    session.add(row)
+    session.flush()
+    append_event(session, actor=actor, action="token.create", entity="api_token", entity_id=row.id,
+                 payload={"name": name, "role": role})
+    return token, row
+
+
+def revoke_token(session: Session, name: str, *, actor: str = "system") -> ApiToken:
+    """Revoke the token named ``name`` (it stops working at once in this process)."""
+    row = session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no token named {name!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        append_event(session, actor=actor, action="token.revoke", entity="api_token", entity_id=row.id,
+                     payload={"name": name})
+    return row
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token row (hashes only), by name."""
+    return list(session.execute(select(ApiToken).order_by(ApiToken.name)).scalars())
+
+
+class TokenCache:
+    """Checked token hashes → principals, trusted for ``ttl_s`` seconds (0: always look up).
+
+    Examples
+    --------
+    >>> c = TokenCache(60.0)
+    >>> c.put("h", Principal("a", "admin", "h")); c.get("h").name
+    'a'
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        """The cached principal, or None when absent or stale."""
+        with self._lock:
+            item = self._items.get(token_hash)
+        if item is None or time.monotonic() - item[0] > self.ttl_s:
+            return None
+        return item[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        """Remember a checked principal."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[token_hash] = (time.monotonic(), principal)
+
+    def clear(self) -> None:
+        """Forget everything (after a revocation)."""
+        with self._lock:
+            self._items.clear()
+
+
+def authenticate(session: Session, token_hash: str, cache: TokenCache | None = None) -> Principal:
+    """The principal of a token hash; AuthenticationError when unknown or revoked."""
+    if cache is not None:
+        hit = cache.get(token_hash)
+        if hit is not None:
+            return hit
+    row = session.execute(
+        select(ApiToken.name, ApiToken.role, ApiToken.revoked_at).where(ApiToken.token_hash == token_hash)
+    ).first()
+    if row is None:
+        raise AuthenticationError("unknown API token")
+    if row.revoked_at is not None:
+        raise AuthenticationError(f"the API token {row.name!r} was revoked")
+    principal = Principal(row.name, row.role, token_hash)
+    if cache is not None:
+        cache.put(token_hash, principal)
+    return principal
+
+
+def require(principal: Principal, *roles: str) -> Principal:
+    """``principal`` when it has one of ``roles``, else PermissionDeniedError naming what is needed."""
+    if not principal.can(*roles):
+        raise PermissionDeniedError(
+            f"{principal.name!r} has role {principal.role!r}; this needs {' or '.join(roles)}"
+        )
+    return principal
+
+
+# -- signed session cookies ----------------------------------------------------------------------
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_session_cookie(token_hash: str, secret: str, max_age_s: int, *, now: float | None = None) -> str:
+    """A cookie value carrying ``token_hash`` until ``now + max_age_s``, signed with HMAC-SHA256.
+
+    Examples
+    --------
+    >>> v = sign_session_cookie("ab" * 32, "s" * 32, 60, now=0.0)
+    >>> read_session_cookie(v, "s" * 32, now=30.0) == "ab" * 32
+    True
+    >>> read_session_cookie(v, "x" * 32, now=30.0) is None
+    True
+    """
+    t = time.time() if now is None else now
+    body = _b64(json.dumps({"h": token_hash, "exp": int(t + max_age_s)}, separators=(",", ":")).encode())
+    sig = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
+    return f"{body}.{sig}"
+
+
+def read_session_cookie(value: str, secret: str, *, now: float | None = None) -> str | None:
+    """The token hash in a valid, unexpired cookie; None when forged, malformed or expired."""
+    try:
+        body, sig = value.split(".", 1)
+        want = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(sig, want):
+            return None
+        data = json.loads(_unb64(body))
+        t = time.time() if now is None else now
+        if int(data["exp"]) < t:
+            return None
+        h = data["h"]
+        return h if isinstance(h, str) else None
+    except (ValueError, KeyError, TypeError):
+        return None

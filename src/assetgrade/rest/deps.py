@@ -1,0 +1,90 @@
+"""Request dependencies: the app's state (workspace, settings, caches) and the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from assetgrade.rest.auth import Principal, TokenCache, authenticate, hash_token, read_session_cookie, require
+from assetgrade.rest.errors import AuthenticationError
+from assetgrade.rest.settings import RestSettings
+
+if TYPE_CHECKING:
+    from assetgrade.ontology import Ontology
+    from assetgrade.workspace import Workspace
+
+__all__ = ["SESSION_COOKIE", "AppState", "app_state", "current_principal", "roles"]
+
+SESSION_COOKIE = "assetgrade_session"
+
+
+@dataclass
+class AppState:
+    """Everything the handlers share: one workspace (one engine), the settings, the token cache.
+
+    Examples
+    --------
+    >>> AppState.__dataclass_fields__["settings"].name
+    'settings'
+    """
+
+    workspace: Workspace
+    settings: RestSettings
+    tokens: TokenCache
+    _ontology: Ontology | None = field(default=None, repr=False)
+
+    def ontology(self) -> Ontology:
+        """The workspace ontology, loaded once."""
+        if self._ontology is None:
+            self._ontology = self.workspace.ontology()
+        return self._ontology
+
+
+def app_state(request: Request) -> AppState:
+    """The app's shared state."""
+    state: AppState = request.app.state.assetgrade
+    return state
+
+
+def _token_hash(request: Request, state: AppState) -> str:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
+        return hash_token(token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        h = read_session_cookie(cookie, state.settings.session_secret)
+        if h is None:
+            raise AuthenticationError("the session expired or is not valid; log in again")
+        return h
+    raise AuthenticationError("no credentials: send 'Authorization: Bearer <token>' or log in")
+
+
+def current_principal(request: Request) -> Principal:
+    """The caller, from a bearer token or the signed session cookie; 401 when absent or unknown."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    state = app_state(request)
+    h = _token_hash(request, state)
+    principal = state.tokens.get(h)
+    if principal is None:
+        with state.workspace.session(readonly=True) as s:
+            principal = authenticate(s, h, state.tokens)
+    request.state.principal = principal
+    return principal
+
+
+def roles(*allowed: str) -> Callable[[Request], Principal]:
+    """A dependency that lets only ``allowed`` roles through (403 names the role needed)."""
+
+    def dependency(request: Request) -> Principal:
+        return require(current_principal(request), *allowed)
+
+    dependency.__name__ = f"requires_{'_or_'.join(allowed)}"
+    return dependency

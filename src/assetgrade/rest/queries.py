@@ -1,0 +1,238 @@
+"""Read queries shared by the REST API and the web UI: latest predictions, the review queue, dashboards.
+
+Each query is a fixed number of SQL statements whatever the page size (no N+1). The review
+queue holds assets whose latest prediction's decision is ``review`` and that have no review
+made since that prediction, ordered by the review policy: expected cost (highest first), then
+conformal set size (largest first), then the number of contradictions (most first), then age.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.schema import Asset, Prediction, Review
+
+__all__ = [
+    "AssetRow",
+    "QueueRow",
+    "asset_rows",
+    "dashboard_series",
+    "last_change",
+    "latest_predictions",
+    "queue_neighbours",
+    "review_queue",
+    "telemetry_summary",
+]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One review-queue entry: the asset (and its version) with its latest prediction."""
+
+    asset_id: str
+    asset_type: str
+    asset_version: int
+    prediction: Prediction
+    position: int
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    """One asset with its latest prediction (None when never graded)."""
+
+    asset: Asset
+    prediction: Prediction | None
+
+
+def _latest_subquery(asset_ids: list[str] | None = None) -> Any:
+    rn = func.row_number().over(
+        partition_by=Prediction.asset_id, order_by=(Prediction.created_at.desc(), Prediction.id.desc())
+    ).label("rn")
+    q = select(Prediction, rn)
+    if asset_ids is not None:
+        q = q.where(Prediction.asset_id.in_(asset_ids))
+    return q.subquery("latest")
+
+
+def latest_predictions(session: Session, asset_ids: list[str]) -> dict[str, Prediction]:
+    """The newest prediction of each of ``asset_ids`` (assets never graded are absent), one query."""
+    if not asset_ids:
+        return {}
+    sub = _latest_subquery(asset_ids)
+    p = aliased(Prediction, sub)
+    rows = session.execute(select(p).where(sub.c.rn == 1)).scalars()
+    return {r.asset_id: r for r in rows}
+
+
+def _json_len(session: Session, column: Any, key: str | None = None) -> ColumnElement[int]:
+    """Length of a JSON array column (or of one key of a JSON object column), 0 when absent."""
+    if session.get_bind().dialect.name == "postgresql":
+        target = column if key is None else column.op("->")(key)
+        return func.coalesce(func.json_array_length(target), 0)
+    if key is None:
+        return func.coalesce(func.json_array_length(column), 0)
+    return func.coalesce(func.json_array_length(column, f"$.{key}"), 0)
+
+
+def _queue_select(session: Session) -> tuple[Select[Any], Any, Any]:
+    sub = _latest_subquery()
+    p = aliased(Prediction, sub)
+    reviewed_since = exists(select(Review.id).where(
+        Review.asset_id == sub.c.asset_id,
+        or_(Review.created_at >= sub.c.created_at, Review.based_on_prediction_id == sub.c.id),
+    ))
+    q = (select(p, Asset.asset_type, Asset.version)
+         .join(Asset, Asset.id == sub.c.asset_id)
+         .where(and_(sub.c.rn == 1, sub.c.decision == "review", ~reviewed_since)))
+    order = (func.coalesce(sub.c.expected_cost, -1.0).desc(),
+             _json_len(session, sub.c.conformal_set).desc(),
+             _json_len(session, sub.c.payload, "contradictions").desc(),
+             sub.c.created_at.asc(), sub.c.asset_id.asc())
+    return q, order, sub
+
+
+def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[list[QueueRow], int]:
+    """One page of the review queue in policy order, and the queue's total length (two queries)."""
+    q, order, _ = _queue_select(session)
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    out = [QueueRow(pred.asset_id, atype, version, pred, offset + i) for i, (pred, atype, version) in enumerate(rows)]
+    return out, int(total)
+
+
+def queue_neighbours(session: Session, asset_id: str) -> tuple[str | None, str | None, int | None, int]:
+    """(previous asset id, next asset id, 0-based position or None when not queued, queue length).
+
+    For an asset not in the queue (already reviewed), "next" is the head of the queue.
+    """
+    q, order, sub = _queue_select(session)
+    ordered = list(session.execute(q.with_only_columns(sub.c.asset_id).order_by(*order)).scalars())
+    if asset_id not in ordered:
+        head = ordered[0] if ordered else None
+        return None, head, None, len(ordered)
+    i = ordered.index(asset_id)
+    prev_id = ordered[i - 1] if i > 0 else None
+    next_id = ordered[i + 1] if i + 1 < len(ordered) else None
+    return prev_id, next_id, i, len(ordered)
+
+
+def asset_rows(
+    session: Session, *, asset_type: str | None = None, decision: str | None = None, grade: str | None = None,
+    id_prefix: str | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[AssetRow], int]:
+    """Assets by id with their latest prediction, filtered and paged (three queries)."""
+    q = select(Asset)
+    if asset_type is not None:
+        q = q.where(Asset.asset_type == asset_type)
+    if id_prefix:
+        q = q.where(Asset.id.startswith(id_prefix, autoescape=True))
+    if decision is not None or grade is not None:
+        sub = _latest_subquery()
+        cond = [sub.c.rn == 1]
+        if decision is not None:
+            cond.append(sub.c.decision == decision)
+        if grade is not None:
+            cond.append(sub.c.grade == grade)
+        q = q.where(Asset.id.in_(select(sub.c.asset_id).where(*cond)))
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    assets = list(session.execute(q.order_by(Asset.id).limit(limit).offset(offset)).scalars())
+    latest = latest_predictions(session, [a.id for a in assets])
+    return [AssetRow(a, latest.get(a.id)) for a in assets], int(total)
+
+
+def last_change(session: Session, asset_id: str) -> tuple[str, datetime] | None:
+    """Who last reviewed ``asset_id`` and when (the writes that raise its version), or None."""
+    row = session.execute(
+        select(Review.reviewer, Review.created_at).where(Review.asset_id == asset_id)
+        .order_by(Review.created_at.desc()).limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def dashboard_series(session: Session) -> dict[str, Any]:
+    """Per day: grade mix, auto-accept rate and mean expected cost of predictions, reviewer override rate.
+
+    The override rate is the share of reviews whose grade differs from the grade of the
+    prediction they were based on.
+    """
+    day_p = func.substr(func.cast(Prediction.created_at, _text_type()), 1, 10).label("day")
+    preds = session.execute(
+        select(day_p, Prediction.grade, Prediction.decision, func.count(), func.avg(Prediction.expected_cost))
+        .group_by(day_p, Prediction.grade, Prediction.decision).order_by(day_p)
+    ).all()
+    day_r = func.substr(func.cast(Review.created_at, _text_type()), 1, 10).label("day")
+    revs = session.execute(
+        select(day_r, func.count(), func.sum(func.cast(Review.grade != Prediction.grade, _int_type())))
+        .join(Prediction, Prediction.id == Review.based_on_prediction_id)
+        .where(Review.grade.is_not(None)).group_by(day_r).order_by(day_r)
+    ).all()
+    days: dict[str, dict[str, Any]] = {}
+    for day, grade, decision, n, mean_cost in preds:
+        d = days.setdefault(day, {"grades": {}, "n": 0, "accepted": 0, "cost_sum": 0.0, "cost_n": 0})
+        d["grades"][grade] = d["grades"].get(grade, 0) + int(n)
+        d["n"] += int(n)
+        if decision == "accept":
+            d["accepted"] += int(n)
+        if mean_cost is not None:
+            d["cost_sum"] += float(mean_cost) * int(n)
+            d["cost_n"] += int(n)
+    overrides = {day: (int(n), int(k or 0)) for day, n, k in revs}
+    all_days = sorted(set(days) | set(overrides))
+    out: dict[str, Any] = {"days": all_days, "grade_mix": [], "auto_accept_rate": [], "expected_cost": [],
+                           "override_rate": [], "n_predictions": [], "n_reviews": []}
+    for day in all_days:
+        d = days.get(day)
+        out["grade_mix"].append(d["grades"] if d else {})
+        out["n_predictions"].append(d["n"] if d else 0)
+        out["auto_accept_rate"].append(d["accepted"] / d["n"] if d and d["n"] else None)
+        out["expected_cost"].append(d["cost_sum"] / d["cost_n"] if d and d["cost_n"] else None)
+        n, k = overrides.get(day, (0, 0))
+        out["n_reviews"].append(n)
+        out["override_rate"].append(k / n if n else None)
+    return out
+
+
+def _text_type() -> Any:
+    from sqlalchemy import String
+
+    return String()
+
+
+def _int_type() -> Any:
+    from sqlalchemy import Integer
+
+    return Integer()
+
+
+def telemetry_summary(session: Session) -> list[dict[str, Any]]:
+    """Per station: counts by kind, first and last receipt, and the grade mix of posted predictions."""
+    counts = session.execute(
+        select(TelemetryRecord.station, TelemetryRecord.kind, func.count(),
+               func.min(TelemetryRecord.received_at), func.max(TelemetryRecord.received_at))
+        .group_by(TelemetryRecord.station, TelemetryRecord.kind)
+    ).all()
+    if session.get_bind().dialect.name == "postgresql":
+        grade_expr: Any = TelemetryRecord.payload.op("->>")("grade")
+    else:
+        grade_expr = func.json_extract(TelemetryRecord.payload, "$.grade")
+    grades = session.execute(
+        select(TelemetryRecord.station, grade_expr, func.count())
+        .where(TelemetryRecord.kind == "prediction").group_by(TelemetryRecord.station, grade_expr)
+    ).all()
+    out: dict[str, dict[str, Any]] = {}
+    for station, kind, n, first, last in counts:
+        s = out.setdefault(station, {"station": station, "n_predictions": 0, "n_features": 0,
+                                     "first_received": first, "last_received": last, "grade_mix": {}})
+        s[f"n_{kind}s" if kind == "prediction" else "n_features"] = int(n)
+        s["first_received"] = min(s["first_received"], first)
+        s["last_received"] = max(s["last_received"], last)
+    for station, grade, n in grades:
+        if station in out and grade is not None:
+            out[station]["grade_mix"][str(grade)] = int(n)
+    return [out[k] for k in sorted(out)]

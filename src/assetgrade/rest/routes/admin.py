@@ -1,0 +1,107 @@
+"""Routes: health, the ontology, audit events and chain verification, API tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
+from assetgrade.rest.deps import app_state, current_principal, roles
+from assetgrade.rest.schemas import (
+    AuditEventOut,
+    AuditPage,
+    ChainReportOut,
+    HealthOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+)
+from assetgrade.store.audit import verify_chain
+from assetgrade.store.engine import current_revision
+from assetgrade.store.schema import AuditEvent
+
+__all__ = ["ontology_dict", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+def ontology_dict(ont: Any) -> dict[str, Any]:
+    """The ontology as plain JSON data (grades best first, defects, components, abbreviations, rubric)."""
+    return {
+        "name": ont.name,
+        "version": ont.version,
+        "grades": [dataclasses.asdict(g) for g in ont.grades.grades],
+        "defects": {k: dataclasses.asdict(d) for k, d in ont.defects.items()},
+        "components": {k: dataclasses.asdict(c) for k, c in ont.components.items()},
+        "abbreviations": dict(ont.abbreviations),
+        "rubric": {"default_grade": ont.rubric.default_grade,
+                   "rules": [dataclasses.asdict(r) for r in ont.rubric.rules]},
+    }
+
+
+@router.get("/health", response_model=HealthOut, summary="Liveness (no token needed)")
+def health_route(request: Request) -> HealthOut:
+    """``ok`` and the store's schema revision."""
+    return HealthOut(status="ok", schema_revision=current_revision(app_state(request).workspace.engine))
+
+
+@router.get("/ontology", summary="The current ontology")
+def ontology_route(request: Request, _: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Grades, defect taxonomy, components, abbreviations and the rubric, with the content-hash version."""
+    return ontology_dict(app_state(request).ontology())
+
+
+@router.get("/audit/events", response_model=AuditPage, summary="Audit events (admin)")
+def audit_events_route(request: Request, after_seq: int = Query(0, ge=0), limit: int = Query(100, ge=1),
+                       action: str | None = None, entity_id: str | None = None, actor: str | None = None,
+                       _: Principal = Depends(roles("admin"))) -> AuditPage:
+    """Events after ``after_seq`` in chain order, optionally filtered."""
+    limit = min(limit, 1000)
+    q = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
+    if action is not None:
+        q = q.where(AuditEvent.action == action)
+    if entity_id is not None:
+        q = q.where(AuditEvent.entity_id == entity_id)
+    if actor is not None:
+        q = q.where(AuditEvent.actor == actor)
+    with app_state(request).workspace.session(readonly=True) as s:
+        items = [AuditEventOut.model_validate(e) for e in s.execute(q).scalars()]
+    return AuditPage(items=items, next_after_seq=items[-1].seq if len(items) == limit else None)
+
+
+@router.get("/audit/verify", response_model=ChainReportOut, summary="Verify the hash chain (admin)")
+def audit_verify_route(request: Request, _: Principal = Depends(roles("admin"))) -> ChainReportOut:
+    """Recompute the chain; names the first edited, deleted or reordered event."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        rep = verify_chain(s)
+    return ChainReportOut(ok=rep.ok, n_events=rep.n_events, first_bad_seq=rep.first_bad_seq, reason=rep.reason)
+
+
+@router.get("/tokens", response_model=list[TokenOut], summary="API tokens (admin; never the secrets)")
+def list_tokens_route(request: Request, _: Principal = Depends(roles("admin"))) -> list[TokenOut]:
+    """Every token's name, role and dates."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        return [TokenOut.model_validate(t) for t in list_tokens(s)]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Create an API token (admin)")
+def create_token_route(body: TokenIn, request: Request, who: Principal = Depends(roles("admin"))) -> TokenCreated:
+    """A new token; the plain token is in this response only."""
+    with app_state(request).workspace.session() as s:
+        token, row = create_token(s, name=body.name, role=body.role, actor=who.name)
+        out = TokenCreated(name=row.name, role=row.role, created_at=row.created_at, revoked_at=None, token=token)
+    return out
+
+
+@router.delete("/tokens/{name}", response_model=TokenOut, summary="Revoke an API token (admin)")
+def revoke_token_route(name: str, request: Request, who: Principal = Depends(roles("admin"))) -> TokenOut:
+    """Revoke a token; it stops working at once."""
+    state = app_state(request)
+    with state.workspace.session() as s:
+        row = revoke_token(s, name, actor=who.name)
+        out = TokenOut.model_validate(row)
+    state.tokens.clear()
+    return out

@@ -1,0 +1,191 @@
+"""Routes: assets (list, get, create), evidence (metadata, bytes, heat-map overlay), grades, image upload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+
+from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.rest.auth import Principal
+from assetgrade.rest.deps import app_state, current_principal, roles
+from assetgrade.rest.queries import asset_rows, latest_predictions
+from assetgrade.rest.schemas import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
+from assetgrade.rest.writes import create_asset, upload_image
+from assetgrade.store.repository import get_asset, get_evidence
+from assetgrade.store.results import list_predictions
+from assetgrade.store.schema import Asset, Evidence, Prediction, Provenance
+
+__all__ = ["asset_out", "evidence_out", "overlay_sha", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["assets"])
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def asset_out(asset: Asset, pred: Prediction | None) -> AssetOut:
+    """An asset row with its latest prediction's summary."""
+    out = AssetOut.model_validate(asset)
+    if pred is not None:
+        out.latest_grade, out.latest_decision, out.latest_prediction_id = pred.grade, pred.decision, pred.id
+    return out
+
+
+def overlay_sha(pred: Prediction | None, evidence_id: str) -> str | None:
+    """The heat-map overlay blob of ``evidence_id`` referenced by a prediction payload, if any.
+
+    The payload lists overlays as ``{"overlays": {evidence_id: blob sha256}}`` (or a list of
+    ``{"evidence_id": ..., "sha256": ...}``).
+    """
+    if pred is None:
+        return None
+    overlays: Any = (pred.payload or {}).get("overlays")
+    if isinstance(overlays, dict):
+        sha = overlays.get(evidence_id)
+        return sha if isinstance(sha, str) else None
+    if isinstance(overlays, list):
+        for o in overlays:
+            if isinstance(o, dict) and o.get("evidence_id") == evidence_id and isinstance(o.get("sha256"), str):
+                return str(o["sha256"])
+    return None
+
+
+def evidence_out(ev: Evidence, origin: str | None, pred: Prediction | None) -> EvidenceOut:
+    """Evidence metadata with links to its bytes and heat map."""
+    out = EvidenceOut.model_validate(ev)
+    out.origin = origin
+    if ev.blob_sha is not None:
+        out.content_url = f"/api/v1/evidence/{ev.id}/content"
+    if overlay_sha(pred, ev.id) is not None:
+        out.overlay_url = f"/api/v1/evidence/{ev.id}/overlay"
+    return out
+
+
+def _blob_response(request: Request, sha: str, media_type: str) -> Response:
+    etag = f'"{sha}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    data = app_state(request).workspace.blobs.get_bytes(sha)
+    return Response(content=data, media_type=media_type, headers=headers)
+
+
+@router.get("/assets", response_model=AssetPage, summary="List assets with their latest grade")
+def list_assets_route(
+    request: Request, _: Principal = Depends(current_principal),
+    asset_type: str | None = None, decision: str | None = Query(None, description="latest decision"),
+    grade: str | None = Query(None, description="latest grade"), q: str | None = Query(None, description="id prefix"),
+    limit: int = Query(50, ge=1), offset: int = Query(0, ge=0),
+) -> AssetPage:
+    """Assets ordered by id; filters apply to the type, the id prefix and the latest prediction."""
+    state = app_state(request)
+    limit = min(limit, state.settings.max_page_size)
+    with state.workspace.session(readonly=True) as s:
+        rows, total = asset_rows(s, asset_type=asset_type, decision=decision, grade=grade, id_prefix=q,
+                                 limit=limit, offset=offset)
+        items = [asset_out(r.asset, r.prediction) for r in rows]
+    return AssetPage(total=total, limit=limit, offset=offset, items=items)
+
+
+@router.post("/assets", response_model=AssetOut, status_code=201, summary="Add an asset")
+def create_asset_route(body: AssetIn, request: Request,
+                       who: Principal = Depends(roles("admin", "station"))) -> AssetOut:
+    """Add an asset (admin, station); the same asset again is a no-op."""
+    asset = create_asset(app_state(request).workspace, who, body)
+    return asset_out(asset, None)
+
+
+@router.get("/assets/{asset_id:path}/evidence", response_model=list[EvidenceOut], summary="An asset's evidence")
+def list_evidence_route(asset_id: str, request: Request, kind: str | None = None,
+                        _: Principal = Depends(current_principal)) -> list[EvidenceOut]:
+    """Evidence items of an asset with their origin and content/overlay links."""
+    state = app_state(request)
+    with state.workspace.session(readonly=True) as s:
+        get_asset(s, asset_id)
+        q = (select(Evidence, Provenance.origin).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
+             .where(Evidence.asset_id == asset_id).order_by(Evidence.id))
+        if kind is not None:
+            q = q.where(Evidence.kind == kind)
+        pred = latest_predictions(s, [asset_id]).get(asset_id)
+        return [evidence_out(ev, origin, pred) for ev, origin in s.execute(q).all()]
+
+
+@router.post("/assets/{asset_id:path}/images", response_model=EvidenceOut, status_code=201,
+             summary="Upload an image (raw body, Content-Type image/*)")
+async def upload_image_route(asset_id: str, request: Request,
+                             who: Principal = Depends(roles("admin", "station"))) -> EvidenceOut:
+    """Store the request body as an image of the asset (admin, station); idempotent per content."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("image/"):
+        raise ValidationError(f"send the image bytes with an image/* Content-Type, got {ctype or 'none'!r}",
+                              where="Content-Type")
+    data = await request.body()
+    from starlette.concurrency import run_in_threadpool
+
+    ev = await run_in_threadpool(upload_image, app_state(request).workspace, who, asset_id, data,
+                                 source=request.headers.get("x-assetgrade-source"))
+    return evidence_out(ev, "real", None)
+
+
+@router.get("/assets/{asset_id:path}/grade", response_model=PredictionOut, summary="Latest prediction")
+def latest_grade_route(asset_id: str, request: Request, _: Principal = Depends(current_principal)) -> PredictionOut:
+    """The asset's newest prediction (404 when never graded)."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        get_asset(s, asset_id)
+        pred = latest_predictions(s, [asset_id]).get(asset_id)
+        if pred is None:
+            raise NotFoundError(f"asset {asset_id!r} has no prediction yet")
+        return PredictionOut.model_validate(pred)
+
+
+@router.get("/assets/{asset_id:path}/grades", response_model=list[PredictionOut], summary="Prediction history")
+def grade_history_route(asset_id: str, request: Request,
+                        _: Principal = Depends(current_principal)) -> list[PredictionOut]:
+    """All predictions of the asset, newest first."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        get_asset(s, asset_id)
+        return [PredictionOut.model_validate(p) for p in list_predictions(s, asset_id)]
+
+
+@router.get("/assets/{asset_id:path}", response_model=AssetOut, summary="One asset")
+def get_asset_route(asset_id: str, request: Request, _: Principal = Depends(current_principal)) -> AssetOut:
+    """The asset, its version and its latest grade."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        asset = get_asset(s, asset_id)
+        return asset_out(asset, latest_predictions(s, [asset_id]).get(asset_id))
+
+
+@router.get("/evidence/{evidence_id:path}/content", summary="Evidence bytes (cached by sha)",
+            response_class=Response, responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
+def evidence_content_route(evidence_id: str, request: Request,
+                           _: Principal = Depends(current_principal)) -> Response:
+    """The stored bytes with their media type; ETag is the sha256, so clients cache them for good."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        ev = get_evidence(s, evidence_id)
+    if ev.blob_sha is None:
+        return Response(content=(ev.text or "").encode("utf-8"), media_type="text/plain; charset=utf-8")
+    return _blob_response(request, ev.blob_sha, ev.media_type or "application/octet-stream")
+
+
+@router.get("/evidence/{evidence_id:path}/overlay", summary="Heat-map overlay PNG from the latest prediction",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def evidence_overlay_route(evidence_id: str, request: Request,
+                           _: Principal = Depends(current_principal)) -> Response:
+    """The heat-map overlay the asset's latest prediction references for this image (404 if none)."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        ev = get_evidence(s, evidence_id)
+        pred = latest_predictions(s, [ev.asset_id]).get(ev.asset_id)
+    sha = overlay_sha(pred, evidence_id)
+    if sha is None:
+        raise NotFoundError(f"the latest prediction of asset {ev.asset_id!r} has no heat map for {evidence_id!r}")
+    return _blob_response(request, sha, "image/png")
+
+
+@router.get("/evidence/{evidence_id:path}", response_model=EvidenceOut, summary="Evidence metadata")
+def evidence_meta_route(evidence_id: str, request: Request, _: Principal = Depends(current_principal)) -> EvidenceOut:
+    """One evidence item's metadata and links."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        ev = get_evidence(s, evidence_id)
+        prov = s.get(Provenance, evidence_id)
+        pred = latest_predictions(s, [ev.asset_id]).get(ev.asset_id)
+        return evidence_out(ev, prov.origin if prov else None, pred)

@@ -1,0 +1,62 @@
+"""Routes: the review queue (policy order) and reviews (optimistic concurrency on the asset version)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from assetgrade.rest.auth import Principal
+from assetgrade.rest.deps import app_state, current_principal, roles
+from assetgrade.rest.queries import QueueRow, review_queue
+from assetgrade.rest.schemas import ErrorOut, QueueItem, QueuePage, ReviewIn, ReviewOut
+from assetgrade.rest.writes import submit_review
+from assetgrade.store.repository import get_asset
+from assetgrade.store.results import list_reviews
+
+__all__ = ["queue_item", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["review"])
+
+
+def queue_item(row: QueueRow) -> QueueItem:
+    """A queue row as its API model."""
+    p = row.prediction
+    payload = p.payload or {}
+    return QueueItem(
+        position=row.position, asset_id=row.asset_id, asset_type=row.asset_type, asset_version=row.asset_version,
+        prediction_id=p.id, grade=p.grade, conformal_set=list(p.conformal_set), expected_cost=p.expected_cost,
+        n_contradictions=len(payload.get("contradictions") or []), reasons=[str(r) for r in payload.get("reasons") or []],
+        created_at=p.created_at,
+    )
+
+
+@router.get("/queue", response_model=QueuePage, summary="The review queue in policy order")
+def queue_route(request: Request, limit: int = Query(50, ge=1), offset: int = Query(0, ge=0),
+                _: Principal = Depends(current_principal)) -> QueuePage:
+    """Assets whose latest prediction says review and that nobody reviewed since, most costly first."""
+    state = app_state(request)
+    limit = min(limit, state.settings.max_page_size)
+    with state.workspace.session(readonly=True) as s:
+        rows, total = review_queue(s, limit=limit, offset=offset)
+        items = [queue_item(r) for r in rows]
+    return QueuePage(total=total, limit=limit, offset=offset, items=items)
+
+
+@router.post("/assets/{asset_id:path}/reviews", response_model=ReviewOut, status_code=201,
+             summary="Review an asset", responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def post_review_route(asset_id: str, body: ReviewIn, request: Request,
+                      who: Principal = Depends(roles("admin", "reviewer"))) -> ReviewOut:
+    """Confirm or correct the grade and defects; 409 when the asset changed since ``expected_version``."""
+    state = app_state(request)
+    review, version = submit_review(state.workspace, state.ontology(), who, asset_id, body)
+    out = ReviewOut.model_validate(review)
+    out.asset_version = version
+    return out
+
+
+@router.get("/assets/{asset_id:path}/reviews", response_model=list[ReviewOut], summary="An asset's reviews")
+def list_reviews_route(asset_id: str, request: Request,
+                       _: Principal = Depends(current_principal)) -> list[ReviewOut]:
+    """Reviews of the asset, newest first."""
+    with app_state(request).workspace.session(readonly=True) as s:
+        get_asset(s, asset_id)
+        return [ReviewOut.model_validate(r) for r in list_reviews(s, asset_id)]

@@ -1,0 +1,306 @@
+"""Pydantic models of the REST API's requests and responses (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AssetIn",
+    "AssetOut",
+    "AssetPage",
+    "AuditEventOut",
+    "AuditPage",
+    "ChainReportOut",
+    "DefectIn",
+    "ErrorOut",
+    "EvidenceOut",
+    "HealthOut",
+    "PredictionOut",
+    "QueueItem",
+    "QueuePage",
+    "ReviewIn",
+    "ReviewOut",
+    "StationSummary",
+    "TelemetryIn",
+    "TelemetryItem",
+    "TelemetryOut",
+    "TelemetryRecordOut",
+    "TokenCreated",
+    "TokenIn",
+    "TokenOut",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error body: the error class, a message, and for bad input where and why.
+
+    Examples
+    --------
+    >>> ErrorOut(error="NotFoundError", detail="asset 'x' not found").error
+    'NotFoundError'
+    """
+
+    error: str
+    detail: str
+    where: str | None = None
+    reason: str | None = None
+
+
+class HealthOut(BaseModel):
+    """Liveness and the store's schema revision."""
+
+    status: Literal["ok"]
+    schema_revision: str | None
+
+
+class PredictionOut(_Out):
+    """One stored prediction; ``payload`` is the full GradeResult (``GradeResult.to_dict()``)."""
+
+    id: str
+    asset_id: str
+    model_version: str
+    grade: str
+    distribution: dict[str, float]
+    conformal_set: list[str]
+    decision: str
+    expected_cost: float | None
+    created_at: datetime
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class AssetOut(_Out):
+    """An asset, its version (send it back with a review) and its latest prediction's summary."""
+
+    id: str
+    asset_type: str
+    make: str | None
+    model: str | None
+    attributes: dict[str, Any]
+    value: float | None
+    created_at: datetime
+    version: int
+    latest_grade: str | None = None
+    latest_decision: str | None = None
+    latest_prediction_id: str | None = None
+
+
+class AssetPage(BaseModel):
+    """One page of assets."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[AssetOut]
+
+
+class AssetIn(BaseModel):
+    """A new asset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    asset_type: str = Field("unknown", max_length=100)
+    make: str | None = Field(None, max_length=200)
+    model: str | None = Field(None, max_length=200)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    value: float | None = None
+
+
+class EvidenceOut(_Out):
+    """Evidence metadata; ``content_url`` serves the bytes, ``overlay_url`` a heat map when there is one."""
+
+    id: str
+    asset_id: str
+    kind: str
+    sha256: str
+    media_type: str | None
+    text: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    origin: str | None = None
+    content_url: str | None = None
+    overlay_url: str | None = None
+
+
+class QueueItem(BaseModel):
+    """One review-queue entry in policy order."""
+
+    position: int
+    asset_id: str
+    asset_type: str
+    asset_version: int
+    prediction_id: str
+    grade: str
+    conformal_set: list[str]
+    expected_cost: float | None
+    n_contradictions: int
+    reasons: list[str]
+    created_at: datetime
+
+
+class QueuePage(BaseModel):
+    """One page of the review queue."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[QueueItem]
+
+
+class DefectIn(BaseModel):
+    """A defect the reviewer confirms or adds; ``box`` is [x0, y0, x1, y1] in image pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="ontology defect id")
+    severity: str | None = Field(None, max_length=50)
+    evidence_id: str | None = Field(None, max_length=200)
+    box: list[float] | None = Field(None, min_length=4, max_length=4)
+
+    @field_validator("box")
+    @classmethod
+    def _box_order(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and (v[2] < v[0] or v[3] < v[1]):
+            raise ValueError("box must be [x0, y0, x1, y1] with x1 >= x0 and y1 >= y0")
+        return v
+
+
+class ReviewIn(BaseModel):
+    """A review: the asset version it was made against (optimistic concurrency), grade, defects, note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1, description="the asset version the reviewer saw")
+    grade: str | None = Field(None, max_length=50)
+    defects: list[DefectIn] = Field(default_factory=list, max_length=200)
+    note: str | None = Field(None, max_length=10_000)
+    based_on_prediction_id: str | None = Field(None, max_length=64)
+
+
+class ReviewOut(_Out):
+    """A stored review and the asset version it produced."""
+
+    id: str
+    asset_id: str
+    reviewer: str
+    grade: str | None
+    defects: list[dict[str, Any]]
+    note: str | None
+    based_on_prediction_id: str | None
+    created_at: datetime
+    status: str
+    asset_version: int | None = None
+
+
+class TelemetryItem(BaseModel):
+    """One item from a station: a prediction it made or a summary of its features."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["prediction", "features"]
+    asset_id: str | None = Field(None, max_length=200)
+    payload: dict[str, Any]
+
+
+class TelemetryIn(BaseModel):
+    """A batch of telemetry; ``station`` defaults to the token's name (only admins may set another)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station: str | None = Field(None, min_length=1, max_length=200)
+    batch_id: str | None = Field(None, max_length=64)
+    items: list[TelemetryItem] = Field(min_length=1, max_length=5000)
+
+
+class TelemetryOut(BaseModel):
+    """What a telemetry post stored."""
+
+    station: str
+    batch_id: str | None
+    accepted: int
+    first_id: int
+    last_id: int
+
+
+class TelemetryRecordOut(_Out):
+    """One stored telemetry record."""
+
+    id: int
+    station: str
+    kind: str
+    asset_id: str | None
+    batch_id: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+class StationSummary(BaseModel):
+    """Telemetry per station."""
+
+    station: str
+    n_predictions: int
+    n_features: int
+    first_received: datetime | None
+    last_received: datetime | None
+    grade_mix: dict[str, int]
+
+
+class AuditEventOut(_Out):
+    """One audit event."""
+
+    seq: int
+    ts: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    """Audit events after a sequence number."""
+
+    items: list[AuditEventOut]
+    next_after_seq: int | None
+
+
+class ChainReportOut(BaseModel):
+    """The hash chain check."""
+
+    ok: bool
+    n_events: int
+    first_bad_seq: int | None
+    reason: str | None
+
+
+class TokenIn(BaseModel):
+    """A token to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "reviewer", "station"]
+
+
+class TokenOut(_Out):
+    """A token's public facts (never the token)."""
+
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    """A new token; ``token`` is shown this once."""
+
+    token: str

@@ -1,0 +1,144 @@
+"""The service's writes (reviews, image uploads, telemetry, assets), shared by the REST API and the web UI.
+
+Every write runs in one transaction together with its audit event (actor = the token's name).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from assetgrade.rest.auth import Principal
+from assetgrade.rest.queries import last_change
+from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
+from assetgrade.store.audit import append_event
+from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
+from assetgrade.store.results import add_review, latest_prediction
+from assetgrade.store.schema import Asset, Evidence, Review
+
+if TYPE_CHECKING:
+    from assetgrade.ontology import Ontology
+    from assetgrade.workspace import Workspace
+
+__all__ = ["create_asset", "post_telemetry", "submit_review", "upload_image"]
+
+
+def _validate_review(ws_ontology: Ontology, body: ReviewIn) -> None:
+    if body.grade is not None:
+        ws_ontology.grades.index(body.grade)
+    for i, d in enumerate(body.defects):
+        if d.id not in ws_ontology.defects:
+            raise ValidationError(f"unknown defect {d.id!r}; known: {sorted(ws_ontology.defects)}",
+                                  where=f"defects[{i}].id")
+        sev = ws_ontology.defects[d.id].severities
+        if d.severity is not None and sev and d.severity not in sev:
+            raise ValidationError(f"severity {d.severity!r} is not one of {list(sev)}", where=f"defects[{i}].severity")
+
+
+def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: str, body: ReviewIn
+                  ) -> tuple[Review, int]:
+    """Store a review made against ``body.expected_version``; returns (review, new asset version).
+
+    A stale version raises ConflictError naming who reviewed the asset since and when; nothing
+    is written then.
+    """
+    _validate_review(ontology, body)
+    try:
+        with ws.session() as s:
+            get_asset(s, asset_id)
+            for i, d in enumerate(body.defects):
+                if d.evidence_id is not None:
+                    ev = s.get(Evidence, d.evidence_id)
+                    if ev is None or ev.asset_id != asset_id:
+                        raise ValidationError(f"evidence {d.evidence_id!r} is not evidence of asset {asset_id!r}",
+                                              where=f"defects[{i}].evidence_id")
+            pred_id = body.based_on_prediction_id
+            if pred_id is None:
+                latest = latest_prediction(s, asset_id)
+                pred_id = latest.id if latest is not None else None
+            review = add_review(
+                s, asset_id, reviewer=who.name, expected_version=body.expected_version, grade=body.grade,
+                defects=[d.model_dump(exclude_none=True) for d in body.defects], note=body.note,
+                based_on_prediction_id=pred_id,
+            )
+            version = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
+        return review, int(version)
+    except ConflictError:
+        with ws.session(readonly=True) as s:
+            current = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
+            change = last_change(s, asset_id)
+        if change is None:
+            by = "another write"
+        else:
+            who_, when = change
+            when_utc = when.astimezone(UTC) if when.tzinfo else when
+            by = f"{who_} at {when_utc:%Y-%m-%d %H:%M:%S} UTC"
+        raise ConflictError(
+            f"asset {asset_id!r} was changed by {by}: it is now at version {current}, your review was made"
+            f" against version {body.expected_version}. Nothing was saved; look at the new state and submit again."
+        ) from None
+
+
+def create_asset(ws: Workspace, who: Principal, body: AssetIn) -> Asset:
+    """Add an asset (the same asset again is a no-op; other content for an existing id is a conflict)."""
+    with ws.session() as s:
+        return add_asset(s, body.id, asset_type=body.asset_type, make=body.make, model=body.model,
+                         attributes=body.attributes, value=body.value, actor=who.name)
+
+
+def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, source: str | None = None
+                 ) -> Evidence:
+    """Store an uploaded image as evidence of ``asset_id`` (re-sending the same bytes adds nothing)."""
+    from assetgrade.ingest.images import validate_image
+
+    where = f"upload to asset {asset_id}"
+    with ws.session(readonly=True) as s:
+        get_asset(s, asset_id)
+    info = validate_image(data, where=where, max_pixels=ws.config.max_image_pixels)
+    sha = ws.blobs.put_bytes(data)
+    with ws.session() as s:
+        return add_evidence(
+            s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
+            attributes={"width": info.width, "height": info.height, "mode": info.mode},
+            evidence_id=f"{asset_id}/image/{sha[:24]}",
+            provenance=ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name),
+            actor=who.name,
+        )
+
+
+def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> TelemetryOut:
+    """Store a station's batch; a repeated ``batch_id`` from the same station is accepted once."""
+    station = body.station or who.name
+    if station != who.name and not who.can("admin"):
+        raise PermissionDeniedError(f"station token {who.name!r} may post only for station {who.name!r}")
+    with ws.session() as s:
+        if body.batch_id is not None:
+            prior = s.execute(
+                select(TelemetryRecord.id).where(TelemetryRecord.station == station,
+                                                 TelemetryRecord.batch_id == body.batch_id)
+                .order_by(TelemetryRecord.id)
+            ).scalars().all()
+            if prior:
+                return TelemetryOut(station=station, batch_id=body.batch_id, accepted=0, first_id=prior[0],
+                                    last_id=prior[-1])
+        rows = [TelemetryRecord(station=station, kind=it.kind, asset_id=it.asset_id, batch_id=body.batch_id,
+                                payload=it.payload) for it in body.items]
+        s.add_all(rows)
+        s.flush()
+        first, last = rows[0].id, rows[-1].id
+        append_event(s, actor=who.name, action="telemetry.add", entity="telemetry", entity_id=station,
+                     payload={"batch_id": body.batch_id, "n": len(rows), "first_id": first, "last_id": last})
+    return TelemetryOut(station=station, batch_id=body.batch_id, accepted=len(rows), first_id=first, last_id=last)
+
+
+def review_exists(ws: Workspace, review_id: str) -> Review:
+    """The review ``review_id`` (NotFoundError when absent)."""
+    with ws.session(readonly=True) as s:
+        r = s.get(Review, review_id)
+        if r is None:
+            raise NotFoundError(f"review {review_id!r} not found")
+        return r

@@ -1,0 +1,160 @@
+"""What the asset page shows, assembled in a fixed number of queries: evidence, findings, plots, queue position."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from assetgrade.rest.queries import queue_neighbours
+from assetgrade.rest.routes.assets import overlay_sha
+from assetgrade.result import GradeResult
+from assetgrade.store.repository import get_asset
+from assetgrade.store.results import list_predictions, list_reviews
+from assetgrade.store.schema import Evidence, Prediction, Provenance
+from assetgrade.web.svg import distribution_bars, series_plot
+
+if TYPE_CHECKING:
+    from assetgrade.store.blobs import BlobStore
+    from assetgrade.workspace import Workspace
+
+__all__ = ["AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
+
+
+@dataclass
+class AssetPage:
+    """Everything the asset template needs."""
+
+    asset: Any
+    prediction: Prediction | None
+    result: GradeResult | None
+    history: list[Prediction]
+    reviews: list[Any]
+    images: list[dict[str, Any]]
+    logs: list[dict[str, Any]]
+    series: list[dict[str, Any]]
+    distribution_svg: str | None
+    candidate_defects: list[dict[str, Any]]
+    prev_id: str | None
+    next_id: str | None
+    position: int | None
+    queue_length: int
+    findings_other: list[Any] = field(default_factory=list)
+
+
+def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[tuple[str, str | None, str]]:
+    """Split ``text`` into (piece, label or None, css class) with non-overlapping spans highlighted.
+
+    Examples
+    --------
+    >>> highlight_segments("pump leak found", [(5, 9, "leak", "confirmed")])
+    [('pump ', None, ''), ('leak', 'leak', 'confirmed'), (' found', None, '')]
+    """
+    out: list[tuple[str, str | None, str]] = []
+    pos = 0
+    for a, b, label, status in sorted(spans):
+        a, b = max(a, 0), min(b, len(text))
+        if a < pos or b <= a:
+            continue
+        if a > pos:
+            out.append((text[pos:a], None, ""))
+        out.append((text[a:b], label, status))
+        pos = b
+    if pos < len(text):
+        out.append((text[pos:], None, ""))
+    return out
+
+
+_SERIES_CACHE: dict[tuple[str, str], str] = {}
+
+
+def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str]], title: str) -> str:
+    """The SVG of a stored series (Parquet) with shaded windows; cached by content and windows."""
+    key = (sha, json.dumps([list(w) for w in windows]))
+    hit = _SERIES_CACHE.get(key)
+    if hit is not None:
+        return hit
+    import pandas as pd
+
+    from assetgrade.store.loading import read_series_parquet
+
+    df = read_series_parquet(blobs.get_bytes(sha))
+    idx = df.index
+    if isinstance(idx, pd.DatetimeIndex):
+        t = (idx.asi8 / 1e9).astype(float).tolist()
+    else:
+        t = pd.to_numeric(pd.Series(idx), errors="coerce").astype(float).tolist()
+    cols = {str(c): df[c].astype(float).tolist() for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
+    svg = series_plot(t, dict(list(cols.items())[:6]), windows=windows, title=title)
+    if len(_SERIES_CACHE) > 512:
+        _SERIES_CACHE.clear()
+    _SERIES_CACHE[key] = svg
+    return svg
+
+
+def _result_of(pred: Prediction | None) -> GradeResult | None:
+    if pred is None or not pred.payload:
+        return None
+    try:
+        return GradeResult.from_dict(pred.payload)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
+    """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction)."""
+    with ws.session(readonly=True) as s:
+        asset = get_asset(s, asset_id)
+        evidence = s.execute(
+            select(Evidence, Provenance.origin).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
+            .where(Evidence.asset_id == asset_id).order_by(Evidence.id)
+        ).all()
+        history = list_predictions(s, asset_id)
+        reviews = list_reviews(s, asset_id)
+        prev_id, next_id, position, qlen = queue_neighbours(s, asset_id)
+    pred = history[0] if history else None
+    result = _result_of(pred)
+    findings = [f for e in (result.evidence if result else ()) for f in e.findings]
+    images, logs, series = [], [], []
+    candidates: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for f in findings:
+        if f.defect is None or f.status == "negated":
+            continue
+        cand: dict[str, Any] = {"id": f.defect, "source": f.modality}
+        if f.region is not None and f.evidence_id is not None:
+            cand["evidence_id"] = f.evidence_id
+            cand["box"] = [float(v) for v in f.region]
+        key = json.dumps(cand, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            candidates.append(cand)
+    for ev, origin in evidence:
+        if ev.kind == "image" and ev.blob_sha:
+            mine = [f for f in findings if f.modality == "vision" and f.evidence_id == ev.id and f.region]
+            images.append({"ev": ev, "origin": origin, "content_url": f"/api/v1/evidence/{ev.id}/content",
+                           "overlay_url": f"/api/v1/evidence/{ev.id}/overlay" if overlay_sha(pred, ev.id) else None,
+                           "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
+                           "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
+        elif ev.kind in ("log", "document") and ev.text is not None:
+            spans = [(f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", f.status)
+                     for f in findings if f.modality == "text" and f.span and f.evidence_id in (ev.id, None)]
+            logs.append({"ev": ev, "origin": origin, "date": (ev.attributes or {}).get("date"),
+                         "segments": highlight_segments(ev.text, spans)})
+        elif ev.kind == "series" and ev.blob_sha:
+            windows = [(float(f.window[0]), float(f.window[1]), f.defect or f.summary)
+                       for f in findings if f.modality == "sensors" and f.window and f.evidence_id in (ev.id, None)]
+            try:
+                svg = series_svg(ws.blobs, ev.blob_sha, windows, f"sensor series {ev.id}")
+            except Exception as exc:  # a broken series must not break the page; say what happened
+                svg = f'<p class="warn">cannot plot series {ev.id}: {type(exc).__name__}: {exc}</p>'
+            series.append({"ev": ev, "origin": origin, "svg": svg, "windows": windows})
+    dist_svg = None
+    if pred is not None:
+        dist_svg = distribution_bars(pred.distribution, chosen=pred.grade, conformal_set=pred.conformal_set)
+    other = [f for f in findings if f.modality not in ("vision", "text", "sensors")]
+    return AssetPage(asset=asset, prediction=pred, result=result, history=history, reviews=reviews, images=images,
+                     logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
+                     prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other)

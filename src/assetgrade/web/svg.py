@@ -1,0 +1,187 @@
+"""Small server-side SVG plots for the web UI: grade distribution bars, sensor series with anomaly windows, trends.
+
+Hand-written SVG keeps an asset page fast (no plotting library on the request path) and
+accessible (each plot has a ``<title>`` and an ``aria-label``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["distribution_bars", "line_chart", "series_plot", "stacked_bars"]
+
+PALETTE = ("#2b8a3e", "#74b816", "#f59f00", "#e8590c", "#c92a2a", "#862e9c", "#1971c2", "#495057")
+
+
+def _svg(width: int, height: int, label: str, body: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+            f'role="img" aria-label="{escape(label)}" class="plot"><title>{escape(label)}</title>{body}</svg>')
+
+
+def distribution_bars(probabilities: Mapping[str, float], *, chosen: str | None = None,
+                      conformal_set: Sequence[str] = ()) -> str:
+    """Horizontal bars of a grade distribution; the chosen grade is dark, conformal-set grades outlined.
+
+    Examples
+    --------
+    >>> "<svg" in distribution_bars({"A": 0.6, "B": 0.4}, chosen="A")
+    True
+    """
+    names = list(probabilities)
+    row, w, lw = 24, 360, 40
+    h = row * len(names) + 8
+    parts = []
+    for i, g in enumerate(names):
+        p = float(probabilities[g])
+        y = 4 + i * row
+        bw = max(0.0, min(1.0, p)) * (w - lw - 60)
+        fill = "#1c3d5a" if g == chosen else "#7aa6c2"
+        stroke = ' stroke="#e8590c" stroke-width="2"' if g in conformal_set else ""
+        parts.append(f'<text x="4" y="{y + 16}" class="lbl">{escape(g)}</text>'
+                     f'<rect x="{lw}" y="{y + 3}" width="{bw:.1f}" height="{row - 8}" fill="{fill}"{stroke}/>'
+                     f'<text x="{lw + bw + 6:.1f}" y="{y + 16}" class="val">{p:.2f}</text>')
+    label = "grade distribution: " + ", ".join(f"{g} {float(probabilities[g]):.2f}" for g in names)
+    return _svg(w, h, label, "".join(parts))
+
+
+def _downsample(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], n: int) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    if len(x) <= n:
+        return x, y
+    idx = np.linspace(0, len(x) - 1, n).astype(int)
+    return x[idx], y[idx]
+
+
+def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
+                windows: Sequence[tuple[float, float, str]] = (), title: str = "sensor series",
+                width: int = 640, height: int = 220, max_points: int = 600) -> str:
+    """Channels (each min-max scaled) over time, with anomaly windows shaded and labelled.
+
+    Examples
+    --------
+    >>> s = series_plot([0, 1, 2], {"temp": [1.0, 2.0, 3.0]}, windows=[(1.0, 2.0, "overheating")])
+    >>> "overheating" in s and "<polyline" in s
+    True
+    """
+    tx = np.asarray(t, dtype=np.float64)
+    pad_l, pad_r, pad_t, pad_b = 8, 8, 18, 22
+    if tx.size == 0:
+        return _svg(width, 40, f"{title}: no data", '<text x="8" y="24">no data</text>')
+    t0, t1 = float(np.nanmin(tx)), float(np.nanmax(tx))
+    span = (t1 - t0) or 1.0
+    pw, ph = width - pad_l - pad_r, height - pad_t - pad_b
+
+    def X(v: float) -> float:
+        return pad_l + (v - t0) / span * pw
+
+    parts = [f'<rect x="{pad_l}" y="{pad_t}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ced4da"/>']
+    for a, b, label in windows:
+        xa, xb = X(max(a, t0)), X(min(b, t1))
+        if xb < pad_l or xa > pad_l + pw:
+            continue
+        parts.append(f'<rect x="{xa:.1f}" y="{pad_t}" width="{max(xb - xa, 2.0):.1f}" height="{ph}" '
+                     f'fill="#ffa8a8" fill-opacity="0.45" class="window"><title>{escape(label)}</title></rect>'
+                     f'<text x="{xa + 2:.1f}" y="{pad_t + 12}" class="wlbl">{escape(label)}</text>')
+    legend = []
+    for k, (name, values) in enumerate(channels.items()):
+        y = np.asarray(values, dtype=np.float64)
+        ok = np.isfinite(y) & np.isfinite(tx)
+        if not ok.any():
+            continue
+        xs, ys = _downsample(tx[ok], y[ok], max_points)
+        lo, hi = float(ys.min()), float(ys.max())
+        scale = (hi - lo) or 1.0
+        pts = " ".join(f"{X(float(a)):.1f},{pad_t + ph - (float(b) - lo) / scale * ph:.1f}" for a, b in zip(xs, ys))
+        color = PALETTE[k % len(PALETTE)]
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.3"/>')
+        legend.append(f'<tspan fill="{color}">■ {escape(str(name))} [{lo:.3g}, {hi:.3g}]</tspan> ')
+    parts.append(f'<text x="{pad_l}" y="12" class="lgd">{"".join(legend)}</text>')
+    parts.append(f'<text x="{pad_l}" y="{height - 6}" class="ax">{t0:.4g}</text>'
+                 f'<text x="{width - pad_r}" y="{height - 6}" text-anchor="end" class="ax">{t1:.4g}</text>')
+    label = f"{title}: {len(channels)} channel(s), {len(windows)} anomaly window(s)"
+    return _svg(width, height, label, "".join(parts))
+
+
+def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title: str,
+               y_max: float | None = None, percent: bool = False, width: int = 520, height: int = 200) -> str:
+    """A line with dots over days; missing values leave gaps.
+
+    Examples
+    --------
+    >>> "<circle" in line_chart(["d1", "d2"], [0.5, None], title="rate", y_max=1.0)
+    True
+    """
+    pad_l, pad_r, pad_t, pad_b = 44, 10, 22, 30
+    pw, ph = width - pad_l - pad_r, height - pad_t - pad_b
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    top = y_max if y_max is not None else (max(finite) * 1.1 if finite else 1.0) or 1.0
+    n = len(x_labels)
+
+    def X(i: int) -> float:
+        return pad_l + (pw / 2 if n == 1 else i * pw / (n - 1))
+
+    def Y(v: float) -> float:
+        return pad_t + ph - min(v, top) / top * ph
+
+    fmt = (lambda v: f"{v * 100:.0f}%") if percent else (lambda v: f"{v:.3g}")
+    parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>',
+             f'<line x1="{pad_l}" y1="{pad_t + ph}" x2="{pad_l + pw}" y2="{pad_t + ph}" stroke="#adb5bd"/>',
+             f'<text x="{pad_l - 4}" y="{pad_t + 4}" text-anchor="end" class="ax">{fmt(top)}</text>',
+             f'<text x="{pad_l - 4}" y="{pad_t + ph}" text-anchor="end" class="ax">{fmt(0.0)}</text>']
+    seg: list[str] = []
+    for i, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            if len(seg) > 1:
+                parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1971c2" stroke-width="2"/>')
+            seg = []
+            continue
+        seg.append(f"{X(i):.1f},{Y(v):.1f}")
+        parts.append(f'<circle cx="{X(i):.1f}" cy="{Y(v):.1f}" r="3" fill="#1971c2"><title>'
+                     f'{escape(x_labels[i])}: {fmt(v)}</title></circle>')
+    if len(seg) > 1:
+        parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1971c2" stroke-width="2"/>')
+    for i in sorted({0, n - 1}) if n else []:
+        parts.append(f'<text x="{X(i):.1f}" y="{height - 8}" text-anchor="middle" class="ax">'
+                     f'{escape(x_labels[i])}</text>')
+    label = f"{title}: " + ", ".join(f"{d} {fmt(v) if v is not None else 'n/a'}" for d, v in zip(x_labels, values))
+    return _svg(width, height, label, "".join(parts))
+
+
+def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], grades: Sequence[str], *,
+                 title: str, width: int = 520, height: int = 200) -> str:
+    """Grade mix per day as stacked shares.
+
+    Examples
+    --------
+    >>> "<rect" in stacked_bars(["d1"], [{"A": 3, "B": 1}], ["A", "B"], title="mix")
+    True
+    """
+    pad_l, pad_r, pad_t, pad_b = 44, 10, 22, 30
+    pw, ph = width - pad_l - pad_r, height - pad_t - pad_b
+    n = max(len(x_labels), 1)
+    bw = pw / n * 0.8
+    parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>']
+    for i, (day, mix) in enumerate(zip(x_labels, mixes)):
+        total = sum(mix.values()) or 1
+        y = pad_t + ph
+        x = pad_l + i * pw / n + (pw / n - bw) / 2
+        for k, g in enumerate(grades):
+            c = mix.get(g, 0)
+            hgt = c / total * ph
+            y -= hgt
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{hgt:.1f}" '
+                         f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(day)} {escape(g)}: {c}</title></rect>')
+    legend = "".join(f'<tspan fill="{PALETTE[k % len(PALETTE)]}">■ {escape(g)} </tspan>' for k, g in enumerate(grades))
+    parts.append(f'<text x="{pad_l + 150}" y="14" class="lgd">{legend}</text>')
+    if x_labels:
+        parts.append(f'<text x="{pad_l}" y="{height - 8}" class="ax">{escape(x_labels[0])}</text>'
+                     f'<text x="{pad_l + pw}" y="{height - 8}" text-anchor="end" class="ax">'
+                     f'{escape(x_labels[-1])}</text>')
+    label = f"{title}: " + "; ".join(f"{d} " + ", ".join(f"{g} {m.get(g, 0)}" for g in grades)
+                                      for d, m in zip(x_labels, mixes))
+    return _svg(width, height, label, "".join(parts))

@@ -1,0 +1,201 @@
+"""Web UI routes (server-rendered Jinja2 + htmx): login/logout, review queue, asset page and review form, dashboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from assetgrade.errors import AssetgradeError, ConflictError, PermissionDeniedError, ValidationError
+from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_session_cookie
+from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
+from assetgrade.rest.errors import AuthenticationError
+from assetgrade.rest.queries import dashboard_series, review_queue
+from assetgrade.rest.routes.review import queue_item
+from assetgrade.rest.schemas import ReviewIn
+from assetgrade.rest.writes import submit_review
+from assetgrade.web.page import load_asset_page
+from assetgrade.web.svg import line_chart, stacked_bars
+
+__all__ = ["install_ui", "router"]
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _reviewer(request: Request) -> Principal:
+    who = current_principal(request)
+    if not who.can("admin", "reviewer"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; the review UI needs reviewer or admin")
+    return who
+
+
+def _same_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise PermissionDeniedError(f"cross-site form post refused (Origin {origin})")
+
+
+def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    ctx.setdefault("who", getattr(request.state, "principal", None))
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/ui/queue", error: str | None = None) -> HTMLResponse:
+    return _render(request, "login.html", {"next": next, "error": error, "who": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    _same_origin(request)
+    form = await request.form()
+    token = str(form.get("token", "")).strip()
+    nxt = str(form.get("next", "/ui/queue"))
+    if not nxt.startswith("/ui/"):
+        nxt = "/ui/queue"
+    state = app_state(request)
+    h = hash_token(token)
+    try:
+        def check() -> Principal:
+            with state.workspace.session(readonly=True) as s:
+                return authenticate(s, h, state.tokens)
+
+        who = await run_in_threadpool(check)
+        if not who.can("admin", "reviewer"):
+            raise PermissionDeniedError("station tokens cannot use the review UI")
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        return _render(request, "login.html", {"next": nxt, "error": str(exc), "who": None}, status=401)
+    resp = RedirectResponse(nxt, status_code=303)
+    resp.set_cookie(SESSION_COOKIE, sign_session_cookie(h, state.settings.session_secret,
+                                                         state.settings.session_max_age_s),
+                    max_age=state.settings.session_max_age_s, httponly=True, samesite="strict",
+                    secure=state.settings.cookie_secure, path="/")
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    _same_origin(request)
+    resp = RedirectResponse("/ui/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLResponse:
+    _reviewer(request)
+    state = app_state(request)
+    limit = max(1, min(limit, state.settings.max_page_size))
+    with state.workspace.session(readonly=True) as s:
+        rows, total = review_queue(s, limit=limit, offset=max(0, offset))
+        items = [queue_item(r) for r in rows]
+    tpl = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
+    return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit})
+
+
+@router.get("/next")
+def next_in_queue(request: Request) -> Response:
+    _reviewer(request)
+    with app_state(request).workspace.session(readonly=True) as s:
+        rows, _ = review_queue(s, limit=1)
+    target = f"/ui/assets/{quote(rows[0].asset_id)}" if rows else "/ui/queue?done=1"
+    return RedirectResponse(target, status_code=303)
+
+
+def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = None,
+               message: str | None = None, message_kind: str = "info") -> dict[str, Any]:
+    state = app_state(request)
+    page = load_asset_page(state.workspace, asset_id)
+    ont = state.ontology()
+    defaults = {"grade": page.prediction.grade if page.prediction else "", "note": "",
+                "defects_json": json.dumps(page.candidate_defects),
+                "expected_version": page.asset.version,
+                "based_on_prediction_id": page.prediction.id if page.prediction else ""}
+    return {"p": page, "form": {**defaults, **(form or {})}, "grades": list(ont.grades.grades),
+            "defects": sorted(ont.defects.values(), key=lambda d: d.id), "message": message,
+            "message_kind": message_kind, "quote": quote}
+
+
+@router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
+def asset_page(request: Request, asset_id: str, saved: str | None = None) -> HTMLResponse:
+    _reviewer(request)
+    msg = f"Review of {saved} saved." if saved else None
+    return _render(request, "asset.html", _asset_ctx(request, asset_id, message=msg, message_kind="ok"))
+
+
+@router.post("/assets/{asset_id:path}/review")
+async def post_review(request: Request, asset_id: str) -> Response:
+    who = _reviewer(request)
+    _same_origin(request)
+    state = app_state(request)
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")) for k in ("grade", "note", "defects_json", "expected_version",
+                                               "based_on_prediction_id")}
+    htmx = bool(request.headers.get("hx-request"))
+    try:
+        try:
+            defects = json.loads(form["defects_json"] or "[]")
+            body = ReviewIn(expected_version=int(form["expected_version"] or 0), grade=form["grade"] or None,
+                            defects=[{k: v for k, v in d.items() if k in ("id", "severity", "evidence_id", "box")}
+                                     for d in defects if d.get("id")],
+                            note=form["note"] or None, based_on_prediction_id=form["based_on_prediction_id"] or None)
+        except (ValueError, TypeError, AttributeError, PydanticValidationError) as exc:
+            raise ValidationError(f"the review form is not valid: {exc}", where="review form") from exc
+        await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
+    except (ConflictError, ValidationError) as exc:
+        status = 409 if isinstance(exc, ConflictError) else 422
+        kind = "conflict" if status == 409 else "error"
+        ctx = await run_in_threadpool(_asset_ctx, request, asset_id, form, str(exc), kind)
+        if isinstance(exc, ConflictError):  # keep the reviewer's input; a resubmit now answers the new version
+            ctx["form"]["stale_version"] = form["expected_version"]
+            ctx["form"]["expected_version"] = ctx["p"].asset.version
+        return _render(request, "_review_panel.html" if htmx else "asset.html", ctx, status=status)
+    with state.workspace.session(readonly=True) as s:
+        rows, _ = review_queue(s, limit=1)
+    target = (f"/ui/assets/{quote(rows[0].asset_id)}?saved={quote(asset_id)}" if rows
+              else f"/ui/queue?done=1&saved={quote(asset_id)}")
+    if htmx:
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request) -> HTMLResponse:
+    _reviewer(request)
+    state = app_state(request)
+    with state.workspace.session(readonly=True) as s:
+        d = dashboard_series(s)
+    grades = list(state.ontology().grades.names)
+    extra = sorted({g for m in d["grade_mix"] for g in m} - set(grades))
+    plots = [
+        stacked_bars(d["days"], d["grade_mix"], grades + extra, title="Grade mix of predictions per day"),
+        line_chart(d["days"], d["auto_accept_rate"], title="Auto-accept rate", y_max=1.0, percent=True),
+        line_chart(d["days"], d["expected_cost"], title="Mean expected cost per prediction"),
+        line_chart(d["days"], d["override_rate"], title="Reviewer override rate", y_max=1.0, percent=True),
+    ]
+    return _render(request, "dashboard.html", {"plots": plots, "d": d})
+
+
+def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response:
+    if isinstance(exc, AuthenticationError):
+        if request.method == "GET":
+            return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", status_code=303)
+        return _render(request, "login.html", {"next": "/ui/queue", "error": str(exc), "who": None}, status=401)
+    return _render(request, "error.html", {"status": status, "error": str(exc)}, status=status)
+
+
+def install_ui(app: FastAPI) -> None:
+    """Mount the UI routes, the static files (htmx, CSS, the box tool) and the HTML error pages."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.html_error_handler = _html_error

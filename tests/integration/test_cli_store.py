@@ -1,0 +1,69 @@
+"""The store and ingest CLI end to end: init, ingest (with a bad row), stats, assets list/show, db upgrade."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app
+
+runner = CliRunner()
+
+
+def _jpeg(c: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (16, 16), c).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_cli_init_ingest_inspect(tmp_path: Path) -> None:
+    app = build_app()
+    ws = tmp_path / "ws"
+    r = runner.invoke(app, ["init", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert (ws / "assetgrade.yaml").exists()
+    (tmp_path / "a.jpg").write_bytes(_jpeg(10))
+    (tmp_path / "m.csv").write_text("asset_id,kind,path,text,grade,defect\n"
+                                    "pump-1,image,a.jpg,,B,corrosion\n"
+                                    "pump-1,log,,seal leaking,,\n")
+    r = runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "added evidence" in r.output and "report:" in r.output
+    r = runner.invoke(app, ["stats", "-w", str(ws), "--json"])
+    st = json.loads(r.output)
+    assert st["modality"] == {"image": 1, "log": 1} and st["grade"] == {"B": 1}
+    r = runner.invoke(app, ["assets", "list", "-w", str(ws), "--json"])
+    assert json.loads(r.output) == [{"asset_id": "pump-1", "asset_type": "unknown", "images": 1, "logs": 1,
+                                     "series": 0, "grade": "B"}]
+    r = runner.invoke(app, ["assets", "show", "pump-1", "-w", str(ws), "--json"])
+    doc = json.loads(r.output)
+    assert {e["kind"] for e in doc["evidence"]} == {"image", "log"}
+    assert {(lb["kind"], lb["value"]) for lb in doc["labels"]} == {("grade", "B"), ("defect", "corrosion")}
+    r = runner.invoke(app, ["db", "upgrade", "-w", str(ws)])
+    from assetgrade.store.engine import head_revision
+
+    assert r.exit_code == 0 and head_revision() in r.output
+    r = runner.invoke(app, ["assets", "show", "pump-1"], env={"ASSETGRADE_WORKSPACE": str(ws)})
+    assert r.exit_code == 0 and "seal leaking" in r.output
+
+
+def test_cli_exit_codes_and_report_on_bad_rows(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    exe = [sys.executable, "-m", "assetgrade.cli"]
+    subprocess.run([*exe, "init", str(ws)], check=True, capture_output=True)
+    (tmp_path / "m.csv").write_text("asset_id,kind,text,defect\nx,log,ok,\ny,log,bad,warp_drive\n")
+    r = subprocess.run([*exe, "ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)], capture_output=True,
+                       text=True)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "warp_drive" in r.stdout and "rejected" in r.stderr
+    report = json.loads(next((ws / "reports").glob("ingest-*.json")).read_text())
+    assert report["added"]["evidence"] == 1
+    assert report["errors"][0]["row"] == 3 and report["errors"][0]["field"] == "defect"
+    r = subprocess.run([*exe, "stats", "-w", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert r.returncode == 3 and "assetgrade init" in r.stderr

@@ -1,0 +1,78 @@
+"""Ontology linking: exact synonyms, sub-phrases, the unlinked-term report, and embedding similarity."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from assetgrade.modalities.text.linking import OntologyLinker, format_unlinked_report
+from assetgrade.ontology import default_ontology
+
+
+@pytest.fixture(scope="module")
+def linker() -> OntologyLinker:
+    return OntologyLinker(default_ontology(), embedder=None)
+
+
+@pytest.mark.parametrize(
+    ("term", "kind", "id_"),
+    [
+        ("hyd hose", "component", "hydraulic_hose"),
+        ("Leaking", "defect", "leak"),
+        ("bearings", "component", "bearing"),
+        ("cracked", "defect", "crack"),
+        ("worn out", "defect", "wear"),
+    ],
+)
+def test_exact_synonyms(linker: OntologyLinker, term: str, kind: str, id_: str) -> None:
+    link = linker.link(term)
+    assert (link.kind, link.id, link.method, link.score) == (kind, id_, "synonym", 1.0)
+
+
+def test_subphrase_and_kind_filter(linker: OntologyLinker) -> None:
+    link = linker.link("left hand bucket cylinder", kind="component")
+    assert link.id == "hydraulic_cylinder" and link.method == "subphrase" and link.score < 1.0
+    assert linker.link("leaking", kind="component").id is None
+
+
+def test_unlinked_counts_and_report(linker: OntologyLinker) -> None:
+    counts = linker.unlinked(["grouser bolt", "Grouser  bolt", "hose", "", "fire ring"])
+    assert counts == Counter({"grouser bolt": 2, "fire ring": 1})
+    report = format_unlinked_report(counts)
+    assert report.splitlines()[1].split() == ["2", "grouser", "bolt"]
+
+
+class _CharTrigramEmbedder:
+    """A real (if crude) embedder: hashed character trigrams, L2-normalised."""
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        import zlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), 512), dtype=np.float32)
+        for i, t in enumerate(texts):
+            s = f"  {t.lower()} "
+            for j in range(len(s) - 2):
+                out[i, zlib.crc32(s[j : j + 3].encode()) % 512] += 1.0
+            n = np.linalg.norm(out[i])
+            out[i] /= n if n else 1.0
+        return out
+
+
+def test_embedding_fallback_with_threshold() -> None:
+    linker = OntologyLinker(default_ontology(), embedder=_CharTrigramEmbedder(), threshold=0.6)
+    link = linker.link("hydraulic hozes")
+    assert link.method == "embedding" and link.id == "hydraulic_hose" and 0.6 <= link.score <= 1.0
+    far = linker.link("quarterly safety meeting")
+    assert far.id is None and far.method == "none"
+
+
+@pytest.mark.slow
+def test_minilm_links_a_paraphrase() -> None:
+    from assetgrade.modalities.text.embed import MiniLMEmbedder
+
+    linker = OntologyLinker(default_ontology(), embedder=MiniLMEmbedder(), threshold=0.6)
+    link = linker.link("oil seeping out")
+    assert link.kind == "defect" and link.id == "leak" and link.method in ("embedding", "subphrase")

@@ -1,0 +1,69 @@
+"""Negation and uncertainty: NegEx scopes adapted to maintenance text, and the labelled real-log sample."""
+
+from __future__ import annotations
+
+import pytest
+
+from assetgrade.bench.text import NEGATION_FIXTURE, bench_negation, read_negation_sample
+from assetgrade.modalities.text.negation import NegationDetector
+
+
+def status(text: str, target: str, **kw: object) -> str:
+    i = text.lower().find(target.lower())
+    assert i >= 0
+    return NegationDetector(**kw).status(text, (i, i + len(target)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("no leak found", "leak", "negated"),
+        ("nil cracks on boom welds", "cracks", "negated"),
+        ("boom inspected, cracks not found", "cracks", "negated"),
+        ("bearing noise checked ok", "noise", "negated"),
+        ("check for crack on stick", "crack", "uncertain"),
+        ("suspected bearing noise", "noise", "uncertain"),
+        ("possible leak at pump", "leak", "uncertain"),
+        ("oil leak at pump?", "oil leak", "uncertain"),
+        ("inspect hoses", "hoses", "uncertain"),
+        ("engine will not start", "will not start", "confirmed"),
+        ("no power to fuel solenoid", "no power", "confirmed"),
+        ("investigate and repair oil leak", "oil leak", "confirmed"),
+        ("replace leaking check valve", "leaking", "confirmed"),
+        ("check hoses - oil leak at pump", "oil leak", "confirmed"),
+        ("no 4 slew motor overheating", "overheating", "confirmed"),
+        ("hydraulic hose leaking", "leaking", "confirmed"),
+    ],
+)
+def test_scopes(text: str, target: str, expected: str) -> None:
+    assert status(text, target) == expected
+
+
+def test_scope_window_limits_reach() -> None:
+    far = "check " + "x " * 10 + "leak"
+    assert status(far, "leak") == "confirmed"
+
+
+def test_plain_negex_differs_where_maintenance_differs() -> None:
+    assert status("engine no power", "power", adapted=False) == "negated"
+    assert status("engine no power", "power") == "confirmed"
+
+
+def test_empty_and_odd_spans() -> None:
+    det = NegationDetector()
+    assert det.status("", (0, 0)) == "confirmed"
+    assert det.status("leak", (10, 20)) == "confirmed"
+    assert det.status("油漏れ no leak", (7, 11)) == "negated"
+
+
+def test_fixture_is_well_formed_and_real_sized() -> None:
+    rows = read_negation_sample(NEGATION_FIXTURE)
+    assert 150 <= len(rows) <= 300
+    assert {r[3] for r in rows} == {"confirmed", "negated", "uncertain"}
+
+
+def test_fixture_accuracy_floor() -> None:
+    m = bench_negation().metrics
+    assert m["accuracy"] >= 90.0
+    assert m["f1_uncertain"] >= 85.0
+    assert m["f1_confirmed"] >= 90.0

@@ -1,0 +1,70 @@
+"""Asset summary: failure modes, repairs, recurring faults, time since repair, cost, findings, bad input."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+
+from assetgrade.modalities.text.summary import LogSummarizer, clean_text
+from assetgrade.ontology import default_ontology
+from assetgrade.store.records import LogEntry
+
+
+@pytest.fixture(scope="module")
+def summarizer() -> LogSummarizer:
+    return LogSummarizer(default_ontology(), recurrence_window_days=60)
+
+
+def entry(i: int, text: str, day: str, cost: float | None = None) -> LogEntry:
+    return LogEntry(f"e{i}", text, date=datetime.fromisoformat(day), cost=cost)
+
+
+def test_recurring_faults_time_and_cost(summarizer: LogSummarizer) -> None:
+    logs = [
+        entry(1, "L/H BUCKET CYL LEAKING", "2010-01-01", 400.0),
+        entry(2, "bucket cyl leaking again", "2010-02-01", 100.0),
+        entry(3, "replace bucket cylinder", "2010-02-10", 2500.0),
+        entry(4, "cylinder leak", "2010-09-01"),  # outside the 60-day window of the last leak
+        entry(5, "check for crack on boom", "2010-09-20"),
+    ]
+    s = summarizer.summarize(logs)
+    f = s.features
+    assert f["fm_leak"] == 3 and f["n_recurring"] == 1 and f["n_recurring_components"] == 1
+    assert f["total_cost"] == 3000.0 and f["max_cost"] == 2500.0
+    assert f["n_replacements"] == 1
+    assert f["days_since_last_repair"] == (datetime(2010, 9, 20) - datetime(2010, 2, 10)).days
+    assert f["n_uncertain"] == 1 and f["fm_crack"] == 0
+    assert summarizer.failure_modes(s) == {"leak": 3}
+
+
+def test_findings_carry_spans_and_status(summarizer: LogSummarizer) -> None:
+    s = summarizer.summarize([LogEntry("e9", "no leak found, hose worn")])
+    by_defect = {x.defect: x for x in s.findings}
+    leak, wear = by_defect["leak"], by_defect["wear"]
+    assert leak.status == "negated" and wear.status == "confirmed"
+    assert "no leak found, hose worn"[slice(*wear.span)] == "worn"  # type: ignore[misc]
+    assert wear.component == "hydraulic_hose" and wear.evidence_id == "e9"
+
+
+def test_feature_block_is_fixed_width(summarizer: LogSummarizer) -> None:
+    a = summarizer.summarize([LogEntry("x", "pump leaking")])
+    b = summarizer.summarize([])
+    assert tuple(a.features) == tuple(b.features) == summarizer.feature_names
+    assert math.isnan(b.features["mean_cost"]) and b.features["n_entries"] == 0
+
+
+def test_bad_input_empty_bytes_huge_mixed(summarizer: LogSummarizer) -> None:
+    huge = "hose leaking " + "x" * 1_000_000
+    logs = [
+        LogEntry("empty", ""),
+        LogEntry("bytes", b"pump leaking \xff\xfe"),  # type: ignore[arg-type]
+        LogEntry("huge", huge),
+        LogEntry("mixed", "Hydraulikschlauch undicht, hose leaking 油漏れ"),
+    ]
+    s = summarizer.summarize(logs)
+    assert "empty:empty" in s.flags and "not_utf8:bytes" in s.flags and "truncated:huge" in s.flags
+    assert sum(1 for x in s.findings if x.defect == "leak") == 3
+    text, flags = clean_text(huge, 5000)
+    assert len(text) == 5000 and flags == ["truncated"]

@@ -1,0 +1,56 @@
+"""The pretrained backbone: real ImageNet predictions, the right normalisation, torch == ONNX features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.vision.backbone import Backbone
+from assetgrade.modalities.vision.images import preprocess
+
+PALACE_LIKE = {442, 449, 483, 497, 498, 580, 663, 668, 698, 832, 975}  # bell cote, boathouse, castle, ... palace
+DAISY = 985
+
+
+def _sample(name: str) -> Image.Image:
+    from sklearn.datasets import load_sample_image
+
+    return Image.fromarray(load_sample_image(name))
+
+
+def test_known_photos_get_sensible_imagenet_classes(backbone224: Backbone) -> None:
+    logits = backbone224.classify(np.stack([preprocess(_sample(n), 224) for n in ("china.jpg", "flower.jpg")]))
+    top5_china = set(np.argsort(-logits[0])[:5].tolist())
+    assert len(top5_china & PALACE_LIKE) >= 2
+    assert int(np.argmax(logits[1])) == DAISY
+
+
+def test_imagenet_mean_std_would_be_wrong(backbone224: Backbone) -> None:
+    img = _sample("flower.jpg").resize((224, 224))
+    x = np.asarray(img, np.float32) / 255.0
+    x = ((x - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]).transpose(2, 0, 1)[None].astype(np.float32)
+    assert int(np.argmax(backbone224.classify(x)[0])) != DAISY
+
+
+def test_onnx_and_torch_give_the_same_features(backbone64: Backbone, onnx_dir, rng: np.random.Generator) -> None:
+    torch_bb = Backbone("lite0", image_size=64, engine="torch", cache_dir=onnx_dir)
+    x = rng.normal(size=(3, 3, 64, 64)).astype(np.float32)
+    a, b = backbone64.run(x), torch_bb.run(x)
+    assert backbone64.use_onnx() and not torch_bb.use_onnx()
+    assert a.pooled.shape == (3, backbone64.feature_dim)
+    assert np.allclose(a.pooled, b.pooled, atol=1e-4, rtol=1e-3)
+    for ma, mb in zip(a.patch_maps, b.patch_maps, strict=True):
+        assert np.allclose(ma, mb, atol=1e-4, rtol=1e-3)
+    # pooled = spatial means of the CAM maps (what makes the CAM exact)
+    assert np.allclose(a.pooled, np.concatenate([m.mean(axis=(2, 3)) for m in a.cam_maps], axis=1), atol=1e-4)
+
+
+def test_bad_settings_are_refused(backbone64: Backbone) -> None:
+    with pytest.raises(ValidationError, match="unknown backbone"):
+        Backbone("resnet50")
+    with pytest.raises(ValidationError, match="multiple of 32"):
+        Backbone("lite0", image_size=100)
+    with pytest.raises(ValidationError, match="batch shape"):
+        backbone64.run(np.zeros((1, 3, 32, 32), np.float32))

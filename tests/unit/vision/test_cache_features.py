@@ -1,0 +1,60 @@
+"""Feature cache: a second extraction of the same images recomputes nothing and returns the same features."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.vision.backbone import Backbone
+from assetgrade.modalities.vision.cache import FeatureCache
+from assetgrade.modalities.vision.features import extract_pooled
+from assetgrade.store.records import ImageRef
+
+
+def _ref(name: str, data: bytes) -> ImageRef:
+    return ImageRef(evidence_id=name, sha256=hashlib.sha256(data).hexdigest(), load_bytes=partial(lambda d: d, data))
+
+
+def _img(rng: np.random.Generator) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_cache_hit_avoids_recompute(backbone64: Backbone, tmp_path: Path, rng: np.random.Generator) -> None:
+    refs = [_ref(f"img{i}", _img(rng)) for i in range(3)] + [_ref("broken", b"not an image")]
+    cache = FeatureCache(tmp_path)
+    first = extract_pooled(refs, backbone64, cache=cache)
+    assert first.computed == 3
+    assert set(first.errors) == {3} and "broken" in first.errors[3]
+    assert np.isnan(first.features[3]).all() and np.isfinite(first.features[:3]).all()
+    second = extract_pooled(refs, backbone64, cache=cache)
+    assert second.computed == 0  # nothing recomputed for the three good images
+    assert np.array_equal(second.features[:3], first.features[:3])
+    other_view = extract_pooled(refs[:1], backbone64, cache=cache, view="hflip")
+    assert other_view.computed == 1  # the view is part of the key
+
+
+def test_cache_keys_are_validated(tmp_path: Path) -> None:
+    cache = FeatureCache(tmp_path)
+    with pytest.raises(ValidationError, match="sha256"):
+        cache.put_many("k", ["xyz"], np.zeros((1, 2), np.float32))
+    with pytest.raises(ValidationError, match="bad cache key"):
+        cache.get_many("../escape", ["a" * 64])
+
+
+def test_corrupt_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = FeatureCache(tmp_path)
+    sha = "c" * 64
+    cache.put_many("k", [sha], np.ones((1, 4), np.float32))
+    path = next(tmp_path.rglob("*.npy"))
+    path.write_bytes(b"garbage")
+    found, missing = cache.get_many("k", [sha])
+    assert found == [None] and missing == [0]

@@ -1,0 +1,73 @@
+"""The registered vision extractor on tiny real-pixel records: contract, absent assets, findings with regions."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.base import Extractor, get_extractor
+from assetgrade.modalities.vision.backbone import Backbone
+from assetgrade.store.records import AssetRecord, ImageRef
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _image(rng: np.random.Generator, scratched: bool, k: int) -> ImageRef:
+    arr = (128 + rng.normal(0, 12, (64, 64))).clip(0, 255).astype(np.uint8)
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
+    if scratched:
+        arr[40:44, 8:56] = 250
+        boxes = (("scratch", (8.0, 40.0, 56.0, 44.0)),)
+    data = _png(np.stack([arr] * 3, axis=-1))
+    return ImageRef(f"img{k}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data), boxes=boxes)
+
+
+def _records(rng: np.random.Generator) -> list[AssetRecord]:
+    recs = []
+    for i in range(16):
+        bad = i % 2 == 1
+        recs.append(AssetRecord(f"a{i}", images=(_image(rng, bad, i),), grade="D" if bad else "A"))
+    return recs
+
+
+def test_vision_extractor_contract(tmp_path: Path, backbone64: Backbone, rng: np.random.Generator) -> None:
+    ex = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
+    ex._backbone = backbone64  # type: ignore[attr-defined]  # share the session's exported graph
+    assert isinstance(ex, Extractor) and ex.modality == "vision"
+    train = _records(rng)
+    ex.fit(train)
+    test = [*_records(rng)[:4], AssetRecord("no-images"), AssetRecord("broken", images=(
+        ImageRef("bad", "0" * 64, lambda: b"garbage"),))]
+    block = ex.extract(test)
+    assert block.features.shape == (6, len(block.feature_names))
+    assert block.present.tolist() == [True, True, True, True, False, False]
+    assert np.isnan(block.features[4]).all() and np.isnan(block.grade_proba[4]).all()  # type: ignore[index]
+    assert any("unreadable" in f for f in block.quality_flags["broken"])
+    proba = block.grade_proba
+    assert proba is not None and np.allclose(proba[:4].sum(axis=1), 1.0)
+    # scratched assets (odd) are graded worse than clean ones (even)
+    expected = proba[:4] @ np.arange(4)
+    assert expected[1] > expected[0] and expected[3] > expected[2]
+    scratch = [f for f in block.findings["a1"] if f.defect == "scratch"]
+    assert scratch and scratch[0].region is not None and scratch[0].evidence_id == "img1"
+    assert not [f for f in block.findings["a0"] if f.defect == "scratch"]
+    assert any(p.suffix == ".npy" for p in (tmp_path / "features").rglob("*"))  # features were cached
+
+
+def test_extract_before_fit_and_bad_grades_are_refused(rng: np.random.Generator) -> None:
+    ex = get_extractor("vision", image_size=64, grades=("A", "B"))
+    with pytest.raises(ValidationError, match="before fit"):
+        ex.extract([AssetRecord("x")])
+    with pytest.raises(ValidationError, match="unknown grade"):
+        ex.fit([AssetRecord("x", images=(_image(rng, False, 0),), grade="Z")])

@@ -1,0 +1,70 @@
+"""Heads: the ordinal head respects the order of levels; probabilities are valid; multi-label works."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.vision.heads import LinearProbe, MultiLabelProbe, OrdinalLogistic
+
+
+def _ordinal_data(rng: np.random.Generator, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.normal(size=(n, 5))
+    latent = 2.0 * X[:, 0] - 1.0 * X[:, 1]
+    y = np.digitize(latent, [-2.0, 0.0, 2.0])
+    return X, y
+
+
+def test_ordinal_head_respects_order(rng: np.random.Generator) -> None:
+    X, y = _ordinal_data(rng)
+    m = OrdinalLogistic(n_classes=4, C=10.0).fit(X, y)
+    assert np.all(np.diff(m.thresholds_) > 0)
+    assert np.mean(m.predict(X) == y) > 0.85
+    # moving along the latent direction never lowers the expected level
+    line = np.outer(np.linspace(-4, 4, 50), [2.0, -1.0, 0, 0, 0]) / 5.0
+    expected = m.predict_proba(line) @ np.arange(4)
+    assert np.all(np.diff(expected) >= -1e-9)
+    p = m.predict_proba(X)
+    assert np.allclose(p.sum(axis=1), 1.0) and (p >= 0).all()
+
+
+def test_ordinal_beats_chance_on_order_but_not_on_shuffled_labels(rng: np.random.Generator) -> None:
+    X, y = _ordinal_data(rng)
+    shuffled = rng.permutation(y)
+    good = OrdinalLogistic(n_classes=4).fit(X[:300], y[:300])
+    bad = OrdinalLogistic(n_classes=4).fit(X[:300], shuffled[:300])
+    assert np.mean(good.predict(X[300:]) == y[300:]) > np.mean(bad.predict(X[300:]) == shuffled[300:]) + 0.2
+
+
+def test_linear_probe_raw_coefficients_match_probabilities(rng: np.random.Generator) -> None:
+    X = np.r_[rng.normal(-1, 1, (50, 4)), rng.normal(1, 1, (50, 4)), rng.normal(0, 1, (50, 4)) + [0, 3, 0, 0]]
+    y = np.repeat([0, 1, 2], 50)
+    m = LinearProbe(n_classes=3).fit(X, y)
+    assert np.allclose(m.predict_proba(X), m.model_.predict_proba(m.scaler_.transform(X)), atol=1e-5)
+    assert np.mean(m.predict(X) == y) > 0.8
+
+
+def test_linear_probe_missing_class_gets_zero_probability(rng: np.random.Generator) -> None:
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    p = LinearProbe(n_classes=3).fit(X, y).predict_proba(X)
+    assert p.shape == (40, 3) and p[:, 2].max() < 1e-6
+
+
+def test_multilabel_probe(rng: np.random.Generator) -> None:
+    X = rng.normal(size=(200, 4))
+    Y = np.c_[X[:, 0] > 0, X[:, 1] > 0, np.zeros(200)].astype(int)
+    p = MultiLabelProbe().fit(X, Y).predict_proba(X)
+    assert p.shape == (200, 3)
+    assert np.mean((p[:, :2] > 0.5) == Y[:, :2]) > 0.9
+    assert np.all(p[:, 2] == 0.0)
+
+
+def test_heads_reject_nan_and_bad_labels(rng: np.random.Generator) -> None:
+    X = rng.normal(size=(10, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValidationError, match=r"rows \[3\]"):
+        LinearProbe(n_classes=2).fit(X, np.r_[np.zeros(5, int), np.ones(5, int)])
+    with pytest.raises(ValidationError, match="0..2"):
+        OrdinalLogistic(n_classes=3).fit(rng.normal(size=(4, 2)), np.array([0, 1, 2, 5]))

@@ -1,0 +1,56 @@
+"""Quality flags fire on blurred and dark images, not on sharp ones; CAM maps and peak boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region
+from assetgrade.modalities.vision.quality import assess_quality, temper
+
+
+def _sharp(rng: np.random.Generator) -> Image.Image:
+    base = np.kron(rng.integers(40, 215, (16, 16)), np.ones((16, 16))).astype(np.uint8)  # edges every 16 px
+    return Image.fromarray(base).convert("RGB")
+
+
+def test_sharp_image_is_clean(rng: np.random.Generator) -> None:
+    report = assess_quality(_sharp(rng))
+    assert report.flags == [] and report.confidence_factor == 1.0
+
+
+def test_blurred_image_is_flagged(rng: np.random.Generator) -> None:
+    blurred = _sharp(rng).filter(ImageFilter.GaussianBlur(6))
+    report = assess_quality(blurred)
+    assert "blurry" in report.flags and report.confidence_factor < 1.0
+
+
+def test_dark_and_glare_images_are_flagged(rng: np.random.Generator) -> None:
+    dark = Image.fromarray((np.asarray(_sharp(rng)) // 12).astype(np.uint8))
+    assert "underexposed" in assess_quality(dark).flags
+    glare = np.asarray(_sharp(rng)).copy()
+    glare[100:160, 100:160] = 255
+    assert "glare" in assess_quality(Image.fromarray(glare)).flags
+    small = _sharp(rng).resize((40, 40), Image.Resampling.NEAREST)
+    assert "low_resolution" in assess_quality(small).flags
+
+
+def test_temper_pulls_toward_uniform() -> None:
+    p = np.array([[0.9, 0.1], [0.2, 0.8]])
+    out = temper(p, np.array([1.0, 0.5]))
+    assert np.allclose(out[0], p[0]) and np.allclose(out[1], [0.35, 0.65])
+
+
+def test_cam_map_is_the_weighted_sum_and_peak_box(tmp_path: Path) -> None:
+    m1 = np.zeros((2, 4, 4), np.float32)
+    m1[1, 3, 0] = 1.0
+    m2 = np.zeros((1, 2, 2), np.float32)
+    heat = cam_map([m1, m2], [0.0, 2.0, 0.0])
+    assert heat.shape == (4, 4) and heat[3, 0] == 2.0 and heat.sum() == 2.0
+    (x, y), box = peak_region(heat)
+    assert (x, y) == (0, 3) and box == (0, 3, 1, 4)
+    assert peak_in_boxes(heat, [(0, 2, 1, 4)]) and not peak_in_boxes(heat, [(2, 0, 4, 2)])
+    path = overlay_png(Image.new("RGB", (32, 32)), heat, tmp_path / "o.png", box=(0, 24, 8, 32))
+    assert Image.open(path).size == (32, 32)
