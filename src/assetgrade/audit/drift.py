@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from scipy import stats as sps
 
 from assetgrade.errors import ValidationError
@@ -188,6 +188,16 @@ class DriftPolicy(BaseModel):
     retrain_after: int = Field(2, ge=1, description="alarms within the last `window` batches that ask for retraining")
     window: int = Field(3, ge=1)
 
+    @model_validator(mode="after")
+    def _enough_permutations(self) -> DriftPolicy:
+        # the smallest permutation p-value is 1/(n+1): it must be able to fall well below alpha
+        if (self.n_permutations + 1) * self.alpha < 2:
+            raise ValueError(
+                f"n_permutations={self.n_permutations} cannot reach p < alpha={self.alpha}; "
+                f"use at least {int(np.ceil(2 / self.alpha)) - 1}"
+            )
+        return self
+
 
 @dataclass
 class DriftBatch:
@@ -259,7 +269,7 @@ class DriftMonitor:
     Examples
     --------
     >>> g = np.random.default_rng(0)
-    >>> mon = DriftMonitor(DriftPolicy(calibration_splits=20, n_permutations=50, classifier_test=False))
+    >>> mon = DriftMonitor(DriftPolicy(calibration_splits=20, classifier_test=False))
     >>> mon = mon.fit(DriftBatch(embeddings=g.normal(size=(400, 5))), batch_size=100)
     >>> mon.update(DriftBatch(embeddings=g.normal(size=(100, 5)) + 1.0)).alarm
     True

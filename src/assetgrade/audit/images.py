@@ -71,7 +71,7 @@ class ImageDigests:
     Examples
     --------
     >>> d = ImageDigests(np.zeros((1, 64), bool), np.zeros((1, 64), bool), np.zeros((1, 5)), np.ones(1, bool), {})
-    >>> d.ok.sum()
+    >>> int(d.ok.sum())
     1
     """
 

@@ -21,7 +21,7 @@ import numpy as np
 from assetgrade.bench.report import BenchResult
 from assetgrade.store.records import ImageRef
 
-__all__ = ["DriftBenchConfig", "run_drift_bench", "shifted_refs"]
+__all__ = ["DriftBenchConfig", "plot_mmd", "run_drift_bench", "shifted_refs"]
 
 
 @dataclass
@@ -41,10 +41,32 @@ class DriftBenchConfig:
     limit: int | None = None
     cache_dir: Path | None = None
     progress: bool = False
+    plot_path: Path | None = None
 
 
 def _const(data: bytes) -> bytes:
     return data
+
+
+def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, path: Path) -> None:
+    """PNG: MMD² of each clean batch and of each shifted stream's batches against the calibrated threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(range(1, len(clean) + 1), clean, "o-", color="tab:blue", label="unshifted batches")
+    for k, s in enumerate(shifted):
+        ax.plot(range(1, len(s) + 1), s, "s--", color="tab:red", alpha=0.7, label="shifted streams" if k == 0 else None)
+    ax.axhline(threshold, color="k", lw=1, label="threshold (reference self-splits, q=0.99)")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("MMD² vs reference")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def shifted_refs(refs: list[ImageRef], *, gain: float, contrast: float) -> list[ImageRef]:
@@ -120,6 +142,9 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
     detect = [s["batches_to_detect"] for s in streams]
     t_mon = time.perf_counter() - t0 - t_emb - t_fit
     n_batches = cfg.n_clean_batches + sum(len(s["batches"]) for s in streams)
+    if cfg.plot_path is not None:
+        plot_mmd([c["embedding_mmd2"] for c in clean],
+                 [[b["embedding_mmd2"] for b in s["batches"]] for s in streams], mon.mmd_threshold_, cfg.plot_path)
     metrics = {
         "false_alarms": false_alarms,
         "clean_batches": cfg.n_clean_batches,
@@ -140,6 +165,7 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
         "streams": streams,
         "timing_s": {"embed": round(t_emb, 2), "fit": round(t_fit, 2), "monitor": round(t_mon, 2),
                      "per_batch": round(t_mon / max(1, n_batches), 3)},
+        "plot": str(cfg.plot_path) if cfg.plot_path else None,
         "backbone": "lite0@224 pooled multi-block (assetgrade.modalities.vision)",
     }
     return BenchResult(

@@ -1,9 +1,10 @@
 """``assetgrade bench fidelity``: synthetic defects mixed into NEU, measured by the audit checks.
 
 Real NEU images are split (stratified, seeded) into train and test. Synthetic items are made
-from random real training images by the class's generators (scratches -> ``scratch``,
-pitted_surface -> ``pitting``, crazing -> ``crack``; every class also ``lighting`` and ``blur``)
-and keep their parent's label and asset id. With 30% synthetic in the training pool the audit
+from random real training images: by default a procedural defect of the image's class is drawn
+on it (crazing -> ``crack``; inclusion, scratches -> ``scratch``; patches, pitted_surface,
+rolled-in_scale -> ``pitting``); ``synth="augmented"`` uses ``lighting``/``blur`` instead and
+``"mixed"`` either. Each keeps its parent's label and asset id. With 30% synthetic in the training pool the audit
 runs (adversarial AUC, shortcuts, sim-to-real gap, synthetic share...); then linear probes on
 backbone embeddings trained on real only, real + 10% and real + 30% synthetic are scored on
 the real test images.
@@ -21,16 +22,22 @@ import numpy as np
 import pandas as pd
 
 from assetgrade.bench.report import BenchResult
+from assetgrade.errors import ValidationError
 from assetgrade.store.records import ImageRef
 
-__all__ = ["CLASS_GENERATORS", "FidelityConfig", "make_synthetic_refs", "run_fidelity_bench"]
+__all__ = ["AUGMENT_GENERATORS", "CLASS_GENERATORS", "FidelityConfig", "make_synthetic_refs", "plot_fidelity", "run_fidelity_bench"]
 
 CLASS_GENERATORS: dict[str, tuple[str, ...]] = {
-    "scratches": ("scratch", "lighting", "blur"),
-    "pitted_surface": ("pitting", "lighting", "blur"),
-    "crazing": ("crack", "lighting", "blur"),
+    "crazing": ("crack",),
+    "inclusion": ("scratch",),
+    "patches": ("pitting",),
+    "pitted_surface": ("pitting",),
+    "rolled-in_scale": ("pitting",),
+    "scratches": ("scratch",),
 }
-DEFAULT_GENERATORS = ("lighting", "blur")
+"""The procedural defect drawn onto a real image of each NEU class (``defects`` mode)."""
+AUGMENT_GENERATORS = ("lighting", "blur")
+"""The photometric augmentations of the ``augmented`` mode."""
 
 
 @dataclass
@@ -45,6 +52,8 @@ class FidelityConfig:
     low_share: float = 0.1
     cache_dir: Path | None = None
     progress: bool = False
+    plot_path: Path | None = None
+    synth: str = "defects"
 
 
 def _const(data: bytes) -> bytes:
@@ -52,9 +61,12 @@ def _const(data: bytes) -> bytes:
 
 
 def make_synthetic_refs(
-    parents: list[ImageRef], labels: list[str], seed: int
+    parents: list[ImageRef], labels: list[str], seed: int, mode: str = "defects"
 ) -> tuple[list[ImageRef], list[dict[str, Any]]]:
-    """One marked synthetic item per parent (generator chosen by class, seeded); refs and provenance rows."""
+    """One marked item per parent: a procedural defect by class (``defects``), a photometric change
+    (``augmented``) or either at random (``mixed``); seeded. Returns refs and provenance rows."""
+    if mode not in ("defects", "augmented", "mixed"):
+        raise ValidationError(f"mode {mode!r}; allowed: defects, augmented, mixed", where="--synth")
     from assetgrade.modalities.vision.images import decode_image
     from assetgrade.synth import generate
 
@@ -62,7 +74,8 @@ def make_synthetic_refs(
     refs: list[ImageRef] = []
     prov: list[dict[str, Any]] = []
     for k, (ref, lab) in enumerate(zip(parents, labels, strict=True)):
-        gens = CLASS_GENERATORS.get(lab, DEFAULT_GENERATORS)
+        defects = CLASS_GENERATORS.get(lab, ("scratch", "pitting", "crack"))
+        gens = {"defects": defects, "augmented": AUGMENT_GENERATORS, "mixed": defects + AUGMENT_GENERATORS}[mode]
         gen = gens[int(rng.integers(len(gens)))]
         img = decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")
         out = generate(gen, img, seed=int(rng.integers(2**31)), parent_id=ref.evidence_id)
@@ -70,6 +83,32 @@ def make_synthetic_refs(
         refs.append(ImageRef(f"syn{k}-{ref.evidence_id}", out.sha256(), partial(_const, data), origin=out.origin))
         prov.append(out.provenance())
     return refs, prov
+
+
+def plot_fidelity(metrics: dict[str, Any], stats: list[dict[str, Any]], path: Path) -> None:
+    """PNG: real-test accuracies (left) and how well each image statistic alone separates synthetic from real."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    keep = ("real_test_accuracy", "sim_to_real_accuracy")
+    acc = {k.replace("real_test_accuracy_", "train: ").replace("sim_to_real_accuracy_", "CV: "): float(v)
+           for k, v in metrics.items() if k.startswith(keep) and v is not None}
+    a1.barh(list(acc), list(acc.values()), color="tab:blue")
+    a1.set_xlim(min(0.5, *acc.values()) if acc else 0.5, 1.0)
+    a1.set_xlabel("accuracy on real test images")
+    names = [s["stat"] for s in stats]
+    a2.bar(names, [s["separation"] for s in stats], color="tab:orange")
+    a2.axhline(0.5, color="k", lw=1)
+    a2.set_ylim(0.4, 1.0)
+    a2.set_ylabel("real-vs-synthetic AUC (either direction)")
+    a2.set_title(f"probe on embeddings: AUC {metrics.get('adversarial_auc', float('nan')):.3f}", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _accuracy(x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, seed: int) -> float:
@@ -98,7 +137,7 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     n_hi = round(cfg.high_share / (1 - cfg.high_share) * len(idx_tr))
     n_lo = round(cfg.low_share / (1 - cfg.low_share) * len(idx_tr))
     parents = rng.choice(idx_tr, size=n_hi, replace=n_hi > len(idx_tr))
-    syn_refs, prov = make_synthetic_refs([ds.refs[i] for i in parents], [ds.labels[i] for i in parents], cfg.seed)
+    syn_refs, prov = make_synthetic_refs([ds.refs[i] for i in parents], [ds.labels[i] for i in parents], cfg.seed, cfg.synth)
     t_gen = time.perf_counter() - t0
     all_refs = list(ds.refs) + syn_refs
     emb = embed_images(all_refs, cache_dir=cfg.cache_dir, progress=cfg.progress).astype(np.float64)
@@ -148,6 +187,8 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
         "audit_passed": report.passed,
         "audit_failed_checks": report.failed(),
     }
+    if cfg.plot_path is not None:
+        plot_fidelity(metrics, adv.info.get("image_stats", []), cfg.plot_path)
     extra = {
         "targets": {"adversarial_auc": ">= 0.9", "accuracy_delta_10pct_points": "within 1 point"},
         "n_real": n,
@@ -155,6 +196,7 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
         "n_test_real": len(idx_te),
         "n_synthetic": n_hi,
         "n_synthetic_low": n_lo,
+        "synth_mode": cfg.synth,
         "generators": gens,
         "audit": {k: {"passed": r.passed, "summary": r.summary, "message": r.message}
                   for k, r in report.results.items()},
@@ -162,6 +204,7 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
         "most_synthetic_looking": adv.info.get("most_synthetic_looking", [])[:5],
         "timing_s": {"generate": round(t_gen, 2), "embed": round(t_emb, 2)},
         "backbone": "lite0@224 pooled multi-block (assetgrade.modalities.vision)",
+        "plot": str(cfg.plot_path) if cfg.plot_path else None,
     }
     return BenchResult(
         benchmark="fidelity",

@@ -102,12 +102,9 @@ def run_label_noise_bench(cfg: LabelNoiseConfig, data: ReviewData | None = None)
         seed=cfg.seed, n_classes=data.n_classes,
     )  # fmt: skip
     oof_s = time.perf_counter() - t0
-    by_method: dict[str, dict[str, Any]] = {}
-    for m in METHODS:
-        res = find_label_issues(noisy, probs, method=m, ordinal=data.ordinal)  # type: ignore[arg-type]
-        by_method[m] = detection_metrics(res.flags, flipped, res.scores)
-        if m == cfg.method:
-            main = res
+    results = {m: find_label_issues(noisy, probs, method=m, ordinal=data.ordinal) for m in METHODS}  # type: ignore[arg-type]
+    by_method = {m: detection_metrics(r.flags, flipped, r.scores) for m, r in results.items()}
+    main = results[cfg.method]
     metrics = dict(by_method[cfg.method])
     metrics["estimated_noise_rate"] = main.noise_rate
     metrics["true_noise_rate"] = float(flipped.mean())

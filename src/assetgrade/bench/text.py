@@ -1,4 +1,4 @@
-"""Maintenance-log benchmarks: normalisation (MaintNorm), entities (MaintIE), negation, text-only classification, extraction speed.
+"""Maintenance-log benchmarks: normalisation, entities, negation, text-only classification, extraction speed.
 
 Each function returns one :class:`BenchResult`; ``assetgrade bench text`` prints it as JSON.
 """
@@ -38,7 +38,9 @@ def _progress(total: int, label: str) -> Any:
     return prog, task
 
 
-def bench_normalize(data_dir: Path | None = None, seed: int = 0, subset: str = "combined", limit: int | None = None) -> BenchResult:
+def bench_normalize(
+    data_dir: Path | None = None, seed: int = 0, subset: str = "combined", limit: int | None = None
+) -> BenchResult:
     """Train the normaliser on MaintNorm train+val and score the test split (P, R, ERR); MFR baseline beside it."""
     from assetgrade.datasets.maintnorm import load_maintnorm
     from assetgrade.modalities.text.normalize import Normalizer, normalization_scores
@@ -131,7 +133,15 @@ def bench_entities(
         prog.stop()
     extra["texts_per_s"] = min(v for k, v in extra.items() if k.startswith("texts_per_s_"))
     extra["published_source"] = "SpERT, MaintIE (LREC-COLING 2024), 108-text random test split"
-    return BenchResult("text.entities", "maintie/gold", f"seeded random {test_size}-text test", seed, metrics, time.perf_counter() - t0, extra)
+    return BenchResult(
+        "text.entities",
+        "maintie/gold",
+        f"seeded random {test_size}-text test",
+        seed,
+        metrics,
+        time.perf_counter() - t0,
+        extra,
+    )
 
 
 def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, str, str]]:
@@ -151,7 +161,9 @@ def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, 
     return rows
 
 
-def _negation_scores(rows: Sequence[tuple[str, str, str, str]], status: Callable[[str, tuple[int, int]], str]) -> dict[str, float]:
+def _negation_scores(
+    rows: Sequence[tuple[str, str, str, str]], status: Callable[[str, tuple[int, int]], str]
+) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
     gold, pred = [], []
@@ -270,7 +282,7 @@ def bench_classify(
             "label_column": label_column,
             "text_column": text_column,
             "n_texts": len(y),
-            "n_classes": int(len(keep)),
+            "n_classes": len(keep),
             "min_count": min_count,
             "baseline_majority_accuracy": round(100.0 * majority, 2),
             "model": "tf-idf word 1-2 + char 2-5 grams, logistic regression (balanced)",
@@ -294,9 +306,22 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
     block = ext.extract(records)
     ext_s = time.perf_counter() - t_ext
     per_asset = {
-        a: {k: round(float(v), 1) for k, v in zip(block.feature_names, row, strict=True) if k in (
-            "n_entries", "total_cost", "n_repairs", "n_replacements", "n_recurring", "fm_leak", "fm_breakage", "fm_crack",
-            "days_since_last_repair")}
+        a: {
+            k: round(float(v), 1)
+            for k, v in zip(block.feature_names, row, strict=True)
+            if k
+            in (
+                "n_entries",
+                "total_cost",
+                "n_repairs",
+                "n_replacements",
+                "n_recurring",
+                "fm_leak",
+                "fm_breakage",
+                "fm_crack",
+                "days_since_last_repair",
+            )
+        }
         for a, row in zip(block.asset_ids, block.features, strict=True)
     }
     return BenchResult(
@@ -304,7 +329,10 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
         "excavator-work-orders/cleaned",
         "all assets",
         seed,
-        {"entries_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1), "n_findings": sum(len(v) for v in block.findings.values())},
+        {
+            "entries_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1),
+            "n_findings": sum(len(v) for v in block.findings.values()),
+        },
         time.perf_counter() - t0,
         {
             "texts_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1),

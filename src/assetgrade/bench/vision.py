@@ -44,10 +44,10 @@ class VisionBenchConfig:
     head: str = "auto"
     C: float = 0.5
     finetune: bool = False
-    finetune_size: int = 320
-    finetune_blocks: int = 2
-    finetune_epochs: int = 30
-    finetune_budget_s: float = 100.0
+    finetune_size: int = 224
+    finetune_blocks: int = 1
+    finetune_epochs: int = 12
+    finetune_budget_s: float = 60.0
     tta: bool = False
     per_class: int | None = None
     cache_dir: Path | None = None

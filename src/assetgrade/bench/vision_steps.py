@@ -66,7 +66,9 @@ def finetune_probas(
     from assetgrade.modalities.vision.backbone import Backbone
     from assetgrade.modalities.vision.finetune import FineTuner
 
-    bb = Backbone(cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None)
+    bb = Backbone(
+        cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None
+    )
     K = len(ds.classes)
     ft0 = FineTuner(bb, n_classes=K, n_blocks=cfg.finetune_blocks)
     # the ONNX graph already outputs the maps after the pooled blocks: reuse one when it is the trunk's end

@@ -25,8 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "workspace",
     "ingest",
     "ontology",
+    "serve",
 )
-BENCH_MODULES: tuple[str, ...] = ("bench_vision", "bench_ingest", "bench_audit", "bench_text")
+BENCH_MODULES: tuple[str, ...] = ("bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review")
 
 EXIT_CODES: dict[type[AssetgradeError], int] = {
     ValidationError: 2,
@@ -70,7 +71,7 @@ def main() -> None:
     """Entry point: run the app, turning assetgrade errors into a message and an exit code."""
     app = build_app()
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
     except AssetgradeError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         sys.exit(exit_code_for(exc))
@@ -88,3 +89,5 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(1)
         raise
+    if isinstance(rc, int) and rc:
+        sys.exit(rc)

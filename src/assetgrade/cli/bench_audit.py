@@ -21,13 +21,15 @@ def register(app: typer.Typer) -> None:
         high_share: float = typer.Option(0.3, help="synthetic share of the training pool for the audit"),
         low_share: float = typer.Option(0.1, help="the smaller synthetic share for the accuracy comparison"),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
+        synth: str = typer.Option("defects", help="defects (procedural, by class) | augmented | mixed"),
     ) -> None:
         """NEU + marked synthetic defects: adversarial AUC, shortcuts, sim-to-real gap, accuracy at 10% synthetic."""
         from assetgrade.bench.fidelity import FidelityConfig, run_fidelity_bench
         from assetgrade.bench.report import write_result
 
         cfg = FidelityConfig(data_dir=data_dir, seed=seed, per_class=per_class, high_share=high_share,
-                             low_share=low_share, cache_dir=cache_dir, progress=True)
+                             low_share=low_share, cache_dir=cache_dir, progress=True, synth=synth,
+                             plot_path=json_path.with_suffix(".png") if json_path else None)
         typer.echo(write_result(run_fidelity_bench(cfg), json_path))
 
     @app.command("drift")
@@ -49,5 +51,6 @@ def register(app: typer.Typer) -> None:
 
         cfg = DriftBenchConfig(seed=seed, data_dir=data_dir, share=share, gain=gain, contrast=contrast,
                                batch_size=batch_size, n_clean_batches=clean_batches, n_streams=streams,
-                               cache_dir=cache_dir, progress=True)
+                               cache_dir=cache_dir, progress=True,
+                               plot_path=json_path.with_suffix(".png") if json_path else None)
         typer.echo(write_result(run_drift_bench(cfg), json_path))

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
     def bench_text(
         task: Annotated[str, typer.Option(help=f"one of {', '.join(TASKS)}")] = "normalize",
         dataset: Annotated[str | None, typer.Option(help=f"one of {', '.join(DATASETS)}; default per task")] = None,
-        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data folder or file (CSV for classify)")] = None,
+        data_dir: Annotated[
+            Path | None, typer.Option("--data-dir", help="data folder or file (CSV for classify)")
+        ] = None,
         text_column: Annotated[str, typer.Option(help="CSV text column")] = "OriginalShorttext",
         label_column: Annotated[str, typer.Option(help="CSV label column")] = "FM",
         group_column: Annotated[str | None, typer.Option(help="CSV group column for grouped CV")] = None,
@@ -54,12 +56,13 @@ def register(app: typer.Typer) -> None:
                 path = dataset_dir("excavator-work-orders", data_dir)
                 if path.is_dir():
                     path = path / "excavators-cleaned.csv"
-                group = group_column or "Asset"
+                group: str | None = group_column or "Asset"
                 name = "excavator"
             else:
                 if data_dir is None:
                     raise ValidationError("--dataset csv needs --data-dir FILE", where="--data-dir")
-                path, group, name = data_dir, group_column, "csv"
+                path, name = data_dir, "csv"
+                group = group_column
             result = bt.bench_classify(
                 path, text_column, label_column, group, seed, folds=folds, min_count=min_count, dataset=name
             )

@@ -113,9 +113,7 @@ def read_cmapss_table(path: Path) -> pd.DataFrame:
     dup = raw.duplicated(["unit", "cycle"]).to_numpy()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        raise ValidationError(
-            f"duplicated cycle {raw.at[row, 'cycle']} of unit {raw.at[row, 'unit']}", where=str(path)
-        )
+        raise ValidationError(f"duplicated cycle {raw.at[row, 'cycle']} of unit {raw.at[row, 'unit']}", where=str(path))
     return raw
 
 
@@ -141,8 +139,6 @@ def load_cmapss(subset: str, data_dir: Path | None = None) -> CmapssSubset:
         raise ValidationError(f"expected one column of true RUL, found {rul_raw.shape[1]}", where=str(rul_path))
     units = np.sort(test["unit"].unique())
     if len(units) != len(rul_raw):
-        raise ValidationError(
-            f"{len(rul_raw)} RUL values for {len(units)} test units", where=str(rul_path)
-        )
+        raise ValidationError(f"{len(rul_raw)} RUL values for {len(units)} test units", where=str(rul_path))
     test_rul = pd.Series(rul_raw.iloc[:, 0].to_numpy(), index=units, name="rul")
     return CmapssSubset(subset, train, test, test_rul)

@@ -143,8 +143,9 @@ class LinkedBenchmark:
 
     Examples
     --------
-    >>> bench = build_linked(n_assets=12, seed=0, source="sample")  # doctest: +SKIP
-    >>> bench.split("test")  # doctest: +SKIP
+    >>> bench = build_linked(n_assets=12, seed=0, source="sample")
+    >>> len(bench.split("train").records), bench.records[0].modalities()
+    (8, ('vision', 'text', 'sensors'))
     """
 
     records: list[AssetRecord]
@@ -402,7 +403,7 @@ def build_linked(
     return LinkedBenchmark(records, labels, seed, source)
 
 
-def write_linked(bench: LinkedBenchmark, out_dir: Path, *, include_grades: bool = True) -> Path:
+def write_linked(bench: LinkedBenchmark, out_dir: str | Path, *, include_grades: bool = True) -> Path:
     """Write files + a CSV manifest (one row per evidence item) + ``labels.csv``; returns the manifest path.
 
     Manifest columns: ``asset_id, asset_type, kind (image|log|series), path, text, date, grade,

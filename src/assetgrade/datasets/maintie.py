@@ -15,7 +15,7 @@ from pathlib import Path
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 
-__all__ = ["IEText", "coarsen", "load_maintie", "GRANULARITIES"]
+__all__ = ["GRANULARITIES", "IEText", "coarsen", "load_maintie"]
 
 GRANULARITIES = (1, 5, 32, 224)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 
-__all__ = ["NormText", "load_maintnorm", "read_norm_file", "MAINTNORM_SUBSETS", "MAINTNORM_SPLITS"]
+__all__ = ["MAINTNORM_SPLITS", "MAINTNORM_SUBSETS", "NormText", "load_maintnorm", "read_norm_file"]
 
 MAINTNORM_SUBSETS = ("combined", "company_a", "company_b", "company_c")
 MAINTNORM_SPLITS = ("train", "val", "test")
@@ -58,9 +58,7 @@ def read_norm_file(path: Path) -> list[NormText]:
             continue
         parts = line.split("\t")
         if len(parts) != 2 or not parts[0]:
-            raise IngestError(
-                f"expected 'token<TAB>normalised', got {line!r}", where=f"{path}:{lineno}"
-            )
+            raise IngestError(f"expected 'token<TAB>normalised', got {line!r}", where=f"{path}:{lineno}")
         raw.append(parts[0])
         gold.append(parts[1])
     if raw:
@@ -68,9 +66,7 @@ def read_norm_file(path: Path) -> list[NormText]:
     return texts
 
 
-def load_maintnorm(
-    split: str = "train", subset: str = "combined", data_dir: Path | None = None
-) -> list[NormText]:
+def load_maintnorm(split: str = "train", subset: str = "combined", data_dir: Path | None = None) -> list[NormText]:
     """Texts of one MaintNorm split (``train``/``val``/``test``) of one subset.
 
     ``data_dir`` may be the MaintNorm folder itself, its ``data`` folder, or a ``.norm`` file.

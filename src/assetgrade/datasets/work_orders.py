@@ -19,7 +19,7 @@ from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 from assetgrade.store.records import LogEntry
 
-__all__ = ["WorkOrders", "load_work_orders", "read_work_orders", "EXCAVATOR_FILES"]
+__all__ = ["EXCAVATOR_FILES", "WorkOrders", "load_work_orders", "read_work_orders"]
 
 EXCAVATOR_FILES = {"raw": "excavators.csv", "cleaned": "excavators-cleaned.csv"}
 

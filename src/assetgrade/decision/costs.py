@@ -34,9 +34,9 @@ class CostConfig(BaseModel):
     Examples
     --------
     >>> cfg = CostConfig.from_dict({"asset_value": 1000, "dispute_cost": 100})
-    >>> cost_matrix(cfg)[3, 0]  # a D sold as A: refund 75% of 1000 plus 100 handling
+    >>> float(cost_matrix(cfg)[3, 0])  # a D sold as A: refund 75% of 1000 plus 100 handling
     850.0
-    >>> cost_matrix(cfg)[0, 3]  # an A sold as D: 75% of 1000 lost
+    >>> float(cost_matrix(cfg)[0, 3])  # an A sold as D: 75% of 1000 lost
     750.0
     """
 

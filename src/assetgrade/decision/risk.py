@@ -35,7 +35,7 @@ class RiskCoverage:
     >>> import numpy as np
     >>> rc = risk_coverage(np.array([[0.9, 0.1], [0.6, 0.4]]), np.array([0, 1]))
     >>> rc.coverage.tolist(), rc.error.tolist()
-    [[0.5, 1.0], [0.0, 0.5]]
+    ([0.5, 1.0], [0.0, 0.5])
     """
 
     coverage: FloatArray

@@ -15,11 +15,14 @@ from assetgrade.fusion.contradictions import (
     find_contradictions,
     ordinal_distance,
 )
+from assetgrade.fusion.pipeline import FusionModel, FusionOutput
 
 __all__ = [
     "ConformalResult",
     "Contradiction",
     "Fuser",
+    "FusionModel",
+    "FusionOutput",
     "IsotonicCalibrator",
     "SplitConformal",
     "TemperatureScaler",

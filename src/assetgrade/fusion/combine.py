@@ -53,7 +53,8 @@ class Fuser:
     Parameters
     ----------
     model : {"logistic", "lightgbm"}
-        Multinomial logistic regression on standardised inputs, or LightGBM.
+        Multinomial logistic regression on standardised inputs, or LightGBM (single-threaded:
+        fusion inputs are small and threads only contend).
     ordinal : bool
         Fit K-1 binary "grade worse than k" models (Frank & Hall 2001) instead of one multinomial.
     dropout : float
@@ -243,7 +244,13 @@ class Fuser:
         Y = np.concatenate(ys)
         self.n_train_rows_ = len(Y)
         if self.ordinal:
-            self.estimators_ = [self._make_estimator(2).fit(X, (j < Y).astype(np.int64)) for j in range(k - 1)]
+            self.estimators_ = []
+            for j in range(k - 1):
+                target = (j < Y).astype(np.int64)
+                if target.min() == target.max():  # no grade on one side of this cut: a constant answer
+                    self.estimators_.append(_Constant(int(target[0])))
+                else:
+                    self.estimators_.append(self._make_estimator(2).fit(X, target))
         else:
             self.estimators_ = [self._make_estimator(k).fit(X, Y)]
         self.classes_seen_ = np.unique(Y)
@@ -266,7 +273,7 @@ class Fuser:
             colsample_bytree=0.8,
             random_state=self.seed,
             verbose=-1,
-            n_jobs=2,
+            n_jobs=1,
         )
 
     def predict_proba(self, blocks: Sequence[EvidenceBlock]) -> FloatArray:
@@ -317,6 +324,16 @@ class Fuser:
         """Most likely grade index per asset."""
         out: IntArray = self.predict_proba(blocks).argmax(axis=1).astype(np.int64)
         return out
+
+
+class _Constant:
+    """A binary 'model' for an ordinal cut with one side empty in training: always that side."""
+
+    def __init__(self, value: int) -> None:
+        self.classes_ = np.array([value])
+
+    def predict_proba(self, X: FloatArray) -> FloatArray:
+        return np.ones((len(X), 1))
 
 
 def _take(b: EvidenceBlock, idx: IntArray) -> EvidenceBlock:

@@ -25,7 +25,14 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import RowError
 from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["SERIES_MEDIA_TYPE", "SeriesOptions", "series_items", "series_to_parquet", "validate_series"]
+__all__ = [
+    "SERIES_MEDIA_TYPE",
+    "SeriesOptions",
+    "series_items",
+    "series_to_parquet",
+    "to_parquet_bytes",
+    "validate_series",
+]
 
 SERIES_MEDIA_TYPE = "application/vnd.apache.parquet"
 _TIME_NAMES = ("timestamp", "time", "datetime", "date", "t", "cycle")
@@ -107,8 +114,13 @@ def validate_series(
     if not channels:
         raise IngestError("the series has no channel columns besides the time column", where=where)
 
+    lines = np.asarray(df.index, dtype=np.int64) + first_line  # file line of each position (groups keep the index)
+
+    def line(i: int) -> int:
+        return int(lines[int(i)])
+
     def row(i: int) -> str:
-        return f"{where}:row {int(i) + first_line}"
+        return f"{where}:row {line(i)}"
 
     # units
     file_units = file_units or {}
@@ -148,7 +160,7 @@ def validate_series(
         i = int(np.flatnonzero(dup)[0])
         firsts = np.flatnonzero(tv == tv[i])
         if not opts.repair:
-            raise IngestError(f"duplicated timestamp {raw_t.iloc[i]!r} (also at row {int(firsts[0]) + first_line});"
+            raise IngestError(f"duplicated timestamp {raw_t.iloc[i]!r} (also at row {line(firsts[0])});"
                               " pass --repair to keep the first sample", where=row(i))
         notes.append(f"dropped {int(dup.sum())} samples with duplicated timestamps (first kept)")
         keep = ~dup
@@ -172,7 +184,7 @@ def validate_series(
         runs = _runs(isnan)
         longest = max(runs, key=lambda r: r[1] - r[0])
         a, b = int(order[longest[0]]), int(order[longest[1] - 1])
-        desc = f"{longest[1] - longest[0]} NaN sample(s) in channel {ch!r} at rows {a + first_line}-{b + first_line}"
+        desc = f"{longest[1] - longest[0]} NaN sample(s) in channel {ch!r} at rows {line(a)}-{line(b)}"
         if not opts.repair:
             raise IngestError(f"{desc} ({len(runs)} NaN run(s) in all); pass --repair to interpolate",
                               where=f"{row(a)}:field {ch}")

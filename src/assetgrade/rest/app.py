@@ -43,13 +43,27 @@ class _ServerTiming:
         await self.app(scope, receive, timed_send)
 
 
+def _pool_connections(workspace: Workspace, pool_size: int) -> None:
+    """Give a file-SQLite workspace a pooled engine (the CLI default opens a connection per session)."""
+    from sqlalchemy.pool import NullPool
+
+    from assetgrade.store.engine import make_engine
+
+    url = workspace.engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") and isinstance(
+            workspace.engine.pool, NullPool):
+        workspace.engine.dispose()
+        workspace.engine = make_engine(workspace.store_url, pool_size=pool_size)
+
+
 def create_app(workspace: Workspace, settings: RestSettings | None = None) -> FastAPI:
     """The REST API (``/api/v1``, OpenAPI at ``/openapi.json`` and ``/docs``) and the web UI (``/ui``).
 
     Parameters
     ----------
     workspace
-        An opened workspace; its engine is the app's only engine (SQLite in WAL mode).
+        An opened workspace; its engine is the app's only engine (SQLite in WAL mode; a file
+        SQLite engine is replaced by a pooled one of ``settings.db_pool_size`` connections).
     settings
         Size limits, cookie secret and paging; defaults when None.
 
@@ -64,6 +78,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
     from assetgrade.web import install_ui
 
     settings = settings or RestSettings()
+    _pool_connections(workspace, settings.db_pool_size)
     app = FastAPI(
         title="assetgrade",
         version="1",

@@ -94,7 +94,7 @@ def _queue_select(session: Session) -> tuple[Select[Any], Any, Any]:
              _json_len(session, sub.c.conformal_set).desc(),
              _json_len(session, sub.c.payload, "contradictions").desc(),
              sub.c.created_at.asc(), sub.c.asset_id.asc())
-    return q, order, sub
+    return q, order, sub  # type: ignore[return-value]
 
 
 def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[list[QueueRow], int]:
@@ -187,11 +187,11 @@ def dashboard_series(session: Session) -> dict[str, Any]:
     out: dict[str, Any] = {"days": all_days, "grade_mix": [], "auto_accept_rate": [], "expected_cost": [],
                            "override_rate": [], "n_predictions": [], "n_reviews": []}
     for day in all_days:
-        d = days.get(day)
-        out["grade_mix"].append(d["grades"] if d else {})
-        out["n_predictions"].append(d["n"] if d else 0)
-        out["auto_accept_rate"].append(d["accepted"] / d["n"] if d and d["n"] else None)
-        out["expected_cost"].append(d["cost_sum"] / d["cost_n"] if d and d["cost_n"] else None)
+        dd: dict[str, Any] | None = days.get(day)
+        out["grade_mix"].append(dd["grades"] if dd else {})
+        out["n_predictions"].append(dd["n"] if dd else 0)
+        out["auto_accept_rate"].append(dd["accepted"] / dd["n"] if dd and dd["n"] else None)
+        out["expected_cost"].append(dd["cost_sum"] / dd["cost_n"] if dd and dd["cost_n"] else None)
         n, k = overrides.get(day, (0, 0))
         out["n_reviews"].append(n)
         out["override_rate"].append(k / n if n else None)

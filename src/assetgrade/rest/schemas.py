@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AssetIn",
@@ -32,6 +32,14 @@ __all__ = [
     "TokenIn",
     "TokenOut",
 ]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back naive, so say so."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class _Out(BaseModel):
@@ -71,7 +79,7 @@ class PredictionOut(_Out):
     conformal_set: list[str]
     decision: str
     expected_cost: float | None
-    created_at: datetime
+    created_at: UtcDatetime
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -84,7 +92,7 @@ class AssetOut(_Out):
     model: str | None
     attributes: dict[str, Any]
     value: float | None
-    created_at: datetime
+    created_at: UtcDatetime
     version: int
     latest_grade: str | None = None
     latest_decision: str | None = None
@@ -123,7 +131,7 @@ class EvidenceOut(_Out):
     media_type: str | None
     text: str | None
     attributes: dict[str, Any]
-    created_at: datetime
+    created_at: UtcDatetime
     origin: str | None = None
     content_url: str | None = None
     overlay_url: str | None = None
@@ -142,7 +150,7 @@ class QueueItem(BaseModel):
     expected_cost: float | None
     n_contradictions: int
     reasons: list[str]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class QueuePage(BaseModel):
@@ -194,7 +202,7 @@ class ReviewOut(_Out):
     defects: list[dict[str, Any]]
     note: str | None
     based_on_prediction_id: str | None
-    created_at: datetime
+    created_at: UtcDatetime
     status: str
     asset_version: int | None = None
 
@@ -238,7 +246,7 @@ class TelemetryRecordOut(_Out):
     asset_id: str | None
     batch_id: str | None
     payload: dict[str, Any]
-    received_at: datetime
+    received_at: UtcDatetime
 
 
 class StationSummary(BaseModel):
@@ -247,8 +255,8 @@ class StationSummary(BaseModel):
     station: str
     n_predictions: int
     n_features: int
-    first_received: datetime | None
-    last_received: datetime | None
+    first_received: UtcDatetime | None
+    last_received: UtcDatetime | None
     grade_mix: dict[str, int]
 
 
@@ -256,7 +264,7 @@ class AuditEventOut(_Out):
     """One audit event."""
 
     seq: int
-    ts: datetime
+    ts: UtcDatetime
     actor: str
     action: str
     entity: str
@@ -296,8 +304,8 @@ class TokenOut(_Out):
 
     name: str
     role: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None
 
 
 class TokenCreated(TokenOut):

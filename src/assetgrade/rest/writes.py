@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from assetgrade.errors import ConflictError, PermissionDeniedError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.queries import last_change
 from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
@@ -75,7 +75,7 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
             by = "another write"
         else:
             who_, when = change
-            when_utc = when.astimezone(UTC) if when.tzinfo else when
+            when_utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
             by = f"{who_} at {when_utc:%Y-%m-%d %H:%M:%S} UTC"
         raise ConflictError(
             f"asset {asset_id!r} was changed by {by}: it is now at version {current}, your review was made"
@@ -134,11 +134,3 @@ def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> Telemetr
                      payload={"batch_id": body.batch_id, "n": len(rows), "first_id": first, "last_id": last})
     return TelemetryOut(station=station, batch_id=body.batch_id, accepted=len(rows), first_id=first, last_id=last)
 
-
-def review_exists(ws: Workspace, review_id: str) -> Review:
-    """The review ``review_id`` (NotFoundError when absent)."""
-    with ws.session(readonly=True) as s:
-        r = s.get(Review, review_id)
-        if r is None:
-            raise NotFoundError(f"review {review_id!r} not found")
-        return r

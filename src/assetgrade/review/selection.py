@@ -350,6 +350,8 @@ class UncertainCoreset:
     def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
         emb = _need_embeddings(ctx, self.name)
         pool, k = _budget(ctx, k)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
         u = uncertainty(ctx.probs, self.uncertainty_kind)
         cand = _top(pool, u[pool], min(len(pool), max(k, self.pool_factor * k)), rng)
         w = u[cand] / max(float(u[cand].max()), 1e-12)

@@ -1,7 +1,7 @@
 """The asset store: schema, repository functions, audit chain, blob store and record loading."""
 
 from assetgrade.store import auth_schema  # noqa: F401  (registers the REST tables on Base.metadata)
-from assetgrade.store.audit import ChainReport, append_event, verify_chain
+from assetgrade.store.audit import ChainReport, append_event, chain_head, list_events, verify_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.loading import load_records, stats
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
@@ -43,12 +43,14 @@ __all__ = [
     "add_review",
     "add_transaction",
     "append_event",
+    "chain_head",
     "get_asset",
     "get_evidence",
     "get_prediction",
     "get_provenance",
     "latest_prediction",
     "list_assets",
+    "list_events",
     "list_evidence",
     "list_labels",
     "list_predictions",

@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from assetgrade.store.schema import AuditEvent, utcnow
 
-__all__ = ["GENESIS_HASH", "ChainReport", "append_event", "canonical_json", "event_hash", "verify_chain"]
+__all__ = [
+    "GENESIS_HASH",
+    "ChainReport",
+    "append_event",
+    "canonical_json",
+    "chain_head",
+    "event_hash",
+    "list_events",
+    "verify_chain",
+]
 
 GENESIS_HASH = "0" * 64
 _PG_LOCK_KEY = 0x61677264  # "agrd"
@@ -106,3 +115,24 @@ def verify_chain(session: Session) -> ChainReport:
         prev = ev.hash
         expected_seq += 1
     return ChainReport(True, n)
+
+
+def chain_head(session: Session) -> tuple[int, str] | None:
+    """(seq, hash) of the newest event: record it elsewhere to detect a truncated tail later."""
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def list_events(
+    session: Session, *, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
+    after_seq: int = 0, limit: int = 100,
+) -> list[AuditEvent]:
+    """Events in chain order, filtered, from ``after_seq`` on (for paging)."""
+    q = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
+    if entity is not None:
+        q = q.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        q = q.where(AuditEvent.entity_id == entity_id)
+    if action is not None:
+        q = q.where(AuditEvent.action == action)
+    return list(session.execute(q).scalars())

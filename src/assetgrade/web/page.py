@@ -139,7 +139,8 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                            "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
                            "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
         elif ev.kind in ("log", "document") and ev.text is not None:
-            spans = [(f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", f.status)
+            spans: list[tuple[int, int, str, str]] = [
+                (f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", str(f.status))
                      for f in findings if f.modality == "text" and f.span and f.evidence_id in (ev.id, None)]
             logs.append({"ev": ev, "origin": origin, "date": (ev.attributes or {}).get("date"),
                          "segments": highlight_segments(ev.text, spans)})

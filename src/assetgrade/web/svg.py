@@ -76,12 +76,12 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
     span = (t1 - t0) or 1.0
     pw, ph = width - pad_l - pad_r, height - pad_t - pad_b
 
-    def X(v: float) -> float:
+    def px(v: float) -> float:
         return pad_l + (v - t0) / span * pw
 
     parts = [f'<rect x="{pad_l}" y="{pad_t}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ced4da"/>']
     for a, b, label in windows:
-        xa, xb = X(max(a, t0)), X(min(b, t1))
+        xa, xb = px(max(a, t0)), px(min(b, t1))
         if xb < pad_l or xa > pad_l + pw:
             continue
         parts.append(f'<rect x="{xa:.1f}" y="{pad_t}" width="{max(xb - xa, 2.0):.1f}" height="{ph}" '
@@ -96,7 +96,8 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
         xs, ys = _downsample(tx[ok], y[ok], max_points)
         lo, hi = float(ys.min()), float(ys.max())
         scale = (hi - lo) or 1.0
-        pts = " ".join(f"{X(float(a)):.1f},{pad_t + ph - (float(b) - lo) / scale * ph:.1f}" for a, b in zip(xs, ys))
+        pts = " ".join(f"{px(float(a)):.1f},{pad_t + ph - (float(b) - lo) / scale * ph:.1f}"
+                       for a, b in zip(xs, ys, strict=True))
         color = PALETTE[k % len(PALETTE)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.3"/>')
         legend.append(f'<tspan fill="{color}">■ {escape(str(name))} [{lo:.3g}, {hi:.3g}]</tspan> ')
@@ -122,13 +123,15 @@ def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title
     top = y_max if y_max is not None else (max(finite) * 1.1 if finite else 1.0) or 1.0
     n = len(x_labels)
 
-    def X(i: int) -> float:
+    def px(i: int) -> float:
         return pad_l + (pw / 2 if n == 1 else i * pw / (n - 1))
 
-    def Y(v: float) -> float:
+    def py(v: float) -> float:
         return pad_t + ph - min(v, top) / top * ph
 
-    fmt = (lambda v: f"{v * 100:.0f}%") if percent else (lambda v: f"{v:.3g}")
+    def fmt(v: float) -> str:
+        return f"{v * 100:.0f}%" if percent else f"{v:.3g}"
+
     parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>',
              f'<line x1="{pad_l}" y1="{pad_t + ph}" x2="{pad_l + pw}" y2="{pad_t + ph}" stroke="#adb5bd"/>',
              f'<text x="{pad_l - 4}" y="{pad_t + 4}" text-anchor="end" class="ax">{fmt(top)}</text>',
@@ -140,15 +143,16 @@ def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title
                 parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1971c2" stroke-width="2"/>')
             seg = []
             continue
-        seg.append(f"{X(i):.1f},{Y(v):.1f}")
-        parts.append(f'<circle cx="{X(i):.1f}" cy="{Y(v):.1f}" r="3" fill="#1971c2"><title>'
+        seg.append(f"{px(i):.1f},{py(v):.1f}")
+        parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3" fill="#1971c2"><title>'
                      f'{escape(x_labels[i])}: {fmt(v)}</title></circle>')
     if len(seg) > 1:
         parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1971c2" stroke-width="2"/>')
     for i in sorted({0, n - 1}) if n else []:
-        parts.append(f'<text x="{X(i):.1f}" y="{height - 8}" text-anchor="middle" class="ax">'
+        parts.append(f'<text x="{px(i):.1f}" y="{height - 8}" text-anchor="middle" class="ax">'
                      f'{escape(x_labels[i])}</text>')
-    label = f"{title}: " + ", ".join(f"{d} {fmt(v) if v is not None else 'n/a'}" for d, v in zip(x_labels, values))
+    label = f"{title}: " + ", ".join(f"{d} {fmt(v) if v is not None else 'n/a'}"
+                                     for d, v in zip(x_labels, values, strict=False))
     return _svg(width, height, label, "".join(parts))
 
 
@@ -166,9 +170,9 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
     n = max(len(x_labels), 1)
     bw = pw / n * 0.8
     parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>']
-    for i, (day, mix) in enumerate(zip(x_labels, mixes)):
+    for i, (day, mix) in enumerate(zip(x_labels, mixes, strict=False)):
         total = sum(mix.values()) or 1
-        y = pad_t + ph
+        y: float = pad_t + ph
         x = pad_l + i * pw / n + (pw / n - bw) / 2
         for k, g in enumerate(grades):
             c = mix.get(g, 0)
@@ -183,5 +187,5 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
                      f'<text x="{pad_l + pw}" y="{height - 8}" text-anchor="end" class="ax">'
                      f'{escape(x_labels[-1])}</text>')
     label = f"{title}: " + "; ".join(f"{d} " + ", ".join(f"{g} {m.get(g, 0)}" for g in grades)
-                                      for d, m in zip(x_labels, mixes))
+                                      for d, m in zip(x_labels, mixes, strict=False))
     return _svg(width, height, label, "".join(parts))

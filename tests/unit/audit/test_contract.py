@@ -114,3 +114,13 @@ def test_audit_data_validation() -> None:
         AuditData(pd.DataFrame({"item_id": ["a"], "asset_id": ["a"], "label": ["x"]}), embeddings=np.ones((2, 3)))
     with pytest.raises(ValidationError, match="duplicate item_id"):
         AuditData(pd.DataFrame({"item_id": ["a", "a"], "asset_id": ["a", "b"], "label": ["x", "y"]}))
+
+
+def test_public_api_imports() -> None:
+    import assetgrade.audit as audit
+    import assetgrade.audit.drift as drift
+    import assetgrade.synth as synth
+
+    for mod in (audit, drift, synth):
+        for name in mod.__all__:
+            assert getattr(mod, name) is not None, (mod.__name__, name)

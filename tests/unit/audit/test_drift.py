@@ -17,7 +17,7 @@ from assetgrade.audit.drift import (
 )
 from assetgrade.errors import ValidationError
 
-FAST = DriftPolicy(calibration_splits=30, n_permutations=100)
+FAST = DriftPolicy(calibration_splits=30, n_permutations=200)
 
 
 def _reference(rng: np.random.Generator, n: int = 600) -> np.ndarray:
@@ -35,9 +35,9 @@ def test_psi_and_ks_basics(rng: np.random.Generator) -> None:
 
 def test_mmd_is_small_and_insignificant_on_a_shuffled_split(rng: np.random.Generator) -> None:
     x = _reference(rng, 300)
-    m2, p, bw = mmd_permutation_test(x[:150], x[150:], n_permutations=100)
+    m2, p, bw = mmd_permutation_test(x[:150], x[150:], n_permutations=200)
     assert p > 0.01 and bw > 0
-    m2s, ps, _ = mmd_permutation_test(x[:150], x[150:] * 1.5, n_permutations=100)
+    m2s, ps, _ = mmd_permutation_test(x[:150], x[150:] * 1.5, n_permutations=200)
     assert ps < 0.02 and m2s > 5 * abs(m2)
 
 
@@ -103,7 +103,7 @@ def test_classifier_two_sample_test(rng: np.random.Generator) -> None:
 
 def test_retraining_is_per_station(rng: np.random.Generator) -> None:
     ref = _reference(rng)
-    pol = DriftPolicy(calibration_splits=30, n_permutations=100, retrain_after=2, window=3, classifier_test=False)
+    pol = DriftPolicy(calibration_splits=30, n_permutations=200, retrain_after=2, window=3, classifier_test=False)
     mon = DriftMonitor(pol).fit(DriftBatch(embeddings=ref), batch_size=100)
     shifted = ref[:100] * 0.5 + 1.0
     clean = ref[rng.permutation(len(ref))[:100]]
@@ -112,6 +112,13 @@ def test_retraining_is_per_station(rng: np.random.Generator) -> None:
     d3 = mon.update(DriftBatch(embeddings=shifted, station_id="north"))
     assert d1.alarm and not d1.retrain and not d2.alarm
     assert d3.retrain and d3.batch_index == 2 and d3.station_id == "north"
+
+
+def test_policy_refuses_too_few_permutations_for_alpha() -> None:
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError, match="cannot reach"):
+        DriftPolicy(alpha=0.01, n_permutations=50)
 
 
 def test_update_before_fit_is_refused() -> None:

@@ -140,3 +140,12 @@ def test_pickle_round_trip_gives_identical_results(rng: np.random.Generator) -> 
     fz = Fuser(dropout_copies=1).fit(blocks, y, n_classes=4)
     again = pickle.loads(pickle.dumps(fz))
     assert np.array_equal(again.predict_proba(blocks), fz.predict_proba(blocks))
+
+
+def test_ordinal_with_a_grade_never_seen(rng: np.random.Generator) -> None:
+    blocks, y = _blocks(rng, n=150)
+    y = np.minimum(y, 2)  # grade D never occurs in training
+    fz = Fuser(ordinal=True, dropout_copies=1).fit(blocks, y, n_classes=4)
+    p = fz.predict_proba(blocks)
+    assert p.shape == (150, 4) and np.allclose(p.sum(1), 1)
+    assert p[:, 3].max() < 1e-3

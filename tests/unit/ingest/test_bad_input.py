@@ -231,3 +231,12 @@ def test_sensor_unit_mismatch_and_units_row(ws: Workspace, tmp_path: Path) -> No
     bad.write_text("time,temp\n0,20\n1,hot\n")
     err2 = _only_error(_series(ws, bad))
     assert err2.row == 3 and "'hot'" in err2.reason
+
+
+def test_series_split_by_asset_names_file_rows(ws: Workspace, tmp_path: Path) -> None:
+    p = tmp_path / "multi.csv"
+    p.write_text("unit,time,vib\nA,0,1\nA,1,2\nB,0,3\nB,1,4\nB,1,5\n")
+    rep = _series(ws, p, asset_col="unit", time_col="time")
+    assert rep.added["evidence"] == 1  # asset A lands, asset B is rejected
+    err = _only_error(rep)
+    assert err.row == 6 and "also at row 5" in err.reason

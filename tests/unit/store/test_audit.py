@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from assetgrade.store import add_asset, add_label, verify_chain
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, chain_head, list_events
 from assetgrade.store.schema import AuditEvent
 from assetgrade.workspace import Workspace
 
@@ -65,3 +65,14 @@ def test_append_continues_the_chain(ws: Workspace) -> None:
         assert e2.prev_hash == e1.hash and e2.seq == e1.seq + 1
     with ws.session(readonly=True) as s:
         assert verify_chain(s).ok
+
+
+def test_head_and_listing(ws: Workspace) -> None:
+    with ws.session(readonly=True) as s:
+        assert chain_head(s) is None
+    _fill(ws)
+    with ws.session(readonly=True) as s:
+        head = chain_head(s)
+        assert head is not None and head[0] == 5
+        assert [e.entity_id for e in list_events(s, entity="asset", after_seq=1, limit=2)] == ["a1", "a2"]
+        assert [e.seq for e in list_events(s, action="label.add")] == [5]

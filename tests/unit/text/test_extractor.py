@@ -1,4 +1,4 @@
-"""TextExtractor follows the extractor contract: registry, fixed-width block, NaN for absent assets, grade distribution."""
+"""TextExtractor follows the extractor contract: registry, fixed width, NaN for absent assets, grade distribution."""
 
 from __future__ import annotations
 

@@ -11,7 +11,9 @@ from assetgrade.modalities.text.normalize import Normalizer, normalization_score
 from assetgrade.ontology import default_ontology
 
 PAIRS = [
-    NormText(("CR871", "REPL", "DAMAGED", "POS", "7", "TYRE"), ("<id>", "replace", "damaged", "position", "<num>", "tyre")),
+    NormText(
+        ("CR871", "REPL", "DAMAGED", "POS", "7", "TYRE"), ("<id>", "replace", "damaged", "position", "<num>", "tyre")
+    ),
     NormText(("REPL", "HYD", "HOSE"), ("replace", "hydraulic", "hose")),
     NormText(("repair", "A", "Frame"), ("repair", "A-frame", "")),
     NormText(("REP", "front", "light"), ("replace", "front", "light")),
@@ -25,7 +27,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def norm() -> Normalizer:
-    return Normalizer(abbreviations=default_ontology().abbreviations, n_folds=2).fit(PAIRS)
+    return Normalizer(abbreviations=default_ontology().abbreviations, n_folds=2, rule_masks=True).fit(PAIRS)
 
 
 def test_masks() -> None:

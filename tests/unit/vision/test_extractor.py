@@ -47,8 +47,11 @@ def test_vision_extractor_contract(tmp_path: Path, backbone64: Backbone, rng: np
     assert isinstance(ex, Extractor) and ex.modality == "vision"
     train = _records(rng)
     ex.fit(train)
-    test = [*_records(rng)[:4], AssetRecord("no-images"), AssetRecord("broken", images=(
-        ImageRef("bad", "0" * 64, lambda: b"garbage"),))]
+    test = [
+        *_records(rng)[:4],
+        AssetRecord("no-images"),
+        AssetRecord("broken", images=(ImageRef("bad", "0" * 64, lambda: b"garbage"),)),
+    ]
     block = ex.extract(test)
     assert block.features.shape == (6, len(block.feature_names))
     assert block.present.tolist() == [True, True, True, True, False, False]

@@ -12,7 +12,6 @@ from assetgrade.errors import ValidationError
 from assetgrade.modalities.vision.images import MAX_PIXELS, augment_views, decode_image, normalise, preprocess
 
 
-
 def png_bytes(arr: np.ndarray, mode: str | None = None, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     (Image.fromarray(arr, mode=mode) if mode else Image.fromarray(arr)).save(buf, format=fmt)

@@ -124,7 +124,9 @@ class CandidateGenerator:
             total += math.log((tri + 0.1) / (ctx + 3.0))
         return total / (len(padded) - 2)
 
-    def _feat(self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False) -> Candidate:
+    def _feat(
+        self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False
+    ) -> Candidate:
         low = raw.lower()
         onehot = [1.0 if kind == k else 0.0 for k in KINDS]
         in_vocab = 1.0 if form and all(w in self.vocab for w in form.split()) else 0.0

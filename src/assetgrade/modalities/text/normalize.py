@@ -12,6 +12,7 @@ Metrics follow van der Goot (2019): precision, recall and error-reduction rate o
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, mask_token
 
-__all__ = ["Normalizer", "NormalizedText", "normalization_scores"]
+__all__ = ["NormalizedText", "Normalizer", "normalization_scores"]
 
 _BOS, _EOS = "<s>", "</s>"
 
@@ -86,7 +87,7 @@ class _Memory:
                 self.tri[(low[i], low[i + 1], low[i + 2])][g] += 1
             words = [_BOS, *(w for g in t.gold for w in g.split()), _EOS]
             self.vocab.update(words[1:-1])
-            self.bigram.update(zip(words, words[1:], strict=False))
+            self.bigram.update(itertools.pairwise(words))
 
     def seen(self, token: str) -> bool:
         return token.lower() in self.lc
@@ -95,7 +96,9 @@ class _Memory:
         """The gold form for ``token`` in context; '' (merged away) only after a merge that absorbed it."""
         form = self._best(prev, token, nxt)
         key = "".join(ch for ch in token.lower() if ch.isalnum())
-        absorbed = bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
+        absorbed = (
+            bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
+        )
         if form == "" and not absorbed:
             alts = [g for g, _ in self.lc[token.lower()].most_common() if g]
             return alts[0] if alts else form
@@ -158,7 +161,7 @@ class Normalizer:
         abbreviations: Mapping[str, str] | None = None,
         n_folds: int = 5,
         seed: int = 0,
-        rule_masks: bool = True,
+        rule_masks: bool = False,
     ) -> None:
         self.rule_masks = rule_masks
         self.abbreviations = dict(abbreviations or {})
@@ -203,7 +206,9 @@ class Normalizer:
                         ys.append(int(c.form == g))
         if len(set(ys)) < 2:
             return None
-        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=15, random_state=self.seed)
+        model = HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.1, max_leaf_nodes=15, random_state=self.seed
+        )
         model.fit(np.asarray(xs), np.asarray(ys))
         return model
 
@@ -237,10 +242,8 @@ class Normalizer:
         for tokens, row in zip(texts, outs, strict=True):
             low = [_BOS, *(t.lower() for t in tokens), _EOS]
             done: list[str] = []
-            for i, (tok, form) in enumerate(zip(tokens, row, strict=True)):
-                if form is None:
-                    form = mem.best(low[i], tok, low[i + 2], done[-1] if done else "")
-                done.append(form)
+            for i, (tok, known) in enumerate(zip(tokens, row, strict=True)):
+                done.append(known if known is not None else mem.best(low[i], tok, low[i + 2], done[-1] if done else ""))
             result.append(done)
         return result
 

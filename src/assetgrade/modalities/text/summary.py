@@ -9,6 +9,7 @@ features (names in :attr:`LogSummarizer.feature_names`) and the findings.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -26,7 +27,9 @@ __all__ = ["AssetSummary", "LogSummarizer", "clean_text"]
 
 _WORD = re.compile(r"[^\s]+")
 _STRIP = ".,;:!?()[]{}\"'*"
-_REPLACE = re.compile(r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I)
+_REPLACE = re.compile(
+    r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I
+)
 _REPAIR = re.compile(r"\b(repair(ed|s)?|rep|rectify|rectified|fix(ed)?|weld(ed)?|reseal|re-?seal|adjust(ed)?)\b", re.I)
 _INSPECT = re.compile(r"\b(inspect(ion)?|check|investigate|diagnose|test|troubleshoot)\b", re.I)
 _FAULT_ONLY = FAULT_WORDS - {"noise", "noisy", "leak", "leaks", "leaking", "crack", "cracks", "cracked"}
@@ -40,10 +43,11 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
     """
     flags: list[str] = []
     if isinstance(text, bytes):
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = text.decode("utf-8", errors="replace")
+            text = raw.decode("utf-8", errors="replace")
             flags.append("not_utf8")
     if len(text) > max_chars:
         text = text[:max_chars]
@@ -110,10 +114,23 @@ class LogSummarizer:
     @property
     def feature_names(self) -> tuple[str, ...]:
         base = (
-            "n_entries", "span_years", "entries_per_year", "total_cost", "mean_cost", "max_cost",
-            "n_repairs", "n_replacements", "n_inspections", "days_since_last_repair",
-            "days_since_last_entry", "n_confirmed", "n_uncertain", "n_negated", "n_recurring",
-            "n_recurring_components", "frac_entries_with_fault",
+            "n_entries",
+            "span_years",
+            "entries_per_year",
+            "total_cost",
+            "mean_cost",
+            "max_cost",
+            "n_repairs",
+            "n_replacements",
+            "n_inspections",
+            "days_since_last_repair",
+            "days_since_last_entry",
+            "n_confirmed",
+            "n_uncertain",
+            "n_negated",
+            "n_recurring",
+            "n_recurring_components",
+            "frac_entries_with_fault",
         )
         return base + tuple(f"fm_{r}" for r in self.roots) + ("fm_unlinked_fault",)
 
@@ -147,13 +164,13 @@ class LogSummarizer:
             for i in range(len(words) - n + 1):
                 if any(used[i : i + n]):
                     continue
-                m = self.ontology.lookup(" ".join(w for w, _, _ in words[i : i + n]))
-                if m is None and n == 1 and words[i][0] in _FAULT_ONLY:
+                hit = self.ontology.lookup(" ".join(w for w, _, _ in words[i : i + n]))
+                if hit is None and n == 1 and words[i][0] in _FAULT_ONLY:
                     mentions.append(("fault", "", i, words[i][1], words[i][2]))
                     used[i] = True
                     continue
-                if m is not None:
-                    mentions.append((m.kind, m.id, i, words[i][1], words[i + n - 1][2]))
+                if hit is not None:
+                    mentions.append((hit.kind, hit.id, i, words[i][1], words[i + n - 1][2]))
                     for j in range(i, i + n):
                         used[j] = True
         comps = [(i, mid) for kind, mid, i, _, _ in mentions if kind == "component"]
@@ -211,7 +228,7 @@ class LogSummarizer:
         recurring_components = set()
         for (comp, _), when in events.items():
             when = sorted(set(when))
-            hits = sum((b - a).days <= self.recurrence_window_days for a, b in zip(when, when[1:], strict=False))
+            hits = sum((b - a).days <= self.recurrence_window_days for a, b in itertools.pairwise(when))
             f["n_recurring"] += hits
             if hits:
                 recurring_components.add(comp)

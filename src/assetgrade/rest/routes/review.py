@@ -24,7 +24,8 @@ def queue_item(row: QueueRow) -> QueueItem:
     return QueueItem(
         position=row.position, asset_id=row.asset_id, asset_type=row.asset_type, asset_version=row.asset_version,
         prediction_id=p.id, grade=p.grade, conformal_set=list(p.conformal_set), expected_cost=p.expected_cost,
-        n_contradictions=len(payload.get("contradictions") or []), reasons=[str(r) for r in payload.get("reasons") or []],
+        n_contradictions=len(payload.get("contradictions") or []),
+        reasons=[str(r) for r in payload.get("reasons") or []],
         created_at=p.created_at,
     )
 

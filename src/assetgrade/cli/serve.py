@@ -1,0 +1,102 @@
+"""``assetgrade serve`` (the REST API and review UI under uvicorn) and ``assetgrade tokens create|list|revoke``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
+
+__all__ = ["SECRET_ENV", "register"]
+
+SECRET_ENV = "ASSETGRADE_SESSION_SECRET"
+console = Console()
+
+
+def _serve(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    max_json_mb: Annotated[float, typer.Option(help="Largest JSON/form request, MB.")] = 1.0,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest image upload, MB.")] = 20.0,
+    cookie_secure: Annotated[bool, typer.Option(help="Send the session cookie over HTTPS only.")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /docs) and the review UI (/ui) from a workspace.
+
+    The session-cookie secret comes from $ASSETGRADE_SESSION_SECRET (random per start when unset,
+    so web sessions end when the service restarts).
+    """
+    import uvicorn
+
+    from assetgrade.rest import RestSettings, create_app
+
+    ws = open_workspace(workspace, store)
+    kw: dict[str, object] = {"max_json_bytes": int(max_json_mb * (1 << 20)),
+                             "max_upload_bytes": int(max_upload_mb * (1 << 20)), "cookie_secure": cookie_secure}
+    if os.environ.get(SECRET_ENV):
+        kw["session_secret"] = os.environ[SECRET_ENV]
+    app = create_app(ws, RestSettings.model_validate(kw))
+    console.print(f"[green]assetgrade[/] serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
+
+
+def _tokens_create(
+    role: Annotated[str, typer.Option(help="admin, reviewer or station.")],
+    name: Annotated[str, typer.Option(help="Who or which station holds it (the audit actor).")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """Create an API token and print it once (only its sha256 is stored)."""
+    from assetgrade.rest.auth import create_token
+
+    with open_workspace(workspace, store) as ws, ws.session() as s:
+        token, row = create_token(s, name=name, role=role, actor=f"cli:{os.environ.get('USER', 'unknown')}")
+    console.print(f"[green]token created[/] for {row.name} (role {row.role}); it is shown only now:", highlight=False)
+    print(token)
+
+
+def _tokens_list(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """List tokens (names, roles, dates; never the tokens)."""
+    from assetgrade.rest.auth import list_tokens
+
+    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
+        rows = list_tokens(s)
+    table = Table("name", "role", "created", "revoked")
+    for r in rows:
+        table.add_row(r.name, r.role, f"{r.created_at:%Y-%m-%d %H:%M}",
+                      f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "")
+    console.print(table)
+
+
+def _tokens_revoke(
+    name: Annotated[str, typer.Argument(help="Token name.")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """Revoke a token (a running service notices within its token cache time, 5 s by default)."""
+    from assetgrade.rest.auth import revoke_token
+
+    with open_workspace(workspace, store) as ws, ws.session() as s:
+        revoke_token(s, name, actor=f"cli:{os.environ.get('USER', 'unknown')}")
+    console.print(f"[yellow]revoked[/] {name}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``tokens`` group."""
+    app.command("serve")(_serve)
+    tokens = typer.Typer(help="API tokens for the REST service (roles admin, reviewer, station).",
+                         no_args_is_help=True)
+    tokens.command("create")(_tokens_create)
+    tokens.command("list")(_tokens_list)
+    tokens.command("revoke")(_tokens_revoke)
+    app.add_typer(tokens, name="tokens")

@@ -1,0 +1,284 @@
+"""The sensor evidence extractor: window/trend/spectral features, events, health index and RUL per asset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
+from assetgrade.modalities.sensors.events import detect_events
+from assetgrade.modalities.sensors.features import (
+    STAT_NAMES,
+    RegimeNormalizer,
+    rolling_features,
+    spectral_features,
+)
+from assetgrade.modalities.sensors.grading import RulGradeMap, default_grade_names
+from assetgrade.modalities.sensors.health import RulModel
+from assetgrade.modalities.sensors.validate import check_series
+from assetgrade.store.records import AssetRecord, SeriesRef
+
+__all__ = ["RUL_FEATURES", "SensorExtractor"]
+
+RUL_FEATURES: tuple[str, ...] = ("health_index", "rul", "rul_lower", "rul_upper", "n_events")
+
+
+def _is_setting(name: str) -> bool:
+    return name.lower().startswith("setting")
+
+
+@register_extractor("sensors")
+class SensorExtractor:
+    """Sensor evidence per asset: a fixed-width feature block, event findings, RUL and a grade distribution.
+
+    ``fit(records, grades)`` learns the channel list (channels present in at least half of the
+    series), the operating regimes (columns named ``setting*``) and, when grades are given, a
+    logistic-regression grade model on the features; ``fit_rul(histories)`` trains the RUL model
+    (:class:`~assetgrade.modalities.sensors.health.RulModel`) on run-to-failure histories. An asset
+    without a usable series gets NaN features, ``present=False`` and a quality flag.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from assetgrade.store.records import AssetRecord, SeriesRef
+    >>> df = pd.DataFrame({"vib": np.sin(np.arange(100.0))}, index=np.arange(100.0))
+    >>> rec = AssetRecord("pump-1", series=(SeriesRef("e1", "0", load=lambda: df),))
+    >>> ex = SensorExtractor().fit([rec])
+    >>> block = ex.extract([rec, AssetRecord("pump-2")])
+    >>> block.present.tolist(), "vib__slope30" in block.feature_names
+    ([True, False], True)
+    """
+
+    modality: Modality = "sensors"
+
+    def __init__(
+        self,
+        *,
+        window: int = 30,
+        slope_windows: Sequence[int] = (10, 30),
+        recent_window: int = 40,
+        n_bands: int = 4,
+        z_threshold: float = 5.0,
+        rms_ratio: float = 1.5,
+        min_length: int = 5,
+        time_unit: str = "cycles",
+        grade_map: RulGradeMap | None = None,
+        rul_settings: Mapping[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.window = window
+        self.slope_windows = tuple(slope_windows)
+        self.recent_window = recent_window
+        self.n_bands = n_bands
+        self.z_threshold = z_threshold
+        self.rms_ratio = rms_ratio
+        self.min_length = min_length
+        self.time_unit = time_unit
+        self.grade_map = grade_map
+        self.rul_settings = dict(rul_settings or {})
+        self.seed = seed
+
+    # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _series_of(record: AssetRecord) -> SeriesRef | None:
+        return record.series[0] if record.series else None
+
+    def _grade_map(self) -> RulGradeMap:
+        if self.grade_map is not None:
+            return self.grade_map
+        names = default_grade_names()
+        cap = float(self.rul_settings.get("cap", 125.0))
+        return RulGradeMap(grades=names) if len(names) == 4 else RulGradeMap.for_grades(names, cap)
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
+        """Learn the channel list, regimes and (with grades) a grade model; bad series are skipped and flagged."""
+        frames: list[pd.DataFrame] = []
+        rates: list[float | None] = []
+        self.fit_flags_: list[str] = []
+        for r in records:
+            ref = self._series_of(r)
+            if ref is None:
+                continue
+            try:
+                frames.append(check_series(ref.load(), evidence_id=ref.evidence_id, min_length=1).frame)
+                rates.append(ref.sampling_rate_hz)
+            except AssetgradeError as exc:
+                self.fit_flags_.append(str(exc))
+        if not frames and not hasattr(self, "rul_model_"):
+            raise ValidationError("no usable sensor series among the records", where="SensorExtractor.fit")
+        if frames:
+            counts: dict[str, int] = {}
+            for f in frames:
+                for c in f.columns:
+                    counts[str(c)] = counts.get(str(c), 0) + 1
+            self.settings_ = [c for c in counts if _is_setting(c) and counts[c] == len(frames)]
+            self.channels_ = [c for c in counts if not _is_setting(c) and counts[c] * 2 >= len(frames)]
+            self.spectral_ = all(rt is not None and rt > 0 for rt in rates)
+            usable = [f for f in frames if all(c in f.columns for c in self.settings_ + self.channels_)]
+            self.normalizer_: RegimeNormalizer | None = None
+            if self.settings_ and usable:
+                self.normalizer_ = RegimeNormalizer(seed=self.seed).fit(
+                    usable, settings=self.settings_, channels=self.channels_
+                )
+        self._set_feature_names()
+        self.classifier_: Any = None
+        if grades is not None and len({g for g in grades if g is not None}) >= 2:
+            self._fit_classifier(records, grades)
+        return self
+
+    def _set_feature_names(self) -> None:
+        names = [f"{c}__{s}" for c in self.channels_ for s in STAT_NAMES]
+        names += [f"{c}__slope{w}" for c in self.channels_ for w in self.slope_windows]
+        names += [f"{c}__delta" for c in self.channels_]
+        if self.spectral_:
+            names += [f"{c}__band{b}" for c in self.channels_ for b in range(self.n_bands)]
+            names += [f"{c}__dominant_hz" for c in self.channels_]
+        self.feature_names_ = (*names, *RUL_FEATURES)
+
+    def _fit_classifier(self, records: Sequence[AssetRecord], grades: Sequence[str | None]) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        block = self.extract(records, _with_proba=False)
+        names = list(self._grade_map().grades)
+        rows = [i for i, g in enumerate(grades) if g is not None and block.present[i] and g in names]
+        if len({grades[i] for i in rows}) < 2:
+            return
+        X = np.nan_to_num(block.features[rows, : -len(RUL_FEATURES)])
+        y = [grades[i] for i in rows]
+        self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+
+    def fit_rul(self, histories: Sequence[pd.DataFrame], *, progress: Callable[[str], None] | None = None) -> Self:
+        """Train the RUL model on run-to-failure histories (each ends at failure); returns self."""
+        self.rul_model_ = RulModel(seed=self.seed, **self.rul_settings).fit(histories, progress=progress)
+        if not hasattr(self, "channels_"):
+            self.settings_ = list(self.rul_model_.settings_)
+            self.channels_ = list(self.rul_model_.channels_)
+            self.spectral_ = False
+            self.normalizer_ = self.rul_model_.normalizer_ if self.settings_ else None
+            self.classifier_ = None
+            self.fit_flags_ = []
+            self._set_feature_names()
+        return self
+
+    # -- extraction -----------------------------------------------------------------------------
+    def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], np.ndarray | None]:
+        need = [*self.settings_, *self.channels_]
+        checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
+        raw = checked.frame
+        z = self.normalizer_.transform(raw) if self.normalizer_ is not None else raw[self.channels_]
+        roll = rolling_features(z, window=self.window, slope_windows=self.slope_windows).iloc[-1]
+        vals = [roll[f"{c}__{s}"] for c in self.channels_ for s in STAT_NAMES]
+        vals += [roll[f"{c}__slope{w}"] for c in self.channels_ for w in self.slope_windows]
+        vals += [roll[f"{c}__delta"] for c in self.channels_]
+        if self.spectral_:
+            rate = ref.sampling_rate_hz or 1.0
+            spec = [spectral_features(raw[c].to_numpy(), rate, n_bands=self.n_bands) for c in self.channels_]
+            vals += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
+            vals += [s["dominant_hz"] for s in spec]
+        findings = detect_events(
+            z,
+            evidence_id=ref.evidence_id,
+            channels=self.channels_,
+            baseline_window=self.window,
+            recent_window=self.recent_window,
+            z_threshold=self.z_threshold,
+            rms_ratio=self.rms_ratio,
+            time_unit=self.time_unit,
+            raw=None if self.normalizer_ is not None else raw,
+        )
+        rul_vals = [np.nan] * 4
+        rul_row: np.ndarray | None = None
+        if hasattr(self, "rul_model_"):
+            m = self.rul_model_
+            X = m.features(raw, ref.evidence_id).to_numpy(float)[-1:]
+            p = m.predict_features(X)
+            rul_vals = [float(p.health_index[0]), float(p.rul[0]), float(p.lower[0]), float(p.upper[0])]
+            rul_row = np.array(rul_vals[1:])
+            gmap = self._grade_map()
+            grade = gmap.grade_for(rul_vals[1])
+            findings.append(
+                Finding(
+                    modality="sensors",
+                    summary=f"remaining useful life {rul_vals[1]:.0f} {self.time_unit} "
+                    f"({p.coverage:.0%} interval {rul_vals[2]:.0f}-{rul_vals[3]:.0f}); "
+                    f"health index {rul_vals[0]:.2f}: grade {grade}",
+                    severity=float(1.0 - rul_vals[1] / m.cap),
+                    confidence=p.coverage,
+                    evidence_id=ref.evidence_id,
+                    window=(float(raw.index[0]), float(raw.index[-1])),
+                    channels=tuple(m.channels_),
+                    grade_hint=grade,
+                )
+            )
+        vals += [*rul_vals, float(len(findings) - (rul_row is not None))]
+        return np.asarray(vals, dtype=float), findings, checked.flags, rul_row
+
+    def extract(self, records: Sequence[AssetRecord], *, _with_proba: bool = True) -> EvidenceBlock:
+        """Evidence for each record in order; a missing or bad series leaves the asset absent and flagged."""
+        if not hasattr(self, "feature_names_"):
+            raise ValidationError("SensorExtractor is not fitted: call fit() or fit_rul() first", where="extract")
+        n, width = len(records), len(self.feature_names_)
+        feats = np.full((n, width), np.nan)
+        present = np.zeros(n, dtype=bool)
+        findings: dict[str, list[Finding]] = {}
+        flags: dict[str, list[str]] = {}
+        ruls = np.full((n, 3), np.nan)
+        for i, r in enumerate(records):
+            ref = self._series_of(r)
+            if ref is None:
+                continue
+            if len(r.series) > 1:
+                flags.setdefault(r.asset_id, []).append(
+                    f"{len(r.series) - 1} further series ignored; features from {ref.evidence_id}"
+                )
+            try:
+                row, found, qflags, rul_row = self._one(ref)
+            except AssetgradeError as exc:
+                flags.setdefault(r.asset_id, []).append(str(exc))
+                continue
+            feats[i], present[i] = row, True
+            findings[r.asset_id] = found
+            if qflags:
+                flags.setdefault(r.asset_id, []).extend(qflags)
+            if rul_row is not None:
+                ruls[i] = rul_row
+        proba = self._proba(feats, present, ruls) if _with_proba else None
+        return EvidenceBlock(
+            modality="sensors",
+            asset_ids=[r.asset_id for r in records],
+            feature_names=tuple(self.feature_names_),
+            features=feats,
+            present=present,
+            findings=findings,
+            quality_flags=flags,
+            grade_proba=proba,
+        )
+
+    def _proba(self, feats: np.ndarray, present: np.ndarray, ruls: np.ndarray) -> np.ndarray | None:
+        gmap = self._grade_map()
+        out = np.full((len(feats), len(gmap.grades)), np.nan)
+        if hasattr(self, "rul_model_"):
+            ok = present & np.isfinite(ruls).all(axis=1)
+            if ok.any():
+                out[ok] = gmap.proba(ruls[ok, 0], ruls[ok, 1], ruls[ok, 2], coverage=self.rul_model_.coverage)
+            return out
+        if self.classifier_ is None:
+            return None
+        if present.any():
+            p = self.classifier_.predict_proba(np.nan_to_num(feats[present, : -len(RUL_FEATURES)]))
+            cols = [
+                list(self.classifier_.classes_).index(g) if g in self.classifier_.classes_ else -1 for g in gmap.grades
+            ]
+            rows = np.zeros((int(present.sum()), len(gmap.grades)))
+            for j, k in enumerate(cols):
+                if k >= 0:
+                    rows[:, j] = p[:, k]
+            out[present] = rows
+        return out

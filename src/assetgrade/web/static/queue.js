@@ -1,0 +1,17 @@
+/* assetgrade queue page: j/k move the selection, Enter opens the selected asset. */
+(function () {
+  "use strict";
+  var sel = 0;
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr[data-href]")); }
+  function mark() { rows().forEach(function (r, i) { r.classList.toggle("selected", i === sel); if (i === sel) { r.setAttribute("aria-selected", "true"); } else { r.removeAttribute("aria-selected"); } }); }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    var rs = rows();
+    if (!rs.length) { return; }
+    if (ev.key === "j") { sel = Math.min(rs.length - 1, sel + 1); mark(); }
+    else if (ev.key === "k") { sel = Math.max(0, sel - 1); mark(); }
+    else if (ev.key === "Enter" && document.activeElement === document.body) { window.location = rs[sel].getAttribute("data-href"); }
+  });
+  document.body.addEventListener("htmx:afterSwap", mark);
+  mark();
+}());

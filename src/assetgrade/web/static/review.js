@@ -1,0 +1,205 @@
+/* assetgrade review page: defect boxes (draw, move, resize), heat-map toggle, keyboard shortcuts. No dependencies. */
+(function () {
+  "use strict";
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var state = { defects: [], selected: -1 };
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  function save() {
+    var input = $("#defects-json");
+    if (input) { input.value = JSON.stringify(state.defects); }
+  }
+
+  function optionsHtml() {
+    var t = $("#defect-options");
+    return t ? t.innerHTML : "";
+  }
+
+  function renderList() {
+    var list = $("#defect-list");
+    if (!list) { return; }
+    list.innerHTML = "";
+    state.defects.forEach(function (d, i) {
+      var li = document.createElement("li");
+      li.className = "defect" + (i === state.selected ? " selected" : "");
+      var sel = document.createElement("select");
+      sel.setAttribute("aria-label", "defect type " + (i + 1));
+      sel.innerHTML = optionsHtml();
+      if (!Array.prototype.some.call(sel.options, function (o) { return o.value === d.id; })) {
+        var o = document.createElement("option"); o.value = d.id; o.textContent = d.id; sel.appendChild(o);
+      }
+      sel.value = d.id;
+      sel.addEventListener("change", function () { d.id = sel.value; save(); drawAll(); });
+      li.appendChild(sel);
+      var info = document.createElement("span");
+      info.className = "boxinfo";
+      info.textContent = d.box ? " box " + d.box.map(function (v) { return Math.round(v); }).join(", ") +
+        (d.evidence_id ? " on " + d.evidence_id : "") : " (no box)";
+      if (d.source) { info.textContent += " · from " + d.source; }
+      li.appendChild(info);
+      var rm = document.createElement("button");
+      rm.type = "button"; rm.className = "small"; rm.textContent = "Remove";
+      rm.setAttribute("aria-label", "remove defect " + (i + 1) + " " + d.id);
+      rm.addEventListener("click", function () { state.defects.splice(i, 1); state.selected = -1; save(); renderList(); drawAll(); });
+      li.appendChild(rm);
+      li.addEventListener("click", function (ev) { if (ev.target === li || ev.target === info) { state.selected = i; renderList(); drawAll(); } });
+      list.appendChild(li);
+    });
+  }
+
+  function scaleOf(fig) {
+    var img = $("img.photo", fig);
+    var w = img.naturalWidth || img.width || 1, h = img.naturalHeight || img.height || 1;
+    return { sx: w / (img.clientWidth || w), sy: h / (img.clientHeight || h), w: w, h: h };
+  }
+
+  function drawAll() {
+    $all("figure.imgbox").forEach(function (fig) {
+      var svg = $("svg.boxes", fig), img = $("img.photo", fig);
+      if (!svg || !img) { return; }
+      var s = scaleOf(fig);
+      svg.setAttribute("viewBox", "0 0 " + s.w + " " + s.h);
+      svg.innerHTML = "";
+      var evid = fig.getAttribute("data-evidence");
+      state.defects.forEach(function (d, i) {
+        if (!d.box || d.evidence_id !== evid) { return; }
+        var b = d.box;
+        var r = document.createElementNS(SVGNS, "rect");
+        r.setAttribute("x", b[0]); r.setAttribute("y", b[1]);
+        r.setAttribute("width", Math.max(1, b[2] - b[0])); r.setAttribute("height", Math.max(1, b[3] - b[1]));
+        r.setAttribute("class", "dbox" + (i === state.selected ? " selected" : ""));
+        r.setAttribute("data-index", i);
+        svg.appendChild(r);
+        var t = document.createElementNS(SVGNS, "text");
+        t.setAttribute("x", b[0] + 3); t.setAttribute("y", Math.max(12 * s.sy, b[1] - 4));
+        t.setAttribute("class", "dlabel"); t.setAttribute("font-size", 12 * s.sy);
+        t.textContent = (i + 1) + " " + d.id;
+        svg.appendChild(t);
+        var hd = document.createElementNS(SVGNS, "rect");
+        var hs = 8 * s.sx;
+        hd.setAttribute("x", b[2] - hs / 2); hd.setAttribute("y", b[3] - hs / 2);
+        hd.setAttribute("width", hs); hd.setAttribute("height", hs);
+        hd.setAttribute("class", "handle"); hd.setAttribute("data-index", i); hd.setAttribute("data-handle", "1");
+        svg.appendChild(hd);
+      });
+    });
+  }
+
+  function attachBoxTool(fig) {
+    var svg = $("svg.boxes", fig);
+    if (!svg || svg.getAttribute("data-ready")) { return; }
+    svg.setAttribute("data-ready", "1");
+    var drag = null;
+    function pt(ev) {
+      var rect = svg.getBoundingClientRect(), s = scaleOf(fig);
+      var x = (ev.clientX - rect.left) * s.sx, y = (ev.clientY - rect.top) * s.sy;
+      return [Math.max(0, Math.min(s.w, x)), Math.max(0, Math.min(s.h, y))];
+    }
+    svg.addEventListener("pointerdown", function (ev) {
+      ev.preventDefault();
+      svg.setPointerCapture(ev.pointerId);
+      var p = pt(ev), idx = ev.target.getAttribute("data-index");
+      if (idx !== null) {
+        var i = parseInt(idx, 10);
+        state.selected = i;
+        drag = { mode: ev.target.getAttribute("data-handle") ? "resize" : "move", i: i, start: p, orig: state.defects[i].box.slice() };
+      } else {
+        var def = $("#defect-options option");
+        state.defects.push({ id: def ? def.value : "defect", evidence_id: fig.getAttribute("data-evidence"), box: [p[0], p[1], p[0], p[1]], source: "reviewer" });
+        state.selected = state.defects.length - 1;
+        drag = { mode: "draw", i: state.selected, start: p };
+      }
+      renderList(); drawAll();
+    });
+    svg.addEventListener("pointermove", function (ev) {
+      if (!drag) { return; }
+      var p = pt(ev), d = state.defects[drag.i];
+      if (drag.mode === "draw") {
+        d.box = [Math.min(drag.start[0], p[0]), Math.min(drag.start[1], p[1]), Math.max(drag.start[0], p[0]), Math.max(drag.start[1], p[1])];
+      } else if (drag.mode === "move") {
+        var dx = p[0] - drag.start[0], dy = p[1] - drag.start[1], o = drag.orig;
+        d.box = [o[0] + dx, o[1] + dy, o[2] + dx, o[3] + dy];
+      } else {
+        d.box = [d.box[0], d.box[1], Math.max(d.box[0] + 1, p[0]), Math.max(d.box[1] + 1, p[1])];
+      }
+      drawAll();
+    });
+    function end() {
+      if (!drag) { return; }
+      var d = state.defects[drag.i];
+      if (drag.mode === "draw" && (d.box[2] - d.box[0] < 3 || d.box[3] - d.box[1] < 3)) {
+        state.defects.splice(drag.i, 1); state.selected = -1;   /* a click, not a box */
+      } else {
+        d.box = d.box.map(function (v) { return Math.round(v * 10) / 10; });
+      }
+      drag = null; save(); renderList(); drawAll();
+    }
+    svg.addEventListener("pointerup", end);
+    svg.addEventListener("pointercancel", end);
+    var img = $("img.photo", fig);
+    if (img && !img.complete) { img.addEventListener("load", drawAll); }
+  }
+
+  function initForm() {
+    var input = $("#defects-json");
+    try { state.defects = input && input.value ? JSON.parse(input.value) : []; } catch (e) { state.defects = []; }
+    if (!Array.isArray(state.defects)) { state.defects = []; }
+    state.selected = -1;
+    var add = $("#add-defect");
+    if (add) {
+      add.addEventListener("click", function () {
+        var def = $("#defect-options option");
+        state.defects.push({ id: def ? def.value : "defect", source: "reviewer" });
+        save(); renderList();
+      });
+    }
+    var form = $("#review-form");
+    if (form) { form.addEventListener("submit", save); }
+    $all("figure.imgbox").forEach(attachBoxTool);
+    save(); renderList(); drawAll();
+  }
+
+  function toggleHeat() {
+    var btn = $("#toggle-heat");
+    if (!btn) { return; }
+    var on = btn.getAttribute("aria-pressed") !== "true";
+    btn.setAttribute("aria-pressed", on ? "true" : "false");
+    btn.firstChild.nodeValue = on ? "Heat map on " : "Heat map off ";
+    $all("img.heat").forEach(function (h) { h.hidden = !on; });
+  }
+
+  function typing(el) {
+    return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || (el.tagName === "INPUT" && el.type !== "radio"));
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) { return; }
+    var radios = $all("#review-form input[name=grade]");
+    var k = ev.key, idx = -1;
+    if (/^[1-9]$/.test(k)) { idx = parseInt(k, 10) - 1; }
+    else if (/^[a-d]$/.test(k) && k !== "h") { idx = k.charCodeAt(0) - 97; }
+    if (idx >= 0 && idx < radios.length) { radios[idx].checked = true; radios[idx].focus(); ev.preventDefault(); return; }
+    var head = $("#asset-head");
+    if (k === "j" && head && head.getAttribute("data-next")) { window.location = head.getAttribute("data-next"); }
+    else if (k === "k" && head && head.getAttribute("data-prev")) { window.location = head.getAttribute("data-prev"); }
+    else if (k === "h") { toggleHeat(); }
+    else if (k === "?") { var d = $("#help"); if (d && d.showModal) { d.showModal(); } }
+    else if ((k === "Delete" || k === "Backspace") && state.selected >= 0) {
+      state.defects.splice(state.selected, 1); state.selected = -1; save(); renderList(); drawAll(); ev.preventDefault();
+    } else if (k === "Enter") {
+      var form = $("#review-form");
+      if (form) { ev.preventDefault(); save(); if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); } }
+    }
+  });
+
+  var heatBtn = document.getElementById("toggle-heat");
+  if (heatBtn) { heatBtn.addEventListener("click", toggleHeat); }
+  window.addEventListener("resize", drawAll);
+  document.body.addEventListener("htmx:afterSwap", function (ev) {
+    if (ev.target && ev.target.querySelector && (ev.target.id === "review-panel" || ev.target.querySelector("#review-form"))) { initForm(); }
+  });
+  document.body.addEventListener("htmx:afterSettle", function () { if ($("#review-form") && !$("#defect-list li") && state.defects.length) { initForm(); } });
+  initForm();
+}());

@@ -1,0 +1,60 @@
+"""Fixtures of the REST and web UI tests: a demo workspace, tokens of every role, and a test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assetgrade.rest import RestSettings, create_app, create_token
+from assetgrade.rest.demo import DemoAsset, seed_demo
+from assetgrade.workspace import Workspace
+
+SMALL_LIMITS = RestSettings(max_json_bytes=64 * 1024, max_upload_bytes=256 * 1024, token_cache_s=0.0,
+                            session_secret="t" * 32)
+
+
+@dataclass
+class RestEnv:
+    """A served workspace: the workspace, its demo assets, the plain tokens by name, and a client."""
+
+    ws: Workspace
+    assets: list[DemoAsset]
+    tokens: dict[str, str]
+    client: TestClient
+
+    def auth(self, name: str) -> dict[str, str]:
+        """The Authorization header of token ``name``."""
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def make_env(path: Path, n_assets: int) -> RestEnv:
+    """A workspace with ``n_assets`` demo assets and tokens admin, alice and bob (reviewers), station-1."""
+    ws = Workspace.init(path)
+    assets = seed_demo(ws, n_assets=n_assets, seed=3)
+    tokens = {}
+    with ws.session() as s:
+        for name, role in (("admin", "admin"), ("alice", "reviewer"), ("bob", "reviewer"), ("station-1", "station")):
+            tokens[name], _ = create_token(s, name=name, role=role, actor="test")
+    return RestEnv(ws, assets, tokens, TestClient(create_app(ws, SMALL_LIMITS)))
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestEnv]:
+    """A read-mostly environment shared by one test module (tests must not change it)."""
+    env = make_env(tmp_path_factory.mktemp("rest") / "ws", 8)
+    with env.client:
+        yield env
+    env.ws.close()
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> Iterator[RestEnv]:
+    """A fresh environment for tests that write."""
+    env = make_env(tmp_path / "ws", 6)
+    with env.client:
+        yield env
+    env.ws.close()

@@ -1,0 +1,121 @@
+"""REST auth (no token, bad token, wrong role, revoked) and request size limits (413)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/v1/assets"), ("get", "/api/v1/assets/demo-001"), ("get", "/api/v1/queue"),
+    ("get", "/api/v1/ontology"), ("get", "/api/v1/evidence/demo-001/image/1/content"),
+    ("post", "/api/v1/assets/demo-001/reviews"), ("post", "/api/v1/telemetry"), ("get", "/api/v1/audit/events"),
+])
+def test_no_token_is_401(demo_env: Any, method: str, path: str) -> None:
+    r = getattr(demo_env.client, method)(path) if method == "get" else demo_env.client.post(path, json={})
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer" and "credentials" in r.json()["detail"]
+
+
+def test_bad_token_and_bad_scheme_are_401(demo_env: Any) -> None:
+    r = demo_env.client.get("/api/v1/assets", headers={"Authorization": "Bearer agt_not-a-token"})
+    assert r.status_code == 401 and "unknown" in r.json()["detail"]
+    r = demo_env.client.get("/api/v1/assets", headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize(("who", "method", "path", "body"), [
+    ("station-1", "post", "/api/v1/assets/demo-001/reviews", {"expected_version": 1, "grade": "A"}),
+    ("alice", "post", "/api/v1/telemetry", {"items": [{"kind": "features", "payload": {}}]}),
+    ("alice", "get", "/api/v1/audit/events", None),
+    ("alice", "get", "/api/v1/audit/verify", None),
+    ("station-1", "get", "/api/v1/telemetry/summary", None),
+    ("alice", "post", "/api/v1/tokens", {"name": "x", "role": "admin"}),
+    ("alice", "post", "/api/v1/assets", {"id": "new-1"}),
+])
+def test_wrong_role_is_403(demo_env: Any, who: str, method: str, path: str, body: Any) -> None:
+    if method == "get":
+        r = demo_env.client.get(path, headers=demo_env.auth(who))
+    else:
+        r = demo_env.client.post(path, headers=demo_env.auth(who), json=body)
+    assert r.status_code == 403, r.text
+    assert r.json()["error"] == "PermissionDeniedError" and who in r.json()["detail"]
+
+
+def test_revoked_token_stops_working(fresh_env: Any) -> None:
+    env = fresh_env
+    created = env.client.post("/api/v1/tokens", headers=env.auth("admin"), json={"name": "carol", "role": "reviewer"})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    assert token.startswith("agt_")
+    h = {"Authorization": f"Bearer {token}"}
+    assert env.client.get("/api/v1/queue", headers=h).status_code == 200
+    listed = env.client.get("/api/v1/tokens", headers=env.auth("admin")).json()
+    assert "carol" in {t["name"] for t in listed} and all("token" not in t for t in listed)
+    dup = env.client.post("/api/v1/tokens", headers=env.auth("admin"), json={"name": "carol", "role": "admin"})
+    assert dup.status_code == 409
+    assert env.client.delete("/api/v1/tokens/carol", headers=env.auth("admin")).status_code == 200
+    r = env.client.get("/api/v1/queue", headers=h)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_oversized_json_is_413(demo_env: Any) -> None:
+    big = {"expected_version": 1, "note": "x" * (70 * 1024)}
+    r = demo_env.client.post("/api/v1/assets/demo-001/reviews", headers=demo_env.auth("alice"), json=big)
+    assert r.status_code == 413
+    assert r.json()["error"] == "PayloadTooLargeError" and str(64 * 1024) in r.json()["detail"]
+
+
+def test_oversized_chunked_body_is_413(demo_env: Any) -> None:
+    def chunks() -> Any:
+        for _ in range(80):
+            yield b"x" * 1024
+
+    r = demo_env.client.post("/api/v1/telemetry", headers={**demo_env.auth("station-1"),
+                                                            "Content-Type": "application/json"}, content=chunks())
+    assert r.status_code == 413
+
+
+def _png(rng: np.random.Generator, w: int, h: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, size=(h, w, 3), dtype=np.uint8), "RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_image_upload_limits_types_and_idempotence(fresh_env: Any, rng: np.random.Generator) -> None:
+    env = fresh_env
+    h = {**env.auth("station-1"), "Content-Type": "image/png"}
+    small = _png(rng, 64, 48)
+    r = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=small)
+    assert r.status_code == 201, r.text
+    ev = r.json()
+    assert ev["kind"] == "image" and ev["media_type"] == "image/png" and ev["attributes"]["width"] == 64
+    again = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=small)
+    assert again.status_code == 201 and again.json()["id"] == ev["id"]
+    got = env.client.get(ev["content_url"], headers=env.auth("alice"))
+    assert got.content == small
+    big = _png(rng, 400, 400)  # ~480 KB of noise > the 256 KB test limit
+    assert len(big) > 256 * 1024
+    assert env.client.post("/api/v1/assets/demo-001/images", headers=h, content=big).status_code == 413
+    broken = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=small[:100])
+    assert broken.status_code == 422 and "upload to asset demo-001" in broken.json()["where"]
+    wrong_type = env.client.post("/api/v1/assets/demo-001/images", headers={**h, "Content-Type": "text/plain"},
+                                 content=b"hello")
+    assert wrong_type.status_code == 422
+    assert env.client.post("/api/v1/assets/nope/images", headers=h, content=small).status_code == 404
+
+
+def test_create_asset_idempotent_and_conflict(fresh_env: Any) -> None:
+    env = fresh_env
+    h = env.auth("station-1")
+    body = {"id": "press-9", "asset_type": "press"}
+    assert env.client.post("/api/v1/assets", headers=h, json=body).status_code == 201
+    assert env.client.post("/api/v1/assets", headers=h, json=body).status_code == 201
+    r = env.client.post("/api/v1/assets", headers=h, json={"id": "press-9", "asset_type": "pump"})
+    assert r.status_code == 409
+    r = env.client.post("/api/v1/assets", headers=h, json={"id": "", "asset_type": "pump"})
+    assert r.status_code == 422 and r.json()["where"]

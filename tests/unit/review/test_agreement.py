@@ -1,0 +1,154 @@
+"""Agreement statistics against published worked examples, hand computation and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from assetgrade.errors import ValidationError
+from assetgrade.review.agreement import (
+    MISSING,
+    adjudication_queue,
+    agreement_report,
+    cohen_kappa,
+    encode_ratings,
+    fleiss_kappa,
+    krippendorff_alpha,
+    per_class_alpha,
+    per_reviewer_kappa,
+    rating_counts,
+)
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers,
+# 12 units, values 1..5, missing shown as '.'; published alpha: nominal 0.743, ordinal 0.815,
+# interval 0.849.
+_M = None
+_OBS = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, _M, _M, _M],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, _M, 3],
+    [_M, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, _M],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, _M],
+]
+KRIPP_C = np.array([[MISSING if v is None else v - 1 for v in row] for row in _OBS]).T  # item-major
+
+
+@pytest.mark.parametrize(("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849)])
+def test_krippendorff_published_example(level: str, published: float) -> None:
+    assert krippendorff_alpha(KRIPP_C, level=level, n_categories=5) == pytest.approx(published, abs=5e-4)  # type: ignore[arg-type]
+
+
+def test_krippendorff_binary_two_observers() -> None:
+    # Krippendorff (2011) section A: 2 observers, 10 units, binary data, alpha = 0.095.
+    a = [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    b = [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert krippendorff_alpha(np.column_stack([a, b]), level="nominal") == pytest.approx(0.095, abs=5e-4)
+
+
+def test_krippendorff_nan_is_missing_and_singletons_are_ignored() -> None:
+    with_nan = np.where(KRIPP_C == MISSING, np.nan, KRIPP_C.astype(float))
+    assert krippendorff_alpha(with_nan, level="ordinal", n_categories=5) == pytest.approx(0.815, abs=5e-4)
+    # unit 12 has one rating; dropping it changes nothing
+    assert krippendorff_alpha(KRIPP_C[:11], level="ordinal", n_categories=5) == pytest.approx(
+        krippendorff_alpha(KRIPP_C, level="ordinal", n_categories=5)
+    )
+
+
+def test_perfect_agreement_and_degenerate_cases() -> None:
+    r = np.array([[0, 0], [1, 1], [3, 3]])
+    assert krippendorff_alpha(r, level="ordinal") == pytest.approx(1.0)
+    assert np.isnan(krippendorff_alpha([[2, 2], [2, 2]]))  # no variation: undefined
+    assert np.isnan(krippendorff_alpha([[1, MISSING], [MISSING, 2]]))  # nothing pairable
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_cohen_matches_sklearn(weights: str | None, rng: np.random.Generator) -> None:
+    truth = rng.integers(0, 4, 200)
+    a = np.clip(truth + rng.integers(-1, 2, 200), 0, 3)
+    b = np.clip(truth + rng.integers(-1, 2, 200), 0, 3)
+    ours = cohen_kappa(a, b, n_categories=4, weights=weights)  # type: ignore[arg-type]
+    assert ours == pytest.approx(cohen_kappa_score(a, b, weights=weights, labels=[0, 1, 2, 3]), abs=1e-12)
+
+
+def test_cohen_hand_computed_and_skips_missing() -> None:
+    # 2x2 table [[20, 5], [10, 15]]: po = 0.7, pe = 0.5*0.6 + 0.5*0.4 = 0.5 -> kappa 0.4
+    a = [0] * 25 + [1] * 25
+    b = [0] * 20 + [1] * 5 + [0] * 10 + [1] * 15
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    assert cohen_kappa([*a, 0, MISSING], [*b, MISSING, 1]) == pytest.approx(0.4)
+
+
+def test_weighted_kappa_punishes_far_disagreement_more() -> None:
+    a = [0, 1, 2, 3] * 10
+    near = [1, 1, 2, 3] * 10  # one item per block one grade off
+    far = [3, 1, 2, 3] * 10  # the same item three grades off
+    assert cohen_kappa(a, near, weights="quadratic") > cohen_kappa(a, far, weights="quadratic")
+    assert cohen_kappa(a, near) == pytest.approx(cohen_kappa(a, far))  # unweighted cannot tell
+
+
+def test_fleiss_hand_example() -> None:
+    # p_i = 1, 1, 1/3 -> P = 7/9; p_j = 5/9, 4/9 -> Pe = 41/81; kappa = (7/9 - 41/81) / (40/81) = 0.55
+    assert fleiss_kappa([[3, 0], [0, 3], [2, 1]]) == pytest.approx(0.55)
+
+
+def test_fleiss_wikipedia_example() -> None:
+    # Fleiss (1971) style example from Wikipedia: 10 items, 14 raters, 5 categories, kappa = 0.210
+    table = [
+        [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
+    ]  # fmt: skip
+    assert fleiss_kappa(table) == pytest.approx(0.210, abs=5e-4)
+
+
+def test_fleiss_rejects_unequal_rater_counts() -> None:
+    with pytest.raises(ValidationError, match="same number"):
+        fleiss_kappa([[2, 0], [1, 0]])
+
+
+def test_rating_counts_and_encoding() -> None:
+    r = encode_ratings([["A", "B", None], ["D", "D", "C"]], ["A", "B", "C", "D"])
+    assert r.tolist() == [[0, 1, MISSING], [3, 3, 2]]
+    assert rating_counts(r, 4).tolist() == [[1, 1, 0, 0], [0, 0, 1, 2]]
+    with pytest.raises(ValidationError, match="row 1, reviewer 0"):
+        encode_ratings([["A"], ["E"]], ["A", "B"])
+    with pytest.raises(ValidationError, match="outside"):
+        krippendorff_alpha([[0, 5]], n_categories=4)
+
+
+def test_per_class_alpha_finds_the_confused_class() -> None:
+    # reviewers agree on classes 0 and 1, but mix up 2 and 3
+    r = np.array([[0, 0], [1, 1], [0, 0], [1, 1], [2, 3], [3, 2], [2, 2], [3, 3], [2, 3], [0, 0]])
+    pc = per_class_alpha(r, n_categories=4)
+    assert pc[0] == pytest.approx(1.0) and pc[1] == pytest.approx(1.0)
+    assert pc[2] < 0.5 and pc[3] < 0.5
+
+
+def test_per_reviewer_kappa_singles_out_the_outlier(rng: np.random.Generator) -> None:
+    truth = rng.integers(0, 4, 120)
+    good = [np.clip(truth + (rng.random(120) < 0.1) * rng.choice([-1, 1], 120), 0, 3) for _ in range(3)]
+    sloppy = rng.integers(0, 4, 120)
+    r = np.column_stack([*good, sloppy])
+    r[::7, 1] = MISSING
+    out = per_reviewer_kappa(r, n_categories=4)
+    assert out[3][0] < 0.3 < min(out[j][0] for j in range(3))
+    assert out[1][1] == 120 - len(range(0, 120, 7))
+
+
+def test_adjudication_rules() -> None:
+    r = [[0, 0, 1], [0, 2, 0], [0, 1, MISSING], [3, 3, 3], [1, MISSING, MISSING], [0, 1, 2]]
+    q = adjudication_queue(r)
+    assert [d.item for d in q] == [1, 5, 2]  # widest spread first
+    assert q[0].reasons == ("ratings 2 grades apart",) and q[0].majority == 0
+    assert q[2].reasons == ("no majority",)
+    assert [d.item for d in adjudication_queue(r, max_spread=2, require_majority=False)] == []
+
+
+def test_agreement_report_shapes_and_values() -> None:
+    rep = agreement_report(KRIPP_C, categories=["1", "2", "3", "4", "5"])
+    assert rep.alpha == pytest.approx(0.815, abs=5e-4) and rep.alpha_nominal == pytest.approx(0.743, abs=5e-4)
+    assert rep.fleiss is not None  # items 2-9 and 11 are rated by all four
+    assert set(rep.pairwise_kappa) == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}
+    assert set(rep.per_class) == {"1", "2", "3", "4", "5"}
+    assert 5 in [d.item for d in rep.adjudicate]  # unit 6 was rated 1, 2, 3, 4
+    d = rep.to_dict()
+    assert d["n_items"] == 12 and d["level"] == "ordinal"

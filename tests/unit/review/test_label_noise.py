@@ -1,0 +1,110 @@
+"""Confident learning finds planted label flips; the ordinal extension ranks far flips first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.review.label_noise import (
+    confident_joint,
+    find_label_issues,
+    out_of_fold_probs,
+    per_class_thresholds,
+)
+
+
+def _blobs(rng: np.random.Generator, k: int = 4, n: int = 400, sep: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    y = np.repeat(np.arange(k), n // k)
+    centers = rng.normal(0, sep, size=(k, 5))
+    return centers[y] + rng.normal(0, 1, size=(len(y), 5)), y
+
+
+def _flip(y: np.ndarray, k: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    flipped = np.zeros(len(y), bool)
+    flipped[rng.choice(len(y), int(frac * len(y)), replace=False)] = True
+    noisy = y.copy()
+    noisy[flipped] = (y[flipped] + rng.integers(1, k, flipped.sum())) % k
+    return noisy, flipped
+
+
+def test_thresholds_and_confident_joint_by_hand() -> None:
+    probs = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.4, 0.6], [0.85, 0.15]])
+    labels = [0, 0, 1, 1, 1]
+    t = per_class_thresholds(labels, probs)
+    assert t == pytest.approx([0.8, (0.8 + 0.6 + 0.15) / 3])
+    c, conf = confident_joint(labels, probs)
+    # item 1 (0.7 < 0.8, 0.3 < 0.517) is in no class; item 4 is confidently class 0
+    assert conf.tolist() == [0, -1, 1, 1, 0]
+    assert c.tolist() == [[1, 0], [1, 2]]
+
+
+def test_finds_planted_flips_on_separable_data(rng: np.random.Generator) -> None:
+    X, y = _blobs(rng)
+    noisy, flipped = _flip(y, 4, 0.1, rng)
+    probs = out_of_fold_probs(X, noisy, n_splits=5, seed=0)
+    for method in ("prune_by_noise_rate", "prune_by_class", "both", "confident_joint"):
+        res = find_label_issues(noisy, probs, method=method)  # type: ignore[arg-type]
+        tp = (res.flags & flipped).sum()
+        assert tp / res.flags.sum() >= 0.9, method
+        assert tp / flipped.sum() >= 0.8, method
+    res = find_label_issues(noisy, probs)
+    assert res.noise_rate == pytest.approx(0.1, abs=0.03)
+    caught = res.flags & flipped
+    assert np.mean(res.suggested[caught] == y[caught]) >= 0.95
+    top = res.issue_indices()[:20]
+    assert flipped[top].all()
+
+
+def test_in_sample_clean_data_flags_little(rng: np.random.Generator) -> None:
+    X, y = _blobs(rng)
+    probs = out_of_fold_probs(X, y, n_splits=5, seed=0)
+    assert find_label_issues(y, probs).flags.sum() <= 4
+
+
+def test_ordinal_ranks_two_step_flip_above_one_step() -> None:
+    # two items with the same self-confidence (0.1): one labelled A but surely C, one labelled A but surely B
+    probs = np.array([[0.1, 0.0, 0.9, 0.0], [0.1, 0.9, 0.0, 0.0]] + [[0.9, 0.1, 0.0, 0.0]] * 8 + [[0.0, 0.1, 0.9, 0.0]] * 5
+                     + [[0.0, 0.9, 0.1, 0.0]] * 5 + [[0.0, 0.0, 0.1, 0.9]] * 5)  # fmt: skip
+    labels = np.array([0, 0] + [0] * 8 + [2] * 5 + [1] * 5 + [3] * 5)
+    nominal = find_label_issues(labels, probs, ordinal=False)
+    ordinal = find_label_issues(labels, probs, ordinal=True)
+    assert nominal.scores[0] == pytest.approx(nominal.scores[1])  # nominal cannot tell them apart
+    assert ordinal.scores[0] > ordinal.scores[1]
+    assert ordinal.expected_distance[0] == pytest.approx(1.8) and ordinal.expected_distance[1] == pytest.approx(0.9)
+    assert ordinal.flags[0] and ordinal.flags[1]
+    assert ordinal.issue_indices()[:2].tolist() == [0, 1]
+    assert ordinal.suggested[:2].tolist() == [2, 1]
+
+
+def test_ordinal_suggestion_is_the_posterior_median() -> None:
+    probs = np.array([[0.4, 0.0, 0.0, 0.6], [0.45, 0.1, 0.0, 0.45]] + [[0.9, 0.1, 0, 0], [0, 0, 0.1, 0.9]] * 3)
+    res = find_label_issues([0, 0] + [0, 3] * 3, probs, ordinal=True)
+    assert res.suggested[0] == 3 and res.suggested[1] == 1
+
+
+def test_normalized_margin_ranking(rng: np.random.Generator) -> None:
+    X, y = _blobs(rng)
+    noisy, flipped = _flip(y, 4, 0.1, rng)
+    probs = out_of_fold_probs(X, noisy, seed=1)
+    res = find_label_issues(noisy, probs, rank_by="normalized_margin")
+    assert ((res.scores >= 0) & (res.scores <= 1)).all()
+    assert res.scores[flipped].mean() > res.scores[~flipped].mean() + 0.5
+
+
+def test_out_of_fold_probs_respects_groups(rng: np.random.Generator) -> None:
+    X, y = _blobs(rng, n=120)
+    groups = [f"asset{i // 3}" for i in range(len(y))]
+    probs = out_of_fold_probs(X, y, groups=groups, n_splits=3, seed=0)
+    assert probs.shape == (120, 4)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert (probs.argmax(axis=1) == y).mean() > 0.95
+
+
+def test_bad_input_names_the_row() -> None:
+    with pytest.raises(ValidationError, match="labels row 1"):
+        find_label_issues([0, 5], np.full((2, 2), 0.5))
+    with pytest.raises(ValidationError, match="probs row 1"):
+        find_label_issues([0, 1], np.array([[0.5, 0.5], [np.nan, 1.0]]))
+    with pytest.raises(ValidationError, match="method"):
+        find_label_issues([0, 1], np.full((2, 2), 0.5), method="nope")  # type: ignore[arg-type]
