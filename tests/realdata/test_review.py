@@ -16,7 +16,9 @@ def test_reduced_label_noise_run_on_neu(shared_data: Path) -> None:
     if not (shared_data / "neu-det" / "images").is_dir():
         pytest.skip("neu-det not in the shared data")
     os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
-    cfg = LabelNoiseConfig(data_dir=shared_data / "neu-det", per_class=40, noise=0.1, seed=0, pca_dim=32, progress=False)
+    cfg = LabelNoiseConfig(
+        data_dir=shared_data / "neu-det", per_class=40, noise=0.1, seed=0, pca_dim=32, progress=False
+    )
     res = run_label_noise_bench(cfg).to_dict()
     m = res["metrics"]
     assert res["n_items"] == 240 and res["n_flipped"] == 24

@@ -5,7 +5,8 @@ pHash: grey 32x32 resize, 2-D DCT-II, the 8x8 lowest frequencies thresholded at 
 N. Krawetz, "Looks like it", hackerfactor.com, 2011). dHash: grey 9x8 resize, one bit per
 horizontal gradient sign (N. Krawetz, "Kind of like that", 2013). Both survive resizing and
 JPEG recompression with a small Hamming distance. The statistics (brightness, contrast,
-sharpness as variance of the Laplacian, width, height) are the usual shortcut suspects.
+sharpness as variance of the Laplacian, share of extreme pixels, JPEG blockiness, width,
+height) are the usual shortcut suspects.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from assetgrade.errors import AssetgradeError
 
 __all__ = ["STAT_NAMES", "ImageDigests", "dhash", "hamming_matrix", "image_digests", "image_stats", "phash"]
 
-STAT_NAMES = ("brightness", "contrast", "sharpness", "width", "height")
+STAT_NAMES = ("brightness", "contrast", "sharpness", "extreme_pixels", "blockiness", "width", "height")
 
 
 def _grey(img: Image.Image, size: tuple[int, int]) -> npt.NDArray[np.float64]:
@@ -50,11 +51,32 @@ def dhash(img: Image.Image, *, hash_size: int = 8) -> npt.NDArray[np.bool_]:
     return (pixels[:, 1:] > pixels[:, :-1]).ravel()
 
 
+def _blockiness(grey: npt.NDArray[np.float64]) -> float:
+    """JPEG 8x8 block artefacts: mean |step| across column 8k boundaries over mean |step| elsewhere."""
+    d = np.abs(np.diff(grey, axis=1))
+    if d.shape[1] < 16:
+        return 1.0
+    at = d[:, 7::8].mean()
+    mask = np.ones(d.shape[1], bool)
+    mask[7::8] = False
+    inside = d[:, mask].mean()
+    return float(at / inside) if inside > 0 else 1.0
+
+
 def image_stats(img: Image.Image) -> npt.NDArray[np.float64]:
-    """Brightness (mean grey), contrast (grey std), sharpness (variance of the Laplacian), width, height."""
+    """The ``STAT_NAMES`` of one image.
+
+    Brightness (mean grey), contrast (grey std), sharpness (variance of the Laplacian),
+    extreme pixels (share more than 3 SD from the mean: drawn marks), blockiness (JPEG grid
+    strength, ~1 for a never-compressed image), width, height.
+    """
     grey = np.asarray(img.convert("L"), dtype=np.float64)
     lap = ndimage.laplace(grey)
-    return np.array([grey.mean(), grey.std(), lap.var(), img.width, img.height], dtype=np.float64)
+    sd = grey.std()
+    extreme = float(np.mean(np.abs(grey - grey.mean()) > 3 * sd)) if sd > 0 else 0.0
+    return np.array(
+        [grey.mean(), sd, lap.var(), extreme, _blockiness(grey), img.width, img.height], dtype=np.float64
+    )
 
 
 def hamming_matrix(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.int64]:
@@ -70,7 +92,7 @@ class ImageDigests:
 
     Examples
     --------
-    >>> d = ImageDigests(np.zeros((1, 64), bool), np.zeros((1, 64), bool), np.zeros((1, 5)), np.ones(1, bool), {})
+    >>> d = ImageDigests(np.zeros((1, 64), bool), np.zeros((1, 64), bool), np.zeros((1, 7)), np.ones(1, bool), {})
     >>> int(d.ok.sum())
     1
     """

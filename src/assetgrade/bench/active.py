@@ -24,7 +24,14 @@ from assetgrade.bench.report import BenchResult
 from assetgrade.bench.review_data import ReviewData, load_review_data
 from assetgrade.errors import ValidationError
 
-__all__ = ["DEFAULT_STRATEGIES", "ActiveConfig", "labels_to_reach", "plot_learning_curves", "run_active_bench", "simulate"]
+__all__ = [
+    "DEFAULT_STRATEGIES",
+    "ActiveConfig",
+    "labels_to_reach",
+    "plot_learning_curves",
+    "run_active_bench",
+    "simulate",
+]
 
 DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "expected_cost", "uncertain_coreset", "badge")
 
@@ -116,9 +123,7 @@ def simulate(
     return run
 
 
-def plot_learning_curves(
-    runs: dict[str, list[_Run]], full_acc: float, path: Path, title: str
-) -> Path:
+def plot_learning_curves(runs: dict[str, list[_Run]], full_acc: float, path: Path, title: str) -> Path:
     """Test accuracy vs labels per strategy (first repeat), with the 95 % / 99 % targets."""
     import matplotlib
 
@@ -130,7 +135,9 @@ def plot_learning_curves(
         r = rs[0]
         ax.plot(r.labels, r.acc, label=name, lw=2.2 if name == "random" else 1.4, ls="--" if name == "random" else "-")
     for frac, ls in ((0.95, ":"), (0.99, "-.")):
-        ax.axhline(frac * full_acc, color="grey", ls=ls, lw=1, label=f"{int(frac * 100)}% of full ({frac * full_acc:.3f})")
+        ax.axhline(
+            frac * full_acc, color="grey", ls=ls, lw=1, label=f"{int(frac * 100)}% of full ({frac * full_acc:.3f})"
+        )
     ax.set_xlabel("labelled items")
     ax.set_ylabel("held-out accuracy")
     ax.set_title(title)
@@ -208,7 +215,9 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
     rand95 = per_strategy["random"]["labels_to_95"]
     rand99 = per_strategy["random"]["labels_to_99"]
     others = {s: v for s, v in per_strategy.items() if s != "random" and v["labels_to_95"] is not None}
-    best = min(others, key=lambda s: (others[s]["labels_to_95"], others[s]["labels_to_99"] or np.inf)) if others else None
+    best = (
+        min(others, key=lambda s: (others[s]["labels_to_95"], others[s]["labels_to_99"] or np.inf)) if others else None
+    )
     savings95 = 1.0 - others[best]["labels_to_95"] / rand95 if best and rand95 else None
     best99 = per_strategy[best]["labels_to_99"] if best else None
     savings99 = 1.0 - best99 / rand99 if best99 and rand99 else None

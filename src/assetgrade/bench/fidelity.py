@@ -25,7 +25,14 @@ from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 from assetgrade.store.records import ImageRef
 
-__all__ = ["AUGMENT_GENERATORS", "CLASS_GENERATORS", "FidelityConfig", "make_synthetic_refs", "plot_fidelity", "run_fidelity_bench"]
+__all__ = [
+    "AUGMENT_GENERATORS",
+    "CLASS_GENERATORS",
+    "FidelityConfig",
+    "make_synthetic_refs",
+    "plot_fidelity",
+    "run_fidelity_bench",
+]
 
 CLASS_GENERATORS: dict[str, tuple[str, ...]] = {
     "crazing": ("crack",),
@@ -137,7 +144,9 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     n_hi = round(cfg.high_share / (1 - cfg.high_share) * len(idx_tr))
     n_lo = round(cfg.low_share / (1 - cfg.low_share) * len(idx_tr))
     parents = rng.choice(idx_tr, size=n_hi, replace=n_hi > len(idx_tr))
-    syn_refs, prov = make_synthetic_refs([ds.refs[i] for i in parents], [ds.labels[i] for i in parents], cfg.seed, cfg.synth)
+    syn_refs, prov = make_synthetic_refs(
+        [ds.refs[i] for i in parents], [ds.labels[i] for i in parents], cfg.seed, cfg.synth
+    )
     t_gen = time.perf_counter() - t0
     all_refs = list(ds.refs) + syn_refs
     emb = embed_images(all_refs, cache_dir=cfg.cache_dir, progress=cfg.progress).astype(np.float64)

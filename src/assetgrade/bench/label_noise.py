@@ -59,7 +59,9 @@ def flip_labels(
     return noisy.astype(np.int64), flipped
 
 
-def detection_metrics(flags: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> dict[str, Any]:
+def detection_metrics(
+    flags: npt.NDArray[np.bool_], truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]
+) -> dict[str, Any]:
     """Precision, recall, F1 of the flags; AUROC and precision at |truth| of the ranking scores."""
     from sklearn.metrics import roc_auc_score
 

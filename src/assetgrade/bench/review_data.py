@@ -14,7 +14,9 @@ from assetgrade.errors import ValidationError
 __all__ = ["ReviewData", "load_labelled", "load_review_data"]
 
 
-def load_labelled(dataset: str, data_dir: Path | None, *, per_class: int | None = None, seed: int = 0) -> LabelledImages:
+def load_labelled(
+    dataset: str, data_dir: Path | None, *, per_class: int | None = None, seed: int = 0
+) -> LabelledImages:
     """ELPV, NEU or an image folder (``DIR/<class>/<images>``); ``per_class`` keeps a seeded sample per class."""
     if dataset == "elpv":
         from assetgrade.datasets.elpv import load_elpv

@@ -27,7 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ontology",
     "serve",
 )
-BENCH_MODULES: tuple[str, ...] = ("bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review")
+BENCH_MODULES: tuple[str, ...] = (
+    "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",
+)
 
 EXIT_CODES: dict[type[AssetgradeError], int] = {
     ValidationError: 2,

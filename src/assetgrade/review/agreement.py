@@ -92,16 +92,18 @@ def _weight_matrix(k: int, weights: Weights) -> FloatArray:
     """Disagreement weights: 0/1 (None), |i-j|/(k-1) (linear) or ((i-j)/(k-1))^2 (quadratic)."""
     i, j = np.indices((k, k))
     if weights is None:
-        return (i != j).astype(np.float64)
-    d = np.abs(i - j) / max(k - 1, 1)
+        return np.asarray(i != j, dtype=np.float64)
+    d: FloatArray = np.abs(i - j).astype(np.float64) / max(k - 1, 1)
     if weights == "linear":
         return d
     if weights == "quadratic":
-        return d**2
+        return np.asarray(d**2, dtype=np.float64)
     raise ValidationError(f"weights {weights!r}; allowed: None, 'linear', 'quadratic'", where="cohen_kappa")
 
 
-def cohen_kappa(a: npt.ArrayLike, b: npt.ArrayLike, *, n_categories: int | None = None, weights: Weights = None) -> float:
+def cohen_kappa(
+    a: npt.ArrayLike, b: npt.ArrayLike, *, n_categories: int | None = None, weights: Weights = None
+) -> float:
     """Cohen's kappa between two reviewers, optionally weighted by ordinal distance (Cohen 1968).
 
     Items either reviewer left unrated (-1) are skipped. ``nan`` when fewer than one item or
@@ -178,14 +180,14 @@ def _delta2(n_c: FloatArray, level: Level) -> FloatArray:
     k = len(n_c)
     i, j = np.indices((k, k))
     if level == "nominal":
-        return (i != j).astype(np.float64)
+        return np.asarray(i != j, dtype=np.float64)
     if level == "interval":
-        return ((i - j) ** 2).astype(np.float64)
+        return np.asarray((i - j) ** 2, dtype=np.float64)
     if level == "ordinal":
         cum = np.concatenate([[0.0], np.cumsum(n_c)])
         lo, hi = np.minimum(i, j), np.maximum(i, j)
         between = cum[hi + 1] - cum[lo]  # sum of n_g for g in lo..hi
-        return (between - (n_c[i] + n_c[j]) / 2.0) ** 2
+        return np.asarray((between - (n_c[i] + n_c[j]) / 2.0) ** 2, dtype=np.float64)
     raise ValidationError(f"level {level!r}; allowed: 'nominal', 'ordinal', 'interval'", where="krippendorff_alpha")
 
 

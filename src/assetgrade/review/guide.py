@@ -161,7 +161,9 @@ class LabellingGuide:
         if self.grade_examples:
             parts.append("<h2>Reviewed examples by grade</h2>")
             for grade, exs in self.grade_examples.items():
-                parts.append(f"<h3>{esc(grade)}</h3><ul>" + "".join(f"<li>{_example_html(x)}</li>" for x in exs) + "</ul>")
+                parts.append(
+                    f"<h3>{esc(grade)}</h3><ul>" + "".join(f"<li>{_example_html(x)}</li>" for x in exs) + "</ul>"
+                )
         if self.adjudication_rule:
             parts += ["<h2>When reviewers disagree</h2>", f"<p>{esc(self.adjudication_rule)}</p>"]
         parts.append("</body></html>")

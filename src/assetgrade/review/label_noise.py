@@ -229,10 +229,7 @@ def find_label_issues(
         raise ValidationError(
             f"rank_by {rank!r}; allowed: self_confidence, normalized_margin, expected_distance", where="rank_by"
         )
-    if ordinal:
-        suggested = (np.cumsum(p, axis=1) >= 0.5).argmax(axis=1)
-    else:
-        suggested = p.argmax(axis=1)
+    suggested = (np.cumsum(p, axis=1) >= 0.5).argmax(axis=1) if ordinal else p.argmax(axis=1)
     t = per_class_thresholds(y, p)
     return LabelIssues(
         scores=scores,

@@ -258,7 +258,8 @@ class ExpectedCost(_Scored):
 
     Examples
     --------
-    >>> ctx = SelectionContext(probs=np.array([[0.5, 0.0, 0.5], [0.5, 0.5, 0.0]]), labeled=np.zeros(2, bool), ordinal=True)
+    >>> probs = np.array([[0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
+    >>> ctx = SelectionContext(probs=probs, labeled=np.zeros(2, bool), ordinal=True)
     >>> ExpectedCost().select(ctx, 1, np.random.default_rng(0)).tolist()  # A-or-C costs more than A-or-B
     [0]
     """
@@ -271,7 +272,12 @@ class ExpectedCost(_Scored):
 
 
 def _kcenter(
-    emb: FloatArray, centers: IntArray, candidates: IntArray, k: int, weight: FloatArray | None, rng: np.random.Generator
+    emb: FloatArray,
+    centers: IntArray,
+    candidates: IntArray,
+    k: int,
+    weight: FloatArray | None,
+    rng: np.random.Generator,
 ) -> IntArray:
     """Greedy k-center: repeatedly take the candidate farthest (× weight) from every center so far."""
     cand = emb[candidates]
@@ -385,7 +391,11 @@ class Badge:
         while len(chosen) < k:
             d[chosen] = 0.0
             total = d.sum()
-            nxt = int(rng.choice(len(pool), p=d / total)) if total > 0 else int(rng.choice(np.setdiff1d(np.arange(len(pool)), chosen)))
+            nxt = (
+                int(rng.choice(len(pool), p=d / total))
+                if total > 0
+                else int(rng.choice(np.setdiff1d(np.arange(len(pool)), chosen)))
+            )
             chosen.append(nxt)
             d = np.minimum(d, ((grad - grad[nxt]) ** 2).sum(axis=1))
         return pool[np.asarray(chosen, dtype=np.int64)]

@@ -49,7 +49,9 @@ def test_active_bench_on_synthetic(rng: np.random.Generator, tmp_path: Path) -> 
     assert m["full_data_accuracy"] > 0.9
     assert set(m["labels_to_95"]) == {"random", "margin", "uncertain_coreset"}
     for s, curve in res["curves"].items():
-        assert curve["labels"][0] == 3 and all(b - a == 4 for a, b in zip(curve["labels"], curve["labels"][1:], strict=False)), s
+        assert curve["labels"][0] == 3 and all(
+            b - a == 4 for a, b in zip(curve["labels"], curve["labels"][1:], strict=False)
+        ), s
     assert m["best_strategy"] in {"margin", "uncertain_coreset"}
     assert Path(res["plots"][0]).stat().st_size > 1000
 

@@ -64,8 +64,8 @@ def test_in_sample_clean_data_flags_little(rng: np.random.Generator) -> None:
 
 def test_ordinal_ranks_two_step_flip_above_one_step() -> None:
     # two items with the same self-confidence (0.1): one labelled A but surely C, one labelled A but surely B
-    probs = np.array([[0.1, 0.0, 0.9, 0.0], [0.1, 0.9, 0.0, 0.0]] + [[0.9, 0.1, 0.0, 0.0]] * 8 + [[0.0, 0.1, 0.9, 0.0]] * 5
-                     + [[0.0, 0.9, 0.1, 0.0]] * 5 + [[0.0, 0.0, 0.1, 0.9]] * 5)  # fmt: skip
+    rows = [[0.1, 0.0, 0.9, 0.0], [0.1, 0.9, 0.0, 0.0]] + [[0.9, 0.1, 0.0, 0.0]] * 8 + [[0.0, 0.1, 0.9, 0.0]] * 5
+    probs = np.array(rows + [[0.0, 0.9, 0.1, 0.0]] * 5 + [[0.0, 0.0, 0.1, 0.9]] * 5)
     labels = np.array([0, 0] + [0] * 8 + [2] * 5 + [1] * 5 + [3] * 5)
     nominal = find_label_issues(labels, probs, ordinal=False)
     ordinal = find_label_issues(labels, probs, ordinal=True)

@@ -39,9 +39,16 @@ def test_contract_k_distinct_unlabeled_deterministic(name: str, rng: np.random.G
 
 
 def test_registry() -> None:
-    assert {"random", "least_confidence", "margin", "entropy", "expected_cost", "coreset", "uncertain_coreset", "badge"} <= set(
-        available_strategies()
-    )
+    assert {
+        "random",
+        "least_confidence",
+        "margin",
+        "entropy",
+        "expected_cost",
+        "coreset",
+        "uncertain_coreset",
+        "badge",
+    } <= set(available_strategies())
     with pytest.raises(ValidationError, match="known"):
         get_strategy("nope")
 
@@ -53,7 +60,9 @@ def test_registry() -> None:
             return ctx.unlabeled[:k]
 
     try:
-        assert get_strategy("_first_unlabeled").select(_ctx(np.random.default_rng(0)), 2, np.random.default_rng(0)).shape == (2,)
+        assert get_strategy("_first_unlabeled").select(
+            _ctx(np.random.default_rng(0)), 2, np.random.default_rng(0)
+        ).shape == (2,)
     finally:
         del STRATEGIES["_first_unlabeled"]
 

@@ -201,6 +201,15 @@ class CandidateGenerator:
         if "'" in raw:
             bare = low.replace("'", "")
             out.setdefault(bare, self._feat(raw, bare, "lower"))
+        if raw.isalpha() and len(raw) >= 5 and low not in self.vocab:
+            best = max(
+                ((low[:k], low[k:]) for k in range(2, len(low) - 1) if low[:k] in self.vocab and low[k:] in self.vocab),
+                key=lambda p: self._logfreq(p[0]) + self._logfreq(p[1]),
+                default=None,
+            )
+            if best is not None:
+                form = f"{best[0]} {best[1]}"
+                out[form] = self._feat(raw, form, "split")
         if raw.isalpha() and len(raw) >= 3:
             for c in self._vocab_candidates(low):
                 out.setdefault(c.form, c)
