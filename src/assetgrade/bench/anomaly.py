@@ -31,7 +31,7 @@ class AnomalyBenchConfig:
     good_class: str = "patches"
     data_dir: Path | None = None
     target_false_alarm: float = 0.01
-    coreset_size: int = 4000
+    coreset_size: int = 2000
     image_size: int = 224
     per_class: int | None = None
     seed: int = 0
@@ -112,7 +112,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     bb = Backbone("lite0", image_size=cfg.image_size, cache_dir=(cfg.cache_dir or default_cache_dir()) / "onnx")
     P_bank, s1, _ = _patches(bank_refs, bb, cfg.progress)
     t_fit = time.perf_counter()
-    pc = PatchCore(coreset_size=cfg.coreset_size, buffer_size=max(10 * cfg.coreset_size, 20000), seed=cfg.seed)
+    pc = PatchCore(coreset_size=cfg.coreset_size, buffer_size=max(5 * cfg.coreset_size, 10000), seed=cfg.seed)
     pc.fit(P_bank[i : i + 16] for i in range(0, len(P_bank), 16))
     fit_s = time.perf_counter() - t_fit
     P_hold, s2, _ = _patches(hold_refs, bb, cfg.progress)

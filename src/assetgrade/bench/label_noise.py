@@ -116,7 +116,18 @@ def run_label_noise_bench(cfg: LabelNoiseConfig, data: ReviewData | None = None)
         else float("nan")
     )
     metrics["oof_accuracy_vs_clean"] = float(np.mean(probs.argmax(axis=1) == data.y))
-    extra: dict[str, Any] = {"methods": by_method, "n_items": len(data.y), "n_flipped": int(flipped.sum())}
+    rankings = {
+        r: detection_metrics(
+            main.flags, flipped, find_label_issues(noisy, probs, rank_by=r, ordinal=data.ordinal).scores
+        )
+        for r in ("self_confidence", "normalized_margin", "expected_distance")
+    }
+    extra: dict[str, Any] = {
+        "methods": by_method,
+        "rankings": {r: {k: m[k] for k in ("auroc", "precision_at_n_noisy")} for r, m in rankings.items()},
+        "n_items": len(data.y),
+        "n_flipped": int(flipped.sum()),
+    }
     if data.ordinal:
         dist = np.abs(noisy - data.y)
         caught = main.flags & flipped

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         out_dir: Path | None = typer.Option(None, help="where PNGs go (default: beside --json)"),
         target_false_alarm: float = typer.Option(0.01, help="share of good images allowed to alarm"),
-        coreset_size: int = typer.Option(4000, help="memory-bank size (patches)"),
+        coreset_size: int = typer.Option(2000, help="memory-bank size (patches)"),
         image_size: int = typer.Option(224),
         per_class: int | None = typer.Option(None, help="NEU: at most N images per class"),
         seed: int = typer.Option(0),

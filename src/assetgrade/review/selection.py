@@ -44,6 +44,7 @@ __all__ = [
     "SelectionStrategy",
     "UncertainCoreset",
     "available_strategies",
+    "default_cost",
     "get_strategy",
     "register_strategy",
     "uncertainty",
@@ -154,13 +155,17 @@ def _top(pool: IntArray, score: FloatArray, k: int, rng: np.random.Generator) ->
 def uncertainty(probs: FloatArray, kind: str = "least_confidence") -> FloatArray:
     """Per-item uncertainty: ``least_confidence`` 1 − max p, ``margin`` 1 − (p1 − p2), or ``entropy``."""
     p = np.asarray(probs, dtype=np.float64)
+    out: FloatArray
     if kind == "least_confidence":
-        return 1.0 - p.max(axis=1)
-    if kind == "margin":
+        out = 1.0 - p.max(axis=1)
+    elif kind == "margin":
         s = np.sort(p, axis=1)
-        return 1.0 - (s[:, -1] - s[:, -2])
-    if kind == "entropy":
-        return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1)
+        out = 1.0 - (s[:, -1] - s[:, -2])
+    elif kind == "entropy":
+        out = -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1)
+    else:
+        raise ValidationError(f"uncertainty {kind!r}; allowed: least_confidence, margin, entropy", where="uncertainty")
+    return out
     raise ValidationError(f"uncertainty {kind!r}; allowed: least_confidence, margin, entropy", where="uncertainty")
 
 
@@ -249,7 +254,7 @@ class Entropy(_Scored):
 def default_cost(k: int, ordinal: bool) -> FloatArray:
     """|i − j| grade steps for ordinal grades, else 0/1."""
     i, j = np.indices((k, k))
-    return np.abs(i - j).astype(np.float64) if ordinal else (i != j).astype(np.float64)
+    return np.asarray(np.abs(i - j) if ordinal else i != j, dtype=np.float64)
 
 
 @register_strategy("expected_cost")

@@ -1,6 +1,9 @@
 """The asset store: schema, repository functions, audit chain, blob store and record loading."""
 
-from assetgrade.store import auth_schema  # noqa: F401  (registers the REST tables on Base.metadata)
+from assetgrade.store import (
+    auth_schema,  # noqa: F401  (registers the REST tables on Base.metadata)
+    lifecycle_schema,  # noqa: F401  (registers the model registry tables)
+)
 from assetgrade.store.audit import ChainReport, append_event, chain_head, list_events, verify_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.loading import load_records, stats

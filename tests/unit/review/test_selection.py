@@ -57,7 +57,8 @@ def test_registry() -> None:
         name = "_first_unlabeled"
 
         def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> np.ndarray:
-            return ctx.unlabeled[:k]
+            out: np.ndarray = ctx.unlabeled[:k]
+            return out
 
     try:
         assert get_strategy("_first_unlabeled").select(

@@ -4,8 +4,9 @@
   least-squares (CUSUM-type, Page 1954, Biometrika 41) cost of a mean shift; a split is kept when
   it lowers the cost by more than ``penalty · σ² · log n`` (a BIC-style penalty, with σ estimated
   robustly from the median absolute first difference).
-* Exceedances: runs of samples more than ``z_threshold`` robust standard deviations away from the
-  commissioning baseline (the first ``baseline_window`` samples), with their time window.
+* Exceedances: runs of samples more than ``z_threshold`` noise standard deviations (estimated from
+  first differences, so spikes and slow drifts do not inflate it) away from the commissioning level
+  (median of the first ``baseline_window`` samples), with their time window.
 * RMS growth: the RMS of the last ``recent_window`` samples against the commissioning RMS
   ("vibration_rms rose 3.1× over the last 40 cycles").
 
@@ -145,7 +146,7 @@ def detect_events(
         x = np.asarray(frame[c], dtype=float)
         base = x[: min(baseline_window, n)]
         mu = float(np.median(base))
-        sigma = robust_sigma(base) if len(base) >= 3 else robust_sigma(x)
+        sigma = robust_sigma(x)  # noise level from first differences: robust to spikes and drifts
         for k in change_points(x, penalty=penalty, min_size=max(3, min(10, n // 10))):
             before, after = float(np.mean(x[:k][-baseline_window:])), float(np.mean(x[k:][:baseline_window]))
             shift = (after - before) / sigma

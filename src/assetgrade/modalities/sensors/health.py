@@ -8,9 +8,14 @@
 * Point RUL: LightGBM (Ke et al. 2017, NeurIPS) on window features (:mod:`.features`) of the
   channels and the health index, plus the current cycle count.
 * Interval: conformalised quantile regression (Romano, Patterson & Candès 2019, NeurIPS, "CQR"):
-  LightGBM quantile models for the lower and upper quantiles are trained on most training units
-  and their interval is widened (or narrowed) by the conformal correction computed on held-out
-  training units, so the interval reaches its nominal coverage on exchangeable new units.
+  LightGBM quantile models for the lower and upper quantiles are trained on all but one fold of
+  the training units and their interval is widened (or narrowed) by the conformal correction
+  computed on the held-out fold (cross-conformal, Vovk 2015, Ann. Math. Artif. Intell. 74), so the
+  interval reaches its nominal coverage on exchangeable new units. The
+  correction is computed per bin of the predicted RUL (a Mondrian conformal predictor, Vovk,
+  Gammerman & Shafer 2005, "Algorithmic Learning in a Random World", ch. 4): calibration rows
+  from every cycle of a history are mostly early, easy ones at the cap, while live assets are
+  cut anywhere, so one pooled correction under-covers the late, hard cases.
 """
 
 from __future__ import annotations
@@ -42,8 +47,13 @@ def rul_targets(n: int, cap: float) -> np.ndarray:
     return np.asarray(np.minimum(np.arange(n - 1, -1, -1, dtype=float), cap), dtype=float)
 
 
-def conformal_correction(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, coverage: float) -> float:
-    """CQR's correction: the ceil((n+1)·coverage)/n empirical quantile of max(lo − y, y − hi).
+def conformal_correction(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, coverage: float, weight: np.ndarray | None = None
+) -> float:
+    """CQR's correction: the finite-sample ``coverage`` quantile of the scores max(lo − y, y − hi).
+
+    With ``weight`` the quantile is weighted and the finite-sample level uses the effective number
+    of rows (Kish): (sum w)² / sum w².
 
     Examples
     --------
@@ -56,8 +66,15 @@ def conformal_correction(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, coverage
     n = len(scores)
     if n == 0:
         raise ValidationError("no calibration rows", where="conformal_correction")
-    level = min(1.0, np.ceil((n + 1) * coverage) / n)
-    return float(np.quantile(scores, level, method="higher"))
+    if weight is None:
+        level = min(1.0, np.ceil((n + 1) * coverage) / n)
+        return float(np.quantile(scores, level, method="higher"))
+    w = np.asarray(weight, dtype=float)
+    n_eff = float(w.sum() ** 2 / np.sum(w * w))
+    level = min(1.0, coverage * (1.0 + 1.0 / n_eff))
+    order = np.argsort(scores, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(scores[order][min(n - 1, int(np.searchsorted(cum, level - 1e-12)))])
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,12 @@ class RulModel:
         Window lengths of the features (cycles/rows).
     n_estimators, learning_rate, num_leaves
         LightGBM settings of the point and quantile models.
-    calib_fraction
-        Share of training histories held out to calibrate the interval.
+    n_bins
+        Calibration bins of the interval midpoint (Mondrian conformal: one correction per bin; at
+        least 10 histories per bin).
+    n_folds
+        Folds of histories for cross-conformal calibration (each fold's quantile models are
+        trained on the others; the final interval averages the fold models).
     n_jobs
         LightGBM threads; 1 by default because OpenMP threads that spin-wait on a shared, busy
         machine were measured 6x slower than one thread.
@@ -122,7 +143,8 @@ class RulModel:
         n_estimators: int = 600,
         learning_rate: float = 0.03,
         num_leaves: int = 31,
-        calib_fraction: float = 0.25,
+        n_bins: int = 5,
+        n_folds: int = 4,
         seed: int = 0,
         n_jobs: int = 1,
     ) -> None:
@@ -137,7 +159,8 @@ class RulModel:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
-        self.calib_fraction = calib_fraction
+        self.n_bins = n_bins
+        self.n_folds = n_folds
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -228,22 +251,56 @@ class RulModel:
         X = np.vstack([f.to_numpy(float) for f in feats])
         y = np.concatenate(ys)
         unit = np.concatenate([np.full(len(f), k) for k, f in enumerate(feats)])
-        rng = np.random.default_rng(self.seed)
-        n_cal = max(1, round(self.calib_fraction * len(feats)))
-        cal_units = rng.choice(len(feats), n_cal, replace=False)
-        cal = np.isin(unit, cal_units)
         if progress:
             progress(f"point model on {len(y)} rows x {X.shape[1]} features")
         self.point_ = self._lgbm().fit(X, y)
-        alpha = 1.0 - self.coverage
-        if progress:
-            progress(f"quantile models on {int((~cal).sum())} rows; calibration on {n_cal} held-out histories")
-        self.q_lo_ = self._lgbm(objective="quantile", alpha=alpha / 2).fit(X[~cal], y[~cal])
-        self.q_hi_ = self._lgbm(objective="quantile", alpha=1 - alpha / 2).fit(X[~cal], y[~cal])
-        lo, hi = self.q_lo_.predict(X[cal]), self.q_hi_.predict(X[cal])
-        self.correction_ = conformal_correction(y[cal], np.minimum(lo, hi), np.maximum(lo, hi), self.coverage)
-        self.n_calibration_rows_ = int(cal.sum())
+        self._calibrate(X, y, unit, len(feats), progress)
         return self
+
+    def _calibrate(
+        self, X: np.ndarray, y: np.ndarray, unit: np.ndarray, n_units: int, progress: Callable[[str], None] | None
+    ) -> None:
+        """Cross-conformal CQR: quantile models per fold of units, corrections from out-of-fold rows.
+
+        Each row is weighted 1 / (cycles of its history), so every held-out history counts once, as a
+        live asset cut at a random cycle does; corrections are computed per bin of the interval's
+        midpoint (Mondrian), since early capped rows are easy and late rows hard.
+        """
+        alpha = 1.0 - self.coverage
+        k = max(2, min(self.n_folds, n_units))
+        fold_of_unit = np.random.default_rng(self.seed).permutation(n_units) % k
+        fold = fold_of_unit[unit]
+        lo, hi = np.empty(len(y)), np.empty(len(y))
+        self.q_models_: list[tuple[Any, Any]] = []
+        for f in range(k):
+            if progress:
+                progress(f"quantile models, fold {f + 1}/{k}")
+            tr = fold != f
+            q_lo = self._lgbm(objective="quantile", alpha=alpha / 2).fit(X[tr], y[tr])
+            q_hi = self._lgbm(objective="quantile", alpha=1 - alpha / 2).fit(X[tr], y[tr])
+            lo[~tr], hi[~tr] = q_lo.predict(X[~tr]), q_hi.predict(X[~tr])
+            self.q_models_.append((q_lo, q_hi))
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        weight = 1.0 / np.bincount(unit)[unit]
+        mid = (lo + hi) / 2.0
+        n_bins = max(1, min(self.n_bins, n_units // 10))
+        self.bin_edges_ = np.quantile(mid, np.linspace(0, 1, n_bins + 1)[1:-1])
+        bins = np.searchsorted(self.bin_edges_, mid, side="right")
+        self.bin_corrections_ = np.array(
+            [
+                conformal_correction(y[bins == b], lo[bins == b], hi[bins == b], self.coverage, weight[bins == b])
+                for b in range(n_bins)
+            ]
+        )
+        self.correction_ = conformal_correction(y, lo, hi, self.coverage, weight)
+        self.n_calibration_rows_ = len(y)
+
+    def _interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.mean([m[0].predict(X) for m in self.q_models_], axis=0)
+        hi = np.mean([m[1].predict(X) for m in self.q_models_], axis=0)
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        corr = self.bin_corrections_[np.searchsorted(self.bin_edges_, (lo + hi) / 2.0, side="right")]
+        return np.clip(lo - corr, 0.0, self.cap), np.clip(hi + corr, 0.0, self.cap)
 
     # -- prediction -----------------------------------------------------------------------------
     def last_features(self, histories: Sequence[pd.DataFrame], names: Sequence[str] | None = None) -> np.ndarray:
@@ -261,9 +318,7 @@ class RulModel:
     def predict_features(self, X: np.ndarray) -> RulPrediction:
         """As :meth:`predict`, from feature rows already computed."""
         point = np.clip(self.point_.predict(X), 0.0, self.cap)
-        lo, hi = self.q_lo_.predict(X), self.q_hi_.predict(X)
-        lower = np.clip(np.minimum(lo, hi) - self.correction_, 0.0, self.cap)
-        upper = np.clip(np.maximum(lo, hi) + self.correction_, 0.0, self.cap)
+        lower, upper = self._interval(X)
         hcol = self.feature_names_.index(f"{HEALTH_CHANNEL}__last")
         hi_now = np.clip(X[:, hcol], 0.0, 1.0)
         return RulPrediction(point, np.minimum(lower, point), np.maximum(upper, point), hi_now, self.coverage)

@@ -92,15 +92,19 @@ def greedy_coreset(
     if P.shape[1] > projection_dim:
         R = rng.normal(size=(P.shape[1], projection_dim)).astype(np.float32) / np.sqrt(projection_dim)
         P = P @ R
-    sq = np.einsum("ij,ij->i", P, P)
+    P = np.ascontiguousarray(P)
     first = int(rng.integers(n))
     sel = np.empty(m, dtype=np.int64)
     sel[0] = first
-    mind = sq - 2 * P @ P[first] + sq[first]
+    # plain element-wise numpy, not BLAS: thousands of tiny mat-vecs stall threaded BLAS on a busy machine
+    diff = np.empty_like(P)
+    np.subtract(P, P[first], out=diff)
+    mind = np.einsum("ij,ij->i", diff, diff)
     for k in range(1, m):
         i = int(np.argmax(mind))
         sel[k] = i
-        np.minimum(mind, sq - 2 * P @ P[i] + sq[i], out=mind)
+        np.subtract(P, P[i], out=diff)
+        np.minimum(mind, np.einsum("ij,ij->i", diff, diff), out=mind)
     return sel
 
 

@@ -1,0 +1,406 @@
+"""The Grader: evidence extractors + fusion + calibration + conformal sets + cost-aware decision, in one object.
+
+Training (:meth:`Grader.fit`) is out-of-fold at both levels, so no reported number is in-sample:
+
+1. per modality, grouped K-fold by asset: the extractor is fitted on K-1 folds and extracts the
+   held-out one (stacking; Wolpert 1992); the deployed extractor is then fitted on all assets;
+2. the fusion model (:class:`~assetgrade.fusion.Fuser`, trained with modality dropout) is
+   cross-validated on those blocks; temperature scaling or isotonic calibration is chosen by
+   out-of-fold NLL; split-conformal sets (Mondrian by asset type with a pooled fallback) are
+   fitted on the cross-calibrated outputs (see :mod:`assetgrade.grading.stacking`);
+3. the review threshold on expected cost is chosen on those out-of-fold results by
+   Learn-then-Test (:func:`~assetgrade.decision.select_threshold`), so that accepted assets stay
+   under ``max_error`` misgrades with probability 1 - ``delta``.
+
+Every grade is a :class:`~assetgrade.result.GradeResult`; :func:`record_grades` stores them as
+predictions with audit events naming the input hashes and the model, ontology and code versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+
+from assetgrade.decision import CostConfig, DecisionPolicy, cost_matrix, select_threshold
+from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.fusion import Fuser, contradictions_for_blocks
+from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
+from assetgrade.grading.bundle import code_version, load_bundle, save_bundle
+from assetgrade.grading.cache import (
+    EvidenceCache,
+    MemoBackbone,
+    asset_input_hash,
+    extract_cached,
+    share_backbone,
+    unshare_backbone,
+)
+from assetgrade.grading.decide import decide_asset, image_quality_flags, stack_metrics
+from assetgrade.grading.stacking import StackFit, fit_stack
+from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
+from assetgrade.modalities.base import EvidenceBlock, Extractor
+from assetgrade.result import GradeResult
+from assetgrade.store.records import AssetRecord
+
+if TYPE_CHECKING:
+    from assetgrade.ontology import Ontology
+    from assetgrade.workspace import Workspace
+
+__all__ = ["Grader", "record_grades"]
+
+Progress = Callable[[str], None]
+
+
+class Grader:
+    """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
+
+    Parameters
+    ----------
+    extractors : names of registered extractors or unfitted Extractor instances
+    ontology : Ontology or None (the workspace's, else the default)
+    costs : CostConfig or None (the workspace's ``costs:`` section, else the defaults)
+    coverage : nominal coverage of the conformal grade sets
+    folds : K of the grouped K-fold used at both levels
+    seed : int
+    mondrian : conformal thresholds per asset type (pooled where a type has < ``min_group_size``)
+    fuser : the fusion model's settings (default: logistic on the modality distributions + absent flags)
+    extractor_settings : per extractor name, keyword settings passed to ``get_extractor``
+    max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
+    review_on_contradiction, review_on_quality : extra review rules
+
+    Attributes
+    ----------
+    version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_
+
+    Examples
+    --------
+    >>> g = Grader(folds=5).fit(workspace)                          # doctest: +SKIP
+    >>> r = g.grade("pump-7", workspace=workspace)                   # doctest: +SKIP
+    >>> print(g.explain(r)); g.save(workspace.models_dir / "grader")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        extractors: Sequence[str | Extractor] = ("vision", "text", "sensors"),
+        ontology: Ontology | None = None,
+        costs: CostConfig | None = None,
+        coverage: float = 0.9,
+        folds: int = 5,
+        seed: int = 0,
+        mondrian: bool = True,
+        fuser: Fuser | None = None,
+        extractor_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        max_error: float = 0.02,
+        delta: float = 0.1,
+        review_on_contradiction: bool = True,
+        review_on_quality: bool = True,
+        min_group_size: int = 30,
+    ) -> None:
+        if not 0 < coverage < 1:
+            raise ValidationError(f"coverage={coverage} must be in (0, 1)", where="Grader.coverage")
+        if folds < 2:
+            raise ValidationError(f"folds={folds} must be >= 2", where="Grader.folds")
+        self.extractors = tuple(extractors)
+        self.ontology = ontology
+        self.costs = costs
+        self.coverage = coverage
+        self.folds = folds
+        self.seed = seed
+        self.mondrian = mondrian
+        self.fuser = fuser
+        self.extractor_settings = {k: dict(v) for k, v in (extractor_settings or {}).items()}
+        self.max_error = max_error
+        self.delta = delta
+        self.review_on_contradiction = review_on_contradiction
+        self.review_on_quality = review_on_quality
+        self.min_group_size = min_group_size
+        self.cache = EvidenceCache()
+
+    # ---- training -------------------------------------------------------------------------------
+    def _make_fuser(self) -> Fuser:
+        b = self.fuser or Fuser(use_features=False, dropout=0.25, dropout_copies=2, seed=self.seed)
+        return Fuser(model=b.model, ordinal=b.ordinal, dropout=b.dropout, dropout_copies=b.dropout_copies,
+                     use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed)
+
+    def _settings_for(self, name: str) -> dict[str, Any]:
+        kw = dict(self.extractor_settings.get(name, {}))
+        if name == "text":
+            kw.setdefault("ontology", self.ontology_)
+        if name == "vision":
+            kw.setdefault("grades", self.grades_)
+        return kw
+
+    def fit(
+        self,
+        source: Workspace | Sequence[AssetRecord],
+        *,
+        modality_labels: Mapping[str, Sequence[str | None]] | None = None,
+        groups: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Self:
+        """Train on the labelled assets (``record.grade`` set) of a workspace or a list of records.
+
+        ``modality_labels`` optionally gives each extractor its own label per record (e.g. the
+        linked benchmark's image level); ``groups`` (per record) keeps related assets in one fold.
+        """
+        from assetgrade.workspace import Workspace
+
+        say = progress or (lambda _msg: None)
+        if isinstance(source, Workspace):
+            from assetgrade.store.loading import load_records
+
+            all_records = load_records(source)
+            if self.ontology is None:
+                self.ontology = source.ontology()
+            if self.costs is None and source.config.section("costs"):
+                self.costs = CostConfig.from_dict(source.config.section("costs"))
+        else:
+            all_records = list(source)
+        keep = [i for i, r in enumerate(all_records) if r.grade is not None]
+        records = [all_records[i] for i in keep]
+        if self.ontology is None:
+            from assetgrade.ontology import default_ontology
+
+            self.ontology = default_ontology()
+        self.ontology_ = self.ontology
+        self.grades_ = tuple(self.ontology_.grades.names)
+        self.costs_ = self.costs or CostConfig(grades=self.grades_)
+        if tuple(self.costs_.grades) != self.grades_:
+            raise ValidationError(f"cost grades {self.costs_.grades} differ from the ontology's {self.grades_}",
+                                  where="config:costs.grades")
+        bad = sorted({r.grade for r in records if r.grade not in self.grades_})  # type: ignore[misc]
+        if bad:
+            raise ValidationError(f"grades {bad} are not on the scale {list(self.grades_)}", where="labels")
+        y = np.array([self.grades_.index(r.grade) for r in records], dtype=np.int64)  # type: ignore[arg-type]
+        grp = [str(groups[i]) for i in keep] if groups is not None else [r.asset_id for r in records]
+        if len(set(grp)) < self.folds or len(set(y.tolist())) < 2:
+            raise ValidationError(f"{len(records)} labelled assets in {len(set(grp))} groups with "
+                                  f"{len(set(y.tolist()))} grades: need >= {self.folds} groups and >= 2 grades",
+                                  where="Grader.fit")
+        labels_of = {m: [list(v)[i] for i in keep] for m, v in (modality_labels or {}).items()}
+        asset_labels = [r.grade for r in records]
+        types = [r.asset_type for r in records]
+        self.notes_: list[str] = []
+        self.extractors_: dict[str, Extractor] = {}
+        self.feature_names_: dict[str, tuple[str, ...]] = {}
+        self.extractor_info_: dict[str, dict[str, Any]] = {}
+        shared: dict[str, MemoBackbone] = {}
+        oof: list[EvidenceBlock] = []
+        k = len(self.grades_)
+        for spec in self.extractors:
+            name = spec if isinstance(spec, str) else str(spec.modality)
+            modality, make = extractor_factory(spec, self._settings_for(name) if isinstance(spec, str) else None)
+            labs = labels_of.get(modality, asset_labels)
+            say(f"{modality}: fitting on all {len(records)} assets")
+            ex = make()
+            share_backbone(ex, shared)
+            try:
+                ex.fit(records, labs)
+                names = feature_names_of(ex)
+            except AssetgradeError as exc:
+                self.notes_.append(f"{modality} left out: {exc}")
+                continue
+            oof.append(out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=self.folds,
+                                         seed=self.seed, shared=shared, progress=say, notes=self.notes_))
+            unshare_backbone(ex)
+            self.extractors_[modality] = ex
+            self.feature_names_[modality] = names
+            self.extractor_info_[modality] = {
+                "class": f"{type(ex).__module__}.{type(ex).__qualname__}",
+                "settings": {a: repr(v) for a, v in sorted(vars(ex).items()) if not a.endswith("_")
+                             and not a.startswith("_")},
+                "n_features": len(names),
+                "labels": "own modality labels" if modality in labels_of else "asset grades",
+            }
+        if not oof:
+            raise ValidationError("no extractor could be fitted: " + "; ".join(self.notes_), where="Grader.fit")
+        self.modalities_ = [b.modality for b in oof]
+        say("fusion, calibration and conformal sets (out-of-fold)")
+        alpha = 1.0 - self.coverage
+        mtypes = types if self.mondrian else None
+        stack = fit_stack(oof, y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
+                          n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
+        self.fuser_, self.calibrator_, self.conformal_ = stack.fuser, stack.calibrator, stack.conformal
+        self.calibration_ = stack.calibration
+        values = [r.value for r in records]
+        contra = contradictions_for_blocks(oof, self.grades_)
+        self.policy_, self.threshold_choice_ = self._choose_policy(stack.oof_proba, y, values)
+        metrics = self._evaluate(stack, oof, y, values, types, contra, self.policy_)
+        metrics["calibration"] = stack.calibration
+        metrics["nll_by_calibration"] = stack.nll
+        metrics["review_threshold"] = self.policy_.threshold()
+        metrics["per_modality"] = {}
+        for b in oof:
+            say(f"single-modality reference: {b.modality}")
+            single = fit_stack([b], y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
+                               n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
+            pol, _ = self._choose_policy(single.oof_proba, y, values)
+            metrics["per_modality"][b.modality] = self._evaluate(single, [b], y, values, types, {}, pol)
+        self.metrics_ = metrics
+        self.oof_ = {"asset_ids": [r.asset_id for r in records], "y": y, "proba": stack.oof_proba,
+                     "membership": stack.oof_membership, "types": types}
+        self.manifest_hash_ = manifest_hash(records, asset_labels)
+        self.ontology_version_ = str(self.ontology_.version)
+        self.code_version_ = code_version()
+        self.n_train_ = len(records)
+        self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
+        settings = {"extractors": self.extractor_info_, "folds": self.folds, "seed": self.seed,
+                    "coverage": self.coverage, "mondrian": self.mondrian, "costs": self.costs_.model_dump(),
+                    "fuser": vars(self._make_fuser()), "max_error": self.max_error, "delta": self.delta}
+        body = json.dumps([self.manifest_hash_, self.ontology_version_, self.code_version_, settings],
+                          sort_keys=True, default=str)
+        self.version_ = "grader-" + hashlib.sha256(body.encode()).hexdigest()[:12]
+        self.cache.clear()
+        return self
+
+    def _choose_policy(self, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
+            DecisionPolicy, Any]:
+        ec = np.array([proba[i] @ cost_matrix(self.costs_, v) for i, v in enumerate(values)])
+        pred = ec.argmin(axis=1)
+        choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=self.max_error,
+                                  delta=self.delta, procedure="fixed_sequence")
+        thr = min(float(choice.threshold), float(self.costs_.review_cost))
+        return DecisionPolicy(self.costs_, max_set_size=1, review_on_contradiction=self.review_on_contradiction,
+                              max_expected_cost=thr), choice
+
+    def _evaluate(self, stack: StackFit, blocks: Sequence[EvidenceBlock], y: np.ndarray,
+                  values: Sequence[float | None], types: Sequence[str], contra: Mapping[str, Any],
+                  policy: DecisionPolicy) -> dict[str, Any]:
+        ids = blocks[0].asset_ids
+        decisions = []
+        for i, aid in enumerate(ids):
+            flags = [f for b in blocks if b.modality == "vision" for f in b.quality_flags.get(aid, [])]
+            sset = [self.grades_[j] for j in np.flatnonzero(stack.oof_membership[i])]
+            decisions.append(decide_asset(policy, stack.oof_proba[i], conformal_set=sset,
+                                          contradictions=[c.message for c in contra.get(aid, [])], value=values[i],
+                                          image_flags=image_quality_flags(flags),
+                                          review_on_quality=self.review_on_quality))
+        out = stack_metrics(stack.oof_proba, y, stack.oof_membership, grades=self.grades_, costs=self.costs_,
+                            values=values, decisions=decisions, max_error=self.max_error)
+        out["contradiction_rate"] = float(np.mean([aid in contra for aid in ids]))
+        return out
+
+    # ---- grading --------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "fuser_"):
+            raise ValidationError("the Grader is not trained: call fit (or Grader.load)", where="Grader")
+
+    def evidence(self, records: Sequence[AssetRecord]) -> list[EvidenceBlock]:
+        """Each fitted extractor's evidence block for ``records`` (served from the cache where unchanged)."""
+        self._check_fitted()
+        return [extract_cached(ex, records, key=f"{self.version_}/{m}", feature_names=self.feature_names_[m],
+                               n_classes=len(self.grades_), cache=self.cache) for m, ex in self.extractors_.items()]
+
+    def grade_many(self, records: Sequence[AssetRecord]) -> list[GradeResult]:
+        """Grade a batch: each extractor runs once on the batch; evidence rows are cached by content."""
+        self._check_fitted()
+        if not records:
+            return []
+        blocks = self.evidence(records)
+        proba = self.fuser_.predict_proba(blocks)
+        if self.calibrator_ is not None:
+            proba = self.calibrator_.transform(proba)
+        types = [r.asset_type for r in records]
+        conf = self.conformal_.predict(proba, groups=types if self.mondrian else None)
+        sets = conf.sets()
+        contra = contradictions_for_blocks(blocks, self.grades_)
+        out = []
+        for i, rec in enumerate(records):
+            ev = [modality_evidence(b, i, self.grades_) for b in blocks]
+            cs = contra.get(rec.asset_id, [])
+            vflags = [f for e in ev if e.modality == "vision" for f in e.quality_flags]
+            d = decide_asset(self.policy_, proba[i], conformal_set=sets[i], contradictions=[c.message for c in cs],
+                             value=rec.value, image_flags=image_quality_flags(vflags),
+                             review_on_quality=self.review_on_quality)
+            if conf.used_fallback[i] and self.mondrian:
+                note = f"conformal set uses the pooled threshold (few calibration assets of type {rec.asset_type!r})"
+                d = dataclasses.replace(d, reasons=(*d.reasons, note))
+            versions = {"model": self.version_, "ontology": self.ontology_version_, "code": self.code_version_,
+                        "manifest": self.manifest_hash_, "inputs": asset_input_hash(rec)}
+            out.append(build_result(asset_id=rec.asset_id, asset_type=rec.asset_type, grades=self.grades_,
+                                    proba=proba[i], conformal_set=sets[i], coverage=self.coverage, decision=d,
+                                    evidence=ev, contradictions=cs, versions=versions))
+        return out
+
+    def grade(self, asset: str | AssetRecord, *, workspace: Workspace | None = None) -> GradeResult:
+        """Grade one asset (a record, or an asset id read from ``workspace``)."""
+        if isinstance(asset, str):
+            if workspace is None:
+                raise ValidationError(f"grading asset id {asset!r} needs workspace=", where="Grader.grade")
+            from assetgrade.store.loading import load_records
+
+            asset = load_records(workspace, [asset])[0]
+        return self.grade_many([asset])[0]
+
+    def explain(self, result: GradeResult) -> str:
+        """A plain-text explanation of a result."""
+        return explain_text(result)
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """What ``bundle.json`` records: versions, manifest hash, extractor settings, metrics."""
+        self._check_fitted()
+        return {"model_version": self.version_, "manifest_hash": self.manifest_hash_,
+                "ontology_version": self.ontology_version_, "code_version": self.code_version_,
+                "trained_at": self.trained_at_, "n_train": self.n_train_, "grades": list(self.grades_),
+                "modalities": self.modalities_, "extractors": self.extractor_info_, "calibration": self.calibration_,
+                "coverage": self.coverage, "folds": self.folds, "seed": self.seed, "notes": self.notes_,
+                "metrics": self.metrics_}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["cache"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.cache = EvidenceCache()
+
+    def save(self, path: Path) -> Path:
+        """Save to the folder ``path`` (``grader.pkl`` + ``bundle.json``); returns the folder."""
+        self._check_fitted()
+        held = {m: getattr(ex, "_backbone", None) for m, ex in self.extractors_.items()}
+        try:
+            for m, ex in self.extractors_.items():  # runtime sessions are rebuilt on load
+                if held[m] is not None:
+                    ex._backbone = None  # type: ignore[attr-defined]
+            return save_bundle(self, self.info(), Path(path))
+        finally:
+            for m, ex in self.extractors_.items():
+                if held[m] is not None:
+                    ex._backbone = held[m]  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, path: Path) -> Grader:
+        """A Grader saved by :meth:`save` (the pickle's sha256 is checked first)."""
+        obj, _ = load_bundle(Path(path))
+        if not isinstance(obj, cls):
+            raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
+        return obj
+
+
+def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,
+                  actor: str = "grader") -> None:
+    """Store each result as a prediction plus a ``grade.decision`` audit event (inputs hash, versions)."""
+    from assetgrade.store.audit import append_event
+    from assetgrade.store.results import add_prediction
+
+    with ws.session() as s:
+        for r in results:
+            pred = add_prediction(s, r.asset_id, model_version=model_version, grade=r.grade,
+                                  distribution=r.probabilities, conformal_set=r.conformal_set, decision=r.decision,
+                                  expected_cost=r.expected_cost, payload=r.to_dict(), actor=actor)
+            append_event(s, actor=actor, action="grade.decision", entity="prediction", entity_id=pred.id,
+                         payload={"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"),
+                                  "model_version": model_version, "ontology_version": r.versions.get("ontology"),
+                                  "code_version": r.versions.get("code"),
+                                  "training_manifest": r.versions.get("manifest"), "grade": r.grade,
+                                  "decision": r.decision, "conformal_set": list(r.conformal_set),
+                                  "expected_cost": r.expected_cost, "reasons": list(r.reasons)})

@@ -1,0 +1,88 @@
+"""Saving and loading a trained Grader: a folder with ``grader.pkl`` and a readable ``bundle.json``.
+
+``bundle.json`` records the model version, the training data's manifest hash, the ontology
+version, the code version (``assetgrade.__version__`` and the git commit when the package runs
+from a checkout), the extractor settings, the out-of-fold metrics and the sha256 of
+``grader.pkl``; :func:`load_bundle` refuses a pickle whose hash does not match. A pickle runs
+code when loaded: load only bundles you (or your pipeline) wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from assetgrade.errors import NotFoundError, ValidationError
+
+__all__ = ["BUNDLE_FORMAT", "code_version", "git_commit", "load_bundle", "read_bundle_info", "save_bundle"]
+
+BUNDLE_FORMAT = 1
+PICKLE_NAME = "grader.pkl"
+INFO_NAME = "bundle.json"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The git commit of the checkout this package runs from, or None (installed from a wheel, no git)."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha if out.returncode == 0 and len(sha) == 40 else None
+
+
+def code_version() -> str:
+    """``assetgrade.__version__``, plus ``+g<commit>`` when running from a git checkout."""
+    from assetgrade import __version__
+
+    commit = git_commit()
+    return f"{__version__}+g{commit[:12]}" if commit else __version__
+
+
+def save_bundle(obj: Any, info: dict[str, Any], path: Path) -> Path:
+    """Write ``obj`` (pickled) and ``info`` (JSON, plus the pickle's sha256) into the folder ``path``."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = path / (PICKLE_NAME + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path / PICKLE_NAME)
+    body = {**info, "format": BUNDLE_FORMAT, "pickle_sha256": hashlib.sha256(data).hexdigest()}
+    (path / INFO_NAME).write_text(json.dumps(body, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    return path
+
+
+def read_bundle_info(path: Path) -> dict[str, Any]:
+    """The ``bundle.json`` of a saved Grader."""
+    p = Path(path) / INFO_NAME
+    if not p.exists():
+        raise NotFoundError(f"no saved grader at {Path(path).resolve()} ({INFO_NAME} missing); run: assetgrade train")
+    try:
+        info: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"not valid JSON: {exc}", where=str(p)) from exc
+    return info
+
+
+def load_bundle(path: Path) -> tuple[Any, dict[str, Any]]:
+    """(unpickled object, info) from a folder written by :func:`save_bundle`; checks the pickle's hash."""
+    info = read_bundle_info(path)
+    if info.get("format") != BUNDLE_FORMAT:
+        raise ValidationError(f"bundle format {info.get('format')!r}, this version reads {BUNDLE_FORMAT}",
+                              where=str(Path(path) / INFO_NAME))
+    pk = Path(path) / PICKLE_NAME
+    if not pk.exists():
+        raise NotFoundError(f"{pk} is missing")
+    data = pk.read_bytes()
+    if hashlib.sha256(data).hexdigest() != info.get("pickle_sha256"):
+        raise ValidationError("grader.pkl does not match the sha256 in bundle.json (changed or corrupt)", where=str(pk))
+    return pickle.loads(data), info

@@ -1,0 +1,236 @@
+"""Evidence caching for the Grader: per-asset evidence rows keyed by content, and a shared image backbone.
+
+Two caches make grading and out-of-fold training affordable on a small CPU:
+
+* :class:`EvidenceCache` keeps what one fitted extractor said about one asset (its feature row,
+  presence, grade distribution, findings and quality flags), keyed by the extractor's identity
+  and a hash of the asset's evidence of that modality (ids + content hashes). Grading an asset
+  again with the same model and the same evidence skips the extractor ("features cached").
+* :class:`MemoBackbone` wraps the vision extractor's pretrained backbone so that each image's
+  forward pass runs once per process, however many fold extractors look at it. The backbone is
+  frozen, so its output depends only on the preprocessed pixels (the memo key is their hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.modalities.base import EvidenceBlock, Extractor, Finding
+from assetgrade.store.records import AssetRecord
+
+__all__ = [
+    "EvidenceCache",
+    "EvidenceRow",
+    "MemoBackbone",
+    "asset_input_hash",
+    "extract_cached",
+    "modality_input_hash",
+    "share_backbone",
+    "unshare_backbone",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def modality_input_hash(record: AssetRecord, modality: str) -> str:
+    """sha256 over one modality's evidence of an asset: ids and content hashes (texts, dates, costs)."""
+    if modality == "vision":
+        parts: list[Any] = [[i.evidence_id, i.sha256] for i in record.images]
+    elif modality == "text":
+        parts = [[e.evidence_id, e.text, e.date.isoformat() if e.date else None, e.cost] for e in record.logs]
+    elif modality == "sensors":
+        parts = [[s.evidence_id, s.sha256] for s in record.series]
+    else:
+        parts = [record.asset_id]
+    body = json.dumps([modality, parts], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def asset_input_hash(record: AssetRecord) -> str:
+    """sha256 over all of an asset's evidence (the per-modality hashes) and its type and value."""
+    body = json.dumps(
+        [record.asset_type, record.value, [modality_input_hash(record, m) for m in ("vision", "text", "sensors")]],
+        default=str,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class EvidenceRow:
+    """One asset's row of an evidence block."""
+
+    features: FloatArray
+    present: bool
+    proba: FloatArray | None
+    findings: list[Finding] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+class EvidenceCache:
+    """A bounded in-memory LRU map from (extractor key, modality input hash) to :class:`EvidenceRow`.
+
+    Examples
+    --------
+    >>> c = EvidenceCache(max_items=2)
+    >>> c.put("k", EvidenceRow(np.zeros(1), True, None))
+    >>> c.get("k").present, c.get("other") is None
+    (True, True)
+    """
+
+    def __init__(self, max_items: int = 50_000) -> None:
+        self.max_items = max_items
+        self._rows: OrderedDict[str, EvidenceRow] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, key: str) -> EvidenceRow | None:
+        """The cached row or None (counts hits and misses)."""
+        row = self._rows.get(key)
+        if row is None:
+            self.misses += 1
+            return None
+        self._rows.move_to_end(key)
+        self.hits += 1
+        return row
+
+    def put(self, key: str, row: EvidenceRow) -> None:
+        """Store a row, evicting the least recently used beyond ``max_items``."""
+        self._rows[key] = row
+        self._rows.move_to_end(key)
+        while len(self._rows) > self.max_items:
+            self._rows.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every row."""
+        self._rows.clear()
+
+
+def _rows_of(block: EvidenceBlock) -> list[EvidenceRow]:
+    out = []
+    for i, aid in enumerate(block.asset_ids):
+        out.append(
+            EvidenceRow(
+                features=np.array(block.features[i], dtype=np.float64),
+                present=bool(block.present[i]),
+                proba=None if block.grade_proba is None else np.array(block.grade_proba[i], dtype=np.float64),
+                findings=list(block.findings.get(aid, [])),
+                flags=list(block.quality_flags.get(aid, [])),
+            )
+        )
+    return out
+
+
+def extract_cached(
+    extractor: Extractor,
+    records: Sequence[AssetRecord],
+    *,
+    key: str,
+    feature_names: tuple[str, ...],
+    n_classes: int,
+    cache: EvidenceCache | None,
+) -> EvidenceBlock:
+    """``extractor.extract(records)`` with rows served from ``cache`` where the asset's evidence is unchanged.
+
+    ``key`` identifies the fitted extractor (model version + modality); only records missing from
+    the cache go to the extractor, in one batch.
+    """
+    modality = extractor.modality
+    keys = [f"{key}/{modality_input_hash(r, modality)}" for r in records]
+    rows: list[EvidenceRow | None] = [cache.get(k) if cache is not None else None for k in keys]
+    todo = [i for i, r in enumerate(rows) if r is None]
+    if todo:
+        fresh = extractor.extract([records[i] for i in todo])
+        for i, row in zip(todo, _rows_of(fresh), strict=True):
+            rows[i] = row
+            if cache is not None:
+                cache.put(keys[i], row)
+    ids = [r.asset_id for r in records]
+    n = len(records)
+    feats = np.full((n, len(feature_names)), np.nan)
+    present = np.zeros(n, dtype=bool)
+    have_proba = any(r is not None and r.proba is not None for r in rows)
+    proba = np.full((n, n_classes), np.nan) if have_proba else None
+    findings: dict[str, list[Finding]] = {}
+    flags: dict[str, list[str]] = {}
+    for i, row in enumerate(rows):
+        assert row is not None
+        if row.features.shape == (len(feature_names),):
+            feats[i] = row.features
+        present[i] = row.present
+        if proba is not None and row.proba is not None and row.proba.shape == (n_classes,):
+            proba[i] = row.proba
+        if row.findings:
+            findings[ids[i]] = list(row.findings)
+        if row.flags:
+            flags[ids[i]] = list(row.flags)
+    return EvidenceBlock(modality, ids, feature_names, feats, present, findings, flags, proba)
+
+
+class MemoBackbone:
+    """A backbone proxy that remembers single-image outputs by the hash of the preprocessed pixels.
+
+    Every attribute but ``run`` is the wrapped backbone's. Batches of more than one image pass
+    through unchanged.
+    """
+
+    def __init__(self, inner: Any, max_items: int = 4000) -> None:
+        self._inner = inner
+        self._memo: OrderedDict[str, Any] = OrderedDict()
+        self.max_items = max_items
+
+    @property
+    def inner(self) -> Any:
+        """The wrapped backbone."""
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def run(self, batch: npt.NDArray[np.float32], *, maps: bool = True) -> Any:
+        """The wrapped ``run``, memoised for one-image batches."""
+        if batch.ndim != 4 or batch.shape[0] != 1:
+            return self._inner.run(batch, maps=maps)
+        arr = np.ascontiguousarray(batch, dtype=np.float32)
+        k = hashlib.sha1(arr.tobytes()).hexdigest() + ("m" if maps else "p")
+        hit = self._memo.get(k)
+        if hit is not None:
+            self._memo.move_to_end(k)
+            return hit
+        out = self._inner.run(arr, maps=maps)
+        self._memo[k] = out
+        while len(self._memo) > self.max_items:
+            self._memo.popitem(last=False)
+        return out
+
+
+def share_backbone(extractor: Any, shared: dict[str, MemoBackbone]) -> None:
+    """Give a vision extractor (anything with ``_bb()``) one memoising backbone per backbone setting.
+
+    The vision extractor builds its backbone lazily in ``_bb()`` and keeps it in ``_backbone``;
+    fold extractors with the same settings then share one runtime session and one memo.
+    """
+    if not callable(getattr(extractor, "_bb", None)):
+        return
+    sig = "/".join(str(getattr(extractor, a, None)) for a in ("backbone", "image_size", "engine", "cache_dir"))
+    if sig not in shared:
+        bb = extractor._bb()
+        shared[sig] = bb if isinstance(bb, MemoBackbone) else MemoBackbone(bb)
+    extractor._backbone = shared[sig]
+
+
+def unshare_backbone(extractor: Any) -> None:
+    """Put the plain backbone back (drops the memo, keeps the runtime session)."""
+    bb = getattr(extractor, "_backbone", None)
+    if isinstance(bb, MemoBackbone):
+        extractor._backbone = bb.inner

@@ -1,0 +1,152 @@
+"""First level of the Grader's training: per-modality out-of-fold evidence and the training manifest hash.
+
+For stacking (Wolpert 1992) the fusion model must learn from evidence that never saw the asset's
+own label: each extractor is fitted on K-1 grouped folds and extracts the held-out fold
+(groups keep every asset, or every asset sharing a source, on one side). The deployed extractor
+is then fitted on all labelled assets; the out-of-fold blocks are aligned to its feature layout
+by column name, so the fusion model reads the same columns at training and grading time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.fusion import grouped_folds
+from assetgrade.grading.cache import MemoBackbone, modality_input_hash, share_backbone
+from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
+from assetgrade.store.records import AssetRecord
+
+__all__ = [
+    "ExtractorFactory",
+    "align_block",
+    "extractor_factory",
+    "feature_names_of",
+    "manifest_hash",
+    "out_of_fold_block",
+]
+
+ExtractorFactory = Callable[[], Extractor]
+Progress = Callable[[str], None]
+
+
+def manifest_hash(records: Sequence[AssetRecord], labels: Sequence[str | None]) -> str:
+    """sha256 over the sorted asset ids, each asset's evidence hashes and its label."""
+    rows = sorted(
+        (r.asset_id, [modality_input_hash(r, m) for m in ("vision", "text", "sensors")], lab)
+        for r, lab in zip(records, labels, strict=True)
+    )
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def extractor_factory(spec: str | Extractor, settings: Mapping[str, Any] | None = None) -> tuple[str, ExtractorFactory]:
+    """(modality name, factory of fresh unfitted extractors) for a registered name or an extractor instance.
+
+    An instance is deep-copied for every fold (so pass it unfitted); a name is built with
+    :func:`~assetgrade.modalities.base.get_extractor` and ``settings``.
+    """
+    if isinstance(spec, str):
+        # importing the modality package registers its extractor
+        import importlib
+
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"assetgrade.modalities.{spec}")
+        kw = dict(settings or {})
+        probe = get_extractor(spec, **kw)
+        return str(probe.modality), lambda: get_extractor(spec, **kw)
+    if not isinstance(spec, Extractor):
+        raise ValidationError(f"{spec!r} is neither an extractor name nor an Extractor", where="extractors")
+    template = copy.deepcopy(spec)
+    return str(spec.modality), lambda: copy.deepcopy(template)
+
+
+def feature_names_of(extractor: Extractor, block: EvidenceBlock | None = None) -> tuple[str, ...]:
+    """A fitted extractor's feature names (from a block it made, else its ``feature_names`` attributes)."""
+    if block is not None:
+        return tuple(block.feature_names)
+    for attr in ("feature_names", "feature_names_"):
+        names = getattr(extractor, attr, None)
+        if names is not None:
+            return tuple(names)
+    raise ValidationError(f"cannot tell the feature names of {type(extractor).__name__}", where="extractor")
+
+
+def align_block(block: EvidenceBlock, names: tuple[str, ...], n_classes: int) -> EvidenceBlock:
+    """The block with its columns re-ordered to ``names`` (NaN for columns it lacks)."""
+    if tuple(block.feature_names) == names:
+        feats = block.features
+    else:
+        pos = {n: j for j, n in enumerate(block.feature_names)}
+        feats = np.full((len(block.asset_ids), len(names)), np.nan)
+        for j, n in enumerate(names):
+            if n in pos:
+                feats[:, j] = block.features[:, pos[n]]
+    gp = block.grade_proba
+    if gp is not None and gp.shape[1] != n_classes:
+        gp = None
+    return EvidenceBlock(
+        block.modality, list(block.asset_ids), names, np.asarray(feats, dtype=np.float64),
+        np.asarray(block.present, dtype=bool), dict(block.findings), dict(block.quality_flags), gp,
+    )
+
+
+def out_of_fold_block(
+    make: ExtractorFactory,
+    records: Sequence[AssetRecord],
+    labels: Sequence[str | None],
+    groups: Sequence[str],
+    *,
+    names: tuple[str, ...],
+    n_classes: int,
+    n_splits: int,
+    seed: int,
+    shared: dict[str, MemoBackbone] | None = None,
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> EvidenceBlock:
+    """One modality's out-of-fold evidence over ``records``, aligned to the deployed layout ``names``.
+
+    A fold whose extractor cannot be fitted (e.g. one grade only) leaves its held-out assets
+    absent for this modality and adds a note; the other folds go on.
+    """
+    n = len(records)
+    feats = np.full((n, len(names)), np.nan)
+    present = np.zeros(n, dtype=bool)
+    proba = np.full((n, n_classes), np.nan)
+    any_proba = False
+    findings: dict[str, list[Any]] = {}
+    flags: dict[str, list[str]] = {}
+    modality = "vision"
+    for k, (tr, te) in enumerate(grouped_folds(groups, n_splits, seed)):
+        ex = make()
+        modality = str(ex.modality)
+        if progress is not None:
+            progress(f"{modality}: fold {k + 1}/{n_splits}")
+        if shared is not None:
+            share_backbone(ex, shared)
+        try:
+            ex.fit([records[i] for i in tr], [labels[i] for i in tr])
+            b = align_block(ex.extract([records[i] for i in te]), names, n_classes)
+        except AssetgradeError as exc:
+            if notes is not None:
+                notes.append(f"{modality} fold {k + 1}: {exc}; its {len(te)} held-out assets count as absent")
+            continue
+        feats[te] = b.features
+        present[te] = b.present
+        if b.grade_proba is not None:
+            proba[te] = b.grade_proba
+            any_proba = True
+        findings.update(b.findings)
+        flags.update(b.quality_flags)
+    feats[~present] = np.nan
+    return EvidenceBlock(
+        modality,  # type: ignore[arg-type]
+        [r.asset_id for r in records], names, feats, present, findings, flags, proba if any_proba else None,
+    )

@@ -1,0 +1,442 @@
+"""The model registry: versions with lineage under ``<workspace>/models/<version>/``, champion/challenger, rollback.
+
+Each registered version records the training manifest hash, the ontology version, the code
+version (``assetgrade.__version__`` and the git commit when the package runs from a checkout),
+the metrics the model reported, its parent version, and the sha256 of its bundle folder, which
+is re-checked before the bundle is loaded. Status is ``candidate``, ``champion`` (at most one)
+or ``retired``.
+
+:meth:`ModelRegistry.promote` evaluates challenger and champion on a verified golden set
+(:mod:`assetgrade.lifecycle.golden`) and refuses a challenger worse beyond the
+:class:`~assetgrade.lifecycle.evaluate.PromotionPolicy` tolerances unless forced with a
+reason; :meth:`ModelRegistry.rollback` restores the champion it replaced. Registration,
+promotion, a refused promotion and rollback are audit events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
+from assetgrade.store.audit import append_event
+from assetgrade.store.lifecycle_schema import ModelVersion
+from assetgrade.store.schema import utcnow
+
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__ = [
+    "ModelInfo",
+    "ModelRegistry",
+    "PromotionResult",
+    "bundle_digest",
+    "code_version",
+    "register_bundle_loader",
+]
+
+_LOADERS: dict[str, Callable[[Path], Any]] = {}
+
+
+def _grader_load(path: Path) -> Any:
+    from assetgrade.grader import Grader  # type: ignore[import-not-found,unused-ignore]
+
+    return Grader.load(path)
+
+
+_LOADERS["grader"] = _grader_load
+
+
+def register_bundle_loader(name: str, load: Callable[[Path], Any]) -> None:
+    """Register ``load(path) -> model`` under ``name`` (``grader`` is built in)."""
+    _LOADERS[name] = load
+
+
+def _resolve_loader(spec: str) -> Callable[[Path], Any]:
+    if spec in _LOADERS:
+        return _LOADERS[spec]
+    if ":" not in spec:
+        raise ValidationError(f"unknown bundle loader {spec!r}; known: {sorted(_LOADERS)} or 'module:attr'",
+                              where="loader")
+    mod, attr = spec.split(":", 1)
+    try:
+        obj: Any = importlib.import_module(mod)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValidationError(f"cannot import bundle loader {spec!r}: {exc}", where="loader") from exc
+    return obj  # type: ignore[no-any-return]
+
+
+def code_version() -> tuple[str, str | None]:
+    """(``assetgrade.__version__``, git commit of the package's checkout or None)."""
+    import assetgrade
+
+    commit: str | None = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(assetgrade.__file__).parent,
+                             capture_output=True, text=True, timeout=5, check=False)
+        if out.returncode == 0 and len(out.stdout.strip()) == 40:
+            commit = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return assetgrade.__version__, commit
+
+
+def bundle_digest(path: Path) -> str:
+    """sha256 over the sorted relative paths and contents of every file under ``path``."""
+    if not path.is_dir():
+        raise NotFoundError(f"model bundle folder {path} not found")
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A registered model version as stored, with its bundle folder.
+
+    Examples
+    --------
+    >>> ModelInfo(version="v1", status="candidate", bundle_dir=Path("m/v1")).is_champion
+    False
+    """
+
+    version: str
+    status: str
+    bundle_dir: Path
+    loader: str = "grader"
+    entry: str = "."
+    bundle_sha256: str = ""
+    manifest_hash: str | None = None
+    ontology_version: str | None = None
+    code_version: str = ""
+    git_commit: str | None = None
+    parent_version: str | None = None
+    previous_champion: str | None = None
+    metrics: dict[str, Any] | None = None
+    golden: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    created_by: str = "system"
+    promoted_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    @property
+    def is_champion(self) -> bool:
+        """Whether this version is the current champion."""
+        return self.status == "champion"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["bundle_dir"] = str(self.bundle_dir)
+        for k in ("created_at", "promoted_at", "retired_at"):
+            d[k] = None if d[k] is None else d[k].isoformat()
+        return d
+
+
+@dataclass
+class PromotionResult:
+    """What a promotion did: the new and the replaced champion, the golden evaluations and the comparison."""
+
+    version: str
+    previous: str | None
+    golden: str
+    challenger: GoldenEvaluation
+    champion: GoldenEvaluation | None
+    comparison: Comparison | None
+    forced: bool
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"version": self.version, "previous": self.previous, "golden": self.golden,
+                "challenger": self.challenger.to_dict(),
+                "champion": None if self.champion is None else self.champion.to_dict(),
+                "comparison": None if self.comparison is None else self.comparison.to_dict(),
+                "forced": self.forced, "reason": self.reason}
+
+
+class ModelRegistry:
+    """Model versions of one workspace.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from assetgrade.workspace import Workspace
+    >>> ws = Workspace.init(Path(tempfile.mkdtemp()) / "ws")
+    >>> src = Path(tempfile.mkdtemp()); _ = (src / "weights.txt").write_text("w")
+    >>> reg = ModelRegistry(ws)
+    >>> reg.register(src, version="v1", loader="pkg.mod:load").status
+    'candidate'
+    >>> [m.version for m in reg.list()], reg.champion() is None
+    (['v1'], True)
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    # -- reading ----------------------------------------------------------------------------
+    def _info(self, row: ModelVersion) -> ModelInfo:
+        return ModelInfo(
+            version=row.version, status=row.status, bundle_dir=self.ws.models_dir / row.version, loader=row.loader,
+            entry=row.entry, bundle_sha256=row.bundle_sha256, manifest_hash=row.manifest_hash,
+            ontology_version=row.ontology_version, code_version=row.code_version, git_commit=row.git_commit,
+            parent_version=row.parent_version, previous_champion=row.previous_champion,
+            metrics=dict(row.metrics or {}), golden=dict(row.golden or {}), lineage=dict(row.lineage or {}),
+            notes=row.notes, created_at=row.created_at, created_by=row.created_by, promoted_at=row.promoted_at,
+            retired_at=row.retired_at,
+        )
+
+    @staticmethod
+    def _row(s: Session, version: str) -> ModelVersion:
+        row = s.get(ModelVersion, version)
+        if row is None:
+            known = list(s.execute(select(ModelVersion.version).order_by(ModelVersion.created_at)).scalars())
+            raise NotFoundError(f"model version {version!r} not found (registered: {known[-10:] or 'none'})")
+        return row
+
+    def list(self, status: str | None = None) -> list[ModelInfo]:
+        """Registered versions, oldest first (optionally of one status)."""
+        q = select(ModelVersion).order_by(ModelVersion.created_at, ModelVersion.version)
+        if status is not None:
+            q = q.where(ModelVersion.status == status)
+        with self.ws.session(readonly=True) as s:
+            return [self._info(r) for r in s.execute(q).scalars()]
+
+    def get(self, version: str) -> ModelInfo:
+        """One version (NotFoundError naming the registered ones)."""
+        with self.ws.session(readonly=True) as s:
+            return self._info(self._row(s, version))
+
+    def champion(self) -> ModelInfo | None:
+        """The current champion, or None."""
+        champs = self.list("champion")
+        if len(champs) > 1:
+            raise StoreError(f"more than one champion in the registry: {[c.version for c in champs]}")
+        return champs[0] if champs else None
+
+    # -- registering ------------------------------------------------------------------------
+    def register(
+        self, model: Any, *, version: str | None = None, loader: str = "grader", entry: str = ".",
+        manifest_hash: str | None = None, ontology_version: str | None = None,
+        metrics: dict[str, Any] | None = None, parent_version: str | None = None,
+        lineage: dict[str, Any] | None = None, notes: str | None = None, actor: str = "system",
+    ) -> ModelInfo:
+        """Register a bundle folder (copied in) or a model with ``save(path)`` (saved into the bundle folder).
+
+        Lineage not given is read from the model's ``manifest_hash_``, ``ontology_version_``,
+        ``metrics_`` and ``version_`` attributes where it has them.
+        """
+        if isinstance(model, str | Path):
+            src = Path(model)
+            if not src.is_dir():
+                raise NotFoundError(f"model bundle folder {src} not found")
+        version = version or getattr(model, "version_", None) or datetime.now(UTC).strftime("m%Y%m%d-%H%M%S-%f")
+        if not version or "/" in version or version.startswith("."):
+            raise ValidationError(f"bad model version name {version!r}", where="version")
+        if entry != "." and (Path(entry).is_absolute() or ".." in Path(entry).parts):
+            raise ValidationError(f"entry {entry!r} must be a path inside the bundle", where="entry")
+        dest = self.ws.models_dir / version
+        with self.ws.session(readonly=True) as s:
+            if s.get(ModelVersion, version) is not None:
+                raise ConflictError(f"model version {version!r} is already registered")
+            if parent_version is not None:
+                self._row(s, parent_version)
+        if dest.exists():
+            raise ConflictError(f"{dest} exists but is not registered; move it away or pick another version")
+        try:
+            if isinstance(model, str | Path):
+                shutil.copytree(Path(model), dest)
+            else:
+                dest.mkdir(parents=True)
+                model.save(dest if entry == "." else dest / entry)
+        except OSError as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
+        digest = bundle_digest(dest)
+        code, commit = code_version()
+        row = ModelVersion(
+            version=version, status="candidate", created_by=actor, loader=loader, entry=entry,
+            bundle_sha256=digest, manifest_hash=manifest_hash or getattr(model, "manifest_hash_", None),
+            ontology_version=ontology_version or getattr(model, "ontology_version_", None),
+            code_version=code, git_commit=commit, parent_version=parent_version,
+            metrics=_jsonable(metrics if metrics is not None else getattr(model, "metrics_", None) or {}),
+            golden={}, lineage=_jsonable(lineage or {}), notes=notes,
+        )
+        try:
+            with self.ws.session() as s:
+                s.add(row)
+                s.flush()
+                append_event(s, actor=actor, action="model.register", entity="model", entity_id=version,
+                             payload={"bundle_sha256": digest, "manifest_hash": row.manifest_hash,
+                                      "ontology_version": row.ontology_version, "code_version": code,
+                                      "git_commit": commit, "parent_version": parent_version, "loader": loader})
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        return self.get(version)
+
+    # -- loading and evaluating -------------------------------------------------------------
+    def load(self, version: str) -> Any:
+        """Load a version's model after checking its bundle against the registered sha256."""
+        info = self.get(version)
+        digest = bundle_digest(info.bundle_dir)
+        if digest != info.bundle_sha256:
+            raise StoreError(f"model bundle {info.bundle_dir} changed since it was registered"
+                             f" (sha256 {digest[:12]}... != {info.bundle_sha256[:12]}...)")
+        return _resolve_loader(info.loader)(info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry)
+
+    def evaluate(self, version: str, golden: str = "default", *, reuse: bool = True) -> GoldenEvaluation:
+        """Evaluate ``version`` on golden set ``golden`` (verified first) and store the result on the version."""
+        from assetgrade.lifecycle.golden import golden_records
+
+        gs, records = golden_records(self.ws, golden)
+        info = self.get(version)
+        cached = (info.golden or {}).get(golden)
+        if reuse and cached and cached.get("content_hash") == gs.content_hash \
+                and cached.get("bundle_sha256") == info.bundle_sha256:
+            self.load(version)  # still re-checks the bundle hash
+            return GoldenEvaluation.from_dict(cached)
+        ont = self.ws.ontology()
+        ev = evaluate_on_golden(self.load(version), records, grades=list(ont.grades.names), golden=golden,
+                                content_hash=gs.content_hash, model_version=version, costs=_workspace_costs(self.ws),
+                                subgroups=tuple(self._lifecycle_section().get("subgroups",
+                                                                              ("asset_type", "modalities", "source"))))
+        with self.ws.session() as s:
+            row = self._row(s, version)
+            row.golden = {**(row.golden or {}), golden: {**_jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256}}
+        return ev
+
+    def _lifecycle_section(self) -> dict[str, Any]:
+        return self.ws.config.section("lifecycle")
+
+    def policy(self) -> PromotionPolicy:
+        """The promotion policy of the workspace (``lifecycle: promotion:`` in the config)."""
+        from pydantic import ValidationError as PydanticValidationError
+
+        try:
+            return PromotionPolicy.model_validate(self._lifecycle_section().get("promotion", {}))
+        except PydanticValidationError as exc:
+            raise ValidationError(str(exc.errors()[0]["msg"]), where="assetgrade.yaml:lifecycle.promotion") from exc
+
+    # -- promotion and rollback -------------------------------------------------------------
+    def promote(
+        self, version: str, *, golden: str = "default", policy: PromotionPolicy | None = None, force: bool = False,
+        reason: str | None = None, actor: str = "system",
+    ) -> PromotionResult:
+        """Make ``version`` the champion if it is not worse than the current one on the golden set.
+
+        A refused promotion raises ConflictError listing the regressions (and is recorded as a
+        ``model.promotion_refused`` event); ``force=True`` promotes anyway and needs a ``reason``.
+        """
+        if force and not (reason and reason.strip()):
+            raise ValidationError("a forced promotion needs a reason", where="reason")
+        target = self.get(version)
+        if target.is_champion:
+            raise ConflictError(f"model version {version!r} is already the champion")
+        current = self.champion()
+        challenger = self.evaluate(version, golden)
+        champ_eval = self.evaluate(current.version, golden) if current is not None else None
+        comparison = compare(champ_eval, challenger, policy or self.policy()) if champ_eval is not None else None
+        if comparison is not None and not comparison.ok and not force:
+            with self.ws.session() as s:
+                append_event(s, actor=actor, action="model.promotion_refused", entity="model", entity_id=version,
+                             payload={"champion": current.version if current else None, "golden": golden,
+                                      "content_hash": challenger.content_hash, "regressions": comparison.regressions})
+            raise ConflictError(
+                f"challenger {version!r} is worse than champion {current.version if current else None!r} on golden"
+                f" set {golden!r}: " + "; ".join(comparison.regressions)
+                + " (use --force with --reason to promote anyway)"
+            )
+        now = utcnow()
+        with self.ws.session() as s:
+            row = self._row(s, version)
+            if current is not None:
+                old = self._row(s, current.version)
+                if old.status != "champion":
+                    raise ConflictError(f"the champion changed to another version while evaluating {version!r}")
+                old.status, old.retired_at = "retired", now
+            row.status, row.promoted_at, row.retired_at = "champion", now, None
+            row.previous_champion = current.version if current is not None else None
+            s.flush()
+            append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
+                "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
+                "challenger_metrics": challenger.overall,
+                "champion_metrics": None if champ_eval is None else champ_eval.overall,
+                "regressions": [] if comparison is None else comparison.regressions,
+                "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason})
+        forced = bool(force and comparison is not None and not comparison.ok)
+        return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
+                               comparison, forced, reason)
+
+    def rollback(self, *, to: str | None = None, reason: str | None = None, actor: str = "system") -> ModelInfo:
+        """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion."""
+        current = self.champion()
+        if current is None:
+            raise ConflictError("there is no champion to roll back")
+        target = to or current.previous_champion
+        if target is None:
+            raise ConflictError(f"champion {current.version!r} replaced no earlier champion; nothing to roll back to")
+        if target == current.version:
+            raise ConflictError(f"{target!r} is already the champion")
+        self.load(target)  # its bundle must still be intact
+        now = utcnow()
+        with self.ws.session() as s:
+            old, new = self._row(s, current.version), self._row(s, target)
+            if old.status != "champion":
+                raise ConflictError("the champion changed during the rollback; retry")
+            old.status, old.retired_at = "retired", now
+            new.status, new.promoted_at, new.retired_at = "champion", now, None
+            s.flush()
+            append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
+                         payload={"from": current.version, "to": target, "reason": reason})
+        return self.get(target)
+
+
+def _workspace_costs(ws: Workspace) -> Any:
+    from assetgrade.decision.costs import CostConfig
+
+    section = ws.config.section("costs")
+    if not section:
+        names = tuple(ws.ontology().grades.names)
+        default = CostConfig()
+        if names != default.grades:
+            return None
+    return CostConfig.from_dict(section)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays as Python values, NaN and inf as None."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path | datetime):
+        return str(obj)
+    return obj

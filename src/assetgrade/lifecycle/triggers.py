@@ -1,0 +1,143 @@
+"""Retraining triggers: drift alarms per station, the reviewer override rate, and new reviewed labels.
+
+Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
+``lifecycle: retrain:`` section of the workspace config):
+
+* **drift**: a station's :class:`~assetgrade.audit.drift.DriftMonitor` asked for retraining
+  (``retrain_after`` alarms within its last ``window`` batches), see
+  :mod:`assetgrade.lifecycle.telemetry`;
+* **override rate**: the share of reviews of the champion's predictions where the expert chose
+  another grade. It fires when it exceeds ``max_override_rate`` or, with at least
+  ``override_min_n`` reviews, when it is higher than the champion's golden-set error rate by
+  Cohen's h > ``override_min_h`` with a two-proportion z-test p < ``alpha`` (the same
+  effect-size-and-significance rule as the drift library);
+* **new labels**: at least ``min_new_labels`` reviewed grade labels since the champion was
+  registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assetgrade.audit.drift import two_proportion_test
+from assetgrade.store.schema import Label, Prediction, Review
+
+if TYPE_CHECKING:
+    from assetgrade.lifecycle.registry import ModelInfo
+    from assetgrade.lifecycle.telemetry import StationDrift
+
+__all__ = ["RetrainPolicy", "Trigger", "TriggerReport", "check_triggers", "new_reviewed_labels", "override_stats"]
+
+
+class RetrainPolicy(BaseModel):
+    """Thresholds of the retraining triggers.
+
+    Examples
+    --------
+    >>> RetrainPolicy().min_new_labels
+    50
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_new_labels: int = Field(50, ge=1)
+    max_override_rate: float = Field(0.25, gt=0, le=1)
+    override_min_n: int = Field(30, ge=1)
+    override_min_h: float = Field(0.2, gt=0)
+    alpha: float = Field(0.01, gt=0, lt=1)
+
+
+@dataclass
+class Trigger:
+    """One trigger's verdict."""
+
+    name: str
+    fired: bool
+    value: float | None
+    threshold: float
+    message: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TriggerReport:
+    """All triggers; ``fired`` when any asks for retraining."""
+
+    triggers: list[Trigger]
+    model_version: str | None
+
+    @property
+    def fired(self) -> bool:
+        """Whether any trigger fired."""
+        return any(t.fired for t in self.triggers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"fired": self.fired, "model_version": self.model_version,
+                "triggers": [t.__dict__ for t in self.triggers]}
+
+
+def override_stats(session: Session, *, model_version: str | None = None) -> tuple[int, int]:
+    """(reviews with a grade based on a prediction [of ``model_version``], of those where the grade differs)."""
+    q = (select(Review.grade, Prediction.grade).join(Prediction, Prediction.id == Review.based_on_prediction_id)
+         .where(Review.grade.is_not(None)))
+    if model_version is not None:
+        q = q.where(Prediction.model_version == model_version)
+    rows = session.execute(q).all()
+    return len(rows), sum(1 for r, p in rows if r != p)
+
+
+def new_reviewed_labels(session: Session, since: datetime | None = None) -> int:
+    """Grade labels from reviews created after ``since`` (all when None)."""
+    q = select(func.count()).select_from(Label).where(Label.kind == "grade", Label.source == "review")
+    if since is not None:
+        q = q.where(Label.created_at > since)
+    return int(session.scalar(q) or 0)
+
+
+def check_triggers(
+    session: Session, *, champion: ModelInfo | None, drift: Sequence[StationDrift] = (),
+    policy: RetrainPolicy | None = None, golden: str = "default",
+) -> TriggerReport:
+    """Evaluate the three triggers for ``champion`` (None: no model yet; only new labels count)."""
+    pol = policy or RetrainPolicy()
+    out: list[Trigger] = []
+    stations = [d.station for d in drift if d.retrain]
+    alarms = {d.station: d.alarms for d in drift}
+    out.append(Trigger("drift", bool(stations), float(len(stations)), 1.0,
+                       f"stations asking for retraining: {', '.join(stations)}" if stations
+                       else f"no station asks for retraining ({len(drift)} monitored)",
+                       {"stations": stations, "alarms": alarms}))
+    version = champion.version if champion is not None else None
+    n, k = override_stats(session, model_version=version) if version is not None else (0, 0)
+    rate = k / n if n else None
+    base_err, base_n = None, 0
+    g = (champion.golden or {}).get(golden) if champion is not None else None
+    if g and g.get("overall", {}).get("accuracy") is not None:
+        base_n = int(g["overall"].get("n") or 0)
+        base_err = 1.0 - float(g["overall"]["accuracy"])
+    fired, why = False, "no reviews of this model's predictions yet"
+    info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err}
+    if rate is not None:
+        why = f"override rate {rate:.1%} over {n} reviews"
+        if rate > pol.max_override_rate:
+            fired, why = True, why + f" > {pol.max_override_rate:.0%}"
+        elif base_err is not None and base_n and n >= pol.override_min_n:
+            diff, h, p = two_proportion_test(round(base_err * base_n), base_n, k, n)
+            info.update(cohen_h=h, p_value=p)
+            if diff > 0 and h > pol.override_min_h and p < pol.alpha:
+                fired, why = True, why + f" vs golden error {base_err:.1%} (h={h:.2f}, p={p:.2g})"
+    out.append(Trigger("override_rate", fired, rate, pol.max_override_rate, why, info))
+    since = champion.created_at if champion is not None else None
+    m = new_reviewed_labels(session, since)
+    out.append(Trigger("new_labels", m >= pol.min_new_labels, float(m), float(pol.min_new_labels),
+                       f"{m} reviewed grade labels since {'the champion' if champion else 'the start'}",
+                       {"since": None if since is None else since.isoformat()}))
+    return TriggerReport(out, version)

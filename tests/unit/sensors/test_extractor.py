@@ -1,0 +1,78 @@
+"""The sensors extractor honours the Extractor contract: fixed width, absent assets, findings, RUL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
+from assetgrade.modalities.sensors import SensorExtractor
+from assetgrade.store.records import AssetRecord, SeriesRef
+
+from .test_health import synthetic_fleet
+
+
+def record(asset: str, df: pd.DataFrame | None, rate: float | None = None) -> AssetRecord:
+    if df is None:
+        return AssetRecord(asset)
+    return AssetRecord(asset, series=(SeriesRef(f"{asset}-s", "0", load=lambda: df, sampling_rate_hz=rate),))
+
+
+def test_registered_and_contract() -> None:
+    ex = get_extractor("sensors")
+    assert isinstance(ex, SensorExtractor)
+    assert isinstance(ex, Extractor)
+
+
+def test_block_fixed_width_absent_and_bad_assets(rng: np.random.Generator) -> None:
+    fs = 200.0
+    t = np.arange(400) / fs
+    good = pd.DataFrame({"vib": np.sin(2 * np.pi * 30 * t) + rng.normal(0, 0.1, 400), "temp": 40 + t}, index=t)
+    bad = good.copy()
+    bad.iloc[10:200, 0] = np.nan
+    recs = [record("a", good, fs), record("b", None), record("c", bad, fs), record("d", good.iloc[:3], fs)]
+    ex = SensorExtractor().fit(recs[:1])
+    block = ex.extract(recs)
+    assert isinstance(block, EvidenceBlock)
+    assert block.present.tolist() == [True, False, False, False]
+    assert block.features.shape == (4, len(ex.feature_names_))
+    assert np.isnan(block.features[1:]).all()
+    assert "channel vib" in block.quality_flags["c"][0]
+    assert "too short" in block.quality_flags["d"][0]
+    row = dict(zip(block.feature_names, block.features[0], strict=True))
+    assert abs(row["vib__dominant_hz"] - 30.0) < 1.0
+    assert abs(row["temp__slope30"] - 1.0) < 1e-6  # 1 degree per second
+    assert np.isnan(row["rul"])  # no RUL model fitted
+    assert block.grade_proba is None
+
+
+def test_rul_findings_and_grade_proba(rng: np.random.Generator) -> None:
+    ex = SensorExtractor(window=10, slope_windows=(5, 10), rul_settings={"cap": 40, "n_estimators": 40})
+    ex.fit_rul(synthetic_fleet(rng, 30))
+    fresh, worn = synthetic_fleet(rng, 2)
+    recs = [record("fresh", fresh.iloc[:15]), record("worn", worn), record("none", None)]
+    block = ex.extract(recs)
+    assert block.present.tolist() == [True, True, False]
+    assert block.grade_proba is not None
+    assert np.isnan(block.grade_proba[2]).all()
+    assert np.allclose(block.grade_proba[:2].sum(axis=1), 1.0)
+    col = list(block.feature_names).index("rul")
+    assert block.features[0, col] > block.features[1, col]
+    rul_finding = [f for f in block.findings["worn"] if f.summary.startswith("remaining useful life")]
+    assert len(rul_finding) == 1 and rul_finding[0].grade_hint == "D"
+    lo, hi = block.features[1, col + 1], block.features[1, col + 2]
+    assert lo <= block.features[1, col] <= hi
+
+
+def test_grade_classifier_from_labels(rng: np.random.Generator) -> None:
+    recs, grades = [], []
+    for i in range(30):
+        level = i % 2
+        df = pd.DataFrame({"x": rng.normal(3.0 * level, 1.0, 60)}, index=np.arange(60.0))
+        recs.append(record(f"u{i}", df))
+        grades.append("A" if level == 0 else "D")
+    ex = SensorExtractor().fit(recs, grades)
+    block = ex.extract(recs)
+    assert block.grade_proba is not None
+    pred = np.where(block.grade_proba[:, 0] > block.grade_proba[:, 3], "A", "D")
+    assert np.mean(pred == np.array(grades)) > 0.9

@@ -1,0 +1,93 @@
+"""Window statistics, trends, spectra and regime normalisation on series the tests make."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.modalities.sensors.features import (
+    RegimeNormalizer,
+    rolling_features,
+    spectral_features,
+    window_statistics,
+)
+
+
+def test_known_slope_recovered_per_time_unit(rng: np.random.Generator) -> None:
+    t = np.arange(0.0, 200.0, 2.0)  # a sample every 2 time units
+    x = 0.25 * t + rng.normal(0, 0.05, len(t))
+    f = rolling_features(pd.DataFrame({"x": x}, index=t), window=30, slope_windows=(10, 30))
+    assert f["x__slope30"].iloc[-1] == pytest.approx(0.25, abs=0.01)
+    assert f["x__slope10"].iloc[-1] == pytest.approx(0.25, abs=0.03)
+    # change since commissioning: mean of the last 30 samples minus the first 30 = 70 samples x 2 x 0.25
+    assert f["x__delta"].iloc[-1] == pytest.approx(35.0, abs=0.5)
+
+
+def test_rolling_features_use_only_the_past() -> None:
+    x = np.arange(50.0)
+    full = rolling_features(pd.DataFrame({"x": x}), window=10)
+    cut = rolling_features(pd.DataFrame({"x": x[:30]}), window=10)
+    pd.testing.assert_frame_equal(full.iloc[:30], cut)
+
+
+def test_window_statistics_match_numpy_and_scipy(rng: np.random.Generator) -> None:
+    from scipy.stats import kurtosis, skew
+
+    x = rng.gamma(2.0, 1.0, 500)
+    s = window_statistics(x)
+    assert s["std"] == pytest.approx(np.std(x, ddof=1))
+    assert s["skew"] == pytest.approx(skew(x))
+    assert s["kurt"] == pytest.approx(kurtosis(x))
+    assert s["crest"] == pytest.approx(np.max(np.abs(x)) / np.sqrt(np.mean(x**2)))
+    f = rolling_features(pd.DataFrame({"x": x}), window=500).iloc[-1]
+    assert f["x__rms"] == pytest.approx(s["rms"])
+    assert f["x__crest"] == pytest.approx(s["crest"])
+    assert f["x__skew"] == pytest.approx(skew(x, bias=False), rel=1e-6)
+
+
+def test_constant_window_gives_zero_shape_statistics() -> None:
+    s = window_statistics(np.full(20, 3.0))
+    assert (s["std"], s["skew"], s["kurt"]) == (0.0, 0.0, 0.0)
+    f = rolling_features(pd.DataFrame({"c": np.full(20, 3.0)})).iloc[-1]
+    assert np.isfinite(f.to_numpy()).all()
+
+
+def test_known_sine_frequency_is_dominant(rng: np.random.Generator) -> None:
+    fs = 1000.0
+    t = np.arange(4096) / fs
+    x = np.sin(2 * np.pi * 180.0 * t) + 0.2 * rng.normal(size=t.size)
+    f = spectral_features(x, fs, n_bands=4)
+    assert f["dominant_hz"] == pytest.approx(180.0, abs=2.0)
+    assert f["band1"] > 0.8  # 125-250 Hz band holds the sine
+    assert sum(f[f"band{b}"] for b in range(4)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_spectral_features_reject_bad_input() -> None:
+    with pytest.raises(ValidationError, match="sampling rate"):
+        spectral_features(np.ones(100), 0.0)
+    with pytest.raises(ValidationError, match="at least 8"):
+        spectral_features(np.ones(4), 10.0)
+
+
+def test_regime_normalisation_removes_regime_offsets(rng: np.random.Generator) -> None:
+    n = 600
+    regime = rng.integers(0, 3, n)
+    centres = np.array([[0.0, 0.2], [20.0, 0.7], [42.0, 0.84]])
+    settings = centres[regime] + rng.normal(0, 0.001, (n, 2))
+    x = np.array([500.0, 550.0, 610.0])[regime] + rng.normal(0, 1.0, n)
+    frame = pd.DataFrame({"setting_1": settings[:, 0], "setting_2": settings[:, 1], "x": x})
+    nz = RegimeNormalizer().fit([frame], settings=["setting_1", "setting_2"], channels=["x"])
+    assert nz.n_regimes_ == 3
+    z = nz.transform(frame)["x"].to_numpy()
+    for r in range(3):
+        assert abs(z[regime == r].mean()) < 0.05
+        assert z[regime == r].std() == pytest.approx(1.0, abs=0.05)
+    assert np.std(x) > 40 and np.std(z) < 1.1
+
+
+def test_noise_only_settings_give_one_regime(rng: np.random.Generator) -> None:
+    frame = pd.DataFrame({"setting_1": rng.normal(0, 0.002, 400), "x": rng.normal(0, 1, 400)})
+    nz = RegimeNormalizer().fit([frame], settings=["setting_1"], channels=["x"])
+    assert nz.n_regimes_ == 1
