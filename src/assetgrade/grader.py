@@ -141,14 +141,15 @@ class Grader:
         self,
         source: Workspace | Sequence[AssetRecord],
         *,
-        modality_labels: Mapping[str, Sequence[str | None]] | None = None,
+        modality_labels: Mapping[str, Sequence[str | None] | Mapping[str, str | None]] | None = None,
         groups: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> Self:
         """Train on the labelled assets (``record.grade`` set) of a workspace or a list of records.
 
-        ``modality_labels`` optionally gives each extractor its own label per record (e.g. the
-        linked benchmark's image level); ``groups`` (per record) keeps related assets in one fold.
+        ``modality_labels`` optionally gives each extractor its own label (per record in order, or
+        by asset id), e.g. the linked benchmark's image level; ``groups`` (per record) keeps related
+        assets in one fold.
         """
         from assetgrade.workspace import Workspace
 
@@ -175,7 +176,7 @@ class Grader:
         if tuple(self.costs_.grades) != self.grades_:
             raise ValidationError(f"cost grades {self.costs_.grades} differ from the ontology's {self.grades_}",
                                   where="config:costs.grades")
-        bad = sorted({r.grade for r in records if r.grade not in self.grades_})  # type: ignore[misc]
+        bad = sorted({str(r.grade) for r in records if r.grade not in self.grades_})
         if bad:
             raise ValidationError(f"grades {bad} are not on the scale {list(self.grades_)}", where="labels")
         y = np.array([self.grades_.index(r.grade) for r in records], dtype=np.int64)  # type: ignore[arg-type]
@@ -184,7 +185,12 @@ class Grader:
             raise ValidationError(f"{len(records)} labelled assets in {len(set(grp))} groups with "
                                   f"{len(set(y.tolist()))} grades: need >= {self.folds} groups and >= 2 grades",
                                   where="Grader.fit")
-        labels_of = {m: [list(v)[i] for i in keep] for m, v in (modality_labels or {}).items()}
+        labels_of: dict[str, list[str | None]] = {}
+        for m, v in (modality_labels or {}).items():
+            if isinstance(v, Mapping):
+                labels_of[m] = [v.get(r.asset_id) for r in records]
+            else:
+                labels_of[m] = [list(v)[i] for i in keep]
         asset_labels = [r.grade for r in records]
         types = [r.asset_type for r in records]
         self.notes_: list[str] = []
@@ -237,14 +243,16 @@ class Grader:
         metrics["nll_by_calibration"] = stack.nll
         metrics["review_threshold"] = self.policy_.threshold()
         metrics["per_modality"] = {}
+        self.single_: dict[str, tuple[StackFit, DecisionPolicy]] = {}
         for b in oof:
             say(f"single-modality reference: {b.modality}")
             single = fit_stack([b], y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
                                n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
             pol, _ = self._choose_policy(single.oof_proba, y, values)
+            self.single_[b.modality] = (single, pol)
             metrics["per_modality"][b.modality] = self._evaluate(single, [b], y, values, types, {}, pol)
         self.metrics_ = metrics
-        self.oof_ = {"asset_ids": [r.asset_id for r in records], "y": y, "proba": stack.oof_proba,
+        self.oof_: dict[str, Any] = {"asset_ids": [r.asset_id for r in records], "y": y, "proba": stack.oof_proba,
                      "membership": stack.oof_membership, "types": types}
         self.manifest_hash_ = manifest_hash(records, asset_labels)
         self.ontology_version_ = str(self.ontology_.version)

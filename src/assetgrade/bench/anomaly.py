@@ -128,12 +128,14 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     alarm = scores > thr.value
     in_box, n_box = 0, 0
     overlays: list[str] = []
+    drawn: set[str] = set()
     for i, ref in enumerate(test):
         if labels[i] == 1 and ref.boxes:
             heat = upsample_map(maps[i], imgs[i].size)
             in_box += peak_in_boxes(heat, [b for _, b in ref.boxes])
             n_box += 1
-            if cfg.out_dir is not None and len(overlays) < 6:
+            if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
+                drawn.add(ref.boxes[0][0])
                 _, box = peak_region(heat)
                 overlays.append(
                     str(overlay_png(imgs[i], heat, cfg.out_dir / f"anomaly_{ref.evidence_id}.png", box=box))

@@ -104,10 +104,11 @@ def plot_fidelity(metrics: dict[str, Any], stats: list[dict[str, Any]], path: Pa
     acc = {k.replace("real_test_accuracy_", "train: ").replace("sim_to_real_accuracy_", "CV: "): float(v)
            for k, v in metrics.items() if k.startswith(keep) and v is not None}
     a1.barh(list(acc), list(acc.values()), color="tab:blue")
-    a1.set_xlim(min(0.5, *acc.values()) if acc else 0.5, 1.0)
+    a1.set_xlim(max(0.0, min(acc.values()) - 0.05) if acc else 0.5, 1.0)
     a1.set_xlabel("accuracy on real test images")
     names = [s["stat"] for s in stats]
     a2.bar(names, [s["separation"] for s in stats], color="tab:orange")
+    a2.tick_params(axis="x", labelrotation=30)
     a2.axhline(0.5, color="k", lw=1)
     a2.set_ylim(0.4, 1.0)
     a2.set_ylabel("real-vs-synthetic AUC (either direction)")

@@ -42,7 +42,7 @@ class VisionBenchConfig:
     backbone: str = "lite0"
     image_size: int = 224
     head: str = "auto"
-    C: float = 0.5
+    C: float = 0.02
     finetune: bool = False
     finetune_size: int = 224
     finetune_blocks: int = 1
@@ -208,7 +208,11 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         if fb.computed:
             throughput.append(fb.images_per_s)
     ok = np.array([i not in errors for i in range(len(y))])
-    head = cfg.head if cfg.head != "auto" else ("ordinal" if ds.ordinal else "logistic")
+    head = "logistic" if cfg.head == "auto" else cfg.head
+    if head not in ("logistic", "ordinal") or (head == "ordinal" and not ds.ordinal):
+        raise ValidationError(
+            f"head {cfg.head!r} not possible here; use auto or logistic (ordinal needs ordered labels)", where="--head"
+        )
     K = len(ds.classes)
     results: dict[str, dict[str, Any]] = {}
     probas: dict[str, npt.NDArray[np.float64]] = {}

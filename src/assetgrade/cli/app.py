@@ -26,9 +26,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest",
     "ontology",
     "serve",
+    "models",
+    "audit",
+    "grading",
+    "demo",
 )
 BENCH_MODULES: tuple[str, ...] = (
     "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",
+    "bench_fusion",
 )
 
 EXIT_CODES: dict[type[AssetgradeError], int] = {

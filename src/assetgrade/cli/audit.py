@@ -68,7 +68,7 @@ def _audit(
     if ctx.invoked_subcommand is not None:
         return
     from assetgrade.audit import audit_data_from_records, available_checks, run_checks
-    from assetgrade.audit.report import report_json, write_report
+    from assetgrade.audit.report import write_report
     from assetgrade.store.loading import load_records
 
     with open_workspace(workspace, store) as ws:
@@ -107,7 +107,6 @@ def _audit(
     if not report.passed:
         err_console.print(f"[bold red]audit failed:[/] {', '.join(report.failed())}")
         raise typer.Exit(1)
-    _ = report_json  # the JSON text format is report_json's; kept importable for scripts
 
 
 def _verify(
@@ -164,7 +163,8 @@ def _events(
     from assetgrade.store.audit import list_events
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
-        evs = [{"seq": e.seq, "ts": str(e.ts), "actor": e.actor, "action": e.action, "entity": e.entity,
+        evs: list[dict[str, Any]] = [
+               {"seq": e.seq, "ts": str(e.ts), "actor": e.actor, "action": e.action, "entity": e.entity,
                 "entity_id": e.entity_id, "payload": e.payload, "hash": e.hash}
                for e in list_events(s, entity=entity, entity_id=entity_id, action=action, after_seq=after,
                                     limit=limit)]
@@ -173,7 +173,8 @@ def _events(
         return
     table = Table("seq", "time", "actor", "action", "entity", "payload")
     for e in evs:
-        table.add_row(str(e["seq"]), e["ts"][:19], e["actor"], e["action"], f"{e['entity']} {e['entity_id'] or ''}",
+        table.add_row(str(e["seq"]), str(e["ts"])[:19], str(e["actor"]), str(e["action"]),
+                      f"{e['entity']} {e['entity_id'] or ''}",
                       json.dumps(e["payload"], default=str)[:80])
     console.print(table)
 

@@ -20,9 +20,7 @@ def register(app: typer.Typer) -> None:
             None, help="folder with train_FDxxx.txt[.gz], test_FDxxx.txt[.gz], RUL_FDxxx.txt[.gz]"
         ),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        png: Path | None = typer.Option(
-            None, help="PNG of predicted vs true RUL (default: beside --json, else none)"
-        ),
+        png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)"),
         seed: int = typer.Option(0),
         coverage: float = typer.Option(0.9, help="nominal coverage of the RUL interval"),
         n_estimators: int = typer.Option(300, help="LightGBM trees per model (point, lower, upper)"),
@@ -39,8 +37,11 @@ def register(app: typer.Typer) -> None:
         if png is None and json_path is not None:
             png = json_path.with_suffix(".png")
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         ) as bar:
             task = bar.add_task(f"C-MAPSS {subset}: loading")
 
@@ -48,7 +49,15 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description=f"C-MAPSS {subset}: {msg}")
 
             result = run_sensors_benchmark(
-                dataset=dataset, subset=subset, data_dir=data_dir, seed=seed, coverage=coverage,
-                n_estimators=n_estimators, learning_rate=learning_rate, n_jobs=jobs, png=png, progress=step,
+                dataset=dataset,
+                subset=subset,
+                data_dir=data_dir,
+                seed=seed,
+                coverage=coverage,
+                n_estimators=n_estimators,
+                learning_rate=learning_rate,
+                n_jobs=jobs,
+                png=png,
+                progress=step,
             )
         typer.echo(write_result(result, json_path))

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         label_column: Annotated[str, typer.Option(help="CSV label column")] = "FM",
         group_column: Annotated[str | None, typer.Option(help="CSV group column for grouped CV")] = None,
         granularity: Annotated[list[int] | None, typer.Option(help="entity granularity 1, 5, 32 (repeatable)")] = None,
-        embedder: Annotated[str, typer.Option(help="extract task: minilm or none")] = "minilm",
+        embedder: Annotated[str, typer.Option(help="extract task: minilm, hashing or none")] = "hashing",
         folds: Annotated[int, typer.Option(help="classify: CV folds")] = 5,
         min_count: Annotated[int, typer.Option(help="classify: drop classes with fewer rows")] = 20,
         json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here")] = None,

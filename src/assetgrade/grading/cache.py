@@ -151,10 +151,10 @@ def extract_cached(
     todo = [i for i, r in enumerate(rows) if r is None]
     if todo:
         fresh = extractor.extract([records[i] for i in todo])
-        for i, row in zip(todo, _rows_of(fresh), strict=True):
-            rows[i] = row
+        for i, new in zip(todo, _rows_of(fresh), strict=True):
+            rows[i] = new
             if cache is not None:
-                cache.put(keys[i], row)
+                cache.put(keys[i], new)
     ids = [r.asset_id for r in records]
     n = len(records)
     feats = np.full((n, len(feature_names)), np.nan)

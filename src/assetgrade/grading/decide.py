@@ -21,7 +21,9 @@ from assetgrade.fusion import ConformalResult
 
 __all__ = ["IMAGE_QUALITY_FLAGS", "decide_asset", "image_quality_flags", "stack_metrics"]
 
-IMAGE_QUALITY_FLAGS: tuple[str, ...] = ("blurry", "underexposed", "overexposed", "glare", "low_resolution", "unreadable")
+IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
+    "blurry", "underexposed", "overexposed", "glare", "low_resolution", "unreadable",
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -45,6 +47,11 @@ def decide_asset(
     d = policy.decide(
         proba, conformal_set=conformal_set, contradictions=contradictions, value=value, quality_flags=image_flags
     )
+    if not np.isfinite(policy.threshold()):
+        msg = "no expected-cost threshold could be certified for the error target on the training data"
+        d = dataclasses.replace(d, reasons=tuple(
+            f"{r.split(' is above the threshold')[0]}: {msg}, so every asset is reviewed"
+            if " is above the threshold -inf" in r else r for r in d.reasons))
     if review_on_quality and image_flags and d.action == "accept":
         reasons = [r for r in d.reasons if not r.startswith(f"grade {d.grade} has the lowest")]
         reasons.insert(0, f"image quality flags lower the confidence of the vision evidence: {', '.join(image_flags)}")

@@ -157,7 +157,8 @@ def model_documentation(ws: Workspace, version: str) -> dict[str, Any]:
             small = [f"{key}={v} (n={int(m.get('n', 0))})" for v, m in groups.items()
                      if m.get("n", 0) < policy.min_subgroup_n]
             if small:
-                limitations.append(f"Golden set {name!r}: subgroups too small for reliable figures: {', '.join(small)}.")
+                limitations.append(f"Golden set {name!r}: subgroups too small for reliable figures:"
+                                   f" {', '.join(small)}.")
         ece = ev.get("overall", {}).get("ece")
         if ece is not None and ece > 0.05:
             limitations.append(f"Golden set {name!r}: expected calibration error {ece:.3f} (> 0.05).")

@@ -15,11 +15,7 @@ promotion, a refused promotion and rollback are audit events.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import shutil
-import subprocess
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from assetgrade.lifecycle.bundles import (
+    bundle_digest,
+    code_version,
+    jsonable,
+    register_bundle_loader,
+    resolve_loader,
+)
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
 from assetgrade.store.audit import append_event
 from assetgrade.store.lifecycle_schema import ModelVersion
@@ -37,73 +40,7 @@ from assetgrade.store.schema import utcnow
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = [
-    "ModelInfo",
-    "ModelRegistry",
-    "PromotionResult",
-    "bundle_digest",
-    "code_version",
-    "register_bundle_loader",
-]
-
-_LOADERS: dict[str, Callable[[Path], Any]] = {}
-
-
-def _grader_load(path: Path) -> Any:
-    from assetgrade.grader import Grader  # type: ignore[import-not-found,unused-ignore]
-
-    return Grader.load(path)
-
-
-_LOADERS["grader"] = _grader_load
-
-
-def register_bundle_loader(name: str, load: Callable[[Path], Any]) -> None:
-    """Register ``load(path) -> model`` under ``name`` (``grader`` is built in)."""
-    _LOADERS[name] = load
-
-
-def _resolve_loader(spec: str) -> Callable[[Path], Any]:
-    if spec in _LOADERS:
-        return _LOADERS[spec]
-    if ":" not in spec:
-        raise ValidationError(f"unknown bundle loader {spec!r}; known: {sorted(_LOADERS)} or 'module:attr'",
-                              where="loader")
-    mod, attr = spec.split(":", 1)
-    try:
-        obj: Any = importlib.import_module(mod)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ValidationError(f"cannot import bundle loader {spec!r}: {exc}", where="loader") from exc
-    return obj  # type: ignore[no-any-return]
-
-
-def code_version() -> tuple[str, str | None]:
-    """(``assetgrade.__version__``, git commit of the package's checkout or None)."""
-    import assetgrade
-
-    commit: str | None = None
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(assetgrade.__file__).parent,
-                             capture_output=True, text=True, timeout=5, check=False)
-        if out.returncode == 0 and len(out.stdout.strip()) == 40:
-            commit = out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return assetgrade.__version__, commit
-
-
-def bundle_digest(path: Path) -> str:
-    """sha256 over the sorted relative paths and contents of every file under ``path``."""
-    if not path.is_dir():
-        raise NotFoundError(f"model bundle folder {path} not found")
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f.relative_to(path).as_posix().encode("utf-8") + b"\0")
-        h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
-
+__all__ = ["ModelInfo", "ModelRegistry", "PromotionResult", "register_bundle_loader"]
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -271,13 +208,14 @@ class ModelRegistry:
             raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
         digest = bundle_digest(dest)
         code, commit = code_version()
+        code = str(getattr(model, "code_version_", None) or code)[:100]
         row = ModelVersion(
             version=version, status="candidate", created_by=actor, loader=loader, entry=entry,
             bundle_sha256=digest, manifest_hash=manifest_hash or getattr(model, "manifest_hash_", None),
             ontology_version=ontology_version or getattr(model, "ontology_version_", None),
             code_version=code, git_commit=commit, parent_version=parent_version,
-            metrics=_jsonable(metrics if metrics is not None else getattr(model, "metrics_", None) or {}),
-            golden={}, lineage=_jsonable(lineage or {}), notes=notes,
+            metrics=jsonable(metrics if metrics is not None else getattr(model, "metrics_", None) or {}),
+            golden={}, lineage=jsonable(lineage or {}), notes=notes,
         )
         try:
             with self.ws.session() as s:
@@ -300,7 +238,7 @@ class ModelRegistry:
         if digest != info.bundle_sha256:
             raise StoreError(f"model bundle {info.bundle_dir} changed since it was registered"
                              f" (sha256 {digest[:12]}... != {info.bundle_sha256[:12]}...)")
-        return _resolve_loader(info.loader)(info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry)
+        return resolve_loader(info.loader)(info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry)
 
     def evaluate(self, version: str, golden: str = "default", *, reuse: bool = True) -> GoldenEvaluation:
         """Evaluate ``version`` on golden set ``golden`` (verified first) and store the result on the version."""
@@ -320,7 +258,8 @@ class ModelRegistry:
                                                                               ("asset_type", "modalities", "source"))))
         with self.ws.session() as s:
             row = self._row(s, version)
-            row.golden = {**(row.golden or {}), golden: {**_jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256}}
+            stored = {**jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256}
+            row.golden = {**(row.golden or {}), golden: stored}
         return ev
 
     def _lifecycle_section(self) -> dict[str, Any]:
@@ -367,10 +306,11 @@ class ModelRegistry:
         now = utcnow()
         with self.ws.session() as s:
             row = self._row(s, version)
+            champs = set(s.execute(select(ModelVersion.version).where(ModelVersion.status == "champion")).scalars())
+            if champs != ({current.version} if current is not None else set()):
+                raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
             if current is not None:
                 old = self._row(s, current.version)
-                if old.status != "champion":
-                    raise ConflictError(f"the champion changed to another version while evaluating {version!r}")
                 old.status, old.retired_at = "retired", now
             row.status, row.promoted_at, row.retired_at = "champion", now, None
             row.previous_champion = current.version if current is not None else None
@@ -419,24 +359,3 @@ def _workspace_costs(ws: Workspace) -> Any:
         if names != default.grades:
             return None
     return CostConfig.from_dict(section)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON data: numpy scalars and arrays as Python values, NaN and inf as None."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path | datetime):
-        return str(obj)
-    return obj

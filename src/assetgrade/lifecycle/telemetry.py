@@ -91,15 +91,18 @@ def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str])
                       grades=grades, confidence=confidence, overrides=overrides, station_id=station)
 
 
-def station_batches(session: Session, *, batch_size: int = 200, station: str | None = None) -> dict[str, list[_Rows]]:
-    """Telemetry grouped per station into batches (``batch_id``, else chunks of ``batch_size``), arrival order."""
+def station_batches(
+    session: Session, *, batch_size: int = 200, station: str | None = None
+) -> dict[str, dict[str, list[_Rows]]]:
+    """Telemetry per station and kind (``prediction``, ``features``), in batches by ``batch_id`` (else chunks)."""
     q = select(TelemetryRecord).order_by(TelemetryRecord.id)
     if station is not None:
         q = q.where(TelemetryRecord.station == station)
-    per: dict[str, list[TelemetryRecord]] = defaultdict(list)
+    per: dict[str, dict[str, list[TelemetryRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in session.execute(q).scalars():
-        per[r.station].append(r)
-    return {st: _group(recs, batch_size) for st, recs in sorted(per.items())}
+        per[r.station][r.kind].append(r)
+    return {st: {kind: _group(recs, batch_size) for kind, recs in sorted(kinds.items())}
+            for st, kinds in sorted(per.items())}
 
 
 @dataclass
@@ -150,26 +153,30 @@ def station_drift(
     [False, True]
     """
     out: list[StationDrift] = []
-    for st, batches in station_batches(session, batch_size=batch_size, station=station).items():
+    for st, streams in station_batches(session, batch_size=batch_size, station=station).items():
+        keys: list[str] = []
+        decisions: list[DriftDecision] = []
         notes: list[str] = []
-        if len(batches) <= reference_batches:
-            out.append(StationDrift(st, len(batches), [], [], [
-                f"{len(batches)} batches: need more than {reference_batches} (the reference window) to test"]))
-            continue
-        ref_rows, cur_rows = batches[:reference_batches], batches[reference_batches:]
-        names = sorted({k for r in ref_rows for f in r.features for k, v in f.items()
-                        if k not in IGNORED_FEATURES and not math.isnan(_num(v))})
-        reference = _to_batch(ref_rows, st, names)
-        current = [_to_batch([r], st, names) for r in cur_rows]
-        for r, b in zip(cur_rows, current, strict=True):
-            if r.features and b.features is None and names:
-                notes.append(f"batch {r.key}: feature summaries lack reference features; feature test skipped")
-        sizes = [b.n for b in current if b.n]
-        monitor = DriftMonitor(policy or DriftPolicy(), seed=seed)
-        if reference.embeddings is not None and len(reference.embeddings) < int(np.median(sizes or [0])) + 4:
-            reference.embeddings = None
-            notes.append("reference window too small for the embedding test; embeddings not tested")
-        monitor.fit(reference, batch_size=int(np.median(sizes)) if sizes else batch_size)
-        decisions = [monitor.update(b) for b in current]
-        out.append(StationDrift(st, reference_batches, [r.key for r in cur_rows], decisions, notes))
+        for kind, batches in streams.items():
+            if len(batches) <= reference_batches:
+                notes.append(f"{kind}: {len(batches)} batches, need more than {reference_batches} (the reference"
+                             " window) to test")
+                continue
+            ref_rows, cur_rows = batches[:reference_batches], batches[reference_batches:]
+            names = sorted({k for r in ref_rows for f in r.features for k, v in f.items()
+                            if k not in IGNORED_FEATURES and not math.isnan(_num(v))})
+            reference = _to_batch(ref_rows, st, names)
+            current = [_to_batch([r], st, names) for r in cur_rows]
+            for r, b in zip(cur_rows, current, strict=True):
+                if r.features and b.features is None and names:
+                    notes.append(f"batch {r.key}: feature summaries lack reference features; feature test skipped")
+            sizes = [b.n for b in current if b.n]
+            size = int(np.median(sizes)) if sizes else batch_size
+            if reference.embeddings is not None and len(reference.embeddings) < size + 4:
+                reference.embeddings = None
+                notes.append("reference window too small for the embedding test; embeddings not tested")
+            monitor = DriftMonitor(policy or DriftPolicy(), seed=seed).fit(reference, batch_size=size)
+            keys += [f"{kind}:{r.key}" for r in cur_rows]
+            decisions += [monitor.update(b) for b in current]
+        out.append(StationDrift(st, reference_batches, keys, decisions, notes))
     return out

@@ -27,7 +27,7 @@ def test_freeze_and_load(ws: Workspace) -> None:
 
 def test_refuses_synthetic_evidence(ws: Workspace) -> None:
     ids = seed_assets(ws, 6, synthetic=[3])
-    with ws.session() as s, pytest.raises(ValidationError, match="asset-03.*synthetic"):
+    with ws.session() as s, pytest.raises(ValidationError, match=r"asset-03.*synthetic"):
         freeze_golden_set(s, ids, name="g")
     with ws.session(readonly=True) as s, pytest.raises(Exception, match="not found"):
         get_golden_set(s, "g")  # nothing was stored
@@ -70,4 +70,20 @@ def test_detects_tampered_blob_and_row(ws: Workspace) -> None:
     with ws.engine.begin() as conn:  # edit the stored snapshot directly
         conn.execute(text("update golden_sets set n_items = 3, items = json_remove(items, '$[0]')"))
     with ws.session(readonly=True) as s, pytest.raises(StoreError, match="edited"):
+        get_golden_set(s)
+
+
+def test_rehashed_row_is_caught_by_the_audit_event(ws: Workspace) -> None:
+    from assetgrade.lifecycle.golden import content_hash
+    from assetgrade.store.lifecycle_schema import GoldenSetRow
+
+    ids = seed_assets(ws, 4)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    with ws.session() as s:  # someone drops an item and rewrites the stored hash to match
+        row = s.get(GoldenSetRow, "default")
+        assert row is not None
+        items = list(row.items)[1:]
+        row.items, row.n_items, row.content_hash = items, len(items), content_hash(items, row.ontology_version)
+    with ws.session(readonly=True) as s, pytest.raises(StoreError, match=r"golden\.freeze audit event"):
         get_golden_set(s)

@@ -56,7 +56,7 @@ def test_promotion_refuses_worse_challenger_and_rollback(reg: ModelRegistry, ws:
     # v2 gets four valves wrong: 20/24 overall, valves 8/12
     wrong = {f"asset-{i:02d}": "B" for i in (1, 3, 5, 7)}
     reg.register(TableModel(GOOD, wrong), version="v2", loader="table", parent_version="v1")
-    with pytest.raises(ConflictError, match="accuracy 0.8333 vs champion 1.0000"):
+    with pytest.raises(ConflictError, match=r"accuracy 0\.8333 vs champion 1\.0000"):
         reg.promote("v2", actor="lead")
     assert reg.champion().version == "v1"  # type: ignore[union-attr]
     # a tolerance wide enough lets it through; a forced promotion needs a reason

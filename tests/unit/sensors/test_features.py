@@ -91,3 +91,9 @@ def test_noise_only_settings_give_one_regime(rng: np.random.Generator) -> None:
     frame = pd.DataFrame({"setting_1": rng.normal(0, 0.002, 400), "x": rng.normal(0, 1, 400)})
     nz = RegimeNormalizer().fit([frame], settings=["setting_1"], channels=["x"])
     assert nz.n_regimes_ == 1
+
+
+def test_tiny_windows_do_not_crash() -> None:
+    f = rolling_features(pd.DataFrame({"x": [0.0, 2.0, 4.0, 6.0]}), window=2, slope_windows=(2,))
+    assert np.isfinite(f.to_numpy()).all()
+    assert f["x__slope2"].iloc[-1] == 2.0

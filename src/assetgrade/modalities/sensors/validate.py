@@ -25,9 +25,9 @@ class CheckedSeries:
     Examples
     --------
     >>> import pandas as pd
-    >>> c = check_series(pd.DataFrame({"a": [1.0, None, 3.0, 4.0]}), evidence_id="e1", min_length=3)
+    >>> c = check_series(pd.DataFrame({"a": [1.0, None, 3.0, 4.0, 5.0, 6.0]}), evidence_id="e1")
     >>> c.frame["a"].tolist(), c.flags
-    ([1.0, 2.0, 3.0, 4.0], ['e1:a: 1 missing value(s) filled by interpolation'])
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], ['e1:a: 1 missing value(s) filled by interpolation'])
     """
 
     frame: pd.DataFrame

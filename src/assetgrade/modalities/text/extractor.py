@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
-from assetgrade.modalities.text.embed import DIM, MiniLMEmbedder
+from assetgrade.modalities.text.embed import DIM, HashingEmbedder, MiniLMEmbedder
 from assetgrade.modalities.text.normalize import Normalizer
 from assetgrade.modalities.text.summary import LogSummarizer, clean_text
 from assetgrade.ontology import Ontology, default_ontology
@@ -34,7 +34,8 @@ class TextExtractor:
     ontology
         Ontology to read the logs with (default: the built-in one).
     embedder
-        ``"minilm"`` (bundled all-MiniLM-L6-v2, offline) or ``"none"`` (no similarity features).
+        ``"minilm"`` (bundled all-MiniLM-L6-v2, offline), ``"hashing"`` (hashed character
+        n-grams: lexical only, many times faster) or ``"none"`` (no similarity features).
     normalizer
         Optional fitted :class:`.Normalizer` used before term look-up.
     recurrence_window_days, max_chars
@@ -57,14 +58,16 @@ class TextExtractor:
         self,
         *,
         ontology: Ontology | None = None,
-        embedder: str = "minilm",
+        embedder: str = "hashing",
         normalizer: Normalizer | None = None,
         recurrence_window_days: float = 90.0,
         max_chars: int = 5000,
         C: float = 1.0,
     ) -> None:
-        if embedder not in ("minilm", "none"):
-            raise ValidationError(f"embedder {embedder!r}; allowed: 'minilm', 'none'", where="TextExtractor.embedder")
+        if embedder not in ("minilm", "hashing", "none"):
+            raise ValidationError(
+                f"embedder {embedder!r}; allowed: 'minilm', 'hashing', 'none'", where="TextExtractor.embedder"
+            )
         self.ontology = ontology
         self.embedder = embedder
         self.normalizer = normalizer
@@ -97,7 +100,7 @@ class TextExtractor:
             recurrence_window_days=self.recurrence_window_days,
             max_chars=self.max_chars,
         )
-        self.embedder_: Any = MiniLMEmbedder() if self.embedder == "minilm" else None
+        self.embedder_: Any = {"minilm": MiniLMEmbedder, "hashing": HashingEmbedder}.get(self.embedder, lambda: None)()
         labels = list(grades) if grades is not None else [r.grade for r in records]
         if len(labels) != len(records):
             raise ValidationError(f"{len(labels)} grades for {len(records)} records", where="TextExtractor.fit")

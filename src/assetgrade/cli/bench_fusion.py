@@ -1,0 +1,41 @@
+"""``assetgrade bench fusion``: the Grader on the linked multimodal benchmark, one JSON object and a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the fusion benchmark to the ``bench`` sub-app."""
+
+    @app.command("fusion")
+    def bench_fusion(
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        seed: int = typer.Option(0),
+        n_assets: int = typer.Option(600, help="linked assets to build (60/20/20 train/calibration/test)"),
+        folds: int = typer.Option(3, help="grouped folds for the out-of-fold training"),
+        source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
+        data_dir: Path | None = typer.Option(None, help="shared data folder (default: $ASSETGRADE_DATA, ../shared/data)"),
+        coreset_size: int = typer.Option(500, help="vision PatchCore memory-bank size"),
+        review_on_contradiction: bool = typer.Option(
+            False, help="send contradictions to review (the linked modalities are independent by construction)"
+        ),
+        png: Path | None = typer.Option(None, help="risk-coverage PNG (default: beside --json, else none)"),
+    ) -> None:
+        """Fused grader vs each single modality on the linked benchmark's test split."""
+        from assetgrade.bench.fusion import run_fusion_benchmark
+        from assetgrade.bench.report import write_result
+        from assetgrade.cli.grading import status
+
+        if png is None and json_path is not None:
+            png = json_path.with_suffix(".png")
+        with status("bench fusion") as step:
+            result = run_fusion_benchmark(
+                n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
+                coreset_size=coreset_size, review_on_contradiction=review_on_contradiction, png=png, progress=step,
+            )
+        typer.echo(write_result(result, json_path))

@@ -1,0 +1,202 @@
+"""``assetgrade train | grade | explain | evaluate``: train the Grader on a workspace, grade, explain, evaluate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
+
+if TYPE_CHECKING:
+    from assetgrade.grader import Grader
+    from assetgrade.workspace import Workspace
+
+__all__ = ["MODEL_DIR", "default_model_path", "register", "status"]
+
+MODEL_DIR = "grader"
+console = Console()
+MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",
+                            show_default=False)
+EXTRACTORS_OPTION = typer.Option("--extractors", help="Comma-separated extractor names.")
+
+
+def default_model_path(ws: Workspace) -> Path:
+    """Where ``assetgrade train`` saves the grader of a workspace."""
+    return ws.models_dir / MODEL_DIR
+
+
+@contextmanager
+def status(label: str) -> Iterator[Callable[[str], None]]:
+    """A transient spinner with elapsed time on stderr; yields a callback that updates its text."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label)
+        yield lambda msg: bar.update(task, description=f"{label}: {msg}")
+
+
+def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: float | None,
+                 extractors: str | None) -> Grader:
+    """A Grader from the workspace's ``grader:`` config section, with the CLI options that were given on top."""
+    from assetgrade.errors import ValidationError
+    from assetgrade.grader import Grader
+
+    kw = dict(ws.config.section("grader"))
+    for key, val in (("folds", folds), ("seed", seed), ("coverage", coverage)):
+        if val is not None:
+            kw[key] = val
+    if extractors is not None:
+        kw["extractors"] = [e.strip() for e in extractors.split(",") if e.strip()]
+    try:
+        return Grader(**kw)
+    except TypeError as exc:
+        raise ValidationError(f"bad grader settings: {exc}", where="assetgrade.yaml:grader") from exc
+
+
+def _load(ws: Workspace, model: Path | None) -> Grader:
+    from assetgrade.grader import Grader
+
+    return Grader.load(model or default_model_path(ws))
+
+
+def _grade_all(grader: Grader, ws: Workspace, ids: list[str], batch: int = 64) -> list:  # type: ignore[type-arg]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assetgrade.store.loading import load_records
+
+    out = []
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("grading", total=len(ids))
+        for i in range(0, len(ids), batch):
+            chunk = load_records(ws, ids[i:i + batch])
+            out += grader.grade_many(chunk)
+            bar.advance(task, len(chunk))
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the grading commands to the app."""
+
+    @app.command("train")
+    def train(
+        workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+        store: Annotated[str | None, STORE_OPTION] = None,
+        folds: Annotated[int | None, typer.Option(help="Grouped folds (default: config, else 5).")] = None,
+        seed: Annotated[int | None, typer.Option(help="Seed (default: config, else 0).")] = None,
+        coverage: Annotated[float | None, typer.Option(help="Conformal coverage (default: config, else 0.9).")] = None,
+        extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
+        out: Annotated[Path | None, typer.Option(help="Save to this folder (default: models/grader).")] = None,
+    ) -> None:
+        """Train the Grader on the workspace's labelled assets and save it (out-of-fold figures printed)."""
+        from assetgrade.grading.evaluate import metrics_table
+
+        with open_workspace(workspace, store) as ws:
+            grader = _make_grader(ws, folds, seed, coverage, extractors)
+            with status("training") as step:
+                grader.fit(ws, progress=step)
+            path = grader.save(out or default_model_path(ws))
+        console.print(metrics_table(grader.metrics_, title=f"{grader.version_}: out-of-fold on {grader.n_train_}"))
+        for note in grader.notes_:
+            console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "
+                      f"review threshold: {grader.policy_.threshold():,.0f})")
+
+    @app.command("grade")
+    def grade(
+        asset_id: Annotated[str | None, typer.Argument(help="Asset to grade (or --all).")] = None,
+        all_assets: Annotated[bool, typer.Option("--all", help="Grade every asset.")] = False,
+        workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+        store: Annotated[str | None, STORE_OPTION] = None,
+        model: Annotated[Path | None, MODEL_OPTION] = None,
+        record: Annotated[bool, typer.Option(help="Store predictions + audit events.")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON results.")] = False,
+    ) -> None:
+        """Grade one asset or all of them; results are stored as predictions with audit events."""
+        from rich.table import Table
+
+        from assetgrade.errors import ValidationError
+        from assetgrade.grader import record_grades
+        from assetgrade.store.repository import list_assets
+
+        if (asset_id is None) == (not all_assets):
+            raise ValidationError("give an ASSET_ID or --all (not both)", where="assetgrade grade")
+        with open_workspace(workspace, store) as ws:
+            grader = _load(ws, model)
+            if all_assets:
+                with ws.session(readonly=True) as s:
+                    ids = [a.id for a in list_assets(s, limit=None)]
+            else:
+                ids = [str(asset_id)]
+            results = _grade_all(grader, ws, ids)
+            if record:
+                record_grades(ws, results, model_version=grader.version_)
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+            return
+        table = Table(title=f"{len(results)} graded with {grader.version_}")
+        for col in ("asset", "grade", "P", "set", "exp. cost", "decision", "first reason"):
+            table.add_column(col)
+        for r in results[:200]:
+            table.add_row(r.asset_id, r.grade, f"{r.confidence:.2f}", "{" + ",".join(r.conformal_set) + "}",
+                          f"{r.expected_cost:,.0f}", r.decision, (r.reasons[0] if r.reasons else "")[:70])
+        console.print(table)
+        n_acc = sum(r.decision == "accept" for r in results)
+        console.print(f"accept {n_acc}, review {len(results) - n_acc}" + ("" if record else " (not recorded)"))
+
+    @app.command("explain")
+    def explain(
+        asset_id: Annotated[str, typer.Argument(help="Asset to explain.")],
+        workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+        store: Annotated[str | None, STORE_OPTION] = None,
+        model: Annotated[Path | None, MODEL_OPTION] = None,
+        html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
+    ) -> None:
+        """Grade an asset and explain the grade (text; --html for the report with images and plots)."""
+        from assetgrade.grading.report import write_report
+        from assetgrade.store.loading import load_records
+
+        with open_workspace(workspace, store) as ws:
+            grader = _load(ws, model)
+            rec = load_records(ws, [asset_id])[0]
+            result = grader.grade_many([rec])[0]
+            typer.echo(grader.explain(result))
+            if html is not None:
+                write_report(html, result, rec, grader)
+                console.print(f"[green]report[/] {html}")
+
+    @app.command("evaluate")
+    def evaluate(
+        workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+        store: Annotated[str | None, STORE_OPTION] = None,
+        folds: Annotated[int | None, typer.Option(help="Grouped folds (default: config, else 5).")] = None,
+        seed: Annotated[int | None, typer.Option(help="Seed (default: config, else 0).")] = None,
+        coverage: Annotated[float | None, typer.Option(help="Conformal coverage (default: config, else 0.9).")] = None,
+        extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
+        json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+        plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).")] = None,
+    ) -> None:
+        """Grouped cross-validation on the labelled assets: accuracy, QWK, ECE, coverage, cost, plots."""
+        from assetgrade.grading.evaluate import evaluation_plots, metrics_table
+
+        with open_workspace(workspace, store) as ws:
+            grader = _make_grader(ws, folds, seed, coverage, extractors)
+            with status("cross-validating") as step:
+                grader.fit(ws, progress=step)
+            paths = evaluation_plots(grader, plots or ws.reports_dir)
+        title = f"{grader.folds}-fold grouped CV on {grader.n_train_} assets"
+        console.print(metrics_table(grader.metrics_, title=title))
+        for name, p in paths.items():
+            console.print(f"{name}: {p}")
+        if json_path is not None:
+            body = {"model_version": grader.version_, "folds": grader.folds, "seed": grader.seed,
+                    "metrics": grader.metrics_, "plots": {k: str(v) for k, v in paths.items()}, "notes": grader.notes_}
+            json_path.write_text(json.dumps(body, indent=2, default=float), encoding="utf-8")
+            console.print(f"[green]json[/] {json_path}")

@@ -1,0 +1,273 @@
+"""``assetgrade models list|show|register|evaluate|promote|rollback|triggers`` and ``assetgrade retrain``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assetgrade.cli.audit import ACTOR, actor_name
+from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
+
+if TYPE_CHECKING:
+    from assetgrade.lifecycle.evaluate import GoldenEvaluation
+
+__all__ = ["register"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+GOLDEN = typer.Option("--golden", help="Golden set to evaluate on.")
+METRICS = ("n", "accuracy", "qwk", "ece", "expected_cost", "realised_cost", "review_rate")
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
+def _list(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    status: Annotated[str | None, typer.Option("--status", help="candidate, champion or retired")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Registered model versions with status, lineage and golden accuracy."""
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    with open_workspace(workspace, store) as ws:
+        models = ModelRegistry(ws).list(status)
+    if as_json:
+        typer.echo(json.dumps([m.to_dict() for m in models], indent=2, default=str))
+        return
+    table = Table("version", "status", "created", "parent", "ontology", "code", "golden accuracy")
+    for m in models:
+        acc = ", ".join(f"{g}: {_fmt(e.get('overall', {}).get('accuracy'))}" for g, e in (m.golden or {}).items())
+        style = "bold green" if m.is_champion else ("dim" if m.status == "retired" else "")
+        table.add_row(m.version, m.status, str(m.created_at)[:19], m.parent_version or "-", m.ontology_version or "-",
+                      m.code_version, acc or "-", style=style)
+    console.print(table)
+
+
+def _show(
+    version: Annotated[str, typer.Argument(help="Model version (or 'champion').")],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One version: lineage, metrics, golden evaluations, history of audit events."""
+    from assetgrade.errors import NotFoundError
+    from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.store.audit import list_events
+
+    with open_workspace(workspace, store) as ws:
+        reg = ModelRegistry(ws)
+        if version == "champion":
+            champ = reg.champion()
+            if champ is None:
+                raise NotFoundError("no champion model yet (assetgrade models promote VERSION)")
+            version = champ.version
+        info = reg.get(version)
+        with ws.session(readonly=True) as s:
+            history = [{"seq": e.seq, "ts": str(e.ts), "actor": e.actor, "action": e.action, "payload": e.payload}
+                       for e in list_events(s, entity="model", entity_id=version, limit=1000)]
+    doc = {**info.to_dict(), "history": history}
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    for k in ("version", "status", "created_at", "created_by", "parent_version", "previous_champion", "manifest_hash",
+              "ontology_version", "code_version", "git_commit", "bundle_dir", "bundle_sha256", "loader", "lineage",
+              "notes"):
+        console.print(f"[bold]{k}[/]: {doc[k]}")
+    for g, ev in (info.golden or {}).items():
+        _print_eval(f"golden set {g}", ev.get("overall", {}))
+    for e in history:
+        console.print(f"  #{e['seq']} {str(e['ts'])[:19]} {e['actor']}: {e['action']}")
+
+
+def _print_eval(title: str, *rows: dict[str, Any], names: tuple[str, ...] = ()) -> None:
+    table = Table("", *METRICS, title=title, title_justify="left")
+    for i, r in enumerate(rows):
+        table.add_row(names[i] if names else "", *(_fmt(r.get(m)) for m in METRICS))
+    console.print(table)
+
+
+def _print_comparison(before: GoldenEvaluation | None, after: GoldenEvaluation) -> None:
+    if before is None:
+        _print_eval(f"golden set {after.golden}", after.overall, names=(str(after.model_version),))
+        return
+    _print_eval(f"golden set {after.golden}: champion vs challenger", before.overall, after.overall,
+                names=(str(before.model_version), str(after.model_version)))
+
+
+def _register(
+    bundle: Annotated[Path, typer.Argument(help="A saved model folder (e.g. from Grader.save).")],
+    version: Annotated[str | None, typer.Option("--version", help="Version name (default: the model's own).")] = None,
+    loader: Annotated[str, typer.Option("--loader", help="'grader' or module:callable loading the folder.")] = "grader",
+    parent: Annotated[str | None, typer.Option("--parent", help="Parent version.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    actor: Annotated[str | None, ACTOR] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """Register a saved model folder as a candidate (copied to <workspace>/models/<version>/)."""
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    info_json = bundle / "bundle.json"
+    meta: dict[str, Any] = json.loads(info_json.read_text(encoding="utf-8")) if info_json.exists() else {}
+    with open_workspace(workspace, store) as ws:
+        info = ModelRegistry(ws).register(
+            bundle, version=version or meta.get("model_version"), loader=loader,
+            manifest_hash=meta.get("manifest_hash"), ontology_version=meta.get("ontology_version"),
+            metrics=meta.get("metrics"), parent_version=parent, notes=notes, actor=actor_name(actor))
+    console.print(f"[green]registered[/] {info.version} (candidate), bundle sha256 {info.bundle_sha256[:16]}")
+
+
+def _evaluate(
+    version: Annotated[str, typer.Argument(help="Model version.")],
+    golden: Annotated[str, GOLDEN] = "default",
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Evaluate a version on a golden set (verified first), overall and per subgroup."""
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    with open_workspace(workspace, store) as ws:
+        ev = ModelRegistry(ws).evaluate(version, golden, reuse=False)
+    if as_json:
+        typer.echo(json.dumps(ev.to_dict(), indent=2))
+        return
+    _print_eval(f"{version} on golden set {golden}", ev.overall, names=("overall",))
+    for key, groups in ev.subgroups.items():
+        _print_eval(f"by {key}", *groups.values(), names=tuple(groups))
+
+
+def _promote(
+    version: Annotated[str, typer.Argument(help="Challenger version.")],
+    golden: Annotated[str, GOLDEN] = "default",
+    force: Annotated[bool, typer.Option("--force", help="Promote even if worse on the golden set.")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required with --force).")] = None,
+    actor: Annotated[str | None, ACTOR] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Make a version the champion after champion/challenger evaluation on the golden set (exit 4 when refused)."""
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    with open_workspace(workspace, store) as ws:
+        res = ModelRegistry(ws).promote(version, golden=golden, force=force, reason=reason, actor=actor_name(actor))
+    if as_json:
+        typer.echo(json.dumps(res.to_dict(), indent=2))
+        return
+    _print_comparison(res.champion, res.challenger)
+    if res.forced:
+        console.print(f"[yellow]forced[/] despite: {'; '.join(res.comparison.regressions if res.comparison else [])}")
+    console.print(f"[green]{version} is the champion[/]" + (f" (replacing {res.previous})" if res.previous else ""))
+
+
+def _rollback(
+    to: Annotated[str | None, typer.Option("--to", help="Version to restore (default: the one replaced).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    actor: Annotated[str | None, ACTOR] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+) -> None:
+    """Retire the champion and restore the previous one."""
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    with open_workspace(workspace, store) as ws:
+        reg = ModelRegistry(ws)
+        old = reg.champion()
+        info = reg.rollback(to=to, reason=reason, actor=actor_name(actor))
+    retired = old.version if old else "-"
+    console.print(f"[green]rolled back[/]: {info.version} is the champion again (retired {retired})")
+
+
+def _triggers(
+    golden: Annotated[str, GOLDEN] = "default",
+    drift: Annotated[bool, typer.Option("--drift/--no-drift", help="Include per-station telemetry drift.")] = True,
+    reference_batches: Annotated[int, typer.Option("--reference-batches", min=1)] = 2,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Retraining triggers (station drift, override rate, new reviewed labels); exit 1 when one fires."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    from assetgrade.audit.drift import DriftPolicy
+    from assetgrade.errors import ValidationError
+    from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.lifecycle.telemetry import station_drift
+    from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+
+    with open_workspace(workspace, store) as ws:
+        try:
+            pol = RetrainPolicy.model_validate(ws.config.section("lifecycle").get("retrain", {}))
+            dpol = DriftPolicy.model_validate(ws.config.section("drift"))
+        except PydanticValidationError as exc:
+            raise ValidationError(str(exc.errors()[0]["msg"]), where="assetgrade.yaml") from exc
+        champ = ModelRegistry(ws).champion()
+        with ws.session(readonly=True) as s:
+            stations = station_drift(s, reference_batches=reference_batches, policy=dpol) if drift else []
+            rep = check_triggers(s, champion=champ, drift=stations, policy=pol, golden=golden)
+    if as_json:
+        typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
+    else:
+        table = Table("trigger", "fired", "value", "threshold", "why", title=f"model {rep.model_version or '-'}")
+        for t in rep.triggers:
+            table.add_row(t.name, "[red]yes[/]" if t.fired else "no", _fmt(t.value), _fmt(t.threshold), t.message)
+        console.print(table)
+    if rep.fired:
+        raise typer.Exit(1)
+
+
+def _retrain(
+    golden: Annotated[str, GOLDEN] = "default",
+    version: Annotated[str | None, typer.Option("--version", help="Name of the new version.")] = None,
+    promote: Annotated[bool, typer.Option("--promote", help="Promote if not worse on the golden set.")] = False,
+    min_reviewed: Annotated[int, typer.Option("--min-reviewed", help="Refuse with fewer reviewed assets.")] = 0,
+    actor: Annotated[str | None, ACTOR] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Retrain on the reviewed labels (golden assets held out), register with lineage, report before/after."""
+    from assetgrade.lifecycle.retrain import retrain
+
+    with open_workspace(workspace, store) as ws:
+        res = retrain(ws, golden=golden, version=version, promote=promote, actor=actor_name(actor),
+                      min_reviewed=min_reviewed, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
+    if as_json:
+        typer.echo(json.dumps(res.to_dict(), indent=2))
+        return
+    console.print(f"[green]registered[/] {res.model.version} (parent {res.parent or '-'}): {res.n_train} assets,"
+                  f" {res.n_reviewed} with reviewed labels, {res.n_golden_excluded} golden assets held out")
+    if res.after is not None:
+        _print_comparison(res.before, res.after)
+    if res.comparison is not None:
+        console.print("not worse than the champion" if res.comparison.ok
+                      else "[yellow]worse than the champion:[/] " + "; ".join(res.comparison.regressions))
+    if res.promoted:
+        console.print(f"[green]{res.model.version} is the champion[/]")
+    elif res.promotion_error:
+        console.print(f"[yellow]not promoted:[/] {res.promotion_error}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``models`` and ``retrain`` to the CLI."""
+    models = typer.Typer(help="Model registry: versions, lineage, champion/challenger, rollback.",
+                         no_args_is_help=True)
+    models.command("list")(_list)
+    models.command("show")(_show)
+    models.command("register")(_register)
+    models.command("evaluate")(_evaluate)
+    models.command("promote")(_promote)
+    models.command("rollback")(_rollback)
+    models.command("triggers")(_triggers)
+    app.add_typer(models, name="models")
+    app.command("retrain")(_retrain)

@@ -1,0 +1,68 @@
+"""Out-of-fold evaluation of a trained Grader: the figures as a table, and reliability / risk-coverage PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from assetgrade.grader import Grader
+
+__all__ = ["METRIC_COLUMNS", "evaluation_plots", "metrics_table", "summary_metrics"]
+
+METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("accuracy", "accuracy", "{:.3f}"),
+    ("qwk", "QWK", "{:.3f}"),
+    ("ece", "ECE", "{:.3f}"),
+    ("coverage", "coverage", "{:.3f}"),
+    ("mean_set_size", "set size", "{:.2f}"),
+    ("expected_cost", "exp. cost/asset", "{:,.0f}"),
+    ("realised_cost", "real. cost/asset", "{:,.0f}"),
+    ("accept_rate_at_error", "accept@≤2% err", "{:.1%}"),
+    ("auto_accept_rate", "policy accept", "{:.1%}"),
+    ("accepted_error", "err. accepted", "{:.1%}"),
+)
+
+
+def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures only (no nested per-modality dicts)."""
+    return {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+
+
+def metrics_table(metrics: dict[str, Any], *, title: str = "Out-of-fold figures") -> Table:
+    """A rich table: the fused grader and each single modality, one row each."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("model")
+    for _, head, _ in METRIC_COLUMNS:
+        table.add_column(head, justify="right")
+    rows = [("fused", metrics)] + [(f"{m} only", v) for m, v in metrics.get("per_modality", {}).items()]
+    for name, m in rows:
+        cells = []
+        for key, _, fmt in METRIC_COLUMNS:
+            v = m.get(key)
+            cells.append("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v))
+        table.add_row(name, *cells)
+    return table
+
+
+def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
+    """Reliability diagram and risk-coverage curves (fused vs each modality) from the out-of-fold results."""
+    from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
+    from assetgrade.fusion import reliability_diagram
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    oof = grader.oof_
+    C = cost_matrix(grader.costs_, None)
+    rel = reliability_diagram(oof["proba"], oof["y"], out_dir / "reliability.png",
+                              title=f"Reliability (out-of-fold, {grader.calibration_})")
+    curves = {"fused": risk_coverage(oof["proba"], oof["y"], cost=C)}
+    rc = plot_risk_coverage(curves, out_dir / "risk_coverage.png", max_error=grader.max_error,
+                            title="Risk-coverage (out-of-fold)")
+    return {"reliability": Path(rel), "risk_coverage": Path(rc)}

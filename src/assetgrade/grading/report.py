@@ -1,0 +1,202 @@
+"""A self-contained HTML report of one grade: images with heat maps, highlighted logs, sensor plot, decision.
+
+Everything is embedded (images and plots as base64 PNG, CSS inline), so the file can be mailed
+or archived. Heat maps: the vision extractor's PatchCore anomaly map when it has one (patch
+distance to known-good images; Roth et al. 2022), else the class-activation map of its grade
+head (Zhou et al. 2016); the boxes are the regions its findings name.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.modalities.base import Finding
+from assetgrade.result import GradeResult
+from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
+
+if TYPE_CHECKING:
+    from assetgrade.grader import Grader
+
+__all__ = ["highlight_spans", "image_heatmap", "render_report", "write_report"]
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.float32] | None, str]:
+    """(RGB image, heat map at image size or None, what the map shows) for one image of a fitted vision extractor."""
+    from assetgrade.modalities.vision.anomaly import patch_features, upsample_map
+    from assetgrade.modalities.vision.heatmaps import cam_map, resize_map
+    from assetgrade.modalities.vision.images import decode_image, preprocess
+
+    img = decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")
+    if extractor is None or not callable(getattr(extractor, "_bb", None)):
+        return img, None, "no vision model"
+    out = extractor._bb().run(preprocess(img, extractor.image_size)[None])
+    anomaly = getattr(extractor, "anomaly_", None)
+    if anomaly is not None:
+        _, maps = anomaly.score(patch_features(out.patch_maps))
+        return img, upsample_map(maps[0], img.size), "anomaly map (distance to known-good image patches)"
+    head = getattr(extractor, "grade_head_", None)
+    if head is not None and hasattr(head, "w_") and hasattr(head, "scaler_"):
+        w = np.asarray(head.w_, dtype=np.float64) / np.asarray(head.scaler_.scale_, dtype=np.float64)
+        return img, resize_map(cam_map(tuple(m[0] for m in out.cam_maps), w), img.size), "grade class-activation map"
+    return img, None, "no heat map available"
+
+
+def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence[tuple[int, int, int, int]]) -> str:
+    from matplotlib import colormaps
+    from PIL import Image, ImageDraw
+
+    rgb = img.convert("RGB")
+    if heat is not None:
+        h = np.asarray(heat, dtype=np.float64)
+        lo, hi = float(h.min()), float(h.max())
+        norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
+        colour = (colormaps["jet"](norm)[..., :3] * 255).astype(np.float64)
+        rgb = Image.fromarray((np.asarray(rgb, dtype=np.float64) * 0.55 + colour * 0.45).astype(np.uint8))
+    draw = ImageDraw.Draw(rgb)
+    for box in boxes:
+        draw.rectangle(box, outline=(255, 255, 255), width=2)
+    if max(rgb.size) > 360:
+        s = 360 / max(rgb.size)
+        rgb = rgb.resize((max(1, int(rgb.size[0] * s)), max(1, int(rgb.size[1] * s))), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    rgb.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def highlight_spans(text: str, findings: Sequence[Finding]) -> str:
+    """HTML of ``text`` with each finding's character span wrapped in ``<mark>`` (negated spans struck through)."""
+    from html import escape
+
+    spans = sorted({(f.span[0], f.span[1], f) for f in findings if f.span is not None}, key=lambda t: (t[0], -t[1]))
+    out, pos = [], 0
+    for a, b, f in spans:
+        a, b = max(a, pos), min(b, len(text))
+        if a >= b:
+            continue
+        cls = "neg" if f.status == "negated" else "hit"
+        out.append(escape(text[pos:a]))
+        out.append(f'<mark class="{cls}" title="{escape(f.summary)}">{escape(text[a:b])}</mark>')
+        pos = b
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _bars_b64(result: GradeResult) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result.probabilities)
+    p = [result.probabilities[g] for g in names]
+    fig, ax = plt.subplots(figsize=(4.2, 2.2))
+    colours = ["#1c7ed6" if g == result.grade else "#adb5bd" for g in names]
+    bars = ax.bar(names, p, color=colours, edgecolor=["#000" if g in result.conformal_set else "none" for g in names])
+    for bar, v in zip(bars, p, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, v + 0.02, f"{v:.2f}", ha="center", fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("probability")
+    ax.set_title("calibrated grade distribution (outlined: conformal set)", fontsize=8)
+    return _png(fig)
+
+
+def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        frame = ref.load()
+    except Exception:  # a broken series must not break the report
+        return None
+    cols = [c for f in findings for c in f.channels if c in frame.columns]
+    if not cols:
+        cols = [c for c in frame.columns if not str(c).lower().startswith("setting") and frame[c].std() > 0]
+    cols = list(dict.fromkeys(cols))[:max_channels]
+    if not cols:
+        return None
+    fig, axes = plt.subplots(len(cols), 1, figsize=(7.5, 1.3 * len(cols) + 0.4), sharex=True, squeeze=False)
+    t = np.asarray(frame.index, dtype=np.float64)
+    span = float(t.max() - t.min()) if len(t) else 1.0
+    for ax, c in zip(axes[:, 0], cols, strict=True):
+        ax.plot(t, frame[c].to_numpy(dtype=np.float64), lw=0.9, color="#1c7ed6")
+        ax.set_ylabel(str(c), fontsize=8)
+        ax.tick_params(labelsize=7)
+        for f in findings:
+            if f.window is not None and (not f.channels or c in f.channels):
+                a, b = f.window
+                if b - a < span * 0.01:
+                    a, b = a - span * 0.005, b + span * 0.005
+                ax.axvspan(a, b, color="#fa5252", alpha=0.25, lw=0)
+    axes[-1, 0].set_xlabel("time", fontsize=8)
+    fig.suptitle(f"{ref.evidence_id}: shaded = windows named by findings", fontsize=9)
+    return _png(fig)
+
+
+def render_report(result: GradeResult, record: AssetRecord | None = None, grader: Grader | None = None) -> str:
+    """The report as one HTML string (``record`` gives the images, logs and series to show)."""
+    import jinja2
+
+    ev = {e.modality: e for e in result.evidence}
+    images: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    series: list[dict[str, Any]] = []
+    if record is not None:
+        vision = grader.extractors_.get("vision") if grader is not None else None
+        vfind = ev["vision"].findings if "vision" in ev else ()
+        for ref in record.images:
+            boxes = [f.region for f in vfind if f.evidence_id == ref.evidence_id and f.region is not None]
+            try:
+                img, heat, what = image_heatmap(vision, ref)
+                images.append({"id": ref.evidence_id, "png": _overlay_b64(img, heat, boxes), "what": what,
+                               "findings": [f for f in vfind if f.evidence_id == ref.evidence_id]})
+            except Exception as exc:
+                images.append({"id": ref.evidence_id, "png": None, "what": f"could not render: {exc}", "findings": []})
+        tfind = ev["text"].findings if "text" in ev else ()
+        for entry in record.logs:
+            mine = [f for f in tfind if f.evidence_id == entry.evidence_id]
+            logs.append(_log_row(entry, mine))
+        sfind = ev["sensors"].findings if "sensors" in ev else ()
+        for sref in record.series:
+            mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
+            series.append({"id": sref.evidence_id, "png": _series_b64(sref, mine), "findings": mine})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True)
+    return env.get_template("report.html").render(
+        r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
+        metrics=(grader.metrics_ if grader is not None else None),
+    )
+
+
+def _log_row(entry: LogEntry, findings: Sequence[Finding]) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    return {"id": entry.evidence_id, "date": entry.date.date().isoformat() if entry.date else "",
+            "html": Markup(highlight_spans(entry.text, findings)), "findings": list(findings)}
+
+
+def write_report(path: Path, result: GradeResult, record: AssetRecord | None = None,
+                 grader: Grader | None = None) -> Path:
+    """Write :func:`render_report` to ``path`` (folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result, record, grader), encoding="utf-8")
+    return path

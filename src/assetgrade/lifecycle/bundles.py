@@ -1,0 +1,100 @@
+"""Model bundles: the loader registry, the bundle folder digest, the code version, and JSON-safe values.
+
+A bundle is a folder under ``<workspace>/models/<version>/`` that a *loader* turns back into a
+model with ``grade_many(records)``. ``grader`` (``Grader.load``) is built in; others are
+registered with :func:`register_bundle_loader` or named as ``module:attribute``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import math
+import subprocess
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assetgrade.errors import NotFoundError, ValidationError
+
+__all__ = ["bundle_digest", "code_version", "jsonable", "register_bundle_loader", "resolve_loader"]
+
+_LOADERS: dict[str, Callable[[Path], Any]] = {}
+
+
+def _grader_load(path: Path) -> Any:
+    """``Grader.load`` (imported when first used)."""
+    from assetgrade.grader import Grader
+
+    return Grader.load(path)
+
+
+_LOADERS["grader"] = _grader_load
+
+
+def register_bundle_loader(name: str, load: Callable[[Path], Any]) -> None:
+    """Register ``load(path) -> model`` under ``name`` (``grader`` is built in)."""
+    _LOADERS[name] = load
+
+
+def resolve_loader(spec: str) -> Callable[[Path], Any]:
+    """The loader registered as ``spec``, or the ``module:attribute`` it names."""
+    if spec in _LOADERS:
+        return _LOADERS[spec]
+    if ":" not in spec:
+        raise ValidationError(f"unknown bundle loader {spec!r}; known: {sorted(_LOADERS)} or 'module:attr'",
+                              where="loader")
+    mod, attr = spec.split(":", 1)
+    try:
+        obj: Any = importlib.import_module(mod)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValidationError(f"cannot import bundle loader {spec!r}: {exc}", where="loader") from exc
+    return obj  # type: ignore[no-any-return]
+
+
+def code_version() -> tuple[str, str | None]:
+    """(``assetgrade.__version__``, git commit of the package's checkout or None)."""
+    import assetgrade
+
+    commit: str | None = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(assetgrade.__file__).parent,
+                             capture_output=True, text=True, timeout=5, check=False)
+        if out.returncode == 0 and len(out.stdout.strip()) == 40:
+            commit = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return assetgrade.__version__, commit
+
+
+def bundle_digest(path: Path) -> str:
+    """sha256 over the sorted relative paths and contents of every file under ``path``."""
+    if not path.is_dir():
+        raise NotFoundError(f"model bundle folder {path} not found")
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays as Python values, NaN and inf as None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path | datetime):
+        return str(obj)
+    return obj

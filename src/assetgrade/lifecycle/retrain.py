@@ -1,0 +1,138 @@
+"""Retraining from reviewed labels: fit a challenger, register it with lineage, report before/after on the golden set.
+
+The training set is every labelled asset of the workspace with its current grade (a
+reviewer's label wins over an imported one), **minus the golden set's assets**, so the
+golden figures stay independent of training. The new version is registered as a candidate
+whose parent is the current champion, with lineage (assets, reviewed labels used, origin mix,
+excluded golden assets); champion and challenger are evaluated on the verified golden set
+and compared under the workspace promotion policy. Promotion is a separate, explicit step
+(``promote=True`` or ``assetgrade models promote``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from assetgrade.errors import ConflictError, NotFoundError, ValidationError
+from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, compare
+from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
+from assetgrade.store.records import AssetRecord
+from assetgrade.store.schema import Label
+
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__ = ["RetrainResult", "default_fit", "retrain"]
+
+FitFn = Callable[[Sequence[AssetRecord]], Any]
+
+
+def default_fit(ws: Workspace) -> FitFn:
+    """``Grader(**config grader section, ontology, costs).fit(records)`` for this workspace."""
+
+    def fit(records: Sequence[AssetRecord]) -> Any:
+        from assetgrade.decision.costs import CostConfig
+        from assetgrade.grader import Grader
+
+        kw: dict[str, Any] = dict(ws.config.section("grader"))
+        kw.setdefault("ontology", ws.ontology())
+        if ws.config.section("costs"):
+            kw.setdefault("costs", CostConfig.from_dict(ws.config.section("costs")))
+        try:
+            grader = Grader(**kw)
+        except TypeError as exc:
+            raise ValidationError(f"bad grader settings: {exc}", where="assetgrade.yaml:grader") from exc
+        return grader.fit(list(records))
+
+    return fit
+
+
+@dataclass
+class RetrainResult:
+    """What a retraining did: the new version, its lineage, golden figures before and after, the comparison."""
+
+    model: ModelInfo
+    parent: str | None
+    n_train: int
+    n_reviewed: int
+    n_golden_excluded: int
+    golden: str | None
+    before: GoldenEvaluation | None
+    after: GoldenEvaluation | None
+    comparison: Comparison | None
+    promoted: bool = False
+    promotion_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"version": self.model.version, "parent": self.parent, "n_train": self.n_train,
+                "n_reviewed": self.n_reviewed, "n_golden_excluded": self.n_golden_excluded, "golden": self.golden,
+                "before": None if self.before is None else self.before.to_dict(),
+                "after": None if self.after is None else self.after.to_dict(),
+                "comparison": None if self.comparison is None else self.comparison.to_dict(),
+                "promoted": self.promoted, "promotion_error": self.promotion_error}
+
+
+def retrain(
+    ws: Workspace, *, golden: str | None = "default", fit: FitFn | None = None, loader: str = "grader",
+    version: str | None = None, promote: bool = False, actor: str = "system", min_reviewed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> RetrainResult:
+    """Fit a challenger on the reviewed labels, register it, and evaluate champion and challenger on ``golden``."""
+    from assetgrade.lifecycle.golden import get_golden_set
+    from assetgrade.store.loading import load_records
+
+    say = progress or (lambda _m: None)
+    reg = ModelRegistry(ws)
+    champion = reg.champion()
+    golden_ids: set[str] = set()
+    if golden is not None:
+        with ws.session(readonly=True) as s:
+            try:
+                golden_ids = set(get_golden_set(s, golden).asset_ids)
+            except NotFoundError:
+                say(f"no golden set {golden!r}: no before/after comparison")
+                golden = None
+    say("loading records")
+    records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in golden_ids]
+    excluded = len(golden_ids)
+    with ws.session(readonly=True) as s:
+        reviewed_assets = set(s.execute(select(Label.asset_id).where(Label.kind == "grade",
+                                                                     Label.source == "review")).scalars())
+    n_reviewed = sum(1 for r in records if r.asset_id in reviewed_assets)
+    if n_reviewed < min_reviewed:
+        raise ValidationError(f"{n_reviewed} assets with reviewed labels; at least {min_reviewed} asked for",
+                              where="retrain")
+    if not records:
+        raise ValidationError("no labelled assets to train on (outside the golden set)", where="retrain")
+    say(f"training on {len(records)} assets ({n_reviewed} with reviewed labels, {excluded} golden assets held out)")
+    model = (fit or default_fit(ws))(records)
+    origins = Counter(img.origin for r in records for img in r.images)
+    lineage = {"n_train": len(records), "n_reviewed_labels": n_reviewed, "golden_excluded": excluded,
+               "golden_set": golden, "grade_mix": dict(Counter(str(r.grade) for r in records)),
+               "image_origins": dict(origins), "trained_from": "workspace labels, reviewed labels first"}
+    info = reg.register(model, version=version, loader=loader, parent_version=champion.version if champion else None,
+                        lineage=lineage, actor=actor, notes="retrained from reviewed labels")
+    say(f"registered {info.version}")
+    before = after = None
+    comparison = None
+    if golden is not None:
+        after = reg.evaluate(info.version, golden)
+        if champion is not None:
+            before = reg.evaluate(champion.version, golden)
+            comparison = compare(before, after, reg.policy())
+    result = RetrainResult(reg.get(info.version), champion.version if champion else None, len(records), n_reviewed,
+                           excluded, golden, before, after, comparison)
+    if promote and golden is not None:
+        try:
+            reg.promote(info.version, golden=golden, actor=actor)
+            result.promoted = True
+            result.model = reg.get(info.version)
+        except ConflictError as exc:
+            result.promotion_error = str(exc)
+    return result

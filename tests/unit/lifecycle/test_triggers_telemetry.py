@@ -1,0 +1,84 @@
+"""Retraining triggers (override rate, new reviewed labels, station drift) and per-station telemetry drift."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assetgrade.audit.drift import DriftPolicy
+from assetgrade.lifecycle.golden import freeze_golden_set
+from assetgrade.lifecycle.registry import ModelRegistry
+from assetgrade.lifecycle.telemetry import station_drift
+from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.results import add_prediction, add_review
+from assetgrade.workspace import Workspace
+
+from .conftest import TableModel, seed_assets
+
+
+def _post(ws: Workspace, station: str, batches: list[list[dict[str, object]]], kind: str = "prediction") -> None:
+    with ws.session() as s:
+        for b, items in enumerate(batches):
+            s.add_all([TelemetryRecord(station=station, kind=kind, batch_id=f"{station}-{kind}-{b}", payload=p)
+                       for p in items])
+
+
+def _preds(rng: np.random.Generator, n: int, p_d: float, conf: float) -> list[dict[str, object]]:
+    grades = rng.choice(["A", "B", "C", "D"], size=n, p=[0.4, 0.3, 0.3 - p_d, p_d])
+    return [{"grade": str(g), "confidence": float(np.clip(rng.normal(conf, 0.05), 0, 1))} for g in grades]
+
+
+def test_station_drift_per_station(ws: Workspace, rng: np.random.Generator) -> None:
+    # station s1 stays the same for 5 batches; s2 shifts its grade mix and confidence after 2 batches
+    _post(ws, "s1", [_preds(rng, 150, 0.05, 0.8) for _ in range(5)])
+    _post(ws, "s2", [_preds(rng, 150, 0.05, 0.8) for _ in range(2)] + [_preds(rng, 150, 0.25, 0.6) for _ in range(3)])
+    _post(ws, "s2", [[{"brightness": float(v), "n": 150} for v in rng.normal(0.5 if b < 2 else 0.8, 0.1, 50)]
+                     for b in range(5)], kind="features")
+    with ws.session(readonly=True) as s:
+        res = {r.station: r for r in station_drift(s, reference_batches=2, policy=DriftPolicy())}
+    assert res["s1"].alarms == 0 and not res["s1"].retrain and len(res["s1"].decisions) == 3
+    assert res["s2"].alarms == 6 and res["s2"].retrain  # 3 prediction + 3 feature batches
+    fired = {sig.signal for d in res["s2"].decisions for sig in d.signals if sig.fired}
+    assert {"grade_mix_psi", "confidence_ks", "feature_ks"} <= fired
+    # the trigger report names the drifting station
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=None, drift=list(res.values()))
+    drift = next(t for t in rep.triggers if t.name == "drift")
+    assert drift.fired and drift.info["stations"] == ["s2"] and rep.fired
+
+
+def test_too_few_batches_is_reported_not_tested(ws: Workspace, rng: np.random.Generator) -> None:
+    _post(ws, "s1", [_preds(rng, 50, 0.05, 0.8)])
+    with ws.session(readonly=True) as s:
+        (r,) = station_drift(s, reference_batches=2)
+    assert r.decisions == [] and "prediction: 1 batches, need more than 2" in r.notes[0]
+
+
+def test_override_rate_and_new_labels(ws: Workspace) -> None:
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+    reg = ModelRegistry(ws)
+    reg.register(TableModel({"pump": "A", "valve": "C"}), version="v1", loader="table")
+    reg.promote("v1")
+    champ = reg.champion()
+    pol = RetrainPolicy(min_new_labels=5, max_override_rate=0.3)
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=pol)
+    assert not rep.fired and rep.triggers[1].value is None
+    # experts review 10 of v1's predictions and change 4 grades: override 40% > 30%; 10 new reviewed labels
+    with ws.session() as s:
+        for i, aid in enumerate(ids[12:22]):
+            pred = add_prediction(s, aid, model_version="v1", grade="A", distribution={"A": 0.8, "C": 0.2},
+                                  conformal_set=["A"], decision="accept")
+            add_review(s, aid, reviewer="expert-2", expected_version=1, grade="C" if i < 4 else "A",
+                       based_on_prediction_id=pred.id)
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=pol)
+    by = {t.name: t for t in rep.triggers}
+    assert by["override_rate"].fired and by["override_rate"].value == 0.4
+    assert by["new_labels"].fired and by["new_labels"].value == 10.0
+    assert not by["drift"].fired
+    with ws.session(readonly=True) as s:
+        assert not check_triggers(s, champion=champ, policy=RetrainPolicy(min_new_labels=11,
+                                                                           max_override_rate=0.5)).fired
