@@ -150,7 +150,7 @@ class Normalizer:
     Examples
     --------
     >>> pairs = [NormText(("REPL", "HYD", "HOSE"), ("replace", "hydraulic", "hose"))] * 3
-    >>> norm = Normalizer(abbreviations={"cyl": "cylinder"}).fit(pairs)
+    >>> norm = Normalizer(abbreviations={"cyl": "cylinder"}, rule_masks=True).fit(pairs)
     >>> norm.normalize("repl hyd cyl EX12").text
     'replace hydraulic cylinder <id>'
     """

@@ -1,0 +1,51 @@
+"""Dataset loaders: VOC boxes, folder-per-class sets, ELPV labels from the installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.datasets.elpv import ELPV_CLASSES, load_elpv
+from assetgrade.datasets.image_folder import load_image_folder
+from assetgrade.datasets.neu import parse_voc
+from assetgrade.errors import ValidationError
+
+VOC = """<annotation><filename>x.jpg</filename>
+<object><name>scratches</name><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>50</xmax><ymax>60</ymax></bndbox></object>
+<object><name>scratches</name><bndbox><xmin>70</xmin><ymin>10</ymin><xmax>90</xmax><ymax>20</ymax></bndbox></object>
+</annotation>"""
+
+
+def test_parse_voc(tmp_path: Path) -> None:
+    p = tmp_path / "x.xml"
+    p.write_text(VOC)
+    assert parse_voc(p) == (("scratches", (2.0, 3.0, 50.0, 60.0)), ("scratches", (70.0, 10.0, 90.0, 20.0)))
+    p.write_text(VOC.replace("<xmax>50</xmax>", "<xmax>1</xmax>"))
+    with pytest.raises(ValidationError, match=r"x\.xml.*empty box"):
+        parse_voc(p)
+    p.write_text("<annotation><object>")
+    with pytest.raises(ValidationError, match="cannot parse"):
+        parse_voc(p)
+
+
+def test_image_folder(tmp_path: Path, rng: np.random.Generator) -> None:
+    for cls in ("ok", "bad"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    (tmp_path / "ok" / "notes.txt").write_text("ignored")
+    ds = load_image_folder(tmp_path)
+    assert ds.classes == ("bad", "ok") and ds.n_images == 6 and ds.labels.count("ok") == 3
+    assert len({r.sha256 for r in ds.refs}) == 6 and ds.refs[0].load_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValidationError, match="missing"):
+        load_image_folder(tmp_path, classes=["ok", "rusty"])
+
+
+def test_elpv_labels_are_four_ordered_levels() -> None:
+    ds = load_elpv()
+    assert ds.n_images == 2624 and ds.ordinal and ds.classes == ELPV_CLASSES
+    assert {ds.labels.count(c) for c in ELPV_CLASSES} == {1508, 295, 106, 715}
+    assert {a["cell_type"] for a in ds.attributes} == {"mono", "poly"}
