@@ -234,6 +234,7 @@ class Grader:
         stack = fit_stack(oof, y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
                           n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
         self.fuser_, self.calibrator_, self.conformal_ = stack.fuser, stack.calibrator, stack.conformal
+        self.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
         self.calibration_ = stack.calibration
         values = [r.value for r in records]
         contra = contradictions_for_blocks(oof, self.grades_)
@@ -250,7 +251,13 @@ class Grader:
                                n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
             pol, _ = self._choose_policy(single.oof_proba, y, values)
             self.single_[b.modality] = (single, pol)
-            metrics["per_modality"][b.modality] = self._evaluate(single, [b], y, values, types, {}, pol)
+            metrics["per_modality"][b.modality] = pm = self._evaluate(single, [b], y, values, types, {}, pol)
+            own = labels_of.get(b.modality, asset_labels)
+            ok = [i for i, g in enumerate(own) if g in self.grades_ and b.present[i] and b.grade_proba is not None
+                  and np.all(np.isfinite(b.grade_proba[i]))]
+            if ok and b.grade_proba is not None:  # the extractor's own out-of-fold accuracy on its training label
+                hits = [int(np.argmax(b.grade_proba[i])) == self.grades_.index(str(own[i])) for i in ok]
+                pm["extractor_accuracy_on_own_label"] = float(np.mean(hits))
         self.metrics_ = metrics
         self.oof_: dict[str, Any] = {"asset_ids": [r.asset_id for r in records], "y": y, "proba": stack.oof_proba,
                      "membership": stack.oof_membership, "types": types}
@@ -315,6 +322,8 @@ class Grader:
         proba = self.fuser_.predict_proba(blocks)
         if self.calibrator_ is not None:
             proba = self.calibrator_.transform(proba)
+        none = ~np.any(np.stack([b.present for b in blocks]), axis=0)
+        proba[none] = self.prior_  # no evidence at all: the training grade mix, not an extrapolation
         types = [r.asset_type for r in records]
         conf = self.conformal_.predict(proba, groups=types if self.mondrian else None)
         sets = conf.sets()
@@ -327,6 +336,10 @@ class Grader:
             d = decide_asset(self.policy_, proba[i], conformal_set=sets[i], contradictions=[c.message for c in cs],
                              value=rec.value, image_flags=image_quality_flags(vflags),
                              review_on_quality=self.review_on_quality)
+            if none[i]:
+                d = dataclasses.replace(d, action="review", reasons=(
+                    "no usable evidence in any modality: the distribution is the training grade mix",
+                    *d.reasons))
             if conf.used_fallback[i] and self.mondrian:
                 note = f"conformal set uses the pooled threshold (few calibration assets of type {rec.asset_type!r})"
                 d = dataclasses.replace(d, reasons=(*d.reasons, note))

@@ -148,9 +148,10 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
     metrics = {
         "false_alarms": false_alarms,
         "clean_batches": cfg.n_clean_batches,
-        "batches_to_detect_max": max((d if d is not None else float("inf")) for d in detect),
+        "batches_to_detect_max": None if None in detect else max(d for d in detect if d is not None),
         "batches_to_detect": detect,
         "detected_within_2_batches": sum(d is not None and d <= 2 for d in detect) / len(detect),
+        "streams_not_detected": sum(d is None for d in detect),
         "mmd2_threshold": mon.mmd_threshold_,
         "clean_mmd2_max": max(c["embedding_mmd2"] for c in clean),
     }

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "grading",
     "demo",
+    "batch",
 )
 BENCH_MODULES: tuple[str, ...] = (
     "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         n_assets: int = typer.Option(600, help="linked assets to build (60/20/20 train/calibration/test)"),
         folds: int = typer.Option(3, help="grouped folds for the out-of-fold training"),
         source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
-        data_dir: Path | None = typer.Option(None, help="shared data folder (default: $ASSETGRADE_DATA, ../shared/data)"),
+        data_dir: Path | None = typer.Option(None, help="shared data (default: $ASSETGRADE_DATA or ../shared/data)"),
         coreset_size: int = typer.Option(500, help="vision PatchCore memory-bank size"),
         review_on_contradiction: bool = typer.Option(
             False, help="send contradictions to review (the linked modalities are independent by construction)"

@@ -26,7 +26,9 @@ from assetgrade.store.records import AssetRecord
 
 __all__ = [
     "ExtractorFactory",
+    "BUILTIN_EXTRACTORS",
     "align_block",
+    "ensure_builtin_extractors",
     "extractor_factory",
     "feature_names_of",
     "manifest_hash",
@@ -35,6 +37,19 @@ __all__ = [
 
 ExtractorFactory = Callable[[], Extractor]
 Progress = Callable[[str], None]
+BUILTIN_EXTRACTORS: tuple[str, ...] = ("vision", "text", "sensors")
+
+
+def ensure_builtin_extractors() -> list[str]:
+    """Import the shipped modality packages (which registers their extractors); returns the registered names."""
+    import importlib
+
+    from assetgrade.modalities.base import available_extractors
+
+    for name in BUILTIN_EXTRACTORS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"assetgrade.modalities.{name}")
+    return available_extractors()
 
 
 def manifest_hash(records: Sequence[AssetRecord], labels: Sequence[str | None]) -> str:

@@ -146,6 +146,8 @@ class CandidateGenerator:
             self.char_logprob(low) if low.isalpha() else -5.0,
             1.0 if raw == low else 0.0,
         )
+        if kind != "vocab":
+            feats = (*feats, -1.0, 0.0)
         return Candidate(form, kind, feats)
 
     def _expand_part(self, part: str) -> str:
@@ -231,4 +233,7 @@ class CandidateGenerator:
             rank = self._logfreq(w) - 1.5 * min(dist, 3) + (1.0 if prefix else 0.0) + (1.0 if subseq else 0.0)
             scored.append((rank, cand))
         scored.sort(key=lambda x: -x[0])
-        return [c for _, c in scored[: self.max_vocab_candidates]]
+        out = []
+        for rank, (_, c) in enumerate(scored[: self.max_vocab_candidates]):
+            out.append(Candidate(c.form, c.kind, (*c.features, float(rank), float(len(scored)))))
+        return out

@@ -1,0 +1,119 @@
+"""The Grader end to end on tiny assets: contract per extractor, results, missing modalities, contradictions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.grader import Grader
+from assetgrade.grading.training import ensure_builtin_extractors
+from assetgrade.store.records import AssetRecord
+
+from .conftest import GRADES, make_records, tiny_grader
+
+
+def _check_result(r, grader: Grader) -> None:  # type: ignore[no-untyped-def]
+    assert set(r.probabilities) == set(GRADES)
+    assert abs(sum(r.probabilities.values()) - 1.0) < 1e-6
+    assert r.grade in GRADES and r.decision in ("accept", "review")
+    assert r.conformal_set and set(r.conformal_set) <= set(GRADES)
+    assert r.reasons, "every decision says why"
+    assert r.versions["model"] == grader.version_
+    assert r.versions["manifest"] == grader.manifest_hash_
+    assert r.versions["ontology"] == grader.ontology_version_
+    assert len(r.versions["inputs"]) == 64
+
+
+@pytest.mark.parametrize("name", ensure_builtin_extractors())
+def test_every_registered_extractor_works_through_the_grader(name: str, records: list[AssetRecord]) -> None:
+    assert name in ensure_builtin_extractors()
+    g = tiny_grader(extractors=[name]).fit(records)
+    assert g.modalities_ == [name]
+    results = g.grade_many(records[:6])
+    for r in results:
+        _check_result(r, g)
+        assert [e.modality for e in r.evidence] == [name] and r.evidence[0].present
+    assert 0.0 <= g.metrics_["accuracy"] <= 1.0 and "per_modality" in g.metrics_
+
+
+def test_fused_grader_learns_the_tiny_task_out_of_fold(grader: Grader) -> None:
+    m = grader.metrics_
+    assert grader.modalities_ == ["vision", "text", "sensors"]
+    assert m["n"] == 32 and m["accuracy"] >= 0.75
+    assert m["calibration"] in ("temperature", "isotonic", "none")
+    assert set(m["per_modality"]) == {"vision", "text", "sensors"}
+    assert 0.0 <= m["coverage"] <= 1.0 and 1.0 <= m["mean_set_size"] <= 4.0
+
+
+def test_grade_many_matches_grade_and_uses_the_cache(grader: Grader, records: list[AssetRecord]) -> None:
+    grader.cache.clear()
+    batch = grader.grade_many(records[:8])
+    hits_before = grader.cache.hits
+    again = grader.grade_many(records[:8])
+    assert grader.cache.hits - hits_before == 8 * 3  # one cached row per asset and modality
+    assert [a.to_dict() for a in batch] == [b.to_dict() for b in again]
+    assert grader.grade(records[3]).to_dict() == batch[3].to_dict()
+
+
+def test_missing_modalities_at_grade_time(grader: Grader, record_factory: Callable[..., AssetRecord]) -> None:
+    only_text = record_factory("m1", image_level=None, text_grade="C", series_level=None)
+    nothing = record_factory("m2", image_level=None, text_grade=None, series_level=None)
+    r1, r2 = grader.grade_many([only_text, nothing])
+    _check_result(r1, grader)
+    assert {e.modality: e.present for e in r1.evidence} == {"vision": False, "text": True, "sensors": False}
+    assert r1.most_likely in ("C", "D")
+    # no evidence at all: the training grade mix and a review, never a confident grade
+    assert r2.decision == "review" and "no usable evidence" in r2.reasons[0]
+    assert max(r2.probabilities.values()) < 0.5 and len(r2.conformal_set) >= 2
+
+
+def test_image_and_log_disagreeing_is_flagged_and_reviewed(
+    grader: Grader, record_factory: Callable[..., AssetRecord]
+) -> None:
+    clean_but_failed = record_factory("c1", image_level=0, text_grade="D", series_level=None, seed=5)
+    agree = record_factory("c2", image_level=0, text_grade="A", series_level=0, seed=6)
+    r, ok = grader.grade_many([clean_but_failed, agree])
+    assert r.contradictions, "a clean image with a 'failed' log must be flagged"
+    c = r.contradictions[0]
+    assert set(c.modalities) == {"vision", "text"} and c.gap >= 2
+    assert r.decision == "review" and any(x.startswith("contradiction:") for x in r.reasons)
+    assert not ok.contradictions
+
+
+def test_image_quality_flags_are_surfaced(grader: Grader, record_factory: Callable[..., AssetRecord]) -> None:
+    dark = record_factory("q1", image_level=0, text_grade="A", series_level=0, seed=7, dark=True)
+    r = grader.grade(dark)
+    assert any("underexposed" in f for f in r.quality_flags)
+    assert any(x.startswith("data quality:") and "underexposed" in x for x in r.reasons)
+    assert r.decision == "review"
+
+
+def test_explain_names_grade_decision_and_evidence(grader: Grader, records: list[AssetRecord]) -> None:
+    r = grader.grade(records[2])
+    text = grader.explain(r)
+    assert f"grade {r.grade}" in text and r.decision.upper() in text
+    assert "vision" in text and "text" in text and "sensors" in text and "Versions:" in text
+
+
+def test_grade_by_id_needs_a_workspace(grader: Grader) -> None:
+    with pytest.raises(ValidationError, match="workspace"):
+        grader.grade("t001")
+
+
+def test_fit_refuses_too_few_labelled_assets() -> None:
+    recs = make_records(8)
+    unlabelled = [AssetRecord(r.asset_id, images=r.images, logs=r.logs, series=r.series) for r in recs]
+    with pytest.raises(ValidationError, match="groups"):
+        tiny_grader(extractors=["text"]).fit(unlabelled[:1] + recs[:1])
+
+
+def test_modality_labels_by_asset_id_reach_the_extractor(records: list[AssetRecord]) -> None:
+    # the text extractor learns 'A' for every asset: its own distribution then always says A
+    own = {"text": {r.asset_id: "A" if i % 2 else "B" for i, r in enumerate(records)}}
+    g = tiny_grader(extractors=["text"]).fit(records, modality_labels=own)
+    assert g.extractor_info_["text"]["labels"] == "own modality labels"
+    probs = g.grade(records[0]).evidence[0].probabilities
+    assert probs is not None and set(np.flatnonzero([v > 0.01 for v in probs.values()]).tolist()) <= {0, 1}

@@ -1,0 +1,111 @@
+"""The Grader's parts: hashes, evidence cache, decisions, stacking, report rendering."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from assetgrade.decision import CostConfig, DecisionPolicy
+from assetgrade.grader import Grader
+from assetgrade.grading.cache import EvidenceCache, asset_input_hash, extract_cached, modality_input_hash
+from assetgrade.grading.decide import decide_asset, image_quality_flags
+from assetgrade.grading.report import highlight_spans, render_report
+from assetgrade.grading.stacking import fit_stack
+from assetgrade.grading.training import align_block, manifest_hash
+from assetgrade.modalities.base import EvidenceBlock, Finding
+from assetgrade.store.records import AssetRecord, LogEntry
+
+from .conftest import make_records
+
+
+def test_hashes_follow_content_not_object_identity() -> None:
+    a, b = make_records(2), make_records(2)
+    assert asset_input_hash(a[0]) == asset_input_hash(b[0])
+    edited = replace(a[0], logs=(LogEntry("t000-log", "hose leaking"),))
+    assert modality_input_hash(edited, "text") != modality_input_hash(a[0], "text")
+    assert modality_input_hash(edited, "vision") == modality_input_hash(a[0], "vision")
+    labels = [r.grade for r in a]
+    assert manifest_hash(a, labels) == manifest_hash(list(reversed(b)), list(reversed(labels)))
+    assert manifest_hash(a, labels) != manifest_hash(a, ["D", labels[1]])
+
+
+class _CountingText:
+    modality = "text"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def fit(self, records, grades=None):  # type: ignore[no-untyped-def]
+        return self
+
+    def extract(self, records):  # type: ignore[no-untyped-def]
+        self.seen += [r.asset_id for r in records]
+        n = len(records)
+        feats = np.array([[float(len(r.logs))] for r in records])
+        return EvidenceBlock("text", [r.asset_id for r in records], ("n_logs",), feats, np.array([bool(r.logs)] * n),
+                             {r.asset_id: [Finding("text", "x")] for r in records})
+
+
+def test_extract_cached_serves_unchanged_assets_from_the_cache() -> None:
+    ex, cache = _CountingText(), EvidenceCache()
+    recs = [AssetRecord("a", logs=(LogEntry("e1", "x"),)), AssetRecord("b")]
+    b1 = extract_cached(ex, recs, key="m1", feature_names=("n_logs",), n_classes=4, cache=cache)
+    b2 = extract_cached(ex, recs, key="m1", feature_names=("n_logs",), n_classes=4, cache=cache)
+    assert ex.seen == ["a", "b"] and cache.hits == 2
+    assert np.array_equal(b1.features, b2.features) and b2.present.tolist() == [True, False]
+    assert b2.findings["a"][0].summary == "x"
+    extract_cached(ex, recs, key="m2", feature_names=("n_logs",), n_classes=4, cache=cache)  # another model
+    assert ex.seen == ["a", "b", "a", "b"]
+
+
+def test_align_block_reorders_by_name_and_fills_missing_columns() -> None:
+    b = EvidenceBlock("sensors", ["a"], ("x", "y"), np.array([[1.0, 2.0]]), np.array([True]))
+    out = align_block(b, ("y", "z", "x"), 4)
+    assert out.features.tolist()[0][0] == 2.0 and np.isnan(out.features[0, 1]) and out.features[0, 2] == 1.0
+
+
+def test_image_quality_flag_sends_an_otherwise_accepted_asset_to_review() -> None:
+    pol = DecisionPolicy(CostConfig(), max_expected_cost=500.0)
+    p = np.array([0.99, 0.01, 0.0, 0.0])
+    assert decide_asset(pol, p, conformal_set=("A",), contradictions=(), value=None, image_flags=()).action == "accept"
+    flags = image_quality_flags(["img-1:blurry", "s1: constant channel"])
+    assert flags == ["img-1:blurry"]
+    d = decide_asset(pol, p, conformal_set=("A",), contradictions=(), value=None, image_flags=flags)
+    assert d.action == "review" and "image quality" in d.reasons[0]
+    none = DecisionPolicy(CostConfig(), max_expected_cost=float("-inf"))
+    d2 = decide_asset(none, p, conformal_set=("A",), contradictions=(), value=None, image_flags=())
+    assert d2.action == "review" and "no expected-cost threshold could be certified" in d2.reasons[0]
+
+
+def test_fit_stack_reports_out_of_fold_numbers_only(rng: np.random.Generator) -> None:
+    from assetgrade.fusion import Fuser
+
+    n = 200
+    y = rng.integers(0, 4, n)
+    ids = [f"a{i}" for i in range(n)]
+    feat = (y[:, None] + rng.normal(0, 0.7, (n, 1))).astype(float)
+    b = EvidenceBlock("sensors", ids, ("f",), feat, np.ones(n, bool))
+    st = fit_stack([b], y, ids, None, grades=("A", "B", "C", "D"), make_fuser=lambda: Fuser(use_features=True),
+                   alpha=0.1, n_splits=4, seed=0)
+    assert st.oof_proba.shape == (n, 4) and np.allclose(st.oof_proba.sum(1), 1)
+    cover = st.oof_membership[np.arange(n), y].mean()
+    assert 0.8 <= cover <= 0.97  # nominal 90%, out-of-fold
+    assert st.calibration in ("temperature", "isotonic", "none") and st.nll[st.calibration] <= st.nll["none"] + 1e-9
+
+
+def test_highlight_spans_marks_confirmed_and_negated_findings() -> None:
+    text = "no leak; hose cracked <b>"
+    fs = [Finding("text", "leak", span=(3, 7), status="negated"), Finding("text", "crack", span=(14, 21))]
+    html = highlight_spans(text, fs)
+    assert '<mark class="neg" title="leak">leak</mark>' in html and '<mark class="hit"' in html
+    assert "&lt;b&gt;" in html  # the log text is escaped
+
+
+def test_report_embeds_images_plots_logs_and_versions(grader: Grader, records: list[AssetRecord]) -> None:
+    r = grader.grade(records[3])
+    html = render_report(r, records[3], grader)
+    assert html.count("data:image/png;base64,") >= 3  # grade bars, the image with its heat map, the sensor plot
+    assert r.asset_id in html and r.decision.upper() in html and grader.version_ in html
+    assert records[3].logs[0].text.split()[0] in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
