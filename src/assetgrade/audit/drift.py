@@ -76,9 +76,12 @@ def _categorical_psi(r: F, c: F, eps: float = 1e-4) -> float:
 
 
 def ks_test(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov (D, p-value)."""
+    """Two-sample Kolmogorov-Smirnov (D, p-value); (NaN, NaN) when either side has no finite value."""
     r, c = np.asarray(reference, np.float64), np.asarray(current, np.float64)
-    res = sps.ks_2samp(r[np.isfinite(r)], c[np.isfinite(c)])
+    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    if r.size == 0 or c.size == 0:
+        return float("nan"), float("nan")
+    res = sps.ks_2samp(r, c)
     return float(res.statistic), float(res.pvalue)
 
 

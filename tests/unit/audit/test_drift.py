@@ -124,3 +124,14 @@ def test_policy_refuses_too_few_permutations_for_alpha() -> None:
 def test_update_before_fit_is_refused() -> None:
     with pytest.raises(ValidationError, match="before fit"):
         DriftMonitor().update(DriftBatch(embeddings=np.zeros((3, 2))))
+
+
+def test_ks_on_a_column_without_finite_values_is_nan_not_an_error() -> None:
+    import math
+
+    from assetgrade.audit.drift import ks_test
+
+    d, p = ks_test([float("nan")] * 5, [1.0, 2.0, 3.0])
+    assert math.isnan(d) and math.isnan(p)
+    d2, _ = ks_test([0.0, 1.0, 2.0], [10.0, 11.0, 12.0])
+    assert d2 == 1.0
