@@ -327,6 +327,8 @@ class Grader:
         types = [r.asset_type for r in records]
         conf = self.conformal_.predict(proba, groups=types if self.mondrian else None)
         sets = conf.sets()
+        for i in np.flatnonzero(none):  # nothing to condition on: every grade seen in training stays possible
+            sets[i] = tuple(g for g, q in zip(self.grades_, self.prior_, strict=True) if q > 0)
         contra = contradictions_for_blocks(blocks, self.grades_)
         out = []
         for i, rec in enumerate(records):

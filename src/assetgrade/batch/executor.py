@@ -16,6 +16,7 @@ so an executor is free to run a shard twice after a failure.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -125,6 +126,11 @@ class LocalExecutor:
         self.close()
 
 
+def _apply(fn: Callable[[S], R], shard: S) -> R:
+    """``fn(shard)``: the body of every Ray task (lets builtins and callables run as tasks too)."""
+    return fn(shard)
+
+
 def ray_available() -> bool:
     """Whether the optional ``ray`` package can be imported."""
     try:
@@ -164,12 +170,12 @@ class RayExecutor:
     address : a running cluster (``ray://host:10001`` or ``host:6379``); None starts a local one
     num_workers : CPUs of the local instance, and the most shards in flight at once
     temp_dir : Ray's temp/session folder for a local instance (the jobs use ``<workspace>/cache/ray``)
-    local_mode : run tasks in the driver process (Ray's debugging mode; used by the tests)
     max_retries : Ray retries a task whose worker died this many times
 
     Ray writes its session files, logs and sockets under ``temp_dir`` (``_temp_dir`` and
-    ``RAY_TMPDIR``); usage statistics are switched off and no auth token is requested, so
-    nothing lands in ``$HOME`` or ``/tmp/ray``.
+    ``RAY_TMPDIR``), its auth token in ``temp_dir/auth_token`` (``RAY_AUTH_TOKEN_PATH``, mode
+    0600, instead of ``~/.ray/auth_token``) and usage statistics are off, so nothing lands in
+    ``$HOME`` or ``/tmp/ray``. On a cluster (``address``) the cluster's own token setup applies.
 
     Examples
     --------
@@ -179,16 +185,24 @@ class RayExecutor:
     """
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
-                 temp_dir: str | Path | None = None, local_mode: bool = False, max_retries: int = 3) -> None:
-        self.ray = _import_ray()
+                 temp_dir: str | Path | None = None, max_retries: int = 3) -> None:
         self.address = address
         self.workers = int(num_workers or os.cpu_count() or 1)
-        self.local_mode = local_mode
         self.max_retries = max_retries
-        self.temp_dir = Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))
+        self.temp_dir = (Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))).resolve()
         self._started = False
         self._env = {"RAY_TMPDIR": str(self.temp_dir), "RAY_USAGE_STATS_ENABLED": "0",
-                     "RAY_DISABLE_DOCKER_CPU_WARNING": "1", "TMPDIR": str(self.temp_dir)}
+                     "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+        if not address:  # a local instance: token auth with the token kept in temp_dir, not in ~/.ray
+            self.temp_dir.mkdir(parents=True, exist_ok=True)
+            token = self.temp_dir / "auth_token"
+            if not token.exists():
+                fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32))
+            self._env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)})
+        os.environ.update(self._env)  # before Ray is imported: it reads them once per process
+        self.ray = _import_ray()
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, num_workers={self.workers})"
@@ -201,16 +215,15 @@ class RayExecutor:
             self._started = True
             return
         self.temp_dir.mkdir(parents=True, exist_ok=True)
-        os.environ.update({k: v for k, v in self._env.items() if k != "TMPDIR"})
-        with _env(**self._env):
+        with _env(TMPDIR=str(self.temp_dir)):
             try:
                 if self.address:
                     ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
                              runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}})
                 else:
                     ray.init(num_cpus=self.workers, _temp_dir=str(self.temp_dir), include_dashboard=False,
-                             log_to_driver=False, local_mode=self.local_mode, configure_logging=False,
-                             runtime_env={"env_vars": {k: v for k, v in self._env.items() if k != "TMPDIR"}})
+                             log_to_driver=False, configure_logging=False,
+                             runtime_env={"env_vars": dict(self._env)})
             except Exception as exc:  # Ray raises its own connection errors
                 where = self.address or str(self.temp_dir)
                 raise AssetgradeError(f"cannot start or reach Ray at {where}: {exc}") from exc
@@ -220,12 +233,13 @@ class RayExecutor:
         """Yield ``fn(shard)`` per shard as Ray tasks finish (at most ``num_workers`` in flight)."""
         self._ensure()
         ray = self.ray
-        remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(fn)
+        remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_apply)
+        fn_ref = ray.put(fn)
         todo = list(shards)
         running: list[Any] = []
         while todo or running:
             while todo and len(running) < max(self.workers, 1):
-                running.append(remote.remote(todo.pop(0)))
+                running.append(remote.remote(fn_ref, todo.pop(0)))
             done, running = ray.wait(running, num_returns=1)
             for ref in done:
                 yield ray.get(ref)

@@ -41,9 +41,8 @@ class _CountingText:
 
     def extract(self, records):  # type: ignore[no-untyped-def]
         self.seen += [r.asset_id for r in records]
-        n = len(records)
         feats = np.array([[float(len(r.logs))] for r in records])
-        return EvidenceBlock("text", [r.asset_id for r in records], ("n_logs",), feats, np.array([bool(r.logs)] * n),
+        return EvidenceBlock("text", [r.asset_id for r in records], ("n_logs",), feats, np.array([bool(r.logs) for r in records]),
                              {r.asset_id: [Finding("text", "x")] for r in records})
 
 

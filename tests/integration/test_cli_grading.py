@@ -1,0 +1,97 @@
+"""The grading CLI end to end on a tiny ingested workspace: train, grade --all, explain --html, evaluate."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app
+
+runner = CliRunner()
+TEXTS = ("routine inspection completed, all ok", "minor wear on drive belt", "oil leak at pump seal",
+         "shaft cracked and bearing seized")
+
+
+def _workspace(tmp_path: Path, n: int = 24) -> Path:
+    rng = np.random.default_rng(0)
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = []
+    for i in range(n):
+        g = i % 4
+        aid = f"pump-{i:02d}"
+        t = np.arange(40.0)
+        lines = ["cycle,temp,vib"] + [f"{x:g},{50 + g * 0.3 * x + rng.normal(0, 0.5):.3f},"
+                                      f"{1 + g * 0.05 * x + rng.normal(0, 0.05):.4f}" for x in t]
+        (src / f"{aid}.csv").write_text("\n".join(lines) + "\n")
+        rows.append({"asset_id": aid, "asset_type": "pump", "kind": "series", "path": f"{aid}.csv", "text": "",
+                     "grade": "ABCD"[g]})
+        rows.append({"asset_id": aid, "asset_type": "pump", "kind": "log", "path": "", "text": TEXTS[g],
+                     "grade": "ABCD"[g]})
+    with (src / "manifest.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["asset_id", "asset_type", "kind", "path", "text", "grade"])
+        w.writeheader()
+        w.writerows(rows)
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["ingest", "manifest", str(src / "manifest.csv"), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    with (ws / "assetgrade.yaml").open("a") as fh:
+        fh.write("grader:\n  extractors: [text, sensors]\n  min_group_size: 10\n"
+                 "  extractor_settings:\n    text: {embedder: none}\n")
+    return ws
+
+
+def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
+    app = build_app()
+    ws = _workspace(tmp_path)
+    r = runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"])
+    assert r.exit_code == 0, r.output
+    info = json.loads((ws / "models" / "grader" / "bundle.json").read_text())
+    assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
+
+    r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--json"])
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.output)
+    assert len(results) == 24 and {x["decision"] for x in results} <= {"accept", "review"}
+    assert np.mean([x["grade"] == "ABCD"[int(x["asset_id"][-2:]) % 4] for x in results]) >= 0.75
+
+    from assetgrade.store.audit import list_events, verify_chain
+    from assetgrade.workspace import Workspace
+
+    with Workspace.open(ws) as w, w.session(readonly=True) as s:
+        assert len(list_events(s, action="grade.decision", limit=1000)) == 24
+        assert verify_chain(s).ok
+
+    html = tmp_path / "pump-03.html"
+    r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(html)])
+    assert r.exit_code == 0, r.output
+    assert "Asset pump-03" in r.output and "Evidence:" in r.output
+    page = html.read_text()
+    assert "data:image/png;base64," in page and "shaft" in page and "<mark" in page
+
+    out = tmp_path / "eval.json"
+    r = runner.invoke(app, ["evaluate", "-w", str(ws), "--folds", "2", "--json", str(out),
+                            "--plots", str(tmp_path / "plots")])
+    assert r.exit_code == 0, r.output
+    body = json.loads(out.read_text())
+    assert body["folds"] == 2 and 0.0 <= body["metrics"]["accuracy"] <= 1.0
+    assert (tmp_path / "plots" / "reliability.png").stat().st_size > 1000
+
+
+def test_grade_needs_an_id_or_all(tmp_path: Path) -> None:
+    from assetgrade.cli.app import exit_code_for
+    from assetgrade.errors import ValidationError
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["grade", "-w", str(ws)])
+    assert isinstance(r.exception, ValidationError) and exit_code_for(r.exception) == 2
+    r = runner.invoke(app, ["grade", "x", "-w", str(ws)])  # no trained grader yet
+    assert r.exception is not None and "assetgrade train" in str(r.exception)
