@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from assetgrade.decision import CostConfig, DecisionPolicy, cost_matrix, select_threshold
+from assetgrade.decision import CostConfig, DecisionPolicy
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import Fuser, contradictions_for_blocks
 from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
@@ -41,7 +41,8 @@ from assetgrade.grading.cache import (
     share_backbone,
     unshare_backbone,
 )
-from assetgrade.grading.decide import decide_asset, image_quality_flags, stack_metrics
+from assetgrade.grading.decide import choose_policy, decide_asset, evaluate_oof, image_quality_flags
+from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
 from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
 from assetgrade.modalities.base import EvidenceBlock, Extractor
@@ -277,30 +278,15 @@ class Grader:
 
     def _choose_policy(self, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
             DecisionPolicy, Any]:
-        ec = np.array([proba[i] @ cost_matrix(self.costs_, v) for i, v in enumerate(values)])
-        pred = ec.argmin(axis=1)
-        choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=self.max_error,
-                                  delta=self.delta, procedure="fixed_sequence")
-        thr = min(float(choice.threshold), float(self.costs_.review_cost))
-        return DecisionPolicy(self.costs_, max_set_size=1, review_on_contradiction=self.review_on_contradiction,
-                              max_expected_cost=thr), choice
+        return choose_policy(proba, y, values, costs=self.costs_, max_error=self.max_error, delta=self.delta,
+                             review_on_contradiction=self.review_on_contradiction)
 
     def _evaluate(self, stack: StackFit, blocks: Sequence[EvidenceBlock], y: np.ndarray,
                   values: Sequence[float | None], types: Sequence[str], contra: Mapping[str, Any],
                   policy: DecisionPolicy) -> dict[str, Any]:
-        ids = blocks[0].asset_ids
-        decisions = []
-        for i, aid in enumerate(ids):
-            flags = [f for b in blocks if b.modality == "vision" for f in b.quality_flags.get(aid, [])]
-            sset = [self.grades_[j] for j in np.flatnonzero(stack.oof_membership[i])]
-            decisions.append(decide_asset(policy, stack.oof_proba[i], conformal_set=sset,
-                                          contradictions=[c.message for c in contra.get(aid, [])], value=values[i],
-                                          image_flags=image_quality_flags(flags),
-                                          review_on_quality=self.review_on_quality))
-        out = stack_metrics(stack.oof_proba, y, stack.oof_membership, grades=self.grades_, costs=self.costs_,
-                            values=values, decisions=decisions, max_error=self.max_error)
-        out["contradiction_rate"] = float(np.mean([aid in contra for aid in ids]))
-        return out
+        return evaluate_oof(stack.oof_proba, stack.oof_membership, blocks, y, values, contra, policy,
+                            grades=self.grades_, costs=self.costs_, max_error=self.max_error,
+                            review_on_quality=self.review_on_quality)
 
     # ---- grading --------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -327,8 +313,8 @@ class Grader:
         types = [r.asset_type for r in records]
         conf = self.conformal_.predict(proba, groups=types if self.mondrian else None)
         sets = conf.sets()
-        for i in np.flatnonzero(none):  # nothing to condition on: every grade seen in training stays possible
-            sets[i] = tuple(g for g, q in zip(self.grades_, self.prior_, strict=True) if q > 0)
+        for j in np.flatnonzero(none).tolist():  # nothing to condition on: every grade seen in training stays possible
+            sets[j] = tuple(g for g, q in zip(self.grades_, self.prior_, strict=True) if q > 0)
         contra = contradictions_for_blocks(blocks, self.grades_)
         out = []
         for i, rec in enumerate(records):
@@ -407,23 +393,3 @@ class Grader:
         if not isinstance(obj, cls):
             raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
         return obj
-
-
-def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,
-                  actor: str = "grader") -> None:
-    """Store each result as a prediction plus a ``grade.decision`` audit event (inputs hash, versions)."""
-    from assetgrade.store.audit import append_event
-    from assetgrade.store.results import add_prediction
-
-    with ws.session() as s:
-        for r in results:
-            pred = add_prediction(s, r.asset_id, model_version=model_version, grade=r.grade,
-                                  distribution=r.probabilities, conformal_set=r.conformal_set, decision=r.decision,
-                                  expected_cost=r.expected_cost, payload=r.to_dict(), actor=actor)
-            append_event(s, actor=actor, action="grade.decision", entity="prediction", entity_id=pred.id,
-                         payload={"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"),
-                                  "model_version": model_version, "ontology_version": r.versions.get("ontology"),
-                                  "code_version": r.versions.get("code"),
-                                  "training_manifest": r.versions.get("manifest"), "grade": r.grade,
-                                  "decision": r.decision, "conformal_set": list(r.conformal_set),
-                                  "expected_cost": r.expected_cost, "reasons": list(r.reasons)})

@@ -15,8 +15,10 @@ so an executor is free to run a shard twice after a failure.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -33,7 +35,6 @@ __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_ava
 S = TypeVar("S")
 R = TypeVar("R")
 
-RAY_INSTALL = "pip install 'assetgrade[ray]'"
 
 
 class Executor(Protocol):
@@ -134,17 +135,16 @@ def _apply(fn: Callable[[S], R], shard: S) -> R:
 def ray_available() -> bool:
     """Whether the optional ``ray`` package can be imported."""
     try:
-        import ray  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def _import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise MissingExtraError(f"the Ray backend needs the ray extra: {RAY_INSTALL}") from exc
+        raise MissingExtraError("the Ray backend (--backend ray)", "ray") from exc
     return ray
 
 
@@ -201,8 +201,16 @@ class RayExecutor:
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_hex(32))
             self._env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)})
-        os.environ.update(self._env)  # before Ray is imported: it reads them once per process
+        already = "ray" in sys.modules
+        os.environ.update(self._env)  # Ray reads its settings when imported...
         self.ray = _import_ray()
+        if already and not address:  # ...so refresh them when it was imported before (as ray itself does)
+            try:
+                from ray._raylet import Config  # type: ignore[attr-defined]
+
+                Config.initialize("")
+            except (ImportError, AttributeError):
+                pass
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, num_workers={self.workers})"

@@ -307,7 +307,7 @@ def _write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as fh:
-            np.savez(fh, **merged)
+            np.savez(fh, **merged)  # type: ignore[arg-type]
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -318,7 +318,11 @@ def _write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path
 def _write_audit(ws: Any, res: ShardResult) -> tuple[Path, int]:
     path = Path(ws.cache_dir) / "batch-audit" / f"{res.task.key.split(':', 1)[1]}.json"
     body = json.dumps(res.results, sort_keys=True).encode()
-    _atomic_write(path, lambda tmp: tmp.write_bytes(body))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(body)
+
+    _atomic_write(path, write)
     return path, len(res.results)
 
 

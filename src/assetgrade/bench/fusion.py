@@ -106,6 +106,14 @@ def run_fusion_benchmark(
     blocks = grader.evidence(test)
     fused = _evaluate(grader, blocks, test, y, None)
     singles = {m: _evaluate(grader, blocks, test, y, m) for m in grader.modalities_}
+    for b in blocks:  # how well each extractor reads its own modality's real label on the test assets
+        own_y = np.array([grader.grades_.index(bench.modality_grades(b.modality)[i]) for i in test_idx])
+        if b.grade_proba is not None:
+            ok = b.present & np.all(np.isfinite(b.grade_proba), axis=1)
+            singles[b.modality]["extractor_accuracy_on_own_label"] = float(
+                (b.grade_proba[ok].argmax(axis=1) == own_y[ok]).mean()) if ok.any() else None
+        singles[b.modality]["extractor_accuracy_on_own_label_oof"] = grader.metrics_["per_modality"][
+            b.modality].get("extractor_accuracy_on_own_label")
     curves = {"fused": risk_coverage(fused["_proba"], y, cost=cost_matrix(grader.costs_, None))}
     for m, v in singles.items():
         curves[f"{m} only"] = risk_coverage(v["_proba"], y, cost=cost_matrix(grader.costs_, None))

@@ -34,7 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 BENCH_MODULES: tuple[str, ...] = (
     "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",
-    "bench_fusion",
+    "bench_fusion", "bench_scale",
 )
 
 EXIT_CODES: dict[type[AssetgradeError], int] = {

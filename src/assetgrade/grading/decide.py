@@ -9,17 +9,20 @@ sends the asset to review, since the vision evidence it rests on is weaker than 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.decision import CostConfig, Decision, DecisionPolicy, cost_matrix
+from assetgrade.decision import CostConfig, Decision, DecisionPolicy, ThresholdChoice, cost_matrix, select_threshold
 from assetgrade.decision.metrics import grade_metrics
 from assetgrade.fusion import ConformalResult
+from assetgrade.modalities.base import EvidenceBlock
 
-__all__ = ["IMAGE_QUALITY_FLAGS", "decide_asset", "image_quality_flags", "stack_metrics"]
+__all__ = [
+    "IMAGE_QUALITY_FLAGS", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags", "stack_metrics",
+]
 
 IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
     "blurry", "underexposed", "overexposed", "glare", "low_resolution", "unreadable",
@@ -91,4 +94,43 @@ def stack_metrics(
         out["accepted_cost"] = float(np.mean([real[i] for i in np.flatnonzero(acc)])) if acc.any() else 0.0
         reviewed = ~acc
         out["review_rate"] = float(reviewed.mean()) if len(acc) else 0.0
+    return out
+
+
+def choose_policy(
+    proba: FloatArray, y: npt.NDArray[np.int64], values: Sequence[float | None], *, costs: CostConfig,
+    max_error: float, delta: float, review_on_contradiction: bool,
+) -> tuple[DecisionPolicy, ThresholdChoice]:
+    """The policy whose expected-cost threshold is the Learn-then-Test choice on out-of-fold results.
+
+    The threshold keeps the misgrade rate among accepted assets <= ``max_error`` with probability
+    >= 1 - ``delta`` (fixed-sequence testing; Angelopoulos et al. 2021), and never exceeds the
+    review cost (Chow's rule: a review is worth its price when the expected loss is higher).
+    """
+    ec = np.array([proba[i] @ cost_matrix(costs, v) for i, v in enumerate(values)])
+    pred = ec.argmin(axis=1)
+    choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=max_error, delta=delta,
+                              procedure="fixed_sequence")
+    thr = min(float(choice.threshold), float(costs.review_cost))
+    return DecisionPolicy(costs, max_set_size=1, review_on_contradiction=review_on_contradiction,
+                          max_expected_cost=thr), choice
+
+
+def evaluate_oof(
+    proba: FloatArray, membership: npt.NDArray[np.bool_], blocks: Sequence[EvidenceBlock], y: npt.NDArray[np.int64],
+    values: Sequence[float | None], contradictions: Mapping[str, Sequence[object]], policy: DecisionPolicy, *,
+    grades: Sequence[str], costs: CostConfig, max_error: float, review_on_quality: bool,
+) -> dict[str, object]:
+    """:func:`stack_metrics` with the policy's decision for every asset (contradictions and image flags included)."""
+    ids = blocks[0].asset_ids
+    decisions = []
+    for i, aid in enumerate(ids):
+        flags = [f for b in blocks if b.modality == "vision" for f in b.quality_flags.get(aid, [])]
+        sset = [grades[j] for j in np.flatnonzero(membership[i]).tolist()]
+        msgs = [str(getattr(c, "message", c)) for c in contradictions.get(aid, [])]
+        decisions.append(decide_asset(policy, proba[i], conformal_set=sset, contradictions=msgs, value=values[i],
+                                      image_flags=image_quality_flags(flags), review_on_quality=review_on_quality))
+    out: dict[str, object] = stack_metrics(proba, y, membership, grades=grades, costs=costs, values=values,
+                                           decisions=decisions, max_error=max_error)
+    out["contradiction_rate"] = float(np.mean([aid in contradictions for aid in ids]))
     return out

@@ -25,8 +25,8 @@ from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
 from assetgrade.store.records import AssetRecord
 
 __all__ = [
-    "ExtractorFactory",
     "BUILTIN_EXTRACTORS",
+    "ExtractorFactory",
     "align_block",
     "ensure_builtin_extractors",
     "extractor_factory",

@@ -42,7 +42,8 @@ class _CountingText:
     def extract(self, records):  # type: ignore[no-untyped-def]
         self.seen += [r.asset_id for r in records]
         feats = np.array([[float(len(r.logs))] for r in records])
-        return EvidenceBlock("text", [r.asset_id for r in records], ("n_logs",), feats, np.array([bool(r.logs) for r in records]),
+        present = np.array([bool(r.logs) for r in records])
+        return EvidenceBlock("text", [r.asset_id for r in records], ("n_logs",), feats, present,
                              {r.asset_id: [Finding("text", "x")] for r in records})
 
 
@@ -108,3 +109,34 @@ def test_report_embeds_images_plots_logs_and_versions(grader: Grader, records: l
     assert r.asset_id in html and r.decision.upper() in html and grader.version_ in html
     assert records[3].logs[0].text.split()[0] in html
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
+
+
+class _FakeBackbone:
+    image_size = 8
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, batch, *, maps=True):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        self.calls += 1
+        return SimpleNamespace(pooled=batch.reshape(len(batch), -1).sum(1, keepdims=True), cam_maps=(batch,),
+                               patch_maps=())
+
+
+def test_memo_backbone_runs_each_image_once_within_its_byte_budget() -> None:
+    from assetgrade.grading.cache import MemoBackbone
+
+    inner = _FakeBackbone()
+    memo = MemoBackbone(inner, max_bytes=2 * (8 * 8 * 3 * 4 + 4))
+    imgs = [np.full((1, 3, 8, 8), float(i), np.float32) for i in range(3)]
+    a = memo.run(imgs[0])
+    assert memo.run(imgs[0].copy()) is a and inner.calls == 1  # same pixels: served from the memo
+    assert memo.image_size == 8  # other attributes are the wrapped backbone's
+    memo.run(imgs[1])
+    memo.run(imgs[2])  # over budget: the least recently used (image 0) is dropped
+    memo.run(imgs[0])
+    assert inner.calls == 4 and memo.nbytes <= memo.max_bytes
+    memo.run(np.concatenate(imgs[:2]))  # batches pass through
+    assert inner.calls == 5

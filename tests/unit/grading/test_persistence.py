@@ -10,6 +10,7 @@ import pytest
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.grader import Grader, record_grades
 from assetgrade.store.records import AssetRecord
+from assetgrade.workspace import Workspace
 
 
 def test_save_load_round_trip_gives_identical_results(grader: Grader, records: list[AssetRecord],
@@ -38,7 +39,7 @@ def test_load_refuses_a_changed_pickle(grader: Grader, tmp_path: Path) -> None:
 
 
 def test_record_grades_writes_predictions_and_audit_events(grader: Grader, records: list[AssetRecord],
-                                                           tmp_ws) -> None:  # type: ignore[no-untyped-def]
+                                                           tmp_ws: Workspace) -> None:
     from assetgrade.store.audit import list_events, verify_chain
     from assetgrade.store.repository import add_asset
     from assetgrade.store.results import latest_prediction

@@ -4,7 +4,10 @@ Candidates come from rules (MaintNorm's masks ``<id>``/``<num>``/``<date>``, spl
 ``ENG/OIL`` and ``1sparking``), from lower-casing, and from the normalised vocabulary by
 truncation (``ASSEMB`` → ``assembly``), vowel-dropping abbreviation (``CRNR`` → ``corner``,
 a subsequence test) and Damerau-Levenshtein edit distance ≤ 2 (``PUCHASE`` → ``purchase``),
-the candidate-generation step of MoNoise (van der Goot & van Noord 2017).
+the candidate-generation step of MoNoise (van der Goot & van Noord 2017). A non-word one edit
+away from an English word (:mod:`.norm_lexicon`) gets that word too (``cieling`` → ``ceiling``);
+digit runs and short all-capital tokens may be ids (``OV 433`` → ``<id> <id>``), and a trailing
+dash is split off (``BT0391-`` → ``<id> -``).
 Each candidate carries features for the learned ranker in :mod:`.normalize`.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "is_subsequence", "mask_token"]
@@ -25,7 +28,8 @@ _NUM_WORD = re.compile(r"^(\d+(?:\.\d+)?)([A-Za-z]{2,})$")
 _WORD_NUM = re.compile(r"^([A-Za-z]{1,4})[#.]?(\d+)$")
 _SPLIT = re.compile(r"([/&+])")
 
-KINDS = ("raw", "lower", "mask", "split", "vocab")
+KINDS = ("raw", "lower", "mask", "split", "vocab", "lex", "id", "seg")
+_CAPS_ID = re.compile(r"^[A-Z]{2,4}$")
 
 
 def mask_token(token: str) -> str | None:
@@ -83,8 +87,12 @@ class CandidateGenerator:
     Examples
     --------
     >>> gen = CandidateGenerator(Counter({"corner": 5, "purchase": 3}), lambda t: None)
-    >>> sorted(c.form for c in gen.generate("CRNR"))
-    ['CRNR', 'corner', 'crnr']
+    >>> sorted(c.form for c in gen.generate("CRNR"))  # a short all-capital token may also be an id
+    ['<id>', 'CRNR', 'corner', 'crnr']
+    >>> gen = CandidateGenerator(Counter(), lambda t: {"a/c": "air conditioner"}.get(t.lower()),
+    ...                          lexicon=frozenset({"ceiling"}), known={"a/c": 3, "fan": 2})
+    >>> [c.form for c in gen.generate("cieling") if c.kind == "lex"], gen.generate("A/Cfan")[-1].form
+    (['ceiling'], 'air conditioner fan')
     """
 
     def __init__(
@@ -92,8 +100,17 @@ class CandidateGenerator:
         vocab: Counter[str],
         lookup: Callable[[str], str | None],
         max_vocab_candidates: int = 6,
+        lexicon: frozenset[str] = frozenset(),
+        known: Mapping[str, int] | None = None,
     ) -> None:
         self.vocab = vocab
+        self.known = known or {}
+        self.lexicon = lexicon
+        self._lex_deletes: dict[str, list[str]] = {}
+        for w in lexicon:
+            if len(w) >= 3:
+                for d in _deletes(w):
+                    self._lex_deletes.setdefault(d, []).append(w)
         self.lookup = lookup
         self.max_vocab_candidates = max_vocab_candidates
         self._cache: dict[str, list[Candidate]] = {}
@@ -145,8 +162,10 @@ class CandidateGenerator:
             float(sum(ch in "aeiou" for ch in low)) / max(1, len(low)),
             self.char_logprob(low) if low.isalpha() else -5.0,
             1.0 if raw == low else 0.0,
+            1.0 if low in self.lexicon else 0.0,
+            1.0 if form and all(w in self.lexicon for w in form.split()) else 0.0,
         )
-        if kind != "vocab":
+        if kind not in ("vocab", "lex"):
             feats = (*feats, -1.0, 0.0)
         return Candidate(form, kind, feats)
 
@@ -197,6 +216,11 @@ class CandidateGenerator:
             parts = [p for p in re.split(r"(-)", raw) if p]
             form = " ".join(p if p == "-" else self._expand_part(p) for p in parts)
             out[form] = self._feat(raw, form, "split")
+        if raw.endswith("-") and len(raw) > 1 and not raw.startswith("-"):
+            form = f"{self._expand_part(raw[:-1])} -"
+            out[form] = self._feat(raw, form, "split")
+        if (raw.isdigit() and len(raw) >= 2) or _CAPS_ID.match(raw):
+            out.setdefault("<id>", self._feat(raw, "<id>", "id"))
         if raw.startswith("-") and len(raw) > 1:
             form = f"- {self._expand_part(raw[1:])}"
             out[form] = self._feat(raw, form, "split")
@@ -212,10 +236,63 @@ class CandidateGenerator:
             if best is not None:
                 form = f"{best[0]} {best[1]}"
                 out[form] = self._feat(raw, form, "split")
+        seg = self._segment(raw)
+        if seg is not None:
+            out.setdefault(seg, self._feat(raw, seg, "seg"))
         if raw.isalpha() and len(raw) >= 3:
             for c in self._vocab_candidates(low):
                 out.setdefault(c.form, c)
+        if raw.isalpha() and len(raw) >= 4 and low not in self.lexicon and low not in self.vocab:
+            for c in self._lexicon_candidates(low):
+                out.setdefault(c.form, c)
         return list(out.values())
+
+    def _segment(self, raw: str) -> str | None:
+        """Best split of a run-together token into known training tokens (``A/Cfan`` → ``A/C`` + ``fan``).
+
+        Dynamic programming over split points (Viterbi word segmentation): pieces are raw
+        tokens seen in training (two characters or more), ids/numbers or a separator; each
+        piece scores the log of its training count minus a per-piece penalty.
+        """
+        n = len(raw)
+        if n < 4 or n > 40 or not self.known:
+            return None
+        best: list[tuple[float, int]] = [(0.0, 0)] + [(-math.inf, 0)] * n
+        for j in range(1, n + 1):
+            for i in range(max(0, j - 20), j):
+                if best[i][0] == -math.inf or (i == 0 and j == n):
+                    continue
+                piece = raw[i:j]
+                count = self.known.get(piece.lower(), 0) if len(piece) >= 2 else 0
+                if count:
+                    score = math.log1p(count) - 3.0
+                elif piece in "/&+-" and len(piece) == 1:
+                    score = -1.0
+                elif mask_token(piece) is not None and any(ch.isdigit() for ch in piece):
+                    score = -4.0
+                else:
+                    continue
+                if best[i][0] + score > best[j][0]:
+                    best[j] = (best[i][0] + score, i)
+        if best[n][0] == -math.inf:
+            return None
+        pieces: list[str] = []
+        j = n
+        while j > 0:
+            i = best[j][1]
+            pieces.append(raw[i:j])
+            j = i
+        return " ".join(w for p in reversed(pieces) for w in [self._expand_part(p)] if w)
+
+    def _lexicon_candidates(self, low: str) -> list[Candidate]:
+        """English words one edit (or one transposition) away from a non-word, most frequent first."""
+        near = {w for d in _deletes(low) for w in self._lex_deletes.get(d, ())}
+        hits = [w for w in near if damerau_levenshtein(low, w, 1) <= 1]
+        hits.sort(key=lambda w: (-self.vocab.get(w, 0), w))
+        return [
+            Candidate(w, "lex", (*self._feat(low, w, "lex", 1).features, float(rank), float(len(hits))))
+            for rank, w in enumerate(hits[:3])
+        ]
 
     def _vocab_candidates(self, low: str) -> list[Candidate]:
         scored: list[tuple[float, Candidate]] = []
@@ -237,3 +314,8 @@ class CandidateGenerator:
         for rank, (_, c) in enumerate(scored[: self.max_vocab_candidates]):
             out.append(Candidate(c.form, c.kind, (*c.features, float(rank), float(len(scored)))))
         return out
+
+
+def _deletes(word: str) -> set[str]:
+    """The word and every string one deletion away (SymSpell's index keys, Garbe 2012)."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}

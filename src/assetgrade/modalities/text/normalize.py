@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -24,6 +24,8 @@ import numpy as np
 from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, mask_token
+from assetgrade.modalities.text.norm_context import ContextDisambiguator
+from assetgrade.modalities.text.norm_lexicon import load_lexicon
 
 __all__ = ["NormalizedText", "Normalizer", "normalization_scores"]
 
@@ -89,12 +91,19 @@ class _Memory:
             self.vocab.update(words[1:-1])
             self.bigram.update(itertools.pairwise(words))
 
+    def known(self) -> dict[str, int]:
+        """Lower-cased training tokens with their counts (the pieces for splitting run-together tokens)."""
+        return {k: sum(v.values()) for k, v in self.lc.items()}
+
     def seen(self, token: str) -> bool:
         return token.lower() in self.lc
 
-    def best(self, prev: str, token: str, nxt: str, prev_out: str = "") -> str:
-        """The gold form for ``token`` in context; '' (merged away) only after a merge that absorbed it."""
-        form = self._best(prev, token, nxt)
+    def best(self, prev: str, token: str, nxt: str, prev_out: str = "", proposal: str | None = None) -> str:
+        """The gold form for ``token`` in context; '' (merged away) only after a merge that absorbed it.
+
+        ``proposal`` (a context classifier's answer) replaces the count-based choice.
+        """
+        form = self._best(prev, token, nxt) if proposal is None else proposal
         key = "".join(ch for ch in token.lower() if ch.isalnum())
         absorbed = (
             bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
@@ -146,6 +155,13 @@ class Normalizer:
         Seed for the fold assignment.
     rule_masks
         Mask unseen ids, numbers and dates by pattern (``EX12`` → ``<id>``) before ranking.
+    context_classifier
+        Train per-token context classifiers (:mod:`.norm_context`) for seen tokens whose
+        normalisation depends on the sentence (``REP`` → ``repair``/``replace``).
+    lexicon
+        English words for the "is it a word?" feature and for one-edit corrections of
+        non-words; ``None`` loads the bundled WordPiece word list (:mod:`.norm_lexicon`),
+        an empty collection switches it off.
 
     Examples
     --------
@@ -162,8 +178,12 @@ class Normalizer:
         n_folds: int = 5,
         seed: int = 0,
         rule_masks: bool = False,
+        lexicon: Iterable[str] | None = None,
+        context_classifier: bool = True,
     ) -> None:
+        self.context_classifier = context_classifier
         self.rule_masks = rule_masks
+        self.lexicon = load_lexicon() if lexicon is None else frozenset(w.lower() for w in lexicon)
         self.abbreviations = dict(abbreviations or {})
         self.n_folds = n_folds
         self.seed = seed
@@ -173,8 +193,11 @@ class Normalizer:
         if not texts:
             raise ValidationError("no training texts", where="Normalizer.fit")
         self.memory_ = _Memory(texts)
-        self.generator_ = CandidateGenerator(self.memory_.vocab, self._lookup)
+        self.generator_ = CandidateGenerator(
+            self.memory_.vocab, self._lookup, lexicon=self.lexicon, known=self.memory_.known()
+        )
         self.ranker_ = self._fit_ranker(texts)
+        self.context_ = ContextDisambiguator().fit(texts) if self.context_classifier else None
         return self
 
     def _lookup(self, token: str) -> str | None:
@@ -193,7 +216,7 @@ class Normalizer:
         ys: list[int] = []
         for k in range(self.n_folds):
             mem = _Memory([t for t, f in zip(texts, folds, strict=True) if f != k])
-            gen = CandidateGenerator(mem.vocab, mem.lookup)
+            gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known())
             for t, f in zip(texts, folds, strict=True):
                 if f != k:
                     continue
@@ -202,10 +225,11 @@ class Normalizer:
                         continue
                     prev_w, next_w = _context_words(mem, t.raw, i)
                     for c in gen.generate(r):
-                        xs.append(_rank_features(mem, c, prev_w, next_w))
+                        xs.append(_rank_features(mem, c, prev_w, next_w, t.raw, i))
                         ys.append(int(c.form == g))
         if len(set(ys)) < 2:
             return None
+
         model = HistGradientBoostingClassifier(
             max_iter=200, learning_rate=0.1, max_leaf_nodes=15, random_state=self.seed
         )
@@ -243,7 +267,11 @@ class Normalizer:
             low = [_BOS, *(t.lower() for t in tokens), _EOS]
             done: list[str] = []
             for i, (tok, known) in enumerate(zip(tokens, row, strict=True)):
-                done.append(known if known is not None else mem.best(low[i], tok, low[i + 2], done[-1] if done else ""))
+                if known is not None:
+                    done.append(known)
+                    continue
+                proposal = self.context_.predict(tokens, i) if self.context_ is not None else None
+                done.append(mem.best(low[i], tok, low[i + 2], done[-1] if done else "", proposal))
             result.append(done)
         return result
 
@@ -257,7 +285,7 @@ class Normalizer:
             cands = self.generator_.generate(texts[ti][i])
             prev_w, next_w = _context_words(mem, texts[ti], i)
             spans.append((len(rows), cands))
-            rows.extend(_rank_features(mem, c, prev_w, next_w) for c in cands)
+            rows.extend(_rank_features(mem, c, prev_w, next_w, texts[ti], i) for c in cands)
         if self.ranker_ is None:
             return [texts[ti][i].lower() for ti, i in pending]
         p = self.ranker_.predict_proba(np.asarray(rows))[:, 1]
@@ -293,5 +321,21 @@ def _context_words(mem: _Memory, tokens: Sequence[str], i: int) -> tuple[str, st
     return prev_w, next_w
 
 
-def _rank_features(mem: _Memory, c: Candidate, prev_w: str, next_w: str) -> list[float]:
-    return [*c.features, mem.context_score(prev_w, c.form, next_w)]
+def _rank_features(mem: _Memory, c: Candidate, prev_w: str, next_w: str, tokens: Sequence[str], i: int) -> list[float]:
+    """Candidate features, its bigram fit with the neighbours, and where the token stands in the text."""
+    prev_raw = tokens[i - 1] if i > 0 else ""
+    next_raw = tokens[i + 1] if i + 1 < len(tokens) else ""
+    tok = tokens[i]
+    return [
+        *c.features,
+        mem.context_score(prev_w, c.form, next_w),
+        1.0 if i == 0 else 0.0,
+        1.0 if i + 1 == len(tokens) else 0.0,
+        float(len(tokens)),
+        1.0 if prev_w == "<id>" else 0.0,
+        1.0 if next_w == "<id>" else 0.0,
+        1.0 if prev_raw.isupper() else 0.0,
+        1.0 if next_raw.isupper() else 0.0,
+        1.0 if tok[:1] == "0" else 0.0,
+        float(sum(ch.isdigit() for ch in tok)),
+    ]

@@ -2,11 +2,11 @@
 
 The frozen trunk runs once per image; its activations before the last ``n_blocks`` MBConv
 blocks are kept in memory, and only those blocks, the 1x1 head convolution and a new linear
-classifier are trained (AdamW, cosine learning rate, label smoothing). Augmentation is applied
+classifier are trained (AdamW, one-cycle learning rate, label smoothing). Augmentation is applied
 to the cached activation maps: random flips and 90-degree rotations of the spatial grid
 (a cheap stand-in for flipping the photo, since convolution features are close to
 equivariant), so training never reruns the trunk. BatchNorm statistics stay frozen (small
-batches on CPU). Training stops at ``epochs`` or when ``time_budget_s`` is spent.
+batches on CPU). Training stops at ``epochs`` or as soon as ``time_budget_s`` is spent.
 """
 
 from __future__ import annotations
@@ -158,10 +158,12 @@ class FineTuner:
                 loss.backward()
                 opt.step()
                 sched.step()
-            self.epochs_run_ += 1
-            if time.perf_counter() - t0 > self.time_budget_s:
-                self.stopped_by_budget_ = True
+                if time.perf_counter() - t0 > self.time_budget_s:
+                    self.stopped_by_budget_ = True
+                    break
+            if self.stopped_by_budget_:
                 break
+            self.epochs_run_ += 1
         self.train_seconds_ = time.perf_counter() - t0
         net.eval()
         self.net_ = net

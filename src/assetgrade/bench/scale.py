@@ -1,0 +1,159 @@
+"""``assetgrade bench scale``: batch grading throughput on 1 and 2 local workers and a 2-worker Ray instance.
+
+The workspace is the linked multimodal benchmark's shipped sample (ELPV images, C-MAPSS series,
+MaintIE logs) ingested through the ordinary manifest path, and a Grader trained on it (or an
+existing workspace and model). Every run grades every asset into a fresh copy of the store (the
+batch jobs skip predictions that exist, so runs must not share one), through
+:func:`assetgrade.batch.jobs.run_batch`.
+
+Reported: assets/s per run, scaling efficiency ``(thr_W / thr_1) / W``, the measured per-asset
+compute cost (worker side) and per-asset store write cost (driver side, serial), and a
+projection for 10 and 100 workers under the stated assumptions (Amdahl-style: the compute part
+divides by the workers, the store writes do not; Amdahl 1967).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from assetgrade.bench.report import BenchResult
+
+__all__ = ["project", "run_scale_bench"]
+
+
+def _prepare(root: Path, n_assets: int, extractors: tuple[str, ...], seed: int) -> tuple[Path, Path]:
+    from assetgrade.datasets.linked import build_linked, write_linked
+    from assetgrade.grader import Grader
+    from assetgrade.ingest import Ingestor, manifest_items
+    from assetgrade.workspace import Workspace
+
+    with Workspace.init(root / "template") as ws:
+        bench = build_linked(n_assets=n_assets, seed=seed, source="sample")
+        manifest = write_linked(bench, ws.path / "import" / "linked")
+        Ingestor(ws, kind="manifest", source="bench scale (linked sample)").run(manifest_items(manifest))
+        grader = Grader(extractors=extractors, folds=3, seed=seed).fit(ws)
+        model = grader.save(ws.models_dir / "grader")
+        return ws.path, model
+
+
+def _fresh_copy(template: Path, dst: Path) -> Path:
+    """A workspace sharing the template's blobs with its own copy of the SQLite store."""
+    from assetgrade.config import CONFIG_NAME, load_config, save_config
+    from assetgrade.workspace import DB_NAME, SUBDIRS
+
+    dst.mkdir(parents=True)
+    for sub in SUBDIRS:
+        (dst / sub).mkdir()
+    shutil.copy2(template / DB_NAME, dst / DB_NAME)
+    cfg = load_config(template / CONFIG_NAME)
+    cfg.blob_root = cfg.blob_root or str(template / "blobs")
+    save_config(cfg, dst / CONFIG_NAME)
+    return dst
+
+
+def _one_run(template: Path, root: Path, name: str, backend: str, workers: int, model: Path,
+             shard_size: int) -> dict[str, Any]:
+    from assetgrade.batch.executor import make_executor
+    from assetgrade.batch.jobs import run_batch
+    from assetgrade.workspace import Workspace
+
+    path = _fresh_copy(template, root / name)
+    temp = Path(tempfile.mkdtemp(prefix="agr-", dir="/tmp")) if backend == "ray" else None  # short socket paths
+    with Workspace.open(path) as ws:
+        t0 = time.perf_counter()
+        ex = make_executor(backend, workers=workers, temp_dir=temp)
+        try:
+            stamps: list[float] = []
+            rep = run_batch(ws, "grade", ex, model_path=model, shard_size=shard_size,
+                            progress=lambda done, _total: stamps.append(time.perf_counter()) if done else None)
+        finally:
+            ex.close()
+        wall = time.perf_counter() - t0
+    if temp is not None:
+        shutil.rmtree(temp, ignore_errors=True)
+    shard_compute = sorted(rep.compute_s)
+    per_asset_compute = statistics.median(shard_compute) / shard_size if shard_compute else float("nan")
+    # steady state: from the first finished shard to the last (worker start-up and model loads excluded)
+    steady = (rep.written - shard_size) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
+    return {"backend": backend, "workers": workers, "assets": rep.written, "shards": rep.shards_done,
+            "errors": len(rep.errors), "wall_s": round(wall, 2),
+            "assets_per_s": round(rep.written / wall, 2) if wall > 0 else None,
+            "startup_s": round(stamps[0] - t0, 2) if stamps else None,
+            "steady_assets_per_s": round(steady, 2),
+            "shard_compute_s_median": round(statistics.median(shard_compute), 3) if shard_compute else None,
+            "shard_compute_s_max": round(shard_compute[-1], 3) if shard_compute else None,
+            "per_asset_compute_s": round(per_asset_compute, 4),
+            "per_asset_write_s": round(sum(rep.write_s) / max(rep.written, 1), 5)}
+
+
+def project(per_asset_compute_s: float, per_asset_write_s: float, workers: int) -> dict[str, Any]:
+    """Steady-state assets/s with ``workers``: min(W / compute cost, 1 / serial store write cost)."""
+    compute_bound = workers / per_asset_compute_s
+    write_bound = 1.0 / per_asset_write_s if per_asset_write_s > 0 else float("inf")
+    return {"workers": workers, "assets_per_s": round(min(compute_bound, write_bound), 1),
+            "compute_bound_assets_per_s": round(compute_bound, 1), "store_write_bound_assets_per_s":
+            round(write_bound, 1), "bound_by": "compute" if compute_bound < write_bound else "store writes",
+            "assets_per_day_millions": round(min(compute_bound, write_bound) * 86400 / 1e6, 2)}
+
+
+def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tuple[str, ...] = ("sensors", "text"),
+                    seed: int = 0, with_ray: bool = True, workspace: Path | None = None,
+                    model: Path | None = None) -> BenchResult:
+    """Build (or reuse) a graded workspace and time batch grading on each backend."""
+    from assetgrade.batch.executor import ray_available
+
+    t0 = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="assetgrade-scale-"))
+    try:
+        if workspace is not None:
+            template, mpath = Path(workspace), Path(model or Path(workspace) / "models" / "grader")
+        else:
+            template, mpath = _prepare(root, n_assets, extractors, seed)
+        runs = [_one_run(template, root, "local1", "local", 1, mpath, shard_size),
+                _one_run(template, root, "local2", "local", 2, mpath, shard_size)]
+        notes = []
+        if with_ray and ray_available():
+            runs.append(_one_run(template, root, "ray2", "ray", 2, mpath, shard_size))
+        else:
+            notes.append("Ray run skipped: " + ("--no-ray" if not with_ray else "the ray extra is not installed"))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    base = runs[0]["assets_per_s"] or float("nan")
+    base_steady = runs[0]["steady_assets_per_s"]
+    for r in runs:
+        r["speedup_vs_local1"] = round((r["assets_per_s"] or 0) / base, 3)
+        r["scaling_efficiency"] = round(r["speedup_vs_local1"] / r["workers"], 3)
+        r["steady_scaling_efficiency"] = round(r["steady_assets_per_s"] / base_steady / r["workers"], 3)
+    compute = runs[0]["per_asset_compute_s"]  # 1 worker: no contention between workers
+    write = statistics.median(r["per_asset_write_s"] for r in runs)
+    projections = [project(compute, write, w) for w in (10, 100)]
+    metrics = {"local1_assets_per_s": runs[0]["assets_per_s"], "local2_assets_per_s": runs[1]["assets_per_s"],
+               "local2_scaling_efficiency": runs[1]["scaling_efficiency"],
+               "local2_steady_scaling_efficiency": runs[1]["steady_scaling_efficiency"],
+               "ray2_assets_per_s": runs[2]["assets_per_s"] if len(runs) > 2 else None,
+               "ray2_scaling_efficiency": runs[2]["scaling_efficiency"] if len(runs) > 2 else None,
+               "ray2_steady_scaling_efficiency": runs[2]["steady_scaling_efficiency"] if len(runs) > 2 else None,
+               "ray2_startup_s": runs[2]["startup_s"] if len(runs) > 2 else None,
+               "per_asset_compute_s": compute, "per_asset_write_s": write,
+               "projected_10_workers_assets_per_s": projections[0]["assets_per_s"],
+               "projected_100_workers_assets_per_s": projections[1]["assets_per_s"]}
+    assumptions = [
+        "each worker has its own core and the per-asset compute cost measured with 1 local worker (median shard"
+        " compute / shard size: steady state; each worker also pays a one-off start-up, see startup_s)",
+        "shards are balanced and many more than workers; Ray task overhead (ms) is ignored",
+        "store writes stay serial in the driver (one transaction per shard; the audit hash chain serialises"
+        " appends on SQLite and PostgreSQL alike) at the measured per-asset write cost on this store",
+        "blob reads scale with the workers (object store or shared filesystem; not measured here)",
+        "this run's machine is shared: compute costs here are upper bounds",
+    ]
+    return BenchResult(
+        benchmark="scale", dataset=f"linked sample ({n_assets} assets)" if workspace is None else str(workspace),
+        split="all assets", seed=seed, metrics=metrics, wall_s=time.perf_counter() - t0,
+        extra={"runs": runs, "projections": projections, "assumptions": assumptions, "shard_size": shard_size,
+               "extractors": list(extractors), "notes": notes},
+    )

@@ -1,0 +1,57 @@
+"""``assetgrade bench scale`` (batch grading throughput, scaling, projection) and ``assetgrade bench service``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scale`` and ``service`` to the ``bench`` sub-app."""
+
+    @app.command("scale")
+    def bench_scale(
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        n_assets: int = typer.Option(120, "--assets", help="linked-sample assets to build and grade"),
+        shard_size: int = typer.Option(10, help="assets per shard"),
+        extractors: str = typer.Option("sensors,text", help="extractors of the Grader trained for the run"),
+        ray: bool = typer.Option(True, "--ray/--no-ray", help="include the 2-worker local Ray run"),
+        workspace: Path | None = typer.Option(None, help="grade this workspace's copy instead of building one"),
+        model: Path | None = typer.Option(None, help="with --workspace: the saved grader (default: its models/grader)"),
+        seed: int = typer.Option(0),
+    ) -> None:
+        """Grading throughput on 1 and 2 local workers and Ray (2 workers); efficiency; 10/100-worker projection."""
+        from assetgrade.bench.report import write_result
+        from assetgrade.bench.scale import run_scale_bench
+
+        res = run_scale_bench(n_assets=n_assets, shard_size=shard_size, seed=seed, with_ray=ray,
+                              extractors=tuple(e.strip() for e in extractors.split(",") if e.strip()),
+                              workspace=workspace, model=model)
+        typer.echo(write_result(res, json_path))
+
+    @app.command("service")
+    def bench_service(
+        store: str | None = typer.Option(None, "--store", help="store URL (default: SQLite in a fresh workspace)"),
+        duration: float = typer.Option(20.0, "--duration", help="seconds of load (after a short warm-up)"),
+        max_requests: int = typer.Option(50_000, help="stop after this many requests"),
+        readers: int = typer.Option(16, help="concurrent readers"),
+        reviewers: int = typer.Option(8, help="concurrent reviewers (read an asset, post a review)"),
+        stations: int = typer.Option(4, help="concurrent stations (telemetry batches and images)"),
+        n_assets: int = typer.Option(300, "--assets", help="assets seeded with a prediction each"),
+        workspace: Path | None = typer.Option(None, help="create the workspace here (default: a temp folder)"),
+        server_workers: int = typer.Option(1, help="uvicorn worker processes (1: plain `assetgrade serve`)"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+    ) -> None:
+        """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
+        from assetgrade.bench.report import write_result
+        from assetgrade.loadtest.bench import run_service_bench
+        from assetgrade.loadtest.load import LoadConfig
+
+        cfg = LoadConfig(readers=readers, reviewers=reviewers, stations=stations, duration_s=duration,
+                         max_requests=max_requests)
+        res = run_service_bench(store_url=store, workspace=workspace, n_assets=n_assets, cfg=cfg,
+                                server_workers=server_workers)
+        typer.echo(write_result(res, json_path))

@@ -1,0 +1,267 @@
+"""The load: concurrent reviewers and stations against a running service, bounded in count and time.
+
+Readers page through the review queue and asset pages; reviewers read an asset and post a review
+against the version they saw (a 409 is a counted conflict, not an error); stations post
+telemetry batches (unique ``batch_id``) and now and then an image. Every request is timed; every
+accepted write (2xx) is remembered so :mod:`assetgrade.loadtest.verify` can check it is stored.
+Only loopback URLs are accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import numpy as np
+
+from assetgrade.errors import ValidationError
+from assetgrade.store.repository import add_asset
+from assetgrade.store.results import add_prediction
+
+__all__ = ["Accepted", "LoadConfig", "LoadRun", "Sample", "run_load", "seed_load", "summarise"]
+
+API = "/api/v1"
+GRADES = ("A", "B", "C", "D")
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """How much load: concurrent clients of each kind, and the bounds (whichever comes first).
+
+    Examples
+    --------
+    >>> LoadConfig(duration_s=2, max_requests=100).readers
+    16
+    """
+
+    readers: int = 16
+    reviewers: int = 8
+    stations: int = 4
+    duration_s: float = 20.0
+    max_requests: int = 50_000
+    telemetry_items: int = 5
+    image_every: int = 4
+    timeout_s: float = 10.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request: its class (read, review, telemetry, image), HTTP status (0: transport error), latency."""
+
+    kind: str
+    status: int
+    latency_s: float
+
+
+@dataclass
+class Accepted:
+    """Writes the service accepted (2xx), to be found in the store afterwards."""
+
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    telemetry: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class LoadRun:
+    """What a load run produced: the samples, the accepted writes, the wall time."""
+
+    samples: list[Sample]
+    accepted: Accepted
+    wall_s: float
+
+
+def seed_load(ws: Any, *, run_id: str, n_assets: int, reviewers: int, stations: int) -> dict[str, Any]:
+    """Assets ``ld-RUN-i`` with a prediction each (so the queue is full) and tokens; returns ids and tokens."""
+    from assetgrade.rest.auth import create_token
+
+    rng = np.random.default_rng(0)
+    ids = [f"ld-{run_id}-{i:05d}" for i in range(n_assets)]
+    with ws.session() as s:
+        for i, aid in enumerate(ids):
+            add_asset(s, aid, asset_type=("pump", "valve", "motor")[i % 3], value=float(500 + i), actor="loadtest")
+            p = rng.dirichlet(np.ones(len(GRADES)))
+            g = GRADES[int(p.argmax())]
+            add_prediction(s, aid, model_version="loadtest", grade=g,
+                           distribution={k: float(v) for k, v in zip(GRADES, p, strict=True)},
+                           conformal_set=[g, GRADES[min(GRADES.index(g) + 1, 3)]], decision="review",
+                           expected_cost=float(100 * (1 - p.max())), actor="loadtest")
+        tokens: dict[str, list[tuple[str, str]]] = {"reader": [], "reviewer": [], "station": []}
+        for i in range(max(reviewers, 1)):
+            name = f"rev-{run_id}-{i}"
+            tokens["reviewer"].append((name, create_token(s, name=name, role="reviewer", actor="loadtest")[0]))
+        for i in range(max(stations, 1)):
+            name = f"st-{run_id}-{i}"
+            tokens["station"].append((name, create_token(s, name=name, role="station", actor="loadtest")[0]))
+        tokens["reader"] = tokens["reviewer"]
+    return {"asset_ids": ids, "tokens": tokens}
+
+
+def _png(rng: random.Random) -> bytes:
+    from PIL import Image
+
+    img = Image.new("RGB", (24, 16), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    img.putpixel((rng.randrange(24), rng.randrange(16)), (rng.randrange(256), 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class _Budget:
+    def __init__(self, cfg: LoadConfig) -> None:
+        self.deadline = time.monotonic() + cfg.duration_s
+        self.left = cfg.max_requests
+
+    def take(self) -> bool:
+        if self.left <= 0 or time.monotonic() >= self.deadline:
+            return False
+        self.left -= 1
+        return True
+
+
+async def _timed(client: httpx.AsyncClient, samples: list[Sample], kind: str, method: str, url: str,
+                 **kw: Any) -> httpx.Response | None:
+    t = time.perf_counter()
+    try:
+        resp = await client.request(method, url, **kw)
+    except httpx.HTTPError:
+        samples.append(Sample(kind, 0, time.perf_counter() - t))
+        return None
+    samples.append(Sample(kind, resp.status_code, time.perf_counter() - t))
+    return resp
+
+
+async def _reader(client: httpx.AsyncClient, token: str, ids: list[str], budget: _Budget, samples: list[Sample],
+                  rng: random.Random) -> None:
+    h = {"Authorization": f"Bearer {token}"}
+    while budget.take():
+        r = rng.random()
+        if r < 0.4:
+            await _timed(client, samples, "read", "GET", f"{API}/queue", params={"limit": 20,
+                         "offset": rng.randrange(0, 100)}, headers=h)
+        elif r < 0.8:
+            await _timed(client, samples, "read", "GET", f"{API}/assets/{rng.choice(ids)}", headers=h)
+        else:
+            await _timed(client, samples, "read", "GET", f"{API}/assets", params={"limit": 20}, headers=h)
+
+
+async def _reviewer(client: httpx.AsyncClient, name: str, token: str, ids: list[str], budget: _Budget,
+                    samples: list[Sample], accepted: Accepted, rng: random.Random) -> None:
+    h = {"Authorization": f"Bearer {token}"}
+    while budget.take():
+        aid = rng.choice(ids)
+        resp = await _timed(client, samples, "read", "GET", f"{API}/assets/{aid}", headers=h)
+        if resp is None or resp.status_code != 200 or not budget.take():
+            continue
+        grade = rng.choice(GRADES)
+        body = {"expected_version": int(resp.json()["version"]), "grade": grade,
+                "note": f"load review by {name}"}
+        out = await _timed(client, samples, "review", "POST", f"{API}/assets/{aid}/reviews", json=body, headers=h)
+        if out is not None and 200 <= out.status_code < 300:
+            accepted.reviews.append({"id": out.json()["id"], "asset_id": aid, "grade": grade, "reviewer": name})
+
+
+async def _station(client: httpx.AsyncClient, name: str, token: str, ids: list[str], budget: _Budget,
+                   samples: list[Sample], accepted: Accepted, rng: random.Random, cfg: LoadConfig) -> None:
+    h = {"Authorization": f"Bearer {token}"}
+    n = 0
+    while budget.take():
+        n += 1
+        if cfg.image_every and n % cfg.image_every == 0:
+            aid = rng.choice(ids)
+            data = _png(rng)
+            out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", content=data,
+                               headers={**h, "Content-Type": "image/png"})
+            if out is not None and 200 <= out.status_code < 300:
+                accepted.images.append({"id": out.json()["id"], "asset_id": aid, "sha256": out.json()["sha256"]})
+            continue
+        batch_id = f"{name}-{n}"
+        items = [{"kind": "prediction", "asset_id": rng.choice(ids),
+                  "payload": {"grade": rng.choice(GRADES), "confidence": round(rng.random(), 3)}}
+                 for _ in range(cfg.telemetry_items)]
+        out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry",
+                           json={"batch_id": batch_id, "items": items}, headers=h)
+        if out is not None and 200 <= out.status_code < 300:
+            accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.json()["accepted"]})
+
+
+async def _warm_up(client: httpx.AsyncClient, seeded: dict[str, Any], cfg: LoadConfig) -> None:
+    """One unmeasured request of each kind first: the server's lazy imports (image checks) happen here."""
+    ids: list[str] = seeded["asset_ids"]
+    rng = random.Random(-1)
+    budget = _Budget(LoadConfig(duration_s=60.0, max_requests=2))
+    scratch: list[Sample] = []
+    await _reader(client, seeded["tokens"]["reader"][0][1], ids, _Budget(LoadConfig(max_requests=3)), scratch, rng)
+    name, tok = seeded["tokens"]["station"][0]
+    warm_cfg = LoadConfig(image_every=1, telemetry_items=1)
+    await _station(client, name + "-warmup", tok, ids, budget, scratch, Accepted(), rng, warm_cfg)
+
+
+def _check_loopback(base_url: str) -> None:
+    host = urlparse(base_url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValidationError(f"the load script runs against loopback only, not {host!r}", where="base_url")
+
+
+async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
+    ids: list[str] = seeded["asset_ids"]
+    tokens = seeded["tokens"]
+    samples: list[Sample] = []
+    accepted = Accepted()
+    n_clients = cfg.readers + cfg.reviewers + cfg.stations
+    limits = httpx.Limits(max_connections=n_clients, max_keepalive_connections=n_clients)
+    async with httpx.AsyncClient(base_url=base_url, timeout=cfg.timeout_s, limits=limits) as client:
+        await _warm_up(client, seeded, cfg)
+        t0 = time.perf_counter()
+        budget = _Budget(cfg)
+        tasks = []
+        for i in range(cfg.readers):
+            tasks.append(_reader(client, tokens["reader"][i % len(tokens["reader"])][1], ids, budget, samples,
+                                 random.Random(cfg.seed * 1000 + i)))
+        for i in range(cfg.reviewers):
+            name, tok = tokens["reviewer"][i % len(tokens["reviewer"])]
+            tasks.append(_reviewer(client, name, tok, ids, budget, samples, accepted,
+                                   random.Random(cfg.seed * 1000 + 100 + i)))
+        for i in range(cfg.stations):
+            name, tok = tokens["station"][i % len(tokens["station"])]
+            tasks.append(_station(client, name, tok, ids, budget, samples, accepted,
+                                  random.Random(cfg.seed * 1000 + 200 + i), cfg))
+        await asyncio.gather(*tasks)
+    return LoadRun(samples=samples, accepted=accepted, wall_s=time.perf_counter() - t0)
+
+
+def run_load(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
+    """Run the load against ``base_url`` (loopback only) until ``duration_s`` or ``max_requests``."""
+    _check_loopback(base_url)
+    return asyncio.run(_run(base_url, seeded, cfg))
+
+
+def summarise(run: LoadRun) -> dict[str, Any]:
+    """Per request class: count, rate, p50/p95/p99 latency (ms), 2xx, 409 conflicts, other 4xx, 5xx/transport errors."""
+    out: dict[str, Any] = {}
+    for kind in ("read", "review", "telemetry", "image"):
+        xs = [s for s in run.samples if s.kind == kind]
+        if not xs:
+            continue
+        lat = np.array([s.latency_s for s in xs]) * 1000.0
+        ok = [s for s in xs if 200 <= s.status < 300]
+        out[kind] = {
+            "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1),
+            "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "p99_ms": round(float(np.percentile(lat, 99)), 1), "max_ms": round(float(lat.max()), 1),
+            "conflicts_409": sum(s.status == 409 for s in xs),
+            "client_errors_4xx": sum(400 <= s.status < 500 and s.status != 409 for s in xs),
+            "errors": sum(s.status == 0 or s.status >= 500 for s in xs),
+        }
+    lat_all = np.array([s.latency_s for s in run.samples]) * 1000.0 if run.samples else np.zeros(1)
+    out["all"] = {"requests": len(run.samples), "per_s": round(len(run.samples) / run.wall_s, 1),
+                  "p99_ms": round(float(np.percentile(lat_all, 99)), 1),
+                  "errors": sum(s.status == 0 or s.status >= 500 for s in run.samples)}
+    return out

@@ -1,0 +1,140 @@
+"""A real ``assetgrade serve`` (uvicorn) in a child process on 127.0.0.1, for load runs and fault tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assetgrade.errors import AssetgradeError
+
+__all__ = ["ServiceProcess", "app_from_env", "free_port"]
+
+LOOPBACK = "127.0.0.1"
+WORKSPACE_ENV = "ASSETGRADE_SERVE_WORKSPACE"
+
+
+def app_from_env() -> Any:
+    """An app for ``uvicorn --factory --workers N``: the workspace from ``$ASSETGRADE_SERVE_WORKSPACE``.
+
+    The store URL comes from ``$ASSETGRADE_STORE`` (else the workspace's), the cookie secret
+    from ``$ASSETGRADE_SESSION_SECRET`` (it must be the same in every worker process).
+    """
+    from assetgrade.rest import RestSettings, create_app
+    from assetgrade.workspace import Workspace
+
+    ws = Workspace.open(os.environ[WORKSPACE_ENV])
+    secret = os.environ.get("ASSETGRADE_SESSION_SECRET")
+    return create_app(ws, RestSettings(session_secret=secret) if secret else RestSettings())
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+class ServiceProcess:
+    """``python -m assetgrade.cli serve`` on the loopback interface, started and stopped on demand.
+
+    Parameters
+    ----------
+    workspace : the workspace folder to serve
+    store_url : store URL override (``--store``); None: the workspace's own
+    port : TCP port (default: a free one, kept across restarts)
+    log_path : where the server's stdout/stderr go (default: ``WORKSPACE/reports/service.log``)
+    workers : uvicorn worker processes; 1 runs ``assetgrade serve``, more run
+        ``uvicorn --factory assetgrade.loadtest.server:app_from_env --workers N``
+
+    Examples
+    --------
+    >>> with ServiceProcess(ws_path) as svc:                 # doctest: +SKIP
+    ...     httpx.get(svc.url + "/api/v1/health").status_code
+    200
+    """
+
+    def __init__(self, workspace: Path, *, store_url: str | None = None, port: int | None = None,
+                 log_path: Path | None = None, env: dict[str, str] | None = None, workers: int = 1) -> None:
+        self.workspace = Path(workspace)
+        self.store_url = store_url
+        self.port = port or free_port()
+        self.log_path = log_path or self.workspace / "reports" / "service.log"
+        self.env = env or {}
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8123``."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, timeout_s: float = 60.0) -> ServiceProcess:
+        """Start the server and wait until ``/api/v1/health`` answers 200."""
+        env = {**os.environ, **self.env}
+        if self.workers > 1:
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "assetgrade.loadtest.server:app_from_env",
+                   "--workers", str(self.workers), "--host", LOOPBACK, "--port", str(self.port),
+                   "--log-level", "warning", "--no-server-header"]
+            env[WORKSPACE_ENV] = str(self.workspace)
+            env.setdefault("ASSETGRADE_SESSION_SECRET", secrets.token_hex(32))
+            if self.store_url:
+                env["ASSETGRADE_STORE"] = self.store_url
+        else:
+            cmd = [sys.executable, "-m", "assetgrade.cli", "serve", "-w", str(self.workspace), "--host", LOOPBACK,
+                   "--port", str(self.port), "--log-level", "warning"]
+            if self.store_url:
+                cmd += ["--store", self.store_url]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssetgradeError(f"the service exited with code {self.proc.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(self.url + "/api/v1/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise AssetgradeError(f"the service did not answer on {self.url} within {timeout_s:.0f} s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash: no shutdown handlers run)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL after ``timeout_s``."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        self.proc = None
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

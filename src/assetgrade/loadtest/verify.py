@@ -1,0 +1,66 @@
+"""Nothing lost: every write the service accepted (2xx) is in the store afterwards, whole.
+
+A review counts as stored when its row, its ``review.add`` audit event and (with a grade) its
+review grade label all exist; a telemetry batch when exactly the accepted number of rows carry
+its station and ``batch_id``; an image when its evidence row, provenance row and blob exist.
+Anything less is reported as lost (missing) or half-written (some parts only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from assetgrade.loadtest.load import Accepted
+from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.schema import AuditEvent, Evidence, Label, Provenance, Review
+
+__all__ = ["verify_accepted"]
+
+
+def _chunks(xs: list[str], n: int = 500) -> list[list[str]]:
+    return [xs[i:i + n] for i in range(0, len(xs), n)]
+
+
+def verify_accepted(ws: Any, accepted: Accepted) -> dict[str, Any]:
+    """Counts of accepted, found whole, lost and half-written writes, per kind, plus a few examples."""
+    out: dict[str, Any] = {}
+    with ws.session(readonly=True) as s:
+        rev_ids = [r["id"] for r in accepted.reviews]
+        rows, events, labels = set(), set(), set()
+        for part in _chunks(rev_ids):
+            rows |= set(s.scalars(select(Review.id).where(Review.id.in_(part))))
+            events |= set(s.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "review.add",
+                                                                      AuditEvent.entity_id.in_(part))))
+            labels |= set(s.scalars(select(Label.id).where(Label.id.in_([f"lb_{x}" for x in part]))))
+        lost = [r for r in rev_ids if r not in rows]
+        half = [r for r in rev_ids if r in rows and (r not in events or f"lb_{r}" not in labels)]
+        out["reviews"] = {"accepted": len(rev_ids), "lost": len(lost), "half_written": len(half),
+                          "examples": (lost + half)[:5]}
+
+        want = {(t["station"], t["batch_id"]): int(t["accepted"]) for t in accepted.telemetry}
+        have: dict[tuple[str, str], int] = {}
+        stations = sorted({k[0] for k in want})
+        if stations:
+            q = (select(TelemetryRecord.station, TelemetryRecord.batch_id, func.count())
+                 .where(TelemetryRecord.station.in_(stations))
+                 .group_by(TelemetryRecord.station, TelemetryRecord.batch_id))
+            have = {(st, str(b)): int(n) for st, b, n in s.execute(q)}
+        t_lost = [k for k in want if k not in have]
+        t_bad = [k for k in want if k in have and have[k] != want[k]]
+        out["telemetry"] = {"accepted": len(want), "items": sum(want.values()), "lost": len(t_lost),
+                            "half_written": len(t_bad), "examples": [list(k) for k in (t_lost + t_bad)[:5]]}
+
+        img_ids = [i["id"] for i in accepted.images]
+        ev, prov = set(), set()
+        for part in _chunks(img_ids):
+            ev |= set(s.scalars(select(Evidence.id).where(Evidence.id.in_(part))))
+            prov |= set(s.scalars(select(Provenance.evidence_id).where(Provenance.evidence_id.in_(part))))
+    i_lost = [i for i in img_ids if i not in ev]
+    i_half = [i["id"] for i in accepted.images if i["id"] in ev
+              and (i["id"] not in prov or not ws.blobs.exists(i["sha256"]))]
+    out["images"] = {"accepted": len(img_ids), "lost": len(i_lost), "half_written": len(i_half),
+                     "examples": (i_lost + i_half)[:5]}
+    out["lost_total"] = sum(v["lost"] + v["half_written"] for v in out.values() if isinstance(v, dict))
+    return out

@@ -1,0 +1,64 @@
+"""The load script's nothing-lost check in a short form: a real uvicorn server, a few seconds of mixed load."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from assetgrade.errors import ValidationError
+from assetgrade.loadtest import LoadConfig, ServiceProcess, run_load, seed_load, summarise, verify_accepted
+from assetgrade.workspace import Workspace
+
+PG_ENV = "ASSETGRADE_TEST_PG_LOAD_URL"
+PG_DEFAULT = "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_load_test"
+SHORT = LoadConfig(readers=3, reviewers=3, stations=2, duration_s=2.0, max_requests=400, image_every=3)
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get(PG_ENV, PG_DEFAULT)
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception:
+        return None
+    return url
+
+
+def _short_run(root: Path, store_url: str | None) -> None:
+    ws = Workspace.init(root, store_url)
+    try:
+        seeded = seed_load(ws, run_id=os.urandom(4).hex(), n_assets=30, reviewers=3, stations=2)
+        with ServiceProcess(ws.path, store_url=store_url) as svc:
+            run = run_load(svc.url, seeded, SHORT)
+        stats = summarise(run)
+        check = verify_accepted(ws, run.accepted)
+    finally:
+        ws.close()
+    assert stats["all"]["requests"] <= SHORT.max_requests
+    assert stats["all"]["errors"] == 0, stats
+    assert check["reviews"]["accepted"] > 0 and check["telemetry"]["accepted"] > 0 and check["images"]["accepted"] > 0
+    assert check["lost_total"] == 0, check
+    assert {"read", "review", "telemetry", "image"} <= set(stats)
+    assert stats["read"]["p50_ms"] <= stats["read"]["p95_ms"] <= stats["read"]["p99_ms"]
+
+
+def test_short_load_on_sqlite_loses_nothing(tmp_path: Path) -> None:
+    _short_run(tmp_path / "ws", None)
+
+
+@pytest.mark.postgres
+def test_short_load_on_postgresql_loses_nothing(tmp_path: Path) -> None:
+    url = _pg_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or create the database in {PG_DEFAULT}")
+    _short_run(tmp_path / "ws", url)
+
+
+def test_the_load_script_refuses_non_loopback_targets() -> None:
+    with pytest.raises(ValidationError, match="loopback"):
+        run_load("http://example.com:8000", {"asset_ids": [], "tokens": {}}, SHORT)

@@ -1,0 +1,21 @@
+"""Module-level shard functions for the executor tests (worker processes import them by name)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+
+def square(x: int) -> tuple[int, int]:
+    """(x, x*x, computed in whichever worker ran it)."""
+    return x, x * x
+
+
+def die_once(arg: tuple[str, int]) -> tuple[int, int]:
+    """SIGKILL the worker the first time shard 3 runs (a marker file remembers), else square."""
+    marker, x = arg
+    if x == 3 and not Path(marker).exists():
+        Path(marker).write_text("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x, x * x

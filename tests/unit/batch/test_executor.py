@@ -1,0 +1,92 @@
+"""Executors: the local process pool (including a worker killed mid-shard) and Ray (skips without it)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from assetgrade.batch.executor import LocalExecutor, RayExecutor, make_executor, ray_available
+from assetgrade.batch.jobs import run_batch
+from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
+from assetgrade.workspace import Workspace
+
+sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the shard functions by module name
+from agbatch_helpers import die_once, square
+
+
+def test_local_executor_returns_every_shard_once() -> None:
+    with LocalExecutor(workers=2) as ex:
+        out = list(ex.map_shards(square, list(range(7))))
+    assert sorted(out) == [(i, i * i) for i in range(7)]
+    assert ex.restarts == 0
+
+
+def test_local_executor_survives_a_killed_worker(tmp_path: Path) -> None:
+    marker = str(tmp_path / "killed")
+    with LocalExecutor(workers=2, max_restarts=2) as ex:
+        out = list(ex.map_shards(die_once, [(marker, i) for i in range(6)]))
+    assert Path(marker).read_text() == "killed"  # the worker really died once
+    assert ex.restarts == 1
+    assert sorted(out) == [(i, i * i) for i in range(6)]  # every shard exactly once
+
+
+def test_local_executor_gives_up_after_max_restarts(tmp_path: Path) -> None:
+    marker = str(tmp_path / "killed")
+    with LocalExecutor(workers=1, max_restarts=0) as ex, pytest.raises(AssetgradeError, match="broke"):
+        list(ex.map_shards(die_once, [(marker, i) for i in range(5)]))
+
+
+def test_bad_settings_are_named() -> None:
+    with pytest.raises(ValidationError, match="--backend"):
+        make_executor("spark")
+    with pytest.raises(ValidationError, match="workers"):
+        LocalExecutor(workers=-1)
+
+
+def test_ray_backend_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'assetgrade\[ray\]'"):
+        make_executor("ray", workers=1)
+
+
+NO_RAY = "the ray extra is not installed (pip install 'assetgrade[ray]')"
+
+
+@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
+def test_ray_executor_on_a_local_instance_keeps_its_files_in_temp_dir() -> None:
+    home_ray = Path.home() / ".ray"
+    had_home_ray = home_ray.exists()
+    temp = Path("/tmp") / f"agr-{os.getpid()}-a"  # short: Ray's socket paths must stay < 108 bytes
+    try:
+        with RayExecutor(num_workers=1, temp_dir=temp) as ex:
+            out = sorted(ex.map_shards(abs, [-3, 1, -2]))
+        assert out == [1, 2, 3]
+        assert (temp / "auth_token").stat().st_mode & 0o777 == 0o600
+        assert any(temp.glob("session_*")), "Ray's session files belong under temp_dir"
+        assert home_ray.exists() == had_home_ray, "Ray wrote to ~/.ray"
+    finally:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
+def test_ray_executor_runs_a_batch_and_keeps_files_in_its_temp_dir(batch_ws: Workspace) -> None:
+    home_ray = Path.home() / ".ray"
+    had_home_ray = home_ray.exists()
+    temp = Path("/tmp") / f"agr-{os.getpid()}"  # short: Ray's socket paths must stay < 108 bytes
+    try:
+        with RayExecutor(num_workers=1, temp_dir=temp) as ex:
+            rep = run_batch(batch_ws, "audit", ex, shard_size=8)
+        assert (rep.n_shards, rep.shards_done, rep.written, rep.errors) == (3, 3, 24, [])
+        assert (temp / "auth_token").stat().st_mode & 0o777 == 0o600
+        assert any(temp.glob("session_*")), "Ray's session files belong under temp_dir"
+        assert home_ray.exists() == had_home_ray, "Ray wrote to ~/.ray"
+    finally:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)

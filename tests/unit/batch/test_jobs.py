@@ -1,0 +1,126 @@
+"""Batch jobs: grading writes one prediction per asset and inputs, reruns skip, audits and extracts work."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from assetgrade.batch.executor import LocalExecutor
+from assetgrade.batch.jobs import SHARD_EVENT, plan_shards, prediction_id, read_features, run_batch
+from assetgrade.errors import ValidationError
+from assetgrade.store.audit import verify_chain
+from assetgrade.store.repository import ProvenanceInfo, add_evidence
+from assetgrade.store.schema import AuditEvent, Prediction
+from assetgrade.workspace import Workspace
+
+from .conftest import N_ASSETS
+
+
+def _count(ws: Workspace, what: object) -> int:
+    with ws.session(readonly=True) as s:
+        return int(s.execute(select(func.count()).select_from(what)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_grade_writes_each_asset_once_and_a_rerun_skips_every_shard(batch_ws: Workspace) -> None:
+    with LocalExecutor(workers=2, start_method="fork") as ex:
+        first = run_batch(batch_ws, "grade", ex, shard_size=7)
+        again = run_batch(batch_ws, "grade", ex, shard_size=7)
+        other = run_batch(batch_ws, "grade", ex, shard_size=5)  # new shards, same predictions
+    assert (first.n_shards, first.shards_done, first.written, first.errors) == (4, 4, N_ASSETS, [])
+    assert (again.shards_skipped, again.shards_done, again.written) == (4, 0, 0)
+    assert (other.shards_done, other.written, other.skipped_existing) == (5, 0, N_ASSETS)
+    with batch_ws.session(readonly=True) as s:
+        preds = list(s.scalars(select(Prediction)))
+        assert len(preds) == N_ASSETS and len({p.asset_id for p in preds}) == N_ASSETS
+        p = preds[0]
+        assert p.id == prediction_id(p.asset_id, first.model_version or "", p.payload["versions"]["inputs"])
+        marks = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == SHARD_EVENT))
+        assert marks == 4 + 5
+        assert verify_chain(s).ok
+
+
+def test_changed_evidence_regrades_only_its_shard(batch_ws: Workspace) -> None:
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        run_batch(batch_ws, "grade", ex, shard_size=8)
+        text = "New finding: severe corrosion and a leak at the flange."
+        with batch_ws.session() as s:
+            add_evidence(s, asset_id="asset-001", kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(),
+                         text=text, evidence_id="asset-001/log2", provenance=ProvenanceInfo(source="cmms"))
+        rep = run_batch(batch_ws, "grade", ex, shard_size=8)
+    assert (rep.shards_skipped, rep.shards_done) == (2, 1)
+    assert (rep.written, rep.skipped_existing) == (1, 7)  # only the changed asset has new inputs
+    assert _count(batch_ws, Prediction) == N_ASSETS + 1
+
+
+def test_plan_shards_is_deterministic_and_validates(batch_ws: Workspace) -> None:
+    a = plan_shards(batch_ws, "grade", model_version="m1", shard_size=10)
+    b = plan_shards(batch_ws, "grade", model_version="m1", shard_size=10)
+    c = plan_shards(batch_ws, "grade", model_version="m2", shard_size=10)
+    assert a == b and [len(ids) for _, ids in a] == [10, 10, 4]
+    assert {k for k, _ in a}.isdisjoint({k for k, _ in c})
+    with pytest.raises(ValidationError, match="shard"):
+        plan_shards(batch_ws, "grade", model_version="m1", shard_size=0)
+    with pytest.raises(ValidationError, match="unknown batch job"):
+        run_batch(batch_ws, "train", LocalExecutor(1))
+
+
+def test_audit_reports_a_corrupt_blob(batch_ws: Workspace) -> None:
+    import json
+
+    with batch_ws.session(readonly=True) as s:
+        from assetgrade.store.repository import get_evidence
+
+        sha = get_evidence(s, "asset-005/img").blob_sha
+    assert sha is not None
+    Path(batch_ws.blobs.path_for(sha)).write_bytes(b"not the image any more")
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        rep = run_batch(batch_ws, "audit", ex, shard_size=12)
+    assert (rep.shards_done, rep.written) == (2, N_ASSETS)
+    rows = [r for p in rep.outputs for r in json.loads(Path(p).read_text())]
+    bad = {r["asset_id"]: r["problems"] for r in rows if r["problems"]}
+    assert list(bad) == ["asset-005"] and "corrupt" in bad["asset-005"][0]
+
+
+def test_extract_writes_feature_files_read_back_per_asset(batch_ws: Workspace) -> None:
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        rep = run_batch(batch_ws, "extract", ex, shard_size=10)
+        again = run_batch(batch_ws, "extract", ex, shard_size=10)
+    assert (rep.shards_done, rep.written, again.shards_skipped) == (3, N_ASSETS, 3)
+    feats = read_features(batch_ws, rep.model_version or "")
+    ids, x, present = feats["text"]
+    assert sorted(ids) == [f"asset-{i:03d}" for i in range(N_ASSETS)]
+    assert x.shape[0] == N_ASSETS and x.shape[1] > 0 and present.all()
+    assert not list(Path(batch_ws.cache_dir).rglob("*.part"))
+
+
+def test_audit_reports_a_lost_blob_and_goes_on(batch_ws: Workspace) -> None:
+    with batch_ws.session(readonly=True) as s:
+        from assetgrade.store.repository import get_evidence
+
+        sha = get_evidence(s, "asset-010/img").blob_sha
+    assert sha is not None
+    Path(batch_ws.blobs.path_for(sha)).unlink()  # a lost blob: this asset cannot be audited cleanly
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        rep = run_batch(batch_ws, "audit", ex, shard_size=12)
+    import json
+
+    rows = [r for p in rep.outputs for r in json.loads(Path(p).read_text())]
+    assert [r["asset_id"] for r in rows if r["problems"]] == ["asset-010"]
+    assert "not in the blob store" in next(r for r in rows if r["problems"])["problems"][0]
+
+
+def test_cli_batch_audit_json(batch_ws: Workspace) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    res = CliRunner().invoke(build_app(), ["batch", "audit", "-w", str(batch_ws.path), "--workers", "1",
+                                           "--shard-size", "12", "--json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout[res.stdout.index("{"):])
+    assert (body["written"], body["n_shards"], body["errors"]) == (N_ASSETS, 2, [])

@@ -1,0 +1,24 @@
+"""``bench fusion`` on the shipped linked sample (slow: three real extractors on ~60 assets)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assetgrade.bench.fusion import run_fusion_benchmark
+from assetgrade.bench.report import write_result
+
+
+@pytest.mark.slow
+def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    res = run_fusion_benchmark(n_assets=80, seed=0, folds=2, source="sample", coreset_size=100,
+                               png=tmp_path / "rc.png")
+    doc = json.loads(write_result(res, tmp_path / "out.json"))
+    m = doc["metrics"]
+    assert set(m["single"]) == {"vision", "text", "sensors"}
+    for part in (m["fused"], *m["single"].values()):
+        assert 0.0 <= part["accuracy"] <= 1.0 and 0.0 <= part["coverage"] <= 1.0 and part["expected_cost"] >= 0
+    assert m["throughput_cached_assets_per_s"] > m["throughput_cold_assets_per_s"] > 0
+    assert doc["cached_results_identical"] is True and (tmp_path / "rc.png").stat().st_size > 1000
+    assert set(m["targets"]) >= {"ece<=0.03", "cached>=20/s"}
