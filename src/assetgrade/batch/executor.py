@@ -186,6 +186,8 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
                  temp_dir: str | Path | None = None, max_retries: int = 3) -> None:
+        if not ray_available():  # say what to install before creating anything
+            raise MissingExtraError("the Ray backend (--backend ray)", "ray")
         self.address = address
         self.workers = int(num_workers or os.cpu_count() or 1)
         self.max_retries = max_retries

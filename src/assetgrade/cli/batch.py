@@ -20,12 +20,15 @@ WORKERS_OPTION = typer.Option("--workers", help="Worker processes / Ray CPUs (de
 RAY_OPTION = typer.Option("--ray-address", help="A running Ray cluster (default: start a local one).",
                           show_default=False)
 SHARD_OPTION = typer.Option("--shard-size", help="Assets per shard (the unit of work and of resume).")
+RAY_TEMP_OPTION = typer.Option("--ray-temp-dir", help="Local Ray's session folder (default: WORKSPACE/cache/ray;"
+                                " Ray's socket paths need it short).", show_default=False)
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",
                             show_default=False)
 
 
 def _run(kind: str, workspace: Path | None, store: str | None, backend: str, workers: int | None,
-         ray_address: str | None, shard_size: int, model: Path | None, as_json: bool) -> None:
+         ray_address: str | None, shard_size: int, model: Path | None, as_json: bool,
+         ray_temp_dir: Path | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assetgrade.batch.executor import make_executor
@@ -33,7 +36,7 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: str, wor
 
     with open_workspace(workspace, store) as ws:
         executor = make_executor(backend, workers=workers, ray_address=ray_address,
-                                 temp_dir=ws.cache_dir / "ray")
+                                 temp_dir=ray_temp_dir or ws.cache_dir / "ray")
         try:
             with Progress(TextColumn(f"batch {kind}"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
                           TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
@@ -68,9 +71,10 @@ def register(app: typer.Typer) -> None:
                 ray_address: Annotated[str | None, RAY_OPTION] = None,
                 shard_size: Annotated[int, SHARD_OPTION] = 64,
                 model: Annotated[Path | None, MODEL_OPTION] = None,
+                ray_temp_dir: Annotated[Path | None, RAY_TEMP_OPTION] = None,
                 as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
         """Extract every asset's evidence features with the trained grader into WORKSPACE/cache/features."""
-        _run("extract", workspace, store, backend, workers, ray_address, shard_size, model, as_json)
+        _run("extract", workspace, store, backend, workers, ray_address, shard_size, model, as_json, ray_temp_dir)
 
     @batch.command("grade")
     def grade(workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -80,9 +84,10 @@ def register(app: typer.Typer) -> None:
               ray_address: Annotated[str | None, RAY_OPTION] = None,
               shard_size: Annotated[int, SHARD_OPTION] = 64,
               model: Annotated[Path | None, MODEL_OPTION] = None,
+              ray_temp_dir: Annotated[Path | None, RAY_TEMP_OPTION] = None,
               as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
         """Grade every asset and store the predictions (one per asset, model and inputs; reruns skip)."""
-        _run("grade", workspace, store, backend, workers, ray_address, shard_size, model, as_json)
+        _run("grade", workspace, store, backend, workers, ray_address, shard_size, model, as_json, ray_temp_dir)
 
     @batch.command("audit")
     def audit(workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -91,8 +96,9 @@ def register(app: typer.Typer) -> None:
               workers: Annotated[int | None, WORKERS_OPTION] = None,
               ray_address: Annotated[str | None, RAY_OPTION] = None,
               shard_size: Annotated[int, SHARD_OPTION] = 64,
+              ray_temp_dir: Annotated[Path | None, RAY_TEMP_OPTION] = None,
               as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
         """Check every asset's blobs (present, sha256 matches) and images (decodable) shard by shard."""
-        _run("audit", workspace, store, backend, workers, ray_address, shard_size, None, as_json)
+        _run("audit", workspace, store, backend, workers, ray_address, shard_size, None, as_json, ray_temp_dir)
 
     app.add_typer(batch, name="batch")

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "is_subsequence", "mask_token"]
 
@@ -106,11 +107,7 @@ class CandidateGenerator:
         self.vocab = vocab
         self.known = known or {}
         self.lexicon = lexicon
-        self._lex_deletes: dict[str, list[str]] = {}
-        for w in lexicon:
-            if len(w) >= 3:
-                for d in _deletes(w):
-                    self._lex_deletes.setdefault(d, []).append(w)
+        self._lex_deletes = _deletion_index(lexicon)
         self.lookup = lookup
         self.max_vocab_candidates = max_vocab_candidates
         self._cache: dict[str, list[Candidate]] = {}
@@ -314,6 +311,17 @@ class CandidateGenerator:
         for rank, (_, c) in enumerate(scored[: self.max_vocab_candidates]):
             out.append(Candidate(c.form, c.kind, (*c.features, float(rank), float(len(scored)))))
         return out
+
+
+@lru_cache(maxsize=4)
+def _deletion_index(lexicon: frozenset[str]) -> dict[str, list[str]]:
+    """Deletion key → lexicon words (built once per lexicon; the fold rankers share it)."""
+    index: dict[str, list[str]] = {}
+    for w in sorted(lexicon):
+        if len(w) >= 3:
+            for d in _deletes(w):
+                index.setdefault(d, []).append(w)
+    return index
 
 
 def _deletes(word: str) -> set[str]:
