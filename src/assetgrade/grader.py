@@ -144,36 +144,40 @@ class Grader:
         *,
         modality_labels: Mapping[str, Sequence[str | None] | Mapping[str, str | None]] | None = None,
         groups: Sequence[str] | None = None,
+        calibration: Sequence[AssetRecord] | None = None,
+        calibration_groups: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> Self:
         """Train on the labelled assets (``record.grade`` set) of a workspace or a list of records.
 
         ``modality_labels`` optionally gives each extractor its own label (per record in order, or
         by asset id), e.g. the linked benchmark's image level; ``groups`` (per record) keeps related
-        assets in one fold.
+        assets in one fold. ``calibration``: labelled assets kept apart from training; when given,
+        calibration, conformal sets, the review threshold and the reported figures come from the
+        deployed model's outputs on them (split conformal) instead of the out-of-fold outputs.
         """
         from assetgrade.workspace import Workspace
 
         say = progress or (lambda _msg: None)
+        ontology, costs = self.ontology, self.costs
         if isinstance(source, Workspace):
             from assetgrade.store.loading import load_records
 
             all_records = load_records(source)
-            if self.ontology is None:
-                self.ontology = source.ontology()
-            if self.costs is None and source.config.section("costs"):
-                self.costs = CostConfig.from_dict(source.config.section("costs"))
+            ontology = ontology or source.ontology()
+            if costs is None and source.config.section("costs"):
+                costs = CostConfig.from_dict(source.config.section("costs"))
         else:
             all_records = list(source)
         keep = [i for i, r in enumerate(all_records) if r.grade is not None]
         records = [all_records[i] for i in keep]
-        if self.ontology is None:
+        if ontology is None:
             from assetgrade.ontology import default_ontology
 
-            self.ontology = default_ontology()
-        self.ontology_ = self.ontology
+            ontology = default_ontology()
+        self.ontology_ = ontology
         self.grades_ = tuple(self.ontology_.grades.names)
-        self.costs_ = self.costs or CostConfig(grades=self.grades_)
+        self.costs_ = costs or CostConfig(grades=self.grades_)
         if tuple(self.costs_.grades) != self.grades_:
             raise ValidationError(f"cost grades {self.costs_.grades} differ from the ontology's {self.grades_}",
                                   where="config:costs.grades")
@@ -229,30 +233,48 @@ class Grader:
         if not oof:
             raise ValidationError("no extractor could be fitted: " + "; ".join(self.notes_), where="Grader.fit")
         self.modalities_ = [b.modality for b in oof]
-        say("fusion, calibration and conformal sets (out-of-fold)")
         alpha = 1.0 - self.coverage
+        k_kw = {"grades": self.grades_, "make_fuser": self._make_fuser, "alpha": alpha, "n_splits": self.folds,
+                "seed": self.seed, "min_group_size": self.min_group_size}
+        cal = [r for r in (calibration or []) if r.grade is not None]
+        if cal:
+            say(f"evidence of the {len(cal)} calibration assets")
+            ev_blocks = [extract_cached(ex, cal, key="fit", feature_names=self.feature_names_[m], n_classes=k,
+                                        cache=None) for m, ex in self.extractors_.items()]
+            ev_y = np.array([self.grades_.index(str(r.grade)) for r in cal], dtype=np.int64)
+            cal_grp = [str(g) for g, r in zip(calibration_groups, calibration or [], strict=True)
+                       if r.grade is not None] if calibration_groups is not None else [r.asset_id for r in cal]
+            ev_records = cal
+        else:
+            ev_blocks, ev_y, cal_grp, ev_records = oof, y, grp, records
+        ev_types = [r.asset_type for r in ev_records]
+        ev_values = [r.value for r in ev_records]
+
+        def held(bl: list[EvidenceBlock]) -> Any:
+            return (bl, ev_y, cal_grp, ev_types if self.mondrian else None) if cal else None
+
+        say("fusion, calibration and conformal sets" + (" (calibration set)" if cal else " (out-of-fold)"))
         mtypes = types if self.mondrian else None
-        stack = fit_stack(oof, y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
-                          n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
+        stack = fit_stack(oof, y, grp, mtypes, held_out=held(ev_blocks), **k_kw)  # type: ignore[arg-type]
         self.fuser_, self.calibrator_, self.conformal_ = stack.fuser, stack.calibrator, stack.conformal
         self.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
         self.calibration_ = stack.calibration
-        values = [r.value for r in records]
-        contra = contradictions_for_blocks(oof, self.grades_)
-        self.policy_, self.threshold_choice_ = self._choose_policy(stack.oof_proba, y, values)
-        metrics = self._evaluate(stack, oof, y, values, types, contra, self.policy_)
+        contra = contradictions_for_blocks(ev_blocks, self.grades_)
+        self.policy_, self.threshold_choice_ = self._choose_policy(stack.oof_proba, ev_y, ev_values)
+        metrics = self._evaluate(stack, ev_blocks, ev_y, ev_values, ev_types, contra, self.policy_)
+        metrics["evaluated_on"] = f"calibration set ({len(cal)} assets)" if cal else "out-of-fold"
         metrics["calibration"] = stack.calibration
         metrics["nll_by_calibration"] = stack.nll
         metrics["review_threshold"] = self.policy_.threshold()
         metrics["per_modality"] = {}
         self.single_: dict[str, tuple[StackFit, DecisionPolicy]] = {}
-        for b in oof:
+        for b, eb in zip(oof, ev_blocks, strict=True):
             say(f"single-modality reference: {b.modality}")
-            single = fit_stack([b], y, grp, mtypes, grades=self.grades_, make_fuser=self._make_fuser, alpha=alpha,
-                               n_splits=self.folds, seed=self.seed, min_group_size=self.min_group_size)
-            pol, _ = self._choose_policy(single.oof_proba, y, values)
+            single = fit_stack([b], y, grp, mtypes, held_out=held([eb]), **k_kw)  # type: ignore[arg-type]
+            pol, _ = self._choose_policy(single.oof_proba, ev_y, ev_values)
             self.single_[b.modality] = (single, pol)
-            metrics["per_modality"][b.modality] = pm = self._evaluate(single, [b], y, values, types, {}, pol)
+            metrics["per_modality"][b.modality] = pm = self._evaluate(single, [eb], ev_y, ev_values, ev_types, {},
+                                                                      pol)
             own = labels_of.get(b.modality, asset_labels)
             ok = [i for i, g in enumerate(own) if g in self.grades_ and b.present[i] and b.grade_proba is not None
                   and np.all(np.isfinite(b.grade_proba[i]))]
@@ -260,12 +282,13 @@ class Grader:
                 hits = [int(np.argmax(b.grade_proba[i])) == self.grades_.index(str(own[i])) for i in ok]
                 pm["extractor_accuracy_on_own_label"] = float(np.mean(hits))
         self.metrics_ = metrics
-        self.oof_: dict[str, Any] = {"asset_ids": [r.asset_id for r in records], "y": y, "proba": stack.oof_proba,
-                     "membership": stack.oof_membership, "types": types}
-        self.manifest_hash_ = manifest_hash(records, asset_labels)
+        self.oof_: dict[str, Any] = {"asset_ids": [r.asset_id for r in ev_records], "y": ev_y,
+                                     "proba": stack.oof_proba, "membership": stack.oof_membership, "types": ev_types}
+        self.manifest_hash_ = manifest_hash([*records, *cal], [*asset_labels, *(r.grade for r in cal)])
         self.ontology_version_ = str(self.ontology_.version)
         self.code_version_ = code_version()
         self.n_train_ = len(records)
+        self.n_calibration_ = len(cal)
         self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
         settings = {"extractors": self.extractor_info_, "folds": self.folds, "seed": self.seed,
                     "coverage": self.coverage, "mondrian": self.mondrian, "costs": self.costs_.model_dump(),

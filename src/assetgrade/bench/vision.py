@@ -3,6 +3,9 @@
 Splits are by asset (each image is its own asset in ELPV and NEU), stratified and seeded.
 Features come from the EfficientNet-Lite backbone through onnxruntime and are cached, so a
 rerun recomputes nothing; ``finetune`` trains the last blocks on the CPU per fold.
+The headline ``metrics`` are those of the head named by ``head`` (``auto``: the logistic
+probe, or with ``finetune`` the per-fold inner-validation choice ``finetune-auto``); every
+other head is reported under ``extra.all_heads`` for comparison only.
 """
 
 from __future__ import annotations
@@ -209,10 +212,13 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
             throughput.append(fb.images_per_s)
     ok = np.array([i not in errors for i in range(len(y))])
     head = "logistic" if cfg.head == "auto" else cfg.head
-    if head not in ("logistic", "ordinal") or (head == "ordinal" and not ds.ordinal):
+    if head not in ("logistic", "ordinal", "finetune") or (head == "ordinal" and not ds.ordinal):
         raise ValidationError(
-            f"head {cfg.head!r} not possible here; use auto or logistic (ordinal needs ordered labels)", where="--head"
+            f"head {cfg.head!r} not possible here; use auto, logistic, ordinal (ordered labels) or finetune",
+            where="--head",
         )
+    if head == "finetune" and not cfg.finetune:
+        raise ValidationError("head 'finetune' needs --finetune", where="--head")
     K = len(ds.classes)
     results: dict[str, dict[str, Any]] = {}
     probas: dict[str, npt.NDArray[np.float64]] = {}
@@ -222,13 +228,16 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         if cfg.tta:
             probas[f"{h}+tta"] = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=views)
     primary = f"{head}+tta" if cfg.tta else head
+    rule = f"the head selected with --head ({cfg.head})" + (" with TTA" if cfg.tta else "")
     ft_info: dict[str, Any] = {}
     if cfg.finetune:
         p_ft, ft_info = finetune_probas(ds, y, ok, folds, cfg)
-        probas["finetune"] = p_ft
-        if cfg.tta:
-            probas["finetune+tta"] = ft_info.pop("proba_tta")
-        primary = "finetune+tta" if cfg.tta else "finetune"
+        probas.update(p_ft)
+        if cfg.head == "auto":
+            primary = "finetune-auto"
+            rule = "--finetune with --head auto: " + str(ft_info["auto_rule"])
+        elif head == "finetune":
+            primary = "finetune+tta" if cfg.tta else "finetune"
     for name, p in probas.items():
         results[name] = classification_metrics(y[ok], p[ok], ordinal=ds.ordinal, n_classes=K)
     metrics = dict(results[primary])
@@ -257,6 +266,7 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
             "n_test": round(int(ok.sum()) / cfg.folds),
             "classes": counts,
             "head": primary,
+            "headline_rule": rule + "; chosen before looking at the test folds, other heads are for comparison",
             "backbone": bb.key,
             "engine": "onnxruntime" if bb.use_onnx() else "torch",
             "tta_views": list(views),

@@ -59,12 +59,28 @@ def _batches(ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, bs: int 
         )
 
 
+FT_CANDIDATES = ("finetune", "probe", "mean")
+"""What the ``finetune-auto`` head chooses from, per fold, by inner-validation log-loss."""
+
+
+def _nll(p: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
 def finetune_probas(
     ds: LabelledImages, y: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_], folds: Folds, cfg: VisionBenchConfig
-) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
-    """Out-of-fold probabilities from fine-tuning the last blocks per fold (activations computed once)."""
+) -> tuple[dict[str, npt.NDArray[np.float64]], dict[str, Any]]:
+    """Out-of-fold probabilities from fine-tuning the last blocks per fold (trunk activations computed once).
+
+    Returns probabilities for ``finetune`` (and ``finetune+tta``: 8 dihedral views of the
+    activation grid), ``finetune+probe`` (mean of the fine-tuned network and a logistic probe on
+    the frozen multi-block features of the same pass) and ``finetune-auto``: per fold, whichever
+    of {fine-tuned, probe, their mean} has the lowest log-loss on the fine-tuner's inner
+    validation split (held out of that fold's training data; the test fold is never used).
+    """
     from assetgrade.modalities.vision.backbone import Backbone
     from assetgrade.modalities.vision.finetune import FineTuner
+    from assetgrade.modalities.vision.heads import LinearProbe
 
     bb = Backbone(
         cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None
@@ -76,16 +92,19 @@ def finetune_probas(
     idx = np.flatnonzero(ok)
     t0 = time.perf_counter()
     acts: npt.NDArray[np.float32] | None = None
+    pooled = np.zeros((len(y), bb.feature_dim), dtype=np.float32)
     for chunk, batch in _batches(ds, idx, cfg.finetune_size):
-        a = bb.run(batch).cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
+        o = bb.run(batch)
+        a = o.cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
         if acts is None:
             acts = np.zeros((len(y), *a.shape[1:]), dtype=np.float32)
         acts[chunk] = a
+        pooled[chunk] = o.pooled
     assert acts is not None
     trunk_s = time.perf_counter() - t0
-    out = np.full((len(y), K), np.nan)
-    out_tta = np.full((len(y), K), np.nan)
-    epochs, train_s = [], []
+    names = ["finetune", "finetune+tta", "finetune+probe", "finetune-auto"]
+    out = {n: np.full((len(y), K), np.nan) for n in names}
+    epochs, best, train_s, chosen = [], [], [], []
     for k, (tr, te) in enumerate(folds):
         tr, te = tr[ok[tr]], te[ok[te]]
         ft = FineTuner(
@@ -94,11 +113,26 @@ def finetune_probas(
             n_blocks=cfg.finetune_blocks,
             epochs=cfg.finetune_epochs,
             time_budget_s=cfg.finetune_budget_s,
+            ordinal_weight=1.0 if ds.ordinal else 0.0,
             seed=cfg.seed + k,
         ).fit(acts[tr], y[tr])
-        out[te] = ft.predict_proba(acts[te])
-        out_tta[te] = ft.predict_proba(acts[te], tta=True)
+        out["finetune"][te] = ft.predict_proba(acts[te])
+        out["finetune+tta"][te] = ft.predict_proba(acts[te], tta=True)
+        p_ft = out["finetune+tta"][te] if cfg.tta else out["finetune"][te]
+        p_probe = LinearProbe(n_classes=K, C=cfg.C).fit(pooled[tr], y[tr]).predict_proba(pooled[te])
+        out["finetune+probe"][te] = (p_ft + p_probe) / 2
+        # pre-declared rule: choose on the fine-tuner's inner validation split, never on the test fold
+        tr_in, va = tr[ft.train_index_], tr[ft.val_index_]
+        choice = "finetune"
+        if len(va):
+            v_ft = ft.predict_proba(acts[va], tta=cfg.tta)
+            v_probe = LinearProbe(n_classes=K, C=cfg.C).fit(pooled[tr_in], y[tr_in]).predict_proba(pooled[va])
+            cand = {"finetune": v_ft, "probe": v_probe, "mean": (v_ft + v_probe) / 2}
+            choice = min(FT_CANDIDATES, key=lambda c: _nll(cand[c], y[va]))
+        out["finetune-auto"][te] = {"finetune": p_ft, "probe": p_probe, "mean": (p_ft + p_probe) / 2}[choice]
+        chosen.append(choice)
         epochs.append(ft.epochs_run_)
+        best.append(ft.best_epoch_)
         train_s.append(round(ft.train_seconds_, 1))
     info = {
         "image_size": cfg.finetune_size,
@@ -106,9 +140,11 @@ def finetune_probas(
         "activation_shape": list(acts.shape[1:]),
         "trunk_seconds": round(trunk_s, 1),
         "epochs_per_fold": epochs,
+        "best_epoch_per_fold": best,
         "train_seconds_per_fold": train_s,
         "budget_s_per_fold": cfg.finetune_budget_s,
-        "proba_tta": out_tta,
+        "auto_choice_per_fold": chosen,
+        "auto_rule": "per fold, the lowest inner-validation log-loss among fine-tuned, probe, and their mean",
     }
     return out, info
 

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         review_on_contradiction: bool = typer.Option(
             False, help="send contradictions to review (the linked modalities are independent by construction)"
         ),
+        oof_calibration: bool = typer.Option(
+            False, "--oof-calibration", help="calibrate out-of-fold on train + calibration instead of on the split"
+        ),
         png: Path | None = typer.Option(None, help="risk-coverage PNG (default: beside --json, else none)"),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
@@ -36,6 +39,7 @@ def register(app: typer.Typer) -> None:
         with status("bench fusion") as step:
             result = run_fusion_benchmark(
                 n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
-                coreset_size=coreset_size, review_on_contradiction=review_on_contradiction, png=png, progress=step,
+                coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
+                split_calibration=not oof_calibration, png=png, progress=step,
             )
         typer.echo(write_result(result, json_path))

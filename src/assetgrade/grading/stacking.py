@@ -85,10 +85,33 @@ def fit_stack(
     seed: int,
     calibrations: Sequence[str] = ("temperature", "isotonic"),
     min_group_size: int = 30,
+    held_out: tuple[Sequence[EvidenceBlock], IntArray, Sequence[str], Sequence[str] | None] | None = None,
 ) -> StackFit:
-    """Fit fuser + calibrator + conformal on out-of-fold blocks (see the module docstring)."""
+    """Fit fuser + calibrator + conformal on out-of-fold blocks (see the module docstring).
+
+    ``held_out`` = (blocks, y, groups, asset types) of assets kept apart from training (their
+    blocks made by the deployed extractors): then calibration and conformal are fitted on the
+    deployed fuser's outputs for them (split conformal, Vovk et al. 2005), cross-fitted within
+    that set for the reported figures, instead of on the training assets' out-of-fold outputs.
+    """
     k = len(grades)
-    raw = cross_val_proba(make_fuser, blocks, y, groups, n_classes=k, n_splits=n_splits, seed=seed + 1)
+    fuser = make_fuser().fit(blocks, y, n_classes=k)
+    if held_out is None:
+        raw = cross_val_proba(make_fuser, blocks, y, groups, n_classes=k, n_splits=n_splits, seed=seed + 1)
+        cy, cgroups, ctypes = y, list(groups), asset_types
+    else:
+        hb, cy, hg, ctypes = held_out
+        raw = fuser.predict_proba(hb)
+        cgroups = list(hg)
+    return _calibrate(fuser, raw, cy, cgroups, ctypes, grades=grades, alpha=alpha, n_splits=n_splits, seed=seed,
+                      calibrations=calibrations, min_group_size=min_group_size)
+
+
+def _calibrate(
+    fuser: Fuser, raw: FloatArray, y: IntArray, groups: Sequence[str], asset_types: Sequence[str] | None, *,
+    grades: Sequence[str], alpha: float, n_splits: int, seed: int, calibrations: Sequence[str], min_group_size: int,
+) -> StackFit:
+    k = len(grades)
     cal_folds = grouped_folds(groups, n_splits, seed + 2)
     candidates: dict[str, FloatArray] = {"none": raw}
     for kind in calibrations:
@@ -108,5 +131,4 @@ def fit_stack(
         )
         res = cp.predict(proba[te], groups=None if types is None else [types[i] for i in te])
         member[te] = res.membership
-    fuser = make_fuser().fit(blocks, y, n_classes=k)
     return StackFit(fuser, calibrator, best, conformal, raw, proba, member, nll)

@@ -117,3 +117,14 @@ def test_modality_labels_by_asset_id_reach_the_extractor(records: list[AssetReco
     assert g.extractor_info_["text"]["labels"] == "own modality labels"
     probs = g.grade(records[0]).evidence[0].probabilities
     assert probs is not None and set(np.flatnonzero([v > 0.01 for v in probs.values()]).tolist()) <= {0, 1}
+
+
+def test_split_calibration_on_held_out_assets(records: list[AssetRecord]) -> None:
+    cal = make_records(16, seed=7)
+    cal = [AssetRecord(f"c{r.asset_id}", r.asset_type, images=r.images, logs=r.logs, series=r.series, grade=r.grade)
+           for r in cal]
+    g = tiny_grader(extractors=["text", "sensors"]).fit(records, calibration=cal)
+    assert g.metrics_["evaluated_on"] == "calibration set (16 assets)" and g.metrics_["n"] == 16
+    assert g.conformal_.n_calibration_ == 16 and g.n_calibration_ == 16
+    assert g.oof_["asset_ids"] == [r.asset_id for r in cal]
+    assert g.metrics_["accuracy"] >= 0.75

@@ -92,7 +92,7 @@ class FineTuner:
         n_blocks: int = 1,
         epochs: int = 30,
         time_budget_s: float = 120.0,
-        lr: float = 2e-3,
+        lr: float = 5e-3,
         batch_size: int = 32,
         weight_decay: float = 0.05,
         label_smoothing: float = 0.1,
@@ -178,7 +178,7 @@ class FineTuner:
         val: list[int] = []
         for c in np.unique(y):
             members = rng.permutation(idx[y == c])
-            val += members[: int(round(len(members) * self.val_fraction))].tolist()
+            val += members[: round(len(members) * self.val_fraction)].tolist()
         val_arr = np.sort(np.array(val, dtype=np.int64))
         return np.setdiff1d(idx, val_arr), val_arr
 
@@ -218,6 +218,7 @@ class FineTuner:
         torch.set_num_threads(self.threads)
         rng = np.random.default_rng(self.seed)
         tr, va = self._split_val(yv)
+        self.train_index_, self.val_index_ = tr, va
         net = self._build()
         groups = [
             {"params": [p for n, p in net.named_parameters() if not n.startswith("fc.")], "lr": self.lr * 0.3},
@@ -289,12 +290,10 @@ class FineTuner:
 
     @staticmethod
     def _fit_temperature(logits: Any, y: Any) -> float:
-        import torch
         from torch import nn
 
         grid = np.exp(np.linspace(np.log(0.3), np.log(5.0), 61))
         losses = [float(nn.functional.cross_entropy(logits / float(t), y)) for t in grid]
-        del torch
         return float(grid[int(np.argmin(losses))])
 
     def _side(self, side: npt.ArrayLike | None, n: int) -> Any:
