@@ -105,6 +105,13 @@ def finetune_probas(
     names = ["finetune", "finetune+tta", "finetune+probe", "finetune-auto"]
     out = {n: np.full((len(y), K), np.nan) for n in names}
     epochs, best, train_s, chosen = [], [], [], []
+    bar: Any = None
+    if cfg.progress:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task(f"fine-tuning {cfg.finetune_blocks} block(s) per fold", total=len(folds))
     for k, (tr, te) in enumerate(folds):
         tr, te = tr[ok[tr]], te[ok[te]]
         ft = FineTuner(
@@ -134,6 +141,10 @@ def finetune_probas(
         epochs.append(ft.epochs_run_)
         best.append(ft.best_epoch_)
         train_s.append(round(ft.train_seconds_, 1))
+        if bar is not None:
+            bar.update(task, advance=1)
+    if bar is not None:
+        bar.stop()
     info = {
         "image_size": cfg.finetune_size,
         "trained_blocks": cfg.finetune_blocks,

@@ -16,11 +16,12 @@ __all__ = ["build_result", "explain_text", "modality_evidence"]
 
 
 def modality_evidence(block: EvidenceBlock, i: int, grades: Sequence[str]) -> ModalityEvidence:
-    """What one modality said about asset ``i`` of its block."""
+    """What one modality said about asset ``i`` of its block (probabilities rounded to 12 digits: BLAS
+    results differ in the last bits with the batch size, and a result should not)."""
     aid = block.asset_ids[i]
     probs = None
     if block.grade_proba is not None and bool(block.present[i]) and np.all(np.isfinite(block.grade_proba[i])):
-        probs = {g: float(p) for g, p in zip(grades, block.grade_proba[i], strict=True)}
+        probs = {g: round(float(p), 12) for g, p in zip(grades, block.grade_proba[i], strict=True)}
     return ModalityEvidence(
         modality=block.modality,
         present=bool(block.present[i]),

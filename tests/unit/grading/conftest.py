@@ -48,6 +48,14 @@ def series_frame(level: int, seed: int) -> pd.DataFrame:
     )
 
 
+def _const(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
+
+
+def _copier(frame: pd.DataFrame) -> Callable[[], pd.DataFrame]:
+    return lambda: frame.copy()
+
+
 def make_record(
     aid: str,
     *,
@@ -63,7 +71,7 @@ def make_record(
     images: tuple[ImageRef, ...] = ()
     if image_level is not None:
         data = image_png(image_level, seed, dark=dark)
-        images = (ImageRef(f"{aid}-img", f"sha-{aid}-{image_level}-{seed}-{dark}", lambda d=data: d),)
+        images = (ImageRef(f"{aid}-img", f"sha-{aid}-{image_level}-{seed}-{dark}", _const(data)),)
     logs: tuple[LogEntry, ...] = ()
     if text_grade is not None:
         words = TEXTS[text_grade][seed % 2]
@@ -71,7 +79,7 @@ def make_record(
     series: tuple[SeriesRef, ...] = ()
     if series_level is not None:
         frame = series_frame(series_level, seed)
-        series = (SeriesRef(f"{aid}-ser", f"sha-ser-{aid}-{series_level}-{seed}", lambda f=frame: f.copy()),)
+        series = (SeriesRef(f"{aid}-ser", f"sha-ser-{aid}-{series_level}-{seed}", _copier(frame)),)
     return AssetRecord(aid, asset_type, images=images, logs=logs, series=series, grade=grade)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Self
 
 import numpy as np
 
@@ -13,7 +15,7 @@ from assetgrade.grading.decide import decide_asset, image_quality_flags
 from assetgrade.grading.report import highlight_spans, render_report
 from assetgrade.grading.stacking import fit_stack
 from assetgrade.grading.training import align_block, manifest_hash
-from assetgrade.modalities.base import EvidenceBlock, Finding
+from assetgrade.modalities.base import EvidenceBlock, Finding, Modality
 from assetgrade.store.records import AssetRecord, LogEntry
 
 from .conftest import make_records
@@ -31,15 +33,15 @@ def test_hashes_follow_content_not_object_identity() -> None:
 
 
 class _CountingText:
-    modality = "text"
+    modality: Modality = "text"
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    def fit(self, records, grades=None):  # type: ignore[no-untyped-def]
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
         return self
 
-    def extract(self, records):  # type: ignore[no-untyped-def]
+    def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         self.seen += [r.asset_id for r in records]
         feats = np.array([[float(len(r.logs))] for r in records])
         present = np.array([bool(r.logs) for r in records])

@@ -50,10 +50,10 @@ def test_record_grades_writes_predictions_and_audit_events(grader: Grader, recor
             add_asset(s, r.asset_id, asset_type=r.asset_type)
     record_grades(tmp_ws, results, model_version=grader.version_)
     with tmp_ws.session(readonly=True) as s:
-        for r in results:
-            p = latest_prediction(s, r.asset_id)
-            assert p is not None and p.grade == r.grade and p.model_version == grader.version_
-            assert p.payload["versions"]["inputs"] == r.versions["inputs"]
+        for res in results:
+            p = latest_prediction(s, res.asset_id)
+            assert p is not None and p.grade == res.grade and p.model_version == grader.version_
+            assert p.payload["versions"]["inputs"] == res.versions["inputs"]
         events = list_events(s, action="grade.decision")
         assert len(events) == 4
         ev = events[0].payload
