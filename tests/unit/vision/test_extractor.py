@@ -65,7 +65,38 @@ def test_vision_extractor_contract(tmp_path: Path, backbone64: Backbone, rng: np
     scratch = [f for f in block.findings["a1"] if f.defect == "scratch"]
     assert scratch and scratch[0].region is not None and scratch[0].evidence_id == "img1"
     assert not [f for f in block.findings["a0"] if f.defect == "scratch"]
-    assert any(p.suffix == ".npy" for p in (tmp_path / "features").rglob("*"))  # features were cached
+    assert any(p.suffix == ".npz" for p in (tmp_path / "evidence").rglob("*"))  # evidence was cached on disk
+
+
+def test_refit_reads_cached_evidence_instead_of_running_the_backbone(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    from assetgrade.modalities.vision import evidence_cache
+
+    calls: list[int] = []
+
+    class CountingBackbone:
+        """The real backbone, counting the images it is asked to run."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(backbone64, name)
+
+        def run(self, batch: np.ndarray, **kw: object) -> object:
+            calls.append(len(batch))
+            return backbone64.run(batch, **kw)
+
+    evidence_cache.clear_memory_cache()  # start from a cold process-wide memo
+    train = _records(rng)
+    first = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
+    first._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    p1 = first.fit(train).extract(train).grade_proba
+    assert sum(calls) == len(train)  # each image once, even though fit and extract both look at it
+    evidence_cache.clear_memory_cache()  # a new process: only the disk cache remains
+    second = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
+    second._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    p2 = second.fit(train).extract(train).grade_proba
+    assert sum(calls) == len(train)  # nothing recomputed
+    assert p1 is not None and p2 is not None and np.allclose(p1, p2)
 
 
 def test_extract_before_fit_and_bad_grades_are_refused(rng: np.random.Generator) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -14,7 +13,7 @@ from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
-from assetgrade.modalities.vision.cache import FeatureCache
+from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence
 from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic
 from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
 from assetgrade.modalities.vision.images import decode_image, preprocess
@@ -22,17 +21,6 @@ from assetgrade.modalities.vision.quality import QUALITY_FEATURES, assess_qualit
 from assetgrade.store.records import AssetRecord, ImageRef
 
 __all__ = ["ImageEvidence", "VisionExtractor"]
-
-
-@dataclass
-class ImageEvidence:
-    """What the extractor saw in one image (before aggregation to the asset)."""
-
-    pooled: npt.NDArray[np.float32]
-    cam_maps: tuple[npt.NDArray[np.float32], ...]
-    patches: npt.NDArray[np.float32]
-    size: tuple[int, int]
-    quality: Any
 
 
 def _default_grades() -> tuple[str, ...]:
@@ -73,6 +61,7 @@ class VisionExtractor:
         target_false_alarm: float = 0.01,
         coreset_size: int = 2000,
         seed: int = 0,
+        batch_size: int = 16,
     ) -> None:
         self.backbone = backbone
         self.image_size = image_size
@@ -83,6 +72,7 @@ class VisionExtractor:
         self.target_false_alarm = target_false_alarm
         self.coreset_size = coreset_size
         self.seed = seed
+        self.batch_size = batch_size
 
     # -- per-image pass -------------------------------------------------------------------------
     def _bb(self) -> Backbone:
@@ -92,32 +82,29 @@ class VisionExtractor:
         return self._backbone
 
     def _see(self, refs: Sequence[ImageRef]) -> tuple[list[ImageEvidence | None], dict[str, str]]:
+        """Evidence per image: from the cache where seen before, else through the backbone in batches."""
         bb = self._bb()
-        out: list[ImageEvidence | None] = []
+        cache = EvidenceCache(self.cache_dir, bb.key)
+        out: list[ImageEvidence | None] = [cache.get(ref.sha256) for ref in refs]
         errors: dict[str, str] = {}
-        for ref in refs:
+        todo: list[tuple[int, Any]] = []
+        for i, ref in enumerate(refs):
+            if out[i] is not None:
+                continue
             try:
-                img = decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")
+                todo.append((i, decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")))
             except (ValidationError, OSError) as exc:
                 errors[ref.evidence_id] = str(exc)
-                out.append(None)
-                continue
-            o = bb.run(preprocess(img, self.image_size)[None])
-            out.append(
-                ImageEvidence(
-                    o.pooled[0],
-                    tuple(m[0] for m in o.cam_maps),
-                    patch_features(o.patch_maps)[0],
-                    img.size,
-                    assess_quality(img),
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            o = bb.run(np.stack([preprocess(img, self.image_size) for _, img in chunk]))
+            patches = patch_features(o.patch_maps)
+            for j, (i, img) in enumerate(chunk):
+                ev = ImageEvidence(
+                    o.pooled[j], tuple(m[j] for m in o.cam_maps), patches[j], img.size, assess_quality(img)
                 )
-            )
-        if self.cache_dir is not None:
-            seen = [(r.sha256, e.pooled) for r, e in zip(refs, out, strict=True) if e is not None]
-            if seen:
-                FeatureCache(self.cache_dir / "features").put_many(
-                    f"{bb.key}/id", [s for s, _ in seen], np.stack([v for _, v in seen])
-                )
+                cache.put(refs[i].sha256, ev)
+                out[i] = ev
         return out, errors
 
     # -- fit ------------------------------------------------------------------------------------
