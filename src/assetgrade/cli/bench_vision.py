@@ -21,7 +21,10 @@ def register(app: typer.Typer) -> None:
         out_dir: Path | None = typer.Option(None, help="where PNG plots go (default: beside --json)"),
         backbone: str = typer.Option("lite0", help="lite0 | lite2"),
         image_size: int = typer.Option(224, help="input side for the linear heads (multiple of 32)"),
-        head: str = typer.Option("auto", help="auto (= logistic) | logistic | ordinal; all are reported"),
+        head: str = typer.Option(
+            "auto",
+            help="auto (= logistic; with --finetune: finetune-auto) | logistic | ordinal | finetune; all are reported",
+        ),
         C: float = typer.Option(0.02, "--C", help="inverse L2 strength of the linear heads"),
         finetune: bool = typer.Option(False, "--finetune", help="fine-tune the last blocks per fold on the CPU"),
         finetune_size: int = typer.Option(224, help="input side for fine-tuning"),
