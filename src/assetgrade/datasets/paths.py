@@ -7,7 +7,7 @@ from pathlib import Path
 
 from assetgrade.errors import NotFoundError
 
-__all__ = ["shared_data_dir", "dataset_dir"]
+__all__ = ["dataset_dir", "shared_data_dir"]
 
 
 def shared_data_dir() -> Path | None:
