@@ -11,7 +11,9 @@ from PIL import Image
 def test_health_needs_no_token(demo_env: Any) -> None:
     r = demo_env.client.get("/api/v1/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "schema_revision": "0002"}
+    from assetgrade.store.engine import head_revision
+
+    assert r.json() == {"status": "ok", "schema_revision": head_revision()}
 
 
 def test_openapi_lists_every_resource(demo_env: Any) -> None:

@@ -72,7 +72,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
     >>> import tempfile
     >>> from assetgrade.workspace import Workspace
     >>> app = create_app(Workspace.init(tempfile.mkdtemp() + "/ws"))
-    >>> "/api/v1/queue" in {r.path for r in app.routes}
+    >>> "/api/v1/queue" in app.openapi()["paths"]
     True
     """
     from assetgrade.web import install_ui
