@@ -64,7 +64,8 @@ def test_review_validation_errors_are_422_with_where(fresh_env: Any) -> None:
     env = fresh_env
     h = env.auth("alice")
     target = _queued(env)[0]
-    bad_grade = env.client.post(f"/api/v1/assets/{target}/reviews", headers=h, json={"expected_version": 1, "grade": "Z"})
+    url = f"/api/v1/assets/{target}/reviews"
+    bad_grade = env.client.post(url, headers=h, json={"expected_version": 1, "grade": "Z"})
     assert bad_grade.status_code == 422 and "Z" in bad_grade.json()["detail"]
     bad_defect = env.client.post(f"/api/v1/assets/{target}/reviews", headers=h,
                                  json={"expected_version": 1, "defects": [{"id": "rust-ish"}]})
@@ -83,9 +84,13 @@ def test_review_validation_errors_are_422_with_where(fresh_env: Any) -> None:
 def test_new_prediction_after_review_requeues(fresh_env: Any) -> None:
     env = fresh_env
     target = _queued(env)[0]
-    env.client.post(f"/api/v1/assets/{target}/reviews", headers=env.auth("alice"), json={"expected_version": 1, "grade": "B"})
+    env.client.post(
+        f"/api/v1/assets/{target}/reviews", headers=env.auth("alice"), json={"expected_version": 1, "grade": "B"}
+    )
     assert target not in _queued(env)
     with env.ws.session() as s:
-        add_prediction(s, target, model_version="demo-2", grade="C", distribution={"A": 0.1, "B": 0.4, "C": 0.5, "D": 0.0},
-                       conformal_set=["B", "C"], decision="review", expected_cost=999.0, payload={})
+        add_prediction(
+            s, target, model_version="demo-2", grade="C", distribution={"A": 0.1, "B": 0.4, "C": 0.5, "D": 0.0},
+            conformal_set=["B", "C"], decision="review", expected_cost=999.0, payload={},
+        )
     assert _queued(env)[0] == target  # highest expected cost goes first

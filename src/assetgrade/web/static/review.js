@@ -12,6 +12,13 @@
     if (input) { input.value = JSON.stringify(state.defects); }
   }
 
+  function defaultDefect() {
+    for (var i = 0; i < state.defects.length; i++) { if (state.defects[i].source !== "reviewer") { return state.defects[i].id; } }
+    var t = $("#defect-options");
+    var o = t && t.content ? t.content.querySelector("option") : null;
+    return o ? o.value : "defect";
+  }
+
   function optionsHtml() {
     var t = $("#defect-options");
     return t ? t.innerHTML : "";
@@ -106,8 +113,7 @@
         state.selected = i;
         drag = { mode: ev.target.getAttribute("data-handle") ? "resize" : "move", i: i, start: p, orig: state.defects[i].box.slice() };
       } else {
-        var def = $("#defect-options option");
-        state.defects.push({ id: def ? def.value : "defect", evidence_id: fig.getAttribute("data-evidence"), box: [p[0], p[1], p[0], p[1]], source: "reviewer" });
+        state.defects.push({ id: defaultDefect(), evidence_id: fig.getAttribute("data-evidence"), box: [p[0], p[1], p[0], p[1]], source: "reviewer" });
         state.selected = state.defects.length - 1;
         drag = { mode: "draw", i: state.selected, start: p };
       }
@@ -150,8 +156,7 @@
     var add = $("#add-defect");
     if (add) {
       add.addEventListener("click", function () {
-        var def = $("#defect-options option");
-        state.defects.push({ id: def ? def.value : "defect", source: "reviewer" });
+        state.defects.push({ id: defaultDefect(), source: "reviewer" });
         save(); renderList();
       });
     }
