@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,10 @@ class Workspace:
         self.config = config
         self.store_url = self._resolve_store_url(store_url)
         self.engine: Engine = make_engine(self.store_url)
+        # SQLite has one writer at a time. Threads of this process queue on a lock instead of on
+        # SQLite's busy handler, whose back-off sleeps (up to 100 ms a try) make writes slow under
+        # concurrency; other processes still queue on the busy timeout.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.store_url.startswith("sqlite") else None
         blob_root = config.blob_root or str(self.path / "blobs")
         if "://" not in blob_root and not Path(blob_root).is_absolute():
             blob_root = str(self.path / blob_root)
@@ -148,16 +153,18 @@ class Workspace:
         and rolls back at the end (objects loaded in it stay readable, detached).
         """
         bind = self.engine.execution_options(sqlite_begin="DEFERRED") if readonly else self.engine
-        session = Session(bind=bind, expire_on_commit=False)
-        try:
-            yield session
-            if readonly:  # keep loaded objects usable after the block, discard any stray writes
-                session.expunge_all()
+        guard = self._write_lock if (self._write_lock is not None and not readonly) else nullcontext()
+        with guard:
+            session = Session(bind=bind, expire_on_commit=False)
+            try:
+                yield session
+                if readonly:  # keep loaded objects usable after the block, discard any stray writes
+                    session.expunge_all()
+                    session.rollback()
+                else:
+                    session.commit()
+            except BaseException:
                 session.rollback()
-            else:
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+                raise
+            finally:
+                session.close()
