@@ -22,8 +22,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
+# The tests exercise the optional Ray backend too, so the dev install includes the ray extra.
 $(DEVSTAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(DEVSTAMP)
 
 install: $(STAMP)
