@@ -137,7 +137,10 @@ def register(app: typer.Typer) -> None:
                 ids = [str(asset_id)]
             results = _grade_all(grader, ws, ids)
             if record:
-                record_grades(ws, results, model_version=grader.version_)
+                from assetgrade.store.loading import load_records
+
+                record_grades(ws, results, model_version=grader.version_, grader=grader,
+                              records=load_records(ws, ids))
         if as_json:
             typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
             return

@@ -72,7 +72,7 @@ def run_demo(
         say("grading every asset")
         records = load_records(ws)
         results = grader.grade_many(records)
-        record_grades(ws, results, model_version=grader.version_, actor="demo")
+        record_grades(ws, results, model_version=grader.version_, actor="demo", grader=grader, records=records)
         timings["grade_s"] = time.perf_counter() - t
         t = time.perf_counter()
         say("writing reports")

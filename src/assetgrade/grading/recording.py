@@ -3,27 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assetgrade.result import GradeResult
+from assetgrade.store.records import AssetRecord
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["record_grades"]
+__all__ = ["heatmap_overlays", "record_grades"]
+
+
+def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord]) -> dict[str, dict[str, str]]:
+    """Render each image's heat map (anomaly or class activation) as a PNG blob: asset → {evidence id: sha256}.
+
+    These are the overlays the review UI lays over the images (``payload["overlays"]`` of a
+    prediction); an image whose map cannot be made is left out and the rest go on.
+    """
+    from assetgrade.grading.report import heatmap_png, image_heatmap
+
+    vision = getattr(grader, "extractors_", {}).get("vision")
+    out: dict[str, dict[str, str]] = {}
+    if vision is None:
+        return out
+    for rec in records:
+        for ref in rec.images:
+            try:
+                _, heat, _ = image_heatmap(vision, ref)
+            except (ValueError, OSError):
+                continue
+            if heat is not None:
+                out.setdefault(rec.asset_id, {})[ref.evidence_id] = ws.blobs.put_bytes(heatmap_png(heat))
+    return out
 
 
 def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,
-                  actor: str = "grader") -> None:
-    """Store each result as a prediction plus a ``grade.decision`` audit event (inputs hash, versions)."""
+                  actor: str = "grader", grader: Any = None, records: Sequence[AssetRecord] | None = None) -> None:
+    """Store each result as a prediction plus a ``grade.decision`` audit event (inputs hash, versions).
+
+    With the ``grader`` and the graded ``records``, each image's heat map is stored as a blob and
+    referenced from the prediction (``payload["overlays"]``) for the review UI.
+    """
     from assetgrade.store.audit import append_event
     from assetgrade.store.results import add_prediction
 
+    overlays = heatmap_overlays(ws, grader, records) if grader is not None and records else {}
     with ws.session() as s:
         for r in results:
+            payload = r.to_dict()
+            if r.asset_id in overlays:
+                payload["overlays"] = overlays[r.asset_id]
             pred = add_prediction(s, r.asset_id, model_version=model_version, grade=r.grade,
                                   distribution=r.probabilities, conformal_set=r.conformal_set, decision=r.decision,
-                                  expected_cost=r.expected_cost, payload=r.to_dict(), actor=actor)
+                                  expected_cost=r.expected_cost, payload=payload, actor=actor)
             append_event(s, actor=actor, action="grade.decision", entity="prediction", entity_id=pred.id,
                          payload={"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"),
                                   "model_version": model_version, "ontology_version": r.versions.get("ontology"),

@@ -24,7 +24,7 @@ from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
 
-__all__ = ["highlight_spans", "image_heatmap", "render_report", "write_report"]
+__all__ = ["heatmap_png", "highlight_spans", "image_heatmap", "render_report", "write_report"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -57,6 +57,20 @@ def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.fl
         w = np.asarray(head.w_, dtype=np.float64) / np.asarray(head.scaler_.scale_, dtype=np.float64)
         return img, resize_map(cam_map(tuple(m[0] for m in out.cam_maps), w), img.size), "grade class-activation map"
     return img, None, "no heat map available"
+
+
+def heatmap_png(heat: npt.NDArray[np.float32]) -> bytes:
+    """A heat map alone as an RGB PNG at its own size (jet colours, min-max scaled), to lay over its image."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    h = np.asarray(heat, dtype=np.float64)
+    lo, hi = float(h.min()), float(h.max())
+    norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
+    rgb = (colormaps["jet"](norm)[..., :3] * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence[tuple[int, int, int, int]]) -> str:

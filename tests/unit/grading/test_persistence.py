@@ -48,12 +48,17 @@ def test_record_grades_writes_predictions_and_audit_events(grader: Grader, recor
     with tmp_ws.session() as s:
         for r in records[:4]:
             add_asset(s, r.asset_id, asset_type=r.asset_type)
-    record_grades(tmp_ws, results, model_version=grader.version_)
+    record_grades(tmp_ws, results, model_version=grader.version_, grader=grader, records=records[:4])
     with tmp_ws.session(readonly=True) as s:
         for res in results:
             p = latest_prediction(s, res.asset_id)
             assert p is not None and p.grade == res.grade and p.model_version == grader.version_
             assert p.payload["versions"]["inputs"] == res.versions["inputs"]
+            rec = next(r for r in records if r.asset_id == res.asset_id)
+            overlays = p.payload["overlays"]  # the review UI's heat maps, one per image, as PNG blobs
+            assert set(overlays) == {ref.evidence_id for ref in rec.images}
+            png = tmp_ws.blobs.get_bytes(next(iter(overlays.values())))
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
         events = list_events(s, action="grade.decision")
         assert len(events) == 4
         ev = events[0].payload
