@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError as SAError
 from assetgrade.batch.executor import Executor
 from assetgrade.errors import AssetgradeError, StoreError, ValidationError
 from assetgrade.store.audit import append_event
+from assetgrade.store.results import advance_head
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
 
 __all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "plan_shards",
@@ -266,11 +267,12 @@ def _write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, in
         if pid in have:
             skipped += 1
             continue
-        s.add(Prediction(id=pid, asset_id=r.asset_id, model_version=model_version, grade=r.grade,
-                         distribution={k: float(v) for k, v in r.probabilities.items()},
-                         conformal_set=list(r.conformal_set), decision=r.decision,
-                         expected_cost=None if r.expected_cost is None else float(r.expected_cost),
-                         payload=r.to_dict()))
+        pred = Prediction(id=pid, asset_id=r.asset_id, model_version=model_version, grade=r.grade,
+                          distribution={k: float(v) for k, v in r.probabilities.items()},
+                          conformal_set=list(r.conformal_set), decision=r.decision,
+                          expected_cost=None if r.expected_cost is None else float(r.expected_cost),
+                          payload=r.to_dict())
+        s.add(pred)
         append_event(s, actor="batch", action="prediction.add", entity="prediction", entity_id=pid,
                      payload={"asset_id": r.asset_id, "model_version": model_version, "grade": r.grade,
                               "decision": r.decision})
@@ -281,6 +283,7 @@ def _write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, in
                               "training_manifest": r.versions.get("manifest"), "grade": r.grade,
                               "decision": r.decision, "conformal_set": list(r.conformal_set),
                               "expected_cost": r.expected_cost, "reasons": list(r.reasons)})
+        advance_head(s, pred)
         have.add(pid)
         written += 1
     return written, skipped

@@ -2,7 +2,8 @@
 
 Each query is a fixed number of SQL statements whatever the page size (no N+1). The review
 queue holds assets whose latest prediction's decision is ``review`` and that have no review
-made since that prediction, ordered by the review policy: expected cost (highest first), then
+made since that prediction (kept in ``prediction_heads`` by the store's writes), ordered by the
+review policy: expected cost (highest first), then
 conformal set size (largest first), then the number of contradictions (most first), then age.
 """
 
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
 
 from assetgrade.store.auth_schema import TelemetryRecord
-from assetgrade.store.schema import Asset, Prediction, Review
+from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review
 
 __all__ = [
     "AssetRow",
@@ -50,58 +51,35 @@ class AssetRow:
     prediction: Prediction | None
 
 
-def _latest_subquery(asset_ids: list[str] | None = None) -> Any:
-    rn = func.row_number().over(
-        partition_by=Prediction.asset_id, order_by=(Prediction.created_at.desc(), Prediction.id.desc())
-    ).label("rn")
-    q = select(Prediction, rn)
-    if asset_ids is not None:
-        q = q.where(Prediction.asset_id.in_(asset_ids))
-    return q.subquery("latest")
-
-
 def latest_predictions(session: Session, asset_ids: list[str]) -> dict[str, Prediction]:
-    """The newest prediction of each of ``asset_ids`` (assets never graded are absent), one query."""
+    """The newest prediction of each of ``asset_ids`` (assets never graded are absent), one indexed query."""
     if not asset_ids:
         return {}
-    sub = _latest_subquery(asset_ids)
-    p = aliased(Prediction, sub)
-    rows = session.execute(select(p).where(sub.c.rn == 1)).scalars()
+    rows = session.execute(
+        select(Prediction).join(PredictionHead, PredictionHead.prediction_id == Prediction.id)
+        .where(PredictionHead.asset_id.in_(asset_ids))
+    ).scalars()
     return {r.asset_id: r for r in rows}
 
 
-def _json_len(session: Session, column: Any, key: str | None = None) -> ColumnElement[int]:
-    """Length of a JSON array column (or of one key of a JSON object column), 0 when absent."""
-    if session.get_bind().dialect.name == "postgresql":
-        target = column if key is None else column.op("->")(key)
-        return func.coalesce(func.json_array_length(target), 0)
-    if key is None:
-        return func.coalesce(func.json_array_length(column), 0)
-    return func.coalesce(func.json_array_length(column, f"$.{key}"), 0)
-
-
-def _queue_select(session: Session) -> tuple[Select[Any], Any, Any]:
-    sub = _latest_subquery()
-    p = aliased(Prediction, sub)
-    reviewed_since = exists(select(Review.id).where(
-        Review.asset_id == sub.c.asset_id,
-        or_(Review.created_at >= sub.c.created_at, Review.based_on_prediction_id == sub.c.id),
-    ))
-    q = (select(p, Asset.asset_type, Asset.version)
-         .join(Asset, Asset.id == sub.c.asset_id)
-         .where(and_(sub.c.rn == 1, sub.c.decision == "review", ~reviewed_since)))
-    order = (func.coalesce(sub.c.expected_cost, -1.0).desc(),
-             _json_len(session, sub.c.conformal_set).desc(),
-             _json_len(session, sub.c.payload, "contradictions").desc(),
-             sub.c.created_at.asc(), sub.c.asset_id.asc())
-    return q, order, sub  # type: ignore[return-value]
+_QUEUE_ORDER = (PredictionHead.cost_key.desc(), PredictionHead.set_size.desc(),
+                PredictionHead.n_contradictions.desc(), PredictionHead.predicted_at.asc(),
+                PredictionHead.asset_id.asc())
 
 
 def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[list[QueueRow], int]:
-    """One page of the review queue in policy order, and the queue's total length (two queries)."""
-    q, order, _ = _queue_select(session)
-    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    rows = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    """One page of the review queue in policy order, and the queue's total length (two indexed queries)."""
+    total = session.execute(select(func.count()).select_from(PredictionHead)
+                            .where(PredictionHead.queued == true())).scalar_one()
+    page = (select(PredictionHead.asset_id).where(PredictionHead.queued == true()).order_by(*_QUEUE_ORDER)
+            .limit(limit).offset(offset).subquery())
+    rows = session.execute(
+        select(Prediction, Asset.asset_type, Asset.version)
+        .join(PredictionHead, PredictionHead.prediction_id == Prediction.id)
+        .join(page, page.c.asset_id == PredictionHead.asset_id)
+        .join(Asset, Asset.id == PredictionHead.asset_id)
+        .order_by(*_QUEUE_ORDER)
+    ).all()
     out = [QueueRow(pred.asset_id, atype, version, pred, offset + i) for i, (pred, atype, version) in enumerate(rows)]
     return out, int(total)
 
@@ -111,8 +89,8 @@ def queue_neighbours(session: Session, asset_id: str) -> tuple[str | None, str |
 
     For an asset not in the queue (already reviewed), "next" is the head of the queue.
     """
-    q, order, sub = _queue_select(session)
-    ordered = list(session.execute(q.with_only_columns(sub.c.asset_id).order_by(*order)).scalars())
+    ordered = list(session.execute(select(PredictionHead.asset_id).where(PredictionHead.queued == true())
+                                   .order_by(*_QUEUE_ORDER)).scalars())
     if asset_id not in ordered:
         head = ordered[0] if ordered else None
         return None, head, None, len(ordered)
@@ -133,13 +111,12 @@ def asset_rows(
     if id_prefix:
         q = q.where(Asset.id.startswith(id_prefix, autoescape=True))
     if decision is not None or grade is not None:
-        sub = _latest_subquery()
-        cond = [sub.c.rn == 1]
+        heads = select(PredictionHead.asset_id).join(Prediction, Prediction.id == PredictionHead.prediction_id)
         if decision is not None:
-            cond.append(sub.c.decision == decision)
+            heads = heads.where(Prediction.decision == decision)
         if grade is not None:
-            cond.append(sub.c.grade == grade)
-        q = q.where(Asset.id.in_(select(sub.c.asset_id).where(*cond)))
+            heads = heads.where(Prediction.grade == grade)
+        q = q.where(Asset.id.in_(heads))
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     assets = list(session.execute(q.order_by(Asset.id).limit(limit).offset(offset)).scalars())
     latest = latest_predictions(session, [a.id for a in assets])

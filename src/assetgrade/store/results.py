@@ -3,18 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import add_label, get_asset
-from assetgrade.store.schema import Asset, Prediction, Review, new_id
+from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review, new_id
 
-__all__ = ["add_prediction", "add_review", "get_prediction", "latest_prediction", "list_predictions",
+__all__ = ["add_prediction", "add_review", "advance_head", "get_prediction", "latest_prediction", "list_predictions",
            "list_reviews"]
+
+
+def _naive_utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo is not None else ts
+
+
+def advance_head(session: Session, pred: Prediction) -> bool:
+    """Make ``pred`` its asset's head prediction if it is the newest (by time, then id); True when it is.
+
+    Call it in the transaction that adds the prediction, after the row is flushed. The head
+    records whether the prediction waits in the review queue: its decision is ``review`` and no
+    review of the asset was made since it (or based on it).
+    """
+    session.flush()
+    head = session.get(PredictionHead, pred.asset_id)
+    if head is not None and head.prediction_id != pred.id and (
+            (_naive_utc(head.predicted_at), head.prediction_id) > (_naive_utc(pred.created_at), pred.id)):
+        return False
+    reviewed = pred.decision == "review" and bool(session.execute(select(exists().where(
+        Review.asset_id == pred.asset_id,
+        or_(Review.created_at >= pred.created_at, Review.based_on_prediction_id == pred.id),
+    ))).scalar())
+    values = {
+        "prediction_id": pred.id, "predicted_at": pred.created_at,
+        "queued": pred.decision == "review" and not reviewed,
+        "cost_key": -1.0 if pred.expected_cost is None else float(pred.expected_cost),
+        "set_size": len(pred.conformal_set or []),
+        "n_contradictions": len((pred.payload or {}).get("contradictions") or []),
+    }
+    if head is None:
+        session.add(PredictionHead(asset_id=pred.asset_id, **values))
+    else:
+        for k, v in values.items():
+            setattr(head, k, v)
+    session.flush()
+    return True
 
 
 def add_prediction(
@@ -36,6 +73,7 @@ def add_prediction(
     append_event(session, actor=actor, action="prediction.add", entity="prediction", entity_id=pred.id,
                  payload={"asset_id": asset_id, "model_version": model_version, "grade": grade,
                           "decision": decision})
+    advance_head(session, pred)
     return pred
 
 
@@ -46,14 +84,17 @@ def get_prediction(session: Session, prediction_id: str) -> Prediction | None:
 
 def list_predictions(session: Session, asset_id: str) -> list[Prediction]:
     """An asset's predictions, newest first."""
-    q = select(Prediction).where(Prediction.asset_id == asset_id).order_by(Prediction.created_at.desc())
+    q = select(Prediction).where(Prediction.asset_id == asset_id).order_by(Prediction.created_at.desc(),
+                                                                              Prediction.id.desc())
     return list(session.execute(q).scalars())
 
 
 def latest_prediction(session: Session, asset_id: str) -> Prediction | None:
-    """An asset's newest prediction, or None."""
-    preds = list_predictions(session, asset_id)
-    return preds[0] if preds else None
+    """An asset's newest prediction, or None (one indexed lookup through its head)."""
+    return session.execute(
+        select(Prediction).join(PredictionHead, PredictionHead.prediction_id == Prediction.id)
+        .where(PredictionHead.asset_id == asset_id)
+    ).scalar_one_or_none()
 
 
 def add_review(
@@ -84,6 +125,8 @@ def add_review(
                     based_on_prediction_id=based_on_prediction_id, status=status)
     session.add(review)
     session.flush()
+    session.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
+                    .values(queued=False))
     append_event(session, actor=reviewer, action="review.add", entity="review", entity_id=review.id,
                  payload={"asset_id": asset_id, "grade": grade, "defects": review.defects,
                           "based_on_prediction_id": based_on_prediction_id,

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -30,6 +32,7 @@ __all__ = [
     "IngestBatch",
     "Label",
     "Prediction",
+    "PredictionHead",
     "Provenance",
     "Review",
     "Transaction",
@@ -173,6 +176,31 @@ class Prediction(Base):
     expected_cost: Mapped[float | None] = mapped_column(Float)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+class PredictionHead(Base):
+    """Each graded asset's newest prediction and whether it waits in the review queue.
+
+    Kept in step with ``predictions`` and ``reviews`` by the store's write functions (in the
+    same transaction), so reading "the latest grade" or one page of the queue is an indexed
+    lookup instead of a window over every prediction ever made. ``cost_key`` is the expected
+    cost, -1 when unknown, so the queue order can use the index.
+    """
+
+    __tablename__ = "prediction_heads"
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"), unique=True)
+    predicted_at: Mapped[datetime] = mapped_column(TS)
+    queued: Mapped[bool] = mapped_column(Boolean)
+    cost_key: Mapped[float] = mapped_column(Float)
+    set_size: Mapped[int] = mapped_column(Integer)
+    n_contradictions: Mapped[int] = mapped_column(Integer)
+
+
+# the queue's policy order, so one page is an index range scan, not a sort of every queued asset
+Index("ix_prediction_heads_queue", PredictionHead.queued, PredictionHead.cost_key.desc(),
+      PredictionHead.set_size.desc(), PredictionHead.n_contradictions.desc(), PredictionHead.predicted_at,
+      PredictionHead.asset_id)
 
 
 class Review(Base):
