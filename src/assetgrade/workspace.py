@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -16,6 +15,7 @@ from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_co
 from assetgrade.errors import ConflictError, NotFoundError, StoreError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.engine import current_revision, head_revision, make_engine, upgrade
+from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
@@ -52,10 +52,11 @@ class Workspace:
         self.config = config
         self.store_url = self._resolve_store_url(store_url)
         self.engine: Engine = make_engine(self.store_url)
-        # SQLite has one writer at a time. Threads of this process queue on a lock instead of on
-        # SQLite's busy handler, whose back-off sleeps (up to 100 ms a try) make writes slow under
-        # concurrency; other processes still queue on the busy timeout.
-        self._write_lock: threading.RLock | None = threading.RLock() if self.store_url.startswith("sqlite") else None
+        # SQLite has one writer at a time. Writers (threads of this process, and other processes on
+        # the same file) queue on a lock instead of on SQLite's busy handler, whose back-off sleeps
+        # (up to 100 ms a try) make writes slow under concurrency; see store/writelock.py.
+        self._write_lock: WriterLock | None = (
+            WriterLock(sqlite_lock_path(self.store_url)) if self.store_url.startswith("sqlite") else None)
         blob_root = config.blob_root or str(self.path / "blobs")
         if "://" not in blob_root and not Path(blob_root).is_absolute():
             blob_root = str(self.path / blob_root)
@@ -137,6 +138,8 @@ class Workspace:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+        if self._write_lock is not None and not self._write_lock.held:
+            self._write_lock.close()
 
     def __enter__(self) -> Workspace:
         return self

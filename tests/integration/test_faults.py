@@ -121,12 +121,13 @@ def test_a_crashed_batch_leaves_whole_shards_only_and_a_rerun_finishes(ws: Works
     assert _counts(ws) == (N, N, 8)
 
 
-def test_service_killed_mid_write_keeps_every_acknowledged_review_whole(ws: Workspace) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_service_killed_mid_write_keeps_every_acknowledged_review_whole(ws: Workspace, workers: int) -> None:
     from assetgrade.rest.auth import create_token
 
     with ws.session() as s:
         token, _ = create_token(s, name="alice", role="reviewer", actor="test")
-    svc = ServiceProcess(ws.path).start()
+    svc = ServiceProcess(ws.path, workers=workers).start()
     accepted = Accepted()
     failures: list[str] = []
     stop = threading.Event()

@@ -29,11 +29,11 @@ def _pg_url() -> str | None:
     return url
 
 
-def _short_run(root: Path, store_url: str | None) -> None:
+def _short_run(root: Path, store_url: str | None, workers: int = 1) -> None:
     ws = Workspace.init(root, store_url)
     try:
         seeded = seed_load(ws, run_id=os.urandom(4).hex(), n_assets=30, reviewers=3, stations=2)
-        with ServiceProcess(ws.path, store_url=store_url) as svc:
+        with ServiceProcess(ws.path, store_url=store_url, workers=workers, threads=2) as svc:
             run = run_load(svc.url, seeded, SHORT)
         stats = summarise(run)
         check = verify_accepted(ws, run.accepted)
@@ -49,6 +49,11 @@ def _short_run(root: Path, store_url: str | None) -> None:
 
 def test_short_load_on_sqlite_loses_nothing(tmp_path: Path) -> None:
     _short_run(tmp_path / "ws", None)
+
+
+def test_short_load_on_two_worker_processes_loses_nothing(tmp_path: Path) -> None:
+    """Two ``serve --workers`` processes write one SQLite file (writers queue on the shared file lock)."""
+    _short_run(tmp_path / "ws", None, workers=2)
 
 
 @pytest.mark.postgres

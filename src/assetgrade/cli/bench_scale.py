@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         stations: int = typer.Option(4, help="concurrent stations (telemetry batches and images)"),
         n_assets: int = typer.Option(300, "--assets", help="assets seeded with a prediction each"),
         workspace: Path | None = typer.Option(None, help="create the workspace here (default: a temp folder)"),
-        server_workers: int = typer.Option(1, help="uvicorn worker processes (1: plain `assetgrade serve`)"),
+        server_workers: int = typer.Option(2, help="service worker processes (`assetgrade serve --workers`)"),
+        server_threads: int = typer.Option(8, help="handler threads per service worker (`serve --threads`)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
@@ -53,5 +54,5 @@ def register(app: typer.Typer) -> None:
         cfg = LoadConfig(readers=readers, reviewers=reviewers, stations=stations, duration_s=duration,
                          max_requests=max_requests)
         res = run_service_bench(store_url=store, workspace=workspace, n_assets=n_assets, cfg=cfg,
-                                server_workers=server_workers)
+                                server_workers=server_workers, server_threads=server_threads)
         typer.echo(write_result(res, json_path))

@@ -27,24 +27,31 @@ def _serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest image upload, MB.")] = 20.0,
     cookie_secure: Annotated[bool, typer.Option(help="Send the session cookie over HTTPS only.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    workers: Annotated[int, typer.Option(
+        min=1, max=64,
+        help="Worker processes (one uses about one core); on Linux each binds the port with SO_REUSEPORT.")] = 1,
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Handler threads per worker.")] = 8,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /docs) and the review UI (/ui) from a workspace.
 
     The session-cookie secret comes from $ASSETGRADE_SESSION_SECRET (random per start when unset,
-    so web sessions end when the service restarts).
+    so web sessions end when the service restarts; with several workers one secret is drawn and
+    shared by all of them).
     """
-    import uvicorn
+    import secrets
 
-    from assetgrade.rest import RestSettings, create_app
+    from assetgrade.rest.serving import ServeSpec, serve
 
-    ws = open_workspace(workspace, store)
+    ws = open_workspace(workspace, store)  # fails here, once, when the workspace or store is wrong
+    ws.close()
     kw: dict[str, object] = {"max_json_bytes": int(max_json_mb * (1 << 20)),
-                             "max_upload_bytes": int(max_upload_mb * (1 << 20)), "cookie_secure": cookie_secure}
-    if os.environ.get(SECRET_ENV):
-        kw["session_secret"] = os.environ[SECRET_ENV]
-    app = create_app(ws, RestSettings.model_validate(kw))
-    console.print(f"[green]assetgrade[/] serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
+                             "max_upload_bytes": int(max_upload_mb * (1 << 20)), "cookie_secure": cookie_secure,
+                             "worker_threads": threads, "db_pool_size": min(threads, 64),
+                             "session_secret": os.environ.get(SECRET_ENV) or secrets.token_hex(32)}
+    spec = ServeSpec(workspace=str(ws.path), store_url=store, settings=kw)
+    console.print(f"[green]assetgrade[/] serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)"
+                  + (f" with {workers} worker processes" if workers > 1 else ""))
+    serve(spec, host=host, port=port, workers=workers, log_level=log_level)
 
 
 def _tokens_create(

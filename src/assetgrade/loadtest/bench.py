@@ -19,7 +19,7 @@ TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "l
 
 
 def run_service_bench(*, store_url: str | None = None, workspace: Path | None = None, n_assets: int = 300,
-                      cfg: LoadConfig | None = None, server_workers: int = 1) -> BenchResult:
+                      cfg: LoadConfig | None = None, server_workers: int = 2, server_threads: int = 8) -> BenchResult:
     """Seed ``n_assets`` into a fresh workspace (its store: SQLite, or ``store_url``), serve it, load it, verify."""
     from assetgrade.store.engine import _safe
     from assetgrade.workspace import Workspace
@@ -31,7 +31,8 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
     run_id = uuid.uuid4().hex[:8]
     try:
         seeded = seed_load(ws, run_id=run_id, n_assets=n_assets, reviewers=cfg.reviewers, stations=cfg.stations)
-        with ServiceProcess(ws.path, store_url=store_url, workers=server_workers) as svc:
+        with ServiceProcess(ws.path, store_url=store_url, workers=server_workers,
+                            threads=server_threads) as svc:
             run = run_load(svc.url, seeded, cfg)
         check = verify_accepted(ws, run.accepted)
         dialect = ws.engine.dialect.name
@@ -58,7 +59,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
                "load": {"readers": cfg.readers, "reviewers": cfg.reviewers, "stations": cfg.stations,
                         "duration_s": cfg.duration_s, "max_requests": cfg.max_requests,
                         "telemetry_items": cfg.telemetry_items, "image_every": cfg.image_every},
-               "server_workers": server_workers,
-               "client": "httpx.AsyncClient in one process on the same machine (loopback); server: uvicorn"
-                         f" with {server_workers} worker process(es)"},
+               "server_workers": server_workers, "server_threads": server_threads,
+               "client": "aiohttp.ClientSession in one process on the same machine (loopback); server: uvicorn"
+                         f" with {server_workers} worker process(es) of {server_threads} handler threads"},
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
+import aiohttp
 import numpy as np
 
 from assetgrade.errors import ValidationError
@@ -126,19 +126,33 @@ class _Budget:
         return True
 
 
-async def _timed(client: httpx.AsyncClient, samples: list[Sample], kind: str, method: str, url: str,
-                 **kw: Any) -> httpx.Response | None:
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: Any
+
+
+async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str, method: str, url: str,
+                 **kw: Any) -> _Reply | None:
+    """One request, timed to the end of its body; None on a transport error (counted as status 0)."""
     t = time.perf_counter()
     try:
-        resp = await client.request(method, url, **kw)
-    except httpx.HTTPError:
+        async with client.request(method, url, **kw) as resp:
+            raw = await resp.read()
+            status = resp.status
+    except (aiohttp.ClientError, TimeoutError):
         samples.append(Sample(kind, 0, time.perf_counter() - t))
         return None
-    samples.append(Sample(kind, resp.status_code, time.perf_counter() - t))
-    return resp
+    samples.append(Sample(kind, status, time.perf_counter() - t))
+    body: Any = None
+    if 200 <= status < 300 and raw[:1] in (b"{", b"["):
+        import json
+
+        body = json.loads(raw)
+    return _Reply(status, body)
 
 
-async def _reader(client: httpx.AsyncClient, token: str, ids: list[str], budget: _Budget, samples: list[Sample],
+async def _reader(client: aiohttp.ClientSession, token: str, ids: list[str], budget: _Budget, samples: list[Sample],
                   rng: random.Random) -> None:
     h = {"Authorization": f"Bearer {token}"}
     while budget.take():
@@ -152,23 +166,23 @@ async def _reader(client: httpx.AsyncClient, token: str, ids: list[str], budget:
             await _timed(client, samples, "read", "GET", f"{API}/assets", params={"limit": 20}, headers=h)
 
 
-async def _reviewer(client: httpx.AsyncClient, name: str, token: str, ids: list[str], budget: _Budget,
+async def _reviewer(client: aiohttp.ClientSession, name: str, token: str, ids: list[str], budget: _Budget,
                     samples: list[Sample], accepted: Accepted, rng: random.Random) -> None:
     h = {"Authorization": f"Bearer {token}"}
     while budget.take():
         aid = rng.choice(ids)
         resp = await _timed(client, samples, "read", "GET", f"{API}/assets/{aid}", headers=h)
-        if resp is None or resp.status_code != 200 or not budget.take():
+        if resp is None or resp.status != 200 or not budget.take():
             continue
         grade = rng.choice(GRADES)
-        body = {"expected_version": int(resp.json()["version"]), "grade": grade,
+        body = {"expected_version": int(resp.body["version"]), "grade": grade,
                 "note": f"load review by {name}"}
         out = await _timed(client, samples, "review", "POST", f"{API}/assets/{aid}/reviews", json=body, headers=h)
-        if out is not None and 200 <= out.status_code < 300:
-            accepted.reviews.append({"id": out.json()["id"], "asset_id": aid, "grade": grade, "reviewer": name})
+        if out is not None and 200 <= out.status < 300:
+            accepted.reviews.append({"id": out.body["id"], "asset_id": aid, "grade": grade, "reviewer": name})
 
 
-async def _station(client: httpx.AsyncClient, name: str, token: str, ids: list[str], budget: _Budget,
+async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: list[str], budget: _Budget,
                    samples: list[Sample], accepted: Accepted, rng: random.Random, cfg: LoadConfig) -> None:
     h = {"Authorization": f"Bearer {token}"}
     n = 0
@@ -177,10 +191,10 @@ async def _station(client: httpx.AsyncClient, name: str, token: str, ids: list[s
         if cfg.image_every and n % cfg.image_every == 0:
             aid = rng.choice(ids)
             data = _png(rng)
-            out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", content=data,
+            out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", data=data,
                                headers={**h, "Content-Type": "image/png"})
-            if out is not None and 200 <= out.status_code < 300:
-                accepted.images.append({"id": out.json()["id"], "asset_id": aid, "sha256": out.json()["sha256"]})
+            if out is not None and 200 <= out.status < 300:
+                accepted.images.append({"id": out.body["id"], "asset_id": aid, "sha256": out.body["sha256"]})
             continue
         batch_id = f"{name}-{n}"
         items = [{"kind": "prediction", "asset_id": rng.choice(ids),
@@ -188,11 +202,11 @@ async def _station(client: httpx.AsyncClient, name: str, token: str, ids: list[s
                  for _ in range(cfg.telemetry_items)]
         out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry",
                            json={"batch_id": batch_id, "items": items}, headers=h)
-        if out is not None and 200 <= out.status_code < 300:
-            accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.json()["accepted"]})
+        if out is not None and 200 <= out.status < 300:
+            accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.body["accepted"]})
 
 
-async def _warm_up(client: httpx.AsyncClient, seeded: dict[str, Any], cfg: LoadConfig) -> None:
+async def _warm_up(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg: LoadConfig) -> None:
     """One unmeasured request of each kind first: the server's lazy imports (image checks) happen here."""
     ids: list[str] = seeded["asset_ids"]
     rng = random.Random(-1)
@@ -216,8 +230,9 @@ async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRu
     samples: list[Sample] = []
     accepted = Accepted()
     n_clients = cfg.readers + cfg.reviewers + cfg.stations
-    limits = httpx.Limits(max_connections=n_clients, max_keepalive_connections=n_clients)
-    async with httpx.AsyncClient(base_url=base_url, timeout=cfg.timeout_s, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=n_clients)
+    timeout = aiohttp.ClientTimeout(total=cfg.timeout_s)
+    async with aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout) as client:
         await _warm_up(client, seeded, cfg)
         t0 = time.perf_counter()
         budget = _Budget(cfg)

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from assetgrade.errors import AssetgradeError
 
-__all__ = ["ServiceProcess", "app_from_env", "free_port"]
+__all__ = ["ServiceProcess", "free_port"]
 
 LOOPBACK = "127.0.0.1"
-WORKSPACE_ENV = "ASSETGRADE_SERVE_WORKSPACE"
-
-
-def app_from_env() -> Any:
-    """An app for ``uvicorn --factory --workers N``: the workspace from ``$ASSETGRADE_SERVE_WORKSPACE``.
-
-    The store URL comes from ``$ASSETGRADE_STORE`` (else the workspace's), the cookie secret
-    from ``$ASSETGRADE_SESSION_SECRET`` (it must be the same in every worker process).
-    """
-    from assetgrade.rest import RestSettings, create_app
-    from assetgrade.workspace import Workspace
-
-    ws = Workspace.open(os.environ[WORKSPACE_ENV])
-    secret = os.environ.get("ASSETGRADE_SESSION_SECRET")
-    return create_app(ws, RestSettings(session_secret=secret) if secret else RestSettings())
 
 
 def free_port() -> int:
@@ -52,8 +36,8 @@ class ServiceProcess:
     store_url : store URL override (``--store``); None: the workspace's own
     port : TCP port (default: a free one, kept across restarts)
     log_path : where the server's stdout/stderr go (default: ``WORKSPACE/reports/service.log``)
-    workers : uvicorn worker processes; 1 runs ``assetgrade serve``, more run
-        ``uvicorn --factory assetgrade.loadtest.server:app_from_env --workers N``
+    workers : server worker processes (``assetgrade serve --workers N``)
+    threads : handler threads per worker (``--threads``)
 
     Examples
     --------
@@ -63,13 +47,15 @@ class ServiceProcess:
     """
 
     def __init__(self, workspace: Path, *, store_url: str | None = None, port: int | None = None,
-                 log_path: Path | None = None, env: dict[str, str] | None = None, workers: int = 1) -> None:
+                 log_path: Path | None = None, env: dict[str, str] | None = None, workers: int = 1,
+                 threads: int = 8) -> None:
         self.workspace = Path(workspace)
         self.store_url = store_url
         self.port = port or free_port()
         self.log_path = log_path or self.workspace / "reports" / "service.log"
         self.env = env or {}
         self.workers = workers
+        self.threads = threads
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -85,22 +71,15 @@ class ServiceProcess:
     def start(self, timeout_s: float = 60.0) -> ServiceProcess:
         """Start the server and wait until ``/api/v1/health`` answers 200."""
         env = {**os.environ, **self.env}
-        if self.workers > 1:
-            cmd = [sys.executable, "-m", "uvicorn", "--factory", "assetgrade.loadtest.server:app_from_env",
-                   "--workers", str(self.workers), "--host", LOOPBACK, "--port", str(self.port),
-                   "--log-level", "warning", "--no-server-header"]
-            env[WORKSPACE_ENV] = str(self.workspace)
-            env.setdefault("ASSETGRADE_SESSION_SECRET", secrets.token_hex(32))
-            if self.store_url:
-                env["ASSETGRADE_STORE"] = self.store_url
-        else:
-            cmd = [sys.executable, "-m", "assetgrade.cli", "serve", "-w", str(self.workspace), "--host", LOOPBACK,
-                   "--port", str(self.port), "--log-level", "warning"]
-            if self.store_url:
-                cmd += ["--store", self.store_url]
+        cmd = [sys.executable, "-m", "assetgrade.cli", "serve", "-w", str(self.workspace), "--host", LOOPBACK,
+               "--port", str(self.port), "--log-level", "warning", "--workers", str(self.workers),
+               "--threads", str(self.threads)]
+        if self.store_url:
+            cmd += ["--store", self.store_url]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        # its own process group, so kill() takes the supervisor and every worker down at once
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -116,9 +95,10 @@ class ServiceProcess:
         raise AssetgradeError(f"the service did not answer on {self.url} within {timeout_s:.0f} s; see {self.log_path}")
 
     def kill(self) -> None:
-        """SIGKILL the server (a crash: no shutdown handlers run)."""
+        """SIGKILL the server and its workers (a crash: no shutdown handlers run)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
         self.proc = None
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -56,6 +58,19 @@ def _pool_connections(workspace: Workspace, pool_size: int) -> None:
         workspace.engine = make_engine(workspace.store_url, pool_size=pool_size)
 
 
+def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the thread pool that runs the blocking handlers (anyio's default is 40 threads)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(workspace: Workspace, settings: RestSettings | None = None) -> FastAPI:
     """The REST API (``/api/v1``, OpenAPI at ``/openapi.json`` and ``/docs``) and the web UI (``/ui``).
 
@@ -86,6 +101,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan(settings.worker_threads),
     )
     app.state.assetgrade = AppState(workspace=workspace, settings=settings, tokens=TokenCache(settings.token_cache_s))
     install_error_handlers(app)

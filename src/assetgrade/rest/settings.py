@@ -33,4 +33,8 @@ class RestSettings(BaseModel):
     token_cache_s: float = Field(5.0, ge=0.0, description="how long a checked token is trusted without a lookup")
     max_page_size: int = Field(500, ge=1)
     db_pool_size: int = Field(8, ge=1, le=64, description="pooled SQLite connections of the service")
+    worker_threads: int = Field(
+        8, ge=1, le=256,
+        description="threads running the (blocking) handlers; more than the pooled connections only adds GIL"
+                    " contention and connection churn")
     server_timing: bool = Field(True, description="add a Server-Timing header with the handler time")
