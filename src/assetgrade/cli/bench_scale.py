@@ -38,12 +38,12 @@ def register(app: typer.Typer) -> None:
         duration: float = typer.Option(20.0, "--duration", help="seconds of load (after a short warm-up)"),
         max_requests: int = typer.Option(50_000, help="stop after this many requests"),
         readers: int = typer.Option(16, help="concurrent readers"),
-        reviewers: int = typer.Option(8, help="concurrent reviewers (read an asset, post a review)"),
+        reviewers: int = typer.Option(12, help="concurrent reviewers (read an asset, post a review)"),
         stations: int = typer.Option(4, help="concurrent stations (telemetry batches and images)"),
         n_assets: int = typer.Option(300, "--assets", help="assets seeded with a prediction each"),
         workspace: Path | None = typer.Option(None, help="create the workspace here (default: a temp folder)"),
         server_workers: int = typer.Option(2, help="service worker processes (`assetgrade serve --workers`)"),
-        server_threads: int = typer.Option(8, help="handler threads per service worker (`serve --threads`)"),
+        server_threads: int = typer.Option(2, help="handler threads per service worker (`serve --threads`)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""

@@ -19,7 +19,7 @@ TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "l
 
 
 def run_service_bench(*, store_url: str | None = None, workspace: Path | None = None, n_assets: int = 300,
-                      cfg: LoadConfig | None = None, server_workers: int = 2, server_threads: int = 8) -> BenchResult:
+                      cfg: LoadConfig | None = None, server_workers: int = 2, server_threads: int = 2) -> BenchResult:
     """Seed ``n_assets`` into a fresh workspace (its store: SQLite, or ``store_url``), serve it, load it, verify."""
     from assetgrade.store.engine import _safe
     from assetgrade.workspace import Workspace

@@ -41,7 +41,7 @@ class LoadConfig:
     """
 
     readers: int = 16
-    reviewers: int = 8
+    reviewers: int = 12
     stations: int = 4
     duration_s: float = 20.0
     max_requests: int = 50_000

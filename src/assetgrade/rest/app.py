@@ -64,7 +64,11 @@ def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[N
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
+        from PIL import Image
 
+        import assetgrade.ingest.images  # noqa: F401  (image checks: imported now, not on the first upload)
+
+        Image.init()  # Pillow registers its format plugins on first use otherwise (~0.3 s in a request)
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
 

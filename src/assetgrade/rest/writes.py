@@ -17,8 +17,8 @@ from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
 from assetgrade.store.audit import append_event
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
-from assetgrade.store.results import add_review, latest_prediction
-from assetgrade.store.schema import Asset, Evidence, Review
+from assetgrade.store.results import add_review
+from assetgrade.store.schema import Asset, Evidence, PredictionHead, Review
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
@@ -58,15 +58,14 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
                                               where=f"defects[{i}].evidence_id")
             pred_id = body.based_on_prediction_id
             if pred_id is None:
-                latest = latest_prediction(s, asset_id)
-                pred_id = latest.id if latest is not None else None
+                pred_id = s.execute(select(PredictionHead.prediction_id)
+                                    .where(PredictionHead.asset_id == asset_id)).scalar_one_or_none()
             review = add_review(
                 s, asset_id, reviewer=who.name, expected_version=body.expected_version, grade=body.grade,
                 defects=[d.model_dump(exclude_none=True) for d in body.defects], note=body.note,
                 based_on_prediction_id=pred_id,
             )
-            version = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
-        return review, int(version)
+        return review, body.expected_version + 1
     except ConflictError:
         with ws.session(readonly=True) as s:
             current = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from assetgrade.store.schema import AuditEvent, utcnow
@@ -58,27 +58,43 @@ def event_hash(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+_HEAD_KEY = "assetgrade.audit_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, _transaction: object) -> None:
+    """A cached chain head lives for one transaction (savepoints included): a rollback may undo appends."""
+    session.info.pop(_HEAD_KEY, None)
+
+
 def append_event(
     session: Session, *, actor: str, action: str, entity: str, entity_id: str | None,
     payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction (it commits or rolls back with the write it records)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    session.flush()
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+    """Append one event in the caller's transaction (it commits or rolls back with the write it records).
+
+    The chain head is read once per transaction and then carried in ``session.info``: the
+    transaction holds the store's write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory
+    lock), so no other writer can append until it ends, and the cache is dropped when it does.
+    """
+    head = session.info.get(_HEAD_KEY)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
+    seq, prev = head[0] + 1, head[1]
     ts = utcnow()
     body = json.loads(canonical_json(payload or {}))
     h = event_hash(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
                    payload=body, prev_hash=prev)
-    event = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
-                       payload=body, prev_hash=prev, hash=h)
-    session.add(event)
-    session.flush()
-    return event
+    ev = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
+                    payload=body, prev_hash=prev, hash=h)
+    session.add(ev)
+    session.info[_HEAD_KEY] = (seq, h)
+    return ev
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event
@@ -119,7 +120,7 @@ def add_review(
             f"asset {asset_id!r} changed: it is at version {asset.version}, the review expected"
             f" {expected_version}; reload and review again"
         )
-    session.refresh(asset)
+    set_committed_value(asset, "version", expected_version + 1)  # what the UPDATE just wrote, without a re-read
     review = Review(id=new_id("rev"), asset_id=asset_id, reviewer=reviewer, grade=grade,
                     defects=[dict(d) for d in defects], note=note,
                     based_on_prediction_id=based_on_prediction_id, status=status)
