@@ -10,7 +10,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``scale`` and ``service`` to the ``bench`` sub-app."""
+    """Add ``scale``, ``service`` and ``ui`` to the ``bench`` sub-app."""
 
     @app.command("scale")
     def bench_scale(
@@ -56,3 +56,17 @@ def register(app: typer.Typer) -> None:
         res = run_service_bench(store_url=store, workspace=workspace, n_assets=n_assets, cfg=cfg,
                                 server_workers=server_workers, server_threads=server_threads)
         typer.echo(write_result(res, json_path))
+
+    @app.command("ui")
+    def bench_ui(
+        workspace: Path = typer.Option(Path("demo-workspace"), "--workspace", "-w",
+                                       help="a graded workspace (default: the one `make demo` builds)"),
+        n_assets: int = typer.Option(50, "--assets", help="asset pages to time (queued assets first)"),
+        threads: int = typer.Option(4, help="handler threads of the service (`serve --threads`)"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+    ) -> None:
+        """Time the review UI's asset page (document, handler, and with its images) on a graded workspace."""
+        from assetgrade.bench.report import write_result
+        from assetgrade.loadtest.ui_bench import run_ui_bench
+
+        typer.echo(write_result(run_ui_bench(workspace, n_assets=n_assets, threads=threads), json_path))
