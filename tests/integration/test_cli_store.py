@@ -67,3 +67,14 @@ def test_cli_exit_codes_and_report_on_bad_rows(tmp_path: Path) -> None:
     assert report["errors"][0]["row"] == 3 and report["errors"][0]["field"] == "defect"
     r = subprocess.run([*exe, "stats", "-w", str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert r.returncode == 3 and "assetgrade init" in r.stderr
+
+
+def test_serve_refuses_a_short_session_secret_naming_the_variable(tmp_path: Path) -> None:
+    import os
+
+    exe = [sys.executable, "-m", "assetgrade.cli"]
+    subprocess.run([*exe, "init", str(tmp_path / "ws")], check=True, capture_output=True)
+    r = subprocess.run([*exe, "serve", "-w", str(tmp_path / "ws"), "--port", "1"], capture_output=True, text=True,
+                       env={**os.environ, "ASSETGRADE_SESSION_SECRET": "short"}, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "ASSETGRADE_SESSION_SECRET" in r.stderr and "16 characters" in r.stderr

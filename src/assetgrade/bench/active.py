@@ -33,7 +33,8 @@ __all__ = [
     "simulate",
 ]
 
-DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "expected_cost", "uncertain_coreset", "badge")
+DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "expected_cost", "uncertain_coreset", "badge",
+                      "typiclust")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class ActiveConfig:
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     seed_per_class: int = 1
     test_size: float = 0.25
-    repeats: int = 2
+    repeats: int = 5
     max_labels: int | None = None
     C: float = 0.5
     pca_dim: int = 128

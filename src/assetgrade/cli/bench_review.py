@@ -21,10 +21,10 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         batch: int = typer.Option(5, help="items queried per round"),
         strategies: str = typer.Option(
-            "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge",
+            "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust",
             help="comma-separated strategy names (must include random)",
         ),
-        repeats: int = typer.Option(2, help="runs per strategy with different seed sets (labels averaged)"),
+        repeats: int = typer.Option(5, help="runs per strategy with different seed sets (labels averaged)"),
         seed_per_class: int = typer.Option(1, help="labelled items per class before the first query"),
         max_labels: int | None = typer.Option(None, help="stop a run at this many labels (default: the whole pool)"),
         C: float = typer.Option(0.5, "--C", help="inverse regularisation of the logistic head"),

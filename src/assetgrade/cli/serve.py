@@ -18,6 +18,23 @@ SECRET_ENV = "ASSETGRADE_SESSION_SECRET"
 console = Console()
 
 
+def _check_settings(kw: dict[str, object]) -> None:
+    """Refuse bad settings here, once, with the option or variable named (not as N worker tracebacks)."""
+    import pydantic
+
+    from assetgrade.errors import ValidationError
+    from assetgrade.rest import RestSettings
+
+    names = {"session_secret": f"${SECRET_ENV}", "max_json_bytes": "--max-json-mb",
+             "max_upload_bytes": "--max-upload-mb"}
+    try:
+        RestSettings.model_validate(kw)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        raise ValidationError(str(err["msg"]), where=names.get(field, field)) from None
+
+
 def _serve(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
@@ -50,6 +67,7 @@ def _serve(
                              "max_upload_bytes": int(max_upload_mb * (1 << 20)), "cookie_secure": cookie_secure,
                              "worker_threads": threads, "db_pool_size": min(threads, 64),
                              "session_secret": os.environ.get(SECRET_ENV) or secrets.token_hex(32)}
+    _check_settings(kw)
     spec = ServeSpec(workspace=str(ws.path), store_url=store, settings=kw)
     console.print(f"[green]assetgrade[/] serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)"
                   + (f" with {workers} worker processes" if workers > 1 else ""))

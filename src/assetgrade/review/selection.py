@@ -18,6 +18,10 @@ unlabelled items, deterministic for a seeded generator. Strategies are registere
 - ``badge``: k-means++ seeding on gradient embeddings (p − onehot(ŷ)) ⊗ x (J. T. Ash et al.,
   "Deep Batch Active Learning by Diverse, Uncertain Gradient Lower Bounds", ICLR 2020),
   here on the last linear layer only ("BADGE-lite").
+- ``typiclust``: the most typical item of each of the largest clusters holding no label yet
+  (G. Hacohen, A. Dekel, D. Weinshall, "Active Learning on a Budget: Opposite Strategies Suit
+  High and Low Budgets", ICML 2022). Uncertainty needs a model worth trusting; with few labels
+  it is not, and covering the data's dense regions pays more.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "RandomSampling",
     "SelectionContext",
     "SelectionStrategy",
+    "TypiClust",
     "UncertainCoreset",
     "available_strategies",
     "default_cost",
@@ -404,3 +409,65 @@ class Badge:
             chosen.append(nxt)
             d = np.minimum(d, ((grad - grad[nxt]) ** 2).sum(axis=1))
         return pool[np.asarray(chosen, dtype=np.int64)]
+
+
+@register_strategy("typiclust")
+class TypiClust:
+    """TypiClust (Hacohen et al. 2022): typical items of the largest clusters that hold no label yet.
+
+    Each round clusters every item (labelled or not) into ``labelled + k`` clusters (at most
+    ``max_clusters``) with k-means, ranks the clusters by how few labelled items they hold, then
+    by size, and takes from each the unlabelled item of highest typicality: the inverse of its
+    mean distance to its ``knn`` nearest neighbours in the cluster. Uses no model output.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> emb = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
+    >>> labeled = np.zeros(40, bool); labeled[0] = True          # the first blob has a label
+    >>> ctx = SelectionContext(probs=np.full((40, 2), 0.5), labeled=labeled, embeddings=emb)
+    >>> int(TypiClust().select(ctx, 1, np.random.default_rng(0))[0]) >= 20   # so the pick is in the other
+    True
+    """
+
+    name = "typiclust"
+
+    def __init__(self, *, knn: int = 20, max_clusters: int = 500) -> None:
+        self.knn = knn
+        self.max_clusters = max_clusters
+
+    def _typicality(self, x: FloatArray) -> FloatArray:
+        if len(x) == 1:
+            return np.ones(1)
+        d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
+        m = min(self.knn, len(x) - 1)
+        nearest = np.sort(d, axis=1)[:, 1 : m + 1]  # column 0 is the item itself
+        return 1.0 / (nearest.mean(axis=1) + 1e-12)
+
+    def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
+        from sklearn.cluster import KMeans
+
+        emb = _need_embeddings(ctx, self.name)
+        pool, k = _budget(ctx, k)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        n_clusters = int(min(int(ctx.labeled.sum()) + k, self.max_clusters, len(emb)))
+        assign = KMeans(n_clusters=n_clusters, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit_predict(emb)
+        sizes = np.bincount(assign, minlength=n_clusters)
+        n_labeled = np.bincount(assign[ctx.labeled], minlength=n_clusters)
+        order = np.lexsort((-sizes, n_labeled))  # fewest labels first, then largest
+        free = ~ctx.labeled
+        chosen: list[int] = []
+        for c in order:
+            if len(chosen) == k:
+                break
+            members = np.flatnonzero(assign == c)
+            cand = members[free[members]]
+            if not len(cand):
+                continue
+            typ = self._typicality(emb[members])[free[members]]
+            chosen.append(int(cand[int(np.argmax(typ))]))
+        if len(chosen) < k:  # fewer clusters with free items than slots: fill uniformly
+            rest = np.setdiff1d(pool, np.asarray(chosen, dtype=np.int64))
+            chosen += rng.choice(rest, size=k - len(chosen), replace=False).tolist()
+        return np.asarray(chosen, dtype=np.int64)

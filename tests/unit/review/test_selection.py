@@ -48,6 +48,7 @@ def test_registry() -> None:
         "coreset",
         "uncertain_coreset",
         "badge",
+        "typiclust",
     } <= set(available_strategies())
     with pytest.raises(ValidationError, match="known"):
         get_strategy("nope")
@@ -130,3 +131,22 @@ def test_context_validation() -> None:
         SelectionContext(probs=np.zeros((3, 2)), labeled=np.zeros(2, bool))
     with pytest.raises(ValidationError, match="cost matrix"):
         SelectionContext(probs=np.zeros((3, 2)), labeled=np.zeros(3, bool), cost=np.zeros((3, 3)))
+
+
+def test_typiclust_takes_the_most_typical_item_of_each_uncovered_cluster() -> None:
+    from assetgrade.review.selection import TypiClust
+
+    rng = np.random.default_rng(5)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    emb = np.vstack([c + rng.normal(0, 0.5, (30, 2)) for c in centres])
+    labeled = np.zeros(90, bool)
+    labeled[0] = True  # blob A is covered; 1 label + 2 picks = 3 clusters, one per blob
+    ctx = SelectionContext(probs=np.full((90, 3), 1 / 3), labeled=labeled, embeddings=emb)
+    picked = TypiClust(knn=10).select(ctx, 2, np.random.default_rng(0))
+    blobs = sorted(int(i) // 30 for i in picked)
+    assert blobs == [1, 2]  # one from each blob without a label, none from A
+    for b in (1, 2):  # in each, the densest item: least mean distance to its 10 nearest neighbours
+        x = emb[30 * b:30 * (b + 1)]
+        d = np.sort(np.linalg.norm(x[:, None] - x[None], axis=2), axis=1)[:, 1:11].mean(axis=1)
+        assert 30 * b + int(np.argmin(d)) in picked.tolist()
+        assert np.linalg.norm(emb[30 * b + int(np.argmin(d))] - centres[b]) < 0.5
