@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import select
 
 from assetgrade.rest.queries import queue_neighbours
@@ -70,9 +72,42 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
 _SERIES_CACHE: dict[tuple[str, str], str] = {}
 
 
-def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str]], title: str) -> str:
-    """The SVG of a stored series (Parquet) with shaded windows; cached by content and windows."""
-    key = (sha, json.dumps([list(w) for w in windows]))
+def pick_channels(channels: dict[str, list[float]], named: Sequence[str] = (), k: int = 6) -> list[str]:
+    """Up to ``k`` channels worth plotting: those findings name first, then the most variable; constants never.
+
+    Variability is the spread between the 5th and 95th percentiles relative to the median's
+    magnitude, so a channel that moves by 1 % of its level ranks below one that moves by half.
+
+    Examples
+    --------
+    >>> pick_channels({"setting": [1.0, 1.0, 1.0], "temp": [500.0, 501.0, 502.0], "vib": [1.0, 3.0, 9.0]})
+    ['vib', 'temp']
+    >>> pick_channels({"setting": [1.0, 1.0], "temp": [5.0, 6.0]}, named=["setting"])
+    ['temp']
+    """
+    def spread(v: list[float]) -> float:
+        a = np.asarray(v, dtype=np.float64)
+        a = a[np.isfinite(a)]
+        if a.size < 2:
+            return 0.0
+        lo, hi = np.percentile(a, [5, 95])
+        if hi - lo <= 0.0 and float(a.max() - a.min()) <= 0.0:
+            return 0.0
+        return float(max(hi - lo, 1e-12 * float(a.max() - a.min())) / (abs(float(np.median(a))) + 1e-9))
+
+    scores = {c: spread(v) for c, v in channels.items()}
+    first = [c for c in dict.fromkeys(named) if c in scores and scores[c] > 0.0]
+    rest = sorted((c for c in scores if c not in first and scores[c] > 0.0), key=lambda c: -scores[c])
+    return (first + rest)[:k]
+
+
+def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str]], title: str,
+               named: Sequence[str] = ()) -> str:
+    """The SVG of a stored series (Parquet) with shaded windows; cached by content, windows and named channels.
+
+    At most six channels are drawn (:func:`pick_channels`); the title says how many there are.
+    """
+    key = (sha, json.dumps([list(w) for w in windows]), tuple(named))
     hit = _SERIES_CACHE.get(key)
     if hit is not None:
         return hit
@@ -87,7 +122,10 @@ def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str
     else:
         t = pd.to_numeric(pd.Series(idx), errors="coerce").astype(float).tolist()
     cols = {str(c): df[c].astype(float).tolist() for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
-    svg = series_plot(t, dict(list(cols.items())[:6]), windows=windows, title=title)
+    shown = pick_channels(cols, named)
+    caption = f"{title} ({len(shown)} of {len(cols)} channels: named in findings first, then the most variable)"
+    svg = series_plot(t, {c: cols[c] for c in shown}, windows=windows,
+                      title=caption if len(shown) < len(cols) else title)
     if len(_SERIES_CACHE) > 512:
         _SERIES_CACHE.clear()
     _SERIES_CACHE[key] = svg
@@ -148,7 +186,9 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
             windows = [(float(f.window[0]), float(f.window[1]), f.defect or f.summary)
                        for f in findings if f.modality == "sensors" and f.window and f.evidence_id in (ev.id, None)]
             try:
-                svg = series_svg(ws.blobs, ev.blob_sha, windows, f"sensor series {ev.id}")
+                named = [c for f in findings if f.modality == "sensors" and f.evidence_id in (ev.id, None)
+                         for c in f.channels]
+                svg = series_svg(ws.blobs, ev.blob_sha, windows, f"sensor series {ev.id}", named)
             except Exception as exc:  # a broken series must not break the page; say what happened
                 svg = f'<p class="warn">cannot plot series {ev.id}: {type(exc).__name__}: {exc}</p>'
             series.append({"ev": ev, "origin": origin, "svg": svg, "windows": windows})
