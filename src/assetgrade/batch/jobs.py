@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError as SAError
 from assetgrade.batch.executor import Executor
 from assetgrade.errors import AssetgradeError, StoreError, ValidationError
 from assetgrade.store.audit import append_event
-from assetgrade.store.results import advance_head
+from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
 
 __all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "plan_shards",
@@ -262,6 +262,7 @@ def _write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, in
     ids = {r.asset_id: prediction_id(r.asset_id, model_version, str(r.versions.get("inputs", ""))) for r in
            res.results}
     have = set(s.scalars(select(Prediction.id).where(Prediction.id.in_(list(ids.values())))))
+    new_preds: list[Prediction] = []
     for r in res.results:
         pid = ids[r.asset_id]
         if pid in have:
@@ -283,9 +284,10 @@ def _write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, in
                               "training_manifest": r.versions.get("manifest"), "grade": r.grade,
                               "decision": r.decision, "conformal_set": list(r.conformal_set),
                               "expected_cost": r.expected_cost, "reasons": list(r.reasons)})
-        advance_head(s, pred)
+        new_preds.append(pred)
         have.add(pid)
         written += 1
+    advance_heads(s, new_preds)
     return written, skipped
 
 

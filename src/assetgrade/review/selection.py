@@ -442,7 +442,8 @@ class TypiClust:
         d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
         m = min(self.knn, len(x) - 1)
         nearest = np.sort(d, axis=1)[:, 1 : m + 1]  # column 0 is the item itself
-        return 1.0 / (nearest.mean(axis=1) + 1e-12)
+        out: FloatArray = 1.0 / (nearest.mean(axis=1) + 1e-12)
+        return out
 
     def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
         from sklearn.cluster import KMeans

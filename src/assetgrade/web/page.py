@@ -69,7 +69,7 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
     return out
 
 
-_SERIES_CACHE: dict[tuple[str, str], str] = {}
+_SERIES_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
 def pick_channels(channels: dict[str, list[float]], named: Sequence[str] = (), k: int = 6) -> list[str]:

@@ -148,3 +148,29 @@ def test_migration_fills_heads_from_existing_rows(tmp_path: Path) -> None:
         assert [r.asset_id for r in review_queue(s, limit=1000)[0]] == expected_queue
         assert {a: p.id for a, p in latest_predictions(s, list(expected_latest)).items()} == expected_latest
     w2.close()
+
+
+def test_bulk_heads_in_one_shard_pick_the_newest_per_asset(ws: Workspace) -> None:
+    """The batch writer adds a shard of predictions, then advances all heads at once."""
+    from assetgrade.store.results import advance_heads
+
+    with ws.session() as s:
+        for a in ("b1", "b2"):
+            add_asset(s, a)
+        add_review(s, "b2", reviewer="r", expected_version=1, grade="A")
+    with ws.session() as s:
+        preds = []
+        for i, (a, decision) in enumerate([("b1", "review"), ("b1", "accept"), ("b2", "review")]):
+            p = Prediction(id=f"p{i}", asset_id=a, model_version="batch", grade="A", distribution={"A": 1.0},
+                           conformal_set=["A"], decision=decision, expected_cost=1.0, payload={})
+            s.add(p)
+            preds.append(p)
+        s.flush()
+        s.execute(update(Prediction).where(Prediction.id == "p0").values(created_at=preds[1].created_at
+                                                                          + timedelta(seconds=1)))
+        s.expire(preds[0])
+        assert advance_heads(s, preds) == {"p0", "p2"}  # p0 is newer than p1 for b1
+    with ws.session(readonly=True) as s:
+        assert {a: p.id for a, p in latest_predictions(s, ["b1", "b2"]).items()} == {"b1": "p0", "b2": "p2"}
+        # b1's head says review and nobody reviewed since; b2 was reviewed before its prediction: queued too
+        assert sorted(r.asset_id for r in review_queue(s)[0]) == ["b1", "b2"]
