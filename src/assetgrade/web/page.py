@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 
 from assetgrade.rest.queries import queue_neighbours
@@ -72,32 +73,41 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
 _SERIES_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
-def pick_channels(channels: dict[str, list[float]], named: Sequence[str] = (), k: int = 6) -> list[str]:
-    """Up to ``k`` channels worth plotting: those findings name first, then the most variable; constants never.
+def pick_channels(channels: dict[str, list[float]], named: Sequence[str] = (), k: int = 6,
+                  t: Sequence[float] | None = None) -> list[str]:
+    """Up to ``k`` channels worth plotting: those findings name first, then the strongest trends; constants never.
 
-    Variability is the spread between the 5th and 95th percentiles relative to the median's
-    magnitude, so a channel that moves by 1 % of its level ranks below one that moves by half.
+    A channel's trend is the absolute Spearman correlation of its values with time (``t``, or
+    the sample order): degradation shows as a channel that moves one way over the history,
+    while operating settings and noise do not. Channels constant up to rounding are skipped.
 
     Examples
     --------
-    >>> pick_channels({"setting": [1.0, 1.0, 1.0], "temp": [500.0, 501.0, 502.0], "vib": [1.0, 3.0, 9.0]})
-    ['vib', 'temp']
-    >>> pick_channels({"setting": [1.0, 1.0], "temp": [5.0, 6.0]}, named=["setting"])
+    >>> pick_channels({"setting": [0.001, -0.002, 0.001, -0.001], "temp": [500.0, 501.0, 503.0, 502.0],
+    ...                "wear": [1.0, 2.0, 3.0, 4.0], "flat": [7.0] * 4})
+    ['wear', 'temp', 'setting']
+    >>> pick_channels({"setting": [1.0, 1.0], "temp": [5.0, 6.0]}, named=["setting", "temp"])
     ['temp']
     """
-    def spread(v: list[float]) -> float:
-        a = np.asarray(v, dtype=np.float64)
-        a = a[np.isfinite(a)]
-        if a.size < 2:
-            return 0.0
-        lo, hi = np.percentile(a, [5, 95])
-        if hi - lo <= 0.0 and float(a.max() - a.min()) <= 0.0:
-            return 0.0
-        return float(max(hi - lo, 1e-12 * float(a.max() - a.min())) / (abs(float(np.median(a))) + 1e-9))
+    from assetgrade.modalities.sensors.validate import nearly_constant
 
-    scores = {c: spread(v) for c, v in channels.items()}
-    first = [c for c in dict.fromkeys(named) if c in scores and scores[c] > 0.0]
-    rest = sorted((c for c in scores if c not in first and scores[c] > 0.0), key=lambda c: -scores[c])
+    def ranks(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(np.float64)
+
+    def trend(v: list[float]) -> float:
+        y = np.asarray(v, dtype=np.float64)
+        x = np.asarray(t if t is not None else np.arange(len(y)), dtype=np.float64)
+        ok = np.isfinite(y) & np.isfinite(x)
+        if ok.sum() < 3:
+            return 0.0
+        ry, rx = ranks(y[ok]), ranks(x[ok])
+        sy, sx = ry.std(), rx.std()
+        return float(abs(np.mean((ry - ry.mean()) * (rx - rx.mean())) / (sy * sx))) if sy > 0 and sx > 0 else 0.0
+
+    usable = [c for c, v in channels.items() if not nearly_constant(np.asarray(v, dtype=np.float64))]
+    first = [c for c in dict.fromkeys(named) if c in usable]
+    scores = {c: trend(channels[c]) for c in usable if c not in first}
+    rest = sorted(scores, key=lambda c: (-scores[c], c))
     return (first + rest)[:k]
 
 
@@ -122,8 +132,8 @@ def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str
     else:
         t = pd.to_numeric(pd.Series(idx), errors="coerce").astype(float).tolist()
     cols = {str(c): df[c].astype(float).tolist() for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
-    shown = pick_channels(cols, named)
-    caption = f"{title} ({len(shown)} of {len(cols)} channels: named in findings first, then the most variable)"
+    shown = pick_channels(cols, named, t=t)
+    caption = f"{title} ({len(shown)} of {len(cols)} channels: named in findings first, then the strongest trends)"
     svg = series_plot(t, {c: cols[c] for c in shown}, windows=windows,
                       title=caption if len(shown) < len(cols) else title)
     if len(_SERIES_CACHE) > 512:

@@ -52,3 +52,16 @@ def test_rms_growth_summary(rng: np.random.Generator) -> None:
 def test_exceedance_windows_min_run() -> None:
     assert exceedance_windows([True, False, True, True, True], min_run=2) == [(2, 4)]
     assert exceedance_windows([False, False]) == []
+
+
+def test_a_channel_constant_up_to_rounding_has_no_events_and_is_flagged() -> None:
+    """C-MAPSS s6 within one unit: 21.61 everywhere, with float noise of 1e-14 after normalisation."""
+    from assetgrade.modalities.sensors.validate import check_series
+
+    rng = np.random.default_rng(0)
+    x = np.full(60, 21.61) + rng.normal(0, 1e-14, 60)
+    frame = pd.DataFrame({"s6": x, "s2": np.linspace(640, 645, 60) + rng.normal(0, 0.3, 60)},
+                         index=np.arange(60.0))
+    found = detect_events(frame)
+    assert not [f for f in found if "s6" in f.channels]
+    assert "e:s6: constant channel" in check_series(frame, evidence_id="e").flags

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from assetgrade.modalities.base import Finding
+from assetgrade.modalities.sensors.validate import nearly_constant
 
 __all__ = ["change_points", "detect_events", "exceedance_windows", "robust_sigma"]
 
@@ -144,6 +145,8 @@ def detect_events(
     n = len(frame)
     for c in cols:
         x = np.asarray(frame[c], dtype=float)
+        if n == 0 or nearly_constant(x):
+            continue  # a channel that moves only by rounding has no events (σ would be rounding noise)
         base = x[: min(baseline_window, n)]
         mu = float(np.median(base))
         sigma = robust_sigma(x)  # noise level from first differences: robust to spikes and drifts

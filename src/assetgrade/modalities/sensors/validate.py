@@ -15,7 +15,25 @@ import pandas as pd
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["CheckedSeries", "check_series", "longest_nan_run"]
+__all__ = ["CheckedSeries", "check_series", "longest_nan_run", "nearly_constant"]
+
+
+def nearly_constant(x: np.ndarray, rel_tol: float = 1e-9) -> bool:
+    """True when the finite values span no more than float rounding (relative to their magnitude).
+
+    Examples
+    --------
+    >>> nearly_constant(np.full(5, 21.61) + np.array([0, 1e-14, 0, -1e-14, 0]))
+    True
+    >>> nearly_constant(np.array([21.60, 21.61, 21.61]))
+    False
+    """
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return True
+    return bool(float(v.max() - v.min()) <= rel_tol * (1.0 + float(np.abs(v).max())))
+
 
 
 @dataclass
@@ -137,7 +155,7 @@ def check_series(
                 )
             v = pd.Series(v).interpolate(limit_direction="both").to_numpy()
             flags.append(f"{evidence_id}:{c}: {n_nan} missing value(s) filled by interpolation")
-        if np.nanstd(v) == 0.0:
+        if nearly_constant(v):
             flags.append(f"{evidence_id}:{c}: constant channel")
         out[str(c)] = v
     return CheckedSeries(out, flags)
