@@ -129,6 +129,10 @@ def run_fusion_benchmark(
     curves = {"fused": risk_coverage(fused["_proba"], y, cost=cost_matrix(grader.costs_, None))}
     for m, v in singles.items():
         curves[f"{m} only"] = risk_coverage(v["_proba"], y, cost=cost_matrix(grader.costs_, None))
+    from assetgrade.fusion.calibration import ece_if_calibrated
+
+    # what ECE a perfectly calibrated model would show on this many test assets (small-sample bias)
+    fused["ece_if_perfectly_calibrated"] = ece_if_calibrated(fused["_proba"])
     for v in (fused, *singles.values()):
         v.pop("_proba")
     best_single = min(singles, key=lambda m: singles[m]["expected_cost"])

@@ -26,6 +26,7 @@ __all__ = [
     "as_labels",
     "as_proba",
     "classwise_ece",
+    "ece_if_calibrated",
     "expected_calibration_error",
     "negative_log_likelihood",
     "reliability_diagram",
@@ -260,6 +261,32 @@ def expected_calibration_error(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins
         if m.any():
             ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
     return float(ece)
+
+
+def ece_if_calibrated(proba: npt.ArrayLike, *, n_bins: int = 15, n_sims: int = 1000,
+                      seed: int = 0) -> dict[str, float]:
+    """The ECE a perfectly calibrated model would show on these many items: labels drawn from ``proba`` itself.
+
+    ECE is biased upwards on small samples (each bin's accuracy is a noisy estimate), so a
+    measured ECE means little without this reference: if it lies inside the range a perfectly
+    calibrated model produces at the same n, the sample cannot tell the difference.
+
+    Examples
+    --------
+    >>> p = np.tile([[0.7, 0.2, 0.1]], (200, 1))
+    >>> ref = ece_if_calibrated(p, n_sims=200)
+    >>> 0.0 < ref["mean"] < ref["p95"] < 0.15
+    True
+    """
+    p = as_proba(proba)
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(p, axis=1)
+    out = np.empty(n_sims)
+    for i in range(n_sims):
+        u = rng.random((len(p), 1))
+        y = np.minimum((u > cum).sum(axis=1), p.shape[1] - 1)
+        out[i] = expected_calibration_error(p, y, n_bins=n_bins)
+    return {"mean": float(out.mean()), "p95": float(np.percentile(out, 95)), "n": float(len(p))}
 
 
 def classwise_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:

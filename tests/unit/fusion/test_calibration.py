@@ -82,3 +82,23 @@ def test_reliability_diagram_png(tmp_path: Path, rng: np.random.Generator) -> No
     p, y = _overconfident(rng, n=300)
     out = reliability_diagram(p, y, tmp_path / "rel.png", n_bins=10)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ece_reference_of_a_perfectly_calibrated_model_separates_calibrated_from_not() -> None:
+    from assetgrade.fusion.calibration import ece_if_calibrated, expected_calibration_error
+
+    rng = np.random.default_rng(4)
+    p = rng.dirichlet(np.ones(4) * 2, size=200)
+    ref = ece_if_calibrated(p, n_sims=300, seed=1)
+    assert ref["n"] == 200 and 0.01 < ref["mean"] < ref["p95"]
+    # labels drawn from p (calibrated by construction) mostly fall inside the reference range
+    inside = 0
+    for k in range(20):
+        g = np.random.default_rng(100 + k)
+        y = np.array([g.choice(4, p=row / row.sum()) for row in p])
+        inside += expected_calibration_error(p, y) <= ref["p95"]
+    assert inside >= 15
+    # an over-confident model (its top class is right only a quarter of the time) is far outside it
+    y_bad = np.array([(int(np.argmax(row)) + 1 + int(rng.integers(3))) % 4 if rng.random() < 0.75
+                      else int(np.argmax(row)) for row in p])
+    assert expected_calibration_error(p, y_bad) > ref["p95"] + 0.05
