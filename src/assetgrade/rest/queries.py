@@ -21,11 +21,13 @@ from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review
 
 __all__ = [
     "AssetRow",
+    "PredictionSummary",
     "QueueRow",
     "asset_rows",
     "dashboard_series",
     "last_change",
     "latest_predictions",
+    "latest_summaries",
     "queue_neighbours",
     "review_queue",
     "telemetry_summary",
@@ -34,21 +36,53 @@ __all__ = [
 
 @dataclass(frozen=True)
 class QueueRow:
-    """One review-queue entry: the asset (and its version) with its latest prediction."""
+    """One review-queue entry: the asset (and its version) and what its latest prediction says.
+
+    Only the columns the queue shows are read (the reasons out of the payload by the database's
+    JSON functions), not whole prediction rows, whose payload holds the full evidence report.
+    """
 
     asset_id: str
     asset_type: str
     asset_version: int
-    prediction: Prediction
+    prediction_id: str
+    model_version: str
+    grade: str
+    conformal_set: list[str]
+    expected_cost: float | None
+    n_contradictions: int
+    reasons: list[str]
+    created_at: datetime
     position: int
 
 
 @dataclass(frozen=True)
 class AssetRow:
-    """One asset with its latest prediction (None when never graded)."""
+    """One asset with a summary of its latest prediction (None when never graded)."""
 
     asset: Asset
-    prediction: Prediction | None
+    prediction: PredictionSummary | None
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    """What an asset listing shows of the latest prediction (not its payload, the full evidence report)."""
+
+    id: str
+    grade: str
+    decision: str
+
+
+def latest_summaries(session: Session, asset_ids: list[str]) -> dict[str, PredictionSummary]:
+    """Id, grade and decision of the newest prediction of each of ``asset_ids``, one indexed query."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(
+        select(PredictionHead.asset_id, Prediction.id, Prediction.grade, Prediction.decision)
+        .join(Prediction, Prediction.id == PredictionHead.prediction_id)
+        .where(PredictionHead.asset_id.in_(asset_ids))
+    ).all()
+    return {a: PredictionSummary(pid, grade, decision) for a, pid, grade, decision in rows}
 
 
 def latest_predictions(session: Session, asset_ids: list[str]) -> dict[str, Prediction]:
@@ -74,13 +108,19 @@ def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple
     page = (select(PredictionHead.asset_id).where(PredictionHead.queued == true()).order_by(*_QUEUE_ORDER)
             .limit(limit).offset(offset).subquery())
     rows = session.execute(
-        select(Prediction, Asset.asset_type, Asset.version)
+        select(Prediction.id, Prediction.model_version, Prediction.grade, Prediction.conformal_set,
+               Prediction.expected_cost, Prediction.payload["reasons"], PredictionHead.n_contradictions,
+               Prediction.created_at, Asset.id, Asset.asset_type, Asset.version)
         .join(PredictionHead, PredictionHead.prediction_id == Prediction.id)
         .join(page, page.c.asset_id == PredictionHead.asset_id)
         .join(Asset, Asset.id == PredictionHead.asset_id)
         .order_by(*_QUEUE_ORDER)
     ).all()
-    out = [QueueRow(pred.asset_id, atype, version, pred, offset + i) for i, (pred, atype, version) in enumerate(rows)]
+    out = [QueueRow(asset_id=aid, asset_type=atype, asset_version=int(version), prediction_id=pid,
+                    model_version=mv, grade=grade, conformal_set=list(cset or []), expected_cost=cost,
+                    n_contradictions=int(n_con), reasons=[str(r) for r in (reasons or [])], created_at=created,
+                    position=offset + i)
+           for i, (pid, mv, grade, cset, cost, reasons, n_con, created, aid, atype, version) in enumerate(rows)]
     return out, int(total)
 
 
@@ -119,7 +159,7 @@ def asset_rows(
         q = q.where(Asset.id.in_(heads))
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     assets = list(session.execute(q.order_by(Asset.id).limit(limit).offset(offset)).scalars())
-    latest = latest_predictions(session, [a.id for a in assets])
+    latest = latest_summaries(session, [a.id for a in assets])
     return [AssetRow(a, latest.get(a.id)) for a in assets], int(total)
 
 

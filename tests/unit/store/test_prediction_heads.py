@@ -122,10 +122,15 @@ def test_a_review_takes_the_asset_off_the_queue_and_a_new_prediction_puts_it_bac
         assert review_queue(s) == ([], 0)
     with ws.session() as s:
         add_prediction(s, "a1", model_version="m2", grade="C", distribution={"B": 0.5, "C": 0.5},
-                       conformal_set=["B", "C"], decision="review", expected_cost=3.0)
+                       conformal_set=["B", "C"], decision="review", expected_cost=3.0,
+                       payload={"reasons": ["set {B, C} has 2 grades", "ünïcode ok"], "contradictions": [{"a": 1}],
+                                "evidence": [{"big": "x" * 1000}]})
     with ws.session(readonly=True) as s:
         rows, total = review_queue(s)
-        assert total == 1 and rows[0].prediction.model_version == "m2"
+        assert total == 1 and rows[0].model_version == "m2"
+        # the queue reads the reasons out of the payload in the database, on SQLite and PostgreSQL alike
+        assert rows[0].reasons == ["set {B, C} has 2 grades", "ünïcode ok"]
+        assert rows[0].n_contradictions == 1 and rows[0].conformal_set == ["B", "C"] and rows[0].grade == "C"
 
 
 def test_migration_fills_heads_from_existing_rows(tmp_path: Path) -> None:

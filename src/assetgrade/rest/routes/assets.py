@@ -10,7 +10,7 @@ from sqlalchemy import select
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
-from assetgrade.rest.queries import asset_rows, latest_predictions
+from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
 from assetgrade.rest.schemas import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
 from assetgrade.rest.writes import create_asset, upload_image
 from assetgrade.store.repository import get_asset, get_evidence
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["assets"])
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def asset_out(asset: Asset, pred: Prediction | None) -> AssetOut:
+def asset_out(asset: Asset, pred: Prediction | PredictionSummary | None) -> AssetOut:
     """An asset row with its latest prediction's summary."""
     out = AssetOut.model_validate(asset)
     if pred is not None:
@@ -152,7 +152,7 @@ def get_asset_route(asset_id: str, request: Request, _: Principal = Depends(curr
     """The asset, its version and its latest grade."""
     with app_state(request).workspace.session(readonly=True) as s:
         asset = get_asset(s, asset_id)
-        return asset_out(asset, latest_predictions(s, [asset_id]).get(asset_id))
+        return asset_out(asset, latest_summaries(s, [asset_id]).get(asset_id))
 
 
 @router.get("/evidence/{evidence_id:path}/content", summary="Evidence bytes (cached by sha)",

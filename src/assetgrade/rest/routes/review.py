@@ -19,14 +19,11 @@ router = APIRouter(prefix="/api/v1", tags=["review"])
 
 def queue_item(row: QueueRow) -> QueueItem:
     """A queue row as its API model."""
-    p = row.prediction
-    payload = p.payload or {}
     return QueueItem(
         position=row.position, asset_id=row.asset_id, asset_type=row.asset_type, asset_version=row.asset_version,
-        prediction_id=p.id, grade=p.grade, conformal_set=list(p.conformal_set), expected_cost=p.expected_cost,
-        n_contradictions=len(payload.get("contradictions") or []),
-        reasons=[str(r) for r in payload.get("reasons") or []],
-        created_at=p.created_at,
+        prediction_id=row.prediction_id, grade=row.grade, conformal_set=row.conformal_set,
+        expected_cost=row.expected_cost, n_contradictions=row.n_contradictions, reasons=row.reasons,
+        created_at=row.created_at,
     )
 
 
