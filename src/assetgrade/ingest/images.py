@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -38,23 +37,28 @@ class ImageInfo:
 def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
     """Check that ``data`` is a complete, decodable image of a supported mode within ``max_pixels``.
 
-    Pillow's ``verify`` catches broken structure, a full ``load`` catches truncated data, and
-    the decompression-bomb warning is raised as an error at ``max_pixels`` (Pillow itself
-    errors at twice the limit). Every failure is an IngestError naming ``where``.
+    Pillow's ``verify`` catches broken structure and a full ``load`` catches truncated data. The
+    pixel count is checked against ``max_pixels`` from the header, before anything is decoded;
+    Pillow's process-wide ``MAX_IMAGE_PIXELS`` is left alone (changing it would change every
+    other user of Pillow in the process, and race between threads with different limits).
+    Every failure is an IngestError naming ``where``.
     """
     if not data:
         raise IngestError("image file is empty", where=where)
-    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                probe.verify()
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise IngestError(f"decompression bomb refused (limit {max_pixels} pixels): {exc}", where=where) from exc
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
+            w, h = probe.size
+            if w * h > max_pixels:
+                raise IngestError(f"decompression bomb refused: {w}x{h} = {w * h:,} pixels is over the limit of"
+                                  f" {max_pixels:,} (max_image_pixels)", where=where)
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
+    except IngestError:
+        raise
+    except Image.DecompressionBombError as exc:  # over Pillow's own hard limit (2 x its MAX_IMAGE_PIXELS)
+        raise IngestError(f"decompression bomb refused by Pillow: {exc}", where=where) from exc
     except UnidentifiedImageError as exc:
         raise IngestError("not an image Pillow can read (corrupt or unknown format)", where=where) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

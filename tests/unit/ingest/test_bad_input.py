@@ -240,3 +240,15 @@ def test_series_split_by_asset_names_file_rows(ws: Workspace, tmp_path: Path) ->
     assert rep.added["evidence"] == 1  # asset A lands, asset B is rejected
     err = _only_error(rep)
     assert err.row == 6 and "also at row 5" in err.reason
+
+
+def test_image_checks_leave_pillows_global_limit_alone() -> None:
+    from assetgrade.ingest.images import validate_image
+
+    before = Image.MAX_IMAGE_PIXELS
+    buf = io.BytesIO()
+    Image.new("L", (300, 300)).save(buf, "PNG")
+    with pytest.raises(IngestError, match="90,000 pixels is over the limit of 1,000"):
+        validate_image(buf.getvalue(), where="x.png", max_pixels=1_000)
+    assert validate_image(buf.getvalue(), where="x.png", max_pixels=10**6).width == 300
+    assert before == Image.MAX_IMAGE_PIXELS
