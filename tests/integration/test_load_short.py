@@ -64,6 +64,29 @@ def test_short_load_on_postgresql_loses_nothing(tmp_path: Path) -> None:
     _short_run(tmp_path / "ws", url)
 
 
+def test_open_loop_load_keeps_its_rates_and_loses_nothing(tmp_path: Path) -> None:
+    """Poisson arrivals at fixed rates: every arrival is scheduled, none dropped at these rates, all writes kept."""
+    cfg = LoadConfig(duration_s=2.0, max_requests=400, read_rate=30.0, review_rate=8.0, station_rate=6.0, image_every=3)
+    ws = Workspace.init(tmp_path / "ws")
+    try:
+        seeded = seed_load(ws, run_id=os.urandom(4).hex(), n_assets=30, reviewers=3, stations=2)
+        with ServiceProcess(ws.path, threads=2) as svc:
+            run = run_load(svc.url, seeded, cfg)
+        stats = summarise(run)
+        check = verify_accepted(ws, run.accepted)
+    finally:
+        ws.close()
+    assert run.open_loop is not None
+    sched = run.open_loop["scheduled"]
+    assert set(sched) == {"read", "review", "station"} and all(v > 0 for v in sched.values())
+    assert sum(run.open_loop["dropped_over_max_in_flight"].values()) == 0
+    # each scheduled job made its requests: reads + one GET per review cycle; posts = station jobs
+    assert stats["read"]["requests"] == sched["read"] + sched["review"]
+    assert stats["telemetry"]["requests"] + stats.get("image", {"requests": 0})["requests"] == sched["station"]
+    assert stats["all"]["errors"] == 0
+    assert check["lost_total"] == 0 and check["reviews"]["accepted"] > 0
+
+
 def test_the_load_script_refuses_non_loopback_targets() -> None:
     with pytest.raises(ValidationError, match="loopback"):
         run_load("http://example.com:8000", {"asset_ids": [], "tokens": {}}, SHORT)

@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
         workspace: Path | None = typer.Option(None, help="create the workspace here (default: a temp folder)"),
         server_workers: int = typer.Option(2, help="service worker processes (`assetgrade serve --workers`)"),
         server_threads: int = typer.Option(2, help="handler threads per service worker (`serve --threads`)"),
+        read_rate: float = typer.Option(0.0, help="open loop: reader requests per second (Poisson arrivals)"),
+        review_rate: float = typer.Option(0.0, help="open loop: review cycles (GET asset + POST review) per second"),
+        station_rate: float = typer.Option(0.0, help="open loop: station posts per second (every 4th an image)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
@@ -52,7 +55,8 @@ def register(app: typer.Typer) -> None:
         from assetgrade.loadtest.load import LoadConfig
 
         cfg = LoadConfig(readers=readers, reviewers=reviewers, stations=stations, duration_s=duration,
-                         max_requests=max_requests)
+                         max_requests=max_requests, read_rate=read_rate, review_rate=review_rate,
+                         station_rate=station_rate)
         res = run_service_bench(store_url=store, workspace=workspace, n_assets=n_assets, cfg=cfg,
                                 server_workers=server_workers, server_threads=server_threads)
         typer.echo(write_result(res, json_path))

@@ -13,7 +13,7 @@ import asyncio
 import io
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -49,6 +49,17 @@ class LoadConfig:
     image_every: int = 4
     timeout_s: float = 10.0
     seed: int = 0
+    # open loop: arrivals per second (Poisson), independent of how fast the service answers;
+    # all zero = closed loop (each client waits for its answer before the next request)
+    read_rate: float = 0.0
+    review_rate: float = 0.0
+    station_rate: float = 0.0
+    max_in_flight: int = 512
+
+    @property
+    def open_loop(self) -> bool:
+        """Whether arrivals follow fixed rates (``*_rate``) instead of the clients' own pace."""
+        return self.read_rate > 0 or self.review_rate > 0 or self.station_rate > 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class LoadRun:
     samples: list[Sample]
     accepted: Accepted
     wall_s: float
+    open_loop: dict[str, Any] | None = None
 
 
 def seed_load(ws: Any, *, run_id: str, n_assets: int, reviewers: int, stations: int) -> dict[str, Any]:
@@ -118,6 +130,12 @@ class _Budget:
     def __init__(self, cfg: LoadConfig) -> None:
         self.deadline = time.monotonic() + cfg.duration_s
         self.left = cfg.max_requests
+
+    @classmethod
+    def of(cls, n: int) -> _Budget:
+        """Exactly ``n`` requests (one open-loop job), whatever the time."""
+        b = cls(LoadConfig(duration_s=3600.0, max_requests=n))
+        return b
 
     def take(self) -> bool:
         if self.left <= 0 or time.monotonic() >= self.deadline:
@@ -183,7 +201,8 @@ async def _reviewer(client: aiohttp.ClientSession, name: str, token: str, ids: l
 
 
 async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: list[str], budget: _Budget,
-                   samples: list[Sample], accepted: Accepted, rng: random.Random, cfg: LoadConfig) -> None:
+                   samples: list[Sample], accepted: Accepted, rng: random.Random, cfg: LoadConfig,
+                   batch_prefix: str | None = None) -> None:
     h = {"Authorization": f"Bearer {token}"}
     n = 0
     while budget.take():
@@ -196,7 +215,7 @@ async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: li
             if out is not None and 200 <= out.status < 300:
                 accepted.images.append({"id": out.body["id"], "asset_id": aid, "sha256": out.body["sha256"]})
             continue
-        batch_id = f"{name}-{n}"
+        batch_id = f"{batch_prefix or name}-{n}"
         items = [{"kind": "prediction", "asset_id": rng.choice(ids),
                   "payload": {"grade": rng.choice(GRADES), "confidence": round(rng.random(), 3)}}
                  for _ in range(cfg.telemetry_items)]
@@ -224,17 +243,84 @@ def _check_loopback(base_url: str) -> None:
         raise ValidationError(f"the load script runs against loopback only, not {host!r}", where="base_url")
 
 
+async def _open_loop(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg: LoadConfig, samples: list[Sample],
+                     accepted: Accepted) -> dict[str, Any]:
+    """Poisson arrivals at the configured rates; each arrival is its own task, so a slow answer delays nothing.
+
+    A closed loop lets a slow service slow its own load down, which hides latency (coordinated
+    omission); here the offered load stays fixed and queueing shows up as latency. Arrivals
+    beyond ``max_in_flight`` are dropped and counted, never queued in the client.
+    """
+    ids: list[str] = seeded["asset_ids"]
+    tokens = seeded["tokens"]
+    rng = random.Random(cfg.seed)
+    rates = {k: v for k, v in (("read", cfg.read_rate), ("review", cfg.review_rate),
+                               ("station", cfg.station_rate)) if v > 0}
+    t0 = time.perf_counter()
+    deadline = t0 + cfg.duration_s
+    nxt = {k: t0 + rng.expovariate(v) for k, v in rates.items()}
+    in_flight: set[asyncio.Task[None]] = set()
+    scheduled = dict.fromkeys(rates, 0)
+    dropped = dict.fromkeys(rates, 0)
+    lag_max = 0.0
+    left = cfg.max_requests
+    n = 0
+    telemetry_cfg = replace(cfg, image_every=0)
+    image_cfg = replace(cfg, image_every=1)
+    while nxt:
+        kind = min(nxt, key=nxt.__getitem__)
+        t = nxt[kind]
+        if t >= deadline or left <= 0:
+            break
+        delay = t - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lag_max = max(lag_max, time.perf_counter() - t)
+        nxt[kind] = t + rng.expovariate(rates[kind])
+        n += 1
+        if len(in_flight) >= cfg.max_in_flight:
+            dropped[kind] += 1
+            continue
+        job_rng = random.Random(cfg.seed * 7919 + n)
+        coro: Any
+        if kind == "read":
+            coro = _reader(client, tokens["reader"][n % len(tokens["reader"])][1], ids, _Budget.of(1), samples,
+                           job_rng)
+            left -= 1
+        elif kind == "review":
+            name, tok = tokens["reviewer"][n % len(tokens["reviewer"])]
+            coro = _reviewer(client, name, tok, ids, _Budget.of(2), samples, accepted, job_rng)
+            left -= 2
+        else:
+            name, tok = tokens["station"][n % len(tokens["station"])]
+            image = bool(cfg.image_every) and scheduled["station"] % cfg.image_every == cfg.image_every - 1
+            coro = _station(client, name, tok, ids, _Budget.of(1), samples, accepted, job_rng,
+                            image_cfg if image else telemetry_cfg, batch_prefix=f"{name}-o{n}")
+            left -= 1
+        scheduled[kind] += 1
+        task = asyncio.create_task(coro)
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    if in_flight:
+        await asyncio.gather(*in_flight)
+    return {"offered_per_s": rates, "scheduled": scheduled, "dropped_over_max_in_flight": dropped,
+            "max_in_flight": cfg.max_in_flight, "scheduler_lag_max_ms": round(lag_max * 1000.0, 1)}
+
+
 async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
     ids: list[str] = seeded["asset_ids"]
     tokens = seeded["tokens"]
     samples: list[Sample] = []
     accepted = Accepted()
-    n_clients = cfg.readers + cfg.reviewers + cfg.stations
+    n_clients = cfg.max_in_flight if cfg.open_loop else cfg.readers + cfg.reviewers + cfg.stations
     connector = aiohttp.TCPConnector(limit=n_clients)
     timeout = aiohttp.ClientTimeout(total=cfg.timeout_s)
     async with aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout) as client:
         await _warm_up(client, seeded, cfg)
         t0 = time.perf_counter()
+        if cfg.open_loop:
+            info = await _open_loop(client, seeded, cfg, samples, accepted)
+            return LoadRun(samples=samples, accepted=accepted, wall_s=time.perf_counter() - t0, open_loop=info)
         budget = _Budget(cfg)
         tasks = []
         for i in range(cfg.readers):
