@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from assetgrade.store.schema import AuditEvent, utcnow
@@ -73,15 +73,18 @@ def append_event(
 ) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with the write it records).
 
-    The chain head is read once per transaction and then carried in ``session.info``: the
+    The row is inserted at once with a Core statement on the session's connection (no ORM flush);
+    the returned object is a transient copy. The chain head is read once per transaction and then
+    carried in ``session.info``: the
     transaction holds the store's write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory
     lock), so no other writer can append until it ends, and the cache is dropped when it does.
     """
+    conn = session.connection()  # the transaction's connection: no ORM flush, no unit of work
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-        last = session.execute(
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        last = conn.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()
         head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
@@ -90,11 +93,11 @@ def append_event(
     body = json.loads(canonical_json(payload or {}))
     h = event_hash(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
                    payload=body, prev_hash=prev)
-    ev = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
-                    payload=body, prev_hash=prev, hash=h)
-    session.add(ev)
+    values = {"seq": seq, "ts": ts, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
+              "payload": body, "prev_hash": prev, "hash": h}
+    conn.execute(insert(AuditEvent), values)
     session.info[_HEAD_KEY] = (seq, h)
-    return ev
+    return AuditEvent(**values)  # transient: the row is already written
 
 
 @dataclass(frozen=True)

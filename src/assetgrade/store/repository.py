@@ -40,7 +40,9 @@ __all__ = [
     "get_asset",
     "get_evidence",
     "get_provenance",
+    "label_event_payload",
     "label_id_for",
+    "label_values",
     "list_assets",
     "list_evidence",
     "list_labels",
@@ -185,13 +187,13 @@ def label_id_for(
     return "lb_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def add_label(
+def label_values(
     session: Session, *, asset_id: str, kind: str, value: str, evidence_id: str | None = None,
     annotator: str = "import", severity: str | None = None, box: list[float] | None = None,
     mask_sha: str | None = None, text_span: list[int] | None = None, time_window: list[Any] | None = None,
-    source: str = "import", label_id: str | None = None, actor: str = "system",
-) -> Label:
-    """Add a grade label or defect annotation (deterministic id: re-adding is a no-op)."""
+    source: str = "import", label_id: str | None = None,
+) -> dict[str, Any]:
+    """Check a label and return its row (deterministic id unless ``label_id`` is given); writes nothing."""
     _check(kind, LABEL_KINDS, "label kind")
     if box is not None and (len(box) != 4 or box[2] < box[0] or box[3] < box[1]):
         raise ValidationError(f"box must be [x0, y0, x1, y1] with x1 >= x0, y1 >= y0, got {box}", where="box")
@@ -199,16 +201,33 @@ def add_label(
     if evidence_id is not None:
         get_evidence(session, evidence_id)
     lid = label_id or label_id_for(asset_id, evidence_id, annotator, kind, value, box, text_span, time_window)
-    existing = session.get(Label, lid)
+    return {"id": lid, "asset_id": asset_id, "evidence_id": evidence_id, "annotator": annotator, "kind": kind,
+            "value": value, "severity": severity, "box": box, "mask_sha": mask_sha, "text_span": text_span,
+            "time_window": time_window, "source": source}
+
+
+def label_event_payload(row: dict[str, Any]) -> dict[str, Any]:
+    """What the ``label.add`` audit event records of a label row."""
+    return {k: row[k] for k in ("asset_id", "evidence_id", "kind", "value", "annotator", "source")}
+
+
+def add_label(
+    session: Session, *, asset_id: str, kind: str, value: str, evidence_id: str | None = None,
+    annotator: str = "import", severity: str | None = None, box: list[float] | None = None,
+    mask_sha: str | None = None, text_span: list[int] | None = None, time_window: list[Any] | None = None,
+    source: str = "import", label_id: str | None = None, actor: str = "system",
+) -> Label:
+    """Add a grade label or defect annotation (deterministic id: re-adding is a no-op)."""
+    row = label_values(session, asset_id=asset_id, kind=kind, value=value, evidence_id=evidence_id,
+                       annotator=annotator, severity=severity, box=box, mask_sha=mask_sha, text_span=text_span,
+                       time_window=time_window, source=source, label_id=label_id)
+    existing = session.get(Label, row["id"])
     if existing is not None:
         return existing
-    label = Label(id=lid, asset_id=asset_id, evidence_id=evidence_id, annotator=annotator, kind=kind,
-                  value=value, severity=severity, box=box, mask_sha=mask_sha, text_span=text_span,
-                  time_window=time_window, source=source)
+    label = Label(**row)
     session.add(label)
-    append_event(session, actor=actor, action="label.add", entity="label", entity_id=lid,
-                 payload={"asset_id": asset_id, "evidence_id": evidence_id, "kind": kind, "value": value,
-                          "annotator": annotator, "source": source})
+    append_event(session, actor=actor, action="label.add", entity="label", entity_id=row["id"],
+                 payload=label_event_payload(row))
     return label
 
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event
-from assetgrade.store.repository import add_label, get_asset
-from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review, new_id
+from assetgrade.store.repository import get_asset, label_event_payload, label_values
+from assetgrade.store.schema import Asset, Label, Prediction, PredictionHead, Review, new_id, utcnow
 
 __all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_prediction",
            "list_predictions", "list_reviews"]
@@ -132,39 +132,46 @@ def add_review(
     (``{"id": ontology defect id, "severity": ..., "box": [...]}``) a defect label, both with
     source ``"review"`` (they win over imported labels).
     """
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # below, rows are written with Core statements: pending ORM changes go first
     asset = get_asset(session, asset_id)
-    result = session.execute(
-        update(Asset).where(Asset.id == asset_id, Asset.version == expected_version)
-        .values(version=Asset.version + 1).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    rid = new_id("rev")
+    labels: list[dict[str, Any]] = []  # named after the review: each review adds its own labels
+    if grade is not None:
+        labels.append(label_values(session, asset_id=asset_id, kind="grade", value=grade, annotator=reviewer,
+                                   source="review", label_id=f"lb_{rid}"))
+    for i, d in enumerate(defects):
+        if "id" not in d:
+            raise ValidationError("each defect needs an 'id' (ontology defect id)", where=f"defects[{i}]")
+        labels.append(label_values(session, asset_id=asset_id, kind="defect", value=str(d["id"]),
+                                   annotator=reviewer, severity=d.get("severity"), box=d.get("box"),
+                                   evidence_id=d.get("evidence_id"), source="review", label_id=f"lb_{rid}_{i}"))
+    conn = session.connection()
+    result = conn.execute(update(Asset).where(Asset.id == asset_id, Asset.version == expected_version)
+                          .values(version=Asset.version + 1))
+    if result.rowcount != 1:
         session.refresh(asset)
         raise ConflictError(
             f"asset {asset_id!r} changed: it is at version {asset.version}, the review expected"
             f" {expected_version}; reload and review again"
         )
     set_committed_value(asset, "version", expected_version + 1)  # what the UPDATE just wrote, without a re-read
-    review = Review(id=new_id("rev"), asset_id=asset_id, reviewer=reviewer, grade=grade,
-                    defects=[dict(d) for d in defects], note=note,
-                    based_on_prediction_id=based_on_prediction_id, status=status)
-    session.add(review)
-    session.flush()
-    session.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
-                    .values(queued=False))
-    append_event(session, actor=reviewer, action="review.add", entity="review", entity_id=review.id,
-                 payload={"asset_id": asset_id, "grade": grade, "defects": review.defects,
+    values = {"id": rid, "asset_id": asset_id, "reviewer": reviewer, "grade": grade,
+              "defects": [dict(d) for d in defects], "note": note, "based_on_prediction_id": based_on_prediction_id,
+              "status": status, "created_at": utcnow()}
+    conn.execute(insert(Review), values)
+    conn.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
+                 .values(queued=False))
+    append_event(session, actor=reviewer, action="review.add", entity="review", entity_id=rid,
+                 payload={"asset_id": asset_id, "grade": grade, "defects": values["defects"],
                           "based_on_prediction_id": based_on_prediction_id,
-                          "asset_version": asset.version})
-    if grade is not None:
-        add_label(session, asset_id=asset_id, kind="grade", value=grade, annotator=reviewer, source="review",
-                  label_id=f"lb_{review.id}", actor=reviewer)
-    for i, d in enumerate(defects):
-        if "id" not in d:
-            raise ValidationError("each defect needs an 'id' (ontology defect id)", where=f"defects[{i}]")
-        add_label(session, asset_id=asset_id, kind="defect", value=str(d["id"]), annotator=reviewer,
-                  severity=d.get("severity"), box=d.get("box"), evidence_id=d.get("evidence_id"),
-                  source="review", label_id=f"lb_{review.id}_{i}", actor=reviewer)
-    return review
+                          "asset_version": expected_version + 1})
+    if labels:
+        conn.execute(insert(Label), [{**row, "created_at": values["created_at"]} for row in labels])
+        for row in labels:
+            append_event(session, actor=reviewer, action="label.add", entity="label", entity_id=row["id"],
+                         payload=label_event_payload(row))
+    return Review(**values)  # transient: the row is already written
 
 
 def list_reviews(session: Session, asset_id: str) -> list[Review]:
