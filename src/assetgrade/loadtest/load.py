@@ -134,8 +134,7 @@ class _Budget:
     @classmethod
     def of(cls, n: int) -> _Budget:
         """Exactly ``n`` requests (one open-loop job), whatever the time."""
-        b = cls(LoadConfig(duration_s=3600.0, max_requests=n))
-        return b
+        return cls(LoadConfig(duration_s=3600.0, max_requests=n))
 
     def take(self) -> bool:
         if self.left <= 0 or time.monotonic() >= self.deadline:
