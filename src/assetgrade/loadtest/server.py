@@ -48,7 +48,7 @@ class ServiceProcess:
 
     def __init__(self, workspace: Path, *, store_url: str | None = None, port: int | None = None,
                  log_path: Path | None = None, env: dict[str, str] | None = None, workers: int = 1,
-                 threads: int = 8) -> None:
+                 threads: int = 4) -> None:
         self.workspace = Path(workspace)
         self.store_url = store_url
         self.port = port or free_port()

@@ -17,8 +17,8 @@ from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
 from assetgrade.store.audit import append_event
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
-from assetgrade.store.results import add_review
-from assetgrade.store.schema import Asset, Evidence, PredictionHead, Review
+from assetgrade.store.results import add_review, latest_prediction_id
+from assetgrade.store.schema import Asset, Evidence, Review
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
@@ -58,8 +58,7 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
                                               where=f"defects[{i}].evidence_id")
             pred_id = body.based_on_prediction_id
             if pred_id is None:
-                pred_id = s.execute(select(PredictionHead.prediction_id)
-                                    .where(PredictionHead.asset_id == asset_id)).scalar_one_or_none()
+                pred_id = latest_prediction_id(s, asset_id)
             review = add_review(
                 s, asset_id, reviewer=who.name, expected_version=body.expected_version, grade=body.grade,
                 defects=[d.model_dump(exclude_none=True) for d in body.defects], note=body.note,

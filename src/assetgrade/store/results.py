@@ -16,7 +16,7 @@ from assetgrade.store.repository import get_asset, label_event_payload, label_va
 from assetgrade.store.schema import Asset, Label, Prediction, PredictionHead, Review, new_id, utcnow
 
 __all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_prediction",
-           "list_predictions", "list_reviews"]
+           "latest_prediction_id", "list_predictions", "list_reviews"]
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -111,6 +111,12 @@ def list_predictions(session: Session, asset_id: str) -> list[Prediction]:
     q = select(Prediction).where(Prediction.asset_id == asset_id).order_by(Prediction.created_at.desc(),
                                                                               Prediction.id.desc())
     return list(session.execute(q).scalars())
+
+
+def latest_prediction_id(session: Session, asset_id: str) -> str | None:
+    """The id of an asset's newest prediction, or None (one primary-key lookup, no prediction row loaded)."""
+    return session.execute(select(PredictionHead.prediction_id)
+                           .where(PredictionHead.asset_id == asset_id)).scalar_one_or_none()
 
 
 def latest_prediction(session: Session, asset_id: str) -> Prediction | None:

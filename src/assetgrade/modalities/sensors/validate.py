@@ -35,7 +35,6 @@ def nearly_constant(x: np.ndarray, rel_tol: float = 1e-9) -> bool:
     return bool(float(v.max() - v.min()) <= rel_tol * (1.0 + float(np.abs(v).max())))
 
 
-
 @dataclass
 class CheckedSeries:
     """A validated series: a float frame with a strictly increasing float index, and the flags raised.
