@@ -22,6 +22,7 @@ from assetgrade.datasets.linked import (
     rul_level,
     write_linked,
 )
+from assetgrade.errors import ValidationError
 
 MODALITY_LABELS = ("image_level", "sensor_level", "log_level")
 
@@ -69,6 +70,20 @@ def test_pieces_do_not_cross_splits(sample: pd.DataFrame) -> None:
     texts = sample.explode("maintie_indices").groupby("maintie_indices")["split"].nunique()
     assert texts.max() == 1
     assert set(sample["split"]) == {"train", "calibration", "test"}
+
+
+def test_units_and_texts_stay_in_one_piece_group(sample: pd.DataFrame) -> None:
+    # the CV group is the piece group: a held-out fold never shares a unit or a text with training
+    units = sample.groupby(["cmapss_subset", "cmapss_unit"])["group"].nunique()
+    assert units.max() == 1
+    texts = sample.explode("maintie_indices").groupby("maintie_indices")["group"].nunique()
+    assert texts.max() == 1
+    assert sample.groupby("split")["group"].nunique().to_dict() == {"train": 3, "calibration": 3, "test": 3}
+
+
+def test_too_many_piece_groups_is_a_clear_error() -> None:
+    with pytest.raises(ValidationError, match="piece group"):
+        build_linked(n_assets=40, seed=0, source="sample", piece_groups=50)
 
 
 def test_records_load_real_bytes_and_series(tmp_path: Path) -> None:

@@ -22,8 +22,12 @@ The true grade follows one documented rubric over those three real labels:
 never better than C when ``v == 3`` or ``s == 3`` (a fully defective cell or an engine near end
 of life). No single modality determines the grade. The pieces are split into train /
 calibration / test *before* assets are assembled, so no image, engine unit or text is shared
-across splits; within a split a C-MAPSS unit (cut at different cycles) and a text may serve
-several assets, so grouped cross-validation should use :attr:`LinkedLabels.group` (the unit).
+across splits. Within a split the pieces are further dealt into ``piece_groups`` disjoint
+*piece groups* and each asset draws its unit and texts from one group only: a C-MAPSS unit (cut
+at different cycles) or a text may serve several assets of the same group, never two groups.
+Grouped cross-validation on :attr:`LinkedLabels.group` (the piece group) therefore never shows
+an extractor a unit or a text of its held-out fold (with the unit as the group, shared texts
+crossed folds and inflated the text extractor's out-of-fold accuracy).
 
 The demo source (``source="sample"``) uses small excerpts shipped in
 ``assetgrade/datasets/samples/`` (20 FD001 training units, public domain; 200 MaintIE texts,
@@ -112,7 +116,7 @@ class LinkedLabels:
 
     Examples
     --------
-    >>> lab = LinkedLabels("lnk-00001", "train", "FD001-u3", "B", 1, "images/cell0001.png", 1/3, "mono",
+    >>> lab = LinkedLabels("lnk-00001", "train", "train-p0", "B", 1, "images/cell0001.png", 1/3, "mono",
     ...                    0, "FD001", 3, 60, 140, 1, (5,), 2)
     >>> lab.grade
     'B'
@@ -121,7 +125,7 @@ class LinkedLabels:
     asset_id: str
     split: str
     group: str
-    """The C-MAPSS unit the asset's sensor history comes from: use it as the CV group."""
+    """The asset's piece group (``train-p0``...): no unit or text is shared across groups; use it as the CV group."""
     grade: str
     image_level: int
     elpv_file: str
@@ -159,7 +163,7 @@ class LinkedBenchmark:
         return np.array([self.grades.index(lab.grade) for lab in self.labels], dtype=np.int64)
 
     def groups(self) -> list[str]:
-        """CV groups (C-MAPSS unit), in record order."""
+        """CV groups (piece groups: no unit or text shared between two), in record order."""
         return [lab.group for lab in self.labels]
 
     def split(self, name: str) -> LinkedBenchmark:
@@ -276,6 +280,7 @@ def build_linked(
     cmapss_subsets: Sequence[str] = ("FD001",),
     sensor_weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
     log_weights: Sequence[float] = (0.45, 0.3, 0.25),
+    piece_groups: int = 3,
 ) -> LinkedBenchmark:
     """Build the linked benchmark: ``n_assets`` assets, seeded, split by asset (pieces split first).
 
@@ -289,9 +294,14 @@ def build_linked(
     sensor_weights, log_weights
         How often each sensor level (0..3) and log level (0..2) is drawn; images are drawn at
         random from ELPV (its own level mix).
+    piece_groups
+        Disjoint groups of units and texts per split (the CV groups, see the module docstring);
+        use at least as many as the cross-validation folds.
     """
     if n_assets < 3:
         raise ValidationError(f"n_assets={n_assets} must be >= 3", where="n_assets")
+    if piece_groups < 1:
+        raise ValidationError(f"piece_groups={piece_groups} must be >= 1", where="piece_groups")
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.shape != (3,) or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
         raise ValidationError(f"fractions={list(fractions)} must be 3 positive shares summing to 1", where="fractions")
@@ -318,11 +328,23 @@ def build_linked(
         if n_s > len(imgs):
             raise ValidationError(f"{n_s} {s_name} assets need more than the {len(imgs)} ELPV images", where="n_assets")
         chosen_imgs = [imgs[i] for i in rng.permutation(len(imgs))[:n_s]]
-        s_units = unit_split[s_name]
-        by_sev = {lv: [i for i in text_split[s_name] if severity[i] == lv] for lv in range(3)}
-        if not s_units or any(not v for v in by_sev.values()):
-            raise ValidationError(f"the {s_name} split got no C-MAPSS unit or no text of some severity", where="source")
-        for img_i in chosen_imgs:
+        by_sev_all = {lv: [i for i in text_split[s_name] if severity[i] == lv] for lv in range(3)}
+        # deal the split's units and texts (already shuffled) into disjoint piece groups
+        pieces = [
+            (unit_split[s_name][b::piece_groups], {lv: v[b::piece_groups] for lv, v in by_sev_all.items()})
+            for b in range(piece_groups)
+        ]
+        for b, (units_b, sev_b) in enumerate(pieces):
+            if not units_b or any(not v for v in sev_b.values()):
+                raise ValidationError(
+                    f"piece group {b} of the {s_name} split got no C-MAPSS unit or no text of some severity "
+                    f"({len(unit_split[s_name])} units, {[len(v) for v in by_sev_all.values()]} texts by severity "
+                    f"for {piece_groups} groups)",
+                    where="piece_groups",
+                )
+        for a_i, img_i in enumerate(chosen_imgs):
+            block = a_i % piece_groups
+            s_units, by_sev = pieces[block]
             counter += 1
             aid = f"lnk-{counter:05d}"
             row = elpv.iloc[img_i]
@@ -384,7 +406,7 @@ def build_linked(
                 LinkedLabels(
                     asset_id=aid,
                     split=s_name,
-                    group=f"{key[0]}-u{key[1]}",
+                    group=f"{s_name}-p{block}",
                     grade=GRADES[g],
                     image_level=v,
                     elpv_file=str(row["path"]),
