@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.vision.heads import LinearProbe, MultiLabelProbe, OrdinalLogistic
+from assetgrade.modalities.vision.heads import LinearProbe, MultiLabelProbe, OrdinalLogistic, select_ordinal_penalty
 
 
 def _ordinal_data(rng: np.random.Generator, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -68,3 +68,41 @@ def test_heads_reject_nan_and_bad_labels(rng: np.random.Generator) -> None:
         LinearProbe(n_classes=2).fit(X, np.r_[np.zeros(5, int), np.ones(5, int)])
     with pytest.raises(ValidationError, match=r"0\.\.2"):
         OrdinalLogistic(n_classes=3).fit(rng.normal(size=(4, 2)), np.array([0, 1, 2, 5]))
+
+
+def _noisy_ordinal(
+    rng: np.random.Generator, n: int, noise_dims: int, label_noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    signal = rng.normal(size=n)
+    X = np.c_[signal, rng.normal(size=(n, noise_dims))]
+    y = np.digitize(signal + label_noise * rng.normal(size=n), [-0.6, 0.0, 0.6])
+    return X, y
+
+
+def test_select_penalty_prefers_a_strong_penalty_when_features_outnumber_images(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 90, noise_dims=400, label_noise=0.5)
+    C, losses = select_ordinal_penalty(X, y, n_classes=4, grid=(0.003, 0.1, 10.0))
+    assert C == 0.003 and losses[0.003] < losses[10.0]
+
+
+def test_select_penalty_prefers_a_weak_penalty_on_clean_low_dimensional_data(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 300, noise_dims=1, label_noise=0.05)
+    C, losses = select_ordinal_penalty(X, y, n_classes=4, grid=(0.003, 0.1, 10.0))
+    assert C == 10.0 and losses[10.0] < losses[0.003]
+
+
+def test_select_penalty_keeps_groups_together_and_falls_back_on_tiny_sets(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 20, noise_dims=3, label_noise=0.1)
+    assert select_ordinal_penalty(X, y, n_classes=4, fallback=0.7) == (0.7, {})
+    X, y = _noisy_ordinal(rng, 120, noise_dims=3, label_noise=0.1)
+    # two images per asset: with the pairs as groups the choice is still made and valid
+    C, losses = select_ordinal_penalty(X, y, n_classes=4, groups=np.arange(120) // 2)
+    assert C in losses and all(np.isfinite(v) for v in losses.values())
+
+
+def test_ordinal_warm_start_reaches_the_same_solution(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 200, noise_dims=20, label_noise=0.3)
+    a = OrdinalLogistic(n_classes=4, C=0.1).fit(X, y)
+    start = OrdinalLogistic(n_classes=4, C=0.01).fit(X, y).params_
+    b = OrdinalLogistic(n_classes=4, C=0.1).fit(X, y, warm_start=start)
+    assert np.allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,7 @@ from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, registe
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
 from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence
-from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic
+from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic, select_ordinal_penalty
 from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
 from assetgrade.modalities.vision.images import decode_image, preprocess
 from assetgrade.modalities.vision.quality import QUALITY_FEATURES, assess_quality, temper
@@ -41,6 +41,10 @@ class VisionExtractor:
     types come from the terms on labelled boxes (``ImageRef.boxes``); the anomaly memory bank
     from images of best-grade assets, with a quarter of them held out to set the alarm threshold.
 
+    ``C`` is the heads' inverse L2 strength; ``"auto"`` (default) picks it per fit by grouped
+    cross-validated log-loss (:func:`~assetgrade.modalities.vision.heads.select_ordinal_penalty`), the
+    choice in ``C_``.
+
     Examples
     --------
     >>> ex = VisionExtractor(image_size=64)          # doctest: +SKIP
@@ -57,7 +61,7 @@ class VisionExtractor:
         grades: Sequence[str] | None = None,
         engine: Engine = "auto",
         cache_dir: Path | None = None,
-        C: float = 0.5,
+        C: float | Literal["auto"] = "auto",
         target_false_alarm: float = 0.01,
         coreset_size: int = 2000,
         seed: int = 0,
@@ -115,7 +119,7 @@ class VisionExtractor:
         labels = list(grades) if grades is not None else [r.grade for r in records]
         if len(labels) != len(records):
             raise ValidationError(f"{len(records)} records but {len(labels)} grades", where="VisionExtractor.fit")
-        refs, y, terms_per_image = [], [], []
+        refs, y, terms_per_image, owner = [], [], [], []
         for rec, g in zip(records, labels, strict=True):
             if g is None:
                 continue
@@ -123,6 +127,7 @@ class VisionExtractor:
                 raise ValidationError(f"unknown grade {g!r}; allowed {list(names)}", where=f"asset {rec.asset_id}")
             for ref in rec.images:
                 refs.append(ref)
+                owner.append(rec.asset_id)
                 y.append(names.index(g))
                 terms_per_image.append({t for t, _ in ref.boxes})
         seen, self.fit_errors_ = self._see(refs)
@@ -131,12 +136,18 @@ class VisionExtractor:
             raise ValidationError("need graded images from at least two grades to fit", where="VisionExtractor.fit")
         X = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
-        self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C).fit(X, yk)
+        if self.C == "auto":
+            self.C_, self.C_losses_ = select_ordinal_penalty(
+                X, yk, n_classes=len(names), groups=[owner[i] for i in keep], seed=self.seed
+            )
+        else:
+            self.C_, self.C_losses_ = float(self.C), {}
+        self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
         self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
         self.defect_head_: MultiLabelProbe | None = None
         if self.defect_terms_:
             Y = np.array([[t in terms_per_image[i] for t in self.defect_terms_] for i in keep], dtype=int)
-            self.defect_head_ = MultiLabelProbe(C=self.C).fit(X, Y)
+            self.defect_head_ = MultiLabelProbe(C=self.C_).fit(X, Y)
         good = [i for i in keep if y[i] == 0]
         self.anomaly_: PatchCore | None = None
         self.alarm_: AlarmThreshold | None = None
