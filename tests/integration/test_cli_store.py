@@ -78,3 +78,36 @@ def test_serve_refuses_a_short_session_secret_naming_the_variable(tmp_path: Path
                        env={**os.environ, "ASSETGRADE_SESSION_SECRET": "short"}, timeout=60)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "ASSETGRADE_SESSION_SECRET" in r.stderr and "16 characters" in r.stderr
+
+
+def test_cli_gc_blobs_removes_only_old_orphans(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from assetgrade.store import verify_chain
+    from assetgrade.workspace import Workspace
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    (tmp_path / "a.jpg").write_bytes(_jpeg(10))
+    (tmp_path / "m.csv").write_text("asset_id,kind,path,text,grade,defect\npump-1,image,a.jpg,,B,\n")
+    assert runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)]).exit_code == 0
+    with Workspace.open(ws) as w:
+        orphan = w.blobs.put_bytes(b"a crashed ingest left this")
+        old = time.time() - 3 * 24 * 3600
+        for sha in (orphan, *[p.name for p in Path(w.blobs.root).glob("??/??/*")]):
+            os.utime(w.blobs.path_for(sha), (old, old))
+    r = runner.invoke(app, ["db", "gc-blobs", "-w", str(ws), "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    dry = json.loads(r.output)
+    assert (dry["stored"], dry["referenced"], dry["orphans"], dry["deleted"]) == (2, 1, 1, 0)
+    r = runner.invoke(app, ["db", "gc-blobs", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "deleted 1" in r.output
+    with Workspace.open(ws) as w:
+        assert not w.blobs.exists(orphan)
+        with w.session(readonly=True) as s:
+            assert verify_chain(s).ok
+    r = runner.invoke(app, ["assets", "show", "pump-1", "-w", str(ws), "--json"])
+    assert r.exit_code == 0 and "pump-1" in r.output

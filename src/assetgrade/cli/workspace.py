@@ -159,6 +159,41 @@ def _db_upgrade(
     console.print(f"[green]store at schema revision {rev}[/]")
 
 
+def _db_gc_blobs(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    grace_hours: Annotated[
+        float, typer.Option("--grace-hours", help="Keep unreferenced blobs younger than this.")
+    ] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Delete blobs that no evidence, label mask or prediction overlay names (orphans of crashed writes)."""
+    from assetgrade.store.blob_gc import collect_blob_garbage, record_blob_gc, referenced_blobs
+
+    with open_workspace(workspace, store) as ws:
+        with ws.session(readonly=True) as s:
+            refs = referenced_blobs(s)
+        rep = collect_blob_garbage(ws.blobs, refs, grace_s=grace_hours * 3600.0, dry_run=dry_run)
+        if not dry_run:
+            with ws.session() as s:
+                record_blob_gc(s, rep, actor="cli")
+    if as_json:
+        typer.echo(json.dumps(rep.to_dict(), indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    gone = rep.orphans - rep.kept_young if dry_run else rep.deleted
+    console.print(f"{rep.stored} blobs stored, {rep.referenced} referenced; {rep.orphans} orphans "
+                  f"({rep.orphan_bytes / 1e6:.1f} MB): {verb} {gone}, kept {rep.kept_young} younger than "
+                  f"{grace_hours:g} h; {rep.stale_tmp} interrupted temp files {'found' if dry_run else 'removed'}")
+    if rep.missing:
+        console.print(f"[red]{rep.missing} referenced blobs are missing from the store[/], e.g. "
+                      f"{', '.join(rep.missing_examples[:3])}")
+    if not rep.local and not dry_run:
+        console.print("[yellow]object store: blobs re-used by an ingest running now are not protected; "
+                      "run this while no ingest runs[/]")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``init``, ``stats``, ``assets`` and ``db`` to the CLI."""
     app.command("init")(_init)
@@ -169,4 +204,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(assets, name="assets")
     db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
     db.command("upgrade")(_db_upgrade)
+    db.command("gc-blobs")(_db_gc_blobs)
     app.add_typer(db, name="db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -83,10 +84,11 @@ class BlobStore:
 
     # -- writing ----------------------------------------------------------------------------
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; returns its sha256. No write when it is already stored."""
+        """Store ``data``; returns its sha256. No write when it is already stored (its time stamp is refreshed)."""
         sha = sha256_bytes(data)
         final = self.path_for(sha)
         if self.fs.exists(final):
+            self._refresh(final)
             return sha
         if self.is_local:
             self._local_atomic(final, lambda fh: fh.write(data))
@@ -114,6 +116,7 @@ class BlobStore:
                 sha = h.hexdigest()
                 final = self.path_for(sha)
                 if Path(final).exists():
+                    self._refresh(final)
                     return sha
                 Path(final).parent.mkdir(parents=True, exist_ok=True)
                 Path(tmp).replace(final)
@@ -127,6 +130,13 @@ class BlobStore:
             self.fs.put_file(str(src), final)
             self._check_size(final, src.stat().st_size)
         return sha
+
+    def _refresh(self, final: str) -> None:
+        """Mark a re-used blob as young (local disks), so garbage collection's grace period covers it again."""
+        if self.is_local:
+            # a read-only store: nothing to protect, a collector cannot delete there either
+            with contextlib.suppress(OSError):
+                os.utime(final)
 
     def _tmp_path(self) -> str:
         tmp_dir = Path(self.root) / "tmp"

@@ -34,7 +34,13 @@ def test_dedup_does_not_rewrite(store: BlobStore) -> None:
     path = store.path_for(sha)
     before = store.fs.info(path)
     assert store.put_bytes(b"abc") == sha
-    assert store.fs.info(path).get("mtime", 0) == before.get("mtime", 0)
+    after = store.fs.info(path)
+    if store.is_local:
+        # same file, not a new one renamed over it; only its time stamp is refreshed (for blob GC)
+        assert after["ino"] == before["ino"]
+        assert after["mtime"] >= before["mtime"]
+    else:
+        assert after.get("created") == before.get("created")
     assert len([p for p in store.fs.find(store.root) if not p.endswith(".part")]) == 1
 
 

@@ -273,7 +273,7 @@ def select_ordinal_penalty(
     counts = np.bincount(yv, minlength=n_classes)
     if len(yv) < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
         return fallback, {}
-    g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv)).astype(str)
+    g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
     order = sorted(float(c) for c in grid)
     losses = dict.fromkeys(order, 0.0)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

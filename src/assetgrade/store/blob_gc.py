@@ -1,0 +1,178 @@
+"""Blob garbage collection: delete blobs that no row names any more, never one a writer may still need.
+
+Blobs are written before the rows that name them (``store.md``), so a crash between the two,
+or a batch rolled back after its blobs were stored, leaves an *orphan*: a blob no evidence row,
+label mask or prediction overlay refers to. :func:`collect_blob_garbage` finds and deletes them.
+
+Safety rules:
+
+* **Referenced** means named by ``evidence.blob_sha``, ``labels.mask_sha`` or a prediction's
+  ``payload["overlays"]`` (the heat-map PNGs of the review UI), read from committed rows.
+* **Grace period.** A blob younger than ``grace_s`` (modification time) is kept even when
+  unreferenced: its writer may not have committed its rows yet. On a local disk a writer that
+  finds its blob already stored refreshes the blob's modification time
+  (:meth:`BlobStore.put_bytes`), so re-using an old orphan makes it young again; the age is
+  read again just before each deletion.
+* Object stores cannot refresh a time stamp in place: there, run the collection while no
+  ingest is running, or a blob re-used by an ingest in flight may be deleted (the report says
+  which kind of store it ran on).
+* Interrupted temporary files (``tmp/*.part``) older than the grace period are removed too.
+
+The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, not the names).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assetgrade.errors import ValidationError
+from assetgrade.store.blobs import _SHA_RE, BlobStore
+from assetgrade.store.schema import Evidence, Label, Prediction
+
+__all__ = ["GcReport", "collect_blob_garbage", "record_blob_gc", "referenced_blobs"]
+
+
+@dataclass
+class GcReport:
+    """What one collection found and did (``deleted`` is 0 in a dry run)."""
+
+    store: str
+    local: bool
+    dry_run: bool
+    grace_s: float
+    stored: int = 0
+    referenced: int = 0
+    orphans: int = 0
+    kept_young: int = 0
+    deleted: int = 0
+    freed_bytes: int = 0
+    orphan_bytes: int = 0
+    stale_tmp: int = 0
+    """Interrupted ``tmp/*.part`` files older than the grace period (removed unless a dry run)."""
+    missing: int = 0
+    """Referenced blobs that are not in the store (a damaged store; ``golden verify`` names them)."""
+    missing_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def referenced_blobs(session: Session) -> set[str]:
+    """Every blob sha256 named by a committed row: evidence, label masks, prediction overlays."""
+    refs: set[str] = set()
+    for column in (Evidence.blob_sha, Label.mask_sha):
+        refs.update(str(v) for (v,) in session.execute(select(column).where(column.is_not(None))))
+    rows = session.execute(select(Prediction.payload).execution_options(yield_per=500))
+    for (payload,) in rows:
+        overlays = payload.get("overlays") if isinstance(payload, dict) else None
+        if isinstance(overlays, dict):
+            refs.update(v for v in overlays.values() if isinstance(v, str))
+    return {r for r in refs if isinstance(r, str) and _SHA_RE.match(r)}
+
+
+def _stored(blobs: BlobStore) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    """(sha, path, info) of every blob under the store's ``ab/cd/`` fan-out (temp files excluded)."""
+    root = blobs.root.rstrip("/")
+    found = blobs.fs.find(root, detail=True)
+    for path, info in found.items():
+        rel = str(path)[len(root) :].lstrip("/") if str(path).startswith(root) else str(path)
+        parts = rel.split("/")
+        if len(parts) == 3 and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4] and _SHA_RE.match(parts[2]):
+            yield parts[2], str(path), info
+
+
+def _mtime(blobs: BlobStore, path: str, info: dict[str, Any] | None = None) -> float | None:
+    """Modification time in epoch seconds, or None when the store does not say."""
+    data = info if info is not None else blobs.fs.info(path)
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        v = data.get(key)
+        if v is None:
+            continue
+        if isinstance(v, int | float):
+            return float(v)
+        stamp = getattr(v, "timestamp", None)
+        if callable(stamp):
+            return float(stamp())
+    return None
+
+
+def collect_blob_garbage(
+    blobs: BlobStore,
+    referenced: set[str],
+    *,
+    grace_s: float = 24 * 3600.0,
+    dry_run: bool = False,
+    now: float | None = None,
+    max_examples: int = 10,
+) -> GcReport:
+    """Delete (or, with ``dry_run``, only count) blobs not in ``referenced`` and older than ``grace_s`` s.
+
+    ``referenced`` comes from :func:`referenced_blobs` on a session closed before this runs, so
+    no database lock is held while the store is scanned. A blob whose age the store cannot tell
+    is kept. Record the outcome with :func:`record_blob_gc`.
+
+    Examples
+    --------
+    >>> store = BlobStore("memory://doctest-gc")
+    >>> keep, drop = store.put_bytes(b"named"), store.put_bytes(b"orphan")
+    >>> rep = collect_blob_garbage(store, {keep}, grace_s=0.0)
+    >>> rep.deleted, store.exists(keep), store.exists(drop)
+    (1, True, False)
+    """
+    if grace_s < 0:
+        raise ValidationError(f"grace period {grace_s} s must be >= 0", where="grace_s")
+    t0 = time.perf_counter()
+    clock = time.time() if now is None else now
+    rep = GcReport(store=blobs.url, local=blobs.is_local, dry_run=dry_run, grace_s=grace_s)
+    rep.referenced = len(referenced)
+    present: set[str] = set()
+    for sha, path, info in list(_stored(blobs)):
+        rep.stored += 1
+        present.add(sha)
+        if sha in referenced:
+            continue
+        rep.orphans += 1
+        size = int(info.get("size") or 0)
+        rep.orphan_bytes += size
+        stamp = _mtime(blobs, path, info)
+        if stamp is None or clock - stamp < grace_s:
+            rep.kept_young += 1
+            continue
+        if dry_run:
+            continue
+        again = _mtime(blobs, path)  # a writer may have just re-used it: read its age once more
+        if again is None or clock - again < grace_s:
+            rep.kept_young += 1
+            continue
+        blobs.fs.rm_file(path)
+        rep.deleted += 1
+        rep.freed_bytes += size
+    missing = sorted(referenced - present)
+    rep.missing = len(missing)
+    rep.missing_examples = missing[:max_examples]
+    tmp_dir = f"{blobs.root.rstrip('/')}/tmp"
+    if blobs.fs.exists(tmp_dir):
+        for path, info in blobs.fs.find(tmp_dir, detail=True).items():
+            stamp = _mtime(blobs, str(path), info)
+            if str(path).endswith(".part") and stamp is not None and clock - stamp >= grace_s:
+                if not dry_run:
+                    blobs.fs.rm_file(str(path))
+                rep.stale_tmp += 1
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def record_blob_gc(session: Session, report: GcReport, *, actor: str = "system") -> None:
+    """Append the ``blobs.gc`` audit event (counts and bytes; no blob names) in the caller's transaction."""
+    from assetgrade.store.audit import append_event
+
+    payload = {k: v for k, v in report.to_dict().items() if k not in ("missing_examples", "seconds", "store")}
+    append_event(session, actor=actor, action="blobs.gc", entity="blob_store", entity_id=report.store,
+                 payload=payload)

@@ -1,0 +1,96 @@
+"""Blob garbage collection: orphans go, anything a row names (evidence, masks, overlays) or a writer may need stays."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.store import add_asset, add_evidence, add_label, add_prediction, verify_chain
+from assetgrade.store.blob_gc import collect_blob_garbage, record_blob_gc, referenced_blobs
+from assetgrade.store.blobs import BlobStore
+from assetgrade.workspace import Workspace
+
+DAY = 24 * 3600.0
+
+
+def _age(blobs: BlobStore, sha: str, seconds: float) -> None:
+    """Make blob ``sha`` look ``seconds`` old."""
+    stamp = time.time() - seconds
+    os.utime(blobs.path_for(sha), (stamp, stamp))
+
+
+def _populate(ws: Workspace) -> dict[str, str]:
+    b = ws.blobs
+    shas = {name: b.put_bytes(name.encode() * 10) for name in
+            ("image", "mask", "overlay", "old_orphan", "young_orphan")}
+    with ws.session() as s:
+        add_asset(s, "pump-1")
+        add_evidence(s, asset_id="pump-1", kind="image", sha256=shas["image"], blob_sha=shas["image"],
+                     evidence_id="img-1")
+        add_label(s, asset_id="pump-1", kind="defect", value="corrosion", mask_sha=shas["mask"])
+        add_prediction(s, "pump-1", model_version="m1", grade="B", distribution={"A": 0.4, "B": 0.6},
+                       conformal_set=["A", "B"], decision="review", payload={"overlays": {"img-1": shas["overlay"]}})
+    for name in ("image", "mask", "overlay", "old_orphan"):
+        _age(b, shas[name], 3 * DAY)
+    return shas
+
+
+def test_references_cover_evidence_masks_and_overlays(ws: Workspace) -> None:
+    shas = _populate(ws)
+    with ws.session(readonly=True) as s:
+        refs = referenced_blobs(s)
+    assert refs == {shas["image"], shas["mask"], shas["overlay"]}
+
+
+def test_only_old_orphans_are_deleted_and_the_event_is_audited(ws: Workspace) -> None:
+    shas = _populate(ws)
+    with ws.session(readonly=True) as s:
+        refs = referenced_blobs(s)
+    dry = collect_blob_garbage(ws.blobs, refs, dry_run=True)
+    assert (dry.stored, dry.orphans, dry.kept_young, dry.deleted) == (5, 2, 1, 0)
+    assert ws.blobs.exists(shas["old_orphan"])
+    rep = collect_blob_garbage(ws.blobs, refs)
+    assert (rep.deleted, rep.kept_young, rep.missing) == (1, 1, 0)
+    assert rep.freed_bytes == len(b"old_orphan" * 10)
+    assert not ws.blobs.exists(shas["old_orphan"])
+    assert all(ws.blobs.exists(shas[n]) for n in ("image", "mask", "overlay", "young_orphan"))
+    with ws.session() as s:
+        record_blob_gc(s, rep, actor="tester")
+    with ws.session(readonly=True) as s:
+        assert verify_chain(s).ok
+    again = collect_blob_garbage(ws.blobs, refs)
+    assert again.deleted == 0 and again.stored == 4
+
+
+def test_a_reused_old_orphan_becomes_young_again(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    sha = blobs.put_bytes(b"left behind by a crashed ingest")
+    _age(blobs, sha, 3 * DAY)
+    assert blobs.put_bytes(b"left behind by a crashed ingest") == sha  # a new ingest re-uses it
+    rep = collect_blob_garbage(blobs, set())
+    assert rep.deleted == 0 and rep.kept_young == 1 and blobs.exists(sha)
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"streamed file")
+    sha2 = blobs.put_file(src)
+    _age(blobs, sha2, 3 * DAY)
+    blobs.put_file(src)
+    assert collect_blob_garbage(blobs, set()).deleted == 0
+
+
+def test_missing_blobs_and_stale_temp_files_are_reported(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    ghost = "ab" * 32
+    part = Path(blobs.root) / "tmp" / "dead.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"half a blob")
+    stamp = time.time() - 3 * DAY
+    os.utime(part, (stamp, stamp))
+    rep = collect_blob_garbage(blobs, {ghost})
+    assert rep.missing == 1 and rep.missing_examples == [ghost]
+    assert rep.stale_tmp == 1 and not part.exists()
+    with pytest.raises(ValidationError, match="grace"):
+        collect_blob_garbage(blobs, set(), grace_s=-1)
