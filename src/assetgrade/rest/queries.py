@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review
@@ -124,20 +124,49 @@ def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple
     return out, int(total)
 
 
+def _before(a: Any, b: Any) -> Any:
+    """SQL condition "row ``a`` comes before row ``b`` in queue policy order" (two PredictionHead aliases).
+
+    The order is cost desc, set size desc, contradictions desc, time asc, asset id asc; written out
+    as the lexicographic comparison so that each step is a range on the queue index.
+    """
+    keys = [(a.cost_key, b.cost_key, "desc"), (a.set_size, b.set_size, "desc"),
+            (a.n_contradictions, b.n_contradictions, "desc"), (a.predicted_at, b.predicted_at, "asc"),
+            (a.asset_id, b.asset_id, "asc")]
+    terms = []
+    for i, (x, y, direction) in enumerate(keys):
+        ties = [kx == ky for kx, ky, _ in keys[:i]]
+        terms.append(and_(*ties, x > y if direction == "desc" else x < y))
+    return or_(*terms)
+
+
 def queue_neighbours(session: Session, asset_id: str) -> tuple[str | None, str | None, int | None, int]:
     """(previous asset id, next asset id, 0-based position or None when not queued, queue length).
 
-    For an asset not in the queue (already reviewed), "next" is the head of the queue.
+    For an asset not in the queue (already reviewed), "next" is the head of the queue. Keyset
+    queries against the asset's own row (one neighbour each way, a count of the rows before it),
+    so a page does not read the whole queue.
     """
-    ordered = list(session.execute(select(PredictionHead.asset_id).where(PredictionHead.queued == true())
-                                   .order_by(*_QUEUE_ORDER)).scalars())
-    if asset_id not in ordered:
-        head = ordered[0] if ordered else None
-        return None, head, None, len(ordered)
-    i = ordered.index(asset_id)
-    prev_id = ordered[i - 1] if i > 0 else None
-    next_id = ordered[i + 1] if i + 1 < len(ordered) else None
-    return prev_id, next_id, i, len(ordered)
+    total = int(session.execute(select(func.count()).select_from(PredictionHead)
+                                .where(PredictionHead.queued == true())).scalar_one())
+    me = aliased(PredictionHead)
+    other = aliased(PredictionHead)
+    mine = session.execute(select(me.queued).where(me.asset_id == asset_id)).scalar_one_or_none()
+    if not mine:
+        head = session.execute(select(PredictionHead.asset_id).where(PredictionHead.queued == true())
+                               .order_by(*_QUEUE_ORDER).limit(1)).scalar_one_or_none()
+        return None, head, None, total
+    base = (select(other.asset_id).join(me, me.asset_id == asset_id)
+            .where(other.queued == true(), other.asset_id != asset_id))
+    order: list[Any] = [other.cost_key.desc(), other.set_size.desc(), other.n_contradictions.desc(),
+             other.predicted_at.asc(), other.asset_id.asc()]
+    reverse: list[Any] = [other.cost_key.asc(), other.set_size.asc(), other.n_contradictions.asc(),
+               other.predicted_at.desc(), other.asset_id.desc()]
+    prev_id = session.execute(base.where(_before(other, me)).order_by(*reverse).limit(1)).scalar_one_or_none()
+    next_id = session.execute(base.where(_before(me, other)).order_by(*order).limit(1)).scalar_one_or_none()
+    position = int(session.execute(select(func.count()).select_from(
+        base.where(_before(other, me)).subquery())).scalar_one())
+    return prev_id, next_id, position, total
 
 
 def asset_rows(

@@ -11,6 +11,7 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -85,6 +86,22 @@ def test_heads_match_the_definition_after_random_writes(ws: Workspace) -> None:
         if total >= 2:
             assert queue_neighbours(s, expected_queue[1])[:3] == (expected_queue[0],
                                                                   expected_queue[2] if total > 2 else None, 1)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_queue_neighbours_match_the_full_ordering(ws: Workspace, seed: int) -> None:
+    # ties on cost, set size and contradictions are common in this mix: the keyset must break them as the list does
+    _random_writes(ws, seed=seed, n_assets=20, n_ops=120)
+    with ws.session(readonly=True) as s:
+        queue = _reference_queue(s)
+        total = len(queue)
+        assert total >= 3
+        for i, aid in enumerate(queue):
+            expected = (queue[i - 1] if i else None, queue[i + 1] if i + 1 < total else None, i, total)
+            assert queue_neighbours(s, aid) == expected, aid
+        for aid in set(_reference_latest(s)) - set(queue):
+            assert queue_neighbours(s, aid) == (None, queue[0], None, total)
+        assert queue_neighbours(s, "no-such-asset") == (None, queue[0], None, total)
 
 
 def test_an_older_prediction_does_not_replace_the_head(ws: Workspace) -> None:
