@@ -96,9 +96,21 @@ def latest_predictions(session: Session, asset_ids: list[str]) -> dict[str, Pred
     return {r.asset_id: r for r in rows}
 
 
-_QUEUE_ORDER = (PredictionHead.cost_key.desc(), PredictionHead.set_size.desc(),
-                PredictionHead.n_contradictions.desc(), PredictionHead.predicted_at.asc(),
-                PredictionHead.asset_id.asc())
+_QUEUE_KEYS = (("cost_key", "desc"), ("set_size", "desc"), ("n_contradictions", "desc"),
+               ("predicted_at", "asc"), ("asset_id", "asc"))
+"""Queue policy order over PredictionHead columns (the queue index has the same order)."""
+
+
+def _queue_order(h: Any, *, reverse: bool = False) -> list[Any]:
+    """ORDER BY terms of the queue policy for ``h`` (PredictionHead or an alias), or its reverse."""
+    out = []
+    for name, direction in _QUEUE_KEYS:
+        col = getattr(h, name)
+        out.append(col.desc() if (direction == "desc") != reverse else col.asc())
+    return out
+
+
+_QUEUE_ORDER = tuple(_queue_order(PredictionHead))
 
 
 def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple[list[QueueRow], int]:
@@ -127,15 +139,13 @@ def review_queue(session: Session, *, limit: int = 50, offset: int = 0) -> tuple
 def _before(a: Any, b: Any) -> Any:
     """SQL condition "row ``a`` comes before row ``b`` in queue policy order" (two PredictionHead aliases).
 
-    The order is cost desc, set size desc, contradictions desc, time asc, asset id asc; written out
-    as the lexicographic comparison so that each step is a range on the queue index.
+    The lexicographic comparison over ``_QUEUE_KEYS`` written out, so each step is a range on the
+    queue index.
     """
-    keys = [(a.cost_key, b.cost_key, "desc"), (a.set_size, b.set_size, "desc"),
-            (a.n_contradictions, b.n_contradictions, "desc"), (a.predicted_at, b.predicted_at, "asc"),
-            (a.asset_id, b.asset_id, "asc")]
     terms = []
-    for i, (x, y, direction) in enumerate(keys):
-        ties = [kx == ky for kx, ky, _ in keys[:i]]
+    for i, (name, direction) in enumerate(_QUEUE_KEYS):
+        ties = [getattr(a, k) == getattr(b, k) for k, _ in _QUEUE_KEYS[:i]]
+        x, y = getattr(a, name), getattr(b, name)
         terms.append(and_(*ties, x > y if direction == "desc" else x < y))
     return or_(*terms)
 
@@ -158,12 +168,10 @@ def queue_neighbours(session: Session, asset_id: str) -> tuple[str | None, str |
         return None, head, None, total
     base = (select(other.asset_id).join(me, me.asset_id == asset_id)
             .where(other.queued == true(), other.asset_id != asset_id))
-    order: list[Any] = [other.cost_key.desc(), other.set_size.desc(), other.n_contradictions.desc(),
-             other.predicted_at.asc(), other.asset_id.asc()]
-    reverse: list[Any] = [other.cost_key.asc(), other.set_size.asc(), other.n_contradictions.asc(),
-               other.predicted_at.desc(), other.asset_id.desc()]
-    prev_id = session.execute(base.where(_before(other, me)).order_by(*reverse).limit(1)).scalar_one_or_none()
-    next_id = session.execute(base.where(_before(me, other)).order_by(*order).limit(1)).scalar_one_or_none()
+    prev_id = session.execute(base.where(_before(other, me)).order_by(*_queue_order(other, reverse=True))
+                              .limit(1)).scalar_one_or_none()
+    next_id = session.execute(base.where(_before(me, other)).order_by(*_queue_order(other))
+                              .limit(1)).scalar_one_or_none()
     position = int(session.execute(select(func.count()).select_from(
         base.where(_before(other, me)).subquery())).scalar_one())
     return prev_id, next_id, position, total
