@@ -147,11 +147,14 @@ def collect_blob_garbage(
             continue
         if dry_run:
             continue
-        again = _mtime(blobs, path)  # a writer may have just re-used it: read its age once more
-        if again is None or clock - again < grace_s:
-            rep.kept_young += 1
+        try:
+            again = _mtime(blobs, path)  # a writer may have just re-used it: read its age once more
+            if again is None or clock - again < grace_s:
+                rep.kept_young += 1
+                continue
+            blobs.fs.rm_file(path)
+        except FileNotFoundError:  # another collector got there first
             continue
-        blobs.fs.rm_file(path)
         rep.deleted += 1
         rep.freed_bytes += size
     missing = sorted(referenced - present)
