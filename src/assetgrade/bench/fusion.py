@@ -10,6 +10,14 @@ accuracy, QWK, ECE, conformal coverage and mean set size, expected and realised 
 the auto-accept rate at which accepted assets stay at or under 2% error (risk-coverage on the
 test set), and what the deployed policy (threshold chosen out-of-fold by Learn-then-Test)
 accepts. Throughput: assets per second with evidence cached, and cold (extractors run).
+
+RUL model (``rul_fleet="cmapss-test"``; ``"auto"``, the default, takes it with the shared data
+and none with the shipped sample, which lacks the test units): the sensors extractor
+gets a remaining-life model trained beforehand on the C-MAPSS FD001 *test* units, with the true
+remaining life the data set records for each one's last cycle. Those engines are never benchmark
+assets (the benchmark cuts FD001 *training* units), so the model has seen no held-out unit and
+every out-of-fold fit re-uses it as it is -- a user's fleet history of earlier failures plays
+that part. ``rul_fleet=None`` grades the sensors from window features alone (as before).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from assetgrade.bench.report import BenchResult
+from assetgrade.errors import ValidationError
 
 __all__ = ["run_fusion_benchmark"]
 
@@ -60,6 +69,20 @@ def _evaluate(
     return out
 
 
+_RUL_CAP = 150.0
+"""Cap of the fleet RUL model's target: above the benchmark's highest band edge (125 cycles)."""
+
+
+def _fleet_rul_model(data_dir: Path | None, seed: int) -> Any:
+    """The RUL model the sensors extractor re-uses: trained on the FD001 test units, never benchmark assets."""
+    from assetgrade.datasets.cmapss import load_cmapss
+    from assetgrade.modalities.sensors.health import RulModel
+
+    sub = load_cmapss("FD001", None if data_dir is None else data_dir / "cmapss")
+    histories = sub.test_histories()
+    return RulModel(cap=_RUL_CAP, seed=seed).fit(histories, end_rul=sub.test_rul.to_numpy(dtype=float).tolist())
+
+
 def run_fusion_benchmark(
     *,
     n_assets: int = 600,
@@ -71,6 +94,7 @@ def run_fusion_benchmark(
     review_on_contradiction: bool = False,
     split_calibration: bool = True,
     png: Path | None = None,
+    rul_fleet: str | None = "auto",
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
@@ -85,6 +109,13 @@ def run_fusion_benchmark(
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
+    if rul_fleet == "auto":
+        rul_fleet = "cmapss-test" if source == "shared" else None
+    if rul_fleet not in (None, "cmapss-test"):
+        raise ValidationError(f"rul_fleet={rul_fleet!r}; allowed: 'auto', 'cmapss-test' or none", where="--rul-fleet")
+    if rul_fleet is not None and source != "shared":
+        raise ValidationError("the RUL fleet (C-MAPSS test units) needs the shared data: use --rul-fleet none "
+                              "with --source sample", where="--rul-fleet")
     say("building the linked benchmark")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir)  # type: ignore[arg-type]
     train_splits = ("train",) if split_calibration else ("train", "calibration")
@@ -95,8 +126,17 @@ def run_fusion_benchmark(
     groups = [bench.labels[i].group for i in keep]
     own = {m: {bench.records[i].asset_id: bench.modality_grades(m)[i] for i in keep}
            for m in ("vision", "text", "sensors")}
+    settings: dict[str, dict[str, Any]] = {"vision": {"coreset_size": coreset_size}}
+    rul_info: dict[str, Any] = {"fleet": None}
+    if rul_fleet is not None:
+        say("RUL model on the C-MAPSS FD001 test units")
+        t_rul = time.perf_counter()
+        settings["sensors"] = {"rul_model": _fleet_rul_model(data_dir, seed)}
+        rul_info = {"fleet": "C-MAPSS FD001 test units (true RUL at the last cycle)", "cap": _RUL_CAP,
+                    "n_histories": settings["sensors"]["rul_model"].n_histories_,
+                    "fit_s": time.perf_counter() - t_rul}
     grader = Grader(folds=folds, seed=seed, review_on_contradiction=review_on_contradiction,
-                    extractor_settings={"vision": {"coreset_size": coreset_size}})
+                    extractor_settings=settings)
     t_fit = time.perf_counter()
     grader.fit(train, modality_labels=own, groups=groups, progress=say,
                calibration=[bench.records[i] for i in cal_idx] or None,
@@ -166,7 +206,7 @@ def run_fusion_benchmark(
         "review_on_contradiction": review_on_contradiction, "vision_coreset_size": coreset_size,
         "model_version": grader.version_, "cached_results_identical": same, "notes": grader.notes_,
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},
-        "png": None if png is None else str(png),
+        "png": None if png is None else str(png), "rul_model": rul_info,
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)

@@ -28,6 +28,11 @@ def register(app: typer.Typer) -> None:
             False, "--oof-calibration", help="calibrate out-of-fold on train + calibration instead of on the split"
         ),
         png: Path | None = typer.Option(None, help="risk-coverage PNG (default: beside --json, else none)"),
+        rul_fleet: str = typer.Option(
+            "auto", help="histories for the sensors' RUL model: 'cmapss-test' (FD001 test units, never benchmark "
+            "assets; needs the shared data), 'none' (window features only) or 'auto' (the first with --source "
+            "shared, else the second)"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark
@@ -41,5 +46,6 @@ def register(app: typer.Typer) -> None:
                 n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
                 coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
                 split_calibration=not oof_calibration, png=png, progress=step,
+                rul_fleet=None if rul_fleet == "none" else rul_fleet,
             )
         typer.echo(write_result(result, json_path))

@@ -22,3 +22,13 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     assert m["throughput_cached_assets_per_s"] > m["throughput_cold_assets_per_s"] > 0
     assert doc["cached_results_identical"] is True and (tmp_path / "rc.png").stat().st_size > 1000
     assert set(m["targets"]) >= {"ece<=0.03", "cached>=20/s"}
+    assert doc["rul_model"] == {"fleet": None}  # auto: the sample ships no C-MAPSS test units
+
+
+def test_rul_fleet_is_checked_before_any_work() -> None:
+    from assetgrade.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="allowed: 'auto', 'cmapss-test' or none"):
+        run_fusion_benchmark(n_assets=80, source="sample", rul_fleet="fd003")
+    with pytest.raises(ValidationError, match="needs the shared data"):
+        run_fusion_benchmark(n_assets=80, source="sample", rul_fleet="cmapss-test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
 from assetgrade.modalities.sensors import SensorExtractor
@@ -76,3 +77,52 @@ def test_grade_classifier_from_labels(rng: np.random.Generator) -> None:
     assert block.grade_proba is not None
     pred = np.where(block.grade_proba[:, 0] > block.grade_proba[:, 3], "A", "D")
     assert np.mean(pred == np.array(grades)) > 0.9
+
+
+def _records_with_rul_labels(
+    rng: np.random.Generator, n: int, threshold: float
+) -> tuple[list[AssetRecord], list[str | None]]:
+    """Live assets cut at random cycles; grade A while more than ``threshold`` cycles are left, else D."""
+    recs: list[AssetRecord] = []
+    grades: list[str | None] = []
+    for i, h in enumerate(synthetic_fleet(rng, n)):
+        cut = int(rng.integers(12, len(h)))
+        recs.append(record(f"a{i}", h.iloc[:cut]))
+        grades.append("A" if len(h) - cut > threshold else "D")
+    return recs, grades
+
+
+def test_pretrained_rul_model_is_reused_and_its_bands_learned_from_labels(rng: np.random.Generator) -> None:
+    """With ``rul_model=`` the grade model reads the RUL and learns the labels' band, not the default map's."""
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.sensors.health import RulModel
+
+    with pytest.raises(ValidationError, match="rul_model is not fitted"):
+        SensorExtractor(rul_model=RulModel()).fit([])
+    rul = RulModel(cap=60, n_estimators=60, learning_rate=0.1, window=10, slope_windows=(5, 10))
+    rul.fit(synthetic_fleet(rng, 40))
+    recs, grades = _records_with_rul_labels(rng, 80, threshold=10.0)  # the default map would put 10..25 in C
+    ex = SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).fit(recs, grades)
+    assert ex.rul_model_ is rul and ex.classifier_reads_rul_
+    test, truth = _records_with_rul_labels(rng, 60, threshold=10.0)
+    block = ex.extract(test)
+    assert block.grade_proba is not None
+    pred = np.where(block.grade_proba[:, 0] > block.grade_proba[:, 3], "A", "D")
+    learned = float(np.mean(pred == np.array(truth)))
+    hint = [next(f.grade_hint for f in block.findings[r.asset_id] if f.grade_hint) for r in test]
+    by_map = float(np.mean([(h == "A") == (t == "A") for h, t in zip(hint, truth, strict=True)]))
+    assert learned >= 0.85
+    assert learned > by_map + 0.1  # the default RUL thresholds (100/60/25) do not match these labels
+
+
+def test_grade_model_fitted_before_fit_rul_gives_way_to_the_rul_interval(rng: np.random.Generator) -> None:
+    recs, grades = _records_with_rul_labels(rng, 30, threshold=20.0)
+    ex = SensorExtractor(window=10, slope_windows=(5, 10)).fit(recs, grades)
+    assert not ex.classifier_reads_rul_
+    ex.fit_rul(synthetic_fleet(rng, 20), end_rul=[0.0] * 20)
+    block = ex.extract(recs[:3])
+    assert block.grade_proba is not None and np.allclose(block.grade_proba.sum(axis=1), 1.0)
+    col = list(block.feature_names).index("rul")
+    expected = ex._grade_map().proba(block.features[:, col], block.features[:, col + 1], block.features[:, col + 2],
+                                     coverage=ex.rul_model_.coverage)
+    assert np.allclose(block.grade_proba, expected)

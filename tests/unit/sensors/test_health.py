@@ -32,6 +32,47 @@ def synthetic_fleet(rng: np.random.Generator, n_units: int) -> list[pd.DataFrame
 
 def test_rul_targets_capped() -> None:
     assert rul_targets(5, cap=3).tolist() == [3.0, 3.0, 2.0, 1.0, 0.0]
+    assert rul_targets(3, cap=6, end=4).tolist() == [6.0, 5.0, 4.0]
+
+
+def test_histories_stopped_before_failure_learn_from_their_end_rul(rng: np.random.Generator) -> None:
+    """Histories cut before failure, with the life left at the cut, teach the same RUL as full runs."""
+    fleet = synthetic_fleet(rng, 60)
+    cut = [int(rng.integers(len(h) // 2, len(h) - 5)) for h in fleet]
+    stopped = [h.iloc[:c] for h, c in zip(fleet, cut, strict=True)]
+    left = [float(len(h) - c) for h, c in zip(fleet, cut, strict=True)]
+    test = synthetic_fleet(rng, 60)
+    at = [int(rng.integers(10, len(h))) for h in test]
+    true = np.minimum(np.array([len(h) - c for h, c in zip(test, at, strict=True)], dtype=float), 40.0)
+    live = [h.iloc[:c] for h, c in zip(test, at, strict=True)]
+    kw = {"cap": 40, "n_estimators": 60, "learning_rate": 0.1, "window": 10, "slope_windows": (5, 10)}
+    told = RulModel(**kw).fit(stopped, end_rul=left).predict(live)
+    naive = RulModel(**kw).fit(stopped).predict(live)  # the same histories taken as runs to failure
+    rmse_told = float(np.sqrt(np.mean((told.rul - true) ** 2)))
+    rmse_naive = float(np.sqrt(np.mean((naive.rul - true) ** 2)))
+    assert rmse_told < 8.0
+    assert rmse_naive > rmse_told + 3.0
+    assert float(np.mean(naive.rul - true)) < -3.0  # taken as failures, the cuts make every asset look worn
+
+
+def test_end_rul_is_checked(rng: np.random.Generator) -> None:
+    fleet = synthetic_fleet(rng, 5)
+    with pytest.raises(ValidationError, match="4 values for 5 histories"):
+        RulModel(n_estimators=5).fit(fleet, end_rul=[0, 0, 0, 0])
+    with pytest.raises(ValidationError, match=r"end_rul\[2\]"):
+        RulModel(n_estimators=5).fit(fleet, end_rul=[0, 0, -3, 0, 0])
+    with pytest.raises(ValidationError, match=r"end_rul\[4\]"):
+        RulModel(n_estimators=5).fit(fleet, end_rul=[0, 0, 0, 0, float("nan")])
+
+
+def test_repr_names_the_training_data_and_is_stable(rng: np.random.Generator) -> None:
+    """Model versions hash the repr: the same fit gives the same text, other data another."""
+    fleet = synthetic_fleet(rng, 6)
+    kw = {"cap": 40, "n_estimators": 5, "window": 10, "slope_windows": (5,)}
+    assert "fingerprint" not in repr(RulModel(**kw))
+    a, b = RulModel(**kw).fit(fleet), RulModel(**kw).fit(fleet)
+    assert repr(a) == repr(b) and "histories=6" in repr(a) and " at 0x" not in repr(a)
+    assert repr(RulModel(**kw).fit(fleet, end_rul=[1.0] * 6)) != repr(a)
 
 
 def test_conformal_correction_reaches_coverage(rng: np.random.Generator) -> None:

@@ -37,9 +37,14 @@ class SensorExtractor:
 
     ``fit(records, grades)`` learns the channel list (channels present in at least half of the
     series), the operating regimes (columns named ``setting*``) and, when grades are given, a
-    logistic-regression grade model on the features; ``fit_rul(histories)`` trains the RUL model
-    (:class:`~assetgrade.modalities.sensors.health.RulModel`) on run-to-failure histories. An asset
-    without a usable series gets NaN features, ``present=False`` and a quality flag.
+    logistic-regression grade model; ``fit_rul(histories)`` trains the RUL model
+    (:class:`~assetgrade.modalities.sensors.health.RulModel`) on run-to-failure histories, or
+    ``rul_model=`` hands in one already trained on a fleet's histories (every ``fit``, the
+    Grader's out-of-fold fits included, re-uses it as it is). With a RUL model the grade model
+    reads the predicted RUL alone and learns the grade bands from the labels; without labels the
+    grade distribution comes from the RUL interval through ``grade_map``; without a RUL model the
+    grade model reads the window, trend and spectral features. An asset without a usable series
+    gets NaN features, ``present=False`` and a quality flag.
 
     Examples
     --------
@@ -68,6 +73,7 @@ class SensorExtractor:
         time_unit: str = "cycles",
         grade_map: RulGradeMap | None = None,
         rul_settings: Mapping[str, Any] | None = None,
+        rul_model: RulModel | None = None,
         seed: int = 0,
     ) -> None:
         self.window = window
@@ -80,6 +86,7 @@ class SensorExtractor:
         self.time_unit = time_unit
         self.grade_map = grade_map
         self.rul_settings = dict(rul_settings or {})
+        self.rul_model = rul_model
         self.seed = seed
 
     # -- helpers --------------------------------------------------------------------------------
@@ -97,6 +104,11 @@ class SensorExtractor:
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
         """Learn the channel list, regimes and (with grades) a grade model; bad series are skipped and flagged."""
+        if self.rul_model is not None:
+            if not hasattr(self.rul_model, "point_"):
+                raise ValidationError("rul_model is not fitted: call RulModel.fit(histories) first",
+                                      where="SensorExtractor.rul_model")
+            self.rul_model_ = self.rul_model
         frames: list[pd.DataFrame] = []
         rates: list[float | None] = []
         self.fit_flags_: list[str] = []
@@ -127,6 +139,7 @@ class SensorExtractor:
                 )
         self._set_feature_names()
         self.classifier_: Any = None
+        self.classifier_reads_rul_ = False
         if grades is not None and len({g for g in grades if g is not None}) >= 2:
             self._fit_classifier(records, grades)
         return self
@@ -150,19 +163,46 @@ class SensorExtractor:
         rows = [i for i, g in enumerate(grades) if g is not None and block.present[i] and g in names]
         if len({grades[i] for i in rows}) < 2:
             return
-        X = np.nan_to_num(block.features[rows, : -len(RUL_FEATURES)])
+        if hasattr(self, "rul_model_"):
+            rows = [i for i in rows if np.isfinite(block.features[i, self._rul_column()])]
+            if len({grades[i] for i in rows}) < 2:
+                return
         y = [grades[i] for i in rows]
+        self.classifier_reads_rul_ = hasattr(self, "rul_model_")
+        X = self._classifier_input(block.features[rows])
         self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
 
-    def fit_rul(self, histories: Sequence[pd.DataFrame], *, progress: Callable[[str], None] | None = None) -> Self:
-        """Train the RUL model on run-to-failure histories (each ends at failure); returns self."""
-        self.rul_model_ = RulModel(seed=self.seed, **self.rul_settings).fit(histories, progress=progress)
+    def _rul_column(self) -> int:
+        return len(self.feature_names_) - len(RUL_FEATURES) + RUL_FEATURES.index("rul")
+
+    def _classifier_input(self, feats: np.ndarray) -> np.ndarray:
+        """The grade model's input: the predicted RUL when there is a RUL model, else the window features.
+
+        The RUL point alone was measured better than the RUL together with the window features
+        (which over-fit a few hundred labelled assets) on the linked benchmark: docs/sensors.md.
+        """
+        if self.classifier_reads_rul_:
+            return np.asarray(np.nan_to_num(feats[:, [self._rul_column()]]), dtype=float)
+        return np.asarray(np.nan_to_num(feats[:, : -len(RUL_FEATURES)]), dtype=float)
+
+    def fit_rul(
+        self,
+        histories: Sequence[pd.DataFrame],
+        *,
+        end_rul: Sequence[float] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Self:
+        """Train the RUL model on run-to-failure histories (``end_rul``: life left after each one's last row)."""
+        self.rul_model_ = RulModel(seed=self.seed, **self.rul_settings).fit(
+            histories, end_rul=end_rul, progress=progress
+        )
         if not hasattr(self, "channels_"):
             self.settings_ = list(self.rul_model_.settings_)
             self.channels_ = list(self.rul_model_.channels_)
             self.spectral_ = False
             self.normalizer_ = self.rul_model_.normalizer_ if self.settings_ else None
             self.classifier_ = None
+            self.classifier_reads_rul_ = False
             self.fit_flags_ = []
             self._set_feature_names()
         return self
@@ -264,15 +304,20 @@ class SensorExtractor:
     def _proba(self, feats: np.ndarray, present: np.ndarray, ruls: np.ndarray) -> np.ndarray | None:
         gmap = self._grade_map()
         out = np.full((len(feats), len(gmap.grades)), np.nan)
-        if hasattr(self, "rul_model_"):
-            ok = present & np.isfinite(ruls).all(axis=1)
-            if ok.any():
-                out[ok] = gmap.proba(ruls[ok, 0], ruls[ok, 1], ruls[ok, 2], coverage=self.rul_model_.coverage)
-            return out
-        if self.classifier_ is None:
+        has_rul = hasattr(self, "rul_model_")
+        # a grade model fitted before fit_rul reads the window features: the RUL interval is preferred then
+        use_classifier = self.classifier_ is not None and (self.classifier_reads_rul_ or not has_rul)
+        if has_rul:
+            present = present & np.isfinite(ruls).all(axis=1)
+            if not use_classifier:
+                if present.any():
+                    out[present] = gmap.proba(ruls[present, 0], ruls[present, 1], ruls[present, 2],
+                                              coverage=self.rul_model_.coverage)
+                return out
+        if not use_classifier:
             return None
         if present.any():
-            p = self.classifier_.predict_proba(np.nan_to_num(feats[present, : -len(RUL_FEATURES)]))
+            p = self.classifier_.predict_proba(self._classifier_input(feats[present]))
             cols = [
                 list(self.classifier_.classes_).index(g) if g in self.classifier_.classes_ else -1 for g in gmap.grades
             ]

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -36,15 +37,20 @@ __all__ = ["HEALTH_CHANNEL", "RulModel", "RulPrediction", "conformal_correction"
 HEALTH_CHANNEL = "health_index"
 
 
-def rul_targets(n: int, cap: float) -> np.ndarray:
-    """Capped RUL at each of ``n`` cycles of a history that fails after its last one.
+def rul_targets(n: int, cap: float, end: float = 0.0) -> np.ndarray:
+    """Capped RUL at each of ``n`` cycles of a history whose last cycle has ``end`` cycles of life left.
+
+    ``end = 0`` is a run to failure; ``end > 0`` a history whose recording stopped before the
+    failure, when the failure was logged later (a C-MAPSS test unit with its true RUL).
 
     Examples
     --------
     >>> rul_targets(4, cap=2.0).tolist()
     [2.0, 2.0, 1.0, 0.0]
+    >>> rul_targets(3, cap=10.0, end=5.0).tolist()
+    [7.0, 6.0, 5.0]
     """
-    return np.asarray(np.minimum(np.arange(n - 1, -1, -1, dtype=float), cap), dtype=float)
+    return np.asarray(np.minimum(np.arange(n - 1, -1, -1, dtype=float) + end, cap), dtype=float)
 
 
 def conformal_correction(
@@ -201,18 +207,36 @@ class RulModel:
             **kw,
         )
 
-    def fit(self, histories: Sequence[pd.DataFrame], *, progress: Callable[[str], None] | None = None) -> Self:
-        """Learn from complete run-to-failure histories (each ends at failure).
+    def fit(
+        self,
+        histories: Sequence[pd.DataFrame],
+        *,
+        end_rul: Sequence[float] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Self:
+        """Learn from histories with known remaining life at every cycle.
+
+        By default each history is a complete run to failure (it ends at failure). ``end_rul``
+        gives, per history, the cycles of life left after its last row, for histories whose
+        recording stopped before a failure that was logged later; 0 is a run to failure.
 
         Raises
         ------
         ValidationError
-            Fewer than 4 histories, or a history that fails the series checks (named by index).
+            Fewer than 4 histories, ``end_rul`` of the wrong length or with a negative or
+            non-finite value (named by index), or a history that fails the series checks.
         """
         from sklearn.linear_model import Ridge
 
         if len(histories) < 4:
             raise ValidationError(f"need at least 4 run-to-failure histories, got {len(histories)}", where="fit_rul")
+        ends = np.zeros(len(histories)) if end_rul is None else np.asarray(list(end_rul), dtype=float)
+        if ends.shape != (len(histories),):
+            raise ValidationError(f"end_rul has {ends.size} values for {len(histories)} histories", where="end_rul")
+        bad = np.flatnonzero(~np.isfinite(ends) | (ends < 0))
+        if bad.size:
+            raise ValidationError(f"remaining life {ends[bad[0]]} must be finite and >= 0",
+                                  where=f"end_rul[{int(bad[0])}]")
         first = histories[0]
         settings = (
             list(self.settings)
@@ -242,7 +266,7 @@ class RulModel:
         if progress:
             progress(f"{self.normalizer_.n_regimes_} regime(s), {len(keep)} channel(s)")
         zs = [self.normalizer_.transform(f) for f in checked]
-        ys = [rul_targets(len(f), self.cap) for f in checked]
+        ys = [rul_targets(len(f), self.cap, float(e)) for f, e in zip(checked, ends, strict=True)]
         ridge = Ridge(alpha=1.0).fit(pd.concat(zs).to_numpy(float), np.concatenate(ys) / self.cap)
         self.hi_coef_ = np.asarray(ridge.coef_, dtype=float)
         self.hi_intercept_ = float(ridge.intercept_)
@@ -255,7 +279,17 @@ class RulModel:
             progress(f"point model on {len(y)} rows x {X.shape[1]} features")
         self.point_ = self._lgbm().fit(X, y)
         self._calibrate(X, y, unit, len(feats), progress)
+        digest = hashlib.sha256(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(y).tobytes())
+        self.fingerprint_ = digest.hexdigest()[:12]
+        self.n_histories_ = len(feats)
         return self
+
+    def __repr__(self) -> str:
+        """Settings and, once fitted, the training data's fingerprint: the same on every run (model versions use it)."""
+        body = f"cap={self.cap}, coverage={self.coverage}, window={self.window}, seed={self.seed}"
+        if hasattr(self, "fingerprint_"):
+            body += f", histories={self.n_histories_}, fingerprint={self.fingerprint_}"
+        return f"RulModel({body})"
 
     def _calibrate(
         self, X: np.ndarray, y: np.ndarray, unit: np.ndarray, n_units: int, progress: Callable[[str], None] | None
