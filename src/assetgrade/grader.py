@@ -71,7 +71,8 @@ class Grader:
     seed : int
     mondrian : conformal thresholds per asset type (pooled where a type has < ``min_group_size``)
     fuser : the fusion model's settings (default: logistic on the modality distributions + absent flags)
-    extractor_settings : per extractor name, keyword settings passed to ``get_extractor``
+    extractor_settings : per extractor name, keyword settings passed to ``get_extractor``; ``sensors:
+        rul_model`` may name a folder saved by ``assetgrade sensors fit-rul`` (relative: to the workspace)
     max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
     review_on_contradiction, review_on_quality : extra review rules
 
@@ -131,12 +132,23 @@ class Grader:
                      use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed)
 
     def _settings_for(self, name: str) -> dict[str, Any]:
-        kw = dict(self.extractor_settings.get(name, {}))
+        kw = dict(getattr(self, "extractor_settings_", self.extractor_settings).get(name, {}))
         if name == "text":
             kw.setdefault("ontology", self.ontology_)
         if name == "vision":
             kw.setdefault("grades", self.grades_)
         return kw
+
+    def _resolve_settings(self, base: Path | None) -> dict[str, dict[str, Any]]:
+        """The extractor settings with a saved RUL model's folder (relative: to the workspace) loaded."""
+        out = {k: dict(v) for k, v in self.extractor_settings.items()}
+        rul = out.get("sensors", {}).get("rul_model")
+        if isinstance(rul, str | Path):
+            from assetgrade.grading.fleet_rul import load_fleet_rul
+
+            path = Path(rul)
+            out["sensors"]["rul_model"] = load_fleet_rul(path if path.is_absolute() or base is None else base / path)
+        return out
 
     def fit(
         self,
@@ -169,6 +181,7 @@ class Grader:
                 costs = CostConfig.from_dict(source.config.section("costs"))
         else:
             all_records = list(source)
+        self.extractor_settings_ = self._resolve_settings(source.path if isinstance(source, Workspace) else None)
         keep = [i for i, r in enumerate(all_records) if r.grade is not None]
         records = [all_records[i] for i in keep]
         if ontology is None:

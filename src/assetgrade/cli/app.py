@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grading",
     "demo",
     "batch",
+    "sensors",
 )
 BENCH_MODULES: tuple[str, ...] = (
     "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",

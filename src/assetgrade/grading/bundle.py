@@ -19,7 +19,10 @@ from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
 
-__all__ = ["BUNDLE_FORMAT", "code_version", "git_commit", "load_bundle", "read_bundle_info", "save_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT", "INFO_NAME", "PICKLE_NAME", "code_version", "git_commit", "load_bundle", "read_bundle_info",
+    "save_bundle",
+]
 
 BUNDLE_FORMAT = 1
 PICKLE_NAME = "grader.pkl"
@@ -48,14 +51,14 @@ def code_version() -> str:
     return f"{__version__}+g{commit[:12]}" if commit else __version__
 
 
-def save_bundle(obj: Any, info: dict[str, Any], path: Path) -> Path:
-    """Write ``obj`` (pickled) and ``info`` (JSON, plus the pickle's sha256) into the folder ``path``."""
+def save_bundle(obj: Any, info: dict[str, Any], path: Path, *, pickle_name: str = PICKLE_NAME) -> Path:
+    """Write ``obj`` (pickled as ``pickle_name``) and ``info`` (JSON, with the pickle's sha256) into folder ``path``."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp = path / (PICKLE_NAME + ".tmp")
+    tmp = path / (pickle_name + ".tmp")
     tmp.write_bytes(data)
-    tmp.replace(path / PICKLE_NAME)
+    tmp.replace(path / pickle_name)
     body = {**info, "format": BUNDLE_FORMAT, "pickle_sha256": hashlib.sha256(data).hexdigest()}
     (path / INFO_NAME).write_text(json.dumps(body, indent=2, sort_keys=True, default=str), encoding="utf-8")
     return path
@@ -73,16 +76,17 @@ def read_bundle_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def load_bundle(path: Path) -> tuple[Any, dict[str, Any]]:
+def load_bundle(path: Path, *, pickle_name: str = PICKLE_NAME) -> tuple[Any, dict[str, Any]]:
     """(unpickled object, info) from a folder written by :func:`save_bundle`; checks the pickle's hash."""
     info = read_bundle_info(path)
     if info.get("format") != BUNDLE_FORMAT:
         raise ValidationError(f"bundle format {info.get('format')!r}, this version reads {BUNDLE_FORMAT}",
                               where=str(Path(path) / INFO_NAME))
-    pk = Path(path) / PICKLE_NAME
+    pk = Path(path) / pickle_name
     if not pk.exists():
         raise NotFoundError(f"{pk} is missing")
     data = pk.read_bytes()
     if hashlib.sha256(data).hexdigest() != info.get("pickle_sha256"):
-        raise ValidationError("grader.pkl does not match the sha256 in bundle.json (changed or corrupt)", where=str(pk))
+        raise ValidationError(f"{pickle_name} does not match the sha256 in bundle.json (changed or corrupt)",
+                              where=str(pk))
     return pickle.loads(data), info

@@ -1,0 +1,175 @@
+"""A fleet's remaining-life model for the sensors extractor: read histories, train, save, load.
+
+A workspace's assets are usually live: their sensor histories stop before any failure. What
+teaches a remaining-life model is the fleet's *past*: units that ran to failure, or whose
+recording stopped some known number of cycles (hours...) before a failure that was logged later.
+:func:`read_fleet_histories` reads such histories from a folder, one series file per unit, with
+the same reader and checks as ``assetgrade ingest series`` (so the frames look exactly like the
+store's), plus an optional CSV ``file,end_rul`` giving the life left after each file's last row
+(files it does not list ran to failure). :func:`fit_fleet_rul` trains a
+:class:`~assetgrade.modalities.sensors.health.RulModel`; :func:`save_fleet_rul` writes it as a
+bundle (``rul_model.pkl`` + ``bundle.json`` with the pickle's sha256), which the Grader loads
+when its sensors settings name it (``extractor_settings: {sensors: {rul_model: PATH}}``).
+
+Histories of the very assets being graded must not be in the fleet: a model that has seen an
+asset's own future grades it too well (the linked benchmark trains on other engines; fusion.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assetgrade.errors import AssetgradeError, NotFoundError, ValidationError
+from assetgrade.grading.bundle import INFO_NAME, load_bundle, save_bundle
+from assetgrade.modalities.sensors.health import RulModel
+
+__all__ = [
+    "RUL_BUNDLE_KIND",
+    "RUL_PICKLE",
+    "FleetHistories",
+    "fit_fleet_rul",
+    "load_fleet_rul",
+    "read_fleet_histories",
+    "save_fleet_rul",
+]
+
+RUL_PICKLE = "rul_model.pkl"
+RUL_BUNDLE_KIND = "rul-model"
+_SERIES_SUFFIXES = (".csv", ".tsv", ".parquet")
+
+
+@dataclass(frozen=True)
+class FleetHistories:
+    """Histories read from a folder: frames in file-name order, the life left after each, and the files skipped."""
+
+    names: list[str]
+    frames: list[pd.DataFrame]
+    end_rul: list[float]
+    errors: list[str] = field(default_factory=list)
+
+
+def _read_end_rul(path: Path, names: set[str]) -> tuple[dict[str, float], list[str], set[str]]:
+    """``file -> end_rul`` from the CSV, the errors (each naming its row) and the files whose row was bad."""
+    from assetgrade.ingest.inputs import CsvRow, read_csv_rows
+
+    _header, rows = read_csv_rows(path, required=("file", "end_rul"))
+    out: dict[str, float] = {}
+    errors: list[str] = []
+    bad: set[str] = set()
+    for row in rows:
+        if not isinstance(row, CsvRow):
+            errors.append(f"{path}:row {row[0]}: {row[1]}")
+            continue
+        where = f"{path}:row {row.line}"
+        name, raw = row.values["file"], row.values["end_rul"]
+        try:
+            value = float(raw)
+        except ValueError:
+            errors.append(f"{where}: end_rul {raw!r} is not a number")
+            bad.add(name)
+            continue
+        if not math.isfinite(value) or value < 0:
+            errors.append(f"{where}: end_rul {raw!r} must be a finite number >= 0")
+            bad.add(name)
+        elif name not in names:
+            errors.append(f"{where}: no series file {name!r} in the folder")
+        elif name in out:
+            errors.append(f"{where}: {name!r} is listed twice")
+        else:
+            out[name] = value
+    return out, errors, bad
+
+
+def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_col: str | None = None,
+                         repair: bool = False) -> FleetHistories:
+    """Every ``.csv``/``.tsv``/``.parquet`` file of ``folder`` as one history (see the module docstring).
+
+    A file that fails the series checks is skipped and named in ``errors``; so is a bad row of
+    ``end_rul_csv``, whose file is then left out too (its remaining life is unknown).
+
+    Raises
+    ------
+    NotFoundError
+        ``folder`` (or ``end_rul_csv``) does not exist, or holds no series file.
+    """
+    from assetgrade.ingest.series import SeriesOptions, series_to_parquet
+    from assetgrade.store.loading import read_series_parquet
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotFoundError(f"no folder {folder}")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _SERIES_SUFFIXES)
+    if not files:
+        raise NotFoundError(f"no .csv, .tsv or .parquet series files in {folder}")
+    ends: dict[str, float] = {}
+    errors: list[str] = []
+    if end_rul_csv is not None:
+        if not Path(end_rul_csv).is_file():
+            raise NotFoundError(f"no end_rul file {end_rul_csv}")
+        ends, errors, bad = _read_end_rul(Path(end_rul_csv), {p.name for p in files})
+        for p in files:
+            if p.name in bad and p.name not in ends:
+                errors.append(f"{p}: left out, its remaining life is unknown (bad end_rul row)")
+        files = [p for p in files if p.name not in bad or p.name in ends]
+    opts = SeriesOptions(time_col=time_col, repair=repair)
+    names: list[str] = []
+    frames: list[pd.DataFrame] = []
+    for p in files:
+        try:
+            data, _info = series_to_parquet(p, opts)
+        except AssetgradeError as exc:
+            errors.append(str(exc))
+            continue
+        names.append(p.name)
+        frames.append(read_series_parquet(data))
+    return FleetHistories(names, frames, [ends.get(n, 0.0) for n in names], errors)
+
+
+def fit_fleet_rul(histories: FleetHistories, *, progress: Callable[[str], None] | None = None,
+                  **settings: Any) -> RulModel:
+    """A :class:`RulModel` (``settings``: its keyword arguments) trained on the histories and their ``end_rul``."""
+    try:
+        model = RulModel(**settings)
+    except TypeError as exc:
+        raise ValidationError(f"bad RUL model settings: {exc}", where="RulModel") from exc
+    return model.fit(histories.frames, end_rul=histories.end_rul, progress=progress)
+
+
+def save_fleet_rul(model: RulModel, path: Path, *, histories: FleetHistories | None = None) -> Path:
+    """Write the model as a bundle folder (``rul_model.pkl`` + ``bundle.json``) and return the folder."""
+    if not hasattr(model, "point_"):
+        raise ValidationError("the RUL model is not fitted", where="save_fleet_rul")
+    info: dict[str, Any] = {
+        "kind": RUL_BUNDLE_KIND,
+        "model": repr(model),
+        "cap": model.cap,
+        "coverage": model.coverage,
+        "channels": list(model.channels_),
+        "settings": list(model.settings_),
+        "n_histories": model.n_histories_,
+        "fingerprint": model.fingerprint_,
+    }
+    if histories is not None:
+        info["files"] = histories.names
+        info["end_rul"] = histories.end_rul
+        info["skipped"] = histories.errors
+    return save_bundle(model, info, Path(path), pickle_name=RUL_PICKLE)
+
+
+def load_fleet_rul(path: Path) -> RulModel:
+    """The RUL model saved by :func:`save_fleet_rul` (the pickle's hash checked first)."""
+    path = Path(path)
+    if not (path / INFO_NAME).exists():
+        raise NotFoundError(f"no saved RUL model at {path.resolve()} ({INFO_NAME} missing); "
+                            "run: assetgrade sensors fit-rul")
+    obj, info = load_bundle(path, pickle_name=RUL_PICKLE)
+    if info.get("kind") != RUL_BUNDLE_KIND or not isinstance(obj, RulModel):
+        raise ValidationError(f"{path} holds a {info.get('kind', type(obj).__name__)!r} bundle, not a RUL model",
+                              where="rul_model")
+    return obj
