@@ -22,6 +22,10 @@ unlabelled items, deterministic for a seeded generator. Strategies are registere
   (G. Hacohen, A. Dekel, D. Weinshall, "Active Learning on a Budget: Opposite Strategies Suit
   High and Low Budgets", ICML 2022). Uncertainty needs a model worth trusting; with few labels
   it is not, and covering the data's dense regions pays more.
+- ``budget_switch``: ``typiclust`` while the labelled set is small (fewer than
+  ``per_class`` labels per class on average), ``uncertain_coreset`` after: the paper's
+  low-budget / high-budget advice as one policy for a review team that does not want to pick
+  the switch point by hand.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from assetgrade.errors import ValidationError
 __all__ = [
     "STRATEGIES",
     "Badge",
+    "BudgetSwitch",
     "Coreset",
     "Entropy",
     "ExpectedCost",
@@ -472,3 +477,39 @@ class TypiClust:
             rest = np.setdiff1d(pool, np.asarray(chosen, dtype=np.int64))
             chosen += rng.choice(rest, size=k - len(chosen), replace=False).tolist()
         return np.asarray(chosen, dtype=np.int64)
+
+
+@register_strategy("budget_switch")
+class BudgetSwitch:
+    """TypiClust while fewer than ``per_class`` × (number of classes) items are labelled, then uncertain_coreset.
+
+    Hacohen et al. (2022) show the best policy flips with the budget: typical items first,
+    uncertain ones once the model is worth trusting. The switch point here is a count of labels
+    per class; ``bench active`` measures it against both parts (docs/benchmarks.md).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> emb = rng.normal(size=(30, 2))
+    >>> labeled = np.zeros(30, bool); labeled[:4] = True
+    >>> ctx = SelectionContext(probs=np.full((30, 2), 0.5), labeled=labeled, embeddings=emb)
+    >>> BudgetSwitch(per_class=3).phase(ctx), BudgetSwitch(per_class=2).phase(ctx)
+    ('typiclust', 'uncertain_coreset')
+    """
+
+    name = "budget_switch"
+
+    def __init__(self, *, per_class: float = 10.0, knn: int = 20, pool_factor: int = 5) -> None:
+        if per_class < 0:
+            raise ValidationError(f"per_class must be >= 0, got {per_class}", where="budget_switch")
+        self.per_class = per_class
+        self.low = TypiClust(knn=knn)
+        self.high = UncertainCoreset(pool_factor=pool_factor)
+
+    def phase(self, ctx: SelectionContext) -> str:
+        """Which strategy the next batch comes from."""
+        return "typiclust" if int(ctx.labeled.sum()) < self.per_class * ctx.probs.shape[1] else "uncertain_coreset"
+
+    def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
+        part = self.low if self.phase(ctx) == "typiclust" else self.high
+        return part.select(ctx, k, rng)

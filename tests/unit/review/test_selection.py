@@ -49,6 +49,7 @@ def test_registry() -> None:
         "uncertain_coreset",
         "badge",
         "typiclust",
+        "budget_switch",
     } <= set(available_strategies())
     with pytest.raises(ValidationError, match="known"):
         get_strategy("nope")
@@ -150,3 +151,15 @@ def test_typiclust_takes_the_most_typical_item_of_each_uncovered_cluster() -> No
         d = np.sort(np.linalg.norm(x[:, None] - x[None], axis=2), axis=1)[:, 1:11].mean(axis=1)
         assert 30 * b + int(np.argmin(d)) in picked.tolist()
         assert np.linalg.norm(emb[30 * b + int(np.argmin(d))] - centres[b]) < 0.5
+
+
+def test_budget_switch_covers_first_then_follows_uncertainty(rng: np.random.Generator) -> None:
+    """Below per_class x classes labels it picks what typiclust picks, from there on what uncertain_coreset picks."""
+    ctx = _ctx(rng)  # 10 labels, 4 classes
+    below, above = get_strategy("budget_switch", per_class=3), get_strategy("budget_switch", per_class=2.5)
+    for strat, part in ((below, "typiclust"), (above, "uncertain_coreset")):
+        assert strat.phase(ctx) == part  # type: ignore[attr-defined]
+        expected = get_strategy(part).select(ctx, 6, np.random.default_rng(1))
+        assert strat.select(ctx, 6, np.random.default_rng(1)).tolist() == expected.tolist()
+    with pytest.raises(ValidationError, match="per_class"):
+        get_strategy("budget_switch", per_class=-1)
