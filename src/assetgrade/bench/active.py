@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 DEFAULT_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "expected_cost", "uncertain_coreset", "badge",
-                      "typiclust")
+                      "typiclust", "budget_switch")
 
 
 @dataclass

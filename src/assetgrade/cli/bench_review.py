@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         batch: int = typer.Option(5, help="items queried per round"),
         strategies: str = typer.Option(
-            "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust",
+            "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust,budget_switch",
             help="comma-separated strategy names (must include random)",
         ),
         repeats: int = typer.Option(5, help="runs per strategy with different seed sets (labels averaged)"),
