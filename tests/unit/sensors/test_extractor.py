@@ -126,3 +126,16 @@ def test_grade_model_fitted_before_fit_rul_gives_way_to_the_rul_interval(rng: np
     expected = ex._grade_map().proba(block.features[:, col], block.features[:, col + 1], block.features[:, col + 2],
                                      coverage=ex.rul_model_.coverage)
     assert np.allclose(block.grade_proba, expected)
+
+
+def test_extractor_saved_before_the_rul_grade_model_still_grades(rng: np.random.Generator) -> None:
+    """A pickled extractor from before ``classifier_reads_rul_`` existed keeps its window-feature grade model."""
+    import pickle
+
+    recs, grades = _records_with_rul_labels(rng, 30, threshold=20.0)
+    ex = SensorExtractor(window=10, slope_windows=(5, 10)).fit(recs, grades)
+    expected = ex.extract(recs[:4]).grade_proba
+    del ex.classifier_reads_rul_
+    old = pickle.loads(pickle.dumps(ex))
+    got = old.extract(recs[:4]).grade_proba
+    assert got is not None and expected is not None and np.allclose(got, expected)

@@ -172,6 +172,10 @@ class SensorExtractor:
         X = self._classifier_input(block.features[rows])
         self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
 
+    def _reads_rul(self) -> bool:
+        # extractors saved before 2026-11-29 lack the attribute: their grade model read the window features
+        return bool(getattr(self, "classifier_reads_rul_", False))
+
     def _rul_column(self) -> int:
         return len(self.feature_names_) - len(RUL_FEATURES) + RUL_FEATURES.index("rul")
 
@@ -181,7 +185,7 @@ class SensorExtractor:
         The RUL point alone was measured better than the RUL together with the window features
         (which over-fit a few hundred labelled assets) on the linked benchmark: docs/sensors.md.
         """
-        if self.classifier_reads_rul_:
+        if self._reads_rul():
             return np.asarray(np.nan_to_num(feats[:, [self._rul_column()]]), dtype=float)
         return np.asarray(np.nan_to_num(feats[:, : -len(RUL_FEATURES)]), dtype=float)
 
@@ -306,7 +310,7 @@ class SensorExtractor:
         out = np.full((len(feats), len(gmap.grades)), np.nan)
         has_rul = hasattr(self, "rul_model_")
         # a grade model fitted before fit_rul reads the window features: the RUL interval is preferred then
-        use_classifier = self.classifier_ is not None and (self.classifier_reads_rul_ or not has_rul)
+        use_classifier = self.classifier_ is not None and (self._reads_rul() or not has_rul)
         if has_rul:
             present = present & np.isfinite(ruls).all(axis=1)
             if not use_classifier:
