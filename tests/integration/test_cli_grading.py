@@ -95,3 +95,28 @@ def test_grade_needs_an_id_or_all(tmp_path: Path) -> None:
     assert isinstance(r.exception, ValidationError) and exit_code_for(r.exception) == 2
     r = runner.invoke(app, ["grade", "x", "-w", str(ws)])  # no trained grader yet
     assert r.exception is not None and "assetgrade train" in str(r.exception)
+
+
+def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) -> None:
+    app = build_app()
+    ws = _workspace(tmp_path)
+    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    new = tmp_path / "new"
+    new.mkdir()
+    rows = [{"asset_id": f"new-{i}", "asset_type": "pump", "kind": "log", "path": "", "text": TEXTS[i % 4],
+             "grade": ""} for i in range(6)]
+    with (new / "manifest.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["asset_id", "asset_type", "kind", "path", "text", "grade"])
+        w.writeheader()
+        w.writerows(rows)
+    r = runner.invoke(app, ["ingest", "manifest", str(new / "manifest.csv"), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "suggest.json"
+    r = runner.invoke(app, ["review", "suggest", "-w", str(ws), "--k", "4", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    body = json.loads(out.read_text())
+    ids = [s["asset_id"] for s in body["suggestions"]]
+    assert body["labelled"] == 24 and body["assets"] == 30 and len(set(ids)) == 4
+    assert all(i.startswith("new-") for i in ids) and "Label next" in r.output
+    r = runner.invoke(app, ["review", "suggest", "-w", str(ws), "--strategy", "margin", "--per-class", "3"])
+    assert r.exception is not None and "--per-class" in str(r.exception)

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "batch",
     "sensors",
+    "review",
 )
 BENCH_MODULES: tuple[str, ...] = (
     "bench_vision", "bench_ingest", "bench_audit", "bench_text", "bench_review", "bench_sensors",
