@@ -53,6 +53,8 @@ class ActiveConfig:
     C: float = 0.5
     pca_dim: int = 128
     per_class: int | None = None
+    switch_per_class: float = 10.0
+    """``budget_switch``'s switch point: labels per class."""
     cache_dir: Path | None = None
     out_dir: Path | None = None
     progress: bool = True
@@ -91,6 +93,7 @@ def simulate(
     stop_at: float,
     max_labels: int,
     C: float,
+    params: dict[str, Any] | None = None,
 ) -> _Run:
     """One run of one strategy: learning curve (labels, test accuracy) until ``stop_at`` or ``max_labels``."""
     from assetgrade.review.selection import SelectionContext, get_strategy
@@ -102,7 +105,7 @@ def simulate(
     for c in range(k):
         members = np.flatnonzero(yp == c)
         labeled[rng.choice(members, size=min(seed_per_class, len(members)), replace=False)] = True
-    strat = get_strategy(strategy)
+    strat = get_strategy(strategy, **(params or {}))
     run = _Run()
     t0 = time.perf_counter()
     model = _head(C, warm_start=True)  # every class is in the seed set, so each round starts from the last fit
@@ -195,6 +198,7 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
                     simulate(
                         data, train, test, s, batch=cfg.batch, seed=cfg.seed * 1000 + rep,
                         seed_per_class=cfg.seed_per_class, stop_at=0.99 * full_acc, max_labels=max_labels, C=cfg.C,
+                        params={"per_class": cfg.switch_per_class} if s == "budget_switch" else None,
                     )
                 )  # fmt: skip
                 if bar is not None:
@@ -240,6 +244,7 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
         "curves": {s: {"labels": rs[0].labels, "accuracy": [round(a, 4) for a in rs[0].acc]} for s, rs in runs.items()},
         "config": {
             "batch": cfg.batch, "seed_per_class": cfg.seed_per_class, "repeats": cfg.repeats, "C": cfg.C,
+            "switch_per_class": cfg.switch_per_class,
             "pca_dim": cfg.pca_dim, "max_labels": max_labels, "pool": len(train), "test": len(test),
             "features": data.feature_key, "dropped_images": data.dropped,
         },

@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         ),
         repeats: int = typer.Option(5, help="runs per strategy with different seed sets (labels averaged)"),
         seed_per_class: int = typer.Option(1, help="labelled items per class before the first query"),
+        switch_per_class: float = typer.Option(
+            10.0, help="budget_switch: labels per class at which it turns from typiclust to uncertain_coreset"
+        ),
         max_labels: int | None = typer.Option(None, help="stop a run at this many labels (default: the whole pool)"),
         C: float = typer.Option(0.5, "--C", help="inverse regularisation of the logistic head"),
         pca_dim: int = typer.Option(128, help="PCA dimensions of the backbone features (0 = none)"),
@@ -43,6 +46,7 @@ def register(app: typer.Typer) -> None:
             batch=batch,
             strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
             seed_per_class=seed_per_class,
+            switch_per_class=switch_per_class,
             repeats=repeats,
             max_labels=max_labels,
             C=C,
