@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["LabelSuggestion", "evidence_embedding", "suggest_labels"]
 
 FloatArray = npt.NDArray[np.float64]
+_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,20 @@ def suggest_labels(
     labeled = np.array([r.grade is not None for r in records], dtype=bool)
     if labeled.all() or not len(records) or k == 0:
         return []
-    say(f"grading {len(records)} assets")
-    results = grader.grade_many(records)
+    results = []
+    parts: list[list[EvidenceBlock]] = []
+    for start in range(0, len(records), _BATCH):  # batches bound memory; each batch's evidence comes from the cache
+        batch = records[start:start + _BATCH]
+        say(f"grading assets {start + 1}-{start + len(batch)} of {len(records)}")
+        results += grader.grade_many(batch)
+        parts.append(grader.evidence(batch))
+    blocks = [EvidenceBlock(bs[0].modality, [a for b in bs for a in b.asset_ids], bs[0].feature_names,
+                            np.vstack([b.features for b in bs]), np.concatenate([b.present for b in bs]), {}, {})
+              for bs in zip(*parts, strict=True)]
     grades = list(grader.grades_)
     probs = np.array([[r.probabilities.get(g, 0.0) for g in grades] for r in results], dtype=np.float64)
     say("evidence embedding")
-    emb = evidence_embedding(grader.evidence(records), dims=dims, seed=seed)
+    emb = evidence_embedding(blocks, dims=dims, seed=seed)
     ctx = SelectionContext(probs=probs, labeled=labeled, embeddings=emb,
                            cost=cost_matrix(grader.costs_, None), ordinal=True)
     phase = getattr(chooser, "phase", None)

@@ -75,3 +75,12 @@ def test_embedding_weighs_modalities_equally_and_fills_absent_rows() -> None:
                                 dims=60)
     assert np.allclose(scaled, emb)
     assert evidence_embedding([block("vision", wide, present)], dims=5).shape == (n, 5)
+
+
+def test_batched_grading_suggests_the_same(grader: Grader, mixed: list[AssetRecord],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.review.suggest as suggest
+
+    whole = suggest_labels(grader, mixed, k=5)
+    monkeypatch.setattr(suggest, "_BATCH", 7)  # 48 assets in 7 batches, the last one short
+    assert suggest_labels(grader, mixed, k=5) == whole
