@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Self
 
 import numpy as np
@@ -25,6 +26,7 @@ from assetgrade.store.records import AssetRecord, SeriesRef
 __all__ = ["RUL_FEATURES", "SensorExtractor"]
 
 RUL_FEATURES: tuple[str, ...] = ("health_index", "rul", "rul_lower", "rul_upper", "n_events")
+_RUL_SUMMARY = "remaining useful life"
 
 
 def _is_setting(name: str) -> bool:
@@ -250,7 +252,7 @@ class SensorExtractor:
             findings.append(
                 Finding(
                     modality="sensors",
-                    summary=f"remaining useful life {rul_vals[1]:.0f} {self.time_unit} "
+                    summary=f"{_RUL_SUMMARY} {rul_vals[1]:.0f} {self.time_unit} "
                     f"({p.coverage:.0%} interval {rul_vals[2]:.0f}-{rul_vals[3]:.0f}); "
                     f"health index {rul_vals[0]:.2f}: grade {grade}",
                     severity=float(1.0 - rul_vals[1] / m.cap),
@@ -294,6 +296,8 @@ class SensorExtractor:
             if rul_row is not None:
                 ruls[i] = rul_row
         proba = self._proba(feats, present, ruls) if _with_proba else None
+        if proba is not None and self.classifier_ is not None and self._reads_rul():
+            self._hint_learned_grades(records, findings, proba)
         return EvidenceBlock(
             modality="sensors",
             asset_ids=[r.asset_id for r in records],
@@ -304,6 +308,21 @@ class SensorExtractor:
             quality_flags=flags,
             grade_proba=proba,
         )
+
+    def _hint_learned_grades(
+        self, records: Sequence[AssetRecord], findings: dict[str, list[Finding]], proba: np.ndarray
+    ) -> None:
+        """The RUL finding names the grade the learned bands give, not the default thresholds' grade."""
+        grades = self._grade_map().grades
+        for i, r in enumerate(records):
+            if r.asset_id not in findings or not np.all(np.isfinite(proba[i])):
+                continue
+            g = grades[int(np.argmax(proba[i]))]
+            findings[r.asset_id] = [
+                replace(f, grade_hint=g, summary=f"{f.summary.rsplit(': grade ', 1)[0]}: grade {g}")
+                if f.summary.startswith(_RUL_SUMMARY) else f
+                for f in findings[r.asset_id]
+            ]
 
     def _proba(self, feats: np.ndarray, present: np.ndarray, ruls: np.ndarray) -> np.ndarray | None:
         gmap = self._grade_map()
