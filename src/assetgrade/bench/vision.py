@@ -45,7 +45,8 @@ class VisionBenchConfig:
     backbone: str = "lite0"
     image_size: int = 224
     head: str = "auto"
-    C: float = 0.02
+    C: float | None = 0.02
+    """Inverse L2 strength of the linear heads; None: chosen inside each training fold (nested, grouped log-loss)."""
     finetune: bool = False
     finetune_size: int = 224
     finetune_blocks: int = 1
@@ -223,10 +224,14 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     results: dict[str, dict[str, Any]] = {}
     probas: dict[str, npt.NDArray[np.float64]] = {}
     heads = ["logistic", "ordinal"] if ds.ordinal else ["logistic"]
+    groups = np.asarray(ds.asset_ids())
+    penalties: dict[str, list[float]] = {}
     for h in heads:
-        probas[h] = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=("id",))
+        probas[h], penalties[h] = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=("id",), groups=groups,
+                                               seed=cfg.seed)
         if cfg.tta:
-            probas[f"{h}+tta"] = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=views)
+            probas[f"{h}+tta"], _ = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=views, groups=groups,
+                                                 seed=cfg.seed)
     primary = f"{head}+tta" if cfg.tta else head
     rule = f"the head selected with --head ({cfg.head})" + (" with TTA" if cfg.tta else "")
     ft_info: dict[str, Any] = {}
@@ -270,6 +275,8 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
             "backbone": bb.key,
             "engine": "onnxruntime" if bb.use_onnx() else "torch",
             "tta_views": list(views),
+            "C": "auto (nested, per training fold)" if cfg.C is None else cfg.C,
+            "C_per_fold": penalties,
             "all_heads": results,
             "finetune": ft_info,
             "unreadable_images": {ds.refs[i].evidence_id: m for i, m in errors.items()},

@@ -20,6 +20,18 @@ __all__ = ["cam_peak_in_box", "finetune_probas", "probe_probas"]
 Folds = list[tuple[Any, Any]]
 
 
+def penalty_for(
+    C: float | None, X: npt.NDArray[np.float32], y: npt.NDArray[np.int64], groups: npt.NDArray[Any] | None,
+    head: str, n_classes: int, seed: int,
+) -> float:
+    """``C`` as given, or (``None``) chosen on this training fold alone by grouped 3-fold log-loss (nested)."""
+    if C is not None:
+        return C
+    from assetgrade.modalities.vision.heads import select_penalty
+
+    return select_penalty(X, y, n_classes=n_classes, head=head, groups=groups, seed=seed)[0]
+
+
 def probe_probas(
     feats: dict[str, npt.NDArray[np.float32]],
     y: npt.NDArray[np.int64],
@@ -27,23 +39,29 @@ def probe_probas(
     folds: Folds,
     head: str,
     n_classes: int,
-    C: float,
+    C: float | None,
     *,
     views: tuple[str, ...],
-) -> npt.NDArray[np.float64]:
-    """Out-of-fold probabilities of a linear head trained on identity-view features; test
-    probabilities averaged over ``views`` (test-time augmentation)."""
+    groups: npt.NDArray[Any] | None = None,
+    seed: int = 0,
+) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """Out-of-fold probabilities of a linear head trained on identity-view features, test
+    probabilities averaged over ``views`` (test-time augmentation), and the penalty used per fold
+    (``C=None``: chosen inside each training fold, :func:`penalty_for`)."""
     from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
 
     out = np.full((len(y), n_classes), np.nan)
+    used: list[float] = []
     for tr, te in folds:
         tr, te = tr[ok[tr]], te[ok[te]]
+        c = penalty_for(C, feats["id"][tr], y[tr], None if groups is None else groups[tr], head, n_classes, seed)
+        used.append(c)
         model: LinearProbe | OrdinalLogistic = (
-            OrdinalLogistic(n_classes=n_classes, C=C) if head == "ordinal" else LinearProbe(n_classes=n_classes, C=C)
+            OrdinalLogistic(n_classes=n_classes, C=c) if head == "ordinal" else LinearProbe(n_classes=n_classes, C=c)
         )
         model.fit(feats["id"][tr], y[tr])
         out[te] = np.mean([model.predict_proba(feats[v][te]) for v in views], axis=0)
-    return out
+    return out, used
 
 
 def _batches(ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, bs: int = 32) -> Any:
@@ -102,6 +120,7 @@ def finetune_probas(
         pooled[chunk] = o.pooled
     assert acts is not None
     trunk_s = time.perf_counter() - t0
+    groups = np.asarray(ds.asset_ids())
     names = ["finetune", "finetune+tta", "finetune+probe", "finetune-auto"]
     out = {n: np.full((len(y), K), np.nan) for n in names}
     epochs, best, train_s, chosen = [], [], [], []
@@ -126,14 +145,15 @@ def finetune_probas(
         out["finetune"][te] = ft.predict_proba(acts[te])
         out["finetune+tta"][te] = ft.predict_proba(acts[te], tta=True)
         p_ft = out["finetune+tta"][te] if cfg.tta else out["finetune"][te]
-        p_probe = LinearProbe(n_classes=K, C=cfg.C).fit(pooled[tr], y[tr]).predict_proba(pooled[te])
+        c_probe = penalty_for(cfg.C, pooled[tr], y[tr], groups[tr], "logistic", K, cfg.seed)
+        p_probe = LinearProbe(n_classes=K, C=c_probe).fit(pooled[tr], y[tr]).predict_proba(pooled[te])
         out["finetune+probe"][te] = (p_ft + p_probe) / 2
         # pre-declared rule: choose on the fine-tuner's inner validation split, never on the test fold
         tr_in, va = tr[ft.train_index_], tr[ft.val_index_]
         choice = "finetune"
         if len(va):
             v_ft = ft.predict_proba(acts[va], tta=cfg.tta)
-            v_probe = LinearProbe(n_classes=K, C=cfg.C).fit(pooled[tr_in], y[tr_in]).predict_proba(pooled[va])
+            v_probe = LinearProbe(n_classes=K, C=c_probe).fit(pooled[tr_in], y[tr_in]).predict_proba(pooled[va])
             cand = {"finetune": v_ft, "probe": v_probe, "mean": (v_ft + v_probe) / 2}
             choice = min(FT_CANDIDATES, key=lambda c: _nll(cand[c], y[va]))
         out["finetune-auto"][te] = {"finetune": p_ft, "probe": p_probe, "mean": (p_ft + p_probe) / 2}[choice]
@@ -177,12 +197,14 @@ def cam_peak_in_box(
     from assetgrade.modalities.vision.images import decode_image, preprocess
 
     K = len(ds.classes)
+    groups = np.asarray(ds.asset_ids())
     hits, centre_hits, total = 0, 0, 0
     overlays: list[str] = []
     drawn: set[int] = set()
     for tr, te in folds:
         tr, te = tr[ok[tr]], te[ok[te]]
-        probe = LinearProbe(n_classes=K, C=cfg.C).fit(X[tr], y[tr])
+        c = penalty_for(cfg.C, X[tr], y[tr], groups[tr], "logistic", K, cfg.seed)
+        probe = LinearProbe(n_classes=K, C=c).fit(X[tr], y[tr])
         te = np.array([i for i in te if ds.refs[i].boxes])
         for s in range(0, len(te), 32):
             chunk = te[s : s + 32]

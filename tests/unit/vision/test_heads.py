@@ -111,3 +111,31 @@ def test_ordinal_warm_start_reaches_the_same_solution(rng: np.random.Generator) 
     start = OrdinalLogistic(n_classes=4, C=0.01).fit(X, y).params_
     b = OrdinalLogistic(n_classes=4, C=0.1).fit(X, y, warm_start=start)
     assert np.allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-3)
+
+
+def test_select_penalty_for_the_logistic_probe(rng: np.random.Generator) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.vision.heads import select_penalty
+
+    noisy, y = _noisy_ordinal(rng, 120, noise_dims=400, label_noise=0.5)
+    assert select_penalty(noisy, y, n_classes=4, head="logistic", grid=(0.003, 0.1, 10.0))[0] == 0.003
+    clean, y2 = _noisy_ordinal(rng, 300, noise_dims=1, label_noise=0.05)
+    assert select_penalty(clean, y2, n_classes=4, head="logistic", grid=(0.003, 0.1, 10.0))[0] == 10.0
+    with pytest.raises(ValidationError, match="head"):
+        select_penalty(clean, y2, n_classes=4, head="svm")
+
+
+def test_bench_probe_chooses_its_penalty_inside_each_training_fold(rng: np.random.Generator) -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    from assetgrade.bench.vision_steps import probe_probas
+
+    X, y = _noisy_ordinal(rng, 150, noise_dims=300, label_noise=0.5)
+    feats = {"id": X.astype(np.float32)}
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    ok = np.ones(len(y), bool)
+    p_auto, used = probe_probas(feats, y, ok, folds, "logistic", 4, None, views=("id",))
+    p_fixed, fixed = probe_probas(feats, y, ok, folds, "logistic", 4, 10.0, views=("id",))
+    assert fixed == [10.0] * 3 and len(used) == 3 and set(used) <= {0.003, 0.02, 0.1}
+    nll = [float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean()) for p in (p_auto, p_fixed)]
+    assert nll[0] < nll[1]  # a too-weak fixed penalty over-fits 300 noise dimensions

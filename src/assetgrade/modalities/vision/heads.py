@@ -18,7 +18,10 @@ from scipy.special import expit
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["C_GRID", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_ordinal_penalty"]
+__all__ = [
+    "C_GRID", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_ordinal_penalty",
+    "select_penalty",
+]
 
 C_GRID: tuple[float, ...] = (0.003, 0.02, 0.1)
 """Default L2 strengths tried by :func:`select_ordinal_penalty` (inverse: smaller is stronger)."""
@@ -239,35 +242,39 @@ class OrdinalLogistic:
         return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)  # type: ignore[no-any-return]
 
 
-def select_ordinal_penalty(
+def select_penalty(
     X: npt.ArrayLike,
     y: Sequence[int] | npt.ArrayLike,
     *,
     n_classes: int,
+    head: str = "ordinal",
     groups: Sequence[Any] | npt.ArrayLike | None = None,
     grid: Sequence[float] = C_GRID,
     n_splits: int = 3,
     seed: int = 0,
     fallback: float = 0.02,
 ) -> tuple[float, dict[float, float]]:
-    """The :class:`OrdinalLogistic` L2 strength with the lowest held-out log-loss, and the loss of each.
+    """The L2 strength of a head (``"ordinal"``: :class:`OrdinalLogistic`, ``"logistic"``:
+    :class:`LinearProbe`) with the lowest held-out log-loss, and the loss of each.
 
     Stratified, grouped K-fold (``groups``: e.g. the asset of each image, so no asset is on both
-    sides); within a fold the grid is fitted from the strongest regularisation up, each fit
-    warm-started from the previous one. Ties go to the stronger regularisation. With fewer than
-    30 rows, or fewer than two levels holding ``n_splits`` rows each, nothing is measured and
-    ``fallback`` is returned with an empty loss table.
+    sides); within a fold the grid is fitted from the strongest regularisation up (the ordinal
+    head warm-starts each fit from the previous one). Ties go to the stronger regularisation.
+    With fewer than 30 rows, or fewer than two levels holding ``n_splits`` rows each, nothing is
+    measured and ``fallback`` is returned with an empty loss table.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(90, 5)); y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=90), [-0.5, 0.5])
-    >>> C, losses = select_ordinal_penalty(X, y, n_classes=3)
+    >>> C, losses = select_penalty(X, y, n_classes=3)
     >>> C in C_GRID, sorted(losses) == sorted(C_GRID)
     (True, True)
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
+    if head not in ("ordinal", "logistic"):
+        raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="select_penalty")
     A = _check_x(X)
     yv = _check_y(y, n_classes)
     counts = np.bincount(yv, minlength=n_classes)
@@ -282,11 +289,40 @@ def select_ordinal_penalty(
             continue
         prev: FloatArray | None = None
         for C in order:
-            m = OrdinalLogistic(n_classes=n_classes, C=C).fit(A[tr], yv[tr], warm_start=prev)
-            prev = m.params_
+            m: OrdinalLogistic | LinearProbe
+            if head == "ordinal":
+                m = OrdinalLogistic(n_classes=n_classes, C=C).fit(A[tr], yv[tr], warm_start=prev)
+                prev = m.params_
+            else:
+                m = LinearProbe(n_classes=n_classes, C=C).fit(A[tr], yv[tr])
             proba = np.clip(m.predict_proba(A[te]), 1e-12, 1.0)
             losses[C] += float(-np.log(proba[np.arange(len(te)), yv[te]]).sum())
     n = float(len(yv))
     table = {C: v / n for C, v in losses.items()}
     best = min(order, key=lambda C: (round(table[C], 9), C))
     return best, table
+
+
+def select_ordinal_penalty(
+    X: npt.ArrayLike,
+    y: Sequence[int] | npt.ArrayLike,
+    *,
+    n_classes: int,
+    groups: Sequence[Any] | npt.ArrayLike | None = None,
+    grid: Sequence[float] = C_GRID,
+    n_splits: int = 3,
+    seed: int = 0,
+    fallback: float = 0.02,
+) -> tuple[float, dict[float, float]]:
+    """:func:`select_penalty` for the :class:`OrdinalLogistic` head (the vision extractor's).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(90, 5)); y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=90), [-0.5, 0.5])
+    >>> C, losses = select_ordinal_penalty(X, y, n_classes=3)
+    >>> C in C_GRID, sorted(losses) == sorted(C_GRID)
+    (True, True)
+    """
+    return select_penalty(X, y, n_classes=n_classes, head="ordinal", groups=groups, grid=grid, n_splits=n_splits,
+                          seed=seed, fallback=fallback)
