@@ -314,15 +314,6 @@ def select_ordinal_penalty(
     seed: int = 0,
     fallback: float = 0.02,
 ) -> tuple[float, dict[float, float]]:
-    """:func:`select_penalty` for the :class:`OrdinalLogistic` head (the vision extractor's).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(90, 5)); y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=90), [-0.5, 0.5])
-    >>> C, losses = select_ordinal_penalty(X, y, n_classes=3)
-    >>> C in C_GRID, sorted(losses) == sorted(C_GRID)
-    (True, True)
-    """
+    """:func:`select_penalty` for the :class:`OrdinalLogistic` head (the vision extractor's)."""
     return select_penalty(X, y, n_classes=n_classes, head="ordinal", groups=groups, grid=grid, n_splits=n_splits,
                           seed=seed, fallback=fallback)
