@@ -303,17 +303,5 @@ def select_penalty(
     return best, table
 
 
-def select_ordinal_penalty(
-    X: npt.ArrayLike,
-    y: Sequence[int] | npt.ArrayLike,
-    *,
-    n_classes: int,
-    groups: Sequence[Any] | npt.ArrayLike | None = None,
-    grid: Sequence[float] = C_GRID,
-    n_splits: int = 3,
-    seed: int = 0,
-    fallback: float = 0.02,
-) -> tuple[float, dict[float, float]]:
-    """:func:`select_penalty` for the :class:`OrdinalLogistic` head (the vision extractor's)."""
-    return select_penalty(X, y, n_classes=n_classes, head="ordinal", groups=groups, grid=grid, n_splits=n_splits,
-                          seed=seed, fallback=fallback)
+select_ordinal_penalty = select_penalty
+""":func:`select_penalty` with its default ``head="ordinal"`` (the vision extractor's head); kept by name."""
