@@ -210,3 +210,42 @@ def test_conflicting_edit_is_refused_and_input_kept(browser: Any, served: Served
     assert [r["reviewer"] for r in reviews] == ["bob", "alice"] and reviews[0]["note"] == "bob's careful note"
     alice.context.close()
     bob.context.close()
+
+
+def test_reviewer_answers_label_requests_with_the_keyboard(browser: Any, served: Served) -> None:
+    from playwright.sync_api import expect
+    from sqlalchemy import delete
+
+    from assetgrade.store.requests import RequestedLabel, add_label_requests
+    from assetgrade.store.schema import Label
+
+    api = served.api("alice")
+    busy = {i["asset_id"] for i in api.get("/api/v1/queue?limit=5").json()["items"]}  # the other tests' assets
+    ids = [a["id"] for a in api.get("/api/v1/assets?limit=100").json()["items"] if a["id"] not in busy][-2:]
+    assert len(ids) == 2
+    ws = Workspace.open(served.ws_path)
+    with ws.session() as s:  # the demo assets come labelled: these two stand for unlabelled ones
+        s.execute(delete(Label).where(Label.asset_id.in_(ids), Label.kind == "grade"))
+        add_label_requests(s, [RequestedLabel(a, i + 1, "typiclust") for i, a in enumerate(ids)],
+                           strategy="budget_switch", model_version="m-test", requested_by="carol")
+    ws.close()
+    page = _login(browser, served, "alice")
+    page.get_by_role("link", name="Label requests").click()
+    page.wait_for_url("**/ui/requests")
+    expect(page.locator("h1")).to_contain_text("2 open")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/ui/assets/{ids[0]}")
+    expect(page.locator("#label-request")).to_contain_text("Label requested by active learning: #1")
+    page.keyboard.press("2")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/ui/assets/{ids[1]}?saved=*")  # on to the next request, not the queue's head
+    page.keyboard.press("3")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/requests?done=1*")
+    expect(page.locator("p.msg.ok").first).to_contain_text("answered")
+    done = api.get("/api/v1/review/requests?status=done").json()
+    assert sorted(i["asset_id"] for i in done["items"]) == sorted(ids)
+    assert page.external_requests == []
+    page.context.close()

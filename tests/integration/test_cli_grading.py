@@ -120,3 +120,25 @@ def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) ->
     assert all(i.startswith("new-") for i in ids) and "Label next" in r.output
     r = runner.invoke(app, ["review", "suggest", "-w", str(ws), "--strategy", "margin", "--per-class", "3"])
     assert r.exception is not None and "--per-class" in str(r.exception)
+    r = runner.invoke(app, ["review", "suggest", "-w", str(ws), "--replace"])
+    assert r.exception is not None and "--enqueue" in str(r.exception)
+    # --enqueue stores the same round as label requests, listed until reviewed or withdrawn
+    r = runner.invoke(app, ["review", "suggest", "-w", str(ws), "--k", "4", "--enqueue", "--actor", "carol",
+                            "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    body = json.loads(out.read_text())
+    assert [s["asset_id"] for s in body["suggestions"]] == ids and body["enqueued"]["added"] == ids
+    assert "4 added" in r.output
+    listed = tmp_path / "requests.json"
+    r = runner.invoke(app, ["review", "requests", "-w", str(ws), "--json", str(listed)])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(listed.read_text())
+    assert rows["total"] == 4 and [x["asset_id"] for x in rows["requests"]] == ids
+    assert {x["requested_by"] for x in rows["requests"]} == {"carol"} and rows["requests"][0]["rank"] == 1
+    r = runner.invoke(app, ["review", "withdraw", "-w", str(ws), ids[0], "new-x"])
+    assert r.exit_code == 0 and "withdrew 1" in r.output and "new-x" in r.output
+    r = runner.invoke(app, ["review", "withdraw", "-w", str(ws)])
+    assert r.exception is not None and "--all" in str(r.exception)
+    assert runner.invoke(app, ["review", "withdraw", "-w", str(ws), "--all"]).exit_code == 0
+    r = runner.invoke(app, ["review", "requests", "-w", str(ws), "--status", "withdrawn", "--json", str(listed)])
+    assert json.loads(listed.read_text())["total"] == 4

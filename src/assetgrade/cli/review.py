@@ -1,14 +1,20 @@
-"""``assetgrade review suggest``: the unlabelled assets whose labels would teach the grader most, best first."""
+"""``assetgrade review suggest|requests|withdraw``: which assets to label next, and the open label requests.
+
+``suggest`` ranks the unlabelled assets whose labels would teach the grader most; with
+``--enqueue`` it stores them as label requests, which the review UI and API list until a review
+of the asset closes them.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.grading import MODEL_OPTION, default_model_path, status
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -29,8 +35,18 @@ def suggest(
         "the grader's uncertainty (default 10).")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.")] = None,
+    enqueue: Annotated[bool, typer.Option(
+        "--enqueue", help="Store the suggestions as label requests (listed in the review UI and API until reviewed).")
+    ] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="With --enqueue: withdraw open requests of earlier rounds that this round does not repeat.")
+    ] = False,
+    actor: Annotated[str | None, ACTOR] = None,
 ) -> None:
-    """Which unlabelled assets to label next, from the trained grader's probabilities and evidence (read-only)."""
+    """Which unlabelled assets to label next, from the trained grader's probabilities and evidence.
+
+    Read-only unless ``--enqueue`` is given.
+    """
     from rich.table import Table
 
     from assetgrade.errors import ValidationError
@@ -39,6 +55,8 @@ def suggest(
     from assetgrade.store.loading import load_records
 
     params: dict[str, float] = {}
+    if replace and not enqueue:
+        raise ValidationError("--replace applies with --enqueue only", where="--replace")
     if per_class is not None:
         if strategy != "budget_switch":
             raise ValidationError("--per-class applies to --strategy budget_switch only", where="--per-class")
@@ -48,9 +66,21 @@ def suggest(
         records = load_records(ws)
         with status("suggest") as step:
             rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=step)
+        report = None
+        if enqueue:
+            from assetgrade.store.requests import RequestedLabel, add_label_requests
+
+            items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
+                                    predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
+            with ws.session() as s:
+                report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
+                                            requested_by=actor_name(actor), replace=replace)
     n_labeled = sum(r.grade is not None for r in records)
-    body = {"strategy": strategy, "seed": seed, "labelled": n_labeled, "assets": len(records),
-            "model_version": grader.version_, "suggestions": [r.as_dict() for r in rows]}
+    body: dict[str, Any] = {"strategy": strategy, "seed": seed, "labelled": n_labeled, "assets": len(records),
+                            "model_version": grader.version_, "suggestions": [r.as_dict() for r in rows]}
+    if report is not None:
+        body["enqueued"] = {"batch_id": report.batch_id, "added": report.added, "refreshed": report.refreshed,
+                            "withdrawn": report.withdrawn, "skipped": report.skipped}
     if json_path is not None:
         json_path.write_text(json.dumps(body, indent=2), encoding="utf-8")
     if not rows:
@@ -64,11 +94,74 @@ def suggest(
         table.add_row(str(r.rank), r.asset_id, r.predicted_grade, f"{r.confidence:.2f}", f"{r.margin:.2f}",
                       f"{r.expected_cost:,.0f}")
     console.print(table)
-    console.print("Label them in the review UI (/ui/assets/ASSET_ID) or with POST /api/v1/assets/ASSET_ID/reviews.")
+    if report is None:
+        console.print("Label them in the review UI (/ui/assets/ASSET_ID) or with POST /api/v1/assets/ASSET_ID/reviews;"
+                      " --enqueue stores them as label requests.")
+        return
+    console.print(f"label requests (round {report.batch_id}): {len(report.added)} added, {len(report.refreshed)} "
+                  f"moved into this round, {len(report.withdrawn)} earlier ones withdrawn; listed at /ui/requests and "
+                  "GET /api/v1/review/requests until reviewed")
+    for aid, why in report.skipped.items():
+        console.print(f"[yellow]skipped {aid}: {why}[/yellow]")
+
+
+def requests(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    status_: Annotated[str, typer.Option("--status", help="open, done or withdrawn.")] = "open",
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
+) -> None:
+    """The label requests (open ones by default: newest round first, then the strategy's rank)."""
+    from rich.table import Table
+
+    from assetgrade.store.requests import list_label_requests
+
+    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
+        rows, total = list_label_requests(s, status=status_, limit=limit, offset=offset)
+        out = [{"asset_id": r.asset_id, "batch_id": r.batch_id, "rank": r.rank, "strategy": r.strategy,
+                "chosen_by": r.chosen_by, "model_version": r.model_version, "predicted_grade": r.predicted_grade,
+                "confidence": r.confidence, "requested_by": r.requested_by, "requested_at": str(r.requested_at),
+                "status": r.status, "closed_at": None if r.closed_at is None else str(r.closed_at),
+                "review_id": r.review_id} for r in rows]
+    if json_path is not None:
+        json_path.write_text(json.dumps({"status": status_, "total": total, "offset": offset, "requests": out},
+                                        indent=2), encoding="utf-8")
+    table = Table(title=f"Label requests: {status_} ({total})")
+    for col in ("asset", "round", "#", "chosen by", "grader says", "requested"):
+        table.add_column(col, justify="right" if col == "#" else "left")
+    for r in out:
+        table.add_row(str(r["asset_id"]), str(r["batch_id"]), str(r["rank"]), str(r["chosen_by"]),
+                      str(r["predicted_grade"] or ""), str(r["requested_at"])[:19])
+    console.print(table)
+
+
+def withdraw(
+    asset_ids: Annotated[list[str] | None, typer.Argument(help="Assets whose open request to withdraw.")] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Withdraw every open request.")] = False,
+    actor: Annotated[str | None, ACTOR] = None,
+) -> None:
+    """Withdraw open label requests (named assets, or ``--all``)."""
+    from assetgrade.errors import ValidationError
+    from assetgrade.store.requests import withdraw_label_requests
+
+    if bool(asset_ids) == all_:
+        raise ValidationError("name the assets or pass --all (not both)", where="review withdraw")
+    with open_workspace(workspace, store) as ws, ws.session() as s:
+        done = withdraw_label_requests(s, None if all_ else asset_ids, actor=actor_name(actor))
+    missing = sorted(set(asset_ids or []) - set(done))
+    console.print(f"withdrew {len(done)} open label request(s)")
+    if missing:
+        console.print(f"[yellow]no open request for: {', '.join(missing)}[/yellow]")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``review`` command group."""
-    group = typer.Typer(help="Human review helpers: which assets to label next (active learning).")
+    group = typer.Typer(help="Human review helpers: which assets to label next (active learning), label requests.")
     group.command("suggest")(suggest)
+    group.command("requests")(requests)
+    group.command("withdraw")(withdraw)
     app.add_typer(group, name="review")

@@ -18,6 +18,8 @@ __all__ = [
     "ErrorOut",
     "EvidenceOut",
     "HealthOut",
+    "LabelRequestOut",
+    "LabelRequestPage",
     "PredictionOut",
     "QueueItem",
     "QueuePage",
@@ -160,6 +162,34 @@ class QueuePage(BaseModel):
     limit: int
     offset: int
     items: list[QueueItem]
+
+
+class LabelRequestOut(_Out):
+    """An asset whose grade label active learning asked for (``assetgrade review suggest --enqueue``)."""
+
+    asset_id: str
+    batch_id: str
+    rank: int
+    strategy: str
+    chosen_by: str
+    model_version: str
+    predicted_grade: str | None
+    confidence: float | None
+    requested_by: str
+    requested_at: UtcDatetime
+    status: str
+    closed_at: UtcDatetime | None
+    review_id: str | None
+
+
+class LabelRequestPage(BaseModel):
+    """One page of label requests (open ones: newest round first, then rank)."""
+
+    status: str
+    total: int
+    limit: int
+    offset: int
+    items: list[LabelRequestOut]
 
 
 class DefectIn(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import get_asset, label_event_payload, label_values
+from assetgrade.store.requests import close_label_request
 from assetgrade.store.schema import Asset, Label, Prediction, PredictionHead, Review, new_id, utcnow
 
 __all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_prediction",
@@ -162,12 +163,16 @@ def add_review(
             f" {expected_version}; reload and review again"
         )
     set_committed_value(asset, "version", expected_version + 1)  # what the UPDATE just wrote, without a re-read
+    now = utcnow()
     values = {"id": rid, "asset_id": asset_id, "reviewer": reviewer, "grade": grade,
               "defects": [dict(d) for d in defects], "note": note, "based_on_prediction_id": based_on_prediction_id,
-              "status": status, "created_at": utcnow()}
+              "status": status, "created_at": now}
     conn.execute(insert(Review), values)
     conn.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
                  .values(queued=False))
+    if close_label_request(conn, asset_id, review_id=rid, at=now):
+        append_event(session, actor=reviewer, action="label_request.close", entity="label_request",
+                     entity_id=asset_id, payload={"review_id": rid})
     append_event(session, actor=reviewer, action="review.add", entity="review", entity_id=rid,
                  payload={"asset_id": asset_id, "grade": grade, "defects": values["defects"],
                           "based_on_prediction_id": based_on_prediction_id,

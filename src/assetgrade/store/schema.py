@@ -203,6 +203,37 @@ Index("ix_prediction_heads_queue", PredictionHead.queued, PredictionHead.cost_ke
       PredictionHead.asset_id)
 
 
+class LabelRequest(Base):
+    """An asset whose grade label active learning asked for; open until a review of the asset closes it.
+
+    One row per asset (its latest request). ``batch_id`` groups one round of requests (one
+    ``review suggest --enqueue``), ``rank`` is the strategy's order within the round; open
+    requests are worked newest round first, then by rank. ``status`` is ``open``, ``done`` (a
+    review of the asset was stored: ``review_id``) or ``withdrawn``.
+    """
+
+    __tablename__ = "label_requests"
+    __table_args__ = (CheckConstraint(_in("status", ("open", "done", "withdrawn")), name="ck_label_request_status"),)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(Integer)
+    strategy: Mapped[str] = mapped_column(String(100))
+    chosen_by: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(200))
+    predicted_grade: Mapped[str | None] = mapped_column(String(50))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(TS)
+    status: Mapped[str] = mapped_column(String(20))
+    closed_at: Mapped[datetime | None] = mapped_column(TS)
+    review_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# open requests in working order (newest round first, then rank): one page is an index range scan
+Index("ix_label_requests_order", LabelRequest.status, LabelRequest.requested_at.desc(), LabelRequest.rank,
+      LabelRequest.asset_id)
+
+
 class Review(Base):
     """A human review of an asset: the reviewer's grade, defects and note."""
 

@@ -15,6 +15,7 @@ from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import overlay_sha
 from assetgrade.result import GradeResult
 from assetgrade.store.repository import get_asset
+from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_predictions, list_reviews
 from assetgrade.store.schema import Evidence, Prediction, Provenance
 from assetgrade.web.svg import distribution_bars, series_plot
@@ -45,6 +46,11 @@ class AssetPage:
     position: int | None
     queue_length: int
     findings_other: list[Any] = field(default_factory=list)
+    label_request: Any = None
+    """The asset's latest label request (:class:`~assetgrade.store.schema.LabelRequest`), or None."""
+    next_request_id: str | None = None
+    """The first other open label request in working order (for "next request" navigation)."""
+    open_requests: int = 0
 
 
 def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[tuple[str, str | None, str]]:
@@ -162,6 +168,9 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
         history = list_predictions(s, asset_id)
         reviews = list_reviews(s, asset_id)
         prev_id, next_id, position, qlen = queue_neighbours(s, asset_id)
+        request = get_label_request(s, asset_id)
+        open_rows, n_open = list_label_requests(s, limit=2)
+        next_request = next((r.asset_id for r in open_rows if r.asset_id != asset_id), None)
     pred = history[0] if history else None
     result = _result_of(pred)
     findings = [f for e in (result.evidence if result else ()) for f in e.findings]
@@ -208,4 +217,5 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     other = [f for f in findings if f.modality not in ("vision", "text", "sensors")]
     return AssetPage(asset=asset, prediction=pred, result=result, history=history, reviews=reviews, images=images,
                      logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
-                     prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other)
+                     prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
+                     label_request=request, next_request_id=next_request, open_requests=n_open)

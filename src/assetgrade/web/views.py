@@ -22,6 +22,7 @@ from assetgrade.rest.queries import dashboard_series, review_queue
 from assetgrade.rest.routes.review import queue_item
 from assetgrade.rest.schemas import ReviewIn
 from assetgrade.rest.writes import submit_review
+from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
 
@@ -103,6 +104,16 @@ def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLRespon
     return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit})
 
 
+@router.get("/requests", response_class=HTMLResponse)
+def requests_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLResponse:
+    _reviewer(request)
+    state = app_state(request)
+    limit = max(1, min(limit, state.settings.max_page_size))
+    with state.workspace.session(readonly=True) as s:
+        items, total = list_label_requests(s, limit=limit, offset=max(0, offset))
+    return _render(request, "requests.html", {"items": items, "total": total, "offset": offset, "limit": limit})
+
+
 @router.get("/next")
 def next_in_queue(request: Request) -> Response:
     _reviewer(request)
@@ -151,7 +162,7 @@ async def post_review(request: Request, asset_id: str) -> Response:
                             note=form["note"] or None, based_on_prediction_id=form["based_on_prediction_id"] or None)
         except (ValueError, TypeError, AttributeError, PydanticValidationError) as exc:
             raise ValidationError(f"the review form is not valid: {exc}", where="review form") from exc
-        await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
+        review, _ = await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
     except (ConflictError, ValidationError) as exc:
         status = 409 if isinstance(exc, ConflictError) else 422
         kind = "conflict" if status == 409 else "error"
@@ -161,9 +172,15 @@ async def post_review(request: Request, asset_id: str) -> Response:
             ctx["form"]["expected_version"] = ctx["p"].asset.version
         return _render(request, "_review_panel.html" if htmx else "asset.html", ctx, status=status)
     with state.workspace.session(readonly=True) as s:
-        rows, _ = review_queue(s, limit=1)
-    target = (f"/ui/assets/{quote(rows[0].asset_id)}?saved={quote(asset_id)}" if rows
-              else f"/ui/queue?done=1&saved={quote(asset_id)}")
+        answered = get_label_request(s, asset_id)
+        if answered is not None and answered.review_id == review.id:  # it answered a label request: next request
+            opened, _ = list_label_requests(s, limit=1)
+            target = (f"/ui/assets/{quote(opened[0].asset_id)}?saved={quote(asset_id)}" if opened
+                      else f"/ui/requests?done=1&saved={quote(asset_id)}")
+        else:
+            rows, _ = review_queue(s, limit=1)
+            target = (f"/ui/assets/{quote(rows[0].asset_id)}?saved={quote(asset_id)}" if rows
+                      else f"/ui/queue?done=1&saved={quote(asset_id)}")
     if htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from assetgrade.rest.queries import latest_predictions, queue_neighbours, review_queue
 from assetgrade.store import add_asset, add_prediction, add_review, latest_prediction
-from assetgrade.store.engine import make_engine, upgrade
+from assetgrade.store.engine import head_revision, make_engine, upgrade
 from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review
 from assetgrade.workspace import Workspace
 
@@ -159,11 +159,13 @@ def test_migration_fills_heads_from_existing_rows(tmp_path: Path) -> None:
         expected_latest = _reference_latest(s)
     w.close()
     engine = make_engine(f"sqlite:///{tmp_path / 'w' / 'assetgrade.db'}")
-    with engine.begin() as conn:  # back to the schema before 0004
+    with engine.begin() as conn:  # back to the schema before 0004 (and the later 0005)
+        conn.execute(sa.text("DROP INDEX ix_label_requests_order"))
+        conn.execute(sa.text("DROP TABLE label_requests"))
         conn.execute(sa.text("DROP INDEX ix_prediction_heads_queue"))
         conn.execute(sa.text("DROP TABLE prediction_heads"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
-    assert upgrade(engine) == "0004"
+    assert upgrade(engine) == head_revision()
     engine.dispose()
     w2 = Workspace.open(tmp_path / "w")
     with w2.session(readonly=True) as s:
