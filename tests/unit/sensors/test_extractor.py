@@ -65,6 +65,28 @@ def test_rul_findings_and_grade_proba(rng: np.random.Generator) -> None:
     assert lo <= block.features[1, col] <= hi
 
 
+def test_rul_predicted_for_the_batch_at_once_equals_one_by_one(rng: np.random.Generator) -> None:
+    """The RUL columns and findings do not depend on which assets share an extract call; they equal predict()."""
+    ex = SensorExtractor(window=10, slope_windows=(5, 10), rul_settings={"cap": 40, "n_estimators": 40})
+    ex.fit_rul(synthetic_fleet(rng, 30))
+    live = [h.iloc[: int(rng.integers(12, len(h)))] for h in synthetic_fleet(rng, 5)]
+    recs = [record(f"u{i}", h) for i, h in enumerate(live)]
+    recs.insert(2, record("none", None))
+    block = ex.extract(recs)
+    for i, r in enumerate(recs):
+        one = ex.extract([r])
+        assert np.array_equal(one.features[0], block.features[i], equal_nan=True)
+        assert one.findings.get(r.asset_id) == block.findings.get(r.asset_id)
+    col = list(block.feature_names).index("rul")
+    direct = ex.rul_model_.predict(live)
+    rows = [i for i, r in enumerate(recs) if r.asset_id != "none"]
+    assert np.allclose(block.features[rows, col], direct.rul)
+    assert np.allclose(block.features[rows, col + 1], direct.lower)
+    # the model's own check is skipped only for a frame the extractor checked: same features either way
+    m = ex.rul_model_
+    assert np.array_equal(m.features(live[0], checked=True).to_numpy(), m.features(live[0]).to_numpy())
+
+
 def test_grade_classifier_from_labels(rng: np.random.Generator) -> None:
     recs, grades = [], []
     for i in range(30):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -27,6 +27,15 @@ __all__ = ["RUL_FEATURES", "SensorExtractor"]
 
 RUL_FEATURES: tuple[str, ...] = ("health_index", "rul", "rul_lower", "rul_upper", "n_events")
 _RUL_SUMMARY = "remaining useful life"
+
+
+@dataclass(frozen=True)
+class _RulInput:
+    """One series' RUL feature row at its last cycle, kept until the whole batch is predicted at once."""
+
+    x: np.ndarray
+    evidence_id: str
+    window: tuple[float, float]
 
 
 def _is_setting(name: str) -> bool:
@@ -214,7 +223,8 @@ class SensorExtractor:
         return self
 
     # -- extraction -----------------------------------------------------------------------------
-    def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], np.ndarray | None]:
+    def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], _RulInput | None]:
+        """One series' feature row (RUL columns NaN), its event findings, quality flags and the RUL model's input."""
         need = [*self.settings_, *self.channels_]
         checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
         raw = checked.frame
@@ -239,32 +249,40 @@ class SensorExtractor:
             time_unit=self.time_unit,
             raw=None if self.normalizer_ is not None else raw,
         )
-        rul_vals = [np.nan] * 4
-        rul_row: np.ndarray | None = None
+        rul_in: _RulInput | None = None
         if hasattr(self, "rul_model_"):
             m = self.rul_model_
-            X = m.features(raw, ref.evidence_id).to_numpy(float)[-1:]
-            p = m.predict_features(X)
-            rul_vals = [float(p.health_index[0]), float(p.rul[0]), float(p.lower[0]), float(p.upper[0])]
-            rul_row = np.array(rul_vals[1:])
-            gmap = self._grade_map()
-            grade = gmap.grade_for(rul_vals[1])
-            findings.append(
+            done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
+            x = m.features(raw, ref.evidence_id, checked=done).to_numpy(float)[-1]
+            rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
+        vals += [np.nan] * 4 + [float(len(findings))]
+        return np.asarray(vals, dtype=float), findings, checked.flags, rul_in
+
+    def _add_rul(self, rows: list[int], inputs: list[_RulInput], feats: np.ndarray, ruls: np.ndarray,
+                 findings: list[list[Finding]]) -> None:
+        """Predict RUL for every series at once (one call per LightGBM model) and add the RUL finding."""
+        m = self.rul_model_
+        p = m.predict_features(np.vstack([r.x for r in inputs]))
+        gmap = self._grade_map()
+        for k, (i, r) in enumerate(zip(rows, inputs, strict=True)):
+            vals = [float(p.health_index[k]), float(p.rul[k]), float(p.lower[k]), float(p.upper[k])]
+            feats[i, -5:-1] = vals
+            ruls[i] = vals[1:]
+            grade = gmap.grade_for(vals[1])
+            findings[k].append(
                 Finding(
                     modality="sensors",
-                    summary=f"{_RUL_SUMMARY} {rul_vals[1]:.0f} {self.time_unit} "
-                    f"({p.coverage:.0%} interval {rul_vals[2]:.0f}-{rul_vals[3]:.0f}); "
-                    f"health index {rul_vals[0]:.2f}: grade {grade}",
-                    severity=float(1.0 - rul_vals[1] / m.cap),
+                    summary=f"{_RUL_SUMMARY} {vals[1]:.0f} {self.time_unit} "
+                    f"({p.coverage:.0%} interval {vals[2]:.0f}-{vals[3]:.0f}); "
+                    f"health index {vals[0]:.2f}: grade {grade}",
+                    severity=float(1.0 - vals[1] / m.cap),
                     confidence=p.coverage,
-                    evidence_id=ref.evidence_id,
-                    window=(float(raw.index[0]), float(raw.index[-1])),
+                    evidence_id=r.evidence_id,
+                    window=r.window,
                     channels=tuple(m.channels_),
                     grade_hint=grade,
                 )
             )
-        vals += [*rul_vals, float(len(findings) - (rul_row is not None))]
-        return np.asarray(vals, dtype=float), findings, checked.flags, rul_row
 
     def extract(self, records: Sequence[AssetRecord], *, _with_proba: bool = True) -> EvidenceBlock:
         """Evidence for each record in order; a missing or bad series leaves the asset absent and flagged."""
@@ -276,6 +294,8 @@ class SensorExtractor:
         findings: dict[str, list[Finding]] = {}
         flags: dict[str, list[str]] = {}
         ruls = np.full((n, 3), np.nan)
+        rul_rows: list[int] = []
+        rul_inputs: list[_RulInput] = []
         for i, r in enumerate(records):
             ref = self._series_of(r)
             if ref is None:
@@ -285,7 +305,7 @@ class SensorExtractor:
                     f"{len(r.series) - 1} further series ignored; features from {ref.evidence_id}"
                 )
             try:
-                row, found, qflags, rul_row = self._one(ref)
+                row, found, qflags, rul_in = self._one(ref)
             except AssetgradeError as exc:
                 flags.setdefault(r.asset_id, []).append(str(exc))
                 continue
@@ -293,8 +313,11 @@ class SensorExtractor:
             findings[r.asset_id] = found
             if qflags:
                 flags.setdefault(r.asset_id, []).extend(qflags)
-            if rul_row is not None:
-                ruls[i] = rul_row
+            if rul_in is not None:
+                rul_rows.append(i)
+                rul_inputs.append(rul_in)
+        if rul_inputs:
+            self._add_rul(rul_rows, rul_inputs, feats, ruls, [findings[records[i].asset_id] for i in rul_rows])
         proba = self._proba(feats, present, ruls) if _with_proba else None
         if proba is not None and self.classifier_ is not None and self._reads_rul():
             self._hint_learned_grades(records, findings, proba)

@@ -175,9 +175,18 @@ class RulModel:
         need = [*self.settings_, *channels] if hasattr(self, "settings_") else list(channels)
         return check_series(frame, evidence_id=name, channels=need, min_length=2).frame
 
-    def features(self, frame: pd.DataFrame, name: str = "series") -> pd.DataFrame:
-        """The model's feature rows at every cycle of one history (validated, normalised)."""
-        f = self._checked(frame, name, self.channels_)
+    def required_columns(self) -> list[str]:
+        """The columns a history needs: operating settings, then the sensor channels (fitted model)."""
+        return [*self.settings_, *self.channels_]
+
+    def features(self, frame: pd.DataFrame, name: str = "series", *, checked: bool = False) -> pd.DataFrame:
+        """The model's feature rows at every cycle of one history (validated, normalised).
+
+        ``checked=True`` skips the series checks for a frame that already passed
+        :func:`~assetgrade.modalities.sensors.validate.check_series` on at least
+        :meth:`required_columns` (the sensors extractor's own check, so it is not done twice).
+        """
+        f = frame if checked else self._checked(frame, name, self.channels_)
         z = self.normalizer_.transform(f)
         z[HEALTH_CHANNEL] = self._hi(z)
         feats = rolling_features(z, window=self.window, slope_windows=self.slope_windows, full_stats=self.full_stats)
