@@ -116,15 +116,12 @@ def requests(
     """The label requests (open ones by default: newest round first, then the strategy's rank)."""
     from rich.table import Table
 
+    from assetgrade.rest.schemas import LabelRequestOut
     from assetgrade.store.requests import list_label_requests
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         rows, total = list_label_requests(s, status=status_, limit=limit, offset=offset)
-        out = [{"asset_id": r.asset_id, "batch_id": r.batch_id, "rank": r.rank, "strategy": r.strategy,
-                "chosen_by": r.chosen_by, "model_version": r.model_version, "predicted_grade": r.predicted_grade,
-                "confidence": r.confidence, "requested_by": r.requested_by, "requested_at": str(r.requested_at),
-                "status": r.status, "closed_at": None if r.closed_at is None else str(r.closed_at),
-                "review_id": r.review_id} for r in rows]
+        out = [LabelRequestOut.model_validate(r).model_dump(mode="json") for r in rows]  # as GET /review/requests
     if json_path is not None:
         json_path.write_text(json.dumps({"status": status_, "total": total, "offset": offset, "requests": out},
                                         indent=2), encoding="utf-8")
