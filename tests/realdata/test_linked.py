@@ -19,6 +19,7 @@ from assetgrade.datasets.linked import (
     build_linked,
     grade_from_levels,
     maintie_severity,
+    rubric_proba,
     rul_level,
     write_linked,
 )
@@ -42,6 +43,29 @@ def test_rubric_and_levels() -> None:
     assert maintie_severity({"entities": [{"type": "State/UndesirableState/FailedState"}]}) == 2
     assert maintie_severity({"entities": [{"type": "Process/UndesirableProcess"}]}) == 1
     assert maintie_severity({"entities": [{"type": "Activity/MaintenanceActivity/Replace"}]}) == 0
+
+
+def test_rubric_proba_is_the_rubric_on_exact_levels_and_mixes_linearly() -> None:
+    import itertools
+
+    import numpy as np
+
+    eye = np.eye(4)
+    for v, s, t in itertools.product(range(4), range(4), range(3)):
+        p = rubric_proba(eye[[v]], eye[[s]], eye[[t]])
+        assert p.argmax() == grade_from_levels(v, s, t) and p.max() == pytest.approx(1.0)
+    # a log distribution placing mass on grade D counts it as the highest log level (severe)
+    assert rubric_proba(eye[[2]], eye[[2]], eye[[3]]).argmax() == grade_from_levels(2, 2, 2)
+    rng = np.random.default_rng(0)
+    q = [rng.dirichlet(np.ones(4), size=5) for _ in range(3)]
+    p = rubric_proba(*q)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    half = rubric_proba(0.5 * q[0] + 0.5 * eye[[0] * 5], q[1], q[2])
+    assert np.allclose(half, 0.5 * p + 0.5 * rubric_proba(eye[[0] * 5], q[1], q[2]))
+    with pytest.raises(ValidationError, match="sensors"):
+        rubric_proba(q[0], q[1][:3], q[2])
+    with pytest.raises(ValidationError, match="text"):
+        rubric_proba(q[0], q[1], np.full((5, 4), np.nan))
 
 
 def test_sample_is_deterministic(sample: pd.DataFrame) -> None:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from assetgrade.datasets.cmapss import read_cmapss_table
@@ -63,6 +64,7 @@ __all__ = [
     "grade_from_levels",
     "maintie_severity",
     "make_samples",
+    "rubric_proba",
     "rul_level",
     "write_linked",
 ]
@@ -108,6 +110,43 @@ def grade_from_levels(image_level: int, sensor_level: int, log_level: int) -> in
     if image_level == 3 or sensor_level == 3:
         g = max(g, 2)
     return g
+
+
+def rubric_proba(
+    vision: npt.ArrayLike, sensors: npt.ArrayLike, text: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Grade distribution implied by the rubric for independent level distributions per modality.
+
+    Each argument is an (n, k) array of probabilities over one modality's levels (columns beyond
+    the rubric's range -- sensor and image level 3, log level 2 -- count as the highest level).
+    Returns P(grade) = sum over level triples of P(v) P(s) P(t) [rubric(v, s, t) = grade], the
+    best any fusion model can do with these distributions when the rubric is known and the
+    modalities are independent given their levels, as they are in the benchmark.
+
+    >>> import numpy as np
+    >>> p = rubric_proba([[0, 0, 0, 1]], [[1, 0, 0, 0]], [[0.5, 0.5, 0, 0]])
+    >>> p.round(2).tolist()
+    [[0.0, 0.0, 1.0, 0.0]]
+    """
+    arrs = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (vision, sensors, text)]
+    n = arrs[0].shape[0]
+    for name, a in zip(("vision", "sensors", "text"), arrs, strict=True):
+        if a.shape[0] != n or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValidationError(f"{name}: {a.shape[0]} rows of finite, non-negative probabilities expected "
+                                  f"({n} rows in vision)", where=name)
+    caps = (3, 3, 2)
+    levels = []
+    for a, cap in zip(arrs, caps, strict=True):
+        lv = np.zeros((n, cap + 1))
+        for j in range(a.shape[1]):
+            lv[:, min(j, cap)] += a[:, j]
+        levels.append(lv / np.clip(lv.sum(axis=1, keepdims=True), 1e-12, None))
+    out = np.zeros((n, len(GRADES)))
+    for v in range(4):
+        for s in range(4):
+            for t in range(3):
+                out[:, grade_from_levels(v, s, t)] += levels[0][:, v] * levels[1][:, s] * levels[2][:, t]
+    return out
 
 
 @dataclass(frozen=True)
