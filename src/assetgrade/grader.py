@@ -70,7 +70,9 @@ class Grader:
     folds : K of the grouped K-fold used at both levels
     seed : int
     mondrian : conformal thresholds per asset type (pooled where a type has < ``min_group_size``)
-    fuser : the fusion model's settings (default: logistic on the modality distributions + absent flags)
+    fuser : the fusion model's settings: a ``Fuser`` or a mapping of its keyword settings, as the
+        workspace config gives them (``grader: {fuser: {model: latent}}``); default: logistic on the
+        modality distributions + absent flags
     extractor_settings : per extractor name, keyword settings passed to ``get_extractor``; ``sensors:
         rul_model`` may name a folder saved by ``assetgrade sensors fit-rul`` (relative: to the workspace)
     max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
@@ -97,7 +99,7 @@ class Grader:
         folds: int = 5,
         seed: int = 0,
         mondrian: bool = True,
-        fuser: Fuser | None = None,
+        fuser: Fuser | Mapping[str, Any] | None = None,
         extractor_settings: Mapping[str, Mapping[str, Any]] | None = None,
         max_error: float = 0.02,
         delta: float = 0.1,
@@ -116,7 +118,14 @@ class Grader:
         self.folds = folds
         self.seed = seed
         self.mondrian = mondrian
-        self.fuser = fuser
+        if isinstance(fuser, Mapping):
+            given = dict(fuser)
+            try:
+                fuser = Fuser(**{"use_features": False, "dropout": 0.25, "dropout_copies": 2, "seed": seed, **given})
+            except TypeError as exc:
+                raise ValidationError(f"bad fuser settings {given}: {exc}", where="Grader.fuser") from exc
+            fuser._check_settings()
+        self.fuser: Fuser | None = fuser
         self.extractor_settings = {k: dict(v) for k, v in (extractor_settings or {}).items()}
         self.max_error = max_error
         self.delta = delta

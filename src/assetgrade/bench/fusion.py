@@ -131,20 +131,27 @@ def run_fusion_benchmark(
     split_calibration: bool = True,
     png: Path | None = None,
     rul_fleet: str | None = "auto",
+    fuser: str = "logistic",
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
 
     ``split_calibration``: extractors and fuser learn from the train split and calibration,
     conformal sets and the review threshold from the calibration split (split conformal);
-    otherwise all three learn out-of-fold from train + calibration together.
+    otherwise all three learn out-of-fold from train + calibration together. ``fuser``: the
+    fusion model (:class:`~assetgrade.fusion.combine.Fuser` ``model``) of the fused grader and
+    of each single-modality reference, on the modality distributions.
     """
     from assetgrade.datasets.linked import build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
+    from assetgrade.fusion.combine import Fuser, Model
     from assetgrade.grader import Grader
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
+    if fuser not in ("logistic", "lightgbm", "latent"):
+        raise ValidationError(f"fuser={fuser!r}; allowed: 'logistic', 'lightgbm', 'latent'", where="--fuser")
+    model: Model = fuser  # type: ignore[assignment]  # checked just above
     if rul_fleet == "auto":
         rul_fleet = "cmapss-test" if source == "shared" else None
     if rul_fleet not in (None, "cmapss-test"):
@@ -172,7 +179,8 @@ def run_fusion_benchmark(
                     "n_histories": settings["sensors"]["rul_model"].n_histories_,
                     "fit_s": time.perf_counter() - t_rul}
     grader = Grader(folds=folds, seed=seed, review_on_contradiction=review_on_contradiction,
-                    extractor_settings=settings)
+                    extractor_settings=settings,
+                    fuser=Fuser(model=model, use_features=False, dropout=0.25, dropout_copies=2, seed=seed))
     t_fit = time.perf_counter()
     grader.fit(train, modality_labels=own, groups=groups, progress=say,
                calibration=[bench.records[i] for i in cal_idx] or None,
@@ -243,7 +251,7 @@ def run_fusion_benchmark(
         "review_on_contradiction": review_on_contradiction, "vision_coreset_size": coreset_size,
         "model_version": grader.version_, "cached_results_identical": same, "notes": grader.notes_,
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},
-        "png": None if png is None else str(png), "rul_model": rul_info,
+        "png": None if png is None else str(png), "rul_model": rul_info, "fuser": fuser,
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)

@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
             "assets; needs the shared data), 'none' (window features only) or 'auto' (the first with --source "
             "shared, else the second)"
         ),
+        fuser: str = typer.Option(
+            "logistic", help="fusion model: 'logistic' (on the modality distributions), 'lightgbm', or 'latent' "
+            "(a table from the joint modality levels to the grade, learned by EM)"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark
@@ -46,6 +50,6 @@ def register(app: typer.Typer) -> None:
                 n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
                 coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
                 split_calibration=not oof_calibration, png=png, progress=step,
-                rul_fleet=None if rul_fleet == "none" else rul_fleet,
+                rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser,
             )
         typer.echo(write_result(result, json_path))

@@ -15,6 +15,7 @@ from assetgrade.fusion.contradictions import (
     find_contradictions,
     ordinal_distance,
 )
+from assetgrade.fusion.latent import LatentLevelTable
 from assetgrade.fusion.pipeline import FusionModel, FusionOutput
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "FusionModel",
     "FusionOutput",
     "IsotonicCalibrator",
+    "LatentLevelTable",
     "SplitConformal",
     "TemperatureScaler",
     "classwise_ece",

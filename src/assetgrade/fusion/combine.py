@@ -30,7 +30,7 @@ __all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-Model = Literal["logistic", "lightgbm"]
+Model = Literal["logistic", "lightgbm", "latent"]
 
 
 def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
@@ -52,9 +52,13 @@ class Fuser:
 
     Parameters
     ----------
-    model : {"logistic", "lightgbm"}
-        Multinomial logistic regression on standardised inputs, or LightGBM (single-threaded:
-        fusion inputs are small and threads only contend).
+    model : {"logistic", "lightgbm", "latent"}
+        Multinomial logistic regression on standardised inputs, LightGBM (single-threaded:
+        fusion inputs are small and threads only contend), or ``"latent"``: a table from the
+        modalities' joint level readings to the grade, learned by EM
+        (:class:`~assetgrade.fusion.latent.LatentLevelTable`); it reads only the modality
+        distributions (every block needs ``grade_proba``), marginalises a missing modality
+        exactly, and ignores ``ordinal``, ``use_features``, ``dropout`` and ``C``.
     ordinal : bool
         Fit K-1 binary "grade worse than k" models (Frank & Hall 2001) instead of one multinomial.
     dropout : float
@@ -78,6 +82,8 @@ class Fuser:
     dropped_counts_ : dict[str, int]
         Rows in which each modality was blanked by dropout during ``fit``.
     feature_names_ : list[str]
+    table_ : LatentLevelTable
+        With ``model="latent"`` only: the learned table (``table_.rubric()`` is P(grade | levels)).
 
     Examples
     --------
@@ -116,8 +122,9 @@ class Fuser:
 
     # ---- design matrix -------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.model not in ("logistic", "lightgbm"):
-            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm'", where="Fuser.model")
+        if self.model not in ("logistic", "lightgbm", "latent"):
+            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm', 'latent'",
+                                  where="Fuser.model")
         if not 0 <= self.dropout < 1:
             raise ValidationError(f"dropout={self.dropout} must be in [0, 1)", where="Fuser.dropout")
         if self.dropout_copies < 0:
@@ -191,6 +198,8 @@ class Fuser:
             raise ValidationError("need at least two distinct grades to fit", where="y")
         self.n_classes_ = k
         self.modalities_ = [b.modality for b in blocks]
+        if self.model == "latent":
+            return self._fit_latent(blocks, yy, k)
         self.widths_ = {
             b.modality: (k if b.grade_proba is not None else 0, b.features.shape[1] if self.use_features else 0)
             for b in blocks
@@ -256,6 +265,31 @@ class Fuser:
         self.classes_seen_ = np.unique(Y)
         return self
 
+    @staticmethod
+    def _latent_input(b: EvidenceBlock, n_classes: int) -> FloatArray:
+        if b.grade_proba is None:
+            raise ValidationError("the latent fusion model needs a grade distribution from every modality",
+                                  where=f"EvidenceBlock[{b.modality}].grade_proba")
+        gp = np.array(b.grade_proba, dtype=np.float64)
+        if gp.shape[1] != n_classes:
+            raise ValidationError(f"grade_proba has {gp.shape[1]} columns, expected {n_classes}",
+                                  where=f"EvidenceBlock[{b.modality}].grade_proba")
+        gp[~np.asarray(b.present, dtype=bool)] = np.nan
+        return gp
+
+    def _fit_latent(self, blocks: Sequence[EvidenceBlock], y: IntArray, k: int) -> Self:
+        from assetgrade.fusion.latent import LatentLevelTable
+
+        qs = [self._latent_input(b, k) for b in blocks]
+        self.widths_ = {b.modality: (k, 0) for b in blocks}
+        self.feature_names_ = [f"{b.modality}:p_{j}" for b in blocks for j in range(k)]
+        self.dropped_counts_ = {m: 0 for m in self.modalities_}
+        self.n_train_rows_ = len(y)
+        self.table_ = LatentLevelTable().fit(qs, y, n_classes=k)
+        self.estimators_ = []
+        self.classes_seen_ = np.unique(y)
+        return self
+
     def _make_estimator(self, k: int) -> Any:
         if self.model == "logistic":
             from sklearn.linear_model import LogisticRegression
@@ -286,6 +320,12 @@ class Fuser:
         unknown = sorted(set(given) - set(self.modalities_))
         if unknown:
             raise ValidationError(f"modalities {unknown} were not seen in fit {self.modalities_}", where="blocks")
+        if self.model == "latent":
+            qs = [self._latent_input(given[m], self.n_classes_) if m in given
+                  else np.full((n, self.n_classes_), np.nan) for m in self.modalities_]
+            lp = np.clip(self.table_.predict_proba(qs), 1e-6, None)
+            out_l: FloatArray = lp / lp.sum(axis=1, keepdims=True)
+            return out_l
         raws: dict[str, FloatArray] = {}
         absent: dict[str, npt.NDArray[np.bool_]] = {}
         for m in self.modalities_:

@@ -15,6 +15,7 @@ import pytest
         "assetgrade.fusion.conformal",
         "assetgrade.fusion.combine",
         "assetgrade.fusion.contradictions",
+        "assetgrade.fusion.latent",
         "assetgrade.decision",
         "assetgrade.decision.costs",
         "assetgrade.decision.policy",

@@ -128,3 +128,24 @@ def test_split_calibration_on_held_out_assets(records: list[AssetRecord]) -> Non
     assert g.conformal_.n_calibration_ == 16 and g.n_calibration_ == 16
     assert g.oof_["asset_ids"] == [r.asset_id for r in cal]
     assert g.metrics_["accuracy"] >= 0.75
+
+
+def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modality(
+    records: list[AssetRecord], record_factory: Callable[..., AssetRecord], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    g = tiny_grader(fuser={"model": "latent"}).fit(records)
+    assert g.fuser_.model == "latent" and g.fuser_.table_.rubric().shape == (4, 4, 4, 4)
+    assert g.metrics_["accuracy"] >= 0.75
+    for r in g.grade_many(records[:4]):
+        _check_result(r, g)
+    only_text = record_factory("solo", image_level=None, text_grade="C", series_level=None)
+    r = g.grade(only_text)
+    _check_result(r, g)
+    assert {e.modality: e.present for e in r.evidence} == {"vision": False, "text": True, "sensors": False}
+    assert r.most_likely in ("C", "D")
+    again = Grader.load(g.save(tmp_path / "latent"))
+    assert again.grade(records[5]).to_dict() == g.grade(records[5]).to_dict()
+    with pytest.raises(ValidationError, match=r"Grader\.fuser"):
+        tiny_grader(fuser={"modle": "latent"})
+    with pytest.raises(ValidationError, match="'latent'"):
+        tiny_grader(fuser={"model": "forest"})

@@ -1,0 +1,188 @@
+"""Latent-level fusion: a learned table from the modalities' joint readings to the asset grade.
+
+Each modality's extractor gives a distribution over its own levels (its ``grade_proba``). The
+model treats the true levels as latent: with levels independent of each other's readings given
+the levels (naive-Bayes style), the readings combine as P(l | x) ∝ P(l) Π_m q_m(l_m | x_m) /
+π_m(l_m), where π_m is modality m's average reading. A joint table J[l, g] = P(levels l, grade g)
+over every level combination l (k^M cells for M modalities of k levels) is learned from the
+asset grades by expectation-maximisation (Dempster, Laird & Rubin 1977) -- the latent class
+model of Dawid & Skene (1979, "Maximum likelihood estimation of observer error-rates using the
+EM algorithm", Applied Statistics 28) with the modalities as observers whose errors the
+extractors' distributions already state. A Dirichlet pseudo-count ``alpha``, spread over the
+table in proportion to the independent prior Π π_m(l_m) · P(g), keeps sparse cells finite.
+
+The grade follows as P(g | x) ∝ Σ_l P(l | x) J[l, g] / P(l). The table reads as the rubric
+the graders apply (:meth:`LatentLevelTable.rubric`). A missing modality is marginalised exactly
+(its reading is replaced by its average, so its ratio is 1): no dropout or fill is needed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+
+from assetgrade.errors import ValidationError
+
+__all__ = ["LatentLevelTable"]
+
+FloatArray = npt.NDArray[np.float64]
+
+MAX_STATES = 4096
+"""Largest joint level space (k^M) the table accepts; beyond it the cells are too sparse to learn."""
+
+_FLOOR = 1e-6
+
+
+class LatentLevelTable:
+    """EM-fitted table from joint modality levels to grades (see the module docstring).
+
+    Parameters
+    ----------
+    alpha : float
+        Dirichlet pseudo-count spread over the whole table (prior: levels independent, grade
+        at its training frequency).
+    max_iter : int
+        EM iterations at most.
+    tol : float
+        Stop when the mean log-likelihood gains less than this.
+
+    Attributes
+    ----------
+    n_levels_ : list[int]
+        Levels per modality (columns of its distribution).
+    prior_ : list[ndarray]
+        Average reading π_m per modality (floored at 1e-6, renormalised).
+    joint_ : ndarray, shape (states, n_classes)
+        The learned P(levels, grade); states enumerate level combinations with the last
+        modality varying fastest.
+    n_iter_ : int
+    loglik_ : float
+        Mean log-likelihood of the training grades at the end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eye = np.eye(2)
+    >>> a = eye[[0, 0, 1, 1] * 5]; b = eye[[0, 1, 0, 1] * 5]
+    >>> y = np.array([0, 1, 1, 1] * 5)  # grade 1 when either modality reads level 1
+    >>> t = LatentLevelTable(alpha=0.01).fit([a, b], y, n_classes=2)
+    >>> t.predict_proba([a[:4], b[:4]]).argmax(axis=1).tolist()
+    [0, 1, 1, 1]
+    >>> t.rubric().argmax(axis=-1).tolist()
+    [[0, 1], [1, 1]]
+    """
+
+    def __init__(self, *, alpha: float = 1.0, max_iter: int = 500, tol: float = 1e-8) -> None:
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @staticmethod
+    def _check(qs: Sequence[npt.ArrayLike], n_levels: Sequence[int] | None) -> list[FloatArray]:
+        if not qs:
+            raise ValidationError("no modality distributions given", where="LatentLevelTable")
+        arrs = [np.atleast_2d(np.asarray(q, dtype=np.float64)) for q in qs]
+        n = arrs[0].shape[0]
+        for j, a in enumerate(arrs):
+            if a.shape[0] != n:
+                raise ValidationError(f"{a.shape[0]} rows, expected {n}", where=f"modality {j}")
+            if n_levels is not None and a.shape[1] != n_levels[j]:
+                raise ValidationError(f"{a.shape[1]} levels, fitted with {n_levels[j]}", where=f"modality {j}")
+            finite = a[np.isfinite(a).all(axis=1)]
+            if np.any(finite < 0):
+                raise ValidationError("negative probabilities", where=f"modality {j}")
+        return arrs
+
+    def _ratios(self, arrs: Sequence[FloatArray]) -> FloatArray:
+        """Π_m q_m(l_m) / π_m(l_m) per row and joint state; a NaN row (absent modality) has ratio 1."""
+        n = arrs[0].shape[0]
+        out = np.ones((n, 1))
+        for a, pri in zip(arrs, self.prior_, strict=True):
+            q = np.clip(a, _FLOOR, None)
+            q = q / q.sum(axis=1, keepdims=True)
+            r = q / pri
+            r[~np.isfinite(a).all(axis=1)] = 1.0
+            out = (out[:, :, None] * r[:, None, :]).reshape(n, -1)
+        return out
+
+    def fit(self, qs: Sequence[npt.ArrayLike], y: npt.ArrayLike, *, n_classes: int) -> Self:
+        """Learn the table from per-modality distributions (rows NaN where absent) and grade indices."""
+        if self.alpha <= 0:
+            raise ValidationError(f"alpha={self.alpha} must be > 0", where="LatentLevelTable.alpha")
+        arrs = self._check(qs, None)
+        yy = np.asarray(y, dtype=np.int64)
+        if len(yy) != arrs[0].shape[0]:
+            raise ValidationError(f"{arrs[0].shape[0]} rows but {len(yy)} grades", where="y")
+        if yy.size and (yy.min() < 0 or yy.max() >= n_classes):
+            raise ValidationError(f"grade indices outside 0..{n_classes - 1}", where="y")
+        self.n_levels_ = [a.shape[1] for a in arrs]
+        n_states = int(np.prod(self.n_levels_))
+        if n_states > MAX_STATES:
+            raise ValidationError(
+                f"{n_states} joint level combinations ({' x '.join(map(str, self.n_levels_))}) exceed "
+                f"{MAX_STATES}; use the logistic fusion model", where="LatentLevelTable")
+        self.n_classes_ = n_classes
+        self.prior_: list[FloatArray] = []
+        for j, a in enumerate(arrs):
+            ok = np.isfinite(a).all(axis=1)
+            if not ok.any():
+                raise ValidationError("absent on every training row", where=f"modality {j}")
+            p = np.clip(np.clip(a[ok], 0, None).mean(axis=0), _FLOOR, None)
+            self.prior_.append(p / p.sum())
+        ratios = self._ratios(arrs)
+        w0 = np.ones(1)
+        for p in self.prior_:
+            w0 = np.outer(w0, p).ravel()
+        grade_prior = (np.bincount(yy, minlength=n_classes) + 1.0) / (len(yy) + n_classes)
+        pseudo = self.alpha * np.outer(w0, grade_prior)
+        joint = np.outer(w0, grade_prior)
+        onehot = np.eye(n_classes)[yy]
+        last = -np.inf
+        self.n_iter_ = 0
+        for it in range(1, self.max_iter + 1):
+            like = ratios * joint[:, yy].T  # (n, states): P(x, l, y) up to a factor of x
+            total = like.sum(axis=1, keepdims=True)
+            ll = float(np.mean(np.log(total)) - np.log(joint.sum()))
+            resp = like / total
+            joint = resp.T @ onehot + pseudo
+            joint /= joint.sum()
+            self.n_iter_ = it
+            if ll - last < self.tol:
+                break
+            last = ll
+        self.joint_: FloatArray = joint
+        self.loglik_ = last
+        return self
+
+    def predict_proba(self, qs: Sequence[npt.ArrayLike]) -> FloatArray:
+        """Grade distribution per row (a NaN row of one modality marginalises that modality)."""
+        if not hasattr(self, "joint_"):
+            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        arrs = self._check(qs, self.n_levels_)
+        if len(arrs) != len(self.n_levels_):
+            raise ValidationError(f"{len(arrs)} modalities, fitted with {len(self.n_levels_)}",
+                                  where="LatentLevelTable")
+        p = self._ratios(arrs) @ self.joint_
+        out: FloatArray = p / p.sum(axis=1, keepdims=True)
+        return out
+
+    def rubric(self) -> FloatArray:
+        """P(grade | levels) as an array of shape (*n_levels, n_classes): the learned rubric."""
+        if not hasattr(self, "joint_"):
+            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        cond = self.joint_ / self.joint_.sum(axis=1, keepdims=True)
+        out: FloatArray = cond.reshape(*self.n_levels_, self.n_classes_)
+        return out
+
+    def state_weights(self) -> FloatArray:
+        """P(levels) learned, shape ``n_levels``: how often each combination of readings occurs."""
+        out: FloatArray = self.joint_.sum(axis=1).reshape(*self.n_levels_)
+        return out
+
+    def states(self) -> list[tuple[int, ...]]:
+        """The level combinations in the order of ``joint_``'s rows."""
+        return list(itertools.product(*(range(k) for k in self.n_levels_)))

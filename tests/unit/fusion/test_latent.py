@@ -1,0 +1,111 @@
+"""Latent-level fusion: learns a points rubric from noisy modality readings, marginalises a missing one."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.fusion.combine import Fuser
+from assetgrade.fusion.latent import LatentLevelTable
+from assetgrade.modalities.base import EvidenceBlock
+
+
+def _rubric(a: int, b: int, c: int) -> int:
+    pts = a + b + c
+    return 0 if pts <= 1 else 1 if pts <= 3 else 2 if pts <= 5 else 3
+
+
+def _readings(levels: np.ndarray, acc: float, rng: np.random.Generator, k: int = 4) -> np.ndarray:
+    """Calibrated noisy readings: right with probability ``acc``, else a neighbouring level; q = P(level | read)."""
+    confusion = np.zeros((k, k))  # P(read | level)
+    for lv in range(k):
+        confusion[lv, lv] = acc
+        nbrs = [j for j in (lv - 1, lv + 1) if 0 <= j < k]
+        confusion[lv, nbrs] += (1 - acc) / len(nbrs)
+    read = np.array([rng.choice(k, p=confusion[lv]) for lv in levels])
+    q = confusion[:, read].T  # uniform prior over levels: posterior ∝ likelihood
+    return np.asarray(q / q.sum(axis=1, keepdims=True))
+
+
+def _data(rng: np.random.Generator, n: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    lv = rng.integers(0, 4, (n, 3))
+    y = np.array([_rubric(*row) for row in lv])
+    qs = [_readings(lv[:, j], acc, rng) for j, acc in enumerate((0.95, 0.9, 0.85))]
+    return qs, y, lv
+
+
+def test_the_table_learns_the_rubric_where_the_data_is(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 3000)
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    rub = t.rubric()
+    assert rub.shape == (4, 4, 4, 4) and np.allclose(rub.sum(axis=-1), 1)
+    weights = t.state_weights()
+    right = [rub[s].argmax() == _rubric(*s) for s in itertools.product(range(4), repeat=3) if weights[s] > 0.005]
+    assert len(right) >= 50 and np.mean(right) >= 0.95
+    assert t.states()[1] == (0, 0, 1) and t.n_iter_ >= 2 and np.isfinite(t.loglik_)
+
+
+def test_latent_fusion_beats_logistic_on_a_points_rubric(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 3000)
+    ids = [f"a{i}" for i in range(len(y))]
+    blocks = [EvidenceBlock(m, ids, (), np.zeros((len(y), 0)), np.ones(len(y), bool), grade_proba=q)
+              for m, q in zip(("vision", "sensors", "text"), qs, strict=True)]
+    from assetgrade.fusion.combine import _take
+
+    tr, te = np.arange(2000), np.arange(2000, 3000)
+    nll = {}
+    for model in ("logistic", "latent"):
+        fz = Fuser(model=model, use_features=False, seed=0).fit([_take(b, tr) for b in blocks], y[tr], n_classes=4)
+        p = fz.predict_proba([_take(b, te) for b in blocks])
+        assert np.allclose(p.sum(axis=1), 1) and np.all(p > 0)
+        nll[model] = float(-np.mean(np.log(p[np.arange(len(te)), y[te]])))
+    assert nll["latent"] < nll["logistic"] - 0.02
+    assert fz.table_.rubric().shape == (4, 4, 4, 4)
+    again = pickle.loads(pickle.dumps(fz))
+    assert np.array_equal(again.predict_proba(blocks), fz.predict_proba(blocks))
+
+
+def test_a_missing_modality_is_marginalised(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 2000)
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    absent = np.full_like(qs[2], np.nan)
+    p_missing = t.predict_proba([qs[0], qs[1], absent])
+    # marginalising by hand: the average reading in place of the missing one gives the same answer
+    avg = np.broadcast_to(t.prior_[2], qs[2].shape)
+    assert np.allclose(p_missing, t.predict_proba([qs[0], qs[1], avg]))
+    # and the table trained on two modalities does about as well as this marginal (it learns the same)
+    two = LatentLevelTable().fit(qs[:2], y, n_classes=4).predict_proba(qs[:2])
+    ll = [float(np.mean(np.log(p[np.arange(len(y)), y]))) for p in (p_missing, two)]
+    assert abs(ll[0] - ll[1]) < 0.05
+    # a Fuser asked without a fitted modality treats it as absent
+    ids = [f"a{i}" for i in range(len(y))]
+    blocks = [EvidenceBlock(m, ids, (), np.zeros((len(y), 0)), np.ones(len(y), bool), grade_proba=q)
+              for m, q in zip(("vision", "sensors", "text"), qs, strict=True)]
+    fz = Fuser(model="latent").fit(blocks, y, n_classes=4)
+    assert np.allclose(fz.predict_proba(blocks[:2]), fz.table_.predict_proba([qs[0], qs[1], absent]))
+
+
+def test_bad_input_is_named() -> None:
+    q = np.full((4, 2), 0.5)
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValidationError, match="rows"):
+        LatentLevelTable().fit([q, q[:3]], y, n_classes=2)
+    with pytest.raises(ValidationError, match="exceed"):
+        LatentLevelTable().fit([np.full((4, 10), 0.1)] * 4, y, n_classes=2)
+    with pytest.raises(ValidationError, match="every training row"):
+        LatentLevelTable().fit([q, np.full((4, 2), np.nan)], y, n_classes=2)
+    with pytest.raises(ValidationError, match="not fitted"):
+        LatentLevelTable().predict_proba([q])
+    t = LatentLevelTable().fit([q], y, n_classes=2)
+    with pytest.raises(ValidationError, match="fitted with 2"):
+        t.predict_proba([np.full((4, 3), 1 / 3)])
+    ids = ["a", "b", "c", "d"]
+    blocks = [EvidenceBlock("vision", ids, ("f",), np.zeros((4, 1)), np.ones(4, bool))]
+    with pytest.raises(ValidationError, match=r"EvidenceBlock\[vision\].grade_proba"):
+        Fuser(model="latent").fit(blocks, y, n_classes=2)
+    with pytest.raises(ValidationError, match="'latent'"):
+        Fuser(model="tree").fit(blocks, y, n_classes=2)  # type: ignore[arg-type]
