@@ -71,8 +71,9 @@ class Grader:
     seed : int
     mondrian : conformal thresholds per asset type (pooled where a type has < ``min_group_size``)
     fuser : the fusion model's settings: a ``Fuser`` or a mapping of its keyword settings, as the
-        workspace config gives them (``grader: {fuser: {model: latent}}``); default: logistic on the
-        modality distributions + absent flags
+        workspace config gives them (``grader: {fuser: {model: logistic}}``); default: ``model="auto"``
+        on the modality distributions (the latent-level table when every modality gives a
+        distribution, else logistic with absent flags)
     extractor_settings : per extractor name, keyword settings passed to ``get_extractor``; ``sensors:
         rul_model`` may name a folder saved by ``assetgrade sensors fit-rul`` (relative: to the workspace)
     max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
@@ -121,7 +122,8 @@ class Grader:
         if isinstance(fuser, Mapping):
             given = dict(fuser)
             try:
-                fuser = Fuser(**{"use_features": False, "dropout": 0.25, "dropout_copies": 2, "seed": seed, **given})
+                fuser = Fuser(**{"model": "auto", "use_features": False, "dropout": 0.25, "dropout_copies": 2,
+                                 "seed": seed, **given})
             except TypeError as exc:
                 raise ValidationError(f"bad fuser settings {given}: {exc}", where="Grader.fuser") from exc
             fuser._check_settings()
@@ -136,7 +138,7 @@ class Grader:
 
     # ---- training -------------------------------------------------------------------------------
     def _make_fuser(self) -> Fuser:
-        b = self.fuser or Fuser(use_features=False, dropout=0.25, dropout_copies=2, seed=self.seed)
+        b = self.fuser or Fuser(model="auto", use_features=False, dropout=0.25, dropout_copies=2, seed=self.seed)
         return Fuser(model=b.model, ordinal=b.ordinal, dropout=b.dropout, dropout_copies=b.dropout_copies,
                      use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed)
 

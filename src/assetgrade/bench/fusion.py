@@ -131,7 +131,7 @@ def run_fusion_benchmark(
     split_calibration: bool = True,
     png: Path | None = None,
     rul_fleet: str | None = "auto",
-    fuser: str = "logistic",
+    fuser: str = "auto",
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
@@ -149,8 +149,9 @@ def run_fusion_benchmark(
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
-    if fuser not in ("logistic", "lightgbm", "latent"):
-        raise ValidationError(f"fuser={fuser!r}; allowed: 'logistic', 'lightgbm', 'latent'", where="--fuser")
+    if fuser not in ("logistic", "lightgbm", "latent", "auto"):
+        raise ValidationError(f"fuser={fuser!r}; allowed: 'logistic', 'lightgbm', 'latent', 'auto'",
+                              where="--fuser")
     model: Model = fuser  # type: ignore[assignment]  # checked just above
     if rul_fleet == "auto":
         rul_fleet = "cmapss-test" if source == "shared" else None
@@ -252,6 +253,7 @@ def run_fusion_benchmark(
         "model_version": grader.version_, "cached_results_identical": same, "notes": grader.notes_,
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},
         "png": None if png is None else str(png), "rul_model": rul_info, "fuser": fuser,
+        "fuser_fitted": grader.fuser_.model_,
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)

@@ -34,8 +34,9 @@ def register(app: typer.Typer) -> None:
             "shared, else the second)"
         ),
         fuser: str = typer.Option(
-            "logistic", help="fusion model: 'logistic' (on the modality distributions), 'lightgbm', or 'latent' "
-            "(a table from the joint modality levels to the grade, learned by EM)"
+            "auto", help="fusion model: 'latent' (a table from the joint modality levels to the grade, learned by "
+            "EM), 'logistic' (on the modality distributions), 'lightgbm', or 'auto' (the Grader's default: latent "
+            "when every modality gives a distribution, else logistic)"
         ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""

@@ -30,7 +30,7 @@ __all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-Model = Literal["logistic", "lightgbm", "latent"]
+Model = Literal["logistic", "lightgbm", "latent", "auto"]
 
 
 def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
@@ -52,13 +52,15 @@ class Fuser:
 
     Parameters
     ----------
-    model : {"logistic", "lightgbm", "latent"}
+    model : {"logistic", "lightgbm", "latent", "auto"}
         Multinomial logistic regression on standardised inputs, LightGBM (single-threaded:
         fusion inputs are small and threads only contend), or ``"latent"``: a table from the
         modalities' joint level readings to the grade, learned by EM
-        (:class:`~assetgrade.fusion.latent.LatentLevelTable`); it reads only the modality
-        distributions (every block needs ``grade_proba``), marginalises a missing modality
-        exactly, and ignores ``ordinal``, ``use_features``, ``dropout`` and ``C``.
+        (:class:`~assetgrade.fusion.latent.LatentLevelTable`, with one cross-validated
+        temperature per modality); it reads only the modality distributions (every block needs
+        ``grade_proba``), marginalises a missing modality exactly, and ignores ``ordinal``,
+        ``use_features``, ``dropout`` and ``C``. ``"auto"``: latent when every block has a
+        distribution and the joint table is small enough, else logistic (``model_`` says which).
     ordinal : bool
         Fit K-1 binary "grade worse than k" models (Frank & Hall 2001) instead of one multinomial.
     dropout : float
@@ -82,6 +84,8 @@ class Fuser:
     dropped_counts_ : dict[str, int]
         Rows in which each modality was blanked by dropout during ``fit``.
     feature_names_ : list[str]
+    model_ : str
+        The model fitted (``model`` itself unless it is ``"auto"``).
     table_ : LatentLevelTable
         With ``model="latent"`` only: the learned table (``table_.rubric()`` is P(grade | levels)).
 
@@ -122,8 +126,8 @@ class Fuser:
 
     # ---- design matrix -------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.model not in ("logistic", "lightgbm", "latent"):
-            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm', 'latent'",
+        if self.model not in ("logistic", "lightgbm", "latent", "auto"):
+            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm', 'latent', 'auto'",
                                   where="Fuser.model")
         if not 0 <= self.dropout < 1:
             raise ValidationError(f"dropout={self.dropout} must be in [0, 1)", where="Fuser.dropout")
@@ -198,7 +202,8 @@ class Fuser:
             raise ValidationError("need at least two distinct grades to fit", where="y")
         self.n_classes_ = k
         self.modalities_ = [b.modality for b in blocks]
-        if self.model == "latent":
+        self.model_ = self._resolve(blocks, k)
+        if self.model_ == "latent":
             return self._fit_latent(blocks, yy, k)
         self.widths_ = {
             b.modality: (k if b.grade_proba is not None else 0, b.features.shape[1] if self.use_features else 0)
@@ -277,6 +282,16 @@ class Fuser:
         gp[~np.asarray(b.present, dtype=bool)] = np.nan
         return gp
 
+    def _resolve(self, blocks: Sequence[EvidenceBlock], k: int) -> str:
+        """The model to fit: ``auto`` is latent when every block has a distribution and the table fits."""
+        if self.model != "auto":
+            return str(self.model)
+        from assetgrade.fusion.latent import MAX_STATES
+
+        if all(b.grade_proba is not None for b in blocks) and k ** len(blocks) <= MAX_STATES:
+            return "latent"
+        return "logistic"
+
     def _fit_latent(self, blocks: Sequence[EvidenceBlock], y: IntArray, k: int) -> Self:
         from assetgrade.fusion.latent import LatentLevelTable
 
@@ -285,13 +300,13 @@ class Fuser:
         self.feature_names_ = [f"{b.modality}:p_{j}" for b in blocks for j in range(k)]
         self.dropped_counts_ = {m: 0 for m in self.modalities_}
         self.n_train_rows_ = len(y)
-        self.table_ = LatentLevelTable().fit(qs, y, n_classes=k)
+        self.table_ = LatentLevelTable(temper=True, seed=self.seed).fit(qs, y, n_classes=k)
         self.estimators_ = []
         self.classes_seen_ = np.unique(y)
         return self
 
     def _make_estimator(self, k: int) -> Any:
-        if self.model == "logistic":
+        if self.model_ == "logistic":
             from sklearn.linear_model import LogisticRegression
 
             return LogisticRegression(C=self.C, max_iter=2000)
@@ -320,7 +335,7 @@ class Fuser:
         unknown = sorted(set(given) - set(self.modalities_))
         if unknown:
             raise ValidationError(f"modalities {unknown} were not seen in fit {self.modalities_}", where="blocks")
-        if self.model == "latent":
+        if getattr(self, "model_", self.model) == "latent":
             qs = [self._latent_input(given[m], self.n_classes_) if m in given
                   else np.full((n, self.n_classes_), np.nan) for m in self.modalities_]
             lp = np.clip(self.table_.predict_proba(qs), 1e-6, None)

@@ -14,6 +14,13 @@ table in proportion to the independent prior Π π_m(l_m) · P(g), keeps sparse 
 The grade follows as P(g | x) ∝ Σ_l P(l | x) J[l, g] / P(l). The table reads as the rubric
 the graders apply (:meth:`LatentLevelTable.rubric`). A missing modality is marginalised exactly
 (its reading is replaced by its average, so its ratio is 1): no dropout or fill is needed.
+
+An extractor's distribution may be sharper or flatter than its real accuracy warrants. With
+``temper=True`` each modality's reading is raised to a power 1/τ_m (renormalised) before it
+enters the model, τ_m chosen from a small grid by coordinate ascent on the cross-validated
+log-likelihood of the grades (every candidate refits the table on each fold; the in-sample
+likelihood would always favour sharper readings, which over-fit): a learned reliability per modality, as the
+temperature of Guo et al. (2017) is for one classifier.
 """
 
 from __future__ import annotations
@@ -49,6 +56,12 @@ class LatentLevelTable:
         EM iterations at most.
     tol : float
         Stop when the mean log-likelihood gains less than this.
+    temper : bool
+        Learn one temperature per modality (see the module docstring).
+    temperatures : sequence of float
+        The grid the temperatures are chosen from.
+    cv, seed : int
+        Random folds (seeded) of the cross-validation that chooses the temperatures.
 
     Attributes
     ----------
@@ -61,7 +74,13 @@ class LatentLevelTable:
         modality varying fastest.
     n_iter_ : int
     loglik_ : float
-        Mean log-likelihood of the training grades at the end.
+        EM objective at the end (mean log-likelihood of readings and grades, up to a constant).
+    cond_loglik_ : float
+        Mean log P(grade | readings) on the training rows (what the temperatures maximise).
+    temperatures_ : list[float]
+        Temperature per modality (all 1.0 without ``temper``).
+    cv_nll_ : float
+        With ``temper``: the cross-validated negative log-likelihood of the chosen temperatures.
 
     Examples
     --------
@@ -76,10 +95,24 @@ class LatentLevelTable:
     [[0, 1], [1, 1]]
     """
 
-    def __init__(self, *, alpha: float = 1.0, max_iter: int = 500, tol: float = 1e-8) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 1.0,
+        max_iter: int = 500,
+        tol: float = 1e-6,
+        temper: bool = False,
+        temperatures: Sequence[float] = (0.5, 0.71, 1.0, 1.41, 2.0),
+        cv: int = 5,
+        seed: int = 0,
+    ) -> None:
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
+        self.temper = temper
+        self.temperatures = tuple(temperatures)
+        self.cv = cv
+        self.seed = seed
 
     @staticmethod
     def _check(qs: Sequence[npt.ArrayLike], n_levels: Sequence[int] | None) -> list[FloatArray]:
@@ -101,8 +134,8 @@ class LatentLevelTable:
         """Π_m q_m(l_m) / π_m(l_m) per row and joint state; a NaN row (absent modality) has ratio 1."""
         n = arrs[0].shape[0]
         out = np.ones((n, 1))
-        for a, pri in zip(arrs, self.prior_, strict=True):
-            q = np.clip(a, _FLOOR, None)
+        for a, pri, tau in zip(arrs, self.prior_, self.temperatures_, strict=True):
+            q = np.clip(a, _FLOOR, None) ** (1.0 / tau)
             q = q / q.sum(axis=1, keepdims=True)
             r = q / pri
             r[~np.isfinite(a).all(axis=1)] = 1.0
@@ -126,12 +159,64 @@ class LatentLevelTable:
                 f"{n_states} joint level combinations ({' x '.join(map(str, self.n_levels_))}) exceed "
                 f"{MAX_STATES}; use the logistic fusion model", where="LatentLevelTable")
         self.n_classes_ = n_classes
-        self.prior_: list[FloatArray] = []
         for j, a in enumerate(arrs):
-            ok = np.isfinite(a).all(axis=1)
-            if not ok.any():
+            if not np.isfinite(a).all(axis=1).any():
                 raise ValidationError("absent on every training row", where=f"modality {j}")
-            p = np.clip(np.clip(a[ok], 0, None).mean(axis=0), _FLOOR, None)
+        if any(t <= 0 for t in self.temperatures) or not self.temperatures:
+            raise ValidationError(f"temperatures {self.temperatures} must be positive", where="LatentLevelTable")
+        if self.temper and self.cv < 2:
+            raise ValidationError(f"cv={self.cv} must be >= 2", where="LatentLevelTable.cv")
+        taus = [1.0] * len(arrs)
+        if self.temper and len(self.temperatures) > 1:
+            taus = self._choose_temperatures(arrs, yy)
+        self._em(arrs, yy, taus)
+        return self
+
+    def _choose_temperatures(self, arrs: Sequence[FloatArray], yy: npt.NDArray[np.int64]) -> list[float]:
+        """Coordinate ascent over the grid on the cross-validated log-likelihood of the grades."""
+        n = len(yy)
+        folds = np.random.default_rng(self.seed).permutation(n) % min(self.cv, n)
+        held = [(folds != k, folds == k) for k in range(int(folds.max()) + 1)]
+        probe = LatentLevelTable(alpha=self.alpha, max_iter=self.max_iter, tol=self.tol)
+        probe.n_levels_, probe.n_classes_ = self.n_levels_, self.n_classes_
+
+        def cv_nll(taus: list[float]) -> float:
+            total = 0.0
+            for tr, te in held:
+                probe._em([a[tr] for a in arrs], yy[tr], taus)
+                p = probe._ratios([a[te] for a in arrs]) @ probe.joint_
+                total -= float(np.sum(np.log(p[np.arange(int(te.sum())), yy[te]] / p.sum(axis=1))))
+            return total / n
+
+        taus = [1.0] * len(arrs)
+        best = cv_nll(taus)
+        for _sweep in range(2):
+            changed = False
+            for j in range(len(arrs)):
+                for t in self.temperatures:
+                    if t == taus[j]:
+                        continue
+                    trial = [*taus[:j], float(t), *taus[j + 1:]]
+                    score = cv_nll(trial)
+                    if score < best - 1e-9:
+                        best, taus, changed = score, trial, True
+            if not changed:
+                break
+        self.cv_nll_ = best
+        return taus
+
+    def _em(self, arrs: Sequence[FloatArray], yy: npt.NDArray[np.int64], taus: Sequence[float]) -> None:
+        """Fit the table by EM for the given temperatures (sets prior_, joint_, loglik_, n_iter_)."""
+        n_classes = self.n_classes_
+        self.temperatures_ = [float(t) for t in taus]
+        self.prior_: list[FloatArray] = []
+        for a, tau in zip(arrs, taus, strict=True):
+            ok = np.isfinite(a).all(axis=1)
+            if not ok.any():  # possible inside a cross-validation fold: nothing to average
+                self.prior_.append(np.full(a.shape[1], 1.0 / a.shape[1]))
+                continue
+            q = np.clip(a[ok], _FLOOR, None) ** (1.0 / tau)
+            p = np.clip((q / q.sum(axis=1, keepdims=True)).mean(axis=0), _FLOOR, None)
             self.prior_.append(p / p.sum())
         ratios = self._ratios(arrs)
         w0 = np.ones(1)
@@ -156,7 +241,8 @@ class LatentLevelTable:
             last = ll
         self.joint_: FloatArray = joint
         self.loglik_ = last
-        return self
+        p = ratios @ joint
+        self.cond_loglik_ = float(np.mean(np.log(p[np.arange(len(yy)), yy] / p.sum(axis=1))))
 
     def predict_proba(self, qs: Sequence[npt.ArrayLike]) -> FloatArray:
         """Grade distribution per row (a NaN row of one modality marginalises that modality)."""

@@ -109,3 +109,29 @@ def test_bad_input_is_named() -> None:
         Fuser(model="latent").fit(blocks, y, n_classes=2)
     with pytest.raises(ValidationError, match="'latent'"):
         Fuser(model="tree").fit(blocks, y, n_classes=2)  # type: ignore[arg-type]
+
+
+def test_temperatures_undo_an_extractor_that_is_too_unsure(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 4000)
+    flat = np.sqrt(qs[0])
+    flat /= flat.sum(axis=1, keepdims=True)  # vision's readings flattened: squaring them restores them
+    shown = [flat, qs[1], qs[2]]
+    tr, te = slice(0, 3000), slice(3000, 4000)
+    plain = LatentLevelTable().fit([q[tr] for q in shown], y[tr], n_classes=4)
+    tempered = LatentLevelTable(temper=True).fit([q[tr] for q in shown], y[tr], n_classes=4)
+    assert plain.temperatures_ == [1.0, 1.0, 1.0]
+    assert tempered.temperatures_[0] < 1.0 and np.isfinite(tempered.cv_nll_)
+
+    def nll(t: LatentLevelTable, readings: list[np.ndarray]) -> float:
+        p = t.predict_proba([q[te] for q in readings])
+        return float(-np.mean(np.log(p[np.arange(1000), y[te]])))
+
+    assert nll(tempered, shown) < nll(plain, shown) - 0.005
+    # calibrated readings: the cross-validated choice does not sharpen them into over-fitting
+    fair_plain = LatentLevelTable().fit([q[tr] for q in qs], y[tr], n_classes=4)
+    fair = LatentLevelTable(temper=True).fit([q[tr] for q in qs], y[tr], n_classes=4)
+    assert nll(fair, qs) < nll(fair_plain, qs) + 0.005
+    with pytest.raises(ValidationError, match="positive"):
+        LatentLevelTable(temper=True, temperatures=(0.0, 1.0)).fit(shown, y, n_classes=4)
+    with pytest.raises(ValidationError, match="cv=1"):
+        LatentLevelTable(temper=True, cv=1).fit(shown, y, n_classes=4)
