@@ -254,6 +254,8 @@ def run_fusion_benchmark(
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},
         "png": None if png is None else str(png), "rul_model": rul_info, "fuser": fuser,
         "fuser_fitted": grader.fuser_.model_,
+        "fuser_temperatures": (dict(zip(grader.modalities_, grader.fuser_.table_.temperatures_, strict=True))
+                               if grader.fuser_.model_ == "latent" else None),
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)

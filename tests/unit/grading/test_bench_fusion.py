@@ -22,6 +22,8 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     assert m["throughput_cached_assets_per_s"] > m["throughput_cold_assets_per_s"] > 0
     assert doc["cached_results_identical"] is True and (tmp_path / "rc.png").stat().st_size > 1000
     assert set(m["targets"]) >= {"ece<=0.03", "cached>=20/s"}
+    assert doc["fuser"] == "auto" and doc["fuser_fitted"] == "latent"
+    assert set(doc["fuser_temperatures"]) == {"vision", "text", "sensors"}
     ceiling = m["known_rubric"]
     assert set(ceiling) == {"extractors", "vision_exact", "sensors_exact", "text_exact"}
     for part in ceiling.values():
