@@ -408,7 +408,16 @@ class Grader:
                 "trained_at": self.trained_at_, "n_train": self.n_train_, "grades": list(self.grades_),
                 "modalities": self.modalities_, "extractors": self.extractor_info_, "calibration": self.calibration_,
                 "coverage": self.coverage, "folds": self.folds, "seed": self.seed, "notes": self.notes_,
-                "metrics": self.metrics_}
+                "fusion": self.fusion_info(), "metrics": self.metrics_}
+
+    def fusion_info(self) -> dict[str, Any]:
+        """The fitted fusion model: its kind and, for the latent-level table, the temperature per modality."""
+        self._check_fitted()
+        kind = str(getattr(self.fuser_, "model_", self.fuser_.model))
+        out: dict[str, Any] = {"model": kind}
+        if kind == "latent":
+            out["temperatures"] = dict(zip(self.modalities_, self.fuser_.table_.temperatures_, strict=True))
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

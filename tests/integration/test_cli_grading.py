@@ -54,6 +54,8 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     info = json.loads((ws / "models" / "grader" / "bundle.json").read_text())
     assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
+    assert info["fusion"]["model"] == "latent" and set(info["fusion"]["temperatures"]) == {"text", "sensors"}
+    assert "fusion: latent (temperatures: text" in r.output
 
     r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--json"])
     assert r.exit_code == 0, r.output

@@ -106,6 +106,9 @@ def register(app: typer.Typer) -> None:
         console.print(metrics_table(grader.metrics_, title=f"{grader.version_}: out-of-fold on {grader.n_train_}"))
         for note in grader.notes_:
             console.print(f"[yellow]note:[/] {note}")
+        fusion = grader.fusion_info()
+        temps = ", ".join(f"{m} {t:g}" for m, t in fusion.get("temperatures", {}).items())
+        console.print(f"fusion: {fusion['model']}" + (f" (temperatures: {temps})" if temps else ""))
         console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "
                       f"review threshold: {grader.policy_.threshold():,.0f})")
 
