@@ -57,6 +57,9 @@ __all__ = ["Grader", "record_grades"]
 
 Progress = Callable[[str], None]
 
+_FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "dropout": 0.25, "dropout_copies": 2}
+"""The Grader's fusion settings unless ``fuser`` says otherwise (a mapping given overrides these keys)."""
+
 
 class Grader:
     """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
@@ -122,8 +125,7 @@ class Grader:
         if isinstance(fuser, Mapping):
             given = dict(fuser)
             try:
-                fuser = Fuser(**{"model": "auto", "use_features": False, "dropout": 0.25, "dropout_copies": 2,
-                                 "seed": seed, **given})
+                fuser = Fuser(**{**_FUSER_DEFAULTS, "seed": seed, **given})
             except TypeError as exc:
                 raise ValidationError(f"bad fuser settings {given}: {exc}", where="Grader.fuser") from exc
             fuser._check_settings()
@@ -138,7 +140,7 @@ class Grader:
 
     # ---- training -------------------------------------------------------------------------------
     def _make_fuser(self) -> Fuser:
-        b = self.fuser or Fuser(model="auto", use_features=False, dropout=0.25, dropout_copies=2, seed=self.seed)
+        b = self.fuser or Fuser(**_FUSER_DEFAULTS, seed=self.seed)
         return Fuser(model=b.model, ordinal=b.ordinal, dropout=b.dropout, dropout_copies=b.dropout_copies,
                      use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed)
 

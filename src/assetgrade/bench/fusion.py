@@ -144,15 +144,13 @@ def run_fusion_benchmark(
     """
     from assetgrade.datasets.linked import build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
-    from assetgrade.fusion.combine import Fuser, Model
+    from assetgrade.fusion.combine import MODELS
     from assetgrade.grader import Grader
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
-    if fuser not in ("logistic", "lightgbm", "latent", "auto"):
-        raise ValidationError(f"fuser={fuser!r}; allowed: 'logistic', 'lightgbm', 'latent', 'auto'",
-                              where="--fuser")
-    model: Model = fuser  # type: ignore[assignment]  # checked just above
+    if fuser not in MODELS:
+        raise ValidationError(f"fuser={fuser!r}; allowed: {', '.join(map(repr, MODELS))}", where="--fuser")
     if rul_fleet == "auto":
         rul_fleet = "cmapss-test" if source == "shared" else None
     if rul_fleet not in (None, "cmapss-test"):
@@ -180,8 +178,7 @@ def run_fusion_benchmark(
                     "n_histories": settings["sensors"]["rul_model"].n_histories_,
                     "fit_s": time.perf_counter() - t_rul}
     grader = Grader(folds=folds, seed=seed, review_on_contradiction=review_on_contradiction,
-                    extractor_settings=settings,
-                    fuser=Fuser(model=model, use_features=False, dropout=0.25, dropout_copies=2, seed=seed))
+                    extractor_settings=settings, fuser={"model": fuser})
     t_fit = time.perf_counter()
     grader.fit(train, modality_labels=own, groups=groups, progress=say,
                calibration=[bench.records[i] for i in cal_idx] or None,

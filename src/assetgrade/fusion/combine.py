@@ -16,7 +16,7 @@ models (Frank & Hall 2001, "A simple approach to ordinal classification", ECML).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,8 @@ __all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Model = Literal["logistic", "lightgbm", "latent", "auto"]
+MODELS: tuple[str, ...] = get_args(Model)
+"""The fusion models ``Fuser(model=...)`` accepts."""
 
 
 def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
@@ -126,8 +128,8 @@ class Fuser:
 
     # ---- design matrix -------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.model not in ("logistic", "lightgbm", "latent", "auto"):
-            raise ValidationError(f"model={self.model!r}; allowed: 'logistic', 'lightgbm', 'latent', 'auto'",
+        if self.model not in MODELS:
+            raise ValidationError(f"model={self.model!r}; allowed: {', '.join(map(repr, MODELS))}",
                                   where="Fuser.model")
         if not 0 <= self.dropout < 1:
             raise ValidationError(f"dropout={self.dropout} must be in [0, 1)", where="Fuser.dropout")
