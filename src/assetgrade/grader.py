@@ -365,6 +365,7 @@ class Grader:
         for j in np.flatnonzero(none).tolist():  # nothing to condition on: every grade seen in training stays possible
             sets[j] = tuple(g for g, q in zip(self.grades_, self.prior_, strict=True) if q > 0)
         contra = contradictions_for_blocks(blocks, self.grades_)
+        readings = self.fuser_.readings(blocks, self.grades_)
         out = []
         for i, rec in enumerate(records):
             ev = [modality_evidence(b, i, self.grades_) for b in blocks]
@@ -384,7 +385,8 @@ class Grader:
                         "manifest": self.manifest_hash_, "inputs": asset_input_hash(rec)}
             out.append(build_result(asset_id=rec.asset_id, asset_type=rec.asset_type, grades=self.grades_,
                                     proba=proba[i], conformal_set=sets[i], coverage=self.coverage, decision=d,
-                                    evidence=ev, contradictions=cs, versions=versions))
+                                    evidence=ev, contradictions=cs, versions=versions,
+                                    reading=None if readings is None or none[i] else readings[i]))
         return out
 
     def grade(self, asset: str | AssetRecord, *, workspace: Workspace | None = None) -> GradeResult:

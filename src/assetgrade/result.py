@@ -111,6 +111,9 @@ class GradeResult:
     versions: dict[str, str] = field(default_factory=dict)
     """model, ontology and code versions, and the training manifest hash."""
     asset_type: str = "unknown"
+    reading: dict[str, Any] | None = None
+    """With latent-level fusion: the most probable joint reading of the modalities (``levels``),
+    its ``probability`` and the learned ``grade_mix`` of assets read so; None otherwise."""
 
     @property
     def confidence(self) -> float:
@@ -140,6 +143,7 @@ class GradeResult:
             "contradictions": [c.to_dict() for c in self.contradictions],
             "quality_flags": list(self.quality_flags),
             "versions": dict(self.versions),
+            **({"reading": self.reading} if self.reading is not None else {}),
         }
 
     @classmethod
@@ -160,4 +164,5 @@ class GradeResult:
             contradictions=tuple(ContradictionInfo.from_dict(c) for c in d.get("contradictions", ())),
             quality_flags=tuple(d.get("quality_flags", ())),
             versions=dict(d.get("versions", {})),
+            reading=d.get("reading"),
         )

@@ -73,9 +73,10 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     html = tmp_path / "pump-03.html"
     r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(html)])
     assert r.exit_code == 0, r.output
-    assert "Asset pump-03" in r.output and "Evidence:" in r.output
+    assert "Asset pump-03" in r.output and "Evidence:" in r.output and "Joint reading: text " in r.output
     page = html.read_text()
     assert "data:image/png;base64," in page and "shaft" in page and "<mark" in page
+    assert "<h2>Joint reading</h2>" in page and "the fusion table grades assets read so" in page
 
     out = tmp_path / "eval.json"
     r = runner.invoke(app, ["evaluate", "-w", str(ws), "--folds", "2", "--json", str(out),

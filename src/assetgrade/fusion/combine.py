@@ -369,6 +369,28 @@ class Fuser:
         out: FloatArray = p / p.sum(axis=1, keepdims=True)
         return out
 
+    def readings(self, blocks: Sequence[EvidenceBlock], grades: Sequence[str]) -> list[dict[str, Any]] | None:
+        """With the latent model, per asset: the most probable joint reading of the present modalities.
+
+        Each item: ``levels`` (modality → grade name its level stands for), ``probability`` (of
+        that reading given the evidence) and ``grade_mix`` (the learned table's grade distribution
+        for assets read so). None for the other models, which have no readings to show.
+        """
+        if getattr(self, "model_", self.model) != "latent":
+            return None
+        ids = self._check_blocks(blocks)
+        given = {b.modality: b for b in blocks}
+        qs = [self._latent_input(given[m], self.n_classes_) if m in given
+              else np.full((len(ids), self.n_classes_), np.nan) for m in self.modalities_]
+        out = []
+        for levels, prob, mix in self.table_.top_readings(qs):
+            out.append({
+                "levels": {m: grades[lv] for m, lv in zip(self.modalities_, levels, strict=True) if lv is not None},
+                "probability": round(prob, 12),
+                "grade_mix": {g: round(float(p), 12) for g, p in zip(grades, mix, strict=True)},
+            })
+        return out
+
     @staticmethod
     def _positive(est: Any, X: FloatArray) -> FloatArray:
         classes = list(est.classes_)

@@ -256,6 +256,28 @@ class LatentLevelTable:
         out: FloatArray = p / p.sum(axis=1, keepdims=True)
         return out
 
+    def top_readings(self, qs: Sequence[npt.ArrayLike]) -> list[tuple[tuple[int | None, ...], float, FloatArray]]:
+        """Per row: the most probable levels of the present modalities (None for an absent one), its
+        posterior probability, and the table's grade distribution for that reading (absent
+        modalities averaged out)."""
+        if not hasattr(self, "joint_"):
+            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        arrs = self._check(qs, self.n_levels_)
+        shape = (*self.n_levels_, self.n_classes_)
+        post = self._ratios(arrs)[:, :, None] * self.joint_[None, :, :]  # P(levels, grade | x) up to a factor
+        out: list[tuple[tuple[int | None, ...], float, FloatArray]] = []
+        for i in range(post.shape[0]):
+            absent = tuple(j for j, a in enumerate(arrs) if not np.isfinite(a[i]).all())
+            cell = post[i].reshape(shape).sum(axis=absent) if absent else post[i].reshape(shape)
+            by_levels = cell.sum(axis=-1)
+            flat = int(np.argmax(by_levels))
+            idx = np.unravel_index(flat, by_levels.shape)
+            present = iter(int(v) for v in idx)
+            levels = tuple(None if j in absent else next(present) for j in range(len(arrs)))
+            mix = cell[idx] / max(float(cell[idx].sum()), 1e-300)
+            out.append((levels, float(by_levels[idx] / by_levels.sum()), mix))
+        return out
+
     def rubric(self) -> FloatArray:
         """P(grade | levels) as an array of shape (*n_levels, n_classes): the learned rubric."""
         if not hasattr(self, "joint_"):

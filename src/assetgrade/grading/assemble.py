@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,7 @@ def build_result(
     evidence: Sequence[ModalityEvidence],
     contradictions: Sequence[Contradiction],
     versions: dict[str, str],
+    reading: dict[str, Any] | None = None,
 ) -> GradeResult:
     """One GradeResult (floats rounded to 12 digits so saved and reloaded results compare equal)."""
     flags = tuple(f"{e.modality}: {q}" for e in evidence for q in e.quality_flags)
@@ -63,6 +65,7 @@ def build_result(
         ),
         quality_flags=flags,
         versions=dict(versions),
+        reading=reading,
     )
 
 
@@ -102,6 +105,11 @@ def explain_text(result: GradeResult, *, max_findings: int = 5) -> str:
             lines.append(f"    - {f.summary}{neg} ({f.evidence_id or '-'}{where}, conf {f.confidence:.2f})")
         if len(e.findings) > max_findings:
             lines.append(f"    ... and {len(e.findings) - max_findings} more findings")
+    if r.reading is not None and r.reading.get("levels"):
+        levels = ", ".join(f"{m} {g}" for m, g in r.reading["levels"].items())
+        mix = ", ".join(f"{g} {p:.2f}" for g, p in r.reading["grade_mix"].items() if p >= 0.005)
+        lines.append(f"Joint reading: {levels} (p={r.reading['probability']:.2f}); "
+                     f"the fusion table grades assets read so: {mix}")
     if r.contradictions:
         lines.append("Contradictions:")
         lines += [f"  - {c.message}" for c in r.contradictions]

@@ -65,6 +65,18 @@ def test_latent_fusion_beats_logistic_on_a_points_rubric(rng: np.random.Generato
         nll[model] = float(-np.mean(np.log(p[np.arange(len(te)), y[te]])))
     assert nll["latent"] < nll["logistic"] - 0.02
     assert fz.table_.rubric().shape == (4, 4, 4, 4)
+    reads = fz.readings([_take(b, te) for b in blocks], "ABCD")
+    assert reads is not None and len(reads) == len(te)
+    # a confident reading names each modality's level; the table's grade mix for it follows the rubric
+    sure = [r for r in reads if r["probability"] > 0.5]
+    assert len(sure) > 300
+    follows = [max(r["grade_mix"], key=r["grade_mix"].get)
+               == "ABCD"[_rubric(*("ABCD".index(r["levels"][m]) for m in ("vision", "sensors", "text")))]
+               for r in sure]
+    assert np.mean(follows) >= 0.9
+    logistic = Fuser(model="logistic", use_features=False).fit(blocks, y, n_classes=4)
+    assert logistic.readings(blocks, "ABCD") is None and logistic.model_ == "logistic"
+    assert Fuser(model="auto").fit(blocks, y, n_classes=4).model_ == "latent"
     again = pickle.loads(pickle.dumps(fz))
     assert np.array_equal(again.predict_proba(blocks), fz.predict_proba(blocks))
 

@@ -131,7 +131,7 @@ def test_split_calibration_on_held_out_assets(records: list[AssetRecord]) -> Non
 
 
 def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modality(
-    records: list[AssetRecord], record_factory: Callable[..., AssetRecord], tmp_path
+    records: list[AssetRecord], record_factory: Callable[..., AssetRecord], grader: Grader, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     g = tiny_grader(fuser={"model": "latent"}).fit(records)
     assert g.fuser_.model == "latent" and g.fuser_.table_.rubric().shape == (4, 4, 4, 4)
@@ -143,6 +143,14 @@ def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modali
     _check_result(r, g)
     assert {e.modality: e.present for e in r.evidence} == {"vision": False, "text": True, "sensors": False}
     assert r.most_likely in ("C", "D")
+    # the joint reading names only the present modality, and travels with the result
+    assert r.reading is not None and set(r.reading["levels"]) == {"text"}
+    assert abs(sum(r.reading["grade_mix"].values()) - 1) < 1e-9 and 0 < r.reading["probability"] <= 1
+    full = g.grade(records[5])
+    assert full.reading is not None and set(full.reading["levels"]) == {"vision", "text", "sensors"}
+    assert type(full).from_dict(full.to_dict()) == full
+    assert "Joint reading: vision " in g.explain(full)
+    assert grader.fuser_.model_ == "latent"  # the default ("auto") on modalities that all give distributions
     again = Grader.load(g.save(tmp_path / "latent"))
     assert again.grade(records[5]).to_dict() == g.grade(records[5]).to_dict()
     with pytest.raises(ValidationError, match=r"Grader\.fuser"):
