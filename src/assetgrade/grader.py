@@ -423,6 +423,16 @@ class Grader:
             out["temperatures"] = dict(zip(self.modalities_, self.fuser_.table_.temperatures_, strict=True))
         return out
 
+    def plot_fusion_table(self, path: Path) -> Path | None:
+        """The latent fusion table as a heat map PNG (``plot_latent_table``); None for other fusion models."""
+        self._check_fitted()
+        if getattr(self.fuser_, "model_", self.fuser_.model) != "latent":
+            return None
+        from assetgrade.fusion.latent import plot_latent_table
+
+        return plot_latent_table(self.fuser_.table_, self.fuser_.modalities_, self.grades_, path,
+                                 title=f"Learned fusion table, {self.version_}")
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["cache"] = None

@@ -56,6 +56,9 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
     assert info["fusion"]["model"] == "latent" and set(info["fusion"]["temperatures"]) == {"text", "sensors"}
     assert "fusion: latent (temperatures: text" in r.output
+    table_png = ws / "reports" / "fusion_table.png"
+    assert "fusion table" in r.output and table_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert table_png.stat().st_size > 5000
 
     r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--json"])
     assert r.exit_code == 0, r.output
@@ -85,6 +88,7 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     body = json.loads(out.read_text())
     assert body["folds"] == 2 and 0.0 <= body["metrics"]["accuracy"] <= 1.0
     assert (tmp_path / "plots" / "reliability.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "fusion_table.png").stat().st_size > 5000 and "fusion_table" in r.output
 
 
 def test_grade_needs_an_id_or_all(tmp_path: Path) -> None:

@@ -103,12 +103,15 @@ def register(app: typer.Typer) -> None:
             with status("training") as step:
                 grader.fit(ws, progress=step)
             path = grader.save(out or default_model_path(ws))
+            table_png = grader.plot_fusion_table(ws.reports_dir / "fusion_table.png")
         console.print(metrics_table(grader.metrics_, title=f"{grader.version_}: out-of-fold on {grader.n_train_}"))
         for note in grader.notes_:
             console.print(f"[yellow]note:[/] {note}")
         fusion = grader.fusion_info()
         temps = ", ".join(f"{m} {t:g}" for m, t in fusion.get("temperatures", {}).items())
         console.print(f"fusion: {fusion['model']}" + (f" (temperatures: {temps})" if temps else ""))
+        if table_png is not None:
+            console.print(f"fusion table {table_png}")
         console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "
                       f"review threshold: {grader.policy_.threshold():,.0f})")
 

@@ -52,7 +52,7 @@ def metrics_table(metrics: dict[str, Any], *, title: str = "Out-of-fold figures"
 
 
 def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
-    """Reliability diagram and risk-coverage curves (fused vs each modality) from the out-of-fold results."""
+    """Reliability diagram and risk-coverage curves from the out-of-fold results; the fusion table with latent fusion."""
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
     from assetgrade.fusion import reliability_diagram
 
@@ -65,4 +65,8 @@ def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
     curves = {"fused": risk_coverage(oof["proba"], oof["y"], cost=C)}
     rc = plot_risk_coverage(curves, out_dir / "risk_coverage.png", max_error=grader.max_error,
                             title="Risk-coverage (out-of-fold)")
-    return {"reliability": Path(rel), "risk_coverage": Path(rc)}
+    out = {"reliability": Path(rel), "risk_coverage": Path(rc)}
+    table = grader.plot_fusion_table(out_dir / "fusion_table.png")
+    if table is not None:
+        out["fusion_table"] = table
+    return out

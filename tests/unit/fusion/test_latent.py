@@ -10,7 +10,7 @@ import pytest
 
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.combine import Fuser
-from assetgrade.fusion.latent import LatentLevelTable
+from assetgrade.fusion.latent import LatentLevelTable, plot_latent_table
 from assetgrade.modalities.base import EvidenceBlock
 
 
@@ -99,6 +99,21 @@ def test_a_missing_modality_is_marginalised(rng: np.random.Generator) -> None:
               for m, q in zip(("vision", "sensors", "text"), qs, strict=True)]
     fz = Fuser(model="latent").fit(blocks, y, n_classes=4)
     assert np.allclose(fz.predict_proba(blocks[:2]), fz.table_.predict_proba([qs[0], qs[1], absent]))
+
+
+@pytest.mark.parametrize("n_modalities", [1, 2, 3, 4])
+def test_the_table_plots_for_any_number_of_modalities(
+    rng: np.random.Generator, tmp_path, n_modalities: int
+) -> None:  # type: ignore[no-untyped-def]
+    qs, y, _ = _data(rng, 600)
+    qs = [*qs, qs[0]][:n_modalities]
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    out = plot_latent_table(t, ["vision", "sensors", "text", "extra"][:n_modalities], "ABCD", tmp_path / "t.png")
+    assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 5000
+    with pytest.raises(ValidationError, match="modalities"):
+        plot_latent_table(t, ["vision", "sensors", "text", "extra", "more"], "ABCD", tmp_path / "u.png")
+    with pytest.raises(ValidationError, match="not fitted"):
+        plot_latent_table(LatentLevelTable(), ["vision"], "ABCD", tmp_path / "v.png")
 
 
 def test_bad_input_is_named() -> None:
