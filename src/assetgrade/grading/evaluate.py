@@ -52,7 +52,7 @@ def metrics_table(metrics: dict[str, Any], *, title: str = "Out-of-fold figures"
 
 
 def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
-    """Reliability diagram and risk-coverage curves from the out-of-fold results; the fusion table with latent fusion."""
+    """Reliability diagram and risk-coverage curves (out-of-fold); the fusion table too with latent fusion."""
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
     from assetgrade.fusion import reliability_diagram
 
