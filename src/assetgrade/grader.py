@@ -417,7 +417,7 @@ class Grader:
     def fusion_info(self) -> dict[str, Any]:
         """The fitted fusion model: its kind and, for the latent-level table, the temperature per modality."""
         self._check_fitted()
-        kind = str(getattr(self.fuser_, "model_", self.fuser_.model))
+        kind = self.fuser_.fitted_model
         out: dict[str, Any] = {"model": kind}
         if kind == "latent":
             out["temperatures"] = dict(zip(self.modalities_, self.fuser_.table_.temperatures_, strict=True))
@@ -426,7 +426,7 @@ class Grader:
     def plot_fusion_table(self, path: Path) -> Path | None:
         """The latent fusion table as a heat map PNG (``plot_latent_table``); None for other fusion models."""
         self._check_fitted()
-        if getattr(self.fuser_, "model_", self.fuser_.model) != "latent":
+        if self.fuser_.fitted_model != "latent":
             return None
         from assetgrade.fusion.latent import plot_latent_table
 

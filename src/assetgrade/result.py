@@ -125,6 +125,20 @@ class GradeResult:
         """The grade with the highest probability (may differ from ``grade``, which minimises cost)."""
         return max(self.probabilities, key=lambda g: self.probabilities[g])
 
+    def reading_summary(self) -> str | None:
+        """The joint reading in words (levels, their probability, the table's grade mix), or None.
+
+        >>> r = GradeResult("a", {"A": 1.0}, "A", ("A",), 0.9, 0.0, "accept",
+        ...                 reading={"levels": {"vision": "B"}, "probability": 0.6, "grade_mix": {"A": 0.3, "B": 0.7}})
+        >>> r.reading_summary()
+        'vision B (p=0.60); the fusion table grades assets read so: A 0.30, B 0.70'
+        """
+        if not self.reading or not self.reading.get("levels"):
+            return None
+        levels = ", ".join(f"{m} {g}" for m, g in self.reading["levels"].items())
+        mix = ", ".join(f"{g} {p:.2f}" for g, p in self.reading["grade_mix"].items() if p >= 0.005)
+        return f"{levels} (p={self.reading['probability']:.2f}); the fusion table grades assets read so: {mix}"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (stored as a prediction's payload, served by the REST API)."""
         return {

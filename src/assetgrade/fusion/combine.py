@@ -284,6 +284,17 @@ class Fuser:
         gp[~np.asarray(b.present, dtype=bool)] = np.nan
         return gp
 
+    @property
+    def fitted_model(self) -> str:
+        """The model fitted (``model_``); ``model`` for a Fuser pickled before ``model_`` existed."""
+        return str(getattr(self, "model_", self.model))
+
+    def _latent_inputs(self, blocks: Sequence[EvidenceBlock], n: int) -> list[FloatArray]:
+        """Each fitted modality's distribution (NaN rows where absent or not given), in fit order."""
+        given = {b.modality: b for b in blocks}
+        return [self._latent_input(given[m], self.n_classes_) if m in given
+                else np.full((n, self.n_classes_), np.nan) for m in self.modalities_]
+
     def _resolve(self, blocks: Sequence[EvidenceBlock], k: int) -> str:
         """The model to fit: ``auto`` is latent when every block has a distribution and the table fits."""
         if self.model != "auto":
@@ -337,10 +348,8 @@ class Fuser:
         unknown = sorted(set(given) - set(self.modalities_))
         if unknown:
             raise ValidationError(f"modalities {unknown} were not seen in fit {self.modalities_}", where="blocks")
-        if getattr(self, "model_", self.model) == "latent":
-            qs = [self._latent_input(given[m], self.n_classes_) if m in given
-                  else np.full((n, self.n_classes_), np.nan) for m in self.modalities_]
-            lp = np.clip(self.table_.predict_proba(qs), 1e-6, None)
+        if self.fitted_model == "latent":
+            lp = np.clip(self.table_.predict_proba(self._latent_inputs(blocks, n)), 1e-6, None)
             out_l: FloatArray = lp / lp.sum(axis=1, keepdims=True)
             return out_l
         raws: dict[str, FloatArray] = {}
@@ -376,14 +385,11 @@ class Fuser:
         that reading given the evidence) and ``grade_mix`` (the learned table's grade distribution
         for assets read so). None for the other models, which have no readings to show.
         """
-        if getattr(self, "model_", self.model) != "latent":
+        if self.fitted_model != "latent":
             return None
         ids = self._check_blocks(blocks)
-        given = {b.modality: b for b in blocks}
-        qs = [self._latent_input(given[m], self.n_classes_) if m in given
-              else np.full((len(ids), self.n_classes_), np.nan) for m in self.modalities_]
         out = []
-        for levels, prob, mix in self.table_.top_readings(qs):
+        for levels, prob, mix in self.table_.top_readings(self._latent_inputs(blocks, len(ids))):
             out.append({
                 "levels": {m: grades[lv] for m, lv in zip(self.modalities_, levels, strict=True) if lv is not None},
                 "probability": round(prob, 12),

@@ -131,6 +131,10 @@ class LatentLevelTable:
                 raise ValidationError("negative probabilities", where=f"modality {j}")
         return arrs
 
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "joint_"):
+            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+
     def _ratios(self, arrs: Sequence[FloatArray]) -> FloatArray:
         """Π_m q_m(l_m) / π_m(l_m) per row and joint state; a NaN row (absent modality) has ratio 1."""
         n = arrs[0].shape[0]
@@ -247,8 +251,7 @@ class LatentLevelTable:
 
     def predict_proba(self, qs: Sequence[npt.ArrayLike]) -> FloatArray:
         """Grade distribution per row (a NaN row of one modality marginalises that modality)."""
-        if not hasattr(self, "joint_"):
-            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        self._require_fitted()
         arrs = self._check(qs, self.n_levels_)
         if len(arrs) != len(self.n_levels_):
             raise ValidationError(f"{len(arrs)} modalities, fitted with {len(self.n_levels_)}",
@@ -261,8 +264,7 @@ class LatentLevelTable:
         """Per row: the most probable levels of the present modalities (None for an absent one), its
         posterior probability, and the table's grade distribution for that reading (absent
         modalities averaged out)."""
-        if not hasattr(self, "joint_"):
-            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        self._require_fitted()
         arrs = self._check(qs, self.n_levels_)
         shape = (*self.n_levels_, self.n_classes_)
         post = self._ratios(arrs)[:, :, None] * self.joint_[None, :, :]  # P(levels, grade | x) up to a factor
@@ -281,8 +283,7 @@ class LatentLevelTable:
 
     def rubric(self) -> FloatArray:
         """P(grade | levels) as an array of shape (*n_levels, n_classes): the learned rubric."""
-        if not hasattr(self, "joint_"):
-            raise ValidationError("LatentLevelTable is not fitted; call fit first", where="LatentLevelTable")
+        self._require_fitted()
         cond = self.joint_ / self.joint_.sum(axis=1, keepdims=True)
         out: FloatArray = cond.reshape(*self.n_levels_, self.n_classes_)
         return out
@@ -320,8 +321,7 @@ def plot_latent_table(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    if not hasattr(table, "joint_"):
-        raise ValidationError("LatentLevelTable is not fitted; call fit first", where="plot_latent_table")
+    table._require_fitted()
     names = list(modalities)
     if len(names) != len(table.n_levels_) or len(grades) != table.n_classes_:
         raise ValidationError(f"{len(names)} modalities / {len(grades)} grades for a table of "

@@ -105,11 +105,8 @@ def explain_text(result: GradeResult, *, max_findings: int = 5) -> str:
             lines.append(f"    - {f.summary}{neg} ({f.evidence_id or '-'}{where}, conf {f.confidence:.2f})")
         if len(e.findings) > max_findings:
             lines.append(f"    ... and {len(e.findings) - max_findings} more findings")
-    if r.reading is not None and r.reading.get("levels"):
-        levels = ", ".join(f"{m} {g}" for m, g in r.reading["levels"].items())
-        mix = ", ".join(f"{g} {p:.2f}" for g, p in r.reading["grade_mix"].items() if p >= 0.005)
-        lines.append(f"Joint reading: {levels} (p={r.reading['probability']:.2f}); "
-                     f"the fusion table grades assets read so: {mix}")
+    if (reading := r.reading_summary()) is not None:
+        lines.append(f"Joint reading: {reading}")
     if r.contradictions:
         lines.append("Contradictions:")
         lines += [f"  - {c.message}" for c in r.contradictions]
