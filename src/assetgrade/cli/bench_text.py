@@ -32,6 +32,12 @@ def register(app: typer.Typer) -> None:
         min_count: Annotated[int, typer.Option(help="classify: drop classes with fewer rows")] = 20,
         json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here")] = None,
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
+        eval_split: Annotated[
+            str, typer.Option(help="normalize: test (train on train+val) or val (train on train)")
+        ] = "test",
+        word_frequency: Annotated[
+            bool, typer.Option(help="normalize: English word counts in the candidate ranker")
+        ] = True,
     ) -> None:
         """Run one maintenance-log benchmark and print one JSON object."""
         from assetgrade.bench import text as bt
@@ -44,7 +50,7 @@ def register(app: typer.Typer) -> None:
         if dataset is not None and dataset not in DATASETS:
             raise ValidationError(f"unknown dataset {dataset!r}; allowed: {DATASETS}", where="--dataset")
         if task == "normalize":
-            result = bt.bench_normalize(data_dir, seed)
+            result = bt.bench_normalize(data_dir, seed, eval_split=eval_split, word_frequency=word_frequency)
         elif task == "entities":
             result = bt.bench_entities(data_dir, seed, tuple(granularity or (1, 5, 32)))
         elif task == "negation":

@@ -48,3 +48,12 @@ def test_cli_registers_bench_text(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_app(), ["bench", "text", "--task", "negation", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert '"text.negation"' in out.read_text()
+
+
+def test_bench_normalize_rejects_unknown_eval_split(tmp_path: Path) -> None:
+    from assetgrade.bench.text import bench_normalize
+
+    with pytest.raises(ValidationError, match="eval split must be test or val"):
+        bench_normalize(tmp_path, eval_split="train")
+    result = CliRunner().invoke(build_app(), ["bench", "text", "--task", "normalize", "--eval-split", "dev"])
+    assert result.exit_code != 0 and "eval split must be test or val" in str(result.exception)

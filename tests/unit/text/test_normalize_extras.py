@@ -8,7 +8,7 @@ from pathlib import Path
 from assetgrade.datasets.maintnorm import NormText
 from assetgrade.modalities.text.candidates import CandidateGenerator
 from assetgrade.modalities.text.norm_context import ContextDisambiguator, context_features
-from assetgrade.modalities.text.norm_lexicon import load_lexicon, read_wordpiece_words
+from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency, read_wordpiece_words
 from assetgrade.modalities.text.normalize import Normalizer
 
 LOOKUP = {"a/c": "air conditioner", "fan": "fan", "cab": "cabin", "hose": "hose"}
@@ -90,3 +90,40 @@ def test_normalizer_uses_context_classifier() -> None:
     without = Normalizer(n_folds=2, lexicon=(), context_classifier=False).fit(REP_TEXTS)
     assert without.context_ is None
     assert without.normalize_tokens(["REP", "DOOR", "FAULT"])[0] in {"repair", "replace"}
+
+
+def test_bundled_word_frequency_ranks_words_over_misspellings() -> None:
+    freq = load_word_frequency()
+    if freq:  # pyspellchecker is a dependency; empty only on a stripped install
+        assert freq["ceiling"] > 1000 and freq["controller"] > 100
+        assert freq.get("cieling", 0) == 0 and freq.get("controler", 0) == 0
+
+
+def test_rank_features_carry_english_counts() -> None:
+    import math
+
+    from assetgrade.modalities.text.candidates import Candidate
+    from assetgrade.modalities.text.normalize import _Memory, _rank_features
+
+    mem = _Memory(REP_TEXTS)
+    freq = {"ceiling": 99, "light": 9}
+    tokens = ["cieling", "light"]
+    word = _rank_features(mem, Candidate("ceiling", "lex", (0.0,)), "<s>", "light", tokens, 0, freq)
+    mask = _rank_features(mem, Candidate("<id>", "mask", (0.0,)), "<s>", "light", tokens, 0, freq)
+    plain = _rank_features(mem, Candidate("ceiling", "lex", (0.0,)), "<s>", "light", tokens, 0)
+    assert len(word) == len(plain) + 3
+    assert word[-3:] == [0.0, math.log1p(99), math.log1p(99)]  # the raw token is no English word
+    assert mask[-3:] == [0.0, -1.0, -1.0]  # a mask has no English count
+
+
+def test_word_frequency_switch_and_older_models() -> None:
+    once = [("CIELING", "ceiling"), ("FLITER", "filter"), ("VLAVE", "valve"), ("BONET", "bonnet"), ("strop", "strop")]
+    texts = [*REP_TEXTS, *(NormText((r,), (g,)) for r, g in once)]  # each seen once: unseen in the other fold
+    on = Normalizer(n_folds=2, lexicon=()).fit(texts)
+    off = Normalizer(n_folds=2, lexicon=(), word_frequency=False).fit(texts)
+    assert on.ranker_ is not None and off.ranker_ is not None
+    assert on.ranker_.n_features_in_ == off.ranker_.n_features_in_ + 3
+    # a model pickled before the switch existed ranks without the counts
+    del off.__dict__["word_frequency"]
+    assert off._frequency() is None
+    assert len(off.normalize_tokens(["REP", "CIELNG"])) == 2

@@ -25,7 +25,7 @@ from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, mask_token
 from assetgrade.modalities.text.norm_context import ContextDisambiguator
-from assetgrade.modalities.text.norm_lexicon import load_lexicon
+from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency
 
 __all__ = ["NormalizedText", "Normalizer", "normalization_scores"]
 
@@ -162,6 +162,10 @@ class Normalizer:
         English words for the "is it a word?" feature and for one-edit corrections of
         non-words; ``None`` loads the bundled WordPiece word list (:mod:`.norm_lexicon`),
         an empty collection switches it off.
+    word_frequency
+        Give the ranker how common the raw token and each candidate are in general English
+        (:func:`.norm_lexicon.load_word_frequency`): a frequent candidate for a token no
+        English text uses is likely its correction (``controler`` → ``controller``).
 
     Examples
     --------
@@ -180,7 +184,9 @@ class Normalizer:
         rule_masks: bool = False,
         lexicon: Iterable[str] | None = None,
         context_classifier: bool = True,
+        word_frequency: bool = True,
     ) -> None:
+        self.word_frequency = word_frequency
         self.context_classifier = context_classifier
         self.rule_masks = rule_masks
         self.lexicon = load_lexicon() if lexicon is None else frozenset(w.lower() for w in lexicon)
@@ -212,6 +218,7 @@ class Normalizer:
 
         rng = np.random.default_rng(self.seed)
         folds = rng.integers(0, self.n_folds, size=len(texts))
+        freq = self._frequency()
         xs: list[list[float]] = []
         ys: list[int] = []
         for k in range(self.n_folds):
@@ -225,7 +232,7 @@ class Normalizer:
                         continue
                     prev_w, next_w = _context_words(mem, t.raw, i)
                     for c in gen.generate(r):
-                        xs.append(_rank_features(mem, c, prev_w, next_w, t.raw, i))
+                        xs.append(_rank_features(mem, c, prev_w, next_w, t.raw, i, freq))
                         ys.append(int(c.form == g))
         if len(set(ys)) < 2:
             return None
@@ -235,6 +242,10 @@ class Normalizer:
         )
         model.fit(np.asarray(xs), np.asarray(ys))
         return model
+
+    def _frequency(self) -> Mapping[str, int] | None:
+        """The English word counts for the ranker, or None (switched off, or a model pickled before them)."""
+        return load_word_frequency() if getattr(self, "word_frequency", False) else None
 
     def normalize_tokens(self, tokens: Sequence[str]) -> list[str]:
         """One normalised output per token (may be '' for a token merged into its neighbour)."""
@@ -279,13 +290,14 @@ class Normalizer:
         if not pending:
             return []
         mem: _Memory = self.memory_
+        freq = self._frequency()
         rows: list[list[float]] = []
         spans: list[tuple[int, list[Candidate]]] = []
         for ti, i in pending:
             cands = self.generator_.generate(texts[ti][i])
             prev_w, next_w = _context_words(mem, texts[ti], i)
             spans.append((len(rows), cands))
-            rows.extend(_rank_features(mem, c, prev_w, next_w, texts[ti], i) for c in cands)
+            rows.extend(_rank_features(mem, c, prev_w, next_w, texts[ti], i, freq) for c in cands)
         if self.ranker_ is None:
             return [texts[ti][i].lower() for ti, i in pending]
         p = self.ranker_.predict_proba(np.asarray(rows))[:, 1]
@@ -321,11 +333,31 @@ def _context_words(mem: _Memory, tokens: Sequence[str], i: int) -> tuple[str, st
     return prev_w, next_w
 
 
-def _rank_features(mem: _Memory, c: Candidate, prev_w: str, next_w: str, tokens: Sequence[str], i: int) -> list[float]:
-    """Candidate features, its bigram fit with the neighbours, and where the token stands in the text."""
+def _log_count(freq: Mapping[str, int], word: str) -> float:
+    return math.log1p(freq.get(word.lower(), 0)) if word.isalpha() else -1.0
+
+
+def _rank_features(
+    mem: _Memory,
+    c: Candidate,
+    prev_w: str,
+    next_w: str,
+    tokens: Sequence[str],
+    i: int,
+    freq: Mapping[str, int] | None = None,
+) -> list[float]:
+    """Candidate features, its bigram fit with the neighbours, where the token stands in the text,
+    and (with ``freq``) the general-English log counts of the raw token and of the candidate's rarest word.
+    """
     prev_raw = tokens[i - 1] if i > 0 else ""
     next_raw = tokens[i + 1] if i + 1 < len(tokens) else ""
     tok = tokens[i]
+    english: list[float] = []
+    if freq is not None:
+        raw_count = _log_count(freq, tok)
+        words = c.form.split()
+        form_count = min(_log_count(freq, w) for w in words) if words and not c.form.startswith("<") else -1.0
+        english = [raw_count, form_count, form_count - raw_count]
     return [
         *c.features,
         mem.context_score(prev_w, c.form, next_w),
@@ -338,4 +370,5 @@ def _rank_features(mem: _Memory, c: Candidate, prev_w: str, next_w: str, tokens:
         1.0 if next_raw.isupper() else 0.0,
         1.0 if tok[:1] == "0" else 0.0,
         float(sum(ch.isdigit() for ch in tok)),
+        *english,
     ]
