@@ -57,6 +57,9 @@ __all__ = ["Grader", "record_grades"]
 
 Progress = Callable[[str], None]
 
+RARE_READING = 0.002
+"""Share of the training mass below which a combination of readings counts as rare (hatched, not counted)."""
+
 _FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "dropout": 0.25, "dropout_copies": 2}
 """The Grader's fusion settings unless ``fuser`` says otherwise (a mapping given overrides these keys)."""
 
@@ -142,7 +145,8 @@ class Grader:
     def _make_fuser(self) -> Fuser:
         b = self.fuser or Fuser(**_FUSER_DEFAULTS, seed=self.seed)
         return Fuser(model=b.model, ordinal=b.ordinal, dropout=b.dropout, dropout_copies=b.dropout_copies,
-                     use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed)
+                     use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed,
+                     monotone=getattr(b, "monotone", False))
 
     def _settings_for(self, name: str) -> dict[str, Any]:
         kw = dict(getattr(self, "extractor_settings_", self.extractor_settings).get(name, {}))
@@ -420,7 +424,11 @@ class Grader:
         kind = self.fuser_.fitted_model
         out: dict[str, Any] = {"model": kind}
         if kind == "latent":
-            out["temperatures"] = dict(zip(self.modalities_, self.fuser_.table_.temperatures_, strict=True))
+            table = self.fuser_.table_
+            out["temperatures"] = dict(zip(self.modalities_, table.temperatures_, strict=True))
+            out["monotone"] = bool(getattr(table, "monotone", False))
+            # neighbouring well-populated readings where a worse level makes a worse grade less likely
+            out["monotone_violations"] = table.monotone_violations(min_share=RARE_READING)
         return out
 
     def plot_fusion_table(self, path: Path) -> Path | None:
@@ -431,7 +439,7 @@ class Grader:
         from assetgrade.fusion.latent import plot_latent_table
 
         return plot_latent_table(self.fuser_.table_, self.fuser_.modalities_, self.grades_, path,
-                                 title=f"Learned fusion table, {self.version_}")
+                                 rare=RARE_READING, title=f"Learned fusion table, {self.version_}")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -56,6 +56,8 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
     assert info["fusion"]["model"] == "latent" and set(info["fusion"]["temperatures"]) == {"text", "sensors"}
     assert "fusion: latent (temperatures: text" in r.output
+    n_inv = info["fusion"]["monotone_violations"]
+    assert info["fusion"]["monotone"] is False and f"{n_inv} inversion" in r.output
     table_png = ws / "reports" / "fusion_table.png"
     assert "fusion table" in r.output and table_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert table_png.stat().st_size > 5000

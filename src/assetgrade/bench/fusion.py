@@ -133,6 +133,7 @@ def run_fusion_benchmark(
     rul_fleet: str | None = "auto",
     fuser: str = "auto",
     progress: Callable[[str], None] | None = None,
+    monotone: bool = False,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
 
@@ -140,7 +141,8 @@ def run_fusion_benchmark(
     conformal sets and the review threshold from the calibration split (split conformal);
     otherwise all three learn out-of-fold from train + calibration together. ``fuser``: the
     fusion model (:class:`~assetgrade.fusion.combine.Fuser` ``model``) of the fused grader and
-    of each single-modality reference, on the modality distributions.
+    of each single-modality reference, on the modality distributions; ``monotone``: the latent
+    table made stochastically monotone in every modality's level.
     """
     from assetgrade.datasets.linked import build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
@@ -178,7 +180,7 @@ def run_fusion_benchmark(
                     "n_histories": settings["sensors"]["rul_model"].n_histories_,
                     "fit_s": time.perf_counter() - t_rul}
     grader = Grader(folds=folds, seed=seed, review_on_contradiction=review_on_contradiction,
-                    extractor_settings=settings, fuser={"model": fuser})
+                    extractor_settings=settings, fuser={"model": fuser, "monotone": monotone})
     t_fit = time.perf_counter()
     grader.fit(train, modality_labels=own, groups=groups, progress=say,
                calibration=[bench.records[i] for i in cal_idx] or None,
@@ -253,6 +255,8 @@ def run_fusion_benchmark(
         "fuser_fitted": grader.fuser_.model_,
         "fuser_temperatures": (dict(zip(grader.modalities_, grader.fuser_.table_.temperatures_, strict=True))
                                if grader.fuser_.model_ == "latent" else None),
+        "fuser_monotone": monotone,
+        "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)

@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
             "EM), 'logistic' (on the modality distributions), 'lightgbm', or 'auto' (the Grader's default: latent "
             "when every modality gives a distribution, else logistic)"
         ),
+        monotone: bool = typer.Option(
+            False, "--monotone", help="latent fusion: make the learned table stochastically monotone in every "
+            "modality's level (a worse reading never makes a worse grade less likely)"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark
@@ -51,6 +55,6 @@ def register(app: typer.Typer) -> None:
                 n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
                 coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
                 split_calibration=not oof_calibration, png=png, progress=step,
-                rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser,
+                rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
             )
         typer.echo(write_result(result, json_path))

@@ -109,7 +109,12 @@ def register(app: typer.Typer) -> None:
             console.print(f"[yellow]note:[/] {note}")
         fusion = grader.fusion_info()
         temps = ", ".join(f"{m} {t:g}" for m, t in fusion.get("temperatures", {}).items())
-        console.print(f"fusion: {fusion['model']}" + (f" (temperatures: {temps})" if temps else ""))
+        shape = ""
+        if fusion["model"] == "latent":
+            n_inv = fusion["monotone_violations"]
+            shape = ("; monotone" if fusion["monotone"]
+                     else f"; {n_inv} inversion{'s' if n_inv != 1 else ''} among common readings")
+        console.print(f"fusion: {fusion['model']}" + (f" (temperatures: {temps}{shape})" if temps else ""))
         if table_png is not None:
             console.print(f"fusion table {table_png}")
         console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "

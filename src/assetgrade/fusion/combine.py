@@ -76,6 +76,9 @@ class Fuser:
     n_estimators : int
         Boosting rounds of the LightGBM model.
     seed : int
+    monotone : bool
+        With the latent model: make the learned table stochastically monotone (a worse reading
+        of any modality never makes a worse grade less likely; ``LatentLevelTable(monotone=True)``).
 
     Attributes
     ----------
@@ -116,7 +119,9 @@ class Fuser:
         C: float = 1.0,
         n_estimators: int = 200,
         seed: int = 0,
+        monotone: bool = False,
     ) -> None:
+        self.monotone = monotone
         self.model = model
         self.ordinal = ordinal
         self.dropout = dropout
@@ -313,7 +318,7 @@ class Fuser:
         self.feature_names_ = [f"{b.modality}:p_{j}" for b in blocks for j in range(k)]
         self.dropped_counts_ = {m: 0 for m in self.modalities_}
         self.n_train_rows_ = len(y)
-        self.table_ = LatentLevelTable(temper=True, seed=self.seed).fit(qs, y, n_classes=k)
+        self.table_ = LatentLevelTable(temper=True, seed=self.seed, monotone=self.monotone).fit(qs, y, n_classes=k)
         self.estimators_ = []
         self.classes_seen_ = np.unique(y)
         return self

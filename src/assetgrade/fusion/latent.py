@@ -21,6 +21,18 @@ enters the model, τ_m chosen from a small grid by coordinate ascent on the cros
 log-likelihood of the grades (every candidate refits the table on each fold; the in-sample
 likelihood would always favour sharper readings, which over-fit): a learned reliability per modality, as the
 temperature of Guo et al. (2017) is for one classifier.
+
+The levels are ordered like the grades (each modality reads the grade scale). With
+``monotone=True`` the fitted table is made stochastically monotone: for every grade g,
+P(grade ≥ g | levels) must not fall when any one modality reads a worse level. Each of these
+cumulative surfaces is replaced by its weighted least-squares isotonic fit over the product
+order of the level grid (weights: the cells' learned mass), computed by Dykstra's cyclic
+projections (Boyle & Dykstra 1986) onto the "non-decreasing along axis m" cones, each an
+exact one-dimensional isotonic regression by the max-min formula (Robertson, Wright &
+Dykstra 1988, Order Restricted Statistical Inference, thm 1.4.4). Isotonic regression is
+order-preserving, so the projected surfaces stay nested and form a distribution again. Sparse
+cells, which the unconstrained table leaves near the smoothing prior, borrow from their
+well-populated neighbours; P(levels) is unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["LatentLevelTable", "plot_latent_table"]
+__all__ = ["LatentLevelTable", "isotonic_grid", "monotone_table", "plot_latent_table"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -63,6 +75,9 @@ class LatentLevelTable:
         The grid the temperatures are chosen from.
     cv, seed : int
         Random folds (seeded) of the cross-validation that chooses the temperatures.
+    monotone : bool
+        Make the fitted table stochastically monotone in every modality's level (see the
+        module docstring).
 
     Attributes
     ----------
@@ -96,6 +111,8 @@ class LatentLevelTable:
     [[0, 1], [1, 1]]
     """
 
+    joint_: FloatArray
+
     def __init__(
         self,
         *,
@@ -106,7 +123,9 @@ class LatentLevelTable:
         temperatures: Sequence[float] = (0.5, 0.71, 1.0, 1.41, 2.0),
         cv: int = 5,
         seed: int = 0,
+        monotone: bool = False,
     ) -> None:
+        self.monotone = monotone
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
@@ -175,7 +194,17 @@ class LatentLevelTable:
         if self.temper and len(self.temperatures) > 1:
             taus = self._choose_temperatures(arrs, yy)
         self._em(arrs, yy, taus)
+        if self.monotone:
+            self.joint_ = monotone_table(self.joint_, self.n_levels_)
+            p = self._ratios(arrs) @ self.joint_
+            self.cond_loglik_ = float(np.mean(np.log(p[np.arange(len(yy)), yy] / p.sum(axis=1))))
         return self
+
+    def monotone_violations(self, *, min_share: float = 0.0) -> int:
+        """Neighbouring cell pairs (one level apart in one modality, both holding at least ``min_share``
+        of the table's mass) where the worse reading has a lower P(grade ≥ g) for some g."""
+        self._require_fitted()
+        return _violations(self.joint_, self.n_levels_, min_share)
 
     def _choose_temperatures(self, arrs: Sequence[FloatArray], yy: npt.NDArray[np.int64]) -> list[float]:
         """Coordinate ascent over the grid on the cross-validated log-likelihood of the grades."""
@@ -244,7 +273,7 @@ class LatentLevelTable:
             if ll - last < self.tol:
                 break
             last = ll
-        self.joint_: FloatArray = joint
+        self.joint_ = joint
         self.loglik_ = last
         p = ratios @ joint
         self.cond_loglik_ = float(np.mean(np.log(p[np.arange(len(yy)), yy] / p.sum(axis=1))))
@@ -267,18 +296,24 @@ class LatentLevelTable:
         self._require_fitted()
         arrs = self._check(qs, self.n_levels_)
         shape = (*self.n_levels_, self.n_classes_)
-        post = self._ratios(arrs)[:, :, None] * self.joint_[None, :, :]  # P(levels, grade | x) up to a factor
-        out: list[tuple[tuple[int | None, ...], float, FloatArray]] = []
-        for i in range(post.shape[0]):
-            absent = tuple(j for j, a in enumerate(arrs) if not np.isfinite(a[i]).all())
-            cell = post[i].reshape(shape).sum(axis=absent) if absent else post[i].reshape(shape)
-            by_levels = cell.sum(axis=-1)
-            flat = int(np.argmax(by_levels))
-            idx = np.unravel_index(flat, by_levels.shape)
-            present = iter(int(v) for v in idx)
-            levels = tuple(None if j in absent else next(present) for j in range(len(arrs)))
-            mix = cell[idx] / max(float(cell[idx].sum()), 1e-300)
-            out.append((levels, float(by_levels[idx] / by_levels.sum()), mix))
+        ratios = self._ratios(arrs)
+        missing = np.stack([~np.isfinite(a).all(axis=1) for a in arrs], axis=1)
+        out: list[tuple[tuple[int | None, ...], float, FloatArray]] = [((), 0.0, np.empty(0))] * len(ratios)
+        for pattern in np.unique(missing, axis=0):  # rows that lack the same modalities, at once
+            rows = np.flatnonzero((missing == pattern).all(axis=1))
+            absent = tuple(int(j) + 1 for j in np.flatnonzero(pattern))  # +1: axis 0 is the row
+            post = (ratios[rows][:, :, None] * self.joint_[None, :, :]).reshape(len(rows), *shape)
+            cells = post.sum(axis=absent) if absent else post  # (rows, *present levels, grades)
+            by_levels = cells.sum(axis=-1).reshape(len(rows), -1)
+            best = by_levels.argmax(axis=1)
+            mixes = cells.reshape(len(rows), by_levels.shape[1], -1)[np.arange(len(rows)), best]
+            probs = by_levels[np.arange(len(rows)), best] / by_levels.sum(axis=1)
+            idx = np.unravel_index(best, cells.shape[1:-1]) if cells.ndim > 2 else ()
+            for r, row in enumerate(rows):
+                present = iter(int(v[r]) for v in idx)
+                levels = tuple(None if pattern[j] else next(present) for j in range(len(arrs)))
+                mix = mixes[r] / max(float(mixes[r].sum()), 1e-300)
+                out[row] = (levels, float(probs[r]), mix)
         return out
 
     def rubric(self) -> FloatArray:
@@ -296,6 +331,99 @@ class LatentLevelTable:
     def states(self) -> list[tuple[int, ...]]:
         """The level combinations in the order of ``joint_``'s rows."""
         return list(itertools.product(*(range(k) for k in self.n_levels_)))
+
+
+def _isotonic_rows(x: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted isotonic (non-decreasing) least-squares fit of each row of ``x``.
+
+    Exact, by the max-min formula fit_i = max_{a ≤ i} min_{b ≥ i} mean_w(x[a..b]), vectorised
+    over rows (the rows here are short: one modality's levels).
+
+    >>> _isotonic_rows(np.array([[0.1, 0.5, 0.3], [0.2, 0.1, 0.4]]), np.ones((2, 3))).round(3).tolist()
+    [[0.1, 0.4, 0.4], [0.15, 0.15, 0.4]]
+    """
+    n, k = x.shape
+    cw = np.concatenate([np.zeros((n, 1)), np.cumsum(w, axis=1)], axis=1)
+    cwx = np.concatenate([np.zeros((n, 1)), np.cumsum(w * x, axis=1)], axis=1)
+    out = np.empty_like(x)
+    for i in range(k):
+        best = np.full(n, -np.inf)
+        for a in range(i + 1):
+            low = np.full(n, np.inf)
+            for b in range(i, k):
+                low = np.minimum(low, (cwx[:, b + 1] - cwx[:, a]) / (cw[:, b + 1] - cw[:, a]))
+            best = np.maximum(best, low)
+        out[:, i] = best
+    return out
+
+
+def _along(axis: int, values: FloatArray, weights: FloatArray) -> FloatArray:
+    """Isotonic fit of ``values`` along one axis of the level grid (every line separately)."""
+    v = np.moveaxis(values, axis, -1)
+    w = np.moveaxis(weights, axis, -1)
+    fit = _isotonic_rows(v.reshape(-1, v.shape[-1]), w.reshape(-1, w.shape[-1])).reshape(v.shape)
+    return np.moveaxis(fit, -1, axis)
+
+
+def isotonic_grid(values: FloatArray, weights: FloatArray, *, max_iter: int = 200, tol: float = 1e-10) -> FloatArray:
+    """Weighted least-squares projection of ``values`` onto functions non-decreasing along every axis.
+
+    Dykstra's cyclic projection algorithm (Boyle & Dykstra 1986) over the axes' cones. It
+    converges slowly near the end, so its last iterate may break the order by a rounding-size
+    amount; a running maximum along each axis in turn (which keeps the order along the others)
+    then makes the result exactly monotone.
+
+    >>> v = np.array([[0.0, 0.6], [0.5, 0.2]])
+    >>> fit = isotonic_grid(v, np.ones((2, 2)))
+    >>> bool(np.all(np.diff(fit, axis=0) >= -1e-9) and np.all(np.diff(fit, axis=1) >= -1e-9))
+    True
+    """
+    x = np.array(values, dtype=np.float64)
+    w = np.clip(np.asarray(weights, dtype=np.float64), 1e-300, None)
+    increments = [np.zeros_like(x) for _ in range(x.ndim)]
+    for _ in range(max_iter):
+        before = x.copy()
+        for axis in range(x.ndim):
+            y = x + increments[axis]
+            x = _along(axis, y, w)
+            increments[axis] = y - x
+        if float(np.max(np.abs(x - before))) < tol:
+            break
+    for axis in range(x.ndim):
+        x = np.maximum.accumulate(x, axis=axis)
+    return x
+
+
+def monotone_table(joint: FloatArray, n_levels: Sequence[int]) -> FloatArray:
+    """The joint table with every P(grade ≥ g | levels) replaced by its isotonic fit over the level grid."""
+    mass = joint.sum(axis=1)
+    cond = joint / np.clip(mass[:, None], 1e-300, None)
+    tail = np.cumsum(cond[:, ::-1], axis=1)[:, ::-1]  # tail[:, g] = P(grade >= g | levels); tail[:, 0] = 1
+    weights = mass.reshape(*n_levels)
+    fitted = [np.ones(len(mass))]
+    for g in range(1, joint.shape[1]):
+        fit = isotonic_grid(tail[:, g].reshape(*n_levels), weights).ravel()
+        fitted.append(np.clip(np.minimum(fit, fitted[-1]), 0.0, 1.0))  # nested up to rounding
+    tails = np.stack([*fitted, np.zeros(len(mass))], axis=1)
+    new_cond = np.clip(tails[:, :-1] - tails[:, 1:], 0.0, None)
+    new_cond /= np.clip(new_cond.sum(axis=1, keepdims=True), 1e-300, None)
+    out: FloatArray = new_cond * mass[:, None]
+    return out
+
+
+def _violations(joint: FloatArray, n_levels: Sequence[int], min_share: float, tol: float = 1e-9) -> int:
+    mass = joint.sum(axis=1)
+    cond = joint / np.clip(mass[:, None], 1e-300, None)
+    tail = np.cumsum(cond[:, ::-1], axis=1)[:, ::-1].reshape(*n_levels, joint.shape[1])
+    share = (mass / mass.sum()).reshape(*n_levels)
+    count = 0
+    for axis in range(len(n_levels)):
+        k = n_levels[axis]
+        lo = np.take(tail, range(k - 1), axis=axis)
+        hi = np.take(tail, range(1, k), axis=axis)
+        keep = np.minimum(np.take(share, range(k - 1), axis=axis), np.take(share, range(1, k), axis=axis)) >= min_share
+        count += int(np.sum(np.any(hi < lo - tol, axis=-1) & keep))
+    return count
 
 
 def plot_latent_table(

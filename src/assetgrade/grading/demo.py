@@ -15,9 +15,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["run_demo"]
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__ = ["open_demo_workspace", "run_demo"]
 
 _LEVEL_COLUMNS = {"vision": "image_level", "sensors": "sensor_level", "text": "log_level"}
 
@@ -31,6 +34,33 @@ def _own_labels(labels_csv: Path, grades: tuple[str, ...]) -> dict[str, dict[str
     return out
 
 
+def open_demo_workspace(path: Path, progress: Callable[[str], None] | None = None) -> Workspace:
+    """The demo's workspace: created, or reopened with its store migrated to this version's schema.
+
+    The demo owns this folder, so a store left by an older version is upgraded in place (what
+    ``assetgrade db upgrade`` does) instead of stopping the demo; a user's own workspace is
+    never upgraded without asking.
+    """
+    from assetgrade.config import CONFIG_NAME
+    from assetgrade.store.engine import current_revision, head_revision
+    from assetgrade.workspace import Workspace
+
+    path = Path(path)
+    if not (path / CONFIG_NAME).exists():
+        return Workspace.init(path)
+    ws = Workspace.open(path, check_schema=False)
+    before = current_revision(ws.engine)
+    if before != head_revision():
+        try:
+            reached = ws.upgrade()
+        except Exception:
+            ws.close()
+            raise
+        if progress is not None:
+            progress(f"demo workspace store upgraded from revision {before or 'none'} to {reached}")
+    return ws
+
+
 def run_demo(
     workspace: Path,
     *,
@@ -41,20 +71,18 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the demo into ``workspace`` (created, or reused: ingest is idempotent); returns a summary."""
-    from assetgrade.config import CONFIG_NAME
     from assetgrade.datasets.linked import build_linked, write_linked
     from assetgrade.grader import Grader, record_grades
     from assetgrade.grading.evaluate import evaluation_plots
     from assetgrade.grading.report import write_report
     from assetgrade.ingest import Ingestor, manifest_items
     from assetgrade.store.loading import load_records
-    from assetgrade.workspace import Workspace
 
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     workspace = Path(workspace)
-    ws = Workspace.open(workspace) if (workspace / CONFIG_NAME).exists() else Workspace.init(workspace)
+    ws = open_demo_workspace(workspace, say)
     with ws:
         say(f"building {n_assets} linked assets from ELPV + C-MAPSS + MaintIE samples")
         bench = build_linked(n_assets=n_assets, seed=seed, source="sample")

@@ -162,3 +162,68 @@ def test_temperatures_undo_an_extractor_that_is_too_unsure(rng: np.random.Genera
         LatentLevelTable(temper=True, temperatures=(0.0, 1.0)).fit(shown, y, n_classes=4)
     with pytest.raises(ValidationError, match="cv=1"):
         LatentLevelTable(temper=True, cv=1).fit(shown, y, n_classes=4)
+
+
+def test_isotonic_grid_is_the_weighted_projection() -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    from assetgrade.fusion.latent import isotonic_grid
+
+    rng = np.random.default_rng(3)
+    x, w = rng.random(7), rng.random(7) + 0.1
+    want = IsotonicRegression().fit_transform(np.arange(7), x, sample_weight=w)
+    assert np.allclose(isotonic_grid(x, w), want)
+    # 2-D: the three cells above the corner pool to their mean, the corner stays
+    fit = isotonic_grid(np.array([[0.0, 0.6], [0.5, 0.2]]), np.ones((2, 2)), max_iter=5000)
+    assert np.allclose(fit, [[0.0, 1.3 / 3], [1.3 / 3, 1.3 / 3]], atol=1e-6)
+    grid = isotonic_grid(rng.random((3, 4, 5)), rng.random((3, 4, 5)) + 0.1)
+    assert all(np.all(np.diff(grid, axis=a) >= 0) for a in range(3))
+
+
+def test_monotone_table_removes_inversions_and_helps_on_small_data() -> None:
+    nll: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(4):
+        qs, y, _ = _data(np.random.default_rng(seed), 2150)
+        tr, te = slice(0, 150), slice(150, None)  # a workspace of 150 graded assets, 64 cells
+        for mono in (False, True):
+            t = LatentLevelTable(temper=True, monotone=mono).fit([q[tr] for q in qs], y[tr], n_classes=4)
+            assert (t.monotone_violations() == 0) == mono
+            assert np.allclose(t.rubric().sum(axis=-1), 1) and np.allclose(t.joint_.sum(), 1)
+            p = t.predict_proba([q[te] for q in qs])
+            nll[mono].append(float(-np.mean(np.log(p[np.arange(2000), y[te]]))))
+        # the rubric is monotone, so the constraint never costs held-out likelihood here
+        assert nll[True][-1] <= nll[False][-1] + 1e-9
+    assert np.mean(nll[True]) < np.mean(nll[False]) - 0.003
+    tail = np.cumsum(t.rubric()[..., ::-1], axis=-1)[..., ::-1]
+    assert all(np.all(np.diff(tail, axis=a) >= -1e-12) for a in range(3))  # P(grade >= g) never falls
+
+
+def test_fuser_passes_monotone_to_the_table(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 200)
+    ids = [f"a{i}" for i in range(len(y))]
+    blocks = [EvidenceBlock(m, ids, (), np.zeros((len(y), 0)), np.ones(len(y), bool), grade_proba=q)
+              for m, q in zip(("vision", "sensors", "text"), qs, strict=True)]
+    fz = Fuser(model="latent", monotone=True).fit(blocks, y, n_classes=4)
+    assert fz.table_.monotone and fz.table_.monotone_violations() == 0
+    assert Fuser(model="latent").fit(blocks, y, n_classes=4).table_.monotone_violations() > 0
+
+
+def test_top_readings_match_a_row_by_row_reading(rng: np.random.Generator) -> None:
+    qs, y, _ = _data(rng, 400)
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    test = [q[:40].copy() for q in qs]
+    test[0][::3] = np.nan  # vision absent on every third row
+    test[2][::4] = np.nan  # text absent on every fourth; rows 0, 12, 24, 36 lack both
+    test[1][0] = np.nan  # row 0 lacks all three
+    got = t.top_readings(test)
+    for i, (levels, prob, mix) in enumerate(got):
+        absent = [j for j in range(3) if np.isnan(test[j][i]).any()]
+        post = (t._ratios([q[i : i + 1] for q in test])[0][:, None] * t.joint_).reshape(4, 4, 4, 4)
+        cell = post.sum(axis=tuple(absent)) if absent else post
+        by = cell.sum(axis=-1)
+        idx = np.unravel_index(int(np.argmax(by)), by.shape)
+        want = iter(idx)
+        assert levels == tuple(None if j in absent else int(next(want)) for j in range(3))
+        assert prob == pytest.approx(float(by[idx] / by.sum()))
+        assert np.allclose(mix, cell[idx] / cell[idx].sum())
+    assert got[0][0] == (None, None, None) and got[12][0][0] is None and got[12][0][1] is not None

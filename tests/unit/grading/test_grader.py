@@ -153,6 +153,10 @@ def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modali
     assert grader.fuser_.model_ == "latent"  # the default ("auto") on modalities that all give distributions
     again = Grader.load(g.save(tmp_path / "latent"))
     assert again.grade(records[5]).to_dict() == g.grade(records[5]).to_dict()
+    info = g.fusion_info()
+    assert info["model"] == "latent" and info["monotone"] is False and set(info["temperatures"]) == set(g.modalities_)
+    mono = tiny_grader(fuser={"model": "latent", "monotone": True}).fit(records)
+    assert mono.fuser_.table_.monotone and mono.fusion_info()["monotone_violations"] == 0
     with pytest.raises(ValidationError, match=r"Grader\.fuser"):
         tiny_grader(fuser={"modle": "latent"})
     with pytest.raises(ValidationError, match="'latent'"):
