@@ -54,6 +54,11 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
         no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
+        images_per_asset: int = typer.Option(
+            1, help="N >= 2: deal the images into assets of N graded by their worst image and compare the plain "
+            "and multiple-instance (MIL) heads at the asset level (ordered labels only)"
+        ),
+        mil_rounds: int = typer.Option(5, help="with --images-per-asset: EM rounds of the MIL head"),
     ) -> None:
         """Grade / defect-type accuracy, QWK, ECE, throughput on ELPV, NEU or an image folder."""
         from assetgrade.bench.report import write_result
@@ -79,6 +84,11 @@ def register(app: typer.Typer) -> None:
             out_dir=out_dir or (json_path.parent if json_path else None),
             heatmaps=not no_heatmaps,
         )
+        if images_per_asset != 1:
+            from assetgrade.bench.vision_mil import run_vision_mil_bench
+
+            typer.echo(write_result(run_vision_mil_bench(cfg, images_per_asset, mil_rounds), json_path))
+            return
         typer.echo(write_result(run_vision_bench(cfg), json_path))
 
     @app.command("anomaly")

@@ -105,3 +105,34 @@ def test_extract_before_fit_and_bad_grades_are_refused(rng: np.random.Generator)
         ex.extract([AssetRecord("x")])
     with pytest.raises(ValidationError, match="unknown grade"):
         ex.fit([AssetRecord("x", images=(_image(rng, False, 0),), grade="Z")])
+
+
+def test_assets_with_several_photos_train_the_mil_head(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    # every worn asset has one scratched photo and two clean ones; clean assets three clean photos
+    recs = []
+    for i in range(12):
+        bad = i % 2 == 1
+        photos = (_image(rng, bad, 3 * i), _image(rng, False, 3 * i + 1), _image(rng, False, 3 * i + 2))
+        recs.append(AssetRecord(f"m{i}", images=photos, grade="D" if bad else "A"))
+    kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200, "C": 0.5}
+    mil = get_extractor("vision", **kw)
+    plain = get_extractor("vision", mil=False, **kw)
+    for ex in (mil, plain):
+        ex._backbone = backbone64  # type: ignore[attr-defined]
+        ex.fit(recs)
+    assert mil.mil_ and mil.mil_rounds_ >= 1 and not plain.mil_  # type: ignore[attr-defined]
+    # the MIL head reads the clean photos of worn assets as clean; the plain head learned them as worn
+    clean_of_worn = [r.images[1] for r in recs if r.grade == "D"]
+    seen, _ = mil._see(clean_of_worn)  # type: ignore[attr-defined]
+    X = np.stack([e.pooled for e in seen if e is not None])
+    level = {name: ex.grade_head_.predict_proba(X) @ np.arange(4) for name, ex in (("mil", mil), ("plain", plain))}
+    assert level["mil"].mean() < level["plain"].mean() - 0.5
+    block = mil.extract(recs)
+    assert block.grade_proba is not None and np.allclose(block.grade_proba.sum(axis=1), 1.0)
+    expected = block.grade_proba @ np.arange(4)
+    assert expected[1::2].min() > expected[0::2].max()  # still tells worn assets from clean ones
+    single = get_extractor("vision", **kw)
+    single._backbone = backbone64  # type: ignore[attr-defined]
+    assert not single.fit(_records(rng)).mil_  # type: ignore[attr-defined]  # one photo each: plain

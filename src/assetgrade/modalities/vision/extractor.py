@@ -17,6 +17,7 @@ from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvid
 from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic, select_ordinal_penalty
 from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
 from assetgrade.modalities.vision.images import decode_image, preprocess
+from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
 from assetgrade.modalities.vision.quality import QUALITY_FEATURES, assess_quality, temper
 from assetgrade.store.records import AssetRecord, ImageRef
 
@@ -36,8 +37,13 @@ def _default_grades() -> tuple[str, ...]:
 class VisionExtractor:
     """Image evidence per asset: an ordinal grade head, a multi-label defect head, PatchCore anomaly, quality.
 
-    Every image of an asset gets the asset's grade when training; at extraction the asset takes
-    its worst image (highest expected grade), tempered by that image's quality flags. Defect
+    An asset's grade is read as the grade of its worst photo. With one photo per asset the photo
+    gets the asset's grade when training and gives the asset's distribution at extraction. When
+    training assets have several photos (``mil="auto"``, the default, or ``mil=True``) the
+    photos' own levels are latent and learned by EM under that worst-photo rule
+    (:class:`~assetgrade.modalities.vision.mil.MILOrdinal`), and an asset's distribution is that
+    of the worst of its photos' levels; ``mil=False`` gives every photo the asset's grade and
+    takes the worst photo's distribution. Each photo is tempered by its quality flags first. Defect
     types come from the terms on labelled boxes (``ImageRef.boxes``); the anomaly memory bank
     from images of best-grade assets, with a quarter of them held out to set the alarm threshold.
 
@@ -66,7 +72,11 @@ class VisionExtractor:
         coreset_size: int = 2000,
         seed: int = 0,
         batch_size: int = 16,
+        mil: bool | Literal["auto"] = "auto",
+        mil_rounds: int = 5,
     ) -> None:
+        self.mil = mil
+        self.mil_rounds = mil_rounds
         self.backbone = backbone
         self.image_size = image_size
         self.grades = tuple(grades) if grades is not None else None
@@ -142,7 +152,19 @@ class VisionExtractor:
             )
         else:
             self.C_, self.C_losses_ = float(self.C), {}
-        self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
+        owners = [owner[i] for i in keep]
+        self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
+        self.mil_rounds_ = 0
+        if self.mil_:
+            index = {a: j for j, a in enumerate(dict.fromkeys(owners))}
+            bags = np.array([index[a] for a in owners])
+            bag_levels = np.zeros(len(index), dtype=np.int64)
+            bag_levels[bags] = yk
+            mil = MILOrdinal(n_classes=len(names), C=self.C_, n_iter=self.mil_rounds).fit(X, bags, bag_levels)
+            self.grade_head_ = mil.head_
+            self.mil_rounds_ = mil.n_iter_
+        else:
+            self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
         self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
         self.defect_head_: MultiLabelProbe | None = None
         if self.defect_terms_:
@@ -208,9 +230,10 @@ class VisionExtractor:
                 a_ratio = scores.astype(np.float64) / max(self.alarm_.value, 1e-12)
                 a_maps = list(maps)
             q = np.stack([e.quality.as_vector() for _, e in pairs])
+            asset_p = bag_max_proba(gp) if getattr(self, "mil_", False) and len(pairs) > 1 else gp[worst]
             row = [
-                *gp[worst],
-                expected[worst],
+                *asset_p,
+                float(asset_p @ np.arange(K)),
                 *(dp.max(axis=0) if dp.size else []),
                 a_ratio.max(),
                 float(np.mean(a_ratio > 1.0)),
@@ -219,7 +242,7 @@ class VisionExtractor:
             ]
             feats[r] = row
             present[r] = True
-            proba_out[r] = gp[worst]
+            proba_out[r] = asset_p
             for j, (ref, e) in enumerate(pairs):
                 flags[rec.asset_id] += [f"{ref.evidence_id}:{f}" for f in e.quality.flags]
                 sev = float(expected[j] / max(K - 1, 1))

@@ -32,10 +32,11 @@ FloatArray = npt.NDArray[np.float64]
 class Standardiser:
     """Column z-scores learned on the training features (NaN-free input required)."""
 
-    def fit(self, X: npt.ArrayLike) -> Self:
+    def fit(self, X: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None) -> Self:
         A = _check_x(X)
-        self.mean_ = A.mean(axis=0)
-        sd = A.std(axis=0)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.mean_ = np.average(A, axis=0, weights=w)
+        sd = np.sqrt(np.average((A - self.mean_) ** 2, axis=0, weights=w))
         self.scale_ = np.where(sd > 1e-8, sd, 1.0)
         return self
 
@@ -181,13 +182,28 @@ class OrdinalLogistic:
         self.max_iter = max_iter
 
     def fit(
-        self, X: npt.ArrayLike, y: Sequence[int] | npt.ArrayLike, *, warm_start: FloatArray | None = None
+        self,
+        X: npt.ArrayLike,
+        y: Sequence[int] | npt.ArrayLike,
+        *,
+        warm_start: FloatArray | None = None,
+        sample_weight: npt.ArrayLike | None = None,
     ) -> Self:
-        """Fit; ``warm_start`` is another fit's ``params_`` on features of the same width (fewer iterations)."""
+        """Fit; ``warm_start`` is another fit's ``params_`` on features of the same width (fewer iterations);
+        ``sample_weight`` weighs each row's loss (soft labels: one row per candidate level)."""
         yv = _check_y(y, self.n_classes)
-        self.scaler_ = Standardiser().fit(X)
+        n = len(yv)
+        if sample_weight is None:
+            sw = np.ones(n)
+        else:
+            sw = np.asarray(sample_weight, dtype=np.float64).ravel()
+            if sw.shape != (n,) or not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
+                raise ValidationError(f"sample_weight needs {n} finite non-negative values, not all zero",
+                                      where="OrdinalLogistic.fit")
+        self.scaler_ = Standardiser().fit(X, None if sample_weight is None else sw)
         Z = self.scaler_.transform(X)
         n, d = Z.shape
+        wsum = float(sw.sum())
         K = self.n_classes - 1
         S = np.where(yv[:, None] <= np.arange(K)[None, :], 1.0, -1.0)  # (n, K)
         lam = 1.0 / self.C
@@ -201,17 +217,18 @@ class OrdinalLogistic:
             w, theta = unpack(p)
             a = theta[None, :] - (Z @ w)[:, None]  # (n, K)
             m = S * a
-            loss = np.logaddexp(0.0, -m).sum() + 0.5 * lam * float(w @ w)
-            g_a = -S * expit(-m)  # d loss / d a
+            loss = float(sw @ np.logaddexp(0.0, -m).sum(axis=1)) + 0.5 * lam * float(w @ w)
+            g_a = -S * expit(-m) * sw[:, None]  # d loss / d a
             g_w = -(Z.T @ g_a.sum(axis=1)) + lam * w
             g_theta = g_a.sum(axis=0)  # (K,)
             g_t0 = g_theta.sum()
             # theta_k = t0 + sum_{j<k} exp(delta_j): d theta_k / d delta_j = exp(delta_j) for k > j
             tail = np.cumsum(g_theta[::-1])[::-1][1:]
             g_delta = tail * np.exp(p[d + 1 :])
-            return float(loss) / n, np.r_[g_w, g_t0, g_delta] / n
+            return float(loss) / wsum, np.r_[g_w, g_t0, g_delta] / wsum
 
-        prior = np.clip(np.bincount(yv, minlength=self.n_classes).cumsum()[:-1] / n, 1e-3, 1 - 1e-3)
+        counts = np.bincount(yv, weights=sw, minlength=self.n_classes)
+        prior = np.clip(counts.cumsum()[:-1] / wsum, 1e-3, 1 - 1e-3)
         t_init = np.log(prior / (1 - prior))
         t_init = np.maximum.accumulate(t_init + np.arange(K) * 1e-3)
         p0 = np.r_[np.zeros(d), t_init[0], np.log(np.maximum(np.diff(t_init), 1e-3))]
