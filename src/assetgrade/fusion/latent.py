@@ -394,11 +394,16 @@ def isotonic_grid(values: FloatArray, weights: FloatArray, *, max_iter: int = 20
     return x
 
 
-def monotone_table(joint: FloatArray, n_levels: Sequence[int]) -> FloatArray:
-    """The joint table with every P(grade ≥ g | levels) replaced by its isotonic fit over the level grid."""
+def _tails(joint: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each state's mass and its P(grade >= g | levels) per g (column 0 is 1)."""
     mass = joint.sum(axis=1)
     cond = joint / np.clip(mass[:, None], 1e-300, None)
-    tail = np.cumsum(cond[:, ::-1], axis=1)[:, ::-1]  # tail[:, g] = P(grade >= g | levels); tail[:, 0] = 1
+    return mass, np.cumsum(cond[:, ::-1], axis=1)[:, ::-1]
+
+
+def monotone_table(joint: FloatArray, n_levels: Sequence[int]) -> FloatArray:
+    """The joint table with every P(grade ≥ g | levels) replaced by its isotonic fit over the level grid."""
+    mass, tail = _tails(joint)
     weights = mass.reshape(*n_levels)
     fitted = [np.ones(len(mass))]
     for g in range(1, joint.shape[1]):
@@ -412,9 +417,8 @@ def monotone_table(joint: FloatArray, n_levels: Sequence[int]) -> FloatArray:
 
 
 def _violations(joint: FloatArray, n_levels: Sequence[int], min_share: float, tol: float = 1e-9) -> int:
-    mass = joint.sum(axis=1)
-    cond = joint / np.clip(mass[:, None], 1e-300, None)
-    tail = np.cumsum(cond[:, ::-1], axis=1)[:, ::-1].reshape(*n_levels, joint.shape[1])
+    mass, flat = _tails(joint)
+    tail = flat.reshape(*n_levels, joint.shape[1])
     share = (mass / mass.sum()).reshape(*n_levels)
     count = 0
     for axis in range(len(n_levels)):

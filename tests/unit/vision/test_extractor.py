@@ -136,3 +136,7 @@ def test_assets_with_several_photos_train_the_mil_head(
     single = get_extractor("vision", **kw)
     single._backbone = backbone64  # type: ignore[attr-defined]
     assert not single.fit(_records(rng)).mil_  # type: ignore[attr-defined]  # one photo each: plain
+    wrong = get_extractor("vision", mil="yes", **kw)
+    wrong._backbone = backbone64  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="mil='yes'"):
+        wrong.fit(recs)

@@ -152,6 +152,9 @@ class VisionExtractor:
             )
         else:
             self.C_, self.C_losses_ = float(self.C), {}
+        if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
+            raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
+                                  "and rounds >= 0", where="VisionExtractor.mil")
         owners = [owner[i] for i in keep]
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
         self.mil_rounds_ = 0

@@ -53,14 +53,8 @@ def max_posterior(q: npt.ArrayLike, level: int) -> FloatArray:
     if not 0 <= level < k:
         raise ValidationError(f"level {level} outside 0..{k - 1}", where="max_posterior")
     cdf = np.cumsum(qa, axis=1)
-    at = np.clip(cdf[:, level], 1e-300, None)
-    below = cdf[:, level - 1] if level > 0 else np.zeros(n)
-    # products over the other photos, by division of the full product (every factor is > 0)
-    others_at = np.prod(at) / at
-    others_below = np.prod(below) / np.clip(below, 1e-300, None) if level > 0 else np.zeros(n)
-    if level > 0 and np.any(below <= 1e-300):  # a zero factor: recompute those products directly
-        for i in np.flatnonzero(below <= 1e-300):
-            others_below[i] = float(np.prod(np.delete(below, i)))
+    others_at = _prod_of_others(cdf[:, level])
+    others_below = _prod_of_others(cdf[:, level - 1]) if level > 0 else np.zeros(n)
     post = np.zeros_like(qa)
     post[:, :level] = qa[:, :level] * np.clip(others_at - others_below, 0.0, None)[:, None]
     post[:, level] = qa[:, level] * others_at
@@ -68,6 +62,17 @@ def max_posterior(q: npt.ArrayLike, level: int) -> FloatArray:
     fallback = np.zeros(k)
     fallback[level] = 1.0
     return np.where(total > 0, post / np.clip(total, 1e-300, None), fallback)  # type: ignore[no-any-return]
+
+
+def _prod_of_others(v: FloatArray) -> FloatArray:
+    """Per position i, the product of every other entry (prefix times suffix products; no division).
+
+    >>> _prod_of_others(np.array([2.0, 0.0, 3.0])).tolist()
+    [0.0, 6.0, 0.0]
+    """
+    before = np.r_[1.0, np.cumprod(v[:-1])]
+    after = np.r_[np.cumprod(v[::-1][:-1])[::-1], 1.0]
+    return before * after  # type: ignore[no-any-return]
 
 
 def bag_max_proba(q: npt.ArrayLike) -> FloatArray:
