@@ -16,6 +16,7 @@ import pytest
 from assetgrade.datasets.cmapss import read_cmapss_table
 from assetgrade.datasets.linked import (
     SAMPLES_DIR,
+    _elpv_table,
     build_linked,
     grade_from_levels,
     maintie_severity,
@@ -148,3 +149,24 @@ def test_shared_build_matches_real_labels(shared_data: Path) -> None:
     for col in MODALITY_LABELS:
         assert f.groupby(col)["grade"].nunique().max() > 1
     assert (f["split"].value_counts() == pd.Series({"train": 180, "calibration": 60, "test": 60})).all()
+
+
+def test_assets_with_several_cells_take_the_worst_level(tmp_path: Path) -> None:
+    one = build_linked(n_assets=30, seed=5, source="sample")
+    two = build_linked(n_assets=30, seed=5, source="sample", images_per_asset=3)
+    elpv = {r["path"]: int(r["level"]) for _, r in _elpv_table()[1].iterrows()}
+    for rec, lab in zip(two.records, two.labels, strict=True):
+        files = lab.elpv_file.split(";")
+        assert len(rec.images) == 3 and len(set(files)) == 3
+        assert lab.image_level == max(elpv[f] for f in files) == elpv[files[0]]  # worst cell first
+        assert round(lab.elpv_probability * 3) == lab.image_level
+    every = [f for lab in two.labels for f in lab.elpv_file.split(";")]
+    assert len(every) == len(set(every)) == 90  # no cell photographed for two assets
+    assert all(len(r.images) == 1 for r in one.records)
+    manifest = write_linked(two, tmp_path)
+    rows = list(csv.DictReader(manifest.open(encoding="utf-8")))
+    assert sum(r["kind"] == "image" for r in rows) == 90
+    with pytest.raises(ValidationError, match="images_per_asset"):
+        build_linked(n_assets=30, seed=5, source="sample", images_per_asset=0)
+    with pytest.raises(ValidationError, match="of 9 images need more"):
+        build_linked(n_assets=2000, seed=5, source="sample", images_per_asset=9)

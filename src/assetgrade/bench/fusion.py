@@ -134,6 +134,8 @@ def run_fusion_benchmark(
     fuser: str = "auto",
     progress: Callable[[str], None] | None = None,
     monotone: bool = False,
+    images_per_asset: int = 1,
+    vision_mil: bool | str = "auto",
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
 
@@ -142,7 +144,10 @@ def run_fusion_benchmark(
     otherwise all three learn out-of-fold from train + calibration together. ``fuser``: the
     fusion model (:class:`~assetgrade.fusion.combine.Fuser` ``model``) of the fused grader and
     of each single-modality reference, on the modality distributions; ``monotone``: the latent
-    table made stochastically monotone in every modality's level.
+    table made stochastically monotone in every modality's level; ``images_per_asset``: ELPV
+    cells per asset (the image level is the worst cell's); ``vision_mil``: the vision
+    extractor's ``mil`` setting (``"auto"``: multiple-instance learning when assets have
+    several photos).
     """
     from assetgrade.datasets.linked import build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
@@ -161,7 +166,8 @@ def run_fusion_benchmark(
         raise ValidationError("the RUL fleet (C-MAPSS test units) needs the shared data: use --rul-fleet none "
                               "with --source sample", where="--rul-fleet")
     say("building the linked benchmark")
-    bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir)  # type: ignore[arg-type]
+    bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
+                         images_per_asset=images_per_asset)
     train_splits = ("train",) if split_calibration else ("train", "calibration")
     keep = [i for i, lab in enumerate(bench.labels) if lab.split in train_splits]
     cal_idx = [i for i, lab in enumerate(bench.labels) if lab.split == "calibration"] if split_calibration else []
@@ -170,7 +176,7 @@ def run_fusion_benchmark(
     groups = [bench.labels[i].group for i in keep]
     own = {m: {bench.records[i].asset_id: bench.modality_grades(m)[i] for i in keep}
            for m in ("vision", "text", "sensors")}
-    settings: dict[str, dict[str, Any]] = {"vision": {"coreset_size": coreset_size}}
+    settings: dict[str, dict[str, Any]] = {"vision": {"coreset_size": coreset_size, "mil": vision_mil}}
     rul_info: dict[str, Any] = {"fleet": None}
     if rul_fleet is not None:
         say("RUL model on the C-MAPSS FD001 test units")
@@ -256,6 +262,8 @@ def run_fusion_benchmark(
         "fuser_temperatures": (dict(zip(grader.modalities_, grader.fuser_.table_.temperatures_, strict=True))
                                if grader.fuser_.model_ == "latent" else None),
         "fuser_monotone": monotone,
+        "images_per_asset": images_per_asset, "vision_mil": vision_mil,
+        "vision_mil_fitted": getattr(grader.extractors_.get("vision"), "mil_", None),
         "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),
     }
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,

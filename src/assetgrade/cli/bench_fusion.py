@@ -9,6 +9,15 @@ import typer
 __all__ = ["register"]
 
 
+def _mil_setting(text: str) -> bool | str:
+    from assetgrade.errors import ValidationError
+
+    choices: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+    if text not in choices:
+        raise ValidationError(f"{text!r}; allowed: auto, on, off", where="--vision-mil")
+    return choices[text]
+
+
 def register(app: typer.Typer) -> None:
     """Add the fusion benchmark to the ``bench`` sub-app."""
 
@@ -42,6 +51,13 @@ def register(app: typer.Typer) -> None:
             False, "--monotone", help="latent fusion: make the learned table stochastically monotone in every "
             "modality's level (a worse reading never makes a worse grade less likely)"
         ),
+        images_per_asset: int = typer.Option(
+            1, help="ELPV cells photographed per asset; the image level is the worst cell's"
+        ),
+        vision_mil: str = typer.Option(
+            "auto", help="vision head with several photos per asset: 'auto' (multiple-instance learning when "
+            "assets have several photos), 'on' or 'off' (every photo labelled with the asset's image level)"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark
@@ -56,5 +72,6 @@ def register(app: typer.Typer) -> None:
                 coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
                 split_calibration=not oof_calibration, png=png, progress=step,
                 rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
+                images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil),
             )
         typer.echo(write_result(result, json_path))

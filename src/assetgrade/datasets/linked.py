@@ -168,7 +168,9 @@ class LinkedLabels:
     grade: str
     image_level: int
     elpv_file: str
+    """The asset's ELPV cell file(s), ``;``-separated, worst cell first."""
     elpv_probability: float
+    """The worst cell's defect probability (its level / 3)."""
     cell_type: str
     sensor_level: int
     cmapss_subset: str
@@ -320,6 +322,7 @@ def build_linked(
     sensor_weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
     log_weights: Sequence[float] = (0.45, 0.3, 0.25),
     piece_groups: int = 3,
+    images_per_asset: int = 1,
 ) -> LinkedBenchmark:
     """Build the linked benchmark: ``n_assets`` assets, seeded, split by asset (pieces split first).
 
@@ -336,7 +339,13 @@ def build_linked(
     piece_groups
         Disjoint groups of units and texts per split (the CV groups, see the module docstring);
         use at least as many as the cross-validation folds.
+    images_per_asset
+        ELPV cells photographed per asset (distinct cells of the split); the asset's image level
+        is its worst cell's (``elpv_file`` lists the cells, ``;``-separated, worst first). With 1
+        the benchmark is the same as before this option existed.
     """
+    if images_per_asset < 1:
+        raise ValidationError(f"images_per_asset={images_per_asset} must be >= 1", where="images_per_asset")
     if n_assets < 3:
         raise ValidationError(f"n_assets={n_assets} must be >= 3", where="n_assets")
     if piece_groups < 1:
@@ -364,9 +373,12 @@ def build_linked(
     counter = 0
     for s_name, n_s in zip(_SPLITS, n_per, strict=True):
         imgs = list(img_split[s_name])
-        if n_s > len(imgs):
-            raise ValidationError(f"{n_s} {s_name} assets need more than the {len(imgs)} ELPV images", where="n_assets")
-        chosen_imgs = [imgs[i] for i in rng.permutation(len(imgs))[:n_s]]
+        k_img = images_per_asset
+        if n_s * k_img > len(imgs):
+            raise ValidationError(f"{n_s} {s_name} assets of {k_img} images need more than the {len(imgs)} "
+                                  "ELPV images", where="n_assets")
+        drawn = [imgs[i] for i in rng.permutation(len(imgs))[: n_s * k_img]]
+        chosen_imgs = [drawn[a * k_img : (a + 1) * k_img] for a in range(n_s)]
         by_sev_all = {lv: [i for i in text_split[s_name] if severity[i] == lv] for lv in range(3)}
         # deal the split's units and texts (already shuffled) into disjoint piece groups
         pieces = [
@@ -381,12 +393,13 @@ def build_linked(
                     f"for {piece_groups} groups)",
                     where="piece_groups",
                 )
-        for a_i, img_i in enumerate(chosen_imgs):
+        for a_i, cells in enumerate(chosen_imgs):
             block = a_i % piece_groups
             s_units, by_sev = pieces[block]
             counter += 1
             aid = f"lnk-{counter:05d}"
-            row = elpv.iloc[img_i]
+            cells = sorted(cells, key=lambda i: -int(elpv.iloc[i]["level"]))  # worst first (stable)
+            row = elpv.iloc[cells[0]]
             v = int(row["level"])
             # sensor: a unit and a cut whose RUL falls in the drawn band
             s_lvl = int(rng.choice(4, p=sw))
@@ -411,8 +424,7 @@ def build_linked(
                 picks.append(by_sev[0][int(rng.integers(len(by_sev[0])))])
             order = rng.permutation(len(picks))
             picks = [picks[i] for i in order]
-            img_path = elpv_root / str(row["path"])
-            img_bytes = img_path.read_bytes()
+            img_paths = [elpv_root / str(elpv.iloc[i]["path"]) for i in cells]
             series_sha = _sha(
                 key[0].encode()
                 + np.ascontiguousarray(hist.index.to_numpy()).tobytes()
@@ -435,7 +447,10 @@ def build_linked(
                     asset_id=aid,
                     asset_type=f"pv_{row['type']}",
                     attributes={"benchmark": "linked", "split": s_name},
-                    images=(ImageRef(f"{aid}-img1", _sha(img_bytes), _image_loader(img_path), origin="real"),),
+                    images=tuple(
+                        ImageRef(f"{aid}-img{j + 1}", _sha(path.read_bytes()), _image_loader(path), origin="real")
+                        for j, path in enumerate(img_paths)
+                    ),
                     logs=logs,
                     series=(SeriesRef(f"{aid}-ser1", series_sha, _series_loader(hist), origin="real"),),
                     grade=GRADES[g],
@@ -448,7 +463,7 @@ def build_linked(
                     group=f"{s_name}-p{block}",
                     grade=GRADES[g],
                     image_level=v,
-                    elpv_file=str(row["path"]),
+                    elpv_file=";".join(str(elpv.iloc[i]["path"]) for i in cells),
                     elpv_probability=float(row["probability"]),
                     cell_type=str(row["type"]),
                     sensor_level=s_lvl,
