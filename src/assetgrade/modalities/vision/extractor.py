@@ -124,6 +124,9 @@ class VisionExtractor:
     # -- fit ------------------------------------------------------------------------------------
     def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
         """Train the heads on the images of records with a known grade (``grades`` or ``record.grade``)."""
+        if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
+            raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
+                                  "and rounds >= 0", where="VisionExtractor.mil")
         names = self.grades or _default_grades()
         self.grade_names_ = names
         labels = list(grades) if grades is not None else [r.grade for r in records]
@@ -152,9 +155,6 @@ class VisionExtractor:
             )
         else:
             self.C_, self.C_losses_ = float(self.C), {}
-        if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
-            raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
-                                  "and rounds >= 0", where="VisionExtractor.mil")
         owners = [owner[i] for i in keep]
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
         self.mil_rounds_ = 0
