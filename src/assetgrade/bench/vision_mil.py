@@ -84,7 +84,8 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     n_bags = int(bags.max()) + 1
     y_bag = np.zeros(n_bags, dtype=np.int64)
     np.maximum.at(y_bag, bags, y_img)
-    if cfg.folds < 2 or min(np.bincount(y_bag, minlength=k)[np.bincount(y_bag, minlength=k) > 0]) < cfg.folds:
+    counts = np.bincount(y_bag, minlength=k)
+    if cfg.folds < 2 or counts[counts > 0].min() < cfg.folds:
         raise ValidationError(f"an asset level has fewer than {cfg.folds} assets; lower --folds", where="--folds")
     names = ("plain_worst", "plain_max", "mil")
     bag_p = {n: np.zeros((n_bags, k)) for n in names}
