@@ -7,7 +7,11 @@ a subsequence test) and Damerau-Levenshtein edit distance ≤ 2 (``PUCHASE`` →
 the candidate-generation step of MoNoise (van der Goot & van Noord 2017). A non-word one edit
 away from an English word (:mod:`.norm_lexicon`) gets that word too (``cieling`` → ``ceiling``);
 digit runs and short all-capital tokens may be ids (``OV 433`` → ``<id> <id>``), and a trailing
-dash is split off (``BT0391-`` → ``<id> -``).
+dash is split off (``BT0391-`` → ``<id> -``). With the training tokens' digit shapes
+(``shapes``), a token takes the normalisations its shape had (``#7`` → ``number <num>``, as
+``#4`` did), a two-word form also comes hyphenated or joined when the vocabulary has it
+(``Autolube`` → ``auto-lube``, ``in-line`` → ``inline``), and a truncated piece of a split
+token is completed (``REPAIRS/INSPECTI`` → ``repairs / inspection``).
 Each candidate carries features for the learned ranker in :mod:`.normalize`.
 """
 
@@ -20,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "is_subsequence", "mask_token"]
+__all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "digit_shape", "is_subsequence", "mask_token"]
 
 _NUM = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _DATE = re.compile(r"^\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?$|^\d{1,2}(?:st|nd|rd|th)$", re.IGNORECASE)
@@ -46,6 +50,17 @@ def mask_token(token: str) -> str | None:
     if _ID.match(token):
         return "<id>"
     return None
+
+
+def digit_shape(token: str) -> str | None:
+    """The lower-cased token with every digit as ``9``, or None for a token without digits.
+
+    >>> digit_shape("#7"), digit_shape("Pos12"), digit_shape("hose")
+    ('#9', 'pos99', None)
+    """
+    if not any(ch.isdigit() for ch in token):
+        return None
+    return "".join("9" if ch.isdigit() else ch for ch in token.lower())
 
 
 def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:
@@ -103,8 +118,10 @@ class CandidateGenerator:
         max_vocab_candidates: int = 6,
         lexicon: frozenset[str] = frozenset(),
         known: Mapping[str, int] | None = None,
+        shapes: Mapping[str, Counter[str]] | None = None,
     ) -> None:
         self.vocab = vocab
+        self.shapes = shapes
         self.known = known or {}
         self.lexicon = lexicon
         self._lex_deletes = _deletion_index(lexicon)
@@ -162,11 +179,16 @@ class CandidateGenerator:
             1.0 if low in self.lexicon else 0.0,
             1.0 if form and all(w in self.lexicon for w in form.split()) else 0.0,
         )
+        shapes = getattr(self, "shapes", None)  # None for generators pickled before shapes
+        if shapes is not None:
+            seen = shapes.get(digit_shape(raw) or "", Counter())
+            n = seen.get(form, 0)
+            feats = (*feats, math.log1p(n), n / max(1, sum(seen.values())))
         if kind not in ("vocab", "lex"):
             feats = (*feats, -1.0, 0.0)
         return Candidate(form, kind, feats)
 
-    def _expand_part(self, part: str) -> str:
+    def _expand_part(self, part: str, complete: bool = False) -> str:
         if part in "/&+":
             return {"&": "and", "+": "and", "/": "/"}[part]
         known = self.lookup(part)
@@ -175,7 +197,8 @@ class CandidateGenerator:
         m = mask_token(part)
         if m is not None:
             return m
-        return part.lower()
+        done = self._complete(part.lower()) if complete else None
+        return done or part.lower()
 
     def generate(self, raw: str) -> list[Candidate]:
         """All candidates for ``raw`` (always including itself and its lower-case form); cached."""
@@ -188,6 +211,7 @@ class CandidateGenerator:
 
     def _generate(self, raw: str) -> list[Candidate]:
         low = raw.lower()
+        shapes = getattr(self, "shapes", None)
         out = {raw: self._feat(raw, raw, "raw")}
         if low != raw:
             out[low] = self._feat(raw, low, "lower")
@@ -205,14 +229,23 @@ class CandidateGenerator:
             if word is not None:
                 form = f"{word} <num>"
                 out[form] = self._feat(raw, form, "split")
+        if shapes is not None:
+            for form, _ in shapes.get(digit_shape(raw) or "", Counter()).most_common(2):
+                out.setdefault(form, self._feat(raw, form, "mask"))
         if _SPLIT.search(raw) and len(raw) > 1:
             parts = [p for p in _SPLIT.split(raw) if p]
             form = " ".join(self._expand_part(p) for p in parts)
             out[form] = self._feat(raw, form, "split")
+            if shapes is not None:
+                completed = " ".join(self._expand_part(p, complete=True) for p in parts)
+                out.setdefault(completed, self._feat(raw, completed, "split"))
         if "-" in raw.strip("-") and low not in self.vocab:
             parts = [p for p in re.split(r"(-)", raw) if p]
             form = " ".join(p if p == "-" else self._expand_part(p) for p in parts)
             out[form] = self._feat(raw, form, "split")
+            if shapes is not None:
+                completed = " ".join(p if p == "-" else self._expand_part(p, complete=True) for p in parts)
+                out.setdefault(completed, self._feat(raw, completed, "split"))
         if raw.endswith("-") and len(raw) > 1 and not raw.startswith("-"):
             form = f"{self._expand_part(raw[:-1])} -"
             out[form] = self._feat(raw, form, "split")
@@ -221,6 +254,9 @@ class CandidateGenerator:
         if raw.startswith("-") and len(raw) > 1:
             form = f"- {self._expand_part(raw[1:])}"
             out[form] = self._feat(raw, form, "split")
+            if shapes is not None:
+                completed = f"- {self._expand_part(raw[1:], complete=True)}"
+                out.setdefault(completed, self._feat(raw, completed, "split"))
         if "'" in raw:
             bare = low.replace("'", "")
             out.setdefault(bare, self._feat(raw, bare, "lower"))
@@ -242,7 +278,27 @@ class CandidateGenerator:
         if raw.isalpha() and len(raw) >= 4 and low not in self.lexicon and low not in self.vocab:
             for c in self._lexicon_candidates(low):
                 out.setdefault(c.form, c)
+        if shapes is not None:
+            for form in [c.form for c in out.values()]:
+                for joined in self._compounds(form):
+                    out.setdefault(joined, self._feat(raw, joined, "split"))
         return list(out.values())
+
+    def _compounds(self, form: str) -> list[str]:
+        """The hyphenated and the closed compound of a two-word form, where the vocabulary has them."""
+        words = form.split()
+        if len(words) == 3 and words[1] == "-":
+            words = [words[0], words[2]]
+        if len(words) != 2 or not all(w.isalpha() for w in words):
+            return []
+        return [w for w in (f"{words[0]}-{words[1]}", f"{words[0]}{words[1]}") if w in self.vocab]
+
+    def _complete(self, low: str) -> str | None:
+        """The most frequent vocabulary word that a truncated token begins (four letters or more)."""
+        if len(low) < 4 or not low.isalpha() or low in self.vocab or low in self.lexicon:
+            return None
+        hits = [w for w in self._by_first.get(low[0], ()) if w.startswith(low) and w != low]
+        return max(hits, key=lambda w: (self.vocab.get(w, 0), w), default=None)
 
     def _segment(self, raw: str) -> str | None:
         """Best split of a run-together token into known training tokens (``A/Cfan`` → ``A/C`` + ``fan``).

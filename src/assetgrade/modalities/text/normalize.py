@@ -23,13 +23,14 @@ import numpy as np
 
 from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, mask_token
+from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, digit_shape, mask_token
 from assetgrade.modalities.text.norm_context import ContextDisambiguator
 from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency
 
 __all__ = ["NormalizedText", "Normalizer", "normalization_scores"]
 
 _BOS, _EOS = "<s>", "</s>"
+TRUNCATED_TEXT_CHARS = 38  # MaintNorm texts stop at about 40 characters; 38+ are likely cut short
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class _Memory:
         self.tri: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
         self.vocab: Counter[str] = Counter()
         self.bigram: Counter[tuple[str, str]] = Counter()
+        self.shapes: dict[str, Counter[str]] = defaultdict(Counter)
         for t in texts:
             low = [_BOS, *(r.lower() for r in t.raw), _EOS]
             for i, (r, g) in enumerate(zip(t.raw, t.gold, strict=True)):
@@ -87,6 +89,9 @@ class _Memory:
                 self.left[(low[i], low[i + 1])][g] += 1
                 self.right[(low[i + 1], low[i + 2])][g] += 1
                 self.tri[(low[i], low[i + 1], low[i + 2])][g] += 1
+                shape = digit_shape(r)
+                if shape is not None and not any(ch.isdigit() for ch in g):
+                    self.shapes[shape][g] += 1
             words = [_BOS, *(w for g in t.gold for w in g.split()), _EOS]
             self.vocab.update(words[1:-1])
             self.bigram.update(itertools.pairwise(words))
@@ -111,14 +116,19 @@ class _Memory:
         if form == "" and not absorbed:
             alts = [g for g, _ in self.lc[token.lower()].most_common() if g]
             return alts[0] if alts else form
+        if absorbed and form and self.lc[token.lower()][""] >= 2:
+            return ""  # the previous token's form already took this one in (``O RING`` → ``o-ring``)
         return form
 
     def _best(self, prev: str, token: str, nxt: str) -> str:
         low = token.lower()
+        uni = self.cs.get(token) or self.lc[low]
         tri = self.tri.get((prev, low, nxt))
         if tri:
-            return tri.most_common(1)[0][0]
-        uni = self.cs.get(token) or self.lc[low]
+            form, n = tri.most_common(1)[0]
+            # one odd trigram (often a misaligned annotation) does not overrule a token's usual reading
+            if n >= 2 or self.lc[low][form] >= 2:
+                return form
         if len(uni) == 1:
             return next(iter(uni))
         ctx: Counter[str] = Counter()
@@ -200,7 +210,8 @@ class Normalizer:
             raise ValidationError("no training texts", where="Normalizer.fit")
         self.memory_ = _Memory(texts)
         self.generator_ = CandidateGenerator(
-            self.memory_.vocab, self._lookup, lexicon=self.lexicon, known=self.memory_.known()
+            self.memory_.vocab, self._lookup, lexicon=self.lexicon, known=self.memory_.known(),
+            shapes=self.memory_.shapes,
         )
         self.ranker_ = self._fit_ranker(texts)
         self.context_ = ContextDisambiguator().fit(texts) if self.context_classifier else None
@@ -223,7 +234,7 @@ class Normalizer:
         ys: list[int] = []
         for k in range(self.n_folds):
             mem = _Memory([t for t, f in zip(texts, folds, strict=True) if f != k])
-            gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known())
+            gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known(), shapes=mem.shapes)
             for t, f in zip(texts, folds, strict=True):
                 if f != k:
                     continue
@@ -232,7 +243,7 @@ class Normalizer:
                         continue
                     prev_w, next_w = _context_words(mem, t.raw, i)
                     for c in gen.generate(r):
-                        xs.append(_rank_features(mem, c, prev_w, next_w, t.raw, i, freq))
+                        xs.append(_rank_features(mem, c, prev_w, next_w, t.raw, i, freq, truncation=True))
                         ys.append(int(c.form == g))
         if len(set(ys)) < 2:
             return None
@@ -291,13 +302,14 @@ class Normalizer:
             return []
         mem: _Memory = self.memory_
         freq = self._frequency()
+        truncation = getattr(self.generator_, "shapes", None) is not None  # False for models pickled before it
         rows: list[list[float]] = []
         spans: list[tuple[int, list[Candidate]]] = []
         for ti, i in pending:
             cands = self.generator_.generate(texts[ti][i])
             prev_w, next_w = _context_words(mem, texts[ti], i)
             spans.append((len(rows), cands))
-            rows.extend(_rank_features(mem, c, prev_w, next_w, texts[ti], i, freq) for c in cands)
+            rows.extend(_rank_features(mem, c, prev_w, next_w, texts[ti], i, freq, truncation) for c in cands)
         if self.ranker_ is None:
             return [texts[ti][i].lower() for ti, i in pending]
         p = self.ranker_.predict_proba(np.asarray(rows))[:, 1]
@@ -345,9 +357,14 @@ def _rank_features(
     tokens: Sequence[str],
     i: int,
     freq: Mapping[str, int] | None = None,
+    truncation: bool = False,
 ) -> list[float]:
     """Candidate features, its bigram fit with the neighbours, where the token stands in the text,
     and (with ``freq``) the general-English log counts of the raw token and of the candidate's rarest word.
+
+    ``truncation`` adds whether the token ends a text at MaintNorm's length limit (the source
+    system cut texts near 40 characters, so such a last token is often a cut-off word) and
+    whether the candidate begins with the token.
     """
     prev_raw = tokens[i - 1] if i > 0 else ""
     next_raw = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -358,6 +375,9 @@ def _rank_features(
         words = c.form.split()
         form_count = min(_log_count(freq, w) for w in words) if words and not c.form.startswith("<") else -1.0
         english = [raw_count, form_count, form_count - raw_count]
+    if truncation:
+        cut = i + 1 == len(tokens) and len(" ".join(tokens)) >= TRUNCATED_TEXT_CHARS
+        english += [1.0 if cut else 0.0, 1.0 if c.form.lower().startswith(tok.lower()) else 0.0]
     return [
         *c.features,
         mem.context_score(prev_w, c.form, next_w),
