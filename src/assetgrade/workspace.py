@@ -20,7 +20,10 @@ from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
 
-__all__ = ["DB_NAME", "STORE_ENV", "SUBDIRS", "Workspace"]
+__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace"]
+
+GRADER_DIR = "grader"
+"""The folder under ``models/`` where ``assetgrade train`` saves the grader."""
 
 DB_NAME = "assetgrade.db"
 STORE_ENV = "ASSETGRADE_STORE"
@@ -86,6 +89,11 @@ class Workspace:
     def models_dir(self) -> Path:
         """Saved graders and model artefacts."""
         return self.path / "models"
+
+    @property
+    def grader_dir(self) -> Path:
+        """Where ``assetgrade train`` saves the workspace's grader (``models/grader``)."""
+        return self.models_dir / GRADER_DIR
 
     def ontology(self) -> Ontology:
         """The workspace's ontology (``ontology:`` in the config, else the shipped default)."""

@@ -2,7 +2,8 @@
 
 A reviewer logs in, works three assets with the keyboard and the box tool, a correction
 persists across a reload, and a conflicting edit by a second reviewer is refused with a
-clear message while their input stays in the form.
+clear message while their input stays in the form. Label requests are answered with the
+keyboard, and an admin asks for a new round of them from the page's form.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pytest
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
 from assetgrade.workspace import Workspace
+
+from .trained_workspace import seed_trained_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -53,17 +56,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``assetgrade serve`` in a subprocess over a demo workspace with reviewers alice and bob."""
-    path = tmp_path_factory.mktemp("browser") / "ws"
-    ws = Workspace.init(path)
-    seed_demo(ws, n_assets=10, seed=3)
-    tokens = {}
-    with ws.session() as s:
-        for name in ("alice", "bob"):
-            tokens[name], _ = create_token(s, name=name, role="reviewer", actor="test")
-    ws.close()
+def _serve(path: Path, tokens: dict[str, str]) -> Iterator[Served]:
+    """Run ``assetgrade serve`` over the workspace at ``path`` until the generator is closed."""
     port = _free_port()
     env = {**os.environ, "ASSETGRADE_SESSION_SECRET": "s" * 32}
     proc = subprocess.Popen([sys.executable, "-m", "assetgrade.cli", "serve", "-w", str(path), "--port", str(port),
@@ -84,6 +78,27 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield Served(url, path, tokens)
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``assetgrade serve`` in a subprocess over a demo workspace with reviewers alice and bob."""
+    path = tmp_path_factory.mktemp("browser") / "ws"
+    ws = Workspace.init(path)
+    seed_demo(ws, n_assets=10, seed=3)
+    tokens = {}
+    with ws.session() as s:
+        for name in ("alice", "bob"):
+            tokens[name], _ = create_token(s, name=name, role="reviewer", actor="test")
+    ws.close()
+    yield from _serve(path, tokens)
+
+
+@pytest.fixture(scope="module")
+def served_trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``assetgrade serve`` over a workspace with a trained grader, 8 unlabelled assets and an admin."""
+    path = tmp_path_factory.mktemp("browser-trained") / "ws"
+    yield from _serve(path, seed_trained_workspace(path))
 
 
 @pytest.fixture(scope="module")
@@ -247,5 +262,48 @@ def test_reviewer_answers_label_requests_with_the_keyboard(browser: Any, served:
     expect(page.locator("p.msg.ok").first).to_contain_text("answered")
     done = api.get("/api/v1/review/requests?status=done").json()
     assert sorted(i["asset_id"] for i in done["items"]) == sorted(ids)
+    assert page.external_requests == []
+    page.context.close()
+
+
+def test_admin_asks_for_a_round_from_the_requests_page(browser: Any, served_trained: Served) -> None:
+    from playwright.sync_api import expect
+
+    api = served_trained.api("alice")
+    page = _login(browser, served_trained, "admin")
+    page.get_by_role("link", name="Label requests").click()
+    page.wait_for_url("**/ui/requests")
+    expect(page.locator("h1")).to_contain_text("0 open")
+    rows = page.locator("#queue-rows tr[data-href]")
+    expect(rows).to_have_count(0)
+
+    page.get_by_label("How many").fill("3")
+    page.get_by_label("Strategy").select_option("typiclust")
+    page.get_by_role("button", name="Ask for labels").click()
+    page.wait_for_url("**/ui/requests?round=*")
+    expect(page.locator("#round-message")).to_contain_text("3 added")
+    expect(rows).to_have_count(3)
+    first = api.get("/api/v1/review/requests").json()["items"]
+    assert [i["requested_by"] for i in first] == ["admin"] * 3 and {i["chosen_by"] for i in first} == {"typiclust"}
+    expect(page.locator("#queue-rows td a")).to_have_text([i["asset_id"] for i in first])
+
+    # a second round that replaces the first: its rows only, the first round's others withdrawn
+    page.get_by_label("How many").fill("2")
+    page.get_by_label("Strategy").select_option("margin")
+    page.get_by_label("Replace earlier rounds").check()
+    page.get_by_role("button", name="Ask for labels").click()
+    page.wait_for_url("**/ui/requests?round=*")
+    second = api.get("/api/v1/review/requests").json()["items"]
+    assert len(second) == 2 and {i["chosen_by"] for i in second} == {"margin"}
+    n_gone = len({i["asset_id"] for i in first} - {i["asset_id"] for i in second})
+    expect(page.locator("#round-message")).to_contain_text(f"{n_gone} earlier ones withdrawn")
+    expect(page.locator("#queue-rows td a")).to_have_text([i["asset_id"] for i in second])
+    assert api.get("/api/v1/review/requests?status=withdrawn").json()["total"] == n_gone
+
+    # the new rows work like the others: Enter opens the first requested asset
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/ui/assets/{second[0]['asset_id']}")
+    expect(page.locator("#label-request")).to_contain_text("Label requested by active learning: #1")
     assert page.external_requests == []
     page.context.close()

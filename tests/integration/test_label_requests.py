@@ -1,14 +1,27 @@
-"""Label requests through the API and the web UI: listed in order, answered by a review, withdrawn by an admin."""
+"""Label requests through the API and the web UI: a new round, listed in order, answered by a review, withdrawn."""
 
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
+from assetgrade.grader import Grader
+from assetgrade.rest import create_app
+from assetgrade.review.suggest import suggest_labels
+from assetgrade.store.loading import load_records
 from assetgrade.store.requests import RequestedLabel, add_label_requests
 from assetgrade.store.schema import Label
+from assetgrade.workspace import Workspace
+
+from .conftest import SMALL_LIMITS, RestEnv
+from .trained_workspace import seed_trained_workspace, unlabelled_ids
 
 
 def _request(env: Any, ids: list[str]) -> None:
@@ -81,3 +94,138 @@ def test_ui_requests_page_banner_and_review_moves_to_the_next_request(fresh_env:
                follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/ui/requests?done=1&saved={ids[1]}"
     assert "Every label request is answered" in c.get(r.headers["location"]).text
+
+
+# -- a new round over the API and the UI form: needs a workspace with a trained grader ------------------------------
+
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A workspace with a trained text grader and 8 unlabelled assets, built once per module."""
+    path = tmp_path_factory.mktemp("trained") / "ws"
+    return path, seed_trained_workspace(path)
+
+
+@pytest.fixture
+def trained_env(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[RestEnv]:
+    """A fresh copy of the trained workspace, served."""
+    src, tokens = trained_template
+    shutil.copytree(src, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    env = RestEnv(ws, [], tokens, TestClient(create_app(ws, SMALL_LIMITS)))
+    with env.client:
+        yield env
+    ws.close()
+
+
+def _open(env: RestEnv) -> list[str]:
+    page = env.client.get("/api/v1/review/requests", headers=env.auth("alice")).json()
+    return [i["asset_id"] for i in page["items"]]
+
+
+def test_admin_asks_for_a_round_and_it_is_stored(trained_env: RestEnv) -> None:
+    env = trained_env
+    r = env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json={"k": 4})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    ids = [s["asset_id"] for s in out["suggestions"]]
+    assert out["batch_id"].startswith("lrq") and out["requested_by"] == "admin" and out["strategy"] == "budget_switch"
+    assert len(set(ids)) == 4 and set(ids) <= set(unlabelled_ids()) and out["added"] == ids
+    assert out["refreshed"] == out["withdrawn"] == [] and out["skipped"] == {}
+    assert (out["labelled"], out["assets"]) == (24, 32)
+    assert {s["chosen_by"] for s in out["suggestions"]} == {"typiclust"}  # 24 labels < 10 per grade x 4 grades
+    # the workspace's own trained grader made them: the library call over the same workspace agrees
+    same = suggest_labels(Grader.load(env.ws.models_dir / "grader"), load_records(env.ws), k=4)
+    assert [s.asset_id for s in same] == ids and out["model_version"].startswith("grader-")
+    page = env.client.get("/api/v1/review/requests", headers=env.auth("alice")).json()
+    assert [i["asset_id"] for i in page["items"]] == ids
+    assert {i["batch_id"] for i in page["items"]} == {out["batch_id"]} and page["items"][0]["requested_by"] == "admin"
+    events = env.client.get("/api/v1/audit/events?action=label_request.add", headers=env.auth("admin")).json()
+    assert [(e["actor"], e["entity_id"]) for e in events["items"]] == [("admin", out["batch_id"])]
+    # per_class passes through to budget_switch: 24 labels >= 2 per grade, so it follows the grader's uncertainty
+    r = env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json={"k": 2, "per_class": 2})
+    assert r.status_code == 201 and {s["chosen_by"] for s in r.json()["suggestions"]} == {"uncertain_coreset"}
+
+
+def test_replace_withdraws_what_the_new_round_does_not_repeat(trained_env: RestEnv) -> None:
+    env = trained_env
+    first = env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json={"k": 4}).json()
+    keep = env.client.post("/api/v1/review/requests", headers=env.auth("admin"),
+                           json={"k": 2, "strategy": "random", "seed": 5}).json()
+    assert keep["withdrawn"] == [] and len(_open(env)) == len(set(first["added"]) | set(keep["added"]
+                                                                                       + keep["refreshed"]))
+    r = env.client.post("/api/v1/review/requests", headers=env.auth("admin"),
+                        json={"k": 3, "strategy": "random", "seed": 1, "replace": True})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    new = [s["asset_id"] for s in out["suggestions"]]
+    before = set(first["added"]) | set(keep["added"]) | set(keep["refreshed"])
+    assert out["refreshed"] == [a for a in new if a in before] and out["added"] == [a for a in new if a not in before]
+    assert sorted(out["withdrawn"]) == sorted(before - set(new)) and out["withdrawn"]
+    assert _open(env) == new
+    gone = env.client.get("/api/v1/review/requests?status=withdrawn", headers=env.auth("alice")).json()
+    assert sorted(i["asset_id"] for i in gone["items"]) == sorted(out["withdrawn"])
+
+
+def test_bad_rounds_are_422_naming_the_field_and_store_nothing(trained_env: RestEnv) -> None:
+    env = trained_env
+    post = lambda body: env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json=body)  # noqa: E731
+    r = post({"strategy": "oracle"})
+    assert r.status_code == 422 and r.json()["where"] == "strategy"
+    assert "unknown strategy 'oracle'" in r.json()["detail"] and "budget_switch" in r.json()["detail"]
+    r = post({"strategy": "margin", "per_class": 3})
+    assert r.status_code == 422 and r.json()["where"] == "per_class" and "budget_switch" in r.json()["reason"]
+    assert post({"k": 0}).json()["where"] == "body.k"
+    assert post({"per_class": -1}).json()["where"] == "body.per_class"
+    r = post({"k": 3, "n": 3})
+    assert r.status_code == 422 and r.json()["where"] == "body.n"  # unknown fields are refused
+    assert _open(env) == []
+
+
+def test_without_a_trained_grader_it_is_404_saying_to_train(trained_env: RestEnv) -> None:
+    env = trained_env
+    shutil.rmtree(env.ws.models_dir / "grader")
+    r = env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json={"k": 3})
+    assert r.status_code == 404 and r.json()["error"] == "NotFoundError"
+    assert "no saved grader" in r.json()["detail"] and "assetgrade train" in r.json()["detail"]
+    assert _open(env) == []
+
+
+def test_only_an_admin_asks_for_a_round(trained_env: RestEnv) -> None:
+    env = trained_env
+    for name in ("alice", "station-1"):
+        r = env.client.post("/api/v1/review/requests", headers=env.auth(name), json={"k": 3})
+        assert r.status_code == 403 and "admin" in r.json()["detail"], name
+    assert env.client.post("/api/v1/review/requests", json={"k": 3}).status_code == 401
+    assert _open(env) == []
+
+
+def test_ui_form_asks_for_a_round_and_shows_what_it_added(trained_env: RestEnv) -> None:
+    env = trained_env
+    c = _login(env, "alice")  # a reviewer sees the list, not the form, and may not post it
+    assert 'id="round-form"' not in c.get("/ui/requests").text
+    r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, follow_redirects=False)
+    assert r.status_code == 403 and _open(env) == []
+    c = _login(env, "admin")
+    page = c.get("/ui/requests").text
+    assert 'id="round-form"' in page and '<option value="budget_switch" selected>' in page
+    r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, headers={"Origin": "https://evil.example"},
+               follow_redirects=False)
+    assert r.status_code == 403 and _open(env) == []  # cross-site post
+    r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/requests?round=lrq")
+    ids = _open(env)
+    assert len(ids) == 3
+    html = c.get(r.headers["location"]).text
+    assert "Label requests <small>(3 open)" in html and re.search(r"New round lrq\w+: 3 added, 0 moved into it", html)
+    assert re.findall(r'<td><a href="/ui/assets/([^"]+)">', html) == ids and "admin" in html
+    # replace: the next round withdraws the first one's requests it does not repeat
+    r = c.post("/ui/requests/round", data={"k": "1", "strategy": "random", "replace": "on"}, follow_redirects=False)
+    assert r.status_code == 303 and len(_open(env)) == 1
+    gone = env.client.get("/api/v1/review/requests?status=withdrawn", headers=env.auth("alice")).json()["total"]
+    assert gone >= 2 and f"{gone} earlier ones withdrawn" in c.get(r.headers["location"]).text
+    # a bad form is not started: the page says why and keeps the input
+    r = c.post("/ui/requests/round", data={"k": "5", "strategy": "oracle", "replace": "on"})
+    assert r.status_code == 422 and "Not started" in r.text and "unknown strategy" in r.text
+    assert 'value="5"' in r.text and 'id="round-replace" checked' in r.text and len(_open(env)) == 1
+    r = c.post("/ui/requests/round", data={"k": "lots", "strategy": "typiclust"})
+    assert r.status_code == 422 and "k: Input should be a valid integer" in r.text

@@ -17,9 +17,8 @@ if TYPE_CHECKING:
     from assetgrade.grader import Grader
     from assetgrade.workspace import Workspace
 
-__all__ = ["MODEL_DIR", "default_model_path", "register", "status"]
+__all__ = ["default_model_path", "register", "status"]
 
-MODEL_DIR = "grader"
 console = Console()
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",
                             show_default=False)
@@ -28,7 +27,7 @@ EXTRACTORS_OPTION = typer.Option("--extractors", help="Comma-separated extractor
 
 def default_model_path(ws: Workspace) -> Path:
     """Where ``assetgrade train`` saves the grader of a workspace."""
-    return ws.models_dir / MODEL_DIR
+    return ws.grader_dir
 
 
 @contextmanager

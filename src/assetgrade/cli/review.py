@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from assetgrade.cli.audit import ACTOR, actor_name
-from assetgrade.cli.grading import MODEL_OPTION, default_model_path, status
+from assetgrade.cli.grading import MODEL_OPTION, status
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
 
 console = Console()
+_OPTIONS = {"k": "--k", "strategy": "--strategy", "per_class": "--per-class", "replace": "--replace"}
 
 
 def suggest(
@@ -50,43 +51,25 @@ def suggest(
     from rich.table import Table
 
     from assetgrade.errors import ValidationError
-    from assetgrade.grader import Grader
-    from assetgrade.review.suggest import suggest_labels
-    from assetgrade.store.loading import load_records
+    from assetgrade.review.suggest import label_round
 
-    params: dict[str, float] = {}
     if replace and not enqueue:
         raise ValidationError("--replace applies with --enqueue only", where="--replace")
-    if per_class is not None:
-        if strategy != "budget_switch":
-            raise ValidationError("--per-class applies to --strategy budget_switch only", where="--per-class")
-        params["per_class"] = per_class
-    with open_workspace(workspace, store) as ws:
-        grader = Grader.load(model or default_model_path(ws))
-        records = load_records(ws)
-        with status("suggest") as step:
-            rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=step)
-        report = None
-        if enqueue:
-            from assetgrade.store.requests import RequestedLabel, add_label_requests
-
-            items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
-                                    predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
-            with ws.session() as s:
-                report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
-                                            requested_by=actor_name(actor), replace=replace)
-    n_labeled = sum(r.grade is not None for r in records)
-    body: dict[str, Any] = {"strategy": strategy, "seed": seed, "labelled": n_labeled, "assets": len(records),
-                            "model_version": grader.version_, "suggestions": [r.as_dict() for r in rows]}
-    if report is not None:
-        body["enqueued"] = {"batch_id": report.batch_id, "added": report.added, "refreshed": report.refreshed,
-                            "withdrawn": report.withdrawn, "skipped": report.skipped}
+    with open_workspace(workspace, store) as ws, status("suggest") as step:
+        try:
+            rnd = label_round(ws, model=model, k=k, strategy=strategy, per_class=per_class, seed=seed,
+                              enqueue=enqueue, replace=replace, requested_by=actor_name(actor), progress=step)
+        except ValidationError as exc:  # name the command-line option, not the parameter
+            if exc.where not in _OPTIONS:
+                raise
+            raise ValidationError(exc.reason, where=_OPTIONS[exc.where]) from exc
     if json_path is not None:
-        json_path.write_text(json.dumps(body, indent=2), encoding="utf-8")
+        json_path.write_text(json.dumps(rnd.as_dict(), indent=2), encoding="utf-8")
+    rows, report, n_labeled = rnd.suggestions, rnd.enqueued, rnd.labelled
     if not rows:
-        console.print(f"nothing to suggest: {len(records) - n_labeled} unlabelled of {len(records)} assets")
+        console.print(f"nothing to suggest: {rnd.assets - n_labeled} unlabelled of {rnd.assets} assets")
         return
-    table = Table(title=f"Label next ({strategy}, {n_labeled} of {len(records)} assets labelled; "
+    table = Table(title=f"Label next ({strategy}, {n_labeled} of {rnd.assets} assets labelled; "
                   f"chosen by {rows[0].chosen_by})")
     for col in ("#", "asset", "grader says", "confidence", "margin", "expected cost"):
         table.add_column(col, justify="right" if col not in ("asset", "grader says") else "left")

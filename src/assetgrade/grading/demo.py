@@ -94,7 +94,7 @@ def run_demo(
         grader = Grader(folds=folds, seed=seed, extractor_settings={"vision": {"coreset_size": 500}})
         own = _own_labels(manifest.parent / "labels.csv", tuple(ws.ontology().grades.names))
         grader.fit(ws, modality_labels=own, groups=None, progress=say)
-        model_dir = grader.save(ws.models_dir / "grader")
+        model_dir = grader.save(ws.grader_dir)
         timings["train_s"] = time.perf_counter() - t
         t = time.perf_counter()
         say("grading every asset")

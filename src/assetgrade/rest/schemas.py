@@ -20,6 +20,9 @@ __all__ = [
     "HealthOut",
     "LabelRequestOut",
     "LabelRequestPage",
+    "LabelRoundIn",
+    "LabelRoundOut",
+    "LabelSuggestionOut",
     "PredictionOut",
     "QueueItem",
     "QueuePage",
@@ -190,6 +193,56 @@ class LabelRequestPage(BaseModel):
     limit: int
     offset: int
     items: list[LabelRequestOut]
+
+
+class LabelRoundIn(BaseModel):
+    """One active-learning round to store as label requests (``POST /review/requests``).
+
+    Examples
+    --------
+    >>> LabelRoundIn(k=5, replace=True).strategy
+    'budget_switch'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(20, ge=1, le=1000, description="how many unlabelled assets to ask labels for")
+    strategy: str = Field("budget_switch", min_length=1, max_length=64,
+                          description="active-learning strategy (assetgrade.review.selection); unknown names are 422")
+    per_class: float | None = Field(None, ge=0, description="budget_switch only: labels per grade at which it "
+                                    "switches from typiclust to uncertain_coreset (default 10)")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    replace: bool = Field(False, description="withdraw open requests of earlier rounds that this round does not "
+                          "repeat")
+
+
+class LabelSuggestionOut(_Out):
+    """One asset the round asks a label for, in the strategy's order."""
+
+    rank: int
+    asset_id: str
+    predicted_grade: str
+    confidence: float
+    margin: float
+    expected_cost: float
+    chosen_by: str
+
+
+class LabelRoundOut(BaseModel):
+    """A stored round: its id (``batch_id`` of its label requests), what it changed, and the suggestions."""
+
+    batch_id: str
+    strategy: str
+    seed: int
+    model_version: str
+    requested_by: str
+    labelled: int = Field(description="assets with a grade label when the round was made")
+    assets: int
+    added: list[str] = Field(description="assets that had no open request and now have one")
+    refreshed: list[str] = Field(description="assets whose open request moved into this round")
+    withdrawn: list[str] = Field(description="open requests of earlier rounds withdrawn (replace)")
+    skipped: dict[str, str] = Field(description="asset id -> why no request was made")
+    suggestions: list[LabelSuggestionOut]
 
 
 class DefectIn(BaseModel):

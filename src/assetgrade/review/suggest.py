@@ -7,13 +7,16 @@ probabilities are its calibrated grade distribution, the embedding is the assets
 absent modality at the block's mean, then PCA). Labelled assets are those with a grade label
 (``record.grade``). The default strategy, ``budget_switch``, covers the dense regions of the
 evidence while labels are few and follows the model's uncertainty once there are enough
-(docs/review.md; measured on NEU and ELPV in docs/benchmarks.md).
+(docs/review.md; measured on NEU and ELPV in docs/benchmarks.md). :func:`label_round` runs one
+round over a workspace and, when asked, stores it as label requests (:mod:`assetgrade.store.requests`);
+the CLI (``assetgrade review suggest``), ``POST /api/v1/review/requests`` and the UI's form call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,11 +26,13 @@ from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.review.selection import SelectionContext, get_strategy
 from assetgrade.store.records import AssetRecord
+from assetgrade.store.requests import EnqueueReport, RequestedLabel, add_label_requests
 
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
+    from assetgrade.workspace import Workspace
 
-__all__ = ["LabelSuggestion", "evidence_embedding", "suggest_labels"]
+__all__ = ["LabelRound", "LabelSuggestion", "evidence_embedding", "label_round", "suggest_labels"]
 
 FloatArray = npt.NDArray[np.float64]
 _BATCH = 256
@@ -151,3 +156,85 @@ def suggest_labels(
                                    margin=float(s[0] - s[1]) if len(s) > 1 else 1.0,
                                    expected_cost=float(res.expected_cost), chosen_by=str(chosen_by)))
     return out
+
+
+@dataclass(frozen=True)
+class LabelRound:
+    """One active-learning round over a workspace: the suggestions and, when stored, what storing them did.
+
+    Examples
+    --------
+    >>> r = LabelRound(strategy="typiclust", seed=0, model_version="grader-x", labelled=8, assets=10,
+    ...                suggestions=[])
+    >>> r.as_dict()["labelled"], r.enqueued is None
+    (8, True)
+    """
+
+    strategy: str
+    seed: int
+    model_version: str
+    labelled: int
+    """Assets with a grade label when the round was made."""
+    assets: int
+    suggestions: list[LabelSuggestion]
+    enqueued: EnqueueReport | None = None
+    """What :func:`~assetgrade.store.requests.add_label_requests` did (None when not stored)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The round as a plain dict (JSON output); ``enqueued`` only when it was stored."""
+        body: dict[str, Any] = {"strategy": self.strategy, "seed": self.seed, "labelled": self.labelled,
+                                "assets": self.assets, "model_version": self.model_version,
+                                "suggestions": [r.as_dict() for r in self.suggestions]}
+        if self.enqueued is not None:
+            rep = self.enqueued
+            body["enqueued"] = {"batch_id": rep.batch_id, "added": rep.added, "refreshed": rep.refreshed,
+                                "withdrawn": rep.withdrawn, "skipped": rep.skipped}
+        return body
+
+
+def label_round(
+    ws: Workspace,
+    *,
+    model: Path | None = None,
+    k: int = 20,
+    strategy: str = "budget_switch",
+    per_class: float | None = None,
+    seed: int = 0,
+    enqueue: bool = False,
+    replace: bool = False,
+    requested_by: str = "system",
+    progress: Callable[[str], None] | None = None,
+) -> LabelRound:
+    """Suggest ``k`` assets of the workspace to label next and, with ``enqueue``, store them as label requests.
+
+    The grader is the one ``assetgrade train`` saved (``models/grader``) unless ``model`` names
+    another folder; a workspace without one is a NotFoundError saying to train. ``per_class``
+    applies to ``budget_switch`` only and ``replace`` to a stored round only; both are checked,
+    like the strategy's name, before the grader is loaded. The round is stored in one
+    transaction (:func:`~assetgrade.store.requests.add_label_requests`, ``requested_by`` as the
+    actor); with ``replace``, open requests of earlier rounds that it does not repeat are withdrawn.
+    """
+    from assetgrade.grader import Grader
+    from assetgrade.store.loading import load_records
+
+    if per_class is not None and strategy != "budget_switch":
+        raise ValidationError(f"applies to strategy 'budget_switch' only, not {strategy!r}", where="per_class")
+    if replace and not enqueue:
+        raise ValidationError("applies to a round that is stored (enqueue) only", where="replace")
+    if k < 0:
+        raise ValidationError(f"must be >= 0, got {k}", where="k")
+    params: dict[str, Any] = {} if per_class is None else {"per_class": per_class}
+    get_strategy(strategy, **params)  # an unknown name or a bad setting fails before the grader is loaded
+    grader = Grader.load(model or ws.grader_dir)
+    records = load_records(ws)
+    rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
+    report = None
+    if enqueue:
+        items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
+                                predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
+        with ws.session() as s:
+            report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
+                                        requested_by=requested_by, replace=replace)
+    return LabelRound(strategy=strategy, seed=seed, model_version=grader.version_,
+                      labelled=sum(r.grade is not None for r in records), assets=len(records), suggestions=rows,
+                      enqueued=report)

@@ -1,4 +1,4 @@
-"""Web UI routes (server-rendered Jinja2 + htmx): login/logout, review queue, asset page and review form, dashboard."""
+"""Web UI routes (server-rendered Jinja2 + htmx): login/logout, queue, label requests, asset page, review, dashboard."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
-from assetgrade.errors import AssetgradeError, ConflictError, PermissionDeniedError, ValidationError
+from assetgrade.errors import AssetgradeError, ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_session_cookie
 from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
-from assetgrade.rest.errors import AuthenticationError
+from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
-from assetgrade.rest.routes.review import queue_item
-from assetgrade.rest.schemas import ReviewIn
+from assetgrade.rest.routes.review import queue_item, store_label_round
+from assetgrade.rest.schemas import LabelRoundIn, ReviewIn
 from assetgrade.rest.writes import submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.web.page import load_asset_page
@@ -104,14 +104,63 @@ def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLRespon
     return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit})
 
 
-@router.get("/requests", response_class=HTMLResponse)
-def requests_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLResponse:
-    _reviewer(request)
+def _requests_ctx(request: Request, offset: int = 0, limit: int = 50, round_form: dict[str, Any] | None = None,
+                  round_error: str | None = None) -> dict[str, Any]:
+    from assetgrade.review.selection import available_strategies
+
     state = app_state(request)
     limit = max(1, min(limit, state.settings.max_page_size))
     with state.workspace.session(readonly=True) as s:
         items, total = list_label_requests(s, limit=limit, offset=max(0, offset))
-    return _render(request, "requests.html", {"items": items, "total": total, "offset": offset, "limit": limit})
+    defaults = {"k": "20", "strategy": "budget_switch", "replace": ""}
+    return {"items": items, "total": total, "offset": offset, "limit": limit, "strategies": available_strategies(),
+            "round_form": {**defaults, **(round_form or {})}, "round_error": round_error}
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_page(request: Request, offset: int = 0, limit: int = 50,
+                  batch: str | None = Query(None, alias="round", max_length=64), added: int = 0, refreshed: int = 0,
+                  withdrawn: int = 0, skipped: int = 0) -> HTMLResponse:
+    _reviewer(request)
+    ctx = _requests_ctx(request, offset, limit)
+    if batch:  # back from the round form: what it did
+        done = [f"{added} added", f"{refreshed} moved into it", f"{withdrawn} earlier ones withdrawn"]
+        if skipped:
+            done.append(f"{skipped} skipped (labelled meanwhile)")
+        if added or refreshed:
+            ctx["round_message"] = f"New round {batch}: {', '.join(done)}."
+        else:
+            ctx["round_message"] = (f"Round {batch} found no unlabelled asset to ask about"
+                                    + (f"; {withdrawn} earlier ones withdrawn." if withdrawn else "."))
+    return _render(request, "requests.html", ctx)
+
+
+@router.post("/requests/round")
+async def post_label_round(request: Request) -> Response:
+    who = _reviewer(request)
+    _same_origin(request)
+    if not who.can("admin"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; asking for a new round needs admin")
+    state = app_state(request)
+    raw = await request.form()
+    form = {"k": str(raw.get("k", "")), "strategy": str(raw.get("strategy", "")),
+            "replace": "on" if raw.get("replace") else ""}
+    try:
+        try:
+            body = LabelRoundIn.model_validate({"k": form["k"] or 20, "strategy": form["strategy"] or "budget_switch",
+                                                "replace": bool(form["replace"])})
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            raise ValidationError(str(first["msg"]), where=".".join(str(p) for p in first["loc"])) from exc
+        rnd = await run_in_threadpool(store_label_round, state.workspace, who, body)
+    except (ValidationError, NotFoundError) as exc:
+        ctx = await run_in_threadpool(_requests_ctx, request, 0, 50, form, str(exc))
+        return _render(request, "requests.html", ctx, status=status_for(exc))
+    rep = rnd.enqueued
+    assert rep is not None  # stored rounds always carry their report
+    target = (f"/ui/requests?round={quote(rep.batch_id)}&added={len(rep.added)}&refreshed={len(rep.refreshed)}"
+              f"&withdrawn={len(rep.withdrawn)}&skipped={len(rep.skipped)}")
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/next")

@@ -1,8 +1,8 @@
-"""Routes: the review queue (policy order), label requests, reviews (optimistic concurrency on the asset version)."""
+"""Routes: the review queue (policy order), label requests (list, new round, withdraw), reviews (version-checked)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -14,6 +14,9 @@ from assetgrade.rest.schemas import (
     ErrorOut,
     LabelRequestOut,
     LabelRequestPage,
+    LabelRoundIn,
+    LabelRoundOut,
+    LabelSuggestionOut,
     QueueItem,
     QueuePage,
     ReviewIn,
@@ -24,7 +27,11 @@ from assetgrade.store.repository import get_asset
 from assetgrade.store.requests import list_label_requests, withdraw_label_requests
 from assetgrade.store.results import list_reviews
 
-__all__ = ["queue_item", "router"]
+if TYPE_CHECKING:
+    from assetgrade.review.suggest import LabelRound
+    from assetgrade.workspace import Workspace
+
+__all__ = ["queue_item", "router", "store_label_round"]
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
@@ -65,6 +72,33 @@ def label_requests_route(request: Request, status: Literal["open", "done", "with
         rows, total = list_label_requests(s, status=status, limit=limit, offset=offset)
         items = [LabelRequestOut.model_validate(r) for r in rows]
     return LabelRequestPage(status=status, total=total, limit=limit, offset=offset, items=items)
+
+
+def store_label_round(workspace: Workspace, who: Principal, body: LabelRoundIn) -> LabelRound:
+    """Suggest a round with the workspace's trained grader and store it as label requests by ``who``."""
+    from assetgrade.review.suggest import label_round
+
+    return label_round(workspace, k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
+                       enqueue=True, replace=body.replace, requested_by=who.name)
+
+
+@router.post("/review/requests", response_model=LabelRoundOut, status_code=201,
+             summary="Ask for labels: a new active-learning round (admin)",
+             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def create_label_round_route(body: LabelRoundIn, request: Request,
+                             who: Principal = Depends(roles("admin"))) -> LabelRoundOut:
+    """Run the strategy over the workspace with its trained grader and store the round as label requests.
+
+    404 when the workspace has no trained grader (``assetgrade train``); 422 naming the field for an
+    unknown strategy or ``per_class`` with a strategy other than ``budget_switch``.
+    """
+    rnd = store_label_round(app_state(request).workspace, who, body)
+    rep = rnd.enqueued
+    assert rep is not None  # stored rounds always carry their report
+    return LabelRoundOut(batch_id=rep.batch_id, strategy=rnd.strategy, seed=rnd.seed, model_version=rnd.model_version,
+                         requested_by=who.name, labelled=rnd.labelled, assets=rnd.assets, added=rep.added,
+                         refreshed=rep.refreshed, withdrawn=rep.withdrawn, skipped=rep.skipped,
+                         suggestions=[LabelSuggestionOut.model_validate(r) for r in rnd.suggestions])
 
 
 @router.delete("/review/requests/{asset_id:path}", status_code=204, summary="Withdraw an open label request",
