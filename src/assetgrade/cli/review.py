@@ -34,7 +34,7 @@ def suggest(
     per_class: Annotated[float | None, typer.Option(
         help="budget_switch: labels per grade below which it covers the data (typiclust), above which it follows "
         "the grader's uncertainty (default 10).")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.")] = None,
     enqueue: Annotated[bool, typer.Option(
         "--enqueue", help="Store the suggestions as label requests (listed in the review UI and API until reviewed).")

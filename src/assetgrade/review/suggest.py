@@ -223,6 +223,8 @@ def label_round(
         raise ValidationError("applies to a round that is stored (enqueue) only", where="replace")
     if k < 0:
         raise ValidationError(f"must be >= 0, got {k}", where="k")
+    if seed < 0:
+        raise ValidationError(f"must be >= 0, got {seed}", where="seed")
     params: dict[str, Any] = {} if per_class is None else {"per_class": per_class}
     get_strategy(strategy, **params)  # an unknown name or a bad setting fails before the grader is loaded
     grader = Grader.load(model or ws.grader_dir)

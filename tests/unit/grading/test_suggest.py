@@ -84,3 +84,22 @@ def test_batched_grading_suggests_the_same(grader: Grader, mixed: list[AssetReco
     whole = suggest_labels(grader, mixed, k=5)
     monkeypatch.setattr(suggest, "_BATCH", 7)  # 48 assets in 7 batches, the last one short
     assert suggest_labels(grader, mixed, k=5) == whole
+
+
+def test_label_round_checks_settings_before_loading_a_grader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assetgrade.errors import NotFoundError
+    from assetgrade.review.suggest import label_round
+    from assetgrade.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")  # no trained grader in it
+    try:
+        bad = [({"seed": -1}, "seed"), ({"k": -2}, "k"), ({"strategy": "nope"}, "strategy"),
+               ({"strategy": "typiclust", "per_class": 3.0}, "per_class"), ({"replace": True}, "replace")]
+        for kwargs, where in bad:
+            with pytest.raises(ValidationError) as err:
+                label_round(ws, **kwargs)  # type: ignore[arg-type]
+            assert err.value.where == where
+        with pytest.raises(NotFoundError):  # settings fine: only now is the missing grader found
+            label_round(ws, k=3)
+    finally:
+        ws.close()
