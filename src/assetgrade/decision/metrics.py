@@ -19,6 +19,7 @@ from assetgrade.fusion.calibration import (
     as_labels,
     as_proba,
     classwise_ece,
+    debiased_ece,
     expected_calibration_error,
     negative_log_likelihood,
 )
@@ -48,6 +49,11 @@ def quadratic_weighted_kappa(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_cla
     return 1.0 if denom == 0 else float(1.0 - (W * obs).sum() / denom)
 
 
+def _debiased(p: npt.NDArray[np.float64], y: npt.NDArray[np.int64], n_bins: int) -> dict[str, float]:
+    d = debiased_ece(p, y, n_bins=n_bins)
+    return {"ece_debiased": d["estimate"], "ece_debiased_high": d["high"]}
+
+
 def grade_metrics(
     proba: npt.ArrayLike,
     y: npt.ArrayLike,
@@ -71,6 +77,7 @@ def grade_metrics(
         "accuracy": float((argmax == yy).mean()),
         "qwk": quadratic_weighted_kappa(yy, argmax, k),
         "ece": expected_calibration_error(p, yy, n_bins=n_bins),
+        **_debiased(p, yy, n_bins),
         "classwise_ece": classwise_ece(p, yy, n_bins=n_bins),
         "nll": negative_log_likelihood(p, yy),
     }

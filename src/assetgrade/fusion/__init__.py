@@ -4,6 +4,7 @@ from assetgrade.fusion.calibration import (
     IsotonicCalibrator,
     TemperatureScaler,
     classwise_ece,
+    debiased_ece,
     expected_calibration_error,
     reliability_diagram,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "coverage",
     "cross_val_blocks",
     "cross_val_proba",
+    "debiased_ece",
     "expected_calibration_error",
     "find_contradictions",
     "grouped_folds",

@@ -18,6 +18,7 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("accuracy", "accuracy", "{:.3f}"),
     ("qwk", "QWK", "{:.3f}"),
     ("ece", "ECE", "{:.3f}"),
+    ("ece_debiased_high", "ECE ≤ (90%)", "{:.3f}"),
     ("coverage", "coverage", "{:.3f}"),
     ("mean_set_size", "set size", "{:.2f}"),
     ("expected_cost", "exp. cost/asset", "{:,.0f}"),

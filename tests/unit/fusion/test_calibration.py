@@ -12,6 +12,7 @@ from assetgrade.fusion.calibration import (
     IsotonicCalibrator,
     TemperatureScaler,
     classwise_ece,
+    debiased_ece,
     expected_calibration_error,
     negative_log_likelihood,
     reliability_diagram,
@@ -102,3 +103,40 @@ def test_ece_reference_of_a_perfectly_calibrated_model_separates_calibrated_from
     y_bad = np.array([(int(np.argmax(row)) + 1 + int(rng.integers(3))) % 4 if rng.random() < 0.75
                       else int(np.argmax(row)) for row in p])
     assert expected_calibration_error(p, y_bad) > ref["p95"] + 0.05
+
+
+def _binary(conf: np.ndarray, gap: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two-class predictions with confidence ``conf`` whose true accuracy is ``conf - gap``."""
+    p = np.column_stack([conf, 1.0 - conf])
+    y = (rng.random(len(conf)) > conf - gap).astype(int)
+    return p, y
+
+
+def test_debiased_ece_removes_much_of_the_small_sample_bias() -> None:
+    est, plug = [], []
+    for s in range(20):
+        rng = np.random.default_rng(1000 + s)
+        p, y = _binary(rng.uniform(0.5, 1.0, 300), 0.0, rng)  # perfectly calibrated: true ECE 0
+        d = debiased_ece(p, y, n_boot=20)
+        est.append(d["estimate"])
+        plug.append(d["plugin"])
+        assert d["plugin"] == pytest.approx(expected_calibration_error(p, y))
+    assert np.mean(est) < 0.7 * np.mean(plug)
+
+
+def test_debiased_ece_finds_a_known_gap_and_brackets_it() -> None:
+    hits, est = 0, []
+    for s in range(10):
+        rng = np.random.default_rng(2000 + s)
+        p, y = _binary(rng.uniform(0.55, 1.0, 1000), 0.15, rng)  # 15 points overconfident everywhere
+        d = debiased_ece(p, y, n_boot=100)
+        hits += d["low"] < 0.15 < d["high"]
+        est.append(d["estimate"])
+    assert abs(np.mean(est) - 0.15) < 0.01
+    assert hits >= 7  # a 90 % interval
+    assert debiased_ece(p, y, n_boot=100) == d  # seeded: the same figures every run
+
+
+def test_debiased_ece_input_checks() -> None:
+    with pytest.raises(ValidationError, match="level"):
+        debiased_ece([[0.6, 0.4]], [0], level=1.0)
