@@ -233,30 +233,16 @@ class CandidateGenerator:
             for form, _ in shapes.get(digit_shape(raw) or "", Counter()).most_common(2):
                 out.setdefault(form, self._feat(raw, form, "mask"))
         if _SPLIT.search(raw) and len(raw) > 1:
-            parts = [p for p in _SPLIT.split(raw) if p]
-            form = " ".join(self._expand_part(p) for p in parts)
-            out[form] = self._feat(raw, form, "split")
-            if shapes is not None:
-                completed = " ".join(self._expand_part(p, complete=True) for p in parts)
-                out.setdefault(completed, self._feat(raw, completed, "split"))
+            self._add_split(out, raw, [p for p in _SPLIT.split(raw) if p])
         if "-" in raw.strip("-") and low not in self.vocab:
-            parts = [p for p in re.split(r"(-)", raw) if p]
-            form = " ".join(p if p == "-" else self._expand_part(p) for p in parts)
-            out[form] = self._feat(raw, form, "split")
-            if shapes is not None:
-                completed = " ".join(p if p == "-" else self._expand_part(p, complete=True) for p in parts)
-                out.setdefault(completed, self._feat(raw, completed, "split"))
+            self._add_split(out, raw, [p for p in re.split(r"(-)", raw) if p])
         if raw.endswith("-") and len(raw) > 1 and not raw.startswith("-"):
             form = f"{self._expand_part(raw[:-1])} -"
             out[form] = self._feat(raw, form, "split")
         if (raw.isdigit() and len(raw) >= 2) or _CAPS_ID.match(raw):
             out.setdefault("<id>", self._feat(raw, "<id>", "id"))
         if raw.startswith("-") and len(raw) > 1:
-            form = f"- {self._expand_part(raw[1:])}"
-            out[form] = self._feat(raw, form, "split")
-            if shapes is not None:
-                completed = f"- {self._expand_part(raw[1:], complete=True)}"
-                out.setdefault(completed, self._feat(raw, completed, "split"))
+            self._add_split(out, raw, ["-", raw[1:]])
         if "'" in raw:
             bare = low.replace("'", "")
             out.setdefault(bare, self._feat(raw, bare, "lower"))
@@ -283,6 +269,14 @@ class CandidateGenerator:
                 for joined in self._compounds(form):
                     out.setdefault(joined, self._feat(raw, joined, "split"))
         return list(out.values())
+
+    def _add_split(self, out: dict[str, Candidate], raw: str, parts: list[str]) -> None:
+        """The split form of ``raw`` (pieces expanded, dashes kept) and, with shapes, its cut-off pieces completed."""
+        form = " ".join(p if p == "-" else self._expand_part(p) for p in parts)
+        out[form] = self._feat(raw, form, "split")
+        if getattr(self, "shapes", None) is not None:
+            done = " ".join(p if p == "-" else self._expand_part(p, complete=True) for p in parts)
+            out.setdefault(done, self._feat(raw, done, "split"))
 
     def _compounds(self, form: str) -> list[str]:
         """The hyphenated and the closed compound of a two-word form, where the vocabulary has them."""
