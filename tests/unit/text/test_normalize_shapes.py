@@ -86,3 +86,30 @@ def test_context_classifier_leaves_out_one_off_readings() -> None:
     texts.append(NormText(("REP", "x"), ("repaint", "x")))
     ctx = ContextDisambiguator(min_count=2, min_minority=2).fit(texts)
     assert set(ctx.models_["rep"].classes) == {"repair", "replace"}
+
+
+def test_context_tie_goes_to_the_usual_reading() -> None:
+    texts = [NormText(("PUMP", "1"), ("pump", "<num>"))] * 5 + [
+        NormText(("REPLACE", "1", "BOLT"), ("replace", "<id>", "bolt")),  # odd: once an id after REPLACE
+        NormText(("FIT", "1", "X"), ("fit", "<num>", "x")),
+    ]
+    mem = _Memory(texts)
+    # left context says <id> once, right context says <num> once: the tie goes to <num> (6 of 7)
+    assert mem.best("replace", "1", "x") == "<num>"
+
+
+def test_merges_over_several_tokens_and_abbreviated_partners() -> None:
+    texts = [NormText(("G", "E", "T"), ("GET", "", ""))] * 3 + [
+        NormText(("T", "BOLT"), ("tested", "bolt")),
+        NormText(("Cam", "SFT"), ("camshaft", "")),
+        NormText(("Cam", "SFT"), ("camshaft", "")),
+        NormText(("DRIVE", "SFT"), ("drive", "shaft")),
+        NormText(("SFT", "SEAL"), ("shaft", "seal")),
+        NormText(("SFT", "SEAL"), ("shaft", "seal")),
+    ]
+    norm = Normalizer(n_folds=2, lexicon=(), word_frequency=False).fit(texts)
+    # T follows a merged-away E: the last form written (GET) took it in
+    assert norm.normalize_tokens(["RZ1", "G", "E", "T"])[1:] == ["GET", "", ""]
+    # SFT's letters are spread through camshaft (an abbreviation of its end), so its '' reading stands
+    assert norm.normalize_tokens(["Insp", "Cam", "SFT"])[1:] == ["camshaft", ""]
+    assert norm.normalize_tokens(["SFT", "SEAL"]) == ["shaft", "seal"]

@@ -23,7 +23,13 @@ import numpy as np
 
 from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.text.candidates import Candidate, CandidateGenerator, digit_shape, mask_token
+from assetgrade.modalities.text.candidates import (
+    Candidate,
+    CandidateGenerator,
+    digit_shape,
+    is_subsequence,
+    mask_token,
+)
 from assetgrade.modalities.text.norm_context import ContextDisambiguator
 from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency
 
@@ -110,13 +116,12 @@ class _Memory:
         """
         form = self._best(prev, token, nxt) if proposal is None else proposal
         key = "".join(ch for ch in token.lower() if ch.isalnum())
-        absorbed = (
-            bool(key) and key in "".join(ch for ch in prev_out.lower() if ch.isalnum()) and prev_out.lower() != prev
-        )
-        if form == "" and not absorbed:
+        merged = "".join(ch for ch in prev_out.lower() if ch.isalnum())
+        changed = bool(key) and prev_out.lower() != prev
+        if form == "" and not (changed and is_subsequence(key, merged)):  # ``Cam SFT`` → ``camshaft``, ''
             alts = [g for g, _ in self.lc[token.lower()].most_common() if g]
             return alts[0] if alts else form
-        if absorbed and form and self.lc[token.lower()][""] >= 2:
+        if form and changed and key in merged and self.lc[token.lower()][""] >= 2:
             return ""  # the previous token's form already took this one in (``O RING`` → ``o-ring``)
         return form
 
@@ -134,8 +139,9 @@ class _Memory:
         ctx: Counter[str] = Counter()
         ctx.update(self.left.get((prev, low), Counter()))
         ctx.update(self.right.get((low, nxt), Counter()))
-        if ctx:
-            return ctx.most_common(1)[0][0]
+        if ctx:  # ties go to the token's usual reading (``REPLACE 1 X``: <id> once left, <num> once right)
+            total = sum(uni.values())
+            return max(ctx, key=lambda g: (ctx[g] + uni.get(g, 0) / (total + 1), g))
         return uni.most_common(1)[0][0]
 
     def lookup(self, token: str) -> str | None:
@@ -293,7 +299,8 @@ class Normalizer:
                     done.append(known)
                     continue
                 proposal = self.context_.predict(tokens, i) if self.context_ is not None else None
-                done.append(mem.best(low[i], tok, low[i + 2], done[-1] if done else "", proposal))
+                last = next((o for o in reversed(done) if o), "")  # ``G E T`` → ``GET``, '', ''
+                done.append(mem.best(low[i], tok, low[i + 2], last, proposal))
             result.append(done)
         return result
 
