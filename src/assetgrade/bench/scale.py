@@ -41,6 +41,18 @@ def _prepare(root: Path, n_assets: int, extractors: tuple[str, ...], seed: int) 
         return ws.path, model
 
 
+def _fusion_of(model: Path) -> str | None:
+    """The fusion model the saved grader fitted (``bundle.json``), for the record; None when it does not say."""
+    import json
+
+    try:
+        info = json.loads((model / "bundle.json").read_text(encoding="utf-8")).get("fusion") or {}
+    except (OSError, ValueError):
+        return None
+    kind = info.get("model") if isinstance(info, dict) else None
+    return str(kind) if kind else None
+
+
 def _fresh_copy(template: Path, dst: Path) -> Path:
     """A workspace sharing the template's blobs with its own copy of the SQLite store."""
     from assetgrade.config import CONFIG_NAME, load_config, save_config
@@ -114,6 +126,7 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
             template, mpath = Path(workspace), Path(model or Path(workspace) / "models" / "grader")
         else:
             template, mpath = _prepare(root, n_assets, extractors, seed)
+        fusion = _fusion_of(mpath)
         runs = [_one_run(template, root, "local1", "local", 1, mpath, shard_size),
                 _one_run(template, root, "local2", "local", 2, mpath, shard_size)]
         notes = []
@@ -155,5 +168,5 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
         benchmark="scale", dataset=f"linked sample ({n_assets} assets)" if workspace is None else str(workspace),
         split="all assets", seed=seed, metrics=metrics, wall_s=time.perf_counter() - t0,
         extra={"runs": runs, "projections": projections, "assumptions": assumptions, "shard_size": shard_size,
-               "extractors": list(extractors), "notes": notes},
+               "extractors": list(extractors), "fusion": fusion, "notes": notes},
     )
