@@ -300,8 +300,19 @@ def test_admin_asks_for_a_round_from_the_requests_page(browser: Any, served_trai
     expect(page.locator("#queue-rows td a")).to_have_text([i["asset_id"] for i in second])
     assert api.get("/api/v1/review/requests?status=withdrawn").json()["total"] == n_gone
 
-    # the new rows work like the others: Enter opens the first requested asset
+    # j/k typed into the form move no selection; outside it they do
+    selected = page.locator("#queue-rows tr.selected td a")
+    expect(selected).to_have_text(second[0]["asset_id"])
+    page.get_by_label("Strategy").focus()
+    page.keyboard.press("j")
+    expect(selected).to_have_text(second[0]["asset_id"])
     page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")
+    expect(selected).to_have_text(second[1]["asset_id"])
+    page.keyboard.press("k")
+    expect(selected).to_have_text(second[0]["asset_id"])
+
+    # the new rows work like the others: Enter opens the first requested asset
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/ui/assets/{second[0]['asset_id']}")
     expect(page.locator("#label-request")).to_contain_text("Label requested by active learning: #1")

@@ -4,8 +4,9 @@
   var sel = 0;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr[data-href]")); }
   function mark() { rows().forEach(function (r, i) { r.classList.toggle("selected", i === sel); if (i === sel) { r.setAttribute("aria-selected", "true"); } else { r.removeAttribute("aria-selected"); } }); }
+  function typing(el) { return el && (el.tagName === "INPUT" || el.tagName === "SELECT" || el.tagName === "TEXTAREA" || el.isContentEditable); }
   document.addEventListener("keydown", function (ev) {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) { return; }
     var rs = rows();
     if (!rs.length) { return; }
     if (ev.key === "j") { sel = Math.min(rs.length - 1, sel + 1); mark(); }
