@@ -413,7 +413,9 @@ def reliability_diagram(
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.bar(centers, np.nan_to_num(acc), width=1.0 / n_bins, edgecolor="black", alpha=0.7, label="accuracy")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"{title} (ECE {ece:.3f}, n={len(yy)})")
+    fixed = debiased_ece(p, yy, n_bins=n_bins, n_boot=100)
+    ax.set_title(f"{title} (n={len(yy)})\nECE {ece:.3f}; bias-corrected {fixed['estimate']:.3f},"
+                 f" 90% interval up to {fixed['high']:.3f}", fontsize=10)
     ax.legend(loc="upper left")
     ax.set_ylim(0, 1)
     ax2.bar(centers, cnt, width=1.0 / n_bins, edgecolor="black", color="tab:grey")
