@@ -189,9 +189,9 @@ def _db_gc_blobs(
     if rep.missing:
         console.print(f"[red]{rep.missing} referenced blobs are missing from the store[/], e.g. "
                       f"{', '.join(rep.missing_examples[:3])}")
-    if not rep.local and not dry_run:
-        console.print("[yellow]object store: blobs re-used by an ingest running now are not protected; "
-                      "run this while no ingest runs[/]")
+    if not rep.local and not dry_run and grace_hours == 0:
+        console.print("[yellow]object store, no grace period: blobs re-used by an ingest running now were not "
+                      "protected[/]")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,9 +13,10 @@ Safety rules:
   finds its blob already stored refreshes the blob's modification time
   (:meth:`BlobStore.put_bytes`), so re-using an old orphan makes it young again; the age is
   read again just before each deletion.
-* Object stores cannot refresh a time stamp in place: there, run the collection while no
-  ingest is running, or a blob re-used by an ingest in flight may be deleted (the report says
-  which kind of store it ran on).
+* Object stores cannot refresh a time stamp in place: there a writer that re-uses a blob older
+  than :data:`~assetgrade.store.blobs.REFRESH_AFTER_S` (an hour) writes it again, which makes
+  it young. A grace period shorter than that is refused on an object store, so a collection
+  never deletes a blob an ingest in flight re-uses.
 * Interrupted temporary files (``tmp/*.part``) older than the grace period are removed too.
 
 The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, not the names).
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ValidationError
-from assetgrade.store.blobs import _SHA_RE, BlobStore
+from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, BlobStore
 from assetgrade.store.schema import Evidence, Label, Prediction
 
 __all__ = ["GcReport", "collect_blob_garbage", "record_blob_gc", "referenced_blobs"]
@@ -90,17 +91,7 @@ def _stored(blobs: BlobStore) -> Iterable[tuple[str, str, dict[str, Any]]]:
 
 def _mtime(blobs: BlobStore, path: str, info: dict[str, Any] | None = None) -> float | None:
     """Modification time in epoch seconds, or None when the store does not say."""
-    data = info if info is not None else blobs.fs.info(path)
-    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
-        v = data.get(key)
-        if v is None:
-            continue
-        if isinstance(v, int | float):
-            return float(v)
-        stamp = getattr(v, "timestamp", None)
-        if callable(stamp):
-            return float(stamp())
-    return None
+    return blobs.modified(path, info)
 
 
 def collect_blob_garbage(
@@ -128,6 +119,11 @@ def collect_blob_garbage(
     """
     if grace_s < 0:
         raise ValidationError(f"grace period {grace_s} s must be >= 0", where="grace_s")
+    if not blobs.is_local and 0 < grace_s < REFRESH_AFTER_S:
+        raise ValidationError(
+            f"grace period {grace_s:g} s is shorter than the {REFRESH_AFTER_S:g} s after which a re-used blob on an"
+            " object store is written again: a collection could delete a blob an ingest in flight re-uses",
+            where="grace_s")
     t0 = time.perf_counter()
     clock = time.time() if now is None else now
     rep = GcReport(store=blobs.url, local=blobs.is_local, dry_run=dry_run, grace_s=grace_s)

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -14,7 +15,10 @@ import fsspec
 
 from assetgrade.errors import NotFoundError, StoreError, ValidationError
 
-__all__ = ["BlobStore", "sha256_bytes", "sha256_file"]
+__all__ = ["REFRESH_AFTER_S", "BlobStore", "sha256_bytes", "sha256_file"]
+
+REFRESH_AFTER_S = 3600.0
+"""On an object store, a re-used blob older than this is written again (garbage collection's grace must exceed it)."""
 
 _CHUNK = 1 << 20
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -88,7 +92,10 @@ class BlobStore:
         sha = sha256_bytes(data)
         final = self.path_for(sha)
         if self.fs.exists(final):
-            self._refresh(final)
+            if self.is_local:
+                self._refresh(final)
+            elif self._stale(final):  # an object store cannot touch a time stamp: write the object again
+                self.fs.pipe_file(final, data)
             return sha
         if self.is_local:
             self._local_atomic(final, lambda fh: fh.write(data))
@@ -125,11 +132,43 @@ class BlobStore:
                 Path(tmp).unlink(missing_ok=True)
         sha = sha256_file(src)
         final = self.path_for(sha)
-        if not self.fs.exists(final):
+        stored = self.fs.exists(final)
+        if not stored or self._stale(final):  # re-used and old on an object store: uploaded again (see _stale)
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             self.fs.put_file(str(src), final)
             self._check_size(final, src.stat().st_size)
         return sha
+
+    def modified(self, path: str, info: dict[str, Any] | None = None) -> float | None:
+        """A stored object's modification time in epoch seconds, or None when the store does not say."""
+        data = info if info is not None else self.fs.info(path)
+        for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+            v = data.get(key)
+            if v is None:
+                continue
+            if isinstance(v, int | float):
+                return float(v)
+            stamp = getattr(v, "timestamp", None)
+            if callable(stamp):
+                return float(stamp())
+        return None
+
+    def _stale(self, final: str) -> bool:
+        """Whether a re-used blob on an object store is old enough to need writing again.
+
+        Garbage collection keeps blobs younger than its grace period; a local disk refreshes a
+        re-used blob's time stamp in place, an object store cannot, so there a blob older than
+        :data:`REFRESH_AFTER_S` (or of unknown age) is written again when an ingest re-uses it.
+        A collection whose grace period is at least that long (the default is 24 h) then never
+        deletes a blob that an ingest in flight is about to name.
+        """
+        if self.is_local:
+            return False
+        try:
+            stamp = self.modified(final)
+        except FileNotFoundError:
+            return True
+        return stamp is None or time.time() - stamp > REFRESH_AFTER_S
 
     def _refresh(self, final: str) -> None:
         """Mark a re-used blob as young (local disks), so garbage collection's grace period covers it again."""

@@ -94,3 +94,39 @@ def test_missing_blobs_and_stale_temp_files_are_reported(tmp_path: Path) -> None
     assert rep.stale_tmp == 1 and not part.exists()
     with pytest.raises(ValidationError, match="grace"):
         collect_blob_garbage(blobs, set(), grace_s=-1)
+
+
+def test_on_an_object_store_a_reused_old_orphan_is_written_again(tmp_path: Path) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from assetgrade.store.blobs import REFRESH_AFTER_S
+
+    blobs = BlobStore(f"memory://gc-{uuid.uuid4().hex}")
+    assert not blobs.is_local
+
+    def age(sha: str, seconds: float) -> None:  # the memory filesystem keeps a creation time per object
+        blobs.fs.store[blobs.path_for(sha)].created = datetime.now(tz=UTC) - timedelta(seconds=seconds)
+
+    data = b"left behind by a crashed ingest"
+    sha = blobs.put_bytes(data)
+    age(sha, 3 * DAY)
+    assert blobs.put_bytes(data) == sha  # a new ingest re-uses it: written again, young again
+    assert collect_blob_garbage(blobs, set()).deleted == 0 and blobs.exists(sha)
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"streamed file")
+    sha2 = blobs.put_file(src)
+    age(sha2, 3 * DAY)
+    blobs.put_file(src)
+    assert collect_blob_garbage(blobs, set()).deleted == 0 and blobs.exists(sha2)
+    # a recently written blob is not uploaded again (no write when the grace period covers it)
+    age(sha2, REFRESH_AFTER_S / 2)
+    before = blobs.modified(blobs.path_for(sha2))
+    blobs.put_file(src)
+    assert blobs.modified(blobs.path_for(sha2)) == before
+    # left alone, an old orphan goes; a grace period the refresh cannot cover is refused
+    age(sha, 3 * DAY)
+    with pytest.raises(ValidationError, match="object store"):
+        collect_blob_garbage(blobs, set(), grace_s=REFRESH_AFTER_S / 2)
+    rep = collect_blob_garbage(blobs, {sha2})
+    assert rep.deleted == 1 and not blobs.exists(sha) and blobs.exists(sha2)
