@@ -49,7 +49,7 @@ def as_proba(p: npt.ArrayLike, *, where: str = "proba") -> FloatArray:
     if not np.all(np.isfinite(arr)):
         bad = int(np.argwhere(~np.isfinite(arr))[0][0])
         raise ValidationError(f"row {bad} holds NaN or inf", where=where)
-    if arr.min() < -1e-9 or arr.max() > 1 + 1e-9:
+    if arr.size and (arr.min() < -1e-9 or arr.max() > 1 + 1e-9):
         raise ValidationError("probabilities must lie in [0, 1]", where=where)
     sums = arr.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=1e-4):

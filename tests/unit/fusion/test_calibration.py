@@ -138,5 +138,8 @@ def test_debiased_ece_finds_a_known_gap_and_brackets_it() -> None:
 
 
 def test_debiased_ece_input_checks() -> None:
+    empty = debiased_ece(np.zeros((0, 3)), np.zeros(0, dtype=int))  # no items: no figures, no crash
+    assert np.isnan(empty["estimate"]) and empty["n"] == 0.0
+    assert np.isnan(expected_calibration_error(np.zeros((0, 3)), np.zeros(0, dtype=int)))
     with pytest.raises(ValidationError, match="level"):
         debiased_ece([[0.6, 0.4]], [0], level=1.0)
