@@ -338,13 +338,13 @@ def debiased_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15, n_
     >>> d["low"] < 0.1 < d["high"]
     True
     """
+    if not 0.0 < level < 1.0:
+        raise ValidationError(f"level={level} must lie strictly between 0 and 1", where="level")
     p = as_proba(proba)
     yy = as_labels(y, p.shape[1])
     if len(yy) == 0:
         nan = float("nan")
         return {"estimate": nan, "low": nan, "high": nan, "plugin": nan, "n": 0.0}
-    if not 0.0 < level < 1.0:
-        raise ValidationError(f"level={level} must lie strictly between 0 and 1", where="level")
     rng = np.random.default_rng(seed)
     conf = p.max(axis=1)
     correct = (p.argmax(axis=1) == yy).astype(np.float64)
