@@ -89,11 +89,6 @@ def _stored(blobs: BlobStore) -> Iterable[tuple[str, str, dict[str, Any]]]:
             yield parts[2], str(path), info
 
 
-def _mtime(blobs: BlobStore, path: str, info: dict[str, Any] | None = None) -> float | None:
-    """Modification time in epoch seconds, or None when the store does not say."""
-    return blobs.modified(path, info)
-
-
 def collect_blob_garbage(
     blobs: BlobStore,
     referenced: set[str],
@@ -137,14 +132,14 @@ def collect_blob_garbage(
         rep.orphans += 1
         size = int(info.get("size") or 0)
         rep.orphan_bytes += size
-        stamp = _mtime(blobs, path, info)
+        stamp = blobs.modified(path, info)
         if stamp is None or clock - stamp < grace_s:
             rep.kept_young += 1
             continue
         if dry_run:
             continue
         try:
-            again = _mtime(blobs, path)  # a writer may have just re-used it: read its age once more
+            again = blobs.modified(path)  # a writer may have just re-used it: read its age once more
             if again is None or clock - again < grace_s:
                 rep.kept_young += 1
                 continue
@@ -159,7 +154,7 @@ def collect_blob_garbage(
     tmp_dir = f"{blobs.root.rstrip('/')}/tmp"
     if blobs.fs.exists(tmp_dir):
         for path, info in blobs.fs.find(tmp_dir, detail=True).items():
-            stamp = _mtime(blobs, str(path), info)
+            stamp = blobs.modified(str(path), info)
             if str(path).endswith(".part") and stamp is not None and clock - stamp >= grace_s:
                 if not dry_run:
                     blobs.fs.rm_file(str(path))
