@@ -37,17 +37,18 @@ def _prepare(root: Path, n_assets: int, extractors: tuple[str, ...], seed: int) 
         manifest = write_linked(bench, ws.path / "import" / "linked")
         Ingestor(ws, kind="manifest", source="bench scale (linked sample)").run(manifest_items(manifest))
         grader = Grader(extractors=extractors, folds=3, seed=seed).fit(ws)
-        model = grader.save(ws.models_dir / "grader")
+        model = grader.save(ws.grader_dir)
         return ws.path, model
 
 
 def _fusion_of(model: Path) -> str | None:
     """The fusion model the saved grader fitted (``bundle.json``), for the record; None when it does not say."""
-    import json
+    from assetgrade.errors import NotFoundError, ValidationError
+    from assetgrade.grading.bundle import read_bundle_info
 
     try:
-        info = json.loads((model / "bundle.json").read_text(encoding="utf-8")).get("fusion") or {}
-    except (OSError, ValueError):
+        info = read_bundle_info(model).get("fusion") or {}
+    except (NotFoundError, ValidationError):
         return None
     kind = info.get("model") if isinstance(info, dict) else None
     return str(kind) if kind else None
