@@ -20,8 +20,10 @@ from assetgrade.datasets.linked import (
     build_linked,
     grade_from_levels,
     maintie_severity,
+    make_samples,
     rubric_proba,
     rul_level,
+    sample_fleet,
     write_linked,
 )
 from assetgrade.errors import ValidationError
@@ -135,6 +137,22 @@ def test_sample_files_are_small_and_licensed() -> None:
     assert total < 1.5 * 2**20
     assert (SAMPLES_DIR / "MAINTIE_LICENSE.md").read_text().startswith("MIT License")
     assert "public domain" in (SAMPLES_DIR / "NOTICE.md").read_text()
+
+
+def test_sample_fleet_is_other_engines_than_the_assets() -> None:
+    histories, end_rul = sample_fleet()
+    assert len(histories) == len(end_rul) == 100 and min(end_rul) > 0
+    bench = build_linked(n_assets=12, seed=0, source="sample")
+    asset_series = bench.records[0].series[0].load()
+    assert list(histories[0].columns) == list(asset_series.columns)  # what the sensors extractor reads
+    train = read_cmapss_table(SAMPLES_DIR / "cmapss_train_FD001_sample.txt.gz")
+    firsts = {tuple(r) for r in train[train["cycle"] == 1].iloc[:, 2:].to_numpy().round(4).tolist()}
+    assert not any(tuple(h.iloc[0].to_numpy().round(4).tolist()) in firsts for h in histories)
+
+
+def test_shipped_samples_are_made_from_the_shared_data(shared_data: Path, tmp_path: Path) -> None:
+    for made in make_samples(shared_data, tmp_path):
+        assert made.read_bytes() == (SAMPLES_DIR / made.name).read_bytes(), made.name
 
 
 def test_shared_build_matches_real_labels(shared_data: Path) -> None:

@@ -11,10 +11,10 @@ the auto-accept rate at which accepted assets stay at or under 2% error (risk-co
 test set), and what the deployed policy (threshold chosen out-of-fold by Learn-then-Test)
 accepts. Throughput: assets per second with evidence cached, and cold (extractors run).
 
-RUL model (``rul_fleet="cmapss-test"``; ``"auto"``, the default, takes it with the shared data
-and none with the shipped sample, which lacks the test units): the sensors extractor
-gets a remaining-life model trained beforehand on the C-MAPSS FD001 *test* units, with the true
-remaining life the data set records for each one's last cycle. Those engines are never benchmark
+RUL model (``rul_fleet="cmapss-test"``, which ``"auto"``, the default, means): the sensors extractor
+gets a remaining-life model trained beforehand on the 100 C-MAPSS FD001 *test* units, with the true
+remaining life the data set records for each one's last cycle (read from the shared data, or with
+``source="sample"`` from the copy shipped in the package). Those engines are never benchmark
 assets (the benchmark cuts FD001 *training* units), so the model has seen no held-out unit and
 every out-of-fold fit re-uses it as it is -- a user's fleet history of earlier failures plays
 that part. ``rul_fleet=None`` grades the sensors from window features alone (as before).
@@ -105,18 +105,18 @@ def _known_rubric(
     return out
 
 
-_RUL_CAP = 150.0
-"""Cap of the fleet RUL model's target: above the benchmark's highest band edge (125 cycles)."""
-
-
-def _fleet_rul_model(data_dir: Path | None, seed: int) -> Any:
+def _fleet_rul_model(source: str, data_dir: Path | None, seed: int) -> Any:
     """The RUL model the sensors extractor re-uses: trained on the FD001 test units, never benchmark assets."""
     from assetgrade.datasets.cmapss import load_cmapss
+    from assetgrade.datasets.linked import FLEET_RUL_CAP, sample_fleet
     from assetgrade.modalities.sensors.health import RulModel
 
-    sub = load_cmapss("FD001", None if data_dir is None else data_dir / "cmapss")
-    histories = sub.test_histories()
-    return RulModel(cap=_RUL_CAP, seed=seed).fit(histories, end_rul=sub.test_rul.to_numpy(dtype=float).tolist())
+    if source == "sample":
+        histories, end_rul = sample_fleet()
+    else:
+        sub = load_cmapss("FD001", None if data_dir is None else data_dir / "cmapss")
+        histories, end_rul = sub.test_histories(), sub.test_rul.to_numpy(dtype=float).tolist()
+    return RulModel(cap=FLEET_RUL_CAP, seed=seed).fit(histories, end_rul=end_rul)
 
 
 def run_fusion_benchmark(
@@ -149,7 +149,7 @@ def run_fusion_benchmark(
     extractor's ``mil`` setting (``"auto"``: multiple-instance learning when assets have
     several photos).
     """
-    from assetgrade.datasets.linked import build_linked
+    from assetgrade.datasets.linked import FLEET_RUL_CAP, build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
     from assetgrade.fusion.combine import MODELS
     from assetgrade.grader import Grader
@@ -159,12 +159,9 @@ def run_fusion_benchmark(
     if fuser not in MODELS:
         raise ValidationError(f"fuser={fuser!r}; allowed: {', '.join(map(repr, MODELS))}", where="--fuser")
     if rul_fleet == "auto":
-        rul_fleet = "cmapss-test" if source == "shared" else None
+        rul_fleet = "cmapss-test"
     if rul_fleet not in (None, "cmapss-test"):
         raise ValidationError(f"rul_fleet={rul_fleet!r}; allowed: 'auto', 'cmapss-test' or none", where="--rul-fleet")
-    if rul_fleet is not None and source != "shared":
-        raise ValidationError("the RUL fleet (C-MAPSS test units) needs the shared data: use --rul-fleet none "
-                              "with --source sample", where="--rul-fleet")
     say("building the linked benchmark")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
                          images_per_asset=images_per_asset)
@@ -181,8 +178,8 @@ def run_fusion_benchmark(
     if rul_fleet is not None:
         say("RUL model on the C-MAPSS FD001 test units")
         t_rul = time.perf_counter()
-        settings["sensors"] = {"rul_model": _fleet_rul_model(data_dir, seed)}
-        rul_info = {"fleet": "C-MAPSS FD001 test units (true RUL at the last cycle)", "cap": _RUL_CAP,
+        settings["sensors"] = {"rul_model": _fleet_rul_model(source, data_dir, seed)}
+        rul_info = {"fleet": "C-MAPSS FD001 test units (true RUL at the last cycle)", "cap": FLEET_RUL_CAP,
                     "n_histories": settings["sensors"]["rul_model"].n_histories_,
                     "fit_s": time.perf_counter() - t_rul}
     grader = Grader(folds=folds, seed=seed, review_on_contradiction=review_on_contradiction,

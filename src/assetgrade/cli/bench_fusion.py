@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
         ),
         png: Path | None = typer.Option(None, help="risk-coverage PNG (default: beside --json, else none)"),
         rul_fleet: str = typer.Option(
-            "auto", help="histories for the sensors' RUL model: 'cmapss-test' (FD001 test units, never benchmark "
-            "assets; needs the shared data), 'none' (window features only) or 'auto' (the first with --source "
-            "shared, else the second)"
+            "auto", help="histories for the sensors' RUL model: 'cmapss-test' (the 100 FD001 test units, never "
+            "benchmark assets; from the shared data, or the package's copy with --source sample), 'none' (window "
+            "features only) or 'auto' (the first)"
         ),
         fuser: str = typer.Option(
             "auto", help="fusion model: 'latent' (a table from the joint modality levels to the grade, learned by "

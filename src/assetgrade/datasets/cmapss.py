@@ -26,6 +26,7 @@ __all__ = [
     "CmapssSubset",
     "load_cmapss",
     "read_cmapss_table",
+    "unit_histories",
 ]
 
 SETTING_COLUMNS: tuple[str, ...] = ("setting_1", "setting_2", "setting_3")
@@ -62,14 +63,15 @@ class CmapssSubset:
 
     def train_histories(self) -> list[pd.DataFrame]:
         """The training units as one cycle-indexed frame each (settings + sensors)."""
-        return _split_units(self.train)
+        return unit_histories(self.train)
 
     def test_histories(self) -> list[pd.DataFrame]:
         """The test units as one cycle-indexed frame each, in the order of ``test_rul``."""
-        return _split_units(self.test)
+        return unit_histories(self.test)
 
 
-def _split_units(frame: pd.DataFrame) -> list[pd.DataFrame]:
+def unit_histories(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """One cycle-indexed frame (settings + sensors) per unit of a :func:`read_cmapss_table` frame, by unit id."""
     out = []
     for _unit, g in frame.groupby("unit", sort=True):
         h = g.drop(columns=["unit"]).set_index("cycle")

@@ -31,7 +31,10 @@ crossed folds and inflated the text extractor's out-of-fold accuracy).
 
 The demo source (``source="sample"``) uses small excerpts shipped in
 ``assetgrade/datasets/samples/`` (20 FD001 training units, public domain; 200 MaintIE texts,
-MIT licence) and ELPV from its package, so it works without the shared data folder.
+MIT licence) and ELPV from its package, so it works without the shared data folder. The 100
+FD001 *test* units and their true remaining life are shipped too (:func:`sample_fleet`): never
+benchmark assets, they stand for a fleet's history of earlier failures that a remaining-life
+model learns from.
 """
 
 from __future__ import annotations
@@ -51,12 +54,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from assetgrade.datasets.cmapss import read_cmapss_table
+from assetgrade.datasets.cmapss import read_cmapss_table, unit_histories
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 
 __all__ = [
+    "FLEET_RUL_CAP",
     "GRADES",
     "LinkedBenchmark",
     "LinkedLabels",
@@ -66,6 +70,7 @@ __all__ = [
     "make_samples",
     "rubric_proba",
     "rul_level",
+    "sample_fleet",
     "write_linked",
 ]
 
@@ -73,6 +78,10 @@ GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 SAMPLE_CMAPSS = "cmapss_train_FD001_sample.txt.gz"
 SAMPLE_MAINTIE = "maintie_gold_sample.json"
+SAMPLE_FLEET = "cmapss_test_FD001_sample.txt.gz"
+SAMPLE_FLEET_RUL = "cmapss_RUL_FD001_sample.txt"
+FLEET_RUL_CAP = 150.0
+"""Cap of a fleet RUL model's target for these assets: above the rubric's highest band edge (125 cycles)."""
 SEVERITY_NAMES = ("routine", "moderate", "severe")
 _SPLITS = ("train", "calibration", "test")
 _MIN_HISTORY = 31
@@ -516,23 +525,60 @@ def write_linked(bench: LinkedBenchmark, out_dir: str | Path, *, include_grades:
     return manifest
 
 
-def make_samples(
-    data_dir: Path | None = None, out_dir: Path = SAMPLES_DIR, *, n_units: int = 20, n_texts: int = 200, seed: int = 0
-) -> list[Path]:
-    """Write the shipped excerpts from the shared data (maintainers only): C-MAPSS units + MaintIE texts."""
-    rng = np.random.default_rng(seed)
-    cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
-    table = read_cmapss_table(cm / "train_FD001.txt.gz")
-    keep_units = sorted(int(u) for u in table["unit"].unique())[:n_units]
-    part = table[table["unit"].isin(keep_units)]
+def _write_cmapss_rows(part: pd.DataFrame, path: Path) -> None:
+    """C-MAPSS rows in their original whitespace layout, gzipped reproducibly (no time stamp)."""
     buf = io.StringIO()
     for row in part.itertuples(index=False):
         vals = [str(int(row[0])), str(int(row[1]))] + [repr(float(x)) for x in row[2:]]
         buf.write(" ".join(vals) + "\n")
+    with gzip.GzipFile(path, "wb", mtime=0) as gz:
+        gz.write(buf.getvalue().encode("ascii"))
+
+
+def sample_fleet() -> tuple[list[pd.DataFrame], list[float]]:
+    """The shipped fleet: each FD001 test unit's history (cycle-indexed) and the true RUL after its last cycle.
+
+    These engines are never assets of the linked benchmark or the demo (both cut *training* units),
+    so a remaining-life model trained on them has not seen any graded asset's future.
+    """
+    table = read_cmapss_table(SAMPLES_DIR / SAMPLE_FLEET)
+    rul_path = SAMPLES_DIR / SAMPLE_FLEET_RUL
+    rul = [float(v) for v in rul_path.read_text(encoding="ascii").split()]
+    histories = unit_histories(table)
+    if len(rul) != len(histories):
+        raise ValidationError(f"{len(rul)} RUL values for {len(histories)} units", where=str(rul_path))
+    return histories, rul
+
+
+def make_samples(
+    data_dir: Path | None = None,
+    out_dir: Path = SAMPLES_DIR,
+    *,
+    n_units: int = 20,
+    n_texts: int = 200,
+    n_fleet_units: int = 100,
+    seed: int = 0,
+) -> list[Path]:
+    """Write the shipped excerpts from the shared data (maintainers only): C-MAPSS units + MaintIE texts.
+
+    ``n_units`` FD001 training units (the assets' histories), the first ``n_fleet_units`` FD001 test
+    units with their true RUL (the fleet, :func:`sample_fleet`), ``n_texts`` MaintIE texts.
+    """
+    from assetgrade.datasets.cmapss import load_cmapss
+
+    rng = np.random.default_rng(seed)
+    cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
+    sub = load_cmapss("FD001", cm)
+    table = sub.train
+    keep_units = sorted(int(u) for u in table["unit"].unique())[:n_units]
     out_dir.mkdir(parents=True, exist_ok=True)
     cpath = out_dir / SAMPLE_CMAPSS
-    with gzip.GzipFile(cpath, "wb", mtime=0) as gz:
-        gz.write(buf.getvalue().encode("ascii"))
+    _write_cmapss_rows(table[table["unit"].isin(keep_units)], cpath)
+    fleet_units = [int(u) for u in sub.test_rul.index[:n_fleet_units]]
+    fpath = out_dir / SAMPLE_FLEET
+    _write_cmapss_rows(sub.test[sub.test["unit"].isin(fleet_units)], fpath)
+    rpath = out_dir / SAMPLE_FLEET_RUL
+    rpath.write_text("".join(f"{int(sub.test_rul[u])}\n" for u in fleet_units), encoding="ascii")
     mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
     texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
     sev = np.array([maintie_severity(t) for t in texts])
@@ -552,4 +598,4 @@ def make_samples(
     ]
     mpath = out_dir / SAMPLE_MAINTIE
     mpath.write_text(json.dumps(sample, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return [cpath, mpath]
+    return [cpath, fpath, rpath, mpath]

@@ -2,9 +2,13 @@
 
 Assets come from the linked benchmark's shipped source (ELPV images from the ``elpv-dataset``
 package; C-MAPSS FD001 and MaintIE excerpts shipped in ``assetgrade/datasets/samples``), written
-as files plus a CSV manifest and ingested through the ordinary manifest path. The Grader is
-trained on the labelled assets (each extractor on its own modality's real label, read from the
-benchmark's ``labels.csv``), every asset is graded and recorded, and HTML reports are written.
+as files plus a CSV manifest and ingested through the ordinary manifest path. The sensors'
+remaining-life model is trained first, as a user would with ``assetgrade sensors fit-rul``, on a
+fleet history the package ships: the 100 FD001 *test* engines with their true remaining life,
+none of which is a demo asset. The Grader's settings are written to the workspace config (so
+``assetgrade train`` there trains the same grader), it is trained on the labelled assets (each
+extractor on its own modality's real label, read from the benchmark's ``labels.csv``), every
+asset is graded and recorded, and HTML reports are written.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["open_demo_workspace", "run_demo"]
 
 _LEVEL_COLUMNS = {"vision": "image_level", "sensors": "sensor_level", "text": "log_level"}
+FLEET_RUL_DIR = "models/fleet-rul"
+"""Where the demo saves its fleet RUL model, relative to the workspace (as ``sensors.rul_model`` names it)."""
 
 
 def _own_labels(labels_csv: Path, grades: tuple[str, ...]) -> dict[str, dict[str, str | None]]:
@@ -32,6 +38,24 @@ def _own_labels(labels_csv: Path, grades: tuple[str, ...]) -> dict[str, dict[str
             for m, col in _LEVEL_COLUMNS.items():
                 out[m][row["asset_id"]] = grades[int(row[col])]
     return out
+
+
+def write_sample_fleet(folder: Path) -> Path:
+    """The shipped fleet as ``fit-rul`` input: a series CSV per engine in ``folder``, and the end_rul CSV (returned)."""
+    from assetgrade.datasets.linked import sample_fleet
+
+    histories, end_rul = sample_fleet()
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["file,end_rul"]
+    for i, (hist, rul) in enumerate(zip(histories, end_rul, strict=True), start=1):
+        name = f"FD001-test-{i:03d}.csv"
+        frame = hist.copy()
+        frame.index = frame.index.astype(int)
+        frame.to_csv(folder / name)
+        rows.append(f"{name},{rul:g}")
+    csv_path = folder.parent / f"{folder.name}-end-rul.csv"
+    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return csv_path
 
 
 def open_demo_workspace(path: Path, progress: Callable[[str], None] | None = None) -> Workspace:
@@ -71,9 +95,11 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the demo into ``workspace`` (created, or reused: ingest is idempotent); returns a summary."""
-    from assetgrade.datasets.linked import build_linked, write_linked
+    from assetgrade.config import CONFIG_NAME, WorkspaceConfig, save_config
+    from assetgrade.datasets.linked import FLEET_RUL_CAP, build_linked, write_linked
     from assetgrade.grader import Grader, record_grades
     from assetgrade.grading.evaluate import evaluation_plots
+    from assetgrade.grading.fleet_rul import fit_fleet_rul, read_fleet_histories, save_fleet_rul
     from assetgrade.grading.report import write_report
     from assetgrade.ingest import Ingestor, manifest_items
     from assetgrade.store.loading import load_records
@@ -91,7 +117,19 @@ def run_demo(
         report = Ingestor(ws, kind="manifest", source="assetgrade demo (linked sample)").run(manifest_items(manifest))
         timings["build_and_ingest_s"] = time.perf_counter() - t0
         t = time.perf_counter()
-        grader = Grader(folds=folds, seed=seed, extractor_settings={"vision": {"coreset_size": 500}})
+        say("fleet remaining-life model on the 100 C-MAPSS FD001 test engines (none is a demo asset)")
+        fleet_dir = ws.path / "import" / "fleet"
+        fleet = read_fleet_histories(fleet_dir, end_rul_csv=write_sample_fleet(fleet_dir))
+        rul_model = fit_fleet_rul(fleet, cap=FLEET_RUL_CAP, seed=seed, progress=say)
+        save_fleet_rul(rul_model, ws.path / FLEET_RUL_DIR, histories=fleet)
+        timings["fleet_rul_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        settings: dict[str, Any] = {"folds": folds, "seed": seed, "extractor_settings": {
+            "vision": {"coreset_size": 500}, "sensors": {"rul_model": FLEET_RUL_DIR}}}
+        config = WorkspaceConfig.model_validate({**ws.config.model_dump(mode="json"), "grader": settings})
+        save_config(config, ws.path / CONFIG_NAME)
+        ws.config = config
+        grader = Grader(**settings)
         own = _own_labels(manifest.parent / "labels.csv", tuple(ws.ontology().grades.names))
         grader.fit(ws, modality_labels=own, groups=None, progress=say)
         model_dir = grader.save(ws.grader_dir)
@@ -133,6 +171,8 @@ def run_demo(
                                        "accept_rate_at_error", "auto_accept_rate", "accepted_error")},
         "oof_per_modality": {mod: {k: v.get(k) for k in ("accuracy", "qwk", "ece", "expected_cost")}
                              for mod, v in m.get("per_modality", {}).items()},
+        "fleet_rul": {"model_dir": str(ws.path / FLEET_RUL_DIR), "histories": len(fleet.frames),
+                      "skipped": len(fleet.errors), "cap": FLEET_RUL_CAP},
         "calibration": grader.calibration_,
         "review_threshold": grader.policy_.threshold(),
         "reports": [str(p) for p in reports],

@@ -28,7 +28,7 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     assert set(ceiling) == {"extractors", "vision_exact", "sensors_exact", "text_exact"}
     for part in ceiling.values():
         assert 0.0 <= part["accuracy"] <= 1.0 and 0.0 <= part["accept_rate_at_error"] <= 1.0
-    assert doc["rul_model"] == {"fleet": None}  # auto: the sample ships no C-MAPSS test units
+    assert doc["rul_model"]["n_histories"] == 100  # auto: the FD001 test units the package ships
 
 
 def test_rul_fleet_is_checked_before_any_work() -> None:
@@ -36,5 +36,5 @@ def test_rul_fleet_is_checked_before_any_work() -> None:
 
     with pytest.raises(ValidationError, match="allowed: 'auto', 'cmapss-test' or none"):
         run_fusion_benchmark(n_assets=80, source="sample", rul_fleet="fd003")
-    with pytest.raises(ValidationError, match="needs the shared data"):
-        run_fusion_benchmark(n_assets=80, source="sample", rul_fleet="cmapss-test")
+    with pytest.raises(ValidationError, match="source='nope'"):
+        run_fusion_benchmark(n_assets=80, source="nope", rul_fleet="cmapss-test")
