@@ -56,6 +56,7 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
     assert info["fusion"]["model"] == "latent" and set(info["fusion"]["temperatures"]) == {"text", "sensors"}
     assert "fusion: latent (temperatures: text" in r.output
+    assert "each extractor on the label it learned (out-of-fold accuracy): text" in r.output
     n_inv = info["fusion"]["monotone_violations"]
     assert info["fusion"]["monotone"] is False and f"{n_inv} inversion" in r.output
     table_png = ws / "reports" / "fusion_table.png"
@@ -89,6 +90,7 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     body = json.loads(out.read_text())
     assert body["folds"] == 2 and 0.0 <= body["metrics"]["accuracy"] <= 1.0
+    assert "each extractor on the label it learned" in r.output
     assert (tmp_path / "plots" / "reliability.png").stat().st_size > 1000
     assert (tmp_path / "plots" / "fusion_table.png").stat().st_size > 5000 and "fusion_table" in r.output
 

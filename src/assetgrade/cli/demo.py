@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
 
         from assetgrade.cli.grading import status
         from assetgrade.grading.demo import run_demo
+        from assetgrade.grading.evaluate import own_label_line
 
         with status("demo") as step:
             s = run_demo(workspace, n_assets=n_assets, seed=seed, folds=folds, n_reports=reports, progress=step)
@@ -57,6 +58,8 @@ def register(app: typer.Typer) -> None:
             fig.add_row(f"{mod} only", f"{v['accuracy']:.3f}", f"{v['qwk']:.3f}", f"{v['ece']:.3f}", "", "",
                         f"{v['expected_cost']:,.0f}", "", "")
         console.print(fig)
+        if (line := own_label_line(s["oof_per_modality"])) is not None:
+            console.print(line)
         thr = s["review_threshold"]
         console.print(f"calibration: {s['calibration']}; review threshold on expected cost: "
                       + (f"{thr:,.0f}" if thr is not None and thr > float("-inf") else "none certified (all reviewed)"))

@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Save to this folder (default: models/grader).")] = None,
     ) -> None:
         """Train the Grader on the workspace's labelled assets and save it (out-of-fold figures printed)."""
-        from assetgrade.grading.evaluate import metrics_table
+        from assetgrade.grading.evaluate import metrics_table, own_label_line
 
         with open_workspace(workspace, store) as ws:
             grader = _make_grader(ws, folds, seed, coverage, extractors)
@@ -104,6 +104,8 @@ def register(app: typer.Typer) -> None:
             path = grader.save(out or default_model_path(ws))
             table_png = grader.plot_fusion_table(ws.reports_dir / "fusion_table.png")
         console.print(metrics_table(grader.metrics_, title=f"{grader.version_}: out-of-fold on {grader.n_train_}"))
+        if (line := own_label_line(grader.metrics_.get("per_modality", {}))) is not None:
+            console.print(line)
         for note in grader.notes_:
             console.print(f"[yellow]note:[/] {note}")
         fusion = grader.fusion_info()
@@ -197,7 +199,7 @@ def register(app: typer.Typer) -> None:
         plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).")] = None,
     ) -> None:
         """Grouped cross-validation on the labelled assets: accuracy, QWK, ECE, coverage, cost, plots."""
-        from assetgrade.grading.evaluate import evaluation_plots, metrics_table
+        from assetgrade.grading.evaluate import evaluation_plots, metrics_table, own_label_line
 
         with open_workspace(workspace, store) as ws:
             grader = _make_grader(ws, folds, seed, coverage, extractors)
@@ -206,6 +208,8 @@ def register(app: typer.Typer) -> None:
             paths = evaluation_plots(grader, plots or ws.reports_dir)
         title = f"{grader.folds}-fold grouped CV on {grader.n_train_} assets"
         console.print(metrics_table(grader.metrics_, title=title))
+        if (line := own_label_line(grader.metrics_.get("per_modality", {}))) is not None:
+            console.print(line)
         for name, p in paths.items():
             console.print(f"{name}: {p}")
         if json_path is not None:

@@ -169,7 +169,8 @@ def run_demo(
         "decisions": dict(Counter(r.decision for r in results)),
         "oof": {k: m.get(k) for k in ("n", "accuracy", "qwk", "ece", "coverage", "mean_set_size", "expected_cost",
                                        "accept_rate_at_error", "auto_accept_rate", "accepted_error")},
-        "oof_per_modality": {mod: {k: v.get(k) for k in ("accuracy", "qwk", "ece", "expected_cost")}
+        "oof_per_modality": {mod: {k: v.get(k) for k in ("accuracy", "qwk", "ece", "expected_cost",
+                                                         "extractor_accuracy_on_own_label")}
                              for mod, v in m.get("per_modality", {}).items()},
         "fleet_rul": {"model_dir": str(ws.path / FLEET_RUL_DIR), "histories": len(fleet.frames),
                       "skipped": len(fleet.errors), "cap": FLEET_RUL_CAP},

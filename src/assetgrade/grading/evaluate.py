@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from assetgrade.grader import Grader
 
-__all__ = ["METRIC_COLUMNS", "evaluation_plots", "metrics_table", "summary_metrics"]
+__all__ = ["METRIC_COLUMNS", "evaluation_plots", "metrics_table", "own_label_line", "summary_metrics"]
 
 METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("accuracy", "accuracy", "{:.3f}"),
@@ -50,6 +50,20 @@ def metrics_table(metrics: dict[str, Any], *, title: str = "Out-of-fold figures"
             cells.append("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v))
         table.add_row(name, *cells)
     return table
+
+
+def own_label_line(per_modality: dict[str, dict[str, Any]]) -> str | None:
+    """One line: each extractor's out-of-fold accuracy on the label it learned (None when none was measured).
+
+    The "X only" rows grade the *asset* from one modality; when the grade needs several modalities
+    they stay low even if the extractor reads its own modality well, which this line shows.
+    """
+    parts = [f"{m} {v['extractor_accuracy_on_own_label']:.1%}" for m, v in per_modality.items()
+             if v.get("extractor_accuracy_on_own_label") is not None]
+    if not parts:
+        return None
+    return ("each extractor on the label it learned (out-of-fold accuracy): " + ", ".join(parts)
+            + "; an 'only' row grades the asset from that one modality")
 
 
 def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:

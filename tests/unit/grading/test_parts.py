@@ -142,3 +142,13 @@ def test_memo_backbone_runs_each_image_once_within_its_byte_budget() -> None:
     assert inner.calls == 4 and memo.nbytes <= memo.max_bytes
     memo.run(np.concatenate(imgs[:2]))  # batches pass through
     assert inner.calls == 5
+
+
+def test_own_label_line_names_each_measured_extractor() -> None:
+    from assetgrade.grading.evaluate import own_label_line
+
+    assert own_label_line({}) is None
+    assert own_label_line({"vision": {"accuracy": 0.5}}) is None  # not measured: no line rather than a blank figure
+    line = own_label_line({"vision": {"extractor_accuracy_on_own_label": 0.7267},
+                           "text": {"accuracy": 0.4}, "sensors": {"extractor_accuracy_on_own_label": 0.8}})
+    assert line is not None and "vision 72.7%, sensors 80.0%;" in line and "text" not in line
