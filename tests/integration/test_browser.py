@@ -280,8 +280,8 @@ def test_admin_asks_for_a_round_from_the_requests_page(browser: Any, served_trai
     page.get_by_label("How many").fill("3")
     page.get_by_label("Strategy").select_option("typiclust")
     page.get_by_role("button", name="Ask for labels").click()
-    page.wait_for_url("**/ui/requests?round=*")
-    expect(page.locator("#round-message")).to_contain_text("3 added")
+    page.wait_for_url("**/ui/requests?job=*")  # the round runs in the background; the page refreshes until done
+    expect(page.locator("#round-message")).to_contain_text("3 added", timeout=30_000)
     expect(rows).to_have_count(3)
     first = api.get("/api/v1/review/requests").json()["items"]
     assert [i["requested_by"] for i in first] == ["admin"] * 3 and {i["chosen_by"] for i in first} == {"typiclust"}
@@ -292,7 +292,8 @@ def test_admin_asks_for_a_round_from_the_requests_page(browser: Any, served_trai
     page.get_by_label("Strategy").select_option("margin")
     page.get_by_label("Replace earlier rounds").check()
     page.get_by_role("button", name="Ask for labels").click()
-    page.wait_for_url("**/ui/requests?round=*")
+    page.wait_for_url("**/ui/requests?job=*")
+    expect(page.locator("#round-message")).to_contain_text("earlier ones withdrawn", timeout=30_000)
     second = api.get("/api/v1/review/requests").json()["items"]
     assert len(second) == 2 and {i["chosen_by"] for i in second} == {"margin"}
     n_gone = len({i["asset_id"] for i in first} - {i["asset_id"] for i in second})

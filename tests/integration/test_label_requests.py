@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,6 +192,82 @@ def test_without_a_trained_grader_it_is_404_saying_to_train(trained_env: RestEnv
     assert _open(env) == []
 
 
+def _finish(env: RestEnv, job_id: str) -> None:
+    """Wait for the server's round runner to finish the job (the tests' client shares the process)."""
+    env.client.app.state.assetgrade.rounds().wait(job_id, timeout=120)  # type: ignore[attr-defined]
+
+
+def test_a_round_in_the_background_is_queued_then_read_back_done(trained_env: RestEnv) -> None:
+    env = trained_env
+    r = env.client.post("/api/v1/review/requests?wait=false", headers=env.auth("admin"), json={"k": 4, "seed": 2})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["job_id"].startswith("round_") and r.headers["location"] == job["url"] == \
+        f"/api/v1/review/rounds/{job['job_id']}"
+    assert job["status"] in ("queued", "running", "done") and job["requested_by"] == "admin"
+    assert job["settings"] == {"k": 4, "strategy": "budget_switch", "per_class": None, "seed": 2, "replace": False}
+    _finish(env, job["job_id"])
+    r = env.client.get(job["url"], headers=env.auth("admin"))
+    assert r.status_code == 200
+    done = r.json()
+    assert done["status"] == "done" and done["error"] is None and done["finished_at"] >= done["started_at"]
+    rnd = done["round"]
+    assert rnd["batch_id"].startswith("lrq") and len(rnd["added"]) == 4 and _open(env) == rnd["added"]
+    # the same round as a synchronous call with the same settings would have chosen
+    same = suggest_labels(Grader.load(env.ws.grader_dir), load_records(env.ws), k=4, seed=2)
+    assert [s["asset_id"] for s in rnd["suggestions"]] == [s.asset_id for s in same]
+    # its life is in the audit trail, under the job id
+    events = env.client.get(f"/api/v1/audit/events?entity_id={job['job_id']}", headers=env.auth("admin")).json()
+    assert [e["action"] for e in events["items"]] == ["review.round_queued", "review.round_started",
+                                                      "review.round_done"]
+    assert env.client.get(job["url"], headers=env.auth("alice")).status_code == 403
+    assert env.client.get("/api/v1/review/rounds/round_nope", headers=env.auth("admin")).status_code == 404
+
+
+def test_a_background_round_is_checked_before_it_is_queued(trained_env: RestEnv) -> None:
+    env = trained_env
+    post = lambda body: env.client.post("/api/v1/review/requests?wait=false", headers=env.auth("admin"),  # noqa: E731
+                                        json=body)
+    r = post({"strategy": "margin", "per_class": 3})
+    assert r.status_code == 422 and r.json()["where"] == "per_class"
+    shutil.rmtree(env.ws.grader_dir)
+    r = post({"k": 3})
+    assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]
+    events = env.client.get("/api/v1/audit/events?action=review.round_queued", headers=env.auth("admin")).json()
+    assert events["items"] == []  # nothing was queued
+
+
+def test_a_failing_round_reads_failed_with_its_error(trained_env: RestEnv) -> None:
+    env = trained_env
+    state = env.client.app.state.assetgrade  # type: ignore[attr-defined]
+    job_id = state.rounds().submit(k=3, requested_by="admin")  # checked: the grader is there
+    (env.ws.grader_dir / "grader.pkl").write_bytes(b"not a pickle")  # ... and then broken before the round runs
+    _finish(env, job_id)  # the runner records the failure: the job's future itself ends normally
+    job = env.client.get(f"/api/v1/review/rounds/{job_id}", headers=env.auth("admin")).json()
+    assert job["status"] == "failed" and "sha256" in job["error"] and job["round"] is None
+    assert _open(env) == []
+
+
+def test_a_round_whose_process_died_reads_lost(trained_env: RestEnv) -> None:
+    import socket
+
+    from assetgrade.review.rounds import QUEUED, ROUND_ENTITY
+    from assetgrade.store.audit import append_event
+
+    env = trained_env
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    with env.ws.session() as s:
+        append_event(s, actor="admin", action=QUEUED, entity=ROUND_ENTITY, entity_id="round_dead",
+                     payload={"settings": {"k": 3}, "host": socket.gethostname(), "pid": int(dead.stdout)})
+        append_event(s, actor="admin", action=QUEUED, entity=ROUND_ENTITY, entity_id="round_elsewhere",
+                     payload={"settings": {"k": 3}, "host": "another-host", "pid": int(dead.stdout)})
+    job = env.client.get("/api/v1/review/rounds/round_dead", headers=env.auth("admin")).json()
+    assert job["status"] == "lost" and job["round"] is None
+    job = env.client.get("/api/v1/review/rounds/round_elsewhere", headers=env.auth("admin")).json()
+    assert job["status"] == "queued"  # another host's process cannot be checked from here
+
+
 def test_only_an_admin_asks_for_a_round(trained_env: RestEnv) -> None:
     env = trained_env
     for name in ("alice", "station-1"):
@@ -212,17 +290,33 @@ def test_ui_form_asks_for_a_round_and_shows_what_it_added(trained_env: RestEnv) 
                follow_redirects=False)
     assert r.status_code == 403 and _open(env) == []  # cross-site post
     r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"].startswith("/ui/requests?round=lrq")
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/requests?job=round_")
+    _finish(env, r.headers["location"].rsplit("=", 1)[1])
     ids = _open(env)
     assert len(ids) == 3
     html = c.get(r.headers["location"]).text
     assert "Label requests <small>(3 open)" in html and re.search(r"New round lrq\w+: 3 added, 0 moved into it", html)
     assert re.findall(r'<td><a href="/ui/assets/([^"]+)">', html) == ids and "admin" in html
+    assert 'http-equiv="refresh"' not in html  # done: the page stops refreshing
     # replace: the next round withdraws the first one's requests it does not repeat
     r = c.post("/ui/requests/round", data={"k": "1", "strategy": "random", "replace": "on"}, follow_redirects=False)
-    assert r.status_code == 303 and len(_open(env)) == 1
+    assert r.status_code == 303
+    _finish(env, r.headers["location"].rsplit("=", 1)[1])
+    assert len(_open(env)) == 1
     gone = env.client.get("/api/v1/review/requests?status=withdrawn", headers=env.auth("alice")).json()["total"]
     assert gone >= 2 and f"{gone} earlier ones withdrawn" in c.get(r.headers["location"]).text
+    # a job still running: the banner says so and the page refreshes itself; reviewers see no job banner
+    from assetgrade.review.rounds import QUEUED, ROUND_ENTITY
+    from assetgrade.store.audit import append_event
+
+    with env.ws.session() as s:
+        append_event(s, actor="admin", action=QUEUED, entity=ROUND_ENTITY, entity_id="round_waiting",
+                     payload={"settings": {"k": 3}, "host": "another-host", "pid": 1})
+    html = c.get("/ui/requests?job=round_waiting").text
+    assert "Round round_waiting is queued" in html and 'http-equiv="refresh" content="2"' in html
+    assert "No round job round_nope" in c.get("/ui/requests?job=round_nope").text
+    assert "round_waiting" not in _login(env, "alice").get("/ui/requests?job=round_waiting").text
+    c = _login(env, "admin")
     # a bad form is not started: the page says why and keeps the input
     r = c.post("/ui/requests/round", data={"k": "5", "strategy": "oracle", "replace": "on"})
     assert r.status_code == 422 and "Not started" in r.text and "unknown strategy" in r.text

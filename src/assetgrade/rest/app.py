@@ -59,10 +59,10 @@ def _pool_connections(workspace: Workspace, pool_size: int) -> None:
 
 
 def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Size the thread pool that runs the blocking handlers (anyio's default is 40 threads)."""
+    """Size the thread pool that runs the blocking handlers (anyio's default is 40 threads); stop the round runner."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
         from PIL import Image
 
@@ -71,6 +71,7 @@ def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[N
         Image.init()  # Pillow registers its format plugins on first use otherwise (~0.3 s in a request)
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
+        app.state.assetgrade.close()
 
     return lifespan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from assetgrade.rest.settings import RestSettings
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
+    from assetgrade.review.rounds import RoundRunner
     from assetgrade.workspace import Workspace
 
 __all__ = ["SESSION_COOKIE", "AppState", "app_state", "current_principal", "roles"]
@@ -35,12 +37,30 @@ class AppState:
     settings: RestSettings
     tokens: TokenCache
     _ontology: Ontology | None = field(default=None, repr=False)
+    _rounds: RoundRunner | None = field(default=None, repr=False)
+    _rounds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ontology(self) -> Ontology:
         """The workspace ontology, loaded once."""
         if self._ontology is None:
             self._ontology = self.workspace.ontology()
         return self._ontology
+
+    def rounds(self) -> RoundRunner:
+        """The process's runner of background label rounds (one worker thread), started on first use."""
+        from assetgrade.review.rounds import RoundRunner
+
+        with self._rounds_lock:
+            if self._rounds is None:
+                self._rounds = RoundRunner(self.workspace)
+            return self._rounds
+
+    def close(self) -> None:
+        """Stop the round runner, if one was started (queued rounds not yet started are dropped)."""
+        with self._rounds_lock:
+            if self._rounds is not None:
+                self._rounds.close()
+                self._rounds = None
 
 
 def app_state(request: Request) -> AppState:

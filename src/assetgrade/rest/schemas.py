@@ -245,6 +245,25 @@ class LabelRoundOut(BaseModel):
     suggestions: list[LabelSuggestionOut]
 
 
+class LabelRoundJobOut(BaseModel):
+    """A round run in the background (``POST /review/requests?wait=false``): its state, and the round once done.
+
+    ``lost``: the server process that ran it ended before it finished (ask again).
+    """
+
+    job_id: str
+    status: Literal["queued", "running", "done", "failed", "lost"]
+    url: str = Field(description="where to read this job's state")
+    requested_by: str
+    settings: dict[str, Any] = Field(description="the round's settings as asked (k, strategy, per_class, seed, "
+                                     "replace)")
+    queued_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    error: str | None = Field(None, description="why it failed (status failed)")
+    round: LabelRoundOut | None = Field(None, description="the stored round (status done)")
+
+
 class DefectIn(BaseModel):
     """A defect the reviewer confirms or adds; ``box`` is [x0, y0, x1, y1] in image pixels."""
 

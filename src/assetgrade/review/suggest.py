@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from assetgrade.grader import Grader
     from assetgrade.workspace import Workspace
 
-__all__ = ["LabelRound", "LabelSuggestion", "evidence_embedding", "label_round", "suggest_labels"]
+__all__ = ["LabelRound", "LabelSuggestion", "check_round", "evidence_embedding", "label_round", "suggest_labels"]
 
 FloatArray = npt.NDArray[np.float64]
 _BATCH = 256
@@ -192,6 +192,22 @@ class LabelRound:
         return body
 
 
+def check_round(*, k: int, strategy: str, per_class: float | None, seed: int, enqueue: bool,
+                replace: bool) -> dict[str, Any]:
+    """Check a round's settings before any work (ValidationErrors naming the field); returns the strategy's params."""
+    if per_class is not None and strategy != "budget_switch":
+        raise ValidationError(f"applies to strategy 'budget_switch' only, not {strategy!r}", where="per_class")
+    if replace and not enqueue:
+        raise ValidationError("applies to a round that is stored (enqueue) only", where="replace")
+    if k < 0:
+        raise ValidationError(f"must be >= 0, got {k}", where="k")
+    if seed < 0:
+        raise ValidationError(f"must be >= 0, got {seed}", where="seed")
+    params: dict[str, Any] = {} if per_class is None else {"per_class": per_class}
+    get_strategy(strategy, **params)  # an unknown name or a bad setting fails here
+    return params
+
+
 def label_round(
     ws: Workspace,
     *,
@@ -217,16 +233,7 @@ def label_round(
     from assetgrade.grader import Grader
     from assetgrade.store.loading import load_records
 
-    if per_class is not None and strategy != "budget_switch":
-        raise ValidationError(f"applies to strategy 'budget_switch' only, not {strategy!r}", where="per_class")
-    if replace and not enqueue:
-        raise ValidationError("applies to a round that is stored (enqueue) only", where="replace")
-    if k < 0:
-        raise ValidationError(f"must be >= 0, got {k}", where="k")
-    if seed < 0:
-        raise ValidationError(f"must be >= 0, got {seed}", where="seed")
-    params: dict[str, Any] = {} if per_class is None else {"per_class": per_class}
-    get_strategy(strategy, **params)  # an unknown name or a bad setting fails before the grader is loaded
+    params = check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=enqueue, replace=replace)
     grader = Grader.load(model or ws.grader_dir)
     records = load_records(ws)
     rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)

@@ -19,8 +19,8 @@ from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_sessi
 from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
-from assetgrade.rest.routes.review import queue_item, store_label_round
-from assetgrade.rest.schemas import LabelRoundIn, ReviewIn
+from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
+from assetgrade.rest.schemas import LabelRoundIn, LabelRoundJobOut, ReviewIn
 from assetgrade.rest.writes import submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.web.page import load_asset_page
@@ -117,21 +117,40 @@ def _requests_ctx(request: Request, offset: int = 0, limit: int = 50, round_form
             "round_form": {**defaults, **(round_form or {})}, "round_error": round_error}
 
 
+def _round_message(job: LabelRoundJobOut) -> tuple[str, str]:
+    """(css class, text) of the banner for a round asked from the form."""
+    rnd = job.round
+    if job.status in ("queued", "running"):
+        since = job.started_at or job.queued_at
+        return "ok", (f"Round {job.job_id} is {job.status} (since {since.strftime('%H:%M:%S')} UTC): the grader is "
+                      "ranking every asset; this page refreshes until it is done.")
+    if job.status == "failed":
+        return "error", f"Round {job.job_id} failed: {job.error}"
+    if job.status == "lost" or rnd is None:
+        return "error", f"Round {job.job_id} was lost: the server stopped before it finished. Ask again."
+    done = [f"{len(rnd.added)} added", f"{len(rnd.refreshed)} moved into it",
+            f"{len(rnd.withdrawn)} earlier ones withdrawn"]
+    if rnd.skipped:
+        done.append(f"{len(rnd.skipped)} skipped (labelled meanwhile)")
+    if rnd.added or rnd.refreshed:
+        return "ok", f"New round {rnd.batch_id}: {', '.join(done)}."
+    return "ok", (f"Round {rnd.batch_id} found no unlabelled asset to ask about"
+                  + (f"; {len(rnd.withdrawn)} earlier ones withdrawn." if rnd.withdrawn else "."))
+
+
 @router.get("/requests", response_class=HTMLResponse)
 def requests_page(request: Request, offset: int = 0, limit: int = 50,
-                  batch: str | None = Query(None, alias="round", max_length=64), added: int = 0, refreshed: int = 0,
-                  withdrawn: int = 0, skipped: int = 0) -> HTMLResponse:
-    _reviewer(request)
+                  job_id: str | None = Query(None, alias="job", max_length=64)) -> HTMLResponse:
+    who = _reviewer(request)
     ctx = _requests_ctx(request, offset, limit)
-    if batch:  # back from the round form: what it did
-        done = [f"{added} added", f"{refreshed} moved into it", f"{withdrawn} earlier ones withdrawn"]
-        if skipped:
-            done.append(f"{skipped} skipped (labelled meanwhile)")
-        if added or refreshed:
-            ctx["round_message"] = f"New round {batch}: {', '.join(done)}."
+    if job_id and who.can("admin"):  # back from the round form: how the round is doing, or what it did
+        try:
+            job = round_job_out(app_state(request).workspace, job_id)
+        except NotFoundError:
+            ctx["round_message"], ctx["round_class"] = f"No round job {job_id}.", "error"
         else:
-            ctx["round_message"] = (f"Round {batch} found no unlabelled asset to ask about"
-                                    + (f"; {withdrawn} earlier ones withdrawn." if withdrawn else "."))
+            ctx["round_class"], ctx["round_message"] = _round_message(job)
+            ctx["refresh"] = job.status in ("queued", "running")
     return _render(request, "requests.html", ctx)
 
 
@@ -152,15 +171,11 @@ async def post_label_round(request: Request) -> Response:
         except PydanticValidationError as exc:
             first = exc.errors()[0]
             raise ValidationError(str(first["msg"]), where=".".join(str(p) for p in first["loc"])) from exc
-        rnd = await run_in_threadpool(store_label_round, state.workspace, who, body)
+        job_id = await run_in_threadpool(queue_label_round, state, who, body)
     except (ValidationError, NotFoundError) as exc:
         ctx = await run_in_threadpool(_requests_ctx, request, 0, 50, form, str(exc))
         return _render(request, "requests.html", ctx, status=status_for(exc))
-    rep = rnd.enqueued
-    assert rep is not None  # stored rounds always carry their report
-    target = (f"/ui/requests?round={quote(rep.batch_id)}&added={len(rep.added)}&refreshed={len(rep.refreshed)}"
-              f"&withdrawn={len(rep.withdrawn)}&skipped={len(rep.skipped)}")
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(f"/ui/requests?job={quote(job_id)}", status_code=303)
 
 
 @router.get("/next")

@@ -1,22 +1,23 @@
-"""Routes: the review queue (policy order), label requests (list, new round, withdraw), reviews (version-checked)."""
+"""Routes: the review queue (policy order), label requests (list, new round, its job, withdraw), reviews."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from assetgrade.errors import NotFoundError
 from assetgrade.rest.auth import Principal
-from assetgrade.rest.deps import app_state, current_principal, roles
+from assetgrade.rest.deps import AppState, app_state, current_principal, roles
 from assetgrade.rest.queries import QueueRow, review_queue
 from assetgrade.rest.schemas import (
     ErrorOut,
     LabelRequestOut,
     LabelRequestPage,
     LabelRoundIn,
+    LabelRoundJobOut,
     LabelRoundOut,
-    LabelSuggestionOut,
     QueueItem,
     QueuePage,
     ReviewIn,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from assetgrade.review.suggest import LabelRound
     from assetgrade.workspace import Workspace
 
-__all__ = ["queue_item", "router", "store_label_round"]
+__all__ = ["queue_item", "queue_label_round", "round_job_out", "router", "store_label_round"]
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
@@ -82,23 +83,57 @@ def store_label_round(workspace: Workspace, who: Principal, body: LabelRoundIn) 
                        enqueue=True, replace=body.replace, requested_by=who.name)
 
 
+def queue_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> str:
+    """Check the round now and run it on the process's round runner; returns the job id."""
+    return state.rounds().submit(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
+                                 replace=body.replace, requested_by=who.name)
+
+
+def round_job_out(workspace: Workspace, job_id: str) -> LabelRoundJobOut:
+    """The job's state as its API model; 404 when there is no such job."""
+    from assetgrade.review.rounds import read_round_job
+
+    with workspace.session(readonly=True) as s:
+        job = read_round_job(s, job_id)
+    if job is None:
+        raise NotFoundError(f"no label round job {job_id!r}")
+    return LabelRoundJobOut(job_id=job.job_id, status=job.status, url=f"/api/v1/review/rounds/{job.job_id}",
+                            requested_by=job.requested_by, settings=job.settings, queued_at=job.queued_at,
+                            started_at=job.started_at, finished_at=job.finished_at, error=job.error,
+                            round=None if job.round is None else LabelRoundOut.model_validate(job.round))
+
+
 @router.post("/review/requests", response_model=LabelRoundOut, status_code=201,
              summary="Ask for labels: a new active-learning round (admin)",
-             responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def create_label_round_route(body: LabelRoundIn, request: Request,
-                             who: Principal = Depends(roles("admin"))) -> LabelRoundOut:
+             responses={202: {"model": LabelRoundJobOut, "description": "queued (wait=false)"},
+                        404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def create_label_round_route(
+    body: LabelRoundIn, request: Request,
+    wait: bool = Query(True, description="false: check the round, run it in the background and answer 202 at once "
+                       "with the job to poll (a first round over a large workspace can take minutes)"),
+    who: Principal = Depends(roles("admin")),
+) -> LabelRoundOut | JSONResponse:
     """Run the strategy over the workspace with its trained grader and store the round as label requests.
 
     404 when the workspace has no trained grader (``assetgrade train``); 422 naming the field for an
-    unknown strategy or ``per_class`` with a strategy other than ``budget_switch``.
+    unknown strategy or ``per_class`` with a strategy other than ``budget_switch``. Both are
+    answered at once with ``wait=false`` too, before anything is queued.
     """
-    rnd = store_label_round(app_state(request).workspace, who, body)
-    rep = rnd.enqueued
-    assert rep is not None  # stored rounds always carry their report
-    return LabelRoundOut(batch_id=rep.batch_id, strategy=rnd.strategy, seed=rnd.seed, model_version=rnd.model_version,
-                         requested_by=who.name, labelled=rnd.labelled, assets=rnd.assets, added=rep.added,
-                         refreshed=rep.refreshed, withdrawn=rep.withdrawn, skipped=rep.skipped,
-                         suggestions=[LabelSuggestionOut.model_validate(r) for r in rnd.suggestions])
+    from assetgrade.review.rounds import stored_round
+
+    state = app_state(request)
+    if not wait:
+        job = round_job_out(state.workspace, queue_label_round(state, who, body))
+        return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.url})
+    return LabelRoundOut.model_validate(stored_round(store_label_round(state.workspace, who, body), who.name))
+
+
+@router.get("/review/rounds/{job_id}", response_model=LabelRoundJobOut, summary="A background round's state (admin)",
+            responses={404: {"model": ErrorOut}})
+def label_round_job_route(job_id: str, request: Request,
+                          _: Principal = Depends(roles("admin"))) -> LabelRoundJobOut:
+    """``queued``, ``running``, ``done`` (with the stored round), ``failed`` (with the error) or ``lost``."""
+    return round_job_out(app_state(request).workspace, job_id)
 
 
 @router.delete("/review/requests/{asset_id:path}", status_code=204, summary="Withdraw an open label request",

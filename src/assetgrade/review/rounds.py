@@ -1,0 +1,183 @@
+"""Label rounds in the background: checked at once, run on a worker thread, their state kept in the audit trail.
+
+A round grades every asset of the workspace with its trained grader (:func:`label_round`). With
+the features cached that takes seconds, but a first round over a large workspace extracts the
+evidence of every asset and can take minutes: longer than a web request should wait. A
+:class:`RoundRunner` therefore checks the settings and that a trained grader exists *before*
+accepting (the same errors, naming the field, as a round run at once), appends a
+``review.round_queued`` event, and runs the round on its own thread. The round's state lives in
+the audit trail, not in the process: ``review.round_started``, then ``review.round_done`` (its
+payload is the stored round, what ``POST /review/requests`` returns) or ``review.round_failed``
+(the error), all under entity ``label_round`` and the job id. Any process that opens the store,
+a second server worker included, can therefore read a job's state (:func:`read_round_job`).
+
+A process that dies with a job queued or running leaves no end event. The queued event records
+the host and process id of the runner, so a reader on the same host reports such a job as
+``lost`` once that process is gone; on another host it stays ``running`` (it cannot tell).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from assetgrade.errors import AssetgradeError, NotFoundError, ValidationError
+from assetgrade.store.audit import append_event, list_events
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetgrade.review.suggest import LabelRound
+    from assetgrade.workspace import Workspace
+
+__all__ = ["ROUND_ENTITY", "RoundJob", "RoundRunner", "read_round_job", "stored_round"]
+
+log = logging.getLogger(__name__)
+
+ROUND_ENTITY = "label_round"
+QUEUED, STARTED, DONE, FAILED = ("review.round_queued", "review.round_started", "review.round_done",
+                                 "review.round_failed")
+JobStatus = Literal["queued", "running", "done", "failed", "lost"]
+
+
+def stored_round(rnd: LabelRound, requested_by: str) -> dict[str, Any]:
+    """A stored round as one flat dict: its id (the label requests' ``batch_id``), what storing did, the suggestions."""
+    rep = rnd.enqueued
+    if rep is None:
+        raise ValidationError("the round was not stored (enqueue=False)", where="stored_round")
+    return {"batch_id": rep.batch_id, "strategy": rnd.strategy, "seed": rnd.seed, "model_version": rnd.model_version,
+            "requested_by": requested_by, "labelled": rnd.labelled, "assets": rnd.assets, "added": rep.added,
+            "refreshed": rep.refreshed, "withdrawn": rep.withdrawn, "skipped": rep.skipped,
+            "suggestions": [s.as_dict() for s in rnd.suggestions]}
+
+
+@dataclass(frozen=True)
+class RoundJob:
+    """A background round's state, read back from its audit events."""
+
+    job_id: str
+    status: JobStatus
+    requested_by: str
+    settings: dict[str, Any]
+    queued_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    round: dict[str, Any] | None = None
+    """The stored round (:func:`stored_round`) once ``done``."""
+
+
+def _process_gone(host: object, pid: object) -> bool:
+    """True only when the runner's process is known to be gone: same host, and no such process."""
+    if host != socket.gethostname() or not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
+
+
+def read_round_job(session: Session, job_id: str) -> RoundJob | None:
+    """The job's state from its events (None: no such job)."""
+    events = list_events(session, entity=ROUND_ENTITY, entity_id=job_id, limit=10)
+    by_action = {e.action: e for e in events}
+    queued = by_action.get(QUEUED)
+    if queued is None:
+        return None
+    payload = dict(queued.payload or {})
+    started, done, failed = by_action.get(STARTED), by_action.get(DONE), by_action.get(FAILED)
+    status: JobStatus = "running" if started is not None else "queued"
+    end = done or failed
+    if done is not None:
+        status = "done"
+    elif failed is not None:
+        status = "failed"
+    elif _process_gone(payload.get("host"), payload.get("pid")):
+        status = "lost"
+    return RoundJob(
+        job_id=job_id, status=status, requested_by=queued.actor, settings=dict(payload.get("settings", {})),
+        queued_at=queued.ts, started_at=None if started is None else started.ts,
+        finished_at=None if end is None else end.ts,
+        error=None if failed is None else str((failed.payload or {}).get("error", "")),
+        round=None if done is None else dict(done.payload or {}),
+    )
+
+
+class RoundRunner:
+    """Runs label rounds of one workspace on one worker thread, in the order they were asked for.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from assetgrade.workspace import Workspace
+    >>> runner = RoundRunner(Workspace.init(tempfile.mkdtemp() + "/ws"))
+    >>> runner.submit(k=5, requested_by="admin")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.NotFoundError: no saved grader at ... run: assetgrade train
+    >>> runner.close()
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-round")
+        self._futures: dict[str, Future[None]] = {}
+
+    def submit(self, *, k: int = 20, strategy: str = "budget_switch", per_class: float | None = None, seed: int = 0,
+               replace: bool = False, requested_by: str = "system") -> str:
+        """Check the settings and the trained grader now, queue the round, and return its job id."""
+        from assetgrade.grading.bundle import read_bundle_info
+        from assetgrade.review.suggest import check_round
+
+        check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=True, replace=replace)
+        read_bundle_info(self.workspace.grader_dir)  # NotFoundError saying to train when there is none
+        settings = {"k": k, "strategy": strategy, "per_class": per_class, "seed": seed, "replace": replace}
+        job_id = "round_" + uuid.uuid4().hex[:20]
+        with self.workspace.session() as s:
+            append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
+                         payload={"settings": settings, "host": socket.gethostname(), "pid": os.getpid()})
+        self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
+        return job_id
+
+    def wait(self, job_id: str, timeout: float | None = None) -> None:
+        """Block until this runner's job ``job_id`` has finished (for scripts and tests)."""
+        fut = self._futures.get(job_id)
+        if fut is None:
+            raise NotFoundError(f"no job {job_id!r} was submitted to this runner")
+        fut.result(timeout=timeout)
+
+    def close(self) -> None:
+        """Stop taking jobs; jobs not yet started are dropped (they read as ``lost`` once the process ends)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job_id: str, settings: dict[str, Any], requested_by: str) -> None:
+        from assetgrade.review.suggest import label_round
+
+        ws = self.workspace
+        try:
+            with ws.session() as s:
+                append_event(s, actor=requested_by, action=STARTED, entity=ROUND_ENTITY, entity_id=job_id)
+            rnd = label_round(ws, enqueue=True, requested_by=requested_by, **settings)
+            body = stored_round(rnd, requested_by)
+            with ws.session() as s:
+                append_event(s, actor=requested_by, action=DONE, entity=ROUND_ENTITY, entity_id=job_id, payload=body)
+        except Exception as exc:  # the job's end is recorded whatever went wrong, then the thread goes on
+            message = str(exc) if isinstance(exc, AssetgradeError) else f"{type(exc).__name__}: {exc}"
+            log.exception("label round %s failed", job_id)
+            try:
+                with ws.session() as s:
+                    append_event(s, actor=requested_by, action=FAILED, entity=ROUND_ENTITY, entity_id=job_id,
+                                 payload={"error": message})
+            except Exception:  # the store itself is failing: the job reads as running, then lost
+                log.exception("could not record the failure of label round %s", job_id)
