@@ -35,8 +35,9 @@ def register(app: typer.Typer) -> None:
         with status("demo") as step:
             s = run_demo(workspace, n_assets=n_assets, seed=seed, folds=folds, n_reports=reports, progress=step)
         ing = s["ingest"]
-        console.print(f"[bold]workspace[/] {s['workspace']}: {s['assets']} assets "
-                      f"(ingest added {ing['added']}, already there {ing['skipped_existing']}, errors {ing['errors']})")
+        added = ", ".join(f"{n} {what}" for what, n in ing["added"].items())
+        console.print(f"[bold]workspace[/] {s['workspace']}: {s['assets']} assets (ingest added {added}; "
+                      f"{ing['skipped_existing']} items already there; {ing['errors']} errors)")
         mix = Table(title="Grades and decisions")
         mix.add_column("grade")
         mix.add_column("assets", justify="right")

@@ -10,8 +10,11 @@ unique-key race with another process rolls the group back and retries it.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -173,7 +176,8 @@ class Ingestor:
                 self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
         for attempt in range(_RETRIES):
             try:
-                self._write(ready)
+                with _ctrl_c_held():  # a group the store commits is always counted in the report
+                    self._write(ready)
                 return
             except IntegrityError:
                 if attempt == _RETRIES - 1:
@@ -360,6 +364,26 @@ class Ingestor:
             rep.added[k] += v
         rep.skipped_existing += skipped
         rep.errors.extend(errors)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it; a no-op off the main thread.
+
+    Without it, a Ctrl-C arriving just after a group's transaction commits but before the report
+    counts the group leaves a report that says fewer rows were added than the store holds.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)  # now handled as it would have been (KeyboardInterrupt by default)
 
 
 def _groups(it: Iterator[ItemSpec | RowError], n: int) -> Iterator[list[ItemSpec | RowError]]:

@@ -9,12 +9,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from PIL import Image
+from sqlalchemy.orm import Session
 
 from assetgrade.ingest import Ingestor, folder_items
+from assetgrade.store.schema import Evidence
 from assetgrade.workspace import Workspace
 
 Counts = Callable[[Workspace], dict[str, int]]
@@ -99,6 +104,36 @@ def test_ctrl_c_marks_batch_interrupted(ws: Workspace, tmp_path: Path, counts: C
 def _default_sigint() -> None:
     """The child gets Python's KeyboardInterrupt even when the test runner ignores SIGINT."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_right_after_a_group_commits_is_still_counted(ws: Workspace, tmp_path: Path, counts: Counts,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race the subprocess test above can only hit by chance: Ctrl-C between a commit and its count."""
+    root = _tree(tmp_path / "tree", 12)
+    real_session = Workspace.session
+    writes = {"n": 0}
+
+    @contextmanager
+    def session_then_ctrl_c(self: Workspace, *, readonly: bool = False) -> Iterator[Any]:
+        with real_session(self, readonly=readonly) as s:
+            yield s
+        if not readonly and any(isinstance(o, Evidence) for o in written.pop(id(s), [])):
+            writes["n"] += 1
+            if writes["n"] == 2:  # the second group is committed now: Ctrl-C arrives before it is counted
+                signal.raise_signal(signal.SIGINT)
+
+    written: dict[int, list[Any]] = {}
+    real_add_all = Session.add_all
+    monkeypatch.setattr(Session, "add_all", lambda self, rows: (written.setdefault(id(self), []).extend(rows),
+                                                                real_add_all(self, rows))[1])
+    monkeypatch.setattr(Workspace, "session", session_then_ctrl_c)
+    ing = Ingestor(ws, kind="folder", source=str(root), group_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        ing.run(folder_items(root, label_as="grade"))
+    monkeypatch.undo()
+    stored = counts(ws)
+    assert writes["n"] == 2 and ing.report.status == "interrupted"
+    assert ing.report.added["evidence"] == stored["evidence"] == 8  # both committed groups, no more, no fewer
 
 
 def test_two_processes_ingesting_at_once(ws: Workspace, tmp_path: Path, counts: Counts,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.vision.heads import LinearProbe, MultiLabelProbe, OrdinalLogistic, select_ordinal_penalty
+from assetgrade.modalities.vision.heads import (
+    C_GRID,
+    LinearProbe,
+    MultiLabelProbe,
+    OrdinalLogistic,
+    select_ordinal_penalty,
+    select_penalty,
+)
 
 
 def _ordinal_data(rng: np.random.Generator, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -139,3 +146,15 @@ def test_bench_probe_chooses_its_penalty_inside_each_training_fold(rng: np.rando
     assert fixed == [10.0] * 3 and len(used) == 3 and set(used) <= {0.003, 0.02, 0.1}
     nll = [float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean()) for p in (p_auto, p_fixed)]
     assert nll[0] < nll[1]  # a too-weak fixed penalty over-fits 300 noise dimensions
+
+
+def test_penalty_selection_says_nothing_about_a_rare_level() -> None:
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    y = np.r_[np.zeros(30, dtype=int), np.ones(28, dtype=int), np.full(2, 2)]  # level 2: fewer rows than folds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn's "least populated class" warning would fail this
+        C, losses = select_penalty(X, y, n_classes=3)
+    assert C in C_GRID and len(losses) == len(C_GRID)

@@ -8,6 +8,7 @@ functions for preference levels: regression with discrete ordered labels", IJCAI
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Self
 
@@ -301,7 +302,10 @@ def select_penalty(
     order = sorted(float(c) for c in grid)
     losses = dict.fromkeys(order, 0.0)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for tr, te in splitter.split(A, yv, g):
+    with warnings.catch_warnings():  # a level rarer than n_splits is expected here: it misses some folds, no more
+        warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
+        folds = list(splitter.split(A, yv, g))
+    for tr, te in folds:
         if len(np.unique(yv[tr])) < 2:
             continue
         prev: FloatArray | None = None
