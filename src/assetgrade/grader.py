@@ -87,7 +87,8 @@ class Grader:
 
     Attributes
     ----------
-    version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_
+    version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_,
+    train_ids_ (the assets it learned from), oof_ (out-of-fold or calibration-set distributions)
 
     Examples
     --------
@@ -318,6 +319,7 @@ class Grader:
         self.ontology_version_ = str(self.ontology_.version)
         self.code_version_ = code_version()
         self.n_train_ = len(records)
+        self.train_ids_ = [r.asset_id for r in records]
         self.n_calibration_ = len(cal)
         self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
         settings = {"extractors": self.extractor_info_, "folds": self.folds, "seed": self.seed,

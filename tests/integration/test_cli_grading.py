@@ -95,6 +95,26 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert (tmp_path / "plots" / "fusion_table.png").stat().st_size > 5000 and "fusion_table" in r.output
 
 
+def test_audit_reads_label_noise_from_the_trained_grader_when_asked(tmp_path: Path) -> None:
+    app = build_app()
+    ws = _workspace(tmp_path)
+    out = tmp_path / "audit.json"
+    args = ["audit", "-w", str(ws), "--checks", "label_noise,imbalance", "--json", str(out)]
+    r = runner.invoke(app, [*args, "--grader"])
+    assert r.exit_code == 0 and "no saved grader" not in r.output  # no grader yet: the check is skipped as before
+    assert json.loads(out.read_text())["checks"]["label_noise"]["skipped"] is True
+    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    r = runner.invoke(app, args)  # opt-in: without --grader nothing changes
+    assert json.loads(out.read_text())["checks"]["label_noise"]["skipped"] is True
+    r = runner.invoke(app, [*args, "--grader"])
+    assert "label_noise reads the out-of-sample distributions of grader-" in r.output
+    doc = json.loads(out.read_text())["checks"]
+    ln = doc["label_noise"]
+    assert ln["skipped"] is False and ln["info"]["ordinal"] is True
+    assert "(24 out-of-fold, 0 graded; its out-of-fold accuracy" in ln["info"]["probs_from"]
+    assert doc["imbalance"]["summary"] == 1.0  # the grader's classes do not change the other checks
+
+
 def test_grade_needs_an_id_or_all(tmp_path: Path) -> None:
     from assetgrade.cli.app import exit_code_for
     from assetgrade.errors import ValidationError

@@ -56,6 +56,8 @@ class AuditData:
     image_loader: ImageLoader | None = None
     pred_probs: npt.NDArray[np.float64] | None = None
     classes: tuple[str, ...] = ()
+    pred_probs_source: str = "pred_probs"
+    """Where ``pred_probs`` came from, as the label-noise check reports it."""
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """Per-run memo (image hashes and statistics) shared between checks."""
 
@@ -136,6 +138,7 @@ def audit_data_from_records(
     embed: Callable[[Sequence[ImageRef]], npt.NDArray[np.float32]] | None = None,
     pred_probs: npt.NDArray[np.float64] | None = None,
     classes: Sequence[str] = (),
+    pred_probs_source: str = "pred_probs",
 ) -> AuditData:
     """One audit row per image of each record (one row for a record without images).
 
@@ -144,6 +147,8 @@ def audit_data_from_records(
     ``capture_condition``, ``source``, ``expert_labelled``, ``generator`` are read from the
     record attributes when present. ``embed(refs)`` (e.g. ``assetgrade.audit.embed.embed_images``)
     gives the embeddings of the image rows; rows without an image get the mean embedding.
+    ``pred_probs`` holds one row per audit row, or one per record (each image row of a record
+    then gets its record's row).
     """
     rows: list[dict[str, Any]] = []
     refs: list[ImageRef | None] = []
@@ -180,4 +185,8 @@ def audit_data_from_records(
             emb[:] = np.nanmean(vecs, axis=0)
             emb[idx] = vecs
     loader = image_loader_from_refs(refs) if any(r is not None for r in refs) else None
-    return AuditData(table, embeddings=emb, image_loader=loader, pred_probs=pred_probs, classes=tuple(classes))
+    if pred_probs is not None and len(pred_probs) == len(records) != len(rows):
+        per_record = np.asarray(pred_probs, dtype=np.float64)
+        pred_probs = per_record[[k for k, rec in enumerate(records) for _ in range(max(1, len(rec.images)))]]
+    return AuditData(table, embeddings=emb, image_loader=loader, pred_probs=pred_probs, classes=tuple(classes),
+                     pred_probs_source=pred_probs_source)

@@ -60,7 +60,7 @@ class LabelNoise:
             return skipped(self.name, data, f"labels {unknown[:5]} not in classes {classes}")
         y = np.array([index[lab] for lab in labels], dtype=np.int64)
         probs = data.pred_probs
-        source = "pred_probs"
+        source = data.pred_probs_source
         if probs is None:
             emb = embeddings_or_none(data)
             if emb is None:
@@ -85,7 +85,7 @@ class LabelNoise:
         passed = rate <= self.max_noise_rate
         msg = (
             f"estimated label-noise rate {rate:.1%} (policy <= {self.max_noise_rate:.0%}); "
-            f"{int(res.flags.sum())} flagged"
+            f"{int(res.flags.sum())} flagged; probabilities: {source}"
         )
         info = {"noise_rate": rate, "probs_from": source, "flagged": top, "ordinal": self.ordinal}
         return CheckResult(self.name, np.clip(1.0 - res.scores, 0, 1), res.flags, 1.0 - rate, passed, msg, info)

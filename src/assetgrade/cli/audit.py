@@ -49,6 +49,32 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
+    """The trained grader's out-of-sample distributions of ``records`` as audit-data arguments (None: not usable)."""
+    from assetgrade.grading.bundle import INFO_NAME
+
+    if not (ws.grader_dir / INFO_NAME).exists():
+        return None
+    from assetgrade.grader import Grader
+    from assetgrade.grading.out_of_sample import out_of_sample_proba
+
+    grader = Grader.load(ws.grader_dir)
+    probs, sources = out_of_sample_proba(grader, records)
+    missing = sum(src == "none" for src in sources)
+    if missing:
+        err_console.print(f"[yellow]label_noise: the trained grader {grader.version_} has no out-of-fold "
+                          f"distribution for {missing} of the assets it learned from (retrain without a separate "
+                          "calibration set); it is not used[/]")
+        return None
+    n_oof = sum(src == "out-of-fold" for src in sources)
+    acc = grader.metrics_.get("accuracy")
+    source = (f"out-of-sample distributions of {grader.version_} ({n_oof} out-of-fold, "
+              f"{len(sources) - n_oof} graded; its out-of-fold accuracy "
+              + ("unknown" if acc is None else f"{acc:.1%}") + ")")
+    err_console.print(f"label_noise reads the {source}")
+    return {"pred_probs": probs, "classes": list(grader.grades_), "pred_probs_source": source}
+
+
 def _audit(
     ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -63,6 +89,10 @@ def _audit(
                                         " duplicates, sim-to-real need them; slower).")] = False,
     label_key: Annotated[str | None, typer.Option("--label-key", help="Asset attribute to audit as the label"
                                                   " instead of the grade.")] = None,
+    use_grader: Annotated[bool, typer.Option("--grader", help="label_noise reads the trained grader's"
+                                             " out-of-sample grade distributions (models/grader) when the label is"
+                                             " the grade; its rate is then an upper bound that grows as the grader"
+                                             " errs (docs/audit.md).")] = False,
 ) -> None:
     """Run the data-fidelity checks on the workspace; exit 1 when a policy is violated."""
     if ctx.invoked_subcommand is not None:
@@ -86,10 +116,16 @@ def _audit(
             def embed_fn(refs: Any) -> Any:
                 return embed_images(refs, cache_dir=cache, progress=True)
 
-        data = audit_data_from_records(labelled, label_key=label_key, embed=embed_fn)
         names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()] or \
             list(cfg.get("checks", available_checks()))
+        probs = None
+        if use_grader and label_key is None and "label_noise" in names:
+            probs = _grader_probs(ws, labelled)
+        data = audit_data_from_records(labelled, label_key=label_key, embed=embed_fn,
+                                       **({} if probs is None else probs))
         conf = {k: dict(v) for k, v in dict(cfg.get("settings", {})).items() if k in names}
+        if probs is not None:  # grades are ordered: a label one grade off is less suspect than one three off
+            conf.setdefault("label_noise", {}).setdefault("ordinal", True)
         for k, v in parse_settings(settings or []).items():
             conf.setdefault(k, {}).update(v)
         report = run_checks(data, names, conf, progress=True)

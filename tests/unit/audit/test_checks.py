@@ -180,3 +180,9 @@ def test_audit_data_from_records() -> None:
     assert list(t["split"]) == ["test", "test", "train"] and t["capture_condition"][0] == "night"
     assert data.embeddings is not None and data.embeddings.shape == (3, 3)
     assert data.image_loader is not None and data.image_loader(0).size == (20, 20)
+    # one distribution per record reaches every image row of that record
+    per_record = np.array([[0.1, 0.9], [0.8, 0.2]])
+    data = audit_data_from_records(recs, pred_probs=per_record, classes=("A", "B"), pred_probs_source="a grader")
+    assert data.pred_probs is not None and data.pred_probs.tolist() == [[0.1, 0.9], [0.1, 0.9], [0.8, 0.2]]
+    res = get_check("label_noise").run(data)
+    assert res.info["probs_from"] == "a grader" and "probabilities: a grader" in res.message

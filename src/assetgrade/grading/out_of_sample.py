@@ -1,0 +1,59 @@
+"""Each asset's grade distribution from a prediction made without its label (for label-noise audits).
+
+Confident learning (Northcutt et al. 2021) needs *out-of-sample* probabilities: a model that
+learned an asset's label predicts it too well to expose that label as wrong. A trained Grader
+holds such a distribution for every asset it learned from (``oof_``: out-of-fold, or the
+calibration set's when it was fitted with one), and any asset it did not learn from is out of
+sample anyway, so its ordinary grade distribution serves. An asset it learned from but holds no
+out-of-fold row for (a grader fitted with a separate calibration set, or saved before
+``train_ids_`` was kept) has none: its row is NaN and its source ``"none"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from assetgrade.grader import Grader
+    from assetgrade.store.records import AssetRecord
+
+__all__ = ["out_of_sample_proba"]
+
+Source = Literal["out-of-fold", "graded", "none"]
+
+
+def out_of_sample_proba(
+    grader: Grader, records: Sequence[AssetRecord], *, batch: int = 256
+) -> tuple[npt.NDArray[np.float64], list[Source]]:
+    """(distributions over ``grader.grades_``, one row per record, and how each row was obtained).
+
+    ``"out-of-fold"``: the grader's own out-of-fold (or calibration-set) row for an asset it
+    learned from; ``"graded"``: the grader's distribution for an asset it never learned from
+    (graded in batches of ``batch``); ``"none"``: learned from without an out-of-fold row (NaN).
+    """
+    grades = list(grader.grades_)
+    oof = getattr(grader, "oof_", None) or {}
+    oof_row = {a: i for i, a in enumerate(oof.get("asset_ids", []))}
+    trained = getattr(grader, "train_ids_", None)
+    learned = set(trained) if trained is not None else None
+    out = np.full((len(records), len(grades)), np.nan)
+    sources: list[Source] = []
+    to_grade: list[int] = []
+    for i, rec in enumerate(records):
+        if rec.asset_id in oof_row:
+            out[i] = np.asarray(oof["proba"][oof_row[rec.asset_id]], dtype=np.float64)
+            sources.append("out-of-fold")
+        elif learned is not None and rec.asset_id not in learned:
+            to_grade.append(i)
+            sources.append("graded")
+        else:
+            sources.append("none")
+    for start in range(0, len(to_grade), batch):
+        idx = to_grade[start:start + batch]
+        for i, res in zip(idx, grader.grade_many([records[i] for i in idx]), strict=True):
+            out[i] = [res.probabilities.get(g, 0.0) for g in grades]
+    return out, sources
