@@ -6,9 +6,10 @@ as files plus a CSV manifest and ingested through the ordinary manifest path. Th
 remaining-life model is trained first, as a user would with ``assetgrade sensors fit-rul``, on a
 fleet history the package ships: the 100 FD001 *test* engines with their true remaining life,
 none of which is a demo asset. The Grader's settings are written to the workspace config (so
-``assetgrade train`` there trains the same grader), it is trained on the labelled assets (each
-extractor on its own modality's real label, read from the benchmark's ``labels.csv``), every
-asset is graded and recorded, and HTML reports are written.
+``assetgrade train`` there uses the same settings, though it teaches every extractor the asset
+grade), it is trained on the labelled assets (each extractor on its own modality's real label,
+read from the benchmark's ``labels.csv``), every asset is graded and recorded, and HTML reports
+are written.
 """
 
 from __future__ import annotations
