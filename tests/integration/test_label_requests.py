@@ -248,6 +248,19 @@ def test_a_failing_round_reads_failed_with_its_error(trained_env: RestEnv) -> No
     assert _open(env) == []
 
 
+def test_a_round_and_what_records_it_are_one_transaction(trained_env: RestEnv) -> None:
+    from assetgrade.review.suggest import label_round
+
+    def fails(_session: Any, _round: Any) -> None:
+        raise RuntimeError("the done event could not be written")
+
+    with pytest.raises(RuntimeError):
+        label_round(trained_env.ws, k=3, enqueue=True, on_stored=fails)
+    assert _open(trained_env) == []  # no requests without their job's end
+    rnd = label_round(trained_env.ws, k=3, enqueue=True, on_stored=lambda s, r: None)
+    assert rnd.enqueued is not None and _open(trained_env) == rnd.enqueued.added
+
+
 def test_a_round_whose_process_died_reads_lost(trained_env: RestEnv) -> None:
     import socket
 

@@ -7,7 +7,8 @@ evidence of every asset and can take minutes: longer than a web request should w
 accepting (the same errors, naming the field, as a round run at once), appends a
 ``review.round_queued`` event, and runs the round on its own thread. The round's state lives in
 the audit trail, not in the process: ``review.round_started``, then ``review.round_done`` (its
-payload is the stored round, what ``POST /review/requests`` returns) or ``review.round_failed``
+payload is the stored round, what ``POST /review/requests`` returns, written in the same transaction
+as the round's label requests) or ``review.round_failed``
 (the error), all under entity ``label_round`` and the job id. Any process that opens the store,
 a second server worker included, can therefore read a job's state (:func:`read_round_job`).
 
@@ -147,14 +148,19 @@ class RoundRunner:
         with self.workspace.session() as s:
             append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
                          payload={"settings": settings, "host": socket.gethostname(), "pid": os.getpid()})
+        self._futures = {j: f for j, f in self._futures.items() if not f.done()}  # finished ones: read their events
         self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
         return job_id
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
-        """Block until this runner's job ``job_id`` has finished (for scripts and tests)."""
+        """Block until this runner's job ``job_id`` has finished (for scripts and tests).
+
+        A job that had finished before a later ``submit`` is no longer held: read its state with
+        :func:`read_round_job` instead.
+        """
         fut = self._futures.get(job_id)
         if fut is None:
-            raise NotFoundError(f"no job {job_id!r} was submitted to this runner")
+            raise NotFoundError(f"no job {job_id!r} is held by this runner")
         fut.result(timeout=timeout)
 
     def close(self) -> None:
@@ -168,10 +174,12 @@ class RoundRunner:
         try:
             with ws.session() as s:
                 append_event(s, actor=requested_by, action=STARTED, entity=ROUND_ENTITY, entity_id=job_id)
-            rnd = label_round(ws, enqueue=True, requested_by=requested_by, **settings)
-            body = stored_round(rnd, requested_by)
-            with ws.session() as s:
-                append_event(s, actor=requested_by, action=DONE, entity=ROUND_ENTITY, entity_id=job_id, payload=body)
+
+            def record_done(s: Session, rnd: LabelRound) -> None:  # in the round's own transaction
+                append_event(s, actor=requested_by, action=DONE, entity=ROUND_ENTITY, entity_id=job_id,
+                             payload=stored_round(rnd, requested_by))
+
+            label_round(ws, enqueue=True, requested_by=requested_by, on_stored=record_done, **settings)
         except Exception as exc:  # the job's end is recorded whatever went wrong, then the thread goes on
             message = str(exc) if isinstance(exc, AssetgradeError) else f"{type(exc).__name__}: {exc}"
             log.exception("label round %s failed", job_id)

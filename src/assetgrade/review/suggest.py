@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ from assetgrade.store.records import AssetRecord
 from assetgrade.store.requests import EnqueueReport, RequestedLabel, add_label_requests
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assetgrade.grader import Grader
     from assetgrade.workspace import Workspace
 
@@ -220,6 +223,7 @@ def label_round(
     replace: bool = False,
     requested_by: str = "system",
     progress: Callable[[str], None] | None = None,
+    on_stored: Callable[[Session, LabelRound], None] | None = None,
 ) -> LabelRound:
     """Suggest ``k`` assets of the workspace to label next and, with ``enqueue``, store them as label requests.
 
@@ -229,6 +233,7 @@ def label_round(
     like the strategy's name, before the grader is loaded. The round is stored in one
     transaction (:func:`~assetgrade.store.requests.add_label_requests`, ``requested_by`` as the
     actor); with ``replace``, open requests of earlier rounds that it does not repeat are withdrawn.
+    ``on_stored(session, round)`` runs inside that transaction (a background job records its end there).
     """
     from assetgrade.grader import Grader
     from assetgrade.store.loading import load_records
@@ -237,13 +242,15 @@ def label_round(
     grader = Grader.load(model or ws.grader_dir)
     records = load_records(ws)
     rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
-    report = None
+    rnd = LabelRound(strategy=strategy, seed=seed, model_version=grader.version_,
+                     labelled=sum(r.grade is not None for r in records), assets=len(records), suggestions=rows)
     if enqueue:
         items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
                                 predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
         with ws.session() as s:
-            report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
-                                        requested_by=requested_by, replace=replace)
-    return LabelRound(strategy=strategy, seed=seed, model_version=grader.version_,
-                      labelled=sum(r.grade is not None for r in records), assets=len(records), suggestions=rows,
-                      enqueued=report)
+            rnd = replace_fields(rnd, enqueued=add_label_requests(s, items, strategy=strategy,
+                                                                  model_version=grader.version_,
+                                                                  requested_by=requested_by, replace=replace))
+            if on_stored is not None:
+                on_stored(s, rnd)
+    return rnd
