@@ -72,3 +72,4 @@ def register(app: typer.Typer) -> None:
             console.print(f"[green]{name}[/] {p}")
         console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())
                       + f"; total {s['wall_s']}")
+        console.print(f"[bold]open[/] {s['index']} (the reports, figures and plots on one page)")

@@ -182,6 +182,21 @@ def run_demo(
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "wall_s": round(time.perf_counter() - t0, 1),
         "notes": grader.notes_,
+        "index": str(ws.reports_dir / "index.html"),
     }
     (ws.reports_dir / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    _write_index(ws.reports_dir / "index.html", summary, coverage=grader.coverage)
     return summary
+
+
+def _write_index(path: Path, summary: dict[str, Any], *, coverage: float) -> Path:
+    """One page linking the demo's reports and showing its figures and plots (relative links: the folder moves)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+                             autoescape=True)
+    page = env.get_template("demo_index.html").render(
+        s=summary, coverage=coverage, reports=[Path(p).name for p in summary["reports"]],
+        plots={k: Path(v).name for k, v in summary["plots"].items()})
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -40,6 +40,10 @@ def test_demo_trains_the_fleet_rul_model_and_grades_with_it(tmp_path: Path) -> N
     assert grader.extractors_["sensors"].rul_model_.n_histories_ == 100
     saved = json.loads((tmp_path / "demo" / "reports" / "demo-summary.json").read_text(encoding="utf-8"))
     assert saved["fleet_rul"] == summary["fleet_rul"]
+    index = Path(summary["index"]).read_text(encoding="utf-8")  # one page: relative links to reports and plots
+    for p in [*summary["reports"], *summary["plots"].values()]:
+        assert f'"{Path(p).name}"' in index and (Path(summary["index"]).parent / Path(p).name).exists()
+    assert f"model {summary['model_version']}" in index and "extractor on its own label" in index
     with Workspace.open(tmp_path / "demo") as ws:
         result = grader.grade(summary["reports"][0].rsplit("grade-", 1)[1].removesuffix(".html"), workspace=ws)
     sensors = next(e for e in result.evidence if e.modality == "sensors")
