@@ -248,6 +248,34 @@ def test_a_failing_round_reads_failed_with_its_error(trained_env: RestEnv) -> No
     assert _open(env) == []
 
 
+def test_a_running_round_shows_its_latest_step(trained_env: RestEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import assetgrade.review.suggest as suggest
+
+    env = trained_env
+    release, reached = threading.Event(), threading.Event()
+    real = suggest.label_round
+
+    def slow_round(*args: Any, progress: Any = None, **kw: Any) -> Any:
+        progress("grading assets 1-32 of 32")
+        reached.set()
+        release.wait(30)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(suggest, "label_round", slow_round)
+    job = env.client.post("/api/v1/review/requests?wait=false", headers=env.auth("admin"), json={"k": 2}).json()
+    assert reached.wait(30)
+    running = env.client.get(job["url"], headers=env.auth("admin")).json()
+    assert running["status"] == "running" and running["step"] == "grading assets 1-32 of 32"
+    html = _login(env, "admin").get(f"/ui/requests?job={job['job_id']}").text
+    assert "is running" in html and "Now: grading assets 1-32 of 32." in html
+    release.set()
+    _finish(env, job["job_id"])
+    done = env.client.get(job["url"], headers=env.auth("admin")).json()
+    assert done["status"] == "done" and done["step"] is None and len(done["round"]["added"]) == 2
+
+
 def test_a_round_and_what_records_it_are_one_transaction(trained_env: RestEnv) -> None:
     from assetgrade.review.suggest import label_round
 

@@ -262,6 +262,8 @@ class LabelRoundJobOut(BaseModel):
     finished_at: UtcDatetime | None = None
     error: str | None = Field(None, description="why it failed (status failed)")
     round: LabelRoundOut | None = Field(None, description="the stored round (status done)")
+    step: str | None = Field(None, description="what it is doing now (status running, when the server process "
+                             "that answers runs it; another worker's job shows none)")
 
 
 class DefectIn(BaseModel):

@@ -134,6 +134,7 @@ class RoundRunner:
         self.workspace = workspace
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-round")
         self._futures: dict[str, Future[None]] = {}
+        self._steps: dict[str, str] = {}
 
     def submit(self, *, k: int = 20, strategy: str = "budget_switch", per_class: float | None = None, seed: int = 0,
                replace: bool = False, requested_by: str = "system") -> str:
@@ -149,6 +150,7 @@ class RoundRunner:
             append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
                          payload={"settings": settings, "host": socket.gethostname(), "pid": os.getpid()})
         self._futures = {j: f for j, f in self._futures.items() if not f.done()}  # finished ones: read their events
+        self._steps = {j: m for j, m in self._steps.items() if j in self._futures}
         self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
         return job_id
 
@@ -162,6 +164,11 @@ class RoundRunner:
         if fut is None:
             raise NotFoundError(f"no job {job_id!r} is held by this runner")
         fut.result(timeout=timeout)
+
+    def step(self, job_id: str) -> str | None:
+        """The latest progress message of a job this runner is running (None: not running here, or no step yet)."""
+        fut = self._futures.get(job_id)
+        return self._steps.get(job_id) if fut is not None and fut.running() else None
 
     def close(self) -> None:
         """Stop taking jobs; jobs not yet started are dropped (they read as ``lost`` once the process ends)."""
@@ -179,7 +186,8 @@ class RoundRunner:
                 append_event(s, actor=requested_by, action=DONE, entity=ROUND_ENTITY, entity_id=job_id,
                              payload=stored_round(rnd, requested_by))
 
-            label_round(ws, enqueue=True, requested_by=requested_by, on_stored=record_done, **settings)
+            label_round(ws, enqueue=True, requested_by=requested_by, on_stored=record_done,
+                        progress=lambda msg: self._steps.__setitem__(job_id, msg), **settings)
         except Exception as exc:  # the job's end is recorded whatever went wrong, then the thread goes on
             message = str(exc) if isinstance(exc, AssetgradeError) else f"{type(exc).__name__}: {exc}"
             log.exception("label round %s failed", job_id)

@@ -122,8 +122,9 @@ def _round_message(job: LabelRoundJobOut) -> tuple[str, str]:
     rnd = job.round
     if job.status in ("queued", "running"):
         since = job.started_at or job.queued_at
+        doing = f" Now: {job.step}." if job.step else ""
         return "ok", (f"Round {job.job_id} is {job.status} (since {since.strftime('%H:%M:%S')} UTC): the grader is "
-                      "ranking every asset; this page refreshes until it is done.")
+                      f"ranking every asset; this page refreshes until it is done.{doing}")
     if job.status == "failed":
         return "error", f"Round {job.job_id} failed: {job.error}"
     if job.status == "lost" or rnd is None:
@@ -145,7 +146,7 @@ def requests_page(request: Request, offset: int = 0, limit: int = 50,
     ctx = _requests_ctx(request, offset, limit)
     if job_id and who.can("admin"):  # back from the round form: how the round is doing, or what it did
         try:
-            job = round_job_out(app_state(request).workspace, job_id)
+            job = round_job_out(app_state(request), job_id)
         except NotFoundError:
             ctx["round_message"], ctx["round_class"] = f"No round job {job_id}.", "error"
         else:

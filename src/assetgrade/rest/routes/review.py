@@ -89,18 +89,19 @@ def queue_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> st
                                  replace=body.replace, requested_by=who.name)
 
 
-def round_job_out(workspace: Workspace, job_id: str) -> LabelRoundJobOut:
-    """The job's state as its API model; 404 when there is no such job."""
+def round_job_out(state: AppState, job_id: str) -> LabelRoundJobOut:
+    """The job's state as its API model (with this process's latest step when it runs it); 404 when there is none."""
     from assetgrade.review.rounds import read_round_job
 
-    with workspace.session(readonly=True) as s:
+    with state.workspace.session(readonly=True) as s:
         job = read_round_job(s, job_id)
     if job is None:
         raise NotFoundError(f"no label round job {job_id!r}")
     return LabelRoundJobOut(job_id=job.job_id, status=job.status, url=f"/api/v1/review/rounds/{job.job_id}",
                             requested_by=job.requested_by, settings=job.settings, queued_at=job.queued_at,
                             started_at=job.started_at, finished_at=job.finished_at, error=job.error,
-                            round=None if job.round is None else LabelRoundOut.model_validate(job.round))
+                            round=None if job.round is None else LabelRoundOut.model_validate(job.round),
+                            step=state.rounds().step(job_id) if job.status == "running" else None)
 
 
 @router.post("/review/requests", response_model=LabelRoundOut, status_code=201,
@@ -123,7 +124,7 @@ def create_label_round_route(
 
     state = app_state(request)
     if not wait:
-        job = round_job_out(state.workspace, queue_label_round(state, who, body))
+        job = round_job_out(state, queue_label_round(state, who, body))
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.url})
     return LabelRoundOut.model_validate(stored_round(store_label_round(state.workspace, who, body), who.name))
 
@@ -133,7 +134,7 @@ def create_label_round_route(
 def label_round_job_route(job_id: str, request: Request,
                           _: Principal = Depends(roles("admin"))) -> LabelRoundJobOut:
     """``queued``, ``running``, ``done`` (with the stored round), ``failed`` (with the error) or ``lost``."""
-    return round_job_out(app_state(request).workspace, job_id)
+    return round_job_out(app_state(request), job_id)
 
 
 @router.delete("/review/requests/{asset_id:path}", status_code=204, summary="Withdraw an open label request",
