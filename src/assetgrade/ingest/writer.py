@@ -373,8 +373,8 @@ def _ctrl_c_held() -> Iterator[None]:
     Without it, a Ctrl-C arriving just after a group's transaction commits but before the report
     counts the group leaves a report that says fewer rows were added than the store holds.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # off the main thread, or a handler Python did not install and could not put back
         return
     caught: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
