@@ -32,7 +32,7 @@ from assetgrade.decision import CostConfig, DecisionPolicy
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import Fuser, contradictions_for_blocks
 from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
-from assetgrade.grading.bundle import code_version, load_bundle, save_bundle
+from assetgrade.grading.bundle import code_version, load_bundle, read_bundle_info, save_bundle
 from assetgrade.grading.cache import (
     EvidenceCache,
     MemoBackbone,
@@ -328,7 +328,8 @@ class Grader:
         body = json.dumps([self.manifest_hash_, self.ontology_version_, self.code_version_, settings],
                           sort_keys=True, default=str)
         self.version_ = "grader-" + hashlib.sha256(body.encode()).hexdigest()[:12]
-        self.cache.clear()
+        self.cache = EvidenceCache()  # a new model: no row of the old one, in memory or on disk, may serve it
+        self.__dict__.pop("bundle_sha_", None)
         return self
 
     def _choose_policy(self, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
@@ -460,16 +461,36 @@ class Grader:
             for m, ex in self.extractors_.items():  # runtime sessions are rebuilt on load
                 if held[m] is not None:
                     ex._backbone = None  # type: ignore[attr-defined]
-            return save_bundle(self, self.info(), Path(path))
+            self.__dict__.pop("bundle_sha_", None)  # a property of the saved file, not of what is pickled
+            folder = save_bundle(self, self.info(), Path(path))
         finally:
             for m, ex in self.extractors_.items():
                 if held[m] is not None:
                     ex._backbone = held[m]  # type: ignore[attr-defined]
+        self.bundle_sha_ = str(read_bundle_info(folder)["pickle_sha256"])
+        return folder
 
     @classmethod
-    def load(cls, path: Path) -> Grader:
-        """A Grader saved by :meth:`save` (the pickle's sha256 is checked first)."""
-        obj, _ = load_bundle(Path(path))
+    def load(cls, path: Path, *, evidence_store: Path | None = None) -> Grader:
+        """A Grader saved by :meth:`save` (the pickle's sha256 is checked first).
+
+        ``evidence_store``: a SQLite file (a workspace's ``cache/evidence.sqlite``) that keeps the
+        evidence rows this grader computes across processes (:meth:`use_evidence_store`).
+        """
+        obj, info = load_bundle(Path(path))
         if not isinstance(obj, cls):
             raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
+        obj.bundle_sha_ = str(info["pickle_sha256"])
+        if evidence_store is not None:
+            obj.use_evidence_store(evidence_store)
         return obj
+
+    def use_evidence_store(self, path: Path) -> None:
+        """Keep evidence rows in the SQLite file ``path`` too, keyed by this exact model and code version.
+
+        A saved or loaded grader is identified by its pickle's sha256, so a retrained model (or a
+        new release) never reads another's rows; an unsaved one by its version and training time.
+        """
+        self._check_fitted()
+        model = getattr(self, "bundle_sha_", None) or f"{self.version_}@{self.trained_at_}"
+        self.cache.persist(Path(path), f"{model}/{code_version()}")

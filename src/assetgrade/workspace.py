@@ -86,6 +86,11 @@ class Workspace:
         return self.path / "cache"
 
     @property
+    def evidence_cache_path(self) -> Path:
+        """The SQLite file that keeps graders' evidence rows across processes (``cache/evidence.sqlite``)."""
+        return self.cache_dir / "evidence.sqlite"
+
+    @property
     def models_dir(self) -> Path:
         """Saved graders and model artefacts."""
         return self.path / "models"

@@ -62,7 +62,7 @@ def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: f
 def _load(ws: Workspace, model: Path | None) -> Grader:
     from assetgrade.grader import Grader
 
-    return Grader.load(model or default_model_path(ws))
+    return Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path)
 
 
 def _grade_all(grader: Grader, ws: Workspace, ids: list[str], batch: int = 64) -> list:  # type: ignore[type-arg]

@@ -6,6 +6,11 @@ Two caches make grading and out-of-fold training affordable on a small CPU:
   presence, grade distribution, findings and quality flags), keyed by the extractor's identity
   and a hash of the asset's evidence of that modality (ids + content hashes). Grading an asset
   again with the same model and the same evidence skips the extractor ("features cached").
+  :meth:`EvidenceCache.persist` adds a second level on disk (one SQLite file per workspace,
+  ``cache/evidence.sqlite``) so the rows outlive the process: a label round or a server restart
+  after ``assetgrade grade --all`` finds them. Disk keys carry the saved model's pickle hash and
+  the code version, so another model or another release never reads them; the file is a cache
+  (safe to delete), and a broken one is set aside with a warning instead of failing a grade.
 * :class:`MemoBackbone` wraps the vision extractor's pretrained backbone so that each image's
   forward pass runs once per process, however many fold extractors look at it. The backbone is
   frozen, so its output depends only on the preprocessed pixels (the memo key is their hash).
@@ -13,11 +18,18 @@ Two caches make grading and out-of-fold training affordable on a small CPU:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import pickle
+import sqlite3
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +50,10 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
+
+DISK_TTL_S = 30 * 86_400.0
+"""Rows not written for this long are dropped when a process opens the disk cache (recomputed on use)."""
 
 
 def modality_input_hash(record: AssetRecord, modality: str) -> str:
@@ -90,13 +106,33 @@ class EvidenceCache:
         self._rows: OrderedDict[str, EvidenceRow] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.disk_hits = 0
+        self._disk: _DiskRows | None = None
+        self._pending: dict[str, EvidenceRow | str] = {}
+        self._refs: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
 
+    def persist(self, path: Path, namespace: str) -> None:
+        """Back the cache with the SQLite file ``path``; rows there are keyed under ``namespace`` (model + code).
+
+        What the cache already holds in memory is written there too.
+        """
+        self._disk = _DiskRows.open(Path(path), namespace)
+        if self._disk is not None:
+            self._pending = {**self._rows, **self._refs}
+            self.flush()
+
     def get(self, key: str) -> EvidenceRow | None:
-        """The cached row or None (counts hits and misses)."""
+        """The cached row (memory first, then disk) or None (counts hits and misses)."""
         row = self._rows.get(key)
+        if row is None and self._disk is not None:
+            found = self._disk.get(key)
+            if isinstance(found, EvidenceRow):
+                self.disk_hits += 1
+                self._remember(key, found)
+                return found
         if row is None:
             self.misses += 1
             return None
@@ -105,15 +141,126 @@ class EvidenceCache:
         return row
 
     def put(self, key: str, row: EvidenceRow) -> None:
-        """Store a row, evicting the least recently used beyond ``max_items``."""
+        """Store a row, evicting the least recently used beyond ``max_items`` (to disk at :meth:`flush`)."""
+        self._remember(key, row)
+        if self._disk is not None:
+            self._pending[key] = row
+
+    def get_ref(self, key: str) -> str | None:
+        """A short string kept beside the rows (e.g. the blob of an image's rendered heat map), or None."""
+        ref = self._refs.get(key)
+        if ref is None and self._disk is not None:
+            found = self._disk.get(key)
+            if isinstance(found, str):
+                ref = self._refs[key] = found
+        return ref
+
+    def put_ref(self, key: str, value: str) -> None:
+        """Keep a short string under ``key`` (to disk at :meth:`flush`)."""
+        self._refs[key] = value
+        if self._disk is not None:
+            self._pending[key] = value
+
+    def flush(self) -> None:
+        """Write the rows put since the last flush to disk, in one transaction (nothing without a disk level)."""
+        if self._disk is not None and self._pending:
+            self._disk.put_many(self._pending)
+        self._pending = {}
+
+    def _remember(self, key: str, row: EvidenceRow) -> None:
         self._rows[key] = row
         self._rows.move_to_end(key)
         while len(self._rows) > self.max_items:
             self._rows.popitem(last=False)
 
     def clear(self) -> None:
-        """Forget every row."""
+        """Forget every row held in memory (the disk level keeps its rows)."""
         self._rows.clear()
+        self._refs.clear()
+        self._pending = {}
+
+    def close(self) -> None:
+        """Write what is pending and close the disk level (memory stays usable)."""
+        self.flush()
+        if self._disk is not None:
+            self._disk.close()
+            self._disk = None
+
+
+class _DiskRows:
+    """The disk level of :class:`EvidenceCache`: pickled rows in one SQLite table, shared by processes."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path, namespace: str) -> None:
+        self._con = con
+        self.path = path
+        self.namespace = namespace
+        self._lock = threading.Lock()
+        self.broken = False
+
+    @classmethod
+    def open(cls, path: Path, namespace: str) -> _DiskRows | None:
+        """The opened file (created when absent; stale rows dropped), or None with a warning when it is unusable."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("CREATE TABLE IF NOT EXISTS evidence_rows (key TEXT PRIMARY KEY, written REAL NOT NULL, "
+                        "row BLOB NOT NULL)")
+            con.execute("DELETE FROM evidence_rows WHERE written < ?", (time.time() - DISK_TTL_S,))
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("evidence cache %s is not usable (%s); grading goes on without it", path, exc)
+            _set_aside(path)
+            return None
+        return cls(con, path, namespace)
+
+    def get(self, key: str) -> Any:
+        """The object stored under ``key`` in this namespace, or None."""
+        if self.broken:
+            return None
+        try:
+            with self._lock:
+                hit = self._con.execute("SELECT row FROM evidence_rows WHERE key = ?",
+                                        (f"{self.namespace}/{key}",)).fetchone()
+            return None if hit is None else pickle.loads(hit[0])
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as exc:
+            self._fail(exc)
+            return None
+
+    def put_many(self, rows: dict[str, EvidenceRow | str]) -> None:
+        if self.broken:
+            return
+        now = time.time()
+        items = [(f"{self.namespace}/{k}", now, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
+                 for k, r in rows.items()]
+        try:
+            with self._lock:
+                self._con.execute("BEGIN IMMEDIATE")
+                try:
+                    self._con.executemany("INSERT OR REPLACE INTO evidence_rows (key, written, row) VALUES (?, ?, ?)",
+                                          items)
+                except BaseException:
+                    self._con.execute("ROLLBACK")
+                    raise
+                self._con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+        self.broken = True
+
+    def _fail(self, exc: Exception) -> None:
+        log.warning("evidence cache %s failed (%s); grading goes on without it", self.path, exc)
+        self.broken = True
+
+
+def _set_aside(path: Path) -> None:
+    """Move an unreadable cache file out of the way (``.broken``) so the next process starts a fresh one."""
+    if path.is_file():
+        with contextlib.suppress(OSError):
+            path.replace(path.with_name(path.name + ".broken"))
 
 
 def _rows_of(block: EvidenceBlock) -> list[EvidenceRow]:
@@ -155,6 +302,8 @@ def extract_cached(
             rows[i] = new
             if cache is not None:
                 cache.put(keys[i], new)
+        if cache is not None:
+            cache.flush()
     ids = [r.asset_id for r in records]
     n = len(records)
     feats = np.full((n, len(feature_names)), np.nan)

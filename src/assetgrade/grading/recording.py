@@ -18,7 +18,10 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
     """Render each image's heat map (anomaly or class activation) as a PNG blob: asset → {evidence id: sha256}.
 
     These are the overlays the review UI lays over the images (``payload["overlays"]`` of a
-    prediction); an image whose map cannot be made is left out and the rest go on.
+    prediction); an image whose map cannot be made is left out and the rest go on. The grader's
+    evidence cache remembers each image's overlay blob (by model and image hash), so grading an
+    unchanged image again, in this process or after :meth:`Grader.use_evidence_store` in another,
+    re-uses the stored PNG instead of rendering it again.
     """
     from assetgrade.grading.report import heatmap_png, image_heatmap
 
@@ -26,14 +29,24 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
     out: dict[str, dict[str, str]] = {}
     if vision is None:
         return out
+    cache = getattr(grader, "cache", None)
     for rec in records:
         for ref in rec.images:
-            try:
-                _, heat, _ = image_heatmap(vision, ref)
-            except (ValueError, OSError):
-                continue
-            if heat is not None:
-                out.setdefault(rec.asset_id, {})[ref.evidence_id] = ws.blobs.put_bytes(heatmap_png(heat))
+            key = f"{getattr(grader, 'version_', '')}/overlay/{ref.sha256}"
+            sha = cache.get_ref(key) if cache is not None else None
+            if sha is None or not ws.blobs.exists(sha):
+                try:
+                    _, heat, _ = image_heatmap(vision, ref)
+                except (ValueError, OSError):
+                    continue
+                if heat is None:
+                    continue
+                sha = ws.blobs.put_bytes(heatmap_png(heat))
+                if cache is not None:
+                    cache.put_ref(key, sha)
+            out.setdefault(rec.asset_id, {})[ref.evidence_id] = sha
+    if cache is not None:
+        cache.flush()
     return out
 
 

@@ -20,6 +20,7 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     for part in (m["fused"], *m["single"].values()):
         assert 0.0 <= part["accuracy"] <= 1.0 and 0.0 <= part["coverage"] <= 1.0 and part["expected_cost"] >= 0
     assert m["throughput_cached_assets_per_s"] > m["throughput_cold_assets_per_s"] > 0
+    assert m["throughput_disk_cached_assets_per_s"] > m["throughput_cold_assets_per_s"]
     assert doc["cached_results_identical"] is True and (tmp_path / "rc.png").stat().st_size > 1000
     assert set(m["targets"]) >= {"ece<=0.03", "cached>=20/s"}
     assert doc["fuser"] == "auto" and doc["fuser_fitted"] == "latent"

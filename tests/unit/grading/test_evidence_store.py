@@ -1,0 +1,108 @@
+"""Evidence rows kept on disk: another process (a new Grader object) grades from them, other models never do."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assetgrade.grader import Grader
+from assetgrade.grading.cache import DISK_TTL_S, EvidenceCache, EvidenceRow
+from assetgrade.modalities.base import Finding
+from assetgrade.store.records import AssetRecord
+
+from .conftest import tiny_grader
+
+
+def _row(x: float) -> EvidenceRow:
+    return EvidenceRow(np.array([x, 2.0]), True, np.array([0.25, 0.75]),
+                       [Finding(modality="text", summary=f"leak {x}", confidence=0.5)], ["blurry"])
+
+
+def test_rows_outlive_the_cache_object_under_their_namespace_only(tmp_path: Path) -> None:
+    db = tmp_path / "cache" / "evidence.sqlite"
+    a = EvidenceCache()
+    a.persist(db, "model-1/code-1")
+    a.put("k1", _row(1.0))
+    a.put("k2", _row(2.0))
+    assert EvidenceCache().get("k1") is None  # nothing on disk before the flush
+    a.flush()
+    b = EvidenceCache()
+    b.persist(db, "model-1/code-1")
+    got = b.get("k2")
+    assert got is not None and got.features.tolist() == [2.0, 2.0] and got.findings[0].summary == "leak 2.0"
+    assert got.flags == ["blurry"] and b.disk_hits == 1 and b.get("k2") is got  # then served from memory
+    other = EvidenceCache()
+    other.persist(db, "model-2/code-1")  # a retrained model or a new release reads nothing of model-1
+    assert other.get("k1") is None and other.misses == 1
+
+
+def test_old_rows_are_dropped_and_a_broken_file_is_set_aside(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "evidence.sqlite"
+    a = EvidenceCache()
+    a.persist(db, "m")
+    a.put("old", _row(1.0))
+    a.put("new", _row(2.0))
+    a.flush()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE evidence_rows SET written = written - ? WHERE key = 'm/old'", (DISK_TTL_S + 60,))
+    con.commit()
+    con.close()
+    b = EvidenceCache()
+    b.persist(db, "m")
+    assert b.get("old") is None and b.get("new") is not None
+    a.close()
+    b.close()
+    db.write_bytes(b"this is not a database" * 100)
+    c = EvidenceCache()
+    with caplog.at_level(logging.WARNING):
+        c.persist(db, "m")
+    assert "not usable" in caplog.text and (tmp_path / "evidence.sqlite.broken").exists()
+    c.put("k", _row(3.0))
+    c.flush()  # grading goes on: memory only
+    assert c.get("k") is not None
+
+
+def test_a_loaded_grader_grades_from_rows_another_process_stored(grader: Grader, records: list[AssetRecord],
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = grader.save(tmp_path / "grader")
+    db = tmp_path / "cache" / "evidence.sqlite"
+    first = Grader.load(folder, evidence_store=db)
+    want = first.grade_many(records[:6])
+    again = Grader.load(folder, evidence_store=db)  # a new process: empty memory
+    for ex in again.extractors_.values():
+        monkeypatch.setattr(ex, "extract", lambda recs: pytest.fail("the extractor ran: rows were not on disk"))
+    got = again.grade_many(records[:6])
+    assert [r.probabilities for r in got] == [r.probabilities for r in want]
+    assert again.cache.disk_hits == 6 * len(again.extractors_)
+    monkeypatch.undo()
+    # a model trained again is a new model: it starts without any store, and its rows are its own
+    refit = tiny_grader(extractors=["text"]).fit(records)
+    refit.use_evidence_store(db)
+    refit.grade_many(records[:2])
+    assert refit.cache.disk_hits == 0
+
+
+def test_heat_map_overlays_are_rendered_once_per_model_and_image(grader: Grader, records: list[AssetRecord],
+                                                                  tmp_ws: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.grading.report as report
+    from assetgrade.grading.recording import heatmap_overlays
+
+    folder = grader.save(tmp_path / "grader")
+    first = Grader.load(folder, evidence_store=tmp_ws.evidence_cache_path)
+    made = heatmap_overlays(tmp_ws, first, records[:3])
+    assert sorted(made) == sorted(r.asset_id for r in records[:3])
+    real, calls = report.image_heatmap, []
+    monkeypatch.setattr(report, "image_heatmap", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = Grader.load(folder, evidence_store=tmp_ws.evidence_cache_path)  # another process
+    assert heatmap_overlays(tmp_ws, again, records[:3]) == made and calls == []
+    gone = next(iter(made[records[0].asset_id].values()))
+    tmp_ws.blobs.fs.rm(tmp_ws.blobs.path_for(gone))  # a blob the store lost is rendered again
+    assert heatmap_overlays(tmp_ws, again, records[:3]) == made and len(calls) == 1
