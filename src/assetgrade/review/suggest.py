@@ -241,7 +241,10 @@ def label_round(
     params = check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=enqueue, replace=replace)
     grader = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path)
     records = load_records(ws)
-    rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
+    try:
+        rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
+    finally:
+        grader.cache.close()  # the rows are on disk for the next round; the file handle goes now
     rnd = LabelRound(strategy=strategy, seed=seed, model_version=grader.version_,
                      labelled=sum(r.grade is not None for r in records), assets=len(records), suggestions=rows)
     if enqueue:
