@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 DISK_TTL_S = 30 * 86_400.0
 """Rows not written for this long are dropped when a process opens the disk cache (recomputed on use)."""
+BUSY_TIMEOUT_S = 30.0
+"""How long a process waits for another one's write to the disk cache before going on without it."""
 
 
 def modality_input_hash(record: AssetRecord, modality: str) -> str:
@@ -202,7 +204,7 @@ class _DiskRows:
         """The opened file (created when absent; stale rows dropped), or None with a warning when it is unusable."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("CREATE TABLE IF NOT EXISTS evidence_rows (key TEXT PRIMARY KEY, written REAL NOT NULL, "
@@ -210,7 +212,8 @@ class _DiskRows:
             con.execute("DELETE FROM evidence_rows WHERE written < ?", (time.time() - DISK_TTL_S,))
         except (OSError, sqlite3.Error) as exc:
             log.warning("evidence cache %s is not usable (%s); grading goes on without it", path, exc)
-            _set_aside(path)
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                _set_aside(path)  # not a database (corrupt): a locked or unreadable one is left as it is
             return None
         return cls(con, path, namespace)
 
@@ -222,10 +225,15 @@ class _DiskRows:
             with self._lock:
                 hit = self._con.execute("SELECT row FROM evidence_rows WHERE key = ?",
                                         (f"{self.namespace}/{key}",)).fetchone()
-            return None if hit is None else pickle.loads(hit[0])
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError) as exc:
+        except sqlite3.Error as exc:
             self._fail(exc)
             return None
+        if hit is None:
+            return None
+        try:
+            return pickle.loads(hit[0])
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return None  # one unreadable row is a miss; it is written again when recomputed
 
     def put_many(self, rows: dict[str, EvidenceRow | str]) -> None:
         if self.broken:

@@ -68,6 +68,30 @@ def test_old_rows_are_dropped_and_a_broken_file_is_set_aside(tmp_path: Path,
     assert c.get("k") is not None
 
 
+def test_a_busy_file_is_left_alone_and_an_unreadable_row_is_a_miss(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.grading.cache as cache_mod
+
+    db = tmp_path / "evidence.sqlite"
+    a = EvidenceCache()
+    a.persist(db, "m")
+    a.put("good", _row(1.0))
+    a.put("bad", _row(2.0))
+    a.flush()
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("UPDATE evidence_rows SET row = ? WHERE key = 'm/bad'", (b"not a pickle",))
+    b = EvidenceCache()
+    b.persist(db, "m")
+    assert b.get("bad") is None and b.get("good") is not None  # the rest of the file still serves
+    monkeypatch.setattr(cache_mod, "BUSY_TIMEOUT_S", 0.2)
+    con.execute("BEGIN EXCLUSIVE")  # another process holds the file
+    c = EvidenceCache()
+    c.persist(db, "m")
+    con.execute("ROLLBACK")
+    con.close()
+    assert c.get("good") is None and db.exists() and not (tmp_path / "evidence.sqlite.broken").exists()
+
+
 def test_a_loaded_grader_grades_from_rows_another_process_stored(grader: Grader, records: list[AssetRecord],
                                                                  tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
