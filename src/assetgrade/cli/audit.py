@@ -56,7 +56,7 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
     if not (ws.grader_dir / INFO_NAME).exists():
         return None
     from assetgrade.grader import Grader
-    from assetgrade.grading.out_of_sample import out_of_sample_proba
+    from assetgrade.grading.out_of_sample import label_noise_caveat, out_of_sample_proba
 
     grader = Grader.load(ws.grader_dir, evidence_store=ws.evidence_cache_path)
     probs, sources = out_of_sample_proba(grader, records)
@@ -72,6 +72,8 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
               f"{len(sources) - n_oof} graded; its out-of-fold accuracy "
               + ("unknown" if acc is None else f"{acc:.1%}") + ")")
     err_console.print(f"label_noise reads the {source}")
+    if (caveat := label_noise_caveat(acc)) is not None:
+        err_console.print(f"[yellow]label_noise: {caveat}[/]")
     return {"pred_probs": probs, "classes": list(grader.grades_), "pred_probs_source": source}
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from assetgrade.grader import Grader
     from assetgrade.store.records import AssetRecord
 
-__all__ = ["out_of_sample_proba"]
+__all__ = ["label_noise_caveat", "out_of_sample_proba"]
 
 Source = Literal["out-of-fold", "graded", "none"]
 
@@ -57,3 +57,16 @@ def out_of_sample_proba(
         for i, res in zip(idx, grader.grade_many([records[i] for i in idx]), strict=True):
             out[i] = [res.probabilities.get(g, 0.0) for g in grades]
     return out, sources
+
+
+def label_noise_caveat(accuracy: float | None, *, below: float = 0.9) -> str | None:
+    """The warning to show beside a label-noise audit on a grader's distributions (None: accurate enough).
+
+    Confident learning counts an asset as probably mislabelled when the model confidently
+    disagrees with its label, so a grader's own mistakes count too.
+    """
+    if accuracy is None or accuracy >= below:
+        return None
+    return (f"the grader is wrong on {1 - accuracy:.0%} of its out-of-fold assets; confident learning cannot tell "
+            "those mistakes from wrong labels, so read its rate as an upper bound and its flagged list as assets "
+            "worth a second look")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from assetgrade.grader import Grader
-from assetgrade.grading.out_of_sample import out_of_sample_proba
+from assetgrade.grading.out_of_sample import label_noise_caveat, out_of_sample_proba
 from assetgrade.store.records import AssetRecord
 
 from .conftest import make_records, tiny_grader
@@ -37,3 +37,9 @@ def test_without_an_out_of_fold_row_a_learned_asset_has_none(records: list[Asset
     assert sources == ["none", "out-of-fold"] and np.isnan(probs[0]).all() and np.isfinite(probs[1]).all()
     del g.train_ids_  # a bundle saved before train_ids_ was kept: an asset outside oof_ is not known to be unseen
     assert out_of_sample_proba(g, _unseen(1, prefix="later"))[1] == ["none"]
+
+
+def test_a_weak_grader_comes_with_a_caveat() -> None:
+    assert label_noise_caveat(None) is None and label_noise_caveat(0.95) is None
+    said = label_noise_caveat(0.627)
+    assert said is not None and "wrong on 37% of its out-of-fold assets" in said and "upper bound" in said
