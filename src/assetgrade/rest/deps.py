@@ -14,6 +14,7 @@ from assetgrade.rest.errors import AuthenticationError
 from assetgrade.rest.settings import RestSettings
 
 if TYPE_CHECKING:
+    from assetgrade.grader import Grader
     from assetgrade.ontology import Ontology
     from assetgrade.review.rounds import RoundRunner
     from assetgrade.workspace import Workspace
@@ -39,6 +40,9 @@ class AppState:
     _ontology: Ontology | None = field(default=None, repr=False)
     _rounds: RoundRunner | None = field(default=None, repr=False)
     _rounds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _grader: Grader | None = field(default=None, repr=False)
+    grading_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while this process grades: a Grader's caches serve one caller at a time."""
 
     def ontology(self) -> Ontology:
         """The workspace ontology, loaded once."""
@@ -55,12 +59,32 @@ class AppState:
                 self._rounds = RoundRunner(self.workspace)
             return self._rounds
 
+    def grader(self) -> Grader:
+        """The workspace's trained grader (``models/grader``) with its evidence store; call with ``grading_lock`` held.
+
+        Loaded on first use and again when the saved bundle changes (a retrained grader); a
+        workspace without one is a NotFoundError saying to train.
+        """
+        from assetgrade.grader import Grader
+        from assetgrade.grading.bundle import read_bundle_info
+
+        sha = read_bundle_info(self.workspace.grader_dir).get("pickle_sha256")
+        if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
+            if self._grader is not None:
+                self._grader.cache.close()
+            self._grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path)
+        return self._grader
+
     def close(self) -> None:
         """Stop the round runner, if one was started (queued rounds not yet started are dropped)."""
         with self._rounds_lock:
             if self._rounds is not None:
                 self._rounds.close()
                 self._rounds = None
+        with self.grading_lock:
+            if self._grader is not None:
+                self._grader.cache.close()
+                self._grader = None
 
 
 def app_state(request: Request) -> AppState:

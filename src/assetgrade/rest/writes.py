@@ -17,14 +17,15 @@ from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
 from assetgrade.store.audit import append_event
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
-from assetgrade.store.results import add_review, latest_prediction_id
-from assetgrade.store.schema import Asset, Evidence, Review
+from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
+from assetgrade.store.schema import Asset, Evidence, Prediction, Review
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
+    from assetgrade.rest.deps import AppState
     from assetgrade.workspace import Workspace
 
-__all__ = ["create_asset", "post_telemetry", "submit_review", "upload_image"]
+__all__ = ["create_asset", "grade_now", "post_telemetry", "submit_review", "upload_image"]
 
 
 def _validate_review(ws_ontology: Ontology, body: ReviewIn) -> None:
@@ -86,6 +87,26 @@ def create_asset(ws: Workspace, who: Principal, body: AssetIn) -> Asset:
     with ws.session() as s:
         return add_asset(s, body.id, asset_type=body.asset_type, make=body.make, model=body.model,
                          attributes=body.attributes, value=body.value, actor=who.name)
+
+
+def grade_now(state: AppState, who: Principal, asset_id: str) -> Prediction:
+    """Grade one asset with the workspace's trained grader, record it (prediction, overlays, audit event), return it."""
+    from assetgrade.grader import record_grades
+    from assetgrade.store.loading import load_records
+
+    ws = state.workspace
+    with ws.session(readonly=True) as s:
+        get_asset(s, asset_id)  # 404 for an unknown asset before any model is loaded
+    with state.grading_lock:
+        grader = state.grader()
+        records = load_records(ws, [asset_id])
+        results = grader.grade_many(records)
+        record_grades(ws, results, model_version=grader.version_, actor=who.name, grader=grader, records=records)
+    with ws.session(readonly=True) as s:
+        pred = latest_prediction(s, asset_id)
+    if pred is None:  # pragma: no cover - it was just written
+        raise ConflictError(f"the prediction of {asset_id!r} was not stored")
+    return pred
 
 
 def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, source: str | None = None

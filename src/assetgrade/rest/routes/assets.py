@@ -11,8 +11,8 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
-from assetgrade.rest.schemas import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
-from assetgrade.rest.writes import create_asset, upload_image
+from assetgrade.rest.schemas import AssetIn, AssetOut, AssetPage, ErrorOut, EvidenceOut, PredictionOut
+from assetgrade.rest.writes import create_asset, grade_now, upload_image
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
 from assetgrade.store.schema import Asset, Evidence, Prediction, Provenance
@@ -136,6 +136,20 @@ def latest_grade_route(asset_id: str, request: Request, _: Principal = Depends(c
         if pred is None:
             raise NotFoundError(f"asset {asset_id!r} has no prediction yet")
         return PredictionOut.model_validate(pred)
+
+
+@router.post("/assets/{asset_id:path}/grade", response_model=PredictionOut, status_code=201,
+             summary="Grade the asset now (admin, station)", responses={404: {"model": ErrorOut}})
+def grade_now_route(asset_id: str, request: Request,
+                    who: Principal = Depends(roles("admin", "station"))) -> PredictionOut:
+    """Grade the asset with the workspace's trained grader and record it, as ``assetgrade grade ASSET_ID`` does.
+
+    The prediction, its heat-map overlays and a ``grade.decision`` audit event (the token's name as
+    actor) are stored. The grader is loaded once per server process (again after retraining) with
+    the workspace's evidence store, so an asset whose evidence did not change is graded from it.
+    404 for an unknown asset, or when the workspace has no trained grader (``assetgrade train``).
+    """
+    return PredictionOut.model_validate(grade_now(app_state(request), who, asset_id))
 
 
 @router.get("/assets/{asset_id:path}/grades", response_model=list[PredictionOut], summary="Prediction history")

@@ -1,0 +1,73 @@
+"""Grading an asset through the API: recorded like the CLI does, from the evidence store when nothing changed."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assetgrade.grader import Grader
+from assetgrade.rest import create_app
+from assetgrade.store.loading import load_records
+from assetgrade.workspace import Workspace
+
+from .conftest import SMALL_LIMITS, RestEnv
+from .trained_workspace import seed_trained_workspace
+
+
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("graded") / "ws"
+    return path, seed_trained_workspace(path)
+
+
+@pytest.fixture
+def env(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[RestEnv]:
+    src, tokens = trained_template
+    shutil.copytree(src, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    e = RestEnv(ws, [], tokens, TestClient(create_app(ws, SMALL_LIMITS)))
+    with e.client:
+        yield e
+    ws.close()
+
+
+def test_a_station_grades_an_asset_and_it_is_recorded(env: RestEnv) -> None:
+    r = env.client.post("/api/v1/assets/new-03/grade", headers=env.auth("station-1"))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    want = Grader.load(env.ws.grader_dir).grade_many(load_records(env.ws, ["new-03"]))[0]
+    assert out["asset_id"] == "new-03" and out["grade"] == want.grade and out["decision"] == want.decision
+    assert out["distribution"] == pytest.approx(want.probabilities)
+    latest = env.client.get("/api/v1/assets/new-03/grade", headers=env.auth("alice")).json()
+    assert latest["id"] == out["id"]  # what GET /grade now answers
+    events = env.client.get("/api/v1/audit/events?action=grade.decision", headers=env.auth("admin")).json()["items"]
+    assert [(e["actor"], e["payload"]["asset_id"]) for e in events] == [("station-1", "new-03")]
+    assert env.ws.evidence_cache_path.exists()  # its evidence is kept for the next time
+
+
+def test_grading_again_reads_the_evidence_store_and_a_retrained_grader_is_picked_up(env: RestEnv) -> None:
+    first = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin")).json()
+    state = env.client.app.state.assetgrade  # type: ignore[attr-defined]
+    loaded = state._grader
+    assert loaded is not None and loaded.cache.misses > 0
+    again = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin")).json()
+    assert again["grade"] == first["grade"] and again["id"] != first["id"]  # a new decision, recorded again
+    assert state._grader is loaded and loaded.cache.hits > 0
+    Grader(extractors=("text",), folds=2, seed=1,
+           extractor_settings={"text": {"embedder": "hashing"}}).fit(env.ws).save(env.ws.grader_dir)
+    third = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin")).json()
+    assert state._grader is not loaded and third["model_version"] == state._grader.version_
+
+
+def test_who_may_grade_and_what_is_missing(env: RestEnv) -> None:
+    assert env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("alice")).status_code == 403
+    assert env.client.post("/api/v1/assets/pump-01/grade").status_code == 401
+    r = env.client.post("/api/v1/assets/no-such-pump/grade", headers=env.auth("admin"))
+    assert r.status_code == 404 and "no-such-pump" in r.json()["detail"]
+    shutil.rmtree(env.ws.grader_dir)
+    r = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin"))
+    assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]
