@@ -71,3 +71,30 @@ def test_who_may_grade_and_what_is_missing(env: RestEnv) -> None:
     shutil.rmtree(env.ws.grader_dir)
     r = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin"))
     assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]
+
+
+def _login(env: RestEnv, name: str) -> TestClient:
+    c = env.client
+    c.cookies.clear()
+    r = c.post("/ui/login", data={"token": env.tokens[name], "next": "/ui/queue"}, follow_redirects=False)
+    assert r.status_code == 303
+    return c
+
+
+def test_an_admin_grades_from_the_asset_page(env: RestEnv) -> None:
+    c = _login(env, "alice")  # a reviewer sees no button and may not post it
+    assert 'id="grade-now-form"' not in c.get("/ui/assets/new-01").text
+    assert c.post("/ui/assets/new-01/grade", follow_redirects=False).status_code == 403
+    c = _login(env, "admin")
+    page = c.get("/ui/assets/new-01").text
+    assert 'id="grade-now-form"' in page and "Not graded yet." in page
+    r = c.post("/ui/assets/new-01/grade", headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert r.status_code == 403  # cross-site post
+    r = c.post("/ui/assets/new-01/grade", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/assets/new-01?graded=1"
+    latest = env.client.get("/api/v1/assets/new-01/grade", headers=env.auth("admin")).json()
+    page = c.get(r.headers["location"]).text
+    assert f"Graded now with {latest['model_version']}: {latest['grade']} ({latest['decision']})." in page
+    shutil.rmtree(env.ws.grader_dir)
+    r = c.post("/ui/assets/new-01/grade", follow_redirects=False)
+    assert r.status_code == 404 and 'id="grade-error"' in r.text and "assetgrade train" in r.text

@@ -21,7 +21,7 @@ from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
 from assetgrade.rest.schemas import LabelRoundIn, LabelRoundJobOut, ReviewIn
-from assetgrade.rest.writes import submit_review
+from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -203,10 +203,29 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
-def asset_page(request: Request, asset_id: str, saved: str | None = None) -> HTMLResponse:
+def asset_page(request: Request, asset_id: str, saved: str | None = None, graded: bool = False) -> HTMLResponse:
     _reviewer(request)
     msg = f"Review of {saved} saved." if saved else None
-    return _render(request, "asset.html", _asset_ctx(request, asset_id, message=msg, message_kind="ok"))
+    ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok")
+    pred = ctx["p"].prediction
+    if graded and pred is not None:
+        ctx["message"] = f"Graded now with {pred.model_version}: {pred.grade} ({pred.decision})."
+    return _render(request, "asset.html", ctx)
+
+
+@router.post("/assets/{asset_id:path}/grade")
+async def post_grade_now(request: Request, asset_id: str) -> Response:
+    who = _reviewer(request)
+    _same_origin(request)
+    if not who.can("admin"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; grading an asset needs admin")
+    try:
+        await run_in_threadpool(grade_now, app_state(request), who, asset_id)
+    except NotFoundError as exc:  # no trained grader (an unknown asset fails again below, as a plain 404)
+        ctx = await run_in_threadpool(_asset_ctx, request, asset_id)
+        ctx["grade_error"] = str(exc)
+        return _render(request, "asset.html", ctx, status=404)
+    return RedirectResponse(f"/ui/assets/{quote(asset_id)}?graded=1", status_code=303)
 
 
 @router.post("/assets/{asset_id:path}/review")
