@@ -61,6 +61,21 @@ def register(app: typer.Typer) -> None:
                                 server_workers=server_workers, server_threads=server_threads)
         typer.echo(write_result(res, json_path))
 
+    @app.command("grade-api")
+    def bench_grade_api(
+        workspace: Path = typer.Option(Path("demo-workspace"), "--workspace", "-w",
+                                       help="a workspace with a trained grader (default: the one `make demo` builds); "
+                                       "a copy is graded, never the workspace itself"),
+        n_assets: int = typer.Option(30, "--assets", help="assets to grade, first by id"),
+        threads: int = typer.Option(4, help="handler threads of the service (`serve --threads`)"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+    ) -> None:
+        """Time POST /api/v1/assets/{id}/grade on a copy of the workspace: cold, then again from the evidence store."""
+        from assetgrade.bench.report import write_result
+        from assetgrade.loadtest.grade_bench import run_grade_api_bench
+
+        typer.echo(write_result(run_grade_api_bench(workspace, n_assets=n_assets, threads=threads), json_path))
+
     @app.command("ui")
     def bench_ui(
         workspace: Path = typer.Option(Path("demo-workspace"), "--workspace", "-w",
