@@ -1,7 +1,9 @@
-"""Fixtures of the REST and web UI tests: a demo workspace, tokens of every role, and a test client."""
+"""Fixtures of the REST and web UI tests: a demo workspace, tokens of every role, a test client, and a served copy
+of a workspace with a trained grader."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,3 +60,24 @@ def fresh_env(tmp_path: Path) -> Iterator[RestEnv]:
     with env.client:
         yield env
     env.ws.close()
+
+
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A workspace with a trained text grader and 8 unlabelled assets, built once per module."""
+    from .trained_workspace import seed_trained_workspace
+
+    path = tmp_path_factory.mktemp("trained") / "ws"
+    return path, seed_trained_workspace(path)
+
+
+@pytest.fixture
+def trained_env(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[RestEnv]:
+    """A fresh copy of the trained workspace, served."""
+    src, tokens = trained_template
+    shutil.copytree(src, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    env = RestEnv(ws, [], tokens, TestClient(create_app(ws, SMALL_LIMITS)))
+    with env.client:
+        yield env
+    ws.close()

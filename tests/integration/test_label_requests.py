@@ -6,24 +6,19 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from assetgrade.grader import Grader
-from assetgrade.rest import create_app
 from assetgrade.review.suggest import suggest_labels
 from assetgrade.store.loading import load_records
 from assetgrade.store.requests import RequestedLabel, add_label_requests
 from assetgrade.store.schema import Label
-from assetgrade.workspace import Workspace
 
-from .conftest import SMALL_LIMITS, RestEnv
-from .trained_workspace import seed_trained_workspace, unlabelled_ids
+from .conftest import RestEnv
+from .trained_workspace import unlabelled_ids
 
 
 def _request(env: Any, ids: list[str]) -> None:
@@ -99,25 +94,6 @@ def test_ui_requests_page_banner_and_review_moves_to_the_next_request(fresh_env:
 
 
 # -- a new round over the API and the UI form: needs a workspace with a trained grader ------------------------------
-
-@pytest.fixture(scope="module")
-def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A workspace with a trained text grader and 8 unlabelled assets, built once per module."""
-    path = tmp_path_factory.mktemp("trained") / "ws"
-    return path, seed_trained_workspace(path)
-
-
-@pytest.fixture
-def trained_env(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[RestEnv]:
-    """A fresh copy of the trained workspace, served."""
-    src, tokens = trained_template
-    shutil.copytree(src, tmp_path / "ws")
-    ws = Workspace.open(tmp_path / "ws")
-    env = RestEnv(ws, [], tokens, TestClient(create_app(ws, SMALL_LIMITS)))
-    with env.client:
-        yield env
-    ws.close()
-
 
 def _open(env: RestEnv) -> list[str]:
     page = env.client.get("/api/v1/review/requests", headers=env.auth("alice")).json()

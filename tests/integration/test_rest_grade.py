@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from assetgrade.grader import Grader
-from assetgrade.rest import create_app
 from assetgrade.store.loading import load_records
-from assetgrade.workspace import Workspace
 
-from .conftest import SMALL_LIMITS, RestEnv
-from .trained_workspace import seed_trained_workspace
+from .conftest import RestEnv
 
 
-@pytest.fixture(scope="module")
-def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    path = tmp_path_factory.mktemp("graded") / "ws"
-    return path, seed_trained_workspace(path)
-
-
-@pytest.fixture
-def env(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[RestEnv]:
-    src, tokens = trained_template
-    shutil.copytree(src, tmp_path / "ws")
-    ws = Workspace.open(tmp_path / "ws")
-    e = RestEnv(ws, [], tokens, TestClient(create_app(ws, SMALL_LIMITS)))
-    with e.client:
-        yield e
-    ws.close()
-
-
-def test_a_station_grades_an_asset_and_it_is_recorded(env: RestEnv) -> None:
+def test_a_station_grades_an_asset_and_it_is_recorded(trained_env: RestEnv) -> None:
+    env = trained_env
     r = env.client.post("/api/v1/assets/new-03/grade", headers=env.auth("station-1"))
     assert r.status_code == 201, r.text
     out = r.json()
@@ -49,7 +28,8 @@ def test_a_station_grades_an_asset_and_it_is_recorded(env: RestEnv) -> None:
     assert env.ws.evidence_cache_path.exists()  # its evidence is kept for the next time
 
 
-def test_grading_again_reads_the_evidence_store_and_a_retrained_grader_is_picked_up(env: RestEnv) -> None:
+def test_grading_again_reads_the_evidence_store_and_a_retrained_grader_is_picked_up(trained_env: RestEnv) -> None:
+    env = trained_env
     first = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin")).json()
     state = env.client.app.state.assetgrade  # type: ignore[attr-defined]
     loaded = state._grader
@@ -63,7 +43,8 @@ def test_grading_again_reads_the_evidence_store_and_a_retrained_grader_is_picked
     assert state._grader is not loaded and third["model_version"] == state._grader.version_
 
 
-def test_who_may_grade_and_what_is_missing(env: RestEnv) -> None:
+def test_who_may_grade_and_what_is_missing(trained_env: RestEnv) -> None:
+    env = trained_env
     assert env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("alice")).status_code == 403
     assert env.client.post("/api/v1/assets/pump-01/grade").status_code == 401
     r = env.client.post("/api/v1/assets/no-such-pump/grade", headers=env.auth("admin"))
@@ -81,7 +62,8 @@ def _login(env: RestEnv, name: str) -> TestClient:
     return c
 
 
-def test_an_admin_grades_from_the_asset_page(env: RestEnv) -> None:
+def test_an_admin_grades_from_the_asset_page(trained_env: RestEnv) -> None:
+    env = trained_env
     c = _login(env, "alice")  # a reviewer sees no button and may not post it
     assert 'id="grade-now-form"' not in c.get("/ui/assets/new-01").text
     assert c.post("/ui/assets/new-01/grade", follow_redirects=False).status_code == 403

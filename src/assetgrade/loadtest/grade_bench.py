@@ -21,21 +21,15 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import numpy as np
 
 from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 from assetgrade.loadtest.server import ServiceProcess
+from assetgrade.loadtest.ui_bench import latency_stats
 
 __all__ = ["run_grade_api_bench"]
 
 _COPY = ("assetgrade.yaml", "assetgrade.db", "blobs", "models")
-
-
-def _stats(xs: list[float]) -> dict[str, float]:
-    a = np.asarray(xs, dtype=float)
-    return {"p50_ms": round(float(np.percentile(a, 50)), 1), "p95_ms": round(float(np.percentile(a, 95)), 1),
-            "max_ms": round(float(a.max()), 1), "mean_ms": round(float(a.mean()), 1)}
 
 
 def _copy_workspace(src: Path, dst: Path) -> None:
@@ -102,7 +96,7 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
                 if name == "cold":
                     first_ms, times = times[0], times[1:] or times
                 passes[name], graded[name] = times, out
-    stats = {p: _stats(v) for p, v in passes.items()}
+    stats = {p: latency_stats(v) for p, v in passes.items()}
     metrics = {
         "first_request_ms": round(first_ms, 1),
         "cold_p50_ms": stats["cold"]["p50_ms"], "cold_p95_ms": stats["cold"]["p95_ms"],

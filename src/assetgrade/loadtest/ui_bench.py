@@ -26,14 +26,15 @@ from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 from assetgrade.loadtest.server import ServiceProcess
 
-__all__ = ["TARGET_MS", "run_ui_bench"]
+__all__ = ["TARGET_MS", "latency_stats", "run_ui_bench"]
 
 TARGET_MS = 300.0
 _IMG = re.compile(r'(?:src|data-overlay|data-src)="(/api/v1/evidence/[^"]+)"')
 _TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
-def _stats(xs: list[float]) -> dict[str, float]:
+def latency_stats(xs: list[float]) -> dict[str, float]:
+    """p50, p95, max and mean of latencies in milliseconds, rounded to 0.1 ms."""
     a = np.asarray(xs, dtype=float)
     return {"p50_ms": round(float(np.percentile(a, 50)), 1), "p95_ms": round(float(np.percentile(a, 95)), 1),
             "max_ms": round(float(a.max()), 1), "mean_ms": round(float(a.mean()), 1)}
@@ -120,7 +121,7 @@ def run_ui_bench(workspace: Path, *, n_assets: int = 50, threads: int = 4) -> Be
         with ws.session() as s:
             revoke_token(s, name, actor="bench-ui")
         ws.close()
-    out = {p: {k: _stats(v) for k, v in d.items() if v} for p, d in passes.items()}
+    out = {p: {k: latency_stats(v) for k, v in d.items() if v} for p, d in passes.items()}
     worst_p95 = max(out[p]["document"]["p95_ms"] for p in out)
     metrics = {
         "document_p50_ms_first_view": out["first_view"]["document"]["p50_ms"],
