@@ -32,6 +32,14 @@ class RestEnv:
         """The Authorization header of token ``name``."""
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
+    def login(self, name: str) -> TestClient:
+        """The client, logged in to the web UI as token ``name`` (any earlier session dropped)."""
+        self.client.cookies.clear()
+        r = self.client.post("/ui/login", data={"token": self.tokens[name], "next": "/ui/queue"},
+                             follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return self.client
+
 
 def make_env(path: Path, n_assets: int) -> RestEnv:
     """A workspace with ``n_assets`` demo assets and tokens admin, alice and bob (reviewers), station-1."""

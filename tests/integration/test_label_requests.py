@@ -29,14 +29,6 @@ def _request(env: Any, ids: list[str]) -> None:
     assert rep.added == ids
 
 
-def _login(env: Any, name: str) -> Any:
-    c = env.client
-    c.cookies.clear()
-    r = c.post("/ui/login", data={"token": env.tokens[name], "next": "/ui/requests"}, follow_redirects=False)
-    assert r.status_code == 303
-    return c
-
-
 def test_api_lists_open_requests_and_a_review_answers_one(fresh_env: Any) -> None:
     env = fresh_env
     ids = [a.asset_id for a in env.assets][:3]
@@ -74,7 +66,7 @@ def test_ui_requests_page_banner_and_review_moves_to_the_next_request(fresh_env:
     env = fresh_env
     ids = [a.asset_id for a in env.assets][:2]
     _request(env, ids)
-    c = _login(env, "alice")
+    c = env.login("alice")
     html = c.get("/ui/requests").text
     assert "Label requests <small>(2 open)" in html
     assert re.findall(r'<td><a href="/ui/assets/([^"]+)">', html) == ids
@@ -244,7 +236,7 @@ def test_a_running_round_shows_its_latest_step(trained_env: RestEnv, monkeypatch
     assert reached.wait(30)
     running = env.client.get(job["url"], headers=env.auth("admin")).json()
     assert running["status"] == "running" and running["step"] == "grading assets 1-32 of 32"
-    html = _login(env, "admin").get(f"/ui/requests?job={job['job_id']}").text
+    html = env.login("admin").get(f"/ui/requests?job={job['job_id']}").text
     assert "is running" in html and "Now: grading assets 1-32 of 32." in html
     release.set()
     _finish(env, job["job_id"])
@@ -296,11 +288,11 @@ def test_only_an_admin_asks_for_a_round(trained_env: RestEnv) -> None:
 
 def test_ui_form_asks_for_a_round_and_shows_what_it_added(trained_env: RestEnv) -> None:
     env = trained_env
-    c = _login(env, "alice")  # a reviewer sees the list, not the form, and may not post it
+    c = env.login("alice")  # a reviewer sees the list, not the form, and may not post it
     assert 'id="round-form"' not in c.get("/ui/requests").text
     r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, follow_redirects=False)
     assert r.status_code == 403 and _open(env) == []
-    c = _login(env, "admin")
+    c = env.login("admin")
     page = c.get("/ui/requests").text
     assert 'id="round-form"' in page and '<option value="budget_switch" selected>' in page
     r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, headers={"Origin": "https://evil.example"},
@@ -332,8 +324,8 @@ def test_ui_form_asks_for_a_round_and_shows_what_it_added(trained_env: RestEnv) 
     html = c.get("/ui/requests?job=round_waiting").text
     assert "Round round_waiting is queued" in html and 'http-equiv="refresh" content="2"' in html
     assert "No round job round_nope" in c.get("/ui/requests?job=round_nope").text
-    assert "round_waiting" not in _login(env, "alice").get("/ui/requests?job=round_waiting").text
-    c = _login(env, "admin")
+    assert "round_waiting" not in env.login("alice").get("/ui/requests?job=round_waiting").text
+    c = env.login("admin")
     # a bad form is not started: the page says why and keeps the input
     r = c.post("/ui/requests/round", data={"k": "5", "strategy": "oracle", "replace": "on"})
     assert r.status_code == 422 and "Not started" in r.text and "unknown strategy" in r.text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from fastapi.testclient import TestClient
 
 from assetgrade.grader import Grader
 from assetgrade.store.loading import load_records
@@ -54,20 +53,12 @@ def test_who_may_grade_and_what_is_missing(trained_env: RestEnv) -> None:
     assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]
 
 
-def _login(env: RestEnv, name: str) -> TestClient:
-    c = env.client
-    c.cookies.clear()
-    r = c.post("/ui/login", data={"token": env.tokens[name], "next": "/ui/queue"}, follow_redirects=False)
-    assert r.status_code == 303
-    return c
-
-
 def test_an_admin_grades_from_the_asset_page(trained_env: RestEnv) -> None:
     env = trained_env
-    c = _login(env, "alice")  # a reviewer sees no button and may not post it
+    c = env.login("alice")  # a reviewer sees no button and may not post it
     assert 'id="grade-now-form"' not in c.get("/ui/assets/new-01").text
     assert c.post("/ui/assets/new-01/grade", follow_redirects=False).status_code == 403
-    c = _login(env, "admin")
+    c = env.login("admin")
     page = c.get("/ui/assets/new-01").text
     assert 'id="grade-now-form"' in page and "Not graded yet." in page
     r = c.post("/ui/assets/new-01/grade", headers={"Origin": "https://evil.example"}, follow_redirects=False)
