@@ -35,12 +35,13 @@ _COPY = ("assetgrade.yaml", "assetgrade.db", "blobs", "models")
 def _copy_workspace(src: Path, dst: Path) -> None:
     """The parts of a local workspace that serving and grading need (a consistent SQLite copy via its backup API)."""
     import sqlite3
+    from contextlib import closing
 
     dst.mkdir(parents=True)
     for name in _COPY:
         p = src / name
         if name == "assetgrade.db":
-            with sqlite3.connect(p) as a, sqlite3.connect(dst / name) as b:
+            with closing(sqlite3.connect(p)) as a, closing(sqlite3.connect(dst / name)) as b:
                 a.backup(b)
         elif p.is_dir():
             shutil.copytree(p, dst / name)

@@ -23,6 +23,16 @@ def _row(x: float) -> EvidenceRow:
                        [Finding(modality="text", summary=f"leak {x}", confidence=0.5)], ["blurry"])
 
 
+def _stored(db: Path, namespace: str = "m", **rows: EvidenceRow) -> EvidenceCache:
+    """A cache on ``db`` holding ``rows``, flushed to disk."""
+    cache = EvidenceCache()
+    cache.persist(db, namespace)
+    for key, row in rows.items():
+        cache.put(key, row)
+    cache.flush()
+    return cache
+
+
 def test_rows_outlive_the_cache_object_under_their_namespace_only(tmp_path: Path) -> None:
     db = tmp_path / "cache" / "evidence.sqlite"
     a = EvidenceCache()
@@ -44,11 +54,7 @@ def test_rows_outlive_the_cache_object_under_their_namespace_only(tmp_path: Path
 def test_old_rows_are_dropped_and_a_broken_file_is_set_aside(tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "evidence.sqlite"
-    a = EvidenceCache()
-    a.persist(db, "m")
-    a.put("old", _row(1.0))
-    a.put("new", _row(2.0))
-    a.flush()
+    a = _stored(db, old=_row(1.0), new=_row(2.0))
     con = sqlite3.connect(db)
     con.execute("UPDATE evidence_rows SET written = written - ? WHERE key = 'm/old'", (DISK_TTL_S + 60,))
     con.commit()
@@ -73,11 +79,7 @@ def test_a_busy_file_is_left_alone_and_an_unreadable_row_is_a_miss(tmp_path: Pat
     import assetgrade.grading.cache as cache_mod
 
     db = tmp_path / "evidence.sqlite"
-    a = EvidenceCache()
-    a.persist(db, "m")
-    a.put("good", _row(1.0))
-    a.put("bad", _row(2.0))
-    a.flush()
+    _stored(db, good=_row(1.0), bad=_row(2.0))
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("UPDATE evidence_rows SET row = ? WHERE key = 'm/bad'", (b"not a pickle",))
     b = EvidenceCache()
