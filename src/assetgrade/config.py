@@ -9,9 +9,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.strict_yaml import DuplicateKeyError, load_unique
 
-__all__ = ["CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "load_config", "save_config"]
+__all__ = [
+    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "load_config", "save_config",
+    "with_value", "without_value",
+]
 
 CONFIG_NAME = "assetgrade.yaml"
 
@@ -60,6 +64,13 @@ class WorkspaceConfig(BaseModel):
     max_image_pixels: int = Field(64_000_000, ge=1)
     policy: PolicySettings = Field(default_factory=PolicySettings)
 
+    def ontology_path(self, base: Path) -> Path | None:
+        """The ontology file, relative paths starting at the workspace folder ``base``; None: the shipped one."""
+        if self.ontology is None:
+            return None
+        p = Path(self.ontology)
+        return p if p.is_absolute() else base / p
+
     def section(self, name: str) -> dict[str, Any]:
         """A free-form section added by another module (empty dict when absent)."""
         extra = self.model_extra or {}
@@ -70,24 +81,93 @@ class WorkspaceConfig(BaseModel):
         return value
 
 
+def _validated(raw: dict[str, Any], where: str) -> WorkspaceConfig:
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(f"{first['msg']} (got {first.get('input')!r})",
+                              where=f"{where}:{key}" if where else key) from exc
+
+
+def _path(key: str) -> list[str]:
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ValidationError(f"{key!r} is not a dotted key such as 'policy.coverage'", where="key")
+    return parts
+
+
+def config_value(config: WorkspaceConfig, key: str) -> Any:
+    """The value at a dotted ``key`` (``"grader.fuser.model"``); NotFoundError when it is not set.
+
+    Examples
+    --------
+    >>> config_value(WorkspaceConfig(), "policy.coverage")
+    0.9
+    """
+    node: Any = config.model_dump(mode="json")
+    for i, part in enumerate(_path(key)):
+        if not isinstance(node, dict) or part not in node:
+            raise NotFoundError(f"{'.'.join(_path(key)[: i + 1])} is not set")
+        node = node[part]
+    return node
+
+
+def with_value(config: WorkspaceConfig, key: str, value: Any) -> WorkspaceConfig:
+    """A validated copy of ``config`` with the dotted ``key`` set to ``value`` (mappings on the way are made).
+
+    Examples
+    --------
+    >>> cfg = with_value(WorkspaceConfig(), "grader.fuser.model", "latent")
+    >>> cfg.section("grader")
+    {'fuser': {'model': 'latent'}}
+    >>> with_value(cfg, "policy.coverage", 2)
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: policy.coverage: Input should be less than 1 (got 2)
+    """
+    raw = config.model_dump(mode="json")
+    parts = _path(key)
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValidationError(f"{'.'.join(parts[: i + 1])} holds {node!r}, not a mapping", where=key)
+    node[parts[-1]] = value
+    return _validated(raw, where="")
+
+
+def without_value(config: WorkspaceConfig, key: str) -> WorkspaceConfig:
+    """A validated copy of ``config`` without the dotted ``key`` (a schema field goes back to its default)."""
+    config_value(config, key)  # NotFoundError when it is not set
+    raw = config.model_dump(mode="json")
+    parts = _path(key)
+    node = raw
+    for part in parts[:-1]:
+        node = node[part]
+    del node[parts[-1]]
+    return _validated(raw, where="")
+
+
 def load_config(path: Path) -> WorkspaceConfig:
     """Read and validate a config file; errors name the file and the bad key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_unique(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValidationError(f"cannot read config: {exc}", where=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+    except DuplicateKeyError as exc:
+        raise ValidationError(f"{exc.key!r} is given twice (first on line {exc.first_line}); YAML would silently "
+                              "keep the last one, so merge the two", where=f"{path}:line {exc.line}") from None
     except yaml.YAMLError as exc:
         raise ValidationError(f"not valid YAML: {exc}", where=str(path)) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ValidationError("the config must be a mapping of keys to values", where=str(path))
-    try:
-        return WorkspaceConfig.model_validate(raw)
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"{first['msg']} (got {first.get('input')!r})", where=f"{path}:{key}") from exc
+    return _validated(raw, where=str(path))
 
 
 def save_config(config: WorkspaceConfig, path: Path) -> None:

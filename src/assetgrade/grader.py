@@ -157,7 +157,7 @@ class Grader:
             kw.setdefault("grades", self.grades_)
         return kw
 
-    def _resolve_settings(self, base: Path | None) -> dict[str, dict[str, Any]]:
+    def resolve_settings(self, base: Path | None) -> dict[str, dict[str, Any]]:
         """The extractor settings with a saved RUL model's folder (relative: to the workspace) loaded."""
         out = {k: dict(v) for k, v in self.extractor_settings.items()}
         rul = out.get("sensors", {}).get("rul_model")
@@ -199,7 +199,7 @@ class Grader:
                 costs = CostConfig.from_dict(source.config.section("costs"))
         else:
             all_records = list(source)
-        self.extractor_settings_ = self._resolve_settings(source.path if isinstance(source, Workspace) else None)
+        self.extractor_settings_ = self.resolve_settings(source.path if isinstance(source, Workspace) else None)
         keep = [i for i, r in enumerate(all_records) if r.grade is not None]
         records = [all_records[i] for i in keep]
         if ontology is None:

@@ -20,7 +20,7 @@ from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
 
-__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace"]
+__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path"]
 
 GRADER_DIR = "grader"
 """The folder under ``models/`` where ``assetgrade train`` saves the grader."""
@@ -28,6 +28,16 @@ GRADER_DIR = "grader"
 DB_NAME = "assetgrade.db"
 STORE_ENV = "ASSETGRADE_STORE"
 SUBDIRS = ("blobs", "cache", "models", "reports")
+
+
+def config_path(path: Path | str) -> Path:
+    """The ``assetgrade.yaml`` of the workspace folder ``path``; NotFoundError naming the fix when there is none."""
+    path = Path(path)
+    if not (path / CONFIG_NAME).exists():
+        raise NotFoundError(
+            f"{path.resolve()} is not an assetgrade workspace (no {CONFIG_NAME}); run: assetgrade init {path}"
+        )
+    return path / CONFIG_NAME
 
 
 class Workspace:
@@ -104,10 +114,8 @@ class Workspace:
         """The workspace's ontology (``ontology:`` in the config, else the shipped default)."""
         from assetgrade.ontology import default_ontology, load_ontology
 
-        if self.config.ontology is None:
-            return default_ontology()
-        p = Path(self.config.ontology)
-        return load_ontology(p if p.is_absolute() else self.path / p)
+        path = self.config.ontology_path(self.path)
+        return default_ontology() if path is None else load_ontology(path)
 
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
@@ -129,12 +137,7 @@ class Workspace:
     def open(cls, path: Path | str, store_url: str | None = None, *, check_schema: bool = True) -> Workspace:
         """Open the workspace at ``path``; errors say when it is missing or its schema is old."""
         path = Path(path)
-        cfg_path = path / CONFIG_NAME
-        if not cfg_path.exists():
-            raise NotFoundError(
-                f"{path.resolve()} is not an assetgrade workspace (no {CONFIG_NAME}); run: assetgrade init {path}"
-            )
-        ws = cls(path, load_config(cfg_path), store_url)
+        ws = cls(path, load_config(config_path(path)), store_url)
         if check_schema:
             rev = current_revision(ws.engine)
             if rev != head_revision():

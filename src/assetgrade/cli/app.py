@@ -23,6 +23,7 @@ __all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "build_app", "main"
 # Each module defines ``register(app: typer.Typer) -> None``; heavy imports stay inside the commands.
 COMMAND_MODULES: tuple[str, ...] = (
     "workspace",
+    "settings",
     "ingest",
     "ontology",
     "serve",

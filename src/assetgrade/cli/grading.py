@@ -44,19 +44,11 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
 def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: float | None,
                  extractors: str | None) -> Grader:
     """A Grader from the workspace's ``grader:`` config section, with the CLI options that were given on top."""
-    from assetgrade.errors import ValidationError
-    from assetgrade.grader import Grader
+    from assetgrade.grader_settings import grader_from_settings
 
-    kw = dict(ws.config.section("grader"))
-    for key, val in (("folds", folds), ("seed", seed), ("coverage", coverage)):
-        if val is not None:
-            kw[key] = val
-    if extractors is not None:
-        kw["extractors"] = [e.strip() for e in extractors.split(",") if e.strip()]
-    try:
-        return Grader(**kw)
-    except TypeError as exc:
-        raise ValidationError(f"bad grader settings: {exc}", where="assetgrade.yaml:grader") from exc
+    chosen = None if extractors is None else [e.strip() for e in extractors.split(",") if e.strip()]
+    return grader_from_settings(ws.config.section("grader"), folds=folds, seed=seed, coverage=coverage,
+                                extractors=chosen)
 
 
 def _load(ws: Workspace, model: Path | None) -> Grader:

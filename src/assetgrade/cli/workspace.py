@@ -14,7 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["STORE_OPTION", "WORKSPACE_ENV", "WORKSPACE_OPTION", "open_workspace", "register"]
+__all__ = ["STORE_OPTION", "WORKSPACE_ENV", "WORKSPACE_OPTION", "open_workspace", "register", "workspace_path"]
 
 WORKSPACE_ENV = "ASSETGRADE_WORKSPACE"
 console = Console()
@@ -27,12 +27,16 @@ STORE_OPTION = typer.Option("--store", help="Store URL overriding the config and
                             show_default=False)
 
 
+def workspace_path(path: Path | None = None) -> Path:
+    """The workspace folder: ``--workspace``, else ``$ASSETGRADE_WORKSPACE``, else the current folder."""
+    return path or (Path(os.environ[WORKSPACE_ENV]) if os.environ.get(WORKSPACE_ENV) else Path.cwd())
+
+
 def open_workspace(path: Path | None = None, store: str | None = None) -> Workspace:
     """Open the workspace named by ``--workspace``, else ``$ASSETGRADE_WORKSPACE``, else the current folder."""
     from assetgrade.workspace import Workspace
 
-    chosen = path or (Path(os.environ[WORKSPACE_ENV]) if os.environ.get(WORKSPACE_ENV) else Path.cwd())
-    return Workspace.open(chosen, store_url=store)
+    return Workspace.open(workspace_path(path), store_url=store)
 
 
 def _init(
@@ -153,8 +157,7 @@ def _db_upgrade(
     """Migrate the workspace's store to this version's schema."""
     from assetgrade.workspace import Workspace
 
-    chosen = workspace or (Path(os.environ[WORKSPACE_ENV]) if os.environ.get(WORKSPACE_ENV) else Path.cwd())
-    with Workspace.open(chosen, store_url=store, check_schema=False) as ws:
+    with Workspace.open(workspace_path(workspace), store_url=store, check_schema=False) as ws:
         rev = ws.upgrade()
     console.print(f"[green]store at schema revision {rev}[/]")
 

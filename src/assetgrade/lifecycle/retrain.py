@@ -37,16 +37,11 @@ def default_fit(ws: Workspace) -> FitFn:
 
     def fit(records: Sequence[AssetRecord]) -> Any:
         from assetgrade.decision.costs import CostConfig
-        from assetgrade.grader import Grader
+        from assetgrade.grader_settings import grader_from_settings
 
-        kw: dict[str, Any] = dict(ws.config.section("grader"))
-        kw.setdefault("ontology", ws.ontology())
-        if ws.config.section("costs"):
-            kw.setdefault("costs", CostConfig.from_dict(ws.config.section("costs")))
-        try:
-            grader = Grader(**kw)
-        except TypeError as exc:
-            raise ValidationError(f"bad grader settings: {exc}", where="assetgrade.yaml:grader") from exc
+        costs = ws.config.section("costs")
+        grader = grader_from_settings(ws.config.section("grader"), ontology=ws.ontology(),
+                                      costs=CostConfig.from_dict(costs) if costs else None)
         return grader.fit(list(records))
 
     return fit

@@ -24,6 +24,7 @@ from assetgrade.ontology.model import (
     TermMatch,
     normalise_term,
 )
+from assetgrade.strict_yaml import DuplicateKeyError, UniqueKeyLoader, mapping_items
 
 __all__ = ["default_ontology", "load_ontology", "parse_ontology"]
 
@@ -39,21 +40,17 @@ class _LineDict(dict[Any, Any]):
     key_lines: dict[Any, int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(UniqueKeyLoader):
     pass
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
     out = _LineDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
-        if key in out:
-            raise OntologyError(f"duplicate key {key!r}", where=f"line {key_node.start_mark.line + 1}")
-        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
-        out.key_lines[key] = key_node.start_mark.line + 1
+    for key, value, line in mapping_items(loader, node):
+        out[key] = value
+        out.key_lines[key] = line
     return out
 
 
@@ -279,8 +276,9 @@ def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
     """Parse ontology YAML text."""
     try:
         data = yaml.load(text, Loader=_LineLoader)
-    except OntologyError as exc:
-        raise OntologyError(exc.reason, where=f"{source}, {exc.where}") from None
+    except DuplicateKeyError as exc:
+        raise OntologyError(f"duplicate key {exc.key!r} (first on line {exc.first_line})",
+                            where=f"{source}, line {exc.line}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark is not None else source

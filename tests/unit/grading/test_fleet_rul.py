@@ -77,7 +77,7 @@ def test_cli_fit_rul_saves_a_bundle_the_grader_loads(tmp_path: Path) -> None:
     p = model.predict([frame.iloc[:20], frame.iloc[: lives[5] - 10]])
     assert p.rul[0] > p.rul[1] + 10
     # a workspace's grader settings name the folder relative to the workspace
-    settings = Grader(extractor_settings={"sensors": {"rul_model": "rul"}})._resolve_settings(tmp_path / "ws")
+    settings = Grader(extractor_settings={"sensors": {"rul_model": "rul"}}).resolve_settings(tmp_path / "ws")
     assert settings["sensors"]["rul_model"].fingerprint_ == model.fingerprint_
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config
+from assetgrade.config import CONFIG_NAME, WorkspaceConfig, config_value, load_config, with_value, without_value
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.workspace import STORE_ENV, Workspace
 
@@ -60,3 +60,44 @@ def test_store_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert w.store_url == f"sqlite:///{other}"
     w2 = Workspace.open(tmp_path / "w", store_url=f"sqlite:///{tmp_path / 'w' / 'assetgrade.db'}")
     assert w2.store_url.endswith("w/assetgrade.db")
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    p = tmp_path / CONFIG_NAME
+    p.write_text("grader:\n  folds: 3\npolicy:\n  coverage: 0.8\ngrader:\n  fuser: {model: logistic}\n")
+    with pytest.raises(ValidationError, match=r"'grader' is given twice \(first on line 1\)") as exc:
+        load_config(p)
+    assert exc.value.where == f"{p}:line 5"
+    p.write_text("policy: {coverage: 0.8, coverage: 0.7}\n")
+    with pytest.raises(ValidationError, match="'coverage' is given twice"):
+        load_config(p)
+    # a mapping may override what it merges in: that is what merge keys are for
+    p.write_text("base: &b {seed: 1, folds: 3}\ngrader:\n  <<: *b\n  seed: 2\n")
+    assert load_config(p).section("grader") == {"seed": 2, "folds": 3}
+
+
+def test_non_utf8_config_names_the_file(tmp_path: Path) -> None:
+    p = tmp_path / CONFIG_NAME
+    p.write_bytes(b"store_url: caf\xe9\n")
+    with pytest.raises(ValidationError, match="not UTF-8") as exc:
+        load_config(p)
+    assert exc.value.where == str(p)
+
+
+def test_dotted_keys_get_set_and_unset() -> None:
+    cfg = with_value(WorkspaceConfig(), "grader.extractor_settings.vision.coreset_size", 300)
+    assert config_value(cfg, "grader.extractor_settings") == {"vision": {"coreset_size": 300}}
+    cfg = with_value(cfg, "policy.coverage", 0.8)
+    assert cfg.policy.coverage == 0.8
+    assert without_value(cfg, "policy.coverage").policy.coverage == 0.9  # back to the default
+    assert without_value(cfg, "grader").section("grader") == {}
+    with pytest.raises(NotFoundError, match=r"grader\.fuser is not set"):
+        config_value(cfg, "grader.fuser.model")
+    with pytest.raises(NotFoundError):
+        without_value(cfg, "audit")
+    with pytest.raises(ValidationError, match="not a mapping"):
+        with_value(cfg, "policy.coverage.low", 1)
+    with pytest.raises(ValidationError, match="dotted key"):
+        with_value(cfg, "policy..coverage", 1)
+    with pytest.raises(ValidationError, match=r"ingest_group_size"):
+        with_value(cfg, "ingest_group_size", 0)

@@ -1,0 +1,132 @@
+"""``assetgrade config show | get | set | unset | check``: read and edit ``assetgrade.yaml`` with validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from assetgrade.cli.workspace import WORKSPACE_OPTION, workspace_path
+
+__all__ = ["register"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+KEY_ARG = typer.Argument(help="Dotted key, e.g. policy.coverage or grader.fuser.model.", show_default=False)
+
+
+def _dump(value: Any, as_json: bool) -> str:
+    import yaml
+
+    if as_json:
+        return json.dumps(value, indent=2)
+    return yaml.safe_dump(value, sort_keys=False).rstrip("\n").removesuffix("\n...")
+
+
+def _show(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of YAML.")] = False,
+) -> None:
+    """Print the workspace's settings, defaults filled in."""
+    from assetgrade.config import load_config
+    from assetgrade.workspace import config_path
+
+    typer.echo(_dump(load_config(config_path(workspace_path(workspace))).model_dump(mode="json"), as_json))
+
+
+def _get(
+    key: Annotated[str, KEY_ARG],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of YAML.")] = False,
+) -> None:
+    """Print one setting (exit 3 when it is not set)."""
+    from assetgrade.config import config_value, load_config
+    from assetgrade.workspace import config_path
+
+    typer.echo(_dump(config_value(load_config(config_path(workspace_path(workspace))), key), as_json))
+
+
+def _write(folder: Path, change: Any, what: str) -> None:
+    """Apply ``change`` to the config, refuse it when it adds a problem, then write the file atomically."""
+    from assetgrade.config import load_config, save_config
+    from assetgrade.errors import ValidationError
+    from assetgrade.grader_settings import check_config
+    from assetgrade.workspace import config_path
+
+    path = config_path(folder)
+    before = load_config(path)
+    after = change(before)
+    old = set(check_config(before, folder))
+    new = [p for p in check_config(after, folder) if p not in old]
+    if new:
+        raise ValidationError(f"not written, it would add {len(new)} problem(s): " + "; ".join(new), where=str(path))
+    save_config(after, path)
+    console.print(f"{what} in {path}")
+
+
+def _set(
+    key: Annotated[str, KEY_ARG],
+    value: Annotated[str, typer.Argument(help="The value, read as YAML: 3, 0.95, true, null, [A, B], "
+                                              "{model: latent}.", show_default=False)],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    as_string: Annotated[bool, typer.Option("--string", help="Keep VALUE as text (do not read it as YAML).")] = False,
+) -> None:
+    """Set one setting; the result is validated (schema, grader, costs, ontology) before it is written."""
+    import yaml
+
+    from assetgrade.config import with_value
+    from assetgrade.errors import ValidationError
+    from assetgrade.strict_yaml import load_unique
+
+    parsed: Any = value
+    if not as_string:
+        try:
+            parsed = load_unique(value)
+        except yaml.YAMLError as exc:
+            raise ValidationError(f"{value!r} is not a YAML value ({exc}); use --string for plain text",
+                                  where="VALUE") from None
+    _write(workspace_path(workspace), lambda cfg: with_value(cfg, key, parsed), f"set {key} = {json.dumps(parsed)}")
+
+
+def _unset(
+    key: Annotated[str, KEY_ARG],
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+) -> None:
+    """Remove one setting (a built-in one goes back to its default)."""
+    from assetgrade.config import without_value
+
+    _write(workspace_path(workspace), lambda cfg: without_value(cfg, key), f"removed {key}")
+
+
+def _check(
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+) -> None:
+    """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings."""
+    from assetgrade.config import load_config
+    from assetgrade.grader_settings import check_config
+    from assetgrade.workspace import config_path
+
+    folder = workspace_path(workspace)
+    path = config_path(folder)
+    problems = check_config(load_config(path), folder)
+    for p in problems:
+        err_console.print(f"[red]✗[/] {p}", highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    console.print(f"[green]✓[/] {path}: settings are valid")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``config`` to the CLI."""
+    cfg = typer.Typer(help="Read, change and check the workspace's settings (assetgrade.yaml).",
+                      no_args_is_help=True)
+    cfg.command("show")(_show)
+    cfg.command("get")(_get)
+    cfg.command("set")(_set)
+    cfg.command("unset")(_unset)
+    cfg.command("check")(_check)
+    app.add_typer(cfg, name="config")

@@ -1,0 +1,72 @@
+"""YAML that refuses a key given twice in one mapping (plain YAML silently keeps the last one)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+__all__ = ["DuplicateKeyError", "UniqueKeyLoader", "load_unique", "mapping_items"]
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping holds ``key`` twice: first on line ``first_line``, again on ``line`` (1-based).
+
+    Examples
+    --------
+    >>> try:
+    ...     load_unique("grader:\\n  seed: 0\\ngrader:\\n  seed: 1\\n")
+    ... except DuplicateKeyError as exc:
+    ...     print(exc.key, exc.first_line, exc.line)
+    grader 1 3
+    """
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(problem=f"duplicate key {key!r} (first on line {first_line})")
+        self.key = key
+        self.line = line
+        self.first_line = first_line
+
+    def __str__(self) -> str:
+        return f"duplicate key {self.key!r} on line {self.line} (first on line {self.first_line})"
+
+
+def mapping_items(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[tuple[Any, Any, int]]:
+    """(key, value, 1-based line of the key) for each entry of ``node``; raises on a repeated key.
+
+    For loaders that build their own mapping type. Merge keys (``<<``) are resolved first, and a key of
+    the mapping itself may override a merged one, as YAML intends.
+    """
+    own = {id(k) for k, _v in node.value}  # keys written in this mapping, not brought in by a merge (<<)
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        line = key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                    "found unhashable key", key_node.start_mark) from None
+        if first is not None:
+            raise DuplicateKeyError(key, line, first)
+        if id(key_node) in own:  # a merged key may be overridden once by this mapping's own key
+            seen[key] = line
+        yield key, loader.construct_object(value_node, deep=True), line  # type: ignore[no-untyped-call]
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with :class:`DuplicateKeyError` for repeated keys."""
+
+
+def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    return {key: value for key, value, _line in mapping_items(loader, node)}
+
+
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_unique(text: str) -> Any:
+    """``yaml.safe_load`` that raises :class:`DuplicateKeyError` for a key given twice in one mapping."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
