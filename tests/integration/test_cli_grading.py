@@ -75,6 +75,17 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     with Workspace.open(ws) as w, w.session(readonly=True) as s:
         assert len(list_events(s, action="grade.decision", limit=1000)) == 24
         assert verify_chain(s).ok
+    # --changed grades only what this model has not graded on the evidence as it is now
+    r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--changed"])
+    assert r.exit_code == 0, r.output
+    assert "accept 0, review 0; 24 unchanged since this model graded them, skipped" in r.output
+    (tmp_path / "more.csv").write_text("asset_id,kind,text\npump-05,log,shaft cracked again\n")
+    assert runner.invoke(app, ["ingest", "manifest", str(tmp_path / "more.csv"), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--changed", "--json"])
+    assert r.exit_code == 0, r.output
+    assert [x["asset_id"] for x in json.loads(r.output)] == ["pump-05"]
+    with Workspace.open(ws) as w, w.session(readonly=True) as s:
+        assert len(list_events(s, action="grade.decision", limit=1000)) == 25
 
     html = tmp_path / "pump-03.html"
     r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(html)])

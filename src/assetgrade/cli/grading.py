@@ -15,6 +15,8 @@ from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_worksp
 
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
+    from assetgrade.result import GradeResult
+    from assetgrade.store.records import AssetRecord
     from assetgrade.workspace import Workspace
 
 __all__ = ["default_model_path", "register", "status"]
@@ -57,20 +59,30 @@ def _load(ws: Workspace, model: Path | None) -> Grader:
     return Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path)
 
 
-def _grade_all(grader: Grader, ws: Workspace, ids: list[str], batch: int = 64) -> list:  # type: ignore[type-arg]
+def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: bool = False,
+               batch: int = 64) -> tuple[list[AssetRecord], list[GradeResult], int]:
+    """(records graded, their results, assets skipped as unchanged), in chunks under a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from assetgrade.grading.recording import graded_unchanged
     from assetgrade.store.loading import load_records
 
-    out = []
+    records: list[AssetRecord] = []
+    results: list[GradeResult] = []
+    skipped = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=len(ids))
         for i in range(0, len(ids), batch):
             chunk = load_records(ws, ids[i:i + batch])
-            out += grader.grade_many(chunk)
-            bar.advance(task, len(chunk))
-    return out
+            if changed_only:
+                same = graded_unchanged(ws, chunk, grader.version_)
+                skipped += len(same)
+                chunk = [r for r in chunk if r.asset_id not in same]
+            records += chunk
+            results += grader.grade_many(chunk) if chunk else []
+            bar.advance(task, min(batch, len(ids) - i))
+    return records, results, skipped
 
 
 def register(app: typer.Typer) -> None:
@@ -121,6 +133,8 @@ def register(app: typer.Typer) -> None:
         store: Annotated[str | None, STORE_OPTION] = None,
         model: Annotated[Path | None, MODEL_OPTION] = None,
         record: Annotated[bool, typer.Option(help="Store predictions + audit events.")] = True,
+        changed: Annotated[bool, typer.Option(
+            "--changed", help="Skip assets this model already graded on the same evidence.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON results.")] = False,
     ) -> None:
         """Grade one asset or all of them; results are stored as predictions with audit events."""
@@ -139,12 +153,9 @@ def register(app: typer.Typer) -> None:
                     ids = [a.id for a in list_assets(s, limit=None)]
             else:
                 ids = [str(asset_id)]
-            results = _grade_all(grader, ws, ids)
-            if record:
-                from assetgrade.store.loading import load_records
-
-                record_grades(ws, results, model_version=grader.version_, grader=grader,
-                              records=load_records(ws, ids))
+            records, results, skipped = _grade_all(grader, ws, ids, changed_only=changed)
+            if record and results:
+                record_grades(ws, results, model_version=grader.version_, grader=grader, records=records)
         if as_json:
             typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
             return
@@ -154,9 +165,11 @@ def register(app: typer.Typer) -> None:
         for r in results[:200]:
             table.add_row(r.asset_id, r.grade, f"{r.confidence:.2f}", "{" + ",".join(r.conformal_set) + "}",
                           f"{r.expected_cost:,.0f}", r.decision, (r.reasons[0] if r.reasons else "")[:70])
-        console.print(table)
+        if results:
+            console.print(table)
         n_acc = sum(r.decision == "accept" for r in results)
-        console.print(f"accept {n_acc}, review {len(results) - n_acc}" + ("" if record else " (not recorded)"))
+        console.print(f"accept {n_acc}, review {len(results) - n_acc}" + ("" if record else " (not recorded)")
+                      + (f"; {skipped} unchanged since this model graded them, skipped" if changed else ""))
 
     @app.command("explain")
     def explain(

@@ -11,7 +11,7 @@ from assetgrade.store.records import AssetRecord
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["heatmap_overlays", "record_grades"]
+__all__ = ["graded_unchanged", "heatmap_overlays", "record_grades"]
 
 
 def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord]) -> dict[str, dict[str, str]]:
@@ -48,6 +48,20 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
     if cache is not None:
         cache.flush()
     return out
+
+
+def graded_unchanged(ws: Workspace, records: Sequence[AssetRecord], model_version: str) -> set[str]:
+    """Ids of the ``records`` whose newest prediction is by ``model_version`` on their evidence as it is now.
+
+    Grading one of them again would give the same result (``grade --all --changed`` skips them);
+    new evidence, a changed asset type or value, or another model makes an asset count as changed.
+    """
+    from assetgrade.grading.cache import asset_input_hash
+    from assetgrade.store.results import latest_graded_inputs
+
+    with ws.session(readonly=True) as s:
+        last = latest_graded_inputs(s, [r.asset_id for r in records])
+    return {r.asset_id for r in records if last.get(r.asset_id) == (model_version, asset_input_hash(r))}
 
 
 def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,

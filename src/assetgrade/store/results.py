@@ -16,8 +16,8 @@ from assetgrade.store.repository import get_asset, label_event_payload, label_va
 from assetgrade.store.requests import close_label_request
 from assetgrade.store.schema import Asset, Label, Prediction, PredictionHead, Review, new_id, utcnow
 
-__all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_prediction",
-           "latest_prediction_id", "list_predictions", "list_reviews"]
+__all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_graded_inputs",
+           "latest_prediction", "latest_prediction_id", "list_predictions", "list_reviews"]
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -126,6 +126,23 @@ def latest_prediction(session: Session, asset_id: str) -> Prediction | None:
         select(Prediction).join(PredictionHead, PredictionHead.prediction_id == Prediction.id)
         .where(PredictionHead.asset_id == asset_id)
     ).scalar_one_or_none()
+
+
+def latest_graded_inputs(session: Session, asset_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """Asset → (model version, inputs hash) of its newest prediction, for the assets that have one.
+
+    The inputs hash is the ``versions.inputs`` a :class:`~assetgrade.result.GradeResult` recorded
+    (None for a prediction stored without one); read in SQL, no payload is loaded.
+    """
+    inputs = Prediction.payload["versions"]["inputs"].as_string()
+    out: dict[str, tuple[str, str | None]] = {}
+    ids = list(dict.fromkeys(asset_ids))
+    for i in range(0, len(ids), 500):
+        q = (select(PredictionHead.asset_id, Prediction.model_version, inputs)
+             .join(Prediction, PredictionHead.prediction_id == Prediction.id)
+             .where(PredictionHead.asset_id.in_(ids[i:i + 500])))
+        out.update({a: (m, h) for a, m, h in session.execute(q)})
+    return out
 
 
 def add_review(

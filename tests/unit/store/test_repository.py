@@ -25,6 +25,7 @@ from assetgrade.store import (
     list_transactions,
     verify_chain,
 )
+from assetgrade.store.results import latest_graded_inputs
 from assetgrade.store.schema import AuditEvent
 from assetgrade.workspace import Workspace
 
@@ -97,6 +98,14 @@ def test_labels_transactions_predictions(ws: Workspace) -> None:
         assert tx[0].currency == "EUR" and tx[0].amount == pytest.approx(900.5)
         latest = latest_prediction(s, "a1")
         assert latest is not None and latest.id == pred.id and latest.distribution["B"] == pytest.approx(0.8)
+        assert latest_graded_inputs(s, ["a1", "nobody"]) == {"a1": ("m1", None)}
+    with ws.session() as s:
+        add_asset(s, "a2")
+        for h in ("h-old", "h-new"):
+            add_prediction(s, "a2", model_version="m2", grade="A", distribution={"A": 1.0}, conformal_set=["A"],
+                           decision="accept", payload={"versions": {"inputs": h}})
+    with ws.session(readonly=True) as s:
+        assert latest_graded_inputs(s, ["a1", "a2"]) == {"a1": ("m1", None), "a2": ("m2", "h-new")}
 
 
 def test_review_optimistic_concurrency(ws: Workspace) -> None:
