@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 DISK_TTL_S = 30 * 86_400.0
 """Rows not written for this long are dropped when a process opens the disk cache (recomputed on use)."""
+DISK_MAX_BYTES = 2_000_000_000
+"""Past this many bytes of rows, the oldest-written rows are dropped (down to 90 %) so the file stops growing."""
 BUSY_TIMEOUT_S = 30.0
 """How long a process waits for another one's write to the disk cache before going on without it."""
 
@@ -116,12 +118,13 @@ class EvidenceCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def persist(self, path: Path, namespace: str) -> None:
+    def persist(self, path: Path, namespace: str, max_bytes: int = DISK_MAX_BYTES) -> None:
         """Back the cache with the SQLite file ``path``; rows there are keyed under ``namespace`` (model + code).
 
-        What the cache already holds in memory is written there too.
+        What the cache already holds in memory is written there too. The file holds at most about
+        ``max_bytes`` of rows (of every namespace): beyond that the oldest-written go first.
         """
-        self._disk = _DiskRows.open(Path(path), namespace)
+        self._disk = _DiskRows.open(Path(path), namespace, max_bytes)
         if self._disk is not None:
             self._pending = {**self._rows, **self._refs}
             self.flush()
@@ -192,15 +195,16 @@ class EvidenceCache:
 class _DiskRows:
     """The disk level of :class:`EvidenceCache`: pickled rows in one SQLite table, shared by processes."""
 
-    def __init__(self, con: sqlite3.Connection, path: Path, namespace: str) -> None:
+    def __init__(self, con: sqlite3.Connection, path: Path, namespace: str, max_bytes: int) -> None:
         self._con = con
         self.path = path
         self.namespace = namespace
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self.broken = False
 
     @classmethod
-    def open(cls, path: Path, namespace: str) -> _DiskRows | None:
+    def open(cls, path: Path, namespace: str, max_bytes: int = DISK_MAX_BYTES) -> _DiskRows | None:
         """The opened file (created when absent; stale rows dropped), or None with a warning when it is unusable."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,13 +213,15 @@ class _DiskRows:
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("CREATE TABLE IF NOT EXISTS evidence_rows (key TEXT PRIMARY KEY, written REAL NOT NULL, "
                         "row BLOB NOT NULL)")
+            con.execute("CREATE INDEX IF NOT EXISTS ix_evidence_rows_written ON evidence_rows (written)")
             con.execute("DELETE FROM evidence_rows WHERE written < ?", (time.time() - DISK_TTL_S,))
+            _trim(con, max_bytes)
         except (OSError, sqlite3.Error) as exc:
             log.warning("evidence cache %s is not usable (%s); grading goes on without it", path, exc)
             if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
                 _set_aside(path)  # not a database (corrupt): a locked or unreadable one is left as it is
             return None
-        return cls(con, path, namespace)
+        return cls(con, path, namespace, max_bytes)
 
     def get(self, key: str) -> Any:
         """The object stored under ``key`` in this namespace, or None."""
@@ -251,6 +257,7 @@ class _DiskRows:
                     self._con.execute("ROLLBACK")
                     raise
                 self._con.execute("COMMIT")
+                _trim(self._con, self.max_bytes)
         except sqlite3.Error as exc:
             self._fail(exc)
 
@@ -262,6 +269,36 @@ class _DiskRows:
     def _fail(self, exc: Exception) -> None:
         log.warning("evidence cache %s failed (%s); grading goes on without it", self.path, exc)
         self.broken = True
+
+
+def _trim(con: sqlite3.Connection, max_bytes: int) -> int:
+    """Drop the oldest-written rows when the file's used pages pass ``max_bytes``; returns how many went.
+
+    The used size ((pages - free pages) x page size) costs three pragma reads, so this runs after
+    every write; freed pages are re-used by later rows, so the file stops growing near the cap.
+    """
+    page = int(con.execute("PRAGMA page_size").fetchone()[0])
+    used = (int(con.execute("PRAGMA page_count").fetchone()[0])
+            - int(con.execute("PRAGMA freelist_count").fetchone()[0])) * page
+    if used <= max_bytes:
+        return 0
+    excess, freed, keys = used - 0.9 * max_bytes, 0, []
+    cur = con.execute("SELECT key, LENGTH(row) + LENGTH(key) FROM evidence_rows ORDER BY written, key")
+    for key, n in cur:
+        if freed >= excess:
+            break
+        keys.append((key,))
+        freed += int(n)
+    cur.close()
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.executemany("DELETE FROM evidence_rows WHERE key = ?", keys)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    log.info("evidence cache over %d bytes: dropped the %d oldest rows", max_bytes, len(keys))
+    return len(keys)
 
 
 def _set_aside(path: Path) -> None:

@@ -74,6 +74,34 @@ def test_old_rows_are_dropped_and_a_broken_file_is_set_aside(tmp_path: Path,
     assert c.get("k") is not None
 
 
+def test_the_file_stops_growing_at_its_cap_dropping_the_oldest_rows(tmp_path: Path) -> None:
+    db = tmp_path / "evidence.sqlite"
+    big = EvidenceRow(np.random.default_rng(0).normal(size=2_000), True, None)  # ~16 KB pickled
+    cache = EvidenceCache()
+    cache.persist(db, "m", max_bytes=400_000)
+    for i in range(60):  # ~1 MB of rows written, one flush each
+        cache.put(f"k{i:02d}", big)
+        cache.flush()
+    cache.close()
+    con = sqlite3.connect(db)
+    keys = [k for (k,) in con.execute("SELECT key FROM evidence_rows ORDER BY key")]
+    used = (con.execute("PRAGMA page_count").fetchone()[0]
+            - con.execute("PRAGMA freelist_count").fetchone()[0]) * con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    assert used <= 400_000 and db.stat().st_size < 700_000  # freed pages were re-used
+    assert "m/k59" in keys and "m/k00" not in keys and 10 <= len(keys) < 25  # the newest kept, the oldest gone
+    again = EvidenceCache()
+    again.persist(db, "m", max_bytes=400_000)
+    assert again.get("k59") is not None and again.get("k00") is None
+    again.close()
+    tiny = EvidenceCache()
+    tiny.persist(db, "m", max_bytes=100_000)  # a lower cap applies when a process opens the file
+    tiny.close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM evidence_rows").fetchone()[0] < len(keys)
+    con.close()
+
+
 def test_a_busy_file_is_left_alone_and_an_unreadable_row_is_a_miss(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import assetgrade.grading.cache as cache_mod
