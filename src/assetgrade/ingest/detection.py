@@ -132,17 +132,34 @@ def coco_items(
 
 
 def _yolo_names(classes_file: Path) -> list[str]:
-    text = classes_file.read_text(encoding="utf-8")
-    if classes_file.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    """Class names from a ``classes.txt`` (one per line) or a ``data.yaml`` (``names:`` list or index map)."""
+    where = str(classes_file)
+    try:
+        text = classes_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IngestError(f"cannot read the class names: {exc.strerror or exc}", where=where) from None
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=where) from None
+    if classes_file.suffix.lower() not in (".yaml", ".yml"):
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    import yaml
 
-        names = yaml.safe_load(text).get("names")
-        if isinstance(names, dict):
-            return [str(names[k]) for k in sorted(names)]
-        if isinstance(names, list):
-            return [str(n) for n in names]
-        raise IngestError("data.yaml has no 'names' list", where=str(classes_file))
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    from assetgrade.strict_yaml import DuplicateKeyError, load_unique
+
+    try:
+        data = load_unique(text)
+    except DuplicateKeyError as exc:
+        raise IngestError(str(exc), where=f"{where}:line {exc.line}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise IngestError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                          where=f"{where}:line {mark.line + 1}" if mark is not None else where) from None
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, dict):
+        return [str(names[k]) for k in sorted(names)]
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    raise IngestError("data.yaml has no 'names' list", where=where)
 
 
 def yolo_items(

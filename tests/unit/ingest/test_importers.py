@@ -203,3 +203,20 @@ def test_ingest_on_postgresql(pg_ws: Workspace, tmp_path: Path, jpeg: Callable[.
     with pg_ws.session(readonly=True) as s:
         st = stats(s)
     assert st["defect"] == {"scratch": 5} and st["class"] == {"scratches": 5}
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "where"),
+    [
+        (b"names: [leak, crack]\nnames: [dent]\n", "duplicate key 'names' on line 2", ":line 2"),
+        (b"names: {0: leak, 0: dent}\n", "duplicate key 0", ":line 1"),
+        (b"names: [leak\n", "not valid YAML", ":line 2"),
+        (b"- leak\n- crack\n", "no 'names' list", ""),
+        (b"names: [caf\xe9]\n", "not UTF-8", ""),
+    ],
+)
+def test_yolo_data_yaml_errors_name_the_file(tmp_path: Path, body: bytes, message: str, where: str) -> None:
+    (tmp_path / "data.yaml").write_bytes(body)
+    with pytest.raises(IngestError, match=message) as exc:
+        list(yolo_items(tmp_path, classes_file=tmp_path / "data.yaml"))
+    assert exc.value.where == str(tmp_path / "data.yaml") + where
