@@ -107,9 +107,10 @@ def config_value(config: WorkspaceConfig, key: str) -> Any:
     0.9
     """
     node: Any = config.model_dump(mode="json")
-    for i, part in enumerate(_path(key)):
+    parts = _path(key)
+    for i, part in enumerate(parts):
         if not isinstance(node, dict) or part not in node:
-            raise NotFoundError(f"{'.'.join(_path(key)[: i + 1])} is not set")
+            raise NotFoundError(f"{'.'.join(parts[: i + 1])} is not set")
         node = node[part]
     return node
 
