@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from assetgrade.cli.workspace import WORKSPACE_OPTION, workspace_path
+
+if TYPE_CHECKING:
+    from assetgrade.config import WorkspaceConfig
 
 __all__ = ["register"]
 
@@ -50,7 +54,7 @@ def _get(
     typer.echo(_dump(config_value(load_config(config_path(workspace_path(workspace))), key), as_json))
 
 
-def _write(folder: Path, change: Any, what: str) -> None:
+def _write(folder: Path, change: Callable[[WorkspaceConfig], WorkspaceConfig], what: str) -> None:
     """Apply ``change`` to the config, refuse it when it adds a problem, then write the file atomically."""
     from assetgrade.config import load_config, save_config
     from assetgrade.errors import ValidationError
