@@ -23,7 +23,7 @@ that part. ``rul_fleet=None`` grades the sensors from window features alone (as 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 
-__all__ = ["run_fusion_benchmark"]
+__all__ = ["pool_fusion_runs", "run_fusion_benchmark", "run_fusion_seeds"]
 
 
 def _evaluate(
@@ -66,6 +66,8 @@ def _evaluate(
                         values=[r.value for r in records], decisions=decisions, max_error=grader.max_error)
     out["contradiction_rate"] = float(np.mean([r.asset_id in contra for r in records]))
     out["_proba"] = p
+    out["_covered"] = res.membership[np.arange(len(y)), y]
+    out["_accepted"] = np.array([d.action == "accept" for d in decisions])
     return out
 
 
@@ -103,6 +105,22 @@ def _known_rubric(
         out[name] = {key: g[key] for key in ("accuracy", "qwk", "nll", "ece", "expected_cost", "realised_cost")}
         out[name]["accept_rate_at_error"] = g[f"accept_rate_at_{grader.max_error:g}_error"]
     return out
+
+
+def _test_predictions(bench: Any, test_idx: list[int], fused: dict[str, Any], y: np.ndarray) -> dict[str, Any]:
+    """The fused test distributions, conformal cover and decisions, with what each asset is made of
+    (its photo, engine unit, piece group)."""
+    labels = [bench.labels[i] for i in test_idx]
+    return {
+        "asset_id": [lab.asset_id for lab in labels],
+        "y": y.tolist(),
+        "proba": fused["_proba"].tolist(),
+        "covered": fused["_covered"].tolist(),
+        "accepted": fused["_accepted"].tolist(),
+        "elpv_file": [lab.elpv_file for lab in labels],
+        "cmapss_unit": [f"{lab.cmapss_subset}-{lab.cmapss_unit}" for lab in labels],
+        "group": [lab.group for lab in labels],
+    }
 
 
 def _fleet_rul_model(source: str, data_dir: Path | None, seed: int) -> Any:
@@ -157,6 +175,7 @@ def run_fusion_benchmark(
     monotone: bool = False,
     images_per_asset: int = 1,
     vision_mil: bool | str = "auto",
+    keep_predictions: bool = False,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
 
@@ -168,7 +187,9 @@ def run_fusion_benchmark(
     table made stochastically monotone in every modality's level; ``images_per_asset``: ELPV
     cells per asset (the image level is the worst cell's); ``vision_mil``: the vision
     extractor's ``mil`` setting (``"auto"``: multiple-instance learning when assets have
-    several photos).
+    several photos). ``keep_predictions``: the result's ``test_predictions`` holds the fused
+    grader's calibrated test distributions, true grades and each asset's real pieces (what
+    :func:`run_fusion_seeds` pools).
     """
     from assetgrade.datasets.linked import FLEET_RUL_CAP, build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
@@ -242,8 +263,10 @@ def run_fusion_benchmark(
 
     # what ECE a perfectly calibrated model would show on this many test assets (small-sample bias)
     fused["ece_if_perfectly_calibrated"] = ece_if_calibrated(fused["_proba"])
+    predictions = _test_predictions(bench, test_idx, fused, y) if keep_predictions else None
     for v in (fused, *singles.values()):
-        v.pop("_proba")
+        for key in ("_proba", "_covered", "_accepted"):
+            v.pop(key)
     best_single = min(singles, key=lambda m: singles[m]["expected_cost"])
     reduction = 1.0 - fused["expected_cost"] / singles[best_single]["expected_cost"]
     same = all(a.grade == b.grade for a, b in zip(results, grader.grade_many(test), strict=True))
@@ -288,5 +311,136 @@ def run_fusion_benchmark(
         "vision_mil_fitted": getattr(grader.extractors_.get("vision"), "mil_", None),
         "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),
     }
+    if predictions is not None:
+        extra["test_predictions"] = predictions
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)
+
+
+def _bootstrap_high(values: np.ndarray, members: list[np.ndarray], *, n_boot: int, level: float,
+                    seed: int) -> tuple[float, float]:
+    """A cluster-bootstrap interval for the mean of ``values`` (whole clusters resampled)."""
+    rng = np.random.default_rng(seed)
+    sums = np.array([values[m].sum() for m in members])
+    sizes = np.array([len(m) for m in members], dtype=np.float64)
+    draws = rng.integers(0, len(members), size=(n_boot, len(members)))
+    means = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.9, n_boot: int = 200,
+                     level: float = 0.9) -> dict[str, Any]:
+    """Calibration and coverage of the fused grader pooled over several seeded runs (``keep_predictions``).
+
+    Each run is a fresh draw of the linked benchmark, split and grader, so pooling their test
+    predictions measures the *training recipe* on up to ``len(runs)`` times as many assets as one
+    test split holds. The pooled ECE is the calibration of that recipe over its seeds: bins mix
+    graders, so a gap of opposite sign in two runs partly cancels; ``per_run_debiased_mean`` (the
+    mean of each run's own bias-corrected ECE, still biased upwards at a few hundred assets) is
+    reported beside it as the other side of that bracket.
+
+    Assets of one run share engine units and texts, and runs re-use photos, so the interval is
+    a cluster bootstrap (:func:`~assetgrade.fusion.calibration.debiased_ece` with ``groups``),
+    computed three ways -- by asset, by engine unit within a run, by photo across runs -- and
+    ``ece_debiased_high`` is the widest upper end: the target check uses the least favourable
+    dependence model of the three.
+    """
+    from assetgrade.fusion.calibration import debiased_ece, ece_if_calibrated, expected_calibration_error
+
+    if not runs:
+        raise ValidationError("no runs to pool", where="runs")
+    preds = []
+    for r in runs:
+        tp = r.extra.get("test_predictions")
+        if tp is None:
+            raise ValidationError(f"the run with seed {r.seed} kept no test predictions "
+                                  "(run_fusion_benchmark(keep_predictions=True))", where="runs")
+        preds.append(tp)
+    proba = np.concatenate([np.asarray(tp["proba"], dtype=np.float64) for tp in preds])
+    y = np.concatenate([np.asarray(tp["y"], dtype=np.int64) for tp in preds])
+    covered = np.concatenate([np.asarray(tp["covered"], dtype=bool) for tp in preds])
+    accepted = np.concatenate([np.asarray(tp["accepted"], dtype=bool) for tp in preds])
+    clusters = {
+        "asset": np.array([f"{r.seed}:{a}" for r, tp in zip(runs, preds, strict=True) for a in tp["asset_id"]]),
+        "engine_unit": np.array([f"{r.seed}:{u}" for r, tp in zip(runs, preds, strict=True)
+                                 for u in tp["cmapss_unit"]]),
+        "photo": np.array([f.split(";")[0] for tp in preds for f in tp["elpv_file"]]),
+    }
+    by: dict[str, dict[str, float]] = {}
+    for name, g in clusters.items():
+        d = debiased_ece(proba, y, n_boot=n_boot, level=level, groups=g)
+        by[name] = {"estimate": d["estimate"], "low": d["low"], "high": d["high"], "n_clusters": d["n_groups"]}
+    widest = max(by, key=lambda k: by[k]["high"])
+    correct = proba.argmax(axis=1) == y
+    unit_members = [np.flatnonzero(clusters["engine_unit"] == u) for u in np.unique(clusters["engine_unit"])]
+    cov_low, cov_high = _bootstrap_high(covered.astype(np.float64), unit_members, n_boot=1000, level=level, seed=0)
+    per_run = [float(r.metrics["fused"]["ece_debiased"]) for r in runs]
+    n_acc = int(accepted.sum())
+    pooled: dict[str, Any] = {
+        "n": len(y),
+        "n_runs": len(runs),
+        "accuracy": float(correct.mean()),
+        "ece": expected_calibration_error(proba, y),
+        "ece_if_perfectly_calibrated": ece_if_calibrated(proba, n_sims=300),
+        "ece_debiased": by["asset"]["estimate"],
+        "ece_debiased_high": by[widest]["high"],
+        "ece_debiased_high_from": widest,
+        "ece_debiased_by_cluster": by,
+        "per_run_debiased": per_run,
+        "per_run_debiased_mean": float(np.mean(per_run)),
+        "coverage": float(covered.mean()),
+        "coverage_interval": [cov_low, cov_high],
+        "coverage_target": coverage_target,
+        "policy_accept_rate": float(accepted.mean()),
+        "policy_error_among_accepted": float((~correct[accepted]).mean()) if n_acc else None,
+        "policy_accepted": n_acc,
+        "interval_level": level,
+    }
+    pooled["targets"] = {
+        "ece_debiased_high<=0.03": pooled["ece_debiased_high"] <= 0.03,
+        "coverage_within_1.5pt_of_nominal": abs(pooled["coverage"] - coverage_target) <= 0.015,
+        "coverage_interval_within_1.5pt": (cov_low >= coverage_target - 0.015 and cov_high <= coverage_target + 0.015),
+    }
+    return pooled
+
+
+def _prefixed(say: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    def step(message: str) -> None:
+        say(prefix + message)
+    return step
+
+
+def run_fusion_seeds(
+    seeds: Sequence[int], *, progress: Callable[[str], None] | None = None, **kwargs: Any
+) -> BenchResult:
+    """:func:`run_fusion_benchmark` once per seed, with the test predictions pooled (:func:`pool_fusion_runs`).
+
+    ``kwargs`` go to every run unchanged. The result's ``metrics`` hold ``pooled`` and, per run,
+    the headline figures (``runs``); ``extra["runs_full"]`` the runs' complete metrics.
+    """
+    if not seeds:
+        raise ValidationError("give at least one seed", where="--seeds")
+    if len(set(seeds)) != len(seeds):
+        raise ValidationError(f"seeds {list(seeds)} repeat a seed: a repeated run adds no evidence", where="--seeds")
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    runs: list[BenchResult] = []
+    for i, s in enumerate(seeds):
+        runs.append(run_fusion_benchmark(seed=s, keep_predictions=True,
+                                         progress=_prefixed(say, f"seed {s} ({i + 1} of {len(seeds)}): "), **kwargs))
+    say("pooling the runs")
+    pooled = pool_fusion_runs(runs)
+    headline = ("accuracy", "qwk", "ece", "ece_debiased", "ece_debiased_high", "coverage", "expected_cost",
+                "accept_rate_at_error")
+    summary = [{"seed": r.seed, "n_test": r.extra["n_test"], "wall_s": r.wall_s,
+                "expected_cost_reduction_vs_best_single": r.metrics["expected_cost_reduction_vs_best_single"],
+                **{k: r.metrics["fused"].get(k) for k in headline}} for r in runs]
+    full = [{"seed": r.seed, "metrics": {k: v for k, v in r.metrics.items()},
+             "extra": {k: v for k, v in r.extra.items() if k != "test_predictions"}} for r in runs]
+    return BenchResult(benchmark="fusion-seeds", dataset=runs[0].dataset, split="test (pooled over seeds)",
+                       seed=int(seeds[0]), metrics={"pooled": pooled, "runs": summary},
+                       wall_s=time.perf_counter() - t0,
+                       extra={"seeds": list(seeds), "settings": {k: v for k, v in kwargs.items()},
+                              "runs_full": full})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,6 +19,27 @@ def _mil_setting(text: str) -> bool | str:
     return choices[text]
 
 
+def _seed_list(text: str) -> list[int]:
+    """``0,1,2`` or ``0-4`` (or a mix: ``0-2,7``) as a list of seeds."""
+    from assetgrade.errors import ValidationError
+
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            if "-" in part.lstrip("-"):
+                a, b = part.split("-", 1)
+                lo, hi = int(a), int(b)
+                if hi < lo:
+                    raise ValueError(part)
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            msg = f"{part!r} in {text!r} is not a seed or a range such as 0-4"
+            raise ValidationError(msg, where="--seeds") from None
+    return seeds
+
+
 def register(app: typer.Typer) -> None:
     """Add the fusion benchmark to the ``bench`` sub-app."""
 
@@ -25,6 +47,10 @@ def register(app: typer.Typer) -> None:
     def bench_fusion(
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         seed: int = typer.Option(0),
+        seeds: str | None = typer.Option(
+            None, help="several runs, e.g. '0-4' or '0,3,7': one fresh benchmark draw, split and grader per seed, "
+            "their test predictions pooled for calibration and coverage (replaces --seed)"
+        ),
         n_assets: int = typer.Option(600, help="linked assets to build (60/20/20 train/calibration/test)"),
         folds: int = typer.Option(3, help="grouped folds for the out-of-fold training"),
         source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
@@ -60,18 +86,22 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
-        from assetgrade.bench.fusion import run_fusion_benchmark
+        from assetgrade.bench.fusion import run_fusion_benchmark, run_fusion_seeds
         from assetgrade.bench.report import write_result
         from assetgrade.cli.grading import status
 
         if png is None and json_path is not None:
             png = json_path.with_suffix(".png")
+        settings: dict[str, Any] = dict(
+            n_assets=n_assets, folds=folds, source=source, data_dir=data_dir,
+            coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
+            split_calibration=not oof_calibration,
+            rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
+            images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil),
+        )
         with status("bench fusion") as step:
-            result = run_fusion_benchmark(
-                n_assets=n_assets, seed=seed, folds=folds, source=source, data_dir=data_dir,
-                coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
-                split_calibration=not oof_calibration, png=png, progress=step,
-                rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
-                images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil),
-            )
+            if seeds is not None:
+                result = run_fusion_seeds(_seed_list(seeds), progress=step, **settings)
+            else:
+                result = run_fusion_benchmark(seed=seed, png=png, progress=step, **settings)
         typer.echo(write_result(result, json_path))

@@ -143,3 +143,21 @@ def test_debiased_ece_input_checks() -> None:
     assert np.isnan(expected_calibration_error(np.zeros((0, 3)), np.zeros(0, dtype=int)))
     with pytest.raises(ValidationError, match="level"):
         debiased_ece([[0.6, 0.4]], [0], level=1.0)
+
+
+def test_debiased_ece_cluster_bootstrap_widens_the_interval_when_items_are_copies() -> None:
+    rng = np.random.default_rng(7)
+    p, y = _binary(rng.uniform(0.55, 1.0, 100), 0.1, rng)
+    # every item four times over: an item bootstrap takes 400 items as independent, a cluster
+    # bootstrap over the copies knows there are 100
+    p4, y4 = np.repeat(p, 4, axis=0), np.repeat(y, 4)
+    copies = np.repeat(np.arange(100), 4)
+    items = debiased_ece(p4, y4, n_boot=200)
+    clusters = debiased_ece(p4, y4, n_boot=200, groups=copies)
+    assert items["n_groups"] == 400.0 and clusters["n_groups"] == 100.0
+    assert clusters["estimate"] == items["estimate"]  # the estimate itself does not depend on the groups
+    assert clusters["high"] - clusters["low"] > 1.5 * (items["high"] - items["low"])
+    # one group per item is the item bootstrap
+    assert debiased_ece(p, y, n_boot=50, groups=np.arange(100)) == debiased_ece(p, y, n_boot=50)
+    with pytest.raises(ValidationError, match="groups holds 3 labels for 100 items"):
+        debiased_ece(p, y, groups=[0, 1, 2])

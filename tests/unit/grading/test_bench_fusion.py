@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from assetgrade.bench.fusion import run_fusion_benchmark
@@ -13,8 +14,11 @@ from assetgrade.bench.report import write_result
 @pytest.mark.slow
 def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = run_fusion_benchmark(n_assets=80, seed=0, folds=2, source="sample", coreset_size=100,
-                               png=tmp_path / "rc.png")
+                               png=tmp_path / "rc.png", keep_predictions=True)
     doc = json.loads(write_result(res, tmp_path / "out.json"))
+    kept = doc["test_predictions"]
+    assert len(kept["proba"]) == len(kept["y"]) == len(kept["cmapss_unit"]) == doc["n_test"]
+    assert np.mean(kept["covered"]) == pytest.approx(doc["metrics"]["fused"]["coverage"])
     m = doc["metrics"]
     assert set(m["single"]) == {"vision", "text", "sensors"}
     for part in (m["fused"], *m["single"].values()):

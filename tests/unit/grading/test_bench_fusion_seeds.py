@@ -1,0 +1,73 @@
+"""Pooling several seeded ``bench fusion`` runs: calibration and coverage on all their test assets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assetgrade.bench.fusion import pool_fusion_runs, run_fusion_seeds
+from assetgrade.bench.report import BenchResult
+from assetgrade.cli.bench_fusion import _seed_list
+from assetgrade.errors import ValidationError
+from assetgrade.fusion.calibration import debiased_ece
+
+
+def _run(seed: int, n: int, gap: float, *, units: int = 20) -> BenchResult:
+    """A run whose fused grader is ``gap`` over-confident, with ``n`` test assets over ``units`` engine units."""
+    rng = np.random.default_rng(seed)
+    conf = rng.uniform(0.4, 0.95, n)
+    top = rng.integers(0, 4, n)
+    p = np.tile(((1.0 - conf) / 3.0)[:, None], (1, 4))
+    p[np.arange(n), top] = conf
+    right = rng.random(n) < conf - gap
+    y = np.where(right, top, (top + 1 + rng.integers(0, 3, n)) % 4)
+    preds = {
+        "asset_id": [f"a{i}" for i in range(n)], "y": y.tolist(), "proba": p.tolist(),
+        "covered": (rng.random(n) < 0.9).tolist(), "accepted": right.tolist(),
+        "elpv_file": [f"images/cell{rng.integers(0, 3 * n):04d}.png" for _ in range(n)],
+        "cmapss_unit": [f"FD001-{i % units}" for i in range(n)], "group": ["test-p0"] * n,
+    }
+    fused = {"ece_debiased": debiased_ece(p, y, n_boot=10)["estimate"]}
+    return BenchResult("fusion", "linked-sample", "test", seed, {"fused": fused}, 1.0,
+                       {"n_test": n, "test_predictions": preds})
+
+
+def test_pooling_a_calibrated_recipe_tightens_the_interval() -> None:
+    runs = [_run(s, 300, 0.0) for s in range(5)]
+    one = pool_fusion_runs(runs[:1])
+    five = pool_fusion_runs(runs)
+    assert five["n"] == 1500 and five["n_runs"] == 5 and one["n"] == 300
+    assert five["ece_debiased_high"] < one["ece_debiased_high"]
+    assert five["ece_debiased_high_from"] in {"asset", "engine_unit", "photo"}
+    by = five["ece_debiased_by_cluster"]
+    assert by["engine_unit"]["n_clusters"] == 100.0 and by["asset"]["n_clusters"] == 1500.0
+    assert five["ece_debiased_high"] == max(v["high"] for v in by.values())
+    assert len(five["per_run_debiased"]) == 5
+    lo, hi = five["coverage_interval"]
+    assert lo <= five["coverage"] <= hi and abs(five["coverage"] - 0.9) < 0.03
+    assert five["policy_error_among_accepted"] == 0.0  # the fixture accepts exactly the right ones
+
+
+def test_pooling_finds_an_overconfident_recipe() -> None:
+    pooled = pool_fusion_runs([_run(s, 300, 0.12) for s in range(4)])
+    assert pooled["ece_debiased"] > 0.08
+    assert pooled["targets"]["ece_debiased_high<=0.03"] is False
+
+
+def test_pooling_needs_kept_predictions_and_distinct_seeds() -> None:
+    bare = BenchResult("fusion", "linked-sample", "test", 3, {"fused": {}}, 1.0, {})
+    with pytest.raises(ValidationError, match="seed 3 kept no test predictions"):
+        pool_fusion_runs([bare])
+    with pytest.raises(ValidationError, match="no runs"):
+        pool_fusion_runs([])
+    with pytest.raises(ValidationError, match="repeat a seed"):
+        run_fusion_seeds([1, 1], n_assets=80, source="sample")
+
+
+def test_seed_list_syntax() -> None:
+    assert _seed_list("0-4") == [0, 1, 2, 3, 4]
+    assert _seed_list("0,3, 7") == [0, 3, 7]
+    assert _seed_list("0-2,9") == [0, 1, 2, 9]
+    for bad in ("a", "4-2", "1,,2"):
+        with pytest.raises(ValidationError, match="--seeds"):
+            _seed_list(bad)
