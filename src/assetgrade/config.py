@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.strict_yaml import DuplicateKeyError, load_unique
 
 __all__ = [
-    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "load_config", "save_config",
-    "with_value", "without_value",
+    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "load_config", "parse_config",
+    "read_config_text", "save_config", "set_in_text", "unset_in_text", "with_value", "without_value",
 ]
 
 CONFIG_NAME = "assetgrade.yaml"
@@ -151,24 +152,118 @@ def without_value(config: WorkspaceConfig, key: str) -> WorkspaceConfig:
     return _validated(raw, where="")
 
 
-def load_config(path: Path) -> WorkspaceConfig:
-    """Read and validate a config file; errors name the file and the bad key."""
+def read_config_text(path: Path) -> str:
+    """The config file's text; errors name the file (unreadable, not UTF-8)."""
     try:
-        raw = load_unique(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"cannot read config: {exc}", where=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise ValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+
+
+def parse_config(text: str, where: str) -> WorkspaceConfig:
+    """Validate config YAML ``text``; errors name ``where`` (the file) with the line or the bad key."""
+    try:
+        raw = load_unique(text)
     except DuplicateKeyError as exc:
         raise ValidationError(f"{exc.key!r} is given twice (first on line {exc.first_line}); YAML would silently "
-                              "keep the last one, so merge the two", where=f"{path}:line {exc.line}") from None
+                              "keep the last one, so merge the two", where=f"{where}:line {exc.line}") from None
     except yaml.YAMLError as exc:
-        raise ValidationError(f"not valid YAML: {exc}", where=str(path)) from exc
+        raise ValidationError(f"not valid YAML: {exc}", where=where) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ValidationError("the config must be a mapping of keys to values", where=str(path))
-    return _validated(raw, where=str(path))
+        raise ValidationError("the config must be a mapping of keys to values", where=where)
+    return _validated(raw, where=where)
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    """Read and validate a config file; errors name the file and the bad key."""
+    return parse_config(read_config_text(path), str(path))
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap a user's long line
+    return rt
+
+
+def _dump_rt(rt: Any, doc: Any) -> str:
+    import io
+
+    buf = io.StringIO()
+    rt.dump(doc, buf)
+    return buf.getvalue()
+
+
+def set_in_text(text: str, key: str, value: Any) -> str:
+    r"""Config YAML ``text`` with the dotted ``key`` set to ``value``, everything else kept as written.
+
+    Comments, key order, quoting and untouched values stay as they are (a round-trip edit with
+    ruamel.yaml), unlike :func:`save_config`, which writes every setting out. Mappings on the
+    way are made. The result is not validated here: :func:`parse_config` does that.
+
+    Examples
+    --------
+    >>> print(set_in_text("# our line's settings\npolicy:\n  coverage: 0.9  # agreed 2026-03\n",
+    ...                   "policy.coverage", 0.95), end="")
+    # our line's settings
+    policy:
+      coverage: 0.95 # agreed 2026-03
+    >>> print(set_in_text("", "grader.fuser.model", "latent"), end="")
+    grader:
+      fuser:
+        model: latent
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    parts = _path(key)
+    rt = _round_trip()
+    doc = rt.load(text)
+    prefix = ""
+    if doc is None:  # empty, or comments only: keep what is there and add the key below it
+        doc = CommentedMap()
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+    if not isinstance(doc, dict):
+        raise ValidationError("the config must be a mapping of keys to values", where=key)
+    node: Any = doc
+    for i, part in enumerate(parts[:-1]):
+        if part not in node or node[part] is None:
+            node[part] = CommentedMap()
+        node = node[part]
+        if not isinstance(node, dict):
+            raise ValidationError(f"{'.'.join(parts[: i + 1])} holds {node!r}, not a mapping", where=key)
+    node[parts[-1]] = value
+    return prefix + _dump_rt(rt, doc)
+
+
+def unset_in_text(text: str, key: str) -> str | None:
+    """Config YAML ``text`` without the dotted ``key`` (emptied mappings on the way go too), the rest kept
+    as written; None when the text does not hold ``key``."""
+    parts = _path(key)
+    rt = _round_trip()
+    doc = rt.load(text)
+    trail: list[Any] = []
+    node: Any = doc
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        trail.append(node)
+        node = node[part]
+    for parent, part in zip(reversed(trail), reversed(parts), strict=True):
+        del parent[part]
+        if parent is doc or len(parent) > 0:
+            break
+    if len(doc):
+        return _dump_rt(rt, doc)
+    # nothing left: keep the file's opening comments (they belong to no key)
+    head = itertools.takewhile(lambda line: not line.strip() or line.lstrip().startswith("#"),
+                               text.splitlines(keepends=True))
+    return "".join(line for line in head if line.strip())
 
 
 def save_config(config: WorkspaceConfig, path: Path) -> None:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from assetgrade.cli.workspace import WORKSPACE_OPTION, workspace_path
-
-if TYPE_CHECKING:
-    from assetgrade.config import WorkspaceConfig
 
 __all__ = ["register"]
 
@@ -54,21 +51,31 @@ def _get(
     typer.echo(_dump(config_value(load_config(config_path(workspace_path(workspace))), key), as_json))
 
 
-def _write(folder: Path, change: Callable[[WorkspaceConfig], WorkspaceConfig], what: str) -> None:
-    """Apply ``change`` to the config, refuse it when it adds a problem, then write the file atomically."""
-    from assetgrade.config import load_config, save_config
+def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchanged: str) -> None:
+    """Apply ``edit`` to the config file's text, refuse the result when it adds a problem, then write it atomically.
+
+    ``edit`` returns None when there is nothing to change (``unchanged`` is then printed).
+    """
+    from assetgrade.config import parse_config, read_config_text
     from assetgrade.errors import ValidationError
     from assetgrade.grader_settings import check_config
     from assetgrade.workspace import config_path
 
     path = config_path(folder)
-    before = load_config(path)
-    after = change(before)
+    text = read_config_text(path)
+    before = parse_config(text, str(path))
+    new_text = edit(text)
+    if new_text is None:
+        console.print(f"{unchanged} in {path}; nothing written")
+        return
+    after = parse_config(new_text, str(path))
     old = set(check_config(before, folder))
     new = [p for p in check_config(after, folder) if p not in old]
     if new:
         raise ValidationError(f"not written, it would add {len(new)} problem(s): " + "; ".join(new), where=str(path))
-    save_config(after, path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    tmp.replace(path)
     console.print(f"{what} in {path}")
 
 
@@ -82,7 +89,7 @@ def _set(
     """Set one setting; the result is validated (schema, grader, costs, ontology) before it is written."""
     import yaml
 
-    from assetgrade.config import with_value
+    from assetgrade.config import set_in_text
     from assetgrade.errors import ValidationError
     from assetgrade.strict_yaml import load_unique
 
@@ -93,7 +100,8 @@ def _set(
         except yaml.YAMLError as exc:
             raise ValidationError(f"{value!r} is not a YAML value ({exc}); use --string for plain text",
                                   where="VALUE") from None
-    _write(workspace_path(workspace), lambda cfg: with_value(cfg, key, parsed), f"set {key} = {json.dumps(parsed)}")
+    _write(workspace_path(workspace), lambda text: set_in_text(text, key, parsed),
+           f"set {key} = {json.dumps(parsed)}", unchanged="")
 
 
 def _unset(
@@ -101,9 +109,13 @@ def _unset(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
 ) -> None:
     """Remove one setting (a built-in one goes back to its default)."""
-    from assetgrade.config import without_value
+    from assetgrade.config import config_value, load_config, unset_in_text
+    from assetgrade.workspace import config_path
 
-    _write(workspace_path(workspace), lambda cfg: without_value(cfg, key), f"removed {key}")
+    folder = workspace_path(workspace)
+    config_value(load_config(config_path(folder)), key)  # exit 3 when no such setting exists at all
+    _write(folder, lambda text: unset_in_text(text, key), f"removed {key}",
+           unchanged=f"{key} is not in the file (it has its default value)")
 
 
 def _check(

@@ -88,3 +88,48 @@ def test_cli_config_check_fails_on_a_problem_a_hand_edit_made(tmp_path: Path) ->
     cfg.write_text(cfg.read_text() + "policy: {coverage: 0.7}\n")
     r = runner.invoke(app, ["config", "check", "-w", str(ws)])
     assert _code(r) == 2 and "'policy' is given twice" in str(r.exception)
+
+
+def test_cli_config_set_and_unset_keep_the_file_as_written(tmp_path: Path) -> None:
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    cfg = ws / "assetgrade.yaml"
+    cfg.write_text("# line 3 settings, owner: maintenance planning\n"
+                   "policy:\n"
+                   "  coverage: 0.9   # agreed with finance, March\n"
+                   "costs:\n"
+                   "  price: {A: 1.0, B: 0.8, C: 0.55, D: 0.3}  # per cent of new\n")
+    w = ["-w", str(ws)]
+    r = runner.invoke(app, ["config", "set", "policy.coverage", "0.95", *w])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["config", "set", "grader.fuser.model", "latent", *w])
+    assert r.exit_code == 0, r.output
+    text = cfg.read_text()
+    assert text.startswith("# line 3 settings, owner: maintenance planning\n")
+    assert "coverage: 0.95  # agreed with finance, March" in text
+    assert "price: {A: 1.0, B: 0.8, C: 0.55, D: 0.3}  # per cent of new" in text  # untouched, flow style kept
+    assert "store_url" not in text  # defaults are not written out
+    assert load_config(cfg).section("grader") == {"fuser": {"model": "latent"}}
+    # unset removes the key and the mappings it leaves empty, and nothing else
+    r = runner.invoke(app, ["config", "unset", "grader.fuser.model", *w])
+    assert r.exit_code == 0, r.output
+    assert "grader" not in cfg.read_text() and "# per cent of new" in cfg.read_text()
+    # a built-in setting that is not in the file: nothing to remove, nothing written
+    before = cfg.read_text()
+    r = runner.invoke(app, ["config", "unset", "ingest_group_size", *w])
+    assert r.exit_code == 0 and "nothing written" in r.output and cfg.read_text() == before
+    assert _code(runner.invoke(app, ["config", "unset", "no.such.key", *w])) == 3
+    r = runner.invoke(app, ["config", "set", "policy.coverage.low", "0.5", *w])
+    assert _code(r) == 2 and "policy.coverage holds 0.95, not a mapping" in str(r.exception)
+    assert cfg.read_text() == before
+
+
+def test_config_text_edits_on_an_empty_or_comment_only_file() -> None:
+    from assetgrade.config import parse_config, set_in_text, unset_in_text
+
+    out = set_in_text("# nothing set yet", "policy.coverage", 0.8)
+    assert out.startswith("# nothing set yet\n") and parse_config(out, "t").policy.coverage == 0.8
+    assert unset_in_text("# nothing set yet\n", "policy.coverage") is None
+    assert unset_in_text("policy:\n  coverage: 0.8\n", "policy.coverage") == ""
+    assert unset_in_text("# ours\n\npolicy:\n  coverage: 0.8  # was 0.9\n", "policy.coverage") == "# ours\n"
