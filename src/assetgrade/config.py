@@ -63,6 +63,8 @@ class WorkspaceConfig(BaseModel):
     verify_blobs_on_read: bool = False
     ingest_group_size: int = Field(200, ge=1, le=100_000)
     max_image_pixels: int = Field(64_000_000, ge=1)
+    evidence_cache_max_gb: float = Field(
+        2.0, gt=0.0, description="cap on cache/evidence.sqlite (graders' evidence rows); oldest-written go first")
     policy: PolicySettings = Field(default_factory=PolicySettings)
 
     def ontology_path(self, base: Path) -> Path | None:

@@ -34,6 +34,7 @@ from assetgrade.fusion import Fuser, contradictions_for_blocks
 from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
 from assetgrade.grading.bundle import code_version, load_bundle, read_bundle_info, save_bundle
 from assetgrade.grading.cache import (
+    DISK_MAX_BYTES,
     EvidenceCache,
     MemoBackbone,
     asset_input_hash,
@@ -471,26 +472,31 @@ class Grader:
         return folder
 
     @classmethod
-    def load(cls, path: Path, *, evidence_store: Path | None = None) -> Grader:
+    def load(cls, path: Path, *, evidence_store: Path | None = None,
+             evidence_store_max_bytes: int = DISK_MAX_BYTES) -> Grader:
         """A Grader saved by :meth:`save` (the pickle's sha256 is checked first).
 
         ``evidence_store``: a SQLite file (a workspace's ``cache/evidence.sqlite``) that keeps the
-        evidence rows this grader computes across processes (:meth:`use_evidence_store`).
+        evidence rows this grader computes across processes (:meth:`use_evidence_store`), capped at
+        ``evidence_store_max_bytes`` (a workspace's :attr:`~assetgrade.workspace.Workspace.evidence_cache_max_bytes`).
         """
         obj, info = load_bundle(Path(path))
         if not isinstance(obj, cls):
             raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
         obj.bundle_sha_ = str(info["pickle_sha256"])
         if evidence_store is not None:
-            obj.use_evidence_store(evidence_store)
+            obj.use_evidence_store(evidence_store, max_bytes=evidence_store_max_bytes)
         return obj
 
-    def use_evidence_store(self, path: Path) -> None:
+    def use_evidence_store(self, path: Path, *, max_bytes: int = DISK_MAX_BYTES) -> None:
         """Keep evidence rows in the SQLite file ``path`` too, keyed by this exact model and code version.
+
+        The file holds at most ``max_bytes`` of rows (every model's together); beyond that the
+        oldest-written go first.
 
         A saved or loaded grader is identified by its pickle's sha256, so a retrained model (or a
         new release) never reads another's rows; an unsaved one by its version and training time.
         """
         self._check_fitted()
         model = getattr(self, "bundle_sha_", None) or f"{self.version_}@{self.trained_at_}"
-        self.cache.persist(Path(path), f"{model}/{code_version()}")
+        self.cache.persist(Path(path), f"{model}/{code_version()}", max_bytes=max_bytes)

@@ -101,6 +101,11 @@ class Workspace:
         return self.cache_dir / "evidence.sqlite"
 
     @property
+    def evidence_cache_max_bytes(self) -> int:
+        """The cap on :attr:`evidence_cache_path` (``evidence_cache_max_gb`` in ``assetgrade.yaml``), in bytes."""
+        return int(self.config.evidence_cache_max_gb * 1e9)
+
+    @property
     def models_dir(self) -> Path:
         """Saved graders and model artefacts."""
         return self.path / "models"

@@ -58,7 +58,8 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
     from assetgrade.grader import Grader
     from assetgrade.grading.out_of_sample import label_noise_caveat, out_of_sample_proba
 
-    grader = Grader.load(ws.grader_dir, evidence_store=ws.evidence_cache_path)
+    grader = Grader.load(ws.grader_dir, evidence_store=ws.evidence_cache_path,
+                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
     probs, sources = out_of_sample_proba(grader, records)
     missing = sum(src == "none" for src in sources)
     if missing:

@@ -56,7 +56,8 @@ def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: f
 def _load(ws: Workspace, model: Path | None) -> Grader:
     from assetgrade.grader import Grader
 
-    return Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path)
+    return Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path,
+                       evidence_store_max_bytes=ws.evidence_cache_max_bytes)
 
 
 def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: bool = False,

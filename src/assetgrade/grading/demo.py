@@ -134,7 +134,8 @@ def run_demo(
         own = _own_labels(manifest.parent / "labels.csv", tuple(ws.ontology().grades.names))
         grader.fit(ws, modality_labels=own, groups=None, progress=say)
         model_dir = grader.save(ws.grader_dir)
-        grader.use_evidence_store(ws.evidence_cache_path)  # later rounds and grades in this workspace reuse the rows
+        # later rounds and grades in this workspace reuse the rows
+        grader.use_evidence_store(ws.evidence_cache_path, max_bytes=ws.evidence_cache_max_bytes)
         timings["train_s"] = time.perf_counter() - t
         t = time.perf_counter()
         say("grading every asset")

@@ -72,7 +72,8 @@ class AppState:
         if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
             if self._grader is not None:
                 self._grader.cache.close()
-            self._grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path)
+            self._grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
+                                       evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
         return self._grader
 
     def close(self) -> None:

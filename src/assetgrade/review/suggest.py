@@ -239,7 +239,8 @@ def label_round(
     from assetgrade.store.loading import load_records
 
     params = check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=enqueue, replace=replace)
-    grader = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path)
+    grader = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path,
+                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
     records = load_records(ws)
     try:
         rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)

@@ -160,3 +160,31 @@ def test_heat_map_overlays_are_rendered_once_per_model_and_image(grader: Grader,
     gone = next(iter(made[records[0].asset_id].values()))
     tmp_ws.blobs.fs.rm(tmp_ws.blobs.path_for(gone))  # a blob the store lost is rendered again
     assert heatmap_overlays(tmp_ws, again, records[:3]) == made and len(calls) == 1
+
+
+def test_the_workspace_setting_caps_the_evidence_store(grader: Grader, records: list[AssetRecord],
+                                                       tmp_path: Path) -> None:
+    from assetgrade.config import set_in_text
+    from assetgrade.workspace import Workspace, config_path
+
+    Workspace.init(tmp_path / "ws").close()
+    cfg = config_path(tmp_path / "ws")
+    cfg.write_text(set_in_text(cfg.read_text(), "evidence_cache_max_gb", 0.0001))
+    ws = Workspace.open(tmp_path / "ws")
+    assert ws.evidence_cache_max_bytes == 100_000
+    folder = grader.save(tmp_path / "grader")
+    loaded = Grader.load(folder, evidence_store=ws.evidence_cache_path,
+                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+    assert loaded.cache._disk is not None and loaded.cache._disk.max_bytes == 100_000
+    loaded.grade_many(records)
+    loaded.cache.close()
+    ws.close()
+    con = sqlite3.connect(ws.evidence_cache_path)
+    (pages,) = con.execute("PRAGMA page_count").fetchone()
+    (free,) = con.execute("PRAGMA freelist_count").fetchone()
+    (size,) = con.execute("PRAGMA page_size").fetchone()
+    (rows,) = con.execute("SELECT COUNT(*) FROM evidence_rows").fetchone()
+    con.close()
+    # uncapped, these rows take about 200 kB: the oldest went, and the file's rows stay under the cap
+    assert rows < len(records) * len(loaded.extractors_)
+    assert (pages - free) * size <= 100_000
