@@ -208,8 +208,10 @@ def test_a_background_round_is_checked_before_it_is_queued(trained_env: RestEnv)
 def test_a_failing_round_reads_failed_with_its_error(trained_env: RestEnv) -> None:
     env = trained_env
     state = env.client.app.state.assetgrade  # type: ignore[attr-defined]
-    job_id = state.rounds().submit(k=3, requested_by="admin")  # checked: the grader is there
-    (env.ws.grader_dir / "grader.pkl").write_bytes(b"not a pickle")  # ... and then broken before the round runs
+    # the bundle is there (submit checks it) but its pickle is broken: written before submitting, since
+    # the worker thread may load the grader before this thread runs again
+    (env.ws.grader_dir / "grader.pkl").write_bytes(b"not a pickle")
+    job_id = state.rounds().submit(k=3, requested_by="admin")
     _finish(env, job_id)  # the runner records the failure: the job's future itself ends normally
     job = env.client.get(f"/api/v1/review/rounds/{job_id}", headers=env.auth("admin")).json()
     assert job["status"] == "failed" and "sha256" in job["error"] and job["round"] is None
