@@ -191,6 +191,9 @@ def _round_trip() -> Any:
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 4096  # never re-wrap a user's long line
+    # write None as "null", as the file had it (ruamel's round trip writes an empty value)
+    rt.representer.add_representer(
+        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     return rt
 
 

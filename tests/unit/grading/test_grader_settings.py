@@ -131,5 +131,7 @@ def test_config_text_edits_on_an_empty_or_comment_only_file() -> None:
     out = set_in_text("# nothing set yet", "policy.coverage", 0.8)
     assert out.startswith("# nothing set yet\n") and parse_config(out, "t").policy.coverage == 0.8
     assert unset_in_text("# nothing set yet\n", "policy.coverage") is None
+    assert set_in_text("store_url: null\npolicy: {coverage: 0.9}\n", "policy.coverage", None) == (
+        "store_url: null\npolicy: {coverage: null}\n")  # null stays null, not an empty value
     assert unset_in_text("policy:\n  coverage: 0.8\n", "policy.coverage") == ""
     assert unset_in_text("# ours\n\npolicy:\n  coverage: 0.8  # was 0.9\n", "policy.coverage") == "# ours\n"
