@@ -317,7 +317,7 @@ def run_fusion_benchmark(
                        wall_s=time.perf_counter() - t0, extra=extra)
 
 
-def _bootstrap_high(values: np.ndarray, members: list[np.ndarray], *, n_boot: int, level: float,
+def _cluster_interval(values: np.ndarray, members: list[np.ndarray], *, n_boot: int, level: float,
                     seed: int) -> tuple[float, float]:
     """A cluster-bootstrap interval for the mean of ``values`` (whole clusters resampled)."""
     rng = np.random.default_rng(seed)
@@ -375,7 +375,7 @@ def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.
     widest = max(by, key=lambda k: by[k]["high"])
     correct = proba.argmax(axis=1) == y
     unit_members = [np.flatnonzero(clusters["engine_unit"] == u) for u in np.unique(clusters["engine_unit"])]
-    cov_low, cov_high = _bootstrap_high(covered.astype(np.float64), unit_members, n_boot=1000, level=level, seed=0)
+    cov_low, cov_high = _cluster_interval(covered.astype(np.float64), unit_members, n_boot=1000, level=level, seed=0)
     per_run = [float(r.metrics["fused"]["ece_debiased"]) for r in runs]
     n_acc = int(accepted.sum())
     pooled: dict[str, Any] = {
