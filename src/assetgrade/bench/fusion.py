@@ -413,12 +413,15 @@ def _prefixed(say: Callable[[str], None], prefix: str) -> Callable[[str], None]:
 
 
 def run_fusion_seeds(
-    seeds: Sequence[int], *, progress: Callable[[str], None] | None = None, **kwargs: Any
+    seeds: Sequence[int], *, progress: Callable[[str], None] | None = None, png: Path | None = None,
+    **kwargs: Any
 ) -> BenchResult:
     """:func:`run_fusion_benchmark` once per seed, with the test predictions pooled (:func:`pool_fusion_runs`).
 
     ``kwargs`` go to every run unchanged. The result's ``metrics`` hold ``pooled`` and, per run,
-    the headline figures (``runs``); ``extra["runs_full"]`` the runs' complete metrics.
+    the headline figures (``runs``); ``extra["runs_full"]`` the runs' complete results, test
+    predictions included (so the pooling can be redone from the JSON). ``png``:
+    a reliability diagram of the pooled test predictions.
     """
     if not seeds:
         raise ValidationError("give at least one seed", where="--seeds")
@@ -432,15 +435,22 @@ def run_fusion_seeds(
                                          progress=_prefixed(say, f"seed {s} ({i + 1} of {len(seeds)}): "), **kwargs))
     say("pooling the runs")
     pooled = pool_fusion_runs(runs)
+    if png is not None:
+        from assetgrade.fusion.calibration import reliability_diagram
+
+        kept = [r.extra["test_predictions"] for r in runs]
+        reliability_diagram(np.concatenate([np.asarray(k["proba"], dtype=np.float64) for k in kept]),
+                            np.concatenate([np.asarray(k["y"], dtype=np.int64) for k in kept]), png,
+                            title=f"Fused grader, {pooled['n']} test assets pooled over seeds "
+                                  f"{', '.join(map(str, seeds))}")
     headline = ("accuracy", "qwk", "ece", "ece_debiased", "ece_debiased_high", "coverage", "expected_cost",
                 "accept_rate_at_error")
     summary = [{"seed": r.seed, "n_test": r.extra["n_test"], "wall_s": r.wall_s,
                 "expected_cost_reduction_vs_best_single": r.metrics["expected_cost_reduction_vs_best_single"],
                 **{k: r.metrics["fused"].get(k) for k in headline}} for r in runs]
-    full = [{"seed": r.seed, "metrics": {k: v for k, v in r.metrics.items()},
-             "extra": {k: v for k, v in r.extra.items() if k != "test_predictions"}} for r in runs]
+    full = [{"seed": r.seed, "metrics": r.metrics, "extra": r.extra} for r in runs]  # predictions too: re-poolable
     return BenchResult(benchmark="fusion-seeds", dataset=runs[0].dataset, split="test (pooled over seeds)",
                        seed=int(seeds[0]), metrics={"pooled": pooled, "runs": summary},
                        wall_s=time.perf_counter() - t0,
                        extra={"seeds": list(seeds), "settings": {k: v for k, v in kwargs.items()},
-                              "runs_full": full})
+                              "png": None if png is None else str(png), "runs_full": full})

@@ -62,7 +62,8 @@ def register(app: typer.Typer) -> None:
         oof_calibration: bool = typer.Option(
             False, "--oof-calibration", help="calibrate out-of-fold on train + calibration instead of on the split"
         ),
-        png: Path | None = typer.Option(None, help="risk-coverage PNG (default: beside --json, else none)"),
+        png: Path | None = typer.Option(None, help="risk-coverage PNG, with --seeds the pooled reliability diagram "
+                                        "(default: beside --json, else none)"),
         rul_fleet: str = typer.Option(
             "auto", help="histories for the sensors' RUL model: 'cmapss-test' (the 100 FD001 test units, never "
             "benchmark assets; from the shared data, or the package's copy with --source sample), 'none' (window "
@@ -101,7 +102,7 @@ def register(app: typer.Typer) -> None:
         )
         with status("bench fusion") as step:
             if seeds is not None:
-                result = run_fusion_seeds(_seed_list(seeds), progress=step, **settings)
+                result = run_fusion_seeds(_seed_list(seeds), progress=step, png=png, **settings)
             else:
                 result = run_fusion_benchmark(seed=seed, png=png, progress=step, **settings)
         typer.echo(write_result(result, json_path))
