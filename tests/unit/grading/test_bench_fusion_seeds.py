@@ -71,3 +71,26 @@ def test_seed_list_syntax() -> None:
     for bad in ("a", "4-2", "1,,2"):
         with pytest.raises(ValidationError, match="--seeds"):
             _seed_list(bad)
+
+
+def test_run_fusion_seeds_pools_each_seeds_run_and_draws_the_diagram(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import assetgrade.bench.fusion as fusion
+
+    calls: list[tuple[int, dict[str, object]]] = []
+
+    def one_run(*, seed: int, keep_predictions: bool, progress: object, **kwargs: object) -> BenchResult:
+        assert keep_predictions is True
+        calls.append((seed, kwargs))
+        r = _run(seed, 200, 0.0)
+        r.metrics["expected_cost_reduction_vs_best_single"] = 0.5
+        r.metrics["fused"].update(accuracy=0.7, coverage=0.9)
+        return r
+
+    monkeypatch.setattr(fusion, "run_fusion_benchmark", one_run)  # the orchestration, not three extractors
+    res = fusion.run_fusion_seeds([3, 5], n_assets=2600, png=tmp_path / "rel.png")
+    assert [c[0] for c in calls] == [3, 5] and all(c[1] == {"n_assets": 2600} for c in calls)
+    doc = res.to_dict()
+    assert doc["benchmark"] == "fusion-seeds" and doc["seeds"] == [3, 5]
+    assert doc["metrics"]["pooled"]["n"] == 400 and [r["seed"] for r in doc["metrics"]["runs"]] == [3, 5]
+    assert len(doc["runs_full"][1]["extra"]["test_predictions"]["y"]) == 200  # re-poolable from the JSON
+    assert (tmp_path / "rel.png").stat().st_size > 1000
