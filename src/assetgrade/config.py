@@ -15,7 +15,7 @@ from assetgrade.strict_yaml import DuplicateKeyError, load_unique
 
 __all__ = [
     "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "load_config", "parse_config",
-    "read_config_text", "save_config", "set_in_text", "unset_in_text", "with_value", "without_value",
+    "read_config_text", "save_config", "set_in_text", "unset_in_text",
 ]
 
 CONFIG_NAME = "assetgrade.yaml"
@@ -116,42 +116,6 @@ def config_value(config: WorkspaceConfig, key: str) -> Any:
             raise NotFoundError(f"{'.'.join(parts[: i + 1])} is not set")
         node = node[part]
     return node
-
-
-def with_value(config: WorkspaceConfig, key: str, value: Any) -> WorkspaceConfig:
-    """A validated copy of ``config`` with the dotted ``key`` set to ``value`` (mappings on the way are made).
-
-    Examples
-    --------
-    >>> cfg = with_value(WorkspaceConfig(), "grader.fuser.model", "latent")
-    >>> cfg.section("grader")
-    {'fuser': {'model': 'latent'}}
-    >>> with_value(cfg, "policy.coverage", 2)
-    Traceback (most recent call last):
-    ...
-    assetgrade.errors.ValidationError: policy.coverage: Input should be less than 1 (got 2)
-    """
-    raw = config.model_dump(mode="json")
-    parts = _path(key)
-    node = raw
-    for i, part in enumerate(parts[:-1]):
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ValidationError(f"{'.'.join(parts[: i + 1])} holds {node!r}, not a mapping", where=key)
-    node[parts[-1]] = value
-    return _validated(raw, where="")
-
-
-def without_value(config: WorkspaceConfig, key: str) -> WorkspaceConfig:
-    """A validated copy of ``config`` without the dotted ``key`` (a schema field goes back to its default)."""
-    config_value(config, key)  # NotFoundError when it is not set
-    raw = config.model_dump(mode="json")
-    parts = _path(key)
-    node = raw
-    for part in parts[:-1]:
-        node = node[part]
-    del node[parts[-1]]
-    return _validated(raw, where="")
 
 
 def read_config_text(path: Path) -> str:

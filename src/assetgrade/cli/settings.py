@@ -51,7 +51,7 @@ def _get(
     typer.echo(_dump(config_value(load_config(config_path(workspace_path(workspace))), key), as_json))
 
 
-def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchanged: str) -> None:
+def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchanged: str = "nothing to change") -> None:
     """Apply ``edit`` to the config file's text, refuse the result when it adds a problem, then write it atomically.
 
     ``edit`` returns None when there is nothing to change (``unchanged`` is then printed).
@@ -100,8 +100,7 @@ def _set(
         except yaml.YAMLError as exc:
             raise ValidationError(f"{value!r} is not a YAML value ({exc}); use --string for plain text",
                                   where="VALUE") from None
-    _write(workspace_path(workspace), lambda text: set_in_text(text, key, parsed),
-           f"set {key} = {json.dumps(parsed)}", unchanged="")
+    _write(workspace_path(workspace), lambda text: set_in_text(text, key, parsed), f"set {key} = {json.dumps(parsed)}")
 
 
 def _unset(

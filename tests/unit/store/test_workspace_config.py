@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.config import CONFIG_NAME, WorkspaceConfig, config_value, load_config, with_value, without_value
+from assetgrade.config import (
+    CONFIG_NAME,
+    WorkspaceConfig,
+    config_value,
+    load_config,
+    parse_config,
+    set_in_text,
+    unset_in_text,
+)
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.workspace import STORE_ENV, Workspace
 
@@ -85,19 +93,21 @@ def test_non_utf8_config_names_the_file(tmp_path: Path) -> None:
 
 
 def test_dotted_keys_get_set_and_unset() -> None:
-    cfg = with_value(WorkspaceConfig(), "grader.extractor_settings.vision.coreset_size", 300)
+    text = set_in_text("", "grader.extractor_settings.vision.coreset_size", 300)
+    cfg = parse_config(text, "t")
     assert config_value(cfg, "grader.extractor_settings") == {"vision": {"coreset_size": 300}}
-    cfg = with_value(cfg, "policy.coverage", 0.8)
-    assert cfg.policy.coverage == 0.8
-    assert without_value(cfg, "policy.coverage").policy.coverage == 0.9  # back to the default
-    assert without_value(cfg, "grader").section("grader") == {}
+    text = set_in_text(text, "policy.coverage", 0.8)
+    assert parse_config(text, "t").policy.coverage == 0.8
+    unset = unset_in_text(text, "policy.coverage")
+    assert unset is not None and parse_config(unset, "t").policy.coverage == 0.9  # back to the default
+    unset = unset_in_text(text, "grader")
+    assert unset is not None and parse_config(unset, "t").section("grader") == {}
     with pytest.raises(NotFoundError, match=r"grader\.fuser is not set"):
-        config_value(cfg, "grader.fuser.model")
-    with pytest.raises(NotFoundError):
-        without_value(cfg, "audit")
+        config_value(parse_config(text, "t"), "grader.fuser.model")
+    assert unset_in_text(text, "audit") is None  # not in the text: nothing to remove
     with pytest.raises(ValidationError, match="not a mapping"):
-        with_value(cfg, "policy.coverage.low", 1)
+        set_in_text(text, "policy.coverage.low", 1)
     with pytest.raises(ValidationError, match="dotted key"):
-        with_value(cfg, "policy..coverage", 1)
-    with pytest.raises(ValidationError, match=r"ingest_group_size"):
-        with_value(cfg, "ingest_group_size", 0)
+        set_in_text(text, "policy..coverage", 1)
+    with pytest.raises(ValidationError, match=r"t:ingest_group_size"):
+        parse_config(set_in_text(text, "ingest_group_size", 0), "t")
