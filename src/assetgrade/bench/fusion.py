@@ -163,6 +163,7 @@ def run_fusion_benchmark(
     n_assets: int = 600,
     seed: int = 0,
     folds: int = 3,
+    piece_groups: int | None = None,
     source: str = "shared",
     data_dir: Path | None = None,
     coreset_size: int = 500,
@@ -181,7 +182,9 @@ def run_fusion_benchmark(
 
     ``split_calibration``: extractors and fuser learn from the train split and calibration,
     conformal sets and the review threshold from the calibration split (split conformal);
-    otherwise all three learn out-of-fold from train + calibration together. ``fuser``: the
+    otherwise all three learn out-of-fold from train + calibration together. ``piece_groups``: the
+    disjoint groups of engine units and texts each split is dealt into, the cross-validation groups
+    (default ``max(3, folds)``: grouped CV needs at least as many groups as folds). ``fuser``: the
     fusion model (:class:`~assetgrade.fusion.combine.Fuser` ``model``) of the fused grader and
     of each single-modality reference, on the modality distributions; ``monotone``: the latent
     table made stochastically monotone in every modality's level; ``images_per_asset``: ELPV
@@ -205,8 +208,13 @@ def run_fusion_benchmark(
     if rul_fleet not in (None, "cmapss-test"):
         raise ValidationError(f"rul_fleet={rul_fleet!r}; allowed: 'auto', 'cmapss-test' or none", where="--rul-fleet")
     say("building the linked benchmark")
+    if piece_groups is None:
+        piece_groups = max(3, folds)
+    if piece_groups < folds:
+        raise ValidationError(f"piece_groups={piece_groups} < folds={folds}: grouped cross-validation needs at least "
+                              "as many piece groups as folds", where="--piece-groups")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
-                         images_per_asset=images_per_asset)
+                         images_per_asset=images_per_asset, piece_groups=piece_groups)
     train_splits = ("train",) if split_calibration else ("train", "calibration")
     keep = [i for i, lab in enumerate(bench.labels) if lab.split in train_splits]
     cal_idx = [i for i, lab in enumerate(bench.labels) if lab.split == "calibration"] if split_calibration else []
@@ -297,7 +305,7 @@ def run_fusion_benchmark(
     extra = {
         "n_train": len(train), "n_calibration": len(cal_idx), "n_test": len(test),
         "calibrated_on": "calibration split" if split_calibration else "out-of-fold (train + calibration splits)",
-        "folds": folds, "source": source,
+        "folds": folds, "piece_groups": piece_groups, "source": source,
         "calibration": grader.calibration_, "review_threshold": grader.policy_.threshold(),
         "review_on_contradiction": review_on_contradiction, "vision_coreset_size": coreset_size,
         "model_version": grader.version_, "cached_results_identical": same and disk_same, "notes": grader.notes_,
@@ -347,7 +355,12 @@ def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.
     ``ece_debiased_high`` is the widest upper end: the target check uses the least favourable
     dependence model of the three.
     """
-    from assetgrade.fusion.calibration import debiased_ece, ece_if_calibrated, expected_calibration_error
+    from assetgrade.fusion.calibration import (
+        debiased_ece,
+        ece_if_calibrated,
+        expected_calibration_error,
+        group_members,
+    )
 
     if not runs:
         raise ValidationError("no runs to pool", where="runs")
@@ -374,7 +387,7 @@ def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.
         by[name] = {"estimate": d["estimate"], "low": d["low"], "high": d["high"], "n_clusters": d["n_groups"]}
     widest = max(by, key=lambda k: by[k]["high"])
     correct = proba.argmax(axis=1) == y
-    unit_members = [np.flatnonzero(clusters["engine_unit"] == u) for u in np.unique(clusters["engine_unit"])]
+    unit_members = group_members(clusters["engine_unit"], len(y)) or []
     cov_low, cov_high = _cluster_interval(covered.astype(np.float64), unit_members, n_boot=1000, level=level, seed=0)
     per_run = [float(r.metrics["fused"]["ece_debiased"]) for r in runs]
     n_acc = int(accepted.sum())

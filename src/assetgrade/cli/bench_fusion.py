@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
         ),
         n_assets: int = typer.Option(600, help="linked assets to build (60/20/20 train/calibration/test)"),
         folds: int = typer.Option(3, help="grouped folds for the out-of-fold training"),
+        piece_groups: int | None = typer.Option(
+            None, help="disjoint groups of engine units and texts per split, the CV groups (default: the larger of "
+            "3 and --folds; a different count deals different pieces to the assets)"
+        ),
         source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
         data_dir: Path | None = typer.Option(None, help="shared data (default: $ASSETGRADE_DATA or ../shared/data)"),
         coreset_size: int = typer.Option(500, help="vision PatchCore memory-bank size"),
@@ -94,7 +98,7 @@ def register(app: typer.Typer) -> None:
         if png is None and json_path is not None:
             png = json_path.with_suffix(".png")
         settings: dict[str, Any] = dict(
-            n_assets=n_assets, folds=folds, source=source, data_dir=data_dir,
+            n_assets=n_assets, folds=folds, piece_groups=piece_groups, source=source, data_dir=data_dir,
             coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
             split_calibration=not oof_calibration,
             rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,

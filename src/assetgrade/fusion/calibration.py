@@ -348,7 +348,7 @@ def debiased_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15, n_
         raise ValidationError(f"level={level} must lie strictly between 0 and 1", where="level")
     p = as_proba(proba)
     yy = as_labels(y, p.shape[1])
-    members = _group_members(groups, len(yy))
+    members = group_members(groups, len(yy))
     if len(yy) == 0:
         nan = float("nan")
         return {"estimate": nan, "low": nan, "high": nan, "plugin": nan, "n": 0.0, "n_groups": 0.0}
@@ -379,7 +379,7 @@ def debiased_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15, n_
             "n_groups": float(len(yy) if members is None else len(members))}
 
 
-def _group_members(groups: npt.ArrayLike | None, n: int) -> list[IntArray] | None:
+def group_members(groups: npt.ArrayLike | None, n: int) -> list[IntArray] | None:
     """The item indices of each group, in first-seen order; None without groups."""
     if groups is None:
         return None

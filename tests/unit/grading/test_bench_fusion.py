@@ -34,6 +34,7 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     for part in ceiling.values():
         assert 0.0 <= part["accuracy"] <= 1.0 and 0.0 <= part["accept_rate_at_error"] <= 1.0
     assert doc["rul_model"]["n_histories"] == 100  # auto: the FD001 test units the package ships
+    assert doc["folds"] == 2 and doc["piece_groups"] == 3  # the default: the larger of 3 and the folds
 
 
 def test_rul_fleet_is_checked_before_any_work() -> None:
@@ -43,3 +44,11 @@ def test_rul_fleet_is_checked_before_any_work() -> None:
         run_fusion_benchmark(n_assets=80, source="sample", rul_fleet="fd003")
     with pytest.raises(ValidationError, match="source='nope'"):
         run_fusion_benchmark(n_assets=80, source="nope", rul_fleet="cmapss-test")
+
+
+def test_fewer_piece_groups_than_folds_is_refused_before_any_work() -> None:
+    from assetgrade.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="piece_groups=3 < folds=5") as err:
+        run_fusion_benchmark(n_assets=80, source="sample", folds=5, piece_groups=3)
+    assert err.value.where == "--piece-groups"
