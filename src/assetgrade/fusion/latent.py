@@ -17,10 +17,11 @@ the graders apply (:meth:`LatentLevelTable.rubric`). A missing modality is margi
 
 An extractor's distribution may be sharper or flatter than its real accuracy warrants. With
 ``temper=True`` each modality's reading is raised to a power 1/τ_m (renormalised) before it
-enters the model, τ_m chosen from a small grid by coordinate ascent on the cross-validated
-log-likelihood of the grades (every candidate refits the table on each fold; the in-sample
-likelihood would always favour sharper readings, which over-fit): a learned reliability per modality, as the
-temperature of Guo et al. (2017) is for one classifier.
+enters the model, τ_m chosen on a geometric grid (steps of √2 from 1/8 to 8) by coordinate
+ascent on the cross-validated log-likelihood of the grades: from τ = 1, each modality's τ moves
+one grid step at a time while the likelihood improves (every candidate refits the table on each
+fold; the in-sample likelihood would always favour sharper readings, which over-fit). This is a
+learned reliability per modality, as the temperature of Guo et al. (2017) is for one classifier.
 
 The levels are ordered like the grades (each modality reads the grade scale). With
 ``monotone=True`` the fitted table is made stochastically monotone: for every grade g,
@@ -47,7 +48,7 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["LatentLevelTable", "isotonic_grid", "monotone_table", "plot_latent_table"]
+__all__ = ["TEMPERATURE_GRID", "LatentLevelTable", "isotonic_grid", "monotone_table", "plot_latent_table"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -55,6 +56,11 @@ MAX_STATES = 4096
 """Largest joint level space (k^M) the table accepts; beyond it the cells are too sparse to learn."""
 
 _FLOOR = 1e-6
+
+TEMPERATURE_GRID: tuple[float, ...] = tuple(round(2.0 ** (k / 2), 3) for k in range(-6, 7))
+"""Temperatures the latent table may give a modality: steps of √2 from 1/8 to 8. (Until 30 Nov 2026
+the grid was 0.5-2, and on the linked benchmark vision and sensors sat on its lower edge and
+text on its upper edge in most runs.)"""
 
 
 class LatentLevelTable:
@@ -72,7 +78,8 @@ class LatentLevelTable:
     temper : bool
         Learn one temperature per modality (see the module docstring).
     temperatures : sequence of float
-        The grid the temperatures are chosen from.
+        The grid the temperatures are chosen from (sorted; the search starts at the value
+        nearest 1 and walks to neighbours). Default :data:`TEMPERATURE_GRID`.
     cv, seed : int
         Random folds (seeded) of the cross-validation that chooses the temperatures.
     monotone : bool
@@ -120,7 +127,7 @@ class LatentLevelTable:
         max_iter: int = 500,
         tol: float = 1e-6,
         temper: bool = False,
-        temperatures: Sequence[float] = (0.5, 0.71, 1.0, 1.41, 2.0),
+        temperatures: Sequence[float] = TEMPERATURE_GRID,
         cv: int = 5,
         seed: int = 0,
         monotone: bool = False,
@@ -222,22 +229,32 @@ class LatentLevelTable:
                 total -= float(np.sum(np.log(p[np.arange(int(te.sum())), yy[te]] / p.sum(axis=1))))
             return total / n
 
-        taus = [1.0] * len(arrs)
-        best = cv_nll(taus)
-        for _sweep in range(2):
+        grid = sorted({float(t) for t in self.temperatures})
+        start = min(range(len(grid)), key=lambda i: abs(np.log(grid[i])))
+        at = [start] * len(arrs)
+        scores: dict[tuple[int, ...], float] = {}
+
+        def score(idx: list[int]) -> float:
+            key = tuple(idx)
+            if key not in scores:
+                scores[key] = cv_nll([grid[i] for i in idx])
+            return scores[key]
+
+        best = score(at)
+        for _sweep in range(4):
             changed = False
             for j in range(len(arrs)):
-                for t in self.temperatures:
-                    if t == taus[j]:
-                        continue
-                    trial = [*taus[:j], float(t), *taus[j + 1:]]
-                    score = cv_nll(trial)
-                    if score < best - 1e-9:
-                        best, taus, changed = score, trial, True
+                for step in (-1, 1):
+                    while 0 <= at[j] + step < len(grid):
+                        trial = [*at[:j], at[j] + step, *at[j + 1:]]
+                        s = score(trial)
+                        if s >= best - 1e-9:
+                            break
+                        best, at, changed = s, trial, True
             if not changed:
                 break
         self.cv_nll_ = best
-        return taus
+        return [grid[i] for i in at]
 
     def _em(self, arrs: Sequence[FloatArray], yy: npt.NDArray[np.int64], taus: Sequence[float]) -> None:
         """Fit the table by EM for the given temperatures (sets prior_, joint_, loglik_, n_iter_)."""

@@ -164,6 +164,24 @@ def test_temperatures_undo_an_extractor_that_is_too_unsure(rng: np.random.Genera
         LatentLevelTable(temper=True, cv=1).fit(shown, y, n_classes=4)
 
 
+def test_temperatures_reach_past_the_old_grid(rng: np.random.Generator) -> None:
+    from assetgrade.fusion.latent import TEMPERATURE_GRID
+
+    qs, y, _ = _data(rng, 3000)
+    flat = qs[0] ** 0.25
+    flat /= flat.sum(axis=1, keepdims=True)  # vision's readings flattened four-fold: τ = 1/4 restores them
+    sharp = qs[2] ** 3.0
+    sharp /= sharp.sum(axis=1, keepdims=True)  # text's readings three times too sure: τ ≈ 3
+    t = LatentLevelTable(temper=True).fit([flat, qs[1], sharp], y, n_classes=4)
+    assert t.temperatures_[0] <= 0.354  # beyond the old grid's lower edge, 0.5
+    assert t.temperatures_[2] >= 2.0 and t.temperatures_[1] == 1.0  # the fair modality keeps τ = 1
+    assert all(tau in TEMPERATURE_GRID for tau in t.temperatures_)
+    old = LatentLevelTable(temper=True, temperatures=(0.5, 0.71, 1.0, 1.41, 2.0)).fit(
+        [flat, qs[1], sharp], y, n_classes=4)
+    assert old.temperatures_[0] == 0.5  # a given grid bounds the walk: stuck on its edge
+    assert t.cv_nll_ < old.cv_nll_ - 0.002
+
+
 def test_isotonic_grid_is_the_weighted_projection() -> None:
     from sklearn.isotonic import IsotonicRegression
 
