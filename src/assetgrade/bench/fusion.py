@@ -454,8 +454,8 @@ def run_fusion_seeds(
         kept = [r.extra["test_predictions"] for r in runs]
         reliability_diagram(np.concatenate([np.asarray(k["proba"], dtype=np.float64) for k in kept]),
                             np.concatenate([np.asarray(k["y"], dtype=np.int64) for k in kept]), png,
-                            title=f"Fused grader, {pooled['n']} test assets pooled over seeds "
-                                  f"{', '.join(map(str, seeds))}")
+                            title=f"Fused grader, {len(seeds)} seeds pooled",
+                            debiased={"estimate": pooled["ece_debiased"], "high": pooled["ece_debiased_high"]})
     headline = ("accuracy", "qwk", "ece", "ece_debiased", "ece_debiased_high", "coverage", "expected_cost",
                 "accept_rate_at_error")
     summary = [{"seed": r.seed, "n_test": r.extra["n_test"], "wall_s": r.wall_s,

@@ -85,6 +85,30 @@ def test_reliability_diagram_png(tmp_path: Path, rng: np.random.Generator) -> No
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_reliability_diagram_takes_the_callers_interval(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib.axes
+
+    import assetgrade.fusion.calibration as cal
+
+    def no_bootstrap(*_a: object, **_k: object) -> dict[str, float]:
+        raise AssertionError("the diagram bootstrapped again")
+
+    titles: list[str] = []
+    real = matplotlib.axes.Axes.set_title
+
+    def keep_title(ax: matplotlib.axes.Axes, label: str, *a: object, **k: object) -> object:
+        titles.append(label)
+        return real(ax, label, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", keep_title)
+    monkeypatch.setattr(cal, "debiased_ece", no_bootstrap)
+    p, y = _overconfident(rng, n=300)
+    reliability_diagram(p, y, tmp_path / "rel.png", debiased={"estimate": 0.0123, "high": 0.0456})
+    assert "bias-corrected 0.012, 90% interval up to 0.046" in titles[0]
+
+
 def test_ece_reference_of_a_perfectly_calibrated_model_separates_calibrated_from_not() -> None:
     from assetgrade.fusion.calibration import ece_if_calibrated, expected_calibration_error
 
