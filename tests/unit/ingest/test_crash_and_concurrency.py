@@ -128,8 +128,13 @@ def test_ctrl_c_right_after_a_group_commits_is_still_counted(ws: Workspace, tmp_
                                                                 real_add_all(self, rows))[1])
     monkeypatch.setattr(Workspace, "session", session_then_ctrl_c)
     ing = Ingestor(ws, kind="folder", source=str(root), group_size=4)
-    with pytest.raises(KeyboardInterrupt):
-        ing.run(folder_items(root, label_as="grade"))
+    # a runner started in the background ignores SIGINT (the shell's rule for `&` jobs): Python's own handler here
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ing.run(folder_items(root, label_as="grade"))
+    finally:
+        signal.signal(signal.SIGINT, before)
     monkeypatch.undo()
     stored = counts(ws)
     assert writes["n"] == 2 and ing.report.status == "interrupted"
