@@ -207,12 +207,12 @@ def run_fusion_benchmark(
         rul_fleet = "cmapss-test"
     if rul_fleet not in (None, "cmapss-test"):
         raise ValidationError(f"rul_fleet={rul_fleet!r}; allowed: 'auto', 'cmapss-test' or none", where="--rul-fleet")
-    say("building the linked benchmark")
     if piece_groups is None:
         piece_groups = max(3, folds)
     if piece_groups < folds:
         raise ValidationError(f"piece_groups={piece_groups} < folds={folds}: grouped cross-validation needs at least "
                               "as many piece groups as folds", where="--piece-groups")
+    say("building the linked benchmark")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
                          images_per_asset=images_per_asset, piece_groups=piece_groups)
     train_splits = ("train",) if split_calibration else ("train", "calibration")
