@@ -89,6 +89,14 @@ def register(app: typer.Typer) -> None:
             "auto", help="vision head with several photos per asset: 'auto' (multiple-instance learning when "
             "assets have several photos), 'on' or 'off' (every photo labelled with the asset's image level)"
         ),
+        vision_head: str = typer.Option(
+            "auto", help="vision grade head: 'ordinal' (cumulative link), 'logistic' (multinomial) or 'auto' (the "
+            "one with the lower grouped cross-validated log-loss, chosen per fit)"
+        ),
+        vision_quality: str = typer.Option(
+            "learned", help="how much a quality flag lowers a photo's confidence: 'learned' (from out-of-fold "
+            "predictions on the training photos) or 'fixed' (the documented defaults)"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark, run_fusion_seeds
@@ -102,7 +110,8 @@ def register(app: typer.Typer) -> None:
             coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,
             split_calibration=not oof_calibration,
             rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
-            images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil),
+            images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil), vision_head=vision_head,
+            vision_quality=vision_quality,
         )
         with status("bench fusion") as step:
             if seeds is not None:

@@ -53,8 +53,8 @@ def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.fl
         _, maps = anomaly.score(patch_features(out.patch_maps))
         return img, upsample_map(maps[0], img.size), "anomaly map (distance to known-good image patches)"
     head = getattr(extractor, "grade_head_", None)
-    if head is not None and hasattr(head, "w_") and hasattr(head, "scaler_"):
-        w = np.asarray(head.w_, dtype=np.float64) / np.asarray(head.scaler_.scale_, dtype=np.float64)
+    if head is not None and callable(getattr(head, "severity_direction", None)):
+        w = np.asarray(head.severity_direction(), dtype=np.float64)
         return img, resize_map(cam_map(tuple(m[0] for m in out.cam_maps), w), img.size), "grade class-activation map"
     return img, None, "no heat map available"
 

@@ -140,3 +140,74 @@ def test_assets_with_several_photos_train_the_mil_head(
     wrong._backbone = backbone64  # type: ignore[attr-defined]
     with pytest.raises(ValidationError, match="mil='yes'"):
         wrong.fit(recs)
+
+
+def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbone, rng: np.random.Generator) -> None:
+    from assetgrade.grading.report import image_heatmap
+    from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
+
+    train = _records(rng)
+    kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200}
+    fitted = {}
+    for setting in ("logistic", "ordinal", "auto"):
+        ex = get_extractor("vision", grade_head=setting, **kw)
+        ex._backbone = backbone64  # type: ignore[attr-defined]
+        fitted[setting] = ex.fit(train)
+    assert isinstance(fitted["logistic"].grade_head_, LinearProbe)  # type: ignore[attr-defined]
+    assert fitted["logistic"].grade_head_kind_ == "logistic"  # type: ignore[attr-defined]
+    assert isinstance(fitted["ordinal"].grade_head_, OrdinalLogistic)  # type: ignore[attr-defined]
+    # 16 images are too few to measure: "auto" keeps the ordinal head and says nothing was measured
+    assert fitted["auto"].grade_head_kind_ == "ordinal"  # type: ignore[attr-defined]
+    assert fitted["auto"].head_losses_ == {"ordinal": {}, "logistic": {}}  # type: ignore[attr-defined]
+    block = fitted["logistic"].extract(train)
+    expected = block.grade_proba @ np.arange(4)  # type: ignore[operator]
+    assert expected[1::2].min() > expected[0::2].max()  # worn assets still read worse than clean ones
+    # the grade heat map of a multinomial head is that of its severity direction
+    anomaly_free = fitted["logistic"]
+    anomaly_free.anomaly_ = None  # type: ignore[attr-defined]
+    _, heat, what = image_heatmap(anomaly_free, train[1].images[0])
+    assert heat is not None and what == "grade class-activation map"
+    wrong = get_extractor("vision", grade_head="tree", **kw)
+    wrong._backbone = backbone64  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="grade_head='tree'"):
+        wrong.fit(train)
+
+
+def test_quality_factors_are_learned_from_out_of_fold_predictions(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    from PIL import ImageFilter
+
+    recs = []
+    for i in range(72):
+        bad = i % 2 == 1
+        arr = (128 + rng.normal(0, 12, (64, 64))).clip(0, 255).astype(np.uint8)
+        if bad:
+            arr[40:44, 8:56] = 250
+        img = Image.fromarray(np.stack([arr] * 3, axis=-1))
+        if i % 4 >= 2:  # half of each grade blurred: still readable (the scratch stays)
+            img = img.filter(ImageFilter.GaussianBlur(1.5))
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        data = buf.getvalue()
+        ref = ImageRef(f"q{i}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data))
+        recs.append(AssetRecord(f"q{i}", images=(ref,), grade="D" if bad else "A"))
+    kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200, "C": 0.5}
+    learned = get_extractor("vision", **kw)
+    fixed = get_extractor("vision", quality_factors="fixed", **kw)
+    for ex in (learned, fixed):
+        ex._backbone = backbone64  # type: ignore[attr-defined]
+        ex.fit(recs)
+    assert learned.flag_counts_.get("blurry") == 36  # type: ignore[attr-defined]
+    assert learned.flag_factors_["blurry"] > 0.9 > fixed.flag_factors_["blurry"] == 0.6  # type: ignore[attr-defined]
+    col = learned.feature_names.index("worst_quality_factor")  # type: ignore[attr-defined]
+    blurred = [r for i, r in enumerate(recs) if i % 4 >= 2][:2]
+    for ex, want in ((learned, learned.flag_factors_["blurry"]), (fixed, 0.6)):  # type: ignore[attr-defined]
+        block = ex.extract(blurred)
+        assert block.features[:, col] == pytest.approx([want, want])
+        assert block.grade_proba is not None
+    sharper = learned.extract(blurred).grade_proba.max(axis=1)  # type: ignore[union-attr]
+    flatter = fixed.extract(blurred).grade_proba.max(axis=1)  # type: ignore[union-attr]
+    assert (sharper > flatter).all()  # the learned factor no longer pulls readable photos toward uniform
+    with pytest.raises(ValidationError, match="quality_factors='soft'"):
+        get_extractor("vision", quality_factors="soft", **kw).fit(recs)

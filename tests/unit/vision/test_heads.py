@@ -11,6 +11,7 @@ from assetgrade.modalities.vision.heads import (
     LinearProbe,
     MultiLabelProbe,
     OrdinalLogistic,
+    select_head,
     select_ordinal_penalty,
     select_penalty,
 )
@@ -158,3 +159,45 @@ def test_penalty_selection_says_nothing_about_a_rare_level() -> None:
         warnings.simplefilter("error")  # sklearn's "least populated class" warning would fail this
         C, losses = select_penalty(X, y, n_classes=3)
     assert C in C_GRID and len(losses) == len(C_GRID)
+
+
+def test_select_head_takes_the_multinomial_head_when_levels_are_not_ordered_along_the_features(
+    rng: np.random.Generator,
+) -> None:
+    # the worst level sits in the middle of the feature: one weight vector with ordered thresholds cannot say so
+    x = rng.normal(size=(240, 1))
+    y = np.digitize(x[:, 0], [-0.5, 0.5])
+    y = np.where(y == 2, 1, np.where(y == 1, 2, 0))
+    head, C, tables = select_head(x, y, n_classes=3, grid=(0.1, 10.0))
+    assert head == "logistic" and set(tables) == {"ordinal", "logistic"}
+    assert tables["logistic"][C] < min(tables["ordinal"].values()) - 0.1
+
+
+def test_select_head_keeps_the_ordinal_head_when_one_latent_severity_orders_the_levels(
+    rng: np.random.Generator,
+) -> None:
+    # the multinomial head spends a weight vector per level on what one vector says (margin 0.12-0.19 over seeds)
+    X, y = _noisy_ordinal(rng, 200, noise_dims=5, label_noise=0.3)
+    head, C, tables = select_head(X, y, n_classes=4)
+    assert head == "ordinal" and tables["ordinal"][C] < min(tables["logistic"].values()) - 0.05
+
+
+def test_select_head_falls_back_to_the_first_head_without_measuring(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 20, noise_dims=3, label_noise=0.1)
+    assert select_head(X, y, n_classes=4, heads=("logistic", "ordinal"), fallback=0.7) == (
+        "logistic", 0.7, {"logistic": {}, "ordinal": {}})
+    with pytest.raises(ValidationError, match="no head"):
+        select_head(X, y, n_classes=4, heads=())
+
+
+def test_severity_direction_points_to_worse_levels(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 300, noise_dims=2, label_noise=0.1)
+    for head in (OrdinalLogistic(n_classes=4, C=1.0), LinearProbe(n_classes=4, C=1.0)):
+        w = head.fit(X, y).severity_direction()
+        assert w.shape == (3,) and w[0] > 5 * np.abs(w[1:]).max()  # along the signal, towards higher levels
+
+
+def test_linear_probe_weights_rows_in_its_scaler_too() -> None:
+    X = np.array([[0.0], [0.0], [10.0], [1.0]])
+    probe = LinearProbe(n_classes=2, C=1.0).fit(X, [0, 0, 1, 1], sample_weight=[1.0, 1.0, 0.0, 2.0])
+    assert probe.scaler_.mean_[0] == pytest.approx(0.5)  # the weight-0 row does not move the mean

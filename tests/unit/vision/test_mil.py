@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.vision.heads import OrdinalLogistic
+from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
 from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba, max_posterior
 
 
@@ -75,3 +75,18 @@ def test_mil_names_bad_input() -> None:
         MILOrdinal(n_classes=2).fit(X, [0, 0, 1, 1], [0, 2])
     with pytest.raises(ValidationError, match="4 photos but 3"):
         MILOrdinal(n_classes=2).fit(X, [0, 0, 1], [0, 1])
+
+
+def test_mil_with_the_multinomial_head_recovers_photo_levels(rng: np.random.Generator) -> None:
+    n_bags, per = 80, 3
+    levels = rng.choice(3, size=n_bags * per, p=[0.6, 0.25, 0.15])
+    X = levels[:, None] + rng.normal(0, 0.35, (len(levels), 2))
+    bags = np.repeat(np.arange(n_bags), per)
+    y_bag = np.array([levels[bags == b].max() for b in range(n_bags)])
+    mil = MILOrdinal(n_classes=3, C=1.0, n_iter=15, head="logistic").fit(X, bags, y_bag)
+    assert isinstance(mil.head_, LinearProbe)
+    plain = LinearProbe(n_classes=3, C=1.0).fit(X, y_bag[bags])
+    acc_mil = float((mil.predict_proba(X).argmax(axis=1) == levels).mean())
+    assert acc_mil >= 0.85 and acc_mil > float((plain.predict(X) == levels).mean()) + 0.1
+    with pytest.raises(ValidationError, match="head 'tree'"):
+        MILOrdinal(n_classes=3, head="tree")  # type: ignore[arg-type]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
+
+from assetgrade.errors import ValidationError
 
 from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region
 from assetgrade.modalities.vision.quality import assess_quality, temper
@@ -54,3 +57,32 @@ def test_cam_map_is_the_weighted_sum_and_peak_box(tmp_path: Path) -> None:
     assert peak_in_boxes(heat, [(0, 2, 1, 4)]) and not peak_in_boxes(heat, [(2, 0, 4, 2)])
     path = overlay_png(Image.new("RGB", (32, 32)), heat, tmp_path / "o.png", box=(0, 24, 8, 32))
     assert Image.open(path).size == (32, 32)
+
+
+def test_learned_flag_factors_follow_what_the_flag_does_to_accuracy(rng: np.random.Generator) -> None:
+    from assetgrade.modalities.vision.quality import FLAG_FACTORS, fit_flag_factors, flag_factor
+
+    n = 200
+    y = rng.integers(0, 4, n)
+    proba = np.full((n, 4), 0.02)
+    proba[np.arange(n), y] = 0.94
+    flags: list[list[str]] = [[] for _ in range(n)]
+    for i in range(0, 80):  # "blurry" photos are read as well as clean ones
+        flags[i].append("blurry")
+    for i in range(80, 160):  # "glare" photos are read right only half the time, still with 94 % confidence
+        flags[i].append("glare")
+        if i % 2:
+            proba[i] = np.roll(proba[i], 1)
+    for i in range(160, 170):  # too few to learn from
+        flags[i].append("underexposed")
+    factors, counts = fit_flag_factors(proba, y, flags)
+    assert counts == {"blurry": 80, "glare": 80, "underexposed": 10}
+    assert factors["blurry"] > 0.99  # no longer costs confidence
+    assert factors["glare"] < 0.6  # deeper than its default 0.8
+    assert factors["underexposed"] == FLAG_FACTORS["underexposed"]
+    tempered = factors["glare"] * 0.94 + (1 - factors["glare"]) / 4
+    assert 0.45 < tempered < 0.55  # the half it gets right
+    assert flag_factor(["blurry", "glare"], factors) == pytest.approx(factors["blurry"] * factors["glare"])
+    assert flag_factor([], factors) == 1.0 and flag_factor(["low_resolution"], {}) == FLAG_FACTORS["low_resolution"]
+    with pytest.raises(ValidationError, match="must match"):
+        fit_flag_factors(proba, y[:-1], flags)

@@ -14,11 +14,18 @@ from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, registe
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
 from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence
-from assetgrade.modalities.vision.heads import MultiLabelProbe, OrdinalLogistic, select_ordinal_penalty
+from assetgrade.modalities.vision.heads import C_GRID, LinearProbe, MultiLabelProbe, OrdinalLogistic, select_head
 from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
 from assetgrade.modalities.vision.images import decode_image, preprocess
 from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
-from assetgrade.modalities.vision.quality import QUALITY_FEATURES, assess_quality, temper
+from assetgrade.modalities.vision.quality import (
+    FLAG_FACTORS,
+    QUALITY_FEATURES,
+    assess_quality,
+    fit_flag_factors,
+    flag_factor,
+    temper,
+)
 from assetgrade.store.records import AssetRecord, ImageRef
 
 __all__ = ["ImageEvidence", "VisionExtractor"]
@@ -35,7 +42,7 @@ def _default_grades() -> tuple[str, ...]:
 
 @register_extractor("vision")
 class VisionExtractor:
-    """Image evidence per asset: an ordinal grade head, a multi-label defect head, PatchCore anomaly, quality.
+    """Image evidence per asset: a grade head, a multi-label defect head, PatchCore anomaly, quality.
 
     An asset's grade is read as the grade of its worst photo. With one photo per asset the photo
     gets the asset's grade when training and gives the asset's distribution at extraction. When
@@ -48,8 +55,18 @@ class VisionExtractor:
     from images of best-grade assets, with a quarter of them held out to set the alarm threshold.
 
     ``C`` is the heads' inverse L2 strength; ``"auto"`` (default) picks it per fit by grouped
-    cross-validated log-loss (:func:`~assetgrade.modalities.vision.heads.select_ordinal_penalty`), the
-    choice in ``C_``.
+    cross-validated log-loss (:func:`~assetgrade.modalities.vision.heads.select_penalty`), the
+    choice in ``C_``. ``grade_head`` is the photo grade head: ``"ordinal"`` (cumulative link,
+    :class:`~assetgrade.modalities.vision.heads.OrdinalLogistic`), ``"logistic"`` (multinomial,
+    :class:`~assetgrade.modalities.vision.heads.LinearProbe`) or ``"auto"`` (default): whichever
+    has the lower grouped cross-validated log-loss on the same folds, ties to the ordinal head;
+    the choice in ``grade_head_kind_``, the losses in ``head_losses_``. ``quality_factors``:
+    ``"learned"`` (default) fits how much each quality flag lowers a photo's confidence from
+    out-of-fold predictions on the training photos
+    (:func:`~assetgrade.modalities.vision.quality.fit_flag_factors`; flags on fewer than 30
+    photos, and multiple-instance fits, whose photo levels are latent, keep the defaults);
+    ``"fixed"`` keeps :data:`~assetgrade.modalities.vision.quality.FLAG_FACTORS`. The factors in
+    use are in ``flag_factors_``.
 
     Examples
     --------
@@ -74,7 +91,11 @@ class VisionExtractor:
         batch_size: int = 16,
         mil: bool | Literal["auto"] = "auto",
         mil_rounds: int = 5,
+        grade_head: Literal["auto", "ordinal", "logistic"] = "auto",
+        quality_factors: Literal["learned", "fixed"] = "learned",
     ) -> None:
+        self.grade_head = grade_head
+        self.quality_factors = quality_factors
         self.mil = mil
         self.mil_rounds = mil_rounds
         self.backbone = backbone
@@ -127,6 +148,12 @@ class VisionExtractor:
         if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
             raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
                                   "and rounds >= 0", where="VisionExtractor.mil")
+        if self.grade_head not in ("auto", "ordinal", "logistic"):
+            raise ValidationError(f"grade_head={self.grade_head!r}; allowed: 'auto', 'ordinal', 'logistic'",
+                                  where="VisionExtractor.grade_head")
+        if self.quality_factors not in ("learned", "fixed"):
+            raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
+                                  where="VisionExtractor.quality_factors")
         names = self.grades or _default_grades()
         self.grade_names_ = names
         labels = list(grades) if grades is not None else [r.grade for r in records]
@@ -149,13 +176,8 @@ class VisionExtractor:
             raise ValidationError("need graded images from at least two grades to fit", where="VisionExtractor.fit")
         X = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
-        if self.C == "auto":
-            self.C_, self.C_losses_ = select_ordinal_penalty(
-                X, yk, n_classes=len(names), groups=[owner[i] for i in keep], seed=self.seed
-            )
-        else:
-            self.C_, self.C_losses_ = float(self.C), {}
         owners = [owner[i] for i in keep]
+        self._choose_head(X, yk, owners, len(names))
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
         self.mil_rounds_ = 0
         if self.mil_:
@@ -163,11 +185,21 @@ class VisionExtractor:
             bags = np.array([index[a] for a in owners])
             bag_levels = np.zeros(len(index), dtype=np.int64)
             bag_levels[bags] = yk
-            mil = MILOrdinal(n_classes=len(names), C=self.C_, n_iter=self.mil_rounds).fit(X, bags, bag_levels)
-            self.grade_head_ = mil.head_
+            mil = MILOrdinal(n_classes=len(names), C=self.C_, n_iter=self.mil_rounds,
+                             head=self.grade_head_kind_).fit(X, bags, bag_levels)
+            self.grade_head_: OrdinalLogistic | LinearProbe = mil.head_
             self.mil_rounds_ = mil.n_iter_
+        elif self.grade_head_kind_ == "logistic":
+            self.grade_head_ = LinearProbe(n_classes=len(names), C=self.C_).fit(X, yk)
         else:
             self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
+        self.flag_factors_: dict[str, float] = dict(FLAG_FACTORS)
+        self.flag_counts_: dict[str, int] = {}
+        if self.quality_factors == "learned" and not self.mil_:
+            oof = self._out_of_fold(X, yk, owners, len(names))
+            if oof is not None:
+                learned, self.flag_counts_ = fit_flag_factors(oof, yk, [seen[i].quality.flags for i in keep])  # type: ignore[union-attr]
+                self.flag_factors_.update(learned)
         self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
         self.defect_head_: MultiLabelProbe | None = None
         if self.defect_terms_:
@@ -187,6 +219,44 @@ class VisionExtractor:
             self.anomaly_ = pc
             self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
         return self
+
+    def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int) -> None:
+        """Set ``grade_head_kind_``, ``C_``, ``C_losses_`` (the chosen head's) and ``head_losses_``
+        (:func:`~assetgrade.modalities.vision.heads.select_head`; nothing measured when both head and C are fixed)."""
+        kinds = ("ordinal", "logistic") if self.grade_head == "auto" else (self.grade_head,)
+        fixed = None if self.C == "auto" else float(self.C)
+        self.head_losses_: dict[str, dict[float, float]] = {}
+        if fixed is not None and len(kinds) == 1:
+            self.grade_head_kind_, self.C_, self.C_losses_ = kinds[0], fixed, {}
+            return
+        kind, self.C_, self.head_losses_ = select_head(
+            X, y, n_classes=k, heads=kinds, groups=owners, grid=C_GRID if fixed is None else (fixed,),
+            seed=self.seed, fallback=0.02 if fixed is None else fixed)
+        self.grade_head_kind_ = "logistic" if kind == "logistic" else "ordinal"
+        self.C_losses_ = self.head_losses_[kind]
+
+    def _out_of_fold(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int
+                     ) -> npt.NDArray[np.float64] | None:
+        """The chosen head's predictions for each training photo from a fit without its asset (3 grouped,
+        stratified folds), or None when there are too few photos or levels to hold any out."""
+        import warnings
+
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        counts = np.bincount(y, minlength=k)
+        if len(y) < 30 or int((counts >= 3).sum()) < 2:
+            return None
+        splitter = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=self.seed)
+        with warnings.catch_warnings():  # a level rarer than 3 photos misses some folds, no more
+            warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
+            folds = list(splitter.split(X, y, owners))
+        out = np.full((len(y), k), np.nan)
+        for tr, te in folds:
+            if len(np.unique(y[tr])) < 2:
+                return None
+            head = (LinearProbe if self.grade_head_kind_ == "logistic" else OrdinalLogistic)(n_classes=k, C=self.C_)
+            out[te] = head.fit(X[tr], y[tr]).predict_proba(X[te])
+        return out
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -221,7 +291,8 @@ class VisionExtractor:
             if not pairs:
                 continue
             X = np.stack([e.pooled for _, e in pairs])
-            factors = np.array([e.quality.confidence_factor for _, e in pairs])
+            table = getattr(self, "flag_factors_", FLAG_FACTORS)
+            factors = np.array([flag_factor(e.quality.flags, table) for _, e in pairs])
             gp = temper(self.grade_head_.predict_proba(X), factors)
             expected = gp @ np.arange(K)
             worst = int(np.argmax(expected))
@@ -233,6 +304,7 @@ class VisionExtractor:
                 a_ratio = scores.astype(np.float64) / max(self.alarm_.value, 1e-12)
                 a_maps = list(maps)
             q = np.stack([e.quality.as_vector() for _, e in pairs])
+            q[:, -1] = factors  # the factor in use (learned or default)
             asset_p = bag_max_proba(gp) if getattr(self, "mil_", False) and len(pairs) > 1 else gp[worst]
             row = [
                 *asset_p,

@@ -20,8 +20,8 @@ from scipy.special import expit
 from assetgrade.errors import ValidationError
 
 __all__ = [
-    "C_GRID", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_ordinal_penalty",
-    "select_penalty",
+    "C_GRID", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_head",
+    "select_ordinal_penalty", "select_penalty",
 ]
 
 C_GRID: tuple[float, ...] = (0.003, 0.02, 0.1)
@@ -89,7 +89,7 @@ class LinearProbe:
         from sklearn.linear_model import LogisticRegression
 
         yv = _check_y(y, self.n_classes)
-        self.scaler_ = Standardiser().fit(X)
+        self.scaler_ = Standardiser().fit(X, sample_weight)
         Z = self.scaler_.transform(X).astype(np.float32)
         self.present_ = np.unique(yv)
         if len(self.present_) < 2:
@@ -118,6 +118,12 @@ class LinearProbe:
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]:
         return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)  # type: ignore[no-any-return]
+
+    def severity_direction(self) -> FloatArray:
+        """Weights on raw features along which the level rises: the class scores' linear contrast
+        sum_k (k - (K-1)/2) coef_k (a class-activation map of "worse rather than better")."""
+        centred = np.arange(self.n_classes, dtype=np.float64) - (self.n_classes - 1) / 2.0
+        return np.asarray(centred @ self.coef_, dtype=np.float64)
 
 
 class MultiLabelProbe:
@@ -246,6 +252,10 @@ class OrdinalLogistic:
         self.offset_ = float((self.scaler_.mean_ / self.scaler_.scale_) @ w)
         return self
 
+    def severity_direction(self) -> FloatArray:
+        """Weights on raw features along which the level rises: the latent severity's ``coef_``."""
+        return np.asarray(self.coef_, dtype=np.float64)
+
     def latent(self, X: npt.ArrayLike) -> FloatArray:
         """The latent severity w.x (higher = worse level), on standardised features."""
         return self.scaler_.transform(X) @ self.w_  # type: ignore[no-any-return]
@@ -326,3 +336,48 @@ def select_penalty(
 
 select_ordinal_penalty = select_penalty
 """:func:`select_penalty` with its default ``head="ordinal"`` (the vision extractor's head); kept by name."""
+
+
+def select_head(
+    X: npt.ArrayLike,
+    y: Sequence[int] | npt.ArrayLike,
+    *,
+    n_classes: int,
+    heads: Sequence[str] = ("ordinal", "logistic"),
+    groups: Sequence[Any] | npt.ArrayLike | None = None,
+    grid: Sequence[float] = C_GRID,
+    n_splits: int = 3,
+    seed: int = 0,
+    fallback: float = 0.02,
+) -> tuple[str, float, dict[str, dict[float, float]]]:
+    """The head and L2 strength with the lowest held-out log-loss: ``(head, C, {head: {C: loss}})``.
+
+    Each head runs :func:`select_penalty` on the same stratified, grouped folds (same ``seed``),
+    so the heads are compared like for like, each at its own best C. Ties, and data too small to
+    measure anything (every loss table empty), go to the first head in ``heads``, by default the
+    ordinal one, which keeps the order of the levels. A multinomial head wins where the levels are
+    not ordered along one direction of the features: a cumulative-link model has one weight vector
+    for all thresholds, a multinomial one a vector per level.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(150, 1)); y = np.digitize(x[:, 0], [-0.5, 0.5])
+    >>> y = np.where(y == 2, 1, np.where(y == 1, 2, 0))  # the middle of x is the worst level
+    >>> select_head(x, y, n_classes=3)[0]
+    'logistic'
+    """
+    if not heads:
+        raise ValidationError("no head to choose from", where="select_head")
+    tables: dict[str, dict[float, float]] = {}
+    chosen: dict[str, float] = {}
+    for head in heads:
+        chosen[head], tables[head] = select_penalty(X, y, n_classes=n_classes, head=head, groups=groups, grid=grid,
+                                                    n_splits=n_splits, seed=seed, fallback=fallback)
+    rank = {h: i for i, h in enumerate(heads)}
+
+    def best(h: str) -> float:
+        return round(tables[h][chosen[h]], 9) if tables[h] else float("inf")
+
+    head = min(heads, key=lambda h: (best(h), rank[h]))
+    return head, chosen[head], tables

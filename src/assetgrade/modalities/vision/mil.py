@@ -11,8 +11,9 @@ binary case; Ray & Craven 2005 compare such EM-style learners):
   level g, the posterior of photo i's level given max_j l_j = g is, with F_j(g) = P(l_j ≤ g),
   P(l_i = l | max = g) ∝ q_i(l) · [Π_{j≠i} F_j(g) − Π_{j≠i} F_j(g−1)] for l < g,
   q_i(g) · Π_{j≠i} F_j(g) for l = g, and 0 above g.
-- M-step: the ordinal head is refitted on every (photo, level) pair weighted by that posterior
-  (warm-started from the previous fit).
+- M-step: the head (ordinal, or multinomial logistic with ``head="logistic"``) is refitted on
+  every (photo, level) pair weighted by that posterior (the ordinal head warm-started from the
+  previous fit).
 
 An asset with one photo keeps its label exactly, so single-photo data sets fit as before. At
 prediction the asset's level distribution is that of the maximum of its photos' levels,
@@ -23,13 +24,13 @@ distribution.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.vision.heads import OrdinalLogistic
+from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
 
 __all__ = ["MILOrdinal", "bag_max_proba", "max_posterior"]
 
@@ -95,7 +96,9 @@ class MILOrdinal:
     n_classes : int
         Levels.
     C : float
-        Inverse L2 strength of the :class:`OrdinalLogistic` head.
+        Inverse L2 strength of the head.
+    head : {"ordinal", "logistic"}
+        The photo head: :class:`OrdinalLogistic` (default) or :class:`LinearProbe`.
     n_iter : int
         EM rounds after the first (plain) fit.
     tol : float
@@ -103,7 +106,7 @@ class MILOrdinal:
 
     Attributes
     ----------
-    head_ : OrdinalLogistic
+    head_ : OrdinalLogistic or LinearProbe
     n_iter_ : int
         EM rounds run.
     shift_ : list[float]
@@ -121,7 +124,11 @@ class MILOrdinal:
     True
     """
 
-    def __init__(self, *, n_classes: int, C: float = 0.02, n_iter: int = 5, tol: float = 1e-3) -> None:
+    def __init__(self, *, n_classes: int, C: float = 0.02, n_iter: int = 5, tol: float = 1e-3,
+                 head: Literal["ordinal", "logistic"] = "ordinal") -> None:
+        if head not in ("ordinal", "logistic"):
+            raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="MILOrdinal")
+        self.head = head
         self.n_classes = n_classes
         self.C = C
         self.n_iter = n_iter
@@ -155,9 +162,13 @@ class MILOrdinal:
         for it in range(self.n_iter + 1):
             w = post.ravel()
             keep = w > 1e-4
-            self.head_ = OrdinalLogistic(n_classes=k, C=self.C).fit(
-                A[rows[keep]], levels[keep], sample_weight=w[keep], warm_start=params)
-            params = self.head_.params_
+            self.head_: OrdinalLogistic | LinearProbe
+            if self.head == "ordinal":
+                self.head_ = OrdinalLogistic(n_classes=k, C=self.C).fit(
+                    A[rows[keep]], levels[keep], sample_weight=w[keep], warm_start=params)
+                params = self.head_.params_
+            else:
+                self.head_ = LinearProbe(n_classes=k, C=self.C).fit(A[rows[keep]], levels[keep], sample_weight=w[keep])
             if not multi or it == self.n_iter:
                 break
             q = self.head_.predict_proba(A)
