@@ -35,6 +35,12 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
         assert 0.0 <= part["accuracy"] <= 1.0 and 0.0 <= part["accept_rate_at_error"] <= 1.0
     assert doc["rul_model"]["n_histories"] == 100  # auto: the FD001 test units the package ships
     assert doc["folds"] == 2 and doc["piece_groups"] == 3  # the default: the larger of 3 and the folds
+    best = m["best_single_modality_realised"]
+    assert m["single"][best]["realised_cost"] == min(v["realised_cost"] for v in m["single"].values())
+    assert m["realised_cost_reduction_vs_best_single"] == pytest.approx(
+        1 - m["fused"]["realised_cost"] / m["single"][best]["realised_cost"])
+    assert doc["vision_head"] == "auto" and doc["vision_head_fitted"] in {"ordinal", "logistic"}
+    assert doc["vision_quality_factors"] == "learned" and set(doc["vision_flag_factors"]) >= {"blurry", "glare"}
 
 
 def test_rul_fleet_is_checked_before_any_work() -> None:
@@ -52,3 +58,13 @@ def test_fewer_piece_groups_than_folds_is_refused_before_any_work() -> None:
     with pytest.raises(ValidationError, match="piece_groups=3 < folds=5") as err:
         run_fusion_benchmark(n_assets=80, source="sample", folds=5, piece_groups=3)
     assert err.value.where == "--piece-groups"
+
+
+@pytest.mark.parametrize(("setting", "value", "where"), [("vision_head", "tree", "--vision-head"),
+                                                         ("vision_quality", "soft", "--vision-quality")])
+def test_vision_settings_are_checked_before_any_work(setting: str, value: str, where: str) -> None:
+    from assetgrade.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=f"{setting}={value!r}") as err:
+        run_fusion_benchmark(n_assets=80, source="sample", **{setting: value})  # type: ignore[arg-type]
+    assert err.value.where == where

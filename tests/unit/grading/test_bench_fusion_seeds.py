@@ -94,3 +94,19 @@ def test_run_fusion_seeds_pools_each_seeds_run_and_draws_the_diagram(tmp_path, m
     assert doc["metrics"]["pooled"]["n"] == 400 and [r["seed"] for r in doc["metrics"]["runs"]] == [3, 5]
     assert len(doc["runs_full"][1]["extra"]["test_predictions"]["y"]) == 200  # re-poolable from the JSON
     assert (tmp_path / "rel.png").stat().st_size > 1000
+
+
+def test_pooling_weighs_each_runs_cost_reduction_by_its_test_assets() -> None:
+    def costed(seed: int, n: int, fused: tuple[float, float], singles: dict[str, tuple[float, float]]) -> BenchResult:
+        run = _run(seed, n, 0.0)
+        run.metrics["fused"].update(expected_cost=fused[0], realised_cost=fused[1])
+        run.metrics["single"] = {m: {"expected_cost": e, "realised_cost": r} for m, (e, r) in singles.items()}
+        return run
+
+    # run 0: sensors forecast cheapest, vision realised cheapest; run 1 has three times the assets
+    a = costed(0, 100, (500.0, 600.0), {"vision": (1200.0, 1000.0), "sensors": (1000.0, 1100.0)})
+    b = costed(1, 300, (800.0, 700.0), {"vision": (1600.0, 1400.0), "sensors": (2000.0, 1500.0)})
+    got = pool_fusion_runs([a, b])["cost_reduction_vs_best_single"]
+    assert got["expected"] == pytest.approx(1 - (100 * 500 + 300 * 800) / (100 * 1000 + 300 * 1600))
+    assert got["realised"] == pytest.approx(1 - (100 * 600 + 300 * 700) / (100 * 1000 + 300 * 1400))
+    assert "cost_reduction_vs_best_single" not in pool_fusion_runs([_run(2, 50, 0.0)])  # no per-modality costs
