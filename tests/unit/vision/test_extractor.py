@@ -167,10 +167,12 @@ def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbon
     anomaly_free.anomaly_ = None  # type: ignore[attr-defined]
     _, heat, what = image_heatmap(anomaly_free, train[1].images[0])
     assert heat is not None and what == "grade class-activation map"
-    wrong = get_extractor("vision", grade_head="tree", **kw)
-    wrong._backbone = backbone64  # type: ignore[attr-defined]
     with pytest.raises(ValidationError, match="grade_head='tree'"):
-        wrong.fit(train)
+        get_extractor("vision", grade_head="tree", **kw)
+    from assetgrade.grader_settings import check_grader_settings
+
+    problems = check_grader_settings({"extractor_settings": {"vision": {"grade_head": "tree"}}})
+    assert any("grade_head='tree'" in p for p in problems)
 
 
 def test_quality_factors_are_learned_from_out_of_fold_predictions(
@@ -210,4 +212,4 @@ def test_quality_factors_are_learned_from_out_of_fold_predictions(
     flatter = fixed.extract(blurred).grade_proba.max(axis=1)  # type: ignore[union-attr]
     assert (sharper > flatter).all()  # the learned factor no longer pulls readable photos toward uniform
     with pytest.raises(ValidationError, match="quality_factors='soft'"):
-        get_extractor("vision", quality_factors="soft", **kw).fit(recs)
+        get_extractor("vision", quality_factors="soft", **kw)

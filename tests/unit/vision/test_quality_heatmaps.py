@@ -9,7 +9,6 @@ import pytest
 from PIL import Image, ImageFilter
 
 from assetgrade.errors import ValidationError
-
 from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region
 from assetgrade.modalities.vision.quality import assess_quality, temper
 

@@ -96,6 +96,7 @@ class VisionExtractor:
     ) -> None:
         self.grade_head = grade_head
         self.quality_factors = quality_factors
+        self._check_choices()
         self.mil = mil
         self.mil_rounds = mil_rounds
         self.backbone = backbone
@@ -108,6 +109,15 @@ class VisionExtractor:
         self.coreset_size = coreset_size
         self.seed = seed
         self.batch_size = batch_size
+
+    def _check_choices(self) -> None:
+        """Refuse an unknown ``grade_head`` or ``quality_factors`` (at construction, so ``config check`` sees it)."""
+        if self.grade_head not in ("auto", "ordinal", "logistic"):
+            raise ValidationError(f"grade_head={self.grade_head!r}; allowed: 'auto', 'ordinal', 'logistic'",
+                                  where="VisionExtractor.grade_head")
+        if self.quality_factors not in ("learned", "fixed"):
+            raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
+                                  where="VisionExtractor.quality_factors")
 
     # -- per-image pass -------------------------------------------------------------------------
     def _bb(self) -> Backbone:
@@ -148,12 +158,7 @@ class VisionExtractor:
         if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
             raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
                                   "and rounds >= 0", where="VisionExtractor.mil")
-        if self.grade_head not in ("auto", "ordinal", "logistic"):
-            raise ValidationError(f"grade_head={self.grade_head!r}; allowed: 'auto', 'ordinal', 'logistic'",
-                                  where="VisionExtractor.grade_head")
-        if self.quality_factors not in ("learned", "fixed"):
-            raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
-                                  where="VisionExtractor.quality_factors")
+        self._check_choices()
         names = self.grades or _default_grades()
         self.grade_names_ = names
         labels = list(grades) if grades is not None else [r.grade for r in records]
