@@ -23,7 +23,7 @@ that part. ``rul_fleet=None`` grades the sensors from window features alone (as 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def _evaluate(
     grader: Any, blocks: list[Any], records: list[Any], y: np.ndarray, modality: str | None
 ) -> dict[str, Any]:
     from assetgrade.fusion import contradictions_for_blocks
-    from assetgrade.grading.decide import decide_asset, image_quality_flags, stack_metrics
+    from assetgrade.grading.decide import decide_asset, image_quality_flags, per_asset_costs, stack_metrics
 
     if modality is None:
         fuser, cal, conformal, policy = grader.fuser_, grader.calibrator_, grader.conformal_, grader.policy_
@@ -68,6 +68,8 @@ def _evaluate(
     out["_proba"] = p
     out["_covered"] = res.membership[np.arange(len(y)), y]
     out["_accepted"] = np.array([d.action == "accept" for d in decisions])
+    out["_costs"] = dict(zip(("expected", "realised"), per_asset_costs(
+        p, y, costs=grader.costs_, values=[r.value for r in records]), strict=True))
     return out
 
 
@@ -107,11 +109,14 @@ def _known_rubric(
     return out
 
 
-def _test_predictions(bench: Any, test_idx: list[int], fused: dict[str, Any], y: np.ndarray) -> dict[str, Any]:
+def _test_predictions(bench: Any, test_idx: list[int], fused: dict[str, Any], y: np.ndarray,
+                      singles: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
     """The fused test distributions, conformal cover and decisions, with what each asset is made of
-    (its photo, engine unit, piece group)."""
+    (its photo, engine unit, piece group), and the expected and realised cost per asset of the
+    fused grader and of each single modality (``costs``)."""
     labels = [bench.labels[i] for i in test_idx]
     return {
+        "costs": {"fused": fused["_costs"], **{m: v["_costs"] for m, v in singles.items()}},
         "asset_id": [lab.asset_id for lab in labels],
         "y": y.tolist(),
         "proba": fused["_proba"].tolist(),
@@ -284,9 +289,9 @@ def run_fusion_benchmark(
 
     # what ECE a perfectly calibrated model would show on this many test assets (small-sample bias)
     fused["ece_if_perfectly_calibrated"] = ece_if_calibrated(fused["_proba"])
-    predictions = _test_predictions(bench, test_idx, fused, y) if keep_predictions else None
+    predictions = _test_predictions(bench, test_idx, fused, y, singles) if keep_predictions else None
     for v in (fused, *singles.values()):
-        for key in ("_proba", "_covered", "_accepted"):
+        for key in ("_proba", "_covered", "_accepted", "_costs"):
             v.pop(key)
     best_single = min(singles, key=lambda m: singles[m]["expected_cost"])
     reduction = 1.0 - fused["expected_cost"] / singles[best_single]["expected_cost"]
@@ -351,11 +356,13 @@ def run_fusion_benchmark(
 
 
 def _cluster_interval(values: np.ndarray, members: list[np.ndarray], *, n_boot: int, level: float,
-                    seed: int) -> tuple[float, float]:
-    """A cluster-bootstrap interval for the mean of ``values`` (whole clusters resampled)."""
+                    seed: int, denominator: np.ndarray | None = None) -> tuple[float, float]:
+    """A cluster-bootstrap interval for sum(values) / sum(denominator), by default the mean of ``values``
+    (whole clusters resampled)."""
     rng = np.random.default_rng(seed)
+    den = np.ones(len(values)) if denominator is None else np.asarray(denominator, dtype=np.float64)
     sums = np.array([values[m].sum() for m in members])
-    sizes = np.array([len(m) for m in members], dtype=np.float64)
+    sizes = np.array([den[m].sum() for m in members], dtype=np.float64)
     draws = rng.integers(0, len(members), size=(n_boot, len(members)))
     means = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)
     tail = 100.0 * (1.0 - level) / 2.0
@@ -363,15 +370,25 @@ def _cluster_interval(values: np.ndarray, members: list[np.ndarray], *, n_boot: 
     return float(low), float(high)
 
 
-def _pooled_cost_reduction(runs: Sequence[BenchResult]) -> dict[str, float] | None:
+def _pooled_cost_reduction(runs: Sequence[BenchResult], *, n_boot: int = 1000, level: float = 0.9
+                           ) -> dict[str, Any] | None:
     """Cost per asset of the fused grader against the best single modality over all runs' test assets.
 
     ``expected``: the models' own forecasts, the best single modality per run by its forecast;
     ``realised``: the cost of their decisions on the true grades, the best single modality per run
     by that cost (the harder comparison). Both are one minus a ratio of sums over assets, so a run
-    counts by its number of test assets. None when a run carries no per-modality costs.
+    counts by its number of test assets. When every run kept its per-asset costs
+    (``test_predictions["costs"]``), ``expected_interval`` and ``realised_interval`` are
+    ``level`` cluster-bootstrap intervals, engine units within a run resampled whole (the best
+    single modality stays the one each run picked). None when a run carries no per-modality costs.
     """
-    rows = []
+    from assetgrade.fusion.calibration import group_members
+
+    rows: list[tuple[float, ...]] = []
+    fused_c: dict[str, list[float]] = {"expected": [], "realised": []}
+    best_c: dict[str, list[float]] = {"expected": [], "realised": []}
+    units: list[str] = []
+    per_asset = all("costs" in (r.extra.get("test_predictions") or {}) for r in runs)
     for r in runs:
         fused, singles, n = r.metrics.get("fused", {}), r.metrics.get("single"), r.extra.get("n_test")
         if not singles or not n or "realised_cost" not in fused:
@@ -380,10 +397,25 @@ def _pooled_cost_reduction(runs: Sequence[BenchResult]) -> dict[str, float] | No
         br = min(singles, key=lambda m: singles[m]["realised_cost"])
         rows.append((float(n), fused["expected_cost"], singles[be]["expected_cost"], fused["realised_cost"],
                      singles[br]["realised_cost"]))
+        if per_asset:
+            tp = r.extra["test_predictions"]
+            for kind, best in (("expected", be), ("realised", br)):
+                fused_c[kind].extend(tp["costs"]["fused"][kind])
+                best_c[kind].extend(tp["costs"][best][kind])
+            units.extend(f"{r.seed}:{u}" for u in tp["cmapss_unit"])
     a = np.asarray(rows, dtype=np.float64)
     w = a[:, 0]
-    return {"expected": float(1.0 - (w @ a[:, 1]) / (w @ a[:, 2])),
-            "realised": float(1.0 - (w @ a[:, 3]) / (w @ a[:, 4]))}
+    out: dict[str, Any] = {"expected": float(1.0 - (w @ a[:, 1]) / (w @ a[:, 2])),
+                           "realised": float(1.0 - (w @ a[:, 3]) / (w @ a[:, 4]))}
+    if per_asset and units:
+        members = group_members(np.asarray(units), len(units)) or []
+        for kind in ("expected", "realised"):
+            lo, hi = _cluster_interval(np.asarray(fused_c[kind]), members, n_boot=n_boot, level=level, seed=0,
+                                       denominator=np.asarray(best_c[kind]))
+            out[f"{kind}_interval"] = [1.0 - hi, 1.0 - lo]
+        out["interval_level"] = level
+        out["interval_clusters"] = "engine unit within a run"
+    return out
 
 
 def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.9, n_boot: int = 200,

@@ -21,7 +21,8 @@ from assetgrade.fusion import ConformalResult
 from assetgrade.modalities.base import EvidenceBlock
 
 __all__ = [
-    "IMAGE_QUALITY_FLAGS", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags", "stack_metrics",
+    "IMAGE_QUALITY_FLAGS", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags", "per_asset_costs",
+    "stack_metrics",
 ]
 
 IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
@@ -62,6 +63,21 @@ def decide_asset(
     return d
 
 
+def per_asset_costs(
+    proba: FloatArray, y: npt.NDArray[np.int64], *, costs: CostConfig, values: Sequence[float | None]
+) -> tuple[list[float], list[float]]:
+    """Per asset, under the minimum-expected-cost grade: its expected cost (the model's forecast) and
+    the cost it incurs on the true grade ``y`` (realised), each with the asset's own value."""
+    exp, real = [], []
+    for i, v in enumerate(values):
+        C = cost_matrix(costs, v)
+        ec = proba[i] @ C
+        g = int(np.argmin(ec))
+        exp.append(float(ec[g]))
+        real.append(float(C[y[i], g]))
+    return exp, real
+
+
 def stack_metrics(
     proba: FloatArray,
     y: npt.NDArray[np.int64],
@@ -76,12 +92,7 @@ def stack_metrics(
     """Accuracy, QWK, ECE, NLL, coverage, set size, expected and realised cost per asset, accept rates."""
     conf = ConformalResult(membership, np.zeros(len(y)), np.zeros(len(y), dtype=bool), tuple(grades))
     out = grade_metrics(proba, y, cost=cost_matrix(costs, None), conformal=conf, max_error=max_error)
-    exp, real = [], []
-    for i, v in enumerate(values):
-        ec = proba[i] @ cost_matrix(costs, v)
-        g = int(np.argmin(ec))
-        exp.append(float(ec[g]))
-        real.append(float(cost_matrix(costs, v)[y[i], g]))
+    exp, real = per_asset_costs(proba, y, costs=costs, values=values)
     out["expected_cost"] = float(np.mean(exp)) if exp else float("nan")
     out["realised_cost"] = float(np.mean(real)) if real else float("nan")
     out["accept_rate_at_error"] = out.pop(f"accept_rate_at_{max_error:g}_error")

@@ -19,6 +19,11 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
     kept = doc["test_predictions"]
     assert len(kept["proba"]) == len(kept["y"]) == len(kept["cmapss_unit"]) == doc["n_test"]
     assert np.mean(kept["covered"]) == pytest.approx(doc["metrics"]["fused"]["coverage"])
+    assert set(kept["costs"]) == {"fused", "vision", "text", "sensors"}
+    for name, part in kept["costs"].items():  # per-asset costs average to the reported figures
+        figures = doc["metrics"]["fused"] if name == "fused" else doc["metrics"]["single"][name]
+        assert np.mean(part["realised"]) == pytest.approx(figures["realised_cost"])
+        assert np.mean(part["expected"]) == pytest.approx(figures["expected_cost"])
     m = doc["metrics"]
     assert set(m["single"]) == {"vision", "text", "sensors"}
     for part in (m["fused"], *m["single"].values()):

@@ -110,3 +110,29 @@ def test_pooling_weighs_each_runs_cost_reduction_by_its_test_assets() -> None:
     assert got["expected"] == pytest.approx(1 - (100 * 500 + 300 * 800) / (100 * 1000 + 300 * 1600))
     assert got["realised"] == pytest.approx(1 - (100 * 600 + 300 * 700) / (100 * 1000 + 300 * 1400))
     assert "cost_reduction_vs_best_single" not in pool_fusion_runs([_run(2, 50, 0.0)])  # no per-modality costs
+
+
+def test_pooled_cost_reduction_has_a_cluster_interval_when_runs_keep_per_asset_costs() -> None:
+    def costed(seed: int, n: int, scale: float, noise: float) -> BenchResult:
+        rng = np.random.default_rng(seed)
+        run = _run(seed, n, 0.0)
+        best = rng.uniform(500, 2500, n)  # the single modality's cost per asset
+        fused = np.clip(scale * best + rng.normal(0, noise, n), 0, None)  # the fused grader's
+        costs = {"fused": {"expected": fused.tolist(), "realised": fused.tolist()},
+                 "sensors": {"expected": best.tolist(), "realised": best.tolist()},
+                 "vision": {"expected": (best + 300).tolist(), "realised": (best + 300).tolist()}}
+        run.extra["test_predictions"]["costs"] = costs
+        run.metrics["fused"].update(expected_cost=float(fused.mean()), realised_cost=float(fused.mean()))
+        run.metrics["single"] = {m: {"expected_cost": float(np.mean(c["expected"])),
+                                     "realised_cost": float(np.mean(c["realised"]))} for m, c in costs.items()
+                                 if m != "fused"}
+        return run
+
+    tight = pool_fusion_runs([costed(s, 400, 0.45, 50.0) for s in range(4)])["cost_reduction_vs_best_single"]
+    loose = pool_fusion_runs([costed(s, 60, 0.45, 400.0) for s in range(2)])["cost_reduction_vs_best_single"]
+    for got in (tight, loose):
+        lo, hi = got["realised_interval"]
+        assert lo <= got["realised"] <= hi and got["interval_clusters"] == "engine unit within a run"
+        assert got["expected_interval"] == got["realised_interval"]  # same costs both ways here
+    assert abs(tight["realised"] - 0.55) < 0.02 and tight["realised_interval"][0] > 0.5  # clearly above 0.5
+    assert np.diff(loose["realised_interval"])[0] > 2 * np.diff(tight["realised_interval"])[0]
