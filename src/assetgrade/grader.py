@@ -343,7 +343,14 @@ class Grader:
                   policy: DecisionPolicy) -> dict[str, Any]:
         return evaluate_oof(stack.oof_proba, stack.oof_membership, blocks, y, values, contra, policy,
                             grades=self.grades_, costs=self.costs_, max_error=self.max_error,
-                            review_on_quality=self.review_on_quality)
+                            review_on_quality=self.review_on_quality, accounted_flags=self.accounted_flags())
+
+    def accounted_flags(self) -> frozenset[str]:
+        """Image-quality flags whose effect the vision extractor learned from the training photos
+        (its ``learned_flags_``): they lower the vision evidence's confidence by a measured amount, so
+        the ``review_on_quality`` rule does not send an asset to review for them alone."""
+        vision = getattr(self, "extractors_", {}).get("vision")
+        return frozenset(getattr(vision, "learned_flags_", ()))
 
     # ---- grading --------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -374,13 +381,14 @@ class Grader:
             sets[j] = tuple(g for g, q in zip(self.grades_, self.prior_, strict=True) if q > 0)
         contra = contradictions_for_blocks(blocks, self.grades_)
         readings = self.fuser_.readings(blocks, self.grades_)
+        accounted = self.accounted_flags()
         out = []
         for i, rec in enumerate(records):
             ev = [modality_evidence(b, i, self.grades_) for b in blocks]
             cs = contra.get(rec.asset_id, [])
             vflags = [f for e in ev if e.modality == "vision" for f in e.quality_flags]
             d = decide_asset(self.policy_, proba[i], conformal_set=sets[i], contradictions=[c.message for c in cs],
-                             value=rec.value, image_flags=image_quality_flags(vflags),
+                             value=rec.value, image_flags=image_quality_flags(vflags, accounted),
                              review_on_quality=self.review_on_quality)
             if none[i]:
                 d = dataclasses.replace(d, action="review", reasons=(

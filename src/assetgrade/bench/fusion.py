@@ -60,7 +60,7 @@ def _evaluate(
         vflags = [f for b in use if b.modality == "vision" for f in b.quality_flags.get(r.asset_id, [])]
         decisions.append(decide_asset(policy, p[i], conformal_set=sets[i], value=r.value,
                                       contradictions=[c.message for c in contra.get(r.asset_id, [])],
-                                      image_flags=image_quality_flags(vflags),
+                                      image_flags=image_quality_flags(vflags, grader.accounted_flags()),
                                       review_on_quality=grader.review_on_quality))
     out = stack_metrics(p, y, res.membership, grades=grader.grades_, costs=grader.costs_,
                         values=[r.value for r in records], decisions=decisions, max_error=grader.max_error)

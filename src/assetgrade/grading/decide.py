@@ -9,7 +9,7 @@ sends the asset to review, since the vision evidence it rests on is weaker than 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,9 +32,14 @@ IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
 FloatArray = npt.NDArray[np.float64]
 
 
-def image_quality_flags(flags: Sequence[str]) -> list[str]:
-    """The vision flags that say an image is of poor quality (e.g. ``img-3:blurry``, ``unreadable:img-4``)."""
-    return [f for f in flags if any(q in f for q in IMAGE_QUALITY_FLAGS)]
+def image_quality_flags(flags: Sequence[str], accounted: Collection[str] = ()) -> list[str]:
+    """The vision flags that say an image is of poor quality (e.g. ``img-3:blurry``, ``unreadable:img-4``).
+
+    ``accounted``: flag names whose effect on the vision head's confidence was learned from data
+    (the vision extractor's ``learned_flags_``); the fused distribution already reflects them, so
+    they are left out and do not send the asset to review on their own.
+    """
+    return [f for f in flags if any(q in f for q in IMAGE_QUALITY_FLAGS) and f.rsplit(":", 1)[-1] not in accounted]
 
 
 def decide_asset(
@@ -131,6 +136,7 @@ def evaluate_oof(
     proba: FloatArray, membership: npt.NDArray[np.bool_], blocks: Sequence[EvidenceBlock], y: npt.NDArray[np.int64],
     values: Sequence[float | None], contradictions: Mapping[str, Sequence[object]], policy: DecisionPolicy, *,
     grades: Sequence[str], costs: CostConfig, max_error: float, review_on_quality: bool,
+    accounted_flags: Collection[str] = (),
 ) -> dict[str, object]:
     """:func:`stack_metrics` with the policy's decision for every asset (contradictions and image flags included)."""
     ids = blocks[0].asset_ids
@@ -140,7 +146,8 @@ def evaluate_oof(
         sset = [grades[j] for j in np.flatnonzero(membership[i]).tolist()]
         msgs = [str(getattr(c, "message", c)) for c in contradictions.get(aid, [])]
         decisions.append(decide_asset(policy, proba[i], conformal_set=sset, contradictions=msgs, value=values[i],
-                                      image_flags=image_quality_flags(flags), review_on_quality=review_on_quality))
+                                      image_flags=image_quality_flags(flags, accounted_flags),
+                                      review_on_quality=review_on_quality))
     out: dict[str, object] = stack_metrics(proba, y, membership, grades=grades, costs=costs, values=values,
                                            decisions=decisions, max_error=max_error)
     out["contradiction_rate"] = float(np.mean([aid in contradictions for aid in ids]))

@@ -91,6 +91,26 @@ def test_image_quality_flags_are_surfaced(grader: Grader, record_factory: Callab
     assert r.decision == "review"
 
 
+def test_a_learned_quality_flag_does_not_force_review_on_its_own(
+    grader: Grader, record_factory: Callable[..., AssetRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assetgrade.grader as grader_module
+
+    seen: list[list[str]] = []
+    real = grader_module.decide_asset
+    monkeypatch.setattr(grader_module, "decide_asset",
+                        lambda *a, **k: seen.append(list(k["image_flags"])) or real(*a, **k))
+    dark = record_factory("q1", image_level=0, text_grade="A", series_level=0, seed=7, dark=True)
+    assert "underexposed" not in grader.accounted_flags()  # too few dark training photos to learn from
+    grader.grade(dark)
+    assert any("underexposed" in f for f in seen[-1])  # passed to the decision: it can send to review
+    monkeypatch.setattr(grader.extractors_["vision"], "learned_flags_", ("underexposed",), raising=False)
+    assert grader.accounted_flags() == frozenset({"underexposed"})
+    r = grader.grade(dark)
+    assert not any("underexposed" in f for f in seen[-1])  # learned: not a review reason on its own
+    assert any("underexposed" in f for f in r.quality_flags)  # still listed in the result
+
+
 def test_explain_names_grade_decision_and_evidence(grader: Grader, records: list[AssetRecord]) -> None:
     r = grader.grade(records[2])
     text = grader.explain(r)

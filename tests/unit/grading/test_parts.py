@@ -73,6 +73,10 @@ def test_image_quality_flag_sends_an_otherwise_accepted_asset_to_review() -> Non
     assert decide_asset(pol, p, conformal_set=("A",), contradictions=(), value=None, image_flags=()).action == "accept"
     flags = image_quality_flags(["img-1:blurry", "s1: constant channel"])
     assert flags == ["img-1:blurry"]
+    # a flag whose effect the vision head learned is already in the distribution: it alone sends nothing to review
+    mixed = ["img-1:blurry", "img-2:glare", "unreadable:img-3"]
+    assert image_quality_flags(mixed, accounted={"blurry"}) == ["img-2:glare", "unreadable:img-3"]
+    assert image_quality_flags(["img-1:blurry"], accounted={"blurry"}) == []
     d = decide_asset(pol, p, conformal_set=("A",), contradictions=(), value=None, image_flags=flags)
     assert d.action == "review" and "image quality" in d.reasons[0]
     none = DecisionPolicy(CostConfig(), max_expected_cost=float("-inf"))

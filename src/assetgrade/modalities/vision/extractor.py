@@ -20,6 +20,7 @@ from assetgrade.modalities.vision.images import decode_image, preprocess
 from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
 from assetgrade.modalities.vision.quality import (
     FLAG_FACTORS,
+    MIN_FLAGGED,
     QUALITY_FEATURES,
     assess_quality,
     fit_flag_factors,
@@ -66,7 +67,7 @@ class VisionExtractor:
     (:func:`~assetgrade.modalities.vision.quality.fit_flag_factors`; flags on fewer than 30
     photos, and multiple-instance fits, whose photo levels are latent, keep the defaults);
     ``"fixed"`` keeps :data:`~assetgrade.modalities.vision.quality.FLAG_FACTORS`. The factors in
-    use are in ``flag_factors_``.
+    use are in ``flag_factors_``, the flags whose factor was learned in ``learned_flags_``.
 
     Examples
     --------
@@ -205,6 +206,7 @@ class VisionExtractor:
             if oof is not None:
                 learned, self.flag_counts_ = fit_flag_factors(oof, yk, [seen[i].quality.flags for i in keep])  # type: ignore[union-attr]
                 self.flag_factors_.update(learned)
+        self.learned_flags_ = tuple(sorted(f for f, n in self.flag_counts_.items() if n >= MIN_FLAGGED))
         self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
         self.defect_head_: MultiLabelProbe | None = None
         if self.defect_terms_:

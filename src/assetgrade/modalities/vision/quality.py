@@ -20,8 +20,8 @@ from PIL import Image
 from assetgrade.errors import ValidationError
 
 __all__ = [
-    "FLAG_FACTORS", "QUALITY_FEATURES", "QualityReport", "QualitySettings", "assess_quality", "fit_flag_factors",
-    "flag_factor", "temper",
+    "FLAG_FACTORS", "MIN_FLAGGED", "QUALITY_FEATURES", "QualityReport", "QualitySettings", "assess_quality",
+    "fit_flag_factors", "flag_factor", "temper",
 ]
 
 FLAG_FACTORS: dict[str, float] = {
@@ -32,6 +32,9 @@ FLAG_FACTORS: dict[str, float] = {
     "low_resolution": 0.7,
 }
 """How much of a finding's confidence survives each flag (1 = untouched, 0 = uniform)."""
+
+MIN_FLAGGED = 30
+"""Fewest held-out photos with a flag for :func:`fit_flag_factors` to learn its factor."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,7 @@ def fit_flag_factors(
     flags: Sequence[Sequence[str]],
     *,
     prior: Mapping[str, float] = FLAG_FACTORS,
-    min_flagged: int = 30,
+    min_flagged: int = MIN_FLAGGED,
     floor: float = 0.05,
     sweeps: int = 3,
 ) -> tuple[dict[str, float], dict[str, int]]:
