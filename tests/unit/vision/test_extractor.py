@@ -23,13 +23,18 @@ def _png(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _image(rng: np.random.Generator, scratched: bool, k: int) -> ImageRef:
+def _image(rng: np.random.Generator, scratched: bool, k: int, blur: float = 0.0) -> ImageRef:
     arr = (128 + rng.normal(0, 12, (64, 64))).clip(0, 255).astype(np.uint8)
     boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
     if scratched:
         arr[40:44, 8:56] = 250
         boxes = (("scratch", (8.0, 40.0, 56.0, 44.0)),)
-    data = _png(np.stack([arr] * 3, axis=-1))
+    rgb = np.stack([arr] * 3, axis=-1)
+    if blur:
+        from PIL import ImageFilter
+
+        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(blur)))
+    data = _png(rgb)
     return ImageRef(f"img{k}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data), boxes=boxes)
 
 
@@ -178,22 +183,9 @@ def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbon
 def test_quality_factors_are_learned_from_out_of_fold_predictions(
     tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
 ) -> None:
-    from PIL import ImageFilter
-
-    recs = []
-    for i in range(72):
-        bad = i % 2 == 1
-        arr = (128 + rng.normal(0, 12, (64, 64))).clip(0, 255).astype(np.uint8)
-        if bad:
-            arr[40:44, 8:56] = 250
-        img = Image.fromarray(np.stack([arr] * 3, axis=-1))
-        if i % 4 >= 2:  # half of each grade blurred: still readable (the scratch stays)
-            img = img.filter(ImageFilter.GaussianBlur(1.5))
-        buf = io.BytesIO()
-        img.save(buf, format="PNG")
-        data = buf.getvalue()
-        ref = ImageRef(f"q{i}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data))
-        recs.append(AssetRecord(f"q{i}", images=(ref,), grade="D" if bad else "A"))
+    # half of each grade blurred: still readable (the scratch stays)
+    recs = [AssetRecord(f"q{i}", images=(_image(rng, i % 2 == 1, i, blur=1.5 if i % 4 >= 2 else 0.0),),
+                        grade="D" if i % 2 == 1 else "A") for i in range(72)]
     kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200, "C": 0.5}
     learned = get_extractor("vision", **kw)
     fixed = get_extractor("vision", quality_factors="fixed", **kw)

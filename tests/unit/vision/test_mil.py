@@ -47,12 +47,18 @@ def test_weighted_ordinal_fit_equals_duplicated_rows(rng: np.random.Generator) -
         OrdinalLogistic(n_classes=3).fit(X, y, sample_weight=-np.ones(60))
 
 
-def test_mil_recovers_photo_levels_the_plain_head_confuses(rng: np.random.Generator) -> None:
-    n_bags, per = 80, 3
+def _worst_photo_bags(rng: np.random.Generator, n_bags: int = 80, per: int = 3) -> tuple[np.ndarray, ...]:
+    """Photos' hidden levels, their features, their asset index, and each asset's level (its worst photo's)."""
     levels = rng.choice(3, size=n_bags * per, p=[0.6, 0.25, 0.15])
     X = levels[:, None] + rng.normal(0, 0.35, (len(levels), 2))
     bags = np.repeat(np.arange(n_bags), per)
     y_bag = np.array([levels[bags == b].max() for b in range(n_bags)])
+    return levels, X, bags, y_bag
+
+
+def test_mil_recovers_photo_levels_the_plain_head_confuses(rng: np.random.Generator) -> None:
+    n_bags = 80
+    levels, X, bags, y_bag = _worst_photo_bags(rng, n_bags)
     mil = MILOrdinal(n_classes=3, C=1.0, n_iter=15).fit(X, bags, y_bag)
     plain = OrdinalLogistic(n_classes=3, C=1.0).fit(X, y_bag[bags])
     acc_mil = float((mil.predict_proba(X).argmax(axis=1) == levels).mean())
@@ -78,11 +84,7 @@ def test_mil_names_bad_input() -> None:
 
 
 def test_mil_with_the_multinomial_head_recovers_photo_levels(rng: np.random.Generator) -> None:
-    n_bags, per = 80, 3
-    levels = rng.choice(3, size=n_bags * per, p=[0.6, 0.25, 0.15])
-    X = levels[:, None] + rng.normal(0, 0.35, (len(levels), 2))
-    bags = np.repeat(np.arange(n_bags), per)
-    y_bag = np.array([levels[bags == b].max() for b in range(n_bags)])
+    levels, X, bags, y_bag = _worst_photo_bags(rng)
     mil = MILOrdinal(n_classes=3, C=1.0, n_iter=15, head="logistic").fit(X, bags, y_bag)
     assert isinstance(mil.head_, LinearProbe)
     plain = LinearProbe(n_classes=3, C=1.0).fit(X, y_bag[bags])
