@@ -56,11 +56,12 @@ def _evaluate(
     contra = contradictions_for_blocks(use, grader.grades_) if modality is None else {}
     sets = res.sets()
     decisions = []
+    accounted = grader.accounted_flags()
     for i, r in enumerate(records):
         vflags = [f for b in use if b.modality == "vision" for f in b.quality_flags.get(r.asset_id, [])]
         decisions.append(decide_asset(policy, p[i], conformal_set=sets[i], value=r.value,
                                       contradictions=[c.message for c in contra.get(r.asset_id, [])],
-                                      image_flags=image_quality_flags(vflags, grader.accounted_flags()),
+                                      image_flags=image_quality_flags(vflags, accounted),
                                       review_on_quality=grader.review_on_quality))
     out = stack_metrics(p, y, res.membership, grades=grader.grades_, costs=grader.costs_,
                         values=[r.value for r in records], decisions=decisions, max_error=grader.max_error)
@@ -199,10 +200,10 @@ def run_fusion_benchmark(
     extractor's ``mil`` setting (``"auto"``: multiple-instance learning when assets have
     several photos); ``vision_head``: its ``grade_head`` (``"auto"``: ordinal or multinomial
     logistic, whichever has the lower grouped cross-validated log-loss); ``vision_quality``: its
-    ``quality_factors`` (``"learned"`` or ``"fixed"``). ``keep_predictions``: the
-    result's ``test_predictions`` holds the fused
-    grader's calibrated test distributions, true grades and each asset's real pieces (what
-    :func:`run_fusion_seeds` pools).
+    ``quality_factors`` (``"learned"`` or ``"fixed"``). ``keep_predictions``: the result's
+    ``test_predictions`` holds the fused grader's calibrated test distributions, true grades,
+    each asset's real pieces and the per-asset costs of the fused grader and of each single
+    modality (what :func:`run_fusion_seeds` pools).
     """
     from assetgrade.datasets.linked import FLEET_RUL_CAP, build_linked
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage

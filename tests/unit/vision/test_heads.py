@@ -8,6 +8,7 @@ import pytest
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.vision.heads import (
     C_GRID,
+    HeadChoice,
     LinearProbe,
     MultiLabelProbe,
     OrdinalLogistic,
@@ -168,9 +169,14 @@ def test_select_head_takes_the_multinomial_head_when_levels_are_not_ordered_alon
     x = rng.normal(size=(240, 1))
     y = np.digitize(x[:, 0], [-0.5, 0.5])
     y = np.where(y == 2, 1, np.where(y == 1, 2, 0))
-    head, C, tables = select_head(x, y, n_classes=3, grid=(0.1, 10.0))
-    assert head == "logistic" and set(tables) == {"ordinal", "logistic"}
-    assert tables["logistic"][C] < min(tables["ordinal"].values()) - 0.1
+    choice = select_head(x, y, n_classes=3, grid=(0.1, 10.0))
+    tables = choice.losses
+    assert choice.head == "logistic" and set(tables) == {"ordinal", "logistic"}
+    assert tables["logistic"][choice.C] < min(tables["ordinal"].values()) - 0.1
+    # its out-of-fold predictions are those the loss was computed from
+    assert choice.oof is not None and choice.oof.shape == (240, 3)
+    held_out_loss = -np.log(np.clip(choice.oof[np.arange(240), y], 1e-12, 1)).mean()
+    assert held_out_loss == pytest.approx(tables["logistic"][choice.C])
 
 
 def test_select_head_keeps_the_ordinal_head_when_one_latent_severity_orders_the_levels(
@@ -178,14 +184,15 @@ def test_select_head_keeps_the_ordinal_head_when_one_latent_severity_orders_the_
 ) -> None:
     # the multinomial head spends a weight vector per level on what one vector says (margin 0.12-0.19 over seeds)
     X, y = _noisy_ordinal(rng, 200, noise_dims=5, label_noise=0.3)
-    head, C, tables = select_head(X, y, n_classes=4)
-    assert head == "ordinal" and tables["ordinal"][C] < min(tables["logistic"].values()) - 0.05
+    choice = select_head(X, y, n_classes=4)
+    assert choice.head == "ordinal"
+    assert choice.losses["ordinal"][choice.C] < min(choice.losses["logistic"].values()) - 0.05
 
 
 def test_select_head_falls_back_to_the_first_head_without_measuring(rng: np.random.Generator) -> None:
     X, y = _noisy_ordinal(rng, 20, noise_dims=3, label_noise=0.1)
-    assert select_head(X, y, n_classes=4, heads=("logistic", "ordinal"), fallback=0.7) == (
-        "logistic", 0.7, {"logistic": {}, "ordinal": {}})
+    assert select_head(X, y, n_classes=4, heads=("logistic", "ordinal"), fallback=0.7) == HeadChoice(
+        "logistic", 0.7, {"logistic": {}, "ordinal": {}}, None)
     with pytest.raises(ValidationError, match="no head"):
         select_head(X, y, n_classes=4, heads=())
 

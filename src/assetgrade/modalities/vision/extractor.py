@@ -183,8 +183,10 @@ class VisionExtractor:
         X = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
         owners = [owner[i] for i in keep]
-        self._choose_head(X, yk, owners, len(names))
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
+        # a photo's own level is latent under MIL, so its held-out prediction cannot score a quality factor
+        learn_quality = self.quality_factors == "learned" and not self.mil_
+        oof = self._choose_head(X, yk, owners, len(names), need_oof=learn_quality)
         self.mil_rounds_ = 0
         if self.mil_:
             index = {a: j for j, a in enumerate(dict.fromkeys(owners))}
@@ -201,11 +203,9 @@ class VisionExtractor:
             self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
         self.flag_factors_: dict[str, float] = dict(FLAG_FACTORS)
         self.flag_counts_: dict[str, int] = {}
-        if self.quality_factors == "learned" and not self.mil_:
-            oof = self._out_of_fold(X, yk, owners, len(names))
-            if oof is not None:
-                learned, self.flag_counts_ = fit_flag_factors(oof, yk, [seen[i].quality.flags for i in keep])  # type: ignore[union-attr]
-                self.flag_factors_.update(learned)
+        if learn_quality and oof is not None:
+            learned, self.flag_counts_ = fit_flag_factors(oof, yk, [seen[i].quality.flags for i in keep])  # type: ignore[union-attr]
+            self.flag_factors_.update(learned)
         self.learned_flags_ = tuple(sorted(f for f, n in self.flag_counts_.items() if n >= MIN_FLAGGED))
         self.defect_terms_ = tuple(sorted(set().union(*[terms_per_image[i] for i in keep])))
         self.defect_head_: MultiLabelProbe | None = None
@@ -227,43 +227,24 @@ class VisionExtractor:
             self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
         return self
 
-    def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int) -> None:
+    def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int,
+                     need_oof: bool) -> npt.NDArray[np.float64] | None:
         """Set ``grade_head_kind_``, ``C_``, ``C_losses_`` (the chosen head's) and ``head_losses_``
-        (:func:`~assetgrade.modalities.vision.heads.select_head`; nothing measured when both head and C are fixed)."""
+        (:func:`~assetgrade.modalities.vision.heads.select_head`), and return the chosen head's
+        out-of-fold predictions of the training photos (None when not measured). With the head and C
+        both fixed nothing is measured unless ``need_oof``."""
         kinds = ("ordinal", "logistic") if self.grade_head == "auto" else (self.grade_head,)
         fixed = None if self.C == "auto" else float(self.C)
         self.head_losses_: dict[str, dict[float, float]] = {}
-        if fixed is not None and len(kinds) == 1:
+        if fixed is not None and len(kinds) == 1 and not need_oof:
             self.grade_head_kind_, self.C_, self.C_losses_ = kinds[0], fixed, {}
-            return
-        kind, self.C_, self.head_losses_ = select_head(
-            X, y, n_classes=k, heads=kinds, groups=owners, grid=C_GRID if fixed is None else (fixed,),
-            seed=self.seed, fallback=0.02 if fixed is None else fixed)
-        self.grade_head_kind_ = "logistic" if kind == "logistic" else "ordinal"
-        self.C_losses_ = self.head_losses_[kind]
-
-    def _out_of_fold(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int
-                     ) -> npt.NDArray[np.float64] | None:
-        """The chosen head's predictions for each training photo from a fit without its asset (3 grouped,
-        stratified folds), or None when there are too few photos or levels to hold any out."""
-        import warnings
-
-        from sklearn.model_selection import StratifiedGroupKFold
-
-        counts = np.bincount(y, minlength=k)
-        if len(y) < 30 or int((counts >= 3).sum()) < 2:
             return None
-        splitter = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=self.seed)
-        with warnings.catch_warnings():  # a level rarer than 3 photos misses some folds, no more
-            warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
-            folds = list(splitter.split(X, y, owners))
-        out = np.full((len(y), k), np.nan)
-        for tr, te in folds:
-            if len(np.unique(y[tr])) < 2:
-                return None
-            head = (LinearProbe if self.grade_head_kind_ == "logistic" else OrdinalLogistic)(n_classes=k, C=self.C_)
-            out[te] = head.fit(X[tr], y[tr]).predict_proba(X[te])
-        return out
+        choice = select_head(X, y, n_classes=k, heads=kinds, groups=owners, grid=C_GRID if fixed is None else (fixed,),
+                             seed=self.seed, fallback=0.02 if fixed is None else fixed)
+        self.grade_head_kind_ = "logistic" if choice.head == "logistic" else "ordinal"
+        self.C_, self.head_losses_ = choice.C, choice.losses
+        self.C_losses_ = choice.losses[choice.head]
+        return choice.oof
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -20,7 +21,7 @@ from scipy.special import expit
 from assetgrade.errors import ValidationError
 
 __all__ = [
-    "C_GRID", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_head",
+    "C_GRID", "HeadChoice", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_head",
     "select_ordinal_penalty", "select_penalty",
 ]
 
@@ -270,6 +271,58 @@ class OrdinalLogistic:
         return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)  # type: ignore[no-any-return]
 
 
+def _penalty_path(
+    X: npt.ArrayLike,
+    y: Sequence[int] | npt.ArrayLike,
+    *,
+    n_classes: int,
+    head: str,
+    groups: Sequence[Any] | npt.ArrayLike | None,
+    grid: Sequence[float],
+    n_splits: int,
+    seed: int,
+    fallback: float,
+) -> tuple[float, dict[float, float], FloatArray | None]:
+    """:func:`select_penalty`, also returning the chosen C's out-of-fold predictions for every row
+    (None when nothing was measured or a fold could not be fitted)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if head not in ("ordinal", "logistic"):
+        raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="select_penalty")
+    A = _check_x(X)
+    yv = _check_y(y, n_classes)
+    counts = np.bincount(yv, minlength=n_classes)
+    if len(yv) < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
+        return fallback, {}, None
+    g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
+    order = sorted(float(c) for c in grid)
+    losses = dict.fromkeys(order, 0.0)
+    oof = {C: np.full((len(yv), n_classes), np.nan) for C in order}
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a level rarer than n_splits is expected here: it misses some folds, no more
+        warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
+        folds = list(splitter.split(A, yv, g))
+    for tr, te in folds:
+        if len(np.unique(yv[tr])) < 2:
+            continue
+        prev: FloatArray | None = None
+        for C in order:
+            m: OrdinalLogistic | LinearProbe
+            if head == "ordinal":
+                m = OrdinalLogistic(n_classes=n_classes, C=C).fit(A[tr], yv[tr], warm_start=prev)
+                prev = m.params_
+            else:
+                m = LinearProbe(n_classes=n_classes, C=C).fit(A[tr], yv[tr])
+            oof[C][te] = m.predict_proba(A[te])
+            proba = np.clip(oof[C][te], 1e-12, 1.0)
+            losses[C] += float(-np.log(proba[np.arange(len(te)), yv[te]]).sum())
+    n = float(len(yv))
+    table = {C: v / n for C, v in losses.items()}
+    best = min(order, key=lambda C: (round(table[C], 9), C))
+    kept = oof[best]
+    return best, table, (kept if bool(np.isfinite(kept).all()) else None)
+
+
 def select_penalty(
     X: npt.ArrayLike,
     y: Sequence[int] | npt.ArrayLike,
@@ -299,43 +352,25 @@ def select_penalty(
     >>> C in C_GRID, sorted(losses) == sorted(C_GRID)
     (True, True)
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    if head not in ("ordinal", "logistic"):
-        raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="select_penalty")
-    A = _check_x(X)
-    yv = _check_y(y, n_classes)
-    counts = np.bincount(yv, minlength=n_classes)
-    if len(yv) < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
-        return fallback, {}
-    g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
-    order = sorted(float(c) for c in grid)
-    losses = dict.fromkeys(order, 0.0)
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # a level rarer than n_splits is expected here: it misses some folds, no more
-        warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
-        folds = list(splitter.split(A, yv, g))
-    for tr, te in folds:
-        if len(np.unique(yv[tr])) < 2:
-            continue
-        prev: FloatArray | None = None
-        for C in order:
-            m: OrdinalLogistic | LinearProbe
-            if head == "ordinal":
-                m = OrdinalLogistic(n_classes=n_classes, C=C).fit(A[tr], yv[tr], warm_start=prev)
-                prev = m.params_
-            else:
-                m = LinearProbe(n_classes=n_classes, C=C).fit(A[tr], yv[tr])
-            proba = np.clip(m.predict_proba(A[te]), 1e-12, 1.0)
-            losses[C] += float(-np.log(proba[np.arange(len(te)), yv[te]]).sum())
-    n = float(len(yv))
-    table = {C: v / n for C, v in losses.items()}
-    best = min(order, key=lambda C: (round(table[C], 9), C))
-    return best, table
+    C, table, _ = _penalty_path(X, y, n_classes=n_classes, head=head, groups=groups, grid=grid, n_splits=n_splits,
+                                seed=seed, fallback=fallback)
+    return C, table
 
 
 select_ordinal_penalty = select_penalty
 """:func:`select_penalty` with its default ``head="ordinal"`` (the vision extractor's head); kept by name."""
+
+
+@dataclass(frozen=True)
+class HeadChoice:
+    """What :func:`select_head` chose: the head, its L2 strength, every head's loss table, and the
+    chosen head's out-of-fold predictions at that strength (one row per training row; None when
+    nothing was measured)."""
+
+    head: str
+    C: float
+    losses: dict[str, dict[float, float]]
+    oof: FloatArray | None
 
 
 def select_head(
@@ -349,8 +384,8 @@ def select_head(
     n_splits: int = 3,
     seed: int = 0,
     fallback: float = 0.02,
-) -> tuple[str, float, dict[str, dict[float, float]]]:
-    """The head and L2 strength with the lowest held-out log-loss: ``(head, C, {head: {C: loss}})``.
+) -> HeadChoice:
+    """The head and L2 strength with the lowest held-out log-loss (:class:`HeadChoice`).
 
     Each head runs :func:`select_penalty` on the same stratified, grouped folds (same ``seed``),
     so the heads are compared like for like, each at its own best C. Ties, and data too small to
@@ -364,20 +399,22 @@ def select_head(
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(150, 1)); y = np.digitize(x[:, 0], [-0.5, 0.5])
     >>> y = np.where(y == 2, 1, np.where(y == 1, 2, 0))  # the middle of x is the worst level
-    >>> select_head(x, y, n_classes=3)[0]
+    >>> select_head(x, y, n_classes=3).head
     'logistic'
     """
     if not heads:
         raise ValidationError("no head to choose from", where="select_head")
     tables: dict[str, dict[float, float]] = {}
     chosen: dict[str, float] = {}
+    oof: dict[str, FloatArray | None] = {}
     for head in heads:
-        chosen[head], tables[head] = select_penalty(X, y, n_classes=n_classes, head=head, groups=groups, grid=grid,
-                                                    n_splits=n_splits, seed=seed, fallback=fallback)
+        chosen[head], tables[head], oof[head] = _penalty_path(
+            X, y, n_classes=n_classes, head=head, groups=groups, grid=grid, n_splits=n_splits, seed=seed,
+            fallback=fallback)
     rank = {h: i for i, h in enumerate(heads)}
 
     def best(h: str) -> float:
         return round(tables[h][chosen[h]], 9) if tables[h] else float("inf")
 
     head = min(heads, key=lambda h: (best(h), rank[h]))
-    return head, chosen[head], tables
+    return HeadChoice(head, chosen[head], tables, oof[head])
