@@ -175,9 +175,10 @@ def fit_flag_factors(
     scalar search in [``floor``, 1]. Fitting a confidence adjustment on held-out predictions is
     the recipe of post-hoc calibration (J. Platt, "Probabilistic outputs for support vector
     machines", 1999; C. Guo et al., "On calibration of modern neural networks", ICML 2017); here
-    it is one parameter per quality flag, so a flag that does not make the head less accurate
-    on this data (a "blurry" reading of smooth surfaces) stops costing confidence, and one that
-    does keeps or deepens its cost. A flag raised on fewer than ``min_flagged`` images keeps its
+    it is one parameter per quality flag, so a flag on whose images the head's own probabilities
+    are already honest (a "blurry" reading of smooth surfaces) stops costing confidence, and one
+    on whose images the head is over-confident keeps or deepens its cost. A flag raised on fewer
+    than ``min_flagged`` images keeps its
     ``prior`` factor. Returns ``(factors, images flagged per flag)``.
 
     Examples
