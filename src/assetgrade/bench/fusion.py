@@ -184,6 +184,7 @@ def run_fusion_benchmark(
     vision_mil: bool | str = "auto",
     vision_head: str = "auto",
     vision_quality: str = "learned",
+    vision_augment: Sequence[str] | None = None,
     keep_predictions: bool = False,
 ) -> BenchResult:
     """Train, calibrate, evaluate on test; returns the benchmark result (see the module docstring).
@@ -200,7 +201,8 @@ def run_fusion_benchmark(
     extractor's ``mil`` setting (``"auto"``: multiple-instance learning when assets have
     several photos); ``vision_head``: its ``grade_head`` (``"auto"``: ordinal or multinomial
     logistic, whichever has the lower grouped cross-validated log-loss); ``vision_quality``: its
-    ``quality_factors`` (``"learned"`` or ``"fixed"``). ``keep_predictions``: the result's
+    ``quality_factors`` (``"learned"`` or ``"fixed"``); ``vision_augment``: its ``augment`` views
+    (None: the extractor's default, ``()``: none). ``keep_predictions``: the result's
     ``test_predictions`` holds the fused grader's calibrated test distributions, true grades,
     each asset's real pieces and the per-asset costs of the fused grader and of each single
     modality (what :func:`run_fusion_seeds` pools).
@@ -229,6 +231,9 @@ def run_fusion_benchmark(
     if vision_quality not in ("learned", "fixed"):
         raise ValidationError(f"vision_quality={vision_quality!r}; allowed: 'learned', 'fixed'",
                               where="--vision-quality")
+    from assetgrade.modalities.vision.extractor import DEFAULT_AUGMENT
+
+    augment = DEFAULT_AUGMENT if vision_augment is None else tuple(vision_augment)
     say("building the linked benchmark")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
                          images_per_asset=images_per_asset, piece_groups=piece_groups)
@@ -242,7 +247,7 @@ def run_fusion_benchmark(
            for m in ("vision", "text", "sensors")}
     settings: dict[str, dict[str, Any]] = {
         "vision": {"coreset_size": coreset_size, "mil": vision_mil, "grade_head": vision_head,
-                   "quality_factors": vision_quality}}
+                   "quality_factors": vision_quality, "augment": augment}}
     rul_info: dict[str, Any] = {"fleet": None}
     if rul_fleet is not None:
         say("RUL model on the C-MAPSS FD001 test units")
@@ -346,6 +351,7 @@ def run_fusion_benchmark(
         "vision_head_fitted": getattr(grader.extractors_.get("vision"), "grade_head_kind_", None),
         "vision_head_losses": getattr(grader.extractors_.get("vision"), "head_losses_", None),
         "vision_quality_factors": vision_quality,
+        "vision_augment": list(augment),
         "vision_flag_factors": getattr(grader.extractors_.get("vision"), "flag_factors_", None),
         "vision_flag_counts": getattr(grader.extractors_.get("vision"), "flag_counts_", None),
         "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),

@@ -97,6 +97,10 @@ def register(app: typer.Typer) -> None:
             "learned", help="how much a quality flag lowers a photo's confidence: 'learned' (from out-of-fold "
             "predictions on the training photos) or 'fixed' (the documented defaults)"
         ),
+        vision_augment: str = typer.Option(
+            "hflip,vflip", help="label-preserving views of each photo the vision heads train on and average over "
+            "(comma-separated: hflip, vflip, rot+N, rot-N), or 'none'"
+        ),
     ) -> None:
         """Fused grader vs each single modality on the linked benchmark's test split."""
         from assetgrade.bench.fusion import run_fusion_benchmark, run_fusion_seeds
@@ -112,6 +116,8 @@ def register(app: typer.Typer) -> None:
             rul_fleet=None if rul_fleet == "none" else rul_fleet, fuser=fuser, monotone=monotone,
             images_per_asset=images_per_asset, vision_mil=_mil_setting(vision_mil), vision_head=vision_head,
             vision_quality=vision_quality,
+            vision_augment=() if vision_augment.strip().lower() == "none"
+            else tuple(v.strip() for v in vision_augment.split(",") if v.strip()),
         )
         with status("bench fusion") as step:
             if seeds is not None:

@@ -93,11 +93,12 @@ def make_records(n: int = 32, seed: int = 0) -> list[AssetRecord]:
     return out
 
 
-FAST_SETTINGS = {"vision": {"image_size": 64, "coreset_size": 64}, "text": {"embedder": "none"}}
+FAST_SETTINGS = {"vision": {"image_size": 64, "coreset_size": 64, "augment": []}, "text": {"embedder": "none"}}
+"""No augmented views: a third of the backbone passes (the views are tested in tests/unit/vision)."""
 
 
 def tiny_grader(**kw: object) -> Grader:
-    """Grader settings that keep unit tests fast (2 folds, 64-pixel images, no sentence embedder)."""
+    """Grader settings that keep unit tests fast (2 folds, 64-pixel images, no views, no sentence embedder)."""
     base: dict[str, object] = {"folds": 2, "seed": 0, "extractor_settings": FAST_SETTINGS, "min_group_size": 10}
     base.update(kw)
     return Grader(**base)  # type: ignore[arg-type]

@@ -205,3 +205,46 @@ def test_quality_factors_are_learned_from_out_of_fold_predictions(
     assert (sharper > flatter).all()  # the learned factor no longer pulls readable photos toward uniform
     with pytest.raises(ValidationError, match="quality_factors='soft'"):
         get_extractor("vision", quality_factors="soft", **kw)
+
+
+def _flipped(ref: ImageRef, k: int) -> ImageRef:
+    img = Image.open(io.BytesIO(ref.load_bytes())).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    data = _png(np.asarray(img))
+    return ImageRef(f"flip{k}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data))
+
+
+def test_augmented_views_train_the_heads_and_average_their_predictions(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    from assetgrade.modalities.vision.extractor import DEFAULT_AUGMENT
+    from assetgrade.modalities.vision.features import pooled_views
+    from assetgrade.modalities.vision.quality import flag_factor, temper
+
+    train = _records(rng)
+    kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200, "C": 0.5}
+    fitted = {}
+    for name, views in (("vflip", ("vflip",)), ("none", ())):
+        ex = get_extractor("vision", augment=views, **kw)
+        ex._backbone = backbone64  # type: ignore[attr-defined]
+        fitted[name] = ex.fit(train)
+    assert get_extractor("vision", **kw).augment == DEFAULT_AUGMENT == ("hflip", "vflip")  # type: ignore[attr-defined]
+    photo = train[1].images[0]
+    pair = [AssetRecord("orig", images=(photo,)), AssetRecord("flip", images=(_flipped(photo, 1),))]
+    with_views = fitted["vflip"].extract(pair).grade_proba
+    without = fitted["none"].extract(pair).grade_proba
+    assert with_views is not None and without is not None
+    # {photo, its vertical flip} is the same set of views for the photo and for its flipped copy
+    assert np.allclose(with_views[0], with_views[1], atol=1e-5)
+    assert not np.allclose(without[0], without[1], atol=1e-5)  # a single view tells them apart
+    # the grade distribution is the head's mean over the photo and its views, then tempered by its flags
+    ex = fitted["vflip"]
+    ref = train[1].images[0]
+    seen = ex._see([ref])[0][0]  # type: ignore[attr-defined]
+    flip = pooled_views([ref], backbone64, ("vflip",), cache_root=tmp_path)[0]["vflip"]
+    mean = (ex.grade_head_.predict_proba(seen.pooled[None, :]) + ex.grade_head_.predict_proba(flip)) / 2  # type: ignore[attr-defined,union-attr]
+    factor = flag_factor(seen.quality.flags, ex.flag_factors_)  # type: ignore[attr-defined,union-attr]
+    assert np.allclose(with_views[0], temper(mean, np.array([factor]))[0], atol=1e-6)
+    assert any((tmp_path / "features").rglob("*.npy"))  # the views' features were cached on disk
+    for bad in (("mirror",), ("hflip", "hflip"), ("id",)):
+        with pytest.raises(ValidationError, match="augment="):
+            get_extractor("vision", augment=bad, **kw)

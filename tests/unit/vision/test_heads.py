@@ -208,3 +208,24 @@ def test_linear_probe_weights_rows_in_its_scaler_too() -> None:
     X = np.array([[0.0], [0.0], [10.0], [1.0]])
     probe = LinearProbe(n_classes=2, C=1.0).fit(X, [0, 0, 1, 1], sample_weight=[1.0, 1.0, 0.0, 2.0])
     assert probe.scaler_.mean_[0] == pytest.approx(0.5)  # the weight-0 row does not move the mean
+
+
+def test_select_head_scores_each_photo_once_by_the_mean_of_its_views(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 90, noise_dims=3, label_noise=0.1)
+    views = 3
+    Xv = np.vstack([X + rng.normal(0, 0.05, X.shape) for _ in range(views)])  # three slightly different views
+    groups = [f"p{i}" for i in range(90)] * views
+    choice = select_head(Xv, np.tile(y, views), n_classes=4, heads=("logistic",), groups=groups, views=views)
+    assert choice.oof is not None and choice.oof.shape == (90, 4)  # one row per photo, not per view
+    held_out_loss = -np.log(np.clip(choice.oof[np.arange(90), y], 1e-12, 1)).mean()
+    assert held_out_loss == pytest.approx(choice.losses["logistic"][choice.C])
+    # the size rules count photos: 20 photos in 3 views (60 rows) are still too few to measure
+    small = select_head(Xv[:60], np.tile(y[:20], 3), n_classes=4, groups=[f"p{i}" for i in range(20)] * 3,
+                        views=3, fallback=0.7)
+    assert small.losses == {"ordinal": {}, "logistic": {}} and small.C == 0.7
+    with pytest.raises(ValidationError, match="different levels"):
+        select_head(Xv, np.concatenate([y, y, (y + 1) % 4]), n_classes=4, groups=groups, views=views)
+    with pytest.raises(ValidationError, match="not 4 view"):
+        select_head(Xv, np.tile(y, views), n_classes=4, groups=groups, views=4)
+    with pytest.raises(ValidationError, match="groups"):
+        select_head(Xv, np.tile(y, views), n_classes=4, views=views)  # views must stay in one fold

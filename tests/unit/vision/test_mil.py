@@ -79,7 +79,7 @@ def test_mil_names_bad_input() -> None:
         MILOrdinal(n_classes=2).fit(X, [0, 0, 1, 5], [0, 1])
     with pytest.raises(ValidationError, match="asset levels"):
         MILOrdinal(n_classes=2).fit(X, [0, 0, 1, 1], [0, 2])
-    with pytest.raises(ValidationError, match="4 photos but 3"):
+    with pytest.raises(ValidationError, match="4 rows for 3 photos in 1 view"):
         MILOrdinal(n_classes=2).fit(X, [0, 0, 1], [0, 1])
 
 
@@ -92,3 +92,16 @@ def test_mil_with_the_multinomial_head_recovers_photo_levels(rng: np.random.Gene
     assert acc_mil >= 0.85 and acc_mil > float((plain.predict(X) == levels).mean()) + 0.1
     with pytest.raises(ValidationError, match="head 'tree'"):
         MILOrdinal(n_classes=3, head="tree")  # type: ignore[arg-type]
+
+
+def test_mil_shares_a_photos_latent_level_across_its_views(rng: np.random.Generator) -> None:
+    levels = rng.integers(0, 2, 120)
+    X = levels[:, None] + rng.normal(0, 0.3, (120, 1))
+    bags = np.repeat(np.arange(40), 3)
+    y = np.array([levels[bags == b].max() for b in range(40)])
+    flipped = X + rng.normal(0, 0.05, X.shape)  # a second, slightly different view of every photo
+    m = MILOrdinal(n_classes=2, C=1.0).fit(np.vstack([X, flipped]), bags, y, views=2)
+    assert m.posterior_.shape == (120, 2)  # one posterior per photo, shared by its views
+    assert float((m.head_.predict(X) == levels).mean()) > 0.9
+    with pytest.raises(ValidationError, match="240 rows for 120 photos in 3 view"):
+        MILOrdinal(n_classes=2).fit(np.vstack([X, flipped]), bags, y, views=3)

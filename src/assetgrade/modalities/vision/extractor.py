@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -14,6 +15,7 @@ from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, registe
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
 from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence
+from assetgrade.modalities.vision.features import pooled_views
 from assetgrade.modalities.vision.heads import C_GRID, LinearProbe, MultiLabelProbe, OrdinalLogistic, select_head
 from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
 from assetgrade.modalities.vision.images import decode_image, preprocess
@@ -29,7 +31,12 @@ from assetgrade.modalities.vision.quality import (
 )
 from assetgrade.store.records import AssetRecord, ImageRef
 
-__all__ = ["ImageEvidence", "VisionExtractor"]
+__all__ = ["DEFAULT_AUGMENT", "ImageEvidence", "VisionExtractor"]
+
+DEFAULT_AUGMENT: tuple[str, ...] = ("hflip", "vflip")
+"""Label-preserving views of each photo the heads train on and average over (with the photo itself)."""
+
+_VIEW = re.compile(r"^(hflip|vflip|rot[+-][0-9]+(\.[0-9]+)?)$")
 
 
 def _default_grades() -> tuple[str, ...]:
@@ -68,6 +75,11 @@ class VisionExtractor:
     photos, and multiple-instance fits, whose photo levels are latent, keep the defaults);
     ``"fixed"`` keeps :data:`~assetgrade.modalities.vision.quality.FLAG_FACTORS`. The factors in
     use are in ``flag_factors_``, the flags whose factor was learned in ``learned_flags_``.
+    ``augment``: label-preserving views of every photo (``"hflip"``, ``"vflip"``, ``"rot+N"`` /
+    ``"rot-N"`` degrees; default :data:`DEFAULT_AUGMENT`). The grade and defect heads train on each
+    photo and its views (the views of a photo stay in its cross-validation fold), and a photo's
+    probabilities are the mean over the photo and its views (test-time augmentation). ``()``
+    turns it off. Each view is one more backbone pass per photo, remembered like the photo's own.
 
     Examples
     --------
@@ -94,9 +106,11 @@ class VisionExtractor:
         mil_rounds: int = 5,
         grade_head: Literal["auto", "ordinal", "logistic"] = "auto",
         quality_factors: Literal["learned", "fixed"] = "learned",
+        augment: Sequence[str] = DEFAULT_AUGMENT,
     ) -> None:
         self.grade_head = grade_head
         self.quality_factors = quality_factors
+        self.augment = (augment,) if isinstance(augment, str) else tuple(augment)
         self._check_choices()
         self.mil = mil
         self.mil_rounds = mil_rounds
@@ -119,6 +133,19 @@ class VisionExtractor:
         if self.quality_factors not in ("learned", "fixed"):
             raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
                                   where="VisionExtractor.quality_factors")
+        bad = [v for v in self.augment if not isinstance(v, str) or not _VIEW.match(v)]
+        if bad or len(set(self.augment)) != len(self.augment):
+            raise ValidationError(f"augment={list(self.augment)!r}: each view once, from 'hflip', 'vflip', "
+                                  "'rot+N', 'rot-N' (degrees); [] for none", where="VisionExtractor.augment")
+
+    def _views(self, refs: Sequence[ImageRef], base: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+        """Pooled features of ``refs`` (whose own features are ``base``) under each view of ``augment``;
+        a view that cannot be computed for an image falls back to the image's own features."""
+        views = getattr(self, "augment", ())
+        if not views or not len(refs):
+            return []
+        feats, _ = pooled_views(refs, self._bb(), views, cache_root=self.cache_dir)
+        return [np.where(np.isfinite(feats[v]).all(axis=1, keepdims=True), feats[v], base) for v in views]
 
     # -- per-image pass -------------------------------------------------------------------------
     def _bb(self) -> Backbone:
@@ -180,13 +207,17 @@ class VisionExtractor:
         keep = [i for i, e in enumerate(seen) if e is not None]
         if len({y[i] for i in keep}) < 2:
             raise ValidationError("need graded images from at least two grades to fit", where="VisionExtractor.fit")
-        X = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
+        X0 = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
         owners = [owner[i] for i in keep]
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
+        # the heads train on every photo under every view: V blocks of rows, the photos in order
+        n_views = 1 + len(self.augment)
+        X = np.vstack([X0, *self._views([refs[i] for i in keep], X0)])
         # a photo's own level is latent under MIL, so its held-out prediction cannot score a quality factor
         learn_quality = self.quality_factors == "learned" and not self.mil_
-        oof = self._choose_head(X, yk, owners, len(names), need_oof=learn_quality)
+        oof = self._choose_head(X, np.tile(yk, n_views), owners * n_views, len(names), need_oof=learn_quality,
+                                views=n_views)
         self.mil_rounds_ = 0
         if self.mil_:
             index = {a: j for j, a in enumerate(dict.fromkeys(owners))}
@@ -194,13 +225,13 @@ class VisionExtractor:
             bag_levels = np.zeros(len(index), dtype=np.int64)
             bag_levels[bags] = yk
             mil = MILOrdinal(n_classes=len(names), C=self.C_, n_iter=self.mil_rounds,
-                             head=self.grade_head_kind_).fit(X, bags, bag_levels)
+                             head=self.grade_head_kind_).fit(X, bags, bag_levels, views=n_views)
             self.grade_head_: OrdinalLogistic | LinearProbe = mil.head_
             self.mil_rounds_ = mil.n_iter_
         elif self.grade_head_kind_ == "logistic":
-            self.grade_head_ = LinearProbe(n_classes=len(names), C=self.C_).fit(X, yk)
+            self.grade_head_ = LinearProbe(n_classes=len(names), C=self.C_).fit(X, np.tile(yk, n_views))
         else:
-            self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, yk)
+            self.grade_head_ = OrdinalLogistic(n_classes=len(names), C=self.C_).fit(X, np.tile(yk, n_views))
         self.flag_factors_: dict[str, float] = dict(FLAG_FACTORS)
         self.flag_counts_: dict[str, int] = {}
         if learn_quality and oof is not None:
@@ -211,7 +242,7 @@ class VisionExtractor:
         self.defect_head_: MultiLabelProbe | None = None
         if self.defect_terms_:
             Y = np.array([[t in terms_per_image[i] for t in self.defect_terms_] for i in keep], dtype=int)
-            self.defect_head_ = MultiLabelProbe(C=self.C_).fit(X, Y)
+            self.defect_head_ = MultiLabelProbe(C=self.C_).fit(X, np.tile(Y, (n_views, 1)))
         good = [i for i in keep if y[i] == 0]
         self.anomaly_: PatchCore | None = None
         self.alarm_: AlarmThreshold | None = None
@@ -228,11 +259,11 @@ class VisionExtractor:
         return self
 
     def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int,
-                     need_oof: bool) -> npt.NDArray[np.float64] | None:
+                     need_oof: bool, views: int = 1) -> npt.NDArray[np.float64] | None:
         """Set ``grade_head_kind_``, ``C_``, ``C_losses_`` (the chosen head's) and ``head_losses_``
         (:func:`~assetgrade.modalities.vision.heads.select_head`), and return the chosen head's
-        out-of-fold predictions of the training photos (None when not measured). With the head and C
-        both fixed nothing is measured unless ``need_oof``."""
+        out-of-fold predictions of the training photos, each the mean over its ``views`` (None when
+        not measured). With the head and C both fixed nothing is measured unless ``need_oof``."""
         kinds = ("ordinal", "logistic") if self.grade_head == "auto" else (self.grade_head,)
         fixed = None if self.C == "auto" else float(self.C)
         self.head_losses_: dict[str, dict[float, float]] = {}
@@ -240,7 +271,7 @@ class VisionExtractor:
             self.grade_head_kind_, self.C_, self.C_losses_ = kinds[0], fixed, {}
             return None
         choice = select_head(X, y, n_classes=k, heads=kinds, groups=owners, grid=C_GRID if fixed is None else (fixed,),
-                             seed=self.seed, fallback=0.02 if fixed is None else fixed)
+                             seed=self.seed, fallback=0.02 if fixed is None else fixed, views=views)
         self.grade_head_kind_ = "logistic" if choice.head == "logistic" else "ordinal"
         self.C_, self.head_losses_ = choice.C, choice.losses
         self.C_losses_ = choice.losses[choice.head]
@@ -279,12 +310,14 @@ class VisionExtractor:
             if not pairs:
                 continue
             X = np.stack([e.pooled for _, e in pairs])
+            views = [X, *self._views([ref for ref, _ in pairs], X)]
             table = getattr(self, "flag_factors_", FLAG_FACTORS)
             factors = np.array([flag_factor(e.quality.flags, table) for _, e in pairs])
-            gp = temper(self.grade_head_.predict_proba(X), factors)
+            gp = temper(np.mean([self.grade_head_.predict_proba(v) for v in views], axis=0), factors)
             expected = gp @ np.arange(K)
             worst = int(np.argmax(expected))
-            dp = temper(self.defect_head_.predict_proba(X), factors) if self.defect_head_ else np.zeros((len(X), 0))
+            dp = (temper(np.mean([self.defect_head_.predict_proba(v) for v in views], axis=0), factors)
+                  if self.defect_head_ else np.zeros((len(X), 0)))
             a_ratio: npt.NDArray[np.float64] = np.zeros(len(pairs))
             a_maps: list[Any] = [None] * len(pairs)
             if self.anomaly_ is not None and self.alarm_ is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +18,7 @@ from assetgrade.modalities.vision.cache import FeatureCache
 from assetgrade.modalities.vision.images import augment_views, decode_image, preprocess
 from assetgrade.store.records import ImageRef
 
-__all__ = ["FeatureBatch", "extract_pooled", "load_images"]
+__all__ = ["FeatureBatch", "extract_pooled", "load_images", "pooled_views"]
 
 
 @dataclass
@@ -107,3 +110,64 @@ def extract_pooled(
         if bar is not None:
             bar.stop()
     return FeatureBatch(feats, errors, seconds, computed)
+
+
+class _VectorMemo:
+    """A process-wide LRU of pooled vectors keyed by (backbone key/view, sha256), bounded by count."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self.items: OrderedDict[tuple[str, str], npt.NDArray[np.float32]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> npt.NDArray[np.float32] | None:
+        with self.lock:
+            vec = self.items.get(key)
+            if vec is not None:
+                self.items.move_to_end(key)
+            return vec
+
+    def put(self, key: tuple[str, str], vec: npt.NDArray[np.float32]) -> None:
+        with self.lock:
+            self.items[key] = vec
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_items:
+                self.items.popitem(last=False)
+
+
+_VIEW_MEMO = _VectorMemo(50_000)  # about 380 MB at Lite0's 1,904 values
+
+
+def pooled_views(
+    refs: Sequence[ImageRef], backbone: Backbone, views: Sequence[str], *, cache_root: Path | None = None
+) -> tuple[dict[str, npt.NDArray[np.float32]], dict[int, str]]:
+    """Pooled features of every image under each augmentation view, and the images that failed.
+
+    Vectors are remembered in process (repeated fits of cross-validation folds compute each view
+    of an image once) and, with ``cache_root``, in a :class:`FeatureCache` under
+    ``cache_root/features`` (the layout ``assetgrade bench vision`` uses, so the two share work).
+    A row of a failed image is NaN and its index is in the errors.
+    """
+    out: dict[str, npt.NDArray[np.float32]] = {}
+    errors: dict[int, str] = {}
+    disk = FeatureCache(cache_root / "features") if cache_root is not None else None
+    for view in views:
+        key = f"{backbone.key}/{view}"
+        feats = np.full((len(refs), backbone.feature_dim), np.nan, dtype=np.float32)
+        todo: list[int] = []
+        for i, ref in enumerate(refs):
+            vec = _VIEW_MEMO.get((key, ref.sha256))
+            if vec is None:
+                todo.append(i)
+            else:
+                feats[i] = vec
+        if todo:
+            batch = extract_pooled([refs[i] for i in todo], backbone, cache=disk, view=view)
+            for j, i in enumerate(todo):
+                if j in batch.errors:
+                    errors[i] = batch.errors[j]
+                    continue
+                feats[i] = batch.features[j]
+                _VIEW_MEMO.put((key, refs[i].sha256), batch.features[j])
+        out[view] = feats
+    return out, errors

@@ -282,8 +282,9 @@ def _penalty_path(
     n_splits: int,
     seed: int,
     fallback: float,
+    views: int = 1,
 ) -> tuple[float, dict[float, float], FloatArray | None]:
-    """:func:`select_penalty`, also returning the chosen C's out-of-fold predictions for every row
+    """:func:`select_penalty`, also returning the chosen C's out-of-fold predictions for every photo
     (None when nothing was measured or a fold could not be fitted)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -291,8 +292,14 @@ def _penalty_path(
         raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="select_penalty")
     A = _check_x(X)
     yv = _check_y(y, n_classes)
-    counts = np.bincount(yv, minlength=n_classes)
-    if len(yv) < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
+    n_photos = len(yv) // max(views, 1)
+    if views < 1 or n_photos * views != len(yv) or (views > 1 and groups is None):
+        raise ValidationError(f"{len(yv)} rows are not {views} view(s) of the same photos with their groups",
+                              where="select_penalty")
+    if views > 1 and not np.array_equal(np.tile(yv[:n_photos], views), yv):
+        raise ValidationError("the views of a photo carry different levels", where="select_penalty")
+    counts = np.bincount(yv[:n_photos], minlength=n_classes)
+    if n_photos < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
         return fallback, {}, None
     g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
     order = sorted(float(c) for c in grid)
@@ -314,9 +321,14 @@ def _penalty_path(
             else:
                 m = LinearProbe(n_classes=n_classes, C=C).fit(A[tr], yv[tr])
             oof[C][te] = m.predict_proba(A[te])
-            proba = np.clip(oof[C][te], 1e-12, 1.0)
-            losses[C] += float(-np.log(proba[np.arange(len(te)), yv[te]]).sum())
-    n = float(len(yv))
+    # a photo's prediction is the mean over its views (test-time augmentation), scored once
+    oof = {C: p.reshape(views, n_photos, n_classes).mean(axis=0) for C, p in oof.items()}
+    yp = yv[:n_photos]
+    for C, p in oof.items():
+        done = np.isfinite(p).all(axis=1)
+        proba = np.clip(p[done], 1e-12, 1.0)
+        losses[C] = float(-np.log(proba[np.arange(int(done.sum())), yp[done]]).sum())
+    n = float(n_photos)
     table = {C: v / n for C, v in losses.items()}
     best = min(order, key=lambda C: (round(table[C], 9), C))
     kept = oof[best]
@@ -334,6 +346,7 @@ def select_penalty(
     n_splits: int = 3,
     seed: int = 0,
     fallback: float = 0.02,
+    views: int = 1,
 ) -> tuple[float, dict[float, float]]:
     """The L2 strength of a head (``"ordinal"``: :class:`OrdinalLogistic`, ``"logistic"``:
     :class:`LinearProbe`) with the lowest held-out log-loss, and the loss of each.
@@ -342,7 +355,10 @@ def select_penalty(
     sides); within a fold the grid is fitted from the strongest regularisation up (the ordinal
     head warm-starts each fit from the previous one). Ties go to the stronger regularisation.
     With fewer than 30 rows, or fewer than two levels holding ``n_splits`` rows each, nothing is
-    measured and ``fallback`` is returned with an empty loss table.
+    measured and ``fallback`` is returned with an empty loss table. ``views`` > 1: the rows are
+    that many blocks, each every photo under one label-preserving view (in the same order; give
+    ``groups`` so a photo's views share a fold); a photo is scored once, by the mean of its views'
+    predictions (test-time augmentation), and the size rules count photos.
 
     Examples
     --------
@@ -353,7 +369,7 @@ def select_penalty(
     (True, True)
     """
     C, table, _ = _penalty_path(X, y, n_classes=n_classes, head=head, groups=groups, grid=grid, n_splits=n_splits,
-                                seed=seed, fallback=fallback)
+                                seed=seed, fallback=fallback, views=views)
     return C, table
 
 
@@ -364,8 +380,8 @@ select_ordinal_penalty = select_penalty
 @dataclass(frozen=True)
 class HeadChoice:
     """What :func:`select_head` chose: the head, its L2 strength, every head's loss table, and the
-    chosen head's out-of-fold predictions at that strength (one row per training row; None when
-    nothing was measured)."""
+    chosen head's out-of-fold predictions at that strength (one row per training photo, the mean
+    over its views; None when nothing was measured)."""
 
     head: str
     C: float
@@ -384,6 +400,7 @@ def select_head(
     n_splits: int = 3,
     seed: int = 0,
     fallback: float = 0.02,
+    views: int = 1,
 ) -> HeadChoice:
     """The head and L2 strength with the lowest held-out log-loss (:class:`HeadChoice`).
 
@@ -392,7 +409,7 @@ def select_head(
     measure anything (every loss table empty), go to the first head in ``heads``, by default the
     ordinal one, which keeps the order of the levels. A multinomial head wins where the levels are
     not ordered along one direction of the features: a cumulative-link model has one weight vector
-    for all thresholds, a multinomial one a vector per level.
+    for all thresholds, a multinomial one a vector per level. ``views`` as in :func:`select_penalty`.
 
     Examples
     --------
@@ -410,7 +427,7 @@ def select_head(
     for head in heads:
         chosen[head], tables[head], oof[head] = _penalty_path(
             X, y, n_classes=n_classes, head=head, groups=groups, grid=grid, n_splits=n_splits, seed=seed,
-            fallback=fallback)
+            fallback=fallback, views=views)
     rank = {h: i for i, h in enumerate(heads)}
 
     def best(h: str) -> float:

@@ -134,15 +134,21 @@ class MILOrdinal:
         self.n_iter = n_iter
         self.tol = tol
 
-    def fit(self, X: npt.ArrayLike, bags: Sequence[int] | npt.ArrayLike, bag_levels: Sequence[int] | npt.ArrayLike
-            ) -> Self:
-        """``X``: one row per photo; ``bags``: each photo's asset index (0..B-1); ``bag_levels``: each asset's level."""
+    def fit(self, X: npt.ArrayLike, bags: Sequence[int] | npt.ArrayLike, bag_levels: Sequence[int] | npt.ArrayLike,
+            *, views: int = 1) -> Self:
+        """``X``: one row per photo; ``bags``: each photo's asset index (0..B-1); ``bag_levels``: each asset's level.
+
+        ``views`` > 1: ``X`` holds ``views`` blocks of rows, each block every photo under one
+        label-preserving augmentation (the photos in the order of ``bags``). A photo's copies share
+        its latent level: the E-step scores a photo by the mean of its copies' predictions, the
+        M-step trains on every copy with the photo's posterior.
+        """
         A = np.asarray(X, dtype=np.float64)
         b = np.asarray(bags, dtype=np.int64)
         yb = np.asarray(bag_levels, dtype=np.int64)
         k = self.n_classes
-        if A.ndim != 2 or len(b) != len(A):
-            raise ValidationError(f"{len(A)} photos but {len(b)} asset indices", where="MILOrdinal.fit")
+        if views < 1 or A.ndim != 2 or views * len(b) != len(A):
+            raise ValidationError(f"{len(A)} rows for {len(b)} photos in {views} view(s)", where="MILOrdinal.fit")
         if len(b) and (b.min() < 0 or b.max() >= len(yb)):
             raise ValidationError(f"asset indices outside 0..{len(yb) - 1}", where="MILOrdinal.fit")
         if len(yb) and (yb.min() < 0 or yb.max() >= k):
@@ -156,11 +162,12 @@ class MILOrdinal:
             post[m] = max_posterior(np.full((len(m), k), 1.0 / k), int(yb[b[m[0]]]))
         levels = np.tile(np.arange(k), len(A))
         rows = np.repeat(np.arange(len(A)), k)
+        n_photos = len(b)
         self.shift_: list[float] = []
         self.n_iter_ = 0
         params: FloatArray | None = None
         for it in range(self.n_iter + 1):
-            w = post.ravel()
+            w = np.tile(post, (views, 1)).ravel()
             keep = w > 1e-4
             self.head_: OrdinalLogistic | LinearProbe
             if self.head == "ordinal":
@@ -171,7 +178,7 @@ class MILOrdinal:
                 self.head_ = LinearProbe(n_classes=k, C=self.C).fit(A[rows[keep]], levels[keep], sample_weight=w[keep])
             if not multi or it == self.n_iter:
                 break
-            q = self.head_.predict_proba(A)
+            q = self.head_.predict_proba(A).reshape(views, n_photos, k).mean(axis=0)
             new = post.copy()
             for m in multi:
                 new[m] = max_posterior(q[m], int(yb[b[m[0]]]))
