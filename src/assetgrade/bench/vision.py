@@ -53,6 +53,9 @@ class VisionBenchConfig:
     finetune_epochs: int = 12
     finetune_budget_s: float = 60.0
     tta: bool = False
+    augment: bool = False
+    """Also train the linear heads on the flipped views (each photo's views in its fold) and average over
+    them: heads ``<head>+aug``, the headline when set (what the vision extractor does by default)."""
     per_class: int | None = None
     cache_dir: Path | None = None
     out_dir: Path | None = None
@@ -201,7 +204,7 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     cache_root = cfg.cache_dir or default_cache_dir()
     bb = Backbone(cfg.backbone, image_size=cfg.image_size, cache_dir=cache_root / "onnx")
     cache = FeatureCache(cache_root / "features")
-    views = TTA_VIEWS if cfg.tta else ("id",)
+    views = TTA_VIEWS if cfg.tta or cfg.augment else ("id",)
     feats: dict[str, npt.NDArray[np.float32]] = {}
     throughput: list[float] = []
     errors: dict[int, str] = {}
@@ -232,8 +235,12 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         if cfg.tta:
             probas[f"{h}+tta"], _ = probe_probas(feats, y, ok, folds, h, K, cfg.C, views=views, groups=groups,
                                                  seed=cfg.seed)
-    primary = f"{head}+tta" if cfg.tta else head
-    rule = f"the head selected with --head ({cfg.head})" + (" with TTA" if cfg.tta else "")
+        if cfg.augment:
+            probas[f"{h}+aug"], penalties[f"{h}+aug"] = probe_probas(
+                feats, y, ok, folds, h, K, cfg.C, views=views, groups=groups, seed=cfg.seed, train_views=views)
+    primary = f"{head}+aug" if cfg.augment else f"{head}+tta" if cfg.tta else head
+    rule = f"the head selected with --head ({cfg.head})" + (
+        " trained on the flipped views, averaged over them" if cfg.augment else " with TTA" if cfg.tta else "")
     ft_info: dict[str, Any] = {}
     if cfg.finetune:
         p_ft, ft_info = finetune_probas(ds, y, ok, folds, cfg)

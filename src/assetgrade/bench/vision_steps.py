@@ -22,14 +22,15 @@ Folds = list[tuple[Any, Any]]
 
 def penalty_for(
     C: float | None, X: npt.NDArray[np.float32], y: npt.NDArray[np.int64], groups: npt.NDArray[Any] | None,
-    head: str, n_classes: int, seed: int,
+    head: str, n_classes: int, seed: int, views: int = 1,
 ) -> float:
-    """``C`` as given, or (``None``) chosen on this training fold alone by grouped 3-fold log-loss (nested)."""
+    """``C`` as given, or (``None``) chosen on this training fold alone by grouped 3-fold log-loss (nested;
+    ``views`` blocks of rows as in :func:`~assetgrade.modalities.vision.heads.select_penalty`)."""
     if C is not None:
         return C
     from assetgrade.modalities.vision.heads import select_penalty
 
-    return select_penalty(X, y, n_classes=n_classes, head=head, groups=groups, seed=seed)[0]
+    return select_penalty(X, y, n_classes=n_classes, head=head, groups=groups, seed=seed, views=views)[0]
 
 
 def probe_probas(
@@ -44,22 +45,27 @@ def probe_probas(
     views: tuple[str, ...],
     groups: npt.NDArray[Any] | None = None,
     seed: int = 0,
+    train_views: tuple[str, ...] = ("id",),
 ) -> tuple[npt.NDArray[np.float64], list[float]]:
-    """Out-of-fold probabilities of a linear head trained on identity-view features, test
-    probabilities averaged over ``views`` (test-time augmentation), and the penalty used per fold
-    (``C=None``: chosen inside each training fold, :func:`penalty_for`)."""
+    """Out-of-fold probabilities of a linear head trained on the features of ``train_views`` (each
+    image once per view, its views in its fold), test probabilities averaged over ``views``
+    (test-time augmentation), and the penalty used per fold (``C=None``: chosen inside each
+    training fold, :func:`penalty_for`)."""
     from assetgrade.modalities.vision.heads import LinearProbe, OrdinalLogistic
 
     out = np.full((len(y), n_classes), np.nan)
     used: list[float] = []
     for tr, te in folds:
         tr, te = tr[ok[tr]], te[ok[te]]
-        c = penalty_for(C, feats["id"][tr], y[tr], None if groups is None else groups[tr], head, n_classes, seed)
+        V = len(train_views)
+        X = np.vstack([feats[v][tr] for v in train_views])
+        g = np.tile(groups[tr] if groups is not None else tr, V) if V > 1 or groups is not None else None
+        c = penalty_for(C, X, np.tile(y[tr], V), g, head, n_classes, seed, views=V)
         used.append(c)
         model: LinearProbe | OrdinalLogistic = (
             OrdinalLogistic(n_classes=n_classes, C=c) if head == "ordinal" else LinearProbe(n_classes=n_classes, C=c)
         )
-        model.fit(feats["id"][tr], y[tr])
+        model.fit(X, np.tile(y[tr], V))
         out[te] = np.mean([model.predict_proba(feats[v][te]) for v in views], axis=0)
     return out, used
 

@@ -50,6 +50,10 @@ def register(app: typer.Typer) -> None:
         finetune_epochs: int = typer.Option(12, help="epochs per fold (stops earlier at the budget)"),
         finetune_budget: float = typer.Option(60.0, help="training seconds per fold"),
         tta: bool = typer.Option(False, "--tta", help="test-time augmentation (flips)"),
+        augment: bool = typer.Option(
+            False, "--augment", help="also train the linear heads on the flipped views and average over them "
+            "(the vision extractor's default); the headline is then <head>+aug"
+        ),
         per_class: int | None = typer.Option(None, help="use only N images per class (quick runs)"),
         seed: int = typer.Option(0),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
@@ -79,6 +83,7 @@ def register(app: typer.Typer) -> None:
             finetune_epochs=finetune_epochs,
             finetune_budget_s=finetune_budget,
             tta=tta,
+            augment=augment,
             per_class=per_class,
             cache_dir=cache_dir,
             out_dir=out_dir or (json_path.parent if json_path else None),

@@ -150,6 +150,27 @@ def test_bench_probe_chooses_its_penalty_inside_each_training_fold(rng: np.rando
     assert nll[0] < nll[1]  # a too-weak fixed penalty over-fits 300 noise dimensions
 
 
+def test_bench_probe_trains_on_every_view_of_an_image(rng: np.random.Generator) -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    from assetgrade.bench.vision_steps import probe_probas
+
+    X, y = _noisy_ordinal(rng, 120, noise_dims=4, label_noise=0.2)
+    feats = {"id": X.astype(np.float32), "hflip": X.astype(np.float32)}  # a view identical to the image
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    ok = np.ones(len(y), bool)
+    both, _ = probe_probas(feats, y, ok, folds, "logistic", 4, 0.05, views=("id", "hflip"),
+                           train_views=("id", "hflip"))
+    doubled, _ = probe_probas(feats, y, ok, folds, "logistic", 4, 0.1, views=("id",))
+    # two identical copies of every row weigh the data twice: the same fit as one copy at twice C
+    assert np.abs(both - doubled).max() < 1e-3  # (up to the solver's tolerance)
+    single, _ = probe_probas(feats, y, ok, folds, "logistic", 4, 0.05, views=("id",))
+    assert np.abs(both - single).max() > 1e-2
+    _, used = probe_probas(feats, y, ok, folds, "logistic", 4, None, views=("id", "hflip"),
+                           train_views=("id", "hflip"))
+    assert len(used) == 3 and set(used) <= {0.003, 0.02, 0.1}  # the nested choice runs on the views too
+
+
 def test_penalty_selection_says_nothing_about_a_rare_level() -> None:
     import warnings
 
