@@ -231,9 +231,9 @@ def run_fusion_benchmark(
     if vision_quality not in ("learned", "fixed"):
         raise ValidationError(f"vision_quality={vision_quality!r}; allowed: 'learned', 'fixed'",
                               where="--vision-quality")
-    from assetgrade.modalities.vision.extractor import DEFAULT_AUGMENT
+    from assetgrade.modalities.vision.extractor import DEFAULT_AUGMENT, check_views
 
-    augment = DEFAULT_AUGMENT if vision_augment is None else tuple(vision_augment)
+    augment = DEFAULT_AUGMENT if vision_augment is None else check_views(vision_augment, where="--vision-augment")
     say("building the linked benchmark")
     bench = build_linked(n_assets=n_assets, seed=seed, source=source, data_dir=data_dir,  # type: ignore[arg-type]
                          images_per_asset=images_per_asset, piece_groups=piece_groups)

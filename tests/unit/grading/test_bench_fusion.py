@@ -46,6 +46,7 @@ def test_bench_fusion_on_the_shipped_sample(tmp_path) -> None:  # type: ignore[n
         1 - m["fused"]["realised_cost"] / m["single"][best]["realised_cost"])
     assert doc["vision_head"] == "auto" and doc["vision_head_fitted"] in {"ordinal", "logistic"}
     assert doc["vision_quality_factors"] == "learned" and set(doc["vision_flag_factors"]) >= {"blurry", "glare"}
+    assert doc["vision_augment"] == ["hflip", "vflip"]  # the extractor's default views
 
 
 def test_rul_fleet_is_checked_before_any_work() -> None:
@@ -66,10 +67,12 @@ def test_fewer_piece_groups_than_folds_is_refused_before_any_work() -> None:
 
 
 @pytest.mark.parametrize(("setting", "value", "where"), [("vision_head", "tree", "--vision-head"),
-                                                         ("vision_quality", "soft", "--vision-quality")])
-def test_vision_settings_are_checked_before_any_work(setting: str, value: str, where: str) -> None:
+                                                         ("vision_quality", "soft", "--vision-quality"),
+                                                         ("vision_augment", ("mirror",), "--vision-augment")])
+def test_vision_settings_are_checked_before_any_work(setting: str, value: object, where: str) -> None:
     from assetgrade.errors import ValidationError
 
-    with pytest.raises(ValidationError, match=f"{setting}={value!r}") as err:
+    shown = f"augment={list(value)!r}" if isinstance(value, tuple) else f"{setting}={value!r}"
+    with pytest.raises(ValidationError, match=shown.replace("[", r"\[").replace("]", r"\]")) as err:
         run_fusion_benchmark(n_assets=80, source="sample", **{setting: value})  # type: ignore[arg-type]
     assert err.value.where == where

@@ -31,12 +31,22 @@ from assetgrade.modalities.vision.quality import (
 )
 from assetgrade.store.records import AssetRecord, ImageRef
 
-__all__ = ["DEFAULT_AUGMENT", "ImageEvidence", "VisionExtractor"]
+__all__ = ["DEFAULT_AUGMENT", "ImageEvidence", "VisionExtractor", "check_views"]
 
 DEFAULT_AUGMENT: tuple[str, ...] = ("hflip", "vflip")
 """Label-preserving views of each photo the heads train on and average over (with the photo itself)."""
 
 _VIEW = re.compile(r"^(hflip|vflip|rot[+-][0-9]+(\.[0-9]+)?)$")
+
+
+def check_views(views: Sequence[str] | str, where: str = "VisionExtractor.augment") -> tuple[str, ...]:
+    """``views`` as a tuple, or a ValidationError naming ``where`` for an unknown or repeated view."""
+    out = (views,) if isinstance(views, str) else tuple(views)
+    bad = [v for v in out if not isinstance(v, str) or not _VIEW.match(v)]
+    if bad or len(set(out)) != len(out):
+        raise ValidationError(f"augment={list(out)!r}: each view once, from 'hflip', 'vflip', 'rot+N', 'rot-N' "
+                              "(degrees); [] for none", where=where)
+    return out
 
 
 def _default_grades() -> tuple[str, ...]:
@@ -110,7 +120,7 @@ class VisionExtractor:
     ) -> None:
         self.grade_head = grade_head
         self.quality_factors = quality_factors
-        self.augment = (augment,) if isinstance(augment, str) else tuple(augment)
+        self.augment = check_views(augment)
         self._check_choices()
         self.mil = mil
         self.mil_rounds = mil_rounds
@@ -133,10 +143,7 @@ class VisionExtractor:
         if self.quality_factors not in ("learned", "fixed"):
             raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
                                   where="VisionExtractor.quality_factors")
-        bad = [v for v in self.augment if not isinstance(v, str) or not _VIEW.match(v)]
-        if bad or len(set(self.augment)) != len(self.augment):
-            raise ValidationError(f"augment={list(self.augment)!r}: each view once, from 'hflip', 'vflip', "
-                                  "'rot+N', 'rot-N' (degrees); [] for none", where="VisionExtractor.augment")
+        check_views(self.augment)
 
     def _views(self, refs: Sequence[ImageRef], base: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
         """Pooled features of ``refs`` (whose own features are ``base``) under each view of ``augment``;
