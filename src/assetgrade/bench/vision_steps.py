@@ -59,8 +59,9 @@ def probe_probas(
         tr, te = tr[ok[tr]], te[ok[te]]
         V = len(train_views)
         X = np.vstack([feats[v][tr] for v in train_views])
-        g = np.tile(groups[tr] if groups is not None else tr, V) if V > 1 or groups is not None else None
-        c = penalty_for(C, X, np.tile(y[tr], V), g, head, n_classes, seed, views=V)
+        own = groups[tr] if groups is not None else tr if V > 1 else None  # an image's views share its fold
+        c = penalty_for(C, X, np.tile(y[tr], V), None if own is None else np.tile(own, V), head, n_classes, seed,
+                        views=V)
         used.append(c)
         model: LinearProbe | OrdinalLogistic = (
             OrdinalLogistic(n_classes=n_classes, C=c) if head == "ordinal" else LinearProbe(n_classes=n_classes, C=c)

@@ -120,7 +120,7 @@ class VisionExtractor:
     ) -> None:
         self.grade_head = grade_head
         self.quality_factors = quality_factors
-        self.augment = check_views(augment)
+        self.augment = (augment,) if isinstance(augment, str) else tuple(augment)
         self._check_choices()
         self.mil = mil
         self.mil_rounds = mil_rounds
