@@ -168,6 +168,6 @@ def pooled_views(
                     errors[i] = batch.errors[j]
                     continue
                 feats[i] = batch.features[j]
-                _VIEW_MEMO.put((key, refs[i].sha256), batch.features[j])
+                _VIEW_MEMO.put((key, refs[i].sha256), batch.features[j].copy())  # not a view that pins the batch
         out[view] = feats
     return out, errors
