@@ -46,7 +46,7 @@ from assetgrade.grading.decide import choose_policy, decide_asset, evaluate_oof,
 from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
 from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
-from assetgrade.modalities.base import EvidenceBlock, Extractor
+from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord
 
@@ -245,7 +245,7 @@ class Grader:
             ex = make()
             share_backbone(ex, shared)
             try:
-                ex.fit(records, labs)
+                fit_extractor(ex, records, labs, grp)
                 names = feature_names_of(ex)
             except AssetgradeError as exc:
                 self.notes_.append(f"{modality} left out: {exc}")

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import as_labels
-from assetgrade.modalities.base import EvidenceBlock, Extractor
+from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
 from assetgrade.store.records import AssetRecord
 
 __all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
@@ -481,7 +481,8 @@ def cross_val_blocks(
         raise ValidationError(f"{n} records, {len(grades)} grades, {len(groups)} groups", where="cross_val_blocks")
     parts: list[tuple[IntArray, EvidenceBlock]] = []
     for tr, te in grouped_folds(groups, n_splits, seed):
-        ext = make_extractor().fit([records[i] for i in tr], [grades[i] for i in tr])
+        ext = fit_extractor(make_extractor(), [records[i] for i in tr], [grades[i] for i in tr],
+                            [groups[i] for i in tr])
         parts.append((te, ext.extract([records[i] for i in te])))
     first = parts[0][1]
     n_feat = len(first.feature_names)

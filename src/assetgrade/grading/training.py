@@ -21,7 +21,7 @@ import numpy as np
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import grouped_folds
 from assetgrade.grading.cache import MemoBackbone, modality_input_hash, share_backbone
-from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
+from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor, get_extractor
 from assetgrade.store.records import AssetRecord
 
 __all__ = [
@@ -147,7 +147,7 @@ def out_of_fold_block(
         if shared is not None:
             share_backbone(ex, shared)
         try:
-            ex.fit([records[i] for i in tr], [labels[i] for i in tr])
+            fit_extractor(ex, [records[i] for i in tr], [labels[i] for i in tr], [groups[i] for i in tr])
             b = align_block(ex.extract([records[i] for i in te]), names, n_classes)
         except AssetgradeError as exc:
             if notes is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,7 @@ __all__ = [
     "Finding",
     "Modality",
     "available_extractors",
+    "fit_extractor",
     "get_extractor",
     "register_extractor",
 ]
@@ -98,7 +99,12 @@ class EvidenceBlock:
 
 @runtime_checkable
 class Extractor(Protocol):
-    """An evidence extractor for one modality (scikit-learn style: settings in ``__init__``)."""
+    """An evidence extractor for one modality (scikit-learn style: settings in ``__init__``).
+
+    An extractor that tunes itself by cross-validation may also take a keyword ``groups`` in
+    ``fit`` (one label per record; records sharing a label stay on one side of its folds);
+    :func:`fit_extractor` passes the Grader's groups to such an extractor.
+    """
 
     modality: Modality
 
@@ -109,6 +115,29 @@ class Extractor(Protocol):
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """Evidence for each record, in order; assets without this modality are marked absent."""
         ...
+
+
+def fit_extractor(extractor: Extractor, records: Sequence[AssetRecord], grades: Sequence[str | None] | None,
+                  groups: Sequence[Any] | None = None) -> Extractor:
+    """``extractor.fit(records, grades)``, with ``groups=`` too when its ``fit`` takes that keyword.
+
+    >>> class E:
+    ...     modality = "text"
+    ...     def fit(self, records, grades=None, *, groups=None):
+    ...         self.groups = groups
+    ...         return self
+    >>> fit_extractor(E(), [], [], ["site-1"]).groups
+    ['site-1']
+    """
+    import inspect
+
+    try:
+        takes_groups = "groups" in inspect.signature(extractor.fit).parameters
+    except (TypeError, ValueError):  # a fit without an introspectable signature
+        takes_groups = False
+    if takes_groups and groups is not None:
+        return extractor.fit(records, grades, groups=groups)  # type: ignore[call-arg]
+    return extractor.fit(records, grades)
 
 
 _REGISTRY: dict[str, Callable[..., Extractor]] = {}

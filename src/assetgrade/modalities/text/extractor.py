@@ -4,25 +4,32 @@ Features are the :class:`.LogSummarizer` block plus, per grade, the cosine simil
 asset's mean log embedding (MiniLM) to the centroid of the assets with that grade in ``fit``.
 A text-only grade distribution comes from a logistic regression over those features and the
 mean embedding (median-imputed, standardised), trained when ``fit`` sees at least two grades.
+Its L2 strength is chosen per fit by grouped cross-validated log-loss
+(:func:`~assetgrade.modalities.penalty.choose_penalty`), the similarity features recomputed
+inside each fold so a held-out asset's own grade never shapes its centroid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
+from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.text.embed import DIM, HashingEmbedder, MiniLMEmbedder
 from assetgrade.modalities.text.normalize import Normalizer
 from assetgrade.modalities.text.summary import LogSummarizer, clean_text
 from assetgrade.ontology import Ontology, default_ontology
 from assetgrade.store.records import AssetRecord
 
-__all__ = ["TextExtractor"]
+__all__ = ["TEXT_C_GRID", "TextExtractor"]
+
+TEXT_C_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+"""L2 strengths (inverse) the text grade classifier chooses from with ``C="auto"``."""
 
 
 @register_extractor("text")
@@ -41,7 +48,12 @@ class TextExtractor:
     recurrence_window_days, max_chars
         Passed to :class:`.LogSummarizer`.
     C
-        Inverse regularisation of the text-only grade classifier.
+        Inverse L2 strength of the text-only grade classifier, or ``"auto"`` (default): chosen
+        per fit from :data:`TEXT_C_GRID` by 3-fold stratified log-loss grouped by ``fit``'s
+        ``groups`` (each asset its own group when none are given); the choice in ``C_``, the
+        losses in ``C_losses_``. Below 30 labelled assets with logs (or fewer than three groups)
+        nothing is measured and C = 1. Without groups, assets that repeat the same log entries
+        land on both sides of a fold and favour a weak penalty: give the groups the Grader has.
 
     Examples
     --------
@@ -62,7 +74,7 @@ class TextExtractor:
         normalizer: Normalizer | None = None,
         recurrence_window_days: float = 90.0,
         max_chars: int = 5000,
-        C: float = 1.0,
+        C: float | Literal["auto"] = "auto",
     ) -> None:
         if embedder not in ("minilm", "hashing", "none"):
             raise ValidationError(
@@ -73,6 +85,8 @@ class TextExtractor:
         self.normalizer = normalizer
         self.recurrence_window_days = recurrence_window_days
         self.max_chars = max_chars
+        if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
+            raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="TextExtractor.C")
         self.C = C
 
     def _embed(self, records: Sequence[AssetRecord]) -> npt.NDArray[np.float64]:
@@ -90,8 +104,13 @@ class TextExtractor:
             i += len(ts)
         return out
 
-    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
-        """Learn grade centroids and the text-only grade classifier (``grades`` default: ``record.grade``)."""
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None, *,
+            groups: Sequence[Any] | None = None) -> Self:
+        """Learn grade centroids and the text-only grade classifier (``grades`` default: ``record.grade``).
+
+        ``groups``: one label per record for choosing ``C`` (records sharing a group never fall
+        on both sides of a fold); default: each asset its own group.
+        """
         self.ontology_ = self.ontology or default_ontology()
         self.grade_names_: tuple[str, ...] = tuple(self.ontology_.grades.names)
         self.summarizer_ = LogSummarizer(
@@ -104,59 +123,94 @@ class TextExtractor:
         labels = list(grades) if grades is not None else [r.grade for r in records]
         if len(labels) != len(records):
             raise ValidationError(f"{len(labels)} grades for {len(records)} records", where="TextExtractor.fit")
+        if groups is not None and len(groups) != len(records):
+            raise ValidationError(f"{len(groups)} groups for {len(records)} records", where="TextExtractor.fit")
         for g in labels:
             if g is not None and g not in self.grade_names_:
                 raise ValidationError(f"grade {g!r} not in the scale {self.grade_names_}", where="TextExtractor.fit")
         present = np.array([bool(r.logs) for r in records])
         emb = self._embed(records)
-        self.centroids_: dict[str, npt.NDArray[np.float64]] = {}
-        for g in self.grade_names_:
-            rows = [i for i, lab in enumerate(labels) if lab == g and present[i] and np.isfinite(emb[i]).all()]
-            if rows:
-                c = emb[rows].mean(axis=0)
-                self.centroids_[g] = c / max(float(np.linalg.norm(c)), 1e-9)
+        y = np.array([self.grade_names_.index(g) if g is not None else -1 for g in labels], dtype=np.int64)
+        self.centroids_ = self._centroids(emb, y, present)
         self.classifier_: Any = None
-        train = [i for i, lab in enumerate(labels) if lab is not None and present[i]]
+        self.C_: float | None = None
+        self.C_losses_: dict[float, float] = {}
+        train = np.array([i for i, lab in enumerate(labels) if lab is not None and present[i]], dtype=np.int64)
         if len({labels[i] for i in train}) >= 2:
-            from sklearn.impute import SimpleImputer
-            from sklearn.linear_model import LogisticRegression
-            from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
-
-            x = self._design([records[i] for i in train], emb[train])[0]
+            summ, _, _ = self._summaries([records[i] for i in train])
+            e, yt = emb[train], y[train]
+            x = self._design(summ, e, self.centroids_)
             x = np.where(np.isfinite(x), x, np.nan)
-            keep = ~np.all(np.isnan(x), axis=0)
-            self.keep_ = keep
-            self.classifier_ = make_pipeline(
-                SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=self.C, max_iter=2000)
-            ).fit(x[:, keep], [labels[i] for i in train])
+            self.keep_ = ~np.all(np.isnan(x), axis=0)
+            if self.C == "auto":
+                def fit_predict(tr: npt.NDArray[np.int64], te: npt.NDArray[np.int64], C: float) -> npt.NDArray[Any]:
+                    cents = self._centroids(e[tr], yt[tr], np.ones(len(tr), dtype=bool))
+                    xs = np.where(np.isfinite(x_ := self._design(summ, e, cents)), x_, np.nan)[:, self.keep_]
+                    model = self._new_classifier(C).fit(xs[tr], yt[tr])
+                    out = np.zeros((len(te), len(self.grade_names_)))
+                    out[:, model.classes_] = model.predict_proba(xs[te])
+                    return out
+
+                grp = [groups[i] for i in train] if groups is not None else [records[i].asset_id for i in train]
+                self.C_, self.C_losses_ = choose_penalty(fit_predict, yt, groups=grp, grid=TEXT_C_GRID, fallback=1.0)
+            else:
+                self.C_ = float(self.C)
+            self.classifier_ = self._new_classifier(self.C_).fit(x[:, self.keep_], [labels[i] for i in train])
         return self
+
+    @staticmethod
+    def _new_classifier(C: float) -> Any:
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+    def _centroids(self, emb: npt.NDArray[np.float64], y: npt.NDArray[np.int64],
+                   present: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[np.float64]]:
+        """Unit-length mean embedding of the assets of each grade (``y`` index, -1: unknown)."""
+        out: dict[str, npt.NDArray[np.float64]] = {}
+        ok = present & np.isfinite(emb).all(axis=1)
+        for j, g in enumerate(self.grade_names_):
+            rows = ok & (y == j)
+            if rows.any():
+                c = emb[rows].mean(axis=0)
+                out[g] = c / max(float(np.linalg.norm(c)), 1e-9)
+        return out
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self.summarizer_.feature_names + tuple(f"sim_{g}" for g in self.grade_names_)
 
-    def _design(
-        self, records: Sequence[AssetRecord], emb: npt.NDArray[np.float64]
+    def _summaries(
+        self, records: Sequence[AssetRecord]
     ) -> tuple[npt.NDArray[np.float64], list[list[Finding]], list[list[str]]]:
-        feats = np.full((len(records), len(self.feature_names)), np.nan)
+        """The summariser's feature block (NaN rows for records without logs), findings and flags."""
+        names = self.summarizer_.feature_names
+        feats = np.full((len(records), len(names)), np.nan)
         findings: list[list[Finding]] = []
         flags: list[list[str]] = []
-        n_sum = len(self.summarizer_.feature_names)
         for k, r in enumerate(records):
             if not r.logs:
                 findings.append([])
                 flags.append([])
                 continue
             s = self.summarizer_.summarize(r.logs)
-            feats[k, :n_sum] = [s.features[n] for n in self.summarizer_.feature_names]
-            for j, g in enumerate(self.grade_names_):
-                if g in self.centroids_ and np.isfinite(emb[k]).all():
-                    feats[k, n_sum + j] = float(emb[k] @ self.centroids_[g])
+            feats[k] = [s.features[n] for n in names]
             findings.append(s.findings)
             flags.append(s.flags)
-        design = np.hstack([feats, np.nan_to_num(emb, nan=0.0)])
-        return design, findings, flags
+        return feats, findings, flags
+
+    def _design(self, summ: npt.NDArray[np.float64], emb: npt.NDArray[np.float64],
+                centroids: dict[str, npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+        """Summary features, the similarity to each grade's centroid, then the embedding (NaN → 0)."""
+        sims = np.full((len(summ), len(self.grade_names_)), np.nan)
+        ok = np.isfinite(emb).all(axis=1) & np.isfinite(summ).any(axis=1)
+        for j, g in enumerate(self.grade_names_):
+            if g in centroids:
+                sims[ok, j] = emb[ok] @ centroids[g]
+        return np.hstack([summ, sims, np.nan_to_num(emb, nan=0.0)])
 
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """Evidence per record; records without logs are NaN rows with ``present`` False."""
@@ -164,7 +218,8 @@ class TextExtractor:
             raise ValidationError("fit the extractor before extract", where="TextExtractor.extract")
         present = np.array([bool(r.logs) for r in records], dtype=bool)
         emb = self._embed(records)
-        design, findings, flags = self._design(records, emb)
+        summ, findings, flags = self._summaries(records)
+        design = self._design(summ, emb, self.centroids_)
         n_feat = len(self.feature_names)
         features = design[:, :n_feat].copy()
         features[~present] = np.nan
