@@ -355,6 +355,8 @@ def run_fusion_benchmark(
         "vision_flag_factors": getattr(grader.extractors_.get("vision"), "flag_factors_", None),
         "vision_flag_counts": getattr(grader.extractors_.get("vision"), "flag_counts_", None),
         "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),
+        "text_C": getattr(grader.extractors_.get("text"), "C_", None),
+        "text_C_losses": getattr(grader.extractors_.get("text"), "C_losses_", None),
     }
     if predictions is not None:
         extra["test_predictions"] = predictions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,30 @@ def test_ordinal_with_a_grade_never_seen(rng: np.random.Generator) -> None:
     p = fz.predict_proba(blocks)
     assert p.shape == (150, 4) and np.allclose(p.sum(1), 1)
     assert p[:, 3].max() < 1e-3
+
+
+class _GroupedMeanExtractor(_MeanExtractor):
+    """Records the groups each fit receives (an extractor that tunes itself by grouped CV takes them)."""
+
+    seen: ClassVar[list[list[str]]] = []
+
+    def fit(self, records, grades=None, *, groups=None):  # type: ignore[no-untyped-def]
+        type(self).seen.append(list(groups))
+        return super().fit(records, grades)
+
+
+def test_out_of_fold_fits_get_the_groups_of_their_training_part(rng: np.random.Generator) -> None:
+    from assetgrade.grading.training import out_of_fold_block
+
+    g = rng.integers(0, 4, 80)
+    recs = [AssetRecord(asset_id=f"a{i}", value=float(g[i] * 10 + rng.normal())) for i in range(80)]
+    grades = ["ABCD"[k] for k in g]
+    sites = [f"site{i % 8}" for i in range(80)]
+    for run in (lambda: cross_val_blocks(_GroupedMeanExtractor, recs, grades, sites, n_splits=4),
+                lambda: out_of_fold_block(_GroupedMeanExtractor, recs, grades, sites, names=("value",), n_classes=4,
+                                          n_splits=4, seed=0)):
+        _GroupedMeanExtractor.seen = []
+        run()
+        assert len(_GroupedMeanExtractor.seen) == 4
+        for got in _GroupedMeanExtractor.seen:  # each fit sees the sites of its own training records only
+            assert len(got) == 60 and len(set(got)) == 6

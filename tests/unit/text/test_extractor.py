@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.base import Extractor, get_extractor
+from assetgrade.modalities.base import Extractor, fit_extractor, get_extractor
 from assetgrade.modalities.text.extractor import TextExtractor
 from assetgrade.store.records import AssetRecord, LogEntry
 
@@ -54,3 +54,39 @@ def test_no_grades_means_no_proba_and_bad_grade_rejected() -> None:
         TextExtractor(embedder="bert")
     with pytest.raises(ValidationError, match="fit"):
         TextExtractor(embedder="none").extract(RECORDS)
+
+
+def leaky_records(n_groups: int = 16, per: int = 4) -> tuple[list[AssetRecord], list[str]]:
+    """Assets of one group repeat the same work orders and share a grade; across groups the text says nothing."""
+    rng = np.random.default_rng(0)
+    words = ["zorp", "quib", "flen", "marv", "tosk", "brel", "wisp", "gand", "yolt", "crum", "pell", "snid"]
+    recs, groups = [], []
+    for g in range(n_groups):
+        grade = ["A", "D"][int(rng.integers(0, 2))]
+        text = " ".join(rng.choice(words, size=4)) + f" unit{g}x{g}"
+        for k in range(per):
+            recs.append(rec(f"g{g}-{k}", text, grade=grade))
+            groups.append(f"site-{g}")
+    return recs, groups
+
+
+def test_penalty_chosen_per_fit_with_the_groups_given() -> None:
+    recs, groups = leaky_records()
+    grouped = TextExtractor().fit(recs, groups=groups)
+    assert grouped.C_ in grouped.C_losses_ and grouped.C_losses_[grouped.C_] == min(grouped.C_losses_.values())
+    assert min(grouped.C_losses_) == grouped.C_  # nothing carries across sites: the strongest penalty
+    by_asset = TextExtractor().fit(recs)  # each asset its own group: copies on both sides favour a weak penalty
+    assert by_asset.C_ is not None and by_asset.C_ > grouped.C_
+    fixed = TextExtractor(C=0.5).fit(recs, groups=groups)
+    assert fixed.C_ == 0.5 and fixed.C_losses_ == {}
+    small = TextExtractor().fit(RECORDS)  # too few assets to measure anything
+    assert small.C_ == 1.0 and small.C_losses_ == {}
+    assert fit_extractor(TextExtractor(), recs, None, groups).C_ == grouped.C_  # type: ignore[attr-defined]
+
+
+def test_bad_penalty_and_groups_rejected() -> None:
+    for bad in (0, -1.0, "big", True):
+        with pytest.raises(ValidationError, match=r"TextExtractor\.C"):
+            TextExtractor(C=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="groups"):
+        TextExtractor(embedder="none").fit(RECORDS, groups=["x"])
