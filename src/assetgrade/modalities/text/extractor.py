@@ -145,7 +145,8 @@ class TextExtractor:
             if self.C == "auto":
                 def fit_predict(tr: npt.NDArray[np.int64], te: npt.NDArray[np.int64], C: float) -> npt.NDArray[Any]:
                     cents = self._centroids(e[tr], yt[tr], np.ones(len(tr), dtype=bool))
-                    xs = np.where(np.isfinite(x_ := self._design(summ, e, cents)), x_, np.nan)[:, self.keep_]
+                    xf = self._design(summ, e, cents)
+                    xs = np.where(np.isfinite(xf), xf, np.nan)[:, self.keep_]
                     model = self._new_classifier(C).fit(xs[tr], yt[tr])
                     out = np.zeros((len(te), len(self.grade_names_)))
                     out[:, model.classes_] = model.predict_proba(xs[te])
