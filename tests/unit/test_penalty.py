@@ -58,8 +58,22 @@ def test_too_little_data_falls_back_with_an_empty_table() -> None:
     assert choose_penalty(fitter(X, y), y, groups=np.arange(len(y)), grid=GRID, fallback=0.5) == (0.5, {})
     X = rng.normal(size=(40, 3))
     y = np.arange(40) % 2
-    assert choose_penalty(fitter(X, y), y, groups=np.arange(40) % 2, grid=GRID, fallback=0.5) == (0.5, {})
+    assert choose_penalty(fitter(X, y), y, groups=np.zeros(40), grid=GRID, fallback=0.5) == (0.5, {})
     assert choose_penalty(fitter(X, y), np.zeros(40, dtype=int), groups=np.arange(40), grid=GRID,
                           fallback=0.5) == (0.5, {})
     with pytest.raises(ValueError, match="groups"):
         choose_penalty(fitter(X, y), y, groups=np.arange(39), grid=GRID, fallback=0.5)
+
+
+def test_fewer_groups_than_folds_gives_one_fold_per_group() -> None:
+    """An out-of-fold fit that sees two of three groups measures too (same recipe as the full fit)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    groups = np.arange(60) % 2
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    C, table = choose_penalty(fitter(X, y, seen), y, groups=groups, grid=GRID, fallback=0.5)
+    assert sorted(table) == sorted(GRID) and C in GRID
+    assert len(seen) == 2 * len(GRID)
+    for tr, te in seen:
+        assert len(set(groups[tr])) == 1 and not set(groups[tr]) & set(groups[te])

@@ -39,8 +39,10 @@ def choose_penalty(
     ``fit_predict(train_rows, test_rows, C)`` fits on ``train_rows`` at strength ``C`` and returns
     the class probabilities of ``test_rows``, one column per class index of ``y`` (0 .. k-1).
     The loss of a strength is the mean over all held-out rows of ``-log p(true class)`` (clipped
-    at 1e-12). Ties go to the smaller C (the stronger penalty). With fewer than :data:`MIN_ROWS`
-    rows, fewer groups than ``n_splits``, or a training fold holding one class only, nothing is
+    at 1e-12). Ties go to the smaller C (the stronger penalty). With fewer groups than
+    ``n_splits`` there is one fold per group (an out-of-fold fit on two of three groups still
+    measures, so it follows the same recipe as the fit on all three). With fewer than
+    :data:`MIN_ROWS` rows, a single group, or a training fold holding one class only, nothing is
     measured: ``fallback`` is returned with an empty table.
 
     Examples
@@ -62,9 +64,11 @@ def choose_penalty(
     gg = np.asarray(groups).astype(str)
     if len(gg) != len(yy):
         raise ValueError(f"{len(yy)} labels and {len(gg)} groups")
-    if len(yy) < MIN_ROWS or len(set(gg.tolist())) < n_splits or len(Counter(yy.tolist())) < 2:
+    n_groups = len(set(gg.tolist()))
+    if len(yy) < MIN_ROWS or n_groups < 2 or len(Counter(yy.tolist())) < 2:
         return fallback, {}
-    folds = list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(yy, yy, gg))
+    k = min(n_splits, n_groups)
+    folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(yy, yy, gg))
     if any(len(set(yy[tr].tolist())) < 2 for tr, _ in folds):
         return fallback, {}
     table: dict[float, float] = {}

@@ -90,3 +90,27 @@ def test_bad_penalty_and_groups_rejected() -> None:
             TextExtractor(C=bad)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="groups"):
         TextExtractor(embedder="none").fit(RECORDS, groups=["x"])
+
+
+def test_out_of_fold_fits_choose_their_penalty_like_the_deployed_fit() -> None:
+    """Three groups, three folds: each out-of-fold fit sees two groups and must still measure C
+    (a fallback there would train the fuser on one recipe and deploy another)."""
+    from assetgrade.grading.training import out_of_fold_block
+
+    recs, groups = leaky_records(n_groups=12, per=5)
+    grade_of = {h: r.grade for r, h in zip(recs, groups, strict=True)}
+    order = sorted(grade_of, key=lambda g: (str(grade_of[g]), g))
+    site_of = {g: f"region-{i % 3}" for i, g in enumerate(order)}  # every region holds both grades
+    sites = [site_of[g] for g in groups]
+    tables: list[dict[float, float]] = []
+
+    class Recording(TextExtractor):
+        def fit(self, records, grades=None, *, groups=None):  # type: ignore[no-untyped-def, override]
+            super().fit(records, grades, groups=groups)
+            tables.append(self.C_losses_)
+            return self
+
+    full = fit_extractor(Recording(), recs, None, sites)
+    out_of_fold_block(Recording, recs, [r.grade for r in recs], sites, names=full.feature_names,  # type: ignore[attr-defined]
+                      n_classes=4, n_splits=3, seed=0)
+    assert len(tables) == 4 and all(tables)

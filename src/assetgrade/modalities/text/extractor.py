@@ -51,9 +51,10 @@ class TextExtractor:
         Inverse L2 strength of the text-only grade classifier, or ``"auto"`` (default): chosen
         per fit from :data:`TEXT_C_GRID` by 3-fold stratified log-loss grouped by ``fit``'s
         ``groups`` (each asset its own group when none are given); the choice in ``C_``, the
-        losses in ``C_losses_``. Below 30 labelled assets with logs (or fewer than three groups)
-        nothing is measured and C = 1. Without groups, assets that repeat the same log entries
-        land on both sides of a fold and favour a weak penalty: give the groups the Grader has.
+        losses in ``C_losses_``. With fewer than three groups each group is a fold; below 30
+        labelled assets with logs, or with one group, nothing is measured and C = 1. Without
+        groups, assets that repeat the same log entries land on both sides of a fold and favour
+        a weak penalty: give the groups the Grader has.
 
     Examples
     --------
