@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Self, runtime_checkable
@@ -129,8 +130,6 @@ def fit_extractor(extractor: Extractor, records: Sequence[AssetRecord], grades: 
     >>> fit_extractor(E(), [], [], ["site-1"]).groups
     ['site-1']
     """
-    import inspect
-
     try:
         takes_groups = "groups" in inspect.signature(extractor.fit).parameters
     except (TypeError, ValueError):  # a fit without an introspectable signature

@@ -9,7 +9,6 @@ penalty look good by remembering their neighbours.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,7 +64,7 @@ def choose_penalty(
     if len(gg) != len(yy):
         raise ValueError(f"{len(yy)} labels and {len(gg)} groups")
     n_groups = len(set(gg.tolist()))
-    if len(yy) < MIN_ROWS or n_groups < 2 or len(Counter(yy.tolist())) < 2:
+    if len(yy) < MIN_ROWS or n_groups < 2 or len(set(yy.tolist())) < 2:
         return fallback, {}
     k = min(n_splits, n_groups)
     folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(yy, yy, gg))
