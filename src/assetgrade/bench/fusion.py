@@ -357,6 +357,8 @@ def run_fusion_benchmark(
         "fuser_monotone_violations": grader.fusion_info().get("monotone_violations"),
         "text_C": getattr(grader.extractors_.get("text"), "C_", None),
         "text_C_losses": getattr(grader.extractors_.get("text"), "C_losses_", None),
+        "sensors_C": getattr(grader.extractors_.get("sensors"), "C_", None),
+        "sensors_C_losses": getattr(grader.extractors_.get("sensors"), "C_losses_", None),
     }
     if predictions is not None:
         extra["test_predictions"] = predictions

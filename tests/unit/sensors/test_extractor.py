@@ -167,3 +167,52 @@ def test_extractor_saved_before_the_rul_grade_model_still_grades(rng: np.random.
     old = pickle.loads(pickle.dumps(ex))
     got = old.extract(recs[:4]).grade_proba
     assert got is not None and expected is not None and np.allclose(got, expected)
+
+
+def _leaky_fleet(n_groups: int = 24, per: int = 4) -> tuple[list[AssetRecord], list[str | None], list[str]]:
+    """Assets of one site share one noise series and a grade; across sites the series say nothing."""
+    rng = np.random.default_rng(3)
+    recs: list[AssetRecord] = []
+    grades: list[str | None] = []
+    groups: list[str] = []
+    for g in range(n_groups):
+        df = pd.DataFrame(rng.normal(size=(60, 4)), columns=["p", "q", "r", "s"], index=np.arange(60.0))
+        grade = "A" if g % 2 else "D"
+        for k in range(per):
+            recs.append(record(f"s{g}-{k}", df))
+            grades.append(grade)
+            groups.append(f"site-{g}")
+    return recs, grades, groups
+
+
+def test_window_feature_penalty_chosen_per_fit_with_the_groups_given() -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.base import fit_extractor
+    from assetgrade.modalities.sensors.extractor import SENSOR_C_GRID
+
+    recs, grades, groups = _leaky_fleet()
+    grouped = SensorExtractor().fit(recs, grades, groups=groups)
+    assert set(grouped.C_losses_) == set(SENSOR_C_GRID)
+    assert min(SENSOR_C_GRID) == grouped.C_  # nothing carries across sites: the strongest penalty
+    by_asset = SensorExtractor().fit(recs, grades)  # copies on both sides of a fold favour a weak penalty
+    assert by_asset.C_ is not None and by_asset.C_ > grouped.C_
+    assert fit_extractor(SensorExtractor(), recs, grades, groups).C_ == grouped.C_  # type: ignore[attr-defined]
+    fixed = SensorExtractor(C=0.5).fit(recs, grades, groups=groups)
+    assert fixed.C_ == 0.5 and fixed.C_losses_ == {}
+    few = SensorExtractor().fit(recs[:20], grades[:20])  # below 30 labelled assets nothing is measured
+    assert few.C_ == 1.0 and few.C_losses_ == {}
+    for bad in (0, -2.0, "big", True):
+        with pytest.raises(ValidationError, match=r"SensorExtractor\.C"):
+            SensorExtractor(C=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="groups"):
+        SensorExtractor().fit(recs, grades, groups=groups[:3])
+
+
+def test_rul_grade_model_keeps_its_fixed_penalty(rng: np.random.Generator) -> None:
+    from assetgrade.modalities.sensors.health import RulModel
+
+    rul = RulModel(cap=60, n_estimators=40, learning_rate=0.1, window=10, slope_windows=(5, 10))
+    rul.fit(synthetic_fleet(rng, 20))
+    recs, grades = _records_with_rul_labels(rng, 40, threshold=10.0)
+    ex = SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).fit(recs, grades)
+    assert ex.classifier_reads_rul_ and ex.C_ == 1.0 and ex.C_losses_ == {}

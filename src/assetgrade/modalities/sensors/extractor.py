@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
 
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
+from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.sensors.events import detect_events
 from assetgrade.modalities.sensors.features import (
     STAT_NAMES,
@@ -23,10 +24,13 @@ from assetgrade.modalities.sensors.health import RulModel
 from assetgrade.modalities.sensors.validate import check_series
 from assetgrade.store.records import AssetRecord, SeriesRef
 
-__all__ = ["RUL_FEATURES", "SensorExtractor"]
+__all__ = ["RUL_FEATURES", "SENSOR_C_GRID", "SensorExtractor"]
 
 RUL_FEATURES: tuple[str, ...] = ("health_index", "rul", "rul_lower", "rul_upper", "n_events")
 _RUL_SUMMARY = "remaining useful life"
+
+SENSOR_C_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+"""L2 strengths (inverse) the window-feature grade model chooses from with ``C="auto"``."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,13 @@ class SensorExtractor:
     grade model reads the window, trend and spectral features. An asset without a usable series
     gets NaN features, ``present=False`` and a quality flag.
 
+    ``C`` is the inverse L2 strength of the window-feature grade model, or ``"auto"`` (default):
+    chosen per fit from :data:`SENSOR_C_GRID` by 3-fold stratified log-loss grouped by ``fit``'s
+    ``groups`` (each asset its own group when none are given), as the text extractor does
+    (:func:`~assetgrade.modalities.penalty.choose_penalty`); the choice in ``C_``, the losses in
+    ``C_losses_``. Below 30 labelled assets, or with one group, C = 1. The grade model that reads
+    the predicted RUL alone (one standardised column) always uses C = 1: its penalty hardly moves it.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -85,8 +96,12 @@ class SensorExtractor:
         grade_map: RulGradeMap | None = None,
         rul_settings: Mapping[str, Any] | None = None,
         rul_model: RulModel | None = None,
+        C: float | Literal["auto"] = "auto",
         seed: int = 0,
     ) -> None:
+        if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
+            raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="SensorExtractor.C")
+        self.C = C
         self.window = window
         self.slope_windows = tuple(slope_windows)
         self.recent_window = recent_window
@@ -113,8 +128,17 @@ class SensorExtractor:
         return RulGradeMap(grades=names) if len(names) == 4 else RulGradeMap.for_grades(names, cap)
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
-        """Learn the channel list, regimes and (with grades) a grade model; bad series are skipped and flagged."""
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None, *,
+            groups: Sequence[Any] | None = None) -> Self:
+        """Learn the channel list, regimes and (with grades) a grade model; bad series are skipped and flagged.
+
+        ``groups``: one label per record for choosing ``C`` (records sharing a group never fall
+        on both sides of a fold); default: each asset its own group.
+        """
+        if groups is not None and len(groups) != len(records):
+            raise ValidationError(f"{len(groups)} groups for {len(records)} records", where="SensorExtractor.fit")
+        if grades is not None and len(grades) != len(records):
+            raise ValidationError(f"{len(grades)} grades for {len(records)} records", where="SensorExtractor.fit")
         if self.rul_model is not None:
             if not hasattr(self.rul_model, "point_"):
                 raise ValidationError("rul_model is not fitted: call RulModel.fit(histories) first",
@@ -151,8 +175,10 @@ class SensorExtractor:
         self._set_feature_names()
         self.classifier_: Any = None
         self.classifier_reads_rul_ = False
+        self.C_: float | None = None
+        self.C_losses_: dict[float, float] = {}
         if grades is not None and len({g for g in grades if g is not None}) >= 2:
-            self._fit_classifier(records, grades)
+            self._fit_classifier(records, grades, groups)
         return self
 
     def _set_feature_names(self) -> None:
@@ -164,11 +190,8 @@ class SensorExtractor:
             names += [f"{c}__dominant_hz" for c in self.channels_]
         self.feature_names_ = (*names, *RUL_FEATURES)
 
-    def _fit_classifier(self, records: Sequence[AssetRecord], grades: Sequence[str | None]) -> None:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
+    def _fit_classifier(self, records: Sequence[AssetRecord], grades: Sequence[str | None],
+                        groups: Sequence[Any] | None) -> None:
         block = self.extract(records, _with_proba=False)
         names = list(self._grade_map().grades)
         rows = [i for i, g in enumerate(grades) if g is not None and block.present[i] and g in names]
@@ -178,10 +201,33 @@ class SensorExtractor:
             rows = [i for i in rows if np.isfinite(block.features[i, self._rul_column()])]
             if len({grades[i] for i in rows}) < 2:
                 return
-        y = [grades[i] for i in rows]
+        y = [str(grades[i]) for i in rows]
         self.classifier_reads_rul_ = hasattr(self, "rul_model_")
         X = self._classifier_input(block.features[rows])
-        self.classifier_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+        penalty = getattr(self, "C", 1.0)  # extractors pickled before 2026-11-30 lack it: their C was 1
+        if penalty == "auto" and not self.classifier_reads_rul_:
+            kinds = sorted(set(y))
+            yk = np.array([kinds.index(g) for g in y], dtype=np.int64)
+
+            def fit_predict(tr: np.ndarray, te: np.ndarray, C: float) -> np.ndarray:
+                model = self._new_classifier(C).fit(X[tr], yk[tr])
+                out = np.zeros((len(te), len(kinds)))
+                out[:, model.classes_] = model.predict_proba(X[te])
+                return out
+
+            grp = [groups[i] for i in rows] if groups is not None else [records[i].asset_id for i in rows]
+            self.C_, self.C_losses_ = choose_penalty(fit_predict, yk, groups=grp, grid=SENSOR_C_GRID, fallback=1.0)
+        else:
+            self.C_ = 1.0 if penalty == "auto" else float(penalty)
+        self.classifier_ = self._new_classifier(self.C_).fit(X, y)
+
+    @staticmethod
+    def _new_classifier(C: float) -> Any:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
 
     def _reads_rul(self) -> bool:
         # extractors saved before 2026-11-29 lack the attribute: their grade model read the window features
