@@ -144,10 +144,14 @@ class TextExtractor:
             x = np.where(np.isfinite(x), x, np.nan)
             self.keep_ = ~np.all(np.isnan(x), axis=0)
             if self.C == "auto":
+                designs: dict[bytes, npt.NDArray[np.float64]] = {}  # one design per fold, shared by the grid
+
                 def fit_predict(tr: npt.NDArray[np.int64], te: npt.NDArray[np.int64], C: float) -> npt.NDArray[Any]:
-                    cents = self._centroids(e[tr], yt[tr], np.ones(len(tr), dtype=bool))
-                    xf = self._design(summ, e, cents)
-                    xs = np.where(np.isfinite(xf), xf, np.nan)[:, self.keep_]
+                    xs = designs.get(tr.tobytes())
+                    if xs is None:
+                        cents = self._centroids(e[tr], yt[tr], np.ones(len(tr), dtype=bool))
+                        xf = self._design(summ, e, cents)
+                        xs = designs[tr.tobytes()] = np.where(np.isfinite(xf), xf, np.nan)[:, self.keep_]
                     model = self._new_classifier(C).fit(xs[tr], yt[tr])
                     out = np.zeros((len(te), len(self.grade_names_)))
                     out[:, model.classes_] = model.predict_proba(xs[te])
