@@ -248,3 +248,48 @@ def test_augmented_views_train_the_heads_and_average_their_predictions(
     for bad in (("mirror",), ("hflip", "hflip"), ("id",)):
         with pytest.raises(ValidationError, match="augment="):
             get_extractor("vision", augment=bad, **kw)
+
+
+def test_extract_runs_the_backbone_over_many_records_at_once(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    """A cold batch goes through the backbone in chunks of images across records, and every record's
+    row, flags and findings equal those of extracting it on its own."""
+    from assetgrade.modalities.vision import evidence_cache
+
+    calls: list[int] = []
+
+    class CountingBackbone:
+        def __getattr__(self, name: str) -> object:
+            return getattr(backbone64, name)
+
+        def run(self, batch: np.ndarray, **kw: object) -> object:
+            calls.append(len(batch))
+            return backbone64.run(batch, **kw)
+
+    ex = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path / "fit",
+                       coreset_size=200, batch_size=4, augment=("vflip",), C=0.5)
+    ex._backbone = backbone64  # type: ignore[attr-defined]
+    ex.fit(_records(rng))
+    fresh = [r.images[0] for r in _records(np.random.default_rng(20261130))]  # pixels no other test makes
+    broken = ImageRef("bad", "0" * 64, lambda: b"garbage")
+    test = [
+        AssetRecord("two", images=(fresh[0], fresh[1])),
+        AssetRecord("none"),
+        AssetRecord("broken", images=(broken, fresh[2])),
+        *(AssetRecord(f"one{i}", images=(fresh[i],)) for i in range(3, 10)),
+    ]
+    ex.cache_dir = tmp_path / "cold"  # type: ignore[attr-defined]
+    evidence_cache.clear_memory_cache()
+    ex._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    block = ex.extract(test)
+    # 10 readable photos in chunks of at most 4 images, each chunk one pass for the photos and one
+    # for their flips: 3 chunks, 6 passes (one photo per pass would be 20)
+    assert len(calls) == 6 and sum(calls) == 20
+    assert block.present.tolist() == [True, False, True, *[True] * 7]
+    assert block.quality_flags["broken"][0].startswith("unreadable:bad")
+    for i, rec in enumerate(test):
+        alone = ex.extract([rec])
+        assert np.allclose(alone.features[0], block.features[i], equal_nan=True, atol=1e-6)
+        assert alone.quality_flags[rec.asset_id] == block.quality_flags[rec.asset_id]
+        assert [f.summary for f in alone.findings[rec.asset_id]] == [f.summary for f in block.findings[rec.asset_id]]

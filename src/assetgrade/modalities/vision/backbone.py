@@ -233,8 +233,11 @@ class Backbone:
         return BackboneOutputs(pooled, cams, patches)
 
     def warm_up(self) -> None:
-        """Create the runtime session and run one dummy image, so timings exclude start-up."""
+        """Create the runtime session and run one dummy image, so timings exclude start-up (once per backbone)."""
+        if getattr(self, "_warm", False):
+            return
         self.run(np.zeros((1, 3, self.image_size, self.image_size), np.float32), maps=False)
+        self._warm = True
 
     def classify(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """ImageNet logits (n, 1000) from the original classifier (used to test the weights load right)."""

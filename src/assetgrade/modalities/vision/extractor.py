@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -298,6 +298,39 @@ class VisionExtractor:
         )
 
     # -- extract --------------------------------------------------------------------------------
+    def _see_in_chunks(self, records: Sequence[AssetRecord]) -> Iterator[
+            tuple[int, AssetRecord, list[ImageEvidence | None], dict[str, str], list[npt.NDArray[Any]]]]:
+        """Per record, in order: its index, the record, each image's evidence (None: unreadable), the
+        errors by evidence id and the pooled features of its readable images under every view (the
+        image's own first).
+
+        The backbone runs over the images of many records at once (chunks of about ``batch_size``
+        images, so memory stays bounded): a cold batch of one-photo assets costs a few batched
+        passes instead of one pass per asset and view.
+        """
+        start = 0
+        while start < len(records):
+            stop, n_images = start, 0
+            while stop < len(records) and (stop == start or n_images + len(records[stop].images) <= self.batch_size):
+                n_images += len(records[stop].images)
+                stop += 1
+            refs = [ref for rec in records[start:stop] for ref in rec.images]
+            seen, errors = self._see(refs)
+            ok = [i for i, e in enumerate(seen) if e is not None]
+            X = np.stack([seen[i].pooled for i in ok]) if ok else np.zeros((0, 0))  # type: ignore[union-attr]
+            views = [X, *self._views([refs[i] for i in ok], X)] if ok else []
+            row_of = {i: k for k, i in enumerate(ok)}
+            at = 0
+            for r in range(start, stop):
+                rec = records[r]
+                mine = range(at, at + len(rec.images))
+                at += len(rec.images)
+                rows = [row_of[i] for i in mine if i in row_of]
+                ids = {rec.images[i - mine.start].evidence_id for i in mine}
+                yield (r, rec, [seen[i] for i in mine], {k: v for k, v in errors.items() if k in ids},
+                       [v[rows] for v in views] if rows else [])
+            start = stop
+
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """One evidence row per record (NaN and present=False where a record has no usable image)."""
         if not hasattr(self, "grade_head_"):
@@ -309,15 +342,13 @@ class VisionExtractor:
         proba_out = np.full((len(records), K), np.nan)
         findings: dict[str, list[Finding]] = {}
         flags: dict[str, list[str]] = {}
-        for r, rec in enumerate(records):
-            seen, errors = self._see(rec.images)
+        for r, rec, seen, errors, views in self._see_in_chunks(records):
             pairs = [(ref, e) for ref, e in zip(rec.images, seen, strict=True) if e is not None]
             flags[rec.asset_id] = [f"unreadable:{k}" for k in errors]
             findings[rec.asset_id] = []
             if not pairs:
                 continue
-            X = np.stack([e.pooled for _, e in pairs])
-            views = [X, *self._views([ref for ref, _ in pairs], X)]
+            X = views[0]
             table = getattr(self, "flag_factors_", FLAG_FACTORS)
             factors = np.array([flag_factor(e.quality.flags, table) for _, e in pairs])
             gp = temper(np.mean([self.grade_head_.predict_proba(v) for v in views], axis=0), factors)
