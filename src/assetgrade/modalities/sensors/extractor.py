@@ -275,7 +275,7 @@ class SensorExtractor:
         checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
         raw = checked.frame
         z = self.normalizer_.transform(raw) if self.normalizer_ is not None else raw[self.channels_]
-        roll = rolling_features(z, window=self.window, slope_windows=self.slope_windows).iloc[-1]
+        roll = rolling_features(z, window=self.window, slope_windows=self.slope_windows, last_only=True).iloc[-1]
         vals = [roll[f"{c}__{s}"] for c in self.channels_ for s in STAT_NAMES]
         vals += [roll[f"{c}__slope{w}"] for c in self.channels_ for w in self.slope_windows]
         vals += [roll[f"{c}__delta"] for c in self.channels_]
@@ -299,7 +299,7 @@ class SensorExtractor:
         if hasattr(self, "rul_model_"):
             m = self.rul_model_
             done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
-            x = m.features(raw, ref.evidence_id, checked=done).to_numpy(float)[-1]
+            x = m.features(raw, ref.evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
             rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
         vals += [np.nan] * 4 + [float(len(findings))]
         return np.asarray(vals, dtype=float), findings, checked.flags, rul_in

@@ -179,18 +179,21 @@ class RulModel:
         """The columns a history needs: operating settings, then the sensor channels (fitted model)."""
         return [*self.settings_, *self.channels_]
 
-    def features(self, frame: pd.DataFrame, name: str = "series", *, checked: bool = False) -> pd.DataFrame:
+    def features(self, frame: pd.DataFrame, name: str = "series", *, checked: bool = False,
+                 last_only: bool = False) -> pd.DataFrame:
         """The model's feature rows at every cycle of one history (validated, normalised).
 
         ``checked=True`` skips the series checks for a frame that already passed
         :func:`~assetgrade.modalities.sensors.validate.check_series` on at least
         :meth:`required_columns` (the sensors extractor's own check, so it is not done twice).
+        ``last_only=True`` computes the last cycle's row alone (a live asset's reading).
         """
         f = frame if checked else self._checked(frame, name, self.channels_)
         z = self.normalizer_.transform(f)
         z[HEALTH_CHANNEL] = self._hi(z)
-        feats = rolling_features(z, window=self.window, slope_windows=self.slope_windows, full_stats=self.full_stats)
-        feats["cycles"] = np.arange(1, len(z) + 1, dtype=float)
+        feats = rolling_features(z, window=self.window, slope_windows=self.slope_windows, full_stats=self.full_stats,
+                                 last_only=last_only)
+        feats["cycles"] = np.arange(len(z) - len(feats) + 1, len(z) + 1, dtype=float)
         return feats
 
     def _hi(self, z: pd.DataFrame) -> np.ndarray:
@@ -349,7 +352,8 @@ class RulModel:
     def last_features(self, histories: Sequence[pd.DataFrame], names: Sequence[str] | None = None) -> np.ndarray:
         """Feature row at the last cycle of each history."""
         names = names or [f"history {k}" for k in range(len(histories))]
-        return np.vstack([self.features(h, n).to_numpy(float)[-1] for h, n in zip(histories, names, strict=True)])
+        return np.vstack([self.features(h, n, last_only=True).to_numpy(float)[-1]
+                          for h, n in zip(histories, names, strict=True)])
 
     def predict(self, histories: Sequence[pd.DataFrame], names: Sequence[str] | None = None) -> RulPrediction:
         """RUL point, interval and health index at the last cycle of each (possibly live) history."""
