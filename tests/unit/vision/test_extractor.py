@@ -38,6 +38,21 @@ def _image(rng: np.random.Generator, scratched: bool, k: int, blur: float = 0.0)
     return ImageRef(f"img{k}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data), boxes=boxes)
 
 
+class _CountingBackbone:
+    """The real backbone, counting the images it is asked to run (in ``calls``)."""
+
+    def __init__(self, inner: Backbone, calls: list[int]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def run(self, batch: np.ndarray, **kw: object) -> object:
+        self._calls.append(len(batch))
+        return self._inner.run(batch, **kw)
+
+
 def _records(rng: np.random.Generator) -> list[AssetRecord]:
     recs = []
     for i in range(16):
@@ -79,26 +94,15 @@ def test_refit_reads_cached_evidence_instead_of_running_the_backbone(
     from assetgrade.modalities.vision import evidence_cache
 
     calls: list[int] = []
-
-    class CountingBackbone:
-        """The real backbone, counting the images it is asked to run."""
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(backbone64, name)
-
-        def run(self, batch: np.ndarray, **kw: object) -> object:
-            calls.append(len(batch))
-            return backbone64.run(batch, **kw)
-
     evidence_cache.clear_memory_cache()  # start from a cold process-wide memo
     train = _records(rng)
     first = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
-    first._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    first._backbone = _CountingBackbone(backbone64, calls)  # type: ignore[attr-defined]
     p1 = first.fit(train).extract(train).grade_proba
     assert sum(calls) == len(train)  # each image once, even though fit and extract both look at it
     evidence_cache.clear_memory_cache()  # a new process: only the disk cache remains
     second = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
-    second._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    second._backbone = _CountingBackbone(backbone64, calls)  # type: ignore[attr-defined]
     p2 = second.fit(train).extract(train).grade_proba
     assert sum(calls) == len(train)  # nothing recomputed
     assert p1 is not None and p2 is not None and np.allclose(p1, p2)
@@ -258,15 +262,6 @@ def test_extract_runs_the_backbone_over_many_records_at_once(
     from assetgrade.modalities.vision import evidence_cache
 
     calls: list[int] = []
-
-    class CountingBackbone:
-        def __getattr__(self, name: str) -> object:
-            return getattr(backbone64, name)
-
-        def run(self, batch: np.ndarray, **kw: object) -> object:
-            calls.append(len(batch))
-            return backbone64.run(batch, **kw)
-
     ex = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path / "fit",
                        coreset_size=200, batch_size=4, augment=("vflip",), C=0.5)
     ex._backbone = backbone64  # type: ignore[attr-defined]
@@ -281,7 +276,7 @@ def test_extract_runs_the_backbone_over_many_records_at_once(
     ]
     ex.cache_dir = tmp_path / "cold"  # type: ignore[attr-defined]
     evidence_cache.clear_memory_cache()
-    ex._backbone = CountingBackbone()  # type: ignore[attr-defined]
+    ex._backbone = _CountingBackbone(backbone64, calls)  # type: ignore[attr-defined]
     block = ex.extract(test)
     # 10 readable photos in chunks of at most 4 images, each chunk one pass for the photos and one
     # for their flips: 3 chunks, 6 passes (one photo per pass would be 20)
