@@ -147,11 +147,12 @@ class TextExtractor:
                 designs: dict[bytes, npt.NDArray[np.float64]] = {}  # one design per fold, shared by the grid
 
                 def fit_predict(tr: npt.NDArray[np.int64], te: npt.NDArray[np.int64], C: float) -> npt.NDArray[Any]:
-                    xs = designs.get(tr.tobytes())
-                    if xs is None:
+                    fold = tr.tobytes()
+                    if fold not in designs:
                         cents = self._centroids(e[tr], yt[tr], np.ones(len(tr), dtype=bool))
                         xf = self._design(summ, e, cents)
-                        xs = designs[tr.tobytes()] = np.where(np.isfinite(xf), xf, np.nan)[:, self.keep_]
+                        designs[fold] = np.where(np.isfinite(xf), xf, np.nan)[:, self.keep_]
+                    xs = designs[fold]
                     model = self._new_classifier(C).fit(xs[tr], yt[tr])
                     out = np.zeros((len(te), len(self.grade_names_)))
                     out[:, model.classes_] = model.predict_proba(xs[te])

@@ -326,7 +326,7 @@ class VisionExtractor:
                 mine = range(at, at + len(rec.images))
                 at += len(rec.images)
                 rows = [row_of[i] for i in mine if i in row_of]
-                ids = {rec.images[i - mine.start].evidence_id for i in mine}
+                ids = {ref.evidence_id for ref in rec.images}
                 yield (r, rec, [seen[i] for i in mine], {k: v for k, v in errors.items() if k in ids},
                        [v[rows] for v in views] if rows else [])
             start = stop
