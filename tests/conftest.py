@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,61 @@ from assetgrade.datasets.paths import shared_data_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# The PostgreSQL tests empty and refill their database. Each test session works in a schema of its
+# own (dropped when the session ends), so two suites run at once on one machine do not meet.
+PG_URL_ENVS = {
+    "ASSETGRADE_TEST_PG_URL": "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_test",
+    "ASSETGRADE_TEST_PG_LOAD_URL": "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_load_test",
+}
+_private_schemas: list[tuple[str, str]] = []  # (server URL, schema) to drop at the end
+
+
+def _use_private_schema(env: str, default: str) -> None:
+    """Point ``env`` at a fresh schema on its server; leave it alone when no server answers."""
+    import sqlalchemy as sa
+
+    url = os.environ.get(env, default)
+    schema = f"t_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'create schema "{schema}"'))
+        engine.dispose()
+    except Exception:
+        return  # no server: the PostgreSQL tests skip and say why
+    _private_schemas.append((url, schema))
+    os.environ[env] = private_schema_url(url, schema)
+
+
+def private_schema_url(url: str, schema: str) -> str:
+    """``url`` with its connections' search path set to ``schema`` (a libpq ``options`` parameter).
+
+    >>> private_schema_url("postgresql+psycopg://u:p@h:5432/db", "t_1")
+    'postgresql+psycopg://u:p@h:5432/db?options=-csearch_path%3Dt_1'
+    """
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+for _env, _default in PG_URL_ENVS.items():
+    _use_private_schema(_env, _default)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the session's private schemas and everything in them."""
+    import sqlalchemy as sa
+
+    for url, schema in _private_schemas:
+        try:
+            engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
+            engine.dispose()
+        except Exception:
+            pass  # the server went away: the schema is left for the next cleanup
 
 
 @pytest.fixture
