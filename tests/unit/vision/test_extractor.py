@@ -288,3 +288,37 @@ def test_extract_runs_the_backbone_over_many_records_at_once(
         assert np.allclose(alone.features[0], block.features[i], equal_nan=True, atol=1e-6)
         assert alone.quality_flags[rec.asset_id] == block.quality_flags[rec.asset_id]
         assert [f.summary for f in alone.findings[rec.asset_id]] == [f.summary for f in block.findings[rec.asset_id]]
+
+
+def _copied_sites(rng: np.random.Generator) -> tuple[list[AssetRecord], list[str]]:
+    """Eight sites, each photographing its assets with one shared picture; a site's grade is a coin toss."""
+    recs, sites = [], []
+    for site in range(8):
+        pattern = rng.integers(0, 256, (8, 8), dtype=np.uint8).repeat(8, axis=0).repeat(8, axis=1)
+        data = _png(np.stack([pattern] * 3, axis=-1))
+        sha = hashlib.sha256(data).hexdigest()
+        for k in range(6):
+            ref = ImageRef(f"s{site}-{k}", sha, partial(lambda d: d, data))
+            recs.append(AssetRecord(f"s{site}-a{k}", images=(ref,), grade="AD"[site % 2]))
+            sites.append(f"site-{site}")
+    return recs, sites
+
+
+def test_groups_keep_copied_photos_out_of_the_penalty_search(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    # within a site the photos are copies, so folds that split a site score memorised copies; by site
+    # nothing carries over to a held-out site and the strongest penalty reads best
+    recs, sites = _copied_sites(rng)
+    kw = {"image_size": 64, "grades": ("A", "B", "C", "D"), "cache_dir": tmp_path, "coreset_size": 200,
+          "grade_head": "logistic", "augment": (), "quality_factors": "fixed"}
+    by_asset = get_extractor("vision", **kw)
+    by_asset._backbone = backbone64  # type: ignore[attr-defined]
+    by_site = get_extractor("vision", **kw)
+    by_site._backbone = backbone64  # type: ignore[attr-defined]
+    by_asset.fit(recs)
+    by_site.fit(recs, groups=sites)
+    assert min(by_site.C_losses_) == by_site.C_ and by_asset.C_ > by_site.C_  # type: ignore[attr-defined]
+    assert by_asset.C_losses_[by_asset.C_] < by_site.C_losses_[by_site.C_]  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="3 groups for 48 records"):
+        by_site.fit(recs, groups=sites[:3])

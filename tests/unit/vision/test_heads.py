@@ -114,6 +114,14 @@ def test_select_penalty_keeps_groups_on_one_side() -> None:
     assert select_ordinal_penalty(X2, y2, n_classes=4, grid=grid)[0] > 0.003
 
 
+def test_select_penalty_with_fewer_groups_than_folds_holds_out_one_group_at_a_time(rng: np.random.Generator) -> None:
+    X, y = _noisy_ordinal(rng, 120, noise_dims=2, label_noise=0.05)
+    two_sites = np.arange(120) % 2
+    C, losses = select_ordinal_penalty(X, y, n_classes=4, groups=two_sites, grid=(0.003, 10.0))
+    assert sorted(losses) == [0.003, 10.0] and C == 10.0  # measured on two folds, not refused
+    assert select_ordinal_penalty(X, y, n_classes=4, groups=np.zeros(120), fallback=0.5) == (0.5, {})
+
+
 def test_ordinal_warm_start_reaches_the_same_solution(rng: np.random.Generator) -> None:
     X, y = _noisy_ordinal(rng, 200, noise_dims=20, label_noise=0.3)
     a = OrdinalLogistic(n_classes=4, C=0.1).fit(X, y)

@@ -74,7 +74,9 @@ class VisionExtractor:
 
     ``C`` is the heads' inverse L2 strength; ``"auto"`` (default) picks it per fit by grouped
     cross-validated log-loss (:func:`~assetgrade.modalities.vision.heads.select_penalty`), the
-    choice in ``C_``. ``grade_head`` is the photo grade head: ``"ordinal"`` (cumulative link,
+    choice in ``C_``. The folds keep the photos of one asset together, and the assets of one of
+    ``fit``'s ``groups`` (a site, a batch of copied photos) together when groups are given.
+    ``grade_head`` is the photo grade head: ``"ordinal"`` (cumulative link,
     :class:`~assetgrade.modalities.vision.heads.OrdinalLogistic`), ``"logistic"`` (multinomial,
     :class:`~assetgrade.modalities.vision.heads.LinearProbe`) or ``"auto"`` (default): whichever
     has the lower grouped cross-validated log-loss on the same folds, ties to the ordinal head;
@@ -188,8 +190,15 @@ class VisionExtractor:
         return out, errors
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None) -> Self:
-        """Train the heads on the images of records with a known grade (``grades`` or ``record.grade``)."""
+    def fit(self, records: Sequence[AssetRecord], grades: Sequence[str | None] | None = None, *,
+            groups: Sequence[Any] | None = None) -> Self:
+        """Train the heads on the images of records with a known grade (``grades`` or ``record.grade``).
+
+        ``groups``: one label per record for choosing the head and ``C`` (records sharing a group
+        never fall on both sides of a fold); by default each asset is its own group.
+        """
+        if groups is not None and len(groups) != len(records):
+            raise ValidationError(f"{len(groups)} groups for {len(records)} records", where="VisionExtractor.fit")
         if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
             raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
                                   "and rounds >= 0", where="VisionExtractor.mil")
@@ -199,8 +208,8 @@ class VisionExtractor:
         labels = list(grades) if grades is not None else [r.grade for r in records]
         if len(labels) != len(records):
             raise ValidationError(f"{len(records)} records but {len(labels)} grades", where="VisionExtractor.fit")
-        refs, y, terms_per_image, owner = [], [], [], []
-        for rec, g in zip(records, labels, strict=True):
+        refs, y, terms_per_image, owner, fold_key = [], [], [], [], []
+        for j, (rec, g) in enumerate(zip(records, labels, strict=True)):
             if g is None:
                 continue
             if g not in names:
@@ -208,6 +217,7 @@ class VisionExtractor:
             for ref in rec.images:
                 refs.append(ref)
                 owner.append(rec.asset_id)
+                fold_key.append(groups[j] if groups is not None else rec.asset_id)
                 y.append(names.index(g))
                 terms_per_image.append({t for t, _ in ref.boxes})
         seen, self.fit_errors_ = self._see(refs)
@@ -217,13 +227,14 @@ class VisionExtractor:
         X0 = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
         owners = [owner[i] for i in keep]
+        fold_keys = [fold_key[i] for i in keep]
         self.mil_ = self.mil is True or (self.mil == "auto" and len(set(owners)) < len(owners))
         # the heads train on every photo under every view: V blocks of rows, the photos in order
         n_views = 1 + len(self.augment)
         X = np.vstack([X0, *self._views([refs[i] for i in keep], X0)])
         # a photo's own level is latent under MIL, so its held-out prediction cannot score a quality factor
         learn_quality = self.quality_factors == "learned" and not self.mil_
-        oof = self._choose_head(X, np.tile(yk, n_views), owners * n_views, len(names), need_oof=learn_quality,
+        oof = self._choose_head(X, np.tile(yk, n_views), fold_keys * n_views, len(names), need_oof=learn_quality,
                                 views=n_views)
         self.mil_rounds_ = 0
         if self.mil_:
@@ -265,7 +276,7 @@ class VisionExtractor:
             self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
         return self
 
-    def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], owners: list[str], k: int,
+    def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], folds_by: list[Any], k: int,
                      need_oof: bool, views: int = 1) -> npt.NDArray[np.float64] | None:
         """Set ``grade_head_kind_``, ``C_``, ``C_losses_`` (the chosen head's) and ``head_losses_``
         (:func:`~assetgrade.modalities.vision.heads.select_head`), and return the chosen head's
@@ -277,8 +288,9 @@ class VisionExtractor:
         if fixed is not None and len(kinds) == 1 and not need_oof:
             self.grade_head_kind_, self.C_, self.C_losses_ = kinds[0], fixed, {}
             return None
-        choice = select_head(X, y, n_classes=k, heads=kinds, groups=owners, grid=C_GRID if fixed is None else (fixed,),
-                             seed=self.seed, fallback=0.02 if fixed is None else fixed, views=views)
+        choice = select_head(X, y, n_classes=k, heads=kinds, groups=folds_by,
+                             grid=C_GRID if fixed is None else (fixed,), seed=self.seed,
+                             fallback=0.02 if fixed is None else fixed, views=views)
         self.grade_head_kind_ = "logistic" if choice.head == "logistic" else "ordinal"
         self.C_, self.head_losses_ = choice.C, choice.losses
         self.C_losses_ = choice.losses[choice.head]

@@ -302,10 +302,13 @@ def _penalty_path(
     if n_photos < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
         return fallback, {}, None
     g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
+    n_groups = len(set(g.tolist()))
+    if n_groups < 2:
+        return fallback, {}, None
     order = sorted(float(c) for c in grid)
     losses = dict.fromkeys(order, 0.0)
     oof = {C: np.full((len(yv), n_classes), np.nan) for C in order}
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    splitter = StratifiedGroupKFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # a level rarer than n_splits is expected here: it misses some folds, no more
         warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
         folds = list(splitter.split(A, yv, g))
@@ -354,8 +357,9 @@ def select_penalty(
     Stratified, grouped K-fold (``groups``: e.g. the asset of each image, so no asset is on both
     sides); within a fold the grid is fitted from the strongest regularisation up (the ordinal
     head warm-starts each fit from the previous one). Ties go to the stronger regularisation.
-    With fewer than 30 rows, or fewer than two levels holding ``n_splits`` rows each, nothing is
-    measured and ``fallback`` is returned with an empty loss table. ``views`` > 1: the rows are
+    With fewer groups than ``n_splits`` there is one fold per group. With fewer than 30 rows, one
+    group, or fewer than two levels holding ``n_splits`` rows each, nothing is measured and
+    ``fallback`` is returned with an empty loss table. ``views`` > 1: the rows are
     that many blocks, each every photo under one label-preserving view (in the same order; give
     ``groups`` so a photo's views share a fold); a photo is scored once, by the mean of its views'
     predictions (test-time augmentation), and the size rules count photos.
