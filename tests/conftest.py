@@ -23,18 +23,25 @@ PG_URL_ENVS = {
 _private_schemas: list[tuple[str, str]] = []  # (server URL, schema) to drop at the end
 
 
-def _use_private_schema(env: str, default: str) -> None:
-    """Point ``env`` at a fresh schema on its server; leave it alone when no server answers."""
+def _run_ddl(url: str, statement: str) -> bool:
+    """Run one statement on the server at ``url``; False when it does not answer (or refuses)."""
     import sqlalchemy as sa
 
-    url = os.environ.get(env, default)
-    schema = f"t_{os.getpid()}_{secrets.token_hex(4)}"
     try:
         engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
         with engine.begin() as conn:
-            conn.execute(sa.text(f'create schema "{schema}"'))
+            conn.execute(sa.text(statement))
         engine.dispose()
     except Exception:
+        return False
+    return True
+
+
+def _use_private_schema(env: str, default: str) -> None:
+    """Point ``env`` at a fresh schema on its server; leave it alone when no server answers."""
+    url = os.environ.get(env, default)
+    schema = f"t_{os.getpid()}_{secrets.token_hex(4)}"
+    if not _run_ddl(url, f'create schema "{schema}"'):
         return  # no server: the PostgreSQL tests skip and say why
     _private_schemas.append((url, schema))
     os.environ[env] = private_schema_url(url, schema)
@@ -57,17 +64,9 @@ for _env, _default in PG_URL_ENVS.items():
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Drop the session's private schemas and everything in them."""
-    import sqlalchemy as sa
-
+    """Drop the session's private schemas and everything in them (left behind if the server went away)."""
     for url, schema in _private_schemas:
-        try:
-            engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'drop schema if exists "{schema}" cascade'))
-            engine.dispose()
-        except Exception:
-            pass  # the server went away: the schema is left for the next cleanup
+        _run_ddl(url, f'drop schema if exists "{schema}" cascade')
 
 
 @pytest.fixture

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MIN_ROWS", "choose_penalty"]
+__all__ = ["MIN_ROWS", "choose_penalty", "penalty_folds"]
 
 MIN_ROWS = 30
 """Below this many labelled rows nothing is measured and the fallback strength is used."""
 
+Folds = list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]
 FitPredict = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64], float], npt.NDArray[np.float64]]
 
 
@@ -57,18 +58,14 @@ def choose_penalty(
     >>> choose_penalty(fp, y[:20], groups=np.arange(20), grid=(0.1, 1.0), fallback=1.0)
     (1.0, {})
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
     yy = np.asarray(y, dtype=np.int64)
     gg = np.asarray(groups).astype(str)
     if len(gg) != len(yy):
         raise ValueError(f"{len(yy)} labels and {len(gg)} groups")
-    n_groups = len(set(gg.tolist()))
-    if len(yy) < MIN_ROWS or n_groups < 2 or len(set(yy.tolist())) < 2:
+    if len(yy) < MIN_ROWS or len(set(yy.tolist())) < 2:
         return fallback, {}
-    k = min(n_splits, n_groups)
-    folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(yy, yy, gg))
-    if any(len(set(yy[tr].tolist())) < 2 for tr, _ in folds):
+    folds = penalty_folds(yy, gg, n_splits=n_splits, seed=seed)
+    if not folds or any(len(set(yy[tr].tolist())) < 2 for tr, _ in folds):
         return fallback, {}
     table: dict[float, float] = {}
     for C in sorted(grid):
@@ -79,3 +76,28 @@ def choose_penalty(
         table[float(C)] = total / len(yy)
     best = min(table, key=lambda c: (round(table[c], 9), c))
     return best, table
+
+
+def penalty_folds(y: npt.ArrayLike, groups: npt.ArrayLike, *, n_splits: int = 3, seed: int = 0) -> Folds:
+    """The stratified, grouped folds (train rows, held-out rows) a penalty search scores on.
+
+    ``min(n_splits, number of groups)`` folds, shuffled by ``seed``; none (an empty list) with
+    one group. A level rarer than the folds simply misses some of them (no warning).
+
+    >>> [te.tolist() for _, te in penalty_folds([0, 1, 0, 1], ["a", "a", "b", "b"])]
+    [[2, 3], [0, 1]]
+    >>> penalty_folds([0, 1], ["a", "a"])
+    []
+    """
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    yy, gg = np.asarray(y), np.asarray(groups)
+    n_groups = len(np.unique(gg))
+    if n_groups < 2:
+        return []
+    splitter = StratifiedGroupKFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
+        return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in splitter.split(yy, yy, gg)]

@@ -8,7 +8,6 @@ functions for preference levels: regression with discrete ordered labels", IJCAI
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -19,6 +18,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.penalty import penalty_folds
 
 __all__ = [
     "C_GRID", "HeadChoice", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_head",
@@ -286,8 +286,6 @@ def _penalty_path(
 ) -> tuple[float, dict[float, float], FloatArray | None]:
     """:func:`select_penalty`, also returning the chosen C's out-of-fold predictions for every photo
     (None when nothing was measured or a fold could not be fitted)."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
     if head not in ("ordinal", "logistic"):
         raise ValidationError(f"head {head!r}; allowed: 'ordinal', 'logistic'", where="select_penalty")
     A = _check_x(X)
@@ -302,16 +300,12 @@ def _penalty_path(
     if n_photos < 30 or int((counts >= n_splits).sum()) < 2 or not grid:
         return fallback, {}, None
     g = np.asarray([str(v) for v in np.asarray(groups).ravel()]) if groups is not None else np.arange(len(yv))
-    n_groups = len(set(g.tolist()))
-    if n_groups < 2:
+    folds = penalty_folds(yv, g, n_splits=n_splits, seed=seed)
+    if not folds:
         return fallback, {}, None
     order = sorted(float(c) for c in grid)
     losses = dict.fromkeys(order, 0.0)
     oof = {C: np.full((len(yv), n_classes), np.nan) for C in order}
-    splitter = StratifiedGroupKFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # a level rarer than n_splits is expected here: it misses some folds, no more
-        warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
-        folds = list(splitter.split(A, yv, g))
     for tr, te in folds:
         if len(np.unique(yv[tr])) < 2:
             continue
