@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         ),
         C: str = typer.Option(
             "0.02", "--C", help="inverse L2 strength of the linear heads, or 'auto': chosen inside each training "
-            "fold from 0.003 / 0.02 / 0.1 by grouped 3-fold log-loss"
+            "fold from 0.001 / 0.003 / 0.02 / 0.1 by grouped 3-fold log-loss"
         ),
         finetune: bool = typer.Option(False, "--finetune", help="fine-tune the last blocks per fold on the CPU"),
         finetune_size: int = typer.Option(224, help="input side for fine-tuning"),

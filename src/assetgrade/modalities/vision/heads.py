@@ -25,7 +25,7 @@ __all__ = [
     "select_ordinal_penalty", "select_penalty",
 ]
 
-C_GRID: tuple[float, ...] = (0.003, 0.02, 0.1)
+C_GRID: tuple[float, ...] = (0.001, 0.003, 0.02, 0.1)
 """Default L2 strengths tried by :func:`select_ordinal_penalty` (inverse: smaller is stronger)."""
 
 FloatArray = npt.NDArray[np.float64]
