@@ -12,9 +12,13 @@ as the round's label requests) or ``review.round_failed``
 (the error), all under entity ``label_round`` and the job id. Any process that opens the store,
 a second server worker included, can therefore read a job's state (:func:`read_round_job`).
 
-A process that dies with a job queued or running leaves no end event. The queued event records
-the host and process id of the runner, so a reader on the same host reports such a job as
-``lost`` once that process is gone; on another host it stays ``running`` (it cannot tell).
+A process that dies with a job queued or running leaves no end event; such a job reads ``lost``.
+On a PostgreSQL store the runner holds an advisory lock for as long as it lives
+(:class:`~assetgrade.store.liveness.LivenessLock`, taken at its first submit, given back when
+:meth:`RoundRunner.close` has let its running job finish) and records the lock's key in the queued
+event: a reader on any host that finds the lock free knows the runner is gone. On SQLite the queued
+event's host and process id decide, so only a reader on the same host can tell; elsewhere such a
+job stays ``queued`` or ``running``. A recorded end always wins over ``lost``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from assetgrade.errors import AssetgradeError, NotFoundError, ValidationError
 from assetgrade.store.audit import append_event, list_events
+from assetgrade.store.liveness import LivenessLock, lock_is_free
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -89,6 +95,15 @@ def _process_gone(host: object, pid: object) -> bool:
     return False
 
 
+def _runner_gone(session: Session, payload: dict[str, Any]) -> bool:
+    """True only when the runner that queued the job is known to be gone (its lock is free, or its process)."""
+    key = payload.get("lock")
+    conn = session.connection()
+    if isinstance(key, int) and conn.dialect.name == "postgresql":
+        return lock_is_free(conn, key)
+    return _process_gone(payload.get("host"), payload.get("pid"))
+
+
 def read_round_job(session: Session, job_id: str) -> RoundJob | None:
     """The job's state from its events (None: no such job)."""
     events = list_events(session, entity=ROUND_ENTITY, entity_id=job_id, limit=10)
@@ -104,7 +119,7 @@ def read_round_job(session: Session, job_id: str) -> RoundJob | None:
         status = "done"
     elif failed is not None:
         status = "failed"
-    elif _process_gone(payload.get("host"), payload.get("pid")):
+    elif _runner_gone(session, payload):
         status = "lost"
     return RoundJob(
         job_id=job_id, status=status, requested_by=queued.actor, settings=dict(payload.get("settings", {})),
@@ -135,6 +150,9 @@ class RoundRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-round")
         self._futures: dict[str, Future[None]] = {}
         self._steps: dict[str, str] = {}
+        self._guard = threading.Lock()
+        self._liveness: LivenessLock | None = None
+        self._closed = False
 
     def submit(self, *, k: int = 20, strategy: str = "budget_switch", per_class: float | None = None, seed: int = 0,
                replace: bool = False, requested_by: str = "system") -> str:
@@ -142,13 +160,19 @@ class RoundRunner:
         from assetgrade.grading.bundle import read_bundle_info
         from assetgrade.review.suggest import check_round
 
+        if self._closed:
+            raise ValidationError("this round runner is closed and takes no more jobs", where="RoundRunner.submit")
         check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=True, replace=replace)
         read_bundle_info(self.workspace.grader_dir)  # NotFoundError saying to train when there is none
         settings = {"k": k, "strategy": strategy, "per_class": per_class, "seed": seed, "replace": replace}
         job_id = "round_" + uuid.uuid4().hex[:20]
+        where: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+        lock = self._liveness_lock()
+        if lock is not None:
+            where["lock"] = lock.key
         with self.workspace.session() as s:
             append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
-                         payload={"settings": settings, "host": socket.gethostname(), "pid": os.getpid()})
+                         payload={"settings": settings, **where})
         self._futures = {j: f for j, f in self._futures.items() if not f.done()}  # finished ones: read their events
         self._steps = {j: m for j, m in self._steps.items() if j in self._futures}
         self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
@@ -171,8 +195,35 @@ class RoundRunner:
         return self._steps.get(job_id) if fut is not None and fut.running() else None
 
     def close(self) -> None:
-        """Stop taking jobs; jobs not yet started are dropped (they read as ``lost`` once the process ends)."""
+        """Stop taking jobs; jobs not yet started are dropped.
+
+        A running job finishes first. On PostgreSQL the runner's liveness lock is then given back, so
+        the dropped jobs read ``lost`` from then on; on SQLite once the process ends.
+        """
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._guard:
+            lock = self._liveness
+        if lock is None:
+            return
+        running = [f for f in self._futures.values() if not f.done()]  # the cancelled ones are done
+        if not running:
+            lock.release()
+            return
+
+        def release_when_all_done(_f: Future[None]) -> None:
+            if all(f.done() for f in running):
+                lock.release()
+
+        for f in running:
+            f.add_done_callback(release_when_all_done)
+
+    def _liveness_lock(self) -> LivenessLock | None:
+        """The runner's liveness lock, taken on first use (None on stores without advisory locks)."""
+        with self._guard:
+            if self._liveness is None:
+                self._liveness = LivenessLock.acquire(self.workspace.engine)
+            return self._liveness
 
     def _run(self, job_id: str, settings: dict[str, Any], requested_by: str) -> None:
         from assetgrade.review.suggest import label_round
