@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +13,10 @@ from assetgrade.errors import AssetgradeError, ValidationError
 if TYPE_CHECKING:
     from assetgrade.config import WorkspaceConfig
     from assetgrade.grader import Grader
+    from assetgrade.store.records import AssetRecord
 
-__all__ = ["SETTINGS_WHERE", "check_config", "check_grader_settings", "grader_from_settings"]
+__all__ = ["SETTINGS_WHERE", "DataCheck", "check_config", "check_grader_settings", "check_training_data",
+           "grader_from_settings"]
 
 SETTINGS_WHERE = "assetgrade.yaml:grader"
 
@@ -98,3 +102,119 @@ def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
     except AssetgradeError as exc:
         return [*problems, str(exc)]
     return problems + check_grader_settings(grader, base)
+
+
+MIN_GOOD_IMAGES = 4
+"""The vision extractor learns its anomaly maps from at least this many images of the best grade."""
+
+_BUILT_IN = ("vision", "text", "sensors")  # the modalities an AssetRecord can say it has
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """What :func:`check_training_data` found: ``problems`` stop ``train``, ``warnings`` weaken what it learns."""
+
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    n_assets: int
+    grade_counts: dict[str, int]
+    """Labelled assets per grade on the scale, in the scale's order."""
+    modality_counts: dict[str, int]
+    """Labelled assets with evidence of each modality the grader uses."""
+
+    def summary(self) -> str:
+        """One line: assets, labelled per grade, labelled with each modality."""
+        n_lab = sum(self.grade_counts.values())
+        grades = ", ".join(f"{g} {n}" for g, n in self.grade_counts.items())
+        mods = ", ".join(f"{m} {n}" for m, n in self.modality_counts.items())
+        return f"{self.n_assets} assets, {n_lab} labelled ({grades}); labelled with evidence: {mods or 'none named'}"
+
+
+def _examples(ids: Sequence[str], n: int = 3) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, Any], grades: Sequence[str],
+                        base: Path | None = None, *, where: str = SETTINGS_WHERE) -> DataCheck:
+    """What the workspace's data means for ``train`` with these ``grader:`` settings, found without training.
+
+    Problems (``train`` would stop): grade labels off the ontology's scale, fewer labelled assets
+    than folds or fewer than two grades, no named extractor with any labelled evidence. Warnings
+    (it trains, but learns less): a grade with fewer labelled assets than folds or none at all, an
+    extractor that ``train`` would leave out (no labelled asset has its evidence, or they all share
+    one grade), fewer than :data:`MIN_GOOD_IMAGES` best-grade images (no anomaly maps), asset types
+    too small for their own conformal threshold. ``base``: the workspace folder (paths in the
+    settings start there). Run :func:`check_grader_settings` first: settings it rejects raise here.
+
+    Examples
+    --------
+    >>> from assetgrade.store.records import AssetRecord
+    >>> recs = [AssetRecord(f"p{i}", "pump", grade="AB"[i % 2]) for i in range(6)] + [AssetRecord("x", grade="Z")]
+    >>> check = check_training_data(recs, {"extractors": ["text"], "folds": 3}, ["A", "B", "C"])
+    >>> check.problems[0]
+    "labels: 1 labelled asset has a grade not on the scale ['A', 'B', 'C']: 'Z' (x)"
+    >>> check.problems[1]
+    'assetgrade.yaml:grader: no extractor has labelled evidence (text: none), so train would stop'
+    """
+    from assetgrade.grading.training import extractor_factory
+
+    grader = grader_from_settings(settings, where=where)
+    scale = tuple(grades)
+    labelled = [r for r in records if r.grade is not None]
+    problems: list[str] = []
+    warnings: list[str] = []
+    off: dict[str, list[str]] = {}
+    for r in labelled:
+        if r.grade not in scale:
+            off.setdefault(str(r.grade), []).append(r.asset_id)
+    if off:
+        n_off = sum(len(v) for v in off.values())
+        listed = "; ".join(f"{g!r} ({_examples(ids)})" for g, ids in sorted(off.items()))
+        problems.append(f"labels: {n_off} labelled asset{' has a grade' if n_off == 1 else 's have grades'} "
+                        f"not on the scale {list(scale)}: {listed}")
+    on = [r for r in labelled if r.grade in scale]
+    counts = Counter(str(r.grade) for r in on)
+    grade_counts = {g: counts.get(g, 0) for g in scale}
+    if len(on) < grader.folds or len(counts) < 2:
+        problems.append(f"labels: {len(on)} labelled asset(s) with {len(counts)} grade(s) on the scale; train needs "
+                        f"at least {grader.folds} ({where}.folds) and two grades")
+    else:
+        thin = [f"{g} ({n})" for g, n in grade_counts.items() if 0 < n < grader.folds]
+        if thin:
+            warnings.append(f"labels: fewer labelled assets than the {grader.folds} folds for grade(s) "
+                            f"{', '.join(thin)}: some folds hold none, so their out-of-fold figures are rough")
+        absent = [g for g, n in grade_counts.items() if n == 0]
+        if absent:
+            warnings.append(f"labels: no labelled asset has grade(s) {absent}: the grader learns nothing about them "
+                            "and will rarely choose them")
+    modality_counts: dict[str, int] = {}
+    resolved = grader.resolve_settings(base)
+    for name in (e for e in grader.extractors if isinstance(e, str)):
+        modality, _make = extractor_factory(name, resolved.get(name))
+        if modality not in _BUILT_IN:
+            continue  # a plug-in modality: nothing here knows what evidence it reads
+        have = [r for r in on if modality in r.modalities()]
+        modality_counts[modality] = len(have)
+        own = Counter(str(r.grade) for r in have)
+        if not have:
+            warnings.append(f"{modality}: none of the {len(on)} labelled assets has {modality} evidence, "
+                            "so train leaves it out")
+        elif len(own) < 2:
+            warnings.append(f"{modality}: its {len(have)} labelled asset(s) all have grade {next(iter(own))!r}, "
+                            "so it learns no grade reading")
+        if modality == "vision" and have and scale:
+            n_good = sum(len(r.images) for r in have if r.grade == scale[0])
+            if n_good < MIN_GOOD_IMAGES:
+                warnings.append(f"vision: {n_good} labelled image(s) of the best grade {scale[0]!r}, fewer than "
+                                f"{MIN_GOOD_IMAGES}: no anomaly heat maps are learned")
+    if modality_counts and not any(modality_counts.values()):
+        listed = ", ".join(f"{m}: none" for m in modality_counts)
+        problems.append(f"{where}: no extractor has labelled evidence ({listed}), so train would stop")
+    if grader.mondrian and on:
+        small = Counter(r.asset_type for r in on)
+        pooled = [f"{t} ({n})" for t, n in sorted(small.items()) if n < grader.min_group_size]
+        if pooled and len(small) > 1:
+            warnings.append(f"conformal: asset type(s) with fewer than {grader.min_group_size} labelled assets use "
+                            f"the pooled threshold, not their own: {', '.join(pooled)}")
+    return DataCheck(problems=tuple(problems), warnings=tuple(warnings), n_assets=len(records),
+                     grade_counts=grade_counts, modality_counts=modality_counts)

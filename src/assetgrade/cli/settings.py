@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from assetgrade.cli.workspace import WORKSPACE_OPTION, workspace_path
+from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace, workspace_path
 
 __all__ = ["register"]
 
@@ -119,6 +119,9 @@ def _unset(
 
 def _check(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    data: Annotated[bool, typer.Option(
+        "--data", help="Also check the store's assets and labels as train would see them.")] = False,
+    store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
     """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings."""
     from assetgrade.config import load_config
@@ -127,12 +130,35 @@ def _check(
 
     folder = workspace_path(workspace)
     path = config_path(folder)
-    problems = check_config(load_config(path), folder)
+    config = load_config(path)
+    problems = check_config(config, folder)
     for p in problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     if problems:
         raise typer.Exit(2)
     console.print(f"[green]✓[/] {path}: settings are valid")
+    if data:
+        _check_data(folder, store)
+
+
+def _check_data(folder: Path, store: str | None) -> None:
+    """The data half of ``config check --data`` (the settings are known to be valid)."""
+    from assetgrade.grader_settings import check_training_data
+    from assetgrade.store.loading import load_records
+
+    with open_workspace(folder, store) as ws:
+        with console.status("reading the assets and labels"):
+            records = load_records(ws)
+        grades = ws.ontology().grades.names
+        check = check_training_data(records, ws.config.section("grader"), grades, folder)
+    for p in check.problems:
+        err_console.print(f"[red]✗[/] {p}", highlight=False)
+    for w in check.warnings:
+        console.print(f"[yellow]![/] {w}", highlight=False)
+    console.print(check.summary(), highlight=False)
+    if check.problems:
+        raise typer.Exit(2)
+    console.print(f"[green]✓[/] the data can be trained on ({len(check.warnings)} warning(s))")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from assetgrade.cli.app import build_app, exit_code_for
 from assetgrade.config import WorkspaceConfig, load_config
 from assetgrade.errors import AssetgradeError
-from assetgrade.grader_settings import check_config, check_grader_settings, grader_from_settings
+from assetgrade.grader_settings import check_config, check_grader_settings, check_training_data, grader_from_settings
+from assetgrade.store.records import AssetRecord, ImageRef, LogEntry
 
 runner = CliRunner()
 
@@ -135,3 +136,86 @@ def test_config_text_edits_on_an_empty_or_comment_only_file() -> None:
         "store_url: null\npolicy: {coverage: null}\n")  # null stays null, not an empty value
     assert unset_in_text("policy:\n  coverage: 0.8\n", "policy.coverage") == ""
     assert unset_in_text("# ours\n\npolicy:\n  coverage: 0.8  # was 0.9\n", "policy.coverage") == "# ours\n"
+
+
+def _rec(aid: str, grade: str | None, *, asset_type: str = "pump", images: int = 0, log: bool = False) -> AssetRecord:
+    imgs = tuple(ImageRef(f"{aid}/img{i}", f"{aid}{i}", load_bytes=bytes) for i in range(images))
+    logs = (LogEntry(f"{aid}/log", "slow oil leak at the seal"),) if log else ()
+    return AssetRecord(aid, asset_type, images=imgs, logs=logs, grade=grade)
+
+
+def test_data_check_names_what_would_stop_train() -> None:
+    grades = ["A", "B", "C", "D"]
+    recs = [_rec(f"p{i}", "AB"[i % 2], log=True) for i in range(4)] + [_rec("q1", "E"), _rec("q2", "b"),
+                                                                      _rec("q3", "E"), _rec("u", None)]
+    check = check_training_data(recs, {"extractors": ["text"], "folds": 5}, grades)
+    off, few = check.problems
+    assert off.startswith("labels: 3 labelled assets have grades not on the scale") and "'E' (q1, q3)" in off
+    assert "'b' (q2)" in off  # grades are not case-folded: train refuses them too
+    assert "4 labelled asset(s) with 2 grade(s)" in few and "assetgrade.yaml:grader.folds" in few
+    assert check.n_assets == 8 and check.grade_counts == {"A": 2, "B": 2, "C": 0, "D": 0}
+    assert check_training_data(recs, {"extractors": ["text"], "folds": 2}, grades).problems == (off,)
+    # no named extractor has labelled evidence: train would stop
+    nothing = check_training_data([_rec(f"p{i}", "AB"[i % 2]) for i in range(6)],
+                                  {"extractors": ["vision", "sensors"], "folds": 3}, grades)
+    assert nothing.problems == ("assetgrade.yaml:grader: no extractor has labelled evidence (vision: none, "
+                                "sensors: none), so train would stop",)
+    assert nothing.modality_counts == {"vision": 0, "sensors": 0}
+
+
+def test_data_check_warns_of_what_train_would_learn_less_from() -> None:
+    grades = ["A", "B", "C", "D"]
+    recs = ([_rec(f"p{i}", "ABC"[i % 3], log=True, images=1 if i % 3 == 1 else 0) for i in range(12)]
+            + [_rec("d0", "D", log=True, asset_type="fan"), _rec("a9", "A", images=2)])
+    settings = {"extractors": ["vision", "text"], "folds": 3}
+    check = check_training_data(recs, settings, grades)
+    assert check.problems == ()
+    assert check.warnings == (
+        "labels: fewer labelled assets than the 3 folds for grade(s) D (1): some folds hold none, so their "
+        "out-of-fold figures are rough",
+        "vision: 2 labelled image(s) of the best grade 'A', fewer than 4: no anomaly heat maps are learned",
+        "conformal: asset type(s) with fewer than 30 labelled assets use the pooled threshold, not their own: "
+        "fan (1), pump (13)",
+    )
+    assert check.modality_counts == {"vision": 5, "text": 13}
+    assert check.summary() == "14 assets, 14 labelled (A 5, B 4, C 4, D 1); labelled with evidence: vision 5, text 13"
+    # without a9 the photographed assets are all grade B, and without the fan no grade D and one asset type
+    check = check_training_data(recs[:12], {**settings, "mondrian": True}, grades)
+    assert check.warnings == (
+        "labels: no labelled asset has grade(s) ['D']: the grader learns nothing about them and will rarely choose "
+        "them",
+        "vision: its 4 labelled asset(s) all have grade 'B', so it learns no grade reading",
+        "vision: 0 labelled image(s) of the best grade 'A', fewer than 4: no anomaly heat maps are learned",
+    )
+    assert check_training_data(recs, {**settings, "mondrian": False}, grades).warnings[-1].startswith("vision:")
+
+
+def test_cli_config_check_data_reads_the_store(tmp_path: Path) -> None:
+    import hashlib
+
+    from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
+    from assetgrade.workspace import Workspace
+
+    app = build_app()
+    ws_path = tmp_path / "ws"
+    with Workspace.init(ws_path) as ws, ws.session() as s:
+        for i in range(6):
+            aid = f"pump-{i}"
+            add_asset(s, aid, asset_type="pump")
+            text = f"inspection {i}: slow oil leak"
+            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
+                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
+            add_label(s, asset_id=aid, kind="grade", value="AB"[i % 2], annotator="expert")
+    w = ["-w", str(ws_path)]
+    assert runner.invoke(app, ["config", "set", "grader.extractors", "[text]", *w]).exit_code == 0
+    r = runner.invoke(app, ["config", "check", "--data", *w])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output  # six assets in two grades: enough for 5 folds, with warnings
+    assert "! labels: fewer labelled assets than the 5 folds for grade(s) A (3), B (3)" in out
+    assert "! labels: no labelled asset has grade(s) ['C', 'D']" in out
+    assert "6 assets, 6 labelled (A 3, B 3, C 0, D 0); labelled with evidence: text 6" in out
+    assert "the data can be trained on (2 warning(s))" in out
+    assert runner.invoke(app, ["config", "set", "grader.folds", "7", *w]).exit_code == 0
+    r = runner.invoke(app, ["config", "check", "--data", *w])
+    assert _code(r) == 2 and "train needs at least 7" in " ".join(r.output.split())
+    assert runner.invoke(app, ["config", "check", *w]).exit_code == 0  # the settings alone are fine
