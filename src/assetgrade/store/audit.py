@@ -4,7 +4,7 @@ Each event's ``hash`` is ``sha256(prev_hash + canonical_json(event))``; editing,
 reordering any stored event breaks the chain at that event, which :func:`verify_chain`
 reports. The repository offers no update or delete for events. Appends are serialised
 (SQLite: the write transaction is ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
-advisory lock), so two writers never fork the chain.
+advisory lock, one per schema), so two writers never fork the chain.
 """
 
 from __future__ import annotations
@@ -32,7 +32,13 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-_PG_LOCK_KEY = 0x61677264  # "agrd"
+_PG_LOCK_KEY = 0x61677264  # "agrd": the chain lock of a store in the ``public`` schema
+# Any other schema holds a store of its own (store.md): its chain gets a lock of its own, so writers
+# to stores in different schemas of one database do not wait for each other.
+_PG_CHAIN_LOCK = text(
+    "SELECT pg_advisory_xact_lock(CASE WHEN current_schema() = 'public' THEN CAST(:k AS bigint)"
+    " ELSE hashtextextended('assetgrade.audit:' || current_schema(), 0) END)"
+)
 
 
 def canonical_json(obj: Any) -> str:
@@ -83,7 +89,7 @@ def append_event(
     head = session.info.get(_HEAD_KEY)
     if head is None:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.execute(_PG_CHAIN_LOCK, {"k": _PG_LOCK_KEY})
         last = conn.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()
