@@ -160,14 +160,12 @@ class RoundRunner:
         from assetgrade.grading.bundle import read_bundle_info
         from assetgrade.review.suggest import check_round
 
-        if self._closed:
-            raise ValidationError("this round runner is closed and takes no more jobs", where="RoundRunner.submit")
+        lock = self._liveness_lock()  # refuses when closed, before anything is checked or written
         check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=True, replace=replace)
         read_bundle_info(self.workspace.grader_dir)  # NotFoundError saying to train when there is none
         settings = {"k": k, "strategy": strategy, "per_class": per_class, "seed": seed, "replace": replace}
         job_id = "round_" + uuid.uuid4().hex[:20]
         where: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
-        lock = self._liveness_lock()
         if lock is not None:
             where["lock"] = lock.key
         with self.workspace.session() as s:
@@ -200,10 +198,10 @@ class RoundRunner:
         A running job finishes first. On PostgreSQL the runner's liveness lock is then given back, so
         the dropped jobs read ``lost`` from then on; on SQLite once the process ends.
         """
-        self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        with self._guard:
+        with self._guard:  # a submit racing this one takes no lock after it (see _liveness_lock)
+            self._closed = True
             lock = self._liveness
+        self._pool.shutdown(wait=False, cancel_futures=True)
         if lock is None:
             return
         running = [f for f in self._futures.values() if not f.done()]  # the cancelled ones are done
@@ -221,6 +219,8 @@ class RoundRunner:
     def _liveness_lock(self) -> LivenessLock | None:
         """The runner's liveness lock, taken on first use (None on stores without advisory locks)."""
         with self._guard:
+            if self._closed:
+                raise ValidationError("this round runner is closed and takes no more jobs", where="RoundRunner.submit")
             if self._liveness is None:
                 self._liveness = LivenessLock.acquire(self.workspace.engine)
             return self._liveness
