@@ -123,15 +123,15 @@ def _check(
         "--data", help="Also check the store's assets and labels as train would see them.")] = False,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
-    """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings."""
+    """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings
+    (with --data, also the store's labels and evidence against them)."""
     from assetgrade.config import load_config
     from assetgrade.grader_settings import check_config
     from assetgrade.workspace import config_path
 
     folder = workspace_path(workspace)
     path = config_path(folder)
-    config = load_config(path)
-    problems = check_config(config, folder)
+    problems = check_config(load_config(path), folder)
     for p in problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     if problems:
