@@ -105,6 +105,8 @@ def test_last_row_alone_equals_the_last_row_of_all(n: int, rng: np.random.Genera
     window sums exactly, the rolling skew and kurtosis up to rounding."""
     t = np.cumsum(rng.uniform(0.5, 1.5, n))  # uneven sampling: the slope's step comes from the whole index
     df = pd.DataFrame(rng.normal(size=(n, 2)).cumsum(axis=0), columns=["a", "b"], index=t)
+    df["flat"] = 7.0  # a constant window: pandas says NaN, both read 0
+    df["almost"] = 1e6 + np.where(np.arange(n) == n - 1, 1e-4, 0.0)  # one tiny step on a large level
     full = rolling_features(df, window=10, slope_windows=(4, 10)).iloc[[-1]]
     last = rolling_features(df, window=10, slope_windows=(4, 10), last_only=True)
     assert list(last.columns) == list(full.columns) and last.index.equals(full.index)

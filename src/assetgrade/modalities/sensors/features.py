@@ -62,6 +62,27 @@ def window_statistics(x: npt.ArrayLike) -> dict[str, float]:
     return {"mean": mean, "std": std, "rms": rms, "skew": skew, "kurt": kurt, "crest": crest}
 
 
+def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
+    """Sample skewness and excess kurtosis of one window, bias-corrected as pandas' rolling ``skew``
+    and ``kurt`` are (NaN below 3 and 4 values, and for a constant window).
+
+    >>> [round(v, 6) for v in _skew_kurt(np.array([0.0, 1.0, 2.0, 7.0]))]
+    [1.597078, 2.703924]
+    """
+    n = len(a)
+    if n < 3 or np.all(a == a[0]):
+        return float("nan"), float("nan")
+    d = a - a[0]  # exact for values near the first (Sterbenz), so a small change on a large level keeps its digits
+    c = d - d.mean()
+    m2, m3 = float(np.mean(c * c)), float(np.mean(c**3))
+    skew = np.sqrt(n * (n - 1.0)) / (n - 2.0) * m3 / m2**1.5
+    if n < 4:
+        return float(skew), float("nan")
+    m4 = float(np.mean(c**4))
+    kurt = ((n * n - 1.0) * m4 / (m2 * m2) - 3.0 * (n - 1.0) ** 2) / ((n - 2.0) * (n - 3.0))
+    return float(skew), float(kurt)
+
+
 def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     cs = np.concatenate([[0.0], np.cumsum(v)])
     return np.asarray(cs[hi] - cs[lo], dtype=float)
@@ -120,13 +141,18 @@ def rolling_features(
         out[f"{name}__std"] = np.sqrt(var * m / np.maximum(m - 1, 1))
         if full_stats:
             rms = np.sqrt(s2 / m)
-            ser = pd.Series(x[-window:] if last_only else x)  # the last row's window is all it reads
             out[f"{name}__rms"] = rms
-            skew = ser.rolling(window, min_periods=min(3, window)).skew().to_numpy()[-len(i):]
-            kurt = ser.rolling(window, min_periods=min(4, window)).kurt().to_numpy()[-len(i):]
+            if last_only:  # one window: its moments directly (pandas' rolling machinery costs ~1 ms a call)
+                tail = x[-window:]
+                skew, kurt = (np.array([v]) for v in _skew_kurt(tail))
+                peak = np.array([np.max(np.abs(tail))])
+            else:
+                ser = pd.Series(x)
+                skew = ser.rolling(window, min_periods=min(3, window)).skew().to_numpy()
+                kurt = ser.rolling(window, min_periods=min(4, window)).kurt().to_numpy()
+                peak = ser.abs().rolling(window, min_periods=1).max().to_numpy()
             out[f"{name}__skew"] = np.nan_to_num(skew, nan=0.0, posinf=0.0, neginf=0.0)
             out[f"{name}__kurt"] = np.nan_to_num(kurt, nan=0.0, posinf=0.0, neginf=0.0)
-            peak = ser.abs().rolling(window, min_periods=1).max().to_numpy()[-len(i):]
             out[f"{name}__crest"] = np.where(rms > _EPS, peak / np.maximum(rms, _EPS), 0.0)
         for w in slope_windows:
             wlo, whi, wm = bounds(w)
