@@ -104,9 +104,6 @@ def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
     return problems + check_grader_settings(grader, base)
 
 
-MIN_GOOD_IMAGES = 4
-"""The vision extractor learns its anomaly maps from at least this many images of the best grade."""
-
 _BUILT_IN = ("vision", "text", "sensors")  # the modalities an AssetRecord can say it has
 
 
@@ -142,7 +139,8 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     than folds or fewer than two grades, no named extractor with any labelled evidence. Warnings
     (it trains, but learns less): a grade with fewer labelled assets than folds or none at all, an
     extractor that ``train`` would leave out (no labelled asset has its evidence, or they all share
-    one grade), fewer than :data:`MIN_GOOD_IMAGES` best-grade images (no anomaly maps), asset types
+    one grade), too few best-grade images for anomaly maps (the vision extractor's
+    ``MIN_GOOD_IMAGES``), asset types
     too small for their own conformal threshold. ``base``: the workspace folder (paths in the
     settings start there). Run :func:`check_grader_settings` first: settings it rejects raise here.
 
@@ -199,10 +197,13 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
         if not have:
             warnings.append(f"{modality}: none of the {len(on)} labelled assets has {modality} evidence, "
                             "so train leaves it out")
-        elif len(own) < 2:
+        elif len(own) < 2:  # the vision extractor refuses to fit; the others fit without a grade model
+            effect = "train leaves it out" if modality == "vision" else "it learns no grade reading"
             warnings.append(f"{modality}: its {len(have)} labelled asset(s) all have grade {next(iter(own))!r}, "
-                            "so it learns no grade reading")
+                            f"so {effect}")
         if modality == "vision" and have and scale:
+            from assetgrade.modalities.vision.extractor import MIN_GOOD_IMAGES
+
             n_good = sum(len(r.images) for r in have if r.grade == scale[0])
             if n_good < MIN_GOOD_IMAGES:
                 warnings.append(f"vision: {n_good} labelled image(s) of the best grade {scale[0]!r}, fewer than "

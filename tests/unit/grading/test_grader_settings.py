@@ -184,7 +184,7 @@ def test_data_check_warns_of_what_train_would_learn_less_from() -> None:
     assert check.warnings == (
         "labels: no labelled asset has grade(s) ['D']: the grader learns nothing about them and will rarely choose "
         "them",
-        "vision: its 4 labelled asset(s) all have grade 'B', so it learns no grade reading",
+        "vision: its 4 labelled asset(s) all have grade 'B', so train leaves it out",
         "vision: 0 labelled image(s) of the best grade 'A', fewer than 4: no anomaly heat maps are learned",
     )
     assert check_training_data(recs, {**settings, "mondrian": False}, grades).warnings[-1].startswith("vision:")

@@ -31,10 +31,13 @@ from assetgrade.modalities.vision.quality import (
 )
 from assetgrade.store.records import AssetRecord, ImageRef
 
-__all__ = ["DEFAULT_AUGMENT", "ImageEvidence", "VisionExtractor", "check_views"]
+__all__ = ["DEFAULT_AUGMENT", "MIN_GOOD_IMAGES", "ImageEvidence", "VisionExtractor", "check_views"]
 
 DEFAULT_AUGMENT: tuple[str, ...] = ("hflip", "vflip")
 """Label-preserving views of each photo the heads train on and average over (with the photo itself)."""
+
+MIN_GOOD_IMAGES = 4
+"""Anomaly maps (PatchCore) are learned only from at least this many readable photos of the best grade."""
 
 _VIEW = re.compile(r"^(hflip|vflip|rot[+-][0-9]+(\.[0-9]+)?)$")
 
@@ -264,7 +267,7 @@ class VisionExtractor:
         good = [i for i in keep if y[i] == 0]
         self.anomaly_: PatchCore | None = None
         self.alarm_: AlarmThreshold | None = None
-        if len(good) >= 4:
+        if len(good) >= MIN_GOOD_IMAGES:
             rng = np.random.default_rng(self.seed)
             order = rng.permutation(good)
             n_hold = max(1, len(order) // 4)
