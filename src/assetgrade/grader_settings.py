@@ -104,7 +104,7 @@ def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
     return problems + check_grader_settings(grader, base)
 
 
-_BUILT_IN = ("vision", "text", "sensors")  # the modalities an AssetRecord can say it has
+_BUILT_IN = ("vision", "text", "sensors")  # the modalities an AssetRecord can say it has, registered by these names
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _examples(ids: Sequence[str], n: int = 3) -> str:
 
 
 def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, Any], grades: Sequence[str],
-                        base: Path | None = None, *, where: str = SETTINGS_WHERE) -> DataCheck:
+                        *, where: str = SETTINGS_WHERE) -> DataCheck:
     """What the workspace's data means for ``train`` with these ``grader:`` settings, found without training.
 
     Problems (``train`` would stop): grade labels off the ontology's scale, fewer labelled assets
@@ -141,8 +141,8 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     extractor that ``train`` would leave out (no labelled asset has its evidence, or they all share
     one grade), too few best-grade images for anomaly maps (the vision extractor's
     ``MIN_GOOD_IMAGES``), asset types
-    too small for their own conformal threshold. ``base``: the workspace folder (paths in the
-    settings start there). Run :func:`check_grader_settings` first: settings it rejects raise here.
+    too small for their own conformal threshold. Only the extractors' names are read (nothing is
+    built or loaded); run :func:`check_grader_settings` first for their settings.
 
     Examples
     --------
@@ -154,8 +154,6 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     >>> check.problems[1]
     'assetgrade.yaml:grader: no extractor has labelled evidence (text: none), so train would stop'
     """
-    from assetgrade.grading.training import extractor_factory
-
     grader = grader_from_settings(settings, where=where)
     scale = tuple(grades)
     labelled = [r for r in records if r.grade is not None]
@@ -186,11 +184,9 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
             warnings.append(f"labels: no labelled asset has grade(s) {absent}: the grader learns nothing about them "
                             "and will rarely choose them")
     modality_counts: dict[str, int] = {}
-    resolved = grader.resolve_settings(base)
-    for name in (e for e in grader.extractors if isinstance(e, str)):
-        modality, _make = extractor_factory(name, resolved.get(name))
+    for modality in (e for e in grader.extractors if isinstance(e, str)):
         if modality not in _BUILT_IN:
-            continue  # a plug-in modality: nothing here knows what evidence it reads
+            continue  # a plug-in extractor: nothing here knows what evidence it reads
         have = [r for r in on if modality in r.modalities()]
         modality_counts[modality] = len(have)
         own = Counter(str(r.grade) for r in have)

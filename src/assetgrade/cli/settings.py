@@ -150,7 +150,7 @@ def _check_data(folder: Path, store: str | None) -> None:
         with console.status("reading the assets and labels"):
             records = load_records(ws)
         grades = ws.ontology().grades.names
-        check = check_training_data(records, ws.config.section("grader"), grades, folder)
+        check = check_training_data(records, ws.config.section("grader"), grades)
     for p in check.problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     for w in check.warnings:

@@ -46,7 +46,8 @@ class LivenessLock:
         try:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             conn.commit()  # the lock outlives the transaction; the connection must not idle inside one
-        except BaseException:
+        except BaseException:  # never hand a connection that may hold the lock back to the pool
+            conn.invalidate()
             conn.close()
             raise
         return cls(conn, key)

@@ -64,7 +64,8 @@ def window_statistics(x: npt.ArrayLike) -> dict[str, float]:
 
 def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
     """Sample skewness and excess kurtosis of one window, bias-corrected as pandas' rolling ``skew``
-    and ``kurt`` are (NaN below 3 and 4 values, and for a constant window).
+    and ``kurt`` are (NaN below 3 and 4 values, and for a constant window); :func:`window_statistics`
+    gives the uncorrected moments, which the rolling features never used.
 
     >>> [round(v, 6) for v in _skew_kurt(np.array([0.0, 1.0, 2.0, 7.0]))]
     [1.597078, 2.703924]
