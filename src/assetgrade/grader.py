@@ -36,11 +36,10 @@ from assetgrade.grading.bundle import code_version, load_bundle, read_bundle_inf
 from assetgrade.grading.cache import (
     DISK_MAX_BYTES,
     EvidenceCache,
-    MemoBackbone,
     asset_input_hash,
     extract_cached,
-    share_backbone,
-    unshare_backbone,
+    share_memos,
+    unshare_memos,
 )
 from assetgrade.grading.decide import choose_policy, decide_asset, evaluate_oof, image_quality_flags
 from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
@@ -234,7 +233,7 @@ class Grader:
         self.extractors_: dict[str, Extractor] = {}
         self.feature_names_: dict[str, tuple[str, ...]] = {}
         self.extractor_info_: dict[str, dict[str, Any]] = {}
-        shared: dict[str, MemoBackbone] = {}
+        shared: dict[str, Any] = {}
         oof: list[EvidenceBlock] = []
         k = len(self.grades_)
         for spec in self.extractors:
@@ -243,7 +242,7 @@ class Grader:
             labs = labels_of.get(modality, asset_labels)
             say(f"{modality}: fitting on all {len(records)} assets")
             ex = make()
-            share_backbone(ex, shared)
+            share_memos(ex, shared)
             try:
                 fit_extractor(ex, records, labs, grp)
                 names = feature_names_of(ex)
@@ -252,7 +251,7 @@ class Grader:
                 continue
             oof.append(out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=self.folds,
                                          seed=self.seed, shared=shared, progress=say, notes=self.notes_))
-            unshare_backbone(ex)
+            unshare_memos(ex)
             self.extractors_[modality] = ex
             self.feature_names_[modality] = names
             self.extractor_info_[modality] = {

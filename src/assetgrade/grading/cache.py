@@ -45,8 +45,8 @@ __all__ = [
     "asset_input_hash",
     "extract_cached",
     "modality_input_hash",
-    "share_backbone",
-    "unshare_backbone",
+    "share_memos",
+    "unshare_memos",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -413,12 +413,23 @@ class MemoBackbone:
         return out
 
 
-def share_backbone(extractor: Any, shared: dict[str, MemoBackbone]) -> None:
-    """Give a vision extractor (anything with ``_bb()``) one memoising backbone per backbone setting.
+def share_memos(extractor: Any, shared: dict[str, Any]) -> None:
+    """Give the extractors of one training run the memos in ``shared`` (created on first use).
 
-    The vision extractor builds its backbone lazily in ``_bb()`` and keeps it in ``_backbone``;
-    fold extractors with the same settings then share one runtime session and one memo.
+    * A vision extractor (anything with ``_bb()``) gets one :class:`MemoBackbone` per backbone
+      setting: it builds its backbone lazily in ``_bb()`` and keeps it in ``_backbone``, so fold
+      extractors with the same settings share one runtime session and one memo of forward passes.
+    * A sensors extractor (anything with ``use_memo``) gets one
+      :class:`~assetgrade.modalities.sensors.memo.SeriesMemo` of its fold-independent work.
+
+    Neither memo changes a value; :func:`unshare_memos` takes them back before a model is kept.
     """
+    if callable(getattr(extractor, "use_memo", None)):
+        if "sensors:series" not in shared:
+            from assetgrade.modalities.sensors.memo import SeriesMemo
+
+            shared["sensors:series"] = SeriesMemo()
+        extractor.use_memo(shared["sensors:series"])
     if not callable(getattr(extractor, "_bb", None)):
         return
     sig = "/".join(str(getattr(extractor, a, None)) for a in ("backbone", "image_size", "engine", "cache_dir"))
@@ -428,8 +439,10 @@ def share_backbone(extractor: Any, shared: dict[str, MemoBackbone]) -> None:
     extractor._backbone = shared[sig]
 
 
-def unshare_backbone(extractor: Any) -> None:
-    """Put the plain backbone back (drops the memo, keeps the runtime session)."""
+def unshare_memos(extractor: Any) -> None:
+    """Take back what :func:`share_memos` gave: the plain backbone (keeping its runtime session), no series memo."""
+    if callable(getattr(extractor, "use_memo", None)):
+        extractor.use_memo(None)
     bb = getattr(extractor, "_backbone", None)
     if isinstance(bb, MemoBackbone):
         extractor._backbone = bb.inner

@@ -20,7 +20,7 @@ import numpy as np
 
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import grouped_folds
-from assetgrade.grading.cache import MemoBackbone, modality_input_hash, share_backbone
+from assetgrade.grading.cache import modality_input_hash, share_memos
 from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor, get_extractor
 from assetgrade.store.records import AssetRecord
 
@@ -122,7 +122,7 @@ def out_of_fold_block(
     n_classes: int,
     n_splits: int,
     seed: int,
-    shared: dict[str, MemoBackbone] | None = None,
+    shared: dict[str, Any] | None = None,
     progress: Progress | None = None,
     notes: list[str] | None = None,
 ) -> EvidenceBlock:
@@ -145,7 +145,7 @@ def out_of_fold_block(
         if progress is not None:
             progress(f"{modality}: fold {k + 1}/{n_splits}")
         if shared is not None:
-            share_backbone(ex, shared)
+            share_memos(ex, shared)
         try:
             fit_extractor(ex, [records[i] for i in tr], [labels[i] for i in tr], [groups[i] for i in tr])
             b = align_block(ex.extract([records[i] for i in te]), names, n_classes)

@@ -65,3 +65,16 @@ def test_a_channel_constant_up_to_rounding_has_no_events_and_is_flagged() -> Non
     found = detect_events(frame)
     assert not [f for f in found if "s6" in f.channels]
     assert "e:s6: constant channel" in check_series(frame, evidence_id="e").flags
+
+
+def test_each_channel_is_searched_alone(rng: np.random.Generator) -> None:
+    """Events of several channels at once are each channel's own events, in channel order."""
+    n = 200
+    x = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n).cumsum(), "c": rng.normal(5, 1, n)},
+                     index=np.arange(n, dtype=float))
+    x.loc[100:, "a"] += 6.0
+    x.loc[150:152, "c"] += 30.0
+    raw = x * 2.0 + np.r_[np.ones(160), np.full(40, 3.0)][:, None]
+    together = detect_events(x, channels=["c", "a", "b"], raw=raw, evidence_id="s1")
+    alone = [f for c in ("c", "a", "b") for f in detect_events(x[[c]], channels=[c], raw=raw[[c]], evidence_id="s1")]
+    assert together == alone and {f.channels[0] for f in together} >= {"a", "c"}

@@ -114,3 +114,17 @@ def test_last_row_alone_equals_the_last_row_of_all(n: int, rng: np.random.Genera
     exact = [c for c in full.columns if c not in rounding]
     assert np.array_equal(last[exact].to_numpy(), full[exact].to_numpy())
     assert np.allclose(last[rounding].to_numpy(), full[rounding].to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{}, {"last_only": True}, {"full_stats": False, "window": 7, "slope_windows": (3, 50)}])
+def test_each_channel_is_computed_alone(kw: dict[str, object], rng: np.random.Generator) -> None:
+    """All channels go through one array at once; no channel's features may depend on another's."""
+    n = 120
+    df = pd.DataFrame({"big": 1e6 + rng.normal(0, 1e-3, n).cumsum(), "tiny": rng.normal(0, 1e-6, n),
+                       "flat": np.full(n, 3.0), "spike": np.r_[np.zeros(60), np.full(60, 40.0)] + rng.normal(0, 1, n)},
+                      index=np.arange(n) * 0.5)
+    together = rolling_features(df, **kw)  # type: ignore[arg-type]
+    assert len(together.columns) == 4 * len(rolling_features(df[["flat"]], **kw).columns)  # type: ignore[arg-type]
+    for c in df.columns:
+        alone = rolling_features(df[[c]], **kw)  # type: ignore[arg-type]
+        assert np.array_equal(together[alone.columns].to_numpy(), alone.to_numpy(), equal_nan=True), c

@@ -143,8 +143,12 @@ def detect_events(
     raw = frame if raw is None else raw
     out: list[Finding] = []
     n = len(frame)
-    for c in cols:
-        x = np.asarray(frame[c], dtype=float)
+    # one conversion for all channels (a pandas column lookup per channel costs more than the tests below)
+    values = np.ascontiguousarray(np.asarray(frame[cols].to_numpy(dtype=float)).T) if cols else np.empty((0, n))
+    raw_cols = [c for c in cols if c in raw.columns] if n >= baseline_window + recent_window else []
+    raw_values = dict(zip(raw_cols, np.ascontiguousarray(np.asarray(raw[raw_cols].to_numpy(dtype=float)).T),
+                          strict=True)) if raw_cols else {}
+    for c, x in zip(cols, values, strict=True):
         if n == 0 or nearly_constant(x):
             continue  # a channel that moves only by rounding has no events (σ would be rounding noise)
         base = x[: min(baseline_window, n)]
@@ -184,8 +188,8 @@ def detect_events(
                     channels=(c,),
                 )
             )
-        if c in raw.columns and n >= baseline_window + recent_window:
-            r = np.asarray(raw[c], dtype=float)
+        if c in raw_values:
+            r = raw_values[c]
             rms0 = float(np.sqrt(np.mean(r[:baseline_window] ** 2)))
             rms1 = float(np.sqrt(np.mean(r[-recent_window:] ** 2)))
             if rms0 > 0 and rms1 / rms0 >= rms_ratio:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -21,6 +22,7 @@ from assetgrade.modalities.sensors.features import (
 )
 from assetgrade.modalities.sensors.grading import RulGradeMap, default_grade_names
 from assetgrade.modalities.sensors.health import RulModel
+from assetgrade.modalities.sensors.memo import SeriesMemo
 from assetgrade.modalities.sensors.validate import check_series
 from assetgrade.store.records import AssetRecord, SeriesRef
 
@@ -40,6 +42,11 @@ class _RulInput:
     x: np.ndarray
     evidence_id: str
     window: tuple[float, float]
+
+
+def _loaded(ref: SeriesRef) -> pd.DataFrame:
+    """A series as ``fit`` reads it: loaded and checked, any length, every column."""
+    return check_series(ref.load(), evidence_id=ref.evidence_id, min_length=1).frame
 
 
 def _is_setting(name: str) -> bool:
@@ -116,6 +123,17 @@ class SensorExtractor:
         self.seed = seed
 
     # -- helpers --------------------------------------------------------------------------------
+    def use_memo(self, memo: SeriesMemo | None) -> Self:
+        """Share a :class:`~assetgrade.modalities.sensors.memo.SeriesMemo` of the fold-independent work
+        (series load and check, spectral bands, the RUL model's input row) with other extractors of
+        one training run; ``None`` drops it. The memo never changes a value, only how often it is computed."""
+        self._memo = memo
+        return self
+
+    def _remembered(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        memo: SeriesMemo | None = getattr(self, "_memo", None)  # unpickled extractors lack the attribute
+        return compute() if memo is None else memo.get(key, compute, remember=(AssetgradeError,))
+
     @staticmethod
     def _series_of(record: AssetRecord) -> SeriesRef | None:
         return record.series[0] if record.series else None
@@ -152,7 +170,7 @@ class SensorExtractor:
             if ref is None:
                 continue
             try:
-                frames.append(check_series(ref.load(), evidence_id=ref.evidence_id, min_length=1).frame)
+                frames.append(self._remembered(("fit", ref.evidence_id, ref.sha256), partial(_loaded, ref)))
                 rates.append(ref.sampling_rate_hz)
             except AssetgradeError as exc:
                 self.fit_flags_.append(str(exc))
@@ -272,18 +290,16 @@ class SensorExtractor:
     def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], _RulInput | None]:
         """One series' feature row (RUL columns NaN), its event findings, quality flags and the RUL model's input."""
         need = [*self.settings_, *self.channels_]
-        checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
-        raw = checked.frame
+        model = getattr(self, "rul_model_", None)
+        key = ("one", ref.evidence_id, ref.sha256, ref.sampling_rate_hz, tuple(self.settings_), tuple(self.channels_),
+               self.min_length, self.n_bands if self.spectral_ else None, id(model))
+        raw, qflags, spectral, rul_in, _ = self._remembered(key, lambda: (*self._fold_free(ref, need), model))
         z = self.normalizer_.transform(raw) if self.normalizer_ is not None else raw[self.channels_]
         roll = rolling_features(z, window=self.window, slope_windows=self.slope_windows, last_only=True).iloc[-1]
-        vals = [roll[f"{c}__{s}"] for c in self.channels_ for s in STAT_NAMES]
-        vals += [roll[f"{c}__slope{w}"] for c in self.channels_ for w in self.slope_windows]
-        vals += [roll[f"{c}__delta"] for c in self.channels_]
-        if self.spectral_:
-            rate = ref.sampling_rate_hz or 1.0
-            spec = [spectral_features(raw[c].to_numpy(), rate, n_bands=self.n_bands) for c in self.channels_]
-            vals += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
-            vals += [s["dominant_hz"] for s in spec]
+        names = [f"{c}__{s}" for c in self.channels_ for s in STAT_NAMES]
+        names += [f"{c}__slope{w}" for c in self.channels_ for w in self.slope_windows]
+        names += [f"{c}__delta" for c in self.channels_]
+        vals = [*roll[names].tolist(), *spectral]
         findings = detect_events(
             z,
             evidence_id=ref.evidence_id,
@@ -295,14 +311,30 @@ class SensorExtractor:
             time_unit=self.time_unit,
             raw=None if self.normalizer_ is not None else raw,
         )
+        vals += [np.nan] * 4 + [float(len(findings))]
+        return np.asarray(vals, dtype=float), findings, list(qflags), rul_in
+
+    def _fold_free(self, ref: SeriesRef, need: list[str]) -> tuple[pd.DataFrame, list[str], list[float],
+                                                                   _RulInput | None]:
+        """What ``_one`` computes without the fitted normaliser: the checked frame, its flags, the
+        spectral columns (empty unless ``spectral_``) and the RUL model's input (None without one).
+        The key it is remembered under (in ``_one``) holds every setting it reads; the entry keeps
+        the RUL model referenced so that model's ``id`` cannot be reused while the entry lives."""
+        checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
+        raw = checked.frame
+        spectral: list[float] = []
+        if self.spectral_:
+            rate = ref.sampling_rate_hz or 1.0
+            spec = [spectral_features(raw[c].to_numpy(), rate, n_bands=self.n_bands) for c in self.channels_]
+            spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
+            spectral += [s["dominant_hz"] for s in spec]
         rul_in: _RulInput | None = None
         if hasattr(self, "rul_model_"):
             m = self.rul_model_
             done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
             x = m.features(raw, ref.evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
             rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
-        vals += [np.nan] * 4 + [float(len(findings))]
-        return np.asarray(vals, dtype=float), findings, checked.flags, rul_in
+        return raw, checked.flags, spectral, rul_in
 
     def _add_rul(self, rows: list[int], inputs: list[_RulInput], feats: np.ndarray, ruls: np.ndarray,
                  findings: list[list[Finding]]) -> None:

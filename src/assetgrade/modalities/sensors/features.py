@@ -85,8 +85,10 @@ def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
 
 
 def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    cs = np.concatenate([[0.0], np.cumsum(v)])
-    return np.asarray(cs[hi] - cs[lo], dtype=float)
+    """Sums of ``v`` over the windows [lo, hi) along its last axis (one row per channel when 2-D)."""
+    cs = np.cumsum(v, axis=-1)
+    cs = np.concatenate([np.zeros((*v.shape[:-1], 1)), cs], axis=-1)
+    return np.asarray(cs[..., hi] - cs[..., lo], dtype=float)
 
 
 def rolling_features(
@@ -123,7 +125,8 @@ def rolling_features(
     step = step if step > 0 else 1.0
     pos = np.arange(n)
     i = pos[-1:] if last_only else pos  # the rows to compute
-    out: dict[str, np.ndarray] = {}
+    # every channel at once, one contiguous row per channel (each row's sums and means are the 1-D ones)
+    X = np.ascontiguousarray(np.asarray(frame.to_numpy(dtype=float)).T)
 
     def bounds(w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo = np.maximum(0, i - w + 1)
@@ -132,41 +135,41 @@ def rolling_features(
 
     lo, hi, m = bounds(window)
     first_m = np.minimum(window, i + 1).astype(float)
-    for col in frame.columns:
-        x = np.asarray(frame[col], dtype=float)
-        s1, s2 = _window_sums(x, lo, hi), _window_sums(x * x, lo, hi)
-        mean = s1 / m
-        var = np.maximum(s2 / m - mean * mean, 0.0)
-        name = str(col)
-        out[f"{name}__mean"] = mean
-        out[f"{name}__std"] = np.sqrt(var * m / np.maximum(m - 1, 1))
-        if full_stats:
-            rms = np.sqrt(s2 / m)
-            out[f"{name}__rms"] = rms
-            if last_only:  # one window: its moments directly (pandas' rolling machinery costs ~1 ms a call)
-                tail = x[-window:]
-                skew, kurt = (np.array([v]) for v in _skew_kurt(tail))
-                peak = np.array([np.max(np.abs(tail))])
-            else:
-                ser = pd.Series(x)
-                skew = ser.rolling(window, min_periods=min(3, window)).skew().to_numpy()
-                kurt = ser.rolling(window, min_periods=min(4, window)).kurt().to_numpy()
-                peak = ser.abs().rolling(window, min_periods=1).max().to_numpy()
-            out[f"{name}__skew"] = np.nan_to_num(skew, nan=0.0, posinf=0.0, neginf=0.0)
-            out[f"{name}__kurt"] = np.nan_to_num(kurt, nan=0.0, posinf=0.0, neginf=0.0)
-            out[f"{name}__crest"] = np.where(rms > _EPS, peak / np.maximum(rms, _EPS), 0.0)
-        for w in slope_windows:
-            wlo, whi, wm = bounds(w)
-            si, sii = _window_sums(pos.astype(float), wlo, whi), _window_sums((pos * pos).astype(float), wlo, whi)
-            sx, six = _window_sums(x, wlo, whi), _window_sums(pos * x, wlo, whi)
-            den = wm * sii - si * si
-            num = wm * six - si * sx
-            out[f"{name}__slope{w}"] = np.where(den > _EPS, num / np.where(den > _EPS, den, 1.0), 0.0) / step
-        first_mean = np.concatenate([[0.0], np.cumsum(x)])[first_m.astype(int)] / first_m
-        out[f"{name}__delta"] = mean - first_mean
-        llo, lhi, lm = bounds(last_window)
-        out[f"{name}__last"] = _window_sums(x, llo, lhi) / lm
-    return pd.DataFrame(out, index=frame.index[-1:] if last_only else frame.index)
+    S1, S2 = _window_sums(X, lo, hi), _window_sums(X * X, lo, hi)
+    mean = S1 / m
+    var = np.maximum(S2 / m - mean * mean, 0.0)
+    std = np.sqrt(var * m / np.maximum(m - 1, 1))
+    per: dict[str, np.ndarray] = {"mean": mean, "std": std}  # name -> (channels, rows)
+    if full_stats:
+        rms = np.sqrt(S2 / m)
+        if last_only:  # one window: its moments directly (pandas' rolling machinery costs ~1 ms a call)
+            tails = X[:, -window:]
+            sk = np.array([_skew_kurt(tail) for tail in tails]).reshape(len(X), 2)
+            skew, kurt = sk[:, :1], sk[:, 1:]
+            peak = np.abs(tails).max(axis=1, keepdims=True)
+        else:
+            rolled = [pd.Series(x) for x in X]
+            skew = np.array([r.rolling(window, min_periods=min(3, window)).skew().to_numpy() for r in rolled])
+            kurt = np.array([r.rolling(window, min_periods=min(4, window)).kurt().to_numpy() for r in rolled])
+            peak = np.array([r.abs().rolling(window, min_periods=1).max().to_numpy() for r in rolled])
+        per["rms"] = rms
+        per["skew"] = np.nan_to_num(skew, nan=0.0, posinf=0.0, neginf=0.0)
+        per["kurt"] = np.nan_to_num(kurt, nan=0.0, posinf=0.0, neginf=0.0)
+        per["crest"] = np.where(rms > _EPS, peak / np.maximum(rms, _EPS), 0.0)
+    for w in slope_windows:
+        wlo, whi, wm = bounds(w)
+        si, sii = _window_sums(pos.astype(float), wlo, whi), _window_sums((pos * pos).astype(float), wlo, whi)
+        sx, six = _window_sums(X, wlo, whi), _window_sums(pos * X, wlo, whi)
+        den = wm * sii - si * si
+        num = wm * six - si * sx
+        per[f"slope{w}"] = np.where(den > _EPS, num / np.where(den > _EPS, den, 1.0), 0.0) / step
+    first_mean = _window_sums(X, np.zeros_like(first_m, dtype=int), first_m.astype(int)) / first_m
+    per["delta"] = mean - first_mean
+    llo, lhi, lm = bounds(last_window)
+    per["last"] = _window_sums(X, llo, lhi) / lm
+    names = [f"{c}__{k}" for c in frame.columns for k in per]
+    values = np.stack(list(per.values()), axis=1).reshape(len(X) * len(per), len(i)).T  # (rows, channel-major cols)
+    return pd.DataFrame(values, index=frame.index[-1:] if last_only else frame.index, columns=names)
 
 
 def spectral_features(x: npt.ArrayLike, sampling_rate_hz: float, *, n_bands: int = 4) -> dict[str, float]:
