@@ -11,6 +11,7 @@ from assetgrade.modalities.sensors.features import (
     RegimeNormalizer,
     rolling_features,
     spectral_features,
+    spectral_features_of_channels,
     window_statistics,
 )
 
@@ -69,6 +70,21 @@ def test_spectral_features_reject_bad_input() -> None:
         spectral_features(np.ones(100), 0.0)
     with pytest.raises(ValidationError, match="at least 8"):
         spectral_features(np.ones(4), 10.0)
+    with pytest.raises(ValidationError, match="one channel"):
+        spectral_features(np.ones((2, 100)), 10.0)
+    with pytest.raises(ValidationError, match="channels x samples"):
+        spectral_features_of_channels(np.ones(100), 10.0)
+    assert spectral_features_of_channels(np.ones((0, 100)), 10.0) == []
+
+
+def test_spectral_features_of_channels_equal_each_channel_alone(rng: np.random.Generator) -> None:
+    fs = 250.0
+    t = np.arange(700) / fs
+    X = np.stack([np.sin(2 * np.pi * 20.0 * t), 1e5 + rng.normal(0, 1e-2, t.size), np.full(t.size, 4.0),
+                  rng.normal(0, 1, t.size).cumsum()])
+    together = spectral_features_of_channels(np.asfortranarray(X), fs, n_bands=3)  # strided rows, as a frame.T
+    assert together == [spectral_features(x, fs, n_bands=3) for x in X]
+    assert together[0]["dominant_hz"] == pytest.approx(20.0, abs=0.5) and together[2]["dominant_hz"] == 0.0
 
 
 def test_regime_normalisation_removes_regime_offsets(rng: np.random.Generator) -> None:

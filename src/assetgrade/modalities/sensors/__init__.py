@@ -11,6 +11,7 @@ from assetgrade.modalities.sensors.features import (
     RegimeNormalizer,
     rolling_features,
     spectral_features,
+    spectral_features_of_channels,
     window_statistics,
 )
 from assetgrade.modalities.sensors.grading import RulGradeMap, default_grade_names
@@ -35,5 +36,6 @@ __all__ = [
     "rolling_features",
     "rul_targets",
     "spectral_features",
+    "spectral_features_of_channels",
     "window_statistics",
 ]

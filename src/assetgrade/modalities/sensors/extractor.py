@@ -18,7 +18,7 @@ from assetgrade.modalities.sensors.features import (
     STAT_NAMES,
     RegimeNormalizer,
     rolling_features,
-    spectral_features,
+    spectral_features_of_channels,
 )
 from assetgrade.modalities.sensors.grading import RulGradeMap, default_grade_names
 from assetgrade.modalities.sensors.health import RulModel
@@ -325,7 +325,8 @@ class SensorExtractor:
         spectral: list[float] = []
         if self.spectral_:
             rate = ref.sampling_rate_hz or 1.0
-            spec = [spectral_features(raw[c].to_numpy(), rate, n_bands=self.n_bands) for c in self.channels_]
+            spec = spectral_features_of_channels(raw[self.channels_].to_numpy(dtype=float).T, rate,
+                                                 n_bands=self.n_bands)
             spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
             spectral += [s["dominant_hz"] for s in spec]
         rul_in: _RulInput | None = None
