@@ -125,3 +125,17 @@ def test_grader_fits_with_a_saved_rul_model_and_versions_it(tmp_path: Path) -> N
     g.save(tmp_path / "grader")
     again = Grader.load(tmp_path / "grader")
     assert [r.grade for r in again.grade_many(records[:5])] == [r.grade for r in g.grade_many(records[:5])]
+
+
+def test_the_demo_fleet_model_predicts_the_same_on_one_and_two_threads(tmp_path: Path) -> None:
+    """The demo trains its fleet RUL model on two LightGBM threads because the predictions do not change."""
+    from assetgrade.datasets.linked import FLEET_RUL_CAP
+    from assetgrade.grading.demo import write_sample_fleet
+    from assetgrade.grading.fleet_rul import FleetHistories, fit_fleet_rul
+
+    fleet = read_fleet_histories(tmp_path, end_rul_csv=write_sample_fleet(tmp_path))
+    part = FleetHistories(fleet.names[:30], fleet.frames[:30], fleet.end_rul[:30])
+    one, two = (fit_fleet_rul(part, cap=FLEET_RUL_CAP, seed=0, n_estimators=80, n_jobs=j).predict(fleet.frames[30:])
+                for j in (1, 2))
+    assert np.array_equal(np.c_[one.rul, one.lower, one.upper], np.c_[two.rul, two.lower, two.upper])
+    assert np.ptp(one.rul) > 10  # a model that learned something, not a constant
