@@ -8,7 +8,9 @@ functions for preference levels: regression with discrete ordered labels", IJCAI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -22,13 +24,38 @@ from assetgrade.modalities.penalty import penalty_folds
 
 __all__ = [
     "C_GRID", "HeadChoice", "LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser", "select_head",
-    "select_ordinal_penalty", "select_penalty",
+    "select_ordinal_penalty", "select_penalty", "serial_blas",
 ]
 
 C_GRID: tuple[float, ...] = (0.001, 0.003, 0.02, 0.1)
 """Default L2 strengths tried by :func:`select_ordinal_penalty` (inverse: smaller is stronger)."""
 
 FloatArray = npt.NDArray[np.float64]
+
+
+_BLAS_LOCK = threading.RLock()
+_CONTROLLER: list[Any] = []
+
+
+@contextlib.contextmanager
+def serial_blas() -> Iterator[None]:
+    """A context in which BLAS (OpenBLAS under numpy and scipy) runs on one thread.
+
+    The heads' solvers multiply a few hundred to a few thousand rows by a handful of weight
+    vectors hundreds of times; OpenBLAS's threads cost more than they give there. On the 2-core
+    reference machine one thread fitted the demo's vision head search about 6x faster than the
+    default two (docs/performance.md). It also makes a fit independent of how many cores the
+    machine has (the rounding of a threaded product can depend on it). The thread limit is
+    process-wide, so fits in different threads take turns (a lock): none can restore the
+    default while another is inside.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    with _BLAS_LOCK:
+        if not _CONTROLLER:
+            _CONTROLLER.append(ThreadpoolController())
+        with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+            yield
 
 
 class Standardiser:
@@ -96,7 +123,8 @@ class LinearProbe:
         if len(self.present_) < 2:
             raise ValidationError("need at least two classes in the training labels", where="head")
         clf = LogisticRegression(C=self.C, max_iter=self.max_iter)
-        clf.fit(Z, yv, sample_weight=sample_weight)
+        with serial_blas():
+            clf.fit(Z, yv, sample_weight=sample_weight)
         self.model_ = clf
         W = np.zeros((self.n_classes, Z.shape[1]))
         b = np.full(self.n_classes, -30.0)
@@ -109,7 +137,9 @@ class LinearProbe:
         return self
 
     def decision_function(self, X: npt.ArrayLike) -> FloatArray:
-        return _check_x(X) @ self.coef_.T + self.intercept_  # type: ignore[no-any-return]
+        A = _check_x(X)
+        with serial_blas():  # as in fit: the same rounding whatever the machine or another thread does
+            return A @ self.coef_.T + self.intercept_  # type: ignore[no-any-return]
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         s = self.decision_function(X)
@@ -156,12 +186,14 @@ class MultiLabelProbe:
             if col.min() == col.max():
                 self.models_.append(float(col[0]))  # constant label: its prior
             else:
-                self.models_.append(LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Z, col))
+                with serial_blas():
+                    self.models_.append(LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Z, col))
         return self
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         Z = self.scaler_.transform(X)
-        cols = [np.full(len(Z), m) if isinstance(m, float) else m.predict_proba(Z)[:, 1] for m in self.models_]
+        with serial_blas():
+            cols = [np.full(len(Z), m) if isinstance(m, float) else m.predict_proba(Z)[:, 1] for m in self.models_]
         return np.stack(cols, axis=1)
 
 
@@ -242,7 +274,8 @@ class OrdinalLogistic:
         p0 = np.r_[np.zeros(d), t_init[0], np.log(np.maximum(np.diff(t_init), 1e-3))]
         if warm_start is not None and warm_start.shape == p0.shape and np.isfinite(warm_start).all():
             p0 = np.asarray(warm_start, dtype=np.float64).copy()
-        res = minimize(objective, p0, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter})
+        with serial_blas():
+            res = minimize(objective, p0, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter})
         w, theta = unpack(res.x)
         self.w_ = w
         self.thresholds_ = theta
@@ -259,7 +292,9 @@ class OrdinalLogistic:
 
     def latent(self, X: npt.ArrayLike) -> FloatArray:
         """The latent severity w.x (higher = worse level), on standardised features."""
-        return self.scaler_.transform(X) @ self.w_  # type: ignore[no-any-return]
+        Z = self.scaler_.transform(X)
+        with serial_blas():
+            return Z @ self.w_  # type: ignore[no-any-return]
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         z = self.latent(X)
