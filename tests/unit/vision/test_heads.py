@@ -258,3 +258,40 @@ def test_select_head_scores_each_photo_once_by_the_mean_of_its_views(rng: np.ran
         select_head(Xv, np.tile(y, views), n_classes=4, groups=groups, views=4)
     with pytest.raises(ValidationError, match="groups"):
         select_head(Xv, np.tile(y, views), n_classes=4, views=views)  # views must stay in one fold
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+def test_heads_run_blas_on_one_thread_and_give_it_back() -> None:
+    from assetgrade.modalities.vision.heads import serial_blas
+
+    before = _blas_threads()
+    assert before, "numpy's BLAS is not visible to threadpoolctl"
+    with serial_blas():
+        assert set(_blas_threads()) == {1}
+        with serial_blas():  # nested (a head fitted inside a search): still one, still released once
+            assert set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+
+
+def test_heads_fitted_in_parallel_threads_equal_heads_fitted_alone(rng: np.random.Generator) -> None:
+    """The thread limit is process-wide: fits in other threads take turns, so none runs half-limited."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = rng.normal(size=(300, 120)).astype(np.float32)
+    y = np.digitize(X[:, :3].sum(axis=1) + rng.normal(size=300), [-1.5, 0.0, 1.5])
+
+    def fit(k: int) -> np.ndarray:
+        head = OrdinalLogistic(n_classes=4, C=0.01 * (k + 1)) if k % 2 else LinearProbe(n_classes=4, C=0.01 * (k + 1))
+        head.fit(X, y)
+        return head.predict_proba(X)
+
+    alone = [fit(k) for k in range(6)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(fit, range(6)))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
