@@ -43,8 +43,8 @@ def serial_blas() -> Iterator[None]:
 
     The heads' solvers multiply a few hundred to a few thousand rows by a handful of weight
     vectors hundreds of times; OpenBLAS's threads cost more than they give there. On the 2-core
-    reference machine one thread fitted the demo's vision head search about 6x faster than the
-    default two (docs/performance.md). It also makes a fit independent of how many cores the
+    reference machine the demo's grader trained in half the time with one thread
+    (docs/performance.md). It also makes a fit independent of how many cores the
     machine has (the rounding of a threaded product can depend on it). The thread limit is
     process-wide, so fits in different threads take turns (a lock): none can restore the
     default while another is inside.
