@@ -144,9 +144,9 @@ def detect_events(
     out: list[Finding] = []
     n = len(frame)
     # one conversion for all channels (a pandas column lookup per channel costs more than the tests below)
-    values = np.ascontiguousarray(np.asarray(frame[cols].to_numpy(dtype=float)).T) if cols else np.empty((0, n))
+    values = np.ascontiguousarray(frame[cols].to_numpy(dtype=float).T) if cols else np.empty((0, n))
     raw_cols = [c for c in cols if c in raw.columns] if n >= baseline_window + recent_window else []
-    raw_values = dict(zip(raw_cols, np.ascontiguousarray(np.asarray(raw[raw_cols].to_numpy(dtype=float)).T),
+    raw_values = dict(zip(raw_cols, np.ascontiguousarray(raw[raw_cols].to_numpy(dtype=float).T),
                           strict=True)) if raw_cols else {}
     for c, x in zip(cols, values, strict=True):
         if n == 0 or nearly_constant(x):

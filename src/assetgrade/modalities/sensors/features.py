@@ -127,7 +127,7 @@ def rolling_features(
     pos = np.arange(n)
     i = pos[-1:] if last_only else pos  # the rows to compute
     # every channel at once, one contiguous row per channel (each row's sums and means are the 1-D ones)
-    X = np.ascontiguousarray(np.asarray(frame.to_numpy(dtype=float)).T)
+    X = np.ascontiguousarray(frame.to_numpy(dtype=float).T)
 
     def bounds(w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo = np.maximum(0, i - w + 1)

@@ -9,6 +9,7 @@ functions for preference levels: regression with discrete ordered labels", IJCAI
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,14 @@ FloatArray = npt.NDArray[np.float64]
 
 
 _BLAS_LOCK = threading.RLock()
-_CONTROLLER: list[Any] = []
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """The process's threadpoolctl controller (finding the loaded BLAS libraries once)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -49,13 +57,8 @@ def serial_blas() -> Iterator[None]:
     process-wide, so fits in different threads take turns (a lock): none can restore the
     default while another is inside.
     """
-    from threadpoolctl import ThreadpoolController
-
-    with _BLAS_LOCK:
-        if not _CONTROLLER:
-            _CONTROLLER.append(ThreadpoolController())
-        with _CONTROLLER[0].limit(limits=1, user_api="blas"):
-            yield
+    with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
+        yield
 
 
 class Standardiser:
