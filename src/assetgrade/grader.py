@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -236,9 +237,14 @@ class Grader:
         shared: dict[str, Any] = {}
         oof: list[EvidenceBlock] = []
         k = len(self.grades_)
-        for spec in self.extractors:
-            name = spec if isinstance(spec, str) else str(spec.modality)
-            modality, make = extractor_factory(spec, self._settings_for(name) if isinstance(spec, str) else None)
+        factories = [extractor_factory(spec, self._settings_for(spec) if isinstance(spec, str) else None)
+                     for spec in self.extractors]
+        twice = sorted(m for m, n in Counter(m for m, _ in factories).items() if n > 1)
+        if twice:
+            named = [e if isinstance(e, str) else type(e).__name__ for e in self.extractors]
+            raise ValidationError(f"more than one extractor reads {', '.join(twice)} (extractors: {named}); "
+                                  "the grader keeps one per modality", where="Grader.extractors")
+        for modality, make in factories:
             labs = labels_of.get(modality, asset_labels)
             say(f"{modality}: fitting on all {len(records)} assets")
             ex = make()

@@ -60,13 +60,19 @@ def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None,
     names = [e for e in grader.extractors if isinstance(e, str)]
     for name in sorted(set(resolved) - set(names)):
         problems.append(f"{where}.extractor_settings.{name}: no extractor {name!r} is used (extractors: {names})")
+    read_by: dict[str, list[str]] = {}
     for name in names:
         try:
-            extractor_factory(name, resolved.get(name))
+            modality, _ = extractor_factory(name, resolved.get(name))
+            read_by.setdefault(modality, []).append(name)
         except TypeError as exc:
             problems.append(f"{where}.extractor_settings.{name}: {exc}")
         except AssetgradeError as exc:
             problems.append(str(exc))
+    for modality, both in read_by.items():
+        if len(both) > 1:
+            problems.append(f"{where}.extractors: {both} all read {modality}; the grader keeps one extractor "
+                            "per modality")
     return problems
 
 
@@ -127,6 +133,21 @@ class DataCheck:
         return f"{self.n_assets} assets, {n_lab} labelled ({grades}); labelled with evidence: {mods or 'none named'}"
 
 
+def _name_and_modality(spec: Any) -> tuple[str, str | None]:
+    """(name shown, modality read) of a named or given extractor; modality None when its class does not say.
+
+    A built-in name reads its own modality; a plug-in's registered class, or a given instance,
+    says so in its ``modality`` attribute (read without building anything).
+    """
+    from assetgrade.modalities.base import registered_modality
+
+    if isinstance(spec, str):
+        return spec, spec if spec in _BUILT_IN else registered_modality(spec)
+    modality = getattr(spec, "modality", None)
+    name = f"{type(spec).__name__} ({modality})" if isinstance(modality, str) else type(spec).__name__
+    return name, modality if modality in _BUILT_IN else None
+
+
 def _examples(ids: Sequence[str], n: int = 3) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
@@ -140,9 +161,11 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     (it trains, but learns less): a grade with fewer labelled assets than folds or none at all, an
     extractor that ``train`` would leave out (no labelled asset has its evidence, or they all share
     one grade), too few best-grade images for anomaly maps (the vision extractor's
-    ``MIN_GOOD_IMAGES``), asset types
-    too small for their own conformal threshold. Only the extractors' names are read (nothing is
-    built or loaded); run :func:`check_grader_settings` first for their settings.
+    ``MIN_GOOD_IMAGES``), asset types too small for their own conformal threshold. A plug-in
+    extractor is checked for the modality its class names in ``modality`` (counted under its
+    registered name); one whose class does not name it gets a warning that it was not checked.
+    Only names and class attributes are read (nothing is built or loaded); run
+    :func:`check_grader_settings` first for their settings.
 
     Examples
     --------
@@ -184,27 +207,37 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
             warnings.append(f"labels: no labelled asset has grade(s) {absent}: the grader learns nothing about them "
                             "and will rarely choose them")
     modality_counts: dict[str, int] = {}
-    for modality in (e for e in grader.extractors if isinstance(e, str)):
-        if modality not in _BUILT_IN:
-            continue  # a plug-in extractor: nothing here knows what evidence it reads
+    unknown = 0
+    for spec in grader.extractors:
+        name, modality = _name_and_modality(spec)
+        if modality is None:
+            unknown += 1
+            warnings.append(f"{name}: a plug-in extractor whose class does not say which evidence it reads "
+                            "(no class attribute `modality`), so its data is not checked")
+            continue
         have = [r for r in on if modality in r.modalities()]
-        modality_counts[modality] = len(have)
+        modality_counts[name] = len(have)
         own = Counter(str(r.grade) for r in have)
         if not have:
-            warnings.append(f"{modality}: none of the {len(on)} labelled assets has {modality} evidence, "
+            warnings.append(f"{name}: none of the {len(on)} labelled assets has {modality} evidence, "
                             "so train leaves it out")
         elif len(own) < 2:  # the vision extractor refuses to fit; the others fit without a grade model
-            effect = "train leaves it out" if modality == "vision" else "it learns no grade reading"
-            warnings.append(f"{modality}: its {len(have)} labelled asset(s) all have grade {next(iter(own))!r}, "
+            if name == "vision":
+                effect = "train leaves it out"
+            elif name in _BUILT_IN:
+                effect = "it learns no grade reading"
+            else:
+                effect = "it has one grade to learn from"
+            warnings.append(f"{name}: its {len(have)} labelled asset(s) all have grade {next(iter(own))!r}, "
                             f"so {effect}")
-        if modality == "vision" and have and scale:
+        if name == "vision" and have and scale:
             from assetgrade.modalities.vision.extractor import MIN_GOOD_IMAGES
 
             n_good = sum(len(r.images) for r in have if r.grade == scale[0])
             if n_good < MIN_GOOD_IMAGES:
                 warnings.append(f"vision: {n_good} labelled image(s) of the best grade {scale[0]!r}, fewer than "
                                 f"{MIN_GOOD_IMAGES}: no anomaly heat maps are learned")
-    if modality_counts and not any(modality_counts.values()):
+    if modality_counts and not any(modality_counts.values()) and not unknown:
         listed = ", ".join(f"{m}: none" for m in modality_counts)
         problems.append(f"{where}: no extractor has labelled evidence ({listed}), so train would stop")
     if grader.mondrian and on:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, get_args, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ __all__ = [
     "fit_extractor",
     "get_extractor",
     "register_extractor",
+    "registered_modality",
 ]
 
 Modality = Literal["vision", "text", "sensors"]
@@ -157,6 +158,22 @@ def get_extractor(name: str, **settings: object) -> Extractor:
     if name not in _REGISTRY:
         raise ValidationError(f"unknown extractor {name!r}; known: {sorted(_REGISTRY)}", where="extractor")
     return _REGISTRY[name](**settings)
+
+
+def registered_modality(name: str) -> str | None:
+    """The modality a registered extractor reads, from its factory's ``modality`` attribute, without building it.
+
+    None for an unknown name or a factory that does not say (an attribute set only in ``__init__``).
+
+    >>> @register_extractor("doc-example-thermal")
+    ... class Thermal:
+    ...     modality = "vision"
+    >>> registered_modality("doc-example-thermal"), registered_modality("no-such-extractor")
+    ('vision', None)
+    >>> del _REGISTRY["doc-example-thermal"]
+    """
+    modality = getattr(_REGISTRY.get(name), "modality", None)
+    return modality if isinstance(modality, str) and modality in get_args(Modality) else None
 
 
 def available_extractors() -> list[str]:

@@ -190,6 +190,68 @@ def test_data_check_warns_of_what_train_would_learn_less_from() -> None:
     assert check_training_data(recs, {**settings, "mondrian": False}, grades).warnings[-1].startswith("vision:")
 
 
+def test_data_check_reads_plug_in_extractors_by_the_modality_their_class_names(monkeypatch) -> None:
+    from assetgrade.modalities import base
+
+    class Thermal:  # a plug-in reading photos
+        modality = "vision"
+
+    class Untold:  # says its modality only once built
+        def __init__(self) -> None:
+            self.modality = "text"
+
+    monkeypatch.setitem(base._REGISTRY, "thermal", Thermal)
+    monkeypatch.setitem(base._REGISTRY, "untold", Untold)
+    grades = ["A", "B"]
+    recs = [_rec(f"p{i}", "AB"[i % 2], images=1 if i < 4 else 0, log=True) for i in range(6)]
+    check = check_training_data(recs, {"extractors": ["thermal", "text"], "folds": 3}, grades)
+    assert check.modality_counts == {"thermal": 4, "text": 6}
+    assert not [w for w in check.warnings if w.startswith("thermal")]  # the vision-only photo rule is not applied
+    # a plug-in without labelled evidence is left out, as a built-in would be
+    nothing = check_training_data([_rec(f"q{i}", "AB"[i % 2], log=True) for i in range(6)],
+                                  {"extractors": ["thermal"], "folds": 3}, grades)
+    assert nothing.problems == ("assetgrade.yaml:grader: no extractor has labelled evidence (thermal: none), "
+                                "so train would stop",)
+    assert nothing.warnings == ("thermal: none of the 6 labelled assets has vision evidence, so train leaves it out",)
+    one = check_training_data([_rec(f"q{i}", "B", images=1) for i in range(3)] + [_rec("a", "A")],
+                              {"extractors": ["thermal"], "folds": 3}, grades)
+    assert "thermal: its 3 labelled asset(s) all have grade 'B', so it has one grade to learn from" in one.warnings
+    # a class that does not say: a warning, and no claim that train would stop
+    untold = check_training_data(recs, {"extractors": ["untold", "sensors"], "folds": 3}, grades)
+    assert untold.problems == ()
+    assert untold.warnings[0] == ("untold: a plug-in extractor whose class does not say which evidence it reads "
+                                  "(no class attribute `modality`), so its data is not checked")
+    assert untold.modality_counts == {"sensors": 0}
+    # an extractor instance in the Python API is read by its own attribute
+    given = check_training_data(recs, {"extractors": [Untold()], "folds": 3}, grades)
+    assert given.modality_counts == {"Untold (text)": 6} and given.problems == ()
+
+
+def test_two_extractors_of_one_modality_are_refused_before_anything_is_fitted(monkeypatch) -> None:
+    import pytest
+
+    from assetgrade.errors import ValidationError
+    from assetgrade.grader import Grader
+    from assetgrade.modalities import base
+
+    class Notes:  # a second reader of the logs
+        modality = "text"
+
+        def fit(self, records, grades=None):
+            raise AssertionError("fitted although the grader was refused")
+
+        def extract(self, records):
+            raise AssertionError("extracted although the grader was refused")
+
+    monkeypatch.setitem(base._REGISTRY, "notes", Notes)
+    (twice,) = check_grader_settings({"extractors": ["text", "notes"]})
+    assert twice == ("assetgrade.yaml:grader.extractors: ['text', 'notes'] all read text; the grader keeps one "
+                     "extractor per modality")
+    recs = [_rec(f"p{i}", "AB"[i % 2], log=True) for i in range(6)]
+    with pytest.raises(ValidationError, match=r"more than one extractor reads text \(extractors: \['notes', 'Notes'\]"):
+        Grader(extractors=("notes", Notes()), folds=3).fit(recs)
+
+
 def test_cli_config_check_data_reads_the_store(tmp_path: Path) -> None:
     import hashlib
 
