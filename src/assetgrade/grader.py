@@ -65,6 +65,33 @@ _FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "drop
 """The Grader's fusion settings unless ``fuser`` says otherwise (a mapping given overrides these keys)."""
 
 
+
+def _checked_extractors(extractors: Any) -> tuple[str | Extractor, ...]:
+    """The extractor list as a tuple: a non-empty sequence of names and unfitted Extractor instances.
+
+    >>> _checked_extractors(["vision", "text"])
+    ('vision', 'text')
+    >>> _checked_extractors("vision")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: Grader.extractors: a list of extractor names is needed, not the string ...
+    """
+    if isinstance(extractors, str):
+        raise ValidationError(f"a list of extractor names is needed, not the string {extractors!r} "
+                              f"(write [{extractors}])", where="Grader.extractors")
+    try:
+        given = tuple(extractors)
+    except TypeError:
+        raise ValidationError(f"a list of extractor names is needed, not {extractors!r}",
+                              where="Grader.extractors") from None
+    if not given:
+        raise ValidationError("no extractor named: the grader needs at least one", where="Grader.extractors")
+    for i, spec in enumerate(given):
+        if not isinstance(spec, str) and not isinstance(spec, Extractor):
+            raise ValidationError(f"item {i} ({spec!r}) is neither an extractor name nor an Extractor "
+                                  "(a class with modality, fit and extract)", where="Grader.extractors")
+    return given
+
 class Grader:
     """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
 
@@ -120,7 +147,7 @@ class Grader:
             raise ValidationError(f"coverage={coverage} must be in (0, 1)", where="Grader.coverage")
         if folds < 2:
             raise ValidationError(f"folds={folds} must be >= 2", where="Grader.folds")
-        self.extractors = tuple(extractors)
+        self.extractors = _checked_extractors(extractors)
         self.ontology = ontology
         self.costs = costs
         self.coverage = coverage

@@ -21,7 +21,7 @@ import numpy as np
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import grouped_folds
 from assetgrade.grading.cache import modality_input_hash, share_memos
-from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor, get_extractor
+from assetgrade.modalities.base import EvidenceBlock, Extractor, available_extractors, fit_extractor, get_extractor
 from assetgrade.store.records import AssetRecord
 
 __all__ = [
@@ -73,6 +73,8 @@ def extractor_factory(spec: str | Extractor, settings: Mapping[str, Any] | None 
 
         with contextlib.suppress(ImportError):
             importlib.import_module(f"assetgrade.modalities.{spec}")
+        if spec not in available_extractors():
+            ensure_builtin_extractors()  # so the error lists every shipped name
         kw = dict(settings or {})
         probe = get_extractor(spec, **kw)
         return str(probe.modality), lambda: get_extractor(spec, **kw)

@@ -200,6 +200,12 @@ def test_data_check_reads_plug_in_extractors_by_the_modality_their_class_names(m
         def __init__(self) -> None:
             self.modality = "text"
 
+        def fit(self, records, grades=None):
+            return self
+
+        def extract(self, records):
+            raise NotImplementedError
+
     monkeypatch.setitem(base._REGISTRY, "thermal", Thermal)
     monkeypatch.setitem(base._REGISTRY, "untold", Untold)
     grades = ["A", "B"]
@@ -225,6 +231,18 @@ def test_data_check_reads_plug_in_extractors_by_the_modality_their_class_names(m
     # an extractor instance in the Python API is read by its own attribute
     given = check_training_data(recs, {"extractors": [Untold()], "folds": 3}, grades)
     assert given.modality_counts == {"Untold (text)": 6} and given.problems == ()
+
+
+def test_a_malformed_extractor_list_is_named_before_training() -> None:
+    (text,) = check_grader_settings({"extractors": "vision"})  # not read as ['v', 'i', 's', ...]
+    assert text == ("Grader.extractors: a list of extractor names is needed, not the string 'vision' "
+                    "(write [vision])")
+    assert check_grader_settings({"extractors": []}) == [
+        "Grader.extractors: no extractor named: the grader needs at least one"]
+    (item,) = check_grader_settings({"extractors": ["vision", 3]})
+    assert item.startswith("Grader.extractors: item 1 (3) is neither an extractor name nor an Extractor")
+    (typo,) = check_grader_settings({"extractors": ["visoin"]})
+    assert typo == "extractor: unknown extractor 'visoin'; known: ['sensors', 'text', 'vision']"
 
 
 def test_two_extractors_of_one_modality_are_refused_before_anything_is_fitted(monkeypatch) -> None:
