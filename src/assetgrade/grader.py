@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -143,17 +144,31 @@ class Grader:
         review_on_quality: bool = True,
         min_group_size: int = 30,
     ) -> None:
-        if not 0 < coverage < 1:
-            raise ValidationError(f"coverage={coverage} must be in (0, 1)", where="Grader.coverage")
-        if folds < 2:
-            raise ValidationError(f"folds={folds} must be >= 2", where="Grader.folds")
+        for name, value in (("coverage", coverage), ("max_error", max_error), ("delta", delta)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+                raise ValidationError(f"{name}={value!r} must be a number in (0, 1)", where=f"Grader.{name}")
+        for name, value, low in (("folds", folds, 2), ("seed", seed, 0), ("min_group_size", min_group_size, 1)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValidationError(f"{name}={value!r} must be a whole number >= {low}", where=f"Grader.{name}")
+        for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
+                            ("review_on_quality", review_on_quality)):
+            if not isinstance(value, bool | np.bool_):
+                raise ValidationError(f"{name}={value!r} must be true or false", where=f"Grader.{name}")
+        if fuser is not None and not isinstance(fuser, Fuser | Mapping):
+            raise ValidationError(f"fuser={fuser!r} must be the fusion model's settings (a mapping such as "
+                                  "{model: latent}) or a Fuser", where="Grader.fuser")
+        if extractor_settings is not None and (
+                not isinstance(extractor_settings, Mapping)
+                or not all(isinstance(v, Mapping) for v in extractor_settings.values())):
+            raise ValidationError(f"extractor_settings={extractor_settings!r} must map each extractor name to its "
+                                  "settings (e.g. {vision: {coreset_size: 2000}})", where="Grader.extractor_settings")
         self.extractors = _checked_extractors(extractors)
         self.ontology = ontology
         self.costs = costs
-        self.coverage = coverage
-        self.folds = folds
-        self.seed = seed
-        self.mondrian = mondrian
+        self.coverage = float(coverage)
+        self.folds = int(folds)
+        self.seed = int(seed)
+        self.mondrian = bool(mondrian)
         if isinstance(fuser, Mapping):
             given = dict(fuser)
             try:
@@ -163,11 +178,11 @@ class Grader:
             fuser._check_settings()
         self.fuser: Fuser | None = fuser
         self.extractor_settings = {k: dict(v) for k, v in (extractor_settings or {}).items()}
-        self.max_error = max_error
-        self.delta = delta
-        self.review_on_contradiction = review_on_contradiction
-        self.review_on_quality = review_on_quality
-        self.min_group_size = min_group_size
+        self.max_error = float(max_error)
+        self.delta = float(delta)
+        self.review_on_contradiction = bool(review_on_contradiction)
+        self.review_on_quality = bool(review_on_quality)
+        self.min_group_size = int(min_group_size)
         self.cache = EvidenceCache()
 
     # ---- training -------------------------------------------------------------------------------

@@ -245,6 +245,32 @@ def test_a_malformed_extractor_list_is_named_before_training() -> None:
     assert typo == "extractor: unknown extractor 'visoin'; known: ['sensors', 'text', 'vision']"
 
 
+def test_grader_settings_of_the_wrong_kind_are_named_before_training() -> None:
+    import numpy as np
+
+    from assetgrade.grader import Grader
+
+    wrong = {
+        "folds": ("5", "Grader.folds: folds='5' must be a whole number >= 2"),
+        "seed": (-1, "Grader.seed: seed=-1 must be a whole number >= 0"),
+        "min_group_size": (2.5, "Grader.min_group_size: min_group_size=2.5 must be a whole number >= 1"),
+        "coverage": ("0.9", "Grader.coverage: coverage='0.9' must be a number in (0, 1)"),
+        "max_error": (2, "Grader.max_error: max_error=2 must be a number in (0, 1)"),
+        "delta": (0, "Grader.delta: delta=0 must be a number in (0, 1)"),
+        "mondrian": ("yes", "Grader.mondrian: mondrian='yes' must be true or false"),
+        "review_on_quality": (1, "Grader.review_on_quality: review_on_quality=1 must be true or false"),
+    }
+    for key, (value, message) in wrong.items():
+        assert check_grader_settings({key: value}) == [message], key
+    (fuser,) = check_grader_settings({"fuser": "latent"})
+    assert fuser.startswith("Grader.fuser: fuser='latent' must be the fusion model's settings")
+    (per,) = check_grader_settings({"extractor_settings": {"vision": 3}})
+    assert per.startswith("Grader.extractor_settings: extractor_settings={'vision': 3} must map each extractor")
+    # numpy scalars are numbers (benchmarks pass them)
+    g = Grader(folds=np.int64(3), seed=np.int64(2), coverage=np.float64(0.8), mondrian=np.bool_(False))
+    assert (g.folds, g.seed, g.coverage, g.mondrian) == (3, 2, 0.8, False) and type(g.folds) is int
+
+
 def test_two_extractors_of_one_modality_are_refused_before_anything_is_fitted(monkeypatch) -> None:
     import pytest
 
