@@ -58,7 +58,7 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     """
     from assetgrade.config import parse_config, read_config_text
     from assetgrade.errors import ValidationError
-    from assetgrade.grader_settings import check_config
+    from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
 
     path = config_path(folder)
@@ -69,8 +69,8 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
         console.print(f"{unchanged} in {path}; nothing written")
         return
     after = parse_config(new_text, str(path))
-    old = set(check_config(before, folder))
-    new = [p for p in check_config(after, folder) if p not in old]
+    old = set(check_workspace_config(before, folder))
+    new = [p for p in check_workspace_config(after, folder) if p not in old]
     if new:
         raise ValidationError(f"not written, it would add {len(new)} problem(s): " + "; ".join(new), where=str(path))
     tmp = path.with_name(f".{path.name}.tmp")
@@ -123,15 +123,15 @@ def _check(
         "--data", help="Also check the store's assets and labels as train would see them.")] = False,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
-    """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings
-    (with --data, also the store's labels and evidence against them)."""
+    """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings,
+    drift, lifecycle, audit and documentation sections (with --data, also the store's labels and evidence)."""
     from assetgrade.config import load_config
-    from assetgrade.grader_settings import check_config
+    from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
 
     folder = workspace_path(workspace)
     path = config_path(folder)
-    problems = check_config(load_config(path), folder)
+    problems = check_workspace_config(load_config(path), folder)
     for p in problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     if problems:

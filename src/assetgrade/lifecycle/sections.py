@@ -1,0 +1,147 @@
+"""Checks of the config's policy sections (``drift:``, ``lifecycle:``, ``audit:``, ``documentation:``).
+
+Each section is read by one command long after it was written (``audit station-drift``,
+``models promote``, ``retrain``, ``audit``, the exported documents); a misspelt key or a value of
+the wrong kind would otherwise surface only there, or, for keys a policy ignores, never.
+``assetgrade config check`` runs :func:`check_sections` beside the grader checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from assetgrade.errors import AssetgradeError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from assetgrade.config import WorkspaceConfig
+
+__all__ = ["DOCUMENTATION_KEYS", "check_sections", "check_workspace_config"]
+
+DOCUMENTATION_KEYS: dict[str, str] = {
+    "intended_use": "text", "out_of_scope": "list of texts", "limitations": "list of texts",
+    "motivation": "text", "owner": "text", "contact": "text",
+}
+"""The ``documentation:`` keys the exported model and data documents read, with the kind each takes."""
+
+
+def _unknown(section: Mapping[str, Any], known: list[str], where: str) -> list[str]:
+    return [f"{where}.{key}: unknown key; known: {known}" for key in section if key not in known]
+
+
+def _policy(model: type[BaseModel], value: Any, where: str) -> list[str]:
+    """Problems of ``value`` as ``model``'s settings: unknown keys and every invalid field, each named."""
+    if not isinstance(value, Mapping):
+        return [f"{where}: must be a mapping of settings, got {type(value).__name__}"]
+    problems = _unknown(value, list(model.model_fields), where)
+    try:
+        model.model_validate({k: v for k, v in value.items() if k in model.model_fields})
+    except PydanticValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append(f"{where}{'.' + loc if loc else ''}: {err['msg']} (got {err.get('input')!r})")
+    return problems
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _drift(section: Mapping[str, Any], where: str) -> list[str]:
+    from assetgrade.audit.drift import DriftPolicy
+
+    return _policy(DriftPolicy, section, where)
+
+
+def _lifecycle(section: Mapping[str, Any], where: str) -> list[str]:
+    from assetgrade.lifecycle.evaluate import PromotionPolicy
+    from assetgrade.lifecycle.triggers import RetrainPolicy
+
+    problems = _unknown(section, ["promotion", "retrain", "subgroups"], where)
+    if "promotion" in section:
+        problems += _policy(PromotionPolicy, section["promotion"], f"{where}.promotion")
+    if "retrain" in section:
+        problems += _policy(RetrainPolicy, section["retrain"], f"{where}.retrain")
+    if "subgroups" in section and not (_texts(section["subgroups"]) and all(section["subgroups"])):
+        problems.append(f"{where}.subgroups: must be a list of record fields (asset_type, modalities or an "
+                        f"attribute name), got {section['subgroups']!r}")
+    return problems
+
+
+def _audit(section: Mapping[str, Any], where: str) -> list[str]:
+    from assetgrade.audit.base import available_checks, get_check
+
+    known = list(available_checks())
+    problems = _unknown(section, ["checks", "settings"], where)
+    checks = section.get("checks", [])
+    if not _texts(checks):
+        problems.append(f"{where}.checks: must be a list of check names, got {checks!r}")
+    else:
+        problems += [f"{where}.checks: unknown check {c!r}; known: {known}" for c in checks if c not in known]
+    settings = section.get("settings", {})
+    if not isinstance(settings, Mapping):
+        return [*problems, f"{where}.settings: must map check names to their settings, got {settings!r}"]
+    for name, params in settings.items():
+        if name not in known:
+            problems.append(f"{where}.settings.{name}: unknown check; known: {known}")
+        elif not isinstance(params, Mapping):
+            problems.append(f"{where}.settings.{name}: must be a mapping of settings, got {params!r}")
+        else:
+            try:
+                get_check(name, **params)
+            except AssetgradeError as exc:
+                problems.append(f"{where}.settings.{name}: {exc}")
+    return problems
+
+
+def _documentation(section: Mapping[str, Any], where: str) -> list[str]:
+    problems = _unknown(section, list(DOCUMENTATION_KEYS), where)
+    for key, kind in DOCUMENTATION_KEYS.items():
+        if key not in section or section[key] is None:
+            continue
+        value = section[key]
+        ok = _texts(value) if kind == "list of texts" else isinstance(value, str)
+        if not ok:
+            problems.append(f"{where}.{key}: must be a {kind}, got {value!r}")
+    return problems
+
+
+_SECTIONS: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {
+    "drift": _drift, "lifecycle": _lifecycle, "audit": _audit, "documentation": _documentation,
+}
+
+
+def check_sections(config: WorkspaceConfig) -> list[str]:
+    """What is wrong with the config's policy sections, each problem naming its key (empty: nothing found).
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> check_sections(WorkspaceConfig.model_validate({"drift": {"alpha": 0.01, "alhpa": 0.05}}))
+    ["assetgrade.yaml:drift.alhpa: unknown key; known: ['alpha', 'mmd_quantile', ..."]
+    >>> check_sections(WorkspaceConfig.model_validate({"lifecycle": {"retrain": {"min_new_labels": 0}}}))
+    ['assetgrade.yaml:lifecycle.retrain.min_new_labels: Input should be greater than or equal to 1 (got 0)']
+    """
+    problems: list[str] = []
+    for name, check in _SECTIONS.items():
+        try:
+            section = config.section(name)
+        except AssetgradeError as exc:
+            problems.append(str(exc))
+            continue
+        if section:
+            problems += check(section, f"assetgrade.yaml:{name}")
+    return problems
+
+
+def check_workspace_config(config: WorkspaceConfig, base: Path) -> list[str]:
+    """Everything ``config check`` finds without touching the data: :func:`~assetgrade.grader_settings.check_config`
+    (ontology, costs, grader) and :func:`check_sections`. ``base``: the workspace folder."""
+    from assetgrade.grader_settings import check_config
+
+    return check_config(config, base) + check_sections(config)
