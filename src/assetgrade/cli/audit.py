@@ -250,11 +250,11 @@ def _drift(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Drift of each edge station's telemetry against its first batches; exit 1 when a station asks to retrain."""
-    from assetgrade.audit.drift import DriftPolicy
+    from assetgrade.lifecycle.sections import drift_policy
     from assetgrade.lifecycle.telemetry import station_drift
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
-        pol = DriftPolicy.model_validate(ws.config.section("drift"))
+        pol = drift_policy(ws.config)
         res = station_drift(s, reference_batches=reference_batches, batch_size=batch_size, policy=pol,
                             station=station)
     if as_json:

@@ -197,20 +197,14 @@ def _triggers(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Retraining triggers (station drift, override rate, new reviewed labels); exit 1 when one fires."""
-    from pydantic import ValidationError as PydanticValidationError
-
-    from assetgrade.audit.drift import DriftPolicy
-    from assetgrade.errors import ValidationError
     from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.lifecycle.sections import drift_policy, retrain_policy
     from assetgrade.lifecycle.telemetry import station_drift
-    from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+    from assetgrade.lifecycle.triggers import check_triggers
 
     with open_workspace(workspace, store) as ws:
-        try:
-            pol = RetrainPolicy.model_validate(ws.config.section("lifecycle").get("retrain", {}))
-            dpol = DriftPolicy.model_validate(ws.config.section("drift"))
-        except PydanticValidationError as exc:
-            raise ValidationError(str(exc.errors()[0]["msg"]), where="assetgrade.yaml") from exc
+        pol = retrain_policy(ws.config)
+        dpol = drift_policy(ws.config)
         champ = ModelRegistry(ws).champion()
         with ws.session(readonly=True) as s:
             stations = station_drift(s, reference_batches=reference_batches, policy=dpol) if drift else []

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from assetgrade.errors import AssetgradeError
+from assetgrade.errors import AssetgradeError, ValidationError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from assetgrade.audit.drift import DriftPolicy
     from assetgrade.config import WorkspaceConfig
+    from assetgrade.lifecycle.triggers import RetrainPolicy
 
-__all__ = ["DOCUMENTATION_KEYS", "check_sections", "check_workspace_config"]
+__all__ = ["DOCUMENTATION_KEYS", "check_sections", "check_workspace_config", "drift_policy", "retrain_policy"]
 
 DOCUMENTATION_KEYS: dict[str, str] = {
     "intended_use": "text", "out_of_scope": "list of texts", "limitations": "list of texts",
@@ -145,3 +147,25 @@ def check_workspace_config(config: WorkspaceConfig, base: Path) -> list[str]:
     from assetgrade.grader_settings import check_config
 
     return check_config(config, base) + check_sections(config)
+
+
+def _section_or_raise(config: WorkspaceConfig, name: str) -> dict[str, Any]:
+    section = config.section(name)
+    problems = _SECTIONS[name](section, f"assetgrade.yaml:{name}") if section else []
+    if problems:
+        raise ValidationError("; ".join(problems), where=f"assetgrade.yaml:{name}")
+    return section
+
+
+def drift_policy(config: WorkspaceConfig) -> DriftPolicy:
+    """The ``drift:`` section as a :class:`~assetgrade.audit.drift.DriftPolicy`; a bad key or value is named."""
+    from assetgrade.audit.drift import DriftPolicy
+
+    return DriftPolicy.model_validate(_section_or_raise(config, "drift"))
+
+
+def retrain_policy(config: WorkspaceConfig) -> RetrainPolicy:
+    """``lifecycle: retrain:`` as a :class:`~assetgrade.lifecycle.triggers.RetrainPolicy`; a bad value is named."""
+    from assetgrade.lifecycle.triggers import RetrainPolicy
+
+    return RetrainPolicy.model_validate(_section_or_raise(config, "lifecycle").get("retrain", {}))

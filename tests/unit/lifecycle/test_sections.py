@@ -66,3 +66,28 @@ def test_cli_config_check_and_set_read_the_sections(tmp_path: Path) -> None:
     cfg.write_text(cfg.read_text() + "audit:\n  checks: [imbalanse]\n")
     r = runner.invoke(app, ["config", "check", "-w", str(ws)])
     assert r.exit_code == 2 and "unknown check 'imbalanse'" in r.output
+
+
+def test_commands_reading_a_bad_section_name_the_key(tmp_path: Path) -> None:
+    from assetgrade.cli.app import exit_code_for
+    from assetgrade.errors import ValidationError
+    from assetgrade.lifecycle.sections import drift_policy, retrain_policy
+
+    config = WorkspaceConfig.model_validate({"drift": {"window": 0}, "lifecycle": {"retrain": {"alpha": 2}}})
+    for read in (drift_policy, retrain_policy):
+        try:
+            read(config)
+        except ValidationError as exc:
+            assert "Input should be" in str(exc) and exit_code_for(exc) == 2
+        else:
+            raise AssertionError(f"{read.__name__} accepted a bad section")
+    assert drift_policy(WorkspaceConfig()).alpha == 0.01 and retrain_policy(WorkspaceConfig()).min_new_labels == 50
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    cfg = ws / "assetgrade.yaml"
+    cfg.write_text(cfg.read_text() + "drift:\n  windw: 3\n")
+    for command in (["audit", "drift"], ["models", "triggers"]):
+        r = runner.invoke(app, [*command, "-w", str(ws)])
+        assert isinstance(r.exception, ValidationError), command
+        assert "assetgrade.yaml:drift.windw: unknown key" in str(r.exception)
