@@ -93,6 +93,7 @@ def _checked_extractors(extractors: Any) -> tuple[str | Extractor, ...]:
                                   "(a class with modality, fit and extract)", where="Grader.extractors")
     return given
 
+
 class Grader:
     """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
 
@@ -113,6 +114,9 @@ class Grader:
         rul_model`` may name a folder saved by ``assetgrade sensors fit-rul`` (relative: to the workspace)
     max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
     review_on_contradiction, review_on_quality : extra review rules
+    max_set_size : review an asset whose conformal set holds more grades than this (default 1)
+    max_expected_cost : a fixed expected-cost threshold for review, in the cost matrix's currency;
+        None (default): learned by Learn-then-Test from ``max_error`` and ``delta``
 
     Attributes
     ----------
@@ -143,17 +147,25 @@ class Grader:
         review_on_contradiction: bool = True,
         review_on_quality: bool = True,
         min_group_size: int = 30,
+        max_set_size: int = 1,
+        max_expected_cost: float | None = None,
     ) -> None:
         for name, value in (("coverage", coverage), ("max_error", max_error), ("delta", delta)):
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
                 raise ValidationError(f"{name}={value!r} must be a number in (0, 1)", where=f"Grader.{name}")
-        for name, value, low in (("folds", folds, 2), ("seed", seed, 0), ("min_group_size", min_group_size, 1)):
+        for name, value, low in (("folds", folds, 2), ("seed", seed, 0), ("min_group_size", min_group_size, 1),
+                                 ("max_set_size", max_set_size, 1)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValidationError(f"{name}={value!r} must be a whole number >= {low}", where=f"Grader.{name}")
         for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
                             ("review_on_quality", review_on_quality)):
             if not isinstance(value, bool | np.bool_):
                 raise ValidationError(f"{name}={value!r} must be true or false", where=f"Grader.{name}")
+        if max_expected_cost is not None and (isinstance(max_expected_cost, bool)
+                                              or not isinstance(max_expected_cost, numbers.Real)
+                                              or not 0 <= max_expected_cost < float("inf")):
+            raise ValidationError(f"max_expected_cost={max_expected_cost!r} must be a number >= 0, or none to "
+                                  "learn the threshold", where="Grader.max_expected_cost")
         if fuser is not None and not isinstance(fuser, Fuser | Mapping):
             raise ValidationError(f"fuser={fuser!r} must be the fusion model's settings (a mapping such as "
                                   "{model: latent}) or a Fuser", where="Grader.fuser")
@@ -183,6 +195,8 @@ class Grader:
         self.review_on_contradiction = bool(review_on_contradiction)
         self.review_on_quality = bool(review_on_quality)
         self.min_group_size = int(min_group_size)
+        self.max_set_size = int(max_set_size)
+        self.max_expected_cost = None if max_expected_cost is None else float(max_expected_cost)
         self.cache = EvidenceCache()
 
     # ---- training -------------------------------------------------------------------------------
@@ -345,6 +359,8 @@ class Grader:
         metrics["calibration"] = stack.calibration
         metrics["nll_by_calibration"] = stack.nll
         metrics["review_threshold"] = self.policy_.threshold()
+        metrics["review_threshold_source"] = ("fixed (max_expected_cost)" if self.max_expected_cost is not None
+                                              else "learned (Learn-then-Test)")
         metrics["per_modality"] = {}
         self.single_: dict[str, tuple[StackFit, DecisionPolicy]] = {}
         for b, eb in zip(oof, ev_blocks, strict=True):
@@ -373,6 +389,8 @@ class Grader:
         settings = {"extractors": self.extractor_info_, "folds": self.folds, "seed": self.seed,
                     "coverage": self.coverage, "mondrian": self.mondrian, "costs": self.costs_.model_dump(),
                     "fuser": vars(self._make_fuser()), "max_error": self.max_error, "delta": self.delta}
+        if self.max_set_size != 1 or self.max_expected_cost is not None:  # absent at their defaults: versions keep
+            settings.update(max_set_size=self.max_set_size, max_expected_cost=self.max_expected_cost)
         body = json.dumps([self.manifest_hash_, self.ontology_version_, self.code_version_, settings],
                           sort_keys=True, default=str)
         self.version_ = "grader-" + hashlib.sha256(body.encode()).hexdigest()[:12]
@@ -382,8 +400,13 @@ class Grader:
 
     def _choose_policy(self, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
             DecisionPolicy, Any]:
-        return choose_policy(proba, y, values, costs=self.costs_, max_error=self.max_error, delta=self.delta,
-                             review_on_contradiction=self.review_on_contradiction)
+        policy, choice = choose_policy(proba, y, values, costs=self.costs_, max_error=self.max_error, delta=self.delta,
+                                       review_on_contradiction=self.review_on_contradiction,
+                                       max_set_size=getattr(self, "max_set_size", 1))
+        fixed = getattr(self, "max_expected_cost", None)  # graders pickled before it have none
+        if fixed is not None:
+            policy = dataclasses.replace(policy, max_expected_cost=fixed)
+        return policy, choice
 
     def _evaluate(self, stack: StackFit, blocks: Sequence[EvidenceBlock], y: np.ndarray,
                   values: Sequence[float | None], types: Sequence[str], contra: Mapping[str, Any],

@@ -16,9 +16,31 @@ if TYPE_CHECKING:
     from assetgrade.store.records import AssetRecord
 
 __all__ = ["SETTINGS_WHERE", "DataCheck", "check_config", "check_grader_settings", "check_training_data",
-           "grader_from_settings"]
+           "grader_from_settings", "workspace_grader_settings"]
 
 SETTINGS_WHERE = "assetgrade.yaml:grader"
+
+
+def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
+    """The ``grader:`` section, with the ``policy:`` section's decision settings beneath it as defaults.
+
+    ``policy.coverage`` gives ``coverage``, ``policy.review_if_set_size_over`` gives
+    ``max_set_size`` and ``policy.max_expected_cost`` gives ``max_expected_cost`` (a fixed review
+    threshold instead of the learned one); the same key in ``grader:`` wins, and CLI options win
+    over both (:func:`grader_from_settings`).
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> cfg = WorkspaceConfig.model_validate({"policy": {"coverage": 0.95, "review_if_set_size_over": 2},
+    ...                                       "grader": {"coverage": 0.8}})
+    >>> s = workspace_grader_settings(cfg)
+    >>> s["coverage"], s["max_set_size"], s["max_expected_cost"]
+    (0.8, 2, None)
+    """
+    policy = config.policy
+    return {"coverage": policy.coverage, "max_set_size": policy.review_if_set_size_over,
+            "max_expected_cost": policy.max_expected_cost, **config.section("grader")}
 
 
 def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_WHERE, **given: Any) -> Grader:
@@ -104,7 +126,7 @@ def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
     except AssetgradeError as exc:
         problems.append(str(exc))
     try:
-        grader = config.section("grader")
+        grader = workspace_grader_settings(config)
     except AssetgradeError as exc:
         return [*problems, str(exc)]
     return problems + check_grader_settings(grader, base)

@@ -45,11 +45,11 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
 
 def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: float | None,
                  extractors: str | None) -> Grader:
-    """A Grader from the workspace's ``grader:`` config section, with the CLI options that were given on top."""
-    from assetgrade.grader_settings import grader_from_settings
+    """A Grader from the workspace's ``grader:`` (and ``policy:``) settings, with the CLI options given on top."""
+    from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
 
     chosen = None if extractors is None else [e.strip() for e in extractors.split(",") if e.strip()]
-    return grader_from_settings(ws.config.section("grader"), folds=folds, seed=seed, coverage=coverage,
+    return grader_from_settings(workspace_grader_settings(ws.config), folds=folds, seed=seed, coverage=coverage,
                                 extractors=chosen)
 
 

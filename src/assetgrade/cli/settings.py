@@ -143,14 +143,14 @@ def _check(
 
 def _check_data(folder: Path, store: str | None) -> None:
     """The data half of ``config check --data`` (the settings are known to be valid)."""
-    from assetgrade.grader_settings import check_training_data
+    from assetgrade.grader_settings import check_training_data, workspace_grader_settings
     from assetgrade.store.loading import load_records
 
     with open_workspace(folder, store) as ws:
         with console.status("reading the assets and labels"):
             records = load_records(ws)
         grades = ws.ontology().grades.names
-        check = check_training_data(records, ws.config.section("grader"), grades)
+        check = check_training_data(records, workspace_grader_settings(ws.config), grades)
     for p in check.problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     for w in check.warnings:

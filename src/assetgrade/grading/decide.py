@@ -115,7 +115,7 @@ def stack_metrics(
 
 def choose_policy(
     proba: FloatArray, y: npt.NDArray[np.int64], values: Sequence[float | None], *, costs: CostConfig,
-    max_error: float, delta: float, review_on_contradiction: bool,
+    max_error: float, delta: float, review_on_contradiction: bool, max_set_size: int = 1,
 ) -> tuple[DecisionPolicy, ThresholdChoice]:
     """The policy whose expected-cost threshold is the Learn-then-Test choice on out-of-fold results.
 
@@ -128,7 +128,7 @@ def choose_policy(
     choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=max_error, delta=delta,
                               procedure="fixed_sequence")
     thr = min(float(choice.threshold), float(costs.review_cost))
-    return DecisionPolicy(costs, max_set_size=1, review_on_contradiction=review_on_contradiction,
+    return DecisionPolicy(costs, max_set_size=max_set_size, review_on_contradiction=review_on_contradiction,
                           max_expected_cost=thr), choice
 
 

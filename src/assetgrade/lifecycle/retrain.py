@@ -37,10 +37,10 @@ def default_fit(ws: Workspace) -> FitFn:
 
     def fit(records: Sequence[AssetRecord]) -> Any:
         from assetgrade.decision.costs import CostConfig
-        from assetgrade.grader_settings import grader_from_settings
+        from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
 
         costs = ws.config.section("costs")
-        grader = grader_from_settings(ws.config.section("grader"), ontology=ws.ontology(),
+        grader = grader_from_settings(workspace_grader_settings(ws.config), ontology=ws.ontology(),
                                       costs=CostConfig.from_dict(costs) if costs else None)
         return grader.fit(list(records))
 

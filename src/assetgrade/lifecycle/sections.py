@@ -1,4 +1,4 @@
-"""Checks of the config's policy sections (``drift:``, ``lifecycle:``, ``audit:``, ``documentation:``).
+"""Checks of the config's policy sections (``policy:``, ``drift:``, ``lifecycle:``, ``audit:``, ``documentation:``).
 
 Each section is read by one command long after it was written (``audit station-drift``,
 ``models promote``, ``retrain``, ``audit``, the exported documents); a misspelt key or a value of
@@ -129,7 +129,8 @@ def check_sections(config: WorkspaceConfig) -> list[str]:
     >>> check_sections(WorkspaceConfig.model_validate({"lifecycle": {"retrain": {"min_new_labels": 0}}}))
     ['assetgrade.yaml:lifecycle.retrain.min_new_labels: Input should be greater than or equal to 1 (got 0)']
     """
-    problems: list[str] = []
+    problems = _unknown(config.policy.model_extra or {}, list(type(config.policy).model_fields),
+                        "assetgrade.yaml:policy")
     for name, check in _SECTIONS.items():
         try:
             section = config.section(name)

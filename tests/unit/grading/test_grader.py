@@ -181,3 +181,16 @@ def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modali
         tiny_grader(fuser={"modle": "latent"})
     with pytest.raises(ValidationError, match="'latent'"):
         tiny_grader(fuser={"model": "forest"})
+
+
+def test_set_size_and_a_fixed_cost_threshold_are_decision_settings(records: list[AssetRecord]) -> None:
+    learned = tiny_grader(extractors=("text",)).fit(records)
+    assert learned.policy_.max_set_size == 1
+    assert learned.metrics_["review_threshold_source"] == "learned (Learn-then-Test)"
+    strict = tiny_grader(extractors=("text",), max_set_size=2, max_expected_cost=0.0).fit(records)
+    assert strict.policy_.max_set_size == 2 and strict.policy_.threshold() == 0.0
+    assert strict.metrics_["review_threshold_source"] == "fixed (max_expected_cost)"
+    assert strict.version_ != learned.version_  # the decision settings are part of the model's identity
+    r = strict.grade(records[1])  # a B asset: some expected cost, above a zero threshold
+    assert r.decision == "review" and any("above the threshold 0" in why for why in r.reasons)
+    assert learned.metrics_["auto_accept_rate"] >= strict.metrics_["auto_accept_rate"] == 0.0

@@ -325,3 +325,21 @@ def test_cli_config_check_data_reads_the_store(tmp_path: Path) -> None:
     r = runner.invoke(app, ["config", "check", "--data", *w])
     assert _code(r) == 2 and "train needs at least 7" in " ".join(r.output.split())
     assert runner.invoke(app, ["config", "check", *w]).exit_code == 0  # the settings alone are fine
+
+
+def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path) -> None:
+    from assetgrade.grader_settings import workspace_grader_settings
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    for key, value in (("policy.coverage", "0.8"), ("policy.review_if_set_size_over", "2"),
+                       ("policy.max_expected_cost", "150")):
+        assert runner.invoke(app, ["config", "set", key, value, "-w", str(ws)]).exit_code == 0
+    g = grader_from_settings(workspace_grader_settings(load_config(ws / "assetgrade.yaml")))
+    assert (g.coverage, g.max_set_size, g.max_expected_cost) == (0.8, 2, 150.0)
+    # the grader section and CLI options win over the policy section
+    assert runner.invoke(app, ["config", "set", "grader.coverage", "0.85", "-w", str(ws)]).exit_code == 0
+    settings = workspace_grader_settings(load_config(ws / "assetgrade.yaml"))
+    assert grader_from_settings(settings).coverage == 0.85
+    assert grader_from_settings(settings, coverage=0.95).coverage == 0.95

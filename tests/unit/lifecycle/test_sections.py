@@ -51,6 +51,9 @@ def test_each_section_names_the_bad_key() -> None:
         "assetgrade.yaml:documentation.limitations: must be a list of texts, got 'one long text'",
     ]
     assert _check(drift=[1, 2]) == ["assetgrade.yaml: section 'drift' must be a mapping, got list"]
+    assert _check(policy={"coverage": 0.8, "coverag": 0.8}) == [
+        "assetgrade.yaml:policy.coverag: unknown key; known: ['coverage', 'review_if_set_size_over', "
+        "'max_expected_cost']"]
 
 
 def test_cli_config_check_and_set_read_the_sections(tmp_path: Path) -> None:
