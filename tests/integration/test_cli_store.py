@@ -57,11 +57,13 @@ def test_cli_exit_codes_and_report_on_bad_rows(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     exe = [sys.executable, "-m", "assetgrade.cli"]
     subprocess.run([*exe, "init", str(ws)], check=True, capture_output=True)
-    (tmp_path / "m.csv").write_text("asset_id,kind,text,defect\nx,log,ok,\ny,log,bad,warp_drive\n")
+    (tmp_path / "m.csv").write_text("asset_id,kind,text,defect,sevrity\nx,log,ok,,\ny,log,bad,warp_drive,\n")
     r = subprocess.run([*exe, "ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)], capture_output=True,
                        text=True)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "warp_drive" in r.stdout and "rejected" in r.stderr
+    said = " ".join(r.stdout.split())  # rich wraps long lines
+    assert "column 'sevrity' is not a manifest column and was ignored (did you mean 'severity'?)" in said
     report = json.loads(next((ws / "reports").glob("ingest-*.json")).read_text())
     assert report["added"]["evidence"] == 1
     assert report["errors"][0]["row"] == 3 and report["errors"][0]["field"] == "defect"

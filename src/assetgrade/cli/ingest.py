@@ -14,7 +14,7 @@ from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_worksp
 
 if TYPE_CHECKING:
     from assetgrade.ingest.items import ItemSpec
-    from assetgrade.ingest.report import IngestReport, RowError
+    from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
     from assetgrade.workspace import Workspace
 
 __all__ = ["print_report", "register", "run_ingest"]
@@ -32,7 +32,7 @@ ENCODING = typer.Option("--encoding", help="Text encoding of the input (default:
 
 
 def run_ingest(
-    ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError], *, total: int | None,
+    ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError | IngestNotice], *, total: int | None,
     group_size: int | None = None, quiet: bool = False,
 ) -> IngestReport:
     """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/)."""
@@ -67,6 +67,8 @@ def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) ->
         out.print(et)
         if len(report.errors) > max_errors:
             out.print(f"... and {len(report.errors) - max_errors} more")
+    for n in report.notices:
+        out.print(f"[yellow]![/] {n}", highlight=False)
     out.print(f"report: {report.report_path}")
 
 
@@ -86,7 +88,7 @@ def _classes(items: list[str] | None) -> dict[str, str]:
 
 
 def _go(workspace: Path | None, store: str | None, kind: str, source: str, total: int | None,
-        make: Callable[[], Iterable[ItemSpec | RowError]], group_size: int | None) -> None:
+        make: Callable[[], Iterable[ItemSpec | RowError | IngestNotice]], group_size: int | None) -> None:
     with open_workspace(workspace, store) as ws:
         report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size)
     _finish(report)

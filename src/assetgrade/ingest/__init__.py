@@ -5,7 +5,7 @@ from assetgrade.ingest.folders import folder_items
 from assetgrade.ingest.images import ImageInfo, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.manifest import manifest_items
-from assetgrade.ingest.report import IngestReport, RowError
+from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.series import SeriesOptions, series_items, series_to_parquet, validate_series
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.ingest.workorders import WorkOrderColumns, work_order_items
@@ -13,6 +13,7 @@ from assetgrade.ingest.writer import Ingestor
 
 __all__ = [
     "ImageInfo",
+    "IngestNotice",
     "IngestReport",
     "Ingestor",
     "ItemSpec",

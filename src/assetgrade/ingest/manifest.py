@@ -10,6 +10,7 @@ needs ``path`` (relative to the manifest's folder, never outside it) or ``text``
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,7 +21,7 @@ from assetgrade.errors import IngestError
 from assetgrade.ingest.fields import parse_box, parse_datetime, parse_float
 from assetgrade.ingest.inputs import CsvRow, read_csv_rows, read_text, safe_path
 from assetgrade.ingest.items import ItemSpec, LabelSpec
-from assetgrade.ingest.report import RowError
+from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = ["KNOWN_COLUMNS", "REQUIRED_COLUMNS", "count_rows", "manifest_items"]
@@ -99,20 +100,42 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     return text or None
 
 
-def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemSpec | RowError]:
-    """Items (or row errors) from a manifest; file-level problems raise IngestError naming the file."""
+def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemSpec | RowError | IngestNotice]:
+    """Items (or row errors) from a manifest; file-level problems raise IngestError naming the file.
+
+    A column (or JSON key) that is not a manifest column is read past, with one
+    :class:`~assetgrade.ingest.report.IngestNotice` naming it (and the column it may be a typo of)
+    at the first row that has it: ``grde`` would otherwise drop every grade without a word.
+    """
     if not path.is_file():
         raise IngestError("manifest not found", where=str(path))
     base = path.parent
+    told: set[str] = set()
+    header_row = path.suffix.lower() in (".csv", ".tsv")
     for rec in _records(path, encoding):
         if isinstance(rec, RowError):
             yield rec
             continue
         line, obj = rec
+        for key in obj:
+            if key and key not in KNOWN_COLUMNS and key not in told:
+                told.add(key)
+                yield IngestNotice(str(path), 1 if header_row else line, _unknown_column(key))
         try:
             yield _item(path, base, line, obj)
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), line, getattr(exc, "field", None))
+
+
+def _unknown_column(key: str) -> str:
+    """The notice for a column the manifest format does not have.
+
+    >>> _unknown_column("grde")
+    "column 'grde' is not a manifest column and was ignored (did you mean 'grade'?)"
+    """
+    close = difflib.get_close_matches(key.lower(), KNOWN_COLUMNS, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; manifest columns: {', '.join(KNOWN_COLUMNS)}"
+    return f"column {key!r} is not a manifest column and was ignored{hint}"
 
 
 def _err(path: Path, line: int, fieldname: str, reason: str) -> IngestError:

@@ -9,7 +9,7 @@ from typing import Any
 
 from assetgrade.errors import AssetgradeError, ValidationError
 
-__all__ = ["IngestReport", "RowError"]
+__all__ = ["IngestNotice", "IngestReport", "RowError"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,24 @@ class RowError:
         return cls(file, row, field, reason, name)
 
 
+@dataclass(frozen=True)
+class IngestNotice:
+    """Something about the input that rejected nothing but may not be what its author meant.
+
+    Examples
+    --------
+    >>> str(IngestNotice("m.csv", 1, "column 'grde' is not a manifest column and was ignored"))
+    "m.csv:row 1: column 'grde' is not a manifest column and was ignored"
+    """
+
+    file: str
+    row: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.file + ("" if self.row is None else f":row {self.row}") + f": {self.message}"
+
+
 @dataclass
 class IngestReport:
     """The result of one ingest run; ``write`` saves it as JSON.
@@ -76,6 +94,8 @@ class IngestReport:
     added: dict[str, int] = field(default_factory=lambda: {"assets": 0, "evidence": 0, "labels": 0})
     skipped_existing: int = 0
     errors: list[RowError] = field(default_factory=list)
+    notices: list[IngestNotice] = field(default_factory=list)
+    """Input that was read but may not mean what it says (an unknown manifest column): nothing rejected."""
     wall_s: float = 0.0
     status: str = "running"
     report_path: str | None = None
@@ -89,6 +109,7 @@ class IngestReport:
         """A JSON-ready dict."""
         d = asdict(self)
         d["errors"] = [asdict(e) | {"message": str(e)} for e in self.errors]
+        d["notices"] = [str(n) for n in self.notices]
         return d
 
     def write(self, folder: Path) -> Path:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from assetgrade.errors import AssetgradeError, ConflictError, IngestError
 from assetgrade.ingest.images import validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec
-from assetgrade.ingest.report import IngestReport, RowError
+from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["Ingestor"]
+
+_Item = ItemSpec | RowError | IngestNotice
 
 _STREAM_BYTES = 32 * 2**20
 _RETRIES = 5
@@ -98,7 +100,7 @@ class Ingestor:
                                    source=source)
 
     # -- driver -----------------------------------------------------------------------------
-    def run(self, items: Iterable[ItemSpec | RowError]) -> IngestReport:
+    def run(self, items: Iterable[_Item]) -> IngestReport:
         """Ingest everything; returns the report (also written to the workspace's ``reports/``)."""
         if self.terms is None:
             self.terms = TermChecker(self.ws.ontology())
@@ -111,7 +113,12 @@ class Ingestor:
         try:
             for group in _groups(iter(items), self.group_size):
                 specs: list[ItemSpec] = []
+                rows = 0
                 for it in group:
+                    if isinstance(it, IngestNotice):
+                        rep.notices.append(it)
+                        continue
+                    rows += 1
                     if isinstance(it, RowError):
                         rep.errors.append(it)
                     else:
@@ -119,7 +126,7 @@ class Ingestor:
                 if specs:
                     self._group(specs)
                 if self.on_progress is not None:
-                    self.on_progress(len(group))
+                    self.on_progress(rows)
             rep.status = "done" if rep.ok else "done_with_errors"
         except KeyboardInterrupt:
             rep.status = "interrupted"
@@ -386,7 +393,7 @@ def _ctrl_c_held() -> Iterator[None]:
             signal.raise_signal(signal.SIGINT)  # now handled as it would have been (KeyboardInterrupt by default)
 
 
-def _groups(it: Iterator[ItemSpec | RowError], n: int) -> Iterator[list[ItemSpec | RowError]]:
+def _groups(it: Iterator[_Item], n: int) -> Iterator[list[_Item]]:
     while chunk := list(islice(it, n)):
         yield chunk
 

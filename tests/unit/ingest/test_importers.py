@@ -88,6 +88,29 @@ def test_manifest_json_and_jsonl(ws: Workspace, tmp_path: Path, jpeg: Callable[.
     assert sorted(e.row for e in rep2.errors if e.row is not None) == [2, 3]
 
 
+def test_unknown_manifest_columns_are_named_once_and_nothing_else_changes(ws: Workspace, tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("asset_id,kind,text,grde,site\np1,log,oil leak,C,north\np2,log,ok,A,south\n")
+    rep = _run(ws, manifest_items(m))
+    assert rep.ok and rep.added == {"assets": 2, "evidence": 2, "labels": 0}  # the misspelt grades did not land
+    assert [str(n) for n in rep.notices] == [
+        f"{m}:row 1: column 'grde' is not a manifest column and was ignored (did you mean 'grade'?)",
+        f"{m}:row 1: column 'site' is not a manifest column and was ignored; manifest columns: asset_id, kind, "
+        "path, text, evidence_id, asset_type, grade, defect, severity, box, annotator, origin, source, generator, "
+        "generator_params, parent, capture_time, device, date, cost, media_type",
+    ]
+    saved = json.loads(Path(rep.report_path or "").read_text())
+    assert saved["notices"] == [str(n) for n in rep.notices]
+    # JSON lines: named at the first row that has the key
+    j = tmp_path / "m.jsonl"
+    j.write_text('{"asset_id": "q", "kind": "log", "text": "ok"}\n'
+                 '{"asset_id": "q", "kind": "log", "text": "worn", "severty": "minor"}\n'
+                 '{"asset_id": "q", "kind": "log", "text": "torn", "severty": "major"}\n')
+    rep = _run(ws, manifest_items(j))
+    assert [(n.row, n.message.split(" is ")[0]) for n in rep.notices] == [(2, "column 'severty'")]
+    assert rep.added["evidence"] == 3
+
+
 def test_folder_per_class(ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
     root = tmp_path / "tree"
     for cls, n in (("A", 2), ("C", 3)):
