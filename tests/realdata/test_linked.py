@@ -129,6 +129,9 @@ def test_records_load_real_bytes_and_series(tmp_path: Path) -> None:
     rows = list(csv.DictReader(manifest.open(encoding="utf-8")))
     assert len(rows) == sum(1 + 1 + len(r.logs) for r in bench.records)
     assert all((tmp_path / r["path"]).exists() for r in rows if r["path"])
+    from assetgrade.ingest.manifest import KNOWN_COLUMNS
+
+    assert set(rows[0]) <= set(KNOWN_COLUMNS)  # ingest reads every column (no notice)
     assert len(bench.split("test").records) + len(bench.split("train").records) < 12
 
 

@@ -492,21 +492,22 @@ def write_linked(bench: LinkedBenchmark, out_dir: str | Path, *, include_grades:
     """Write files + a CSV manifest (one row per evidence item) + ``labels.csv``; returns the manifest path.
 
     Manifest columns: ``asset_id, asset_type, kind (image|log|series), path, text, date, grade,
-    split, origin``; paths are relative to ``out_dir`` (``images/``, ``series/`` as CSV).
+    origin`` (all manifest columns, so ingest reads every one); paths are relative to ``out_dir``
+    (``images/``, ``series/`` as CSV). Each asset's split and its per-modality labels are in
+    ``labels.csv``.
     """
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "series").mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.csv"
-    cols = ["asset_id", "asset_type", "kind", "path", "text", "date", "grade", "split", "origin"]
+    cols = ["asset_id", "asset_type", "kind", "path", "text", "date", "grade", "origin"]
     with manifest.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
-        for rec, lab in zip(bench.records, bench.labels, strict=True):
+        for rec in bench.records:
             base = {
                 "asset_id": rec.asset_id,
                 "asset_type": rec.asset_type,
-                "split": lab.split,
                 "grade": rec.grade if include_grades else "",
                 "origin": "real",
             }
