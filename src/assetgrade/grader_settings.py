@@ -16,9 +16,49 @@ if TYPE_CHECKING:
     from assetgrade.store.records import AssetRecord
 
 __all__ = ["SETTINGS_WHERE", "DataCheck", "check_config", "check_grader_settings", "check_training_data",
-           "grader_from_settings", "workspace_grader_settings"]
+           "effective_grader_settings", "grader_from_settings", "workspace_grader_settings"]
 
 SETTINGS_WHERE = "assetgrade.yaml:grader"
+
+
+_FROM_POLICY = {"coverage": "coverage", "max_set_size": "review_if_set_size_over",
+                "max_expected_cost": "max_expected_cost"}
+"""Grader keyword → the ``policy:`` field that gives its workspace default."""
+
+
+def effective_grader_settings(config: WorkspaceConfig) -> list[tuple[str, Any, str]]:
+    """Every Grader keyword ``train`` would use in this workspace: (key, value, where it comes from).
+
+    The source is ``grader:`` (the section sets it), ``policy:<field>`` (the policy section gives
+    it), or ``default``. ``ontology`` and ``costs`` come from their own sections and are left
+    out; CLI options (``--folds`` ...) still go on top.
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> rows = effective_grader_settings(WorkspaceConfig.model_validate(
+    ...     {"policy": {"review_if_set_size_over": 2}, "grader": {"folds": 3}}))
+    >>> [r for r in rows if r[0] in ("folds", "seed", "max_set_size")]
+    [('folds', 3, 'grader:'), ('seed', 0, 'default'), ('max_set_size', 2, 'policy:review_if_set_size_over')]
+    """
+    import inspect
+
+    from assetgrade.grader import Grader
+
+    section = config.section("grader")
+    policy = config.policy
+    rows: list[tuple[str, Any, str]] = []
+    for name, param in inspect.signature(Grader.__init__).parameters.items():
+        if name in ("self", "ontology", "costs"):
+            continue
+        if name in section:
+            rows.append((name, section[name], "grader:"))
+        elif name in _FROM_POLICY and _FROM_POLICY[name] in policy.model_fields_set:
+            rows.append((name, getattr(policy, _FROM_POLICY[name]), f"policy:{_FROM_POLICY[name]}"))
+        else:
+            default = param.default
+            rows.append((name, list(default) if isinstance(default, tuple) else default, "default"))
+    return rows
 
 
 def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
@@ -26,8 +66,8 @@ def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
 
     ``policy.coverage`` gives ``coverage``, ``policy.review_if_set_size_over`` gives
     ``max_set_size`` and ``policy.max_expected_cost`` gives ``max_expected_cost`` (a fixed review
-    threshold instead of the learned one); the same key in ``grader:`` wins, and CLI options win
-    over both (:func:`grader_from_settings`).
+    threshold instead of the learned one), each when the file sets it; the same key in
+    ``grader:`` wins, and CLI options win over both (:func:`grader_from_settings`).
 
     Examples
     --------
@@ -35,12 +75,12 @@ def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
     >>> cfg = WorkspaceConfig.model_validate({"policy": {"coverage": 0.95, "review_if_set_size_over": 2},
     ...                                       "grader": {"coverage": 0.8}})
     >>> s = workspace_grader_settings(cfg)
-    >>> s["coverage"], s["max_set_size"], s["max_expected_cost"]
-    (0.8, 2, None)
+    >>> s["coverage"], s["max_set_size"], "max_expected_cost" in s  # a policy key the file does not set: absent
+    (0.8, 2, False)
     """
     policy = config.policy
-    return {"coverage": policy.coverage, "max_set_size": policy.review_if_set_size_over,
-            "max_expected_cost": policy.max_expected_cost, **config.section("grader")}
+    given = {key: getattr(policy, field) for key, field in _FROM_POLICY.items() if field in policy.model_fields_set}
+    return {**given, **config.section("grader")}
 
 
 def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_WHERE, **given: Any) -> Grader:

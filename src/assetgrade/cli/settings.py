@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace, workspace_path
 
@@ -31,12 +32,28 @@ def _dump(value: Any, as_json: bool) -> str:
 def _show(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of YAML.")] = False,
+    grader: Annotated[bool, typer.Option(
+        "--grader", help="Every setting train would give the Grader, and where each comes from.")] = False,
 ) -> None:
-    """Print the workspace's settings, defaults filled in."""
+    """Print the workspace's settings, defaults filled in (--grader: the Grader's settings as train uses them)."""
     from assetgrade.config import load_config
     from assetgrade.workspace import config_path
 
-    typer.echo(_dump(load_config(config_path(workspace_path(workspace))).model_dump(mode="json"), as_json))
+    config = load_config(config_path(workspace_path(workspace)))
+    if not grader:
+        typer.echo(_dump(config.model_dump(mode="json"), as_json))
+        return
+    from assetgrade.grader_settings import effective_grader_settings
+
+    rows = effective_grader_settings(config)
+    if as_json:
+        typer.echo(json.dumps([{"key": k, "value": v, "from": src} for k, v, src in rows], indent=2, default=str))
+        return
+    table = Table("key", "value", "from", title="grader settings as train uses them (CLI options go on top)",
+                  title_justify="left")
+    for key, value, src in rows:
+        table.add_row(key, json.dumps(value, default=str), src)
+    console.print(table)
 
 
 def _get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import Result
@@ -343,3 +344,8 @@ def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path) -
     settings = workspace_grader_settings(load_config(ws / "assetgrade.yaml"))
     assert grader_from_settings(settings).coverage == 0.85
     assert grader_from_settings(settings, coverage=0.95).coverage == 0.95
+    r = runner.invoke(app, ["config", "show", "--grader", "--json", "-w", str(ws)])
+    shown = {row["key"]: (row["value"], row["from"]) for row in json.loads(r.output)}
+    assert shown["coverage"] == (0.85, "grader:") and shown["max_set_size"] == (2, "policy:review_if_set_size_over")
+    assert shown["max_expected_cost"] == (150.0, "policy:max_expected_cost") and shown["folds"] == (5, "default")
+    assert "ontology" not in shown and "costs" not in shown
