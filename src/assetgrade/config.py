@@ -22,7 +22,13 @@ CONFIG_NAME = "assetgrade.yaml"
 
 
 class PolicySettings(BaseModel):
-    """Decision policy defaults a workspace starts with (the decision layer may refine them).
+    """The workspace's decision settings, which ``train``, ``evaluate`` and ``retrain`` give the Grader.
+
+    Each field the file sets becomes a Grader default (``coverage``; ``review_if_set_size_over``
+    → ``max_set_size``; ``max_expected_cost``, a fixed review threshold instead of the learned
+    one); the ``grader:`` section's keys and CLI options win
+    (:func:`assetgrade.grader_settings.workspace_grader_settings`). Unknown keys are kept so old
+    files load; ``config check`` names them.
 
     Examples
     --------
