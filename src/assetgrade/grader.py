@@ -66,7 +66,6 @@ _FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "drop
 """The Grader's fusion settings unless ``fuser`` says otherwise (a mapping given overrides these keys)."""
 
 
-
 def _checked_extractors(extractors: Any) -> tuple[str | Extractor, ...]:
     """The extractor list as a tuple: a non-empty sequence of names and unfitted Extractor instances.
 
