@@ -279,8 +279,41 @@ def test_heads_run_blas_on_one_thread_and_give_it_back() -> None:
     assert _blas_threads() == before
 
 
+def test_threads_share_the_one_thread_limit_without_waiting_for_each_other() -> None:
+    """A prediction in one thread must not wait for a long fit in another (a server during a label round)."""
+    import threading
+
+    from assetgrade.modalities.vision.heads import serial_blas
+
+    before = _blas_threads()
+    both_inside = threading.Barrier(2, timeout=10)  # a lock between the threads would break it
+    first_left, second_may_leave = threading.Event(), threading.Event()
+    seen: dict[str, set[int]] = {}
+
+    def worker(name: str, leave_after: threading.Event | None) -> None:
+        with serial_blas():
+            both_inside.wait()
+            seen[name] = set(_blas_threads())
+            if leave_after is not None:
+                assert leave_after.wait(10)
+        if leave_after is None:
+            first_left.set()
+
+    fit = threading.Thread(target=worker, args=("fit", second_may_leave))
+    predict = threading.Thread(target=worker, args=("predict", None))
+    fit.start()
+    predict.start()
+    assert first_left.wait(15), "the threads did not get inside together"
+    predict.join(10)
+    assert set(_blas_threads()) == {1}  # the fit is still inside: the limit holds
+    second_may_leave.set()
+    fit.join(10)
+    assert seen == {"fit": {1}, "predict": {1}}
+    assert _blas_threads() == before  # the last one out gave the threads back
+
+
 def test_heads_fitted_in_parallel_threads_equal_heads_fitted_alone(rng: np.random.Generator) -> None:
-    """The thread limit is process-wide: fits in other threads take turns, so none runs half-limited."""
+    """The thread limit is process-wide and shared: fits in parallel threads all run on one BLAS thread."""
     from concurrent.futures import ThreadPoolExecutor
 
     X = rng.normal(size=(300, 120)).astype(np.float32)
