@@ -32,6 +32,7 @@ KNOWN_COLUMNS = (
     "annotator", "origin", "source", "generator", "generator_params", "parent", "capture_time", "device",
     "date", "cost", "media_type",
 )
+_KNOWN = frozenset(KNOWN_COLUMNS)
 
 
 def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, Any]] | RowError]:
@@ -117,8 +118,8 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
             yield rec
             continue
         line, obj = rec
-        for key in obj:
-            if key and key not in KNOWN_COLUMNS and key not in told:
+        for key in obj:  # in the file's column order
+            if key and key not in _KNOWN and key not in told:
                 told.add(key)
                 yield IngestNotice(str(path), 1 if header_row else line, _unknown_column(key))
         try:
