@@ -274,8 +274,14 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
         name, modality = _name_and_modality(spec)
         if modality is None:
             unknown += 1
-            warnings.append(f"{name}: a plug-in extractor whose class does not say which evidence it reads "
-                            "(no class attribute `modality`), so its data is not checked")
+            from assetgrade.modalities.base import available_extractors
+
+            if isinstance(spec, str) and spec not in available_extractors():
+                warnings.append(f"{name}: not a registered extractor in this process (import the module that "
+                                "registers it), so its data is not checked")
+            else:
+                warnings.append(f"{name}: a plug-in extractor whose class does not say which evidence it reads "
+                                "(no class attribute `modality`), so its data is not checked")
             continue
         have = [r for r in on if modality in r.modalities()]
         modality_counts[name] = len(have)

@@ -229,6 +229,8 @@ def test_data_check_reads_plug_in_extractors_by_the_modality_their_class_names(m
     assert untold.warnings[0] == ("untold: a plug-in extractor whose class does not say which evidence it reads "
                                   "(no class attribute `modality`), so its data is not checked")
     assert untold.modality_counts == {"sensors": 0}
+    gone = check_training_data(recs, {"extractors": ["thermal-unregistered", "text"], "folds": 3}, grades)
+    assert gone.warnings[0].startswith("thermal-unregistered: not a registered extractor in this process")
     # an extractor instance in the Python API is read by its own attribute
     given = check_training_data(recs, {"extractors": [Untold()], "folds": 3}, grades)
     assert given.modality_counts == {"Untold (text)": 6} and given.problems == ()
