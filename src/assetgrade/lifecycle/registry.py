@@ -266,13 +266,10 @@ class ModelRegistry:
         return self.ws.config.section("lifecycle")
 
     def policy(self) -> PromotionPolicy:
-        """The promotion policy of the workspace (``lifecycle: promotion:`` in the config)."""
-        from pydantic import ValidationError as PydanticValidationError
+        """The promotion policy of the workspace (``lifecycle: promotion:`` in the config); bad keys are named."""
+        from assetgrade.lifecycle.sections import promotion_policy
 
-        try:
-            return PromotionPolicy.model_validate(self._lifecycle_section().get("promotion", {}))
-        except PydanticValidationError as exc:
-            raise ValidationError(str(exc.errors()[0]["msg"]), where="assetgrade.yaml:lifecycle.promotion") from exc
+        return promotion_policy(self.ws.config)
 
     # -- promotion and rollback -------------------------------------------------------------
     def promote(

@@ -21,9 +21,13 @@ if TYPE_CHECKING:
 
     from assetgrade.audit.drift import DriftPolicy
     from assetgrade.config import WorkspaceConfig
+    from assetgrade.lifecycle.evaluate import PromotionPolicy
     from assetgrade.lifecycle.triggers import RetrainPolicy
 
-__all__ = ["DOCUMENTATION_KEYS", "check_sections", "check_workspace_config", "drift_policy", "retrain_policy"]
+__all__ = [
+    "DOCUMENTATION_KEYS", "check_sections", "check_workspace_config", "drift_policy", "promotion_policy",
+    "retrain_policy",
+]
 
 DOCUMENTATION_KEYS: dict[str, str] = {
     "intended_use": "text", "out_of_scope": "list of texts", "limitations": "list of texts",
@@ -170,3 +174,10 @@ def retrain_policy(config: WorkspaceConfig) -> RetrainPolicy:
     from assetgrade.lifecycle.triggers import RetrainPolicy
 
     return RetrainPolicy.model_validate(_section_or_raise(config, "lifecycle").get("retrain", {}))
+
+
+def promotion_policy(config: WorkspaceConfig) -> PromotionPolicy:
+    """``lifecycle: promotion:`` as a :class:`~assetgrade.lifecycle.evaluate.PromotionPolicy`; bad values named."""
+    from assetgrade.lifecycle.evaluate import PromotionPolicy
+
+    return PromotionPolicy.model_validate(_section_or_raise(config, "lifecycle").get("promotion", {}))

@@ -94,3 +94,23 @@ def test_commands_reading_a_bad_section_name_the_key(tmp_path: Path) -> None:
         r = runner.invoke(app, [*command, "-w", str(ws)])
         assert isinstance(r.exception, ValidationError), command
         assert "assetgrade.yaml:drift.windw: unknown key" in str(r.exception)
+
+
+def test_the_promotion_policy_names_every_bad_key(tmp_path: Path) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.workspace import Workspace
+
+    ws_path = tmp_path / "ws"
+    Workspace.init(ws_path).close()
+    cfg = ws_path / "assetgrade.yaml"
+    cfg.write_text(cfg.read_text() + "lifecycle:\n  promotion: {min_subgroup_n: 0, tolrance: {accuracy: 0.1}}\n")
+    with Workspace.open(ws_path) as ws:
+        try:
+            ModelRegistry(ws).policy()
+        except ValidationError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("a bad promotion policy was accepted")
+    assert "lifecycle.promotion.tolrance: unknown key" in message
+    assert "lifecycle.promotion.min_subgroup_n: Input should be greater than or equal to 1" in message
