@@ -1,6 +1,6 @@
 """Checks of the config's policy sections (``policy:``, ``drift:``, ``lifecycle:``, ``audit:``, ``documentation:``).
 
-Each section is read by one command long after it was written (``audit station-drift``,
+Each section is read by one command long after it was written (``audit drift``,
 ``models promote``, ``retrain``, ``audit``, the exported documents); a misspelt key or a value of
 the wrong kind would otherwise surface only there, or, for keys a policy ignores, never.
 ``assetgrade config check`` runs :func:`check_sections` beside the grader checks.
