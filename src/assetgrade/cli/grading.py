@@ -124,7 +124,9 @@ def register(app: typer.Typer) -> None:
         if table_png is not None:
             console.print(f"fusion table {table_png}")
         console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "
-                      f"review threshold: {grader.policy_.threshold():,.0f})")
+                      f"review threshold: {grader.policy_.threshold():,.0f}, "
+                      f"{grader.metrics_['review_threshold_source']}; review when the grade set holds more than "
+                      f"{grader.policy_.max_set_size})")
 
     @app.command("grade")
     def grade(
