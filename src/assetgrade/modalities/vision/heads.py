@@ -60,7 +60,10 @@ class _SharedBlasLimit:
 
     The first thread in sets the limit and the last one out restores the original thread
     counts; the lock is held only while the count changes, so threads inside run at the same
-    time (each on one BLAS thread) and none restores the default while another is inside.
+    time (each on one BLAS thread) and none restores the default while another is inside. This
+    is right for a BLAS whose limit is process-wide, as the pthreads OpenBLAS in pip's numpy and
+    scipy; where the limit is per thread (OpenBLAS built with OpenMP, MKL) only the first thread
+    in is limited and the others run with the default while it is inside (slower at worst).
     """
 
     def __init__(self) -> None:
