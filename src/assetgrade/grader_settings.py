@@ -239,6 +239,8 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     >>> check.problems[1]
     'assetgrade.yaml:grader: no extractor has labelled evidence (text: none), so train would stop'
     """
+    from assetgrade.modalities.base import available_extractors
+
     grader = grader_from_settings(settings, where=where)
     scale = tuple(grades)
     labelled = [r for r in records if r.grade is not None]
@@ -274,8 +276,6 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
         name, modality = _name_and_modality(spec)
         if modality is None:
             unknown += 1
-            from assetgrade.modalities.base import available_extractors
-
             if isinstance(spec, str) and spec not in available_extractors():
                 warnings.append(f"{name}: not a registered extractor in this process (import the module that "
                                 "registers it), so its data is not checked")

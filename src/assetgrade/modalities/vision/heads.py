@@ -87,11 +87,6 @@ class _SharedBlasLimit:
                 self._limiter = None
                 _release_blas_control()  # and no thread keeps control once the default is back
 
-    @property
-    def users(self) -> int:
-        """How many contexts (over all threads) are inside now."""
-        return self._users
-
 
 _SHARED_BLAS_LIMIT = _SharedBlasLimit()
 
