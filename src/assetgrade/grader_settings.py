@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from assetgrade.store.records import AssetRecord
 
 __all__ = ["SETTINGS_WHERE", "DataCheck", "check_config", "check_grader_settings", "check_training_data",
-           "effective_grader_settings", "grader_from_settings", "workspace_grader_settings"]
+           "effective_grader_settings", "grader_from_settings", "shadowed_policy", "workspace_grader_settings"]
 
 SETTINGS_WHERE = "assetgrade.yaml:grader"
 
@@ -81,6 +81,30 @@ def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
     policy = config.policy
     given = {key: getattr(policy, field) for key, field in _FROM_POLICY.items() if field in policy.model_fields_set}
     return {**given, **config.section("grader")}
+
+
+def shadowed_policy(config: WorkspaceConfig, ignore: Collection[str] = ()) -> list[str]:
+    """The ``policy:`` settings that a different value under ``grader:`` overrides, each as one line.
+
+    Both sections may set the coverage, the set-size rule and the review threshold; ``grader:``
+    wins (:func:`workspace_grader_settings`). A file that sets both differently reads as if the
+    policy were in force, so ``config check``, ``config set``, ``train`` and ``evaluate`` say so.
+    ``ignore``: Grader keywords to leave out (a CLI option overrides both sections).
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> shadowed_policy(WorkspaceConfig.model_validate({"policy": {"coverage": 0.95}, "grader": {"coverage": 0.8}}))
+    ['grader.coverage = 0.8 overrides policy.coverage = 0.95']
+    >>> shadowed_policy(WorkspaceConfig.model_validate({"policy": {"coverage": 0.9}, "grader": {"coverage": 0.9}}))
+    []
+    """
+    policy = config.policy
+    section = config.section("grader")
+    return [f"grader.{key} = {section[key]!r} overrides policy.{field} = {getattr(policy, field)!r}"
+            for key, field in _FROM_POLICY.items()
+            if key not in ignore and field in policy.model_fields_set and key in section
+            and section[key] != getattr(policy, field)]
 
 
 def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_WHERE, **given: Any) -> Grader:

@@ -75,6 +75,7 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     """
     from assetgrade.config import parse_config, read_config_text
     from assetgrade.errors import ValidationError
+    from assetgrade.grader_settings import shadowed_policy
     from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
 
@@ -94,6 +95,10 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     tmp.write_text(new_text, encoding="utf-8")
     tmp.replace(path)
     console.print(f"{what} in {path}")
+    old_notes = set(shadowed_policy(before))
+    for line in shadowed_policy(after):
+        if line not in old_notes:
+            console.print(f"[yellow]![/] {line}", highlight=False)
 
 
 def _set(
@@ -143,17 +148,21 @@ def _check(
     """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings,
     drift, lifecycle, audit and documentation sections (with --data, also the store's labels and evidence)."""
     from assetgrade.config import load_config
+    from assetgrade.grader_settings import shadowed_policy
     from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
 
     folder = workspace_path(workspace)
     path = config_path(folder)
-    problems = check_workspace_config(load_config(path), folder)
+    config = load_config(path)
+    problems = check_workspace_config(config, folder)
     for p in problems:
         err_console.print(f"[red]✗[/] {p}", highlight=False)
     if problems:
         raise typer.Exit(2)
     console.print(f"[green]✓[/] {path}: settings are valid")
+    for line in shadowed_policy(config):
+        console.print(f"[yellow]![/] {line}", highlight=False)
     if data:
         _check_data(folder, store)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -330,7 +331,10 @@ def test_cli_config_check_data_reads_the_store(tmp_path: Path) -> None:
     assert runner.invoke(app, ["config", "check", *w]).exit_code == 0  # the settings alone are fine
 
 
-def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path) -> None:
+def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from assetgrade.cli.grading import _make_grader
+    from assetgrade.cli.workspace import open_workspace
     from assetgrade.grader_settings import workspace_grader_settings
 
     app = build_app()
@@ -341,8 +345,18 @@ def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path) -
         assert runner.invoke(app, ["config", "set", key, value, "-w", str(ws)]).exit_code == 0
     g = grader_from_settings(workspace_grader_settings(load_config(ws / "assetgrade.yaml")))
     assert (g.coverage, g.max_set_size, g.max_expected_cost) == (0.8, 2, 150.0)
-    # the grader section and CLI options win over the policy section
-    assert runner.invoke(app, ["config", "set", "grader.coverage", "0.85", "-w", str(ws)]).exit_code == 0
+    # the grader section and CLI options win over the policy section, and config set/check say so
+    assert runner.invoke(app, ["config", "check", "-w", str(ws)]).output.count("overrides") == 0
+    r = runner.invoke(app, ["config", "set", "grader.coverage", "0.85", "-w", str(ws)])
+    assert r.exit_code == 0 and "! grader.coverage = 0.85 overrides policy.coverage = 0.8" in r.output
+    r = runner.invoke(app, ["config", "check", "-w", str(ws)])
+    assert r.exit_code == 0 and "! grader.coverage = 0.85 overrides policy.coverage = 0.8" in r.output
+    capsys.readouterr()
+    with open_workspace(ws, None) as opened:  # train and evaluate build their Grader here
+        assert _make_grader(opened, None, None, None, None).coverage == 0.85
+        assert "note: grader.coverage = 0.85 overrides policy.coverage = 0.8" in capsys.readouterr().out
+        assert _make_grader(opened, None, None, 0.95, None).coverage == 0.95  # --coverage overrides both
+        assert "overrides" not in capsys.readouterr().out
     settings = workspace_grader_settings(load_config(ws / "assetgrade.yaml"))
     assert grader_from_settings(settings).coverage == 0.85
     assert grader_from_settings(settings, coverage=0.95).coverage == 0.95
