@@ -74,7 +74,8 @@ def test_review_form_submits_and_moves_on(fresh_env: Any) -> None:
     page = c.get(f"/ui/assets/{first['asset_id']}").text
     assert "bent frame" in page and "Not in the queue" in page
     hx = c.post(f"/ui/assets/{second['asset_id']}/review", headers={"HX-Request": "true"},
-                data={**form, "expected_version": str(second["asset_version"]), "defects_json": "[]"})
+                data={**form, "expected_version": str(second["asset_version"]), "defects_json": "[]",
+                      "based_on_prediction_id": second["prediction_id"]})
     assert hx.status_code == 200 and hx.headers["HX-Redirect"].startswith("/ui/")
 
 

@@ -23,6 +23,32 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the copy that the ``fastapi-offline`` package ships (MIT; Swagger UI is
+    Apache-2.0), so the page works on machines without internet access and sends no request elsewhere."""
+    import importlib.util
+    from pathlib import Path
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return  # no local copy: no docs page rather than one that loads from a CDN (the OpenAPI JSON stays)
+    static = Path(next(iter(spec.submodule_search_locations))) / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="assetgrade API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
 
 class _ServerTiming:
     """Adds ``Server-Timing: app;dur=<ms>`` (time to the response start) to every HTTP response."""
@@ -104,7 +130,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
         version="1",
         summary="Calibrated, auditable condition grades for used industrial assets, with human review.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from files installed with the package, not from a CDN
         redoc_url=None,
         lifespan=_lifespan(settings.worker_threads),
     )
@@ -114,9 +140,12 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
     for module in (review, telemetry, admin, assets):
         app.include_router(module.router)
     install_ui(app)
+    _install_docs(app)
 
     @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
+    @app.get("/ui", include_in_schema=False)
+    @app.get("/ui/", include_in_schema=False)
+    def root() -> RedirectResponse:  # serve prints .../ui: the UI's front page is the review queue
         return RedirectResponse("/ui/queue", status_code=307)
 
     app.add_middleware(SizeLimitMiddleware, max_json=settings.max_json_bytes, max_upload=settings.max_upload_bytes)

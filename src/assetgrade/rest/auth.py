@@ -75,7 +75,8 @@ def create_token(session: Session, *, name: str, role: str, actor: str = "system
     if not name or len(name) > 200:
         raise ValidationError("token name must be 1 to 200 characters", where="name")
     if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
-        raise ConflictError(f"a token named {name!r} exists; pick another name or revoke it first")
+        raise ConflictError(f"a token named {name!r} exists (a revoked token keeps its name, for the audit trail); "
+                            "pick another name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(id=new_id("tok"), name=name, role=role, token_hash=hash_token(token))
     session.add(row)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assetgrade.errors import (
     AssetgradeError,
@@ -18,8 +20,8 @@ from assetgrade.errors import (
     ValidationError,
 )
 
-__all__ = ["STATUS_CODES", "AuthenticationError", "PayloadTooLargeError", "error_response",
-           "install_error_handlers", "status_for"]
+__all__ = ["STATUS_CODES", "AuthenticationError", "HTTPError", "InternalError", "PayloadTooLargeError",
+           "error_response", "install_error_handlers", "status_for"]
 
 
 class AuthenticationError(AssetgradeError):
@@ -67,25 +69,74 @@ def error_response(exc: AssetgradeError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+class HTTPError(AssetgradeError):
+    """A routing-level error (no such path, method not allowed) with its HTTP status."""
+
+    def __init__(self, message: str, status: int, error: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+
+class InternalError(AssetgradeError):
+    """An unexpected failure in the server (HTTP 500); the traceback is in the server's log."""
+
+
+def _request_error(exc: RequestValidationError) -> ValidationError:
+    """The first schema error as a ValidationError naming the field (or the body, for JSON that does not parse)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":  # loc is ("body", character offset)
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        ctx = first.get("ctx")
+        why = ctx.get("error", "") if isinstance(ctx, dict) else ""
+        return ValidationError(f"the body is not valid JSON{at}" + (f": {why}" if why else ""), where="body")
+    return ValidationError(str(first.get("msg")), where=".".join(str(p) for p in loc) or None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers: assetgrade errors by class, request-schema errors as 422."""
+    """Register the handlers: every error, also an unknown route or a crash, is one ``ErrorOut`` JSON body
+    (an HTML page under ``/ui``): assetgrade errors by class, request-schema errors as 422."""
+
+    def respond(request: Request, exc: AssetgradeError, status: int) -> Response:
+        handler = getattr(request.app.state, "html_error_handler", None)
+        if handler is not None and request.url.path.startswith("/ui"):
+            resp: Response = handler(request, exc, status)
+            return resp
+        if isinstance(exc, HTTPError):
+            return JSONResponse({"error": exc.error, "detail": str(exc)}, status_code=status,
+                                headers=getattr(exc, "headers", None))
+        return error_response(exc)
 
     async def on_assetgrade(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AssetgradeError)
-        handler = getattr(request.app.state, "html_error_handler", None)
-        if handler is not None and request.url.path.startswith("/ui"):
-            resp: Response = handler(request, exc, status_for(exc))
-            return resp
-        return error_response(exc)
+        return respond(request, exc, status_for(exc))
 
     async def on_request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        err = ValidationError(str(first.get("msg")), where=where or None)
-        resp = error_response(err)
+        err = _request_error(exc)
+        return respond(request, err, 422)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+        if exc.status_code == 404 and detail is None:
+            detail = f"no such path: {request.url.path}"
+        elif exc.status_code == 405 and detail is None:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        err = HTTPError(detail or phrase, exc.status_code, phrase.replace(" ", ""))
+        resp = respond(request, err, exc.status_code)
+        for k, v in (exc.headers or {}).items():  # e.g. Allow on 405
+            resp.headers[k] = v
         return resp
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        err = InternalError("internal server error; the server's log has the details")
+        return respond(request, err, 500)
 
     app.add_exception_handler(AssetgradeError, on_assetgrade)
     app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "SQL_INT_MAX",
     "AssetIn",
     "AssetOut",
     "AssetPage",
@@ -45,6 +47,29 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _finite_json(value: Any, path: str = "") -> Any:
+    """Refuse NaN and infinite numbers anywhere in a JSON value (JSON has none; Python's parser lets them in)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} at {path or 'the top'} is not a finite number (JSON has no NaN or Infinity)")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_json(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite_json(v, f"{path}[{i}]")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
+"""A free-form JSON object from a client, without NaN or infinite numbers."""
+
+SQL_INT_MAX = 2**63 - 1
+"""The largest integer the stores hold: larger query numbers are refused with 422, not a 500."""
+
+_IN = ConfigDict(extra="forbid", allow_inf_nan=False)
+"""Request bodies: unknown fields and NaN/Infinity refused (422 naming the field)."""
 
 
 class _Out(BaseModel):
@@ -116,13 +141,13 @@ class AssetPage(BaseModel):
 class AssetIn(BaseModel):
     """A new asset."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     id: str = Field(min_length=1, max_length=200)
     asset_type: str = Field("unknown", max_length=100)
     make: str | None = Field(None, max_length=200)
     model: str | None = Field(None, max_length=200)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
     value: float | None = None
 
 
@@ -204,7 +229,7 @@ class LabelRoundIn(BaseModel):
     'budget_switch'
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     k: int = Field(20, ge=1, le=1000, description="how many unlabelled assets to ask labels for")
     strategy: str = Field("budget_switch", min_length=1, max_length=64,
@@ -269,7 +294,7 @@ class LabelRoundJobOut(BaseModel):
 class DefectIn(BaseModel):
     """A defect the reviewer confirms or adds; ``box`` is [x0, y0, x1, y1] in image pixels."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     id: str = Field(min_length=1, max_length=200, description="ontology defect id")
     severity: str | None = Field(None, max_length=50)
@@ -287,9 +312,9 @@ class DefectIn(BaseModel):
 class ReviewIn(BaseModel):
     """A review: the asset version it was made against (optimistic concurrency), grade, defects, note."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
-    expected_version: int = Field(ge=1, description="the asset version the reviewer saw")
+    expected_version: int = Field(ge=1, le=SQL_INT_MAX, description="the asset version the reviewer saw")
     grade: str | None = Field(None, max_length=50)
     defects: list[DefectIn] = Field(default_factory=list, max_length=200)
     note: str | None = Field(None, max_length=10_000)
@@ -314,17 +339,17 @@ class ReviewOut(_Out):
 class TelemetryItem(BaseModel):
     """One item from a station: a prediction it made or a summary of its features."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     kind: Literal["prediction", "features"]
     asset_id: str | None = Field(None, max_length=200)
-    payload: dict[str, Any]
+    payload: JsonObject
 
 
 class TelemetryIn(BaseModel):
     """A batch of telemetry; ``station`` defaults to the token's name (only admins may set another)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     station: str | None = Field(None, min_length=1, max_length=200)
     batch_id: str | None = Field(None, max_length=64)
@@ -397,7 +422,7 @@ class ChainReportOut(BaseModel):
 class TokenIn(BaseModel):
     """A token to create."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "reviewer", "station"]

@@ -84,9 +84,14 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
 
 def create_asset(ws: Workspace, who: Principal, body: AssetIn) -> Asset:
     """Add an asset (the same asset again is a no-op; other content for an existing id is a conflict)."""
-    with ws.session() as s:
-        return add_asset(s, body.id, asset_type=body.asset_type, make=body.make, model=body.model,
-                         attributes=body.attributes, value=body.value, actor=who.name)
+    try:
+        with ws.session() as s:
+            return add_asset(s, body.id, asset_type=body.asset_type, make=body.make, model=body.model,
+                             attributes=body.attributes, value=body.value, actor=who.name)
+    except ValidationError as exc:
+        if exc.where != "asset_id":
+            raise
+        raise ValidationError(exc.reason, where="id") from exc  # the body's field is "id"
 
 
 def grade_now(state: AppState, who: Principal, asset_id: str) -> Prediction:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,34 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from assetgrade.errors import StoreError
 
-__all__ = ["current_revision", "head_revision", "make_engine", "upgrade"]
+__all__ = ["current_revision", "finite_json", "head_revision", "json_dumps", "make_engine", "upgrade"]
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by None, through dicts, lists and tuples."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
+def json_dumps(obj: Any) -> str:
+    """How JSON columns are written: standard JSON, a NaN or infinite number stored as null.
+
+    JSON has no NaN: Python would write the token ``NaN``, which PostgreSQL refuses and which
+    makes SQLite's JSON functions fail on the whole column, so one bad value would break every
+    query over it. Inputs that users send are refused before this (the REST API answers 422).
+
+    >>> json_dumps({"a": float("nan"), "b": [1.5, float("inf")]})
+    '{"a": null, "b": [1.5, null]}'
+    """
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite_json(obj), allow_nan=False)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 60_000
@@ -32,15 +61,17 @@ def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
     try:
         if url.startswith("sqlite") and pool_size:
             engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-                                   poolclass=QueuePool, pool_size=pool_size, max_overflow=2 * pool_size,
+                                   json_serializer=json_dumps, poolclass=QueuePool, pool_size=pool_size,
+                                   max_overflow=2 * pool_size,
                                    pool_timeout=BUSY_TIMEOUT_MS / 1000)
             _sqlite_setup(engine)
             return engine
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool)
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, poolclass=NullPool,
+                                   json_serializer=json_dumps)
             _sqlite_setup(engine)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use store URL {_safe(url)}: {exc}") from exc
 

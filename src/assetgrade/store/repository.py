@@ -76,6 +76,18 @@ def _check(value: str, allowed: tuple[str, ...], name: str) -> None:
         raise ValidationError(f"{value!r} is not one of {', '.join(allowed)}", where=name)
 
 
+_ASSET_ROUTES = ("/evidence", "/images", "/grade", "/grades", "/reviews")
+_EVIDENCE_ROUTES = ("/content", "/overlay")
+"""The REST API addresses ``/assets/<id>/reviews`` and ``/evidence/<id>/content``: an id ending so could not be read."""
+
+
+def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> None:
+    for end in endings:
+        if value.endswith(end):
+            raise ValidationError(f"{where.replace('_', ' ')} {value!r} ends in {end!r}, which the REST API reads as "
+                                  f"{route}/<id>{end}; choose another id", where=where)
+
+
 # -- assets ------------------------------------------------------------------------------------
 def add_asset(
     session: Session, asset_id: str, *, asset_type: str = "unknown", make: str | None = None,
@@ -85,6 +97,7 @@ def add_asset(
     """Add an asset (no-op when the same asset exists; ConflictError when it differs)."""
     if not asset_id or not asset_id.strip():
         raise ValidationError("asset id must not be empty", where="asset_id")
+    _routable(asset_id, _ASSET_ROUTES, "/assets", "asset_id")
     existing = session.get(Asset, asset_id)
     fields = {"asset_type": asset_type, "make": make, "model": model,
               "attributes": attributes or {}, "value": value}
@@ -133,6 +146,7 @@ def add_evidence(
         raise ValidationError("evidence needs a blob or inline text", where="evidence")
     get_asset(session, asset_id)
     evidence_id = evidence_id or new_id("ev")
+    _routable(evidence_id, _EVIDENCE_ROUTES, "/evidence", "evidence_id")
     existing = session.get(Evidence, evidence_id)
     if existing is not None:
         if existing.sha256 != sha256 or existing.asset_id != asset_id:

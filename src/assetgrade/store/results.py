@@ -154,11 +154,18 @@ def add_review(
 
     The asset's version goes up by one; the review's grade becomes a grade label and each defect
     (``{"id": ontology defect id, "severity": ..., "box": [...]}``) a defect label, both with
-    source ``"review"`` (they win over imported labels).
+    source ``"review"`` (they win over imported labels). ``based_on_prediction_id`` must name a
+    prediction of this asset (else ValidationError).
     """
     if session.new or session.dirty or session.deleted:
         session.flush()  # below, rows are written with Core statements: pending ORM changes go first
     asset = get_asset(session, asset_id)
+    if based_on_prediction_id is not None:
+        owner = session.execute(select(Prediction.asset_id).where(Prediction.id == based_on_prediction_id)).scalar()
+        if owner != asset_id:
+            why = "no such prediction" if owner is None else f"it is a prediction of asset {owner!r}"
+            raise ValidationError(f"prediction {based_on_prediction_id!r} cannot be the basis of a review of "
+                                  f"{asset_id!r}: {why}", where="based_on_prediction_id")
     rid = new_id("rev")
     labels: list[dict[str, Any]] = []  # named after the review: each review adds its own labels
     if grade is not None:

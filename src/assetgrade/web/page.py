@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from assetgrade.rest.queries import queue_neighbours
-from assetgrade.rest.routes.assets import overlay_sha
+from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
 from assetgrade.store.repository import get_asset
 from assetgrade.store.requests import get_label_request, list_label_requests
@@ -191,8 +192,8 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     for ev, origin in evidence:
         if ev.kind == "image" and ev.blob_sha:
             mine = [f for f in findings if f.modality == "vision" and f.evidence_id == ev.id and f.region]
-            images.append({"ev": ev, "origin": origin, "content_url": f"/api/v1/evidence/{ev.id}/content",
-                           "overlay_url": f"/api/v1/evidence/{ev.id}/overlay" if overlay_sha(pred, ev.id) else None,
+            images.append({"ev": ev, "origin": origin, "content_url": evidence_url(ev.id, "content"),
+                           "overlay_url": evidence_url(ev.id, "overlay") if overlay_sha(pred, ev.id) else None,
                            "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
                            "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
         elif ev.kind in ("log", "document") and ev.text is not None:
@@ -209,7 +210,8 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                          for c in f.channels]
                 svg = series_svg(ws.blobs, ev.blob_sha, windows, f"sensor series {ev.id}", named)
             except Exception as exc:  # a broken series must not break the page; say what happened
-                svg = f'<p class="warn">cannot plot series {ev.id}: {type(exc).__name__}: {exc}</p>'
+                svg = (f'<p class="warn">cannot plot series {escape(ev.id)}: '
+                       f'{escape(type(exc).__name__)}: {escape(str(exc))}</p>')
             series.append({"ev": ev, "origin": origin, "svg": svg, "windows": windows})
     dist_svg = None
     if pred is not None:

@@ -20,7 +20,7 @@ from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
-from assetgrade.rest.schemas import LabelRoundIn, LabelRoundJobOut, ReviewIn
+from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut, ReviewIn
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.web.page import load_asset_page
@@ -96,9 +96,9 @@ def logout(request: Request) -> Response:
 def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLResponse:
     _reviewer(request)
     state = app_state(request)
-    limit = max(1, min(limit, state.settings.max_page_size))
+    limit, offset = max(1, min(limit, state.settings.max_page_size)), min(max(0, offset), SQL_INT_MAX)
     with state.workspace.session(readonly=True) as s:
-        rows, total = review_queue(s, limit=limit, offset=max(0, offset))
+        rows, total = review_queue(s, limit=limit, offset=offset)
         items = [queue_item(r) for r in rows]
     tpl = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
     return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit})
@@ -109,9 +109,9 @@ def _requests_ctx(request: Request, offset: int = 0, limit: int = 50, round_form
     from assetgrade.review.selection import available_strategies
 
     state = app_state(request)
-    limit = max(1, min(limit, state.settings.max_page_size))
+    limit, offset = max(1, min(limit, state.settings.max_page_size)), min(max(0, offset), SQL_INT_MAX)
     with state.workspace.session(readonly=True) as s:
-        items, total = list_label_requests(s, limit=limit, offset=max(0, offset))
+        items, total = list_label_requests(s, limit=limit, offset=offset)
     defaults = {"k": "20", "strategy": "budget_switch", "replace": ""}
     return {"items": items, "total": total, "offset": offset, "limit": limit, "strategies": available_strategies(),
             "round_form": {**defaults, **(round_form or {})}, "round_error": round_error}
@@ -290,7 +290,8 @@ def dashboard(request: Request) -> HTMLResponse:
 def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response:
     if isinstance(exc, AuthenticationError):
         if request.method == "GET":
-            return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", status_code=303)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}", status_code=303)
         return _render(request, "login.html", {"next": "/ui/queue", "error": str(exc), "who": None}, status=401)
     return _render(request, "error.html", {"status": status, "error": str(exc)}, status=status)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.schemas import (
+    SQL_INT_MAX,
     AuditEventOut,
     AuditPage,
     ChainReportOut,
@@ -55,7 +56,8 @@ def ontology_route(request: Request, _: Principal = Depends(current_principal)) 
 
 
 @router.get("/audit/events", response_model=AuditPage, summary="Audit events (admin)")
-def audit_events_route(request: Request, after_seq: int = Query(0, ge=0), limit: int = Query(100, ge=1),
+def audit_events_route(request: Request, after_seq: int = Query(0, ge=0, le=SQL_INT_MAX),
+                       limit: int = Query(100, ge=1, le=SQL_INT_MAX),
                        action: str | None = None, entity_id: str | None = None, actor: str | None = None,
                        _: Principal = Depends(roles("admin"))) -> AuditPage:
     """Events after ``after_seq`` in chain order, optionally filtered."""
@@ -96,7 +98,7 @@ def create_token_route(body: TokenIn, request: Request, who: Principal = Depends
     return out
 
 
-@router.delete("/tokens/{name}", response_model=TokenOut, summary="Revoke an API token (admin)")
+@router.delete("/tokens/{name:path}", response_model=TokenOut, summary="Revoke an API token (admin)")
 def revoke_token_route(name: str, request: Request, who: Principal = Depends(roles("admin"))) -> TokenOut:
     """Revoke a token; it stops working at once."""
     state = app_state(request)

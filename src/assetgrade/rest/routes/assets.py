@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
@@ -11,13 +12,13 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
-from assetgrade.rest.schemas import AssetIn, AssetOut, AssetPage, ErrorOut, EvidenceOut, PredictionOut
+from assetgrade.rest.schemas import SQL_INT_MAX, AssetIn, AssetOut, AssetPage, ErrorOut, EvidenceOut, PredictionOut
 from assetgrade.rest.writes import create_asset, grade_now, upload_image
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
 from assetgrade.store.schema import Asset, Evidence, Prediction, Provenance
 
-__all__ = ["asset_out", "evidence_out", "overlay_sha", "router"]
+__all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["assets"])
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -29,6 +30,15 @@ def asset_out(asset: Asset, pred: Prediction | PredictionSummary | None) -> Asse
     if pred is not None:
         out.latest_grade, out.latest_decision, out.latest_prediction_id = pred.grade, pred.decision, pred.id
     return out
+
+
+def evidence_url(evidence_id: str, what: str) -> str:
+    """The API path of an evidence item's bytes (``content``) or heat map (``overlay``), its id percent-encoded.
+
+    >>> evidence_url("pump-1/image/q?a=1 #2", "content")
+    '/api/v1/evidence/pump-1/image/q%3Fa%3D1%20%232/content'
+    """
+    return f"/api/v1/evidence/{quote(evidence_id, safe='/')}/{what}"
 
 
 def overlay_sha(pred: Prediction | None, evidence_id: str) -> str | None:
@@ -55,16 +65,28 @@ def evidence_out(ev: Evidence, origin: str | None, pred: Prediction | None) -> E
     out = EvidenceOut.model_validate(ev)
     out.origin = origin
     if ev.blob_sha is not None:
-        out.content_url = f"/api/v1/evidence/{ev.id}/content"
+        out.content_url = evidence_url(ev.id, "content")
     if overlay_sha(pred, ev.id) is not None:
-        out.overlay_url = f"/api/v1/evidence/{ev.id}/overlay"
+        out.overlay_url = evidence_url(ev.id, "overlay")
     return out
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` as RFC 9110 reads it: ``*``, or a list of tags compared weakly (``W/`` ignored).
+
+    >>> _etag_matches('W/"a", "b"', '"b"'), _etag_matches("*", '"b"'), _etag_matches('"a"', '"b"')
+    (True, True, False)
+    """
+    if header is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _blob_response(request: Request, sha: str, media_type: str) -> Response:
     etag = f'"{sha}"'
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    if request.headers.get("if-none-match") == etag:
+    if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     data = app_state(request).workspace.blobs.get_bytes(sha)
     return Response(content=data, media_type=media_type, headers=headers)
@@ -75,7 +97,7 @@ def list_assets_route(
     request: Request, _: Principal = Depends(current_principal),
     asset_type: str | None = None, decision: str | None = Query(None, description="latest decision"),
     grade: str | None = Query(None, description="latest grade"), q: str | None = Query(None, description="id prefix"),
-    limit: int = Query(50, ge=1), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=SQL_INT_MAX), offset: int = Query(0, ge=0, le=SQL_INT_MAX),
 ) -> AssetPage:
     """Assets ordered by id; filters apply to the type, the id prefix and the latest prediction."""
     state = app_state(request)

@@ -12,6 +12,7 @@ from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import AppState, app_state, current_principal, roles
 from assetgrade.rest.queries import QueueRow, review_queue
 from assetgrade.rest.schemas import (
+    SQL_INT_MAX,
     ErrorOut,
     LabelRequestOut,
     LabelRequestPage,
@@ -48,7 +49,8 @@ def queue_item(row: QueueRow) -> QueueItem:
 
 
 @router.get("/queue", response_model=QueuePage, summary="The review queue in policy order")
-def queue_route(request: Request, limit: int = Query(50, ge=1), offset: int = Query(0, ge=0),
+def queue_route(request: Request, limit: int = Query(50, ge=1, le=SQL_INT_MAX),
+                offset: int = Query(0, ge=0, le=SQL_INT_MAX),
                 _: Principal = Depends(current_principal)) -> QueuePage:
     """Assets whose latest prediction says review and that nobody reviewed since, most costly first."""
     state = app_state(request)
@@ -61,7 +63,7 @@ def queue_route(request: Request, limit: int = Query(50, ge=1), offset: int = Qu
 
 @router.get("/review/requests", response_model=LabelRequestPage, summary="Label requests from active learning")
 def label_requests_route(request: Request, status: Literal["open", "done", "withdrawn"] = "open",
-                         limit: int = Query(50, ge=1), offset: int = Query(0, ge=0),
+                         limit: int = Query(50, ge=1, le=SQL_INT_MAX), offset: int = Query(0, ge=0, le=SQL_INT_MAX),
                          _: Principal = Depends(current_principal)) -> LabelRequestPage:
     """Assets whose grade label was asked for; open ones newest round first, then by the strategy's rank.
 
