@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,12 +55,33 @@ def parse_datetime(value: Any, *, where: str, fmt: str | None = None) -> datetim
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_float(value: Any, *, where: str) -> float | None:
-    """A finite float (thousands separators and a currency sign allowed); None when empty."""
+    """A finite float (a currency sign and comma thousands separators allowed); None when empty.
+
+    A comma is read only as a thousands separator (``1,250.50``); any other comma is refused,
+    since ``1,5`` may be one and a half (a decimal comma) and reading it as 15 would be silently wrong.
+
+    >>> parse_float("$1,250.50", where="cost"), parse_float("1.5", where="cost")
+    (1250.5, 1.5)
+    >>> parse_float("1,5", where="cost")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.IngestError: cost: '1,5' is ambiguous: a comma is read only as a thousands separator \
+(1,250.50); write a decimal point (1.5)
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    text = str(value).strip().lstrip("$€£").strip()
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            raise IngestError(f"{value!r} is ambiguous: a comma is read only as a thousands separator (1,250.50); "
+                              "write a decimal point (1.5)", where=where)
+        text = text.replace(",", "")
     try:
-        num = float(str(value).strip().lstrip("$€£").replace(",", ""))
+        num = float(text)
     except ValueError:
         raise IngestError(f"{value!r} is not a number", where=where) from None
     if not math.isfinite(num):

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from assetgrade.errors import IngestError
 
-__all__ = ["CsvRow", "read_csv_rows", "read_text", "safe_path"]
+__all__ = ["MAX_CSV_FIELD_CHARS", "CsvRow", "read_csv_rows", "read_text", "safe_path"]
+
+MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024
+"""The longest CSV cell read (Python's default is 131,072 characters; a work-order note may be longer)."""
 
 
 def safe_path(base: Path, relative: str, *, where: str) -> Path:
@@ -92,13 +95,25 @@ def read_csv_rows(
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
         except csv.Error:
             delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
+        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    # strict: a malformed quote is an error on its row (the reader goes on with the next line), and a
+    # quote never closed ends the file with an error instead of swallowing every row after it
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise IngestError("file is empty", where=str(path)) from None
+    except csv.Error as exc:
+        raise IngestError(f"the header line is not valid CSV: {exc}", where=f"{path}:row 1") from None
     if 1 in bad_lines:
         raise IngestError(f"the header line does not decode: {bad_lines[1]}", where=f"{path}:row 1")
+    if header and header[0].startswith("\ufeff"):  # a UTF-8 byte-order mark read with --encoding utf-8
+        header[0] = header[0].lstrip("\ufeff").strip()
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one "
+                          "holds the value would be a guess", where=f"{path}:row 1")
     missing = [c for c in required if c not in header]
     if missing:
         raise IngestError(
@@ -108,8 +123,22 @@ def read_csv_rows(
 
     def rows() -> Iterator[CsvRow | tuple[int, str]]:
         start = reader.line_num + 1
-        for cells in reader:
+        while True:
             line = start
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start = reader.line_num + 1
+                if "end of data" in str(exc):  # EOF inside a quoted field
+                    yield line, (f"a quoted field opened on this row is never closed, so rows {line}-"
+                                 f"{reader.line_num} were not read; check the quotes on row {line}")
+                    return
+                if "field larger than field limit" in str(exc):
+                    exc = csv.Error(f"a cell is longer than {MAX_CSV_FIELD_CHARS:,} characters")
+                yield line, f"not valid CSV: {exc}"
+                continue
             start = reader.line_num + 1
             if not cells or all(not c.strip() for c in cells):
                 continue

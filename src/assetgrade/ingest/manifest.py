@@ -33,6 +33,8 @@ KNOWN_COLUMNS = (
     "date", "cost", "media_type",
 )
 _KNOWN = frozenset(KNOWN_COLUMNS)
+_TEXT_KINDS = ("log", "document")
+"""Kinds whose evidence is text: a ``path`` names a UTF-8 text file whose contents are stored as the text."""
 
 
 def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, Any]] | RowError]:
@@ -60,6 +62,9 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, 
             except json.JSONDecodeError as exc:
                 yield RowError(str(path), i, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
+            except RecursionError:
+                yield RowError(str(path), i, None, "JSON nested too deeply to read")
+                continue
             if not isinstance(obj, dict):
                 yield RowError(str(path), i, None, "each line must be a JSON object")
                 continue
@@ -73,6 +78,8 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, 
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise IngestError(f"not valid JSON: {exc.msg}", where=f"{path}:line {exc.lineno}") from exc
+        except RecursionError:
+            raise IngestError("JSON nested too deeply to read", where=str(path)) from None
         items = doc.get("items") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise IngestError("a JSON manifest is a list of objects or {\"items\": [...]}", where=str(path))
@@ -113,6 +120,8 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
     base = path.parent
     told: set[str] = set()
     header_row = path.suffix.lower() in (".csv", ".tsv")
+    entries: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    graded: dict[tuple[str, str], tuple[str, int]] = {}  # (asset, annotator) -> (grade, row)
     for rec in _records(path, encoding):
         if isinstance(rec, RowError):
             yield rec
@@ -123,9 +132,31 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
                 told.add(key)
                 yield IngestNotice(str(path), 1 if header_row else line, _unknown_column(key))
         try:
-            yield _item(path, base, line, obj)
+            item = _item(path, base, line, obj)
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), line, getattr(exc, "field", None))
+            continue
+        grade = next((lb for lb in item.labels if lb.kind == "grade"), None)
+        if grade is not None:
+            first = graded.setdefault((item.asset_id, grade.annotator), (grade.value, line))
+            if first[0] != grade.value:
+                yield RowError(str(path), line, "grade",
+                               f"asset {item.asset_id!r} has grade {first[0]!r} from annotator {grade.annotator!r} "
+                               f"on row {first[1]}; one annotator gives an asset one grade (fix one row, or name "
+                               "the other annotator)")
+                continue
+        if item.kind in _TEXT_KINDS and item.evidence_id is None:
+            # the same words on another date or at another cost are another entry ("replaced filter"
+            # every six months), not a second row about the first one: the n-th distinct entry with
+            # these words gets "#n" on its key; the first keeps the bare key, so earlier ingests stay as they are
+            seen = entries.setdefault((item.asset_id, item.kind, item.source_key), [])
+            facts = (item.attributes.get("date"), item.attributes.get("cost"))
+            if facts not in seen:
+                seen.append(facts)
+            n = seen.index(facts) + 1
+            if n > 1:
+                item.source_key = f"{item.source_key}#{n}"
+        yield item
 
 
 def _unknown_column(key: str) -> str:
@@ -154,6 +185,11 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
     missing = [c for c in REQUIRED_COLUMNS if not _s(obj, c)]
     if missing:
         raise _err(path, line, missing[0], f"{missing[0]} is empty")
+    for key in ("asset_id", "kind", "evidence_id", "asset_type", "grade", "defect"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str) and not (isinstance(value, int) and key != "kind"
+                                                                      and not isinstance(value, bool)):
+            raise _err(path, line, key, f"{key} must be text, not {type(value).__name__} {value!r}")
     asset_id, kind = _s(obj, "asset_id") or "", (_s(obj, "kind") or "").lower()
     rel, text = _s(obj, "path"), obj.get("text")
     if text is not None and not isinstance(text, str):
@@ -168,6 +204,16 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
         except IngestError as exc:
             raise _err(path, line, "path", exc.reason) from None
         source_key = file_path.relative_to(base.resolve()).as_posix()
+        if kind in _TEXT_KINDS:  # a log or document kept in a file: its text is the evidence
+            if text and text.strip():
+                raise _err(path, line, "text", f"a {kind} row gives a path or a text, not both")
+            file_text, bad = read_text(file_path, None)
+            if bad:
+                n, reason = next(iter(bad.items()))
+                raise _err(path, line, "path", f"{rel}: line {n}: {reason}")
+            if not file_text.strip():
+                raise _err(path, line, "path", f"{rel}: the file holds no text")
+            text = file_text
     attrs: dict[str, Any] = {}
     for key in ("date", "cost"):
         raw = obj.get(key)
@@ -211,9 +257,11 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
                                 field="defect"))
     elif _s(obj, "box"):
         raise _err(path, line, "box", "a box needs a defect in the same row")
-    spec = ItemSpec(where=where, asset_id=asset_id, kind=kind, source_key=source_key, path=file_path,
-                    text=text if not rel else None, evidence_id=_s(obj, "evidence_id"),
-                    media_type=_s(obj, "media_type"), asset_type=_s(obj, "asset_type"), attributes=attrs,
+    in_file = file_path is not None and kind not in _TEXT_KINDS
+    spec = ItemSpec(where=where, asset_id=asset_id, kind=kind, source_key=source_key,
+                    path=file_path if in_file else None, text=None if in_file else text,
+                    evidence_id=_s(obj, "evidence_id"), media_type=_s(obj, "media_type"),
+                    asset_type=_s(obj, "asset_type"), attributes=attrs,
                     provenance=prov, labels=labels, row=line, file=str(path))
     if kind == "series" and file_path is not None:
         from assetgrade.ingest.series import SeriesOptions, series_to_parquet

@@ -13,10 +13,13 @@ from assetgrade.errors import IngestError
 from assetgrade.ingest.fields import parse_datetime, parse_float
 from assetgrade.ingest.inputs import CsvRow, read_csv_rows
 from assetgrade.ingest.items import ItemSpec
-from assetgrade.ingest.report import RowError
+from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["WorkOrderColumns", "work_order_items"]
+__all__ = ["RESERVED_ATTRIBUTES", "WorkOrderColumns", "work_order_items"]
+
+RESERVED_ATTRIBUTES = ("date", "cost")
+"""Attributes the importer fills from the mapped columns; another column of that name is kept as ``column:<name>``."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,21 @@ class WorkOrderColumns:
 def work_order_items(
     path: Path, cols: WorkOrderColumns, *, encoding: str | None = None, asset_prefix: str = "",
     asset_type: str | None = None, origin: str = "real", source: str | None = None,
-) -> Iterator[ItemSpec | RowError]:
-    """Items (or row errors) from a work-order CSV; other columns are kept as attributes."""
+) -> Iterator[ItemSpec | RowError | IngestNotice]:
+    """Items (or row errors) from a work-order CSV; other columns are kept as attributes.
+
+    A column named like an attribute the importer fills (``date``, ``cost``) but not mapped to it
+    is kept as ``column:date`` (one notice says so): it must not replace the parsed ISO date, which
+    the text features and the asset summaries read.
+    """
     required = tuple(c for c in (cols.text, cols.asset, cols.date, cols.cost) if c)
-    _header, rows = read_csv_rows(path, encoding=encoding, required=required)
+    header, rows = read_csv_rows(path, encoding=encoding, required=required)
+    renamed = {k: f"column:{k}" for k in header if k in RESERVED_ATTRIBUTES and k not in required}
+    for k, new in renamed.items():
+        filled = {"date": cols.date, "cost": cols.cost}[k]
+        source = f"from column {filled!r}" if filled else "not mapped to a column"
+        yield IngestNotice(str(path), 1, f"column {k!r} is kept as attribute {new!r}: {k!r} is the parsed "
+                                         f"work-order {k} ({source})")
     seen: Counter[str] = Counter()
     for r in rows:
         if not isinstance(r, CsvRow):
@@ -71,7 +85,7 @@ def work_order_items(
             continue
         for k, val in v.items():
             if k not in required and val:
-                attrs[k] = val
+                attrs[renamed.get(k, k)] = val
         key = "\x1f".join((asset, attrs.get("date", ""), text, str(attrs.get("cost", ""))))
         seen[key] += 1
         source_key = hashlib.sha256(f"{key}\x1f{seen[key]}".encode()).hexdigest()

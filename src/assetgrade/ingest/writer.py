@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from assetgrade.errors import AssetgradeError, ConflictError, IngestError
+from assetgrade.errors import AssetgradeError, ConflictError, IngestError, ValidationError
 from assetgrade.ingest.images import validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
@@ -92,6 +92,8 @@ class Ingestor:
         self.ws = ws
         self.kind = kind
         self.source = source
+        if group_size is not None and group_size < 1:
+            raise ValidationError(f"group size must be at least 1, not {group_size}", where="--group-size")
         self.group_size = group_size or ws.config.ingest_group_size
         self.terms = terms
         self.actor = actor
@@ -260,6 +262,11 @@ class Ingestor:
                 p.existing = True
             first = seen.get(p.evidence_id)
             if first is not None:
+                if first.spec.asset_id != p.spec.asset_id:
+                    self._fail(p.spec, _conflict(p, f"appears twice in this input, for assets "
+                                                    f"{first.spec.asset_id!r} and {p.spec.asset_id!r}"),
+                               "evidence_id")
+                    continue
                 if first.sha != p.sha:
                     self._fail(p.spec, _conflict(p, "appears twice in this input with different content"),
                                "evidence_id")
@@ -307,16 +314,12 @@ class Ingestor:
             new_evidence: dict[str, str] = {}
             new_assets: list[str] = []
             rows: list[Any] = []
+            created: dict[str, Asset] = {}
+            typed: dict[str, str] = {}  # stored assets of type "unknown" that a row now gives a type
             for p in ready:
                 spec = p.spec
                 atype = assets.get(spec.asset_id)
-                if atype is None:
-                    assets[spec.asset_id] = spec.asset_type or "unknown"
-                    rows.append(Asset(id=spec.asset_id, asset_type=spec.asset_type or "unknown", attributes={},
-                                      version=1))
-                    new_assets.append(spec.asset_id)
-                    added["assets"] += 1
-                elif spec.asset_type and atype not in (spec.asset_type, "unknown"):
+                if atype is not None and spec.asset_type and atype not in (spec.asset_type, "unknown"):
                     errors.append(RowError.from_exception(ConflictError(
                         f"asset {spec.asset_id!r} is stored with type {atype!r}, this row says"
                         f" {spec.asset_type!r}"), spec.file or spec.where, spec.row, "asset_type"))
@@ -328,12 +331,26 @@ class Ingestor:
                                            f"parent evidence {parent!r} is not stored (ingest it first)"))
                     bad.add(p.evidence_id)
                     continue
+                if p.evidence_id in stored and stored[p.evidence_id] != p.sha:
+                    errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
+                                                          spec.file or spec.where, spec.row, "evidence_id"))
+                    bad.add(p.evidence_id)
+                    continue
+                # the row is good: only now may it create its asset (a rejected row leaves nothing behind)
+                if atype is None:
+                    assets[spec.asset_id] = spec.asset_type or "unknown"
+                    created[spec.asset_id] = Asset(id=spec.asset_id, asset_type=spec.asset_type or "unknown",
+                                                   attributes={}, version=1)
+                    rows.append(created[spec.asset_id])
+                    new_assets.append(spec.asset_id)
+                    added["assets"] += 1
+                elif atype == "unknown" and spec.asset_type:  # a type given by a later row or a later ingest
+                    assets[spec.asset_id] = spec.asset_type
+                    if spec.asset_id in created:
+                        created[spec.asset_id].asset_type = spec.asset_type
+                    else:
+                        typed[spec.asset_id] = spec.asset_type
                 if p.evidence_id in stored:
-                    if stored[p.evidence_id] != p.sha:
-                        errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
-                                                              spec.file or spec.where, spec.row, "evidence_id"))
-                        bad.add(p.evidence_id)
-                        continue
                     skipped += 1
                     continue
                 new_evidence[p.evidence_id] = p.sha
@@ -359,13 +376,16 @@ class Ingestor:
                                   time_window=None if lb.time_window is None else [str(v) for v in lb.time_window],
                                   source="import"))
             added["labels"] = len(new_labels)
-            if rows:
+            for aid, atype in typed.items():
+                s.execute(update(Asset).where(Asset.id == aid, Asset.asset_type == "unknown").values(asset_type=atype))
+            if rows or typed:
                 s.add_all(rows)
                 s.flush()
+                payload: dict[str, Any] = {"evidence": new_evidence, "labels": new_labels, "assets": new_assets}
+                if typed:
+                    payload["asset_types"] = typed
                 append_event(s, actor=self.actor, action="ingest.rows", entity="ingest_batch",
-                             entity_id=rep.batch_id,
-                             payload={"evidence": new_evidence, "labels": new_labels,
-                                      "assets": new_assets})
+                             entity_id=rep.batch_id, payload=payload)
         # committed: only now count it
         for k, v in added.items():
             rep.added[k] += v
