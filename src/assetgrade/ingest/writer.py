@@ -180,7 +180,7 @@ class Ingestor:
                     self._validate_and_store(p)
                 ready.append(p)
             except AssetgradeError as exc:
-                self._fail(p.spec, exc, "path")
+                self._fail(p.spec, exc, getattr(exc, "field", "path"))
             except OSError as exc:
                 self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
         for attempt in range(_RETRIES):
@@ -284,6 +284,10 @@ class Ingestor:
             info = validate_image(data, where=spec.where, max_pixels=self.ws.config.max_image_pixels)
             p.attributes.update(width=info.width, height=info.height, mode=info.mode)
             spec.media_type = spec.media_type or info.media_type
+            for lb in p.labels:
+                if lb.box is not None and (lb.box[2] > info.width + 1 or lb.box[3] > info.height + 1):  # 1 px: rounding
+                    raise _field(IngestError(f"box {[float(v) for v in lb.box]} reaches beyond the image, which is "
+                                             f"{info.width}x{info.height} pixels", where=spec.where), "box")
         if p.data is not None:
             p.blob_sha = self.ws.blobs.put_bytes(p.data) if spec.kind != "log" else None
         elif spec.path is not None:

@@ -154,3 +154,12 @@ def test_a_work_order_column_named_date_does_not_replace_the_parsed_date(ws: Wor
     assert attrs["date"].startswith("2024-01-01") and attrs["column:date"] == "31/12/2003"
     (rec,) = load_records(ws)  # the records load (a raw "31/12/2003" here used to break every load)
     assert rec.logs[0].date is not None and rec.logs[0].date.year == 2024
+
+
+def test_a_box_beyond_the_real_image_is_refused(ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
+    (tmp_path / "small.jpg").write_bytes(jpeg(90, size=(64, 48)))
+    m = _csv(tmp_path, 'asset_id,kind,path,defect,box\nb-1,image,small.jpg,crack,"0,0,5000,5000"\n'
+                       'b-2,image,small.jpg,crack,"0,0,64,48"\n')
+    rep = _run(ws, m)
+    assert [(e.row, e.field) for e in rep.errors] == [(2, "box")] and "64x48 pixels" in rep.errors[0].reason
+    assert rep.added["assets"] == 1
