@@ -1,17 +1,20 @@
 """Sensor series import (CSV or Parquet): validation, optional repair, stored as Parquet blobs.
 
-Checks each series for unparsable or duplicated timestamps, timestamps that go backwards,
-NaN runs and non-numeric cells, and checks units (a units row under the header and/or
-``--units``) for mismatches. Without ``repair`` each problem is an error naming the row and
-channel; with ``repair`` the series is sorted, de-duplicated (first sample kept) and NaN runs
-are linearly interpolated in time (runs longer than ``max_gap`` samples still fail), and each
-repair is recorded as a note in the evidence's provenance.
+Checks each series for unparsable, missing, infinite or duplicated timestamps, timestamps that go
+backwards, NaN runs, non-numeric and infinite cells, and checks units (a units row under the
+header and/or ``--units``) for mismatches. Without ``repair`` each problem is an error naming the
+row and channel; with ``repair`` the series is sorted, de-duplicated (first sample kept) and NaN
+runs are linearly interpolated in time (runs longer than ``max_gap`` samples still fail), and each
+repair is recorded as a note in the evidence's provenance. A file that cannot be read at all
+(missing, not CSV/Parquet, rows with more cells than the header) is one error naming the file.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,18 @@ __all__ = [
 SERIES_MEDIA_TYPE = "application/vnd.apache.parquet"
 _TIME_NAMES = ("timestamp", "time", "datetime", "date", "t", "cycle")
 _UNIT_MARKERS = ("unit", "units", "[unit]", "[units]", "#units")
+_MISSING = ("", "nan", "NaN", "NA", "None")  # cells read as a missing sample
+_NOT_UNITS = ("err", "error", "nan", "na", "n/a", "null", "none", "inf", "-inf", "#n/a", "#value!", "?", "-", "--")
+_UNIT_TOKENS = frozenset((
+    "s", "ms", "us", "µs", "min", "h", "Hz", "kHz", "rpm", "RPM", "V", "mV", "kV", "A", "mA", "W", "kW", "MW", "Wh",
+    "kWh", "Ohm", "Ω", "°C", "°F", "degC", "degF", "C", "F", "K", "Pa", "kPa", "MPa", "hPa", "bar", "mbar", "psi",
+    "N", "kN", "Nm", "m", "mm", "cm", "um", "µm", "km", "g", "kg", "m/s", "m/s2", "m/s^2", "m/s²", "mm/s", "mm/s2",
+    "g_rms", "%", "ppm", "dB", "dBA", "l/min", "L/min", "m3/h", "m³/h", "gpm", "deg", "rad", "rad/s", "lbf", "ft",
+))
+_DELIMITERS = (",", ";", "\t")
+# d/m/y or m/d/y at the start of a timestamp: the two leading fields, the separator and the year
+_NUMERIC_DATE = re.compile(r"^\s*(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?:\d{4}|\d{2})\b")
+_CATCH = (ValueError, TypeError, OverflowError, NotImplementedError, KeyError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -57,41 +72,128 @@ class SeriesOptions:
     encoding: str | None = None
 
 
+@contextmanager
+def _file_errors(where: str) -> Iterator[None]:
+    """Turn what pandas, pyarrow or numpy raise on odd input into an IngestError naming ``where``."""
+    try:
+        yield
+    except IngestError:
+        raise
+    except _CATCH as exc:
+        raise IngestError(f"cannot read the series: {type(exc).__name__}: {exc}", where=where) from exc
+
+
+def _time_column(cols: list[str], opts: SeriesOptions) -> str:
+    """``opts.time_col``, else the first column named like time, else the first column that is not the asset's."""
+    if opts.time_col:
+        return opts.time_col
+    rest = [c for c in cols if c != opts.asset_col] or cols
+    return next((c for c in rest if c.lower() in _TIME_NAMES), rest[0])
+
+
 def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str], int]:
     """The raw frame, the units row (if any) and the file line of the first data row."""
     where = str(path)
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise IngestError("file not found", where=where) from None
+    except OSError as exc:
+        raise IngestError(f"cannot read: {exc.strerror or exc}", where=where) from exc
+    if not path.is_file():
+        raise IngestError("not a regular file", where=where)
+    if size == 0:
         raise IngestError("file is empty", where=where)
     if suffix == ".parquet":
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise IngestError(f"not a readable Parquet file: {exc}", where=where) from exc
-        if df.index.name is not None and df.index.name not in df.columns:
-            df = df.reset_index()
-        return df, {}, 1
+        return _index_as_column(df, opts), {}, 1
     if suffix not in (".csv", ".tsv", ".txt"):
         raise IngestError(f"unknown series file type {suffix!r}; use .csv or .parquet", where=where)
     text, bad = read_text(path, opts.encoding)
     if bad:
         line, reason = next(iter(bad.items()))
         raise IngestError(reason, where=f"{path}:row {line}")
-    sep = "\t" if suffix == ".tsv" else ","
-    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    sep = _delimiter(text.lstrip("\ufeff").split("\n", 1)[0], "\t" if suffix == ".tsv" else ",")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, path) from None
+    except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise IngestError(f"not a readable CSV file: {exc}", where=where) from exc
+    if not isinstance(df.index, pd.RangeIndex):  # pandas took the extra leading cells of every row as an index
+        raise IngestError(f"{df.index.nlevels + len(df.columns)} cells but the header has {len(df.columns)}"
+                          " columns", where=f"{path}:row 2")
     if df.empty:
         raise IngestError("file has a header but no data rows", where=where)
-    first = 2
-    units: dict[str, str] = {}
-    head = [str(v).strip() for v in df.iloc[0].tolist()]
-    if any(h.lower() in _UNIT_MARKERS for h in head[:1]) or (
-        df.shape[0] > 1 and all(_not_number(h) for h in head[1:]) and any(h for h in head[1:])
-        and not all(_not_number(str(v)) for v in df.iloc[1].tolist()[1:])
-    ):
-        units = {c: u for c, u in zip(df.columns[1:], head[1:], strict=True) if u}
-        df = df.iloc[1:].reset_index(drop=True)
-        first = 3
-    return df, units, first
+    cols = [str(c) for c in df.columns]
+    cells = {c: str(v).strip() for c, v in zip(cols, df.iloc[0].tolist(), strict=True)}
+    time_col = _time_column(cols, opts)
+    channels = [c for c in cols if c not in (time_col, opts.asset_col)]
+    if not _is_units_row(cells, cols[0], time_col, channels):
+        return df, {}, 2
+    if len(df) == 1:
+        raise IngestError("file has a header and a units row but no data rows", where=where)
+    units = {c: cells[c] for c in channels if cells[c]}
+    return df.iloc[1:].reset_index(drop=True), units, 3
+
+
+def _index_as_column(df: pd.DataFrame, opts: SeriesOptions) -> pd.DataFrame:
+    """A Parquet frame's index as its first column: pandas writes a frame's time index (often unnamed) there."""
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.name is None:
+        return df
+    if isinstance(idx, pd.MultiIndex):
+        return df.reset_index()
+    if idx.name is not None:
+        return df.reset_index(drop=idx.name in df.columns)
+    cols = [str(c) for c in df.columns]
+    if (opts.time_col in cols) if opts.time_col else any(c.lower() in _TIME_NAMES for c in cols):
+        return df.reset_index(drop=True)  # a row number: the time is a column
+    return df.reset_index(names=opts.time_col or ("time" if "time" not in cols else "index"))
+
+
+def _delimiter(header: str, default: str) -> str:
+    """The most frequent of comma, semicolon and tab in the header line (outside quotes); ``default`` on a tie."""
+    bare = re.sub(r'"[^"]*"', "", header)
+    best = max(_DELIMITERS, key=bare.count)
+    return best if bare.count(best) > bare.count(default) else default
+
+
+def _parser_error(exc: pd.errors.ParserError, path: Path) -> IngestError:
+    msg = str(exc).strip()
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        return IngestError(f"{m[3]} cells but the header has {m[1]} columns", where=f"{path}:row {m[2]}")
+    return IngestError(f"not a readable CSV file: {msg.splitlines()[-1] if msg else type(exc).__name__}",
+                       where=str(path))
+
+
+def _is_units_row(cells: dict[str, str], first_col: str, time_col: str, channels: list[str]) -> bool:
+    """Whether the first row under the header gives units rather than data.
+
+    It does when its first (or time) cell is a marker such as ``units``, or when every channel cell
+    is empty or not a number (and none reads like an error value such as ``ERR`` or ``NaN``) and
+    either each of them looks like a unit (``[bar]``, ``degC``) or the time cell is empty or no
+    number or date (``s``, ``UTC``). A row such as ``0,ERR,ERR`` is data.
+    """
+    t = cells.get(time_col, "")
+    if cells[first_col].lower() in _UNIT_MARKERS or t.lower() in _UNIT_MARKERS:
+        return True
+    vals = [cells[c] for c in channels if cells[c]]
+    if not vals or not all(_not_number(v) for v in vals) or any(v.lower() in _NOT_UNITS for v in vals):
+        return False
+    if all(v in _UNIT_TOKENS or re.fullmatch(r"\[.+\]|\(.+\)", v) for v in vals):
+        return True
+    return not t or (_not_number(t) and pd.isna(pd.to_datetime(t, errors="coerce")))
+
+
+def _show(value: object) -> str:
+    """A cell for a message: text quoted, other values (Parquet numbers, NaT) as they print."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _not_number(s: str) -> bool:
@@ -102,17 +204,133 @@ def _not_number(s: str) -> bool:
         return True
 
 
+def _guess_format(sample: str, dayfirst: bool) -> str | None:
+    try:
+        from pandas.tseries.api import guess_datetime_format  # pandas >= 2.2
+    except ImportError:  # pragma: no cover - older pandas parses each cell instead
+        return None
+    fmt: str | None = guess_datetime_format(sample, dayfirst=dayfirst)
+    return fmt
+
+
+def _parse_time(
+    raw: pd.Series, row: Callable[[int], str], line: Callable[[int], int]
+) -> tuple[np.ndarray, bool, str | None]:
+    """Timestamps as float (numeric time) or int64 ns since the epoch in UTC, whether numeric, the day/month order.
+
+    Datetime columns (Parquet) stay datetimes; a text column is numeric when every cell is a
+    number or missing; otherwise ISO 8601 is tried first (fast), then one day/month order and one
+    format are chosen for the whole column. Missing, infinite and unparsable timestamps are
+    refused naming the row.
+    """
+    order: str | None = None
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        t = pd.to_datetime(raw, utc=True)  # naive datetimes are taken as UTC, like naive text
+    elif pd.api.types.is_timedelta64_dtype(raw):
+        return _finite_time(raw.dt.total_seconds().to_numpy(dtype=float), raw, row), True, None
+    elif pd.api.types.is_numeric_dtype(raw):
+        return _finite_time(raw.to_numpy(dtype=float), raw, row), True, None
+    else:
+        text = raw.astype(str).str.strip()
+        missing = (raw.isna() | text.isin(_MISSING)).to_numpy()
+        num = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+        if not missing.all() and bool((~np.isnan(num) | missing).all()):
+            return _finite_time(num, raw, row), True, None
+        t, order = _parse_dates(text.where(~missing), row, line)
+    bad_t = np.flatnonzero(t.isna().to_numpy())
+    if len(bad_t):
+        i = int(bad_t[0])
+        value = raw.iloc[i]
+        reason = "is missing" if pd.isna(value) or str(value).strip() in _MISSING else "cannot be parsed"
+        raise IngestError(f"timestamp {_show(value)} {reason}", where=row(i))
+    tv = t.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)  # ns since epoch, UTC
+    return tv, False, order
+
+
+def _finite_time(tv: np.ndarray, raw: pd.Series, row: Callable[[int], str]) -> np.ndarray:
+    bad = np.flatnonzero(~np.isfinite(tv))
+    if len(bad):
+        i = int(bad[0])
+        reason = "is missing" if np.isnan(tv[i]) else "is infinite"
+        raise IngestError(f"timestamp {_show(raw.iloc[i])} {reason}", where=row(i))
+    return tv
+
+
+def _parse_dates(
+    text: pd.Series, row: Callable[[int], str], line: Callable[[int], int]
+) -> tuple[pd.Series, str | None]:
+    """Text timestamps to UTC datetimes, with one format and one day/month order for the whole column."""
+    t = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    if bool((t.notna() | text.isna()).all()):
+        return t, None
+    parts = text.str.extract(_NUMERIC_DATE)
+    a, b = (pd.to_numeric(parts[k], errors="coerce").to_numpy(dtype=float) for k in ("a", "b"))
+    day_a, day_b = np.flatnonzero(a > 12), np.flatnonzero(b > 12)
+    order: str | None = None
+    dayfirst = False
+    if len(day_a) and len(day_b):
+        i, j = int(day_a[0]), int(day_b[0])
+        raise IngestError(f"dates mix day-first {text.iloc[i]!r} (row {line(i)}) and month-first"
+                          f" {text.iloc[j]!r} (row {line(j)}); write ISO 8601 timestamps (2024-04-13T10:00:00)",
+                          where=row(max(i, j)))
+    if parts["a"].notna().any():
+        seps = parts["sep"].dropna()
+        dayfirst = bool(len(day_a)) or (not len(day_b) and seps.iloc[0] == ".")
+        order = "day-first" if dayfirst else "month-first"
+    present = text.dropna()
+    fmt = _guess_format(str(present.iloc[0]), dayfirst) if len(present) else None
+    if fmt is None:
+        return pd.to_datetime(text, format="mixed", dayfirst=dayfirst, utc=True, errors="coerce"), order
+    t = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
+    rest = t.isna() & text.notna()
+    if rest.any():  # cells in another format than the first: parsed one by one, in the same day/month order
+        t = t.fillna(pd.to_datetime(text[rest], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce"))
+    return t, order
+
+
+def _channel_values(col: pd.Series, ch: str, row: Callable[[int], str]) -> pd.Series:
+    """A channel as floats (missing cells NaN); a non-number or infinite cell is an error naming row and channel."""
+    if pd.api.types.is_numeric_dtype(col):
+        num = col.astype(float)
+    else:
+        text = col.astype(str).str.strip()
+        missing = col.isna() | text.isin(_MISSING)
+        num = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
+        bad = np.flatnonzero((num.isna() & ~missing).to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            cell = col.iloc[i]
+            hint = " (a decimal comma? write it with a point)" if re.fullmatch(r"[-+]?\d+,\d+", str(cell)) else ""
+            raise IngestError(f"{_show(cell)} in channel {ch!r} is not a number{hint}", where=f"{row(i)}:field {ch}")
+    inf = np.flatnonzero(np.isinf(num.to_numpy()))
+    if len(inf):
+        i = int(inf[0])
+        raise IngestError(f"{_show(col.iloc[i])} in channel {ch!r} is infinite; leave the cell empty for a missing"
+                          " sample", where=f"{row(i)}:field {ch}")
+    return num
+
+
 def validate_series(
     df: pd.DataFrame, opts: SeriesOptions, *, where: str, first_line: int = 2, file_units: dict[str, str] | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """Check (and with ``opts.repair`` fix) one series; returns (frame indexed by time, info, repair notes)."""
+    with _file_errors(where):
+        return _validate(df, opts, where=where, first_line=first_line, file_units=file_units or {})
+
+
+def _validate(
+    df: pd.DataFrame, opts: SeriesOptions, *, where: str, first_line: int, file_units: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     cols = [str(c) for c in df.columns]
-    time_col = opts.time_col or next((c for c in cols if c.lower() in _TIME_NAMES), cols[0])
+    df = df.set_axis(cols, axis=1)
+    time_col = _time_column(cols, opts)
     if time_col not in cols:
         raise IngestError(f"time column {time_col!r} not found; columns: {', '.join(cols)}", where=where)
     channels = [c for c in cols if c != time_col and c != opts.asset_col]
     if not channels:
-        raise IngestError("the series has no channel columns besides the time column", where=where)
+        hint = next((f"; the header looks {name}-delimited" for d, name in ((";", "semicolon"), ("\t", "tab"))
+                     if d in time_col), "")
+        raise IngestError(f"the series has no channel columns besides the time column{hint}", where=where)
 
     lines = np.asarray(df.index, dtype=np.int64) + first_line  # file line of each position (groups keep the index)
 
@@ -123,7 +341,6 @@ def validate_series(
         return f"{where}:row {line(i)}"
 
     # units
-    file_units = file_units or {}
     for ch, unit in opts.units.items():
         if ch not in channels:
             raise IngestError(f"--units names channel {ch!r}, which the file does not have; channels:"
@@ -134,25 +351,8 @@ def validate_series(
     units = {**file_units, **opts.units}
     # time
     raw_t = df[time_col]
-    t_num = pd.to_numeric(raw_t, errors="coerce")
-    numeric_time = bool(t_num.notna().all())
-    if numeric_time:
-        tv = t_num.astype(float).to_numpy()
-    else:
-        t = pd.to_datetime(raw_t, errors="coerce", utc=True, format="mixed")
-        bad_t = np.flatnonzero(t.isna().to_numpy())
-        if len(bad_t):
-            raise IngestError(f"timestamp {raw_t.iloc[bad_t[0]]!r} cannot be parsed", where=row(bad_t[0]))
-        tv = t.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)  # ns since epoch, UTC
-    values = pd.DataFrame(index=df.index)
-    for ch in channels:
-        col = df[ch]
-        num = pd.to_numeric(col.replace({"": np.nan, "nan": np.nan, "NaN": np.nan, "NA": np.nan}), errors="coerce")
-        bad = np.flatnonzero(num.isna().to_numpy() & col.notna().to_numpy()
-                             & ~col.astype(str).str.strip().isin(["", "nan", "NaN", "NA", "None"]).to_numpy())
-        if len(bad):
-            raise IngestError(f"{col.iloc[bad[0]]!r} in channel {ch!r} is not a number", where=row(bad[0]))
-        values[ch] = num.astype(float)
+    tv, numeric_time, date_order = _parse_time(raw_t, row, line)
+    values = pd.DataFrame({ch: _channel_values(df[ch], ch, row) for ch in channels}, index=df.index)
     notes: list[str] = []
     order = np.arange(len(df))
     dup = pd.Series(tv).duplicated(keep="first").to_numpy()
@@ -211,6 +411,8 @@ def validate_series(
         "n_samples": len(out), "sampling_rate_hz": (1.0 / step) if step > 0 else None,
         "time_column": time_col, "time_kind": "numeric" if numeric_time else "datetime",
     }
+    if date_order:
+        info["date_order"] = date_order
     return out, info, notes
 
 
@@ -228,37 +430,55 @@ def to_parquet_bytes(df: pd.DataFrame) -> bytes:
 
 
 def series_to_parquet(path: Path, opts: SeriesOptions, *, where: str | None = None) -> tuple[bytes, dict[str, Any]]:
-    """Read, validate (or repair) one single-asset series file; returns Parquet bytes and its info."""
-    df, file_units, first = _read(path, opts)
-    frame, info, notes = validate_series(df, opts, where=where or str(path), first_line=first, file_units=file_units)
+    """Read, validate (or repair) one single-asset series file; returns Parquet bytes and its info.
+
+    Errors name ``where`` (e.g. a manifest row) when given, and the series file's own row and
+    channel in their reason.
+    """
+    try:
+        with _file_errors(str(path)):
+            df, file_units, first = _read(path, opts)
+            frame, info, notes = validate_series(df, opts, where=str(path), first_line=first, file_units=file_units)
+            data = to_parquet_bytes(frame)
+    except IngestError as exc:
+        if where is None or where == str(path):
+            raise
+        inner = (exc.where or str(path)).replace(str(path), path.name, 1)
+        raise IngestError(f"{inner}: {exc.reason}", where=where) from exc
     info["repairs"] = notes
-    return to_parquet_bytes(frame), info
+    return data, info
 
 
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
 ) -> Iterator[ItemSpec | RowError]:
-    """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``."""
+    """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``.
+
+    A file that cannot be read is one ``RowError`` naming it; the other files still go in.
+    """
     for path in paths:
         try:
-            df, file_units, first = _read(path, opts)
-            if opts.asset_col is not None and opts.asset_col not in df.columns:
-                raise IngestError(f"asset column {opts.asset_col!r} not found", where=str(path))
+            with _file_errors(str(path)):
+                df, file_units, first = _read(path, opts)
+                if opts.asset_col is not None and opts.asset_col not in df.columns:
+                    raise IngestError(f"asset column {opts.asset_col!r} not found", where=str(path))
+                groups = ([(str(a), g) for a, g in df.groupby(opts.asset_col, sort=True)] if opts.asset_col
+                          else [(asset_id or path.stem, df)])
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), None)
             continue
-        groups = ([(str(a), g) for a, g in df.groupby(opts.asset_col, sort=True)] if opts.asset_col
-                  else [(asset_id or path.stem, df)])
         for aid, g in groups:
             where = f"{path}:asset {aid}" if opts.asset_col else str(path)
             try:
-                frame, info, notes = validate_series(g.drop(columns=[opts.asset_col]) if opts.asset_col else g,
-                                                     opts, where=str(path), first_line=first, file_units=file_units)
+                with _file_errors(str(path)):
+                    frame, info, notes = validate_series(g.drop(columns=[opts.asset_col]) if opts.asset_col else g,
+                                                         opts, where=str(path), first_line=first,
+                                                         file_units=file_units)
+                    data = to_parquet_bytes(frame)
             except IngestError as exc:
                 yield RowError.from_exception(exc, str(path), None)
                 continue
-            data = to_parquet_bytes(frame)
             yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
                            media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
                            provenance=ProvenanceInfo(source=source or path.name, origin=origin,

@@ -1,0 +1,185 @@
+"""Hostile series files: typed Parquet time, infinities, unreadable files in a batch, units rows, delimiters, dates."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assetgrade.ingest import Ingestor, ItemSpec, SeriesOptions, manifest_items, series_items
+from assetgrade.ingest.report import RowError
+from assetgrade.workspace import Workspace
+
+
+def _items(*paths: Path, **kw: object) -> list[ItemSpec | RowError]:
+    return list(series_items(list(paths), SeriesOptions(**kw)))  # type: ignore[arg-type]
+
+
+def _one(path: Path, **kw: object) -> ItemSpec:
+    (item,) = _items(path, **kw)
+    assert isinstance(item, ItemSpec), item
+    return item
+
+
+def _error(path: Path, **kw: object) -> RowError:
+    (item,) = _items(path, **kw)
+    assert isinstance(item, RowError), item
+    return item
+
+
+def _frame(item: ItemSpec) -> pd.DataFrame:
+    assert item.data is not None
+    return pd.read_parquet(io.BytesIO(item.data))
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# 1. Parquet time that is already typed
+
+
+def test_parquet_datetime_column_is_stored_as_datetime(tmp_path: Path) -> None:
+    p = tmp_path / "dt.parquet"
+    pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="1s"), "temp": range(5)}).to_parquet(p)
+    item = _one(p)
+    assert item.attributes["time_kind"] == "datetime"
+    assert item.attributes["sampling_rate_hz"] == pytest.approx(1.0)
+    assert _frame(item).index[0] == pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def test_parquet_datetime_index_is_the_time(tmp_path: Path) -> None:
+    p = tmp_path / "idx.parquet"
+    pd.DataFrame({"temp": range(5)}, index=pd.date_range("2024-01-01", periods=5, freq="2s")).to_parquet(p)
+    item = _one(p)
+    assert item.attributes["channels"] == ["temp"]
+    assert item.attributes["time_kind"] == "datetime" and item.attributes["sampling_rate_hz"] == pytest.approx(0.5)
+
+
+def test_parquet_missing_timestamp_names_the_row(tmp_path: Path) -> None:
+    p = tmp_path / "nat.parquet"
+    pd.DataFrame({"time": pd.to_datetime(["2024-01-01", None, "2024-01-03"]), "v": [1, 2, 3]}).to_parquet(p)
+    err = _error(p)
+    assert err.row == 2 and "missing" in err.reason
+
+
+# 2. Infinite values
+
+
+def test_infinite_channel_value_is_an_error_naming_row_and_channel(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "inf.csv", "time,temp,vib\n0,1,0.1\n1,2,-inf\n2,3,0.3\n"))
+    assert err.file.endswith("inf.csv") and err.row == 3 and err.field == "vib"
+    assert "'-inf'" in err.reason and "infinite" in err.reason
+    p = tmp_path / "inf.parquet"
+    pd.DataFrame({"time": [0.0, 1.0], "v": [1.0, np.inf]}).to_parquet(p)
+    err2 = _error(p)
+    assert err2.row == 2 and err2.field == "v" and "infinite" in err2.reason
+
+
+@pytest.mark.parametrize(("cell", "word"), [("inf", "infinite"), ("1e999", "infinite"), ("nan", "missing")])
+def test_infinite_or_nan_timestamp_is_refused(tmp_path: Path, cell: str, word: str) -> None:
+    err = _error(_write(tmp_path / "t.csv", f"time,temp\n0,1\n1,2\n{cell},3\n"))
+    assert err.row == 4 and f"timestamp {cell!r} is {word}" in err.reason
+
+
+# 3. One bad file fails alone, with a clear error
+
+
+def test_unreadable_files_fail_alone_in_a_batch(ws: Workspace, tmp_path: Path) -> None:
+    ok = _write(tmp_path / "ok.csv", "time,temp,vib\n0,20,0.1\n1,21,0.2\n")
+    mis = _write(tmp_path / "mis.csv", "time,temp,vib\n0,20,0.1\n1,21,0.2,99\n")
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    missing = tmp_path / "nope.csv"
+    items = series_items([ok, mis, missing, corrupt], SeriesOptions())
+    rep = Ingestor(ws, kind="series", source="batch").run(items)  # type: ignore[arg-type]
+    assert rep.added["evidence"] == 1
+    errs = {Path(e.file).name: e for e in rep.errors}
+    assert set(errs) == {"mis.csv", "nope.csv", "corrupt.parquet"}
+    assert errs["mis.csv"].row == 3 and "4 cells but the header has 3 columns" in errs["mis.csv"].reason
+    assert "not found" in errs["nope.csv"].reason
+    assert "Parquet" in errs["corrupt.parquet"].reason
+
+
+def test_every_row_longer_than_the_header_is_refused(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "wide.csv", "time,temp\n0,1,5\n1,2,6\n"))  # pandas would make column 1 an index
+    assert err.row == 2 and "3 cells but the header has 2 columns" in err.reason
+
+
+def test_odd_parquet_column_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    p = tmp_path / "lists.parquet"
+    pd.DataFrame({"time": [0, 1], "v": [[1.0], [2.0]]}).to_parquet(p)
+    err = _error(p)
+    assert err.file.endswith("lists.parquet") and err.field == "v"
+
+
+def test_manifest_series_error_names_the_series_row(tmp_path: Path) -> None:
+    _write(tmp_path / "s.csv", "time,temp\n0,1\n1,inf\n")
+    m = _write(tmp_path / "manifest.csv", "asset_id,kind,path\npump-1,series,s.csv\n")
+    (err,) = [x for x in manifest_items(m) if isinstance(x, RowError)]
+    assert err.row == 2 and err.field == "path"
+    assert "s.csv:row 3:field temp" in err.reason and "infinite" in err.reason
+
+
+# 4. Units rows
+
+
+@pytest.mark.parametrize("units_row", ["units,bar,degC", ",bar,degC", "s,bar,degC", "[s],[bar],[degC]"])
+def test_units_rows_are_still_read(tmp_path: Path, units_row: str) -> None:
+    item = _one(_write(tmp_path / "u.csv", f"time,pressure,temp\n{units_row}\n0,1.0,20\n1,1.1,21\n"))
+    assert item.attributes["n_samples"] == 2
+    assert {k: v.strip("[]") for k, v in item.attributes["units"].items()} == {"pressure": "bar", "temp": "degC"}
+
+
+def test_corrupted_first_row_is_data_not_units(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "err.csv", "time,temp,vib\n0,ERR,ERR\n1,20,0.1\n"))
+    assert err.row == 2 and err.field == "temp" and "'ERR' in channel 'temp' is not a number" in err.reason
+    err2 = _error(_write(tmp_path / "err2.csv", "time,temp,vib\nERR,ERR,ERR\n1,20,0.1\n"))
+    assert err2.row == 2 and "timestamp 'ERR'" in err2.reason
+
+
+# 5. Delimiters
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_delimited_csv(tmp_path: Path, sep: str) -> None:
+    item = _one(_write(tmp_path / "d.csv", sep.join(["time", "temp", "vib"]) + "\n"
+                       + "\n".join(sep.join(r) for r in [["0", "20", "0.1"], ["1", "21", "0.2"]]) + "\n"))
+    assert item.attributes["channels"] == ["temp", "vib"]
+    assert np.allclose(_frame(item)["vib"].to_numpy(), [0.1, 0.2])
+
+
+def test_decimal_comma_gets_a_hint(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "eu.csv", "time;temp\n0;20,5\n1;21,0\n"))
+    assert err.row == 2 and err.field == "temp" and "decimal comma" in err.reason
+
+
+# 6. Day/month order is one choice for the whole column
+
+
+def test_day_first_column_is_parsed_day_first_throughout(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "dm.csv", "time,temp\n03/04/2024,1\n13/04/2024,2\n"))
+    assert list(_frame(item).index) == [pd.Timestamp("2024-04-03", tz="UTC"), pd.Timestamp("2024-04-13", tz="UTC")]
+    assert item.attributes["date_order"] == "day-first"
+
+
+def test_month_first_column_and_ambiguous_column(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "md.csv", "time,temp\n03/04/2024 10:00,1\n04/13/2024 10:00,2\n"))
+    assert _frame(item).index[0] == pd.Timestamp("2024-03-04 10:00", tz="UTC")
+    amb = _one(_write(tmp_path / "amb.csv", "time,temp\n03/04/2024,1\n04/04/2024,2\n"))
+    assert amb.attributes["date_order"] == "month-first"
+    assert _frame(amb).index[1] == pd.Timestamp("2024-04-04", tz="UTC")
+
+
+def test_contradictory_day_month_order_is_refused(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "mix.csv", "time,temp\n13/04/2024,1\n04/14/2024,2\n"))
+    assert err.row == 3 and "row 2" in err.reason and "ISO 8601" in err.reason
+
+
+def test_iso_timestamps_need_no_date_order(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "iso.csv", "time,temp\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:02+00:00,2\n"))
+    assert "date_order" not in item.attributes and item.attributes["sampling_rate_hz"] == pytest.approx(0.5)
