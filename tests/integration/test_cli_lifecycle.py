@@ -229,6 +229,11 @@ def test_retrain_with_real_grader(tmp_path: Path) -> None:
     first = json.loads(out[out.index("{"):])
     assert first["n_train"] == 32 and first["n_golden_excluded"] == 12 and first["n_reviewed"] == 0
     assert first["promoted"] and first["before"] is None and first["after"]["overall"]["accuracy"] >= 0.9
+    # the champion is the model that grades: its bundle is models/grader, under the Grader's own version id
+    own = json.loads((path / "models" / "g1" / "bundle.json").read_text())["model_version"]
+    assert own.startswith("grader-") and first["grading_model"]["installed"]
+    assert json.loads((path / "models" / "grader" / "bundle.json").read_text())["model_version"] == own
+    assert json.loads(run("models", "show", "g1", "-w", path, "--json")[1])["model_version"] == own
     ws = Workspace.open(path)
     with ws.session() as s:
         for aid, g in (("a12", "A"), ("a13", "C"), ("a14", "A"), ("a15", "C")):

@@ -88,8 +88,10 @@ def _audit(
     html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     settings: Annotated[list[str] | None, typer.Option("--set", help="check.param=value (repeatable), e.g."
                                                        " synthetic_share.max_share=0.05.")] = None,
-    embed: Annotated[bool, typer.Option("--embed/--no-embed", help="Compute image embeddings (adversarial,"
-                                        " duplicates, sim-to-real need them; slower).")] = False,
+    embed: Annotated[bool, typer.Option("--embed/--no-embed", help="Compute image embeddings (slower):"
+                                        " sim_to_real needs them, and label_noise unless --grader; adversarial"
+                                        " and duplicates use them when given, else image statistics and"
+                                        " pHash.")] = False,
     label_key: Annotated[str | None, typer.Option("--label-key", help="Asset attribute to audit as the label"
                                                   " instead of the grade.")] = None,
     use_grader: Annotated[bool, typer.Option("--grader", help="label_noise reads the trained grader's"

@@ -78,9 +78,9 @@ def _show(
     if as_json:
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
-    for k in ("version", "status", "created_at", "created_by", "parent_version", "previous_champion", "manifest_hash",
-              "ontology_version", "code_version", "git_commit", "bundle_dir", "bundle_sha256", "loader", "lineage",
-              "notes"):
+    for k in ("version", "model_version", "status", "created_at", "created_by", "parent_version", "previous_champion",
+              "manifest_hash", "ontology_version", "code_version", "git_commit", "bundle_dir", "bundle_sha256",
+              "loader", "lineage", "notes"):
         console.print(f"[bold]{k}[/]: {doc[k]}")
     for g, ev in (info.golden or {}).items():
         _print_eval(f"golden set {g}", ev.get("overall", {}))
@@ -101,6 +101,19 @@ def _print_comparison(before: GoldenEvaluation | None, after: GoldenEvaluation) 
         return
     _print_eval(f"golden set {after.golden}: champion vs challenger", before.overall, after.overall,
                 names=(str(before.model_version), str(after.model_version)))
+
+
+def _print_grading_model(record: dict[str, Any] | None) -> None:
+    """Say what ``models/grader`` (the model grade, batch, serve and review rounds load) now holds."""
+    if not record:
+        return
+    if not record.get("installed"):
+        console.print(f"[dim]{record['dir']} unchanged: {record.get('why', '')}[/]")
+        return
+    console.print(f"{record['dir']} now holds {record['version']} ({record.get('model_version') or '-'}):"
+                  " grade, explain, batch, serve and review rounds use it")
+    if record.get("replaced_kept_at"):
+        console.print(f"[yellow]the replaced grader was no registered version; kept at {record['replaced_kept_at']}[/]")
 
 
 def _register(
@@ -156,7 +169,10 @@ def _promote(
     store: Annotated[str | None, STORE_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Make a version the champion after champion/challenger evaluation on the golden set (exit 4 when refused)."""
+    """Make a version the champion after champion/challenger evaluation on the golden set (exit 4 when refused).
+
+    A Grader champion's bundle is installed as models/grader, the model grade, batch, serve and review rounds load.
+    """
     from assetgrade.lifecycle.registry import ModelRegistry
 
     with open_workspace(workspace, store) as ws:
@@ -168,6 +184,7 @@ def _promote(
     if res.forced:
         console.print(f"[yellow]forced[/] despite: {'; '.join(res.comparison.regressions if res.comparison else [])}")
     console.print(f"[green]{version} is the champion[/]" + (f" (replacing {res.previous})" if res.previous else ""))
+    _print_grading_model(res.grading_model)
 
 
 def _rollback(
@@ -177,15 +194,19 @@ def _rollback(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
-    """Retire the champion and restore the previous one."""
+    """Retire the champion and restore the previous one (its Grader bundle becomes models/grader again)."""
     from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.store.audit import list_events
 
     with open_workspace(workspace, store) as ws:
         reg = ModelRegistry(ws)
         old = reg.champion()
         info = reg.rollback(to=to, reason=reason, actor=actor_name(actor))
+        with ws.session(readonly=True) as s:
+            events = list_events(s, action="model.rollback", entity="model", entity_id=info.version, limit=1000)
     retired = old.version if old else "-"
     console.print(f"[green]rolled back[/]: {info.version} is the champion again (retired {retired})")
+    _print_grading_model((events[-1].payload or {}).get("grading_model") if events else None)
 
 
 def _triggers(
@@ -248,6 +269,7 @@ def _retrain(
                       else "[yellow]worse than the champion:[/] " + "; ".join(res.comparison.regressions))
     if res.promoted:
         console.print(f"[green]{res.model.version} is the champion[/]")
+        _print_grading_model(res.grading_model)
     elif res.promotion_error:
         console.print(f"[yellow]not promoted:[/] {res.promotion_error}")
 

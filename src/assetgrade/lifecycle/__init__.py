@@ -3,6 +3,7 @@
 See ``docs/lifecycle.md`` and ``docs/audit-trail.md``. Modules:
 
 - :mod:`~assetgrade.lifecycle.registry`: ``ModelRegistry`` (register, evaluate, promote, rollback);
+- :mod:`~assetgrade.lifecycle.serving`: install the champion as ``models/grader``, the model that grades;
 - :mod:`~assetgrade.lifecycle.golden`: freeze and verify golden sets;
 - :mod:`~assetgrade.lifecycle.evaluate`: golden-set metrics per subgroup, ``PromotionPolicy``, ``compare``;
 - :mod:`~assetgrade.lifecycle.retrain`: retrain from reviewed labels with before/after figures;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import math
 import subprocess
 from collections.abc import Callable
@@ -20,7 +21,9 @@ import numpy as np
 
 from assetgrade.errors import NotFoundError, ValidationError
 
-__all__ = ["bundle_digest", "code_version", "jsonable", "register_bundle_loader", "resolve_loader"]
+__all__ = [
+    "bundle_digest", "bundle_model_version", "code_version", "jsonable", "register_bundle_loader", "resolve_loader",
+]
 
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
 
@@ -81,6 +84,17 @@ def bundle_digest(path: Path) -> str:
         h.update(f.relative_to(path).as_posix().encode("utf-8") + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
+
+
+def bundle_model_version(folder: Path) -> str | None:
+    """``model_version`` in a bundle folder's ``bundle.json`` (a saved Grader's own ``version_``), or None."""
+    from assetgrade.grading.bundle import INFO_NAME
+
+    try:
+        value = json.loads((folder / INFO_NAME).read_text(encoding="utf-8")).get("model_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 def jsonable(obj: Any) -> Any:

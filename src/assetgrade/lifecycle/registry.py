@@ -9,8 +9,15 @@ or ``retired``.
 :meth:`ModelRegistry.promote` evaluates challenger and champion on a verified golden set
 (:mod:`assetgrade.lifecycle.golden`) and refuses a challenger worse beyond the
 :class:`~assetgrade.lifecycle.evaluate.PromotionPolicy` tolerances unless forced with a
-reason; :meth:`ModelRegistry.rollback` restores the champion it replaced. Registration,
+reason; :meth:`ModelRegistry.rollback` restores the champion it replaced. Both install the
+new champion's bundle as ``models/grader``, the model that ``grade``, ``serve`` and review
+rounds load (:mod:`assetgrade.lifecycle.serving`; Grader bundles only). Registration,
 promotion, a refused promotion and rollback are audit events.
+
+A version's ``model_version`` is the id its model stamps on the predictions it makes (a
+Grader's ``version_``, e.g. ``grader-aef420494f76``), which differs from a registry name such
+as ``v7``; it is read from the model (or the bundle's ``bundle.json``) at registration and kept
+in the lineage.
 """
 
 from __future__ import annotations
@@ -27,12 +34,14 @@ from sqlalchemy.orm import Session
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from assetgrade.lifecycle.bundles import (
     bundle_digest,
+    bundle_model_version,
     code_version,
     jsonable,
     register_bundle_loader,
     resolve_loader,
 )
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
+from assetgrade.lifecycle.serving import Install, prepare_install
 from assetgrade.store.audit import append_event
 from assetgrade.store.lifecycle_schema import ModelVersion
 from assetgrade.store.schema import utcnow
@@ -41,6 +50,9 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["ModelInfo", "ModelRegistry", "PromotionResult", "register_bundle_loader"]
+
+RESERVED_VERSIONS = frozenset({"grader"})  # models/grader is the model that grades, not a registry version
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -72,11 +84,17 @@ class ModelInfo:
     created_by: str = "system"
     promoted_at: datetime | None = None
     retired_at: datetime | None = None
+    model_version: str | None = None
 
     @property
     def is_champion(self) -> bool:
         """Whether this version is the current champion."""
         return self.status == "champion"
+
+    @property
+    def prediction_versions(self) -> tuple[str, ...]:
+        """The ``model_version`` values its stored predictions may carry: its model's own id and its registry name."""
+        return tuple(dict.fromkeys(v for v in (self.model_version, self.version) if v))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -99,6 +117,7 @@ class PromotionResult:
     comparison: Comparison | None
     forced: bool
     reason: str | None
+    grading_model: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -106,7 +125,7 @@ class PromotionResult:
                 "challenger": self.challenger.to_dict(),
                 "champion": None if self.champion is None else self.champion.to_dict(),
                 "comparison": None if self.comparison is None else self.comparison.to_dict(),
-                "forced": self.forced, "reason": self.reason}
+                "forced": self.forced, "reason": self.reason, "grading_model": self.grading_model}
 
 
 class ModelRegistry:
@@ -130,14 +149,17 @@ class ModelRegistry:
 
     # -- reading ----------------------------------------------------------------------------
     def _info(self, row: ModelVersion) -> ModelInfo:
+        bundle_dir = self.ws.models_dir / row.version
+        lineage = dict(row.lineage or {})
         return ModelInfo(
-            version=row.version, status=row.status, bundle_dir=self.ws.models_dir / row.version, loader=row.loader,
+            version=row.version, status=row.status, bundle_dir=bundle_dir, loader=row.loader,
             entry=row.entry, bundle_sha256=row.bundle_sha256, manifest_hash=row.manifest_hash,
             ontology_version=row.ontology_version, code_version=row.code_version, git_commit=row.git_commit,
             parent_version=row.parent_version, previous_champion=row.previous_champion,
-            metrics=dict(row.metrics or {}), golden=dict(row.golden or {}), lineage=dict(row.lineage or {}),
+            metrics=dict(row.metrics or {}), golden=dict(row.golden or {}), lineage=lineage,
             notes=row.notes, created_at=row.created_at, created_by=row.created_by, promoted_at=row.promoted_at,
             retired_at=row.retired_at,
+            model_version=lineage.get("model_version") or bundle_model_version(bundle_dir / row.entry),
         )
 
     @staticmethod
@@ -178,7 +200,9 @@ class ModelRegistry:
         """Register a bundle folder (copied in) or a model with ``save(path)`` (saved into the bundle folder).
 
         Lineage not given is read from the model's ``manifest_hash_``, ``ontology_version_``,
-        ``metrics_`` and ``version_`` attributes where it has them.
+        ``metrics_`` and ``version_`` attributes where it has them; the model's own version id
+        (``version_``, or ``model_version`` in a bundle folder's ``bundle.json``) is kept as
+        ``lineage["model_version"]``.
         """
         if isinstance(model, str | Path):
             src = Path(model)
@@ -187,6 +211,9 @@ class ModelRegistry:
         version = version or getattr(model, "version_", None) or datetime.now(UTC).strftime("m%Y%m%d-%H%M%S-%f")
         if not version or "/" in version or version.startswith("."):
             raise ValidationError(f"bad model version name {version!r}", where="version")
+        if version in RESERVED_VERSIONS:
+            raise ValidationError(f"model version name {version!r} is reserved (models/{version} is the model that"
+                                  " grades); pick another", where="version")
         if entry != "." and (Path(entry).is_absolute() or ".." in Path(entry).parts):
             raise ValidationError(f"entry {entry!r} must be a path inside the bundle", where="entry")
         dest = self.ws.models_dir / version
@@ -207,6 +234,9 @@ class ModelRegistry:
             shutil.rmtree(dest, ignore_errors=True)
             raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
         digest = bundle_digest(dest)
+        own = getattr(model, "version_", None) if not isinstance(model, str | Path) else None
+        own = own or bundle_model_version(dest if entry == "." else dest / entry)
+        lineage = {**({"model_version": str(own)} if own else {}), **(lineage or {})}
         code, commit = code_version()
         code = str(getattr(model, "code_version_", None) or code)[:100]
         row = ModelVersion(
@@ -215,7 +245,7 @@ class ModelRegistry:
             ontology_version=ontology_version or getattr(model, "ontology_version_", None),
             code_version=code, git_commit=commit, parent_version=parent_version,
             metrics=jsonable(metrics if metrics is not None else getattr(model, "metrics_", None) or {}),
-            golden={}, lineage=jsonable(lineage or {}), notes=notes,
+            golden={}, lineage=jsonable(lineage), notes=notes,
         )
         try:
             with self.ws.session() as s:
@@ -280,6 +310,8 @@ class ModelRegistry:
 
         A refused promotion raises ConflictError listing the regressions (and is recorded as a
         ``model.promotion_refused`` event); ``force=True`` promotes anyway and needs a ``reason``.
+        The new champion's Grader bundle becomes ``models/grader`` (:mod:`~assetgrade.lifecycle.serving`);
+        the ``model.promote`` event's ``grading_model`` says what was installed and replaced.
         """
         if force and not (reason and reason.strip()):
             raise ValidationError("a forced promotion needs a reason", where="reason")
@@ -301,29 +333,43 @@ class ModelRegistry:
                 + " (use --force with --reason to promote anyway)"
             )
         now = utcnow()
-        with self.ws.session() as s:
-            row = self._row(s, version)
-            champs = set(s.execute(select(ModelVersion.version).where(ModelVersion.status == "champion")).scalars())
-            if champs != ({current.version} if current is not None else set()):
-                raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
-            if current is not None:
-                old = self._row(s, current.version)
-                old.status, old.retired_at = "retired", now
-            row.status, row.promoted_at, row.retired_at = "champion", now, None
-            row.previous_champion = current.version if current is not None else None
-            s.flush()
-            append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
-                "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
-                "challenger_metrics": challenger.overall,
-                "champion_metrics": None if champ_eval is None else champ_eval.overall,
-                "regressions": [] if comparison is None else comparison.regressions,
-                "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason})
+        install: Install | None = None
+        try:
+            with self.ws.session() as s:
+                row = self._row(s, version)
+                champs = set(s.execute(select(ModelVersion.version)
+                                       .where(ModelVersion.status == "champion")).scalars())
+                if champs != ({current.version} if current is not None else set()):
+                    raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
+                if current is not None:
+                    old = self._row(s, current.version)
+                    old.status, old.retired_at = "retired", now
+                row.status, row.promoted_at, row.retired_at = "champion", now, None
+                row.previous_champion = current.version if current is not None else None
+                s.flush()
+                install = prepare_install(self.ws, target, registered=_registered_digests(s))
+                append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
+                    "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
+                    "challenger_metrics": challenger.overall,
+                    "champion_metrics": None if champ_eval is None else champ_eval.overall,
+                    "regressions": [] if comparison is None else comparison.regressions,
+                    "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason,
+                    "grading_model": install.record})
+        except BaseException:
+            if install is not None:
+                install.undo()
+            raise
+        install.finish()
         forced = bool(force and comparison is not None and not comparison.ok)
         return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
-                               comparison, forced, reason)
+                               comparison, forced, reason, install.record)
 
     def rollback(self, *, to: str | None = None, reason: str | None = None, actor: str = "system") -> ModelInfo:
-        """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion."""
+        """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion.
+
+        The restored champion's Grader bundle becomes ``models/grader`` again, recorded in the
+        ``model.rollback`` event's ``grading_model``.
+        """
         current = self.champion()
         if current is None:
             raise ConflictError("there is no champion to roll back")
@@ -333,17 +379,31 @@ class ModelRegistry:
         if target == current.version:
             raise ConflictError(f"{target!r} is already the champion")
         self.load(target)  # its bundle must still be intact
+        restored = self.get(target)
         now = utcnow()
-        with self.ws.session() as s:
-            old, new = self._row(s, current.version), self._row(s, target)
-            if old.status != "champion":
-                raise ConflictError("the champion changed during the rollback; retry")
-            old.status, old.retired_at = "retired", now
-            new.status, new.promoted_at, new.retired_at = "champion", now, None
-            s.flush()
-            append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
-                         payload={"from": current.version, "to": target, "reason": reason})
+        install: Install | None = None
+        try:
+            with self.ws.session() as s:
+                old, new = self._row(s, current.version), self._row(s, target)
+                if old.status != "champion":
+                    raise ConflictError("the champion changed during the rollback; retry")
+                old.status, old.retired_at = "retired", now
+                new.status, new.promoted_at, new.retired_at = "champion", now, None
+                s.flush()
+                install = prepare_install(self.ws, restored, registered=_registered_digests(s))
+                append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
+                             payload={"from": current.version, "to": target, "reason": reason,
+                                      "grading_model": install.record})
+        except BaseException:
+            if install is not None:
+                install.undo()
+            raise
+        install.finish()
         return self.get(target)
+
+
+def _registered_digests(s: Session) -> set[str]:
+    return set(s.execute(select(ModelVersion.bundle_sha256)).scalars())
 
 
 def _workspace_costs(ws: Workspace) -> Any:

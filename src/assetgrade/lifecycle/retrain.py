@@ -33,7 +33,11 @@ FitFn = Callable[[Sequence[AssetRecord]], Any]
 
 
 def default_fit(ws: Workspace) -> FitFn:
-    """``Grader(**config grader section, ontology, costs).fit(records)`` for this workspace."""
+    """``Grader(**config grader section, ontology, costs).fit(records)`` for this workspace.
+
+    Paths in the extractor settings (a saved ``rul_model``) are read relative to the workspace
+    folder, as ``assetgrade train`` reads them, whatever the current directory.
+    """
 
     def fit(records: Sequence[AssetRecord]) -> Any:
         from assetgrade.decision.costs import CostConfig
@@ -42,7 +46,14 @@ def default_fit(ws: Workspace) -> FitFn:
         costs = ws.config.section("costs")
         grader = grader_from_settings(workspace_grader_settings(ws.config), ontology=ws.ontology(),
                                       costs=CostConfig.from_dict(costs) if costs else None)
-        return grader.fit(list(records))
+        # Grader.fit resolves settings against the workspace only when given the workspace itself;
+        # a list of records (golden assets held out) would resolve a relative path against the cwd.
+        given = grader.extractor_settings
+        grader.extractor_settings = grader.resolve_settings(ws.path)
+        try:
+            return grader.fit(list(records))
+        finally:
+            grader.extractor_settings = given  # the setting as written, as after ``train``
 
     return fit
 
@@ -62,6 +73,7 @@ class RetrainResult:
     comparison: Comparison | None
     promoted: bool = False
     promotion_error: str | None = None
+    grading_model: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -70,7 +82,8 @@ class RetrainResult:
                 "before": None if self.before is None else self.before.to_dict(),
                 "after": None if self.after is None else self.after.to_dict(),
                 "comparison": None if self.comparison is None else self.comparison.to_dict(),
-                "promoted": self.promoted, "promotion_error": self.promotion_error}
+                "promoted": self.promoted, "promotion_error": self.promotion_error,
+                "grading_model": self.grading_model}
 
 
 def retrain(
@@ -125,8 +138,8 @@ def retrain(
                            excluded, golden, before, after, comparison)
     if promote and golden is not None:
         try:
-            reg.promote(info.version, golden=golden, actor=actor)
-            result.promoted = True
+            promoted = reg.promote(info.version, golden=golden, actor=actor)
+            result.promoted, result.grading_model = True, promoted.grading_model
             result.model = reg.get(info.version)
         except ConflictError as exc:
             result.promotion_error = str(exc)

@@ -7,17 +7,20 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
   (``retrain_after`` alarms within its last ``window`` batches), see
   :mod:`assetgrade.lifecycle.telemetry`;
 * **override rate**: the share of reviews of the champion's predictions where the expert chose
-  another grade. It fires when it exceeds ``max_override_rate`` or, with at least
-  ``override_min_n`` reviews, when it is higher than the champion's golden-set error rate by
-  Cohen's h > ``override_min_h`` with a two-proportion z-test p < ``alpha`` (the same
-  effect-size-and-significance rule as the drift library);
+  another grade. Its predictions are those stored under the model's own version id (a
+  Grader's ``version_``, e.g. ``grader-aef420494f76``) or under its registry name
+  (:attr:`~assetgrade.lifecycle.registry.ModelInfo.prediction_versions`). It fires when it
+  exceeds ``max_override_rate`` or, with at least ``override_min_n`` reviews, when it is
+  higher than the champion's golden-set error rate by Cohen's h > ``override_min_h`` with a
+  two-proportion z-test p < ``alpha`` (the same effect-size-and-significance rule as the
+  drift library);
 * **new labels**: at least ``min_new_labels`` reviewed grade labels since the champion was
   registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -84,12 +87,13 @@ class TriggerReport:
                 "triggers": [t.__dict__ for t in self.triggers]}
 
 
-def override_stats(session: Session, *, model_version: str | None = None) -> tuple[int, int]:
-    """(reviews with a grade based on a prediction [of ``model_version``], of those where the grade differs)."""
+def override_stats(session: Session, *, model_version: str | Collection[str] | None = None) -> tuple[int, int]:
+    """(reviews with a grade based on a prediction [of ``model_version``: one id or several], of those overridden)."""
     q = (select(Review.grade, Prediction.grade).join(Prediction, Prediction.id == Review.based_on_prediction_id)
          .where(Review.grade.is_not(None)))
     if model_version is not None:
-        q = q.where(Prediction.model_version == model_version)
+        ids = [model_version] if isinstance(model_version, str) else list(model_version)
+        q = q.where(Prediction.model_version.in_(ids))
     rows = session.execute(q).all()
     return len(rows), sum(1 for r, p in rows if r != p)
 
@@ -116,7 +120,7 @@ def check_triggers(
                        else f"no station asks for retraining ({len(drift)} monitored)",
                        {"stations": stations, "alarms": alarms}))
     version = champion.version if champion is not None else None
-    n, k = override_stats(session, model_version=version) if version is not None else (0, 0)
+    n, k = override_stats(session, model_version=champion.prediction_versions) if champion is not None else (0, 0)
     rate = k / n if n else None
     base_err, base_n = None, 0
     g = (champion.golden or {}).get(golden) if champion is not None else None
@@ -124,7 +128,8 @@ def check_triggers(
         base_n = int(g["overall"].get("n") or 0)
         base_err = 1.0 - float(g["overall"]["accuracy"])
     fired, why = False, "no reviews of this model's predictions yet"
-    info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err}
+    info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err,
+                            "prediction_versions": list(champion.prediction_versions) if champion else []}
     if rate is not None:
         why = f"override rate {rate:.1%} over {n} reviews"
         if rate > pol.max_override_rate:

@@ -82,3 +82,32 @@ def test_override_rate_and_new_labels(ws: Workspace) -> None:
     with ws.session(readonly=True) as s:
         assert not check_triggers(s, champion=champ, policy=RetrainPolicy(min_new_labels=11,
                                                                            max_override_rate=0.5)).fired
+
+
+def test_override_rate_counts_predictions_stored_under_the_models_own_version_id(ws: Workspace) -> None:
+    """A champion registered as ``v7`` whose model stamps its predictions ``table-7f3a``: those are its reviews."""
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+    model = TableModel({"pump": "A", "valve": "C"})
+    model.version_ = "table-7f3a"  # type: ignore[attr-defined]
+    reg = ModelRegistry(ws)
+    reg.register(model, version="v7", loader="table")
+    reg.promote("v7")
+    champ = reg.champion()
+    assert champ is not None and champ.model_version == "table-7f3a"
+    assert champ.prediction_versions == ("table-7f3a", "v7")
+    with ws.session() as s:
+        for i, aid in enumerate(ids[12:22]):
+            own = add_prediction(s, aid, model_version="table-7f3a", grade="A", distribution={"A": 0.8, "C": 0.2},
+                                 conformal_set=["A"], decision="accept")
+            add_review(s, aid, reviewer="expert-2", expected_version=1, grade="C" if i < 4 else "A",
+                       based_on_prediction_id=own.id)
+        other = add_prediction(s, ids[22], model_version="grader-someone-else", grade="A",
+                               distribution={"A": 0.8, "C": 0.2}, conformal_set=["A"], decision="accept")
+        add_review(s, ids[22], reviewer="expert-2", expected_version=1, grade="C", based_on_prediction_id=other.id)
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(max_override_rate=0.3))
+    by = {t.name: t for t in rep.triggers}
+    assert by["override_rate"].info["n_reviews"] == 10 and by["override_rate"].value == 0.4  # not the other model's
+    assert by["override_rate"].fired and rep.model_version == "v7"
