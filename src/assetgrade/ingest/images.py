@@ -1,20 +1,26 @@
-"""Image validation with Pillow: verify + full decode, decompression-bomb limit, supported modes, size."""
+"""Image validation with Pillow: supported formats, verify + full decode, pixel and side limits, supported modes."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
 from assetgrade.errors import IngestError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_MODES", "ImageInfo", "validate_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_FORMATS", "SUPPORTED_MODES", "ImageInfo", "image_size", "validate_image"]
 
 DEFAULT_MAX_PIXELS = 64_000_000
+SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF")
+"""The raster formats Pillow may open here; anything else (EPS, PDF, PSD...) never reaches its plugin."""
 SUPPORTED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "I", "I;16", "I;16B", "I;16L")
-_MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "TIFF": "image/tiff",
-          "GIF": "image/gif", "WEBP": "image/webp", "PPM": "image/x-portable-anymap"}
+_MEDIA = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "TIFF": "image/tiff",
+          "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -34,30 +40,103 @@ class ImageInfo:
     media_type: str
 
 
-def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
-    """Check that ``data`` is a complete, decodable image of a supported mode within ``max_pixels``.
+def _sniff(head: bytes) -> str | None:
+    """The format Pillow would take ``head`` (the first 16 bytes) for, by magic bytes only: nothing is parsed."""
+    Image.init()
+    for fmt in Image.ID:
+        accept = Image.OPEN[fmt][1]
+        try:
+            if accept is not None and accept(head):
+                return fmt
+        except Exception:  # a plugin's magic test may fail on odd bytes: try the next one
+            continue
+    return None
 
-    Pillow's ``verify`` catches broken structure and a full ``load`` catches truncated data. The
-    pixel count is checked against ``max_pixels`` from the header, before anything is decoded;
-    Pillow's process-wide ``MAX_IMAGE_PIXELS`` is left alone (changing it would change every
-    other user of Pillow in the process, and race between threads with different limits).
-    Every failure is an IngestError naming ``where``.
+
+@contextmanager
+def _open(fp: IO[bytes], *, where: str, max_pixels: int) -> Iterator[Image.Image]:
+    """Open the header of a supported-format image within the pixel and side limits (nothing decoded yet).
+
+    The limits are the stricter of ``max_pixels`` and what the vision extractor can ever use
+    (``MIN_SIDE``, ``MAX_PIXELS`` in :mod:`assetgrade.modalities.vision.images`): ingesting an
+    image no model can read would only fail later, far from its file.
+    """
+    # imported here: the vision package imports scipy, which the ingest command does not need otherwise
+    from assetgrade.modalities.vision.images import MAX_PIXELS, MIN_SIDE
+
+    limit, name = (max_pixels, "max_image_pixels") if max_pixels <= MAX_PIXELS else (MAX_PIXELS, "the vision limit")
+    try:
+        img = Image.open(fp, formats=SUPPORTED_FORMATS)
+    except UnidentifiedImageError as exc:
+        fp.seek(0)
+        fmt = _sniff(fp.read(16))
+        if fmt is not None:
+            raise IngestError(f"unsupported image format {fmt}; supported: {', '.join(SUPPORTED_FORMATS)}",
+                              where=where) from exc
+        raise IngestError("not an image Pillow can read (corrupt or unknown format)", where=where) from exc
+    except Image.DecompressionBombError as exc:  # over Pillow's own hard limit (2 x its MAX_IMAGE_PIXELS)
+        raise IngestError(f"decompression bomb refused by Pillow: {exc}", where=where) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise IngestError(f"corrupt or truncated image: {exc}", where=where) from exc
+    with img:
+        w, h = img.size
+        if w * h > limit:
+            raise IngestError(f"decompression bomb refused: {w}x{h} = {w * h:,} pixels is over the limit of"
+                              f" {limit:,} ({name})", where=where)
+        if img.mode not in SUPPORTED_MODES:
+            raise IngestError(f"unsupported image mode {img.mode}; supported: {', '.join(SUPPORTED_MODES)}",
+                              where=where)
+        if min(w, h) < MIN_SIDE:
+            raise IngestError(f"image is {w}x{h} pixels; each side must be at least {MIN_SIDE} for the vision"
+                              " extractor", where=where)
+        yield img
+
+
+def image_size(path: Path, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """Width and height of the image at ``path``, read from its header, in stored pixels.
+
+    The same format and limit checks as :func:`validate_image`, so an annotation importer can
+    check its boxes against the real image before the writer decodes it. Like the writer's box
+    check, the size is that of the stored pixels (EXIF orientation not applied). IngestError
+    naming ``where``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.png"; Image.new("L", (40, 30)).save(p)
+    >>> image_size(p, where="a.png")
+    (40, 30)
+    """
+    try:
+        with path.open("rb") as fp, _open(fp, where=where, max_pixels=max_pixels) as img:
+            size: tuple[int, int] = img.size
+    except OSError as exc:
+        raise IngestError(f"cannot read the image: {exc.strerror or exc}", where=where) from exc
+    return size
+
+
+def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Check that ``data`` is a complete, decodable image the vision extractor can use.
+
+    The format must be one of ``SUPPORTED_FORMATS`` (others are named and refused before any
+    plugin parses them). The pixel count is checked from the header, before anything is
+    decoded, against the stricter of ``max_pixels`` and the vision extractor's limit, and each
+    side must be at least the extractor's ``MIN_SIDE``. Pillow's ``verify`` then catches broken
+    structure and a full ``load`` truncated data. Pillow's process-wide ``MAX_IMAGE_PIXELS`` is
+    left alone (changing it would change every other user of Pillow in the process, and race
+    between threads with different limits). Every failure is an IngestError naming ``where``.
     """
     if not data:
         raise IngestError("image file is empty", where=where)
     try:
-        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
-            w, h = probe.size
-            if w * h > max_pixels:
-                raise IngestError(f"decompression bomb refused: {w}x{h} = {w * h:,} pixels is over the limit of"
-                                  f" {max_pixels:,} (max_image_pixels)", where=where)
+        with _open(io.BytesIO(data), where=where, max_pixels=max_pixels) as probe:  # reads the header only
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
             img.load()
             width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
     except IngestError:
         raise
-    except Image.DecompressionBombError as exc:  # over Pillow's own hard limit (2 x its MAX_IMAGE_PIXELS)
+    except Image.DecompressionBombError as exc:
         raise IngestError(f"decompression bomb refused by Pillow: {exc}", where=where) from exc
     except UnidentifiedImageError as exc:
         raise IngestError("not an image Pillow can read (corrupt or unknown format)", where=where) from exc
@@ -65,6 +144,4 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
         raise IngestError(f"corrupt or truncated image: {exc}", where=where) from exc
     if mode not in SUPPORTED_MODES:
         raise IngestError(f"unsupported image mode {mode}; supported: {', '.join(SUPPORTED_MODES)}", where=where)
-    if width < 1 or height < 1:
-        raise IngestError(f"image has no pixels ({width}x{height})", where=where)
     return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"))

@@ -30,7 +30,7 @@ def _tree(root: Path, n: int, offset: int = 0) -> Path:
         (root / cls).mkdir(parents=True, exist_ok=True)
     for i in range(n):
         buf = io.BytesIO()
-        Image.new("RGB", (8, 8), ((i + offset) % 256, (i + offset) // 256, 7)).save(buf, "PNG")
+        Image.new("RGB", (16, 16), ((i + offset) % 256, (i + offset) // 256, 7)).save(buf, "PNG")
         (root / ("A" if i % 2 else "B") / f"img{i + offset:04d}.png").write_bytes(buf.getvalue())
     return root
 
