@@ -250,3 +250,6 @@ def test_retrain_with_real_grader(tmp_path: Path) -> None:
     assert info["parent_version"] == "g1" and info["lineage"]["n_reviewed_labels"] == 4
     assert info["manifest_hash"] and info["ontology_version"] and info["loader"] == "grader"
     assert (path / "models" / "g2" / "bundle.json").exists()
+    code, out = run("retrain", "-w", path, "--version", "g3", "--golden", "none-such", "--promote", "--json")
+    third = json.loads(out[out.index("{"):])
+    assert code == 0 and not third["promoted"] and "no golden set" in third["promotion_error"]

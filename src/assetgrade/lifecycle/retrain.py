@@ -136,7 +136,10 @@ def retrain(
             comparison = compare(before, after, reg.policy())
     result = RetrainResult(reg.get(info.version), champion.version if champion else None, len(records), n_reviewed,
                            excluded, golden, before, after, comparison)
-    if promote and golden is not None:
+    if promote and golden is None:
+        result.promotion_error = ("no golden set to compare the challenger with the champion on; freeze one "
+                                  "(assetgrade golden freeze) and promote with assetgrade models promote")
+    elif promote and golden is not None:
         try:
             promoted = reg.promote(info.version, golden=golden, actor=actor)
             result.promoted, result.grading_model = True, promoted.grading_model
