@@ -58,6 +58,10 @@ def test_second_reviewer_gets_409_naming_who_and_when(fresh_env: Any) -> None:
     retry = env.client.post(f"/api/v1/assets/{target}/reviews", headers=env.auth("bob"),
                             json={"expected_version": v + 1, "grade": "D", "note": "mine"})
     assert retry.status_code == 201 and retry.json()["asset_version"] == v + 2
+    ahead = env.client.post(f"/api/v1/assets/{target}/reviews", headers=env.auth("bob"),
+                            json={"expected_version": v + 9, "grade": "D"})  # a version nobody read
+    assert ahead.status_code == 422 and ahead.json()["where"] == "expected_version"
+    assert f"ahead of asset {target!r}, which is at version {v + 2}" in ahead.json()["detail"]
 
 
 def test_review_validation_errors_are_422_with_where(fresh_env: Any) -> None:

@@ -70,6 +70,10 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
         with ws.session(readonly=True) as s:
             current = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
             change = last_change(s, asset_id)
+        if body.expected_version > current:
+            raise ValidationError(f"expected_version {body.expected_version} is ahead of asset {asset_id!r}, which "
+                                  f"is at version {current}; send the version you read", where="expected_version") \
+                from None
         if change is None:
             by = "another write"
         else:
