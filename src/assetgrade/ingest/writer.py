@@ -10,7 +10,9 @@ unique-key race with another process rolls the group back and retries it.
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +35,8 @@ from assetgrade.store.repository import label_id_for
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assetgrade.workspace import Workspace
 
 __all__ = ["Ingestor"]
@@ -109,7 +113,9 @@ class Ingestor:
         t0 = time.perf_counter()
         rep = self.report
         with self.ws.session() as s:
-            s.add(IngestBatch(id=rep.batch_id, kind=self.kind, source=self.source, status="running", counts={}))
+            _mark_lost_batches(s, self.actor)
+            s.add(IngestBatch(id=rep.batch_id, kind=self.kind, source=self.source, status="running",
+                              counts={"owner": _owner()}))
             append_event(s, actor=self.actor, action="ingest.start", entity="ingest_batch",
                          entity_id=rep.batch_id, payload={"kind": self.kind, "source": self.source})
         try:
@@ -415,6 +421,37 @@ def _ctrl_c_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if caught:
             signal.raise_signal(signal.SIGINT)  # now handled as it would have been (KeyboardInterrupt by default)
+
+
+def _owner() -> dict[str, Any]:
+    """Which process runs a batch, so that a later ingest can tell a killed one from one still running."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # exists (another user's), or cannot tell: assume alive
+        return True
+    return True
+
+
+def _mark_lost_batches(session: Session, actor: str) -> None:
+    """Batches still ``running`` whose process on this host is gone (killed: SIGKILL, power loss) become ``lost``.
+
+    Their committed row groups stay (each is whole); running the same ingest again adds the rest.
+    Batches of other hosts, and of versions that did not record their process, are left as they are.
+    """
+    host = socket.gethostname()
+    for batch in session.execute(select(IngestBatch).where(IngestBatch.status == "running")).scalars():
+        owner = (batch.counts or {}).get("owner") or {}
+        if owner.get("host") != host or not isinstance(owner.get("pid"), int) or _alive(owner["pid"]):
+            continue
+        batch.status = "lost"
+        append_event(session, actor=actor, action="ingest.lost", entity="ingest_batch", entity_id=batch.id,
+                     payload={"owner": owner, "why": "its process is gone and it never finished"})
 
 
 def _groups(it: Iterator[_Item], n: int) -> Iterator[list[_Item]]:

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.ingest import Ingestor, folder_items
-from assetgrade.store.schema import Evidence
+from assetgrade.store.schema import Evidence, IngestBatch
 from assetgrade.workspace import Workspace
 
 Counts = Callable[[Workspace], dict[str, int]]
@@ -78,6 +79,9 @@ def test_killed_ingest_is_consistent_and_resumable(ws: Workspace, tmp_path: Path
     after = counts(ws)
     assert after == {"assets": 300, "evidence": 300, "provenance": 300, "labels": 300}
     assert consistent(ws)
+    with ws.session(readonly=True) as s:  # the killed run's batch is marked lost, not running forever
+        statuses = sorted(s.execute(select(IngestBatch.status)).scalars())
+    assert statuses == ["done", "lost"]
 
 
 def test_ctrl_c_marks_batch_interrupted(ws: Workspace, tmp_path: Path, counts: Counts,
