@@ -41,7 +41,7 @@ from assetgrade.lifecycle.bundles import (
     resolve_loader,
 )
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
-from assetgrade.lifecycle.serving import Install, prepare_install
+from assetgrade.lifecycle.serving import installing, prepare_install
 from assetgrade.store.audit import append_event
 from assetgrade.store.lifecycle_schema import ModelVersion
 from assetgrade.store.schema import utcnow
@@ -333,33 +333,26 @@ class ModelRegistry:
                 + " (use --force with --reason to promote anyway)"
             )
         now = utcnow()
-        install: Install | None = None
-        try:
-            with self.ws.session() as s:
-                row = self._row(s, version)
-                champs = set(s.execute(select(ModelVersion.version)
-                                       .where(ModelVersion.status == "champion")).scalars())
-                if champs != ({current.version} if current is not None else set()):
-                    raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
-                if current is not None:
-                    old = self._row(s, current.version)
-                    old.status, old.retired_at = "retired", now
-                row.status, row.promoted_at, row.retired_at = "champion", now, None
-                row.previous_champion = current.version if current is not None else None
-                s.flush()
-                install = prepare_install(self.ws, target, registered=_registered_digests(s))
-                append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
-                    "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
-                    "challenger_metrics": challenger.overall,
-                    "champion_metrics": None if champ_eval is None else champ_eval.overall,
-                    "regressions": [] if comparison is None else comparison.regressions,
-                    "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason,
-                    "grading_model": install.record})
-        except BaseException:
-            if install is not None:
-                install.undo()
-            raise
-        install.finish()
+        with installing() as hold, self.ws.session() as s:
+            row = self._row(s, version)
+            champs = set(s.execute(select(ModelVersion.version)
+                                   .where(ModelVersion.status == "champion")).scalars())
+            if champs != ({current.version} if current is not None else set()):
+                raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
+            if current is not None:
+                old = self._row(s, current.version)
+                old.status, old.retired_at = "retired", now
+            row.status, row.promoted_at, row.retired_at = "champion", now, None
+            row.previous_champion = current.version if current is not None else None
+            s.flush()
+            install = hold(prepare_install(self.ws, target, registered=_registered_digests(s)))
+            append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
+                "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
+                "challenger_metrics": challenger.overall,
+                "champion_metrics": None if champ_eval is None else champ_eval.overall,
+                "regressions": [] if comparison is None else comparison.regressions,
+                "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason,
+                "grading_model": install.record})
         forced = bool(force and comparison is not None and not comparison.ok)
         return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
                                comparison, forced, reason, install.record)
@@ -381,24 +374,17 @@ class ModelRegistry:
         self.load(target)  # its bundle must still be intact
         restored = self.get(target)
         now = utcnow()
-        install: Install | None = None
-        try:
-            with self.ws.session() as s:
-                old, new = self._row(s, current.version), self._row(s, target)
-                if old.status != "champion":
-                    raise ConflictError("the champion changed during the rollback; retry")
-                old.status, old.retired_at = "retired", now
-                new.status, new.promoted_at, new.retired_at = "champion", now, None
-                s.flush()
-                install = prepare_install(self.ws, restored, registered=_registered_digests(s))
-                append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
-                             payload={"from": current.version, "to": target, "reason": reason,
-                                      "grading_model": install.record})
-        except BaseException:
-            if install is not None:
-                install.undo()
-            raise
-        install.finish()
+        with installing() as hold, self.ws.session() as s:
+            old, new = self._row(s, current.version), self._row(s, target)
+            if old.status != "champion":
+                raise ConflictError("the champion changed during the rollback; retry")
+            old.status, old.retired_at = "retired", now
+            new.status, new.promoted_at, new.retired_at = "champion", now, None
+            s.flush()
+            install = hold(prepare_install(self.ws, restored, registered=_registered_digests(s)))
+            append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
+                         payload={"from": current.version, "to": target, "reason": reason,
+                                  "grading_model": install.record})
         return self.get(target)
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from assetgrade.lifecycle.registry import ModelInfo
     from assetgrade.workspace import Workspace
 
-__all__ = ["Install", "prepare_install"]
+__all__ = ["Install", "installing", "prepare_install"]
 
 
 @dataclass
@@ -126,3 +127,31 @@ def prepare_install(ws: Workspace, info: ModelInfo, *, registered: Collection[st
         shutil.rmtree(incoming, ignore_errors=True)
         raise StoreError(f"cannot install {info.version!r} as {target}: {exc}") from exc
     return Install(record, target, aside, discard)
+
+
+@contextmanager
+def installing() -> Iterator[Callable[[Install], Install]]:
+    """Hold the :class:`Install` made inside the block: finished when the block ends well, undone when it raises.
+
+    Open it around the registry's write session (``with installing() as hold, ws.session() as s``) so
+    that a failed commit, which leaves the session's block first, also undoes the swap.
+
+    >>> with installing() as hold:
+    ...     done = hold(Install({"installed": False}))
+    >>> done._done
+    True
+    """
+    held: list[Install] = []
+
+    def hold(install: Install) -> Install:
+        held.append(install)
+        return install
+
+    try:
+        yield hold
+    except BaseException:
+        for install in held:
+            install.undo()
+        raise
+    for install in held:
+        install.finish()
