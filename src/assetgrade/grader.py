@@ -531,6 +531,30 @@ class Grader:
         self.__dict__.update(state)
         self.cache = EvidenceCache()
 
+    def check_scale(self, ontology: Any) -> None:
+        """Refuse a workspace whose grade scale is not the one this model was trained on (ValidationError).
+
+        An ontology edited after training (a grade renamed, added or dropped) would have the model
+        record grades the workspace no longer has; retrain first. Defect terms and synonyms may
+        change: findings name defects, and a renamed one only stops linking.
+
+        Examples
+        --------
+        >>> from assetgrade.ontology import default_ontology
+        >>> g = Grader(); g.grades_ = ("A", "B", "C", "D")
+        >>> g.check_scale(default_ontology())
+        >>> g.grades_ = ("A", "B", "C", "E")
+        >>> g.check_scale(default_ontology())
+        Traceback (most recent call last):
+        ...
+        assetgrade.errors.ValidationError: ontology: the model was trained on grades ['A', 'B', 'C', 'E'] ...
+        """
+        have = tuple(ontology.grades.names)
+        if tuple(self.grades_) != have:
+            raise ValidationError(f"the model was trained on grades {list(self.grades_)} but the workspace's ontology "
+                                  f"now has {have and list(have)}; retrain (assetgrade train) before grading",
+                                  where="ontology")
+
     def save(self, path: Path) -> Path:
         """Save to the folder ``path`` (``grader.pkl`` + ``bundle.json``); returns the folder."""
         self._check_fitted()

@@ -107,6 +107,21 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert (tmp_path / "plots" / "reliability.png").stat().st_size > 1000
     assert (tmp_path / "plots" / "fusion_table.png").stat().st_size > 5000 and "fusion_table" in r.output
 
+    # an ontology whose scale changed after training: grade refuses instead of recording grades it no longer has
+    from assetgrade.ontology import loader
+
+    text = (Path(loader.__file__).with_name("default.yaml")).read_text(encoding="utf-8")
+    extra = "  - id: E\n    name: Scrap\n    description: Only the metal is worth anything.\n"
+    (ws / "five.yaml").write_text(text.replace("  - id: D\n", extra + "  - id: D\n", 1), encoding="utf-8")
+    r = runner.invoke(app, ["config", "set", "ontology", "five.yaml", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["grade", "pump-03", "-w", str(ws)])
+    from assetgrade.cli.app import exit_code_for
+
+    assert r.exception is not None and exit_code_for(r.exception) == 2  # type: ignore[arg-type]
+    assert "trained on grades ['A', 'B', 'C', 'D']" in str(r.exception)
+    assert "retrain" in str(r.exception)
+
 
 def test_audit_reads_label_noise_from_the_trained_grader_when_asked(tmp_path: Path) -> None:
     app = build_app()

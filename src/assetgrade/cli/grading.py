@@ -58,8 +58,10 @@ def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: f
 def _load(ws: Workspace, model: Path | None) -> Grader:
     from assetgrade.grader import Grader
 
-    return Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path,
-                       evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+    grader = Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path,
+                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+    grader.check_scale(ws.ontology())
+    return grader
 
 
 def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: bool = False,
@@ -220,6 +222,8 @@ def register(app: typer.Typer) -> None:
         console.print(metrics_table(grader.metrics_, title=title))
         if (line := own_label_line(grader.metrics_.get("per_modality", {}))) is not None:
             console.print(line)
+        for note in grader.notes_:  # e.g. an extractor left out, and why
+            console.print(f"[yellow]note:[/] {note}")
         for name, p in paths.items():
             console.print(f"{name}: {p}")
         if json_path is not None:

@@ -345,7 +345,7 @@ def extract_cached(
         fresh = extractor.extract([records[i] for i in todo])
         for i, new in zip(todo, _rows_of(fresh), strict=True):
             rows[i] = new
-            if cache is not None:
+            if cache is not None and records[i].asset_id not in fresh.unreadable:  # a repaired file is read again
                 cache.put(keys[i], new)
         if cache is not None:
             cache.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from assetgrade.errors import AssetgradeError
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord
 
@@ -37,7 +38,7 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
             if sha is None or not ws.blobs.exists(sha):
                 try:
                     _, heat, _ = image_heatmap(vision, ref)
-                except (ValueError, OSError):
+                except (ValueError, OSError, AssetgradeError):  # an image gone or damaged: no heat map for it
                     continue
                 if heat is None:
                     continue

@@ -78,6 +78,9 @@ class EvidenceBlock:
     quality_flags: dict[str, list[str]] = field(default_factory=dict)
     grade_proba: npt.NDArray[np.float64] | None = None
     """Optional (n_assets, n_grades) distribution from the modality alone, NaN where absent."""
+    unreadable: frozenset[str] = frozenset()
+    """Assets some of whose evidence could not be read (a blob missing or damaged on disk): their rows
+    are not kept in the evidence cache, so the file is read again once it is repaired."""
 
     def __post_init__(self) -> None:
         n = len(self.asset_ids)

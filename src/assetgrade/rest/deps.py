@@ -74,6 +74,7 @@ class AppState:
                 self._grader.cache.close()
             self._grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
                                        evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
+        self._grader.check_scale(self.workspace.ontology())
         return self._grader
 
     def close(self) -> None:

@@ -243,6 +243,7 @@ def label_round(
                          evidence_store_max_bytes=ws.evidence_cache_max_bytes)
     records = load_records(ws)
     try:
+        grader.check_scale(ws.ontology())
         rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
     finally:
         grader.cache.close()  # the rows are on disk for the next round; the file handle goes now

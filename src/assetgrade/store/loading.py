@@ -25,10 +25,17 @@ _CHUNK = 500
 
 
 def read_series_parquet(data: bytes) -> Any:
-    """A stored series blob (Parquet) as a pandas DataFrame indexed by time."""
+    """A stored series blob (Parquet) as a pandas DataFrame indexed by time; StoreError when it does not read.
+
+    Ingest wrote a valid Parquet file, so a blob that does not read was damaged on disk.
+    """
     import pandas as pd
 
-    return pd.read_parquet(io.BytesIO(data))
+    try:
+        return pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises its own ArrowInvalid, OSError, ValueError...
+        raise StoreError(f"the stored series does not read as Parquet ({type(exc).__name__}: {exc}); "
+                         "the blob was damaged on disk") from exc
 
 
 def parse_date(value: Any) -> datetime | None:

@@ -188,3 +188,31 @@ def test_the_workspace_setting_caps_the_evidence_store(grader: Grader, records: 
     # uncapped, these rows take about 200 kB: the oldest went, and the file's rows stay under the cap
     assert rows < len(records) * len(loaded.extractors_)
     assert (pages - free) * size <= 100_000
+
+
+def test_rows_of_evidence_that_could_not_be_read_are_not_kept() -> None:
+    from assetgrade.grading.cache import extract_cached
+    from assetgrade.modalities.base import EvidenceBlock
+
+    class Flaky:
+        modality = "sensors"
+
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
+
+        def extract(self, records: Any) -> EvidenceBlock:
+            ids = [r.asset_id for r in records]
+            self.calls.append(ids)
+            gone = frozenset(a for a in ids if a == "gone")
+            return EvidenceBlock("sensors", ids, ("x",), np.array([[np.nan] if a in gone else [1.0] for a in ids]),
+                                 np.array([a not in gone for a in ids]), quality_flags={a: ["blob lost"] for a in gone},
+                                 unreadable=gone)
+
+    cache, ex = EvidenceCache(), Flaky()
+    from assetgrade.store.records import SeriesRef
+
+    recs = [AssetRecord(a, series=(SeriesRef(f"{a}-s", sha, load=dict),)) for a, sha in (("ok", "1"), ("gone", "2"))]
+    for _ in range(2):
+        block = extract_cached(ex, recs, key="m", feature_names=("x",), n_classes=2, cache=cache)
+        assert block.present.tolist() == [True, False] and block.quality_flags["gone"] == ["blob lost"]
+    assert ex.calls == [["ok", "gone"], ["gone"]]  # the readable row came from the store, the lost one is read again

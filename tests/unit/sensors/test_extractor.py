@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from assetgrade.errors import NotFoundError
 from assetgrade.modalities.base import EvidenceBlock, Extractor, get_extractor
 from assetgrade.modalities.sensors import SensorExtractor
+from assetgrade.store.loading import read_series_parquet
 from assetgrade.store.records import AssetRecord, SeriesRef
 
 from .test_health import synthetic_fleet
@@ -45,6 +47,17 @@ def test_block_fixed_width_absent_and_bad_assets(rng: np.random.Generator) -> No
     assert abs(row["temp__slope30"] - 1.0) < 1e-6  # 1 degree per second
     assert np.isnan(row["rul"])  # no RUL model fitted
     assert block.grade_proba is None
+    assert block.unreadable == frozenset()  # bad data is a finding about the asset, kept in the evidence store
+
+    def gone() -> pd.DataFrame:
+        raise NotFoundError("blob 14ac is not in the blob store")
+
+    damaged = SeriesRef("e-dmg", "1", load=lambda: read_series_parquet(b"PAR1 truncated"), sampling_rate_hz=fs)
+    lost = ex.extract([AssetRecord("g", series=(SeriesRef("e-gone", "2", load=gone, sampling_rate_hz=fs),)),
+                       AssetRecord("h", series=(damaged,))])
+    assert lost.present.tolist() == [False, False] and lost.unreadable == {"g", "h"}
+    assert lost.quality_flags["g"] == ["series e-gone: blob 14ac is not in the blob store"]
+    assert lost.quality_flags["h"][0].startswith("series e-dmg: the stored series does not read as Parquet")
 
 
 def test_rul_findings_and_grade_proba(rng: np.random.Generator) -> None:

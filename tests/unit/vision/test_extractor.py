@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.modalities.base import Extractor, get_extractor
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.store.records import AssetRecord, ImageRef
@@ -283,6 +283,14 @@ def test_extract_runs_the_backbone_over_many_records_at_once(
     assert len(calls) == 6 and sum(calls) == 20
     assert block.present.tolist() == [True, False, True, *[True] * 7]
     assert block.quality_flags["broken"][0].startswith("unreadable:bad")
+    assert block.unreadable == {"broken"}  # not kept in the evidence store: read again once repaired
+
+    def gone() -> bytes:
+        raise NotFoundError("blob 1111 is not in the blob store")
+
+    lost = ex.extract([AssetRecord("lost", images=(ImageRef("ev-gone", "1" * 64, gone),))])
+    assert lost.quality_flags["lost"] == ["unreadable:ev-gone"] and not lost.present[0]
+    assert lost.unreadable == {"lost"}
     for i, rec in enumerate(test):
         alone = ex.extract([rec])
         assert np.allclose(alone.features[0], block.features[i], equal_nan=True, atol=1e-6)

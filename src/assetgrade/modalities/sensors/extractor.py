@@ -10,7 +10,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import pandas as pd
 
-from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.sensors.events import detect_events
@@ -375,6 +375,7 @@ class SensorExtractor:
         ruls = np.full((n, 3), np.nan)
         rul_rows: list[int] = []
         rul_inputs: list[_RulInput] = []
+        unreadable: set[str] = set()
         for i, r in enumerate(records):
             ref = self._series_of(r)
             if ref is None:
@@ -386,7 +387,11 @@ class SensorExtractor:
             try:
                 row, found, qflags, rul_in = self._one(ref)
             except AssetgradeError as exc:
-                flags.setdefault(r.asset_id, []).append(str(exc))
+                said = str(exc)
+                flags.setdefault(r.asset_id, []).append(
+                    said if ref.evidence_id in said else f"series {ref.evidence_id}: {said}")
+                if isinstance(exc, NotFoundError | StoreError):  # missing or damaged on disk: read again next time
+                    unreadable.add(r.asset_id)
                 continue
             feats[i], present[i] = row, True
             findings[r.asset_id] = found
@@ -409,6 +414,7 @@ class SensorExtractor:
             findings=findings,
             quality_flags=flags,
             grade_proba=proba,
+            unreadable=frozenset(unreadable),
         )
 
     def _hint_learned_grades(

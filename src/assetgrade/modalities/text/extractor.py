@@ -11,6 +11,7 @@ inside each fold so a held-out asset's own grade never shapes its centroid.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal, Self
 
@@ -27,6 +28,9 @@ from assetgrade.ontology import Ontology, default_ontology
 from assetgrade.store.records import AssetRecord
 
 __all__ = ["TEXT_C_GRID", "TextExtractor"]
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+"""A word the text model can read: the models are trained on English maintenance logs."""
 
 TEXT_C_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """L2 strengths (inverse) the text grade classifier chooses from with ``C="auto"``."""
@@ -220,12 +224,16 @@ class TextExtractor:
         return np.hstack([summ, sims, np.nan_to_num(emb, nan=0.0)])
 
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
-        """Evidence per record; records without logs are NaN rows with ``present`` False."""
+        """Evidence per record; records without logs, or whose logs hold no word of two or more Latin letters
+        (empty, punctuation, ``n/a``, another script), are NaN rows with ``present`` False and a ``no_words`` flag."""
         if not hasattr(self, "summarizer_"):
             raise ValidationError("fit the extractor before extract", where="TextExtractor.extract")
-        present = np.array([bool(r.logs) for r in records], dtype=bool)
+        present = np.array([any(_WORD.search(e.text or "") for e in r.logs) for r in records], dtype=bool)
         emb = self._embed(records)
         summ, findings, flags = self._summaries(records)
+        for k, r in enumerate(records):
+            if r.logs and not present[k]:  # "", "!!!", "n/a", another script: no evidence, not "no defects"
+                flags[k] = [*flags[k], "no_words: no log entry has a word the text model reads (English)"]
         design = self._design(summ, emb, self.centroids_)
         n_feat = len(self.feature_names)
         features = design[:, :n_feat].copy()

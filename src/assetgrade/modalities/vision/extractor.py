@@ -10,7 +10,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
 from assetgrade.modalities.vision.backbone import Backbone, Engine
@@ -178,7 +178,7 @@ class VisionExtractor:
                 continue
             try:
                 todo.append((i, decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}")))
-            except (ValidationError, OSError) as exc:
+            except (AssetgradeError, OSError) as exc:  # damaged on disk, or the blob is gone from the store
                 errors[ref.evidence_id] = str(exc)
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
@@ -427,4 +427,6 @@ class VisionExtractor:
                             grade_hint=self.grade_names_[int(np.argmax(gp[j]))],
                         )
                     )
-        return EvidenceBlock("vision", [r.asset_id for r in records], names, feats, present, findings, flags, proba_out)
+        unreadable = frozenset(aid for aid, fl in flags.items() if any(f.startswith("unreadable:") for f in fl))
+        return EvidenceBlock("vision", [r.asset_id for r in records], names, feats, present, findings, flags, proba_out,
+                             unreadable=unreadable)
