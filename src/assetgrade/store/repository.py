@@ -9,6 +9,7 @@ raises :class:`~assetgrade.errors.ConflictError`.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,9 @@ def add_asset(
     if not asset_id or not asset_id.strip():
         raise ValidationError("asset id must not be empty", where="asset_id")
     _routable(asset_id, _ASSET_ROUTES, "/assets", "asset_id")
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ValidationError(f"asset value {value!r} must be a finite number >= 0 (0 or none: the cost "
+                              "matrix's asset_value is used)", where="value")
     existing = session.get(Asset, asset_id)
     fields = {"asset_type": asset_type, "make": make, "model": model,
               "attributes": attributes or {}, "value": value}

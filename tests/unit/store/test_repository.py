@@ -49,6 +49,12 @@ def test_assets_idempotent_and_conflicting(ws: Workspace) -> None:
         assert get_asset(s, "pump-7").version == 1
         with pytest.raises(NotFoundError):
             get_asset(s, "nope")
+    for bad in (float("nan"), float("inf"), -5000.0):  # would silently fall back to the default asset value
+        with ws.session() as s, pytest.raises(ValidationError, match="must be a finite number >= 0"):
+            add_asset(s, f"pump-{bad}", value=bad)
+    for bad_id in ("pump/reviews", "x/grade"):  # the REST API could not address it
+        with ws.session() as s, pytest.raises(ValidationError, match="reads as /assets/<id>/"):
+            add_asset(s, bad_id)
 
 
 def test_evidence_with_provenance_and_conflict(ws: Workspace) -> None:
