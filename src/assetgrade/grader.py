@@ -34,7 +34,7 @@ from assetgrade.decision import CostConfig, DecisionPolicy
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import Fuser, contradictions_for_blocks
 from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
-from assetgrade.grading.bundle import code_version, load_bundle, read_bundle_info, save_bundle
+from assetgrade.grading.bundle import PICKLE_NAME, code_version, load_bundle, read_bundle_info, save_bundle
 from assetgrade.grading.cache import (
     DISK_MAX_BYTES,
     EvidenceCache,
@@ -584,6 +584,12 @@ class Grader:
         obj, info = load_bundle(Path(path))
         if not isinstance(obj, cls):
             raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
+        for key, have in (("model_version", getattr(obj, "version_", None)),
+                          ("manifest_hash", getattr(obj, "manifest_hash_", None)),
+                          ("grades", list(getattr(obj, "grades_", ()) or ()))):
+            if key in info and info[key] != have:  # the pickle is hashed; bundle.json's description is checked here
+                raise ValidationError(f"bundle.json says {key} {info[key]!r} but {PICKLE_NAME} holds {have!r}: the "
+                                      "bundle was edited; save the grader again", where=str(Path(path) / "bundle.json"))
         obj.bundle_sha_ = str(info["pickle_sha256"])
         if evidence_store is not None:
             obj.use_evidence_store(evidence_store, max_bytes=evidence_store_max_bytes)

@@ -38,6 +38,19 @@ def test_load_refuses_a_changed_pickle(grader: Grader, tmp_path: Path) -> None:
         Grader.load(tmp_path / "nowhere")
 
 
+
+def test_load_refuses_an_edited_bundle_description(grader: Grader, tmp_path: Path) -> None:
+    import json
+
+    path = grader.save(tmp_path / "g")
+    info = json.loads((path / "bundle.json").read_text())
+    assert Grader.load(path).version_ == info["model_version"]
+    info["model_version"] = "grader-000000000000"
+    (path / "bundle.json").write_text(json.dumps(info))
+    with pytest.raises(ValidationError, match="bundle.json says model_version 'grader-000000000000'"):
+        Grader.load(path)
+
+
 def test_record_grades_writes_predictions_and_audit_events(grader: Grader, records: list[AssetRecord],
                                                            tmp_ws: Workspace) -> None:
     from assetgrade.store.audit import list_events, verify_chain
