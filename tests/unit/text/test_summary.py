@@ -68,3 +68,12 @@ def test_bad_input_empty_bytes_huge_mixed(summarizer: LogSummarizer) -> None:
     assert sum(1 for x in s.findings if x.defect == "leak") == 3
     text, flags = clean_text(huge, 5000)
     assert len(text) == 5000 and flags == ["truncated"]
+
+
+def test_html_tags_and_invisible_characters_do_not_hide_words(summarizer: LogSummarizer) -> None:
+    for i, text in enumerate(["<b>cracked</b> &amp; leaking", "pump\u00a0cracked\u200b leaking"]):
+        s = summarizer.summarize([entry(i, text, "2011-01-01")])
+        assert s.features["fm_crack"] == 1 and s.features["fm_leak"] == 1, text
+        crack = next(f for f in s.findings if f.defect == "crack")
+        assert crack.span is not None and text[crack.span[0]:crack.span[1]] == "cracked"  # spans index the stored text
+    assert clean_text("check <id> <br/>x", 100)[0] == "check <id>      x"  # <br/> blanked, <id> kept

@@ -26,6 +26,11 @@ from assetgrade.store.records import LogEntry
 __all__ = ["AssetSummary", "LogSummarizer", "clean_text"]
 
 _WORD = re.compile(r"[^\s]+")
+_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff]")
+"""A no-break space and zero-width characters, as pasted from web forms: read as spaces."""
+_TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
+                  r"(?:\s[^<>]*)?/?>", re.I)
+"""An HTML formatting tag (``<b>``, ``</td>``, ``<br/>``): a word boundary, not part of a word; ``<id>`` stays."""
 _STRIP = ".,;:!?()[]{}\"'*"
 _REPLACE = re.compile(
     r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I
@@ -49,6 +54,9 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             text = raw.decode("utf-8", errors="replace")
             flags.append("not_utf8")
+    if _INVISIBLE.search(text) or _TAG.search(text):  # "<b>cracked</b>", "pump\u00a0cracked\u200b": words apart
+        # blanked to spaces of the same length, so text spans still point into the stored text
+        text = _TAG.sub(lambda m: " " * len(m.group()), _INVISIBLE.sub(" ", text))
     if len(text) > max_chars:
         text = text[:max_chars]
         flags.append("truncated")
