@@ -47,7 +47,7 @@ def test_load_refuses_an_edited_bundle_description(grader: Grader, tmp_path: Pat
     assert Grader.load(path).version_ == info["model_version"]
     info["model_version"] = "grader-000000000000"
     (path / "bundle.json").write_text(json.dumps(info))
-    with pytest.raises(ValidationError, match="bundle.json says model_version 'grader-000000000000'"):
+    with pytest.raises(ValidationError, match=r"bundle\.json says model_version 'grader-000000000000'"):
         Grader.load(path)
 
 
