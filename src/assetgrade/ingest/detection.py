@@ -155,8 +155,12 @@ def _coco_doc(ann_file: Path) -> dict[str, list[Any]]:
 
 
 def _is_id(value: object) -> bool:
-    """True for a JSON scalar that can key a lookup (an id given as a list or object cannot)."""
-    return not isinstance(value, list | dict)
+    """True for a COCO id: a whole number or a string (not missing, null, a bool, a list or an object).
+
+    >>> [_is_id(v) for v in (7, "img-7", None, True, [7], 7.5)]
+    [True, True, False, False, False, False]
+    """
+    return isinstance(value, int | str) and not isinstance(value, bool)
 
 
 def _coco_categories(doc: dict[str, list[Any]], file: str, unusable: dict[object, str]) -> Iterator[RowError]:

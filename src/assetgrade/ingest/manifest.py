@@ -120,7 +120,7 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
     base = path.parent
     told: set[str] = set()
     header_row = path.suffix.lower() in (".csv", ".tsv")
-    entries: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    entries: dict[tuple[str, str, str], dict[tuple[Any, Any], int]] = {}
     graded: dict[tuple[str, str], tuple[str, int]] = {}  # (asset, annotator) -> (grade, row)
     for rec in _records(path, encoding):
         if isinstance(rec, RowError):
@@ -149,11 +149,8 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
             # the same words on another date or at another cost are another entry ("replaced filter"
             # every six months), not a second row about the first one: the n-th distinct entry with
             # these words gets "#n" on its key; the first keeps the bare key, so earlier ingests stay as they are
-            seen = entries.setdefault((item.asset_id, item.kind, item.source_key), [])
-            facts = (item.attributes.get("date"), item.attributes.get("cost"))
-            if facts not in seen:
-                seen.append(facts)
-            n = seen.index(facts) + 1
+            seen = entries.setdefault((item.asset_id, item.kind, item.source_key), {})
+            n = seen.setdefault((item.attributes.get("date"), item.attributes.get("cost")), len(seen) + 1)
             if n > 1:
                 item.source_key = f"{item.source_key}#{n}"
         yield item
@@ -204,16 +201,20 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
         except IngestError as exc:
             raise _err(path, line, "path", exc.reason) from None
         source_key = file_path.relative_to(base.resolve()).as_posix()
-        if kind in _TEXT_KINDS:  # a log or document kept in a file: its text is the evidence
+        if kind in _TEXT_KINDS:  # a log (or a text document) kept in a file: its text is the evidence
             if text and text.strip():
                 raise _err(path, line, "text", f"a {kind} row gives a path or a text, not both")
-            file_text, bad = read_text(file_path, None)
-            if bad:
+            try:
+                file_text, bad = read_text(file_path, None)
+            except IngestError as exc:
+                raise _err(path, line, "path", f"{rel}: {exc.reason}") from None
+            if kind == "log" and bad:
                 n, reason = next(iter(bad.items()))
                 raise _err(path, line, "path", f"{rel}: line {n}: {reason}")
-            if not file_text.strip():
+            if kind == "log" and not file_text.strip():
                 raise _err(path, line, "path", f"{rel}: the file holds no text")
-            text = file_text
+            # a document that is not UTF-8 text (a PDF, a scan) is kept as it is, a blob, as before
+            text = file_text if not bad and file_text.strip() else None
     attrs: dict[str, Any] = {}
     for key in ("date", "cost"):
         raw = obj.get(key)
@@ -257,7 +258,7 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
                                 field="defect"))
     elif _s(obj, "box"):
         raise _err(path, line, "box", "a box needs a defect in the same row")
-    in_file = file_path is not None and kind not in _TEXT_KINDS
+    in_file = file_path is not None and (kind not in _TEXT_KINDS or text is None)
     spec = ItemSpec(where=where, asset_id=asset_id, kind=kind, source_key=source_key,
                     path=file_path if in_file else None, text=None if in_file else text,
                     evidence_id=_s(obj, "evidence_id"), media_type=_s(obj, "media_type"),

@@ -51,7 +51,6 @@ _UNIT_TOKENS = frozenset((
     "g_rms", "%", "ppm", "dB", "dBA", "l/min", "L/min", "m3/h", "m³/h", "gpm", "deg", "rad", "rad/s", "lbf", "ft",
 ))
 _DELIMITERS = (",", ";", "\t")
-# d/m/y or m/d/y at the start of a timestamp: the two leading fields, the separator and the year
 _CATCH = (ValueError, TypeError, OverflowError, NotImplementedError, KeyError, IndexError)
 
 

@@ -54,9 +54,9 @@ def work_order_items(
     renamed = {k: f"column:{k}" for k in header if k in RESERVED_ATTRIBUTES and k not in required}
     for k, new in renamed.items():
         filled = {"date": cols.date, "cost": cols.cost}[k]
-        source = f"from column {filled!r}" if filled else "not mapped to a column"
+        mapped = f"from column {filled!r}" if filled else "not mapped to a column"
         yield IngestNotice(str(path), 1, f"column {k!r} is kept as attribute {new!r}: {k!r} is the parsed "
-                                         f"work-order {k} ({source})")
+                                         f"work-order {k} ({mapped})")
     seen: Counter[str] = Counter()
     for r in rows:
         if not isinstance(r, CsvRow):

@@ -26,12 +26,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assetgrade.errors import AssetgradeError, ConflictError, IngestError, ValidationError
 from assetgrade.ingest.images import validate_image
-from assetgrade.ingest.items import ItemSpec, LabelSpec
+from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
-from assetgrade.store.repository import label_id_for
+from assetgrade.store.repository import check_addressable, label_id_for
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
 if TYPE_CHECKING:
@@ -209,6 +209,10 @@ class Ingestor:
                                      where=spec.where), "origin")
         if not spec.asset_id:
             raise _field(IngestError("asset id is empty", where=spec.where), "asset_id")
+        try:
+            check_addressable(spec.asset_id, spec.resolved_id())
+        except ValidationError as exc:
+            raise _field(IngestError(exc.reason, where=spec.where), exc.where or "asset_id") from None
         if spec.kind in ("image", "series") and spec.path is None and spec.data is None:
             raise _field(IngestError(f"a {spec.kind} needs a file path", where=spec.where), "path")
         labels = [self._label(spec, lb) for lb in spec.labels]
@@ -255,8 +259,16 @@ class Ingestor:
     def _mark_existing(self, prepared: list[_Prepared]) -> list[_Prepared]:
         ids = list({p.evidence_id for p in prepared})
         with self.ws.session(readonly=True) as s:
-            found = {e: (sha, a) for e, sha, a in s.execute(
-                select(Evidence.id, Evidence.sha256, Evidence.asset_id).where(Evidence.id.in_(ids))).tuples()}
+            rows = s.execute(select(Evidence.id, Evidence.sha256, Evidence.asset_id, Evidence.attributes)
+                             .where(Evidence.id.in_(ids))).tuples().all()
+            found = {e: (sha, a) for e, sha, a, _ in rows}
+            facts = {e: _facts(attrs) for e, _, _, attrs in rows}
+            claimed = {p.evidence_id: _facts(p.attributes) for p in prepared}  # ids this group's rows hold
+            for p in prepared:
+                if (p.spec.kind in _TEXT_KINDS and p.spec.evidence_id is None
+                        and found.get(p.evidence_id) == (p.sha, p.spec.asset_id)
+                        and facts[p.evidence_id] != _facts(p.attributes)):
+                    self._next_entry(s, p, found, claimed)
         seen: dict[str, _Prepared] = {}
         out: list[_Prepared] = []
         for p in prepared:
@@ -283,6 +295,28 @@ class Ingestor:
             out.append(p)
         return out
 
+    def _next_entry(self, s: Session, p: _Prepared, found: dict[str, tuple[str, str]],
+                    claimed: dict[str, tuple[Any, Any]]) -> None:
+        """Another entry with stored words: "replaced filter" again, on another date or at another cost.
+
+        The n-th distinct entry with the same words takes ``#n`` on its key, as a manifest does within one
+        file (:func:`~assetgrade.ingest.manifest.manifest_items`): the first id neither stored nor held by
+        another row of this group with other facts, or the one that holds this very entry.
+        """
+        mine = _facts(p.attributes)
+        for n in range(2, 100_000):
+            eid = default_evidence_id(p.spec.asset_id, p.spec.kind, f"{p.spec.source_key}#{n}")
+            if eid in claimed and claimed[eid] != mine:
+                continue  # another entry of this group
+            row = s.execute(select(Evidence.sha256, Evidence.asset_id, Evidence.attributes)
+                            .where(Evidence.id == eid)).first()
+            if row is not None and (row[0], row[1]) == (p.sha, p.spec.asset_id) and _facts(row[2]) != mine:
+                continue  # a stored entry with the same words on another date
+            p.evidence_id, claimed[eid] = eid, mine
+            if row is not None:
+                found[eid] = (row[0], row[1])  # stored already (skipped) or another asset's (reported)
+            return
+
     def _validate_and_store(self, p: _Prepared) -> None:
         spec = p.spec
         if spec.kind == "image":
@@ -293,7 +327,8 @@ class Ingestor:
             for lb in p.labels:
                 if lb.box is not None and (lb.box[2] > info.width + 1 or lb.box[3] > info.height + 1):  # 1 px: rounding
                     raise _field(IngestError(f"box {[float(v) for v in lb.box]} reaches beyond the image, which is "
-                                             f"{info.width}x{info.height} pixels", where=spec.where), "box")
+                                             f"{info.width}x{info.height} pixels", where=spec.where),
+                                 "box" if lb.field == "defect" else lb.field)  # a manifest's box column, or "object 3"
         if p.data is not None:
             p.blob_sha = self.ws.blobs.put_bytes(p.data) if spec.kind != "log" else None
         elif spec.path is not None:
@@ -421,6 +456,15 @@ def _ctrl_c_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if caught:
             signal.raise_signal(signal.SIGINT)  # now handled as it would have been (KeyboardInterrupt by default)
+
+
+_TEXT_KINDS = ("log", "document")
+
+
+def _facts(attributes: dict[str, Any] | None) -> tuple[Any, Any]:
+    """What tells two log entries with the same words apart: their date and cost."""
+    a = attributes or {}
+    return a.get("date"), a.get("cost")
 
 
 def _owner() -> dict[str, Any]:

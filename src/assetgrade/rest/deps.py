@@ -65,6 +65,7 @@ class AppState:
         Loaded on first use and again when the saved bundle changes (a retrained grader); a
         workspace without one is a NotFoundError saying to train.
         """
+        from assetgrade.errors import ValidationError
         from assetgrade.grader import Grader
         from assetgrade.grading.bundle import read_bundle_info
 
@@ -72,9 +73,15 @@ class AppState:
         if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
             if self._grader is not None:
                 self._grader.cache.close()
-            self._grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
-                                       evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
-        self._grader.check_scale(self.workspace.ontology())
+                self._grader = None
+            grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
+                                 evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
+            try:
+                grader.check_scale(self.ontology())  # once per loaded model, not per request
+            except ValidationError:
+                grader.cache.close()
+                raise
+            self._grader = grader
         return self._grader
 
     def close(self) -> None:

@@ -51,7 +51,9 @@ STATUS_CODES: dict[type[AssetgradeError], int] = {
 
 
 def status_for(exc: AssetgradeError) -> int:
-    """The HTTP status of an error: the most specific class in STATUS_CODES wins, else 500."""
+    """The HTTP status of an error: its own (routing errors), else the most specific class in STATUS_CODES, else 500."""
+    if isinstance(exc, HTTPError):
+        return exc.status
     for klass in type(exc).__mro__:
         if klass in STATUS_CODES:
             return STATUS_CODES[klass]
@@ -104,9 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if handler is not None and request.url.path.startswith("/ui"):
             resp: Response = handler(request, exc, status)
             return resp
-        if isinstance(exc, HTTPError):
-            return JSONResponse({"error": exc.error, "detail": str(exc)}, status_code=status,
-                                headers=getattr(exc, "headers", None))
+        if isinstance(exc, HTTPError):  # named like the status ("NotFound"), not like the class
+            return JSONResponse({"error": exc.error, "detail": str(exc)}, status_code=status)
         return error_response(exc)
 
     async def on_assetgrade(request: Request, exc: Exception) -> Response:
@@ -120,7 +121,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        try:
+            phrase = HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            phrase = "Error"
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
         if exc.status_code == 404 and detail is None:
             detail = f"no such path: {request.url.path}"

@@ -38,6 +38,7 @@ __all__ = [
     "add_evidence",
     "add_label",
     "add_transaction",
+    "check_addressable",
     "get_asset",
     "get_evidence",
     "get_provenance",
@@ -89,6 +90,22 @@ def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> N
                                   f"{route}/<id>{end}; choose another id", where=where)
 
 
+def check_addressable(asset_id: str, evidence_id: str | None = None) -> None:
+    """ValidationError when the REST API could not address the id (``pump/reviews``, ``img/content``).
+
+    Called by :func:`add_asset`, :func:`add_evidence` and the ingest writer, which writes rows itself.
+
+    >>> check_addressable("site-3/pump-7", "site-3/pump-7/image/1")
+    >>> check_addressable("pump/grade")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: asset_id: asset id 'pump/grade' ends in '/grade', ...
+    """
+    _routable(asset_id, _ASSET_ROUTES, "/assets", "asset_id")
+    if evidence_id is not None:
+        _routable(evidence_id, _EVIDENCE_ROUTES, "/evidence", "evidence_id")
+
+
 # -- assets ------------------------------------------------------------------------------------
 def add_asset(
     session: Session, asset_id: str, *, asset_type: str = "unknown", make: str | None = None,
@@ -98,7 +115,7 @@ def add_asset(
     """Add an asset (no-op when the same asset exists; ConflictError when it differs)."""
     if not asset_id or not asset_id.strip():
         raise ValidationError("asset id must not be empty", where="asset_id")
-    _routable(asset_id, _ASSET_ROUTES, "/assets", "asset_id")
+    check_addressable(asset_id)
     if value is not None and not (math.isfinite(value) and value >= 0):
         raise ValidationError(f"asset value {value!r} must be a finite number >= 0 (0 or none: the cost "
                               "matrix's asset_value is used)", where="value")
@@ -150,7 +167,7 @@ def add_evidence(
         raise ValidationError("evidence needs a blob or inline text", where="evidence")
     get_asset(session, asset_id)
     evidence_id = evidence_id or new_id("ev")
-    _routable(evidence_id, _EVIDENCE_ROUTES, "/evidence", "evidence_id")
+    check_addressable(asset_id, evidence_id)
     existing = session.get(Evidence, evidence_id)
     if existing is not None:
         if existing.sha256 != sha256 or existing.asset_id != asset_id:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from assetgrade.errors import ValidationError
 from assetgrade.ingest import Ingestor, IngestReport, WorkOrderColumns, manifest_items, work_order_items
 from assetgrade.store.loading import load_records
-from assetgrade.store.schema import Asset, Evidence, Label
+from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 from assetgrade.workspace import Workspace
 
 Counts = Callable[[Workspace], dict[str, int]]
@@ -82,6 +82,15 @@ def test_the_same_words_on_other_dates_are_separate_log_entries(ws: Workspace, t
     again = _run(ws, m)
     assert again.added["evidence"] == 0 and again.skipped_existing == 2  # idempotent
 
+    # later files with the same words on other dates: new entries, whatever their place in the file
+    later = _csv(tmp_path, "asset_id,kind,text,date,cost\ns-1,log,replaced filter,2024-12-01,130\n"
+                           "s-1,log,replaced filter,2025-06-01,140\n", "later.csv")
+    rep = _run(ws, later)
+    assert rep.errors == [] and rep.added["evidence"] == 2
+    assert _run(ws, later).skipped_existing == 2 and _run(ws, m).skipped_existing == 2
+    (rec,) = load_records(ws)
+    assert sorted(e.cost for e in rec.logs) == [100.0, 120.0, 130.0, 140.0]
+
 
 def test_a_log_kept_in_a_file_stores_its_text(ws: Workspace, tmp_path: Path) -> None:
     (tmp_path / "note.txt").write_text("pump noisy, bearing replaced\n", encoding="utf-8")
@@ -92,6 +101,15 @@ def test_a_log_kept_in_a_file_stores_its_text(ws: Workspace, tmp_path: Path) -> 
     (rec,) = load_records(ws)
     assert [e.text for e in rec.logs] == ["pump noisy, bearing replaced\n"]
     assert _run(ws, m).skipped_existing == 1
+
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4\n\xe2\xe3\xcf\xd3 binary")  # a document need not be text
+    (tmp_path / "note2.txt").write_text("inspection: no crack found", encoding="utf-8")
+    docs = _csv(tmp_path, "asset_id,kind,path\nd-1,document,report.pdf\nd-1,document,note2.txt\n", "docs.csv")
+    assert _run(ws, docs).errors == []
+    with ws.session(readonly=True) as s:
+        stored = dict(s.execute(select(Evidence.blob_sha.is_not(None), Evidence.text)
+                                .where(Evidence.asset_id == "d-1")).tuples().all())
+    assert stored == {True: None, False: "inspection: no crack found"}  # the PDF as a blob, the note as text
 
 
 def test_a_rejected_row_leaves_no_asset_and_a_later_type_is_kept(ws: Workspace, tmp_path: Path,
@@ -146,11 +164,13 @@ def test_a_group_size_below_one_is_refused(ws: Workspace) -> None:
 def test_a_work_order_column_named_date_does_not_replace_the_parsed_date(ws: Workspace, tmp_path: Path) -> None:
     wo = _csv(tmp_path, "Asset,BscStartDate,OriginalShorttext,Cost,date\nE1,2024-01-01,replace hose,100,31/12/2003\n",
               "wo.csv")
-    rep = Ingestor(ws, kind="work-orders", source=str(wo)).run(work_order_items(wo, WorkOrderColumns()))
+    items = work_order_items(wo, WorkOrderColumns(), source="fleet-export")
+    rep = Ingestor(ws, kind="work-orders", source=str(wo)).run(items)
     assert rep.errors == [] and rep.added["evidence"] == 1
     assert any("kept as attribute 'column:date'" in n.message for n in rep.notices)
     with ws.session(readonly=True) as s:
         attrs = s.execute(select(Evidence.attributes)).scalar_one()
+        assert s.execute(select(Provenance.source)).scalar_one() == "fleet-export"  # the source kept as given
     assert attrs["date"].startswith("2024-01-01") and attrs["column:date"] == "31/12/2003"
     (rec,) = load_records(ws)  # the records load (a raw "31/12/2003" here used to break every load)
     assert rec.logs[0].date is not None and rec.logs[0].date.year == 2024
@@ -163,3 +183,10 @@ def test_a_box_beyond_the_real_image_is_refused(ws: Workspace, tmp_path: Path, j
     rep = _run(ws, m)
     assert [(e.row, e.field) for e in rep.errors] == [(2, "box")] and "64x48 pixels" in rep.errors[0].reason
     assert rep.added["assets"] == 1
+
+
+def test_ids_the_rest_api_could_not_address_are_refused_at_ingest(ws: Workspace, tmp_path: Path) -> None:
+    m = _csv(tmp_path, "asset_id,kind,text,evidence_id\npump/reviews,log,a,\np-2,log,b,x/content\np-3,log,c,\n")
+    rep = _run(ws, m)
+    assert [(e.row, e.field) for e in rep.errors] == [(2, "asset_id"), (3, "evidence_id")]
+    assert "reads as /assets/<id>/reviews" in rep.errors[0].reason and rep.added["assets"] == 1

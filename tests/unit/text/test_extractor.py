@@ -47,11 +47,11 @@ def test_block_shape_absent_rows_and_proba() -> None:
 def test_logs_without_a_readable_word_are_no_evidence() -> None:
     ext = TextExtractor(embedder="none").fit(RECORDS)
     odd = [rec("empty", ""), rec("punct", "!!!", "-"), rec("na", "n/a"), rec("zh", "泵密封泄漏"),
-           rec("mixed", "!!!", "hose leaking")]
+           rec("tags", "<br/>", "<span></span>"), rec("mixed", "!!!", "hose leaking")]
     block = ext.extract(odd)
-    assert block.present.tolist() == [False, False, False, False, True]
-    assert block.grade_proba is not None and np.isnan(block.grade_proba[:4]).all()  # not "like new" at p = 1
-    for aid in ("empty", "punct", "na", "zh"):
+    assert block.present.tolist() == [False, False, False, False, False, True]
+    assert block.grade_proba is not None and np.isnan(block.grade_proba[:5]).all()  # not "like new" at p = 1
+    for aid in ("empty", "punct", "na", "zh", "tags"):
         assert any(f.startswith("no_words:") for f in block.quality_flags[aid]), aid
     assert not any(f.startswith("no_words:") for f in block.quality_flags.get("mixed", []))
 

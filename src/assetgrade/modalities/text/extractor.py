@@ -133,7 +133,7 @@ class TextExtractor:
         for g in labels:
             if g is not None and g not in self.grade_names_:
                 raise ValidationError(f"grade {g!r} not in the scale {self.grade_names_}", where="TextExtractor.fit")
-        present = np.array([bool(r.logs) for r in records])
+        present = self._readable(records)  # as extract sees them: logs without a word are no evidence
         emb = self._embed(records)
         y = np.array([self.grade_names_.index(g) if g is not None else -1 for g in labels], dtype=np.int64)
         self.centroids_ = self._centroids(emb, y, present)
@@ -223,12 +223,17 @@ class TextExtractor:
                 sims[ok, j] = emb[ok] @ centroids[g]
         return np.hstack([summ, sims, np.nan_to_num(emb, nan=0.0)])
 
+    def _readable(self, records: Sequence[AssetRecord]) -> npt.NDArray[np.bool_]:
+        """Per record: has it a log entry with a word the text model reads, once cleaned (HTML tags blanked)?"""
+        return np.array([any(_WORD.search(clean_text(e.text, self.max_chars)[0]) for e in r.logs) for r in records],
+                        dtype=bool)
+
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """Evidence per record; records without logs, or whose logs hold no word of two or more Latin letters
         (empty, punctuation, ``n/a``, another script), are NaN rows with ``present`` False and a ``no_words`` flag."""
         if not hasattr(self, "summarizer_"):
             raise ValidationError("fit the extractor before extract", where="TextExtractor.extract")
-        present = np.array([any(_WORD.search(e.text or "") for e in r.logs) for r in records], dtype=bool)
+        present = self._readable(records)
         emb = self._embed(records)
         summ, findings, flags = self._summaries(records)
         for k, r in enumerate(records):

@@ -357,9 +357,12 @@ class VisionExtractor:
         proba_out = np.full((len(records), K), np.nan)
         findings: dict[str, list[Finding]] = {}
         flags: dict[str, list[str]] = {}
+        unreadable: set[str] = set()
         for r, rec, seen, errors, views in self._see_in_chunks(records):
             pairs = [(ref, e) for ref, e in zip(rec.images, seen, strict=True) if e is not None]
             flags[rec.asset_id] = [f"unreadable:{k}" for k in errors]
+            if errors:
+                unreadable.add(rec.asset_id)
             findings[rec.asset_id] = []
             if not pairs:
                 continue
@@ -427,6 +430,5 @@ class VisionExtractor:
                             grade_hint=self.grade_names_[int(np.argmax(gp[j]))],
                         )
                     )
-        unreadable = frozenset(aid for aid, fl in flags.items() if any(f.startswith("unreadable:") for f in fl))
         return EvidenceBlock("vision", [r.asset_id for r in records], names, feats, present, findings, flags, proba_out,
-                             unreadable=unreadable)
+                             unreadable=frozenset(unreadable))
