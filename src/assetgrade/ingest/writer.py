@@ -10,9 +10,7 @@ unique-key race with another process rolls the group back and retries it.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +29,7 @@ from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
+from assetgrade.store.liveness import process_gone, this_process
 from assetgrade.store.repository import check_addressable, label_id_for
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
@@ -115,7 +114,7 @@ class Ingestor:
         with self.ws.session() as s:
             _mark_lost_batches(s, self.actor)
             s.add(IngestBatch(id=rep.batch_id, kind=self.kind, source=self.source, status="running",
-                              counts={"owner": _owner()}))
+                              counts={"owner": this_process()}))
             append_event(s, actor=self.actor, action="ingest.start", entity="ingest_batch",
                          entity_id=rep.batch_id, payload={"kind": self.kind, "source": self.source})
         try:
@@ -467,35 +466,23 @@ def _facts(attributes: dict[str, Any] | None) -> tuple[Any, Any]:
     return a.get("date"), a.get("cost")
 
 
-def _owner() -> dict[str, Any]:
-    """Which process runs a batch, so that a later ingest can tell a killed one from one still running."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # exists (another user's), or cannot tell: assume alive
-        return True
-    return True
-
-
 def _mark_lost_batches(session: Session, actor: str) -> None:
     """Batches still ``running`` whose process on this host is gone (killed: SIGKILL, power loss) become ``lost``.
 
     Their committed row groups stay (each is whole); running the same ingest again adds the rest.
     Batches of other hosts, and of versions that did not record their process, are left as they are.
+    Two ingests starting at once mark a batch once: the update only changes a batch still running.
     """
-    host = socket.gethostname()
-    for batch in session.execute(select(IngestBatch).where(IngestBatch.status == "running")).scalars():
-        owner = (batch.counts or {}).get("owner") or {}
-        if owner.get("host") != host or not isinstance(owner.get("pid"), int) or _alive(owner["pid"]):
+    for batch_id, counts in session.execute(select(IngestBatch.id, IngestBatch.counts)
+                                            .where(IngestBatch.status == "running")).tuples().all():
+        owner = (counts or {}).get("owner") or {}
+        if not process_gone(owner.get("host"), owner.get("pid")):
             continue
-        batch.status = "lost"
-        append_event(session, actor=actor, action="ingest.lost", entity="ingest_batch", entity_id=batch.id,
-                     payload={"owner": owner, "why": "its process is gone and it never finished"})
+        done = session.execute(update(IngestBatch).where(IngestBatch.id == batch_id, IngestBatch.status == "running")
+                               .values(status="lost"))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            append_event(session, actor=actor, action="ingest.lost", entity="ingest_batch", entity_id=batch_id,
+                         payload={"owner": owner, "why": "its process is gone and it never finished"})
 
 
 def _groups(it: Iterator[_Item], n: int) -> Iterator[list[_Item]]:

@@ -24,8 +24,6 @@ job stays ``queued`` or ``running``. A recorded end always wins over ``lost``.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from assetgrade.errors import AssetgradeError, NotFoundError, ValidationError
 from assetgrade.store.audit import append_event, list_events
-from assetgrade.store.liveness import LivenessLock, lock_is_free
+from assetgrade.store.liveness import LivenessLock, lock_is_free, process_gone, this_process
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -80,28 +78,13 @@ class RoundJob:
     """The stored round (:func:`stored_round`) once ``done``."""
 
 
-def _process_gone(host: object, pid: object) -> bool:
-    """True only when the runner's process is known to be gone: same host, and no such process."""
-    if host != socket.gethostname() or not isinstance(pid, int):
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # it exists, under another user
-        return False
-    return False
-
-
 def _runner_gone(session: Session, payload: dict[str, Any]) -> bool:
     """True only when the runner that queued the job is known to be gone (its lock is free, or its process)."""
     key = payload.get("lock")
     conn = session.connection()
     if isinstance(key, int) and conn.dialect.name == "postgresql":
         return lock_is_free(conn, key)
-    return _process_gone(payload.get("host"), payload.get("pid"))
+    return process_gone(payload.get("host"), payload.get("pid"))
 
 
 def read_round_job(session: Session, job_id: str) -> RoundJob | None:
@@ -165,7 +148,7 @@ class RoundRunner:
         read_bundle_info(self.workspace.grader_dir)  # NotFoundError saying to train when there is none
         settings = {"k": k, "strategy": strategy, "per_class": per_class, "seed": seed, "replace": replace}
         job_id = "round_" + uuid.uuid4().hex[:20]
-        where: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+        where: dict[str, Any] = this_process()
         if lock is not None:
             where["lock"] = lock.key
         with self.workspace.session() as s:

@@ -17,12 +17,15 @@ as gone and later record its end after all: readers should let a recorded end wi
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import threading
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-__all__ = ["LivenessLock", "lock_is_free"]
+__all__ = ["LivenessLock", "lock_is_free", "process_gone", "this_process"]
 
 
 class LivenessLock:
@@ -82,3 +85,21 @@ def lock_is_free(conn: Connection, key: int) -> bool:
     if got:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     return got
+
+
+def this_process() -> dict[str, Any]:
+    """``{"host": ..., "pid": ...}`` of the calling process, to record beside work it leaves behind."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def process_gone(host: object, pid: object) -> bool:
+    """True only when that process is known to be gone: same host, not this process, and no such process."""
+    if host != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists under another user (PermissionError), or cannot tell
+        return False
+    return False
