@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assetgrade.datasets.paths import shared_data_dir
+from assetgrade.errors import NotFoundError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -78,7 +79,10 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared real data folder; the test is skipped with the reason when it is absent."""
-    root = shared_data_dir()
+    try:
+        root = shared_data_dir()
+    except NotFoundError as exc:  # ASSETGRADE_DATA set to a folder that is not there
+        pytest.skip(f"real data not found: {exc}")
     if root is None:
         pytest.skip("real data not found: set ASSETGRADE_DATA or put the shared data at ../shared/data")
     return root

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from assetgrade.bench.report import BenchResult
+from assetgrade.errors import ValidationError
 from assetgrade.store.records import ImageRef
 
-__all__ = ["DriftBenchConfig", "plot_mmd", "run_drift_bench", "shifted_refs"]
+__all__ = ["DriftBenchConfig", "check_drift_config", "plot_mmd", "reference_size", "run_drift_bench", "shifted_refs"]
 
 
 @dataclass
@@ -39,9 +40,57 @@ class DriftBenchConfig:
     gain: float = 0.75
     contrast: float = 0.7
     limit: int | None = None
+    """Use only this many cells (seeded); the reference window is then at most half of them."""
     cache_dir: Path | None = None
     progress: bool = False
     plot_path: Path | None = None
+
+
+def reference_size(cfg: DriftBenchConfig, n_images: int) -> int:
+    """Cells in the reference window: ``n_reference``, at most half of the cells used (``limit`` or all)."""
+    n = min(n_images, cfg.limit) if cfg.limit is not None else n_images
+    return min(cfg.n_reference, n // 2)
+
+
+def check_drift_config(cfg: DriftBenchConfig, n_images: int | None = None) -> None:
+    """ValidationError naming the option when a setting cannot run; ``n_images``: the data set's size, once known.
+
+    Called before any image is read (and again once the data set's size is known), so a bad
+    setting fails in a second, not after the embeddings.
+
+    >>> check_drift_config(DriftBenchConfig(limit=100, batch_size=40))
+    >>> try:
+    ...     check_drift_config(DriftBenchConfig(limit=100))
+    ... except ValidationError as exc:
+    ...     print(exc.where)
+    --batch-size
+    """
+    if cfg.seed < 0:
+        raise ValidationError(f"{cfg.seed} must be >= 0", where="--seed")
+    if not 0.0 < cfg.share <= 1.0:
+        raise ValidationError(f"{cfg.share:g} is not in (0, 1]", where="--share")
+    for name, value in (("--gain", cfg.gain), ("--contrast", cfg.contrast)):
+        if not value > 0:
+            raise ValidationError(f"{value:g} must be positive", where=name)
+    for name, count, low in (("--batch-size", cfg.batch_size, 2), ("--clean-batches", cfg.n_clean_batches, 1),
+                             ("--streams", cfg.n_streams, 1), ("--limit", cfg.limit, 10)):
+        if count is not None and count < low:
+            raise ValidationError(f"{count} must be >= {low}", where=name)
+    if n_images is None and cfg.limit is None:
+        n_ref, n_pool = cfg.n_reference, None
+    else:
+        n = min(x for x in (n_images, cfg.limit) if x is not None)
+        n_ref = reference_size(cfg, n)
+        n_pool = n - n_ref
+    if n_ref < cfg.batch_size + 4 or (n_pool is not None and n_pool < cfg.batch_size):
+        of = f"--limit {cfg.limit}" if cfg.limit is not None and (n_images is None or cfg.limit <= n_images) \
+            else f"the {n_images} cells" if n_images is not None else "the reference window"
+        pool = f" and the pool ({n_pool} cells) a whole batch" if n_pool is not None else ""
+        raise ValidationError(
+            f"{cfg.batch_size} does not fit {of}: the reference window ({n_ref} cells) needs at least batch size + 4 "
+            f"cells{pool}; lower --batch-size" + (" or raise --limit" if cfg.limit is not None else ""),
+            where="--batch-size",
+        )
 
 
 def _const(data: bytes) -> bytes:
@@ -91,13 +140,16 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
     from assetgrade.audit.embed import embed_images
     from assetgrade.datasets.elpv import load_elpv
 
+    check_drift_config(cfg)
     t0 = time.perf_counter()
     ds = load_elpv(cfg.data_dir)
+    check_drift_config(cfg, ds.n_images)
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(ds.n_images)
     if cfg.limit is not None:
         order = order[: cfg.limit]
-    ref_idx, pool_idx = order[: cfg.n_reference], order[cfg.n_reference :]
+    n_ref = reference_size(cfg, ds.n_images)
+    ref_idx, pool_idx = order[:n_ref], order[n_ref:]
     refs = [ds.refs[i] for i in order]
     emb = embed_images(refs, cache_dir=cfg.cache_dir, progress=cfg.progress).astype(np.float64)
     pos = {int(i): k for k, i in enumerate(order)}

@@ -29,6 +29,7 @@ __all__ = [
     "AUGMENT_GENERATORS",
     "CLASS_GENERATORS",
     "FidelityConfig",
+    "check_fidelity_config",
     "make_synthetic_refs",
     "plot_fidelity",
     "run_fidelity_bench",
@@ -63,6 +64,34 @@ class FidelityConfig:
     synth: str = "defects"
 
 
+SYNTH_MODES = ("defects", "augmented", "mixed")
+MIN_PER_CLASS = 3
+"""The fewest images per class the stratified 70/30 real split takes (a test image of every class)."""
+
+
+def check_fidelity_config(cfg: FidelityConfig) -> None:
+    """ValidationError naming the option when a setting cannot run (checked before any image is read).
+
+    >>> check_fidelity_config(FidelityConfig(low_share=0.4, high_share=0.3))
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: --low-share: 0.4 is above --high-share 0.3; the smaller share must be at most it
+    """
+    if cfg.seed < 0:
+        raise ValidationError(f"{cfg.seed} must be >= 0", where="--seed")
+    if cfg.per_class is not None and cfg.per_class < MIN_PER_CLASS:
+        raise ValidationError(f"{cfg.per_class} is below {MIN_PER_CLASS}: the stratified {1 - cfg.test_share:.0%}/"
+                              f"{cfg.test_share:.0%} split needs a test image of every class", where="--per-class")
+    for name, share in (("--high-share", cfg.high_share), ("--low-share", cfg.low_share)):
+        if not 0.0 < share < 1.0:
+            raise ValidationError(f"{share:g} is not in (0, 1)", where=name)
+    if cfg.low_share > cfg.high_share:
+        raise ValidationError(f"{cfg.low_share:g} is above --high-share {cfg.high_share:g}; the smaller share must "
+                              "be at most it", where="--low-share")
+    if cfg.synth not in SYNTH_MODES:
+        raise ValidationError(f"mode {cfg.synth!r}; allowed: {', '.join(SYNTH_MODES)}", where="--synth")
+
+
 def _const(data: bytes) -> bytes:
     return data
 
@@ -72,7 +101,7 @@ def make_synthetic_refs(
 ) -> tuple[list[ImageRef], list[dict[str, Any]]]:
     """One marked item per parent: a procedural defect by class (``defects``), a photometric change
     (``augmented``) or either at random (``mixed``); seeded. Returns refs and provenance rows."""
-    if mode not in ("defects", "augmented", "mixed"):
+    if mode not in SYNTH_MODES:
         raise ValidationError(f"mode {mode!r}; allowed: defects, augmented, mixed", where="--synth")
     from assetgrade.modalities.vision.images import decode_image
     from assetgrade.synth import generate
@@ -134,6 +163,7 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     from assetgrade.audit.embed import embed_images
     from assetgrade.datasets.neu import load_neu
 
+    check_fidelity_config(cfg)
     t0 = time.perf_counter()
     ds = load_neu(cfg.data_dir, per_class=cfg.per_class)
     n = ds.n_images

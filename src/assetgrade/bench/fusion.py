@@ -214,6 +214,10 @@ def run_fusion_benchmark(
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
+    for name, value, low in (("--seed", seed, 0), ("--n-assets", n_assets, 1), ("--folds", folds, 2),
+                             ("--coreset-size", coreset_size, 1), ("--images-per-asset", images_per_asset, 1)):
+        if value < low:
+            raise ValidationError(f"{name.lstrip('-').replace('-', '_')}={value} must be >= {low}", where=name)
     if fuser not in MODELS:
         raise ValidationError(f"fuser={fuser!r}; allowed: {', '.join(map(repr, MODELS))}", where="--fuser")
     if rul_fleet == "auto":

@@ -23,7 +23,36 @@ from typing import Any
 
 from assetgrade.bench.report import BenchResult
 
-__all__ = ["project", "run_scale_bench"]
+__all__ = ["check_scale_inputs", "project", "run_scale_bench"]
+
+
+def check_scale_inputs(*, shard_size: int, workspace: Path | None = None, model: Path | None = None) -> None:
+    """ValidationError naming the option when the run cannot work, before anything is built or copied.
+
+    >>> check_scale_inputs(shard_size=0)
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: --shard-size: 0 must be >= 1
+    """
+    from assetgrade.config import CONFIG_NAME
+    from assetgrade.errors import ValidationError
+    from assetgrade.workspace import DB_NAME
+
+    if shard_size < 1:
+        raise ValidationError(f"{shard_size} must be >= 1", where="--shard-size")
+    if workspace is None:
+        if model is not None:
+            raise ValidationError("--model goes with --workspace (the built workspace trains its own grader)",
+                                  where="--model")
+        return
+    missing = [n for n in (CONFIG_NAME, DB_NAME) if not (Path(workspace) / n).is_file()]
+    if missing:
+        raise ValidationError(f"{Path(workspace).resolve()} is not an assetgrade workspace (no {missing[0]}); bench "
+                              "scale copies a workspace's own SQLite store", where="--workspace")
+    mpath = Path(model) if model is not None else Path(workspace) / "models" / "grader"
+    if not mpath.is_dir():
+        raise ValidationError(f"no saved grader at {mpath}; train one (assetgrade train) or pass --model DIR",
+                              where="--model")
 
 
 def _prepare(root: Path, n_assets: int, extractors: tuple[str, ...], seed: int) -> tuple[Path, Path]:
@@ -120,6 +149,11 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
     """Build (or reuse) a graded workspace and time batch grading on each backend."""
     from assetgrade.batch.executor import ray_available
 
+    check_scale_inputs(shard_size=shard_size, workspace=workspace, model=model)
+    if n_assets < 1:
+        from assetgrade.errors import ValidationError
+
+        raise ValidationError(f"{n_assets} must be >= 1", where="--assets")
     t0 = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="assetgrade-scale-"))
     try:

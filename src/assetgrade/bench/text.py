@@ -163,6 +163,9 @@ def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, 
     """(source, text, target, status) rows of the labelled negation sample (TSV, '#' comments)."""
     if not path.exists():
         raise NotFoundError(f"negation sample {path} does not exist")
+    if path.is_dir():
+        raise ValidationError("is a folder; the negation sample is one TSV file (source, text, target, status)",
+                              where=str(path))
     rows = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):

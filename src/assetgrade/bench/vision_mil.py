@@ -61,6 +61,10 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     from assetgrade.modalities.vision.heads import OrdinalLogistic
     from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
 
+    if per_asset < 2:  # before the data set is read: 0 or 1 is a bad setting, not a data problem
+        raise ValidationError(f"images per asset must be at least 2, got {per_asset}", where="--images-per-asset")
+    if rounds < 1:
+        raise ValidationError(f"EM rounds must be at least 1, got {rounds}", where="--mil-rounds")
     t0 = time.perf_counter()
     ds = load_bench_dataset(cfg)
     if not ds.ordinal:

@@ -78,6 +78,24 @@ def exit_code_for(exc: AssetgradeError) -> int:
     return 1
 
 
+def _click_error(exc: BaseException) -> str | None:
+    """``"usage"`` for a Click usage error (bad option, bad value), ``"abort"`` for an abort, else None.
+
+    By class name along the MRO: typer 0.2x ships its own copy of Click (``typer._click``) whose
+    exceptions are not the ``click`` package's, and either may raise them.
+
+    >>> import click
+    >>> _click_error(click.BadParameter("x")), _click_error(click.exceptions.Abort()), _click_error(ValueError())
+    ('usage', 'abort', None)
+    """
+    names = {k.__name__ for k in type(exc).__mro__}
+    if "ClickException" in names and hasattr(exc, "show") and hasattr(exc, "exit_code"):
+        return "usage"
+    if "Abort" in names:
+        return "abort"
+    return None
+
+
 def main() -> None:
     """Entry point: run the app, turning assetgrade errors into a message and an exit code."""
     app = build_app()
@@ -92,12 +110,11 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click usage errors etc. come through standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        kind = _click_error(exc)
+        if kind == "usage":
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if kind == "abort":
             sys.exit(1)
         raise
     if isinstance(rc, int) and rc:

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from assetgrade.cli.bench_options import at_least
+
 __all__ = ["register"]
 
 
@@ -37,6 +39,8 @@ def _seed_list(text: str) -> list[int]:
         except ValueError:
             msg = f"{part!r} in {text!r} is not a seed or a range such as 0-4"
             raise ValidationError(msg, where="--seeds") from None
+    if any(s < 0 for s in seeds):
+        raise ValidationError(f"{text!r} has a negative seed; seeds are >= 0", where="--seeds")
     return seeds
 
 
@@ -46,20 +50,22 @@ def register(app: typer.Typer) -> None:
     @app.command("fusion")
     def bench_fusion(
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        seed: int = typer.Option(0),
+        seed: int = typer.Option(0, callback=at_least(0)),
         seeds: str | None = typer.Option(
             None, help="several runs, e.g. '0-4' or '0,3,7': one fresh benchmark draw, split and grader per seed, "
             "their test predictions pooled for calibration and coverage (replaces --seed)"
         ),
-        n_assets: int = typer.Option(600, help="linked assets to build (60/20/20 train/calibration/test)"),
-        folds: int = typer.Option(3, help="grouped folds for the out-of-fold training"),
+        n_assets: int = typer.Option(600, callback=at_least(1),
+                                     help="linked assets to build (60/20/20 train/calibration/test)"),
+        folds: int = typer.Option(3, callback=at_least(2), help="grouped folds for the out-of-fold training"),
         piece_groups: int | None = typer.Option(
-            None, help="disjoint groups of engine units and texts per split, the CV groups (default: the larger of "
-            "3 and --folds; a different count deals different pieces to the assets)"
+            None, callback=at_least(2),
+            help="disjoint groups of engine units and texts per split, the CV groups (default: the "
+            "larger of 3 and --folds; a different count deals different pieces to the assets)"
         ),
         source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
         data_dir: Path | None = typer.Option(None, help="shared data (default: $ASSETGRADE_DATA or ../shared/data)"),
-        coreset_size: int = typer.Option(500, help="vision PatchCore memory-bank size"),
+        coreset_size: int = typer.Option(500, callback=at_least(1), help="vision PatchCore memory-bank size"),
         review_on_contradiction: bool = typer.Option(
             False, help="send contradictions to review (the linked modalities are independent by construction)"
         ),
@@ -83,7 +89,7 @@ def register(app: typer.Typer) -> None:
             "modality's level (a worse reading never makes a worse grade less likely)"
         ),
         images_per_asset: int = typer.Option(
-            1, help="ELPV cells photographed per asset; the image level is the worst cell's"
+            1, callback=at_least(1), help="ELPV cells photographed per asset; the image level is the worst cell's"
         ),
         vision_mil: str = typer.Option(
             "auto", help="vision head with several photos per asset: 'auto' (multiple-instance learning when "
@@ -107,6 +113,7 @@ def register(app: typer.Typer) -> None:
         from assetgrade.bench.report import write_result
         from assetgrade.cli.grading import status
 
+        seed_list = _seed_list(seeds) if seeds is not None else None
         if png is None and json_path is not None:
             png = json_path.with_suffix(".png")
         settings: dict[str, Any] = dict(
@@ -120,8 +127,8 @@ def register(app: typer.Typer) -> None:
             else tuple(v.strip() for v in vision_augment.split(",") if v.strip()),
         )
         with status("bench fusion") as step:
-            if seeds is not None:
-                result = run_fusion_seeds(_seed_list(seeds), progress=step, png=png, **settings)
+            if seed_list is not None:
+                result = run_fusion_seeds(seed_list, progress=step, png=png, **settings)
             else:
                 result = run_fusion_benchmark(seed=seed, png=png, progress=step, **settings)
         typer.echo(write_result(result, json_path))

@@ -22,13 +22,22 @@ def _bench(
     import time
 
     from assetgrade.bench.report import BenchResult, write_result
+    from assetgrade.datasets.image_folder import IMAGE_SUFFIXES
     from assetgrade.datasets.paths import dataset_dir
+    from assetgrade.errors import ValidationError
     from assetgrade.ingest.detection import voc_items
     from assetgrade.ingest.writer import Ingestor
     from assetgrade.store.audit import verify_chain
     from assetgrade.workspace import Workspace
 
+    if workspace is not None and not workspace.is_dir():
+        raise ValidationError(f"{workspace} is not an existing folder; create it or leave --workspace-dir out "
+                              "(a temporary folder)", where="--workspace-dir")
     root = dataset_dir("neu-det", data_dir)
+    if not root.is_dir():
+        raise ValidationError(f"{root} is not a folder (NEU-DET: images/ and annotations/)", where="--data-dir")
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in root.rglob("*")):
+        raise ValidationError(f"{root} holds no image; nothing to ingest", where="--data-dir")
     scratch = Path(tempfile.mkdtemp(prefix="assetgrade-bench-", dir=workspace))
     t_all = time.perf_counter()
     try:
@@ -48,9 +57,12 @@ def _bench(
         ws.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if not first_added.get("evidence"):
+        raise ValidationError(f"no image of {root} was ingested ({first_errors} errors): not a NEU-DET copy "
+                              "(VOC annotations/ beside images/)", where="--data-dir")
     metrics = {
         "images": first_added["evidence"],
-        "boxes": first_added["labels"],
+        "boxes": first_added.get("labels", 0),
         "first_ingest_s": round(first_s, 3),
         "images_per_s": round(first_added["evidence"] / first_s, 1) if first_s > 0 else None,
         "reingest_s": round(second_s, 3),

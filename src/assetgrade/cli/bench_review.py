@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.bench_options import at_least, interval, positive
+
 __all__ = ["register"]
 
 
@@ -18,21 +20,31 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         out_dir: Path | None = typer.Option(None, help="where the learning-curve PNG goes (default: beside --json)"),
-        seed: int = typer.Option(0),
-        batch: int = typer.Option(5, help="items queried per round"),
+        seed: int = typer.Option(0, callback=at_least(0)),
+        batch: int = typer.Option(5, callback=at_least(1), help="items queried per round"),
         strategies: str = typer.Option(
             "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust,budget_switch",
             help="comma-separated strategy names (must include random)",
         ),
-        repeats: int = typer.Option(5, help="runs per strategy with different seed sets (labels averaged)"),
-        seed_per_class: int = typer.Option(1, help="labelled items per class before the first query"),
+        repeats: int = typer.Option(5, callback=at_least(1),
+                                    help="runs per strategy with different seed sets (labels averaged)"),
+        seed_per_class: int = typer.Option(1, callback=at_least(1),
+                                           help="labelled items per class before the first query"),
         switch_per_class: float = typer.Option(
-            10.0, help="budget_switch: labels per class at which it turns from typiclust to uncertain_coreset"
+            10.0, callback=positive(),
+            help="budget_switch: labels per class at which it turns from typiclust to uncertain_coreset",
         ),
-        max_labels: int | None = typer.Option(None, help="stop a run at this many labels (default: the whole pool)"),
-        C: float = typer.Option(0.5, "--C", help="inverse regularisation of the logistic head"),
-        pca_dim: int = typer.Option(128, help="PCA dimensions of the backbone features (0 = none)"),
-        per_class: int | None = typer.Option(None, help="use only N images per class (quick runs)"),
+        max_labels: int | None = typer.Option(
+            None, callback=at_least(1), help="stop a run at this many labels (default: the whole pool)"
+        ),
+        C: float = typer.Option(0.5, "--C", callback=positive(), help="inverse regularisation of the logistic head"),
+        pca_dim: int = typer.Option(128, callback=at_least(0),
+                                    help="PCA dimensions of the backbone features (0 = none)"),
+        per_class: int | None = typer.Option(
+            None, callback=at_least(4),
+            help="use only N images per class (quick runs; at least 4: the stratified 75/25 split "
+            "needs a test image of every class)"
+        ),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
     ) -> None:
         """Labels each active-learning strategy needs to reach 95 % / 99 % of full-data accuracy, vs random."""
@@ -61,21 +73,31 @@ def register(app: typer.Typer) -> None:
     def bench_label_noise(
         dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
-        noise: float = typer.Option(0.1, help="fraction of labels flipped (seeded)"),
+        noise: float = typer.Option(0.1, callback=interval(0.0, 1.0, high_open=True),
+                                    help="fraction of labels flipped (seeded), in [0, 1)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        seed: int = typer.Option(0),
-        folds: int = typer.Option(5, help="folds for the out-of-fold probabilities"),
+        seed: int = typer.Option(0, callback=at_least(0)),
+        folds: int = typer.Option(5, callback=at_least(2), help="folds for the out-of-fold probabilities"),
         method: str = typer.Option(
             "prune_by_noise_rate", help="prune_by_noise_rate | prune_by_class | both | confident_joint"
         ),
-        C: float = typer.Option(0.1, "--C", help="inverse regularisation of the logistic head"),
-        pca_dim: int = typer.Option(128, help="PCA dimensions of the backbone features (0 = none)"),
-        per_class: int | None = typer.Option(None, help="use only N images per class (quick runs)"),
+        C: float = typer.Option(0.1, "--C", callback=positive(), help="inverse regularisation of the logistic head"),
+        pca_dim: int = typer.Option(128, callback=at_least(0),
+                                    help="PCA dimensions of the backbone features (0 = none)"),
+        per_class: int | None = typer.Option(
+            None, callback=at_least(2),
+            help="use only N images per class (quick runs; at least 2, and at least --folds)"
+        ),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
     ) -> None:
         """Precision and recall of confident-learning label-issue detection on planted label flips."""
         from assetgrade.bench.label_noise import LabelNoiseConfig, run_label_noise_bench
         from assetgrade.bench.report import write_result
+        from assetgrade.errors import ValidationError
+
+        if per_class is not None and per_class < folds:
+            raise ValidationError(f"{per_class} images per class cannot fill {folds} stratified folds; use at least "
+                                  f"{folds} or lower --folds", where="--per-class")
 
         cfg = LabelNoiseConfig(
             dataset=dataset,

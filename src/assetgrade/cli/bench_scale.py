@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.bench_options import at_least, interval, positive
+
 __all__ = ["register"]
 
 
@@ -15,17 +17,20 @@ def register(app: typer.Typer) -> None:
     @app.command("scale")
     def bench_scale(
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        n_assets: int = typer.Option(120, "--assets", help="linked-sample assets to build and grade"),
-        shard_size: int = typer.Option(10, help="assets per shard"),
+        n_assets: int = typer.Option(120, "--assets", callback=at_least(1),
+                                     help="linked-sample assets to build and grade"),
+        shard_size: int = typer.Option(10, callback=at_least(1), help="assets per shard"),
         extractors: str = typer.Option("sensors,text", help="extractors of the Grader trained for the run"),
         ray: bool = typer.Option(True, "--ray/--no-ray", help="include the 2-worker local Ray run"),
         workspace: Path | None = typer.Option(None, help="grade this workspace's copy instead of building one"),
         model: Path | None = typer.Option(None, help="with --workspace: the saved grader (default: its models/grader)"),
-        seed: int = typer.Option(0),
+        seed: int = typer.Option(0, callback=at_least(0)),
     ) -> None:
         """Grading throughput on 1 and 2 local workers and Ray (2 workers); efficiency; 10/100-worker projection."""
         from assetgrade.bench.report import write_result
-        from assetgrade.bench.scale import run_scale_bench
+        from assetgrade.bench.scale import check_scale_inputs, run_scale_bench
+
+        check_scale_inputs(shard_size=shard_size, workspace=workspace, model=model)
 
         res = run_scale_bench(n_assets=n_assets, shard_size=shard_size, seed=seed, with_ray=ray,
                               extractors=tuple(e.strip() for e in extractors.split(",") if e.strip()),
@@ -35,25 +40,38 @@ def register(app: typer.Typer) -> None:
     @app.command("service")
     def bench_service(
         store: str | None = typer.Option(None, "--store", help="store URL (default: SQLite in a fresh workspace)"),
-        duration: float = typer.Option(20.0, "--duration", help="seconds of load (after a short warm-up)"),
-        max_requests: int = typer.Option(50_000, help="stop after this many requests"),
-        readers: int = typer.Option(16, help="concurrent readers"),
-        reviewers: int = typer.Option(12, help="concurrent reviewers (read an asset, post a review)"),
-        stations: int = typer.Option(4, help="concurrent stations (telemetry batches and images)"),
-        n_assets: int = typer.Option(300, "--assets", help="assets seeded with a prediction each"),
+        duration: float = typer.Option(20.0, "--duration", callback=positive(),
+                                       help="seconds of load (after a short warm-up)"),
+        max_requests: int = typer.Option(50_000, callback=at_least(1), help="stop after this many requests"),
+        readers: int = typer.Option(16, callback=at_least(0), help="concurrent readers"),
+        reviewers: int = typer.Option(12, callback=at_least(0),
+                                      help="concurrent reviewers (read an asset, post a review)"),
+        stations: int = typer.Option(4, callback=at_least(0),
+                                     help="concurrent stations (telemetry batches and images)"),
+        n_assets: int = typer.Option(300, "--assets", callback=at_least(1),
+                                     help="assets seeded with a prediction each"),
         workspace: Path | None = typer.Option(None, help="create the workspace here (default: a temp folder)"),
-        server_workers: int = typer.Option(2, help="service worker processes (`assetgrade serve --workers`)"),
-        server_threads: int = typer.Option(2, help="handler threads per service worker (`serve --threads`)"),
-        read_rate: float = typer.Option(0.0, help="open loop: reader requests per second (Poisson arrivals)"),
-        review_rate: float = typer.Option(0.0, help="open loop: review cycles (GET asset + POST review) per second"),
-        station_rate: float = typer.Option(0.0, help="open loop: station posts per second (every 4th an image)"),
+        server_workers: int = typer.Option(2, callback=at_least(1),
+                                           help="service worker processes (`assetgrade serve --workers`)"),
+        server_threads: int = typer.Option(2, callback=at_least(1),
+                                           help="handler threads per service worker (`serve --threads`)"),
+        read_rate: float = typer.Option(0.0, callback=interval(0.0),
+                                        help="open loop: reader requests per second (Poisson arrivals)"),
+        review_rate: float = typer.Option(0.0, callback=interval(0.0),
+                                          help="open loop: review cycles (GET asset + POST review) per second"),
+        station_rate: float = typer.Option(0.0, callback=interval(0.0),
+                                           help="open loop: station posts per second (every 4th an image)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
         from assetgrade.bench.report import write_result
+        from assetgrade.errors import ValidationError
         from assetgrade.loadtest.bench import run_service_bench
         from assetgrade.loadtest.load import LoadConfig
 
+        if readers + reviewers + stations == 0 and read_rate == review_rate == station_rate == 0:
+            raise ValidationError("no load: give at least one reader, reviewer or station (closed loop) or a "
+                                  "--read-rate/--review-rate/--station-rate (open loop)", where="--readers")
         cfg = LoadConfig(readers=readers, reviewers=reviewers, stations=stations, duration_s=duration,
                          max_requests=max_requests, read_rate=read_rate, review_rate=review_rate,
                          station_rate=station_rate)
@@ -66,8 +84,8 @@ def register(app: typer.Typer) -> None:
         workspace: Path = typer.Option(Path("demo-workspace"), "--workspace", "-w",
                                        help="a workspace with a trained grader (default: the one `make demo` builds); "
                                        "a copy is graded, never the workspace itself"),
-        n_assets: int = typer.Option(30, "--assets", help="assets to grade, first by id"),
-        threads: int = typer.Option(4, help="handler threads of the service (`serve --threads`)"),
+        n_assets: int = typer.Option(30, "--assets", callback=at_least(1), help="assets to grade, first by id"),
+        threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Time POST /api/v1/assets/{id}/grade on a copy of the workspace: cold, then again from the evidence store."""
@@ -80,8 +98,9 @@ def register(app: typer.Typer) -> None:
     def bench_ui(
         workspace: Path = typer.Option(Path("demo-workspace"), "--workspace", "-w",
                                        help="a graded workspace (default: the one `make demo` builds)"),
-        n_assets: int = typer.Option(50, "--assets", help="asset pages to time (queued assets first)"),
-        threads: int = typer.Option(4, help="handler threads of the service (`serve --threads`)"),
+        n_assets: int = typer.Option(50, "--assets", callback=at_least(1),
+                                     help="asset pages to time (queued assets first)"),
+        threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
     ) -> None:
         """Time the review UI's asset page (document, handler, and with its images) on a graded workspace."""

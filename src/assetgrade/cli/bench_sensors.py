@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.bench_options import at_least, interval, positive
+
 __all__ = ["register"]
 
 
@@ -21,10 +23,12 @@ def register(app: typer.Typer) -> None:
         ),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)"),
-        seed: int = typer.Option(0),
-        coverage: float = typer.Option(0.9, help="nominal coverage of the RUL interval"),
-        n_estimators: int = typer.Option(300, help="LightGBM trees per model (point, lower, upper)"),
-        learning_rate: float = typer.Option(0.06),
+        seed: int = typer.Option(0, callback=at_least(0)),
+        coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),
+                                       help="nominal coverage of the RUL interval, in (0, 1)"),
+        n_estimators: int = typer.Option(300, callback=at_least(1),
+                                         help="LightGBM trees per model (point, lower, upper)"),
+        learning_rate: float = typer.Option(0.06, callback=positive(), help="LightGBM learning rate (> 0)"),
         jobs: int = typer.Option(1, help="LightGBM threads (1 is fastest on a busy shared machine)"),
     ) -> None:
         """Train RUL on the training units, score the last cycle of every test unit (capped 125)."""

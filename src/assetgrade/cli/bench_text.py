@@ -7,10 +7,20 @@ from typing import Annotated
 
 import typer
 
+from assetgrade.cli.bench_options import at_least
+
 __all__ = ["register"]
 
 TASKS = ("normalize", "entities", "negation", "classify", "extract")
 DATASETS = ("maintnorm", "maintie", "csv", "excavator", "fixture")
+TASK_DATASETS: dict[str, tuple[str, ...]] = {
+    "normalize": ("maintnorm",),
+    "entities": ("maintie",),
+    "negation": ("fixture",),
+    "classify": ("excavator", "csv"),
+    "extract": ("excavator",),
+}
+"""The data sets each task reads (the first is its default)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -19,19 +29,23 @@ def register(app: typer.Typer) -> None:
     @app.command("text")
     def bench_text(
         task: Annotated[str, typer.Option(help=f"one of {', '.join(TASKS)}")] = "normalize",
-        dataset: Annotated[str | None, typer.Option(help=f"one of {', '.join(DATASETS)}; default per task")] = None,
+        dataset: Annotated[str | None, typer.Option(
+            help="the data set; it must fit the task: " + "; ".join(f"{t}: {', '.join(d)}"
+                                                                   for t, d in TASK_DATASETS.items())
+            + " (default: the first)")] = None,
         data_dir: Annotated[
-            Path | None, typer.Option("--data-dir", help="data folder or file (CSV for classify)")
+            Path | None, typer.Option("--data-dir", help="data folder or file (CSV for classify, TSV for negation)")
         ] = None,
         text_column: Annotated[str, typer.Option(help="CSV text column")] = "OriginalShorttext",
         label_column: Annotated[str, typer.Option(help="CSV label column")] = "FM",
         group_column: Annotated[str | None, typer.Option(help="CSV group column for grouped CV")] = None,
         granularity: Annotated[list[int] | None, typer.Option(help="entity granularity 1, 5, 32 (repeatable)")] = None,
         embedder: Annotated[str, typer.Option(help="extract task: minilm, hashing or none")] = "hashing",
-        folds: Annotated[int, typer.Option(help="classify: CV folds")] = 5,
-        min_count: Annotated[int, typer.Option(help="classify: drop classes with fewer rows")] = 20,
+        folds: Annotated[int, typer.Option(callback=at_least(2), help="classify: CV folds")] = 5,
+        min_count: Annotated[int, typer.Option(callback=at_least(1),
+                                               help="classify: drop classes with fewer rows")] = 20,
         json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here")] = None,
-        seed: Annotated[int, typer.Option(help="random seed")] = 0,
+        seed: Annotated[int, typer.Option(callback=at_least(0), help="random seed")] = 0,
         eval_split: Annotated[
             str, typer.Option(help="normalize: test (train on train+val) or val (train on train)")
         ] = "test",
@@ -49,6 +63,13 @@ def register(app: typer.Typer) -> None:
             raise ValidationError(f"unknown task {task!r}; allowed: {TASKS}", where="--task")
         if dataset is not None and dataset not in DATASETS:
             raise ValidationError(f"unknown dataset {dataset!r}; allowed: {DATASETS}", where="--dataset")
+        fits = TASK_DATASETS[task]
+        if dataset is not None and dataset not in fits:
+            raise ValidationError(f"{dataset!r} does not fit --task {task}, which reads {' or '.join(fits)}",
+                                  where="--dataset")
+        if task == "negation" and data_dir is not None and data_dir.is_dir():
+            raise ValidationError(f"{data_dir} is a folder; --task negation reads one TSV file (source, text, "
+                                  "target, status)", where="--data-dir")
         if task == "normalize":
             result = bt.bench_normalize(data_dir, seed, eval_split=eval_split, word_frequency=word_frequency)
         elif task == "entities":
@@ -66,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 name = "excavator"
             else:
                 if data_dir is None:
-                    raise ValidationError("--dataset csv needs --data-dir FILE", where="--data-dir")
+                    raise ValidationError("--dataset csv needs --data-dir FILE (a CSV)", where="--data-dir")
                 path, name = data_dir, "csv"
                 group = group_column
             result = bt.bench_classify(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.bench_options import at_least, interval
+
 __all__ = ["register"]
 
 
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
     def bench_vision(
         dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
-        folds: int = typer.Option(5, help="stratified K-fold cross-validation by asset"),
+        folds: int = typer.Option(5, callback=at_least(2), help="stratified K-fold cross-validation by asset"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         out_dir: Path | None = typer.Option(None, help="where PNG plots go (default: beside --json)"),
         backbone: str = typer.Option("lite0", help="lite0 | lite2"),
@@ -54,15 +56,19 @@ def register(app: typer.Typer) -> None:
             False, "--augment", help="also train the linear heads on the flipped views and average over them "
             "(the vision extractor's default); the headline is then <head>+aug"
         ),
-        per_class: int | None = typer.Option(None, help="use only N images per class (quick runs)"),
-        seed: int = typer.Option(0),
+        per_class: int | None = typer.Option(None, callback=at_least(1),
+                                             help="use only N images per class (quick runs)"),
+        seed: int = typer.Option(0, callback=at_least(0)),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
         no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
         images_per_asset: int = typer.Option(
-            1, help="N >= 2: deal the images into assets of N graded by their worst image and compare the plain "
-            "and multiple-instance (MIL) heads at the asset level (ordered labels only)"
+            1, callback=at_least(1),
+            help="1: one image per asset (the default); N >= 2: deal the images into assets of N graded "
+            "by their worst image and compare the plain and multiple-instance (MIL) heads at the asset level "
+            "(ordered labels only)"
         ),
-        mil_rounds: int = typer.Option(5, help="with --images-per-asset: EM rounds of the MIL head"),
+        mil_rounds: int = typer.Option(5, callback=at_least(1),
+                                       help="with --images-per-asset: EM rounds of the MIL head"),
     ) -> None:
         """Grade / defect-type accuracy, QWK, ECE, throughput on ELPV, NEU or an image folder."""
         from assetgrade.bench.report import write_result
@@ -105,11 +111,17 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, help="NEU-DET folder (default: shared data)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
         out_dir: Path | None = typer.Option(None, help="where PNGs go (default: beside --json)"),
-        target_false_alarm: float = typer.Option(0.01, help="share of good images allowed to alarm"),
-        coreset_size: int = typer.Option(2000, help="memory-bank size (patches)"),
+        target_false_alarm: float = typer.Option(
+            0.01, callback=interval(0.0, 1.0, low_open=True, high_open=True),
+            help="share of good images allowed to alarm, in (0, 1)",
+        ),
+        coreset_size: int = typer.Option(2000, callback=at_least(1), help="memory-bank size (patches)"),
         image_size: int = typer.Option(224),
-        per_class: int | None = typer.Option(None, help="NEU: at most N images per class"),
-        seed: int = typer.Option(0),
+        per_class: int | None = typer.Option(
+            None, callback=at_least(5),
+            help="NEU: at most N images per class (at least 5: the good class needs 5 images)"
+        ),
+        seed: int = typer.Option(0, callback=at_least(0)),
         cache_dir: Path | None = typer.Option(None, help="cache root for the ONNX graph"),
     ) -> None:
         """PatchCore-style anomaly detection against known-good images: image AUROC and alarm rates."""

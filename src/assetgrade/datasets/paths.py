@@ -11,11 +11,19 @@ __all__ = ["dataset_dir", "shared_data_dir"]
 
 
 def shared_data_dir() -> Path | None:
-    """The shared data folder, or None when it is absent."""
+    """The shared data folder, or None when it is absent.
+
+    ``$ASSETGRADE_DATA``, when set, is the only place looked at: a value that is not a folder is
+    an error naming it (never a silent fall-back to ``../shared/data``).
+    """
     env = os.environ.get("ASSETGRADE_DATA")
-    candidates = [Path(env)] if env else []
+    if env:
+        if not Path(env).is_dir():
+            raise NotFoundError(f"ASSETGRADE_DATA={env!r} is not a folder; point it to the folder holding the data "
+                                "sets, or unset it to use ../shared/data")
+        return Path(env).resolve()
     here = Path.cwd()
-    candidates += [here / ".." / "shared" / "data", here / "shared" / "data"]
+    candidates = [here / ".." / "shared" / "data", here / "shared" / "data"]
     repo_root = Path(__file__).resolve().parents[3]
     candidates.append(repo_root / ".." / "shared" / "data")
     for c in candidates:

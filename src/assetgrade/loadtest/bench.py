@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.bench.report import BenchResult
+from assetgrade.errors import ValidationError
 from assetgrade.loadtest.load import LoadConfig, run_load, seed_load, summarise
 from assetgrade.loadtest.server import ServiceProcess
 from assetgrade.loadtest.verify import verify_accepted
@@ -25,6 +26,14 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
     from assetgrade.workspace import Workspace
 
     cfg = cfg or LoadConfig()
+    for name, value, low in (("--assets", n_assets, 1), ("--server-workers", server_workers, 1),
+                             ("--server-threads", server_threads, 1), ("--max-requests", cfg.max_requests, 1),
+                             ("--readers", cfg.readers, 0), ("--reviewers", cfg.reviewers, 0),
+                             ("--stations", cfg.stations, 0)):
+        if value < low:
+            raise ValidationError(f"{value} must be >= {low}", where=name)
+    if not cfg.duration_s > 0:
+        raise ValidationError(f"{cfg.duration_s:g} must be positive", where="--duration")
     t0 = time.perf_counter()
     root = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="assetgrade-load-")) / "ws"
     ws = Workspace.init(root, store_url)

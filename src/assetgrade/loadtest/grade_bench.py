@@ -56,6 +56,10 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
     from assetgrade.store.repository import list_assets
     from assetgrade.workspace import Workspace
 
+    if n_assets < 1:
+        raise ValidationError(f"{n_assets} must be >= 1", where="--assets")
+    if threads < 1:
+        raise ValidationError(f"{threads} must be >= 1", where="--threads")
     t0 = time.perf_counter()
     workspace = Path(workspace)
     with Workspace.open(workspace) as ws:

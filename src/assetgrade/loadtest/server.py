@@ -57,6 +57,7 @@ class ServiceProcess:
         self.workers = workers
         self.threads = threads
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     @property
     def url(self) -> str:
@@ -78,13 +79,14 @@ class ServiceProcess:
             cmd += ["--store", self.store_url]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        self._log_start = log.tell()  # the log is appended to: the error message shows this run's lines only
         # its own process group, so kill() takes the supervisor and every worker down at once
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssetgradeError(f"the service exited with code {self.proc.returncode}; see {self.log_path}")
+                raise AssetgradeError(f"the service exited with code {self.proc.returncode}{self._log_tail()}")
             try:
                 if httpx.get(self.url + "/api/v1/health", timeout=1.0).status_code == 200:
                     return self
@@ -92,7 +94,20 @@ class ServiceProcess:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise AssetgradeError(f"the service did not answer on {self.url} within {timeout_s:.0f} s; see {self.log_path}")
+        raise AssetgradeError(f"the service did not answer on {self.url} within {timeout_s:.0f} s{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 12) -> str:
+        """The last lines of the server's log, for an error message (the log may sit in a folder deleted after)."""
+        try:
+            with self.log_path.open("rb") as f:
+                f.seek(self._log_start)
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return f"; no log at {self.log_path}"
+        tail = [ln for ln in text.splitlines() if ln.strip()][-lines:]
+        if not tail:
+            return f"; it logged nothing ({self.log_path})"
+        return f"; last lines of its log ({self.log_path}):\n" + "\n".join(tail)
 
     def kill(self) -> None:
         """SIGKILL the server and its workers (a crash: no shutdown handlers run)."""

@@ -88,6 +88,10 @@ def run_ui_bench(workspace: Path, *, n_assets: int = 50, threads: int = 4) -> Be
     from assetgrade.rest.auth import create_token, revoke_token
     from assetgrade.workspace import Workspace
 
+    if n_assets < 1:
+        raise ValidationError(f"{n_assets} must be >= 1", where="--assets")
+    if threads < 1:
+        raise ValidationError(f"{threads} must be >= 1", where="--threads")
     t0 = time.perf_counter()
     ws = Workspace.open(workspace)
     ids = _graded_assets(ws, n_assets)

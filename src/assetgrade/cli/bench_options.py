@@ -1,0 +1,69 @@
+"""Range checks for ``assetgrade bench`` options, run by Click while it parses, before any work starts.
+
+Each factory returns a typer option callback that refuses a bad value with a
+:class:`~assetgrade.errors.ValidationError` naming the option (``error: --per-class: -1 is not
+allowed; it must be >= 1``), which ``assetgrade`` turns into exit code 2 like every other
+validation error. (typer's own ``min=``/``max=`` raise typer's vendored Click ``BadParameter``,
+which :func:`assetgrade.cli.app.main` does not catch: a traceback, exit 1.)
+
+Examples
+--------
+>>> at_least(1)(None, 3)
+3
+>>> try:
+...     interval(0.0, 1.0, low_open=True)(None, 0.0)
+... except ValidationError as exc:
+...     print(exc)
+option: 0 is not allowed; it must be in (0, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from assetgrade.errors import ValidationError
+
+__all__ = ["at_least", "interval", "positive"]
+
+N = TypeVar("N", int, float)
+
+
+def _name(param: Any) -> str:
+    opts = getattr(param, "opts", None) or ["option"]
+    return str(max(opts, key=len))
+
+
+def interval(
+    low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback accepting values between ``low`` and ``high`` (either bound open, or absent); None passes."""
+    if low is not None and high is not None:
+        allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        allowed = f"{'>' if low_open else '>='} {low:g}"
+    else:
+        allowed = f"{'<' if high_open else '<='} {high:g}"
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        if value is None:
+            return value
+        bad = (low is not None and (value <= low if low_open else value < low)) or (
+            high is not None and (value >= high if high_open else value > high))
+        if bad:
+            raise ValidationError(f"{value:g} is not allowed; it must be {allowed}", where=_name(param))
+        return value
+
+    return check
+
+
+def at_least(low: int) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback accepting numbers ``>= low`` (counts, sizes, seeds)."""
+    return interval(low)
+
+
+def positive() -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback accepting numbers above zero."""
+    return interval(0.0, low_open=True)
