@@ -1,4 +1,4 @@
-"""``bench ui`` on a small demo workspace: every timed page answers, the token it made is revoked."""
+"""``bench ui`` on a small demo workspace: every timed page answers, and the workspace measured is left as it was."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from assetgrade.errors import ValidationError
 from assetgrade.loadtest.ui_bench import run_ui_bench
 from assetgrade.rest.demo import seed_demo
 from assetgrade.store.auth_schema import ApiToken
+from assetgrade.store.schema import AuditEvent
 from assetgrade.workspace import Workspace
 
 
-def test_ui_bench_times_every_page_and_cleans_up(tmp_path: Path) -> None:
+def test_ui_bench_times_every_page_and_leaves_the_workspace_alone(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     seed_demo(ws, n_assets=4, seed=1)
+    with ws.session(readonly=True) as s:
+        n_events = len(s.execute(select(AuditEvent.seq)).all())
     ws.close()
     res = run_ui_bench(tmp_path / "ws", n_assets=3, threads=2).to_dict()
     assert res["metrics"]["n_pages"] == 3
@@ -27,10 +30,11 @@ def test_ui_bench_times_every_page_and_cleans_up(tmp_path: Path) -> None:
         assert res["passes"][p]["with_images"]["p50_ms"] >= doc["p50_ms"]
     assert res["images_per_page"]["max"] >= 1  # the demo pages reference images and overlays
     ws = Workspace.open(tmp_path / "ws")
-    with ws.session(readonly=True) as s:
-        rows = s.execute(select(ApiToken).where(ApiToken.name.startswith("bench-ui-"))).scalars().all()
-        assert len(rows) == 1 and rows[0].revoked_at is not None
+    with ws.session(readonly=True) as s:  # it ran on a copy: no login token, no audit event, no service log here
+        assert s.execute(select(ApiToken).where(ApiToken.name.startswith("bench-ui-"))).scalars().all() == []
+        assert len(s.execute(select(AuditEvent.seq)).all()) == n_events
     ws.close()
+    assert not (tmp_path / "ws" / "reports" / "service.log").exists()
 
 
 def test_ui_bench_refuses_an_ungraded_workspace(tmp_path: Path) -> None:

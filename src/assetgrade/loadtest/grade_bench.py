@@ -27,12 +27,12 @@ from assetgrade.errors import ValidationError
 from assetgrade.loadtest.server import ServiceProcess
 from assetgrade.loadtest.ui_bench import latency_stats
 
-__all__ = ["run_grade_api_bench"]
+__all__ = ["copy_workspace", "run_grade_api_bench"]
 
 _COPY = ("assetgrade.yaml", "assetgrade.db", "blobs", "models")
 
 
-def _copy_workspace(src: Path, dst: Path) -> None:
+def copy_workspace(src: Path, dst: Path) -> None:
     """The parts of a local workspace that serving and grading need (a consistent SQLite copy via its backup API)."""
     import sqlite3
     from contextlib import closing
@@ -79,7 +79,7 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
     first_ms = 0.0
     with tempfile.TemporaryDirectory(prefix="assetgrade-bench-grade-") as tmp:
         copy = Path(tmp) / "ws"
-        _copy_workspace(workspace, copy)
+        copy_workspace(workspace, copy)
         with Workspace.open(copy) as cws, cws.session() as s:
             token, _ = create_token(s, name="bench-grade", role="admin", actor="bench-grade-api")
         with ServiceProcess(copy, threads=threads) as svc, httpx.Client(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,12 @@ def _with_subresources(client: httpx.Client, html: str, doc_ms: float) -> tuple[
 
 
 def run_ui_bench(workspace: Path, *, n_assets: int = 50, threads: int = 4) -> BenchResult:
-    """Time the asset page of up to ``n_assets`` graded assets of ``workspace`` (first view and again)."""
-    from assetgrade.rest.auth import create_token, revoke_token
+    """Time the asset page of up to ``n_assets`` graded assets of ``workspace`` (first view and again).
+
+    It runs on a copy of the workspace (as ``bench grade-api`` does): its login token, audit
+    events and service log never reach the workspace measured.
+    """
+    from assetgrade.loadtest.grade_bench import copy_workspace
     from assetgrade.workspace import Workspace
 
     if n_assets < 1:
@@ -93,7 +98,15 @@ def run_ui_bench(workspace: Path, *, n_assets: int = 50, threads: int = 4) -> Be
     if threads < 1:
         raise ValidationError(f"{threads} must be >= 1", where="--threads")
     t0 = time.perf_counter()
-    ws = Workspace.open(workspace)
+    with tempfile.TemporaryDirectory(prefix="assetgrade-bench-ui-") as tmp:  # the user's workspace stays untouched
+        copy = Path(tmp) / "ws"
+        copy_workspace(Path(workspace), copy)
+        return _run_ui_bench(Workspace.open(copy), workspace, n_assets=n_assets, threads=threads, t0=t0)
+
+
+def _run_ui_bench(ws: Any, workspace: Path, *, n_assets: int, threads: int, t0: float) -> BenchResult:
+    from assetgrade.rest.auth import create_token, revoke_token
+
     ids = _graded_assets(ws, n_assets)
     if not ids:
         ws.close()
