@@ -10,26 +10,23 @@ unique-key race with another process rolls the group back and retries it.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assetgrade.errors import AssetgradeError, ConflictError, IngestError, ValidationError
+from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
 from assetgrade.ingest.images import validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
-from assetgrade.store.liveness import process_gone, this_process
+from assetgrade.store.liveness import this_process
 from assetgrade.store.repository import check_addressable, label_id_for
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
@@ -112,13 +109,13 @@ class Ingestor:
         t0 = time.perf_counter()
         rep = self.report
         with self.ws.session() as s:
-            _mark_lost_batches(s, self.actor)
+            mark_lost_batches(s, self.actor)
             s.add(IngestBatch(id=rep.batch_id, kind=self.kind, source=self.source, status="running",
                               counts={"owner": this_process()}))
             append_event(s, actor=self.actor, action="ingest.start", entity="ingest_batch",
                          entity_id=rep.batch_id, payload={"kind": self.kind, "source": self.source})
         try:
-            for group in _groups(iter(items), self.group_size):
+            for group in row_groups(items, self.group_size):
                 specs: list[ItemSpec] = []
                 rows = 0
                 for it in group:
@@ -190,7 +187,7 @@ class Ingestor:
                 self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
         for attempt in range(_RETRIES):
             try:
-                with _ctrl_c_held():  # a group the store commits is always counted in the report
+                with hold_ctrl_c():  # a group the store commits is always counted in the report
                     self._write(ready)
                 return
             except IntegrityError:
@@ -437,26 +434,6 @@ class Ingestor:
         rep.errors.extend(errors)
 
 
-@contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it; a no-op off the main thread.
-
-    Without it, a Ctrl-C arriving just after a group's transaction commits but before the report
-    counts the group leaves a report that says fewer rows were added than the store holds.
-    """
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
-        yield  # off the main thread, or a handler Python did not install and could not put back
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            signal.raise_signal(signal.SIGINT)  # now handled as it would have been (KeyboardInterrupt by default)
-
-
 _TEXT_KINDS = ("log", "document")
 
 
@@ -464,30 +441,6 @@ def _facts(attributes: dict[str, Any] | None) -> tuple[Any, Any]:
     """What tells two log entries with the same words apart: their date and cost."""
     a = attributes or {}
     return a.get("date"), a.get("cost")
-
-
-def _mark_lost_batches(session: Session, actor: str) -> None:
-    """Batches still ``running`` whose process on this host is gone (killed: SIGKILL, power loss) become ``lost``.
-
-    Their committed row groups stay (each is whole); running the same ingest again adds the rest.
-    Batches of other hosts, and of versions that did not record their process, are left as they are.
-    Two ingests starting at once mark a batch once: the update only changes a batch still running.
-    """
-    for batch_id, counts in session.execute(select(IngestBatch.id, IngestBatch.counts)
-                                            .where(IngestBatch.status == "running")).tuples().all():
-        owner = (counts or {}).get("owner") or {}
-        if not process_gone(owner.get("host"), owner.get("pid")):
-            continue
-        done = session.execute(update(IngestBatch).where(IngestBatch.id == batch_id, IngestBatch.status == "running")
-                               .values(status="lost"))
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            append_event(session, actor=actor, action="ingest.lost", entity="ingest_batch", entity_id=batch_id,
-                         payload={"owner": owner, "why": "its process is gone and it never finished"})
-
-
-def _groups(it: Iterator[_Item], n: int) -> Iterator[list[_Item]]:
-    while chunk := list(islice(it, n)):
-        yield chunk
 
 
 def _field(exc: IngestError, name: str) -> IngestError:
