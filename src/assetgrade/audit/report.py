@@ -47,18 +47,18 @@ details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-he
 
 def report_json(report: AuditReport, *, max_rows: int = 50) -> str:
     """The report as indented JSON text (NaN becomes null)."""
-    from assetgrade.bench.report import _jsonable
+    from assetgrade.jsonsafe import jsonable
 
-    return json.dumps(_jsonable(report.to_dict(max_rows=max_rows)), indent=2)
+    return json.dumps(jsonable(report.to_dict(max_rows=max_rows)), indent=2)
 
 
 def report_html(report: AuditReport, *, max_rows: int = 50) -> str:
     """The report as one self-contained, escaped HTML page."""
     import jinja2
 
-    from assetgrade.bench.report import _jsonable
+    from assetgrade.jsonsafe import jsonable
 
-    doc: dict[str, Any] = _jsonable(report.to_dict(max_rows=max_rows))
+    doc: dict[str, Any] = jsonable(report.to_dict(max_rows=max_rows))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     info_json = {n: json.dumps(c["info"], indent=2) for n, c in doc["checks"].items()}
     return env.from_string(_TEMPLATE).render(rep=doc, info_json=info_json)

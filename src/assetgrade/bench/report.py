@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from assetgrade.jsonsafe import jsonable
 
 __all__ = ["BenchResult", "Stopwatch", "machine_info", "write_result"]
 
@@ -61,23 +61,7 @@ class BenchResult:
         out.update(self.extra)
         out["wall_s"] = round(self.wall_s, 3)
         out["machine"] = machine_info()
-        return _jsonable(out)  # type: ignore[no-any-return]
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
+        return jsonable(out)  # type: ignore[no-any-return]
 
 
 def write_result(result: BenchResult, json_path: Path | None) -> str:

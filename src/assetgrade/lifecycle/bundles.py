@@ -10,19 +10,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 import subprocess
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from assetgrade.errors import NotFoundError, ValidationError
 
 __all__ = [
-    "bundle_digest", "bundle_model_version", "code_version", "jsonable", "register_bundle_loader", "resolve_loader",
+    "bundle_digest", "bundle_model_version", "code_version", "register_bundle_loader", "resolve_loader",
 ]
 
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
@@ -95,20 +91,3 @@ def bundle_model_version(folder: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(value) if value else None
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON data: numpy scalars and arrays as Python values, NaN and inf as None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path | datetime):
-        return str(obj)
-    return obj

@@ -32,11 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from assetgrade.jsonsafe import jsonable
 from assetgrade.lifecycle.bundles import (
     bundle_digest,
     bundle_model_version,
     code_version,
-    jsonable,
     register_bundle_loader,
     resolve_loader,
 )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from assetgrade.store.engine import finite_json
+from assetgrade.jsonsafe import jsonable
 from assetgrade.store.schema import AuditEvent, utcnow
 
 __all__ = [
@@ -97,7 +97,7 @@ def append_event(
         head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
     seq, prev = head[0] + 1, head[1]
     ts = utcnow()
-    body = finite_json(json.loads(canonical_json(payload or {})))  # hashed as stored: NaN is stored as null
+    body = jsonable(json.loads(canonical_json(payload or {})))  # hashed as stored: NaN is stored as null
     h = event_hash(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
                    payload=body, prev_hash=prev)
     values = {"seq": seq, "ts": ts, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from assetgrade.errors import StoreError
+from assetgrade.jsonsafe import jsonable
 
-__all__ = ["current_revision", "finite_json", "head_revision", "json_dumps", "make_engine", "upgrade"]
-
-
-def finite_json(obj: Any) -> Any:
-    """``obj`` with every NaN or infinite float replaced by None, through dicts, lists and tuples."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite_json(v) for v in obj]
-    return obj
+__all__ = ["current_revision", "head_revision", "json_dumps", "make_engine", "upgrade"]
 
 
 def json_dumps(obj: Any) -> str:
@@ -44,7 +33,8 @@ def json_dumps(obj: Any) -> str:
     try:
         return json.dumps(obj, allow_nan=False)
     except ValueError:
-        return json.dumps(finite_json(obj), allow_nan=False)
+        return json.dumps(jsonable(obj), allow_nan=False)
+
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 60_000
