@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,11 @@ __all__ = ["BenchResult", "Stopwatch", "machine_info", "write_result"]
 
 
 def machine_info() -> dict[str, Any]:
-    """What the numbers were measured on: CPU count, model, memory, Python, torch threads."""
+    """What the numbers were measured on: CPU count, model, memory, Python, torch threads, load.
+
+    ``load_avg`` is the system's 1/5/15-minute load average when the report is written: a value
+    well above the CPU count means other work ran beside the benchmark and its timings are slow.
+    """
     info: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -35,6 +40,11 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     info["malloc_mmap_max"] = os.environ.get("MALLOC_MMAP_MAX_")
+    torch = sys.modules.get("torch")  # only when the benchmark used it; never imported here
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    with suppress(OSError):  # not available on every platform
+        info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
     return info
 
 
