@@ -88,6 +88,16 @@ def test_numbers_beyond_the_store_and_bad_json_are_422_naming_the_field(fresh_en
     assert r.status_code == 422 and r.json()["where"] == "body" and "not valid JSON at character" in r.json()["detail"]
 
 
+def test_credentials_are_checked_before_the_body_is_judged(fresh_env: Any) -> None:
+    env = fresh_env
+    for headers in ({}, {"Authorization": "Bearer agt_not-a-token"}):
+        r = env.client.post("/api/v1/assets", content='{"id": "x",', headers={**headers, **JSON})
+        assert r.status_code == 401 and r.json()["error"] == "AuthenticationError", headers
+        assert r.headers["www-authenticate"] == "Bearer"
+        r = env.client.post(f"/api/v1/assets/{env.assets[0].asset_id}/reviews", headers=headers)  # no body
+        assert r.status_code == 401, headers
+
+
 def test_unknown_routes_wrong_methods_and_crashes_answer_one_json_error_body(fresh_env: Any) -> None:
     env = fresh_env
     r = env.client.get("/api/v1/nothing-here", headers=env.auth("admin"))

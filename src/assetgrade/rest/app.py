@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetgrade.rest.auth import TokenCache
-from assetgrade.rest.deps import AppState
+from assetgrade.rest.deps import AppState, current_principal
 from assetgrade.rest.errors import install_error_handlers
 from assetgrade.rest.limits import SizeLimitMiddleware
 from assetgrade.rest.routes import admin, assets, review, telemetry
@@ -135,7 +135,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
         lifespan=_lifespan(settings.worker_threads),
     )
     app.state.assetgrade = AppState(workspace=workspace, settings=settings, tokens=TokenCache(settings.token_cache_s))
-    install_error_handlers(app)
+    install_error_handlers(app, identify=current_principal)
     # order matters: /assets/{id}/reviews must be matched before the catch-all /assets/{id}
     for module in (review, telemetry, admin, assets):
         app.include_router(module.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -97,9 +98,14 @@ def _request_error(exc: RequestValidationError) -> ValidationError:
     return ValidationError(str(first.get("msg")), where=".".join(str(p) for p in loc) or None)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object] | None = None) -> None:
     """Register the handlers: every error, also an unknown route or a crash, is one ``ErrorOut`` JSON body
-    (an HTML page under ``/ui``): assetgrade errors by class, request-schema errors as 422."""
+    (an HTML page under ``/ui``): assetgrade errors by class, request-schema errors as 422.
+
+    ``identify(request)`` checks the caller's credentials (raising AuthenticationError): the framework
+    reads a JSON body before any route dependency runs, so without it a caller with no valid token
+    would learn that its body does not parse (422) before being told it is not authenticated (401).
+    """
 
     def respond(request: Request, exc: AssetgradeError, status: int) -> Response:
         handler = getattr(request.app.state, "html_error_handler", None)
@@ -117,6 +123,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         err = _request_error(exc)
+        if identify is not None and err.where == "body":
+            try:
+                identify(request)
+            except AssetgradeError as auth_exc:
+                return respond(request, auth_exc, status_for(auth_exc))
         return respond(request, err, 422)
 
     async def on_http(request: Request, exc: Exception) -> Response:
