@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -113,3 +115,26 @@ def test_cli_gc_blobs_removes_only_old_orphans(tmp_path: Path) -> None:
             assert verify_chain(s).ok
     r = runner.invoke(app, ["assets", "show", "pump-1", "-w", str(ws), "--json"])
     assert r.exit_code == 0 and "pump-1" in r.output
+
+
+def test_stored_text_prints_as_it_is_not_as_rich_markup(tmp_path: Path, monkeypatch: Any,
+                                                        capsys: Any) -> None:
+    from assetgrade.cli.app import main
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    (tmp_path / "m.csv").write_text('asset_id,kind,text\n"a[/]b",log,seal ok\n'
+                                    '"c[red]d",log,changed steel pipe [common return ]with\n')
+    r = runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["assets", "list", "-w", str(ws)], terminal_width=200)
+    assert r.exit_code == 0 and "a[/]b" in r.output and "c[red]d" in r.output, r.output
+    r = runner.invoke(app, ["assets", "show", "c[red]d", "-w", str(ws)], terminal_width=200)
+    assert r.exit_code == 0 and "c[red]d" in r.output and "[common return ]with" in r.output, r.output
+    for missing in ("nope[red]x", "nope[/]"):
+        monkeypatch.setattr("sys.argv", ["assetgrade", "assets", "show", missing, "-w", str(ws)])
+        with pytest.raises(SystemExit) as done:
+            main()
+        err = capsys.readouterr().err
+        assert done.value.code == 3 and f"asset {missing!r} not found" in err and "Traceback" not in err, err

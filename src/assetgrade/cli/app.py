@@ -6,8 +6,8 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
 
+from assetgrade.cli.console import err_console, styled
 from assetgrade.errors import (
     AssetgradeError,
     ConflictError,
@@ -49,7 +49,6 @@ EXIT_CODES: dict[type[AssetgradeError], int] = {
     MissingExtraError: 7,
 }
 
-err_console = Console(stderr=True)
 
 
 def build_app() -> typer.Typer:
@@ -102,10 +101,10 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
     except AssetgradeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(styled("bold red", "error:", f" {exc}"))
         sys.exit(exit_code_for(exc))
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
+        err_console.print("interrupted", style="yellow")
         sys.exit(130)
     except SystemExit:
         raise

@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["actor_name", "parse_settings", "register"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 
 def actor_name(actor: str | None) -> str:
@@ -63,9 +62,9 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
     probs, sources = out_of_sample_proba(grader, records)
     missing = sum(src == "none" for src in sources)
     if missing:
-        err_console.print(f"[yellow]label_noise: the trained grader {grader.version_} has no out-of-fold "
+        err_console.print(f"label_noise: the trained grader {grader.version_} has no out-of-fold "
                           f"distribution for {missing} of the assets it learned from (retrain without a separate "
-                          "calibration set); it is not used[/]")
+                          "calibration set); it is not used", style="yellow")
         return None
     n_oof = sum(src == "out-of-fold" for src in sources)
     acc = grader.metrics_.get("accuracy")
@@ -74,7 +73,7 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
               + ("unknown" if acc is None else f"{acc:.1%}") + ")")
     err_console.print(f"label_noise reads the {source}")
     if (caveat := label_noise_caveat(acc)) is not None:
-        err_console.print(f"[yellow]label_noise: {caveat}[/]")
+        err_console.print(f"label_noise: {caveat}", style="yellow")
     return {"pred_probs": probs, "classes": list(grader.grades_), "pred_probs_source": source}
 
 
@@ -111,7 +110,7 @@ def _audit(
         records = load_records(ws)
         labelled = [r for r in records if (r.attributes.get(label_key) if label_key else r.grade) is not None]
         if len(labelled) < len(records):
-            err_console.print(f"[yellow]{len(records) - len(labelled)} assets without a label are not audited[/]")
+            err_console.print(f"{len(records) - len(labelled)} assets without a label are not audited", style="yellow")
         embed_fn = None
         if embed:
             from assetgrade.audit.embed import embed_images
@@ -139,14 +138,15 @@ def _audit(
     table = Table("check", "status", "summary", "flagged", "message", title=f"audit of {report.n_items} items",
                   title_justify="left")
     for name, r in report.results.items():
-        status = "skipped" if r.skipped else ("[green]pass[/]" if r.passed else "[red]FAIL[/]")
+        status = (Text("skipped") if r.skipped
+                  else Text("pass", style="green") if r.passed else Text("FAIL", style="red"))
         table.add_row(name, status, f"{r.summary:.3f}", str(r.n_flagged), r.message[:100])
     for name, e in report.errors.items():
-        table.add_row(name, "[red]error[/]", "", "", e[:100])
+        table.add_row(name, Text("error", style="red"), "", "", e[:100])
     console.print(table)
     console.print(f"report: {json_path}" + (f", {html_path}" if html_path else ""))
     if not report.passed:
-        err_console.print(f"[bold red]audit failed:[/] {', '.join(report.failed())}")
+        err_console.print(styled("bold red", "audit failed:", f" {', '.join(report.failed())}"))
         raise typer.Exit(1)
 
 
@@ -182,11 +182,11 @@ def _verify(
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
     elif ok:
-        console.print(f"[green]audit chain intact[/]: {rep.n_events} events, head {doc['head']}")
+        console.print(styled("green", "audit chain intact", f": {rep.n_events} events, head {doc['head']}"))
     if not ok:
         what = (f" ({bad_event['action']} on {bad_event['entity']} {bad_event['entity_id']} by {bad_event['actor']})"
                 if bad_event else "")
-        err_console.print(f"[bold red]audit chain broken[/] at event {bad}{what}: {reason}")
+        err_console.print(styled("bold red", "audit chain broken", f" at event {bad}{what}: {reason}"))
         raise typer.Exit(1)
 
 
@@ -265,7 +265,8 @@ def _drift(
         table = Table("station", "batches tested", "alarms", "retrain", "signals fired", "notes")
         for r in res:
             fired = sorted({sig.signal for d in r.decisions for sig in d.signals if sig.fired})
-            table.add_row(r.station, str(len(r.decisions)), str(r.alarms), "[red]yes[/]" if r.retrain else "no",
+            table.add_row(r.station, str(len(r.decisions)), str(r.alarms),
+                          Text("yes", style="red") if r.retrain else "no",
                           ", ".join(fired) or "-", "; ".join(r.notes)[:80])
         console.print(table)
     if any(r.retrain for r in res):
@@ -314,15 +315,16 @@ def _golden_freeze(
                     except (ValidationError, NotFoundError) as exc:
                         skipped.append(f"{a.id}: {getattr(exc, 'reason', exc)}")
             for line in skipped[:20]:
-                err_console.print(f"[yellow]skipped[/] {line}")
+                err_console.print(styled("yellow", "skipped", f" {line}"))
             if len(skipped) > 20:
-                err_console.print(f"[yellow]... and {len(skipped) - 20} more skipped[/]")
+                err_console.print(f"... and {len(skipped) - 20} more skipped", style="yellow")
             if sample is not None and len(ids) > sample:
                 ids = sorted(random.Random(seed).sample(ids, sample))
         with ws.session() as s:
             gs = freeze_golden_set(s, ids, name=name, ontology_version=str(ws.ontology().version),
                                    actor=actor_name(actor), notes=notes)
-    console.print(f"[green]golden set {gs.name!r} frozen[/]: {len(gs.items)} assets, sha256 {gs.content_hash}")
+    console.print(styled("green", f"golden set {gs.name!r} frozen",
+                         f": {len(gs.items)} assets, sha256 {gs.content_hash}"))
 
 
 def _golden_show(
@@ -346,9 +348,9 @@ def _golden_show(
     else:
         for k in ("name", "n_items", "content_hash", "ontology_version", "created_by", "created_at", "grade_mix",
                   "notes"):
-            console.print(f"[bold]{k}[/]: {doc[k]}")
+            console.print(styled("bold", k, f": {doc[k]}"))
         if check is not None:
-            console.print(("[green]" if check.ok else "[red]") + check.message() + "[/]")
+            console.print(check.message(), style="green" if check.ok else "red")
     if check is not None and not check.ok:
         raise typer.Exit(1)
 

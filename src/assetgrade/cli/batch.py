@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
 
-console = Console()
 BACKEND_OPTION = typer.Option("--backend", help="local (process pool) or ray.")
 WORKERS_OPTION = typer.Option("--workers", help="Worker processes / Ray CPUs (default: the cores).",
                               show_default=False)
@@ -39,7 +38,7 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: str, wor
                                  temp_dir=ray_temp_dir or ws.cache_dir / "ray")
         try:
             with Progress(TextColumn(f"batch {kind}"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
-                          TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
                 task = bar.add_task(kind, total=None)
                 rep = run_batch(ws, kind, executor, model_path=model, shard_size=shard_size,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -48,12 +47,13 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: str, wor
     if as_json:
         print(json.dumps(rep.to_dict(), indent=2))
         return
-    console.print(f"[green]batch {kind}[/] on {executor!r}: {rep.n_assets} assets in {rep.n_shards} shards;"
-                  f" {rep.shards_done} run, {rep.shards_skipped} already done; {rep.written} written,"
-                  f" {rep.skipped_existing} already stored; {len(rep.errors)} bad assets; {rep.wall_s:.1f} s",
+    console.print(styled("green", f"batch {kind}",
+                         f" on {executor!r}: {rep.n_assets} assets in {rep.n_shards} shards;"
+                         f" {rep.shards_done} run, {rep.shards_skipped} already done; {rep.written} written,"
+                         f" {rep.skipped_existing} already stored; {len(rep.errors)} bad assets; {rep.wall_s:.1f} s"),
                   highlight=False)
     for aid, err in rep.errors[:20]:
-        console.print(f"  [red]{aid}[/]: {err}", highlight=False)
+        console.print(styled("red", f"  {aid}", f": {err}"), highlight=False)
     if rep.errors:
         console.print("  (bad assets leave their shard unmarked: rerun the same command after fixing them)")
 

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.text import Text
+
+from assetgrade.cli.console import console, styled
 
 __all__ = ["register"]
 
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -36,15 +37,15 @@ def register(app: typer.Typer) -> None:
             s = run_demo(workspace, n_assets=n_assets, seed=seed, folds=folds, n_reports=reports, progress=step)
         ing = s["ingest"]
         added = ", ".join(f"{n} {what}" for what, n in ing["added"].items())
-        console.print(f"[bold]workspace[/] {s['workspace']}: {s['assets']} assets (ingest added {added}; "
-                      f"{ing['skipped_existing']} items already there; {ing['errors']} errors)")
+        console.print(styled("bold", "workspace", f" {s['workspace']}: {s['assets']} assets (ingest added {added}; "
+                             f"{ing['skipped_existing']} items already there; {ing['errors']} errors)"))
         mix = Table(title="Grades and decisions")
         mix.add_column("grade")
         mix.add_column("assets", justify="right")
         for g, n in s["grade_mix"].items():
             mix.add_row(g, str(n))
         for d, n in sorted(s["decisions"].items()):
-            mix.add_row(f"[bold]{d}[/]", str(n))
+            mix.add_row(Text(d, style="bold"), str(n))
         console.print(mix)
         o = s["oof"]
         fig = Table(title=f"Out-of-fold figures ({o['n']} labelled assets, {folds}-fold grouped CV), "
@@ -65,11 +66,11 @@ def register(app: typer.Typer) -> None:
         console.print(f"calibration: {s['calibration']}; review threshold on expected cost: "
                       + (f"{thr:,.0f}" if thr is not None and thr > float("-inf") else "none certified (all reviewed)"))
         for note in s["notes"]:
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(styled("yellow", "note:", f" {note}"))
         for p in s["reports"]:
-            console.print(f"[green]report[/] {p}")
+            console.print(styled("green", "report", f" {p}"))
         for name, p in s["plots"].items():
-            console.print(f"[green]{name}[/] {p}")
+            console.print(styled("green", name, f" {p}"))
         console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in s["timings_s"].items())
                       + f"; total {s['wall_s']}")
-        console.print(f"[bold]open[/] {s['index']} (the reports, figures and plots on one page)")
+        console.print(styled("bold", "open", f" {s['index']} (the reports, figures and plots on one page)"))

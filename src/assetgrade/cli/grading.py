@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["default_model_path", "register", "status"]
 
-console = Console()
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",
                             show_default=False)
 EXTRACTORS_OPTION = typer.Option("--extractors", help="Comma-separated extractor names.")
@@ -38,7 +37,7 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=err_console, transient=True) as bar:
         task = bar.add_task(label)
         yield lambda msg: bar.update(task, description=f"{label}: {msg}")
 
@@ -50,7 +49,7 @@ def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: f
 
     chosen = None if extractors is None else [e.strip() for e in extractors.split(",") if e.strip()]
     for line in shadowed_policy(ws.config, ignore=() if coverage is None else ("coverage",)):
-        console.print(f"[yellow]note:[/] {line}", highlight=False)
+        console.print(styled("yellow", "note:", f" {line}"), highlight=False)
     return grader_from_settings(workspace_grader_settings(ws.config), folds=folds, seed=seed, coverage=coverage,
                                 extractors=chosen)
 
@@ -76,7 +75,7 @@ def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: b
     results: list[GradeResult] = []
     skipped = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=err_console, transient=True) as bar:
         task = bar.add_task("grading", total=len(ids))
         for i in range(0, len(ids), batch):
             chunk = load_records(ws, ids[i:i + batch])
@@ -116,7 +115,7 @@ def register(app: typer.Typer) -> None:
         if (line := own_label_line(grader.metrics_.get("per_modality", {}))) is not None:
             console.print(line)
         for note in grader.notes_:
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(styled("yellow", "note:", f" {note}"))
         fusion = grader.fusion_info()
         temps = ", ".join(f"{m} {t:g}" for m, t in fusion.get("temperatures", {}).items())
         shape = ""
@@ -127,10 +126,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"fusion: {fusion['model']}" + (f" (temperatures: {temps}{shape})" if temps else ""))
         if table_png is not None:
             console.print(f"fusion table {table_png}")
-        console.print(f"[green]saved[/] {path} (calibration: {grader.calibration_}, "
-                      f"review threshold: {grader.policy_.threshold():,.0f}, "
-                      f"{grader.metrics_['review_threshold_source']}; review when the grade set holds more than "
-                      f"{grader.policy_.max_set_size})")
+        console.print(styled("green", "saved", f" {path} (calibration: {grader.calibration_}, "
+                             f"review threshold: {grader.policy_.threshold():,.0f}, "
+                             f"{grader.metrics_['review_threshold_source']}; review when the grade set holds "
+                             f"more than {grader.policy_.max_set_size})"))
 
     @app.command("grade")
     def grade(
@@ -197,7 +196,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(grader.explain(result))
             if html is not None:
                 write_report(html, result, rec, grader)
-                console.print(f"[green]report[/] {html}")
+                console.print(styled("green", "report", f" {html}"))
 
     @app.command("evaluate")
     def evaluate(
@@ -223,11 +222,11 @@ def register(app: typer.Typer) -> None:
         if (line := own_label_line(grader.metrics_.get("per_modality", {}))) is not None:
             console.print(line)
         for note in grader.notes_:  # e.g. an extractor left out, and why
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(styled("yellow", "note:", f" {note}"))
         for name, p in paths.items():
             console.print(f"{name}: {p}")
         if json_path is not None:
             body = {"model_version": grader.version_, "folds": grader.folds, "seed": grader.seed,
                     "metrics": grader.metrics_, "plots": {k: str(v) for k, v in paths.items()}, "notes": grader.notes_}
             json_path.write_text(json.dumps(body, indent=2, default=float), encoding="utf-8")
-            console.print(f"[green]json[/] {json_path}")
+            console.print(styled("green", "json", f" {json_path}"))

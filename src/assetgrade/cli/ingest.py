@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["print_report", "register", "run_ingest"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 ORIGIN = typer.Option("--origin", help="Origin of the data: real, synthetic or augmented.")
 SOURCE = typer.Option("--source", help="Source name recorded in provenance (default: the file or folder).")
@@ -40,7 +39,8 @@ def run_ingest(
 
     from assetgrade.ingest.writer import Ingestor
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(),
                   console=err_console, disable=quiet, transient=False) as progress:
         task = progress.add_task(f"ingest {kind}", total=total)
 
@@ -68,7 +68,7 @@ def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) ->
         if len(report.errors) > max_errors:
             out.print(f"... and {len(report.errors) - max_errors} more")
     for n in report.notices:
-        out.print(f"[yellow]![/] {n}", highlight=False)
+        out.print(styled("yellow", "!", f" {n}"), highlight=False)
     out.print(f"report: {report.report_path}")
 
 

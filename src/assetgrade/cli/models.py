@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from assetgrade.cli.audit import ACTOR, actor_name
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 GOLDEN = typer.Option("--golden", help="Golden set to evaluate on.")
 METRICS = ("n", "accuracy", "qwk", "ece", "expected_cost", "realised_cost", "review_rate")
@@ -81,7 +80,7 @@ def _show(
     for k in ("version", "model_version", "status", "created_at", "created_by", "parent_version", "previous_champion",
               "manifest_hash", "ontology_version", "code_version", "git_commit", "bundle_dir", "bundle_sha256",
               "loader", "lineage", "notes"):
-        console.print(f"[bold]{k}[/]: {doc[k]}")
+        console.print(styled("bold", k, f": {doc[k]}"))
     for g, ev in (info.golden or {}).items():
         _print_eval(f"golden set {g}", ev.get("overall", {}))
     for e in history:
@@ -108,12 +107,13 @@ def _print_grading_model(record: dict[str, Any] | None) -> None:
     if not record:
         return
     if not record.get("installed"):
-        console.print(f"[dim]{record['dir']} unchanged: {record.get('why', '')}[/]")
+        console.print(f"{record['dir']} unchanged: {record.get('why', '')}", style="dim")
         return
     console.print(f"{record['dir']} now holds {record['version']} ({record.get('model_version') or '-'}):"
                   " grade, explain, batch, serve and review rounds use it")
     if record.get("replaced_kept_at"):
-        console.print(f"[yellow]the replaced grader was no registered version; kept at {record['replaced_kept_at']}[/]")
+        console.print(f"the replaced grader was no registered version; kept at {record['replaced_kept_at']}",
+                      style="yellow")
 
 
 def _register(
@@ -136,7 +136,8 @@ def _register(
             bundle, version=version or meta.get("model_version"), loader=loader,
             manifest_hash=meta.get("manifest_hash"), ontology_version=meta.get("ontology_version"),
             metrics=meta.get("metrics"), parent_version=parent, notes=notes, actor=actor_name(actor))
-    console.print(f"[green]registered[/] {info.version} (candidate), bundle sha256 {info.bundle_sha256[:16]}")
+    console.print(styled("green", "registered",
+                         f" {info.version} (candidate), bundle sha256 {info.bundle_sha256[:16]}"))
 
 
 def _evaluate(
@@ -182,8 +183,10 @@ def _promote(
         return
     _print_comparison(res.champion, res.challenger)
     if res.forced:
-        console.print(f"[yellow]forced[/] despite: {'; '.join(res.comparison.regressions if res.comparison else [])}")
-    console.print(f"[green]{version} is the champion[/]" + (f" (replacing {res.previous})" if res.previous else ""))
+        console.print(styled("yellow", "forced",
+                             f" despite: {'; '.join(res.comparison.regressions if res.comparison else [])}"))
+    console.print(styled("green", f"{version} is the champion",
+                         f" (replacing {res.previous})" if res.previous else ""))
     _print_grading_model(res.grading_model)
 
 
@@ -205,7 +208,7 @@ def _rollback(
         with ws.session(readonly=True) as s:
             events = list_events(s, action="model.rollback", entity="model", entity_id=info.version, limit=1000)
     retired = old.version if old else "-"
-    console.print(f"[green]rolled back[/]: {info.version} is the champion again (retired {retired})")
+    console.print(styled("green", "rolled back", f": {info.version} is the champion again (retired {retired})"))
     _print_grading_model((events[-1].payload or {}).get("grading_model") if events else None)
 
 
@@ -235,7 +238,8 @@ def _triggers(
     else:
         table = Table("trigger", "fired", "value", "threshold", "why", title=f"model {rep.model_version or '-'}")
         for t in rep.triggers:
-            table.add_row(t.name, "[red]yes[/]" if t.fired else "no", _fmt(t.value), _fmt(t.threshold), t.message)
+            table.add_row(t.name, Text("yes", style="red") if t.fired else "no", _fmt(t.value), _fmt(t.threshold),
+                          t.message)
         console.print(table)
     if rep.fired:
         raise typer.Exit(1)
@@ -256,22 +260,23 @@ def _retrain(
 
     with open_workspace(workspace, store) as ws:
         res = retrain(ws, golden=golden, version=version, promote=promote, actor=actor_name(actor),
-                      min_reviewed=min_reviewed, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
+                      min_reviewed=min_reviewed, progress=lambda m: err_console.print(m, style="dim"))
     if as_json:
         typer.echo(json.dumps(res.to_dict(), indent=2))
         return
-    console.print(f"[green]registered[/] {res.model.version} (parent {res.parent or '-'}): {res.n_train} assets,"
-                  f" {res.n_reviewed} with reviewed labels, {res.n_golden_excluded} golden assets held out")
+    console.print(styled("green", "registered", f" {res.model.version} (parent {res.parent or '-'}): "
+                         f"{res.n_train} assets, {res.n_reviewed} with reviewed labels, "
+                         f"{res.n_golden_excluded} golden assets held out"))
     if res.after is not None:
         _print_comparison(res.before, res.after)
     if res.comparison is not None:
         console.print("not worse than the champion" if res.comparison.ok
-                      else "[yellow]worse than the champion:[/] " + "; ".join(res.comparison.regressions))
+                      else styled("yellow", "worse than the champion:", " " + "; ".join(res.comparison.regressions)))
     if res.promoted:
-        console.print(f"[green]{res.model.version} is the champion[/]")
+        console.print(f"{res.model.version} is the champion", style="green")
         _print_grading_model(res.grading_model)
     elif res.promotion_error:
-        console.print(f"[yellow]not promoted:[/] {res.promotion_error}")
+        console.print(styled("yellow", "not promoted:", f" {res.promotion_error}"))
 
 
 def register(app: typer.Typer) -> None:

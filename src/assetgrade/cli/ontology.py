@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from assetgrade.cli.console import console, styled
 from assetgrade.ontology import Ontology, default_ontology, load_ontology
 
 __all__ = ["register"]
 
-console = Console()
 
 
 def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
@@ -36,16 +35,16 @@ def check(file: Path = typer.Argument(..., help="Ontology YAML file to validate.
         for s in d.severities
         if ont.rubric.grade_for_finding(d, s, ont.ancestors(d.id)) == ont.rubric.default_grade
     ]
-    console.print(
-        f"[green]ok[/] {file}: {len(ont.grades)} grades, {len(ont.defects)} defects, "
+    console.print(styled(
+        "green", "ok", f" {file}: {len(ont.grades)} grades, {len(ont.defects)} defects, "
         f"{len(ont.components)} components, {len(ont.abbreviations)} abbreviations, "
         f"{len(ont.rubric.rules)} rubric rules; version {ont.version}"
-    )
+    ))
     if uncovered:
-        console.print(
-            f"[yellow]note:[/] {len(uncovered)} defect/severity pairs fall through to the default grade "
+        console.print(styled(
+            "yellow", "note:", f" {len(uncovered)} defect/severity pairs fall through to the default grade "
             f"{ont.rubric.default_grade}: {', '.join(uncovered[:10])}{' ...' if len(uncovered) > 10 else ''}"
-        )
+        ))
 
 
 def show(
@@ -54,7 +53,7 @@ def show(
 ) -> None:
     """Print the grade scale, defect taxonomy with rubric grades, components and abbreviations."""
     ont = _resolve(file, workspace)
-    console.print(f"[bold]{ont.name}[/] version {ont.version} ({ont.source})")
+    console.print(styled("bold", ont.name, f" version {ont.version} ({ont.source})"))
     grades = Table("grade", "name", "description", title="Grades (best first)")
     for g in ont.grades.grades:
         grades.add_row(g.id, g.name, g.description)
@@ -65,9 +64,9 @@ def show(
         by_sev = ", ".join(
             f"{s}→{ont.rubric.grade_for_finding(d, s, ont.ancestors(d.id))}" for s in d.severities
         )
-        label = f"[bold]{d.id}[/] ({d.kind}) {by_sev}"
+        label = styled("bold", d.id, f" ({d.kind}) {by_sev}")
         if d.synonyms:
-            label += f"  [dim]{', '.join(d.synonyms)}[/]"
+            label.append(f"  {', '.join(d.synonyms)}", style="dim")
         nodes[d.id] = nodes[d.parent].add(label)  # type: ignore[index]
     console.print(tree)
     comps = Table("component", "synonyms", title="Components")

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from assetgrade.cli.audit import ACTOR, actor_name
+from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
 
-console = Console()
 _OPTIONS = {"k": "--k", "strategy": "--strategy", "per_class": "--per-class", "replace": "--replace"}
 
 
@@ -85,7 +84,7 @@ def suggest(
                   f"moved into this round, {len(report.withdrawn)} earlier ones withdrawn; listed at /ui/requests and "
                   "GET /api/v1/review/requests until reviewed")
     for aid, why in report.skipped.items():
-        console.print(f"[yellow]skipped {aid}: {why}[/yellow]")
+        console.print(f"skipped {aid}: {why}", style="yellow")
 
 
 def requests(
@@ -135,7 +134,7 @@ def withdraw(
     missing = sorted(set(asset_ids or []) - set(done))
     console.print(f"withdrew {len(done)} open label request(s)")
     if missing:
-        console.print(f"[yellow]no open request for: {', '.join(missing)}[/yellow]")
+        console.print(f"no open request for: {', '.join(missing)}", style="yellow")
 
 
 def register(app: typer.Typer) -> None:

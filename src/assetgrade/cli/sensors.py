@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
+
+from assetgrade.cli.console import err_console, styled
 
 __all__ = ["register"]
 
-err_console = Console(stderr=True)
 
 
 def fit_rul(
@@ -35,7 +35,7 @@ def fit_rul(
 
     fleet = read_fleet_histories(histories, end_rul_csv=end_rul, time_col=time_col, repair=repair)
     for err in fleet.errors:
-        err_console.print(f"[yellow]skipped[/] {err}")
+        err_console.print(styled("yellow", "skipped", f" {err}"))
     if len(fleet.frames) < 4:
         raise ValidationError(f"{len(fleet.frames)} usable histories in {histories}; need at least 4",
                               where="histories")

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from assetgrade.cli.console import console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["SECRET_ENV", "register"]
 
 SECRET_ENV = "ASSETGRADE_SESSION_SECRET"
-console = Console()
 
 
 def _check_settings(kw: dict[str, object]) -> None:
@@ -69,8 +68,8 @@ def _serve(
                              "session_secret": os.environ.get(SECRET_ENV) or secrets.token_hex(32)}
     _check_settings(kw)
     spec = ServeSpec(workspace=str(ws.path), store_url=store, settings=kw)
-    console.print(f"[green]assetgrade[/] serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)"
-                  + (f" with {workers} worker processes" if workers > 1 else ""))
+    console.print(styled("green", "assetgrade", f" serving {ws.path} on http://{host}:{port}/ui  (API docs: /docs)"
+                         + (f" with {workers} worker processes" if workers > 1 else "")))
     serve(spec, host=host, port=port, workers=workers, log_level=log_level)
 
 
@@ -85,7 +84,8 @@ def _tokens_create(
 
     with open_workspace(workspace, store) as ws, ws.session() as s:
         token, row = create_token(s, name=name, role=role, actor=f"cli:{os.environ.get('USER', 'unknown')}")
-    console.print(f"[green]token created[/] for {row.name} (role {row.role}); it is shown only now:", highlight=False)
+    console.print(styled("green", "token created", f" for {row.name} (role {row.role}); it is shown only now:"),
+                  highlight=False)
     print(token)
 
 
@@ -115,7 +115,7 @@ def _tokens_revoke(
 
     with open_workspace(workspace, store) as ws, ws.session() as s:
         revoke_token(s, name, actor=f"cli:{os.environ.get('USER', 'unknown')}")
-    console.print(f"[yellow]revoked[/] {name}")
+    console.print(styled("yellow", "revoked", f" {name}"))
 
 
 def register(app: typer.Typer) -> None:

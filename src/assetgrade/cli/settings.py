@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace, workspace_path
 
 __all__ = ["register"]
 
-console = Console()
-err_console = Console(stderr=True)
 
 KEY_ARG = typer.Argument(help="Dotted key, e.g. policy.coverage or grader.fuser.model.", show_default=False)
 
@@ -98,7 +96,7 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     old_notes = set(shadowed_policy(before))
     for line in shadowed_policy(after):
         if line not in old_notes:
-            console.print(f"[yellow]![/] {line}", highlight=False)
+            console.print(styled("yellow", "!", f" {line}"), highlight=False)
 
 
 def _set(
@@ -157,12 +155,12 @@ def _check(
     config = load_config(path)
     problems = check_workspace_config(config, folder)
     for p in problems:
-        err_console.print(f"[red]✗[/] {p}", highlight=False)
+        err_console.print(styled("red", "✗", f" {p}"), highlight=False)
     if problems:
         raise typer.Exit(2)
-    console.print(f"[green]✓[/] {path}: settings are valid")
+    console.print(styled("green", "✓", f" {path}: settings are valid"))
     for line in shadowed_policy(config):
-        console.print(f"[yellow]![/] {line}", highlight=False)
+        console.print(styled("yellow", "!", f" {line}"), highlight=False)
     if data:
         _check_data(folder, store)
 
@@ -178,13 +176,13 @@ def _check_data(folder: Path, store: str | None) -> None:
         grades = ws.ontology().grades.names
         check = check_training_data(records, workspace_grader_settings(ws.config), grades)
     for p in check.problems:
-        err_console.print(f"[red]✗[/] {p}", highlight=False)
+        err_console.print(styled("red", "✗", f" {p}"), highlight=False)
     for w in check.warnings:
-        console.print(f"[yellow]![/] {w}", highlight=False)
+        console.print(styled("yellow", "!", f" {w}"), highlight=False)
     console.print(check.summary(), highlight=False)
     if check.problems:
         raise typer.Exit(2)
-    console.print(f"[green]✓[/] the data can be trained on ({len(check.warnings)} warning(s))")
+    console.print(styled("green", "✓", f" the data can be trained on ({len(check.warnings)} warning(s))"))
 
 
 def register(app: typer.Typer) -> None:

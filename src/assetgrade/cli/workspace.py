@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assetgrade.cli.console import console, styled
+
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["STORE_OPTION", "WORKSPACE_ENV", "WORKSPACE_OPTION", "open_workspace", "register", "workspace_path"]
 
 WORKSPACE_ENV = "ASSETGRADE_WORKSPACE"
-console = Console()
 
 WORKSPACE_OPTION = typer.Option(
     "--workspace", "-w", help="Workspace folder (default: $ASSETGRADE_WORKSPACE or the current folder).",
@@ -48,8 +49,8 @@ def _init(
     from assetgrade.workspace import Workspace
 
     ws = Workspace.init(path, store_url=store, blob_root=blob_root)
-    console.print(f"[green]workspace created[/] at {ws.path} (store: {ws.engine.url.render_as_string()},"
-                  f" blobs: {ws.blobs.url})")
+    console.print(styled("green", "workspace created", f" at {ws.path} (store: {ws.engine.url.render_as_string()},"
+                         f" blobs: {ws.blobs.url})"))
     ws.close()
 
 
@@ -136,8 +137,8 @@ def _assets_show(
     if as_json:
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
-    console.print(f"[bold]{a.id}[/] type={a.asset_type} make={a.make or '-'} model={a.model or '-'}"
-                  f" value={a.value if a.value is not None else '-'} version={a.version}")
+    console.print(styled("bold", a.id, f" type={a.asset_type} make={a.make or '-'} model={a.model or '-'}"
+                         f" value={a.value if a.value is not None else '-'} version={a.version}"))
     ev_table = Table("evidence", "kind", "origin", "source", "details", title="evidence", title_justify="left")
     for e in doc["evidence"]:
         detail = (e["text"] or "")[:60] if e["kind"] in ("log", "document") else json.dumps(e["attributes"])[:60]
@@ -159,7 +160,7 @@ def _db_upgrade(
 
     with Workspace.open(workspace_path(workspace), store_url=store, check_schema=False) as ws:
         rev = ws.upgrade()
-    console.print(f"[green]store at schema revision {rev}[/]")
+    console.print(f"store at schema revision {rev}", style="green")
 
 
 def _db_gc_blobs(
@@ -190,11 +191,11 @@ def _db_gc_blobs(
                   f"({rep.orphan_bytes / 1e6:.1f} MB): {verb} {gone}, kept {rep.kept_young} younger than "
                   f"{grace_hours:g} h; {rep.stale_tmp} interrupted temp files {'found' if dry_run else 'removed'}")
     if rep.missing:
-        console.print(f"[red]{rep.missing} referenced blobs are missing from the store[/], e.g. "
-                      f"{', '.join(rep.missing_examples[:3])}")
+        console.print(styled("red", f"{rep.missing} referenced blobs are missing from the store",
+                             f", e.g. {', '.join(rep.missing_examples[:3])}"))
     if not rep.local and not dry_run and grace_hours == 0:
-        console.print("[yellow]object store, no grace period: blobs re-used by an ingest running now were not "
-                      "protected[/]")
+        console.print("object store, no grace period: blobs re-used by an ingest running now were not "
+                      "protected", style="yellow")
 
 
 def register(app: typer.Typer) -> None:
