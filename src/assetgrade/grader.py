@@ -252,7 +252,8 @@ class Grader:
             all_records = load_records(source)
             ontology = ontology or source.ontology()
             if costs is None and source.config.section("costs"):
-                costs = CostConfig.from_dict(source.config.section("costs"))
+                costs = CostConfig.from_dict(source.config.section("costs"),
+                                             grades=tuple(ontology.grades.names))
         else:
             all_records = list(source)
         self.extractor_settings_ = self.resolve_settings(source.path if isinstance(source, Workspace) else None)

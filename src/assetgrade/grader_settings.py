@@ -183,7 +183,7 @@ def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
     try:
         costs = config.section("costs")
         if costs:
-            cfg = CostConfig.from_dict(costs, where="assetgrade.yaml:costs")
+            cfg = CostConfig.from_dict(costs, where="assetgrade.yaml:costs", grades=grades)
             if grades is not None and tuple(cfg.grades) != grades:
                 problems.append(f"assetgrade.yaml:costs.grades: {list(cfg.grades)} differ from the ontology's "
                                 f"grades {list(grades)}")

@@ -7,7 +7,8 @@ By default an asset of true grade t sold as grade g costs:
   ``(price[g] - price[t]) * value`` plus ``dispute_cost`` for handling;
 * the right grade: 0.
 
-Prices are fractions of the asset value (A sells at full value, D at a quarter by default).
+Prices are fractions of the asset value (A sells at full value, D at a quarter by default; a
+scale of another length gets the same curve read at evenly spaced points, best grade 1.0, worst 0.25).
 Reviewing an asset costs ``review_cost``. A workspace config can override any of this, or give
 the whole matrix; the settings are a pydantic model so the same schema checks YAML.
 """
@@ -23,9 +24,32 @@ from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["CostConfig", "cost_matrix", "expected_costs"]
+__all__ = ["CostConfig", "cost_matrix", "default_prices", "expected_costs"]
 
 FloatArray = npt.NDArray[np.float64]
+
+_DEFAULT_CURVE = (1.0, 0.8, 0.55, 0.25)  # the default prices of A, B, C, D
+
+
+def default_prices(grades: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """Default sale prices (fractions of the asset value) for a grade scale, best grade first.
+
+    Four grades get 1.0, 0.8, 0.55, 0.25; any other number of grades reads that curve at evenly
+    spaced points, so the best grade sells at full value and the worst at a quarter.
+
+    Examples
+    --------
+    >>> default_prices(("A", "B", "C", "D"))
+    {'A': 1.0, 'B': 0.8, 'C': 0.55, 'D': 0.25}
+    >>> default_prices(("good", "poor"))
+    {'good': 1.0, 'poor': 0.25}
+    """
+    k = len(grades)
+    if k < 2:
+        return {g: 1.0 for g in grades}
+    xs = np.linspace(0.0, 1.0, len(_DEFAULT_CURVE))
+    at = np.interp(np.linspace(0.0, 1.0, k), xs, np.asarray(_DEFAULT_CURVE))
+    return {g: round(float(v), 4) for g, v in zip(grades, at, strict=True)}
 
 
 class CostConfig(BaseModel):
@@ -43,8 +67,8 @@ class CostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     grades: tuple[str, ...] = ("A", "B", "C", "D")
-    price: dict[str, float] = Field(default_factory=lambda: {"A": 1.0, "B": 0.8, "C": 0.55, "D": 0.25})
-    """Sale price of each grade as a fraction of the asset value."""
+    price: dict[str, float] = Field(default_factory=lambda: default_prices(("A", "B", "C", "D")))
+    """Sale price of each grade as a fraction of the asset value (default: ``default_prices(grades)``)."""
     asset_value: float = Field(default=10_000.0, gt=0)
     """Value used when an asset has none of its own."""
     dispute_cost: float = Field(default=500.0, ge=0)
@@ -55,6 +79,16 @@ class CostConfig(BaseModel):
     """What a human review of one asset costs."""
     matrix: list[list[float]] | None = None
     """An explicit cost matrix C[true][predicted] in money per asset of ``asset_value``; overrides prices."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prices_for_the_scale(cls, data: Any) -> Any:
+        """Without prices or a matrix, the default prices follow the given grades (any scale length)."""
+        if isinstance(data, dict) and "grades" in data and "price" not in data and data.get("matrix") is None:
+            grades = data["grades"]
+            if isinstance(grades, (list, tuple)) and all(isinstance(g, str) for g in grades):
+                data = {**data, "price": default_prices(tuple(grades))}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> CostConfig:
@@ -78,10 +112,18 @@ class CostConfig(BaseModel):
         return self
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, *, where: str = "config:costs") -> CostConfig:
-        """Settings from a YAML-loaded dict; a bad field raises ValidationError naming it."""
+    def from_dict(cls, data: dict[str, Any] | None, *, where: str = "config:costs",
+                  grades: tuple[str, ...] | None = None) -> CostConfig:
+        """Settings from a YAML-loaded dict; a bad field raises ValidationError naming it.
+
+        ``grades``: the ontology's grade scale, used when the section names none (so a five-grade
+        ontology with no ``costs:`` section gets default prices for its own five grades).
+        """
+        data = dict(data or {})
+        if grades is not None and "grades" not in data:
+            data["grades"] = tuple(grades)
         try:
-            return cls.model_validate(data or {})
+            return cls.model_validate(data)
         except PydanticValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])

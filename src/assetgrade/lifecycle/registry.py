@@ -395,10 +395,4 @@ def _registered_digests(s: Session) -> set[str]:
 def _workspace_costs(ws: Workspace) -> Any:
     from assetgrade.decision.costs import CostConfig
 
-    section = ws.config.section("costs")
-    if not section:
-        names = tuple(ws.ontology().grades.names)
-        default = CostConfig()
-        if names != default.grades:
-            return None
-    return CostConfig.from_dict(section)
+    return CostConfig.from_dict(ws.config.section("costs"), grades=tuple(ws.ontology().grades.names))

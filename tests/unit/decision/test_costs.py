@@ -40,3 +40,18 @@ def test_from_dict_names_bad_field() -> None:
         CostConfig.from_dict({"price": {"A": 1, "B": 0.7, "C": 0.4, "D": 0.1, "E": 0}})
     with pytest.raises(ValidationError, match="bogus"):
         CostConfig.from_dict({"bogus": 1})
+
+
+def test_default_prices_follow_any_grade_scale() -> None:
+    from assetgrade.decision.costs import default_prices
+
+    assert default_prices(("A", "B", "C", "D")) == {"A": 1.0, "B": 0.8, "C": 0.55, "D": 0.25}
+    five = default_prices(("A", "B", "C", "D", "E"))
+    assert list(five) == ["A", "B", "C", "D", "E"] and five["A"] == 1.0 and five["E"] == 0.25
+    assert all(a > b for a, b in zip(list(five.values()), list(five.values())[1:], strict=False))
+    cfg = CostConfig(grades=("A", "B", "C", "D", "E"))
+    assert cost_matrix(cfg).shape == (5, 5)
+    three = CostConfig.from_dict({"dispute_cost": 10}, grades=("good", "fair", "poor"))
+    assert three.grades == ("good", "fair", "poor") and three.dispute_cost == 10 and three.price["poor"] == 0.25
+    named = CostConfig.from_dict({"grades": ["A", "B"], "price": {"A": 1.0, "B": 0.5}}, grades=("X", "Y"))
+    assert named.grades == ("A", "B")  # a section that names its grades keeps them (train then says they differ)

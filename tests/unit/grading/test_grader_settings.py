@@ -365,3 +365,21 @@ def test_the_policy_section_sets_the_graders_decision_settings(tmp_path: Path,
     assert shown["coverage"] == (0.85, "grader:") and shown["max_set_size"] == (2, "policy:review_if_set_size_over")
     assert shown["max_expected_cost"] == (150.0, "policy:max_expected_cost") and shown["folds"] == (5, "default")
     assert "ontology" not in shown and "costs" not in shown
+
+
+def test_a_five_grade_ontology_trains_with_default_costs_for_its_own_grades(tmp_path: Path) -> None:
+    from importlib import resources
+
+    import yaml
+
+    from assetgrade.ontology import load_ontology
+
+    from .conftest import make_records, tiny_grader
+
+    doc = yaml.safe_load(resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8"))
+    doc["grades"].append({"id": "E", "name": "Scrap", "description": "Scrap value only."})
+    (tmp_path / "five.yaml").write_text(yaml.safe_dump(doc))
+    ont = load_ontology(tmp_path / "five.yaml")
+    grader = tiny_grader(extractors=("text",), ontology=ont).fit(make_records(16))
+    assert grader.grades_ == ("A", "B", "C", "D", "E")
+    assert grader.costs_.grades == grader.grades_ and grader.costs_.price["E"] == 0.25
