@@ -140,11 +140,13 @@ def model_documentation(ws: Workspace, version: str) -> dict[str, Any]:
         prov = _provenance(s)
         labelling = _labelling(s)
         trail = _audit_trail(s)
+        # predictions carry the model's own id (lineage model_version) or its registry name: count both
+        ids = list(info.prediction_versions)
         n_pred = int(s.scalar(select(func.count()).select_from(Prediction)
-                              .where(Prediction.model_version == version)) or 0)
+                              .where(Prediction.model_version.in_(ids))) or 0)
         n_review_pred = int(s.scalar(select(func.count()).select_from(Prediction).where(
-            Prediction.model_version == version, Prediction.decision == "review")) or 0)
-        n_rev, n_over = override_stats(s, model_version=version)
+            Prediction.model_version.in_(ids), Prediction.decision == "review")) or 0)
+        n_rev, n_over = override_stats(s, model_version=ids)
         history = [{"seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action, "payload": e.payload}
                    for e in list_events(s, entity="model", entity_id=version, limit=1000)]
     policy = reg.policy() if ws.config.section("lifecycle") else PromotionPolicy()
@@ -182,7 +184,8 @@ def model_documentation(ws: Workspace, version: str) -> dict[str, Any]:
         "limitations": limitations,
         "human_oversight": {
             "decision_policy": ws.config.policy.model_dump(), "promotion_policy": policy.model_dump(),
-            "predictions": n_pred, "sent_to_review": n_review_pred, "reviews_of_predictions": n_rev,
+            "prediction_versions": ids, "predictions": n_pred, "sent_to_review": n_review_pred,
+            "reviews_of_predictions": n_rev,
             "overrides": n_over, "override_rate": (n_over / n_rev) if n_rev else None,
             "labelling": labelling, "model_history": history,
         },
