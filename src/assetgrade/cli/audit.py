@@ -48,6 +48,23 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+_GROUP_WHERE = "assetgrade.audit.where"
+
+
+def _where(ctx: typer.Context, workspace: Path | None, store: str | None) -> tuple[Path | None, str | None]:
+    """The workspace and store of a subcommand: its own -w/--store, else those given to ``audit`` before it."""
+    from assetgrade.errors import ValidationError
+
+    group_ws, group_store = ctx.meta.get(_GROUP_WHERE, (None, None))
+    if workspace is not None and group_ws is not None and workspace.resolve() != group_ws.resolve():
+        raise ValidationError(f"-w given twice with different workspaces: {group_ws} before the subcommand,"
+                              f" {workspace} after it; give one", where=f"audit {ctx.info_name}")
+    if store is not None and group_store is not None and store != group_store:
+        raise ValidationError("--store given twice with different URLs (before and after the subcommand);"
+                              " give one", where=f"audit {ctx.info_name}")
+    return (workspace if workspace is not None else group_ws), (store if store is not None else group_store)
+
+
 def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
     """The trained grader's out-of-sample distributions of ``records`` as audit-data arguments (None: not usable)."""
     from assetgrade.grading.bundle import INFO_NAME
@@ -100,6 +117,18 @@ def _audit(
 ) -> None:
     """Run the data-fidelity checks on the workspace; exit 1 when a policy is violated."""
     if ctx.invoked_subcommand is not None:
+        from assetgrade.errors import ValidationError
+
+        given = [flag for flag, value, default in (
+            ("--checks", checks, None), ("--json", json_path, None), ("--html", html_path, None),
+            ("--set", settings, None), ("--embed", embed, False), ("--label-key", label_key, None),
+            ("--grader", use_grader, False)) if value != default]
+        if given:
+            raise ValidationError(
+                f"{', '.join(given)} belong to the data-fidelity audit (`assetgrade audit [OPTIONS]` without a"
+                f" subcommand), not to `audit {ctx.invoked_subcommand}`; allowed before a subcommand: -w/--workspace,"
+                " --store", where="assetgrade audit")
+        ctx.meta[_GROUP_WHERE] = (workspace, store)
         return
     from assetgrade.audit import audit_data_from_records, available_checks, run_checks
     from assetgrade.audit.report import write_report
@@ -151,6 +180,7 @@ def _audit(
 
 
 def _verify(
+    ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     expect_head: Annotated[str | None, typer.Option("--expect-head", help="SEQ:HASH recorded earlier (e.g. from"
@@ -161,6 +191,7 @@ def _verify(
     from assetgrade.store.audit import chain_head, verify_chain
     from assetgrade.store.schema import AuditEvent
 
+    workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         rep = verify_chain(s)
         head = chain_head(s)
@@ -191,6 +222,7 @@ def _verify(
 
 
 def _events(
+    ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     entity: Annotated[str | None, typer.Option("--entity")] = None,
@@ -203,6 +235,7 @@ def _events(
     """List audit events in chain order."""
     from assetgrade.store.audit import list_events
 
+    workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         evs: list[dict[str, Any]] = [
                {"seq": e.seq, "ts": str(e.ts), "actor": e.actor, "action": e.action, "entity": e.entity,
@@ -221,6 +254,7 @@ def _events(
 
 
 def _export(
+    ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the documents.")] = Path("audit-export"),
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -231,6 +265,7 @@ def _export(
     from assetgrade.lifecycle.exports import write_documents
     from assetgrade.lifecycle.registry import ModelRegistry
 
+    workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws:
         version = model
         if version is None:
@@ -244,6 +279,7 @@ def _export(
 
 
 def _drift(
+    ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     station: Annotated[str | None, typer.Option("--station", help="Only this station.")] = None,
@@ -255,6 +291,7 @@ def _drift(
     from assetgrade.lifecycle.sections import drift_policy
     from assetgrade.lifecycle.telemetry import station_drift
 
+    workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         pol = drift_policy(ws.config)
         res = station_drift(s, reference_batches=reference_batches, batch_size=batch_size, policy=pol,

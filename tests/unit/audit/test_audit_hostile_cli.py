@@ -1,0 +1,86 @@
+"""Hostile use of ``assetgrade audit`` and ``assetgrade golden`` on the CLI: options, corrupted rows, odd values."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app, exit_code_for
+from assetgrade.errors import AssetgradeError
+from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
+from assetgrade.workspace import Workspace
+
+runner = CliRunner()
+
+
+def _png(i: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (i % 256, 40, (3 * i) % 256)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_ws(path: Path, n: int = 8, synthetic: Sequence[int] = ()) -> Path:
+    """``n`` assets (pumps A, valves C), split test for the first half; ``synthetic`` get a synthetic image only."""
+    ws = Workspace.init(path)
+    with ws.session() as s:
+        for i in range(n):
+            aid, typ = f"a{i:02d}", ("pump" if i % 2 == 0 else "valve")
+            add_asset(s, aid, asset_type=typ, attributes={"split": "test" if i < n // 2 else "train"})
+            sha = ws.blobs.put_bytes(_png(i))
+            prov = (ProvenanceInfo(origin="synthetic", generator="scratch-v1") if i in synthetic
+                    else ProvenanceInfo(source="cam-1"))
+            add_evidence(s, asset_id=aid, kind="image", sha256=sha, blob_sha=sha, evidence_id=f"e{i:02d}",
+                         provenance=prov)
+            add_label(s, asset_id=aid, kind="grade", value="A" if typ == "pump" else "C", annotator="expert")
+    ws.close()
+    return path
+
+
+def run(*args: object) -> tuple[int, str]:
+    """Invoke the CLI in-process; assetgrade errors become exit codes and messages as in ``main``."""
+    r = runner.invoke(build_app(), [str(a) for a in args])
+    if isinstance(r.exception, AssetgradeError):
+        return exit_code_for(r.exception), r.output + str(r.exception)
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.output
+
+
+def _sql(ws: Path, sql: str) -> None:
+    with sqlite3.connect(ws / "assetgrade.db") as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture
+def tampered(tmp_path: Path) -> Path:
+    ws = make_ws(tmp_path / "tampered", n=4)
+    _sql(ws, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5")
+    return ws
+
+
+def test_group_workspace_applies_to_subcommands(tampered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    other = make_ws(tmp_path / "other", n=2)
+    monkeypatch.chdir(other)
+    code, out = run("audit", "-w", tampered, "verify")
+    assert code == 1 and "event 5" in out
+    code, out = run("audit", "-w", tampered, "events", "--json", "--limit", "3")
+    assert code == 0 and [e["seq"] for e in json.loads(out)] == [1, 2, 3]
+    code, out = run("audit", "-w", tampered, "verify", "-w", tampered)  # the same folder twice is fine
+    assert code == 1 and "event 5" in out
+    code, out = run("audit", "-w", tampered, "verify", "-w", other)
+    assert code == 2 and "-w given twice" in out and str(other) in out
+
+
+@pytest.mark.parametrize("opt", [["--checks", "imbalance"], ["--set", "imbalance.min_ratio=0.5"], ["--embed"],
+                                 ["--label-key", "grade"], ["--grader"]])
+def test_data_audit_options_before_a_subcommand_are_refused(tampered: Path, opt: list[str]) -> None:
+    code, out = run("audit", "-w", tampered, *opt, "verify")
+    assert code == 2 and opt[0] in out and "audit verify" in out
