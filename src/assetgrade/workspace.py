@@ -20,7 +20,7 @@ from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
 
-__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path"]
+__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path", "sqlite_file"]
 
 GRADER_DIR = "grader"
 """The folder under ``models/`` where ``assetgrade train`` saves the grader."""
@@ -28,6 +28,29 @@ GRADER_DIR = "grader"
 DB_NAME = "assetgrade.db"
 STORE_ENV = "ASSETGRADE_STORE"
 SUBDIRS = ("blobs", "cache", "models", "reports")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database or another store.
+
+    Examples
+    --------
+    >>> sqlite_file("sqlite:////tmp/ws/assetgrade.db"), sqlite_file("sqlite:///rel.db")
+    (PosixPath('/tmp/ws/assetgrade.db'), PosixPath('rel.db'))
+    >>> sqlite_file("sqlite://") is None, sqlite_file("postgresql+psycopg://h/db") is None
+    (True, True)
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename: leave it to SQLite
+        return None
+    return Path(parsed.database)
 
 
 def config_path(path: Path | str) -> Path:
@@ -63,7 +86,7 @@ class Workspace:
     def __init__(self, path: Path, config: WorkspaceConfig, store_url: str | None = None) -> None:
         self.path = path.resolve()
         self.config = config
-        self.store_url = self._resolve_store_url(store_url)
+        self.store_url, self.store_source = self._resolve_store_url(store_url)
         self.engine: Engine = make_engine(self.store_url)
         # SQLite has one writer at a time. Writers (threads of this process, and other processes on
         # the same file) queue on a lock instead of on SQLite's busy handler, whose back-off sleeps
@@ -78,11 +101,19 @@ class Workspace:
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 
-    def _resolve_store_url(self, override: str | None) -> str:
-        url = override or os.environ.get(STORE_ENV) or self.config.store_url
+    def _resolve_store_url(self, override: str | None) -> tuple[str, str]:
+        """The store URL and where it came from; a relative SQLite file in the config lies in the workspace."""
+        if override:
+            return override, "--store"
+        if os.environ.get(STORE_ENV):
+            return os.environ[STORE_ENV], f"${STORE_ENV}"
+        url = self.config.store_url
         if not url:
-            return f"sqlite:///{self.path / DB_NAME}"
-        return url
+            return f"sqlite:///{self.path / DB_NAME}", f"the workspace's {DB_NAME}"
+        file = sqlite_file(url)
+        if file is not None and not file.is_absolute():
+            url = f"sqlite:///{self.path / file}"
+        return url, f"store_url in {CONFIG_NAME}"
 
     # -- folders ----------------------------------------------------------------------------
     @property
@@ -143,11 +174,25 @@ class Workspace:
         """Open the workspace at ``path``; errors say when it is missing or its schema is old."""
         path = Path(path)
         ws = cls(path, load_config(config_path(path)), store_url)
+        file = sqlite_file(ws.store_url)
+        if file is not None and not file.exists():  # connecting would create an empty database
+            ws.close()
+            raise NotFoundError(
+                f"no database at {file} (the store named by {ws.store_source}); it is not created on open. "
+                f"A team workspace needs its store URL ({STORE_ENV} or --store); a lost {DB_NAME} must be "
+                "restored from a backup; `assetgrade init` creates a new workspace")
         if check_schema:
             rev = current_revision(ws.engine)
-            if rev != head_revision():
+            if rev is None:
+                ws.close()
                 raise StoreError(
-                    f"the store schema is at revision {rev or 'none'}, this version needs {head_revision()}:"
+                    f"the store {ws.engine.url.render_as_string()} (named by {ws.store_source}) has no assetgrade "
+                    f"tables: if it is the wrong database, fix {ws.store_source}; if it is a new, empty one, run: "
+                    f"assetgrade db upgrade -w {path}")
+            if rev != head_revision():
+                ws.close()
+                raise StoreError(
+                    f"the store schema is at revision {rev}, this version needs {head_revision()}:"
                     f" run: assetgrade db upgrade -w {path}"
                 )
         return ws

@@ -138,3 +138,50 @@ def test_stored_text_prints_as_it_is_not_as_rich_markup(tmp_path: Path, monkeypa
             main()
         err = capsys.readouterr().err
         assert done.value.code == 3 and f"asset {missing!r} not found" in err and "Traceback" not in err, err
+
+
+def test_a_lost_database_is_never_recreated_empty_and_its_blobs_are_kept(tmp_path: Path, monkeypatch: Any) -> None:
+    """The path to data loss: open creates an empty assetgrade.db, `db upgrade` as advised, gc deletes every blob."""
+    import os
+    import time
+
+    from assetgrade.cli.app import exit_code_for
+    from assetgrade.errors import AssetgradeError
+    from assetgrade.workspace import Workspace
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    (tmp_path / "a.jpg").write_bytes(_jpeg(10))
+    (tmp_path / "m.csv").write_text("asset_id,kind,path\npump-1,image,a.jpg\n")
+    assert runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)]).exit_code == 0
+    blob = next(Path(ws / "blobs").glob("??/??/*"))
+    old = time.time() - 3 * 24 * 3600
+    os.utime(blob, (old, old))
+    for f in ws.glob("assetgrade.db*"):
+        f.unlink()
+    monkeypatch.delenv("ASSETGRADE_STORE", raising=False)
+    for argv in (["stats"], ["db", "upgrade"], ["db", "gc-blobs"]):
+        r = runner.invoke(app, [*argv, "-w", str(ws)])
+        assert isinstance(r.exception, AssetgradeError) and exit_code_for(r.exception) == 3, (argv, r.output)
+        assert "no database at" in str(r.exception) and "ASSETGRADE_STORE" in str(r.exception)
+        assert not (ws / "assetgrade.db").exists() and blob.exists(), argv
+    # an empty store (a new database that was never upgraded) is named, with where its URL came from
+    empty = tmp_path / "empty.db"
+    import sqlite3
+
+    sqlite3.connect(empty).close()
+    with pytest.raises(AssetgradeError, match=r"has no assetgrade tables.*--store"):
+        Workspace.open(ws, store_url=f"sqlite:///{empty}")
+
+
+def test_a_relative_sqlite_store_in_the_config_lies_in_the_workspace(tmp_path: Path, monkeypatch: Any) -> None:
+    from assetgrade.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", store_url="sqlite:///rel.db")
+    ws.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ASSETGRADE_STORE", raising=False)
+    with Workspace.open(tmp_path / "ws") as w:
+        assert w.store_url == f"sqlite:///{(tmp_path / 'ws' / 'rel.db').resolve()}"
+    assert (tmp_path / "ws" / "rel.db").exists() and not (tmp_path / "rel.db").exists()

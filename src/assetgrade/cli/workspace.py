@@ -171,19 +171,25 @@ def _db_gc_blobs(
     ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Collect even when the store names no blob at all (refused otherwise: wrong database?)."
+    )] = False,
 ) -> None:
     """Delete blobs that no evidence, label mask or prediction overlay names (orphans of crashed writes)."""
+    from assetgrade.errors import StoreError
     from assetgrade.store.blob_gc import collect_blob_garbage, record_blob_gc, referenced_blobs
 
     with open_workspace(workspace, store) as ws:
         with ws.session(readonly=True) as s:
             refs = referenced_blobs(s)
-        rep = collect_blob_garbage(ws.blobs, refs, grace_s=grace_hours * 3600.0, dry_run=dry_run)
+        rep = collect_blob_garbage(ws.blobs, refs, grace_s=grace_hours * 3600.0, dry_run=dry_run, force=force)
         if not dry_run:
             with ws.session() as s:
                 record_blob_gc(s, rep, actor="cli")
     if as_json:
         typer.echo(json.dumps(rep.to_dict(), indent=2))
+        if rep.failed:
+            raise typer.Exit(6)
         return
     verb = "would delete" if dry_run else "deleted"
     gone = rep.orphans - rep.kept_young if dry_run else rep.deleted
@@ -196,6 +202,9 @@ def _db_gc_blobs(
     if not rep.local and not dry_run and grace_hours == 0:
         console.print("object store, no grace period: blobs re-used by an ingest running now were not "
                       "protected", style="yellow")
+    if rep.failed:
+        raise StoreError(f"{rep.failed} unreferenced blobs or temp files could not be deleted (kept), e.g. "
+                         + "; ".join(rep.failed_examples[:3]))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,12 @@ Safety rules:
   it young. A grace period shorter than that is refused on an object store, so a collection
   never deletes a blob an ingest in flight re-uses.
 * Interrupted temporary files (``tmp/*.part``) older than the grace period are removed too.
+* **Nothing referenced.** When the store names no blob at all but the blob store holds some, the
+  workspace is most likely opened against the wrong or an empty database (a team workspace
+  without ``$ASSETGRADE_STORE``, a lost ``assetgrade.db``): the collection refuses unless
+  ``force`` is given, instead of deleting every blob.
+* A blob that cannot be deleted (permissions, a read-only store) is counted in ``failed`` with
+  its error; the collection goes on and the caller still records what was deleted.
 
 The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, not the names).
 """
@@ -32,7 +38,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, BlobStore
 from assetgrade.store.schema import Evidence, Label, Prediction
 
@@ -59,6 +65,9 @@ class GcReport:
     missing: int = 0
     """Referenced blobs that are not in the store (a damaged store; ``golden verify`` names them)."""
     missing_examples: list[str] = field(default_factory=list)
+    failed: int = 0
+    """Blobs or temp files that could not be deleted (kept; ``failed_examples`` says why)."""
+    failed_examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,12 +106,14 @@ def collect_blob_garbage(
     dry_run: bool = False,
     now: float | None = None,
     max_examples: int = 10,
+    force: bool = False,
 ) -> GcReport:
     """Delete (or, with ``dry_run``, only count) blobs not in ``referenced`` and older than ``grace_s`` s.
 
     ``referenced`` comes from :func:`referenced_blobs` on a session closed before this runs, so
     no database lock is held while the store is scanned. A blob whose age the store cannot tell
-    is kept. Record the outcome with :func:`record_blob_gc`.
+    is kept. Record the outcome with :func:`record_blob_gc`. With nothing referenced and blobs
+    stored, ConflictError unless ``dry_run`` or ``force`` (see the module's safety rules).
 
     Examples
     --------
@@ -123,8 +134,21 @@ def collect_blob_garbage(
     clock = time.time() if now is None else now
     rep = GcReport(store=blobs.url, local=blobs.is_local, dry_run=dry_run, grace_s=grace_s)
     rep.referenced = len(referenced)
+    stored = list(_stored(blobs))
+    if not referenced and stored and not dry_run and not force:
+        raise ConflictError(
+            f"the store names no blob, but {blobs.url} holds {len(stored)}: this looks like the wrong or an empty "
+            "database (a team workspace opened without $ASSETGRADE_STORE or --store, a lost assetgrade.db), "
+            "and collecting would delete every blob; check the store, try --dry-run, or pass --force if "
+            "every blob really is garbage")
     present: set[str] = set()
-    for sha, path, info in list(_stored(blobs)):
+
+    def failed(path: str, exc: OSError) -> None:
+        rep.failed += 1
+        if len(rep.failed_examples) < max_examples:
+            rep.failed_examples.append(f"{path}: {exc.strerror or exc}")
+
+    for sha, path, info in stored:
         rep.stored += 1
         present.add(sha)
         if sha in referenced:
@@ -146,6 +170,9 @@ def collect_blob_garbage(
             blobs.fs.rm_file(path)
         except FileNotFoundError:  # another collector got there first
             continue
+        except OSError as exc:  # permissions, a read-only store: keep going, say so
+            failed(path, exc)
+            continue
         rep.deleted += 1
         rep.freed_bytes += size
     missing = sorted(referenced - present)
@@ -157,7 +184,13 @@ def collect_blob_garbage(
             stamp = blobs.modified(str(path), info)
             if str(path).endswith(".part") and stamp is not None and clock - stamp >= grace_s:
                 if not dry_run:
-                    blobs.fs.rm_file(str(path))
+                    try:
+                        blobs.fs.rm_file(str(path))
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        failed(str(path), exc)
+                        continue
                 rep.stale_tmp += 1
     rep.seconds = time.perf_counter() - t0
     return rep
@@ -167,6 +200,7 @@ def record_blob_gc(session: Session, report: GcReport, *, actor: str = "system")
     """Append the ``blobs.gc`` audit event (counts and bytes; no blob names) in the caller's transaction."""
     from assetgrade.store.audit import append_event
 
-    payload = {k: v for k, v in report.to_dict().items() if k not in ("missing_examples", "seconds", "store")}
+    payload = {k: v for k, v in report.to_dict().items()
+               if k not in ("missing_examples", "failed_examples", "seconds", "store")}
     append_event(session, actor=actor, action="blobs.gc", entity="blob_store", entity_id=report.store,
                  payload=payload)

@@ -71,14 +71,14 @@ def test_a_reused_old_orphan_becomes_young_again(tmp_path: Path) -> None:
     sha = blobs.put_bytes(b"left behind by a crashed ingest")
     _age(blobs, sha, 3 * DAY)
     assert blobs.put_bytes(b"left behind by a crashed ingest") == sha  # a new ingest re-uses it
-    rep = collect_blob_garbage(blobs, set())
+    rep = collect_blob_garbage(blobs, set(), force=True)
     assert rep.deleted == 0 and rep.kept_young == 1 and blobs.exists(sha)
     src = tmp_path / "f.bin"
     src.write_bytes(b"streamed file")
     sha2 = blobs.put_file(src)
     _age(blobs, sha2, 3 * DAY)
     blobs.put_file(src)
-    assert collect_blob_garbage(blobs, set()).deleted == 0
+    assert collect_blob_garbage(blobs, set(), force=True).deleted == 0
 
 
 def test_missing_blobs_and_stale_temp_files_are_reported(tmp_path: Path) -> None:
@@ -112,13 +112,13 @@ def test_on_an_object_store_a_reused_old_orphan_is_written_again(tmp_path: Path)
     sha = blobs.put_bytes(data)
     age(sha, 3 * DAY)
     assert blobs.put_bytes(data) == sha  # a new ingest re-uses it: written again, young again
-    assert collect_blob_garbage(blobs, set()).deleted == 0 and blobs.exists(sha)
+    assert collect_blob_garbage(blobs, set(), force=True).deleted == 0 and blobs.exists(sha)
     src = tmp_path / "f.bin"
     src.write_bytes(b"streamed file")
     sha2 = blobs.put_file(src)
     age(sha2, 3 * DAY)
     blobs.put_file(src)
-    assert collect_blob_garbage(blobs, set()).deleted == 0 and blobs.exists(sha2)
+    assert collect_blob_garbage(blobs, set(), force=True).deleted == 0 and blobs.exists(sha2)
     # a recently written blob is not uploaded again (no write when the grace period covers it)
     age(sha2, REFRESH_AFTER_S / 2)
     before = blobs.modified(blobs.path_for(sha2))
@@ -130,3 +130,36 @@ def test_on_an_object_store_a_reused_old_orphan_is_written_again(tmp_path: Path)
         collect_blob_garbage(blobs, set(), grace_s=REFRESH_AFTER_S / 2)
     rep = collect_blob_garbage(blobs, {sha2})
     assert rep.deleted == 1 and not blobs.exists(sha) and blobs.exists(sha2)
+
+
+def test_nothing_referenced_with_blobs_stored_is_refused_unless_forced(tmp_path: Path) -> None:
+    from assetgrade.errors import ConflictError
+
+    blobs = BlobStore(str(tmp_path / "blobs"))
+    sha = blobs.put_bytes(b"an image a lost database named")
+    _age(blobs, sha, 3 * DAY)
+    with pytest.raises(ConflictError, match="wrong or an empty database"):
+        collect_blob_garbage(blobs, set())
+    assert blobs.exists(sha)
+    assert collect_blob_garbage(blobs, set(), dry_run=True).orphans == 1  # a dry run may look
+    assert collect_blob_garbage(BlobStore(str(tmp_path / "empty")), set()).stored == 0  # nothing to protect
+    assert collect_blob_garbage(blobs, set(), force=True).deleted == 1 and not blobs.exists(sha)
+
+
+def test_a_blob_that_cannot_be_deleted_is_counted_and_the_rest_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blobs = BlobStore(str(tmp_path / "blobs"))
+    stuck, free = blobs.put_bytes(b"stuck orphan"), blobs.put_bytes(b"free orphan")
+    for sha in (stuck, free):
+        _age(blobs, sha, 3 * DAY)
+    real_rm = blobs.fs.rm_file
+
+    def rm_file(path: str) -> None:
+        if stuck in str(path):
+            raise PermissionError(1, "Operation not permitted", str(path))
+        real_rm(path)
+
+    monkeypatch.setattr(blobs.fs, "rm_file", rm_file)
+    rep = collect_blob_garbage(blobs, set(), force=True)
+    assert (rep.deleted, rep.failed) == (1, 1) and blobs.exists(stuck) and not blobs.exists(free)
+    assert stuck in rep.failed_examples[0] and "Operation not permitted" in rep.failed_examples[0]
