@@ -14,7 +14,9 @@ the driver writes each shard's results back in **one store transaction** togethe
   raises :class:`StoreError` naming the file, and the shard is simply not marked done.
 
 A shard with a bad asset (unreadable blob, extractor error) still writes its good assets; the
-bad ones are reported and the shard is left unmarked so the next run tries them again.
+bad ones are reported and the shard is left unmarked so the next run tries them again. An audit
+reports every problem it finds (asset id and problem) as a bad asset and never skips a shard: its
+``batch.shard_done`` events record which shards were found clean, not work to skip.
 """
 
 from __future__ import annotations
@@ -189,9 +191,12 @@ def run_shard(task: ShardTask) -> ShardResult:
     if task.kind == "audit":
         for aid in task.asset_ids:
             try:
-                out.results.append(_audit_asset(ws, aid))
+                row = _audit_asset(ws, aid)
             except AssetgradeError as exc:
                 out.errors.append((aid, str(exc)))
+                continue
+            out.results.append(row)
+            out.errors += [(aid, problem) for problem in row["problems"]]  # a bad item: the shard stays unmarked
     else:
         if task.model_path is None:
             raise ValidationError(f"batch {task.kind} needs a trained model", where="--model")
@@ -399,7 +404,9 @@ def run_batch(
         model_version = str(read_bundle_info(mp)["model_version"])
         mpath = str(mp.resolve())
     shards = plan_shards(ws, kind, model_version=model_version, shard_size=shard_size, asset_ids=asset_ids)
-    done = _done_keys(ws, [k for k, _ in shards])
+    # an audit re-reads the blobs every time: its shard key only hashes what the store says they hold, so a
+    # blob damaged after an earlier clean audit would otherwise never be looked at again
+    done = set() if kind == "audit" else _done_keys(ws, [k for k, _ in shards])
     rep = BatchReport(kind=kind, model_version=model_version, n_assets=sum(len(a) for _, a in shards),
                       n_shards=len(shards), shards_skipped=len(done))
     tasks = [ShardTask(kind=kind, index=i, key=k, asset_ids=a, workspace=str(ws.path), store_url=ws.store_url,

@@ -46,16 +46,22 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: str, wor
             executor.close()
     if as_json:
         print(json.dumps(rep.to_dict(), indent=2))
-        return
-    console.print(styled("green", f"batch {kind}",
-                         f" on {executor!r}: {rep.n_assets} assets in {rep.n_shards} shards;"
-                         f" {rep.shards_done} run, {rep.shards_skipped} already done; {rep.written} written,"
-                         f" {rep.skipped_existing} already stored; {len(rep.errors)} bad assets; {rep.wall_s:.1f} s"),
-                  highlight=False)
-    for aid, err in rep.errors[:20]:
-        console.print(styled("red", f"  {aid}", f": {err}"), highlight=False)
+    else:
+        n_bad = len({aid for aid, _ in rep.errors})
+        console.print(styled("red" if rep.errors else "green", f"batch {kind}",
+                             f" on {executor!r}: {rep.n_assets} assets in {rep.n_shards} shards;"
+                             f" {rep.shards_done} run, {rep.shards_skipped} already done; {rep.written} written,"
+                             f" {rep.skipped_existing} already stored; {n_bad} bad assets; {rep.wall_s:.1f} s"),
+                      highlight=False)
+        for aid, err in rep.errors[:20]:
+            console.print(styled("red", f"  {aid}", f": {err}"), highlight=False)
+        if len(rep.errors) > 20:
+            console.print(f"  ... and {len(rep.errors) - 20} more (--json lists them all)", highlight=False)
+        if rep.errors:
+            console.print("  (bad assets leave their shard unmarked: rerun the same command after fixing them)",
+                          highlight=False)
     if rep.errors:
-        console.print("  (bad assets leave their shard unmarked: rerun the same command after fixing them)")
+        raise typer.Exit(1)  # a bad asset is a failed check
 
 
 def register(app: typer.Typer) -> None:

@@ -82,6 +82,9 @@ def test_audit_reports_a_corrupt_blob(batch_ws: Workspace) -> None:
     rows = [r for p in rep.outputs for r in json.loads(Path(p).read_text())]
     bad = {r["asset_id"]: r["problems"] for r in rows if r["problems"]}
     assert list(bad) == ["asset-005"] and "corrupt" in bad["asset-005"][0]
+    # a bad item is a bad asset of the run, and its shard stays unmarked
+    assert [a for a, _ in rep.errors] == ["asset-005"] and "asset-005/img" in rep.errors[0][1]
+    assert _count_marks(batch_ws) == 1
 
 
 def test_extract_writes_feature_files_read_back_per_asset(batch_ws: Workspace) -> None:
@@ -110,6 +113,44 @@ def test_audit_reports_a_lost_blob_and_goes_on(batch_ws: Workspace) -> None:
     rows = [r for p in rep.outputs for r in json.loads(Path(p).read_text())]
     assert [r["asset_id"] for r in rows if r["problems"]] == ["asset-010"]
     assert "not in the blob store" in next(r for r in rows if r["problems"])["problems"][0]
+    assert [a for a, _ in rep.errors] == ["asset-010"] and "not in the blob store" in rep.errors[0][1]
+    assert _count_marks(batch_ws) == 1  # the clean shard only
+
+
+def _count_marks(ws: Workspace) -> int:
+    with ws.session(readonly=True) as s:
+        q = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == SHARD_EVENT)
+        return int(s.execute(q).scalar_one())
+
+
+def test_audit_rereads_every_blob_on_each_run_and_a_damaged_one_fails_the_cli(batch_ws: Workspace) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        clean = run_batch(batch_ws, "audit", ex, shard_size=12)
+        assert (clean.shards_done, clean.errors, _count_marks(batch_ws)) == (2, [], 2)
+        with batch_ws.session(readonly=True) as s:
+            from assetgrade.store.repository import get_evidence
+
+            corrupt, lost = (get_evidence(s, f"asset-{i:03d}/img").blob_sha for i in (3, 20))
+        assert corrupt is not None and lost is not None
+        Path(batch_ws.blobs.path_for(corrupt)).write_bytes(b"garbage")
+        Path(batch_ws.blobs.path_for(lost)).unlink()
+        again = run_batch(batch_ws, "audit", ex, shard_size=12)  # same shard keys: the store did not change
+    assert (again.shards_skipped, again.shards_done) == (0, 2)
+    assert sorted(a for a, _ in again.errors) == ["asset-003", "asset-020"]
+    cli = ["batch", "audit", "-w", str(batch_ws.path), "--workers", "1", "--shard-size", "12"]
+    res = CliRunner().invoke(build_app(), cli)
+    assert res.exit_code == 1, res.output
+    assert "2 bad assets" in res.stdout and "asset-003" in res.stdout and "asset-020/img" in res.stdout
+    res = CliRunner().invoke(build_app(), [*cli, "--json"])
+    assert res.exit_code == 1
+    body = json.loads(res.stdout[res.stdout.index("{"):])
+    assert sorted(e["asset_id"] for e in body["errors"]) == ["asset-003", "asset-020"]
 
 
 def test_cli_batch_audit_json(batch_ws: Workspace) -> None:
