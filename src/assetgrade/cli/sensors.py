@@ -32,12 +32,14 @@ def fit_rul(
     from assetgrade.cli.grading import status
     from assetgrade.errors import ValidationError
     from assetgrade.grading.fleet_rul import fit_fleet_rul, read_fleet_histories, save_fleet_rul
+    from assetgrade.modalities.sensors.health import MIN_HISTORIES
 
     fleet = read_fleet_histories(histories, end_rul_csv=end_rul, time_col=time_col, repair=repair)
     for err in fleet.errors:
         err_console.print(styled("yellow", "skipped", f" {err}"))
-    if len(fleet.frames) < 4:
-        raise ValidationError(f"{len(fleet.frames)} usable histories in {histories}; need at least 4",
+    if len(fleet.frames) < MIN_HISTORIES:
+        raise ValidationError(f"{len(fleet.frames)} usable histories in {histories} ({len(fleet.errors)} file(s), "
+                              f"row(s) or channel(s) left out, listed above); need at least {MIN_HISTORIES}",
                               where="histories")
     with status("fit-rul") as step:
         model = fit_fleet_rul(fleet, cap=cap, coverage=coverage, seed=seed, progress=step)
@@ -45,6 +47,7 @@ def fit_rul(
     summary = {
         "out": str(out), "histories": len(fleet.frames), "skipped": len(fleet.errors),
         "stopped_before_failure": sum(1 for e in fleet.end_rul if e > 0), "channels": list(model.channels_),
+        "dropped_channels": [*fleet.dropped_channels, *model.dropped_channels_],
         "regimes": int(model.normalizer_.n_regimes_), "cap": cap, "coverage": coverage,
         "fingerprint": model.fingerprint_,
     }

@@ -6,7 +6,11 @@ recording stopped some known number of cycles (hours...) before a failure that w
 :func:`read_fleet_histories` reads such histories from a folder, one series file per unit, with
 the same reader and checks as ``assetgrade ingest series`` (so the frames look exactly like the
 store's), plus an optional CSV ``file,end_rul`` giving the life left after each file's last row
-(files it does not list ran to failure). :func:`fit_fleet_rul` trains a
+(files it does not list ran to failure). A file that fails the checks (unreadable, too short,
+time stamps out of order...) is named and left out; the channels are those usable in more than
+half of the readable files (:func:`~assetgrade.modalities.sensors.health.majority_columns`:
+the choice does not depend on which file sorts first), the others are named and dropped, and a
+file lacking one of them is named and left out. :func:`fit_fleet_rul` trains a
 :class:`~assetgrade.modalities.sensors.health.RulModel`; :func:`save_fleet_rul` writes it as a
 bundle (``rul_model.pkl`` + ``bundle.json`` with the pickle's sha256), which the Grader loads
 when its sensors settings name it (``extractor_settings: {sensors: {rul_model: PATH}}``).
@@ -27,7 +31,8 @@ import pandas as pd
 
 from assetgrade.errors import AssetgradeError, NotFoundError, ValidationError
 from assetgrade.grading.bundle import INFO_NAME, load_bundle, save_bundle
-from assetgrade.modalities.sensors.health import RulModel
+from assetgrade.modalities.sensors.health import MIN_HISTORY_LENGTH, RulModel, majority_columns
+from assetgrade.modalities.sensors.validate import check_series
 
 __all__ = [
     "RUL_BUNDLE_KIND",
@@ -46,12 +51,17 @@ _SERIES_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 @dataclass(frozen=True)
 class FleetHistories:
-    """Histories read from a folder: frames in file-name order, the life left after each, and the files skipped."""
+    """Histories read from a folder: frames in file-name order, the life left after each, what was left out.
+
+    ``errors`` names each file or ``end_rul`` row left out and each channel dropped (also listed
+    in ``dropped_channels``); every frame has the same channels.
+    """
 
     names: list[str]
     frames: list[pd.DataFrame]
     end_rul: list[float]
     errors: list[str] = field(default_factory=list)
+    dropped_channels: list[str] = field(default_factory=list)
 
 
 def _read_end_rul(path: Path, names: set[str]) -> tuple[dict[str, float], list[str], set[str]]:
@@ -91,12 +101,17 @@ def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_
     """Every ``.csv``/``.tsv``/``.parquet`` file of ``folder`` as one history (see the module docstring).
 
     A file that fails the series checks is skipped and named in ``errors``; so is a bad row of
-    ``end_rul_csv``, whose file is then left out too (its remaining life is unknown).
+    ``end_rul_csv``, whose file is then left out too (its remaining life is unknown). The frames
+    keep the columns usable in more than half of the files read; a channel usable in fewer is
+    dropped (named in ``errors`` and ``dropped_channels``), and a file lacking one of the kept
+    channels, or where it fails the checks, is left out, naming the channel and why.
 
     Raises
     ------
     NotFoundError
         ``folder`` (or ``end_rul_csv``) does not exist, or holds no series file.
+    ValidationError
+        No channel is usable in more than half of the files read.
     """
     from assetgrade.ingest.series import SeriesOptions, series_to_parquet
     from assetgrade.store.loading import read_series_parquet
@@ -118,17 +133,47 @@ def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_
                 errors.append(f"{p}: left out, its remaining life is unknown (bad end_rul row)")
         files = [p for p in files if p.name not in bad or p.name in ends]
     opts = SeriesOptions(time_col=time_col, repair=repair)
-    names: list[str] = []
-    frames: list[pd.DataFrame] = []
+    read: list[tuple[Path, pd.DataFrame, dict[str, str]]] = []  # file, frame, unusable channel -> why
     for p in files:
         try:
             data, _info = series_to_parquet(p, opts)
+            frame = read_series_parquet(data)
+            check_series(frame, evidence_id=str(p), channels=[], min_length=MIN_HISTORY_LENGTH)
         except AssetgradeError as exc:
-            errors.append(str(exc))
+            errors.append(f"{exc} (left out)")
+            continue
+        read.append((p, frame, _unusable_channels(frame, str(p))))
+    usable = [[str(c) for c in f.columns if str(c) not in why] for _p, f, why in read]
+    keep, dropped = majority_columns(usable)
+    if read and not keep:
+        raise ValidationError(f"no channel is usable in more than half of the {len(read)} files read "
+                              f"(channels: {dropped})", where=str(folder))
+    for c in dropped:
+        n = sum(c in u for u in usable)
+        errors.append(f"{folder}: channel {c!r} dropped: usable in {n} of {len(read)} files, "
+                      "a channel must be usable in more than half")
+    names: list[str] = []
+    frames: list[pd.DataFrame] = []
+    for (p, frame, why), cols in zip(read, usable, strict=True):
+        lack = [c for c in keep if c not in cols]
+        if lack:
+            errors.append(f"{p}: left out, it lacks channel(s) most files have: "
+                          + "; ".join(f"{c} ({why.get(c, 'missing')})" for c in lack))
             continue
         names.append(p.name)
-        frames.append(read_series_parquet(data))
-    return FleetHistories(names, frames, [ends.get(n, 0.0) for n in names], errors)
+        frames.append(frame[keep])
+    return FleetHistories(names, frames, [ends.get(n, 0.0) for n in names], errors, dropped)
+
+
+def _unusable_channels(frame: pd.DataFrame, where: str) -> dict[str, str]:
+    """Channel -> why, for each channel of ``frame`` that fails the series checks."""
+    out: dict[str, str] = {}
+    for c in frame.columns:
+        try:
+            check_series(frame, evidence_id=where, channels=[str(c)], min_length=MIN_HISTORY_LENGTH)
+        except ValidationError as exc:
+            out[str(c)] = exc.reason
+    return out
 
 
 def fit_fleet_rul(histories: FleetHistories, *, progress: Callable[[str], None] | None = None,
@@ -138,7 +183,7 @@ def fit_fleet_rul(histories: FleetHistories, *, progress: Callable[[str], None] 
         model = RulModel(**settings)
     except TypeError as exc:
         raise ValidationError(f"bad RUL model settings: {exc}", where="RulModel") from exc
-    return model.fit(histories.frames, end_rul=histories.end_rul, progress=progress)
+    return model.fit(histories.frames, end_rul=histories.end_rul, names=histories.names, progress=progress)
 
 
 def save_fleet_rul(model: RulModel, path: Path, *, histories: FleetHistories | None = None) -> Path:
@@ -151,6 +196,7 @@ def save_fleet_rul(model: RulModel, path: Path, *, histories: FleetHistories | N
         "cap": model.cap,
         "coverage": model.coverage,
         "channels": list(model.channels_),
+        "dropped_channels": [*(histories.dropped_channels if histories else []), *model.dropped_channels_],
         "settings": list(model.settings_),
         "n_histories": model.n_histories_,
         "fingerprint": model.fingerprint_,

@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -32,9 +32,46 @@ from assetgrade.errors import ValidationError
 from assetgrade.modalities.sensors.features import RegimeNormalizer, rolling_features
 from assetgrade.modalities.sensors.validate import check_series
 
-__all__ = ["HEALTH_CHANNEL", "RulModel", "RulPrediction", "conformal_correction", "rul_targets"]
+__all__ = [
+    "HEALTH_CHANNEL",
+    "MIN_HISTORIES",
+    "MIN_HISTORY_LENGTH",
+    "RulModel",
+    "RulPrediction",
+    "conformal_correction",
+    "majority_columns",
+    "rul_targets",
+]
 
 HEALTH_CHANNEL = "health_index"
+MIN_HISTORIES = 4
+"""Histories :meth:`RulModel.fit` needs at least."""
+MIN_HISTORY_LENGTH = 2
+"""Rows a history needs at least."""
+
+
+def majority_columns(columns: Sequence[Collection[str]]) -> tuple[list[str], list[str]]:
+    """Columns present in more than half of the histories, and the others (in order of first appearance).
+
+    The kept columns come in the order of the first history that has them all.
+
+    ``columns`` holds each history's column names. Which columns are kept does not depend on the
+    histories' order (nor on which file sorts first): a column one history lacks is kept when
+    most have it (that history is then the odd one), and one that few histories have is dropped.
+
+    Examples
+    --------
+    >>> majority_columns([["s1", "s2"], ["s1"], ["s1", "s2", "extra"]])
+    (['s1', 's2'], ['extra'])
+    """
+    counts: dict[str, int] = {}
+    for cols in columns:
+        for c in dict.fromkeys(cols):
+            counts[c] = counts.get(c, 0) + 1
+    kept = [c for c, n in counts.items() if 2 * n > len(columns)]
+    full = next((cols for cols in columns if set(kept) <= set(cols)), kept)
+    kept = [c for c in dict.fromkeys(full) if c in kept]
+    return kept, [c for c in counts if c not in kept]
 
 
 def rul_targets(n: int, cap: float, end: float = 0.0) -> np.ndarray:
@@ -173,7 +210,7 @@ class RulModel:
     # -- features -------------------------------------------------------------------------------
     def _checked(self, frame: pd.DataFrame, name: str, channels: Sequence[str]) -> pd.DataFrame:
         need = [*self.settings_, *channels] if hasattr(self, "settings_") else list(channels)
-        return check_series(frame, evidence_id=name, channels=need, min_length=2).frame
+        return check_series(frame, evidence_id=name, channels=need, min_length=MIN_HISTORY_LENGTH).frame
 
     def required_columns(self) -> list[str]:
         """The columns a history needs: operating settings, then the sensor channels (fitted model)."""
@@ -224,6 +261,7 @@ class RulModel:
         histories: Sequence[pd.DataFrame],
         *,
         end_rul: Sequence[float] | None = None,
+        names: Sequence[str] | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Self:
         """Learn from histories with known remaining life at every cycle.
@@ -231,17 +269,27 @@ class RulModel:
         By default each history is a complete run to failure (it ends at failure). ``end_rul``
         gives, per history, the cycles of life left after its last row, for histories whose
         recording stopped before a failure that was logged later; 0 is a run to failure.
+        ``names`` (file names...) are used in messages instead of ``history <k>``.
+
+        Without ``settings``/``channels``, the model uses the columns present in more than half
+        of the histories (:func:`majority_columns`), whatever their order; the others are
+        listed in ``dropped_channels_``.
 
         Raises
         ------
         ValidationError
             Fewer than 4 histories, ``end_rul`` of the wrong length or with a negative or
-            non-finite value (named by index), or a history that fails the series checks.
+            non-finite value (named by index), or a history that fails the series checks on
+            those columns (named).
         """
         from sklearn.linear_model import Ridge
 
-        if len(histories) < 4:
-            raise ValidationError(f"need at least 4 run-to-failure histories, got {len(histories)}", where="fit_rul")
+        if len(histories) < MIN_HISTORIES:
+            raise ValidationError(f"need at least {MIN_HISTORIES} run-to-failure histories, got {len(histories)}",
+                                  where="fit_rul")
+        labels = [f"history {k}" for k in range(len(histories))] if names is None else [str(n) for n in names]
+        if len(labels) != len(histories):
+            raise ValidationError(f"{len(labels)} names for {len(histories)} histories", where="names")
         ends = np.zeros(len(histories)) if end_rul is None else np.asarray(list(end_rul), dtype=float)
         if ends.shape != (len(histories),):
             raise ValidationError(f"end_rul has {ends.size} values for {len(histories)} histories", where="end_rul")
@@ -249,20 +297,21 @@ class RulModel:
         if bad.size:
             raise ValidationError(f"remaining life {ends[bad[0]]} must be finite and >= 0",
                                   where=f"end_rul[{int(bad[0])}]")
-        first = histories[0]
+        present, absent = majority_columns(
+            [[str(c) for c in h.columns] if isinstance(h, pd.DataFrame) else [] for h in histories]
+        )
         settings = (
             list(self.settings)
             if self.settings is not None
-            else [str(c) for c in first.columns if str(c).lower().startswith("setting")]
+            else [c for c in present if c.lower().startswith("setting")]
         )
-        cands = (
-            list(self.channels)
-            if self.channels is not None
-            else [str(c) for c in first.columns if str(c) not in settings]
-        )
+        cands = list(self.channels) if self.channels is not None else [c for c in present if c not in settings]
+        if not cands:
+            raise ValidationError(f"no sensor channel in more than half of the histories (columns: {present})",
+                                  where="fit_rul")
         checked = [
-            check_series(h, evidence_id=f"history {k}", channels=[*settings, *cands], min_length=2).frame
-            for k, h in enumerate(histories)
+            check_series(h, evidence_id=n, channels=[*settings, *cands], min_length=MIN_HISTORY_LENGTH).frame
+            for h, n in zip(histories, labels, strict=True)
         ]
         self.settings_ = settings
         nz = RegimeNormalizer(n_regimes=self.n_regimes, seed=self.seed).fit(checked, settings=settings, channels=cands)
@@ -271,7 +320,8 @@ class RulModel:
         if not keep:
             raise ValidationError("every channel is constant within its regime", where="fit_rul")
         self.channels_ = keep
-        self.dropped_channels_ = [c for c in cands if c not in keep]
+        unused = [] if self.channels is not None else [c for c in absent if c not in settings]
+        self.dropped_channels_ = [*unused, *(c for c in cands if c not in keep)]
         self.normalizer_ = RegimeNormalizer(n_regimes=nz.n_regimes_, seed=self.seed).fit(
             checked, settings=settings, channels=keep
         )
@@ -282,7 +332,7 @@ class RulModel:
         ridge = Ridge(alpha=1.0).fit(pd.concat(zs).to_numpy(float), np.concatenate(ys) / self.cap)
         self.hi_coef_ = np.asarray(ridge.coef_, dtype=float)
         self.hi_intercept_ = float(ridge.intercept_)
-        feats = [self.features(f, f"history {k}") for k, f in enumerate(checked)]
+        feats = [self.features(f, n) for f, n in zip(checked, labels, strict=True)]
         self.feature_names_ = list(feats[0].columns)
         X = np.vstack([f.to_numpy(float) for f in feats])
         y = np.concatenate(ys)
