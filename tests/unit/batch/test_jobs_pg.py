@@ -1,0 +1,101 @@
+"""Batch grading on PostgreSQL: two overlapping drivers writing the same shard skip each other's ids."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from assetgrade.batch.jobs import ShardTask, _commit_shard, _write_grades, plan_shards, run_shard
+from assetgrade.store.audit import verify_chain
+from assetgrade.store.schema import Prediction
+from assetgrade.workspace import Workspace
+
+from .conftest import seed
+
+PG_ENV = "ASSETGRADE_TEST_PG_URL"
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        return None
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception:
+        return None
+    return url
+
+
+_PG = _pg_url()
+
+
+def _reset(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(sa.text(
+            "select tablename from pg_tables where schemaname = current_schema()"))]
+        for n in names:
+            conn.execute(sa.text(f'drop table if exists "{n}" cascade'))
+    engine.dispose()
+
+
+def _someone_waits_for(url: str, backend: int) -> bool:
+    """Whether another connection waits for a lock the backend ``backend`` holds."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "select count(*) from pg_stat_activity where :b = any(pg_blocking_pids(pid))"),
+                {"b": backend}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
+def test_two_overlapping_drivers_skip_the_ids_the_other_stored(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    assert _PG is not None
+    _reset(_PG)
+    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+    try:
+        seed(ws, 6)
+        _, model = trained
+        from assetgrade.grading.bundle import read_bundle_info
+
+        mv = str(read_bundle_info(model)["model_version"])
+        ((key, ids),) = plan_shards(ws, "grade", model_version=mv, shard_size=6)
+        res = run_shard(ShardTask(kind="grade", index=0, key=key, asset_ids=ids, workspace=str(ws.path),
+                                  store_url=ws.store_url, model_path=str(model)))
+        assert len(res.results) == 6 and res.errors == []
+        outcome: dict[str, object] = {}
+
+        def second_driver() -> None:
+            try:
+                outcome["b"] = _commit_shard(ws, res, "grade", mv)
+            except Exception as exc:  # the failure this test is about
+                outcome["b"] = exc
+
+        with ws.session() as s:  # the first driver's transaction: written, not yet committed
+            assert _write_grades(s, res, mv) == (6, 0)
+            first = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+            other = threading.Thread(target=second_driver)
+            other.start()
+            deadline = time.monotonic() + 20
+            while not _someone_waits_for(_PG, first):  # the second driver is blocked behind this transaction
+                assert time.monotonic() < deadline, "the second driver never waited on the first"
+                time.sleep(0.05)
+        other.join(30)
+        assert not other.is_alive()
+        assert outcome["b"] == (0, 6, None), outcome["b"]  # every id skipped as already stored
+        with ws.session(readonly=True) as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 6
+            assert verify_chain(s).ok
+    finally:
+        ws.close()
