@@ -20,7 +20,7 @@ from rich.text import Text
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
-__all__ = ["actor_name", "parse_settings", "register"]
+__all__ = ["MAX_SEQ", "actor_name", "parse_head", "parse_settings", "register"]
 
 
 
@@ -63,6 +63,28 @@ def _where(ctx: typer.Context, workspace: Path | None, store: str | None) -> tup
         raise ValidationError("--store given twice with different URLs (before and after the subcommand);"
                               " give one", where=f"audit {ctx.info_name}")
     return (workspace if workspace is not None else group_ws), (store if store is not None else group_store)
+
+
+MAX_SEQ = 2**63 - 1
+"""The largest event number a store can hold (a signed 64-bit integer)."""
+
+
+def parse_head(value: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (as printed by ``audit verify``) into (seq, lower-case sha256 hex); a ValidationError otherwise.
+
+    >>> parse_head("12:" + "AB" * 32)[0]
+    12
+    """
+    from assetgrade.errors import ValidationError
+
+    seq_s, sep, digest = value.strip().partition(":")
+    digest = digest.lower()
+    if (not sep or not seq_s.isdigit() or not 1 <= int(seq_s) <= MAX_SEQ or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)):
+        raise ValidationError(f"expected SEQ:HASH (an event number 1..{MAX_SEQ}, a colon, and that event's"
+                              f" 64-hex-digit sha256, as `audit verify` prints the head), got {value!r}",
+                              where="--expect-head")
+    return int(seq_s), digest
 
 
 def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
@@ -188,24 +210,27 @@ def _verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recompute the hash chain of audit events; exit 1 naming the first edited, deleted or reordered event."""
-    from assetgrade.store.audit import chain_head, verify_chain
+    from sqlalchemy import select
+
+    from assetgrade.store.audit import chain_head, read_events, verify_chain
     from assetgrade.store.schema import AuditEvent
 
+    expected = parse_head(expect_head) if expect_head is not None else None
     workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         rep = verify_chain(s)
         head = chain_head(s)
         ok, reason, bad = rep.ok, rep.reason, rep.first_bad_seq
-        if ok and expect_head:
-            seq_s, _, h = expect_head.partition(":")
-            ev = s.get(AuditEvent, int(seq_s)) if seq_s.isdigit() else None
-            if ev is None or ev.hash != h:
-                ok, bad = False, int(seq_s) if seq_s.isdigit() else None
-                reason = "the recorded head event is missing or differs (events were deleted or rewritten)"
+        if ok and expected is not None:
+            stored = s.scalar(select(AuditEvent.hash).where(AuditEvent.seq == expected[0]))
+            if stored != expected[1]:
+                ok, bad = False, expected[0]
+                reason = (f"the recorded head event {expected[0]} is missing (events were deleted)" if stored is None
+                          else f"the recorded head event {expected[0]} differs from {expect_head} (rewritten)")
         bad_event = None
         if bad is not None:
-            ev = s.get(AuditEvent, bad)
-            if ev is not None:
+            ev = next(iter(read_events(s, after_seq=bad - 1, limit=1)), None)
+            if ev is not None and ev.seq == bad:
                 bad_event = {"seq": ev.seq, "action": ev.action, "entity": ev.entity, "entity_id": ev.entity_id,
                              "actor": ev.actor, "ts": str(ev.ts)}
     doc = {"ok": ok, "n_events": rep.n_events, "first_bad_seq": bad, "reason": reason, "first_bad_event": bad_event,
@@ -228,29 +253,36 @@ def _events(
     entity: Annotated[str | None, typer.Option("--entity")] = None,
     entity_id: Annotated[str | None, typer.Option("--id")] = None,
     action: Annotated[str | None, typer.Option("--action")] = None,
-    after: Annotated[int, typer.Option("--after", help="Only events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    after: Annotated[int, typer.Option("--after", min=0, max=MAX_SEQ,
+                                       help="Only events after this sequence number.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_SEQ)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List audit events in chain order."""
-    from assetgrade.store.audit import list_events
+    from assetgrade.store.audit import read_events
 
     workspace, store = _where(ctx, workspace, store)
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         evs: list[dict[str, Any]] = [
-               {"seq": e.seq, "ts": str(e.ts), "actor": e.actor, "action": e.action, "entity": e.entity,
-                "entity_id": e.entity_id, "payload": e.payload, "hash": e.hash}
-               for e in list_events(s, entity=entity, entity_id=entity_id, action=action, after_seq=after,
+               {"seq": e.seq, "ts": None if e.ts is None else str(e.ts), "actor": e.actor, "action": e.action,
+                "entity": e.entity, "entity_id": e.entity_id, "payload": e.payload, "hash": e.hash,
+                **({} if e.problem is None else {"unreadable": e.problem})}
+               for e in read_events(s, entity=entity, entity_id=entity_id, action=action, after_seq=after,
                                     limit=limit)]
     if as_json:
         typer.echo(json.dumps(evs, indent=2, default=str))
-        return
-    table = Table("seq", "time", "actor", "action", "entity", "payload")
-    for e in evs:
-        table.add_row(str(e["seq"]), str(e["ts"])[:19], str(e["actor"]), str(e["action"]),
-                      f"{e['entity']} {e['entity_id'] or ''}",
-                      json.dumps(e["payload"], default=str)[:80])
-    console.print(table)
+    else:
+        table = Table("seq", "time", "actor", "action", "entity", "payload")
+        for e in evs:
+            table.add_row(str(e["seq"]), "?" if e["ts"] is None else e["ts"][:19], str(e["actor"]),
+                          str(e["action"]), f"{e['entity']} {e['entity_id'] or ''}",
+                          Text(f"UNREADABLE: {e['unreadable']}", style="red") if "unreadable" in e
+                          else json.dumps(e["payload"], default=str)[:80])
+        console.print(table)
+    bad = [e["seq"] for e in evs if "unreadable" in e]
+    if bad:
+        err_console.print(styled("bold red", "unreadable audit events:",
+                                 f" {', '.join(map(str, bad))} (run assetgrade audit verify)"))
 
 
 def _export(
@@ -260,7 +292,7 @@ def _export(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
-    """Write model documentation and the dataset datasheet (JSON + HTML) for a regulator."""
+    """Write model documentation and the dataset datasheet (JSON + HTML) for a regulator; exit 1 on a broken chain."""
     from assetgrade.errors import NotFoundError
     from assetgrade.lifecycle.exports import write_documents
     from assetgrade.lifecycle.registry import ModelRegistry
@@ -276,6 +308,11 @@ def _export(
         paths = write_documents(ws, version, out)
     for p in paths:
         console.print(f"wrote {p}")
+    trail = json.loads((out / "model_documentation.json").read_text(encoding="utf-8"))["audit_trail"]
+    if not trail["chain_ok"]:
+        err_console.print(styled("bold red", "audit chain broken", f" at event {trail['first_bad_seq']}:"
+                                 f" {trail['reason']}; the documents record it (audit_trail, chain_ok false)"))
+        raise typer.Exit(1)
 
 
 def _drift(

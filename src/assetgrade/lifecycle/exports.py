@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import StoreError
-from assetgrade.store.audit import chain_head, list_events, verify_chain
+from assetgrade.store.audit import chain_head, read_events, verify_chain
 from assetgrade.store.loading import stats
 from assetgrade.store.schema import Evidence, IngestBatch, Label, Prediction, Provenance, Review, utcnow
 
@@ -147,8 +147,9 @@ def model_documentation(ws: Workspace, version: str) -> dict[str, Any]:
         n_review_pred = int(s.scalar(select(func.count()).select_from(Prediction).where(
             Prediction.model_version.in_(ids), Prediction.decision == "review")) or 0)
         n_rev, n_over = override_stats(s, model_version=ids)
-        history = [{"seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action, "payload": e.payload}
-                   for e in list_events(s, entity="model", entity_id=version, limit=1000)]
+        history = [{"seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action, "payload": e.payload,
+                    **({} if e.problem is None else {"unreadable": e.problem})}
+                   for e in read_events(s, entity="model", entity_id=version, limit=1000)]
     policy = reg.policy() if ws.config.section("lifecycle") else PromotionPolicy()
     golden = info.golden or {}
     limitations = list(cfg.get("limitations", []))

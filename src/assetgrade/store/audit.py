@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import String, event, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
+from assetgrade.errors import StoreError
 from assetgrade.jsonsafe import jsonable
 from assetgrade.store.schema import AuditEvent, utcnow
 
 __all__ = [
     "GENESIS_HASH",
     "ChainReport",
+    "EventRow",
     "append_event",
     "canonical_json",
     "chain_head",
     "event_hash",
     "list_events",
+    "read_events",
     "verify_chain",
 ]
 
@@ -123,15 +127,94 @@ class ChainReport:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class EventRow:
+    """One stored audit event as read back, tolerating a damaged row: ``problem`` says what could not be read.
+
+    A row whose payload is not JSON or whose time is not a timestamp (edited with plain SQL)
+    has ``problem`` set and that field None; every other field is as stored.
+
+    Examples
+    --------
+    >>> EventRow(7, None, "x", "asset.add", "asset", "a1", {}, "0" * 64, "1" * 64, "ts 'soon' is not a time").ok
+    False
+    """
+
+    seq: int
+    ts: datetime | None
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    payload: Any
+    prev_hash: str
+    hash: str
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every field could be read."""
+        return self.problem is None
+
+
+_RAW_COLUMNS = (AuditEvent.seq, type_coerce(AuditEvent.ts, String), AuditEvent.actor, AuditEvent.action,
+                AuditEvent.entity, AuditEvent.entity_id, type_coerce(AuditEvent.payload, String),
+                AuditEvent.prev_hash, AuditEvent.hash)
+
+
+def _short(raw: Any) -> str:
+    text_ = repr(raw)
+    return text_ if len(text_) <= 60 else text_[:57] + "..."
+
+
+def read_events(
+    session: Session, *, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
+    after_seq: int = 0, limit: int | None = None,
+) -> Iterator[EventRow]:
+    """Events in chain order, filtered as :func:`list_events`, decoded per row so one damaged row cannot abort."""
+    dialect = session.get_bind().dialect
+    cols = AuditEvent.__table__.c
+    decode = {name: cols[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in ("ts", "payload")}
+    q = select(*_RAW_COLUMNS).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+    if entity is not None:
+        q = q.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        q = q.where(AuditEvent.entity_id == entity_id)
+    if action is not None:
+        q = q.where(AuditEvent.action == action)
+    if limit is not None:
+        q = q.limit(limit)
+    for row in session.execute(q):
+        raw_ts, raw_payload = row[1], row[6]
+        problems: list[str] = []
+        try:
+            value = decode["ts"](raw_ts) if decode["ts"] is not None and isinstance(raw_ts, str) else raw_ts
+        except (ValueError, TypeError):
+            value = None
+        ts = value if isinstance(value, datetime) else None
+        if ts is None:
+            problems.append(f"ts {_short(raw_ts)} is not a timestamp")
+        try:
+            payload = (decode["payload"](raw_payload) if decode["payload"] is not None and isinstance(raw_payload, str)
+                       else raw_payload)
+        except (ValueError, TypeError):
+            payload = None
+            problems.append(f"payload {_short(raw_payload)} is not JSON")
+        yield EventRow(int(row[0]), ts, row[2], row[3], row[4], row[5], payload, row[7], row[8],
+                       "; ".join(problems) or None)
+
+
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute the chain; report the first event that was edited, deleted or reordered."""
+    """Recompute the chain; report the first event that was edited, deleted, reordered or is unreadable."""
     prev = GENESIS_HASH
     expected_seq = 1
     n = 0
-    for ev in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
+    for ev in read_events(session):
         n += 1
         if ev.seq != expected_seq:
             return ChainReport(False, n, expected_seq, f"event {expected_seq} is missing (next is {ev.seq})")
+        if ev.ts is None or ev.problem is not None:
+            return ChainReport(False, n, ev.seq, f"unreadable row: {ev.problem}")
         if ev.prev_hash != prev:
             return ChainReport(False, n, ev.seq, "prev_hash does not match the previous event's hash")
         h = event_hash(seq=ev.seq, ts=ev.ts, actor=ev.actor, action=ev.action, entity=ev.entity,
@@ -153,12 +236,16 @@ def list_events(
     session: Session, *, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
     after_seq: int = 0, limit: int = 100,
 ) -> list[AuditEvent]:
-    """Events in chain order, filtered, from ``after_seq`` on (for paging)."""
-    q = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
-    if entity is not None:
-        q = q.where(AuditEvent.entity == entity)
-    if entity_id is not None:
-        q = q.where(AuditEvent.entity_id == entity_id)
-    if action is not None:
-        q = q.where(AuditEvent.action == action)
-    return list(session.execute(q).scalars())
+    """Events in chain order, filtered, from ``after_seq`` on (for paging); transient copies of the rows.
+
+    Raises :class:`~assetgrade.errors.StoreError` naming the event when a row cannot be read
+    (payload not JSON, time not a timestamp); :func:`read_events` reads past such rows.
+    """
+    out: list[AuditEvent] = []
+    for ev in read_events(session, entity=entity, entity_id=entity_id, action=action, after_seq=after_seq,
+                          limit=limit):
+        if ev.problem is not None:
+            raise StoreError(f"audit event {ev.seq} is unreadable: {ev.problem} (see assetgrade audit verify)")
+        out.append(AuditEvent(seq=ev.seq, ts=ev.ts, actor=ev.actor, action=ev.action, entity=ev.entity,
+                              entity_id=ev.entity_id, payload=ev.payload, prev_hash=ev.prev_hash, hash=ev.hash))
+    return out

@@ -84,3 +84,66 @@ def test_group_workspace_applies_to_subcommands(tampered: Path, tmp_path: Path, 
 def test_data_audit_options_before_a_subcommand_are_refused(tampered: Path, opt: list[str]) -> None:
     code, out = run("audit", "-w", tampered, *opt, "verify")
     assert code == 2 and opt[0] in out and "audit verify" in out
+
+
+@pytest.mark.parametrize(("sql", "problem"), [
+    ("UPDATE audit_events SET payload = '{not json' WHERE seq = 6", "payload '{not json' is not JSON"),
+    ("UPDATE audit_events SET ts = 'garbage' WHERE seq = 6", "ts 'garbage' is not a timestamp"),
+])
+def test_unreadable_row_breaks_the_chain_at_that_event(tmp_path: Path, sql: str, problem: str) -> None:
+    ws = make_ws(tmp_path / "ws", n=4)
+    _sql(ws, sql)
+    code, out = run("audit", "verify", "-w", ws)
+    out = " ".join(out.split())  # the console wraps long lines
+    assert code == 1 and "event 6" in out and f"unreadable row: {problem}" in out
+    code, out = run("audit", "verify", "-w", ws, "--json")
+    doc = json.loads(out[: out.index("\n}") + 2])
+    assert code == 1 and doc["first_bad_seq"] == 6 and doc["first_bad_event"]["seq"] == 6
+    code, out = run("audit", "events", "-w", ws, "--after", 4, "--limit", 3, "--json")
+    rows = json.loads(out[: out.index("\n]") + 2])
+    assert code == 0 and [r["seq"] for r in rows] == [5, 6, 7] and rows[1]["unreadable"] == problem
+    assert "unreadable audit events: 6" in out
+    code, out = run("audit", "events", "-w", ws, "--after", 4, "--limit", 3)
+    assert code == 0 and "UNREADABLE" in out
+
+
+@pytest.mark.parametrize("head", ["garbage", "10", "10:", "0:" + "a" * 64, "5:" + "g" * 64, "5:ab",
+                                  "99999999999999999999:ab", "99999999999999999999:" + "a" * 64])
+def test_expect_head_malformed_is_bad_input(tmp_path: Path, head: str) -> None:
+    ws = make_ws(tmp_path / "ws", n=2)
+    code, out = run("audit", "verify", "-w", ws, "--expect-head", head)
+    assert code == 2 and "expected SEQ:HASH" in out and repr(head) in out
+
+
+@pytest.mark.parametrize("opt", ["--limit", "--after"])
+def test_events_huge_numbers_are_usage_errors(tmp_path: Path, opt: str) -> None:
+    ws = make_ws(tmp_path / "ws", n=2)
+    code, out = run("audit", "events", "-w", ws, opt, "99999999999999999999")
+    assert code == 2 and opt in out
+
+
+def test_expect_head_matching_and_rewritten(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path / "ws", n=2)
+    code, out = run("audit", "verify", "-w", ws, "--json")
+    head = json.loads(out)["head"]
+    assert run("audit", "verify", "-w", ws, "--expect-head", head.upper().replace("X", "x"))[0] == 0
+    seq = head.split(":")[0]
+    code, out = run("audit", "verify", "-w", ws, "--expect-head", f"{seq}:{'0' * 64}")
+    assert code == 1 and f"event {seq}" in out and "differs" in out
+
+
+def test_export_with_unreadable_and_broken_chain(tmp_path: Path) -> None:
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    ws_path = make_ws(tmp_path / "ws", n=4)
+    ws = Workspace.open(ws_path)
+    try:
+        info = ModelRegistry(ws).register(ws_path / "blobs", version="v1", loader="rules")
+    finally:
+        ws.close()
+    _sql(ws_path, f"UPDATE audit_events SET payload = '{{oops' WHERE entity = 'model' AND entity_id = '{info.version}'")
+    code, out = run("audit", "export", "-w", ws_path, "--model", "v1", "--out", tmp_path / "exp")
+    doc = json.loads((tmp_path / "exp" / "model_documentation.json").read_text())
+    assert code == 1 and "audit chain broken" in out
+    assert doc["audit_trail"]["chain_ok"] is False and "unreadable row" in doc["audit_trail"]["reason"]
+    assert "is not JSON" in doc["human_oversight"]["model_history"][0]["unreadable"]
