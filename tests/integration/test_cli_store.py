@@ -185,3 +185,34 @@ def test_a_relative_sqlite_store_in_the_config_lies_in_the_workspace(tmp_path: P
     with Workspace.open(tmp_path / "ws") as w:
         assert w.store_url == f"sqlite:///{(tmp_path / 'ws' / 'rel.db').resolve()}"
     assert (tmp_path / "ws" / "rel.db").exists() and not (tmp_path / "rel.db").exists()
+
+
+def test_a_blob_store_that_cannot_be_written_stops_the_ingest_as_a_store_error(tmp_path: Path) -> None:
+    """A full or read-only blob store is the store's fault (exit 6), not every input row's (exit 2)."""
+    from assetgrade.cli.app import exit_code_for
+    from assetgrade.errors import StoreError
+    from assetgrade.workspace import Workspace
+
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    (ws / "blobs" / "tmp").write_text("not a folder: every blob write fails here")
+    (tmp_path / "a.jpg").write_bytes(_jpeg(10))
+    (tmp_path / "m.csv").write_text("asset_id,kind,path,text\npump-1,image,a.jpg,\npump-2,log,,seal ok\n")
+    r = runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)])
+    assert isinstance(r.exception, StoreError) and exit_code_for(r.exception) == 6, r.output
+    assert "cannot write to the blob store" in str(r.exception)
+    with Workspace.open(ws) as w, w.session(readonly=True) as s:
+        from sqlalchemy import select
+
+        from assetgrade.store.schema import Asset, IngestBatch
+
+        assert s.execute(select(Asset.id)).scalars().all() == []
+        assert s.execute(select(IngestBatch.status)).scalars().all() == ["failed"]
+    (ws / "blobs" / "tmp").unlink()
+    (tmp_path / "folder.jpg").mkdir()  # an unreadable source stays that row's error
+    (tmp_path / "m2.csv").write_text("asset_id,kind,path\npump-3,image,folder.jpg\npump-1,image,a.jpg\n")
+    r = runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m2.csv"), "-w", str(ws)])
+    assert r.exception is not None and exit_code_for(r.exception) == 2  # type: ignore[arg-type]
+    listed = runner.invoke(app, ["assets", "list", "-w", str(ws)]).output
+    assert "pump-3" not in listed and "pump-1" in listed

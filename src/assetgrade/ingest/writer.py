@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from assetgrade.errors import AssetgradeError, ConflictError, IngestError, ValidationError
+from assetgrade.errors import AssetgradeError, ConflictError, IngestError, StoreError, ValidationError
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
 from assetgrade.ingest.images import validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
@@ -170,6 +170,8 @@ class Ingestor:
         for spec in specs:
             try:
                 prepared.append(self._prepare(spec))
+            except StoreError:  # the store, not the row: stop the run (rows already written stay whole)
+                raise
             except AssetgradeError as exc:
                 self._fail(spec, exc, getattr(exc, "field", None))
             except OSError as exc:
@@ -181,6 +183,8 @@ class Ingestor:
                 if not p.existing:
                     self._validate_and_store(p)
                 ready.append(p)
+            except StoreError:
+                raise
             except AssetgradeError as exc:
                 self._fail(p.spec, exc, getattr(exc, "field", "path"))
             except OSError as exc:

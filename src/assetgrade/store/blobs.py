@@ -97,12 +97,15 @@ class BlobStore:
             elif self._stale(final):  # an object store cannot touch a time stamp: write the object again
                 self.fs.pipe_file(final, data)
             return sha
-        if self.is_local:
-            self._local_atomic(final, lambda fh: fh.write(data))
-        else:
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.pipe_file(final, data)
-            self._check_size(final, len(data))
+        try:
+            if self.is_local:
+                self._local_atomic(final, lambda fh: fh.write(data))
+            else:
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.pipe_file(final, data)
+                self._check_size(final, len(data))
+        except OSError as exc:
+            raise self._write_error(exc) from exc
         return sha
 
     def put_file(self, path: Path | str) -> str:
@@ -110,34 +113,53 @@ class BlobStore:
         src = Path(path)
         if self.is_local:
             h = hashlib.sha256()
-            tmp = self._tmp_path()
-            size = 0
-            try:
-                with src.open("rb") as fin, Path(tmp).open("wb") as fout:
-                    for chunk in iter(lambda: fin.read(_CHUNK), b""):
-                        h.update(chunk)
-                        fout.write(chunk)
-                        size += len(chunk)
-                    fout.flush()
-                    os.fsync(fout.fileno())
-                sha = h.hexdigest()
-                final = self.path_for(sha)
-                if Path(final).exists():
-                    self._refresh(final)
+            with src.open("rb") as fin:  # an OSError here is about the source file, not the store
+                try:
+                    tmp = self._tmp_path()
+                except OSError as exc:
+                    raise self._write_error(exc) from exc
+                try:
+                    with Path(tmp).open("wb") as fout:
+                        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+                            h.update(chunk)
+                            try:
+                                fout.write(chunk)
+                            except OSError as exc:
+                                raise self._write_error(exc) from exc
+                        fout.flush()
+                        os.fsync(fout.fileno())
+                    sha = h.hexdigest()
+                    final = self.path_for(sha)
+                    if Path(final).exists():
+                        self._refresh(final)
+                        return sha
+                    Path(final).parent.mkdir(parents=True, exist_ok=True)
+                    Path(tmp).replace(final)
                     return sha
-                Path(final).parent.mkdir(parents=True, exist_ok=True)
-                Path(tmp).replace(final)
-                return sha
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+                except OSError as exc:
+                    if exc.filename is not None and Path(str(exc.filename)) == src:
+                        raise
+                    raise self._write_error(exc) from exc
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
         sha = sha256_file(src)
         final = self.path_for(sha)
         stored = self.fs.exists(final)
         if not stored or self._stale(final):  # re-used and old on an object store: uploaded again (see _stale)
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.put_file(str(src), final)
+            try:
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.put_file(str(src), final)
+            except OSError as exc:
+                if exc.filename is not None and Path(str(exc.filename)) == src:
+                    raise
+                raise self._write_error(exc) from exc
             self._check_size(final, src.stat().st_size)
         return sha
+
+    def _write_error(self, exc: OSError) -> StoreError:
+        """A failed write to the store (read-only, full, gone) as a StoreError naming the store, not the input."""
+        return StoreError(f"cannot write to the blob store {self.url}: {exc.strerror or exc}"
+                          + (f" ({exc.filename})" if exc.filename else ""))
 
     def modified(self, path: str, info: dict[str, Any] | None = None) -> float | None:
         """A stored object's modification time in epoch seconds, or None when the store does not say."""

@@ -64,8 +64,14 @@ def test_store_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     Workspace.init(tmp_path / "w").close()
     other = tmp_path / "other.db"
     monkeypatch.setenv(STORE_ENV, f"sqlite:///{other}")
+    with pytest.raises(NotFoundError, match=r"no database at .*other\.db \(the store named by \$ASSETGRADE_STORE\)"):
+        Workspace.open(tmp_path / "w", check_schema=False)  # never created empty on open
+    assert not other.exists()
+    import sqlite3
+
+    sqlite3.connect(other).close()
     w = Workspace.open(tmp_path / "w", check_schema=False)
-    assert w.store_url == f"sqlite:///{other}"
+    assert w.store_url == f"sqlite:///{other}" and w.store_source == "$ASSETGRADE_STORE"
     w2 = Workspace.open(tmp_path / "w", store_url=f"sqlite:///{tmp_path / 'w' / 'assetgrade.db'}")
     assert w2.store_url.endswith("w/assetgrade.db")
 
