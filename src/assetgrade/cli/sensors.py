@@ -3,34 +3,91 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from assetgrade.cli.bench_options import interval, positive
 from assetgrade.cli.console import err_console, styled
+from assetgrade.errors import ValidationError
 
 __all__ = ["register"]
 
+SEED_MAX = 2**32 - 1  # the largest seed scikit-learn's k-means (the regimes) accepts
+_Check = Callable[[typer.CallbackParam, Any], Any]
+
+
+def _option(param: typer.CallbackParam) -> str:
+    return str(max(param.opts or ["option"], key=len))
+
+
+def _finite(check: _Check, allowed: str) -> _Check:
+    """``check``, after refusing NaN and infinities (which compare false with every bound, so pass range checks)."""
+
+    def run(param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None and not math.isfinite(value):
+            raise ValidationError(f"{value} is not allowed; it must be a finite number {allowed}", where=_option(param))
+        return check(param, value)
+
+    return run
+
+
+def _seed(param: typer.CallbackParam, value: int) -> int:
+    """Seeds from 0 to :data:`SEED_MAX` (``bench_options.interval`` would print the bound as 4.29497e+09)."""
+    if not 0 <= value <= SEED_MAX:
+        raise ValidationError(f"{value} is not allowed; it must be in [0, {SEED_MAX}]", where=_option(param))
+    return value
+
+
+def _out_folder(param: typer.CallbackParam, value: Path) -> Path:
+    """``--out`` must name a folder that can be created, or an existing one not holding another kind of bundle."""
+    from assetgrade.grading.bundle import INFO_NAME
+    from assetgrade.grading.fleet_rul import RUL_BUNDLE_KIND
+
+    where = _option(param)
+    up = Path(value)
+    while not up.exists() and up != up.parent:
+        up = up.parent
+    if up.exists() and not up.is_dir():
+        what = "is" if up == Path(value) else f"is inside {up}, which is"
+        raise ValidationError(f"{value} {what} a file; name a new folder or one holding a saved RUL model",
+                              where=where)
+    info = Path(value) / INFO_NAME
+    if info.is_file():
+        try:
+            kind = json.loads(info.read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None
+        if kind != RUL_BUNDLE_KIND:
+            raise ValidationError(f"{value} holds a saved {kind or 'unreadable'!r} bundle, not a RUL model; "
+                                  "name a new folder (it would be overwritten)", where=where)
+    return value
 
 
 def fit_rul(
     histories: Path = typer.Argument(..., help="Folder of series files (.csv, .tsv, .parquet), one unit each."),
-    out: Path = typer.Option(..., "--out", help="Folder to write the model to (rul_model.pkl + bundle.json)."),
+    out: Path = typer.Option(..., "--out", callback=_out_folder,
+                             help="Folder to write the model to (rul_model.pkl + bundle.json)."),
     end_rul: Path | None = typer.Option(
         None, "--end-rul", help="CSV with columns file,end_rul: life left after each file's last row "
         "(files not listed ran to failure)."
     ),
-    cap: float = typer.Option(125.0, help="Cap of the RUL target, in the series' time steps; set it above your "
+    cap: float = typer.Option(125.0, callback=_finite(positive(), "> 0"),
+                              help="Cap of the RUL target (> 0), in the series' time steps; set it above your "
                               "grades' highest RUL band edge."),
-    coverage: float = typer.Option(0.9, help="Nominal coverage of the RUL interval."),
+    coverage: float = typer.Option(0.9, callback=_finite(interval(0.0, 1.0, low_open=True, high_open=True),
+                                                         "in (0, 1)"),
+                                   help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, callback=_seed, help=f"Random seed, in [0, {SEED_MAX}]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train the RUL model the Grader's sensors extractor re-uses (``extractor_settings.sensors.rul_model: OUT``)."""
     from assetgrade.cli.grading import status
-    from assetgrade.errors import ValidationError
     from assetgrade.grading.fleet_rul import fit_fleet_rul, read_fleet_histories, save_fleet_rul
     from assetgrade.modalities.sensors.health import MIN_HISTORIES
 

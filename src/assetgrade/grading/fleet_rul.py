@@ -65,13 +65,18 @@ class FleetHistories:
 
 
 def _read_end_rul(path: Path, names: set[str]) -> tuple[dict[str, float], list[str], set[str]]:
-    """``file -> end_rul`` from the CSV, the errors (each naming its row) and the files whose row was bad."""
+    """``file -> end_rul`` from the CSV, the errors (each naming its row) and the files whose row was bad.
+
+    A file listed twice with different values is bad (which one holds is unknown); listed twice
+    with the same value, the second row is only reported.
+    """
     from assetgrade.ingest.inputs import CsvRow, read_csv_rows
 
     _header, rows = read_csv_rows(path, required=("file", "end_rul"))
     out: dict[str, float] = {}
     errors: list[str] = []
     bad: set[str] = set()
+    twice: dict[str, float] = {}
     for row in rows:
         if not isinstance(row, CsvRow):
             errors.append(f"{path}:row {row[0]}: {row[1]}")
@@ -89,8 +94,14 @@ def _read_end_rul(path: Path, names: set[str]) -> tuple[dict[str, float], list[s
             bad.add(name)
         elif name not in names:
             errors.append(f"{where}: no series file {name!r} in the folder")
-        elif name in out:
-            errors.append(f"{where}: {name!r} is listed twice")
+        elif name in out or name in twice:
+            first = out[name] if name in out else twice[name]
+            if first == value:
+                errors.append(f"{where}: {name!r} is listed twice (same end_rul {raw}; this row ignored)")
+            else:
+                errors.append(f"{where}: {name!r} is listed twice with different end_rul ({first:g} and {value:g})")
+                twice[name] = out.pop(name, first)
+                bad.add(name)
         else:
             out[name] = value
     return out, errors, bad

@@ -43,13 +43,13 @@ def test_histories_and_end_rul_rows_are_checked_one_by_one(tmp_path: Path) -> No
     ends.write_text("file,end_rul\nunit00.csv,12\nmissing.csv,3\nunit01.csv,-4\nunit02.csv,x\nunit03.csv,0\n"
                     "unit03.csv,5\n", encoding="utf-8")
     fleet = read_fleet_histories(tmp_path / "fleet", end_rul_csv=ends)
-    assert fleet.names == ["unit00.csv", "unit03.csv", "unit04.csv"]
-    assert fleet.end_rul == [12.0, 0.0, 0.0]
+    assert fleet.names == ["unit00.csv", "unit04.csv"]  # unit03 listed twice with different values: left out
+    assert fleet.end_rul == [12.0, 0.0]
     text = "\n".join(fleet.errors)
     for needle in ("row 3: no series file 'missing.csv'", "row 4: end_rul '-4'", "row 5: end_rul 'x'",
                    "row 7: 'unit03.csv' is listed twice", "broken.csv"):
         assert needle in text
-    assert "unit01.csv: left out" in text and "unit02.csv: left out" in text
+    assert "unit01.csv: left out" in text and "unit02.csv: left out" in text and "unit03.csv: left out" in text
     assert all(list(f.columns) == ["temp", "vib"] for f in fleet.frames)
     (tmp_path / "empty").mkdir()
     with pytest.raises(NotFoundError, match=r"no \.csv"):
