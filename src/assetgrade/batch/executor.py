@@ -7,7 +7,8 @@ so an executor is free to run a shard twice after a failure.
 
 * :class:`LocalExecutor` — a :class:`concurrent.futures.ProcessPoolExecutor` sized to the cores.
   When a worker dies (killed, out of memory) the pool breaks; the executor rebuilds it and runs
-  the unfinished shards again, up to ``max_restarts`` times.
+  the unfinished shards again, up to ``max_restarts`` times. When the driver dies (even by
+  SIGKILL) its workers notice within about a second and exit.
 * :class:`RayExecutor` — one Ray task per shard on a local Ray instance it starts (temp and
   session files under ``temp_dir``, which the jobs put inside the workspace) or on a running
   cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``.
@@ -20,6 +21,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +36,30 @@ __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_ava
 
 S = TypeVar("S")
 R = TypeVar("R")
+WATCHDOG_INTERVAL_S = 0.5
 
+
+def _exit_with_parent(parent: int, interval: float = WATCHDOG_INTERVAL_S) -> None:
+    """In a pool worker: a daemon thread that ends the process once the driver ``parent`` is gone.
+
+    A driver killed with SIGKILL cannot shut its pool down, and its workers (re-parented, often
+    blocked writing a result nobody reads) would run on forever. On POSIX an orphan gets a new
+    parent process, so the thread polls :func:`os.getppid` and leaves with ``os._exit`` (no
+    cleanup that could block) once it changes.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="assetgrade-exit-with-driver", daemon=True).start()
+
+
+def _init_worker(parent: int, initializer: Callable[[], None] | None) -> None:
+    """Every pool worker's initializer: exit with the driver, then the caller's own initializer."""
+    _exit_with_parent(parent)
+    if initializer is not None:
+        initializer()
 
 
 class Executor(Protocol):
@@ -84,7 +109,7 @@ class LocalExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context(self.start_method),
-                                   initializer=self.initializer)
+                                   initializer=_init_worker, initargs=(os.getpid(), self.initializer))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current pool's workers (empty before the first shard runs)."""

@@ -19,3 +19,12 @@ def die_once(arg: tuple[str, int]) -> tuple[int, int]:
         Path(marker).write_text("killed")
         os.kill(os.getpid(), signal.SIGKILL)
     return x, x * x
+
+
+def hang(pid_file: str) -> int:
+    """Write this worker's pid to ``pid_file``, then sleep far longer than any test waits."""
+    import time
+
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(120)
+    return os.getpid()

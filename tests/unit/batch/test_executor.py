@@ -39,6 +39,55 @@ def test_local_executor_gives_up_after_max_restarts(tmp_path: Path) -> None:
         list(ex.map_shards(die_once, [(marker, i) for i in range(5)]))
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie nobody reaped counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="orphaned workers are found by their parent pid (POSIX)")
+def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    driver = subprocess.Popen([sys.executable, "-c", (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from agbatch_helpers import hang\n"
+        "from assetgrade.batch.executor import LocalExecutor\n"
+        "list(LocalExecutor(workers=1).map_shards(hang, [sys.argv[2]]))\n"), str(Path(__file__).parent),
+        str(pid_file)])
+    worker = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert driver.poll() is None, "the driver stopped before its worker ran the shard"
+            assert time.monotonic() < deadline, "the worker never started the shard"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        assert _running(worker)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(10)
+        deadline = time.monotonic() + 10
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(worker), "the worker outlived its driver"
+    finally:
+        driver.kill()
+        if worker and _running(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
 def test_bad_settings_are_named() -> None:
     with pytest.raises(ValidationError, match="--backend"):
         make_executor("spark")
