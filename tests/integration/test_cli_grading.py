@@ -89,6 +89,9 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     with Workspace.open(ws) as w, w.session(readonly=True) as s:
         assert len(list_events(s, action="grade.decision", limit=1000)) == 25
 
+    for bad in (tmp_path, tmp_path / "more.csv" / "r.html"):  # a folder; a file's "folder": refused before grading
+        r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(bad)])
+        assert r.exit_code != 0 and "--html" in str(r.exception) and "Asset pump-03" not in r.output, r.output
     html = tmp_path / "pump-03.html"
     r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(html)])
     assert r.exit_code == 0, r.output

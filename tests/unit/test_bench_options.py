@@ -135,6 +135,21 @@ def test_option_ranges_say_what_is_allowed() -> None:
     with pytest.raises(ValidationError, match="-1 is not allowed; it must be >= 0"):
         at_least(0)(None, -1)
     assert positive()(None, None) is None
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValidationError, match="must be a finite number"):
+            positive()(None, bad)
+
+
+def test_an_output_file_is_checked_before_the_work(tmp_path: Path) -> None:
+    from assetgrade.cli.bench_options import check_output_file
+
+    assert check_output_file(tmp_path / "a" / "b" / "r.html", "--html") == tmp_path / "a" / "b" / "r.html"
+    with pytest.raises(ValidationError, match="is a folder") as exc:
+        check_output_file(tmp_path, "--html")
+    assert exc.value.where == "--html"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValidationError, match="is not a folder"):
+        check_output_file(tmp_path / "file" / "r.html", "--json")
 
 
 def test_unset_data_folder_variable_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,14 +19,17 @@ option: 0 is not allowed; it must be in (0, 1]
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["at_least", "interval", "positive"]
+__all__ = ["at_least", "check_output_file", "interval", "output_file", "positive"]
 
 N = TypeVar("N", int, float)
 
@@ -50,6 +53,8 @@ def interval(
     def check(param: typer.CallbackParam, value: Any) -> Any:
         if value is None:
             return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"{value} is not allowed; it must be a finite number {allowed}", where=_name(param))
         bad = (low is not None and (value <= low if low_open else value < low)) or (
             high is not None and (value >= high if high_open else value > high))
         if bad:
@@ -67,3 +72,42 @@ def at_least(low: int) -> Callable[[typer.CallbackParam, Any], Any]:
 def positive() -> Callable[[typer.CallbackParam, Any], Any]:
     """A callback accepting numbers above zero."""
     return interval(0.0, low_open=True)
+
+
+def check_output_file(path: Path, where: str) -> Path:
+    """``path`` as a file to write: not a folder, inside a folder that exists or can be made, and writable.
+
+    Checked before the work that produces the file, so a typo costs no minutes of grading. Raises
+    ValidationError naming ``where`` (the option).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_output_file(d / "new" / "r.html", "--html").name
+    'r.html'
+    >>> try:
+    ...     check_output_file(d, "--html")
+    ... except ValidationError as exc:
+    ...     print(exc.where, "folder" in str(exc))
+    --html True
+    """
+    if path.is_dir():
+        raise ValidationError(f"{path} is a folder; give the name of a file to write", where=where)
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValidationError(f"cannot write {path}: {probe} is not a folder", where=where)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValidationError(f"cannot write {path}: no permission to write in {probe}", where=where)
+    return path
+
+
+def output_file() -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback checking a file-to-write option with :func:`check_output_file`; None passes."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_output_file(Path(value), _name(param))
+
+    return check

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from assetgrade.cli.bench_options import output_file
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -183,7 +184,8 @@ def register(app: typer.Typer) -> None:
         workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
         store: Annotated[str | None, STORE_OPTION] = None,
         model: Annotated[Path | None, MODEL_OPTION] = None,
-        html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")] = None,
+        html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report.",
+                                                  callback=output_file())] = None,
     ) -> None:
         """Grade an asset and explain the grade (text; --html for the report with images and plots)."""
         from assetgrade.grading.report import write_report
@@ -206,7 +208,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(help="Seed (default: config, else 0).")] = None,
         coverage: Annotated[float | None, typer.Option(help="Conformal coverage (default: config, else 0.9).")] = None,
         extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
-        json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+        json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.",
+                                                       callback=output_file())] = None,
         plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).")] = None,
     ) -> None:
         """Grouped cross-validation on the labelled assets: accuracy, QWK, ECE, coverage, cost, plots."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import Finding
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
@@ -211,6 +212,10 @@ def write_report(path: Path, result: GradeResult, record: AssetRecord | None = N
                  grader: Grader | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (folders created); returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, record, grader), encoding="utf-8")
+    text = render_report(result, record, grader)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a folder of that name, a read-only or missing place: the path given is at fault
+        raise ValidationError(f"cannot write the report to {path}: {exc.strerror or exc}", where="--html") from exc
     return path
