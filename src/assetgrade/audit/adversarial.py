@@ -12,7 +12,7 @@ neural networks", Nature MI 2020).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from assetgrade.audit._cv import oof_proba, probe
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.images import STAT_NAMES, image_digests
+from assetgrade.audit.params import CV_SETTINGS, Interval, SettingConstraint, validate_settings
 
 __all__ = ["AdversarialValidation", "auc"]
 
@@ -56,6 +57,9 @@ class AdversarialValidation:
     """
 
     name = "adversarial"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {
+        "max_auc": Interval(0.5, 1), "shortcut_auc": Interval(0.5, 1), "flag_confidence": Interval(0, 1),
+        **CV_SETTINGS, "top_k": Interval(0, None, integer=True)}
 
     def __init__(
         self,
@@ -67,6 +71,8 @@ class AdversarialValidation:
         seed: int = 0,
         top_k: int = 10,
     ) -> None:
+        validate_settings(self.name, self._constraints, max_auc=max_auc, shortcut_auc=shortcut_auc,
+                          flag_confidence=flag_confidence, n_splits=n_splits, seed=seed, top_k=top_k)
         self.max_auc = max_auc
         self.shortcut_auc = shortcut_auc
         self.flag_confidence = flag_confidence

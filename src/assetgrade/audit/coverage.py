@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from assetgrade.audit.base import CheckResult, register_check
 from assetgrade.audit.data import AuditData
+from assetgrade.audit.params import Interval, Names, SettingConstraint, validate_settings
 
 __all__ = ["CoverageGaps"]
 
@@ -34,6 +35,8 @@ class CoverageGaps:
     """
 
     name = "coverage"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {
+        "min_count": Interval(1, None, integer=True), "by": Names(), "min_covered_share": Interval(0, 1)}
 
     def __init__(
         self,
@@ -42,6 +45,8 @@ class CoverageGaps:
         by: tuple[str, ...] = ("label", "asset_type", "capture_condition"),
         min_covered_share: float = 0.8,
     ) -> None:
+        validate_settings(self.name, self._constraints, min_count=min_count, by=by,
+                          min_covered_share=min_covered_share)
         self.min_count = min_count
         self.by = tuple(by)
         self.min_covered_share = min_covered_share

@@ -9,7 +9,7 @@ asset id in two splits is leakage too, duplicate or not.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,7 @@ import numpy.typing as npt
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.images import hamming_matrix, image_digests
+from assetgrade.audit.params import Interval, SettingConstraint, validate_settings
 
 __all__ = ["NearDuplicates", "near_duplicate_pairs"]
 
@@ -80,6 +81,9 @@ class NearDuplicates:
     """
 
     name = "duplicates"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {
+        "phash_max_distance": Interval(0, 64, integer=True), "min_cosine": Interval(-1, 1),
+        "max_duplicate_share": Interval(0, 1), "max_pairs_reported": Interval(0, None, integer=True)}
 
     def __init__(
         self,
@@ -89,6 +93,8 @@ class NearDuplicates:
         max_duplicate_share: float = 0.05,
         max_pairs_reported: int = 50,
     ) -> None:
+        validate_settings(self.name, self._constraints, phash_max_distance=phash_max_distance, min_cosine=min_cosine,
+                          max_duplicate_share=max_duplicate_share, max_pairs_reported=max_pairs_reported)
         self.phash_max_distance = phash_max_distance
         self.min_cosine = min_cosine
         self.max_duplicate_share = max_duplicate_share

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from assetgrade.audit.base import CheckResult, register_check
 from assetgrade.audit.data import AuditData
+from assetgrade.audit.params import Flag, Interval, SettingConstraint, validate_settings
 
 __all__ = ["ClassImbalance"]
 
@@ -26,8 +29,10 @@ class ClassImbalance:
     """
 
     name = "imbalance"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {"min_ratio": Interval(0, 1), "real_only": Flag()}
 
     def __init__(self, *, min_ratio: float = 0.1, real_only: bool = True) -> None:
+        validate_settings(self.name, self._constraints, min_ratio=min_ratio, real_only=real_only)
         self.min_ratio = min_ratio
         self.real_only = real_only
 

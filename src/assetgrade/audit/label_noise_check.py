@@ -7,10 +7,14 @@ L. Jiang, I. L. Chuang, JAIR 70, 2021 (implemented in the review module).
 
 from __future__ import annotations
 
+from typing import ClassVar, get_args
+
 import numpy as np
 
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
+from assetgrade.audit.params import CV_SETTINGS, Flag, Interval, OneOf, SettingConstraint, validate_settings
+from assetgrade.review.label_noise import Method
 
 __all__ = ["LabelNoise"]
 
@@ -33,6 +37,8 @@ class LabelNoise:
     """
 
     name = "label_noise"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {
+        "max_noise_rate": Interval(0, 1), "ordinal": Flag(), "method": OneOf(get_args(Method)), **CV_SETTINGS}
 
     def __init__(
         self,
@@ -43,6 +49,8 @@ class LabelNoise:
         n_splits: int = 5,
         seed: int = 0,
     ) -> None:
+        validate_settings(self.name, self._constraints, max_noise_rate=max_noise_rate, ordinal=ordinal, method=method,
+                          n_splits=n_splits, seed=seed)
         self.max_noise_rate = max_noise_rate
         self.ordinal = ordinal
         self.method = method

@@ -10,13 +10,14 @@ networks from simulation to the real world", IROS 2017, measure the same drop).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from assetgrade.audit._cv import grouped_folds, probe
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
+from assetgrade.audit.params import CV_SETTINGS, Interval, SettingConstraint, validate_settings
 
 __all__ = ["SimToRealGap"]
 
@@ -37,8 +38,10 @@ class SimToRealGap:
     """
 
     name = "sim_to_real"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {"max_gap": Interval(0, 1), **CV_SETTINGS}
 
     def __init__(self, *, max_gap: float = 0.10, n_splits: int = 5, seed: int = 0) -> None:
+        validate_settings(self.name, self._constraints, max_gap=max_gap, n_splits=n_splits, seed=seed)
         self.max_gap = max_gap
         self.n_splits = n_splits
         self.seed = seed

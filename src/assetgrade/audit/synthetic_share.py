@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from assetgrade.audit.base import CheckResult, register_check
 from assetgrade.audit.data import AuditData
-from assetgrade.errors import ValidationError
+from assetgrade.audit.params import Flag, Interval, Names, SettingConstraint, validate_settings
 
 __all__ = ["SyntheticShare"]
 
@@ -33,12 +33,13 @@ class SyntheticShare:
     """
 
     name = "synthetic_share"
+    _constraints: ClassVar[dict[str, SettingConstraint]] = {
+        "max_share": Interval(0, 1), "count_augmented": Flag(), "by": Names()}
 
     def __init__(
         self, *, max_share: float = 0.10, count_augmented: bool = True, by: tuple[str, ...] = ("label", "split")
     ) -> None:
-        if not 0.0 <= max_share <= 1.0:
-            raise ValidationError(f"max_share {max_share} must be in [0, 1]", where="synthetic_share")
+        validate_settings(self.name, self._constraints, max_share=max_share, count_augmented=count_augmented, by=by)
         self.max_share = max_share
         self.count_augmented = count_augmented
         self.by = tuple(by)

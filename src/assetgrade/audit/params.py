@@ -1,0 +1,124 @@
+"""Allowed values of audit-check settings, declared as data and checked in each check's constructor.
+
+Each check lists its settings' constraints in ``_constraints`` and calls :func:`validate_settings`
+first thing in ``__init__``; so ``--set``, the ``audit.settings`` config section and
+``config check`` (which builds every configured check) all refuse the same bad values, with a
+message naming the setting and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from assetgrade.errors import ValidationError
+
+__all__ = ["CV_SETTINGS", "Flag", "Interval", "Names", "OneOf", "SettingConstraint", "validate_settings"]
+
+
+class SettingConstraint(Protocol):
+    """What a setting may be: ``allows(value)`` and a ``str()`` that says it in words."""
+
+    def allows(self, value: Any) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A real number (or an integer) in [lo, hi]; None leaves that side open. Booleans are not numbers.
+
+    Examples
+    --------
+    >>> Interval(0, 1).allows(0.5), Interval(0, 1).allows("0.5"), Interval(2, None, integer=True).allows(2.0)
+    (True, False, False)
+    >>> str(Interval(2, None, integer=True))
+    'an integer >= 2'
+    """
+
+    lo: float | None
+    hi: float | None
+    integer: bool = False
+
+    def allows(self, value: Any) -> bool:
+        kinds = (int,) if self.integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+            return False
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
+    def __str__(self) -> str:
+        what = "an integer" if self.integer else "a number"
+        if self.lo is not None and self.hi is not None:
+            return f"{what} in [{self.lo}, {self.hi}]"
+        if self.lo is not None:
+            return f"{what} >= {self.lo}"
+        return f"{what} <= {self.hi}" if self.hi is not None else what
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false (a YAML boolean; the string "false" is not one).
+
+    >>> Flag().allows(False), Flag().allows("false")
+    (True, False)
+    """
+
+    def allows(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def __str__(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of the listed strings.
+
+    >>> OneOf(("a", "b")).allows("b"), str(OneOf(("a", "b")))
+    (True, "one of ['a', 'b']")
+    """
+
+    options: tuple[str, ...]
+
+    def allows(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.options
+
+    def __str__(self) -> str:
+        return f"one of {list(self.options)}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """A non-empty list of non-empty column names (a single name is not a list).
+
+    >>> Names().allows(["label", "split"]), Names().allows("label"), Names().allows([])
+    (True, False, False)
+    """
+
+    def allows(self, value: Any) -> bool:
+        return (isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0
+                and all(isinstance(v, str) and v for v in value))
+
+    def __str__(self) -> str:
+        return "a non-empty list of column names"
+
+
+def validate_settings(check: str, constraints: Mapping[str, SettingConstraint], **values: Any) -> None:
+    """Raise a ValidationError naming ``CHECK.SETTING`` (as ``--set`` spells it), the bad value and what is allowed.
+
+    Examples
+    --------
+    >>> validate_settings("imbalance", {"min_ratio": Interval(0, 1)}, min_ratio="abc")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: imbalance.min_ratio: 'abc' is not allowed; expected a number in [0, 1]
+    """
+    for name, value in values.items():
+        rule = constraints[name]
+        if not rule.allows(value):
+            raise ValidationError(f"{value!r} is not allowed; expected {rule}", where=f"{check}.{name}")
+
+
+CV_SETTINGS: dict[str, SettingConstraint] = {"n_splits": Interval(2, None, integer=True),
+                                             "seed": Interval(0, None, integer=True)}
+"""The cross-validation settings several checks share."""
