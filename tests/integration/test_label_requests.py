@@ -334,3 +334,74 @@ def test_ui_form_asks_for_a_round_and_shows_what_it_added(trained_env: RestEnv) 
     assert 'value="5"' in r.text and 'id="round-replace" checked' in r.text and len(_open(env)) == 1
     r = c.post("/ui/requests/round", data={"k": "lots", "strategy": "typiclust"})
     assert r.status_code == 422 and "k: Input should be a valid integer" in r.text
+
+
+def test_a_round_with_nothing_to_ask_stores_and_withdraws_nothing(trained_env: RestEnv) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+    from assetgrade.review.suggest import label_round
+    from assetgrade.store.audit import list_events
+    from assetgrade.store.repository import add_label
+
+    env = trained_env
+    first = env.client.post("/api/v1/review/requests", headers=env.auth("admin"), json={"k": 3, "per_class": 2.5})
+    assert first.status_code == 201, first.text
+    with env.ws.session(readonly=True) as s:  # the round's settings are in its audit event
+        ev = list_events(s, action="label_request.add", limit=10)
+        assert ev[-1].payload["settings"] == {"k": 3, "per_class": 2.5, "seed": 0}
+    opened = _open(env)
+    assert len(opened) == 3
+    with env.ws.session() as s:  # every asset now has a grade: the next round has nothing to ask for
+        for aid in unlabelled_ids():
+            add_label(s, asset_id=aid, kind="grade", value="B", source="import")
+    rnd = label_round(env.ws, k=3, enqueue=True, replace=True, requested_by="lead")
+    assert rnd.suggestions == [] and rnd.enqueued is not None and rnd.enqueued.withdrawn == []
+    assert _open(env) == opened  # the earlier round's requests are still open
+    r = CliRunner().invoke(build_app(), ["review", "suggest", "-w", str(env.ws.path), "--k", "3", "--enqueue",
+                                         "--replace"])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "nothing to suggest" in said and "no label requests stored or withdrawn" in said
+    assert _open(env) == opened
+
+
+def test_k_below_one_and_a_non_finite_per_class_are_refused(trained_env: RestEnv) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app, exit_code_for
+    from assetgrade.errors import ValidationError
+    from assetgrade.review.suggest import label_round
+
+    env = trained_env
+    _request(env, ["new-00"])
+    for kwargs, where in (({"k": 0}, "k"), ({"k": -1}, "k"), ({"per_class": float("nan")}, "per_class"),
+                          ({"per_class": float("inf")}, "per_class")):
+        with pytest.raises(ValidationError) as err:
+            label_round(env.ws, enqueue=True, replace=True, **kwargs)  # type: ignore[arg-type]
+        assert err.value.where == where
+    app = build_app()
+    for args, opt in ((["--k", "0"], "--k"), (["--per-class", "nan"], "--per-class"),
+                      (["--per-class", "inf"], "--per-class")):
+        r = CliRunner().invoke(app, ["review", "suggest", "-w", str(env.ws.path), "--enqueue", "--replace", *args])
+        assert isinstance(r.exception, ValidationError) and exit_code_for(r.exception) == 2, r.output
+        assert r.exception.where == opt
+    assert _open(env) == ["new-00"]
+
+
+def test_a_replace_round_names_what_it_withdrew(trained_env: RestEnv, tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    env = trained_env
+    _request(env, unlabelled_ids())  # all 8 asked for: a round of 2 withdraws at least 6
+    out = tmp_path / "round.json"
+    r = CliRunner().invoke(build_app(), ["review", "suggest", "-w", str(env.ws.path), "--k", "2", "--enqueue",
+                                         "--replace", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    withdrawn = json.loads(out.read_text())["enqueued"]["withdrawn"]
+    said = " ".join(r.output.split())
+    assert len(withdrawn) == 6 and f"withdrawn (earlier rounds, not repeated): {', '.join(withdrawn)}" in said

@@ -27,12 +27,12 @@ def suggest(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     model: Annotated[Path | None, MODEL_OPTION] = None,
-    k: Annotated[int, typer.Option("--k", help="How many assets to suggest.")] = 20,
+    k: Annotated[int, typer.Option("--k", help="How many assets to suggest (at least 1).")] = 20,
     strategy: Annotated[str, typer.Option(help="Active-learning strategy (assetgrade.review.selection).")] = (
         "budget_switch"),
     per_class: Annotated[float | None, typer.Option(
         help="budget_switch: labels per grade below which it covers the data (typiclust), above which it follows "
-        "the grader's uncertainty (default 10).")] = None,
+        "the grader's uncertainty (default 10; a finite number >= 0).")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.")] = None,
     enqueue: Annotated[bool, typer.Option(
@@ -66,7 +66,8 @@ def suggest(
         json_path.write_text(json.dumps(rnd.as_dict(), indent=2), encoding="utf-8")
     rows, report, n_labeled = rnd.suggestions, rnd.enqueued, rnd.labelled
     if not rows:
-        console.print(f"nothing to suggest: {rnd.assets - n_labeled} unlabelled of {rnd.assets} assets")
+        stored = "; no label requests stored or withdrawn" if report is not None else ""
+        console.print(f"nothing to suggest: {rnd.assets - n_labeled} unlabelled of {rnd.assets} assets{stored}")
         return
     table = Table(title=f"Label next ({strategy}, {n_labeled} of {rnd.assets} assets labelled; "
                   f"chosen by {rows[0].chosen_by})")
@@ -83,6 +84,8 @@ def suggest(
     console.print(f"label requests (round {report.batch_id}): {len(report.added)} added, {len(report.refreshed)} "
                   f"moved into this round, {len(report.withdrawn)} earlier ones withdrawn; listed at /ui/requests and "
                   "GET /api/v1/review/requests until reviewed")
+    if report.withdrawn:
+        console.print(f"withdrawn (earlier rounds, not repeated): {', '.join(report.withdrawn)}")
     for aid, why in report.skipped.items():
         console.print(f"skipped {aid}: {why}", style="yellow")
 

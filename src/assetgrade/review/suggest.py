@@ -14,6 +14,7 @@ the CLI (``assetgrade review suggest``), ``POST /api/v1/review/requests`` and th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import replace as replace_fields
@@ -28,6 +29,7 @@ from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.review.selection import SelectionContext, get_strategy
 from assetgrade.store.records import AssetRecord
 from assetgrade.store.requests import EnqueueReport, RequestedLabel, add_label_requests
+from assetgrade.store.schema import new_id
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -124,12 +126,12 @@ def suggest_labels(
     """
     from assetgrade.decision import cost_matrix
 
-    if k < 0:
-        raise ValidationError(f"k must be >= 0, got {k}", where="k")
+    if k < 1:
+        raise ValidationError(f"k must be >= 1, got {k}", where="k")
     say = progress or (lambda _m: None)
     chooser = get_strategy(strategy, **dict(params or {}))
     labeled = np.array([r.grade is not None for r in records], dtype=bool)
-    if labeled.all() or not len(records) or k == 0:
+    if labeled.all() or not len(records):
         return []
     results = []
     parts: list[list[EvidenceBlock]] = []
@@ -202,8 +204,10 @@ def check_round(*, k: int, strategy: str, per_class: float | None, seed: int, en
         raise ValidationError(f"applies to strategy 'budget_switch' only, not {strategy!r}", where="per_class")
     if replace and not enqueue:
         raise ValidationError("applies to a round that is stored (enqueue) only", where="replace")
-    if k < 0:
-        raise ValidationError(f"must be >= 0, got {k}", where="k")
+    if k < 1:
+        raise ValidationError(f"must be >= 1, got {k}", where="k")
+    if per_class is not None and not (math.isfinite(per_class) and per_class >= 0):
+        raise ValidationError(f"{per_class} is not allowed; it must be a finite number >= 0", where="per_class")
     if seed < 0:
         raise ValidationError(f"must be >= 0, got {seed}", where="seed")
     params: dict[str, Any] = {} if per_class is None else {"per_class": per_class}
@@ -232,8 +236,11 @@ def label_round(
     applies to ``budget_switch`` only and ``replace`` to a stored round only; both are checked,
     like the strategy's name, before the grader is loaded. The round is stored in one
     transaction (:func:`~assetgrade.store.requests.add_label_requests`, ``requested_by`` as the
-    actor); with ``replace``, open requests of earlier rounds that it does not repeat are withdrawn.
-    ``on_stored(session, round)`` runs inside that transaction (a background job records its end there).
+    actor; its ``label_request.add`` audit event records ``k``, ``per_class`` and ``seed``); with
+    ``replace``, open requests of earlier rounds that it does not repeat are withdrawn. A round with
+    no suggestions (every asset labelled) stores and withdraws nothing: its ``enqueued`` report is
+    empty. ``k`` must be >= 1 and ``per_class`` finite and >= 0. ``on_stored(session, round)`` runs
+    inside that transaction (a background job records its end there).
     """
     from assetgrade.grader import Grader
     from assetgrade.store.loading import load_records
@@ -253,9 +260,13 @@ def label_round(
         items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
                                 predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
         with ws.session() as s:
-            rnd = replace_fields(rnd, enqueued=add_label_requests(s, items, strategy=strategy,
-                                                                  model_version=grader.version_,
-                                                                  requested_by=requested_by, replace=replace))
+            if items:
+                report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
+                                            requested_by=requested_by, replace=replace,
+                                            settings={"k": k, "per_class": per_class, "seed": seed})
+            else:  # nothing to ask for: nothing is stored and, with replace, nothing withdrawn
+                report = EnqueueReport(batch_id=new_id("lrq"))
+            rnd = replace_fields(rnd, enqueued=report)
             if on_stored is not None:
                 on_stored(s, rnd)
     return rnd

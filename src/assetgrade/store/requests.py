@@ -9,9 +9,10 @@ latest; every change is an audit event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
@@ -54,13 +55,14 @@ class EnqueueReport:
 
 def add_label_requests(
     session: Session, items: Sequence[RequestedLabel], *, strategy: str, model_version: str,
-    requested_by: str = "system", replace: bool = False,
+    requested_by: str = "system", replace: bool = False, settings: Mapping[str, Any] | None = None,
 ) -> EnqueueReport:
     """Open a request for each asset in ``items`` (one round, one transaction); skip the ones named in the report.
 
     An asset that is unknown or already has a grade label is skipped with the reason; an
     asset listed twice in ``items`` is a ValidationError naming it (nothing is written). With
     ``replace``, open requests of earlier rounds that this round does not repeat are withdrawn.
+    ``settings`` (the round's ``k``, ``per_class``, ``seed``) are kept in the audit event.
     """
     seen: set[str] = set()
     for i, it in enumerate(items):
@@ -105,7 +107,8 @@ def add_label_requests(
         append_event(session, actor=requested_by, action="label_request.add", entity="label_request",
                      entity_id=report.batch_id,
                      payload={"strategy": strategy, "model_version": model_version, "added": report.added,
-                              "refreshed": report.refreshed, "withdrawn": report.withdrawn})
+                              "refreshed": report.refreshed, "withdrawn": report.withdrawn,
+                              **({"settings": dict(settings)} if settings is not None else {})})
     return report
 
 
