@@ -360,7 +360,10 @@ class ModelRegistry:
     def rollback(self, *, to: str | None = None, reason: str | None = None, actor: str = "system") -> ModelInfo:
         """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion.
 
-        The restored champion's Grader bundle becomes ``models/grader`` again, recorded in the
+        ``to`` must name a version that was the champion before (promoted at some time); any
+        other is a ValidationError naming the versions that were. The restored champion's
+        ``previous_champion`` becomes the version it replaces now, so a later plain rollback undoes
+        this one. Its Grader bundle becomes ``models/grader`` again, recorded in the
         ``model.rollback`` event's ``grading_model``.
         """
         current = self.champion()
@@ -371,6 +374,13 @@ class ModelRegistry:
             raise ConflictError(f"champion {current.version!r} replaced no earlier champion; nothing to roll back to")
         if target == current.version:
             raise ConflictError(f"{target!r} is already the champion")
+        if to is not None:
+            self.get(to)  # NotFoundError naming the registered versions
+            former = [m.version for m in self.list() if m.promoted_at is not None and m.version != current.version]
+            if to not in former:
+                raise ValidationError(f"{to!r} was never the champion; a rollback restores an earlier champion "
+                                      f"(earlier champions: {', '.join(former) or 'none'}; the champion is "
+                                      f"{current.version!r}); promote a candidate instead", where="to")
         self.load(target)  # its bundle must still be intact
         restored = self.get(target)
         now = utcnow()
@@ -380,6 +390,7 @@ class ModelRegistry:
                 raise ConflictError("the champion changed during the rollback; retry")
             old.status, old.retired_at = "retired", now
             new.status, new.promoted_at, new.retired_at = "champion", now, None
+            new.previous_champion = current.version  # a later plain rollback undoes this one
             s.flush()
             install = hold(prepare_install(self.ws, restored, registered=_registered_digests(s)))
             append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,

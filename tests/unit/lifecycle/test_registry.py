@@ -72,8 +72,32 @@ def test_promotion_refuses_worse_challenger_and_rollback(reg: ModelRegistry, ws:
         assert verify_chain(s).ok
     assert actions == [("model.register", "v1"), ("model.promote", "v1"), ("model.register", "v2"),
                        ("model.promotion_refused", "v2"), ("model.promote", "v2"), ("model.rollback", "v1")]
-    with pytest.raises(ConflictError, match="nothing to roll back"):
-        reg.rollback()
+    assert restored.previous_champion == "v2"  # a plain rollback now undoes this one
+    with pytest.raises(ConflictError, match="already the champion"):
+        reg.rollback(to="v1")
+
+
+def test_rollback_restores_only_an_earlier_champion(reg: ModelRegistry, ws: Workspace) -> None:
+    reg.register(TableModel(GOOD), version="v1", loader="table")
+    reg.promote("v1", actor="lead")
+    wrong = {f"asset-{i:02d}": "B" for i in (1, 3, 5, 7)}
+    reg.register(TableModel(GOOD, wrong), version="weak", loader="table")
+    with pytest.raises(ConflictError):
+        reg.promote("weak", actor="lead")  # refused: worse on the golden set
+    with pytest.raises(ValidationError, match=r"'weak' was never the champion.*champions: none") as err:
+        reg.rollback(to="weak", actor="mallory")
+    assert err.value.where == "to"
+    assert reg.champion().version == "v1" and reg.get("weak").status == "candidate"  # type: ignore[union-attr]
+    reg.register(TableModel(GOOD, conf=0.95), version="v2", loader="table")
+    reg.promote("v2", policy=PromotionPolicy(min_subgroup_n=1))
+    reg.register(TableModel(GOOD, conf=0.96), version="v3", loader="table")
+    reg.promote("v3", policy=PromotionPolicy(min_subgroup_n=1))
+    with pytest.raises(ValidationError, match="earlier champions: v1, v2; the champion is 'v3'"):
+        reg.rollback(to="weak")
+    back = reg.rollback(to="v1", actor="lead")
+    assert back.version == "v1" and back.previous_champion == "v3" and reg.get("v3").status == "retired"
+    again = reg.rollback(actor="lead")  # a plain rollback undoes the one before
+    assert again.version == "v3" and reg.champion().version == "v3"  # type: ignore[union-attr]
 
 
 def test_better_or_equal_challenger_is_promoted(reg: ModelRegistry) -> None:
