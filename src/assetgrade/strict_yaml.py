@@ -1,4 +1,6 @@
-"""YAML that refuses a key given twice in one mapping (plain YAML silently keeps the last one)."""
+"""YAML that refuses a key given twice in one mapping (plain YAML silently keeps the last one),
+and a document whose aliases expand it beyond :data:`MAX_EXPANDED_NODES` nodes ("billion laughs":
+a few hundred bytes of nested aliases that take seconds and gigabytes to print or hash)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DuplicateKeyError", "UniqueKeyLoader", "load_unique", "mapping_items"]
+__all__ = ["MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "load_unique", "mapping_items"]
+
+MAX_EXPANDED_NODES = 200_000
+"""The most nodes a settings or ontology document may have once its aliases are expanded."""
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -56,8 +61,61 @@ def mapping_items(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[t
         yield key, loader.construct_object(value_node, deep=True), line  # type: ignore[no-untyped-call]
 
 
+def expanded_size(node: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
+    """How many nodes ``node`` stands for with every alias expanded (counted once per shared node, so fast).
+
+    Counting stops a little past ``limit``; a cyclic document (an alias inside its own anchor) counts
+    as too large.
+    """
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        if key in active:  # a recursive structure expands without end
+            return limit + 1
+        active.add(key)
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            for child in n.value:
+                total += size(child)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += size(k) + size(v)
+                if total > limit:
+                    break
+        active.discard(key)
+        memo[key] = total
+        return total
+
+    return size(node)
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` with :class:`DuplicateKeyError` for repeated keys."""
+    """``yaml.SafeLoader`` with :class:`DuplicateKeyError` for repeated keys and a cap on alias expansion.
+
+    Examples
+    --------
+    >>> rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
+    >>> rows += [f"{c}: &{c} [{', '.join(['*' + p] * 10)}]" for p, c in zip("abcdef", "bcdefg")]
+    >>> try:
+    ...     load_unique(chr(10).join(rows))
+    ... except yaml.YAMLError as exc:
+    ...     print("aliases expand" in str(exc))
+    True
+    """
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()  # type: ignore[no-untyped-call]
+        if node is not None and expanded_size(node) > MAX_EXPANDED_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document's aliases expand it to more than {MAX_EXPANDED_NODES:,} nodes "
+                "(nested aliases, a 'billion laughs'); write the values out or use fewer aliases", node.start_mark)
+        return node
 
 
 def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:

@@ -62,6 +62,7 @@ class _Ctx:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.entries: dict[tuple[str, str], tuple[_LineDict, Any]] = {}  # (kind, id) -> (holder, key) for lines
 
     def error(self, msg: str, parent: Any = None, key: Any = None) -> OntologyError:
         line = None
@@ -99,18 +100,34 @@ def _parse_grades(ctx: _Ctx, data: _LineDict) -> GradeScale:
         raise ctx.error("'grades' must be a list of at least two grades, best first", data, "grades")
     grades: list[Grade] = []
     for i, item in enumerate(raw):
-        if isinstance(item, str):
-            grades.append(Grade(item, item))
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            grades.append(Grade(_grade_id(ctx, item, i, data), str(item)))
             continue
         g = _expect_map(ctx, item, f"grades[{i}]", data, "grades")
         _check_keys(ctx, g, {"id", "name", "description"}, f"grades[{i}]")
         if "id" not in g:
             raise ctx.error(f"grades[{i}] needs an 'id'", g)
-        grades.append(Grade(str(g["id"]), str(g.get("name", g["id"])), str(g.get("description", ""))))
+        gid = _grade_id(ctx, g["id"], i, g)
+        grades.append(Grade(gid, str(g.get("name", gid)), str(g.get("description", ""))))
     ids = [g.id for g in grades]
     if len(set(ids)) != len(ids):
         raise ctx.error(f"grade ids must be unique, got {ids}", data, "grades")
+    names = [normalise_term(g.name) for g in grades]
+    if len(set(names)) != len(names):
+        raise ctx.error(f"grade names must be unique, got {[g.name for g in grades]}", data, "grades")
     return GradeScale(tuple(grades))
+
+
+def _grade_id(ctx: _Ctx, value: Any, i: int, holder: Any) -> str:
+    """A grade id: a non-empty string or integer, without surrounding spaces (``' A'`` next to ``'A'`` misleads)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+        raise ctx.error(f"grades[{i}]: the id must be a name such as 'A' or a number, got {value!r}", holder,
+                        "id" if isinstance(holder, dict) and "id" in holder else "grades")
+    gid = str(value)
+    if not gid.strip() or gid != gid.strip():
+        raise ctx.error(f"grades[{i}]: the id {gid!r} must be non-empty and without surrounding spaces", holder,
+                        "id" if isinstance(holder, dict) and "id" in holder else "grades")
+    return gid
 
 
 def _parse_defects(
@@ -121,6 +138,7 @@ def _parse_defects(
         if not isinstance(key, str) or not key or "." in key:
             raise ctx.error(f"defect key {key!r} must be a non-empty name without dots", table, key)
         did = f"{parent_id}.{key}" if parent_id else key
+        ctx.entries[("defect", did)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"defect {did!r}", table, key)
         _check_keys(ctx, spec, _DEFECT_KEYS, f"defect {did!r}")
         inherited = out[parent_id] if parent_id else None
@@ -149,6 +167,7 @@ def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
     table = _expect_map(ctx, raw, "components", data, "components")
     out: dict[str, Component] = {}
     for key, body in table.items():
+        ctx.entries[("component", str(key))] = (table, key)
         spec = _expect_map(ctx, body or {}, f"component {key!r}", table, key)
         _check_keys(ctx, spec, {"name", "synonyms", "parent"}, f"component {key!r}")
         parent = spec.get("parent")
@@ -161,6 +180,15 @@ def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
     for c in out.values():
         if c.parent is not None and c.parent not in out:
             raise ctx.error(f"component {c.id!r}: unknown parent {c.parent!r}", table, c.id)
+    for c in out.values():  # parents must form a tree: following them from any component ends
+        chain = [c.id]
+        parent = c.parent
+        while parent is not None:
+            if parent in chain:
+                loop = " -> ".join([*chain[chain.index(parent):], parent])
+                raise ctx.error(f"component parents form a cycle: {loop}", table, c.id)
+            chain.append(parent)
+            parent = out[parent].parent
     return out
 
 
@@ -207,9 +235,11 @@ def _build_terms(
         key = normalise_term(term)
         prior = terms.get(key)
         if prior is not None and (prior.kind, prior.id) != (match.kind, match.id):
+            holder, key = ctx.entries.get((match.kind, match.id), (data, None))
+            same = "" if prior.term == term else f" (as {prior.term!r}, the same term once normalised)"
             raise ctx.error(
-                f"term {term!r} is used for both {prior.kind} {prior.id!r} and {match.kind} {match.id!r}", data
-            )
+                f"term {term!r} is used for both {prior.kind} {prior.id!r}{same} and {match.kind} {match.id!r}",
+                holder, key)
         terms[key] = match
 
     for d in defects.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -201,6 +202,24 @@ class Ontology:
         return self.grades.worst(grades) if grades else self.rubric.default_grade
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))  # soft hyphen, zero-width
+
+
 def normalise_term(term: str) -> str:
-    """Lower-case, trim and collapse separators so 'Pitting-Corrosion' matches 'pitting corrosion'."""
-    return " ".join(term.lower().replace("_", " ").replace("-", " ").split())
+    """Unicode-normalise (NFKC), case-fold, drop invisible characters, collapse separators.
+
+    So 'Pitting-Corrosion' matches 'pitting corrosion', 'corrosión' typed in decomposed form
+    (as macOS file names store it) matches the composed form, full-width letters match ASCII,
+    and 'STRASSE' matches 'straße'.
+
+    Examples
+    --------
+    >>> normalise_term("Pitting-Corrosion") == normalise_term("pitting_corrosion")
+    True
+    >>> normalise_term("corrosio\u0301n") == normalise_term("corrosi\u00f3n"), normalise_term("STRASSE")
+    (True, 'strasse')
+    >>> normalise_term("\uff52\uff55\uff53\uff54"), normalise_term("ru\u200bst")
+    ('rust', 'rust')
+    """
+    text = unicodedata.normalize("NFKC", term).translate(_INVISIBLE).casefold()
+    return " ".join(text.replace("_", " ").replace("-", " ").split())

@@ -87,7 +87,16 @@ def test_unknown_terms_name_the_allowed_ones() -> None:
         (MINIMAL.replace("{defect: crack, grade: C}", "{defect: crak, grade: C}"), "unknown defect 'crak'", 18),
         (MINIMAL.replace("{kind: cosmetic, grade: B}", "{kind: cosmetic, grade: E}"), "grade 'E' unknown", 19),
         (MINIMAL.replace("name: tiny", "name: tiny\ncolour: red"), "unknown key 'colour'", 3),
-        (MINIMAL.replace("synonyms: [brg]", "synonyms: [cracked]"), "used for both", None),
+        (MINIMAL.replace("synonyms: [brg]", "synonyms: [cracked]"), "used for both", 13),
+        (MINIMAL.replace("synonyms: [brg]", "synonyms: [CRACKED]"), "as 'cracked', the same term once normalised", 13),
+        (MINIMAL.replace("synonyms: [brg]", "synonyms: [\"cra\u200bcked\"]"), "used for both", 13),
+        (MINIMAL.replace("grades: [A, B, C]", "grades: [A, ' A', C]"), "without surrounding spaces", 3),
+        (MINIMAL.replace("grades: [A, B, C]", "grades: [A, '', C]"), "must be non-empty", 3),
+        (MINIMAL.replace("grades: [A, B, C]", "grades: [A, {id: null}, C]"), "the id must be a name", 3),
+        (MINIMAL.replace("grades: [A, B, C]", "grades: [{id: A, name: Good}, {id: B, name: good}, C]"),
+         "grade names must be unique", 3),
+        (MINIMAL.replace("  bearing: {synonyms: [brg]}", "  bearing: {synonyms: [brg], parent: shaft}\n"
+                         "  shaft: {parent: bearing}"), "cycle: bearing -> shaft -> bearing", 13),
         (MINIMAL.replace("grades: [A, B, C]", "grades: [A]"), "at least two grades", 3),
         (MINIMAL + "name: again\n", "duplicate key 'name'", 20),
         ("grades: [A, B]\ndefects: [1, 2\n", "invalid YAML", None),
@@ -134,3 +143,21 @@ def test_cli_check_and_show(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["ontology", "check", str(bad)])
     assert failed.exit_code != 0
     assert isinstance(failed.exception, OntologyError)
+
+
+def test_terms_match_across_unicode_forms_and_case_folding() -> None:
+    ont = loads_ontology(MINIMAL.replace("synonyms: [cracked]", "synonyms: [cracked, \"corrosi\u00f3n\", stra\u00dfe]"))
+    for typed in ("corrosio\u0301n", "CORROSI\u00d3N", "STRASSE", "\uff43\uff52\uff41\uff43\uff4b", "cra\u200bck"):
+        match = ont.lookup(typed)
+        assert match is not None and match.id == "crack", typed
+    numbered = MINIMAL.replace("grades: [A, B, C]", "grades: [1, 2, 3]").replace("grade: C", "grade: 3")
+    assert loads_ontology(numbered.replace("grade: B", "grade: 2")).grades.names == ("1", "2", "3")
+
+
+def test_a_billion_laughs_ontology_is_refused_quickly() -> None:
+    levels = ['  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = MINIMAL.replace("  scratch:\n    kind: cosmetic", "  scratch:\n    kind: cosmetic\n"
+                           "    description: *l8").replace("name: tiny", "name: tiny\nlaughs:\n" + "\n".join(levels))
+    with pytest.raises(OntologyError, match="aliases expand"):  # 9**9 strings once expanded: refused unexpanded
+        loads_ontology(bomb)
