@@ -238,8 +238,32 @@ def _examples(ids: Sequence[str], n: int = 3) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
+def _rul_channel_warning(grader: Grader, base: Path | None,
+                         records: Sequence[AssetRecord]) -> tuple[list[AssetRecord], str] | None:
+    """The records whose series have every channel the configured RUL model needs, and a warning; None: no gap."""
+    from assetgrade.grading.fleet_rul import rul_channel_gaps
+
+    path = grader.extractor_settings.get("sensors", {}).get("rul_model")
+    try:
+        model = grader.resolve_settings(base)["sensors"]["rul_model"]
+        gaps = rul_channel_gaps(model, records) if model is not None else {}
+    except AssetgradeError:
+        return None  # a bad rul_model setting is check_grader_settings' to report
+    if not gaps:
+        return None
+    missing = sorted({c for cs in gaps.values() for c in cs})
+    kept = [r for r in records if r.asset_id not in gaps]
+    where = f"sensors: the RUL model {path!s} needs channel(s) {missing}"
+    if kept:
+        return kept, (f"{where} that {len(gaps)} of {len(records)} labelled assets' series lack "
+                      f"({_examples(sorted(gaps))}): they get no sensor evidence")
+    return kept, (f"{where} that none of the {len(records)} labelled assets' series has, so train leaves sensors "
+                  "out; train it on histories with the workspace's channel names (assetgrade sensors fit-rul) or "
+                  "unset grader.extractor_settings.sensors.rul_model")
+
+
 def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, Any], grades: Sequence[str],
-                        *, where: str = SETTINGS_WHERE) -> DataCheck:
+                        *, where: str = SETTINGS_WHERE, base: Path | None = None) -> DataCheck:
     """What the workspace's data means for ``train`` with these ``grader:`` settings, found without training.
 
     Problems (``train`` would stop): grade labels off the ontology's scale, fewer labelled assets
@@ -250,8 +274,11 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     ``MIN_GOOD_IMAGES``), asset types too small for their own conformal threshold. A plug-in
     extractor is checked for the modality its class names in ``modality`` (counted under its
     registered name); one whose class does not name it gets a warning that it was not checked.
-    Only names and class attributes are read (nothing is built or loaded); run
-    :func:`check_grader_settings` first for their settings.
+    Only names and class attributes are read (nothing is built), except a saved RUL model the
+    sensors settings name (relative to ``base``, the workspace): it is loaded and the labelled
+    assets' series are read for the channels it needs (series lacking them get no sensor
+    evidence; when all lack them, train leaves sensors out). Run :func:`check_grader_settings`
+    first for their settings.
 
     Examples
     --------
@@ -308,11 +335,16 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
                                 "(no class attribute `modality`), so its data is not checked")
             continue
         have = [r for r in on if modality in r.modalities()]
+        lacking = _rul_channel_warning(grader, base, have) if name == "sensors" and have else None
+        if lacking is not None:
+            have, line = lacking
+            warnings.append(line)
         modality_counts[name] = len(have)
         own = Counter(str(r.grade) for r in have)
         if not have:
-            warnings.append(f"{name}: none of the {len(on)} labelled assets has {modality} evidence, "
-                            "so train leaves it out")
+            if lacking is None:  # else the warning above says why train leaves it out
+                warnings.append(f"{name}: none of the {len(on)} labelled assets has {modality} evidence, "
+                                "so train leaves it out")
         elif len(own) < 2:  # the vision extractor refuses to fit; the others fit without a grade model
             if name == "vision":
                 effect = "train leaves it out"

@@ -174,7 +174,7 @@ def _check_data(folder: Path, store: str | None) -> None:
         with console.status("reading the assets and labels"):
             records = load_records(ws)
         grades = ws.ontology().grades.names
-        check = check_training_data(records, workspace_grader_settings(ws.config), grades)
+        check = check_training_data(records, workspace_grader_settings(ws.config), grades, base=folder)
     for p in check.problems:
         err_console.print(styled("red", "✗", f" {p}"), highlight=False)
     for w in check.warnings:

@@ -22,10 +22,10 @@ asset's own future grades it too well (the linked benchmark trains on other engi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,6 +34,9 @@ from assetgrade.grading.bundle import INFO_NAME, load_bundle, save_bundle
 from assetgrade.modalities.sensors.health import MIN_HISTORY_LENGTH, RulModel, majority_columns
 from assetgrade.modalities.sensors.validate import check_series
 
+if TYPE_CHECKING:
+    from assetgrade.store.records import AssetRecord
+
 __all__ = [
     "RUL_BUNDLE_KIND",
     "RUL_PICKLE",
@@ -41,6 +44,7 @@ __all__ = [
     "fit_fleet_rul",
     "load_fleet_rul",
     "read_fleet_histories",
+    "rul_channel_gaps",
     "save_fleet_rul",
 ]
 
@@ -230,3 +234,25 @@ def load_fleet_rul(path: Path) -> RulModel:
         raise ValidationError(f"{path} holds a {info.get('kind', type(obj).__name__)!r} bundle, not a RUL model",
                               where="rul_model")
     return obj
+
+
+def rul_channel_gaps(model: RulModel, records: Sequence[AssetRecord]) -> dict[str, list[str]]:
+    """Asset id -> the columns ``model`` needs that the asset's series lacks (the first series, as the extractor reads).
+
+    Records without a series, or whose series cannot be read, are not listed (the sensors
+    extractor flags those itself). A series missing a column gets no RUL, so the extractor
+    leaves that asset absent; when every series misses one, it cannot be fitted at all.
+    """
+    need = model.required_columns()
+    gaps: dict[str, list[str]] = {}
+    for r in records:
+        if not r.series:
+            continue
+        try:
+            columns = {str(c) for c in r.series[0].load().columns}
+        except (AssetgradeError, OSError, ValueError, AttributeError):
+            continue
+        lacking = [c for c in need if c not in columns]
+        if lacking:
+            gaps[r.asset_id] = lacking
+    return gaps

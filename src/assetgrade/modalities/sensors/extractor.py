@@ -176,6 +176,12 @@ class SensorExtractor:
                 self.fit_flags_.append(str(exc))
         if not frames and not hasattr(self, "rul_model_"):
             raise ValidationError("no usable sensor series among the records", where="SensorExtractor.fit")
+        need = self.rul_model_.required_columns() if frames and hasattr(self, "rul_model_") else []
+        if need and not any(set(need) <= set(map(str, f.columns)) for f in frames):
+            lacking = sorted({c for f in frames for c in need if c not in f.columns})
+            raise ValidationError(f"the RUL model needs channel(s) {lacking} that none of the {len(frames)} series "
+                                  "has (train it on histories with these series' channel names)",
+                                  where="SensorExtractor.rul_model")
         if frames:
             counts: dict[str, int] = {}
             for f in frames:
