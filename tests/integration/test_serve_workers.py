@@ -84,3 +84,19 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
         port = s.getsockname()[1]
         with pytest.raises(AssetgradeError, match=f"cannot listen on 127.0.0.1:{port}"):
             _supervise(ServeSpec(str(tmp_path), None, {}), host="127.0.0.1", port=port, workers=2, log_level="warning")
+
+
+@pytest.mark.skipif(not reuseport_available(), reason="SO_REUSEPORT workers are Linux-only")
+def test_a_port_held_by_another_services_workers_is_refused_not_shared() -> None:
+    """A second `serve --workers N` on the port of a running one would join its SO_REUSEPORT group."""
+    from assetgrade.errors import AssetgradeError
+    from assetgrade.rest.serving import _reuseport_socket, check_port_free
+
+    running = _reuseport_socket("127.0.0.1", 0)  # one worker of a service that is already up
+    port = running.getsockname()[1]
+    try:
+        with pytest.raises(AssetgradeError, match=f"cannot listen on 127.0.0.1:{port}.*another assetgrade serve"):
+            check_port_free("127.0.0.1", port)
+    finally:
+        running.close()
+    check_port_free("127.0.0.1", port)  # free again: no error

@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ServeSpec", "app_from_env", "reuseport_available", "serve"]
+__all__ = ["ServeSpec", "app_from_env", "check_port_free", "reuseport_available", "serve"]
 
 SPEC_ENV = "ASSETGRADE_SERVE_SPEC"
 
@@ -76,6 +76,27 @@ def _reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port some process listens on, *including* another service's SO_REUSEPORT workers.
+
+    The probe binds without SO_REUSEPORT: a socket with it would join a running multi-worker
+    service's group, and the kernel would then split the traffic between the two services
+    (another workspace, or an old service left running through a redeploy) without a word.
+    """
+    from assetgrade.errors import AssetgradeError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT leftovers are fine
+        probe.bind((host, port))
+    except OSError as exc:
+        raise AssetgradeError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another assetgrade "
+                              "serve, or another program, running on that port?)") from exc
+    finally:
+        probe.close()
+
+
 def _watch_parent(parent_pid: int) -> None:
     """Stop this worker (gracefully, via SIGTERM to itself) once its parent is gone."""
     while True:
@@ -111,14 +132,8 @@ def serve(spec: ServeSpec, *, host: str, port: int, workers: int = 1, log_level:
 
 
 def _supervise(spec: ServeSpec, *, host: str, port: int, workers: int, log_level: str) -> None:
-    from assetgrade.errors import AssetgradeError
 
-    # the port is checked here first, so a taken port is one clear error, not N dying workers
-    try:
-        probe = _reuseport_socket(host, port)
-    except OSError as exc:
-        raise AssetgradeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    probe.close()
+    check_port_free(host, port)  # one clear error for a taken port, not N dying (or port-sharing) workers
     ctx = mp.get_context("spawn")
     stopping = threading.Event()
 
