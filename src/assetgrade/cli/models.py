@@ -267,6 +267,9 @@ def _retrain(
     console.print(styled("green", "registered", f" {res.model.version} (parent {res.parent or '-'}): "
                          f"{res.n_train} assets, {res.n_reviewed} with reviewed labels, "
                          f"{res.n_golden_excluded} golden assets held out"))
+    if res.golden is None:
+        console.print(styled("yellow", "no golden set:", " no before/after comparison, nothing held out "
+                             "(freeze one with assetgrade golden freeze)"))
     if res.after is not None:
         _print_comparison(res.before, res.after)
     if res.comparison is not None:

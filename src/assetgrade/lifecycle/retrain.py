@@ -91,8 +91,14 @@ def retrain(
     version: str | None = None, promote: bool = False, actor: str = "system", min_reviewed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> RetrainResult:
-    """Fit a challenger on the reviewed labels, register it, and evaluate champion and challenger on ``golden``."""
-    from assetgrade.lifecycle.golden import get_golden_set
+    """Fit a challenger on the reviewed labels, register it, and evaluate champion and challenger on ``golden``.
+
+    A ``golden`` set that does not exist is a NotFoundError naming the known ones, before any
+    training; only the default name, in a workspace with no golden set at all, falls back to
+    training on every labelled asset without a comparison (``result.golden`` is None, and
+    ``progress`` says so).
+    """
+    from assetgrade.lifecycle.golden import get_golden_set, list_golden_sets
     from assetgrade.store.loading import load_records
 
     say = progress or (lambda _m: None)
@@ -104,7 +110,10 @@ def retrain(
             try:
                 golden_ids = set(get_golden_set(s, golden).asset_ids)
             except NotFoundError:
-                say(f"no golden set {golden!r}: no before/after comparison")
+                if golden != "default" or list_golden_sets(s):
+                    raise  # a named set that does not exist: the error names the known ones
+                say("no golden set in this workspace: training on every labelled asset, no before/after "
+                    "comparison (freeze one with assetgrade golden freeze)")
                 golden = None
     say("loading records")
     records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in golden_ids]
