@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -17,22 +14,10 @@ from assetgrade.errors import ValidationError
 __all__ = ["register"]
 
 SEED_MAX = 2**32 - 1  # the largest seed scikit-learn's k-means (the regimes) accepts
-_Check = Callable[[typer.CallbackParam, Any], Any]
 
 
 def _option(param: typer.CallbackParam) -> str:
     return str(max(param.opts or ["option"], key=len))
-
-
-def _finite(check: _Check, allowed: str) -> _Check:
-    """``check``, after refusing NaN and infinities (which compare false with every bound, so pass range checks)."""
-
-    def run(param: typer.CallbackParam, value: Any) -> Any:
-        if value is not None and not math.isfinite(value):
-            raise ValidationError(f"{value} is not allowed; it must be a finite number {allowed}", where=_option(param))
-        return check(param, value)
-
-    return run
 
 
 def _seed(param: typer.CallbackParam, value: int) -> int:
@@ -75,11 +60,10 @@ def fit_rul(
         None, "--end-rul", help="CSV with columns file,end_rul: life left after each file's last row "
         "(files not listed ran to failure)."
     ),
-    cap: float = typer.Option(125.0, callback=_finite(positive(), "> 0"),
+    cap: float = typer.Option(125.0, callback=positive(),
                               help="Cap of the RUL target (> 0), in the series' time steps; set it above your "
                               "grades' highest RUL band edge."),
-    coverage: float = typer.Option(0.9, callback=_finite(interval(0.0, 1.0, low_open=True, high_open=True),
-                                                         "in (0, 1)"),
+    coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),
                                    help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
