@@ -130,8 +130,14 @@ def test_stored_text_prints_as_it_is_not_as_rich_markup(tmp_path: Path, monkeypa
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["assets", "list", "-w", str(ws)], terminal_width=200)
     assert r.exit_code == 0 and "a[/]b" in r.output and "c[red]d" in r.output, r.output
+    from assetgrade.store.schema import Asset
+    from assetgrade.workspace import Workspace
+
+    with Workspace.open(ws) as w, w.session() as s:
+        s.get(Asset, "c[red]d").attributes = {"split": "train", "seller": "[b]Acme[/b]"}
     r = runner.invoke(app, ["assets", "show", "c[red]d", "-w", str(ws)], terminal_width=200)
     assert r.exit_code == 0 and "c[red]d" in r.output and "[common return ]with" in r.output, r.output
+    assert 'split: "train"' in r.output and 'seller: "[b]Acme[/b]"' in r.output  # attributes, as stored
     for missing in ("nope[red]x", "nope[/]"):
         monkeypatch.setattr("sys.argv", ["assetgrade", "assets", "show", missing, "-w", str(ws)])
         with pytest.raises(SystemExit) as done:

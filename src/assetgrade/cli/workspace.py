@@ -139,6 +139,8 @@ def _assets_show(
         return
     console.print(styled("bold", a.id, f" type={a.asset_type} make={a.make or '-'} model={a.model or '-'}"
                          f" value={a.value if a.value is not None else '-'} version={a.version}"))
+    for key, value in sorted((doc["attributes"] or {}).items()):
+        console.print(f"  {key}: {json.dumps(value, default=str, ensure_ascii=False)}", highlight=False)
     ev_table = Table("evidence", "kind", "origin", "source", "details", title="evidence", title_justify="left")
     for e in doc["evidence"]:
         detail = (e["text"] or "")[:60] if e["kind"] in ("log", "document") else json.dumps(e["attributes"])[:60]
