@@ -10,10 +10,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from assetgrade.audit.expert import expert_mark, is_expert_labelled
 from assetgrade.errors import ValidationError
 from assetgrade.store.records import AssetRecord, ImageRef
 
-__all__ = ["COLUMNS", "ORIGINS", "AuditData", "audit_data_from_records", "image_loader_from_refs"]
+__all__ = ["COLUMNS", "ORIGINS", "AuditData", "audit_data_from_records", "evidence_origin", "image_loader_from_refs"]
 
 ORIGINS = ("real", "synthetic", "augmented")
 
@@ -70,7 +71,7 @@ class AuditData:
                 t[col] = default
         for col in ("item_id", "asset_id", "label", "split", "origin", "asset_type", "capture_condition", "source"):
             t[col] = t[col].astype(str)
-        t["expert_labelled"] = t["expert_labelled"].astype(bool)
+        t["expert_labelled"] = np.array([expert_mark(v) for v in t["expert_labelled"]], dtype=bool)
         bad = ~t["origin"].isin(ORIGINS)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -131,6 +132,28 @@ def image_loader_from_refs(refs: Sequence[ImageRef | None]) -> ImageLoader:
     return load
 
 
+def evidence_origin(record: AssetRecord) -> str:
+    """The origin of a record as a whole, from all its evidence (images, logs, series).
+
+    ``real`` when every piece is real (or there is none); otherwise ``synthetic`` when any
+    piece is synthetic, else ``augmented``. So a mixed record counts as non-real, as golden
+    freeze refuses an asset with any synthetic or augmented evidence.
+
+    Examples
+    --------
+    >>> from assetgrade.store.records import LogEntry
+    >>> evidence_origin(AssetRecord("a", logs=(LogEntry("e1", "ok"), LogEntry("e2", "x", origin="synthetic"))))
+    'synthetic'
+    >>> evidence_origin(AssetRecord("b"))
+    'real'
+    """
+    origins = {str(e.origin) for e in record.images} | {str(e.origin) for e in record.logs} | {
+        str(e.origin) for e in record.series}
+    if origins <= {"real"}:
+        return "real"
+    return "synthetic" if "synthetic" in origins else "augmented"
+
+
 def audit_data_from_records(
     records: Sequence[AssetRecord],
     *,
@@ -143,10 +166,13 @@ def audit_data_from_records(
     """One audit row per image of each record (one row for a record without images).
 
     Columns come from the record: ``asset_id``, ``asset_type``, ``label`` (``record.grade``,
-    or ``record.attributes[label_key]`` when given), the image's ``origin``; ``split``,
-    ``capture_condition``, ``source``, ``expert_labelled``, ``generator`` are read from the
-    record attributes when present. ``embed(refs)`` (e.g. ``assetgrade.audit.embed.embed_images``)
-    gives the embeddings of the image rows; rows without an image get the mean embedding.
+    or ``record.attributes[label_key]`` when given), the image's ``origin`` (for a record
+    without images, :func:`evidence_origin` of its logs and series: a synthetic log counts as
+    synthetic); ``split``, ``capture_condition``, ``source`` are read from the record
+    attributes when present, ``expert_labelled`` through
+    :func:`~assetgrade.audit.expert.is_expert_labelled` (only a clear yes is expert).
+    ``embed(refs)`` (e.g. ``assetgrade.audit.embed.embed_images``) gives the embeddings of
+    the image rows; rows without an image get the mean embedding.
     ``pred_probs`` holds one row per audit row, or one per record (each image row of a record
     then gets its record's row).
     """
@@ -167,10 +193,10 @@ def audit_data_from_records(
             "split": str(attrs.get("split", "train")),
             "capture_condition": str(attrs.get("capture_condition", "unknown")),
             "source": str(attrs.get("source", "unknown")),
-            "expert_labelled": bool(attrs.get("expert_labelled", True)),
+            "expert_labelled": is_expert_labelled(attrs),
         }
         if not rec.images:
-            rows.append({**base, "item_id": rec.asset_id, "origin": "real"})
+            rows.append({**base, "item_id": rec.asset_id, "origin": evidence_origin(rec)})
             refs.append(None)
         for img in rec.images:
             rows.append({**base, "item_id": f"{rec.asset_id}/{img.evidence_id}", "origin": img.origin})

@@ -7,8 +7,9 @@ A golden set is the yardstick of champion/challenger evaluation, so it must not 
   annotator, source) and defect labels; the snapshot's sha256 is stored with the set and in a
   ``golden.freeze`` audit event;
 * **only real, expert-labelled assets** go in: an asset with any synthetic or augmented
-  evidence, an asset marked ``expert_labelled: false``, a grade label from a non-expert
-  source (``pseudo``, ``model``...) or an asset without a grade label is refused;
+  evidence, an asset whose ``expert_labelled`` mark is not a clear yes (read by
+  :func:`~assetgrade.audit.expert.is_expert_labelled`: ``false``, ``0``, ``"false"``, ``"no"``...),
+  a grade label from a non-expert source (``pseudo``, ``model``...) or an asset without a grade label is refused;
 * **verify on use**: the stored snapshot is re-hashed and compared with the audit event,
   every blob is re-read and re-hashed, and each asset's evidence and labels are compared
   with the snapshot; any difference names the asset and what changed.
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetgrade.audit.expert import EXPERT_KEY, is_expert_labelled
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from assetgrade.store.audit import append_event, canonical_json, list_events
 from assetgrade.store.blobs import BlobStore
@@ -132,8 +134,9 @@ def snapshot_asset(session: Session, asset_id: str) -> dict[str, Any]:
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise NotFoundError(f"asset {asset_id!r} not found")
-    if (asset.attributes or {}).get("expert_labelled") is False:
-        raise ValidationError("marked expert_labelled: false; a golden set holds expert labels only", where=where)
+    if not is_expert_labelled(asset.attributes):
+        raise ValidationError(f"marked {EXPERT_KEY}: {(asset.attributes or {}).get(EXPERT_KEY)!r}, not a clear yes"
+                              " (true, 1, 'true', 'yes', '1'); a golden set holds expert labels only", where=where)
     rows = session.execute(
         select(Evidence, Provenance).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
         .where(Evidence.asset_id == asset_id).order_by(Evidence.id)

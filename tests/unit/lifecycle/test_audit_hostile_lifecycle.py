@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from assetgrade.errors import ValidationError
 from assetgrade.lifecycle.exports import model_documentation
 from assetgrade.lifecycle.golden import freeze_golden_set
 from assetgrade.lifecycle.registry import ModelRegistry
 from assetgrade.store.results import add_prediction, add_review
+from assetgrade.store.schema import Asset
 from assetgrade.workspace import Workspace
 
 from .conftest import TableModel, seed_assets
@@ -33,3 +39,22 @@ def test_export_counts_predictions_under_the_models_own_id(ws: Workspace) -> Non
     h = model_documentation(ws, "v7")["human_oversight"]
     assert h["prediction_versions"] == ["table-7f3a", "v7"]
     assert (h["predictions"], h["sent_to_review"], h["reviews_of_predictions"], h["overrides"]) == (9, 3, 2, 2)
+
+
+@pytest.mark.parametrize("mark", ["false", 0, "no", "maybe", False])
+def test_golden_freeze_refuses_an_unclear_expert_mark(ws: Workspace, mark: Any) -> None:
+    ids = seed_assets(ws, 2)
+    with ws.session() as s:
+        s.get(Asset, ids[0]).attributes = {"expert_labelled": mark}  # type: ignore[union-attr]
+    with ws.session() as s, pytest.raises(ValidationError, match="expert_labelled") as exc:
+        freeze_golden_set(s, ids)
+    assert repr(mark) in str(exc.value) and ids[0] in str(exc.value)
+
+
+@pytest.mark.parametrize("mark", ["true", 1, "YES", True, None])
+def test_golden_freeze_admits_a_clear_yes(ws: Workspace, mark: Any) -> None:
+    ids = seed_assets(ws, 2)
+    with ws.session() as s:
+        s.get(Asset, ids[0]).attributes = {"expert_labelled": mark}  # type: ignore[union-attr]
+    with ws.session() as s:
+        assert len(freeze_golden_set(s, ids).items) == 2
