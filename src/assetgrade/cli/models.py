@@ -151,9 +151,15 @@ def _evaluate(
     from assetgrade.lifecycle.registry import ModelRegistry
 
     with open_workspace(workspace, store) as ws:
-        ev = ModelRegistry(ws).evaluate(version, golden, reuse=False)
+        reg = ModelRegistry(ws)
+        ev = reg.evaluate(version, golden, reuse=False)
+        overlap = reg.trained_on_golden(version, golden)
+    if overlap:
+        err_console.print(styled("yellow", "warning:", f" {version} was trained on {len(overlap)} of the "
+                                 f"{int(ev.overall.get('n') or 0)} assets of golden set {golden} (e.g. "
+                                 f"{', '.join(overlap[:5])}): these figures are in-sample, not an independent check"))
     if as_json:
-        typer.echo(json.dumps(ev.to_dict(), indent=2))
+        typer.echo(json.dumps({**ev.to_dict(), "trained_on_golden": len(overlap)}, indent=2))
         return
     _print_eval(f"{version} on golden set {golden}", ev.overall, names=("overall",))
     for key, groups in ev.subgroups.items():
@@ -183,8 +189,10 @@ def _promote(
         return
     _print_comparison(res.champion, res.challenger)
     if res.forced:
-        console.print(styled("yellow", "forced",
-                             f" despite: {'; '.join(res.comparison.regressions if res.comparison else [])}"))
+        why = list(res.comparison.regressions if res.comparison else [])
+        if res.trained_on_golden:
+            why.append(f"trained on {res.trained_on_golden} golden assets")
+        console.print(styled("yellow", "forced", f" despite: {'; '.join(why)}"))
     console.print(styled("green", f"{version} is the champion",
                          f" (replacing {res.previous})" if res.previous else ""))
     _print_grading_model(res.grading_model)

@@ -118,10 +118,13 @@ class PromotionResult:
     forced: bool
     reason: str | None
     grading_model: dict[str, Any] | None = None
+    trained_on_golden: int = 0
+    """How many golden assets the new champion trained on (promoted only when forced)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"version": self.version, "previous": self.previous, "golden": self.golden,
+                "trained_on_golden": self.trained_on_golden,
                 "challenger": self.challenger.to_dict(),
                 "champion": None if self.champion is None else self.champion.to_dict(),
                 "comparison": None if self.comparison is None else self.comparison.to_dict(),
@@ -292,6 +295,20 @@ class ModelRegistry:
             row.golden = {**(row.golden or {}), golden: stored}
         return ev
 
+    def trained_on_golden(self, version: str, golden: str = "default") -> list[str]:
+        """The assets of golden set ``golden`` that ``version``'s model trained on, sorted.
+
+        Read from the model's ``train_ids_`` (a Grader keeps the ids it was fitted on); a model
+        that does not record them gives []. Golden figures of a model that trained on golden
+        assets are in-sample, not an independent check.
+        """
+        from assetgrade.lifecycle.golden import get_golden_set
+
+        with self.ws.session(readonly=True) as s:
+            gold = set(get_golden_set(s, golden).asset_ids)
+        trained = getattr(self.load(version), "train_ids_", None)
+        return sorted(gold.intersection(str(a) for a in trained or ()))
+
     def _lifecycle_section(self) -> dict[str, Any]:
         return self.ws.config.section("lifecycle")
 
@@ -310,6 +327,8 @@ class ModelRegistry:
 
         A refused promotion raises ConflictError listing the regressions (and is recorded as a
         ``model.promotion_refused`` event); ``force=True`` promotes anyway and needs a ``reason``.
+        A model that trained on golden assets (:meth:`trained_on_golden`) is refused the same way,
+        before any evaluation, unless forced.
         The new champion's Grader bundle becomes ``models/grader`` (:mod:`~assetgrade.lifecycle.serving`);
         the ``model.promote`` event's ``grading_model`` says what was installed and replaced.
         """
@@ -319,6 +338,16 @@ class ModelRegistry:
         if target.is_champion:
             raise ConflictError(f"model version {version!r} is already the champion")
         current = self.champion()
+        overlap = self.trained_on_golden(version, golden)
+        if overlap and not force:
+            with self.ws.session() as s:
+                append_event(s, actor=actor, action="model.promotion_refused", entity="model", entity_id=version,
+                             payload={"champion": current.version if current else None, "golden": golden,
+                                      "trained_on_golden": len(overlap)})
+            raise ConflictError(
+                f"model version {version!r} was trained on {len(overlap)} assets of golden set {golden!r} (e.g. "
+                f"{', '.join(overlap[:5])}): its golden figures are in-sample, not an independent check; retrain "
+                "with the golden assets held out (assetgrade retrain) or use --force with --reason to promote anyway")
         challenger = self.evaluate(version, golden)
         champ_eval = self.evaluate(current.version, golden) if current is not None else None
         comparison = compare(champ_eval, challenger, policy or self.policy()) if champ_eval is not None else None
@@ -351,11 +380,11 @@ class ModelRegistry:
                 "challenger_metrics": challenger.overall,
                 "champion_metrics": None if champ_eval is None else champ_eval.overall,
                 "regressions": [] if comparison is None else comparison.regressions,
-                "forced": bool(force and comparison is not None and not comparison.ok), "reason": reason,
-                "grading_model": install.record})
-        forced = bool(force and comparison is not None and not comparison.ok)
+                "forced": bool(force and (overlap or (comparison is not None and not comparison.ok))),
+                "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record})
+        forced = bool(force and (overlap or (comparison is not None and not comparison.ok)))
         return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
-                               comparison, forced, reason, install.record)
+                               comparison, forced, reason, install.record, trained_on_golden=len(overlap))
 
     def rollback(self, *, to: str | None = None, reason: str | None = None, actor: str = "system") -> ModelInfo:
         """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion.
