@@ -71,3 +71,22 @@ def test_an_admin_grades_from_the_asset_page(trained_env: RestEnv) -> None:
     shutil.rmtree(env.ws.grader_dir)
     r = c.post("/ui/assets/new-01/grade", follow_redirects=False)
     assert r.status_code == 404 and 'id="grade-error"' in r.text and "assetgrade train" in r.text
+
+
+def test_the_service_says_which_model_grades(trained_env: RestEnv) -> None:
+    from assetgrade.grader import Grader as _Grader
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    env = trained_env
+    assert env.client.get("/api/v1/model").status_code == 401
+    r = env.client.get("/api/v1/model", headers=env.auth("alice"))
+    served = _Grader.load(env.ws.grader_dir)
+    assert r.status_code == 200 and r.json()["model_version"] == served.version_
+    assert r.json()["registry_version"] is None and r.json()["grades"] == list(served.grades_)
+    ModelRegistry(env.ws).register(served, version="v7")
+    doc = env.client.get("/api/v1/model", headers=env.auth("alice")).json()
+    assert (doc["registry_version"], doc["registry_status"]) == ("v7", "candidate")
+    graded = env.client.post("/api/v1/assets/pump-01/grade", headers=env.auth("admin")).json()
+    assert graded["model_version"] == doc["model_version"]  # the id predictions carry
+    shutil.rmtree(env.ws.grader_dir)
+    assert env.client.get("/api/v1/model", headers=env.auth("alice")).status_code == 404

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from assetgrade.lifecycle.registry import ModelInfo
     from assetgrade.workspace import Workspace
 
-__all__ = ["Install", "installing", "prepare_install"]
+__all__ = ["Install", "installing", "prepare_install", "registered_version_of"]
 
 
 @dataclass
@@ -155,3 +155,18 @@ def installing() -> Iterator[Callable[[Install], Install]]:
         raise
     for install in held:
         install.finish()
+
+
+def registered_version_of(ws: Workspace, model_version: str) -> ModelInfo | None:
+    """The registry entry of the grader whose id is ``model_version`` (``grader-<hash>``), or None.
+
+    A grader registered twice (as a re-registration) maps to each entry; the champion wins, then
+    the newest. Tells a client of ``serve`` which registered version answers its requests.
+    """
+    from assetgrade.lifecycle.registry import ModelRegistry
+
+    hits = [i for i in ModelRegistry(ws).list() if model_version in i.prediction_versions]
+    if not hits:
+        return None
+    champions = [i for i in hits if i.is_champion]
+    return champions[0] if champions else hits[-1]

@@ -98,6 +98,18 @@ class HealthOut(BaseModel):
     schema_revision: str | None
 
 
+class ModelOut(BaseModel):
+    """The grader that answers this service's grade requests (``models/grader``) and its registry entry."""
+
+    model_version: str
+    registry_version: str | None
+    registry_status: str | None
+    grades: list[str]
+    ontology_version: str
+    code_version: str
+    n_train: int
+
+
 class PredictionOut(_Out):
     """One stored prediction; ``payload`` is the full GradeResult (``GradeResult.to_dict()``)."""
 

@@ -16,6 +16,7 @@ from assetgrade.rest.schemas import (
     AuditPage,
     ChainReportOut,
     HealthOut,
+    ModelOut,
     TokenCreated,
     TokenIn,
     TokenOut,
@@ -47,6 +48,27 @@ def ontology_dict(ont: Any) -> dict[str, Any]:
 def health_route(request: Request) -> HealthOut:
     """``ok`` and the store's schema revision."""
     return HealthOut(status="ok", schema_revision=current_revision(app_state(request).workspace.engine))
+
+
+@router.get("/model", response_model=ModelOut, summary="The grader that answers grade requests")
+def model_route(request: Request, _: Principal = Depends(current_principal)) -> ModelOut:
+    """Its id (the ``model_version`` on predictions), its registry version and status when registered, its grades.
+
+    Reloaded like every grade request: after a promotion or rollback this names the new champion.
+    404 when the workspace has no trained grader.
+    """
+    from assetgrade.lifecycle.serving import registered_version_of
+
+    state = app_state(request)
+    with state.grading_lock:
+        grader = state.grader()
+        out = ModelOut(model_version=grader.version_, registry_version=None, registry_status=None,
+                       grades=list(grader.grades_), ontology_version=grader.ontology_version_,
+                       code_version=grader.code_version_, n_train=grader.n_train_)
+    info = registered_version_of(state.workspace, out.model_version)
+    if info is not None:
+        out.registry_version, out.registry_status = info.version, info.status
+    return out
 
 
 @router.get("/ontology", summary="The current ontology")
