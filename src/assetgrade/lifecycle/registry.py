@@ -22,6 +22,7 @@ in the lineage.
 
 from __future__ import annotations
 
+import builtins
 import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -295,7 +296,7 @@ class ModelRegistry:
             row.golden = {**(row.golden or {}), golden: stored}
         return ev
 
-    def trained_on_golden(self, version: str, golden: str = "default") -> list[str]:
+    def trained_on_golden(self, version: str, golden: str = "default") -> builtins.list[str]:
         """The assets of golden set ``golden`` that ``version``'s model trained on, sorted.
 
         Read from the model's ``train_ids_`` (a Grader keeps the ids it was fitted on); a model
