@@ -98,3 +98,37 @@ def test_new_prediction_after_review_requeues(fresh_env: Any) -> None:
             conformal_set=["B", "C"], decision="review", expected_cost=999.0, payload={},
         )
     assert _queued(env)[0] == target  # highest expected cost goes first
+
+
+def test_a_defect_box_must_lie_on_an_image_of_the_asset(fresh_env: Any) -> None:
+    from assetgrade.store.schema import Evidence
+
+    env = fresh_env
+    h = env.auth("alice")
+    target = _queued(env)[0]
+    img = f"{target}/image/1"
+    with env.ws.session(readonly=True) as s:
+        ev = s.get(Evidence, img)
+        assert ev is not None
+        w, hgt = ev.attributes["width"], ev.attributes["height"]
+        others = [e.id for e in s.execute(select(Evidence).where(Evidence.asset_id != target,
+                                                                 Evidence.kind == "image")).scalars()]
+    url = f"/api/v1/assets/{target}/reviews"
+
+    def post(defect: dict[str, Any]) -> Any:
+        return env.client.post(url, headers=h, json={"expected_version": 1, "grade": "C",
+                                                     "defects": [{"id": "leak"}, {"id": "corrosion", **defect}]})
+
+    for defect in ({"evidence_id": img, "box": [-5, -5, 10, 10]},
+                   {"evidence_id": img, "box": [0, 0, 100000, 100000]},
+                   {"evidence_id": img, "box": [0, 0, w + 2, 10]},
+                   {"evidence_id": img, "box": [0, 0, 10, hgt + 2]},
+                   {"box": [1, 1, 5, 5]}):
+        r = post(defect)
+        assert r.status_code == 422 and r.json()["where"] == "defects[1].box", (defect, r.text)
+        assert str(defect["box"][0]) in r.json()["detail"]
+    r = post({"evidence_id": others[0], "box": [1, 1, 5, 5]})  # another asset's image
+    assert r.status_code == 422 and r.json()["where"].startswith("defects[1].")
+    assert env.client.get(f"/api/v1/assets/{target}", headers=h).json()["version"] == 1  # nothing written
+    r = post({"evidence_id": img, "box": [0, 0, w + 0.5, hgt]})  # the whole image, with rounding
+    assert r.status_code == 201, r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import get_asset, label_event_payload, label_values
 from assetgrade.store.requests import close_label_request
-from assetgrade.store.schema import Asset, Label, Prediction, PredictionHead, Review, new_id, utcnow
+from assetgrade.store.schema import Asset, Evidence, Label, Prediction, PredictionHead, Review, new_id, utcnow
 
 __all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_graded_inputs",
            "latest_prediction", "latest_prediction_id", "list_predictions", "list_reviews"]
@@ -145,6 +146,35 @@ def latest_graded_inputs(session: Session, asset_ids: Sequence[str]) -> dict[str
     return out
 
 
+def _check_review_box(session: Session, asset_id: str, i: int, defect: dict[str, Any]) -> None:
+    """A review's defect box must lie on an image of this asset: ``0 <= x0 <= x1 <= width`` (and y), 1 px of slack."""
+    box, where = defect.get("box"), f"defects[{i}].box"
+    if box is None:
+        return
+    ev_id = defect.get("evidence_id")
+    if ev_id is None:
+        raise ValidationError(f"box {box} needs the evidence_id of the image of asset {asset_id!r} it is drawn on",
+                              where=where)
+    ev = session.get(Evidence, str(ev_id))
+    if ev is None or ev.asset_id != asset_id or ev.kind != "image":
+        raise ValidationError(f"box {box} is drawn on {ev_id!r}, which is not an image of asset {asset_id!r}",
+                              where=where)
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValidationError(f"box must be four numbers [x0, y0, x1, y1], got {box}", where=where) from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise ValidationError(f"box must be finite numbers, got {box}", where=where)
+    attrs = ev.attributes or {}
+    w, h = attrs.get("width"), attrs.get("height")
+    wmax = float(w) + 1 if isinstance(w, int | float) else math.inf  # 1 px: rounding, as ingest allows
+    hmax = float(h) + 1 if isinstance(h, int | float) else math.inf
+    if not (0 <= x0 <= x1 <= wmax and 0 <= y0 <= y1 <= hmax):
+        size = f"{w}x{h} px" if math.isfinite(wmax) and math.isfinite(hmax) else "of unrecorded size"
+        raise ValidationError(f"box {box} must lie within image {ev_id!r} ({size}): 0 <= x0 <= x1 <= width and "
+                              "0 <= y0 <= y1 <= height", where=where)
+
+
 def add_review(
     session: Session, asset_id: str, *, reviewer: str, expected_version: int, grade: str | None = None,
     defects: Sequence[dict[str, Any]] = (), note: str | None = None,
@@ -155,7 +185,9 @@ def add_review(
     The asset's version goes up by one; the review's grade becomes a grade label and each defect
     (``{"id": ontology defect id, "severity": ..., "box": [...]}``) a defect label, both with
     source ``"review"`` (they win over imported labels). ``based_on_prediction_id`` must name a
-    prediction of this asset (else ValidationError).
+    prediction of this asset (else ValidationError). A defect box needs the ``evidence_id`` of an
+    image of this asset and must lie within it (its stored ``width``/``height``, 1 px of rounding;
+    no negative coordinates): else a ValidationError naming ``defects[i].box``.
     """
     if session.new or session.dirty or session.deleted:
         session.flush()  # below, rows are written with Core statements: pending ORM changes go first
@@ -174,6 +206,7 @@ def add_review(
     for i, d in enumerate(defects):
         if "id" not in d:
             raise ValidationError("each defect needs an 'id' (ontology defect id)", where=f"defects[{i}]")
+        _check_review_box(session, asset_id, i, d)
         labels.append(label_values(session, asset_id=asset_id, kind="defect", value=str(d["id"]),
                                    annotator=reviewer, severity=d.get("severity"), box=d.get("box"),
                                    evidence_id=d.get("evidence_id"), source="review", label_id=f"lb_{rid}_{i}"))
