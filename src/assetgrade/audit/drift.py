@@ -201,6 +201,16 @@ class DriftPolicy(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _retrain_can_fire(self) -> DriftPolicy:
+        # the history holds the last `window` verdicts: more alarms than that can never be counted
+        if self.retrain_after > self.window:
+            raise ValueError(
+                f"retrain_after={self.retrain_after} is more than window={self.window}: at most {self.window}"
+                f" alarms fit in the window, so retraining could never be asked for; use retrain_after <= window"
+            )
+        return self
+
 
 @dataclass
 class DriftBatch:
@@ -250,6 +260,8 @@ class DriftDecision:
     signals: list[DriftSignal]
     alarm: bool
     retrain: bool
+    notes: list[str] = field(default_factory=list)
+    """Signals of this batch that could not be tested, and why (e.g. embeddings of another size)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -259,6 +271,7 @@ class DriftDecision:
             "alarm": self.alarm,
             "retrain": self.retrain,
             "signals": [s.__dict__ for s in self.signals],
+            "notes": list(self.notes),
         }
 
 
@@ -309,7 +322,7 @@ class DriftMonitor:
             core, hold = proj[order[:half]], proj[order[half:]]
             if len(core) > pol.max_reference:
                 core = core[: pol.max_reference]
-            b = min(batch_size, len(hold))
+            b = max(2, min(batch_size, len(hold)))  # MMD needs 2+ rows a side
             self.core_ = core
             self.bandwidth_ = median_bandwidth(core, seed=self.seed)
             # null MMD² at this batch size: batches drawn from the held-out half vs the core half
@@ -324,11 +337,31 @@ class DriftMonitor:
         return self
 
     def check(self, batch: DriftBatch) -> list[DriftSignal]:
-        """Test one batch against the reference (no history is recorded)."""
+        """Test one batch against the reference (no history is recorded); untestable signals are left out."""
+        return self._check(batch)[0]
+
+    def _embedding_problem(self, emb: F) -> str | None:
+        dim = len(self.mean_)
+        if emb.ndim != 2 or emb.shape[1] != dim:
+            return (f"embeddings of size {emb.shape[1] if emb.ndim == 2 else emb.shape}, the reference's are {dim};"
+                    " embedding tests skipped")
+        need = 5 if self.policy.classifier_test else 2  # C2ST: 5 folds; MMD: 2 rows
+        if len(emb) < need:
+            return f"{len(emb)} embedding row(s), the embedding tests need at least {need}; skipped"
+        if not np.isfinite(emb).all():
+            return "embeddings with non-finite values; embedding tests skipped"
+        return None
+
+    def _check(self, batch: DriftBatch) -> tuple[list[DriftSignal], list[str]]:
         pol, ref = self.policy, self.reference_
         out: list[DriftSignal] = []
-        if batch.embeddings is not None and ref.embeddings is not None:
-            cur = self._project(np.asarray(batch.embeddings, np.float64))
+        notes: list[str] = []
+        emb = None if batch.embeddings is None else np.asarray(batch.embeddings, np.float64)
+        if emb is not None and ref.embeddings is not None and (problem := self._embedding_problem(emb)) is not None:
+            notes.append(problem)
+            emb = None
+        if emb is not None and ref.embeddings is not None:
+            cur = self._project(emb)
             m2, p, _ = mmd_permutation_test(
                 self.core_, cur, bandwidth=self.bandwidth_, n_permutations=pol.n_permutations, seed=self.seed
             )
@@ -338,7 +371,11 @@ class DriftMonitor:
                 a, p2 = classifier_two_sample_test(self.core_, cur, seed=self.seed)
                 out.append(DriftSignal("embedding_c2st_auc", a, pol.c2st_min_auc, p2,
                                        a > pol.c2st_min_auc and p2 < pol.alpha))
-        if batch.features is not None and ref.features is not None:
+        if batch.features is not None and ref.features is not None and (
+                np.ndim(batch.features) != 2 or np.shape(batch.features)[1] != np.shape(ref.features)[1]):
+            notes.append(f"feature block of shape {np.shape(batch.features)}, the reference has"
+                         f" {np.shape(ref.features)[1]} columns; feature test skipped")
+        elif batch.features is not None and ref.features is not None:
             rf, cf = np.asarray(ref.features, np.float64), np.asarray(batch.features, np.float64)
             names = list(batch.feature_names) or [f"f{j}" for j in range(cf.shape[1])]
             alpha = pol.alpha / max(1, cf.shape[1])
@@ -372,13 +409,13 @@ class DriftMonitor:
             diff, h, p = two_proportion_test(int(ro.sum()), len(ro), int(co.sum()), len(co))
             out.append(DriftSignal("override_rate_h", abs(h), pol.override_min_h, p,
                                    abs(h) > pol.override_min_h and p < pol.alpha, {"rate_change": diff}))
-        return out
+        return out, notes
 
     def update(self, batch: DriftBatch) -> DriftDecision:
         """Test ``batch``, append the verdict to its station's history, and say whether to retrain."""
         if not hasattr(self, "reference_"):
             raise ValidationError("DriftMonitor.update before fit", where="drift")
-        signals = self.check(batch)
+        signals, notes = self._check(batch)
         alarm = any(s.fired for s in signals)
         st = batch.station_id
         hist = self._history[st]
@@ -387,4 +424,4 @@ class DriftMonitor:
         retrain = sum(hist) >= self.policy.retrain_after
         if retrain:
             hist.clear()
-        return DriftDecision(st, self._counts[st], signals, alarm, retrain)
+        return DriftDecision(st, self._counts[st], signals, alarm, retrain, notes)

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.audit.drift import DriftBatch, DriftDecision, DriftMonitor, DriftPolicy
+from assetgrade.errors import AssetgradeError
 from assetgrade.store.auth_schema import TelemetryRecord
 
 __all__ = ["IGNORED_FEATURES", "StationDrift", "station_batches", "station_drift"]
@@ -67,7 +68,8 @@ def _num(v: Any) -> float:
     return float(v)
 
 
-def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str]) -> DriftBatch:
+def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str],
+              notes: list[str] | None = None) -> DriftBatch:
     preds = [p for r in rows for p in r.predictions]
     feats = [f for r in rows for f in r.features]
     grades = [str(p["grade"]) for p in preds if p.get("grade") is not None] or None
@@ -81,7 +83,13 @@ def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str])
     if preds and all(isinstance(e, list) and e for e in embs):
         dims = {len(e) for e in embs if isinstance(e, list)}
         if len(dims) == 1:
-            embeddings = np.array(embs, np.float64)
+            try:
+                embeddings = np.array(embs, np.float64)
+            except (TypeError, ValueError):
+                if notes is not None:
+                    notes.append(f"{rows[0].key}: embeddings hold non-numbers; embedding tests skipped")
+        elif notes is not None:
+            notes.append(f"{rows[0].key}: embeddings of mixed sizes {sorted(dims)}; embedding tests skipped")
     features = None
     if feats and feature_names:
         mat = np.array([[_num(f.get(k)) for k in feature_names] for f in feats])
@@ -165,8 +173,12 @@ def station_drift(
             ref_rows, cur_rows = batches[:reference_batches], batches[reference_batches:]
             names = sorted({k for r in ref_rows for f in r.features for k, v in f.items()
                             if k not in IGNORED_FEATURES and not math.isnan(_num(v))})
-            reference = _to_batch(ref_rows, st, names)
-            current = [_to_batch([r], st, names) for r in cur_rows]
+            ref_notes: list[str] = []
+            reference = _to_batch(ref_rows, st, names, ref_notes)
+            notes += [f"{kind} reference window: {n}" for n in ref_notes]
+            cur_notes: list[str] = []
+            current = [_to_batch([r], st, names, cur_notes) for r in cur_rows]
+            notes += [f"{kind} batch {n}" for n in cur_notes]
             for r, b in zip(cur_rows, current, strict=True):
                 if r.features and b.features is None and names:
                     notes.append(f"batch {r.key}: feature summaries lack reference features; feature test skipped")
@@ -175,8 +187,19 @@ def station_drift(
             if reference.embeddings is not None and len(reference.embeddings) < size + 4:
                 reference.embeddings = None
                 notes.append("reference window too small for the embedding test; embeddings not tested")
-            monitor = DriftMonitor(policy or DriftPolicy(), seed=seed).fit(reference, batch_size=size)
-            keys += [f"{kind}:{r.key}" for r in cur_rows]
-            decisions += [monitor.update(b) for b in current]
+            try:
+                monitor = DriftMonitor(policy or DriftPolicy(), seed=seed).fit(reference, batch_size=size)
+            except AssetgradeError as exc:
+                notes.append(f"{kind}: reference window not usable, not tested: {exc}")
+                continue
+            for r, b in zip(cur_rows, current, strict=True):
+                try:
+                    d = monitor.update(b)
+                except AssetgradeError as exc:
+                    notes.append(f"{kind} batch {r.key}: not tested: {exc}")
+                    continue
+                keys.append(f"{kind}:{r.key}")
+                decisions.append(d)
+                notes += [f"{kind} batch {r.key}: {n}" for n in d.notes]
         out.append(StationDrift(st, reference_batches, keys, decisions, notes))
     return out

@@ -147,3 +147,17 @@ def test_export_with_unreadable_and_broken_chain(tmp_path: Path) -> None:
     assert code == 1 and "audit chain broken" in out
     assert doc["audit_trail"]["chain_ok"] is False and "unreadable row" in doc["audit_trail"]["reason"]
     assert "is not JSON" in doc["human_oversight"]["model_history"][0]["unreadable"]
+
+
+def test_drift_unknown_station_is_not_found(tmp_path: Path) -> None:
+    from assetgrade.store.auth_schema import TelemetryRecord
+
+    ws_path = make_ws(tmp_path / "ws", n=2)
+    ws = Workspace.open(ws_path)
+    try:
+        with ws.session() as s:
+            s.add(TelemetryRecord(station="yard-1", kind="prediction", batch_id="b0", payload={"grade": "A"}))
+    finally:
+        ws.close()
+    code, out = run("audit", "drift", "-w", ws_path, "--station", "nope")
+    assert code == 3 and "'nope'" in out and "yard-1" in out

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
+from assetgrade.audit.drift import DriftPolicy
 from assetgrade.errors import ValidationError
 from assetgrade.lifecycle.exports import model_documentation
 from assetgrade.lifecycle.golden import freeze_golden_set
 from assetgrade.lifecycle.registry import ModelRegistry
+from assetgrade.lifecycle.telemetry import station_drift
+from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.results import add_prediction, add_review
 from assetgrade.store.schema import Asset
 from assetgrade.workspace import Workspace
@@ -58,3 +62,39 @@ def test_golden_freeze_admits_a_clear_yes(ws: Workspace, mark: Any) -> None:
         s.get(Asset, ids[0]).attributes = {"expert_labelled": mark}  # type: ignore[union-attr]
     with ws.session() as s:
         assert len(freeze_golden_set(s, ids).items) == 2
+
+
+def _pred(station: str, batch: str, emb: list[float] | None, grade: str = "A") -> TelemetryRecord:
+    payload: dict[str, Any] = {"grade": grade, "confidence": 0.9}
+    if emb is not None:
+        payload["embedding"] = emb
+    return TelemetryRecord(station=station, kind="prediction", batch_id=batch, payload=payload)
+
+
+def test_station_drift_embedding_size_change_and_tiny_batch_become_notes(ws: Workspace) -> None:
+    g = np.random.default_rng(0)
+    rows = [_pred("yard-2", f"b{i // 100}", g.normal(size=4 if i < 200 else 6).tolist()) for i in range(300)]
+    rows += [_pred("yard-4", "b0" if i < 100 else "b1" if i < 200 else "one", g.normal(size=4).tolist())
+             for i in range(201)]
+    rows += [_pred("yard-1", f"b{i // 100}", None, "D" if i >= 200 and i % 2 else "A") for i in range(500)]
+    with ws.session() as s:
+        s.add_all(rows)
+    pol = DriftPolicy(calibration_splits=10, n_permutations=200)
+    with ws.session(readonly=True) as s:
+        res = {r.station: r for r in station_drift(s, policy=pol)}
+    assert set(res) == {"yard-1", "yard-2", "yard-4"}
+    assert res["yard-1"].retrain  # the healthy stations' verdicts are kept
+    two, four = res["yard-2"], res["yard-4"]
+    assert len(two.decisions) == 1 and any("embeddings of size 6, the reference's are 4" in n for n in two.notes)
+    assert {sig.signal for sig in two.decisions[0].signals} == {"grade_mix_psi", "confidence_ks"}
+    assert len(four.decisions) == 1 and any("batch one: 1 embedding row(s)" in n for n in four.notes)
+
+
+def test_station_drift_mixed_embedding_sizes_in_a_batch_is_a_note(ws: Workspace) -> None:
+    g = np.random.default_rng(1)
+    rows = [_pred("yard-9", f"b{i // 50}", g.normal(size=3 if i % 7 else 5).tolist()) for i in range(150)]
+    with ws.session() as s:
+        s.add_all(rows)
+    with ws.session(readonly=True) as s:
+        (res,) = station_drift(s, policy=DriftPolicy(calibration_splits=10))
+    assert len(res.decisions) == 1 and any("mixed sizes [3, 5]" in n for n in res.notes)

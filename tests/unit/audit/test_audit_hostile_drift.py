@@ -1,0 +1,35 @@
+"""DriftPolicy cross-field validation and DriftMonitor on batches it cannot fully test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+import pytest
+
+from assetgrade.audit.drift import DriftBatch, DriftMonitor, DriftPolicy
+
+
+def test_retrain_after_more_than_window_is_refused_naming_both() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"retrain_after=5 is more than window=3"):
+        DriftPolicy(retrain_after=5, window=3)
+    assert DriftPolicy(retrain_after=3, window=3).retrain_after == 3
+
+
+def test_monitor_skips_untestable_embeddings_with_a_note_and_keeps_other_signals() -> None:
+    g = np.random.default_rng(0)
+    ref = DriftBatch(embeddings=g.normal(size=(200, 4)), grades=["A"] * 200)
+    mon = DriftMonitor(DriftPolicy(calibration_splits=10)).fit(ref, batch_size=50)
+    for emb, why in ((g.normal(size=(50, 6)), "size 6, the reference's are 4"), (g.normal(size=(1, 4)), "1 embedding"),
+                     (np.full((50, 4), np.nan), "non-finite")):
+        d = mon.update(DriftBatch(embeddings=emb, grades=["D"] * len(emb)))
+        assert [s.signal for s in d.signals] == ["grade_mix_psi"] and why in d.notes[0]
+        assert d.to_dict()["notes"] == d.notes
+        assert [s.signal for s in mon.check(DriftBatch(embeddings=emb, grades=["A"]))] == ["grade_mix_psi"]
+
+
+def test_monitor_calibrated_at_batch_size_one_does_not_divide_by_zero() -> None:
+    g = np.random.default_rng(0)
+    with np.errstate(all="raise"):
+        mon = DriftMonitor(DriftPolicy(calibration_splits=10)).fit(DriftBatch(embeddings=g.normal(size=(20, 3))),
+                                                                   batch_size=1)
+    assert np.isfinite(mon.mmd_threshold_)
