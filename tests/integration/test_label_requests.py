@@ -405,3 +405,17 @@ def test_a_replace_round_names_what_it_withdrew(trained_env: RestEnv, tmp_path: 
     withdrawn = json.loads(out.read_text())["enqueued"]["withdrawn"]
     said = " ".join(r.output.split())
     assert len(withdrawn) == 6 and f"withdrawn (earlier rounds, not repeated): {', '.join(withdrawn)}" in said
+
+
+def test_a_review_without_a_grade_leaves_the_request_open(fresh_env: Any) -> None:
+    env = fresh_env
+    aid = env.assets[0].asset_id
+    _request(env, [aid])
+    url = f"/api/v1/assets/{aid}/reviews"
+    r = env.client.post(url, headers=env.auth("alice"), json={"expected_version": 1, "note": "cannot tell"})
+    assert r.status_code == 201, r.text
+    assert _open(env) == [aid]  # a note gives no grade label: the asset is still to be labelled
+    r = env.client.post(url, headers=env.auth("alice"), json={"expected_version": 2, "grade": "B"})
+    assert r.status_code == 201, r.text
+    done = env.client.get("/api/v1/review/requests?status=done", headers=env.auth("alice")).json()["items"]
+    assert _open(env) == [] and [(i["asset_id"], i["review_id"]) for i in done] == [(aid, r.json()["id"])]

@@ -227,7 +227,7 @@ def add_review(
     conn.execute(insert(Review), values)
     conn.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
                  .values(queued=False))
-    if close_label_request(conn, asset_id, review_id=rid, at=now):
+    if grade is not None and close_label_request(conn, asset_id, review_id=rid, at=now):  # a note gives no label
         append_event(session, actor=reviewer, action="label_request.close", entity="label_request",
                      entity_id=asset_id, payload={"review_id": rid})
     append_event(session, actor=reviewer, action="review.add", entity="review", entity_id=rid,
