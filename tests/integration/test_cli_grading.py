@@ -198,7 +198,7 @@ def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) ->
     assert rows["total"] == 4 and [x["asset_id"] for x in rows["requests"]] == ids
     assert {x["requested_by"] for x in rows["requests"]} == {"carol"} and rows["requests"][0]["rank"] == 1
     r = runner.invoke(app, ["review", "withdraw", "-w", str(ws), ids[0], "new-x"])
-    assert r.exit_code == 0 and "withdrew 1" in r.output and "new-x" in r.output
+    assert r.exit_code == 1 and "withdrew 1" in r.output and "new-x" in str(r.exception)  # exit 3 in the CLI
     r = runner.invoke(app, ["review", "withdraw", "-w", str(ws)])
     assert r.exception is not None and "--all" in str(r.exception)
     assert runner.invoke(app, ["review", "withdraw", "-w", str(ws), "--all"]).exit_code == 0

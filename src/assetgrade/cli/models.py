@@ -35,10 +35,14 @@ def _list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Registered model versions with status, lineage and golden accuracy."""
+    from assetgrade.errors import ValidationError
     from assetgrade.lifecycle.registry import ModelRegistry
 
     with open_workspace(workspace, store) as ws:
-        models = ModelRegistry(ws).list(status)
+        try:
+            models = ModelRegistry(ws).list(status)
+        except ValidationError as exc:  # name the option
+            raise ValidationError(exc.reason, where="--status") from exc
     if as_json:
         typer.echo(json.dumps([m.to_dict() for m in models], indent=2, default=str))
         return

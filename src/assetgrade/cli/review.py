@@ -126,8 +126,12 @@ def withdraw(
     all_: Annotated[bool, typer.Option("--all", help="Withdraw every open request.")] = False,
     actor: Annotated[str | None, ACTOR] = None,
 ) -> None:
-    """Withdraw open label requests (named assets, or ``--all``)."""
-    from assetgrade.errors import ValidationError
+    """Withdraw open label requests (named assets, or ``--all``).
+
+    Named assets without an open request are exit 3 naming them, as ``DELETE
+    /api/v1/review/requests/{asset_id}`` answers 404; the others are withdrawn.
+    """
+    from assetgrade.errors import NotFoundError, ValidationError
     from assetgrade.store.requests import withdraw_label_requests
 
     if bool(asset_ids) == all_:
@@ -137,7 +141,7 @@ def withdraw(
     missing = sorted(set(asset_ids or []) - set(done))
     console.print(f"withdrew {len(done)} open label request(s)")
     if missing:
-        console.print(f"no open request for: {', '.join(missing)}", style="yellow")
+        raise NotFoundError(f"no open label request for: {', '.join(missing)} (review requests lists the open ones)")
 
 
 def register(app: typer.Typer) -> None:

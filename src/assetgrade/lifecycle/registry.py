@@ -44,7 +44,7 @@ from assetgrade.lifecycle.bundles import (
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
 from assetgrade.lifecycle.serving import installing, prepare_install
 from assetgrade.store.audit import append_event
-from assetgrade.store.lifecycle_schema import ModelVersion
+from assetgrade.store.lifecycle_schema import MODEL_STATUSES, ModelVersion
 from assetgrade.store.schema import utcnow
 
 if TYPE_CHECKING:
@@ -175,7 +175,10 @@ class ModelRegistry:
         return row
 
     def list(self, status: str | None = None) -> list[ModelInfo]:
-        """Registered versions, oldest first (optionally of one status)."""
+        """Registered versions, oldest first (optionally of one status; another value is a ValidationError)."""
+        if status is not None and status not in MODEL_STATUSES:
+            raise ValidationError(f"{status!r} is not a model status; use one of {', '.join(MODEL_STATUSES)}",
+                                  where="status")
         q = select(ModelVersion).order_by(ModelVersion.created_at, ModelVersion.version)
         if status is not None:
             q = q.where(ModelVersion.status == status)
