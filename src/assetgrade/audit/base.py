@@ -215,6 +215,9 @@ def run_checks(
     goes on with the next check.
     """
     todo = list(names) if names is not None else list(available_checks())
+    if not todo:
+        raise ValidationError(f"no checks to run: name at least one of {list(available_checks())} (an empty list"
+                              " would pass without auditing anything)", where="checks")
     settings = settings or {}
     unknown = set(settings) - set(todo)
     if unknown:

@@ -87,11 +87,26 @@ def parse_head(value: str) -> tuple[int, str]:
     return int(seq_s), digest
 
 
+def _nothing_to_audit(records: Any, label_key: str | None) -> str:
+    """Why an audit would look at nothing: no records, no grades, or a label key no asset has."""
+    if not records:
+        return "nothing to audit: the workspace has no assets"
+    if label_key is None:
+        return f"nothing to audit: none of the {len(records)} assets has a grade (label one, or pass --label-key)"
+    seen = sorted({k for r in records for k in (r.attributes or {})})
+    if label_key not in seen:
+        return (f"--label-key {label_key!r}: no asset has that attribute; attributes present: "
+                f"{seen[:20] or 'none'}")
+    return f"nothing to audit: attribute {label_key!r} is null on all {len(records)} assets"
+
+
 def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
     """The trained grader's out-of-sample distributions of ``records`` as audit-data arguments (None: not usable)."""
     from assetgrade.grading.bundle import INFO_NAME
 
     if not (ws.grader_dir / INFO_NAME).exists():
+        err_console.print(f"--grader: no trained grader in {ws.grader_dir}; label_noise runs without it",
+                          style="yellow")
         return None
     from assetgrade.grader import Grader
     from assetgrade.grading.out_of_sample import label_noise_caveat, out_of_sample_proba
@@ -138,9 +153,9 @@ def _audit(
                                              " errs (docs/audit.md).")] = False,
 ) -> None:
     """Run the data-fidelity checks on the workspace; exit 1 when a policy is violated."""
-    if ctx.invoked_subcommand is not None:
-        from assetgrade.errors import ValidationError
+    from assetgrade.errors import ValidationError
 
+    if ctx.invoked_subcommand is not None:
         given = [flag for flag, value, default in (
             ("--checks", checks, None), ("--json", json_path, None), ("--html", html_path, None),
             ("--set", settings, None), ("--embed", embed, False), ("--label-key", label_key, None),
@@ -160,6 +175,8 @@ def _audit(
         cfg = ws.config.section("audit")
         records = load_records(ws)
         labelled = [r for r in records if (r.attributes.get(label_key) if label_key else r.grade) is not None]
+        if not labelled:
+            raise ValidationError(_nothing_to_audit(records, label_key), where="assetgrade audit")
         if len(labelled) < len(records):
             err_console.print(f"{len(records) - len(labelled)} assets without a label are not audited", style="yellow")
         embed_fn = None
@@ -171,8 +188,10 @@ def _audit(
             def embed_fn(refs: Any) -> Any:
                 return embed_images(refs, cache_dir=cache, progress=True)
 
-        names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()] or \
-            list(cfg.get("checks", available_checks()))
+        names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()]
+        if checks is not None and not names:
+            raise ValidationError(f"no check named in {checks!r}; known: {list(available_checks())}", where="--checks")
+        names = names or list(cfg.get("checks", available_checks()))
         probs = None
         if use_grader and label_key is None and "label_noise" in names:
             probs = _grader_probs(ws, labelled)

@@ -87,6 +87,9 @@ def _audit(section: Mapping[str, Any], where: str) -> list[str]:
     checks = section.get("checks", [])
     if not _texts(checks):
         problems.append(f"{where}.checks: must be a list of check names, got {checks!r}")
+    elif "checks" in section and not checks:
+        problems.append(f"{where}.checks: empty, so the audit would pass without checking anything; list some"
+                        f" of {known} or remove the key to run them all")
     else:
         problems += [f"{where}.checks: unknown check {c!r}; known: {known}" for c in checks if c not in known]
     settings = section.get("settings", {})

@@ -161,3 +161,30 @@ def test_drift_unknown_station_is_not_found(tmp_path: Path) -> None:
         ws.close()
     code, out = run("audit", "drift", "-w", ws_path, "--station", "nope")
     assert code == 3 and "'nope'" in out and "yard-1" in out
+
+
+def test_audit_of_nothing_is_bad_input(tmp_path: Path) -> None:
+    ws_path = tmp_path / "nolab"
+    ws = Workspace.init(ws_path)
+    with ws.session() as s:
+        for i in range(3):
+            add_asset(s, f"n{i}", asset_type="pump", attributes={"site": "x"})
+    ws.close()
+    code, out = run("audit", "-w", ws_path)
+    assert code == 2 and "none of the 3 assets has a grade" in " ".join(out.split())
+    labelled = make_ws(tmp_path / "ws", n=4)
+    code, out = run("audit", "-w", labelled, "--label-key", "grde")
+    out = " ".join(out.split())
+    assert code == 2 and "--label-key 'grde': no asset has that attribute" in out and "split" in out
+    code, out = run("audit", "-w", labelled, "--checks", ",")
+    assert code == 2 and "no check named" in out
+
+
+def test_empty_check_list_is_a_config_error(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path / "ws", n=4)
+    with (ws / "assetgrade.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("audit:\n  checks: []\n")
+    code, out = run("audit", "-w", ws)
+    assert code == 2 and "no checks to run" in " ".join(out.split())
+    code, out = run("config", "check", "-w", ws)
+    assert code != 0 and "audit.checks: empty" in " ".join(out.split())

@@ -44,3 +44,14 @@ def test_good_values_pass() -> None:
     assert get_check("imbalance", min_ratio=0, real_only=False).min_ratio == 0  # type: ignore[attr-defined]
     assert get_check("coverage", min_count=3, by=["label"]).by == ("label",)  # type: ignore[attr-defined]
     assert get_check("label_noise", method="both", seed=3).method == "both"  # type: ignore[attr-defined]
+
+
+def test_run_checks_with_an_empty_list_is_refused() -> None:
+    import pandas as pd
+
+    from assetgrade.audit.base import run_checks
+    from assetgrade.audit.data import AuditData
+
+    data = AuditData(pd.DataFrame({"item_id": ["a"], "asset_id": ["a"], "label": ["x"]}))
+    with pytest.raises(ValidationError, match="no checks to run"):
+        run_checks(data, [])
