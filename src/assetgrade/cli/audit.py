@@ -379,10 +379,11 @@ def _golden_freeze(
     assets: Annotated[list[str] | None, typer.Argument(help="Asset ids (or use --from-file / --split).")] = None,
     name: Annotated[str, typer.Option("--name", help="Golden set name.")] = "default",
     from_file: Annotated[Path | None, typer.Option("--from-file", help="A file of asset ids, one a line.")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="Every eligible asset whose split attribute is this;"
-                                              " ineligible ones are skipped and listed.")] = None,
-    sample: Annotated[int | None, typer.Option("--sample", help="With --split: at most this many, drawn"
-                                               " at random.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Every eligible asset whose split attribute is this"
+                                              " (assets without a split never match); ineligible ones are skipped"
+                                              " and listed.")] = None,
+    sample: Annotated[int | None, typer.Option("--sample", min=1, help="With --split: at most this many"
+                                               " (at least 1), drawn at random.")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     actor: Annotated[str | None, ACTOR] = None,
@@ -396,6 +397,11 @@ def _golden_freeze(
     from assetgrade.lifecycle.golden import freeze_golden_set, snapshot_asset
     from assetgrade.store.schema import Asset
 
+    if sample is not None and split is None:
+        raise ValidationError(f"--sample {sample} draws from the assets --split selects; give --split, or list"
+                              " the assets to freeze", where="--sample")
+    if split is not None and not split.strip():
+        raise ValidationError("--split must name a split value (e.g. test), got an empty one", where="--split")
     ids = list(assets or [])
     if from_file is not None:
         try:
@@ -408,9 +414,12 @@ def _golden_freeze(
 
             skipped: list[str] = []
             with ws.session(readonly=True) as s:
+                matched = 0
                 for a in s.execute(select(Asset).order_by(Asset.id)).scalars():
-                    if str((a.attributes or {}).get("split")) != split:
-                        continue
+                    value = (a.attributes or {}).get("split")
+                    if value is None or isinstance(value, dict | list) or str(value) != split:
+                        continue  # no split (absent or null) never matches, not even --split None
+                    matched += 1
                     try:
                         snapshot_asset(s, a.id)
                         ids.append(a.id)
@@ -420,6 +429,8 @@ def _golden_freeze(
                 err_console.print(styled("yellow", "skipped", f" {line}"))
             if len(skipped) > 20:
                 err_console.print(f"... and {len(skipped) - 20} more skipped", style="yellow")
+            if not matched:
+                raise NotFoundError(f"no asset has split {split!r}")
             if sample is not None and len(ids) > sample:
                 ids = sorted(random.Random(seed).sample(ids, sample))
         with ws.session() as s:

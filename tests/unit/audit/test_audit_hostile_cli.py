@@ -188,3 +188,28 @@ def test_empty_check_list_is_a_config_error(tmp_path: Path) -> None:
     assert code == 2 and "no checks to run" in " ".join(out.split())
     code, out = run("config", "check", "-w", ws)
     assert code != 0 and "audit.checks: empty" in " ".join(out.split())
+
+
+def test_golden_freeze_option_edge_cases(tmp_path: Path) -> None:
+    ws_path = make_ws(tmp_path / "ws", n=6)
+    ws = Workspace.open(ws_path)
+    try:
+        with ws.session() as s:
+            add_asset(s, "nosplit", asset_type="pump")
+            add_asset(s, "nullsplit", asset_type="pump", attributes={"split": None})
+            for aid in ("nosplit", "nullsplit"):
+                add_label(s, asset_id=aid, kind="grade", value="A", annotator="expert")
+    finally:
+        ws.close()
+    code, out = run("golden", "freeze", "-w", ws_path, "--split", "test", "--sample", -1, "--name", "a")
+    assert code == 2 and "--sample" in out
+    code, out = run("golden", "freeze", "-w", ws_path, "--split", "None", "--name", "b")
+    assert code == 3 and "no asset has split 'None'" in out
+    code, out = run("golden", "freeze", "-w", ws_path, "a00", "a01", "--sample", 1, "--name", "c")
+    assert code == 2 and "give --split" in " ".join(out.split())
+    code, out = run("golden", "freeze", "-w", ws_path, "--split", " ", "--name", "d")
+    assert code == 2 and "--split" in out
+    code, out = run("golden", "freeze", "-w", ws_path, "--split", "test", "--sample", 2, "--name", "e")
+    assert code == 0 and ": 2 assets" in out
+    code, out = run("golden", "show", "e", "-w", ws_path, "--json")
+    assert code == 0 and json.loads(out)["n_items"] == 2
