@@ -56,3 +56,17 @@ def test_audit_events_page_and_verify_detects_edit(fresh_env: Any) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
     bad = env.client.get("/api/v1/audit/verify", headers=h).json()
     assert not bad["ok"] and bad["first_bad_seq"] == 3
+
+
+def test_a_damaged_audit_row_is_named_not_a_crash(fresh_env: Any) -> None:
+    from sqlalchemy import text
+
+    env = fresh_env
+    h = env.auth("admin")
+    with env.ws.session() as s:
+        s.execute(text("UPDATE audit_events SET payload = '{not json' WHERE seq = 4"))
+    r = env.client.get("/api/v1/audit/events?limit=10", headers=h)
+    assert r.status_code == 503 and r.json()["error"] == "StoreError" and "audit verify" in r.json()["detail"]
+    assert env.client.get("/api/v1/audit/events?after_seq=4&limit=3", headers=h).status_code == 200
+    bad = env.client.get("/api/v1/audit/verify", headers=h).json()
+    assert not bad["ok"] and bad["first_bad_seq"] == 4

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
+from assetgrade.errors import StoreError
 from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.schemas import (
@@ -92,7 +93,11 @@ def audit_events_route(request: Request, after_seq: int = Query(0, ge=0, le=SQL_
     if actor is not None:
         q = q.where(AuditEvent.actor == actor)
     with app_state(request).workspace.session(readonly=True) as s:
-        items = [AuditEventOut.model_validate(e) for e in s.execute(q).scalars()]
+        try:
+            items = [AuditEventOut.model_validate(e) for e in s.execute(q).scalars()]
+        except (ValueError, TypeError) as exc:  # a damaged row (payload not JSON, time not a timestamp)
+            raise StoreError(f"an audit event after seq {after_seq} cannot be read ({type(exc).__name__}: {exc}); "
+                             "GET /api/v1/audit/verify or `assetgrade audit verify` names it") from exc
     return AuditPage(items=items, next_after_seq=items[-1].seq if len(items) == limit else None)
 
 
