@@ -243,9 +243,11 @@ def _rul_channel_warning(grader: Grader, base: Path | None,
     """The records whose series have every channel the configured RUL model needs, and a warning; None: no gap."""
     from assetgrade.grading.fleet_rul import rul_channel_gaps
 
-    path = grader.extractor_settings.get("sensors", {}).get("rul_model")
+    path = (grader.extractor_settings.get("sensors") or {}).get("rul_model")
+    if path is None:  # no RUL model configured: nothing to check
+        return None
     try:
-        model = grader.resolve_settings(base)["sensors"]["rul_model"]
+        model = (grader.resolve_settings(base).get("sensors") or {}).get("rul_model")
         gaps = rul_channel_gaps(model, records) if model is not None else {}
     except AssetgradeError:
         return None  # a bad rul_model setting is check_grader_settings' to report

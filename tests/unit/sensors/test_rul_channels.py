@@ -55,6 +55,10 @@ def test_data_check_names_the_channels_the_rul_model_needs(tmp_path: Path, model
                for w in check.warnings)
     assert not check_training_data(_records(6, 0), settings, ["A", "B"], base=tmp_path).warnings
     assert rul_channel_gaps(model, _records(3, 1)) == {"a0": ["vib"]}
+    for plain in ({"extractors": ["sensors"], "folds": 3},  # the default: no RUL model, nothing to check
+                  {"extractors": ["sensors"], "folds": 3, "extractor_settings": {"sensors": {"window": 8}}}):
+        check = check_training_data(_records(6, 3), plain, ["A", "B"], base=tmp_path)
+        assert not check.problems and check.modality_counts == {"sensors": 6}
 
 
 def test_train_leaves_sensors_out_before_fitting_naming_the_channels(model: RulModel) -> None:
