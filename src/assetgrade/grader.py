@@ -252,7 +252,7 @@ class Grader:
             all_records = load_records(source)
             ontology = ontology or source.ontology()
             if costs is None and source.config.section("costs"):
-                costs = CostConfig.from_dict(source.config.section("costs"),
+                costs = CostConfig.from_dict(source.config.section("costs"),  # on this grader's scale
                                              grades=tuple(ontology.grades.names))
         else:
             all_records = list(source)

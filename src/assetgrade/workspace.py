@@ -18,6 +18,7 @@ from assetgrade.store.engine import current_revision, head_revision, make_engine
 from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 
 if TYPE_CHECKING:
+    from assetgrade.decision.costs import CostConfig
     from assetgrade.ontology import Ontology
 
 __all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path", "sqlite_file"]
@@ -145,6 +146,17 @@ class Workspace:
     def grader_dir(self) -> Path:
         """Where ``assetgrade train`` saves the workspace's grader (``models/grader``)."""
         return self.models_dir / GRADER_DIR
+
+    def costs(self) -> CostConfig:
+        """The cost settings train, retrain and golden evaluations use: ``costs:`` on the ontology's grade scale.
+
+        A section that names no grades takes the ontology's, and prices left out follow
+        :func:`~assetgrade.decision.costs.default_prices` for that scale.
+        """
+        from assetgrade.decision.costs import CostConfig
+
+        return CostConfig.from_dict(self.config.section("costs"), where=f"{CONFIG_NAME}:costs",
+                                    grades=tuple(self.ontology().grades.names))
 
     def ontology(self) -> Ontology:
         """The workspace's ontology (``ontology:`` in the config, else the shipped default)."""

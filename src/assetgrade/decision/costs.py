@@ -83,8 +83,8 @@ class CostConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _prices_for_the_scale(cls, data: Any) -> Any:
-        """Without prices or a matrix, the default prices follow the given grades (any scale length)."""
-        if isinstance(data, dict) and "grades" in data and "price" not in data and data.get("matrix") is None:
+        """Without prices, the default prices follow the given grades (any scale length; a matrix overrides them)."""
+        if isinstance(data, dict) and "grades" in data and "price" not in data:  # also beside a matrix
             grades = data["grades"]
             if isinstance(grades, (list, tuple)) and all(isinstance(g, str) for g in grades):
                 data = {**data, "price": default_prices(tuple(grades))}

@@ -91,7 +91,7 @@ def grade_set_metrics(
         raise ValidationError(f"result grade {bad.grade!r} is not one of {list(grades)}", where=bad.asset_id)
     proba = np.array([[float(r.probabilities.get(g, 0.0)) for g in grades] for r in results])
     proba = proba / np.maximum(proba.sum(1, keepdims=True), 1e-12)
-    cfg = costs or CostConfig(grades=tuple(grades), price=_default_price(grades))
+    cfg = costs or CostConfig(grades=tuple(grades))  # default_prices for this scale, as train uses
     vals = list(values) if values is not None else [None] * n
     realised = [float(cost_matrix(cfg, v)[y[i], pred[i]]) for i, v in enumerate(vals)]
     return {
@@ -103,13 +103,6 @@ def grade_set_metrics(
         "realised_cost": float(np.mean(realised)),
         "review_rate": float(np.mean([r.decision == "review" for r in results])),
     }
-
-
-def _default_price(grades: Sequence[str]) -> dict[str, float]:
-    default = CostConfig().price
-    if all(g in default for g in grades):
-        return {g: default[g] for g in grades}
-    return {g: float(p) for g, p in zip(grades, np.linspace(1.0, 0.25, len(grades)), strict=True)}
 
 
 @dataclass

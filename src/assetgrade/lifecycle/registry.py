@@ -290,7 +290,7 @@ class ModelRegistry:
             return GoldenEvaluation.from_dict(cached)
         ont = self.ws.ontology()
         ev = evaluate_on_golden(self.load(version), records, grades=list(ont.grades.names), golden=golden,
-                                content_hash=gs.content_hash, model_version=version, costs=_workspace_costs(self.ws),
+                                content_hash=gs.content_hash, model_version=version, costs=self.ws.costs(),
                                 subgroups=tuple(self._lifecycle_section().get("subgroups",
                                                                               ("asset_type", "modalities", "source"))))
         with self.ws.session() as s:
@@ -434,9 +434,3 @@ class ModelRegistry:
 
 def _registered_digests(s: Session) -> set[str]:
     return set(s.execute(select(ModelVersion.bundle_sha256)).scalars())
-
-
-def _workspace_costs(ws: Workspace) -> Any:
-    from assetgrade.decision.costs import CostConfig
-
-    return CostConfig.from_dict(ws.config.section("costs"), grades=tuple(ws.ontology().grades.names))

@@ -40,12 +40,9 @@ def default_fit(ws: Workspace) -> FitFn:
     """
 
     def fit(records: Sequence[AssetRecord]) -> Any:
-        from assetgrade.decision.costs import CostConfig
         from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
 
-        costs = ws.config.section("costs")
-        grader = grader_from_settings(workspace_grader_settings(ws.config), ontology=ws.ontology(),
-                                      costs=CostConfig.from_dict(costs) if costs else None)
+        grader = grader_from_settings(workspace_grader_settings(ws.config), ontology=ws.ontology(), costs=ws.costs())
         # Grader.fit resolves settings against the workspace only when given the workspace itself;
         # a list of records (golden assets held out) would resolve a relative path against the cwd.
         given = grader.extractor_settings

@@ -55,3 +55,30 @@ def test_default_prices_follow_any_grade_scale() -> None:
     assert three.grades == ("good", "fair", "poor") and three.dispute_cost == 10 and three.price["poor"] == 0.25
     named = CostConfig.from_dict({"grades": ["A", "B"], "price": {"A": 1.0, "B": 0.5}}, grades=("X", "Y"))
     assert named.grades == ("A", "B")  # a section that names its grades keeps them (train then says they differ)
+
+
+def test_a_matrix_on_another_scale_needs_no_prices() -> None:
+    cfg = CostConfig.from_dict({"matrix": [[0, 1, 2], [1, 0, 1], [2, 1, 0]]}, grades=("good", "fair", "poor"))
+    assert cfg.grades == ("good", "fair", "poor") and float(cost_matrix(cfg)[0, 2]) == 2.0
+
+
+def test_the_workspace_costs_sit_on_its_ontologys_scale(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from importlib import resources
+
+    import yaml
+
+    from assetgrade.config import CONFIG_NAME
+    from assetgrade.workspace import Workspace
+
+    doc = yaml.safe_load(resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8"))
+    doc["grades"].append({"id": "E", "name": "Scrap"})
+    (tmp_path / "ws").mkdir()
+    Workspace.init(tmp_path / "ws").close()
+    (tmp_path / "ws" / "five.yaml").write_text(yaml.safe_dump(doc))
+    cfg_path = tmp_path / "ws" / CONFIG_NAME
+    text = cfg_path.read_text().replace("ontology: null", "ontology: five.yaml")
+    assert "five.yaml" in text
+    cfg_path.write_text(text + "costs:\n  review_cost: 50\n")
+    with Workspace.open(tmp_path / "ws") as ws:
+        costs = ws.costs()  # what train, retrain and golden evaluations use
+    assert costs.grades == ("A", "B", "C", "D", "E") and costs.review_cost == 50 and costs.price["E"] == 0.25
