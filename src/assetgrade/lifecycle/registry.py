@@ -394,9 +394,10 @@ class ModelRegistry:
         """Retire the champion and restore the one it replaced (or ``to``); returns the restored champion.
 
         ``to`` must name a version that was the champion before (promoted at some time); any
-        other is a ValidationError naming the versions that were. The restored champion's
-        ``previous_champion`` becomes the version it replaces now, so a later plain rollback undoes
-        this one. Its Grader bundle becomes ``models/grader`` again, recorded in the
+        other is a ValidationError naming the versions that were. The restored champion keeps its
+        ``previous_champion`` (the one it replaced when it was promoted), so plain rollbacks walk
+        back through the champions (v3 → v2 → v1) and never return to the retired, rolled-back
+        version; undoing a rollback goes through ``to`` or a promotion. Its Grader bundle becomes ``models/grader`` again, recorded in the
         ``model.rollback`` event's ``grading_model``.
         """
         current = self.champion()
@@ -423,7 +424,6 @@ class ModelRegistry:
                 raise ConflictError("the champion changed during the rollback; retry")
             old.status, old.retired_at = "retired", now
             new.status, new.promoted_at, new.retired_at = "champion", now, None
-            new.previous_champion = current.version  # a later plain rollback undoes this one
             s.flush()
             install = hold(prepare_install(self.ws, restored, registered=_registered_digests(s)))
             append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,

@@ -72,7 +72,8 @@ def test_promotion_refuses_worse_challenger_and_rollback(reg: ModelRegistry, ws:
         assert verify_chain(s).ok
     assert actions == [("model.register", "v1"), ("model.promote", "v1"), ("model.register", "v2"),
                        ("model.promotion_refused", "v2"), ("model.promote", "v2"), ("model.rollback", "v1")]
-    assert restored.previous_champion == "v2"  # a plain rollback now undoes this one
+    with pytest.raises(ConflictError, match="nothing to roll back"):
+        reg.rollback()  # v1 was the first champion: plain rollbacks walk back, never forward to v2
     with pytest.raises(ConflictError, match="already the champion"):
         reg.rollback(to="v1")
 
@@ -94,10 +95,11 @@ def test_rollback_restores_only_an_earlier_champion(reg: ModelRegistry, ws: Work
     reg.promote("v3", policy=PromotionPolicy(min_subgroup_n=1))
     with pytest.raises(ValidationError, match="earlier champions: v1, v2; the champion is 'v3'"):
         reg.rollback(to="weak")
-    back = reg.rollback(to="v1", actor="lead")
-    assert back.version == "v1" and back.previous_champion == "v3" and reg.get("v3").status == "retired"
-    again = reg.rollback(actor="lead")  # a plain rollback undoes the one before
-    assert again.version == "v3" and reg.champion().version == "v3"  # type: ignore[union-attr]
+    assert reg.rollback(actor="lead").version == "v2"  # plain rollbacks walk back: v3 -> v2 -> v1
+    assert reg.rollback(actor="lead").version == "v1" and reg.get("v3").status == "retired"
+    back = reg.rollback(to="v3", actor="lead")  # undoing goes through --to, to an earlier champion
+    assert back.version == "v3" and reg.champion().version == "v3"  # type: ignore[union-attr]
+    assert reg.rollback(actor="lead").version == "v2"  # v3 still replaced v2
 
 
 def test_better_or_equal_challenger_is_promoted(reg: ModelRegistry) -> None:
