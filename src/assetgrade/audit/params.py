@@ -42,7 +42,12 @@ class Interval:
 
     def allows(self, value: Any) -> bool:
         kinds = (int,) if self.integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return False
+        try:
+            if not math.isfinite(value):
+                return False
+        except OverflowError:  # an integer too large for a float (10**400) is no setting either
             return False
         return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
 
@@ -120,5 +125,5 @@ def validate_settings(check: str, constraints: Mapping[str, SettingConstraint], 
 
 
 CV_SETTINGS: dict[str, SettingConstraint] = {"n_splits": Interval(2, None, integer=True),
-                                             "seed": Interval(0, None, integer=True)}
+                                             "seed": Interval(0, 2**32 - 1, integer=True)}
 """The cross-validation settings several checks share."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,12 +75,16 @@ def parse_head(value: str) -> tuple[int, str]:
 
     >>> parse_head("12:" + "AB" * 32)[0]
     12
+    >>> parse_head("\u00b2:" + "ab" * 32)  # a superscript two is a digit to str.isdigit, not to int()
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: --expect-head: expected SEQ:HASH ...
     """
     from assetgrade.errors import ValidationError
 
     seq_s, sep, digest = value.strip().partition(":")
     digest = digest.lower()
-    if (not sep or not seq_s.isdigit() or not 1 <= int(seq_s) <= MAX_SEQ or len(digest) != 64
+    if (not sep or not re.fullmatch(r"[0-9]+", seq_s) or not 1 <= int(seq_s) <= MAX_SEQ or len(digest) != 64
             or any(c not in "0123456789abcdef" for c in digest)):
         raise ValidationError(f"expected SEQ:HASH (an event number 1..{MAX_SEQ}, a colon, and that event's"
                               f" 64-hex-digit sha256, as `audit verify` prints the head), got {value!r}",

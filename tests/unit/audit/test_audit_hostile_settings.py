@@ -34,6 +34,7 @@ def test_bad_setting_is_refused_naming_it(name: str, key: str, bad: Any) -> None
     ("imbalance", {"real_only": "no"}), ("coverage", {"min_count": "ten"}), ("coverage", {"min_count": 2.5}),
     ("coverage", {"by": "label"}), ("synthetic_share", {"max_share": True}), ("label_noise", {"method": "magic"}),
     ("duplicates", {"phash_max_distance": 65}), ("adversarial", {"n_splits": 1}),
+    ("imbalance", {"min_ratio": 10**400}), ("label_noise", {"seed": 2**32}),
 ])
 def test_reviewed_bad_values(name: str, settings: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="expected"):
