@@ -112,8 +112,10 @@ class Workspace:
         if not url:
             return f"sqlite:///{self.path / DB_NAME}", f"the workspace's {DB_NAME}"
         file = sqlite_file(url)
-        if file is not None and not file.is_absolute():
-            url = f"sqlite:///{self.path / file}"
+        if file is not None and not file.is_absolute():  # keep the URL's query (?timeout=30)
+            from sqlalchemy.engine import make_url
+
+            url = make_url(url).set(database=str(self.path / file)).render_as_string(hide_password=False)
         return url, f"store_url in {CONFIG_NAME}"
 
     # -- folders ----------------------------------------------------------------------------

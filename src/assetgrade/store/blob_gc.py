@@ -18,10 +18,10 @@ Safety rules:
   it young. A grace period shorter than that is refused on an object store, so a collection
   never deletes a blob an ingest in flight re-uses.
 * Interrupted temporary files (``tmp/*.part``) older than the grace period are removed too.
-* **Nothing referenced.** When the store names no blob at all but the blob store holds some, the
-  workspace is most likely opened against the wrong or an empty database (a team workspace
-  without ``$ASSETGRADE_STORE``, a lost ``assetgrade.db``): the collection refuses unless
-  ``force`` is given, instead of deleting every blob.
+* **Nothing referenced.** When the store names no blob at all but the blob store holds some old
+  enough to delete, the workspace is most likely opened against the wrong or an empty database
+  (a team workspace without ``$ASSETGRADE_STORE``, a lost ``assetgrade.db``): the collection
+  refuses unless ``force`` is given, instead of deleting every blob.
 * A blob that cannot be deleted (permissions, a read-only store) is counted in ``failed`` with
   its error; the collection goes on and the caller still records what was deleted.
 
@@ -135,7 +135,12 @@ def collect_blob_garbage(
     rep = GcReport(store=blobs.url, local=blobs.is_local, dry_run=dry_run, grace_s=grace_s)
     rep.referenced = len(referenced)
     stored = list(_stored(blobs))
-    if not referenced and stored and not dry_run and not force:
+
+    def old_enough(path: str, info: dict[str, Any]) -> bool:
+        stamp = blobs.modified(path, info)
+        return stamp is not None and clock - stamp >= grace_s
+
+    if not referenced and not dry_run and not force and any(old_enough(p, i) for _sha, p, i in stored):
         raise ConflictError(
             f"the store names no blob, but {blobs.url} holds {len(stored)}: this looks like the wrong or an empty "
             "database (a team workspace opened without $ASSETGRADE_STORE or --store, a lost assetgrade.db), "

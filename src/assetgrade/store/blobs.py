@@ -38,6 +38,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+class _SourceReadError(Exception):
+    """Carries a read error of the source file past the handler that turns write errors into StoreError."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class BlobStore:
     """Blobs named by their sha256, stored under ``root`` (a folder path or any fsspec URL).
 
@@ -120,7 +128,13 @@ class BlobStore:
                     raise self._write_error(exc) from exc
                 try:
                     with Path(tmp).open("wb") as fout:
-                        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+                        while True:
+                            try:
+                                chunk = fin.read(_CHUNK)
+                            except OSError as exc:  # the source's fault (EIO...), whatever its filename says
+                                raise _SourceReadError(exc) from exc
+                            if not chunk:
+                                break
                             h.update(chunk)
                             try:
                                 fout.write(chunk)
@@ -136,6 +150,8 @@ class BlobStore:
                     Path(final).parent.mkdir(parents=True, exist_ok=True)
                     Path(tmp).replace(final)
                     return sha
+                except _SourceReadError as exc:
+                    raise exc.error from None
                 except OSError as exc:
                     if exc.filename is not None and Path(str(exc.filename)) == src:
                         raise

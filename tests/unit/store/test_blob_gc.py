@@ -143,6 +143,9 @@ def test_nothing_referenced_with_blobs_stored_is_refused_unless_forced(tmp_path:
     assert blobs.exists(sha)
     assert collect_blob_garbage(blobs, set(), dry_run=True).orphans == 1  # a dry run may look
     assert collect_blob_garbage(BlobStore(str(tmp_path / "empty")), set()).stored == 0  # nothing to protect
+    young = BlobStore(str(tmp_path / "young"))
+    young.put_bytes(b"a first ingest crashed a minute ago")
+    assert collect_blob_garbage(young, set()).kept_young == 1  # nothing old enough to delete: no refusal
     assert collect_blob_garbage(blobs, set(), force=True).deleted == 1 and not blobs.exists(sha)
 
 

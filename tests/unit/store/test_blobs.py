@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,40 @@ def test_missing_and_malformed_ids(store: BlobStore) -> None:
     with pytest.raises(ValidationError, match="sha256"):
         store.get_bytes("../../etc/passwd")
     assert not store.exists("f" * 64)
+
+
+def test_a_source_read_error_stays_the_sources_and_a_write_error_is_the_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = BlobStore(str(tmp_path / "blobs"))
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(b"x" * 10)
+    real_open = Path.open
+
+    class Failing:
+        def __init__(self, fh: Any) -> None:
+            self.fh = fh
+
+        def __enter__(self) -> Failing:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def read(self, n: int) -> bytes:
+            raise OSError(5, "Input/output error")  # no filename, as a failing disk reports it
+
+    def fake_open(self: Path, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        fh = real_open(self, mode, *args, **kw)
+        return Failing(fh) if self == src else fh
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    with pytest.raises(OSError, match="Input/output error") as info:
+        store.put_file(src)
+    assert not isinstance(info.value, StoreError)
+    monkeypatch.setattr(Path, "open", real_open)
+    (tmp_path / "blobs" / "tmp").rmdir()
+    (tmp_path / "blobs" / "tmp").write_text("a file where the temp folder should be")
+    with pytest.raises(StoreError, match="cannot write to the blob store"):
+        store.put_file(src)
+    with pytest.raises(StoreError, match="cannot write to the blob store"):
+        store.put_bytes(b"y" * 10)

@@ -117,3 +117,10 @@ def test_dotted_keys_get_set_and_unset() -> None:
         set_in_text(text, "policy..coverage", 1)
     with pytest.raises(ValidationError, match=r"t:ingest_group_size"):
         parse_config(set_in_text(text, "ingest_group_size", 0), "t")
+
+
+def test_a_relative_sqlite_store_keeps_its_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    with Workspace.init(tmp_path / "w", store_url="sqlite:///data.db?timeout=30") as w:
+        assert w.store_url == f"sqlite:///{(tmp_path / 'w' / 'data.db').resolve()}?timeout=30"
+    assert (tmp_path / "w" / "data.db").exists()
