@@ -397,8 +397,8 @@ class ModelRegistry:
         other is a ValidationError naming the versions that were. The restored champion keeps its
         ``previous_champion`` (the one it replaced when it was promoted), so plain rollbacks walk
         back through the champions (v3 → v2 → v1) and never return to the retired, rolled-back
-        version; undoing a rollback goes through ``to`` or a promotion. Its Grader bundle becomes ``models/grader`` again, recorded in the
-        ``model.rollback`` event's ``grading_model``.
+        version; undoing a rollback goes through ``to`` or a promotion. Its Grader bundle becomes
+        ``models/grader`` again, recorded in the ``model.rollback`` event's ``grading_model``.
         """
         current = self.champion()
         if current is None:

@@ -169,7 +169,7 @@ def _short(raw: Any) -> str:
 
 def read_events(
     session: Session, *, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
-    after_seq: int = 0, limit: int | None = None,
+    actor: str | None = None, after_seq: int = 0, limit: int | None = None,
 ) -> Iterator[EventRow]:
     """Events in chain order, filtered as :func:`list_events`, decoded per row so one damaged row cannot abort."""
     dialect = session.get_bind().dialect
@@ -182,6 +182,8 @@ def read_events(
         q = q.where(AuditEvent.entity_id == entity_id)
     if action is not None:
         q = q.where(AuditEvent.action == action)
+    if actor is not None:
+        q = q.where(AuditEvent.actor == actor)
     if limit is not None:
         q = q.limit(limit)
     for row in session.execute(q):
@@ -234,7 +236,7 @@ def chain_head(session: Session) -> tuple[int, str] | None:
 
 def list_events(
     session: Session, *, entity: str | None = None, entity_id: str | None = None, action: str | None = None,
-    after_seq: int = 0, limit: int = 100,
+    actor: str | None = None, after_seq: int = 0, limit: int = 100,
 ) -> list[AuditEvent]:
     """Events in chain order, filtered, from ``after_seq`` on (for paging); transient copies of the rows.
 
@@ -242,8 +244,8 @@ def list_events(
     (payload not JSON, time not a timestamp); :func:`read_events` reads past such rows.
     """
     out: list[AuditEvent] = []
-    for ev in read_events(session, entity=entity, entity_id=entity_id, action=action, after_seq=after_seq,
-                          limit=limit):
+    for ev in read_events(session, entity=entity, entity_id=entity_id, action=action, actor=actor,
+                          after_seq=after_seq, limit=limit):
         if ev.problem is not None:
             raise StoreError(f"audit event {ev.seq} is unreadable: {ev.problem} (see assetgrade audit verify)")
         out.append(AuditEvent(seq=ev.seq, ts=ev.ts, actor=ev.actor, action=ev.action, entity=ev.entity,
