@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "load_unique", "mapping_items"]
+__all__ = ["MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "expanded_size", "load_unique",
+           "mapping_items"]
 
 MAX_EXPANDED_NODES = 200_000
 """The most nodes a settings or ontology document may have once its aliases are expanded."""

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
             png = json_path.with_suffix(".png")
         with Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,

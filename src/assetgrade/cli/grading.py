@@ -37,7 +37,7 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
     """A transient spinner with elapsed time on stderr; yields a callback that updates its text."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
         task = bar.add_task(label)
         yield lambda msg: bar.update(task, description=f"{label}: {msg}")

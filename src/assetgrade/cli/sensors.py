@@ -13,7 +13,7 @@ from assetgrade.errors import ValidationError
 
 __all__ = ["register"]
 
-SEED_MAX = 2**32 - 1  # the largest seed scikit-learn's k-means (the regimes) accepts
+_SEED_MAX = 2**32 - 1  # the largest seed scikit-learn's k-means (the regimes) accepts
 
 
 def _option(param: typer.CallbackParam) -> str:
@@ -21,9 +21,9 @@ def _option(param: typer.CallbackParam) -> str:
 
 
 def _seed(param: typer.CallbackParam, value: int) -> int:
-    """Seeds from 0 to :data:`SEED_MAX` (``bench_options.interval`` would print the bound as 4.29497e+09)."""
-    if not 0 <= value <= SEED_MAX:
-        raise ValidationError(f"{value} is not allowed; it must be in [0, {SEED_MAX}]", where=_option(param))
+    """Seeds from 0 to :data:`_SEED_MAX` (``bench_options.interval`` would print the bound as 4.29497e+09)."""
+    if not 0 <= value <= _SEED_MAX:
+        raise ValidationError(f"{value} is not allowed; it must be in [0, {_SEED_MAX}]", where=_option(param))
     return value
 
 
@@ -67,7 +67,7 @@ def fit_rul(
                                    help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
-    seed: int = typer.Option(0, callback=_seed, help=f"Random seed, in [0, {SEED_MAX}]."),
+    seed: int = typer.Option(0, callback=_seed, help=f"Random seed, in [0, {_SEED_MAX}]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train the RUL model the Grader's sensors extractor re-uses (``extractor_settings.sensors.rul_model: OUT``)."""

@@ -217,5 +217,5 @@ def write_report(path: Path, result: GradeResult, record: AssetRecord | None = N
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:  # a folder of that name, a read-only or missing place: the path given is at fault
-        raise ValidationError(f"cannot write the report to {path}: {exc.strerror or exc}", where="--html") from exc
+        raise ValidationError(f"cannot write the report to {path}: {exc.strerror or exc}", where="path") from exc
     return path

@@ -4,7 +4,15 @@ from assetgrade.store import (
     auth_schema,  # noqa: F401  (registers the REST tables on Base.metadata)
     lifecycle_schema,  # noqa: F401  (registers the model registry tables)
 )
-from assetgrade.store.audit import ChainReport, append_event, chain_head, list_events, verify_chain
+from assetgrade.store.audit import (
+    ChainReport,
+    EventRow,
+    append_event,
+    chain_head,
+    list_events,
+    read_events,
+    verify_chain,
+)
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.loading import load_records, stats
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
@@ -35,6 +43,7 @@ __all__ = [
     "AssetRecord",
     "BlobStore",
     "ChainReport",
+    "EventRow",
     "ImageRef",
     "LogEntry",
     "ProvenanceInfo",
@@ -60,6 +69,7 @@ __all__ = [
     "list_reviews",
     "list_transactions",
     "load_records",
+    "read_events",
     "stats",
     "verify_chain",
 ]
