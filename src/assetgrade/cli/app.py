@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "models",
     "audit",
+    "golden",
     "grading",
     "demo",
     "batch",

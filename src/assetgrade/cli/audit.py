@@ -1,4 +1,4 @@
-"""``assetgrade audit [verify|events|drift|export]`` and ``assetgrade golden freeze|show|list``.
+"""``assetgrade audit [verify|events|drift|export]`` (golden sets: ``cli/golden.py``).
 
 ``assetgrade audit`` runs the data-fidelity checks over the workspace and exits 1 when a
 check's policy is violated (so it can gate a pipeline); ``audit verify`` recomputes the
@@ -380,117 +380,8 @@ def _drift(
         raise typer.Exit(1)
 
 
-def _golden_freeze(
-    assets: Annotated[list[str] | None, typer.Argument(help="Asset ids (or use --from-file / --split).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Golden set name.")] = "default",
-    from_file: Annotated[Path | None, typer.Option("--from-file", help="A file of asset ids, one a line.")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="Every eligible asset whose split attribute is this"
-                                              " (assets without a split never match); ineligible ones are skipped"
-                                              " and listed.")] = None,
-    sample: Annotated[int | None, typer.Option("--sample", min=1, help="With --split: at most this many"
-                                               " (at least 1), drawn at random.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    notes: Annotated[str | None, typer.Option("--notes")] = None,
-    actor: Annotated[str | None, ACTOR] = None,
-    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
-    store: Annotated[str | None, STORE_OPTION] = None,
-) -> None:
-    """Freeze real, expert-labelled assets as a golden set (ids + content hashes + labels snapshot)."""
-    import random
-
-    from assetgrade.errors import NotFoundError, ValidationError
-    from assetgrade.lifecycle.golden import freeze_golden_set, snapshot_asset
-    from assetgrade.store.schema import Asset
-
-    if sample is not None and split is None:
-        raise ValidationError(f"--sample {sample} draws from the assets --split selects; give --split, or list"
-                              " the assets to freeze", where="--sample")
-    if split is not None and not split.strip():
-        raise ValidationError("--split must name a split value (e.g. test), got an empty one", where="--split")
-    ids = list(assets or [])
-    if from_file is not None:
-        try:
-            ids += [ln.strip() for ln in from_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except OSError as exc:
-            raise ValidationError(f"cannot read: {exc}", where=str(from_file)) from exc
-    with open_workspace(workspace, store) as ws:
-        if split is not None:
-            from sqlalchemy import select
-
-            skipped: list[str] = []
-            with ws.session(readonly=True) as s:
-                matched = 0
-                for a in s.execute(select(Asset).order_by(Asset.id)).scalars():
-                    value = (a.attributes or {}).get("split")
-                    if value is None or isinstance(value, dict | list) or str(value) != split:
-                        continue  # no split (absent or null) never matches, not even --split None
-                    matched += 1
-                    try:
-                        snapshot_asset(s, a.id)
-                        ids.append(a.id)
-                    except (ValidationError, NotFoundError) as exc:
-                        skipped.append(f"{a.id}: {getattr(exc, 'reason', exc)}")
-            for line in skipped[:20]:
-                err_console.print(styled("yellow", "skipped", f" {line}"))
-            if len(skipped) > 20:
-                err_console.print(f"... and {len(skipped) - 20} more skipped", style="yellow")
-            if not matched:
-                raise NotFoundError(f"no asset has split {split!r}")
-            if sample is not None and len(ids) > sample:
-                ids = sorted(random.Random(seed).sample(ids, sample))
-        with ws.session() as s:
-            gs = freeze_golden_set(s, ids, name=name, ontology_version=str(ws.ontology().version),
-                                   actor=actor_name(actor), notes=notes)
-    console.print(styled("green", f"golden set {gs.name!r} frozen",
-                         f": {len(gs.items)} assets, sha256 {gs.content_hash}"))
-
-
-def _golden_show(
-    name: Annotated[str, typer.Argument(help="Golden set name.")] = "default",
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Re-hash every blob and compare the"
-                                         " assets with the snapshot.")] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
-    store: Annotated[str | None, STORE_OPTION] = None,
-) -> None:
-    """Show a golden set and verify it; exit 1 when the store no longer matches the snapshot."""
-    from assetgrade.lifecycle.golden import get_golden_set, verify_golden_set
-
-    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
-        gs = get_golden_set(s, name)
-        check = verify_golden_set(s, gs, blobs=ws.blobs) if verify else None
-    doc = {**gs.to_dict(), "verified": None if check is None else check.ok,
-           "problems": [] if check is None else [{"asset_id": a, "problem": p} for a, p in check.problems]}
-    if as_json:
-        typer.echo(json.dumps(doc, indent=2))
-    else:
-        for k in ("name", "n_items", "content_hash", "ontology_version", "created_by", "created_at", "grade_mix",
-                  "notes"):
-            console.print(styled("bold", k, f": {doc[k]}"))
-        if check is not None:
-            console.print(check.message(), style="green" if check.ok else "red")
-    if check is not None and not check.ok:
-        raise typer.Exit(1)
-
-
-def _golden_list(
-    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
-    store: Annotated[str | None, STORE_OPTION] = None,
-) -> None:
-    """List golden sets."""
-    from assetgrade.lifecycle.golden import list_golden_sets
-
-    with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
-        sets = list_golden_sets(s)
-    table = Table("name", "items", "grade mix", "sha256", "created")
-    for g in sets:
-        d = g.to_dict()
-        table.add_row(g.name, str(len(g.items)), json.dumps(d["grade_mix"]), g.content_hash[:16], str(d["created_at"]))
-    console.print(table)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``audit`` (checks, verify, events, drift, export) and ``golden`` to the CLI."""
+    """Add ``audit`` (checks, verify, events, drift, export) to the CLI."""
     audit = typer.Typer(help="Data-fidelity audit, audit trail verification, station drift, regulator exports.",
                         invoke_without_command=True)
     audit.callback()(_audit)
@@ -499,8 +390,3 @@ def register(app: typer.Typer) -> None:
     audit.command("drift")(_drift)
     audit.command("export")(_export)
     app.add_typer(audit, name="audit")
-    golden = typer.Typer(help="Frozen golden sets of real, expert-labelled assets.", no_args_is_help=True)
-    golden.command("freeze")(_golden_freeze)
-    golden.command("show")(_golden_show)
-    golden.command("list")(_golden_list)
-    app.add_typer(golden, name="golden")

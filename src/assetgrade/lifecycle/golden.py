@@ -41,6 +41,7 @@ __all__ = [
     "NON_EXPERT_SOURCES",
     "GoldenCheck",
     "GoldenSet",
+    "eligible_with_split",
     "freeze_golden_set",
     "get_golden_set",
     "golden_records",
@@ -274,3 +275,35 @@ def golden_records(ws: Workspace, name: str = "default") -> tuple[GoldenSet, lis
         records = load_records(s, list(gs.asset_ids), blobs=ws.blobs)
     labels = gs.labels
     return gs, [dataclasses.replace(r, grade=labels[r.asset_id]) for r in records]
+
+
+def eligible_with_split(session: Session, split: str, *, sample: int | None = None,
+                        seed: int = 0) -> tuple[list[str], list[str]]:
+    """Assets whose ``split`` attribute is ``split`` and that may enter a golden set, and those skipped.
+
+    Returns (eligible ids, ``"<id>: <why not>"`` lines). An asset without a split (absent or
+    null) never matches, not even ``split="None"``. With ``sample``, at most that many eligible
+    ids, drawn with ``seed``. NotFoundError when no asset has that split.
+    """
+    import random
+
+    if sample is not None and sample < 1:
+        raise ValidationError(f"sample {sample} must be at least 1", where="sample")
+    eligible: list[str] = []
+    skipped: list[str] = []
+    matched = 0
+    for a in session.execute(select(Asset).order_by(Asset.id)).scalars():
+        value = (a.attributes or {}).get("split")
+        if value is None or isinstance(value, dict | list) or str(value) != split:
+            continue
+        matched += 1
+        try:
+            snapshot_asset(session, a.id)
+            eligible.append(a.id)
+        except (ValidationError, NotFoundError) as exc:
+            skipped.append(f"{a.id}: {getattr(exc, 'reason', exc)}")
+    if not matched:
+        raise NotFoundError(f"no asset has split {split!r}")
+    if sample is not None and len(eligible) > sample:
+        eligible = sorted(random.Random(seed).sample(eligible, sample))
+    return eligible, skipped
