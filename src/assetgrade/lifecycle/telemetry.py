@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.audit.drift import DriftBatch, DriftDecision, DriftMonitor, DriftPolicy
-from assetgrade.errors import AssetgradeError
+from assetgrade.errors import AssetgradeError, NotFoundError
 from assetgrade.store.auth_schema import TelemetryRecord
 
 __all__ = ["IGNORED_FEATURES", "StationDrift", "station_batches", "station_drift"]
@@ -146,6 +146,8 @@ def station_drift(
 ) -> list[StationDrift]:
     """Drift of every station's later batches against its own first ``reference_batches`` batches.
 
+    ``station`` limits it to one; a station with no telemetry is a NotFoundError naming the known ones.
+
     Examples
     --------
     >>> import tempfile
@@ -161,7 +163,12 @@ def station_drift(
     [False, True]
     """
     out: list[StationDrift] = []
-    for st, streams in station_batches(session, batch_size=batch_size, station=station).items():
+    by_station = station_batches(session, batch_size=batch_size, station=station)
+    if station is not None and not by_station:
+        known = list(session.scalars(select(TelemetryRecord.station).distinct().order_by(TelemetryRecord.station)
+                                     .limit(20)))
+        raise NotFoundError(f"no telemetry from station {station!r}; stations: {known or 'none'}")
+    for st, streams in by_station.items():
         keys: list[str] = []
         decisions: list[DriftDecision] = []
         notes: list[str] = []
