@@ -49,7 +49,7 @@ from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
 from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
 from assetgrade.result import GradeResult
-from assetgrade.store.records import AssetRecord
+from assetgrade.store.records import AssetRecord, as_records
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
@@ -174,6 +174,12 @@ class Grader:
             raise ValidationError(f"extractor_settings={extractor_settings!r} must map each extractor name to its "
                                   "settings (e.g. {vision: {coreset_size: 2000}})", where="Grader.extractor_settings")
         self.extractors = _checked_extractors(extractors)
+        from assetgrade.modalities.base import available_extractors
+
+        unknown = sorted(set(extractor_settings or {}) - set(available_extractors()))
+        if unknown:
+            raise ValidationError(f"settings for {unknown}, which {'is no' if len(unknown) == 1 else 'are no'} "
+                                  f"extractor; extractors: {available_extractors()}", where="Grader.extractor_settings")
         self.ontology = ontology
         self.costs = costs
         self.coverage = float(coverage)
@@ -197,6 +203,18 @@ class Grader:
         self.max_set_size = int(max_set_size)
         self.max_expected_cost = None if max_expected_cost is None else float(max_expected_cost)
         self.cache = EvidenceCache()
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace, **overrides: Any) -> Grader:
+        """A Grader with the workspace's ``grader:`` and ``policy:`` settings, as ``assetgrade train`` builds it.
+
+        ``overrides`` (Grader keywords; None leaves a setting as configured) win. ``Grader(...)``
+        alone uses only what it is given: fitting it on a workspace reads the workspace's
+        ontology and costs, not its ``grader:`` settings (folds, extractor settings, RUL model).
+        """
+        from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
+
+        return grader_from_settings(workspace_grader_settings(workspace.config), **overrides)
 
     # ---- training -------------------------------------------------------------------------------
     def _make_fuser(self) -> Fuser:
@@ -255,7 +273,12 @@ class Grader:
                 costs = CostConfig.from_dict(source.config.section("costs"),  # on this grader's scale
                                              grades=tuple(ontology.grades.names))
         else:
-            all_records = list(source)
+            all_records = as_records(source, "Grader.fit")
+        for what, given in (("groups", groups), *((f"modality_labels[{m!r}]", v) for m, v in
+                                                   (modality_labels or {}).items() if not isinstance(v, Mapping))):
+            if given is not None and len(list(given)) != len(all_records):  # type: ignore[arg-type]
+                raise ValidationError(f"{what} has {len(list(given))} entries for {len(all_records)} records; "  # type: ignore[arg-type]
+                                      "give one per record, in order", where=f"Grader.fit.{what}")
         self.extractor_settings_ = self.resolve_settings(source.path if isinstance(source, Workspace) else None)
         keep = [i for i, r in enumerate(all_records) if r.grade is not None]
         records = [all_records[i] for i in keep]
@@ -436,6 +459,7 @@ class Grader:
     def grade_many(self, records: Sequence[AssetRecord]) -> list[GradeResult]:
         """Grade a batch: each extractor runs once on the batch; evidence rows are cached by content."""
         self._check_fitted()
+        records = as_records(records, "Grader.grade_many")
         if not records:
             return []
         blocks = self.evidence(records)
@@ -477,9 +501,15 @@ class Grader:
 
     def grade(self, asset: str | AssetRecord, *, workspace: Workspace | None = None) -> GradeResult:
         """Grade one asset (a record, or an asset id read from ``workspace``)."""
+        from assetgrade.workspace import Workspace
+
+        if not isinstance(asset, str | AssetRecord):
+            raise ValidationError(f"expected an asset id or an AssetRecord, got {type(asset).__name__} {asset!r:.60}",
+                                  where="Grader.grade")
         if isinstance(asset, str):
-            if workspace is None:
-                raise ValidationError(f"grading asset id {asset!r} needs workspace=", where="Grader.grade")
+            if not isinstance(workspace, Workspace):
+                raise ValidationError(f"grading asset id {asset!r} needs workspace= an open Workspace "
+                                      f"(Workspace.open(path)), got {type(workspace).__name__}", where="Grader.grade")
             from assetgrade.store.loading import load_records
 
             asset = load_records(workspace, [asset])[0]
@@ -487,6 +517,9 @@ class Grader:
 
     def explain(self, result: GradeResult) -> str:
         """A plain-text explanation of a result."""
+        if not isinstance(result, GradeResult):
+            raise ValidationError(f"expected the GradeResult of grade(), got {type(result).__name__} {result!r:.60}",
+                                  where="Grader.explain")
         return explain_text(result)
 
     # ---- persistence ----------------------------------------------------------------------------
@@ -550,6 +583,8 @@ class Grader:
         ...
         assetgrade.errors.ValidationError: ontology: the model was trained on grades ['A', 'B', 'C', 'E'] ...
         """
+        if not hasattr(self, "grades_"):
+            self._check_fitted()
         have = tuple(ontology.grades.names)
         if tuple(self.grades_) != have:
             raise ValidationError(f"the model was trained on grades {list(self.grades_)} but the workspace's ontology "

@@ -154,7 +154,11 @@ def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None,
         except TypeError as exc:
             problems.append(f"{where}.extractor_settings.{name}: {exc}")
         except AssetgradeError as exc:
-            problems.append(str(exc))
+            at = getattr(exc, "where", None)  # get_extractor names extractor_settings.<name>: say in which file
+            if isinstance(at, str) and at.startswith("extractor_settings."):
+                problems.append(f"{where}.{at}: {getattr(exc, 'reason', exc)}")
+            else:
+                problems.append(str(exc))
     for modality, both in read_by.items():
         if len(both) > 1:
             problems.append(f"{where}.extractors: {both} all read {modality}; the grader keeps one extractor "

@@ -72,9 +72,15 @@ def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_versio
     With the ``grader`` and the graded ``records``, each image's heat map is stored as a blob and
     referenced from the prediction (``payload["overlays"]``) for the review UI.
     """
+    from assetgrade.errors import ValidationError
     from assetgrade.store.audit import append_event
     from assetgrade.store.results import add_prediction
 
+    results = list(results)
+    for i, r in enumerate(results):
+        if not isinstance(r, GradeResult):
+            raise ValidationError(f"item {i} is a {type(r).__name__} ({r!r:.60}), not the GradeResult of "
+                                  "Grader.grade", where="record_grades")
     overlays = heatmap_overlays(ws, grader, records) if grader is not None and records else {}
     with ws.session() as s:
         for r in results:

@@ -156,11 +156,54 @@ def register_extractor(name: str) -> Callable[[Callable[..., Extractor]], Callab
     return deco
 
 
+_BUILT_IN_MODULES = {
+    "vision": "assetgrade.modalities.vision.extractor",
+    "text": "assetgrade.modalities.text.extractor",
+    "sensors": "assetgrade.modalities.sensors.extractor",
+}
+"""Where the built-in extractors register themselves; imported on first use, so no caller has to."""
+
+
+def _ensure_registered(name: str | None = None) -> None:
+    """Import the built-in extractor module(s) (``name``'s, or all) so their registration has run."""
+    import importlib
+
+    for builtin, module in _BUILT_IN_MODULES.items():
+        if (name is None or name == builtin) and builtin not in _REGISTRY:
+            importlib.import_module(module)
+
+
 def get_extractor(name: str, **settings: object) -> Extractor:
-    """A new extractor by registered name; an unknown name lists the known ones."""
+    """A new extractor by registered name; an unknown name lists the known ones, an unknown setting the allowed.
+
+    Examples
+    --------
+    >>> get_extractor("text", embedder="none").modality
+    'text'
+    >>> try:
+    ...     get_extractor("text", bogus=1)
+    ... except ValidationError as exc:
+    ...     print(exc.where, "bogus" in str(exc))
+    extractor_settings.text True
+    """
+    _ensure_registered(name)
     if name not in _REGISTRY:
+        _ensure_registered()
         raise ValidationError(f"unknown extractor {name!r}; known: {sorted(_REGISTRY)}", where="extractor")
-    return _REGISTRY[name](**settings)
+    factory = _REGISTRY[name]
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # not introspectable: let the factory judge
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**settings)
+        except TypeError as exc:
+            allowed = [p for p, par in signature.parameters.items()
+                       if par.kind in (par.KEYWORD_ONLY, par.POSITIONAL_OR_KEYWORD)]
+            raise ValidationError(f"{exc}; the {name} extractor's settings are {allowed}",
+                                  where=f"extractor_settings.{name}") from exc
+    return factory(**settings)
 
 
 def registered_modality(name: str) -> str | None:
@@ -180,5 +223,6 @@ def registered_modality(name: str) -> str | None:
 
 
 def available_extractors() -> list[str]:
-    """Names of the registered extractors."""
+    """Names of the registered extractors (the built-in ones always among them)."""
+    _ensure_registered()
     return sorted(_REGISTRY)

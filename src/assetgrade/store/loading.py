@@ -76,6 +76,15 @@ def load_records(
     """
     if isinstance(source, Session):
         return _load(source, asset_ids, blobs)
+    if not hasattr(source, "session") or not hasattr(source, "blobs"):
+        from assetgrade.errors import ValidationError
+
+        raise ValidationError(f"expected an open Workspace (Workspace.open(path)) or a Session, got "
+                              f"{type(source).__name__} {source!r:.60}", where="load_records")
+    if isinstance(asset_ids, str):
+        from assetgrade.errors import ValidationError
+
+        raise ValidationError(f"asset_ids must be a list of ids, got the string {asset_ids!r}", where="load_records")
     with source.session(readonly=True) as session:
         return _load(session, asset_ids, blobs or source.blobs)
 

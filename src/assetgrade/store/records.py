@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-__all__ = ["AssetRecord", "ImageRef", "LogEntry", "Origin", "SeriesRef"]
+__all__ = ["AssetRecord", "ImageRef", "LogEntry", "Origin", "SeriesRef", "as_records"]
 
 Origin = Literal["real", "synthetic", "augmented"]
 
@@ -74,3 +74,33 @@ class AssetRecord:
         """The modalities this asset has evidence for, in a fixed order."""
         present = (("vision", self.images), ("text", self.logs), ("sensors", self.series))
         return tuple(name for name, items in present if items)
+
+
+def as_records(value: Any, where: str) -> list[AssetRecord]:
+    """``value`` as a list of :class:`AssetRecord` (any iterable of them), else a ValidationError naming ``where``.
+
+    A path or an asset id where records belong is the usual slip: the message says how to get
+    records (``load_records(Workspace.open(path))``).
+
+    Examples
+    --------
+    >>> len(as_records(iter([AssetRecord("a"), AssetRecord("b")]), "records"))
+    2
+    >>> try:
+    ...     as_records("ws", "Grader.fit")
+    ... except Exception as exc:
+    ...     print(exc.where)
+    Grader.fit
+    """
+    from assetgrade.errors import ValidationError
+
+    hint = ("pass AssetRecords (assetgrade.store.load_records(workspace)) or the Workspace itself "
+            "(Workspace.open(path))")
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable) or hasattr(value, "__fspath__"):
+        raise ValidationError(f"expected asset records, got {type(value).__name__} {value!r:.60}; {hint}", where=where)
+    out = list(value)
+    for i, item in enumerate(out):
+        if not isinstance(item, AssetRecord):
+            raise ValidationError(f"item {i} is a {type(item).__name__} ({item!r:.60}), not an AssetRecord; {hint}",
+                                  where=where)
+    return out
