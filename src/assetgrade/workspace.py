@@ -57,6 +57,8 @@ def sqlite_file(url: str) -> Path | None:
 def config_path(path: Path | str) -> Path:
     """The ``assetgrade.yaml`` of the workspace folder ``path``; NotFoundError naming the fix when there is none."""
     path = Path(path)
+    if path.is_file():
+        raise NotFoundError(f"{path.resolve()} is a file, not a workspace folder (a folder holding {CONFIG_NAME})")
     if not (path / CONFIG_NAME).exists():
         raise NotFoundError(
             f"{path.resolve()} is not an assetgrade workspace (no {CONFIG_NAME}); run: assetgrade init {path}"

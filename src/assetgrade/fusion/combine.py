@@ -15,6 +15,7 @@ models (Frank & Hall 2001, "A simple approach to ordinal classification", ECML).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Self, get_args
 
@@ -225,7 +226,8 @@ class Fuser:
         for b in blocks:
             m = b.modality
             r = raws[m]
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: nanmean warns, fill is 0
                 fill = np.nanmean(r, axis=0) if r.shape[1] else np.zeros(0)
             fill = np.where(np.isfinite(fill), fill, 0.0)
             self.fill_[m] = fill

@@ -97,3 +97,22 @@ def test_cli_fit_rul_leaves_bad_files_out(tmp_path: Path) -> None:
     res = CliRunner().invoke(build_app(), ["sensors", "fit-rul", str(fleet), "--out", str(tmp_path / "m2")])
     assert isinstance(res.exception, ValidationError) and exit_code_for(res.exception) == 2
     assert "2 usable histories" in str(res.exception) and not (tmp_path / "m2").exists()
+
+
+def test_a_history_with_its_time_axis_as_a_column_is_refused_naming_it() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.sensors.health import RulModel
+
+    rng = np.random.default_rng(0)
+    runs = []
+    for _ in range(5):
+        n = int(rng.integers(30, 50))
+        runs.append(pd.DataFrame({"cycle": np.arange(1, n + 1), "s1": np.linspace(0, 1, n) + rng.normal(0, 0.01, n),
+                                  "s2": rng.normal(0, 1, n)}))
+    with pytest.raises(ValidationError, match=r"column 'cycle' looks like the time axis.*set_index\('cycle'\)"):
+        RulModel(cap=30, n_estimators=5).fit(runs)
+    model = RulModel(cap=30, n_estimators=5).fit([r.set_index("cycle") for r in runs])
+    assert "cycle" not in model.channels_

@@ -124,3 +124,9 @@ def test_a_relative_sqlite_store_keeps_its_query(tmp_path: Path, monkeypatch: py
     with Workspace.init(tmp_path / "w", store_url="sqlite:///data.db?timeout=30") as w:
         assert w.store_url == f"sqlite:///{(tmp_path / 'w' / 'data.db').resolve()}?timeout=30"
     assert (tmp_path / "w" / "data.db").exists()
+
+
+def test_a_file_given_as_the_workspace_is_named_as_a_file(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(NotFoundError, match="is a file, not a workspace folder"):
+        Workspace.open(tmp_path / "notes.txt")

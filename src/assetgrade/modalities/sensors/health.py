@@ -48,6 +48,8 @@ MIN_HISTORIES = 4
 """Histories :meth:`RulModel.fit` needs at least."""
 MIN_HISTORY_LENGTH = 2
 """Rows a history needs at least."""
+_TIME_COLUMN_NAMES = frozenset({"time", "t", "cycle", "cycles", "time_cycles", "timestamp", "datetime", "date"})
+"""Column names that mean the time axis (as ingest guesses it); in a history they belong in the index."""
 
 
 def majority_columns(columns: Sequence[Collection[str]]) -> tuple[list[str], list[str]]:
@@ -297,6 +299,14 @@ class RulModel:
         if bad.size:
             raise ValidationError(f"remaining life {ends[bad[0]]} must be finite and >= 0",
                                   where=f"end_rul[{int(bad[0])}]")
+        for h, n in zip(histories, labels, strict=True):  # time read as a channel would never match a series
+            if isinstance(h, pd.DataFrame) and isinstance(h.index, pd.RangeIndex):
+                timeish = [str(c) for c in h.columns if str(c).strip().lower() in _TIME_COLUMN_NAMES]
+                if timeish:
+                    raise ValidationError(
+                        f"{n}: column {timeish[0]!r} looks like the time axis but the index is a plain row number; "
+                        f"set it as the index (frame.set_index({timeish[0]!r})), as ingested series have it, or "
+                        "it becomes a sensor channel no workspace series has", where="fit_rul")
         present, absent = majority_columns(
             [[str(c) for c in h.columns] if isinstance(h, pd.DataFrame) else [] for h in histories]
         )
