@@ -204,16 +204,44 @@ def run_shard(task: ShardTask) -> ShardResult:
         records = _load_each(ws, task.asset_ids, out.errors)
         if records:
             try:
-                out.results = list(model.grade_many(records) if task.kind == "grade" else model.evidence(records))
+                out.results = _compute(model, task.kind, records, out.errors)
             except AssetgradeError:  # isolate the bad asset(s)
                 for rec in records:
                     try:
-                        out.results += (model.grade_many([rec]) if task.kind == "grade"
-                                        else [model.evidence([rec])])
+                        out.results += _compute(model, task.kind, [rec], out.errors)
                     except AssetgradeError as exc:
                         out.errors.append((rec.asset_id, str(exc)))
     out.compute_s = time.perf_counter() - t0
     return out
+
+
+def _unreadable(blocks: Sequence[Any]) -> dict[str, list[str]]:
+    """Per asset some of whose evidence could not be read (a blob lost or corrupt): what each extractor said."""
+    said: dict[str, list[str]] = {}
+    for b in blocks:
+        for aid in sorted(b.unreadable):
+            flags = list(b.quality_flags.get(aid, []))
+            gone = [f.split(":", 1)[1] for f in flags if f.startswith("unreadable:")]  # vision: the evidence ids
+            said.setdefault(aid, []).append(f"{b.modality} evidence {', '.join(gone)}" if gone
+                                            else f"{b.modality} evidence: {'; '.join(flags) or 'unreadable'}")
+    return said
+
+
+def _compute(model: Any, kind: str, records: Sequence[Any], errors: list[tuple[str, str]]) -> list[Any]:
+    """Grade results or evidence blocks of ``records``; an asset with evidence that could not be read is
+    reported in ``errors`` (id and evidence id) and left out, so no degraded grade or feature row of it is
+    stored as if complete (its shard stays unmarked; the next run reads the repaired blob)."""
+    blocks = model.evidence(records)
+    bad = _unreadable(blocks)
+    done = "graded" if kind == "grade" else "extracted"
+    for aid, what in bad.items():
+        errors.append((aid, f"cannot read {'; '.join(what)} (a lost or corrupt blob): not {done}"))
+    good = [r for r in records if r.asset_id not in bad]
+    if kind == "grade":
+        return list(model.grade_many(good))  # the evidence rows just computed are served from the model's cache
+    if bad:
+        blocks = model.evidence(good) if good else []
+    return list(blocks)
 
 
 # ---- planning ---------------------------------------------------------------------------------------

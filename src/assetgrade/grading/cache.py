@@ -341,8 +341,10 @@ def extract_cached(
     keys = [f"{key}/{modality_input_hash(r, modality)}" for r in records]
     rows: list[EvidenceRow | None] = [cache.get(k) if cache is not None else None for k in keys]
     todo = [i for i, r in enumerate(rows) if r is None]
+    unreadable: frozenset[str] = frozenset()  # a row from the cache was read whole
     if todo:
         fresh = extractor.extract([records[i] for i in todo])
+        unreadable = fresh.unreadable
         for i, new in zip(todo, _rows_of(fresh), strict=True):
             rows[i] = new
             if cache is not None and records[i].asset_id not in fresh.unreadable:  # a repaired file is read again
@@ -368,7 +370,7 @@ def extract_cached(
             findings[ids[i]] = list(row.findings)
         if row.flags:
             flags[ids[i]] = list(row.flags)
-    return EvidenceBlock(modality, ids, feature_names, feats, present, findings, flags, proba)
+    return EvidenceBlock(modality, ids, feature_names, feats, present, findings, flags, proba, unreadable=unreadable)
 
 
 class MemoBackbone:
