@@ -44,11 +44,23 @@ def _exit_with_parent(parent: int, interval: float = WATCHDOG_INTERVAL_S) -> Non
 
     A driver killed with SIGKILL cannot shut its pool down, and its workers (re-parented, often
     blocked writing a result nobody reads) would run on forever. On POSIX an orphan gets a new
-    parent process, so the thread polls :func:`os.getppid` and leaves with ``os._exit`` (no
-    cleanup that could block) once it changes.
+    parent process, so the thread polls and leaves with ``os._exit`` (no cleanup that could block)
+    once the worker's own parent changes (it is the driver under ``spawn``/``fork``, the fork
+    server under ``forkserver``, which ends with the driver) or the driver's pid is gone.
     """
+    start = os.getppid()
+
+    def driver_alive() -> bool:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # a pid reused by another user's process: the driver is gone
+            return False
+        return True
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == start and driver_alive():
             threading.Event().wait(interval)
         os._exit(1)
 

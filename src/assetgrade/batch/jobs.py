@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError as SAError
 
 from assetgrade.batch.executor import Executor
 from assetgrade.errors import AssetgradeError, StoreError, ValidationError
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
 
@@ -290,23 +290,13 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _lock_chain(s: Any) -> None:
-    """Take the audit chain's write lock now, for the rest of the transaction (PostgreSQL: the advisory
-    lock ``append_event`` takes, which may be taken twice; SQLite's ``BEGIN IMMEDIATE`` already holds it)."""
-    from assetgrade.store.audit import _PG_CHAIN_LOCK, _PG_LOCK_KEY
-
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_PG_CHAIN_LOCK, {"k": _PG_LOCK_KEY})
-
-
 def _write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, int]:
     written = skipped = 0
     ids = {r.asset_id: prediction_id(r.asset_id, model_version, str(r.versions.get("inputs", ""))) for r in
            res.results}
     # the ids already stored are read under the lock: an overlapping run's commit of the same ids lands
     # before this read or waits for this transaction, so an id it stored is skipped, never inserted twice
-    _lock_chain(s)
+    lock_chain(s)
     have = set(s.scalars(select(Prediction.id).where(Prediction.id.in_(list(ids.values())))))
     new_preds: list[Prediction] = []
     for r in res.results:

@@ -32,6 +32,7 @@ __all__ = [
     "chain_head",
     "event_hash",
     "list_events",
+    "lock_chain",
     "read_events",
     "verify_chain",
 ]
@@ -44,6 +45,18 @@ _PG_CHAIN_LOCK = text(
     "SELECT pg_advisory_xact_lock(CASE WHEN current_schema() = 'public' THEN CAST(:k AS bigint)"
     " ELSE hashtextextended('assetgrade.audit:' || current_schema(), 0) END)"
 )
+
+
+def lock_chain(session: Session) -> None:
+    """Take the audit chain's write lock now, for the rest of the session's transaction.
+
+    On PostgreSQL this is the advisory lock :func:`append_event` takes (taking it twice is fine);
+    on SQLite the transaction's ``BEGIN IMMEDIATE`` holds the store's write lock already. Take it
+    before reading what a write depends on (ids already stored), so two writers serialise.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_CHAIN_LOCK, {"k": _PG_LOCK_KEY})
 
 
 def canonical_json(obj: Any) -> str:
@@ -93,8 +106,7 @@ def append_event(
     conn = session.connection()  # the transaction's connection: no ORM flush, no unit of work
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(_PG_CHAIN_LOCK, {"k": _PG_LOCK_KEY})
+        lock_chain(session)
         last = conn.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()

@@ -55,7 +55,8 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="orphaned workers are found by their parent pid (POSIX)")
-def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_workers_exit_when_the_driver_is_killed(tmp_path: Path, start_method: str) -> None:
     import signal
     import subprocess
     import time
@@ -65,8 +66,8 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         "from agbatch_helpers import hang\n"
         "from assetgrade.batch.executor import LocalExecutor\n"
-        "list(LocalExecutor(workers=1).map_shards(hang, [sys.argv[2]]))\n"), str(Path(__file__).parent),
-        str(pid_file)])
+        f"list(LocalExecutor(workers=1, start_method={start_method!r}).map_shards(hang, [sys.argv[2]]))\n"),
+        str(Path(__file__).parent), str(pid_file)])
     worker = 0
     try:
         deadline = time.monotonic() + 60
@@ -86,6 +87,13 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
         driver.kill()
         if worker and _running(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="forkserver is POSIX-only")
+def test_a_forkserver_pool_runs_its_shards() -> None:
+    """Under forkserver a worker's parent is the fork server, not the driver: the watchdog must not end it."""
+    pool = LocalExecutor(workers=1, start_method="forkserver", max_restarts=1)
+    assert sorted(pool.map_shards(abs, [-1, -2])) == [1, 2]
 
 
 def test_bad_settings_are_named() -> None:
