@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from tests.pg import pg_url
 
 from assetgrade.errors import ValidationError
 from assetgrade.loadtest import LoadConfig, ServiceProcess, run_load, seed_load, summarise, verify_accepted
@@ -15,18 +15,6 @@ from assetgrade.workspace import Workspace
 PG_ENV = "ASSETGRADE_TEST_PG_LOAD_URL"
 PG_DEFAULT = "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_load_test"
 SHORT = LoadConfig(readers=3, reviewers=3, stations=2, duration_s=2.0, max_requests=400, image_every=3)
-
-
-def _pg_url() -> str | None:
-    url = os.environ.get(PG_ENV, PG_DEFAULT)
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        engine.dispose()
-    except Exception:
-        return None
-    return url
 
 
 def _short_run(root: Path, store_url: str | None, workers: int = 1) -> None:
@@ -58,7 +46,7 @@ def test_short_load_on_two_worker_processes_loses_nothing(tmp_path: Path) -> Non
 
 @pytest.mark.postgres
 def test_short_load_on_postgresql_loses_nothing(tmp_path: Path) -> None:
-    url = _pg_url()
+    url = pg_url(PG_ENV, PG_DEFAULT)
     if url is None:
         pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or create the database in {PG_DEFAULT}")
     _short_run(tmp_path / "ws", url)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.pg import PG_ENV, pg_url, reset_pg
 
 from assetgrade.batch.jobs import ShardTask, _commit_shard, _write_grades, plan_shards, run_shard
 from assetgrade.store.audit import verify_chain
@@ -17,34 +17,7 @@ from assetgrade.workspace import Workspace
 
 from .conftest import seed
 
-PG_ENV = "ASSETGRADE_TEST_PG_URL"
-
-
-def _pg_url() -> str | None:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        return None
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        engine.dispose()
-    except Exception:
-        return None
-    return url
-
-
-_PG = _pg_url()
-
-
-def _reset(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        names = [r[0] for r in conn.execute(sa.text(
-            "select tablename from pg_tables where schemaname = current_schema()"))]
-        for n in names:
-            conn.execute(sa.text(f'drop table if exists "{n}" cascade'))
-    engine.dispose()
+_PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
 
 
 def _someone_waits_for(url: str, backend: int) -> bool:
@@ -62,7 +35,7 @@ def _someone_waits_for(url: str, backend: int) -> bool:
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
 def test_two_overlapping_drivers_skip_the_ids_the_other_stored(trained: tuple[Path, Path], tmp_path: Path) -> None:
     assert _PG is not None
-    _reset(_PG)
+    reset_pg(_PG)
     ws = Workspace.init(tmp_path / "ws", store_url=_PG)
     try:
         seed(ws, 6)

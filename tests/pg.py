@@ -1,0 +1,36 @@
+"""The test PostgreSQL server: its URL when one answers, and an empty database per test."""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+PG_ENV = "ASSETGRADE_TEST_PG_URL"
+PG_DEFAULT = "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_test"
+
+
+def pg_url(env: str = PG_ENV, default: str | None = PG_DEFAULT) -> str | None:
+    """The URL in ``$env`` (else ``default``) when a server answers there within 2 s, else None."""
+    url = os.environ.get(env, default)
+    if not url:
+        return None
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception:
+        return None
+    return url
+
+
+def reset_pg(url: str) -> None:
+    """Drop every table of the current schema, so a test starts from an empty database."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(sa.text(
+            "select tablename from pg_tables where schemaname = current_schema()"))]
+        for n in names:
+            conn.execute(sa.text(f'drop table if exists "{n}" cascade'))
+    engine.dispose()
