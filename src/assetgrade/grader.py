@@ -176,7 +176,9 @@ class Grader:
         self.extractors = _checked_extractors(extractors)
         from assetgrade.modalities.base import available_extractors
 
-        unknown = sorted(set(extractor_settings or {}) - set(available_extractors()))
+        unknown = sorted(set(extractor_settings or {}) - {"vision", "text", "sensors"})
+        if unknown:  # not a built-in name: a registered plug-in, or a typo (the registry is read only then)
+            unknown = sorted(set(unknown) - set(available_extractors()))
         if unknown:
             raise ValidationError(f"settings for {unknown}, which {'is no' if len(unknown) == 1 else 'are no'} "
                                   f"extractor; extractors: {available_extractors()}", where="Grader.extractor_settings")
