@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from assetgrade.lifecycle.registry import register_bundle_loader
+from assetgrade.lifecycle.registry import ModelRegistry, register_bundle_loader
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
@@ -88,3 +88,19 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
     w = Workspace.init(tmp_path / "ws")
     yield w
     w.close()
+
+
+def promote_stamped_champion(ws: Workspace, n: int = 24) -> tuple[list[str], ModelRegistry]:
+    """``n`` seeded assets (the first half frozen as the golden set) and a champion registered as ``v7``
+    whose model stamps its predictions ``table-7f3a``, its own version id."""
+    from assetgrade.lifecycle.golden import freeze_golden_set
+
+    ids = seed_assets(ws, n)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[: n // 2])
+    model = TableModel({"pump": "A", "valve": "C"})
+    model.version_ = "table-7f3a"  # type: ignore[attr-defined]
+    reg = ModelRegistry(ws)
+    reg.register(model, version="v7", loader="table")
+    reg.promote("v7")
+    return ids, reg

@@ -11,25 +11,17 @@ from assetgrade.audit.drift import DriftPolicy
 from assetgrade.errors import ValidationError
 from assetgrade.lifecycle.exports import model_documentation
 from assetgrade.lifecycle.golden import freeze_golden_set
-from assetgrade.lifecycle.registry import ModelRegistry
 from assetgrade.lifecycle.telemetry import station_drift
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.results import add_prediction, add_review
 from assetgrade.store.schema import Asset
 from assetgrade.workspace import Workspace
 
-from .conftest import TableModel, seed_assets
+from .conftest import promote_stamped_champion, seed_assets
 
 
 def test_export_counts_predictions_under_the_models_own_id(ws: Workspace) -> None:
-    ids = seed_assets(ws, 24)
-    with ws.session() as s:
-        freeze_golden_set(s, ids[:12])
-    model = TableModel({"pump": "A", "valve": "C"})
-    model.version_ = "table-7f3a"  # type: ignore[attr-defined]
-    reg = ModelRegistry(ws)
-    reg.register(model, version="v7", loader="table")
-    reg.promote("v7")
+    ids, _ = promote_stamped_champion(ws)
     with ws.session() as s:
         for i, aid in enumerate(ids[12:20]):
             p = add_prediction(s, aid, model_version="table-7f3a", grade="A", distribution={"A": 0.8, "C": 0.2},

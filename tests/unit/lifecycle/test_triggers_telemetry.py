@@ -13,7 +13,7 @@ from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.results import add_prediction, add_review
 from assetgrade.workspace import Workspace
 
-from .conftest import TableModel, seed_assets
+from .conftest import TableModel, promote_stamped_champion, seed_assets
 
 
 def _post(ws: Workspace, station: str, batches: list[list[dict[str, object]]], kind: str = "prediction") -> None:
@@ -86,14 +86,7 @@ def test_override_rate_and_new_labels(ws: Workspace) -> None:
 
 def test_override_rate_counts_predictions_stored_under_the_models_own_version_id(ws: Workspace) -> None:
     """A champion registered as ``v7`` whose model stamps its predictions ``table-7f3a``: those are its reviews."""
-    ids = seed_assets(ws, 24)
-    with ws.session() as s:
-        freeze_golden_set(s, ids[:12])
-    model = TableModel({"pump": "A", "valve": "C"})
-    model.version_ = "table-7f3a"  # type: ignore[attr-defined]
-    reg = ModelRegistry(ws)
-    reg.register(model, version="v7", loader="table")
-    reg.promote("v7")
+    ids, reg = promote_stamped_champion(ws)
     champ = reg.champion()
     assert champ is not None and champ.model_version == "table-7f3a"
     assert champ.prediction_versions == ("table-7f3a", "v7")
