@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from assetgrade.cli.bench_options import at_least
+from assetgrade.cli.options import at_least
 
 __all__ = ["register"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.bench_options import at_least, interval, positive
+from assetgrade.cli.options import at_least, interval, positive
 
 __all__ = ["register"]
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from assetgrade.cli.bench_options import output_file
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.options import output_file
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.bench_options import interval, positive
 from assetgrade.cli.console import err_console, styled
+from assetgrade.cli.options import interval, positive
 from assetgrade.errors import ValidationError
 
 __all__ = ["register"]
@@ -21,7 +21,7 @@ def _option(param: typer.CallbackParam) -> str:
 
 
 def _seed(param: typer.CallbackParam, value: int) -> int:
-    """Seeds from 0 to :data:`_SEED_MAX` (``bench_options.interval`` would print the bound as 4.29497e+09)."""
+    """Seeds from 0 to :data:`_SEED_MAX` (``options.interval`` would print the bound as 4.29497e+09)."""
     if not 0 <= value <= _SEED_MAX:
         raise ValidationError(f"{value} is not allowed; it must be in [0, {_SEED_MAX}]", where=_option(param))
     return value

@@ -125,7 +125,7 @@ def test_drift_config_fits_batches_to_the_limit() -> None:
 
 
 def test_option_ranges_say_what_is_allowed() -> None:
-    from assetgrade.cli.bench_options import at_least, interval, positive
+    from assetgrade.cli.options import at_least, interval, positive
 
     assert interval(0.0, 1.0, high_open=True)(None, 0.0) == 0.0
     with pytest.raises(ValidationError, match=r"1 is not allowed; it must be in \[0, 1\)"):
@@ -141,7 +141,7 @@ def test_option_ranges_say_what_is_allowed() -> None:
 
 
 def test_an_output_file_is_checked_before_the_work(tmp_path: Path) -> None:
-    from assetgrade.cli.bench_options import check_output_file
+    from assetgrade.cli.options import check_output_file
 
     assert check_output_file(tmp_path / "a" / "b" / "r.html", "--html") == tmp_path / "a" / "b" / "r.html"
     with pytest.raises(ValidationError, match="is a folder") as exc:

@@ -1,4 +1,4 @@
-"""Range checks for ``assetgrade bench`` options, run by Click while it parses, before any work starts.
+"""Range and output-file checks for CLI options, run by Click while it parses, before any work starts.
 
 Each factory returns a typer option callback that refuses a bad value with a
 :class:`~assetgrade.errors.ValidationError` naming the option (``error: --per-class: -1 is not
