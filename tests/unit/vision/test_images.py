@@ -83,3 +83,32 @@ def test_preprocess_shape_and_views(rng: np.random.Generator) -> None:
     assert np.array_equal(np.asarray(views[2])[::-1], np.asarray(img))
     with pytest.raises(ValidationError, match="unknown view"):
         augment_views(img, ("shear",))
+
+
+def test_float_image_with_nan_pixels_keeps_its_contrast() -> None:
+    # a thermal camera writes NaN (or inf) where it has no reading: those pixels must not blank the image
+    arr = np.linspace(20.0, 80.0, 32 * 32, dtype=np.float32).reshape(32, 32)
+    arr[0, :4] = np.nan
+    arr[1, :4] = np.inf
+    buf = io.BytesIO()
+    Image.fromarray(arr, mode="F").save(buf, format="TIFF")
+    img = np.asarray(decode_image(buf.getvalue(), where="thermal.tif"))[..., 0]
+    assert img[0, :4].tolist() == [0, 0, 0, 0] and img[1, :4].tolist() == [0, 0, 0, 0]
+    assert img[-1, -1] == 255 and img[2, 0] < img[16, 0] < img[-1, 0]
+
+
+def test_float_image_without_a_finite_pixel_is_refused() -> None:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((32, 32), np.nan, np.float32), mode="F").save(buf, format="TIFF")
+    with pytest.raises(ValidationError, match=r"nodata\.tif.*no finite pixel"):
+        decode_image(buf.getvalue(), where="nodata.tif")
+
+
+def test_formats_outside_the_supported_list_are_refused_by_name() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(buf, format="ICO")  # Pillow could open it; ingest would refuse it
+    with pytest.raises(ValidationError, match=r"icon\.jpg: not an image in a supported format \(JPEG, PNG"):
+        decode_image(buf.getvalue(), where="icon.jpg")
+    with pytest.raises(ValidationError, match="supported format") as info:
+        decode_image(b"just some text saved as .jpg", where="notes.jpg")
+    assert "BytesIO" not in str(info.value)

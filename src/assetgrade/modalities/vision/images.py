@@ -7,11 +7,12 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assetgrade.errors import ValidationError
 
 __all__ = [
+    "FORMATS",
     "MAX_PIXELS",
     "MIN_SIDE",
     "PREPROCESS_VERSION",
@@ -28,20 +29,30 @@ PREPROCESS_VERSION = "p1"
 MIN_SIDE = 16
 """Images with a side shorter than this carry no usable detail and are refused."""
 
+FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF")
+"""The raster formats decoded (those ingest accepts): no other Pillow plugin (EPS, PSD, FITS...) parses the bytes."""
+
 MAX_PIXELS = 60_000_000
 """Images larger than this (60 MP) are refused instead of exhausting memory (decompression bombs)."""
 
 
-def to_rgb8(img: Image.Image) -> Image.Image:
+def to_rgb8(img: Image.Image, *, where: str = "image") -> Image.Image:
     """Any PIL mode (L, LA, P, RGBA, CMYK, I;16, I, F) as 8-bit RGB; 16-bit and float are rescaled.
 
     Alpha is composited over black; 16-bit and float images are stretched from their own
     min..max range to 0..255 (an electroluminescence or thermal image rarely fills 16 bits).
+    Not-a-number and infinite pixels (a thermal camera's "no reading") take no part in the range
+    and become black; an image with no finite pixel at all is a ValidationError naming ``where``.
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        finite = np.isfinite(arr)
+        if not finite.any():
+            raise ValidationError(f"{img.mode} image has no finite pixel value (all NaN or infinite)", where=where)
+        lo, hi = float(arr[finite].min()), float(arr[finite].max())
+        with np.errstate(invalid="ignore", over="ignore"):
+            scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        scaled = np.where(finite & np.isfinite(scaled), scaled, 0.0)
         img = Image.fromarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8), mode="L")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
@@ -56,8 +67,9 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
     Raises
     ------
     ValidationError
-        Corrupt or unsupported bytes, an image smaller than ``MIN_SIDE`` pixels on a side or
-        larger than ``MAX_PIXELS``; the message names ``where``.
+        Corrupt bytes, a format outside ``FORMATS``, a float image with no finite pixel, an
+        image smaller than ``MIN_SIDE`` pixels on a side or larger than ``MAX_PIXELS``; the
+        message names ``where``.
 
     Examples
     --------
@@ -70,7 +82,7 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ValidationError(
@@ -81,6 +93,11 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
             img.load()
     except ValidationError:
         raise
+    except UnidentifiedImageError as exc:  # its own message names only an in-memory buffer
+        raise ValidationError(
+            f"not an image in a supported format ({', '.join(FORMATS)}): unknown, corrupt or another file type",
+            where=where,
+        ) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError(f"image too large to decode safely: {exc}", where=where) from exc
     except Exception as exc:  # PIL raises many types (OSError, SyntaxError, ValueError) on bad bytes
@@ -90,7 +107,7 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
             f"image is {img.size[0]}x{img.size[1]} pixels; each side must be at least {MIN_SIDE}", where=where
         )
     oriented: Image.Image = ImageOps.exif_transpose(img) or img
-    return to_rgb8(oriented)
+    return to_rgb8(oriented, where=where)
 
 
 def normalise(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
