@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,7 +15,7 @@ from assetgrade.store.records import ImageRef
 
 __all__ = ["IMAGE_SUFFIXES", "LabelledImages", "image_ref_from_file", "load_image_folder"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
 @dataclass
@@ -78,8 +79,26 @@ def image_ref_from_file(
     return ImageRef(evidence_id=evidence_id or path.name, sha256=sha, load_bytes=partial(_read, path), boxes=boxes)
 
 
+def _class_images(folder: Path) -> list[Path]:
+    """The image files under ``folder`` and its sub-folders, in sorted order; hidden files and folders (``.DS_Store``,
+    macOS ``._name.jpg`` resource forks, ``.git``) are skipped, and folder links are not followed (no loops)."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        found += [here / f for f in sorted(filenames)
+                  if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES and (here / f).is_file()]
+    return found
+
+
 def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordinal: bool = False) -> LabelledImages:
-    """``root/<class>/<image>`` as a labelled set; class order is ``classes`` or alphabetical."""
+    """``root/<class>/<image>`` as a labelled set; class order is ``classes`` or alphabetical.
+
+    Images in sub-folders of a class folder belong to that class; each image's evidence id is
+    its path under ``root`` (``crack/site2/001.jpg``). Hidden files and folders are skipped. A
+    class folder with no image is an error naming it: a class the benchmark can never see would
+    still count in its macro averages.
+    """
     if not root.is_dir():
         raise NotFoundError(f"image folder {root} does not exist")
     found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -89,11 +108,18 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
         raise ValidationError(f"class folders {unknown} missing; found {found}", where=str(root))
     refs: list[ImageRef] = []
     labels: list[str] = []
+    empty: list[str] = []
     for cls in order:
-        files = sorted(p for p in (root / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _class_images(root / cls)
+        if not files:
+            empty.append(cls)
         for f in files:
-            refs.append(image_ref_from_file(f, evidence_id=f"{cls}/{f.name}"))
+            refs.append(image_ref_from_file(f, evidence_id=f.relative_to(root).as_posix()))
             labels.append(cls)
-    if len(set(labels)) < 2:
+    if len(order) - len(empty) < 2:
         raise ValidationError(f"need images in at least 2 class folders, found {sorted(set(labels))}", where=str(root))
+    if empty:
+        raise ValidationError(
+            f"class folder(s) {empty} hold no image ({', '.join(IMAGE_SUFFIXES)}, any case); add images or "
+            "remove the folder", where=str(root))
     return LabelledImages(name=root.name, refs=refs, labels=labels, classes=order, ordinal=ordinal)

@@ -58,7 +58,7 @@ def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> L
         if not folder.is_dir():
             raise NotFoundError(f"class folder {folder} not found")
         files = sorted(
-            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
             key=lambda p: (len(p.stem), p.stem),
         )
         if per_class is not None:

@@ -49,3 +49,24 @@ def test_elpv_labels_are_four_ordered_levels() -> None:
     assert ds.n_images == 2624 and ds.ordinal and ds.classes == ELPV_CLASSES
     assert {ds.labels.count(c) for c in ELPV_CLASSES} == {1508, 295, 106, 715}
     assert {a["cell_type"] for a in ds.attributes} == {"mono", "poly"}
+
+
+def test_image_folder_skips_hidden_files_reads_sub_folders_and_refuses_empty_classes(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    def save(rel: str) -> None:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(tmp_path / rel, format="PNG")
+
+    for rel in ("ok/1.png", "ok/site 2/2.PNG", "bad/3.png", "bad/4.gif"):
+        save(rel)
+    (tmp_path / "ok" / "._1.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (tmp_path / "ok" / ".DS_Store").write_bytes(b"x")
+    save("ok/.thumbs/5.png")
+    ds = load_image_folder(tmp_path)
+    assert sorted(r.evidence_id for r in ds.refs) == ["bad/3.png", "bad/4.gif", "ok/1.png", "ok/site 2/2.PNG"]
+    assert ds.labels.count("ok") == 2
+    (tmp_path / "rusty").mkdir()
+    (tmp_path / "rusty" / "readme.txt").write_text("no images here")
+    with pytest.raises(ValidationError, match=r"\['rusty'\] hold no image"):
+        load_image_folder(tmp_path)
