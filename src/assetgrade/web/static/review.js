@@ -176,11 +176,21 @@
   }
 
   function typing(el) {
-    return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || (el.tagName === "INPUT" && el.type !== "radio"));
+    return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable ||
+                  (el.tagName === "INPUT" && el.type !== "radio"));
+  }
+
+  /* A focused link or button (reached with Tab) acts on Enter itself: following the link or
+     pressing the button must never submit the review instead. */
+  function activates(el) {
+    return el && (el.tagName === "A" || el.tagName === "BUTTON" || el.tagName === "SUMMARY" ||
+                  (el.tagName === "INPUT" && el.type !== "radio") || el.getAttribute("role") === "button");
   }
 
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) { return; }
+    if ($("dialog[open]")) { return; }   /* the keyboard help is open: its Close button has the keys */
+    if (ev.key === "Enter" && activates(document.activeElement)) { return; }
     var radios = $all("#review-form input[name=grade]");
     var k = ev.key, idx = -1;
     if (/^[1-9]$/.test(k)) { idx = parseInt(k, 10) - 1; }
