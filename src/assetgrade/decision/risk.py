@@ -78,6 +78,9 @@ def risk_coverage(
     s = default_score if score is None else np.asarray(score, dtype=np.float64)
     if s.shape != (n,):
         raise ValidationError(f"score has shape {s.shape}, expected ({n},)", where="score")
+    if not np.all(np.isfinite(s)):
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise ValidationError(f"score of asset {bad} is {s[bad]}; scores must be finite numbers", where="score")
     order = np.argsort(s, kind="stable")
     wrong = (pred != yy).astype(np.float64)[order]
     m = np.arange(1, n + 1, dtype=np.float64)
@@ -90,8 +93,21 @@ def risk_coverage(
 
 
 def accept_rate_at(curve: RiskCoverage, max_error: float = 0.02) -> float:
-    """The largest auto-accept rate whose accepted error is at most ``max_error`` (0 if none)."""
-    ok = np.flatnonzero(curve.error <= max_error + 1e-12)
+    """The largest auto-accept rate whose accepted error is at most ``max_error`` (0 if none).
+
+    Only points a threshold can reach count: assets with the same score are accepted together
+    or not at all, so a point inside a run of equal scores (whose error depends on the order the
+    tied assets were given in) is skipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.tile([[0.9, 0.1]], (10, 1))  # ten assets, one score: accept all ten or none
+    >>> accept_rate_at(risk_coverage(p, np.array([0] * 9 + [1])), 0.02)
+    0.0
+    """
+    reachable = np.r_[curve.threshold[1:] != curve.threshold[:-1], True] if len(curve.threshold) else np.zeros(0, bool)
+    ok = np.flatnonzero((curve.error <= max_error + 1e-12) & reachable)
     return float(curve.coverage[ok[-1]]) if len(ok) else 0.0
 
 
