@@ -177,17 +177,51 @@ def load_bench_dataset(cfg: VisionBenchConfig) -> LabelledImages:
     return ds
 
 
-def asset_folds(ds: LabelledImages, y: npt.NDArray[np.int64], k: int, seed: int) -> list[tuple[Any, Any]]:
-    """Stratified folds that keep every asset's images together."""
+def _check_class_counts(classes: tuple[str, ...], y: npt.NDArray[np.int64], k: int, what: str) -> None:
+    """Every class needs at least ``k`` images (each test fold holds some of it); the message names the classes."""
+    counts = np.bincount(y, minlength=len(classes))
+    short = {c: int(n) for c, n in zip(classes, counts, strict=True) if n < k}
+    if short:
+        raise ValidationError(
+            f"--folds {k} needs at least {k} {what} per class; too few in {short}"
+            + (" (lower --folds)" if min(short.values()) >= 2 else " (add images, or leave the class out)"),
+            where="--folds")
+
+
+def asset_folds(
+    ds: LabelledImages, y: npt.NDArray[np.int64], k: int, seed: int, ok: npt.NDArray[np.bool_] | None = None
+) -> list[tuple[Any, Any]]:
+    """Stratified folds over the readable images (``ok``; default all) that keep every asset's images
+    together, and identical files (same sha256) in one fold, so a copy is never tested against itself.
+
+    Indices are into the whole data set; unreadable images are in no fold.
+    """
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if k < 2:
         raise ValidationError(f"--folds must be at least 2, got {k}", where="--folds")
-    if min(np.bincount(y)) < k:
-        raise ValidationError(f"a class has fewer than {k} images; lower --folds", where="--folds")
+    idx = np.flatnonzero(ok) if ok is not None else np.arange(len(y))
+    _check_class_counts(ds.classes, y[idx], k, "readable images" if ok is not None else "images")
     if ds.groups:
-        return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(y, y, groups=ds.asset_ids()))
-    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
+        ids = np.asarray(ds.asset_ids())[idx]
+        split = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(y[idx], y[idx], groups=ids)
+    else:
+        split = StratifiedKFold(k, shuffle=True, random_state=seed).split(y[idx], y[idx])
+    fold_of = np.empty(len(idx), dtype=np.int64)
+    for f, (_, te) in enumerate(split):
+        fold_of[te] = f
+    first: dict[str, int] = {}
+    for j, i in enumerate(idx):  # a duplicate follows the first copy's fold
+        fold_of[j] = fold_of[first.setdefault(ds.refs[i].sha256, j)]
+    return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]
+
+
+def duplicate_files(ds: LabelledImages, ok: npt.NDArray[np.bool_]) -> list[list[str]]:
+    """Evidence ids of readable images whose bytes are identical (each list one content, two or more files)."""
+    by_sha: dict[str, list[str]] = {}
+    for i in np.flatnonzero(ok):
+        by_sha.setdefault(ds.refs[i].sha256, []).append(ds.refs[i].evidence_id)
+    return [ids for ids in by_sha.values() if len(ids) > 1]
 
 
 def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
@@ -200,7 +234,15 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     t_start = time.perf_counter()
     ds = load_bench_dataset(cfg)
     y = np.array([ds.classes.index(lab) for lab in ds.labels], dtype=np.int64)
-    folds = asset_folds(ds, y, cfg.folds, cfg.seed)
+    head = "logistic" if cfg.head == "auto" else cfg.head
+    if head not in ("logistic", "ordinal", "finetune") or (head == "ordinal" and not ds.ordinal):
+        raise ValidationError(
+            f"head {cfg.head!r} not possible here; use auto, logistic, ordinal (ordered labels) or finetune",
+            where="--head",
+        )
+    if head == "finetune" and not cfg.finetune:
+        raise ValidationError("head 'finetune' needs --finetune", where="--head")
+    _check_class_counts(ds.classes, y, cfg.folds, "images")  # before any feature is computed
     cache_root = cfg.cache_dir or default_cache_dir()
     bb = Backbone(cfg.backbone, image_size=cfg.image_size, cache_dir=cache_root / "onnx")
     cache = FeatureCache(cache_root / "features")
@@ -215,14 +257,7 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         if fb.computed:
             throughput.append(fb.images_per_s)
     ok = np.array([i not in errors for i in range(len(y))])
-    head = "logistic" if cfg.head == "auto" else cfg.head
-    if head not in ("logistic", "ordinal", "finetune") or (head == "ordinal" and not ds.ordinal):
-        raise ValidationError(
-            f"head {cfg.head!r} not possible here; use auto, logistic, ordinal (ordered labels) or finetune",
-            where="--head",
-        )
-    if head == "finetune" and not cfg.finetune:
-        raise ValidationError("head 'finetune' needs --finetune", where="--head")
+    folds = asset_folds(ds, y, cfg.folds, cfg.seed, ok)
     K = len(ds.classes)
     results: dict[str, dict[str, Any]] = {}
     probas: dict[str, npt.NDArray[np.float64]] = {}
@@ -264,19 +299,25 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         metrics["peak_in_box_rate"] = loc["peak_in_box_rate"]
         metrics["centre_in_box_rate"] = loc["centre_in_box_rate"]
         plots += loc["overlays"]
-    counts = {c: int(np.sum(y == i)) for i, c in enumerate(ds.classes)}
+    counts = {c: int(np.sum(y[ok] == i)) for i, c in enumerate(ds.classes)}
+    duplicates = duplicate_files(ds, ok)
     return BenchResult(
         benchmark="vision",
         dataset=ds.name,
-        split=f"stratified {cfg.folds}-fold CV by asset (each image its own asset), out-of-fold predictions",
+        split=f"stratified {cfg.folds}-fold CV by asset (each image its own asset; identical files share a fold), "
+        "out-of-fold predictions of the readable images",
         seed=cfg.seed,
         metrics=metrics,
         wall_s=time.perf_counter() - t_start,
         extra={
             "n_images": int(ok.sum()),
-            "n_train": round(int(ok.sum()) * (cfg.folds - 1) / cfg.folds),
-            "n_test": round(int(ok.sum()) / cfg.folds),
+            "n_train": round(float(np.mean([len(tr) for tr, _ in folds]))),
+            "n_test": round(float(np.mean([len(te) for _, te in folds]))),
+            "n_train_per_fold": [len(tr) for tr, _ in folds],
+            "n_test_per_fold": [len(te) for _, te in folds],
             "classes": counts,
+            "n_unreadable": len(errors),
+            "duplicate_files": duplicates,
             "head": primary,
             "headline_rule": rule + "; chosen before looking at the test folds, other heads are for comparison",
             "backbone": bb.key,

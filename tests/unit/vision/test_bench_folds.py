@@ -1,0 +1,60 @@
+"""``bench vision`` folds and counts: only readable images are split and counted, identical files share a fold."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.bench.vision import VisionBenchConfig, asset_folds, run_vision_bench
+from assetgrade.datasets.image_folder import LabelledImages
+from assetgrade.errors import ValidationError
+from assetgrade.store.records import ImageRef
+
+
+def _ref(eid: str, content: str) -> ImageRef:
+    return ImageRef(evidence_id=eid, sha256=hashlib.sha256(content.encode()).hexdigest(), load_bytes=lambda: b"")
+
+
+def test_identical_files_share_a_fold_and_unreadable_images_are_in_none() -> None:
+    refs = [_ref(f"a/{i}", f"a{i}") for i in range(6)] + [_ref(f"b/{i}", f"b{i}") for i in range(6)]
+    refs.append(_ref("b/copy-of-a0", "a0"))  # the same bytes under another class
+    ds = LabelledImages("t", refs, ["a"] * 6 + ["b"] * 7, ("a", "b"))
+    y = np.array([0] * 6 + [1] * 7)
+    ok = np.ones(13, dtype=bool)
+    ok[5] = False
+    for seed in range(6):
+        folds = asset_folds(ds, y, 3, seed, ok)
+        tests = [set(te.tolist()) for _, te in folds]
+        assert sorted(i for t in tests for i in t) == [i for i in range(13) if i != 5]
+        assert any({0, 12} <= t for t in tests), f"seed {seed}: a file and its copy were split across folds"
+        assert all(5 not in tr for tr, _ in folds)
+
+
+def _folder(root: Path, rng: np.random.Generator) -> Path:
+    for cls, n in (("a", 4), ("b", 3)):
+        (root / cls).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / cls / f"{i}.png")
+    (root / "b" / "broken.png").write_text("not an image")
+    return root
+
+
+def test_counts_and_fold_check_are_over_readable_images(tmp_path: Path, rng: np.random.Generator) -> None:
+    data = _folder(tmp_path / "data", rng)
+    cfg = VisionBenchConfig(dataset="folder", data_dir=data, folds=3, image_size=64, cache_dir=tmp_path / "cache",
+                            heatmaps=False, progress=False)
+    res = run_vision_bench(cfg).to_dict()
+    assert res["classes"] == {"a": 4, "b": 3} and res["n_unreadable"] == 1 and res["n_images"] == 7
+    assert sum(res["n_test_per_fold"]) == 7 and sorted(res["n_test_per_fold"]) == [2, 2, 3]
+    assert res["n_train_per_fold"] == [7 - n for n in res["n_test_per_fold"]]
+    assert list(res["unreadable_images"]) == ["b/broken.png"]
+    cfg.folds = 4  # b has 4 files but only 3 readable images: a test fold would have none of b
+    with pytest.raises(ValidationError, match=r"at least 4 readable images per class; too few in \{'b': 3\}"):
+        run_vision_bench(cfg)
+    cfg.folds = 5
+    with pytest.raises(ValidationError, match=r"too few in \{'a': 4, 'b': 4\}"):  # refused before any feature
+        run_vision_bench(cfg)
