@@ -175,3 +175,31 @@ def test_service_start_error_quotes_the_log(tmp_path: Path) -> None:
         f.write("Traceback ...\nValueError: --threads must be >= 1\n")
     tail = svc._log_tail()
     assert "--threads must be >= 1" in tail and "an old run" not in tail
+
+
+# every command that writes a report file checks where before it starts the work; a folder given as the file
+# must fail at once, exit 2, naming the option (not after minutes of work, exit 6)
+OUTPUT_FILE_COMMANDS = [
+    ["bench", "ingest"], ["bench", "fidelity"], ["bench", "drift"], ["bench", "active"], ["bench", "label-noise"],
+    ["bench", "scale"], ["bench", "service"], ["bench", "grade-api"], ["bench", "ui"], ["bench", "sensors"],
+    ["review", "suggest"], ["review", "requests"], ["audit"],
+]
+
+
+@pytest.mark.parametrize("command", OUTPUT_FILE_COMMANDS, ids=" ".join)
+def test_a_report_file_option_is_checked_before_the_work(command: list[str], tmp_path: Path) -> None:
+    res = CliRunner().invoke(APP, [*command, "--json", str(tmp_path)])
+    assert isinstance(res.exception, ValidationError), (command, res.exception, res.output)
+    assert res.exception.where == "--json" and "is a folder" in str(res.exception)
+
+
+def test_audit_html_and_export_folder_are_checked_before_the_work(tmp_path: Path) -> None:
+    res = CliRunner().invoke(APP, ["audit", "--html", str(tmp_path)])
+    assert isinstance(res.exception, ValidationError) and res.exception.where == "--html"
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    res = CliRunner().invoke(APP, ["audit", "export", "--out", str(tmp_path / "f")])
+    assert isinstance(res.exception, ValidationError) and res.exception.where == "--out"
+    assert "is a file, not a folder" in str(res.exception)
+    from assetgrade.cli.options import check_output_folder
+
+    assert check_output_folder(tmp_path / "new" / "docs", "--out") == tmp_path / "new" / "docs"

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["MAX_SEQ", "actor_name", "parse_head", "parse_settings", "register"]
@@ -142,8 +143,10 @@ def _audit(
     store: Annotated[str | None, STORE_OPTION] = None,
     checks: Annotated[list[str] | None, typer.Option("--checks", help="Checks to run (comma-separated or repeated;"
                                                      " default: the config's audit.checks, else all).")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.",
+                                                              callback=output_file())] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.",
+                                                              callback=output_file())] = None,
     settings: Annotated[list[str] | None, typer.Option("--set", help="check.param=value (repeatable), e.g."
                                                        " synthetic_share.max_share=0.05.")] = None,
     embed: Annotated[bool, typer.Option("--embed/--no-embed", help="Compute image embeddings (slower):"
@@ -312,7 +315,8 @@ def _events(
 def _export(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the documents.")] = Path("audit-export"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the documents.",
+                                                  callback=output_folder())] = Path("audit-export"),
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:

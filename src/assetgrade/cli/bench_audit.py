@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive
 
 __all__ = ["register"]
 
@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     @app.command("fidelity")
     def bench_fidelity(
         data_dir: Path | None = typer.Option(None, help="NEU folder (default: shared data neu-det)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         seed: int = typer.Option(0, callback=at_least(0)),
         per_class: int | None = typer.Option(
             None, callback=at_least(3),
@@ -44,7 +45,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("drift")
     def bench_drift(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         seed: int = typer.Option(0, callback=at_least(0)),
         data_dir: Path | None = typer.Option(None, help="another ELPV copy (labels.csv + images/)"),
         share: float = typer.Option(0.5, callback=interval(0.0, 1.0, low_open=True),

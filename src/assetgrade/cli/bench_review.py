@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive
 
 __all__ = ["register"]
 
@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
     def bench_active(
         dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         out_dir: Path | None = typer.Option(None, help="where the learning-curve PNG goes (default: beside --json)"),
         seed: int = typer.Option(0, callback=at_least(0)),
         batch: int = typer.Option(5, callback=at_least(1), help="items queried per round"),
@@ -75,7 +76,8 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         noise: float = typer.Option(0.1, callback=interval(0.0, 1.0, high_open=True),
                                     help="fraction of labels flipped (seeded), in [0, 1)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         seed: int = typer.Option(0, callback=at_least(0)),
         folds: int = typer.Option(5, callback=at_least(2), help="folds for the out-of-fold probabilities"),
         method: str = typer.Option(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive
 
 __all__ = ["register"]
 
@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scale")
     def bench_scale(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         n_assets: int = typer.Option(120, "--assets", callback=at_least(1),
                                      help="linked-sample assets to build and grade"),
         shard_size: int = typer.Option(10, callback=at_least(1), help="assets per shard"),
@@ -61,7 +62,8 @@ def register(app: typer.Typer) -> None:
                                           help="open loop: review cycles (GET asset + POST review) per second"),
         station_rate: float = typer.Option(0.0, callback=interval(0.0),
                                            help="open loop: station posts per second (every 4th an image)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
         from assetgrade.bench.report import write_result
@@ -86,7 +88,8 @@ def register(app: typer.Typer) -> None:
                                        "a copy is graded, never the workspace itself"),
         n_assets: int = typer.Option(30, "--assets", callback=at_least(1), help="assets to grade, first by id"),
         threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
     ) -> None:
         """Time POST /api/v1/assets/{id}/grade on a copy of the workspace: cold, then again from the evidence store."""
         from assetgrade.bench.report import write_result
@@ -101,7 +104,8 @@ def register(app: typer.Typer) -> None:
         n_assets: int = typer.Option(50, "--assets", callback=at_least(1),
                                      help="asset pages to time (queued assets first)"),
         threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
     ) -> None:
         """Time the review UI's asset page (document, handler, and with its images) on a graded workspace."""
         from assetgrade.bench.report import write_result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive
 
 __all__ = ["register"]
 
@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(
             None, help="folder with train_FDxxx.txt[.gz], test_FDxxx.txt[.gz], RUL_FDxxx.txt[.gz]"
         ),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)"),
         seed: int = typer.Option(0, callback=at_least(0)),
         coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),

@@ -29,7 +29,8 @@ import typer
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["at_least", "check_output_file", "interval", "output_file", "positive"]
+__all__ = ["at_least", "check_output_file", "check_output_folder", "interval", "output_file", "output_folder",
+           "positive"]
 
 N = TypeVar("N", int, float)
 
@@ -102,6 +103,41 @@ def check_output_file(path: Path, where: str) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ValidationError(f"cannot write {path}: no permission to write in {probe}", where=where)
     return path
+
+
+def check_output_folder(path: Path, where: str) -> Path:
+    """``path`` as a folder to write into: a folder that exists or can be made, and writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "f.txt"
+    >>> _ = f.write_text("x")
+    >>> try:
+    ...     check_output_folder(f, "--out")
+    ... except ValidationError as exc:
+    ...     print(exc.where, "not a folder" in str(exc))
+    --out True
+    """
+    if path.exists() and not path.is_dir():
+        raise ValidationError(f"{path} is a file, not a folder; give a folder to write into", where=where)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValidationError(f"cannot write into {path}: {probe} is not a folder", where=where)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValidationError(f"cannot write into {path}: no permission to write in {probe}", where=where)
+    return path
+
+
+def output_folder() -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback checking a folder-to-write option with :func:`check_output_folder`; None passes."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_output_folder(Path(value), _name(param))
+
+    return check
 
 
 def output_file() -> Callable[[typer.CallbackParam, Any], Any]:

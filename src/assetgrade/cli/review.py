@@ -16,6 +16,7 @@ import typer
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
+from assetgrade.cli.options import output_file
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -34,7 +35,8 @@ def suggest(
         help="budget_switch: labels per grade below which it covers the data (typiclust), above which it follows "
         "the grader's uncertainty (default 10; a finite number >= 0).")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.",
+                                                  callback=output_file())] = None,
     enqueue: Annotated[bool, typer.Option(
         "--enqueue", help="Store the suggestions as label requests (listed in the review UI and API until reviewed).")
     ] = False,
@@ -96,7 +98,8 @@ def requests(
     status_: Annotated[str, typer.Option("--status", help="open, done or withdrawn.")] = "open",
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.",
+                                                  callback=output_file())] = None,
 ) -> None:
     """The label requests (open ones by default: newest round first, then the strategy's rank)."""
     from rich.table import Table
