@@ -70,9 +70,12 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     if not ds.ordinal:
         raise ValidationError(f"{ds.name} has unordered classes; the worst-photo rule needs ordered levels",
                               where="--images-per-asset")
-    if cfg.finetune or cfg.tta:
-        raise ValidationError("--images-per-asset runs the linear heads only (no --finetune, no --tta)",
-                              where="--images-per-asset")
+    if cfg.finetune or cfg.tta or cfg.augment:
+        raise ValidationError("--images-per-asset runs the linear heads on the photos only (no --finetune, --tta or "
+                              "--augment)", where="--images-per-asset")
+    if cfg.head not in ("auto", "ordinal"):
+        raise ValidationError(f"--head {cfg.head!r}: --images-per-asset compares ordinal heads (plain and MIL); "
+                              "use auto or ordinal", where="--head")
     k = len(ds.classes)
     y_all = np.array([ds.classes.index(lab) for lab in ds.labels], dtype=np.int64)
     cache_root = cfg.cache_dir or default_cache_dir()

@@ -50,4 +50,12 @@ def _folder(tmp_path: Path) -> Path:
 def test_cli_refuses_mil_with_finetune() -> None:
     r = CliRunner().invoke(build_app(), ["bench", "vision", "--dataset", "elpv", "--images-per-asset", "2",
                                          "--finetune", "--per-class", "8"])
-    assert r.exit_code != 0 and "linear heads only" in str(r.exception)
+    assert r.exit_code != 0 and "--finetune" in str(r.exception)
+
+
+@pytest.mark.parametrize(("option", "message"), [(["--augment"], "--augment"),
+                                                  (["--head", "logistic"], "compares ordinal heads")])
+def test_cli_refuses_mil_options_it_would_ignore(option: list[str], message: str) -> None:
+    r = CliRunner().invoke(build_app(), ["bench", "vision", "--dataset", "elpv", "--images-per-asset", "2",
+                                         "--per-class", "8", *option])
+    assert r.exit_code != 0 and message in str(r.exception)
