@@ -64,7 +64,7 @@ class CostConfig(BaseModel):
     750.0
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     price: dict[str, float] = Field(default_factory=lambda: default_prices(("A", "B", "C", "D")))
@@ -103,12 +103,31 @@ class CostConfig(BaseModel):
         for g in self.grades:
             if g in self.price and self.price[g] < 0:
                 raise ValueError(f"price[{g!r}] = {self.price[g]} must be >= 0")
-        if self.matrix is not None:
+        if self.matrix is None:
+            # grades are listed best first: a worse grade never sells for more (else the cost
+            # formulas, which clip negative differences to 0, would make some misgrades free)
+            for better, worse in zip(self.grades, self.grades[1:], strict=False):
+                if self.price[worse] > self.price[better]:
+                    raise ValueError(
+                        f"price[{worse!r}] = {self.price[worse]} is above price[{better!r}] = {self.price[better]}: "
+                        f"grades {list(self.grades)} are listed best first, so prices must not rise along them")
+        else:
             k = len(self.grades)
             if len(self.matrix) != k or any(len(row) != k for row in self.matrix):
                 raise ValueError(f"matrix must be {k}x{k} for grades {list(self.grades)}")
-            if any(v < 0 for row in self.matrix for v in row):
-                raise ValueError("matrix entries must be >= 0")
+            for t, row in enumerate(self.matrix):
+                for g, v in enumerate(row):
+                    if v < 0:
+                        raise ValueError(f"matrix[{t}][{g}] = {v}: entries must be >= 0")
+                    if v < row[t]:
+                        raise ValueError(
+                            f"matrix[{t}][{t}] = {row[t]} is above matrix[{t}][{g}] = {v}: an asset of grade "
+                            f"{self.grades[t]!r} graded right must cost no more than graded {self.grades[g]!r} "
+                            "(rows are the true grade, columns the grade given)")
+        C = cost_matrix(self)
+        if not np.any(C[~np.eye(len(self.grades), dtype=bool)] > 0):
+            raise ValueError("every misgrade costs 0, so every grade would be as good as any other; give prices "
+                             "that differ, a dispute_cost or a matrix with some non-zero entry off the diagonal")
         return self
 
     @classmethod
@@ -127,7 +146,10 @@ class CostConfig(BaseModel):
         except PydanticValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise ValidationError(err["msg"], where=f"{where}.{loc}" if loc else where) from exc
+            msg = err["msg"].removeprefix("Value error, ")
+            if loc and err["type"] != "extra_forbidden":
+                msg += f" (got {err.get('input')!r})"
+            raise ValidationError(msg, where=f"{where}.{loc}" if loc else where) from exc
 
 
 def cost_matrix(config: CostConfig | None = None, value: float | None = None) -> FloatArray:
@@ -155,5 +177,8 @@ def expected_costs(proba: npt.ArrayLike, C: npt.ArrayLike) -> FloatArray:
     c = np.asarray(C, dtype=np.float64)
     if c.ndim != 2 or c.shape[0] != c.shape[1] or p.shape[1] != c.shape[0]:
         raise ValidationError(f"proba {p.shape} and cost matrix {c.shape} do not match", where="cost_matrix")
+    if not np.all(np.isfinite(c)):
+        t, g = (int(i) for i in np.argwhere(~np.isfinite(c))[0])
+        raise ValidationError(f"entry [{t}][{g}] is {c[t, g]}; costs must be finite", where="cost_matrix")
     out: FloatArray = p @ c
     return out

@@ -82,3 +82,38 @@ def test_the_workspace_costs_sit_on_its_ontologys_scale(tmp_path) -> None:  # ty
     with Workspace.open(tmp_path / "ws") as ws:
         costs = ws.costs()  # what train, retrain and golden evaluations use
     assert costs.grades == ("A", "B", "C", "D", "E") and costs.review_cost == 50 and costs.price["E"] == 0.25
+
+
+@pytest.mark.parametrize(("section", "where", "says"), [
+    ({"price": {"A": float("nan"), "B": 0.8, "C": 0.55, "D": 0.25}}, "costs.price.A", "finite number"),
+    ({"review_cost": float("inf")}, "costs.review_cost", "finite number"),
+    ({"asset_value": float("inf")}, "costs.asset_value", "finite number"),
+    ({"dispute_cost": float("nan")}, "costs.dispute_cost", "finite number"),
+    ({"matrix": [[0, 1, 2, float("nan")], [1, 0, 1, 2], [2, 1, 0, 1], [3, 2, 1, 0]]}, "costs.matrix.0.3",
+     "finite number"),
+])
+def test_non_finite_costs_are_refused_naming_the_field(section: dict, where: str, says: str) -> None:  # type: ignore[type-arg]
+    # a NaN cost made every expected cost NaN: the policy then accepted every asset (NaN > threshold is false)
+    with pytest.raises(ValidationError, match=rf"{where}: .*{says}"):
+        CostConfig.from_dict(section)
+
+
+def test_prices_must_not_rise_from_the_best_grade_to_the_worst() -> None:
+    # a scale listed worst first with its prices: selling the worst grade as the best came out free
+    with pytest.raises(ValidationError, match=r"price\['C'\] = 0.55 is above price\['D'\] = 0.25.*best first"):
+        CostConfig.from_dict({"grades": ["D", "C", "B", "A"], "price": {"D": 0.25, "C": 0.55, "B": 0.8, "A": 1.0}})
+    same = CostConfig.from_dict({"grades": ["A", "B"], "price": {"A": 0.5, "B": 0.5}})  # equal prices: disputes cost
+    assert cost_matrix(same).tolist() == [[0.0, 0.0], [500.0, 0.0]]
+
+
+def test_degenerate_matrices_are_refused() -> None:
+    with pytest.raises(ValidationError, match=r"matrix\[0\]\[0\] = 5.0 is above matrix\[0\]\[1\] = 0.0"):
+        CostConfig.from_dict({"grades": ["A", "B"], "matrix": [[5, 0], [0, 5]]})
+    with pytest.raises(ValidationError, match="every misgrade costs 0"):
+        CostConfig.from_dict({"matrix": [[0] * 4] * 4})
+    with pytest.raises(ValidationError, match="every misgrade costs 0"):
+        CostConfig.from_dict({"grades": ["A", "B"], "price": {"A": 0.5, "B": 0.5}, "dispute_cost": 0})
+    with pytest.raises(ValidationError, match=r"entry \[0\]\[1\] is nan"):
+        expected_costs(np.array([[0.5, 0.5]]), np.array([[0.0, np.nan], [1.0, 0.0]]))
+    # a constant cost of handling every sale on the diagonal is allowed
+    assert cost_matrix(CostConfig.from_dict({"grades": ["A", "B"], "matrix": [[1, 3], [4, 1]]}))[0, 0] == 1.0
