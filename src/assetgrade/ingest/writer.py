@@ -28,6 +28,7 @@ from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
 from assetgrade.store.liveness import this_process
 from assetgrade.store.repository import check_addressable, label_id_for
+from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
 if TYPE_CHECKING:
@@ -421,6 +422,8 @@ class Ingestor:
                                   time_window=None if lb.time_window is None else [str(v) for v in lb.time_window],
                                   source="import"))
             added["labels"] = len(new_labels)
+            fresh = set(new_labels)
+            graded = {p.spec.asset_id: lid for p, lb, lid in label_rows if lid in fresh and lb.kind == "grade"}
             for aid, atype in typed.items():
                 s.execute(update(Asset).where(Asset.id == aid, Asset.asset_type == "unknown").values(asset_type=atype))
             if rows or typed:
@@ -431,6 +434,8 @@ class Ingestor:
                     payload["asset_types"] = typed
                 append_event(s, actor=self.actor, action="ingest.rows", entity="ingest_batch",
                              entity_id=rep.batch_id, payload=payload)
+                # an imported grade answers the asset's label request as a review's would (same transaction)
+                close_label_requests_labelled(s, graded, actor=self.actor, ingest_batch_id=rep.batch_id)
         # committed: only now count it
         for k, v in added.items():
             rep.added[k] += v

@@ -3,8 +3,9 @@
 ``assetgrade review suggest --enqueue`` stores one round of suggestions here; the review UI and
 ``GET /api/v1/review/requests`` list the open ones (newest round first, then the strategy's
 rank); storing a review of a requested asset closes its request in the same transaction
-(:func:`assetgrade.store.results.add_review`). An asset has at most one request row, its
-latest; every change is an audit event.
+(:func:`assetgrade.store.results.add_review`), and so does a grade label that arrives by import
+(:func:`close_label_requests_labelled`, in the ingest's transaction). An asset has at most one
+request row, its latest; every change is an audit event.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from assetgrade.store.audit import append_event
 from assetgrade.store.schema import Asset, Label, LabelRequest, new_id, utcnow
 
 __all__ = ["LABEL_REQUEST_STATUSES", "EnqueueReport", "RequestedLabel", "add_label_requests",
-           "close_label_request", "get_label_request", "list_label_requests", "withdraw_label_requests"]
+           "close_label_request", "close_label_requests_labelled", "get_label_request", "list_label_requests",
+           "withdraw_label_requests"]
 
 LABEL_REQUEST_STATUSES = ("open", "done", "withdrawn")
 
@@ -133,6 +135,26 @@ def close_label_request(conn: Connection, asset_id: str, *, review_id: str, at: 
                                                      LabelRequest.status == "open")
                           .values(status="done", closed_at=at, review_id=review_id))
     return bool(result.rowcount)
+
+
+def close_label_requests_labelled(session: Session, labels: Mapping[str, str], *, actor: str,
+                                  ingest_batch_id: str) -> list[str]:
+    """Close the open requests of assets that an import just gave a grade label (asset id → label id).
+
+    Status ``done`` without a review; one ``label_request.close`` audit event per asset names the
+    label and the ingest batch. Returns the assets whose request was closed.
+    """
+    if not labels:
+        return []
+    rows = list(session.scalars(select(LabelRequest).where(LabelRequest.asset_id.in_(list(labels)),
+                                                           LabelRequest.status == "open")))
+    now = utcnow()
+    for row in rows:
+        row.status, row.closed_at = "done", now
+        append_event(session, actor=actor, action="label_request.close", entity="label_request",
+                     entity_id=row.asset_id, payload={"label_id": labels[row.asset_id],
+                                                      "ingest_batch_id": ingest_batch_id})
+    return sorted(row.asset_id for row in rows)
 
 
 def get_label_request(session: Session, asset_id: str) -> LabelRequest | None:

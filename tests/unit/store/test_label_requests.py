@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -120,3 +122,30 @@ def test_bad_rounds_are_refused_naming_the_item(ws: Workspace) -> None:
         assert list_label_requests(s)[1] == 0
         with pytest.raises(ValidationError, match="status must be one of"):
             list_label_requests(s, status="pending")
+
+
+def test_an_imported_grade_closes_the_assets_request_in_the_ingest_transaction(ws: Workspace, tmp_path: Path) -> None:
+    from assetgrade.ingest import Ingestor, manifest_items
+
+    ids = _assets(ws, 3)
+    with ws.session() as s:
+        add_label_requests(s, _round(ids), strategy="random", model_version="m1")
+    manifest = tmp_path / "grades.csv"
+    # a grade for ids[0]; a log without a grade for ids[1]; a bad grade for ids[2] (the row is refused)
+    manifest.write_text(f"asset_id,kind,text,grade\n{ids[0]},log,worn bucket teeth,C\n{ids[1]},log,fine,\n"
+                        f"{ids[2]},log,fine,Z\n", encoding="utf-8")
+    rep = Ingestor(ws, kind="manifest", source=str(manifest)).run(manifest_items(manifest))
+    assert rep.added["labels"] == 1 and len(rep.errors) == 1
+    with ws.session(readonly=True) as s:
+        done = get_label_request(s, ids[0])
+        assert done is not None and done.status == "done" and done.closed_at is not None and done.review_id is None
+        assert [r.asset_id for r in list_label_requests(s)[0]] == [ids[1], ids[2]]
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "label_request.close")).one()
+        assert ev.entity_id == ids[0] and ev.payload["ingest_batch_id"] == rep.batch_id
+        assert ev.payload["label_id"]
+        assert verify_chain(s).ok
+    # ingesting the same file again adds nothing and closes nothing twice
+    again = Ingestor(ws, kind="manifest", source=str(manifest)).run(manifest_items(manifest))
+    assert again.added["labels"] == 0
+    with ws.session(readonly=True) as s:
+        assert len(s.scalars(select(AuditEvent).where(AuditEvent.action == "label_request.close")).all()) == 1
