@@ -63,3 +63,43 @@ def test_enter_on_a_focused_link_or_button_does_not_submit_the_review(browser: A
     assert _reviews(served, target) == []  # nothing was submitted on the way
     page.context.close()
 
+
+
+def test_an_expired_session_sends_the_queue_to_login_and_keeps_the_review_input(browser: Any,  # noqa: F811
+                                                                                served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    page.clock.install()
+    page.reload()
+    page.context.clear_cookies()  # the session ends (expired, or the token was revoked)
+    page.clock.fast_forward("00:31")  # the queue refreshes itself every 30 s
+    page.wait_for_url("**/ui/login?next=/ui/queue*")
+    expect(page.locator("#queue-rows")).to_have_count(0)  # the login page, not the login page inside the table
+
+    page.get_by_label("API token").fill(served.tokens["alice"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/ui/queue")  # back to the page it showed
+    target = page.locator("#queue-rows tr[data-href] a").last.inner_text()
+    page.goto(f"{served.url}/ui/assets/{target}")
+    page.keyboard.press("3")
+    page.get_by_label("Note").fill("written before the session ended")
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Submit review").click()
+    msg = page.locator("#review-message")
+    expect(msg).to_contain_text("Not saved: your session has ended")
+    expect(page.get_by_label("Note")).to_have_value("written before the session ended")
+    expect(page.locator("input[name=grade][value=C]")).to_be_checked()
+    assert _reviews(served, target) == []
+    with page.expect_popup() as popup:  # log in again beside the form, then submit the kept input
+        page.locator("#login-again").click()
+    other = popup.value
+    other.get_by_label("API token").fill(served.tokens["alice"])
+    other.get_by_role("button", name="Log in").click()
+    other.wait_for_url(f"**/ui/assets/{target}")
+    page.get_by_role("button", name="Submit review").click()
+    page.wait_for_url("**saved=*")
+    saved = _reviews(served, target)
+    assert [(r["grade"], r["note"]) for r in saved] == [("C", "written before the session ended")]
+    page.context.close()

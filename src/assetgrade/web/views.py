@@ -289,8 +289,18 @@ def dashboard(request: Request) -> HTMLResponse:
 
 def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response:
     if isinstance(exc, AuthenticationError):
-        if request.method == "GET":
-            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request"):
+            # an htmx request (the queue's refresh, the review form): a redirect would be followed inside
+            # the request and the login page swapped into the table. A refresh sends the whole page to the
+            # login page (and back to the page it showed); a form post is answered 401, and review.js says
+            # so above the form and keeps the input.
+            shown = urlsplit(request.headers.get("hx-current-url", ""))
+            if shown.netloc == request.headers.get("host") and shown.path.startswith("/ui/"):
+                here = shown.path + (f"?{shown.query}" if shown.query else "")
+            if request.method == "GET":
+                return Response(status_code=401, headers={"HX-Redirect": f"/ui/login?next={quote(here, safe='/')}"})
+        elif request.method == "GET":
             return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}", status_code=303)
         return _render(request, "login.html", {"next": "/ui/queue", "error": str(exc), "who": None}, status=401)
     return _render(request, "error.html", {"status": status, "error": str(exc)}, status=status)

@@ -209,6 +209,44 @@
     }
   });
 
+  /* A review post that failed outside the form's own answers (409/422 come back as the panel):
+     say why above the form and keep the input, instead of doing nothing. */
+  function notSaved(text, login) {
+    var panel = $("#review-panel"), form = $("#review-form");
+    if (!panel || !form) { return; }
+    var box = $("#review-message");
+    if (!box) {
+      box = document.createElement("div"); box.id = "review-message"; box.setAttribute("role", "alert");
+      panel.insertBefore(box, form);
+    }
+    box.className = "msg error"; box.textContent = "";
+    var strong = document.createElement("strong"); strong.textContent = "Not saved:";
+    box.appendChild(strong); box.appendChild(document.createTextNode(" " + text + " "));
+    if (login) {
+      var a = document.createElement("a");
+      a.href = "/ui/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+      a.target = "_blank"; a.rel = "noopener"; a.id = "login-again"; a.textContent = "Log in again in a new tab";
+      box.appendChild(a);
+      box.appendChild(document.createTextNode(", then submit again here: your input is kept."));
+    } else {
+      box.appendChild(document.createTextNode("Your input is kept."));
+    }
+  }
+
+  document.body.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail && ev.detail.xhr, why = "";
+    if (!xhr) { return; }
+    try {
+      var el = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector("[role=alert]");
+      why = el ? el.textContent.trim() : "";
+    } catch (e) { why = ""; }
+    if (xhr.status === 401) { notSaved("your session has ended (" + (why || "log in again") + ").", true); }
+    else { notSaved("the server answered " + xhr.status + (why ? ": " + why : "") + ".", false); }
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    notSaved("the server could not be reached; submit again when it is back.", false);
+  });
+
   var heatBtn = document.getElementById("toggle-heat");
   if (heatBtn) { heatBtn.addEventListener("click", toggleHeat); }
   window.addEventListener("resize", drawAll);
