@@ -15,6 +15,7 @@ models (Frank & Hall 2001, "A simple approach to ordinal classification", ECML).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Self, get_args
@@ -34,6 +35,11 @@ IntArray = npt.NDArray[np.int64]
 Model = Literal["logistic", "lightgbm", "latent", "auto"]
 MODELS: tuple[str, ...] = get_args(Model)
 """The fusion models ``Fuser(model=...)`` accepts."""
+
+
+def _real(value: Any) -> bool:
+    """A real number, not a bool (YAML's ``yes``) nor a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
@@ -134,13 +140,24 @@ class Fuser:
 
     # ---- design matrix -------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.model not in MODELS:
+        """Every setting of the right type and range (a workspace's ``grader.fuser`` comes from YAML)."""
+        if not isinstance(self.model, str) or self.model not in MODELS:
             raise ValidationError(f"model={self.model!r}; allowed: {', '.join(map(repr, MODELS))}",
                                   where="Fuser.model")
-        if not 0 <= self.dropout < 1:
-            raise ValidationError(f"dropout={self.dropout} must be in [0, 1)", where="Fuser.dropout")
-        if self.dropout_copies < 0:
-            raise ValidationError(f"dropout_copies={self.dropout_copies} must be >= 0", where="Fuser")
+        for name in ("ordinal", "use_features", "monotone"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ValidationError(f"{name}={value!r} must be true or false", where=f"Fuser.{name}")
+        for name, low, high in (("dropout_copies", 0, None), ("n_estimators", 1, None), ("seed", 0, 2**32 - 1)):
+            value = getattr(self, name)
+            if (isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < low
+                    or (high is not None and value > high)):
+                allowed = f"an integer >= {low}" + (f" and <= {high}" if high is not None else "")
+                raise ValidationError(f"{name}={value!r} must be {allowed}", where=f"Fuser.{name}")
+        if not _real(self.dropout) or not 0 <= self.dropout < 1:
+            raise ValidationError(f"dropout={self.dropout!r} must be a number in [0, 1)", where="Fuser.dropout")
+        if not _real(self.C) or not 0 < self.C < float("inf"):
+            raise ValidationError(f"C={self.C!r} must be a finite number > 0", where="Fuser.C")
 
     @staticmethod
     def _check_blocks(blocks: Sequence[EvidenceBlock]) -> list[str]:
@@ -181,6 +198,7 @@ class Fuser:
                 )
             parts.append(f)
         raw = np.concatenate(parts, axis=1) if parts else np.zeros((len(b.asset_ids), 0))
+        raw[~np.isfinite(raw)] = np.nan  # an infinite cell is as unknown as a NaN one: both get the learned fill
         raw[~np.asarray(b.present, dtype=bool)] = np.nan
         return raw
 
@@ -288,7 +306,13 @@ class Fuser:
         if gp.shape[1] != n_classes:
             raise ValidationError(f"grade_proba has {gp.shape[1]} columns, expected {n_classes}",
                                   where=f"EvidenceBlock[{b.modality}].grade_proba")
-        gp[~np.asarray(b.present, dtype=bool)] = np.nan
+        present = np.asarray(b.present, dtype=bool)
+        gp[~present] = np.nan
+        bad = np.flatnonzero(np.isfinite(gp).all(axis=1) & (gp < 0).any(axis=1))
+        if len(bad):
+            i = int(bad[0])
+            raise ValidationError(f"asset {b.asset_ids[i]!r} has negative probabilities {gp[i].tolist()}",
+                                  where=f"EvidenceBlock[{b.modality}].grade_proba")
         return gp
 
     @property
