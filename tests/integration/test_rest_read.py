@@ -76,6 +76,13 @@ def test_evidence_metadata_bytes_and_heat_map(demo_env: Any) -> None:
     assert log["overlay_url"] is None and log["text"]
     assert demo_env.client.get(f"/api/v1/evidence/{log['id']}/overlay", headers=h).status_code == 404
     assert demo_env.client.get("/api/v1/evidence/none/content", headers=h).status_code == 404
+    # HEAD (curl -I, link checkers) answers as GET does, without the bytes; it needs a token too
+    head = demo_env.client.head(img["content_url"], headers=h)
+    assert head.status_code == 200 and head.headers["etag"] == r.headers["etag"] and head.content == b""
+    assert head.headers["content-length"] == str(len(r.content))
+    assert demo_env.client.head(img["overlay_url"], headers=h).status_code == 200
+    assert demo_env.client.head(img["content_url"]).status_code == 401
+    assert demo_env.client.head("/api/v1/evidence/none/content", headers=h).status_code == 404
 
 
 def test_grade_latest_and_history(demo_env: Any) -> None:

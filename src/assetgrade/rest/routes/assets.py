@@ -191,6 +191,7 @@ def get_asset_route(asset_id: str, request: Request, _: Principal = Depends(curr
         return asset_out(asset, latest_summaries(s, [asset_id]).get(asset_id))
 
 
+@router.head("/evidence/{evidence_id:path}/content", include_in_schema=False)  # curl -I, link checkers, caches
 @router.get("/evidence/{evidence_id:path}/content", summary="Evidence bytes (cached by sha)",
             response_class=Response, responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
 def evidence_content_route(evidence_id: str, request: Request,
@@ -203,6 +204,7 @@ def evidence_content_route(evidence_id: str, request: Request,
     return _blob_response(request, ev.blob_sha, ev.media_type or "application/octet-stream")
 
 
+@router.head("/evidence/{evidence_id:path}/overlay", include_in_schema=False)  # curl -I, link checkers, caches
 @router.get("/evidence/{evidence_id:path}/overlay", summary="Heat-map overlay PNG from the latest prediction",
             response_class=Response, responses={200: {"content": {"image/png": {}}}})
 def evidence_overlay_route(evidence_id: str, request: Request,
