@@ -135,6 +135,7 @@ class ChainReport:
 
     ok: bool
     n_events: int
+    """Stored events, all of them, also when the chain breaks before the last."""
     first_bad_seq: int | None = None
     reason: str | None = None
 
@@ -219,24 +220,32 @@ def read_events(
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute the chain; report the first event that was edited, deleted, reordered or is unreadable."""
+    """Recompute the chain; report the first event that was edited, deleted, reordered or is unreadable.
+
+    ``n_events`` counts every stored event, also past a break (the rest are counted, not checked).
+    """
     prev = GENESIS_HASH
     expected_seq = 1
     n = 0
+    broken: tuple[int, str] | None = None
     for ev in read_events(session):
         n += 1
+        if broken is not None:
+            continue
         if ev.seq != expected_seq:
-            return ChainReport(False, n, expected_seq, f"event {expected_seq} is missing (next is {ev.seq})")
-        if ev.ts is None or ev.problem is not None:
-            return ChainReport(False, n, ev.seq, f"unreadable row: {ev.problem}")
-        if ev.prev_hash != prev:
-            return ChainReport(False, n, ev.seq, "prev_hash does not match the previous event's hash")
-        h = event_hash(seq=ev.seq, ts=ev.ts, actor=ev.actor, action=ev.action, entity=ev.entity,
-                       entity_id=ev.entity_id, payload=ev.payload, prev_hash=ev.prev_hash)
-        if h != ev.hash:
-            return ChainReport(False, n, ev.seq, "content does not match its hash (edited)")
-        prev = ev.hash
-        expected_seq += 1
+            broken = (expected_seq, f"event {expected_seq} is missing (next is {ev.seq})")
+        elif ev.ts is None or ev.problem is not None:
+            broken = (ev.seq, f"unreadable row: {ev.problem}")
+        elif ev.prev_hash != prev:
+            broken = (ev.seq, "prev_hash does not match the previous event's hash")
+        elif event_hash(seq=ev.seq, ts=ev.ts, actor=ev.actor, action=ev.action, entity=ev.entity,
+                        entity_id=ev.entity_id, payload=ev.payload, prev_hash=ev.prev_hash) != ev.hash:
+            broken = (ev.seq, "content does not match its hash (edited)")
+        else:
+            prev = ev.hash
+            expected_seq += 1
+    if broken is not None:
+        return ChainReport(False, n, broken[0], broken[1])
     return ChainReport(True, n)
 
 

@@ -40,6 +40,7 @@ def test_edited_event_is_found(ws: Workspace) -> None:
     with ws.session(readonly=True) as s:
         rep = verify_chain(s)
     assert not rep.ok and rep.first_bad_seq == 3 and "edited" in (rep.reason or "")
+    assert rep.n_events == 5  # every stored event, not the 3 read up to the break
 
 
 def test_deleted_event_is_found(ws: Workspace) -> None:
@@ -48,7 +49,7 @@ def test_deleted_event_is_found(ws: Workspace) -> None:
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     with ws.session(readonly=True) as s:
         rep = verify_chain(s)
-    assert not rep.ok and rep.first_bad_seq == 2
+    assert not rep.ok and rep.first_bad_seq == 2 and rep.n_events == 4
 
 
 def test_reordered_events_are_found(ws: Workspace) -> None:
