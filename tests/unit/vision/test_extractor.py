@@ -330,3 +330,33 @@ def test_groups_keep_copied_photos_out_of_the_penalty_search(
     assert by_asset.C_losses_[by_asset.C_] < by_site.C_losses_[by_site.C_]  # type: ignore[attr-defined]
     with pytest.raises(ValidationError, match="3 groups for 48 records"):
         by_site.fit(recs, groups=sites[:3])
+
+
+def test_finding_regions_of_a_large_photo_use_a_bounded_map(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgrade.modalities.vision import extractor as extractor_module
+    from assetgrade.modalities.vision import heatmaps
+
+    ex = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
+    ex._backbone = backbone64  # type: ignore[attr-defined]
+    ex.fit(_records(rng))
+    small = _image(rng, True, 99)
+    big = np.asarray(Image.open(io.BytesIO(small.load_bytes())).resize((2048, 1536), Image.Resampling.NEAREST))
+    data = _png(big)
+    ref = ImageRef("big", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data))
+    shapes: list[tuple[int, ...]] = []
+    real = heatmaps.peak_region
+
+    def spy(heat: np.ndarray, *a: object, **k: object) -> object:
+        shapes.append(np.shape(heat))
+        return real(heat, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(heatmaps, "peak_region", spy)
+    if hasattr(extractor_module, "peak_region"):
+        monkeypatch.setattr(extractor_module, "peak_region", spy)
+    block = ex.extract([AssetRecord("big-asset", images=(ref,))])
+    regions = [f.region for f in block.findings["big-asset"] if f.region is not None]
+    assert regions and shapes and max(max(s) for s in shapes) <= 512  # not a 2048x1536 float map per finding
+    # the box is in the photo's own pixels
+    assert all(0 <= x0 < x1 <= 2048 and 0 <= y0 < y1 <= 1536 for x0, y0, x1, y1 in regions)

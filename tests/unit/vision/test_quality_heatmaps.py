@@ -85,3 +85,15 @@ def test_learned_flag_factors_follow_what_the_flag_does_to_accuracy(rng: np.rand
     assert flag_factor([], factors) == 1.0 and flag_factor(["low_resolution"], {}) == FLAG_FACTORS["low_resolution"]
     with pytest.raises(ValidationError, match="must match"):
         fit_flag_factors(proba, y[:-1], flags)
+
+
+def test_region_box_is_exact_on_small_images_and_scaled_on_large_ones() -> None:
+    from assetgrade.modalities.vision.heatmaps import region_box, resize_map
+
+    grid = np.zeros((14, 14), np.float32)
+    grid[3:5, 9:12] = 1.0  # one clear blob: the same region at any sampling
+    assert region_box(grid, (300, 200)) == peak_region(resize_map(grid, (300, 200)))[1]
+    x0, y0, x1, y1 = region_box(grid, (6000, 4000))
+    fx0, fy0, fx1, fy1 = peak_region(resize_map(grid, (6000, 4000)))[1]
+    assert max(abs(x0 - fx0), abs(x1 - fx1)) <= 6000 / 512 + 1 and max(abs(y0 - fy0), abs(y1 - fy1)) <= 4000 / 512 + 1
+    assert 0 <= x0 < x1 <= 6000 and 0 <= y0 < y1 <= 4000

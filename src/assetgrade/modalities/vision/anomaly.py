@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["AlarmThreshold", "PatchCore", "greedy_coreset", "patch_features", "upsample_map"]
+__all__ = ["SMOOTH_PX", "AlarmThreshold", "PatchCore", "greedy_coreset", "patch_features", "upsample_map"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -65,7 +65,11 @@ def patch_features(maps: Sequence[FloatArray]) -> FloatArray:
     return np.concatenate(parts, axis=1).transpose(0, 2, 3, 1).copy()
 
 
-def upsample_map(patch_scores: FloatArray, size: tuple[int, int], sigma: float = 4.0) -> FloatArray:
+SMOOTH_PX = 4.0
+"""Gaussian smoothing (sigma, image pixels) of an upsampled anomaly map."""
+
+
+def upsample_map(patch_scores: FloatArray, size: tuple[int, int], sigma: float = SMOOTH_PX) -> FloatArray:
     """A (h, w) patch-score grid as an image-sized heat map (bilinear, then Gaussian smoothing)."""
     from PIL import Image
     from scipy.ndimage import gaussian_filter

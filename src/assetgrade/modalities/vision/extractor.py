@@ -12,12 +12,12 @@ import numpy.typing as npt
 
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
-from assetgrade.modalities.vision.anomaly import AlarmThreshold, PatchCore, patch_features, upsample_map
+from assetgrade.modalities.vision.anomaly import SMOOTH_PX, AlarmThreshold, PatchCore, patch_features
 from assetgrade.modalities.vision.backbone import Backbone, Engine
 from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence
 from assetgrade.modalities.vision.features import pooled_views
 from assetgrade.modalities.vision.heads import C_GRID, LinearProbe, MultiLabelProbe, OrdinalLogistic, select_head
-from assetgrade.modalities.vision.heatmaps import cam_map, peak_region, resize_map
+from assetgrade.modalities.vision.heatmaps import cam_map, region_box
 from assetgrade.modalities.vision.images import decode_image, preprocess
 from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
 from assetgrade.modalities.vision.quality import (
@@ -404,7 +404,7 @@ class VisionExtractor:
                         region = None
                         if not isinstance(w, float):
                             cw = w.coef_[0] / self.defect_head_.scaler_.scale_  # type: ignore[union-attr]
-                            _, region = peak_region(resize_map(cam_map(e.cam_maps, cw), e.size))
+                            region = region_box(cam_map(e.cam_maps, cw), e.size)
                         findings[rec.asset_id].append(
                             Finding(
                                 modality="vision",
@@ -417,7 +417,7 @@ class VisionExtractor:
                             )
                         )
                 if a_maps[j] is not None and a_ratio[j] > 1.0:
-                    _, region = peak_region(upsample_map(a_maps[j], e.size))
+                    region = region_box(a_maps[j], e.size, smooth_px=SMOOTH_PX)
                     findings[rec.asset_id].append(
                         Finding(
                             modality="vision",
