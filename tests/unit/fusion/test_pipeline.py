@@ -78,3 +78,42 @@ def test_split_mode_and_contradiction(rng: np.random.Generator) -> None:
     out = fm2.predict(b)
     assert "x" in out.contradictions
     assert out.contradictions["x"][0].grades == ("B", "D")
+
+
+def test_monotone_setting_reaches_the_fitted_fuser(rng: np.random.Generator) -> None:
+    y = rng.integers(0, 3, 120)
+    ids = [f"a{i}" for i in range(120)]
+    gp = np.clip(np.eye(3)[y] * 0.6 + rng.dirichlet([1, 1, 1], 120) * 0.4, 1e-3, None)
+    gp /= gp.sum(1, keepdims=True)
+    b = EvidenceBlock("text", ids, (), np.zeros((120, 0)), np.ones(120, bool), grade_proba=gp)
+    fm = FusionModel(grades=("A", "B", "C"), fuser=Fuser(model="latent", monotone=True), n_splits=3).fit([b], y)
+    assert fm.fuser_.monotone and fm.fuser_.table_.monotone  # the clone dropped it: an unconstrained table
+
+
+def test_conformal_scores_come_from_calibrators_that_did_not_see_the_asset(rng: np.random.Generator) -> None:
+    # isotonic maps fitted on the 60 calibration assets themselves made their scores look better
+    # than new assets' (sets held the grade about 82% of the time at a nominal 90%)
+    y = rng.integers(0, 4, 300)
+    blocks = _blocks(rng, y)
+    yc = rng.integers(0, 4, 60)
+    cal_blocks = _blocks(rng, yc, 5000)
+    fm = FusionModel(calibration="isotonic", fuser=Fuser(dropout_copies=0), n_splits=5).fit(
+        blocks, y, calibration=(cal_blocks, yc, None))
+    raw = fm.fuser_.predict_proba(cal_blocks)
+    assert fm.calibrator_ is not None
+    assert not np.allclose(fm.calibration_proba_, fm.calibrator_.transform(raw))
+    from assetgrade.fusion import IsotonicCalibrator
+    from assetgrade.fusion.combine import grouped_folds
+
+    expected = np.full_like(raw, np.nan)
+    for tr, te in grouped_folds(cal_blocks[0].asset_ids, 5, fm.seed + 2):
+        expected[te] = IsotonicCalibrator().fit(raw[tr], yc[tr]).transform(raw[te])
+    assert np.allclose(fm.calibration_proba_, expected)
+    import pytest
+
+    from assetgrade.errors import ValidationError
+
+    one = [EvidenceBlock(b.modality, b.asset_ids[:1], b.feature_names, b.features[:1], b.present[:1])
+           for b in cal_blocks]
+    with pytest.raises(ValidationError, match=r"FusionModel.calibration: the calibration assets form 1 group"):
+        FusionModel(fuser=Fuser(dropout_copies=0)).fit(blocks, y, calibration=(one, yc[:1], None))
