@@ -116,13 +116,13 @@ class CostConfig(BaseModel):
             if len(self.matrix) != k or any(len(row) != k for row in self.matrix):
                 raise ValueError(f"matrix must be {k}x{k} for grades {list(self.grades)}")
             for t, row in enumerate(self.matrix):
-                for g, v in enumerate(row):
+                for j, v in enumerate(row):
                     if v < 0:
-                        raise ValueError(f"matrix[{t}][{g}] = {v}: entries must be >= 0")
+                        raise ValueError(f"matrix[{t}][{j}] = {v}: entries must be >= 0")
                     if v < row[t]:
                         raise ValueError(
-                            f"matrix[{t}][{t}] = {row[t]} is above matrix[{t}][{g}] = {v}: an asset of grade "
-                            f"{self.grades[t]!r} graded right must cost no more than graded {self.grades[g]!r} "
+                            f"matrix[{t}][{t}] = {row[t]} is above matrix[{t}][{j}] = {v}: an asset of grade "
+                            f"{self.grades[t]!r} graded right must cost no more than graded {self.grades[j]!r} "
                             "(rows are the true grade, columns the grade given)")
         C = cost_matrix(self)
         if not np.any(C[~np.eye(len(self.grades), dtype=bool)] > 0):

@@ -150,8 +150,8 @@ class Fuser:
                 raise ValidationError(f"{name}={value!r} must be true or false", where=f"Fuser.{name}")
         for name, low, high in (("dropout_copies", 0, None), ("n_estimators", 1, None), ("seed", 0, 2**32 - 1)):
             value = getattr(self, name)
-            if (isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < low
-                    or (high is not None and value > high)):
+            if (isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or int(value) < low
+                    or (high is not None and int(value) > high)):
                 allowed = f"an integer >= {low}" + (f" and <= {high}" if high is not None else "")
                 raise ValidationError(f"{name}={value!r} must be {allowed}", where=f"Fuser.{name}")
         if not _real(self.dropout) or not 0 <= self.dropout < 1:
