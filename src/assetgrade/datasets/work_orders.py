@@ -3,25 +3,41 @@
 Reads the excavator work orders (Hodkiewicz & Ho 2016, from NIST's ``nestor`` package:
 ``BscStartDate, Asset, OriginalShorttext, PMType, Cost`` and, in the cleaned file,
 ``MajorSystem, Part, Action, FM`` ...) or any CSV with the same roles under other column
-names. A bad row is recorded with its row number and skipped; the batch goes on.
+names. A bad row is recorded with its row number and skipped; the batch goes on. The same
+row reader serves :func:`read_labelled_texts` (``assetgrade bench text --task classify``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
+from assetgrade.ingest.fields import parse_float
+from assetgrade.ingest.inputs import MAX_CSV_FIELD_CHARS
 from assetgrade.store.records import LogEntry
 
-__all__ = ["EXCAVATOR_FILES", "WorkOrders", "load_work_orders", "read_work_orders"]
+__all__ = [
+    "EXCAVATOR_FILES",
+    "MISSING",
+    "LabelledTexts",
+    "WorkOrders",
+    "decode_csv",
+    "load_work_orders",
+    "read_labelled_texts",
+    "read_work_orders",
+]
 
 EXCAVATOR_FILES = {"raw": "excavators.csv", "cleaned": "excavators-cleaned.csv"}
+
+MISSING = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A"})
+"""Cell values read as "no value" (what pandas reads as missing by default, the common ones)."""
 
 
 @dataclass
@@ -44,26 +60,103 @@ class WorkOrders:
         return sum(len(v) for v in self.by_asset.values())
 
 
-def _date(value: str) -> datetime | None:
+def _date(value: str, where: str) -> datetime | None:
+    """ISO dates (``2004-07-01``, with a time, or ``2004/07/01``) and day-first ``31/12/2004``.
+
+    A slashed date whose first two numbers could both be the month (``07/01/2004``) is refused:
+    reading it day-first or month-first would be a guess.
+    """
     value = value.strip()
-    if not value or value.upper() == "NA":
+    if value in MISSING:
         return None
-    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%Y/%m/%d"):
+    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d"):
         try:
             return datetime.strptime(value, fmt)
         except ValueError:
             continue
-    raise ValueError(f"unreadable date {value!r} (expected YYYY-MM-DD)")
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
+    if m and int(m[1]) <= 12 and int(m[2]) <= 12 and m[1] != m[2]:
+        raise IngestError(f"date {value!r} is ambiguous (day/month or month/day?); write it as YYYY-MM-DD",
+                          where=where)
+    try:
+        return datetime.strptime(value, "%d/%m/%Y")
+    except ValueError:
+        pass
+    raise IngestError(f"unreadable date {value!r} (expected YYYY-MM-DD, or DD/MM/YYYY)", where=where)
 
 
-def _cost(value: str) -> float | None:
-    value = value.strip().replace(",", "").lstrip("$")
-    if not value or value.upper() in ("NA", "NAN"):
+def _cost(value: str, where: str) -> float | None:
+    """A finite number; ``1,250.50`` is read with its thousands separator, ``1,5`` is refused as ambiguous."""
+    value = value.strip()
+    if value in MISSING:
         return None
-    cost = float(value)
-    if not math.isfinite(cost):
-        raise ValueError(f"cost {value!r} is not a finite number")
-    return cost
+    return parse_float(value, where=where)
+
+
+def _delimiter(header_line: str) -> str:
+    """The separator used most in the header line (quoted text ignored): ``,``, ``;`` or tab."""
+    bare = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: bare.count(d) for d in ",;\t"}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _table(text: str, source: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]] | IngestError]]:
+    """The header and the rows of a CSV text: ``(line, cells by column)`` or an IngestError naming the line.
+
+    Strict quoting: a malformed quote is an error on its row and the reader goes on; a quote
+    never closed is reported on the row that opened it instead of swallowing the rest of the file.
+    """
+    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
+        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    text = text.removeprefix("\ufeff")
+    delim = _delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise IngestError("file is empty", where=source) from None
+    except csv.Error as exc:
+        raise IngestError(f"the header line is not valid CSV: {exc}", where=f"{source}:1") from None
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one holds "
+                          "the value would be a guess", where=f"{source}:1")
+
+    def rows() -> Iterator[tuple[int, dict[str, str]] | IngestError]:
+        start = reader.line_num + 1
+        while True:
+            line = start
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start = reader.line_num + 1
+                if "end of data" in str(exc):
+                    yield IngestError(f"a quoted field opened on this row is never closed, so rows {line}-"
+                                      f"{reader.line_num} were not read; check the quotes", where=f"{source}:{line}")
+                    return
+                reason = (f"a cell is longer than {MAX_CSV_FIELD_CHARS:,} characters"
+                          if "field larger than field limit" in str(exc) else str(exc))
+                yield IngestError(f"not valid CSV: {reason}", where=f"{source}:{line}")
+                continue
+            start = reader.line_num + 1
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                yield IngestError(f"{len(cells)} cells but the header has {len(header)} columns (an unquoted "
+                                  f"{delim!r} in a text?)", where=f"{source}:{line}")
+                continue
+            yield line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+
+    return header, rows()
+
+
+def _check_columns(header: list[str], columns: tuple[str | None, ...], source: str) -> None:
+    for col in columns:
+        if col is not None and col not in header:
+            raise ValidationError(f"column {col!r} missing; columns: {header}", where=source)
 
 
 def read_work_orders(
@@ -75,31 +168,36 @@ def read_work_orders(
     date_column: str = "BscStartDate",
     cost_column: str = "Cost",
 ) -> WorkOrders:
-    """Parse work orders from a text stream; other columns go to ``LogEntry.attributes``."""
-    reader = csv.DictReader(stream)  # type: ignore[arg-type]
-    fields = reader.fieldnames or []
-    for col in (text_column, asset_column):
-        if col not in fields:
-            raise ValidationError(f"column {col!r} missing; columns: {fields}", where=source)
+    """Parse work orders from a text stream; other columns go to ``LogEntry.attributes``.
+
+    The separator is the one the header line uses most (``,``, ``;`` or tab). Errors name the
+    line the row starts on.
+    """
+    fields, rows = _table(stream.read(), source)
+    _check_columns(fields, (text_column, asset_column), source)
+    mapped = (text_column, asset_column, date_column, cost_column)
     by_asset: dict[str, list[LogEntry]] = {}
     errors: list[IngestError] = []
-    for rowno, row in enumerate(reader, start=2):
+    for row in rows:
+        if isinstance(row, IngestError):
+            errors.append(row)
+            continue
+        rowno, cells = row
         where = f"{source}:{rowno}"
         try:
-            asset = (row.get(asset_column) or "").strip()
+            asset = cells[asset_column].strip()
             if not asset:
-                raise ValueError(f"empty {asset_column!r}")
-            text = row.get(text_column) or ""
-            date = _date(row.get(date_column) or "") if date_column in fields else None
-            cost = _cost(row.get(cost_column) or "") if cost_column in fields else None
-        except ValueError as exc:
-            errors.append(IngestError(str(exc), where=where))
+                raise IngestError("asset is empty", where=f"{where}:{asset_column}")
+            text = cells[text_column]
+            if "\x00" in text:
+                raise IngestError("the text holds a NUL byte: is the file UTF-16 or binary?",
+                                  where=f"{where}:{text_column}")
+            date = _date(cells[date_column], f"{where}:{date_column}") if date_column in fields else None
+            cost = _cost(cells[cost_column], f"{where}:{cost_column}") if cost_column in fields else None
+        except IngestError as exc:
+            errors.append(exc)
             continue
-        attrs = {
-            k: v
-            for k, v in row.items()
-            if k not in (text_column, asset_column, date_column, cost_column) and k and v not in (None, "", "NA")
-        }
+        attrs = {k: v for k, v in cells.items() if k not in mapped and k and v.strip() not in MISSING}
         entry = LogEntry(evidence_id=f"{Path(source).name}:{rowno}", text=text, date=date, cost=cost, attributes=attrs)
         by_asset.setdefault(asset, []).append(entry)
     for entries in by_asset.values():
@@ -107,10 +205,36 @@ def read_work_orders(
     return WorkOrders(by_asset, errors)
 
 
+def decode_csv(path: Path) -> tuple[str, list[IngestError]]:
+    """A CSV file's text: UTF-8 (a BOM allowed), UTF-16 when it starts with a UTF-16 BOM.
+
+    Bytes that are not UTF-8 are replaced (U+FFFD) and reported as one error naming the first bad line.
+    """
+    if not path.exists():
+        raise NotFoundError(f"file {path} does not exist")
+    if path.is_dir():
+        raise ValidationError("is a folder; expected a CSV file", where=str(path))
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"starts with a UTF-16 byte-order mark but is not UTF-16: {exc}",
+                              where=str(path)) from None
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return data.decode("utf-8-sig", errors="replace"), [IngestError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}, the first bad one); bad bytes replaced: is the file "
+            "Latin-1 or cp1252? re-save it as UTF-8", where=f"{path}:{line}")]
+
+
 def load_work_orders(path: Path | None = None, *, variant: str = "cleaned", **columns: str) -> WorkOrders:
     """Load a work-order CSV (default: the shared excavator file ``variant`` raw or cleaned).
 
-    Bytes that are not UTF-8 are replaced (U+FFFD) and reported as an error on the file.
+    Bytes that are not UTF-8 are replaced (U+FFFD) and reported as an error on the file;
+    a file with a UTF-16 byte-order mark is read as UTF-16.
     """
     if path is None or path.is_dir():
         if variant not in EXCAVATOR_FILES:
@@ -118,13 +242,62 @@ def load_work_orders(path: Path | None = None, *, variant: str = "cleaned", **co
         path = dataset_dir("excavator-work-orders", path) / EXCAVATOR_FILES[variant]
     if not path.exists():
         raise NotFoundError(f"work-order file {path} does not exist")
-    data = path.read_bytes()
-    bad: list[IngestError] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
-        bad.append(IngestError(f"not valid UTF-8 at byte {exc.start}; bad bytes replaced", where=str(path)))
+    text, bad = decode_csv(path)
     wo = read_work_orders(io.StringIO(text), source=str(path), **columns)
     wo.errors[:0] = bad
     return wo
+
+
+@dataclass
+class LabelledTexts:
+    """Rows of a labelled text CSV (``bench text --task classify``) and what was left out, with why."""
+
+    texts: list[str]
+    labels: list[str]
+    groups: list[str] | None
+    n_rows: int
+    dropped: dict[str, int]
+    errors: list[IngestError]
+    notices: list[str] = field(default_factory=list)
+    """File-level problems the rows were still read through (bytes that are not UTF-8, replaced)."""
+
+
+def read_labelled_texts(path: Path, text_column: str, label_column: str,
+                        group_column: str | None = None) -> LabelledTexts:
+    """Text, label (and group) per row of a CSV; unreadable rows are errors, rows without text or label dropped.
+
+    A label or text in :data:`MISSING` counts as absent; a row without its group is an error
+    (grouped folds cannot place it).
+    """
+    text, decode_errors = decode_csv(path)
+    errors: list[IngestError] = []
+    header, rows = _table(text, str(path))
+    _check_columns(header, (text_column, label_column, group_column), str(path))
+    texts: list[str] = []
+    labels: list[str] = []
+    groups: list[str] = []
+    dropped = {"no_text": 0, "no_label": 0}
+    n_rows = 0
+    for row in rows:
+        n_rows += 1
+        if isinstance(row, IngestError):
+            errors.append(row)
+            continue
+        line, cells = row
+        if group_column is not None and cells[group_column].strip() in MISSING:
+            errors.append(IngestError(f"group is empty ({cells[group_column]!r})",
+                                      where=f"{path}:{line}:{group_column}"))
+            continue
+        lab, txt = cells[label_column].strip(), cells[text_column]
+        if txt.strip() in MISSING:
+            dropped["no_text"] += 1
+            continue
+        if lab in MISSING:
+            dropped["no_label"] += 1
+            continue
+        texts.append(txt)
+        labels.append(lab)
+        if group_column is not None:
+            groups.append(cells[group_column].strip())
+    return LabelledTexts(texts, labels, groups if group_column is not None else None, n_rows, dropped, errors,
+                         [str(e) for e in decode_errors])

@@ -27,7 +27,7 @@ def test_groups_sorts_and_records_bad_rows() -> None:
     assert [e.date for e in a] == [datetime(2004, 7, 1), datetime(2005, 3, 20)]
     assert a[1].cost == 407.4 and a[1].attributes["PMType"] == "PM01"
     assert wo.by_asset["C"][0].cost is None and wo.by_asset["C"][0].text == ""
-    assert [e.where for e in wo.errors] == ["wo.csv:4", "wo.csv:5", "wo.csv:6"]
+    assert [e.where for e in wo.errors] == ["wo.csv:4:BscStartDate", "wo.csv:5:Cost", "wo.csv:6:Asset"]
 
 
 def test_missing_column_is_named() -> None:
@@ -41,3 +41,38 @@ def test_non_utf8_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     wo = load_work_orders(f)
     assert "\ufffd" in wo.by_asset["D"][0].text
     assert "UTF-8" in str(wo.errors[0])
+
+
+HEAD = "BscStartDate,Asset,OriginalShorttext,PMType,Cost\n"
+
+
+def test_long_note_and_unclosed_quote_are_row_errors() -> None:
+    long_note = "x" * 300_000  # over Python's default CSV cell limit of 131,072 characters
+    wo = read_work_orders(io.StringIO(HEAD + f"2004-07-01,A,{long_note},PM01,1\n"
+                                      '2004-07-02,B,"leak,PM01,1\n2004-07-03,B,crack,PM01,1\n'), source="wo.csv")
+    assert len(wo.by_asset["A"][0].text) == 300_000
+    assert "B" not in wo.by_asset
+    assert [e.where for e in wo.errors] == ["wo.csv:3"] and "never closed" in str(wo.errors[0])
+
+
+def test_decimal_comma_ambiguous_date_and_nul_are_refused_by_row() -> None:
+    wo = read_work_orders(io.StringIO(HEAD + '2004-07-01,A,leak,PM01,"1,5"\n2004-07-01,B,leak,PM01,"1,250.50"\n'
+                                      "07/01/2004,C,leak,PM01,1\n25/12/2004,D,leak,PM01,-20\n"
+                                      "2004-07-01,E,le\x00ak,PM01,1\n"), source="wo.csv")
+    assert sorted(wo.by_asset) == ["B", "D"]  # 1,5 is not read as 15
+    assert wo.by_asset["B"][0].cost == 1250.5
+    assert wo.by_asset["D"][0].date == datetime(2004, 12, 25) and wo.by_asset["D"][0].cost == -20.0
+    where = [e.where for e in wo.errors]
+    assert where == ["wo.csv:2:Cost", "wo.csv:4:BscStartDate", "wo.csv:6:OriginalShorttext"]
+    assert "ambiguous" in str(wo.errors[0]) and "ambiguous" in str(wo.errors[1]) and "NUL" in str(wo.errors[2])
+
+
+def test_semicolon_and_utf16_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    semi = tmp_path / "semi.csv"
+    semi.write_text(HEAD.replace(",", ";") + "2004-07-01;A;Ölleck, Hydraulik;PM01;12.5\n", encoding="utf-8")
+    u16 = tmp_path / "u16.csv"
+    u16.write_text(HEAD + "2004-07-01,A,漏油 leak 🚜,PM01,3\n", encoding="utf-16")
+    a = load_work_orders(semi).by_asset["A"][0]
+    assert (a.text, a.cost) == ("Ölleck, Hydraulik", 12.5)
+    wo = load_work_orders(u16)
+    assert wo.errors == [] and wo.by_asset["A"][0].text == "漏油 leak 🚜"
