@@ -227,6 +227,26 @@ def bench_negation(path: Path | None = None, seed: int = 0) -> BenchResult:
     )
 
 
+def _classify_folds(y: Any, groups: Any, folds: int, seed: int, label_column: str,
+                    group_column: str | None) -> list[tuple[Any, Any]]:
+    """Seeded stratified (grouped) folds; a data set too small for them is refused, not a scikit-learn traceback."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if groups is None:
+        largest = max(Counter(y.tolist()).values())
+        if folds > largest:
+            raise ValidationError(f"{folds} folds, but the largest class of {label_column!r} has {largest} rows "
+                                  f"({len(y)} texts kept); lower --folds", where="--folds")
+        cv: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return [(tr, te) for tr, te in cv.split(np.zeros(len(y)), y) if len(te)]
+    n_groups = len(set(groups.tolist()))
+    if n_groups < 2:
+        raise ValidationError(f"grouped folds need at least 2 groups; column {group_column!r} holds one "
+                              f"({groups[0]!r}) on every kept row", where="--group-column")
+    cv = StratifiedGroupKFold(n_splits=min(folds, n_groups), shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in cv.split(np.zeros(len(y)), y, groups) if len(te)]
+
+
 def bench_classify(
     path: Path,
     text_column: str,
@@ -237,38 +257,40 @@ def bench_classify(
     min_count: int = 20,
     dataset: str = "csv",
 ) -> BenchResult:
-    """Text-only classification with grouped, seeded, stratified CV (TF-IDF word+char n-grams, logistic regression)."""
-    import pandas as pd
+    """Text-only classification with grouped, seeded, stratified CV (TF-IDF word+char n-grams, logistic regression).
+
+    Rows that cannot be read (bad quoting, more cells than columns, no group) are counted in
+    ``bad_rows`` and named (first 20) in ``bad_row_errors``; rows without text or label
+    (empty, ``NA``), labelled ``Unspecified`` or of a class with fewer than ``min_count`` rows
+    are counted in ``dropped``.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline, make_union
+
+    from assetgrade.datasets.work_orders import read_labelled_texts
 
     t0 = time.perf_counter()
     if not path.exists():
         raise NotFoundError(f"CSV {path} does not exist")
-    df = pd.read_csv(path, encoding_errors="replace")
-    for col in (text_column, label_column, group_column):
-        if col is not None and col not in df.columns:
-            raise ValidationError(f"column {col!r} missing; columns: {list(df.columns)}", where=str(path))
-    df = df[df[label_column].notna() & df[text_column].notna()]
-    df = df[~df[label_column].astype(str).isin(["NA", "Unspecified", ""])]
-    counts = df[label_column].astype(str).value_counts()
-    keep = counts[counts >= min_count].index
-    df = df[df[label_column].astype(str).isin(keep)].reset_index(drop=True)
-    if df[label_column].nunique() < 2:
-        raise ValidationError(f"fewer than 2 classes with >= {min_count} rows in {label_column!r}", where=str(path))
-    texts = df[text_column].astype(str).tolist()
-    y = df[label_column].astype(str).to_numpy()
-    if group_column:
-        groups = df[group_column].astype(str).to_numpy()
-        n_groups = len(set(groups))
-        cv: Any = StratifiedGroupKFold(n_splits=min(folds, n_groups), shuffle=True, random_state=seed)
-        splits = list(cv.split(texts, y, groups))
-    else:
-        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        splits = list(cv.split(texts, y))
+    table = read_labelled_texts(path, text_column, label_column, group_column)
+    dropped = dict(table.dropped)
+    dropped["unspecified"] = sum(lab == "Unspecified" for lab in table.labels)
+    counts = Counter(lab for lab in table.labels if lab != "Unspecified")
+    keep = {lab for lab, n in counts.items() if n >= min_count}
+    rows = [i for i, lab in enumerate(table.labels) if lab in keep]
+    dropped["rare_class"] = sum(n for lab, n in counts.items() if lab not in keep)
+    if len(keep) < 2:
+        unread = f"; {len(table.errors)} row(s) could not be read, first: {table.errors[0]}" if table.errors else ""
+        raise ValidationError(
+            f"fewer than 2 classes with >= {min_count} rows in {label_column!r} ({len(counts)} class(es) among "
+            f"{len(table.labels)} labelled rows: {dict(counts.most_common(5))}); lower --min-count or pick "
+            "another --label-column" + unread, where=str(path))
+    texts = [table.texts[i] for i in rows]
+    y = np.array([table.labels[i] for i in rows], dtype=object)
+    groups = None if table.groups is None else np.array([table.groups[i] for i in rows], dtype=object)
+    splits = _classify_folds(y, groups, folds, seed, label_column, group_column)
     pred = np.empty(len(y), dtype=object)
     pred_s = 0.0
     for tr, te in splits:
@@ -283,7 +305,7 @@ def bench_classify(
         t_pred = time.perf_counter()
         pred[te] = model.predict([texts[i] for i in te])
         pred_s += time.perf_counter() - t_pred
-    majority = Counter(y).most_common(1)[0][1] / len(y)
+    majority = Counter(y.tolist()).most_common(1)[0][1] / len(y)
     metrics = {
         "accuracy": round(100.0 * accuracy_score(y, pred), 2),
         "macro_f1": round(100.0 * f1_score(y, pred, average="macro"), 2),
@@ -299,9 +321,15 @@ def bench_classify(
             "texts_per_s": round(len(y) / max(pred_s, 1e-9), 1),
             "label_column": label_column,
             "text_column": text_column,
+            "n_rows": table.n_rows,
             "n_texts": len(y),
             "n_classes": len(keep),
             "min_count": min_count,
+            "folds_requested": folds,
+            "dropped": dropped,
+            "bad_rows": len(table.errors),
+            "bad_row_errors": [str(e) for e in table.errors[:20]],
+            "notices": table.notices,
             "baseline_majority_accuracy": round(100.0 * majority, 2),
             "model": "tf-idf word 1-2 + char 2-5 grams, logistic regression (balanced)",
         },

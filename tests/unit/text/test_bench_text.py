@@ -57,3 +57,47 @@ def test_bench_normalize_rejects_unknown_eval_split(tmp_path: Path) -> None:
         bench_normalize(tmp_path, eval_split="train")
     result = CliRunner().invoke(build_app(), ["bench", "text", "--task", "normalize", "--eval-split", "dev"])
     assert result.exit_code != 0 and "eval split must be test or val" in str(result.exception)
+
+
+def _lines(tmp_path: Path, name: str, text: str) -> Path:
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+def test_classify_reports_bad_and_dropped_rows(tmp_path: Path) -> None:
+    body = "".join(f"{t},{lab},{i % 3}\n" for i, (t, lab) in enumerate(ROWS * 2))
+    # a first row with more cells than the header used to shift every column (pandas took it as an index)
+    f = _lines(tmp_path, "x.csv", "note,label,site\nhose leak,bad,0,extra\nno text here,NA,1\n,bad,1\n"
+                                  "lone,odd,2\nleak,bad,\n" + body)
+    res = bench_classify(f, "note", "label", "site", seed=0, folds=3, min_count=2)
+    assert res.extra["n_texts"] == 12 and res.extra["n_rows"] == 17
+    assert res.extra["bad_rows"] == 2  # extra cell, empty group
+    assert res.extra["dropped"] == {"no_text": 1, "no_label": 1, "unspecified": 0, "rare_class": 1}
+    assert "x.csv:2" in res.extra["bad_row_errors"][0] and "x.csv:6:site" in res.extra["bad_row_errors"][1]
+
+
+@pytest.mark.parametrize(("content", "args", "match"), [
+    ("", {}, "file is empty"),
+    ("note,label\n" + "".join(f"t{i},{'ab'[i % 2]}\n" for i in range(6)), {"folds": 5}, "lower --folds"),
+    ("note,label,site\n" + "".join(f"t{i},{'ab'[i % 2]},s\n" for i in range(6)), {"group_column": "site"},
+     "at least 2 groups"),
+    ('note,label\n"open,a\nx,b\n', {}, "never closed"),
+])
+def test_classify_refuses_unusable_csv_clearly(tmp_path: Path, content: str, args: dict, match: str) -> None:
+    f = _lines(tmp_path, "bad.csv", content)
+    with pytest.raises(ValidationError, match=match):
+        bench_classify(f, "note", "label", min_count=1, **args)
+
+
+def test_cli_classify_empty_csv_exits_2_without_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from assetgrade.cli.app import main
+
+    f = _lines(tmp_path, "empty.csv", "")
+    monkeypatch.setattr("sys.argv", ["assetgrade", "bench", "text", "--task", "classify", "--dataset", "csv",
+                                     "--data-dir", str(f)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "file is empty" in err and "Traceback" not in err
