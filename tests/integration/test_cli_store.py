@@ -55,6 +55,30 @@ def test_cli_init_ingest_inspect(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "seal leaking" in r.output
 
 
+def test_stats_names_labels_that_are_not_in_the_ontology(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from assetgrade.store.schema import Label
+    from assetgrade.workspace import Workspace
+
+    app, runner = build_app(), CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    (tmp_path / "a.jpg").write_bytes(_jpeg(10))
+    (tmp_path / "m.csv").write_text("asset_id,kind,path,text,grade,defect\npump-1,image,a.jpg,,B,corrosion\n"
+                                    "pump-2,log,,worn,C,\n")
+    assert runner.invoke(app, ["ingest", "manifest", str(tmp_path / "m.csv"), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["stats", "-w", str(ws)])
+    assert r.exit_code == 0 and "not on the ontology" not in r.output and "not in the ontology" not in r.output
+    with Workspace.open(ws) as w, w.session() as s:  # labels stored under an earlier ontology's scale
+        s.execute(update(Label).where(Label.kind == "grade", Label.value == "B").values(value="E"))
+        s.execute(update(Label).where(Label.kind == "defect").values(value="scorch"))
+    r = runner.invoke(app, ["stats", "-w", str(ws), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["grade"] == {"C": 1, "E": 1}  # counted as stored
+    assert "grades not on the ontology's scale A, B, C, D: E (1 assets)" in r.stderr
+    assert "defect labels not in the ontology: scorch (1)" in r.stderr
+
+
 def test_cli_exit_codes_and_report_on_bad_rows(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     exe = [sys.executable, "-m", "assetgrade.cli"]

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assetgrade.cli.console import console, styled
+from assetgrade.cli.console import console, err_console, styled
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -64,6 +64,16 @@ def _stats(
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         result = stats(s)
+        onto = ws.ontology()
+    # labels stored under an earlier ontology: counted as stored, and named so nobody mistakes them for the scale
+    off_grades = sorted(set(result["grade"]) - set(onto.grades.names))
+    off_defects = sorted(set(result["defect"]) - set(onto.defects))
+    if off_grades:
+        err_console.print(styled("yellow", f"grades not on the ontology's scale {', '.join(onto.grades.names)}: ",
+                                 ", ".join(f"{g} ({result['grade'][g]} assets)" for g in off_grades)))
+    if off_defects:
+        err_console.print(styled("yellow", "defect labels not in the ontology: ",
+                                 ", ".join(f"{d} ({result['defect'][d]})" for d in off_defects)))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
