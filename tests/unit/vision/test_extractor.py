@@ -360,3 +360,32 @@ def test_finding_regions_of_a_large_photo_use_a_bounded_map(
     assert regions and shapes and max(max(s) for s in shapes) <= 512  # not a 2048x1536 float map per finding
     # the box is in the photo's own pixels
     assert all(0 <= x0 < x1 <= 2048 and 0 <= y0 < y1 <= 1536 for x0, y0, x1, y1 in regions)
+
+
+def test_images_are_decoded_one_batch_at_a_time(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgrade.modalities.vision import extractor as extractor_module
+    from assetgrade.modalities.vision.evidence_cache import clear_memory_cache
+
+    clear_memory_cache()
+    log: list[str] = []
+    real_decode = extractor_module.decode_image
+
+    def decode(data: bytes, **kw: str) -> object:
+        log.append("decode")
+        return real_decode(data, **kw)
+
+    class Logging(_CountingBackbone):
+        def run(self, batch: np.ndarray, **kw: object) -> object:
+            log.append(f"run{len(batch)}")
+            return super().run(batch, **kw)
+
+    monkeypatch.setattr(extractor_module, "decode_image", decode)
+    ex = get_extractor("vision", image_size=64, cache_dir=tmp_path, batch_size=2)
+    ex._backbone = Logging(backbone64, [])  # type: ignore[attr-defined]
+    refs = [_image(rng, False, k) for k in range(5)]
+    seen, errors = ex._see(refs)  # type: ignore[attr-defined]
+    assert all(e is not None for e in seen) and not errors
+    # never more than a batch of decoded photos waiting: decode, decode, run, decode, decode, run, ...
+    assert log == ["decode", "decode", "run2", "decode", "decode", "run2", "decode", "run1"]
