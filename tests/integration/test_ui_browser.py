@@ -13,6 +13,7 @@ import pytest
 
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
+from assetgrade.store.results import add_prediction
 from assetgrade.workspace import Workspace
 
 from .test_browser import CHROMIUM, Served, _login, _serve, browser  # noqa: F401  (browser is a fixture)
@@ -28,8 +29,11 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
     """``assetgrade serve`` over 8 demo assets with a reviewer (alice)."""
     path = tmp_path_factory.mktemp("browser-hostile") / "ws"
     ws = Workspace.init(path)
-    seed_demo(ws, n_assets=8, seed=5, review_share=1.0)
+    made = seed_demo(ws, n_assets=8, seed=5, review_share=1.0)
     with ws.session() as s:
+        # the last asset was graded when the scale had a grade Z: no grade is preselected on its page
+        add_prediction(s, made[-1].asset_id, model_version="old-scale", grade="Z", distribution={"Z": 0.7, "A": 0.3},
+                       conformal_set=["Z"], decision="review", expected_cost=0.5)
         tokens = {"alice": create_token(s, name="alice", role="reviewer", actor="test")[0]}
     ws.close()
     yield from _serve(path, tokens)
@@ -81,7 +85,7 @@ def test_an_expired_session_sends_the_queue_to_login_and_keeps_the_review_input(
     page.get_by_label("API token").fill(served.tokens["alice"])
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/ui/queue")  # back to the page it showed
-    target = page.locator("#queue-rows tr[data-href] a").last.inner_text()
+    target = page.locator("#queue-rows tr[data-href] a").first.inner_text()
     page.goto(f"{served.url}/ui/assets/{target}")
     page.keyboard.press("3")
     page.get_by_label("Note").fill("written before the session ended")
@@ -102,4 +106,24 @@ def test_an_expired_session_sends_the_queue_to_login_and_keeps_the_review_input(
     page.wait_for_url("**saved=*")
     saved = _reviews(served, target)
     assert [(r["grade"], r["note"]) for r in saved] == [("C", "written before the session ended")]
+    page.context.close()
+
+
+def test_enter_without_a_grade_submits_nothing(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/demo-008")
+    expect(page.locator("#off-scale")).to_contain_text("The model's grade Z is not on this workspace's scale")
+    expect(page.locator("input[name=grade]:checked")).to_have_count(0)
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    assert page.url.endswith("/ui/assets/demo-008") and _reviews(served, "demo-008") == []
+    page.keyboard.press("2")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("Enter")
+    page.wait_for_url("**saved=demo-008")
+    assert [r["grade"] for r in _reviews(served, "demo-008")] == ["B"]
     page.context.close()

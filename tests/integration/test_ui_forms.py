@@ -3,6 +3,7 @@ forms without a grade or with an oversized note, assets whose images are gone.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -22,3 +23,39 @@ def test_htmx_requests_without_a_session_are_not_redirected_into_the_page(demo_e
     assert 'role="alert"' in post.text
     plain = c.get("/ui/queue", follow_redirects=False)  # a page load still goes to the login page
     assert plain.status_code == 303 and plain.headers["location"] == "/ui/login?next=/ui/queue"
+
+
+def test_review_form_needs_a_grade_and_names_bad_fields_plainly(fresh_env: Any) -> None:
+    c = fresh_env.login("alice")
+    target = c.get("/api/v1/queue?limit=1").json()["items"][0]
+    aid, v = target["asset_id"], str(target["asset_version"])
+    cases = [
+        ({"expected_version": v, "note": "looked at it"}, "pick a grade (A, B, C, D)"),
+        ({"expected_version": "abc", "grade": "B"}, "expected_version must be a whole number, got &#39;abc&#39;"),
+        ({"expected_version": v, "grade": "B", "defects_json": "[1, 2]"}, "must be a JSON list of objects"),
+        ({"expected_version": v, "grade": "B", "defects_json": "[{"}, "the defect list is not valid JSON"),
+        ({"expected_version": v, "grade": "B", "note": "x" * 10_001}, "note: String should have at most 10000"),
+    ]
+    for form, message in cases:
+        r = c.post(f"/ui/assets/{aid}/review", data=form)
+        assert r.status_code == 422, form
+        assert message in r.text, (form, r.text[r.text.find("Not saved"):][:300])
+        assert "invalid literal" not in r.text and "errors.pydantic.dev" not in r.text and "ReviewIn" not in r.text
+    assert c.get(f"/api/v1/assets/{aid}/reviews").json() == []
+    assert c.get("/api/v1/queue?limit=1").json()["items"][0]["asset_id"] == aid  # still waiting for its review
+    page = c.get(f"/ui/assets/{aid}").text
+    assert len(re.findall(r'<input type="radio" name="grade" value="[A-D]" (checked )?required', page)) == 4
+    assert 'maxlength="10000"' in page
+    assert 'autocomplete="off"' in page  # the back button does not bring back a stale version
+
+
+def test_a_model_grade_off_the_scale_is_said_and_not_preselected(fresh_env: Any) -> None:
+    from assetgrade.store.results import add_prediction
+
+    aid = fresh_env.assets[0].asset_id
+    with fresh_env.ws.session() as s:  # graded when the scale had a grade Z
+        add_prediction(s, aid, model_version="old-scale", grade="Z", distribution={"Z": 0.7, "A": 0.3},
+                       conformal_set=["Z"], decision="review")
+    html = fresh_env.login("alice").get(f"/ui/assets/{aid}").text
+    assert "The model's grade <strong>Z</strong> is not on this workspace's scale (A, B, C, D): pick one" in html
+    assert "checked" not in html[html.find('<fieldset class="grades">'):html.find("</fieldset>")]

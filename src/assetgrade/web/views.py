@@ -228,6 +228,37 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
     return RedirectResponse(f"/ui/assets/{quote(asset_id)}?graded=1", status_code=303)
 
 
+def _review_body(form: dict[str, str], grades: list[str]) -> ReviewIn:
+    """The review form as a ReviewIn; a ValidationError naming the field and what it allows, not Python's words.
+
+    The form needs a grade: a review without one gives no label, yet takes the asset out of the queue.
+    """
+    if not form["grade"]:
+        raise ValidationError(f"pick a grade ({', '.join(grades)}): a review without one gives the asset no "
+                              "grade label, yet takes it out of the queue", where="grade")
+    try:
+        version = int(form["expected_version"])
+    except ValueError:
+        raise ValidationError(f"expected_version must be a whole number, got {form['expected_version']!r}",
+                              where="expected_version") from None
+    try:
+        defects = json.loads(form["defects_json"] or "[]")
+    except ValueError as exc:
+        raise ValidationError(f"the defect list is not valid JSON: {exc}", where="defects_json") from None
+    if not isinstance(defects, list) or not all(isinstance(d, dict) for d in defects):
+        raise ValidationError("the defect list must be a JSON list of objects such as {\"id\": \"dent\"}",
+                              where="defects_json")
+    try:
+        return ReviewIn(expected_version=version, grade=form["grade"],
+                        defects=[{k: v for k, v in d.items() if k in ("id", "severity", "evidence_id", "box")}
+                                 for d in defects if d.get("id")],
+                        note=form["note"] or None, based_on_prediction_id=form["based_on_prediction_id"] or None)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(str(first["msg"]), where=where) from None
+
+
 @router.post("/assets/{asset_id:path}/review")
 async def post_review(request: Request, asset_id: str) -> Response:
     who = _reviewer(request)
@@ -238,14 +269,7 @@ async def post_review(request: Request, asset_id: str) -> Response:
                                                "based_on_prediction_id")}
     htmx = bool(request.headers.get("hx-request"))
     try:
-        try:
-            defects = json.loads(form["defects_json"] or "[]")
-            body = ReviewIn(expected_version=int(form["expected_version"] or 0), grade=form["grade"] or None,
-                            defects=[{k: v for k, v in d.items() if k in ("id", "severity", "evidence_id", "box")}
-                                     for d in defects if d.get("id")],
-                            note=form["note"] or None, based_on_prediction_id=form["based_on_prediction_id"] or None)
-        except (ValueError, TypeError, AttributeError, PydanticValidationError) as exc:
-            raise ValidationError(f"the review form is not valid: {exc}", where="review form") from exc
+        body = _review_body(form, list(state.ontology().grades.names))
         review, _ = await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
     except (ConflictError, ValidationError) as exc:
         status = 409 if isinstance(exc, ConflictError) else 422
