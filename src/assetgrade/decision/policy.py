@@ -18,6 +18,7 @@ error is controlled by Bonferroni over a small grid (default) or by fixed-sequen
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -85,6 +86,22 @@ class DecisionPolicy:
     review_on_contradiction: bool = True
     max_expected_cost: float | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.costs, CostConfig):
+            raise ValidationError(f"costs={self.costs!r} must be a CostConfig", where="DecisionPolicy.costs")
+        size = self.max_set_size
+        if isinstance(size, bool | np.bool_) or not isinstance(size, numbers.Integral) or int(size) < 1:
+            raise ValidationError(f"max_set_size={size!r} must be an integer >= 1", where="DecisionPolicy.max_set_size")
+        if not isinstance(self.review_on_contradiction, bool | np.bool_):
+            raise ValidationError(f"review_on_contradiction={self.review_on_contradiction!r} must be true or false",
+                                  where="DecisionPolicy.review_on_contradiction")
+        thr = self.max_expected_cost
+        if thr is not None and (isinstance(thr, bool | np.bool_) or not isinstance(thr, numbers.Real)
+                                or np.isnan(thr)):
+            # NaN compares false with every cost: every asset would be accepted
+            raise ValidationError(f"max_expected_cost={thr!r} must be a number (-inf reviews every asset) or None "
+                                  "(the review cost)", where="DecisionPolicy.max_expected_cost")
+
     def threshold(self) -> float:
         """The expected-cost threshold in force."""
         return self.costs.review_cost if self.max_expected_cost is None else self.max_expected_cost
@@ -103,6 +120,11 @@ class DecisionPolicy:
         k = len(self.costs.grades)
         if p.shape != (k,) or not np.all(np.isfinite(p)):
             raise ValidationError(f"expected {k} finite probabilities, got {p.tolist()}", where="proba")
+        if p.min() < -1e-9:
+            raise ValidationError(f"{p.tolist()} holds a negative probability; a grade distribution lies in [0, 1]",
+                                  where="proba")
+        if abs(p.sum() - 1.0) > 1e-4:
+            raise ValidationError(f"{p.tolist()} sums to {p.sum():.4g}; a grade distribution sums to 1", where="proba")
         C = cost_matrix(self.costs, value)
         ec = expected_costs(p[None, :], C)[0]
         g = int(np.argmin(ec))
@@ -197,6 +219,49 @@ def _p_value(risk_hat: float, n: int, target: float, kind: str, errors: int) -> 
     return float(np.exp(-2.0 * n * max(target - risk_hat, 0.0) ** 2))
 
 
+def _check_selection(s: FloatArray, loss: FloatArray, *, target: float, delta: float, kind: str, procedure: str,
+                     n_grid: int, loss_max: float | None, min_accept: int | None,
+                     grid: Sequence[float] | None) -> None:
+    """:func:`select_threshold`'s arguments, each named with what it allows."""
+
+    def real(x: object) -> bool:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_) and bool(np.isfinite(float(x)))
+
+    if kind not in ("error", "cost"):
+        raise ValidationError(f"kind={kind!r}; allowed: 'error', 'cost'", where="kind")
+    if procedure not in ("bonferroni", "fixed_sequence"):
+        raise ValidationError(f"procedure={procedure!r}; allowed: 'bonferroni', 'fixed_sequence'", where="procedure")
+    if not real(delta) or not 0 < delta < 1:
+        raise ValidationError(f"delta={delta!r} must be in (0, 1)", where="delta")
+    if not real(target) or target < 0 or (kind == "error" and target > 1):
+        allowed = "an error rate in [0, 1]" if kind == "error" else "a finite cost >= 0"
+        raise ValidationError(f"target={target!r} must be {allowed}", where="target")
+    if isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral) or n_grid < 1:
+        raise ValidationError(f"n_grid={n_grid!r} must be an integer >= 1", where="n_grid")
+    if min_accept is not None and (isinstance(min_accept, bool) or not isinstance(min_accept, numbers.Integral)
+                                   or min_accept < 0):
+        raise ValidationError(f"min_accept={min_accept!r} must be an integer >= 0 or None", where="min_accept")
+    for name, arr in (("scores", s), ("losses", loss)):
+        if not np.all(np.isfinite(arr)):
+            i = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ValidationError(f"item {i} is {arr[i]}; {name} must be finite numbers", where=name)
+    if grid is not None and not all(real(t) for t in grid):
+        raise ValidationError(f"grid={list(grid)!r} must hold finite numbers", where="grid")
+    if kind == "error" and not np.all(np.isin(loss, (0.0, 1.0))):
+        raise ValidationError("kind='error' needs 0/1 losses", where="losses")
+    if kind == "cost":
+        if loss.size and loss.min() < 0:
+            raise ValidationError(f"item {int(loss.argmin())} has cost {loss.min()}; costs must be >= 0",
+                                  where="losses")
+        if loss_max is not None:
+            if not real(loss_max) or loss_max <= 0:
+                raise ValidationError(f"loss_max={loss_max!r} must be a finite number > 0", where="loss_max")
+            if loss.size and loss.max() > loss_max:
+                # Hoeffding's bound holds for losses in [0, loss_max] only
+                raise ValidationError(f"item {int(loss.argmax())} has cost {loss.max()} > loss_max={loss_max}",
+                                      where="losses")
+
+
 def select_threshold(
     scores: npt.ArrayLike,
     losses: npt.ArrayLike,
@@ -245,12 +310,8 @@ def select_threshold(
     loss = np.asarray(losses, dtype=np.float64)
     if s.shape != loss.shape or s.ndim != 1:
         raise ValidationError(f"scores {s.shape} and losses {loss.shape} must be equal 1-D", where="select_threshold")
-    if not 0 < delta < 1:
-        raise ValidationError(f"delta={delta} must be in (0, 1)", where="delta")
-    if procedure not in ("bonferroni", "fixed_sequence"):
-        raise ValidationError(f"procedure={procedure!r}; allowed: 'bonferroni', 'fixed_sequence'", where="procedure")
-    if kind == "error" and not np.all(np.isin(loss, (0.0, 1.0))):
-        raise ValidationError("kind='error' needs 0/1 losses", where="losses")
+    _check_selection(s, loss, target=target, delta=delta, kind=kind, procedure=procedure, n_grid=n_grid,
+                     loss_max=loss_max, min_accept=min_accept, grid=grid)
     n = len(s)
     order = np.argsort(s, kind="stable")
     s_sorted, l_sorted = s[order], loss[order]

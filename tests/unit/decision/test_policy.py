@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from assetgrade.decision.costs import CostConfig, cost_matrix
 from assetgrade.decision.policy import DecisionPolicy, select_threshold
@@ -56,3 +57,42 @@ def test_select_threshold_cost_kind_and_nothing_accepted(rng: np.random.Generato
     assert ch.accept_rate == 0.0 and ch.threshold == float("-inf")  # 10% x 2,500 is far above 10
     ch2 = select_threshold(rng.random(500), losses, target=600.0, kind="cost", loss_max=C[1, 0])
     assert ch2.accept_rate > 0.5
+
+
+def test_policy_settings_and_inputs_are_checked() -> None:
+    from assetgrade.errors import ValidationError
+
+    # a NaN threshold compared false with every cost: every asset was accepted
+    with pytest.raises(ValidationError, match=r"DecisionPolicy.max_expected_cost: max_expected_cost=nan"):
+        DecisionPolicy(CostConfig(), max_expected_cost=float("nan"))
+    with pytest.raises(ValidationError, match=r"DecisionPolicy.max_set_size: max_set_size=0 must be an integer >= 1"):
+        DecisionPolicy(CostConfig(), max_set_size=0)
+    with pytest.raises(ValidationError, match="review_on_contradiction='no' must be true or false"):
+        DecisionPolicy(CostConfig(), review_on_contradiction="no")  # type: ignore[arg-type]
+    assert DecisionPolicy(CostConfig(), max_expected_cost=float("-inf")).decide(
+        np.array([1.0, 0, 0, 0])).action == "review"
+    pol = DecisionPolicy(CostConfig())
+    # rows that are no distribution were graded: a negative expected cost was accepted
+    with pytest.raises(ValidationError, match=r"proba: .* holds a negative probability"):
+        pol.decide(np.array([1.5, -0.5, 0.0, 0.0]))
+    with pytest.raises(ValidationError, match=r"proba: .* sums to 2; a grade distribution sums to 1"):
+        pol.decide(np.array([0.5, 0.5, 0.5, 0.5]))
+
+
+@pytest.mark.parametrize(("kwargs", "where", "says"), [
+    ({"target": float("nan")}, "target", "target=nan must be an error rate in"),
+    ({"target": -0.1}, "target", "target=-0.1 must be an error rate"),
+    ({"target": 2.0}, "target", "target=2.0 must be an error rate"),
+    ({"kind": "errors"}, "kind", "kind='errors'; allowed: 'error', 'cost'"),
+    ({"n_grid": 0}, "n_grid", "n_grid=0 must be an integer >= 1"),
+    ({"scores": [0.1, float("nan"), 0.3]}, "scores", "item 1 is nan"),
+    ({"losses": [0.0, -1.0, 0.0], "kind": "cost", "target": 1.0}, "losses", "item 1 has cost -1.0"),
+    ({"losses": [0.0, 900.0, 0.0], "kind": "cost", "target": 1.0, "loss_max": 500.0}, "losses",
+     r"item 1 has cost 900.0 > loss_max=500.0"),
+])
+def test_select_threshold_names_bad_arguments(kwargs: dict, where: str, says: str) -> None:  # type: ignore[type-arg]
+    from assetgrade.errors import ValidationError
+
+    args = {"scores": [0.1, 0.2, 0.3], "losses": [0.0, 1.0, 0.0], **kwargs}
+    with pytest.raises(ValidationError, match=rf"{where}: {says}"):
+        select_threshold(args.pop("scores"), args.pop("losses"), **args)
