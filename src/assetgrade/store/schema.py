@@ -208,8 +208,8 @@ class LabelRequest(Base):
 
     One row per asset (its latest request). ``batch_id`` groups one round of requests (one
     ``review suggest --enqueue``), ``rank`` is the strategy's order within the round; open
-    requests are worked newest round first, then by rank. ``status`` is ``open``, ``done`` (an imported grade label, or a
-    review of the asset was stored: ``review_id``) or ``withdrawn``.
+    requests are worked newest round first, then by rank. ``status`` is ``open``, ``done`` (an
+    imported grade label, or a review of the asset was stored: ``review_id``) or ``withdrawn``.
     """
 
     __tablename__ = "label_requests"
