@@ -57,11 +57,19 @@ def bench_normalize(
 
     if eval_split not in ("test", "val"):
         raise ValidationError(f"eval split must be test or val, not {eval_split!r}", where="--eval-split")
+    if data_dir is not None and data_dir.is_file():
+        raise ValidationError("is one file; the normalise benchmark reads a MaintNorm folder with train.norm, "
+                              "val.norm and test.norm (one file would be trained on and scored on itself)",
+                              where=str(data_dir))
     t0 = time.perf_counter()
     train = load_maintnorm("train", subset, data_dir)
     if eval_split == "test":
         train = train + load_maintnorm("val", subset, data_dir)
     test = load_maintnorm(eval_split, subset, data_dir)
+    for name, texts in (("train" if eval_split == "val" else "train+val", train), (eval_split, test)):
+        if not texts:
+            raise ValidationError(f"the {name} split of MaintNorm subset {subset!r} holds no texts",
+                                  where=str(data_dir or "maintnorm"))
     if limit:
         train, test = train[:limit], test[: max(1, limit // 8)]
     prog, task = _progress(2, "normalise: fit, evaluate")
@@ -118,7 +126,8 @@ def bench_entities(
     t0 = time.perf_counter()
     texts = load_maintie(data_dir)
     if test_size >= len(texts):
-        raise ValidationError(f"test size {test_size} >= {len(texts)} texts", where="--test-size")
+        raise ValidationError(f"the MaintIE data holds {len(texts)} text(s); the entities benchmark holds "
+                              f"{test_size} out for test and needs more to train on", where=str(data_dir or "maintie"))
     order = np.random.default_rng(seed).permutation(len(texts))
     test = [texts[i] for i in order[:test_size]]
     train = [texts[i] for i in order[test_size:]]

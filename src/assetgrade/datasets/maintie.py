@@ -67,15 +67,31 @@ def load_maintie(data_dir: Path | None = None) -> list[IEText]:
         items = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IngestError(f"not valid UTF-8 JSON: {exc}", where=str(path)) from exc
-    out: list[IEText] = []
-    for i, item in enumerate(items):
-        try:
-            tokens = tuple(str(t) for t in item["tokens"])
-            ents = tuple((int(e["start"]), int(e["end"]), str(e["type"])) for e in item["entities"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IngestError(f"malformed item: {exc!r}", where=f"{path}[{i}]") from exc
-        for s, e, _ in ents:
-            if not 0 <= s < e <= len(tokens):
-                raise IngestError(f"entity span {s}:{e} outside {len(tokens)} tokens", where=f"{path}[{i}]")
-        out.append(IEText(tokens, ents))
-    return out
+    if not isinstance(items, list):
+        raise IngestError(f"expected a JSON list of texts, got {type(items).__name__}", where=str(path))
+    return [_item(item, f"{path}[{i}]") for i, item in enumerate(items)]
+
+
+def _item(item: object, where: str) -> IEText:
+    """One text: ``tokens`` a list of strings, ``entities`` a list of ``{start, end, type}`` within the tokens."""
+    if not isinstance(item, dict) or not isinstance(item.get("tokens"), list) \
+            or not isinstance(item.get("entities"), list):
+        raise IngestError("malformed item: expected an object with a 'tokens' list and an 'entities' list",
+                          where=where)
+    if not all(isinstance(t, str) for t in item["tokens"]):
+        raise IngestError("malformed item: every token must be a string", where=where)
+    tokens = tuple(item["tokens"])
+    ents: list[tuple[int, int, str]] = []
+    for k, e in enumerate(item["entities"]):
+        at = f"{where}.entities[{k}]"
+        if not isinstance(e, dict):
+            raise IngestError(f"malformed entity {e!r}: expected an object with start, end, type", where=at)
+        s, end, kind = e.get("start"), e.get("end"), e.get("type")
+        if not isinstance(s, int) or not isinstance(end, int) or isinstance(s, bool) or isinstance(end, bool):
+            raise IngestError(f"entity start/end must be whole numbers, got {s!r}, {end!r}", where=at)
+        if not isinstance(kind, str) or not kind.strip():
+            raise IngestError(f"entity type must be a non-empty string, got {kind!r}", where=at)
+        if not 0 <= s < end <= len(tokens):
+            raise IngestError(f"entity span {s}:{end} outside {len(tokens)} tokens", where=at)
+        ents.append((s, end, kind))
+    return IEText(tokens, tuple(ents))
