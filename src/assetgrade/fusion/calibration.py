@@ -131,8 +131,9 @@ class TemperatureScaler:
                 f"input={self.input!r}; allowed: 'auto', 'proba', 'logits'", where="TemperatureScaler"
             )
         lo, hi = self.bounds
-        if not 0 < lo < hi:
-            raise ValidationError(f"bounds={self.bounds} must satisfy 0 < lo < hi", where="TemperatureScaler")
+        if not 0 < lo < hi < float("inf"):
+            raise ValidationError(f"bounds={self.bounds} must be finite with 0 < lo < hi",
+                                  where="TemperatureScaler.bounds")
 
     def fit(self, scores: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Learn the temperature on held-out scores and their true labels; returns self."""
@@ -208,6 +209,14 @@ class IsotonicCalibrator:
         yy = as_labels(y, p.shape[1])
         if len(yy) != len(p):
             raise ValidationError(f"{len(p)} rows but {len(yy)} labels", where="y")
+        if len(yy) == 0:
+            raise ValidationError("cannot fit on zero rows", where="IsotonicCalibrator.fit")
+        floor = self.floor
+        if (isinstance(floor, bool) or not isinstance(floor, int | float | np.floating)
+                or not 0 <= floor < 1.0 / p.shape[1]):
+            # a floor of 1/k or more makes every calibrated row uniform; NaN made every row NaN
+            raise ValidationError(f"floor={floor!r} must be a number in [0, 1/{p.shape[1]})",
+                                  where="IsotonicCalibrator.floor")
         self.n_classes_ = int(p.shape[1])
         self.maps_: list[IsotonicRegression] = []
         if self.mode == "ovr":

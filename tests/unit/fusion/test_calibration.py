@@ -185,3 +185,16 @@ def test_debiased_ece_cluster_bootstrap_widens_the_interval_when_items_are_copie
     assert debiased_ece(p, y, n_boot=50, groups=np.arange(100)) == debiased_ece(p, y, n_boot=50)
     with pytest.raises(ValidationError, match="groups holds 3 labels for 100 items"):
         debiased_ece(p, y, groups=[0, 1, 2])
+
+
+def test_calibrator_settings_and_empty_fits_are_named(rng: np.random.Generator) -> None:
+    p = rng.dirichlet([1, 1, 1], 20)
+    y = rng.integers(0, 3, 20)
+    with pytest.raises(ValidationError, match=r"IsotonicCalibrator.fit: cannot fit on zero rows"):
+        IsotonicCalibrator().fit(np.zeros((0, 3)), [])  # was scikit-learn's ValueError
+    # a NaN floor made every calibrated row NaN; a floor of 1/k made every row uniform
+    for floor in (float("nan"), 1 / 3, -0.1, "0.01"):
+        with pytest.raises(ValidationError, match=r"IsotonicCalibrator.floor: floor=.* must be a number in \[0, 1/3\)"):
+            IsotonicCalibrator(floor=floor).fit(p, y)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"TemperatureScaler.bounds: bounds=\(0.1, inf\) must be finite"):
+        TemperatureScaler(bounds=(0.1, float("inf"))).fit(p, y)
