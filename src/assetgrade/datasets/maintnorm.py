@@ -42,11 +42,13 @@ class NormText:
 def read_norm_file(path: Path) -> list[NormText]:
     """Read a ``.norm`` file; a malformed line raises IngestError naming the file and line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not part of the first token
     except FileNotFoundError as exc:
         raise NotFoundError(f"normalisation file {path} does not exist") from exc
     except UnicodeDecodeError as exc:
         raise IngestError(f"not UTF-8: {exc}", where=str(path)) from exc
+    except OSError as exc:
+        raise IngestError(f"cannot read: {exc.strerror or exc}", where=str(path)) from exc
     texts: list[NormText] = []
     raw: list[str] = []
     gold: list[str] = []

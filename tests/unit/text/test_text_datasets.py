@@ -55,3 +55,13 @@ def test_normalize_bench_refuses_one_file_and_empty_splits(tmp_path: Path) -> No
     (tmp_path / "test.norm").write_text("", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"test split .* holds no texts"):
         bench_normalize(tmp_path)
+
+
+def test_norm_file_with_bom_and_a_folder_in_its_place(tmp_path: Path) -> None:
+    from assetgrade.datasets.maintnorm import read_norm_file
+
+    f = tmp_path / "train.norm"
+    f.write_bytes("REPL\treplace\n\n".encode("utf-8-sig"))
+    assert read_norm_file(f)[0].raw == ("REPL",)
+    with pytest.raises(IngestError, match="cannot read"):
+        read_norm_file(tmp_path)
