@@ -40,14 +40,15 @@ class AnomalyBenchConfig:
     progress: bool = True
 
 
-def _folder_refs(folder: Path) -> list[ImageRef]:
-    from assetgrade.datasets.image_folder import IMAGE_SUFFIXES, image_ref_from_file
+def _folder_refs(folder: Path, flag: str) -> list[ImageRef]:
+    """The images under ``folder`` (sub-folders too, hidden files skipped), each named by its path inside it."""
+    from assetgrade.datasets.image_folder import IMAGE_SUFFIXES, find_image_files, image_ref_from_file
 
     if not folder.is_dir():
-        raise ValidationError("not a folder", where=str(folder))
-    refs = [image_ref_from_file(p) for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+        raise ValidationError("not a folder", where=f"{flag} {folder}")
+    refs = [image_ref_from_file(p, evidence_id=p.relative_to(folder).as_posix()) for p in find_image_files(folder)]
     if not refs:
-        raise ValidationError("no images found", where=str(folder))
+        raise ValidationError(f"no images found ({', '.join(IMAGE_SUFFIXES)})", where=f"{flag} {folder}")
     return refs
 
 
@@ -67,61 +68,93 @@ def _inputs(cfg: AnomalyBenchConfig) -> tuple[str, list[ImageRef], list[ImageRef
         raise ValidationError(f"unknown dataset {cfg.dataset!r}; use neu, or --good/--defect", where="--dataset")
     if cfg.good is None or cfg.defect is None:
         raise ValidationError("give --good DIR and --defect DIR, or --dataset neu", where="bench anomaly")
-    return f"folders {cfg.good.name} vs {cfg.defect.name}", _folder_refs(cfg.good), _folder_refs(cfg.defect)
+    good, bad = _folder_refs(cfg.good, "--good"), _folder_refs(cfg.defect, "--defect")
+    bad_shas = {r.sha256 for r in bad}
+    both = [r.evidence_id for r in good if r.sha256 in bad_shas]
+    if both:
+        raise ValidationError(
+            f"{len(both)} image(s) are both good and defective (the same bytes under --good and --defect, e.g. "
+            f"{both[0]!r} in {cfg.good}); a folder inside the other is read with it", where="bench anomaly")
+    return f"folders {cfg.good.name} vs {cfg.defect.name}", good, bad
 
 
-def _patches(refs: list[ImageRef], bb: Any, progress: bool) -> tuple[npt.NDArray[np.float32], float, list[Any]]:
-    """Patch features of every image (n, H, W, D), backbone seconds, and the decoded images."""
+def _patches(
+    refs: list[ImageRef], bb: Any, progress: bool, errors: dict[str, str]
+) -> tuple[npt.NDArray[np.float32], float, list[int], list[tuple[int, int]]]:
+    """Patch features of the readable images (n, H, W, D), backbone seconds, their indices in ``refs`` and
+    their sizes; an unreadable image goes into ``errors`` (evidence id -> reason) and the others go on."""
     from rich.progress import Progress
 
+    from assetgrade.errors import AssetgradeError
     from assetgrade.modalities.vision.anomaly import patch_features
     from assetgrade.modalities.vision.images import decode_image, preprocess
 
-    parts, secs, imgs = [], 0.0, []
+    parts, secs, kept, sizes = [], 0.0, [], []
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("patch features", total=len(refs))
         for s in range(0, len(refs), 32):
-            chunk = [decode_image(r.load_bytes(), where=r.evidence_id) for r in refs[s : s + 32]]
-            imgs += chunk
-            t0 = time.perf_counter()
-            o = bb.run(np.stack([preprocess(im, bb.image_size) for im in chunk]))
-            secs += time.perf_counter() - t0
-            parts.append(patch_features(o.patch_maps))
-            bar.update(task, advance=len(chunk))
-    return np.concatenate(parts), secs, imgs
+            batch = []
+            for i in range(s, min(s + 32, len(refs))):
+                try:
+                    img = decode_image(refs[i].load_bytes(), where=refs[i].evidence_id)
+                except (AssetgradeError, OSError) as exc:
+                    errors[refs[i].evidence_id] = str(exc)
+                    continue
+                batch.append(preprocess(img, bb.image_size))
+                kept.append(i)
+                sizes.append(img.size)
+            bar.update(task, advance=min(32, len(refs) - s))
+            if batch:
+                t0 = time.perf_counter()
+                o = bb.run(np.stack(batch))
+                secs += time.perf_counter() - t0
+                parts.append(patch_features(o.patch_maps))
+    feats = np.concatenate(parts) if parts else np.zeros((0, 0, 0, 0), dtype=np.float32)
+    return feats, secs, kept, sizes
 
 
 def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
-    """Fit on good images, set the threshold on held-out good ones, score test good + defective images."""
+    """Fit on good images, set the threshold on held-out good ones, score test good + defective images.
+
+    An image that cannot be decoded is left out and listed (``unreadable_images``); the split is
+    over the readable good images.
+    """
     from sklearn.metrics import roc_auc_score
 
     from assetgrade.modalities.vision.anomaly import PatchCore, upsample_map
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
     from assetgrade.modalities.vision.heatmaps import overlay_png, peak_in_boxes, peak_region
+    from assetgrade.modalities.vision.images import decode_image
 
     t_start = time.perf_counter()
-    name, good, bad = _inputs(cfg)
+    name, good_all, bad_all = _inputs(cfg)
+    if len(good_all) < 5:
+        raise ValidationError(f"need at least 5 good images, got {len(good_all)}", where="bench anomaly")
+    bb = Backbone("lite0", image_size=cfg.image_size, cache_dir=(cfg.cache_dir or default_cache_dir()) / "onnx")
+    errors: dict[str, str] = {}
+    P_good, s1, kept_good, _ = _patches(good_all, bb, cfg.progress, errors)
+    P_bad, s2, kept_bad, bad_sizes = _patches(bad_all, bb, cfg.progress, errors)
+    good = [good_all[i] for i in kept_good]
+    bad = [bad_all[i] for i in kept_bad]
     if len(good) < 5:
-        raise ValidationError(f"need at least 5 good images, got {len(good)}", where="bench anomaly")
+        raise ValidationError(f"need at least 5 readable good images, got {len(good)} ({len(errors)} unreadable: "
+                              f"{sorted(errors)[:3]})", where="bench anomaly")
+    if not bad:
+        raise ValidationError(f"no readable defective image ({len(errors)} unreadable: {sorted(errors)[:3]})",
+                              where="bench anomaly")
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(len(good))
     n_bank, n_hold = int(0.6 * len(good)), int(0.2 * len(good))
-    bank_refs = [good[i] for i in order[:n_bank]]
-    hold_refs = [good[i] for i in order[n_bank : n_bank + n_hold]]
-    test_good = [good[i] for i in order[n_bank + n_hold :]]
-    bb = Backbone("lite0", image_size=cfg.image_size, cache_dir=(cfg.cache_dir or default_cache_dir()) / "onnx")
-    P_bank, s1, _ = _patches(bank_refs, bb, cfg.progress)
+    bank, hold, test_good = order[:n_bank], order[n_bank : n_bank + n_hold], order[n_bank + n_hold :]
     t_fit = time.perf_counter()
     pc = PatchCore(coreset_size=cfg.coreset_size, buffer_size=max(5 * cfg.coreset_size, 10000), seed=cfg.seed)
+    P_bank = P_good[bank]
     pc.fit(P_bank[i : i + 16] for i in range(0, len(P_bank), 16))
     fit_s = time.perf_counter() - t_fit
-    P_hold, s2, _ = _patches(hold_refs, bb, cfg.progress)
-    hold_scores, _ = pc.score(P_hold)
+    hold_scores, _ = pc.score(P_good[hold])
     thr = PatchCore.threshold(hold_scores, cfg.target_false_alarm)
-    test = test_good + bad
-    P_test, s3, imgs = _patches(test, bb, cfg.progress)
     t_score = time.perf_counter()
-    scores, maps = pc.score(P_test)
+    scores, maps = pc.score(np.concatenate([P_good[test_good], P_bad]))
     score_s = time.perf_counter() - t_score
     labels = np.r_[np.zeros(len(test_good)), np.ones(len(bad))]
     auroc = float(roc_auc_score(labels, scores))
@@ -129,39 +162,42 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     in_box, n_box = 0, 0
     overlays: list[str] = []
     drawn: set[str] = set()
-    for i, ref in enumerate(test):
-        if labels[i] == 1 and ref.boxes:
-            heat = upsample_map(maps[i], imgs[i].size)
-            in_box += peak_in_boxes(heat, [b for _, b in ref.boxes])
-            n_box += 1
-            if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
-                drawn.add(ref.boxes[0][0])
-                _, box = peak_region(heat)
-                overlays.append(
-                    str(overlay_png(imgs[i], heat, cfg.out_dir / f"anomaly_{ref.evidence_id}.png", box=box))
-                )
-    n_img = len(bank_refs) + len(hold_refs) + len(test)
+    for j, ref in enumerate(bad):
+        if not ref.boxes:
+            continue
+        heat = upsample_map(maps[len(test_good) + j], bad_sizes[j])
+        in_box += peak_in_boxes(heat, [b for _, b in ref.boxes])
+        n_box += 1
+        if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
+            drawn.add(ref.boxes[0][0])
+            _, box = peak_region(heat)
+            img = decode_image(ref.load_bytes(), where=ref.evidence_id)  # only the few drawn are decoded again
+            png = cfg.out_dir / f"anomaly_{ref.evidence_id.replace('/', '_')}.png"
+            overlays.append(str(overlay_png(img, heat, png, box=box)))
+    n_test = len(test_good) + len(bad)
     metrics = {
         "image_auroc": auroc,
         "false_alarm_rate_test_good": float(alarm[labels == 0].mean()) if len(test_good) else None,
         "detection_rate_defect": float(alarm[labels == 1].mean()),
         "peak_in_box_rate": in_box / n_box if n_box else None,
-        "images_per_s": n_img / (s1 + s2 + s3),
-        "score_images_per_s": len(test) / score_s if score_s > 0 else None,
+        "images_per_s": (len(good) + len(bad)) / (s1 + s2) if s1 + s2 > 0 else None,
+        "score_images_per_s": n_test / score_s if score_s > 0 else None,
     }
     if cfg.out_dir is not None:
         overlays.append(str(_histogram(scores, labels, thr.value, cfg.out_dir)))
     return BenchResult(
         benchmark="anomaly",
         dataset=name,
-        split=f"good images: {n_bank} memory bank / {len(hold_refs)} threshold / {len(test_good)} test (seeded); "
-        f"all {len(bad)} defective images are test",
+        split=f"readable good images: {n_bank} memory bank / {len(hold)} threshold / {len(test_good)} test "
+        f"(seeded); all {len(bad)} readable defective images are test",
         seed=cfg.seed,
         metrics=metrics,
         wall_s=time.perf_counter() - t_start,
         extra={
             "n_train": n_bank,
-            "n_test": len(test),
+            "n_test": n_test,
+            "n_unreadable": len(errors),
+            "unreadable_images": errors,
             "threshold": {"value": thr.value, "explained": thr.explain()},
             "memory_bank": {"patches_seen": pc.n_patches_seen_, "kept": len(pc.bank_), "fit_s": round(fit_s, 1)},
             "backbone": bb.key,

@@ -13,7 +13,7 @@ from typing import Any
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.store.records import ImageRef
 
-__all__ = ["IMAGE_SUFFIXES", "LabelledImages", "image_ref_from_file", "load_image_folder"]
+__all__ = ["IMAGE_SUFFIXES", "LabelledImages", "find_image_files", "image_ref_from_file", "load_image_folder"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
@@ -79,7 +79,7 @@ def image_ref_from_file(
     return ImageRef(evidence_id=evidence_id or path.name, sha256=sha, load_bytes=partial(_read, path), boxes=boxes)
 
 
-def _class_images(folder: Path) -> list[Path]:
+def find_image_files(folder: Path) -> list[Path]:
     """The image files under ``folder`` and its sub-folders, in sorted order; hidden files and folders (``.DS_Store``,
     macOS ``._name.jpg`` resource forks, ``.git``) are skipped, and folder links are not followed (no loops)."""
     found: list[Path] = []
@@ -110,7 +110,7 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
     labels: list[str] = []
     empty: list[str] = []
     for cls in order:
-        files = _class_images(root / cls)
+        files = find_image_files(root / cls)
         if not files:
             empty.append(cls)
         for f in files:
