@@ -87,7 +87,8 @@ def find_contradictions(
     grades
         Grade names, best first.
     min_gap
-        Grade levels apart that count as a contradiction.
+        Grade levels apart that count as a contradiction (at most ``len(grades) - 1``: on a
+        shorter scale the best and the worst grade contradict each other).
     emd_threshold
         Ordinal distance between two distributions that counts as a contradiction (None: off).
     min_confidence
@@ -97,6 +98,9 @@ def find_contradictions(
     if min_gap < 1:
         raise ValidationError(f"min_gap={min_gap} must be >= 1", where="min_gap")
     k = len(grades)
+    # on a scale too short for min_gap (two grades, with the default 2), the two ends of the
+    # scale are the furthest apart modalities can be: they contradict each other
+    min_gap = max(1, min(min_gap, k - 1))
     level: dict[str, int] = {}
     dist: dict[str, FloatArray] = {}
     support: dict[str, tuple[Finding, ...]] = {}

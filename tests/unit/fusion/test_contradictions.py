@@ -98,3 +98,16 @@ def test_for_blocks_skips_absent() -> None:
     out = contradictions_for_blocks([v, t], GRADES)
     assert list(out) == ["x"]
     assert out["x"][0].modalities == ("vision", "text")
+
+
+def test_two_grade_scale_flags_opposite_ends() -> None:
+    # the image says fine, the logs say cracked: with the default min_gap=2 a two-grade scale
+    # could never be 2 levels apart, so this was never flagged
+    grades = ("ok", "cracked")
+    found = find_contradictions({"vision": np.array([0.95, 0.05]), "text": np.array([0.02, 0.98])}, {}, grades)
+    assert len(found) == 1 and found[0].grades == ("ok", "cracked") and found[0].gap == 1
+    assert find_contradictions({"vision": np.array([0.95, 0.05]), "text": np.array([0.9, 0.1])}, {}, grades) == []
+    # a longer scale keeps min_gap as given
+    three = ("A", "B", "C")
+    assert find_contradictions({"vision": np.array([0.9, 0.1, 0.0]), "text": np.array([0.1, 0.9, 0.0])}, {}, three,
+                               emd_threshold=None) == []
