@@ -61,22 +61,29 @@ class LabelledImages:
         )
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, sha256: str) -> bytes:
+    """The file's bytes, refused when they are no longer those hashed when the set was listed: features are
+    cached by that hash, so an image edited in between would be remembered under its old content's name."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise NotFoundError(f"cannot read image {path}: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValidationError("the file changed since the data set was listed (its sha256 differs); run again",
+                              where=str(path))
+    return data
 
 
 def image_ref_from_file(
     path: Path, *, evidence_id: str | None = None, boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
 ) -> ImageRef:
-    """An ImageRef for a file on disk: content hash now, bytes loaded lazily."""
+    """An ImageRef for a file on disk: content hash now, bytes loaded lazily (and checked against that hash)."""
     try:
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise NotFoundError(f"cannot read image {path}: {exc}") from exc
-    return ImageRef(evidence_id=evidence_id or path.name, sha256=sha, load_bytes=partial(_read, path), boxes=boxes)
+    return ImageRef(evidence_id=evidence_id or path.name, sha256=sha, load_bytes=partial(_read, path, sha),
+                    boxes=boxes)
 
 
 def find_image_files(folder: Path) -> list[Path]:

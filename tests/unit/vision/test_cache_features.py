@@ -58,3 +58,18 @@ def test_corrupt_cache_entry_is_a_miss(tmp_path: Path) -> None:
     path.write_bytes(b"garbage")
     found, missing = cache.get_many("k", [sha])
     assert found == [None] and missing == [0]
+
+
+def test_an_image_edited_after_listing_is_not_cached_under_its_old_hash(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    from assetgrade.datasets.image_folder import image_ref_from_file
+
+    path = tmp_path / "part.png"
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path)
+    ref = image_ref_from_file(path)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path)  # edited in place
+    cache = FeatureCache(tmp_path / "features")
+    fb = extract_pooled([ref], backbone64, cache=cache)
+    assert "changed since" in fb.errors[0] and np.isnan(fb.features[0]).all()
+    assert not list((tmp_path / "features").rglob("*.npy"))  # nothing stored under the old content's hash
