@@ -67,3 +67,24 @@ def test_fixture_accuracy_floor() -> None:
     assert m["accuracy"] >= 90.0
     assert m["f1_uncertain"] >= 85.0
     assert m["f1_confirmed"] >= 90.0
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("not able to find leak", "leak", "negated"),
+        ("unable to find leak on boom", "leak", "negated"),
+        ("could not find any leak", "leak", "negated"),
+        ("couldn't find the leak", "leak", "negated"),
+        ("negative for leak", "leak", "negated"),
+        ("leak ruled out", "leak", "negated"),
+        ("crack not evident on boom", "crack", "negated"),
+        ("leak (not confirmed)", "leak", "uncertain"),
+        ("no further leak", "leak", "negated"),
+        ("leak not repaired", "leak", "confirmed"),
+        ("leak not fixed", "leak", "confirmed"),
+        ("engine unable to start", "start", "confirmed"),
+    ],
+)
+def test_looked_and_found_nothing_is_negated(text: str, target: str, expected: str) -> None:
+    assert status(text, target) == expected

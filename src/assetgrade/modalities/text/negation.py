@@ -85,7 +85,30 @@ FAULT_WORDS = frozenset(
     ]
 )
 
-_PRE_NEG = ("no", "nil", "without", "free of", "no sign of", "no signs of", "no evidence of", "none", "zero")
+_PRE_NEG = (
+    "no",
+    "nil",
+    "without",
+    "free of",
+    "no sign of",
+    "no signs of",
+    "no evidence of",
+    "none",
+    "zero",
+    "negative for",
+    # the technician looked and found nothing: "could not find leak" is not "leak"
+    "unable to find",
+    "not able to find",
+    "could not find",
+    "couldn't find",
+    "cannot find",
+    "can't find",
+    "did not find",
+    "didn't find",
+    "unable to locate",
+    "could not locate",
+    "couldn't locate",
+)
 _NOT = ("not", "n't", "never")
 _POST_NEG = (
     "ok",
@@ -103,7 +126,16 @@ _POST_NEG = (
     "not present",
     "not required",
     "checked ok",
+    "ruled out",
+    "not evident",
+    "not seen",
+    "not detected",
+    "not visible",
+    "not observed",
+    "not apparent",
 )
+_POST_HEDGE = ("not confirmed", "unconfirmed", "to be confirmed", "tbc", "not verified")
+"""After a finding: it was reported but not yet established ("leak (not confirmed)")."""
 _REQUEST = (
     "check",
     "check for",
@@ -241,6 +273,7 @@ class NegationDetector:
                 ("pseudo", _PSEUDO if adapted else ()),
                 ("repair", _REPAIR),
                 ("post_neg", _POST_NEG),
+                ("post_hedge", _POST_HEDGE if adapted else ()),
                 ("pre_neg", _PRE_NEG),
                 ("not", _NOT),
                 ("request", _REQUEST),
@@ -308,7 +341,9 @@ class NegationDetector:
         for h in after:
             if h.end > right or h.start - end > self.post_window:
                 continue
-            if h.kind == "request" and " ".join(words[h.start : h.end]) in _POST_REQUEST and not repaired:
+            if h.kind == "post_hedge" or (
+                h.kind == "request" and " ".join(words[h.start : h.end]) in _POST_REQUEST and not repaired
+            ):
                 return "uncertain"
         return "confirmed"
 
