@@ -63,6 +63,68 @@ def test_revoked_token_stops_working(fresh_env: Any) -> None:
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 
 
+def test_a_token_with_an_expiry_stops_working_then(fresh_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timedelta
+
+    from assetgrade.rest import auth
+
+    env = fresh_env
+    for bad in (0, -1, 40_000, "soon"):
+        r = env.client.post("/api/v1/tokens", headers=env.auth("admin"),
+                            json={"name": "dan", "role": "reviewer", "expires_in_days": bad})
+        assert r.status_code == 422 and "expires_in_days" in r.text, (bad, r.text)
+    created = env.client.post("/api/v1/tokens", headers=env.auth("admin"),
+                              json={"name": "dan", "role": "reviewer", "expires_in_days": 30})
+    assert created.status_code == 201
+    expires = datetime.fromisoformat(created.json()["expires_at"])
+    assert timedelta(days=29.9) < expires - auth.utcnow() <= timedelta(days=30)
+    listed = {t["name"]: t for t in env.client.get("/api/v1/tokens", headers=env.auth("admin")).json()}
+    assert datetime.fromisoformat(listed["dan"]["expires_at"]) == expires and listed["admin"]["expires_at"] is None
+    h = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert env.client.get("/api/v1/queue", headers=h).status_code == 200  # now checked, and cached
+    later = auth.utcnow() + timedelta(days=31)
+    monkeypatch.setattr(auth, "utcnow", lambda: later)
+    r = env.client.get("/api/v1/queue", headers=h)  # the cached principal expires on time too
+    assert r.status_code == 401 and "'dan' expired at" in r.json()["detail"]
+    assert env.client.get("/api/v1/queue", headers=env.auth("admin")).status_code == 200  # no expiry: works
+
+
+def test_a_cached_token_expires_on_time_and_the_cli_sets_and_lists_expiry(
+        fresh_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+    from assetgrade.errors import ValidationError
+    from assetgrade.rest import auth
+    from assetgrade.rest.errors import AuthenticationError
+
+    ws = fresh_env.ws
+    with ws.session() as s:
+        token, _ = auth.create_token(s, name="erin", role="station", expires_in_days=0.5)
+        with pytest.raises(ValidationError, match="expires_in_days"):
+            auth.create_token(s, name="frank", role="station", expires_in_days=float("nan"))
+    cache = auth.TokenCache(3600.0)
+    with ws.session(readonly=True) as s:
+        assert auth.authenticate(s, auth.hash_token(token), cache).name == "erin"
+        later = auth.utcnow() + timedelta(days=1)
+        monkeypatch.setattr(auth, "utcnow", lambda: later)
+        with pytest.raises(AuthenticationError, match="'erin' expired"):
+            auth.authenticate(s, auth.hash_token(token), cache)  # a cache hit, not a store lookup
+    monkeypatch.undo()
+    app, runner = build_app(), CliRunner()
+    r = runner.invoke(app, ["tokens", "create", "-w", str(ws.path), "--role", "reviewer", "--name", "gina",
+                            "--expires-in-days", "0"])
+    assert isinstance(r.exception, ValidationError) and r.exception.where == "--expires-in-days"
+    r = runner.invoke(app, ["tokens", "create", "-w", str(ws.path), "--role", "reviewer", "--name", "gina",
+                            "--expires-in-days", "90"])
+    assert r.exit_code == 0 and "expires 20" in r.output and r.output.strip().splitlines()[-1].startswith("agt_")
+    r = runner.invoke(app, ["tokens", "list", "-w", str(ws.path)], env={"COLUMNS": "200"})
+    line = next(x for x in r.output.splitlines() if "gina" in x)
+    assert (auth.utcnow() + timedelta(days=90)).strftime("%Y-%m-%d") in line and "expired" not in line
+
+
 def test_oversized_json_is_413(demo_env: Any) -> None:
     big = {"expected_version": 1, "note": "x" * (70 * 1024)}
     r = demo_env.client.post("/api/v1/assets/demo-001/reviews", headers=demo_env.auth("alice"), json=big)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from assetgrade.cli.console import console, styled
+from assetgrade.cli.options import interval
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["SECRET_ENV", "register"]
@@ -76,6 +78,9 @@ def _serve(
 def _tokens_create(
     role: Annotated[str, typer.Option(help="admin, reviewer or station.")],
     name: Annotated[str, typer.Option(help="Who or which station holds it (the audit actor).")],
+    expires_in_days: Annotated[float | None, typer.Option(
+        "--expires-in-days", callback=interval(0.0, 36_500.0, low_open=True),
+        help="Stop working this many days from now (default: works until revoked).")] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
@@ -83,9 +88,11 @@ def _tokens_create(
     from assetgrade.rest.auth import create_token
 
     with open_workspace(workspace, store) as ws, ws.session() as s:
-        token, row = create_token(s, name=name, role=role, actor=f"cli:{os.environ.get('USER', 'unknown')}")
-    console.print(styled("green", "token created", f" for {row.name} (role {row.role}); it is shown only now:"),
-                  highlight=False)
+        token, row = create_token(s, name=name, role=role, actor=f"cli:{os.environ.get('USER', 'unknown')}",
+                                  expires_in_days=expires_in_days)
+    until = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at is not None else ""
+    console.print(styled("green", "token created", f" for {row.name} (role {row.role}{until});"
+                         " it is shown only now:"), highlight=False)
     print(token)
 
 
@@ -98,10 +105,15 @@ def _tokens_list(
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         rows = list_tokens(s)
-    table = Table("name", "role", "created", "revoked")
+    now = datetime.now(UTC)
+    table = Table("name", "role", "created", "revoked", "expires")
     for r in rows:
+        expires = ""
+        if r.expires_at is not None:
+            at = r.expires_at if r.expires_at.tzinfo else r.expires_at.replace(tzinfo=UTC)
+            expires = f"{at:%Y-%m-%d %H:%M}" + (" (expired)" if at <= now else "")
         table.add_row(r.name, r.role, f"{r.created_at:%Y-%m-%d %H:%M}",
-                      f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "")
+                      f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "", expires)
     console.print(table)
 
 

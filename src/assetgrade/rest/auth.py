@@ -3,7 +3,8 @@
 A token is ``agt_`` + 43 URL-safe random characters (256 bits), shown once when created;
 the store keeps only ``sha256(token)``. The web UI's session cookie holds the token hash
 and an expiry, signed with HMAC-SHA256 (RFC 2104) under the service's session secret, so
-revoking the token also ends the sessions made with it.
+revoking the token also ends the sessions made with it. A token may carry an expiry
+(``expires_in_days`` when created); after it, the token and its sessions stop authenticating.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +30,7 @@ from assetgrade.store.auth_schema import ROLES, ApiToken
 from assetgrade.store.schema import new_id, utcnow
 
 __all__ = [
+    "MAX_EXPIRY_DAYS",
     "TOKEN_PREFIX",
     "Principal",
     "TokenCache",
@@ -41,6 +45,7 @@ __all__ = [
 ]
 
 TOKEN_PREFIX = "agt_"
+MAX_EXPIRY_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Principal:
     name: str
     role: str
     token_hash: str = ""
+    expires_at: datetime | None = None
+    """When the token stops authenticating (UTC); None: not before it is revoked."""
 
     def can(self, *roles: str) -> bool:
         """Whether this principal has one of ``roles``."""
@@ -67,22 +74,40 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, *, name: str, role: str, actor: str = "system") -> tuple[str, ApiToken]:
-    """Create a token named ``name`` with ``role``; returns (the plain token, shown once; its row)."""
+def _aware(ts: datetime) -> datetime:
+    """A stored time as UTC-aware (SQLite gives naive datetimes back)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def create_token(session: Session, *, name: str, role: str, actor: str = "system",
+                 expires_in_days: float | None = None) -> tuple[str, ApiToken]:
+    """Create a token named ``name`` with ``role``; returns (the plain token, shown once; its row).
+
+    ``expires_in_days`` (> 0, at most 36,500) makes it stop authenticating that long from now;
+    None: it works until revoked.
+    """
     if role not in ROLES:
         raise ValidationError(f"role {role!r} is not one of {', '.join(ROLES)}", where="role")
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError("token name must be 1 to 200 characters", where="name")
+    expires_at = None
+    if expires_in_days is not None:
+        if not (math.isfinite(expires_in_days) and 0 < expires_in_days <= MAX_EXPIRY_DAYS):
+            raise ValidationError(f"{expires_in_days!r} days is not allowed; give a number of days in"
+                                  f" (0, {MAX_EXPIRY_DAYS:,}], or none for a token that works until revoked",
+                                  where="expires_in_days")
+        expires_at = utcnow() + timedelta(days=expires_in_days)
     if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
         raise ConflictError(f"a token named {name!r} exists (a revoked token keeps its name, for the audit trail); "
                             "pick another name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(id=new_id("tok"), name=name, role=role, token_hash=hash_token(token))
+    row = ApiToken(id=new_id("tok"), name=name, role=role, token_hash=hash_token(token), expires_at=expires_at)
     session.add(row)
     session.flush()
     append_event(session, actor=actor, action="token.create", entity="api_token", entity_id=row.id,
-                 payload={"name": name, "role": role})
+                 payload={"name": name, "role": role,
+                          **({"expires_at": expires_at.isoformat()} if expires_at is not None else {})})
     return token, row
 
 
@@ -146,18 +171,27 @@ def authenticate(session: Session, token_hash: str, cache: TokenCache | None = N
     if cache is not None:
         hit = cache.get(token_hash)
         if hit is not None:
+            _check_expiry(hit)  # a cached token still expires on time
             return hit
     row = session.execute(
-        select(ApiToken.name, ApiToken.role, ApiToken.revoked_at).where(ApiToken.token_hash == token_hash)
+        select(ApiToken.name, ApiToken.role, ApiToken.revoked_at, ApiToken.expires_at)
+        .where(ApiToken.token_hash == token_hash)
     ).first()
     if row is None:
         raise AuthenticationError("unknown API token")
     if row.revoked_at is not None:
         raise AuthenticationError(f"the API token {row.name!r} was revoked")
-    principal = Principal(row.name, row.role, token_hash)
+    principal = Principal(row.name, row.role, token_hash, None if row.expires_at is None else _aware(row.expires_at))
+    _check_expiry(principal)
     if cache is not None:
         cache.put(token_hash, principal)
     return principal
+
+
+def _check_expiry(principal: Principal) -> None:
+    if principal.expires_at is not None and utcnow() >= principal.expires_at:
+        raise AuthenticationError(f"the API token {principal.name!r} expired at"
+                                  f" {principal.expires_at:%Y-%m-%d %H:%M} UTC; ask an admin for a new one")
 
 
 def require(principal: Principal, *roles: str) -> Principal:

@@ -438,6 +438,9 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "reviewer", "station"]
+    expires_in_days: float | None = Field(None, gt=0, le=36_500, allow_inf_nan=False,
+                                          description="the token stops working this many days from now;"
+                                                      " omitted: it works until revoked")
 
 
 class TokenOut(_Out):
@@ -447,6 +450,7 @@ class TokenOut(_Out):
     role: str
     created_at: UtcDatetime
     revoked_at: UtcDatetime | None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenCreated(TokenOut):

@@ -107,8 +107,10 @@ def list_tokens_route(request: Request, _: Principal = Depends(roles("admin"))) 
 def create_token_route(body: TokenIn, request: Request, who: Principal = Depends(roles("admin"))) -> TokenCreated:
     """A new token; the plain token is in this response only."""
     with app_state(request).workspace.session() as s:
-        token, row = create_token(s, name=body.name, role=body.role, actor=who.name)
-        out = TokenCreated(name=row.name, role=row.role, created_at=row.created_at, revoked_at=None, token=token)
+        token, row = create_token(s, name=body.name, role=body.role, actor=who.name,
+                                  expires_in_days=body.expires_in_days)
+        out = TokenCreated(name=row.name, role=row.role, created_at=row.created_at, revoked_at=None,
+                           expires_at=row.expires_at, token=token)
     return out
 
 
