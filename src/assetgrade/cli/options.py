@@ -95,14 +95,19 @@ def check_output_file(path: Path, where: str) -> Path:
     """
     if path.is_dir():
         raise ValidationError(f"{path} is a folder; give the name of a file to write", where=where)
-    probe = path.parent
+    _check_creatable(path.parent, f"cannot write {path}", where)
+    return path
+
+
+def _check_creatable(folder: Path, what: str, where: str) -> None:
+    """``folder`` exists or can be made: its nearest existing ancestor is a folder we may write in."""
+    probe = folder
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise ValidationError(f"cannot write {path}: {probe} is not a folder", where=where)
+        raise ValidationError(f"{what}: {probe} is not a folder", where=where)
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValidationError(f"cannot write {path}: no permission to write in {probe}", where=where)
-    return path
+        raise ValidationError(f"{what}: no permission to write in {probe}", where=where)
 
 
 def check_output_folder(path: Path, where: str) -> Path:
@@ -121,13 +126,7 @@ def check_output_folder(path: Path, where: str) -> Path:
     """
     if path.exists() and not path.is_dir():
         raise ValidationError(f"{path} is a file, not a folder; give a folder to write into", where=where)
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ValidationError(f"cannot write into {path}: {probe} is not a folder", where=where)
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValidationError(f"cannot write into {path}: no permission to write in {probe}", where=where)
+    _check_creatable(path, f"cannot write into {path}", where)
     return path
 
 
