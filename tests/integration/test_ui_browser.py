@@ -127,3 +127,27 @@ def test_enter_without_a_grade_submits_nothing(browser: Any, served_hostile: Ser
     page.wait_for_url("**saved=demo-008")
     assert [r["grade"] for r in _reviews(served, "demo-008")] == ["B"]
     page.context.close()
+
+
+def test_back_button_shows_the_saved_state_and_nothing_after_logout(browser: Any,  # noqa: F811
+                                                                   served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    target = "demo-003"
+    page.goto(f"{served.url}/ui/assets/{target}")
+    expect(page.locator("h1")).to_contain_text("version 1")
+    page.keyboard.press("2")
+    page.get_by_role("button", name="Submit review").click()
+    page.wait_for_url("**saved=*")
+    page.go_back()  # the page is asked for again: the new version, not the form made against the old one
+    expect(page.locator("h1")).to_contain_text("version 2")
+    expect(page.locator("input[name=expected_version]")).to_have_value("2")
+    expect(page.locator("ul.history")).to_contain_text("alice")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/ui/login")
+    page.go_back()  # a shared terminal: the reviewer's page is not shown from the cache after logging out
+    page.wait_for_url("**/ui/login?next=/ui/assets/demo-003")
+    expect(page.locator("h1")).to_have_text("Log in")
+    page.context.close()

@@ -48,7 +48,9 @@ def _same_origin(request: Request) -> None:
 
 def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     ctx.setdefault("who", getattr(request.state, "principal", None))
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
+    # no-store: the browser's back button must ask again, not show an asset page (and its form) from
+    # before a review was saved, nor a reviewer's pages after they logged out
+    return templates.TemplateResponse(request, name, ctx, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/login", response_class=HTMLResponse)
