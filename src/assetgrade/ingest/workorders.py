@@ -50,6 +50,12 @@ def work_order_items(
     the text features and the asset summaries read.
     """
     required = tuple(c for c in (cols.text, cols.asset, cols.date, cols.cost) if c)
+    head = _first_bytes(path)
+    if head.startswith(_WORKBOOK_MAGIC):
+        raise IngestError("is an Excel workbook (or another ZIP/OLE file), not a CSV: save the sheet as "
+                          "'CSV UTF-8' and ingest that", where=str(path))
+    if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"  # its byte-order mark says so (Excel's "Unicode text")
     header, rows = read_csv_rows(path, encoding=encoding, required=required)
     renamed = {k: f"column:{k}" for k in header if k in RESERVED_ATTRIBUTES and k not in required}
     for k, new in renamed.items():
@@ -65,6 +71,10 @@ def work_order_items(
         v = r.values
         where = f"{path}:row {r.line}"
         try:
+            nul = next((k for k, val in v.items() if "\x00" in val), None)
+            if nul is not None:
+                raise IngestError("the cell holds a NUL byte (0x00): is the file UTF-16 or binary? pass --encoding "
+                                  "utf-16 or re-save it as UTF-8 CSV", where=f"{where}:field {nul}")
             text = v.get(cols.text, "")
             if not text.strip():
                 raise IngestError("text is empty", where=f"{where}:field {cols.text}")
@@ -93,3 +103,16 @@ def work_order_items(
                        media_type="text/plain", asset_type=asset_type, attributes=attrs,
                        provenance=ProvenanceInfo(source=source or path.name, origin=origin), row=r.line,
                        file=str(path))
+
+
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+"""The first bytes of an XLSX (a ZIP archive) and of an old XLS (an OLE2 compound file)."""
+
+
+def _first_bytes(path: Path) -> bytes:
+    """The file's first four bytes (empty when it cannot be read: read_csv_rows reports that)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4)
+    except OSError:
+        return b""
