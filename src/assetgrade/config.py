@@ -38,9 +38,12 @@ class PolicySettings(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    coverage: float = Field(0.9, gt=0.0, lt=1.0, description="target coverage of conformal grade sets")
-    review_if_set_size_over: int = Field(1, ge=1, description="send to review when the set is larger")
-    max_expected_cost: float | None = Field(None, ge=0.0, description="send to review above this cost")
+    # strict: a quoted "0.8" or a YAML `true` is refused here as the grader: section refuses it,
+    # instead of being coerced (true became a set-size limit of 1)
+    coverage: float = Field(0.9, gt=0.0, lt=1.0, strict=True, description="target coverage of conformal grade sets")
+    review_if_set_size_over: int = Field(1, ge=1, strict=True, description="send to review when the set is larger")
+    max_expected_cost: float | None = Field(None, ge=0.0, strict=True, allow_inf_nan=False,
+                                            description="send to review above this cost")
 
 
 class WorkspaceConfig(BaseModel):

@@ -1,0 +1,29 @@
+"""The workspace's ``policy:`` section: values of the wrong type or out of range are named in the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from assetgrade.config import parse_config
+from assetgrade.errors import ValidationError
+
+
+@pytest.mark.parametrize(("text", "field", "says"), [
+    # .inf passed the section and was then refused as Grader.max_expected_cost, naming no file
+    ("policy: {max_expected_cost: .inf}", "max_expected_cost", "finite number"),
+    ("policy: {max_expected_cost: .nan}", "max_expected_cost", "finite number"),
+    # YAML's true became a set-size limit of 1; a quoted number became a number
+    ("policy: {review_if_set_size_over: true}", "review_if_set_size_over", "valid integer"),
+    ("policy: {review_if_set_size_over: 2.5}", "review_if_set_size_over", "valid integer"),
+    ("policy: {coverage: '0.8'}", "coverage", "valid number"),
+    ("policy: {coverage: 1}", "coverage", "less than 1"),
+])
+def test_bad_policy_values_name_the_file_and_field(text: str, field: str, says: str) -> None:
+    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:policy\.{field}: .*{says}"):
+        parse_config(text, "ws/assetgrade.yaml")
+
+
+def test_good_policy_values_load() -> None:
+    policy = parse_config("policy: {coverage: 0.8, review_if_set_size_over: 2, max_expected_cost: 300}", "t").policy
+    assert (policy.coverage, policy.review_if_set_size_over, policy.max_expected_cost) == (0.8, 2, 300.0)
+    assert parse_config("policy: {max_expected_cost: null}", "t").policy.max_expected_cost is None
