@@ -65,15 +65,17 @@ class WorkspaceConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    version: int = Field(1, ge=1, le=1, description="config format version")
+    version: int = Field(1, ge=1, le=1, strict=True, description="config format version")
     store_url: str | None = None
     blob_root: str | None = None
     ontology: str | None = Field(None, description="ontology YAML (relative to the workspace); None: default")
     verify_blobs_on_read: bool = False
-    ingest_group_size: int = Field(200, ge=1, le=100_000)
-    max_image_pixels: int = Field(64_000_000, ge=1)
+    # strict numbers: YAML's true is not the integer 1, nor a quoted "2" a size
+    ingest_group_size: int = Field(200, ge=1, le=100_000, strict=True)
+    max_image_pixels: int = Field(64_000_000, ge=1, strict=True)
     evidence_cache_max_gb: float = Field(
-        2.0, gt=0.0, description="cap on cache/evidence.sqlite (graders' evidence rows); oldest-written go first")
+        2.0, gt=0.0, strict=True, allow_inf_nan=False,
+        description="cap on cache/evidence.sqlite (graders' evidence rows); oldest-written go first")
     policy: PolicySettings = Field(default_factory=PolicySettings)
 
     def ontology_path(self, base: Path) -> Path | None:

@@ -27,3 +27,15 @@ def test_good_policy_values_load() -> None:
     policy = parse_config("policy: {coverage: 0.8, review_if_set_size_over: 2, max_expected_cost: 300}", "t").policy
     assert (policy.coverage, policy.review_if_set_size_over, policy.max_expected_cost) == (0.8, 2, 300.0)
     assert parse_config("policy: {max_expected_cost: null}", "t").policy.max_expected_cost is None
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("ingest_group_size: true", "ingest_group_size"),  # became a group size of 1
+    ("version: true", "version"),
+    ("max_image_pixels: '1000'", "max_image_pixels"),
+    ("evidence_cache_max_gb: .inf", "evidence_cache_max_gb"),
+])
+def test_workspace_numbers_are_read_strictly(text: str, field: str) -> None:
+    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:{field}: "):
+        parse_config(text, "ws/assetgrade.yaml")
+    assert parse_config("ingest_group_size: 50\nevidence_cache_max_gb: 1\n", "t").evidence_cache_max_gb == 1.0
