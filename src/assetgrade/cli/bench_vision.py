@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval
+from assetgrade.cli.options import at_least, interval, output_file, output_folder, positive
 
 __all__ = ["register"]
 
@@ -26,6 +26,16 @@ def _penalty(text: str) -> float | None:
     return value
 
 
+def _side(param: typer.CallbackParam, value: int) -> int:
+    """An input side for the backbone: a multiple of 32 in 32..1024, checked before any image is read."""
+    from assetgrade.errors import ValidationError
+
+    if not (32 <= value <= 1024 and value % 32 == 0):
+        raise ValidationError(f"{value} is not allowed; it must be a multiple of 32 in 32..1024",
+                              where=f"--{(param.name or 'size').replace('_', '-')}")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     """Add the vision and anomaly benchmarks to the ``bench`` sub-app."""
 
@@ -34,10 +44,12 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         folds: int = typer.Option(5, callback=at_least(2), help="stratified K-fold cross-validation by asset"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        out_dir: Path | None = typer.Option(None, help="where PNG plots go (default: beside --json)"),
+        json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
+                                              help="also write the JSON result here"),
+        out_dir: Path | None = typer.Option(None, callback=output_folder(),
+                                            help="where PNG plots go (default: beside --json)"),
         backbone: str = typer.Option("lite0", help="lite0 | lite2"),
-        image_size: int = typer.Option(224, help="input side for the linear heads (multiple of 32)"),
+        image_size: int = typer.Option(224, callback=_side, help="input side for the linear heads (multiple of 32)"),
         head: str = typer.Option(
             "auto",
             help="auto (= logistic; with --finetune: finetune-auto) | logistic | ordinal | finetune; all are reported",
@@ -47,10 +59,11 @@ def register(app: typer.Typer) -> None:
             "fold from 0.001 / 0.003 / 0.02 / 0.1 by grouped 3-fold log-loss"
         ),
         finetune: bool = typer.Option(False, "--finetune", help="fine-tune the last blocks per fold on the CPU"),
-        finetune_size: int = typer.Option(224, help="input side for fine-tuning"),
-        finetune_blocks: int = typer.Option(1, help="how many last MBConv blocks to train"),
-        finetune_epochs: int = typer.Option(12, help="epochs per fold (stops earlier at the budget)"),
-        finetune_budget: float = typer.Option(60.0, help="training seconds per fold"),
+        finetune_size: int = typer.Option(224, callback=_side, help="input side for fine-tuning (multiple of 32)"),
+        finetune_blocks: int = typer.Option(1, callback=at_least(0), help="how many last MBConv blocks to train"),
+        finetune_epochs: int = typer.Option(12, callback=at_least(1),
+                                            help="epochs per fold (stops earlier at the budget)"),
+        finetune_budget: float = typer.Option(60.0, callback=positive(), help="training seconds per fold"),
         tta: bool = typer.Option(False, "--tta", help="test-time augmentation (flips)"),
         augment: bool = typer.Option(
             False, "--augment", help="also train the linear heads on the flipped views and average over them "
@@ -109,14 +122,16 @@ def register(app: typer.Typer) -> None:
         dataset: str | None = typer.Option(None, help="neu: use NEU-DET with --good-class as good"),
         good_class: str = typer.Option("patches", help="the NEU class treated as good"),
         data_dir: Path | None = typer.Option(None, help="NEU-DET folder (default: shared data)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
-        out_dir: Path | None = typer.Option(None, help="where PNGs go (default: beside --json)"),
+        json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
+                                              help="also write the JSON result here"),
+        out_dir: Path | None = typer.Option(None, callback=output_folder(),
+                                            help="where PNGs go (default: beside --json)"),
         target_false_alarm: float = typer.Option(
             0.01, callback=interval(0.0, 1.0, low_open=True, high_open=True),
             help="share of good images allowed to alarm, in (0, 1)",
         ),
         coreset_size: int = typer.Option(2000, callback=at_least(1), help="memory-bank size (patches)"),
-        image_size: int = typer.Option(224),
+        image_size: int = typer.Option(224, callback=_side, help="input side (multiple of 32)"),
         per_class: int | None = typer.Option(
             None, callback=at_least(5),
             help="NEU: at most N images per class (at least 5: the good class needs 5 images)"
