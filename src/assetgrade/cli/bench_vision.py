@@ -36,6 +36,19 @@ def _side(param: typer.CallbackParam, value: int) -> int:
     return value
 
 
+SEED_MAX = 2**32 - 1
+"""The largest seed scikit-learn's splitters and numpy's legacy seeding accept."""
+
+
+def _seed(param: typer.CallbackParam, value: int) -> int:
+    """A seed in 0..2**32-1 (``options.interval`` would print the bound as 4.29497e+09)."""
+    from assetgrade.errors import ValidationError
+
+    if not 0 <= value <= SEED_MAX:
+        raise ValidationError(f"{value} is not allowed; it must be in [0, {SEED_MAX}]", where="--seed")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     """Add the vision and anomaly benchmarks to the ``bench`` sub-app."""
 
@@ -71,7 +84,7 @@ def register(app: typer.Typer) -> None:
         ),
         per_class: int | None = typer.Option(None, callback=at_least(1),
                                              help="use only N images per class (quick runs)"),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=_seed),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
         no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
         images_per_asset: int = typer.Option(
@@ -136,7 +149,7 @@ def register(app: typer.Typer) -> None:
             None, callback=at_least(5),
             help="NEU: at most N images per class (at least 5: the good class needs 5 images)"
         ),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=_seed),
         cache_dir: Path | None = typer.Option(None, help="cache root for the ONNX graph"),
     ) -> None:
         """PatchCore-style anomaly detection against known-good images: image AUROC and alarm rates."""

@@ -29,6 +29,8 @@ def test_penalty_option() -> None:
         (["vision", "--image-size", "0"], "--image-size", "multiple of 32"),
         (["anomaly", "--dataset", "neu", "--json", "{tmp}"], "--json", "is a folder"),
         (["anomaly", "--dataset", "neu", "--image-size", "20"], "--image-size", "multiple of 32"),
+        (["vision", "--seed", str(2**32)], "--seed", "[0, 4294967295]"),
+        (["anomaly", "--dataset", "neu", "--seed", "-1"], "--seed", "[0, 4294967295]"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(tmp_path: Path, args: list[str], where: str, message: str) -> None:
