@@ -77,3 +77,25 @@ def test_html_tags_and_invisible_characters_do_not_hide_words(summarizer: LogSum
         crack = next(f for f in s.findings if f.defect == "crack")
         assert crack.span is not None and text[crack.span[0]:crack.span[1]] == "cracked"  # spans index the stored text
     assert clean_text("check <id> <br/>x", 100)[0] == "check <id>      x"  # <br/> blanked, <id> kept
+
+
+def test_naive_and_aware_dates_of_one_asset_mix(summarizer: LogSummarizer) -> None:
+    from datetime import UTC
+
+    from assetgrade.modalities.text.extractor import TextExtractor
+    from assetgrade.store.records import AssetRecord
+
+    logs = [entry(1, "hyd hose leaking", "2010-01-01"),  # naive, as load_work_orders reads it
+            entry(2, "replace hyd hose", "2010-01-31T00:00:00+00:00")]  # aware, as the store loads it
+    s = summarizer.summarize(logs, as_of=datetime(2010, 3, 2))
+    assert s.features["days_since_last_repair"] == 30.0 and s.features["n_recurring"] == 0.0
+    assert summarizer.summarize(logs, as_of=datetime(2010, 3, 2, tzinfo=UTC)).features["days_since_last_entry"] == 30.0
+    recs = [AssetRecord("a", logs=tuple(logs))]
+    assert TextExtractor(embedder="none").fit(recs).extract(recs).present.tolist() == [True]
+
+
+def test_a_date_after_the_assessment_is_flagged(summarizer: LogSummarizer) -> None:
+    logs = [entry(1, "hose leaking", "2010-01-01"), entry(2, "hose leaking", "2011-06-01")]
+    assert summarizer.summarize(logs, as_of=datetime(2010, 6, 1)).flags == ["future_date:e2"]
+    assert summarizer.summarize(logs).flags == []  # without as_of: after today
+    assert summarizer.summarize([entry(3, "leak", "2999-01-01")]).flags == ["future_date:e3"]

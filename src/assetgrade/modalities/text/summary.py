@@ -15,7 +15,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from assetgrade.modalities.base import Finding
 from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
@@ -63,6 +63,11 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
     if not text.strip():
         flags.append("empty")
     return text, flags
+
+
+def _utc(when: datetime) -> datetime:
+    """A date as UTC-aware (a naive one is taken as UTC), so naive and aware dates of one asset compare."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -207,8 +212,12 @@ class LogSummarizer:
         f = dict.fromkeys(self.feature_names, 0.0)
         findings: list[Finding] = []
         flags: list[str] = []
-        dates = [e.date for e in entries if e.date is not None]
-        ref = as_of or (max(dates) if dates else None)
+        dated = {id(e): _utc(e.date) for e in entries if e.date is not None}
+        dates = list(dated.values())
+        ref = _utc(as_of) if as_of is not None else (max(dates) if dates else None)
+        # a date after the assessment (as_of, else now) is a typo or a planned order: flagged, not dropped
+        now = ref if as_of is not None else datetime.now(UTC)
+        flags.extend(f"future_date:{e.evidence_id}" for e in entries if id(e) in dated and dated[id(e)] > now)
         costs = [e.cost for e in entries if e.cost is not None and math.isfinite(e.cost)]
         last_repair: datetime | None = None
         faulty_entries = 0
@@ -222,15 +231,16 @@ class LogSummarizer:
             f["n_replacements"] += rep
             f["n_repairs"] += fix and not rep
             f["n_inspections"] += bool(_INSPECT.search(text)) and not (rep or fix)
-            if (rep or fix) and e.date is not None and (last_repair is None or e.date > last_repair):
-                last_repair = e.date
+            date = dated.get(id(e))
+            if (rep or fix) and date is not None and (last_repair is None or date > last_repair):
+                last_repair = date
             confirmed = [x for x in found if x.status == "confirmed"]
             faulty_entries += bool(confirmed)
             for x in confirmed:
                 key = self._root(x.defect) if x.defect else "unlinked_fault"
                 f[f"fm_{key}"] += 1
-                if e.date is not None:
-                    events[(x.component or "?", key)].append(e.date)
+                if date is not None:
+                    events[(x.component or "?", key)].append(date)
         for x in findings:
             f[f"n_{x.status}"] += 1
         recurring_components = set()
