@@ -9,6 +9,7 @@ Solar Energy 185, 2019).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from assetgrade.datasets.image_folder import LabelledImages, image_ref_from_file
@@ -35,7 +36,13 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
     if not labels_csv.exists():
         raise ValidationError("labels.csv not found", where=str(root))
     refs, labels, attrs = [], [], []
-    for lineno, line in enumerate(labels_csv.read_text().splitlines(), start=1):
+    try:
+        text = labels_csv.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        row = labels_csv.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ValidationError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                              where=f"{labels_csv}:{row}") from exc
+    for lineno, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue
@@ -43,12 +50,13 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
             raise ValidationError(f"expected 'path probability type', got {line!r}", where=f"{labels_csv}:{lineno}")
         rel, prob, cell_type = parts
         try:
-            level = round(float(prob) * 3)
+            p = float(prob)
         except ValueError as exc:
             raise ValidationError(f"bad probability {prob!r}", where=f"{labels_csv}:{lineno}") from exc
-        if level not in (0, 1, 2, 3):
+        level = round(p * 3) if math.isfinite(p) else -1
+        if level not in (0, 1, 2, 3) or abs(p * 3 - level) > 1e-3:
             raise ValidationError(f"probability {prob} not in {{0, 1/3, 2/3, 1}}", where=f"{labels_csv}:{lineno}")
         refs.append(image_ref_from_file(root / rel, evidence_id=Path(rel).stem))
         labels.append(ELPV_CLASSES[level])
-        attrs.append({"cell_type": cell_type, "defect_probability": float(prob)})
+        attrs.append({"cell_type": cell_type, "defect_probability": p})
     return LabelledImages(name="elpv", refs=refs, labels=labels, classes=ELPV_CLASSES, ordinal=True, attributes=attrs)

@@ -70,3 +70,17 @@ def test_image_folder_skips_hidden_files_reads_sub_folders_and_refuses_empty_cla
     (tmp_path / "rusty" / "readme.txt").write_text("no images here")
     with pytest.raises(ValidationError, match=r"\['rusty'\] hold no image"):
         load_image_folder(tmp_path)
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    (b"images/a.png 0.5 mono", r"labels\.csv:2: probability 0\.5 not in"),  # between two levels
+    (b"images/a.png inf mono", r"labels\.csv:2: probability inf not in"),
+    (b"images/a.png 1e400 mono", r"labels\.csv:2: probability 1e400 not in"),
+    (b"images/a.png 0.0 mon\xe9", r"labels\.csv:2: not UTF-8 text \(byte 0xe9\)"),
+])
+def test_elpv_labels_refuse_probabilities_off_the_four_levels(tmp_path: Path, row: bytes, message: str) -> None:
+    (tmp_path / "images").mkdir()
+    Image.new("L", (32, 32)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "labels.csv").write_bytes(b"images/a.png 0.3333333333333333 poly\n" + row + b"\n")
+    with pytest.raises(ValidationError, match=message):
+        load_elpv(tmp_path)
