@@ -216,7 +216,7 @@ class LogSummarizer:
         dates = list(dated.values())
         ref = _utc(as_of) if as_of is not None else (max(dates) if dates else None)
         # a date after the assessment (as_of, else now) is a typo or a planned order: flagged, not dropped
-        now = ref if as_of is not None else datetime.now(UTC)
+        now = _utc(as_of) if as_of is not None else datetime.now(UTC)
         flags.extend(f"future_date:{e.evidence_id}" for e in entries if id(e) in dated and dated[id(e)] > now)
         costs = [e.cost for e in entries if e.cost is not None and math.isfinite(e.cost)]
         last_repair: datetime | None = None
