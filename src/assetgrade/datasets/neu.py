@@ -8,6 +8,7 @@ features", IEEE TIM 69, 2020. Academic use.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def parse_voc(path: Path) -> tuple[Box, ...]:
         except ValueError as exc:
             raise ValidationError(f"object {k}: non-numeric box", where=str(path)) from exc
         x0, y0, x1, y1 = coords
+        if not all(math.isfinite(v) for v in coords):
+            raise ValidationError(f"object {k}: box {coords} has a missing or infinite coordinate", where=str(path))
         if not (x1 > x0 and y1 > y0):
             raise ValidationError(f"object {k}: empty box {coords}", where=str(path))
         boxes.append((name, (x0, y0, x1, y1)))

@@ -26,6 +26,12 @@ def test_parse_voc(tmp_path: Path) -> None:
     p.write_text(VOC.replace("<xmax>50</xmax>", "<xmax>1</xmax>"))
     with pytest.raises(ValidationError, match=r"x\.xml.*empty box"):
         parse_voc(p)
+    p.write_text(VOC.replace("<xmax>50</xmax>", "<xmax>inf</xmax>"))  # a box over the whole image would always hit
+    with pytest.raises(ValidationError, match=r"x\.xml.*infinite coordinate"):
+        parse_voc(p)
+    p.write_text(VOC.replace("<xmax>50</xmax>", ""))
+    with pytest.raises(ValidationError, match=r"x\.xml.*missing or infinite"):
+        parse_voc(p)
     p.write_text("<annotation><object>")
     with pytest.raises(ValidationError, match="cannot parse"):
         parse_voc(p)
