@@ -13,6 +13,7 @@ import pytest
 
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
+from assetgrade.store.repository import add_evidence
 from assetgrade.store.results import add_prediction
 from assetgrade.workspace import Workspace
 
@@ -34,6 +35,10 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
         # the last asset was graded when the scale had a grade Z: no grade is preselected on its page
         add_prediction(s, made[-1].asset_id, model_version="old-scale", grade="Z", distribution={"Z": 0.7, "A": 0.3},
                        conformal_set=["Z"], decision="review", expected_cost=0.5)
+        # a second image of demo-007 whose stored bytes do not decode (truncated upload, wrong file)
+        bad = ws.blobs.put_bytes(b"\x89PNG\r\n\x1a\n not really an image")
+        add_evidence(s, asset_id="demo-007", kind="image", sha256=bad, blob_sha=bad, media_type="image/png",
+                     attributes={"width": 320, "height": 240}, evidence_id="demo-007/image/2")
         tokens = {"alice": create_token(s, name="alice", role="reviewer", actor="test")[0]}
     ws.close()
     yield from _serve(path, tokens)
@@ -150,4 +155,23 @@ def test_back_button_shows_the_saved_state_and_nothing_after_logout(browser: Any
     page.go_back()  # a shared terminal: the reviewer's page is not shown from the cache after logging out
     page.wait_for_url("**/ui/login?next=/ui/assets/demo-003")
     expect(page.locator("h1")).to_have_text("Log in")
+    page.context.close()
+
+
+def test_an_image_that_does_not_decode_is_said_instead_of_a_broken_icon(browser: Any,  # noqa: F811
+                                                                        served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{served.url}/ui/assets/demo-007")
+    bad = page.locator("figure[data-evidence='demo-007/image/2']")
+    expect(bad.get_by_role("alert")).to_contain_text("Image demo-007/image/2 cannot be shown: its file does not decode")
+    expect(bad.locator(".stage")).to_be_hidden()  # no boxes drawn over nothing
+    good = page.locator("figure[data-evidence='demo-007/image/1']")
+    expect(good.locator("img.photo")).to_be_visible()
+    expect(good.get_by_role("alert")).to_have_count(0)
+    assert errors == []
     page.context.close()

@@ -59,3 +59,27 @@ def test_a_model_grade_off_the_scale_is_said_and_not_preselected(fresh_env: Any)
     html = fresh_env.login("alice").get(f"/ui/assets/{aid}").text
     assert "The model's grade <strong>Z</strong> is not on this workspace's scale (A, B, C, D): pick one" in html
     assert "checked" not in html[html.find('<fieldset class="grades">'):html.find("</fieldset>")]
+
+
+def test_an_image_or_heat_map_lost_from_the_blob_store_is_said_on_the_page(fresh_env: Any) -> None:
+    from pathlib import Path
+
+    from assetgrade.store.repository import get_evidence
+    from assetgrade.store.results import latest_prediction
+
+    lost_image, lost_heat = fresh_env.assets[0], fresh_env.assets[1]
+    with fresh_env.ws.session() as s:
+        image_sha = get_evidence(s, lost_image.image_evidence_id).blob_sha
+        pred = latest_prediction(s, lost_heat.asset_id)
+        heat_sha = pred.payload["overlays"][lost_heat.image_evidence_id]
+    for sha in (image_sha, heat_sha):
+        Path(fresh_env.ws.blobs.path_for(sha)).unlink()
+    c = fresh_env.login("alice")
+    html = c.get(f"/ui/assets/{lost_image.asset_id}").text
+    assert (f"Image {lost_image.image_evidence_id} cannot be shown: its file (blob {image_sha[:12]}…) is missing "
+            "from the workspace's blob store") in html
+    assert f"/api/v1/evidence/{lost_image.image_evidence_id}/content" not in html  # no broken image, no 404
+    html = c.get(f"/ui/assets/{lost_heat.asset_id}").text
+    assert f"/api/v1/evidence/{lost_heat.image_evidence_id}/content" in html
+    assert f"/api/v1/evidence/{lost_heat.image_evidence_id}/overlay" not in html
+    assert "the heat map's file is missing from the blob store" in html

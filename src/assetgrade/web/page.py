@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 
+from assetgrade.errors import ValidationError
 from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
@@ -158,6 +159,14 @@ def _result_of(pred: Prediction | None) -> GradeResult | None:
         return None
 
 
+def _stored(blobs: BlobStore, sha: str) -> bool:
+    """Whether the blob is in the store (a malformed sha is not)."""
+    try:
+        return blobs.exists(sha)
+    except ValidationError:
+        return False
+
+
 def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction)."""
     with ws.session(readonly=True) as s:
@@ -192,8 +201,12 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     for ev, origin in evidence:
         if ev.kind == "image" and ev.blob_sha:
             mine = [f for f in findings if f.modality == "vision" and f.evidence_id == ev.id and f.region]
+            heat = overlay_sha(pred, ev.id)
+            # a blob lost from the store is said on the page, not left to a broken image and a 404 per view
+            heat_lost = heat is not None and not _stored(ws.blobs, heat)
             images.append({"ev": ev, "origin": origin, "content_url": evidence_url(ev.id, "content"),
-                           "overlay_url": evidence_url(ev.id, "overlay") if overlay_sha(pred, ev.id) else None,
+                           "missing": not _stored(ws.blobs, ev.blob_sha), "overlay_missing": heat_lost,
+                           "overlay_url": evidence_url(ev.id, "overlay") if heat and not heat_lost else None,
                            "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
                            "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
         elif ev.kind in ("log", "document") and ev.text is not None:

@@ -94,10 +94,33 @@
     });
   }
 
+  /* An image whose file the browser cannot decode (corrupt, or not an image): say so instead of a
+     broken-image icon with boxes drawn over nothing. */
+  function brokenImage(fig) {
+    if (fig.getAttribute("data-broken")) { return; }
+    fig.setAttribute("data-broken", "1");
+    var stage = $(".stage", fig);
+    if (stage) { stage.style.display = "none"; }
+    var p = document.createElement("p");
+    p.className = "msg error"; p.setAttribute("role", "alert");
+    p.textContent = "Image " + fig.getAttribute("data-evidence") + " cannot be shown: its file does not decode " +
+      "as an image (corrupt, or another kind of file). No boxes can be drawn on it.";
+    fig.insertBefore(p, fig.firstChild);
+  }
+
   function attachBoxTool(fig) {
     var svg = $("svg.boxes", fig);
     if (!svg || svg.getAttribute("data-ready")) { return; }
     svg.setAttribute("data-ready", "1");
+    var photo = $("img.photo", fig), heat = $("img.heat", fig);
+    if (photo) {
+      photo.addEventListener("error", function () { brokenImage(fig); });
+      if (photo.complete && photo.naturalWidth === 0 && photo.getAttribute("src")) { brokenImage(fig); }
+    }
+    if (heat) {
+      heat.addEventListener("error", function () { heat.remove(); });
+      if (heat.complete && heat.naturalWidth === 0) { heat.remove(); }
+    }
     var drag = null;
     function pt(ev) {
       var rect = svg.getBoundingClientRect(), s = scaleOf(fig);
