@@ -120,9 +120,13 @@ def bench_entities(
     data_dir: Path | None = None, seed: int = 0, granularities: Sequence[int] = (1, 5, 32), test_size: int = 108
 ) -> BenchResult:
     """CRF tagger on MaintIE gold: seeded random test split of ``test_size`` texts; micro F1 per granularity."""
-    from assetgrade.datasets.maintie import IEText, load_maintie
+    from assetgrade.datasets.maintie import GRANULARITIES, IEText, load_maintie
     from assetgrade.modalities.text.entities import EntityTagger
 
+    bad = [g for g in granularities if g not in GRANULARITIES]
+    if bad:
+        raise ValidationError(f"granularity {bad[0]} is not one of {', '.join(map(str, GRANULARITIES))}",
+                              where="--granularity")
     t0 = time.perf_counter()
     texts = load_maintie(data_dir)
     if test_size >= len(texts):
@@ -345,14 +349,22 @@ def bench_classify(
     )
 
 
+_EXTRACT_SHOWN = ("n_entries", "total_cost", "n_repairs", "n_replacements", "n_recurring", "fm_leak", "fm_breakage",
+                  "fm_crack", "days_since_last_repair")
+"""The per-asset features ``bench text --task extract`` prints."""
+
+
 def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "hashing") -> BenchResult:
     """Excavator work orders → per-asset records → TextExtractor; log entries per second of extraction."""
     from assetgrade.datasets.work_orders import load_work_orders
     from assetgrade.modalities.text.extractor import TextExtractor
     from assetgrade.store.records import AssetRecord
 
+    if embedder not in ("minilm", "hashing", "none"):
+        raise ValidationError(f"unknown embedder {embedder!r}; allowed: minilm, hashing, none", where="--embedder")
     t0 = time.perf_counter()
     wo = load_work_orders(data_dir)
+    dataset = f"csv:{data_dir.name}" if data_dir is not None and data_dir.is_file() else "excavator-work-orders/cleaned"
     records = [AssetRecord(asset_id=a, asset_type="excavator", logs=tuple(es)) for a, es in sorted(wo.by_asset.items())]
     ext = TextExtractor(embedder=embedder).fit(records)
     if ext.embedder_ is not None:
@@ -364,24 +376,13 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
         a: {
             k: round(float(v), 1)
             for k, v in zip(block.feature_names, row, strict=True)
-            if k
-            in (
-                "n_entries",
-                "total_cost",
-                "n_repairs",
-                "n_replacements",
-                "n_recurring",
-                "fm_leak",
-                "fm_breakage",
-                "fm_crack",
-                "days_since_last_repair",
-            )
+            if k in _EXTRACT_SHOWN
         }
         for a, row in zip(block.asset_ids, block.features, strict=True)
     }
     return BenchResult(
         "text.extract",
-        "excavator-work-orders/cleaned",
+        dataset,
         "all assets",
         seed,
         {
