@@ -106,7 +106,8 @@ def test_cli_classify_empty_csv_exits_2_without_traceback(tmp_path: Path, monkey
 def test_extract_names_the_file_it_read_and_bad_options_by_flag(tmp_path: Path) -> None:
     from assetgrade.bench.text import bench_entities, bench_extract
 
-    f = _lines(tmp_path, "fleet.csv", "BscStartDate,Asset,OriginalShorttext,PMType,Cost\n2004-07-01,A,hose leak,PM01,1\n")
+    f = _lines(tmp_path, "fleet.csv",
+               "BscStartDate,Asset,OriginalShorttext,PMType,Cost\n2004-07-01,A,hose leak,PM01,1\n")
     res = bench_extract(f, embedder="none")
     assert res.dataset == "csv:fleet.csv" and res.extra["n_entries"] == 1
     with pytest.raises(ValidationError, match="--embedder"):
