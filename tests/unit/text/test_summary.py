@@ -99,3 +99,9 @@ def test_a_date_after_the_assessment_is_flagged(summarizer: LogSummarizer) -> No
     assert summarizer.summarize(logs, as_of=datetime(2010, 6, 1)).flags == ["future_date:e2"]
     assert summarizer.summarize(logs).flags == []  # without as_of: after today
     assert summarizer.summarize([entry(3, "leak", "2999-01-01")]).flags == ["future_date:e3"]
+
+
+@pytest.mark.parametrize("text", ["hose\x00leak", "hose \x07leak\x1b", "hose leak\x7f"])
+def test_control_characters_separate_words(summarizer: LogSummarizer, text: str) -> None:
+    (f,), _ = summarizer.entry_findings(LogEntry("e", text))
+    assert f.defect == "leak" and text[f.span[0]:f.span[1]] == "leak"

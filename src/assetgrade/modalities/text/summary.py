@@ -26,8 +26,9 @@ from assetgrade.store.records import LogEntry
 __all__ = ["AssetSummary", "LogSummarizer", "clean_text"]
 
 _WORD = re.compile(r"[^\s]+")
-_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff]")
-"""A no-break space and zero-width characters, as pasted from web forms: read as spaces."""
+_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f]")
+"""A no-break space, zero-width characters (as pasted from web forms) and control characters
+(NUL, bell, escape, DEL from terminals and binary exports): read as spaces."""
 _TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
                   r"(?:\s[^<>]*)?/?>", re.I)
 """An HTML formatting tag (``<b>``, ``</td>``, ``<br/>``): a word boundary, not part of a word; ``<id>`` stays."""
