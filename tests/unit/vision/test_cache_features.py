@@ -55,9 +55,10 @@ def test_corrupt_cache_entry_is_a_miss(tmp_path: Path) -> None:
     sha = "c" * 64
     cache.put_many("k", [sha], np.ones((1, 4), np.float32))
     path = next(tmp_path.rglob("*.npy"))
-    path.write_bytes(b"garbage")
-    found, missing = cache.get_many("k", [sha])
-    assert found == [None] and missing == [0]
+    for damaged in (b"garbage", b""):  # b"": the data of a write lost in a crash
+        path.write_bytes(damaged)
+        found, missing = cache.get_many("k", [sha])
+        assert found == [None] and missing == [0]
 
 
 def test_an_image_edited_after_listing_is_not_cached_under_its_old_hash(
@@ -73,3 +74,23 @@ def test_an_image_edited_after_listing_is_not_cached_under_its_old_hash(
     fb = extract_pooled([ref], backbone64, cache=cache)
     assert "changed since" in fb.errors[0] and np.isnan(fb.features[0]).all()
     assert not list((tmp_path / "features").rglob("*.npy"))  # nothing stored under the old content's hash
+
+
+def test_a_damaged_evidence_entry_is_replaced_when_recomputed(tmp_path: Path) -> None:
+    from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence, clear_memory_cache
+    from assetgrade.modalities.vision.quality import QualityReport
+
+    sha = "cd" * 32
+    ev = ImageEvidence(np.ones(3, np.float32), (np.zeros((2, 1, 1), np.float32),), np.zeros((1, 1, 2), np.float32),
+                       (64, 64), QualityReport(10.0, 120.0, 0.0, 0.0, 0.0, 64))
+    cache = EvidenceCache(tmp_path, "k")
+    path = tmp_path / "evidence" / "k" / sha[:2] / f"{sha}.npz"
+    for damaged in (b"PK\x03\x04 torn write", b""):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(damaged)
+        clear_memory_cache()
+        assert cache.get(sha) is None
+    cache.put(sha, ev)  # the recomputed evidence
+    clear_memory_cache()  # a new process: only the disk is left
+    again = cache.get(sha)
+    assert again is not None and again.size == (64, 64)

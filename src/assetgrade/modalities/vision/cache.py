@@ -58,7 +58,7 @@ class FeatureCache:
             if path.exists():
                 try:
                     vec = np.load(path, allow_pickle=False).astype(np.float32, copy=False)
-                except (OSError, ValueError):
+                except (OSError, ValueError, EOFError):  # EOFError: an empty file (a write lost in a crash)
                     vec = None  # a torn or corrupt entry is a miss, recomputed and overwritten
             if vec is None:
                 missing.append(i)

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,8 +115,10 @@ class EvidenceCache:
             return None
         try:
             ev = _read(path)
-        except (OSError, ValueError, KeyError):
-            return None  # a damaged cache entry is recomputed, never trusted
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            # a damaged entry is never trusted; removed, so the recomputed evidence is written in its place
+            path.unlink(missing_ok=True)
+            return None
         _MEMO.put((self.key, sha), ev)
         return ev
 
