@@ -83,3 +83,15 @@ def test_an_image_or_heat_map_lost_from_the_blob_store_is_said_on_the_page(fresh
     assert f"/api/v1/evidence/{lost_heat.image_evidence_id}/content" in html
     assert f"/api/v1/evidence/{lost_heat.image_evidence_id}/overlay" not in html
     assert "the heat map's file is missing from the blob store" in html
+
+
+def test_a_queue_page_past_the_end_says_so_and_links_back(demo_env: Any) -> None:
+    c = demo_env.login("alice")
+    total = c.get("/api/v1/queue").json()["total"]
+    assert total > 3
+    past = c.get("/ui/queue?offset=500&limit=2").text
+    assert "Nothing to review" not in past  # the queue is not empty: this page is past its end
+    assert f"No assets from row 501 on: the queue holds {total}." in past
+    assert f'href="/ui/queue?offset={total - 2}&limit=2">Previous page' in past  # the last page, not row 499
+    middle = c.get("/ui/queue?offset=2&limit=2").text
+    assert f"Rows 3–4 of {total}" in middle and 'href="/ui/queue?offset=0&limit=2">Previous page' in middle
