@@ -95,3 +95,17 @@ def test_a_queue_page_past_the_end_says_so_and_links_back(demo_env: Any) -> None
     assert f'href="/ui/queue?offset={total - 2}&limit=2">Previous page' in past  # the last page, not row 499
     middle = c.get("/ui/queue?offset=2&limit=2").text
     assert f"Rows 3–4 of {total}" in middle and 'href="/ui/queue?offset=0&limit=2">Previous page' in middle
+
+
+def test_a_requests_page_past_the_end_says_so(fresh_env: Any) -> None:
+    from assetgrade.store.requests import RequestedLabel, add_label_requests
+
+    ids = [a.asset_id for a in fresh_env.assets[:3]]
+    with fresh_env.ws.session() as s:
+        add_label_requests(s, [RequestedLabel(a, i + 1, "margin") for i, a in enumerate(ids)],
+                           strategy="margin", model_version="m-test", requested_by="carol")
+    c = fresh_env.login("alice")
+    past = c.get("/ui/requests?offset=40&limit=2").text
+    assert "No open label requests" not in past and "No requests from row 41 on: 3 are open." in past
+    assert 'href="/ui/requests?offset=1&limit=2">Previous page' in past
+    assert "Rows 1–2 of 3" in c.get("/ui/requests?limit=2").text
