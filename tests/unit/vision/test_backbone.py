@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -54,3 +56,11 @@ def test_bad_settings_are_refused(backbone64: Backbone) -> None:
         Backbone("lite0", image_size=100)
     with pytest.raises(ValidationError, match="batch shape"):
         backbone64.run(np.zeros((1, 3, 32, 32), np.float32))
+
+
+def test_a_damaged_onnx_graph_is_exported_again(tmp_path: Path) -> None:
+    bb = Backbone("lite0", image_size=64, cache_dir=tmp_path)
+    bb.onnx_path().parent.mkdir(parents=True, exist_ok=True)
+    bb.onnx_path().write_bytes(b"")  # the graph of an export lost in a crash
+    out = bb.run(np.zeros((1, 3, 64, 64), np.float32), maps=False)
+    assert out.pooled.shape == (1, bb.feature_dim) and bb.onnx_path().stat().st_size > 1000

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.errors import MissingExtraError, ValidationError
+from assetgrade.errors import MissingExtraError, StoreError, ValidationError
 from assetgrade.modalities.vision.images import PREPROCESS_VERSION
 
 if TYPE_CHECKING:
@@ -199,12 +199,23 @@ class Backbone:
 
             path = self.onnx_path()
             if not path.exists():
-                self.export_onnx(path)
+                self._export_to_cache(path)
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            try:
+                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception:  # onnxruntime's own error types: a damaged graph (an empty file left by a crash)
+                self._export_to_cache(path)  # is exported again, once, instead of failing every run until deleted
+                self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         return self._session
+
+    def _export_to_cache(self, path: Path) -> None:
+        try:
+            self.export_onnx(path)
+        except OSError as exc:
+            raise StoreError(f"cannot write the ONNX graph {path}: {exc.strerror or exc}; choose a writable "
+                             "cache folder ($ASSETGRADE_CACHE)") from exc
 
     def run(self, batch: npt.NDArray[np.float32], *, maps: bool = True) -> BackboneOutputs:
         """Run a preprocessed (n, 3, s, s) batch; ``maps=False`` returns only pooled features."""
