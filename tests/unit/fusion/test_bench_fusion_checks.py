@@ -1,0 +1,33 @@
+"""``bench fusion`` on too few assets: a named option instead of a deep error, and no division by a zero cost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assetgrade.bench.fusion import _reduction, pool_fusion_runs, run_fusion_benchmark
+from assetgrade.bench.report import BenchResult
+from assetgrade.errors import ValidationError
+
+
+def test_too_few_assets_for_the_folds_names_n_assets() -> None:
+    # the Grader stopped with "groups: 1 groups cannot make 3 folds", naming no option
+    with pytest.raises(ValidationError, match=r"--n-assets: n_assets=5 gives the calibration split 1 asset\(s\) in "
+                                              r"1 piece group\(s\); it needs 3 piece groups"):
+        run_fusion_benchmark(n_assets=5, source="sample", coreset_size=20, rul_fleet=None)
+
+
+def test_cost_reduction_against_a_free_single_modality_is_none() -> None:
+    # one test asset that every single modality graded right: the CLI died with ZeroDivisionError
+    assert _reduction(250.0, 0.0) is None and _reduction(0.0, 0.0) is None
+    assert _reduction(250.0, 1000.0) == pytest.approx(0.75)
+    n = 4
+    preds = {"asset_id": [f"a{i}" for i in range(n)], "y": [0] * n,
+             "proba": np.tile([[0.7, 0.1, 0.1, 0.1]], (n, 1)).tolist(),
+             "covered": [True] * n, "accepted": [False] * n, "elpv_file": [f"c{i}.png" for i in range(n)],
+             "cmapss_unit": [f"FD001-{i}" for i in range(n)], "group": ["test-p0"] * n}
+    metrics = {"fused": {"ece_debiased": 0.1, "expected_cost": 10.0, "realised_cost": 0.0},
+               "single": {"text": {"expected_cost": 0.0, "realised_cost": 0.0}}}
+    run = BenchResult("fusion", "linked-sample", "test", 0, metrics, 1.0, {"n_test": n, "test_predictions": preds})
+    pooled = pool_fusion_runs([run])["cost_reduction_vs_best_single"]
+    assert pooled["expected"] is None and pooled["realised"] is None
