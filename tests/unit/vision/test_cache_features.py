@@ -94,3 +94,16 @@ def test_a_damaged_evidence_entry_is_replaced_when_recomputed(tmp_path: Path) ->
     clear_memory_cache()  # a new process: only the disk is left
     again = cache.get(sha)
     assert again is not None and again.size == (64, 64)
+
+
+def test_an_evidence_cache_that_cannot_be_written_is_only_slower(tmp_path: Path) -> None:
+    from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvidence, clear_memory_cache
+    from assetgrade.modalities.vision.quality import QualityReport
+
+    (tmp_path / "evidence").write_text("a file where the cache folder should be")
+    ev = ImageEvidence(np.ones(3, np.float32), (np.zeros((2, 1, 1), np.float32),), np.zeros((1, 1, 2), np.float32),
+                       (64, 64), QualityReport(10.0, 120.0, 0.0, 0.0, 0.0, 64))
+    clear_memory_cache()
+    cache = EvidenceCache(tmp_path, "k")
+    cache.put("ef" * 32, ev)
+    assert cache.get("ef" * 32) is ev  # still remembered in process

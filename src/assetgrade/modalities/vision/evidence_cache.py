@@ -128,12 +128,15 @@ class EvidenceCache:
         path = self._path(sha)
         if path is None or path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {"pooled": ev.pooled, "patches": ev.patches, "size": np.array(ev.size)}
         for i, m in enumerate(ev.cam_maps):
             arrays[f"cam{i}"] = m
         arrays["quality"] = np.array(json.dumps(dataclasses.asdict(ev.quality)))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        except OSError:
+            return  # a cache folder that cannot be written is only slower
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)
