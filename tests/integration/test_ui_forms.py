@@ -109,3 +109,37 @@ def test_a_requests_page_past_the_end_says_so(fresh_env: Any) -> None:
     assert "No open label requests" not in past and "No requests from row 41 on: 3 are open." in past
     assert 'href="/ui/requests?offset=1&limit=2">Previous page' in past
     assert "Rows 1–2 of 3" in c.get("/ui/requests?limit=2").text
+
+
+def test_keyboard_help_offers_only_the_keys_that_work_on_a_long_scale(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    import yaml
+    from fastapi.testclient import TestClient
+
+    import assetgrade.ontology
+    from assetgrade.rest import create_app, create_token
+    from assetgrade.rest.demo import seed_demo
+    from assetgrade.workspace import Workspace
+
+    from .conftest import SMALL_LIMITS
+
+    data = yaml.safe_load((Path(assetgrade.ontology.__file__).parent / "default.yaml").read_text())
+    data["grades"] += [{"id": g, "name": f"Grade {g}"} for g in "EFGHIJK"]  # 11 grades
+    (tmp_path / "long.yaml").write_text(yaml.safe_dump(data))
+    ws = Workspace.init(tmp_path / "ws")
+    cfg = (tmp_path / "ws" / "assetgrade.yaml").read_text().replace("ontology: null", f"ontology: {tmp_path}/long.yaml")
+    (tmp_path / "ws" / "assetgrade.yaml").write_text(cfg)
+    ws.close()
+    ws = Workspace.open(tmp_path / "ws")
+    seed_demo(ws, n_assets=1)
+    with ws.session() as s:
+        token = create_token(s, name="alice", role="reviewer", actor="test")[0]
+    with TestClient(create_app(ws, SMALL_LIMITS)) as c:
+        c.post("/ui/login", data={"token": token})
+        html = c.get("/ui/assets/demo-001").text
+    ws.close()
+    assert len(re.findall(r'name="grade" value="[A-K]"', html)) == 11
+    # review.js picks the 1st-9th grade with the digits and the 1st-4th with a-d: the help says just that
+    assert "<kbd>1</kbd>–<kbd>9</kbd> or <kbd>a</kbd>–<kbd>d</kbd>: pick one of the first 9 grades" in html
+    assert "<kbd>10</kbd>" not in html and "<kbd>9</kbd> <span class=\"grade g-I\">" in html
