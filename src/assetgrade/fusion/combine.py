@@ -44,6 +44,8 @@ def _real(value: Any) -> bool:
 
 def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
     """(train, test) index pairs where no group is on both sides (groups shuffled with ``seed``)."""
+    if isinstance(n_splits, bool) or not isinstance(n_splits, numbers.Integral) or n_splits < 2:
+        raise ValidationError(f"n_splits={n_splits!r} must be an integer >= 2", where="n_splits")
     g = np.asarray([str(x) for x in groups])
     uniq = np.unique(g)
     if len(uniq) < n_splits:
@@ -476,13 +478,22 @@ def cross_val_proba(
     n_splits: int = 5,
     seed: int = 0,
 ) -> FloatArray:
-    """Out-of-fold fused distributions with grouped folds (no group on both sides of a split)."""
+    """Out-of-fold fused distributions with grouped folds (no group on both sides of a split).
+
+    A fold whose training part holds a single grade (a grade seen on one asset or one group, say)
+    cannot fit a fuser; its held-out assets get the training part's grade frequencies with one
+    added to every grade (Laplace's rule), which is all that part knows.
+    """
     yy = as_labels(y, n_classes)
     n = len(blocks[0].asset_ids)
     if len(groups) != n or len(yy) != n:
         raise ValidationError(f"{n} assets, {len(yy)} labels, {len(groups)} groups", where="cross_val_proba")
     out = np.full((n, n_classes), np.nan)
     for tr, te in grouped_folds(groups, n_splits, seed):
+        if len(np.unique(yy[tr])) < 2:
+            prior = np.bincount(yy[tr], minlength=n_classes) + 1.0
+            out[te] = prior / prior.sum()
+            continue
         f = make_fuser().fit([_take(b, tr) for b in blocks], yy[tr], n_classes=n_classes)
         out[te] = f.predict_proba([_take(b, te) for b in blocks])
     return out

@@ -65,3 +65,26 @@ def test_latent_names_the_modality_and_asset_of_negative_probabilities(rng: np.r
     text = EvidenceBlock("text", b.asset_ids, (), np.zeros((len(y), 0)), np.ones(len(y), bool), grade_proba=gp)
     with pytest.raises(ValidationError, match=r"EvidenceBlock\[text\]\.grade_proba: asset 'a4' has negative"):
         Fuser(model="latent").fit([text], y, n_classes=3)
+
+
+def test_a_grade_seen_once_leaves_a_fold_with_one_grade(rng: np.random.Generator) -> None:
+    from assetgrade.fusion.combine import cross_val_proba
+
+    b, _ = _block(rng, 30)
+    y = np.zeros(30, dtype=np.int64)
+    y[5] = 1  # train stopped with "y: need at least two distinct grades to fit"
+    oof = cross_val_proba(lambda: Fuser(seed=0), [b], y, b.asset_ids, n_classes=2, n_splits=3)
+    assert np.all(np.isfinite(oof)) and np.allclose(oof.sum(axis=1), 1.0)
+    # the fold holding asset 5 learned from ok-graded assets only: Laplace's rule over what it saw
+    from assetgrade.fusion.combine import grouped_folds
+
+    tr = next(tr for tr, te in grouped_folds(b.asset_ids, 3, 0) if 5 in te)
+    assert np.allclose(oof[5], [(len(tr) + 1) / (len(tr) + 2), 1 / (len(tr) + 2)])
+
+
+@pytest.mark.parametrize("n_splits", [0, 1, 2.5])
+def test_folds_need_an_integer_of_at_least_two(n_splits: object) -> None:
+    from assetgrade.fusion.combine import grouped_folds
+
+    with pytest.raises(ValidationError, match=r"n_splits: n_splits=.* must be an integer >= 2"):
+        grouped_folds(["a", "b", "c"], n_splits, 0)  # type: ignore[arg-type]  # 0 was a ZeroDivisionError
