@@ -18,6 +18,7 @@ intervenes. Maintenance text needs three changes, measured on real work orders:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -267,6 +268,7 @@ class NegationDetector:
         self.pre_window = pre_window
         self.post_window = post_window
         self.fault_words = frozenset(w.lower() for w in fault_words)
+        self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit]] | None = None
         self._table = [
             (kind, _phrases(items))
             for kind, items in (
@@ -283,12 +285,20 @@ class NegationDetector:
         ]
 
     def _hits(self, words: list[str]) -> list[_Hit]:
+        """Trigger phrases in the words: kinds in table order, longer phrases first, a word used once.
+
+        Candidate positions come from an index of where each word occurs, so a long text costs
+        one pass per phrase's matches instead of one per phrase and word.
+        """
         hits: list[_Hit] = []
         used = [False] * len(words)
+        where: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(words):
+            where[w].append(i)
         for kind, phrases in self._table:
             for phrase in phrases:
                 n = len(phrase)
-                for i in range(len(words) - n + 1):
+                for i in where.get(phrase[0], ()):
                     if tuple(words[i : i + n]) == phrase and not any(used[i : i + n]):
                         nxt = words[i + n] if i + n < len(words) else ""
                         numbered = self.adapted and phrase == ("no",) and (nxt[:1].isdigit() or nxt in ("#", ".", "-"))
@@ -301,7 +311,9 @@ class NegationDetector:
         """Status of the finding covering token positions ``start:end`` (lower-cased words)."""
         if not words or not 0 <= start < end <= len(words):
             return "confirmed"
-        hits = self._hits(words)
+        return self._status(words, self._hits(words), start, end)
+
+    def _status(self, words: list[str], hits: list[_Hit], start: int, end: int) -> Status:
         inside = [h for h in hits if h.start >= start and h.end <= end]
         if any(h.kind == "hedge" for h in inside):
             return "uncertain"
@@ -349,11 +361,16 @@ class NegationDetector:
 
     def status(self, text: str, span: tuple[int, int]) -> Status:
         """Status of the finding at character ``span`` (start, end) of ``text``."""
-        toks = tokenize_spans(text)
+        memo = self._memo  # the findings of one text are asked about one after another: tokenise it once
+        if memo is None or memo[0] != text:
+            toks = tokenize_spans(text)
+            words = [t for t, _, _ in toks]
+            memo = self._memo = (text, toks, words, self._hits(words))
+        _, toks, words, hits = memo
         idx = [i for i, (_, s, e) in enumerate(toks) if s < span[1] and e > span[0]]
         if not idx:
             return "confirmed"
-        return self.status_tokens([t for t, _, _ in toks], idx[0], idx[-1] + 1)
+        return self._status(words, hits, idx[0], idx[-1] + 1)
 
 
 def _found_between(words: list[str], h: _Hit, start: int, end: int) -> bool:
