@@ -68,11 +68,18 @@ def _open(fp: IO[bytes], *, where: str, max_pixels: int) -> Iterator[Image.Image
     try:
         img = Image.open(fp, formats=SUPPORTED_FORMATS)
     except UnidentifiedImageError as exc:
+        from assetgrade.modalities.vision.images import other_file_type
+
         fp.seek(0)
-        fmt = _sniff(fp.read(16))
+        head = fp.read(512)
+        fmt = _sniff(head[:16])
         if fmt is not None:
             raise IngestError(f"unsupported image format {fmt}; supported: {', '.join(SUPPORTED_FORMATS)}",
                               where=where) from exc
+        kind = other_file_type(head)
+        if kind is not None:
+            raise IngestError(f"{kind}, not an image in a supported format ({', '.join(SUPPORTED_FORMATS)}); "
+                              "convert it to JPEG or PNG", where=where) from exc
         raise IngestError("not an image Pillow can read (corrupt or unknown format)", where=where) from exc
     except Image.DecompressionBombError as exc:  # over Pillow's own hard limit (2 x its MAX_IMAGE_PIXELS)
         raise IngestError(f"decompression bomb refused by Pillow: {exc}", where=where) from exc

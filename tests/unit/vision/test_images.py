@@ -112,3 +112,18 @@ def test_formats_outside_the_supported_list_are_refused_by_name() -> None:
     with pytest.raises(ValidationError, match="supported format") as info:
         decode_image(b"just some text saved as .jpg", where="notes.jpg")
     assert "BytesIO" not in str(info.value)
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"%PDF-1.7\n%binary", "a PDF document"),
+    (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "an SVG drawing"),
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "a HEIC/HEIF photo"),
+])
+def test_common_other_files_are_named_not_called_corrupt(head: bytes, kind: str) -> None:
+    from assetgrade.errors import IngestError
+    from assetgrade.ingest.images import validate_image
+
+    with pytest.raises(ValidationError, match=rf"IMG_0001\.jpg: {kind}.*convert it to JPEG or PNG"):
+        decode_image(head + b"\x00" * 64, where="IMG_0001.jpg")
+    with pytest.raises(IngestError, match=rf"IMG_0001\.jpg: {kind}.*convert it to JPEG or PNG"):
+        validate_image(head + b"\x00" * 64, where="IMG_0001.jpg")

@@ -19,6 +19,7 @@ __all__ = [
     "augment_views",
     "decode_image",
     "normalise",
+    "other_file_type",
     "preprocess",
     "to_rgb8",
 ]
@@ -34,6 +35,33 @@ FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF")
 
 MAX_PIXELS = 60_000_000
 """Images larger than this (60 MP) are refused instead of exhausting memory (decompression bombs)."""
+
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def other_file_type(head: bytes) -> str | None:
+    """What a common non-raster or unsupported file is, from its first bytes (512 are enough), or None.
+
+    For messages only: a HEIC photo or a PDF saved as ``.jpg`` is named as such instead of "corrupt".
+
+    Examples
+    --------
+    >>> other_file_type(b"%PDF-1.7 ...")
+    'a PDF document'
+    >>> other_file_type(b"\\x00\\x00\\x00\\x18ftypheic") is not None
+    True
+    """
+    start = head.lstrip()[:512].lower()
+    if start.startswith(b"%pdf"):
+        return "a PDF document"
+    if start.startswith(b"<svg") or (start.startswith(b"<?xml") and b"<svg" in start):
+        return "an SVG drawing (vector graphics)"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "a HEIC/HEIF photo"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return "an AVIF image"
+    return None
 
 
 def to_rgb8(img: Image.Image, *, where: str = "image") -> Image.Image:
@@ -94,10 +122,10 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
     except ValidationError:
         raise
     except UnidentifiedImageError as exc:  # its own message names only an in-memory buffer
-        raise ValidationError(
-            f"not an image in a supported format ({', '.join(FORMATS)}): unknown, corrupt or another file type",
-            where=where,
-        ) from exc
+        kind, formats = other_file_type(data[:512]), ", ".join(FORMATS)
+        message = (f"{kind}, not an image in a supported format ({formats}); convert it to JPEG or PNG" if kind
+                   else f"not an image in a supported format ({formats}): unknown, corrupt or another file type")
+        raise ValidationError(message, where=where) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError(f"image too large to decode safely: {exc}", where=where) from exc
     except Exception as exc:  # PIL raises many types (OSError, SyntaxError, ValueError) on bad bytes
