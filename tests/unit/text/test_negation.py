@@ -88,3 +88,15 @@ def test_fixture_accuracy_floor() -> None:
 )
 def test_looked_and_found_nothing_is_negated(text: str, target: str, expected: str) -> None:
     assert status(text, target) == expected
+
+
+def test_a_pickled_detector_holds_no_log_text_and_old_pickles_still_work() -> None:
+    import pickle
+
+    det = NegationDetector()
+    assert det.status("secret pump leak", (12, 16)) == "confirmed"
+    blob = pickle.dumps(det)
+    assert b"secret" not in blob
+    old = pickle.loads(blob)
+    del old.__dict__["_memo"]  # as pickled before the memo existed
+    assert old.status("no leak", (3, 7)) == "negated"

@@ -284,6 +284,10 @@ class NegationDetector:
             )
         ]
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the memo of the last text read: a saved model holds no log text."""
+        return {**self.__dict__, "_memo": None}
+
     def _hits(self, words: list[str]) -> list[_Hit]:
         """Trigger phrases in the words: kinds in table order, longer phrases first, a word used once.
 
@@ -361,7 +365,9 @@ class NegationDetector:
 
     def status(self, text: str, span: tuple[int, int]) -> Status:
         """Status of the finding at character ``span`` (start, end) of ``text``."""
-        memo = self._memo  # the findings of one text are asked about one after another: tokenise it once
+        # the findings of one text are asked about one after another: tokenise it once (a detector
+        # pickled before this memo existed has no attribute)
+        memo = getattr(self, "_memo", None)
         if memo is None or memo[0] != text:
             toks = tokenize_spans(text)
             words = [t for t, _, _ in toks]
