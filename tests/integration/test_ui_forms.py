@@ -143,3 +143,26 @@ def test_keyboard_help_offers_only_the_keys_that_work_on_a_long_scale(tmp_path: 
     # review.js picks the 1st-9th grade with the digits and the 1st-4th with a-d: the help says just that
     assert "<kbd>1</kbd>–<kbd>9</kbd> or <kbd>a</kbd>–<kbd>d</kbd>: pick one of the first 9 grades" in html
     assert "<kbd>10</kbd>" not in html and "<kbd>9</kbd> <span class=\"grade g-I\">" in html
+
+
+def test_an_asset_id_with_dot_segments_is_linked_and_reviewed_as_itself(fresh_env: Any) -> None:
+    from assetgrade.store.repository import add_asset
+    from assetgrade.store.results import add_prediction
+
+    decoy = fresh_env.assets[0].asset_id
+    trap = f"x/../{decoy}"  # a browser resolves /ui/assets/x/../demo-001 to /ui/assets/demo-001
+    with fresh_env.ws.session() as s:
+        add_asset(s, trap, asset_type="pump")
+        add_prediction(s, trap, model_version="m", grade="B", distribution={"A": 0.5, "B": 0.5},
+                       conformal_set=["A", "B"], decision="review", expected_cost=1e6)  # the queue's head
+    c = fresh_env.login("alice")
+    link = f"/ui/assets/x%2F..%2F{decoy}"
+    assert f'<a href="{link}">' in c.get("/ui/queue").text
+    nxt = c.get("/ui/next", follow_redirects=False)
+    assert nxt.headers["location"] == link
+    page = c.get(link).text
+    assert f'action="{link}/review"' in page and f'hx-post="{link}/review"' in page
+    r = c.post(f"{link}/review", data={"expected_version": "1", "grade": "A"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert [x["grade"] for x in c.get(f"/api/v1/assets/{trap.replace('/', '%2F')}/reviews").json()] == ["A"]
+    assert c.get(f"/api/v1/assets/{decoy}/reviews").json() == []

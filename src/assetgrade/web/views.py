@@ -29,7 +29,24 @@ from assetgrade.web.svg import line_chart, stacked_bars
 __all__ = ["install_ui", "router"]
 
 HERE = Path(__file__).parent
+
+
+def asset_url(asset_id: str, suffix: str = "") -> str:
+    """The UI path of an asset's page (``suffix``: ``/review``, ``/grade``), its id percent-encoded.
+
+    Slashes in an id stay readable (``/ui/assets/site-3/pump-7``) unless a segment is ``.`` or ``..``:
+    a browser resolves those in every link (``x/../pump`` would open, or post a review to, ``pump``),
+    so then the slashes are encoded too; the server decodes them back.
+
+    >>> asset_url("site-3/pump 7"), asset_url("x/../pump", "/review")
+    ('/ui/assets/site-3/pump%207', '/ui/assets/x%2F..%2Fpump/review')
+    """
+    dots = any(part in (".", "..") for part in asset_id.split("/"))
+    return f"/ui/assets/{quote(asset_id, safe='' if dots else '/')}{suffix}"
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["asset_url"] = asset_url
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
@@ -186,7 +203,7 @@ def next_in_queue(request: Request) -> Response:
     _reviewer(request)
     with app_state(request).workspace.session(readonly=True) as s:
         rows, _ = review_queue(s, limit=1)
-    target = f"/ui/assets/{quote(rows[0].asset_id)}" if rows else "/ui/queue?done=1"
+    target = asset_url(rows[0].asset_id) if rows else "/ui/queue?done=1"
     return RedirectResponse(target, status_code=303)
 
 
@@ -201,7 +218,7 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
                 "based_on_prediction_id": page.prediction.id if page.prediction else ""}
     return {"p": page, "form": {**defaults, **(form or {})}, "grades": list(ont.grades.grades),
             "defects": sorted(ont.defects.values(), key=lambda d: d.id), "message": message,
-            "message_kind": message_kind, "quote": quote}
+            "message_kind": message_kind}
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
@@ -227,7 +244,7 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
         ctx = await run_in_threadpool(_asset_ctx, request, asset_id)
         ctx["grade_error"] = str(exc)
         return _render(request, "asset.html", ctx, status=404)
-    return RedirectResponse(f"/ui/assets/{quote(asset_id)}?graded=1", status_code=303)
+    return RedirectResponse(f"{asset_url(asset_id)}?graded=1", status_code=303)
 
 
 def _review_body(form: dict[str, str], grades: list[str]) -> ReviewIn:
@@ -285,11 +302,11 @@ async def post_review(request: Request, asset_id: str) -> Response:
         answered = get_label_request(s, asset_id)
         if answered is not None and answered.review_id == review.id:  # it answered a label request: next request
             opened, _ = list_label_requests(s, limit=1)
-            target = (f"/ui/assets/{quote(opened[0].asset_id)}?saved={quote(asset_id)}" if opened
+            target = (f"{asset_url(opened[0].asset_id)}?saved={quote(asset_id)}" if opened
                       else f"/ui/requests?done=1&saved={quote(asset_id)}")
         else:
             rows, _ = review_queue(s, limit=1)
-            target = (f"/ui/assets/{quote(rows[0].asset_id)}?saved={quote(asset_id)}" if rows
+            target = (f"{asset_url(rows[0].asset_id)}?saved={quote(asset_id)}" if rows
                       else f"/ui/queue?done=1&saved={quote(asset_id)}")
     if htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
