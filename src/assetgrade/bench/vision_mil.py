@@ -92,8 +92,10 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     y_bag = np.zeros(n_bags, dtype=np.int64)
     np.maximum.at(y_bag, bags, y_img)
     counts = np.bincount(y_bag, minlength=k)
-    if cfg.folds < 2 or counts[counts > 0].min() < cfg.folds:
-        raise ValidationError(f"an asset level has fewer than {cfg.folds} assets; lower --folds", where="--folds")
+    short = {c: int(n) for c, n in zip(ds.classes, counts, strict=True) if 0 < n < cfg.folds}
+    if cfg.folds < 2 or short:
+        raise ValidationError(f"--folds {cfg.folds} needs at least {cfg.folds} assets per asset level; too few in "
+                              f"{short} (lower --folds)", where="--folds")
     names = ("plain_worst", "plain_max", "mil")
     bag_p = {n: np.zeros((n_bags, k)) for n in names}
     img_p = {n: np.zeros((len(y_img), k)) for n in ("plain", "mil")}
@@ -144,6 +146,8 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
             "images_per_asset": per_asset,
             "n_assets": n_bags,
             "n_images": len(y_img),
+            "n_left_over": int((bags_r < 0).sum()),
+            "unreadable_images": {ds.refs[i].evidence_id: m for i, m in fb.errors.items()},
             "asset_levels": {c: int(np.sum(y_bag == i)) for i, c in enumerate(ds.classes)},
             "image_levels": {c: int(np.sum(y_img == i)) for i, c in enumerate(ds.classes)},
             "head": "mil",
