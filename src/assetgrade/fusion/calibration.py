@@ -254,9 +254,14 @@ class IsotonicCalibrator:
         return out
 
 
+def _count(value: object, name: str, low: int) -> None:
+    """``value`` is an integer (not a bool) of at least ``low``; else a ValidationError naming ``name``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < low:
+        raise ValidationError(f"{name}={value!r} must be an integer >= {low}", where=name)
+
+
 def _bins(conf: FloatArray, n_bins: int) -> IntArray:
-    if n_bins < 1:
-        raise ValidationError(f"n_bins={n_bins} must be >= 1", where="n_bins")
+    _count(n_bins, "n_bins", 1)
     return np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)
 
 
@@ -356,6 +361,10 @@ def debiased_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15, n_
     """
     if not 0.0 < level < 1.0:
         raise ValidationError(f"level={level} must lie strictly between 0 and 1", where="level")
+    # n_sims=0 gave a NaN correction that max(0, NaN) turned into an ECE of exactly 0
+    _count(n_sims, "n_sims", 1)
+    _count(n_boot, "n_boot", 0)
+    _count(n_bins, "n_bins", 1)
     p = as_proba(proba)
     yy = as_labels(y, p.shape[1])
     members = group_members(groups, len(yy))

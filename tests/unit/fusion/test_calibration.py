@@ -198,3 +198,16 @@ def test_calibrator_settings_and_empty_fits_are_named(rng: np.random.Generator) 
             IsotonicCalibrator(floor=floor).fit(p, y)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match=r"TemperatureScaler.bounds: bounds=\(0.1, inf\) must be finite"):
         TemperatureScaler(bounds=(0.1, float("inf"))).fit(p, y)
+
+
+def test_ece_counts_must_be_whole_numbers() -> None:
+    p = np.tile([[0.7, 0.3]], (20, 1))
+    y = np.zeros(20, dtype=np.int64)
+    # no simulated draws gave a NaN correction that max(0, NaN) reported as an ECE of exactly 0
+    with pytest.raises(ValidationError, match=r"n_sims: n_sims=0 must be an integer >= 1"):
+        debiased_ece(p, y, n_sims=0)
+    with pytest.raises(ValidationError, match=r"n_boot: n_boot=-1 must be an integer >= 0"):
+        debiased_ece(p, y, n_boot=-1)
+    with pytest.raises(ValidationError, match=r"n_bins: n_bins=2.5 must be an integer >= 1"):
+        expected_calibration_error(p, y, n_bins=2.5)  # type: ignore[arg-type]
+    assert debiased_ece(p, y, n_boot=0)["estimate"] > 0.2  # the plug-in is 0.3
