@@ -21,6 +21,7 @@ from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 from assetgrade.ingest.fields import parse_float
 from assetgrade.ingest.inputs import MAX_CSV_FIELD_CHARS
+from assetgrade.ingest.workorders import NO_VALUE
 from assetgrade.store.records import LogEntry
 
 __all__ = [
@@ -36,8 +37,8 @@ __all__ = [
 
 EXCAVATOR_FILES = {"raw": "excavators.csv", "cleaned": "excavators-cleaned.csv"}
 
-MISSING = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A"})
-"""Cell values read as "no value" (what pandas reads as missing by default, the common ones)."""
+MISSING = NO_VALUE | {""}
+"""Cell values read as "no value" (the common ones pandas reads as missing; ``ingest work-orders`` reads the same)."""
 
 
 @dataclass

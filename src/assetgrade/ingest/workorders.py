@@ -16,7 +16,10 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["RESERVED_ATTRIBUTES", "WorkOrderColumns", "work_order_items"]
+__all__ = ["NO_VALUE", "RESERVED_ATTRIBUTES", "WorkOrderColumns", "work_order_items"]
+
+NO_VALUE = frozenset({"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A"})
+"""Date and cost cells that mean "not recorded" (R and spreadsheet exports write them): read as empty."""
 
 RESERVED_ATTRIBUTES = ("date", "cost")
 """Attributes the importer fills from the mapped columns; another column of that name is kept as ``column:<name>``."""
@@ -82,11 +85,11 @@ def work_order_items(
             if not asset:
                 raise IngestError("asset is empty", where=f"{where}:field {cols.asset}")
             attrs: dict[str, Any] = {}
-            if cols.date:
+            if cols.date and v.get(cols.date, "").strip() not in NO_VALUE:
                 dt = parse_datetime(v.get(cols.date), where=f"{where}:field {cols.date}", fmt=cols.date_format)
                 if dt is not None:
                     attrs["date"] = dt.isoformat()
-            if cols.cost:
+            if cols.cost and v.get(cols.cost, "").strip() not in NO_VALUE:
                 cost = parse_float(v.get(cols.cost), where=f"{where}:field {cols.cost}")
                 if cost is not None:
                     attrs["cost"] = cost

@@ -38,3 +38,15 @@ def test_an_excel_workbook_is_named_as_one(tmp_path: Path, magic: bytes) -> None
     f.write_bytes(magic + b"\x00\xc7\xff" * 50)
     with pytest.raises(IngestError, match="Excel workbook"):
         list(work_order_items(f, WorkOrderColumns()))
+
+
+def test_na_date_and_cost_are_not_recorded_not_a_rejected_row(tmp_path: Path) -> None:
+    f = tmp_path / "wo.csv"
+    f.write_text(HEAD + "2004-07-01,A,hose leak,PM01,NA\nNA,B,crack,PM01,5\n2004-07-01,C,crack,PM01,N/A\n"
+                 "2004-07-01,D,crack,PM01,n.a.\n", encoding="utf-8")
+    out = list(work_order_items(f, WorkOrderColumns()))
+    items = {o.asset_id: o.attributes for o in out if isinstance(o, ItemSpec)}
+    assert sorted(items) == ["A", "B", "C"]  # the text of a work order is not lost for want of its cost
+    assert "cost" not in items["A"] and "date" not in items["B"] and items["B"]["cost"] == 5.0
+    (err,) = [o for o in out if isinstance(o, RowError)]
+    assert (err.row, err.field) == (5, "Cost")  # anything else that is not a number still is an error
