@@ -166,3 +166,24 @@ def test_an_asset_id_with_dot_segments_is_linked_and_reviewed_as_itself(fresh_en
     assert r.status_code == 303
     assert [x["grade"] for x in c.get(f"/api/v1/assets/{trap.replace('/', '%2F')}/reviews").json()] == ["A"]
     assert c.get(f"/api/v1/assets/{decoy}/reviews").json() == []
+
+
+def test_form_posts_behind_a_tls_proxy_pass_and_cross_site_ones_are_refused(fresh_env: Any) -> None:
+    c = fresh_env.client
+    c.cookies.clear()
+    token = fresh_env.tokens["alice"]
+    # a proxy in front sends its own Host (testserver); the browser says the post came from the page's origin
+    proxied = {"Origin": "https://grading.example.com", "Sec-Fetch-Site": "same-origin"}
+    r = c.post("/ui/login", data={"token": token}, headers=proxied, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    target = c.get("/api/v1/queue?limit=1").json()["items"][0]
+    form = {"expected_version": str(target["asset_version"]), "grade": "B"}
+    for headers in ({"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},  # a forged Origin is not enough
+                    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},  # a sandboxed frame on another site
+                    {"Origin": "https://other.example.com", "Sec-Fetch-Site": "same-site"},
+                    {"Origin": "https://evil.example"}):  # no Sec-Fetch-Site: the Origin decides
+        refused = c.post(f"/ui/assets/{target['asset_id']}/review", data=form, headers=headers)
+        assert refused.status_code == 403 and "cross-site form post refused" in refused.text, headers
+    assert c.get(f"/api/v1/assets/{target['asset_id']}/reviews").json() == []
+    ok = c.post(f"/ui/assets/{target['asset_id']}/review", data=form, headers=proxied, follow_redirects=False)
+    assert ok.status_code == 303
