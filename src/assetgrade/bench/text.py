@@ -161,15 +161,8 @@ def bench_entities(
         prog.stop()
     extra["texts_per_s"] = min(v for k, v in extra.items() if k.startswith("texts_per_s_"))
     extra["published_source"] = "SpERT, MaintIE (LREC-COLING 2024), 108-text random test split"
-    return BenchResult(
-        "text.entities",
-        "maintie/gold",
-        f"seeded random {test_size}-text test",
-        seed,
-        metrics,
-        time.perf_counter() - t0,
-        extra,
-    )
+    return BenchResult("text.entities", "maintie/gold", f"seeded random {test_size}-text test", seed, metrics,
+                       time.perf_counter() - t0, extra)
 
 
 def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, str, str]]:
@@ -179,8 +172,13 @@ def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, 
     if path.is_dir():
         raise ValidationError("is a folder; the negation sample is one TSV file (source, text, target, status)",
                               where=str(path))
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); re-save it as "
+                              "UTF-8", where=str(path)) from None
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
@@ -189,6 +187,8 @@ def read_negation_sample(path: Path = NEGATION_FIXTURE) -> list[tuple[str, str, 
         if parts[2].lower() not in parts[1].lower():
             raise ValidationError(f"target {parts[2]!r} not in text", where=f"{path}:{lineno}")
         rows.append((parts[0], parts[1], parts[2], parts[3]))
+    if not rows:
+        raise ValidationError("holds no labelled rows (source, text, target, status)", where=str(path))
     return rows
 
 
@@ -225,12 +225,8 @@ def bench_negation(path: Path | None = None, seed: int = 0) -> BenchResult:
     plain = _negation_scores(rows, NegationDetector(adapted=False).status)
     counts = Counter(r[3] for r in rows)
     return BenchResult(
-        "text.negation",
-        "negation_sample (real work orders, MaintIE, MaintNorm texts)",
-        "all (rules, no training)",
-        seed,
-        {k: round(v, 2) for k, v in metrics.items()},
-        time.perf_counter() - t0,
+        "text.negation", "negation_sample (real work orders, MaintIE, MaintNorm texts)", "all (rules, no training)",
+        seed, {k: round(v, 2) for k, v in metrics.items()}, time.perf_counter() - t0,
         {
             "texts_per_s": round(len(rows) / max(pred_s, 1e-9), 1),
             "n_texts": len(rows),
@@ -381,10 +377,7 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
         for a, row in zip(block.asset_ids, block.features, strict=True)
     }
     return BenchResult(
-        "text.extract",
-        dataset,
-        "all assets",
-        seed,
+        "text.extract", dataset, "all assets", seed,
         {
             "entries_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1),
             "n_findings": sum(len(v) for v in block.findings.values()),

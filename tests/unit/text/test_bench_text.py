@@ -114,3 +114,12 @@ def test_extract_names_the_file_it_read_and_bad_options_by_flag(tmp_path: Path) 
         bench_extract(f, embedder="bogus")
     with pytest.raises(ValidationError, match="--granularity"):
         bench_entities(f, granularities=(7,))
+
+
+@pytest.mark.parametrize(("content", "match"), [(b"ex\tno leak \xff\tleak\tnegated\n", "not UTF-8"),
+                                                (b"# comments only\n", "no labelled rows"), (b"", "no labelled rows")])
+def test_negation_sample_unreadable_or_empty_is_named(tmp_path: Path, content: bytes, match: str) -> None:
+    f = tmp_path / "neg.tsv"
+    f.write_bytes(content)
+    with pytest.raises(ValidationError, match=match):
+        read_negation_sample(f)
