@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assetgrade.cli.options import at_least
+from assetgrade.cli.options import at_least, output_file
 
 __all__ = ["register"]
 
@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option(callback=at_least(2), help="classify: CV folds")] = 5,
         min_count: Annotated[int, typer.Option(callback=at_least(1),
                                                help="classify: drop classes with fewer rows")] = 20,
-        json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here")] = None,
+        json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here",
+                                                       callback=output_file())] = None,
         seed: Annotated[int, typer.Option(callback=at_least(0), help="random seed")] = 0,
         eval_split: Annotated[
             str, typer.Option(help="normalize: test (train on train+val) or val (train on train)")

@@ -123,3 +123,9 @@ def test_negation_sample_unreadable_or_empty_is_named(tmp_path: Path, content: b
     f.write_bytes(content)
     with pytest.raises(ValidationError, match=match):
         read_negation_sample(f)
+
+
+def test_cli_json_folder_is_refused_before_the_benchmark_runs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_app(), ["bench", "text", "--task", "negation", "--json", str(tmp_path)])
+    assert result.exit_code != 0 and "--json" in result.output + str(result.exception)
+    assert "text.negation" not in result.output  # refused before the run, not after it
