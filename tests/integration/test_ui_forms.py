@@ -187,3 +187,30 @@ def test_form_posts_behind_a_tls_proxy_pass_and_cross_site_ones_are_refused(fres
     assert c.get(f"/api/v1/assets/{target['asset_id']}/reviews").json() == []
     ok = c.post(f"/ui/assets/{target['asset_id']}/review", data=form, headers=proxied, follow_redirects=False)
     assert ok.status_code == 303
+
+
+def test_the_asset_page_reads_only_the_latest_of_many_predictions(fresh_env: Any) -> None:
+    from sqlalchemy import event
+
+    from assetgrade.store.results import add_prediction
+    from assetgrade.store.schema import Prediction
+    from assetgrade.web.page import load_asset_page
+
+    aid = fresh_env.assets[0].asset_id
+    with fresh_env.ws.session() as s:  # graded again and again (each batch run adds one)
+        for i in range(40):
+            add_prediction(s, aid, model_version=f"m{i}", grade="C", distribution={"B": 0.4, "C": 0.6},
+                           conformal_set=["C"], decision="review", payload={"pad": "x" * 20_000})
+    loaded: list[str] = []
+
+    def count(target: Prediction, _: Any) -> None:
+        loaded.append(target.id)
+
+    event.listen(Prediction, "load", count)
+    try:
+        page = load_asset_page(fresh_env.ws, aid)
+    finally:
+        event.remove(Prediction, "load", count)
+    assert page.prediction is not None and page.prediction.model_version == "m39"
+    assert page.n_predictions == 41 and len(loaded) == 1  # not 41 payloads for one count
+    assert "· 41 predictions" in fresh_env.login("alice").get(f"/ui/assets/{aid}").text

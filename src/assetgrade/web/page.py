@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assetgrade.errors import ValidationError
 from assetgrade.rest.queries import queue_neighbours
@@ -18,7 +18,7 @@ from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
 from assetgrade.store.repository import get_asset
 from assetgrade.store.requests import get_label_request, list_label_requests
-from assetgrade.store.results import list_predictions, list_reviews
+from assetgrade.store.results import latest_prediction, list_reviews
 from assetgrade.store.schema import Evidence, Prediction, Provenance
 from assetgrade.web.svg import distribution_bars, series_plot
 
@@ -36,7 +36,8 @@ class AssetPage:
     asset: Any
     prediction: Prediction | None
     result: GradeResult | None
-    history: list[Prediction]
+    n_predictions: int
+    """How many predictions the asset has (only the latest is read)."""
     reviews: list[Any]
     images: list[dict[str, Any]]
     logs: list[dict[str, Any]]
@@ -175,13 +176,14 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
             select(Evidence, Provenance.origin).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
             .where(Evidence.asset_id == asset_id).order_by(Evidence.id)
         ).all()
-        history = list_predictions(s, asset_id)
+        pred = latest_prediction(s, asset_id)  # not every prediction's payload: an asset may be graded often
+        n_predictions = s.execute(select(func.count()).select_from(Prediction)
+                                  .where(Prediction.asset_id == asset_id)).scalar_one() if pred else 0
         reviews = list_reviews(s, asset_id)
         prev_id, next_id, position, qlen = queue_neighbours(s, asset_id)
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
         next_request = next((r.asset_id for r in open_rows if r.asset_id != asset_id), None)
-    pred = history[0] if history else None
     result = _result_of(pred)
     findings = [f for e in (result.evidence if result else ()) for f in e.findings]
     images, logs, series = [], [], []
@@ -230,7 +232,7 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     if pred is not None:
         dist_svg = distribution_bars(pred.distribution, chosen=pred.grade, conformal_set=pred.conformal_set)
     other = [f for f in findings if f.modality not in ("vision", "text", "sensors")]
-    return AssetPage(asset=asset, prediction=pred, result=result, history=history, reviews=reviews, images=images,
-                     logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
+    return AssetPage(asset=asset, prediction=pred, result=result, n_predictions=n_predictions, reviews=reviews,
+                     images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open)
