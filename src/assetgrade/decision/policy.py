@@ -175,6 +175,12 @@ class DecisionPolicy:
     ) -> list[Decision]:
         """Decisions for a batch (rows of ``proba``)."""
         P = np.asarray(proba, dtype=np.float64)
+        if P.ndim != 2:
+            raise ValidationError(f"expected an (assets, grades) matrix, got shape {P.shape}", where="proba")
+        for name, given in (("conformal_sets", conformal_sets), ("contradictions", contradictions),
+                            ("values", values)):
+            if given is not None and len(given) != len(P):
+                raise ValidationError(f"{len(given)} entries for {len(P)} assets", where=name)
         out = []
         for i in range(len(P)):
             out.append(

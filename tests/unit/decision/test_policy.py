@@ -96,3 +96,15 @@ def test_select_threshold_names_bad_arguments(kwargs: dict, where: str, says: st
     args = {"scores": [0.1, 0.2, 0.3], "losses": [0.0, 1.0, 0.0], **kwargs}
     with pytest.raises(ValidationError, match=rf"{where}: {says}"):
         select_threshold(args.pop("scores"), args.pop("losses"), **args)
+
+
+def test_decide_all_needs_one_entry_per_asset() -> None:
+    from assetgrade.errors import ValidationError
+
+    pol = DecisionPolicy(CostConfig())
+    P = np.tile([0.97, 0.03, 0.0, 0.0], (3, 1))
+    with pytest.raises(ValidationError, match="values: 2 entries for 3 assets"):  # was an IndexError
+        pol.decide_all(P, values=[1000.0, 2000.0])
+    with pytest.raises(ValidationError, match="conformal_sets: 4 entries for 3 assets"):  # extra ones were ignored
+        pol.decide_all(P, conformal_sets=[("A",)] * 4)
+    assert [d.action for d in pol.decide_all(P, values=[None, 5000.0, None])] == ["accept"] * 3
