@@ -145,10 +145,8 @@ def test_assets_with_several_photos_train_the_mil_head(
     single = get_extractor("vision", **kw)
     single._backbone = backbone64  # type: ignore[attr-defined]
     assert not single.fit(_records(rng)).mil_  # type: ignore[attr-defined]  # one photo each: plain
-    wrong = get_extractor("vision", mil="yes", **kw)
-    wrong._backbone = backbone64  # type: ignore[attr-defined]
     with pytest.raises(ValidationError, match="mil='yes'"):
-        wrong.fit(recs)
+        get_extractor("vision", mil="yes", **kw)
 
 
 def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbone, rng: np.random.Generator) -> None:
@@ -389,3 +387,20 @@ def test_images_are_decoded_one_batch_at_a_time(
     assert all(e is not None for e in seen) and not errors
     # never more than a batch of decoded photos waiting: decode, decode, run, decode, decode, run, ...
     assert log == ["decode", "decode", "run2", "decode", "decode", "run2", "decode", "run1"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("C", "strong"), ("C", -1.0), ("C", float("nan")), ("target_false_alarm", 1.5), ("target_false_alarm", 0),
+    ("batch_size", 0), ("coreset_size", 0), ("seed", -1), ("seed", 2**32), ("image_size", 100), ("image_size", 4096),
+    ("backbone", "resnet"), ("engine", "gpu"), ("mil", 1), ("mil_rounds", -1),
+])
+def test_bad_settings_are_refused_at_construction(name: str, value: object) -> None:
+    # each of these used to pass construction (and ``config check``) and fail deep inside ``fit``
+    with pytest.raises(ValidationError, match=rf"{name}=") as info:
+        get_extractor("vision", **{name: value})
+    assert info.value.where == f"VisionExtractor.{name}"
+
+
+def test_settings_read_from_yaml_strings_work(tmp_path: Path) -> None:
+    ex = get_extractor("vision", C="1e-3", target_false_alarm="1e-2", cache_dir=str(tmp_path))
+    assert ex.C == 0.001 and ex.target_false_alarm == 0.01 and ex.cache_dir == tmp_path  # type: ignore[attr-defined]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -29,6 +28,7 @@ from assetgrade.modalities.vision.quality import (
     flag_factor,
     temper,
 )
+from assetgrade.modalities.vision.settings import as_number, check_settings, check_views
 from assetgrade.store.records import AssetRecord, ImageRef
 
 __all__ = ["DEFAULT_AUGMENT", "MIN_GOOD_IMAGES", "ImageEvidence", "VisionExtractor", "check_views"]
@@ -38,19 +38,6 @@ DEFAULT_AUGMENT: tuple[str, ...] = ("hflip", "vflip")
 
 MIN_GOOD_IMAGES = 4
 """Anomaly maps (PatchCore) are learned only from at least this many readable photos of the best grade."""
-
-_VIEW = re.compile(r"^(hflip|vflip|rot[+-][0-9]+(\.[0-9]+)?)$")
-
-
-def check_views(views: Sequence[str] | str, where: str = "VisionExtractor.augment") -> tuple[str, ...]:
-    """``views`` as a tuple, or a ValidationError naming ``where`` for an unknown or repeated view."""
-    out = (views,) if isinstance(views, str) else tuple(views)
-    bad = [v for v in out if not isinstance(v, str) or not _VIEW.match(v)]
-    if bad or len(set(out)) != len(out):
-        raise ValidationError(f"augment={list(out)!r}: each view once, from 'hflip', 'vflip', 'rot+N', 'rot-N' "
-                              "(degrees); [] for none", where=where)
-    return out
-
 
 def _default_grades() -> tuple[str, ...]:
     try:
@@ -126,29 +113,19 @@ class VisionExtractor:
         self.grade_head = grade_head
         self.quality_factors = quality_factors
         self.augment = (augment,) if isinstance(augment, str) else tuple(augment)
-        self._check_choices()
         self.mil = mil
         self.mil_rounds = mil_rounds
         self.backbone = backbone
         self.image_size = image_size
         self.grades = tuple(grades) if grades is not None else None
         self.engine = engine
-        self.cache_dir = cache_dir
-        self.C = C
-        self.target_false_alarm = target_false_alarm
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None  # a YAML setting is a string
+        self.C = as_number(C)
+        self.target_false_alarm = as_number(target_false_alarm)
         self.coreset_size = coreset_size
         self.seed = seed
         self.batch_size = batch_size
-
-    def _check_choices(self) -> None:
-        """Refuse an unknown ``grade_head`` or ``quality_factors`` (at construction, so ``config check`` sees it)."""
-        if self.grade_head not in ("auto", "ordinal", "logistic"):
-            raise ValidationError(f"grade_head={self.grade_head!r}; allowed: 'auto', 'ordinal', 'logistic'",
-                                  where="VisionExtractor.grade_head")
-        if self.quality_factors not in ("learned", "fixed"):
-            raise ValidationError(f"quality_factors={self.quality_factors!r}; allowed: 'learned', 'fixed'",
-                                  where="VisionExtractor.quality_factors")
-        check_views(self.augment)
+        check_settings(self)  # at construction, so ``config check`` sees a bad setting before any training
 
     def _views(self, refs: Sequence[ImageRef], base: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
         """Pooled features of ``refs`` (whose own features are ``base``) under each view of ``augment``;
@@ -206,10 +183,7 @@ class VisionExtractor:
         """
         if groups is not None and len(groups) != len(records):
             raise ValidationError(f"{len(groups)} groups for {len(records)} records", where="VisionExtractor.fit")
-        if self.mil not in (True, False, "auto") or self.mil_rounds < 0:
-            raise ValidationError(f"mil={self.mil!r}, mil_rounds={self.mil_rounds}: use True, False or 'auto' "
-                                  "and rounds >= 0", where="VisionExtractor.mil")
-        self._check_choices()
+        check_settings(self)  # again: a setting may have been changed since construction
         names = self.grades or _default_grades()
         self.grade_names_ = names
         labels = list(grades) if grades is not None else [r.grade for r in records]
