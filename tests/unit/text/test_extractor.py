@@ -127,3 +127,18 @@ def test_out_of_fold_fits_choose_their_penalty_like_the_deployed_fit() -> None:
     out_of_fold_block(Recording, recs, [r.grade for r in recs], sites, names=full.feature_names,  # type: ignore[attr-defined]
                       n_classes=4, n_splits=3, seed=0)
     assert len(tables) == 4 and all(tables)
+
+
+@pytest.mark.parametrize(("kw", "where"), [({"max_chars": -5}, "max_chars"), ({"max_chars": 2.5}, "max_chars"),
+                                           ({"max_chars": True}, "max_chars"),
+                                           ({"recurrence_window_days": "90"}, "recurrence_window_days"),
+                                           ({"recurrence_window_days": float("nan")}, "recurrence_window_days")])
+def test_bad_limits_from_a_settings_file_are_named(kw: dict, where: str) -> None:
+    from assetgrade.modalities.text.summary import LogSummarizer
+    from assetgrade.ontology import default_ontology
+
+    with pytest.raises(ValidationError, match=f"TextExtractor.{where}"):
+        TextExtractor(**kw)
+    with pytest.raises(ValidationError, match=f"LogSummarizer.{where}"):
+        LogSummarizer(default_ontology(), **kw)
+    TextExtractor(max_chars=np.int64(100), recurrence_window_days=np.float64(30.0))  # numpy numbers are numbers

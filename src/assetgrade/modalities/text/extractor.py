@@ -23,7 +23,7 @@ from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, registe
 from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.text.embed import DIM, HashingEmbedder, MiniLMEmbedder
 from assetgrade.modalities.text.normalize import Normalizer
-from assetgrade.modalities.text.summary import LogSummarizer, clean_text
+from assetgrade.modalities.text.summary import LogSummarizer, check_limits, clean_text
 from assetgrade.ontology import Ontology, default_ontology
 from assetgrade.store.records import AssetRecord
 
@@ -85,6 +85,7 @@ class TextExtractor:
             raise ValidationError(
                 f"embedder {embedder!r}; allowed: 'minilm', 'hashing', 'none'", where="TextExtractor.embedder"
             )
+        check_limits(max_chars, recurrence_window_days, "TextExtractor")
         self.ontology = ontology
         self.embedder = embedder
         self.normalizer = normalizer

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import Finding
 from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
 from assetgrade.modalities.text.normalize import Normalizer
 from assetgrade.ontology import Ontology, normalise_term
 from assetgrade.store.records import LogEntry
 
-__all__ = ["AssetSummary", "LogSummarizer", "clean_text"]
+__all__ = ["AssetSummary", "LogSummarizer", "check_limits", "clean_text"]
 
 _WORD = re.compile(r"[^\s]+")
 _INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f]")
@@ -64,6 +66,21 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
     if not text.strip():
         flags.append("empty")
     return text, flags
+
+
+def check_limits(max_chars: object, recurrence_window_days: object, owner: str) -> None:
+    """``max_chars`` a whole number >= 1 and ``recurrence_window_days`` a finite number >= 0 (settings files set them).
+
+    >>> check_limits(-5, 90, "TextExtractor")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: TextExtractor.max_chars: -5; a whole number of characters >= 1
+    """
+    if not isinstance(max_chars, numbers.Integral) or isinstance(max_chars, bool) or max_chars < 1:
+        raise ValidationError(f"{max_chars!r}; a whole number of characters >= 1", where=f"{owner}.max_chars")
+    days = recurrence_window_days
+    if not isinstance(days, numbers.Real) or isinstance(days, bool) or not math.isfinite(days) or days < 0:
+        raise ValidationError(f"{days!r}; a number of days >= 0", where=f"{owner}.recurrence_window_days")
 
 
 def _utc(when: datetime) -> datetime:
@@ -112,6 +129,7 @@ class LogSummarizer:
         recurrence_window_days: float = 90.0,
         max_chars: int = 5000,
     ) -> None:
+        check_limits(max_chars, recurrence_window_days, "LogSummarizer")
         self.ontology = ontology
         self.normalizer = normalizer
         self.negation = negation or NegationDetector(
