@@ -84,6 +84,9 @@ def test_fixture_accuracy_floor() -> None:
         ("leak not repaired", "leak", "confirmed"),
         ("leak not fixed", "leak", "confirmed"),
         ("engine unable to start", "start", "confirmed"),
+        ("leak checked - ok", "leak", "negated"),
+        ("crack inspected - ok", "crack", "negated"),
+        ("leak checked - not ok", "leak", "confirmed"),
     ],
 )
 def test_looked_and_found_nothing_is_negated(text: str, target: str, expected: str) -> None:

@@ -127,6 +127,11 @@ _POST_NEG = (
     "not present",
     "not required",
     "checked ok",
+    "checked okay",
+    "checked - ok",  # the dash would otherwise end the clause before "ok"
+    "checked - okay",
+    "inspected ok",
+    "inspected - ok",
     "ruled out",
     "not evident",
     "not seen",
