@@ -175,3 +175,28 @@ def test_an_image_that_does_not_decode_is_said_instead_of_a_broken_icon(browser:
     expect(good.get_by_role("alert")).to_have_count(0)
     assert errors == []
     page.context.close()
+
+
+def test_a_box_dragged_past_the_image_edge_stays_on_the_image(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from .test_browser import _draw_box
+
+    served = served_hostile
+    target = "demo-004"
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/{target}")
+    n = page.locator("#defect-list li").count()
+    _draw_box(page, 60, 60, 140, 120)
+    expect(page.locator("#defect-list li")).to_have_count(n + 1)
+    svg = page.locator("figure.imgbox svg.boxes").first.bounding_box()
+    page.mouse.move(svg["x"] + 100, svg["y"] + 90)  # grab the new box and throw it far past the top-left corner
+    page.mouse.down()
+    page.mouse.move(svg["x"] - 300, svg["y"] - 300, steps=6)
+    page.mouse.up()
+    page.keyboard.press("2")
+    page.get_by_role("button", name="Submit review").click()
+    page.wait_for_url("**saved=*")  # saved, not refused for a box off the image
+    box = [d for d in _reviews(served, target)[0]["defects"] if d.get("box") and d["box"][0] == 0.0]
+    assert len(box) == 1 and box[0]["box"][1] == 0.0 and box[0]["box"][2] > 20
+    page.context.close()

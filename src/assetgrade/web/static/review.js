@@ -148,7 +148,10 @@
       if (drag.mode === "draw") {
         d.box = [Math.min(drag.start[0], p[0]), Math.min(drag.start[1], p[1]), Math.max(drag.start[0], p[0]), Math.max(drag.start[1], p[1])];
       } else if (drag.mode === "move") {
-        var dx = p[0] - drag.start[0], dy = p[1] - drag.start[1], o = drag.orig;
+        var dx = p[0] - drag.start[0], dy = p[1] - drag.start[1], o = drag.orig, s = scaleOf(fig);
+        /* a moved box stays on the image (the server refuses one that does not lie within it) */
+        dx = Math.max(-Math.min(o[0], o[2]), Math.min(s.w - Math.max(o[0], o[2]), dx));
+        dy = Math.max(-Math.min(o[1], o[3]), Math.min(s.h - Math.max(o[1], o[3]), dy));
         d.box = [o[0] + dx, o[1] + dy, o[2] + dx, o[3] + dy];
       } else {
         d.box = [d.box[0], d.box[1], Math.max(d.box[0] + 1, p[0]), Math.max(d.box[1] + 1, p[1])];
