@@ -194,6 +194,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
         metrics=metrics,
         wall_s=time.perf_counter() - t_start,
         extra={
+            "per_class": cfg.per_class,
             "n_train": n_bank,
             "n_test": n_test,
             "n_unreadable": len(errors),

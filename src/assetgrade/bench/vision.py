@@ -311,6 +311,7 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         wall_s=time.perf_counter() - t_start,
         extra={
             "n_images": int(ok.sum()),
+            "per_class": cfg.per_class,
             "n_train": round(float(np.mean([len(tr) for tr, _ in folds]))),
             "n_test": round(float(np.mean([len(te) for _, te in folds]))),
             "n_train_per_fold": [len(tr) for tr, _ in folds],

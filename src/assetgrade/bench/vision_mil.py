@@ -144,6 +144,7 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
         wall_s=time.perf_counter() - t0,
         extra={
             "images_per_asset": per_asset,
+            "per_class": cfg.per_class,
             "n_assets": n_bags,
             "n_images": len(y_img),
             "n_left_over": int((bags_r < 0).sum()),

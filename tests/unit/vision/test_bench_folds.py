@@ -52,6 +52,7 @@ def test_counts_and_fold_check_are_over_readable_images(tmp_path: Path, rng: np.
     assert sum(res["n_test_per_fold"]) == 7 and sorted(res["n_test_per_fold"]) == [2, 2, 3]
     assert res["n_train_per_fold"] == [7 - n for n in res["n_test_per_fold"]]
     assert list(res["unreadable_images"]) == ["b/broken.png"]
+    assert res["per_class"] is None
     cfg.folds = 4  # b has 4 files but only 3 readable images: a test fold would have none of b
     with pytest.raises(ValidationError, match=r"at least 4 readable images per class; too few in \{'b': 3\}"):
         run_vision_bench(cfg)
