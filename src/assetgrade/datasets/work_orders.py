@@ -21,7 +21,7 @@ from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 from assetgrade.ingest.fields import parse_float
 from assetgrade.ingest.inputs import MAX_CSV_FIELD_CHARS
-from assetgrade.ingest.workorders import NO_VALUE
+from assetgrade.ingest.workorders import NO_VALUE, WORKBOOK_MAGIC
 from assetgrade.store.records import LogEntry
 
 __all__ = [
@@ -216,6 +216,9 @@ def decode_csv(path: Path) -> tuple[str, list[IngestError]]:
     if path.is_dir():
         raise ValidationError("is a folder; expected a CSV file", where=str(path))
     data = path.read_bytes()
+    if data.startswith(WORKBOOK_MAGIC):
+        raise ValidationError("is an Excel workbook (or another ZIP/OLE file), not a CSV: save the sheet as "
+                              "'CSV UTF-8'", where=str(path))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), []

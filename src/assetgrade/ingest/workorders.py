@@ -16,10 +16,14 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["NO_VALUE", "RESERVED_ATTRIBUTES", "WorkOrderColumns", "work_order_items"]
+__all__ = ["NO_VALUE", "RESERVED_ATTRIBUTES", "WORKBOOK_MAGIC", "WorkOrderColumns", "work_order_items"]
 
 NO_VALUE = frozenset({"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A"})
 """Date and cost cells that mean "not recorded" (R and spreadsheet exports write them): read as empty."""
+
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+"""The first bytes of an XLSX (a ZIP archive) and of an old XLS (an OLE2 compound file)."""
+
 
 RESERVED_ATTRIBUTES = ("date", "cost")
 """Attributes the importer fills from the mapped columns; another column of that name is kept as ``column:<name>``."""
@@ -54,7 +58,7 @@ def work_order_items(
     """
     required = tuple(c for c in (cols.text, cols.asset, cols.date, cols.cost) if c)
     head = _first_bytes(path)
-    if head.startswith(_WORKBOOK_MAGIC):
+    if head.startswith(WORKBOOK_MAGIC):
         raise IngestError("is an Excel workbook (or another ZIP/OLE file), not a CSV: save the sheet as "
                           "'CSV UTF-8' and ingest that", where=str(path))
     if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -106,10 +110,6 @@ def work_order_items(
                        media_type="text/plain", asset_type=asset_type, attributes=attrs,
                        provenance=ProvenanceInfo(source=source or path.name, origin=origin), row=r.line,
                        file=str(path))
-
-
-_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-"""The first bytes of an XLSX (a ZIP archive) and of an old XLS (an OLE2 compound file)."""
 
 
 def _first_bytes(path: Path) -> bytes:

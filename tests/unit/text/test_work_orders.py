@@ -76,3 +76,10 @@ def test_semicolon_and_utf16_files(tmp_path) -> None:  # type: ignore[no-untyped
     assert (a.text, a.cost) == ("Ölleck, Hydraulik", 12.5)
     wo = load_work_orders(u16)
     assert wo.errors == [] and wo.by_asset["A"][0].text == "漏油 leak 🚜"
+
+
+def test_an_excel_workbook_is_named_as_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "wo.xlsx"
+    f.write_bytes(b"PK\x03\x04" + b"\x00\xc7\xff" * 50)
+    with pytest.raises(ValidationError, match="Excel workbook"):
+        load_work_orders(f)
