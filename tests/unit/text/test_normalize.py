@@ -104,3 +104,13 @@ def test_norm_file_errors_name_line(tmp_path) -> None:  # type: ignore[no-untype
     ok.write_text("REPL\treplace\nHOSE\those\n\nPH1\t<id>\n", encoding="utf-8")
     texts = read_norm_file(ok)
     assert [t.raw for t in texts] == [("REPL", "HOSE"), ("PH1",)]
+
+
+@pytest.mark.parametrize(("kw", "where"), [({"n_folds": 1}, "n_folds"), ({"n_folds": 0}, "n_folds"),
+                                           ({"n_folds": 2.5}, "n_folds"), ({"seed": -1}, "seed")])
+def test_bad_fold_settings_are_named(kw: dict, where: str) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.text.normalize import Normalizer
+
+    with pytest.raises(ValidationError, match=f"Normalizer.{where}"):
+        Normalizer(lexicon=(), **kw)

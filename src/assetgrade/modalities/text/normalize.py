@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -207,6 +208,9 @@ class Normalizer:
         self.rule_masks = rule_masks
         self.lexicon = load_lexicon() if lexicon is None else frozenset(w.lower() for w in lexicon)
         self.abbreviations = dict(abbreviations or {})
+        for name, value, low in (("n_folds", n_folds, 2), ("seed", seed, 0)):  # folds of one would train on nothing
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ValidationError(f"{name}={value!r}; a whole number >= {low}", where=f"Normalizer.{name}")
         self.n_folds = n_folds
         self.seed = seed
 
