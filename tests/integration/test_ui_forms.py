@@ -214,3 +214,23 @@ def test_the_asset_page_reads_only_the_latest_of_many_predictions(fresh_env: Any
     assert page.prediction is not None and page.prediction.model_version == "m39"
     assert page.n_predictions == 41 and len(loaded) == 1  # not 41 payloads for one count
     assert "· 41 predictions" in fresh_env.login("alice").get(f"/ui/assets/{aid}").text
+
+
+def test_right_to_left_overrides_stay_inside_ids_and_notes(fresh_env: Any) -> None:
+    from assetgrade.store.repository import add_asset
+    from assetgrade.store.results import add_prediction
+
+    rtl = "\u202eexe.gpj"  # shows as "jpg.exe" and would reverse what follows it on the line
+    with fresh_env.ws.session() as s:
+        add_asset(s, rtl, asset_type="pump")
+        add_prediction(s, rtl, model_version="m", grade="B", distribution={"A": 0.5, "B": 0.5},
+                       conformal_set=["A", "B"], decision="review", expected_cost=1e6, payload={})
+    c = fresh_env.login("alice")
+    queue = c.get("/ui/queue").text
+    assert f"<bdi>{rtl}</bdi></a>" in queue
+    r = c.post(f"/ui/assets/{rtl}/review", data={"expected_version": "1", "grade": "A", "note": f"{rtl} note"},
+               follow_redirects=False)
+    page = c.get(r.headers["location"]).text
+    assert f"Review of <bdi>{rtl}</bdi> saved." in page
+    mine = c.get(f"/ui/assets/{rtl}").text
+    assert f"<h1><bdi>{rtl}</bdi>" in mine and f"<q><bdi>{rtl} note</bdi></q>" in mine

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -47,6 +48,15 @@ def asset_url(asset_id: str, suffix: str = "") -> str:
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["asset_url"] = asset_url
+
+
+def bdi(value: object) -> Markup:
+    """``value`` escaped inside ``<bdi>``: a right-to-left override in an id, a name or a note stays inside it
+    instead of reversing the text that follows it on the line (``Review of <id> saved.``)."""
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+templates.env.filters["bdi"] = bdi
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
@@ -236,7 +246,7 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: str, saved: str | None = None, graded: bool = False) -> HTMLResponse:
     _reviewer(request)
-    msg = f"Review of {saved} saved." if saved else None
+    msg = Markup("Review of {} saved.").format(bdi(saved)) if saved else None
     ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok")
     pred = ctx["p"].prediction
     if graded and pred is not None:
