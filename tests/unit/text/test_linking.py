@@ -76,3 +76,11 @@ def test_minilm_links_a_paraphrase() -> None:
     linker = OntologyLinker(default_ontology(), embedder=MiniLMEmbedder(), threshold=0.6)
     link = linker.link("oil seeping out")
     assert link.kind == "defect" and link.id == "leak" and link.method in ("embedding", "subphrase")
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), 2.0, -1.5, "0.7"])
+def test_a_threshold_that_would_link_nothing_is_refused(threshold: object) -> None:
+    from assetgrade.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"OntologyLinker\.threshold"):
+        OntologyLinker(default_ontology(), threshold=threshold)  # type: ignore[arg-type]

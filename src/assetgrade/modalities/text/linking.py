@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from assetgrade.errors import ValidationError
 from assetgrade.ontology import Ontology, normalise_term
 
 __all__ = ["Link", "OntologyLinker", "TextEmbedder", "format_unlinked_report"]
@@ -70,9 +71,12 @@ class OntologyLinker:
     """
 
     def __init__(self, ontology: Ontology, *, embedder: TextEmbedder | None = None, threshold: float = 0.72) -> None:
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not -1.0 <= threshold <= 1.0:
+            raise ValidationError(f"threshold={threshold!r}; a cosine similarity between -1 and 1 (default 0.72)",
+                                  where="OntologyLinker.threshold")  # NaN or 2 would silently link nothing
         self.ontology = ontology
         self.embedder = embedder
-        self.threshold = threshold
+        self.threshold = float(threshold)
         self._labels: list[tuple[Kind, str]] = []
         self._names: list[str] = []
         for kind, table in (("component", ontology.components), ("defect", ontology.defects)):
