@@ -49,7 +49,9 @@ def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple
     g = np.asarray([str(x) for x in groups])
     uniq = np.unique(g)
     if len(uniq) < n_splits:
-        raise ValidationError(f"{len(uniq)} groups cannot make {n_splits} folds", where="groups")
+        raise ValidationError(f"{len(g)} asset(s) in {len(uniq)} group(s) cannot make {n_splits} folds: grouped "
+                              "cross-validation needs at least one group per fold (fewer folds, or more assets)",
+                              where="groups")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(uniq))
     fold_of = {uniq[j]: i % n_splits for i, j in enumerate(perm)}

@@ -88,3 +88,11 @@ def test_folds_need_an_integer_of_at_least_two(n_splits: object) -> None:
 
     with pytest.raises(ValidationError, match=r"n_splits: n_splits=.* must be an integer >= 2"):
         grouped_folds(["a", "b", "c"], n_splits, 0)  # type: ignore[arg-type]  # 0 was a ZeroDivisionError
+
+
+def test_too_few_groups_for_the_folds_says_what_to_change() -> None:
+    from assetgrade.fusion.combine import grouped_folds
+
+    with pytest.raises(ValidationError, match=r"groups: 4 asset\(s\) in 2 group\(s\) cannot make 3 folds: .*\(fewer "
+                                              r"folds, or more assets"):
+        grouped_folds(["u1", "u1", "u2", "u2"], 3, 0)
