@@ -200,3 +200,27 @@ def test_a_box_dragged_past_the_image_edge_stays_on_the_image(browser: Any, serv
     box = [d for d in _reviews(served, target)[0]["defects"] if d.get("box") and d["box"][0] == 0.0]
     assert len(box) == 1 and box[0]["box"][1] == 0.0 and box[0]["box"][2] > 20
     page.context.close()
+
+
+def test_queue_selection_survives_a_refresh_that_brings_fewer_rows(browser: Any,  # noqa: F811
+                                                                   served_hostile: Served) -> None:
+    served = served_hostile
+    api = served.api("alice")
+    page = _login(browser, served, "alice")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.clock.install()
+    page.reload()
+    queue = api.get("/api/v1/queue?limit=100").json()["items"]
+    assert len(queue) >= 3
+    for _ in range(len(queue) - 1):
+        page.keyboard.press("j")  # select the last row
+    for item in queue[-2:]:  # meanwhile, others review the two assets at the end of the queue
+        assert api.post(f"/api/v1/assets/{item['asset_id']}/reviews",
+                        json={"expected_version": item["asset_version"], "grade": "A"}).status_code == 201
+    page.clock.fast_forward("00:31")  # the 30 s refresh brings back two rows fewer
+    page.wait_for_function(f"document.querySelectorAll('#queue-rows tr[data-href]').length === {len(queue) - 2}")
+    page.keyboard.press("Enter")  # opens the row now last, not nothing (and no script error)
+    page.wait_for_url(f"**/ui/assets/{queue[-3]['asset_id']}")
+    assert errors == []
+    page.context.close()

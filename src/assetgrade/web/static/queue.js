@@ -3,7 +3,10 @@
   "use strict";
   var sel = 0;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr[data-href]")); }
-  function mark() { rows().forEach(function (r, i) { r.classList.toggle("selected", i === sel); if (i === sel) { r.setAttribute("aria-selected", "true"); } else { r.removeAttribute("aria-selected"); } }); }
+  function mark() {
+    sel = Math.max(0, Math.min(sel, rows().length - 1));  /* the refresh may bring back fewer rows */
+    rows().forEach(function (r, i) { r.classList.toggle("selected", i === sel); if (i === sel) { r.setAttribute("aria-selected", "true"); } else { r.removeAttribute("aria-selected"); } });
+  }
   function typing(el) { return el && (el.tagName === "INPUT" || el.tagName === "SELECT" || el.tagName === "TEXTAREA" || el.isContentEditable); }
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) { return; }
