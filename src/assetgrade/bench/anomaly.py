@@ -53,6 +53,11 @@ def _folder_refs(folder: Path, flag: str) -> list[ImageRef]:
 
 
 def _inputs(cfg: AnomalyBenchConfig) -> tuple[str, list[ImageRef], list[ImageRef]]:
+    if cfg.dataset is not None and (cfg.good is not None or cfg.defect is not None):
+        raise ValidationError("give either --dataset or --good/--defect folders, not both", where="bench anomaly")
+    if cfg.dataset is None and cfg.per_class is not None:
+        raise ValidationError("--per-class applies to --dataset neu; with --good/--defect every image is used",
+                              where="--per-class")
     if cfg.dataset == "neu":
         from assetgrade.datasets.neu import NEU_CLASSES, load_neu
 

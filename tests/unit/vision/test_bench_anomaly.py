@@ -45,3 +45,10 @@ def test_an_image_both_good_and_defective_is_refused(tmp_path: Path, rng: np.ran
     cfg = AnomalyBenchConfig(good=good, defect=bad, image_size=64, cache_dir=tmp_path / "cache", progress=False)
     with pytest.raises(ValidationError, match=r"3 image\(s\) are both good and defective.*'defect/d0\.png'"):
         run_anomaly_bench(cfg)
+
+
+def test_options_that_would_be_ignored_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="either --dataset or --good/--defect"):
+        run_anomaly_bench(AnomalyBenchConfig(dataset="neu", good=tmp_path, progress=False))
+    with pytest.raises(ValidationError, match="--per-class applies to --dataset neu"):
+        run_anomaly_bench(AnomalyBenchConfig(good=tmp_path, defect=tmp_path, per_class=10, progress=False))
