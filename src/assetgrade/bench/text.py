@@ -283,6 +283,9 @@ def bench_classify(
     t0 = time.perf_counter()
     if not path.exists():
         raise NotFoundError(f"CSV {path} does not exist")
+    if label_column in (text_column, group_column):
+        raise ValidationError(f"the label column {label_column!r} is also the text or group column: the score would "
+                              "measure copying the label", where="--label-column")
     table = read_labelled_texts(path, text_column, label_column, group_column)
     dropped = dict(table.dropped)
     dropped["unspecified"] = sum(lab == "Unspecified" for lab in table.labels)

@@ -83,6 +83,8 @@ def test_classify_reports_bad_and_dropped_rows(tmp_path: Path) -> None:
     ("note,label,site\n" + "".join(f"t{i},{'ab'[i % 2]},s\n" for i in range(6)), {"group_column": "site"},
      "at least 2 groups"),
     ('note,label\n"open,a\nx,b\n', {}, "never closed"),
+    ("note,label\n" + "".join(f"t{i},{'ab'[i % 2]}\n" for i in range(40)), {"group_column": "label"},
+     "copying the label"),
 ])
 def test_classify_refuses_unusable_csv_clearly(tmp_path: Path, content: str, args: dict, match: str) -> None:
     f = _lines(tmp_path, "bad.csv", content)
