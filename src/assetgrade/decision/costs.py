@@ -147,7 +147,9 @@ class CostConfig(BaseModel):
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
-            if loc and err["type"] != "extra_forbidden":
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key; known: {list(cls.model_fields)}"
+            elif loc:
                 msg += f" (got {err.get('input')!r})"
             raise ValidationError(msg, where=f"{where}.{loc}" if loc else where) from exc
 

@@ -117,3 +117,10 @@ def test_degenerate_matrices_are_refused() -> None:
         expected_costs(np.array([[0.5, 0.5]]), np.array([[0.0, np.nan], [1.0, 0.0]]))
     # a constant cost of handling every sale on the diagonal is allowed
     assert cost_matrix(CostConfig.from_dict({"grades": ["A", "B"], "matrix": [[1, 3], [4, 1]]}))[0, 0] == 1.0
+
+
+def test_unknown_cost_key_lists_the_known_ones() -> None:
+    with pytest.raises(ValidationError, match=r"config:costs.revew_cost: unknown key; known: \['grades', 'price', "
+                                              r"'asset_value', 'dispute_cost', 'over_grade_factor', 'review_cost', "
+                                              r"'matrix'\]"):
+        CostConfig.from_dict({"revew_cost": 100})
