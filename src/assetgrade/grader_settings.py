@@ -119,13 +119,23 @@ def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_W
     ...
     assetgrade.errors.ValidationError: assetgrade.yaml:grader: bad grader settings: ...
     """
+    import inspect
+
     from assetgrade.grader import Grader
 
+    for key, section in (("ontology", "ontology: (a file name at the top level)"), ("costs", "costs:")):
+        if key in settings:
+            # Grader(costs=<a mapping>) built, and train then failed on it with an AttributeError
+            raise ValidationError(f"{key!r} is not a grader setting: it has its own place in assetgrade.yaml, "
+                                  f"{section}", where=f"{where}.{key}")
     kw = {**settings, **{k: v for k, v in given.items() if v is not None}}
     try:
         return Grader(**kw)
     except TypeError as exc:
-        raise ValidationError(f"bad grader settings: {exc}", where=where) from exc
+        known = [k for k in inspect.signature(Grader.__init__).parameters if k not in ("self", "ontology", "costs")]
+        unknown = sorted(str(k) for k in kw if k not in known)
+        hint = f"; known keys: {known}" if unknown else ""
+        raise ValidationError(f"bad grader settings: {exc}{hint}", where=where) from exc
 
 
 def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None, *,
