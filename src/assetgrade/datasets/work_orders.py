@@ -111,7 +111,7 @@ def _table(text: str, source: str) -> tuple[list[str], Iterator[tuple[int, dict[
     if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
         csv.field_size_limit(MAX_CSV_FIELD_CHARS)
     text = text.removeprefix("\ufeff")
-    delim = _delimiter(text.split("\n", 1)[0])
+    delim = _delimiter(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])  # the first line, whatever its line ending
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     try:
         header = [h.strip() for h in next(reader)]

@@ -83,3 +83,11 @@ def test_an_excel_workbook_is_named_as_one(tmp_path) -> None:  # type: ignore[no
     f.write_bytes(b"PK\x03\x04" + b"\x00\xc7\xff" * 50)
     with pytest.raises(ValidationError, match="Excel workbook"):
         load_work_orders(f)
+
+
+def test_separator_is_read_from_the_first_line_of_a_cr_only_file() -> None:
+    head = HEAD.replace(",", ";").rstrip("\n")
+    note = ", ".join(["leak"] * 20)  # more commas in the texts than semicolons in the file
+    text = head + f"\r2004-07-01;A;{note};PM01;5\r2004-07-02;A;crack;PM01;6\r"
+    wo = read_work_orders(io.StringIO(text), source="mac.csv")
+    assert wo.errors == [] and [e.text for e in wo.by_asset["A"]] == [note, "crack"]
