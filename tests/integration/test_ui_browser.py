@@ -13,11 +13,13 @@ import pytest
 
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
-from assetgrade.store.repository import add_evidence
+from assetgrade.store.repository import add_asset, add_evidence
 from assetgrade.store.results import add_prediction
 from assetgrade.workspace import Workspace
 
 from .test_browser import CHROMIUM, Served, _login, _serve, browser  # noqa: F401  (browser is a fixture)
+
+LONG_ID = "L" + "x" * 400
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,6 +37,9 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
         # the last asset was graded when the scale had a grade Z: no grade is preselected on its page
         add_prediction(s, made[-1].asset_id, model_version="old-scale", grade="Z", distribution={"Z": 0.7, "A": 0.3},
                        conformal_set=["Z"], decision="review", expected_cost=0.5)
+        add_asset(s, LONG_ID, asset_type="t" * 300)  # one long word: it must wrap, not widen the page
+        add_prediction(s, LONG_ID, model_version="v" * 200, grade="B", distribution={"A": 0.5, "B": 0.5},
+                       conformal_set=["A", "B"], decision="review", expected_cost=0.7)
         # a second image of demo-007 whose stored bytes do not decode (truncated upload, wrong file)
         bad = ws.blobs.put_bytes(b"\x89PNG\r\n\x1a\n not really an image")
         add_evidence(s, asset_id="demo-007", kind="image", sha256=bad, blob_sha=bad, media_type="image/png",
@@ -223,4 +228,18 @@ def test_queue_selection_survives_a_refresh_that_brings_fewer_rows(browser: Any,
     page.keyboard.press("Enter")  # opens the row now last, not nothing (and no script error)
     page.wait_for_url(f"**/ui/assets/{queue[-3]['asset_id']}")
     assert errors == []
+    page.context.close()
+
+
+def test_long_unbroken_ids_and_notes_do_not_widen_the_pages(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/{LONG_ID}")
+    page.get_by_label("Note").fill("n" * 3000)
+    page.get_by_role("button", name="Submit review").click()
+    page.wait_for_url("**saved=*")
+    for path in ("/ui/queue", f"/ui/assets/{LONG_ID}", f"/ui/queue?saved={LONG_ID}"):
+        page.goto(served.url + path)
+        wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wider <= 0, (path, wider)
     page.context.close()
