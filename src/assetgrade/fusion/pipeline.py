@@ -157,11 +157,7 @@ class FusionModel:
         calibration: tuple[Sequence[EvidenceBlock], npt.ArrayLike, Sequence[str] | None] | None = None,
     ) -> Self:
         """Fit on blocks and grade indices; ``calibration`` = (blocks, y, asset types) of held-out assets."""
-        if self.calibration not in ("temperature", "isotonic", "none"):
-            raise ValidationError(
-                f"calibration={self.calibration!r}; allowed: 'temperature', 'isotonic', 'none'",
-                where="FusionModel.calibration",
-            )
+        self._check_settings()
         k = len(self.grades)
         yy = as_labels(y, k)
         n = len(blocks[0].asset_ids) if blocks else 0
@@ -197,6 +193,26 @@ class FusionModel:
         self.calibration_proba_ = cal_p
         self.calibration_y_ = cal_y
         return self
+
+    def _check_settings(self) -> None:
+        """Every setting checked before anything is fitted (the conformal ones were checked after the fusers)."""
+        if self.calibration not in ("temperature", "isotonic", "none"):
+            raise ValidationError(
+                f"calibration={self.calibration!r}; allowed: 'temperature', 'isotonic', 'none'",
+                where="FusionModel.calibration",
+            )
+        if len(self.grades) < 2 or len(set(self.grades)) != len(self.grades):
+            raise ValidationError(f"grades={list(self.grades)} must be at least two distinct names, best first",
+                                  where="FusionModel.grades")
+        SplitConformal(alpha=self.alpha, method=self.conformal_method, min_group_size=self.min_group_size,
+                       grade_names=self.grades)._check_settings()
+        n = self.n_splits
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+            raise ValidationError(f"n_splits={n!r} must be an integer >= 2", where="FusionModel.n_splits")
+        if self.contradiction_gap < 1:
+            raise ValidationError(f"contradiction_gap={self.contradiction_gap!r} must be >= 1",
+                                  where="FusionModel.contradiction_gap")
+        (self.fuser or Fuser(seed=self.seed))._check_settings()
 
     def _new_calibrator(self) -> TemperatureScaler | IsotonicCalibrator | None:
         if self.calibration == "temperature":

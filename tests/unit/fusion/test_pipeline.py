@@ -117,3 +117,21 @@ def test_conformal_scores_come_from_calibrators_that_did_not_see_the_asset(rng: 
            for b in cal_blocks]
     with pytest.raises(ValidationError, match=r"FusionModel.calibration: the calibration assets form 1 group"):
         FusionModel(fuser=Fuser(dropout_copies=0)).fit(blocks, y, calibration=(one, yc[:1], None))
+
+
+def test_settings_are_checked_before_the_fusers_are_fitted(rng: np.random.Generator) -> None:
+    import pytest
+
+    from assetgrade.errors import ValidationError
+
+    y = rng.integers(0, 4, 40)
+    blocks = _blocks(rng, y)
+    for kw, where in (({"alpha": 1.5}, "SplitConformal.alpha"),
+                      ({"conformal_method": "raps"}, "SplitConformal.method"),
+                      ({"n_splits": 1}, "FusionModel.n_splits"),
+                      ({"grades": ("A", "A", "B", "C")}, "FusionModel.grades"),
+                      ({"fuser": Fuser(C=0)}, "Fuser.C")):
+        fm = FusionModel(**kw)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=where):
+            fm.fit(blocks, y)
+        assert not hasattr(fm, "fuser_")  # nothing was fitted first
