@@ -108,15 +108,18 @@ def save_plots(
     out_dir.mkdir(parents=True, exist_ok=True)
     pred = proba.argmax(axis=1)
     cm = confusion_matrix(y, pred, labels=list(range(len(classes))))
-    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 1.1 * len(classes) + 1.5))
+    k = len(classes)
+    # at most 30 inches a side (3,300 px): a folder of 200 classes would otherwise draw a 2 GB canvas
+    fig, ax = plt.subplots(figsize=(min(1.2 * k + 2, 30.0), min(1.1 * k + 1.5, 30.0)))
     ax.imshow(cm, cmap="Blues")
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(
-                j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > cm.max() / 2 else "black"
-            )
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
+    if k <= 30:  # beyond that the counts no longer fit their cells
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > cm.max() / 2 else "black")
+    fontsize = 10 if k <= 30 else max(3.0, 10 * 30 / k)
+    ax.set_xticks(range(k), classes, rotation=45 if k <= 30 else 90, ha="right", fontsize=fontsize)
+    ax.set_yticks(range(k), classes, fontsize=fontsize)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{stem}: confusion matrix (accuracy {np.mean(pred == y):.3f})")

@@ -59,3 +59,14 @@ def test_counts_and_fold_check_are_over_readable_images(tmp_path: Path, rng: np.
     cfg.folds = 5
     with pytest.raises(ValidationError, match=r"too few in \{'a': 4, 'b': 4\}"):  # refused before any feature
         run_vision_bench(cfg)
+
+
+def test_plots_of_many_classes_stay_a_bounded_size(tmp_path: Path, rng: np.random.Generator) -> None:
+    from assetgrade.bench.vision import save_plots
+
+    k = 120
+    y = np.arange(240) % k
+    proba = rng.dirichlet(np.ones(k), size=240)
+    paths = save_plots(y, proba, tuple(f"part-{i}" for i in range(k)), tmp_path, "many")
+    with Image.open(paths[0]) as img:
+        assert max(img.size) <= 3400  # 30 inches at 110 dpi, not 146 inches (16,000 px a side)
