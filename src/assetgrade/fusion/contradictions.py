@@ -97,6 +97,12 @@ def find_contradictions(
     """
     if min_gap < 1:
         raise ValidationError(f"min_gap={min_gap} must be >= 1", where="min_gap")
+    if not 0.0 <= min_confidence <= 1.0:  # NaN too: it silently turned every distribution's grade off
+        raise ValidationError(f"min_confidence={min_confidence} must be in [0, 1]", where="min_confidence")
+    if emd_threshold is not None and not 0.0 < emd_threshold < float("inf"):
+        # 0 (or less) made every pair of modalities contradict each other
+        raise ValidationError(f"emd_threshold={emd_threshold} must be a finite number > 0, or None (off)",
+                              where="emd_threshold")
     k = len(grades)
     # on a scale too short for min_gap (two grades, with the default 2), the two ends of the
     # scale are the furthest apart modalities can be: they contradict each other

@@ -111,3 +111,17 @@ def test_two_grade_scale_flags_opposite_ends() -> None:
     three = ("A", "B", "C")
     assert find_contradictions({"vision": np.array([0.9, 0.1, 0.0]), "text": np.array([0.1, 0.9, 0.0])}, {}, three,
                                emd_threshold=None) == []
+
+
+@pytest.mark.parametrize(("kw", "says"), [
+    ({"min_confidence": float("nan")}, r"min_confidence: min_confidence=nan must be in \[0, 1\]"),
+    ({"min_confidence": 1.5}, r"min_confidence=1.5 must be in \[0, 1\]"),
+    ({"emd_threshold": 0.0}, r"emd_threshold: emd_threshold=0.0 must be a finite number > 0, or None"),
+    ({"emd_threshold": float("nan")}, "emd_threshold=nan must be"),
+])
+def test_contradiction_settings_are_checked(kw: dict, says: str) -> None:  # type: ignore[type-arg]
+    from assetgrade.errors import ValidationError
+
+    agree = {"vision": np.array([0.9, 0.1, 0.0]), "text": np.array([0.85, 0.15, 0.0])}
+    with pytest.raises(ValidationError, match=says):
+        find_contradictions(agree, {}, ("A", "B", "C"), **kw)
