@@ -114,3 +114,17 @@ def test_bad_fold_settings_are_named(kw: dict, where: str) -> None:
 
     with pytest.raises(ValidationError, match=f"Normalizer.{where}"):
         Normalizer(lexicon=(), **kw)
+
+
+def test_an_unfitted_normaliser_is_named_not_an_attribute_error() -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.text.extractor import TextExtractor
+    from assetgrade.store.records import AssetRecord, LogEntry
+
+    with pytest.raises(ValidationError, match="fit the normaliser"):
+        Normalizer(lexicon=()).normalize("repl hyd hose")
+    recs = [AssetRecord("a", logs=(LogEntry("e1", "hose leak"),))]
+    with pytest.raises(ValidationError, match="fit the normaliser"):
+        TextExtractor(embedder="none", normalizer=Normalizer(lexicon=())).fit(recs).extract(recs)
+    with pytest.raises(ValidationError, match=r"TextExtractor\.normalizer"):
+        TextExtractor(normalizer="maintnorm")  # type: ignore[arg-type]

@@ -86,6 +86,9 @@ class TextExtractor:
                 f"embedder {embedder!r}; allowed: 'minilm', 'hashing', 'none'", where="TextExtractor.embedder"
             )
         check_limits(max_chars, recurrence_window_days, "TextExtractor")
+        if normalizer is not None and not callable(getattr(normalizer, "normalize_tokens", None)):
+            raise ValidationError(f"normalizer={normalizer!r}; a fitted Normalizer or None",
+                                  where="TextExtractor.normalizer")
         self.ontology = ontology
         self.embedder = embedder
         self.normalizer = normalizer

@@ -274,6 +274,9 @@ class Normalizer:
 
     def normalize_batch(self, texts: Sequence[Sequence[str]]) -> list[list[str]]:
         """Normalise many tokenised texts; unseen tokens of all texts are ranked in one batch."""
+        if not hasattr(self, "memory_"):
+            raise ValidationError("fit the normaliser (on MaintNorm-format pairs) before normalising",
+                                  where="Normalizer.normalize")
         mem: _Memory = self.memory_
         outs: list[list[str | None]] = []
         pending: list[tuple[int, int]] = []
