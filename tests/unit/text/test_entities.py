@@ -55,3 +55,10 @@ def test_bad_settings() -> None:
         EntityTagger().fit([])
     with pytest.raises(ValidationError, match="layers"):
         EntityTagger(layers=("middle",)).fit([IEText(("a",), ())])
+
+
+def test_an_unfitted_tagger_is_named_not_an_attribute_error() -> None:
+    from assetgrade.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="fit the tagger"):
+        EntityTagger().predict(["replace", "pump"])

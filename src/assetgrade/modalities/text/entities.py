@@ -181,6 +181,9 @@ class EntityTagger:
     def _open(self) -> list[Any]:
         import pycrfsuite
 
+        if not hasattr(self, "models_"):
+            raise ValidationError("fit the tagger (on MaintIE-format texts) before predicting",
+                                  where="EntityTagger.predict")
         if not getattr(self, "_taggers", None):
             taggers = []
             for blob in self.models_:
