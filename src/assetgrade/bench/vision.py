@@ -248,6 +248,10 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     _check_class_counts(ds.classes, y, cfg.folds, "images")  # before any feature is computed
     cache_root = cfg.cache_dir or default_cache_dir()
     bb = Backbone(cfg.backbone, image_size=cfg.image_size, cache_dir=cache_root / "onnx")
+    n_blocks = len(bb.torch_model._blocks)
+    if cfg.finetune and not 0 <= cfg.finetune_blocks < n_blocks:  # before the features, not after the linear heads
+        raise ValidationError(f"{cfg.finetune_blocks} is not allowed; {cfg.backbone} has {n_blocks} blocks, so 0.."
+                              f"{n_blocks - 1} can be trained", where="--finetune-blocks")
     cache = FeatureCache(cache_root / "features")
     views = TTA_VIEWS if cfg.tta or cfg.augment else ("id",)
     feats: dict[str, npt.NDArray[np.float32]] = {}

@@ -70,3 +70,20 @@ def test_plots_of_many_classes_stay_a_bounded_size(tmp_path: Path, rng: np.rando
     paths = save_plots(y, proba, tuple(f"part-{i}" for i in range(k)), tmp_path, "many")
     with Image.open(paths[0]) as img:
         assert max(img.size) <= 3400  # 30 inches at 110 dpi, not 146 inches (16,000 px a side)
+
+
+def test_too_many_finetune_blocks_are_refused_before_any_feature(tmp_path: Path, rng: np.random.Generator,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from assetgrade.bench import vision
+
+    data = _folder(tmp_path / "data", rng)
+    cfg = VisionBenchConfig(dataset="folder", data_dir=data, folds=2, image_size=64, cache_dir=tmp_path / "cache",
+                            finetune=True, finetune_blocks=99, heatmaps=False, progress=False)
+
+    def no_features(*a: object, **k: object) -> None:
+        raise AssertionError("features computed before the settings were checked")
+
+    monkeypatch.setattr("assetgrade.modalities.vision.features.extract_pooled", no_features)
+    with pytest.raises(ValidationError, match=r"lite0 has 16 blocks, so 0\.\.15") as info:
+        vision.run_vision_bench(cfg)
+    assert info.value.where == "--finetune-blocks"

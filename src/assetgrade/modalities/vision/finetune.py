@@ -106,7 +106,7 @@ class FineTuner:
     ) -> None:
         n_total = len(backbone.torch_model._blocks)
         if not 0 <= n_blocks < n_total:
-            raise ValidationError(f"n_blocks must be in 0..{n_total - 1}", where="finetune")
+            raise ValidationError(f"n_blocks={n_blocks}; allowed: 0..{n_total - 1}", where="finetune")
         if not 0.0 <= val_fraction < 0.5:
             raise ValidationError(f"val_fraction must be in [0, 0.5), got {val_fraction}", where="finetune")
         self.backbone = backbone
