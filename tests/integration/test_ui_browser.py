@@ -231,7 +231,7 @@ def test_queue_selection_survives_a_refresh_that_brings_fewer_rows(browser: Any,
     page.context.close()
 
 
-def test_long_unbroken_ids_and_notes_do_not_widen_the_pages(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+def test_long_unbroken_ids_and_notes_and_a_phone_do_not_widen_the_pages(browser: Any, served_hostile: Served) -> None:  # noqa: F811
     served = served_hostile
     page = _login(browser, served, "alice")
     page.goto(f"{served.url}/ui/assets/{LONG_ID}")
@@ -239,6 +239,11 @@ def test_long_unbroken_ids_and_notes_do_not_widen_the_pages(browser: Any, served
     page.get_by_role("button", name="Submit review").click()
     page.wait_for_url("**saved=*")
     for path in ("/ui/queue", f"/ui/assets/{LONG_ID}", f"/ui/queue?saved={LONG_ID}"):
+        page.goto(served.url + path)
+        wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wider <= 0, (path, wider)
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: the queue table scrolls, the page does not
+    for path in ("/ui/queue", "/ui/requests", "/ui/dashboard", "/ui/assets/demo-001", f"/ui/assets/{LONG_ID}"):
         page.goto(served.url + path)
         wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert wider <= 0, (path, wider)
