@@ -131,3 +131,11 @@ def test_cli_json_folder_is_refused_before_the_benchmark_runs(tmp_path: Path) ->
     result = CliRunner().invoke(build_app(), ["bench", "text", "--task", "negation", "--json", str(tmp_path)])
     assert result.exit_code != 0 and "--json" in result.output + str(result.exception)
     assert "text.negation" not in result.output  # refused before the run, not after it
+
+
+def test_cli_seed_beyond_what_the_splitters_take_is_refused(tmp_path: Path) -> None:
+    args = ["bench", "text", "--task", "classify", "--dataset", "csv", "--data-dir", str(write_csv(tmp_path)),
+            "--text-column", "note", "--label-column", "label", "--min-count", "2", "--folds", "2"]
+    result = CliRunner().invoke(build_app(), [*args, "--seed", "5000000000"])
+    assert result.exit_code != 0 and "--seed" in result.output + str(result.exception)
+    assert CliRunner().invoke(build_app(), [*args, "--seed", str(2**32 - 1)]).exit_code == 0
