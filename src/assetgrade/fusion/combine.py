@@ -331,12 +331,19 @@ class Fuser:
                 else np.full((n, self.n_classes_), np.nan) for m in self.modalities_]
 
     def _resolve(self, blocks: Sequence[EvidenceBlock], k: int) -> str:
-        """The model to fit: ``auto`` is latent when every block has a distribution and the table fits."""
+        """The model to fit: ``auto`` is latent when every block has a distribution on some training asset
+        and the table fits."""
         if self.model != "auto":
             return str(self.model)
         from assetgrade.fusion.latent import MAX_STATES
 
-        if all(b.grade_proba is not None for b in blocks) and k ** len(blocks) <= MAX_STATES:
+        def readable(b: EvidenceBlock) -> bool:
+            if b.grade_proba is None:
+                return False
+            gp = np.asarray(b.grade_proba, dtype=np.float64)
+            return bool((np.asarray(b.present, dtype=bool) & np.isfinite(gp).all(axis=1)).any())
+
+        if all(readable(b) for b in blocks) and k ** len(blocks) <= MAX_STATES:
             return "latent"
         return "logistic"
 
@@ -344,6 +351,11 @@ class Fuser:
         from assetgrade.fusion.latent import LatentLevelTable
 
         qs = [self._latent_input(b, k) for b in blocks]
+        for b, q in zip(blocks, qs, strict=True):
+            if not np.isfinite(q).all(axis=1).any():  # the table said only "modality 0"
+                raise ValidationError("absent (or without a finite distribution) on every training asset: the latent "
+                                      "table cannot learn its readings; leave the modality out or use "
+                                      "model='logistic'", where=f"EvidenceBlock[{b.modality}]")
         self.widths_ = {b.modality: (k, 0) for b in blocks}
         self.feature_names_ = [f"{b.modality}:p_{j}" for b in blocks for j in range(k)]
         self.dropped_counts_ = {m: 0 for m in self.modalities_}

@@ -96,3 +96,15 @@ def test_too_few_groups_for_the_folds_says_what_to_change() -> None:
     with pytest.raises(ValidationError, match=r"groups: 4 asset\(s\) in 2 group\(s\) cannot make 3 folds: .*\(fewer "
                                               r"folds, or more assets"):
         grouped_folds(["u1", "u1", "u2", "u2"], 3, 0)
+
+
+def test_latent_names_a_modality_absent_on_every_training_asset(rng: np.random.Generator) -> None:
+    b, y = _block(rng)
+    n = len(y)
+    gp = rng.dirichlet([1, 1, 1], n)
+    seen = EvidenceBlock("vision", b.asset_ids, (), np.zeros((n, 0)), np.ones(n, bool), grade_proba=gp)
+    never = EvidenceBlock("sensors", b.asset_ids, (), np.zeros((n, 0)), np.zeros(n, bool), grade_proba=gp)
+    with pytest.raises(ValidationError, match=r"EvidenceBlock\[sensors\]: absent .* on every training asset"):
+        Fuser(model="latent").fit([seen, never], y, n_classes=3)
+    auto = Fuser(model="auto").fit([seen, never], y, n_classes=3)  # auto picked latent and stopped
+    assert auto.model_ == "logistic" and np.allclose(auto.predict_proba([seen, never]).sum(axis=1), 1.0)
