@@ -129,4 +129,4 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
         raise ValidationError(
             f"class folder(s) {empty} hold no image ({', '.join(IMAGE_SUFFIXES)}, any case); add images or "
             "remove the folder", where=str(root))
-    return LabelledImages(name=root.name, refs=refs, labels=labels, classes=order, ordinal=ordinal)
+    return LabelledImages(name=root.resolve().name or str(root), refs=refs, labels=labels, classes=order, ordinal=ordinal)

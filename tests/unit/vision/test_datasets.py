@@ -71,6 +71,7 @@ def test_image_folder_skips_hidden_files_reads_sub_folders_and_refuses_empty_cla
     save("ok/.thumbs/5.png")
     ds = load_image_folder(tmp_path)
     assert sorted(r.evidence_id for r in ds.refs) == ["bad/3.png", "bad/4.gif", "ok/1.png", "ok/site 2/2.PNG"]
+    assert ds.name == tmp_path.name and load_image_folder(tmp_path / "ok" / "..").name == tmp_path.name
     assert ds.labels.count("ok") == 2
     (tmp_path / "rusty").mkdir()
     (tmp_path / "rusty" / "readme.txt").write_text("no images here")
