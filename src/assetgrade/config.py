@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import NotFoundError, ValidationError
@@ -78,6 +78,12 @@ class WorkspaceConfig(BaseModel):
         description="cap on cache/evidence.sqlite (graders' evidence rows); oldest-written go first")
     policy: PolicySettings = Field(default_factory=PolicySettings)
 
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _empty_policy(cls, value: Any) -> Any:
+        """``policy:`` with nothing under it (every line commented out) sets nothing."""
+        return {} if value is None else value
+
     def ontology_path(self, base: Path) -> Path | None:
         """The ontology file, relative paths starting at the workspace folder ``base``; None: the shipped one."""
         if self.ontology is None:
@@ -89,6 +95,8 @@ class WorkspaceConfig(BaseModel):
         """A free-form section added by another module (empty dict when absent)."""
         extra = self.model_extra or {}
         value = extra.get(name, {})
+        if value is None:  # `costs:` with every line under it commented out: nothing set
+            return {}
         if not isinstance(value, dict):
             raise ValidationError(f"section {name!r} must be a mapping, got {type(value).__name__}",
                                   where=CONFIG_NAME)

@@ -39,3 +39,10 @@ def test_workspace_numbers_are_read_strictly(text: str, field: str) -> None:
     with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:{field}: "):
         parse_config(text, "ws/assetgrade.yaml")
     assert parse_config("ingest_group_size: 50\nevidence_cache_max_gb: 1\n", "t").evidence_cache_max_gb == 1.0
+
+
+def test_an_emptied_section_sets_nothing() -> None:
+    # every line under `policy:` / `costs:` commented out leaves null: it was refused as not a mapping
+    cfg = parse_config("policy:\n#  coverage: 0.8\ncosts:\n#  review_cost: 50\ngrader:\n", "ws/assetgrade.yaml")
+    assert cfg.policy.coverage == 0.9 and not cfg.policy.model_fields_set
+    assert cfg.section("costs") == {} and cfg.section("grader") == {}
