@@ -80,7 +80,7 @@ def _inputs(cfg: AnomalyBenchConfig) -> tuple[str, list[ImageRef], list[ImageRef
         raise ValidationError(
             f"{len(both)} image(s) are both good and defective (the same bytes under --good and --defect, e.g. "
             f"{both[0]!r} in {cfg.good}); a folder inside the other is read with it", where="bench anomaly")
-    return f"folders {cfg.good.name} vs {cfg.defect.name}", good, bad
+    return f"folders {cfg.good.resolve().name} vs {cfg.defect.resolve().name}", good, bad
 
 
 def _patches(

@@ -27,16 +27,20 @@ def _folders(root: Path, rng: np.random.Generator) -> tuple[Path, Path]:
     return good, bad
 
 
-def test_unreadable_images_are_listed_and_the_rest_goes_on(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_unreadable_images_are_listed_and_the_rest_goes_on(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good, bad = _folders(tmp_path / "data", rng)
     other = tmp_path / "data" / "defects"
     bad.rename(other)
-    cfg = AnomalyBenchConfig(good=good, defect=other, image_size=64, coreset_size=100, cache_dir=tmp_path / "cache",
-                             progress=False)
+    monkeypatch.chdir(good)  # --good . : the data set is still named after the folder
+    cfg = AnomalyBenchConfig(good=Path(), defect=other, image_size=64, coreset_size=100,
+                             cache_dir=tmp_path / "cache", progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     assert list(res["unreadable_images"]) == ["broken.png"] and res["n_unreadable"] == 1
     assert res["n_train"] == 3 and res["n_test"] == 2 + 3  # 6 readable good: 3 bank / 1 threshold / 2 test
     assert res["per_class"] is None and "1 threshold / 2 test" in res["split"]
+    assert res["dataset"] == "folders good vs defects"
     assert 0.0 <= res["metrics"]["image_auroc"] <= 1.0
 
 
