@@ -63,7 +63,12 @@ def work_order_items(
                           "'CSV UTF-8' and ingest that", where=str(path))
     if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"  # its byte-order mark says so (Excel's "Unicode text")
-    header, rows = read_csv_rows(path, encoding=encoding, required=required)
+    header, rows = read_csv_rows(path, encoding=encoding, required=(cols.text, cols.asset))
+    for role, col in (("date", cols.date), ("cost", cols.cost)):
+        if col and col not in header:  # optional roles: say how to do without them
+            raise IngestError(f"the {role} column {col!r} is not in the header ({', '.join(header)}); map the "
+                              f"{role} to one of these columns, or to none (empty) if the file has no {role}s",
+                              where=f"{path}:row 1")
     renamed = {k: f"column:{k}" for k in header if k in RESERVED_ATTRIBUTES and k not in required}
     for k, new in renamed.items():
         filled = {"date": cols.date, "cost": cols.cost}[k]

@@ -50,3 +50,13 @@ def test_na_date_and_cost_are_not_recorded_not_a_rejected_row(tmp_path: Path) ->
     assert "cost" not in items["A"] and "date" not in items["B"] and items["B"]["cost"] == 5.0
     (err,) = [o for o in out if isinstance(o, RowError)]
     assert (err.row, err.field) == (5, "Cost")  # anything else that is not a number still is an error
+
+
+def test_a_missing_cost_column_says_it_can_be_left_unmapped(tmp_path: Path) -> None:
+    f = tmp_path / "wo.csv"
+    f.write_text("Date,Machine,Notes\n2004-07-01,A,leak\n", encoding="utf-8")
+    cols = WorkOrderColumns(text="Notes", asset="Machine", date="Date")
+    with pytest.raises(IngestError, match=r"cost column 'Cost' is not in the header .* or to none"):
+        list(work_order_items(f, cols))
+    (item,) = list(work_order_items(f, WorkOrderColumns(text="Notes", asset="Machine", date="Date", cost=None)))
+    assert isinstance(item, ItemSpec) and item.text == "leak"
