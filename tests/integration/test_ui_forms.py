@@ -234,3 +234,14 @@ def test_right_to_left_overrides_stay_inside_ids_and_notes(fresh_env: Any) -> No
     assert f"Review of <bdi>{rtl}</bdi> saved." in page
     mine = c.get(f"/ui/assets/{rtl}").text
     assert f"<h1><bdi>{rtl}</bdi>" in mine and f"<q><bdi>{rtl} note</bdi></q>" in mine
+
+
+def test_pages_forbid_framing_and_foreign_scripts(demo_env: Any) -> None:
+    c = demo_env.login("alice")
+    aid = demo_env.assets[0].asset_id
+    for path in ("/ui/queue", f"/ui/assets/{aid}", "/ui/dashboard", "/ui/assets/no-such-asset"):
+        r = c.get(path)
+        csp = r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "object-src 'none'" in csp, path
+        assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in c.get("/ui/login").headers["Content-Security-Policy"]
