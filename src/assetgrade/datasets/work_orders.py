@@ -76,7 +76,7 @@ def _date(value: str, where: str) -> datetime | None:
         except ValueError:
             continue
     m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
-    if m and int(m[1]) <= 12 and int(m[2]) <= 12 and m[1] != m[2]:
+    if m and int(m[1]) <= 12 and int(m[2]) <= 12 and int(m[1]) != int(m[2]):
         raise IngestError(f"date {value!r} is ambiguous (day/month or month/day?); write it as YYYY-MM-DD",
                           where=where)
     try:

@@ -57,13 +57,14 @@ def test_long_note_and_unclosed_quote_are_row_errors() -> None:
 
 def test_decimal_comma_ambiguous_date_and_nul_are_refused_by_row() -> None:
     wo = read_work_orders(io.StringIO(HEAD + '2004-07-01,A,leak,PM01,"1,5"\n2004-07-01,B,leak,PM01,"1,250.50"\n'
-                                      "07/01/2004,C,leak,PM01,1\n25/12/2004,D,leak,PM01,-20\n"
+                                      "07/01/2004,C,leak,PM01,1\n25/12/2004,D,leak,PM01,-20\n07/7/2004,D,leak,PM01,1\n"
                                       "2004-07-01,E,le\x00ak,PM01,1\n"), source="wo.csv")
     assert sorted(wo.by_asset) == ["B", "D"]  # 1,5 is not read as 15
     assert wo.by_asset["B"][0].cost == 1250.5
-    assert wo.by_asset["D"][0].date == datetime(2004, 12, 25) and wo.by_asset["D"][0].cost == -20.0
+    assert [e.date for e in wo.by_asset["D"]] == [datetime(2004, 7, 7), datetime(2004, 12, 25)]  # 07/7 is one day
+    assert wo.by_asset["D"][1].cost == -20.0
     where = [e.where for e in wo.errors]
-    assert where == ["wo.csv:2:Cost", "wo.csv:4:BscStartDate", "wo.csv:6:OriginalShorttext"]
+    assert where == ["wo.csv:2:Cost", "wo.csv:4:BscStartDate", "wo.csv:7:OriginalShorttext"]
     assert "ambiguous" in str(wo.errors[0]) and "ambiguous" in str(wo.errors[1]) and "NUL" in str(wo.errors[2])
 
 
