@@ -107,6 +107,9 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
     still count in its macro averages.
     """
     if not root.is_dir():
+        if root.exists():
+            raise ValidationError(f"{root} is a file; give the folder holding one sub-folder per class",
+                                  where=str(root))
         raise NotFoundError(f"image folder {root} does not exist")
     found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     order = tuple(classes) if classes else tuple(found)
@@ -129,4 +132,5 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
         raise ValidationError(
             f"class folder(s) {empty} hold no image ({', '.join(IMAGE_SUFFIXES)}, any case); add images or "
             "remove the folder", where=str(root))
-    return LabelledImages(name=root.resolve().name or str(root), refs=refs, labels=labels, classes=order, ordinal=ordinal)
+    return LabelledImages(name=root.resolve().name or str(root), refs=refs, labels=labels, classes=order,
+                          ordinal=ordinal)

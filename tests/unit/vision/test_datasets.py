@@ -48,6 +48,8 @@ def test_image_folder(tmp_path: Path, rng: np.random.Generator) -> None:
     assert len({r.sha256 for r in ds.refs}) == 6 and ds.refs[0].load_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValidationError, match="missing"):
         load_image_folder(tmp_path, classes=["ok", "rusty"])
+    with pytest.raises(ValidationError, match="is a file; give the folder"):
+        load_image_folder(tmp_path / "ok" / "notes.txt")
 
 
 def test_elpv_labels_are_four_ordered_levels() -> None:
