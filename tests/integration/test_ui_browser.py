@@ -248,3 +248,18 @@ def test_long_unbroken_ids_and_notes_and_a_phone_do_not_widen_the_pages(browser:
         wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert wider <= 0, (path, wider)
     page.context.close()
+
+
+def test_a_review_post_that_cannot_reach_the_server_says_so(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    target = served.api("alice").get("/api/v1/queue?limit=1").json()["items"][0]["asset_id"]
+    page.goto(f"{served.url}/ui/assets/{target}")
+    page.get_by_label("Note").fill("kept while the network is down")
+    page.route("**/review", lambda route: route.abort())  # the connection drops
+    page.get_by_role("button", name="Submit review").click()
+    expect(page.locator("#review-message")).to_contain_text("Not saved: the server could not be reached")
+    expect(page.get_by_label("Note")).to_have_value("kept while the network is down")
+    page.context.close()
