@@ -297,6 +297,7 @@ def ece_if_calibrated(proba: npt.ArrayLike, *, n_bins: int = 15, n_sims: int = 1
     >>> 0.0 < ref["mean"] < ref["p95"] < 0.15
     True
     """
+    _count(n_sims, "n_sims", 1)
     p = as_proba(proba)
     rng = np.random.default_rng(seed)
     cum = np.cumsum(p, axis=1)

@@ -211,3 +211,7 @@ def test_ece_counts_must_be_whole_numbers() -> None:
     with pytest.raises(ValidationError, match=r"n_bins: n_bins=2.5 must be an integer >= 1"):
         expected_calibration_error(p, y, n_bins=2.5)  # type: ignore[arg-type]
     assert debiased_ece(p, y, n_boot=0)["estimate"] > 0.2  # the plug-in is 0.3
+    from assetgrade.fusion.calibration import ece_if_calibrated
+
+    with pytest.raises(ValidationError, match=r"n_sims: n_sims=0 must be an integer >= 1"):
+        ece_if_calibrated(p, n_sims=0)  # was numpy's IndexError on an empty percentile
