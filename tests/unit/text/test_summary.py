@@ -124,3 +124,9 @@ def test_a_long_note_with_many_findings_is_tokenised_once(summarizer: LogSummari
     assert s.features["n_negated"] > 100 and s.features["n_confirmed"] > 100
     assert len(calls) == 1  # once per text, not once per finding (35 s for such a note before)
     assert wall < 20.0
+
+
+def test_lone_surrogates_are_replaced_and_flagged() -> None:
+    text, flags = clean_text("bad \udcff leak", 100)  # bytes decoded with surrogateescape
+    assert text == "bad \ufffd leak" and flags == ["not_utf8"]
+    text.encode("utf-8")  # what a sentence embedder's tokenizer needs

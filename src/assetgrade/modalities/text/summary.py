@@ -31,6 +31,7 @@ _WORD = re.compile(r"[^\s]+")
 _INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f]")
 """A no-break space, zero-width characters (as pasted from web forms) and control characters
 (NUL, bell, escape, DEL from terminals and binary exports): read as spaces."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
                   r"(?:\s[^<>]*)?/?>", re.I)
 """An HTML formatting tag (``<b>``, ``</td>``, ``<br/>``): a word boundary, not part of a word; ``<id>`` stays."""
@@ -57,6 +58,9 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             text = raw.decode("utf-8", errors="replace")
             flags.append("not_utf8")
+    elif _SURROGATE.search(text):  # bytes decoded with surrogateescape: the sentence embedder cannot encode them
+        text = _SURROGATE.sub("\ufffd", text)
+        flags.append("not_utf8")
     if _INVISIBLE.search(text) or _TAG.search(text):  # "<b>cracked</b>", "pump\u00a0cracked\u200b": words apart
         # blanked to spaces of the same length, so text spans still point into the stored text
         text = _TAG.sub(lambda m: " " * len(m.group()), _INVISIBLE.sub(" ", text))
