@@ -127,7 +127,8 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
             refs.append(image_ref_from_file(f, evidence_id=f.relative_to(root).as_posix()))
             labels.append(cls)
     if len(order) - len(empty) < 2:
-        raise ValidationError(f"need images in at least 2 class folders, found {sorted(set(labels))}", where=str(root))
+        raise ValidationError(f"need images in at least 2 class folders (DIR/<class>/<images>), found "
+                              f"{sorted(set(labels))}", where=str(root))
     if empty:
         raise ValidationError(
             f"class folder(s) {empty} hold no image ({', '.join(IMAGE_SUFFIXES)}, any case); add images or "

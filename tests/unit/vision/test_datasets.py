@@ -50,6 +50,8 @@ def test_image_folder(tmp_path: Path, rng: np.random.Generator) -> None:
         load_image_folder(tmp_path, classes=["ok", "rusty"])
     with pytest.raises(ValidationError, match="is a file; give the folder"):
         load_image_folder(tmp_path / "ok" / "notes.txt")
+    with pytest.raises(ValidationError, match=r"2 class folders \(DIR/<class>/<images>\), found \[\]"):
+        load_image_folder(tmp_path / "ok")  # images straight in the folder: no class sub-folders
 
 
 def test_elpv_labels_are_four_ordered_levels() -> None:
