@@ -59,13 +59,24 @@ def as_proba(p: npt.ArrayLike, *, where: str = "proba") -> FloatArray:
     return np.clip(arr, 0.0, 1.0)
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (so a message shows 'A', not np.str_('A'))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def as_labels(y: npt.ArrayLike, n_classes: int, *, where: str = "y") -> IntArray:
     """Checked integer labels in ``0 .. n_classes-1``."""
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValidationError(f"labels must be 1-D, got shape {arr.shape}", where=where)
+    if arr.size and arr.dtype.kind not in "biuf":  # grade names or None: numpy's own TypeError before
+        bad = next((i for i, v in enumerate(arr.tolist()) if isinstance(v, bool) or not isinstance(v, int | float)), 0)
+        raise ValidationError(f"labels must be integer grade indices 0..{n_classes - 1}; row {bad} holds "
+                              f"{_plain(arr[bad])!r} (map grade names to their index on the scale)", where=where)
     if arr.size and (not np.issubdtype(arr.dtype, np.integer)) and not np.all(np.equal(np.mod(arr, 1), 0)):
-        raise ValidationError("labels must be integer grade indices", where=where)
+        bad = int(np.flatnonzero(~np.equal(np.mod(arr, 1), 0))[0])
+        raise ValidationError(f"labels must be integer grade indices; row {bad} holds {_plain(arr[bad])!r}",
+                              where=where)
     out = arr.astype(np.int64)
     if out.size and (out.min() < 0 or out.max() >= n_classes):
         bad = int(np.argmax((out < 0) | (out >= n_classes)))

@@ -215,3 +215,15 @@ def test_ece_counts_must_be_whole_numbers() -> None:
 
     with pytest.raises(ValidationError, match=r"n_sims: n_sims=0 must be an integer >= 1"):
         ece_if_calibrated(p, n_sims=0)  # was numpy's IndexError on an empty percentile
+
+
+def test_labels_that_are_not_indices_are_named() -> None:
+    from assetgrade.fusion.calibration import as_labels
+
+    with pytest.raises(ValidationError, match=r"y: labels must be integer grade indices 0..3; row 0 holds 'B' \(map "):
+        as_labels(["B", "A"], 4)  # grade names: numpy's TypeError before
+    with pytest.raises(ValidationError, match=r"row 1 holds None"):
+        as_labels([1, None], 4)
+    with pytest.raises(ValidationError, match=r"row 1 holds 0.5"):
+        as_labels([1.0, 0.5], 4)
+    assert as_labels([1.0, 3.0], 4).tolist() == [1, 3]
