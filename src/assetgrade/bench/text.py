@@ -364,6 +364,9 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
     t0 = time.perf_counter()
     wo = load_work_orders(data_dir)
     dataset = f"csv:{data_dir.name}" if data_dir is not None and data_dir.is_file() else "excavator-work-orders/cleaned"
+    if not wo.n_entries:  # else it printed a speed of 0 entries/s
+        first = f"; {len(wo.errors)} bad row(s), first: {wo.errors[0]}" if wo.errors else ""
+        raise ValidationError(f"no work order could be read from {dataset}{first}", where=str(data_dir or dataset))
     records = [AssetRecord(asset_id=a, asset_type="excavator", logs=tuple(es)) for a, es in sorted(wo.by_asset.items())]
     ext = TextExtractor(embedder=embedder).fit(records)
     if ext.embedder_ is not None:
@@ -371,14 +374,9 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
     t_ext = time.perf_counter()
     block = ext.extract(records)
     ext_s = time.perf_counter() - t_ext
-    per_asset = {
-        a: {
-            k: round(float(v), 1)
-            for k, v in zip(block.feature_names, row, strict=True)
-            if k in _EXTRACT_SHOWN
-        }
-        for a, row in zip(block.asset_ids, block.features, strict=True)
-    }
+    names = block.feature_names
+    per_asset = {a: {k: round(float(v), 1) for k, v in zip(names, row, strict=True) if k in _EXTRACT_SHOWN}
+                 for a, row in zip(block.asset_ids, block.features, strict=True)}
     return BenchResult(
         "text.extract", dataset, "all assets", seed,
         {

@@ -139,3 +139,11 @@ def test_cli_seed_beyond_what_the_splitters_take_is_refused(tmp_path: Path) -> N
     result = CliRunner().invoke(build_app(), [*args, "--seed", "5000000000"])
     assert result.exit_code != 0 and "--seed" in result.output + str(result.exception)
     assert CliRunner().invoke(build_app(), [*args, "--seed", str(2**32 - 1)]).exit_code == 0
+
+
+def test_extract_with_no_readable_work_order_is_refused_not_timed(tmp_path: Path) -> None:
+    from assetgrade.bench.text import bench_extract
+
+    f = _lines(tmp_path, "bad.csv", 'BscStartDate,Asset,OriginalShorttext,PMType,Cost\n2004-07-01,A,"leak,PM01,1\n')
+    with pytest.raises(ValidationError, match=r"no work order could be read .* never closed"):
+        bench_extract(f, embedder="none")
