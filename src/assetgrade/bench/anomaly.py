@@ -129,7 +129,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     from assetgrade.modalities.vision.anomaly import PatchCore, upsample_map
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
     from assetgrade.modalities.vision.heatmaps import overlay_png, peak_in_boxes, peak_region
-    from assetgrade.modalities.vision.images import decode_image
+    from assetgrade.modalities.vision.images import decode_image, shown_boxes
 
     t_start = time.perf_counter()
     name, good_all, bad_all = _inputs(cfg)
@@ -171,7 +171,8 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
         if not ref.boxes:
             continue
         heat = upsample_map(maps[len(test_good) + j], bad_sizes[j])
-        in_box += peak_in_boxes(heat, [b for _, b in ref.boxes])
+        # annotations are on the stored pixels; the heat map is in the EXIF-oriented frame
+        in_box += peak_in_boxes(heat, shown_boxes([b for _, b in ref.boxes], ref.load_bytes(), bad_sizes[j]))
         n_box += 1
         if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
             drawn.add(ref.boxes[0][0])

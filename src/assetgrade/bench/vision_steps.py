@@ -201,7 +201,7 @@ def cam_peak_in_box(
     """How often the predicted class's CAM peak falls inside a true box (out-of-fold heads)."""
     from assetgrade.modalities.vision.heads import LinearProbe
     from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region, resize_map
-    from assetgrade.modalities.vision.images import decode_image, preprocess
+    from assetgrade.modalities.vision.images import decode_image, preprocess, shown_boxes
 
     K = len(ds.classes)
     groups = np.asarray(ds.asset_ids())
@@ -215,12 +215,14 @@ def cam_peak_in_box(
         te = np.array([i for i in te if ds.refs[i].boxes])
         for s in range(0, len(te), 32):
             chunk = te[s : s + 32]
-            imgs = [decode_image(ds.refs[i].load_bytes(), where=ds.refs[i].evidence_id) for i in chunk]
+            datas = [ds.refs[i].load_bytes() for i in chunk]
+            imgs = [decode_image(d, where=ds.refs[i].evidence_id) for d, i in zip(datas, chunk, strict=True)]
             o = bb.run(np.stack([preprocess(im, bb.image_size) for im in imgs]))
             pred = probe.predict(o.pooled)
             for j, i in enumerate(chunk):
                 heat = resize_map(cam_map([m[j] for m in o.cam_maps], probe.coef_[pred[j]]), imgs[j].size)
-                boxes = [b for _, b in ds.refs[i].boxes]
+                # annotations are on the stored pixels; the heat map is in the EXIF-oriented frame
+                boxes = shown_boxes([b for _, b in ds.refs[i].boxes], datas[j], imgs[j].size)
                 hit = peak_in_boxes(heat, boxes)
                 w, h = imgs[j].size
                 hits += hit

@@ -87,3 +87,43 @@ def test_too_many_finetune_blocks_are_refused_before_any_feature(tmp_path: Path,
     with pytest.raises(ValidationError, match=r"lite0 has 16 blocks, so 0\.\.15") as info:
         vision.run_vision_bench(cfg)
     assert info.value.where == "--finetune-blocks"
+
+
+def test_peak_in_box_compares_in_the_frame_the_heat_map_is_in(
+    backbone64: object, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    from functools import partial
+
+    from assetgrade.bench.vision_steps import cam_peak_in_box
+    from assetgrade.modalities.vision import heatmaps
+    from assetgrade.modalities.vision.features import extract_pooled
+
+    refs, labels = [], []
+    for k in range(8):
+        arr = rng.integers(0, 60, (64, 96), dtype=np.uint8)  # stored 96 wide, 64 high
+        arr[4:20, 60 + 2 * (k % 2) : 90] = 250
+        exif = Image.Exif()
+        exif[0x0112] = 6  # shown rotated 90 degrees clockwise: 64 wide, 96 high
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="PNG", exif=exif.tobytes())
+        data = buf.getvalue()
+        box = ("spot", (60.0 + 2 * (k % 2), 4.0, 90.0, 20.0))
+        refs.append(ImageRef(f"p{k}", hashlib.sha256(data).hexdigest(), partial(lambda d: d, data), boxes=(box,)))
+        labels.append("ab"[k % 2])
+    ds = LabelledImages("rotated", refs, labels, ("a", "b"))
+    y = np.array([k % 2 for k in range(8)])
+    X = extract_pooled(refs, backbone64).features  # type: ignore[arg-type]
+    seen: list[list[tuple[float, ...]]] = []
+    real = heatmaps.peak_in_boxes
+
+    def spy(heat: np.ndarray, boxes: list[tuple[float, ...]]) -> bool:
+        seen.append([tuple(b) for b in boxes])
+        assert heat.shape == (96, 64)
+        return real(heat, boxes)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(heatmaps, "peak_in_boxes", spy)
+    cfg = VisionBenchConfig(C=0.02)
+    cam_peak_in_box(ds, y, np.ones(8, dtype=bool), asset_folds(ds, y, 2, 0), X, backbone64, cfg, None)  # type: ignore[arg-type]
+    # stored (60..90, 4..20) of a 96x64 photo, turned clockwise: x from 64-20 to 64-4, y from 60 to 90
+    assert sorted(seen) == sorted([[(44.0, 60.0 + 2 * (k % 2), 60.0, 90.0)] for k in range(8)])

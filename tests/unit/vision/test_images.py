@@ -127,3 +127,22 @@ def test_common_other_files_are_named_not_called_corrupt(head: bytes, kind: str)
         decode_image(head + b"\x00" * 64, where="IMG_0001.jpg")
     with pytest.raises(IngestError, match=rf"IMG_0001\.jpg: {kind}.*convert it to JPEG or PNG"):
         validate_image(head + b"\x00" * 64, where="IMG_0001.jpg")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_boxes_follow_the_exif_orientation_decode_image_applies(orientation: int) -> None:
+    from assetgrade.modalities.vision.images import exif_orientation, orient_box
+
+    arr = np.zeros((40, 64), np.uint8)  # stored 64 wide, 40 high
+    box = (10, 5, 22, 13)  # x0, y0, x1, y1 in stored pixels
+    arr[5:13, 10:22] = 255
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG", exif=exif.tobytes())
+    data = buf.getvalue()
+    assert exif_orientation(data) == orientation
+    shown = np.asarray(decode_image(data))[..., 0]
+    ys, xs = np.nonzero(shown > 127)
+    x0, y0, x1, y1 = orient_box(box, (64, 40), orientation)
+    assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1, y1)

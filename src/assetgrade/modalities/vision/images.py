@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +19,12 @@ __all__ = [
     "PREPROCESS_VERSION",
     "augment_views",
     "decode_image",
+    "exif_orientation",
     "normalise",
+    "orient_box",
     "other_file_type",
     "preprocess",
+    "shown_boxes",
     "to_rgb8",
 ]
 
@@ -136,6 +140,54 @@ def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
         )
     oriented: Image.Image = ImageOps.exif_transpose(img) or img
     return to_rgb8(oriented, where=where)
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) of encoded image bytes, 1 when there is none or it cannot be read.
+
+    >>> buf = io.BytesIO(); Image.new("RGB", (32, 16)).save(buf, format="JPEG"); exif_orientation(buf.getvalue())
+    1
+    """
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as img:
+            value = img.getexif().get(0x0112, 1)
+    except Exception:  # unreadable bytes or EXIF: decode_image reports the image itself
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def orient_box(
+    box: tuple[float, float, float, float], size: tuple[int, int], orientation: int
+) -> tuple[float, float, float, float]:
+    """A box (x0, y0, x1, y1) in the stored pixels of an image of stored ``size`` (width, height), in the
+    frame :func:`decode_image` shows after applying the EXIF ``orientation`` (what ``ImageOps.exif_transpose``
+    does: 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90
+    counter-clockwise). Annotations are drawn on the stored pixels; heat maps live in the shown frame.
+
+    >>> orient_box((0, 0, 10, 5), (100, 50), 6)  # the top-left corner goes to the top right
+    (45, 0, 50, 10)
+    """
+    x0, y0, x1, y1 = box
+    w, h = size
+    return {
+        2: (w - x1, y0, w - x0, y1),
+        3: (w - x1, h - y1, w - x0, h - y0),
+        4: (x0, h - y1, x1, h - y0),
+        5: (y0, x0, y1, x1),
+        6: (h - y1, x0, h - y0, x1),
+        7: (h - y1, w - x1, h - y0, w - x0),
+        8: (y0, w - x1, y1, w - x0),
+    }.get(orientation, (x0, y0, x1, y1))
+
+
+def shown_boxes(
+    boxes: Sequence[tuple[float, float, float, float]], data: bytes, shown_size: tuple[int, int]
+) -> list[tuple[float, float, float, float]]:
+    """Boxes drawn on the stored pixels of the image ``data``, in the frame :func:`decode_image` shows
+    (``shown_size`` is that decoded image's size)."""
+    orientation = exif_orientation(data)
+    stored = shown_size if orientation <= 4 else (shown_size[1], shown_size[0])
+    return [orient_box(b, stored, orientation) for b in boxes]
 
 
 def normalise(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
