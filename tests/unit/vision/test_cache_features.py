@@ -40,6 +40,10 @@ def test_cache_hit_avoids_recompute(backbone64: Backbone, tmp_path: Path, rng: n
     assert np.array_equal(second.features[:3], first.features[:3])
     other_view = extract_pooled(refs[:1], backbone64, cache=cache, view="hflip")
     assert other_view.computed == 1  # the view is part of the key
+    key = f"{backbone64.key}/id"
+    cache.put_many(key, [refs[0].sha256], np.full((1, backbone64.feature_dim), np.nan, np.float32))  # damaged
+    third = extract_pooled(refs[:1], backbone64, cache=cache)
+    assert third.computed == 1 and np.array_equal(third.features[0], first.features[0])
 
 
 def test_cache_keys_are_validated(tmp_path: Path) -> None:
@@ -94,6 +98,11 @@ def test_a_damaged_evidence_entry_is_replaced_when_recomputed(tmp_path: Path) ->
     clear_memory_cache()  # a new process: only the disk is left
     again = cache.get(sha)
     assert again is not None and again.size == (64, 64)
+    bad = ImageEvidence(np.full(3, np.nan, np.float32), ev.cam_maps, ev.patches, ev.size, ev.quality)
+    path.unlink()
+    cache.put(sha, bad)
+    clear_memory_cache()
+    assert cache.get(sha) is None and not path.exists()  # NaN features are damage, not evidence
 
 
 def test_an_evidence_cache_that_cannot_be_written_is_only_slower(tmp_path: Path) -> None:

@@ -149,6 +149,8 @@ def _read(path: Path) -> ImageEvidence:
     with np.load(path, allow_pickle=False) as z:
         n_cam = sum(1 for k in z.files if k.startswith("cam"))
         size = tuple(int(v) for v in z["size"])
+        if not np.isfinite(z["pooled"]).all():
+            raise ValueError(f"{path}: non-finite pooled features")  # damaged: recomputed, never trusted
         return ImageEvidence(
             pooled=z["pooled"],
             cam_maps=tuple(z[f"cam{i}"] for i in range(n_cam)),

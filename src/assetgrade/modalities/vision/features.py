@@ -70,9 +70,9 @@ def extract_pooled(
     if cache is not None:
         found, todo = cache.get_many(key, [r.sha256 for r in refs])
         for i, vec in enumerate(found):
-            if vec is not None and vec.shape == (backbone.feature_dim,):
+            if vec is not None and vec.shape == (backbone.feature_dim,) and np.isfinite(vec).all():
                 feats[i] = vec
-            elif vec is not None:
+            elif vec is not None:  # another backbone's vector, or a damaged one (NaN would poison every head)
                 todo.append(i)
         todo.sort()
     errors: dict[int, str] = {}
