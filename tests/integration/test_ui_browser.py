@@ -263,3 +263,25 @@ def test_a_review_post_that_cannot_reach_the_server_says_so(browser: Any, served
     expect(page.locator("#review-message")).to_contain_text("Not saved: the server could not be reached")
     expect(page.get_by_label("Note")).to_have_value("kept while the network is down")
     page.context.close()
+
+
+def test_no_console_errors_or_failed_requests_on_any_page(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    served = served_hostile
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} {m.location}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    ctx.on("requestfinished", lambda r: problems.append(f"{r.response().status} {r.url}")
+           if r.response() and r.response().status >= 400 else None)
+    ctx.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    page.goto(f"{served.url}/ui/login")
+    page.get_by_label("API token").fill(served.tokens["alice"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/ui/queue")
+    for path in ("/ui/requests", "/ui/dashboard", "/ui/assets/demo-001", "/ui/assets/demo-008", "/ui/queue"):
+        page.goto(served.url + path)
+        page.wait_for_load_state("networkidle")
+    assert problems == []  # e.g. no /favicon.ico 404 on the first page
+    ctx.close()
