@@ -101,6 +101,7 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     img_p = {n: np.zeros((len(y_img), k)) for n in ("plain", "mil")}
     penalties: list[float] = []
     rounds_run: list[int] = []
+    fold_sizes: list[tuple[int, int]] = []
     last_shift: list[float] = []
     levels = np.arange(k)
     splitter = StratifiedKFold(cfg.folds, shuffle=True, random_state=cfg.seed)
@@ -111,6 +112,7 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
         for tr_b, te_b in splitter.split(np.zeros(n_bags), y_bag):
             tr = np.isin(bags, tr_b)
             te = np.isin(bags, te_b)
+            fold_sizes.append((len(tr_b), len(te_b)))
             C = penalty_for(cfg.C, X[tr], y_bag[bags[tr]], bags[tr], "ordinal", k, cfg.seed)
             penalties.append(C)
             plain = OrdinalLogistic(n_classes=k, C=C).fit(X[tr], y_bag[bags[tr]])
@@ -146,6 +148,10 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
             "images_per_asset": per_asset,
             "per_class": cfg.per_class,
             "n_assets": n_bags,
+            "n_train": round(float(np.mean([t for t, _ in fold_sizes]))),
+            "n_test": round(float(np.mean([t for _, t in fold_sizes]))),
+            "n_train_per_fold": [t for t, _ in fold_sizes],
+            "n_test_per_fold": [t for _, t in fold_sizes],
             "n_images": len(y_img),
             "n_left_over": int((bags_r < 0).sum()),
             "unreadable_images": {ds.refs[i].evidence_id: m for i, m in fb.errors.items()},

@@ -32,6 +32,7 @@ def test_mil_bench_on_a_reduced_elpv(tmp_path: Path) -> None:
     assert res["metrics"] == res["all_heads"]["mil"] and 0.0 <= res["metrics"]["accuracy"] <= 1.0
     assert sum(res["asset_levels"].values()) == 48 and res["em_rounds_per_fold"] == [2, 2]
     assert res["n_left_over"] == 0 and res["unreadable_images"] == {} and res["per_class"] == 24
+    assert res["n_test_per_fold"] == [24, 24] and res["n_train"] == 24 and res["n_test"] == 24  # assets
     assert all(Path(p).exists() for p in res["plots"]) and res["plots"]
     with pytest.raises(ValidationError, match="unordered"):
         run_vision_mil_bench(VisionBenchConfig(dataset="folder", data_dir=_folder(tmp_path)), per_asset=2)
