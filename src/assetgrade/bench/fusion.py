@@ -150,6 +150,13 @@ def _reduction(fused: float, best: float) -> float | None:
     return None if best == 0 else 1.0 - fused / best
 
 
+def _threshold_summary(policy: Any) -> dict[str, Any]:
+    """The deployed review threshold, and whether Learn-then-Test certified one: JSON writes the -inf
+    of "none certified, every asset reviewed" as null, which reads as "no threshold"."""
+    threshold = float(policy.threshold())
+    return {"review_threshold": threshold, "review_threshold_certified": bool(np.isfinite(threshold))}
+
+
 def _fleet_rul_model(source: str, data_dir: Path | None, seed: int) -> Any:
     """The RUL model the sensors extractor re-uses: trained on the FD001 test units, never benchmark assets."""
     from assetgrade.datasets.cmapss import load_cmapss
@@ -363,7 +370,7 @@ def run_fusion_benchmark(
         "n_train": len(train), "n_calibration": len(cal_idx), "n_test": len(test),
         "calibrated_on": "calibration split" if split_calibration else "out-of-fold (train + calibration splits)",
         "folds": folds, "piece_groups": piece_groups, "source": source,
-        "calibration": grader.calibration_, "review_threshold": grader.policy_.threshold(),
+        "calibration": grader.calibration_, **_threshold_summary(grader.policy_),
         "review_on_contradiction": review_on_contradiction, "vision_coreset_size": coreset_size,
         "model_version": grader.version_, "cached_results_identical": same and disk_same, "notes": grader.notes_,
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},

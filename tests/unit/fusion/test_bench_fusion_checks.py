@@ -31,3 +31,17 @@ def test_cost_reduction_against_a_free_single_modality_is_none() -> None:
     run = BenchResult("fusion", "linked-sample", "test", 0, metrics, 1.0, {"n_test": n, "test_predictions": preds})
     pooled = pool_fusion_runs([run])["cost_reduction_vs_best_single"]
     assert pooled["expected"] is None and pooled["realised"] is None
+
+
+def test_an_uncertified_review_threshold_is_said_in_words() -> None:
+    import json
+
+    from assetgrade.bench.fusion import _threshold_summary
+    from assetgrade.decision import CostConfig, DecisionPolicy
+
+    none = _threshold_summary(DecisionPolicy(CostConfig(), max_expected_cost=float("-inf")))
+    assert none["review_threshold_certified"] is False
+    doc = json.loads(json.dumps(BenchResult("fusion", "x", "test", 0, {}, 1.0, none).to_dict()))
+    assert doc["review_threshold"] is None and doc["review_threshold_certified"] is False  # null alone read as none
+    assert _threshold_summary(DecisionPolicy(CostConfig(), max_expected_cost=120.0)) == {
+        "review_threshold": 120.0, "review_threshold_certified": True}
