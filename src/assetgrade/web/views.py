@@ -21,41 +21,18 @@ from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
-from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut, ReviewIn
+from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
+from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
 
 __all__ = ["install_ui", "router"]
 
 HERE = Path(__file__).parent
-
-
-def asset_url(asset_id: str, suffix: str = "") -> str:
-    """The UI path of an asset's page (``suffix``: ``/review``, ``/grade``), its id percent-encoded.
-
-    Slashes in an id stay readable (``/ui/assets/site-3/pump-7``) unless a segment is ``.`` or ``..``:
-    a browser resolves those in every link (``x/../pump`` would open, or post a review to, ``pump``),
-    so then the slashes are encoded too; the server decodes them back.
-
-    >>> asset_url("site-3/pump 7"), asset_url("x/../pump", "/review")
-    ('/ui/assets/site-3/pump%207', '/ui/assets/x%2F..%2Fpump/review')
-    """
-    dots = any(part in (".", "..") for part in asset_id.split("/"))
-    return f"/ui/assets/{quote(asset_id, safe='' if dots else '/')}{suffix}"
-
-
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["asset_url"] = asset_url
-
-
-def bdi(value: object) -> Markup:
-    """``value`` escaped inside ``<bdi>``: a right-to-left override in an id, a name or a note stays inside it
-    instead of reversing the text that follows it on the line (``Review of <id> saved.``)."""
-    return Markup("<bdi>{}</bdi>").format(value)
-
-
 templates.env.filters["bdi"] = bdi
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -85,28 +62,11 @@ def _same_origin(request: Request) -> None:
         raise PermissionDeniedError(f"cross-site form post refused (Origin {origin})")
 
 
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    # the pages load only this service's scripts, styles and images; no other site may frame them (a
-    # reviewer tricked into clicking Submit in a hidden frame) and a slipped-in tag runs no foreign script
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                               "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
-
 def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     ctx.setdefault("who", getattr(request.state, "principal", None))
     # no-store: the browser's back button must ask again, not show an asset page (and its form) from
     # before a review was saved, nor a reviewer's pages after they logged out
     return templates.TemplateResponse(request, name, ctx, status_code=status, headers=PAGE_HEADERS)
-
-
-FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" '
-           'fill="#1c3d5a"/><text x="16" y="23" font-family="sans-serif" font-size="20" font-weight="700" '
-           'text-anchor="middle" fill="#fff">a</text></svg>')
 
 
 @router.get("/favicon.svg")
@@ -292,37 +252,6 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
     return RedirectResponse(f"{asset_url(asset_id)}?graded=1", status_code=303)
 
 
-def _review_body(form: dict[str, str], grades: list[str]) -> ReviewIn:
-    """The review form as a ReviewIn; a ValidationError naming the field and what it allows, not Python's words.
-
-    The form needs a grade: a review without one gives no label, yet takes the asset out of the queue.
-    """
-    if not form["grade"]:
-        raise ValidationError(f"pick a grade ({', '.join(grades)}): a review without one gives the asset no "
-                              "grade label, yet takes it out of the queue", where="grade")
-    try:
-        version = int(form["expected_version"])
-    except ValueError:
-        raise ValidationError(f"expected_version must be a whole number, got {form['expected_version']!r}",
-                              where="expected_version") from None
-    try:
-        defects = json.loads(form["defects_json"] or "[]")
-    except ValueError as exc:
-        raise ValidationError(f"the defect list is not valid JSON: {exc}", where="defects_json") from None
-    if not isinstance(defects, list) or not all(isinstance(d, dict) for d in defects):
-        raise ValidationError("the defect list must be a JSON list of objects such as {\"id\": \"dent\"}",
-                              where="defects_json")
-    try:
-        return ReviewIn(expected_version=version, grade=form["grade"],
-                        defects=[{k: v for k, v in d.items() if k in ("id", "severity", "evidence_id", "box")}
-                                 for d in defects if d.get("id")],
-                        note=form["note"] or None, based_on_prediction_id=form["based_on_prediction_id"] or None)
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(str(first["msg"]), where=where) from None
-
-
 @router.post("/assets/{asset_id:path}/review")
 async def post_review(request: Request, asset_id: str) -> Response:
     who = _reviewer(request)
@@ -333,7 +262,7 @@ async def post_review(request: Request, asset_id: str) -> Response:
                                                "based_on_prediction_id")}
     htmx = bool(request.headers.get("hx-request"))
     try:
-        body = _review_body(form, list(state.ontology().grades.names))
+        body = review_body(form, list(state.ontology().grades.names))
         review, _ = await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
     except (ConflictError, ValidationError) as exc:
         status = 409 if isinstance(exc, ConflictError) else 422
