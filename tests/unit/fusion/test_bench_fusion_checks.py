@@ -45,3 +45,13 @@ def test_an_uncertified_review_threshold_is_said_in_words() -> None:
     assert doc["review_threshold"] is None and doc["review_threshold_certified"] is False  # null alone read as none
     assert _threshold_summary(DecisionPolicy(CostConfig(), max_expected_cost=120.0)) == {
         "review_threshold": 120.0, "review_threshold_certified": True}
+
+
+def test_error_among_no_accepted_asset_is_none() -> None:
+    from assetgrade.bench.fusion import _none_accepted
+
+    # the policy reviewed every asset: "accepted_error 0.0" read as "everything accepted was right"
+    assert _none_accepted({"auto_accept_rate": 0.0, "accepted_error": 0.0, "accepted_cost": 0.0}) == {
+        "auto_accept_rate": 0.0, "accepted_error": None, "accepted_cost": None}
+    kept = {"auto_accept_rate": 0.4, "accepted_error": 0.0, "accepted_cost": 12.0}
+    assert _none_accepted(dict(kept)) == kept
