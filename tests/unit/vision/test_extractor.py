@@ -392,7 +392,8 @@ def test_images_are_decoded_one_batch_at_a_time(
 @pytest.mark.parametrize(("name", "value"), [
     ("C", "strong"), ("C", -1.0), ("C", float("nan")), ("target_false_alarm", 1.5), ("target_false_alarm", 0),
     ("batch_size", 0), ("coreset_size", 0), ("seed", -1), ("seed", 2**32), ("image_size", 100), ("image_size", 4096),
-    ("backbone", "resnet"), ("engine", "gpu"), ("mil", 1), ("mil_rounds", -1),
+    ("backbone", "resnet"), ("engine", "gpu"), ("mil", 1), ("mil_rounds", -1), ("grades", ("A", "B", "A")),
+    ("grades", ("A",)),
 ])
 def test_bad_settings_are_refused_at_construction(name: str, value: object) -> None:
     # each of these used to pass construction (and ``config check``) and fail deep inside ``fit``

@@ -84,3 +84,8 @@ def check_settings(ex: Any) -> None:
     if ex.mil not in (True, False, "auto") or not isinstance(ex.mil, bool | str):
         raise ValidationError(f"mil={ex.mil!r}; allowed: True, False or 'auto'", where="VisionExtractor.mil")
     _int(ex.mil_rounds, "mil_rounds", 0)
+    grades = ex.grades
+    if grades is not None and (len(grades) < 2 or len(set(grades)) != len(grades)
+                               or not all(isinstance(g, str) and g for g in grades)):
+        raise ValidationError(f"grades={list(grades)!r}; allowed: two or more distinct names, best first",
+                              where="VisionExtractor.grades")
