@@ -220,10 +220,12 @@ def _series(
 
 def _work_orders(
     path: Annotated[Path, typer.Argument(help="Work-order CSV.")],
-    text_col: Annotated[str, typer.Option("--text-col")] = "OriginalShorttext",
-    date_col: Annotated[str | None, typer.Option("--date-col")] = "BscStartDate",
-    cost_col: Annotated[str | None, typer.Option("--cost-col")] = "Cost",
-    asset_col: Annotated[str, typer.Option("--asset-col")] = "Asset",
+    text_col: Annotated[str, typer.Option("--text-col", help="Column of the note text.")] = "OriginalShorttext",
+    date_col: Annotated[str | None, typer.Option("--date-col", help="Column of the date; \"\" when the file has"
+                                                 " none.")] = "BscStartDate",
+    cost_col: Annotated[str | None, typer.Option("--cost-col", help="Column of the cost; \"\" when the file has"
+                                                 " none.")] = "Cost",
+    asset_col: Annotated[str, typer.Option("--asset-col", help="Column of the asset id.")] = "Asset",
     date_format: Annotated[str | None, typer.Option("--date-format", help="strptime format (default ISO).")] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,

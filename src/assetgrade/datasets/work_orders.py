@@ -9,7 +9,6 @@ row reader serves :func:`read_labelled_texts` (``assetgrade bench text --task cl
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from pathlib import Path
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
 from assetgrade.ingest.fields import parse_float
-from assetgrade.ingest.inputs import MAX_CSV_FIELD_CHARS
-from assetgrade.ingest.workorders import NO_VALUE, WORKBOOK_MAGIC
+from assetgrade.ingest.inputs import WORKBOOK_MAGIC, CsvRow, parse_csv
+from assetgrade.ingest.workorders import NO_VALUE
 from assetgrade.store.records import LogEntry
 
 __all__ = [
@@ -94,64 +93,21 @@ def _cost(value: str, where: str) -> float | None:
     return parse_float(value, where=where)
 
 
-def _delimiter(header_line: str) -> str:
-    """The separator used most in the header line (quoted text ignored): ``,``, ``;`` or tab."""
-    bare = re.sub(r'"[^"]*"', "", header_line)
-    counts = {d: bare.count(d) for d in ",;\t"}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _table(text: str, source: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]] | IngestError]]:
     """The header and the rows of a CSV text: ``(line, cells by column)`` or an IngestError naming the line.
 
-    Strict quoting: a malformed quote is an error on its row and the reader goes on; a quote
-    never closed is reported on the row that opened it instead of swallowing the rest of the file.
+    :func:`assetgrade.ingest.inputs.parse_csv` reads it, as ``ingest work-orders`` does (cells kept unstripped).
     """
-    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
-        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
-    text = text.removeprefix("\ufeff")
-    delim = _delimiter(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])  # the first line, whatever its line ending
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise IngestError("file is empty", where=source) from None
-    except csv.Error as exc:
-        raise IngestError(f"the header line is not valid CSV: {exc}", where=f"{source}:1") from None
-    twice = sorted({h for h in header if h and header.count(h) > 1})
-    if twice:
-        raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one holds "
-                          "the value would be a guess", where=f"{source}:1")
+    header, rows = parse_csv(text, where=source, strip=False)
 
-    def rows() -> Iterator[tuple[int, dict[str, str]] | IngestError]:
-        start = reader.line_num + 1
-        while True:
-            line = start
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = reader.line_num + 1
-                if "end of data" in str(exc):
-                    yield IngestError(f"a quoted field opened on this row is never closed, so rows {line}-"
-                                      f"{reader.line_num} were not read; check the quotes", where=f"{source}:{line}")
-                    return
-                reason = (f"a cell is longer than {MAX_CSV_FIELD_CHARS:,} characters"
-                          if "field larger than field limit" in str(exc) else str(exc))
-                yield IngestError(f"not valid CSV: {reason}", where=f"{source}:{line}")
-                continue
-            start = reader.line_num + 1
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                yield IngestError(f"{len(cells)} cells but the header has {len(header)} columns (an unquoted "
-                                  f"{delim!r} in a text?)", where=f"{source}:{line}")
-                continue
-            yield line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+    def named() -> Iterator[tuple[int, dict[str, str]] | IngestError]:
+        for row in rows:
+            if isinstance(row, CsvRow):
+                yield row.line, row.values
+            else:
+                yield IngestError(row[1], where=f"{source}:{row[0]}")
 
-    return header, rows()
+    return header, named()
 
 
 def _check_columns(header: list[str], columns: tuple[str | None, ...], source: str) -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from assetgrade.errors import IngestError
 
-__all__ = ["MAX_CSV_FIELD_CHARS", "CsvRow", "read_csv_rows", "read_text", "safe_path"]
+__all__ = ["MAX_CSV_FIELD_CHARS", "WORKBOOK_MAGIC", "CsvRow", "header_delimiter", "parse_csv", "read_csv_rows",
+           "read_text", "safe_path"]
 
 MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024
 """The longest CSV cell read (Python's default is 131,072 characters; a work-order note may be longer)."""
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+"""How XLSX (ZIP) and XLS (OLE) files begin: given as a CSV, they are named as workbooks."""
 
 
 def safe_path(base: Path, relative: str, *, where: str) -> Path:
@@ -48,6 +52,11 @@ def read_text(path: Path, encoding: str | None, *, where: str | None = None) -> 
         raise IngestError(f"cannot read: {exc}", where=where) from exc
     if not raw.strip():
         raise IngestError("file is empty", where=where)
+    if raw.startswith(WORKBOOK_MAGIC):
+        raise IngestError("is an Excel workbook (or another ZIP/OLE file), not a text file: save the sheet as "
+                          "'CSV UTF-8' and give that", where=where)
+    if encoding is None and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"  # its byte-order mark says so (Excel's "Unicode text")
     enc = encoding or "utf-8-sig"
     try:
         return raw.decode(enc), {}
@@ -81,6 +90,20 @@ class CsvRow:
     values: dict[str, str]
 
 
+def header_delimiter(header_line: str) -> str:
+    """The separator used most in a CSV header line (quoted text ignored): ``,``, ``;`` or tab.
+
+    Examples
+    --------
+    >>> header_delimiter('date;"asset, site";cost'), header_delimiter("a,b"), header_delimiter("one")
+    (';', ',', ',')
+    """
+    bare = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: bare.count(d) for d in ",;\t"}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def read_csv_rows(
     path: Path, *, encoding: str | None = None, required: tuple[str, ...] = (), delimiter: str | None = None
 ) -> tuple[list[str], Iterator[CsvRow | tuple[int, str]]]:
@@ -89,37 +112,48 @@ def read_csv_rows(
     Raises IngestError naming the file when the header lacks a ``required`` column.
     """
     text, bad_lines = read_text(path, encoding)
-    sample = text[:4096]
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-        except csv.Error:
-            delimiter = ","
-    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
-        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
-    # strict: a malformed quote is an error on its row (the reader goes on with the next line), and a
-    # quote never closed ends the file with an error instead of swallowing every row after it
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise IngestError("file is empty", where=str(path)) from None
-    except csv.Error as exc:
-        raise IngestError(f"the header line is not valid CSV: {exc}", where=f"{path}:row 1") from None
-    if 1 in bad_lines:
-        raise IngestError(f"the header line does not decode: {bad_lines[1]}", where=f"{path}:row 1")
-    if header and header[0].startswith("\ufeff"):  # a UTF-8 byte-order mark read with --encoding utf-8
-        header[0] = header[0].lstrip("\ufeff").strip()
-    twice = sorted({h for h in header if h and header.count(h) > 1})
-    if twice:
-        raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one "
-                          "holds the value would be a guess", where=f"{path}:row 1")
+    header, rows = parse_csv(text, where=str(path), bad_lines=bad_lines, delimiter=delimiter)
     missing = [c for c in required if c not in header]
     if missing:
         raise IngestError(
             f"missing required column(s) {', '.join(missing)}; the header has: {', '.join(header)}",
             where=f"{path}:row 1",
         )
+    return header, rows
+
+
+def parse_csv(text: str, *, where: str, bad_lines: Mapping[int, str] | None = None, delimiter: str | None = None,
+              strip: bool = True) -> tuple[list[str], Iterator[CsvRow | tuple[int, str]]]:
+    """The header and rows of a CSV text; a row that cannot be read comes as ``(line, reason)``.
+
+    The separator is ``delimiter``, else the one the header line uses most. Strict quoting: a
+    malformed quote is an error on its row and the reader goes on with the next line; a quote
+    never closed ends the rows with an error on the row that opened it instead of swallowing every
+    row after it. ``bad_lines`` ({line: reason}, from :func:`read_text`) marks rows that did not
+    decode. Cells are stripped of surrounding blanks unless ``strip`` is False.
+    """
+    bad_lines = bad_lines or {}
+    text = text.removeprefix("\ufeff")
+    if delimiter is None:
+        delimiter = header_delimiter(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
+    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
+        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise IngestError("file is empty", where=where) from None
+    except csv.Error as exc:
+        raise IngestError(f"the header line is not valid CSV: {exc}", where=f"{where}:row 1") from None
+    if 1 in bad_lines:
+        raise IngestError(f"the header line does not decode: {bad_lines[1]}", where=f"{where}:row 1")
+    if header and header[0].startswith("\ufeff"):  # a UTF-8 byte-order mark read with --encoding utf-8
+        header[0] = header[0].lstrip("\ufeff").strip()
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one "
+                          "holds the value would be a guess", where=f"{where}:row 1")
+    sep = delimiter
 
     def rows() -> Iterator[CsvRow | tuple[int, str]]:
         start = reader.line_num + 1
@@ -147,9 +181,11 @@ def read_csv_rows(
                 yield line, bad[0] if bad else "not valid text in the file's encoding"
                 continue
             if len(cells) > len(header):
-                yield line, f"{len(cells)} cells but the header has {len(header)} columns"
+                yield line, (f"{len(cells)} cells but the header has {len(header)} columns (an unquoted {sep!r}"
+                             " in a text?)")
                 continue
-            values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+            values = {h: ((cells[i].strip() if strip else cells[i]) if i < len(cells) else "")
+                      for i, h in enumerate(header)}
             yield CsvRow(line, values)
 
     return header, rows()

@@ -16,14 +16,10 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["NO_VALUE", "RESERVED_ATTRIBUTES", "WORKBOOK_MAGIC", "WorkOrderColumns", "work_order_items"]
+__all__ = ["NO_VALUE", "RESERVED_ATTRIBUTES", "WorkOrderColumns", "work_order_items"]
 
 NO_VALUE = frozenset({"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A"})
 """Date and cost cells that mean "not recorded" (R and spreadsheet exports write them): read as empty."""
-
-WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-"""The first bytes of an XLSX (a ZIP archive) and of an old XLS (an OLE2 compound file)."""
-
 
 RESERVED_ATTRIBUTES = ("date", "cost")
 """Attributes the importer fills from the mapped columns; another column of that name is kept as ``column:<name>``."""
@@ -57,12 +53,6 @@ def work_order_items(
     the text features and the asset summaries read.
     """
     required = tuple(c for c in (cols.text, cols.asset, cols.date, cols.cost) if c)
-    head = _first_bytes(path)
-    if head.startswith(WORKBOOK_MAGIC):
-        raise IngestError("is an Excel workbook (or another ZIP/OLE file), not a CSV: save the sheet as "
-                          "'CSV UTF-8' and ingest that", where=str(path))
-    if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"  # its byte-order mark says so (Excel's "Unicode text")
     header, rows = read_csv_rows(path, encoding=encoding, required=(cols.text, cols.asset))
     for role, col in (("date", cols.date), ("cost", cols.cost)):
         if col and col not in header:  # optional roles: say how to do without them
@@ -115,12 +105,3 @@ def work_order_items(
                        media_type="text/plain", asset_type=asset_type, attributes=attrs,
                        provenance=ProvenanceInfo(source=source or path.name, origin=origin), row=r.line,
                        file=str(path))
-
-
-def _first_bytes(path: Path) -> bytes:
-    """The file's first four bytes (empty when it cannot be read: read_csv_rows reports that)."""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(4)
-    except OSError:
-        return b""
