@@ -116,3 +116,24 @@ def test_an_evidence_cache_that_cannot_be_written_is_only_slower(tmp_path: Path)
     cache = EvidenceCache(tmp_path, "k")
     cache.put("ef" * 32, ev)
     assert cache.get("ef" * 32) is ev  # still remembered in process
+
+
+def test_two_writers_of_one_entry_in_one_process_both_succeed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assetgrade.modalities.vision import cache as cache_module
+
+    cache = FeatureCache(tmp_path)
+    sha = "d" * 64
+    real_save = np.save
+    nested: list[bool] = []
+
+    def interleaved(fh: object, arr: np.ndarray, **kw: object) -> None:
+        if not nested:  # another thread stores the same image while this write is under way
+            nested.append(True)
+            cache.put_many("k", [sha], np.full((1, 4), 2.0, np.float32))
+        real_save(fh, arr, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module.np, "save", interleaved)
+    cache.put_many("k", [sha], np.ones((1, 4), np.float32))
+    found, missing = cache.get_many("k", [sha])
+    assert not missing and found[0] is not None and found[0].tolist() in ([1.0] * 4, [2.0] * 4)
+    assert not list(tmp_path.rglob("*.tmp"))

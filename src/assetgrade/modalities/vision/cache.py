@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,11 +75,16 @@ class FeatureCache:
             raise ValidationError(f"{len(shas)} hashes but {len(vectors)} vectors", where="feature cache")
         for sha, vec in zip(shas, vectors, strict=True):
             path = self._path(key, sha)
+            tmp: Path | None = None
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                with tmp.open("wb") as fh:
+                # a temp name of its own per write: two threads of one process may store the same image at once
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                tmp = Path(name)
+                with os.fdopen(fd, "wb") as fh:
                     np.save(fh, np.asarray(vec, dtype=np.float32), allow_pickle=False)
                 tmp.replace(path)
             except OSError as exc:
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
                 raise StoreError(f"cannot write feature cache entry {path}: {exc}") from exc
