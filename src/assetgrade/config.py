@@ -225,8 +225,31 @@ def set_in_text(text: str, key: str, value: Any) -> str:
         node = node[part]
         if not isinstance(node, dict):
             raise ValidationError(f"{'.'.join(parts[: i + 1])} holds {node!r}, not a mapping", where=key)
-    node[parts[-1]] = value
+    node[parts[-1]] = _quoted_where_needed(value)
     return prefix + _dump_rt(rt, doc)
+
+
+def _quoted_where_needed(value: Any) -> Any:
+    """``value`` with each string that YAML 1.1 would read as something else single-quoted.
+
+    The edit is written by ruamel.yaml (YAML 1.2), which writes the string ``NO`` or ``on``
+    unquoted; the config is read back by PyYAML (YAML 1.1), which reads those as false and
+    true (a currency of Norway became ``False``). Only the value set is quoted, so the rest
+    of the file keeps the meaning it has.
+    """
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    if isinstance(value, str):
+        try:
+            same = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            same = False
+        return value if same or "\n" in value else SingleQuotedScalarString(value)
+    if isinstance(value, dict):
+        return {k: _quoted_where_needed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_quoted_where_needed(v) for v in value]
+    return value
 
 
 def unset_in_text(text: str, key: str) -> str | None:

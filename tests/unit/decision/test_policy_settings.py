@@ -46,3 +46,17 @@ def test_an_emptied_section_sets_nothing() -> None:
     cfg = parse_config("policy:\n#  coverage: 0.8\ncosts:\n#  review_cost: 50\ngrader:\n", "ws/assetgrade.yaml")
     assert cfg.policy.coverage == 0.9 and not cfg.policy.model_fields_set
     assert cfg.section("costs") == {} and cfg.section("grader") == {}
+
+
+def test_config_set_keeps_a_string_that_yaml_1_1_would_read_otherwise() -> None:
+    from assetgrade.config import set_in_text
+
+    text = "verify_blobs_on_read: no\npolicy:\n  coverage: 0.9\n"
+    # written unquoted by the YAML 1.2 editor, `NO` came back from the YAML 1.1 reader as False
+    for value in ("NO", "on", "yes", "1_000", "1:20", "null"):
+        assert parse_config(set_in_text(text, "costs.currency", value), "t").section("costs") == {"currency": value}
+    nested = parse_config(set_in_text(text, "grader.x", {"a": "off", "b": ["y", "plain"]}), "t").section("grader")
+    assert nested == {"x": {"a": "off", "b": ["y", "plain"]}}
+    out = set_in_text(text, "costs.currency", "EUR")
+    assert "currency: EUR" in out and "verify_blobs_on_read: no" in out  # the rest is written as it was
+    assert parse_config(out, "t").verify_blobs_on_read is False
