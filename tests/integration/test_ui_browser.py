@@ -70,9 +70,12 @@ def test_enter_on_a_focused_link_or_button_does_not_submit_the_review(browser: A
     page.get_by_role("button", name="Close").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#help")).to_be_hidden()
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.type), d.accept()))  # leave, dropping the added defect
     page.locator("header a[href='/ui/queue']").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/queue")
+    assert asked == ["beforeunload"]  # the link was followed, after the browser asked about the unsaved defect
     assert page.url.endswith("/ui/queue")
     assert _reviews(served, target) == []  # nothing was submitted on the way
     page.context.close()
@@ -285,3 +288,35 @@ def test_no_console_errors_or_failed_requests_on_any_page(browser: Any, served_h
         page.wait_for_load_state("networkidle")
     assert problems == []  # e.g. no /favicon.ico 404 on the first page
     ctx.close()
+
+
+def test_a_stray_key_does_not_silently_drop_unsaved_work(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    from .test_browser import _draw_box
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    target = "demo-005"
+    page.goto(f"{served.url}/ui/assets/{target}")
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))  # stay
+    key = "j" if page.locator("#asset-head").get_attribute("data-next") else "k"
+    page.keyboard.press(key)  # nothing changed yet: j/k just move on
+    page.wait_for_url(lambda url: not url.endswith(f"/ui/assets/{target}"))
+    assert asked == []
+    page.goto(f"{served.url}/ui/assets/{target}")
+    n = page.locator("#defect-list li").count()
+    _draw_box(page, 30, 30, 110, 90)
+    page.get_by_label("Note").fill("half-way through")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press(key)  # a stray key: the browser asks, the reviewer stays
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"] and page.url.endswith(f"/ui/assets/{target}")
+    expect(page.locator("#defect-list li")).to_have_count(n + 1)
+    expect(page.get_by_label("Note")).to_have_value("half-way through")
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")  # submitting leaves without asking
+    page.wait_for_url("**saved=*")
+    assert asked == ["beforeunload"] and _reviews(served, target)[0]["note"] == "half-way through"
+    page.context.close()

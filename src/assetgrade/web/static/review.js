@@ -187,10 +187,26 @@
       });
     }
     var form = $("#review-form");
-    if (form) { form.addEventListener("submit", save); }
+    if (form) { form.addEventListener("submit", function () { save(); submitting = true; }); }
     $all("figure.imgbox").forEach(attachBoxTool);
     save(); renderList(); drawAll();
+    /* a panel that came back with a conflict or an error holds input that is not saved yet */
+    pristine = $("#review-message") ? null : snapshot();
+    submitting = false;
   }
+
+  /* Unsaved work (a grade picked, a note, boxes) is not lost to a stray j/k, a link or a closed tab
+     without the browser asking first. */
+  var pristine = null, submitting = false;
+  function snapshot() {
+    var g = $("#review-form input[name=grade]:checked"), n = $("#note"), d = $("#defects-json");
+    return JSON.stringify([g ? g.value : "", n ? n.value : "", d ? d.value : ""]);
+  }
+  window.addEventListener("beforeunload", function (ev) {
+    if (submitting || !$("#review-form")) { return; }
+    save();
+    if (snapshot() !== pristine) { ev.preventDefault(); ev.returnValue = ""; }
+  });
 
   function toggleHeat() {
     var btn = $("#toggle-heat");
@@ -261,6 +277,7 @@
 
   document.body.addEventListener("htmx:responseError", function (ev) {
     var xhr = ev.detail && ev.detail.xhr, why = "";
+    submitting = false; pristine = null;
     if (!xhr) { return; }
     try {
       var el = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector("[role=alert]");
@@ -270,6 +287,7 @@
     else { notSaved("the server answered " + xhr.status + (why ? ": " + why : "") + ".", false); }
   });
   document.body.addEventListener("htmx:sendError", function () {
+    submitting = false; pristine = null;
     notSaved("the server could not be reached; submit again when it is back.", false);
   });
 
