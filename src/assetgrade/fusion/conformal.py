@@ -274,7 +274,12 @@ class SplitConformal:
         q = np.full(n, self.quantile_)
         fell = np.zeros(n, dtype=bool)
         notes: list[str] = []
-        if groups is not None:
+        if groups is not None and not self.group_counts_:
+            # not a fallback: a predictor calibrated without groups has only the pooled quantile
+            if len(groups) != n:
+                raise ValidationError(f"{len(groups)} groups for {n} rows", where="groups")
+            notes.append("calibrated without groups: every item uses the pooled quantile")
+        elif groups is not None:
             g = [str(x) for x in groups]
             if len(g) != n:
                 raise ValidationError(f"{len(g)} groups for {n} rows", where="groups")

@@ -77,3 +77,16 @@ def test_bad_settings_are_named() -> None:
         SplitConformal(alpha=1.5).fit(np.array([[0.5, 0.5]]), np.array([0]))
     with pytest.raises(ValidationError, match="method"):
         SplitConformal(method="bogus").fit(np.array([[0.5, 0.5]]), np.array([0]))  # type: ignore[arg-type]
+
+
+def test_groups_at_predict_time_for_a_predictor_calibrated_without_them(rng: np.random.Generator) -> None:
+    p = rng.dirichlet([2, 2, 2], 200)
+    y = np.array([rng.choice(3, p=row) for row in p])
+    cp = SplitConformal(alpha=0.1).fit(p, y)
+    res = cp.predict(p[:5], groups=["pump"] * 5)
+    # each item was flagged as a fallback with "group 'pump' has 0 calibration points (< 30)"
+    assert not res.used_fallback.any()
+    assert res.notes == ["calibrated without groups: every item uses the pooled quantile"]
+    assert np.array_equal(res.membership, cp.predict(p[:5]).membership)
+    with pytest.raises(ValidationError, match="groups: 4 groups for 5 rows"):
+        cp.predict(p[:5], groups=["pump"] * 4)
