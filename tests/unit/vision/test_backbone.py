@@ -64,3 +64,24 @@ def test_a_damaged_onnx_graph_is_exported_again(tmp_path: Path) -> None:
     bb.onnx_path().write_bytes(b"")  # the graph of an export lost in a crash
     out = bb.run(np.zeros((1, 3, 64, 64), np.float32), maps=False)
     assert out.pooled.shape == (1, bb.feature_dim) and bb.onnx_path().stat().st_size > 1000
+
+
+def test_two_backbones_exporting_one_graph_at_once_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    first, second = (Backbone("lite0", image_size=64, cache_dir=tmp_path) for _ in range(2))
+    real_export = torch.onnx.export
+    calls: list[str] = []
+
+    def interleaved(*args: object, **kw: object) -> None:
+        real_export(*args, **kw)  # type: ignore[arg-type]
+        calls.append(str(args[2]))
+        if len(calls) == 1:  # the other backbone exports the same graph before this one renames its file
+            second.export_onnx()
+
+    monkeypatch.setattr(torch.onnx, "export", interleaved)
+    path = first.export_onnx()
+    assert path.stat().st_size > 1000 and calls[0] != calls[1]
+    assert not list(tmp_path.glob("*.tmp"))

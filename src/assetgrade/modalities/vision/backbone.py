@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,20 +178,26 @@ class Backbone:
         n_cam, n_patch = len(self.pooled_blocks) + 1, len(self.patch_blocks)
         names = ["pooled", *[f"cam{i}" for i in range(n_cam)], *[f"patch{i}" for i in range(n_patch)]]
         dummy = torch.zeros(1, 3, self.image_size, self.image_size)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                self.feature_net,
-                (dummy,),
-                str(tmp),
-                input_names=["image"],
-                output_names=names,
-                dynamic_axes={n: {0: "batch"} for n in ["image", *names]},
-                opset_version=17,
-                dynamo=False,
-            )
-        tmp.replace(path)
+        # a temp name of its own per export: two backbones of one process may export the same graph at once
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    self.feature_net,
+                    (dummy,),
+                    str(tmp),
+                    input_names=["image"],
+                    output_names=names,
+                    dynamic_axes={n: {0: "batch"} for n in ["image", *names]},
+                    opset_version=17,
+                    dynamo=False,
+                )
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)  # gone after the rename; a failed export leaves nothing behind
         return path
 
     def _ort_session(self) -> Any:
