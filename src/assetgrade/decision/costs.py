@@ -138,6 +138,9 @@ class CostConfig(BaseModel):
         ``grades``: the ontology's grade scale, used when the section names none (so a five-grade
         ontology with no ``costs:`` section gets default prices for its own five grades).
         """
+        if data is not None and not isinstance(data, dict):
+            raise ValidationError(f"must be a mapping of cost settings, got {type(data).__name__} {data!r}",
+                                  where=where)
         data = dict(data or {})
         if grades is not None and "grades" not in data:
             data["grades"] = tuple(grades)

@@ -124,3 +124,10 @@ def test_unknown_cost_key_lists_the_known_ones() -> None:
                                               r"'asset_value', 'dispute_cost', 'over_grade_factor', 'review_cost', "
                                               r"'matrix'\]"):
         CostConfig.from_dict({"revew_cost": 100})
+
+
+def test_a_section_that_is_no_mapping_is_named() -> None:
+    with pytest.raises(ValidationError, match=r"config:costs: must be a mapping of cost settings, got list"):
+        CostConfig.from_dict([["review_cost", 5]])  # type: ignore[arg-type]  # dict() made it a setting
+    with pytest.raises(ValidationError, match=r"config:costs: must be a mapping of cost settings, got str"):
+        CostConfig.from_dict("review_cost: 5")  # type: ignore[arg-type]  # was dict()'s ValueError
