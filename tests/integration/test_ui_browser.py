@@ -320,3 +320,17 @@ def test_a_stray_key_does_not_silently_drop_unsaved_work(browser: Any, served_ho
     page.wait_for_url("**saved=*")
     assert asked == ["beforeunload"] and _reviews(served, target)[0]["note"] == "half-way through"
     page.context.close()
+
+
+def test_queue_selection_moved_with_the_keyboard_stays_in_sight(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    page.set_viewport_size({"width": 1400, "height": 260})  # a few rows fit
+    n = page.locator("#queue-rows tr[data-href]").count()
+    assert n >= 3
+    for _ in range(n - 1):
+        page.keyboard.press("j")
+    last = page.locator("#queue-rows tr.selected")
+    in_sight = "r => { const b = r.getBoundingClientRect(); return b.top >= -1 && b.bottom <= innerHeight + 1; }"
+    assert last.evaluate(in_sight)
+    page.context.close()

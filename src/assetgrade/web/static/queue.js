@@ -12,8 +12,11 @@
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) { return; }
     var rs = rows();
     if (!rs.length) { return; }
-    if (ev.key === "j") { sel = Math.min(rs.length - 1, sel + 1); mark(); }
-    else if (ev.key === "k") { sel = Math.max(0, sel - 1); mark(); }
+    if (ev.key === "j" || ev.key === "k") {
+      sel = ev.key === "j" ? Math.min(rs.length - 1, sel + 1) : Math.max(0, sel - 1);
+      mark();
+      rs[sel].scrollIntoView({ block: "nearest" });  /* the selection stays in sight (not on the 30 s refresh) */
+    }
     else if (ev.key === "Enter" && document.activeElement === document.body) { window.location = rs[sel].getAttribute("data-href"); }
   });
   document.body.addEventListener("htmx:afterSwap", mark);
