@@ -4,8 +4,10 @@
 calibrator (temperature by default) and a split-conformal predictor (Mondrian by asset type when
 types are given). Calibration data comes either
 
-* from a held-out calibration set (``calibration=(blocks, y, asset_types)``): plain split
-  conformal, with its finite-sample guarantee (Vovk et al. 2005); or
+* from a held-out calibration set (``calibration=(blocks, y, asset_types)``): split conformal
+  (Vovk et al. 2005), with its exact finite-sample guarantee when ``calibration="none"``; a
+  temperature or isotonic map is learned on the same assets, so their conformal scores come
+  from maps cross-fitted on the other folds of the set (near 1 − α in practice, not exact); or
 * from grouped out-of-fold predictions on the training set (``n_splits`` folds, ``groups``):
   every calibration score comes from a fuser that never saw that asset, while the deployed
   fuser is fitted on all of them. This is the cross-conformal / CV+ construction (Vovk 2015;
