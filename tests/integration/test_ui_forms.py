@@ -245,3 +245,21 @@ def test_pages_forbid_framing_and_foreign_scripts(demo_env: Any) -> None:
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "object-src 'none'" in csp, path
         assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in c.get("/ui/login").headers["Content-Security-Policy"]
+
+
+def test_a_prediction_with_malformed_details_still_shows_its_page(fresh_env: Any) -> None:
+    import copy
+
+    from assetgrade.store.results import add_prediction, latest_prediction
+
+    aid = fresh_env.assets[0].asset_id
+    with fresh_env.ws.session() as s:
+        payload = copy.deepcopy(latest_prediction(s, aid).payload)
+    payload["evidence"][0]["findings"][0]["region"] = ["a", "b", "c", "d"]  # written by something else
+    with fresh_env.ws.session() as s:
+        add_prediction(s, aid, model_version="odd", grade="B", distribution={"A": 0.4, "B": 0.6},
+                       conformal_set=["B"], decision="review", payload=payload)
+    r = fresh_env.login("alice").get(f"/ui/assets/{aid}")
+    assert r.status_code == 200  # not a 500 for the whole page
+    assert "cannot be read, so only its grade is shown: ValueError: a finding&#39;s box must be 4 finite" in r.text
+    assert 'name="grade" value="B" checked' in r.text

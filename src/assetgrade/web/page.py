@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -54,6 +55,8 @@ class AssetPage:
     next_request_id: str | None = None
     """The first other open label request in working order (for "next request" navigation)."""
     open_requests: int = 0
+    result_error: str | None = None
+    """Why the latest prediction's stored details (reasons, findings) cannot be shown, when they cannot."""
 
 
 def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[tuple[str, str | None, str]]:
@@ -151,13 +154,29 @@ def series_svg(blobs: BlobStore, sha: str, windows: list[tuple[float, float, str
     return svg
 
 
-def _result_of(pred: Prediction | None) -> GradeResult | None:
+def _numbers(value: Any, n: int, what: str, whole: bool = False) -> None:
+    if value is None:
+        return
+    kind = int if whole else (int, float)
+    if not isinstance(value, list | tuple) or len(value) != n or not all(
+            isinstance(v, kind) and not isinstance(v, bool) and math.isfinite(float(v)) for v in value):
+        raise ValueError(f"a finding's {what} must be {n} finite {'whole ' if whole else ''}numbers, got {value!r}")
+
+
+def _result_of(pred: Prediction | None) -> tuple[GradeResult | None, str | None]:
+    """The prediction's stored result, or None and why its details cannot be shown (the page still shows its grade)."""
     if pred is None or not pred.payload:
-        return None
+        return None, None
     try:
-        return GradeResult.from_dict(pred.payload)
-    except (KeyError, TypeError, ValueError):
-        return None
+        result = GradeResult.from_dict(pred.payload)
+        for e in result.evidence:  # the page draws these: a malformed one must not break it
+            for f in e.findings:
+                _numbers(f.region, 4, "box")
+                _numbers(f.span, 2, "text span", whole=True)
+                _numbers(f.window, 2, "time window")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    return result, None
 
 
 def _stored(blobs: BlobStore, sha: str) -> bool:
@@ -184,7 +203,7 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
         next_request = next((r.asset_id for r in open_rows if r.asset_id != asset_id), None)
-    result = _result_of(pred)
+    result, result_error = _result_of(pred)
     findings = [f for e in (result.evidence if result else ()) for f in e.findings]
     images, logs, series = [], [], []
     candidates: list[dict[str, Any]] = []
@@ -235,4 +254,5 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     return AssetPage(asset=asset, prediction=pred, result=result, n_predictions=n_predictions, reviews=reviews,
                      images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
-                     label_request=request, next_request_id=next_request, open_requests=n_open)
+                     label_request=request, next_request_id=next_request, open_requests=n_open,
+                     result_error=result_error)
