@@ -185,6 +185,9 @@ def test_form_posts_behind_a_tls_proxy_pass_and_cross_site_ones_are_refused(fres
         refused = c.post(f"/ui/assets/{target['asset_id']}/review", data=form, headers=headers)
         assert refused.status_code == 403 and "cross-site form post refused" in refused.text, headers
     assert c.get(f"/api/v1/assets/{target['asset_id']}/reviews").json() == []
+    reload = c.post(f"/ui/assets/{target['asset_id']}/review", data={**form, "grade": "Q"},
+                    headers={"Origin": "https://grading.example.com", "Sec-Fetch-Site": "none"})
+    assert reload.status_code == 422  # the user's own resubmission (reload) is checked, not refused as foreign
     ok = c.post(f"/ui/assets/{target['asset_id']}/review", data=form, headers=proxied, follow_redirects=False)
     assert ok.status_code == 303
 

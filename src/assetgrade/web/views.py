@@ -48,14 +48,15 @@ def _same_origin(request: Request) -> None:
     """Refuse a form post that another site's page made (cross-site request forgery).
 
     A browser's own ``Sec-Fetch-Site`` decides where it sends one (HTTPS and localhost): only
-    ``same-origin`` passes. It names the page's origin as the browser saw it, so a TLS proxy in
-    front, which sends its own ``Host``, does not make every post look foreign. Without it, the
-    ``Origin`` header must name the host the request was sent to.
+    ``same-origin`` and ``none`` (the user's own action, e.g. reloading a posted page) pass. It
+    compares origins as the browser saw them, so a TLS proxy in front, which sends its own ``Host``,
+    does not make every post look foreign. Without it, the ``Origin`` header must name the host the
+    request was sent to.
     """
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
     if site is not None:
-        if site != "same-origin":
+        if site not in ("same-origin", "none"):
             raise PermissionDeniedError(f"cross-site form post refused (Sec-Fetch-Site {site}, Origin {origin})")
         return
     if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
