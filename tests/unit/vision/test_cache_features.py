@@ -137,3 +137,17 @@ def test_two_writers_of_one_entry_in_one_process_both_succeed(tmp_path: Path, mo
     found, missing = cache.get_many("k", [sha])
     assert not missing and found[0] is not None and found[0].tolist() in ([1.0] * 4, [2.0] * 4)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_each_photo_is_reduced_before_the_next_is_decoded(
+    backbone64: Backbone, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgrade.modalities.vision import features
+
+    log: list[str] = []
+    real_decode, real_preprocess = features.decode_image, features.preprocess
+    monkeypatch.setattr(features, "decode_image", lambda d, **kw: log.append("decode") or real_decode(d, **kw))
+    monkeypatch.setattr(features, "preprocess", lambda im, s: log.append("reduce") or real_preprocess(im, s))
+    refs = [_ref(f"img{i}", _img(rng)) for i in range(3)]
+    fb = extract_pooled(refs, backbone64, batch_size=2)
+    assert fb.computed == 3 and log == ["decode", "reduce"] * 3  # never a batch of decoded photos held at once

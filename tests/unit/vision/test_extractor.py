@@ -379,14 +379,22 @@ def test_images_are_decoded_one_batch_at_a_time(
             log.append(f"run{len(batch)}")
             return super().run(batch, **kw)
 
+    real_preprocess = extractor_module.preprocess
+
+    def preprocess(img: object, size: int) -> object:
+        log.append("reduce")
+        return real_preprocess(img, size)  # type: ignore[arg-type]
+
     monkeypatch.setattr(extractor_module, "decode_image", decode)
+    monkeypatch.setattr(extractor_module, "preprocess", preprocess)
     ex = get_extractor("vision", image_size=64, cache_dir=tmp_path, batch_size=2)
     ex._backbone = Logging(backbone64, [])  # type: ignore[attr-defined]
     refs = [_image(rng, False, k) for k in range(5)]
     seen, errors = ex._see(refs)  # type: ignore[attr-defined]
     assert all(e is not None for e in seen) and not errors
-    # never more than a batch of decoded photos waiting: decode, decode, run, decode, decode, run, ...
-    assert log == ["decode", "decode", "run2", "decode", "decode", "run2", "decode", "run1"]
+    # each photo reduced to the network input before the next is decoded, one backbone pass per batch
+    d = ["decode", "reduce"]
+    assert log == [*d, *d, "run2", *d, *d, "run2", *d, "run1"]
 
 
 @pytest.mark.parametrize(("name", "value"), [

@@ -146,8 +146,9 @@ class VisionExtractor:
     def _see(self, refs: Sequence[ImageRef]) -> tuple[list[ImageEvidence | None], dict[str, str]]:
         """Evidence per image: from the cache where seen before, else through the backbone in batches.
 
-        Images are decoded one batch at a time, so at most ``batch_size`` decoded photos are held at
-        once however many a fit looks at (a thousand 12 MP photos are 36 GB decoded).
+        Each photo is decoded, reduced to the network input, its size and its quality report, and let
+        go before the next is decoded, so memory does not grow with the number or size of the photos
+        (a thousand 12 MP photos are 36 GB decoded).
         """
         bb = self._bb()
         cache = EvidenceCache(self.cache_dir, bb.key)
@@ -155,20 +156,23 @@ class VisionExtractor:
         errors: dict[str, str] = {}
         todo = [i for i, ev in enumerate(out) if ev is None]
         for start in range(0, len(todo), self.batch_size):
-            chunk: list[tuple[int, Any]] = []
+            # each photo is reduced to what is kept (network input, size, quality) as soon as it is decoded:
+            # a batch of 16 decoded 60 MP photos alone would be about 3 GB
+            kept: list[tuple[int, npt.NDArray[np.float32], tuple[int, int], Any]] = []
             for i in todo[start : start + self.batch_size]:
                 try:
-                    chunk.append((i, decode_image(refs[i].load_bytes(), where=f"image {refs[i].evidence_id}")))
+                    img = decode_image(refs[i].load_bytes(), where=f"image {refs[i].evidence_id}")
                 except (AssetgradeError, OSError) as exc:  # damaged on disk, or the blob is gone from the store
                     errors[refs[i].evidence_id] = str(exc)
-            if not chunk:
+                    continue
+                kept.append((i, preprocess(img, self.image_size), img.size, assess_quality(img)))
+                del img
+            if not kept:
                 continue
-            o = bb.run(np.stack([preprocess(img, self.image_size) for _, img in chunk]))
+            o = bb.run(np.stack([x for _, x, _, _ in kept]))
             patches = patch_features(o.patch_maps)
-            for j, (i, img) in enumerate(chunk):
-                ev = ImageEvidence(
-                    o.pooled[j], tuple(m[j] for m in o.cam_maps), patches[j], img.size, assess_quality(img)
-                )
+            for j, (i, _, size, quality) in enumerate(kept):
+                ev = ImageEvidence(o.pooled[j], tuple(m[j] for m in o.cam_maps), patches[j], size, quality)
                 cache.put(refs[i].sha256, ev)
                 out[i] = ev
         return out, errors

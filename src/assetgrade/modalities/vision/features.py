@@ -90,12 +90,18 @@ def extract_pooled(
         task = bar.add_task(f"features {backbone.name}@{backbone.image_size} [{view}]", total=len(todo))
     try:
         for chunk in chunks:
-            imgs, errs = load_images([refs[i] for i in chunk])
-            ok = [j for j in range(len(chunk)) if imgs[j] is not None]
-            for j, msg in errs.items():
-                errors[chunk[j]] = msg
+            ok: list[int] = []
+            arrays = []
+            for j, i in enumerate(chunk):  # each photo reduced to the network input as soon as it is decoded
+                try:
+                    img = decode_image(refs[i].load_bytes(), where=f"image {refs[i].evidence_id}")
+                except (AssetgradeError, OSError) as exc:
+                    errors[i] = str(exc)
+                    continue
+                arrays.append(preprocess(augment_views(img, (view,))[0], backbone.image_size))
+                ok.append(j)
+                del img
             if ok:
-                arrays = [preprocess(augment_views(imgs[j], (view,))[0], backbone.image_size) for j in ok]  # type: ignore[arg-type]
                 t0 = time.perf_counter()
                 out = backbone.run(np.stack(arrays), maps=False).pooled
                 seconds += time.perf_counter() - t0
