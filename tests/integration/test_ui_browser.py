@@ -13,6 +13,8 @@ import pytest
 
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
+from assetgrade.review.rounds import QUEUED, ROUND_ENTITY
+from assetgrade.store.audit import append_event
 from assetgrade.store.repository import add_asset, add_evidence
 from assetgrade.store.results import add_prediction
 from assetgrade.workspace import Workspace
@@ -29,7 +31,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``assetgrade serve`` over 8 demo assets with a reviewer (alice)."""
+    """``assetgrade serve`` over 8 demo assets and a few odd ones, a reviewer (alice), an admin and a waiting round."""
     path = tmp_path_factory.mktemp("browser-hostile") / "ws"
     ws = Workspace.init(path)
     made = seed_demo(ws, n_assets=8, seed=5, review_share=1.0)
@@ -44,7 +46,11 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
         bad = ws.blobs.put_bytes(b"\x89PNG\r\n\x1a\n not really an image")
         add_evidence(s, asset_id="demo-007", kind="image", sha256=bad, blob_sha=bad, media_type="image/png",
                      attributes={"width": 320, "height": 240}, evidence_id="demo-007/image/2")
-        tokens = {"alice": create_token(s, name="alice", role="reviewer", actor="test")[0]}
+        tokens = {"alice": create_token(s, name="alice", role="reviewer", actor="test")[0],
+                  "admin": create_token(s, name="admin", role="admin", actor="test")[0]}
+        # a label round queued by a service on another host: its page keeps waiting for it
+        append_event(s, actor="admin", action=QUEUED, entity=ROUND_ENTITY, entity_id="round_waiting",
+                     payload={"settings": {"k": 3}, "host": "another-host", "pid": 1})
     ws.close()
     yield from _serve(path, tokens)
 
@@ -333,4 +339,22 @@ def test_queue_selection_moved_with_the_keyboard_stays_in_sight(browser: Any, se
     last = page.locator("#queue-rows tr.selected")
     in_sight = "r => { const b = r.getBoundingClientRect(); return b.top >= -1 && b.bottom <= innerHeight + 1; }"
     assert last.evaluate(in_sight)
+    page.context.close()
+
+
+def test_a_waiting_round_page_refreshes_until_the_admin_fills_in_the_form(browser: Any,  # noqa: F811
+                                                                         served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "admin")
+    page.clock.install()
+    page.goto(f"{served.url}/ui/requests?job=round_waiting")
+    expect(page.locator("#round-message")).to_contain_text("Round round_waiting is queued")
+    with page.expect_navigation():  # untouched, the page reloads itself to follow the round
+        page.clock.fast_forward("00:03")
+    page.get_by_label("How many").fill("37")
+    page.clock.fast_forward("00:10")
+    expect(page.locator("#round-message")).to_contain_text("Refreshing is paused while you fill in the form")
+    expect(page.get_by_label("How many")).to_have_value("37")  # not wiped by a reload
     page.context.close()

@@ -21,4 +21,23 @@
   });
   document.body.addEventListener("htmx:afterSwap", mark);
   mark();
+
+  /* A page waiting for a label round reloads itself every few seconds (a meta refresh without
+     scripts); once the admin starts filling in the round form it waits, so the input is not wiped. */
+  var every = document.querySelector('meta[name="assetgrade-refresh"]');
+  if (every) {
+    var edited = false, form = document.getElementById("round-form");
+    if (form) {
+      form.addEventListener("input", function () { edited = true; });
+      form.addEventListener("change", function () { edited = true; });
+    }
+    window.setTimeout(function () {
+      if (!edited) { window.location.reload(); return; }
+      var msg = document.getElementById("round-message");
+      if (msg) {
+        msg.appendChild(document.createTextNode(" Refreshing is paused while you fill in the form; " +
+          "reload the page to see how the round is doing."));
+      }
+    }, 1000 * (parseFloat(every.getAttribute("content")) || 2));
+  }
 }());
