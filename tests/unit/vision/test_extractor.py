@@ -413,3 +413,20 @@ def test_bad_settings_are_refused_at_construction(name: str, value: object) -> N
 def test_settings_read_from_yaml_strings_work(tmp_path: Path) -> None:
     ex = get_extractor("vision", C="1e-3", target_false_alarm="1e-2", cache_dir=str(tmp_path))
     assert ex.C == 0.001 and ex.target_false_alarm == 0.01 and ex.cache_dir == tmp_path  # type: ignore[attr-defined]
+
+
+def test_copies_of_one_good_photo_do_not_set_the_alarm_threshold(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    # the same reference photo filed under every good asset: a held-out copy of a bank photo scores 0,
+    # so any other good photo would alarm; the anomaly model needs distinct good photos
+    same = _image(rng, False, 0)
+    recs = [AssetRecord(f"g{i}", images=(ImageRef(f"ref{i}", same.sha256, same.load_bytes),), grade="A")
+            for i in range(8)]
+    recs += [AssetRecord(f"d{i}", images=(_image(rng, True, 100 + i),), grade="D") for i in range(8)]
+    ex = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=100)
+    ex._backbone = backbone64  # type: ignore[attr-defined]
+    ex.fit(recs)
+    assert ex.anomaly_ is None and ex.alarm_ is None  # type: ignore[attr-defined]
+    block = ex.extract([AssetRecord("new", images=(_image(rng, False, 50),))])
+    assert block.features[0, list(block.feature_names).index("anomaly_ratio")] == 0.0

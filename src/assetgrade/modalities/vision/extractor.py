@@ -37,7 +37,7 @@ DEFAULT_AUGMENT: tuple[str, ...] = ("hflip", "vflip")
 """Label-preserving views of each photo the heads train on and average over (with the photo itself)."""
 
 MIN_GOOD_IMAGES = 4
-"""Anomaly maps (PatchCore) are learned only from at least this many readable photos of the best grade."""
+"""Anomaly maps (PatchCore) are learned only from at least this many distinct readable photos of the best grade."""
 
 def _default_grades() -> tuple[str, ...]:
     try:
@@ -60,7 +60,8 @@ class VisionExtractor:
     of the worst of its photos' levels; ``mil=False`` gives every photo the asset's grade and
     takes the worst photo's distribution. Each photo is tempered by its quality flags first. Defect
     types come from the terms on labelled boxes (``ImageRef.boxes``); the anomaly memory bank
-    from images of best-grade assets, with a quarter of them held out to set the alarm threshold.
+    from the distinct images of best-grade assets (at least ``MIN_GOOD_IMAGES``; copies of one photo
+    count once), with a quarter of them held out to set the alarm threshold.
 
     ``C`` is the heads' inverse L2 strength; ``"auto"`` (default) picks it per fit by grouped
     cross-validated log-loss (:func:`~assetgrade.modalities.vision.heads.select_penalty`), the
@@ -246,7 +247,13 @@ class VisionExtractor:
         if self.defect_terms_:
             Y = np.array([[t in terms_per_image[i] for t in self.defect_terms_] for i in keep], dtype=int)
             self.defect_head_ = MultiLabelProbe(C=self.C_).fit(X, np.tile(Y, (n_views, 1)))
-        good = [i for i in keep if y[i] == 0]
+        # one photo per content: a held-out copy of a memory-bank photo scores 0 and sets a threshold every
+        # other good photo exceeds (the same reference photo filed under several assets)
+        first: dict[str, int] = {}
+        for i in keep:
+            if y[i] == 0:
+                first.setdefault(refs[i].sha256, i)
+        good = list(first.values())
         self.anomaly_: PatchCore | None = None
         self.alarm_: AlarmThreshold | None = None
         if len(good) >= MIN_GOOD_IMAGES:
