@@ -122,7 +122,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     """Fit on good images, set the threshold on held-out good ones, score test good + defective images.
 
     An image that cannot be decoded is left out and listed (``unreadable_images``); the split is
-    over the readable good images.
+    over the readable good images, one per content (``duplicate_good_images``: copy -> the one kept).
     """
     from sklearn.metrics import roc_auc_score
 
@@ -139,7 +139,15 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     errors: dict[str, str] = {}
     P_good, s1, kept_good, _ = _patches(good_all, bb, cfg.progress, errors)
     P_bad, s2, kept_bad, bad_sizes = _patches(bad_all, bb, cfg.progress, errors)
-    good = [good_all[i] for i in kept_good]
+    # a good photo counts once per content: a copy in the memory bank would score another copy 0
+    first: dict[str, int] = {}
+    for j, i in enumerate(kept_good):
+        first.setdefault(good_all[i].sha256, j)
+    dup_of = {good_all[i].evidence_id: good_all[kept_good[first[good_all[i].sha256]]].evidence_id
+              for j, i in enumerate(kept_good) if first[good_all[i].sha256] != j}
+    unique = sorted(first.values())
+    P_good = P_good[unique]
+    good = [good_all[kept_good[j]] for j in unique]
     bad = [bad_all[i] for i in kept_bad]
     if len(good) < 5:
         raise ValidationError(f"need at least 5 readable good images, got {len(good)} ({len(errors)} unreadable: "
@@ -205,6 +213,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
             "n_test": n_test,
             "n_unreadable": len(errors),
             "unreadable_images": errors,
+            "duplicate_good_images": dup_of,
             "threshold": {"value": thr.value, "explained": thr.explain()},
             "memory_bank": {"patches_seen": pc.n_patches_seen_, "kept": len(pc.bank_), "fit_s": round(fit_s, 1)},
             "backbone": bb.key,

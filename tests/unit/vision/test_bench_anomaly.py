@@ -23,6 +23,7 @@ def _folders(root: Path, rng: np.random.Generator) -> tuple[Path, Path]:
         arr[20:26, 5:40] = 255
         Image.fromarray(arr).save(bad / f"d{i}.png")
     (good / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\ncut short")
+    (good / "g5-copy.png").write_bytes((good / "g5.png").read_bytes())
     (good / "._g0.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
     return good, bad
 
@@ -38,6 +39,7 @@ def test_unreadable_images_are_listed_and_the_rest_goes_on(
                              cache_dir=tmp_path / "cache", progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     assert list(res["unreadable_images"]) == ["broken.png"] and res["n_unreadable"] == 1
+    assert res["duplicate_good_images"] == {"g5.png": "g5-copy.png"}  # counted once
     assert res["n_train"] == 3 and res["n_test"] == 2 + 3  # 6 readable good: 3 bank / 1 threshold / 2 test
     assert res["per_class"] is None and "1 threshold / 2 test" in res["split"]
     assert res["dataset"] == "folders good vs defects"
