@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from assetgrade.modalities.base import Finding
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
+from assetgrade.result import GradeResult, ModalityEvidence
 from assetgrade.review.rounds import QUEUED, ROUND_ENTITY
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import add_asset, add_evidence
@@ -42,6 +44,13 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
         add_asset(s, LONG_ID, asset_type="t" * 300)  # one long word: it must wrap, not widen the page
         add_prediction(s, LONG_ID, model_version="v" * 200, grade="B", distribution={"A": 0.5, "B": 0.5},
                        conformal_set=["A", "B"], decision="review", expected_cost=0.7)
+        # demo-006 graded when the ontology still had a defect "rust_old" (since renamed)
+        add_prediction(s, "demo-006", model_version="old-ontology", grade="B", distribution={"A": 0.4, "B": 0.6},
+                       conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
+                           asset_id="demo-006", probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
+                           coverage=0.9, expected_cost=0.6, decision="review", evidence=(ModalityEvidence(
+                               "text", True, None, (Finding(modality="text", summary="old", defect="rust_old"),)),),
+                       ).to_dict())
         # a second image of demo-007 whose stored bytes do not decode (truncated upload, wrong file)
         bad = ws.blobs.put_bytes(b"\x89PNG\r\n\x1a\n not really an image")
         add_evidence(s, asset_id="demo-007", kind="image", sha256=bad, blob_sha=bad, media_type="image/png",
@@ -357,4 +366,21 @@ def test_a_waiting_round_page_refreshes_until_the_admin_fills_in_the_form(browse
     page.clock.fast_forward("00:10")
     expect(page.locator("#round-message")).to_contain_text("Refreshing is paused while you fill in the form")
     expect(page.get_by_label("How many")).to_have_value("37")  # not wiped by a reload
+    page.context.close()
+
+
+def test_a_model_defect_the_ontology_no_longer_has_is_marked(browser: Any, served_hostile: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/demo-006")
+    old = page.locator("#defect-list li.unknown")
+    expect(old).to_have_count(1)
+    expect(old.locator("select option:checked")).to_have_text(
+        "rust_old (not in the ontology: pick another or remove it)")
+    old.get_by_role("button", name="Remove").click()
+    page.get_by_role("button", name="Submit review").click()
+    page.wait_for_url("**saved=demo-006")
+    assert [d["id"] for d in _reviews(served, "demo-006")[0]["defects"]] == []
     page.context.close()

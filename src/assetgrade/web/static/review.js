@@ -35,7 +35,10 @@
       sel.setAttribute("aria-label", "defect type " + (i + 1));
       sel.innerHTML = optionsHtml();
       if (!Array.prototype.some.call(sel.options, function (o) { return o.value === d.id; })) {
-        var o = document.createElement("option"); o.value = d.id; o.textContent = d.id; sel.appendChild(o);
+        /* the model named a defect the ontology no longer has: say so, the review would be refused */
+        var o = document.createElement("option"); o.value = d.id;
+        o.textContent = d.id + " (not in the ontology: pick another or remove it)";
+        sel.appendChild(o); li.className += " unknown";
       }
       sel.value = d.id;
       sel.addEventListener("change", function () { d.id = sel.value; save(); drawAll(); });
