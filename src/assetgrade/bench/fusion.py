@@ -66,7 +66,6 @@ def _evaluate(
     out = stack_metrics(p, y, res.membership, grades=grader.grades_, costs=grader.costs_,
                         values=[r.value for r in records], decisions=decisions, max_error=grader.max_error)
     out["contradiction_rate"] = float(np.mean([r.asset_id in contra for r in records]))
-    _none_accepted(out)
     out["_proba"] = p
     out["_covered"] = res.membership[np.arange(len(y)), y]
     out["_accepted"] = np.array([d.action == "accept" for d in decisions])
@@ -149,16 +148,6 @@ def _reduction(fused: float, best: float) -> float | None:
     """``1 - fused / best``: the share of the best single modality's cost the fused grader saves; None when
     the best single modality cost nothing (no share of nothing to save)."""
     return None if best == 0 else 1.0 - fused / best
-
-
-def _none_accepted(figures: dict[str, Any]) -> dict[str, Any]:
-    """``figures`` with the error and cost among accepted assets set to None when the policy accepted none:
-    the metrics write 0.0 there, which reads as "accepted assets were all graded right"."""
-    if figures.get("auto_accept_rate") == 0.0:
-        for key in ("accepted_error", "accepted_cost"):
-            if key in figures:
-                figures[key] = None
-    return figures
 
 
 def _threshold_summary(policy: Any) -> dict[str, Any]:
@@ -362,7 +351,7 @@ def run_fusion_benchmark(
         "throughput_cold_assets_per_s": len(test) / cold_s,
         "throughput_disk_cached_assets_per_s": len(test) / disk_s,
         "fit_s": fit_s,
-        "calibration_figures": _none_accepted({k: v for k, v in grader.metrics_.items() if k != "per_modality"}),
+        "calibration_figures": {k: v for k, v in grader.metrics_.items() if k != "per_modality"},
         "known_rubric": _known_rubric(blocks, bench, test_idx, y, grader),
         "targets": {
             "expected_cost_reduction>=0.5": reduction is not None and reduction >= 0.5,

@@ -94,7 +94,11 @@ def stack_metrics(
     decisions: Sequence[Decision] | None = None,
     max_error: float = 0.02,
 ) -> dict[str, Any]:
-    """Accuracy, QWK, ECE, NLL, coverage, set size, expected and realised cost per asset, accept rates."""
+    """Accuracy, QWK, ECE, NLL, coverage, set size, expected and realised cost per asset, accept rates.
+
+    With ``decisions``: the policy's accept rate, and the error and realised cost among the accepted
+    assets (None when it accepted none).
+    """
     conf = ConformalResult(membership, np.zeros(len(y)), np.zeros(len(y), dtype=bool), tuple(grades))
     out = grade_metrics(proba, y, cost=cost_matrix(costs, None), conformal=conf, max_error=max_error)
     exp, real = per_asset_costs(proba, y, costs=costs, values=values)
@@ -106,8 +110,9 @@ def stack_metrics(
         acc = np.array([d.action == "accept" for d in decisions])
         pred = np.array([d.grade_index for d in decisions])
         out["auto_accept_rate"] = float(acc.mean()) if len(acc) else 0.0
-        out["accepted_error"] = float((pred[acc] != y[acc]).mean()) if acc.any() else 0.0
-        out["accepted_cost"] = float(np.mean([real[i] for i in np.flatnonzero(acc)])) if acc.any() else 0.0
+        # None when nothing was accepted: 0.0 would read as "every accepted asset was graded right"
+        out["accepted_error"] = float((pred[acc] != y[acc]).mean()) if acc.any() else None
+        out["accepted_cost"] = float(np.mean([real[i] for i in np.flatnonzero(acc)])) if acc.any() else None
         reviewed = ~acc
         out["review_rate"] = float(reviewed.mean()) if len(acc) else 0.0
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -48,10 +50,22 @@ def test_an_uncertified_review_threshold_is_said_in_words() -> None:
 
 
 def test_error_among_no_accepted_asset_is_none() -> None:
-    from assetgrade.bench.fusion import _none_accepted
+    from assetgrade.decision import CostConfig, Decision
+    from assetgrade.grading.decide import stack_metrics
+
+    proba = np.array([[0.7, 0.2, 0.1, 0.0], [0.1, 0.6, 0.3, 0.0], [0.0, 0.1, 0.2, 0.7]])
+    y = np.array([0, 2, 3])
+    member = proba > 0.15
+
+    def run(actions: list[str]) -> dict[str, Any]:
+        decisions = [Decision("ABCD"[int(np.argmax(p))], int(np.argmax(p)), 0.0, (0.0,) * 4, a, ())  # type: ignore[arg-type]
+                     for p, a in zip(proba, actions, strict=True)]
+        return stack_metrics(proba, y, member, grades=tuple("ABCD"), costs=CostConfig(), values=[None] * 3,
+                             decisions=decisions)
 
     # the policy reviewed every asset: "accepted_error 0.0" read as "everything accepted was right"
-    assert _none_accepted({"auto_accept_rate": 0.0, "accepted_error": 0.0, "accepted_cost": 0.0}) == {
-        "auto_accept_rate": 0.0, "accepted_error": None, "accepted_cost": None}
-    kept = {"auto_accept_rate": 0.4, "accepted_error": 0.0, "accepted_cost": 12.0}
-    assert _none_accepted(dict(kept)) == kept
+    none = run(["review"] * 3)
+    assert none["auto_accept_rate"] == 0.0 and none["accepted_error"] is None and none["accepted_cost"] is None
+    some = run(["accept", "accept", "review"])
+    assert some["auto_accept_rate"] == pytest.approx(2 / 3) and some["accepted_error"] == 0.5
+    assert some["accepted_cost"] is not None and some["accepted_cost"] > 0
