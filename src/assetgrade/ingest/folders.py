@@ -18,8 +18,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".we
 
 
 def find_images(root: Path) -> list[Path]:
-    """Image files under ``root`` (recursive, sorted); symlinks are returned as links, checked later."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and (p.is_file() or p.is_symlink()))
+    """Image files under ``root`` (recursive, sorted); symlinks are returned as links, checked later.
+
+    Hidden files and folders (a name starting with ``.``) are not images of the set: macOS writes
+    ``._photo.jpg`` resource forks and ``.DS_Store`` next to copied photos, notebooks leave
+    ``.ipynb_checkpoints``; they would show up as unreadable rows.
+    """
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix.lower() in IMAGE_SUFFIXES and (p.is_file() or p.is_symlink())
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def image_asset_ids(rel_paths: Iterable[str], prefix: str = "") -> dict[str, str]:
@@ -66,7 +73,7 @@ def folder_items(
         raise IngestError(f"label_as must be defect, grade or none, got {label_as!r}", where="--label-as")
     if not root.is_dir():
         raise IngestError("folder not found", where=str(root))
-    subdirs = sorted(d for d in root.iterdir() if d.is_dir())
+    subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not subdirs:
         raise IngestError("no class folders: expected ROOT/<class>/<image files>", where=str(root))
     found = [(d, img, img.relative_to(root).as_posix()) for d in subdirs for img in find_images(d)]

@@ -327,3 +327,17 @@ def test_yolo_symlink_out_of_the_tree_is_refused_before_it_is_read(tmp_path: Pat
     (root / "labels" / "link.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     errors = [e for e in yolo_items(root, classes_file=root / "classes.txt") if isinstance(e, RowError)]
     assert len(errors) == 1 and "outside the folder" in errors[0].reason
+
+
+def test_hidden_files_and_folders_are_not_images_of_the_set(ws: Workspace, tmp_path: Path, jpeg: Jpeg) -> None:
+    root = tmp_path / "tree"
+    for rel in ("good/a.jpg", "worn/b.jpg", "worn/sub/c.jpg"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(jpeg(3))
+    (root / "worn" / "._b.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")  # macOS AppleDouble file
+    (root / "good" / ".thumbs").mkdir()
+    (root / "good" / ".thumbs" / "a.jpg").write_bytes(jpeg(4))
+    (root / ".ipynb_checkpoints").mkdir()
+    (root / ".ipynb_checkpoints" / "x.jpg").write_bytes(jpeg(5))
+    rep = _run(ws, folder_items(root, label_as="none"))
+    assert rep.errors == [] and rep.added["evidence"] == 3
