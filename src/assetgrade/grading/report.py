@@ -25,7 +25,8 @@ from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
 
-__all__ = ["heatmap_png", "highlight_spans", "image_heatmap", "render_report", "write_report"]
+__all__ = ["MAX_HEATMAP_SIDE", "heatmap_png", "heatmap_size", "highlight_spans", "image_heatmap", "render_report",
+           "write_report"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -39,9 +40,31 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+MAX_HEATMAP_SIDE = 1024
+"""Longest side of a heat map drawn for people (the UI overlay, the HTML report): the browser scales
+it over its photo, so a 60-megapixel photo does not need a 60-megapixel float map (about 2 GB)."""
+
+
+def heatmap_size(size: tuple[int, int], max_side: int = MAX_HEATMAP_SIDE) -> tuple[int, int]:
+    """``size`` (width, height) scaled down, aspect kept, so its longest side is at most ``max_side``.
+
+    Examples
+    --------
+    >>> heatmap_size((9000, 6000)), heatmap_size((200, 200))
+    ((1024, 683), (200, 200))
+    """
+    w, h = size
+    s = min(1.0, max_side / max(w, h, 1))
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
 def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.float32] | None, str]:
-    """(RGB image, heat map at image size or None, what the map shows) for one image of a fitted vision extractor."""
-    from assetgrade.modalities.vision.anomaly import patch_features, upsample_map
+    """(RGB image, heat map or None, what the map shows) for one image of a fitted vision extractor.
+
+    The map has the image's aspect and at most :data:`MAX_HEATMAP_SIDE` pixels on its longest
+    side (the image's own size when smaller); stretch it over the image to show it.
+    """
+    from assetgrade.modalities.vision.anomaly import SMOOTH_PX, patch_features, upsample_map
     from assetgrade.modalities.vision.heatmaps import cam_map, resize_map
     from assetgrade.modalities.vision.images import decode_image, preprocess
 
@@ -49,14 +72,16 @@ def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.fl
     if extractor is None or not callable(getattr(extractor, "_bb", None)):
         return img, None, "no vision model"
     out = extractor._bb().run(preprocess(img, extractor.image_size)[None])
+    size = heatmap_size(img.size)
     anomaly = getattr(extractor, "anomaly_", None)
     if anomaly is not None:
         _, maps = anomaly.score(patch_features(out.patch_maps))
-        return img, upsample_map(maps[0], img.size), "anomaly map (distance to known-good image patches)"
+        sigma = SMOOTH_PX * size[0] / img.size[0]  # the same smoothing, measured on the image
+        return img, upsample_map(maps[0], size, sigma=sigma), "anomaly map (distance to known-good image patches)"
     head = getattr(extractor, "grade_head_", None)
     if head is not None and callable(getattr(head, "severity_direction", None)):
         w = np.asarray(head.severity_direction(), dtype=np.float64)
-        return img, resize_map(cam_map(tuple(m[0] for m in out.cam_maps), w), img.size), "grade class-activation map"
+        return img, resize_map(cam_map(tuple(m[0] for m in out.cam_maps), w), size), "grade class-activation map"
     return img, None, "no heat map available"
 
 
@@ -75,22 +100,29 @@ def heatmap_png(heat: npt.NDArray[np.float32]) -> bytes:
 
 
 def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence[tuple[int, int, int, int]]) -> str:
+    """The image at most 360 px wide or high, the heat map blended over it, ``boxes`` (image pixels) outlined."""
     from matplotlib import colormaps
     from PIL import Image, ImageDraw
 
+    from assetgrade.modalities.vision.heatmaps import resize_map
+
     rgb = img.convert("RGB")
+    scale = min(1.0, 360 / max(rgb.size))
+    if scale < 1.0:  # shrink first: the blend below works on the shown pixels only
+        rgb = rgb.resize((max(1, int(rgb.size[0] * scale)), max(1, int(rgb.size[1] * scale))),
+                         Image.Resampling.BILINEAR)
     if heat is not None:
-        h = np.asarray(heat, dtype=np.float64)
+        h = np.asarray(heat, dtype=np.float32)
+        if h.shape != (rgb.size[1], rgb.size[0]):
+            h = resize_map(h, rgb.size)
+        h = h.astype(np.float64)
         lo, hi = float(h.min()), float(h.max())
         norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
         colour = (colormaps["jet"](norm)[..., :3] * 255).astype(np.float64)
         rgb = Image.fromarray((np.asarray(rgb, dtype=np.float64) * 0.55 + colour * 0.45).astype(np.uint8))
     draw = ImageDraw.Draw(rgb)
     for box in boxes:
-        draw.rectangle(box, outline=(255, 255, 255), width=2)
-    if max(rgb.size) > 360:
-        s = 360 / max(rgb.size)
-        rgb = rgb.resize((max(1, int(rgb.size[0] * s)), max(1, int(rgb.size[1] * s))), Image.Resampling.BILINEAR)
+        draw.rectangle(tuple(v * scale for v in box), outline=(255, 255, 255), width=2)
     buf = io.BytesIO()
     rgb.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")

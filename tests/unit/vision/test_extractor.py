@@ -174,6 +174,23 @@ def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbon
     anomaly_free.anomaly_ = None  # type: ignore[attr-defined]
     _, heat, what = image_heatmap(anomaly_free, train[1].images[0])
     assert heat is not None and what == "grade class-activation map"
+    # a large photo gets a map of at most MAX_HEATMAP_SIDE pixels with its aspect, not one float per pixel
+    import base64
+    import io
+
+    from PIL import Image
+
+    from assetgrade.grading.report import MAX_HEATMAP_SIDE, _overlay_b64
+
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (1500, 3000, 3), dtype=np.uint8)).save(buf, format="JPEG")
+    big = ImageRef("big", "1" * 64, lambda: buf.getvalue())
+    assert fitted["ordinal"].anomaly_ is not None  # type: ignore[attr-defined]
+    for model in (fitted["ordinal"], anomaly_free):  # anomaly map, then the grade CAM
+        img, heat, _ = image_heatmap(model, big)
+        assert img.size == (3000, 1500) and heat is not None and heat.shape == (MAX_HEATMAP_SIDE // 2, MAX_HEATMAP_SIDE)
+        shown = Image.open(io.BytesIO(base64.b64decode(_overlay_b64(img, heat, [(0, 0, 1500, 750)]))))
+        assert shown.size == (360, 180)
     with pytest.raises(ValidationError, match="grade_head='tree'"):
         get_extractor("vision", grade_head="tree", **kw)
     from assetgrade.grader_settings import check_grader_settings
