@@ -266,3 +266,17 @@ def test_a_prediction_with_malformed_details_still_shows_its_page(fresh_env: Any
     assert r.status_code == 200  # not a 500 for the whole page
     assert "cannot be read, so only its grade is shown: ValueError: a finding&#39;s box must be 4 finite" in r.text
     assert 'name="grade" value="B" checked' in r.text
+
+
+def test_evidence_the_page_cannot_draw_is_listed_not_left_out(fresh_env: Any) -> None:
+    from assetgrade.store.repository import add_evidence
+
+    aid = fresh_env.assets[0].asset_id
+    pdf = fresh_env.ws.blobs.put_bytes(b"%PDF-1.4 inspection report")
+    with fresh_env.ws.session() as s:
+        add_evidence(s, asset_id=aid, kind="document", sha256=pdf, blob_sha=pdf, media_type="application/pdf",
+                     evidence_id=f"{aid}/report.pdf")
+    html = fresh_env.login("alice").get(f"/ui/assets/{aid}").text
+    assert "Other evidence" in html
+    assert (f"<bdi>{aid}/report.pdf</bdi> · document · application/pdf · real · "
+            f'<a href="/api/v1/evidence/{aid}/report.pdf/content" download>download</a>') in html

@@ -50,6 +50,8 @@ class AssetPage:
     position: int | None
     queue_length: int
     findings_other: list[Any] = field(default_factory=list)
+    other_evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Evidence the page cannot draw (a document stored as a file, say): listed with a download link."""
     label_request: Any = None
     """The asset's latest label request (:class:`~assetgrade.store.schema.LabelRequest`), or None."""
     next_request_id: str | None = None
@@ -206,6 +208,7 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
     result, result_error = _result_of(pred)
     findings = [f for e in (result.evidence if result else ()) for f in e.findings]
     images, logs, series = [], [], []
+    unshown: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
     seen: set[str] = set()
     for f in findings:
@@ -247,6 +250,9 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                 svg = (f'<p class="warn">cannot plot series {escape(ev.id)}: '
                        f'{escape(type(exc).__name__)}: {escape(str(exc))}</p>')
             series.append({"ev": ev, "origin": origin, "svg": svg, "windows": windows})
+        else:  # a document stored as a file, an image without one: listed, never silently left out
+            unshown.append({"ev": ev, "origin": origin,
+                            "content_url": evidence_url(ev.id, "content") if ev.blob_sha else None})
     dist_svg = None
     if pred is not None:
         dist_svg = distribution_bars(pred.distribution, chosen=pred.grade, conformal_set=pred.conformal_set)
@@ -255,4 +261,4 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                      images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open,
-                     result_error=result_error)
+                     result_error=result_error, other_evidence=unshown)
