@@ -93,6 +93,16 @@ def _checked_extractors(extractors: Any) -> tuple[str | Extractor, ...]:
     return given
 
 
+def _setting_repr(value: Any) -> str:
+    """An extractor setting as the model version and bundle record it: an ontology by its name and content
+    version (its repr names the file it was read from, so the same ontology elsewhere made another model)."""
+    from assetgrade.ontology import Ontology
+
+    if isinstance(value, Ontology):
+        return f"Ontology(name={value.name!r}, version={value.version!r})"
+    return repr(value)
+
+
 class Grader:
     """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
 
@@ -343,7 +353,7 @@ class Grader:
             self.feature_names_[modality] = names
             self.extractor_info_[modality] = {
                 "class": f"{type(ex).__module__}.{type(ex).__qualname__}",
-                "settings": {a: repr(v) for a, v in sorted(vars(ex).items()) if not a.endswith("_")
+                "settings": {a: _setting_repr(v) for a, v in sorted(vars(ex).items()) if not a.endswith("_")
                              and not a.startswith("_")},
                 "n_features": len(names),
                 "labels": "own modality labels" if modality in labels_of else "asset grades",

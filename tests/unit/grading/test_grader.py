@@ -194,3 +194,18 @@ def test_set_size_and_a_fixed_cost_threshold_are_decision_settings(records: list
     r = strict.grade(records[1])  # a B asset: some expected cost, above a zero threshold
     assert r.decision == "review" and any("above the threshold 0" in why for why in r.reasons)
     assert learned.metrics_["auto_accept_rate"] >= strict.metrics_["auto_accept_rate"] == 0.0
+
+
+def test_the_same_ontology_read_from_another_file_gives_the_same_model_version(records: list[AssetRecord]) -> None:
+    from importlib import resources
+
+    from assetgrade.ontology import loads_ontology
+
+    text = resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8")
+    fitted = [tiny_grader(extractors=["text"], ontology=loads_ontology(text, source=src)).fit(records)
+              for src in ("/plant-a/ontology.yaml", "/copy/of/plant-a/ontology.yaml")]
+    assert fitted[0].version_ == fitted[1].version_  # a copied workspace retrains to the same model identity
+    recorded = fitted[0].extractor_info_["text"]["settings"]["ontology"]
+    assert recorded == f"Ontology(name='industrial-default', version='{fitted[0].ontology_version_}')"
+    changed = loads_ontology(text.replace("Like new", "As new"), source="/plant-a/ontology.yaml")
+    assert tiny_grader(extractors=["text"], ontology=changed).fit(records).version_ != fitted[0].version_
