@@ -181,3 +181,23 @@ def test_create_asset_idempotent_and_conflict(fresh_env: Any) -> None:
     assert r.status_code == 409
     r = env.client.post("/api/v1/assets", headers=h, json={"id": "", "asset_type": "pump"})
     assert r.status_code == 422 and r.json()["where"]
+
+
+def test_stored_bytes_never_run_as_a_page_of_the_service(fresh_env: Any, rng: np.random.Generator) -> None:
+    from assetgrade.store.repository import add_evidence
+
+    env = fresh_env
+    page = b"<html><script>fetch('/api/v1/tokens',{method:'POST'})</script></html>"
+    sha = env.ws.blobs.put_bytes(page)
+    with env.ws.session() as s:  # a document ingested with the type its file claimed
+        add_evidence(s, asset_id="demo-001", kind="document", sha256=sha, blob_sha=sha, media_type="text/html",
+                     evidence_id="demo-001/document/report.html")
+    r = env.client.get("/api/v1/evidence/demo-001/document/report.html/content", headers=env.auth("alice"))
+    assert r.status_code == 200 and r.content == page
+    assert r.headers["content-disposition"] == 'attachment; filename="report.html"'  # a download, not a page
+    assert r.headers["x-content-type-options"] == "nosniff" and "sandbox" in r.headers["content-security-policy"]
+    h = {**env.auth("station-1"), "Content-Type": "image/png"}
+    img = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=_png(rng, 32, 32)).json()
+    shown = env.client.get(img["content_url"], headers=env.auth("alice"))
+    assert "content-disposition" not in shown.headers and shown.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in shown.headers["content-security-policy"]

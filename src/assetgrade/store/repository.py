@@ -84,6 +84,11 @@ _EVIDENCE_ROUTES = ("/content", "/overlay")
 
 
 def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> None:
+    if any(part in (".", "..") for part in value.split("/")):
+        # browsers and HTTP clients resolve /assets/x/../pump-7 to /assets/pump-7: the URL would name another asset
+        raise ValidationError(f"{where.replace('_', ' ')} {value!r} has a '.' or '..' path segment, which URLs"
+                              f" resolve away ({route}/{value} would address another id); choose another id",
+                              where=where)
     for end in endings:
         if value.endswith(end):
             raise ValidationError(f"{where.replace('_', ' ')} {value!r} ends in {end!r}, which the REST API reads as "
@@ -91,11 +96,12 @@ def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> N
 
 
 def check_addressable(asset_id: str, evidence_id: str | None = None) -> None:
-    """ValidationError when the REST API could not address the id (``pump/reviews``, ``img/content``).
+    """ValidationError when the REST API could not address the id (``pump/reviews``, ``img/content``, ``x/../y``).
 
     Called by :func:`add_asset`, :func:`add_evidence` and the ingest writer, which writes rows itself.
 
     >>> check_addressable("site-3/pump-7", "site-3/pump-7/image/1")
+    >>> check_addressable("v1.2/pump..7")  # dots inside a segment are fine
     >>> check_addressable("pump/grade")
     Traceback (most recent call last):
     ...

@@ -55,6 +55,11 @@ def test_assets_idempotent_and_conflicting(ws: Workspace) -> None:
     for bad_id in ("pump/reviews", "x/grade"):  # the REST API could not address it
         with ws.session() as s, pytest.raises(ValidationError, match="reads as /assets/<id>/"):
             add_asset(s, bad_id)
+    for bad_id in ("x/../pump-7", "./pump-8", "site/.", ".."):  # a URL resolves the segment away: another asset
+        with ws.session() as s, pytest.raises(ValidationError, match="'.' or '..' path segment"):
+            add_asset(s, bad_id)
+    with ws.session() as s:
+        add_asset(s, "v1.2/pump..9")  # dots inside a segment are an ordinary id
 
 
 def test_evidence_with_provenance_and_conflict(ws: Workspace) -> None:

@@ -83,9 +83,32 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _blob_response(request: Request, sha: str, media_type: str) -> Response:
+INLINE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff", "image/webp",
+                                "text/plain"})
+"""Media types served for display; any other stored type (``text/html``, ``image/svg+xml``, a PDF)
+comes as a download, so bytes someone ingested never run as a page of this service's origin."""
+CONTENT_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
+"""Sent with every evidence body: no type sniffing, and a document opened from it gets no script or origin."""
+
+
+def content_headers(media_type: str, name: str) -> dict[str, str]:
+    """:data:`CONTENT_HEADERS`, plus ``Content-Disposition: attachment`` unless ``media_type`` is shown inline.
+
+    >>> content_headers("text/html", "x")["Content-Disposition"]
+    'attachment; filename="x"'
+    >>> "Content-Disposition" in content_headers("image/png", "x")
+    False
+    """
+    headers = dict(CONTENT_HEADERS)
+    if media_type.split(";")[0].strip().lower() not in INLINE_MEDIA_TYPES:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-100:] or "evidence"
+        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return headers
+
+
+def _blob_response(request: Request, sha: str, media_type: str, name: str) -> Response:
     etag = f'"{sha}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, **content_headers(media_type, name)}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     data = app_state(request).workspace.blobs.get_bytes(sha)
@@ -200,8 +223,10 @@ def evidence_content_route(evidence_id: str, request: Request,
     with app_state(request).workspace.session(readonly=True) as s:
         ev = get_evidence(s, evidence_id)
     if ev.blob_sha is None:
-        return Response(content=(ev.text or "").encode("utf-8"), media_type="text/plain; charset=utf-8")
-    return _blob_response(request, ev.blob_sha, ev.media_type or "application/octet-stream")
+        return Response(content=(ev.text or "").encode("utf-8"), media_type="text/plain; charset=utf-8",
+                        headers=dict(CONTENT_HEADERS))
+    return _blob_response(request, ev.blob_sha, ev.media_type or "application/octet-stream",
+                          ev.id.rsplit("/", 1)[-1])
 
 
 @router.head("/evidence/{evidence_id:path}/overlay", include_in_schema=False)  # curl -I, link checkers, caches
@@ -216,7 +241,7 @@ def evidence_overlay_route(evidence_id: str, request: Request,
     sha = overlay_sha(pred, evidence_id)
     if sha is None:
         raise NotFoundError(f"the latest prediction of asset {ev.asset_id!r} has no heat map for {evidence_id!r}")
-    return _blob_response(request, sha, "image/png")
+    return _blob_response(request, sha, "image/png", "overlay.png")
 
 
 @router.get("/evidence/{evidence_id:path}", response_model=EvidenceOut, summary="Evidence metadata")
