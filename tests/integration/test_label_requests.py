@@ -85,6 +85,20 @@ def test_ui_requests_page_banner_and_review_moves_to_the_next_request(fresh_env:
     assert "Every label request is answered" in c.get(r.headers["location"]).text
 
 
+
+def test_ui_says_when_an_imported_grade_answered_the_request(fresh_env: Any, tmp_path: Any) -> None:
+    from assetgrade.ingest import Ingestor, manifest_items
+
+    env = fresh_env
+    aid = env.assets[0].asset_id
+    _request(env, [aid])
+    manifest = tmp_path / "grades.csv"
+    manifest.write_text(f"asset_id,kind,text,grade\n{aid},log,inspected on site,B\n", encoding="utf-8")
+    assert Ingestor(env.ws, kind="manifest", source=str(manifest)).run(manifest_items(manifest)).ok
+    page = env.login("alice").get(f"/ui/assets/{aid}").text
+    assert "answered by an imported grade" in page and "None" not in page.split('id="label-request"')[1][:200]
+
+
 # -- a new round over the API and the UI form: needs a workspace with a trained grader ------------------------------
 
 def _open(env: RestEnv) -> list[str]:
