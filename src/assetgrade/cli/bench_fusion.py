@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from assetgrade.cli.options import at_least
+from assetgrade.cli.options import at_least, output_file
 
 __all__ = ["register"]
 
@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("fusion")
     def bench_fusion(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
         seed: int = typer.Option(0, callback=at_least(0)),
         seeds: str | None = typer.Option(
             None, help="several runs, e.g. '0-4' or '0,3,7': one fresh benchmark draw, split and grader per seed, "
