@@ -140,6 +140,21 @@ def test_option_ranges_say_what_is_allowed() -> None:
             positive()(None, bad)
 
 
+def test_option_errors_name_large_values_and_bounds_exactly() -> None:
+    # ':g' printed 1.23457e+06 for 1234567 and 4.29497e+09 for the seed bound: neither names what was given
+    from assetgrade.cli.options import SEED_MAX, at_least, interval, valid_seed
+
+    with pytest.raises(ValidationError, match=r"1234567 is not allowed; it must be in \(0, 36500\]"):
+        interval(0.0, 36_500.0, low_open=True)(None, 1234567.0)
+    with pytest.raises(ValidationError, match=r"-1234567 is not allowed; it must be >= 1$"):
+        at_least(1)(None, -1234567)
+    with pytest.raises(ValidationError, match=r"0.125 is not allowed; it must be >= 0.25"):
+        interval(0.25)(None, 0.125)
+    with pytest.raises(ValidationError, match=rf"{2**32} is not allowed; it must be in \[0, {SEED_MAX}\]"):
+        valid_seed()(None, 2**32)
+    assert valid_seed()(None, SEED_MAX) == SEED_MAX
+
+
 def test_an_output_file_is_checked_before_the_work(tmp_path: Path) -> None:
     from assetgrade.cli.options import check_output_file
 

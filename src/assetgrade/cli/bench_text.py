@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assetgrade.cli.bench_vision import SEED_MAX
-from assetgrade.cli.options import at_least, output_file
+from assetgrade.cli.options import SEED_MAX, at_least, output_file, valid_seed
 
 __all__ = ["register"]
 
@@ -22,15 +21,6 @@ TASK_DATASETS: dict[str, tuple[str, ...]] = {
     "extract": ("excavator",),
 }
 """The data sets each task reads (the first is its default)."""
-
-
-def _seed(param: typer.CallbackParam, value: int) -> int:
-    """A seed scikit-learn's splitters accept (a larger one failed after loading the data, with a traceback)."""
-    from assetgrade.errors import ValidationError
-
-    if not 0 <= value <= SEED_MAX:
-        raise ValidationError(f"{value} is not allowed; it must be in [0, {SEED_MAX}]", where="--seed")
-    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +46,7 @@ def register(app: typer.Typer) -> None:
                                                help="classify: drop classes with fewer rows")] = 20,
         json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here",
                                                        callback=output_file())] = None,
-        seed: Annotated[int, typer.Option(callback=_seed, help=f"random seed, 0..{SEED_MAX}")] = 0,
+        seed: Annotated[int, typer.Option(callback=valid_seed(), help=f"random seed, 0..{SEED_MAX}")] = 0,
         eval_split: Annotated[
             str, typer.Option(help="normalize: test (train on train+val) or val (train on train)")
         ] = "test",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, output_folder, positive
+from assetgrade.cli.options import at_least, interval, output_file, output_folder, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -33,19 +33,6 @@ def _side(param: typer.CallbackParam, value: int) -> int:
     if not (32 <= value <= 1024 and value % 32 == 0):
         raise ValidationError(f"{value} is not allowed; it must be a multiple of 32 in 32..1024",
                               where=f"--{(param.name or 'size').replace('_', '-')}")
-    return value
-
-
-SEED_MAX = 2**32 - 1
-"""The largest seed scikit-learn's splitters and numpy's legacy seeding accept."""
-
-
-def _seed(param: typer.CallbackParam, value: int) -> int:
-    """A seed in 0..2**32-1 (``options.interval`` would print the bound as 4.29497e+09)."""
-    from assetgrade.errors import ValidationError
-
-    if not 0 <= value <= SEED_MAX:
-        raise ValidationError(f"{value} is not allowed; it must be in [0, {SEED_MAX}]", where="--seed")
     return value
 
 
@@ -84,7 +71,7 @@ def register(app: typer.Typer) -> None:
         ),
         per_class: int | None = typer.Option(None, callback=at_least(1),
                                              help="use only N images per class (quick runs)"),
-        seed: int = typer.Option(0, callback=_seed),
+        seed: int = typer.Option(0, callback=valid_seed()),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
         no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
         images_per_asset: int = typer.Option(
@@ -149,7 +136,7 @@ def register(app: typer.Typer) -> None:
             None, callback=at_least(5),
             help="NEU: at most N images per class (at least 5: the good class needs 5 images)"
         ),
-        seed: int = typer.Option(0, callback=_seed),
+        seed: int = typer.Option(0, callback=valid_seed()),
         cache_dir: Path | None = typer.Option(None, help="cache root for the ONNX graph"),
     ) -> None:
         """PatchCore-style anomaly detection against known-good images: image AUROC and alarm rates."""

@@ -29,10 +29,13 @@ import typer
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["at_least", "check_output_file", "check_output_folder", "interval", "output_file", "output_folder",
-           "positive"]
+__all__ = ["SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
+           "output_folder", "positive", "valid_seed"]
 
 N = TypeVar("N", int, float)
+
+SEED_MAX = 2**32 - 1
+"""The largest seed scikit-learn's splitters and numpy's legacy seeding accept."""
 
 
 def _name(param: Any) -> str:
@@ -40,16 +43,27 @@ def _name(param: Any) -> str:
     return str(max(opts, key=len))
 
 
+def _number(value: object) -> str:
+    """``value`` as given: whole numbers in full (``4294967295``, ``1234567``), others at full precision.
+
+    >>> _number(2**32 - 1), _number(36_500.0), _number(0.25), _number(1e-3)
+    ('4294967295', '36500', '0.25', '0.001')
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
 def interval(
     low: float | None = None, high: float | None = None, *, low_open: bool = False, high_open: bool = False
 ) -> Callable[[typer.CallbackParam, Any], Any]:
     """A callback accepting values between ``low`` and ``high`` (either bound open, or absent); None passes."""
     if low is not None and high is not None:
-        allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        allowed = f"in {'(' if low_open else '['}{_number(low)}, {_number(high)}{')' if high_open else ']'}"
     elif low is not None:
-        allowed = f"{'>' if low_open else '>='} {low:g}"
+        allowed = f"{'>' if low_open else '>='} {_number(low)}"
     else:
-        allowed = f"{'<' if high_open else '<='} {high:g}"
+        allowed = f"{'<' if high_open else '<='} {_number(high)}"
 
     def check(param: typer.CallbackParam, value: Any) -> Any:
         if value is None:
@@ -59,7 +73,7 @@ def interval(
         bad = (low is not None and (value <= low if low_open else value < low)) or (
             high is not None and (value >= high if high_open else value > high))
         if bad:
-            raise ValidationError(f"{value:g} is not allowed; it must be {allowed}", where=_name(param))
+            raise ValidationError(f"{_number(value)} is not allowed; it must be {allowed}", where=_name(param))
         return value
 
     return check
@@ -68,6 +82,11 @@ def interval(
 def at_least(low: int) -> Callable[[typer.CallbackParam, Any], Any]:
     """A callback accepting numbers ``>= low`` (counts, sizes, seeds)."""
     return interval(low)
+
+
+def valid_seed() -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback accepting seeds in ``[0, SEED_MAX]`` (a larger one fails in scikit-learn after the data is read)."""
+    return interval(0, SEED_MAX)
 
 
 def positive() -> Callable[[typer.CallbackParam, Any], Any]:

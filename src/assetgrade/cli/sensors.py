@@ -8,23 +8,14 @@ from pathlib import Path
 import typer
 
 from assetgrade.cli.console import err_console, styled
-from assetgrade.cli.options import interval, positive
+from assetgrade.cli.options import SEED_MAX, interval, positive, valid_seed
 from assetgrade.errors import ValidationError
 
 __all__ = ["register"]
 
-_SEED_MAX = 2**32 - 1  # the largest seed scikit-learn's k-means (the regimes) accepts
-
 
 def _option(param: typer.CallbackParam) -> str:
     return str(max(param.opts or ["option"], key=len))
-
-
-def _seed(param: typer.CallbackParam, value: int) -> int:
-    """Seeds from 0 to :data:`_SEED_MAX` (``options.interval`` would print the bound as 4.29497e+09)."""
-    if not 0 <= value <= _SEED_MAX:
-        raise ValidationError(f"{value} is not allowed; it must be in [0, {_SEED_MAX}]", where=_option(param))
-    return value
 
 
 def _out_folder(param: typer.CallbackParam, value: Path) -> Path:
@@ -67,7 +58,7 @@ def fit_rul(
                                    help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
-    seed: int = typer.Option(0, callback=_seed, help=f"Random seed, in [0, {_SEED_MAX}]."),
+    seed: int = typer.Option(0, callback=valid_seed(), help=f"Random seed, in [0, {SEED_MAX}]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train the RUL model the Grader's sensors extractor re-uses (``extractor_settings.sensors.rul_model: OUT``)."""
