@@ -195,9 +195,9 @@ def test_service_start_error_quotes_the_log(tmp_path: Path) -> None:
 # every command that writes a report file checks where before it starts the work; a folder given as the file
 # must fail at once, exit 2, naming the option (not after minutes of work, exit 6)
 OUTPUT_FILE_COMMANDS = [
-    ["bench", "fusion"], ["bench", "ingest"], ["bench", "fidelity"], ["bench", "drift"], ["bench", "active"], ["bench", "label-noise"],
-    ["bench", "scale"], ["bench", "service"], ["bench", "grade-api"], ["bench", "ui"], ["bench", "sensors"],
-    ["review", "suggest"], ["review", "requests"], ["audit"],
+    ["bench", "fusion"], ["bench", "ingest"], ["bench", "fidelity"], ["bench", "drift"], ["bench", "active"],
+    ["bench", "label-noise"], ["bench", "scale"], ["bench", "service"], ["bench", "grade-api"], ["bench", "ui"],
+    ["bench", "sensors"], ["review", "suggest"], ["review", "requests"], ["audit"],
 ]
 
 

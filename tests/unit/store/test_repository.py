@@ -56,7 +56,7 @@ def test_assets_idempotent_and_conflicting(ws: Workspace) -> None:
         with ws.session() as s, pytest.raises(ValidationError, match="reads as /assets/<id>/"):
             add_asset(s, bad_id)
     for bad_id in ("x/../pump-7", "./pump-8", "site/.", ".."):  # a URL resolves the segment away: another asset
-        with ws.session() as s, pytest.raises(ValidationError, match="'.' or '..' path segment"):
+        with ws.session() as s, pytest.raises(ValidationError, match=r"'\.' or '\.\.' path segment"):
             add_asset(s, bad_id)
     with ws.session() as s:
         add_asset(s, "v1.2/pump..9")  # dots inside a segment are an ordinary id
