@@ -80,6 +80,11 @@ BAD = [
     (["service", "--assets", "0"], "--assets"),
     (["service", "--server-workers", "0"], "--server-workers"),
     (["service", "--readers", "0", "--reviewers", "0", "--stations", "0"], "--readers"),
+    # seeds above 2**32-1 reached scikit-learn (KMeans, splitters) and ended in a traceback after the data was built
+    *[([cmd, "--seed", str(2**32)], "--seed")
+      for cmd in ("drift", "fidelity", "label-noise", "active", "fusion", "scale", "sensors")],
+    (["fusion", "--seeds", f"0,{2**32}"], "--seeds"),
+    (["fusion", "--seeds", "0-99999999999"], "--seeds"),  # refused before the range is spelled out
 ]
 
 

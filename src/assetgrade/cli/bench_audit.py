@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, help="NEU folder (default: shared data neu-det)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         per_class: int | None = typer.Option(
             None, callback=at_least(3),
             help="use only N images per class (quick runs; at least 3: the stratified 70/30 split "
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
     def bench_drift(
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         data_dir: Path | None = typer.Option(None, help="another ELPV copy (labels.csv + images/)"),
         share: float = typer.Option(0.5, callback=interval(0.0, 1.0, low_open=True),
                                     help="share of each shifted batch that is darkened/flattened, in (0, 1]"),

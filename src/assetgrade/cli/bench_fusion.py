@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from assetgrade.cli.options import at_least, output_file
+from assetgrade.cli.options import SEED_MAX, at_least, output_file, valid_seed
 
 __all__ = ["register"]
 
@@ -33,14 +33,14 @@ def _seed_list(text: str) -> list[int]:
                 lo, hi = int(a), int(b)
                 if hi < lo:
                     raise ValueError(part)
-                seeds.extend(range(lo, hi + 1))
             else:
-                seeds.append(int(part))
+                lo = hi = int(part)
         except ValueError:
             msg = f"{part!r} in {text!r} is not a seed or a range such as 0-4"
             raise ValidationError(msg, where="--seeds") from None
-    if any(s < 0 for s in seeds):
-        raise ValidationError(f"{text!r} has a negative seed; seeds are >= 0", where="--seeds")
+        if not 0 <= lo <= hi <= SEED_MAX:  # checked before a range is spelled out
+            raise ValidationError(f"{part!r} in {text!r} is outside [0, {SEED_MAX}]", where="--seeds")
+        seeds.extend(range(lo, hi + 1))
     return seeds
 
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
     def bench_fusion(
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         seeds: str | None = typer.Option(
             None, help="several runs, e.g. '0-4' or '0,3,7': one fresh benchmark draw, split and grader per seed, "
             "their test predictions pooled for calibration and coverage (replaces --seed)"

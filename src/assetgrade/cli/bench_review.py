@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
         out_dir: Path | None = typer.Option(None, help="where the learning-curve PNG goes (default: beside --json)"),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         batch: int = typer.Option(5, callback=at_least(1), help="items queried per round"),
         strategies: str = typer.Option(
             "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust,budget_switch",
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
                                     help="fraction of labels flipped (seeded), in [0, 1)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         folds: int = typer.Option(5, callback=at_least(2), help="folds for the out-of-fold probabilities"),
         method: str = typer.Option(
             "prune_by_noise_rate", help="prune_by_noise_rate | prune_by_class | both | confident_joint"

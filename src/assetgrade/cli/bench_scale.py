@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         ray: bool = typer.Option(True, "--ray/--no-ray", help="include the 2-worker local Ray run"),
         workspace: Path | None = typer.Option(None, help="grade this workspace's copy instead of building one"),
         model: Path | None = typer.Option(None, help="with --workspace: the saved grader (default: its models/grader)"),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
     ) -> None:
         """Grading throughput on 1 and 2 local workers and Ray (2 workers); efficiency; 10/100-worker projection."""
         from assetgrade.bench.report import write_result

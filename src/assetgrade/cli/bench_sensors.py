@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive
+from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
         png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)"),
-        seed: int = typer.Option(0, callback=at_least(0)),
+        seed: int = typer.Option(0, callback=valid_seed()),
         coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),
                                        help="nominal coverage of the RUL interval, in (0, 1)"),
         n_estimators: int = typer.Option(300, callback=at_least(1),
