@@ -118,6 +118,25 @@ def test_an_evidence_cache_that_cannot_be_written_is_only_slower(tmp_path: Path)
     assert cache.get("ef" * 32) is ev  # still remembered in process
 
 
+def test_a_damaged_entry_in_a_cache_that_cannot_be_written_is_a_miss(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # a shared read-only cache (another user's files): the damaged entry cannot be removed; still only a miss
+    from assetgrade.modalities.vision.evidence_cache import EvidenceCache, clear_memory_cache
+
+    sha = "ab" * 32
+    path = tmp_path / "evidence" / "k" / sha[:2] / f"{sha}.npz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 torn write")
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    clear_memory_cache()
+    assert EvidenceCache(tmp_path, "k").get(sha) is None
+    assert path.exists()
+
+
 def test_two_writers_of_one_entry_in_one_process_both_succeed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from assetgrade.modalities.vision import cache as cache_module
 

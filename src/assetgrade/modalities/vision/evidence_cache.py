@@ -10,6 +10,7 @@ input size and preprocessing version, so a change in any of them is a new key.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -117,7 +118,8 @@ class EvidenceCache:
             ev = _read(path)
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             # a damaged entry is never trusted; removed, so the recomputed evidence is written in its place
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+                path.unlink(missing_ok=True)
             return None
         _MEMO.put((self.key, sha), ev)
         return ev
