@@ -213,6 +213,13 @@ def test_a_report_file_option_is_checked_before_the_work(command: list[str], tmp
     assert res.exception.where == "--json" and "is a folder" in str(res.exception)
 
 
+def test_review_suggest_seed_is_checked_before_the_work(tmp_path: Path) -> None:
+    # PCA(random_state=seed) refused 2**32 with a scikit-learn traceback after the grader had run
+    res = CliRunner().invoke(APP, ["review", "suggest", "-w", str(tmp_path), "--seed", str(2**32)])
+    assert isinstance(res.exception, ValidationError), (res.exception, res.output)
+    assert res.exception.where == "--seed" and "4294967295" in str(res.exception)
+
+
 def test_audit_html_and_export_folder_are_checked_before_the_work(tmp_path: Path) -> None:
     res = CliRunner().invoke(APP, ["audit", "--html", str(tmp_path)])
     assert isinstance(res.exception, ValidationError) and res.exception.where == "--html"

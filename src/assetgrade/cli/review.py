@@ -16,7 +16,7 @@ import typer
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
-from assetgrade.cli.options import output_file
+from assetgrade.cli.options import output_file, valid_seed
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -34,7 +34,7 @@ def suggest(
     per_class: Annotated[float | None, typer.Option(
         help="budget_switch: labels per grade below which it covers the data (typiclust), above which it follows "
         "the grader's uncertainty (default 10; a finite number >= 0).")] = None,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int, typer.Option(callback=valid_seed(), help="Random seed, 0..2**32-1.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.",
                                                   callback=output_file())] = None,
     enqueue: Annotated[bool, typer.Option(
