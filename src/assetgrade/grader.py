@@ -166,6 +166,8 @@ class Grader:
                                  ("max_set_size", max_set_size, 1)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValidationError(f"{name}={value!r} must be a whole number >= {low}", where=f"Grader.{name}")
+        if seed > 2**32 - 1:  # the fuser's and scikit-learn's limit: a larger seed failed deep inside fit
+            raise ValidationError(f"seed={seed!r} must be a whole number in [0, {2**32 - 1}]", where="Grader.seed")
         for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
                             ("review_on_quality", review_on_quality)):
             if not isinstance(value, bool | np.bool_):

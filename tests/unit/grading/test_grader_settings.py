@@ -266,6 +266,9 @@ def test_grader_settings_of_the_wrong_kind_are_named_before_training() -> None:
     }
     for key, (value, message) in wrong.items():
         assert check_grader_settings({key: value}) == [message], key
+    # a seed above 2**32-1 passed config check, then train failed in scikit-learn (KMeans, PCA) or the fuser
+    assert check_grader_settings({"seed": 2**32}) == [
+        "Grader.seed: seed=4294967296 must be a whole number in [0, 4294967295]"]
     (fuser,) = check_grader_settings({"fuser": "latent"})
     assert fuser.startswith("Grader.fuser: fuser='latent' must be the fusion model's settings")
     (per,) = check_grader_settings({"extractor_settings": {"vision": 3}})
