@@ -146,15 +146,20 @@ def close_label_requests_labelled(session: Session, labels: Mapping[str, str], *
     """
     if not labels:
         return []
-    rows = list(session.scalars(select(LabelRequest).where(LabelRequest.asset_id.in_(list(labels)),
-                                                           LabelRequest.status == "open")))
+    candidates = sorted(session.scalars(select(LabelRequest.asset_id).where(
+        LabelRequest.asset_id.in_(list(labels)), LabelRequest.status == "open")))
     now = utcnow()
-    for row in rows:
-        row.status, row.closed_at = "done", now
-        append_event(session, actor=actor, action="label_request.close", entity="label_request",
-                     entity_id=row.asset_id, payload={"label_id": labels[row.asset_id],
-                                                      "ingest_batch_id": ingest_batch_id})
-    return sorted(row.asset_id for row in rows)
+    closed: list[str] = []
+    for asset_id in candidates:
+        # conditional, as a review's close is: a review that closed it meanwhile keeps its close and event
+        stmt = (update(LabelRequest).where(LabelRequest.asset_id == asset_id, LabelRequest.status == "open")
+                .values(status="done", closed_at=now, review_id=None))
+        done = session.connection().execute(stmt)
+        if done.rowcount:
+            closed.append(asset_id)
+            append_event(session, actor=actor, action="label_request.close", entity="label_request",
+                         entity_id=asset_id, payload={"label_id": labels[asset_id], "ingest_batch_id": ingest_batch_id})
+    return closed
 
 
 def get_label_request(session: Session, asset_id: str) -> LabelRequest | None:

@@ -149,3 +149,30 @@ def test_an_imported_grade_closes_the_assets_request_in_the_ingest_transaction(w
     assert again.added["labels"] == 0
     with ws.session(readonly=True) as s:
         assert len(s.scalars(select(AuditEvent).where(AuditEvent.action == "label_request.close")).all()) == 1
+
+
+def test_an_import_does_not_overwrite_a_request_a_review_closed_meanwhile(
+        ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    if ws.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two transactions cannot interleave")
+    import assetgrade.store.requests as requests_mod
+    from assetgrade.store.requests import close_label_requests_labelled
+
+    ids = _assets(ws, 1)
+    with ws.session() as s:
+        add_label_requests(s, _round(ids), strategy="random", model_version="m1")
+    real_now = requests_mod.utcnow
+
+    def review_lands_now() -> object:  # runs after the import read the request as open, before it writes
+        with ws.session() as other:
+            add_review(other, ids[0], reviewer="carol", expected_version=1, grade="B")
+        return real_now()
+
+    monkeypatch.setattr(requests_mod, "utcnow", review_lands_now)
+    with ws.session() as s:
+        assert close_label_requests_labelled(s, {ids[0]: "label-1"}, actor="ingest", ingest_batch_id="b1") == []
+    with ws.session(readonly=True) as s:
+        row = get_label_request(s, ids[0])
+        assert row is not None and row.status == "done" and row.review_id is not None  # the review's close stands
+        closes = s.scalars(select(AuditEvent).where(AuditEvent.action == "label_request.close")).all()
+        assert [e.payload.get("review_id") is not None for e in closes] == [True]
