@@ -85,6 +85,7 @@ BAD = [
       for cmd in ("drift", "fidelity", "label-noise", "active", "fusion", "scale", "sensors")],
     (["fusion", "--seeds", f"0,{2**32}"], "--seeds"),
     (["fusion", "--seeds", "0-99999999999"], "--seeds"),  # refused before the range is spelled out
+    (["fusion", "--seeds", "0-4294967295"], "--seeds"),  # in range, but four billion runs: refused before listing
 ]
 
 

@@ -21,6 +21,10 @@ def _mil_setting(text: str) -> bool | str:
     return choices[text]
 
 
+MAX_SEEDS = 1000
+"""The most seeds ``--seeds`` may name (checked before a range is spelled out)."""
+
+
 def _seed_list(text: str) -> list[int]:
     """``0,1,2`` or ``0-4`` (or a mix: ``0-2,7``) as a list of seeds."""
     from assetgrade.errors import ValidationError
@@ -40,6 +44,8 @@ def _seed_list(text: str) -> list[int]:
             raise ValidationError(msg, where="--seeds") from None
         if not 0 <= lo <= hi <= SEED_MAX:  # checked before a range is spelled out
             raise ValidationError(f"{part!r} in {text!r} is outside [0, {SEED_MAX}]", where="--seeds")
+        if len(seeds) + hi - lo + 1 > MAX_SEEDS:  # each seed is a full benchmark run
+            raise ValidationError(f"{text!r} names more than {MAX_SEEDS} seeds; each is a whole run", where="--seeds")
         seeds.extend(range(lo, hi + 1))
     return seeds
 

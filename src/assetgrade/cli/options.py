@@ -3,8 +3,8 @@
 Each factory returns a typer option callback that refuses a bad value with a
 :class:`~assetgrade.errors.ValidationError` naming the option (``error: --per-class: -1 is not
 allowed; it must be >= 1``), which ``assetgrade`` turns into exit code 2 like every other
-validation error. (typer's own ``min=``/``max=`` raise typer's vendored Click ``BadParameter``,
-which :func:`assetgrade.cli.app.main` does not catch: a traceback, exit 1.)
+validation error. (typer's own ``min=``/``max=`` also exit 2, with Click's "Invalid value" line,
+but cannot say why a bound exists nor check a file to write.)
 
 Examples
 --------
