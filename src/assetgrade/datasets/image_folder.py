@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.ingest.folders import IMAGE_SUFFIXES, find_images
 from assetgrade.store.records import ImageRef
 
 __all__ = ["IMAGE_SUFFIXES", "LabelledImages", "find_image_files", "image_ref_from_file", "load_image_folder"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
 @dataclass
@@ -87,15 +86,9 @@ def image_ref_from_file(
 
 
 def find_image_files(folder: Path) -> list[Path]:
-    """The image files under ``folder`` and its sub-folders, in sorted order; hidden files and folders (``.DS_Store``,
-    macOS ``._name.jpg`` resource forks, ``.git``) are skipped, and folder links are not followed (no loops)."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        here = Path(dirpath)
-        found += [here / f for f in sorted(filenames)
-                  if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES and (here / f).is_file()]
-    return found
+    """The image files under ``folder`` and its sub-folders (:func:`assetgrade.ingest.folders.find_images`:
+    hidden files and folders skipped, folder links not followed); file links only when they lead to a file."""
+    return find_images(folder, links=False)
 
 
 def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordinal: bool = False) -> LabelledImages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
@@ -17,16 +18,26 @@ __all__ = ["IMAGE_SUFFIXES", "find_images", "folder_items", "image_asset_ids"]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
-def find_images(root: Path) -> list[Path]:
-    """Image files under ``root`` (recursive, sorted); symlinks are returned as links, checked later.
+def find_images(root: Path, *, links: bool = True) -> list[Path]:
+    """Image files under ``root`` and its sub-folders: folders in sorted order, each folder's files first.
 
     Hidden files and folders (a name starting with ``.``) are not images of the set: macOS writes
     ``._photo.jpg`` resource forks and ``.DS_Store`` next to copied photos, notebooks leave
-    ``.ipynb_checkpoints``; they would show up as unreadable rows.
+    ``.ipynb_checkpoints``; they would show up as unreadable rows. Folder links are not followed
+    (no loops). File links are returned as links, to be checked later (``links=True``, ingest
+    names a broken or escaping one), or only when they lead to a file (``links=False``).
     """
-    return sorted(p for p in root.rglob("*")
-                  if p.suffix.lower() in IMAGE_SUFFIXES and (p.is_file() or p.is_symlink())
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        for name in sorted(filenames):
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if path.is_file() or (links and path.is_symlink()):
+                found.append(path)
+    return found
 
 
 def image_asset_ids(rel_paths: Iterable[str], prefix: str = "") -> dict[str, str]:

@@ -341,3 +341,18 @@ def test_hidden_files_and_folders_are_not_images_of_the_set(ws: Workspace, tmp_p
     (root / ".ipynb_checkpoints" / "x.jpg").write_bytes(jpeg(5))
     rep = _run(ws, folder_items(root, label_as="none"))
     assert rep.errors == [] and rep.added["evidence"] == 3
+
+
+def test_image_listing_is_shared_and_follows_no_folder_links(tmp_path: Path, jpeg: Jpeg) -> None:
+    from assetgrade.datasets.image_folder import find_image_files
+    from assetgrade.ingest.folders import find_images
+
+    root = tmp_path / "set"
+    (root / "a" / "sub").mkdir(parents=True)
+    (root / "a" / "x.jpg").write_bytes(jpeg(1))
+    (root / "a" / "sub" / "y.JPG").write_bytes(jpeg(2))
+    (root / "a" / "loop").symlink_to(root, target_is_directory=True)  # a folder link back up: not walked
+    (root / "a" / "gone.jpg").symlink_to(tmp_path / "missing.jpg")  # a broken file link
+    rel = [p.relative_to(root).as_posix() for p in find_images(root)]
+    assert rel == ["a/gone.jpg", "a/x.jpg", "a/sub/y.JPG"]  # ingest reports the broken link on its row
+    assert [p.relative_to(root).as_posix() for p in find_image_files(root)] == ["a/x.jpg", "a/sub/y.JPG"]
