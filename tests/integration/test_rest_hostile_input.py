@@ -4,6 +4,7 @@ unknown routes; every error is one JSON body naming the field, and nothing is st
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -166,4 +167,12 @@ def test_a_series_that_cannot_be_plotted_is_named_escaped(fresh_env: Any) -> Non
     with env.ws.session() as s:
         add_evidence(s, asset_id=env.assets[0].asset_id, kind="series", blob_sha=sha, sha256=sha, evidence_id=evil)
     page = env.login("alice").get(f"/ui/assets/{env.assets[0].asset_id}").text
-    assert "cannot plot series &lt;img src=x onerror=alert(1)&gt;" in page and evil not in page
+    assert "cannot plot series &lt;img src=x onerror=alert(1)&gt;: its stored file is damaged" in page
+    assert evil not in page
+    gone = env.ws.blobs.put_bytes(b"another series")
+    with env.ws.session() as s:
+        add_evidence(s, asset_id=env.assets[0].asset_id, kind="series", blob_sha=gone, sha256=gone, evidence_id="s-2")
+    Path(env.ws.blobs.path_for(gone)).unlink()  # lost from the store
+    page = env.login("alice").get(f"/ui/assets/{env.assets[0].asset_id}").text
+    assert "cannot plot series s-2: its stored file is missing from the blob store" in page
+    assert gone not in page and str(env.ws.path) not in page  # neither the blob's name nor the server's paths

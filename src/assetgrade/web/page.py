@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, StoreError, ValidationError
 from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -247,8 +250,12 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                          for c in f.channels]
                 svg = series_svg(ws.blobs, ev.blob_sha, windows, f"sensor series {ev.id}", named)
             except Exception as exc:  # a broken series must not break the page; say what happened
-                svg = (f'<p class="warn">cannot plot series {escape(ev.id)}: '
-                       f'{escape(type(exc).__name__)}: {escape(str(exc))}</p>')
+                # the details (blob paths, library messages) go to the service log, not to every reviewer
+                log.warning("cannot plot series %s (blob %s): %s: %s", ev.id, ev.blob_sha, type(exc).__name__, exc)
+                why = ("its stored file is missing from the blob store" if isinstance(exc, NotFoundError)
+                       else "its stored file is damaged" if isinstance(exc, StoreError)
+                       else "its stored file does not read as a series")
+                svg = f'<p class="warn">cannot plot series {escape(ev.id)}: {why} (details in the service log)</p>'
             series.append({"ev": ev, "origin": origin, "svg": svg, "windows": windows})
         else:  # a document stored as a file, an image without one: listed, never silently left out
             unshown.append({"ev": ev, "origin": origin,
