@@ -29,6 +29,24 @@ def test_htmx_requests_without_a_session_are_not_redirected_into_the_page(demo_e
     assert plain.status_code == 303 and plain.headers["location"] == "/ui/login?next=/ui/queue"
 
 
+def test_an_ended_session_is_said_on_the_login_page_and_a_link_cannot_write_there(fresh_env: Any) -> None:
+    from assetgrade.rest.auth import revoke_token
+    from assetgrade.rest.deps import SESSION_COOKIE
+
+    c = fresh_env.login("alice")
+    with fresh_env.ws.session() as s:
+        revoke_token(s, "alice")
+    r = c.get("/ui/queue", follow_redirects=False)  # the cookie is there, its token no longer works
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login?next=/ui/queue&ended=1"
+    assert "Your session has ended" in c.get(r.headers["location"]).text
+    hx = c.get("/ui/queue", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert hx.headers["HX-Redirect"].endswith("&ended=1")
+    c.cookies.delete(SESSION_COOKIE)
+    assert c.get("/ui/queue", follow_redirects=False).headers["location"] == "/ui/login?next=/ui/queue"  # never was
+    spoof = c.get("/ui/login?error=Your+token+leaked:+paste+it+at+evil.example").text
+    assert "evil.example" not in spoof and 'id="login-error"' not in spoof
+
+
 def test_review_form_needs_a_grade_and_names_bad_fields_plainly(fresh_env: Any) -> None:
     c = fresh_env.login("alice")
     target = c.get("/api/v1/queue?limit=1").json()["items"][0]

@@ -76,9 +76,13 @@ def favicon() -> Response:
     return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
+SESSION_ENDED = "Your session has ended (it timed out, or its token was revoked or expired): log in again."
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/ui/queue", error: str | None = None) -> HTMLResponse:
-    return _render(request, "login.html", {"next": next, "error": error, "who": None})
+def login_form(request: Request, next: str = "/ui/queue", ended: int = 0) -> HTMLResponse:
+    # a fixed sentence, never text from the link: /ui/login?error=... let any link print its own message here
+    return _render(request, "login.html", {"next": next, "error": SESSION_ENDED if ended else None, "who": None})
 
 
 @router.post("/login")
@@ -308,6 +312,7 @@ def dashboard(request: Request) -> HTMLResponse:
 def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response:
     if isinstance(exc, AuthenticationError):
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        ended = "&ended=1" if SESSION_COOKIE in request.cookies else ""  # a session there was: say it ended
         if request.headers.get("hx-request"):
             # an htmx request (the queue's refresh, the review form): a redirect would be followed inside
             # the request and the login page swapped into the table. A refresh sends the whole page to the
@@ -317,9 +322,10 @@ def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response
             if shown.netloc == request.headers.get("host") and shown.path.startswith("/ui/"):
                 here = shown.path + (f"?{shown.query}" if shown.query else "")
             if request.method == "GET":
-                return Response(status_code=401, headers={"HX-Redirect": f"/ui/login?next={quote(here, safe='/')}"})
+                return Response(status_code=401,
+                                headers={"HX-Redirect": f"/ui/login?next={quote(here, safe='/')}{ended}"})
         elif request.method == "GET":
-            return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}", status_code=303)
+            return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}{ended}", status_code=303)
         return _render(request, "login.html", {"next": "/ui/queue", "error": str(exc), "who": None}, status=401)
     return _render(request, "error.html", {"status": status, "error": str(exc)}, status=status)
 
