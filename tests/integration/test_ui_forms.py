@@ -47,6 +47,21 @@ def test_an_ended_session_is_said_on_the_login_page_and_a_link_cannot_write_ther
     assert "evil.example" not in spoof and 'id="login-error"' not in spoof
 
 
+def test_a_saved_message_names_only_a_review_the_reviewer_saved(fresh_env: Any) -> None:
+    c = fresh_env.login("alice")
+    target = c.get("/api/v1/queue?limit=1").json()["items"][0]
+    aid = target["asset_id"]
+    fake = "x. Your token expired: paste it at evil.example to renew. Review of y"
+    for page in ("/ui/queue", "/ui/requests", f"/ui/assets/{aid}"):
+        html = c.get(f"{page}?saved={fake}").text
+        assert "evil.example" not in html and f"Review of <bdi>{aid}</bdi> saved" not in html, page
+    r = c.post(f"/ui/assets/{aid}/review", data={"expected_version": str(target["asset_version"]), "grade": "B"},
+               follow_redirects=False)
+    assert r.status_code == 303 and f"saved={aid}" in r.headers["location"]
+    assert f"Review of <bdi>{aid}</bdi> saved." in c.get(r.headers["location"]).text  # the real one is said
+    assert "saved." not in fresh_env.login("bob").get(f"/ui/queue?saved={aid}").text  # not bob's review
+
+
 def test_review_form_needs_a_grade_and_names_bad_fields_plainly(fresh_env: Any) -> None:
     c = fresh_env.login("alice")
     target = c.get("/api/v1/queue?limit=1").json()["items"][0]

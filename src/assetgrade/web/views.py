@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from assetgrade.errors import AssetgradeError, ConflictError, NotFoundError, PermissionDeniedError, ValidationError
@@ -24,6 +25,7 @@ from assetgrade.rest.routes.review import queue_item, queue_label_round, round_j
 from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
+from assetgrade.store.schema import Review
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -42,6 +44,18 @@ def _reviewer(request: Request) -> Principal:
     if not who.can("admin", "reviewer"):
         raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; the review UI needs reviewer or admin")
     return who
+
+
+def _saved(request: Request, who: Principal) -> str | None:
+    """The asset a ``?saved=`` link names, when its newest review is this reviewer's: a link cannot make the
+    page say "Review of <any text> saved." (the text was the link's own)."""
+    asset_id = request.query_params.get("saved")
+    if not asset_id or len(asset_id) > 200:
+        return None
+    with app_state(request).workspace.session(readonly=True) as s:
+        newest = s.scalar(select(Review.reviewer).where(Review.asset_id == asset_id)
+                          .order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
+    return asset_id if newest == who.name else None
 
 
 def _same_origin(request: Request) -> None:
@@ -123,14 +137,15 @@ def logout(request: Request) -> Response:
 
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLResponse:
-    _reviewer(request)
+    who = _reviewer(request)
     state = app_state(request)
     limit, offset = max(1, min(limit, state.settings.max_page_size)), min(max(0, offset), SQL_INT_MAX)
     with state.workspace.session(readonly=True) as s:
         rows, total = review_queue(s, limit=limit, offset=offset)
         items = [queue_item(r) for r in rows]
     tpl = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
-    return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit})
+    return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit,
+                                  "saved": _saved(request, who)})
 
 
 def _requests_ctx(request: Request, offset: int = 0, limit: int = 50, round_form: dict[str, Any] | None = None,
@@ -173,6 +188,7 @@ def requests_page(request: Request, offset: int = 0, limit: int = 50,
                   job_id: str | None = Query(None, alias="job", max_length=64)) -> HTMLResponse:
     who = _reviewer(request)
     ctx = _requests_ctx(request, offset, limit)
+    ctx["saved"] = _saved(request, who)
     if job_id and who.can("admin"):  # back from the round form: how the round is doing, or what it did
         try:
             job = round_job_out(app_state(request), job_id)
@@ -232,8 +248,8 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
-def asset_page(request: Request, asset_id: str, saved: str | None = None, graded: bool = False) -> HTMLResponse:
-    _reviewer(request)
+def asset_page(request: Request, asset_id: str, graded: bool = False) -> HTMLResponse:
+    saved = _saved(request, _reviewer(request))
     msg = Markup("Review of {} saved.").format(bdi(saved)) if saved else None
     ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok")
     pred = ctx["p"].prediction
