@@ -320,3 +320,18 @@ def test_evidence_the_page_cannot_draw_is_listed_not_left_out(fresh_env: Any) ->
     assert "Other evidence" in html
     assert (f"<bdi>{aid}/report.pdf</bdi> · document · application/pdf · real · "
             f'<a href="/api/v1/evidence/{aid}/report.pdf/content" download>download</a>') in html
+
+
+def test_an_asset_reviewed_many_times_lists_the_newest_reviews_and_the_count(fresh_env: Any) -> None:
+    from assetgrade.store.results import add_review
+    from assetgrade.web.page import REVIEWS_SHOWN
+
+    aid = fresh_env.assets[0].asset_id
+    n = REVIEWS_SHOWN + 5
+    for v in range(1, n + 1):
+        with fresh_env.ws.session() as s:
+            add_review(s, aid, reviewer="carol", expected_version=v, grade="B", note=f"pass {v}")
+    html = fresh_env.login("alice").get(f"/ui/assets/{aid}").text
+    history = html.split('id="h-hist"')[1].split("</ul>")[0]
+    assert f"the newest {REVIEWS_SHOWN} of {n}" in history
+    assert history.count("<li>") == REVIEWS_SHOWN and f"pass {n}<" in history and "pass 5<" not in history

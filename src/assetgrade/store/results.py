@@ -242,7 +242,9 @@ def add_review(
     return Review(**values)  # transient: the row is already written
 
 
-def list_reviews(session: Session, asset_id: str) -> list[Review]:
-    """An asset's reviews, newest first."""
-    q = select(Review).where(Review.asset_id == asset_id).order_by(Review.created_at.desc())
+def list_reviews(session: Session, asset_id: str, *, limit: int | None = None) -> list[Review]:
+    """An asset's reviews, newest first (the newest ``limit`` when given)."""
+    q = select(Review).where(Review.asset_id == asset_id).order_by(Review.created_at.desc(), Review.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
     return list(session.execute(q).scalars())

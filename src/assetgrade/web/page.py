@@ -21,7 +21,7 @@ from assetgrade.result import GradeResult
 from assetgrade.store.repository import get_asset
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
-from assetgrade.store.schema import Evidence, Prediction, Provenance
+from assetgrade.store.schema import Evidence, Prediction, Provenance, Review
 from assetgrade.web.svg import distribution_bars, series_plot
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
 
 log = logging.getLogger(__name__)
+REVIEWS_SHOWN = 50
+"""The asset page lists this many reviews, newest first, and says how many there are."""
 
 
 @dataclass
@@ -43,6 +45,9 @@ class AssetPage:
     n_predictions: int
     """How many predictions the asset has (only the latest is read)."""
     reviews: list[Any]
+    """The newest :data:`REVIEWS_SHOWN` reviews, newest first."""
+    n_reviews: int
+    """How many reviews the asset has."""
     images: list[dict[str, Any]]
     logs: list[dict[str, Any]]
     series: list[dict[str, Any]]
@@ -203,7 +208,9 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
         pred = latest_prediction(s, asset_id)  # not every prediction's payload: an asset may be graded often
         n_predictions = s.execute(select(func.count()).select_from(Prediction)
                                   .where(Prediction.asset_id == asset_id)).scalar_one() if pred else 0
-        reviews = list_reviews(s, asset_id)
+        reviews = list_reviews(s, asset_id, limit=REVIEWS_SHOWN)  # an asset may be reviewed many times
+        n_reviews = len(reviews) if len(reviews) < REVIEWS_SHOWN else s.execute(
+            select(func.count()).select_from(Review).where(Review.asset_id == asset_id)).scalar_one()
         prev_id, next_id, position, qlen = queue_neighbours(s, asset_id)
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
@@ -265,6 +272,7 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
         dist_svg = distribution_bars(pred.distribution, chosen=pred.grade, conformal_set=pred.conformal_set)
     other = [f for f in findings if f.modality not in ("vision", "text", "sensors")]
     return AssetPage(asset=asset, prediction=pred, result=result, n_predictions=n_predictions, reviews=reviews,
+                     n_reviews=n_reviews,
                      images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open,
