@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 
 
@@ -54,7 +55,7 @@ def test_asset_get_and_404(demo_env: Any) -> None:
     assert r.json()["error"] == "NotFoundError" and "nope" in r.json()["detail"]
 
 
-def test_evidence_metadata_bytes_and_heat_map(demo_env: Any) -> None:
+def test_evidence_metadata_bytes_and_heat_map(demo_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     h = demo_env.auth("alice")
     evs = demo_env.client.get("/api/v1/assets/demo-001/evidence", headers=h).json()
     kinds = sorted(e["kind"] for e in evs)
@@ -83,6 +84,13 @@ def test_evidence_metadata_bytes_and_heat_map(demo_env: Any) -> None:
     assert demo_env.client.head(img["overlay_url"], headers=h).status_code == 200
     assert demo_env.client.head(img["content_url"]).status_code == 401
     assert demo_env.client.head("/api/v1/evidence/none/content", headers=h).status_code == 404
+    def no_read(*_: Any, **__: Any) -> bytes:
+        raise AssertionError("HEAD read the blob")
+
+    # a HEAD answers from the blob's size: it never reads a 60 MB photo to send no body
+    monkeypatch.setattr(type(demo_env.ws.blobs), "get_bytes", no_read)
+    again = demo_env.client.head(img["content_url"], headers=h)
+    assert again.status_code == 200 and again.headers["content-length"] == str(len(r.content))
 
 
 def test_grade_latest_and_history(demo_env: Any) -> None:

@@ -94,6 +94,13 @@ class BlobStore:
         """Whether blob ``sha`` is stored."""
         return bool(self.fs.exists(self.path_for(sha)))
 
+    def size(self, sha: str) -> int:
+        """The size in bytes of blob ``sha``, without reading it (NotFoundError when it is not stored)."""
+        try:
+            return int(self.fs.size(self.path_for(sha)))
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"blob {sha} is not in the blob store {self.url}") from exc
+
     # -- writing ----------------------------------------------------------------------------
     def put_bytes(self, data: bytes) -> str:
         """Store ``data``; returns its sha256. No write when it is already stored (its time stamp is refreshed)."""

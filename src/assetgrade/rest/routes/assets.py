@@ -111,8 +111,10 @@ def _blob_response(request: Request, sha: str, media_type: str, name: str) -> Re
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE, **content_headers(media_type, name)}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    data = app_state(request).workspace.blobs.get_bytes(sha)
-    return Response(content=data, media_type=media_type, headers=headers)
+    blobs = app_state(request).workspace.blobs
+    if request.method == "HEAD":  # the headers a GET would send, without reading the blob
+        return Response(media_type=media_type, headers={**headers, "Content-Length": str(blobs.size(sha))})
+    return Response(content=blobs.get_bytes(sha), media_type=media_type, headers=headers)
 
 
 @router.get("/assets", response_model=AssetPage, summary="List assets with their latest grade")
