@@ -49,6 +49,7 @@ from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
 from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
 from assetgrade.result import GradeResult
+from assetgrade.seeds import SEED_MAX
 from assetgrade.store.records import AssetRecord, as_records
 
 if TYPE_CHECKING:
@@ -166,8 +167,8 @@ class Grader:
                                  ("max_set_size", max_set_size, 1)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
                 raise ValidationError(f"{name}={value!r} must be a whole number >= {low}", where=f"Grader.{name}")
-        if seed > 2**32 - 1:  # the fuser's and scikit-learn's limit: a larger seed failed deep inside fit
-            raise ValidationError(f"seed={seed!r} must be a whole number in [0, {2**32 - 1}]", where="Grader.seed")
+        if seed > SEED_MAX:  # the fuser's and scikit-learn's limit: a larger seed failed deep inside fit
+            raise ValidationError(f"seed={seed!r} must be a whole number in [0, {SEED_MAX}]", where="Grader.seed")
         for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
                             ("review_on_quality", review_on_quality)):
             if not isinstance(value, bool | np.bool_):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from assetgrade.errors import ValidationError
+from assetgrade.seeds import SEED_MAX
 
 __all__ = ["CV_SETTINGS", "Flag", "Interval", "Names", "OneOf", "SettingConstraint", "validate_settings"]
 
@@ -125,5 +126,5 @@ def validate_settings(check: str, constraints: Mapping[str, SettingConstraint], 
 
 
 CV_SETTINGS: dict[str, SettingConstraint] = {"n_splits": Interval(2, None, integer=True),
-                                             "seed": Interval(0, 2**32 - 1, integer=True)}
+                                             "seed": Interval(0, SEED_MAX, integer=True)}
 """The cross-validation settings several checks share."""

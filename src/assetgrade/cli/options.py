@@ -28,14 +28,13 @@ from typing import Any, TypeVar
 import typer
 
 from assetgrade.errors import ValidationError
+from assetgrade.seeds import SEED_MAX
 
 __all__ = ["SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
            "output_folder", "positive", "valid_seed"]
 
 N = TypeVar("N", int, float)
 
-SEED_MAX = 2**32 - 1
-"""The largest seed scikit-learn's splitters and numpy's legacy seeding accept."""
 
 
 def _name(param: Any) -> str:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import as_labels
 from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
+from assetgrade.seeds import SEED_MAX
 from assetgrade.store.records import AssetRecord
 
 __all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
@@ -152,7 +153,7 @@ class Fuser:
             value = getattr(self, name)
             if not isinstance(value, bool | np.bool_):
                 raise ValidationError(f"{name}={value!r} must be true or false", where=f"Fuser.{name}")
-        for name, low, high in (("dropout_copies", 0, None), ("n_estimators", 1, None), ("seed", 0, 2**32 - 1)):
+        for name, low, high in (("dropout_copies", 0, None), ("n_estimators", 1, None), ("seed", 0, SEED_MAX)):
             value = getattr(self, name)
             if (isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or int(value) < low
                     or (high is not None and int(value) > high)):

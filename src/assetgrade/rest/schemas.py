@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from assetgrade.seeds import SEED_MAX
+
 __all__ = [
     "SQL_INT_MAX",
     "AssetIn",
@@ -248,7 +250,7 @@ class LabelRoundIn(BaseModel):
                           description="active-learning strategy (assetgrade.review.selection); unknown names are 422")
     per_class: float | None = Field(None, ge=0, description="budget_switch only: labels per grade at which it "
                                     "switches from typiclust to uncertain_coreset (default 10)")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     replace: bool = Field(False, description="withdraw open requests of earlier rounds that this round does not "
                           "repeat")
 

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from assetgrade.errors import ValidationError
+from assetgrade.seeds import SEED_MAX
 
 __all__ = ["SEED_MAX", "as_number", "check_settings", "check_views"]
 
-SEED_MAX = 2**32 - 1
-"""The largest seed numpy's and scikit-learn's seeding accept."""
 
 _VIEW = re.compile(r"^(hflip|vflip|rot[+-][0-9]+(\.[0-9]+)?)$")
 
