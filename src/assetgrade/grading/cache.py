@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,14 @@ def modality_input_hash(record: AssetRecord, modality: str) -> str:
         parts: list[Any] = [[i.evidence_id, i.sha256] for i in record.images]
     elif modality == "text":
         parts = [[e.evidence_id, e.text, e.date.isoformat() if e.date else None, e.cost] for e in record.logs]
+        # the text row flags entries dated after now (``future_date``): which those are is an input too, so
+        # the row is recomputed once such a date has passed instead of keeping the flag (hashes of assets
+        # without future-dated entries are unchanged)
+        now = datetime.now(UTC)
+        future = [e.evidence_id for e in record.logs
+                  if e.date is not None and (e.date if e.date.tzinfo else e.date.replace(tzinfo=UTC)) > now]
+        if future:
+            parts.append(["future_dated", future])
     elif modality == "sensors":
         parts = [[s.evidence_id, s.sha256] for s in record.series]
     else:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Self
 
 import numpy as np
+import pytest
 
 from assetgrade.decision import CostConfig, DecisionPolicy
 from assetgrade.grader import Grader
@@ -156,3 +158,26 @@ def test_own_label_line_names_each_measured_extractor() -> None:
     line = own_label_line({"vision": {"extractor_accuracy_on_own_label": 0.7267},
                            "text": {"accuracy": 0.4}, "sensors": {"extractor_accuracy_on_own_label": 0.8}})
     assert line is not None and "vision 72.7%, sensors 80.0%;" in line and "text" not in line
+
+
+def test_a_future_date_flag_is_recomputed_once_the_date_has_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.grading.cache as cache_module
+    import assetgrade.modalities.text.summary as summary_module
+    from assetgrade.modalities.text import TextExtractor
+
+    when = datetime.now(UTC) + timedelta(days=1)
+    recs = [AssetRecord("a", logs=(LogEntry("e1", "hose leaking", when),))]
+    ex = TextExtractor(embedder="none").fit(recs)
+    cache = EvidenceCache()
+    before = extract_cached(ex, recs, key="m", feature_names=ex.feature_names, n_classes=4, cache=cache)
+    assert "future_date:e1" in before.quality_flags["a"]
+
+    class _TwoDaysLater(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> _TwoDaysLater:
+            return cls.fromtimestamp((when + timedelta(days=1)).timestamp(), tz)
+
+    monkeypatch.setattr(cache_module, "datetime", _TwoDaysLater)
+    monkeypatch.setattr(summary_module, "datetime", _TwoDaysLater)
+    after = extract_cached(ex, recs, key="m", feature_names=ex.feature_names, n_classes=4, cache=cache)
+    assert "future_date:e1" not in after.quality_flags.get("a", [])  # not the cached row from yesterday
