@@ -146,3 +146,39 @@ def test_boxes_follow_the_exif_orientation_decode_image_applies(orientation: int
     ys, xs = np.nonzero(shown > 127)
     x0, y0, x1, y1 = orient_box(box, (64, 40), orientation)
     assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1, y1)
+
+
+def _decoding_digest() -> str:
+    """sha256 over decode + preprocess of a fixed set of lossless images, one per decoding path."""
+    import hashlib
+
+    y, x = np.mgrid[0:48, 0:40]
+    gradient = ((x * 5 + y * 3) % 256).astype(np.uint8)
+    rgb = np.stack([gradient, gradient[::-1], 255 - gradient], axis=-1)
+    wide = ((x * 1500 + y * 700) % 65536).astype(np.uint16)
+    floats = (x / 40.0 + y / 96.0).astype(np.float32)
+    floats[5:9, 5:9] = np.nan
+    floats[20, 20] = np.inf
+    rgba = np.dstack([rgb, gradient])
+    palette = Image.fromarray(gradient).convert("P")
+    buf = io.BytesIO()
+    palette.save(buf, format="PNG", transparency=0)
+    inputs = [png_bytes(rgb), png_bytes(gradient), png_bytes(wide), png_bytes(floats, fmt="TIFF"),
+              png_bytes(rgba), buf.getvalue()]
+    h = hashlib.sha256()
+    for data in inputs:
+        h.update(np.round(preprocess(decode_image(data), 32), 4).tobytes())
+    return h.hexdigest()
+
+
+# PREPROCESS_VERSION -> the digest its decoding gives; a change to decoding must bump the version (it keys
+# every feature cache) and pin the new digest here
+PINNED_DECODING = {"p2": "df0b1f3ba59d2900157245b5643ccce9cf9a82aee8924aa08415e97621b1d142"}
+
+
+def test_preprocess_version_is_bumped_when_decoding_output_changes() -> None:
+    from assetgrade.modalities.vision.images import PREPROCESS_VERSION
+
+    assert _decoding_digest() == PINNED_DECODING.get(PREPROCESS_VERSION), (
+        "decode/preprocess output changed: bump PREPROCESS_VERSION (feature caches are keyed by it) "
+        "and pin the new digest")

@@ -28,7 +28,7 @@ __all__ = [
     "to_rgb8",
 ]
 
-PREPROCESS_VERSION = "p1"
+PREPROCESS_VERSION = "p2"
 """Bumped whenever decoding, resizing or normalisation changes: part of every feature-cache key."""
 
 MIN_SIDE = 16
