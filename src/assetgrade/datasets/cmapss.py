@@ -87,45 +87,70 @@ def _find(folder: Path, stem: str) -> Path:
     raise NotFoundError(f"{stem}.txt (or .txt.gz) not found in {folder}")
 
 
+def _read_numbers(path: Path) -> pd.DataFrame:
+    """A whitespace-separated file of numbers; whatever pandas, gzip or the decoder raises names the file."""
+    try:
+        return pd.read_csv(path, sep=r"\s+", header=None, engine="c", dtype=float)
+    except pd.errors.EmptyDataError:
+        raise ValidationError("file is empty", where=str(path)) from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValidationError(f"cannot parse as whitespace-separated numbers: {exc}", where=str(path)) from exc
+    except (EOFError, OSError) as exc:  # a truncated or corrupt .gz (gzip.BadGzipFile is an OSError)
+        raise ValidationError(f"cannot read (truncated or corrupt file?): {exc}", where=str(path)) from exc
+
+
 def read_cmapss_table(path: Path) -> pd.DataFrame:
     """One train or test file as a frame with :data:`CMAPSS_COLUMNS`; a bad layout names the file.
+
+    Unit and cycle must be whole numbers, and each unit's cycles must run 1, 2, 3... without a gap
+    (the RUL targets count rows, so a missing row would shift every target before it).
 
     Parameters
     ----------
     path
         ``train_FDxxx.txt`` or ``test_FDxxx.txt``, plain or ``.gz``.
     """
-    try:
-        raw = pd.read_csv(path, sep=r"\s+", header=None, engine="c", dtype=float)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise ValidationError(f"cannot parse as whitespace-separated numbers: {exc}", where=str(path)) from exc
+    raw = _read_numbers(path)
     if raw.shape[1] != len(CMAPSS_COLUMNS):
         raise ValidationError(
             f"expected {len(CMAPSS_COLUMNS)} columns (unit, cycle, 3 settings, 21 sensors), found {raw.shape[1]}",
             where=str(path),
         )
     raw.columns = list(CMAPSS_COLUMNS)
-    bad = raw.isna().any(axis=1).to_numpy()
+    bad = (~np.isfinite(raw.to_numpy())).any(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
-        raise ValidationError("missing value", where=f"{path}:row {row}")
+        raise ValidationError("missing or infinite value", where=f"{path}:row {row}")
+    for col in ("unit", "cycle"):
+        v = raw[col].to_numpy()
+        odd = np.flatnonzero((v != np.round(v)) | (v < 1))
+        if odd.size:
+            raise ValidationError(f"{col} {v[odd[0]]:g} is not a whole number >= 1",
+                                  where=f"{path}:row {int(odd[0]) + 1}")
     raw["unit"] = raw["unit"].astype(int)
     raw["cycle"] = raw["cycle"].astype(int)
-    raw = raw.sort_values(["unit", "cycle"], kind="stable").reset_index(drop=True)
-    dup = raw.duplicated(["unit", "cycle"]).to_numpy()
-    if dup.any():
-        row = int(np.flatnonzero(dup)[0])
-        raise ValidationError(f"duplicated cycle {raw.at[row, 'cycle']} of unit {raw.at[row, 'unit']}", where=str(path))
+    order = np.lexsort((raw["cycle"].to_numpy(), raw["unit"].to_numpy()))  # stable: by unit, then cycle
+    line = order + 1  # the file row of each sorted sample
+    raw = raw.iloc[order].reset_index(drop=True)
+    unit, cycle = raw["unit"].to_numpy(), raw["cycle"].to_numpy()
+    first = np.r_[True, unit[1:] != unit[:-1]]
+    expected = np.where(first, 1, np.r_[0, cycle[:-1]] + 1)
+    wrong = np.flatnonzero(cycle != expected)
+    if wrong.size:
+        k = int(wrong[0])
+        what = ("is duplicated" if not first[k] and cycle[k] == cycle[k - 1]
+                else f"follows cycle {cycle[k - 1]}" if not first[k] else "is its first cycle")
+        raise ValidationError(f"unit {unit[k]}: cycle {cycle[k]} {what}; cycles must run 1, 2, 3... without a gap",
+                              where=f"{path}:row {int(line[k])}")
     return raw
-
-
 def load_cmapss(subset: str, data_dir: Path | None = None) -> CmapssSubset:
     """Load sub-set ``subset`` (e.g. ``"FD001"``) from ``data_dir`` or the shared ``cmapss/`` folder.
 
     Raises
     ------
     ValidationError
-        The sub-set name is not ``FDxxx`` or the files do not fit together.
+        The sub-set name is not ``FDxxx``, a file is truncated or not numbers, a unit's cycles have
+        a gap, a true RUL is negative or missing, or the files do not fit together (named).
     NotFoundError
         A file is missing.
     """
@@ -136,11 +161,16 @@ def load_cmapss(subset: str, data_dir: Path | None = None) -> CmapssSubset:
     train = read_cmapss_table(_find(folder, f"train_{subset}"))
     test = read_cmapss_table(_find(folder, f"test_{subset}"))
     rul_path = _find(folder, f"RUL_{subset}")
-    rul_raw = pd.read_csv(rul_path, sep=r"\s+", header=None, dtype=float)
+    rul_raw = _read_numbers(rul_path)
     if rul_raw.shape[1] != 1:
         raise ValidationError(f"expected one column of true RUL, found {rul_raw.shape[1]}", where=str(rul_path))
+    rul = rul_raw.iloc[:, 0].to_numpy()
+    bad = np.flatnonzero(~np.isfinite(rul) | (rul < 0))
+    if bad.size:
+        raise ValidationError(f"true RUL {rul[bad[0]]:g} must be a finite number >= 0",
+                              where=f"{rul_path}:row {int(bad[0]) + 1}")
     units = np.sort(test["unit"].unique())
     if len(units) != len(rul_raw):
         raise ValidationError(f"{len(rul_raw)} RUL values for {len(units)} test units", where=str(rul_path))
-    test_rul = pd.Series(rul_raw.iloc[:, 0].to_numpy(), index=units, name="rul")
+    test_rul = pd.Series(rul, index=units, name="rul")
     return CmapssSubset(subset, train, test, test_rul)
