@@ -39,6 +39,20 @@ R = TypeVar("R")
 WATCHDOG_INTERVAL_S = 0.5
 
 
+def _worker_count(workers: int | None) -> int:
+    """``workers`` checked (a whole number >= 1), or the cores when None.
+
+    0 is refused rather than read as "the default": ``--workers 0`` would otherwise silently start
+    one worker per core, the opposite of what someone asking for none (or for a dry run) meant.
+    """
+    if workers is None:
+        return int(os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"workers={workers!r} must be a whole number >= 1 (leave it out for one per core)",
+                              where="--workers")
+    return workers
+
+
 def _exit_with_parent(parent: int, interval: float = WATCHDOG_INTERVAL_S) -> None:
     """In a pool worker: a daemon thread that ends the process once the driver ``parent`` is gone.
 
@@ -93,7 +107,7 @@ class LocalExecutor:
 
     Parameters
     ----------
-    workers : number of worker processes (default: ``os.cpu_count()``)
+    workers : number of worker processes, >= 1 (default: ``os.cpu_count()``; 0 is a ValidationError)
     max_restarts : how many times a broken pool (a worker killed mid-shard) is rebuilt
     start_method : multiprocessing start method ("spawn" is safe with threaded libraries)
     initializer : optional function run once in each worker (e.g. to set environment)
@@ -107,9 +121,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None, *, max_restarts: int = 3, start_method: str = "spawn",
                  initializer: Callable[[], None] | None = None) -> None:
-        self.workers = int(workers or os.cpu_count() or 1)
-        if self.workers < 1:
-            raise ValidationError(f"workers={workers} must be >= 1", where="--workers")
+        self.workers = _worker_count(workers)
         self.max_restarts = max_restarts
         self.start_method = start_method
         self.initializer = initializer
@@ -205,7 +217,7 @@ class RayExecutor:
     Parameters
     ----------
     address : a running cluster (``ray://host:10001`` or ``host:6379``); None starts a local one
-    num_workers : CPUs of the local instance, and the most shards in flight at once
+    num_workers : CPUs of the local instance, and the most shards in flight at once (>= 1; default: the cores)
     temp_dir : Ray's temp/session folder for a local instance (the jobs use ``<workspace>/cache/ray``)
     max_retries : Ray retries a task whose worker died this many times
 
@@ -223,10 +235,10 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
                  temp_dir: str | Path | None = None, max_retries: int = 3) -> None:
+        self.workers = _worker_count(num_workers)
         if not ray_available():  # say what to install before creating anything
             raise MissingExtraError("the Ray backend (--backend ray)", "ray")
         self.address = address
-        self.workers = int(num_workers or os.cpu_count() or 1)
         self.max_retries = max_retries
         self.temp_dir = (Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))).resolve()
         self._started = False

@@ -14,7 +14,7 @@ from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_worksp
 __all__ = ["register"]
 
 BACKEND_OPTION = typer.Option("--backend", help="local (process pool) or ray.")
-WORKERS_OPTION = typer.Option("--workers", help="Worker processes / Ray CPUs (default: the cores).",
+WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes / Ray CPUs, >= 1 (default: the cores).",
                               show_default=False)
 RAY_OPTION = typer.Option("--ray-address", help="A running Ray cluster (default: start a local one).",
                           show_default=False)

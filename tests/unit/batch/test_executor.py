@@ -103,6 +103,15 @@ def test_bad_settings_are_named() -> None:
         LocalExecutor(workers=-1)
 
 
+@pytest.mark.parametrize("backend", ["local", "ray"])
+@pytest.mark.parametrize("workers", [0, -2])
+def test_zero_or_negative_workers_are_refused_not_read_as_every_core(backend: str, workers: int) -> None:
+    # 0 used to fall through ``workers or os.cpu_count()`` and start one worker per core (local) or a Ray
+    # instance as wide as the machine; it is refused before anything starts, Ray installed or not
+    with pytest.raises(ValidationError, match=r"--workers.*>= 1"):
+        make_executor(backend, workers=workers)
+
+
 def test_ray_backend_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(MissingExtraError, match=r"pip install 'assetgrade\[ray\]'"):
@@ -147,3 +156,15 @@ def test_ray_executor_runs_a_batch_and_keeps_files_in_its_temp_dir(batch_ws: Wor
         import shutil
 
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_cli_batch_refuses_zero_workers_before_opening_anything(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    res = CliRunner().invoke(build_app(), ["batch", "grade", "-w", str(tmp_path / "no-such-ws"), "--workers", "0"],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    assert "--workers" in res.output and "greater than or equal to 1" in " ".join(res.output.split())
+    assert not (tmp_path / "no-such-ws").exists()
