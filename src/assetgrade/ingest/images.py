@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from assetgrade.errors import IngestError
@@ -18,7 +19,8 @@ __all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_FORMATS", "SUPPORTED_MODES", "ImageI
 DEFAULT_MAX_PIXELS = 64_000_000
 SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF")
 """The raster formats Pillow may open here; anything else (EPS, PDF, PSD...) never reaches its plugin."""
-SUPPORTED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "I", "I;16", "I;16B", "I;16L")
+SUPPORTED_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "I;16", "I;16B", "I;16L", "F")
+"""The modes the vision extractor turns into RGB (:func:`assetgrade.modalities.vision.images.to_rgb8`)."""
 _MEDIA = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "TIFF": "image/tiff",
           "GIF": "image/gif", "WEBP": "image/webp"}
 
@@ -141,6 +143,7 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
         with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
             img.load()
             width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
+            finite = mode != "F" or bool(np.isfinite(np.asarray(img, dtype=np.float64)).any())
     except IngestError:
         raise
     except Image.DecompressionBombError as exc:
@@ -151,4 +154,6 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
         raise IngestError(f"corrupt or truncated image: {exc}", where=where) from exc
     if mode not in SUPPORTED_MODES:
         raise IngestError(f"unsupported image mode {mode}; supported: {', '.join(SUPPORTED_MODES)}", where=where)
+    if not finite:  # the vision extractor stretches a float image's finite range; this one has none
+        raise IngestError("F (float) image has no finite pixel value (all NaN or infinite)", where=where)
     return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"))

@@ -71,11 +71,36 @@ def test_decompression_bomb_is_refused(ws: Workspace, images: Path, counts: Coun
 
 def test_unsupported_mode(ws: Workspace, images: Path) -> None:
     buf = io.BytesIO()
-    Image.new("CMYK", (10, 10)).save(buf, "JPEG")
-    (images / "cmyk.jpg").write_bytes(buf.getvalue())
-    m = _write_manifest(images, ["c,image,cmyk.jpg,,"])
+    Image.new("RGB", (32, 32), (10, 200, 30)).convert("LAB").save(buf, "TIFF")
+    (images / "lab.tif").write_bytes(buf.getvalue())
+    m = _write_manifest(images, ["c,image,lab.tif,,"])
     err = _only_error(_ingest_manifest(ws, m))
-    assert err.row == 2 and "unsupported image mode CMYK" in err.reason
+    assert err.row == 2 and "unsupported image mode LAB" in err.reason
+
+
+def test_cmyk_and_float_images_the_vision_extractor_reads_are_ingested(ws: Workspace, images: Path) -> None:
+    from assetgrade.modalities.vision.images import decode_image
+    from assetgrade.store import load_records
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 30)).convert("CMYK").save(buf, "JPEG")  # print workflows, scanners
+    (images / "cmyk.jpg").write_bytes(buf.getvalue())
+    thermal = np.linspace(20.0, 80.0, 32 * 32, dtype=np.float32).reshape(32, 32)
+    thermal[:4, :4] = np.nan  # the camera's "no reading"
+    buf = io.BytesIO()
+    Image.fromarray(thermal, mode="F").save(buf, "TIFF")
+    (images / "thermal.tif").write_bytes(buf.getvalue())
+    buf = io.BytesIO()
+    Image.fromarray(np.full((32, 32), np.nan, np.float32), mode="F").save(buf, "TIFF")
+    (images / "blank.tif").write_bytes(buf.getvalue())
+    m = _write_manifest(images, ["c,image,cmyk.jpg,,", "t,image,thermal.tif,,", "b,image,blank.tif,,"])
+    rep = _ingest_manifest(ws, m)
+    err = _only_error(rep)  # the one image no model could read is refused here, not at grading
+    assert err.row == 4 and "no finite pixel" in err.reason
+    assert rep.added["evidence"] == 2
+    recs = {r.asset_id: r for r in load_records(ws)}
+    for aid in ("c", "t"):
+        assert decode_image(recs[aid].images[0].load_bytes()).mode == "RGB"
 
 
 def test_empty_files(ws: Workspace, images: Path, counts: Counts) -> None:
