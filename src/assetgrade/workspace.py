@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_config
 from assetgrade.errors import ConflictError, NotFoundError, StoreError
 from assetgrade.store.blobs import BlobStore
-from assetgrade.store.engine import current_revision, head_revision, make_engine, upgrade
+from assetgrade.store.engine import current_revision, head_revision, make_engine, schema_mismatch, upgrade
 from assetgrade.store.writelock import WriterLock, sqlite_lock_path
 
 if TYPE_CHECKING:
@@ -207,10 +207,7 @@ class Workspace:
                     f"assetgrade db upgrade -w {path}")
             if rev != head_revision():
                 ws.close()
-                raise StoreError(
-                    f"the store schema is at revision {rev}, this version needs {head_revision()}:"
-                    f" run: assetgrade db upgrade -w {path}"
-                )
+                raise StoreError(schema_mismatch(rev, str(ws.engine.url), str(path)))
         return ws
 
     def upgrade(self) -> str:

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
@@ -17,7 +18,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 from assetgrade.errors import StoreError
 from assetgrade.jsonsafe import jsonable
 
-__all__ = ["current_revision", "head_revision", "json_dumps", "make_engine", "upgrade"]
+__all__ = ["current_revision", "head_revision", "is_known_revision", "json_dumps", "make_engine", "schema_mismatch",
+           "upgrade"]
 
 
 def json_dumps(obj: Any) -> str:
@@ -107,6 +109,31 @@ def head_revision() -> str:
     return head
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of the migrations shipped with this package (False: a newer release wrote it)."""
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:  # alembic's ResolutionError is a CommandError
+        return False
+
+
+def schema_mismatch(revision: str, url: str, workspace: str) -> str:
+    """What to do about a store at ``revision`` (not this package's head): upgrade the store, or assetgrade.
+
+    >>> schema_mismatch("0001", "sqlite:///ws/assetgrade.db", "ws").endswith("run: assetgrade db upgrade -w ws")
+    True
+    >>> "newer assetgrade" in schema_mismatch("0999_future", "sqlite:///ws/assetgrade.db", "ws")
+    True
+    """
+    if is_known_revision(revision):
+        return (f"the store schema is at revision {revision}, this version needs {head_revision()}:"
+                f" run: assetgrade db upgrade -w {workspace}")
+    return (f"the store {_safe(url)} is at schema revision {revision!r}, which this assetgrade does not know (it"
+            f" knows up to {head_revision()}): a newer assetgrade created or migrated it. Install that newer"
+            " release to use this store; `assetgrade db upgrade` cannot help and an older release must not write it")
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: not initialised)."""
     try:
@@ -117,11 +144,21 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
-    """Run the Alembic migrations up to ``revision``; returns the revision reached."""
+    """Run the Alembic migrations up to ``revision``; returns the revision reached.
+
+    A store at a revision this package does not ship (written by a newer release) is refused with a
+    StoreError saying so, before anything runs.
+    """
+    url = str(engine.url)
+    at = current_revision(engine)
+    if at is not None and not is_known_revision(at):
+        raise StoreError(schema_mismatch(at, url, "WORKSPACE"))
     try:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
-        raise StoreError(f"migration failed on {_safe(str(engine.url))}: {exc.orig}") from exc
+        raise StoreError(f"migration failed on {_safe(url)}: {exc.orig}") from exc
+    except CommandError as exc:  # an unknown target revision, a store moved on meanwhile
+        raise StoreError(f"migration failed on {_safe(url)}: {exc}") from exc
     rev = current_revision(engine)
     assert rev is not None
     return rev

@@ -43,3 +43,49 @@ def test_open_refuses_unmigrated_store_until_upgrade(tmp_path: Path) -> None:
     # a fresh empty database is brought to head by upgrade
     e2 = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert upgrade(e2) == head_revision()
+
+
+def test_a_store_written_by_a_newer_release_is_refused_with_the_reason_not_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    w = Workspace.init(tmp_path / "wö rk")  # a path with a space and a non-ASCII letter
+    w.close()
+    engine = make_engine(f"sqlite:///{tmp_path / 'wö rk' / 'assetgrade.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0999_from_the_future'")
+    with pytest.raises(StoreError, match="newer assetgrade") as info:
+        Workspace.open(tmp_path / "wö rk")
+    assert "0999_from_the_future" in str(info.value)
+    # `db upgrade` used to end in alembic's CommandError traceback ("Can't locate revision")
+    with pytest.raises(StoreError, match="newer assetgrade"):
+        upgrade(engine)
+    res = CliRunner().invoke(build_app(), ["db", "upgrade", "-w", str(tmp_path / "wö rk")])
+    assert isinstance(res.exception, StoreError), res.output
+    with engine.connect() as conn:  # nothing was changed
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0999_from_the_future"
+    engine.dispose()
+
+
+def test_an_older_store_is_told_to_upgrade_and_its_rows_survive_the_migrations(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert upgrade(engine, "0003") == "0003"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO assets (id, asset_type, attributes, created_at, version)"
+                             " VALUES ('pump-1', 'pump', '{}', '2026-01-01 00:00:00', 3)")
+        for pid, ts, decision in (("pred_a", "2026-01-02 00:00:00", "accept"),
+                                  ("pred_b", "2026-01-03 00:00:00", "review")):
+            conn.exec_driver_sql(
+                "INSERT INTO predictions (id, asset_id, model_version, grade, distribution, conformal_set, decision,"
+                f" payload, created_at) VALUES ('{pid}', 'pump-1', 'm1', 'B', '{{\"B\": 1.0}}', '[\"B\", \"C\"]',"
+                f" '{decision}', '{{}}', '{ts}')")
+    from assetgrade.store.engine import schema_mismatch
+
+    assert "run: assetgrade db upgrade -w WS" in schema_mismatch("0003", str(engine.url), "WS")
+    assert upgrade(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version FROM assets WHERE id = 'pump-1'").scalar() == 3
+        head = conn.exec_driver_sql("SELECT prediction_id, queued, set_size FROM prediction_heads").all()
+    assert [tuple(r) for r in head] == [("pred_b", 1, 2)]  # the newest prediction, waiting for review
+    engine.dispose()
