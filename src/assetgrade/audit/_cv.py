@@ -30,11 +30,17 @@ def probe(c: float = 1.0, seed: int = 0) -> Any:
 def grouped_folds(
     y: npt.NDArray[Any], groups: npt.NDArray[Any], n_splits: int, seed: int
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """Stratified folds that keep each group (asset) in one fold; fewer folds when a class is small."""
+    """Stratified folds that keep each group (asset) in one fold; fewer folds when a class is small.
+
+    No folds at all (an empty list) when the items come from fewer than two groups: one asset
+    cannot be both trained on and tested without leaking, so there is nothing to cross-validate.
+    """
     from sklearn.model_selection import StratifiedGroupKFold
 
     _, counts = np.unique(y, return_counts=True)
     n_groups = len(np.unique(groups))
+    if n_groups < 2 or len(counts) == 0:
+        return []
     k = int(max(2, min(n_splits, counts.min(), n_groups)))
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(np.zeros(len(y)), y, groups)]

@@ -85,6 +85,11 @@ class AdversarialValidation:
         if y.sum() < 2 or (1 - y).sum() < 2:
             return skipped(self.name, data, "needs at least 2 real and 2 synthetic/augmented items")
         groups = data.column("asset_id")
+        for what, side in (("real", y == 0), ("synthetic/augmented", y == 1)):
+            if len(np.unique(groups[side])) < 2:
+                # grouped CV keeps an asset in one fold: with one asset a side, no fold trains on that side
+                return skipped(self.name, data, f"the {what} items come from fewer than 2 assets; grouped"
+                               " cross-validation needs 2 or more")
         emb = embeddings_or_none(data)
         dig = image_digests(data)
         st = None
@@ -98,6 +103,9 @@ class AdversarialValidation:
         info: dict[str, Any] = {"features": "embeddings" if emb is not None else "image statistics"}
         p = oof_proba(x, y, groups, n_splits=self.n_splits, seed=self.seed)
         score_auc = auc(y, p)
+        if not np.isfinite(score_auc):
+            return skipped(self.name, data, "no cross-validation fold could score both real and synthetic/augmented"
+                           " items (too few assets on one side)")
         info["auc"] = score_auc
         info["n_real"], info["n_nonreal"] = int((1 - y).sum()), int(y.sum())
         if emb is not None:

@@ -8,6 +8,7 @@ message and an info dict. ``@register_check("name")`` adds a check to the regist
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -152,15 +153,22 @@ def skipped(name: str, data: AuditData, reason: str) -> CheckResult:
 
 
 def embeddings_or_none(data: AuditData) -> npt.NDArray[np.float64] | None:
-    """The embeddings with NaN rows (failed images) replaced by the column means, or None."""
+    """The embeddings with missing values replaced by the column means of the finite ones, or None.
+
+    Missing is NaN (a failed image) and also +-inf (a broken feature): the probes' scalers and
+    solvers refuse infinities, and one such value would otherwise abort every embedding check.
+    """
     if data.embeddings is None:
         return None
     emb = data.embeddings
-    if np.isnan(emb).any():
-        emb = emb.copy()
-        means = np.nanmean(emb, axis=0)
+    bad = ~np.isfinite(emb)
+    if bad.any():
+        emb = np.where(bad, np.nan, emb)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: mean 0 below
+            means = np.nanmean(emb, axis=0)
         means = np.where(np.isfinite(means), means, 0.0)
-        r, c = np.nonzero(np.isnan(emb))
+        r, c = np.nonzero(bad)
         emb[r, c] = means[c]
     return emb
 

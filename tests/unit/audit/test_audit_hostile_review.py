@@ -1,0 +1,118 @@
+"""Hostile data against the audit checks: non-finite embeddings, one asset, classes from one asset, unknown labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assetgrade.audit.base import get_check, run_checks
+from assetgrade.audit.data import AuditData
+
+
+def _data(labels: list[str], *, origins: list[str] | None = None, assets: list[str] | None = None,
+          emb: np.ndarray | None = None, **kw: object) -> AuditData:
+    n = len(labels)
+    table = pd.DataFrame({"item_id": [f"i{k}" for k in range(n)],
+                          "asset_id": assets or [f"a{k}" for k in range(n)],
+                          "label": labels, "origin": origins or ["real"] * n})
+    return AuditData(table, embeddings=emb, **kw)  # type: ignore[arg-type]
+
+
+def _separable(rng: np.random.Generator, labels: list[str], d: int = 4) -> np.ndarray:
+    emb = rng.normal(size=(len(labels), d))
+    emb[:, 0] += 4.0 * np.array([lab == labels[0] for lab in labels])
+    return emb
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_embedding_value_does_not_abort_the_embedding_checks(rng: np.random.Generator,
+                                                                           bad: float) -> None:
+    labels = ["x", "y"] * 20
+    emb = _separable(rng, labels)
+    emb[3, 1] = bad
+    data = _data(labels, origins=["real", "real", "real", "synthetic"] * 10, emb=emb)
+    rep = run_checks(data, ["adversarial", "label_noise", "duplicates", "sim_to_real"])
+    assert rep.errors == {}
+    assert not rep.results["adversarial"].skipped and not rep.results["label_noise"].skipped
+    assert np.isfinite(rep.results["adversarial"].info["auc"])
+
+
+def test_one_asset_with_synthetic_copies_is_skipped_not_a_crash(rng: np.random.Generator) -> None:
+    labels = ["x", "y"] * 4
+    data = _data(labels, origins=["real", "synthetic"] * 4, assets=["A"] * 8, emb=rng.normal(size=(8, 4)))
+    rep = run_checks(data, ["adversarial", "sim_to_real", "label_noise"])
+    assert rep.errors == {}
+    assert all(r.skipped for r in rep.results.values())
+    assert "fewer than 2 assets" in rep.results["adversarial"].message
+
+
+def test_adversarial_skips_when_the_synthetic_items_copy_one_asset(rng: np.random.Generator) -> None:
+    # ten real assets; all three synthetic items are copies of a0: no fold can train on synthetic and test on it
+    labels = ["x"] * 13
+    assets = [f"a{k}" for k in range(10)] + ["a0"] * 3
+    data = _data(labels, origins=["real"] * 10 + ["synthetic"] * 3, assets=assets, emb=rng.normal(size=(13, 4)))
+    res = get_check("adversarial").run(data)
+    assert res.skipped and res.passed
+    assert "synthetic/augmented items come from fewer than 2 assets" in res.message
+
+
+def test_label_noise_with_fewer_assets_than_folds(rng: np.random.Generator) -> None:
+    # two classes of two assets each, eight images per asset: folds are bounded by assets (2), not images (16)
+    labels = ["x"] * 16 + ["y"] * 16
+    assets = ["A"] * 8 + ["B"] * 8 + ["C"] * 8 + ["D"] * 8
+    res = get_check("label_noise").run(_data(labels, assets=assets, emb=_separable(rng, labels)))
+    assert not res.skipped
+    assert res.info["n_scored"] == 32
+    assert res.passed
+
+
+def test_label_noise_leaves_out_a_class_seen_on_one_asset_only(rng: np.random.Generator) -> None:
+    # class z: four images of one asset; held out with its asset it could never be predicted, so every
+    # z item would look mislabelled. It is left out (named), the rest is scored.
+    labels = ["x"] * 10 + ["y"] * 10 + ["z"] * 4
+    assets = [f"a{k}" for k in range(20)] + ["Z"] * 4
+    emb = _separable(rng, labels)
+    emb[20:, 1] += 6.0
+    res = get_check("label_noise").run(_data(labels, assets=assets, emb=emb))
+    assert not res.skipped
+    assert res.info["not_scored"]["classes_from_one_asset"] == {"classes": ["z"], "n_items": 4}
+    assert res.info["n_scored"] == 20
+    assert not res.flags[20:].any() and (res.scores[20:] == 1.0).all()
+    assert res.passed
+
+
+def test_label_noise_scores_the_known_labels_when_some_are_outside_the_classes(rng: np.random.Generator) -> None:
+    # classes from a grader that never saw grade "E": the other 20 items are still checked, and the
+    # mislabelled one is found (it used to skip the whole check, which passes)
+    labels = ["A"] * 10 + ["B"] * 10 + ["E"]
+    probs = np.zeros((21, 2))
+    probs[:10, 0], probs[10:20, 1] = 0.95, 0.95
+    probs[:10, 1], probs[10:20, 0] = 0.05, 0.05
+    probs[20] = 0.5
+    probs[3] = [0.02, 0.98]  # labelled A, clearly B
+    res = get_check("label_noise").run(_data(labels, pred_probs=probs, classes=("A", "B")))
+    assert not res.skipped
+    assert res.info["not_scored"]["labels_outside_classes"] == {"labels": ["E"], "n_items": 1}
+    assert res.flags[3] and not res.flags[20]
+    assert "not scored" in res.message
+
+
+def test_sim_to_real_without_a_trainable_synthetic_fold_is_skipped_not_failed(rng: np.random.Generator) -> None:
+    # two synthetic items, one per class, copies of a0 and a10: with two folds, each fold's synthetic training
+    # set holds one class, so no synthetic probe is ever trained; a NaN gap used to fail the audit
+    labels = ["x"] * 10 + ["y"] * 10 + ["x", "y"]
+    origins = ["real"] * 20 + ["synthetic"] * 2
+    assets = [f"a{k}" for k in range(20)] + ["a0", "a10"]
+    res = get_check("sim_to_real", n_splits=2).run(_data(labels, origins=origins, assets=assets,
+                                                         emb=_separable(rng, labels)))
+    assert res.skipped and res.passed
+
+
+def test_sim_to_real_compares_the_probes_on_the_same_real_items(rng: np.random.Generator) -> None:
+    labels = ["x", "y"] * 30
+    origins = ["real", "real", "synthetic", "synthetic"] * 15
+    res = get_check("sim_to_real", n_splits=3).run(_data(labels, origins=origins, emb=_separable(rng, labels)))
+    assert not res.skipped
+    assert res.info["n_real_compared"] == 30
+    assert res.info["gap"] == pytest.approx(res.info["accuracy_real_to_real"] - res.info["accuracy_synthetic_to_real"])
