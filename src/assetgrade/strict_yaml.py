@@ -1,9 +1,13 @@
 """YAML that refuses a key given twice in one mapping (plain YAML silently keeps the last one),
 and a document whose aliases expand it beyond :data:`MAX_EXPANDED_NODES` nodes ("billion laughs":
-a few hundred bytes of nested aliases that take seconds and gigabytes to print or hash)."""
+a few hundred bytes of nested aliases that take seconds and gigabytes to print or hash), with
+YAML 1.2's plain scalars instead of PyYAML's YAML 1.1 ones: ``no``, ``on``, ``y`` stay text (1.1
+reads them as booleans, so an abbreviation ``no: number`` became ``false: number``), ``1:20`` stays
+text (1.1: the base-60 number 80) and ``010`` is ten (1.1: octal eight)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,6 +123,38 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return node
 
 
+_BOOL_TAG, _INT_TAG, _FLOAT_TAG = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution): PyYAML's 1.1 resolvers for these
+# three tags are replaced; null and timestamps keep PyYAML's, and so do digit separators (``64_000_000``)
+UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in rules if tag not in (_BOOL_TAG, _INT_TAG, _FLOAT_TAG)]
+    for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+UniqueKeyLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+UniqueKeyLoader.add_implicit_resolver(
+    _INT_TAG, re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
+UniqueKeyLoader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+def _construct_int(loader: UniqueKeyLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    return int(text, 16) if text.startswith("0x") else int(text, 10)  # 1.2: a leading 0 is still decimal
+
+
+def _construct_bool(loader: UniqueKeyLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() == "true"
+
+
+UniqueKeyLoader.add_constructor(_INT_TAG, _construct_int)
+UniqueKeyLoader.add_constructor(_BOOL_TAG, _construct_bool)
+
+
 def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     return {key: value for key, value, _line in mapping_items(loader, node)}
 
@@ -127,5 +163,12 @@ UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, 
 
 
 def load_unique(text: str) -> Any:
-    """``yaml.safe_load`` that raises :class:`DuplicateKeyError` for a key given twice in one mapping."""
+    """``yaml.safe_load`` that raises :class:`DuplicateKeyError` for a key given twice in one mapping,
+    reading plain scalars as YAML 1.2 does.
+
+    Examples
+    --------
+    >>> load_unique("{no: number, on: true, ratio: 1:20, n: 010, x: 0x1F, r: 1e3, m: .inf}")
+    {'no': 'number', 'on': True, 'ratio': '1:20', 'n': 10, 'x': 31, 'r': 1000.0, 'm': inf}
+    """
     return yaml.load(text, Loader=UniqueKeyLoader)

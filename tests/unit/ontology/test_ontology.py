@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,12 @@ def test_a_billion_laughs_ontology_is_refused_quickly() -> None:
                            "    description: *l8").replace("name: tiny", "name: tiny\nlaughs:\n" + "\n".join(levels))
     with pytest.raises(OntologyError, match="aliases expand"):  # 9**9 strings once expanded: refused unexpanded
         loads_ontology(bomb)
+
+
+def test_yaml_11_booleans_and_base_60_numbers_stay_text_in_an_ontology() -> None:
+    text = (resources.files("assetgrade.ontology") / "default.yaml").read_text(encoding="utf-8")
+    text = text.replace("abbreviations:\n", "abbreviations:\n  no: number\n  on: online\n  y: yard\n", 1)
+    abbr = loads_ontology(text).abbreviations
+    # PyYAML's YAML 1.1 made these false, true and True: "No 3 pump" would have read "false 3 pump"
+    assert (abbr["no"], abbr["on"], abbr["y"]) == ("number", "online", "yard")
+    assert "false" not in abbr and "true" not in abbr
