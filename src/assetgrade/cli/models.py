@@ -131,10 +131,18 @@ def _register(
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:
     """Register a saved model folder as a candidate (copied to <workspace>/models/<version>/)."""
+    from assetgrade.errors import ValidationError
     from assetgrade.lifecycle.registry import ModelRegistry
 
     info_json = bundle / "bundle.json"
-    meta: dict[str, Any] = json.loads(info_json.read_text(encoding="utf-8")) if info_json.exists() else {}
+    meta: Any = {}
+    if info_json.exists():
+        try:
+            meta = json.loads(info_json.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ValidationError(f"unreadable or not JSON: {exc}", where=str(info_json)) from exc
+        if not isinstance(meta, dict):
+            raise ValidationError(f"holds a JSON {type(meta).__name__}, not an object", where=str(info_json))
     with open_workspace(workspace, store) as ws:
         info = ModelRegistry(ws).register(
             bundle, version=version or meta.get("model_version"), loader=loader,

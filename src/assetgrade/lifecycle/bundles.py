@@ -18,7 +18,8 @@ from typing import Any
 from assetgrade.errors import NotFoundError, ValidationError
 
 __all__ = [
-    "bundle_digest", "bundle_model_version", "code_version", "register_bundle_loader", "resolve_loader",
+    "bundle_digest", "bundle_model_version", "check_grader_bundle", "code_version", "register_bundle_loader",
+    "resolve_loader",
 ]
 
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
@@ -91,3 +92,40 @@ def bundle_model_version(folder: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return str(value) if value else None
+
+
+def check_grader_bundle(folder: Path, *, shown: Path | None = None) -> None:
+    """Refuse a Grader bundle that ``Grader.load`` would refuse for its files, without unpickling it.
+
+    ``bundle.json`` must be a JSON object of this bundle format, and ``grader.pkl`` must exist and
+    match the sha256 that ``bundle.json`` records (a truncated or edited pickle does not). The
+    ValidationError names the file as it lies under ``shown`` (the folder the user gave), when given.
+    """
+    from assetgrade.grading.bundle import BUNDLE_FORMAT, INFO_NAME, PICKLE_NAME
+
+    where = Path(shown) if shown is not None else Path(folder)
+    info_path = Path(folder) / INFO_NAME
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValidationError(f"no {INFO_NAME}: not a saved Grader (give --loader for another kind of model)",
+                              where=str(where)) from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(f"unreadable or not JSON: {exc}", where=str(where / INFO_NAME)) from exc
+    if not isinstance(info, dict):
+        raise ValidationError(f"holds a JSON {type(info).__name__}, not an object", where=str(where / INFO_NAME))
+    if info.get("format") != BUNDLE_FORMAT:
+        raise ValidationError(f"bundle format {info.get('format')!r}; this version of assetgrade reads"
+                              f" {BUNDLE_FORMAT}", where=str(where / INFO_NAME))
+    pk = Path(folder) / PICKLE_NAME
+    h = hashlib.sha256()
+    try:
+        with pk.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ValidationError(f"missing or unreadable: {exc.strerror or exc}", where=str(where / PICKLE_NAME)) \
+            from exc
+    if h.hexdigest() != info.get("pickle_sha256"):
+        raise ValidationError(f"does not match the pickle_sha256 in {INFO_NAME} (truncated, changed or corrupt)",
+                              where=str(where / PICKLE_NAME))

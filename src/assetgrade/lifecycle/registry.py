@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import shutil
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +38,14 @@ from assetgrade.jsonsafe import jsonable
 from assetgrade.lifecycle.bundles import (
     bundle_digest,
     bundle_model_version,
+    check_grader_bundle,
     code_version,
     register_bundle_loader,
     resolve_loader,
 )
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
-from assetgrade.lifecycle.serving import installing, prepare_install
-from assetgrade.store.audit import append_event
+from assetgrade.lifecycle.serving import installing, stage_install
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.lifecycle_schema import MODEL_STATUSES, ModelVersion
 from assetgrade.store.schema import utcnow
 
@@ -211,13 +213,17 @@ class ModelRegistry:
         (``version_``, or ``model_version`` in a bundle folder's ``bundle.json``) is kept as
         ``lineage["model_version"]``.
         """
+        src: Path | None = None
         if isinstance(model, str | Path):
             src = Path(model)
             if not src.is_dir():
                 raise NotFoundError(f"model bundle folder {src} not found")
         version = version or getattr(model, "version_", None) or datetime.now(UTC).strftime("m%Y%m%d-%H%M%S-%f")
-        if not version or "/" in version or version.startswith("."):
-            raise ValidationError(f"bad model version name {version!r}", where="version")
+        version = str(version)
+        if (not version or len(version) > 100 or version.startswith(".") or version != version.strip()
+                or any(c in version for c in "/\\") or not version.isprintable()):
+            raise ValidationError(f"bad model version name {version!r}: at most 100 printable characters, no"
+                                  " slash or backslash, no leading dot or surrounding spaces", where="version")
         if version in RESERVED_VERSIONS:
             raise ValidationError(f"model version name {version!r} is reserved (models/{version} is the model that"
                                   " grades); pick another", where="version")
@@ -231,40 +237,64 @@ class ModelRegistry:
                 self._row(s, parent_version)
         if dest.exists():
             raise ConflictError(f"{dest} exists but is not registered; move it away or pick another version")
+        # Copy (or save) into a hidden folder of our own first, outside any store transaction: a large
+        # bundle never holds the write lock, a crash mid-copy leaves no half bundle under the version's
+        # name, and a concurrent registration of the same name cannot delete our copy.
+        staging = self.ws.models_dir / f".incoming-{uuid.uuid4().hex[:12]}"
         try:
-            if isinstance(model, str | Path):
-                shutil.copytree(Path(model), dest)
-            else:
-                dest.mkdir(parents=True)
-                model.save(dest if entry == "." else dest / entry)
-        except OSError as exc:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
-        digest = bundle_digest(dest)
-        own = getattr(model, "version_", None) if not isinstance(model, str | Path) else None
-        own = own or bundle_model_version(dest if entry == "." else dest / entry)
-        lineage = {**({"model_version": str(own)} if own else {}), **(lineage or {})}
-        code, commit = code_version()
-        code = str(getattr(model, "code_version_", None) or code)[:100]
-        row = ModelVersion(
-            version=version, status="candidate", created_by=actor, loader=loader, entry=entry,
-            bundle_sha256=digest, manifest_hash=manifest_hash or getattr(model, "manifest_hash_", None),
-            ontology_version=ontology_version or getattr(model, "ontology_version_", None),
-            code_version=code, git_commit=commit, parent_version=parent_version,
-            metrics=jsonable(metrics if metrics is not None else getattr(model, "metrics_", None) or {}),
-            golden={}, lineage=jsonable(lineage), notes=notes,
-        )
-        try:
-            with self.ws.session() as s:
-                s.add(row)
-                s.flush()
-                append_event(s, actor=actor, action="model.register", entity="model", entity_id=version,
-                             payload={"bundle_sha256": digest, "manifest_hash": row.manifest_hash,
-                                      "ontology_version": row.ontology_version, "code_version": code,
-                                      "git_commit": commit, "parent_version": parent_version, "loader": loader})
-        except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
-            raise
+            try:
+                if isinstance(model, str | Path):
+                    shutil.copytree(Path(model), staging)
+                else:
+                    staging.mkdir(parents=True)
+                    model.save(staging if entry == "." else staging / entry)
+            except OSError as exc:
+                raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
+            if loader == "grader" and isinstance(model, str | Path):
+                check_grader_bundle(staging if entry == "." else staging / entry, shown=src)
+            digest = bundle_digest(staging)
+            own = getattr(model, "version_", None) if not isinstance(model, str | Path) else None
+            own = own or bundle_model_version(staging if entry == "." else staging / entry)
+            lineage = {**({"model_version": str(own)} if own else {}), **(lineage or {})}
+            code, commit = code_version()
+            code = str(getattr(model, "code_version_", None) or code)[:100]
+            row = ModelVersion(
+                version=version, status="candidate", created_by=actor, loader=loader, entry=entry,
+                bundle_sha256=digest,
+                manifest_hash=_short(manifest_hash or getattr(model, "manifest_hash_", None), "manifest_hash"),
+                ontology_version=_short(ontology_version or getattr(model, "ontology_version_", None),
+                                        "ontology_version"),
+                code_version=code, git_commit=commit, parent_version=parent_version,
+                metrics=jsonable(_mapping(metrics if metrics is not None else getattr(model, "metrics_", None),
+                                          "metrics")),
+                golden={}, lineage=jsonable(lineage), notes=notes,
+            )
+            moved = False
+            try:
+                with self.ws.session() as s:
+                    lock_chain(s)  # two registrations of one name serialise; the second is refused below
+                    if s.get(ModelVersion, version) is not None:
+                        raise ConflictError(f"model version {version!r} is already registered")
+                    if dest.exists():
+                        raise ConflictError(f"{dest} exists but is not registered; move it away or pick another"
+                                            " version")
+                    try:
+                        staging.rename(dest)
+                    except OSError as exc:
+                        raise StoreError(f"cannot write model bundle {dest}: {exc}") from exc
+                    moved = True
+                    s.add(row)
+                    s.flush()
+                    append_event(s, actor=actor, action="model.register", entity="model", entity_id=version,
+                                 payload={"bundle_sha256": digest, "manifest_hash": row.manifest_hash,
+                                          "ontology_version": row.ontology_version, "code_version": code,
+                                          "git_commit": commit, "parent_version": parent_version, "loader": loader})
+            except BaseException:
+                if moved:
+                    shutil.rmtree(dest, ignore_errors=True)
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return self.get(version)
 
     # -- loading and evaluating -------------------------------------------------------------
@@ -366,26 +396,30 @@ class ModelRegistry:
                 + " (use --force with --reason to promote anyway)"
             )
         now = utcnow()
-        with installing() as hold, self.ws.session() as s:
-            row = self._row(s, version)
-            champs = set(s.execute(select(ModelVersion.version)
-                                   .where(ModelVersion.status == "champion")).scalars())
-            if champs != ({current.version} if current is not None else set()):
-                raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r}; retry")
-            if current is not None:
-                old = self._row(s, current.version)
-                old.status, old.retired_at = "retired", now
-            row.status, row.promoted_at, row.retired_at = "champion", now, None
-            row.previous_champion = current.version if current is not None else None
-            s.flush()
-            install = hold(prepare_install(self.ws, target, registered=_registered_digests(s)))
-            append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
-                "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
-                "challenger_metrics": challenger.overall,
-                "champion_metrics": None if champ_eval is None else champ_eval.overall,
-                "regressions": [] if comparison is None else comparison.regressions,
-                "forced": bool(force and (overlap or (comparison is not None and not comparison.ok))),
-                "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record})
+        with installing() as hold:
+            staged = hold(stage_install(self.ws, target))  # copy and hash before taking the write lock
+            with self.ws.session() as s:
+                lock_chain(s)  # PostgreSQL: two promotions/rollbacks serialise here (SQLite: BEGIN IMMEDIATE)
+                row = self._row(s, version)
+                champs = set(s.execute(select(ModelVersion.version)
+                                       .where(ModelVersion.status == "champion")).scalars())
+                if champs != ({current.version} if current is not None else set()):
+                    raise ConflictError(f"the champion changed to {sorted(champs)} while evaluating {version!r};"
+                                        " retry")
+                if current is not None:
+                    old = self._row(s, current.version)
+                    old.status, old.retired_at = "retired", now
+                row.status, row.promoted_at, row.retired_at = "champion", now, None
+                row.previous_champion = current.version if current is not None else None
+                s.flush()
+                install = staged.swap(_registered_digests(s))
+                append_event(s, actor=actor, action="model.promote", entity="model", entity_id=version, payload={
+                    "previous": row.previous_champion, "golden": golden, "content_hash": challenger.content_hash,
+                    "challenger_metrics": challenger.overall,
+                    "champion_metrics": None if champ_eval is None else champ_eval.overall,
+                    "regressions": [] if comparison is None else comparison.regressions,
+                    "forced": bool(force and (overlap or (comparison is not None and not comparison.ok))),
+                    "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record})
         forced = bool(force and (overlap or (comparison is not None and not comparison.ok)))
         return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
                                comparison, forced, reason, install.record, trained_on_golden=len(overlap))
@@ -418,18 +452,39 @@ class ModelRegistry:
         self.load(target)  # its bundle must still be intact
         restored = self.get(target)
         now = utcnow()
-        with installing() as hold, self.ws.session() as s:
-            old, new = self._row(s, current.version), self._row(s, target)
-            if old.status != "champion":
-                raise ConflictError("the champion changed during the rollback; retry")
-            old.status, old.retired_at = "retired", now
-            new.status, new.promoted_at, new.retired_at = "champion", now, None
-            s.flush()
-            install = hold(prepare_install(self.ws, restored, registered=_registered_digests(s)))
-            append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
-                         payload={"from": current.version, "to": target, "reason": reason,
-                                  "grading_model": install.record})
+        with installing() as hold:
+            staged = hold(stage_install(self.ws, restored))  # copy and hash before taking the write lock
+            with self.ws.session() as s:
+                lock_chain(s)  # PostgreSQL: two promotions/rollbacks serialise here (SQLite: BEGIN IMMEDIATE)
+                old, new = self._row(s, current.version), self._row(s, target)
+                if old.status != "champion":
+                    raise ConflictError("the champion changed during the rollback; retry")
+                old.status, old.retired_at = "retired", now
+                new.status, new.promoted_at, new.retired_at = "champion", now, None
+                s.flush()
+                install = staged.swap(_registered_digests(s))
+                append_event(s, actor=actor, action="model.rollback", entity="model", entity_id=target,
+                             payload={"from": current.version, "to": target, "reason": reason,
+                                      "grading_model": install.record})
         return self.get(target)
+
+
+def _short(value: Any, what: str) -> str | None:
+    """A lineage hash (64 characters at most) or None; anything else is a ValidationError naming ``what``."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError(f"must be a text of at most 64 characters, not {str(value)[:80]!r}", where=what)
+    return value
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    """``value`` when it is a mapping (None: {}); anything else is a ValidationError naming ``what``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"must be a mapping, not {type(value).__name__}", where=what)
+    return value
 
 
 def _registered_digests(s: Session) -> set[str]:

@@ -1,0 +1,240 @@
+"""The registry under hostile input and concurrency: bundle copies outside the write lock, staged registration,
+truncated bundles, bad names and lineage, two promotions at once (PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from tests.pg import PG_ENV, pg_url, reset_pg
+
+from assetgrade.errors import ConflictError, StoreError, ValidationError
+from assetgrade.lifecycle import bundles, registry, serving
+from assetgrade.lifecycle.bundles import bundle_digest
+from assetgrade.lifecycle.golden import freeze_golden_set
+from assetgrade.lifecycle.registry import ModelRegistry
+from assetgrade.store.audit import verify_chain
+from assetgrade.workspace import Workspace
+
+from .conftest import TableModel, seed_assets
+
+GOOD = {"pump": "A", "valve": "C"}
+
+
+class GraderLike(TableModel):
+    """The table model saved with a ``bundle.json`` that names its own id, as a Grader bundle does."""
+
+    def __init__(self, own: str, by_type: dict[str, str], overrides: dict[str, str] | None = None) -> None:
+        super().__init__(by_type, overrides)
+        self.version_ = own
+
+    def save(self, path: Path) -> None:
+        super().save(path)
+        (path / "bundle.json").write_text(json.dumps({"model_version": self.version_}))
+
+
+@pytest.fixture
+def reg(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> ModelRegistry:
+    monkeypatch.setitem(bundles._LOADERS, "grader", TableModel.load)
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    return ModelRegistry(ws)
+
+
+def test_promotion_and_rollback_copy_and_hash_bundles_outside_the_write_lock(
+        reg: ModelRegistry, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ws._write_lock is not None
+    lock = ws._write_lock
+    under_lock: list[str] = []
+    real_copy, real_digest = shutil.copytree, bundle_digest
+
+    def copytree(src: Any, dst: Any, *a: Any, **k: Any) -> Any:
+        if lock.held:
+            under_lock.append(f"copy {src}")
+        return real_copy(src, dst, *a, **k)
+
+    def digest(path: Path) -> str:
+        if lock.held:
+            under_lock.append(f"hash {path}")
+        return real_digest(path)
+
+    monkeypatch.setattr(serving.shutil, "copytree", copytree)
+    monkeypatch.setattr(serving, "bundle_digest", digest)
+    monkeypatch.setattr(registry, "bundle_digest", digest)
+    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
+    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    reg.promote("v1")
+    reg.promote("v2")
+    assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
+    reg.rollback(reason="v2 is worse at site 2")
+    assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
+    assert under_lock == []  # a large bundle never blocks every other writer of the store
+    assert not [p.name for p in ws.models_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_refused_promotion_leaves_no_staged_copy(reg: ModelRegistry, ws: Workspace,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    reg.register(GraderLike("t-1", GOOD), version="v1")
+    reg.register(GraderLike("t-2", GOOD), version="v2")
+    reg.promote("v1")
+    before = bundle_digest(ws.grader_dir)
+    real = registry.lock_chain
+
+    def someone_else_promotes_first(s: Any) -> None:  # the champion changes between evaluation and the commit
+        real(s)
+        row = s.get(registry.ModelVersion, "v1")
+        row.status = "retired"
+
+    monkeypatch.setattr(registry, "lock_chain", someone_else_promotes_first)
+    with pytest.raises(ConflictError, match="champion changed"):
+        reg.promote("v2")
+    assert bundle_digest(ws.grader_dir) == before
+    assert not [p.name for p in ws.models_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_second_registration_of_the_same_name_cannot_delete_the_first(
+        reg: ModelRegistry, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    TableModel(GOOD).save(first)
+    TableModel({"pump": "B", "valve": "B"}).save(second)
+    real_copy = shutil.copytree
+    nested: list[str] = []
+
+    def copytree(src: Any, dst: Any, *a: Any, **k: Any) -> Any:
+        if Path(src) == second and not nested:  # while the second copies, the first registers in full
+            nested.append(reg.register(first, version="v1", loader="table").bundle_sha256)
+        return real_copy(src, dst, *a, **k)
+
+    monkeypatch.setattr(registry.shutil, "copytree", copytree)
+    with pytest.raises(ConflictError, match="already registered"):
+        reg.register(second, version="v1", loader="table")
+    assert reg.get("v1").bundle_sha256 == nested[0] == bundle_digest(first)
+    assert reg.load("v1").by_type == GOOD  # its bundle is whole, not deleted by the refused one
+    assert sorted(p.name for p in ws.models_dir.iterdir()) == ["v1"]
+
+
+def test_a_failed_registration_leaves_no_folder(reg: ModelRegistry, ws: Workspace,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_a: object, **_k: object) -> None:
+        raise StoreError("audit trail unavailable")
+
+    monkeypatch.setattr(registry, "append_event", broken)
+    with pytest.raises(StoreError, match="audit trail unavailable"):
+        reg.register(TableModel(GOOD), version="v1", loader="table")
+    assert list(ws.models_dir.iterdir()) == []
+    monkeypatch.undo()
+    assert reg.register(TableModel(GOOD), version="v1", loader="table").version == "v1"  # the name is free
+
+
+def _grader_folder(path: Path, payload: bytes = b"pickled grader " * 100) -> Path:
+    path.mkdir(parents=True)
+    (path / "grader.pkl").write_bytes(payload)
+    (path / "bundle.json").write_text(json.dumps({"format": 1, "model_version": "grader-0123",
+                                                  "pickle_sha256": hashlib.sha256(payload).hexdigest()}))
+    return path
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: (p / "grader.pkl").write_bytes((p / "grader.pkl").read_bytes()[:40]), "grader.pkl.*truncated"),
+    (lambda p: (p / "grader.pkl").unlink(), "grader.pkl.*missing"),
+    (lambda p: (p / "bundle.json").write_text('{"format": 1, "pickle'), "bundle.json.*not JSON"),
+    (lambda p: (p / "bundle.json").write_text("[1, 2]"), "bundle.json.*list"),
+    (lambda p: (p / "bundle.json").write_text(json.dumps(
+        {**json.loads((p / "bundle.json").read_text()), "format": 99})), "bundle.json.*format 99"),
+])
+def test_a_damaged_grader_bundle_is_refused_at_registration_naming_the_file(
+        reg: ModelRegistry, ws: Workspace, tmp_path: Path, damage: Any, message: str) -> None:
+    src = _grader_folder(tmp_path / "saved")
+    assert reg.register(src, version="intact").loader == "grader"  # the undamaged folder registers
+    damage(src)
+    with pytest.raises(ValidationError, match=message) as err:
+        reg.register(src, version="v1")
+    assert str(src) in str(err.value)
+    assert [m.version for m in reg.list()] == ["intact"]
+    assert sorted(p.name for p in ws.models_dir.iterdir()) == ["intact"]
+
+
+@pytest.mark.parametrize("version", ["a\\b", "v1\n", " v1", "v\x00", "x" * 101, "..", ".hidden"])
+def test_bad_version_names_are_refused(reg: ModelRegistry, ws: Workspace, version: str) -> None:
+    with pytest.raises(ValidationError, match="bad model version name"):
+        reg.register(TableModel(GOOD), version=version, loader="table")
+    assert list(ws.models_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("field, value", [("manifest_hash", ["not", "a", "hash"]), ("ontology_version", "o" * 65),
+                                          ("metrics", [0.9])])
+def test_bad_lineage_is_refused_naming_the_field(reg: ModelRegistry, ws: Workspace, field: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as err:
+        reg.register(TableModel(GOOD), version="v1", loader="table", **{field: value})
+    assert err.value.where == field
+    assert reg.list() == [] and list(ws.models_dir.iterdir()) == []
+
+
+_PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
+
+
+def _someone_waits_for(url: str, backend: int) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "select count(*) from pg_stat_activity where :b = any(pg_blocking_pids(pid))"),
+                {"b": backend}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
+def test_two_promotions_at_once_on_postgresql_leave_one_champion(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _PG is not None
+    reset_pg(_PG)
+    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+    try:
+        ids = seed_assets(ws, 24)
+        with ws.session() as s:
+            freeze_golden_set(s, ids)
+        reg = ModelRegistry(ws)
+        for v in ("v1", "v2", "v3"):
+            reg.register(TableModel(GOOD), version=v, loader="table")
+        reg.promote("v1")
+        reg.evaluate("v3")
+        outcome: dict[str, object] = {}
+
+        def second() -> None:
+            try:
+                outcome["v3"] = ModelRegistry(ws).promote("v3")
+            except Exception as exc:  # the failure this test is about
+                outcome["v3"] = exc
+
+        real = registry._registered_digests
+        worker: list[threading.Thread] = []
+
+        def in_first_transaction(s: Any) -> set[str]:
+            if not worker:  # v2's transaction has written, not committed: v3's promotion starts now
+                me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+                worker.append(threading.Thread(target=second))
+                worker[0].start()
+                deadline = time.monotonic() + 60
+                while not _someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            return real(s)
+
+        monkeypatch.setattr(registry, "_registered_digests", in_first_transaction)
+        reg.promote("v2")
+        worker[0].join(60)
+        assert isinstance(outcome["v3"], ConflictError), outcome
+        assert [m.version for m in reg.list("champion")] == ["v2"]
+        with ws.session(readonly=True) as s:
+            assert verify_chain(s).ok
+    finally:
+        ws.close()
+        reset_pg(_PG)
