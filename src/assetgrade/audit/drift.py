@@ -40,6 +40,7 @@ __all__ = [
     "DriftPolicy",
     "DriftSignal",
     "classifier_two_sample_test",
+    "grade_mix_test",
     "ks_test",
     "median_bandwidth",
     "mmd_permutation_test",
@@ -86,15 +87,64 @@ def ks_test(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, fl
 
 
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
-    """(p2 - p1, Cohen's h, two-sided p-value of the pooled z-test)."""
+    """(p2 - p1, Cohen's h, two-sided p-value): the pooled z-test, or Fisher's exact test for small counts.
+
+    The z-test's normal approximation needs every expected cell count of the 2x2 table to be at
+    least 5 (W. G. Cochran, "Some methods for strengthening the common chi-squared tests",
+    Biometrics 10, 1954); below that (one override in a batch of two) it gives p-values far too
+    small, so Fisher's exact test is used instead.
+
+    Examples
+    --------
+    >>> round(two_proportion_test(50, 1000, 1, 2)[2], 3)  # the z-test said 0.004
+    0.099
+    """
     if n1 == 0 or n2 == 0:
         return float("nan"), float("nan"), float("nan")
     p1, p2 = k1 / n1, k2 / n2
     h = 2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1))
     pool = (k1 + k2) / (n1 + n2)
-    se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
-    p = 1.0 if se == 0 else float(2 * sps.norm.sf(abs(p2 - p1) / se))
-    return float(p2 - p1), float(h), p
+    if min(n1, n2) * min(pool, 1 - pool) < 5:
+        p = float(sps.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+    else:
+        se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+        p = float(2 * sps.norm.sf(abs(p2 - p1) / se))
+    return float(p2 - p1), float(h), min(1.0, p)
+
+
+def grade_mix_test(reference: Sequence[Any], current: Sequence[Any], *, n_resamples: int = 200,
+                   seed: int = 0) -> tuple[float, float, dict[str, float], dict[str, float]]:
+    """PSI over the grades and the chi-square p-value of the 2 x grades table: (psi, p, reference, current counts).
+
+    With an expected count below 5 in some cell (a small batch, a rare grade) the chi-square
+    approximation is too optimistic (Cochran 1954), so the p-value then comes from
+    ``n_resamples`` random tables with the same margins (a Monte Carlo exact test, seeded).
+    Grades are compared as text. Either side empty: (NaN, NaN, ...).
+
+    Examples
+    --------
+    >>> s, p, _, _ = grade_mix_test(["A"] * 500 + ["B"] * 450 + ["C"] * 50, ["C", "C"])
+    >>> s > 0.2, 0.001 < p < 0.05
+    (True, True)
+    """
+    ref, cur = [str(g) for g in reference], [str(g) for g in current]
+    cats = sorted(set(ref) | set(cur))
+    r = np.array([ref.count(c) for c in cats], np.float64)
+    c = np.array([cur.count(c) for c in cats], np.float64)
+    counts = dict(zip(cats, r.tolist(), strict=True)), dict(zip(cats, c.tolist(), strict=True))
+    if not r.sum() or not c.sum():
+        return float("nan"), float("nan"), *counts
+    s = _categorical_psi(r, c)
+    if len(cats) < 2:
+        return s, 1.0, *counts
+    table = np.vstack([r, c])
+    expected = np.outer(table.sum(1), table.sum(0)) / table.sum()
+    if expected.min() < 5:
+        res = sps.chi2_contingency(table, correction=False,
+                                   method=sps.MonteCarloMethod(n_resamples=n_resamples, rng=seed))
+    else:
+        res = sps.chi2_contingency(table)
+    return s, float(res.pvalue), *counts
 
 
 def median_bandwidth(z: F, *, max_points: int = 1000, seed: int = 0) -> float:
@@ -306,10 +356,22 @@ class DriftMonitor:
         pol, rng = self.policy, np.random.default_rng(self.seed)
         self.reference_ = reference
         self.batch_size_ = batch_size
+        self.fit_notes_: list[str] = []  # what fitting left out; told once, in the next decision's notes
         if reference.embeddings is not None:
             e = np.asarray(reference.embeddings, np.float64)
+            if e.ndim != 2:
+                raise ValidationError(f"reference embeddings of shape {e.shape}; expected (rows, size)",
+                                      where="drift")
+            finite = np.isfinite(e).all(axis=1)
+            if not finite.all():
+                bad = np.flatnonzero(~finite)
+                self.fit_notes_.append(
+                    f"reference: {len(bad)} of {len(e)} embedding rows with non-finite values left out"
+                    f" (rows {', '.join(map(str, bad[:10].tolist()))}{', ...' if len(bad) > 10 else ''})")
+                e = e[finite]
             if len(e) < batch_size + 4:
-                raise ValidationError(f"reference has {len(e)} rows; need well over {batch_size}", where="drift")
+                raise ValidationError(f"reference has {len(e)} usable embedding rows; need well over {batch_size}",
+                                      where="drift")
             self.mean_ = e.mean(0)
             self.scale_ = np.where(e.std(0) > 1e-9, e.std(0), 1.0)
             z = (e - self.mean_) / self.scale_
@@ -377,7 +439,11 @@ class DriftMonitor:
                          f" {np.shape(ref.features)[1]} columns; feature test skipped")
         elif batch.features is not None and ref.features is not None:
             rf, cf = np.asarray(ref.features, np.float64), np.asarray(batch.features, np.float64)
-            names = list(batch.feature_names) or [f"f{j}" for j in range(cf.shape[1])]
+            names = list(batch.feature_names)
+            if len(names) != cf.shape[1]:
+                if names:
+                    notes.append(f"{len(names)} feature names for {cf.shape[1]} columns; columns named by position")
+                names = [f"f{j}" for j in range(cf.shape[1])]
             alpha = pol.alpha / max(1, cf.shape[1])
             fired, worst = [], (0.0, 1.0, "")
             for j, nm in enumerate(names):
@@ -390,15 +456,15 @@ class DriftMonitor:
             out.append(DriftSignal("feature_ks", worst[0], pol.ks_threshold, worst[1], bool(fired),
                                    {"worst_feature": worst[2], "fired": fired[:20], "n_fired": len(fired)}))
         if batch.grades is not None and ref.grades is not None:
-            cats = sorted(set(ref.grades) | set(batch.grades))
-            r = np.array([list(ref.grades).count(c) for c in cats], np.float64)
-            c = np.array([list(batch.grades).count(c) for c in cats], np.float64)
-            s = _categorical_psi(r, c)
-            keep = (r + c) > 0
-            p = float(sps.chi2_contingency(np.vstack([r[keep], c[keep]]))[1]) if keep.sum() > 1 else 1.0
-            out.append(DriftSignal("grade_mix_psi", s, pol.psi_threshold, p, s > pol.psi_threshold and p < pol.alpha,
-                                   {"reference": dict(zip(cats, r.tolist(), strict=True)),
-                                    "current": dict(zip(cats, c.tolist(), strict=True))}))
+            if not len(batch.grades) or not len(ref.grades):
+                notes.append(f"no grades in the {'batch' if not len(batch.grades) else 'reference'};"
+                             " grade-mix test skipped")
+            else:
+                s, p, r_counts, c_counts = grade_mix_test(ref.grades, batch.grades, n_resamples=pol.n_permutations,
+                                                          seed=self.seed)
+                out.append(DriftSignal("grade_mix_psi", s, pol.psi_threshold, p,
+                                       s > pol.psi_threshold and p < pol.alpha,
+                                       {"reference": r_counts, "current": c_counts}))
         if batch.confidence is not None and ref.confidence is not None:
             d, p = ks_test(ref.confidence, batch.confidence)
             s = psi(ref.confidence, batch.confidence)
@@ -416,6 +482,9 @@ class DriftMonitor:
         if not hasattr(self, "reference_"):
             raise ValidationError("DriftMonitor.update before fit", where="drift")
         signals, notes = self._check(batch)
+        if getattr(self, "fit_notes_", None):
+            notes = [*self.fit_notes_, *notes]
+            self.fit_notes_ = []
         alarm = any(s.fired for s in signals)
         st = batch.station_id
         hist = self._history[st]
