@@ -11,6 +11,7 @@ repair is recorded as a note in the evidence's provenance. A file that cannot be
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -129,6 +130,7 @@ def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str]
                           " columns", where=f"{path}:row 2")
     if df.empty:
         raise IngestError("file has a header but no data rows", where=where)
+    df = _header_names(df, text, sep, path)
     cols = [str(c) for c in df.columns]
     cells = {c: str(v).strip() for c, v in zip(cols, df.iloc[0].tolist(), strict=True)}
     time_col = _time_column(cols, opts)
@@ -139,6 +141,32 @@ def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str]
         raise IngestError("file has a header and a units row but no data rows", where=where)
     units = {c: cells[c] for c in channels if cells[c]}
     return df.iloc[1:].reset_index(drop=True), units, 3
+
+
+def _header_names(df: pd.DataFrame, text: str, sep: str, path: Path) -> pd.DataFrame:
+    """The frame with the header's own names, stripped of spaces (pandas renames a repeated name
+    ``v.1`` and a blank one ``Unnamed: 2``): a name given twice, or a blank name over a column with
+    values, is an error naming the header row; a blank-named column without any value (a trailing
+    separator on every line) is dropped."""
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+    names = [h.strip() for h in header]
+    if len(names) != len(df.columns):  # a header pandas read differently (quoted line breaks): leave it
+        return df
+    seen: dict[str, int] = {}
+    keep: list[int] = []
+    for k, name in enumerate(names):
+        if not name:
+            if df.iloc[:, k].astype(str).str.strip().ne("").any():
+                raise IngestError(f"column {k + 1} has no name but holds values; name it in the header",
+                                  where=f"{path}:row 1")
+            continue
+        if name in seen:
+            raise IngestError(f"column {name!r} is named twice (columns {seen[name] + 1} and {k + 1}); which one"
+                              " holds the channel would be a guess", where=f"{path}:row 1:field {name}")
+        seen[name] = k
+        keep.append(k)
+    out = df.iloc[:, keep]
+    return out.set_axis([names[k] for k in keep], axis=1)
 
 
 def _index_as_column(df: pd.DataFrame, opts: SeriesOptions) -> pd.DataFrame:
@@ -234,6 +262,8 @@ def _validate(
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
+    if df.empty:
+        raise IngestError("the series has no rows", where=where)
     time_col = _time_column(cols, opts)
     if time_col not in cols:
         raise IngestError(f"time column {time_col!r} not found; columns: {', '.join(cols)}", where=where)
@@ -327,6 +357,12 @@ def _validate(
     return out, info, notes
 
 
+def _rows_text(lines: np.ndarray, shown: int = 5) -> str:
+    """File rows for a message: the first ``shown`` and how many more."""
+    head = ", ".join(str(int(v)) for v in lines[:shown])
+    return head if len(lines) <= shown else f"{head} and {len(lines) - shown} more"
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     d = np.diff(padded)
@@ -374,11 +410,23 @@ def series_items(
                 df, file_units, first = _read(path, opts)
                 if opts.asset_col is not None and opts.asset_col not in df.columns:
                     raise IngestError(f"asset column {opts.asset_col!r} not found", where=str(path))
-                groups = ([(str(a), g) for a, g in df.groupby(opts.asset_col, sort=True)] if opts.asset_col
-                          else [(asset_id or path.stem, df)])
+                unowned: IngestError | None = None
+                if opts.asset_col:
+                    ids = df[opts.asset_col].astype(str).str.strip()
+                    blank = (df[opts.asset_col].isna() | ids.isin(_MISSING)).to_numpy()
+                    if blank.any():  # groupby would drop these rows without a word
+                        at = np.flatnonzero(blank) + first
+                        unowned = IngestError(f"{int(blank.sum())} row(s) have no asset id in column"
+                                              f" {opts.asset_col!r} (rows {_rows_text(at)}); they are left out",
+                                              where=f"{path}:row {int(at[0])}:field {opts.asset_col}")
+                    groups = [(str(a), g) for a, g in df[~blank].groupby(ids[~blank], sort=True)]
+                else:
+                    groups = [(asset_id or path.stem, df)]
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), None)
             continue
+        if unowned is not None:
+            yield RowError.from_exception(unowned, str(path), None)
         for aid, g in groups:
             where = f"{path}:asset {aid}" if opts.asset_col else str(path)
             try:

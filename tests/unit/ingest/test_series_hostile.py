@@ -183,3 +183,47 @@ def test_contradictory_day_month_order_is_refused(tmp_path: Path) -> None:
 def test_iso_timestamps_need_no_date_order(tmp_path: Path) -> None:
     item = _one(_write(tmp_path / "iso.csv", "time,temp\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:02+00:00,2\n"))
     assert "date_order" not in item.attributes and item.attributes["sampling_rate_hz"] == pytest.approx(0.5)
+
+
+# 7. Header names and asset ids
+
+
+def test_a_channel_named_twice_is_refused_not_renamed(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "twice.csv", "time,vib,vib\n0,1,2\n1,2,3\n"))  # pandas would call one 'vib.1'
+    assert err.row == 1 and err.field == "vib" and "named twice (columns 2 and 3)" in err.reason
+
+
+def test_blank_header_names(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path / "blank.csv", "time,,vib\n0,1,2\n1,2,3\n"))  # pandas would call it 'Unnamed: 1'
+    assert err.row == 1 and "column 2 has no name" in err.reason
+    item = _one(_write(tmp_path / "trailing.csv", "time,vib,\n0,1,\n1,2,\n"))  # a separator ending every line
+    assert item.attributes["channels"] == ["vib"]
+
+
+def test_header_names_are_stripped(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "sp.csv", "time , vib ,temp\n0,1,2\n1,2,3\n"))
+    assert item.attributes["channels"] == ["vib", "temp"] and item.attributes["time_column"] == "time"
+
+
+def test_empty_parquet_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "empty.parquet"
+    pd.DataFrame({"time": pd.Series([], dtype=float), "v": pd.Series([], dtype=float)}).to_parquet(p)
+    err = _error(p)
+    assert err.file.endswith("empty.parquet") and "no rows" in err.reason
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_rows_without_an_asset_id_are_named_and_the_other_assets_go_in(tmp_path: Path, kind: str) -> None:
+    frame = pd.DataFrame({"unit": ["1", None, "2", "1", "2", " "], "time": [0, 0, 0, 1, 1, 1],
+                          "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    p = tmp_path / f"fleet.{kind}"
+    if kind == "csv":
+        frame.to_csv(p, index=False)
+    else:
+        frame.to_parquet(p)  # a null id: groupby dropped those rows without a word
+    out = _items(p, asset_col="unit")
+    errs = [x for x in out if isinstance(x, RowError)]
+    first = 3 if kind == "csv" else 2  # file line under the header; a Parquet row's number
+    assert len(errs) == 1 and errs[0].row == first and errs[0].field == "unit"
+    assert "2 row(s) have no asset id" in errs[0].reason and f"rows {first}, {first + 4}" in errs[0].reason
+    assert sorted(x.asset_id for x in out if isinstance(x, ItemSpec)) == ["1", "2"]
