@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 from assetgrade.audit.base import AuditReport
-from assetgrade.errors import StoreError
+from assetgrade.errors import StoreError, ValidationError
 
 __all__ = ["report_html", "report_json", "write_report"]
 
@@ -65,12 +66,31 @@ def report_html(report: AuditReport, *, max_rows: int = 50) -> str:
 
 
 def write_report(report: AuditReport, *, json_path: Path | None = None, html_path: Path | None = None) -> None:
-    """Write the JSON and/or HTML report (parent folders are created)."""
+    """Write the JSON and/or HTML report (parent folders are created).
+
+    Each file is written whole or not at all (a temporary file in the same folder, then renamed),
+    so a pipeline reading the report never sees half of one, and a failed write leaves an older
+    report as it was. One path for both is refused: the HTML would replace the JSON.
+    """
+    if json_path is not None and html_path is not None and _same_file(json_path, html_path):
+        raise ValidationError(f"--json and --html name the same file {json_path}; give two", where="audit report")
     for path, render in ((json_path, report_json), (html_path, report_html)):
         if path is None:
             continue
+        text = render(report) + "\n"
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(report) + "\n", encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
         except OSError as exc:
-            raise StoreError(f"cannot write audit report {path}: {exc}") from exc
+            raise StoreError(f"cannot write audit report {path}: {exc.strerror or exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:  # a symlink loop: not the same as anything we could write
+        return False

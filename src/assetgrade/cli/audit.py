@@ -180,6 +180,13 @@ def _audit(
     from assetgrade.store.loading import load_records
 
     with open_workspace(workspace, store) as ws:
+        default_json = json_path is None
+        json_path = json_path or (ws.reports_dir / "audit.json")
+        if html_path is not None and json_path.resolve() == html_path.resolve():
+            # checked before the work: the HTML would silently replace the JSON report
+            raise ValidationError(f"{html_path} is also the JSON report's path"
+                                  f"{' (the default, reports/audit.json)' if default_json else ''};"
+                                  " give the HTML report another name", where="--html")
         cfg = ws.config.section("audit")
         records = load_records(ws)
         labelled = [r for r in records if (r.attributes.get(label_key) if label_key else r.grade) is not None]
@@ -211,7 +218,6 @@ def _audit(
         for k, v in parse_settings(settings or []).items():
             conf.setdefault(k, {}).update(v)
         report = run_checks(data, names, conf, progress=True)
-        json_path = json_path or (ws.reports_dir / "audit.json")
         write_report(report, json_path=json_path, html_path=html_path)
     table = Table("check", "status", "summary", "flagged", "message", title=f"audit of {report.n_items} items",
                   title_justify="left")
