@@ -100,6 +100,8 @@ class BlobStore:
             return int(self.fs.size(self.path_for(sha)))
         except FileNotFoundError as exc:
             raise NotFoundError(f"blob {sha} is not in the blob store {self.url}") from exc
+        except OSError as exc:
+            raise self._read_error(sha, exc) from exc
 
     # -- writing ----------------------------------------------------------------------------
     def put_bytes(self, data: bytes) -> str:
@@ -246,12 +248,18 @@ class BlobStore:
 
     # -- reading ----------------------------------------------------------------------------
     def get_bytes(self, sha: str, *, verify: bool | None = None) -> bytes:
-        """The bytes of blob ``sha``; re-hashed when ``verify`` (default: the store's setting)."""
+        """The bytes of blob ``sha``; re-hashed when ``verify`` (default: the store's setting).
+
+        NotFoundError when it is not stored; StoreError (naming the blob) when it cannot be read or,
+        verified, does not match its name.
+        """
         path = self.path_for(sha)
         try:
             data: bytes = self.fs.cat_file(path)
         except FileNotFoundError as exc:
             raise NotFoundError(f"blob {sha} is not in the blob store {self.url}") from exc
+        except OSError as exc:  # EIO, EACCES, a folder where the file should be: this blob, not the caller's bug
+            raise self._read_error(sha, exc) from exc
         if (self.verify_on_read if verify is None else verify) and sha256_bytes(data) != sha:
             raise StoreError(f"blob {sha} is corrupt: its content hashes to {sha256_bytes(data)}")
         return data
@@ -259,7 +267,14 @@ class BlobStore:
     def open(self, sha: str) -> IO[bytes]:
         """A binary file object reading blob ``sha`` (no verification; use get_bytes for that)."""
         path = self.path_for(sha)
-        if not self.fs.exists(path):
-            raise NotFoundError(f"blob {sha} is not in the blob store {self.url}")
-        fh: IO[bytes] = self.fs.open(path, "rb")
+        try:
+            fh: IO[bytes] = self.fs.open(path, "rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"blob {sha} is not in the blob store {self.url}") from exc
+        except OSError as exc:
+            raise self._read_error(sha, exc) from exc
         return fh
+
+    def _read_error(self, sha: str, exc: OSError) -> StoreError:
+        """A blob that is there but cannot be read, as a StoreError naming the blob and the store."""
+        return StoreError(f"cannot read blob {sha} from the blob store {self.url}: {exc.strerror or exc}")

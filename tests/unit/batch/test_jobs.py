@@ -165,3 +165,20 @@ def test_cli_batch_audit_json(batch_ws: Workspace) -> None:
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout[res.stdout.index("{"):])
     assert (body["written"], body["n_shards"], body["errors"]) == (N_ASSETS, 2, [])
+
+
+def test_audit_goes_on_past_a_blob_that_exists_but_cannot_be_read(batch_ws: Workspace) -> None:
+    # an I/O error other than "not found" (EIO, EACCES; here a folder where the file should be) used to escape
+    # the worker as a bare OSError and end the whole batch with a traceback
+    from assetgrade.store.schema import Evidence
+
+    with batch_ws.session(readonly=True) as s:
+        sha = s.execute(select(Evidence.blob_sha).where(Evidence.id == "asset-005/img")).scalar_one()
+    path = Path(batch_ws.blobs.path_for(sha))
+    path.unlink()
+    path.mkdir()
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        rep = run_batch(batch_ws, "audit", ex, shard_size=12)
+    assert rep.shards_done == 2 and rep.written == N_ASSETS
+    assert [a for a, _ in rep.errors] == ["asset-005"]
+    assert "asset-005/img" in rep.errors[0][1] and sha in rep.errors[0][1] and "cannot read" in rep.errors[0][1]

@@ -114,3 +114,14 @@ def test_a_source_read_error_stays_the_sources_and_a_write_error_is_the_stores(
         store.put_file(src)
     with pytest.raises(StoreError, match="cannot write to the blob store"):
         store.put_bytes(b"y" * 10)
+
+
+def test_a_blob_that_cannot_be_read_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blöbs here")
+    sha = store.put_bytes(b"payload")
+    path = Path(store.path_for(sha))
+    path.unlink()
+    path.mkdir()  # present, but reading it fails with an OSError other than "not found"
+    for read in (store.get_bytes, store.open):
+        with pytest.raises(StoreError, match=f"cannot read blob {sha}"):
+            read(sha)
