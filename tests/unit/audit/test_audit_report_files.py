@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.unit.audit.test_audit_hostile_cli import make_ws, run
 
 from assetgrade.audit.base import AuditReport, CheckResult
 from assetgrade.audit.report import write_report
 from assetgrade.errors import StoreError, ValidationError
-from tests.unit.audit.test_audit_hostile_cli import make_ws, run
 
 
 def _report() -> AuditReport:
