@@ -31,7 +31,7 @@ from assetgrade.audit.drift import DriftBatch, DriftDecision, DriftMonitor, Drif
 from assetgrade.errors import AssetgradeError, NotFoundError
 from assetgrade.store.auth_schema import TelemetryRecord
 
-__all__ = ["IGNORED_FEATURES", "StationDrift", "station_batches", "station_drift"]
+__all__ = ["IGNORED_FEATURES", "MAX_ABS", "StationDrift", "station_batches", "station_drift"]
 
 IGNORED_FEATURES = frozenset({"n", "count", "batch_size"})
 
@@ -58,14 +58,24 @@ def _group(records: Sequence[TelemetryRecord], batch_size: int) -> list[_Rows]:
                 loose = _Rows(f"records from id {r.id}")
                 out.append(loose)
             rows = loose
-        (rows.predictions if r.kind == "prediction" else rows.features).append(dict(r.payload or {}))
+        (rows.predictions if r.kind == "prediction" else rows.features).append(
+            r.payload if isinstance(r.payload, dict) else {})
     return out
 
 
+MAX_ABS = 1e100
+"""Telemetry numbers beyond this size (and NaN, infinity) are treated as missing: squared, they would overflow."""
+
+
 def _num(v: Any) -> float:
+    """A usable telemetry number, else NaN (missing): not a bool, finite, at most :data:`MAX_ABS` in size."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return math.nan
-    return float(v)
+    try:
+        x = float(v)
+    except OverflowError:  # an int too large for a float
+        return math.nan
+    return x if math.isfinite(x) and abs(x) <= MAX_ABS else math.nan
 
 
 def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str],
@@ -83,11 +93,18 @@ def _to_batch(rows: Sequence[_Rows], station: str, feature_names: Sequence[str],
     if preds and all(isinstance(e, list) and e for e in embs):
         dims = {len(e) for e in embs if isinstance(e, list)}
         if len(dims) == 1:
-            try:
-                embeddings = np.array(embs, np.float64)
-            except (TypeError, ValueError):
+            mat = np.array([[_num(x) for x in e] for e in embs if isinstance(e, list)])
+            usable = np.isfinite(mat).all(1)
+            if not usable.any():
                 if notes is not None:
-                    notes.append(f"{rows[0].key}: embeddings hold non-numbers; embedding tests skipped")
+                    notes.append(f"{rows[0].key}: embeddings hold non-numbers, NaN, infinity or values beyond"
+                                 f" {MAX_ABS:g}; embedding tests skipped")
+            else:
+                embeddings = mat[usable]
+                if notes is not None and not usable.all():
+                    notes.append(f"{rows[0].key}: {int((~usable).sum())} of {len(usable)} embeddings hold"
+                                 f" non-numbers, NaN, infinity or values beyond {MAX_ABS:g}; left out of the"
+                                 " embedding tests")
         elif notes is not None:
             notes.append(f"{rows[0].key}: embeddings of mixed sizes {sorted(dims)}; embedding tests skipped")
     features = None

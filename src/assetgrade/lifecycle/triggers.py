@@ -9,11 +9,11 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
 * **override rate**: the share of reviews of the champion's predictions where the expert chose
   another grade. Its predictions are those stored under the model's own version id (a
   Grader's ``version_``, e.g. ``grader-aef420494f76``) or under its registry name
-  (:attr:`~assetgrade.lifecycle.registry.ModelInfo.prediction_versions`). It fires when it
-  exceeds ``max_override_rate`` or, with at least ``override_min_n`` reviews, when it is
-  higher than the champion's golden-set error rate by Cohen's h > ``override_min_h`` with a
-  two-proportion z-test p < ``alpha`` (the same effect-size-and-significance rule as the
-  drift library);
+  (:attr:`~assetgrade.lifecycle.registry.ModelInfo.prediction_versions`). With fewer than
+  ``override_min_n`` reviews it is not tested (a single overridden review is a 100% rate);
+  with enough it fires when it exceeds ``max_override_rate`` or when it is higher than the
+  champion's golden-set error rate by Cohen's h > ``override_min_h`` with a two-proportion
+  z-test p < ``alpha`` (the same effect-size-and-significance rule as the drift library);
 * **new labels**: at least ``min_new_labels`` reviewed grade labels since the champion was
   registered.
 """
@@ -130,11 +130,14 @@ def check_triggers(
     fired, why = False, "no reviews of this model's predictions yet"
     info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err,
                             "prediction_versions": list(champion.prediction_versions) if champion else []}
-    if rate is not None:
+    if rate is not None and n < pol.override_min_n:
+        # one overridden review is a 100% override rate: too few to judge the model by
+        why = f"override rate {rate:.1%} over {n} reviews; not tested below override_min_n={pol.override_min_n}"
+    elif rate is not None:
         why = f"override rate {rate:.1%} over {n} reviews"
         if rate > pol.max_override_rate:
             fired, why = True, why + f" > {pol.max_override_rate:.0%}"
-        elif base_err is not None and base_n and n >= pol.override_min_n:
+        elif base_err is not None and base_n:
             diff, h, p = two_proportion_test(round(base_err * base_n), base_n, k, n)
             info.update(cohen_h=h, p_value=p)
             if diff > 0 and h > pol.override_min_h and p < pol.alpha:

@@ -62,7 +62,7 @@ def test_override_rate_and_new_labels(ws: Workspace) -> None:
     reg.register(TableModel({"pump": "A", "valve": "C"}), version="v1", loader="table")
     reg.promote("v1")
     champ = reg.champion()
-    pol = RetrainPolicy(min_new_labels=5, max_override_rate=0.3)
+    pol = RetrainPolicy(min_new_labels=5, max_override_rate=0.3, override_min_n=10)
     with ws.session(readonly=True) as s:
         rep = check_triggers(s, champion=champ, policy=pol)
     assert not rep.fired and rep.triggers[1].value is None
@@ -100,7 +100,8 @@ def test_override_rate_counts_predictions_stored_under_the_models_own_version_id
                                distribution={"A": 0.8, "C": 0.2}, conformal_set=["A"], decision="accept")
         add_review(s, ids[22], reviewer="expert-2", expected_version=1, grade="C", based_on_prediction_id=other.id)
     with ws.session(readonly=True) as s:
-        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(max_override_rate=0.3))
+        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(max_override_rate=0.3,
+                                                                     override_min_n=10))
     by = {t.name: t for t in rep.triggers}
     assert by["override_rate"].info["n_reviews"] == 10 and by["override_rate"].value == 0.4  # not the other model's
     assert by["override_rate"].fired and rep.model_version == "v7"
