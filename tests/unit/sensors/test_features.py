@@ -144,3 +144,22 @@ def test_each_channel_is_computed_alone(kw: dict[str, object], rng: np.random.Ge
     for c in df.columns:
         alone = rolling_features(df[[c]], **kw)  # type: ignore[arg-type]
         assert np.array_equal(together[alone.columns].to_numpy(), alone.to_numpy(), equal_nan=True), c
+
+
+@pytest.mark.parametrize("last_only", [True, False])
+def test_window_features_keep_their_digits_on_a_long_offset_series(last_only: bool) -> None:
+    """A week of 1 Hz samples on a level of 1e5: the last window's std and slopes must be those of
+    the window itself (cumulative sums over the whole history gave a 10-sample slope of the wrong sign)."""
+    n = 604_800
+    rng = np.random.default_rng(0)
+    x = 1e5 + rng.normal(0, 1.0, n) + np.linspace(0.0, 5.0, n)
+    frame = pd.DataFrame({"p": x}, index=np.arange(n, dtype=float))
+    if not last_only:
+        frame = frame.iloc[-200_000:]  # the full computation on a shorter (still long) tail, to stay fast
+    f = rolling_features(frame, window=30, slope_windows=(10, 30), full_stats=False, last_only=last_only).iloc[-1]
+    tail = x[-30:]
+    assert f["p__std"] == pytest.approx(tail.std(ddof=1), rel=1e-9)
+    assert f["p__mean"] == pytest.approx(tail.mean(), rel=1e-12)
+    assert f["p__slope10"] == pytest.approx(np.polyfit(np.arange(10.0), x[-10:], 1)[0], rel=1e-6)
+    assert f["p__slope30"] == pytest.approx(np.polyfit(np.arange(30.0), tail, 1)[0], rel=1e-6)
+    assert f["p__last"] == pytest.approx(x[-5:].mean(), rel=1e-12)

@@ -85,11 +85,46 @@ def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
     return float(skew), float(kurt)
 
 
-def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Sums of ``v`` over the windows [lo, hi) along its last axis (one row per channel when 2-D)."""
-    cs = np.cumsum(v, axis=-1)
-    cs = np.concatenate([np.zeros((*v.shape[:-1], 1)), cs], axis=-1)
-    return np.asarray(cs[..., hi] - cs[..., lo], dtype=float)
+_CHUNK_VALUES = 4_000_000
+"""Window values gathered at once (32 MB of floats) when every row's window is computed."""
+
+
+def _window_moments(X: np.ndarray, rows: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                        np.ndarray, np.ndarray]:
+    """Per channel (row of ``X``) and per row ``i`` of ``rows``, over the window [max(0, i - w + 1), i]:
+    the window's first value x0, the sums of d, d² and k·d with d = x − x0 and k = 0, 1, ... the
+    position in the window, and the window length m.
+
+    Each window is summed on its own values, relative to its own first value: cumulative sums over
+    the whole history lose the digits of a small window on a long or offset series (on a week of
+    1 Hz samples a 10-sample slope came out with the wrong sign). The same row gives the same bits
+    whichever other rows are asked for (``last_only`` reads exactly what the full computation does).
+    """
+    C = X.shape[0]
+    lo = np.maximum(0, rows - w + 1)
+    m = rows + 1 - lo
+    x0, s1, s2, sk = (np.empty((C, len(rows))) for _ in range(4))
+
+    head = np.flatnonzero(m < w)  # windows cut by the start of the series: all begin at row 0
+    if len(head):
+        h = int(m[head].max())
+        d = X[:, :h] - X[:, :1]
+        x0[:, head] = X[:, :1]
+        k = np.arange(h, dtype=float)
+        for out, v in ((s1, d), (s2, d * d), (sk, d * k)):
+            out[:, head] = np.cumsum(v, axis=-1)[:, m[head] - 1]  # a short prefix: no digits lost
+    full = np.flatnonzero(m == w)
+    if len(full):
+        view = np.lib.stride_tricks.sliding_window_view(X, w, axis=-1)  # (channels, n - w + 1, w), no copy
+        k = np.arange(w, dtype=float)
+        step = max(1, _CHUNK_VALUES // max(1, C * w))
+        for a in range(0, len(full), step):
+            at = full[a : a + step]  # consecutive rows: their windows are one slice of the view
+            V = view[:, int(lo[at[0]]) : int(lo[at[-1]]) + 1, :]
+            d = V - V[..., :1]
+            x0[:, at], s1[:, at], s2[:, at] = V[..., 0], d.sum(axis=-1), (d * d).sum(axis=-1)
+            sk[:, at] = (d * k).sum(axis=-1)
+    return x0, s1, s2, sk, m.astype(float)
 
 
 def rolling_features(
@@ -124,25 +159,17 @@ def rolling_features(
     t = np.asarray(frame.index, dtype=float)
     step = float(np.median(np.diff(t))) if n > 1 else 1.0
     step = step if step > 0 else 1.0
-    pos = np.arange(n)
-    i = pos[-1:] if last_only else pos  # the rows to compute
+    i = np.arange(n - 1, n) if last_only else np.arange(n)  # the rows to compute
     # every channel at once, one contiguous row per channel (each row's sums and means are the 1-D ones)
     X = np.ascontiguousarray(frame.to_numpy(dtype=float).T)
 
-    def bounds(w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lo = np.maximum(0, i - w + 1)
-        hi = i + 1
-        return lo, hi, (hi - lo).astype(float)
-
-    lo, hi, m = bounds(window)
-    first_m = np.minimum(window, i + 1).astype(float)
-    S1, S2 = _window_sums(X, lo, hi), _window_sums(X * X, lo, hi)
-    mean = S1 / m
-    var = np.maximum(S2 / m - mean * mean, 0.0)
+    x0, s1, s2, _, m = _window_moments(X, i, window)
+    mean = x0 + s1 / m
+    var = np.maximum(s2 / m - (s1 / m) ** 2, 0.0)  # of d = x - x0: no cancellation against the level
     std = np.sqrt(var * m / np.maximum(m - 1, 1))
     per: dict[str, np.ndarray] = {"mean": mean, "std": std}  # name -> (channels, rows)
     if full_stats:
-        rms = np.sqrt(S2 / m)
+        rms = np.sqrt(mean * mean + var)
         if last_only:  # one window: its moments directly (pandas' rolling machinery costs ~1 ms a call)
             tails = X[:, -window:]
             sk = np.array([_skew_kurt(tail) for tail in tails]).reshape(len(X), 2)
@@ -158,16 +185,16 @@ def rolling_features(
         per["kurt"] = np.nan_to_num(kurt, nan=0.0, posinf=0.0, neginf=0.0)
         per["crest"] = np.where(rms > _EPS, peak / np.maximum(rms, _EPS), 0.0)
     for w in slope_windows:
-        wlo, whi, wm = bounds(w)
-        si, sii = _window_sums(pos.astype(float), wlo, whi), _window_sums((pos * pos).astype(float), wlo, whi)
-        sx, six = _window_sums(X, wlo, whi), _window_sums(pos * X, wlo, whi)
-        den = wm * sii - si * si
-        num = wm * six - si * sx
-        per[f"slope{w}"] = np.where(den > _EPS, num / np.where(den > _EPS, den, 1.0), 0.0) / step
-    first_mean = _window_sums(X, np.zeros_like(first_m, dtype=int), first_m.astype(int)) / first_m
-    per["delta"] = mean - first_mean
-    llo, lhi, lm = bounds(last_window)
-    per["last"] = _window_sums(X, llo, lhi) / lm
+        _, ws1, _, wsk, wm = _window_moments(X, i, w)
+        # least squares on positions k = 0..m-1 of the window: sum k = m(m-1)/2, m·sum k² - (sum k)² = m²(m²-1)/12
+        num = wm * wsk - wm * (wm - 1.0) / 2.0 * ws1
+        den = wm * wm * (wm * wm - 1.0) / 12.0
+        per[f"slope{w}"] = np.where(wm > 1, num / np.maximum(den, 1.0), 0.0) / step
+    first, at = np.unique(np.minimum(i, window - 1), return_inverse=True)  # the first window (so far)
+    f0, fs1, _, _, fm = _window_moments(X, first, window)
+    per["delta"] = mean - (f0 + fs1 / fm)[:, at]
+    l0, ls1, _, _, lm = _window_moments(X, i, last_window)
+    per["last"] = l0 + ls1 / lm
     names = [f"{c}__{k}" for c in frame.columns for k in per]
     values = np.stack(list(per.values()), axis=1).reshape(len(X) * len(per), len(i)).T  # (rows, channel-major cols)
     return pd.DataFrame(values, index=frame.index[-1:] if last_only else frame.index, columns=names)
