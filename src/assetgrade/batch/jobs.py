@@ -132,19 +132,30 @@ def _worker_model(path: str) -> Any:
     return _MODEL_CACHE[path]
 
 
+def _store_read_error(exc: SAError, what: str) -> StoreError:
+    """A database error while a worker reads (a connection dropped, a damaged SQLite file) as a StoreError."""
+    return StoreError(f"cannot read {what} from the store: {getattr(exc, 'orig', None) or exc}")
+
+
 def _load_each(ws: Any, ids: Sequence[str], errors: list[tuple[str, str]]) -> list[Any]:
-    """Load the shard's records; on a failure, one by one so a bad asset does not sink the rest."""
+    """Load the shard's records; on a failure, one by one so a bad asset does not sink the rest.
+
+    A database error (a PostgreSQL connection dropped mid-read) is reported per asset like any
+    other failure: the shard stays unmarked and the next run retries it, the other shards go on.
+    """
     from assetgrade.store.loading import load_records
 
     try:
         return load_records(ws, list(ids))
-    except AssetgradeError:
+    except (AssetgradeError, SAError):
         out = []
         for aid in ids:
             try:
                 out += load_records(ws, [aid])
             except AssetgradeError as exc:
                 errors.append((aid, str(exc)))
+            except SAError as exc:
+                errors.append((aid, str(_store_read_error(exc, f"asset {aid!r}"))))
         return out
 
 
@@ -194,6 +205,9 @@ def run_shard(task: ShardTask) -> ShardResult:
                 row = _audit_asset(ws, aid)
             except AssetgradeError as exc:
                 out.errors.append((aid, str(exc)))
+                continue
+            except SAError as exc:
+                out.errors.append((aid, str(_store_read_error(exc, f"the evidence of asset {aid!r}"))))
                 continue
             out.results.append(row)
             out.errors += [(aid, problem) for problem in row["problems"]]  # a bad item: the shard stays unmarked

@@ -182,3 +182,20 @@ def test_audit_goes_on_past_a_blob_that_exists_but_cannot_be_read(batch_ws: Work
     assert rep.shards_done == 2 and rep.written == N_ASSETS
     assert [a for a, _ in rep.errors] == ["asset-005"]
     assert "asset-005/img" in rep.errors[0][1] and sha in rep.errors[0][1] and "cannot read" in rep.errors[0][1]
+
+
+def test_a_store_read_failure_in_a_worker_is_reported_per_asset_not_raised(batch_ws: Workspace,
+                                                                           tmp_path: Path) -> None:
+    # a worker whose database reads fail (here a damaged SQLite file; on PostgreSQL a dropped connection) used
+    # to raise SQLAlchemy's error out of the pool and end the whole batch with a traceback
+    from assetgrade.batch.jobs import ShardTask, run_shard
+
+    bad = tmp_path / "damaged.db"
+    bad.write_bytes(b"this is not an SQLite database " * 200)
+    for kind, model in (("audit", None), ("grade", str(batch_ws.models_dir / "grader"))):
+        task = ShardTask(kind=kind, index=0, key=f"{kind}:damaged", asset_ids=("asset-000", "asset-001"),
+                         workspace=str(batch_ws.path), store_url=f"sqlite:///{bad}", model_path=model)
+        res = run_shard(task)
+        assert res.results == []
+        assert [a for a, _ in res.errors] == ["asset-000", "asset-001"], res.errors
+        assert all("from the store" in e and "asset-00" in e for _, e in res.errors), res.errors
