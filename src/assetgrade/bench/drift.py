@@ -22,7 +22,10 @@ from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 from assetgrade.store.records import ImageRef
 
-__all__ = ["DriftBenchConfig", "check_drift_config", "plot_mmd", "reference_size", "run_drift_bench", "shifted_refs"]
+__all__ = [
+    "DriftBenchConfig", "check_drift_config", "plot_mmd", "reference_size", "run_drift_bench", "save_figure",
+    "shifted_refs",
+]
 
 
 @dataclass
@@ -97,6 +100,23 @@ def _const(data: bytes) -> bytes:
     return data
 
 
+def save_figure(fig: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG whole or not at all (temp file + rename); a StoreError names ``path``."""
+    import uuid
+
+    from assetgrade.errors import StoreError
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(tmp, dpi=120, format="png")
+        tmp.replace(path)
+    except OSError as exc:
+        raise StoreError(f"cannot write plot {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, path: Path) -> None:
     """PNG: MMD² of each clean batch and of each shifted stream's batches against the calibrated threshold."""
     import matplotlib
@@ -113,9 +133,10 @@ def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, p
     ax.set_ylabel("MMD² vs reference")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def shifted_refs(refs: list[ImageRef], *, gain: float, contrast: float) -> list[ImageRef]:

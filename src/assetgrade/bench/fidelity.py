@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assetgrade.bench.drift import save_figure
 from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 from assetgrade.store.records import ImageRef
@@ -141,11 +142,13 @@ def plot_fidelity(metrics: dict[str, Any], stats: list[dict[str, Any]], path: Pa
     a2.axhline(0.5, color="k", lw=1)
     a2.set_ylim(0.4, 1.0)
     a2.set_ylabel("real-vs-synthetic AUC (either direction)")
-    a2.set_title(f"probe on embeddings: AUC {metrics.get('adversarial_auc', float('nan')):.3f}", fontsize=9)
+    adv = metrics.get("adversarial_auc")  # None when the check was skipped (fewer than 2 synthetic items)
+    a2.set_title("probe on embeddings: " + (f"AUC {adv:.3f}" if adv is not None else "not run"), fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def _accuracy(x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, seed: int) -> float:
