@@ -71,6 +71,8 @@ class SeriesOptions:
     max_gap: int | None = None
     asset_col: str | None = None
     encoding: str | None = None
+    max_bytes: int = 512 * 1024 * 1024
+    """Largest series file read (a CSV takes about 8 times its size in memory while it is parsed)."""
 
 
 @contextmanager
@@ -106,6 +108,10 @@ def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str]
         raise IngestError("not a regular file", where=where)
     if size == 0:
         raise IngestError("file is empty", where=where)
+    if size > opts.max_bytes:
+        raise IngestError(f"file is {_bytes_text(size)}, over the {_bytes_text(opts.max_bytes)} a series file may have"
+                          " (it is read whole); split it by asset or by period, or raise SeriesOptions.max_bytes",
+                          where=where)
     if suffix == ".parquet":
         try:
             df = pd.read_parquet(path)
@@ -167,6 +173,11 @@ def _header_names(df: pd.DataFrame, text: str, sep: str, path: Path) -> pd.DataF
         keep.append(k)
     out = df.iloc[:, keep]
     return out.set_axis([names[k] for k in keep], axis=1)
+
+
+def _bytes_text(n: int) -> str:
+    """A size for a message: bytes below 1 MiB, else MiB."""
+    return f"{n:,} bytes" if n < 2**20 else f"{n / 2**20:,.0f} MiB"
 
 
 def _index_as_column(df: pd.DataFrame, opts: SeriesOptions) -> pd.DataFrame:

@@ -227,3 +227,12 @@ def test_rows_without_an_asset_id_are_named_and_the_other_assets_go_in(tmp_path:
     assert len(errs) == 1 and errs[0].row == first and errs[0].field == "unit"
     assert "2 row(s) have no asset id" in errs[0].reason and f"rows {first}, {first + 4}" in errs[0].reason
     assert sorted(x.asset_id for x in out if isinstance(x, ItemSpec)) == ["1", "2"]
+
+
+def test_a_file_over_the_size_limit_is_one_error_and_the_batch_goes_on(tmp_path: Path) -> None:
+    big = _write(tmp_path / "big.csv", "time,v\n" + "".join(f"{i},{i % 7}\n" for i in range(2000)))
+    ok = _write(tmp_path / "ok.csv", "time,v\n0,1\n1,2\n")
+    out = _items(big, ok, max_bytes=4096)
+    assert isinstance(out[0], RowError) and out[0].file.endswith("big.csv")
+    assert "over the 4,096 bytes a series file may have" in out[0].reason and "max_bytes" in out[0].reason
+    assert isinstance(out[1], ItemSpec) and out[1].attributes["n_samples"] == 2
