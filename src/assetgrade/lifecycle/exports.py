@@ -15,7 +15,9 @@ number is counted from the store when the document is made.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,16 +262,31 @@ def render_html(doc: dict[str, Any]) -> str:
 
 
 def write_documents(ws: Workspace, version: str, out: Path) -> list[Path]:
-    """Write ``model_documentation.{json,html}`` and ``datasheet.{json,html}`` into ``out``; returns the paths."""
-    written: list[Path] = []
+    """Write ``model_documentation.{json,html}`` and ``datasheet.{json,html}`` into ``out``; returns the paths.
+
+    All or nothing: both documents are built and rendered first, the four files written to
+    temporary names in ``out``, and only then renamed over any earlier export. A failure (a
+    document that cannot be built, a full disk) leaves an earlier export whole and no temporary
+    file behind, so the folder never mixes two exports.
+    """
+    texts: list[tuple[str, str]] = []
+    for stem, doc in (("model_documentation", model_documentation(ws, version)), ("datasheet", datasheet(ws))):
+        plain = _plain(doc)
+        texts += [(f"{stem}.json", json.dumps(plain, indent=2) + "\n"), (f"{stem}.html", render_html(plain) + "\n")]
+    tag = uuid.uuid4().hex[:8]
+    staged: list[tuple[Path, Path]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for stem, doc in (("model_documentation", model_documentation(ws, version)), ("datasheet", datasheet(ws))):
-            plain = _plain(doc)
-            for suffix, text in ((".json", json.dumps(plain, indent=2)), (".html", render_html(plain))):
-                p = out / f"{stem}{suffix}"
-                p.write_text(text + "\n", encoding="utf-8")
-                written.append(p)
+        for name, text in texts:
+            tmp = out / f".{name}.{tag}.part"
+            staged.append((tmp, out / name))
+            tmp.write_text(text, encoding="utf-8")
+        for tmp, final in staged:
+            tmp.replace(final)
     except OSError as exc:
         raise StoreError(f"cannot write documents to {out}: {exc}") from exc
-    return written
+    finally:
+        for tmp, _final in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    return [final for _tmp, final in staged]
