@@ -28,6 +28,7 @@ from assetgrade.ingest.inputs import read_text
 from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import RowError
 from assetgrade.ingest.series_time import MISSING as _MISSING
+from assetgrade.ingest.series_time import epoch_ns as _epoch_ns
 from assetgrade.ingest.series_time import parse_time as _parse_time
 from assetgrade.ingest.series_time import show as _show
 from assetgrade.store.repository import ProvenanceInfo
@@ -304,6 +305,9 @@ def _validate(
     # time
     raw_t = df[time_col]
     tv, numeric_time, date_order = _parse_time(raw_t, row, line)
+    epoch = _epoch_ns(tv) if numeric_time and not pd.api.types.is_timedelta64_dtype(raw_t) else None
+    if epoch is not None:  # Unix time in s, ms, us or ns: stored as UTC datetimes, so every file reads alike
+        tv, numeric_time = epoch[0], False
     values = pd.DataFrame({ch: _channel_values(df[ch], ch, row) for ch in channels}, index=df.index)
     notes: list[str] = []
     order = np.arange(len(df))
@@ -365,6 +369,8 @@ def _validate(
     }
     if date_order:
         info["date_order"] = date_order
+    if epoch is not None:
+        info["epoch_unit"] = epoch[1]
     return out, info, notes
 
 

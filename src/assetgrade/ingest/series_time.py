@@ -17,7 +17,7 @@ import pandas as pd
 
 from assetgrade.errors import IngestError
 
-__all__ = ["MISSING", "NUMERIC_DATE", "finite_time", "guess_format", "parse_dates", "parse_time", "show"]
+__all__ = ["MISSING", "NUMERIC_DATE", "epoch_ns", "finite_time", "guess_format", "parse_dates", "parse_time", "show"]
 
 MISSING = ("", "nan", "NaN", "NA", "None")
 """Cells read as a missing sample."""
@@ -72,6 +72,34 @@ def parse_time(
         raise IngestError(f"timestamp {show(value)} {reason}", where=row(i))
     tv = t.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)  # ns since epoch, UTC
     return tv, False, order
+
+
+_EPOCH_SECONDS = (946_684_800, 4_102_444_800)
+"""2000-01-01 and 2100-01-01 in seconds since 1970: the years a numeric time column is read as a Unix time."""
+_EPOCH_UNITS = (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1))
+
+
+def epoch_ns(tv: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """Numeric time read as Unix time: int64 ns since 1970 (UTC) and its unit, or None.
+
+    A column every value of which lies between 2000 and 2100 counted in seconds, milliseconds,
+    microseconds or nanoseconds since 1970 is such a time (the ranges do not overlap, and a cycle
+    count or seconds since commissioning never reaches them); read as plain numbers, a
+    millisecond column would give slopes per millisecond and a sampling rate 1000 times too low.
+
+    >>> epoch_ns(np.array([1.7e12, 1.7e12 + 1000]))[1], epoch_ns(np.array([0.0, 1.0]))
+    ('ms', None)
+    """
+    if tv.size == 0:
+        return None
+    lo, hi = float(tv.min()), float(tv.max())
+    for unit, ns in _EPOCH_UNITS:
+        scale = 10**9 // ns  # values per second
+        if _EPOCH_SECONDS[0] * scale <= lo and hi < _EPOCH_SECONDS[1] * scale:
+            whole = bool(np.all(tv == np.round(tv)))
+            out = tv.astype(np.int64) * ns if whole else np.round(tv * ns).astype(np.int64)
+            return out, unit
+    return None
 
 
 def finite_time(tv: np.ndarray, raw: pd.Series, row: Callable[[int], str]) -> np.ndarray:

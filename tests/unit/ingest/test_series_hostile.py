@@ -236,3 +236,26 @@ def test_a_file_over_the_size_limit_is_one_error_and_the_batch_goes_on(tmp_path:
     assert isinstance(out[0], RowError) and out[0].file.endswith("big.csv")
     assert "over the 4,096 bytes a series file may have" in out[0].reason and "max_bytes" in out[0].reason
     assert isinstance(out[1], ItemSpec) and out[1].attributes["n_samples"] == 2
+
+
+# 8. Unix time in seconds or milliseconds
+
+
+def test_unix_time_in_seconds_or_milliseconds_reads_alike(tmp_path: Path) -> None:
+    rows = [(1_700_000_000 + 2 * i, 20.0 + i) for i in range(5)]
+    s = _one(_write(tmp_path / "s.csv", "time,temp\n" + "".join(f"{t},{v}\n" for t, v in rows)))
+    ms = _one(_write(tmp_path / "ms.csv", "time,temp\n" + "".join(f"{t * 1000},{v}\n" for t, v in rows)))
+    p = tmp_path / "us.parquet"
+    pd.DataFrame({"time": np.array([t * 10**6 for t, _ in rows], dtype=np.int64), "temp": [v for _, v in rows]}
+                 ).to_parquet(p)
+    us = _one(p)
+    for item, unit in ((s, "s"), (ms, "ms"), (us, "us")):  # read as numbers, ms gave 0.0005 Hz and slopes per ms
+        assert item.attributes["epoch_unit"] == unit and item.attributes["time_kind"] == "datetime"
+        assert item.attributes["sampling_rate_hz"] == pytest.approx(0.5)
+        assert _frame(item).index[0] == pd.Timestamp("2023-11-14 22:13:20", tz="UTC")
+    assert _frame(s).equals(_frame(ms)) and _frame(s).equals(_frame(us))
+
+
+def test_small_numeric_time_stays_numeric(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "cycles.csv", "cycle,temp\n1,20\n2,21\n3,22\n"))
+    assert item.attributes["time_kind"] == "numeric" and "epoch_unit" not in item.attributes
