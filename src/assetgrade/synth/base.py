@@ -150,6 +150,9 @@ def get_generator(name: str, **settings: Any) -> Generator:
 def generate(generator: str | Generator, image: Image.Image, *, seed: int, parent_id: str) -> SyntheticImage:
     """Apply ``generator`` to ``image`` with parameters drawn from ``seed``; the result is marked.
 
+    ``image`` may be of any mode: it is first made 8-bit RGB as the image decoder does
+    (``assetgrade.modalities.vision.images.to_rgb8``).
+
     Examples
     --------
     >>> img = Image.new("RGB", (64, 64), (128, 128, 128))
@@ -158,8 +161,12 @@ def generate(generator: str | Generator, image: Image.Image, *, seed: int, paren
     >>> a.origin, a.params == b.params, a.sha256() == b.sha256()
     ('synthetic', True, True)
     """
+    from assetgrade.modalities.vision.images import to_rgb8
+
     gen = get_generator(generator) if isinstance(generator, str) else generator
-    rgb = image.convert("RGB")
+    # as the decoder sees the parent: 16-bit and float stretched to 8 bits (``convert("RGB")`` clips them to
+    # white), alpha over black; so a copy differs from its parent only by what the generator did
+    rgb = to_rgb8(image, where=f"image {parent_id}")
     params = gen.sample_params(np.random.default_rng(seed), rgb.size)
     out, boxes = gen.render(rgb, params)
     return SyntheticImage(out, gen.origin, gen.name, params, parent_id, seed, boxes, gen.defect)
