@@ -22,6 +22,7 @@ import secrets
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -123,6 +124,8 @@ class LocalExecutor:
                  initializer: Callable[[], None] | None = None) -> None:
         self.workers = _worker_count(workers)
         self.max_restarts = max_restarts
+        self.in_flight = 2 * self.workers
+        """The most shards submitted and not yet taken by the caller (bounds the results held in memory)."""
         self.start_method = start_method
         self.initializer = initializer
         self.restarts = 0
@@ -141,14 +144,24 @@ class LocalExecutor:
         return [int(p) for p in procs]
 
     def map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Iterator[R]:
-        """Yield ``fn(shard)`` per shard as they finish; a dead worker's shards are run again."""
+        """Yield ``fn(shard)`` per shard as they finish; a dead worker's shards are run again.
+
+        At most ``in_flight`` shards are submitted and not yet yielded at any time: results that the
+        caller has not taken yet (a driver slower at writing than the workers at computing) wait in
+        memory, so submitting every shard at once would let a large batch hold all its results.
+        """
         pending = dict(enumerate(shards))
+        limit = max(1, self.in_flight)
         while pending:
             if self._pool is None:
                 self._pool = self._new_pool()
-            futures: dict[Future[R], int] = {self._pool.submit(fn, s): i for i, s in pending.items()}
+            queue = deque(pending)
+            futures: dict[Future[R], int] = {}
             try:
-                while futures:
+                while queue or futures:
+                    while queue and len(futures) < limit:
+                        i = queue.popleft()
+                        futures[self._pool.submit(fn, pending[i])] = i
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in done:
                         i = futures.pop(fut)

@@ -28,3 +28,10 @@ def hang(pid_file: str) -> int:
     Path(pid_file).write_text(str(os.getpid()))
     time.sleep(120)
     return os.getpid()
+
+
+def mark_started(arg: tuple[str, int]) -> int:
+    """Leave a file ``<folder>/<x>`` saying shard ``x`` started, then return ``x``."""
+    folder, x = arg
+    (Path(folder) / str(x)).write_text("started")
+    return x

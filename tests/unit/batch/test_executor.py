@@ -14,7 +14,7 @@ from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationErro
 from assetgrade.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the shard functions by module name
-from agbatch_helpers import die_once, square
+from agbatch_helpers import die_once, mark_started, square
 
 
 def test_local_executor_returns_every_shard_once() -> None:
@@ -31,6 +31,23 @@ def test_local_executor_survives_a_killed_worker(tmp_path: Path) -> None:
     assert Path(marker).read_text() == "killed"  # the worker really died once
     assert ex.restarts == 1
     assert sorted(out) == [(i, i * i) for i in range(6)]  # every shard exactly once
+
+
+def test_a_caller_that_stops_taking_results_stops_the_pool_after_in_flight_shards(tmp_path: Path) -> None:
+    # every shard used to be submitted at once: a driver slower at writing than the workers at computing let the
+    # pool run ahead and hold every shard's result in memory (a whole large batch's grades)
+    import time
+
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        results = ex.map_shards(mark_started, [(str(tmp_path), i) for i in range(40)])
+        first = next(results)
+        deadline = time.monotonic() + 60  # wait (not a timing assertion) until the pool has nothing left to run
+        while ex._pool is not None and ex._pool._pending_work_items and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.02)
+        started = sorted(int(p.name) for p in tmp_path.iterdir())
+        assert first == 0 and len(started) <= 2, started  # two per worker (LocalExecutor.in_flight)
+        assert sorted([first, *results]) == list(range(40))  # taking the rest runs the rest, each once
+    assert len(list(tmp_path.iterdir())) == 40
 
 
 def test_local_executor_gives_up_after_max_restarts(tmp_path: Path) -> None:
