@@ -73,3 +73,25 @@ def test_datetime_index_becomes_seconds() -> None:
 def test_longest_nan_run() -> None:
     assert longest_nan_run(np.array([1, np.nan, np.nan, 1, np.nan])) == (2, 1)
     assert longest_nan_run(np.ones(3)) == (0, -1)
+
+
+def test_a_value_whose_square_overflows_is_refused_naming_channel_and_row() -> None:
+    x = np.sin(np.arange(40.0))
+    x[17] = 1e300  # finite, but its square is inf: every window statistic over it would be inf or NaN
+    with pytest.raises(ValidationError, match=r"series e9:channel vib.*value 1e\+300 at row 17"):
+        check_series(pd.DataFrame({"vib": x, "ok": np.cos(np.arange(40.0))}), evidence_id="e9")
+
+
+def test_a_huge_sample_leaves_only_its_asset_out_and_features_stay_finite() -> None:
+    from assetgrade.modalities.sensors import SensorExtractor
+    from assetgrade.store.records import AssetRecord, SeriesRef
+
+    t = np.arange(100.0)
+    bad = np.sin(t)
+    bad[50] = -1e200
+    frames = {"bad": pd.DataFrame({"vib": bad}, index=t), "good": pd.DataFrame({"vib": np.sin(t)}, index=t)}
+    recs = [AssetRecord(k, series=(SeriesRef(f"e-{k}", "0", load=lambda f=f: f),)) for k, f in frames.items()]
+    block = SensorExtractor().fit(recs).extract(recs)
+    assert block.present.tolist() == [False, True] and "beyond" in block.quality_flags["bad"][0]
+    window_cols = [k for k, name in enumerate(block.feature_names) if name.startswith("vib__")]
+    assert np.isfinite(block.features[1, window_cols]).all()

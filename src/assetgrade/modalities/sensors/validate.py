@@ -18,6 +18,9 @@ from assetgrade.errors import ValidationError
 
 __all__ = ["CheckedSeries", "check_series", "longest_nan_run", "nearly_constant"]
 
+_MAX_ABS = 1e150
+"""Largest magnitude of a sample: squares and sums of squares of larger ones overflow a float."""
+
 
 def nearly_constant(x: np.ndarray, rel_tol: float = 1e-9) -> bool:
     """True when the finite values span no more than float rounding (relative to their magnitude).
@@ -105,7 +108,7 @@ def check_series(
     ------
     ValidationError
         Not a frame, too short, non-monotonic or duplicated time stamps, a required channel missing
-        or non-numeric, or a channel mostly missing.
+        or non-numeric, a channel mostly missing, or a value beyond ±1e150 (features would overflow).
     """
     where = f"series {evidence_id}"
     if not isinstance(frame, pd.DataFrame):
@@ -139,6 +142,10 @@ def check_series(
         except (TypeError, ValueError) as exc:
             raise ValidationError("channel is not numeric", where=f"{where}:channel {c}") from exc
         v[~np.isfinite(v)] = np.nan
+        huge = np.flatnonzero(np.abs(v) > _MAX_ABS)
+        if huge.size:  # its square (RMS, variance, cost sums) would overflow to inf
+            raise ValidationError(f"value {v[huge[0]]:g} at row {int(huge[0])} is beyond ±{_MAX_ABS:g}: a corrupt"
+                                  " sample or a wrong unit", where=f"{where}:channel {c}")
         n_nan = int(np.isnan(v).sum())
         if n_nan:
             run, start = longest_nan_run(v)
