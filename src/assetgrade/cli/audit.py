@@ -35,7 +35,11 @@ ACTOR = typer.Option("--actor", help="Who is acting (recorded in the audit trail
 
 
 def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
-    """``check.param=value`` pairs (value parsed as YAML) into per-check settings."""
+    """``check.param=value`` pairs (value parsed as YAML) into per-check settings.
+
+    >>> parse_settings(["duplicates.min_cosine=0.9", "coverage.by=[label, split]"])
+    {'duplicates': {'min_cosine': 0.9}, 'coverage': {'by': ['label', 'split']}}
+    """
     import yaml
 
     from assetgrade.errors import ValidationError
@@ -46,7 +50,12 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
         check, dot, param = key.partition(".")
         if not sep or not dot or not check or not param:
             raise ValidationError(f"expected check.param=value, got {p!r}", where="--set")
-        out.setdefault(check, {})[param] = yaml.safe_load(value)
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:  # an unclosed bracket or quote, a python/... tag
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValidationError(f"{p!r}: the value is not a YAML scalar or list ({first})", where="--set") from exc
+        out.setdefault(check, {})[param] = parsed
     return out
 
 

@@ -53,3 +53,11 @@ def test_cli_refuses_html_over_the_json_report_before_auditing(tmp_path: Path) -
     code, out = run("audit", "-w", ws, "--json", tmp_path / "r.json", "--html", tmp_path / "r.json")
     assert code == 2 and "give the HTML report another name" in out
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("value", ["[", "'unterminated", "!!python/name:os.system", "{a: [1"])
+def test_set_value_that_is_not_yaml_is_a_usage_error_naming_it(tmp_path: Path, value: str) -> None:
+    ws = make_ws(tmp_path / "ws", n=4)
+    code, out = run("audit", "-w", ws, "--checks", "imbalance", "--set", f"imbalance.min_ratio={value}")
+    assert code == 2
+    assert "--set" in out and "imbalance.min_ratio=" in out
