@@ -10,13 +10,39 @@ from typing import Any
 
 from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
-from assetgrade.loadtest.load import LoadConfig, run_load, seed_load, summarise
+from assetgrade.loadtest.load import LoadConfig, LoadRun, run_load, seed_load, summarise
 from assetgrade.loadtest.server import ServiceProcess
 from assetgrade.loadtest.verify import verify_accepted
 
-__all__ = ["TARGETS", "run_service_bench"]
+__all__ = ["TARGETS", "run_service_bench", "service_metrics"]
 
 TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "lost_writes": 0}
+
+
+def service_metrics(stats: dict[str, Any], check: dict[str, Any], run: LoadRun) -> dict[str, Any]:
+    """The headline figures of a load run (``stats``: :func:`summarise`, ``check``: :func:`verify_accepted`).
+
+    ``meets_targets`` needs every target met, no error, no lost write and no dropped arrival; a
+    run that made no request at all has ``p99_ms_worst_class`` None and meets nothing.
+    """
+    read = stats.get("read", {})
+    review = stats.get("review", {})
+    class_p99 = [v["p99_ms"] for k, v in stats.items() if k != "all"]
+    p99 = max(class_p99) if class_p99 else None  # no request made (a tiny --duration): no latency to report
+    dropped = sum((run.open_loop or {}).get("dropped_over_max_in_flight", {}).values())
+    metrics: dict[str, Any] = {
+        "read_per_s": read.get("ok_per_s", 0.0), "review_writes_per_s": review.get("ok_per_s", 0.0),
+        "p99_ms_worst_class": p99, "errors": stats["all"]["errors"], "lost_writes": check["lost_total"],
+        "requests": stats["all"]["requests"], "requests_per_s": stats["all"]["per_s"],
+        "dropped_arrivals": dropped,
+    }
+    # Arrivals the open loop dropped (max_in_flight answers outstanding) were never timed: the latency
+    # figures leave out the slowest moments, so such a run cannot meet the targets.
+    metrics["meets_targets"] = bool(metrics["read_per_s"] >= TARGETS["read_per_s"]
+                                    and metrics["review_writes_per_s"] >= TARGETS["review_writes_per_s"]
+                                    and p99 is not None and p99 < TARGETS["p99_ms"] and metrics["lost_writes"] == 0
+                                    and metrics["errors"] == 0 and dropped == 0)
+    return metrics
 
 
 def run_service_bench(*, store_url: str | None = None, workspace: Path | None = None, n_assets: int = 300,
@@ -25,15 +51,11 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
     from assetgrade.store.engine import _safe
     from assetgrade.workspace import Workspace
 
-    cfg = cfg or LoadConfig()
+    cfg = cfg or LoadConfig()  # LoadConfig refuses its own bad values (no load, negative counts, NaN...)
     for name, value, low in (("--assets", n_assets, 1), ("--server-workers", server_workers, 1),
-                             ("--server-threads", server_threads, 1), ("--max-requests", cfg.max_requests, 1),
-                             ("--readers", cfg.readers, 0), ("--reviewers", cfg.reviewers, 0),
-                             ("--stations", cfg.stations, 0)):
+                             ("--server-threads", server_threads, 1)):
         if value < low:
             raise ValidationError(f"{value} must be >= {low}", where=name)
-    if not cfg.duration_s > 0:
-        raise ValidationError(f"{cfg.duration_s:g} must be positive", where="--duration")
     t0 = time.perf_counter()
     root = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="assetgrade-load-")) / "ws"
     ws = Workspace.init(root, store_url)
@@ -48,18 +70,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
     finally:
         ws.close()
     stats = summarise(run)
-    read = stats.get("read", {})
-    review = stats.get("review", {})
-    p99 = max(v["p99_ms"] for k, v in stats.items() if k != "all")
-    metrics: dict[str, Any] = {
-        "read_per_s": read.get("ok_per_s", 0.0), "review_writes_per_s": review.get("ok_per_s", 0.0),
-        "p99_ms_worst_class": p99, "errors": stats["all"]["errors"], "lost_writes": check["lost_total"],
-        "requests": stats["all"]["requests"], "requests_per_s": stats["all"]["per_s"],
-    }
-    metrics["meets_targets"] = bool(metrics["read_per_s"] >= TARGETS["read_per_s"]
-                                    and metrics["review_writes_per_s"] >= TARGETS["review_writes_per_s"]
-                                    and p99 < TARGETS["p99_ms"] and metrics["lost_writes"] == 0
-                                    and metrics["errors"] == 0)
+    metrics = service_metrics(stats, check, run)
     return BenchResult(
         benchmark="service", dataset=f"synthetic load ({n_assets} seeded assets)", split=dialect, seed=cfg.seed,
         metrics=metrics, wall_s=time.perf_counter() - t0,

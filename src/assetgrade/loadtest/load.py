@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import random
 import time
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from urllib.parse import urlparse
 import aiohttp
 import numpy as np
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.store.repository import add_asset
 from assetgrade.store.results import add_prediction
 
@@ -55,6 +56,27 @@ class LoadConfig:
     review_rate: float = 0.0
     station_rate: float = 0.0
     max_in_flight: int = 512
+
+    def __post_init__(self) -> None:
+        """Refuse a load that cannot run or would report nothing, naming the field."""
+        counts = {"readers": (self.readers, 0), "reviewers": (self.reviewers, 0), "stations": (self.stations, 0),
+                  "max_requests": (self.max_requests, 1), "telemetry_items": (self.telemetry_items, 1),
+                  "image_every": (self.image_every, 0), "max_in_flight": (self.max_in_flight, 1)}
+        for name, (count, low) in counts.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < low:
+                raise ValidationError(f"{count!r} must be a whole number >= {low}", where=name)
+        for name, secs in (("duration_s", self.duration_s), ("timeout_s", self.timeout_s)):
+            if not (isinstance(secs, int | float) and secs > 0) or math.isnan(secs):
+                raise ValidationError(f"{secs!r} must be a positive number of seconds", where=name)
+        if not math.isfinite(self.timeout_s):
+            raise ValidationError(f"{self.timeout_s!r} must be finite", where="timeout_s")
+        for name, rate in (("read_rate", self.read_rate), ("review_rate", self.review_rate),
+                           ("station_rate", self.station_rate)):
+            if not (isinstance(rate, int | float) and math.isfinite(rate) and rate >= 0):
+                raise ValidationError(f"{rate!r} must be a finite number >= 0 (requests per second)", where=name)
+        if not self.open_loop and self.readers + self.reviewers + self.stations == 0:
+            raise ValidationError("no load: at least one reader, reviewer or station (closed loop), or a read,"
+                                  " review or station rate (open loop)", where="readers")
 
     @property
     def open_loop(self) -> bool:
@@ -160,12 +182,17 @@ async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str
     except (aiohttp.ClientError, TimeoutError):
         samples.append(Sample(kind, 0, time.perf_counter() - t))
         return None
-    samples.append(Sample(kind, status, time.perf_counter() - t))
+    latency = time.perf_counter() - t
     body: Any = None
     if 200 <= status < 300 and raw[:1] in (b"{", b"["):
         import json
 
-        body = json.loads(raw)
+        try:
+            body = json.loads(raw)
+        except ValueError:  # an accepted answer the client cannot read is an error, not a success
+            samples.append(Sample(kind, 0, latency))
+            return None
+    samples.append(Sample(kind, status, latency))
     return _Reply(status, body)
 
 
@@ -189,13 +216,15 @@ async def _reviewer(client: aiohttp.ClientSession, name: str, token: str, ids: l
     while budget.take():
         aid = rng.choice(ids)
         resp = await _timed(client, samples, "read", "GET", f"{API}/assets/{aid}", headers=h)
-        if resp is None or resp.status != 200 or not budget.take():
+        if resp is None or resp.status != 200 or not isinstance(resp.body, dict) or "version" not in resp.body:
+            continue
+        if not budget.take():
             continue
         grade = rng.choice(GRADES)
         body = {"expected_version": int(resp.body["version"]), "grade": grade,
                 "note": f"load review by {name}"}
         out = await _timed(client, samples, "review", "POST", f"{API}/assets/{aid}/reviews", json=body, headers=h)
-        if out is not None and 200 <= out.status < 300:
+        if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "id" in out.body:
             accepted.reviews.append({"id": out.body["id"], "asset_id": aid, "grade": grade, "reviewer": name})
 
 
@@ -211,7 +240,7 @@ async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: li
             data = _png(rng)
             out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", data=data,
                                headers={**h, "Content-Type": "image/png"})
-            if out is not None and 200 <= out.status < 300:
+            if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "id" in out.body:
                 accepted.images.append({"id": out.body["id"], "asset_id": aid, "sha256": out.body["sha256"]})
             continue
         batch_id = f"{batch_prefix or name}-{n}"
@@ -220,12 +249,16 @@ async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: li
                  for _ in range(cfg.telemetry_items)]
         out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry",
                            json={"batch_id": batch_id, "items": items}, headers=h)
-        if out is not None and 200 <= out.status < 300:
+        if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "accepted" in out.body:
             accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.body["accepted"]})
 
 
-async def _warm_up(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg: LoadConfig) -> None:
-    """One unmeasured request of each kind first: the server's lazy imports (image checks) happen here."""
+async def _warm_up(client: aiohttp.ClientSession, base_url: str, seeded: dict[str, Any]) -> None:
+    """One unmeasured request of each kind first: the server's lazy imports (image checks) happen here.
+
+    When none of them gets an HTTP answer the service is not there: an AssetgradeError says so
+    (rather than a load of instant connection errors reported as a run).
+    """
     ids: list[str] = seeded["asset_ids"]
     rng = random.Random(-1)
     budget = _Budget(LoadConfig(duration_s=60.0, max_requests=2))
@@ -234,6 +267,9 @@ async def _warm_up(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg: L
     name, tok = seeded["tokens"]["station"][0]
     warm_cfg = LoadConfig(image_every=1, telemetry_items=1)
     await _station(client, name + "-warmup", tok, ids, budget, scratch, Accepted(), rng, warm_cfg)
+    if scratch and not any(s.status for s in scratch):
+        raise AssetgradeError(f"no answer from the service at {base_url}: {len(scratch)} warm-up requests"
+                              " failed to connect or timed out; is it running?")
 
 
 def _check_loopback(base_url: str) -> None:
@@ -315,7 +351,7 @@ async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRu
     connector = aiohttp.TCPConnector(limit=n_clients)
     timeout = aiohttp.ClientTimeout(total=cfg.timeout_s)
     async with aiohttp.ClientSession(base_url=base_url, connector=connector, timeout=timeout) as client:
-        await _warm_up(client, seeded, cfg)
+        await _warm_up(client, base_url, seeded)
         t0 = time.perf_counter()
         if cfg.open_loop:
             info = await _open_loop(client, seeded, cfg, samples, accepted)
@@ -344,7 +380,12 @@ def run_load(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
 
 
 def summarise(run: LoadRun) -> dict[str, Any]:
-    """Per request class: count, rate, p50/p95/p99 latency (ms), 2xx, 409 conflicts, other 4xx, 5xx/transport errors."""
+    """Per request class: count, rate, p50/p95/p99 latency (ms), 2xx, 409 conflicts, other 4xx, 5xx/transport errors.
+
+    Latencies cover every request of the class, answered or not; ``errors`` counts 5xx answers,
+    transport failures (no answer, time-out) and 2xx answers whose body could not be read. With
+    no request at all, ``all`` has ``p99_ms`` None (not 0).
+    """
     out: dict[str, Any] = {}
     for kind in ("read", "review", "telemetry", "image"):
         xs = [s for s in run.samples if s.kind == kind]
@@ -353,15 +394,16 @@ def summarise(run: LoadRun) -> dict[str, Any]:
         lat = np.array([s.latency_s for s in xs]) * 1000.0
         ok = [s for s in xs if 200 <= s.status < 300]
         out[kind] = {
-            "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1),
+            "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1) if run.wall_s > 0 else 0.0,
             "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
             "p99_ms": round(float(np.percentile(lat, 99)), 1), "max_ms": round(float(lat.max()), 1),
             "conflicts_409": sum(s.status == 409 for s in xs),
             "client_errors_4xx": sum(400 <= s.status < 500 and s.status != 409 for s in xs),
             "errors": sum(s.status == 0 or s.status >= 500 for s in xs),
         }
-    lat_all = np.array([s.latency_s for s in run.samples]) * 1000.0 if run.samples else np.zeros(1)
-    out["all"] = {"requests": len(run.samples), "per_s": round(len(run.samples) / run.wall_s, 1),
-                  "p99_ms": round(float(np.percentile(lat_all, 99)), 1),
+    lat_all = np.array([s.latency_s for s in run.samples]) * 1000.0
+    out["all"] = {"requests": len(run.samples),
+                  "per_s": round(len(run.samples) / run.wall_s, 1) if run.wall_s > 0 else None,
+                  "p99_ms": round(float(np.percentile(lat_all, 99)), 1) if run.samples else None,  # none: no figure
                   "errors": sum(s.status == 0 or s.status >= 500 for s in run.samples)}
     return out
