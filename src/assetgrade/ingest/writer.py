@@ -27,7 +27,7 @@ from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
 from assetgrade.store.liveness import this_process
-from assetgrade.store.repository import check_addressable, label_id_for
+from assetgrade.store.repository import bump_versions, check_addressable, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
@@ -429,6 +429,8 @@ class Ingestor:
             if rows or typed:
                 s.add_all(rows)
                 s.flush()
+                # new evidence of a stored asset makes a review against its old version stale (store.md)
+                bump_versions(s, {p.spec.asset_id for p in ready if p.evidence_id in new_evidence} - set(created))
                 payload: dict[str, Any] = {"evidence": new_evidence, "labels": new_labels, "assets": new_assets}
                 if typed:
                     payload["asset_types"] = typed

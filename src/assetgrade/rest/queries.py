@@ -10,14 +10,14 @@ conformal set size (largest first), then the number of contradictions (most firs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from assetgrade.store.auth_schema import TelemetryRecord
-from assetgrade.store.schema import Asset, Prediction, PredictionHead, Review
+from assetgrade.store.schema import Asset, Evidence, Prediction, PredictionHead, Review
 
 __all__ = [
     "AssetRow",
@@ -201,12 +201,19 @@ def asset_rows(
 
 
 def last_change(session: Session, asset_id: str) -> tuple[str, datetime] | None:
-    """Who last reviewed ``asset_id`` and when (the writes that raise its version), or None."""
+    """Who last changed ``asset_id`` and when (the writes that raise its version: a review, new evidence), or None."""
     row = session.execute(
         select(Review.reviewer, Review.created_at).where(Review.asset_id == asset_id)
         .order_by(Review.created_at.desc()).limit(1)
     ).first()
+    added = session.execute(select(func.max(Evidence.created_at)).where(Evidence.asset_id == asset_id)).scalar()
+    if added is not None and (row is None or _utc(added) > _utc(row[1])):
+        return "new evidence", added
     return None if row is None else (row[0], row[1])
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def dashboard_series(session: Session) -> dict[str, Any]:

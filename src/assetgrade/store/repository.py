@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
@@ -38,6 +39,7 @@ __all__ = [
     "add_evidence",
     "add_label",
     "add_transaction",
+    "bump_versions",
     "check_addressable",
     "get_asset",
     "get_evidence",
@@ -49,6 +51,7 @@ __all__ = [
     "list_evidence",
     "list_labels",
     "list_transactions",
+    "note_created",
 ]
 
 
@@ -112,6 +115,38 @@ def check_addressable(asset_id: str, evidence_id: str | None = None) -> None:
         _routable(evidence_id, _EVIDENCE_ROUTES, "/evidence", "evidence_id")
 
 
+# -- asset versions ----------------------------------------------------------------------------
+_CREATED = "assetgrade.assets_created"
+"""``session.info`` key: the assets added in the session's current transaction (their version stays 1)."""
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_created(session: Session) -> None:
+    session.info.pop(_CREATED, None)
+
+
+def bump_versions(session: Session, asset_ids: Iterable[str]) -> None:
+    """Raise the version of each stored asset by one, in the caller's transaction.
+
+    An asset's version is what a review is checked against (optimistic concurrency,
+    :func:`~assetgrade.store.results.add_review`): besides a review, new evidence changes what a
+    reviewer must have seen, so :func:`add_evidence` and the ingest writer call this for the assets
+    whose evidence they add. Assets added in the same transaction keep version 1 (nobody can have
+    reviewed them yet).
+    """
+    fresh = session.info.get(_CREATED, set())
+    ids = sorted({a for a in asset_ids if a not in fresh})
+    for i in range(0, len(ids), 500):
+        session.execute(update(Asset).where(Asset.id.in_(ids[i:i + 500])).values(version=Asset.version + 1)
+                        .execution_options(synchronize_session="fetch"))
+
+
+def note_created(session: Session, asset_ids: Iterable[str]) -> None:
+    """Record assets added in this transaction, so evidence added with them does not raise their version."""
+    session.info.setdefault(_CREATED, set()).update(asset_ids)
+
+
 # -- assets ------------------------------------------------------------------------------------
 def add_asset(
     session: Session, asset_id: str, *, asset_type: str = "unknown", make: str | None = None,
@@ -135,6 +170,7 @@ def add_asset(
         return existing
     asset = Asset(id=asset_id, version=1, **fields)
     session.add(asset)
+    note_created(session, [asset_id])
     append_event(session, actor=actor, action="asset.add", entity="asset", entity_id=asset_id, payload=fields)
     return asset
 
@@ -165,7 +201,11 @@ def add_evidence(
     text: str | None = None, media_type: str | None = None, attributes: dict[str, Any] | None = None,
     evidence_id: str | None = None, provenance: ProvenanceInfo | None = None, actor: str = "system",
 ) -> Evidence:
-    """Add one evidence item and its provenance row (the blob must already be in the blob store)."""
+    """Add one evidence item and its provenance row (the blob must already be in the blob store).
+
+    New evidence raises the asset's version by one (:func:`bump_versions`; not for an asset added in
+    the same transaction), so a review made against the asset as it was before is refused as stale.
+    """
     _check(kind, EVIDENCE_KINDS, "kind")
     prov = provenance or ProvenanceInfo()
     _check(prov.origin, ORIGINS, "origin")
@@ -189,6 +229,7 @@ def add_evidence(
         capture_time=prov.capture_time, device=prov.device, sha256=sha256,
         ingest_batch_id=prov.ingest_batch_id, notes=prov.notes,
     ))
+    bump_versions(session, [asset_id])
     append_event(session, actor=actor, action="evidence.add", entity="evidence", entity_id=evidence_id,
                  payload={"asset_id": asset_id, "kind": kind, "sha256": sha256, "origin": prov.origin})
     return ev

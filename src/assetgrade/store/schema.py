@@ -68,7 +68,7 @@ TS = DateTime(timezone=True)
 
 
 class Asset(Base):
-    """One physical asset; ``version`` increases on every review (optimistic concurrency)."""
+    """One physical asset; ``version`` increases on every review and with new evidence (optimistic concurrency)."""
 
     __tablename__ = "assets"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
