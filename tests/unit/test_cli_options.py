@@ -64,6 +64,7 @@ BAD = [
     (["fusion", "--seeds", "0,-1"], "--seeds"),
     (["fusion", "--coreset-size", "-1"], "--coreset-size"),
     (["scale", "--seed", "-1"], "--seed"),
+    (["sensors", "--jobs", "0"], "--jobs"),  # LightGBM read 0 and -1 as "its default", not what was asked
     (["scale", "--shard-size", "0"], "--shard-size"),
     (["text", "--seed", "-1"], "--seed"),
     (["text", "--task", "classify", "--folds", "1"], "--folds"),

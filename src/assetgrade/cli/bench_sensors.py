@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         n_estimators: int = typer.Option(300, callback=at_least(1),
                                          help="LightGBM trees per model (point, lower, upper)"),
         learning_rate: float = typer.Option(0.06, callback=positive(), help="LightGBM learning rate (> 0)"),
-        jobs: int = typer.Option(1, help="LightGBM threads (1 is fastest on a busy shared machine)"),
+        jobs: int = typer.Option(1, callback=at_least(1),
+                                 help="LightGBM threads (1 is fastest on a busy shared machine)"),
     ) -> None:
         """Train RUL on the training units, score the last cycle of every test unit (capped 125)."""
         from rich.console import Console
