@@ -238,3 +238,19 @@ def test_two_promotions_at_once_on_postgresql_leave_one_champion(tmp_path: Path,
     finally:
         ws.close()
         reset_pg(_PG)
+
+
+@pytest.mark.parametrize("text, why", [('{"model_version": "grader-1", "metr', "not JSON"), ('["v1"]', "JSON list")])
+def test_models_register_names_a_damaged_bundle_json(ws: Workspace, tmp_path: Path, text: str, why: str) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app, exit_code_for
+
+    src = tmp_path / "saved"
+    TableModel(GOOD).save(src)
+    (src / "bundle.json").write_text(text)
+    r = CliRunner().invoke(build_app(), ["models", "register", str(src), "--loader", "table", "-w", str(ws.path)])
+    assert isinstance(r.exception, ValidationError), r.exception  # not a JSONDecodeError/AttributeError traceback
+    assert exit_code_for(r.exception) == 2 and why in str(r.exception)
+    assert str(src / "bundle.json") in str(r.exception)
+    assert ModelRegistry(ws).list() == []
