@@ -1,58 +1,44 @@
 """The Grader: evidence extractors + fusion + calibration + conformal sets + cost-aware decision, in one object.
 
-Training (:meth:`Grader.fit`) is out-of-fold at both levels, so no reported number is in-sample:
-
-1. per modality, grouped K-fold by asset: the extractor is fitted on K-1 folds and extracts the
-   held-out one (stacking; Wolpert 1992); the deployed extractor is then fitted on all assets;
-2. the fusion model (:class:`~assetgrade.fusion.Fuser`, trained with modality dropout) is
-   cross-validated on those blocks; temperature scaling or isotonic calibration is chosen by
-   out-of-fold NLL; split-conformal sets (Mondrian by asset type with a pooled fallback) are
-   fitted on the cross-calibrated outputs (see :mod:`assetgrade.grading.stacking`);
-3. the review threshold on expected cost is chosen on those out-of-fold results by
-   Learn-then-Test (:func:`~assetgrade.decision.select_threshold`), so that accepted assets stay
-   under ``max_error`` misgrades with probability 1 - ``delta``.
-
-Every grade is a :class:`~assetgrade.result.GradeResult`; :func:`record_grades` stores them as
-predictions with audit events naming the input hashes and the model, ontology and code versions.
+Training (:meth:`Grader.fit`) is out-of-fold at both levels, so no reported number is in-sample
+(see :mod:`assetgrade.grading.fitting`). Every grade is a :class:`~assetgrade.result.GradeResult`;
+:func:`record_grades` stores them as predictions with audit events naming the input hashes and the
+model, ontology and code versions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import numbers
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from assetgrade.decision import CostConfig, DecisionPolicy
-from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.errors import ValidationError
 from assetgrade.fusion import Fuser, contradictions_for_blocks
-from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
-from assetgrade.grading.bundle import PICKLE_NAME, code_version, load_bundle, read_bundle_info, save_bundle
-from assetgrade.grading.cache import (
-    DISK_MAX_BYTES,
-    EvidenceCache,
-    asset_input_hash,
-    extract_cached,
-    share_memos,
-    unshare_memos,
+from assetgrade.grading.arguments import (
+    check_arguments,
+    check_extractor_settings,
+    checked_extractors,
+    fuser_copy,
+    fuser_from,
 )
-from assetgrade.grading.decide import choose_policy, decide_asset, evaluate_oof, image_quality_flags
+from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
+from assetgrade.grading.bundle import code_version
+from assetgrade.grading.cache import DISK_MAX_BYTES, EvidenceCache, asset_input_hash, extract_cached
+from assetgrade.grading.decide import decide_asset, image_quality_flags
+from assetgrade.grading.fitting import fit_grader
+from assetgrade.grading.persistence import load_grader, save_grader
 from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
-from assetgrade.grading.stacking import StackFit, fit_stack
-from assetgrade.grading.training import extractor_factory, feature_names_of, manifest_hash, out_of_fold_block
-from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
+from assetgrade.modalities.base import EvidenceBlock, Extractor
 from assetgrade.result import GradeResult
-from assetgrade.seeds import SEED_MAX
 from assetgrade.store.records import AssetRecord, as_records
 
 if TYPE_CHECKING:
+    from assetgrade.decision import CostConfig, DecisionPolicy
+    from assetgrade.fusion import SplitConformal
+    from assetgrade.grading.stacking import Calibrator, StackFit
     from assetgrade.ontology import Ontology
     from assetgrade.workspace import Workspace
 
@@ -63,45 +49,6 @@ Progress = Callable[[str], None]
 RARE_READING = 0.002
 """Share of the training mass below which a combination of readings counts as rare (hatched, not counted)."""
 
-_FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "dropout": 0.25, "dropout_copies": 2}
-"""The Grader's fusion settings unless ``fuser`` says otherwise (a mapping given overrides these keys)."""
-
-
-def _checked_extractors(extractors: Any) -> tuple[str | Extractor, ...]:
-    """The extractor list as a tuple: a non-empty sequence of names and unfitted Extractor instances.
-
-    >>> _checked_extractors(["vision", "text"])
-    ('vision', 'text')
-    >>> _checked_extractors("vision")
-    Traceback (most recent call last):
-    ...
-    assetgrade.errors.ValidationError: Grader.extractors: a list of extractor names is needed, not the string ...
-    """
-    if isinstance(extractors, str):
-        raise ValidationError(f"a list of extractor names is needed, not the string {extractors!r} "
-                              f"(write [{extractors}])", where="Grader.extractors")
-    try:
-        given = tuple(extractors)
-    except TypeError:
-        raise ValidationError(f"a list of extractor names is needed, not {extractors!r}",
-                              where="Grader.extractors") from None
-    if not given:
-        raise ValidationError("no extractor named: the grader needs at least one", where="Grader.extractors")
-    for i, spec in enumerate(given):
-        if not isinstance(spec, str) and not isinstance(spec, Extractor):
-            raise ValidationError(f"item {i} ({spec!r}) is neither an extractor name nor an Extractor "
-                                  "(a class with modality, fit and extract)", where="Grader.extractors")
-    return given
-
-
-def _setting_repr(value: Any) -> str:
-    """An extractor setting as the model version and bundle record it: an ontology by its name and content
-    version (its repr names the file it was read from, so the same ontology elsewhere made another model)."""
-    from assetgrade.ontology import Ontology
-
-    if isinstance(value, Ontology):
-        return f"Ontology(name={value.name!r}, version={value.version!r})"
-    return repr(value)
 
 
 class Grader:
@@ -140,6 +87,36 @@ class Grader:
     >>> print(g.explain(r)); g.save(workspace.models_dir / "grader")  # doctest: +SKIP
     """
 
+    # learned by fit (assetgrade.grading.fitting.fit_grader); absent until then
+    extractor_settings_: dict[str, dict[str, Any]]
+    ontology_: Ontology
+    grades_: tuple[str, ...]
+    costs_: CostConfig
+    notes_: list[str]
+    extractors_: dict[str, Extractor]
+    feature_names_: dict[str, tuple[str, ...]]
+    extractor_info_: dict[str, dict[str, Any]]
+    modalities_: list[str]
+    fuser_: Fuser
+    calibrator_: Calibrator | None
+    conformal_: SplitConformal
+    prior_: np.ndarray
+    calibration_: str
+    policy_: DecisionPolicy
+    threshold_choice_: Any
+    single_: dict[str, tuple[StackFit, DecisionPolicy]]
+    metrics_: dict[str, Any]
+    oof_: dict[str, Any]
+    manifest_hash_: str
+    ontology_version_: str
+    code_version_: str
+    n_train_: int
+    train_ids_: list[str]
+    n_calibration_: int
+    trained_at_: str
+    version_: str
+    bundle_sha_: str
+
     def __init__(
         self,
         *,
@@ -160,55 +137,19 @@ class Grader:
         max_set_size: int = 1,
         max_expected_cost: float | None = None,
     ) -> None:
-        for name, value in (("coverage", coverage), ("max_error", max_error), ("delta", delta)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-                raise ValidationError(f"{name}={value!r} must be a number in (0, 1)", where=f"Grader.{name}")
-        for name, value, low in (("folds", folds, 2), ("seed", seed, 0), ("min_group_size", min_group_size, 1),
-                                 ("max_set_size", max_set_size, 1)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValidationError(f"{name}={value!r} must be a whole number >= {low}", where=f"Grader.{name}")
-        if seed > SEED_MAX:  # the fuser's and scikit-learn's limit: a larger seed failed deep inside fit
-            raise ValidationError(f"seed={seed!r} must be a whole number in [0, {SEED_MAX}]", where="Grader.seed")
-        for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
-                            ("review_on_quality", review_on_quality)):
-            if not isinstance(value, bool | np.bool_):
-                raise ValidationError(f"{name}={value!r} must be true or false", where=f"Grader.{name}")
-        if max_expected_cost is not None and (isinstance(max_expected_cost, bool)
-                                              or not isinstance(max_expected_cost, numbers.Real)
-                                              or not 0 <= max_expected_cost < float("inf")):
-            raise ValidationError(f"max_expected_cost={max_expected_cost!r} must be a number >= 0, or none to "
-                                  "learn the threshold", where="Grader.max_expected_cost")
-        if fuser is not None and not isinstance(fuser, Fuser | Mapping):
-            raise ValidationError(f"fuser={fuser!r} must be the fusion model's settings (a mapping such as "
-                                  "{model: latent}) or a Fuser", where="Grader.fuser")
-        if extractor_settings is not None and (
-                not isinstance(extractor_settings, Mapping)
-                or not all(isinstance(v, Mapping) for v in extractor_settings.values())):
-            raise ValidationError(f"extractor_settings={extractor_settings!r} must map each extractor name to its "
-                                  "settings (e.g. {vision: {coreset_size: 2000}})", where="Grader.extractor_settings")
-        self.extractors = _checked_extractors(extractors)
-        from assetgrade.modalities.base import available_extractors
-
-        unknown = sorted(set(extractor_settings or {}) - {"vision", "text", "sensors"})
-        if unknown:  # not a built-in name: a registered plug-in, or a typo (the registry is read only then)
-            unknown = sorted(set(unknown) - set(available_extractors()))
-        if unknown:
-            raise ValidationError(f"settings for {unknown}, which {'is no' if len(unknown) == 1 else 'are no'} "
-                                  f"extractor; extractors: {available_extractors()}", where="Grader.extractor_settings")
+        check_arguments(coverage=coverage, max_error=max_error, delta=delta, folds=folds, seed=seed,
+                        min_group_size=min_group_size, max_set_size=max_set_size, mondrian=mondrian,
+                        review_on_contradiction=review_on_contradiction, review_on_quality=review_on_quality,
+                        max_expected_cost=max_expected_cost, fuser=fuser, extractor_settings=extractor_settings)
+        self.extractors = checked_extractors(extractors)
+        check_extractor_settings(extractor_settings)
         self.ontology = ontology
         self.costs = costs
         self.coverage = float(coverage)
         self.folds = int(folds)
         self.seed = int(seed)
         self.mondrian = bool(mondrian)
-        if isinstance(fuser, Mapping):
-            given = dict(fuser)
-            try:
-                fuser = Fuser(**{**_FUSER_DEFAULTS, "seed": seed, **given})
-            except TypeError as exc:
-                raise ValidationError(f"bad fuser settings {given}: {exc}", where="Grader.fuser") from exc
-            fuser._check_settings()
-        self.fuser: Fuser | None = fuser
+        self.fuser: Fuser | None = fuser_from(fuser, int(seed))
         self.extractor_settings = {k: dict(v) for k, v in (extractor_settings or {}).items()}
         self.max_error = float(max_error)
         self.delta = float(delta)
@@ -233,10 +174,7 @@ class Grader:
 
     # ---- training -------------------------------------------------------------------------------
     def _make_fuser(self) -> Fuser:
-        b = self.fuser or Fuser(**_FUSER_DEFAULTS, seed=self.seed)
-        return Fuser(model=b.model, ordinal=b.ordinal, dropout=b.dropout, dropout_copies=b.dropout_copies,
-                     use_features=b.use_features, C=b.C, n_estimators=b.n_estimators, seed=b.seed,
-                     monotone=getattr(b, "monotone", False))
+        return fuser_copy(self.fuser, self.seed)
 
     def _settings_for(self, name: str) -> dict[str, Any]:
         kw = dict(getattr(self, "extractor_settings_", self.extractor_settings).get(name, {}))
@@ -275,183 +213,9 @@ class Grader:
         calibration, conformal sets, the review threshold and the reported figures come from the
         deployed model's outputs on them (split conformal) instead of the out-of-fold outputs.
         """
-        from assetgrade.workspace import Workspace
-
-        say = progress or (lambda _msg: None)
-        ontology, costs = self.ontology, self.costs
-        if isinstance(source, Workspace):
-            from assetgrade.store.loading import load_records
-
-            all_records = load_records(source)
-            ontology = ontology or source.ontology()
-            if costs is None and source.config.section("costs"):
-                costs = CostConfig.from_dict(source.config.section("costs"),  # on this grader's scale
-                                             grades=tuple(ontology.grades.names))
-        else:
-            all_records = as_records(source, "Grader.fit")
-        for what, given in (("groups", groups), *((f"modality_labels[{m!r}]", v) for m, v in
-                                                   (modality_labels or {}).items() if not isinstance(v, Mapping))):
-            if given is not None and len(list(given)) != len(all_records):  # type: ignore[arg-type]
-                raise ValidationError(f"{what} has {len(list(given))} entries for {len(all_records)} records; "  # type: ignore[arg-type]
-                                      "give one per record, in order", where=f"Grader.fit.{what}")
-        self.extractor_settings_ = self.resolve_settings(source.path if isinstance(source, Workspace) else None)
-        keep = [i for i, r in enumerate(all_records) if r.grade is not None]
-        records = [all_records[i] for i in keep]
-        if ontology is None:
-            from assetgrade.ontology import default_ontology
-
-            ontology = default_ontology()
-        self.ontology_ = ontology
-        self.grades_ = tuple(self.ontology_.grades.names)
-        self.costs_ = costs or CostConfig(grades=self.grades_)
-        if tuple(self.costs_.grades) != self.grades_:
-            raise ValidationError(f"cost grades {self.costs_.grades} differ from the ontology's {self.grades_}",
-                                  where="config:costs.grades")
-        bad = sorted({str(r.grade) for r in records if r.grade not in self.grades_})
-        if bad:
-            raise ValidationError(f"grades {bad} are not on the scale {list(self.grades_)}", where="labels")
-        y = np.array([self.grades_.index(r.grade) for r in records], dtype=np.int64)  # type: ignore[arg-type]
-        grp = [str(groups[i]) for i in keep] if groups is not None else [r.asset_id for r in records]
-        if len(set(grp)) < self.folds or len(set(y.tolist())) < 2:
-            raise ValidationError(f"{len(records)} labelled assets in {len(set(grp))} groups with "
-                                  f"{len(set(y.tolist()))} grades: need >= {self.folds} groups and >= 2 grades",
-                                  where="Grader.fit")
-        labels_of: dict[str, list[str | None]] = {}
-        for m, v in (modality_labels or {}).items():
-            if isinstance(v, Mapping):
-                labels_of[m] = [v.get(r.asset_id) for r in records]
-            else:
-                labels_of[m] = [list(v)[i] for i in keep]
-        asset_labels = [r.grade for r in records]
-        types = [r.asset_type for r in records]
-        self.notes_: list[str] = []
-        self.extractors_: dict[str, Extractor] = {}
-        self.feature_names_: dict[str, tuple[str, ...]] = {}
-        self.extractor_info_: dict[str, dict[str, Any]] = {}
-        shared: dict[str, Any] = {}
-        oof: list[EvidenceBlock] = []
-        k = len(self.grades_)
-        factories = [extractor_factory(spec, self._settings_for(spec) if isinstance(spec, str) else None)
-                     for spec in self.extractors]
-        twice = sorted(m for m, n in Counter(m for m, _ in factories).items() if n > 1)
-        if twice:
-            named = [e if isinstance(e, str) else type(e).__name__ for e in self.extractors]
-            raise ValidationError(f"more than one extractor reads {', '.join(twice)} (extractors: {named}); "
-                                  "the grader keeps one per modality", where="Grader.extractors")
-        for modality, make in factories:
-            labs = labels_of.get(modality, asset_labels)
-            say(f"{modality}: fitting on all {len(records)} assets")
-            ex = make()
-            share_memos(ex, shared)
-            try:
-                fit_extractor(ex, records, labs, grp)
-                names = feature_names_of(ex)
-            except AssetgradeError as exc:
-                self.notes_.append(f"{modality} left out: {exc}")
-                continue
-            oof.append(out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=self.folds,
-                                         seed=self.seed, shared=shared, progress=say, notes=self.notes_))
-            unshare_memos(ex)
-            self.extractors_[modality] = ex
-            self.feature_names_[modality] = names
-            self.extractor_info_[modality] = {
-                "class": f"{type(ex).__module__}.{type(ex).__qualname__}",
-                "settings": {a: _setting_repr(v) for a, v in sorted(vars(ex).items()) if not a.endswith("_")
-                             and not a.startswith("_")},
-                "n_features": len(names),
-                "labels": "own modality labels" if modality in labels_of else "asset grades",
-            }
-        if not oof:
-            raise ValidationError("no extractor could be fitted: " + "; ".join(self.notes_), where="Grader.fit")
-        self.modalities_ = [b.modality for b in oof]
-        alpha = 1.0 - self.coverage
-        k_kw = {"grades": self.grades_, "make_fuser": self._make_fuser, "alpha": alpha, "n_splits": self.folds,
-                "seed": self.seed, "min_group_size": self.min_group_size}
-        cal = [r for r in (calibration or []) if r.grade is not None]
-        if cal:
-            say(f"evidence of the {len(cal)} calibration assets")
-            ev_blocks = [extract_cached(ex, cal, key="fit", feature_names=self.feature_names_[m], n_classes=k,
-                                        cache=None) for m, ex in self.extractors_.items()]
-            ev_y = np.array([self.grades_.index(str(r.grade)) for r in cal], dtype=np.int64)
-            cal_grp = [str(g) for g, r in zip(calibration_groups, calibration or [], strict=True)
-                       if r.grade is not None] if calibration_groups is not None else [r.asset_id for r in cal]
-            ev_records = cal
-        else:
-            ev_blocks, ev_y, cal_grp, ev_records = oof, y, grp, records
-        ev_types = [r.asset_type for r in ev_records]
-        ev_values = [r.value for r in ev_records]
-
-        def held(bl: list[EvidenceBlock]) -> Any:
-            return (bl, ev_y, cal_grp, ev_types if self.mondrian else None) if cal else None
-
-        say("fusion, calibration and conformal sets" + (" (calibration set)" if cal else " (out-of-fold)"))
-        mtypes = types if self.mondrian else None
-        stack = fit_stack(oof, y, grp, mtypes, held_out=held(ev_blocks), **k_kw)  # type: ignore[arg-type]
-        self.fuser_, self.calibrator_, self.conformal_ = stack.fuser, stack.calibrator, stack.conformal
-        self.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
-        self.calibration_ = stack.calibration
-        contra = contradictions_for_blocks(ev_blocks, self.grades_)
-        self.policy_, self.threshold_choice_ = self._choose_policy(stack.oof_proba, ev_y, ev_values)
-        metrics = self._evaluate(stack, ev_blocks, ev_y, ev_values, ev_types, contra, self.policy_)
-        metrics["evaluated_on"] = f"calibration set ({len(cal)} assets)" if cal else "out-of-fold"
-        metrics["calibration"] = stack.calibration
-        metrics["nll_by_calibration"] = stack.nll
-        metrics["review_threshold"] = self.policy_.threshold()
-        metrics["review_threshold_source"] = ("fixed (max_expected_cost)" if self.max_expected_cost is not None
-                                              else "learned (Learn-then-Test)")
-        metrics["per_modality"] = {}
-        self.single_: dict[str, tuple[StackFit, DecisionPolicy]] = {}
-        for b, eb in zip(oof, ev_blocks, strict=True):
-            say(f"single-modality reference: {b.modality}")
-            single = fit_stack([b], y, grp, mtypes, held_out=held([eb]), **k_kw)  # type: ignore[arg-type]
-            pol, _ = self._choose_policy(single.oof_proba, ev_y, ev_values)
-            self.single_[b.modality] = (single, pol)
-            metrics["per_modality"][b.modality] = pm = self._evaluate(single, [eb], ev_y, ev_values, ev_types, {},
-                                                                      pol)
-            own = labels_of.get(b.modality, asset_labels)
-            ok = [i for i, g in enumerate(own) if g in self.grades_ and b.present[i] and b.grade_proba is not None
-                  and np.all(np.isfinite(b.grade_proba[i]))]
-            if ok and b.grade_proba is not None:  # the extractor's own out-of-fold accuracy on its training label
-                hits = [int(np.argmax(b.grade_proba[i])) == self.grades_.index(str(own[i])) for i in ok]
-                pm["extractor_accuracy_on_own_label"] = float(np.mean(hits))
-        self.metrics_ = metrics
-        self.oof_: dict[str, Any] = {"asset_ids": [r.asset_id for r in ev_records], "y": ev_y,
-                                     "proba": stack.oof_proba, "membership": stack.oof_membership, "types": ev_types}
-        self.manifest_hash_ = manifest_hash([*records, *cal], [*asset_labels, *(r.grade for r in cal)])
-        self.ontology_version_ = str(self.ontology_.version)
-        self.code_version_ = code_version()
-        self.n_train_ = len(records)
-        self.train_ids_ = [r.asset_id for r in records]
-        self.n_calibration_ = len(cal)
-        self.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
-        settings = {"extractors": self.extractor_info_, "folds": self.folds, "seed": self.seed,
-                    "coverage": self.coverage, "mondrian": self.mondrian, "costs": self.costs_.model_dump(),
-                    "fuser": vars(self._make_fuser()), "max_error": self.max_error, "delta": self.delta}
-        if self.max_set_size != 1 or self.max_expected_cost is not None:  # absent at their defaults: versions keep
-            settings.update(max_set_size=self.max_set_size, max_expected_cost=self.max_expected_cost)
-        body = json.dumps([self.manifest_hash_, self.ontology_version_, self.code_version_, settings],
-                          sort_keys=True, default=str)
-        self.version_ = "grader-" + hashlib.sha256(body.encode()).hexdigest()[:12]
-        self.cache = EvidenceCache()  # a new model: no row of the old one, in memory or on disk, may serve it
-        self.__dict__.pop("bundle_sha_", None)
+        fit_grader(self, source, modality_labels=modality_labels, groups=groups, calibration=calibration,
+                   calibration_groups=calibration_groups, progress=progress)
         return self
-
-    def _choose_policy(self, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
-            DecisionPolicy, Any]:
-        policy, choice = choose_policy(proba, y, values, costs=self.costs_, max_error=self.max_error, delta=self.delta,
-                                       review_on_contradiction=self.review_on_contradiction,
-                                       max_set_size=getattr(self, "max_set_size", 1))
-        fixed = getattr(self, "max_expected_cost", None)  # graders pickled before it have none
-        if fixed is not None:
-            policy = dataclasses.replace(policy, max_expected_cost=fixed)
-        return policy, choice
-
-    def _evaluate(self, stack: StackFit, blocks: Sequence[EvidenceBlock], y: np.ndarray,
-                  values: Sequence[float | None], types: Sequence[str], contra: Mapping[str, Any],
-                  policy: DecisionPolicy) -> dict[str, Any]:
-        return evaluate_oof(stack.oof_proba, stack.oof_membership, blocks, y, values, contra, policy,
-                            grades=self.grades_, costs=self.costs_, max_error=self.max_error,
-                            review_on_quality=self.review_on_quality, accounted_flags=self.accounted_flags())
 
     def accounted_flags(self) -> frozenset[str]:
         """Image-quality flags whose effect the vision extractor learned from the training photos
@@ -609,19 +373,7 @@ class Grader:
     def save(self, path: Path) -> Path:
         """Save to the folder ``path`` (``grader.pkl`` + ``bundle.json``); returns the folder."""
         self._check_fitted()
-        held = {m: getattr(ex, "_backbone", None) for m, ex in self.extractors_.items()}
-        try:
-            for m, ex in self.extractors_.items():  # runtime sessions are rebuilt on load
-                if held[m] is not None:
-                    ex._backbone = None  # type: ignore[attr-defined]
-            self.__dict__.pop("bundle_sha_", None)  # a property of the saved file, not of what is pickled
-            folder = save_bundle(self, self.info(), Path(path))
-        finally:
-            for m, ex in self.extractors_.items():
-                if held[m] is not None:
-                    ex._backbone = held[m]  # type: ignore[attr-defined]
-        self.bundle_sha_ = str(read_bundle_info(folder)["pickle_sha256"])
-        return folder
+        return save_grader(self, path)
 
     @classmethod
     def load(cls, path: Path, *, evidence_store: Path | None = None,
@@ -632,16 +384,7 @@ class Grader:
         evidence rows this grader computes across processes (:meth:`use_evidence_store`), capped at
         ``evidence_store_max_bytes`` (a workspace's :attr:`~assetgrade.workspace.Workspace.evidence_cache_max_bytes`).
         """
-        obj, info = load_bundle(Path(path))
-        if not isinstance(obj, cls):
-            raise ValidationError(f"{path} holds a {type(obj).__name__}, not a Grader", where=str(path))
-        for key, have in (("model_version", getattr(obj, "version_", None)),
-                          ("manifest_hash", getattr(obj, "manifest_hash_", None)),
-                          ("grades", list(getattr(obj, "grades_", ()) or ()))):
-            if key in info and info[key] != have:  # the pickle is hashed; bundle.json's description is checked here
-                raise ValidationError(f"bundle.json says {key} {info[key]!r} but {PICKLE_NAME} holds {have!r}: the "
-                                      "bundle was edited; save the grader again", where=str(Path(path) / "bundle.json"))
-        obj.bundle_sha_ = str(info["pickle_sha256"])
+        obj = load_grader(cls, path)
         if evidence_store is not None:
             obj.use_evidence_store(evidence_store, max_bytes=evidence_store_max_bytes)
         return obj
