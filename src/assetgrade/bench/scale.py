@@ -14,6 +14,7 @@ divides by the workers, the store writes do not; Amdahl 1967).
 
 from __future__ import annotations
 
+import math
 import shutil
 import statistics
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any
 
 from assetgrade.bench.report import BenchResult
 
-__all__ = ["check_scale_inputs", "project", "run_scale_bench"]
+__all__ = ["check_scale_inputs", "compare_runs", "project", "run_scale_bench"]
 
 
 def check_scale_inputs(*, shard_size: int, workspace: Path | None = None, model: Path | None = None) -> None:
@@ -120,21 +121,70 @@ def _one_run(template: Path, root: Path, name: str, backend: str, workers: int, 
         shutil.rmtree(temp, ignore_errors=True)
     shard_compute = sorted(rep.compute_s)
     per_asset_compute = statistics.median(shard_compute) / shard_size if shard_compute else float("nan")
-    # steady state: from the first finished shard to the last (worker start-up and model loads excluded)
-    steady = (rep.written - shard_size) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
+    steady = _steady(rep.written, shard_size, stamps)
     return {"backend": backend, "workers": workers, "assets": rep.written, "shards": rep.shards_done,
             "errors": len(rep.errors), "wall_s": round(wall, 2),
             "assets_per_s": round(rep.written / wall, 2) if wall > 0 else None,
             "startup_s": round(stamps[0] - t0, 2) if stamps else None,
-            "steady_assets_per_s": round(steady, 2),
+            "steady_assets_per_s": None if steady is None else round(steady, 2),
             "shard_compute_s_median": round(statistics.median(shard_compute), 3) if shard_compute else None,
             "shard_compute_s_max": round(shard_compute[-1], 3) if shard_compute else None,
-            "per_asset_compute_s": round(per_asset_compute, 4),
+            "per_asset_compute_s": float(f"{per_asset_compute:.4g}"),  # significant digits: fast assets stay > 0
             "per_asset_write_s": round(sum(rep.write_s) / max(rep.written, 1), 5)}
 
 
+def _steady(written: int, shard_size: int, stamps: list[float]) -> float | None:
+    """Assets/s from the first finished shard to the last (worker start-up and model loads excluded).
+
+    None when there is no such span: fewer than two shards finished, or no asset written after
+    the first one (every later shard failed), where a rate of 0 or below would be no measurement.
+
+    >>> _steady(30, 10, [1.0, 2.0, 3.0]), _steady(10, 10, [1.0, 2.0]), _steady(30, 10, [1.0])
+    (10.0, None, None)
+    """
+    if len(stamps) < 2 or stamps[-1] <= stamps[0] or written <= shard_size:
+        return None
+    return (written - shard_size) / (stamps[-1] - stamps[0])
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or None when either is missing, not a positive finite number (no measurement to compare)."""
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)) or b <= 0 or a < 0:
+        return None
+    return a / b
+
+
+def compare_runs(runs: list[dict[str, Any]]) -> None:
+    """Add speed-up and scaling efficiency against the first run (1 local worker) to each run, in place.
+
+    A run without a usable throughput (nothing written, no steady span) gets None, not 0, NaN or a crash.
+
+    >>> runs = [{"workers": 1, "assets_per_s": 4.0, "steady_assets_per_s": None},
+    ...         {"workers": 2, "assets_per_s": 6.0, "steady_assets_per_s": 7.0}]
+    >>> compare_runs(runs); [(r["scaling_efficiency"], r["steady_scaling_efficiency"]) for r in runs]
+    [(1.0, None), (0.75, None)]
+    """
+    base, base_steady = runs[0]["assets_per_s"], runs[0]["steady_assets_per_s"]
+    for r in runs:
+        speedup = _ratio(r["assets_per_s"], base)
+        steady = _ratio(r["steady_assets_per_s"], base_steady)
+        r["speedup_vs_local1"] = None if speedup is None else round(speedup, 3)
+        r["scaling_efficiency"] = None if speedup is None else round(speedup / r["workers"], 3)
+        r["steady_scaling_efficiency"] = None if steady is None else round(steady / r["workers"], 3)
+
+
 def project(per_asset_compute_s: float, per_asset_write_s: float, workers: int) -> dict[str, Any]:
-    """Steady-state assets/s with ``workers``: min(W / compute cost, 1 / serial store write cost)."""
+    """Steady-state assets/s with ``workers``: min(W / compute cost, 1 / serial store write cost).
+
+    Without a measured compute cost (no shard graded: NaN, or 0) there is nothing to project: the
+    figures are None.
+
+    >>> project(0.1, 0.002, 10)["bound_by"], project(float("nan"), 0.002, 10)["assets_per_s"]
+    ('compute', None)
+    """
+    if not (math.isfinite(per_asset_compute_s) and per_asset_compute_s > 0):
+        return {"workers": workers, "assets_per_s": None, "compute_bound_assets_per_s": None,
+                "store_write_bound_assets_per_s": None, "bound_by": None, "assets_per_day_millions": None}
     compute_bound = workers / per_asset_compute_s
     write_bound = 1.0 / per_asset_write_s if per_asset_write_s > 0 else float("inf")
     return {"workers": workers, "assets_per_s": round(min(compute_bound, write_bound), 1),
@@ -171,12 +221,7 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
             notes.append("Ray run skipped: " + ("--no-ray" if not with_ray else "the ray extra is not installed"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    base = runs[0]["assets_per_s"] or float("nan")
-    base_steady = runs[0]["steady_assets_per_s"]
-    for r in runs:
-        r["speedup_vs_local1"] = round((r["assets_per_s"] or 0) / base, 3)
-        r["scaling_efficiency"] = round(r["speedup_vs_local1"] / r["workers"], 3)
-        r["steady_scaling_efficiency"] = round(r["steady_assets_per_s"] / base_steady / r["workers"], 3)
+    compare_runs(runs)
     compute = runs[0]["per_asset_compute_s"]  # 1 worker: no contention between workers
     write = statistics.median(r["per_asset_write_s"] for r in runs)
     projections = [project(compute, write, w) for w in (10, 100)]
@@ -188,6 +233,7 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
                "ray2_steady_scaling_efficiency": runs[2]["steady_scaling_efficiency"] if len(runs) > 2 else None,
                "ray2_startup_s": runs[2]["startup_s"] if len(runs) > 2 else None,
                "per_asset_compute_s": compute, "per_asset_write_s": write,
+               "bad_assets": sum(r["errors"] for r in runs),
                "projected_10_workers_assets_per_s": projections[0]["assets_per_s"],
                "projected_100_workers_assets_per_s": projections[1]["assets_per_s"]}
     assumptions = [
@@ -199,6 +245,9 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
         "blob reads scale with the workers (object store or shared filesystem; not measured here)",
         "this run's machine is shared: compute costs here are upper bounds",
     ]
+    if any(r["errors"] for r in runs):
+        notes.append(f"{sum(r['errors'] for r in runs)} bad assets over the runs (see runs[].errors): throughput"
+                     " counts the assets written, not those that failed")
     return BenchResult(
         benchmark="scale", dataset=f"linked sample ({n_assets} assets)" if workspace is None else str(workspace),
         split="all assets", seed=seed, metrics=metrics, wall_s=time.perf_counter() - t0,
