@@ -18,8 +18,8 @@ from typing import Any
 from assetgrade.errors import NotFoundError, ValidationError
 
 __all__ = [
-    "bundle_digest", "bundle_model_version", "check_grader_bundle", "code_version", "register_bundle_loader",
-    "resolve_loader",
+    "bundle_digest", "bundle_info", "bundle_model_version", "check_grader_bundle", "code_version",
+    "register_bundle_loader", "resolve_loader",
 ]
 
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
@@ -83,14 +83,20 @@ def bundle_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def bundle_model_version(folder: Path) -> str | None:
-    """``model_version`` in a bundle folder's ``bundle.json`` (a saved Grader's own ``version_``), or None."""
+def bundle_info(folder: Path) -> dict[str, Any]:
+    """A bundle folder's ``bundle.json`` as a mapping ({} when it has none, or none that is a JSON object)."""
     from assetgrade.grading.bundle import INFO_NAME
 
     try:
-        value = json.loads((folder / INFO_NAME).read_text(encoding="utf-8")).get("model_version")
-    except (OSError, ValueError, AttributeError):
-        return None
+        info = json.loads((folder / INFO_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def bundle_model_version(folder: Path) -> str | None:
+    """``model_version`` in a bundle folder's ``bundle.json`` (a saved Grader's own ``version_``), or None."""
+    value = bundle_info(folder).get("model_version")
     return str(value) if value else None
 
 

@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from assetgrade.errors import AssetgradeError, ConflictError, NotFoundError, StoreError, ValidationError
 from assetgrade.jsonsafe import jsonable
 from assetgrade.lifecycle.bundles import (
     bundle_digest,
+    bundle_info,
     bundle_model_version,
     check_grader_bundle,
     code_version,
@@ -253,17 +254,24 @@ class ModelRegistry:
             if loader == "grader" and isinstance(model, str | Path):
                 check_grader_bundle(staging if entry == "." else staging / entry, shown=src)
             digest = bundle_digest(staging)
-            own = getattr(model, "version_", None) if not isinstance(model, str | Path) else None
-            own = own or bundle_model_version(staging if entry == "." else staging / entry)
+            # a saved folder describes itself in bundle.json (a Grader's: its id, training data, ontology and
+            # the code that trained it, perhaps another release than this one); a model object by its attributes
+            saved = bundle_info(staging if entry == "." else staging / entry)
+
+            def described(attr: str, key: str) -> Any:  # the model object's attribute, else bundle.json's
+                return (getattr(model, attr, None) if src is None else None) or saved.get(key)
+
+            own = described("version_", "model_version")
             lineage = {**({"model_version": str(own)} if own else {}), **(lineage or {})}
             code, commit = code_version()
-            code = str(getattr(model, "code_version_", None) or code)[:100]
+            code = str(described("code_version_", "code_version") or code)[:100]
+            manifest_hash = manifest_hash or described("manifest_hash_", "manifest_hash")
+            ontology_version = ontology_version or described("ontology_version_", "ontology_version")
             row = ModelVersion(
                 version=version, status="candidate", created_by=actor, loader=loader, entry=entry,
                 bundle_sha256=digest,
-                manifest_hash=_short(manifest_hash or getattr(model, "manifest_hash_", None), "manifest_hash"),
-                ontology_version=_short(ontology_version or getattr(model, "ontology_version_", None),
-                                        "ontology_version"),
+                manifest_hash=_short(manifest_hash, "manifest_hash"),
+                ontology_version=_short(ontology_version, "ontology_version"),
                 code_version=code, git_commit=commit, parent_version=parent_version,
                 metrics=jsonable(_mapping(metrics if metrics is not None else getattr(model, "metrics_", None),
                                           "metrics")),
@@ -305,7 +313,17 @@ class ModelRegistry:
         if digest != info.bundle_sha256:
             raise StoreError(f"model bundle {info.bundle_dir} changed since it was registered"
                              f" (sha256 {digest[:12]}... != {info.bundle_sha256[:12]}...)")
-        return resolve_loader(info.loader)(info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry)
+        path = info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry
+        load = resolve_loader(info.loader)
+        try:
+            return load(path)
+        except AssetgradeError:
+            raise
+        except Exception as exc:  # e.g. a pickle of classes another release of assetgrade had
+            raise ValidationError(
+                f"cannot load model version {version!r} with loader {info.loader!r} ({type(exc).__name__}: {exc});"
+                f" its code version is {info.code_version or 'unknown'}, this is {code_version()[0]}: load it with"
+                " that release, or retrain", where=str(path)) from exc
 
     def evaluate(self, version: str, golden: str = "default", *, reuse: bool = True) -> GoldenEvaluation:
         """Evaluate ``version`` on golden set ``golden`` (verified first) and store the result on the version."""

@@ -254,3 +254,44 @@ def test_models_register_names_a_damaged_bundle_json(ws: Workspace, tmp_path: Pa
     assert exit_code_for(r.exception) == 2 and why in str(r.exception)
     assert str(src / "bundle.json") in str(r.exception)
     assert ModelRegistry(ws).list() == []
+
+
+def _other_release_bundle(path: Path) -> Path:
+    """A Grader bundle whose pickle holds a class of a module this release does not have, with a valid bundle.json."""
+    import pickle
+    import sys
+    import types
+
+    mod = types.ModuleType("assetgrade_release_0_0_1_grader")
+
+    class OldGrader:
+        pass
+
+    OldGrader.__module__ = mod.__name__
+    OldGrader.__qualname__ = "OldGrader"
+    mod.OldGrader = OldGrader  # type: ignore[attr-defined]
+    sys.modules[mod.__name__] = mod
+    try:
+        data = pickle.dumps(OldGrader())
+    finally:
+        del sys.modules[mod.__name__]
+    path.mkdir(parents=True)
+    (path / "grader.pkl").write_bytes(data)
+    (path / "bundle.json").write_text(json.dumps({
+        "format": 1, "model_version": "grader-0ld", "code_version": "0.0.1+gdeadbeef0000", "manifest_hash": "e" * 64,
+        "ontology_version": "0ld0nt0l0gy", "pickle_sha256": hashlib.sha256(data).hexdigest()}))
+    return path
+
+
+def test_a_bundle_of_another_release_keeps_its_lineage_and_fails_to_load_by_name(ws: Workspace,
+                                                                                  tmp_path: Path) -> None:
+    src = _other_release_bundle(tmp_path / "old")
+    info = ModelRegistry(ws).register(src, version="v-old")  # the real Grader loader
+    # lineage is the bundle's own, not this checkout's code version
+    assert (info.code_version, info.manifest_hash, info.ontology_version, info.model_version) == (
+        "0.0.1+gdeadbeef0000", "e" * 64, "0ld0nt0l0gy", "grader-0ld")
+    with pytest.raises(ValidationError) as err:
+        ModelRegistry(ws).load("v-old")
+    message = str(err.value)
+    assert str(ws.models_dir / "v-old") in message and "0.0.1+gdeadbeef0000" in message
+    assert "ModuleNotFoundError" in message and "assetgrade_release_0_0_1_grader" in message
