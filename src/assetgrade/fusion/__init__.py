@@ -8,7 +8,7 @@ from assetgrade.fusion.calibration import (
     expected_calibration_error,
     reliability_diagram,
 )
-from assetgrade.fusion.combine import Fuser, cross_val_blocks, cross_val_proba, grouped_folds
+from assetgrade.fusion.combine import Fuser, cross_val_proba
 from assetgrade.fusion.conformal import ConformalResult, SplitConformal, coverage, mean_set_size
 from assetgrade.fusion.contradictions import (
     Contradiction,
@@ -16,6 +16,7 @@ from assetgrade.fusion.contradictions import (
     find_contradictions,
     ordinal_distance,
 )
+from assetgrade.fusion.folds import cross_val_blocks, grouped_folds
 from assetgrade.fusion.latent import LatentLevelTable
 from assetgrade.fusion.pipeline import FusionModel, FusionOutput
 

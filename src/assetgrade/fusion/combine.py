@@ -1,22 +1,15 @@
-"""Late fusion: stack per-modality grade distributions and feature blocks into one grade model.
+"""Late fusion: one grade model stacked on the per-modality grade distributions and feature blocks.
 
-Each modality contributes its out-of-fold ``grade_proba`` (when it has one), its feature block
-and an explicit ``absent`` indicator. Missing values are filled with a fill learned in ``fit``
-(the column mean over rows where the modality is present) and the indicator is set: absent is
-never a silent zero. Training uses *modality dropout*: extra copies of the training rows in
-which each modality is blanked at random (features → NaN → learned fill, indicator → 1), so
-the model learns what to do when a modality is missing at prediction time (Neverova et al.
-2016, "ModDrop: adaptive multi-modal gesture recognition", IEEE TPAMI).
-
-Stacking over out-of-fold outputs follows Wolpert (1992, "Stacked generalization"); the
-ordinal option decomposes an ordered K-grade problem into K-1 binary "worse than grade k"
-models (Frank & Hall 2001, "A simple approach to ordinal classification", ECML).
+:class:`Fuser` reads each modality's out-of-fold ``grade_proba``, its features and an explicit
+absent flag (:mod:`assetgrade.fusion.design`, trained with modality dropout), or a latent-level
+table over the modalities' readings (:mod:`assetgrade.fusion.latent`). Stacking over out-of-fold
+outputs follows Wolpert (1992, "Stacked generalization"); the ordinal option decomposes an
+ordered K-grade problem into K-1 binary "worse than grade k" models (:mod:`assetgrade.fusion.ordinal`).
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Self, get_args
 
@@ -25,11 +18,13 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import as_labels
-from assetgrade.modalities.base import EvidenceBlock, Extractor, fit_extractor
+from assetgrade.fusion.design import design_matrix, fit_scaling, modality_dropout, raw_columns
+from assetgrade.fusion.folds import cross_val_blocks, grouped_folds, take_rows
+from assetgrade.fusion.ordinal import ConstantCut, fit_ordinal, ordinal_proba
+from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.seeds import SEED_MAX
-from assetgrade.store.records import AssetRecord
 
-__all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
+__all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]  # the last two: from fusion.folds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -41,24 +36,6 @@ MODELS: tuple[str, ...] = get_args(Model)
 def _real(value: Any) -> bool:
     """A real number, not a bool (YAML's ``yes``) nor a string."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def grouped_folds(groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[IntArray, IntArray]]:
-    """(train, test) index pairs where no group is on both sides (groups shuffled with ``seed``)."""
-    if isinstance(n_splits, bool) or not isinstance(n_splits, numbers.Integral) or n_splits < 2:
-        raise ValidationError(f"n_splits={n_splits!r} must be an integer >= 2", where="n_splits")
-    g = np.asarray([str(x) for x in groups])
-    uniq = np.unique(g)
-    if len(uniq) < n_splits:
-        raise ValidationError(f"{len(g)} asset(s) in {len(uniq)} group(s) cannot make {n_splits} folds: grouped "
-                              "cross-validation needs at least one group per fold (fewer folds, or more assets)",
-                              where="groups")
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(uniq))
-    fold_of = {uniq[j]: i % n_splits for i, j in enumerate(perm)}
-    f = np.array([fold_of[x] for x in g])
-    idx = np.arange(len(g))
-    return [(idx[f != k], idx[f == k]) for k in range(n_splits)]
 
 
 class Fuser:
@@ -181,42 +158,11 @@ class Fuser:
         return ids
 
     def _raw(self, b: EvidenceBlock, n_classes: int) -> FloatArray:
-        """The block's raw columns: grade_proba (if the layout has it) then features; NaN where absent."""
-        n_p, n_f = self.widths_[b.modality]
-        parts: list[FloatArray] = []
-        if n_p:
-            if b.grade_proba is None:
-                parts.append(np.full((len(b.asset_ids), n_p), np.nan))
-            else:
-                gp = np.asarray(b.grade_proba, dtype=np.float64)
-                if gp.shape[1] != n_classes:
-                    raise ValidationError(
-                        f"grade_proba has {gp.shape[1]} columns, expected {n_classes}",
-                        where=f"EvidenceBlock[{b.modality}].grade_proba",
-                    )
-                parts.append(gp)
-        if n_f:
-            f = np.asarray(b.features, dtype=np.float64)
-            if f.shape[1] != n_f:
-                raise ValidationError(
-                    f"{f.shape[1]} features, fitted with {n_f}", where=f"EvidenceBlock[{b.modality}].features"
-                )
-            parts.append(f)
-        raw = np.concatenate(parts, axis=1) if parts else np.zeros((len(b.asset_ids), 0))
-        raw[~np.isfinite(raw)] = np.nan  # an infinite cell is as unknown as a NaN one: both get the learned fill
-        raw[~np.asarray(b.present, dtype=bool)] = np.nan
-        return raw
+        """The block's raw columns in the fitted layout (:func:`~assetgrade.fusion.design.raw_columns`)."""
+        return raw_columns(b, self.widths_[b.modality], n_classes)
 
     def _design(self, raws: dict[str, FloatArray], absent: dict[str, npt.NDArray[np.bool_]]) -> FloatArray:
-        cols: list[FloatArray] = []
-        for m in self.modalities_:
-            r = raws[m].copy()
-            nan = np.isnan(r)
-            r[nan] = np.broadcast_to(self.fill_[m], r.shape)[nan]
-            r = (r - self.mean_[m]) / self.scale_[m]
-            cols.append(r)
-            cols.append(absent[m].astype(np.float64)[:, None])
-        return np.concatenate(cols, axis=1)
+        return design_matrix(self.modalities_, raws, absent, fill=self.fill_, mean=self.mean_, scale=self.scale_)
 
     # ---- fit / predict --------------------------------------------------------------------------
     def fit(self, blocks: Sequence[EvidenceBlock], y: npt.ArrayLike, *, n_classes: int | None = None) -> Self:
@@ -241,62 +187,27 @@ class Fuser:
             for b in blocks
         }
         self.feature_names_: list[str] = []
-        raws = {b.modality: self._raw(b, k) for b in blocks}
-        absent = {b.modality: ~np.asarray(b.present, dtype=bool) for b in blocks}
+        raws: dict[str, FloatArray] = {b.modality: self._raw(b, k) for b in blocks}
+        absent: dict[str, npt.NDArray[np.bool_]] = {b.modality: ~np.asarray(b.present, dtype=bool) for b in blocks}
         self.fill_: dict[str, FloatArray] = {}
         self.mean_: dict[str, FloatArray] = {}
         self.scale_: dict[str, FloatArray] = {}
         for b in blocks:
             m = b.modality
-            r = raws[m]
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: nanmean warns, fill is 0
-                fill = np.nanmean(r, axis=0) if r.shape[1] else np.zeros(0)
-            fill = np.where(np.isfinite(fill), fill, 0.0)
-            self.fill_[m] = fill
-            filled = np.where(np.isnan(r), fill, r)
-            self.mean_[m] = filled.mean(axis=0) if len(filled) else np.zeros(r.shape[1])
-            sd = filled.std(axis=0) if len(filled) else np.ones(r.shape[1])
-            self.scale_[m] = np.where(sd > 1e-9, sd, 1.0)
+            self.fill_[m], self.mean_[m], self.scale_[m] = fit_scaling(raws[m])
             n_p, n_f = self.widths_[m]
             self.feature_names_ += [f"{m}:p_{j}" for j in range(n_p)]
             self.feature_names_ += [f"{m}:{name}" for name in b.feature_names[:n_f]]
             self.feature_names_.append(f"{m}:absent")
-
         # modality dropout: augmented copies with modalities blanked at random (never all of them)
-        rng = np.random.default_rng(self.seed)
-        all_raws = {m: [raws[m]] for m in self.modalities_}
-        all_abs = {m: [absent[m]] for m in self.modalities_}
-        ys = [yy]
-        self.dropped_counts_ = {m: 0 for m in self.modalities_}
-        n_mod = len(self.modalities_)
-        for _ in range(self.dropout_copies if self.dropout > 0 else 0):
-            drop = rng.random((n, n_mod)) < self.dropout
-            keep_one = rng.integers(0, n_mod, size=n)
-            all_dropped = drop.all(axis=1)
-            drop[all_dropped, keep_one[all_dropped]] = False
-            for j, m in enumerate(self.modalities_):
-                r = raws[m].copy()
-                r[drop[:, j]] = np.nan
-                a = absent[m] | drop[:, j]
-                self.dropped_counts_[m] += int((drop[:, j] & ~absent[m]).sum())
-                all_raws[m].append(r)
-                all_abs[m].append(a)
-            ys.append(yy)
-        X = self._design(
-            {m: np.concatenate(all_raws[m]) for m in self.modalities_},
-            {m: np.concatenate(all_abs[m]) for m in self.modalities_},
-        )
-        Y = np.concatenate(ys)
+        all_raws, all_abs, repeats, self.dropped_counts_ = modality_dropout(
+            self.modalities_, raws, absent, copies=self.dropout_copies, rate=self.dropout,
+            rng=np.random.default_rng(self.seed))
+        X = self._design(all_raws, all_abs)
+        Y = np.tile(yy, repeats)
         self.n_train_rows_ = len(Y)
         if self.ordinal:
-            self.estimators_ = []
-            for j in range(k - 1):
-                target = (j < Y).astype(np.int64)
-                if target.min() == target.max():  # no grade on one side of this cut: a constant answer
-                    self.estimators_.append(_Constant(int(target[0])))
-                else:
-                    self.estimators_.append(self._make_estimator(2).fit(X, target))
+            self.estimators_ = fit_ordinal(lambda: self._make_estimator(2), X, Y, k)
         else:
             self.estimators_ = [self._make_estimator(k).fit(X, Y)]
         self.classes_seen_ = np.unique(Y)
@@ -413,10 +324,7 @@ class Fuser:
         X = self._design(raws, absent)
         k = self.n_classes_
         if self.ordinal:
-            gt = np.column_stack([self._positive(e, X) for e in self.estimators_])  # P(y > j)
-            gt = np.minimum.accumulate(gt, axis=1)  # monotone: P(y > j) non-increasing in j
-            cum = np.concatenate([np.ones((n, 1)), gt, np.zeros((n, 1))], axis=1)
-            p = cum[:, :-1] - cum[:, 1:]
+            p = ordinal_proba(self.estimators_, X)
         else:
             est = self.estimators_[0]
             raw_p = est.predict_proba(X)
@@ -445,42 +353,15 @@ class Fuser:
             })
         return out
 
-    @staticmethod
-    def _positive(est: Any, X: FloatArray) -> FloatArray:
-        classes = list(est.classes_)
-        if 1 not in classes:
-            return np.zeros(len(X))
-        out: FloatArray = est.predict_proba(X)[:, classes.index(1)]
-        return out
-
     def predict(self, blocks: Sequence[EvidenceBlock]) -> IntArray:
         """Most likely grade index per asset."""
         out: IntArray = self.predict_proba(blocks).argmax(axis=1).astype(np.int64)
         return out
 
 
-class _Constant:
-    """A binary 'model' for an ordinal cut with one side empty in training: always that side."""
-
-    def __init__(self, value: int) -> None:
-        self.classes_ = np.array([value])
-
-    def predict_proba(self, X: FloatArray) -> FloatArray:
-        return np.ones((len(X), 1))
-
-
-def _take(b: EvidenceBlock, idx: IntArray) -> EvidenceBlock:
-    ids = [b.asset_ids[i] for i in idx]
-    return EvidenceBlock(
-        modality=b.modality,
-        asset_ids=ids,
-        feature_names=b.feature_names,
-        features=b.features[idx],
-        present=b.present[idx],
-        findings={a: b.findings[a] for a in ids if a in b.findings},
-        quality_flags={a: b.quality_flags[a] for a in ids if a in b.quality_flags},
-        grade_proba=None if b.grade_proba is None else b.grade_proba[idx],
-    )
+_Constant = ConstantCut
+"""Graders and fusers pickled before the split name ``assetgrade.fusion.combine._Constant``: keep it loadable."""
+_take = take_rows  # the name this module gave it before the split
 
 
 def cross_val_proba(
@@ -509,58 +390,7 @@ def cross_val_proba(
             prior = np.bincount(yy[tr], minlength=n_classes) + 1.0
             out[te] = prior / prior.sum()
             continue
-        f = make_fuser().fit([_take(b, tr) for b in blocks], yy[tr], n_classes=n_classes)
-        out[te] = f.predict_proba([_take(b, te) for b in blocks])
+        f = make_fuser().fit([take_rows(b, tr) for b in blocks], yy[tr], n_classes=n_classes)
+        out[te] = f.predict_proba([take_rows(b, te) for b in blocks])
     return out
 
-
-def cross_val_blocks(
-    make_extractor: Callable[[], Extractor],
-    records: Sequence[AssetRecord],
-    grades: Sequence[str | None],
-    groups: Sequence[str],
-    *,
-    n_splits: int = 5,
-    seed: int = 0,
-) -> EvidenceBlock:
-    """One modality's out-of-fold evidence: fit on the other folds, extract on the held-out one.
-
-    The result lists the assets in the order of ``records``, so its ``grade_proba`` can be stacked
-    by :class:`Fuser` without leaking a record's own label into its evidence.
-    """
-    n = len(records)
-    if len(grades) != n or len(groups) != n:
-        raise ValidationError(f"{n} records, {len(grades)} grades, {len(groups)} groups", where="cross_val_blocks")
-    parts: list[tuple[IntArray, EvidenceBlock]] = []
-    for tr, te in grouped_folds(groups, n_splits, seed):
-        ext = fit_extractor(make_extractor(), [records[i] for i in tr], [grades[i] for i in tr],
-                            [groups[i] for i in tr])
-        parts.append((te, ext.extract([records[i] for i in te])))
-    first = parts[0][1]
-    n_feat = len(first.feature_names)
-    feats = np.full((n, n_feat), np.nan)
-    present = np.zeros(n, dtype=bool)
-    gp: FloatArray | None = None
-    findings: dict[str, list[Any]] = {}
-    flags: dict[str, list[str]] = {}
-    for te, b in parts:
-        if b.feature_names != first.feature_names:
-            raise ValidationError("extractor gave different feature names across folds", where=b.modality)
-        feats[te] = b.features
-        present[te] = b.present
-        if b.grade_proba is not None:
-            if gp is None:
-                gp = np.full((n, b.grade_proba.shape[1]), np.nan)
-            gp[te] = b.grade_proba
-        findings.update(b.findings)
-        flags.update(b.quality_flags)
-    return EvidenceBlock(
-        modality=first.modality,
-        asset_ids=[r.asset_id for r in records],
-        feature_names=first.feature_names,
-        features=feats,
-        present=present,
-        findings=findings,
-        quality_flags=flags,
-        grade_proba=gp,
-    )
