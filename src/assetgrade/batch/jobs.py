@@ -49,6 +49,8 @@ __all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask"
 JobKind = Literal["extract", "grade", "audit"]
 JOB_KINDS: tuple[str, ...] = ("extract", "grade", "audit")
 SHARD_EVENT = "batch.shard_done"
+COMMIT_RETRIES = 2
+"""How often a shard's write is tried again after its database connection was lost mid-transaction."""
 Progress = Callable[[int, int], None]
 
 
@@ -407,19 +409,27 @@ def _commit_shard(ws: Any, res: ShardResult, kind: str, model_version: str | Non
     elif kind == "audit" and res.results:
         p, written = _write_audit(ws, res)
         output = str(p)
-    try:
-        with ws.session() as s:
-            if kind == "grade":
-                written, skipped = _write_grades(s, res, str(model_version))
-            if not res.errors:
-                append_event(s, actor="batch", action=SHARD_EVENT, entity="batch_shard", entity_id=res.task.key,
-                             payload={"kind": kind, "model_version": model_version, "index": res.task.index,
-                                      "assets": len(res.task.asset_ids), "written": written,
-                                      "skipped_existing": skipped, "output": output})
-    except OperationalError as exc:
-        raise StoreError(f"cannot write shard {res.task.index} ({res.task.key}) to the store: {exc.orig}") from exc
-    except SAError as exc:
-        raise StoreError(f"store write of shard {res.task.index} ({res.task.key}) failed: {exc}") from exc
+    for attempt in range(1 + COMMIT_RETRIES):
+        try:
+            with ws.session() as s:
+                if kind == "grade":
+                    written, skipped = _write_grades(s, res, str(model_version))
+                if not res.errors:
+                    append_event(s, actor="batch", action=SHARD_EVENT, entity="batch_shard",
+                                 entity_id=res.task.key,
+                                 payload={"kind": kind, "model_version": model_version, "index": res.task.index,
+                                          "assets": len(res.task.asset_ids), "written": written,
+                                          "skipped_existing": skipped, "output": output})
+            break
+        except OperationalError as exc:
+            # a connection lost mid-transaction (a PostgreSQL restart, a network drop): the transaction is gone whole,
+            # so the shard is written again on a fresh connection (ids already stored are skipped, as on a rerun)
+            if exc.connection_invalidated and attempt < COMMIT_RETRIES:
+                continue
+            raise StoreError(f"cannot write shard {res.task.index} ({res.task.key}) to the store: {exc.orig}") \
+                from exc
+        except SAError as exc:
+            raise StoreError(f"store write of shard {res.task.index} ({res.task.key}) failed: {exc}") from exc
     return written, skipped, output
 
 
