@@ -295,3 +295,38 @@ def test_a_bundle_of_another_release_keeps_its_lineage_and_fails_to_load_by_name
     message = str(err.value)
     assert str(ws.models_dir / "v-old") in message and "0.0.1+gdeadbeef0000" in message
     assert "ModuleNotFoundError" in message and "assetgrade_release_0_0_1_grader" in message
+
+
+@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
+def test_two_freezes_of_one_golden_name_at_once_on_postgresql(tmp_path: Path) -> None:
+    assert _PG is not None
+    reset_pg(_PG)
+    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+    try:
+        ids = seed_assets(ws, 8)
+        outcome: dict[str, object] = {}
+
+        def second() -> None:
+            try:
+                with ws.session() as s:
+                    outcome["second"] = freeze_golden_set(s, ids[4:], name="default")
+            except Exception as exc:  # the failure this test is about
+                outcome["second"] = exc
+
+        with ws.session() as s:  # the first freeze: written, not yet committed
+            freeze_golden_set(s, ids[:4], name="default")
+            me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+            worker = threading.Thread(target=second)
+            worker.start()
+            deadline = time.monotonic() + 60
+            while not _someone_waits_for(_PG, me) and worker.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        worker.join(60)
+        assert isinstance(outcome["second"], ConflictError), outcome  # not an IntegrityError traceback
+        from assetgrade.lifecycle.golden import get_golden_set
+
+        with ws.session(readonly=True) as s:
+            assert get_golden_set(s, "default").asset_ids == tuple(ids[:4])
+    finally:
+        ws.close()
+        reset_pg(_PG)
