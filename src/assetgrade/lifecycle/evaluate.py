@@ -14,13 +14,14 @@ subgroup with enough assets on both sides.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assetgrade.decision.costs import CostConfig, cost_matrix
 from assetgrade.decision.metrics import quadratic_weighted_kappa
@@ -175,6 +176,18 @@ class PromotionPolicy(BaseModel):
     """Absolute slack for accuracy, QWK, ECE; relative slack (share of the champion's value) for costs."""
     subgroup_tolerance: float = Field(0.05, ge=0, description="accuracy slack within a subgroup")
     min_subgroup_n: int = Field(20, ge=1, description="subgroups smaller than this are reported, not enforced")
+
+    @field_validator("tolerance")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        """Only the compared metrics, each a slack >= 0: a NaN slack lets every regression through (inf: ungated)."""
+        unknown = sorted(set(value) - set(HIGHER_IS_BETTER))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; known: {list(HIGHER_IS_BETTER)}")
+        bad = {k: v for k, v in value.items() if math.isnan(v) or v < 0}
+        if bad:
+            raise ValueError(f"tolerances must be numbers >= 0 (not NaN), got {bad}")
+        return value
 
 
 @dataclass
