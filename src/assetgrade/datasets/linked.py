@@ -39,11 +39,7 @@ model learns from.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -51,12 +47,31 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from assetgrade.datasets.cmapss import read_cmapss_table, unit_histories
-from assetgrade.datasets.paths import dataset_dir
-from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.datasets.linked_files import write_linked
+from assetgrade.datasets.linked_rubric import (
+    GRADES,
+    RUL_BANDS,
+    grade_from_levels,
+    maintie_severity,
+    rubric_proba,
+    rul_level,
+)
+from assetgrade.datasets.linked_rubric import SEVERITY_NAMES as SEVERITY_NAMES
+from assetgrade.datasets.linked_sources import (
+    FLEET_RUL_CAP,
+    elpv_table,
+    load_sources,
+    make_samples,
+    sample_fleet,
+)
+from assetgrade.datasets.linked_sources import SAMPLE_CMAPSS as SAMPLE_CMAPSS
+from assetgrade.datasets.linked_sources import SAMPLE_FLEET as SAMPLE_FLEET
+from assetgrade.datasets.linked_sources import SAMPLE_FLEET_RUL as SAMPLE_FLEET_RUL
+from assetgrade.datasets.linked_sources import SAMPLE_MAINTIE as SAMPLE_MAINTIE
+from assetgrade.datasets.linked_sources import SAMPLES_DIR as SAMPLES_DIR
+from assetgrade.errors import ValidationError
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 
 __all__ = [
@@ -74,88 +89,10 @@ __all__ = [
     "write_linked",
 ]
 
-GRADES: tuple[str, ...] = ("A", "B", "C", "D")
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
-SAMPLE_CMAPSS = "cmapss_train_FD001_sample.txt.gz"
-SAMPLE_MAINTIE = "maintie_gold_sample.json"
-SAMPLE_FLEET = "cmapss_test_FD001_sample.txt.gz"
-SAMPLE_FLEET_RUL = "cmapss_RUL_FD001_sample.txt"
-FLEET_RUL_CAP = 150.0
-"""Cap of a fleet RUL model's target for these assets: above the rubric's highest band edge (125 cycles)."""
-SEVERITY_NAMES = ("routine", "moderate", "severe")
+_elpv_table = elpv_table  # the name it had here before the split
 _SPLITS = ("train", "calibration", "test")
 _MIN_HISTORY = 31
 _REFERENCE_DATE = datetime(2024, 1, 1)
-
-
-def rul_level(rul: float) -> int:
-    """Sensor health level from remaining useful life: 0 (≥125), 1 (75-124), 2 (30-74), 3 (<30)."""
-    if rul >= 125:
-        return 0
-    if rul >= 75:
-        return 1
-    if rul >= 30:
-        return 2
-    return 3
-
-
-_RUL_BANDS: tuple[tuple[int, int], ...] = ((125, 10_000), (75, 124), (30, 74), (0, 29))
-
-
-def maintie_severity(entry: dict[str, Any]) -> int:
-    """Severity of one MaintIE text from its gold entity types: 2 severe, 1 moderate, 0 routine."""
-    types = [str(e.get("type", "")) for e in entry.get("entities", [])]
-    if any(t.startswith(("State/UndesirableState/FailedState", "Property/UndesirableProperty")) for t in types):
-        return 2
-    if any(t.startswith(("State/UndesirableState", "Process/UndesirableProcess")) for t in types):
-        return 1
-    return 0
-
-
-def grade_from_levels(image_level: int, sensor_level: int, log_level: int) -> int:
-    """The rubric: grade index (0 = A .. 3 = D) from the three real labels (see the module docstring)."""
-    points = image_level + sensor_level + log_level
-    g = 0 if points <= 1 else 1 if points <= 3 else 2 if points <= 5 else 3
-    if image_level == 3 or sensor_level == 3:
-        g = max(g, 2)
-    return g
-
-
-def rubric_proba(
-    vision: npt.ArrayLike, sensors: npt.ArrayLike, text: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
-    """Grade distribution implied by the rubric for independent level distributions per modality.
-
-    Each argument is an (n, k) array of probabilities over one modality's levels (columns beyond
-    the rubric's range -- sensor and image level 3, log level 2 -- count as the highest level).
-    Returns P(grade) = sum over level triples of P(v) P(s) P(t) [rubric(v, s, t) = grade], the
-    best any fusion model can do with these distributions when the rubric is known and the
-    modalities are independent given their levels, as they are in the benchmark.
-
-    >>> import numpy as np
-    >>> p = rubric_proba([[0, 0, 0, 1]], [[1, 0, 0, 0]], [[0.5, 0.5, 0, 0]])
-    >>> p.round(2).tolist()
-    [[0.0, 0.0, 1.0, 0.0]]
-    """
-    arrs = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (vision, sensors, text)]
-    n = arrs[0].shape[0]
-    for name, a in zip(("vision", "sensors", "text"), arrs, strict=True):
-        if a.shape[0] != n or not np.all(np.isfinite(a)) or np.any(a < 0):
-            raise ValidationError(f"{name}: {a.shape[0]} rows of finite, non-negative probabilities expected "
-                                  f"({n} rows in vision)", where=name)
-    caps = (3, 3, 2)
-    levels = []
-    for a, cap in zip(arrs, caps, strict=True):
-        lv = np.zeros((n, cap + 1))
-        for j in range(a.shape[1]):
-            lv[:, min(j, cap)] += a[:, j]
-        levels.append(lv / np.clip(lv.sum(axis=1, keepdims=True), 1e-12, None))
-    out = np.zeros((n, len(GRADES)))
-    for v in range(4):
-        for s in range(4):
-            for t in range(3):
-                out[:, grade_from_levels(v, s, t)] += levels[0][:, v] * levels[1][:, s] * levels[2][:, t]
-    return out
 
 
 @dataclass(frozen=True)
@@ -244,53 +181,6 @@ class LinkedBenchmark:
         return pd.DataFrame([asdict(lab) for lab in self.labels])
 
 
-# ---- sources ------------------------------------------------------------------------------------
-def _elpv_table() -> tuple[Path, pd.DataFrame]:
-    try:
-        import elpv_dataset
-    except ImportError as exc:  # pragma: no cover - a base dependency
-        raise NotFoundError("the elpv-dataset package is not installed: pip install elpv-dataset") from exc
-    root = Path(elpv_dataset.__file__).resolve().parent / "data"
-    labels = root / "labels.csv"
-    if not labels.exists():
-        raise NotFoundError(f"ELPV labels not found at {labels}")
-    data = np.genfromtxt(labels, dtype=["|S19", "<f8", "|S4"], names=["path", "probability", "type"])
-    frame = pd.DataFrame(
-        {
-            "path": np.char.decode(data["path"]),
-            "probability": data["probability"],
-            "type": np.char.decode(data["type"]),
-        }
-    )
-    frame["level"] = np.rint(frame["probability"] * 3).astype(int)
-    return root, frame
-
-
-def _load_sources(
-    source: str, data_dir: Path | None, subsets: Sequence[str]
-) -> tuple[dict[tuple[str, int], pd.DataFrame], list[dict[str, Any]]]:
-    units: dict[tuple[str, int], pd.DataFrame] = {}
-    if source == "sample":
-        table = read_cmapss_table(SAMPLES_DIR / SAMPLE_CMAPSS)
-        for u, frame in table.groupby("unit"):
-            units[("FD001", int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
-        texts = json.loads((SAMPLES_DIR / SAMPLE_MAINTIE).read_text(encoding="utf-8"))
-    elif source == "shared":
-        cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
-        for sub in subsets:
-            path = next((p for p in (cm / f"train_{sub}.txt.gz", cm / f"train_{sub}.txt") if p.exists()), None)
-            if path is None:
-                raise NotFoundError(f"C-MAPSS train_{sub}.txt(.gz) not found in {cm}")
-            table = read_cmapss_table(path)
-            for u, frame in table.groupby("unit"):
-                units[(sub, int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
-        mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
-        texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
-    else:
-        raise ValidationError(f"source={source!r}; allowed: 'shared', 'sample'", where="source")
-    return units, texts
-
-
 def _split_ids(
     keys: Sequence[Any], strata: Sequence[int], fractions: Any, rng: np.random.Generator
 ) -> dict[str, list[Any]]:
@@ -365,8 +255,8 @@ def build_linked(
     sw = np.asarray(sensor_weights, dtype=np.float64) / np.sum(sensor_weights)
     lw = np.asarray(log_weights, dtype=np.float64) / np.sum(log_weights)
     rng = np.random.default_rng(seed)
-    elpv_root, elpv = _elpv_table()
-    units, texts = _load_sources(source, data_dir, cmapss_subsets)
+    elpv_root, elpv = elpv_table()
+    units, texts = load_sources(source, data_dir, cmapss_subsets)
     severity = [maintie_severity(t) for t in texts]
     prepared = {k: f.sort_values("cycle").set_index("cycle").drop(columns=["unit"]) for k, f in units.items()}
 
@@ -412,7 +302,7 @@ def build_linked(
             v = int(row["level"])
             # sensor: a unit and a cut whose RUL falls in the drawn band
             s_lvl = int(rng.choice(4, p=sw))
-            lo, hi = _RUL_BANDS[s_lvl]
+            lo, hi = RUL_BANDS[s_lvl]
             for _ in range(50):
                 key = s_units[int(rng.integers(len(s_units)))]
                 life = len(prepared[key])
@@ -486,117 +376,3 @@ def build_linked(
                 )
             )
     return LinkedBenchmark(records, labels, seed, source)
-
-
-def write_linked(bench: LinkedBenchmark, out_dir: str | Path, *, include_grades: bool = True) -> Path:
-    """Write files + a CSV manifest (one row per evidence item) + ``labels.csv``; returns the manifest path.
-
-    Manifest columns: ``asset_id, asset_type, kind (image|log|series), path, text, date, grade,
-    origin`` (all manifest columns, so ingest reads every one); paths are relative to ``out_dir``
-    (``images/``, ``series/`` as CSV). Each asset's split and its per-modality labels are in
-    ``labels.csv``.
-    """
-    out = Path(out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "series").mkdir(parents=True, exist_ok=True)
-    manifest = out / "manifest.csv"
-    cols = ["asset_id", "asset_type", "kind", "path", "text", "date", "grade", "origin"]
-    with manifest.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        for rec in bench.records:
-            base = {
-                "asset_id": rec.asset_id,
-                "asset_type": rec.asset_type,
-                "grade": rec.grade if include_grades else "",
-                "origin": "real",
-            }
-            for img in rec.images:
-                rel = f"images/{img.evidence_id}.png"
-                (out / rel).write_bytes(img.load_bytes())
-                w.writerow({**base, "kind": "image", "path": rel, "text": "", "date": ""})
-            for ser in rec.series:
-                rel = f"series/{ser.evidence_id}.csv"
-                ser.load().to_csv(out / rel)
-                w.writerow({**base, "kind": "series", "path": rel, "text": "", "date": ""})
-            for log in rec.logs:
-                date = log.date.date().isoformat() if log.date else ""
-                w.writerow({**base, "kind": "log", "path": "", "text": log.text, "date": date})
-    bench.frame().to_csv(out / "labels.csv", index=False)
-    return manifest
-
-
-def _write_cmapss_rows(part: pd.DataFrame, path: Path) -> None:
-    """C-MAPSS rows in their original whitespace layout, gzipped reproducibly (no time stamp)."""
-    buf = io.StringIO()
-    for row in part.itertuples(index=False):
-        vals = [str(int(row[0])), str(int(row[1]))] + [repr(float(x)) for x in row[2:]]
-        buf.write(" ".join(vals) + "\n")
-    with gzip.GzipFile(path, "wb", mtime=0) as gz:
-        gz.write(buf.getvalue().encode("ascii"))
-
-
-def sample_fleet() -> tuple[list[pd.DataFrame], list[float]]:
-    """The shipped fleet: each FD001 test unit's history (cycle-indexed) and the true RUL after its last cycle.
-
-    These engines are never assets of the linked benchmark or the demo (both cut *training* units),
-    so a remaining-life model trained on them has not seen any graded asset's future.
-    """
-    table = read_cmapss_table(SAMPLES_DIR / SAMPLE_FLEET)
-    rul_path = SAMPLES_DIR / SAMPLE_FLEET_RUL
-    rul = [float(v) for v in rul_path.read_text(encoding="ascii").split()]
-    histories = unit_histories(table)
-    if len(rul) != len(histories):
-        raise ValidationError(f"{len(rul)} RUL values for {len(histories)} units", where=str(rul_path))
-    return histories, rul
-
-
-def make_samples(
-    data_dir: Path | None = None,
-    out_dir: Path = SAMPLES_DIR,
-    *,
-    n_units: int = 20,
-    n_texts: int = 200,
-    n_fleet_units: int = 100,
-    seed: int = 0,
-) -> list[Path]:
-    """Write the shipped excerpts from the shared data (maintainers only): C-MAPSS units + MaintIE texts.
-
-    ``n_units`` FD001 training units (the assets' histories), the first ``n_fleet_units`` FD001 test
-    units with their true RUL (the fleet, :func:`sample_fleet`), ``n_texts`` MaintIE texts.
-    """
-    from assetgrade.datasets.cmapss import load_cmapss
-
-    rng = np.random.default_rng(seed)
-    cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
-    sub = load_cmapss("FD001", cm)
-    table = sub.train
-    keep_units = sorted(int(u) for u in table["unit"].unique())[:n_units]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cpath = out_dir / SAMPLE_CMAPSS
-    _write_cmapss_rows(table[table["unit"].isin(keep_units)], cpath)
-    fleet_units = [int(u) for u in sub.test_rul.index[:n_fleet_units]]
-    fpath = out_dir / SAMPLE_FLEET
-    _write_cmapss_rows(sub.test[sub.test["unit"].isin(fleet_units)], fpath)
-    rpath = out_dir / SAMPLE_FLEET_RUL
-    rpath.write_text("".join(f"{int(sub.test_rul[u])}\n" for u in fleet_units), encoding="ascii")
-    mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
-    texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
-    sev = np.array([maintie_severity(t) for t in texts])
-    share = {0: n_texts // 2, 1: n_texts // 4, 2: n_texts - n_texts // 2 - n_texts // 4}
-    idx: list[int] = []
-    for lv, k in share.items():
-        pool = np.flatnonzero(sev == lv)
-        idx += sorted(rng.choice(pool, size=min(k, len(pool)), replace=False).tolist())
-    sample = [
-        {
-            "text": texts[i]["text"],
-            "tokens": texts[i]["tokens"],
-            "entities": texts[i]["entities"],
-            "gold_release_index": i,
-        }
-        for i in sorted(idx)
-    ]
-    mpath = out_dir / SAMPLE_MAINTIE
-    mpath.write_text(json.dumps(sample, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return [cpath, fpath, rpath, mpath]
