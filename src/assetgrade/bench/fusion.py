@@ -29,104 +29,22 @@ from typing import Any
 
 import numpy as np
 
+from assetgrade.bench.fusion_figures import (
+    cost_reduction,
+    disk_cached_pass,
+    evaluate_stack,
+    known_rubric,
+    per_asset_predictions,
+    threshold_summary,
+)
+from assetgrade.bench.fusion_pooling import pool_fusion_runs
 from assetgrade.bench.report import BenchResult
 from assetgrade.errors import ValidationError
 
 __all__ = ["pool_fusion_runs", "run_fusion_benchmark", "run_fusion_seeds"]
 
-
-def _evaluate(
-    grader: Any, blocks: list[Any], records: list[Any], y: np.ndarray, modality: str | None
-) -> dict[str, Any]:
-    from assetgrade.fusion import contradictions_for_blocks
-    from assetgrade.grading.decide import decide_asset, image_quality_flags, per_asset_costs, stack_metrics
-
-    if modality is None:
-        fuser, cal, conformal, policy = grader.fuser_, grader.calibrator_, grader.conformal_, grader.policy_
-        use = blocks
-    else:
-        stack, policy = grader.single_[modality]
-        fuser, cal, conformal, use = stack.fuser, stack.calibrator, stack.conformal, [
-            b for b in blocks if b.modality == modality]
-    p = fuser.predict_proba(use)
-    if cal is not None:
-        p = cal.transform(p)
-    types = [r.asset_type for r in records]
-    res = conformal.predict(p, groups=types if grader.mondrian else None)
-    contra = contradictions_for_blocks(use, grader.grades_) if modality is None else {}
-    sets = res.sets()
-    decisions = []
-    accounted = grader.accounted_flags()
-    for i, r in enumerate(records):
-        vflags = [f for b in use if b.modality == "vision" for f in b.quality_flags.get(r.asset_id, [])]
-        decisions.append(decide_asset(policy, p[i], conformal_set=sets[i], value=r.value,
-                                      contradictions=[c.message for c in contra.get(r.asset_id, [])],
-                                      image_flags=image_quality_flags(vflags, accounted),
-                                      review_on_quality=grader.review_on_quality))
-    out = stack_metrics(p, y, res.membership, grades=grader.grades_, costs=grader.costs_,
-                        values=[r.value for r in records], decisions=decisions, max_error=grader.max_error)
-    out["contradiction_rate"] = float(np.mean([r.asset_id in contra for r in records]))
-    out["_proba"] = p
-    out["_covered"] = res.membership[np.arange(len(y)), y]
-    out["_accepted"] = np.array([d.action == "accept" for d in decisions])
-    out["_costs"] = dict(zip(("expected", "realised"), per_asset_costs(
-        p, y, costs=grader.costs_, values=[r.value for r in records]), strict=True))
-    return out
-
-
-def _known_rubric(
-    blocks: list[Any], bench: Any, test_idx: list[int], y: np.ndarray, grader: Any
-) -> dict[str, Any]:
-    """The benchmark's own rubric applied to the extractors' level distributions (no learned fusion).
-
-    A diagnostic of where the error comes from, not a strict bound: it uses the rubric that the
-    Grader has to learn, but takes each extractor's distribution at face value (uncalibrated on
-    its own level). ``extractors``: every modality as its extractor reads it; ``<m>_exact``:
-    modality ``m`` replaced by its true level, the others as read -- how far a perfect extractor
-    for ``m`` would move accuracy, cost and the auto-accept rate. Test split.
-    """
-    from assetgrade.datasets.linked import rubric_proba
-    from assetgrade.decision import cost_matrix
-    from assetgrade.decision.metrics import grade_metrics
-
-    by = {b.modality: b for b in blocks}
-    if set(by) != {"vision", "sensors", "text"} or any(
-            b.grade_proba is None or not np.all(b.present) for b in blocks):
-        return {"skipped": "needs all three modalities with a grade distribution for every test asset"}
-    k = len(grader.grades_)
-    read = {m: np.nan_to_num(np.asarray(by[m].grade_proba, dtype=np.float64), nan=1.0 / k) for m in by}
-    col = {"vision": "image_level", "sensors": "sensor_level", "text": "log_level"}
-    exact = {m: np.eye(k)[[int(getattr(bench.labels[i], col[m])) for i in test_idx]] for m in col}
-    cost = cost_matrix(grader.costs_, None)
-    out: dict[str, Any] = {}
-    for name, swap in (("extractors", None), ("vision_exact", "vision"), ("sensors_exact", "sensors"),
-                       ("text_exact", "text")):
-        q = {m: exact[m] if m == swap else read[m] for m in col}
-        p = np.clip(rubric_proba(q["vision"], q["sensors"], q["text"]), 1e-6, None)
-        p /= p.sum(axis=1, keepdims=True)
-        g = grade_metrics(p, y, cost=cost, max_error=grader.max_error)
-        out[name] = {key: g[key] for key in ("accuracy", "qwk", "nll", "ece", "expected_cost", "realised_cost")}
-        out[name]["accept_rate_at_error"] = g[f"accept_rate_at_{grader.max_error:g}_error"]
-    return out
-
-
-def _test_predictions(bench: Any, test_idx: list[int], fused: dict[str, Any], y: np.ndarray,
-                      singles: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
-    """The fused test distributions, conformal cover and decisions, with what each asset is made of
-    (its photo, engine unit, piece group), and the expected and realised cost per asset of the
-    fused grader and of each single modality (``costs``)."""
-    labels = [bench.labels[i] for i in test_idx]
-    return {
-        "costs": {"fused": fused["_costs"], **{m: v["_costs"] for m, v in singles.items()}},
-        "asset_id": [lab.asset_id for lab in labels],
-        "y": y.tolist(),
-        "proba": fused["_proba"].tolist(),
-        "covered": fused["_covered"].tolist(),
-        "accepted": fused["_accepted"].tolist(),
-        "elpv_file": [lab.elpv_file for lab in labels],
-        "cmapss_unit": [f"{lab.cmapss_subset}-{lab.cmapss_unit}" for lab in labels],
-        "group": [lab.group for lab in labels],
-    }
+_reduction = cost_reduction  # the names these had here before the split (kept for their callers)
+_threshold_summary = threshold_summary
 
 
 def _check_split_sizes(bench: Any, splits: Mapping[str, Sequence[int]], *, n_assets: int, folds: int) -> None:
@@ -144,19 +62,6 @@ def _check_split_sizes(bench: Any, splits: Mapping[str, Sequence[int]], *, n_ass
                                   f"piece group(s); it needs {what}: raise --n-assets", where="--n-assets")
 
 
-def _reduction(fused: float, best: float) -> float | None:
-    """``1 - fused / best``: the share of the best single modality's cost the fused grader saves; None when
-    the best single modality cost nothing (no share of nothing to save)."""
-    return None if best == 0 else 1.0 - fused / best
-
-
-def _threshold_summary(policy: Any) -> dict[str, Any]:
-    """The deployed review threshold, and whether Learn-then-Test certified one: JSON writes the -inf
-    of "none certified, every asset reviewed" as null, which reads as "no threshold"."""
-    threshold = float(policy.threshold())
-    return {"review_threshold": threshold, "review_threshold_certified": bool(np.isfinite(threshold))}
-
-
 def _fleet_rul_model(source: str, data_dir: Path | None, seed: int) -> Any:
     """The RUL model the sensors extractor re-uses: trained on the FD001 test units, never benchmark assets."""
     from assetgrade.datasets.cmapss import load_cmapss
@@ -169,27 +74,6 @@ def _fleet_rul_model(source: str, data_dir: Path | None, seed: int) -> Any:
         sub = load_cmapss("FD001", None if data_dir is None else data_dir / "cmapss")
         histories, end_rul = sub.test_histories(), sub.test_rul.to_numpy(dtype=float).tolist()
     return RulModel(cap=FLEET_RUL_CAP, seed=seed).fit(histories, end_rul=end_rul)
-
-
-def _disk_cached_pass(grader: Any, test: list[Any], results: list[Any]) -> tuple[float, bool]:
-    """Seconds for a freshly loaded copy of ``grader`` to grade ``test`` from an evidence store on disk
-    (a new process after ``grade --all``), and whether it gave ``results`` exactly."""
-    import tempfile
-
-    from assetgrade.grader import Grader
-
-    with tempfile.TemporaryDirectory(prefix="assetgrade-bench-") as tmp:
-        folder = grader.save(Path(tmp) / "grader")
-        grader.use_evidence_store(Path(tmp) / "evidence.sqlite")  # what it holds in memory goes to disk
-        again = Grader.load(folder, evidence_store=Path(tmp) / "evidence.sqlite")
-        t = time.perf_counter()
-        out = again.grade_many(test)
-        elapsed = time.perf_counter() - t
-        again.cache.close()
-        grader.cache.close()
-    same = [(r.grade, r.probabilities, r.decision) for r in out] == [
-        (r.grade, r.probabilities, r.decision) for r in results]
-    return elapsed, same
 
 
 def run_fusion_benchmark(
@@ -309,11 +193,11 @@ def run_fusion_benchmark(
     t = time.perf_counter()
     grader.grade_many(test)
     warm_s = time.perf_counter() - t
-    disk_s, disk_same = _disk_cached_pass(grader, test, results)
+    disk_s, disk_same = disk_cached_pass(grader, test, results)
 
     blocks = grader.evidence(test)
-    fused = _evaluate(grader, blocks, test, y, None)
-    singles = {m: _evaluate(grader, blocks, test, y, m) for m in grader.modalities_}
+    fused = evaluate_stack(grader, blocks, test, y, None)
+    singles = {m: evaluate_stack(grader, blocks, test, y, m) for m in grader.modalities_}
     for b in blocks:  # how well each extractor reads its own modality's real label on the test assets
         own_y = np.array([grader.grades_.index(bench.modality_grades(b.modality)[i]) for i in test_idx])
         if b.grade_proba is not None:
@@ -329,14 +213,14 @@ def run_fusion_benchmark(
 
     # what ECE a perfectly calibrated model would show on this many test assets (small-sample bias)
     fused["ece_if_perfectly_calibrated"] = ece_if_calibrated(fused["_proba"])
-    predictions = _test_predictions(bench, test_idx, fused, y, singles) if keep_predictions else None
+    predictions = per_asset_predictions(bench, test_idx, fused, y, singles) if keep_predictions else None
     for v in (fused, *singles.values()):
         for key in ("_proba", "_covered", "_accepted", "_costs"):
             v.pop(key)
     best_single = min(singles, key=lambda m: singles[m]["expected_cost"])
-    reduction = _reduction(fused["expected_cost"], singles[best_single]["expected_cost"])
+    reduction = cost_reduction(fused["expected_cost"], singles[best_single]["expected_cost"])
     best_realised = min(singles, key=lambda m: singles[m]["realised_cost"])
-    realised_reduction = _reduction(fused["realised_cost"], singles[best_realised]["realised_cost"])
+    realised_reduction = cost_reduction(fused["realised_cost"], singles[best_realised]["realised_cost"])
     same = all(a.grade == b.grade for a, b in zip(results, grader.grade_many(test), strict=True))
     metrics: dict[str, Any] = {
         "fused": fused,
@@ -352,7 +236,7 @@ def run_fusion_benchmark(
         "throughput_disk_cached_assets_per_s": len(test) / disk_s,
         "fit_s": fit_s,
         "calibration_figures": {k: v for k, v in grader.metrics_.items() if k != "per_modality"},
-        "known_rubric": _known_rubric(blocks, bench, test_idx, y, grader),
+        "known_rubric": known_rubric(blocks, bench, test_idx, y, grader),
         "targets": {
             "expected_cost_reduction>=0.5": reduction is not None and reduction >= 0.5,
             "ece<=0.03": fused["ece"] <= 0.03,
@@ -370,7 +254,7 @@ def run_fusion_benchmark(
         "n_train": len(train), "n_calibration": len(cal_idx), "n_test": len(test),
         "calibrated_on": "calibration split" if split_calibration else "out-of-fold (train + calibration splits)",
         "folds": folds, "piece_groups": piece_groups, "source": source,
-        "calibration": grader.calibration_, **_threshold_summary(grader.policy_),
+        "calibration": grader.calibration_, **threshold_summary(grader.policy_),
         "review_on_contradiction": review_on_contradiction, "vision_coreset_size": coreset_size,
         "model_version": grader.version_, "cached_results_identical": same and disk_same, "notes": grader.notes_,
         "grade_mix_test": {g: int((y == k).sum()) for k, g in enumerate(grader.grades_)},
@@ -398,153 +282,6 @@ def run_fusion_benchmark(
         extra["test_predictions"] = predictions
     return BenchResult(benchmark="fusion", dataset=f"linked-{source}", split="test", seed=seed, metrics=metrics,
                        wall_s=time.perf_counter() - t0, extra=extra)
-
-
-def _cluster_interval(values: np.ndarray, members: list[np.ndarray], *, n_boot: int, level: float,
-                    seed: int, denominator: np.ndarray | None = None) -> tuple[float, float]:
-    """A cluster-bootstrap interval for sum(values) / sum(denominator), by default the mean of ``values``
-    (whole clusters resampled)."""
-    rng = np.random.default_rng(seed)
-    den = np.ones(len(values)) if denominator is None else np.asarray(denominator, dtype=np.float64)
-    sums = np.array([values[m].sum() for m in members])
-    sizes = np.array([den[m].sum() for m in members], dtype=np.float64)
-    draws = rng.integers(0, len(members), size=(n_boot, len(members)))
-    means = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
-def _pooled_cost_reduction(runs: Sequence[BenchResult], *, n_boot: int = 1000, level: float = 0.9
-                           ) -> dict[str, Any] | None:
-    """Cost per asset of the fused grader against the best single modality over all runs' test assets.
-
-    ``expected``: the models' own forecasts, the best single modality per run by its forecast;
-    ``realised``: the cost of their decisions on the true grades, the best single modality per run
-    by that cost (the harder comparison). Both are one minus a ratio of sums over assets, so a run
-    counts by its number of test assets. When every run kept its per-asset costs
-    (``test_predictions["costs"]``), ``expected_interval`` and ``realised_interval`` are
-    ``level`` cluster-bootstrap intervals, engine units within a run resampled whole (the best
-    single modality stays the one each run picked). None when a run carries no per-modality costs.
-    """
-    from assetgrade.fusion.calibration import group_members
-
-    rows: list[tuple[float, ...]] = []
-    fused_c: dict[str, list[float]] = {"expected": [], "realised": []}
-    best_c: dict[str, list[float]] = {"expected": [], "realised": []}
-    units: list[str] = []
-    per_asset = all("costs" in (r.extra.get("test_predictions") or {}) for r in runs)
-    for r in runs:
-        fused, singles, n = r.metrics.get("fused", {}), r.metrics.get("single"), r.extra.get("n_test")
-        if not singles or not n or "realised_cost" not in fused:
-            return None
-        be = min(singles, key=lambda m: singles[m]["expected_cost"])
-        br = min(singles, key=lambda m: singles[m]["realised_cost"])
-        rows.append((float(n), fused["expected_cost"], singles[be]["expected_cost"], fused["realised_cost"],
-                     singles[br]["realised_cost"]))
-        if per_asset:
-            tp = r.extra["test_predictions"]
-            for kind, best in (("expected", be), ("realised", br)):
-                fused_c[kind].extend(tp["costs"]["fused"][kind])
-                best_c[kind].extend(tp["costs"][best][kind])
-            units.extend(f"{r.seed}:{u}" for u in tp["cmapss_unit"])
-    a = np.asarray(rows, dtype=np.float64)
-    w = a[:, 0]
-    out: dict[str, Any] = {"expected": _reduction(float(w @ a[:, 1]), float(w @ a[:, 2])),
-                           "realised": _reduction(float(w @ a[:, 3]), float(w @ a[:, 4]))}
-    if per_asset and units:
-        members = group_members(np.asarray(units), len(units)) or []
-        for kind in ("expected", "realised"):
-            lo, hi = _cluster_interval(np.asarray(fused_c[kind]), members, n_boot=n_boot, level=level, seed=0,
-                                       denominator=np.asarray(best_c[kind]))
-            out[f"{kind}_interval"] = [1.0 - hi, 1.0 - lo]
-        out["interval_level"] = level
-        out["interval_clusters"] = "engine unit within a run"
-    return out
-
-
-def pool_fusion_runs(runs: Sequence[BenchResult], *, coverage_target: float = 0.9, n_boot: int = 200,
-                     level: float = 0.9) -> dict[str, Any]:
-    """Calibration and coverage of the fused grader pooled over several seeded runs (``keep_predictions``).
-
-    Each run is a fresh draw of the linked benchmark, split and grader, so pooling their test
-    predictions measures the *training recipe* on up to ``len(runs)`` times as many assets as one
-    test split holds. The pooled ECE is the calibration of that recipe over its seeds: bins mix
-    graders, so a gap of opposite sign in two runs partly cancels; ``per_run_debiased_mean`` (the
-    mean of each run's own bias-corrected ECE, still biased upwards at a few hundred assets) is
-    reported beside it as the other side of that bracket.
-
-    Assets of one run share engine units and texts, and runs re-use photos, so the interval is
-    a cluster bootstrap (:func:`~assetgrade.fusion.calibration.debiased_ece` with ``groups``),
-    computed three ways -- by asset, by engine unit within a run, by photo across runs -- and
-    ``ece_debiased_high`` is the widest upper end: the target check uses the least favourable
-    dependence model of the three.
-    """
-    from assetgrade.fusion.calibration import (
-        debiased_ece,
-        ece_if_calibrated,
-        expected_calibration_error,
-        group_members,
-    )
-
-    if not runs:
-        raise ValidationError("no runs to pool", where="runs")
-    preds = []
-    for r in runs:
-        tp = r.extra.get("test_predictions")
-        if tp is None:
-            raise ValidationError(f"the run with seed {r.seed} kept no test predictions "
-                                  "(run_fusion_benchmark(keep_predictions=True))", where="runs")
-        preds.append(tp)
-    proba = np.concatenate([np.asarray(tp["proba"], dtype=np.float64) for tp in preds])
-    y = np.concatenate([np.asarray(tp["y"], dtype=np.int64) for tp in preds])
-    covered = np.concatenate([np.asarray(tp["covered"], dtype=bool) for tp in preds])
-    accepted = np.concatenate([np.asarray(tp["accepted"], dtype=bool) for tp in preds])
-    clusters = {
-        "asset": np.array([f"{r.seed}:{a}" for r, tp in zip(runs, preds, strict=True) for a in tp["asset_id"]]),
-        "engine_unit": np.array([f"{r.seed}:{u}" for r, tp in zip(runs, preds, strict=True)
-                                 for u in tp["cmapss_unit"]]),
-        "photo": np.array([f.split(";")[0] for tp in preds for f in tp["elpv_file"]]),
-    }
-    by: dict[str, dict[str, float]] = {}
-    for name, g in clusters.items():
-        d = debiased_ece(proba, y, n_boot=n_boot, level=level, groups=g)
-        by[name] = {"estimate": d["estimate"], "low": d["low"], "high": d["high"], "n_clusters": d["n_groups"]}
-    widest = max(by, key=lambda k: by[k]["high"])
-    correct = proba.argmax(axis=1) == y
-    unit_members = group_members(clusters["engine_unit"], len(y)) or []
-    cov_low, cov_high = _cluster_interval(covered.astype(np.float64), unit_members, n_boot=1000, level=level, seed=0)
-    per_run = [float(r.metrics["fused"]["ece_debiased"]) for r in runs]
-    costs = _pooled_cost_reduction(runs)
-    n_acc = int(accepted.sum())
-    pooled: dict[str, Any] = {
-        "n": len(y),
-        "n_runs": len(runs),
-        "accuracy": float(correct.mean()),
-        "ece": expected_calibration_error(proba, y),
-        "ece_if_perfectly_calibrated": ece_if_calibrated(proba, n_sims=300),
-        "ece_debiased": by["asset"]["estimate"],
-        "ece_debiased_high": by[widest]["high"],
-        "ece_debiased_high_from": widest,
-        "ece_debiased_by_cluster": by,
-        "per_run_debiased": per_run,
-        "per_run_debiased_mean": float(np.mean(per_run)),
-        "coverage": float(covered.mean()),
-        "coverage_interval": [cov_low, cov_high],
-        "coverage_target": coverage_target,
-        "policy_accept_rate": float(accepted.mean()),
-        "policy_error_among_accepted": float((~correct[accepted]).mean()) if n_acc else None,
-        "policy_accepted": n_acc,
-        "interval_level": level,
-    }
-    if costs is not None:
-        pooled["cost_reduction_vs_best_single"] = costs
-    pooled["targets"] = {
-        "ece_debiased_high<=0.03": pooled["ece_debiased_high"] <= 0.03,
-        "coverage_within_1.5pt_of_nominal": abs(pooled["coverage"] - coverage_target) <= 0.015,
-        "coverage_interval_within_1.5pt": (cov_low >= coverage_target - 0.015 and cov_high <= coverage_target + 0.015),
-    }
-    return pooled
 
 
 def _prefixed(say: Callable[[str], None], prefix: str) -> Callable[[str], None]:
