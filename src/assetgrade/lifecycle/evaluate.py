@@ -219,7 +219,10 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
     deltas: dict[str, float] = {}
     for metric, higher in HIGHER_IS_BETTER.items():
         a, b = champion.overall.get(metric), challenger.overall.get(metric)
-        if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)):
+        if a is None or not np.isfinite(a):
+            continue  # the champion has no figure: nothing to compare with
+        if b is None or not np.isfinite(b):  # NaN (stored as null) from a broken model must not skip the gate
+            regressions.append(f"{metric} {b} vs champion {a:.4f}: the challenger has no finite figure")
             continue
         deltas[metric] = b - a
         tol = policy.tolerance.get(metric, 0.0)
@@ -233,9 +236,15 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
             c = champion.subgroups.get(key, {}).get(value)
             if c is None or min(m.get("n", 0.0), c.get("n", 0.0)) < policy.min_subgroup_n:
                 continue
-            d = m["accuracy"] - c["accuracy"]
+            ours, theirs = m.get("accuracy"), c.get("accuracy")
+            if theirs is None or not np.isfinite(theirs):
+                continue
+            if ours is None or not np.isfinite(ours):
+                regressions.append(f"accuracy on {key}={value} {ours} vs champion {theirs:.4f}: no finite figure")
+                continue
+            d = ours - theirs
             deltas[f"{key}={value}:accuracy"] = d
             if -d > policy.subgroup_tolerance + 1e-12:
-                regressions.append(f"accuracy on {key}={value} {m['accuracy']:.4f} vs champion {c['accuracy']:.4f}"
+                regressions.append(f"accuracy on {key}={value} {ours:.4f} vs champion {theirs:.4f}"
                                    f" (tolerance {policy.subgroup_tolerance:g})")
     return Comparison(not regressions, regressions, deltas)

@@ -1,15 +1,25 @@
-"""A promotion policy that would open the gate by accident (NaN or negative tolerance, misspelt metric) is refused."""
+"""The promotion gate cannot be opened by accident: NaN/negative tolerances, misspelt metrics, NaN figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 
 import pytest
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.config import WorkspaceConfig
+from assetgrade.errors import ConflictError
 from assetgrade.lifecycle.evaluate import GoldenEvaluation, PromotionPolicy, compare
+from assetgrade.lifecycle.golden import freeze_golden_set
+from assetgrade.lifecycle.registry import ModelRegistry, register_bundle_loader
 from assetgrade.lifecycle.sections import check_sections
+from assetgrade.result import GradeResult
+from assetgrade.store.records import AssetRecord
+from assetgrade.workspace import Workspace
+
+from .conftest import TableModel, seed_assets
 
 
 @pytest.mark.parametrize("tolerance, why", [({"accuracy": math.nan}, "not NaN"), ({"qwk": -0.1}, ">= 0"),
@@ -26,3 +36,31 @@ def test_an_infinite_tolerance_still_means_that_metric_is_not_gated() -> None:
     worse = GoldenEvaluation("g", "h", "v2", {"accuracy": 0.5, "qwk": 0.8})
     assert compare(champ, worse, PromotionPolicy(tolerance={"accuracy": math.inf, "qwk": 0.02})).ok
     assert not compare(champ, worse, PromotionPolicy(tolerance={"accuracy": 0.01, "qwk": 0.02})).ok
+
+
+class NaNCostModel(TableModel):
+    """Grades as well as the table model but reports NaN as its expected cost (a broken cost head)."""
+
+    def grade_many(self, records: Sequence[AssetRecord]) -> list[GradeResult]:
+        return [dataclasses.replace(r, expected_cost=math.nan) for r in super().grade_many(records)]
+
+
+register_bundle_loader("nan-cost", NaNCostModel.load)
+
+
+def test_a_challenger_without_finite_figures_is_refused(ws: Workspace) -> None:
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    reg = ModelRegistry(ws)
+    reg.register(TableModel({"pump": "A", "valve": "C"}), version="v1", loader="table")
+    reg.promote("v1")
+    reg.register(NaNCostModel({"pump": "A", "valve": "C"}), version="v2", loader="nan-cost")
+    with pytest.raises(ConflictError, match=r"expected_cost nan vs champion 30.0000: the challenger has no finite figure"):
+        reg.promote("v2")  # its NaN figure was skipped: the gate let it through
+    assert reg.champion().version == "v1"  # type: ignore[union-attr]
+    champ = GoldenEvaluation("g", "h", "v1", {"accuracy": 0.9}, {"asset_type": {"pump": {"n": 30, "accuracy": 0.9}}})
+    chall = GoldenEvaluation("g", "h", "v2", {"accuracy": 0.9}, {"asset_type": {"pump": {"n": 30,
+                                                                                          "accuracy": math.nan}}})
+    assert compare(champ, chall, PromotionPolicy()).regressions == [
+        "accuracy on asset_type=pump nan vs champion 0.9000: no finite figure"]
