@@ -50,7 +50,6 @@ RARE_READING = 0.002
 """Share of the training mass below which a combination of readings counts as rare (hatched, not counted)."""
 
 
-
 class Grader:
     """One calibrated grade per asset with an honest confidence, a conformal set and a cost-aware decision.
 
@@ -149,7 +148,7 @@ class Grader:
         self.folds = int(folds)
         self.seed = int(seed)
         self.mondrian = bool(mondrian)
-        self.fuser: Fuser | None = fuser_from(fuser, int(seed))
+        self.fuser: Fuser | None = fuser_from(fuser, seed)
         self.extractor_settings = {k: dict(v) for k, v in (extractor_settings or {}).items()}
         self.max_error = float(max_error)
         self.delta = float(delta)
