@@ -201,6 +201,25 @@ class ModelRegistry:
         return champs[0] if champs else None
 
     # -- registering ------------------------------------------------------------------------
+    def check_new_version(self, version: str) -> None:
+        """Refuse ``version`` as the name of a new version: a bad or reserved name (ValidationError), or one taken.
+
+        :meth:`register` checks it; call it before long work (training) whose result gets that name.
+        """
+        if (not version or len(version) > 100 or version.startswith(".") or version != version.strip()
+                or any(c in version for c in "/\\") or not version.isprintable()):
+            raise ValidationError(f"bad model version name {version!r}: at most 100 printable characters, no"
+                                  " slash or backslash, no leading dot or surrounding spaces", where="version")
+        if version in RESERVED_VERSIONS:
+            raise ValidationError(f"model version name {version!r} is reserved (models/{version} is the model that"
+                                  " grades); pick another", where="version")
+        with self.ws.session(readonly=True) as s:
+            if s.get(ModelVersion, version) is not None:
+                raise ConflictError(f"model version {version!r} is already registered")
+        dest = self.ws.models_dir / version
+        if dest.exists():
+            raise ConflictError(f"{dest} exists but is not registered; move it away or pick another version")
+
     def register(
         self, model: Any, *, version: str | None = None, loader: str = "grader", entry: str = ".",
         manifest_hash: str | None = None, ontology_version: str | None = None,
@@ -221,23 +240,13 @@ class ModelRegistry:
                 raise NotFoundError(f"model bundle folder {src} not found")
         version = version or getattr(model, "version_", None) or datetime.now(UTC).strftime("m%Y%m%d-%H%M%S-%f")
         version = str(version)
-        if (not version or len(version) > 100 or version.startswith(".") or version != version.strip()
-                or any(c in version for c in "/\\") or not version.isprintable()):
-            raise ValidationError(f"bad model version name {version!r}: at most 100 printable characters, no"
-                                  " slash or backslash, no leading dot or surrounding spaces", where="version")
-        if version in RESERVED_VERSIONS:
-            raise ValidationError(f"model version name {version!r} is reserved (models/{version} is the model that"
-                                  " grades); pick another", where="version")
         if entry != "." and (Path(entry).is_absolute() or ".." in Path(entry).parts):
             raise ValidationError(f"entry {entry!r} must be a path inside the bundle", where="entry")
+        self.check_new_version(version)
         dest = self.ws.models_dir / version
-        with self.ws.session(readonly=True) as s:
-            if s.get(ModelVersion, version) is not None:
-                raise ConflictError(f"model version {version!r} is already registered")
-            if parent_version is not None:
+        if parent_version is not None:
+            with self.ws.session(readonly=True) as s:
                 self._row(s, parent_version)
-        if dest.exists():
-            raise ConflictError(f"{dest} exists but is not registered; move it away or pick another version")
         # Copy (or save) into a hidden folder of our own first, outside any store transaction: a large
         # bundle never holds the write lock, a crash mid-copy leaves no half bundle under the version's
         # name, and a concurrent registration of the same name cannot delete our copy.

@@ -100,6 +100,8 @@ def retrain(
 
     say = progress or (lambda _m: None)
     reg = ModelRegistry(ws)
+    if version is not None:
+        reg.check_new_version(version)  # before training, not after it
     champion = reg.champion()
     golden_ids: set[str] = set()
     if golden is not None:

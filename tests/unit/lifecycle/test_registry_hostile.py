@@ -330,3 +330,26 @@ def test_two_freezes_of_one_golden_name_at_once_on_postgresql(tmp_path: Path) ->
     finally:
         ws.close()
         reset_pg(_PG)
+
+
+@pytest.mark.parametrize("version, error, message", [("v1", ConflictError, "already registered"),
+                                                     ("grader", ValidationError, "reserved"),
+                                                     ("a/b", ValidationError, "bad model version name")])
+def test_retrain_refuses_a_taken_or_bad_name_before_training(ws: Workspace, version: str, error: type[Exception],
+                                                             message: str) -> None:
+    from assetgrade.lifecycle.retrain import retrain
+
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+    ModelRegistry(ws).register(TableModel(GOOD), version="v1", loader="table")
+    fitted: list[int] = []
+
+    def fit(records: Any) -> TableModel:
+        fitted.append(len(records))
+        return TableModel(GOOD)
+
+    with pytest.raises(error, match=message):
+        retrain(ws, fit=fit, loader="table", version=version)
+    assert fitted == []  # refused up front, not after the training
+    assert retrain(ws, fit=fit, loader="table", version="v2").n_train == 12 and fitted == [12]
