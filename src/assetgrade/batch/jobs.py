@@ -27,7 +27,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,7 +43,7 @@ from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
 
-__all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "plan_shards",
+__all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "asset_inputs", "plan_shards",
            "prediction_id", "read_features", "run_batch", "run_shard"]
 
 JobKind = Literal["extract", "grade", "audit"]
@@ -71,6 +71,8 @@ class ShardTask:
     workspace: str
     store_url: str
     model_path: str | None
+    inputs: tuple[str, ...] = ()
+    """``extract``: each asset's :func:`asset_inputs` hash at planning time, aligned with ``asset_ids``."""
 
 
 @dataclass
@@ -261,25 +263,76 @@ def _compute(model: Any, kind: str, records: Sequence[Any], errors: list[tuple[s
 
 
 # ---- planning ---------------------------------------------------------------------------------------
+def asset_inputs(evidence_sha256: Sequence[str]) -> str:
+    """One asset's input hash: the sha256 of its evidence items' sha256 in evidence-id order (32 hex digits)."""
+    return hashlib.sha256(",".join(evidence_sha256).encode()).hexdigest()[:32]
+
+
+def _evidence_by_asset(s: Any, asset_ids: Sequence[str] | None) -> Iterator[tuple[str, list[str]]]:
+    """(asset id, its evidence sha256 in id order) per asset, streamed in the store's asset-id order.
+
+    One query over assets joined to their evidence, read in batches, so planning holds one asset's
+    evidence at a time rather than every evidence hash of the store (millions of rows at scale).
+    """
+    if asset_ids is not None:  # the caller's ids, sorted: looked up in chunks
+        ids = sorted(asset_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            ev: dict[str, list[str]] = {a: [] for a in chunk}
+            for aid, sha in s.execute(select(Evidence.asset_id, Evidence.sha256).where(Evidence.asset_id.in_(chunk))
+                                      .order_by(Evidence.asset_id, Evidence.id)):
+                ev[aid].append(sha)
+            yield from ((a, ev[a]) for a in chunk)
+        return
+    q = (select(Asset.id, Evidence.sha256).outerjoin(Evidence, Evidence.asset_id == Asset.id)
+         .order_by(Asset.id, Evidence.id).execution_options(yield_per=2000))
+    current: str | None = None
+    shas: list[str] = []
+    for aid, sha in s.execute(q):
+        if aid != current:
+            if current is not None:
+                yield current, shas
+            current, shas = aid, []
+        if sha is not None:
+            shas.append(sha)
+    if current is not None:
+        yield current, shas
+
+
+def _plan(ws: Any, kind: str, *, model_version: str | None, shard_size: int,
+          asset_ids: Sequence[str] | None = None) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """(shard key, asset ids, per-asset input hashes) of every shard (see :func:`plan_shards`)."""
+    if shard_size < 1:
+        raise ValidationError(f"shard_size={shard_size} must be >= 1", where="--shard-size")
+    shards: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    chunk: list[str] = []
+    inputs: list[str] = []
+    h = hashlib.sha256(f"{kind}\x00{model_version}".encode())
+
+    def close() -> None:
+        nonlocal h
+        shards.append((f"{kind}:{h.hexdigest()[:40]}", tuple(chunk), tuple(inputs)))
+        chunk.clear()
+        inputs.clear()
+        h = hashlib.sha256(f"{kind}\x00{model_version}".encode())
+
+    with ws.session(readonly=True) as s:
+        for aid, shas in _evidence_by_asset(s, asset_ids):
+            h.update(f"\x00{aid}\x01{','.join(shas)}".encode())
+            chunk.append(aid)
+            inputs.append(asset_inputs(shas))
+            if len(chunk) == shard_size:
+                close()
+    if chunk:
+        close()
+    return shards
+
+
 def plan_shards(ws: Any, kind: str, *, model_version: str | None, shard_size: int,
                 asset_ids: Sequence[str] | None = None) -> list[tuple[str, tuple[str, ...]]]:
     """(shard key, asset ids) of every shard, from the sorted asset ids and their evidence hashes."""
-    if shard_size < 1:
-        raise ValidationError(f"shard_size={shard_size} must be >= 1", where="--shard-size")
-    with ws.session(readonly=True) as s:
-        ids = sorted(asset_ids) if asset_ids is not None else list(s.scalars(select(Asset.id).order_by(Asset.id)))
-        ev: dict[str, list[str]] = {}
-        for aid, sha in s.execute(select(Evidence.asset_id, Evidence.sha256).order_by(Evidence.asset_id,
-                                                                                        Evidence.id)):
-            ev.setdefault(aid, []).append(sha)
-    shards = []
-    for i in range(0, len(ids), shard_size):
-        chunk = tuple(ids[i:i + shard_size])
-        h = hashlib.sha256(f"{kind}\x00{model_version}".encode())
-        for aid in chunk:
-            h.update(f"\x00{aid}\x01{','.join(ev.get(aid, []))}".encode())
-        shards.append((f"{kind}:{h.hexdigest()[:40]}", chunk))
-    return shards
+    return [(key, ids) for key, ids, _ in _plan(ws, kind, model_version=model_version, shard_size=shard_size,
+                                                 asset_ids=asset_ids)]
 
 
 def _done_keys(ws: Any, keys: Sequence[str]) -> set[str]:
@@ -360,6 +413,8 @@ def _write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path
             ids += list(block.asset_ids)
     merged = {k: (np.concatenate(v) if isinstance(v, list) else v) for k, v in arrays.items()}
     merged["asset_ids"] = np.array(ids, dtype=str)
+    planned = dict(zip(res.task.asset_ids, res.task.inputs, strict=False))
+    merged["asset_inputs"] = np.array([planned.get(a, "") for a in ids], dtype=str)
     path = features_dir(ws, model_version) / f"{res.task.key.split(':', 1)[1]}.npz"
 
     def write(tmp: Path) -> None:
@@ -384,18 +439,40 @@ def _write_audit(ws: Any, res: ShardResult) -> tuple[Path, int]:
 
 
 def read_features(ws: Any, model_version: str) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """Every feature file of ``model_version``: per modality (asset ids, features, present)."""
+    """The current feature rows of ``model_version``: per modality (asset ids, features, present).
+
+    Each asset appears once, from a file written for the evidence it has now: a row written before
+    the asset's evidence changed (its shard got a new key, so a new file) or a second row from a run
+    with another ``--shard-size`` is left out. Files written before rows carried their input hash
+    fill in only assets that no current file covers.
+    """
+    with ws.session(readonly=True) as s:
+        current = {aid: asset_inputs(shas) for aid, shas in _evidence_by_asset(s, None)}
+    files = sorted(features_dir(ws, model_version).glob("*.npz"))
     out: dict[str, tuple[list[str], list[Any], list[Any]]] = {}
-    for f in sorted(features_dir(ws, model_version).glob("*.npz")):
-        with np.load(f) as z:
-            ids = [str(x) for x in z["asset_ids"]]
-            for k in z.files:
-                if k.endswith("__features"):
-                    m = k[: -len("__features")]
-                    ent = out.setdefault(m, ([], [], []))
-                    ent[0].extend(ids)
-                    ent[1].append(z[k])
-                    ent[2].append(z[f"{m}__present"])
+    seen: set[str] = set()
+    for legacy in (False, True):
+        for f in files:
+            with np.load(f) as z:
+                if ("asset_inputs" not in z.files) != legacy:
+                    continue
+                ids = [str(x) for x in z["asset_ids"]]
+                hashes = [str(x) for x in z["asset_inputs"]] if not legacy else [None] * len(ids)
+                keep = []
+                for i, (aid, h) in enumerate(zip(ids, hashes, strict=True)):
+                    if aid in current and aid not in seen and (legacy or h == current[aid]):
+                        keep.append(i)
+                        seen.add(aid)
+                if not keep:
+                    continue
+                rows = np.asarray(keep, dtype=np.int64)
+                for k in z.files:
+                    if k.endswith("__features"):
+                        m = k[: -len("__features")]
+                        ent = out.setdefault(m, ([], [], []))
+                        ent[0].extend(ids[i] for i in keep)
+                        ent[1].append(z[k][rows])
+                        ent[2].append(z[f"{m}__present"][rows])
     return {m: (ids, np.concatenate(x), np.concatenate(p)) for m, (ids, x, p) in out.items()}
 
 
@@ -458,14 +535,16 @@ def run_batch(
         mp = Path(model_path) if model_path is not None else Path(ws.models_dir) / "grader"
         model_version = str(read_bundle_info(mp)["model_version"])
         mpath = str(mp.resolve())
-    shards = plan_shards(ws, kind, model_version=model_version, shard_size=shard_size, asset_ids=asset_ids)
+    plan = _plan(ws, kind, model_version=model_version, shard_size=shard_size, asset_ids=asset_ids)
+    shards = [(k, a) for k, a, _ in plan]
     # an audit re-reads the blobs every time: its shard key only hashes what the store says they hold, so a
     # blob damaged after an earlier clean audit would otherwise never be looked at again
     done = set() if kind == "audit" else _done_keys(ws, [k for k, _ in shards])
     rep = BatchReport(kind=kind, model_version=model_version, n_assets=sum(len(a) for _, a in shards),
                       n_shards=len(shards), shards_skipped=len(done))
     tasks = [ShardTask(kind=kind, index=i, key=k, asset_ids=a, workspace=str(ws.path), store_url=ws.store_url,
-                       model_path=mpath) for i, (k, a) in enumerate(shards) if k not in done]
+                       model_path=mpath, inputs=h if kind == "extract" else ())
+             for i, (k, a, h) in enumerate(plan) if k not in done]
     if progress:
         progress(rep.shards_skipped, rep.n_shards)
     for res in executor.map_shards(run_shard, tasks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -199,3 +200,54 @@ def test_a_store_read_failure_in_a_worker_is_reported_per_asset_not_raised(batch
         assert res.results == []
         assert [a for a, _ in res.errors] == ["asset-000", "asset-001"], res.errors
         assert all("from the store" in e and "asset-00" in e for _, e in res.errors), res.errors
+
+
+def test_read_features_returns_each_asset_once_from_its_current_evidence(batch_ws: Workspace) -> None:
+    # a changed asset's shard gets a new key and a new file, and another --shard-size writes every asset again:
+    # read_features used to return the old files' rows too (an asset two or three times, one row stale)
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        first = run_batch(batch_ws, "extract", ex, shard_size=10)
+        ids0, x0, _ = read_features(batch_ws, first.model_version or "")["text"]
+        text = "Fatigue crack at the weld, severe leak, bearing seized; unit out of service."
+        with batch_ws.session() as s:
+            add_evidence(s, asset_id="asset-003", kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(),
+                         text=text, evidence_id="asset-003/log-2", provenance=ProvenanceInfo(source="cmms"))
+        second = run_batch(batch_ws, "extract", ex, shard_size=10)
+        run_batch(batch_ws, "extract", ex, shard_size=7)
+    assert (second.shards_done, second.shards_skipped) == (1, 2)
+    assert len(list((Path(batch_ws.cache_dir) / "features" / (first.model_version or "")).glob("*.npz"))) > 3
+    ids, x, present = read_features(batch_ws, first.model_version or "")["text"]
+    assert sorted(ids) == [f"asset-{i:03d}" for i in range(N_ASSETS)]  # each once
+    assert x.shape[0] == present.shape[0] == N_ASSETS
+    old_row, new_row = x0[ids0.index("asset-003")], x[ids.index("asset-003")]
+    assert not np.array_equal(old_row, new_row, equal_nan=True)  # the row of its current evidence, not the stale one
+    other = ids.index("asset-004")
+    assert np.array_equal(x[other], x0[ids0.index("asset-004")], equal_nan=True)
+
+
+def test_planning_streams_the_evidence_hashes_instead_of_loading_them_all(tmp_path: Path) -> None:
+    # planning used to read every evidence hash of the store into one dict first (hundreds of MB for a
+    # million-item store); it now holds one asset's hashes at a time
+    import tracemalloc
+
+    from sqlalchemy import text
+
+    ws = Workspace.init(tmp_path / "ws")
+    n, per = 4000, 10
+    with ws.engine.begin() as conn:  # rows inserted directly: 40,000 evidence items in well under a second
+        conn.execute(text("INSERT INTO assets (id, asset_type, attributes, created_at, version)"
+                          " VALUES (:id, 'pump', '{}', '2026-01-01', 1)"), [{"id": f"a{i:06d}"} for i in range(n)])
+        conn.execute(text("INSERT INTO evidence (id, asset_id, kind, sha256, text, attributes, created_at)"
+                          " VALUES (:id, :a, 'log', :s, 'x', '{}', '2026-01-01')"),
+                     [{"id": f"a{i:06d}/{j}", "a": f"a{i:06d}", "s": hashlib.sha256(f"{i}/{j}".encode()).hexdigest()}
+                      for i in range(n) for j in range(per)])
+    plan_shards(ws, "grade", model_version="m", shard_size=64)  # imports and caches warmed outside the count
+    tracemalloc.start()
+    try:
+        shards = plan_shards(ws, "grade", model_version="m", shard_size=64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    ws.close()
+    assert len(shards) == 63 and sum(len(a) for _, a in shards) == n
+    assert peak < 6e6, f"planning {n * per} evidence items peaked at {peak / 1e6:.1f} MB (all hashes: ~13 MB)"
