@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from assetgrade.errors import StoreError
+
 __all__ = ["WriterLock", "sqlite_lock_path"]
 
 try:
@@ -80,7 +82,12 @@ class WriterLock:
             return None
         if self._fd is None or self._pid != os.getpid():  # a forked child opens its own descriptor
             self._pid = os.getpid()
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:  # a read-only folder or mount: say which file and why, not a bare OSError
+                self._fd = None
+                raise StoreError(f"cannot open the store's writer lock {self.path}: {exc.strerror or exc} (writing"
+                                 " the store needs its folder writable)") from exc
         return self._fd
 
     def __enter__(self) -> WriterLock:

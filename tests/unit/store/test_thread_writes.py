@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from assetgrade.store.audit import verify_chain
 from assetgrade.store.repository import add_asset, list_assets
 from assetgrade.workspace import Workspace
@@ -77,3 +79,19 @@ def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     with ws.session(readonly=True) as s:
         assert len(list_assets(s, limit=1000)) == 30
         assert verify_chain(s).ok
+
+
+def test_a_writer_lock_that_cannot_be_created_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    # a read-only workspace folder (or mount): the lock file cannot be created; this used to escape every write
+    # as a bare OSError. Here its folder is a regular file, which fails the same way for any user, root included.
+    from assetgrade.errors import StoreError
+    from assetgrade.store.writelock import WriterLock
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    lock = WriterLock(blocker / "assetgrade.db.writer-lock")
+    with pytest.raises(StoreError, match=r"writer lock .*not-a-folder"), lock:
+        pass
+    assert not lock.held
+    with pytest.raises(StoreError):  # and again: nothing half-opened stays behind
+        lock.__enter__()
