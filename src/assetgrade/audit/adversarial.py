@@ -24,7 +24,7 @@ from assetgrade.audit.data import AuditData
 from assetgrade.audit.images import STAT_NAMES, image_digests
 from assetgrade.audit.params import CV_SETTINGS, Interval, SettingConstraint, validate_settings
 
-__all__ = ["AdversarialValidation", "auc"]
+__all__ = ["AdversarialValidation", "auc", "auc_p_value"]
 
 
 def auc(y: npt.NDArray[Any], score: npt.NDArray[np.float64]) -> float:
@@ -38,14 +38,36 @@ def auc(y: npt.NDArray[Any], score: npt.NDArray[np.float64]) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def auc_p_value(a: float, n1: int, n0: int) -> float:
+    """One-sided p-value of an AUC this far above 0.5 when the two groups do not differ.
+
+    The null distribution of the Mann-Whitney U (AUC = U / (n1 n0)) in its normal approximation:
+    mean 0.5, variance (n1 + n0 + 1) / (12 n1 n0) (ties ignored, which errs on the safe side).
+    Out-of-fold scores of a cross-validated probe are not quite independent, so this is a guard
+    against chance on small samples, not an exact test. NaN in, NaN out.
+
+    >>> round(auc_p_value(1.0, 2, 2), 3), round(auc_p_value(0.55, 500, 500), 4)
+    (0.061, 0.0031)
+    """
+    if not np.isfinite(a) or n1 < 1 or n0 < 1:
+        return float("nan")
+    se = np.sqrt((n1 + n0 + 1) / (12.0 * n1 * n0))
+    return float(sps.norm.sf((a - 0.5) / se))
+
+
 @register_check("adversarial")
 class AdversarialValidation:
     """Out-of-fold AUC of a real-vs-synthetic probe on embeddings (and image statistics); high AUC fails.
 
     Parameters
     ----------
-    max_auc : policy, the check fails when the AUC is above this (default 0.75).
-    shortcut_auc : an image statistic whose own AUC (either direction) reaches this is reported as a shortcut.
+    max_auc : policy, the check fails when the AUC is above this (default 0.75) and significantly above 0.5.
+    shortcut_auc : an image statistic whose own AUC (either direction) reaches this, significantly, is reported
+        as a shortcut.
+    alpha : significance level (default 0.05): the AUC must be above 0.5 with p < alpha to fail the check,
+        a statistic with p < alpha / 7 (Bonferroni over the seven statistics) to count as a shortcut. Small
+        samples reach high AUCs by chance: with 2 synthetic items among 20 real ones, a third of indistinguishable
+        sets had an AUC above 0.75.
     flag_confidence : synthetic items the probe calls synthetic with at least this probability are flagged.
     n_splits, seed : grouped cross-validation settings.
     top_k : how many most-confidently-synthetic items and embedding dimensions to report.
@@ -59,7 +81,7 @@ class AdversarialValidation:
     name = "adversarial"
     _constraints: ClassVar[dict[str, SettingConstraint]] = {
         "max_auc": Interval(0.5, 1), "shortcut_auc": Interval(0.5, 1), "flag_confidence": Interval(0, 1),
-        **CV_SETTINGS, "top_k": Interval(0, None, integer=True)}
+        **CV_SETTINGS, "top_k": Interval(0, None, integer=True), "alpha": Interval(1e-6, 1)}
 
     def __init__(
         self,
@@ -70,9 +92,11 @@ class AdversarialValidation:
         n_splits: int = 5,
         seed: int = 0,
         top_k: int = 10,
+        alpha: float = 0.05,
     ) -> None:
         validate_settings(self.name, self._constraints, max_auc=max_auc, shortcut_auc=shortcut_auc,
-                          flag_confidence=flag_confidence, n_splits=n_splits, seed=seed, top_k=top_k)
+                          flag_confidence=flag_confidence, n_splits=n_splits, seed=seed, top_k=top_k, alpha=alpha)
+        self.alpha = alpha
         self.max_auc = max_auc
         self.shortcut_auc = shortcut_auc
         self.flag_confidence = flag_confidence
@@ -107,6 +131,9 @@ class AdversarialValidation:
             return skipped(self.name, data, "no cross-validation fold could score both real and synthetic/augmented"
                            " items (too few assets on one side)")
         info["auc"] = score_auc
+        scored = np.isfinite(p)
+        n1, n0 = int(y[scored].sum()), int((1 - y[scored]).sum())
+        info["auc_p_value"] = auc_p_value(score_auc, n1, n0)
         info["n_real"], info["n_nonreal"] = int((1 - y).sum()), int(y.sum())
         if emb is not None:
             model = probe(1.0, self.seed).fit(emb, y)
@@ -116,9 +143,11 @@ class AdversarialValidation:
         shortcuts: list[dict[str, Any]] = []
         if st is not None:
             per_stat = []
+            n1s, n0s = int(y.sum()), int((1 - y).sum())
             for j, sname in enumerate(STAT_NAMES):
                 a = auc(y, st[:, j])
                 sep = max(a, 1 - a) if np.isfinite(a) else float("nan")
+                p_two = min(1.0, 2 * auc_p_value(sep, n1s, n0s)) if np.isfinite(sep) else float("nan")
                 rho = float(sps.spearmanr(st[:, j], p, nan_policy="omit")[0]) if np.nanstd(st[:, j]) > 0 else 0.0
                 row = {
                     "stat": sname,
@@ -128,9 +157,10 @@ class AdversarialValidation:
                     "mean_real": float(np.nanmean(st[y == 0, j])),
                     "mean_nonreal": float(np.nanmean(st[y == 1, j])),
                     "spearman_with_probe": rho,
+                    "p_value": p_two,
                 }
                 per_stat.append(row)
-                if np.isfinite(sep) and sep >= self.shortcut_auc:
+                if np.isfinite(sep) and sep >= self.shortcut_auc and p_two < self.alpha / len(STAT_NAMES):
                     shortcuts.append(row)
             shortcuts.sort(key=lambda r: -float(r["separation"]))
             info["image_stats"] = per_stat
@@ -144,9 +174,11 @@ class AdversarialValidation:
         scores = np.where(y == 1, 1.0 - np.nan_to_num(p, nan=0.5), 1.0)
         flags = (y == 1) & (np.nan_to_num(p, nan=0.0) >= self.flag_confidence)
         summary = 1.0 - 2.0 * abs(score_auc - 0.5) if np.isfinite(score_auc) else 1.0
-        passed = not (np.isfinite(score_auc) and score_auc > self.max_auc)
+        significant = info["auc_p_value"] < self.alpha
+        passed = not (score_auc > self.max_auc and significant)
         sc = ", ".join(f"{r['stat']} ({r['direction']}, AUC {r['separation']:.2f})" for r in shortcuts) or "none found"
-        msg = f"real-vs-synthetic AUC {score_auc:.3f} (policy <= {self.max_auc}); shortcuts: {sc}"
+        chance = "" if significant or score_auc <= self.max_auc else f"; not significant, p {info['auc_p_value']:.2g}"
+        msg = f"real-vs-synthetic AUC {score_auc:.3f} (policy <= {self.max_auc}{chance}); shortcuts: {sc}"
         if "stats_only_auc" in info:
             msg += f"; image statistics alone: AUC {info['stats_only_auc']:.3f}"
         if st is not None:

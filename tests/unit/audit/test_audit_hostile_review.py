@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from assetgrade.audit.base import get_check, run_checks
 from assetgrade.audit.data import AuditData
@@ -116,3 +117,31 @@ def test_sim_to_real_compares_the_probes_on_the_same_real_items(rng: np.random.G
     assert not res.skipped
     assert res.info["n_real_compared"] == 30
     assert res.info["gap"] == pytest.approx(res.info["accuracy_real_to_real"] - res.info["accuracy_synthetic_to_real"])
+
+
+def _noise_images(rng: np.random.Generator, n: int) -> list[Image.Image]:
+    return [Image.fromarray(rng.integers(0, 256, size=(32, 32)).astype(np.uint8)).convert("RGB") for _ in range(n)]
+
+
+def test_no_chance_shortcuts_on_a_handful_of_items(rng: np.random.Generator) -> None:
+    # 2 real, 2 synthetic, all pure noise: every statistic's AUC is 0, 0.25, 0.5, 0.75 or 1, so on an effect
+    # size alone nearly every run named a "shortcut" (97 of 100); none is significant after Bonferroni
+    reported = []
+    for _ in range(10):
+        imgs = _noise_images(rng, 4)
+        data = _data(["x"] * 4, origins=["real", "real", "synthetic", "synthetic"], emb=rng.normal(size=(4, 3)),
+                     image_loader=lambda i, imgs=imgs: imgs[i])
+        res = get_check("adversarial").run(data)
+        reported.append(res.info["shortcuts"])
+        assert all(np.isfinite(r["p_value"]) for r in res.info["image_stats"])
+    assert reported == [[]] * 10
+
+
+def test_a_perfect_auc_on_two_synthetic_items_is_not_significant() -> None:
+    emb = np.array([[0.0], [0.5], [10.0], [10.5]])  # one dimension: with two training items a fold, scaled
+    data = _data(["x"] * 4, origins=["real", "real", "synthetic", "synthetic"], emb=emb)
+    res = get_check("adversarial").run(data)
+    assert res.info["auc"] == 1.0
+    assert res.info["auc_p_value"] == pytest.approx(0.061, abs=1e-3)
+    assert res.passed and "not significant" in res.message
+    assert not get_check("adversarial", alpha=0.1).run(data).passed
