@@ -18,6 +18,8 @@ champion in the registry without changing what grades.
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from assetgrade.lifecycle.registry import ModelInfo
     from assetgrade.workspace import Workspace
 
-__all__ = ["Install", "installing", "prepare_install", "registered_version_of", "stage_install"]
+__all__ = ["Install", "exchange_folders", "installing", "prepare_install", "registered_version_of",
+           "stage_install"]
 
 
 @dataclass
@@ -87,6 +90,16 @@ class Install:
                 aside = target.with_name(f"grader-replaced-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
                 self.record["replaced_kept_at"] = f"{self.record['dir'].rsplit('/', 1)[0]}/{aside.name}"
         try:
+            if aside is not None and exchange_folders(incoming, target):
+                # one atomic step: models/grader never goes missing (the old bundle now lies at `incoming`)
+                self.aside, self.discard_aside, self.incoming, self._swapped = incoming, discard, None, True
+                try:
+                    incoming.rename(aside)
+                    self.aside = aside
+                except OSError:  # keep it where it is; finish/undo still find it
+                    if not discard:
+                        self.record["replaced_kept_at"] = f"{self.record['dir'].rsplit('/', 1)[0]}/{incoming.name}"
+                return self
             if aside is not None:
                 target.rename(aside)
             try:
@@ -118,12 +131,44 @@ class Install:
             shutil.rmtree(self.incoming, ignore_errors=True)
         if not self._swapped or self.target is None:
             return
+        if self.aside is not None and self.target.exists() and exchange_folders(self.aside, self.target):
+            shutil.rmtree(self.aside, ignore_errors=True)  # now holds the bundle being undone
+            return
         gone = self.target.with_name(f".grader-undone-{uuid.uuid4().hex[:8]}")
         if self.target.exists():
             self.target.rename(gone)
         if self.aside is not None:
             self.aside.rename(self.target)
         shutil.rmtree(gone, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def exchange_folders(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where unsupported.
+
+    With it, a reader of ``models/grader`` always finds a whole bundle there; elsewhere (another
+    OS, an old kernel or C library, a file system without it) the caller falls back to two renames.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd = -100
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, f"cannot exchange {a} and {b}: {os.strerror(err)}")
 
 
 def _look(folder: Path) -> tuple[Any, ...] | None:

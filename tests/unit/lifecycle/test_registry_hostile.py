@@ -353,3 +353,71 @@ def test_retrain_refuses_a_taken_or_bad_name_before_training(ws: Workspace, vers
         retrain(ws, fit=fit, loader="table", version=version)
     assert fitted == []  # refused up front, not after the training
     assert retrain(ws, fit=fit, loader="table", version="v2").n_train == 12 and fitted == [12]
+
+
+def _exchange_works(tmp: Path) -> bool:
+    a, b = tmp / "xa", tmp / "xb"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    ok = serving.exchange_folders(a, b) and (b / "f").read_text() == "a"
+    shutil.rmtree(a)
+    shutil.rmtree(b)
+    return ok
+
+
+def test_models_grader_never_goes_missing_during_a_swap_or_its_undo(
+        reg: ModelRegistry, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _exchange_works(tmp_path):
+        pytest.skip("this file system or kernel has no renameat2(RENAME_EXCHANGE); two renames are used instead")
+    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
+    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    reg.promote("v1")
+    seen: list[bool] = []
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        out = real_rename(self, target)
+        seen.append((ws.grader_dir / "table.json").is_file())  # what a grading request would find now
+        return out
+
+    monkeypatch.setattr(Path, "rename", rename)
+    reg.promote("v2")
+    assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
+    reg.rollback(reason="back to v1")
+    assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise StoreError("audit trail unavailable")
+
+    monkeypatch.setattr(registry, "append_event", broken)
+    with pytest.raises(StoreError):
+        reg.promote("v2", force=True, reason="retry")  # swapped in, then undone
+    assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
+    assert seen and all(seen), seen
+    assert not [p.name for p in ws.models_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_without_an_atomic_exchange_two_renames_still_install_and_undo(
+        reg: ModelRegistry, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serving, "exchange_folders", lambda _a, _b: False)  # another OS or file system
+    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
+    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    reg.promote("v1")
+    reg.promote("v2")
+    assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
+    real, down = registry.append_event, [True]
+
+    def append_event(*a: Any, **k: Any) -> Any:
+        if down:
+            raise StoreError("down")
+        return real(*a, **k)
+
+    monkeypatch.setattr(registry, "append_event", append_event)
+    with pytest.raises(StoreError, match="down"):
+        reg.rollback()
+    assert bundle_digest(ws.grader_dir) == v2.bundle_sha256 and reg.champion().version == "v2"  # type: ignore[union-attr]
+    down.clear()
+    reg.rollback()
+    assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
+    assert sorted(p.name for p in ws.models_dir.iterdir()) == ["grader", "v1", "v2"]
