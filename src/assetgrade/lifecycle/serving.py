@@ -5,11 +5,12 @@ registry keeps versions in ``models/<version>/``. :meth:`ModelRegistry.promote
 <assetgrade.lifecycle.registry.ModelRegistry.promote>` and ``rollback`` install the new
 champion there: :func:`stage_install` copies the bundle next to ``models/grader`` and checks it
 before the registry's write transaction begins (a large bundle never holds the store's write
-lock), then :meth:`Install.swap`, inside the transaction, swaps it in by two renames in the same
-folder; the registry change is then stored (with :attr:`Install.record` in its audit event) and
+lock), then :meth:`Install.swap`, inside the transaction, swaps it in (one atomic exchange of the
+two folders on Linux, :func:`exchange_folders`; else two renames in the same folder); the
+registry change is then stored (with :attr:`Install.record` in its audit event) and
 :meth:`Install.finish` called, or, when storing fails, :meth:`Install.undo` puts the replaced
-folder back. A replaced ``models/grader``
-that is no registered version (a grader saved by ``assetgrade train``) is kept as
+folder back. A replaced ``models/grader`` that is no registered version (a grader saved by
+``assetgrade train``) is kept as
 ``models/grader-replaced-<UTC time>/``; a registered one is deleted (the registry holds it).
 
 Only bundles of the ``grader`` loader are installed; a model of another loader becomes
