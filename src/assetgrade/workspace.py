@@ -112,7 +112,10 @@ class Workspace:
             return os.environ[STORE_ENV], f"${STORE_ENV}"
         url = self.config.store_url
         if not url:
-            return f"sqlite:///{self.path / DB_NAME}", f"the workspace's {DB_NAME}"
+            from sqlalchemy import URL  # escapes a '?', '#' or '%' in the folder's path, which a URL would misread
+
+            return (URL.create("sqlite", database=str(self.path / DB_NAME)).render_as_string(),
+                    f"the workspace's {DB_NAME}")
         file = sqlite_file(url)
         if file is not None and not file.is_absolute():  # keep the URL's query (?timeout=30)
             from sqlalchemy.engine import make_url

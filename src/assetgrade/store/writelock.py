@@ -37,11 +37,17 @@ def sqlite_lock_path(url: str) -> Path | None:
     '/tmp/ws/assetgrade.db.writer-lock'
     >>> sqlite_lock_path("sqlite://") is None, sqlite_lock_path("postgresql://h/db") is None
     (True, True)
+    >>> str(sqlite_lock_path("sqlite:////tmp/a%3Fb/assetgrade.db?timeout=30"))
+    '/tmp/a?b/assetgrade.db.writer-lock'
     """
     if not url.startswith("sqlite"):
         return None
-    _, _, rest = url.partition(":///")
-    db = rest.split("?", 1)[0]
+    from sqlalchemy.engine import make_url
+
+    try:
+        db = make_url(url).database  # percent-decoded: a folder named "a?b" is written a%3Fb in the URL
+    except Exception:  # not a URL SQLAlchemy reads: connecting fails with its own error
+        return None
     if not db or db == ":memory:":
         return None
     return Path(db).with_name(Path(db).name + ".writer-lock")

@@ -130,3 +130,22 @@ def test_a_file_given_as_the_workspace_is_named_as_a_file(tmp_path: Path) -> Non
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(NotFoundError, match="is a file, not a workspace folder"):
         Workspace.open(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize("folder", ["plant?3", "line#2", "100%20 done", "ops@site:b", "Prüfstand 7"])
+def test_a_workspace_folder_a_url_would_misread_keeps_its_database_inside(tmp_path: Path, folder: str) -> None:
+    # the default store URL was "sqlite:///" + path: a '?' cut the path (the database went to a file named after
+    # the parent folder's prefix) and '%20' was decoded to a space (no such folder: the store could not be opened)
+    from assetgrade.store.repository import add_asset, list_assets
+    from assetgrade.store.writelock import sqlite_lock_path
+
+    path = tmp_path / folder / "ws"
+    Workspace.init(path).close()
+    with Workspace.open(path) as ws:
+        with ws.session() as s:
+            add_asset(s, "pump-1")
+        with ws.session(readonly=True) as s:
+            assert [a.id for a in list_assets(s)] == ["pump-1"]
+        assert sqlite_lock_path(ws.store_url) == path / "assetgrade.db.writer-lock"
+    assert (path / "assetgrade.db").is_file() and (path / "assetgrade.db.writer-lock").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]  # nothing written beside it
