@@ -10,8 +10,12 @@ import numpy as np
 from assetgrade.audit.base import CheckResult, register_check
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.params import Interval, Names, SettingConstraint, validate_settings
+from assetgrade.errors import ValidationError
 
-__all__ = ["CoverageGaps"]
+__all__ = ["MAX_CELLS", "CoverageGaps"]
+
+MAX_CELLS = 1_000_000
+"""The most cells (combinations of the ``by`` values) the check builds; more is refused, naming the columns."""
 
 
 @register_check("coverage")
@@ -56,6 +60,12 @@ class CoverageGaps:
         good = data.is_real & data.column("expert_labelled").astype(bool)
         cols = [data.column(c).astype(str) for c in self.by]
         levels = [sorted(set(c)) for c in cols]
+        n_cells = int(np.prod([len(lv) for lv in levels], dtype=object))
+        if n_cells > MAX_CELLS:
+            # every combination is a cell: a column of per-item values (ids, timestamps) makes millions
+            sizes = ", ".join(f"{b} {len(lv)}" for b, lv in zip(self.by, levels, strict=True))
+            raise ValidationError(f"{n_cells:,} cells ({sizes} distinct values) is more than {MAX_CELLS:,}; cover"
+                                  " columns with a few values each", where="coverage.by")
         keys = list(zip(*cols, strict=True))
         counts: dict[tuple[str, ...], int] = dict.fromkeys(itertools.product(*levels), 0)
         for k, g in zip(keys, good, strict=True):

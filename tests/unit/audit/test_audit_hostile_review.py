@@ -145,3 +145,13 @@ def test_a_perfect_auc_on_two_synthetic_items_is_not_significant() -> None:
     assert res.info["auc_p_value"] == pytest.approx(0.061, abs=1e-3)
     assert res.passed and "not significant" in res.message
     assert not get_check("adversarial", alpha=0.1).run(data).passed
+
+
+def test_coverage_by_per_item_columns_is_refused_not_a_hang() -> None:
+    # item_id x asset_id over 2,000 items: 4 million combinations, each a dict; refused by name, the run goes on
+    n = 2000
+    data = _data(["x"] * n)
+    rep = run_checks(data, ["coverage", "imbalance"], {"coverage": {"by": ["item_id", "asset_id"]}})
+    assert "coverage" in rep.errors and "imbalance" in rep.results
+    assert "4,000,000 cells (item_id 2000, asset_id 2000 distinct values)" in rep.errors["coverage"]
+    assert "coverage.by" in rep.errors["coverage"]
