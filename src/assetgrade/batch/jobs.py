@@ -124,7 +124,11 @@ def _worker_ws(task: ShardTask) -> Any:
 
     key = (task.workspace, task.store_url)
     if key not in _WS_CACHE:
-        _WS_CACHE[key] = Workspace.open(task.workspace, task.store_url, check_schema=False)
+        ws = Workspace.open(task.workspace, task.store_url, check_schema=False)
+        # every blob a batch reads is re-hashed (whatever verify_blobs_on_read says): a damaged blob that still
+        # decodes would otherwise be graded or extracted as if it were the evidence its sha256 names
+        ws.blobs.verify_on_read = True
+        _WS_CACHE[key] = ws
     return _WS_CACHE[key]
 
 

@@ -109,3 +109,16 @@ def test_extract_with_a_corrupt_image_leaves_its_row_out_and_the_shard_unmarked(
     assert _marks(vws) == 1
     ids, _, _ = read_features(vws, rep.model_version or "")["vision"]
     assert "asset-013" not in ids and len(ids) == N_ASSETS - 1
+
+
+def test_grade_with_an_image_blob_replaced_by_another_valid_picture_reports_the_asset(vws: Workspace) -> None:
+    # the blob still decodes, but it is not the evidence its sha256 names (a bit flip in pixel data, a file
+    # overwritten by another photo): batch workers read blobs without checking the hash and graded it silently
+    _blob(vws, "asset-006/img").write_bytes(_photo(7))
+    with LocalExecutor(workers=1) as ex:
+        rep = run_batch(vws, "grade", ex, shard_size=12)
+    assert [a for a, _ in rep.errors] == ["asset-006"], rep.errors
+    assert "asset-006/img" in rep.errors[0][1]
+    assert rep.written == N_ASSETS - 1 and _marks(vws) == 1
+    with vws.session(readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(Prediction).where(Prediction.asset_id == "asset-006")) == 0
