@@ -86,19 +86,49 @@ class SyntheticImage:
 
 
 def read_mark(data: bytes) -> dict[str, Any] | None:
-    """The provenance embedded by ``to_png_bytes``, or None for an unmarked image."""
-    try:
-        img = Image.open(io.BytesIO(data))
-        text = img.info.get(MARK_KEY)
-    except (OSError, ValueError):
-        return None
+    """The provenance embedded by ``to_png_bytes``, or None for an image without a readable mark.
+
+    The PNG's text chunks are read directly, without decoding the image: a marked image of any
+    size (beyond Pillow's decompression-bomb limit too) still says it is synthetic. A mark that
+    is not a JSON object counts as no mark.
+
+    Examples
+    --------
+    >>> read_mark(b"not a png") is None
+    True
+    """
+    text = _png_text(data, MARK_KEY)
     if not text:
         return None
     try:
-        out: dict[str, Any] = json.loads(text)
+        out = json.loads(text)
     except json.JSONDecodeError:
         return None
-    return out
+    return out if isinstance(out, dict) else None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_text(data: bytes, key: str) -> str | None:
+    """The value of the ``tEXt``/``iTXt`` (uncompressed) chunk named ``key`` before the image data, or None."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    pos, want = len(_PNG_SIGNATURE), key.encode("latin-1")
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        if kind in (b"IDAT", b"IEND") or len(body) < length:
+            return None
+        name, _, rest = body.partition(b"\0")
+        if name == want and kind == b"tEXt":
+            return rest.decode("latin-1")
+        if name == want and kind == b"iTXt" and rest[:1] == b"\0":  # not compressed
+            _, _, after_lang = rest[2:].partition(b"\0")
+            _, _, value = after_lang.partition(b"\0")
+            return value.decode("utf-8", errors="replace")
+        pos += 12 + length
+    return None
 
 
 @runtime_checkable

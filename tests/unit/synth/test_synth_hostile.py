@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from assetgrade.modalities.vision.images import decode_image
-from assetgrade.synth import generate
+from assetgrade.synth import MARK_KEY, generate, read_mark
 from assetgrade.synth.defects import Pitting, Scratch
 from assetgrade.synth.photometric import Lighting
 
@@ -84,3 +85,35 @@ def test_defects_on_a_large_image_need_no_image_sized_temporaries_per_step(gen: 
     finally:
         tracemalloc.stop()
     assert peak / (w * h) < 64
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+def _png(width: int, height: int, *text: bytes) -> bytes:
+    header = _chunk(b"IHDR", width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0]))
+    return (b"\x89PNG\r\n\x1a\n" + header + b"".join(text)
+            + _chunk(b"IDAT", zlib.compress(b"\0" * 5)) + _chunk(b"IEND", b""))
+
+
+def test_a_marked_image_beyond_the_decompression_bomb_limit_still_reads_as_synthetic() -> None:
+    # 30,000 x 30,000 declared: Pillow refuses to open it (DecompressionBombError escaped read_mark)
+    png = _png(30000, 30000, _chunk(b"tEXt", MARK_KEY.encode() + b'\0{"generator": "scratch"}'))
+    assert read_mark(png) == {"generator": "scratch"}
+
+
+def test_marks_that_are_not_json_objects_or_are_cut_off_read_as_none() -> None:
+    assert read_mark(_png(4, 1, _chunk(b"tEXt", MARK_KEY.encode() + b"\0[1, 2]"))) is None
+    assert read_mark(_png(4, 1, _chunk(b"tEXt", MARK_KEY.encode() + b"\0{not json"))) is None
+    marked = _png(4, 1, _chunk(b"tEXt", MARK_KEY.encode() + b'\0{"a": 1}'))
+    assert read_mark(marked[:40]) is None
+    assert read_mark(b"") is None
+
+
+def test_an_itxt_mark_is_read() -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(MARK_KEY, '{"generator": "crack", "note": "\u00e9"}')
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="PNG", pnginfo=info)
+    assert read_mark(buf.getvalue()) == {"generator": "crack", "note": "\u00e9"}
