@@ -55,7 +55,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelInfo", "ModelRegistry", "PromotionResult", "register_bundle_loader"]
 
-RESERVED_VERSIONS = frozenset({"grader"})  # models/grader is the model that grades, not a registry version
+RESERVED_VERSIONS = frozenset({"grader", "champion"})
+"""Names no version may take: ``models/grader`` is the model that grades, and ``models show champion`` means the
+current champion (a version named so could never be shown)."""
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,10 @@ class ModelRegistry:
             raise ValidationError(f"bad model version name {version!r}: at most 100 printable characters, no"
                                   " slash or backslash, no leading dot or surrounding spaces", where="version")
         if version in RESERVED_VERSIONS:
-            raise ValidationError(f"model version name {version!r} is reserved (models/{version} is the model that"
-                                  " grades); pick another", where="version")
+            why = ("models/grader is the model that grades" if version == "grader"
+                   else "'models show champion' shows the current champion")
+            raise ValidationError(f"model version name {version!r} is reserved ({why}); pick another",
+                                  where="version")
         with self.ws.session(readonly=True) as s:
             if s.get(ModelVersion, version) is not None:
                 raise ConflictError(f"model version {version!r} is already registered")

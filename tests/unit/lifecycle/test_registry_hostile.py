@@ -421,3 +421,8 @@ def test_without_an_atomic_exchange_two_renames_still_install_and_undo(
     reg.rollback()
     assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
     assert sorted(p.name for p in ws.models_dir.iterdir()) == ["grader", "v1", "v2"]
+
+
+def test_champion_is_no_version_name(reg: ModelRegistry) -> None:
+    with pytest.raises(ValidationError, match="'models show champion' shows the current champion"):
+        reg.register(TableModel(GOOD), version="champion", loader="table")
