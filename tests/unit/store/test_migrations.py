@@ -89,3 +89,33 @@ def test_an_older_store_is_told_to_upgrade_and_its_rows_survive_the_migrations(t
         head = conn.exec_driver_sql("SELECT prediction_id, queued, set_size FROM prediction_heads").all()
     assert [tuple(r) for r in head] == [("pred_b", 1, 2)]  # the newest prediction, waiting for review
     engine.dispose()
+
+
+def test_the_heads_migration_streams_the_predictions_instead_of_loading_them_all(tmp_path: Path) -> None:
+    # 0004 fills prediction_heads from the newest prediction of each asset; it used to load all of them, payload
+    # and all, at once (a store with a million graded assets needed their every payload in memory to upgrade)
+    import json
+    import tracemalloc
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert upgrade(engine, "0003") == "0003"
+    n, payload = 3000, json.dumps({"contradictions": [{"a": 1}], "notes": "x" * 20_000})
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO assets (id, asset_type, attributes, created_at, version)"
+                             " VALUES (:id, 'pump', '{}', '2026-01-01 00:00:00', 1)"),
+                     [{"id": f"a{i}"} for i in range(n)])
+        conn.execute(sa.text(
+            "INSERT INTO predictions (id, asset_id, model_version, grade, distribution, conformal_set, decision,"
+            " payload, created_at) VALUES (:id, :a, 'm1', 'B', '{\"B\": 1.0}', '[\"B\"]', 'review', :p,"
+            " '2026-01-02 00:00:00')"), [{"id": f"p{i}", "a": f"a{i}", "p": payload} for i in range(n)])
+    tracemalloc.start()
+    try:
+        assert upgrade(engine) == head_revision()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*), sum(queued), sum(n_contradictions) FROM prediction_heads")
+                            ).one() == (n, n, n)
+    engine.dispose()
+    assert peak < 25e6, f"upgrading {n} predictions of 20 kB peaked at {peak / 1e6:.0f} MB (all at once: ~125 MB)"

@@ -23,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 1000
+_READ_BATCH = 200
 
 
 def _naive(ts: Any) -> Any:
@@ -54,15 +55,17 @@ def upgrade() -> None:
 
 
 def _backfill(conn: sa.Connection) -> None:
+    """Insert one head per graded asset, reading the newest predictions as a stream.
+
+    Only the reviews' (asset, time, prediction) triples are held in memory; the newest prediction
+    of each asset (with its payload, which can be kilobytes) is read through a cursor ``_READ_BATCH``
+    rows at a time and the heads are written ``_BATCH`` at a time, so a store with millions of
+    predictions migrates in bounded memory.
+    """
     meta = sa.MetaData()
     preds = sa.Table("predictions", meta, autoload_with=conn)
     reviews = sa.Table("reviews", meta, autoload_with=conn)
     heads = sa.Table("prediction_heads", meta, autoload_with=conn)
-    rn = sa.func.row_number().over(partition_by=preds.c.asset_id,
-                                   order_by=(preds.c.created_at.desc(), preds.c.id.desc())).label("rn")
-    sub = sa.select(preds.c.id, preds.c.asset_id, preds.c.created_at, preds.c.decision, preds.c.expected_cost,
-                    preds.c.conformal_set, preds.c.payload, rn).subquery()
-    latest = conn.execute(sa.select(sub).where(sub.c.rn == 1)).mappings().all()
     last_review: dict[str, Any] = {}
     based_on: set[str] = set()
     for asset_id, created_at, pred_id in conn.execute(
@@ -72,8 +75,16 @@ def _backfill(conn: sa.Connection) -> None:
             last_review[asset_id] = t
         if pred_id is not None:
             based_on.add(pred_id)
-    rows = []
-    for p in latest:
+    rn = sa.func.row_number().over(partition_by=preds.c.asset_id,
+                                   order_by=(preds.c.created_at.desc(), preds.c.id.desc())).label("rn")
+    sub = sa.select(preds.c.id, preds.c.asset_id, preds.c.created_at, preds.c.decision, preds.c.expected_cost,
+                    preds.c.conformal_set, preds.c.payload, rn).subquery()
+    # read through a cursor (PostgreSQL: a server-side one) while the heads are inserted on the same
+    # connection, into another table
+    latest = conn.execute(sa.select(sub).where(sub.c.rn == 1),
+                          execution_options={"stream_results": True, "max_row_buffer": _READ_BATCH})
+    rows: list[dict[str, Any]] = []
+    for p in latest.mappings():
         t = _naive(p["created_at"])
         reviewed = p["id"] in based_on or (p["asset_id"] in last_review and last_review[p["asset_id"]] >= t)
         rows.append({
@@ -83,8 +94,15 @@ def _backfill(conn: sa.Connection) -> None:
             "set_size": len(p["conformal_set"] or []),
             "n_contradictions": len((p["payload"] or {}).get("contradictions") or []),
         })
-    for i in range(0, len(rows), _BATCH):
-        conn.execute(heads.insert(), rows[i:i + _BATCH])
+        if len(rows) == _BATCH:
+            _flush(conn, heads, rows)
+    _flush(conn, heads, rows)
+
+
+def _flush(conn: sa.Connection, heads: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(heads.insert(), rows)
+        rows.clear()
 
 
 def downgrade() -> None:
