@@ -172,7 +172,8 @@ def audit_data_from_records(
     attributes when present, ``expert_labelled`` through
     :func:`~assetgrade.audit.expert.is_expert_labelled` (only a clear yes is expert).
     ``embed(refs)`` (e.g. ``assetgrade.audit.embed.embed_images``) gives the embeddings of
-    the image rows; rows without an image get the mean embedding.
+    the image rows; rows without an image get NaN (missing: the probes see the column mean,
+    the duplicate search leaves them out).
     ``pred_probs`` holds one row per audit row, or one per record (each image row of a record
     then gets its record's row).
     """
@@ -207,8 +208,7 @@ def audit_data_from_records(
         idx = [i for i, r in enumerate(refs) if r is not None]
         if idx:
             vecs = np.asarray(embed([refs[i] for i in idx]), dtype=np.float64)  # type: ignore[misc]
-            emb = np.empty((len(refs), vecs.shape[1]))
-            emb[:] = np.nanmean(vecs, axis=0)
+            emb = np.full((len(refs), vecs.shape[1]), np.nan)  # no image, no embedding: the checks impute it
             emb[idx] = vecs
     loader = image_loader_from_refs(refs) if any(r is not None for r in refs) else None
     if pred_probs is not None and len(pred_probs) == len(records) != len(rows):

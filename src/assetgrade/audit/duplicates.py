@@ -27,11 +27,18 @@ def near_duplicate_pairs(
     emb: npt.NDArray[np.float64] | None,
     *,
     ok: npt.NDArray[np.bool_] | None = None,
+    emb_ok: npt.NDArray[np.bool_] | None = None,
     phash_max_distance: int = 6,
     min_cosine: float = 0.98,
     chunk: int = 512,
 ) -> tuple[list[tuple[int, int, str, float]], npt.NDArray[np.float64]]:
-    """Pairs (i < j, method, similarity) and each row's highest similarity to any other row (in [0, 1])."""
+    """Pairs (i < j, method, similarity) and each row's highest similarity to any other row (in [0, 1]).
+
+    ``ok`` / ``emb_ok``: rows whose hash / embedding is real (False: the image failed or there is
+    none), the others take no part. Embeddings are compared by cosine after centring on the
+    valid rows' mean, and rows with identical embeddings are duplicates (similarity 1) even
+    when centring leaves them at the mean (two items, or every item the same image).
+    """
     n = len(hashes) if hashes is not None else (len(emb) if emb is not None else 0)
     best = np.zeros(n)
     pairs: dict[tuple[int, int], tuple[str, float]] = {}
@@ -49,12 +56,25 @@ def near_duplicate_pairs(
                 if i < j:
                     pairs[(i, j)] = ("phash", 1.0 - d[a, b] / 64.0)
     if emb is not None:
-        emb = emb - emb.mean(axis=0)  # centred: pooled ReLU features are all positive, raw cosines all high
+        valid_e = np.ones(n, bool) if emb_ok is None else emb_ok
+        if valid_e.any():
+            same: dict[bytes, list[int]] = {}
+            for row in np.flatnonzero(valid_e).tolist():
+                same.setdefault(emb[row].tobytes(), []).append(row)
+            for group in (g for g in same.values() if len(g) > 1):
+                best[group] = 1.0
+                for a_pos, first in enumerate(group):
+                    for second in group[a_pos + 1:]:
+                        pairs.setdefault((first, second), ("embedding", 1.0))
+            # centred: pooled ReLU features are all positive, raw cosines all high
+            emb = emb - emb[valid_e].mean(axis=0)
         norm = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         for s in range(0, n, chunk):
             sim = norm[s : s + chunk] @ norm.T
             rows = np.arange(s, min(n, s + chunk))
             sim[rows - s, rows] = -1.0
+            sim[:, ~valid_e] = -1.0
+            sim[~valid_e[rows]] = -1.0
             best[rows] = np.maximum(best[rows], np.clip(sim.max(axis=1), 0, 1))
             for a, b in zip(*np.nonzero(sim >= min_cosine), strict=True):
                 i, j = int(rows[a]), int(b)
@@ -109,6 +129,7 @@ class NearDuplicates:
             dig.phashes if dig is not None else None,
             emb,
             ok=dig.ok if dig is not None else None,
+            emb_ok=None if data.embeddings is None else np.asarray(np.isfinite(data.embeddings).all(axis=1)),
             phash_max_distance=self.phash_max_distance,
             min_cosine=self.min_cosine,
         )

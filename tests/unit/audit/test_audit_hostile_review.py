@@ -155,3 +155,30 @@ def test_coverage_by_per_item_columns_is_refused_not_a_hang() -> None:
     assert "coverage" in rep.errors and "imbalance" in rep.results
     assert "4,000,000 cells (item_id 2000, asset_id 2000 distinct values)" in rep.errors["coverage"]
     assert "coverage.by" in rep.errors["coverage"]
+
+
+def test_identical_embeddings_are_duplicates_however_few_or_alike(rng: np.random.Generator) -> None:
+    # centring on the mean made two items antipodal or zero, and a set of copies of one image all zero:
+    # no pair was found on embeddings alone
+    two = get_check("duplicates").run(_data(["x", "x"], emb=np.array([[1.0, 2.0, 3.0]] * 2)))
+    assert two.info["duplicate_pairs"] == [{"a": "i0", "b": "i1", "method": "embedding", "similarity": 1.0,
+                                           "split_a": "train", "split_b": "train"}]
+    same = get_check("duplicates").run(_data(["x"] * 5, emb=np.tile(rng.normal(size=(1, 8)), (5, 1))))
+    assert same.info["n_pairs"] == 10 and same.n_flagged == 5 and not same.passed
+    assert (same.scores == 0.0).all()
+
+
+def test_rows_without_an_embedding_are_no_duplicates_of_each_other(rng: np.random.Generator) -> None:
+    from functools import partial
+
+    from assetgrade.audit.data import audit_data_from_records
+    from assetgrade.store.records import AssetRecord, ImageRef, LogEntry
+
+    recs = [AssetRecord(f"a{k}", grade="A", images=(ImageRef(f"e{k}", f"{k:064x}", partial(bytes, 1)),),
+                        attributes={"split": "train"}) for k in range(6)]
+    recs += [AssetRecord(f"log{k}", grade="A", logs=(LogEntry(f"l{k}", "text"),),
+                         attributes={"split": ("train", "test")[k % 2]}) for k in range(4)]
+    data = audit_data_from_records(recs, embed=lambda refs: rng.normal(size=(len(refs), 4)))
+    assert data.embeddings is not None and np.isnan(data.embeddings[6:]).all()
+    res = get_check("duplicates").run(AuditData(data.table, embeddings=data.embeddings))
+    assert res.info["n_pairs"] == 0 and res.info["n_leakage_pairs"] == 0
