@@ -23,6 +23,7 @@ in the lineage.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -46,7 +47,7 @@ from assetgrade.lifecycle.bundles import (
 )
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare, evaluate_on_golden
 from assetgrade.lifecycle.serving import installing, stage_install
-from assetgrade.store.audit import append_event, lock_chain
+from assetgrade.store.audit import append_event, canonical_json, lock_chain
 from assetgrade.store.lifecycle_schema import MODEL_STATUSES, ModelVersion
 from assetgrade.store.schema import utcnow
 
@@ -344,19 +345,23 @@ class ModelRegistry:
 
         gs, records = golden_records(self.ws, golden)
         info = self.get(version)
+        grades = list(self.ws.ontology().grades.names)
+        costs = self.ws.costs()
+        subgroups = tuple(self._lifecycle_section().get("subgroups", ("asset_type", "modalities", "source")))
+        # the figures depend on the grade scale, the cost matrix and the subgroups as much as on the model
+        # and the golden set: a cached evaluation made under other settings is not comparable
+        settings = hashlib.sha256(canonical_json({"grades": grades, "costs": costs.model_dump(mode="json"),
+                                                  "subgroups": list(subgroups)}).encode()).hexdigest()
         cached = (info.golden or {}).get(golden)
         if reuse and cached and cached.get("content_hash") == gs.content_hash \
-                and cached.get("bundle_sha256") == info.bundle_sha256:
+                and cached.get("bundle_sha256") == info.bundle_sha256 and cached.get("settings_sha256") == settings:
             self.load(version)  # still re-checks the bundle hash
             return GoldenEvaluation.from_dict(cached)
-        ont = self.ws.ontology()
-        ev = evaluate_on_golden(self.load(version), records, grades=list(ont.grades.names), golden=golden,
-                                content_hash=gs.content_hash, model_version=version, costs=self.ws.costs(),
-                                subgroups=tuple(self._lifecycle_section().get("subgroups",
-                                                                              ("asset_type", "modalities", "source"))))
+        ev = evaluate_on_golden(self.load(version), records, grades=grades, golden=golden,
+                                content_hash=gs.content_hash, model_version=version, costs=costs, subgroups=subgroups)
         with self.ws.session() as s:
             row = self._row(s, version)
-            stored = {**jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256}
+            stored = {**jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256, "settings_sha256": settings}
             row.golden = {**(row.golden or {}), golden: stored}
         return ev
 

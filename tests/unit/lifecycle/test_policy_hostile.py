@@ -56,7 +56,7 @@ def test_a_challenger_without_finite_figures_is_refused(ws: Workspace) -> None:
     reg.register(TableModel({"pump": "A", "valve": "C"}), version="v1", loader="table")
     reg.promote("v1")
     reg.register(NaNCostModel({"pump": "A", "valve": "C"}), version="v2", loader="nan-cost")
-    with pytest.raises(ConflictError, match=r"expected_cost nan vs champion 30.0000: the challenger has no finite figure"):
+    with pytest.raises(ConflictError, match=r"expected_cost nan vs champion 30.0000: the challenger has no finite"):
         reg.promote("v2")  # its NaN figure was skipped: the gate let it through
     assert reg.champion().version == "v1"  # type: ignore[union-attr]
     champ = GoldenEvaluation("g", "h", "v1", {"accuracy": 0.9}, {"asset_type": {"pump": {"n": 30, "accuracy": 0.9}}})
@@ -64,3 +64,18 @@ def test_a_challenger_without_finite_figures_is_refused(ws: Workspace) -> None:
                                                                                           "accuracy": math.nan}}})
     assert compare(champ, chall, PromotionPolicy()).regressions == [
         "accuracy on asset_type=pump nan vs champion 0.9000: no finite figure"]
+
+
+def test_a_cached_evaluation_is_not_reused_under_other_costs(ws: Workspace) -> None:
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    reg = ModelRegistry(ws)
+    reg.register(TableModel({"pump": "A", "valve": "B"}), version="v1", loader="table")  # misgrades every valve
+    before = reg.evaluate("v1").overall["realised_cost"]
+    assert reg.evaluate("v1").overall["realised_cost"] == before  # same settings: the cached figures
+    assert ws.config.model_extra is not None
+    ws.config.model_extra["costs"] = {"dispute_cost": 5000}  # the workspace's cost matrix changed since
+    after = reg.evaluate("v1").overall["realised_cost"]
+    assert after != before  # recomputed, so a champion's cached figure compares like with like
+    assert after == reg.evaluate("v1", reuse=False).overall["realised_cost"]
