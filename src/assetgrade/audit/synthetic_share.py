@@ -49,14 +49,17 @@ class SyntheticShare:
         kinds = ("synthetic", "augmented") if self.count_augmented else ("synthetic",)
         nonreal = t["origin"].isin(kinds).to_numpy()
         keys = [data.column(c) for c in self.by]
-        cell = np.array(["\x1f".join(map(str, k)) for k in zip(*keys, strict=True)]) if keys else np.zeros(data.n, str)
+        members: dict[tuple[str, ...], list[int]] = {}
+        for i, k in enumerate(zip(*keys, strict=True)):  # cells by value tuple: any text, separators included
+            members.setdefault(tuple(map(str, k)), []).append(i)
         share = np.zeros(data.n)
         cells: list[dict[str, Any]] = []
-        for c in np.unique(cell):
-            m = cell == c
+        for c in sorted(members):
+            m = np.zeros(data.n, bool)
+            m[members[c]] = True
             s = float(nonreal[m].mean())
             share[m] = s
-            row = dict(zip(self.by, c.split("\x1f"), strict=True))
+            row = dict(zip(self.by, c, strict=True))
             row.update(n=int(m.sum()), n_nonreal=int(nonreal[m].sum()), share=round(s, 4), over=s > self.max_share)
             cells.append(row)
         cells.sort(key=lambda r: -float(r["share"]))

@@ -182,3 +182,11 @@ def test_rows_without_an_embedding_are_no_duplicates_of_each_other(rng: np.rando
     assert data.embeddings is not None and np.isnan(data.embeddings[6:]).all()
     res = get_check("duplicates").run(AuditData(data.table, embeddings=data.embeddings))
     assert res.info["n_pairs"] == 0 and res.info["n_leakage_pairs"] == 0
+
+
+def test_synthetic_share_cells_keep_labels_with_any_characters() -> None:
+    # the cell key was the values joined by \x1f and split again: a label holding one crashed the whole audit
+    labels = ["a\x1fb", "a\x1fb", "c", "c"]
+    res = get_check("synthetic_share", max_share=0.4).run(_data(labels, origins=["real", "synthetic", "real", "real"]))
+    assert [(c["label"], c["share"]) for c in res.info["cells"]] == [("a\x1fb", 0.5), ("c", 0.0)]
+    assert not res.passed and res.flags.tolist() == [False, True, False, False]
