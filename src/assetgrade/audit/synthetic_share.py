@@ -59,7 +59,7 @@ class SyntheticShare:
             m[members[c]] = True
             s = float(nonreal[m].mean())
             share[m] = s
-            row = dict(zip(self.by, c, strict=True))
+            row: dict[str, Any] = dict(zip(self.by, c, strict=True))
             row.update(n=int(m.sum()), n_nonreal=int(nonreal[m].sum()), share=round(s, 4), over=s > self.max_share)
             cells.append(row)
         cells.sort(key=lambda r: -float(r["share"]))
