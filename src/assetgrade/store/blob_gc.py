@@ -31,7 +31,7 @@ The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, no
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,15 +87,20 @@ def referenced_blobs(session: Session) -> set[str]:
     return {r for r in refs if isinstance(r, str) and _SHA_RE.match(r)}
 
 
-def _stored(blobs: BlobStore) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    """(sha, path, info) of every blob under the store's ``ab/cd/`` fan-out (temp files excluded)."""
+def _stored(blobs: BlobStore) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(sha, path, info) of every blob under the store's ``ab/cd/`` fan-out (temp files excluded).
+
+    Listed one folder at a time (``fs.walk``), so a store of millions of blobs is never held as one
+    listing in memory.
+    """
     root = blobs.root.rstrip("/")
-    found = blobs.fs.find(root, detail=True)
-    for path, info in found.items():
-        rel = str(path)[len(root) :].lstrip("/") if str(path).startswith(root) else str(path)
-        parts = rel.split("/")
-        if len(parts) == 3 and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4] and _SHA_RE.match(parts[2]):
-            yield parts[2], str(path), info
+    for _folder, _dirs, files in blobs.fs.walk(root, detail=True):
+        for info in files.values():
+            path = str(info["name"])
+            rel = path[len(root) :].lstrip("/") if path.startswith(root) else path
+            parts = rel.split("/")
+            if len(parts) == 3 and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4] and _SHA_RE.match(parts[2]):
+                yield parts[2], path, info
 
 
 def collect_blob_garbage(
@@ -134,29 +139,28 @@ def collect_blob_garbage(
     clock = time.time() if now is None else now
     rep = GcReport(store=blobs.url, local=blobs.is_local, dry_run=dry_run, grace_s=grace_s)
     rep.referenced = len(referenced)
-    stored = list(_stored(blobs))
-
     def old_enough(path: str, info: dict[str, Any]) -> bool:
         stamp = blobs.modified(path, info)
         return stamp is not None and clock - stamp >= grace_s
 
-    if not referenced and not dry_run and not force and any(old_enough(p, i) for _sha, p, i in stored):
+    if not referenced and not dry_run and not force and any(old_enough(p, i) for _sha, p, i in _stored(blobs)):
         raise ConflictError(
-            f"the store names no blob, but {blobs.url} holds {len(stored)}: this looks like the wrong or an empty "
+            f"the store names no blob, but {blobs.url} holds blobs old enough to delete: this looks like the wrong"
+            " or an empty "
             "database (a team workspace opened without $ASSETGRADE_STORE or --store, a lost assetgrade.db), "
             "and collecting would delete every blob; check the store, try --dry-run, or pass --force if "
             "every blob really is garbage")
-    present: set[str] = set()
+    present: set[str] = set()  # the referenced blobs found (not every blob: a large store would fill memory)
 
     def failed(path: str, exc: OSError) -> None:
         rep.failed += 1
         if len(rep.failed_examples) < max_examples:
             rep.failed_examples.append(f"{path}: {exc.strerror or exc}")
 
-    for sha, path, info in stored:
+    for sha, path, info in _stored(blobs):
         rep.stored += 1
-        present.add(sha)
         if sha in referenced:
+            present.add(sha)
             continue
         rep.orphans += 1
         size = int(info.get("size") or 0)
