@@ -359,9 +359,11 @@ class ModelRegistry:
             return GoldenEvaluation.from_dict(cached)
         ev = evaluate_on_golden(self.load(version), records, grades=grades, golden=golden,
                                 content_hash=gs.content_hash, model_version=version, costs=costs, subgroups=subgroups)
+        stored = {**jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256, "settings_sha256": settings}
         with self.ws.session() as s:
-            row = self._row(s, version)
-            stored = {**jsonable(ev.to_dict()), "bundle_sha256": info.bundle_sha256, "settings_sha256": settings}
+            # read-modify-write of the JSON column: lock the row, or a concurrent evaluation on another golden
+            # set (PostgreSQL, read committed) would overwrite this one with the dict it read before
+            row = s.get(ModelVersion, version, with_for_update=True) or self._row(s, version)
             row.golden = {**(row.golden or {}), golden: stored}
         return ev
 

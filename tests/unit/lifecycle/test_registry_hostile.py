@@ -426,3 +426,65 @@ def test_without_an_atomic_exchange_two_renames_still_install_and_undo(
 def test_champion_is_no_version_name(reg: ModelRegistry) -> None:
     with pytest.raises(ValidationError, match="'models show champion' shows the current champion"):
         reg.register(TableModel(GOOD), version="champion", loader="table")
+
+
+@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
+def test_two_evaluations_of_one_version_at_once_on_postgresql_keep_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _PG is not None
+    reset_pg(_PG)
+    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+    try:
+        ids = seed_assets(ws, 24)
+        with ws.session() as s:
+            freeze_golden_set(s, ids[:12], name="g1")
+            freeze_golden_set(s, ids[12:], name="g2")
+        reg = ModelRegistry(ws)
+        reg.register(TableModel(GOOD), version="v1", loader="table")
+        outcome: dict[str, object] = {}
+        worker: list[threading.Thread] = []
+
+        def second() -> None:
+            try:
+                outcome["g2"] = ModelRegistry(ws).evaluate("v1", "g2")
+            except Exception as exc:  # the failure this test is about
+                outcome["g2"] = exc
+
+        real_session = ws.session
+        first_session: list[Any] = []
+
+        class Watch:
+            """Inside the first evaluation's write session (row read, not yet committed), start the second."""
+
+            def __init__(self, inner: Any) -> None:
+                self.inner = inner
+
+            def __enter__(self) -> Any:
+                s = self.inner.__enter__()
+                first_session.append(s)
+                return s
+
+            def __exit__(self, *exc: Any) -> Any:
+                s = first_session[-1]
+                if not worker and exc[0] is None and s.in_transaction():
+                    me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+                    worker.append(threading.Thread(target=second))
+                    worker[0].start()
+                    deadline = time.monotonic() + 60
+                    while not _someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                return self.inner.__exit__(*exc)
+
+        def session(*a: Any, readonly: bool = False, **k: Any) -> Any:
+            inner = real_session(*a, readonly=readonly, **k)
+            return inner if readonly or worker else Watch(inner)
+
+        monkeypatch.setattr(ws, "session", session)
+        reg.evaluate("v1", "g1")
+        worker[0].join(60)
+        monkeypatch.undo()
+        assert not isinstance(outcome["g2"], Exception), outcome
+        assert sorted(reg.get("v1").golden or {}) == ["g1", "g2"]  # neither evaluation lost the other's
+    finally:
+        ws.close()
+        reset_pg(_PG)
