@@ -190,3 +190,15 @@ def test_synthetic_share_cells_keep_labels_with_any_characters() -> None:
     res = get_check("synthetic_share", max_share=0.4).run(_data(labels, origins=["real", "synthetic", "real", "real"]))
     assert [(c["label"], c["share"]) for c in res.info["cells"]] == [("a\x1fb", 0.5), ("c", 0.0)]
     assert not res.passed and res.flags.tolist() == [False, True, False, False]
+
+
+def test_label_noise_leaves_out_unusable_probability_rows_by_item() -> None:
+    # one NaN row from the grader used to error the whole check, naming a row of its own numbering
+    n = 20
+    probs = np.tile([0.9, 0.1], (n, 1))
+    probs[1::2] = [0.1, 0.9]
+    probs[3], probs[5], probs[7] = np.nan, [2.0, -1.0], [0.0, 0.0]
+    probs[8] = [0.02, 0.98]  # labelled A, clearly B
+    res = get_check("label_noise").run(_data(["A", "B"] * 10, pred_probs=probs, classes=("A", "B")))
+    assert res.info["not_scored"]["unusable_probabilities"] == {"item_ids": ["i3", "i5", "i7"], "n_items": 3}
+    assert res.info["n_scored"] == 17 and res.flags[8] and not res.flags[[3, 5, 7]].any()
