@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from assetgrade.errors import ValidationError
+from assetgrade.seeds import SEED_MAX
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -193,6 +194,9 @@ def generate(generator: str | Generator, image: Image.Image, *, seed: int, paren
     """
     from assetgrade.modalities.vision.images import to_rgb8
 
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= SEED_MAX:
+        raise ValidationError(f"seed {seed!r} is not an integer in [0, {SEED_MAX}]", where=f"synth {parent_id}:seed")
+    seed = int(seed)
     gen = get_generator(generator) if isinstance(generator, str) else generator
     # as the decoder sees the parent: 16-bit and float stretched to 8 bits (``convert("RGB")`` clips them to
     # white), alpha over black; so a copy differs from its parent only by what the generator did

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from assetgrade.errors import ValidationError
 from assetgrade.modalities.vision.images import decode_image
 from assetgrade.synth import MARK_KEY, generate, read_mark
 from assetgrade.synth.defects import Pitting, Scratch
@@ -117,3 +118,16 @@ def test_an_itxt_mark_is_read() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (4, 4)).save(buf, format="PNG", pnginfo=info)
     assert read_mark(buf.getvalue()) == {"generator": "crack", "note": "\u00e9"}
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**70, 1.5, True, "3", None])
+def test_a_bad_seed_is_refused_naming_it(seed: object) -> None:
+    with pytest.raises(ValidationError, match=r"seed .* is not an integer in \[0, 4294967295\]") as exc:
+        generate("scratch", Image.new("RGB", (8, 8)), seed=seed, parent_id="img-9")  # type: ignore[arg-type]
+    assert exc.value.where == "synth img-9:seed"
+
+
+def test_numpy_integer_seeds_give_the_plain_int_result() -> None:
+    img = Image.new("RGB", (16, 16), (90, 90, 90))
+    a, b = generate("pitting", img, seed=np.int64(5), parent_id="p"), generate("pitting", img, seed=5, parent_id="p")
+    assert a.seed == 5 and type(a.seed) is int and a.sha256() == b.sha256()
