@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from assetgrade.errors import StoreError
@@ -159,6 +159,8 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
         raise StoreError(f"migration failed on {_safe(url)}: {exc.orig}") from exc
     except CommandError as exc:  # an unknown target revision, a store moved on meanwhile
         raise StoreError(f"migration failed on {_safe(url)}: {exc}") from exc
+    except SQLAlchemyError as exc:  # a constraint or permission error in a migration: rolled back whole
+        raise StoreError(f"migration failed on {_safe(url)} (nothing of it was applied): {exc}") from exc
     rev = current_revision(engine)
     assert rev is not None
     return rev

@@ -119,3 +119,48 @@ def test_the_heads_migration_streams_the_predictions_instead_of_loading_them_all
                             ).one() == (n, n, n)
     engine.dispose()
     assert peak < 25e6, f"upgrading {n} predictions of 20 kB peaked at {peak / 1e6:.0f} MB (all at once: ~125 MB)"
+
+
+def test_two_upgrades_at_once_on_postgresql_take_turns(tmp_path: Path) -> None:
+    # the second `db upgrade` used to run the same DDL beside the first and fail on a duplicate table with a raw
+    # SQLAlchemy error; it now waits on a per-schema advisory lock and then finds the store migrated
+    import threading
+    import time
+
+    from tests.pg import PG_ENV, pg_url, reset_pg
+
+    url = pg_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
+    reset_pg(url)
+    engine = make_engine(url)
+    holder = sa.create_engine(url)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            outcome["rev"] = upgrade(engine)
+        except Exception as exc:  # what this test is about
+            outcome["rev"] = exc
+
+    try:
+        with holder.connect() as conn:  # "the first upgrade": holds the migration lock in its transaction
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('assetgrade:migrate:' || current_schema()))"))
+            me = int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            other = threading.Thread(target=second)
+            other.start()
+            deadline = time.monotonic() + 30
+            waits = sa.text("SELECT count(*) FROM pg_stat_activity WHERE :p = any(pg_blocking_pids(pid))")
+            while True:  # asked on another connection: pg_stat_activity is a snapshot within a transaction
+                with holder.connect() as look:
+                    if look.execute(waits, {"p": me}).scalar():
+                        break
+                assert time.monotonic() < deadline, "the second upgrade did not wait for the first"
+                assert other.is_alive(), outcome
+                time.sleep(0.05)
+            conn.rollback()
+        other.join(60)
+        assert outcome["rev"] == head_revision()
+    finally:
+        holder.dispose()
+        engine.dispose()
