@@ -232,3 +232,19 @@ def test_audit_html_and_export_folder_are_checked_before_the_work(tmp_path: Path
     from assetgrade.cli.options import check_output_folder
 
     assert check_output_folder(tmp_path / "new" / "docs", "--out") == tmp_path / "new" / "docs"
+
+
+@pytest.mark.parametrize("command", [["bench", "sensors"], ["bench", "fusion"]], ids=" ".join)
+def test_a_plot_naming_the_json_file_is_refused_before_the_work(command: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(APP, [*command, "--json", str(out), "--png", str(out)])
+    assert isinstance(res.exception, ValidationError), (command, res.exception, res.output)
+    assert res.exception.where == "--png" and not out.exists()  # the plot would have replaced the result
+
+
+def test_a_plot_beside_a_png_named_json_file_gets_its_own_name(tmp_path: Path) -> None:
+    from assetgrade.cli.options import plot_beside
+
+    assert plot_beside(tmp_path / "r.png") == tmp_path / "r-plot.png"  # not r.png, the JSON itself
+    assert plot_beside(tmp_path / "r.json") == tmp_path / "r.png"
+    assert plot_beside(tmp_path / "r.json", tmp_path / "p.png") == tmp_path / "p.png"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
+from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = FidelityConfig(data_dir=data_dir, seed=seed, per_class=per_class, high_share=high_share,
                              low_share=low_share, cache_dir=cache_dir, progress=True, synth=synth,
-                             plot_path=json_path.with_suffix(".png") if json_path else None)
+                             plot_path=plot_beside(json_path))
         check_fidelity_config(cfg)
         typer.echo(write_result(run_fidelity_bench(cfg), json_path))
 
@@ -71,6 +71,6 @@ def register(app: typer.Typer) -> None:
         cfg = DriftBenchConfig(seed=seed, data_dir=data_dir, share=share, gain=gain, contrast=contrast,
                                batch_size=batch_size, n_clean_batches=clean_batches, n_streams=streams,
                                limit=limit, cache_dir=cache_dir, progress=True,
-                               plot_path=json_path.with_suffix(".png") if json_path else None)
+                               plot_path=plot_beside(json_path))
         check_drift_config(cfg)
         typer.echo(write_result(run_drift_bench(cfg), json_path))

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from assetgrade.cli.options import SEED_MAX, at_least, output_file, valid_seed
+from assetgrade.cli.options import SEED_MAX, at_least, output_file, plot_beside, valid_seed
 
 __all__ = ["register"]
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             False, "--oof-calibration", help="calibrate out-of-fold on train + calibration instead of on the split"
         ),
         png: Path | None = typer.Option(None, help="risk-coverage PNG, with --seeds the pooled reliability diagram "
-                                        "(default: beside --json, else none)"),
+                                        "(default: beside --json, else none)", callback=output_file()),
         rul_fleet: str = typer.Option(
             "auto", help="histories for the sensors' RUL model: 'cmapss-test' (the 100 FD001 test units, never "
             "benchmark assets; from the shared data, or the package's copy with --source sample), 'none' (window "
@@ -121,8 +121,7 @@ def register(app: typer.Typer) -> None:
         from assetgrade.cli.grading import status
 
         seed_list = _seed_list(seeds) if seeds is not None else None
-        if png is None and json_path is not None:
-            png = json_path.with_suffix(".png")
+        png = plot_beside(json_path, png)
         settings: dict[str, Any] = dict(
             n_assets=n_assets, folds=folds, piece_groups=piece_groups, source=source, data_dir=data_dir,
             coreset_size=coreset_size, review_on_contradiction=review_on_contradiction,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
+from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         ),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
-        png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)"),
+        png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)",
+                                        callback=output_file()),
         seed: int = typer.Option(0, callback=valid_seed()),
         coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),
                                        help="nominal coverage of the RUL interval, in (0, 1)"),
@@ -40,8 +41,7 @@ def register(app: typer.Typer) -> None:
         from assetgrade.bench.report import write_result
         from assetgrade.bench.sensors import run_sensors_benchmark
 
-        if png is None and json_path is not None:
-            png = json_path.with_suffix(".png")
+        png = plot_beside(json_path, png)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),

@@ -31,7 +31,7 @@ from assetgrade.errors import ValidationError
 from assetgrade.seeds import SEED_MAX
 
 __all__ = ["SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
-           "output_folder", "positive", "valid_seed"]
+           "output_folder", "plot_beside", "positive", "valid_seed"]
 
 N = TypeVar("N", int, float)
 
@@ -91,6 +91,27 @@ def valid_seed() -> Callable[[typer.CallbackParam, Any], Any]:
 def positive() -> Callable[[typer.CallbackParam, Any], Any]:
     """A callback accepting numbers above zero."""
     return interval(0.0, low_open=True)
+
+
+def plot_beside(json_path: Path | None, png: Path | None = None) -> Path | None:
+    """Where a benchmark's plot goes: ``png`` when given, else beside ``json_path`` (``r.json`` → ``r.png``).
+
+    A JSON path that already ends in ``.png`` gives ``r-plot.png``, and a ``png`` naming the JSON file
+    is a ValidationError, so the plot never overwrites the result.
+
+    Examples
+    --------
+    >>> plot_beside(Path("out/r.json")).as_posix(), plot_beside(Path("r.png")).as_posix(), plot_beside(None)
+    ('out/r.png', 'r-plot.png', None)
+    """
+    if png is not None:
+        if json_path is not None and png.resolve() == json_path.resolve():
+            raise ValidationError(f"{png} is also the --json file; give the plot another name", where="--png")
+        return png
+    if json_path is None:
+        return None
+    beside = json_path.with_suffix(".png")
+    return beside if beside != json_path else json_path.with_name(f"{json_path.stem}-plot.png")
 
 
 def check_output_file(path: Path, where: str) -> Path:
