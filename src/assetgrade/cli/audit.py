@@ -35,14 +35,16 @@ ACTOR = typer.Option("--actor", help="Who is acting (recorded in the audit trail
 
 
 def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
-    """``check.param=value`` pairs (value parsed as YAML) into per-check settings.
+    """``check.param=value`` pairs (value parsed as YAML, as the ``audit:`` section of assetgrade.yaml is) into
+    per-check settings.
 
-    >>> parse_settings(["duplicates.min_cosine=0.9", "coverage.by=[label, split]"])
-    {'duplicates': {'min_cosine': 0.9}, 'coverage': {'by': ['label', 'split']}}
+    >>> parse_settings(["duplicates.min_cosine=0.9", "coverage.by=[label, split]", "coverage.of=no"])
+    {'duplicates': {'min_cosine': 0.9}, 'coverage': {'by': ['label', 'split'], 'of': 'no'}}
     """
     import yaml
 
     from assetgrade.errors import ValidationError
+    from assetgrade.strict_yaml import load_unique
 
     out: dict[str, dict[str, Any]] = {}
     for p in pairs:
@@ -51,7 +53,7 @@ def parse_settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not check or not param:
             raise ValidationError(f"expected check.param=value, got {p!r}", where="--set")
         try:
-            parsed = yaml.safe_load(value)
+            parsed = load_unique(value)  # YAML 1.2 scalars: 'no' stays text, as in the settings file
         except yaml.YAMLError as exc:  # an unclosed bracket or quote, a python/... tag
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValidationError(f"{p!r}: the value is not a YAML scalar or list ({first})", where="--set") from exc
