@@ -143,11 +143,21 @@ def current_revision(engine: Engine) -> str | None:
         raise StoreError(f"cannot reach the store {_safe(str(engine.url))}: {exc.orig}") from exc
 
 
+def _revision_now(engine: Engine) -> str:
+    """The revision a store is at, for an error message (``unknown`` when even that cannot be read)."""
+    try:
+        return str(current_revision(engine) or "none (empty)")
+    except StoreError:
+        return "unknown"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Run the Alembic migrations up to ``revision``; returns the revision reached.
 
     A store at a revision this package does not ship (written by a newer release) is refused with a
-    StoreError saying so, before anything runs.
+    StoreError saying so, before anything runs. A migration that fails is rolled back (PostgreSQL:
+    the whole run; SQLite: that migration, the earlier ones of the run stay applied) and raises a
+    StoreError naming the revision the store is left at.
     """
     url = str(engine.url)
     at = current_revision(engine)
@@ -156,11 +166,13 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     try:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
-        raise StoreError(f"migration failed on {_safe(url)}: {exc.orig}") from exc
+        raise StoreError(f"migration failed on {_safe(url)}, which stays at revision {_revision_now(engine)}:"
+                         f" {exc.orig}") from exc
     except CommandError as exc:  # an unknown target revision, a store moved on meanwhile
         raise StoreError(f"migration failed on {_safe(url)}: {exc}") from exc
-    except SQLAlchemyError as exc:  # a constraint or permission error in a migration: rolled back whole
-        raise StoreError(f"migration failed on {_safe(url)} (nothing of it was applied): {exc}") from exc
+    except SQLAlchemyError as exc:  # a constraint or permission error in a migration: that migration is rolled back
+        raise StoreError(f"migration failed on {_safe(url)}, which stays at revision {_revision_now(engine)}:"
+                         f" {exc}") from exc
     rev = current_revision(engine)
     assert rev is not None
     return rev

@@ -45,7 +45,7 @@ def test_a_caller_that_stops_taking_results_stops_the_pool_after_in_flight_shard
         while ex._pool is not None and ex._pool._pending_work_items and time.monotonic() < deadline:  # type: ignore[attr-defined]
             time.sleep(0.02)
         started = sorted(int(p.name) for p in tmp_path.iterdir())
-        assert first == 0 and len(started) <= 2, started  # two per worker (LocalExecutor.in_flight)
+        assert first in (0, 1) and len(started) <= 2, started  # two per worker (LocalExecutor.in_flight)
         assert sorted([first, *results]) == list(range(40))  # taking the rest runs the rest, each once
     assert len(list(tmp_path.iterdir())) == 40
 

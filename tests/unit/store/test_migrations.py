@@ -164,3 +164,19 @@ def test_two_upgrades_at_once_on_postgresql_take_turns(tmp_path: Path) -> None:
     finally:
         holder.dispose()
         engine.dispose()
+
+
+def test_a_failing_migration_is_rolled_back_and_the_error_names_the_revision_left(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert upgrade(engine, "0003") == "0003"
+    with engine.begin() as conn:  # 0005 creates label_requests, then this index: its second step fails
+        conn.exec_driver_sql("CREATE INDEX ix_label_requests_order ON assets (id)")
+    with pytest.raises(StoreError, match="stays at revision 0004") as info:
+        upgrade(engine)
+    assert "ix_label_requests_order" in str(info.value)
+    assert not sa.inspect(engine).has_table("label_requests")  # 0005's first step was rolled back with it
+    assert sa.inspect(engine).has_table("prediction_heads")  # 0004, complete, stays
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_label_requests_order")
+    assert upgrade(engine) == head_revision()  # fixed: the same command finishes the job
+    engine.dispose()
