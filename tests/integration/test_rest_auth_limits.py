@@ -201,3 +201,20 @@ def test_stored_bytes_never_run_as_a_page_of_the_service(fresh_env: Any, rng: np
     shown = env.client.get(img["content_url"], headers=env.auth("alice"))
     assert "content-disposition" not in shown.headers and shown.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in shown.headers["content-security-policy"]
+
+
+def test_an_uploaded_generated_image_is_stored_as_synthetic(fresh_env: Any, rng: np.random.Generator) -> None:
+    from sqlalchemy import select
+
+    from assetgrade.store.schema import Provenance
+    from assetgrade.synth import generate
+
+    env = fresh_env
+    photo = Image.fromarray(rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8), "RGB")
+    fake = generate("crack", photo, seed=1, parent_id="demo-001/image/x").to_png_bytes()
+    h = {**env.auth("station-1"), "Content-Type": "image/png"}
+    r = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=fake)
+    assert r.status_code == 201, r.text
+    with env.ws.session(readonly=True) as s:
+        pv = s.execute(select(Provenance).where(Provenance.evidence_id == r.json()["id"])).scalar_one()
+    assert (pv.origin, pv.generator) == ("synthetic", "crack")  # a station's upload said real

@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from assetgrade.errors import IngestError
+from assetgrade.store.repository import ProvenanceInfo
 
-__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_FORMATS", "SUPPORTED_MODES", "ImageInfo", "image_size", "validate_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_FORMATS", "SUPPORTED_MODES", "ImageInfo", "image_size", "marked_provenance",
+           "validate_image"]
 
 DEFAULT_MAX_PIXELS = 64_000_000
 SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP", "GIF")
@@ -40,6 +42,8 @@ class ImageInfo:
     mode: str
     format: str
     media_type: str
+    synthetic_mark: dict[str, Any] | None = None
+    """The provenance ``assetgrade.synth`` wrote into the file (a PNG text chunk), when it carries one."""
 
 
 def _sniff(head: bytes) -> str | None:
@@ -156,4 +160,36 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
         raise IngestError(f"unsupported image mode {mode}; supported: {', '.join(SUPPORTED_MODES)}", where=where)
     if not finite:  # the vision extractor stretches a float image's finite range; this one has none
         raise IngestError("F (float) image has no finite pixel value (all NaN or infinite)", where=where)
-    return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"))
+    from assetgrade.synth.base import read_mark
+
+    return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"),
+                     read_mark(data) if fmt == "PNG" else None)
+
+
+def marked_provenance(info: ImageInfo, claimed: ProvenanceInfo) -> ProvenanceInfo | None:
+    """The provenance to store instead of ``claimed`` for an image ``assetgrade.synth`` made, or None.
+
+    A generated image carries its provenance inside the file; when it comes back in through an
+    import that says (or defaults to) ``real``, the file's own mark wins, so the synthetic share
+    and the audits count it as what it is. An import that already says synthetic or augmented
+    is kept as given.
+
+    Examples
+    --------
+    >>> mark = {"origin": "augmented", "generator": "lighting", "params": {"gain": 1.2}, "seed": 3}
+    >>> info = ImageInfo(64, 64, "RGB", "PNG", "image/png", mark)
+    >>> pv = marked_provenance(info, ProvenanceInfo(source="m.csv"))
+    >>> pv.origin, pv.generator, pv.generator_params["seed"]
+    ('augmented', 'lighting', 3)
+    >>> marked_provenance(info, ProvenanceInfo(origin="synthetic")) is None
+    True
+    """
+    mark = info.synthetic_mark
+    if mark is None or claimed.origin != "real":
+        return None
+    origin = "augmented" if mark.get("origin") == "augmented" else "synthetic"
+    generator = mark.get("generator")
+    params = {k: v for k, v in mark.items() if k not in ("origin", "generator")}
+    note = "origin taken from the file's assetgrade-synthetic mark; the import said real"
+    return replace(claimed, origin=origin, generator=str(generator)[:200] if generator is not None else None,
+                   generator_params=params, notes=[*(claimed.notes or []), note])

@@ -20,14 +20,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assetgrade.errors import AssetgradeError, ConflictError, IngestError, StoreError, ValidationError
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
-from assetgrade.ingest.images import validate_image
+from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.blobs import sha256_bytes, sha256_file
 from assetgrade.store.liveness import this_process
-from assetgrade.store.repository import bump_versions, check_addressable, label_id_for
+from assetgrade.store.repository import ProvenanceInfo, bump_versions, check_addressable, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Asset, Evidence, IngestBatch, Label, Provenance, utcnow
 
@@ -54,6 +54,8 @@ class _Prepared:
     existing: bool = False
     blob_sha: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    provenance: ProvenanceInfo | None = None
+    """What the file itself says it is (an assetgrade synth mark), over the import's ``real``."""
 
 
 class Ingestor:
@@ -324,6 +326,7 @@ class Ingestor:
             data = p.data if p.data is not None else (spec.path.read_bytes() if spec.path else b"")
             info = validate_image(data, where=spec.where, max_pixels=self.ws.config.max_image_pixels)
             p.attributes.update(width=info.width, height=info.height, mode=info.mode)
+            p.provenance = marked_provenance(info, spec.provenance)
             spec.media_type = spec.media_type or info.media_type
             for lb in p.labels:
                 if lb.box is not None and (lb.box[2] > info.width + 1 or lb.box[3] > info.height + 1):  # 1 px: rounding
@@ -350,6 +353,7 @@ class Ingestor:
                 label_rows.append((p, lb, lid))
         added = {"assets": 0, "evidence": 0, "labels": 0}
         skipped = 0
+        marked: list[IngestNotice] = []
         errors: list[RowError] = []
         with self.ws.session() as s:
             assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
@@ -403,7 +407,11 @@ class Ingestor:
                 rows.append(Evidence(id=p.evidence_id, asset_id=spec.asset_id, kind=spec.kind, sha256=p.sha,
                                      blob_sha=p.blob_sha, text=spec.text, media_type=spec.media_type,
                                      attributes=p.attributes))
-                pv = spec.provenance
+                pv = p.provenance or spec.provenance
+                if p.provenance is not None:
+                    marked.append(IngestNotice(spec.file or rep.source, spec.row,
+                                               f"{p.evidence_id}: the file carries assetgrade's synthetic mark "
+                                               f"(generator {pv.generator}); stored as {pv.origin}, not real"))
                 rows.append(Provenance(evidence_id=p.evidence_id, source=pv.source, origin=pv.origin,
                                        generator=pv.generator, generator_params=pv.generator_params,
                                        parent_evidence_id=parent, capture_time=pv.capture_time, device=pv.device,
@@ -442,6 +450,7 @@ class Ingestor:
         for k, v in added.items():
             rep.added[k] += v
         rep.skipped_existing += skipped
+        rep.notices.extend(marked)
         rep.errors.extend(errors)
 
 

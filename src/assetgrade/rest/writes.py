@@ -121,19 +121,20 @@ def grade_now(state: AppState, who: Principal, asset_id: str) -> Prediction:
 def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, source: str | None = None
                  ) -> Evidence:
     """Store an uploaded image as evidence of ``asset_id`` (re-sending the same bytes adds nothing)."""
-    from assetgrade.ingest.images import validate_image
+    from assetgrade.ingest.images import marked_provenance, validate_image
 
     where = f"upload to asset {asset_id}"
     with ws.session(readonly=True) as s:
         get_asset(s, asset_id)
     info = validate_image(data, where=where, max_pixels=ws.config.max_image_pixels)
+    claimed = ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name)
     sha = ws.blobs.put_bytes(data)
     with ws.session() as s:
         return add_evidence(
             s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
             attributes={"width": info.width, "height": info.height, "mode": info.mode},
             evidence_id=f"{asset_id}/image/{sha[:24]}",
-            provenance=ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name),
+            provenance=marked_provenance(info, claimed) or claimed,
             actor=who.name,
         )
 
