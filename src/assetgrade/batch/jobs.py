@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError as SAError
 
 from assetgrade.batch.executor import Executor
-from assetgrade.errors import AssetgradeError, StoreError, ValidationError
+from assetgrade.errors import AssetgradeError, ConflictError, StoreError, ValidationError
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
@@ -73,6 +73,9 @@ class ShardTask:
     model_path: str | None
     inputs: tuple[str, ...] = ()
     """``extract``: each asset's :func:`asset_inputs` hash at planning time, aligned with ``asset_ids``."""
+    model_version: str | None = None
+    """The version the driver read at the start and stamps on every result; a worker whose loaded model
+    is another one (a promotion replaced ``model_path`` mid-run) computes nothing for the shard."""
 
 
 @dataclass
@@ -132,12 +135,22 @@ def _worker_ws(task: ShardTask) -> Any:
     return _WS_CACHE[key]
 
 
-def _worker_model(path: str) -> Any:
-    if path not in _MODEL_CACHE:
+def _worker_model(path: str, version: str | None = None) -> Any:
+    """The grader saved at ``path`` (loaded once per process), checked to be ``version`` when given.
+
+    Raises ConflictError when the folder now holds another model: results computed with it would be
+    stored under the batch's version, which names the model the run started with.
+    """
+    model = _MODEL_CACHE.get(path)
+    if model is None or (version is not None and getattr(model, "version_", None) != version):
         from assetgrade.grader import Grader
 
-        _MODEL_CACHE[path] = Grader.load(Path(path))
-    return _MODEL_CACHE[path]
+        model = _MODEL_CACHE[path] = Grader.load(Path(path))
+    have = getattr(model, "version_", None)
+    if version is not None and have != version:
+        raise ConflictError(f"the model at {path} is now version {have}, but this batch grades with {version} "
+                            "(it was replaced during the run, e.g. by a promotion); run the batch again")
+    return model
 
 
 def _store_read_error(exc: SAError, what: str) -> StoreError:
@@ -222,7 +235,12 @@ def run_shard(task: ShardTask) -> ShardResult:
     else:
         if task.model_path is None:
             raise ValidationError(f"batch {task.kind} needs a trained model", where="--model")
-        model = _worker_model(task.model_path)
+        try:
+            model = _worker_model(task.model_path, task.model_version)
+        except ConflictError as exc:  # every asset reported; the shard stays unmarked for the rerun
+            out.errors += [(aid, str(exc)) for aid in task.asset_ids]
+            out.compute_s = time.perf_counter() - t0
+            return out
         records = _load_each(ws, task.asset_ids, out.errors)
         if records:
             try:
@@ -547,7 +565,7 @@ def run_batch(
     rep = BatchReport(kind=kind, model_version=model_version, n_assets=sum(len(a) for _, a in shards),
                       n_shards=len(shards), shards_skipped=len(done))
     tasks = [ShardTask(kind=kind, index=i, key=k, asset_ids=a, workspace=str(ws.path), store_url=ws.store_url,
-                       model_path=mpath, inputs=h if kind == "extract" else ())
+                       model_path=mpath, inputs=h if kind == "extract" else (), model_version=model_version)
              for i, (k, a, h) in enumerate(plan) if k not in done]
     if progress:
         progress(rep.shards_skipped, rep.n_shards)

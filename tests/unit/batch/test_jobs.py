@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, plan_shards, prediction_id, read_features, run_batch
 from assetgrade.errors import ValidationError
+from assetgrade.store import load_records
 from assetgrade.store.audit import verify_chain
 from assetgrade.store.repository import ProvenanceInfo, add_evidence
 from assetgrade.store.schema import AuditEvent, Prediction
@@ -251,3 +252,24 @@ def test_planning_streams_the_evidence_hashes_instead_of_loading_them_all(tmp_pa
     ws.close()
     assert len(shards) == 63 and sum(len(a) for _, a in shards) == n
     assert peak < 6e6, f"planning {n * per} evidence items peaked at {peak / 1e6:.1f} MB (all hashes: ~13 MB)"
+
+
+def test_a_worker_whose_model_was_replaced_mid_run_grades_nothing(batch_ws: Workspace) -> None:
+    from assetgrade.batch.jobs import ShardTask, run_shard
+    from assetgrade.grading.bundle import read_bundle_info
+
+    path = batch_ws.models_dir / "grader"
+    version = str(read_bundle_info(path)["model_version"])
+    ids = tuple(sorted(r.asset_id for r in load_records(batch_ws)))[:3]
+
+    def task(stamped: str) -> ShardTask:
+        return ShardTask(kind="grade", index=0, key="k", asset_ids=ids, workspace=str(batch_ws.path),
+                         store_url=batch_ws.store_url, model_path=str(path.resolve()), model_version=stamped)
+
+    ok = run_shard(task(version))
+    assert len(ok.results) == 3 and not ok.errors
+    # the driver stamps every result with the version it read at the start; a promotion since then put
+    # another model in the folder, whose grades would have been stored under the old version's name
+    stale = run_shard(task("grader-0123456789ab"))
+    assert stale.results == [] and [a for a, _ in stale.errors] == list(ids)
+    assert all("replaced during the run" in why and version in why for _, why in stale.errors)
