@@ -89,4 +89,12 @@ def load_bundle(path: Path, *, pickle_name: str = PICKLE_NAME) -> tuple[Any, dic
     if hashlib.sha256(data).hexdigest() != info.get("pickle_sha256"):
         raise ValidationError(f"{pickle_name} does not match the sha256 in bundle.json (changed or corrupt)",
                               where=str(pk))
-    return pickle.loads(data), info
+    try:
+        obj = pickle.loads(data)
+    except (ImportError, AttributeError, TypeError, pickle.UnpicklingError, EOFError) as exc:
+        # classes another release of assetgrade (or of a library it pickled) had, or renamed since
+        raise ValidationError(
+            f"cannot unpickle {pickle_name} ({type(exc).__name__}: {exc}); it was saved by assetgrade "
+            f"{info.get('code_version') or 'of an unknown version'}, this is {code_version()}: load it with that "
+            "release, or train again", where=str(pk)) from exc
+    return obj, info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -78,3 +79,19 @@ def test_record_grades_writes_predictions_and_audit_events(grader: Grader, recor
         assert ev["inputs_sha256"] == results[0].versions["inputs"]
         assert ev["ontology_version"] == grader.ontology_version_ and ev["model_version"] == grader.version_
         assert verify_chain(s).ok
+
+
+def test_a_bundle_of_classes_this_release_lacks_is_refused_naming_both_releases(tmp_path: Path) -> None:
+    from assetgrade.grading.bundle import code_version, load_bundle, save_bundle
+
+    path = save_bundle({"x": 1}, {"code_version": "0.0.1+gdeadbeef0000"}, tmp_path / "g")
+    info = json.loads((path / "bundle.json").read_text())
+    # a pickle naming a module an older release had (protocol 0: GLOBAL, empty args, NEWOBJ, STOP)
+    old = b"cassetgrade.fusion.stacking_v0\nStackedFuser\n)\x81."
+    (path / "grader.pkl").write_bytes(old)
+    info["pickle_sha256"] = hashlib.sha256(old).hexdigest()
+    (path / "bundle.json").write_text(json.dumps(info))
+    with pytest.raises(ValidationError) as err:  # was a bare ModuleNotFoundError from pickle
+        load_bundle(path)
+    assert "0.0.1+gdeadbeef0000" in str(err.value) and code_version() in str(err.value)
+    assert err.value.where == str(path / "grader.pkl")
