@@ -155,7 +155,7 @@ def _header_names(df: pd.DataFrame, text: str, sep: str, path: Path) -> pd.DataF
     ``v.1`` and a blank one ``Unnamed: 2``): a name given twice, or a blank name over a column with
     values, is an error naming the header row; a blank-named column without any value (a trailing
     separator on every line) is dropped."""
-    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep, skipinitialspace=True), [])
     names = [h.strip() for h in header]
     if len(names) != len(df.columns):  # a header pandas read differently (quoted line breaks): leave it
         return df

@@ -205,6 +205,11 @@ def test_header_names_are_stripped(tmp_path: Path) -> None:
     assert item.attributes["channels"] == ["vib", "temp"] and item.attributes["time_column"] == "time"
 
 
+def test_quoted_header_names_after_a_space_lose_their_quotes(tmp_path: Path) -> None:
+    item = _one(_write(tmp_path / "q.csv", 'time, "vib", "temp C"\n0,1,2\n1,2,3\n'))
+    assert item.attributes["channels"] == ["vib", "temp C"] and item.attributes["time_column"] == "time"
+
+
 def test_empty_parquet_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "empty.parquet"
     pd.DataFrame({"time": pd.Series([], dtype=float), "v": pd.Series([], dtype=float)}).to_parquet(p)
