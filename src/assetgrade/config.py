@@ -233,9 +233,10 @@ def _quoted_where_needed(value: Any) -> Any:
     """``value`` with each string that YAML 1.1 would read as something else single-quoted.
 
     The edit is written by ruamel.yaml (YAML 1.2), which writes the string ``NO`` or ``on``
-    unquoted; the config is read back by PyYAML (YAML 1.1), which reads those as false and
-    true (a currency of Norway became ``False``). Only the value set is quoted, so the rest
-    of the file keeps the meaning it has.
+    unquoted. assetgrade reads the file back as YAML 1.2 too (:mod:`assetgrade.strict_yaml`), but
+    other tools that read it may use YAML 1.1, which reads those as false and true (a currency
+    of Norway became ``False``), so such strings are quoted anyway. Only the value set is quoted,
+    so the rest of the file keeps the meaning it has.
     """
     from ruamel.yaml.scalarstring import SingleQuotedScalarString
 

@@ -15,6 +15,7 @@ from assetgrade.strict_yaml import load_unique
     ("true", True), ("False", False),
     ("1:20", "1:20"), ("010", 10), ("0o17", 15), ("0x1F", 31), ("64_000_000", 64_000_000),  # 1.1: 80, 8
     ("-1.5", -1.5), ("1e3", 1000.0), (".5", 0.5), ("12abc", "12abc"), ("1.2.3", "1.2.3"), ("~", None),
+    ("0x_", "0x_"), ("0o_", "0o_"), ("0x", "0x"),  # a prefix without digits is text, not int('')
 ])
 def test_plain_scalars_resolve_as_in_yaml_12(text: str, value: object) -> None:
     got = load_unique(f"k: {text}")["k"]
