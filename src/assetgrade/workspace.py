@@ -214,8 +214,14 @@ class Workspace:
         return ws
 
     def upgrade(self) -> str:
-        """Migrate the store to the newest schema; returns the revision."""
-        return upgrade(self.engine)
+        """Migrate the store to the newest schema; returns the revision.
+
+        On SQLite the workspace's writer lock is held for the whole run: Alembic commits each
+        migration on its own, so two runs could otherwise interleave between migrations, the second
+        one replaying DDL the first had just applied (PostgreSQL runs take an advisory lock instead).
+        """
+        with self._write_lock if self._write_lock is not None else nullcontext():
+            return upgrade(self.engine)
 
     def close(self) -> None:
         """Release database connections."""

@@ -180,3 +180,20 @@ def test_a_failing_migration_is_rolled_back_and_the_error_names_the_revision_lef
         conn.exec_driver_sql("DROP INDEX ix_label_requests_order")
     assert upgrade(engine) == head_revision()  # fixed: the same command finishes the job
     engine.dispose()
+
+
+def test_a_sqlite_upgrade_holds_the_workspace_writer_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.workspace as workspace_module
+
+    w = Workspace.init(tmp_path / "w")
+    held: list[bool] = []
+
+    def recording_upgrade(engine: sa.Engine) -> str:
+        assert w._write_lock is not None
+        held.append(w._write_lock.held)  # Alembic commits each migration alone: a second run must wait
+        return upgrade(engine)
+
+    monkeypatch.setattr(workspace_module, "upgrade", recording_upgrade)
+    assert w.upgrade() == head_revision() and held == [True]
+    assert w._write_lock is not None and not w._write_lock.held  # released afterwards
+    w.close()
