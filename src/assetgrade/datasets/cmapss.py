@@ -143,6 +143,8 @@ def read_cmapss_table(path: Path) -> pd.DataFrame:
         raise ValidationError(f"unit {unit[k]}: cycle {cycle[k]} {what}; cycles must run 1, 2, 3... without a gap",
                               where=f"{path}:row {int(line[k])}")
     return raw
+
+
 def load_cmapss(subset: str, data_dir: Path | None = None) -> CmapssSubset:
     """Load sub-set ``subset`` (e.g. ``"FD001"``) from ``data_dir`` or the shared ``cmapss/`` folder.
 

@@ -24,7 +24,8 @@ from assetgrade.fusion.ordinal import ConstantCut, fit_ordinal, ordinal_proba
 from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.seeds import SEED_MAX
 
-__all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]  # the last two: from fusion.folds
+# cross_val_blocks and grouped_folds come from fusion.folds
+__all__ = ["Fuser", "cross_val_blocks", "cross_val_proba", "grouped_folds"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
