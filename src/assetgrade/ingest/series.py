@@ -26,7 +26,7 @@ import pandas as pd
 from assetgrade.errors import IngestError
 from assetgrade.ingest.inputs import read_text
 from assetgrade.ingest.items import ItemSpec
-from assetgrade.ingest.report import RowError
+from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.ingest.series_time import MISSING as _MISSING
 from assetgrade.ingest.series_time import epoch_ns as _epoch_ns
 from assetgrade.ingest.series_time import parse_time as _parse_time
@@ -416,10 +416,11 @@ def series_to_parquet(path: Path, opts: SeriesOptions, *, where: str | None = No
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
-) -> Iterator[ItemSpec | RowError]:
+) -> Iterator[ItemSpec | RowError | IngestNotice]:
     """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``.
 
-    A file that cannot be read is one ``RowError`` naming it; the other files still go in.
+    A file that cannot be read is one ``RowError`` naming it; the other files still go in. A numeric
+    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range).
     """
     for path in paths:
         try:
@@ -455,6 +456,11 @@ def series_items(
             except IngestError as exc:
                 yield RowError.from_exception(exc, str(path), None)
                 continue
+            if "epoch_unit" in info:
+                first_t, last_t = (t.strftime("%Y-%m-%d %H:%M") for t in frame.index[[0, -1]])
+                yield IngestNotice(str(path), None, f"{where}: numeric time column {info['time_column']!r} read as"
+                                   f" Unix time in {info['epoch_unit']} ({first_t} to {last_t} UTC); if it counts"
+                                   " from another start (e.g. power-on), give the file an ISO time column")
             yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
                            media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
                            provenance=ProvenanceInfo(source=source or path.name, origin=origin,
