@@ -34,3 +34,15 @@ def reset_pg(url: str) -> None:
         for n in names:
             conn.execute(sa.text(f'drop table if exists "{n}" cascade'))
     engine.dispose()
+
+
+def someone_waits_for(url: str, backend: int) -> bool:
+    """Whether another connection waits for a lock the backend ``backend`` holds."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "select count(*) from pg_stat_activity where :b = any(pg_blocking_pids(pid))"),
+                {"b": backend}).scalar_one())
+    finally:
+        engine.dispose()

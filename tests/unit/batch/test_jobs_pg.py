@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.pg import PG_ENV, pg_url, reset_pg
+from tests.pg import PG_ENV, pg_url, reset_pg, someone_waits_for
 
 from assetgrade.batch.jobs import ShardTask, _commit_shard, _write_grades, plan_shards, run_shard
 from assetgrade.store.audit import verify_chain
@@ -18,18 +18,6 @@ from assetgrade.workspace import Workspace
 from .conftest import seed
 
 _PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
-
-
-def _someone_waits_for(url: str, backend: int) -> bool:
-    """Whether another connection waits for a lock the backend ``backend`` holds."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.execute(sa.text(
-                "select count(*) from pg_stat_activity where :b = any(pg_blocking_pids(pid))"),
-                {"b": backend}).scalar_one())
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
@@ -61,7 +49,7 @@ def test_two_overlapping_drivers_skip_the_ids_the_other_stored(trained: tuple[Pa
             other = threading.Thread(target=second_driver)
             other.start()
             deadline = time.monotonic() + 20
-            while not _someone_waits_for(_PG, first):  # the second driver is blocked behind this transaction
+            while not someone_waits_for(_PG, first):  # the second driver is blocked behind this transaction
                 assert time.monotonic() < deadline, "the second driver never waited on the first"
                 time.sleep(0.05)
         other.join(30)

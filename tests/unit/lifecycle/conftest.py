@@ -52,6 +52,30 @@ class TableModel:
 register_bundle_loader("table", TableModel.load)
 
 
+class OwnIdModel(TableModel):
+    """The table model saved with a ``bundle.json`` naming its own version id, as a Grader bundle does."""
+
+    def __init__(self, own: str, by_type: dict[str, str], overrides: dict[str, str] | None = None) -> None:
+        super().__init__(by_type, overrides)
+        self.version_ = own
+
+    def save(self, path: Path) -> None:
+        super().save(path)
+        (path / "bundle.json").write_text(json.dumps({"model_version": self.version_}))
+
+
+def golden_registry(ws: Workspace, monkeypatch: pytest.MonkeyPatch, n: int = 24) -> ModelRegistry:
+    """A registry whose ``grader`` loader reads the table model, over ``n`` assets frozen as the golden set."""
+    from assetgrade.lifecycle import bundles
+    from assetgrade.lifecycle.golden import freeze_golden_set
+
+    monkeypatch.setitem(bundles._LOADERS, "grader", TableModel.load)
+    ids = seed_assets(ws, n)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    return ModelRegistry(ws)
+
+
 def png(seed: int) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (8, 8), (seed % 256, (seed * 7) % 256, 3)).save(buf, "PNG")

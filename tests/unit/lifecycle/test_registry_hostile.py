@@ -8,45 +8,30 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.pg import PG_ENV, pg_url, reset_pg
+from tests.pg import PG_ENV, pg_url, reset_pg, someone_waits_for
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
-from assetgrade.lifecycle import bundles, registry, serving
+from assetgrade.lifecycle import registry, serving
 from assetgrade.lifecycle.bundles import bundle_digest
 from assetgrade.lifecycle.golden import freeze_golden_set
 from assetgrade.lifecycle.registry import ModelRegistry
 from assetgrade.store.audit import verify_chain
 from assetgrade.workspace import Workspace
 
-from .conftest import TableModel, seed_assets
+from .conftest import OwnIdModel, TableModel, golden_registry, seed_assets
 
 GOOD = {"pump": "A", "valve": "C"}
 
 
-class GraderLike(TableModel):
-    """The table model saved with a ``bundle.json`` that names its own id, as a Grader bundle does."""
-
-    def __init__(self, own: str, by_type: dict[str, str], overrides: dict[str, str] | None = None) -> None:
-        super().__init__(by_type, overrides)
-        self.version_ = own
-
-    def save(self, path: Path) -> None:
-        super().save(path)
-        (path / "bundle.json").write_text(json.dumps({"model_version": self.version_}))
-
-
 @pytest.fixture
 def reg(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> ModelRegistry:
-    monkeypatch.setitem(bundles._LOADERS, "grader", TableModel.load)
-    ids = seed_assets(ws, 24)
-    with ws.session() as s:
-        freeze_golden_set(s, ids)
-    return ModelRegistry(ws)
+    return golden_registry(ws, monkeypatch)
 
 
 def test_promotion_and_rollback_copy_and_hash_bundles_outside_the_write_lock(
@@ -69,8 +54,8 @@ def test_promotion_and_rollback_copy_and_hash_bundles_outside_the_write_lock(
     monkeypatch.setattr(serving.shutil, "copytree", copytree)
     monkeypatch.setattr(serving, "bundle_digest", digest)
     monkeypatch.setattr(registry, "bundle_digest", digest)
-    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
-    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    v1 = reg.register(OwnIdModel("t-1", GOOD), version="v1")
+    v2 = reg.register(OwnIdModel("t-2", GOOD), version="v2")
     reg.promote("v1")
     reg.promote("v2")
     assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
@@ -82,8 +67,8 @@ def test_promotion_and_rollback_copy_and_hash_bundles_outside_the_write_lock(
 
 def test_a_refused_promotion_leaves_no_staged_copy(reg: ModelRegistry, ws: Workspace,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    reg.register(GraderLike("t-1", GOOD), version="v1")
-    reg.register(GraderLike("t-2", GOOD), version="v2")
+    reg.register(OwnIdModel("t-1", GOOD), version="v1")
+    reg.register(OwnIdModel("t-2", GOOD), version="v2")
     reg.promote("v1")
     before = bundle_digest(ws.grader_dir)
     real = registry.lock_chain
@@ -181,63 +166,61 @@ def test_bad_lineage_is_refused_naming_the_field(reg: ModelRegistry, ws: Workspa
 _PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
 
 
-def _someone_waits_for(url: str, backend: int) -> bool:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.execute(sa.text(
-                "select count(*) from pg_stat_activity where :b = any(pg_blocking_pids(pid))"),
-                {"b": backend}).scalar_one())
-    finally:
-        engine.dispose()
-
-
-@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
-def test_two_promotions_at_once_on_postgresql_leave_one_champion(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _PG is not None
+@pytest.fixture
+def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace on an emptied PostgreSQL database (emptied again afterwards)."""
+    if _PG is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
     reset_pg(_PG)
     ws = Workspace.init(tmp_path / "ws", store_url=_PG)
     try:
-        ids = seed_assets(ws, 24)
-        with ws.session() as s:
-            freeze_golden_set(s, ids)
-        reg = ModelRegistry(ws)
-        for v in ("v1", "v2", "v3"):
-            reg.register(TableModel(GOOD), version=v, loader="table")
-        reg.promote("v1")
-        reg.evaluate("v3")
-        outcome: dict[str, object] = {}
-
-        def second() -> None:
-            try:
-                outcome["v3"] = ModelRegistry(ws).promote("v3")
-            except Exception as exc:  # the failure this test is about
-                outcome["v3"] = exc
-
-        real = registry._registered_digests
-        worker: list[threading.Thread] = []
-
-        def in_first_transaction(s: Any) -> set[str]:
-            if not worker:  # v2's transaction has written, not committed: v3's promotion starts now
-                me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-                worker.append(threading.Thread(target=second))
-                worker[0].start()
-                deadline = time.monotonic() + 60
-                while not _someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-            return real(s)
-
-        monkeypatch.setattr(registry, "_registered_digests", in_first_transaction)
-        reg.promote("v2")
-        worker[0].join(60)
-        assert isinstance(outcome["v3"], ConflictError), outcome
-        assert [m.version for m in reg.list("champion")] == ["v2"]
-        with ws.session(readonly=True) as s:
-            assert verify_chain(s).ok
+        yield ws
     finally:
         ws.close()
         reset_pg(_PG)
+
+
+@pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
+def test_two_promotions_at_once_on_postgresql_leave_one_champion(pg_ws: Workspace,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _PG is not None
+    ws = pg_ws
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids)
+    reg = ModelRegistry(ws)
+    for v in ("v1", "v2", "v3"):
+        reg.register(TableModel(GOOD), version=v, loader="table")
+    reg.promote("v1")
+    reg.evaluate("v3")
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            outcome["v3"] = ModelRegistry(ws).promote("v3")
+        except Exception as exc:  # the failure this test is about
+            outcome["v3"] = exc
+
+    real = registry._registered_digests
+    worker: list[threading.Thread] = []
+
+    def in_first_transaction(s: Any) -> set[str]:
+        if not worker:  # v2's transaction has written, not committed: v3's promotion starts now
+            me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+            worker.append(threading.Thread(target=second))
+            worker[0].start()
+            deadline = time.monotonic() + 60
+            while not someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return real(s)
+
+    monkeypatch.setattr(registry, "_registered_digests", in_first_transaction)
+    reg.promote("v2")
+    worker[0].join(60)
+    assert isinstance(outcome["v3"], ConflictError), outcome
+    assert [m.version for m in reg.list("champion")] == ["v2"]
+    with ws.session(readonly=True) as s:
+        assert verify_chain(s).ok
 
 
 @pytest.mark.parametrize("text, why", [('{"model_version": "grader-1", "metr', "not JSON"), ('["v1"]', "JSON list")])
@@ -298,38 +281,33 @@ def test_a_bundle_of_another_release_keeps_its_lineage_and_fails_to_load_by_name
 
 
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
-def test_two_freezes_of_one_golden_name_at_once_on_postgresql(tmp_path: Path) -> None:
+def test_two_freezes_of_one_golden_name_at_once_on_postgresql(pg_ws: Workspace) -> None:
     assert _PG is not None
-    reset_pg(_PG)
-    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
-    try:
-        ids = seed_assets(ws, 8)
-        outcome: dict[str, object] = {}
+    ws = pg_ws
+    ids = seed_assets(ws, 8)
+    outcome: dict[str, object] = {}
 
-        def second() -> None:
-            try:
-                with ws.session() as s:
-                    outcome["second"] = freeze_golden_set(s, ids[4:], name="default")
-            except Exception as exc:  # the failure this test is about
-                outcome["second"] = exc
+    def second() -> None:
+        try:
+            with ws.session() as s:
+                outcome["second"] = freeze_golden_set(s, ids[4:], name="default")
+        except Exception as exc:  # the failure this test is about
+            outcome["second"] = exc
 
-        with ws.session() as s:  # the first freeze: written, not yet committed
-            freeze_golden_set(s, ids[:4], name="default")
-            me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-            worker = threading.Thread(target=second)
-            worker.start()
-            deadline = time.monotonic() + 60
-            while not _someone_waits_for(_PG, me) and worker.is_alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
-        worker.join(60)
-        assert isinstance(outcome["second"], ConflictError), outcome  # not an IntegrityError traceback
-        from assetgrade.lifecycle.golden import get_golden_set
+    with ws.session() as s:  # the first freeze: written, not yet committed
+        freeze_golden_set(s, ids[:4], name="default")
+        me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+        worker = threading.Thread(target=second)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not someone_waits_for(_PG, me) and worker.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    worker.join(60)
+    assert isinstance(outcome["second"], ConflictError), outcome  # not an IntegrityError traceback
+    from assetgrade.lifecycle.golden import get_golden_set
 
-        with ws.session(readonly=True) as s:
-            assert get_golden_set(s, "default").asset_ids == tuple(ids[:4])
-    finally:
-        ws.close()
-        reset_pg(_PG)
+    with ws.session(readonly=True) as s:
+        assert get_golden_set(s, "default").asset_ids == tuple(ids[:4])
 
 
 @pytest.mark.parametrize("version, error, message", [("v1", ConflictError, "already registered"),
@@ -370,8 +348,8 @@ def test_models_grader_never_goes_missing_during_a_swap_or_its_undo(
         reg: ModelRegistry, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not _exchange_works(tmp_path):
         pytest.skip("this file system or kernel has no renameat2(RENAME_EXCHANGE); two renames are used instead")
-    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
-    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    v1 = reg.register(OwnIdModel("t-1", GOOD), version="v1")
+    v2 = reg.register(OwnIdModel("t-2", GOOD), version="v2")
     reg.promote("v1")
     seen: list[bool] = []
     real_rename = Path.rename
@@ -401,8 +379,8 @@ def test_models_grader_never_goes_missing_during_a_swap_or_its_undo(
 def test_without_an_atomic_exchange_two_renames_still_install_and_undo(
         reg: ModelRegistry, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serving, "exchange_folders", lambda _a, _b: False)  # another OS or file system
-    v1 = reg.register(GraderLike("t-1", GOOD), version="v1")
-    v2 = reg.register(GraderLike("t-2", GOOD), version="v2")
+    v1 = reg.register(OwnIdModel("t-1", GOOD), version="v1")
+    v2 = reg.register(OwnIdModel("t-2", GOOD), version="v2")
     reg.promote("v1")
     reg.promote("v2")
     assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
@@ -430,61 +408,56 @@ def test_champion_is_no_version_name(reg: ModelRegistry) -> None:
 
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
 def test_two_evaluations_of_one_version_at_once_on_postgresql_keep_both(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _PG is not None
-    reset_pg(_PG)
-    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
-    try:
-        ids = seed_assets(ws, 24)
-        with ws.session() as s:
-            freeze_golden_set(s, ids[:12], name="g1")
-            freeze_golden_set(s, ids[12:], name="g2")
-        reg = ModelRegistry(ws)
-        reg.register(TableModel(GOOD), version="v1", loader="table")
-        outcome: dict[str, object] = {}
-        worker: list[threading.Thread] = []
+    ws = pg_ws
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12], name="g1")
+        freeze_golden_set(s, ids[12:], name="g2")
+    reg = ModelRegistry(ws)
+    reg.register(TableModel(GOOD), version="v1", loader="table")
+    outcome: dict[str, object] = {}
+    worker: list[threading.Thread] = []
 
-        def second() -> None:
-            try:
-                outcome["g2"] = ModelRegistry(ws).evaluate("v1", "g2")
-            except Exception as exc:  # the failure this test is about
-                outcome["g2"] = exc
+    def second() -> None:
+        try:
+            outcome["g2"] = ModelRegistry(ws).evaluate("v1", "g2")
+        except Exception as exc:  # the failure this test is about
+            outcome["g2"] = exc
 
-        real_session = ws.session
-        first_session: list[Any] = []
+    real_session = ws.session
+    first_session: list[Any] = []
 
-        class Watch:
-            """Inside the first evaluation's write session (row read, not yet committed), start the second."""
+    class Watch:
+        """Inside the first evaluation's write session (row read, not yet committed), start the second."""
 
-            def __init__(self, inner: Any) -> None:
-                self.inner = inner
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
 
-            def __enter__(self) -> Any:
-                s = self.inner.__enter__()
-                first_session.append(s)
-                return s
+        def __enter__(self) -> Any:
+            s = self.inner.__enter__()
+            first_session.append(s)
+            return s
 
-            def __exit__(self, *exc: Any) -> Any:
-                s = first_session[-1]
-                if not worker and exc[0] is None and s.in_transaction():
-                    me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-                    worker.append(threading.Thread(target=second))
-                    worker[0].start()
-                    deadline = time.monotonic() + 60
-                    while not _someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
-                        time.sleep(0.05)
-                return self.inner.__exit__(*exc)
+        def __exit__(self, *exc: Any) -> Any:
+            s = first_session[-1]
+            if not worker and exc[0] is None and s.in_transaction():
+                me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
+                worker.append(threading.Thread(target=second))
+                worker[0].start()
+                deadline = time.monotonic() + 60
+                while not someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            return self.inner.__exit__(*exc)
 
-        def session(*a: Any, readonly: bool = False, **k: Any) -> Any:
-            inner = real_session(*a, readonly=readonly, **k)
-            return inner if readonly or worker else Watch(inner)
+    def session(*a: Any, readonly: bool = False, **k: Any) -> Any:
+        inner = real_session(*a, readonly=readonly, **k)
+        return inner if readonly or worker else Watch(inner)
 
-        monkeypatch.setattr(ws, "session", session)
-        reg.evaluate("v1", "g1")
-        worker[0].join(60)
-        monkeypatch.undo()
-        assert not isinstance(outcome["g2"], Exception), outcome
-        assert sorted(reg.get("v1").golden or {}) == ["g1", "g2"]  # neither evaluation lost the other's
-    finally:
-        ws.close()
-        reset_pg(_PG)
+    monkeypatch.setattr(ws, "session", session)
+    reg.evaluate("v1", "g1")
+    worker[0].join(60)
+    monkeypatch.undo()
+    assert not isinstance(outcome["g2"], Exception), outcome
+    assert sorted(reg.get("v1").golden or {}) == ["g1", "g2"]  # neither evaluation lost the other's

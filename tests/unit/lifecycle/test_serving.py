@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from assetgrade.errors import StoreError, ValidationError
-from assetgrade.lifecycle import bundles
 from assetgrade.lifecycle.bundles import bundle_digest
-from assetgrade.lifecycle.golden import freeze_golden_set
 from assetgrade.lifecycle.registry import ModelRegistry
 from assetgrade.store.audit import list_events, verify_chain
 from assetgrade.workspace import Workspace
 
-from .conftest import TableModel, seed_assets
+from .conftest import OwnIdModel, TableModel, golden_registry
 
 GOOD = {"pump": "A", "valve": "C"}
 
 
-class OwnIdModel(TableModel):
-    """The tiny table model, saved with a ``bundle.json`` naming its own version id as a Grader's does."""
-
-    def __init__(self, own: str, by_type: dict[str, str], overrides: dict[str, str] | None = None) -> None:
-        super().__init__(by_type, overrides)
-        self.version_ = own
-
-    def save(self, path: Path) -> None:
-        super().save(path)
-        (path / "bundle.json").write_text(json.dumps({"model_version": self.version_}))
-
-
 @pytest.fixture
 def reg(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> ModelRegistry:
-    """A registry whose ``grader`` loader reads the table model (install only looks at the loader's name)."""
-    monkeypatch.setitem(bundles._LOADERS, "grader", TableModel.load)
-    ids = seed_assets(ws, 24)
-    with ws.session() as s:
-        freeze_golden_set(s, ids)
-    return ModelRegistry(ws)
+    return golden_registry(ws, monkeypatch)
 
 
 def _events(ws: Workspace, action: str) -> list[dict[str, object]]:
