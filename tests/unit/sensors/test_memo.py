@@ -128,6 +128,17 @@ def test_memo_keys_hold_what_the_values_depend_on(rng: np.random.Generator) -> N
         _same(with_memo.extract(recs), alone.extract(recs))
 
 
+def test_a_rul_model_refitted_in_place_is_not_served_its_old_inputs(rng: np.random.Generator) -> None:
+    recs, grades, _ = _fleet_records(rng, 12)
+    memo = SeriesMemo()
+    rul = RulModel(cap=40, n_estimators=10, window=10, slope_windows=(5, 10)).fit(synthetic_fleet(rng, 12))
+    SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).use_memo(memo).fit(recs, grades).extract(recs)
+    rul.fit(synthetic_fleet(np.random.default_rng(7), 12))  # the same object (same id), another fleet
+    with_memo = SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).use_memo(memo).fit(recs, grades)
+    alone = SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).fit(recs, grades)
+    _same(with_memo.extract(recs), alone.extract(recs))
+
+
 def test_a_kept_extractor_holds_no_memo(rng: np.random.Generator) -> None:
     from assetgrade.grading.cache import share_memos, unshare_memos
 

@@ -298,7 +298,8 @@ class SensorExtractor:
         need = [*self.settings_, *self.channels_]
         model = getattr(self, "rul_model_", None)
         key = ("one", ref.evidence_id, ref.sha256, ref.sampling_rate_hz, tuple(self.settings_), tuple(self.channels_),
-               self.min_length, self.n_bands if self.spectral_ else None, id(model))
+               self.min_length, self.n_bands if self.spectral_ else None,
+               id(model), getattr(model, "fingerprint_", None))  # the same object refitted is another model
         raw, qflags, spectral, rul_in, _ = self._remembered(key, lambda: (*self._fold_free(ref, need), model))
         z = self.normalizer_.transform(raw) if self.normalizer_ is not None else raw[self.channels_]
         roll = rolling_features(z, window=self.window, slope_windows=self.slope_windows, last_only=True).iloc[-1]
