@@ -139,17 +139,28 @@ def _worker_model(path: str, version: str | None = None) -> Any:
     """The grader saved at ``path`` (loaded once per process), checked to be ``version`` when given.
 
     Raises ConflictError when the folder now holds another model: results computed with it would be
-    stored under the batch's version, which names the model the run started with.
+    stored under the batch's version, which names the model the run started with. The folder's
+    ``bundle.json`` is read first, so a replaced model is refused without unpickling it for every shard.
     """
     model = _MODEL_CACHE.get(path)
-    if model is None or (version is not None and getattr(model, "version_", None) != version):
-        from assetgrade.grader import Grader
+    if model is not None and (version is None or getattr(model, "version_", None) == version):
+        return model
 
-        model = _MODEL_CACHE[path] = Grader.load(Path(path))
-    have = getattr(model, "version_", None)
-    if version is not None and have != version:
-        raise ConflictError(f"the model at {path} is now version {have}, but this batch grades with {version} "
-                            "(it was replaced during the run, e.g. by a promotion); run the batch again")
+    def replaced(have: object) -> ConflictError:
+        return ConflictError(f"the model at {path} is now version {have}, but this batch grades with {version} "
+                             "(it was replaced during the run, e.g. by a promotion); run the batch again")
+
+    if version is not None:
+        from assetgrade.grading.bundle import read_bundle_info
+
+        described = read_bundle_info(Path(path)).get("model_version")
+        if described != version:
+            raise replaced(described)
+    from assetgrade.grader import Grader
+
+    model = _MODEL_CACHE[path] = Grader.load(Path(path))
+    if version is not None and getattr(model, "version_", None) != version:  # swapped between the two reads
+        raise replaced(getattr(model, "version_", None))
     return model
 
 
