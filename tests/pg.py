@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -46,3 +50,18 @@ def someone_waits_for(url: str, backend: int) -> bool:
                 {"b": backend}).scalar_one())
     finally:
         engine.dispose()
+
+
+def start_behind(url: str, session: Any, target: Callable[[], None],
+                 timeout_s: float = 60.0) -> tuple[threading.Thread, bool]:
+    """Start ``target`` in a thread while ``session`` holds an open transaction; return the thread and
+    whether it came to wait for a lock that transaction holds (False: it ended first, or ``timeout_s`` passed)."""
+    me = int(session.execute(sa.text("select pg_backend_pid()")).scalar_one())
+    worker = threading.Thread(target=target)
+    worker.start()
+    deadline = time.monotonic() + timeout_s
+    while worker.is_alive() and time.monotonic() < deadline:
+        if someone_waits_for(url, me):
+            return worker, True
+        time.sleep(0.05)
+    return worker, False

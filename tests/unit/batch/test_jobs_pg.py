@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.pg import PG_ENV, pg_url, reset_pg, someone_waits_for
+from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
 
 from assetgrade.batch.jobs import ShardTask, _commit_shard, _write_grades, plan_shards, run_shard
 from assetgrade.store.audit import verify_chain
@@ -45,13 +44,8 @@ def test_two_overlapping_drivers_skip_the_ids_the_other_stored(trained: tuple[Pa
 
         with ws.session() as s:  # the first driver's transaction: written, not yet committed
             assert _write_grades(s, res, mv) == (6, 0)
-            first = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-            other = threading.Thread(target=second_driver)
-            other.start()
-            deadline = time.monotonic() + 20
-            while not someone_waits_for(_PG, first):  # the second driver is blocked behind this transaction
-                assert time.monotonic() < deadline, "the second driver never waited on the first"
-                time.sleep(0.05)
+            other, blocked = start_behind(_PG, s, second_driver, timeout_s=20)
+            assert blocked, "the second driver never waited on the first"  # blocked behind this transaction
         other.join(30)
         assert not other.is_alive()
         assert outcome["b"] == (0, 6, None), outcome["b"]  # every id skipped as already stored

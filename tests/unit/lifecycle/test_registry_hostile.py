@@ -7,14 +7,12 @@ import hashlib
 import json
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from tests.pg import PG_ENV, pg_url, reset_pg, someone_waits_for
+from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
 from assetgrade.lifecycle import registry, serving
@@ -206,12 +204,7 @@ def test_two_promotions_at_once_on_postgresql_leave_one_champion(pg_ws: Workspac
 
     def in_first_transaction(s: Any) -> set[str]:
         if not worker:  # v2's transaction has written, not committed: v3's promotion starts now
-            me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-            worker.append(threading.Thread(target=second))
-            worker[0].start()
-            deadline = time.monotonic() + 60
-            while not someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            worker.append(start_behind(_PG, s, second)[0])
         return real(s)
 
     monkeypatch.setattr(registry, "_registered_digests", in_first_transaction)
@@ -296,12 +289,7 @@ def test_two_freezes_of_one_golden_name_at_once_on_postgresql(pg_ws: Workspace) 
 
     with ws.session() as s:  # the first freeze: written, not yet committed
         freeze_golden_set(s, ids[:4], name="default")
-        me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-        worker = threading.Thread(target=second)
-        worker.start()
-        deadline = time.monotonic() + 60
-        while not someone_waits_for(_PG, me) and worker.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        worker, _ = start_behind(_PG, s, second)
     worker.join(60)
     assert isinstance(outcome["second"], ConflictError), outcome  # not an IntegrityError traceback
     from assetgrade.lifecycle.golden import get_golden_set
@@ -443,12 +431,7 @@ def test_two_evaluations_of_one_version_at_once_on_postgresql_keep_both(
         def __exit__(self, *exc: Any) -> Any:
             s = first_session[-1]
             if not worker and exc[0] is None and s.in_transaction():
-                me = int(s.execute(sa.text("select pg_backend_pid()")).scalar_one())
-                worker.append(threading.Thread(target=second))
-                worker[0].start()
-                deadline = time.monotonic() + 60
-                while not someone_waits_for(_PG, me) and worker[0].is_alive() and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                worker.append(start_behind(_PG, s, second)[0])
             return self.inner.__exit__(*exc)
 
     def session(*a: Any, readonly: bool = False, **k: Any) -> Any:
