@@ -13,7 +13,8 @@ the driver writes each shard's results back in **one store transaction** togethe
 * file outputs (features, audit rows) are written to a temp file and renamed; a full disk
   raises :class:`StoreError` naming the file, and the shard is simply not marked done.
 
-A shard with a bad asset (unreadable blob, extractor error) still writes its good assets; the
+A shard with a bad asset (unreadable blob, extractor error, even an unexpected exception from an
+extractor, reported with its type and the line that raised it) still writes its good assets; the
 bad ones are reported and the shard is left unmarked so the next run tries them again. An audit
 reports every problem it finds (asset id and problem) as a bad asset and never skips a shard: its
 ``batch.shard_done`` events record which shards were found clean, not work to skip.
@@ -256,14 +257,32 @@ def run_shard(task: ShardTask) -> ShardResult:
         if records:
             try:
                 out.results = _compute(model, task.kind, records, out.errors)
-            except AssetgradeError:  # isolate the bad asset(s)
+            except MemoryError:
+                raise
+            except Exception:  # isolate the bad asset(s); the others of the shard are still written
                 for rec in records:
                     try:
                         out.results += _compute(model, task.kind, [rec], out.errors)
                     except AssetgradeError as exc:
                         out.errors.append((rec.asset_id, str(exc)))
+                    except MemoryError:
+                        raise
+                    except Exception as exc:
+                        out.errors.append((rec.asset_id, _internal_error(exc, task.kind)))
     out.compute_s = time.perf_counter() - t0
     return out
+
+
+def _internal_error(exc: Exception, kind: str) -> str:
+    """A failure that is not one of assetgrade's own errors (a bug, or input no check foresaw), as one line
+    naming the exception and where it was raised, so the asset is reported and the rest of the batch goes on."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    done = "graded" if kind == "grade" else "extracted"
+    return (f"unexpected {type(exc).__name__}{where}: {exc} (not {done}; this is likely a bug in assetgrade or in "
+            "an extractor: please report it with this asset's evidence)")
 
 
 def _unreadable(blocks: Sequence[Any]) -> dict[str, list[str]]:

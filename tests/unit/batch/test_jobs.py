@@ -273,3 +273,30 @@ def test_a_worker_whose_model_was_replaced_mid_run_grades_nothing(batch_ws: Work
     stale = run_shard(task("grader-0123456789ab"))
     assert stale.results == [] and [a for a, _ in stale.errors] == list(ids)
     assert all("replaced during the run" in why and version in why for _, why in stale.errors)
+
+
+def test_an_unexpected_exception_for_one_asset_is_reported_and_the_rest_are_graded(
+        batch_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an extractor failing with an exception that is not one of assetgrade's own (a bug, or input no check
+    # foresaw) used to end the whole batch with a traceback; now only that asset is left ungraded
+    from assetgrade.grader import Grader
+
+    real = Grader.evidence
+
+    def fragile(self: Grader, records: list) -> list:  # type: ignore[type-arg]
+        if any(r.asset_id == "asset-005" for r in records):
+            raise IndexError("index 3 is out of bounds for axis 0 with size 3")
+        return real(self, records)
+
+    monkeypatch.setattr(Grader, "evidence", fragile)
+    with LocalExecutor(workers=1, start_method="fork") as ex:  # forked workers see the patched method
+        rep = run_batch(batch_ws, "grade", ex, shard_size=8)
+    assert [a for a, _ in rep.errors] == ["asset-005"]
+    msg = rep.errors[0][1]
+    assert "unexpected IndexError at test_jobs.py:" in msg and "out of bounds" in msg and "not graded" in msg
+    assert rep.written == N_ASSETS - 1
+    monkeypatch.setattr(Grader, "evidence", real)
+    with LocalExecutor(workers=1, start_method="fork") as ex:
+        again = run_batch(batch_ws, "grade", ex, shard_size=8)
+    # the shard with the bad asset was left unmarked: the rerun grades it alone and writes only that asset
+    assert (again.errors, again.written, again.shards_skipped) == ([], 1, 2)
