@@ -12,6 +12,7 @@ __all__ = [
     "PermissionDeniedError",
     "StoreError",
     "ValidationError",
+    "unexpected",
 ]
 
 
@@ -65,3 +66,16 @@ class MissingExtraError(AssetgradeError, ImportError):
         self.feature = feature
         self.extra = extra
         super().__init__(f"{feature} needs the optional extra: pip install 'assetgrade[{extra}]'")
+
+
+def unexpected(exc: BaseException, outcome: str) -> str:
+    """One line for a failure that is not one of assetgrade's own errors (a bug, or input no check foresaw):
+    the exception's type, the file and line that raised it, its message and ``outcome`` (e.g. "not graded"),
+    so a batch can report the item and go on with the rest."""
+    import traceback
+    from pathlib import Path
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return (f"unexpected {type(exc).__name__}{where}: {exc} ({outcome}; this is likely a bug in assetgrade or in "
+            "an extractor: please report it with this asset's evidence)")

@@ -204,3 +204,40 @@ def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) ->
     assert runner.invoke(app, ["review", "withdraw", "-w", str(ws), "--all"]).exit_code == 0
     r = runner.invoke(app, ["review", "requests", "-w", str(ws), "--status", "withdrawn", "--json", str(listed)])
     assert json.loads(listed.read_text())["total"] == 4
+
+
+def test_grade_all_reports_an_asset_that_fails_and_grades_the_others(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # an unexpected exception while grading one asset (a bug, or input no check foresaw) used to end
+    # `grade --all` with a traceback and nothing stored; now that asset is named and the rest are graded
+    from sqlalchemy import select
+
+    from assetgrade.grader import Grader
+    from assetgrade.store.audit import list_events
+    from assetgrade.store.schema import Prediction
+    from assetgrade.workspace import Workspace
+
+    app = build_app()
+    ws = _workspace(tmp_path)
+    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    real = Grader.grade_many
+
+    def fragile(self, records, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if any(r.asset_id == "pump-05" for r in records):
+            raise RuntimeError("shape mismatch in a feature block")
+        return real(self, records, *args, **kwargs)
+
+    monkeypatch.setattr(Grader, "grade_many", fragile)
+    r = runner.invoke(app, ["grade", "--all", "-w", str(ws)])
+    assert r.exit_code == 1, r.output
+    said = " ".join(r.output.split())
+    assert "pump-05: unexpected RuntimeError at test_cli_grading.py:" in said and "shape mismatch" in said
+    assert "accept" in said and "1 not graded (listed above)" in said
+    with Workspace.open(ws) as w, w.session(readonly=True) as s:
+        graded = set(s.scalars(select(Prediction.asset_id)))
+        assert len(list_events(s, action="grade.decision", limit=1000)) == 23
+    assert len(graded) == 23 and "pump-05" not in graded
+    r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--json"])
+    assert r.exit_code == 1 and "pump-05" in r.output
+    # one asset asked for by id: its error is raised as it is, not turned into a list
+    r = runner.invoke(app, ["grade", "pump-05", "-w", str(ws)])
+    assert isinstance(r.exception, RuntimeError)

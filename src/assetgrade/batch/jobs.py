@@ -39,7 +39,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError as SAError
 
 from assetgrade.batch.executor import Executor
-from assetgrade.errors import AssetgradeError, ConflictError, StoreError, ValidationError
+from assetgrade.errors import AssetgradeError, ConflictError, StoreError, ValidationError, unexpected
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction
@@ -268,21 +268,10 @@ def run_shard(task: ShardTask) -> ShardResult:
                     except MemoryError:
                         raise
                     except Exception as exc:
-                        out.errors.append((rec.asset_id, _internal_error(exc, task.kind)))
+                        done = "not graded" if task.kind == "grade" else "not extracted"
+                        out.errors.append((rec.asset_id, unexpected(exc, done)))
     out.compute_s = time.perf_counter() - t0
     return out
-
-
-def _internal_error(exc: Exception, kind: str) -> str:
-    """A failure that is not one of assetgrade's own errors (a bug, or input no check foresaw), as one line
-    naming the exception and where it was raised, so the asset is reported and the rest of the batch goes on."""
-    import traceback
-
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    done = "graded" if kind == "grade" else "extracted"
-    return (f"unexpected {type(exc).__name__}{where}: {exc} (not {done}; this is likely a bug in assetgrade or in "
-            "an extractor: please report it with this asset's evidence)")
 
 
 def _unreadable(blocks: Sequence[Any]) -> dict[str, list[str]]:

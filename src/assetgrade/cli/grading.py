@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["default_model_path", "register", "status"]
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",
                             show_default=False)
@@ -64,9 +67,13 @@ def _load(ws: Workspace, model: Path | None) -> Grader:
     return grader
 
 
-def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: bool = False,
-               batch: int = 64) -> tuple[list[AssetRecord], list[GradeResult], int]:
-    """(records graded, their results, assets skipped as unchanged), in chunks under a progress bar."""
+def _grade_all(grader: Grader, ws: Workspace, ids: list[str], errors: list[tuple[str, str]] | None, *,
+               changed_only: bool = False, batch: int = 64) -> tuple[list[AssetRecord], list[GradeResult], int]:
+    """(records graded, their results, assets skipped as unchanged), in chunks under a progress bar.
+
+    An asset that cannot be loaded or graded (one of assetgrade's errors, or an unexpected exception from an
+    extractor) is appended to ``errors`` with what went wrong, and the others are still graded; with
+    ``errors`` None (one asset asked for by id) the failure is raised."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assetgrade.grading.recording import graded_unchanged
@@ -79,15 +86,46 @@ def _grade_all(grader: Grader, ws: Workspace, ids: list[str], *, changed_only: b
                   console=err_console, transient=True) as bar:
         task = bar.add_task("grading", total=len(ids))
         for i in range(0, len(ids), batch):
-            chunk = load_records(ws, ids[i:i + batch])
+            chunk = _isolated(lambda part: load_records(ws, part), ids[i:i + batch], lambda a: a, errors,
+                              "not graded")
             if changed_only:
                 same = graded_unchanged(ws, chunk, grader.version_)
                 skipped += len(same)
                 chunk = [r for r in chunk if r.asset_id not in same]
-            records += chunk
-            results += grader.grade_many(chunk) if chunk else []
+            pairs = _isolated(lambda part: list(zip(part, grader.grade_many(part), strict=True)), chunk,
+                              lambda r: r.asset_id, errors, "not graded")
+            records += [r for r, _ in pairs]
+            results += [g for _, g in pairs]
             bar.advance(task, min(batch, len(ids) - i))
     return records, results, skipped
+
+
+def _isolated(run: Callable[[list[T]], list[U]], items: list[T], name: Callable[[T], str],
+              errors: list[tuple[str, str]] | None, outcome: str) -> list[U]:
+    """``run(items)``; if it fails, ``run`` on each item alone, and each that still fails goes to ``errors``
+    (its name and what went wrong). With ``errors`` None a failure is raised as it is."""
+    from assetgrade.errors import AssetgradeError, unexpected
+
+    if errors is None or not items:
+        return run(items) if items else []
+    if len(items) > 1:
+        try:
+            return run(items)
+        except MemoryError:
+            raise
+        except Exception:  # the bad item(s) are found and reported below by running each alone
+            pass
+    out: list[U] = []
+    for item in items:
+        try:
+            out += run([item])
+        except AssetgradeError as exc:
+            errors.append((name(item), f"{exc} ({outcome})"))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            errors.append((name(item), unexpected(exc, outcome)))
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -160,11 +198,18 @@ def register(app: typer.Typer) -> None:
                     ids = [a.id for a in list_assets(s, limit=None)]
             else:
                 ids = [str(asset_id)]
-            records, results, skipped = _grade_all(grader, ws, ids, changed_only=changed)
+            errors: list[tuple[str, str]] | None = [] if all_assets else None
+            records, results, skipped = _grade_all(grader, ws, ids, errors, changed_only=changed)
             if record and results:
                 record_grades(ws, results, model_version=grader.version_, grader=grader, records=records)
+        for aid, err in (errors or [])[:20]:
+            err_console.print(f"  {aid}: {err}", markup=False, highlight=False)
+        if errors and len(errors) > 20:
+            err_console.print(f"  ... and {len(errors) - 20} more", highlight=False)
         if as_json:
             typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+            if errors:
+                raise typer.Exit(1)  # a bad asset is a failed run; the others were graded and stored
             return
         table = Table(title=f"{len(results)} graded with {grader.version_}")
         for col in ("asset", "grade", "P", "set", "exp. cost", "decision", "first reason"):
@@ -176,7 +221,10 @@ def register(app: typer.Typer) -> None:
             console.print(table)
         n_acc = sum(r.decision == "accept" for r in results)
         console.print(f"accept {n_acc}, review {len(results) - n_acc}" + ("" if record else " (not recorded)")
-                      + (f"; {skipped} unchanged since this model graded them, skipped" if changed else ""))
+                      + (f"; {skipped} unchanged since this model graded them, skipped" if changed else "")
+                      + (f"; {len(errors)} not graded (listed above)" if errors else ""))
+        if errors:
+            raise typer.Exit(1)
 
     @app.command("explain")
     def explain(
