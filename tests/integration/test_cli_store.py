@@ -246,3 +246,33 @@ def test_a_blob_store_that_cannot_be_written_stops_the_ingest_as_a_store_error(t
     assert r.exception is not None and exit_code_for(r.exception) == 2  # type: ignore[arg-type]
     listed = runner.invoke(app, ["assets", "list", "-w", str(ws)]).output
     assert "pump-3" not in listed and "pump-1" in listed
+
+
+def test_cli_ingest_series_numeric_time(tmp_path: Path) -> None:
+    # ms since power-on that fall in the Unix-seconds range: the default guess tells the user how to opt out
+    app = build_app()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    rows = "".join(f"{1_814_400_000 + 500 * i},{20 + i}\n" for i in range(4))
+    (tmp_path / "pump-1.csv").write_text("t_ms,temp\n" + rows)
+    (tmp_path / "pump-2.csv").write_text("t_ms,temp\n" + rows)
+    r = runner.invoke(app, ["ingest", "series", str(tmp_path / "pump-1.csv"), "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "--numeric-time number" in " ".join(r.output.split())
+    r = runner.invoke(app, ["ingest", "series", str(tmp_path / "pump-2.csv"), "-w", str(ws), "--numeric-time",
+                            "number"])
+    assert r.exit_code == 0, r.output
+    assert "Unix time" not in r.output
+    r = runner.invoke(app, ["ingest", "series", str(tmp_path / "pump-2.csv"), "-w", str(ws), "--numeric-time",
+                            "unix"])
+    from assetgrade.cli.app import exit_code_for
+
+    assert exit_code_for(r.exception) == 2  # type: ignore[arg-type]  # a usage error, before anything is read
+    assert "--numeric-time" in str(r.exception) and "auto, number" in str(r.exception)
+    from assetgrade.store import load_records
+    from assetgrade.workspace import Workspace
+
+    with Workspace.open(ws) as w:
+        index = {rec.asset_id: rec.series[0].load().index for rec in load_records(w, ["pump-1", "pump-2"])}
+    assert str(index["pump-1"][0]) == "2027-07-01 00:00:00+00:00"  # 1,814,400,000 read as Unix seconds
+    assert index["pump-2"].tolist() == [1_814_400_000 + 500 * i for i in range(4)]

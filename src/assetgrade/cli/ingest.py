@@ -201,6 +201,9 @@ def _series(
     units: Annotated[list[str] | None, typer.Option("--units", help="channel=unit (repeatable).")] = None,
     repair: Annotated[bool, typer.Option("--repair", help="Sort, de-duplicate and interpolate NaNs.")] = False,
     max_gap: Annotated[int | None, typer.Option("--max-gap", help="Longest NaN run --repair fills.")] = None,
+    numeric_time: Annotated[str, typer.Option(
+        "--numeric-time", help="auto: a numeric time column whose values fit s/ms/us/ns since 1970 in"
+        " 2000-2100 is Unix time; number: always plain numbers (cycles, time since power-on).")] = "auto",
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
@@ -213,7 +216,7 @@ def _series(
     from assetgrade.ingest.series import SeriesOptions, series_items
 
     opts = SeriesOptions(time_col=time_col, units=parse_mapping(units, where="--units"), repair=repair,
-                         max_gap=max_gap, asset_col=asset_col, encoding=encoding)
+                         max_gap=max_gap, asset_col=asset_col, encoding=encoding, numeric_time=numeric_time)
     _go(workspace, store, "series", ", ".join(map(str, files)), None if asset_col else len(files),
         lambda: series_items(files, opts, asset_id=asset, asset_type=asset_type, origin=origin, source=source), None)
 

@@ -30,7 +30,7 @@ REQUIRED_COLUMNS = ("asset_id", "kind")
 KNOWN_COLUMNS = (
     "asset_id", "kind", "path", "text", "evidence_id", "asset_type", "grade", "defect", "severity", "box",
     "annotator", "origin", "source", "generator", "generator_params", "parent", "capture_time", "device",
-    "date", "cost", "media_type",
+    "date", "cost", "media_type", "numeric_time",
 )
 _KNOWN = frozenset(KNOWN_COLUMNS)
 _TEXT_KINDS = ("log", "document")
@@ -132,10 +132,12 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
                 told.add(key)
                 yield IngestNotice(str(path), 1 if header_row else line, _unknown_column(key))
         try:
-            item = _item(path, base, line, obj)
+            item, said = _item(path, base, line, obj)
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), line, getattr(exc, "field", None))
             continue
+        if said:
+            yield IngestNotice(str(path), line, said)
         grade = next((lb for lb in item.labels if lb.kind == "grade"), None)
         if grade is not None:
             first = graded.setdefault((item.asset_id, grade.annotator), (grade.value, line))
@@ -173,7 +175,7 @@ def _err(path: Path, line: int, fieldname: str, reason: str) -> IngestError:
     return exc
 
 
-def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
+def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> tuple[ItemSpec, str | None]:
     where = f"{path}:row {line}"
 
     def w(f: str) -> str:
@@ -264,15 +266,23 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> ItemSpec:
                     evidence_id=_s(obj, "evidence_id"), media_type=_s(obj, "media_type"),
                     asset_type=_s(obj, "asset_type"), attributes=attrs,
                     provenance=prov, labels=labels, row=line, file=str(path))
+    said: str | None = None
+    if _s(obj, "numeric_time") and kind != "series":
+        raise _err(path, line, "numeric_time", f"numeric_time is for series rows; this row is a {kind!r}")
     if kind == "series" and file_path is not None:
         from assetgrade.ingest.series import SeriesOptions, series_to_parquet
 
         try:
-            data, info = series_to_parquet(file_path, SeriesOptions(), where=where)
+            opts = SeriesOptions(numeric_time=_s(obj, "numeric_time") or "auto")
+        except IngestError as exc:
+            raise _err(path, line, "numeric_time", exc.reason) from None
+        try:
+            data, info = series_to_parquet(file_path, opts, where=where)
         except IngestError as exc:
             raise _err(path, line, "path", exc.reason) from None
+        said = info.pop("notice", None)
         spec.path, spec.data = None, data
         spec.media_type = "application/vnd.apache.parquet"
         spec.provenance = replace(prov, notes=info.pop("repairs") or None)
         spec.attributes.update(info)
-    return spec
+    return spec, said

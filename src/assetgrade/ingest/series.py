@@ -34,8 +34,10 @@ from assetgrade.ingest.series_time import show as _show
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = [
+    "NUMERIC_TIME",
     "SERIES_MEDIA_TYPE",
     "SeriesOptions",
+    "epoch_notice",
     "series_items",
     "series_to_parquet",
     "to_parquet_bytes",
@@ -56,6 +58,10 @@ _DELIMITERS = (",", ";", "\t")
 _CATCH = (ValueError, TypeError, OverflowError, NotImplementedError, KeyError, IndexError)
 
 
+NUMERIC_TIME = ("auto", "number")
+"""The ways of reading a numeric time column (:attr:`SeriesOptions.numeric_time`)."""
+
+
 @dataclass(frozen=True)
 class SeriesOptions:
     """How to read and check series files.
@@ -74,6 +80,16 @@ class SeriesOptions:
     encoding: str | None = None
     max_bytes: int = 512 * 1024 * 1024
     """Largest series file read (a CSV takes about 8 times its size in memory while it is parsed)."""
+    numeric_time: str = "auto"
+    """How a numeric time column is read: ``"auto"`` takes one whose every value lies between 2000 and
+    2100 counted in s, ms, us or ns since 1970 as Unix time (stored as UTC datetimes, with a notice);
+    ``"number"`` keeps it as plain numbers (cycles, or time since power-on that happens to fall in
+    that range)."""
+
+    def __post_init__(self) -> None:
+        if self.numeric_time not in NUMERIC_TIME:
+            raise IngestError(f"numeric time must be one of {', '.join(NUMERIC_TIME)}, not {self.numeric_time!r}",
+                              where="--numeric-time")
 
 
 @contextmanager
@@ -305,7 +321,8 @@ def _validate(
     # time
     raw_t = df[time_col]
     tv, numeric_time, date_order = _parse_time(raw_t, row, line)
-    epoch = _epoch_ns(tv) if numeric_time and not pd.api.types.is_timedelta64_dtype(raw_t) else None
+    guess = numeric_time and opts.numeric_time == "auto" and not pd.api.types.is_timedelta64_dtype(raw_t)
+    epoch = _epoch_ns(tv) if guess else None
     if epoch is not None:  # Unix time in s, ms, us or ns: stored as UTC datetimes, so every file reads alike
         tv, numeric_time = epoch[0], False
     values = pd.DataFrame({ch: _channel_values(df[ch], ch, row) for ch in channels}, index=df.index)
@@ -410,7 +427,20 @@ def series_to_parquet(path: Path, opts: SeriesOptions, *, where: str | None = No
         inner = (exc.where or str(path)).replace(str(path), path.name, 1)
         raise IngestError(f"{inner}: {exc.reason}", where=where) from exc
     info["repairs"] = notes
+    said = epoch_notice(frame, info)
+    if said:
+        info["notice"] = said
     return data, info
+
+
+def epoch_notice(frame: pd.DataFrame, info: dict[str, Any]) -> str | None:
+    """What to tell the user when a numeric time column was read as Unix time (else None)."""
+    if "epoch_unit" not in info:
+        return None
+    first_t, last_t = (t.strftime("%Y-%m-%d %H:%M") for t in frame.index[[0, -1]])
+    return (f"numeric time column {info['time_column']!r} read as Unix time in {info['epoch_unit']} ({first_t} to"
+            f" {last_t} UTC); if it counts from another start (e.g. power-on), ingest it with --numeric-time number"
+            " (manifest column numeric_time) or give the file an ISO time column")
 
 
 def series_items(
@@ -456,11 +486,9 @@ def series_items(
             except IngestError as exc:
                 yield RowError.from_exception(exc, str(path), None)
                 continue
-            if "epoch_unit" in info:
-                first_t, last_t = (t.strftime("%Y-%m-%d %H:%M") for t in frame.index[[0, -1]])
-                yield IngestNotice(str(path), None, f"{where}: numeric time column {info['time_column']!r} read as"
-                                   f" Unix time in {info['epoch_unit']} ({first_t} to {last_t} UTC); if it counts"
-                                   " from another start (e.g. power-on), give the file an ISO time column")
+            said = epoch_notice(frame, info)
+            if said:
+                yield IngestNotice(str(path), None, f"{where}: {said}")
             yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
                            media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
                            provenance=ProvenanceInfo(source=source or path.name, origin=origin,

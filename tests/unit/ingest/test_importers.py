@@ -97,7 +97,7 @@ def test_unknown_manifest_columns_are_named_once_and_nothing_else_changes(ws: Wo
         f"{m}:row 1: column 'grde' is not a manifest column and was ignored (did you mean 'grade'?)",
         f"{m}:row 1: column 'site' is not a manifest column and was ignored; manifest columns: asset_id, kind, "
         "path, text, evidence_id, asset_type, grade, defect, severity, box, annotator, origin, source, generator, "
-        "generator_params, parent, capture_time, device, date, cost, media_type",
+        "generator_params, parent, capture_time, device, date, cost, media_type, numeric_time",
     ]
     saved = json.loads(Path(rep.report_path or "").read_text())
     assert saved["notices"] == [str(n) for n in rep.notices]

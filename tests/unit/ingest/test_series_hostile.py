@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from assetgrade.errors import IngestError
 from assetgrade.ingest import Ingestor, ItemSpec, SeriesOptions, manifest_items, series_items
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.workspace import Workspace
@@ -263,6 +264,34 @@ def test_unix_time_in_seconds_or_milliseconds_reads_alike(tmp_path: Path) -> Non
     # the reading is a guess from the range, so the import says it made it
     (notice,) = [str(x) for x in series_items([tmp_path / "ms.csv"], SeriesOptions()) if isinstance(x, IngestNotice)]
     assert "read as Unix time in ms (2023-11-14 22:13 to 2023-11-14 22:13 UTC)" in notice and "ms.csv" in notice
+
+
+def test_numeric_time_number_keeps_a_count_that_looks_like_unix_time(tmp_path: Path) -> None:
+    # milliseconds since power-on of a unit that has run for 3 weeks fall in the range of Unix seconds
+    # (2000-2100): auto reads them as dates in 2001, "number" keeps them as the counts they are
+    rows = "".join(f"{1_814_400_000 + 500 * i},{20 + i}\n" for i in range(4))
+    path = _write(tmp_path / "since_power_on.csv", "t_ms,temp\n" + rows)
+    assert _one(path).attributes["epoch_unit"] == "s"
+    item = _one(path, numeric_time="number")
+    assert item.attributes["time_kind"] == "numeric" and "epoch_unit" not in item.attributes
+    assert item.attributes["sampling_rate_hz"] == pytest.approx(1 / 500)
+    assert _frame(item).index.tolist() == [1_814_400_000 + 500 * i for i in range(4)]
+    assert not [x for x in series_items([path], SeriesOptions(numeric_time="number")) if isinstance(x, IngestNotice)]
+    (notice,) = [str(x) for x in series_items([path], SeriesOptions()) if isinstance(x, IngestNotice)]
+    assert "--numeric-time number" in notice and "2027-" in notice
+    with pytest.raises(IngestError, match="numeric time must be one of auto, number, not 'epoch'"):
+        SeriesOptions(numeric_time="epoch")
+    # a manifest says the same per row, in its numeric_time column; the guess is told at the row it was made
+    man = _write(tmp_path / "m.csv", "asset_id,kind,path,text,numeric_time\np1,series,since_power_on.csv,,number\n"
+                 "p2,series,since_power_on.csv,,\np3,series,since_power_on.csv,,epoch\np4,log,,seal worn,number\n")
+    out = list(manifest_items(man))
+    items = {x.asset_id: x for x in out if isinstance(x, ItemSpec)}
+    assert items["p1"].attributes["time_kind"] == "numeric" and items["p2"].attributes["epoch_unit"] == "s"
+    (told,) = [x for x in out if isinstance(x, IngestNotice)]
+    assert told.row == 3 and "read as Unix time in s" in told.message
+    errors = {x.row: x for x in out if isinstance(x, RowError)}
+    assert set(errors) == {4, 5} and {e.field for e in errors.values()} == {"numeric_time"}
+    assert "one of auto, number" in errors[4].reason and "for series rows" in errors[5].reason
 
 
 def test_small_numeric_time_stays_numeric(tmp_path: Path) -> None:
