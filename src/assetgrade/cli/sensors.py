@@ -58,6 +58,8 @@ def fit_rul(
                                    help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
+    numeric_time: str = typer.Option("auto", "--numeric-time", help="auto or number: how a numeric time column is"
+                                     " read (as ingest series; give the same as for the assets' series)."),
     seed: int = typer.Option(0, callback=valid_seed(), help=f"Random seed, in [0, {SEED_MAX}]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -66,7 +68,8 @@ def fit_rul(
     from assetgrade.grading.fleet_rul import fit_fleet_rul, read_fleet_histories, save_fleet_rul
     from assetgrade.modalities.sensors.health import MIN_HISTORIES
 
-    fleet = read_fleet_histories(histories, end_rul_csv=end_rul, time_col=time_col, repair=repair)
+    fleet = read_fleet_histories(histories, end_rul_csv=end_rul, time_col=time_col, repair=repair,
+                                 numeric_time=numeric_time)
     for err in fleet.errors:
         err_console.print(styled("yellow", "skipped", f" {err}"))
     if len(fleet.frames) < MIN_HISTORIES:
@@ -82,6 +85,7 @@ def fit_rul(
         "dropped_channels": [*fleet.dropped_channels, *model.dropped_channels_],
         "regimes": int(model.normalizer_.n_regimes_), "cap": cap, "coverage": coverage,
         "fingerprint": model.fingerprint_,
+        "row_step": None if model.row_time_ is None else model.row_time_.describe(),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -89,6 +93,9 @@ def fit_rul(
         typer.echo(f"RUL model on {summary['histories']} histories ({summary['stopped_before_failure']} stopped "
                    f"before failure, {summary['skipped']} skipped), {len(model.channels_)} channels, "
                    f"{summary['regimes']} regime(s) -> {out}")
+        if model.row_time_ is not None:
+            typer.echo(f"one row every {summary['row_step']}: remaining life is counted in such rows, and a series "
+                       "sampled more than 1.5 times faster or slower gets none (flagged)")
 
 
 def register(app: typer.Typer) -> None:

@@ -112,7 +112,7 @@ def _read_end_rul(path: Path, names: set[str]) -> tuple[dict[str, float], list[s
 
 
 def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_col: str | None = None,
-                         repair: bool = False) -> FleetHistories:
+                         repair: bool = False, numeric_time: str = "auto") -> FleetHistories:
     """Every ``.csv``/``.tsv``/``.parquet`` file of ``folder`` as one history (see the module docstring).
 
     A file that fails the series checks is skipped and named in ``errors``; so is a bad row of
@@ -147,7 +147,7 @@ def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_
             if p.name in bad and p.name not in ends:
                 errors.append(f"{p}: left out, its remaining life is unknown (bad end_rul row)")
         files = [p for p in files if p.name not in bad or p.name in ends]
-    opts = SeriesOptions(time_col=time_col, repair=repair)
+    opts = SeriesOptions(time_col=time_col, repair=repair, numeric_time=numeric_time)
     read: list[tuple[Path, pd.DataFrame, dict[str, str]]] = []  # file, frame, unusable channel -> why
     for p in files:
         try:
@@ -216,6 +216,9 @@ def save_fleet_rul(model: RulModel, path: Path, *, histories: FleetHistories | N
         "n_histories": model.n_histories_,
         "fingerprint": model.fingerprint_,
     }
+    trained = getattr(model, "row_time_", None)
+    if trained is not None:  # what one row meant: a series whose rows mean another time gets no remaining life
+        info["row_time"] = {"kind": trained.kind, "step": trained.step, "step_text": trained.describe()}
     if histories is not None:
         info["files"] = histories.names
         info["end_rul"] = histories.end_rul

@@ -327,7 +327,8 @@ class SensorExtractor:
         spectral columns (empty unless ``spectral_``) and the RUL model's input (None without one).
         The key it is remembered under (in ``_one``) holds every setting it reads; the entry keeps
         the RUL model referenced so that model's ``id`` cannot be reused while the entry lives."""
-        checked = check_series(ref.load(), evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
+        given = ref.load()
+        checked = check_series(given, evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
         raw = checked.frame
         spectral: list[float] = []
         if self.spectral_:
@@ -337,12 +338,18 @@ class SensorExtractor:
             spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
             spectral += [s["dominant_hz"] for s in spec]
         rul_in: _RulInput | None = None
+        flags = list(checked.flags)
         if hasattr(self, "rul_model_"):
             m = self.rul_model_
-            done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
-            x = m.features(raw, ref.evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
-            rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
-        return raw, checked.flags, spectral, rul_in
+            trained = getattr(m, "row_time_", None)  # models saved before it was recorded: not checked
+            why = trained.mismatch(given) if trained is not None else None
+            if why:  # a remaining life counted in rows that mean another time would be wrong by that factor
+                flags.append(f"{ref.evidence_id}: no remaining life: {why}")
+            else:
+                done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
+                x = m.features(raw, ref.evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
+                rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
+        return raw, flags, spectral, rul_in
 
     def _add_rul(self, rows: list[int], inputs: list[_RulInput], feats: np.ndarray, ruls: np.ndarray,
                  findings: list[list[Finding]]) -> None:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.sensors.features import RegimeNormalizer, rolling_features
+from assetgrade.modalities.sensors.timing import row_time
 from assetgrade.modalities.sensors.validate import check_series
 
 __all__ = [
@@ -354,6 +355,8 @@ class RulModel:
         digest = hashlib.sha256(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(y).tobytes())
         self.fingerprint_ = digest.hexdigest()[:12]
         self.n_histories_ = len(feats)
+        # what one row meant (RUL counts rows), read from the time axes as given; None without one
+        self.row_time_ = row_time([h for h in histories if isinstance(h, pd.DataFrame)])
         return self
 
     def __repr__(self) -> str:
