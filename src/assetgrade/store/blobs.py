@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -44,6 +45,37 @@ class _SourceReadError(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _place(tmp: str, final: str) -> None:
+    """Rename the written (and fsynced) temp file to its final name, durably.
+
+    A rename lives in its folder, so the folder is fsynced too (and the folder above each fan-out
+    folder this created), before the caller commits a store row naming the blob: after a power cut a
+    committed row never names a blob whose rename was lost. (A write lost with its uncommitted row
+    only leaves an orphan, which garbage collection removes.)
+    """
+    leaf = Path(final).parent
+    created = [d for d in (leaf.parent, leaf) if not d.exists()]
+    leaf.mkdir(parents=True, exist_ok=True)
+    Path(tmp).replace(final)
+    for folder in (leaf, *(d.parent for d in reversed(created))):
+        _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """fsync a folder's entries; a platform or file system that cannot (Windows, some network mounts) is let be."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except (PermissionError, IsADirectoryError):  # Windows cannot open a folder
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
 
 
 class BlobStore:
@@ -156,8 +188,7 @@ class BlobStore:
                     if Path(final).exists():
                         self._refresh(final)
                         return sha
-                    Path(final).parent.mkdir(parents=True, exist_ok=True)
-                    Path(tmp).replace(final)
+                    _place(tmp, final)
                     return sha
                 except _SourceReadError as exc:
                     raise exc.error from None
@@ -236,8 +267,7 @@ class BlobStore:
                 write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            Path(final).parent.mkdir(parents=True, exist_ok=True)
-            Path(tmp).replace(final)
+            _place(tmp, final)
         finally:
             Path(tmp).unlink(missing_ok=True)
 

@@ -125,3 +125,36 @@ def test_a_blob_that_cannot_be_read_is_a_store_error_naming_it(tmp_path: Path) -
     for read in (store.get_bytes, store.open):
         with pytest.raises(StoreError, match=f"cannot read blob {sha}"):
             read(sha)
+
+
+def test_a_new_blob_is_durable_before_its_row_is_committed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the file was fsynced but not the folder holding its new name: after a power cut a committed
+    # row could name a blob whose rename was lost
+    import os
+
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(str(Path(f"/proc/self/fd/{fd}").readlink()))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = BlobStore(tmp_path / "blobs")
+    store.put_bytes(b"warm-up")  # creates the store's own folders
+    synced.clear()
+    sha = store.put_bytes(b"first blob under new fan-out folders")
+    leaf = Path(store.path_for(sha)).parent
+    root = leaf.parent.parent
+    # the data, then its folder, then each folder above a fan-out folder the write created
+    assert synced[1:] == [str(leaf), str(leaf.parent), str(root)]
+    assert synced[0].endswith(".part") or synced[0] == store.path_for(sha)
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"x" * 10)
+    synced.clear()
+    sha2 = store.put_file(src)
+    assert str(Path(store.path_for(sha2)).parent) in synced
+    synced.clear()
+    store.put_bytes(b"first blob under new fan-out folders")  # already stored: nothing written, nothing synced
+    assert synced == []
