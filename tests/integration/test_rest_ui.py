@@ -130,3 +130,41 @@ def test_static_files_served(demo_env: Any) -> None:
     assert js.status_code == 200 and js.text.startswith("/*! htmx 2.") and "0BSD" in js.text[:200]
     assert "Zero-Clause BSD" in demo_env.client.get("/static/htmx.LICENSE.txt").text
     assert demo_env.client.get("/static/review.js").status_code == 200
+
+
+def test_asset_page_draws_at_most_so_many_items_of_a_kind_and_links_to_all(fresh_env: Any) -> None:
+    # an asset with hundreds of photos used to have every blob checked and drawn on each view
+    import io
+
+    from PIL import Image
+
+    from assetgrade.store.repository import ProvenanceInfo, add_evidence
+    from assetgrade.store.results import latest_prediction
+    from assetgrade.web.page import SHOWN
+
+    c = _login(fresh_env, "alice")
+    target = c.get("/api/v1/queue?limit=1").json()["items"][0]["asset_id"]
+    before = c.get(f"/ui/assets/{target}").text.count('class="imgbox"')
+    extra = SHOWN["image"] + 5
+    with fresh_env.ws.session() as s:
+        for k in range(extra):
+            buf = io.BytesIO()
+            Image.new("RGB", (8, 8), (k, 2 * k, 3 * k)).save(buf, "PNG")
+            sha = fresh_env.ws.blobs.put_bytes(buf.getvalue())
+            add_evidence(s, asset_id=target, kind="image", sha256=sha, blob_sha=sha, media_type="image/png",
+                         evidence_id=f"{target}/extra/{k:03d}", provenance=ProvenanceInfo(source="camera"))
+    html = c.get(f"/ui/assets/{target}").text
+    assert html.count('class="imgbox"') == SHOWN["image"]
+    hidden = before + extra - SHOWN["image"]
+    assert f'id="more-image">{hidden} more images not shown' in html
+    assert f'href="/ui/assets/{target}?all=1"' in html and 'id="more-log"' not in html
+    # the images the latest grade's findings name are kept although older: they are what the reviewer checks
+    with fresh_env.ws.session(readonly=True) as s:
+        payload = latest_prediction(s, target).payload
+    named = {f["evidence_id"] for e in payload["evidence"] for f in e["findings"]
+             if f.get("modality") == "vision" and f.get("evidence_id")}
+    shown = set(re.findall(r'data-evidence="([^"]+)"', html))
+    assert named and not any("/extra/" in n for n in named)
+    assert named <= shown and f"{target}/extra/{extra - 1:03d}" in shown  # then the newest
+    every = c.get(f"/ui/assets/{target}?all=1").text
+    assert every.count('class="imgbox"') == before + extra and 'id="more-image"' not in every

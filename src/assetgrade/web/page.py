@@ -28,11 +28,16 @@ if TYPE_CHECKING:
     from assetgrade.store.blobs import BlobStore
     from assetgrade.workspace import Workspace
 
-__all__ = ["AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
+__all__ = ["SHOWN", "AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
 
 log = logging.getLogger(__name__)
 REVIEWS_SHOWN = 50
 """The asset page lists this many reviews, newest first, and says how many there are."""
+
+SHOWN: dict[str, int] = {"image": 24, "log": 200, "series": 6, "other": 100}
+"""The asset page draws at most this many evidence items of a kind (``log`` counts logs and documents
+with text; ``other`` what it can only list): those the latest grade's findings name first, then the
+newest. It says how many more there are and links to the page with all of them (``?all=1``)."""
 
 
 @dataclass
@@ -67,6 +72,9 @@ class AssetPage:
     open_requests: int = 0
     result_error: str | None = None
     """Why the latest prediction's stored details (reasons, findings) cannot be shown, when they cannot."""
+    hidden: dict[str, int] = field(default_factory=dict)
+    """Per kind of :data:`SHOWN`, how many evidence items were left off the page (empty with ``show_all``)."""
+    show_all: bool = False
 
 
 def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[tuple[str, str | None, str]]:
@@ -197,8 +205,48 @@ def _stored(blobs: BlobStore, sha: str) -> bool:
         return False
 
 
-def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
-    """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction)."""
+def _page_kind(ev: Evidence) -> str:
+    """The :data:`SHOWN` kind an evidence item is drawn as."""
+    if ev.kind == "image" and ev.blob_sha:
+        return "image"
+    if ev.kind in ("log", "document") and ev.text is not None:
+        return "log"
+    return "series" if ev.kind == "series" and ev.blob_sha else "other"
+
+
+def _shown(evidence: Sequence[Any], named: set[str], show_all: bool) -> tuple[list[Any], dict[str, int]]:
+    """The (evidence, origin) rows the page draws, in their order, and per kind how many it leaves off.
+
+    Each kind keeps at most :data:`SHOWN` items: those in ``named`` (the findings' evidence ids) first,
+    then the newest; an asset with thousands of photos or series files would otherwise check every
+    blob and plot every series on each view.
+    """
+    if show_all:
+        return list(evidence), {}
+    by_kind: dict[str, list[int]] = {}
+    for k, (ev, _origin) in enumerate(evidence):
+        by_kind.setdefault(_page_kind(ev), []).append(k)
+    keep: set[int] = set()
+    hidden: dict[str, int] = {}
+    for kind, idx in by_kind.items():
+        limit = SHOWN[kind]
+        if len(idx) <= limit:
+            keep.update(idx)
+            continue
+
+        def rank(k: int) -> tuple[bool, float, int]:
+            ev = evidence[k][0]
+            return ev.id not in named, -(ev.created_at.timestamp() if ev.created_at else 0.0), k
+
+        keep.update(sorted(idx, key=rank)[:limit])
+        hidden[kind] = len(idx) - limit
+    return [evidence[k] for k in sorted(keep)], hidden
+
+
+def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> AssetPage:
+    """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction).
+
+    At most :data:`SHOWN` evidence items of each kind are drawn unless ``show_all``."""
     with ws.session(readonly=True) as s:
         asset = get_asset(s, asset_id)
         evidence = s.execute(
@@ -232,7 +280,8 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
         if key not in seen:
             seen.add(key)
             candidates.append(cand)
-    for ev, origin in evidence:
+    shown, hidden = _shown(evidence, {f.evidence_id for f in findings if f.evidence_id}, show_all)
+    for ev, origin in shown:
         if ev.kind == "image" and ev.blob_sha:
             mine = [f for f in findings if f.modality == "vision" and f.evidence_id == ev.id and f.region]
             heat = overlay_sha(pred, ev.id)
@@ -276,4 +325,4 @@ def load_asset_page(ws: Workspace, asset_id: str) -> AssetPage:
                      images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open,
-                     result_error=result_error, other_evidence=unshown)
+                     result_error=result_error, other_evidence=unshown, hidden=hidden, show_all=show_all)

@@ -234,9 +234,9 @@ def next_in_queue(request: Request) -> Response:
 
 
 def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = None,
-               message: str | None = None, message_kind: str = "info") -> dict[str, Any]:
+               message: str | None = None, message_kind: str = "info", show_all: bool = False) -> dict[str, Any]:
     state = app_state(request)
-    page = load_asset_page(state.workspace, asset_id)
+    page = load_asset_page(state.workspace, asset_id, show_all=show_all)
     ont = state.ontology()
     defaults = {"grade": page.prediction.grade if page.prediction else "", "note": "",
                 "defects_json": json.dumps(page.candidate_defects),
@@ -248,10 +248,11 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
-def asset_page(request: Request, asset_id: str, graded: bool = False) -> HTMLResponse:
+def asset_page(request: Request, asset_id: str, graded: bool = False,
+               show_all: bool = Query(False, alias="all")) -> HTMLResponse:
     saved = _saved(request, _reviewer(request))
     msg = Markup("Review of {} saved.").format(bdi(saved)) if saved else None
-    ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok")
+    ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok", show_all=show_all)
     pred = ctx["p"].prediction
     if graded and pred is not None:
         ctx["message"] = f"Graded now with {pred.model_version}: {pred.grade} ({pred.decision})."
