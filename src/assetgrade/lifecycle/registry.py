@@ -339,6 +339,30 @@ class ModelRegistry:
                 f" its code version is {info.code_version or 'unknown'}, this is {code_version()[0]}: load it with"
                 " that release, or retrain", where=str(path)) from exc
 
+    def _check_scale(self, version: str, action: str, actor: str) -> None:
+        """Refuse (ValidationError, recorded as ``model.promotion_refused``) to make ``version`` the champion
+        when its bundle says it grades on another scale than the workspace's ontology now has: grading
+        with it would be refused (``Grader.check_scale``), so the service would have a champion that
+        cannot grade. A bundle that records no grades (not a Grader's) is not compared."""
+        import json
+
+        info = self.get(version)
+        path = info.bundle_dir if info.entry == "." else info.bundle_dir / info.entry
+        try:
+            grades = json.loads((path / "bundle.json").read_text(encoding="utf-8")).get("grades")
+        except (OSError, ValueError, AttributeError):
+            return
+        have = list(self.ws.ontology().grades.names)
+        if not isinstance(grades, list) or not grades or grades == have:
+            return
+        with self.ws.session() as s:
+            append_event(s, actor=actor, action="model.promotion_refused", entity="model", entity_id=version,
+                         payload={"action": action, "model_grades": grades, "ontology_grades": have})
+        raise ValidationError(
+            f"cannot {action} model version {version!r}: it grades on {grades} but the workspace's ontology now has"
+            f" {have}, so grading with it would be refused; retrain on the current ontology (assetgrade retrain)"
+            " and promote that version", where="ontology")
+
     def evaluate(self, version: str, golden: str = "default", *, reuse: bool = True) -> GoldenEvaluation:
         """Evaluate ``version`` on golden set ``golden`` (verified first) and store the result on the version."""
         from assetgrade.lifecycle.golden import golden_records
@@ -409,6 +433,7 @@ class ModelRegistry:
         target = self.get(version)
         if target.is_champion:
             raise ConflictError(f"model version {version!r} is already the champion")
+        self._check_scale(version, "promote", actor)  # even when forced: such a champion could not grade
         current = self.champion()
         overlap = self.trained_on_golden(version, golden)
         if overlap and not force:
@@ -488,6 +513,7 @@ class ModelRegistry:
                                       f"(earlier champions: {', '.join(former) or 'none'}; the champion is "
                                       f"{current.version!r}); promote a candidate instead", where="to")
         self.load(target)  # its bundle must still be intact
+        self._check_scale(target, "roll back to", actor)
         restored = self.get(target)
         now = utcnow()
         with installing() as hold:

@@ -444,3 +444,54 @@ def test_two_evaluations_of_one_version_at_once_on_postgresql_keep_both(
     monkeypatch.undo()
     assert not isinstance(outcome["g2"], Exception), outcome
     assert sorted(reg.get("v1").golden or {}) == ["g1", "g2"]  # neither evaluation lost the other's
+
+
+class _ScaledModel(TableModel):
+    """The table model with a ``bundle.json`` naming the grade scale it was trained on, as a Grader bundle does."""
+
+    def __init__(self, grades: list[str]) -> None:
+        super().__init__(GOOD)
+        self.grades = grades
+
+    def save(self, path: Path) -> None:
+        super().save(path)
+        (path / "bundle.json").write_text(json.dumps({"grades": self.grades}))
+
+
+def test_a_model_on_another_grade_scale_is_never_made_the_champion(reg: ModelRegistry, ws: Workspace,
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # a champion trained on grades the ontology no longer has would have every grade refused
+    # (Grader.check_scale); promoting it, even forced, used to install it all the same
+    from sqlalchemy import select
+
+    from assetgrade.ontology import load_ontology, loader
+    from assetgrade.store.schema import AuditEvent
+
+    reg.register(_ScaledModel(["A", "B", "C", "D"]), version="v1", loader="table")
+    reg.promote("v1")
+    reg.register(_ScaledModel(["A", "B", "C", "D", "E"]), version="v2", loader="table")
+    for force in (False, True):
+        with pytest.raises(ValidationError, match=r"cannot promote model version 'v2': it grades on \['A', 'B', 'C', "
+                                                  r"'D', 'E'\] but the workspace's ontology now has \['A', 'B', 'C', "
+                                                  r"'D'\]"):
+            reg.promote("v2", force=force, reason="urgent")
+    assert reg.champion().version == "v1"  # type: ignore[union-attr]
+    with ws.session(readonly=True) as s:
+        refused = [e.payload for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "model.promotion_refused"))]
+    assert refused[-1]["model_grades"] == ["A", "B", "C", "D", "E"] and refused[-1]["action"] == "promote"
+    # the ontology gains grade E: v2 may now be promoted, and a rollback to v1 (four grades) is refused
+    text = (Path(loader.__file__).with_name("default.yaml")).read_text(encoding="utf-8")
+    extra = "  - id: E\n    name: Scrap\n    description: Only the metal is worth anything.\n"
+    (tmp_path / "five.yaml").write_text(text.replace("  - id: D\n", extra + "  - id: D\n", 1), encoding="utf-8")
+    five = load_ontology(tmp_path / "five.yaml")
+    assert "E" in five.grades.names
+    monkeypatch.setattr(ws, "ontology", lambda: five)
+    order = list(five.grades.names)
+    reg.register(_ScaledModel(order), version="v3", loader="table")
+    reg.promote("v3")
+    assert reg.champion().version == "v3"  # type: ignore[union-attr]
+    with pytest.raises(ValidationError, match="cannot roll back to model version 'v1'"):
+        reg.rollback()
+    assert reg.champion().version == "v3"  # type: ignore[union-attr]
