@@ -446,7 +446,20 @@ class ModelRegistry:
                 f"{', '.join(overlap[:5])}): its golden figures are in-sample, not an independent check; retrain "
                 "with the golden assets held out (assetgrade retrain) or use --force with --reason to promote anyway")
         challenger = self.evaluate(version, golden)
-        champ_eval = self.evaluate(current.version, golden) if current is not None else None
+        champ_eval, unusable = None, None
+        if current is not None:
+            try:
+                champ_eval = self.evaluate(current.version, golden)
+            except (StoreError, ValidationError) as exc:  # its bundle changed on disk, or will not load
+                unusable = str(exc)
+                if not force:
+                    with self.ws.session() as s:
+                        append_event(s, actor=actor, action="model.promotion_refused", entity="model",
+                                     entity_id=version, payload={"champion": current.version, "golden": golden,
+                                                                 "champion_unusable": unusable})
+                    raise ConflictError(
+                        f"champion {current.version!r} cannot be evaluated on golden set {golden!r} ({exc}), so"
+                        f" {version!r} cannot be compared with it; use --force with --reason to replace it") from exc
         comparison = compare(champ_eval, challenger, policy or self.policy()) if champ_eval is not None else None
         if comparison is not None and not comparison.ok and not force:
             with self.ws.session() as s:
@@ -481,9 +494,10 @@ class ModelRegistry:
                     "challenger_metrics": challenger.overall,
                     "champion_metrics": None if champ_eval is None else champ_eval.overall,
                     "regressions": [] if comparison is None else comparison.regressions,
-                    "forced": bool(force and (overlap or (comparison is not None and not comparison.ok))),
-                    "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record})
-        forced = bool(force and (overlap or (comparison is not None and not comparison.ok)))
+                    "forced": bool(force and (overlap or unusable or (comparison is not None and not comparison.ok))),
+                    "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record,
+                    "champion_unusable": unusable})
+        forced = bool(force and (overlap or unusable or (comparison is not None and not comparison.ok)))
         return PromotionResult(version, current.version if current else None, golden, challenger, champ_eval,
                                comparison, forced, reason, install.record, trained_on_golden=len(overlap))
 

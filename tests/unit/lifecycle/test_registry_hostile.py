@@ -495,3 +495,29 @@ def test_a_model_on_another_grade_scale_is_never_made_the_champion(reg: ModelReg
     with pytest.raises(ValidationError, match="cannot roll back to model version 'v1'"):
         reg.rollback()
     assert reg.champion().version == "v3"  # type: ignore[union-attr]
+
+
+def test_a_champion_whose_bundle_was_damaged_can_be_replaced_only_on_purpose(reg: ModelRegistry,
+                                                                             ws: Workspace) -> None:
+    # a champion whose bundle changed on disk cannot be evaluated; that used to block every promotion
+    # with its StoreError, forced or not, leaving the damaged model in place
+    from sqlalchemy import select
+
+    from assetgrade.store.schema import AuditEvent
+
+    v1 = reg.register(OwnIdModel("t-1", GOOD), version="v1")
+    reg.promote("v1")
+    (v1.bundle_dir / "table.json").write_text(json.dumps({"by_type": {}, "overrides": {}, "conf": 0.9}))
+    v2 = reg.register(OwnIdModel("t-2", GOOD), version="v2")
+    with pytest.raises(ConflictError, match=r"champion 'v1' cannot be evaluated on golden set 'default' \(model "
+                                            r"bundle .* changed since it was registered.*--force with --reason"):
+        reg.promote("v2")
+    assert reg.champion().version == "v1"  # type: ignore[union-attr]
+    done = reg.promote("v2", force=True, reason="v1's bundle was overwritten on disk")
+    assert done.forced and reg.champion().version == "v2"  # type: ignore[union-attr]
+    assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
+    with ws.session(readonly=True) as s:
+        events = {e.action: e.payload for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.action.in_(["model.promote", "model.promotion_refused"])).order_by(AuditEvent.seq))}
+    assert "changed since it was registered" in events["model.promotion_refused"]["champion_unusable"]
+    assert events["model.promote"]["forced"] and "changed" in events["model.promote"]["champion_unusable"]
