@@ -170,13 +170,13 @@ def uncertainty(probs: FloatArray, kind: str = "least_confidence") -> FloatArray
         out = 1.0 - p.max(axis=1)
     elif kind == "margin":
         s = np.sort(p, axis=1)
-        out = 1.0 - (s[:, -1] - s[:, -2])
+        second = s[:, -2] if p.shape[1] > 1 else np.zeros(len(p))  # one grade only: nothing to hesitate between
+        out = 1.0 - (s[:, -1] - second)
     elif kind == "entropy":
         out = -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1)
     else:
         raise ValidationError(f"uncertainty {kind!r}; allowed: least_confidence, margin, entropy", where="uncertainty")
     return out
-    raise ValidationError(f"uncertainty {kind!r}; allowed: least_confidence, margin, entropy", where="uncertainty")
 
 
 class _Scored:

@@ -163,3 +163,12 @@ def test_budget_switch_covers_first_then_follows_uncertainty(rng: np.random.Gene
         assert strat.select(ctx, 6, np.random.default_rng(1)).tolist() == expected.tolist()
     with pytest.raises(ValidationError, match="per_class"):
         get_strategy("budget_switch", per_class=-1)
+
+
+@pytest.mark.parametrize("name", ["margin", "uncertain_coreset"])
+def test_one_grade_only_margin_strategies_still_select(name: str, rng: np.random.Generator) -> None:
+    """With a single grade column there is no second-best grade: margin uncertainty is 0, not an IndexError."""
+    ctx = SelectionContext(probs=np.ones((6, 1)), labeled=np.zeros(6, bool), embeddings=rng.normal(size=(6, 2)))
+    assert uncertainty(ctx.probs, "margin").tolist() == [0.0] * 6
+    picked = get_strategy(name).select(ctx, 3, np.random.default_rng(0))
+    assert len(set(picked.tolist())) == 3
