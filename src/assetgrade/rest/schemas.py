@@ -51,12 +51,27 @@ def _as_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` cannot be sent back as JSON text, or None when it can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone surrogate \\u{ord(text[exc.start]):04x}, which is not text UTF-8 can carry"
+    return None
+
+
 def _finite_json(value: Any, path: str = "") -> Any:
-    """Refuse NaN and infinite numbers anywhere in a JSON value (JSON has none; Python's parser lets them in)."""
+    """Refuse NaN and infinite numbers anywhere in a JSON value (JSON has none; Python's parser lets them in),
+    and strings or keys with a lone UTF-16 surrogate such as ``"\\ud800"`` (JSON's parser lets them in;
+    stored, every later read of them would fail to encode the answer)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} at {path or 'the top'} is not a finite number (JSON has no NaN or Infinity)")
+    if isinstance(value, str) and (why := _bad_text(value)) is not None:
+        raise ValueError(f"the text at {path or 'the top'} {why}")
     if isinstance(value, dict):
         for k, v in value.items():
+            if (why := _bad_text(k)) is not None:
+                raise ValueError(f"a key {f'in {path} ' if path else ''}{why}")
             _finite_json(v, f"{path}.{k}" if path else str(k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -65,7 +80,7 @@ def _finite_json(value: Any, path: str = "") -> Any:
 
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
-"""A free-form JSON object from a client, without NaN or infinite numbers."""
+"""A free-form JSON object from a client, without NaN, infinite numbers or lone surrogates."""
 
 SQL_INT_MAX = 2**63 - 1
 """The largest integer the stores hold: larger query numbers are refused with 422, not a 500."""
