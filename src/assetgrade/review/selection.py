@@ -396,13 +396,15 @@ class Badge:
     def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
         emb = _need_embeddings(ctx, self.name)
         pool, k = _budget(ctx, k)
+        if k == 0:  # an empty pool has no gradient embeddings to reshape
+            return np.zeros(0, dtype=np.int64)
         p = ctx.probs[pool]
         g = p.copy()
         g[np.arange(len(pool)), p.argmax(axis=1)] -= 1.0
         grad = (g[:, :, None] * emb[pool][:, None, :]).reshape(len(pool), -1)
         norms = (grad**2).sum(axis=1)
-        chosen = [int(np.argmax(norms))] if k else []
-        d = ((grad - grad[chosen[0]]) ** 2).sum(axis=1) if k else norms
+        chosen = [int(np.argmax(norms))]
+        d = ((grad - grad[chosen[0]]) ** 2).sum(axis=1)
         while len(chosen) < k:
             d[chosen] = 0.0
             total = d.sum()

@@ -172,3 +172,13 @@ def test_one_grade_only_margin_strategies_still_select(name: str, rng: np.random
     assert uncertainty(ctx.probs, "margin").tolist() == [0.0] * 6
     picked = get_strategy(name).select(ctx, 3, np.random.default_rng(0))
     assert len(set(picked.tolist())) == 3
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_every_asset_labelled_or_no_assets_selects_nothing(name: str) -> None:
+    """An empty pool (all labelled, or no items at all) is an empty answer for every strategy, badge included."""
+    all_labelled = SelectionContext(probs=np.full((4, 3), 1 / 3), labeled=np.ones(4, bool), embeddings=np.eye(4, 2))
+    empty = SelectionContext(probs=np.zeros((0, 3)), labeled=np.zeros(0, bool), embeddings=np.zeros((0, 2)))
+    for ctx in (all_labelled, empty):
+        picked = get_strategy(name).select(ctx, 5, np.random.default_rng(0))
+        assert picked.tolist() == [] and picked.dtype == np.int64
