@@ -92,22 +92,37 @@ class SelectionContext:
             raise ValidationError(
                 f"probs {self.probs.shape} and labeled {self.labeled.shape} do not match", where="selection context"
             )
+        if self.probs.shape[1] < 1:
+            raise ValidationError(f"probs {self.probs.shape} has no class column", where="selection context")
+        _check_finite(self.probs, "probs", nonnegative=True)
         if self.embeddings is not None:
             self.embeddings = np.asarray(self.embeddings, dtype=np.float64)
             if self.embeddings.ndim != 2 or self.embeddings.shape[0] != self.probs.shape[0]:
                 raise ValidationError(
                     f"embeddings {self.embeddings.shape} for {self.probs.shape[0]} items", where="selection context"
                 )
+            _check_finite(self.embeddings, "embeddings", nonnegative=False)
         if self.cost is not None:
             self.cost = np.asarray(self.cost, dtype=np.float64)
             k = self.probs.shape[1]
             if self.cost.shape != (k, k):
                 raise ValidationError(f"cost matrix {self.cost.shape}, expected ({k}, {k})", where="selection context")
+            _check_finite(self.cost, "cost", nonnegative=False)
 
     @property
     def unlabeled(self) -> IntArray:
         """Indices of the items still without a label."""
         return np.flatnonzero(~self.labeled).astype(np.int64)
+
+
+def _check_finite(x: FloatArray, what: str, *, nonnegative: bool) -> None:
+    """Refuse nan/inf (and, for probabilities, negative values), naming the first bad row: strategies rank by them."""
+    bad = ~np.isfinite(x) | (x < 0) if nonnegative else ~np.isfinite(x)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        allowed = "finite and >= 0" if nonnegative else "finite"
+        raise ValidationError(f"{what} value {x[row, col]} is not allowed; it must be {allowed}",
+                              where=f"selection context {what} row {row}")
 
 
 @runtime_checkable

@@ -182,3 +182,18 @@ def test_every_asset_labelled_or_no_assets_selects_nothing(name: str) -> None:
     for ctx in (all_labelled, empty):
         picked = get_strategy(name).select(ctx, 5, np.random.default_rng(0))
         assert picked.tolist() == [] and picked.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [("probs", np.nan, "probs row 2"), ("probs", np.inf, "probs row 2"), ("probs", -0.5, "probs row 2"),
+     ("embeddings", np.nan, "embeddings row 2"), ("cost", np.inf, "cost row 2")],
+)  # fmt: skip
+def test_context_refuses_non_finite_inputs_naming_the_row(field: str, value: float, match: str) -> None:
+    """A nan probability used to make uncertain_coreset's weights all nan (argmax then takes whatever comes first)."""
+    arrays = {"probs": np.full((4, 3), 1 / 3), "embeddings": np.eye(4, 2), "cost": 1.0 - np.eye(3)}
+    arrays[field][2, 1] = value
+    with pytest.raises(ValidationError, match=match):
+        SelectionContext(labeled=np.zeros(4, bool), **arrays)
+    with pytest.raises(ValidationError, match="no class column"):
+        SelectionContext(probs=np.zeros((3, 0)), labeled=np.zeros(3, bool))
