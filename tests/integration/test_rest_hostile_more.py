@@ -30,3 +30,22 @@ def test_a_lone_surrogate_in_a_free_form_object_is_refused_not_stored(fresh_env:
                "station-1")  # a character outside the BMP, sent as UTF-8, is fine
     assert ok.status_code == 201
     assert env.client.get("/api/v1/telemetry", headers=env.auth("admin")).json()[0]["payload"] == {"x": "\U0001f600 ok"}
+
+
+def test_error_bodies_name_places_in_the_workspace_not_the_servers_paths(fresh_env: Any) -> None:
+    from pathlib import Path
+
+    env = fresh_env
+    h = env.auth("admin")
+    a = env.assets[0].asset_id
+    secret = str(env.ws.path)
+    r = env.client.post(f"/api/v1/assets/{a}/grade", headers=h)  # no trained grader in this workspace
+    assert r.status_code == 404 and "<workspace>/models/grader" in r.json()["detail"] and "assetgrade train" in r.text
+    assert secret not in r.text
+    assert env.client.get("/api/v1/model", headers=h).status_code == 404
+    assert secret not in env.client.get("/api/v1/model", headers=h).text
+    image = next(e for e in env.client.get(f"/api/v1/assets/{a}/evidence", headers=h).json() if e["kind"] == "image")
+    Path(env.ws.blobs.path_for(image["sha256"])).unlink()  # the blob is lost from the store
+    r = env.client.get(image["content_url"], headers=h)
+    assert r.status_code == 404 and image["sha256"] in r.json()["detail"] and "<blob store>" in r.json()["detail"]
+    assert secret not in r.text

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetgrade.rest.auth import TokenCache
 from assetgrade.rest.deps import AppState, current_principal
-from assetgrade.rest.errors import install_error_handlers
+from assetgrade.rest.errors import install_error_handlers, path_redactor
 from assetgrade.rest.limits import SizeLimitMiddleware
 from assetgrade.rest.routes import admin, assets, review, telemetry
 from assetgrade.rest.settings import RestSettings
@@ -84,6 +84,12 @@ def _pool_connections(workspace: Workspace, pool_size: int) -> None:
         workspace.engine = make_engine(workspace.store_url, pool_size=pool_size)
 
 
+def _server_places(workspace: Workspace) -> dict[str, str]:
+    """Where the server keeps the workspace and its blobs, by the names error bodies use instead."""
+    blobs = workspace.blobs
+    return {str(workspace.path): "<workspace>", blobs.url: "<blob store>", blobs.root: "<blob store>"}
+
+
 def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Size the thread pool that runs the blocking handlers (anyio's default is 40 threads); stop the round runner."""
 
@@ -135,7 +141,7 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
         lifespan=_lifespan(settings.worker_threads),
     )
     app.state.assetgrade = AppState(workspace=workspace, settings=settings, tokens=TokenCache(settings.token_cache_s))
-    install_error_handlers(app, identify=current_principal)
+    install_error_handlers(app, identify=current_principal, redact=path_redactor(_server_places(workspace)))
     # order matters: /assets/{id}/reviews must be matched before the catch-all /assets/{id}
     for module in (review, telemetry, admin, assets):
         app.include_router(module.router)

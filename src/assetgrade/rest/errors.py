@@ -22,7 +22,7 @@ from assetgrade.errors import (
 )
 
 __all__ = ["STATUS_CODES", "AuthenticationError", "HTTPError", "InternalError", "PayloadTooLargeError",
-           "error_response", "install_error_handlers", "status_for"]
+           "error_response", "install_error_handlers", "path_redactor", "status_for"]
 
 
 class AuthenticationError(AssetgradeError):
@@ -61,13 +61,34 @@ def status_for(exc: AssetgradeError) -> int:
     return 500
 
 
-def error_response(exc: AssetgradeError) -> JSONResponse:
-    """``{"error": <class>, "detail": <message>, "where": ...}`` with the mapped status."""
+def path_redactor(places: dict[str, str]) -> Callable[[str], str]:
+    """A function that replaces each server location in ``places`` (path → its name) in a message by its name.
+
+    Longer paths are replaced first, so a folder inside another keeps its own name.
+
+    >>> redact = path_redactor({"/srv/ws": "<workspace>", "/srv/ws/blobs": "<blob store>"})
+    >>> redact("blob ab is not in the blob store /srv/ws/blobs; see /srv/ws/models/grader")
+    'blob ab is not in the blob store <blob store>; see <workspace>/models/grader'
+    """
+    pairs = sorted(((k, v) for k, v in places.items() if k and k not in ("/", ".")), key=lambda kv: -len(kv[0]))
+
+    def redact(text: str) -> str:
+        for path, name in pairs:
+            text = text.replace(path, name)
+        return text
+
+    return redact
+
+
+def error_response(exc: AssetgradeError, redact: Callable[[str], str] | None = None) -> JSONResponse:
+    """``{"error": <class>, "detail": <message>, "where": ...}`` with the mapped status; ``redact`` removes the
+    server's own paths from the message."""
     status = status_for(exc)
-    body: dict[str, Any] = {"error": type(exc).__name__, "detail": str(exc)}
+    clean = redact or (lambda text: text)
+    body: dict[str, Any] = {"error": type(exc).__name__, "detail": clean(str(exc))}
     if isinstance(exc, ValidationError):
-        body["where"] = exc.where
-        body["reason"] = exc.reason
+        body["where"] = None if exc.where is None else clean(exc.where)
+        body["reason"] = clean(exc.reason)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -98,13 +119,16 @@ def _request_error(exc: RequestValidationError) -> ValidationError:
     return ValidationError(str(first.get("msg")), where=".".join(str(p) for p in loc) or None)
 
 
-def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object] | None = None) -> None:
+def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object] | None = None,
+                           redact: Callable[[str], str] | None = None) -> None:
     """Register the handlers: every error, also an unknown route or a crash, is one ``ErrorOut`` JSON body
     (an HTML page under ``/ui``): assetgrade errors by class, request-schema errors as 422.
 
     ``identify(request)`` checks the caller's credentials (raising AuthenticationError): the framework
     reads a JSON body before any route dependency runs, so without it a caller with no valid token
     would learn that its body does not parse (422) before being told it is not authenticated (401).
+    ``redact(message)`` takes the server's paths (workspace, blob store) out of JSON error bodies: a
+    missing grader or blob is named by its place in the workspace, not by where the server keeps it.
     """
 
     def respond(request: Request, exc: AssetgradeError, status: int) -> Response:
@@ -114,7 +138,7 @@ def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object
             return resp
         if isinstance(exc, HTTPError):  # named like the status ("NotFound"), not like the class
             return JSONResponse({"error": exc.error, "detail": str(exc)}, status_code=status)
-        return error_response(exc)
+        return error_response(exc, redact)
 
     async def on_assetgrade(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AssetgradeError)
