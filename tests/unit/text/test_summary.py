@@ -130,3 +130,25 @@ def test_lone_surrogates_are_replaced_and_flagged() -> None:
     text, flags = clean_text("bad \udcff leak", 100)  # bytes decoded with surrogateescape
     assert text == "bad \ufffd leak" and flags == ["not_utf8"]
     text.encode("utf-8")  # what a sentence embedder's tokenizer needs
+
+
+def test_a_normaliser_is_called_once_per_asset_not_once_per_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assetgrade.datasets.maintnorm import NormText
+    from assetgrade.modalities.text.normalize import Normalizer
+
+    pairs = [NormText(("REPL", "HYD", "HOSE"), ("replace", "hydraulic", "hose")),
+             NormText(("FRAME", "CRACKED"), ("frame", "cracked")),
+             NormText(("BOOM", "LEAKING"), ("boom", "leaking"))] * 4
+    norm = Normalizer(abbreviations=default_ontology().abbreviations, n_folds=2, lexicon=(),
+                      word_frequency=False).fit(pairs)
+    summ = LogSummarizer(default_ontology(), normalizer=norm)
+    # unseen tokens (zork<i>) go to the ranker, which costs ~0.1 s a call: 300 entries took 48 s
+    logs = [LogEntry(f"e{i}", f"REPL HYD HOSE zork{i} boom {'cracked' if i % 2 else 'leaking'}") for i in range(40)]
+    one_by_one = [f for e in logs for f in summ.entry_findings(e)[0]]
+    calls = []
+    real = norm._rank_unseen
+    monkeypatch.setattr(norm, "_rank_unseen", lambda texts, pending: calls.append(1) or real(texts, pending))
+    s = summ.summarize(logs)
+    assert len(calls) == 1
+    assert s.findings == one_by_one and len(one_by_one) == 40  # the same findings, spans and statuses
+    assert s.features["fm_crack"] == 20 and s.features["fm_leak"] == 20
