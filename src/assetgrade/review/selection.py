@@ -165,9 +165,9 @@ def available_strategies() -> list[str]:
 
 def _budget(ctx: SelectionContext, k: int) -> tuple[IntArray, int]:
     pool = ctx.unlabeled
-    if k < 0:
-        raise ValidationError(f"k must be >= 0, got {k}", where="select")
-    return pool, min(k, len(pool))
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
+        raise ValidationError(f"k must be an integer >= 0, got {k!r}", where="select")
+    return pool, min(int(k), len(pool))
 
 
 def _top(pool: IntArray, score: FloatArray, k: int, rng: np.random.Generator) -> IntArray:

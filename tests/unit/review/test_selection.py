@@ -197,3 +197,12 @@ def test_context_refuses_non_finite_inputs_naming_the_row(field: str, value: flo
         SelectionContext(labeled=np.zeros(4, bool), **arrays)
     with pytest.raises(ValidationError, match="no class column"):
         SelectionContext(probs=np.zeros((3, 0)), labeled=np.zeros(3, bool))
+
+
+@pytest.mark.parametrize("k", [2.5, float("nan"), "3", True, -1])
+def test_select_refuses_a_budget_that_is_not_a_count(k: object) -> None:
+    """k = 2.5 used to fail deep inside with 'slice indices must be integers'; nan slipped past k < 0."""
+    ctx = SelectionContext(probs=np.full((4, 3), 1 / 3), labeled=np.zeros(4, bool))
+    with pytest.raises(ValidationError, match="k must be an integer >= 0"):
+        get_strategy("margin").select(ctx, k, np.random.default_rng(0))  # type: ignore[arg-type]
+    assert len(get_strategy("margin").select(ctx, np.int64(2), np.random.default_rng(0))) == 2  # type: ignore[arg-type]
