@@ -30,6 +30,7 @@ unlabelled items, deterministic for a seeded generator. Strategies are registere
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
@@ -517,8 +518,8 @@ class BudgetSwitch:
     name = "budget_switch"
 
     def __init__(self, *, per_class: float = 10.0, knn: int = 20, pool_factor: int = 5) -> None:
-        if per_class < 0:
-            raise ValidationError(f"per_class must be >= 0, got {per_class}", where="budget_switch")
+        if not (math.isfinite(per_class) and per_class >= 0):  # nan compared False: it silently never switched
+            raise ValidationError(f"per_class must be a finite number >= 0, got {per_class}", where="budget_switch")
         self.per_class = per_class
         self.low = TypiClust(knn=knn)
         self.high = UncertainCoreset(pool_factor=pool_factor)

@@ -206,3 +206,10 @@ def test_select_refuses_a_budget_that_is_not_a_count(k: object) -> None:
     with pytest.raises(ValidationError, match="k must be an integer >= 0"):
         get_strategy("margin").select(ctx, k, np.random.default_rng(0))  # type: ignore[arg-type]
     assert len(get_strategy("margin").select(ctx, np.int64(2), np.random.default_rng(0))) == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("per_class", [float("nan"), float("inf"), -1.0])
+def test_budget_switch_refuses_per_class_that_is_not_a_finite_count(per_class: float) -> None:
+    """per_class=nan compared False with every count, so the strategy silently never ran typiclust."""
+    with pytest.raises(ValidationError, match="per_class must be a finite number >= 0"):
+        get_strategy("budget_switch", per_class=per_class)
