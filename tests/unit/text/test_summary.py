@@ -152,3 +152,14 @@ def test_a_normaliser_is_called_once_per_asset_not_once_per_entry(monkeypatch: p
     assert len(calls) == 1
     assert s.findings == one_by_one and len(one_by_one) == 40  # the same findings, spans and statuses
     assert s.features["fm_crack"] == 20 and s.features["fm_leak"] == 20
+
+
+def test_repairs_are_read_from_the_cleaned_text(summarizer: LogSummarizer) -> None:
+    as_of = datetime(2010, 3, 1)
+    f = summarizer.summarize([entry(1, "hose leaking", "2010-01-01"),
+                              LogEntry("b", b"replaced hyd hose \xff", date=datetime(2010, 2, 1))],  # type: ignore[arg-type]
+                             as_of=as_of).features
+    assert f["n_replacements"] == 1 and f["days_since_last_repair"] == 28.0  # bytes used to count no action
+    # a pasted document is cut to max_chars before anything reads it: the action words past the cut are not read
+    long = summarizer.summarize([entry(2, "hose leaking " + "x " * 3000 + "repaired", "2010-01-01")]).features
+    assert long["n_repairs"] == 0

@@ -265,7 +265,7 @@ class LogSummarizer:
             found = self._findings(e, text, sp, exp)
             flags.extend(f"{x}:{e.evidence_id}" for x in fl)
             findings.extend(found)
-            text = e.text if isinstance(e.text, str) else ""
+            # actions are read from the cleaned text the findings come from: bytes decoded, cut to max_chars
             rep, fix = bool(_REPLACE.search(text)), bool(_REPAIR.search(text))
             f["n_replacements"] += rep
             f["n_repairs"] += fix and not rep
