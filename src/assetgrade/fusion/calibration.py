@@ -64,11 +64,14 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def as_labels(y: npt.ArrayLike, n_classes: int, *, where: str = "y") -> IntArray:
-    """Checked integer labels in ``0 .. n_classes-1``."""
+def as_labels(y: npt.ArrayLike, n_classes: int, *, where: str = "y", rows: int | None = None) -> IntArray:
+    """Checked integer labels in ``0 .. n_classes-1`` (exactly ``rows`` of them, when given)."""
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValidationError(f"labels must be 1-D, got shape {arr.shape}", where=where)
+    if rows is not None and len(arr) != rows:
+        # a metric indexed the first len(y) rows, or broadcast a single label over every row
+        raise ValidationError(f"{len(arr)} labels for {rows} rows of probabilities", where=where)
     if arr.size and arr.dtype.kind not in "biuf":  # grade names or None: numpy's own TypeError before
         bad = next((i for i, v in enumerate(arr.tolist()) if isinstance(v, bool) or not isinstance(v, int | float)), 0)
         raise ValidationError(f"labels must be integer grade indices 0..{n_classes - 1}; row {bad} holds "
@@ -101,7 +104,7 @@ def _as_logits(x: npt.ArrayLike, kind: Literal["auto", "proba", "logits"]) -> Fl
 def negative_log_likelihood(proba: npt.ArrayLike, y: npt.ArrayLike) -> float:
     """Mean negative log-likelihood of the true labels."""
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     return float(-np.mean(np.log(np.clip(p[np.arange(len(yy)), yy], _EPS, 1.0))))
 
 
@@ -279,7 +282,7 @@ def _bins(conf: FloatArray, n_bins: int) -> IntArray:
 def expected_calibration_error(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:
     """ECE with equal-width bins on the top-label confidence (Guo et al. 2017)."""
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     if len(yy) == 0:
         return float("nan")
     conf = p.max(axis=1)
@@ -378,7 +381,7 @@ def debiased_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15, n_
     _count(n_boot, "n_boot", 0)
     _count(n_bins, "n_bins", 1)
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     members = group_members(groups, len(yy))
     if len(yy) == 0:
         nan = float("nan")
@@ -425,7 +428,7 @@ def group_members(groups: npt.ArrayLike | None, n: int) -> list[IntArray] | None
 def classwise_ece(proba: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:
     """Class-wise ECE: the mean over classes of the binned |P(y=k) − p_k| gap (Kull et al. 2019)."""
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     if len(yy) == 0:
         return float("nan")
     total = 0.0
@@ -461,7 +464,7 @@ def reliability_diagram(
     import matplotlib.pyplot as plt
 
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     conf = p.max(axis=1)
     correct = (p.argmax(axis=1) == yy).astype(np.float64)
     b = _bins(conf, n_bins)

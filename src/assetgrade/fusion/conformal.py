@@ -108,7 +108,7 @@ def conformal_scores(proba: npt.ArrayLike, y: npt.ArrayLike, method: Method = "l
     if method not in _METHODS:
         raise ValidationError(f"method={method!r}; allowed: {_METHODS}", where="method")
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     score, _ = _path_mass(p, method)
     out: FloatArray = score[np.arange(len(yy)), yy]
     return out
@@ -160,7 +160,9 @@ class ConformalResult:
 def coverage(membership: npt.ArrayLike, y: npt.ArrayLike) -> float:
     """Share of rows whose true label's column is True."""
     m = np.asarray(membership, dtype=bool)
-    yy = as_labels(y, m.shape[1])
+    if m.ndim != 2:
+        raise ValidationError(f"membership must be an (n, k) matrix, got shape {m.shape}", where="membership")
+    yy = as_labels(y, m.shape[1], rows=len(m))
     if len(yy) == 0:
         return float("nan")
     return float(m[np.arange(len(yy)), yy].mean())

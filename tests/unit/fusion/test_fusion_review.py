@@ -1,0 +1,55 @@
+"""Fusion under hostile inputs found in review: metric label counts, conformal ranks, late settings, row order."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assetgrade.errors import ValidationError
+from assetgrade.fusion.calibration import (
+    classwise_ece,
+    debiased_ece,
+    expected_calibration_error,
+    negative_log_likelihood,
+)
+from assetgrade.fusion.conformal import conformal_scores, coverage
+
+
+def _proba(rng: np.random.Generator, n: int = 10, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    return rng.dirichlet(np.ones(k), size=n), rng.integers(0, k, n)
+
+
+@pytest.mark.parametrize("metric", [
+    lambda p, y: expected_calibration_error(p, y),
+    lambda p, y: classwise_ece(p, y),
+    lambda p, y: negative_log_likelihood(p, y),
+    lambda p, y: debiased_ece(p, y, n_boot=2, n_sims=2),
+    lambda p, y: conformal_scores(p, y),
+    lambda p, y: coverage(p > 0.3, y),
+], ids=["ece", "classwise_ece", "nll", "debiased_ece", "conformal_scores", "coverage"])
+@pytest.mark.parametrize("n_labels", [1, 5, 11])
+def test_metrics_refuse_a_label_count_that_is_not_the_row_count(
+        rng: np.random.Generator, metric: Callable[[np.ndarray, np.ndarray], Any], n_labels: int) -> None:
+    # one label was broadcast over all 10 rows (ECE 0.50 from nothing); 5 labels scored the first 5 rows
+    p, y = _proba(rng)
+    labels = np.resize(y, n_labels)
+    with pytest.raises(ValidationError, match=rf"{n_labels} labels for 10 rows"):
+        metric(p, labels)
+
+
+def test_coverage_and_ece_match_a_direct_count(rng: np.random.Generator) -> None:
+    p, y = _proba(rng, n=400, k=4)
+    member = p >= 0.25
+    assert coverage(member, y) == pytest.approx(sum(bool(member[i, y[i]]) for i in range(400)) / 400)
+    conf, hit = p.max(axis=1), p.argmax(axis=1) == y
+    edges = np.linspace(0, 1, 11)
+    direct = 0.0
+    for lo, hi in itertools.pairwise(edges):
+        inside = (conf >= lo) & ((conf < hi) if hi < 1 else (conf <= hi))
+        if inside.any():
+            direct += inside.mean() * abs(hit[inside].mean() - conf[inside].mean())
+    assert expected_calibration_error(p, y, n_bins=10) == pytest.approx(direct)
