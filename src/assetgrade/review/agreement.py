@@ -79,7 +79,8 @@ def _as_ratings(ratings: npt.ArrayLike, n_categories: int | None) -> tuple[IntAr
     if np.any(out < MISSING):
         bad = np.argwhere(out < MISSING)[0]
         raise ValidationError(f"negative category {out[tuple(bad)]}", where=f"ratings row {bad[0]}, reviewer {bad[1]}")
-    k = int(out.max()) + 1 if n_categories is None else n_categories
+    largest = int(out.max()) if out.size else MISSING  # no ratings at all (0 items or 0 reviewers): nan or nothing
+    k = largest + 1 if n_categories is None else n_categories
     if out.size and out.max() >= k:
         bad = np.argwhere(out >= k)[0]
         raise ValidationError(

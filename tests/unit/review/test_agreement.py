@@ -152,3 +152,15 @@ def test_agreement_report_shapes_and_values() -> None:
     assert 5 in [d.item for d in rep.adjudicate]  # unit 6 was rated 1, 2, 3, 4
     d = rep.to_dict()
     assert d["n_items"] == 12 and d["level"] == "ordinal"
+
+
+def test_no_ratings_at_all_is_nan_or_empty_not_a_crash() -> None:
+    """Zero items (or zero reviewers) used to raise numpy's 'zero-size array to reduction operation maximum'."""
+    assert np.isnan(cohen_kappa([], []))
+    assert np.isnan(krippendorff_alpha(np.zeros((0, 3))))
+    assert np.isnan(krippendorff_alpha(np.zeros((4, 0))))
+    assert adjudication_queue(np.zeros((0, 3))) == []
+    per_reviewer = per_reviewer_kappa(np.zeros((0, 2)))
+    assert sorted(per_reviewer) == [0, 1] and all(np.isnan(v) and n == 0 for v, n in per_reviewer.values())
+    rep = agreement_report(np.zeros((0, 2)), categories=["A", "B"])
+    assert rep.n_items == 0 and rep.fleiss is None and rep.adjudicate == [] and np.isnan(rep.alpha)
