@@ -49,3 +49,27 @@ def test_error_bodies_name_places_in_the_workspace_not_the_servers_paths(fresh_e
     r = env.client.get(image["content_url"], headers=h)
     assert r.status_code == 404 and image["sha256"] in r.json()["detail"] and "<blob store>" in r.json()["detail"]
     assert secret not in r.text
+
+
+def test_a_store_that_is_gone_or_damaged_answers_503_and_health_says_so(fresh_env: Any) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    env = fresh_env
+    h = env.auth("admin")
+    assert env.client.get("/api/v1/health").status_code == 200
+    db = Path(str(make_url(env.ws.store_url).database))
+    env.ws.engine.dispose()
+    for f in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        f.unlink(missing_ok=True)  # deleted under the running service: SQLite opens an empty file instead
+    for method, path in (("GET", "/api/v1/assets"), ("GET", f"/api/v1/assets/{env.assets[0].asset_id}"),
+                         ("GET", "/api/v1/health")):
+        r = env.client.request(method, path, headers=h)
+        assert r.status_code == 503 and r.json()["error"] == "StoreError", (path, r.text)
+        assert str(env.ws.path) not in r.text and "Traceback" not in r.text
+    env.ws.engine.dispose()
+    db.write_bytes(b"this is not a database" * 100)  # damaged
+    r = env.client.post("/api/v1/assets", json={"id": "x"}, headers=h)
+    assert r.status_code == 503 and "try again later" in r.json()["detail"], r.text
+    assert env.client.get("/api/v1/health").status_code == 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assetgrade.errors import (
@@ -22,7 +24,9 @@ from assetgrade.errors import (
 )
 
 __all__ = ["STATUS_CODES", "AuthenticationError", "HTTPError", "InternalError", "PayloadTooLargeError",
-           "error_response", "install_error_handlers", "path_redactor", "status_for"]
+           "error_response", "install_error_handlers", "path_redactor", "status_for", "store_unavailable"]
+
+_log = logging.getLogger("assetgrade.rest")
 
 
 class AuthenticationError(AssetgradeError):
@@ -106,6 +110,16 @@ class InternalError(AssetgradeError):
     """An unexpected failure in the server (HTTP 500); the traceback is in the server's log."""
 
 
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether a database error says the store cannot serve now (connection lost, file gone or damaged,
+    locked, read-only, disk full), rather than that a statement was wrong.
+
+    >>> store_unavailable(OperationalError("SELECT 1", {}, Exception("unable to open database file")))
+    True
+    """
+    return isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError
+
+
 def _request_error(exc: RequestValidationError) -> ValidationError:
     """The first schema error as a ValidationError naming the field (or the body, for JSON that does not parse)."""
     errors = exc.errors()
@@ -175,7 +189,16 @@ def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object
         err = InternalError("internal server error; the server's log has the details")
         return respond(request, err, 500)
 
+    async def on_database(request: Request, exc: Exception) -> Response:
+        if not store_unavailable(exc):
+            raise exc  # a fault of ours (a bad statement): the 500 above, with the traceback in the log
+        _log.error("the store failed on %s %s", request.method, request.url.path, exc_info=exc)
+        err = StoreError("the store did not answer (gone, damaged, locked or read-only); try again later,"
+                         " the server's log has the details")
+        return respond(request, err, 503)
+
     app.add_exception_handler(AssetgradeError, on_assetgrade)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
+    app.add_exception_handler(DBAPIError, on_database)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from assetgrade.errors import StoreError
 from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.schemas import (
@@ -44,8 +45,12 @@ def ontology_dict(ont: Any) -> dict[str, Any]:
 
 @router.get("/health", response_model=HealthOut, summary="Liveness (no token needed)")
 def health_route(request: Request) -> HealthOut:
-    """``ok`` and the store's schema revision."""
-    return HealthOut(status="ok", schema_revision=current_revision(app_state(request).workspace.engine))
+    """``ok`` and the store's schema revision; 503 when the store does not answer or holds no assetgrade schema
+    (its file was deleted or replaced: SQLite then opens an empty one)."""
+    revision = current_revision(app_state(request).workspace.engine)
+    if revision is None:
+        raise StoreError("the store holds no assetgrade tables (its database was removed or replaced)")
+    return HealthOut(status="ok", schema_revision=revision)
 
 
 @router.get("/model", response_model=ModelOut, summary="The grader that answers grade requests")
