@@ -113,7 +113,11 @@ def cohen_kappa(
     >>> round(cohen_kappa([0, 1, 2, 3, 3], [0, 1, 2, 3, 2], weights="quadratic"), 4)
     0.918
     """
-    r, k = _as_ratings(np.column_stack([np.asarray(a).ravel(), np.asarray(b).ravel()]), n_categories)
+    first, second = np.asarray(a).ravel(), np.asarray(b).ravel()
+    if len(first) != len(second):
+        raise ValidationError(f"{len(first)} ratings from the first reviewer, {len(second)} from the second; "
+                              "give both for the same items (-1 = not rated)", where="cohen_kappa")
+    r, k = _as_ratings(np.column_stack([first, second]), n_categories)
     keep = (r != MISSING).all(axis=1)
     r = r[keep]
     if len(r) == 0:

@@ -164,3 +164,9 @@ def test_no_ratings_at_all_is_nan_or_empty_not_a_crash() -> None:
     assert sorted(per_reviewer) == [0, 1] and all(np.isnan(v) and n == 0 for v, n in per_reviewer.values())
     rep = agreement_report(np.zeros((0, 2)), categories=["A", "B"])
     assert rep.n_items == 0 and rep.fleiss is None and rep.adjudicate == [] and np.isnan(rep.alpha)
+
+
+def test_cohen_refuses_reviewers_with_different_item_counts() -> None:
+    """Two rating lists of unequal length used to fail in numpy's column_stack with a shape message."""
+    with pytest.raises(ValidationError, match="2 ratings from the first reviewer, 3 from the second"):
+        cohen_kappa([0, 1], [0, 1, 1])
