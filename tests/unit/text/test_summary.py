@@ -163,3 +163,16 @@ def test_repairs_are_read_from_the_cleaned_text(summarizer: LogSummarizer) -> No
     # a pasted document is cut to max_chars before anything reads it: the action words past the cut are not read
     long = summarizer.summarize([entry(2, "hose leaking " + "x " * 3000 + "repaired", "2010-01-01")]).features
     assert long["n_repairs"] == 0
+
+
+@pytest.mark.parametrize("text", ["not replaced, still leaking", "hose wasn't replaced", "did not replace hose",
+                                  "no repair required", "repair not needed", "seat won't adjust", "nothing replaced"])
+def test_an_action_that_did_not_happen_is_not_counted(summarizer: LogSummarizer, text: str) -> None:
+    f = summarizer.summarize([entry(1, text, "2010-01-01")], as_of=datetime(2010, 2, 1)).features
+    assert f["n_replacements"] == f["n_repairs"] == 0 and math.isnan(f["days_since_last_repair"])
+
+
+def test_an_action_beside_a_negated_fault_still_counts(summarizer: LogSummarizer) -> None:
+    f = summarizer.summarize([entry(1, "no leak, replaced hose; repaired boom", "2010-01-01")],
+                             as_of=datetime(2010, 2, 1)).features
+    assert f["n_replacements"] == 1 and f["days_since_last_repair"] == 31.0

@@ -41,6 +41,9 @@ _REPLACE = re.compile(
 )
 _REPAIR = re.compile(r"\b(repair(ed|s)?|rep|rectify|rectified|fix(ed)?|weld(ed)?|reseal|re-?seal|adjust(ed)?)\b", re.I)
 _INSPECT = re.compile(r"\b(inspect(ion)?|check|investigate|diagnose|test|troubleshoot)\b", re.I)
+_NOT_BEFORE = re.compile(r"(?:\b(?:not|no|never|nothing|without)|n't)(?:\s+(?:yet|been|be|being))*\s+$", re.I)
+_NOT_AFTER = re.compile(r"\s+(?:is\s+|was\s+)?not\s+(?:required|needed|necessary|done|completed|carried\s+out)\b", re.I)
+"""An action that did not happen: "not replaced", "did not replace", "no repair required", "repair not needed"."""
 _FAULT_ONLY = FAULT_WORDS - {"noise", "noisy", "leak", "leaks", "leaking", "crack", "cracks", "cracked"}
 
 
@@ -82,6 +85,18 @@ def _spans(text: str) -> list[tuple[str, int, int]]:
         if trail > lead:
             spans.append((raw[lead:trail], s + lead, s + trail))
     return spans
+
+
+def _acted(action: re.Pattern[str], text: str) -> bool:
+    """Does the text name the action as done: a match not negated ("not replaced, still leaking")?
+
+    >>> _acted(_REPLACE, "not replaced, still leaking"), _acted(_REPLACE, "no leak, replaced hose")
+    (False, True)
+    """
+    return any(
+        not _NOT_BEFORE.search(text, max(0, m.start() - 40), m.start()) and not _NOT_AFTER.match(text, m.end())
+        for m in action.finditer(text)
+    )
 
 
 def check_limits(max_chars: object, recurrence_window_days: object, owner: str) -> None:
@@ -266,10 +281,10 @@ class LogSummarizer:
             flags.extend(f"{x}:{e.evidence_id}" for x in fl)
             findings.extend(found)
             # actions are read from the cleaned text the findings come from: bytes decoded, cut to max_chars
-            rep, fix = bool(_REPLACE.search(text)), bool(_REPAIR.search(text))
+            rep, fix = _acted(_REPLACE, text), _acted(_REPAIR, text)
             f["n_replacements"] += rep
             f["n_repairs"] += fix and not rep
-            f["n_inspections"] += bool(_INSPECT.search(text)) and not (rep or fix)
+            f["n_inspections"] += _acted(_INSPECT, text) and not (rep or fix)
             date = dated.get(id(e))
             if (rep or fix) and date is not None and (last_repair is None or date > last_repair):
                 last_repair = date
