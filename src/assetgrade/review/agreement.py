@@ -73,6 +73,10 @@ def _as_ratings(ratings: npt.ArrayLike, n_categories: int | None) -> tuple[IntAr
     if arr.ndim != 2:
         raise ValidationError(f"ratings must be 2-D (items, reviewers), got shape {arr.shape}", where="ratings")
     arr = np.where(np.isnan(arr), MISSING, arr)
+    if np.isinf(arr).any():  # cast to int64 it became -9223372036854775808 and was reported as that category
+        bad = np.argwhere(np.isinf(arr))[0]
+        raise ValidationError(f"rating {arr[tuple(bad)]} is not a category index",
+                              where=f"ratings row {bad[0]}, reviewer {bad[1]}")
     if np.any(arr != np.round(arr)):
         raise ValidationError("ratings must be integer category indices (-1 or NaN = missing)", where="ratings")
     out = arr.astype(np.int64)

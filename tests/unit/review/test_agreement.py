@@ -170,3 +170,10 @@ def test_cohen_refuses_reviewers_with_different_item_counts() -> None:
     """Two rating lists of unequal length used to fail in numpy's column_stack with a shape message."""
     with pytest.raises(ValidationError, match="2 ratings from the first reviewer, 3 from the second"):
         cohen_kappa([0, 1], [0, 1, 1])
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_rating_is_named_as_it_was_given(value: float) -> None:
+    """inf used to be cast to int64 first and reported as 'negative category -9223372036854775808'."""
+    with pytest.raises(ValidationError, match=r"ratings row 1, reviewer 0: rating -?inf is not a category index"):
+        krippendorff_alpha([[0, 1], [value, 1]])
