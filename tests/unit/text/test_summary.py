@@ -101,7 +101,9 @@ def test_a_date_after_the_assessment_is_flagged(summarizer: LogSummarizer) -> No
     assert summarizer.summarize([entry(3, "leak", "2999-01-01")]).flags == ["future_date:e3"]
 
 
-@pytest.mark.parametrize("text", ["hose\x00leak", "hose \x07leak\x1b", "hose leak\x7f"])
+@pytest.mark.parametrize("text", ["hose\x00leak", "hose \x07leak\x1b", "hose leak\x7f",
+                                  "\u202b\u062a\u0633\u0631\u0628\u202c\u200fhose\u200eleak",  # RTL marks
+                                  "hose\u2066leak\u2069", "hose\u061cleak"])
 def test_control_characters_separate_words(summarizer: LogSummarizer, text: str) -> None:
     (f,), _ = summarizer.entry_findings(LogEntry("e", text))
     assert f.defect == "leak" and text[f.span[0]:f.span[1]] == "leak"

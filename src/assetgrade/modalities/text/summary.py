@@ -28,9 +28,11 @@ from assetgrade.store.records import LogEntry
 __all__ = ["AssetSummary", "LogSummarizer", "check_limits", "clean_text"]
 
 _WORD = re.compile(r"[^\s]+")
-_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f]")
-"""A no-break space, zero-width characters (as pasted from web forms) and control characters
-(NUL, bell, escape, DEL from terminals and binary exports): read as spaces."""
+_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f"
+                        "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""A no-break space, zero-width characters (as pasted from web forms), direction marks and embeddings
+(left-to-right / right-to-left marks around Arabic or Hebrew) and control characters (NUL, bell,
+escape, DEL from terminals and binary exports): read as spaces."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
                   r"(?:\s[^<>]*)?/?>", re.I)
