@@ -16,7 +16,7 @@ from assetgrade.fusion.calibration import (
     expected_calibration_error,
     negative_log_likelihood,
 )
-from assetgrade.fusion.conformal import conformal_scores, coverage
+from assetgrade.fusion.conformal import SplitConformal, conformal_quantile, conformal_scores, coverage
 
 
 def _proba(rng: np.random.Generator, n: int = 10, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -53,3 +53,13 @@ def test_coverage_and_ece_match_a_direct_count(rng: np.random.Generator) -> None
         if inside.any():
             direct += inside.mean() * abs(hit[inside].mean() - conf[inside].mean())
     assert expected_calibration_error(p, y, n_bins=10) == pytest.approx(direct)
+
+
+@pytest.mark.parametrize(("alpha", "n", "rank"), [(0.7, 9, 3), (0.45, 99, 55), (0.99, 99, 1), (0.1, 9, 9), (0.5, 3, 2)])
+def test_conformal_quantile_takes_the_exact_rank(alpha: float, n: int, rank: int) -> None:
+    # the rank is ceil((n + 1)(1 - alpha)) in exact arithmetic; floats gave 10 * (1 - 0.7) = 3.0000000000000004 -> 4
+    scores = np.arange(1.0, n + 1.0)
+    assert conformal_quantile(scores, alpha) == float(rank)
+    lac = scores / (n + 1)  # 1 - p(true grade)
+    cp = SplitConformal(alpha=alpha).fit(np.column_stack([lac, 1 - lac]), np.ones(n, int))
+    assert cp.quantile_ == pytest.approx(rank / (n + 1))
