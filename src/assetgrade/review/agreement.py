@@ -155,6 +155,11 @@ def fleiss_kappa(counts: npt.ArrayLike) -> float:
     c = np.asarray(counts, dtype=np.float64)
     if c.ndim != 2 or c.shape[0] == 0:
         raise ValidationError(f"counts must be a non-empty (items, categories) table, got {c.shape}", where="fleiss")
+    bad_cells = ~np.isfinite(c) | (c < 0) | (c != np.round(c))
+    if bad_cells.any():
+        row, col = (int(v) for v in np.argwhere(bad_cells)[0])
+        raise ValidationError(f"count {c[row, col]} is not a whole number >= 0", where=f"fleiss counts row {row}, "
+                              f"category {col}")
     m = c.sum(axis=1)
     if np.any(m != m[0]) or m[0] < 2:
         bad = int(np.argmax(m != m[0])) if np.any(m != m[0]) else 0

@@ -177,3 +177,14 @@ def test_infinite_rating_is_named_as_it_was_given(value: float) -> None:
     """inf used to be cast to int64 first and reported as 'negative category -9223372036854775808'."""
     with pytest.raises(ValidationError, match=r"ratings row 1, reviewer 0: rating -?inf is not a category index"):
         krippendorff_alpha([[0, 1], [value, 1]])
+
+
+@pytest.mark.parametrize("bad", [np.nan, -1.0, 1.5, np.inf])
+def test_fleiss_refuses_counts_that_are_not_whole_numbers(bad: float) -> None:
+    """Negative counts passed the equal-total check and gave nan, fractions gave a kappa (-0.87), nan crashed."""
+    counts = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 2.0]])
+    counts[1, 1] = bad
+    if np.isfinite(bad):
+        counts[1, 0] = 2.0 - bad  # the row total stays equal: [3, -1], [0.5, 1.5]
+    with pytest.raises(ValidationError, match=r"fleiss counts row 1, category \d: count"):
+        fleiss_kappa(counts)
