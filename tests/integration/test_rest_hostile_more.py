@@ -73,3 +73,17 @@ def test_a_store_that_is_gone_or_damaged_answers_503_and_health_says_so(fresh_en
     r = env.client.post("/api/v1/assets", json={"id": "x"}, headers=h)
     assert r.status_code == 503 and "try again later" in r.json()["detail"], r.text
     assert env.client.get("/api/v1/health").status_code == 503
+
+
+def test_a_body_the_json_parser_gives_up_on_is_422_naming_the_body_after_the_token_check(fresh_env: Any) -> None:
+    env = fresh_env
+    deep = b'{"id": "deep", "attributes": ' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"}"
+    for body, why in ((deep, "nested too deeply"), (b'{"id": "n", "attributes": {"n": ' + b"9" * 5000 + b"}}",
+                                                     "too many digits"),
+                      (b'{"id": "caf\xe9"}', "not UTF-8 text (byte 11)")):
+        r = env.client.post("/api/v1/assets", content=body, headers={**env.auth("admin"), **JSON})
+        assert r.status_code == 422, (why, r.text)
+        assert r.json()["error"] == "ValidationError" and r.json()["where"] == "body" and why in r.json()["detail"]
+        r = env.client.post("/api/v1/assets", content=body, headers=JSON)  # no token: told that first
+        assert r.status_code == 401 and r.json()["error"] == "AuthenticationError", (why, r.text)
+    assert env.client.get("/api/v1/assets?q=deep", headers=env.auth("admin")).json()["total"] == 0

@@ -120,6 +120,27 @@ def store_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError
 
 
+_PARSE_FAILED = "There was an error parsing the body"
+"""FastAPI's 400 for a JSON body its parser gave up on without a JSONDecodeError."""
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | None:
+    """FastAPI's bare 400 for a body the JSON parser could not read (nested too deeply, a number of thousands
+    of digits, bytes that are not UTF-8) as a request error naming the body and why, else None."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or exc.detail != _PARSE_FAILED or cause is None:
+        return None
+    if isinstance(cause, RecursionError):
+        why = "it is nested too deeply"
+    elif isinstance(cause, UnicodeDecodeError):
+        why = f"it is not UTF-8 text (byte {cause.start})"
+    elif isinstance(cause, ValueError) and "digits" in str(cause):
+        why = "a number in it has too many digits"
+    else:
+        why = "the parser failed"
+    return RequestValidationError([{"type": "body_unreadable", "loc": ("body",), "msg": why}])
+
+
 def _request_error(exc: RequestValidationError) -> ValidationError:
     """The first schema error as a ValidationError naming the field (or the body, for JSON that does not parse)."""
     errors = exc.errors()
@@ -130,6 +151,8 @@ def _request_error(exc: RequestValidationError) -> ValidationError:
         ctx = first.get("ctx")
         why = ctx.get("error", "") if isinstance(ctx, dict) else ""
         return ValidationError(f"the body is not valid JSON{at}" + (f": {why}" if why else ""), where="body")
+    if first.get("type") == "body_unreadable":
+        return ValidationError(f"the body cannot be read as JSON: {first.get('msg')}", where="body")
     return ValidationError(str(first.get("msg")), where=".".join(str(p) for p in loc) or None)
 
 
@@ -170,6 +193,9 @@ def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return await on_request_validation(request, unreadable)
         try:
             phrase = HTTPStatus(exc.status_code).phrase
         except ValueError:
