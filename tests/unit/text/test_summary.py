@@ -178,3 +178,12 @@ def test_an_action_beside_a_negated_fault_still_counts(summarizer: LogSummarizer
     f = summarizer.summarize([entry(1, "no leak, replaced hose; repaired boom", "2010-01-01")],
                              as_of=datetime(2010, 2, 1)).features
     assert f["n_replacements"] == 1 and f["days_since_last_repair"] == 31.0
+
+
+@pytest.mark.parametrize(("text", "status"), [("no&nbsp;leak", "negated"), ("pump&#160;leaking", "confirmed"),
+                                              ("hose&nbsp;&amp;&nbsp;pump leaking", "confirmed")])
+def test_html_character_references_separate_words(summarizer: LogSummarizer, text: str, status: str) -> None:
+    (f,), flags = summarizer.entry_findings(LogEntry("e", text))
+    assert flags == [] and f.defect == "leak" and f.status == status
+    assert text[f.span[0]:f.span[1]] in ("leak", "leaking")
+    assert clean_text("a&amp;b&bogus;", 100)[0] == "a&    b&bogus;"  # same length; unknown references stay

@@ -9,6 +9,7 @@ features (names in :attr:`LogSummarizer.feature_names`) and the findings.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 import numbers
@@ -37,6 +38,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
                   r"(?:\s[^<>]*)?/?>", re.I)
 """An HTML formatting tag (``<b>``, ``</td>``, ``<br/>``): a word boundary, not part of a word; ``<id>`` stays."""
+_ENTITY = re.compile(r"&(?:[a-z]{2,8}|#[0-9]{1,7}|#x[0-9a-f]{1,6});", re.I)
+"""An HTML character reference (``&nbsp;``, ``&amp;``, ``&#160;``) from notes exported as HTML."""
 _STRIP = ".,;:!?()[]{}\"'*"
 _REPLACE = re.compile(
     r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I
@@ -66,15 +69,30 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
     elif _SURROGATE.search(text):  # bytes decoded with surrogateescape: the sentence embedder cannot encode them
         text = _SURROGATE.sub("\ufffd", text)
         flags.append("not_utf8")
-    if _INVISIBLE.search(text) or _TAG.search(text):  # "<b>cracked</b>", "pump\u00a0cracked\u200b": words apart
-        # blanked to spaces of the same length, so text spans still point into the stored text
-        text = _TAG.sub(lambda m: " " * len(m.group()), _INVISIBLE.sub(" ", text))
+    if _INVISIBLE.search(text) or _TAG.search(text) or _ENTITY.search(text):
+        # "<b>cracked</b>", "pump\u00a0cracked\u200b", "no&nbsp;leak": words apart; blanked to spaces of the
+        # same length (a character reference to its character, then spaces), so spans still index the stored text
+        text = _TAG.sub(lambda m: " " * len(m.group()), _ENTITY.sub(_entity, text))
+        text = _INVISIBLE.sub(" ", text)
     if len(text) > max_chars:
         text = text[:max_chars]
         flags.append("truncated")
     if not text.strip():
         flags.append("empty")
     return text, flags
+
+
+def _entity(m: re.Match[str]) -> str:
+    """A character reference as its character padded with spaces to the reference's length (unknown: kept).
+
+    >>> _entity(_ENTITY.match("&amp;")), _entity(_ENTITY.match("&nbsp;")), _entity(_ENTITY.match("&bogus;"))
+    ('&    ', '      ', '&bogus;')
+    """
+    ref = m.group()
+    char = html.unescape(ref)
+    if char == ref or len(char) != 1:
+        return ref
+    return (char if char.isprintable() and not char.isspace() else " ").ljust(len(ref))
 
 
 def _spans(text: str) -> list[tuple[str, int, int]]:
