@@ -187,3 +187,10 @@ def test_html_character_references_separate_words(summarizer: LogSummarizer, tex
     assert flags == [] and f.defect == "leak" and f.status == status
     assert text[f.span[0]:f.span[1]] in ("leak", "leaking")
     assert clean_text("a&amp;b&bogus;", 100)[0] == "a&    b&bogus;"  # same length; unknown references stay
+
+
+@pytest.mark.parametrize("text", ["hose\U0001f44dleaking", "hose leaking\U0001f44d\U0001f3fd",
+                                  "\u26a0\ufe0fhose leaking", "hose\u2192leaking"])
+def test_pictographs_and_arrows_separate_words(summarizer: LogSummarizer, text: str) -> None:
+    (f,), _ = summarizer.entry_findings(LogEntry("e", text))
+    assert f.defect == "leak" and f.component == "hydraulic_hose" and text[f.span[0]:f.span[1]] == "leaking"

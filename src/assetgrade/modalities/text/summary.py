@@ -28,7 +28,8 @@ from assetgrade.store.records import LogEntry
 
 __all__ = ["AssetSummary", "LogSummarizer", "check_limits", "clean_text"]
 
-_WORD = re.compile(r"[^\s]+")
+_WORD = re.compile("[^\\s\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0e\ufe0f\U0001f000-\U0001faff]+")
+"""A token: a run of characters other than spaces, arrows and pictographs ("hose👍leaking", "leak→replaced")."""
 _INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f"
                         "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """A no-break space, zero-width characters (as pasted from web forms), direction marks and embeddings
