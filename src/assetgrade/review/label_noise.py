@@ -11,7 +11,8 @@ here from the paper — cleanlab itself is AGPL and is neither used nor copied:
 3. pruning: ``prune_by_class`` (per label i, the n·Σ_{j≠i} Q[i, j] items with the lowest
    self-confidence), ``prune_by_noise_rate`` (per off-diagonal (i, j), the n·Q[i, j] items
    labelled i with the largest margin p̂(j|x) − p̂(i|x)), ``both`` (their intersection) or
-   ``confident_joint`` (the off-diagonal entries of C themselves);
+   ``confident_joint`` (the off-diagonal entries of C themselves); the pruning rules never flag
+   every item of a given label (its item of highest self-confidence stays unflagged);
 4. ranking by self-confidence p̂(ỹ|x) or normalised margin p̂(ỹ|x) − max_{k≠ỹ} p̂(k|x).
 
 Ordinal extension (ours): with ordered grades a label two grades off costs more than one. The
@@ -146,6 +147,19 @@ class LabelIssues:
         return rows
 
 
+def _keep_one_per_label(flags: npt.NDArray[np.bool_], y: IntArray, p: FloatArray) -> npt.NDArray[np.bool_]:
+    """Unflag, in a given label whose every item is flagged, its item of highest self-confidence.
+
+    Pruning never empties a label (as cleanlab's ``min_examples_per_class=1``): with a tiny class
+    (two items that each look like another class) every item used to be flagged.
+    """
+    for i in np.unique(y[flags]):
+        members = np.flatnonzero(y == i)
+        if flags[members].all():
+            flags[members[int(np.argmax(p[members, i]))]] = False
+    return flags
+
+
 def _prune_by_class(y: IntArray, p: FloatArray, q: FloatArray) -> npt.NDArray[np.bool_]:
     n, k = p.shape
     flags = np.zeros(n, dtype=bool)
@@ -155,7 +169,7 @@ def _prune_by_class(y: IntArray, p: FloatArray, q: FloatArray) -> npt.NDArray[np
         if m > 0:
             order = members[np.argsort(p[members, i], kind="stable")]
             flags[order[:m]] = True
-    return flags
+    return _keep_one_per_label(flags, y, p)
 
 
 def _prune_by_noise_rate(y: IntArray, p: FloatArray, q: FloatArray, ordinal: bool) -> npt.NDArray[np.bool_]:
@@ -173,8 +187,8 @@ def _prune_by_noise_rate(y: IntArray, p: FloatArray, q: FloatArray, ordinal: boo
             if ordinal:
                 margin = margin * abs(j - i)
             order = members[np.argsort(-margin, kind="stable")]
-            flags[order[: min(m, len(members) - 1)]] = True  # keep at least one item per given label
-    return flags
+            flags[order[: min(m, len(members) - 1)]] = True
+    return _keep_one_per_label(flags, y, p)  # the union over j may still have taken every item of a label
 
 
 def find_label_issues(

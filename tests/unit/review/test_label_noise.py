@@ -108,3 +108,15 @@ def test_bad_input_names_the_row() -> None:
         find_label_issues([0, 1], np.array([[0.5, 0.5], [np.nan, 1.0]]))
     with pytest.raises(ValidationError, match="method"):
         find_label_issues([0, 1], np.full((2, 2), 0.5), method="nope")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["prune_by_noise_rate", "prune_by_class", "both"])
+def test_pruning_never_flags_every_item_of_a_tiny_label(method: str) -> None:
+    """Label 0 has two items, one looking like grade 1 and one like grade 2: each (0, j) pair kept one item, but
+    their union flagged both, emptying the label. Now the item of higher self-confidence stays."""
+    y = np.array([0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    p = np.array([[0.15, 0.75, 0.1], [0.1, 0.1, 0.8]] + [[0.2, 0.6, 0.2]] * 4 + [[0.2, 0.2, 0.6]] * 4)
+    c, _ = confident_joint(y, p)
+    assert c[0].tolist() == [0, 1, 1]  # both items of label 0 are confidently something else
+    res = find_label_issues(y, p, method=method)
+    assert res.flags.tolist() == [False, True] + [False] * 8  # item 0 (p(0) = 0.15 > 0.1) is kept
