@@ -28,7 +28,7 @@ from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import IsotonicCalibrator, TemperatureScaler, as_labels
 from assetgrade.fusion.combine import Fuser, cross_val_proba, grouped_folds
 from assetgrade.fusion.conformal import ConformalResult, Method, SplitConformal
-from assetgrade.fusion.contradictions import Contradiction, contradictions_for_blocks
+from assetgrade.fusion.contradictions import Contradiction, contradictions_for_blocks, find_contradictions
 from assetgrade.modalities.base import EvidenceBlock
 
 __all__ = ["FusionModel", "FusionOutput"]
@@ -214,6 +214,11 @@ class FusionModel:
         if self.contradiction_gap < 1:
             raise ValidationError(f"contradiction_gap={self.contradiction_gap!r} must be >= 1",
                                   where="FusionModel.contradiction_gap")
+        try:  # the contradiction settings were checked only by predict, after every fuser was fitted
+            find_contradictions({}, {}, self.grades, min_gap=self.contradiction_gap,
+                                emd_threshold=self.emd_threshold, min_confidence=self.min_confidence)
+        except ValidationError as exc:
+            raise ValidationError(exc.reason, where=f"FusionModel.{exc.where}") from None
         (self.fuser or Fuser(seed=self.seed))._check_settings()
 
     def _new_calibrator(self) -> TemperatureScaler | IsotonicCalibrator | None:

@@ -17,6 +17,8 @@ from assetgrade.fusion.calibration import (
     negative_log_likelihood,
 )
 from assetgrade.fusion.conformal import SplitConformal, conformal_quantile, conformal_scores, coverage
+from assetgrade.fusion.pipeline import FusionModel
+from assetgrade.modalities.base import EvidenceBlock
 
 
 def _proba(rng: np.random.Generator, n: int = 10, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -63,3 +65,27 @@ def test_conformal_quantile_takes_the_exact_rank(alpha: float, n: int, rank: int
     lac = scores / (n + 1)  # 1 - p(true grade)
     cp = SplitConformal(alpha=alpha).fit(np.column_stack([lac, 1 - lac]), np.ones(n, int))
     assert cp.quantile_ == pytest.approx(rank / (n + 1))
+
+
+def _blocks(rng: np.random.Generator, y: np.ndarray, k: int = 4) -> list[EvidenceBlock]:
+    ids = [f"a{i}" for i in range(len(y))]
+    out = []
+    for m in ("vision", "text", "sensors"):
+        gp = np.array([rng.dirichlet(np.full(k, 0.7) + 3.0 * np.eye(k)[t]) for t in y])
+        out.append(EvidenceBlock(m, ids, ("f",), gp[:, :1].copy(), np.ones(len(y), bool), grade_proba=gp))
+    return out
+
+
+@pytest.mark.parametrize(("setting", "says"), [
+    ({"min_confidence": 2.0}, r"FusionModel\.min_confidence: min_confidence=2.0 must be in \[0, 1\]"),
+    ({"min_confidence": float("nan")}, r"FusionModel\.min_confidence: min_confidence=nan"),
+    ({"emd_threshold": 0.0}, r"FusionModel\.emd_threshold: emd_threshold=0.0 must be a finite number > 0"),
+])
+def test_contradiction_settings_are_checked_before_fitting(rng: np.random.Generator, setting: dict[str, float],
+                                                           says: str) -> None:
+    # they were accepted by fit, and predict then failed after every fuser had been fitted
+    y = rng.integers(0, 4, 40)
+    fm = FusionModel(**setting)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=says):
+        fm.fit(_blocks(rng, y), y)
+    assert not hasattr(fm, "fuser_")
