@@ -142,3 +142,14 @@ def test_bad_limits_from_a_settings_file_are_named(kw: dict, where: str) -> None
     with pytest.raises(ValidationError, match=f"LogSummarizer.{where}"):
         LogSummarizer(default_ontology(), **kw)
     TextExtractor(max_chars=np.int64(100), recurrence_window_days=np.float64(30.0))  # numpy numbers are numbers
+
+
+def test_full_width_letters_are_read_like_ascii() -> None:
+    full = "".join(chr(ord(c) + 0xFEE0) if c != " " else "\u3000" for c in "HYD HOSE LEAKING")  # ＨＹＤ ＨＯＳＥ ...
+    recs = [rec("w", full), rec("a", "HYD HOSE LEAKING")]
+    ext = TextExtractor(embedder="hashing").fit(recs)
+    block = ext.extract(recs)
+    assert block.present.tolist() == [True, True] and "w" not in block.quality_flags  # used to be "no_words"
+    assert block.findings["w"][0].defect == "leak"
+    emb = ext._embed(recs)
+    assert np.allclose(emb[0], emb[1])  # the same vector as the ASCII text

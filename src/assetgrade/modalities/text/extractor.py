@@ -12,6 +12,7 @@ inside each fold so a held-out asset's own grade never shapes its centroid.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, Literal, Self
 
@@ -31,6 +32,18 @@ __all__ = ["TEXT_C_GRID", "TextExtractor"]
 
 _WORD = re.compile(r"[A-Za-z]{2,}")
 """A word the text model can read: the models are trained on English maintenance logs."""
+
+def _compatible(text: str) -> str:
+    """Full-width letters (``ＨＹＤ ＨＯＳＥ``, typed with a CJK input method) as the ASCII the models read.
+
+    The summariser finds them already (ontology look-ups fold them); the readability test and the
+    embedders did not, so such a log had findings yet was flagged ``no_words``.
+
+    >>> _compatible("ＬＥＡＫ ２mm")
+    'LEAK 2mm'
+    """
+    return unicodedata.normalize("NFKC", text)
+
 
 TEXT_C_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """L2 strengths (inverse) the text grade classifier chooses from with ``C="auto"``."""
@@ -102,7 +115,7 @@ class TextExtractor:
         out = np.full((len(records), DIM), np.nan)
         if self.embedder == "none":
             return out
-        texts = [[clean_text(e.text, self.max_chars)[0] for e in r.logs] for r in records]
+        texts = [[_compatible(clean_text(e.text, self.max_chars)[0]) for e in r.logs] for r in records]
         flat = [t for ts in texts for t in ts]
         vecs = self.embedder_.encode(flat) if flat else np.zeros((0, DIM))
         i = 0
@@ -229,8 +242,8 @@ class TextExtractor:
 
     def _readable(self, records: Sequence[AssetRecord]) -> npt.NDArray[np.bool_]:
         """Per record: has it a log entry with a word the text model reads, once cleaned (HTML tags blanked)?"""
-        return np.array([any(_WORD.search(clean_text(e.text, self.max_chars)[0]) for e in r.logs) for r in records],
-                        dtype=bool)
+        return np.array([any(_WORD.search(_compatible(clean_text(e.text, self.max_chars)[0])) for e in r.logs)
+                         for r in records], dtype=bool)
 
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """Evidence per record; records without logs, or whose logs hold no word of two or more Latin letters
