@@ -87,3 +87,22 @@ def test_a_body_the_json_parser_gives_up_on_is_422_naming_the_body_after_the_tok
         r = env.client.post("/api/v1/assets", content=body, headers=JSON)  # no token: told that first
         assert r.status_code == 401 and r.json()["error"] == "AuthenticationError", (why, r.text)
     assert env.client.get("/api/v1/assets?q=deep", headers=env.auth("admin")).json()["total"] == 0
+
+
+def test_head_answers_like_get_on_every_api_read_without_a_body(fresh_env: Any) -> None:
+    env = fresh_env
+    h = env.auth("admin")
+    a = env.assets[0].asset_id
+    r = env.client.head("/api/v1/health")  # what uptime monitors send
+    assert r.status_code == 200 and r.content == b"" and r.headers["content-type"] == "application/json"
+    for path in ("/api/v1/assets?limit=2", f"/api/v1/assets/{a}", f"/api/v1/assets/{a}/reviews",
+                 f"/api/v1/assets/{a}/evidence", "/api/v1/queue", "/api/v1/audit/events"):
+        got = env.client.get(path, headers=h)
+        head = env.client.head(path, headers=h)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-length"] == got.headers["content-length"], path
+    assert env.client.head("/api/v1/assets/no-such-asset", headers=h).status_code == 404
+    assert env.client.head(f"/api/v1/assets/{a}").status_code == 401  # no token: still refused
+    assert env.client.head("/api/v1/audit/events", headers=env.auth("alice")).status_code == 403
+    paths = env.client.get("/openapi.json").json()["paths"]
+    assert not any("head" in ops for p, ops in paths.items() if not p.startswith("/api/v1/evidence/")), paths

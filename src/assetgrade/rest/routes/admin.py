@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from assetgrade.errors import StoreError
 from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
 from assetgrade.rest.deps import app_state, current_principal, roles
+from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import (
     SQL_INT_MAX,
     AuditEventOut,
@@ -128,3 +129,6 @@ def revoke_token_route(name: str, request: Request, who: Principal = Depends(rol
         out = TokenOut.model_validate(row)
     state.tokens.clear()
     return out
+
+
+answer_head(router)

@@ -12,6 +12,7 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
+from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import SQL_INT_MAX, AssetIn, AssetOut, AssetPage, ErrorOut, EvidenceOut, PredictionOut
 from assetgrade.rest.writes import create_asset, grade_now, upload_image
 from assetgrade.store.repository import get_asset, get_evidence
@@ -254,3 +255,6 @@ def evidence_meta_route(evidence_id: str, request: Request, _: Principal = Depen
         prov = s.get(Provenance, evidence_id)
         pred = latest_predictions(s, [ev.asset_id]).get(ev.asset_id)
         return evidence_out(ev, prov.origin if prov else None, pred)
+
+
+answer_head(router)

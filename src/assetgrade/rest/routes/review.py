@@ -11,6 +11,7 @@ from assetgrade.errors import NotFoundError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import AppState, app_state, current_principal, roles
 from assetgrade.rest.queries import QueueRow, review_queue
+from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import (
     SQL_INT_MAX,
     ErrorOut,
@@ -169,3 +170,6 @@ def list_reviews_route(asset_id: str, request: Request,
     with app_state(request).workspace.session(readonly=True) as s:
         get_asset(s, asset_id)
         return [ReviewOut.model_validate(r) for r in list_reviews(s, asset_id)]
+
+
+answer_head(router)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, roles
 from assetgrade.rest.queries import telemetry_summary
+from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import SQL_INT_MAX, StationSummary, TelemetryIn, TelemetryOut, TelemetryRecordOut
 from assetgrade.rest.writes import post_telemetry
 from assetgrade.store.auth_schema import TelemetryRecord
@@ -44,3 +45,6 @@ def list_route(request: Request, station: str | None = None, kind: str | None = 
         q = q.where(TelemetryRecord.kind == kind)
     with app_state(request).workspace.session(readonly=True) as s:
         return [TelemetryRecordOut.model_validate(r) for r in s.execute(q).scalars()]
+
+
+answer_head(router)
