@@ -62,3 +62,10 @@ def test_an_unfitted_tagger_is_named_not_an_attribute_error() -> None:
 
     with pytest.raises(ValidationError, match="fit the tagger"):
         EntityTagger().predict(["replace", "pump"])
+
+
+def test_lone_surrogates_in_tokens_or_types_do_not_break_the_crf() -> None:
+    # json.loads accepts "\udcff" escapes; CRFsuite failed on them with a bare SystemError
+    texts = [IEText(("replace", "p\udcffump"), ((0, 1, "Activity"), (1, 2, "Physical\udcffObject")))] * 5
+    tagger = EntityTagger(max_iterations=20).fit(texts)
+    assert tagger.predict(["replace", "p\udcffump"]) == [(0, 1, "Activity"), (1, 2, "Physical\ufffdObject")]

@@ -21,6 +21,16 @@ __all__ = ["EntityTagger", "Span", "bio_decode", "bio_encode", "span_f1"]
 
 Span = tuple[int, int, str]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(text: str) -> str:
+    """Lone surrogates (``\\udcff`` escapes in JSON, bytes decoded with surrogateescape) as U+FFFD.
+
+    CRFsuite takes UTF-8 strings and failed on them with a bare ``SystemError``.
+    """
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
 
 def _shape(word: str) -> str:
     s = re.sub(r"[A-Z]", "X", word)
@@ -111,6 +121,12 @@ def token_features(tokens: Sequence[str], i: int) -> list[str]:
     return feats
 
 
+def _features(tokens: Sequence[str]) -> list[list[str]]:
+    """Feature strings of every token of a text, lone surrogates replaced so CRFsuite can encode them."""
+    clean = [_utf8(t) for t in tokens]
+    return [token_features(clean, i) for i in range(len(clean))]
+
+
 class EntityTagger:
     """CRF entity tagger with BIO tags at a chosen type granularity.
 
@@ -157,12 +173,12 @@ class EntityTagger:
         bad = [x for x in self.layers if x not in ("outer", "inner")]
         if bad or not self.layers:
             raise ValidationError(f"layers {self.layers!r}: allowed 'outer', 'inner'", where="EntityTagger.layers")
-        feats = [[token_features(t.tokens, i) for i in range(len(t.tokens))] for t in texts]
+        feats = [_features(t.tokens) for t in texts]
         self.models_: list[bytes] = []
         for layer in self.layers:
             trainer = pycrfsuite.Trainer(verbose=False)
             for t, f in zip(texts, feats, strict=True):
-                trainer.append(f, bio_encode(len(t.tokens), t.entities, prefer=layer))
+                trainer.append(f, [_utf8(tag) for tag in bio_encode(len(t.tokens), t.entities, prefer=layer)])
             trainer.set_params(
                 {
                     "c1": self.c1,
@@ -201,7 +217,7 @@ class EntityTagger:
         """Entity spans (start, end exclusive, type) in one tokenised text, sorted."""
         if not tokens:
             return []
-        feats = [token_features(tokens, i) for i in range(len(tokens))]
+        feats = _features(tokens)
         spans: set[Span] = set()
         for tagger in self._open():
             spans.update(bio_decode(tagger.tag(feats)))
