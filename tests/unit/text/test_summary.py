@@ -168,7 +168,8 @@ def test_repairs_are_read_from_the_cleaned_text(summarizer: LogSummarizer) -> No
 
 
 @pytest.mark.parametrize("text", ["not replaced, still leaking", "hose wasn't replaced", "did not replace hose",
-                                  "no repair required", "repair not needed", "seat won't adjust", "nothing replaced"])
+                                  "no repair required", "repair not needed", "seat won't adjust", "nothing replaced",
+                                  "new leak on boom", "NEW OIL LEAK"])
 def test_an_action_that_did_not_happen_is_not_counted(summarizer: LogSummarizer, text: str) -> None:
     f = summarizer.summarize([entry(1, text, "2010-01-01")], as_of=datetime(2010, 2, 1)).features
     assert f["n_replacements"] == f["n_repairs"] == 0 and math.isnan(f["days_since_last_repair"])

@@ -50,6 +50,7 @@ _INSPECT = re.compile(r"\b(inspect(ion)?|check|investigate|diagnose|test|trouble
 _NOT_BEFORE = re.compile(r"(?:\b(?:not|no|never|nothing|without)|n't)(?:\s+(?:yet|been|be|being))*\s+$", re.I)
 _NOT_AFTER = re.compile(r"\s+(?:is\s+|was\s+)?not\s+(?:required|needed|necessary|done|completed|carried\s+out)\b", re.I)
 """An action that did not happen: "not replaced", "did not replace", "no repair required", "repair not needed"."""
+_NEXT_WORDS = re.compile(r"\W+(\w+)(?:\s+(\w+))?")
 _FAULT_ONLY = FAULT_WORDS - {"noise", "noisy", "leak", "leaks", "leaking", "crack", "cracks", "cracked"}
 
 
@@ -113,11 +114,20 @@ def _acted(action: re.Pattern[str], text: str) -> bool:
 
     >>> _acted(_REPLACE, "not replaced, still leaking"), _acted(_REPLACE, "no leak, replaced hose")
     (False, True)
+    >>> _acted(_REPLACE, "new leak on boom"), _acted(_REPLACE, "new hose fitted")
+    (False, True)
     """
     return any(
         not _NOT_BEFORE.search(text, max(0, m.start() - 40), m.start()) and not _NOT_AFTER.match(text, m.end())
+        and not (m.group().lower() == "new" and _new_fault(text, m.end()))
         for m in action.finditer(text)
     )
+
+
+def _new_fault(text: str, end: int) -> bool:
+    """Is a "new" at ``end`` followed by a fault within two words ("new leak", "new oil leak"): a fault, no part?"""
+    nxt = _NEXT_WORDS.match(text, end)
+    return nxt is not None and any((w or "").lower() in FAULT_WORDS for w in nxt.groups())
 
 
 def check_limits(max_chars: object, recurrence_window_days: object, owner: str) -> None:
