@@ -195,3 +195,25 @@ def test_html_character_references_separate_words(summarizer: LogSummarizer, tex
 def test_pictographs_and_arrows_separate_words(summarizer: LogSummarizer, text: str) -> None:
     (f,), _ = summarizer.entry_findings(LogEntry("e", text))
     assert f.defect == "leak" and f.component == "hydraulic_hose" and text[f.span[0]:f.span[1]] == "leaking"
+
+
+def test_only_the_kept_characters_are_cleaned(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assetgrade.modalities.text import summary
+
+    seen: list[int] = []
+    real = summary._TAG
+
+    class Recorder:
+        def search(self, text: str) -> object:
+            seen.append(len(text))
+            return real.search(text)
+
+        def sub(self, repl: object, text: str) -> str:
+            seen.append(len(text))
+            return real.sub(repl, text)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(summary, "_TAG", Recorder())
+    page = "<td>hose leaking</td>" + "<p>x</p>" * 100_000  # a pasted HTML page of 800 kB
+    text, flags = clean_text(page, 100)
+    assert text.startswith("    hose leaking     ") and len(text) == 100 and flags == ["truncated"]
+    assert seen and max(seen) == 100  # the tag pass read 800 kB, then threw all but 100 characters away

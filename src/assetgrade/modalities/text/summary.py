@@ -71,14 +71,14 @@ def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
     elif _SURROGATE.search(text):  # bytes decoded with surrogateescape: the sentence embedder cannot encode them
         text = _SURROGATE.sub("\ufffd", text)
         flags.append("not_utf8")
+    if len(text) > max_chars:
+        text = text[:max_chars]  # before the HTML and invisible-character passes: a 1 MB page took 0.4 s
+        flags.append("truncated")
     if _INVISIBLE.search(text) or _TAG.search(text) or _ENTITY.search(text):
         # "<b>cracked</b>", "pump\u00a0cracked\u200b", "no&nbsp;leak": words apart; blanked to spaces of the
         # same length (a character reference to its character, then spaces), so spans still index the stored text
         text = _TAG.sub(lambda m: " " * len(m.group()), _ENTITY.sub(_entity, text))
         text = _INVISIBLE.sub(" ", text)
-    if len(text) > max_chars:
-        text = text[:max_chars]
-        flags.append("truncated")
     if not text.strip():
         flags.append("empty")
     return text, flags
