@@ -106,3 +106,27 @@ def test_head_answers_like_get_on_every_api_read_without_a_body(fresh_env: Any) 
     assert env.client.head("/api/v1/audit/events", headers=env.auth("alice")).status_code == 403
     paths = env.client.get("/openapi.json").json()["paths"]
     assert not any("head" in ops for p, ops in paths.items() if not p.startswith("/api/v1/evidence/")), paths
+
+
+def test_a_damaged_grader_is_the_servers_fault_503_not_a_422(trained_env: Any) -> None:
+    import shutil
+
+    env = trained_env
+    h = env.auth("admin")
+    pickle = env.ws.grader_dir / "grader.pkl"
+    intact = pickle.read_bytes()
+    pickle.write_bytes(intact[: len(intact) // 2])  # half-copied before the service loaded it
+    for method, path in (("POST", "/api/v1/assets/new-01/grade"), ("GET", "/api/v1/model")):
+        r = env.client.request(method, path, headers=h)
+        assert r.status_code == 503 and r.json()["error"] == "StoreError", (path, r.text)
+        assert "does not match the sha256" in r.json()["detail"] and "assetgrade train" in r.json()["detail"]
+        assert str(env.ws.path) not in r.text
+    pickle.unlink()
+    r = env.client.get("/api/v1/model", headers=h)
+    assert r.status_code == 503 and "a file of the saved grader is missing" in r.json()["detail"], r.text
+    (env.ws.grader_dir / "bundle.json").write_text("{not json", encoding="utf-8")
+    assert env.client.get("/api/v1/model", headers=h).status_code == 503
+    pickle.write_bytes(intact)
+    shutil.rmtree(env.ws.grader_dir)  # no grader at all: still the documented 404 saying to train
+    r = env.client.post("/api/v1/assets/new-01/grade", headers=h)
+    assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]

@@ -63,19 +63,34 @@ class AppState:
         """The workspace's trained grader (``models/grader``) with its evidence store; call with ``grading_lock`` held.
 
         Loaded on first use and again when the saved bundle changes (a retrained grader); a
-        workspace without one is a NotFoundError saying to train.
+        workspace without one is a NotFoundError saying to train. A saved grader that cannot be used
+        (damaged or half-copied files, another grade scale than the ontology's) is a StoreError (503):
+        the fault is the server's, not the request's, so it is not a 422 a client would take as its own.
         """
-        from assetgrade.errors import ValidationError
+        from assetgrade.errors import StoreError, ValidationError
+
+        try:
+            return self._load_grader()
+        except ValidationError as exc:
+            raise StoreError(f"the workspace's grader (models/grader) cannot be used: {exc}; an admin must retrain"
+                             " it (assetgrade train) or restore it (assetgrade models rollback)") from exc
+
+    def _load_grader(self) -> Grader:
+        from assetgrade.errors import NotFoundError, ValidationError
         from assetgrade.grader import Grader
-        from assetgrade.grading.bundle import read_bundle_info
+        from assetgrade.grading.bundle import INFO_NAME, read_bundle_info
 
         sha = read_bundle_info(self.workspace.grader_dir).get("pickle_sha256")
         if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
             if self._grader is not None:
                 self._grader.cache.close()
                 self._grader = None
-            grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
-                                 evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
+            try:
+                grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
+                                     evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
+            except NotFoundError as exc:  # bundle.json is there (read above), a file it names is not: damaged
+                raise ValidationError(f"a file of the saved grader is missing ({exc})",
+                                      where=str(self.workspace.grader_dir / INFO_NAME)) from exc
             try:
                 grader.check_scale(self.ontology())  # once per loaded model, not per request
             except ValidationError:
