@@ -63,6 +63,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+_BLOCK = 1 << 22
+"""Most floats one pairwise-distance step holds at once (32 MiB): 100,000 items never need n x n x d."""
 
 
 @dataclass
@@ -312,14 +314,13 @@ def _kcenter(
 ) -> IntArray:
     """Greedy k-center: repeatedly take the candidate farthest (× weight) from every center so far."""
     cand = emb[candidates]
-    if len(centers):
-        d = np.full(len(candidates), np.inf)
-        for s in range(0, len(centers), 512):
-            block = emb[centers[s : s + 512]]
-            dd = ((cand[:, None, :] - block[None, :, :]) ** 2).sum(axis=2).min(axis=1)
-            d = np.minimum(d, dd)
-    else:
-        d = np.full(len(candidates), np.inf)
+    d = np.full(len(candidates), np.inf)
+    for s in range(0, len(centers), 512):
+        block = emb[centers[s : s + 512]]
+        rows = max(1, _BLOCK // max(len(block) * emb.shape[1], 1))  # (rows, centers, dims) stays near _BLOCK floats
+        for r in range(0, len(candidates), rows):
+            dd = ((cand[r : r + rows, None, :] - block[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+            d[r : r + rows] = np.minimum(d[r : r + rows], dd)
     w = weight if weight is not None else np.ones(len(candidates))
     chosen: list[int] = []
     for _ in range(k):
