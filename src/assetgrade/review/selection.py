@@ -461,12 +461,17 @@ class TypiClust:
         self.max_clusters = max_clusters
 
     def _typicality(self, x: FloatArray) -> FloatArray:
-        if len(x) == 1:
+        n = len(x)
+        if n == 1:
             return np.ones(1)
-        d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
-        m = min(self.knn, len(x) - 1)
-        nearest = np.sort(d, axis=1)[:, 1 : m + 1]  # column 0 is the item itself
-        out: FloatArray = 1.0 / (nearest.mean(axis=1) + 1e-12)
+        m = min(self.knn, n - 1)
+        rows = max(1, _BLOCK // (n * max(x.shape[1], 1)))  # a block of rows at a time: a cluster of 5,000 is not 6 GB
+        mean_knn = np.empty(n)
+        for s in range(0, n, rows):
+            d = np.sqrt(np.maximum(((x[s : s + rows, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
+            nearest = np.sort(np.partition(d, m, axis=1)[:, : m + 1], axis=1)[:, 1:]  # column 0 is the item itself
+            mean_knn[s : s + rows] = nearest.mean(axis=1)
+        out: FloatArray = 1.0 / (mean_knn + 1e-12)
         return out
 
     def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:

@@ -244,3 +244,18 @@ def test_coreset_distances_to_many_labelled_items_use_bounded_memory(rng: np.ran
     far = cdist(emb[600:], emb[:600]).min(axis=1)
     assert picked[0] == 600 + int(np.argmax(far))
 
+
+def test_typicality_of_a_large_cluster_uses_bounded_memory(rng: np.random.Generator) -> None:
+    """Typicality built the cluster's full (n, n, dims) distance array: 6 GB for a cluster of 5,000 items in 32
+    dims, so typiclust (budget_switch's first phase) ran out of memory on 100,000 assets. Now blocks of rows."""
+    from scipy.spatial.distance import cdist
+
+    from assetgrade.review.selection import TypiClust
+
+    x = rng.normal(size=(1200, 16))
+    x[10:15] = x[3]  # duplicates: distance 0 to several items besides itself
+    out: list[np.ndarray] = []
+    peak = _peak_bytes(lambda: out.append(TypiClust(knn=20)._typicality(x)))
+    assert peak < 120 * 2**20  # unblocked: 2 x 1,200 x 1,200 x 16 floats (368 MB)
+    expected = 1.0 / (np.sort(cdist(x, x), axis=1)[:, 1:21].mean(axis=1) + 1e-12)
+    np.testing.assert_allclose(out[0], expected, rtol=1e-12)
