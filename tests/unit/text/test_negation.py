@@ -103,3 +103,18 @@ def test_a_pickled_detector_holds_no_log_text_and_old_pickles_still_work() -> No
     old = pickle.loads(blob)
     del old.__dict__["_memo"]  # as pickled before the memo existed
     assert old.status("no leak", (3, 7)) == "negated"
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("hose isn't leaking", "leaking", "negated"),
+        ("HOSE DOESN'T LEAK", "leak", "negated"),
+        ("boom wasn\u2019t cracked", "cracked", "negated"),  # typographic apostrophe
+        ("couldn't find leak", "leak", "negated"),
+        ("pump doesn't work, leaking", "leaking", "confirmed"),  # the contraction is in another clause
+        ("engine won't start", "won't start", "confirmed"),  # a trigger inside the finding describes it
+    ],
+)
+def test_contractions_negate_like_not(text: str, target: str, expected: str) -> None:
+    assert status(text, target) == expected

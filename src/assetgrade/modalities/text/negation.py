@@ -222,7 +222,8 @@ def tokenize_spans(text: str) -> list[tuple[str, int, int]]:
     >>> tokenize_spans("No leak, L/H.")
     [('no', 0, 2), ('leak', 3, 7), (',', 7, 8), ('l/h', 9, 12), ('.', 12, 13)]
     """
-    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    # a typographic apostrophe (``isn’t`` from phones and word processors) reads as ``'``; same length
+    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text.replace("\u2019", "'"))]
 
 
 def _phrases(items: Iterable[str]) -> list[tuple[str, ...]]:
@@ -304,11 +305,14 @@ class NegationDetector:
         where: dict[str, list[int]] = defaultdict(list)
         for i, w in enumerate(words):
             where[w].append(i)
+            if len(w) > 3 and w.endswith("n't"):  # "isn't", "doesn't", "wasn't": one token each
+                where["n't"].append(i)
         for kind, phrases in self._table:
             for phrase in phrases:
                 n = len(phrase)
                 for i in where.get(phrase[0], ()):
-                    if tuple(words[i : i + n]) == phrase and not any(used[i : i + n]):
+                    same = phrase == ("n't",) or tuple(words[i : i + n]) == phrase
+                    if same and not any(used[i : i + n]):
                         nxt = words[i + n] if i + n < len(words) else ""
                         numbered = self.adapted and phrase == ("no",) and (nxt[:1].isdigit() or nxt in ("#", ".", "-"))
                         hits.append(_Hit("pseudo" if numbered else kind, i, i + n))
