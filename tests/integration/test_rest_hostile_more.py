@@ -130,3 +130,16 @@ def test_a_damaged_grader_is_the_servers_fault_503_not_a_422(trained_env: Any) -
     shutil.rmtree(env.ws.grader_dir)  # no grader at all: still the documented 404 saying to train
     r = env.client.post("/api/v1/assets/new-01/grade", headers=h)
     assert r.status_code == 404 and "assetgrade train" in r.json()["detail"]
+
+
+def test_a_json_body_sent_with_another_content_type_is_told_which_to_send(fresh_env: Any) -> None:
+    env = fresh_env
+    for ctype in ("application/x-www-form-urlencoded", "text/plain"):  # curl -d sends the first
+        r = env.client.post("/api/v1/assets", content=b'{"id": "ct-1"}', headers={**env.auth("admin"),
+                                                                                "Content-Type": ctype})
+        assert r.status_code == 422 and r.json()["where"] == "body", r.text
+        assert "Content-Type: application/json" in r.json()["detail"] and ctype in r.json()["detail"]
+    r = env.client.post("/api/v1/assets", content=b"[1, 2]", headers={**env.auth("admin"), **JSON})
+    assert r.status_code == 422 and "Content-Type" not in r.json()["detail"]  # JSON, just not an object
+    assert env.client.post("/api/v1/assets", content=b'{"id": "ct-1"}',
+                           headers={"Content-Type": "text/plain"}).status_code == 401

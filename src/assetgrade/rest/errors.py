@@ -184,6 +184,11 @@ def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object
     async def on_request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         err = _request_error(exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        if err.where == "body" and isinstance(first.get("input"), bytes):  # FastAPI left a non-JSON type unread
+            got = request.headers.get("content-type") or "none"
+            err = ValidationError(f"the body was not read as JSON: send it with Content-Type: application/json"
+                                  f" (got {got!r})", where="body")
         if identify is not None and err.where == "body":
             try:
                 identify(request)
