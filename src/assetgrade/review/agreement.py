@@ -184,9 +184,8 @@ def _coincidences(r: IntArray, k: int) -> FloatArray:
     m = counts.sum(axis=1)
     keep = m >= 2
     counts, m = counts[keep], m[keep]
-    o = np.zeros((k, k))
-    for row, mu in zip(counts, m, strict=True):
-        o += (np.outer(row, row) - np.diag(row)) / (mu - 1.0)
+    scaled = counts / (m - 1.0)[:, None]  # Σ_u (c_u c_uᵀ − diag c_u) / (m_u − 1), as two matrix products
+    o: FloatArray = scaled.T @ counts - np.diag(scaled.sum(axis=0))
     return o
 
 
@@ -240,14 +239,6 @@ def per_class_alpha(ratings: npt.ArrayLike, *, n_categories: int | None = None) 
     return out
 
 
-def _consensus(values: IntArray, ordinal: bool) -> int:
-    """Median (lower median) for ordinal data, else the most frequent value (lowest index on ties)."""
-    if ordinal:
-        s = np.sort(values)
-        return int(s[(len(s) - 1) // 2])
-    return int(np.bincount(values).argmax())
-
-
 def per_reviewer_kappa(
     ratings: npt.ArrayLike, *, n_categories: int | None = None, weights: Weights = "quadratic"
 ) -> dict[int, tuple[float, int]]:
@@ -258,18 +249,21 @@ def per_reviewer_kappa(
     """
     r, k = _as_ratings(ratings, n_categories)
     out: dict[int, tuple[float, int]] = {}
-    for j in range(r.shape[1]):
-        mine, cons = [], []
-        for i in range(r.shape[0]):
-            if r[i, j] == MISSING:
-                continue
-            others = np.delete(r[i], j)
-            others = others[others != MISSING]
-            if len(others) == 0:
-                continue
-            mine.append(int(r[i, j]))
-            cons.append(_consensus(others, weights is not None))
-        kappa = cohen_kappa(mine, cons, n_categories=k, weights=weights) if mine else float("nan")
+    for j in range(r.shape[1]):  # one pass over all items per reviewer (a Python loop per item took minutes)
+        others = np.delete(r, j, axis=1)
+        valid = others != MISSING
+        n_others = valid.sum(axis=1)
+        rows = (r[:, j] != MISSING) & (n_others > 0)
+        if not rows.any():  # a lone reviewer, or no item rated by them and someone else
+            out[j] = (float("nan"), 0)
+            continue
+        if weights is not None:  # lower median of the others' grades (missing sorted to the end)
+            ranked = np.sort(np.where(valid, others, k), axis=1)
+            cons = ranked[np.arange(len(r)), np.maximum(n_others - 1, 0) // 2]
+        else:  # their most frequent grade, the lowest index on ties
+            cons = rating_counts(others, k).argmax(axis=1)
+        mine = r[rows, j]
+        kappa = cohen_kappa(mine, cons[rows], n_categories=k, weights=weights) if len(mine) else float("nan")
         out[j] = (kappa, len(mine))
     return out
 
@@ -297,23 +291,27 @@ def adjudication_queue(
     >>> [d.item for d in adjudication_queue([[0, 0, 1], [0, 2, 0], [0, 1, -1], [3, 3, 3]])]
     [1, 2]
     """
-    r, _ = _as_ratings(ratings, None)
+    r, k = _as_ratings(ratings, None)
+    counts = rating_counts(r, k)  # every item at once; only the flagged ones become Python objects
+    n_rated = counts.sum(axis=1)
+    present = counts > 0
+    best = present.argmax(axis=1)
+    worst = k - 1 - present[:, ::-1].argmax(axis=1)
+    spreads = np.where(n_rated > 0, worst - best, 0)
+    top = counts.argmax(axis=1)  # the lowest grade on ties
+    has_majority = counts[np.arange(len(r)), top] * 2 > n_rated
+    flagged = (n_rated >= 2) & ((spreads > max_spread) | (require_majority & ~has_majority))
     out: list[Disagreement] = []
-    for i, row in enumerate(r):
-        vals = row[row != MISSING]
-        if len(vals) < 2:
-            continue
-        spread = int(vals.max() - vals.min())
-        counts = np.bincount(vals)
-        top = int(counts.argmax())
-        majority = top if counts[top] * 2 > len(vals) else None
+    for i in np.flatnonzero(flagged).tolist():
+        vals = r[i][r[i] != MISSING]
+        spread = int(spreads[i])
+        majority = int(top[i]) if has_majority[i] else None
         reasons = []
         if spread > max_spread:
             reasons.append(f"ratings {spread} grades apart")
         if require_majority and majority is None:
             reasons.append("no majority")
-        if reasons:
-            out.append(Disagreement(i, tuple(int(v) for v in vals), spread, majority, tuple(reasons)))
+        out.append(Disagreement(i, tuple(int(v) for v in vals), spread, majority, tuple(reasons)))
     out.sort(key=lambda d: (-d.spread, d.item))
     return out
 

@@ -188,3 +188,45 @@ def test_fleiss_refuses_counts_that_are_not_whole_numbers(bad: float) -> None:
         counts[1, 0] = 2.0 - bad  # the row total stays equal: [3, -1], [0.5, 1.5]
     with pytest.raises(ValidationError, match=r"fleiss counts row 1, category \d: count"):
         fleiss_kappa(counts)
+
+
+def _loop_per_reviewer(r: np.ndarray, k: int, ordinal: bool) -> dict[int, tuple[float, int]]:
+    """Per-reviewer kappa written the plain way: one item at a time (an independent computation)."""
+    out = {}
+    for j in range(r.shape[1]):
+        mine, cons = [], []
+        for i in range(r.shape[0]):
+            others = [int(v) for c, v in enumerate(r[i]) if c != j and v != MISSING]
+            if r[i, j] == MISSING or not others:
+                continue
+            mine.append(int(r[i, j]))
+            cons.append(sorted(others)[(len(others) - 1) // 2] if ordinal else max(range(k), key=others.count))
+        w = "quadratic" if ordinal else None
+        out[j] = (cohen_kappa(mine, cons, n_categories=k, weights=w) if mine else float("nan"), len(mine))
+    return out
+
+
+def test_agreement_on_many_items_is_vectorised_and_matches_item_by_item(rng: np.random.Generator) -> None:
+    """per_reviewer_kappa, adjudication_queue and the coincidence matrix looped in Python per item: agreement_report
+    on 100,000 items took 21 s. They now work on whole arrays; the results are those of an item-by-item loop."""
+    import time
+
+    small = rng.integers(0, 4, size=(60, 4))
+    small[rng.random(small.shape) < 0.3] = MISSING
+    for ordinal in (True, False):
+        got = per_reviewer_kappa(small, n_categories=4, weights="quadratic" if ordinal else None)
+        want = _loop_per_reviewer(small, 4, ordinal)
+        assert [n for _, n in got.values()] == [n for _, n in want.values()]
+        assert [v for v, _ in got.values()] == pytest.approx([v for v, _ in want.values()], nan_ok=True)
+    assert per_reviewer_kappa([[0], [1]]) == {0: (pytest.approx(np.nan, nan_ok=True), 0)}
+    queue = adjudication_queue(small)
+    expected = [i for i, row in enumerate(small) if (v := row[row != MISSING]).size >= 2
+                and (v.max() - v.min() > 1 or np.bincount(v).max() * 2 <= v.size)]  # fmt: skip
+    assert sorted(d.item for d in queue) == expected
+    truth = rng.integers(0, 4, 50_000)
+    big = np.repeat(truth[:, None], 3, axis=1)
+    noisy = rng.random(big.shape) < 0.05
+    big[noisy] = rng.integers(0, 4, noisy.sum())
+    start = time.perf_counter()
+    per_reviewer_kappa(big), adjudication_queue(big), krippendorff_alpha(big)
+    assert time.perf_counter() - start < 3.0  # about 0.2 s now; the per-item loops took about 6 s
