@@ -169,13 +169,19 @@ class Fuser:
     def fit(self, blocks: Sequence[EvidenceBlock], y: npt.ArrayLike, *, n_classes: int | None = None) -> Self:
         """Fit on blocks (same assets, same order) and grade indices; returns self."""
         self._check_settings()
-        self._check_blocks(blocks)
+        ids = self._check_blocks(blocks)
         yy = np.asarray(y)
         k = int(n_classes if n_classes is not None else (yy.max() + 1 if yy.size else 0))
         yy = as_labels(yy, k)
-        n = len(blocks[0].asset_ids)
+        n = len(ids)
         if len(yy) != n:
             raise ValidationError(f"{n} assets but {len(yy)} labels", where="y")
+        # the assets in asset-id order: dropout draws, the latent table's temperature folds and the
+        # solvers follow row order, so the same assets listed in another order gave another fuser
+        order = np.argsort(np.array([str(a) for a in ids]), kind="stable").astype(np.int64)
+        if np.any(order != np.arange(n)):
+            blocks = [take_rows(b, order) for b in blocks]
+            yy = yy[order]
         if len(np.unique(yy)) < 2:
             raise ValidationError("need at least two distinct grades to fit", where="y")
         self.n_classes_ = k
