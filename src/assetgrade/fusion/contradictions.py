@@ -81,7 +81,8 @@ def find_contradictions(
     Parameters
     ----------
     proba
-        Modality → its grade distribution for this asset (None or NaN where it has none).
+        Modality → its grade distribution for this asset (None or NaN where it has none); it is scaled
+        to sum to 1, and a negative entry is refused.
     findings
         Modality → its findings for this asset.
     grades
@@ -119,7 +120,13 @@ def find_contradictions(
             arr = np.asarray(p, dtype=np.float64)
             if arr.shape != (k,):
                 raise ValidationError(f"distribution has shape {arr.shape}, expected ({k},)", where=f"proba[{m}]")
-            if np.all(np.isfinite(arr)):
+            if np.any(arr < -1e-9):  # NaN compares False: a NaN row is "no distribution" below
+                raise ValidationError(f"distribution {arr.tolist()} has a negative entry", where=f"proba[{m}]")
+            total = float(np.clip(arr, 0.0, None).sum())
+            if np.all(np.isfinite(arr)) and total > 0:
+                # as a distribution: [1, 0, 0, 0] and [2, 0, 0, 0] (or percentages) both say the best
+                # grade, yet their unnormalised ordinal distance of 3 made them contradict each other
+                arr = np.clip(arr, 0.0, None) / total
                 dist[m] = arr
                 if arr.max() >= min_confidence:
                     lvl = int(arr.argmax())
@@ -188,9 +195,12 @@ def contradictions_for_blocks(
                 continue
             proba[b.modality] = None if b.grade_proba is None else b.grade_proba[i]
             finds[b.modality] = b.findings.get(a, [])
-        found = find_contradictions(
-            proba, finds, grades, min_gap=min_gap, emd_threshold=emd_threshold, min_confidence=min_confidence
-        )
+        try:
+            found = find_contradictions(
+                proba, finds, grades, min_gap=min_gap, emd_threshold=emd_threshold, min_confidence=min_confidence
+            )
+        except ValidationError as exc:
+            raise ValidationError(f"asset {a!r}: {exc.reason}", where=exc.where) from None
         if found:
             out[a] = found
     return out

@@ -18,6 +18,7 @@ from assetgrade.fusion.calibration import (
 )
 from assetgrade.fusion.combine import Fuser
 from assetgrade.fusion.conformal import SplitConformal, conformal_quantile, conformal_scores, coverage
+from assetgrade.fusion.contradictions import contradictions_for_blocks, find_contradictions, ordinal_distance
 from assetgrade.fusion.folds import take_rows
 from assetgrade.fusion.pipeline import FusionModel
 from assetgrade.modalities.base import EvidenceBlock
@@ -112,3 +113,26 @@ def test_the_fitted_fuser_does_not_depend_on_the_order_assets_are_listed_in(mode
     assert fa.conformal_.quantile_ == pytest.approx(fb.conformal_.quantile_, abs=1e-9)
     assert oa.conformal is not None and ob.conformal is not None
     assert np.array_equal(oa.conformal.membership, ob.conformal.membership)
+
+
+def test_contradictions_read_unnormalised_distributions_as_distributions() -> None:
+    grades = ("A", "B", "C", "D")
+    # both say A: their unnormalised ordinal distance (3.0, or 237.6 for percentages) raised a contradiction
+    assert find_contradictions({"vision": np.array([1.0, 0, 0, 0]), "text": np.array([2.0, 0, 0, 0])}, {}, grades) == []
+    assert find_contradictions({"vision": np.array([70.0, 10, 10, 10]), "text": np.array([0.7, 0.1, 0.1, 0.1])},
+                               {}, grades) == []
+    found = find_contradictions({"vision": np.array([10.0, 0, 0, 90]), "text": np.array([0.9, 0.1, 0, 0])}, {},
+                                grades)
+    assert [c.grades for c in found] == [("A", "D")]
+    assert found[0].distance == pytest.approx(ordinal_distance([0.1, 0, 0, 0.9], [0.9, 0.1, 0, 0]))
+
+
+def test_contradictions_refuse_a_negative_probability_naming_the_asset() -> None:
+    ids = ["a0", "a1"]
+    gp = np.array([[0.7, 0.1, 0.1, 0.1], [-1.0, 0.0, 0.0, 2.0]])
+    text = EvidenceBlock("text", ids, (), np.zeros((2, 0)), np.ones(2, bool), grade_proba=gp)
+    vision = EvidenceBlock("vision", ids, (), np.zeros((2, 0)), np.ones(2, bool),
+                           grade_proba=np.tile([0.7, 0.1, 0.1, 0.1], (2, 1)))
+    # it read text as grade D, three levels from vision's A
+    with pytest.raises(ValidationError, match=r"proba\[text\]: asset 'a1': distribution .* has a negative entry"):
+        contradictions_for_blocks([vision, text], ("A", "B", "C", "D"))
