@@ -140,11 +140,27 @@ def test_no_chance_shortcuts_on_a_handful_of_items(rng: np.random.Generator) -> 
 def test_a_perfect_auc_on_two_synthetic_items_is_not_significant() -> None:
     emb = np.array([[0.0], [0.5], [10.0], [10.5]])  # one dimension: with two training items a fold, scaled
     data = _data(["x"] * 4, origins=["real", "real", "synthetic", "synthetic"], emb=emb)
-    res = get_check("adversarial").run(data)
-    assert res.info["auc"] == 1.0
+    res = get_check("adversarial", n_permutations=0).run(data)  # the normal approximation alone
+    assert res.info["auc"] == 1.0 and res.info["p_value_method"] == "normal approximation"
     assert res.info["auc_p_value"] == pytest.approx(0.061, abs=1e-3)
     assert res.passed and "not significant" in res.message
-    assert not get_check("adversarial", alpha=0.1).run(data).passed
+    assert not get_check("adversarial", alpha=0.1, n_permutations=0).run(data).passed
+    # on so few items the approximation is loose: relabelling the 4 items gives a perfect AUC far more often
+    # than 1 in 10, so even at alpha 0.1 a perfect AUC on 2 synthetic items is chance
+    exact = get_check("adversarial", alpha=0.1).run(data)
+    assert exact.info["p_value_method"] == "permutation" and exact.info["auc_p_value"] > 0.1
+    assert exact.passed and "relabellings" in exact.message
+
+
+def test_the_permutation_test_still_fails_synthetic_items_a_probe_tells_apart(rng: np.random.Generator) -> None:
+    labels = ["x"] * 38
+    origins = ["real"] * 30 + ["synthetic"] * 8
+    emb = rng.normal(size=(38, 4))
+    emb[30:, 0] += 6.0  # the synthetic items sit apart along one dimension
+    res = get_check("adversarial", n_permutations=49).run(_data(labels, origins=origins, emb=emb))
+    assert res.info["auc"] > 0.95 and res.info["p_value_method"] == "permutation"
+    assert res.info["permutations"] == 49 and res.info["auc_p_value"] == pytest.approx(1 / 50)
+    assert not res.passed
 
 
 def test_coverage_by_per_item_columns_is_refused_not_a_hang() -> None:
