@@ -91,7 +91,7 @@ def _as_logits(x: npt.ArrayLike, kind: Literal["auto", "proba", "logits"]) -> Fl
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:
         raise ValidationError(f"expected an (n, k) matrix, got shape {arr.shape}", where="scores")
-    looks_proba = bool(
+    looks_proba = arr.size == 0 or bool(  # an empty batch: min() of nothing raised
         np.all(np.isfinite(arr)) and arr.min() >= 0 and arr.max() <= 1 and np.allclose(arr.sum(1), 1, atol=1e-4)
     )
     if kind == "proba" or (kind == "auto" and looks_proba):
@@ -252,6 +252,8 @@ class IsotonicCalibrator:
         p = as_proba(proba)
         if p.shape[1] != self.n_classes_:
             raise ValidationError(f"expected {self.n_classes_} columns, got {p.shape[1]}", where="proba")
+        if len(p) == 0:  # scikit-learn's maps refuse an empty batch
+            return np.zeros((0, self.n_classes_))
         if self.mode == "ovr":
             q = np.column_stack([m.predict(p[:, k]) for k, m in enumerate(self.maps_)])
         else:

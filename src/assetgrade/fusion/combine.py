@@ -314,6 +314,8 @@ class Fuser:
         unknown = sorted(set(given) - set(self.modalities_))
         if unknown:
             raise ValidationError(f"modalities {unknown} were not seen in fit {self.modalities_}", where="blocks")
+        if n == 0:  # scikit-learn refuses an empty X and the latent table cannot reshape one
+            return np.zeros((0, self.n_classes_))
         if self.fitted_model == "latent":
             lp = np.clip(self.table_.predict_proba(self._latent_inputs(blocks, n)), 1e-6, None)
             out_l: FloatArray = lp / lp.sum(axis=1, keepdims=True)

@@ -167,6 +167,9 @@ class FusionModel:
         if calibration is not None:
             cal_blocks, cal_y_raw, cal_types = calibration
             cal_y = as_labels(cal_y_raw, k, where="calibration y")
+            if not cal_blocks or not cal_blocks[0].asset_ids:
+                # with no assets the conformal threshold was infinite: every set held every grade
+                raise ValidationError("the calibration set holds no assets", where="FusionModel.fit calibration")
             cal_raw = self.fuser_.predict_proba(cal_blocks)
             cal_groups = list(cal_blocks[0].asset_ids)
             if len(cal_y) != len(cal_raw):

@@ -74,7 +74,7 @@ def _blocks(rng: np.random.Generator, y: np.ndarray, k: int = 4) -> list[Evidenc
     ids = [f"a{i}" for i in range(len(y))]
     out = []
     for m in ("vision", "text", "sensors"):
-        gp = np.array([rng.dirichlet(np.full(k, 0.7) + 3.0 * np.eye(k)[t]) for t in y])
+        gp = np.array([rng.dirichlet(np.full(k, 0.7) + 3.0 * np.eye(k)[t]) for t in y]).reshape(len(y), k)
         out.append(EvidenceBlock(m, ids, ("f",), gp[:, :1].copy(), np.ones(len(y), bool), grade_proba=gp))
     return out
 
@@ -136,3 +136,20 @@ def test_contradictions_refuse_a_negative_probability_naming_the_asset() -> None
     # it read text as grade D, three levels from vision's A
     with pytest.raises(ValidationError, match=r"proba\[text\]: asset 'a1': distribution .* has a negative entry"):
         contradictions_for_blocks([vision, text], ("A", "B", "C", "D"))
+
+
+@pytest.mark.parametrize(("model", "calibration"), [("logistic", "temperature"), ("latent", "isotonic")])
+def test_an_empty_batch_gets_an_empty_answer(rng: np.random.Generator, model: str, calibration: str) -> None:
+    # scikit-learn, the latent table's reshape and the temperature's min() of nothing raised ValueError
+    y = rng.integers(0, 4, 60)
+    fm = FusionModel(fuser=Fuser(model=model), calibration=calibration).fit(_blocks(rng, y), y)  # type: ignore[arg-type]
+    out = fm.predict(_blocks(rng, y[:0]))
+    assert out.proba.shape == (0, 4) and out.raw_proba.shape == (0, 4)
+    assert out.conformal is not None and out.conformal.sets() == [] and out.contradictions == {}
+
+
+def test_a_calibration_set_without_assets_is_refused(rng: np.random.Generator) -> None:
+    # with calibration="none" it gave an infinite threshold: every set held every grade
+    y = rng.integers(0, 4, 60)
+    with pytest.raises(ValidationError, match="calibration set holds no assets"):
+        FusionModel(calibration="none").fit(_blocks(rng, y), y, calibration=(_blocks(rng, y[:0]), y[:0], None))
