@@ -43,6 +43,12 @@ def raw_columns(b: EvidenceBlock, widths: tuple[int, int], n_classes: int) -> Fl
                     f"grade_proba has {gp.shape[1]} columns, expected {n_classes}",
                     where=f"EvidenceBlock[{b.modality}].grade_proba",
                 )
+            # the latent model refused these; the logistic one stacked them as if they were readings
+            bad = np.flatnonzero(np.asarray(b.present, dtype=bool) & np.isfinite(gp).all(axis=1) & (gp < 0).any(axis=1))
+            if len(bad):
+                i = int(bad[0])
+                raise ValidationError(f"asset {b.asset_ids[i]!r} has negative probabilities {gp[i].tolist()}",
+                                      where=f"EvidenceBlock[{b.modality}].grade_proba")
             parts.append(gp)
     if n_f:
         f = np.asarray(b.features, dtype=np.float64)

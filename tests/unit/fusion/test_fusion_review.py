@@ -153,3 +153,21 @@ def test_a_calibration_set_without_assets_is_refused(rng: np.random.Generator) -
     y = rng.integers(0, 4, 60)
     with pytest.raises(ValidationError, match="calibration set holds no assets"):
         FusionModel(calibration="none").fit(_blocks(rng, y), y, calibration=(_blocks(rng, y[:0]), y[:0], None))
+
+
+def test_the_logistic_fuser_refuses_negative_probabilities_like_the_latent_one(rng: np.random.Generator) -> None:
+    y = rng.integers(0, 4, 60)
+    blocks = _blocks(rng, y)
+    gp = blocks[1].grade_proba.copy()  # type: ignore[union-attr]
+    gp[7] = [-0.5, 1.0, 0.25, 0.25]
+    bad = [blocks[0], take_rows(blocks[1], np.arange(60)), blocks[2]]
+    bad[1].grade_proba = gp
+    says = r"EvidenceBlock\[text\]\.grade_proba: asset 'a7' has negative probabilities"
+    with pytest.raises(ValidationError, match=says):  # it was stacked as if it were a reading
+        Fuser(model="logistic").fit(bad, y, n_classes=4)
+    fitted = Fuser(model="logistic").fit(blocks, y, n_classes=4)
+    with pytest.raises(ValidationError, match=says):
+        fitted.predict_proba(bad)
+    absent = take_rows(bad[1], np.arange(60))
+    absent.present[7] = False  # an absent row's cells are not read
+    assert fitted.predict_proba([blocks[0], absent, blocks[2]]).shape == (60, 4)
