@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,6 +88,12 @@ _EVIDENCE_ROUTES = ("/content", "/overlay")
 
 
 def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> None:
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        # NUL cannot be stored in a PostgreSQL text column, a lone surrogate in no UTF-8 text, and a line
+        # break or escape character in an id breaks log lines, CSV exports and URLs
+        raise ValidationError(f"{where.replace('_', ' ')} {value!r} holds the control character U+{ord(bad):04X} at"
+                              f" position {value.index(bad)}; an id is one line of printable text", where=where)
     if any(part in (".", "..") for part in value.split("/")):
         # browsers and HTTP clients resolve /assets/x/../pump-7 to /assets/pump-7: the URL would name another asset
         raise ValidationError(f"{where.replace('_', ' ')} {value!r} has a '.' or '..' path segment, which URLs"
@@ -99,7 +106,8 @@ def _routable(value: str, endings: tuple[str, ...], route: str, where: str) -> N
 
 
 def check_addressable(asset_id: str, evidence_id: str | None = None) -> None:
-    """ValidationError when the REST API could not address the id (``pump/reviews``, ``img/content``, ``x/../y``).
+    """ValidationError when the REST API could not address the id (``pump/reviews``, ``img/content``, ``x/../y``)
+    or the id holds a control character (NUL, a line break, a lone surrogate).
 
     Called by :func:`add_asset`, :func:`add_evidence` and the ingest writer, which writes rows itself.
 

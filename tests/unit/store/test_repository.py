@@ -60,6 +60,15 @@ def test_assets_idempotent_and_conflicting(ws: Workspace) -> None:
             add_asset(s, bad_id)
     with ws.session() as s:
         add_asset(s, "v1.2/pump..9")  # dots inside a segment are an ordinary id
+    # NUL cannot be stored in PostgreSQL text, a lone surrogate in no UTF-8, a line break splits log lines and CSV
+    for bad_id, code, at in (("a\x00b", "0000", 1), ("pump\n7", "000A", 4), ("\udcff", "DCFF", 0),
+                             ("x\x1b[31m", "001B", 1), ("p\x85", "0085", 1)):
+        with ws.session() as s, pytest.raises(ValidationError, match=f"control character U\\+{code} at position {at}"):
+            add_asset(s, bad_id)
+    with ws.session() as s, pytest.raises(ValidationError, match=r"evidence id .* control character U\+0009"):
+        add_evidence(s, asset_id="v1.2/pump..9", kind="log", sha256="0" * 64, text="ok", evidence_id="log\t1")
+    with ws.session() as s:
+        add_asset(s, "pompe-\u00e9t\u00e9/\u6cf5 7")  # letters of any script and spaces are fine
 
 
 def test_evidence_with_provenance_and_conflict(ws: Workspace) -> None:
