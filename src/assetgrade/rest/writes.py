@@ -14,7 +14,7 @@ from assetgrade.errors import ConflictError, PermissionDeniedError, ValidationEr
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.queries import last_change
 from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
 from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
@@ -146,6 +146,9 @@ def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> Telemetr
         raise PermissionDeniedError(f"station token {who.name!r} may post only for station {who.name!r}")
     with ws.session() as s:
         if body.batch_id is not None:
+            # a retry of a batch whose first post has not committed yet waits here for it, and then finds it
+            # (PostgreSQL, read committed; SQLite's single writer already serialises the two)
+            lock_chain(s)
             prior = s.execute(
                 select(TelemetryRecord.id).where(TelemetryRecord.station == station,
                                                  TelemetryRecord.batch_id == body.batch_id)
