@@ -16,11 +16,12 @@ here from the paper — cleanlab itself is AGPL and is neither used nor copied:
 4. ranking by self-confidence p̂(ỹ|x) or normalised margin p̂(ỹ|x) − max_{k≠ỹ} p̂(k|x).
 
 Ordinal extension (ours): with ordered grades a label two grades off costs more than one. The
-per-item expected distance E|y* − ỹ| = Σ_k p̂(k|x)·|k − ỹ| is reported, pruning by noise rate
-orders candidates by distance-weighted margin |j − i|·(p̂(j|x) − p̂(i|x)), the default ranking
+per-item expected distance E|y* − ỹ| = Σ_k p̂(k|x)·|k − ỹ| is reported, the default ranking
 score is the expected distance (so a 2-step flip ranks above a 1-step flip of equal
 confidence), and the suggested grade is the posterior median, which minimises expected
-absolute distance.
+absolute distance. Which items are flagged does not depend on the order: pruning by noise
+rate picks, for each pair (given i, true j), the items of largest margin p̂(j|x) − p̂(i|x), and a
+weight |j − i| would be the same for every item of the pair, so it could not change the choice.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def _prune_by_class(y: IntArray, p: FloatArray, q: FloatArray) -> npt.NDArray[np
     return _keep_one_per_label(flags, y, p)
 
 
-def _prune_by_noise_rate(y: IntArray, p: FloatArray, q: FloatArray, ordinal: bool) -> npt.NDArray[np.bool_]:
+def _prune_by_noise_rate(y: IntArray, p: FloatArray, q: FloatArray) -> npt.NDArray[np.bool_]:
     n, k = p.shape
     flags = np.zeros(n, dtype=bool)
     for i in range(k):
@@ -183,9 +184,7 @@ def _prune_by_noise_rate(y: IntArray, p: FloatArray, q: FloatArray, ordinal: boo
             m = round(n * q[i, j]) if j != i else 0
             if m <= 0:
                 continue
-            margin = p[members, j] - p[members, i]
-            if ordinal:
-                margin = margin * abs(j - i)
+            margin = p[members, j] - p[members, i]  # (a grade-distance weight would be constant here)
             order = members[np.argsort(-margin, kind="stable")]
             flags[order[: min(m, len(members) - 1)]] = True
     return _keep_one_per_label(flags, y, p)  # the union over j may still have taken every item of a label
@@ -217,9 +216,9 @@ def find_label_issues(
     if method == "prune_by_class":
         flags = _prune_by_class(y, p, q)
     elif method == "prune_by_noise_rate":
-        flags = _prune_by_noise_rate(y, p, q, ordinal)
+        flags = _prune_by_noise_rate(y, p, q)
     elif method == "both":
-        flags = _prune_by_class(y, p, q) & _prune_by_noise_rate(y, p, q, ordinal)
+        flags = _prune_by_class(y, p, q) & _prune_by_noise_rate(y, p, q)
     elif method == "confident_joint":
         flags = (conf >= 0) & (conf != y)
     else:

@@ -120,3 +120,17 @@ def test_pruning_never_flags_every_item_of_a_tiny_label(method: str) -> None:
     assert c[0].tolist() == [0, 1, 1]  # both items of label 0 are confidently something else
     res = find_label_issues(y, p, method=method)
     assert res.flags.tolist() == [False, True] + [False] * 8  # item 0 (p(0) = 0.15 > 0.1) is kept
+
+
+def test_ordinal_grades_change_the_ranking_not_which_items_are_flagged() -> None:
+    # docs/review.md: the grade distance orders the flagged items (expected distance) and picks the
+    # suggested grade (posterior median); which items are flagged is the nominal rule's
+    rng = np.random.default_rng(5)
+    probs = rng.dirichlet(np.ones(4) * 0.6, size=300)
+    labels = rng.integers(0, 4, size=300)
+    for method in ("prune_by_noise_rate", "prune_by_class", "both", "confident_joint"):
+        nominal = find_label_issues(labels, probs, method=method)  # type: ignore[arg-type]
+        ordinal = find_label_issues(labels, probs, method=method, ordinal=True)  # type: ignore[arg-type]
+        assert nominal.flags.sum() > 0
+        assert np.array_equal(nominal.flags, ordinal.flags), method
+        assert not np.array_equal(nominal.suggested, ordinal.suggested)
