@@ -360,16 +360,21 @@ def _isotonic_rows(x: FloatArray, w: FloatArray) -> FloatArray:
     [[0.1, 0.4, 0.4], [0.15, 0.15, 0.4]]
     """
     n, k = x.shape
-    cw = np.concatenate([np.zeros((n, 1)), np.cumsum(w, axis=1)], axis=1)
-    cwx = np.concatenate([np.zeros((n, 1)), np.cumsum(w * x, axis=1)], axis=1)
+    # each segment's weighted mean from sums started at its first cell: differences of whole-row
+    # cumulative sums lost a light cell after heavy ones (weights 1, 1, 1e-20 gave 0 / 0 = NaN)
+    mean = np.empty((k, k, n))
+    for a in range(k):
+        sw = np.zeros(n)
+        swx = np.zeros(n)
+        for b in range(a, k):
+            sw = sw + w[:, b]
+            swx = swx + w[:, b] * x[:, b]
+            mean[a, b] = swx / sw
     out = np.empty_like(x)
     for i in range(k):
         best = np.full(n, -np.inf)
         for a in range(i + 1):
-            low = np.full(n, np.inf)
-            for b in range(i, k):
-                low = np.minimum(low, (cwx[:, b + 1] - cwx[:, a]) / (cw[:, b + 1] - cw[:, a]))
-            best = np.maximum(best, low)
+            best = np.maximum(best, mean[a, i:].min(axis=0))
         out[:, i] = best
     return out
 

@@ -20,6 +20,7 @@ from assetgrade.fusion.combine import Fuser
 from assetgrade.fusion.conformal import SplitConformal, conformal_quantile, conformal_scores, coverage
 from assetgrade.fusion.contradictions import contradictions_for_blocks, find_contradictions, ordinal_distance
 from assetgrade.fusion.folds import take_rows
+from assetgrade.fusion.latent import isotonic_grid
 from assetgrade.fusion.pipeline import FusionModel
 from assetgrade.modalities.base import EvidenceBlock
 
@@ -171,3 +172,17 @@ def test_the_logistic_fuser_refuses_negative_probabilities_like_the_latent_one(r
     absent = take_rows(bad[1], np.arange(60))
     absent.present[7] = False  # an absent row's cells are not read
     assert fitted.predict_proba([blocks[0], absent, blocks[2]]).shape == (60, 4)
+
+
+def test_isotonic_grid_with_empty_cells_stays_finite() -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    # cells without mass (weight 0, clipped to 1e-300) after heavy ones: cumulative-sum differences gave NaN
+    v = np.array([[0.2, 0.9, 0.1, 0.5]])
+    w = np.array([[1.0, 1.0, 0.0, 0.0]])
+    fit = isotonic_grid(v, w)
+    ref = IsotonicRegression().fit(np.arange(4), v[0], sample_weight=[1.0, 1.0, 1e-20, 1e-20]).predict(np.arange(4))
+    assert np.allclose(fit[0], ref) and np.allclose(fit[0], [0.2, 0.9, 0.9, 0.9])
+    grid = isotonic_grid(np.array([[0.0, 0.6, 0.3], [0.5, 0.2, 0.9]]), np.array([[1.0, 1.0, 0.0], [1.0, 1e-18, 1.0]]))
+    assert np.all(np.isfinite(grid))
+    assert np.all(np.diff(grid, axis=0) >= -1e-9) and np.all(np.diff(grid, axis=1) >= -1e-9)
