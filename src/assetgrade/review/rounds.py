@@ -151,12 +151,18 @@ class RoundRunner:
         where: dict[str, Any] = this_process()
         if lock is not None:
             where["lock"] = lock.key
-        with self.workspace.session() as s:
-            append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
-                         payload={"settings": settings, **where})
-        self._futures = {j: f for j, f in self._futures.items() if not f.done()}  # finished ones: read their events
-        self._steps = {j: m for j, m in self._steps.items() if j in self._futures}
-        self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
+        # one submit at a time from here: two at once each rebuilt the job table from what it had read and
+        # one job was lost from it (wait/step failed on it, and close gave the liveness lock back while it
+        # ran); and a close between the queued event and the pool's submit left a queued job no pool held
+        with self._guard:
+            if self._closed:
+                raise ValidationError("this round runner is closed and takes no more jobs", where="RoundRunner.submit")
+            with self.workspace.session() as s:
+                append_event(s, actor=requested_by, action=QUEUED, entity=ROUND_ENTITY, entity_id=job_id,
+                             payload={"settings": settings, **where})
+            self._futures = {j: f for j, f in self._futures.items() if not f.done()}  # finished: read their events
+            self._steps = {j: m for j, m in self._steps.items() if j in self._futures}
+            self._futures[job_id] = self._pool.submit(self._run, job_id, settings, requested_by)
         return job_id
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:

@@ -114,3 +114,34 @@ def test_a_closed_runner_gives_its_lock_back_once_its_running_job_ends(ws: Works
     while not _lock_free(ws, key) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _status(ws, first) == "failed" and _status(ws, second) == "lost"
+
+
+
+def test_a_close_while_a_job_is_being_queued_does_not_break_the_submit(ws: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # a close between a submit's queued event and its hand-over to the pool shut the pool first: the submit
+    # then failed with the pool's RuntimeError (a 500 over REST) and left a queued job no runner held
+    import assetgrade.review.rounds as rounds
+    import assetgrade.review.suggest as suggest
+
+    monkeypatch.setattr(suggest, "label_round", lambda *_a, **_k: None)
+    ws.grader_dir.mkdir(parents=True)
+    (ws.grader_dir / "bundle.json").write_text("{}", encoding="utf-8")
+    runner = RoundRunner(ws)
+    real = rounds.append_event
+    closer: list[threading.Thread] = []
+
+    def close_meanwhile(s: Any, **kw: Any) -> Any:
+        if kw.get("action") == QUEUED and not closer:
+            closer.append(threading.Thread(target=runner.close))
+            closer[0].start()
+            closer[0].join(0.5)  # done by now, unless it waits for this submit to finish
+        return real(s, **kw)
+
+    monkeypatch.setattr(rounds, "append_event", close_meanwhile)
+    job = runner.submit(k=3, requested_by="admin")  # RuntimeError: cannot schedule new futures after shutdown
+    closer[0].join(30)
+    assert not closer[0].is_alive()
+    assert _status(ws, job) in ("queued", "running", "done", "lost")
+    with pytest.raises(ValidationError, match="closed"):
+        runner.submit(k=3, requested_by="admin")
