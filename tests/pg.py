@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,3 +65,16 @@ def start_behind(url: str, session: Any, target: Callable[[], None],
             return worker, True
         time.sleep(0.05)
     return worker, False
+
+
+def pg_workspace(tmp_path: Any, url: str) -> Iterator[Any]:
+    """A workspace on an emptied PostgreSQL database at ``url``, emptied again afterwards (a fixture yields from it)."""
+    from assetgrade.workspace import Workspace
+
+    reset_pg(url)
+    ws = Workspace.init(tmp_path / "ws", store_url=url)
+    try:
+        yield ws
+    finally:
+        ws.close()
+        reset_pg(url)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
+from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
 
 from assetgrade.workspace import Workspace
 
@@ -18,15 +18,10 @@ _PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
 
 @pytest.fixture
 def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace on an emptied PostgreSQL database (emptied again afterwards)."""
     if _PG is None:
         pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-    reset_pg(_PG)
-    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        reset_pg(_PG)
+    yield from pg_workspace(tmp_path, _PG)
 
 
 def test_a_batch_retried_while_the_first_post_is_open_is_stored_once(pg_ws: Workspace,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
+from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
 from assetgrade.lifecycle import registry, serving
@@ -169,13 +169,7 @@ def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
     """A workspace on an emptied PostgreSQL database (emptied again afterwards)."""
     if _PG is None:
         pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-    reset_pg(_PG)
-    ws = Workspace.init(tmp_path / "ws", store_url=_PG)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        reset_pg(_PG)
+    yield from pg_workspace(tmp_path, _PG)
 
 
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
