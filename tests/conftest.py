@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,3 +88,15 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("real data not found: set ASSETGRADE_DATA or put the shared data at ../shared/data")
     return root
+
+
+@pytest.fixture
+def pg_ws(tmp_path: Path) -> Iterator[Any]:
+    """A workspace on an emptied PostgreSQL database (emptied again afterwards); skipped unless
+    ASSETGRADE_TEST_PG_URL names a server that answers (a folder's conftest may define its own)."""
+    from tests.pg import PG_ENV, pg_url, pg_workspace
+
+    url = pg_url(default=None)
+    if url is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
+    yield from pg_workspace(tmp_path, url)

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
+from tests.pg import pg_url, start_behind
 
 from assetgrade.workspace import Workspace
 
 _PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
-
-
-@pytest.fixture
-def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A workspace on an emptied PostgreSQL database (emptied again afterwards)."""
-    if _PG is None:
-        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-    yield from pg_workspace(tmp_path, _PG)
 
 
 def test_a_batch_retried_while_the_first_post_is_open_is_stored_once(pg_ws: Workspace,

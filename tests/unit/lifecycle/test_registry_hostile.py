@@ -7,12 +7,11 @@ import hashlib
 import json
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
+from tests.pg import PG_ENV, pg_url, start_behind
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
 from assetgrade.lifecycle import registry, serving
@@ -162,14 +161,6 @@ def test_bad_lineage_is_refused_naming_the_field(reg: ModelRegistry, ws: Workspa
 
 
 _PG = pg_url(default=None)  # only when ASSETGRADE_TEST_PG_URL is set
-
-
-@pytest.fixture
-def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A workspace on an emptied PostgreSQL database (emptied again afterwards)."""
-    if _PG is None:
-        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-    yield from pg_workspace(tmp_path, _PG)
 
 
 @pytest.mark.skipif(_PG is None, reason=f"no PostgreSQL server answers: set {PG_ENV}")
