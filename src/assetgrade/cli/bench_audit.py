@@ -1,4 +1,4 @@
-"""``assetgrade bench fidelity`` and ``assetgrade bench drift``: data-fidelity and drift benchmarks."""
+"""``assetgrade bench fidelity | adversarial-null | drift``: data-fidelity, audit false-alarm and drift benchmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the fidelity and drift benchmarks to the ``bench`` sub-app."""
+    """Add the fidelity, adversarial-null and drift benchmarks to the ``bench`` sub-app."""
 
     @app.command("fidelity")
     def bench_fidelity(
@@ -42,6 +42,27 @@ def register(app: typer.Typer) -> None:
                              plot_path=plot_beside(json_path))
         check_fidelity_config(cfg)
         typer.echo(write_result(run_fidelity_bench(cfg), json_path))
+
+    @app.command("adversarial-null")
+    def bench_adversarial_null(
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
+                                               callback=output_file()),
+        seed: int = typer.Option(0, callback=valid_seed()),
+        n_sets: int = typer.Option(200, "--n-sets", callback=at_least(1), help="random sets to run"),
+        n_real: int = typer.Option(200, "--n-real", callback=at_least(2), help="images left as real in a set"),
+        n_fake: int = typer.Option(5, "--n-fake", callback=at_least(2), help="real images marked synthetic"),
+        alpha: float = typer.Option(0.05, callback=interval(0.0, 1.0, low_open=True, high_open=True),
+                                    help="the check's significance level, in (0, 1)"),
+        data_dir: Path | None = typer.Option(None, help="NEU folder (default: shared data neu-det)"),
+        cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
+    ) -> None:
+        """False alarms of the adversarial check: NEU sets where some real images are marked synthetic."""
+        from assetgrade.bench.adversarial_null import AdversarialNullConfig, run_adversarial_null_bench
+        from assetgrade.bench.report import write_result
+
+        cfg = AdversarialNullConfig(n_sets=n_sets, n_real=n_real, n_fake=n_fake, alpha=alpha, seed=seed,
+                                    data_dir=data_dir, cache_dir=cache_dir, progress=True)
+        typer.echo(write_result(run_adversarial_null_bench(cfg), json_path))
 
     @app.command("drift")
     def bench_drift(
