@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from assetgrade.decision.costs import expected_costs
 from assetgrade.decision.risk import accept_rate_at, risk_coverage
+from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import (
     as_labels,
     as_proba,
@@ -38,6 +39,8 @@ def quadratic_weighted_kappa(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_cla
     """
     a = as_labels(y_true, n_classes, where="y_true")
     b = as_labels(y_pred, n_classes, where="y_pred")
+    if len(a) != len(b):
+        raise ValidationError(f"{len(a)} true grades against {len(b)} predicted ones", where="y_pred")
     if len(a) == 0:
         return float("nan")
     obs = np.zeros((n_classes, n_classes))
@@ -70,7 +73,7 @@ def grade_metrics(
     """
     p = as_proba(proba)
     k = p.shape[1]
-    yy = as_labels(y, k)
+    yy = as_labels(y, k, rows=len(p))
     argmax = p.argmax(axis=1)
     out: dict[str, Any] = {
         "n": len(yy),

@@ -61,7 +61,7 @@ def risk_coverage(
     is its expected cost; without one, the argmax and ``1 - max p``.
     """
     p = as_proba(proba)
-    yy = as_labels(y, p.shape[1])
+    yy = as_labels(y, p.shape[1], rows=len(p))
     n = len(yy)
     if n == 0:
         raise ValidationError("no assets", where="risk_coverage")

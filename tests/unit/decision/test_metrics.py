@@ -31,3 +31,17 @@ def test_grade_metrics_keys_and_values(rng: np.random.Generator) -> None:
     assert 0 <= m["accept_rate_at_0.02_error"] <= 1
     perfect = grade_metrics(np.eye(4)[[0, 1, 2, 3]], [0, 1, 2, 3], cost=cost_matrix())
     assert perfect["accuracy"] == 1.0 and perfect["realised_cost"] == 0.0 and perfect["qwk"] == 1.0
+
+
+def test_metrics_refuse_labels_that_do_not_match_the_rows() -> None:
+    # a label list of another length broadcast one label over every row or scored a prefix of them
+    from assetgrade.decision.risk import risk_coverage
+    from assetgrade.errors import ValidationError
+
+    p = np.full((4, 4), 0.25)
+    with pytest.raises(ValidationError, match="1 labels for 4 rows"):
+        grade_metrics(p, [2])
+    with pytest.raises(ValidationError, match="3 labels for 4 rows"):
+        risk_coverage(p, [0, 1, 2])
+    with pytest.raises(ValidationError, match="4 true grades against 3 predicted"):
+        quadratic_weighted_kappa([0, 1, 2, 3], [0, 1, 2], 4)
