@@ -15,7 +15,7 @@ import numpy.typing as npt
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.params import CV_SETTINGS, Flag, Interval, OneOf, SettingConstraint, validate_settings
-from assetgrade.review.label_noise import Method
+from assetgrade.review.label_noise import Method, distribution_rows
 
 __all__ = ["LabelNoise"]
 
@@ -98,16 +98,16 @@ class LabelNoise:
                 return skipped(self.name, data, "no cross-validation fold could score two classes")
             source = "out-of-fold linear probe on embeddings"
         else:
-            # a row the grader could not fill (NaN, negative, all zero) is left out by item, the rest is scored
+            # a row the grader could not fill (NaN, negative, all zero, not summing to 1) is left out by item
             p_rows = probs[rows]
-            usable = np.isfinite(p_rows).all(axis=1) & (p_rows >= 0).all(axis=1) & (p_rows.sum(axis=1) > 0)
+            usable = distribution_rows(p_rows)
             if not usable.all():
                 ids_bad = data.column("item_id")[rows[~usable]]
                 not_scored["unusable_probabilities"] = {"item_ids": [str(i) for i in ids_bad[:20]],
                                                         "n_items": int((~usable).sum())}
             rows, probs_rows = rows[usable], p_rows[usable]
             if len(rows) == 0:
-                return skipped(self.name, data, "no item has usable pred_probs (finite, non-negative, not all 0)")
+                return skipped(self.name, data, "no item has usable pred_probs (finite, non-negative, summing to 1)")
         res = find_label_issues(y[rows], probs_rows, method=self.method, ordinal=self.ordinal)  # type: ignore[arg-type]
         rate = float(np.clip(res.noise_rate, 0.0, 1.0))
         ids = data.column("item_id")

@@ -35,7 +35,15 @@ import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["LabelIssues", "confident_joint", "find_label_issues", "out_of_fold_probs", "per_class_thresholds"]
+__all__ = [
+    "SUM_TOLERANCE",
+    "LabelIssues",
+    "confident_joint",
+    "distribution_rows",
+    "find_label_issues",
+    "out_of_fold_probs",
+    "per_class_thresholds",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -43,13 +51,43 @@ Method = Literal["prune_by_noise_rate", "prune_by_class", "both", "confident_joi
 RankBy = Literal["self_confidence", "normalized_margin", "expected_distance"]
 
 
-def _check(labels: npt.ArrayLike, probs: npt.ArrayLike) -> tuple[IntArray, FloatArray]:
+SUM_TOLERANCE = 0.01
+"""How far a probability row's sum may be from 1 (rounded or float32 probabilities); such rows are rescaled."""
+
+
+def distribution_rows(probs: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Which rows of ``probs`` are probability distributions: finite, non-negative, summing to 1 ± ``SUM_TOLERANCE``.
+
+    >>> distribution_rows([[0.33, 0.33, 0.33], [0.0, 0.0, 0.0], [0.5, 0.6, -0.1]]).tolist()
+    [True, False, False]
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        off = np.abs(p.sum(axis=-1) - 1.0)
+        ok: npt.NDArray[np.bool_] = np.isfinite(p).all(axis=-1) & (p >= 0).all(axis=-1) & (off <= SUM_TOLERANCE + 1e-12)
+    return ok
+
+
+def _row_name(row: int, ids: Sequence[str] | None) -> str:
+    return f"probs row {row}" + (f" (asset {ids[row]!r})" if ids is not None else "")
+
+
+def _shown(values: FloatArray) -> str:
+    head = ", ".join(f"{v:.6g}" for v in values[:10])
+    return f"[{head}{', ...' if len(values) > 10 else ''}]"
+
+
+def _check(
+    labels: npt.ArrayLike, probs: npt.ArrayLike, ids: Sequence[str] | None = None
+) -> tuple[IntArray, FloatArray]:
     p = np.asarray(probs, dtype=np.float64)
     y = np.asarray(labels)
     if p.ndim != 2 or p.shape[1] < 2:
         raise ValidationError(f"probs must be (n_items, n_classes >= 2), got {p.shape}", where="probs")
     if y.shape != (p.shape[0],):
         raise ValidationError(f"{y.shape} labels for {p.shape[0]} probability rows", where="labels")
+    if ids is not None and len(ids) != p.shape[0]:
+        raise ValidationError(f"{len(ids)} ids for {p.shape[0]} probability rows", where="ids")
     if not np.issubdtype(y.dtype, np.integer):
         raise ValidationError("labels must be integer class indices", where="labels")
     k = p.shape[1]
@@ -58,9 +96,20 @@ def _check(labels: npt.ArrayLike, probs: npt.ArrayLike) -> tuple[IntArray, Float
         raise ValidationError(f"label {y[bad[0]]} outside 0..{k - 1}", where=f"labels row {bad[0]}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         row = int(np.argwhere(~np.isfinite(p) | (p < 0))[0, 0])
-        raise ValidationError("probabilities must be finite and non-negative", where=f"probs row {row}")
-    s = p.sum(axis=1, keepdims=True)
-    return y.astype(np.int64), p / np.where(s > 0, s, 1.0)
+        raise ValidationError(
+            f"probabilities must be finite and non-negative, got {_shown(p[row])}", where=_row_name(row, ids)
+        )
+    s = p.sum(axis=1)
+    off = np.flatnonzero(~distribution_rows(p))
+    if len(off):
+        row = int(off[0])
+        what = "is all zero (no prediction)" if s[row] == 0 else f"sums to {s[row]:.6g}"
+        raise ValidationError(
+            f"a probability row must sum to 1 (within {SUM_TOLERANCE}); it {what}: {_shown(p[row])}"
+            + (f"; {len(off)} such rows" if len(off) > 1 else ""),
+            where=_row_name(row, ids),
+        )
+    return y.astype(np.int64), p / s[:, None]
 
 
 def per_class_thresholds(labels: npt.ArrayLike, probs: npt.ArrayLike) -> FloatArray:
@@ -197,6 +246,7 @@ def find_label_issues(
     method: Method = "prune_by_noise_rate",
     rank_by: RankBy | None = None,
     ordinal: bool = False,
+    ids: Sequence[str] | None = None,
 ) -> LabelIssues:
     """Flag probably-wrong labels with confident learning (Northcutt et al. 2021), optionally ordinal.
 
@@ -208,8 +258,13 @@ def find_label_issues(
     method : pruning rule (see the module docstring).
     rank_by : score; default "expected_distance" for ordinal grades, else "self_confidence".
     ordinal : classes are ordered grades (index 0 = best); distances count in grade steps.
+    ids : the asset (or item) id of each row, named in errors about a row.
+
+    A probability row must be finite, non-negative and sum to 1 within ``SUM_TOLERANCE``
+    (then it is rescaled to sum exactly 1); an all-zero row, a row of percentages or any other
+    row is refused with a ValidationError naming its index and id, not silently rescaled.
     """
-    y, p = _check(labels, probs)
+    y, p = _check(labels, probs, ids)
     n, k = p.shape
     c, conf = confident_joint(y, p)
     q = _joint(c, y)

@@ -110,6 +110,56 @@ def test_bad_input_names_the_row() -> None:
         find_label_issues([0, 1], np.full((2, 2), 0.5), method="nope")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ([0.0, 0.0, 0.0], "is all zero"),
+        ([0.3, 0.3, 0.0], "sums to 0.6"),
+        ([60.0, 30.0, 10.0], "sums to 100"),
+        ([0.7, -0.1, 0.4], "non-negative"),
+        ([np.nan, 0.5, 0.5], "finite"),
+        ([np.inf, 0.0, 0.0], "finite"),
+    ],
+)
+def test_a_probability_row_that_is_not_a_distribution_is_refused_naming_its_asset(row: list[float], said: str) -> None:
+    # an all-zero or unnormalised row used to be accepted silently (all zero stayed zero, others were rescaled)
+    probs = np.tile([0.8, 0.1, 0.1], (6, 1))
+    probs[4] = row
+    ids = [f"pump-{i}" for i in range(6)]
+    with pytest.raises(ValidationError, match=said) as err:
+        find_label_issues([0] * 6, probs, ids=ids)
+    assert err.value.where == "probs row 4 (asset 'pump-4')"
+    with pytest.raises(ValidationError, match="probs row 4"):
+        find_label_issues([0] * 6, probs)
+
+
+def test_rows_within_the_tolerance_of_one_are_rescaled() -> None:
+    # probabilities rounded to two decimals (0.33 * 3 = 0.99) are still distributions
+    probs = np.array([[0.33, 0.33, 0.33], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]])
+    res = find_label_issues([0, 0, 1, 2], probs)
+    assert res.expected_distance[0] == pytest.approx(2 / 3)
+    with pytest.raises(ValidationError, match="3 ids for 4 probability rows"):
+        find_label_issues([0, 0, 1, 2], probs, ids=["a", "b", "c"])
+
+
+def test_the_audit_check_leaves_out_rows_not_summing_to_one_by_item() -> None:
+    import pandas as pd
+
+    from assetgrade.audit.base import get_check
+    from assetgrade.audit.data import AuditData
+
+    n = 20
+    probs = np.tile([0.9, 0.1], (n, 1))
+    probs[1::2] = [0.1, 0.9]
+    probs[6] = [0.3, 0.3]
+    labels = ["A", "B"] * 10
+    ids = [f"i{i}" for i in range(n)]
+    table = pd.DataFrame({"item_id": ids, "asset_id": [f"a{i}" for i in range(n)], "label": labels})
+    res = get_check("label_noise").run(AuditData(table, pred_probs=probs, classes=("A", "B")))
+    assert res.info["not_scored"]["unusable_probabilities"] == {"item_ids": ["i6"], "n_items": 1}
+    assert res.info["n_scored"] == 19
+
+
 @pytest.mark.parametrize("method", ["prune_by_noise_rate", "prune_by_class", "both"])
 def test_pruning_never_flags_every_item_of_a_tiny_label(method: str) -> None:
     """Label 0 has two items, one looking like grade 1 and one like grade 2: each (0, j) pair kept one item, but
