@@ -47,13 +47,32 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+def _grade_names(categories: Sequence[str], where: str, *, minimum: int) -> list[str]:
+    """The grade names as a list, refusing a bare string, too few names or a name listed twice."""
+    if isinstance(categories, str):
+        raise ValidationError(f"must be a list of grade names, got the string {categories!r}",
+                              where=f"{where}: categories")
+    cats = list(categories)
+    if len(cats) < minimum:
+        raise ValidationError(
+            f"got {cats!r}; agreement needs at least {minimum} grades (with one every rating is the same grade, "
+            "and kappa and alpha are undefined)", where=f"{where}: categories")
+    first: dict[str, int] = {}
+    for i, c in enumerate(cats):
+        if c in first:
+            raise ValidationError(f"grade {c!r} is listed twice (first at {first[c]}); each grade is one category",
+                                  where=f"{where}: categories[{i}]")
+        first[c] = i
+    return cats
+
+
 def encode_ratings(rows: Sequence[Sequence[str | None]], categories: Sequence[str]) -> IntArray:
     """Grade names (None = not rated) to the integer ratings matrix; unknown names raise naming row and column.
 
     >>> encode_ratings([["A", "B"], ["C", None]], ["A", "B", "C", "D"]).tolist()
     [[0, 1], [2, -1]]
     """
-    index = {c: i for i, c in enumerate(categories)}
+    index = {c: i for i, c in enumerate(_grade_names(categories, "encode_ratings", minimum=0))}
     width = max((len(r) for r in rows), default=0)
     out = np.full((len(rows), width), MISSING, dtype=np.int64)
     for i, row in enumerate(rows):
@@ -79,6 +98,9 @@ def _as_ratings(ratings: npt.ArrayLike, n_categories: int | None) -> tuple[IntAr
                               where=f"ratings row {bad[0]}, reviewer {bad[1]}")
     if np.any(arr != np.round(arr)):
         raise ValidationError("ratings must be integer category indices (-1 or NaN = missing)", where="ratings")
+    if n_categories is not None and (isinstance(n_categories, bool) or not isinstance(n_categories, (int, np.integer))
+                                     or n_categories < 1):
+        raise ValidationError(f"n_categories {n_categories!r}; allowed: a whole number >= 1", where="n_categories")
     out = arr.astype(np.int64)
     if np.any(out < MISSING):
         bad = np.argwhere(out < MISSING)[0]
@@ -291,6 +313,9 @@ def adjudication_queue(
     >>> [d.item for d in adjudication_queue([[0, 0, 1], [0, 2, 0], [0, 1, -1], [3, 3, 3]])]
     [1, 2]
     """
+    if isinstance(max_spread, bool) or not isinstance(max_spread, (int, np.integer)) or max_spread < 0:
+        raise ValidationError(f"max_spread {max_spread!r}; allowed: a whole number of grades >= 0",
+                              where="adjudication_queue")
     r, k = _as_ratings(ratings, None)
     counts = rating_counts(r, k)  # every item at once; only the flagged ones become Python objects
     n_rated = counts.sum(axis=1)
@@ -365,8 +390,15 @@ def agreement_report(
     max_spread: int = 1,
     require_majority: bool = True,
 ) -> AgreementReport:
-    """Krippendorff's alpha, Fleiss' kappa, pairwise and per-reviewer weighted kappa, per-class alpha, adjudication."""
-    k = len(categories)
+    """Krippendorff's alpha, Fleiss' kappa, pairwise and per-reviewer weighted kappa, per-class alpha, adjudication.
+
+    ``categories`` names the grades, best first: two or more distinct names (with one grade every
+    rating agrees and no agreement statistic is defined). Ratings that allow no comparison (no
+    items, one reviewer, no item rated twice) give a report of ``nan`` statistics, no Fleiss'
+    kappa and an empty adjudication queue, not an error.
+    """
+    cats = _grade_names(categories, "agreement_report", minimum=2)
+    k = len(cats)
     r, _ = _as_ratings(ratings, k)
     level: Level = "ordinal" if ordinal else "nominal"
     weights: Weights = "quadratic" if ordinal else None
@@ -377,7 +409,7 @@ def agreement_report(
         for b in range(a + 1, r.shape[1]):
             pairwise[(a, b)] = cohen_kappa(r[:, a], r[:, b], n_categories=k, weights=weights)
     return AgreementReport(
-        categories=tuple(categories),
+        categories=tuple(cats),
         n_items=r.shape[0],
         n_reviewers=r.shape[1],
         alpha=krippendorff_alpha(r, level=level, n_categories=k),
@@ -385,7 +417,7 @@ def agreement_report(
         level=level,
         fleiss=fleiss,
         pairwise_kappa=pairwise,
-        per_class={categories[c]: v for c, v in per_class_alpha(r, n_categories=k).items()},
+        per_class={cats[c]: v for c, v in per_class_alpha(r, n_categories=k).items()},
         per_reviewer=per_reviewer_kappa(r, n_categories=k, weights=weights),
         adjudicate=adjudication_queue(r, max_spread=max_spread, require_majority=require_majority),
     )

@@ -230,3 +230,45 @@ def test_agreement_on_many_items_is_vectorised_and_matches_item_by_item(rng: np.
     start = time.perf_counter()
     per_reviewer_kappa(big), adjudication_queue(big), krippendorff_alpha(big)
     assert time.perf_counter() - start < 3.0  # about 0.2 s now; the per-item loops took about 6 s
+
+
+@pytest.mark.parametrize("categories", [[], ["A"]])
+def test_report_refuses_fewer_than_two_grades(categories: list[str]) -> None:
+    """categories=[] raised IndexError from the per-class table; one grade gave a report of nan everywhere."""
+    with pytest.raises(ValidationError, match=r"agreement_report: categories: got .*at least 2 grades"):
+        agreement_report(np.zeros((0, 2)), categories=categories)
+    with pytest.raises(ValidationError, match="at least 2 grades"):
+        agreement_report([[-1, -1]], categories=categories)
+
+
+def test_report_and_encoding_refuse_a_grade_listed_twice() -> None:
+    """Two 'B's folded into one per-class entry (report) or sent every 'B' to the second index (encoding)."""
+    with pytest.raises(ValidationError, match=r"categories\[2\]: grade 'B' is listed twice \(first at 1\)"):
+        agreement_report([[0, 1], [2, 2]], categories=["A", "B", "B"])
+    with pytest.raises(ValidationError, match=r"encode_ratings: categories\[2\]: grade 'B' is listed twice"):
+        encode_ratings([["A", "B"]], ["A", "B", "B"])
+    with pytest.raises(ValidationError, match="the string 'ABC'"):
+        agreement_report([[0, 1]], categories="ABC")
+
+
+def test_report_with_one_reviewer_or_no_item_rated_twice_is_nan_not_an_error() -> None:
+    one = agreement_report([[0], [1], [2]], categories=["A", "B", "C"])
+    assert one.n_reviewers == 1 and np.isnan(one.alpha) and one.fleiss is None and one.pairwise_kappa == {}
+    kappa, items = one.per_reviewer[0]
+    assert np.isnan(kappa) and items == 0 and one.adjudicate == []
+    sparse = agreement_report([[0, -1], [-1, 1]], categories=["A", "B"])
+    assert np.isnan(sparse.alpha) and np.isnan(sparse.pairwise_kappa[(0, 1)]) and sparse.adjudicate == []
+
+
+@pytest.mark.parametrize("n", [0, -2, 1.5, True])
+def test_a_category_count_below_one_is_named(n: object) -> None:
+    """n_categories=0 said 'category 0 outside 0..-1' about the first rating."""
+    with pytest.raises(ValidationError, match=r"n_categories: n_categories .*allowed: a whole number >= 1"):
+        krippendorff_alpha([[0, 0]], n_categories=n)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("spread", [-1, 0.5])
+def test_adjudication_refuses_a_negative_or_fractional_spread(spread: float) -> None:
+    """max_spread=-1 flagged every item, agreeing ones included, as 'ratings 0 grades apart'."""
+    with pytest.raises(ValidationError, match="max_spread"):
+        adjudication_queue([[0, 0], [1, 1]], max_spread=spread)  # type: ignore[arg-type]
