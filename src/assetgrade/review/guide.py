@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assetgrade.ontology import Defect, Ontology
+from assetgrade.review.markdown import md_block, md_code, md_text, md_url
 
 __all__ = ["GuideExample", "LabellingGuide", "labelling_guide"]
 
@@ -60,12 +61,12 @@ class LabellingGuide:
         return out
 
     def markdown(self) -> str:
-        """The guide as Markdown."""
+        """The guide as Markdown; every name, id, path and note is escaped to show as written (see ``markdown``)."""
         ont = self.ontology
         lines = [
-            f"# Labelling guide — {ont.name}",
+            f"# Labelling guide — {_md(ont.name)}",
             "",
-            f"Generated from ontology `{ont.name}` version `{ont.version}`. Label what you see; when two "
+            f"Generated from ontology {md_code(ont.name)} version {md_code(ont.version)}. Label what you see; when two "
             "defects are present, the worst grade wins.",
             "",
             "## Grades",
@@ -78,7 +79,7 @@ class LabellingGuide:
         per_grade = self._findings_per_grade()
         for g in ont.grades.grades:
             findings = ", ".join(per_grade[g.id]) or "—"
-            lines.append(f"| **{g.id}** | {_md(g.name)} | {_md(g.description)} | {_md(findings)} |")
+            lines.append(f"| {_strong(g.id)} | {_md(g.name)} | {_md(g.description)} | {_md(findings)} |")
         lines += ["", "## Cosmetic vs functional", ""]
         lines.append(
             "*Cosmetic* defects change how an asset looks; *functional* defects change whether it works, "
@@ -86,19 +87,19 @@ class LabellingGuide:
         )
         lines.append("")
         for kind in ("cosmetic", "functional"):
-            names = [e.defect.name for e in self.entries if e.defect.kind == kind]
+            names = [_md(e.defect.name) for e in self.entries if e.defect.kind == kind]
             lines.append(f"- **{kind}**: {', '.join(names) or '—'}")
         lines += ["", "## Defects", ""]
         for e in self.entries:
             d = e.defect
             hashes = "#" * min(3 + e.depth, 6)
-            lines += [f"{hashes} {_md(d.name)} (`{d.id}`) — {d.kind}", ""]
+            lines += [f"{hashes} {_md(d.name)} ({md_code(d.id)}) — {_md(d.kind)}", ""]
             if d.description:
-                lines += [_md(d.description), ""]
+                lines += [md_block(d.description), ""]
             if d.synonyms:
                 lines += [f"Also called: {', '.join(_md(s) for s in d.synonyms)}.", ""]
             lines += ["| severity | grade |", "|---|---|"]
-            lines += [f"| {sev} | **{grade}** |" for sev, grade in e.grade_by_severity]
+            lines += [f"| {_md(sev)} | {_strong(grade)} |" for sev, grade in e.grade_by_severity]
             lines.append("")
             if e.examples:
                 lines.append("Examples:")
@@ -107,11 +108,11 @@ class LabellingGuide:
         if self.grade_examples:
             lines += ["## Reviewed examples by grade", ""]
             for grade, exs in self.grade_examples.items():
-                lines.append(f"**{grade}**:")
+                lines.append(f"{_strong(grade)}:")
                 lines += [f"- {_example_md(x)}" for x in exs]
                 lines.append("")
         if self.adjudication_rule:
-            lines += ["## When reviewers disagree", "", self.adjudication_rule, ""]
+            lines += ["## When reviewers disagree", "", md_block(self.adjudication_rule), ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def html(self) -> str:
@@ -148,7 +149,7 @@ class LabellingGuide:
             level = min(3 + e.depth, 6)
             parts.append(
                 f'<h{level} id="defect-{esc(d.id)}">{esc(d.name)} (<code>{esc(d.id)}</code>) — '
-                f'<span class="{d.kind}">{d.kind}</span></h{level}>'
+                f'<span class="{esc(d.kind)}">{esc(d.kind)}</span></h{level}>'
             )
             if d.description:
                 parts.append(f"<p>{esc(d.description)}</p>")
@@ -171,15 +172,20 @@ class LabellingGuide:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text) or "—"
+
+
+def _strong(text: str) -> str:
+    return f"**{md_text(text)}**" if md_text(text) else "—"
 
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 
 
 def _example_md(x: GuideExample) -> str:
-    img = f"![{_md(x.image)}]({x.image})" if x.image.lower().endswith(_IMAGE_SUFFIXES) else f"`{_md(x.image)}`"
-    bits = [b for b in (f"grade {x.grade}" if x.grade else "", x.severity or "", _md(x.note)) if b]
+    is_image = x.image.lower().endswith(_IMAGE_SUFFIXES)
+    img = f"![{md_text(x.image)}]({md_url(x.image)})" if is_image else md_code(x.image)
+    bits = [md_text(b) for b in (f"grade {x.grade}" if x.grade else "", x.severity or "", x.note) if md_text(b)]
     return f"{img} — {'; '.join(bits)}" if bits else img
 
 
