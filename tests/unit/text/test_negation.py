@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assetgrade.bench.text import NEGATION_FIXTURE, bench_negation, read_negation_sample
+from assetgrade.errors import ValidationError
 from assetgrade.modalities.text.negation import NegationDetector
 
 
@@ -118,3 +121,74 @@ def test_a_pickled_detector_holds_no_log_text_and_old_pickles_still_work() -> No
 )
 def test_contractions_negate_like_not(text: str, target: str, expected: str) -> None:
     assert status(text, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("Leak: No", "Leak"),
+        ("Leaks - none", "Leaks"),
+        ("Crack: N", "Crack"),
+        ("cracks: nil", "cracks"),
+        ("Noise: NO", "Noise"),
+        ("Oil leak? no", "Oil leak"),
+        ("Corrosion: not found", "Corrosion"),
+        ("Damage \u2014 none observed", "Damage"),
+        ("Leak: No.", "Leak"),
+        ("LEAK:NO", "LEAK"),
+        ("Leak = N", "Leak"),
+        ("Oil leaks (Y/N): N", "leaks"),
+        ("Boom pin play: N/A", "play"),
+        ("Tyres - cuts/damage: N", "damage"),
+        ("Leak: No, Crack: Yes", "Leak"),
+        ("Leak: No Crack: Yes", "Leak"),
+    ],
+)
+def test_a_checklist_item_answered_no_is_negated(text: str, target: str) -> None:
+    assert status(text, target) == "negated"
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("Leak: Yes", "Leak", "confirmed"),
+        ("Crack: Y", "Crack", "confirmed"),
+        ("Leak: minor", "Leak", "confirmed"),
+        ("Leak: present", "Leak", "confirmed"),
+        ("no. 3 bearing: cracked", "cracked", "confirmed"),
+        ("Oil leak? yes", "Oil leak", "confirmed"),
+        ("Lights working: No", "working", "confirmed"),  # the item names what works, so "no" is the fault
+        ("leak: no oil on floor", "leak", "confirmed"),  # the "no" does not end the item
+        ("Leak? no idea", "Leak", "uncertain"),
+        ("Oil leak?", "Oil leak", "uncertain"),
+        ("check no. 3 bearing noise", "noise", "uncertain"),  # a numbered part, not an answer
+        ("Hydraulics: no leaks", "leaks", "negated"),  # a label, then "no <fault>"
+        # an answer ends its item: it negates, and its "?" hedges, nothing after it
+        ("Leak: No, Crack: Yes", "Crack", "confirmed"),
+        ("Leak: No Crack: Yes", "Crack", "confirmed"),
+        ("Leak: No\nCrack: Yes", "Crack", "confirmed"),
+        ("Oil leak? no\nNoise: yes", "Noise", "confirmed"),
+        ("Oil leak? no. Noise: yes", "Noise", "confirmed"),
+        ("Abnormal noise: no - vibration at idle", "vibration", "confirmed"),
+    ],
+)
+def test_checklist_answers_that_do_not_negate(text: str, target: str, expected: str) -> None:
+    assert status(text, target) == expected
+
+
+def test_a_line_break_ends_a_checklist_answer() -> None:
+    # without the line break "no" does not end the item ("Leak: no crack ..."): only the break makes it an answer
+    assert status("Leak: no\ncrack on boom", "Leak") == "negated"
+    assert status("Leak: no crack on boom", "Leak") == "confirmed"
+
+
+def test_hand_added_rows_are_scored_apart_from_the_real_ones(tmp_path: Path) -> None:
+    rows = read_negation_sample(NEGATION_FIXTURE)
+    real = [r for r in rows if r[0] != "hand"]
+    res = bench_negation()
+    assert res.extra["n_texts"] == len(real) and res.extra["hand_added"]["n_texts"] == len(rows) - len(real) > 0
+    assert res.extra["hand_added"]["metrics"]["f1_negated"] >= 90.0
+    only_hand = tmp_path / "hand.tsv"
+    only_hand.write_text("hand\tLeak: No\tLeak\tnegated\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="only rows whose source is 'hand'"):
+        bench_negation(only_hand)

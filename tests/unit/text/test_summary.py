@@ -217,3 +217,12 @@ def test_only_the_kept_characters_are_cleaned(monkeypatch: pytest.MonkeyPatch) -
     text, flags = clean_text(page, 100)
     assert text.startswith("    hose leaking     ") and len(text) == 100 and flags == ["truncated"]
     assert seen and max(seen) == 100  # the tag pass read 800 kB, then threw all but 100 characters away
+
+
+def test_a_checklist_note_counts_only_the_faults_answered_yes(summarizer: LogSummarizer) -> None:
+    note = "Prestart\nHyd leaks: No\nBoom crack: nil\nSwing noise? N\nTrack damage: Yes"
+    s = summarizer.summarize([entry(1, note, "2011-01-01")])
+    by_status = {(f.summary, f.status) for f in s.findings}
+    assert by_status == {("leaks", "negated"), ("crack", "negated"), ("noise", "negated"), ("damage", "confirmed")}
+    assert s.features["fm_leak"] == s.features["fm_crack"] == s.features["fm_vibration"] == 0
+    assert s.features["n_negated"] == 3 and s.features["fm_unlinked_fault"] == 1

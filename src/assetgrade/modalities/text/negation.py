@@ -2,7 +2,8 @@
 
 NegEx (Chapman et al. 2001, J Biomed Inform 34:301) marks a finding negated when a trigger
 phrase ("no", "denies") lies within a few words before or after it and no scope terminator
-intervenes. Maintenance text needs three changes, measured on real work orders:
+intervenes. Maintenance text needs these changes, measured on real work orders (the checklist one on
+hand-written checklist lines, as the real samples hold none):
 
 * "no"/"not" usually *describe* a failure ("no start", "will not run", "no power"):
   a pre-negation trigger negates a finding only when the finding is a fault word (``no
@@ -13,6 +14,10 @@ intervenes. Maintenance text needs three changes, measured on real work orders:
   ("investigate / repair oil leak") means the fault was found: requests yield to it,
   hedges do not.
 * Component names that contain trigger words ("check valve", "test point") are pseudo-triggers.
+* Checklists answer an item: "Leak: No", "Leaks - none", "Oil leak? no", "Crack: N" negate the
+  fault named by the item, when the answer ends the item (text end, line break, punctuation or
+  the next item's label); such an answer negates nothing after it, and a "?" answered so is a
+  question, not a hedge. The word lists live in :mod:`.negation_terms`.
 """
 
 from __future__ import annotations
@@ -23,197 +28,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from assetgrade.modalities.text.negation_terms import (
+    CHECKLIST_ITEM_END,
+    CHECKLIST_NEGATIVE,
+    CHECKLIST_POSITIVE,
+    CHECKLIST_SEPARATORS,
+    FAULT_WORDS,
+    HEDGE,
+    NOT,
+    POST_HEDGE,
+    POST_NEG,
+    POST_REQUEST,
+    PRE_NEG,
+    PSEUDO,
+    REPAIR,
+    REQUEST,
+    TERMINATE,
+)
+
 __all__ = ["FAULT_WORDS", "NegationDetector", "Status", "tokenize_spans"]
 
 Status = Literal["confirmed", "negated", "uncertain"]
 
 _TOKEN = re.compile(r"\w+(?:['/-]\w+)*|[^\w\s]")
-
-FAULT_WORDS = frozenset(
-    [
-        "leak",
-        "leaks",
-        "leaking",
-        "leaky",
-        "crack",
-        "cracks",
-        "cracked",
-        "cracking",
-        "damage",
-        "damaged",
-        "dmgd",
-        "fault",
-        "faults",
-        "faulty",
-        "failure",
-        "failed",
-        "fail",
-        "defect",
-        "defects",
-        "problem",
-        "problems",
-        "issue",
-        "issues",
-        "broken",
-        "worn",
-        "wear",
-        "noise",
-        "noisy",
-        "corrosion",
-        "corroded",
-        "rust",
-        "rusted",
-        "loose",
-        "missing",
-        "blown",
-        "bent",
-        "seized",
-        "vibration",
-        "overheating",
-        "contamination",
-        "error",
-        "alarm",
-        "play",
-        "movement",
-        "dent",
-        "dented",
-        "scratch",
-        "scratches",
-        "hole",
-        "holes",
-        "split",
-        "torn",
-    ]
-)
-
-_PRE_NEG = (
-    "no",
-    "nil",
-    "without",
-    "free of",
-    "no sign of",
-    "no signs of",
-    "no evidence of",
-    "none",
-    "zero",
-    "negative for",
-    # the technician looked and found nothing: "could not find leak" is not "leak"
-    "unable to find",
-    "not able to find",
-    "could not find",
-    "couldn't find",
-    "cannot find",
-    "can't find",
-    "did not find",
-    "didn't find",
-    "unable to locate",
-    "could not locate",
-    "couldn't locate",
-)
-_NOT = ("not", "n't", "never")
-_POST_NEG = (
-    "ok",
-    "okay",
-    "not found",
-    "nil",
-    "none found",
-    "nothing found",
-    "no fault found",
-    "nff",
-    "good",
-    "fine",
-    "serviceable",
-    "within limits",
-    "not present",
-    "not required",
-    "checked ok",
-    "checked okay",
-    "checked - ok",  # the dash would otherwise end the clause before "ok"
-    "checked - okay",
-    "inspected ok",
-    "inspected - ok",
-    "ruled out",
-    "not evident",
-    "not seen",
-    "not detected",
-    "not visible",
-    "not observed",
-    "not apparent",
-)
-_POST_HEDGE = ("not confirmed", "unconfirmed", "to be confirmed", "tbc", "not verified")
-"""After a finding: it was reported but not yet established ("leak (not confirmed)")."""
-_REQUEST = (
-    "check",
-    "check for",
-    "check out",
-    "checkout",
-    "inspect",
-    "inspect for",
-    "inspection",
-    "investigate",
-    "diagnose",
-    "test",
-    "trace",
-    "troubleshoot",
-    "audit",
-    "report of",
-    "reported",
-    "assess",
-    "to be checked",
-    "query",
-)
-_HEDGE = (
-    "possible",
-    "possibly",
-    "suspect",
-    "suspects",
-    "suspected",
-    "may",
-    "might",
-    "maybe",
-    "potential",
-    "probable",
-    "probably",
-    "appears",
-    "appear",
-    "seems",
-    "seem",
-    "likely",
-    "unknown",
-    "?",
-)
-_POST_REQUEST = ("inspection", "test", "to be checked", "check", "checks")
-_REPAIR = (
-    "repair",
-    "replace",
-    "rectify",
-    "fix",
-    "change out",
-    "changeout",
-    "c/out",
-    "c/o",
-    "repl",
-    "fit new",
-    "needs replacing",
-    "requires replacing",
-    "replaced",
-    "repaired",
-    "fitted",
-)
-_PSEUDO = (
-    "check valve",
-    "test point",
-    "test points",
-    "test port",
-    "test ports",
-    "test fitting",
-    "inspection plate",
-    "inspection cover",
-    "inspection hatch",
-    "no .",
-    "not only",
-)
-_TERMINATE = (".", ";", ",", "-", "found", "but", "however", "although", "then", "after")
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 
 
 def tokenize_spans(text: str) -> list[tuple[str, int, int]]:
@@ -235,6 +73,9 @@ class _Hit:
     kind: str
     start: int
     end: int
+    answer: bool = False
+    """A checklist answer ("Leak: no" at "no"; "Oil leak? yes" at "?"): it ends its item, so it negates and
+    hedges nothing after it."""
 
 
 class NegationDetector:
@@ -274,19 +115,19 @@ class NegationDetector:
         self.pre_window = pre_window
         self.post_window = post_window
         self.fault_words = frozenset(w.lower() for w in fault_words)
-        self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit]] | None = None
+        self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit], frozenset[int]] | None = None
         self._table = [
             (kind, _phrases(items))
             for kind, items in (
-                ("pseudo", _PSEUDO if adapted else ()),
-                ("repair", _REPAIR),
-                ("post_neg", _POST_NEG),
-                ("post_hedge", _POST_HEDGE if adapted else ()),
-                ("pre_neg", _PRE_NEG),
-                ("not", _NOT),
-                ("request", _REQUEST),
-                ("hedge", _HEDGE),
-                ("terminate", _TERMINATE),
+                ("pseudo", PSEUDO if adapted else ()),
+                ("repair", REPAIR),
+                ("post_neg", POST_NEG),
+                ("post_hedge", POST_HEDGE if adapted else ()),
+                ("pre_neg", PRE_NEG),
+                ("not", NOT),
+                ("request", REQUEST),
+                ("hedge", HEDGE),
+                ("terminate", TERMINATE),
             )
         ]
 
@@ -294,11 +135,12 @@ class NegationDetector:
         """Pickled without the memo of the last text read: a saved model holds no log text."""
         return {**self.__dict__, "_memo": None}
 
-    def _hits(self, words: list[str]) -> list[_Hit]:
+    def _hits(self, words: list[str], breaks: frozenset[int] = frozenset()) -> list[_Hit]:
         """Trigger phrases in the words: kinds in table order, longer phrases first, a word used once.
 
         Candidate positions come from an index of where each word occurs, so a long text costs
-        one pass per phrase's matches instead of one per phrase and word.
+        one pass per phrase's matches instead of one per phrase and word. ``breaks``: positions
+        of the words that begin a line.
         """
         hits: list[_Hit] = []
         used = [False] * len(words)
@@ -314,8 +156,14 @@ class NegationDetector:
                     same = phrase == ("n't",) or tuple(words[i : i + n]) == phrase
                     if same and not any(used[i : i + n]):
                         nxt = words[i + n] if i + n < len(words) else ""
-                        numbered = self.adapted and phrase == ("no",) and (nxt[:1].isdigit() or nxt in ("#", ".", "-"))
-                        hits.append(_Hit("pseudo" if numbered else kind, i, i + n))
+                        if phrase == ("no", ".") and not _numeral(nxt):
+                            continue  # "Leak: No." is an answer and its full stop ends the clause
+                        after = words[i + 2] if i + 2 < len(words) else ""
+                        numbered = self.adapted and phrase == ("no",) and (
+                            _numeral(nxt) or (nxt in (".", "-") and _numeral(after))
+                        )
+                        answer = self.adapted and _is_answer(words, i, kind, breaks)
+                        hits.append(_Hit("pseudo" if numbered else kind, i, i + n, answer))
                         for j in range(i, i + n):
                             used[j] = True
         return sorted(hits, key=lambda h: h.start)
@@ -326,7 +174,8 @@ class NegationDetector:
             return "confirmed"
         return self._status(words, self._hits(words), start, end)
 
-    def _status(self, words: list[str], hits: list[_Hit], start: int, end: int) -> Status:
+    def _status(self, words: list[str], hits: list[_Hit], start: int, end: int,
+                breaks: frozenset[int] = frozenset()) -> Status:
         inside = [h for h in hits if h.start >= start and h.end <= end]
         if any(h.kind == "hedge" for h in inside):
             return "uncertain"
@@ -335,7 +184,10 @@ class NegationDetector:
         # a negating phrase that swallows the start of the finding ("not required")
         if any(h.kind in ("post_neg", "not") and h.start < start < h.end for h in hits):
             return "negated"
-        is_fault = not self.adapted or any(w in self.fault_words for w in words[start:end])
+        # a word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks")
+        is_fault = not self.adapted or any(p in self.fault_words for w in words[start:end] for p in w.split("/"))
+        if self.adapted and is_fault and _answered_no(words, end, breaks):  # "Leak: No", "Oil leak? nil"
+            return "negated"
         before = [h for h in hits if h.end <= start]
         after = [h for h in hits if h.start >= end]
         # clause boundaries: the nearest terminators on each side
@@ -343,9 +195,9 @@ class NegationDetector:
         right = min((h.start for h in after if h.kind == "terminate" and words[h.start] != "?"), default=len(words))
         clause = [h for h in hits if left <= h.start and h.end <= right]
         for h in reversed(before):
-            if h.start < left or start - h.end > self.pre_window:
+            if h.start < left or start - h.end > self.pre_window or h.answer:
                 continue
-            pre_neg = h.kind == "pre_neg" or (h.kind == "post_neg" and " ".join(words[h.start : h.end]) in _PRE_NEG)
+            pre_neg = h.kind == "pre_neg" or (h.kind == "post_neg" and " ".join(words[h.start : h.end]) in PRE_NEG)
             if pre_neg and is_fault:
                 return "negated"
             if h.kind == "not" and (h.end == start or not self.adapted):
@@ -355,11 +207,12 @@ class NegationDetector:
                 continue
             if h.kind == "post_neg" and not any(x.kind == "repair" for x in clause if x.start >= end):
                 return "negated"
-        if any(h.kind == "hedge" and words[h.start] == "?" for h in hits if not _found_between(words, h, start, end)):
+        if any(h.kind == "hedge" and words[h.start] == "?" and not h.answer for h in hits
+               if not _found_between(words, h, start, end)):
             return "uncertain"
         repaired = self.adapted and any(h.kind == "repair" for h in clause)
         for h in before:
-            if h.start < left or start - h.end > self.pre_window:
+            if h.start < left or start - h.end > self.pre_window or h.answer:
                 continue
             if h.kind == "hedge" or (h.kind == "request" and not repaired):
                 return "uncertain"
@@ -367,7 +220,7 @@ class NegationDetector:
             if h.end > right or h.start - end > self.post_window:
                 continue
             if h.kind == "post_hedge" or (
-                h.kind == "request" and " ".join(words[h.start : h.end]) in _POST_REQUEST and not repaired
+                h.kind == "request" and " ".join(words[h.start : h.end]) in POST_REQUEST and not repaired
             ):
                 return "uncertain"
         return "confirmed"
@@ -377,18 +230,83 @@ class NegationDetector:
         # the findings of one text are asked about one after another: tokenise it once (a detector
         # pickled before this memo existed has no attribute)
         memo = getattr(self, "_memo", None)
-        if memo is None or memo[0] != text:
+        if memo is None or memo[0] != text or len(memo) != 5:
             toks = tokenize_spans(text)
             words = [t for t, _, _ in toks]
-            memo = self._memo = (text, toks, words, self._hits(words))
-        _, toks, words, hits = memo
+            breaks = frozenset(i for i in range(1, len(toks)) if _LINE_BREAK.search(text, toks[i - 1][2], toks[i][1]))
+            memo = self._memo = (text, toks, words, self._hits(words, breaks), breaks)
+        _, toks, words, hits, breaks = memo
         idx = [i for i, (_, s, e) in enumerate(toks) if s < span[1] and e > span[0]]
         if not idx:
             return "confirmed"
-        return self._status(words, hits, idx[0], idx[-1] + 1)
+        return self._status(words, hits, idx[0], idx[-1] + 1, breaks)
 
 
 def _found_between(words: list[str], h: _Hit, start: int, end: int) -> bool:
     """True when a "?" is separated from the finding by "found" or a full stop (its own clause)."""
     lo, hi = (h.end, start) if h.end <= start else (end, h.start)
     return any(w in ("found", ".") for w in words[lo:hi])
+
+
+def _numeral(word: str) -> bool:
+    """A number after "no" ("No 4", "No. 3", "NO #2"): the word starts with a digit or is "#"."""
+    return word[:1].isdigit() or word == "#"
+
+
+_NEGATIVE = _phrases(CHECKLIST_NEGATIVE)
+_ANSWERS = _phrases((*CHECKLIST_NEGATIVE, *CHECKLIST_POSITIVE))
+
+
+def _answer(words: list[str], i: int, breaks: frozenset[int], answers: list[tuple[str, ...]]) -> int:
+    """Length of a checklist answer at word ``i`` that ends its item, or 0.
+
+    The item ends at the text's end, a line break, a punctuation mark (a full stop that starts a
+    number, "no. 3", does not count) or the next item's label: up to three words, then ":" or "=".
+    """
+    for phrase in answers:
+        j = i + len(phrase)
+        if tuple(words[i:j]) != phrase:
+            continue
+        if j >= len(words) or j in breaks:
+            return len(phrase)
+        if words[j] in CHECKLIST_ITEM_END:
+            if words[j] == "." and j + 1 < len(words) and _numeral(words[j + 1]) and j + 1 not in breaks:
+                continue
+            return len(phrase)
+        k = j
+        while k < len(words) and k - j < 3 and words[k][:1].isalnum() and (k == j or k not in breaks):
+            k += 1
+        if j < k < len(words) and words[k] in (":", "=") and k not in breaks:
+            return len(phrase)
+    return 0
+
+
+def _after_label(words: list[str], end: int) -> int:
+    """Position of the answer after an item's label ending at ``end`` ("Leak: no", "Leak (Y/N) - N"), else -1."""
+    i = end
+    if i < len(words) and words[i] == "(":  # "(y/n)", "(yes/no)": the answer's form
+        close = next((k for k in range(i + 1, min(i + 4, len(words))) if words[k] == ")"), None)
+        if close is None:
+            return -1
+        i = close + 1
+    first = i
+    while i < len(words) and words[i] in CHECKLIST_SEPARATORS and i - first < 3:
+        i += 1
+    return i if i > first else -1
+
+
+def _answered_no(words: list[str], end: int, breaks: frozenset[int]) -> bool:
+    """Is the finding ending at word ``end`` a checklist item answered no ("Leak: No", "Crack - nil")?"""
+    i = _after_label(words, end)
+    return i >= 0 and _answer(words, i, breaks, _NEGATIVE) > 0
+
+
+def _is_answer(words: list[str], i: int, kind: str, breaks: frozenset[int]) -> bool:
+    """Is the trigger at word ``i`` a checklist answer (a negation after a label and separator, ending its
+    item) or a "?" that an answer follows ("Oil leak? yes")?"""
+    if words[i] == "?":
+        j = _after_label(words, i)
+        return j >= 0 and _answer(words, j, breaks, _ANSWERS) > 0
+    if kind not in ("pre_neg", "post_neg", "not") or i < 2 or words[i - 1] not in CHECKLIST_SEPARATORS:
+        return False
+    return _answer(words, i, breaks, _NEGATIVE) > 0

@@ -1,0 +1,255 @@
+"""The negation rules' vocabulary: fault words; negation, hedge, request, repair and pseudo-trigger phrases.
+
+Kept apart from :mod:`.negation` (which reads them) so the word lists can grow without the
+rules module growing; each phrase is lower-case words separated by single spaces, as
+:func:`.negation.tokenize_spans` splits them ("checked - ok" is three tokens).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CHECKLIST_ITEM_END",
+    "CHECKLIST_NEGATIVE",
+    "CHECKLIST_POSITIVE",
+    "CHECKLIST_SEPARATORS",
+    "FAULT_WORDS",
+    "HEDGE",
+    "NOT",
+    "POST_HEDGE",
+    "POST_NEG",
+    "POST_REQUEST",
+    "PRE_NEG",
+    "PSEUDO",
+    "REPAIR",
+    "REQUEST",
+    "TERMINATE",
+]
+
+FAULT_WORDS = frozenset(
+    [
+        "leak",
+        "leaks",
+        "leaking",
+        "leaky",
+        "crack",
+        "cracks",
+        "cracked",
+        "cracking",
+        "damage",
+        "damaged",
+        "dmgd",
+        "fault",
+        "faults",
+        "faulty",
+        "failure",
+        "failed",
+        "fail",
+        "defect",
+        "defects",
+        "problem",
+        "problems",
+        "issue",
+        "issues",
+        "broken",
+        "worn",
+        "wear",
+        "noise",
+        "noisy",
+        "corrosion",
+        "corroded",
+        "rust",
+        "rusted",
+        "loose",
+        "missing",
+        "blown",
+        "bent",
+        "seized",
+        "vibration",
+        "overheating",
+        "contamination",
+        "error",
+        "alarm",
+        "play",
+        "movement",
+        "dent",
+        "dented",
+        "scratch",
+        "scratches",
+        "hole",
+        "holes",
+        "split",
+        "torn",
+    ]
+)
+
+PRE_NEG = (
+    "no",
+    "nil",
+    "without",
+    "free of",
+    "no sign of",
+    "no signs of",
+    "no evidence of",
+    "none",
+    "zero",
+    "negative for",
+    # the technician looked and found nothing: "could not find leak" is not "leak"
+    "unable to find",
+    "not able to find",
+    "could not find",
+    "couldn't find",
+    "cannot find",
+    "can't find",
+    "did not find",
+    "didn't find",
+    "unable to locate",
+    "could not locate",
+    "couldn't locate",
+)
+NOT = ("not", "n't", "never")
+POST_NEG = (
+    "ok",
+    "okay",
+    "not found",
+    "nil",
+    "none found",
+    "nothing found",
+    "no fault found",
+    "nff",
+    "good",
+    "fine",
+    "serviceable",
+    "within limits",
+    "not present",
+    "not required",
+    "checked ok",
+    "checked okay",
+    "checked - ok",  # the dash would otherwise end the clause before "ok"
+    "checked - okay",
+    "inspected ok",
+    "inspected - ok",
+    "ruled out",
+    "not evident",
+    "not seen",
+    "not detected",
+    "not visible",
+    "not observed",
+    "not apparent",
+)
+POST_HEDGE = ("not confirmed", "unconfirmed", "to be confirmed", "tbc", "not verified")
+"""After a finding: it was reported but not yet established ("leak (not confirmed)")."""
+REQUEST = (
+    "check",
+    "check for",
+    "check out",
+    "checkout",
+    "inspect",
+    "inspect for",
+    "inspection",
+    "investigate",
+    "diagnose",
+    "test",
+    "trace",
+    "troubleshoot",
+    "audit",
+    "report of",
+    "reported",
+    "assess",
+    "to be checked",
+    "query",
+)
+HEDGE = (
+    "possible",
+    "possibly",
+    "suspect",
+    "suspects",
+    "suspected",
+    "may",
+    "might",
+    "maybe",
+    "potential",
+    "probable",
+    "probably",
+    "appears",
+    "appear",
+    "seems",
+    "seem",
+    "likely",
+    "unknown",
+    "?",
+)
+POST_REQUEST = ("inspection", "test", "to be checked", "check", "checks")
+REPAIR = (
+    "repair",
+    "replace",
+    "rectify",
+    "fix",
+    "change out",
+    "changeout",
+    "c/out",
+    "c/o",
+    "repl",
+    "fit new",
+    "needs replacing",
+    "requires replacing",
+    "replaced",
+    "repaired",
+    "fitted",
+)
+PSEUDO = (
+    "check valve",
+    "test point",
+    "test points",
+    "test port",
+    "test ports",
+    "test fitting",
+    "inspection plate",
+    "inspection cover",
+    "inspection hatch",
+    "no .",  # "No. 3 bearing": a number only when a digit or "#" follows (the rules check)
+    "not only",
+)
+TERMINATE = (".", ";", ",", "-", "found", "but", "however", "although", "then", "after")
+
+CHECKLIST_SEPARATORS = frozenset([":", "-", "\u2013", "\u2014", "?", "=", ">"])
+"""Between a checklist item and its answer: "Leak: No", "Leaks - none", "Oil leak? no", "Crack = N", "leak -> nil"."""
+CHECKLIST_NEGATIVE = (
+    "no",
+    "n",
+    "nil",
+    "none",
+    "nothing",
+    "negative",
+    "false",
+    "absent",
+    "n/a",
+    "not applicable",
+    "nff",
+    "no fault found",
+    "not found",
+    "not seen",
+    "not observed",
+    "not evident",
+    "not detected",
+    "not present",
+    "not visible",
+    "not noted",
+    "none found",
+    "none seen",
+    "none observed",
+    "none noted",
+    "none detected",
+    "none evident",
+    "none visible",
+    "nil found",
+    "nil seen",
+    "nil observed",
+)
+"""A checklist answer that says the item's fault is absent ("Leak: No", "Crack: N", "cracks: nil"); N/A
+counts too (the item does not apply, so no fault is reported). Read only when the answer ends its item."""
+CHECKLIST_POSITIVE = ("yes", "y", "true", "present", "confirmed")
+"""A checklist answer that says the fault is there: with the negative answers, what turns a "?" after an
+item into a question asked and answered ("Oil leak? yes") instead of a hedge."""
+CHECKLIST_ITEM_END = frozenset([",", ";", ".", "|", "/", ")", "]", "!", "-", "\u2013", "\u2014"])
+"""After an answer: the item is over ("Leak: No, Crack: Yes"); so are the text's end, a line break and the next
+item's label (up to three words and ":" or "=", "Leak: No Crack: Yes")."""
