@@ -276,7 +276,9 @@ class ModelRegistry:
                 return (getattr(model, attr, None) if src is None else None) or saved.get(key)
 
             own = described("version_", "model_version")
-            lineage = {**({"model_version": str(own)} if own else {}), **(lineage or {})}
+            trained = described("trained_at_", "trained_at")  # when fitting ended: the new-labels trigger's fallback
+            lineage = {**({"model_version": str(own)} if own else {}),
+                       **({"trained_at": str(trained)} if trained else {}), **(lineage or {})}
             code, commit = code_version()
             code = str(described("code_version_", "code_version") or code)[:100]
             manifest_hash = manifest_hash or described("manifest_hash_", "manifest_hash")

@@ -4,7 +4,8 @@ The training set is every labelled asset of the workspace with its current grade
 reviewer's label wins over an imported one), **minus the golden set's assets**, so the
 golden figures stay independent of training. The new version is registered as a candidate
 whose parent is the current champion, with lineage (assets, reviewed labels used, origin mix,
-excluded golden assets); champion and challenger are evaluated on the verified golden set
+excluded golden assets, and ``labels_as_of``: the time just before the labels were read, from
+which the new-labels trigger counts); champion and challenger are evaluated on the verified golden set
 and compared under the workspace promotion policy. Promotion is a separate, explicit step
 (``promote=True`` or ``assetgrade models promote``).
 """
@@ -22,7 +23,7 @@ from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, compare
 from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
 from assetgrade.store.records import AssetRecord
-from assetgrade.store.schema import Label
+from assetgrade.store.schema import Label, utcnow
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -115,6 +116,7 @@ def retrain(
                     "comparison (freeze one with assetgrade golden freeze)")
                 golden = None
     say("loading records")
+    labels_as_of = utcnow()  # labels created after this are ones the new model did not train on (new_labels trigger)
     records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in golden_ids]
     excluded = len(golden_ids)
     with ws.session(readonly=True) as s:
@@ -131,7 +133,8 @@ def retrain(
     origins = Counter(img.origin for r in records for img in r.images)
     lineage = {"n_train": len(records), "n_reviewed_labels": n_reviewed, "golden_excluded": excluded,
                "golden_set": golden, "grade_mix": dict(Counter(str(r.grade) for r in records)),
-               "image_origins": dict(origins), "trained_from": "workspace labels, reviewed labels first"}
+               "image_origins": dict(origins), "trained_from": "workspace labels, reviewed labels first",
+               "labels_as_of": labels_as_of.isoformat()}
     info = reg.register(model, version=version, loader=loader, parent_version=champion.version if champion else None,
                         lineage=lineage, actor=actor, notes="retrained from reviewed labels")
     say(f"registered {info.version}")

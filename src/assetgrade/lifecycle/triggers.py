@@ -14,15 +14,21 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
   with enough it fires when it exceeds ``max_override_rate`` or when it is higher than the
   champion's golden-set error rate by Cohen's h > ``override_min_h`` with a two-proportion
   z-test p < ``alpha`` (the same effect-size-and-significance rule as the drift library);
-* **new labels**: at least ``min_new_labels`` reviewed grade labels since the champion was
-  registered.
+* **new labels**: at least ``min_new_labels`` reviewed grade labels the champion did not train on:
+  those created after its training labels were read (:func:`labels_cutoff`). That is the
+  ``labels_as_of`` time :func:`~assetgrade.lifecycle.retrain.retrain` records in the lineage
+  just before it reads the labels; for a bundle registered otherwise, the ``trained_at`` time
+  its ``bundle.json`` records (when fitting ended, so labels added while it trained are not
+  counted); for a bundle that records neither, its registration time. The registration time
+  alone was the reference before: labels added between training and registration (a model
+  trained last week, registered today) were never counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +42,10 @@ if TYPE_CHECKING:
     from assetgrade.lifecycle.registry import ModelInfo
     from assetgrade.lifecycle.telemetry import StationDrift
 
-__all__ = ["RetrainPolicy", "Trigger", "TriggerReport", "check_triggers", "new_reviewed_labels", "override_stats"]
+__all__ = [
+    "RetrainPolicy", "Trigger", "TriggerReport", "check_triggers", "labels_cutoff", "new_reviewed_labels",
+    "override_stats",
+]
 
 
 class RetrainPolicy(BaseModel):
@@ -106,6 +115,41 @@ def new_reviewed_labels(session: Session, since: datetime | None = None) -> int:
     return int(session.scalar(q) or 0)
 
 
+def _utc(value: Any) -> datetime | None:
+    """An ISO time (or datetime) as an aware UTC datetime; a naive one is taken as UTC; None when unreadable."""
+    try:
+        t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def labels_cutoff(model: ModelInfo) -> tuple[datetime | None, str]:
+    """The time after which a grade label is one ``model`` did not train on, and where that time comes from.
+
+    In order: ``lineage["labels_as_of"]`` (retrain: just before the labels were read),
+    ``lineage["trained_at"]`` or the bundle's ``bundle.json`` ``trained_at`` (when fitting ended),
+    else the registration time (``created_at``). The source is ``"labels_as_of"``,
+    ``"trained_at"`` or ``"registered"``.
+    """
+    from assetgrade.lifecycle.bundles import bundle_info
+
+    lineage = model.lineage or {}
+    if (t := _utc(lineage.get("labels_as_of"))) is not None:
+        return t, "labels_as_of"
+    trained = lineage.get("trained_at")
+    if trained is None:  # registered before the lineage kept it: read the bundle
+        trained = bundle_info(model.bundle_dir if model.entry == "." else model.bundle_dir / model.entry).get(
+            "trained_at")
+    if (t := _utc(trained)) is not None:
+        return t, "trained_at"
+    return (None if model.created_at is None else _utc(model.created_at)), "registered"
+
+
+_SINCE_SAID = {"labels_as_of": "the champion's training labels were read", "trained_at": "the champion was trained",
+               "registered": "the champion was registered (its bundle records no training time)"}
+
+
 def check_triggers(
     session: Session, *, champion: ModelInfo | None, drift: Sequence[StationDrift] = (),
     policy: RetrainPolicy | None = None, golden: str = "default",
@@ -143,9 +187,10 @@ def check_triggers(
             if diff > 0 and h > pol.override_min_h and p < pol.alpha:
                 fired, why = True, why + f" vs golden error {base_err:.1%} (h={h:.2f}, p={p:.2g})"
     out.append(Trigger("override_rate", fired, rate, pol.max_override_rate, why, info))
-    since = champion.created_at if champion is not None else None
+    since, source = labels_cutoff(champion) if champion is not None else (None, None)
     m = new_reviewed_labels(session, since)
     out.append(Trigger("new_labels", m >= pol.min_new_labels, float(m), float(pol.min_new_labels),
-                       f"{m} reviewed grade labels since {'the champion' if champion else 'the start'}",
-                       {"since": None if since is None else since.isoformat()}))
+                       f"{m} reviewed grade labels since {_SINCE_SAID[source] if source else 'the start'}"
+                       + (f" ({since.isoformat(timespec='seconds')})" if since is not None else ""),
+                       {"since": None if since is None else since.isoformat(), "since_source": source}))
     return TriggerReport(out, version)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import numpy as np
 
 from assetgrade.audit.drift import DriftPolicy
 from assetgrade.lifecycle.golden import freeze_golden_set
-from assetgrade.lifecycle.registry import ModelRegistry
+from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
+from assetgrade.lifecycle.retrain import retrain
 from assetgrade.lifecycle.telemetry import station_drift
-from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+from assetgrade.lifecycle.triggers import RetrainPolicy, Trigger, check_triggers, labels_cutoff
 from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.records import AssetRecord
 from assetgrade.store.results import add_prediction, add_review
 from assetgrade.workspace import Workspace
 
@@ -105,3 +111,76 @@ def test_override_rate_counts_predictions_stored_under_the_models_own_version_id
     by = {t.name: t for t in rep.triggers}
     assert by["override_rate"].info["n_reviews"] == 10 and by["override_rate"].value == 0.4  # not the other model's
     assert by["override_rate"].fired and rep.model_version == "v7"
+
+
+def _review(ws: Workspace, asset_ids: list[str], grade: str = "C") -> None:
+    with ws.session() as s:
+        for aid in asset_ids:
+            add_review(s, aid, reviewer="expert-2", expected_version=1, grade=grade)
+
+
+def _new_labels(ws: Workspace, champ: ModelInfo | None) -> Trigger:
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(min_new_labels=3))
+    return next(t for t in rep.triggers if t.name == "new_labels")
+
+
+def test_new_labels_count_from_when_the_model_was_trained_not_registered(ws: Workspace) -> None:
+    """A model trained before reviews came in and registered after them: the count started at registration and
+    missed the reviews its training never saw."""
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+    model = TableModel({"pump": "A", "valve": "C"})
+    model.trained_at_ = datetime.now(UTC).isoformat()  # type: ignore[attr-defined]
+    _review(ws, ids[12:16])  # after training, before registration: the model never saw them
+    reg = ModelRegistry(ws)
+    reg.register(model, version="v1", loader="table")
+    reg.promote("v1")
+    champ = reg.champion()
+    assert champ is not None and champ.lineage is not None and champ.lineage["trained_at"] == model.trained_at_
+    trig = _new_labels(ws, champ)
+    assert trig.value == 4.0 and trig.fired and trig.info["since_source"] == "trained_at"
+    assert "since the champion was trained" in trig.message
+    _review(ws, ids[16:17])
+    assert _new_labels(ws, champ).value == 5.0
+
+
+def test_new_labels_read_trained_at_from_the_bundle_of_an_older_registration(ws: Workspace) -> None:
+    """A version registered before the lineage kept ``trained_at``: its bundle.json still says when it was trained."""
+    import json
+
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+    trained = datetime.now(UTC).isoformat(timespec="seconds")
+    _review(ws, ids[12:15])
+    reg = ModelRegistry(ws)
+    reg.register(TableModel({"pump": "A", "valve": "C"}), version="v1", loader="table")
+    bundle = ws.models_dir / "v1"
+    (bundle / "bundle.json").write_text(json.dumps({"trained_at": trained}))
+    champ = replace(reg.get("v1"), lineage={})
+    since, source = labels_cutoff(champ)
+    assert source == "trained_at" and since == datetime.fromisoformat(trained)
+    assert _new_labels(ws, champ).value == 3.0
+    (bundle / "bundle.json").unlink()  # nothing recorded: the registration time, after the reviews
+    assert labels_cutoff(champ)[1] == "registered" and _new_labels(ws, champ).value == 0.0
+
+
+def test_retrain_counts_labels_added_while_it_trained(ws: Workspace) -> None:
+    """Retrain records when it read the labels: a review stored while the model was fitting is a new label."""
+    ids = seed_assets(ws, 24)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:12])
+
+    def fit(records: Sequence[AssetRecord]) -> TableModel:
+        _review(ws, ids[12:15], grade="A")  # reviewers keep working while the model trains
+        return TableModel({"pump": "A", "valve": "C"})
+
+    res = retrain(ws, fit=fit, loader="table", version="v1", promote=True)
+    assert res.promoted
+    champ = ModelRegistry(ws).champion()
+    assert champ is not None and champ.lineage is not None and "labels_as_of" in champ.lineage
+    trig = _new_labels(ws, champ)
+    assert trig.value == 3.0 and trig.fired and trig.info["since_source"] == "labels_as_of"
+    assert "since the champion's training labels were read" in trig.message
