@@ -187,7 +187,7 @@ def test_html_character_references_separate_words(summarizer: LogSummarizer, tex
     (f,), flags = summarizer.entry_findings(LogEntry("e", text))
     assert flags == [] and f.defect == "leak" and f.status == status
     assert text[f.span[0]:f.span[1]] in ("leak", "leaking")
-    assert clean_text("a&amp;b&bogus;", 100)[0] == "a&    b&bogus;"  # same length; unknown references stay
+    assert clean_text("a&amp;b&bogus;", 100)[0] == "a&b&bogus;"  # decoded; unknown references stay
 
 
 @pytest.mark.parametrize("text", ["hose\U0001f44dleaking", "hose leaking\U0001f44d\U0001f3fd",
@@ -198,10 +198,10 @@ def test_pictographs_and_arrows_separate_words(summarizer: LogSummarizer, text: 
 
 
 def test_only_the_kept_characters_are_cleaned(monkeypatch: pytest.MonkeyPatch) -> None:
-    from assetgrade.modalities.text import summary
+    from assetgrade.modalities.text import clean
 
     seen: list[int] = []
-    real = summary._TAG
+    real = clean._TAG
 
     class Recorder:
         def search(self, text: str) -> object:
@@ -212,7 +212,7 @@ def test_only_the_kept_characters_are_cleaned(monkeypatch: pytest.MonkeyPatch) -
             seen.append(len(text))
             return real.sub(repl, text)  # type: ignore[call-overload,no-any-return]
 
-    monkeypatch.setattr(summary, "_TAG", Recorder())
+    monkeypatch.setattr(clean, "_TAG", Recorder())
     page = "<td>hose leaking</td>" + "<p>x</p>" * 100_000  # a pasted HTML page of 800 kB
     text, flags = clean_text(page, 100)
     assert text.startswith("    hose leaking     ") and len(text) == 100 and flags == ["truncated"]

@@ -9,7 +9,6 @@ features (names in :attr:`LogSummarizer.feature_names`) and the findings.
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 import numbers
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import Finding
+from assetgrade.modalities.text.clean import CleanText, clean_entry, clean_text
 from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
 from assetgrade.modalities.text.normalize import Normalizer
 from assetgrade.ontology import Ontology, normalise_term
@@ -30,18 +30,10 @@ __all__ = ["AssetSummary", "LogSummarizer", "check_limits", "clean_text"]
 
 _WORD = re.compile("[^\\s\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\ufe0e\ufe0f\U0001f000-\U0001faff]+")
 """A token: a run of characters other than spaces, arrows and pictographs ("hose👍leaking", "leak→replaced")."""
-_INVISIBLE = re.compile("[\u00a0\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0e-\x1f\x7f"
-                        "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""A no-break space, zero-width characters (as pasted from web forms), direction marks and embeddings
-(left-to-right / right-to-left marks around Arabic or Hebrew) and control characters (NUL, bell,
-escape, DEL from terminals and binary exports): read as spaces."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|div|p|br|hr|td|tr|th|table|li|ul|ol|small|sup|sub)"
-                  r"(?:\s[^<>]*)?/?>", re.I)
-"""An HTML formatting tag (``<b>``, ``</td>``, ``<br/>``): a word boundary, not part of a word; ``<id>`` stays."""
-_ENTITY = re.compile(r"&(?:[a-z]{2,8}|#[0-9]{1,7}|#x[0-9a-f]{1,6});", re.I)
-"""An HTML character reference (``&nbsp;``, ``&amp;``, ``&#160;``) from notes exported as HTML."""
-_STRIP = ".,;:!?()[]{}\"'*"
+_STRIP = ".,;:!?()[]{}\"'*&"
+_JOIN = re.compile(r"(?<=[^\W\d_]{2})&(?=[^\W\d_]{2})")
+"""An ampersand between two words ("crack&leak", "PINS&BUSHES", as MaintNorm's gold splits them): a word
+boundary; "R&R", "P&H" and "1&2" stay one token."""
 _REPLACE = re.compile(
     r"\b(replace[ds]?|replacing|repl|rplc|c/o|c/out|change ?out|changeout|swap(ped)?|fit new|new)\b", re.I
 )
@@ -54,58 +46,22 @@ _NEXT_WORDS = re.compile(r"\W+(\w+)(?:\s+(\w+))?")
 _FAULT_ONLY = FAULT_WORDS - {"noise", "noisy", "leak", "leaks", "leaking", "crack", "cracks", "cracked"}
 
 
-def clean_text(text: str | bytes, max_chars: int) -> tuple[str, list[str]]:
-    """Text as str, bytes decoded (bad bytes replaced), cut to ``max_chars``; with quality flags.
-
-    >>> clean_text(b"leak\\xff", 100)
-    ('leak\\ufffd', ['not_utf8'])
-    """
-    flags: list[str] = []
-    if isinstance(text, bytes):
-        raw = text
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", errors="replace")
-            flags.append("not_utf8")
-    elif _SURROGATE.search(text):  # bytes decoded with surrogateescape: the sentence embedder cannot encode them
-        text = _SURROGATE.sub("\ufffd", text)
-        flags.append("not_utf8")
-    if len(text) > max_chars:
-        text = text[:max_chars]  # before the HTML and invisible-character passes: a 1 MB page took 0.4 s
-        flags.append("truncated")
-    if _INVISIBLE.search(text) or _TAG.search(text) or _ENTITY.search(text):
-        # "<b>cracked</b>", "pump\u00a0cracked\u200b", "no&nbsp;leak": words apart; blanked to spaces of the
-        # same length (a character reference to its character, then spaces), so spans still index the stored text
-        text = _TAG.sub(lambda m: " " * len(m.group()), _ENTITY.sub(_entity, text))
-        text = _INVISIBLE.sub(" ", text)
-    if not text.strip():
-        flags.append("empty")
-    return text, flags
-
-
-def _entity(m: re.Match[str]) -> str:
-    """A character reference as its character padded with spaces to the reference's length (unknown: kept).
-
-    >>> _entity(_ENTITY.match("&amp;")), _entity(_ENTITY.match("&nbsp;")), _entity(_ENTITY.match("&bogus;"))
-    ('&    ', '      ', '&bogus;')
-    """
-    ref = m.group()
-    char = html.unescape(ref)
-    if char == ref or len(char) != 1:
-        return ref
-    return (char if char.isprintable() and not char.isspace() else " ").ljust(len(ref))
-
-
 def _spans(text: str) -> list[tuple[str, int, int]]:
-    """Whitespace tokens of a cleaned text, outer punctuation stripped, with their character spans."""
+    """Whitespace tokens of a cleaned text, split at an ampersand joining two words, outer punctuation
+    stripped, with their character spans.
+
+    >>> _spans("crack&leak, tip& R&R")
+    [('crack', 0, 5), ('leak', 6, 10), ('tip', 12, 15), ('R&R', 17, 20)]
+    """
     spans = []
     for m in _WORD.finditer(text):
-        s, raw = m.start(), m.group(0)
-        lead = len(raw) - len(raw.lstrip(_STRIP))
-        trail = len(raw.rstrip(_STRIP))
-        if trail > lead:
-            spans.append((raw[lead:trail], s + lead, s + trail))
+        at = m.start()
+        for raw in _JOIN.split(m.group(0)):
+            lead = len(raw) - len(raw.lstrip(_STRIP))
+            trail = len(raw.rstrip(_STRIP))
+            if trail > lead:
+                spans.append((raw[lead:trail], at + lead, at + trail))
+            at += len(raw) + 1
     return spans
 
 
@@ -240,15 +196,20 @@ class LogSummarizer:
 
     def entry_findings(self, entry: LogEntry) -> tuple[list[Finding], list[str]]:
         """Defect findings in one entry (with spans and status) and its quality flags."""
-        text, flags = clean_text(entry.text, self.max_chars)
-        spans = _spans(text)
-        return self._findings(entry, text, spans, self._expand([[w for w, _, _ in spans]])[0]), flags
+        cleaned = clean_entry(entry.text, self.max_chars)
+        spans = _spans(cleaned.text)
+        return self._findings(entry, cleaned, spans, self._expand([[w for w, _, _ in spans]])[0]), cleaned.flags
 
-    def _findings(self, entry: LogEntry, text: str, spans: list[tuple[str, int, int]],
+    def _findings(self, entry: LogEntry, cleaned: CleanText, spans: list[tuple[str, int, int]],
                   expanded: list[str]) -> list[Finding]:
-        """Defect findings of one cleaned entry text, its raw tokens (with spans) and their expansions."""
+        """Defect findings of one cleaned entry text, its raw tokens (with spans) and their expansions.
+
+        Statuses are read from the cleaned text; each finding's span is the stored text's (before
+        references were decoded), its summary the cleaned words.
+        """
         if not spans:
             return []
+        text = cleaned.text
         # each expanded word keeps the character span of the raw token it came from
         words: list[tuple[str, int, int]] = []
         for (_, s, e), exp in zip(spans, expanded, strict=True):
@@ -284,7 +245,7 @@ class LogSummarizer:
                     confidence=1.0 if kind == "defect" else 0.6,
                     status=status,
                     evidence_id=entry.evidence_id,
-                    span=(s, e),
+                    span=cleaned.source_span(s, e),
                 )
             )
         return findings
@@ -304,12 +265,13 @@ class LogSummarizer:
         last_repair: datetime | None = None
         faulty_entries = 0
         events: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-        cleaned = [clean_text(e.text, self.max_chars) for e in entries]
-        spans = [_spans(text) for text, _ in cleaned]
+        cleaned = [clean_entry(e.text, self.max_chars) for e in entries]
+        spans = [_spans(c.text) for c in cleaned]
         expanded = self._expand([[w for w, _, _ in sp] for sp in spans])
-        for e, (text, fl), sp, exp in zip(entries, cleaned, spans, expanded, strict=True):
-            found = self._findings(e, text, sp, exp)
-            flags.extend(f"{x}:{e.evidence_id}" for x in fl)
+        for e, clean, sp, exp in zip(entries, cleaned, spans, expanded, strict=True):
+            found = self._findings(e, clean, sp, exp)
+            text = clean.text
+            flags.extend(f"{x}:{e.evidence_id}" for x in clean.flags)
             findings.extend(found)
             # actions are read from the cleaned text the findings come from: bytes decoded, cut to max_chars
             rep, fix = _acted(_REPLACE, text), _acted(_REPAIR, text)
