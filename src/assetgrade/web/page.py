@@ -18,10 +18,11 @@ from assetgrade.errors import NotFoundError, StoreError, ValidationError
 from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
+from assetgrade.store.evidence_sample import sample_evidence
 from assetgrade.store.repository import get_asset
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
-from assetgrade.store.schema import Evidence, Prediction, Provenance, Review
+from assetgrade.store.schema import Prediction, Review
 from assetgrade.web.svg import distribution_bars, series_plot
 
 if TYPE_CHECKING:
@@ -35,9 +36,10 @@ REVIEWS_SHOWN = 50
 """The asset page lists this many reviews, newest first, and says how many there are."""
 
 SHOWN: dict[str, int] = {"image": 24, "log": 200, "series": 6, "other": 100}
-"""The asset page draws at most this many evidence items of a kind (``log`` counts logs and documents
-with text; ``other`` what it can only list): those the latest grade's findings name first, then the
-newest. It says how many more there are and links to the page with all of them (``?all=1``)."""
+"""The asset page reads and draws at most this many evidence items of a kind (the groups of
+:mod:`assetgrade.store.evidence_sample`: ``log`` counts logs and documents with text, ``other`` what it
+can only list): those the latest grade's findings name first, then the newest. It says how many more
+there are and links to the page with all of them (``?all=1``)."""
 
 
 @dataclass
@@ -205,55 +207,21 @@ def _stored(blobs: BlobStore, sha: str) -> bool:
         return False
 
 
-def _page_kind(ev: Evidence) -> str:
-    """The :data:`SHOWN` kind an evidence item is drawn as."""
-    if ev.kind == "image" and ev.blob_sha:
-        return "image"
-    if ev.kind in ("log", "document") and ev.text is not None:
-        return "log"
-    return "series" if ev.kind == "series" and ev.blob_sha else "other"
-
-
-def _shown(evidence: Sequence[Any], named: set[str], show_all: bool) -> tuple[list[Any], dict[str, int]]:
-    """The (evidence, origin) rows the page draws, in their order, and per kind how many it leaves off.
-
-    Each kind keeps at most :data:`SHOWN` items: those in ``named`` (the findings' evidence ids) first,
-    then the newest; an asset with thousands of photos or series files would otherwise check every
-    blob and plot every series on each view.
-    """
-    if show_all:
-        return list(evidence), {}
-    by_kind: dict[str, list[int]] = {}
-    for k, (ev, _origin) in enumerate(evidence):
-        by_kind.setdefault(_page_kind(ev), []).append(k)
-    keep: set[int] = set()
-    hidden: dict[str, int] = {}
-    for kind, idx in by_kind.items():
-        limit = SHOWN[kind]
-        if len(idx) <= limit:
-            keep.update(idx)
-            continue
-
-        def rank(k: int) -> tuple[bool, float, int]:
-            ev = evidence[k][0]
-            return ev.id not in named, -(ev.created_at.timestamp() if ev.created_at else 0.0), k
-
-        keep.update(sorted(idx, key=rank)[:limit])
-        hidden[kind] = len(idx) - limit
-    return [evidence[k] for k in sorted(keep)], hidden
-
-
 def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> AssetPage:
     """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction).
 
-    At most :data:`SHOWN` evidence items of each kind are drawn unless ``show_all``."""
+    At most :data:`SHOWN` evidence items of each kind are read and drawn unless ``show_all``: those
+    the latest grade's findings name first, then the newest (:func:`~assetgrade.store.evidence_sample.
+    sample_evidence`, LIMIT in the query and a count per kind for the "N more" notice); an asset with
+    thousands of photos or log entries would otherwise have every row loaded, every blob checked and
+    every series plotted on each view."""
     with ws.session(readonly=True) as s:
         asset = get_asset(s, asset_id)
-        evidence = s.execute(
-            select(Evidence, Provenance.origin).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-            .where(Evidence.asset_id == asset_id).order_by(Evidence.id)
-        ).all()
         pred = latest_prediction(s, asset_id)  # not every prediction's payload: an asset may be graded often
+        result, result_error = _result_of(pred)
+        findings = [f for e in (result.evidence if result else ()) for f in e.findings]
+        limits = None if show_all else SHOWN
+        sample = sample_evidence(s, asset_id, limits, first={f.evidence_id for f in findings if f.evidence_id})
         n_predictions = s.execute(select(func.count()).select_from(Prediction)
                                   .where(Prediction.asset_id == asset_id)).scalar_one() if pred else 0
         reviews = list_reviews(s, asset_id, limit=REVIEWS_SHOWN)  # an asset may be reviewed many times
@@ -263,8 +231,6 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> 
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
         next_request = next((r.asset_id for r in open_rows if r.asset_id != asset_id), None)
-    result, result_error = _result_of(pred)
-    findings = [f for e in (result.evidence if result else ()) for f in e.findings]
     images, logs, series = [], [], []
     unshown: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
@@ -280,8 +246,7 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> 
         if key not in seen:
             seen.add(key)
             candidates.append(cand)
-    shown, hidden = _shown(evidence, {f.evidence_id for f in findings if f.evidence_id}, show_all)
-    for ev, origin in shown:
+    for ev, origin in sample.rows:
         if ev.kind == "image" and ev.blob_sha:
             mine = [f for f in findings if f.modality == "vision" and f.evidence_id == ev.id and f.region]
             heat = overlay_sha(pred, ev.id)
@@ -325,4 +290,5 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> 
                      images=images, logs=logs, series=series, distribution_svg=dist_svg, candidate_defects=candidates,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open,
-                     result_error=result_error, other_evidence=unshown, hidden=hidden, show_all=show_all)
+                     result_error=result_error, other_evidence=unshown, hidden=sample.hidden(limits),
+                     show_all=show_all)
