@@ -143,3 +143,41 @@ def test_a_json_body_sent_with_another_content_type_is_told_which_to_send(fresh_
     assert r.status_code == 422 and "Content-Type" not in r.json()["detail"]  # JSON, just not an object
     assert env.client.post("/api/v1/assets", content=b'{"id": "ct-1"}',
                            headers={"Content-Type": "text/plain"}).status_code == 401
+
+
+def test_a_damaged_grader_asked_for_a_round_is_503_like_grading_and_the_settings_are_judged_first(
+        trained_env: Any) -> None:
+    env = trained_env
+    h = env.auth("admin")
+    secret = str(env.ws.path)
+    state = env.client.app.state.assetgrade
+    pickle, info = env.ws.grader_dir / "grader.pkl", env.ws.grader_dir / "bundle.json"
+    intact, intact_info = pickle.read_bytes(), info.read_text(encoding="utf-8")
+    pickle.write_bytes(intact[: len(intact) // 2])  # half-copied
+    r = env.client.post("/api/v1/review/requests", json={"k": 3}, headers=h)
+    assert r.status_code == 503 and r.json()["error"] == "StoreError", r.text
+    assert "does not match the sha256" in r.json()["detail"] and "assetgrade train" in r.json()["detail"]
+    assert "<workspace>/models/grader" in r.text and secret not in r.text
+    r = env.client.post("/api/v1/review/requests", json={"strategy": "oracle"}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == "strategy"  # the client's own fault comes first
+    # in the background the job finds the damage: its error names places in the workspace too
+    r = env.client.post("/api/v1/review/requests?wait=false", json={"k": 3}, headers=h)
+    assert r.status_code == 202, r.text
+    state.rounds().wait(r.json()["job_id"], timeout=120)
+    job = env.client.get(r.json()["url"], headers=h)
+    assert job.json()["status"] == "failed" and "<workspace>/models/grader" in job.json()["error"], job.text
+    assert secret not in job.text
+    pickle.unlink()
+    r = env.client.post("/api/v1/review/requests", json={"k": 3}, headers=h)
+    assert r.status_code == 503 and "a file of the saved grader is missing" in r.json()["detail"], r.text
+    pickle.write_bytes(intact)
+    info.write_text("{not json", encoding="utf-8")
+    queued = env.client.get("/api/v1/audit/events?action=review.round_queued", headers=h).json()["items"]
+    for url in ("/api/v1/review/requests", "/api/v1/review/requests?wait=false"):
+        r = env.client.post(url, json={"k": 3}, headers=h)
+        assert r.status_code == 503 and r.json()["error"] == "StoreError" and secret not in r.text, (url, r.text)
+    assert env.client.get("/api/v1/audit/events?action=review.round_queued", headers=h).json()["items"] == queued
+    assert env.client.get("/api/v1/review/requests", headers=h).json()["total"] == 0
+    info.write_text(intact_info, encoding="utf-8")
+    r = env.client.post("/api/v1/review/requests", json={"k": 3}, headers=h)
+    assert r.status_code == 201 and len(r.json()["added"]) == 3, r.text

@@ -335,3 +335,35 @@ def test_an_asset_reviewed_many_times_lists_the_newest_reviews_and_the_count(fre
     history = html.split('id="h-hist"')[1].split("</ul>")[0]
     assert f"the newest {REVIEWS_SHOWN} of {n}" in history
     assert history.count("<li>") == REVIEWS_SHOWN and f"pass {n}<" in history and "pass 5<" not in history
+
+
+def test_ui_errors_name_places_in_the_workspace_not_the_servers_paths(trained_env: Any) -> None:
+    # the JSON errors said <workspace>; the HTML pages printed where the server keeps the workspace
+    import shutil
+
+    env = trained_env
+    secret = str(env.ws.path)
+    c = env.login("admin")
+    pickle, info = env.ws.grader_dir / "grader.pkl", env.ws.grader_dir / "bundle.json"
+    intact = pickle.read_bytes()
+    pickle.write_bytes(intact[: len(intact) // 2])  # half-copied: the error page (503) names the file
+    r = c.post("/ui/assets/new-01/grade", follow_redirects=False)
+    assert r.status_code == 503 and "Error 503" in r.text and "does not match the sha256" in r.text, r.text
+    assert "&lt;workspace&gt;/models/grader/grader.pkl" in r.text and secret not in r.text
+    r = c.post("/ui/requests/round", data={"k": "3", "strategy": "typiclust"}, follow_redirects=False)
+    assert r.status_code == 303  # bundle.json reads: the job finds the damage, its banner names the file
+    job = r.headers["location"].rsplit("=", 1)[1]
+    env.client.app.state.assetgrade.rounds().wait(job, timeout=120)
+    html = c.get(r.headers["location"]).text
+    assert f"Round {job} failed" in html and "&lt;workspace&gt;/models/grader" in html and secret not in html
+    pickle.write_bytes(intact)
+    info_text = info.read_text(encoding="utf-8")
+    info.write_text("{not json", encoding="utf-8")  # the form's check finds it: said above the form, input kept
+    r = c.post("/ui/requests/round", data={"k": "4", "strategy": "typiclust"})
+    assert r.status_code == 503 and "Not started" in r.text and 'value="4"' in r.text, r.text
+    assert "&lt;workspace&gt;/models/grader/bundle.json" in r.text and secret not in r.text
+    info.write_text(info_text, encoding="utf-8")
+    shutil.rmtree(env.ws.grader_dir)  # no grader: said on the asset page
+    r = c.post("/ui/assets/new-01/grade", follow_redirects=False)
+    assert r.status_code == 404 and "Not graded: no saved grader at &lt;workspace&gt;/models/grader" in r.text
+    assert secret not in r.text

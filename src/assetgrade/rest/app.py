@@ -140,8 +140,10 @@ def create_app(workspace: Workspace, settings: RestSettings | None = None) -> Fa
         redoc_url=None,
         lifespan=_lifespan(settings.worker_threads),
     )
-    app.state.assetgrade = AppState(workspace=workspace, settings=settings, tokens=TokenCache(settings.token_cache_s))
-    install_error_handlers(app, identify=current_principal, redact=path_redactor(_server_places(workspace)))
+    redact = path_redactor(_server_places(workspace))  # one redactor for JSON errors and the UI's pages
+    app.state.assetgrade = AppState(workspace=workspace, settings=settings, tokens=TokenCache(settings.token_cache_s),
+                                    redact=redact)
+    install_error_handlers(app, identify=current_principal, redact=redact)
     # order matters: /assets/{id}/reviews must be matched before the catch-all /assets/{id}
     for module in (review, telemetry, admin, assets):
         app.include_router(module.router)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, ValidationError
 from assetgrade.rest.auth import Principal, TokenCache, authenticate, hash_token, read_session_cookie, require
-from assetgrade.rest.errors import AuthenticationError
+from assetgrade.rest.errors import AuthenticationError, path_redactor
 from assetgrade.rest.settings import RestSettings
 
 if TYPE_CHECKING:
@@ -19,14 +20,15 @@ if TYPE_CHECKING:
     from assetgrade.review.rounds import RoundRunner
     from assetgrade.workspace import Workspace
 
-__all__ = ["SESSION_COOKIE", "AppState", "app_state", "current_principal", "roles"]
+__all__ = ["SESSION_COOKIE", "AppState", "app_state", "current_principal", "grader_bundle_info",
+           "load_workspace_grader", "roles", "unusable_grader"]
 
 SESSION_COOKIE = "assetgrade_session"
 
 
 @dataclass
 class AppState:
-    """Everything the handlers share: one workspace (one engine), the settings, the token cache.
+    """Everything the handlers share: one workspace (one engine), the settings, the token cache, the path redactor.
 
     Examples
     --------
@@ -37,6 +39,10 @@ class AppState:
     workspace: Workspace
     settings: RestSettings
     tokens: TokenCache
+    redact: Callable[[str], str] = field(default_factory=lambda: path_redactor({}), repr=False)
+    """Takes the server's paths (workspace, blob store) out of a message shown to a client: the one function
+    (:func:`~assetgrade.rest.errors.path_redactor`) that JSON error bodies, the web UI's error pages and its
+    messages all use; unchanged text by default."""
     _ontology: Ontology | None = field(default=None, repr=False)
     _rounds: RoundRunner | None = field(default=None, repr=False)
     _rounds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -62,41 +68,16 @@ class AppState:
     def grader(self) -> Grader:
         """The workspace's trained grader (``models/grader``) with its evidence store; call with ``grading_lock`` held.
 
-        Loaded on first use and again when the saved bundle changes (a retrained grader); a
-        workspace without one is a NotFoundError saying to train. A saved grader that cannot be used
-        (damaged or half-copied files, another grade scale than the ontology's) is a StoreError (503):
-        the fault is the server's, not the request's, so it is not a 422 a client would take as its own.
+        Loaded on first use and again when the saved bundle changes (a retrained grader), by
+        :func:`load_workspace_grader`: a workspace without one is a NotFoundError saying to train, a
+        saved grader that cannot be used a StoreError (503).
         """
-        from assetgrade.errors import StoreError, ValidationError
-
-        try:
-            return self._load_grader()
-        except ValidationError as exc:
-            raise StoreError(f"the workspace's grader (models/grader) cannot be used: {exc}; an admin must retrain"
-                             " it (assetgrade train) or restore it (assetgrade models rollback)") from exc
-
-    def _load_grader(self) -> Grader:
-        from assetgrade.errors import NotFoundError, ValidationError
-        from assetgrade.grader import Grader
-        from assetgrade.grading.bundle import INFO_NAME, read_bundle_info
-
-        sha = read_bundle_info(self.workspace.grader_dir).get("pickle_sha256")
+        sha = grader_bundle_info(self.workspace).get("pickle_sha256")
         if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
             if self._grader is not None:
                 self._grader.cache.close()
                 self._grader = None
-            try:
-                grader = Grader.load(self.workspace.grader_dir, evidence_store=self.workspace.evidence_cache_path,
-                                     evidence_store_max_bytes=self.workspace.evidence_cache_max_bytes)
-            except NotFoundError as exc:  # bundle.json is there (read above), a file it names is not: damaged
-                raise ValidationError(f"a file of the saved grader is missing ({exc})",
-                                      where=str(self.workspace.grader_dir / INFO_NAME)) from exc
-            try:
-                grader.check_scale(self.ontology())  # once per loaded model, not per request
-            except ValidationError:
-                grader.cache.close()
-                raise
-            self._grader = grader
+            self._grader = load_workspace_grader(self.workspace, self.ontology())  # the scale: once per model
         return self._grader
 
     def close(self) -> None:
@@ -109,6 +90,52 @@ class AppState:
             if self._grader is not None:
                 self._grader.cache.close()
                 self._grader = None
+
+
+def unusable_grader(exc: AssetgradeError) -> StoreError:
+    """The StoreError (503) for a saved grader that cannot be used: the fault is the server's, not the request's,
+    so it is not a 422 (or a 404) a client would take as its own."""
+    return StoreError(f"the workspace's grader (models/grader) cannot be used: {exc}; an admin must retrain it"
+                      " (assetgrade train) or restore it (assetgrade models rollback)")
+
+
+def grader_bundle_info(workspace: Workspace) -> dict[str, Any]:
+    """``bundle.json`` of the workspace's grader: a NotFoundError saying to train when there is none (404), a
+    StoreError when it does not read (503)."""
+    from assetgrade.grading.bundle import read_bundle_info
+
+    try:
+        return read_bundle_info(workspace.grader_dir)
+    except ValidationError as exc:
+        raise unusable_grader(exc) from exc
+
+
+def load_workspace_grader(workspace: Workspace, ontology: Ontology) -> Grader:
+    """The workspace's trained grader (``models/grader``), with its evidence store, checked against the grade scale.
+
+    Every route that uses it loads it here: a workspace without one is a NotFoundError saying to
+    train (404); a saved grader that cannot be used (damaged or half-copied files, a file it names
+    missing, another grade scale than the ontology's) is a StoreError (503) saying to retrain or roll back.
+    """
+    from assetgrade.grader import Grader
+    from assetgrade.grading.bundle import INFO_NAME
+
+    grader_bundle_info(workspace)
+    try:
+        try:
+            grader = Grader.load(workspace.grader_dir, evidence_store=workspace.evidence_cache_path,
+                                 evidence_store_max_bytes=workspace.evidence_cache_max_bytes)
+        except NotFoundError as exc:  # bundle.json is there (read above), a file it names is not: damaged
+            raise ValidationError(f"a file of the saved grader is missing ({exc})",
+                                  where=str(workspace.grader_dir / INFO_NAME)) from exc
+        try:
+            grader.check_scale(ontology)
+        except ValidationError:
+            grader.cache.close()
+            raise
+    except ValidationError as exc:
+        raise unusable_grader(exc) from exc
+    return grader
 
 
 def app_state(request: Request) -> AppState:

@@ -228,6 +228,7 @@ def label_round(
     requested_by: str = "system",
     progress: Callable[[str], None] | None = None,
     on_stored: Callable[[Session, LabelRound], None] | None = None,
+    grader: Grader | None = None,
 ) -> LabelRound:
     """Suggest ``k`` assets of the workspace to label next and, with ``enqueue``, store them as label requests.
 
@@ -241,27 +242,39 @@ def label_round(
     no suggestions (every asset labelled) stores and withdraws nothing: its ``enqueued`` report is
     empty. ``k`` must be >= 1 and ``per_class`` finite and >= 0. ``on_stored(session, round)`` runs
     inside that transaction (a background job records its end there).
+
+    ``grader``: one the caller loaded already (instead of ``model``), so that the caller decides what
+    a grader that does not load means: the REST service answers a damaged workspace grader with 503
+    (:func:`assetgrade.rest.deps.load_workspace_grader`), as its other routes do. Check the settings
+    with :func:`check_round` before loading it. Its evidence store file is closed when the round ends.
     """
     from assetgrade.grader import Grader
     from assetgrade.store.loading import load_records
 
-    params = check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=enqueue, replace=replace)
-    grader = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path,
-                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
-    records = load_records(ws)
+    loaded = grader  # closed below however the round ends, also when it was handed in
     try:
-        grader.check_scale(ws.ontology())
-        rows = suggest_labels(grader, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
+        params = check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=enqueue,
+                             replace=replace)
+        if loaded is not None and model is not None:
+            raise ValidationError("give the grader or the folder to load it from (model), not both", where="model")
+        if loaded is None:
+            loaded = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path,
+                                 evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+        records = load_records(ws)
+        loaded.check_scale(ws.ontology())
+        rows = suggest_labels(loaded, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
+        model_version = loaded.version_
     finally:
-        grader.cache.close()  # the rows are on disk for the next round; the file handle goes now
-    rnd = LabelRound(strategy=strategy, seed=seed, model_version=grader.version_,
+        if loaded is not None:
+            loaded.cache.close()  # the rows are on disk for the next round; the file handle goes now
+    rnd = LabelRound(strategy=strategy, seed=seed, model_version=model_version,
                      labelled=sum(r.grade is not None for r in records), assets=len(records), suggestions=rows)
     if enqueue:
         items = [RequestedLabel(asset_id=r.asset_id, rank=r.rank, chosen_by=r.chosen_by,
                                 predicted_grade=r.predicted_grade, confidence=r.confidence) for r in rows]
         with ws.session() as s:
             if items:
-                report = add_label_requests(s, items, strategy=strategy, model_version=grader.version_,
+                report = add_label_requests(s, items, strategy=strategy, model_version=model_version,
                                             requested_by=requested_by, replace=replace,
                                             settings={"k": k, "per_class": per_class, "seed": seed})
             else:  # nothing to ask for: nothing is stored and, with replace, nothing withdrawn

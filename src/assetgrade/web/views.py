@@ -16,7 +16,14 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from assetgrade.errors import AssetgradeError, ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from assetgrade.errors import (
+    AssetgradeError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreError,
+    ValidationError,
+)
 from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_session_cookie
 from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
 from assetgrade.rest.errors import AuthenticationError, status_for
@@ -77,6 +84,12 @@ def _same_origin(request: Request) -> None:
         raise PermissionDeniedError(f"cross-site form post refused (Origin {origin})")
 
 
+def _said(request: Request, exc: AssetgradeError) -> str:
+    """An error's message as a page shows it: without the server's paths (written ``<workspace>``, ``<blob store>``),
+    by the same function as the API's JSON error bodies."""
+    return app_state(request).redact(str(exc))
+
+
 def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     ctx.setdefault("who", getattr(request.state, "principal", None))
     # no-store: the browser's back button must ask again, not show an asset page (and its form) from
@@ -118,7 +131,7 @@ async def login(request: Request) -> Response:
         if not who.can("admin", "reviewer"):
             raise PermissionDeniedError("station tokens cannot use the review UI")
     except (AuthenticationError, PermissionDeniedError) as exc:
-        return _render(request, "login.html", {"next": nxt, "error": str(exc), "who": None}, status=401)
+        return _render(request, "login.html", {"next": nxt, "error": _said(request, exc), "who": None}, status=401)
     resp = RedirectResponse(nxt, status_code=303)
     resp.set_cookie(SESSION_COOKIE, sign_session_cookie(h, state.settings.session_secret,
                                                          state.settings.session_max_age_s),
@@ -218,8 +231,8 @@ async def post_label_round(request: Request) -> Response:
             first = exc.errors()[0]
             raise ValidationError(str(first["msg"]), where=".".join(str(p) for p in first["loc"])) from exc
         job_id = await run_in_threadpool(queue_label_round, state, who, body)
-    except (ValidationError, NotFoundError) as exc:
-        ctx = await run_in_threadpool(_requests_ctx, request, 0, 50, form, str(exc))
+    except (ValidationError, NotFoundError, StoreError) as exc:  # a bundle.json that does not read: StoreError
+        ctx = await run_in_threadpool(_requests_ctx, request, 0, 50, form, _said(request, exc))
         return _render(request, "requests.html", ctx, status=status_for(exc))
     return RedirectResponse(f"/ui/requests?job={quote(job_id)}", status_code=303)
 
@@ -269,7 +282,7 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
         await run_in_threadpool(grade_now, app_state(request), who, asset_id)
     except NotFoundError as exc:  # no trained grader (an unknown asset fails again below, as a plain 404)
         ctx = await run_in_threadpool(_asset_ctx, request, asset_id)
-        ctx["grade_error"] = str(exc)
+        ctx["grade_error"] = _said(request, exc)
         return _render(request, "asset.html", ctx, status=404)
     return RedirectResponse(f"{asset_url(asset_id)}?graded=1", status_code=303)
 
@@ -289,7 +302,7 @@ async def post_review(request: Request, asset_id: str) -> Response:
     except (ConflictError, ValidationError) as exc:
         status = 409 if isinstance(exc, ConflictError) else 422
         kind = "conflict" if status == 409 else "error"
-        ctx = await run_in_threadpool(_asset_ctx, request, asset_id, form, str(exc), kind)
+        ctx = await run_in_threadpool(_asset_ctx, request, asset_id, form, _said(request, exc), kind)
         if isinstance(exc, ConflictError):  # keep the reviewer's input; a resubmit now answers the new version
             ctx["form"]["stale_version"] = form["expected_version"]
             ctx["form"]["expected_version"] = ctx["p"].asset.version
@@ -343,8 +356,9 @@ def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response
                                 headers={"HX-Redirect": f"/ui/login?next={quote(here, safe='/')}{ended}"})
         elif request.method == "GET":
             return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}{ended}", status_code=303)
-        return _render(request, "login.html", {"next": "/ui/queue", "error": str(exc), "who": None}, status=401)
-    return _render(request, "error.html", {"status": status, "error": str(exc)}, status=status)
+        return _render(request, "login.html", {"next": "/ui/queue", "error": _said(request, exc), "who": None},
+                       status=401)
+    return _render(request, "error.html", {"status": status, "error": _said(request, exc)}, status=status)
 
 
 def install_ui(app: FastAPI) -> None:

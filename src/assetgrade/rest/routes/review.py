@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 
 from assetgrade.errors import NotFoundError
 from assetgrade.rest.auth import Principal
-from assetgrade.rest.deps import AppState, app_state, current_principal, roles
+from assetgrade.rest.deps import (
+    AppState,
+    app_state,
+    current_principal,
+    grader_bundle_info,
+    load_workspace_grader,
+    roles,
+)
 from assetgrade.rest.queries import QueueRow, review_queue
 from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import (
@@ -32,7 +39,6 @@ from assetgrade.store.results import list_reviews
 
 if TYPE_CHECKING:
     from assetgrade.review.suggest import LabelRound
-    from assetgrade.workspace import Workspace
 
 __all__ = ["queue_item", "queue_label_round", "round_job_out", "router", "store_label_round"]
 
@@ -78,16 +84,31 @@ def label_requests_route(request: Request, status: Literal["open", "done", "with
     return LabelRequestPage(status=status, total=total, limit=limit, offset=offset, items=items)
 
 
-def store_label_round(workspace: Workspace, who: Principal, body: LabelRoundIn) -> LabelRound:
-    """Suggest a round with the workspace's trained grader and store it as label requests by ``who``."""
-    from assetgrade.review.suggest import label_round
+def store_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> LabelRound:
+    """Suggest a round with the workspace's trained grader and store it as label requests by ``who``.
 
-    return label_round(workspace, k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
-                       enqueue=True, replace=body.replace, requested_by=who.name)
+    The settings are checked first (422 naming the field), then the grader is loaded as the other
+    routes load it (:func:`~assetgrade.rest.deps.load_workspace_grader`: 404 without one, 503 when it
+    cannot be used)."""
+    from assetgrade.review.suggest import check_round, label_round
+
+    check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
+                replace=body.replace)
+    grader = load_workspace_grader(state.workspace, state.ontology())
+    return label_round(state.workspace, k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
+                       enqueue=True, replace=body.replace, requested_by=who.name, grader=grader)
 
 
 def queue_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> str:
-    """Check the round now and run it on the process's round runner; returns the job id."""
+    """Check the round now and run it on the process's round runner; returns the job id.
+
+    As :func:`store_label_round`, a ``bundle.json`` that does not read is 503 before anything is queued
+    (the rest of the grader is loaded by the job, which records why it failed)."""
+    from assetgrade.review.suggest import check_round
+
+    check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
+                replace=body.replace)
+    grader_bundle_info(state.workspace)
     return state.rounds().submit(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
                                  replace=body.replace, requested_by=who.name)
 
@@ -102,7 +123,8 @@ def round_job_out(state: AppState, job_id: str) -> LabelRoundJobOut:
         raise NotFoundError(f"no label round job {job_id!r}")
     return LabelRoundJobOut(job_id=job.job_id, status=job.status, url=f"/api/v1/review/rounds/{job.job_id}",
                             requested_by=job.requested_by, settings=job.settings, queued_at=job.queued_at,
-                            started_at=job.started_at, finished_at=job.finished_at, error=job.error,
+                            started_at=job.started_at, finished_at=job.finished_at,
+                            error=None if job.error is None else state.redact(job.error),
                             round=None if job.round is None else LabelRoundOut.model_validate(job.round),
                             step=state.rounds().step(job_id) if job.status == "running" else None)
 
@@ -110,7 +132,7 @@ def round_job_out(state: AppState, job_id: str) -> LabelRoundJobOut:
 @router.post("/review/requests", response_model=LabelRoundOut, status_code=201,
              summary="Ask for labels: a new active-learning round (admin)",
              responses={202: {"model": LabelRoundJobOut, "description": "queued (wait=false)"},
-                        404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+                        404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}})
 def create_label_round_route(
     body: LabelRoundIn, request: Request,
     wait: bool = Query(True, description="false: check the round, run it in the background and answer 202 at once "
@@ -120,8 +142,10 @@ def create_label_round_route(
     """Run the strategy over the workspace with its trained grader and store the round as label requests.
 
     404 when the workspace has no trained grader (``assetgrade train``); 422 naming the field for an
-    unknown strategy or ``per_class`` with a strategy other than ``budget_switch``. Both are
-    answered at once with ``wait=false`` too, before anything is queued.
+    unknown strategy or ``per_class`` with a strategy other than ``budget_switch``; 503 when the
+    saved grader cannot be used (damaged or half-copied files, another grade scale), as for grading.
+    With ``wait=false`` the 404, the 422 and a ``bundle.json`` that does not read are answered at
+    once, before anything is queued; the job itself records any other failure.
     """
     from assetgrade.review.rounds import stored_round
 
@@ -129,7 +153,7 @@ def create_label_round_route(
     if not wait:
         job = round_job_out(state, queue_label_round(state, who, body))
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.url})
-    return LabelRoundOut.model_validate(stored_round(store_label_round(state.workspace, who, body), who.name))
+    return LabelRoundOut.model_validate(stored_round(store_label_round(state, who, body), who.name))
 
 
 @router.get("/review/rounds/{job_id}", response_model=LabelRoundJobOut, summary="A background round's state (admin)",
