@@ -2,7 +2,9 @@
 
 See ``docs/lifecycle.md`` and ``docs/audit-trail.md``. Modules:
 
-- :mod:`~assetgrade.lifecycle.registry`: ``ModelRegistry`` (register, evaluate, promote, rollback);
+- :mod:`~assetgrade.lifecycle.registry`: ``ModelRegistry`` (register, evaluate, promote, rollback), which calls
+  :mod:`~assetgrade.lifecycle.versions` (``ModelInfo``), :mod:`~assetgrade.lifecycle.registration` (names,
+  bundle copy, lineage) and :mod:`~assetgrade.lifecycle.promotion` (champion/challenger, rollback);
 - :mod:`~assetgrade.lifecycle.serving`: install the champion as ``models/grader``, the model that grades;
 - :mod:`~assetgrade.lifecycle.golden`: freeze and verify golden sets;
 - :mod:`~assetgrade.lifecycle.evaluate`: golden-set metrics per subgroup, ``PromotionPolicy``, ``compare``;

@@ -14,7 +14,7 @@ import pytest
 from tests.pg import PG_ENV, pg_url, start_behind
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
-from assetgrade.lifecycle import registry, serving
+from assetgrade.lifecycle import promotion, registration, registry, serving
 from assetgrade.lifecycle.bundles import bundle_digest
 from assetgrade.lifecycle.golden import freeze_golden_set
 from assetgrade.lifecycle.registry import ModelRegistry
@@ -50,6 +50,7 @@ def test_promotion_and_rollback_copy_and_hash_bundles_outside_the_write_lock(
 
     monkeypatch.setattr(serving.shutil, "copytree", copytree)
     monkeypatch.setattr(serving, "bundle_digest", digest)
+    monkeypatch.setattr(registration, "bundle_digest", digest)
     monkeypatch.setattr(registry, "bundle_digest", digest)
     v1 = reg.register(OwnIdModel("t-1", GOOD), version="v1")
     v2 = reg.register(OwnIdModel("t-2", GOOD), version="v2")
@@ -68,14 +69,14 @@ def test_a_refused_promotion_leaves_no_staged_copy(reg: ModelRegistry, ws: Works
     reg.register(OwnIdModel("t-2", GOOD), version="v2")
     reg.promote("v1")
     before = bundle_digest(ws.grader_dir)
-    real = registry.lock_chain
+    real = promotion.lock_chain
 
     def someone_else_promotes_first(s: Any) -> None:  # the champion changes between evaluation and the commit
         real(s)
-        row = s.get(registry.ModelVersion, "v1")
+        row = s.get(promotion.ModelVersion, "v1")
         row.status = "retired"
 
-    monkeypatch.setattr(registry, "lock_chain", someone_else_promotes_first)
+    monkeypatch.setattr(promotion, "lock_chain", someone_else_promotes_first)
     with pytest.raises(ConflictError, match="champion changed"):
         reg.promote("v2")
     assert bundle_digest(ws.grader_dir) == before
@@ -95,7 +96,7 @@ def test_a_second_registration_of_the_same_name_cannot_delete_the_first(
             nested.append(reg.register(first, version="v1", loader="table").bundle_sha256)
         return real_copy(src, dst, *a, **k)
 
-    monkeypatch.setattr(registry.shutil, "copytree", copytree)
+    monkeypatch.setattr(registration.shutil, "copytree", copytree)
     with pytest.raises(ConflictError, match="already registered"):
         reg.register(second, version="v1", loader="table")
     assert reg.get("v1").bundle_sha256 == nested[0] == bundle_digest(first)
@@ -108,7 +109,7 @@ def test_a_failed_registration_leaves_no_folder(reg: ModelRegistry, ws: Workspac
     def broken(*_a: object, **_k: object) -> None:
         raise StoreError("audit trail unavailable")
 
-    monkeypatch.setattr(registry, "append_event", broken)
+    monkeypatch.setattr(registration, "append_event", broken)
     with pytest.raises(StoreError, match="audit trail unavailable"):
         reg.register(TableModel(GOOD), version="v1", loader="table")
     assert list(ws.models_dir.iterdir()) == []
@@ -184,7 +185,7 @@ def test_two_promotions_at_once_on_postgresql_leave_one_champion(pg_ws: Workspac
         except Exception as exc:  # the failure this test is about
             outcome["v3"] = exc
 
-    real = registry._registered_digests
+    real = promotion._registered_digests
     worker: list[threading.Thread] = []
 
     def in_first_transaction(s: Any) -> set[str]:
@@ -192,7 +193,7 @@ def test_two_promotions_at_once_on_postgresql_leave_one_champion(pg_ws: Workspac
             worker.append(start_behind(_PG, s, second)[0])
         return real(s)
 
-    monkeypatch.setattr(registry, "_registered_digests", in_first_transaction)
+    monkeypatch.setattr(promotion, "_registered_digests", in_first_transaction)
     reg.promote("v2")
     worker[0].join(60)
     assert isinstance(outcome["v3"], ConflictError), outcome
@@ -341,7 +342,7 @@ def test_models_grader_never_goes_missing_during_a_swap_or_its_undo(
     def broken(*_a: object, **_k: object) -> None:
         raise StoreError("audit trail unavailable")
 
-    monkeypatch.setattr(registry, "append_event", broken)
+    monkeypatch.setattr(promotion, "append_event", broken)
     with pytest.raises(StoreError):
         reg.promote("v2", force=True, reason="retry")  # swapped in, then undone
     assert bundle_digest(ws.grader_dir) == v1.bundle_sha256
@@ -357,14 +358,14 @@ def test_without_an_atomic_exchange_two_renames_still_install_and_undo(
     reg.promote("v1")
     reg.promote("v2")
     assert bundle_digest(ws.grader_dir) == v2.bundle_sha256
-    real, down = registry.append_event, [True]
+    real, down = promotion.append_event, [True]
 
     def append_event(*a: Any, **k: Any) -> Any:
         if down:
             raise StoreError("down")
         return real(*a, **k)
 
-    monkeypatch.setattr(registry, "append_event", append_event)
+    monkeypatch.setattr(promotion, "append_event", append_event)
     with pytest.raises(StoreError, match="down"):
         reg.rollback()
     assert bundle_digest(ws.grader_dir) == v2.bundle_sha256 and reg.champion().version == "v2"  # type: ignore[union-attr]

@@ -61,7 +61,7 @@ def test_a_failed_promotion_leaves_models_grader_and_the_champion_as_they_were(
     def broken(*_a: object, **_k: object) -> None:
         raise StoreError("audit trail unavailable")
 
-    monkeypatch.setattr("assetgrade.lifecycle.registry.append_event", broken)
+    monkeypatch.setattr("assetgrade.lifecycle.promotion.append_event", broken)
     with pytest.raises(StoreError, match="audit trail unavailable"):
         reg.promote("v2")
     assert bundle_digest(ws.grader_dir) == before and reg.champion().version == "v1"  # type: ignore[union-attr]
