@@ -181,3 +181,42 @@ def test_a_damaged_grader_asked_for_a_round_is_503_like_grading_and_the_settings
     info.write_text(intact_info, encoding="utf-8")
     r = env.client.post("/api/v1/review/requests", json={"k": 3}, headers=h)
     assert r.status_code == 201 and len(r.json()["added"]) == 3, r.text
+
+
+def test_numbers_and_flags_of_write_bodies_take_their_json_type_only(fresh_env: Any) -> None:
+    import json
+
+    env = fresh_env
+    h = env.auth("admin")
+    a = env.assets[0].asset_id
+    version = env.client.get(f"/api/v1/assets/{a}", headers=h).json()["version"]
+    review = {"grade": "B", "expected_version": version}
+    # lax parsing took true as 1 and "1" as 1: a client's type bug went through as a real version
+    for field, body, url in (
+        ("expected_version", {**review, "expected_version": True}, f"/api/v1/assets/{a}/reviews"),
+        ("expected_version", {**review, "expected_version": str(version)}, f"/api/v1/assets/{a}/reviews"),
+        ("expected_version", {**review, "expected_version": float(version)}, f"/api/v1/assets/{a}/reviews"),
+        ("defects.0.box.0", {**review, "defects": [{"id": "dent", "box": ["1", 2, 3, 4]}]},
+         f"/api/v1/assets/{a}/reviews"),
+        ("value", {"id": "strict-1", "value": True}, "/api/v1/assets"),
+        ("value", {"id": "strict-1", "value": "12.5"}, "/api/v1/assets"),
+        ("expires_in_days", {"name": "dan", "role": "reviewer", "expires_in_days": True}, "/api/v1/tokens"),
+        ("k", {"k": "3"}, "/api/v1/review/requests"),
+        ("k", {"k": True}, "/api/v1/review/requests"),
+        ("seed", {"seed": "0"}, "/api/v1/review/requests"),
+        ("per_class", {"per_class": True}, "/api/v1/review/requests"),
+        ("replace", {"replace": 1}, "/api/v1/review/requests"),
+        ("replace", {"replace": "yes"}, "/api/v1/review/requests"),
+    ):
+        r = env.client.post(url, json=body, headers=h)
+        assert r.status_code == 422 and r.json()["where"] == f"body.{field}", (field, body, r.text)
+        sent = body
+        for part in field.split("."):
+            sent = sent[int(part)] if isinstance(sent, list) else sent[part]
+        assert r.json()["detail"].endswith(f", not {json.dumps(sent)}"), r.text  # says what came
+    assert env.client.get(f"/api/v1/assets/{a}/reviews", headers=h).json() == []
+    assert env.client.get("/api/v1/assets/strict-1", headers=h).status_code == 404
+    # the JSON types asked for pass: an integer where a number is asked too
+    assert env.client.post("/api/v1/assets", json={"id": "strict-1", "value": 12}, headers=h).status_code == 201
+    r = env.client.post(f"/api/v1/assets/{a}/reviews", json={**review, "note": "ok"}, headers=h)
+    assert r.status_code == 201 and r.json()["asset_version"] == version + 1, r.text

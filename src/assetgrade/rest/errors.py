@@ -153,7 +153,31 @@ def _request_error(exc: RequestValidationError) -> ValidationError:
         return ValidationError(f"the body is not valid JSON{at}" + (f": {why}" if why else ""), where="body")
     if first.get("type") == "body_unreadable":
         return ValidationError(f"the body cannot be read as JSON: {first.get('msg')}", where="body")
-    return ValidationError(str(first.get("msg")), where=".".join(str(p) for p in loc) or None)
+    msg = str(first.get("msg"))
+    if first.get("type") in _STRICT_TYPES and "input" in first:  # "a valid integer" alone puzzles who sent "1"
+        msg += f", not {_as_json(first['input'])}"
+    return ValidationError(msg, where=".".join(str(p) for p in loc) or None)
+
+
+_STRICT_TYPES = ("int_type", "float_type", "bool_type")
+"""Schema errors of a strict number or boolean field (rest/schemas.py) given a value of another JSON type."""
+
+
+def _as_json(value: object) -> str:
+    """A value as the client wrote it in JSON (``true``, ``"1"``, ``null``), shortened.
+
+    >>> _as_json(True), _as_json("1"), _as_json(1.5), _as_json("x" * 100)[-4:]
+    ('true', '"1"', '1.5', 'xx…"')
+    """
+    import json
+
+    try:
+        text = json.dumps(value)  # ASCII escapes: a lone surrogate sent in a string must not break the answer
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) <= 60:
+        return text
+    return text[:58] + '…"' if text.startswith('"') else text[:59] + "…"
 
 
 def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object] | None = None,

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from assetgrade.seeds import SEED_MAX
 
@@ -86,7 +86,12 @@ SQL_INT_MAX = 2**63 - 1
 """The largest integer the stores hold: larger query numbers are refused with 422, not a 500."""
 
 _IN = ConfigDict(extra="forbid", allow_inf_nan=False)
-"""Request bodies: unknown fields and NaN/Infinity refused (422 naming the field)."""
+"""Request bodies: unknown fields and NaN/Infinity refused (422 naming the field).
+
+Their numbers and booleans are strict (``Field(strict=True)``, ``StrictFloat``): a JSON integer
+where an integer is asked, a JSON number (an integer too) where a number is, ``true``/``false``
+where a boolean is. Lax parsing took ``true`` as 1, ``"1"`` as 1 and ``"yes"`` or ``1`` as true, so a
+client's type bug (a version sent as a string, a flag as a number) passed unnoticed."""
 
 
 class _Out(BaseModel):
@@ -177,7 +182,7 @@ class AssetIn(BaseModel):
     make: str | None = Field(None, max_length=200)
     model: str | None = Field(None, max_length=200)
     attributes: JsonObject = Field(default_factory=dict)
-    value: float | None = None
+    value: float | None = Field(None, strict=True)
 
 
 class EvidenceOut(_Out):
@@ -260,14 +265,14 @@ class LabelRoundIn(BaseModel):
 
     model_config = _IN
 
-    k: int = Field(20, ge=1, le=1000, description="how many unlabelled assets to ask labels for")
+    k: int = Field(20, ge=1, le=1000, strict=True, description="how many unlabelled assets to ask labels for")
     strategy: str = Field("budget_switch", min_length=1, max_length=64,
                           description="active-learning strategy (assetgrade.review.selection); unknown names are 422")
-    per_class: float | None = Field(None, ge=0, description="budget_switch only: labels per grade at which it "
-                                    "switches from typiclust to uncertain_coreset (default 10)")
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    replace: bool = Field(False, description="withdraw open requests of earlier rounds that this round does not "
-                          "repeat")
+    per_class: float | None = Field(None, ge=0, strict=True, description="budget_switch only: labels per grade at "
+                                    "which it switches from typiclust to uncertain_coreset (default 10)")
+    seed: int = Field(0, ge=0, le=SEED_MAX, strict=True)
+    replace: bool = Field(False, strict=True, description="withdraw open requests of earlier rounds that this round "
+                          "does not repeat")
 
 
 class LabelSuggestionOut(_Out):
@@ -328,7 +333,7 @@ class DefectIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, description="ontology defect id")
     severity: str | None = Field(None, max_length=50)
     evidence_id: str | None = Field(None, max_length=200)
-    box: list[float] | None = Field(None, min_length=4, max_length=4)
+    box: list[StrictFloat] | None = Field(None, min_length=4, max_length=4)
 
     @field_validator("box")
     @classmethod
@@ -343,7 +348,7 @@ class ReviewIn(BaseModel):
 
     model_config = _IN
 
-    expected_version: int = Field(ge=1, le=SQL_INT_MAX, description="the asset version the reviewer saw")
+    expected_version: int = Field(ge=1, le=SQL_INT_MAX, strict=True, description="the asset version the reviewer saw")
     grade: str | None = Field(None, max_length=50)
     defects: list[DefectIn] = Field(default_factory=list, max_length=200)
     note: str | None = Field(None, max_length=10_000)
@@ -455,7 +460,7 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "reviewer", "station"]
-    expires_in_days: float | None = Field(None, gt=0, le=36_500, allow_inf_nan=False,
+    expires_in_days: float | None = Field(None, gt=0, le=36_500, allow_inf_nan=False, strict=True,
                                           description="the token stops working this many days from now;"
                                                       " omitted: it works until revoked")
 

@@ -225,7 +225,11 @@ async def post_label_round(request: Request) -> Response:
             "replace": "on" if raw.get("replace") else ""}
     try:
         try:
-            body = LabelRoundIn.model_validate({"k": form["k"] or 20, "strategy": form["strategy"] or "budget_switch",
+            k = int(form["k"]) if form["k"] else 20  # a form sends text; the API's schema takes JSON integers only
+        except ValueError:
+            raise ValidationError(f"must be a whole number from 1 to 1000, got {form['k']!r}", where="k") from None
+        try:
+            body = LabelRoundIn.model_validate({"k": k, "strategy": form["strategy"] or "budget_switch",
                                                 "replace": bool(form["replace"])})
         except PydanticValidationError as exc:
             first = exc.errors()[0]
