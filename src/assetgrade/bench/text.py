@@ -403,13 +403,17 @@ def bench_extract(data_dir: Path | None = None, seed: int = 0, embedder: str = "
     block = ext.extract(records)
     ext_s = time.perf_counter() - t_ext
     names = block.feature_names
+    found = [f for v in block.findings.values() for f in v]
     per_asset = {a: {k: round(float(v), 1) for k, v in zip(names, row, strict=True) if k in _EXTRACT_SHOWN}
                  for a, row in zip(block.asset_ids, block.features, strict=True)}
     return BenchResult(
         "text.extract", dataset, "all assets", seed,
         {
             "entries_per_s": round(wo.n_entries / max(ext_s, 1e-9), 1),
-            "n_findings": sum(len(v) for v in block.findings.values()),
+            "n_findings": len(found),
+            "findings_by_status": dict(sorted(Counter(f.status for f in found).items())),
+            "confirmed_by_defect": dict(sorted(Counter(
+                f.defect or "unlinked" for f in found if f.status == "confirmed").items())),
         },
         time.perf_counter() - t0,
         {

@@ -226,3 +226,25 @@ def test_a_checklist_note_counts_only_the_faults_answered_yes(summarizer: LogSum
     assert by_status == {("leaks", "negated"), ("crack", "negated"), ("noise", "negated"), ("damage", "confirmed")}
     assert s.features["fm_leak"] == s.features["fm_crack"] == s.features["fm_vibration"] == 0
     assert s.features["n_negated"] == 3 and s.features["fm_unlinked_fault"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "component", "defect", "status"),
+    [
+        ("Boom cracks found", "boom", "crack", "confirmed"),  # the ontology lists crack, cracked, cracking only
+        ("frame cracks", "frame", "crack", "confirmed"),
+        ("Boom cracks: nil", "boom", "crack", "negated"),
+        ("cracks on frame", "frame", "crack", "confirmed"),
+    ],
+)
+def test_a_plural_defect_word_is_found_through_its_singular(
+    summarizer: LogSummarizer, text: str, component: str, defect: str, status: str
+) -> None:
+    findings, _ = summarizer.entry_findings(LogEntry("e1", text))
+    assert [(f.component, f.defect, f.status) for f in findings] == [(component, defect, status)]
+
+
+def test_a_plural_guess_counts_only_when_the_ontology_knows_the_singular(summarizer: LogSummarizer) -> None:
+    # "glass" and "gas" are not plurals; "bushes" -> "bush" is not an ontology term: none becomes a finding
+    findings, _ = summarizer.entry_findings(LogEntry("e1", "glass gas bushes"))
+    assert findings == []

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import Finding
 from assetgrade.modalities.text.clean import CleanText, clean_entry, clean_text
+from assetgrade.modalities.text.linking import singular_forms
 from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
 from assetgrade.modalities.text.normalize import Normalizer
-from assetgrade.ontology import Ontology, normalise_term
+from assetgrade.ontology import Ontology, TermMatch, normalise_term
 from assetgrade.store.records import LogEntry
 
 __all__ = ["AssetSummary", "LogSummarizer", "check_limits", "clean_text"]
@@ -200,6 +201,16 @@ class LogSummarizer:
         spans = _spans(cleaned.text)
         return self._findings(entry, cleaned, spans, self._expand([[w for w, _, _ in spans]])[0]), cleaned.flags
 
+    def _lookup(self, words: list[str]) -> TermMatch | None:
+        """The ontology term these words name, also with the last (head) word in the singular:
+        "cracks" finds Crack, "hydraulic hoses" the hose, where only the singular is listed."""
+        hit = self.ontology.lookup(" ".join(words))
+        for form in singular_forms(words[-1]) if hit is None else ():
+            hit = self.ontology.lookup(" ".join([*words[:-1], form]))
+            if hit is not None:
+                break
+        return hit
+
     def _findings(self, entry: LogEntry, cleaned: CleanText, spans: list[tuple[str, int, int]],
                   expanded: list[str]) -> list[Finding]:
         """Defect findings of one cleaned entry text, its raw tokens (with spans) and their expansions.
@@ -220,7 +231,7 @@ class LogSummarizer:
             for i in range(len(words) - n + 1):
                 if any(used[i : i + n]):
                     continue
-                hit = self.ontology.lookup(" ".join(w for w, _, _ in words[i : i + n]))
+                hit = self._lookup([w for w, _, _ in words[i : i + n]])
                 if hit is None and n == 1 and words[i][0] in _FAULT_ONLY:
                     mentions.append(("fault", "", i, words[i][1], words[i][2]))
                     used[i] = True
