@@ -93,6 +93,23 @@ def test_evidence_metadata_bytes_and_heat_map(demo_env: Any, monkeypatch: pytest
     assert again.status_code == 200 and again.headers["content-length"] == str(len(r.content))
 
 
+def test_evidence_list_pages_with_a_total_and_refuses_an_unknown_kind(demo_env: Any) -> None:
+    h = demo_env.auth("alice")
+    url = "/api/v1/assets/demo-001/evidence"
+    whole = demo_env.client.get(url, headers=h)
+    assert whole.headers["x-total-count"] == "4" and len(whole.json()) == 4
+    ids = [e["id"] for e in whole.json()]
+    assert ids == sorted(ids)
+    first, rest = (demo_env.client.get(f"{url}?limit=3", headers=h),
+                   demo_env.client.get(f"{url}?limit=3&offset=3", headers=h))
+    assert [e["id"] for e in first.json() + rest.json()] == ids and rest.headers["x-total-count"] == "4"
+    logs = demo_env.client.get(f"{url}?kind=log&limit=1", headers=h)
+    assert logs.headers["x-total-count"] == "2" and [e["kind"] for e in logs.json()] == ["log"]
+    bad = demo_env.client.get(f"{url}?kind=photo", headers=h)
+    assert bad.status_code == 422 and "photo" in bad.json()["detail"] and "image" in bad.json()["detail"]
+    assert demo_env.client.get(f"{url}?limit=0", headers=h).status_code == 422
+
+
 def test_grade_latest_and_history(demo_env: Any) -> None:
     h = demo_env.auth("alice")
     g = demo_env.client.get("/api/v1/assets/demo-003/grade", headers=h).json()

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.rest.auth import Principal
@@ -17,7 +17,7 @@ from assetgrade.rest.schemas import SQL_INT_MAX, AssetIn, AssetOut, AssetPage, E
 from assetgrade.rest.writes import create_asset, grade_now, upload_image
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
-from assetgrade.store.schema import Asset, Evidence, Prediction, Provenance
+from assetgrade.store.schema import EVIDENCE_KINDS, Asset, Evidence, Prediction, Provenance
 
 __all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "router"]
 
@@ -144,17 +144,27 @@ def create_asset_route(body: AssetIn, request: Request,
 
 
 @router.get("/assets/{asset_id:path}/evidence", response_model=list[EvidenceOut], summary="An asset's evidence")
-def list_evidence_route(asset_id: str, request: Request, kind: str | None = None,
+def list_evidence_route(asset_id: str, request: Request, response: Response, kind: str | None = None,
+                        limit: int | None = Query(None, ge=1, le=SQL_INT_MAX,
+                                                  description="at most this many items (default: all)"),
+                        offset: int = Query(0, ge=0, le=SQL_INT_MAX),
                         _: Principal = Depends(current_principal)) -> list[EvidenceOut]:
-    """Evidence items of an asset with their origin and content/overlay links."""
+    """Evidence items of an asset in id order with their origin and content/overlay links.
+
+    ``limit``/``offset`` page through an asset with many items; ``X-Total-Count`` always holds how
+    many items match (with ``kind``), so a client knows when it has them all.
+    """
+    if kind is not None and kind not in EVIDENCE_KINDS:  # else an unknown kind read as "no such evidence"
+        raise ValidationError(f"unknown evidence kind {kind!r}; allowed: {', '.join(EVIDENCE_KINDS)}", where="kind")
     state = app_state(request)
     with state.workspace.session(readonly=True) as s:
         get_asset(s, asset_id)
+        where = [Evidence.asset_id == asset_id, *([Evidence.kind == kind] if kind is not None else [])]
+        total = s.execute(select(func.count()).select_from(Evidence).where(*where)).scalar_one()
         q = (select(Evidence, Provenance.origin).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-             .where(Evidence.asset_id == asset_id).order_by(Evidence.id))
-        if kind is not None:
-            q = q.where(Evidence.kind == kind)
+             .where(*where).order_by(Evidence.id).offset(offset).limit(limit))
         pred = latest_predictions(s, [asset_id]).get(asset_id)
+        response.headers["X-Total-Count"] = str(total)
         return [evidence_out(ev, origin, pred) for ev, origin in s.execute(q).all()]
 
 
