@@ -22,6 +22,7 @@ import numpy.typing as npt
 from assetgrade.bench.report import BenchResult
 from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.errors import ValidationError
+from assetgrade.fusion.ece import expected_calibration_error  # the one ECE, with Guo et al.'s bins
 
 __all__ = [
     "VisionBenchConfig",
@@ -61,19 +62,6 @@ class VisionBenchConfig:
     out_dir: Path | None = None
     heatmaps: bool = True
     progress: bool = True
-
-
-def expected_calibration_error(proba: npt.NDArray[np.float64], y: npt.NDArray[np.int64], bins: int = 15) -> float:
-    """Top-label ECE with equal-width confidence bins (Guo et al., ICML 2017)."""
-    conf = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == y
-    edges = np.linspace(0, 1, bins + 1)
-    ece = 0.0
-    for lo, hi in pairwise(edges):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
 
 
 def classification_metrics(

@@ -90,7 +90,7 @@ def test_reliability_diagram_takes_the_callers_interval(
 ) -> None:
     import matplotlib.axes
 
-    import assetgrade.fusion.calibration as cal
+    import assetgrade.fusion.reliability as rel
 
     def no_bootstrap(*_a: object, **_k: object) -> dict[str, float]:
         raise AssertionError("the diagram bootstrapped again")
@@ -103,7 +103,7 @@ def test_reliability_diagram_takes_the_callers_interval(
         return real(ax, label, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(matplotlib.axes.Axes, "set_title", keep_title)
-    monkeypatch.setattr(cal, "debiased_ece", no_bootstrap)
+    monkeypatch.setattr(rel, "debiased_ece", no_bootstrap)
     p, y = _overconfident(rng, n=300)
     reliability_diagram(p, y, tmp_path / "rel.png", debiased={"estimate": 0.0123, "high": 0.0456})
     assert "bias-corrected 0.012, 90% interval up to 0.046" in titles[0]
