@@ -18,7 +18,9 @@ Scores:
 
 Mondrian (group-conditional) conformal computes one quantile per group, e.g. per asset type
 (Vovk et al. 2005, ch. 4); a group with fewer than ``min_group_size`` calibration points falls
-back to the pooled quantile, and the result says so per item.
+back to the pooled quantile, and the result says so per item. A predictor calibrated per group
+refuses to predict without groups: the pooled quantile is not the coverage its caller asked for
+per group, and used silently it hid a caller that had forgotten to pass them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.fusion.calibration import as_labels, as_proba
+from assetgrade.fusion.inputs import as_labels, as_proba
 
 __all__ = [
     "ConformalResult",
@@ -188,6 +190,7 @@ class SplitConformal:
         The non-conformity score (see the module docstring); ``"ordinal"`` gives grade intervals.
     min_group_size : int
         Calibration points a group needs for its own quantile; smaller groups use the pooled one.
+        Fitted with groups, :meth:`predict` needs the items' groups too (it refuses without).
     allow_empty : bool
         LAC can return an empty set when no grade is likely enough; by default the most likely
         grade is always included (this only enlarges sets, so coverage still holds).
@@ -269,9 +272,21 @@ class SplitConformal:
         return self
 
     def predict(self, proba: npt.ArrayLike, groups: Sequence[str] | None = None) -> ConformalResult:
-        """Prediction sets for new items (with their groups, when the predictor was fitted per group)."""
+        """Prediction sets for new items; ``groups`` (one per item) is required when fitted per group.
+
+        A predictor fitted with groups (Mondrian) refuses ``groups=None`` with a
+        ValidationError instead of giving every item the pooled quantile unannounced; fit one
+        without groups for pooled sets.
+        """
         if not hasattr(self, "quantile_"):
             raise ValidationError("SplitConformal is not fitted; call fit first", where="SplitConformal")
+        if groups is None and self.group_counts_:
+            names = sorted(self.group_counts_)
+            shown = ", ".join(repr(g) for g in names[:3]) + (", ..." if len(names) > 3 else "")
+            raise ValidationError(
+                f"calibrated per group ({len(names)} group(s): {shown}) but given no groups; pass one group per "
+                "item (e.g. its asset type), or fit without groups for pooled sets",
+                where="SplitConformal.predict groups")
         p = as_proba(proba)
         if p.shape[1] != self.n_classes_:
             raise ValidationError(f"expected {self.n_classes_} columns, got {p.shape[1]}", where="proba")

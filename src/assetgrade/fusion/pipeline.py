@@ -254,9 +254,16 @@ class FusionModel:
         return raw if self.calibrator_ is None else self.calibrator_.transform(raw)
 
     def predict(self, blocks: Sequence[EvidenceBlock], *, asset_types: Sequence[str] | None = None) -> FusionOutput:
-        """Calibrated distributions, conformal sets and contradictions for new assets."""
+        """Calibrated distributions, conformal sets and contradictions for new assets.
+
+        ``asset_types`` is required when the model was fitted with them (Mondrian sets).
+        """
         if not hasattr(self, "fuser_"):
             raise ValidationError("FusionModel is not fitted; call fit first", where="FusionModel")
+        if self.conformal_.group_counts_ and asset_types is None:
+            # the pooled threshold was used silently: per-type coverage was asked for at fit
+            raise ValidationError("the conformal sets were calibrated per asset type (fit got asset_types); pass "
+                                  "asset_types for the new assets too", where="FusionModel.predict asset_types")
         raw = self.fuser_.predict_proba(blocks)
         p = self._calibrate(raw)
         use_groups = asset_types if self.conformal_.group_counts_ else None

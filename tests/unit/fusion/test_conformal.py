@@ -90,3 +90,21 @@ def test_groups_at_predict_time_for_a_predictor_calibrated_without_them(rng: np.
     assert np.array_equal(res.membership, cp.predict(p[:5]).membership)
     with pytest.raises(ValidationError, match="groups: 4 groups for 5 rows"):
         cp.predict(p[:5], groups=["pump"] * 4)
+
+
+def test_a_mondrian_predictor_refuses_to_predict_without_groups(rng: np.random.Generator) -> None:
+    p, y = _data(rng, 400)
+    types = ["pump" if i % 2 else "valve" for i in range(400)]
+    cp = SplitConformal(alpha=0.1, min_group_size=30).fit(p, y, groups=types)
+    # every item silently got the pooled quantile, though per-type coverage was asked for
+    with pytest.raises(ValidationError, match=r"SplitConformal.predict groups: calibrated per group \(2 group\(s\): "
+                                              r"'pump', 'valve'\) but given no groups"):
+        cp.predict(p[:5])
+    assert cp.predict(p[:5], groups=["pump"] * 5).quantile.tolist() == [cp.group_quantiles_["pump"]] * 5
+    # every group too small for its own quantile: still fitted per group, still refused without groups
+    few = SplitConformal(alpha=0.1, min_group_size=1000).fit(p, y, groups=types)
+    assert few.fallback_groups_ == ["pump", "valve"]
+    with pytest.raises(ValidationError, match="calibrated per group"):
+        few.predict(p[:5])
+    pooled = SplitConformal(alpha=0.1).fit(p, y)  # fitted without groups: pooled sets, nothing to refuse
+    assert pooled.predict(p[:5]).quantile.tolist() == [pooled.quantile_] * 5

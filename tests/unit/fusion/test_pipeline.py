@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from assetgrade.errors import ValidationError
 from assetgrade.fusion.combine import Fuser
 from assetgrade.fusion.pipeline import FusionModel
 from assetgrade.modalities.base import EvidenceBlock
@@ -38,9 +40,16 @@ def test_cross_mode_coverage_and_types(rng: np.random.Generator) -> None:
     assert not out.conformal.used_fallback.any()
     import pickle
 
-    again = pickle.loads(pickle.dumps(fm)).predict(_blocks(np.random.default_rng(5), y_new, 10_000))
-    ref = fm.predict(_blocks(np.random.default_rng(5), y_new, 10_000))
+    new_types = ["valve"] * 600
+    again = pickle.loads(pickle.dumps(fm)).predict(_blocks(np.random.default_rng(5), y_new, 10_000),
+                                                   asset_types=new_types)
+    ref = fm.predict(_blocks(np.random.default_rng(5), y_new, 10_000), asset_types=new_types)
     assert np.array_equal(again.proba, ref.proba)
+    assert again.conformal is not None and ref.conformal is not None
+    assert np.array_equal(again.conformal.membership, ref.conformal.membership)
+    # fitted per asset type, so predicting without types is refused (it used the pooled threshold silently)
+    with pytest.raises(ValidationError, match=r"FusionModel.predict asset_types: .*calibrated per asset type"):
+        fm.predict(_blocks(np.random.default_rng(5), y_new, 10_000))
 
 
 def test_split_mode_and_contradiction(rng: np.random.Generator) -> None:
