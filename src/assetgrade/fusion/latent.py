@@ -24,29 +24,28 @@ fold; the in-sample likelihood would always favour sharper readings, which over-
 learned reliability per modality, as the temperature of Guo et al. (2017) is for one classifier.
 
 The levels are ordered like the grades (each modality reads the grade scale). With
-``monotone=True`` the fitted table is made stochastically monotone: for every grade g,
-P(grade ≥ g | levels) must not fall when any one modality reads a worse level. Each of these
-cumulative surfaces is replaced by its weighted least-squares isotonic fit over the product
-order of the level grid (weights: the cells' learned mass), computed by Dykstra's cyclic
-projections (Boyle & Dykstra 1986) onto the "non-decreasing along axis m" cones, each an
-exact one-dimensional isotonic regression by the max-min formula (Robertson, Wright &
-Dykstra 1988, Order Restricted Statistical Inference, thm 1.4.4). Isotonic regression is
-order-preserving, so the projected surfaces stay nested and form a distribution again. Sparse
-cells, which the unconstrained table leaves near the smoothing prior, borrow from their
-well-populated neighbours; P(levels) is unchanged.
+``monotone=True`` the fitted table is made stochastically monotone by
+:func:`~assetgrade.fusion.monotone.monotone_table`: for every grade g, P(grade ≥ g | levels)
+must not fall when any one modality reads a worse level.
+
+The fit does not depend on the order of the rows: they are sorted by their content (readings,
+then grade) before anything is fitted, so the cross-validation folds that choose the
+temperatures, and every sum, see the same rows in the same order for any permutation.
+:func:`~assetgrade.fusion.latent_plot.plot_latent_table` draws a fitted table.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Self
 
 import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
+from assetgrade.fusion.latent_plot import plot_latent_table
+from assetgrade.fusion.monotone import isotonic_grid, monotone_table, monotone_violations
 
 __all__ = ["TEMPERATURE_GRID", "LatentLevelTable", "isotonic_grid", "monotone_table", "plot_latent_table"]
 
@@ -166,10 +165,11 @@ class LatentLevelTable:
         n = arrs[0].shape[0]
         out = np.ones((n, 1))
         for a, pri, tau in zip(arrs, self.prior_, self.temperatures_, strict=True):
-            q = np.clip(a, _FLOOR, None) ** (1.0 / tau)
+            absent = np.asarray(~np.isfinite(a).all(axis=1), dtype=bool)
+            q = np.clip(np.where(absent[:, None], 1.0, a), _FLOOR, None) ** (1.0 / tau)  # inf / inf warned
             q = q / q.sum(axis=1, keepdims=True)
             r = q / pri
-            r[~np.isfinite(a).all(axis=1)] = 1.0
+            r[absent] = 1.0
             out = (out[:, :, None] * r[:, None, :]).reshape(n, -1)
         return out
 
@@ -197,6 +197,7 @@ class LatentLevelTable:
             raise ValidationError(f"temperatures {self.temperatures} must be positive", where="LatentLevelTable")
         if self.temper and self.cv < 2:
             raise ValidationError(f"cv={self.cv} must be >= 2", where="LatentLevelTable.cv")
+        arrs, yy = _in_content_order(arrs, yy)
         taus = [1.0] * len(arrs)
         if self.temper and len(self.temperatures) > 1:
             taus = self._choose_temperatures(arrs, yy)
@@ -211,7 +212,7 @@ class LatentLevelTable:
         """Neighbouring cell pairs (one level apart in one modality, both holding at least ``min_share``
         of the table's mass) where the worse reading has a lower P(grade ≥ g) for some g."""
         self._require_fitted()
-        return _violations(self.joint_, self.n_levels_, min_share)
+        return monotone_violations(self.joint_, self.n_levels_, min_share)
 
     def _choose_temperatures(self, arrs: Sequence[FloatArray], yy: npt.NDArray[np.int64]) -> list[float]:
         """Coordinate ascent over the grid on the cross-validated log-likelihood of the grades."""
@@ -350,171 +351,17 @@ class LatentLevelTable:
         return list(itertools.product(*(range(k) for k in self.n_levels_)))
 
 
-def _isotonic_rows(x: FloatArray, w: FloatArray) -> FloatArray:
-    """Weighted isotonic (non-decreasing) least-squares fit of each row of ``x``.
+def _in_content_order(arrs: Sequence[FloatArray],
+                      yy: npt.NDArray[np.int64]) -> tuple[list[FloatArray], npt.NDArray[np.int64]]:
+    """The rows sorted by their readings (modality by modality), then grade; an absent reading as NaN.
 
-    Exact, by the max-min formula fit_i = max_{a ≤ i} min_{b ≥ i} mean_w(x[a..b]), vectorised
-    over rows (the rows here are short: one modality's levels).
-
-    >>> _isotonic_rows(np.array([[0.1, 0.5, 0.3], [0.2, 0.1, 0.4]]), np.ones((2, 3))).round(3).tolist()
-    [[0.1, 0.4, 0.4], [0.15, 0.15, 0.4]]
+    Rows that sort equal hold the same numbers, so any permutation of the same rows gives the
+    same arrays: the temperature folds and every sum of the fit follow the content, not the order
+    the caller listed the assets in (the Fuser sorted by asset id; the table used directly did not).
     """
-    n, k = x.shape
-    # each segment's weighted mean from sums started at its first cell: differences of whole-row
-    # cumulative sums lost a light cell after heavy ones (weights 1, 1, 1e-20 gave 0 / 0 = NaN)
-    mean = np.empty((k, k, n))
-    for a in range(k):
-        sw = np.zeros(n)
-        swx = np.zeros(n)
-        for b in range(a, k):
-            sw = sw + w[:, b]
-            swx = swx + w[:, b] * x[:, b]
-            mean[a, b] = swx / sw
-    out = np.empty_like(x)
-    for i in range(k):
-        best = np.full(n, -np.inf)
-        for a in range(i + 1):
-            best = np.maximum(best, mean[a, i:].min(axis=0))
-        out[:, i] = best
-    return out
-
-
-def _along(axis: int, values: FloatArray, weights: FloatArray) -> FloatArray:
-    """Isotonic fit of ``values`` along one axis of the level grid (every line separately)."""
-    v = np.moveaxis(values, axis, -1)
-    w = np.moveaxis(weights, axis, -1)
-    fit = _isotonic_rows(v.reshape(-1, v.shape[-1]), w.reshape(-1, w.shape[-1])).reshape(v.shape)
-    return np.moveaxis(fit, -1, axis)
-
-
-def isotonic_grid(values: FloatArray, weights: FloatArray, *, max_iter: int = 200, tol: float = 1e-10) -> FloatArray:
-    """Weighted least-squares projection of ``values`` onto functions non-decreasing along every axis.
-
-    Dykstra's cyclic projection algorithm (Boyle & Dykstra 1986) over the axes' cones. It
-    converges slowly near the end, so its last iterate may break the order by a rounding-size
-    amount; a running maximum along each axis in turn (which keeps the order along the others)
-    then makes the result exactly monotone.
-
-    >>> v = np.array([[0.0, 0.6], [0.5, 0.2]])
-    >>> fit = isotonic_grid(v, np.ones((2, 2)))
-    >>> bool(np.all(np.diff(fit, axis=0) >= -1e-9) and np.all(np.diff(fit, axis=1) >= -1e-9))
-    True
-    """
-    x = np.array(values, dtype=np.float64)
-    w = np.clip(np.asarray(weights, dtype=np.float64), 1e-300, None)
-    increments = [np.zeros_like(x) for _ in range(x.ndim)]
-    for _ in range(max_iter):
-        before = x.copy()
-        for axis in range(x.ndim):
-            y = x + increments[axis]
-            x = _along(axis, y, w)
-            increments[axis] = y - x
-        if float(np.max(np.abs(x - before))) < tol:
-            break
-    for axis in range(x.ndim):
-        x = np.maximum.accumulate(x, axis=axis)
-    return x
-
-
-def _tails(joint: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Each state's mass and its P(grade >= g | levels) per g (column 0 is 1)."""
-    mass = joint.sum(axis=1)
-    cond = joint / np.clip(mass[:, None], 1e-300, None)
-    return mass, np.cumsum(cond[:, ::-1], axis=1)[:, ::-1]
-
-
-def monotone_table(joint: FloatArray, n_levels: Sequence[int]) -> FloatArray:
-    """The joint table with every P(grade ≥ g | levels) replaced by its isotonic fit over the level grid."""
-    mass, tail = _tails(joint)
-    weights = mass.reshape(*n_levels)
-    fitted = [np.ones(len(mass))]
-    for g in range(1, joint.shape[1]):
-        fit = isotonic_grid(tail[:, g].reshape(*n_levels), weights).ravel()
-        fitted.append(np.clip(np.minimum(fit, fitted[-1]), 0.0, 1.0))  # nested up to rounding
-    tails = np.stack([*fitted, np.zeros(len(mass))], axis=1)
-    new_cond = np.clip(tails[:, :-1] - tails[:, 1:], 0.0, None)
-    new_cond /= np.clip(new_cond.sum(axis=1, keepdims=True), 1e-300, None)
-    out: FloatArray = new_cond * mass[:, None]
-    return out
-
-
-def _violations(joint: FloatArray, n_levels: Sequence[int], min_share: float, tol: float = 1e-9) -> int:
-    mass, flat = _tails(joint)
-    tail = flat.reshape(*n_levels, joint.shape[1])
-    share = (mass / mass.sum()).reshape(*n_levels)
-    count = 0
-    for axis in range(len(n_levels)):
-        k = n_levels[axis]
-        lo = np.take(tail, range(k - 1), axis=axis)
-        hi = np.take(tail, range(1, k), axis=axis)
-        keep = np.minimum(np.take(share, range(k - 1), axis=axis), np.take(share, range(1, k), axis=axis)) >= min_share
-        count += int(np.sum(np.any(hi < lo - tol, axis=-1) & keep))
-    return count
-
-
-def plot_latent_table(
-    table: LatentLevelTable,
-    modalities: Sequence[str],
-    grades: Sequence[str],
-    path: str | Path,
-    *,
-    rare: float = 0.002,
-    title: str = "Learned fusion table",
-) -> Path:
-    """Write the learned rubric as a PNG heat map; returns the path.
-
-    Each cell is one combination of modality readings, shaded by the expected grade the table
-    gives it and labelled with its most likely grade; combinations seen in less than ``rare`` of
-    the training mass are hatched (their cells are mostly the smoothing prior). With three or
-    more modalities there is one panel per level of the first; modalities beyond the third are
-    averaged out by the learned state weights.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    table._require_fitted()
-    names = list(modalities)
-    if len(names) != len(table.n_levels_) or len(grades) != table.n_classes_:
-        raise ValidationError(f"{len(names)} modalities / {len(grades)} grades for a table of "
-                              f"{table.n_levels_} levels and {table.n_classes_} grades", where="plot_latent_table")
-    joint = table.joint_.reshape(*table.n_levels_, table.n_classes_)
-    if len(names) > 3:  # average the extra modalities out, weighted by how often each reading occurs
-        joint = joint.sum(axis=tuple(range(3, len(names))))
-        names = names[:3]
-    while joint.ndim < 4:  # pad to (panels, rows, columns, grades)
-        joint = joint[None]
-    labels = [f"{m} level" for m in names]
-    while len(labels) < 3:
-        labels.insert(0, "")
-    weight = joint.sum(axis=-1)
-    cond = joint / np.clip(weight[..., None], 1e-300, None)
-    expected = cond @ np.arange(len(grades), dtype=np.float64)
-    share = weight / weight.sum()
-    n_panels = joint.shape[0]
-    fig, axes = plt.subplots(1, n_panels, figsize=(2.6 * n_panels + 1.2, 3.2), squeeze=False)
-    image = None
-    for k in range(n_panels):
-        ax = axes[0][k]
-        image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap="RdYlGn_r", aspect="auto")
-        for i, j in np.ndindex(expected[k].shape):
-            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9)
-            if share[k, i, j] < rare:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0))
-        ax.set_xticks(range(expected.shape[2]), [grades[c] for c in range(expected.shape[2])])
-        ax.set_yticks(range(expected.shape[1]), [grades[r] for r in range(expected.shape[1])])
-        ax.set_xlabel(labels[2])
-        if k == 0:
-            ax.set_ylabel(labels[1])
-        if labels[0]:
-            ax.set_title(f"{labels[0]} {grades[k]}", fontsize=9)
-    if image is not None:
-        fig.colorbar(image, ax=axes[0].tolist(), label="expected grade (index)", shrink=0.8)
-    fig.suptitle(f"{title} (hatched: < {rare:.1%} of training assets)", fontsize=10)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    present = [np.asarray(np.isfinite(a).all(axis=1), dtype=bool) for a in arrs]
+    canon = [np.where(ok[:, None], a, np.nan) for a, ok in zip(arrs, present, strict=True)]
+    # an absent row sorts first (-1 lies below every probability); lexsort's last key is the primary one
+    keys = np.column_stack([*(np.where(ok[:, None], a, -1.0) for a, ok in zip(canon, present, strict=True)), yy])
+    order = np.lexsort(keys.T[::-1])
+    return [a[order] for a in canon], yy[order]

@@ -245,3 +245,26 @@ def test_top_readings_match_a_row_by_row_reading(rng: np.random.Generator) -> No
         assert prob == pytest.approx(float(by[idx] / by.sum()))
         assert np.allclose(mix, cell[idx] / cell[idx].sum())
     assert got[0][0] == (None, None, None) and got[12][0][0] is None and got[12][0][1] is not None
+
+
+@pytest.mark.parametrize("monotone", [False, True])
+def test_the_fit_does_not_depend_on_the_order_of_the_rows(rng: np.random.Generator, monotone: bool) -> None:
+    qs, y, _ = _data(rng, 400)
+    flat = np.sqrt(qs[0])
+    flat /= flat.sum(axis=1, keepdims=True)
+    shown = [flat, qs[1].copy(), qs[2]]
+    shown[1][rng.random(400) < 0.2] = np.nan  # sensors absent on a fifth of the assets
+    shown[1][:3] = np.inf  # absent written another way: the same reading
+    perm = rng.permutation(400)
+
+    def fit(rows: np.ndarray) -> LatentLevelTable:
+        return LatentLevelTable(temper=True, monotone=monotone).fit([q[rows] for q in shown], y[rows], n_classes=4)
+
+    a, b = fit(np.arange(400)), fit(perm)
+    # the temperature folds followed the row order: another order, other temperatures and another table
+    assert a.temperatures_ == b.temperatures_ and a.cv_nll_ == b.cv_nll_
+    np.testing.assert_array_equal(a.joint_, b.joint_)
+    assert (a.loglik_, a.cond_loglik_, a.n_iter_) == (b.loglik_, b.cond_loglik_, b.n_iter_)
+    for pa, pb in zip(a.prior_, b.prior_, strict=True):
+        np.testing.assert_array_equal(pa, pb)
+    np.testing.assert_array_equal(a.predict_proba(shown), b.predict_proba(shown))

@@ -1,0 +1,84 @@
+"""A fitted latent table drawn as a heat map: the learned rubric, one cell per combination of readings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assetgrade.errors import ValidationError
+
+if TYPE_CHECKING:
+    from assetgrade.fusion.latent import LatentLevelTable
+
+__all__ = ["plot_latent_table"]
+
+
+def plot_latent_table(
+    table: LatentLevelTable,
+    modalities: Sequence[str],
+    grades: Sequence[str],
+    path: str | Path,
+    *,
+    rare: float = 0.002,
+    title: str = "Learned fusion table",
+) -> Path:
+    """Write the learned rubric as a PNG heat map; returns the path.
+
+    Each cell is one combination of modality readings, shaded by the expected grade the table
+    gives it and labelled with its most likely grade; combinations seen in less than ``rare`` of
+    the training mass are hatched (their cells are mostly the smoothing prior). With three or
+    more modalities there is one panel per level of the first; modalities beyond the third are
+    averaged out by the learned state weights.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    table._require_fitted()
+    names = list(modalities)
+    if len(names) != len(table.n_levels_) or len(grades) != table.n_classes_:
+        raise ValidationError(f"{len(names)} modalities / {len(grades)} grades for a table of "
+                              f"{table.n_levels_} levels and {table.n_classes_} grades", where="plot_latent_table")
+    joint = table.joint_.reshape(*table.n_levels_, table.n_classes_)
+    if len(names) > 3:  # average the extra modalities out, weighted by how often each reading occurs
+        joint = joint.sum(axis=tuple(range(3, len(names))))
+        names = names[:3]
+    while joint.ndim < 4:  # pad to (panels, rows, columns, grades)
+        joint = joint[None]
+    labels = [f"{m} level" for m in names]
+    while len(labels) < 3:
+        labels.insert(0, "")
+    weight = joint.sum(axis=-1)
+    cond = joint / np.clip(weight[..., None], 1e-300, None)
+    expected = cond @ np.arange(len(grades), dtype=np.float64)
+    share = weight / weight.sum()
+    n_panels = joint.shape[0]
+    fig, axes = plt.subplots(1, n_panels, figsize=(2.6 * n_panels + 1.2, 3.2), squeeze=False)
+    image = None
+    for k in range(n_panels):
+        ax = axes[0][k]
+        image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap="RdYlGn_r", aspect="auto")
+        for i, j in np.ndindex(expected[k].shape):
+            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9)
+            if share[k, i, j] < rare:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0))
+        ax.set_xticks(range(expected.shape[2]), [grades[c] for c in range(expected.shape[2])])
+        ax.set_yticks(range(expected.shape[1]), [grades[r] for r in range(expected.shape[1])])
+        ax.set_xlabel(labels[2])
+        if k == 0:
+            ax.set_ylabel(labels[1])
+        if labels[0]:
+            ax.set_title(f"{labels[0]} {grades[k]}", fontsize=9)
+    if image is not None:
+        fig.colorbar(image, ax=axes[0].tolist(), label="expected grade (index)", shrink=0.8)
+    fig.suptitle(f"{title} (hatched: < {rare:.1%} of training assets)", fontsize=10)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
