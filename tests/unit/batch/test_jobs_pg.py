@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
 
-from assetgrade.batch.jobs import ShardTask, _commit_shard, _write_grades, plan_shards, run_shard
+from assetgrade.batch.commit import commit_shard, write_grades
+from assetgrade.batch.jobs import ShardTask, plan_shards, run_shard
 from assetgrade.store.audit import verify_chain
 from assetgrade.store.schema import Prediction
 from assetgrade.workspace import Workspace
@@ -38,12 +39,12 @@ def test_two_overlapping_drivers_skip_the_ids_the_other_stored(trained: tuple[Pa
 
         def second_driver() -> None:
             try:
-                outcome["b"] = _commit_shard(ws, res, "grade", mv)
+                outcome["b"] = commit_shard(ws, res, "grade", mv)
             except Exception as exc:  # the failure this test is about
                 outcome["b"] = exc
 
         with ws.session() as s:  # the first driver's transaction: written, not yet committed
-            assert _write_grades(s, res, mv) == (6, 0)
+            assert write_grades(s, res, mv) == (6, 0)
             other, blocked = start_behind(_PG, s, second_driver, timeout_s=20)
             assert blocked, "the second driver never waited on the first"  # blocked behind this transaction
         other.join(30)

@@ -1,0 +1,76 @@
+"""What a batch job passes around: the job kinds, shard tasks and results, the run's report, prediction ids."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "prediction_id"]
+
+JobKind = Literal["extract", "grade", "audit"]
+JOB_KINDS: tuple[str, ...] = ("extract", "grade", "audit")
+SHARD_EVENT = "batch.shard_done"
+
+
+def prediction_id(asset_id: str, model_version: str, inputs_hash: str) -> str:
+    """The deterministic id of one asset's prediction by one model on one set of inputs."""
+    h = hashlib.sha256(f"{asset_id}\x00{model_version}\x00{inputs_hash}".encode()).hexdigest()
+    return f"pred_{h[:40]}"
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """What a worker needs to run one shard (picklable; no open handles)."""
+
+    kind: str
+    index: int
+    key: str
+    asset_ids: tuple[str, ...]
+    workspace: str
+    store_url: str
+    model_path: str | None
+    inputs: tuple[str, ...] = ()
+    """``extract``: each asset's :func:`asset_inputs` hash at planning time, aligned with ``asset_ids``."""
+    model_version: str | None = None
+    """The version the driver read at the start and stamps on every result; a worker whose loaded model
+    is another one (a promotion replaced ``model_path`` mid-run) computes nothing for the shard."""
+
+
+@dataclass
+class ShardResult:
+    """A worker's output for one shard: per-asset results, per-asset errors, timings."""
+
+    task: ShardTask
+    results: list[Any] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    compute_s: float = 0.0
+    pid: int = 0
+
+
+@dataclass
+class BatchReport:
+    """How a batch run went: shards done/skipped, rows written/already there, bad assets, timings."""
+
+    kind: str
+    model_version: str | None
+    n_assets: int
+    n_shards: int
+    shards_done: int = 0
+    shards_skipped: int = 0
+    written: int = 0
+    skipped_existing: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    wall_s: float = 0.0
+    compute_s: list[float] = field(default_factory=list)
+    write_s: list[float] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {"kind": self.kind, "model_version": self.model_version, "n_assets": self.n_assets,
+                "n_shards": self.n_shards, "shards_done": self.shards_done, "shards_skipped": self.shards_skipped,
+                "written": self.written, "skipped_existing": self.skipped_existing,
+                "errors": [{"asset_id": a, "error": e} for a, e in self.errors], "wall_s": round(self.wall_s, 3),
+                "compute_s_total": round(sum(self.compute_s), 3), "write_s_total": round(sum(self.write_s), 3),
+                "outputs": self.outputs}
