@@ -64,6 +64,35 @@ def test_second_reviewer_gets_409_naming_who_and_when(fresh_env: Any) -> None:
     assert f"ahead of asset {target!r}, which is at version {v + 2}" in ahead.json()["detail"]
 
 
+def test_a_retried_review_answers_the_stored_one_and_writes_nothing_twice(fresh_env: Any) -> None:
+    env = fresh_env
+    target = _queued(env)[0]
+    url = f"/api/v1/assets/{target}/reviews"
+    v = env.client.get(f"/api/v1/assets/{target}", headers=env.auth("alice")).json()["version"]
+    body = {"expected_version": v, "grade": "C", "note": "seal weeping",
+            "defects": [{"id": "leak", "evidence_id": f"{target}/image/1", "box": [1, 2, 30, 40]}]}
+    first = env.client.post(url, headers=env.auth("alice"), json=body)
+    assert first.status_code == 201 and "idempotent-replay" not in first.headers
+    # the response was lost: the reviewer's client sends the same review again
+    again = env.client.post(url, headers=env.auth("alice"), json=body)
+    assert again.status_code == 200 and again.headers["idempotent-replay"] == "true"
+    assert again.json() == first.json()
+    with env.ws.session(readonly=True) as s:
+        adds = s.execute(select(AuditEvent).where(AuditEvent.action == "review.add",
+                                                  AuditEvent.actor == "alice")).scalars().all()
+        assert len(adds) == 1 and verify_chain(s).ok
+    assert len(env.client.get(url, headers=env.auth("alice")).json()) == 1
+    # not a replay: other content, another reviewer, or the asset changed since
+    changed = env.client.post(url, headers=env.auth("alice"), json={**body, "grade": "D"})
+    assert changed.status_code == 409 and "alice" in changed.json()["detail"]
+    other = env.client.post(url, headers=env.auth("bob"), json=body)
+    assert other.status_code == 409
+    later = env.client.post(url, headers=env.auth("alice"), json={**body, "expected_version": v + 1, "grade": "B"})
+    assert later.status_code == 201
+    stale = env.client.post(url, headers=env.auth("alice"), json=body)  # the first review, now two versions back
+    assert stale.status_code == 409
+
+
 def test_review_validation_errors_are_422_with_where(fresh_env: Any) -> None:
     env = fresh_env
     h = env.auth("alice")

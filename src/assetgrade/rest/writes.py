@@ -6,9 +6,10 @@ Every write runs in one transaction together with its audit event (actor = the t
 from __future__ import annotations
 
 from datetime import UTC
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, PermissionDeniedError, ValidationError
 from assetgrade.rest.auth import Principal
@@ -18,14 +19,14 @@ from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
 from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
-from assetgrade.store.schema import Asset, Evidence, Prediction, Review
+from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, Review
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
     from assetgrade.rest.deps import AppState
     from assetgrade.workspace import Workspace
 
-__all__ = ["create_asset", "grade_now", "post_telemetry", "submit_review", "upload_image"]
+__all__ = ["ReviewWrite", "create_asset", "grade_now", "post_telemetry", "submit_review", "upload_image"]
 
 
 def _validate_review(ws_ontology: Ontology, body: ReviewIn) -> None:
@@ -40,12 +41,48 @@ def _validate_review(ws_ontology: Ontology, body: ReviewIn) -> None:
             raise ValidationError(f"severity {d.severity!r} is not one of {list(sev)}", where=f"defects[{i}].severity")
 
 
+class ReviewWrite(NamedTuple):
+    """What :func:`submit_review` did: the review, the asset version after it, and whether it was a replay."""
+
+    review: Review
+    version: int
+    replayed: bool = False
+    """True when the same reviewer had already stored this review against this version (a retry after a
+    lost response): the stored review is answered and nothing is written."""
+
+
+def _replayed(s: Session, who: Principal, asset_id: str, body: ReviewIn, current: int) -> Review | None:
+    """The reviewer's stored review that ``body`` repeats, when nothing changed the asset since it, else None.
+
+    It must be the reviewer's newest review of the asset, the write that took the asset from
+    ``body.expected_version`` to ``current`` (its audit event records the version), with the same
+    grade, defects, note and (when the body names one) prediction.
+    """
+    if current != body.expected_version + 1:
+        return None
+    last = s.execute(select(Review).where(Review.asset_id == asset_id, Review.reviewer == who.name)
+                     .order_by(Review.created_at.desc(), Review.id.desc()).limit(1)).scalar()
+    if last is None:
+        return None
+    event = s.execute(select(AuditEvent.payload).where(AuditEvent.action == "review.add",
+                                                       AuditEvent.entity_id == last.id)).scalar()
+    same = (
+        isinstance(event, dict) and event.get("asset_version") == current
+        and last.grade == body.grade and last.note == body.note
+        and list(last.defects or []) == [d.model_dump(exclude_none=True) for d in body.defects]
+        and body.based_on_prediction_id in (None, last.based_on_prediction_id)
+    )
+    return last if same else None
+
+
 def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: str, body: ReviewIn
-                  ) -> tuple[Review, int]:
-    """Store a review made against ``body.expected_version``; returns (review, new asset version).
+                  ) -> ReviewWrite:
+    """Store a review made against ``body.expected_version``; returns the review and the new asset version.
 
     A stale version raises ConflictError naming who reviewed the asset since and when; nothing
-    is written then.
+    is written then. The same review sent again by the same reviewer against the same version,
+    with nothing else changed since (a retry after a lost response), answers the stored review
+    (``replayed``) instead of a conflict naming the reviewer themselves.
     """
     _validate_review(ontology, body)
     try:
@@ -65,11 +102,15 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
                 defects=[d.model_dump(exclude_none=True) for d in body.defects], note=body.note,
                 based_on_prediction_id=pred_id,
             )
-        return review, body.expected_version + 1
+        return ReviewWrite(review, body.expected_version + 1)
     except ConflictError:
         with ws.session(readonly=True) as s:
             current = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
             change = last_change(s, asset_id)
+            again = _replayed(s, who, asset_id, body, current)
+            if again is not None:
+                s.expunge(again)
+                return ReviewWrite(again, current, replayed=True)
         if body.expected_version > current:
             raise ValidationError(f"expected_version {body.expected_version} is ahead of asset {asset_id!r}, which "
                                   f"is at version {current}; send the version you read", where="expected_version") \

@@ -302,7 +302,8 @@ async def post_review(request: Request, asset_id: str) -> Response:
     htmx = bool(request.headers.get("hx-request"))
     try:
         body = review_body(form, list(state.ontology().grades.names))
-        review, _ = await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id, body)
+        review = (await run_in_threadpool(submit_review, state.workspace, state.ontology(), who, asset_id,
+                                          body)).review  # a resubmit of a saved review answers it (replayed)
     except (ConflictError, ValidationError) as exc:
         status = 409 if isinstance(exc, ConflictError) else 422
         kind = "conflict" if status == 409 else "error"

@@ -177,13 +177,20 @@ def withdraw_label_request_route(asset_id: str, request: Request,
 
 @router.post("/assets/{asset_id:path}/reviews", response_model=ReviewOut, status_code=201,
              summary="Review an asset", responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def post_review_route(asset_id: str, body: ReviewIn, request: Request,
+def post_review_route(asset_id: str, body: ReviewIn, request: Request, response: Response,
                       who: Principal = Depends(roles("admin", "reviewer"))) -> ReviewOut:
-    """Confirm or correct the grade and defects; 409 when the asset changed since ``expected_version``."""
+    """Confirm or correct the grade and defects; 409 when the asset changed since ``expected_version``.
+
+    The same review sent again by the same reviewer (a retry after a lost response) answers the
+    stored review with 200 and ``Idempotent-Replay: true``; nothing is written twice.
+    """
     state = app_state(request)
-    review, version = submit_review(state.workspace, state.ontology(), who, asset_id, body)
-    out = ReviewOut.model_validate(review)
-    out.asset_version = version
+    done = submit_review(state.workspace, state.ontology(), who, asset_id, body)
+    out = ReviewOut.model_validate(done.review)
+    out.asset_version = done.version
+    if done.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replay"] = "true"
     return out
 
 
