@@ -259,3 +259,56 @@ def test_typicality_of_a_large_cluster_uses_bounded_memory(rng: np.random.Genera
     assert peak < 120 * 2**20  # unblocked: 2 x 1,200 x 1,200 x 16 floats (368 MB)
     expected = 1.0 / (np.sort(cdist(x, x), axis=1)[:, 1:21].mean(axis=1) + 1e-12)
     np.testing.assert_allclose(out[0], expected, rtol=1e-12)
+
+
+def _typicality_by_definition(x: np.ndarray, knn: int) -> np.ndarray:
+    """Typicality measured the plain way, every pair at once (the code before the BLAS screen, unblocked)."""
+    m = min(knn, len(x) - 1)
+    d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2), 0.0))
+    return 1.0 / (np.sort(np.partition(d, m, axis=1)[:, : m + 1], axis=1)[:, 1:].mean(axis=1) + 1e-12)
+
+
+@pytest.mark.parametrize("data", ["gaussian", "far_from_origin", "duplicates", "integer_grid", "tiny_scale", "wide"])
+@pytest.mark.parametrize("knn", [1, 20])
+def test_screened_typicality_is_bit_for_bit_the_definition(data: str, knn: int) -> None:
+    """The BLAS screen (|b|² − 2a·b) only picks candidates; the values are the exact formula's, so every
+    typicality is identical, also where ties sit at the screen's edge (duplicates, an integer grid: those rows
+    measure every item) and where |a|² dwarfs the distances (far from the origin, a tiny scale)."""
+    from assetgrade.review.strategies.typiclust import TypiClust, _nearest_candidates
+
+    rng = np.random.default_rng(7)
+    x = {"gaussian": lambda: rng.normal(size=(700, 24)),
+         "far_from_origin": lambda: rng.normal(size=(500, 8)) + 1e5,
+         "duplicates": lambda: np.repeat(rng.normal(size=(90, 6)), 7, axis=0),
+         "integer_grid": lambda: rng.integers(0, 3, size=(600, 3)).astype(np.float64),
+         "tiny_scale": lambda: rng.normal(size=(400, 5)) * 1e-9,
+         "wide": lambda: rng.normal(size=(150, 400))}[data]()
+    expected = _typicality_by_definition(x, knn)
+    got = TypiClust(knn=knn)._typicality(x)
+    assert np.array_equal(got, expected)
+    rows = rng.choice(len(x), size=len(x) // 3, replace=False)
+    assert np.array_equal(TypiClust(knn=knn)._typicality(x, rows), expected[rows])
+    if data == "integer_grid":  # the fallback is exercised: many rows have ties at the screen's edge
+        xc = x - x.mean(axis=0)
+        _, ok = _nearest_candidates(xc, np.einsum("ij,ij->i", xc, xc), np.arange(len(x)), knn, knn + 9)
+        assert not ok.all()
+
+
+@pytest.mark.parametrize("labelled", [0, 15])
+def test_typiclust_selects_what_the_definition_selects(labelled: int) -> None:
+    """The same picks, in the same order, as typiclust with typicality measured pair by pair (seeded)."""
+    from assetgrade.review.strategies import typiclust as mod
+
+    class ByDefinition(mod.TypiClust):
+        def _typicality(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+            full = _typicality_by_definition(x, self.knn) if len(x) > 1 else np.ones(1)
+            return full if rows is None else full[rows]
+
+    rng = np.random.default_rng(11)
+    centers = rng.normal(0, 3, (12, 10))
+    emb = centers[rng.integers(0, 12, 3000)] + rng.normal(0, 1, (3000, 10))
+    labeled = np.zeros(3000, bool)
+    labeled[rng.choice(3000, labelled, replace=False)] = True
+    ctx = SelectionContext(probs=np.full((3000, 3), 1 / 3), labeled=labeled, embeddings=emb)
+    got = mod.TypiClust().select(ctx, 12, np.random.default_rng(5)).tolist()
+    assert got == ByDefinition().select(ctx, 12, np.random.default_rng(5)).tolist()
