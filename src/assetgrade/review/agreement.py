@@ -2,7 +2,9 @@
 
 Ratings are an item-major integer matrix ``(n_items, n_reviewers)`` of category indices
 ``0..k-1`` (for grades: 0 = best), with ``-1`` where a reviewer did not rate an item; use
-:func:`encode_ratings` to build one from grade names. References:
+:func:`encode_ratings` to build one from grade names. The matrix itself lives in
+:mod:`~assetgrade.review.ratings`, the adjudication queue in :mod:`~assetgrade.review.adjudication`;
+both are re-exported here. References:
 
 - J. Cohen, "Weighted kappa", Psychological Bulletin 70(4), 1968.
 - J. L. Fleiss, "Measuring nominal scale agreement among many raters", Psychological
@@ -22,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
+from assetgrade.review.adjudication import Disagreement, adjudication_queue
+from assetgrade.review.ratings import MISSING, as_ratings, encode_ratings, grade_names, rating_counts
 
 __all__ = [
     "MISSING",
@@ -38,81 +42,10 @@ __all__ = [
     "rating_counts",
 ]
 
-MISSING = -1
-"""The code for 'not rated' in a ratings matrix."""
-
 Weights = Literal["linear", "quadratic"] | None
 Level = Literal["nominal", "ordinal", "interval"]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-
-def _grade_names(categories: Sequence[str], where: str, *, minimum: int) -> list[str]:
-    """The grade names as a list, refusing a bare string, too few names or a name listed twice."""
-    if isinstance(categories, str):
-        raise ValidationError(f"must be a list of grade names, got the string {categories!r}",
-                              where=f"{where}: categories")
-    cats = list(categories)
-    if len(cats) < minimum:
-        raise ValidationError(
-            f"got {cats!r}; agreement needs at least {minimum} grades (with one every rating is the same grade, "
-            "and kappa and alpha are undefined)", where=f"{where}: categories")
-    first: dict[str, int] = {}
-    for i, c in enumerate(cats):
-        if c in first:
-            raise ValidationError(f"grade {c!r} is listed twice (first at {first[c]}); each grade is one category",
-                                  where=f"{where}: categories[{i}]")
-        first[c] = i
-    return cats
-
-
-def encode_ratings(rows: Sequence[Sequence[str | None]], categories: Sequence[str]) -> IntArray:
-    """Grade names (None = not rated) to the integer ratings matrix; unknown names raise naming row and column.
-
-    >>> encode_ratings([["A", "B"], ["C", None]], ["A", "B", "C", "D"]).tolist()
-    [[0, 1], [2, -1]]
-    """
-    index = {c: i for i, c in enumerate(_grade_names(categories, "encode_ratings", minimum=0))}
-    width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), MISSING, dtype=np.int64)
-    for i, row in enumerate(rows):
-        for j, val in enumerate(row):
-            if val is None or val == "":
-                continue
-            if val not in index:
-                raise ValidationError(
-                    f"unknown grade {val!r}; allowed: {list(categories)}", where=f"ratings row {i}, reviewer {j}"
-                )
-            out[i, j] = index[val]
-    return out
-
-
-def _as_ratings(ratings: npt.ArrayLike, n_categories: int | None) -> tuple[IntArray, int]:
-    arr = np.asarray(ratings, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValidationError(f"ratings must be 2-D (items, reviewers), got shape {arr.shape}", where="ratings")
-    arr = np.where(np.isnan(arr), MISSING, arr)
-    if np.isinf(arr).any():  # cast to int64 it became -9223372036854775808 and was reported as that category
-        bad = np.argwhere(np.isinf(arr))[0]
-        raise ValidationError(f"rating {arr[tuple(bad)]} is not a category index",
-                              where=f"ratings row {bad[0]}, reviewer {bad[1]}")
-    if np.any(arr != np.round(arr)):
-        raise ValidationError("ratings must be integer category indices (-1 or NaN = missing)", where="ratings")
-    if n_categories is not None and (isinstance(n_categories, bool) or not isinstance(n_categories, (int, np.integer))
-                                     or n_categories < 1):
-        raise ValidationError(f"n_categories {n_categories!r}; allowed: a whole number >= 1", where="n_categories")
-    out = arr.astype(np.int64)
-    if np.any(out < MISSING):
-        bad = np.argwhere(out < MISSING)[0]
-        raise ValidationError(f"negative category {out[tuple(bad)]}", where=f"ratings row {bad[0]}, reviewer {bad[1]}")
-    largest = int(out.max()) if out.size else MISSING  # no ratings at all (0 items or 0 reviewers): nan or nothing
-    k = largest + 1 if n_categories is None else n_categories
-    if out.size and out.max() >= k:
-        bad = np.argwhere(out >= k)[0]
-        raise ValidationError(
-            f"category {out[tuple(bad)]} outside 0..{k - 1}", where=f"ratings row {bad[0]}, reviewer {bad[1]}"
-        )
-    return out, max(k, 1)
 
 
 def _weight_matrix(k: int, weights: Weights) -> FloatArray:
@@ -143,7 +76,7 @@ def cohen_kappa(
     if len(first) != len(second):
         raise ValidationError(f"{len(first)} ratings from the first reviewer, {len(second)} from the second; "
                               "give both for the same items (-1 = not rated)", where="cohen_kappa")
-    r, k = _as_ratings(np.column_stack([first, second]), n_categories)
+    r, k = as_ratings(np.column_stack([first, second]), n_categories)
     keep = (r != MISSING).all(axis=1)
     r = r[keep]
     if len(r) == 0:
@@ -157,15 +90,6 @@ def cohen_kappa(
     if denom == 0.0:
         return float("nan")
     return 1.0 - float((w * observed).sum()) / denom
-
-
-def rating_counts(ratings: npt.ArrayLike, n_categories: int | None = None) -> IntArray:
-    """Per-item counts of each category, ``(n_items, k)``; missing ratings are not counted."""
-    r, k = _as_ratings(ratings, n_categories)
-    counts = np.zeros((r.shape[0], k), dtype=np.int64)
-    rows, cols = np.nonzero(r != MISSING)
-    np.add.at(counts, (rows, r[rows, cols]), 1)
-    return counts
 
 
 def fleiss_kappa(counts: npt.ArrayLike) -> float:
@@ -237,7 +161,7 @@ def krippendorff_alpha(ratings: npt.ArrayLike, *, level: Level = "ordinal", n_ca
     >>> round(krippendorff_alpha(A, level="nominal"), 3)  # Krippendorff 2011, section A
     0.095
     """
-    r, k = _as_ratings(ratings, n_categories)
+    r, k = as_ratings(ratings, n_categories)
     o = _coincidences(r, k)
     n_c = o.sum(axis=1)
     n = float(n_c.sum())
@@ -253,7 +177,7 @@ def krippendorff_alpha(ratings: npt.ArrayLike, *, level: Level = "ordinal", n_ca
 
 def per_class_alpha(ratings: npt.ArrayLike, *, n_categories: int | None = None) -> dict[int, float]:
     """One-vs-rest agreement per category: nominal alpha on 'rated c' vs 'rated something else'."""
-    r, k = _as_ratings(ratings, n_categories)
+    r, k = as_ratings(ratings, n_categories)
     out: dict[int, float] = {}
     for c in range(k):
         binary = np.where(r == MISSING, MISSING, (r == c).astype(np.int64))
@@ -269,7 +193,7 @@ def per_reviewer_kappa(
     The consensus is the median of the others' grades when ``weights`` is set (ordinal), else
     their most frequent grade; items the reviewer did not rate or no one else rated are skipped.
     """
-    r, k = _as_ratings(ratings, n_categories)
+    r, k = as_ratings(ratings, n_categories)
     out: dict[int, tuple[float, int]] = {}
     for j in range(r.shape[1]):  # one pass over all items per reviewer (a Python loop per item took minutes)
         others = np.delete(r, j, axis=1)
@@ -287,57 +211,6 @@ def per_reviewer_kappa(
         mine = r[rows, j]
         kappa = cohen_kappa(mine, cons[rows], n_categories=k, weights=weights) if len(mine) else float("nan")
         out[j] = (kappa, len(mine))
-    return out
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """An item whose reviewers disagree enough to need an adjudicator."""
-
-    item: int
-    ratings: tuple[int, ...]
-    spread: int
-    """Worst minus best grade among the ratings."""
-    majority: int | None
-    """The grade more than half the reviewers gave, if any."""
-    reasons: tuple[str, ...]
-
-
-def adjudication_queue(
-    ratings: npt.ArrayLike, *, max_spread: int = 1, require_majority: bool = True
-) -> list[Disagreement]:
-    """Items to adjudicate: ratings more than ``max_spread`` grades apart (e.g. A and C), or no strict majority.
-
-    Items with fewer than two ratings are never flagged. Sorted by spread, widest first.
-
-    >>> [d.item for d in adjudication_queue([[0, 0, 1], [0, 2, 0], [0, 1, -1], [3, 3, 3]])]
-    [1, 2]
-    """
-    if isinstance(max_spread, bool) or not isinstance(max_spread, (int, np.integer)) or max_spread < 0:
-        raise ValidationError(f"max_spread {max_spread!r}; allowed: a whole number of grades >= 0",
-                              where="adjudication_queue")
-    r, k = _as_ratings(ratings, None)
-    counts = rating_counts(r, k)  # every item at once; only the flagged ones become Python objects
-    n_rated = counts.sum(axis=1)
-    present = counts > 0
-    best = present.argmax(axis=1)
-    worst = k - 1 - present[:, ::-1].argmax(axis=1)
-    spreads = np.where(n_rated > 0, worst - best, 0)
-    top = counts.argmax(axis=1)  # the lowest grade on ties
-    has_majority = counts[np.arange(len(r)), top] * 2 > n_rated
-    flagged = (n_rated >= 2) & ((spreads > max_spread) | (require_majority & ~has_majority))
-    out: list[Disagreement] = []
-    for i in np.flatnonzero(flagged).tolist():
-        vals = r[i][r[i] != MISSING]
-        spread = int(spreads[i])
-        majority = int(top[i]) if has_majority[i] else None
-        reasons = []
-        if spread > max_spread:
-            reasons.append(f"ratings {spread} grades apart")
-        if require_majority and majority is None:
-            reasons.append("no majority")
-        out.append(Disagreement(i, tuple(int(v) for v in vals), spread, majority, tuple(reasons)))
-    out.sort(key=lambda d: (-d.spread, d.item))
     return out
 
 
@@ -397,9 +270,9 @@ def agreement_report(
     items, one reviewer, no item rated twice) give a report of ``nan`` statistics, no Fleiss'
     kappa and an empty adjudication queue, not an error.
     """
-    cats = _grade_names(categories, "agreement_report", minimum=2)
+    cats = grade_names(categories, "agreement_report", minimum=2)
     k = len(cats)
-    r, _ = _as_ratings(ratings, k)
+    r, _ = as_ratings(ratings, k)
     level: Level = "ordinal" if ordinal else "nominal"
     weights: Weights = "quadratic" if ordinal else None
     complete = r[(r != MISSING).all(axis=1)]
