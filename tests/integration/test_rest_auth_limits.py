@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import update
+
+from assetgrade.store.auth_schema import ApiToken
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -61,6 +65,28 @@ def test_revoked_token_stops_working(fresh_env: Any) -> None:
     assert env.client.delete("/api/v1/tokens/carol", headers=env.auth("admin")).status_code == 200
     r = env.client.get("/api/v1/queue", headers=h)
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_the_last_working_admin_token_cannot_be_revoked_through_the_api(fresh_env: Any) -> None:
+    env = fresh_env
+    alone = env.client.delete("/api/v1/tokens/admin", headers=env.auth("admin"))
+    assert alone.status_code == 409 and "last admin token" in alone.json()["detail"]
+    assert env.client.get("/api/v1/tokens", headers=env.auth("admin")).status_code == 200  # still works
+    # an admin token that has expired does not count as a second one
+    expired = env.client.post("/api/v1/tokens", headers=env.auth("admin"),
+                              json={"name": "old-admin", "role": "admin", "expires_in_days": 1})
+    with env.ws.session() as s:
+        s.execute(update(ApiToken).where(ApiToken.name == "old-admin")
+                  .values(expires_at=datetime.now(UTC) - timedelta(hours=1)))
+    assert expired.status_code == 201
+    assert env.client.delete("/api/v1/tokens/admin", headers=env.auth("admin")).status_code == 409
+    # with a second working admin token, rotating your own is fine; the new admin can go on
+    second = env.client.post("/api/v1/tokens", headers=env.auth("admin"), json={"name": "admin-2", "role": "admin"})
+    h2 = {"Authorization": f"Bearer {second.json()['token']}"}
+    assert env.client.delete("/api/v1/tokens/admin", headers=env.auth("admin")).status_code == 200
+    assert env.client.get("/api/v1/tokens", headers=env.auth("admin")).status_code == 401
+    assert env.client.delete("/api/v1/tokens/admin-2", headers=h2).status_code == 409
+    assert env.client.delete("/api/v1/tokens/alice", headers=h2).status_code == 200  # other roles as before
 
 
 def test_a_token_with_an_expiry_stops_working_then(fresh_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:

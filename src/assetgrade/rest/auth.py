@@ -35,6 +35,7 @@ __all__ = [
     "Principal",
     "TokenCache",
     "authenticate",
+    "aware_utc",
     "create_token",
     "hash_token",
     "list_tokens",
@@ -74,7 +75,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _aware(ts: datetime) -> datetime:
+def aware_utc(ts: datetime) -> datetime:
     """A stored time as UTC-aware (SQLite gives naive datetimes back)."""
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
@@ -181,7 +182,7 @@ def authenticate(session: Session, token_hash: str, cache: TokenCache | None = N
         raise AuthenticationError("unknown API token")
     if row.revoked_at is not None:
         raise AuthenticationError(f"the API token {row.name!r} was revoked")
-    principal = Principal(row.name, row.role, token_hash, None if row.expires_at is None else _aware(row.expires_at))
+    principal = Principal(row.name, row.role, token_hash, None if row.expires_at is None else aware_utc(row.expires_at))
     _check_expiry(principal)
     if cache is not None:
         cache.put(token_hash, principal)

@@ -6,9 +6,10 @@ import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
 
-from assetgrade.errors import StoreError
-from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_token
+from assetgrade.errors import ConflictError, StoreError
+from assetgrade.rest.auth import Principal, aware_utc, create_token, list_tokens, revoke_token
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import (
@@ -23,7 +24,9 @@ from assetgrade.rest.schemas import (
     TokenOut,
 )
 from assetgrade.store.audit import list_events, verify_chain
+from assetgrade.store.auth_schema import ApiToken
 from assetgrade.store.engine import current_revision
+from assetgrade.store.schema import utcnow
 
 __all__ = ["ontology_dict", "router"]
 
@@ -122,9 +125,23 @@ def create_token_route(body: TokenIn, request: Request, who: Principal = Depends
 
 @router.delete("/tokens/{name:path}", response_model=TokenOut, summary="Revoke an API token (admin)")
 def revoke_token_route(name: str, request: Request, who: Principal = Depends(roles("admin"))) -> TokenOut:
-    """Revoke a token; it stops working at once."""
+    """Revoke a token; it stops working at once.
+
+    The last admin token that still works cannot be revoked here: that would leave the service
+    with no one who can manage tokens through the API (409; create another admin token first,
+    or revoke it with ``assetgrade tokens revoke`` on the server).
+    """
     state = app_state(request)
     with state.workspace.session() as s:
+        target = s.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
+        if target is not None and target.role == "admin" and target.revoked_at is None:
+            now = utcnow()
+            admins = s.execute(select(ApiToken.expires_at).where(
+                ApiToken.role == "admin", ApiToken.revoked_at.is_(None), ApiToken.name != name)).scalars().all()
+            if not any(exp is None or aware_utc(exp) > now for exp in admins):
+                raise ConflictError(f"token {name!r} is the last admin token that still works; revoking it would "
+                                    "leave no one able to manage tokens through the API. Create another admin "
+                                    "token first, or revoke it with `assetgrade tokens revoke` on the server")
         row = revoke_token(s, name, actor=who.name)
         out = TokenOut.model_validate(row)
     state.tokens.clear()
