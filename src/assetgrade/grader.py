@@ -113,6 +113,8 @@ class Grader:
     train_ids_: list[str]
     n_calibration_: int
     trained_at_: str
+    labels_as_of_: str | None
+    """When fit read the workspace's labels (None when it was given records); older bundles lack it."""
     version_: str
     bundle_sha_: str
 
@@ -306,7 +308,8 @@ class Grader:
         self._check_fitted()
         return {"model_version": self.version_, "manifest_hash": self.manifest_hash_,
                 "ontology_version": self.ontology_version_, "code_version": self.code_version_,
-                "trained_at": self.trained_at_, "n_train": self.n_train_, "grades": list(self.grades_),
+                "trained_at": self.trained_at_, "labels_as_of": getattr(self, "labels_as_of_", None),
+                "n_train": self.n_train_, "grades": list(self.grades_),
                 "modalities": self.modalities_, "extractors": self.extractor_info_, "calibration": self.calibration_,
                 "coverage": self.coverage, "folds": self.folds, "seed": self.seed, "notes": self.notes_,
                 "fusion": self.fusion_info(), "metrics": self.metrics_}

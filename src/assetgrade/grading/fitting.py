@@ -119,9 +119,11 @@ def fit_grader(
 
     say = progress or (lambda _msg: None)
     ontology, costs = grader.ontology, grader.costs
+    labels_read: datetime | None = None  # when the workspace's labels were read (None: records were given)
     if isinstance(source, Workspace):
         from assetgrade.store.loading import load_records
 
+        labels_read = datetime.now(UTC)
         all_records = load_records(source)
         ontology = ontology or source.ontology()
         if costs is None and source.config.section("costs"):
@@ -264,6 +266,8 @@ def fit_grader(
     grader.train_ids_ = [r.asset_id for r in records]
     grader.n_calibration_ = len(cal)
     grader.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
+    # labels stored after this are ones the model never saw (the new-labels retrain trigger counts from it)
+    grader.labels_as_of_ = None if labels_read is None else labels_read.isoformat(timespec="microseconds")
     grader.version_ = model_version(grader.manifest_hash_, grader.ontology_version_, grader.code_version_,
                                     version_settings(grader))
     grader.cache = EvidenceCache()  # a new model: no row of the old one, in memory or on disk, may serve it

@@ -107,8 +107,10 @@ def register_model(
 
         own = described("version_", "model_version")
         trained = described("trained_at_", "trained_at")  # when fitting ended: the new-labels trigger's fallback
+        as_of = described("labels_as_of_", "labels_as_of")  # when fit read the labels: the trigger's reference
         lineage = {**({"model_version": str(own)} if own else {}),
-                   **({"trained_at": str(trained)} if trained else {}), **(lineage or {})}
+                   **({"trained_at": str(trained)} if trained else {}),
+                   **({"labels_as_of": str(as_of)} if as_of else {}), **(lineage or {})}
         code, commit = code_version()
         code = str(described("code_version_", "code_version") or code)[:100]
         manifest_hash = manifest_hash or described("manifest_hash_", "manifest_hash")

@@ -127,20 +127,28 @@ def _utc(value: Any) -> datetime | None:
 def labels_cutoff(model: ModelInfo) -> tuple[datetime | None, str]:
     """The time after which a grade label is one ``model`` did not train on, and where that time comes from.
 
-    In order: ``lineage["labels_as_of"]`` (retrain: just before the labels were read),
-    ``lineage["trained_at"]`` or the bundle's ``bundle.json`` ``trained_at`` (when fitting ended),
-    else the registration time (``created_at``). The source is ``"labels_as_of"``,
+    In order: ``labels_as_of`` (when the labels were read: recorded by retrain, and by
+    ``Grader.fit`` on a workspace), then ``trained_at`` (when fitting ended), each from the
+    lineage or, for a version registered before the lineage kept them, the bundle's
+    ``bundle.json``; else the registration time (``created_at``). The source is ``"labels_as_of"``,
     ``"trained_at"`` or ``"registered"``.
     """
     from assetgrade.lifecycle.bundles import bundle_info
 
     lineage = model.lineage or {}
-    if (t := _utc(lineage.get("labels_as_of"))) is not None:
+    saved: dict[str, Any] | None = None
+
+    def recorded(key: str) -> Any:  # the lineage's, else (registered before the lineage kept it) bundle.json's
+        nonlocal saved
+        if key in lineage:
+            return lineage[key]
+        if saved is None:
+            saved = bundle_info(model.bundle_dir if model.entry == "." else model.bundle_dir / model.entry)
+        return saved.get(key)
+
+    if (t := _utc(recorded("labels_as_of"))) is not None:
         return t, "labels_as_of"
-    trained = lineage.get("trained_at")
-    if trained is None:  # registered before the lineage kept it: read the bundle
-        trained = bundle_info(model.bundle_dir if model.entry == "." else model.bundle_dir / model.entry).get(
-            "trained_at")
+    trained = recorded("trained_at")
     if (t := _utc(trained)) is not None:
         return t, "trained_at"
     return (None if model.created_at is None else _utc(model.created_at)), "registered"
