@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assetgrade.bench.adversarial_null import AdversarialNullConfig, run_adversarial_null_bench
+from assetgrade.errors import ValidationError
 
 pytestmark = pytest.mark.realdata
 
@@ -21,7 +22,11 @@ def test_a_reduced_adversarial_null_run_is_reproducible(shared_data: Path) -> No
     assert set(rates) == {"normal_approximation", "permutation"}
     for r in rates.values():
         assert 0 <= r["failures"] <= 4 and r["ci95"][0] <= r["rate"] <= r["ci95"][1]
+    shortcuts = first["metrics"]["false_shortcut"]
+    # the Bonferroni condition only removes names that effect size alone would give
+    assert shortcuts["with_bonferroni"]["sets"] <= shortcuts["effect_size_alone"]["sets"] <= 4
+    assert first["metrics"]["sets_skipped"] == 0
     assert first["metrics"] == again["metrics"]  # seeded: the same sets, folds and relabellings
-    with pytest.raises(Exception, match="needs that many"):
+    with pytest.raises(ValidationError, match="needs that many"):
         run_adversarial_null_bench(AdversarialNullConfig(n_real=60, n_fake=5, per_class=10,
                                                           data_dir=shared_data / "neu-det"))

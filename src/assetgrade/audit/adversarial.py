@@ -166,7 +166,7 @@ class AdversarialValidation:
         info["auc"] = score_auc
         scored = np.isfinite(p)
         n1, n0 = int(y[scored].sum()), int((1 - y[scored]).sum())
-        info["auc_p_value"] = auc_p_value(score_auc, n1, n0)
+        info["auc_p_value"] = info["auc_p_value_normal"] = auc_p_value(score_auc, n1, n0)
         info["p_value_method"] = "normal approximation"
         if score_auc > self.max_auc and min(n1, n0) < self.exact_below and self.n_permutations > 0:
             info["auc_p_value"], info["permutations"] = self._permutation_p(x, y, groups, score_auc)

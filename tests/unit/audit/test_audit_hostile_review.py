@@ -149,6 +149,8 @@ def test_a_perfect_auc_on_two_synthetic_items_is_not_significant() -> None:
     # than 1 in 10, so even at alpha 0.1 a perfect AUC on 2 synthetic items is chance
     exact = get_check("adversarial", alpha=0.1).run(data)
     assert exact.info["p_value_method"] == "permutation" and exact.info["auc_p_value"] > 0.1
+    # the approximation's p-value stays in the result beside the one the check decided with
+    assert exact.info["auc_p_value_normal"] == pytest.approx(res.info["auc_p_value"])
     assert exact.passed and "relabellings" in exact.message
 
 
