@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError as SAError
 from assetgrade.batch.outputs import write_audit, write_features
 from assetgrade.batch.shards import SHARD_EVENT, ShardResult, prediction_id
 from assetgrade.errors import StoreError
+from assetgrade.grading.recording import decision_event_payload
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
 from assetgrade.store.schema import Prediction
@@ -50,12 +51,7 @@ def write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, int
                      payload={"asset_id": r.asset_id, "model_version": model_version, "grade": r.grade,
                               "decision": r.decision})
         append_event(s, actor="batch", action="grade.decision", entity="prediction", entity_id=pid,
-                     payload={"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"),
-                              "model_version": model_version, "ontology_version": r.versions.get("ontology"),
-                              "code_version": r.versions.get("code"),
-                              "training_manifest": r.versions.get("manifest"), "grade": r.grade,
-                              "decision": r.decision, "conformal_set": list(r.conformal_set),
-                              "expected_cost": r.expected_cost, "reasons": list(r.reasons)})
+                     payload=decision_event_payload(r, model_version))
         new_preds.append(pred)
         have.add(pid)
         written += 1

@@ -12,7 +12,7 @@ from assetgrade.store.records import AssetRecord
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["graded_unchanged", "heatmap_overlays", "record_grades"]
+__all__ = ["decision_event_payload", "graded_unchanged", "heatmap_overlays", "record_grades"]
 
 
 def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord]) -> dict[str, dict[str, str]]:
@@ -65,6 +65,14 @@ def graded_unchanged(ws: Workspace, records: Sequence[AssetRecord], model_versio
     return {r.asset_id for r in records if last.get(r.asset_id) == (model_version, asset_input_hash(r))}
 
 
+def decision_event_payload(r: GradeResult, model_version: str) -> dict[str, Any]:
+    """What a ``grade.decision`` audit event records of a result: inputs hash, versions, grade, decision, why."""
+    return {"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"), "model_version": model_version,
+            "ontology_version": r.versions.get("ontology"), "code_version": r.versions.get("code"),
+            "training_manifest": r.versions.get("manifest"), "grade": r.grade, "decision": r.decision,
+            "conformal_set": list(r.conformal_set), "expected_cost": r.expected_cost, "reasons": list(r.reasons)}
+
+
 def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,
                   actor: str = "grader", grader: Any = None, records: Sequence[AssetRecord] | None = None) -> None:
     """Store each result as a prediction plus a ``grade.decision`` audit event (inputs hash, versions).
@@ -91,9 +99,4 @@ def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_versio
                                   distribution=r.probabilities, conformal_set=r.conformal_set, decision=r.decision,
                                   expected_cost=r.expected_cost, payload=payload, actor=actor)
             append_event(s, actor=actor, action="grade.decision", entity="prediction", entity_id=pred.id,
-                         payload={"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"),
-                                  "model_version": model_version, "ontology_version": r.versions.get("ontology"),
-                                  "code_version": r.versions.get("code"),
-                                  "training_manifest": r.versions.get("manifest"), "grade": r.grade,
-                                  "decision": r.decision, "conformal_set": list(r.conformal_set),
-                                  "expected_cost": r.expected_cost, "reasons": list(r.reasons)})
+                         payload=decision_event_payload(r, model_version))
