@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from assetgrade.bench.report import BenchResult
 from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.ece import expected_calibration_error  # the one ECE, with Guo et al.'s bins
+from assetgrade.fusion.reliability import reliability_diagram
 
 __all__ = [
     "VisionBenchConfig",
@@ -86,7 +86,7 @@ def classification_metrics(
 def save_plots(
     y: npt.NDArray[np.int64], proba: npt.NDArray[np.float64], classes: tuple[str, ...], out_dir: Path, stem: str
 ) -> list[Path]:
-    """Confusion-matrix and reliability-diagram PNGs; returns their paths."""
+    """Confusion-matrix and reliability-diagram PNGs (the diagram is the fusion report's); returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,28 +115,8 @@ def save_plots(
     p1 = out_dir / f"{stem}_confusion.png"
     fig.savefig(p1, dpi=110)
     plt.close(fig)
-    conf, correct = proba.max(axis=1), pred == y
-    edges = np.linspace(0, 1, 11)
-    mids, accs, counts = [], [], []
-    for lo, hi in pairwise(edges):
-        m = (conf > lo) & (conf <= hi)
-        if m.any():
-            mids.append(conf[m].mean())
-            accs.append(correct[m].mean())
-            counts.append(int(m.sum()))
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-    ax.plot(mids, accs, "o-", label="model")
-    for x, a, c in zip(mids, accs, counts, strict=True):
-        ax.annotate(str(c), (x, a), textcoords="offset points", xytext=(3, -10), fontsize=7)
-    ax.set_xlabel("confidence (top class)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"{stem}: reliability (ECE {expected_calibration_error(proba, y):.3f})")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    p2 = out_dir / f"{stem}_reliability.png"
-    fig.savefig(p2, dpi=110)
-    plt.close(fig)
+    # the fusion report's diagram: the ECE's own bins ((m-1)/M, m/M], counts and the bias-corrected ECE
+    p2 = reliability_diagram(proba, y, out_dir / f"{stem}_reliability.png", title=f"{stem}: reliability")
     return [p1, p2]
 
 

@@ -70,6 +70,8 @@ def test_plots_of_many_classes_stay_a_bounded_size(tmp_path: Path, rng: np.rando
     paths = save_plots(y, proba, tuple(f"part-{i}" for i in range(k)), tmp_path, "many")
     with Image.open(paths[0]) as img:
         assert max(img.size) <= 3400  # 30 inches at 110 dpi, not 146 inches (16,000 px a side)
+    with Image.open(paths[1]) as img:  # the fusion report's reliability diagram: bars over counts
+        assert paths[1].name == "many_reliability.png" and img.size == (550, 660)
 
 
 def test_too_many_finetune_blocks_are_refused_before_any_feature(tmp_path: Path, rng: np.random.Generator,
