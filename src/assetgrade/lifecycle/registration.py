@@ -66,7 +66,8 @@ def register_model(
     ``metrics_`` and ``version_`` attributes where it has them; the model's own version id
     (``version_``, or ``model_version`` in a bundle folder's ``bundle.json``) is kept as
     ``lineage["model_version"]``, and when it was trained (``trained_at_``, or ``trained_at`` in
-    ``bundle.json``) as ``lineage["trained_at"]``. Returns the version's name.
+    ``bundle.json``) as ``lineage["trained_at"]``, and when it read its labels (``labels_as_of_`` /
+    ``labels_as_of``) as ``lineage["labels_as_of"]``. Returns the version's name.
     """
     src: Path | None = None
     if isinstance(model, str | Path):
