@@ -82,6 +82,8 @@ def test_fixture_accuracy_floor() -> None:
         ("negative for leak", "leak", "negated"),
         ("leak ruled out", "leak", "negated"),
         ("crack not evident on boom", "crack", "negated"),
+        ("cracks not sighted on boom", "cracks", "negated"),
+        ("oil leak not noted at last service", "leak", "negated"),
         ("leak (not confirmed)", "leak", "uncertain"),
         ("no further leak", "leak", "negated"),
         ("leak not repaired", "leak", "confirmed"),

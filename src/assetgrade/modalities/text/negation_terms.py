@@ -135,6 +135,8 @@ POST_NEG = (
     "not visible",
     "not observed",
     "not apparent",
+    "not sighted",
+    "not noted",
 )
 POST_HEDGE = ("not confirmed", "unconfirmed", "to be confirmed", "tbc", "not verified")
 """After a finding: it was reported but not yet established ("leak (not confirmed)")."""
