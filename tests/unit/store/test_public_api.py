@@ -13,6 +13,7 @@ MODULES = [
     "assetgrade.ingest.detection",
     "assetgrade.ingest.fields", "assetgrade.ingest.folders", "assetgrade.ingest.images", "assetgrade.ingest.inputs",
     "assetgrade.ingest.items", "assetgrade.ingest.manifest", "assetgrade.ingest.report", "assetgrade.ingest.series",
+    "assetgrade.ingest.series_options", "assetgrade.ingest.series_validation",
     "assetgrade.ingest.terms", "assetgrade.ingest.workorders", "assetgrade.ingest.writer",
     "assetgrade.cli.workspace", "assetgrade.cli.ingest", "assetgrade.cli.bench_ingest",
 ]
