@@ -9,53 +9,13 @@ to ``Entity``, 5 to the top class, 32 to the first two levels, as in the MaintIE
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from assetgrade.datasets.paths import dataset_dir
-from assetgrade.errors import IngestError, NotFoundError, ValidationError
+from assetgrade.errors import IngestError, NotFoundError
+from assetgrade.modalities.text.examples import GRANULARITIES, IEText, coarsen
 
 __all__ = ["GRANULARITIES", "IEText", "coarsen", "load_maintie"]
-
-GRANULARITIES = (1, 5, 32, 224)
-
-
-@dataclass(frozen=True)
-class IEText:
-    """One annotated text: tokens and entity spans ``(start, end, type)`` (end exclusive).
-
-    Examples
-    --------
-    >>> t = IEText(("replace", "pump"), ((1, 2, "PhysicalObject/DrivingObject"),))
-    >>> t.coarse(5)
-    (('replace', 'pump'), ((1, 2, 'PhysicalObject'),))
-    """
-
-    tokens: tuple[str, ...]
-    entities: tuple[tuple[int, int, str], ...]
-
-    def coarse(self, granularity: int) -> tuple[tuple[str, ...], tuple[tuple[int, int, str], ...]]:
-        """Tokens and entities with types cut to ``granularity`` (1, 5, 32 or 224)."""
-        return self.tokens, tuple((s, e, coarsen(t, granularity)) for s, e, t in self.entities)
-
-
-def coarsen(type_path: str, granularity: int) -> str:
-    """A type path cut to the granularity: 1 → ``Entity``, 5 → top class, 32 → two levels.
-
-    >>> coarsen("PhysicalObject/SensingObject/TemperatureSensingObject", 32)
-    'PhysicalObject/SensingObject'
-    """
-    if granularity not in GRANULARITIES:
-        raise ValidationError(f"granularity {granularity} not in {GRANULARITIES}", where="granularity")
-    if granularity == 1:
-        return "Entity"
-    parts = type_path.split("/")
-    if granularity == 5:
-        return parts[0]
-    if granularity == 32:
-        return "/".join(parts[:2])
-    return type_path
-
 
 def load_maintie(data_dir: Path | None = None) -> list[IEText]:
     """All gold texts; ``data_dir`` may be the MaintIE folder or the JSON file itself."""

@@ -8,35 +8,16 @@ Bikaun, Hodkiewicz & Liu, "MaintNorm", W-NUT 2024.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError, ValidationError
+from assetgrade.modalities.text.examples import NormText
 
 __all__ = ["MAINTNORM_SPLITS", "MAINTNORM_SUBSETS", "NormText", "load_maintnorm", "read_norm_file"]
 
 MAINTNORM_SUBSETS = ("combined", "company_a", "company_b", "company_c")
 MAINTNORM_SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class NormText:
-    """One text: raw tokens and their gold normalisations (same length).
-
-    Examples
-    --------
-    >>> t = NormText(raw=("REPL", "HYD", "HOSE"), gold=("replace", "hydraulic", "hose"))
-    >>> t.changed()
-    3
-    """
-
-    raw: tuple[str, ...]
-    gold: tuple[str, ...]
-
-    def changed(self) -> int:
-        """How many tokens the gold normalisation changes."""
-        return sum(r != g for r, g in zip(self.raw, self.gold, strict=True))
 
 
 def read_norm_file(path: Path) -> list[NormText]:

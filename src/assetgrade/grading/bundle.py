@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import subprocess
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.version import __version__, git_commit
 
 __all__ = [
     "BUNDLE_FORMAT", "INFO_NAME", "PICKLE_NAME", "code_version", "git_commit", "load_bundle", "read_bundle_info",
@@ -29,24 +28,8 @@ PICKLE_NAME = "grader.pkl"
 INFO_NAME = "bundle.json"
 
 
-@lru_cache(maxsize=1)
-def git_commit() -> str | None:
-    """The git commit of the checkout this package runs from, or None (installed from a wheel, no git)."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = out.stdout.strip()
-    return sha if out.returncode == 0 and len(sha) == 40 else None
-
-
 def code_version() -> str:
     """``assetgrade.__version__``, plus ``+g<commit>`` when running from a git checkout."""
-    from assetgrade import __version__
-
     commit = git_commit()
     return f"{__version__}+g{commit[:12]}" if commit else __version__
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.version import __version__, git_commit
 
 __all__ = [
     "bundle_digest", "bundle_info", "bundle_model_version", "check_grader_bundle", "code_version",
@@ -59,17 +59,7 @@ def resolve_loader(spec: str) -> Callable[[Path], Any]:
 
 def code_version() -> tuple[str, str | None]:
     """(``assetgrade.__version__``, git commit of the package's checkout or None)."""
-    import assetgrade
-
-    commit: str | None = None
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(assetgrade.__file__).parent,
-                             capture_output=True, text=True, timeout=5, check=False)
-        if out.returncode == 0 and len(out.stdout.strip()) == 40:
-            commit = out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return assetgrade.__version__, commit
+    return __version__, git_commit()
 
 
 def bundle_digest(path: Path) -> str:

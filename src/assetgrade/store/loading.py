@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,12 +17,22 @@ from assetgrade.store.blobs import BlobStore
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
-if TYPE_CHECKING:
-    from assetgrade.workspace import Workspace
-
-__all__ = ["load_records", "parse_date", "read_series_parquet", "stats"]
+__all__ = ["RecordSource", "load_records", "parse_date", "read_series_parquet", "stats"]
 
 _CHUNK = 500
+
+
+class RecordSource(Protocol):
+    """What :func:`load_records` reads from: an open ``Workspace``, or anything with its ``session`` and ``blobs``.
+
+    A protocol, so that the store does not import the workspace that is built on it.
+    """
+
+    blobs: BlobStore
+
+    def session(self, *, readonly: bool = False) -> AbstractContextManager[Session]:
+        """A session; ``readonly=True`` for one that writes nothing."""
+        ...
 
 
 def read_series_parquet(data: bytes) -> Any:
@@ -66,7 +77,7 @@ def _series_loader(blobs: BlobStore | None, sha: str) -> Callable[[], Any]:
 
 
 def load_records(
-    source: Workspace | Session, asset_ids: Sequence[str] | None = None, *, blobs: BlobStore | None = None
+    source: RecordSource | Session, asset_ids: Sequence[str] | None = None, *, blobs: BlobStore | None = None
 ) -> list[AssetRecord]:
     """The :class:`AssetRecord` of each asset (all, or ``asset_ids`` in that order).
 

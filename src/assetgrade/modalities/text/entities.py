@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from assetgrade.datasets.maintie import IEText
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.text.examples import IEText
 
 __all__ = ["EntityTagger", "Span", "bio_decode", "bio_encode", "span_f1"]
 

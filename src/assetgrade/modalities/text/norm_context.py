@@ -19,7 +19,7 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.datasets.maintnorm import NormText
+from assetgrade.modalities.text.examples import NormText
 
 __all__ = ["ContextDisambiguator", "context_features"]
 

@@ -22,7 +22,6 @@ from typing import Any, Self
 
 import numpy as np
 
-from assetgrade.datasets.maintnorm import NormText
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.text.candidates import (
     Candidate,
@@ -31,6 +30,7 @@ from assetgrade.modalities.text.candidates import (
     is_subsequence,
     mask_token,
 )
+from assetgrade.modalities.text.examples import NormText
 from assetgrade.modalities.text.norm_context import ContextDisambiguator
 from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency
 
