@@ -1,0 +1,81 @@
+"""Shared pieces of the REST models: UTC times, checked JSON objects, request and response bases, the error body."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+__all__ = ["SQL_INT_MAX", "ErrorOut", "JsonObject", "UtcDatetime"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back naive, so say so."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` cannot be sent back as JSON text, or None when it can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone surrogate \\u{ord(text[exc.start]):04x}, which is not text UTF-8 can carry"
+    return None
+
+
+def _finite_json(value: Any, path: str = "") -> Any:
+    """Refuse NaN and infinite numbers anywhere in a JSON value (JSON has none; Python's parser lets them in),
+    and strings or keys with a lone UTF-16 surrogate such as ``"\\ud800"`` (JSON's parser lets them in;
+    stored, every later read of them would fail to encode the answer)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} at {path or 'the top'} is not a finite number (JSON has no NaN or Infinity)")
+    if isinstance(value, str) and (why := _bad_text(value)) is not None:
+        raise ValueError(f"the text at {path or 'the top'} {why}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if (why := _bad_text(k)) is not None:
+                raise ValueError(f"a key {f'in {path} ' if path else ''}{why}")
+            _finite_json(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite_json(v, f"{path}[{i}]")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
+"""A free-form JSON object from a client, without NaN, infinite numbers or lone surrogates."""
+
+SQL_INT_MAX = 2**63 - 1
+"""The largest integer the stores hold: larger query numbers are refused with 422, not a 500."""
+
+_IN = ConfigDict(extra="forbid", allow_inf_nan=False)
+"""Request bodies: unknown fields and NaN/Infinity refused (422 naming the field).
+
+Their numbers and booleans are strict (``Field(strict=True)``, ``StrictFloat``): a JSON integer
+where an integer is asked, a JSON number (an integer too) where a number is, ``true``/``false``
+where a boolean is. Lax parsing took ``true`` as 1, ``"1"`` as 1 and ``"yes"`` or ``1`` as true, so a
+client's type bug (a version sent as a string, a flag as a number) passed unnoticed."""
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error body: the error class, a message, and for bad input where and why.
+
+    Examples
+    --------
+    >>> ErrorOut(error="NotFoundError", detail="asset 'x' not found").error
+    'NotFoundError'
+    """
+
+    error: str
+    detail: str
+    where: str | None = None
+    reason: str | None = None
