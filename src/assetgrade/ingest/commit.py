@@ -1,0 +1,137 @@
+"""One row group's write in one transaction: its assets, evidence, provenance and labels, and one audit event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from assetgrade.errors import ConflictError
+from assetgrade.ingest.items import LabelSpec
+from assetgrade.ingest.preparation import _conflict, _Prepared
+from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
+from assetgrade.store.audit import append_event
+from assetgrade.store.repository import bump_versions, label_id_for
+from assetgrade.store.requests import close_label_requests_labelled
+from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+
+if TYPE_CHECKING:
+    from assetgrade.workspace import Workspace
+
+__all__: list[str] = []  # used by assetgrade.ingest.writer
+
+
+def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: str) -> None:
+    """Write ``ready`` in one transaction; only once it is committed, count it into ``rep``."""
+    asset_ids = list({p.spec.asset_id for p in ready})
+    ev_ids = [p.evidence_id for p in ready]
+    label_rows: list[tuple[_Prepared, LabelSpec, str]] = []
+    for p in ready:
+        for lb in p.labels:
+            ev = p.evidence_id if lb.kind == "defect" else None
+            box = None if lb.box is None else [float(v) for v in lb.box]
+            span = None if lb.text_span is None else list(lb.text_span)
+            window = None if lb.time_window is None else [str(v) for v in lb.time_window]
+            lid = label_id_for(p.spec.asset_id, ev, lb.annotator, lb.kind, lb.value, box, span, window)
+            label_rows.append((p, lb, lid))
+    added = {"assets": 0, "evidence": 0, "labels": 0}
+    skipped = 0
+    marked: list[IngestNotice] = []
+    errors: list[RowError] = []
+    with ws.session() as s:
+        assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
+        stored = dict(s.execute(select(Evidence.id, Evidence.sha256).where(Evidence.id.in_(ev_ids))).tuples().all())
+        have_labels = set(s.execute(select(Label.id).where(
+            Label.id.in_([lid for _, _, lid in label_rows]))).scalars())
+        bad: set[str] = set()
+        new_evidence: dict[str, str] = {}
+        new_assets: list[str] = []
+        rows: list[Any] = []
+        created: dict[str, Asset] = {}
+        typed: dict[str, str] = {}  # stored assets of type "unknown" that a row now gives a type
+        for p in ready:
+            spec = p.spec
+            atype = assets.get(spec.asset_id)
+            if atype is not None and spec.asset_type and atype not in (spec.asset_type, "unknown"):
+                errors.append(RowError.from_exception(ConflictError(
+                    f"asset {spec.asset_id!r} is stored with type {atype!r}, this row says"
+                    f" {spec.asset_type!r}"), spec.file or spec.where, spec.row, "asset_type"))
+                bad.add(p.evidence_id)
+                continue
+            parent = spec.provenance.parent_evidence_id
+            if parent and parent not in new_evidence and s.get(Evidence, parent) is None:
+                errors.append(RowError(spec.file or spec.where, spec.row, "parent",
+                                       f"parent evidence {parent!r} is not stored (ingest it first)"))
+                bad.add(p.evidence_id)
+                continue
+            if p.evidence_id in stored and stored[p.evidence_id] != p.sha:
+                errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
+                                                      spec.file or spec.where, spec.row, "evidence_id"))
+                bad.add(p.evidence_id)
+                continue
+            # the row is good: only now may it create its asset (a rejected row leaves nothing behind)
+            if atype is None:
+                assets[spec.asset_id] = spec.asset_type or "unknown"
+                created[spec.asset_id] = Asset(id=spec.asset_id, asset_type=spec.asset_type or "unknown",
+                                               attributes={}, version=1)
+                rows.append(created[spec.asset_id])
+                new_assets.append(spec.asset_id)
+                added["assets"] += 1
+            elif atype == "unknown" and spec.asset_type:  # a type given by a later row or a later ingest
+                assets[spec.asset_id] = spec.asset_type
+                if spec.asset_id in created:
+                    created[spec.asset_id].asset_type = spec.asset_type
+                else:
+                    typed[spec.asset_id] = spec.asset_type
+            if p.evidence_id in stored:
+                skipped += 1
+                continue
+            new_evidence[p.evidence_id] = p.sha
+            rows.append(Evidence(id=p.evidence_id, asset_id=spec.asset_id, kind=spec.kind, sha256=p.sha,
+                                 blob_sha=p.blob_sha, text=spec.text, media_type=spec.media_type,
+                                 attributes=p.attributes))
+            pv = p.provenance or spec.provenance
+            if p.provenance is not None:
+                marked.append(IngestNotice(spec.file or rep.source, spec.row,
+                                           f"{p.evidence_id}: the file carries assetgrade's synthetic mark "
+                                           f"(generator {pv.generator}); stored as {pv.origin}, not real"))
+            rows.append(Provenance(evidence_id=p.evidence_id, source=pv.source, origin=pv.origin,
+                                   generator=pv.generator, generator_params=pv.generator_params,
+                                   parent_evidence_id=parent, capture_time=pv.capture_time, device=pv.device,
+                                   sha256=p.sha, ingest_batch_id=rep.batch_id, notes=pv.notes))
+            added["evidence"] += 1
+        new_labels: list[str] = []
+        for p, lb, lid in label_rows:
+            if p.evidence_id in bad or lid in have_labels or lid in new_labels:
+                continue
+            new_labels.append(lid)
+            rows.append(Label(id=lid, asset_id=p.spec.asset_id,
+                              evidence_id=p.evidence_id if lb.kind == "defect" else None,
+                              annotator=lb.annotator, kind=lb.kind, value=lb.value, severity=lb.severity,
+                              box=None if lb.box is None else [float(v) for v in lb.box],
+                              text_span=None if lb.text_span is None else list(lb.text_span),
+                              time_window=None if lb.time_window is None else [str(v) for v in lb.time_window],
+                              source="import"))
+        added["labels"] = len(new_labels)
+        fresh = set(new_labels)
+        graded = {p.spec.asset_id: lid for p, lb, lid in label_rows if lid in fresh and lb.kind == "grade"}
+        for aid, atype in typed.items():
+            s.execute(update(Asset).where(Asset.id == aid, Asset.asset_type == "unknown").values(asset_type=atype))
+        if rows or typed:
+            s.add_all(rows)
+            s.flush()
+            # new evidence of a stored asset makes a review against its old version stale (store.md)
+            bump_versions(s, {p.spec.asset_id for p in ready if p.evidence_id in new_evidence} - set(created))
+            payload: dict[str, Any] = {"evidence": new_evidence, "labels": new_labels, "assets": new_assets}
+            if typed:
+                payload["asset_types"] = typed
+            append_event(s, actor=actor, action="ingest.rows", entity="ingest_batch",
+                         entity_id=rep.batch_id, payload=payload)
+            # an imported grade answers the asset's label request as a review's would (same transaction)
+            close_label_requests_labelled(s, graded, actor=actor, ingest_batch_id=rep.batch_id)
+    # committed: only now count it
+    for k, v in added.items():
+        rep.added[k] += v
+    rep.skipped_existing += skipped
+    rep.notices.extend(marked)
+    rep.errors.extend(errors)

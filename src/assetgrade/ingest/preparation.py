@@ -1,0 +1,203 @@
+"""Preparing ingest items for their row group's write: checks, hashes, ids already stored, and their blobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from assetgrade.errors import ConflictError, IngestError, ValidationError
+from assetgrade.ingest.images import marked_provenance, validate_image
+from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
+from assetgrade.ingest.terms import TermChecker
+from assetgrade.store.blobs import sha256_bytes, sha256_file
+from assetgrade.store.repository import ProvenanceInfo, check_addressable
+from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Evidence
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assetgrade.workspace import Workspace
+
+__all__: list[str] = []  # used by assetgrade.ingest.writer and assetgrade.ingest.commit
+
+_STREAM_BYTES = 32 * 2**20
+_TEXT_KINDS = ("log", "document")
+
+
+@dataclass
+class _Prepared:
+    spec: ItemSpec
+    evidence_id: str
+    sha: str
+    data: bytes | None
+    labels: list[LabelSpec]
+    existing: bool = False
+    blob_sha: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    provenance: ProvenanceInfo | None = None
+    """What the file itself says it is (an assetgrade synth mark), over the import's ``real``."""
+
+
+def _prepare(terms: TermChecker, spec: ItemSpec) -> _Prepared:
+    if spec.kind not in EVIDENCE_KINDS:
+        raise _field(IngestError(f"kind {spec.kind!r} is not one of {', '.join(EVIDENCE_KINDS)}",
+                                 where=spec.where), "kind")
+    if spec.provenance.origin not in ORIGINS:
+        raise _field(IngestError(f"origin {spec.provenance.origin!r} is not one of {', '.join(ORIGINS)}",
+                                 where=spec.where), "origin")
+    if not spec.asset_id:
+        raise _field(IngestError("asset id is empty", where=spec.where), "asset_id")
+    try:
+        check_addressable(spec.asset_id, spec.resolved_id())
+    except ValidationError as exc:
+        raise _field(IngestError(exc.reason, where=spec.where), exc.where or "asset_id") from None
+    if spec.kind in ("image", "series") and spec.path is None and spec.data is None:
+        raise _field(IngestError(f"a {spec.kind} needs a file path", where=spec.where), "path")
+    labels = [_label(terms, spec, lb) for lb in spec.labels]
+    data: bytes | None = None
+    if spec.path is not None:
+        size = spec.path.stat().st_size
+        if size == 0:
+            raise _field(IngestError(f"file {spec.path.name} is empty", where=spec.where), "path")
+        if size > _STREAM_BYTES:
+            sha = sha256_file(spec.path)
+        else:
+            data = spec.path.read_bytes()
+            sha = sha256_bytes(data)
+    elif spec.data is not None:
+        data = spec.data
+        sha = sha256_bytes(data)
+    elif spec.text is not None:
+        if not spec.text.strip():
+            raise _field(IngestError("text is empty", where=spec.where), "text")
+        sha = sha256_bytes(spec.text.encode("utf-8"))
+    else:
+        raise _field(IngestError("item has neither a path nor text", where=spec.where), "path")
+    return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes))
+
+
+def _label(terms: TermChecker, spec: ItemSpec, lb: LabelSpec) -> LabelSpec:
+    where = f"{spec.where}:field {lb.field}"
+    try:
+        if lb.kind == "grade":
+            return _replace(lb, value=terms.grade(lb.value, where=where))
+        if lb.kind != "defect":
+            raise IngestError(f"label kind {lb.kind!r} is not grade or defect", where=where)
+        value = terms.defect(lb.value, where=where)
+        if lb.severity is not None:
+            terms.severity(value, lb.severity, where=where)
+        if lb.box is not None:
+            x0, y0, x1, y1 = lb.box
+            if not (x1 >= x0 and y1 >= y0):
+                raise IngestError(f"box {list(lb.box)} needs x1 >= x0 and y1 >= y0", where=where)
+        return _replace(lb, value=value)
+    except IngestError as exc:
+        raise _field(exc, lb.field) from None
+
+
+def _mark_existing(
+    ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None]
+) -> list[_Prepared]:
+    ids = list({p.evidence_id for p in prepared})
+    with ws.session(readonly=True) as s:
+        rows = s.execute(select(Evidence.id, Evidence.sha256, Evidence.asset_id, Evidence.attributes)
+                         .where(Evidence.id.in_(ids))).tuples().all()
+        found = {e: (sha, a) for e, sha, a, _ in rows}
+        facts = {e: _facts(attrs) for e, _, _, attrs in rows}
+        claimed = {p.evidence_id: _facts(p.attributes) for p in prepared}  # ids this group's rows hold
+        for p in prepared:
+            if (p.spec.kind in _TEXT_KINDS and p.spec.evidence_id is None
+                    and found.get(p.evidence_id) == (p.sha, p.spec.asset_id)
+                    and facts[p.evidence_id] != _facts(p.attributes)):
+                _next_entry(s, p, found, claimed)
+    seen: dict[str, _Prepared] = {}
+    out: list[_Prepared] = []
+    for p in prepared:
+        prior = found.get(p.evidence_id)
+        if prior is not None:
+            if prior != (p.sha, p.spec.asset_id):
+                fail(p.spec, _conflict(p, "is stored with other content or another asset"), "evidence_id")
+                continue
+            p.existing = True
+        first = seen.get(p.evidence_id)
+        if first is not None:
+            if first.spec.asset_id != p.spec.asset_id:
+                fail(p.spec, _conflict(p, f"appears twice in this input, for assets "
+                                                f"{first.spec.asset_id!r} and {p.spec.asset_id!r}"),
+                           "evidence_id")
+                continue
+            if first.sha != p.sha:
+                fail(p.spec, _conflict(p, "appears twice in this input with different content"),
+                           "evidence_id")
+                continue
+            first.labels.extend(p.labels)  # another row about the same item: its labels join the first
+            continue
+        seen[p.evidence_id] = p
+        out.append(p)
+    return out
+
+
+def _next_entry(s: Session, p: _Prepared, found: dict[str, tuple[str, str]],
+                claimed: dict[str, tuple[Any, Any]]) -> None:
+    """Another entry with stored words: "replaced filter" again, on another date or at another cost.
+
+    The n-th distinct entry with the same words takes ``#n`` on its key, as a manifest does within one
+    file (:func:`~assetgrade.ingest.manifest.manifest_items`): the first id neither stored nor held by
+    another row of this group with other facts, or the one that holds this very entry.
+    """
+    mine = _facts(p.attributes)
+    for n in range(2, 100_000):
+        eid = default_evidence_id(p.spec.asset_id, p.spec.kind, f"{p.spec.source_key}#{n}")
+        if eid in claimed and claimed[eid] != mine:
+            continue  # another entry of this group
+        row = s.execute(select(Evidence.sha256, Evidence.asset_id, Evidence.attributes)
+                        .where(Evidence.id == eid)).first()
+        if row is not None and (row[0], row[1]) == (p.sha, p.spec.asset_id) and _facts(row[2]) != mine:
+            continue  # a stored entry with the same words on another date
+        p.evidence_id, claimed[eid] = eid, mine
+        if row is not None:
+            found[eid] = (row[0], row[1])  # stored already (skipped) or another asset's (reported)
+        return
+
+
+def _validate_and_store(ws: Workspace, p: _Prepared) -> None:
+    spec = p.spec
+    if spec.kind == "image":
+        data = p.data if p.data is not None else (spec.path.read_bytes() if spec.path else b"")
+        info = validate_image(data, where=spec.where, max_pixels=ws.config.max_image_pixels)
+        p.attributes.update(width=info.width, height=info.height, mode=info.mode)
+        p.provenance = marked_provenance(info, spec.provenance)
+        spec.media_type = spec.media_type or info.media_type
+        for lb in p.labels:
+            if lb.box is not None and (lb.box[2] > info.width + 1 or lb.box[3] > info.height + 1):  # 1 px: rounding
+                raise _field(IngestError(f"box {[float(v) for v in lb.box]} reaches beyond the image, which is "
+                                         f"{info.width}x{info.height} pixels", where=spec.where),
+                             "box" if lb.field == "defect" else lb.field)  # a manifest's box column, or "object 3"
+    if p.data is not None:
+        p.blob_sha = ws.blobs.put_bytes(p.data) if spec.kind != "log" else None
+    elif spec.path is not None:
+        p.blob_sha = ws.blobs.put_file(spec.path)
+
+
+def _facts(attributes: dict[str, Any] | None) -> tuple[Any, Any]:
+    """What tells two log entries with the same words apart: their date and cost."""
+    a = attributes or {}
+    return a.get("date"), a.get("cost")
+
+
+def _field(exc: IngestError, name: str) -> IngestError:
+    exc.field = name  # type: ignore[attr-defined]
+    return exc
+
+
+def _conflict(p: _Prepared, what: str) -> ConflictError:
+    return ConflictError(f"evidence id {p.evidence_id!r} {what}")
+
+
+def _replace(lb: LabelSpec, **kw: Any) -> LabelSpec:
+    from dataclasses import replace
+
+    return replace(lb, **kw)
