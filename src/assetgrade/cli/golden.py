@@ -43,9 +43,17 @@ def _golden_freeze(
     ids = list(assets or [])
     if from_file is not None:
         try:
-            ids += [ln.strip() for ln in from_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            raw = from_file.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a BOM is no part of the first id
         except OSError as exc:
             raise ValidationError(f"cannot read: {exc}", where=str(from_file)) from exc
+        for n, line in enumerate(raw.splitlines(), start=1):
+            try:
+                text = line.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:
+                raise ValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start + 1}); the file must list "
+                                      "asset ids, one a line", where=f"{from_file}:line {n}") from None
+            if text:
+                ids.append(text)
     with open_workspace(workspace, store) as ws:
         if split is not None:
             with ws.session(readonly=True) as s:
