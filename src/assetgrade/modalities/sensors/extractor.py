@@ -1,9 +1,14 @@
-"""The sensor evidence extractor: window/trend/spectral features, events, health index and RUL per asset."""
+"""The sensor evidence extractor: window/trend/spectral features, events, health index and RUL per asset.
+
+The grade model (its input, penalty and grade distribution) is in
+:mod:`~assetgrade.modalities.sensors.grade_model`, the remaining-life columns, model input and
+finding in :mod:`~assetgrade.modalities.sensors.rul_evidence`; ``RUL_FEATURES`` and
+``SENSOR_C_GRID`` are importable from here as before.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal, Self
 
@@ -12,7 +17,6 @@ import pandas as pd
 
 from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
-from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.sensors.events import detect_events
 from assetgrade.modalities.sensors.features import (
     STAT_NAMES,
@@ -20,28 +24,28 @@ from assetgrade.modalities.sensors.features import (
     rolling_features,
     spectral_features_of_channels,
 )
+from assetgrade.modalities.sensors.grade_model import (
+    SENSOR_C_GRID,
+    choose_c,
+    classifier_input,
+    grade_proba,
+    new_classifier,
+)
 from assetgrade.modalities.sensors.grading import RulGradeMap, default_grade_names
 from assetgrade.modalities.sensors.health import RulModel
 from assetgrade.modalities.sensors.memo import SeriesMemo
+from assetgrade.modalities.sensors.rul_evidence import (
+    RUL_FEATURES,
+    RulInput,
+    add_rul,
+    hint_learned_grades,
+    rul_column,
+    rul_input,
+)
 from assetgrade.modalities.sensors.validate import check_series
 from assetgrade.store.records import AssetRecord, SeriesRef
 
 __all__ = ["RUL_FEATURES", "SENSOR_C_GRID", "SensorExtractor"]
-
-RUL_FEATURES: tuple[str, ...] = ("health_index", "rul", "rul_lower", "rul_upper", "n_events")
-_RUL_SUMMARY = "remaining useful life"
-
-SENSOR_C_GRID: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-"""L2 strengths (inverse) the window-feature grade model chooses from with ``C="auto"``."""
-
-
-@dataclass(frozen=True)
-class _RulInput:
-    """One series' RUL feature row at its last cycle, kept until the whole batch is predicted at once."""
-
-    x: np.ndarray
-    evidence_id: str
-    window: tuple[float, float]
 
 
 def _loaded(ref: SeriesRef) -> pd.DataFrame:
@@ -222,53 +226,20 @@ class SensorExtractor:
         if len({grades[i] for i in rows}) < 2:
             return
         if hasattr(self, "rul_model_"):
-            rows = [i for i in rows if np.isfinite(block.features[i, self._rul_column()])]
+            rows = [i for i in rows if np.isfinite(block.features[i, rul_column(len(self.feature_names_))])]
             if len({grades[i] for i in rows}) < 2:
                 return
         y = [str(grades[i]) for i in rows]
         self.classifier_reads_rul_ = hasattr(self, "rul_model_")
-        X = self._classifier_input(block.features[rows])
+        X = classifier_input(block.features[rows], reads_rul=self._reads_rul())
         penalty = getattr(self, "C", 1.0)  # extractors pickled before 2026-11-30 lack it: their C was 1
-        if penalty == "auto" and not self.classifier_reads_rul_:
-            kinds = sorted(set(y))
-            yk = np.array([kinds.index(g) for g in y], dtype=np.int64)
-
-            def fit_predict(tr: np.ndarray, te: np.ndarray, C: float) -> np.ndarray:
-                model = self._new_classifier(C).fit(X[tr], yk[tr])
-                out = np.zeros((len(te), len(kinds)))
-                out[:, model.classes_] = model.predict_proba(X[te])
-                return out
-
-            grp = [groups[i] for i in rows] if groups is not None else [records[i].asset_id for i in rows]
-            self.C_, self.C_losses_ = choose_penalty(fit_predict, yk, groups=grp, grid=SENSOR_C_GRID, fallback=1.0)
-        else:
-            self.C_ = 1.0 if penalty == "auto" else float(penalty)
-        self.classifier_ = self._new_classifier(self.C_).fit(X, y)
-
-    @staticmethod
-    def _new_classifier(C: float) -> Any:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+        grp = [groups[i] for i in rows] if groups is not None else [records[i].asset_id for i in rows]
+        self.C_, self.C_losses_ = choose_c(X, y, grp, penalty=penalty, reads_rul=self.classifier_reads_rul_)
+        self.classifier_ = new_classifier(self.C_).fit(X, y)
 
     def _reads_rul(self) -> bool:
         # extractors saved before 2026-11-29 lack the attribute: their grade model read the window features
         return bool(getattr(self, "classifier_reads_rul_", False))
-
-    def _rul_column(self) -> int:
-        return len(self.feature_names_) - len(RUL_FEATURES) + RUL_FEATURES.index("rul")
-
-    def _classifier_input(self, feats: np.ndarray) -> np.ndarray:
-        """The grade model's input: the predicted RUL when there is a RUL model, else the window features.
-
-        The RUL point alone was measured better than the RUL together with the window features
-        (which over-fit a few hundred labelled assets) on the linked benchmark: docs/sensors.md.
-        """
-        if self._reads_rul():
-            return np.asarray(np.nan_to_num(feats[:, [self._rul_column()]]), dtype=float)
-        return np.asarray(np.nan_to_num(feats[:, : -len(RUL_FEATURES)]), dtype=float)
 
     def fit_rul(
         self,
@@ -293,7 +264,7 @@ class SensorExtractor:
         return self
 
     # -- extraction -----------------------------------------------------------------------------
-    def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], _RulInput | None]:
+    def _one(self, ref: SeriesRef) -> tuple[np.ndarray, list[Finding], list[str], RulInput | None]:
         """One series' feature row (RUL columns NaN), its event findings, quality flags and the RUL model's input."""
         need = [*self.settings_, *self.channels_]
         model = getattr(self, "rul_model_", None)
@@ -322,7 +293,7 @@ class SensorExtractor:
         return np.asarray(vals, dtype=float), findings, list(qflags), rul_in
 
     def _fold_free(self, ref: SeriesRef, need: list[str]) -> tuple[pd.DataFrame, list[str], list[float],
-                                                                   _RulInput | None]:
+                                                                   RulInput | None]:
         """What ``_one`` computes without the fitted normaliser: the checked frame, its flags, the
         spectral columns (empty unless ``spectral_``) and the RUL model's input (None without one).
         The key it is remembered under (in ``_one``) holds every setting it reads; the entry keeps
@@ -337,45 +308,13 @@ class SensorExtractor:
                                                  n_bands=self.n_bands)
             spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
             spectral += [s["dominant_hz"] for s in spec]
-        rul_in: _RulInput | None = None
+        rul_in: RulInput | None = None
         flags = list(checked.flags)
         if hasattr(self, "rul_model_"):
-            m = self.rul_model_
-            trained = getattr(m, "row_time_", None)  # models saved before it was recorded: not checked
-            why = trained.mismatch(given) if trained is not None else None
-            if why:  # a remaining life counted in rows that mean another time would be wrong by that factor
-                flags.append(f"{ref.evidence_id}: no remaining life: {why}")
-            else:
-                done = set(m.required_columns()) <= set(need)  # the model's columns passed the check above
-                x = m.features(raw, ref.evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
-                rul_in = _RulInput(x, ref.evidence_id, (float(raw.index[0]), float(raw.index[-1])))
+            rul_in, why = rul_input(self.rul_model_, given, raw, ref.evidence_id, need)
+            if why is not None:
+                flags.append(why)
         return raw, flags, spectral, rul_in
-
-    def _add_rul(self, rows: list[int], inputs: list[_RulInput], feats: np.ndarray, ruls: np.ndarray,
-                 findings: list[list[Finding]]) -> None:
-        """Predict RUL for every series at once (one call per LightGBM model) and add the RUL finding."""
-        m = self.rul_model_
-        p = m.predict_features(np.vstack([r.x for r in inputs]))
-        gmap = self._grade_map()
-        for k, (i, r) in enumerate(zip(rows, inputs, strict=True)):
-            vals = [float(p.health_index[k]), float(p.rul[k]), float(p.lower[k]), float(p.upper[k])]
-            feats[i, -5:-1] = vals
-            ruls[i] = vals[1:]
-            grade = gmap.grade_for(vals[1])
-            findings[k].append(
-                Finding(
-                    modality="sensors",
-                    summary=f"{_RUL_SUMMARY} {vals[1]:.0f} {self.time_unit} "
-                    f"({p.coverage:.0%} interval {vals[2]:.0f}-{vals[3]:.0f}); "
-                    f"health index {vals[0]:.2f}: grade {grade}",
-                    severity=float(1.0 - vals[1] / m.cap),
-                    confidence=p.coverage,
-                    evidence_id=r.evidence_id,
-                    window=r.window,
-                    channels=tuple(m.channels_),
-                    grade_hint=grade,
-                )
-            )
 
     def extract(self, records: Sequence[AssetRecord], *, _with_proba: bool = True) -> EvidenceBlock:
         """Evidence for each record in order; a missing or bad series leaves the asset absent and flagged."""
@@ -388,7 +327,7 @@ class SensorExtractor:
         flags: dict[str, list[str]] = {}
         ruls = np.full((n, 3), np.nan)
         rul_rows: list[int] = []
-        rul_inputs: list[_RulInput] = []
+        rul_inputs: list[RulInput] = []
         unreadable: set[str] = set()
         for i, r in enumerate(records):
             ref = self._series_of(r)
@@ -415,10 +354,12 @@ class SensorExtractor:
                 rul_rows.append(i)
                 rul_inputs.append(rul_in)
         if rul_inputs:
-            self._add_rul(rul_rows, rul_inputs, feats, ruls, [findings[records[i].asset_id] for i in rul_rows])
+            add_rul(self.rul_model_, rul_rows, rul_inputs, feats, ruls,
+                    [findings[records[i].asset_id] for i in rul_rows], grade_map=self._grade_map(),
+                    time_unit=self.time_unit)
         proba = self._proba(feats, present, ruls) if _with_proba else None
         if proba is not None and self.classifier_ is not None and self._reads_rul():
-            self._hint_learned_grades(records, findings, proba)
+            hint_learned_grades(records, findings, proba, self._grade_map().grades)
         return EvidenceBlock(
             modality="sensors",
             asset_ids=[r.asset_id for r in records],
@@ -431,44 +372,6 @@ class SensorExtractor:
             unreadable=frozenset(unreadable),
         )
 
-    def _hint_learned_grades(
-        self, records: Sequence[AssetRecord], findings: dict[str, list[Finding]], proba: np.ndarray
-    ) -> None:
-        """The RUL finding names the grade the learned bands give, not the default thresholds' grade."""
-        grades = self._grade_map().grades
-        for i, r in enumerate(records):
-            if r.asset_id not in findings or not np.all(np.isfinite(proba[i])):
-                continue
-            g = grades[int(np.argmax(proba[i]))]
-            findings[r.asset_id] = [
-                replace(f, grade_hint=g, summary=f"{f.summary.rsplit(': grade ', 1)[0]}: grade {g}")
-                if f.summary.startswith(_RUL_SUMMARY) else f
-                for f in findings[r.asset_id]
-            ]
-
     def _proba(self, feats: np.ndarray, present: np.ndarray, ruls: np.ndarray) -> np.ndarray | None:
-        gmap = self._grade_map()
-        out = np.full((len(feats), len(gmap.grades)), np.nan)
-        has_rul = hasattr(self, "rul_model_")
-        # a grade model fitted before fit_rul reads the window features: the RUL interval is preferred then
-        use_classifier = self.classifier_ is not None and (self._reads_rul() or not has_rul)
-        if has_rul:
-            present = present & np.isfinite(ruls).all(axis=1)
-            if not use_classifier:
-                if present.any():
-                    out[present] = gmap.proba(ruls[present, 0], ruls[present, 1], ruls[present, 2],
-                                              coverage=self.rul_model_.coverage)
-                return out
-        if not use_classifier:
-            return None
-        if present.any():
-            p = self.classifier_.predict_proba(self._classifier_input(feats[present]))
-            cols = [
-                list(self.classifier_.classes_).index(g) if g in self.classifier_.classes_ else -1 for g in gmap.grades
-            ]
-            rows = np.zeros((int(present.sum()), len(gmap.grades)))
-            for j, k in enumerate(cols):
-                if k >= 0:
-                    rows[:, j] = p[:, k]
-            out[present] = rows
-        return out
+        return grade_proba(feats, present, ruls, grade_map=self._grade_map(), classifier=self.classifier_,
+                           reads_rul=self._reads_rul(), rul_model=getattr(self, "rul_model_", None))
