@@ -46,9 +46,9 @@ def _golden_freeze(
             raw = from_file.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a BOM is no part of the first id
         except OSError as exc:
             raise ValidationError(f"cannot read: {exc}", where=str(from_file)) from exc
-        for n, line in enumerate(raw.splitlines(), start=1):
+        for n, raw_line in enumerate(raw.splitlines(), start=1):
             try:
-                text = line.decode("utf-8").strip()
+                text = raw_line.decode("utf-8").strip()
             except UnicodeDecodeError as exc:
                 raise ValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start + 1}); the file must list "
                                       "asset ids, one a line", where=f"{from_file}:line {n}") from None
