@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_config
-from assetgrade.errors import ConflictError, NotFoundError, StoreError
+from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.engine import current_revision, head_revision, make_engine, schema_mismatch, upgrade
 from assetgrade.store.writelock import WriterLock, sqlite_lock_path
@@ -177,11 +177,18 @@ class Workspace:
     def init(cls, path: Path | str, store_url: str | None = None, *, blob_root: str | None = None) -> Workspace:
         """Create a workspace at ``path`` (folders, config, migrated database) and open it."""
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ValidationError(f"{path} is a file, not a folder; give a folder to create the workspace in",
+                                  where="workspace")
         if (path / CONFIG_NAME).exists():
             raise ConflictError(f"{path} is already an assetgrade workspace ({CONFIG_NAME} exists)")
-        path.mkdir(parents=True, exist_ok=True)
-        for sub in SUBDIRS:
-            (path / sub).mkdir(exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for sub in SUBDIRS:
+                (path / sub).mkdir(exist_ok=True)
+        except OSError as exc:  # an ancestor that is a file, no permission, a read-only disk
+            raise ValidationError(f"cannot create the workspace folder {path}: {exc.strerror or exc}",
+                                  where="workspace") from exc
         config = WorkspaceConfig(store_url=store_url, blob_root=blob_root)
         ws = cls(path, config)
         upgrade(ws.engine)

@@ -27,3 +27,22 @@ def test_golden_freeze_names_the_line_of_an_id_file_that_is_not_utf8(tmp_path: P
     ids.write_bytes(b"\xef\xbb\xbfpump-1\n\npump-\xc5\x02\n")
     code, msg, _ = run("golden", "freeze", "--from-file", str(ids), "-w", str(tmp_path / "nowhere"))
     assert code == 2 and f"{ids}:line 3" in msg and "not UTF-8" in msg
+
+
+def test_init_on_a_file_or_below_one_is_a_clear_error(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("x", encoding="utf-8")
+    code, msg, _ = run("init", str(file))
+    assert code == 2 and f"{file} is a file, not a folder" in msg
+    code, msg, _ = run("init", str(file / "ws"))
+    assert code == 2 and f"cannot create the workspace folder {file / 'ws'}" in msg
+    assert file.read_text(encoding="utf-8") == "x"
+
+
+def test_init_with_an_unknown_blob_store_protocol_names_blob_root(tmp_path: Path) -> None:
+    code, msg, exc = run("init", str(tmp_path / "ws"), "--blob-root", "nosuchproto://bucket")
+    assert code == 2 and getattr(exc, "where", None) == "blob_root" and "nosuchproto" in msg
+    assert not (tmp_path / "ws" / "assetgrade.yaml").exists()  # no workspace that cannot be opened
+    (tmp_path / "blobs").write_text("x", encoding="utf-8")
+    code, msg, _ = run("init", str(tmp_path / "ws2"), "--blob-root", str(tmp_path / "blobs"))
+    assert code == 6 and f"cannot create the blob store folder {tmp_path / 'blobs'}" in msg

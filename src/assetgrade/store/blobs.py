@@ -105,12 +105,22 @@ class BlobStore:
     def __init__(self, root: str | Path, *, verify_on_read: bool = False) -> None:
         self.url = str(root)
         self.verify_on_read = verify_on_read
-        fs, path = fsspec.core.url_to_fs(self.url)
+        try:
+            fs, path = fsspec.core.url_to_fs(self.url)
+        except ValueError as exc:  # fsspec: "Protocol not known: ..."
+            raise ValidationError(f"{self.url!r} is not a blob store location ({exc}); give a folder path or an "
+                                  "fsspec URL such as file:///srv/blobs or s3://bucket/blobs",
+                                  where="blob_root") from exc
+        except ImportError as exc:  # fsspec names the package its protocol needs ("Install s3fs to access S3")
+            raise StoreError(f"cannot open the blob store {self.url}: {exc}") from exc
         self.fs: Any = fs
         self.root: str = path.rstrip("/")
         protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
         self.is_local = bool({"file", "local"} & set(protocol))
-        self.fs.makedirs(self.root, exist_ok=True)
+        try:
+            self.fs.makedirs(self.root, exist_ok=True)
+        except OSError as exc:  # a file where the folder belongs, no permission, a read-only disk
+            raise StoreError(f"cannot create the blob store folder {self.url}: {exc.strerror or exc}") from exc
 
     def __repr__(self) -> str:
         return f"BlobStore({self.url!r})"
