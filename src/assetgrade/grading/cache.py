@@ -7,25 +7,23 @@ Two caches make grading and out-of-fold training affordable on a small CPU:
   and a hash of the asset's evidence of that modality (ids + content hashes). Grading an asset
   again with the same model and the same evidence skips the extractor ("features cached").
   :meth:`EvidenceCache.persist` adds a second level on disk (one SQLite file per workspace,
-  ``cache/evidence.sqlite``) so the rows outlive the process: a label round or a server restart
-  after ``assetgrade grade --all`` finds them. Disk keys carry the saved model's pickle hash and
-  the code version, so another model or another release never reads them; the file is a cache
-  (safe to delete), and a broken one is set aside with a warning instead of failing a grade.
-* :class:`MemoBackbone` wraps the vision extractor's pretrained backbone so that each image's
-  forward pass runs once per process, however many fold extractors look at it. The backbone is
-  frozen, so its output depends only on the preprocessed pixels (the memo key is their hash).
+  ``cache/evidence.sqlite``, :mod:`~assetgrade.grading.evidence_disk`) so the rows outlive the
+  process: a label round or a server restart after ``assetgrade grade --all`` finds them. Disk
+  keys carry the saved model's pickle hash and the code version, so another model or another
+  release never reads them; the file is a cache (safe to delete), and a broken one is set aside
+  with a warning instead of failing a grade.
+* :class:`MemoBackbone` (:mod:`~assetgrade.grading.memos`) wraps the vision extractor's pretrained
+  backbone so that each image's forward pass runs once per process, however many fold extractors
+  look at it. The backbone is frozen, so its output depends only on the preprocessed pixels (the
+  memo key is their hash).
+
+Every name, the disk level's settings and the memos included, is importable from here as before.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
-import pickle
-import sqlite3
-import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from assetgrade.grading.evidence_disk import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
+from assetgrade.grading.evidence_disk import DISK_MAX_BYTES as DISK_MAX_BYTES
+from assetgrade.grading.evidence_disk import DISK_TTL_S as DISK_TTL_S
+from assetgrade.grading.evidence_disk import DiskRows
+from assetgrade.grading.memos import MemoBackbone, share_memos, unshare_memos
 from assetgrade.modalities.base import EvidenceBlock, Extractor, Finding
 from assetgrade.store.records import AssetRecord
 
@@ -51,14 +54,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-log = logging.getLogger(__name__)
-
-DISK_TTL_S = 30 * 86_400.0
-"""Rows not written for this long are dropped when a process opens the disk cache (recomputed on use)."""
-DISK_MAX_BYTES = 2_000_000_000
-"""Past this many bytes of rows, the oldest-written rows are dropped (down to 90 %) so the file stops growing."""
-BUSY_TIMEOUT_S = 30.0
-"""How long a process waits for another one's write to the disk cache before going on without it."""
 
 
 def modality_input_hash(record: AssetRecord, modality: str) -> str:
@@ -120,7 +115,7 @@ class EvidenceCache:
         self.hits = 0
         self.misses = 0
         self.disk_hits = 0
-        self._disk: _DiskRows | None = None
+        self._disk: DiskRows | None = None
         self._pending: dict[str, EvidenceRow | str] = {}
         self._refs: dict[str, str] = {}
 
@@ -133,7 +128,7 @@ class EvidenceCache:
         What the cache already holds in memory is written there too. The file holds at most about
         ``max_bytes`` of rows (of every namespace): beyond that the oldest-written go first.
         """
-        self._disk = _DiskRows.open(Path(path), namespace, max_bytes)
+        self._disk = DiskRows.open(Path(path), namespace, max_bytes)
         if self._disk is not None:
             self._pending = {**self._rows, **self._refs}
             self.flush()
@@ -201,121 +196,6 @@ class EvidenceCache:
             self._disk = None
 
 
-class _DiskRows:
-    """The disk level of :class:`EvidenceCache`: pickled rows in one SQLite table, shared by processes."""
-
-    def __init__(self, con: sqlite3.Connection, path: Path, namespace: str, max_bytes: int) -> None:
-        self._con = con
-        self.path = path
-        self.namespace = namespace
-        self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self.broken = False
-
-    @classmethod
-    def open(cls, path: Path, namespace: str, max_bytes: int = DISK_MAX_BYTES) -> _DiskRows | None:
-        """The opened file (created when absent; stale rows dropped), or None with a warning when it is unusable."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("CREATE TABLE IF NOT EXISTS evidence_rows (key TEXT PRIMARY KEY, written REAL NOT NULL, "
-                        "row BLOB NOT NULL)")
-            con.execute("CREATE INDEX IF NOT EXISTS ix_evidence_rows_written ON evidence_rows (written)")
-            con.execute("DELETE FROM evidence_rows WHERE written < ?", (time.time() - DISK_TTL_S,))
-            _trim(con, max_bytes)
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("evidence cache %s is not usable (%s); grading goes on without it", path, exc)
-            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-                _set_aside(path)  # not a database (corrupt): a locked or unreadable one is left as it is
-            return None
-        return cls(con, path, namespace, max_bytes)
-
-    def get(self, key: str) -> Any:
-        """The object stored under ``key`` in this namespace, or None."""
-        if self.broken:
-            return None
-        try:
-            with self._lock:
-                hit = self._con.execute("SELECT row FROM evidence_rows WHERE key = ?",
-                                        (f"{self.namespace}/{key}",)).fetchone()
-        except sqlite3.Error as exc:
-            self._fail(exc)
-            return None
-        if hit is None:
-            return None
-        try:
-            return pickle.loads(hit[0])
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            return None  # one unreadable row is a miss; it is written again when recomputed
-
-    def put_many(self, rows: dict[str, EvidenceRow | str]) -> None:
-        if self.broken:
-            return
-        now = time.time()
-        items = [(f"{self.namespace}/{k}", now, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
-                 for k, r in rows.items()]
-        try:
-            with self._lock:
-                self._con.execute("BEGIN IMMEDIATE")
-                try:
-                    self._con.executemany("INSERT OR REPLACE INTO evidence_rows (key, written, row) VALUES (?, ?, ?)",
-                                          items)
-                except BaseException:
-                    self._con.execute("ROLLBACK")
-                    raise
-                self._con.execute("COMMIT")
-                _trim(self._con, self.max_bytes)
-        except sqlite3.Error as exc:
-            self._fail(exc)
-
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()
-        self.broken = True
-
-    def _fail(self, exc: Exception) -> None:
-        log.warning("evidence cache %s failed (%s); grading goes on without it", self.path, exc)
-        self.broken = True
-
-
-def _trim(con: sqlite3.Connection, max_bytes: int) -> int:
-    """Drop the oldest-written rows when the file's used pages pass ``max_bytes``; returns how many went.
-
-    The used size ((pages - free pages) x page size) costs three pragma reads, so this runs after
-    every write; freed pages are re-used by later rows, so the file stops growing near the cap.
-    """
-    page = int(con.execute("PRAGMA page_size").fetchone()[0])
-    used = (int(con.execute("PRAGMA page_count").fetchone()[0])
-            - int(con.execute("PRAGMA freelist_count").fetchone()[0])) * page
-    if used <= max_bytes:
-        return 0
-    excess, freed, keys = used - 0.9 * max_bytes, 0, []
-    cur = con.execute("SELECT key, LENGTH(row) + LENGTH(key) FROM evidence_rows ORDER BY written, key")
-    for key, n in cur:
-        if freed >= excess:
-            break
-        keys.append((key,))
-        freed += int(n)
-    cur.close()
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        con.executemany("DELETE FROM evidence_rows WHERE key = ?", keys)
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-    log.info("evidence cache over %d bytes: dropped the %d oldest rows", max_bytes, len(keys))
-    return len(keys)
-
-
-def _set_aside(path: Path) -> None:
-    """Move an unreadable cache file out of the way (``.broken``) so the next process starts a fresh one."""
-    if path.is_file():
-        with contextlib.suppress(OSError):
-            path.replace(path.with_name(path.name + ".broken"))
-
 
 def _rows_of(block: EvidenceBlock) -> list[EvidenceRow]:
     out = []
@@ -380,80 +260,3 @@ def extract_cached(
         if row.flags:
             flags[ids[i]] = list(row.flags)
     return EvidenceBlock(modality, ids, feature_names, feats, present, findings, flags, proba, unreadable=unreadable)
-
-
-class MemoBackbone:
-    """A backbone proxy that remembers single-image outputs by the hash of the preprocessed pixels.
-
-    Every attribute but ``run`` is the wrapped backbone's. Batches of more than one image pass
-    through unchanged. At most ``max_bytes`` of outputs are kept (least recently used dropped);
-    Lite0 at 224 pixels gives about 0.66 MB per image.
-    """
-
-    def __init__(self, inner: Any, max_bytes: int = 1_500_000_000) -> None:
-        self._inner = inner
-        self._memo: OrderedDict[str, tuple[Any, int]] = OrderedDict()
-        self.max_bytes = max_bytes
-        self.nbytes = 0
-
-    @property
-    def inner(self) -> Any:
-        """The wrapped backbone."""
-        return self._inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def run(self, batch: npt.NDArray[np.float32], *, maps: bool = True) -> Any:
-        """The wrapped ``run``, memoised for one-image batches."""
-        if batch.ndim != 4 or batch.shape[0] != 1:
-            return self._inner.run(batch, maps=maps)
-        arr = np.ascontiguousarray(batch, dtype=np.float32)
-        k = hashlib.sha1(arr.tobytes()).hexdigest() + ("m" if maps else "p")
-        hit = self._memo.get(k)
-        if hit is not None:
-            self._memo.move_to_end(k)
-            return hit[0]
-        out = self._inner.run(arr, maps=maps)
-        size = int(out.pooled.nbytes) + sum(int(m.nbytes) for m in (*out.cam_maps, *out.patch_maps))
-        self._memo[k] = (out, size)
-        self.nbytes += size
-        while self.nbytes > self.max_bytes and len(self._memo) > 1:
-            _, (_, dropped) = self._memo.popitem(last=False)
-            self.nbytes -= dropped
-        return out
-
-
-def share_memos(extractor: Any, shared: dict[str, Any]) -> None:
-    """Give the extractors of one training run the memos in ``shared`` (created on first use).
-
-    * A vision extractor (anything with ``_bb()``) gets one :class:`MemoBackbone` per backbone
-      setting: it builds its backbone lazily in ``_bb()`` and keeps it in ``_backbone``, so fold
-      extractors with the same settings share one runtime session and one memo of forward passes.
-    * A sensors extractor (anything with ``use_memo``) gets one
-      :class:`~assetgrade.modalities.sensors.memo.SeriesMemo` of its fold-independent work.
-
-    Neither memo changes a value; :func:`unshare_memos` takes them back before a model is kept.
-    """
-    if callable(getattr(extractor, "use_memo", None)):
-        if "sensors:series" not in shared:
-            from assetgrade.modalities.sensors.memo import SeriesMemo
-
-            shared["sensors:series"] = SeriesMemo()
-        extractor.use_memo(shared["sensors:series"])
-    if not callable(getattr(extractor, "_bb", None)):
-        return
-    sig = "/".join(str(getattr(extractor, a, None)) for a in ("backbone", "image_size", "engine", "cache_dir"))
-    if sig not in shared:
-        bb = extractor._bb()
-        shared[sig] = bb if isinstance(bb, MemoBackbone) else MemoBackbone(bb)
-    extractor._backbone = shared[sig]
-
-
-def unshare_memos(extractor: Any) -> None:
-    """Take back what :func:`share_memos` gave: the plain backbone (keeping its runtime session), no series memo."""
-    if callable(getattr(extractor, "use_memo", None)):
-        extractor.use_memo(None)
-    bb = getattr(extractor, "_backbone", None)
-    if isinstance(bb, MemoBackbone):
-        extractor._backbone = bb.inner

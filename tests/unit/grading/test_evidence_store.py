@@ -104,7 +104,7 @@ def test_the_file_stops_growing_at_its_cap_dropping_the_oldest_rows(tmp_path: Pa
 
 def test_a_busy_file_is_left_alone_and_an_unreadable_row_is_a_miss(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import assetgrade.grading.cache as cache_mod
+    import assetgrade.grading.evidence_disk as disk_mod
 
     db = tmp_path / "evidence.sqlite"
     _stored(db, good=_row(1.0), bad=_row(2.0))
@@ -113,7 +113,7 @@ def test_a_busy_file_is_left_alone_and_an_unreadable_row_is_a_miss(tmp_path: Pat
     b = EvidenceCache()
     b.persist(db, "m")
     assert b.get("bad") is None and b.get("good") is not None  # the rest of the file still serves
-    monkeypatch.setattr(cache_mod, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(disk_mod, "BUSY_TIMEOUT_S", 0.2)  # read where the file is opened
     con.execute("BEGIN EXCLUSIVE")  # another process holds the file
     c = EvidenceCache()
     c.persist(db, "m")
