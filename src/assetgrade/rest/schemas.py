@@ -14,11 +14,11 @@ from assetgrade.rest.schema_admin import (
     AuditPage,
     ChainReportOut,
     HealthOut,
+    ModelOut,
     TokenCreated,
     TokenIn,
     TokenOut,
 )
-from assetgrade.rest.schema_admin import ModelOut as ModelOut
 from assetgrade.rest.schema_assets import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
 from assetgrade.rest.schema_base import _IN as _IN
 from assetgrade.rest.schema_base import SQL_INT_MAX, ErrorOut
@@ -33,6 +33,7 @@ from assetgrade.rest.schema_review import (
     LabelRequestOut,
     LabelRequestPage,
     LabelRoundIn,
+    LabelRoundJobOut,
     LabelRoundOut,
     LabelSuggestionOut,
     QueueItem,
@@ -40,7 +41,6 @@ from assetgrade.rest.schema_review import (
     ReviewIn,
     ReviewOut,
 )
-from assetgrade.rest.schema_review import LabelRoundJobOut as LabelRoundJobOut
 from assetgrade.rest.schema_telemetry import (
     StationSummary,
     TelemetryIn,
@@ -64,8 +64,10 @@ __all__ = [
     "LabelRequestOut",
     "LabelRequestPage",
     "LabelRoundIn",
+    "LabelRoundJobOut",
     "LabelRoundOut",
     "LabelSuggestionOut",
+    "ModelOut",
     "PredictionOut",
     "QueueItem",
     "QueuePage",
