@@ -46,3 +46,24 @@ def test_init_with_an_unknown_blob_store_protocol_names_blob_root(tmp_path: Path
     (tmp_path / "blobs").write_text("x", encoding="utf-8")
     code, msg, _ = run("init", str(tmp_path / "ws2"), "--blob-root", str(tmp_path / "blobs"))
     assert code == 6 and f"cannot create the blob store folder {tmp_path / 'blobs'}" in msg
+
+
+def test_serve_refuses_bad_option_values_before_it_starts(tmp_path: Path) -> None:
+    nowhere = str(tmp_path / "nowhere")  # the options are checked before the workspace is opened
+    for args, option in ((["--port", "70000"], "--port"), (["--port", "-1"], "--port"),
+                         (["--max-json-mb", "nan"], "--max-json-mb"), (["--max-upload-mb", "0"], "--max-upload-mb"),
+                         (["--log-level", "loud"], "--log-level")):
+        code, msg, exc = run("serve", "-w", nowhere, *args)
+        assert code == 2 and getattr(exc, "where", None) == option, (args, msg)
+
+
+def test_serve_on_a_taken_port_is_one_error_naming_it_not_uvicorns_exit_3(tmp_path: Path) -> None:
+    import socket
+
+    assert run("init", str(tmp_path / "ws"))[0] == 0
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code, msg, _ = run("serve", "-w", str(tmp_path / "ws"), "--port", str(port))
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in msg

@@ -11,12 +11,24 @@ import typer
 from rich.table import Table
 
 from assetgrade.cli.console import console, styled
-from assetgrade.cli.options import interval
+from assetgrade.cli.options import interval, positive
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["SECRET_ENV", "register"]
 
 SECRET_ENV = "ASSETGRADE_SESSION_SECRET"
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""uvicorn's log levels (``uvicorn.config.LOG_LEVELS``); another name failed inside uvicorn with a KeyError."""
+
+
+def _log_level(value: str) -> str:
+    from assetgrade.errors import ValidationError
+
+    if value.lower() not in LOG_LEVELS:
+        raise ValidationError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}", where="--log-level")
+    return value.lower()
 
 
 def _check_settings(kw: dict[str, object]) -> None:
@@ -40,11 +52,15 @@ def _serve(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    max_json_mb: Annotated[float, typer.Option(help="Largest JSON/form request, MB.")] = 1.0,
-    max_upload_mb: Annotated[float, typer.Option(help="Largest image upload, MB.")] = 20.0,
+    port: Annotated[int, typer.Option(help="TCP port, in [0, 65535] (0: one the system picks).",
+                                      callback=interval(0, 65535))] = 8000,
+    max_json_mb: Annotated[float, typer.Option(help="Largest JSON/form request, MB (> 0).",
+                                               callback=positive())] = 1.0,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest image upload, MB (> 0).",
+                                                 callback=positive())] = 20.0,
     cookie_secure: Annotated[bool, typer.Option(help="Send the session cookie over HTTPS only.")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help=f"uvicorn log level: {', '.join(LOG_LEVELS)}.",
+                                           callback=_log_level)] = "info",
     workers: Annotated[int, typer.Option(
         min=1, max=64,
         help="Worker processes (one uses about one core); on Linux each binds the port with SO_REUSEPORT.")] = 1,

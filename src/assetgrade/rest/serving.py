@@ -116,19 +116,25 @@ def _worker(spec: ServeSpec, host: str, port: int, log_level: str, parent_pid: i
 
 
 def serve(spec: ServeSpec, *, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
-    """Serve until SIGTERM/SIGINT: in this process (``workers=1``) or with ``workers`` processes."""
+    """Serve until SIGTERM/SIGINT: in this process (``workers=1``) or with ``workers`` processes.
+
+    A port that cannot be listened on (taken, a host name that does not resolve) is one
+    AssetgradeError naming host and port, before the application is built: uvicorn would log it
+    and exit 3, the CLI's code for "not found".
+    """
     import uvicorn
 
+    if workers > 1 and reuseport_available():
+        _supervise(spec, host=host, port=port, workers=workers, log_level=log_level)
+        return
+    check_port_free(host, port)
     if workers <= 1:
         uvicorn.run(build_app(spec), host=host, port=port, log_level=log_level, proxy_headers=False,
                     server_header=False)
         return
-    if not reuseport_available():
-        os.environ[SPEC_ENV] = json.dumps(asdict(spec))
-        uvicorn.run("assetgrade.rest.serving:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, proxy_headers=False, server_header=False)
-        return
-    _supervise(spec, host=host, port=port, workers=workers, log_level=log_level)
+    os.environ[SPEC_ENV] = json.dumps(asdict(spec))  # uvicorn's own workers (no SO_REUSEPORT here)
+    uvicorn.run("assetgrade.rest.serving:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, proxy_headers=False, server_header=False)
 
 
 def _supervise(spec: ServeSpec, *, host: str, port: int, workers: int, log_level: str) -> None:
