@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app, exit_code_for
@@ -67,3 +68,26 @@ def test_serve_on_a_taken_port_is_one_error_naming_it_not_uvicorns_exit_3(tmp_pa
         port = held.getsockname()[1]
         code, msg, _ = run("serve", "-w", str(tmp_path / "ws"), "--port", str(port))
     assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in msg
+
+
+def test_train_and_evaluate_check_their_output_folders_before_the_work(tmp_path: Path) -> None:
+    file = tmp_path / "taken"
+    file.write_text("x", encoding="utf-8")
+    nowhere = str(tmp_path / "nowhere")  # checked while parsing: no minutes of fitting before the save fails
+    for args, option in ((["train", "--out", str(file)], "--out"), (["evaluate", "--plots", str(file)], "--plots")):
+        code, msg, exc = run(*args, "-w", nowhere)
+        assert code == 2 and getattr(exc, "where", None) == option and "is a file, not a folder" in msg, msg
+
+
+def test_demo_refuses_bad_numbers_before_it_builds_anything(tmp_path: Path) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.grading.demo import run_demo
+
+    for args, option in ((["--seed", "-1"], "--seed"), (["--folds", "1"], "--folds"),
+                         (["--reports", "-1"], "--reports"), (["--n-assets", "2"], "--n-assets")):
+        code, msg, exc = run("demo", "-w", str(tmp_path / "demo"), *args)
+        assert code == 2 and getattr(exc, "where", None) == option, (args, msg)
+    # the library call too: it wrote folds: 1 into assetgrade.yaml after ingest and the fleet model, then failed
+    with pytest.raises(ValidationError, match=r"Grader\.folds"):
+        run_demo(tmp_path / "lib", folds=1)
+    assert not (tmp_path / "demo").exists() and not (tmp_path / "lib").exists()

@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 
 from assetgrade.cli.console import console, styled
+from assetgrade.cli.options import SEED_MAX, at_least, valid_seed
 
 __all__ = ["register"]
 
@@ -21,10 +22,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Folder for the demo workspace.")] = Path(
             "demo-workspace"),
-        n_assets: Annotated[int, typer.Option(help="Linked assets to build.")] = 150,
-        seed: Annotated[int, typer.Option()] = 0,
-        folds: Annotated[int, typer.Option(help="Grouped folds for out-of-fold training.")] = 3,
-        reports: Annotated[int, typer.Option(help="HTML reports to write.")] = 3,
+        n_assets: Annotated[int, typer.Option(help="Linked assets to build (at least 3).",
+                                              callback=at_least(3))] = 150,
+        seed: Annotated[int, typer.Option(help=f"Seed, in [0, {SEED_MAX}].", callback=valid_seed())] = 0,
+        folds: Annotated[int, typer.Option(help="Grouped folds for out-of-fold training (at least 2).",
+                                           callback=at_least(2))] = 3,
+        reports: Annotated[int, typer.Option(help="HTML reports to write (0 or more).", callback=at_least(0))] = 3,
     ) -> None:
         """Ingest ELPV images + C-MAPSS and MaintIE samples as linked assets, train, grade all, write reports."""
         from rich.table import Table

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from assetgrade.cli.console import console, err_console, styled
-from assetgrade.cli.options import output_file
+from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -139,7 +139,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(help="Seed (default: config, else 0).")] = None,
         coverage: Annotated[float | None, typer.Option(help="Conformal coverage (default: config, else 0.9).")] = None,
         extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
-        out: Annotated[Path | None, typer.Option(help="Save to this folder (default: models/grader).")] = None,
+        out: Annotated[Path | None, typer.Option(help="Save to this folder (default: models/grader).",
+                                                 callback=output_folder())] = None,
     ) -> None:
         """Train the Grader on the workspace's labelled assets and save it (out-of-fold figures printed)."""
         from assetgrade.grading.evaluate import metrics_table, own_label_line
@@ -258,7 +259,8 @@ def register(app: typer.Typer) -> None:
         extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
         json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.",
                                                        callback=output_file())] = None,
-        plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).")] = None,
+        plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).",
+                                                   callback=output_folder())] = None,
     ) -> None:
         """Grouped cross-validation on the labelled assets: accuracy, QWK, ECE, coverage, cost, plots."""
         from assetgrade.grading.evaluate import evaluation_plots, metrics_table, own_label_line

@@ -110,6 +110,9 @@ def run_demo(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     workspace = Path(workspace)
+    settings: dict[str, Any] = {"folds": folds, "seed": seed, "extractor_settings": {
+        "vision": {"coreset_size": 500}, "sensors": {"rul_model": FLEET_RUL_DIR}}}
+    grader = Grader(**settings)  # bad folds or seed refused here, before any work and before the config is written
     ws = open_demo_workspace(workspace, say)
     with ws:
         say(f"building {n_assets} linked assets from ELPV + C-MAPSS + MaintIE samples")
@@ -127,12 +130,9 @@ def run_demo(
         save_fleet_rul(rul_model, ws.path / FLEET_RUL_DIR, histories=fleet)
         timings["fleet_rul_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        settings: dict[str, Any] = {"folds": folds, "seed": seed, "extractor_settings": {
-            "vision": {"coreset_size": 500}, "sensors": {"rul_model": FLEET_RUL_DIR}}}
         config = WorkspaceConfig.model_validate({**ws.config.model_dump(mode="json"), "grader": settings})
         save_config(config, ws.path / CONFIG_NAME)
         ws.config = config
-        grader = Grader(**settings)
         own = _own_labels(manifest.parent / "labels.csv", tuple(ws.ontology().grades.names))
         grader.fit(ws, modality_labels=own, groups=None, progress=say)
         model_dir = grader.save(ws.grader_dir)
