@@ -37,13 +37,22 @@ def code_version() -> str:
 def save_bundle(obj: Any, info: dict[str, Any], path: Path, *, pickle_name: str = PICKLE_NAME) -> Path:
     """Write ``obj`` (pickled as ``pickle_name``) and ``info`` (JSON, with the pickle's sha256) into folder ``path``."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp = path / (pickle_name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path / pickle_name)
     body = {**info, "format": BUNDLE_FORMAT, "pickle_sha256": hashlib.sha256(data).hexdigest()}
-    (path / INFO_NAME).write_text(json.dumps(body, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    text = json.dumps(body, indent=2, sort_keys=True, default=str)
+    # Both files are written in full beside the old ones before either replaces its old one, so a failure
+    # (an exception, Ctrl-C, a full disk) leaves the previous bundle loadable, never a new pickle under
+    # the old bundle.json; the two renames are all a reader can fall between (load_bundle reads again).
+    path.mkdir(parents=True, exist_ok=True)
+    tmp_pickle, tmp_info = path / (pickle_name + ".tmp"), path / (INFO_NAME + ".tmp")
+    try:
+        tmp_pickle.write_bytes(data)
+        tmp_info.write_text(text, encoding="utf-8")
+        tmp_pickle.replace(path / pickle_name)
+        tmp_info.replace(path / INFO_NAME)
+    finally:
+        tmp_pickle.unlink(missing_ok=True)
+        tmp_info.unlink(missing_ok=True)
     return path
 
 
@@ -70,8 +79,12 @@ def load_bundle(path: Path, *, pickle_name: str = PICKLE_NAME) -> tuple[Any, dic
         raise NotFoundError(f"{pk} is missing")
     data = pk.read_bytes()
     if hashlib.sha256(data).hexdigest() != info.get("pickle_sha256"):
-        raise ValidationError(f"{pickle_name} does not match the sha256 in bundle.json (changed or corrupt)",
-                              where=str(pk))
+        again = read_bundle_info(path)  # a save_bundle between our two reads: the new bundle.json follows at once
+        if again != info and hashlib.sha256(data).hexdigest() == again.get("pickle_sha256"):
+            info = again
+        else:
+            raise ValidationError(f"{pickle_name} does not match the sha256 in bundle.json (changed or corrupt)",
+                                  where=str(pk))
     try:
         obj = pickle.loads(data)
     except (ImportError, AttributeError, TypeError, pickle.UnpicklingError, EOFError) as exc:
