@@ -91,3 +91,15 @@ def test_demo_refuses_bad_numbers_before_it_builds_anything(tmp_path: Path) -> N
     with pytest.raises(ValidationError, match=r"Grader\.folds"):
         run_demo(tmp_path / "lib", folds=1)
     assert not (tmp_path / "demo").exists() and not (tmp_path / "lib").exists()
+
+
+def test_an_error_is_one_line_however_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from assetgrade.cli.app import main
+
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "workspace"  # the message is far wider than 80 columns
+    monkeypatch.setattr("sys.argv", ["assetgrade", "stats", "-w", str(deep)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    assert done.value.code == 3 and err.count("\n") == 1 and err.startswith("error: ") and str(deep) in err, err

@@ -102,7 +102,7 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
     except AssetgradeError as exc:
-        err_console.print(styled("bold red", "error:", f" {exc}"))
+        err_console.print(styled("bold red", "error:", f" {exc}"), soft_wrap=True)  # one line, whatever the width
         sys.exit(exit_code_for(exc))
     except KeyboardInterrupt:
         err_console.print("interrupted", style="yellow")
