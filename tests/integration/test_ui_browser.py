@@ -393,3 +393,69 @@ def test_a_model_defect_the_ontology_no_longer_has_is_marked(browser: Any, serve
     page.wait_for_url("**saved=demo-006")
     assert [d["id"] for d in _reviews(served, "demo-006")[0]["defects"]] == []
     page.context.close()
+
+
+def test_plot_labels_neither_overlap_nor_leave_the_plot(browser: Any) -> None:  # noqa: F811
+    from pathlib import Path
+
+    from assetgrade.web import svg
+
+    css = (Path(svg.__file__).parent / "static" / "app.css").read_text()
+    days = ["2026-11-28", "2026-11-29", "2026-11-30"]
+    plots = {
+        "grade mix, 3 days": svg.stacked_bars(days, [{"A": 3, "B": 1}, {"C": 2}, {"D": 1, "A": 1}],
+                                              ["A", "B", "C", "D"], title="Grade mix of predictions per day"),
+        "grade mix, 1 day": svg.stacked_bars(days[:1], [{"A": 3, "B": 1}], ["A", "B", "C", "D"],
+                                             title="Grade mix of predictions per day"),
+        "rate, 3 days": svg.line_chart(days, [0.2, 0.5, 1.0], title="Auto-accept rate", y_max=1.0, percent=True),
+        "rate, first day only": svg.line_chart(days, [0.4, None, None], title="Reviewer override rate", y_max=1.0,
+                                               percent=True),
+        "cost, 1 day": svg.line_chart(days[:1], [156.3], title="Mean expected cost per prediction"),
+        "cost over 1000": svg.line_chart(days, [812.0, 1034.5, 1030.2], title="Mean expected cost per prediction"),
+        # six C-MAPSS channels with their ranges (the legend ran off the right edge), a window late in the series
+        "six channels": svg.series_plot(list(range(61)), {
+            f"s{k}": [base + 0.1 * (i % 7) for i in range(61)]
+            for k, base in ((2, 642.1), (3, 1585.3), (4, 1401.7), (7, 552.4), (8, 2388.0), (11, 47.3))},
+            windows=[(40.0, 60.0, "remaining useful life 127 cycles (90% interval 105-150)")],
+            title="sensor series ev_739e606f1168c5288a5342962df31dfc"),
+    }
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_content(f"<style>{css}</style>" + "".join(f'<figure class="card" style="width: 560px">{s}</figure>'
+                                                     for s in plots.values()))
+    found = page.evaluate("""() => Array.from(document.querySelectorAll("svg.plot")).map(svg => {
+        const r = svg.getBoundingClientRect();
+        return {svg: [r.left, r.top, r.right, r.bottom], texts: Array.from(svg.querySelectorAll("text")).map(t => {
+            const b = t.getBoundingClientRect(); return [t.textContent, b.left, b.top, b.right, b.bottom]; })};
+    })""")
+    for name, plot in zip(plots, found, strict=True):
+        left, top, right, bottom = plot["svg"]
+        for text, x0, y0, x1, y1 in plot["texts"]:  # e.g. the last day's date cut off at the right edge
+            assert x0 >= left - 0.5 and x1 <= right + 0.5 and y0 >= top - 0.5 and y1 <= bottom + 0.5, (name, text)
+        for i, (a, al, at, ar, ab) in enumerate(plot["texts"]):
+            for z, zl, zt, zr, zb in plot["texts"][i + 1:]:  # e.g. the grade legend written over the title
+                assert al >= zr or zl >= ar or at >= zb or zt >= ab, (name, a, z)
+    page.close()
+
+
+def test_a_refused_review_says_why_beside_the_field_and_takes_the_keyboard_there(browser: Any,  # noqa: F811
+                                                                                 served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_hostile
+    page = _login(browser, served, "alice")
+    before = len(_reviews(served, "demo-006"))
+    page.goto(f"{served.url}/ui/assets/demo-006")  # the model named "rust_old", which the ontology no longer has
+    expect(page.locator("#defect-list li.unknown")).to_have_count(1)
+    page.keyboard.press("2")
+    page.get_by_label("Note").fill("submitted without looking at the red defect")
+    page.get_by_role("button", name="Submit review").click()
+    error = page.locator("#defects-error")
+    expect(error).to_contain_text("defects[0].id: unknown defect 'rust_old'")
+    defects = page.get_by_role("group", name="Defects")
+    expect(defects.locator("#defects-error")).to_be_visible()  # in the defect list's box, not only above the form
+    expect(defects).to_have_attribute("aria-describedby", "defects-error")
+    expect(page.locator("#defect-list li.unknown select")).to_be_focused()  # the keyboard is where the fix is made
+    expect(page.get_by_label("Note")).to_have_value("submitted without looking at the red defect")
+    expect(page.locator("input[name=grade][value=B]")).to_be_checked()
+    assert len(_reviews(served, "demo-006")) == before
+    page.context.close()

@@ -57,6 +57,19 @@ def _downsample(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], n: int) 
     return x[idx], y[idx]
 
 
+def _range_text(lo: float, hi: float) -> tuple[str, str]:
+    """A channel's range with as few digits as tell its ends apart (``2388, 2394``, not ``2.39e+03`` twice).
+
+    >>> _range_text(2388.21, 2394.13), _range_text(0.852, 1.48)
+    (('2388', '2394'), ('0.852', '1.48'))
+    """
+    for digits in range(3, 8):
+        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+        if a != b or lo == hi:
+            break
+    return a, b
+
+
 def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
                 windows: Sequence[tuple[float, float, str]] = (), title: str = "sensor series",
                 width: int = 640, height: int = 220, max_points: int = 600) -> str:
@@ -69,7 +82,8 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
     True
     """
     tx = np.asarray(t, dtype=np.float64)
-    pad_l, pad_r, pad_t, pad_b = 8, 8, 18, 22
+    per_line = 3  # legend entries per line: six channels with their ranges do not fit on one
+    pad_l, pad_r, pad_t, pad_b = 8, 8, 4 + 14 * max(1, math.ceil(len(channels) / per_line)), 22
     if tx.size == 0:
         return _svg(width, 40, f"{title}: no data", '<text x="8" y="24">no data</text>')
     t0, t1 = float(np.nanmin(tx)), float(np.nanmax(tx))
@@ -86,7 +100,9 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
             continue
         parts.append(f'<rect x="{xa:.1f}" y="{pad_t}" width="{max(xb - xa, 2.0):.1f}" height="{ph}" '
                      f'fill="#ffa8a8" fill-opacity="0.45" class="window"><title>{escape(label)}</title></rect>'
-                     f'<text x="{xa + 2:.1f}" y="{pad_t + 12}" class="wlbl">{escape(label)}</text>')
+                     + (f'<text x="{xb - 2:.1f}" y="{pad_t + 12}" text-anchor="end" class="wlbl">'  # stays in sight
+                        if xa > pad_l + pw / 2 else f'<text x="{xa + 2:.1f}" y="{pad_t + 12}" class="wlbl">')
+                     + f'{escape(label)}</text>')
     legend = []
     for k, (name, values) in enumerate(channels.items()):
         y = np.asarray(values, dtype=np.float64)
@@ -100,8 +116,11 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
                        for a, b in zip(xs, ys, strict=True))
         color = PALETTE[k % len(PALETTE)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.3"/>')
-        legend.append(f'<tspan fill="{color}">■ {escape(str(name))} [{lo:.3g}, {hi:.3g}]</tspan> ')
-    parts.append(f'<text x="{pad_l}" y="12" class="lgd">{"".join(legend)}</text>')
+        lo_s, hi_s = _range_text(lo, hi)
+        legend.append(f'<tspan fill="{color}">■ {escape(str(name))} [{lo_s}, {hi_s}]</tspan> ')
+    for i in range(0, len(legend), per_line):
+        parts.append(f'<text x="{pad_l}" y="{12 + 14 * (i // per_line)}" class="lgd">'
+                     f'{"".join(legend[i:i + per_line])}</text>')
     parts.append(f'<text x="{pad_l}" y="{height - 6}" class="ax">{t0:.4g}</text>'
                  f'<text x="{width - pad_r}" y="{height - 6}" text-anchor="end" class="ax">{t1:.4g}</text>')
     label = f"{title}: {len(channels)} channel(s), {len(windows)} anomaly window(s)"
@@ -129,8 +148,10 @@ def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title
     def py(v: float) -> float:
         return pad_t + ph - min(v, top) / top * ph
 
-    def fmt(v: float) -> str:
-        return f"{v * 100:.0f}%" if percent else f"{v:.3g}"
+    def fmt(v: float) -> str:  # a cost of 1,143 is "1.14k", not "1.14e+03" cut off at the plot's left edge
+        if percent:
+            return f"{v * 100:.0f}%"
+        return f"{v / 1e6:.3g}M" if abs(v) >= 1e6 else f"{v / 1e3:.3g}k" if abs(v) >= 1e3 else f"{v:.3g}"
 
     parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>',
              f'<line x1="{pad_l}" y1="{pad_t + ph}" x2="{pad_l + pw}" y2="{pad_t + ph}" stroke="#adb5bd"/>',
@@ -148,8 +169,15 @@ def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title
                      f'{escape(x_labels[i])}: {fmt(v)}</title></circle>')
     if len(seg) > 1:
         parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1971c2" stroke-width="2"/>')
-    for i in sorted({0, n - 1}) if n else []:
-        parts.append(f'<text x="{px(i):.1f}" y="{height - 8}" text-anchor="middle" class="ax">'
+    last = next((i for i in range(n - 1, -1, -1) if values[i] is not None and math.isfinite(values[i] or 0.0)), None)
+    if last is not None:  # the latest day's value is read off the plot, not only from a tooltip
+        v_last = float(values[last] or 0.0)
+        right = px(last) > pad_l + pw / 2
+        parts.append(f'<text x="{px(last) + (-5 if right else 5):.1f}" y="{py(v_last) - 7:.1f}" '
+                     f'text-anchor="{"end" if right else "start"}" class="val">{fmt(v_last)}</text>')
+    for i in sorted({0, n - 1}) if n else []:  # the first and last day, inside the plot's width
+        anchor = "middle" if n == 1 else "start" if i == 0 else "end"
+        parts.append(f'<text x="{px(i):.1f}" y="{height - 8}" text-anchor="{anchor}" class="ax">'
                      f'{escape(x_labels[i])}</text>')
     label = f"{title}: " + ", ".join(f"{d} {fmt(v) if v is not None else 'n/a'}"
                                      for d, v in zip(x_labels, values, strict=False))
@@ -165,7 +193,7 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
     >>> "<rect" in stacked_bars(["d1"], [{"A": 3, "B": 1}], ["A", "B"], title="mix")
     True
     """
-    pad_l, pad_r, pad_t, pad_b = 44, 10, 22, 30
+    pad_l, pad_r, pad_t, pad_b = 44, 10, 38, 30  # the legend has a line of its own under the title
     pw, ph = width - pad_l - pad_r, height - pad_t - pad_b
     n = max(len(x_labels), 1)
     bw = pw / n * 0.8
@@ -181,8 +209,11 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{hgt:.1f}" '
                          f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(day)} {escape(g)}: {c}</title></rect>')
     legend = "".join(f'<tspan fill="{PALETTE[k % len(PALETTE)]}">■ {escape(g)} </tspan>' for k, g in enumerate(grades))
-    parts.append(f'<text x="{pad_l + 150}" y="14" class="lgd">{legend}</text>')
-    if x_labels:
+    parts.append(f'<text x="{pad_l}" y="30" class="lgd">{legend}</text>')
+    if len(x_labels) == 1:  # one day: its date once, under its bar
+        parts.append(f'<text x="{pad_l + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" class="ax">'
+                     f'{escape(x_labels[0])}</text>')
+    elif x_labels:
         parts.append(f'<text x="{pad_l}" y="{height - 8}" class="ax">{escape(x_labels[0])}</text>'
                      f'<text x="{pad_l + pw}" y="{height - 8}" text-anchor="end" class="ax">'
                      f'{escape(x_labels[-1])}</text>')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -13,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from assetgrade.errors import (
@@ -32,7 +33,7 @@ from assetgrade.rest.routes.review import queue_item, queue_label_round, round_j
 from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
-from assetgrade.store.schema import Review
+from assetgrade.store.schema import Evidence, Review
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -308,9 +309,13 @@ async def post_review(request: Request, asset_id: str) -> Response:
         status = 409 if isinstance(exc, ConflictError) else 422
         kind = "conflict" if status == 409 else "error"
         ctx = await run_in_threadpool(_asset_ctx, request, asset_id, form, _said(request, exc), kind)
+        if isinstance(exc, ValidationError):  # the reason is said again next to the field it concerns
+            ctx["field_error"] = _field_error(request, exc)
         if isinstance(exc, ConflictError):  # keep the reviewer's input; a resubmit now answers the new version
             ctx["form"]["stale_version"] = form["expected_version"]
             ctx["form"]["expected_version"] = ctx["p"].asset.version
+            if await run_in_threadpool(_evidence_after_reviews, request, asset_id):
+                ctx["new_evidence"] = "elsewhere" if htmx else "here"  # htmx swaps the panel only
         return _render(request, "_review_panel.html" if htmx else "asset.html", ctx, status=status)
     with state.workspace.session(readonly=True) as s:
         answered = get_label_request(s, asset_id)
@@ -325,6 +330,29 @@ async def post_review(request: Request, asset_id: str) -> Response:
     if htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
+
+
+def _evidence_after_reviews(request: Request, asset_id: str) -> bool:
+    """Whether the asset's newest change is evidence added after its newest review: then a conflict was caused by
+    that evidence, and the panel must not offer an older review as "their review"."""
+    def utc(ts: datetime) -> datetime:
+        return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+    with app_state(request).workspace.session(readonly=True) as s:
+        added = s.scalar(select(func.max(Evidence.created_at)).where(Evidence.asset_id == asset_id))
+        reviewed = s.scalar(select(func.max(Review.created_at)).where(Review.asset_id == asset_id))
+    return added is not None and (reviewed is None or utc(added) > utc(reviewed))
+
+
+def _field_error(request: Request, exc: ValidationError) -> tuple[str, str] | None:
+    """(form field, text) for a refused review: the grade, the defect list or the note, whose input the form
+    marks as invalid with the reason beside it; None for what the reviewer did not type (the asset's version)."""
+    where = exc.where or ""
+    if where in ("grade", "note"):
+        return where, app_state(request).redact(exc.reason)
+    if where.startswith("defects"):
+        return "defects", _said(request, exc)  # which defect ("defects[0].id") matters here
+    return None
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -363,7 +391,20 @@ def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response
             return RedirectResponse(f"/ui/login?next={quote(here, safe='/')}{ended}", status_code=303)
         return _render(request, "login.html", {"next": "/ui/queue", "error": _said(request, exc), "who": None},
                        status=401)
-    return _render(request, "error.html", {"status": status, "error": _said(request, exc)}, status=status)
+    return _render(request, "error.html", {"status": status, "error": _said(request, exc), "who": _who_if_any(request)},
+                   status=status)
+
+
+def _who_if_any(request: Request) -> Principal | None:
+    """The logged-in reviewer or admin on an error page, so its top bar still leads on: an unknown path or a bad
+    query string fails before any route has looked at the session."""
+    who = getattr(request.state, "principal", None)
+    if who is None and SESSION_COOKIE in request.cookies:
+        try:
+            who = current_principal(request)
+        except AssetgradeError:  # no valid session (or the store does not answer): a page without the links
+            return None
+    return who if isinstance(who, Principal) and who.can("admin", "reviewer") else None
 
 
 def install_ui(app: FastAPI) -> None:

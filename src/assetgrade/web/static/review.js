@@ -196,6 +196,9 @@
     /* a panel that came back with a conflict or an error holds input that is not saved yet */
     pristine = $("#review-message") ? null : snapshot();
     submitting = false;
+    /* a refused review: the keyboard goes to the field the reason is written beside */
+    var bad = $("#review-form [aria-invalid=true]") || $("#review-form fieldset.invalid select");
+    if (bad) { bad.focus(); }
   }
 
   /* Unsaved work (a grade picked, a note, boxes) is not lost to a stray j/k, a link or a closed tab
