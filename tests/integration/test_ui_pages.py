@@ -100,3 +100,21 @@ def test_a_conflict_caused_by_new_evidence_does_not_offer_an_older_review_as_the
     again = {**form, "expected_version": str(v + 1), "note": "carol"}
     theirs = env.login("alice").post(f"/ui/assets/{aid}/review", data=again, headers={"HX-Request": "true"})
     assert theirs.status_code == 409 and "Their review" in theirs.text and "bob&#39;s careful note" in theirs.text
+
+
+def test_a_grade_other_than_the_most_likely_one_says_why(fresh_env: Any) -> None:
+    from assetgrade.store.results import add_prediction
+
+    env = fresh_env
+    aid = env.client.get("/api/v1/queue?limit=1", headers=env.auth("alice")).json()["items"][0]["asset_id"]
+    c = env.login("alice")
+    with env.ws.session() as s:  # the cost matrix chose B although A is far more likely (seen on the demo's data)
+        add_prediction(s, aid, model_version="m-test", grade="B", distribution={"A": 0.48, "B": 0.15, "C": 0.3,
+                       "D": 0.07}, conformal_set=["A", "B", "C"], decision="review", expected_cost=812.0)
+    html = c.get(f"/ui/assets/{aid}").text
+    assert re.search(r'id="grade-vs-likely">B \(15%\) is the grade of lowest expected cost, not the most likely '
+                     r"one: A \(48%\)", html), html
+    with env.ws.session() as s:
+        add_prediction(s, aid, model_version="m-test", grade="A", distribution={"A": 0.48, "B": 0.15, "C": 0.3,
+                       "D": 0.07}, conformal_set=["A"], decision="accept", expected_cost=300.0)
+    assert 'id="grade-vs-likely"' not in c.get(f"/ui/assets/{aid}").text  # the most likely grade needs no note
