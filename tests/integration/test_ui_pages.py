@@ -118,3 +118,21 @@ def test_a_grade_other_than_the_most_likely_one_says_why(fresh_env: Any) -> None
         add_prediction(s, aid, model_version="m-test", grade="A", distribution={"A": 0.48, "B": 0.15, "C": 0.3,
                        "D": 0.07}, conformal_set=["A"], decision="accept", expected_cost=300.0)
     assert 'id="grade-vs-likely"' not in c.get(f"/ui/assets/{aid}").text  # the most likely grade needs no note
+
+
+def test_the_grade_mix_colours_each_grade_as_its_badge(fresh_env: Any) -> None:
+    from assetgrade.store.results import add_prediction
+
+    env = fresh_env
+    ids = [a["id"] for a in env.client.get("/api/v1/assets?limit=4", headers=env.auth("alice")).json()["items"]]
+    with env.ws.session() as s:  # one prediction of each grade, and one of a grade the scale no longer has
+        for aid, g in zip(ids, ("D", "A", "C", "X"), strict=True):
+            add_prediction(s, aid, model_version="m-test", grade=g, distribution={g: 1.0}, conformal_set=[g],
+                           decision="review")
+    html = env.login("alice").get("/ui/dashboard").text
+    legend = dict((g, colour) for colour, g in re.findall(r'<tspan fill="(#[0-9a-f]{6})">■ (\w+) </tspan>', html))
+    css = (Path(__file__).resolve().parents[2] / "src/assetgrade/web/static/app.css").read_text()
+    badge = dict(re.findall(r"\.g-(\w) \{ background: (#[0-9a-f]{6}); \}", css))
+    assert set(badge) == {"A", "B", "C", "D"}
+    assert {g: legend[g] for g in badge} == badge  # the dashboard drew D orange and C amber, red and orange elsewhere
+    assert legend["X"] not in badge.values()

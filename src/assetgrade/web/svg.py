@@ -16,6 +16,26 @@ import numpy.typing as npt
 __all__ = ["distribution_bars", "line_chart", "series_plot", "stacked_bars"]
 
 PALETTE = ("#2b8a3e", "#74b816", "#f59f00", "#e8590c", "#c92a2a", "#862e9c", "#1971c2", "#495057")
+GRADE_COLOURS = ("#2b8a3e", "#5c940d", "#e67700", "#c92a2a")
+"""The grade badges' colours in ``static/app.css`` (``.g-A`` to ``.g-D``), best grade to worst."""
+
+
+def grade_colours(n: int) -> list[str]:
+    """``n`` colours, best grade to worst: the badges' own on a four-grade scale, else spread evenly along them.
+
+    >>> grade_colours(4) == list(GRADE_COLOURS)
+    True
+    >>> grade_colours(2)
+    ['#2b8a3e', '#c92a2a']
+    """
+    anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in GRADE_COLOURS], dtype=np.float64)
+    out = []
+    for k in range(n):
+        pos = k / (n - 1) * (len(anchors) - 1) if n > 1 else 0.0
+        lo = min(int(pos), len(anchors) - 2)
+        rgb = anchors[lo] + (anchors[lo + 1] - anchors[lo]) * (pos - lo)
+        out.append("#" + "".join(f"{round(v):02x}" for v in rgb))
+    return out
 
 
 def _svg(width: int, height: int, label: str, body: str) -> str:
@@ -185,8 +205,11 @@ def line_chart(x_labels: Sequence[str], values: Sequence[float | None], *, title
 
 
 def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], grades: Sequence[str], *,
-                 title: str, width: int = 520, height: int = 200) -> str:
+                 title: str, width: int = 520, height: int = 200, scale: int | None = None) -> str:
     """Grade mix per day as stacked shares.
+
+    The first ``scale`` grades (all by default) are the grade scale, best to worst, in their badges'
+    colours; any after them (grades no longer on the scale, from older predictions) are grey.
 
     Examples
     --------
@@ -198,6 +221,8 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
     n = max(len(x_labels), 1)
     bw = pw / n * 0.8
     parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>']
+    n_scale = len(grades) if scale is None else scale
+    colour = grade_colours(n_scale) + ["#868e96"] * (len(grades) - n_scale)  # as the grade badges elsewhere
     for i, (day, mix) in enumerate(zip(x_labels, mixes, strict=False)):
         total = sum(mix.values()) or 1
         y: float = pad_t + ph
@@ -207,8 +232,8 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
             hgt = c / total * ph
             y -= hgt
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{hgt:.1f}" '
-                         f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(day)} {escape(g)}: {c}</title></rect>')
-    legend = "".join(f'<tspan fill="{PALETTE[k % len(PALETTE)]}">■ {escape(g)} </tspan>' for k, g in enumerate(grades))
+                         f'fill="{colour[k]}"><title>{escape(day)} {escape(g)}: {c}</title></rect>')
+    legend = "".join(f'<tspan fill="{colour[k]}">■ {escape(g)} </tspan>' for k, g in enumerate(grades))
     parts.append(f'<text x="{pad_l}" y="30" class="lgd">{legend}</text>')
     if len(x_labels) == 1:  # one day: its date once, under its bar
         parts.append(f'<text x="{pad_l + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" class="ax">'

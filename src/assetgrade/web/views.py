@@ -364,7 +364,8 @@ def dashboard(request: Request) -> HTMLResponse:
     grades = list(state.ontology().grades.names)
     extra = sorted({g for m in d["grade_mix"] for g in m} - set(grades))
     plots = [
-        stacked_bars(d["days"], d["grade_mix"], grades + extra, title="Grade mix of predictions per day"),
+        stacked_bars(d["days"], d["grade_mix"], grades + extra, title="Grade mix of predictions per day",
+                     scale=len(grades)),
         line_chart(d["days"], d["auto_accept_rate"], title="Auto-accept rate", y_max=1.0, percent=True),
         line_chart(d["days"], d["expected_cost"], title="Mean expected cost per prediction"),
         line_chart(d["days"], d["override_rate"], title="Reviewer override rate", y_max=1.0, percent=True),
