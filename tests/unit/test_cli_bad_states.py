@@ -52,10 +52,11 @@ def test_init_with_an_unknown_blob_store_protocol_names_blob_root(tmp_path: Path
 def test_serve_refuses_bad_option_values_before_it_starts(tmp_path: Path) -> None:
     nowhere = str(tmp_path / "nowhere")  # the options are checked before the workspace is opened
     for args, option in ((["--port", "70000"], "--port"), (["--port", "-1"], "--port"),
-                         (["--max-json-mb", "nan"], "--max-json-mb"), (["--max-upload-mb", "0"], "--max-upload-mb"),
-                         (["--log-level", "loud"], "--log-level")):
+                         (["--max-json-mb", "nan"], "--max-json-mb"), (["--max-upload-mb", "0"], "--max-upload-mb")):
         code, msg, exc = run("serve", "-w", nowhere, *args)
         assert code == 2 and getattr(exc, "where", None) == option, (args, msg)
+    code, msg, _ = run("serve", "-w", nowhere, "--log-level", "loud")  # a Click choice
+    assert code == 2 and "Invalid value for '--log-level'" in msg and "'trace'" in msg
 
 
 def test_serve_on_a_taken_port_is_one_error_naming_it_not_uvicorns_exit_3(tmp_path: Path) -> None:

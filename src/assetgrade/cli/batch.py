@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
+from assetgrade.cli.choices import Backend
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
 
-BACKEND_OPTION = typer.Option("--backend", help="local (process pool) or ray.")
+BACKEND_OPTION = typer.Option("--backend", help="local (a process pool) or ray.")
 WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes / Ray CPUs, >= 1 (default: the cores).",
                               show_default=False)
 RAY_OPTION = typer.Option("--ray-address", help="A running Ray cluster (default: start a local one).",
@@ -25,7 +26,7 @@ MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKS
                             show_default=False)
 
 
-def _run(kind: str, workspace: Path | None, store: str | None, backend: str, workers: int | None,
+def _run(kind: str, workspace: Path | None, store: str | None, backend: Backend, workers: int | None,
          ray_address: str | None, shard_size: int, model: Path | None, as_json: bool,
          ray_temp_dir: Path | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
     @batch.command("extract")
     def extract(workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
                 store: Annotated[str | None, STORE_OPTION] = None,
-                backend: Annotated[str, BACKEND_OPTION] = "local",
+                backend: Annotated[Backend, BACKEND_OPTION] = "local",
                 workers: Annotated[int | None, WORKERS_OPTION] = None,
                 ray_address: Annotated[str | None, RAY_OPTION] = None,
                 shard_size: Annotated[int, SHARD_OPTION] = 64,
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
     @batch.command("grade")
     def grade(workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
               store: Annotated[str | None, STORE_OPTION] = None,
-              backend: Annotated[str, BACKEND_OPTION] = "local",
+              backend: Annotated[Backend, BACKEND_OPTION] = "local",
               workers: Annotated[int | None, WORKERS_OPTION] = None,
               ray_address: Annotated[str | None, RAY_OPTION] = None,
               shard_size: Annotated[int, SHARD_OPTION] = 64,
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
     @batch.command("audit")
     def audit(workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
               store: Annotated[str | None, STORE_OPTION] = None,
-              backend: Annotated[str, BACKEND_OPTION] = "local",
+              backend: Annotated[Backend, BACKEND_OPTION] = "local",
               workers: Annotated[int | None, WORKERS_OPTION] = None,
               ray_address: Annotated[str | None, RAY_OPTION] = None,
               shard_size: Annotated[int, SHARD_OPTION] = 64,

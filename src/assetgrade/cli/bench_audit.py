@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.choices import SynthMode
 from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def register(app: typer.Typer) -> None:
                                         help="the smaller synthetic share for the accuracy comparison, in (0, 1) "
                                         "and at most --high-share"),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
-        synth: str = typer.Option("defects", help="defects (procedural, by class) | augmented | mixed"),
+        synth: SynthMode = typer.Option("defects", help="defects (procedural, by class), augmented or mixed"),
     ) -> None:
         """NEU + marked synthetic defects: adversarial AUC, shortcuts, sim-to-real gap, accuracy at 10% synthetic."""
         from assetgrade.bench.fidelity import FidelityConfig, check_fidelity_config, run_fidelity_bench

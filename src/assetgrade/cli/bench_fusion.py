@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
+from assetgrade.cli.choices import Fuser, FusionSource, RulFleet, VisionHead, VisionQuality
 from assetgrade.cli.options import SEED_MAX, at_least, output_file, plot_beside, valid_seed
 
 __all__ = ["register"]
 
 
-def _mil_setting(text: str) -> bool | str:
-    from assetgrade.errors import ValidationError
+VisionMil = Literal["auto", "on", "off"]
+"""``--vision-mil``: the vision extractor's ``mil`` as a word (auto, True, False)."""
 
-    choices: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
-    if text not in choices:
-        raise ValidationError(f"{text!r}; allowed: auto, on, off", where="--vision-mil")
-    return choices[text]
+
+def _mil_setting(text: VisionMil) -> bool | str:
+    """The extractor's ``mil`` for a ``--vision-mil`` word (Click has checked it is one of VisionMil).
+
+    >>> from typing import get_args
+    >>> [_mil_setting(w) for w in get_args(VisionMil)]
+    ['auto', True, False]
+    """
+    settings: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+    return settings[text]
 
 
 MAX_SEEDS = 1000
@@ -70,7 +77,7 @@ def register(app: typer.Typer) -> None:
             help="disjoint groups of engine units and texts per split, the CV groups (default: the "
             "larger of 3 and --folds; a different count deals different pieces to the assets)"
         ),
-        source: str = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
+        source: FusionSource = typer.Option("shared", help="'shared' (full C-MAPSS + MaintIE) or 'sample' (shipped)"),
         data_dir: Path | None = typer.Option(None, help="shared data (default: $ASSETGRADE_DATA or ../shared/data)"),
         coreset_size: int = typer.Option(500, callback=at_least(1), help="vision PatchCore memory-bank size"),
         review_on_contradiction: bool = typer.Option(
@@ -81,12 +88,12 @@ def register(app: typer.Typer) -> None:
         ),
         png: Path | None = typer.Option(None, help="risk-coverage PNG, with --seeds the pooled reliability diagram "
                                         "(default: beside --json, else none)", callback=output_file()),
-        rul_fleet: str = typer.Option(
+        rul_fleet: RulFleet = typer.Option(
             "auto", help="histories for the sensors' RUL model: 'cmapss-test' (the 100 FD001 test units, never "
             "benchmark assets; from the shared data, or the package's copy with --source sample), 'none' (window "
             "features only) or 'auto' (the first)"
         ),
-        fuser: str = typer.Option(
+        fuser: Fuser = typer.Option(
             "auto", help="fusion model: 'latent' (a table from the joint modality levels to the grade, learned by "
             "EM), 'logistic' (on the modality distributions), 'lightgbm', or 'auto' (the Grader's default: latent "
             "when every modality gives a distribution, else logistic)"
@@ -98,15 +105,15 @@ def register(app: typer.Typer) -> None:
         images_per_asset: int = typer.Option(
             1, callback=at_least(1), help="ELPV cells photographed per asset; the image level is the worst cell's"
         ),
-        vision_mil: str = typer.Option(
+        vision_mil: VisionMil = typer.Option(
             "auto", help="vision head with several photos per asset: 'auto' (multiple-instance learning when "
             "assets have several photos), 'on' or 'off' (every photo labelled with the asset's image level)"
         ),
-        vision_head: str = typer.Option(
+        vision_head: VisionHead = typer.Option(
             "auto", help="vision grade head: 'ordinal' (cumulative link), 'logistic' (multinomial) or 'auto' (the "
             "one with the lower grouped cross-validated log-loss, chosen per fit)"
         ),
-        vision_quality: str = typer.Option(
+        vision_quality: VisionQuality = typer.Option(
             "learned", help="how much a quality flag lowers a photo's confidence: 'learned' (from out-of-fold "
             "predictions on the training photos) or 'fixed' (the documented defaults)"
         ),

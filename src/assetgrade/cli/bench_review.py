@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.choices import ImageDataset, LabelNoiseMethod
 from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
 
 __all__ = ["register"]
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("active")
     def bench_active(
-        dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
+        dataset: ImageDataset = typer.Option("neu", help="elpv, neu, or folder (--data-dir DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
                                                callback=output_file()),
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("label-noise")
     def bench_label_noise(
-        dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
+        dataset: ImageDataset = typer.Option("neu", help="elpv, neu, or folder (--data-dir DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         noise: float = typer.Option(0.1, callback=interval(0.0, 1.0, high_open=True),
                                     help="fraction of labels flipped (seeded), in [0, 1)"),
@@ -80,8 +81,8 @@ def register(app: typer.Typer) -> None:
                                                callback=output_file()),
         seed: int = typer.Option(0, callback=valid_seed()),
         folds: int = typer.Option(5, callback=at_least(2), help="folds for the out-of-fold probabilities"),
-        method: str = typer.Option(
-            "prune_by_noise_rate", help="prune_by_noise_rate | prune_by_class | both | confident_joint"
+        method: LabelNoiseMethod = typer.Option(
+            "prune_by_noise_rate", help="how confident learning ranks label issues"
         ),
         C: float = typer.Option(0.1, "--C", callback=positive(), help="inverse regularisation of the logistic head"),
         pca_dim: int = typer.Option(128, callback=at_least(0),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.choices import SensorsDataset
 from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sensors")
     def bench_sensors(
-        dataset: str = typer.Option("cmapss", help="data set (cmapss)"),
+        dataset: SensorsDataset = typer.Option("cmapss", help="data set", case_sensitive=False),
         subset: str = typer.Option("FD001", help="C-MAPSS sub-set: FD001, FD002, ... (original file names)"),
         data_dir: Path | None = typer.Option(
             None, help="folder with train_FDxxx.txt[.gz], test_FDxxx.txt[.gz], RUL_FDxxx.txt[.gz]"

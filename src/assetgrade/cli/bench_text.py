@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
+from assetgrade.cli.choices import Embedder, EvalSplit
 from assetgrade.cli.options import SEED_MAX, at_least, output_file, valid_seed
 
 __all__ = ["register"]
 
-TASKS = ("normalize", "entities", "negation", "classify", "extract")
-DATASETS = ("maintnorm", "maintie", "csv", "excavator", "fixture")
+Task = Literal["normalize", "entities", "negation", "classify", "extract"]
+TextDataset = Literal["maintnorm", "maintie", "csv", "excavator", "fixture"]
+TASKS: tuple[str, ...] = get_args(Task)
+DATASETS: tuple[str, ...] = get_args(TextDataset)
 TASK_DATASETS: dict[str, tuple[str, ...]] = {
     "normalize": ("maintnorm",),
     "entities": ("maintie",),
@@ -28,8 +31,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("text")
     def bench_text(
-        task: Annotated[str, typer.Option(help=f"one of {', '.join(TASKS)}")] = "normalize",
-        dataset: Annotated[str | None, typer.Option(
+        task: Annotated[Task, typer.Option(help="the benchmark to run")] = "normalize",
+        dataset: Annotated[TextDataset | None, typer.Option(
             help="the data set; it must fit the task: " + "; ".join(f"{t}: {', '.join(d)}"
                                                                    for t, d in TASK_DATASETS.items())
             + " (default: the first)")] = None,
@@ -40,7 +43,7 @@ def register(app: typer.Typer) -> None:
         label_column: Annotated[str, typer.Option(help="CSV label column")] = "FM",
         group_column: Annotated[str | None, typer.Option(help="CSV group column for grouped CV")] = None,
         granularity: Annotated[list[int] | None, typer.Option(help="entity granularity 1, 5, 32 (repeatable)")] = None,
-        embedder: Annotated[str, typer.Option(help="extract task: minilm, hashing or none")] = "hashing",
+        embedder: Annotated[Embedder, typer.Option(help="extract task: the sentence embedder")] = "hashing",
         folds: Annotated[int, typer.Option(callback=at_least(2), help="classify: CV folds")] = 5,
         min_count: Annotated[int, typer.Option(callback=at_least(1),
                                                help="classify: drop classes with fewer rows")] = 20,
@@ -48,7 +51,7 @@ def register(app: typer.Typer) -> None:
                                                        callback=output_file())] = None,
         seed: Annotated[int, typer.Option(callback=valid_seed(), help=f"random seed, 0..{SEED_MAX}")] = 0,
         eval_split: Annotated[
-            str, typer.Option(help="normalize: test (train on train+val) or val (train on train)")
+            EvalSplit, typer.Option(help="normalize: test (train on train+val) or val (train on train)")
         ] = "test",
         word_frequency: Annotated[
             bool, typer.Option(help="normalize: English word counts in the candidate ranker")
@@ -60,10 +63,6 @@ def register(app: typer.Typer) -> None:
         from assetgrade.datasets.paths import dataset_dir
         from assetgrade.errors import ValidationError
 
-        if task not in TASKS:
-            raise ValidationError(f"unknown task {task!r}; allowed: {TASKS}", where="--task")
-        if dataset is not None and dataset not in DATASETS:
-            raise ValidationError(f"unknown dataset {dataset!r}; allowed: {DATASETS}", where="--dataset")
         fits = TASK_DATASETS[task]
         if dataset is not None and dataset not in fits:
             raise ValidationError(f"{dataset!r} does not fit --task {task}, which reads {' or '.join(fits)}",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.choices import AnomalyDataset, Backbone, ImageDataset, NeuClass, VisionBenchHead
 from assetgrade.cli.options import at_least, interval, output_file, output_folder, positive, valid_seed
 
 __all__ = ["register"]
@@ -41,18 +42,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command("vision")
     def bench_vision(
-        dataset: str = typer.Option("neu", help="elpv | neu | folder (DIR/<class>/<images>)"),
+        dataset: ImageDataset = typer.Option("neu", help="elpv, neu, or folder (--data-dir DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         folds: int = typer.Option(5, callback=at_least(2), help="stratified K-fold cross-validation by asset"),
         json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
                                               help="also write the JSON result here"),
         out_dir: Path | None = typer.Option(None, callback=output_folder(),
                                             help="where PNG plots go (default: beside --json)"),
-        backbone: str = typer.Option("lite0", help="lite0 | lite2"),
+        backbone: Backbone = typer.Option("lite0", help="EfficientNet-Lite backbone"),
         image_size: int = typer.Option(224, callback=_side, help="input side for the linear heads (multiple of 32)"),
-        head: str = typer.Option(
+        head: VisionBenchHead = typer.Option(
             "auto",
-            help="auto (= logistic; with --finetune: finetune-auto) | logistic | ordinal | finetune; all are reported",
+            help="auto (= logistic; with --finetune: finetune-auto), logistic, ordinal or finetune; all are reported",
         ),
         C: str = typer.Option(
             "0.02", "--C", help="inverse L2 strength of the linear heads, or 'auto': chosen inside each training "
@@ -119,8 +120,8 @@ def register(app: typer.Typer) -> None:
     def bench_anomaly(
         good: Path | None = typer.Option(None, help="folder of known-good images"),
         defect: Path | None = typer.Option(None, help="folder of defective images"),
-        dataset: str | None = typer.Option(None, help="neu: use NEU-DET with --good-class as good"),
-        good_class: str = typer.Option("patches", help="the NEU class treated as good"),
+        dataset: AnomalyDataset | None = typer.Option(None, help="neu: use NEU-DET with --good-class as good"),
+        good_class: NeuClass = typer.Option("patches", help="the NEU class treated as good"),
         data_dir: Path | None = typer.Option(None, help="NEU-DET folder (default: shared data)"),
         json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
                                               help="also write the JSON result here"),

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assetgrade.cli.choices import LabelAs, NumericTime, Origin
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["print_report", "register", "run_ingest"]
 
 
-ORIGIN = typer.Option("--origin", help="Origin of the data: real, synthetic or augmented.")
+ORIGIN = typer.Option("--origin", help="Origin of the data.")
 SOURCE = typer.Option("--source", help="Source name recorded in provenance (default: the file or folder).")
 ASSET_TYPE = typer.Option("--asset-type", help="Asset type for new assets.")
 ASSET_PREFIX = typer.Option("--asset-prefix", help="Prefix added to asset ids.")
@@ -110,13 +111,14 @@ def _manifest(
 
 def _folder(
     root: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per class.")],
-    label_as: Annotated[str, typer.Option("--label-as", help="The class is a defect, a grade, or none.")] = "defect",
+    label_as: Annotated[LabelAs, typer.Option("--label-as", help="The class is a defect, a grade, or none.")] = (
+        "defect"),
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     asset_prefix: Annotated[str, ASSET_PREFIX] = "",
     class_map: Annotated[list[str] | None, CLASS_MAP] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
 ) -> None:
@@ -138,7 +140,7 @@ def _voc(
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     asset_prefix: Annotated[str, ASSET_PREFIX] = "",
     class_map: Annotated[list[str] | None, CLASS_MAP] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
 ) -> None:
@@ -161,7 +163,7 @@ def _coco(
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     asset_prefix: Annotated[str, ASSET_PREFIX] = "",
     class_map: Annotated[list[str] | None, CLASS_MAP] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
 ) -> None:
@@ -181,7 +183,7 @@ def _yolo(
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     asset_prefix: Annotated[str, ASSET_PREFIX] = "",
     class_map: Annotated[list[str] | None, CLASS_MAP] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
 ) -> None:
@@ -201,14 +203,14 @@ def _series(
     units: Annotated[list[str] | None, typer.Option("--units", help="channel=unit (repeatable).")] = None,
     repair: Annotated[bool, typer.Option("--repair", help="Sort, de-duplicate and interpolate NaNs.")] = False,
     max_gap: Annotated[int | None, typer.Option("--max-gap", help="Longest NaN run --repair fills.")] = None,
-    numeric_time: Annotated[str, typer.Option(
+    numeric_time: Annotated[NumericTime, typer.Option(
         "--numeric-time", help="auto: a numeric time column whose values fit s/ms/us/ns since 1970 in"
         " 2000-2100 is Unix time; number: always plain numbers (cycles, time since power-on).")] = "auto",
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     encoding: Annotated[str | None, ENCODING] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
 ) -> None:
     """Ingest sensor series, validated and stored as Parquet."""
@@ -235,7 +237,7 @@ def _work_orders(
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
     asset_prefix: Annotated[str, ASSET_PREFIX] = "",
     encoding: Annotated[str | None, ENCODING] = None,
-    origin: Annotated[str, ORIGIN] = "real",
+    origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
 ) -> None:

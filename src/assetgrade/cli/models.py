@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assetgrade.cli.audit import ACTOR, actor_name
+from assetgrade.cli.choices import ModelStatus
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -31,7 +32,7 @@ def _fmt(v: Any) -> str:
 def _list(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    status: Annotated[str | None, typer.Option("--status", help="candidate, champion or retired")] = None,
+    status: Annotated[ModelStatus | None, typer.Option("--status", help="Only versions with this status.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Registered model versions with status, lineage and golden accuracy."""

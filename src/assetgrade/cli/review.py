@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from assetgrade.cli.audit import ACTOR, actor_name
+from assetgrade.cli.choices import LabelRequestStatus
 from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
 from assetgrade.cli.options import output_file, valid_seed
@@ -95,7 +96,7 @@ def suggest(
 def requests(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    status_: Annotated[str, typer.Option("--status", help="open, done or withdrawn.")] = "open",
+    status_: Annotated[LabelRequestStatus, typer.Option("--status", help="Requests in this state.")] = "open",
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.",

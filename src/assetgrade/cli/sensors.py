@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from assetgrade.cli.choices import NumericTime
 from assetgrade.cli.console import err_console, styled
 from assetgrade.cli.options import SEED_MAX, interval, positive, valid_seed
 from assetgrade.errors import ValidationError
@@ -58,8 +59,8 @@ def fit_rul(
                                    help="Nominal coverage of the RUL interval, in (0, 1)."),
     time_col: str | None = typer.Option(None, "--time-col", help="Time column (default: guessed, as in ingest)."),
     repair: bool = typer.Option(False, "--repair", help="Sort, de-duplicate and interpolate short gaps (as ingest)."),
-    numeric_time: str = typer.Option("auto", "--numeric-time", help="auto or number: how a numeric time column is"
-                                     " read (as ingest series; give the same as for the assets' series)."),
+    numeric_time: NumericTime = typer.Option("auto", "--numeric-time", help="How a numeric time column is read"
+                                             " (as ingest series; give the same as for the assets' series)."),
     seed: int = typer.Option(0, callback=valid_seed(), help=f"Random seed, in [0, {SEED_MAX}]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:

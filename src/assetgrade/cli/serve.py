@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from assetgrade.cli.choices import LogLevel, Role
 from assetgrade.cli.console import console, styled
 from assetgrade.cli.options import interval, positive
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
@@ -17,18 +18,6 @@ from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_worksp
 __all__ = ["SECRET_ENV", "register"]
 
 SECRET_ENV = "ASSETGRADE_SESSION_SECRET"
-
-
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-"""uvicorn's log levels (``uvicorn.config.LOG_LEVELS``); another name failed inside uvicorn with a KeyError."""
-
-
-def _log_level(value: str) -> str:
-    from assetgrade.errors import ValidationError
-
-    if value.lower() not in LOG_LEVELS:
-        raise ValidationError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}", where="--log-level")
-    return value.lower()
 
 
 def _check_settings(kw: dict[str, object]) -> None:
@@ -59,8 +48,7 @@ def _serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest image upload, MB (> 0).",
                                                  callback=positive())] = 20.0,
     cookie_secure: Annotated[bool, typer.Option(help="Send the session cookie over HTTPS only.")] = False,
-    log_level: Annotated[str, typer.Option(help=f"uvicorn log level: {', '.join(LOG_LEVELS)}.",
-                                           callback=_log_level)] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="uvicorn log level (any case).", case_sensitive=False)] = "info",
     workers: Annotated[int, typer.Option(
         min=1, max=64,
         help="Worker processes (one uses about one core); on Linux each binds the port with SO_REUSEPORT.")] = 1,
@@ -92,7 +80,7 @@ def _serve(
 
 
 def _tokens_create(
-    role: Annotated[str, typer.Option(help="admin, reviewer or station.")],
+    role: Annotated[Role, typer.Option(help="What the token may do.")],
     name: Annotated[str, typer.Option(help="Who or which station holds it (the audit actor).")],
     expires_in_days: Annotated[float | None, typer.Option(
         "--expires-in-days", callback=interval(0.0, 36_500.0, low_open=True),
