@@ -10,6 +10,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
+from assetgrade.errors import ValidationError
 
 runner = CliRunner()
 TEXTS = ("routine inspection completed, all ok", "minor wear on drive belt", "oil leak at pump seal",
@@ -92,6 +93,9 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     for bad in (tmp_path, tmp_path / "more.csv" / "r.html"):  # a folder; a file's "folder": refused before grading
         r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(bad)])
         assert r.exit_code != 0 and "--html" in str(r.exception) and "Asset pump-03" not in r.output, r.output
+    # /proc passes the early check as root (os.access), and the write fails after grading: still named --html
+    r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", "/proc/pump-03.html"])
+    assert isinstance(r.exception, ValidationError) and r.exception.where == "--html", r.output
     html = tmp_path / "pump-03.html"
     r = runner.invoke(app, ["explain", "pump-03", "-w", str(ws), "--html", str(html)])
     assert r.exit_code == 0, r.output

@@ -30,6 +30,40 @@ def test_golden_freeze_names_the_line_of_an_id_file_that_is_not_utf8(tmp_path: P
     assert code == 2 and f"{ids}:line 3" in msg and "not UTF-8" in msg
 
 
+def test_golden_freeze_refuses_a_name_with_a_slash_and_a_negative_seed(tmp_path: Path) -> None:
+    nowhere = str(tmp_path / "nowhere")  # both are checked before the workspace is opened
+    for name in ("x/y", "x\\y", ".hidden", " padded"):
+        code, msg, exc = run("golden", "freeze", "a1", "--name", name, "-w", nowhere)
+        assert code == 2 and getattr(exc, "where", None) == "--name" and "no slash" in msg, (name, msg)
+    code, msg, exc = run("golden", "freeze", "--split", "test", "--sample", "2", "--seed", "-5", "-w", nowhere)
+    assert code == 2 and getattr(exc, "where", None) == "--seed" and "-5" in msg
+
+
+def test_models_register_of_a_file_says_it_is_no_bundle_folder(tmp_path: Path) -> None:
+    file = tmp_path / "passwd"
+    file.write_text("root:x:0:0\n", encoding="utf-8")
+    code, msg, _ = run("models", "register", str(file), "-w", str(tmp_path / "nowhere"))
+    assert code == 2 and f"{file} is a file, not a bundle folder" in msg
+
+
+def test_models_register_refuses_a_loader_that_does_not_resolve(tmp_path: Path) -> None:
+    from assetgrade.lifecycle.registry import ModelRegistry
+    from assetgrade.workspace import Workspace
+
+    Workspace.init(tmp_path / "ws").close()
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "model.pkl").write_bytes(b"x")
+    for loader, why in (("nope", "unknown bundle loader"), ("no_such_module_xyz:load", "cannot import"),
+                        ("os:no_such_attr", "cannot import"), (":load", "cannot import"),
+                        (".relative:load", "cannot import"), ("os:sep", "not a function")):
+        code, msg, exc = run("models", "register", str(bundle), "--loader", loader, "-w", str(tmp_path / "ws"))
+        assert code == 2 and getattr(exc, "where", None) == "--loader" and why in msg, (loader, msg)
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ModelRegistry(ws).list() == []  # nothing registered that could never be loaded
+        assert [p.name for p in ws.models_dir.iterdir()] == []
+
+
 def test_init_on_a_file_or_below_one_is_a_clear_error(tmp_path: Path) -> None:
     file = tmp_path / "notes.txt"
     file.write_text("x", encoding="utf-8")

@@ -11,21 +11,36 @@ from rich.table import Table
 
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.options import SEED_MAX, valid_seed
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
 
 
+def _set_name(param: typer.CallbackParam, value: str) -> str:
+    """``--name`` of a new golden set, by the rules of a model version's name: at most 100 printable characters,
+    no slash or backslash, no leading dot or surrounding spaces (a name is a word, never a path)."""
+    from assetgrade.errors import ValidationError
+
+    if (not value or len(value) > 100 or value.startswith(".") or value != value.strip()
+            or any(c in value for c in "/\\") or not value.isprintable()):
+        raise ValidationError(f"bad golden set name {value!r}: at most 100 printable characters, no slash or"
+                              " backslash, no leading dot or surrounding spaces", where="--name")
+    return value
+
+
 def _golden_freeze(
     assets: Annotated[list[str] | None, typer.Argument(help="Asset ids (or use --from-file / --split).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Golden set name.")] = "default",
+    name: Annotated[str, typer.Option("--name", help="Golden set name (no slash; at most 100 characters).",
+                                      callback=_set_name)] = "default",
     from_file: Annotated[Path | None, typer.Option("--from-file", help="A file of asset ids, one a line.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Every eligible asset whose split attribute is this"
                                               " (assets without a split never match); ineligible ones are skipped"
                                               " and listed.")] = None,
     sample: Annotated[int | None, typer.Option("--sample", min=1, help="With --split: at most this many"
                                                " (at least 1), drawn at random.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help=f"With --sample: the draw's seed, in [0, {SEED_MAX}].",
+                                      callback=valid_seed())] = 0,
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,

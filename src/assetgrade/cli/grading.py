@@ -237,6 +237,7 @@ def register(app: typer.Typer) -> None:
                                                   callback=output_file())] = None,
     ) -> None:
         """Grade an asset and explain the grade (text; --html for the report with images and plots)."""
+        from assetgrade.errors import ValidationError
         from assetgrade.grading.report import write_report
         from assetgrade.store.loading import load_records
 
@@ -246,7 +247,10 @@ def register(app: typer.Typer) -> None:
             result = grader.grade_many([rec])[0]
             typer.echo(grader.explain(result))
             if html is not None:
-                write_report(html, result, rec, grader)
+                try:
+                    write_report(html, result, rec, grader)
+                except ValidationError as exc:  # a place the early check could not see (e.g. /proc as root)
+                    raise ValidationError(exc.reason, where="--html") from exc
                 console.print(styled("green", "report", f" {html}"))
 
     @app.command("evaluate")

@@ -133,8 +133,16 @@ def _register(
 ) -> None:
     """Register a saved model folder as a candidate (copied to <workspace>/models/<version>/)."""
     from assetgrade.errors import ValidationError
+    from assetgrade.lifecycle.bundles import resolve_loader
     from assetgrade.lifecycle.registry import ModelRegistry
 
+    if bundle.exists() and not bundle.is_dir():
+        raise ValidationError(f"{bundle} is a file, not a bundle folder (a saved model folder, e.g. from"
+                              " Grader.save)", where="BUNDLE")
+    try:  # refused now, not when the model is first loaded
+        resolve_loader(loader)
+    except ValidationError as exc:
+        raise ValidationError(exc.reason, where="--loader") from exc
     info_json = bundle / "bundle.json"
     meta: Any = {}
     if info_json.exists():

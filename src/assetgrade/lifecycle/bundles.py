@@ -52,8 +52,11 @@ def resolve_loader(spec: str) -> Callable[[Path], Any]:
         obj: Any = importlib.import_module(mod)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:  # ValueError, TypeError: '', '.relative'
         raise ValidationError(f"cannot import bundle loader {spec!r}: {exc}", where="loader") from exc
+    if not callable(obj):
+        raise ValidationError(f"bundle loader {spec!r} is a {type(obj).__name__}, not a function of the bundle "
+                              "folder", where="loader")
     return obj  # type: ignore[no-any-return]
 
 
