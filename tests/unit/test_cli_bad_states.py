@@ -138,3 +138,25 @@ def test_an_error_is_one_line_however_long(tmp_path: Path, monkeypatch: pytest.M
         main()
     err = capsys.readouterr().err
     assert done.value.code == 3 and err.count("\n") == 1 and err.startswith("error: ") and str(deep) in err, err
+
+
+def test_a_write_the_system_refuses_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    from assetgrade.cli.app import main
+    from assetgrade.workspace import Workspace
+
+    Workspace.init(tmp_path / "ws").close()
+    out = tmp_path / "requests.json"
+
+    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))  # a disk that fills up after the checks
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    argv = ["assetgrade", "review", "requests", "-w", str(tmp_path / "ws"), "--json", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    assert done.value.code == 1 and err == f"error: {out}: No space left on device\n", err

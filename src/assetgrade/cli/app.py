@@ -109,6 +109,10 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except OSError as exc:  # the system refused a file the command read or wrote: a full disk, a read-only folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(styled("bold red", "error:", f" {where}{exc.strerror or exc}"), soft_wrap=True)
+        sys.exit(5 if isinstance(exc, PermissionError) else 3 if isinstance(exc, FileNotFoundError) else 1)
     except Exception as exc:  # click usage errors etc. come through standalone_mode=False
         kind = _click_error(exc)
         if kind == "usage":
