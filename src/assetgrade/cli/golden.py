@@ -20,12 +20,9 @@ __all__ = ["register"]
 def _set_name(param: typer.CallbackParam, value: str) -> str:
     """``--name`` of a new golden set, by the rules of a model version's name: at most 100 printable characters,
     no slash or backslash, no leading dot or surrounding spaces (a name is a word, never a path)."""
-    from assetgrade.errors import ValidationError
+    from assetgrade.lifecycle.registration import check_name
 
-    if (not value or len(value) > 100 or value.startswith(".") or value != value.strip()
-            or any(c in value for c in "/\\") or not value.isprintable()):
-        raise ValidationError(f"bad golden set name {value!r}: at most 100 printable characters, no slash or"
-                              " backslash, no leading dot or surrounding spaces", where="--name")
+    check_name(value, "golden set", where="--name")  # the library checks it too, once the store is open
     return value
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.audit.expert import EXPERT_KEY, is_expert_labelled
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from assetgrade.lifecycle.registration import check_name
 from assetgrade.store.audit import append_event, canonical_json, list_events, lock_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.lifecycle_schema import GoldenSetRow
@@ -177,8 +178,7 @@ def freeze_golden_set(
     Every asset must be eligible (real evidence only, expert grade label): the first one that
     is not raises a ValidationError naming it, and nothing is stored.
     """
-    if not name or not name.strip():
-        raise ValidationError("golden set name must not be empty", where="name")
+    check_name(name, "golden set", where="name")
     lock_chain(session)  # PostgreSQL: a second freeze of the name waits here, then finds it (not a key violation)
     if session.get(GoldenSetRow, name) is not None:
         raise ConflictError(f"golden set {name!r} exists and is frozen; freeze a new one under another name")

@@ -25,11 +25,29 @@ from assetgrade.store.lifecycle_schema import ModelVersion
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["RESERVED_VERSIONS", "check_new_version", "register_model"]
+__all__ = ["RESERVED_VERSIONS", "check_name", "check_new_version", "register_model"]
 
 RESERVED_VERSIONS = frozenset({"grader", "champion"})
 """Names no version may take: ``models/grader`` is the model that grades, and ``models show champion`` means the
 current champion (a version named so could never be shown)."""
+
+
+def check_name(value: str, what: str, *, where: str) -> None:
+    """Refuse ``value`` as the name of a ``what`` (a model version, a golden set): ValidationError naming ``where``.
+
+    A name is a word, never a path: at most 100 printable characters, no slash or backslash, no
+    leading dot, no surrounding spaces.
+
+    >>> check_name("v1", "model version", where="version")
+    >>> check_name("a/b", "golden set", where="--name")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: --name: bad golden set name 'a/b': at most 100 printable characters, ...
+    """
+    if (not value or len(value) > 100 or value.startswith(".") or value != value.strip()
+            or any(c in value for c in "/\\") or not value.isprintable()):
+        raise ValidationError(f"bad {what} name {value!r}: at most 100 printable characters, no slash or"
+                              " backslash, no leading dot or surrounding spaces", where=where)
 
 
 def check_new_version(ws: Workspace, version: str) -> None:
@@ -37,10 +55,7 @@ def check_new_version(ws: Workspace, version: str) -> None:
 
     :func:`register_model` checks it; call it before long work (training) whose result gets that name.
     """
-    if (not version or len(version) > 100 or version.startswith(".") or version != version.strip()
-            or any(c in version for c in "/\\") or not version.isprintable()):
-        raise ValidationError(f"bad model version name {version!r}: at most 100 printable characters, no"
-                              " slash or backslash, no leading dot or surrounding spaces", where="version")
+    check_name(version, "model version", where="version")
     if version in RESERVED_VERSIONS:
         why = ("models/grader is the model that grades" if version == "grader"
                else "'models show champion' shows the current champion")

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.config import WorkspaceConfig
-from assetgrade.errors import ConflictError
+from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.lifecycle.evaluate import GoldenEvaluation, PromotionPolicy, compare
-from assetgrade.lifecycle.golden import freeze_golden_set
+from assetgrade.lifecycle.golden import freeze_golden_set, list_golden_sets
 from assetgrade.lifecycle.registry import ModelRegistry, register_bundle_loader
 from assetgrade.lifecycle.sections import check_sections
 from assetgrade.result import GradeResult
@@ -79,3 +79,13 @@ def test_a_cached_evaluation_is_not_reused_under_other_costs(ws: Workspace) -> N
     after = reg.evaluate("v1").overall["realised_cost"]
     assert after != before  # recomputed, so a champion's cached figure compares like with like
     assert after == reg.evaluate("v1", reuse=False).overall["realised_cost"]
+
+
+@pytest.mark.parametrize("name", ["", " x", "a/b", "..\\up", ".hidden", "x" * 101])
+def test_a_golden_set_name_is_a_word_never_a_path(ws: Workspace, name: str) -> None:
+    ids = seed_assets(ws, 4)
+    with ws.session() as s, pytest.raises(ValidationError, match="bad golden set name") as err:
+        freeze_golden_set(s, ids, name=name)  # the Python API, not only the CLI's --name, refuses it
+    assert err.value.where == "name"
+    with ws.session(readonly=True) as s:
+        assert list_golden_sets(s) == []
