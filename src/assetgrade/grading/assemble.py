@@ -100,7 +100,8 @@ def explain_text(result: GradeResult, *, max_findings: int = 5) -> str:
             elif f.span is not None:
                 where = f" chars {f.span[0]}-{f.span[1]}"
             elif f.window is not None:
-                where = f" window {f.window[0]:g}-{f.window[1]:g}"
+                a, b = f.window
+                where = f" at {a:g}" if a == b else f" window {a:g}-{b:g}"
             neg = " [negated]" if f.status == "negated" else ""
             lines.append(f"    - {f.summary}{neg} ({f.evidence_id or '-'}{where}, conf {f.confidence:.2f})")
         if len(e.findings) > max_findings:

@@ -35,7 +35,8 @@ class Finding:
 
     Exactly the location fields that fit the modality are set: ``region`` (pixels
     x0, y0, x1, y1) for an image, ``span`` (character offsets) for a text, ``window``
-    (start, end in the series' time unit) and ``channels`` for a sensor series.
+    (start, end in the series' time unit) and ``channels`` for a sensor series; a finding about
+    one moment (the remaining life as of the last reading) has start equal to end.
 
     Examples
     --------

@@ -181,3 +181,18 @@ def test_a_future_date_flag_is_recomputed_once_the_date_has_passed(monkeypatch: 
     monkeypatch.setattr(summary_module, "datetime", _TwoDaysLater)
     after = extract_cached(ex, recs, key="m", feature_names=ex.feature_names, n_classes=4, cache=cache)
     assert "future_date:e1" not in after.quality_flags.get("a", [])  # not the cached row from yesterday
+
+
+def test_explain_text_says_where_each_sensor_finding_is() -> None:
+    from assetgrade.grading.assemble import explain_text
+    from assetgrade.modalities.base import Finding
+    from assetgrade.result import GradeResult, ModalityEvidence
+
+    findings = (Finding(modality="sensors", summary="s11 exceeded 5σ", evidence_id="s1", window=(10.0, 20.0)),
+                Finding(modality="sensors", summary="remaining useful life 40 cycles", evidence_id="s1",
+                        window=(127.0, 127.0)))
+    r = GradeResult("a", {"A": 0.2, "B": 0.8}, "B", ("B",), 0.9, 10.0, "accept",
+                    evidence=(ModalityEvidence("sensors", True, findings=findings),))
+    text = explain_text(r)
+    assert "s11 exceeded 5σ (s1 window 10-20" in text
+    assert "remaining useful life 40 cycles (s1 at 127," in text  # a moment, not a window from 127 to 127

@@ -74,6 +74,8 @@ def test_rul_findings_and_grade_proba(rng: np.random.Generator) -> None:
     assert block.features[0, col] > block.features[1, col]
     rul_finding = [f for f in block.findings["worn"] if f.summary.startswith("remaining useful life")]
     assert len(rul_finding) == 1 and rul_finding[0].grade_hint == "D"
+    end = float(worn.index[-1])  # the estimate is as of the last reading; the whole series is no anomaly window
+    assert rul_finding[0].window == (end, end)
     lo, hi = block.features[1, col + 1], block.features[1, col + 2]
     assert lo <= block.features[1, col] <= hi
 

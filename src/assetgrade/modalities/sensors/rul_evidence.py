@@ -49,7 +49,8 @@ def rul_input(
         return None, f"{evidence_id}: no remaining life: {why}"
     done = set(model.required_columns()) <= set(need)  # the model's columns passed the check above
     x = model.features(raw, evidence_id, checked=done, last_only=True).to_numpy(float)[-1]
-    return RulInput(x, evidence_id, (float(raw.index[0]), float(raw.index[-1]))), None
+    end = float(raw.index[-1])  # the remaining life as of the last reading: a moment, not a stretch of the series
+    return RulInput(x, evidence_id, (end, end)), None
 
 
 def add_rul(
