@@ -43,6 +43,12 @@ def test_constant_channel_is_flagged_not_fatal() -> None:
     assert "e:k: constant channel" in c.flags
 
 
+def test_several_constant_channels_are_one_flag() -> None:
+    c = check_series(frame(a=np.arange(20.0), k=np.full(20, 4.0), m=np.full(20, -1.0), z=np.zeros(20)),
+                     evidence_id="e")
+    assert c.flags == ["e: 3 constant channels: k, m, z"]  # a reviewer read eight near-identical flags per series
+
+
 def test_too_short_series() -> None:
     with pytest.raises(ValidationError, match="too short: 3 rows"):
         check_series(frame(a=np.ones(3)), evidence_id="e", min_length=5)

@@ -79,6 +79,20 @@ def _time_index(frame: pd.DataFrame, where: str) -> np.ndarray:
         raise ValidationError(f"time index must be numeric or datetime, got {idx.dtype}", where=where) from exc
 
 
+def _float_block(frame: pd.DataFrame, cols: list[str]) -> npt.NDArray[np.float64] | None:
+    """All ``cols`` as one float array (one pandas lookup instead of one per channel); None when they
+    are not all plain numeric columns (or a name repeats), so the channel-by-channel path names the bad one."""
+    if not frame.columns.is_unique or len(set(cols)) != len(cols):
+        return None
+    try:
+        sub = frame[cols]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(isinstance(dt, np.dtype) and dt.kind in "biuf" for dt in sub.dtypes):
+        return None  # nullable, categorical, object, datetime... columns: converted one by one as before
+    return np.asarray(sub.to_numpy(dtype=float))
+
+
 def check_series(
     frame: object,
     *,
@@ -136,9 +150,11 @@ def check_series(
         raise ValidationError(f"time stamps not increasing at row {i}", where=where)
     columns: dict[str, npt.NDArray[np.float64]] = {}
     flags: list[str] = []
-    for c in cols:
+    constant: list[str] = []
+    block = _float_block(frame, cols)
+    for j, c in enumerate(cols):
         try:
-            v = np.asarray(frame[c], dtype=float).copy()
+            v = block[:, j].copy() if block is not None else np.asarray(frame[c], dtype=float).copy()
         except (TypeError, ValueError) as exc:
             raise ValidationError("channel is not numeric", where=f"{where}:channel {c}") from exc
         v[~np.isfinite(v)] = np.nan
@@ -163,8 +179,12 @@ def check_series(
             v = pd.Series(v).interpolate(limit_direction="both").to_numpy()
             flags.append(f"{evidence_id}:{c}: {n_nan} missing value(s) filled by interpolation")
         if nearly_constant(v):
-            flags.append(f"{evidence_id}:{c}: constant channel")
+            constant.append(str(c))
         columns[str(c)] = v
+    if len(constant) == 1:
+        flags.append(f"{evidence_id}:{constant[0]}: constant channel")
+    elif constant:  # one flag, not one per channel: C-MAPSS has eight such channels in every series
+        flags.append(f"{evidence_id}: {len(constant)} constant channels: {', '.join(constant)}")
     # one frame from all channels at once: inserting columns one by one costs more than the checks
     out = pd.DataFrame(columns, index=pd.Index(t, name="t"))
     return CheckedSeries(out, flags)
