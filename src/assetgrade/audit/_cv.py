@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["grouped_folds", "oof_proba", "probe"]
+__all__ = ["fit_probe", "grouped_folds", "oof_proba", "probe"]
 
 
 def probe(c: float = 1.0, seed: int = 0) -> Any:
@@ -25,6 +25,20 @@ def probe(c: float = 1.0, seed: int = 0) -> Any:
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=300, tol=1e-3, random_state=seed))
+
+
+def fit_probe(x: npt.NDArray[Any], y: npt.NDArray[Any], c: float = 1.0, seed: int = 0) -> Any:
+    """:func:`probe` fitted on ``(x, y)`` with BLAS on one thread.
+
+    Each L-BFGS step multiplies the rows by one weight vector and updates a few stored correction
+    vectors; OpenBLAS's threads cost more than they give there, most of all on a busy machine
+    (docs/performance.md), and the fit's rounding no longer depends on the number of cores. See
+    :func:`~assetgrade.modalities.vision.blas.serial_blas`.
+    """
+    from assetgrade.modalities.vision.blas import serial_blas
+
+    with serial_blas():
+        return probe(c, seed).fit(x, y)
 
 
 def grouped_folds(
@@ -55,6 +69,6 @@ def oof_proba(
     for tr, te in grouped_folds(y, groups, n_splits, seed):
         if len(np.unique(y[tr])) < 2:
             continue
-        model = probe(c, seed).fit(x[tr], y[tr])
+        model = fit_probe(x[tr], y[tr], c, seed)
         p[te] = model.predict_proba(x[te])[:, 1]
     return p

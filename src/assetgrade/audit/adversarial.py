@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from assetgrade.audit._cv import oof_proba, probe
+from assetgrade.audit._cv import fit_probe, oof_proba
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.images import STAT_NAMES, image_digests
@@ -173,7 +173,7 @@ class AdversarialValidation:
             info["p_value_method"] = "permutation"
         info["n_real"], info["n_nonreal"] = int((1 - y).sum()), int(y.sum())
         if emb is not None:
-            model = probe(1.0, self.seed).fit(emb, y)
+            model = fit_probe(emb, y, 1.0, self.seed)
             coef = np.abs(model[-1].coef_[0])
             top = np.argsort(-coef)[: self.top_k]
             info["top_embedding_dims"] = [{"dim": int(d), "abs_coef": float(coef[d])} for d in top]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from assetgrade.audit._cv import grouped_folds, probe
+from assetgrade.audit._cv import fit_probe, grouped_folds
 from assetgrade.audit.base import CheckResult, embeddings_or_none, register_check, skipped
 from assetgrade.audit.data import AuditData
 from assetgrade.audit.params import CV_SETTINGS, Interval, SettingConstraint, validate_settings
@@ -67,7 +67,7 @@ class SimToRealGap:
             for k, idx in train_sets.items():
                 if len(np.unique(labels[idx])) < 2:
                     continue
-                model = probe(1.0, self.seed).fit(emb[idx], labels[idx])
+                model = fit_probe(emb[idx], labels[idx], 1.0, self.seed)
                 pred[k][test] = model.predict(emb[test])
         # all three accuracies on the same real items: those the real- and the synthetic-trained probes both
         # predicted (a fold whose synthetic training items hold one class trains no synthetic probe)

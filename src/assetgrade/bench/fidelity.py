@@ -152,9 +152,9 @@ def plot_fidelity(metrics: dict[str, Any], stats: list[dict[str, Any]], path: Pa
 
 
 def _accuracy(x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, seed: int) -> float:
-    from assetgrade.audit._cv import probe
+    from assetgrade.audit._cv import fit_probe
 
-    return float(np.mean(probe(1.0, seed).fit(x_tr, y_tr).predict(x_te) == y_te))
+    return float(np.mean(fit_probe(x_tr, y_tr, 1.0, seed).predict(x_te) == y_te))
 
 
 def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
