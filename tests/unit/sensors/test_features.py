@@ -107,6 +107,35 @@ def test_noise_only_settings_give_one_regime(rng: np.random.Generator) -> None:
     frame = pd.DataFrame({"setting_1": rng.normal(0, 0.002, 400), "x": rng.normal(0, 1, 400)})
     nz = RegimeNormalizer().fit([frame], settings=["setting_1"], channels=["x"])
     assert nz.n_regimes_ == 1
+    z = (frame[["setting_1"]].to_numpy() - nz.center_) / nz.scale_
+    np.testing.assert_array_equal(nz.regimes(frame), nz.kmeans_.predict(z))  # the one-regime shortcut: all 0
+
+
+def _openmp_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "openmp"]
+
+
+def test_regime_kmeans_runs_on_one_openmp_thread_and_finds_the_default_threads_regimes(
+    rng: np.random.Generator,
+) -> None:
+    """k-means on a few settings columns: one OpenMP thread (threads that spin-wait on a busy machine cost
+    many times the work), the default thread count back afterwards, and the same regimes as on the default."""
+    from sklearn.cluster import KMeans
+
+    n = 900
+    regime = rng.integers(0, 3, n)
+    settings = np.array([[0.0, 0.2], [20.0, 0.7], [42.0, 0.84]])[regime] + rng.normal(0, 0.5, (n, 2))
+    frame = pd.DataFrame({"setting_1": settings[:, 0], "setting_2": settings[:, 1], "x": rng.normal(0, 1, n)})
+    KMeans(n_clusters=2, n_init=1, random_state=0).fit(settings)  # loads the OpenMP runtime before counting
+    before = _openmp_threads()
+    nz = RegimeNormalizer(n_regimes=3).fit([frame], settings=["setting_1", "setting_2"], channels=["x"])
+    assert _openmp_threads() == before
+    assert nz.kmeans_._n_threads == 1  # what KMeans.predict, the regime of every row, runs on
+    z = (settings - nz.center_) / nz.scale_
+    default = KMeans(n_clusters=3, n_init=3, random_state=0).fit(z)
+    np.testing.assert_array_equal(nz.regimes(frame), default.predict(z))
 
 
 def test_tiny_windows_do_not_crash() -> None:

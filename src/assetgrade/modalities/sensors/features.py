@@ -295,6 +295,7 @@ class RegimeNormalizer:
     def fit(self, frames: Sequence[pd.DataFrame], *, settings: Sequence[str], channels: Sequence[str]) -> Self:
         """Learn the regimes from the settings columns and the per-regime channel mean and std."""
         from sklearn.cluster import KMeans
+        from threadpoolctl import threadpool_limits
 
         self.settings_ = list(settings)
         self.channels_ = list(channels)
@@ -307,7 +308,11 @@ class RegimeNormalizer:
             candidates = [self.n_regimes] if self.n_regimes else list(range(1, self.max_regimes + 1))
             sample = z if len(z) <= 20000 else z[np.random.default_rng(self.seed).choice(len(z), 20000, False)]
             base = float(((sample - sample.mean(axis=0)) ** 2).sum()) or 1.0
-            fits = [KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(sample) for k in candidates]
+            # k-means on a few settings columns is a small job: one OpenMP thread; threads that spin-wait
+            # on a busy machine made it many times slower (docs/performance.md). The fitted models keep
+            # that thread count for predict (the regime of every row).
+            with threadpool_limits(limits=1, user_api="openmp"):
+                fits = [KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(sample) for k in candidates]
             chosen = fits[0]
             if not self.n_regimes and base > _EPS:
                 # smallest k that explains the settings (inertia < tol of one cluster's) and whose
@@ -334,7 +339,7 @@ class RegimeNormalizer:
         return self
 
     def _labels(self, frame: pd.DataFrame) -> np.ndarray:
-        if not self.settings_:
+        if not self.settings_ or self.n_regimes_ == 1:  # one cluster: every row is in it (no k-means call)
             return np.zeros(len(frame), dtype=int)
         z = (frame[self.settings_].to_numpy(float) - self.center_) / self.scale_
         return np.asarray(self.kmeans_.predict(z), dtype=int)
