@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 # lowest first; a module may import from its own layer and the ones before it
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("foundation", frozenset({"errors", "jsonsafe", "seeds", "strict_yaml", "config", "version"})),
+    ("foundation", frozenset({"errors", "jsonsafe", "seeds", "strict_yaml", "config", "version", "blas"})),
     ("ontology", frozenset({"ontology"})),
     ("store", frozenset({"store"})),
     ("modalities", frozenset({"modalities"})),

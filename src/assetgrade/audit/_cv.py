@@ -33,9 +33,9 @@ def fit_probe(x: npt.NDArray[Any], y: npt.NDArray[Any], c: float = 1.0, seed: in
     Each L-BFGS step multiplies the rows by one weight vector and updates a few stored correction
     vectors; OpenBLAS's threads cost more than they give there, most of all on a busy machine
     (docs/performance.md), and the fit's rounding no longer depends on the number of cores. See
-    :func:`~assetgrade.modalities.vision.blas.serial_blas`.
+    :func:`~assetgrade.blas.serial_blas`.
     """
-    from assetgrade.modalities.vision.blas import serial_blas
+    from assetgrade.blas import serial_blas
 
     with serial_blas():
         return probe(c, seed).fit(x, y)

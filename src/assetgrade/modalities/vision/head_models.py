@@ -16,8 +16,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from assetgrade.blas import serial_blas
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.vision.blas import serial_blas
 
 __all__ = ["LinearProbe", "MultiLabelProbe", "OrdinalLogistic", "Standardiser"]
 

@@ -8,7 +8,7 @@ their names are importable from here as before.
 
 from __future__ import annotations
 
-from assetgrade.modalities.vision.blas import serial_blas
+from assetgrade.blas import serial_blas
 from assetgrade.modalities.vision.head_models import LinearProbe, MultiLabelProbe, OrdinalLogistic, Standardiser
 from assetgrade.modalities.vision.head_selection import (
     C_GRID,
