@@ -87,6 +87,9 @@ def register_model(
     src: Path | None = None
     if isinstance(model, str | Path):
         src = Path(model)
+        if src.exists() and not src.is_dir():
+            raise ValidationError(f"{src} is a file, not a bundle folder (a saved model folder, e.g. from"
+                                  " Grader.save)", where="bundle")
         if not src.is_dir():
             raise NotFoundError(f"model bundle folder {src} not found")
     version = version or getattr(model, "version_", None) or datetime.now(UTC).strftime("m%Y%m%d-%H%M%S-%f")

@@ -145,6 +145,14 @@ def test_a_damaged_grader_bundle_is_refused_at_registration_naming_the_file(
     assert sorted(p.name for p in ws.models_dir.iterdir()) == ["intact"]
 
 
+def test_a_file_is_refused_as_no_bundle_folder(reg: ModelRegistry, ws: Workspace, tmp_path: Path) -> None:
+    file = tmp_path / "grader.pkl"
+    file.write_bytes(b"not a folder")
+    with pytest.raises(ValidationError, match="is a file, not a bundle folder"):  # was "not found" (exit 3)
+        reg.register(file, version="v1")
+    assert list(ws.models_dir.iterdir()) == []
+
+
 @pytest.mark.parametrize("version", ["a\\b", "v1\n", " v1", "v\x00", "x" * 101, "..", ".hidden"])
 def test_bad_version_names_are_refused(reg: ModelRegistry, ws: Workspace, version: str) -> None:
     with pytest.raises(ValidationError, match="bad model version name"):
