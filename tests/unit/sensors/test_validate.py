@@ -101,3 +101,16 @@ def test_a_huge_sample_leaves_only_its_asset_out_and_features_stay_finite() -> N
     assert block.present.tolist() == [False, True] and "beyond" in block.quality_flags["bad"][0]
     window_cols = [k for k, name in enumerate(block.feature_names) if name.startswith("vib__")]
     assert np.isfinite(block.features[1, window_cols]).all()
+
+
+def test_the_one_lookup_path_reads_the_same_values_as_the_channel_by_channel_one() -> None:
+    from assetgrade.modalities.sensors.validate import _float_block
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    b[5:8] = np.nan
+    plain = frame(a=a, b=b, k=np.full(40, 2.0))
+    mixed = plain.astype({"a": "Float64"})  # a nullable column: the block is refused, each channel read alone
+    assert _float_block(plain, ["a", "b", "k"]) is not None and _float_block(mixed, ["a", "b", "k"]) is None
+    fast, slow = check_series(plain, evidence_id="e"), check_series(mixed, evidence_id="e")
+    assert fast.flags == slow.flags and fast.frame.equals(slow.frame)
