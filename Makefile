@@ -36,7 +36,7 @@ demo: $(STAMP)
 test: $(DEVSTAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 -n auto --maxprocesses=4 --dist worksteal
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests
