@@ -216,6 +216,9 @@ def test_conflicting_edit_is_refused_and_input_kept(browser: Any, served: Served
     expect(msg).to_contain_text("UTC")
     expect(bob.get_by_label("Note")).to_have_value("bob's careful note")
     expect(bob.locator("input[name=grade][value=D]")).to_be_checked()
+    version = served.api("bob").get(f"/api/v1/assets/{target}").json()["version"]
+    expect(bob.locator("#asset-version")).to_have_text(f"version {version}")  # the header is not left stale
+    expect(bob.locator("#review-history")).to_contain_text("alice")
     reviews = served.api("bob").get(f"/api/v1/assets/{target}/reviews").json()
     assert [r["reviewer"] for r in reviews] == ["alice"]
     # bob has seen the conflict; submitting again records his review on top of alice's

@@ -97,6 +97,11 @@ def test_conflict_keeps_the_second_reviewers_input(fresh_env: Any) -> None:
     assert f'name="expected_version" value="{v + 1}"' in html  # resubmitting answers the new version
     hx = c.post(f"/ui/assets/{aid}/review", data=form, headers={"HX-Request": "true"})
     assert hx.status_code == 409 and hx.text.lstrip().startswith('<section class="card" id="review-panel"')
+    # htmx swaps the panel only: the header's version and the review history come out of band
+    assert f'<span id="asset-version" hx-swap-oob="true">version {v + 1}</span>' in hx.text
+    oob = hx.text.split('<div id="review-history" hx-swap-oob="true">')[1]
+    assert "alice" in oob and "alice was here" in oob and 'id="h-hist"' in oob
+    assert 'hx-swap-oob' not in r.text  # the full page (no htmx) has nothing out of band
     reviews = c.get(f"/api/v1/assets/{aid}/reviews").json()
     assert [x["reviewer"] for x in reviews] == ["alice"]
 

@@ -314,6 +314,7 @@ async def post_review(request: Request, asset_id: str) -> Response:
         if isinstance(exc, ConflictError):  # keep the reviewer's input; a resubmit now answers the new version
             ctx["form"]["stale_version"] = form["expected_version"]
             ctx["form"]["expected_version"] = ctx["p"].asset.version
+            ctx["oob"] = htmx  # htmx swaps the panel only: the header's version and the history come along
             if await run_in_threadpool(_evidence_after_reviews, request, asset_id):
                 ctx["new_evidence"] = "elsewhere" if htmx else "here"  # htmx swaps the panel only
         return _render(request, "_review_panel.html" if htmx else "asset.html", ctx, status=status)
