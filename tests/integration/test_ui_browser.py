@@ -459,3 +459,18 @@ def test_a_refused_review_says_why_beside_the_field_and_takes_the_keyboard_there
     expect(page.locator("input[name=grade][value=B]")).to_be_checked()
     assert len(_reviews(served, "demo-006")) == before
     page.context.close()
+
+
+def test_a_narrow_window_links_from_the_header_to_the_review_below_the_evidence(browser: Any,  # noqa: F811
+                                                                                served_hostile: Served) -> None:
+    from playwright.sync_api import expect
+
+    page = _login(browser, served_hostile, "alice")
+    page.goto(f"{served_hostile.url}/ui/assets/demo-001")
+    expect(page.locator("#jump-review")).to_be_hidden()  # two columns: the review is beside the evidence
+    page.set_viewport_size({"width": 800, "height": 700})
+    page.goto(f"{served_hostile.url}/ui/assets/demo-001")
+    expect(page.locator("#submit-review")).not_to_be_in_viewport()  # one column: below the images
+    page.locator("#jump-review").click()
+    expect(page.locator("#h-review")).to_be_in_viewport()
+    page.context.close()
