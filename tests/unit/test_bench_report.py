@@ -38,3 +38,15 @@ def test_report_is_strict_json_with_machine_last(tmp_path) -> None:  # type: ign
     assert data["metrics"]["acc"] is None and data["wall_s"] == 1.235
     assert list(data)[-1] == "machine"
     assert json.loads((tmp_path / "r.json").read_text()) == data
+
+
+def test_report_names_the_code_and_library_versions() -> None:
+    from importlib import metadata
+
+    from assetgrade.version import LIBRARIES, __version__, git_commit
+
+    data = BenchResult("x", "d", "test", 0, {}, 1.0).to_dict()
+    commit = git_commit()
+    assert data["code_version"] == (f"{__version__}+g{commit[:12]}" if commit else __version__)
+    assert list(data["libraries"]) == list(LIBRARIES)
+    assert data["libraries"]["numpy"] == metadata.version("numpy")

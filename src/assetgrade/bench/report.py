@@ -1,4 +1,5 @@
-"""The one output shape of every benchmark: a JSON object with metrics, data set, split, seed, wall time, machine."""
+"""The one output shape of every benchmark: a JSON object with metrics, data set, split, seed, wall time, machine,
+code version and library versions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.jsonsafe import jsonable
+from assetgrade.version import code_version, library_versions
 
 __all__ = ["BenchResult", "Stopwatch", "machine_info", "write_result"]
 
@@ -70,6 +72,8 @@ class BenchResult:
         }
         out.update(self.extra)
         out["wall_s"] = round(self.wall_s, 3)
+        out["code_version"] = code_version()  # which assetgrade (and commit) measured it, and on which libraries
+        out["libraries"] = library_versions()
         out["machine"] = machine_info()
         return jsonable(out)  # type: ignore[no-any-return]
 

