@@ -9,6 +9,7 @@ code when loaded: load only bundles you (or your pipeline) wrote.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import pickle
@@ -35,19 +36,44 @@ def save_bundle(obj: Any, info: dict[str, Any], path: Path, *, pickle_name: str 
     body = {**info, "format": BUNDLE_FORMAT, "pickle_sha256": hashlib.sha256(data).hexdigest()}
     text = json.dumps(body, indent=2, sort_keys=True, default=str)
     # Both files are written in full beside the old ones before either replaces its old one, so a failure
-    # (an exception, Ctrl-C, a full disk) leaves the previous bundle loadable, never a new pickle under
-    # the old bundle.json; the two renames are all a reader can fall between (load_bundle reads again).
+    # (an exception, Ctrl-C, a full disk) before the pickle's rename leaves the previous bundle loadable.
+    # The pickle's rename commits the save: once it is done, bundle.json.tmp follows it whatever happens
+    # (Ctrl-C included), and a process killed between the two renames leaves bundle.json.tmp describing
+    # the new pickle, which load_bundle then puts in place (_finish_interrupted_save).
     path.mkdir(parents=True, exist_ok=True)
     tmp_pickle, tmp_info = path / (pickle_name + ".tmp"), path / (INFO_NAME + ".tmp")
+    written = False
     try:
         tmp_pickle.write_bytes(data)
         tmp_info.write_text(text, encoding="utf-8")
+        written = True
         tmp_pickle.replace(path / pickle_name)
-        tmp_info.replace(path / INFO_NAME)
     finally:
-        tmp_pickle.unlink(missing_ok=True)
-        tmp_info.unlink(missing_ok=True)
+        if written and not tmp_pickle.exists():  # renamed: committed, even if interrupted just after
+            tmp_info.replace(path / INFO_NAME)
+        else:
+            tmp_pickle.unlink(missing_ok=True)
+            tmp_info.unlink(missing_ok=True)
     return path
+
+
+def _finish_interrupted_save(path: Path, data: bytes) -> dict[str, Any] | None:
+    """The info of a save that was killed between its two renames, now put in place; None when there is none.
+
+    Such a save left the new pickle (``data``) beside the old ``bundle.json`` and a complete
+    ``bundle.json.tmp`` whose sha256 is the pickle's. Another save may be writing that file now:
+    a ``bundle.json.tmp`` that does not parse or names another pickle is not touched.
+    """
+    tmp = Path(path) / (INFO_NAME + ".tmp")
+    try:
+        info: dict[str, Any] = json.loads(tmp.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(info, dict) or info.get("pickle_sha256") != hashlib.sha256(data).hexdigest():
+        return None
+    with contextlib.suppress(FileNotFoundError):  # the save itself (or another reader) finished it first
+        tmp.replace(Path(path) / INFO_NAME)
+    return info
 
 
 def read_bundle_info(path: Path) -> dict[str, Any]:
@@ -76,6 +102,8 @@ def load_bundle(path: Path, *, pickle_name: str = PICKLE_NAME) -> tuple[Any, dic
         again = read_bundle_info(path)  # a save_bundle between our two reads: the new bundle.json follows at once
         if again != info and hashlib.sha256(data).hexdigest() == again.get("pickle_sha256"):
             info = again
+        elif (finished := _finish_interrupted_save(Path(path), data)) is not None:
+            info = finished
         else:
             raise ValidationError(f"{pickle_name} does not match the sha256 in bundle.json (changed or corrupt)",
                                   where=str(pk))
