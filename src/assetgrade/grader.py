@@ -181,7 +181,7 @@ class Grader:
         kw = dict(getattr(self, "extractor_settings_", self.extractor_settings).get(name, {}))
         if name == "text":
             kw.setdefault("ontology", self.ontology_)
-        if name == "vision":
+        if name in ("vision", "sensors"):  # their grade distributions follow the grader's scale
             kw.setdefault("grades", self.grades_)
         return kw
 

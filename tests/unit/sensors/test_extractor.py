@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,3 +233,56 @@ def test_rul_grade_model_keeps_its_fixed_penalty(rng: np.random.Generator) -> No
     recs, grades = _records_with_rul_labels(rng, 40, threshold=10.0)
     ex = SensorExtractor(window=10, slope_windows=(5, 10), rul_model=rul).fit(recs, grades)
     assert ex.classifier_reads_rul_ and ex.C_ == 1.0 and ex.C_losses_ == {}
+
+
+def _graded_by_level(rng: np.random.Generator, scale: tuple[str, ...], per: int) -> tuple[list[AssetRecord],
+                                                                                          list[str]]:
+    """Assets whose one channel sits at a level that says their grade (worse grade, higher level)."""
+    recs, grades = [], []
+    for g, name in enumerate(scale):
+        for k in range(per):
+            df = pd.DataFrame({"vib": rng.normal(2.0 * g, 0.3, 60)}, index=np.arange(60.0))
+            recs.append(record(f"{name}-{k}", df))
+            grades.append(name)
+    return recs, grades
+
+
+def test_grade_distribution_on_the_scale_given(rng: np.random.Generator) -> None:
+    # a label off the default scale was dropped without a word: on a three-grade scale of other
+    # names the grade model learned nothing and the block had no grade distribution at all
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.sensors import RulGradeMap
+
+    scale = ("good", "fair", "poor")
+    recs, grades = _graded_by_level(rng, scale, 12)
+    ex = SensorExtractor(grades=scale).fit(recs, grades)
+    block = ex.extract(recs)
+    assert block.grade_proba is not None and block.grade_proba.shape == (len(recs), 3)
+    assert [scale[j] for j in block.grade_proba.argmax(axis=1)] == grades
+    with pytest.raises(ValidationError, match=r"asset 'good-0' has grade 'good', not on the scale \['A'"):
+        SensorExtractor().fit(recs, grades)
+    for bad in (("A",), ("A", "A"), "AB", ("A", "")):
+        with pytest.raises(ValidationError, match=r"SensorExtractor\.grades"):
+            SensorExtractor(grades=bad)
+    with pytest.raises(ValidationError, match=r"SensorExtractor\.grade_map"):
+        SensorExtractor(grades=scale, grade_map=RulGradeMap())
+
+
+def test_a_grader_on_a_five_grade_scale_gets_sensor_distributions_on_it(rng: np.random.Generator,
+                                                                        tmp_path: Path) -> None:
+    # the Grader gave the vision extractor its scale but not the sensors one, whose five-grade
+    # labels were then off the default four-grade scale
+    from assetgrade.grader import Grader
+    from assetgrade.ontology import load_ontology
+
+    text = Path(load_ontology.__code__.co_filename).with_name("default.yaml").read_text(encoding="utf-8")
+    extra = "  - id: E\n    name: Scrap\n    description: Only the metal is worth anything.\n\n"
+    (tmp_path / "five.yaml").write_text(text.replace("severities:", extra + "severities:", 1), encoding="utf-8")
+    five = load_ontology(tmp_path / "five.yaml")
+    assert tuple(five.grades.names) == ("A", "B", "C", "D", "E")
+    recs, grades = _graded_by_level(rng, tuple(five.grades.names), 8)
+    recs = [AssetRecord(r.asset_id, series=r.series, grade=g) for r, g in zip(recs, grades, strict=True)]
+    grader = Grader(extractors=["sensors"], ontology=five, folds=2, min_group_size=10).fit(recs)
+    assert "sensors" in grader.extractors_, grader.notes_
+    block = grader.extractors_["sensors"].extract(recs[:5])
+    assert block.grade_proba is not None and block.grade_proba.shape == (5, 5)

@@ -72,6 +72,10 @@ class SensorExtractor:
     grade model reads the window, trend and spectral features. An asset without a usable series
     gets NaN features, ``present=False`` and a quality flag.
 
+    ``grades`` is the grade scale, best first (default: the default ontology's); the Grader gives
+    its own. The grade distribution has one column per grade, and ``fit`` refuses a label not on
+    the scale (it used to drop it, so on another scale the grade model learned nothing).
+
     ``C`` is the inverse L2 strength of the window-feature grade model, or ``"auto"`` (default):
     chosen per fit from :data:`SENSOR_C_GRID` by 3-fold stratified log-loss grouped by ``fit``'s
     ``groups`` (each asset its own group when none are given), as the text extractor does
@@ -109,7 +113,16 @@ class SensorExtractor:
         rul_model: RulModel | None = None,
         C: float | Literal["auto"] = "auto",
         seed: int = 0,
+        grades: Sequence[str] | None = None,
     ) -> None:
+        if grades is not None and (isinstance(grades, str) or len(grades) < 2 or len(set(grades)) != len(grades)
+                                   or not all(isinstance(g, str) and g for g in grades)):
+            raise ValidationError(f"grades={grades!r}; allowed: two or more distinct names, best first",
+                                  where="SensorExtractor.grades")
+        if grades is not None and grade_map is not None and tuple(grade_map.grades) != tuple(grades):
+            raise ValidationError(f"grade_map grades {list(grade_map.grades)} differ from grades={list(grades)}",
+                                  where="SensorExtractor.grade_map")
+        self.grades = tuple(grades) if grades is not None else None
         if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
             raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="SensorExtractor.C")
         self.C = C
@@ -145,7 +158,8 @@ class SensorExtractor:
     def _grade_map(self) -> RulGradeMap:
         if self.grade_map is not None:
             return self.grade_map
-        names = default_grade_names()
+        # extractors pickled before the setting existed lack it: they used the default ontology's grades
+        names = getattr(self, "grades", None) or default_grade_names()
         cap = float(self.rul_settings.get("cap", 125.0))
         return RulGradeMap(grades=names) if len(names) == 4 else RulGradeMap.for_grades(names, cap)
 
@@ -220,8 +234,13 @@ class SensorExtractor:
 
     def _fit_classifier(self, records: Sequence[AssetRecord], grades: Sequence[str | None],
                         groups: Sequence[Any] | None) -> None:
-        block = self.extract(records, _with_proba=False)
         names = list(self._grade_map().grades)
+        off = [(records[i].asset_id, g) for i, g in enumerate(grades) if g is not None and g not in names]
+        if off:  # they were left out without a word: on another scale the grade model learned nothing
+            raise ValidationError(f"asset {off[0][0]!r} has grade {off[0][1]!r}, not on the scale {names} "
+                                  f"({len(off)} such label(s)); pass grades= (the scale, best first) or a grade_map",
+                                  where="SensorExtractor.fit")
+        block = self.extract(records, _with_proba=False)
         rows = [i for i, g in enumerate(grades) if g is not None and block.present[i] and g in names]
         if len({grades[i] for i in rows}) < 2:
             return
