@@ -21,6 +21,27 @@ if TYPE_CHECKING:
 __all__: list[str] = []  # used by assetgrade.ingest.writer
 
 
+def _severity_clashes(label_rows: list[tuple[_Prepared, LabelSpec, str]],
+                      stored: dict[str, str | None]) -> dict[str, str]:
+    """Evidence ids whose rows give a label another severity than it has (stored, or an earlier row of the group).
+
+    A label's id leaves its severity out, so without this check a changed severity would be skipped
+    as "already stored" without a word; it is other content under the same id, a conflict.
+    """
+    seen = dict(stored)
+    out: dict[str, str] = {}
+    for p, lb, lid in label_rows:
+        if lid not in seen:
+            seen[lid] = lb.severity
+        elif seen[lid] != lb.severity and p.evidence_id not in out:
+            label = f"{lb.kind} label {lb.value!r} (annotator {lb.annotator!r})"
+            out[p.evidence_id] = (f"{label} is stored with severity {seen[lid]!r}, this row says {lb.severity!r}"
+                                  if lid in stored else
+                                  f"{label} is given twice for this item, with severity {seen[lid]!r} and"
+                                  f" {lb.severity!r}")
+    return out
+
+
 def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: str) -> None:
     """Write ``ready`` in one transaction; only once it is committed, count it into ``rep``."""
     asset_ids = list({p.spec.asset_id for p in ready})
@@ -41,8 +62,9 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     with ws.session() as s:
         assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
         stored = dict(s.execute(select(Evidence.id, Evidence.sha256).where(Evidence.id.in_(ev_ids))).tuples().all())
-        have_labels = set(s.execute(select(Label.id).where(
-            Label.id.in_([lid for _, _, lid in label_rows]))).scalars())
+        have_labels = dict(s.execute(select(Label.id, Label.severity).where(
+            Label.id.in_([lid for _, _, lid in label_rows]))).tuples().all())
+        clash = _severity_clashes(label_rows, have_labels)
         bad: set[str] = set()
         new_evidence: dict[str, str] = {}
         new_assets: list[str] = []
@@ -56,6 +78,11 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                 errors.append(RowError.from_exception(ConflictError(
                     f"asset {spec.asset_id!r} is stored with type {atype!r}, this row says"
                     f" {spec.asset_type!r}"), spec.file or spec.where, spec.row, "asset_type"))
+                bad.add(p.evidence_id)
+                continue
+            if p.evidence_id in clash:
+                errors.append(RowError.from_exception(ConflictError(clash[p.evidence_id]), spec.file or spec.where,
+                                                      spec.row, "severity"))
                 bad.add(p.evidence_id)
                 continue
             parent = spec.provenance.parent_evidence_id

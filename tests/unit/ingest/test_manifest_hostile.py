@@ -190,3 +190,27 @@ def test_ids_the_rest_api_could_not_address_are_refused_at_ingest(ws: Workspace,
     rep = _run(ws, m)
     assert [(e.row, e.field) for e in rep.errors] == [(2, "asset_id"), (3, "evidence_id")]
     assert "reads as /assets/<id>/reviews" in rep.errors[0].reason and rep.added["assets"] == 1
+
+
+def test_a_defect_label_with_another_severity_is_a_conflict_not_skipped(ws: Workspace, tmp_path: Path,
+                                                                        counts: Counts) -> None:
+    first = _csv(tmp_path, "asset_id,kind,text,defect,severity\nz-1,log,crack seen,corrosion,minor\n")
+    assert _run(ws, first).ok
+    before = counts(ws)
+    # the same row with the severity corrected: the label's id leaves severity out, so it used to be
+    # "already stored" and the new severity was dropped without a word
+    edited = _csv(tmp_path, "asset_id,kind,text,defect,severity\nz-1,log,crack seen,corrosion,severe\n", "e.csv")
+    rep = _run(ws, edited)
+    assert [(e.row, e.field, e.error) for e in rep.errors] == [(2, "severity", "ConflictError")]
+    assert "stored with severity 'minor', this row says 'severe'" in rep.errors[0].reason
+    assert rep.skipped_existing == 0 and counts(ws) == before
+    assert _run(ws, first).skipped_existing == 1  # the same content again is still a no-op
+    # two rows about one item that disagree on a severity: the item is refused, not half-stored
+    twice = _csv(tmp_path, "asset_id,kind,text,defect,severity\nz-2,log,dent,corrosion,minor\n"
+                           "z-2,log,dent,corrosion,severe\n", "t.csv")
+    rep = _run(ws, twice)
+    assert [(e.row, e.field) for e in rep.errors] == [(2, "severity")]
+    assert "given twice for this item, with severity 'minor' and 'severe'" in rep.errors[0].reason
+    with ws.session(readonly=True) as s:
+        assert s.execute(select(Label.severity).where(Label.asset_id == "z-1")).scalars().all() == ["minor"]
+        assert s.get(Asset, "z-2") is None
