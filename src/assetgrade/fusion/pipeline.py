@@ -214,8 +214,9 @@ class FusionModel:
         n = self.n_splits
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
             raise ValidationError(f"n_splits={n!r} must be an integer >= 2", where="FusionModel.n_splits")
-        if self.contradiction_gap < 1:
-            raise ValidationError(f"contradiction_gap={self.contradiction_gap!r} must be >= 1",
+        gap = self.contradiction_gap
+        if isinstance(gap, bool) or not isinstance(gap, int | np.integer) or gap < 1:  # "2" raised TypeError
+            raise ValidationError(f"contradiction_gap={gap!r} must be an integer >= 1",
                                   where="FusionModel.contradiction_gap")
         try:  # the contradiction settings were checked only by predict, after every fuser was fitted
             find_contradictions({}, {}, self.grades, min_gap=self.contradiction_gap,

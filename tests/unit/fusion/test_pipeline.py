@@ -138,6 +138,9 @@ def test_settings_are_checked_before_the_fusers_are_fitted(rng: np.random.Genera
     for kw, where in (({"alpha": 1.5}, "SplitConformal.alpha"),
                       ({"conformal_method": "raps"}, "SplitConformal.method"),
                       ({"n_splits": 1}, "FusionModel.n_splits"),
+                      ({"contradiction_gap": 0}, "FusionModel.contradiction_gap"),
+                      ({"contradiction_gap": "2"}, "FusionModel.contradiction_gap"),  # was a TypeError
+                      ({"contradiction_gap": 1.5}, "FusionModel.contradiction_gap"),
                       ({"grades": ("A", "A", "B", "C")}, "FusionModel.grades"),
                       ({"fuser": Fuser(C=0)}, "Fuser.C")):
         fm = FusionModel(**kw)  # type: ignore[arg-type]
