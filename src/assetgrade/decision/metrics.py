@@ -68,8 +68,9 @@ def grade_metrics(
 ) -> dict[str, Any]:
     """The standard figures for predictions ``proba`` against true grade indices ``y``.
 
-    With a cost matrix, ``pred`` is the minimum-expected-cost grade and ``expected_cost`` /
-    ``realised_cost`` are per asset (mean); without one, the argmax.
+    ``accuracy`` and ``qwk`` score the most likely grade (the argmax). With a cost matrix, the
+    minimum-expected-cost grade is scored too: ``bayes_accuracy``, and ``expected_cost`` /
+    ``realised_cost`` per asset (mean).
     """
     p = as_proba(proba)
     k = p.shape[1]
