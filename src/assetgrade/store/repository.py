@@ -307,12 +307,21 @@ def add_label(
     mask_sha: str | None = None, text_span: list[int] | None = None, time_window: list[Any] | None = None,
     source: str = "import", label_id: str | None = None, actor: str = "system",
 ) -> Label:
-    """Add a grade label or defect annotation (deterministic id: re-adding is a no-op)."""
+    """Add a grade label or defect annotation (deterministic id: re-adding is a no-op).
+
+    The id is made of the asset, evidence item, annotator, kind, value, box, text span and time
+    window; the same id with another ``severity`` or ``mask_sha`` raises ConflictError.
+    """
     row = label_values(session, asset_id=asset_id, kind=kind, value=value, evidence_id=evidence_id,
                        annotator=annotator, severity=severity, box=box, mask_sha=mask_sha, text_span=text_span,
                        time_window=time_window, source=source, label_id=label_id)
     existing = session.get(Label, row["id"])
     if existing is not None:
+        # the id leaves these out: the same id with another severity or mask is other content, not a no-op
+        diff = [k for k in ("severity", "mask_sha") if getattr(existing, k) != row[k]]
+        if diff:
+            raise ConflictError(f"label {row['id']!r} ({kind} {value!r} by {annotator!r}) exists with other "
+                                + ", ".join(f"{k} ({getattr(existing, k)!r}, not {row[k]!r})" for k in diff))
         return existing
     label = Label(**row)
     session.add(label)

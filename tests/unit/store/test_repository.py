@@ -105,6 +105,10 @@ def test_labels_transactions_predictions(ws: Workspace) -> None:
         add_asset(s, "a1")
         add_label(s, asset_id="a1", kind="grade", value="B")
         add_label(s, asset_id="a1", kind="grade", value="B")  # same label: once
+        add_evidence(s, asset_id="a1", kind="log", sha256="0" * 64, text="dent", evidence_id="e-dent")
+        add_label(s, asset_id="a1", evidence_id="e-dent", kind="defect", value="dent", severity="minor")
+        with pytest.raises(ConflictError, match=r"other severity \('minor', not 'severe'\)"):
+            add_label(s, asset_id="a1", evidence_id="e-dent", kind="defect", value="dent", severity="severe")
         with pytest.raises(ValidationError, match="box"):
             add_label(s, asset_id="a1", kind="defect", value="dent", box=[5, 5, 1, 1])
         add_transaction(s, "a1", kind="sale", amount=900.5, currency="eur", date=datetime(2024, 5, 1, tzinfo=UTC))
@@ -113,7 +117,7 @@ def test_labels_transactions_predictions(ws: Workspace) -> None:
         pred = add_prediction(s, "a1", model_version="m1", grade="B", distribution={"A": 0.2, "B": 0.8},
                               conformal_set=["A", "B"], decision="review", expected_cost=3.5)
     with ws.session(readonly=True) as s:
-        assert len(list_labels(s, "a1")) == 1
+        assert sorted((lb.value, lb.severity or "") for lb in list_labels(s, "a1")) == [("B", ""), ("dent", "minor")]
         tx = list_transactions(s, "a1")
         assert tx[0].currency == "EUR" and tx[0].amount == pytest.approx(900.5)
         latest = latest_prediction(s, "a1")
