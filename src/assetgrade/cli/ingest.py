@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
     from assetgrade.workspace import Workspace
 
-__all__ = ["print_report", "register", "run_ingest"]
+__all__ = ["interrupted_line", "print_report", "register", "run_ingest"]
 
 
 ORIGIN = typer.Option("--origin", help="Origin of the data.")
@@ -27,7 +27,8 @@ SOURCE = typer.Option("--source", help="Source name recorded in provenance (defa
 ASSET_TYPE = typer.Option("--asset-type", help="Asset type for new assets.")
 ASSET_PREFIX = typer.Option("--asset-prefix", help="Prefix added to asset ids.")
 CLASS_MAP = typer.Option("--class-map", help="Map class names to ontology terms: name=term (repeatable).")
-GROUP = typer.Option("--group-size", help="Rows per transaction (default: the workspace setting).")
+GROUP = typer.Option("--group-size", min=1, max=100_000,  # the range of the workspace's ingest_group_size
+                     help="Rows per transaction (default: the workspace setting).")
 ENCODING = typer.Option("--encoding", help="Text encoding of the input (default: UTF-8).")
 
 
@@ -48,7 +49,31 @@ def run_ingest(
         def advance(n: int) -> None:
             progress.advance(task, n)
 
-        return Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance).run(items)
+        ingestor = Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance)
+        try:
+            return ingestor.run(items)
+        except KeyboardInterrupt:
+            if not quiet:
+                progress.stop()
+                err_console.print(interrupted_line(ingestor.report), soft_wrap=True, highlight=False, markup=False)
+            raise
+
+
+def interrupted_line(report: IngestReport) -> str:
+    """What an interrupted ingest committed, that running it again goes on, and where its report is.
+
+    >>> from assetgrade.ingest.report import IngestReport
+    >>> r = IngestReport(batch_id="b", kind="manifest", source="m.csv", added={"assets": 2, "evidence": 5})
+    >>> r.report_path = "reports/ingest-b.json"
+    >>> interrupted_line(r)  # doctest: +NORMALIZE_WHITESPACE
+    'ingest manifest interrupted; committed before it: 2 assets, 5 evidence, 0 already stored, 0 rows rejected.
+    Run the same command again to go on (rows already stored are skipped). report: reports/ingest-b.json'
+    """
+    done = ", ".join(f"{v:,} {k}" for k, v in report.added.items() if v)
+    done = f"{done}, " if done else "nothing added, "
+    return (f"ingest {report.kind} interrupted; committed before it: {done}{report.skipped_existing:,} already "
+            f"stored, {len(report.errors):,} rows rejected. Run the same command again to go on (rows already "
+            f"stored are skipped). report: {report.report_path or 'not written'}")
 
 
 def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) -> None:
