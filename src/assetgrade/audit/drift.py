@@ -24,6 +24,7 @@ are importable from here as before.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assetgrade.audit.drift_stats import (
     _mmd2_from_masks,
@@ -65,7 +66,19 @@ F = npt.NDArray[np.float64]
 
 
 class DriftPolicy(BaseModel):
-    """Drift thresholds (effect size AND significance); a pydantic model so a YAML config can set it."""
+    """Drift thresholds (effect size AND significance); a pydantic model so a YAML config can set it.
+
+    A key it does not have is refused by name (a misspelt ``alpah`` would otherwise leave alpha at its
+    default without a word), and each threshold must be one its effect size can cross: PSI above 0,
+    a KS D in (0, 1), Cohen's h in (0, pi).
+
+    Examples
+    --------
+    >>> DriftPolicy(alpha=0.05, n_permutations=100).alpha
+    0.05
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     alpha: float = Field(0.01, gt=0, lt=1, description="significance level of every test (Bonferroni within a block)")
     mmd_quantile: float = Field(0.99, gt=0.5, lt=1, description="quantile of reference self-split MMD² = threshold")
@@ -75,9 +88,9 @@ class DriftPolicy(BaseModel):
     max_reference: int = Field(1000, ge=20, description="reference rows kept for the MMD comparison")
     classifier_test: bool = True
     c2st_min_auc: float = Field(0.6, gt=0.5, le=1)
-    psi_threshold: float = 0.2
-    ks_threshold: float = 0.1
-    override_min_h: float = Field(0.2, description="Cohen's h on the reviewer override rate")
+    psi_threshold: float = Field(0.2, gt=0, description="PSI (feature blocks, grade mix, confidence)")
+    ks_threshold: float = Field(0.1, gt=0, lt=1, description="Kolmogorov-Smirnov D (feature blocks, confidence)")
+    override_min_h: float = Field(0.2, gt=0, lt=math.pi, description="Cohen's h on the reviewer override rate")
     retrain_after: int = Field(2, ge=1, description="alarms within the last `window` batches that ask for retraining")
     window: int = Field(3, ge=1)
 
@@ -255,6 +268,9 @@ class DriftMonitor:
         return None
 
     def _check(self, batch: DriftBatch) -> tuple[list[DriftSignal], list[str]]:
+        if not hasattr(self, "reference_"):  # check and update alike: no reference, nothing to compare with
+            raise ValidationError("DriftMonitor.check/update before fit: fit it on a reference batch first",
+                                  where="drift")
         pol, ref = self.policy, self.reference_
         out: list[DriftSignal] = []
         notes: list[str] = []
@@ -319,8 +335,6 @@ class DriftMonitor:
 
     def update(self, batch: DriftBatch) -> DriftDecision:
         """Test ``batch``, append the verdict to its station's history, and say whether to retrain."""
-        if not hasattr(self, "reference_"):
-            raise ValidationError("DriftMonitor.update before fit", where="drift")
         signals, notes = self._check(batch)
         if getattr(self, "fit_notes_", None):
             notes = [*self.fit_notes_, *notes]

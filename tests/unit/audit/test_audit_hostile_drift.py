@@ -33,3 +33,25 @@ def test_monitor_calibrated_at_batch_size_one_does_not_divide_by_zero() -> None:
         mon = DriftMonitor(DriftPolicy(calibration_splits=10)).fit(DriftBatch(embeddings=g.normal(size=(20, 3))),
                                                                    batch_size=1)
     assert np.isfinite(mon.mmd_threshold_)
+
+
+@pytest.mark.parametrize(("settings", "field"), [
+    ({"alpah": 0.05}, "alpah"),  # a misspelt key left alpha at 0.01 without a word
+    ({"psi_threshold": -1.0}, "psi_threshold"),  # every significant batch fired
+    ({"ks_threshold": 1.5}, "ks_threshold"),  # a KS D never exceeds 1: the feature and confidence tests never fired
+    ({"override_min_h": float("nan")}, "override_min_h"),  # h > nan is False: the override test never fired
+    ({"psi_threshold": float("inf")}, "psi_threshold"),
+])
+def test_policy_refuses_unknown_keys_and_thresholds_no_effect_can_cross(settings: dict[str, float],
+                                                                        field: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=field):
+        DriftPolicy(**settings)
+
+
+def test_check_before_fit_is_a_validation_error_like_update() -> None:
+    from assetgrade.errors import ValidationError
+
+    mon = DriftMonitor(DriftPolicy())
+    for call in (mon.check, mon.update):
+        with pytest.raises(ValidationError, match="before fit"):
+            call(DriftBatch(grades=["A", "B"]))
