@@ -239,9 +239,13 @@ def _series(
     source: Annotated[str | None, SOURCE] = None,
 ) -> None:
     """Ingest sensor series, validated and stored as Parquet."""
+    from assetgrade.errors import ValidationError
     from assetgrade.ingest.fields import parse_mapping
     from assetgrade.ingest.series import SeriesOptions, series_items
 
+    if asset is not None and asset_col is not None:  # --asset was ignored without a word
+        raise ValidationError("give --asset or --asset-col, not both: with --asset-col each row's asset is read "
+                              "from that column", where="--asset")
     opts = SeriesOptions(time_col=time_col, units=parse_mapping(units, where="--units"), repair=repair,
                          max_gap=max_gap, asset_col=asset_col, encoding=encoding, numeric_time=numeric_time)
     _go(workspace, store, "series", ", ".join(map(str, files)), None if asset_col else len(files),

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assetgrade.errors import IngestError
+from assetgrade.errors import IngestError, ValidationError
 from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.ingest.series_files import _read
@@ -101,7 +101,11 @@ def series_items(
 
     A file that cannot be read is one ``RowError`` naming it; the other files still go in. A numeric
     time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range).
+    ``asset_id`` and ``opts.asset_col`` together are a ValidationError (the column would overrule the id).
     """
+    if asset_id is not None and opts.asset_col is not None:
+        raise ValidationError("give asset_id or asset_col, not both: with asset_col each row's asset is read from "
+                              "that column", where="asset_id")
     for path in paths:
         try:
             with _file_errors(str(path)):

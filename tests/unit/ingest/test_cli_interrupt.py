@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assetgrade.cli.app import build_app
+from assetgrade.cli.app import build_app, exit_code_for
 from assetgrade.cli.ingest import run_ingest
 from assetgrade.ingest import manifest_items
 from assetgrade.workspace import Workspace
@@ -46,3 +46,18 @@ def test_a_group_size_out_of_the_settings_range_is_a_usage_error(value: str, tmp
     text = " ".join(r.output.replace("│", " ").split())
     assert r.exit_code == 2 and "Invalid value for '--group-size'" in text
     assert not (tmp_path / "ws").exists()  # refused before the command ran
+
+
+def test_asset_and_asset_col_together_are_refused_not_one_ignored(tmp_path: Path) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.ingest.series import SeriesOptions, series_items
+
+    f = tmp_path / "s.csv"
+    f.write_text("unit,cycle,x\nu1,1,0.5\nu1,2,0.6\nu2,1,0.7\nu2,2,0.8\n", encoding="utf-8")
+    r = CliRunner().invoke(build_app(), ["ingest", "series", str(f), "--asset", "pump-1", "--asset-col", "unit",
+                                         "-w", str(tmp_path / "ws")])
+    assert isinstance(r.exception, ValidationError) and r.exception.where == "--asset"
+    assert exit_code_for(r.exception) == 2
+    assert not (tmp_path / "ws").exists()  # refused before the workspace was opened
+    with pytest.raises(ValidationError, match="not both"):
+        next(iter(series_items([f], SeriesOptions(asset_col="unit"), asset_id="pump-1")))
