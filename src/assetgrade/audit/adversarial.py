@@ -5,9 +5,9 @@ grouped CV (an item and its synthetic copies share an asset, so they stay in one
 out-of-fold ROC AUC near 0.5 means the synthetic data is indistinguishable, near 1 means the
 model can learn "is synthetic" instead of the defect. Shortcut detection tests simple image
 statistics (brightness, contrast, sharpness, size) one by one and together, and correlates
-the probe's score with each, naming what the separation rests on (Z. Pan et al., "Adversarial
-validation approach to concept drift", 2020; R. Geirhos et al., "Shortcut learning in deep
-neural networks", Nature MI 2020).
+the probe's score with each, naming what the separation rests on (J. Pan et al., "Adversarial
+validation approach to concept drift problem in user targeting automation systems at Uber",
+arXiv:2004.03045, 2020; R. Geirhos et al., "Shortcut learning in deep neural networks", Nature MI 2020).
 """
 
 from __future__ import annotations
