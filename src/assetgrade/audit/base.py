@@ -24,6 +24,7 @@ __all__ = [
     "Check",
     "CheckResult",
     "available_checks",
+    "build_checks",
     "embeddings_or_none",
     "get_check",
     "register_check",
@@ -210,6 +211,25 @@ class AuditReport:
         }
 
 
+def build_checks(names: Sequence[str] | None = None,
+                 settings: Mapping[str, Mapping[str, Any]] | None = None) -> list[Check]:
+    """The named checks (default: all registered), each built with ``settings[name]``; no data is needed, so a
+    caller can judge the names and settings before loading anything (unknown ones are ValidationErrors).
+
+    >>> [c.name for c in build_checks(["duplicates"], {"duplicates": {"min_cosine": 0.9}})]
+    ['duplicates']
+    """
+    todo = list(names) if names is not None else list(available_checks())
+    if not todo:
+        raise ValidationError(f"no checks to run: name at least one of {list(available_checks())} (an empty list"
+                              " would pass without auditing anything)", where="checks")
+    settings = settings or {}
+    unknown = set(settings) - set(todo)
+    if unknown:
+        raise ValidationError(f"settings given for checks not run: {sorted(unknown)}", where="settings")
+    return [get_check(n, **dict(settings.get(n, {}))) for n in todo]
+
+
 def run_checks(
     data: AuditData,
     names: Sequence[str] | None = None,
@@ -222,15 +242,7 @@ def run_checks(
     A check that raises an assetgrade error is recorded in ``AuditReport.errors`` and the run
     goes on with the next check.
     """
-    todo = list(names) if names is not None else list(available_checks())
-    if not todo:
-        raise ValidationError(f"no checks to run: name at least one of {list(available_checks())} (an empty list"
-                              " would pass without auditing anything)", where="checks")
-    settings = settings or {}
-    unknown = set(settings) - set(todo)
-    if unknown:
-        raise ValidationError(f"settings given for checks not run: {sorted(unknown)}", where="settings")
-    checks = [get_check(n, **dict(settings.get(n, {}))) for n in todo]
+    checks = build_checks(names, settings)
     results: dict[str, CheckResult] = {}
     errors: dict[str, str] = {}
     bar = None

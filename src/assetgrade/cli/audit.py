@@ -186,7 +186,7 @@ def _audit(
                 " --store", where="assetgrade audit")
         ctx.meta[_GROUP_WHERE] = (workspace, store)
         return
-    from assetgrade.audit import audit_data_from_records, available_checks, run_checks
+    from assetgrade.audit import audit_data_from_records, available_checks, build_checks, run_checks
     from assetgrade.audit.report import write_report
     from assetgrade.store.loading import load_records
 
@@ -199,6 +199,14 @@ def _audit(
                                   f"{' (the default, reports/audit.json)' if default_json else ''};"
                                   " give the HTML report another name", where="--html")
         cfg = ws.config.section("audit")
+        names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()]
+        if checks is not None and not names:
+            raise ValidationError(f"no check named in {checks!r}; known: {list(available_checks())}", where="--checks")
+        names = names or list(cfg.get("checks", available_checks()))
+        conf = {k: dict(v) for k, v in dict(cfg.get("settings", {})).items() if k in names}
+        for k, v in parse_settings(settings or []).items():
+            conf.setdefault(k, {}).update(v)
+        build_checks(names, conf)  # the checks and their settings judged before records are read and embedded
         records = load_records(ws)
         labelled = [r for r in records if (r.attributes.get(label_key) if label_key else r.grade) is not None]
         if not labelled:
@@ -214,20 +222,13 @@ def _audit(
             def embed_fn(refs: Any) -> Any:
                 return embed_images(refs, cache_dir=cache, progress=True)
 
-        names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()]
-        if checks is not None and not names:
-            raise ValidationError(f"no check named in {checks!r}; known: {list(available_checks())}", where="--checks")
-        names = names or list(cfg.get("checks", available_checks()))
         probs = None
         if use_grader and label_key is None and "label_noise" in names:
             probs = _grader_probs(ws, labelled)
         data = audit_data_from_records(labelled, label_key=label_key, embed=embed_fn,
                                        **({} if probs is None else probs))
-        conf = {k: dict(v) for k, v in dict(cfg.get("settings", {})).items() if k in names}
         if probs is not None:  # grades are ordered: a label one grade off is less suspect than one three off
             conf.setdefault("label_noise", {}).setdefault("ordinal", True)
-        for k, v in parse_settings(settings or []).items():
-            conf.setdefault(k, {}).update(v)
         report = run_checks(data, names, conf, progress=True)
         write_report(report, json_path=json_path, html_path=html_path)
     table = Table("check", "status", "summary", "flagged", "message", title=f"audit of {report.n_items} items",

@@ -213,3 +213,21 @@ def test_golden_freeze_option_edge_cases(tmp_path: Path) -> None:
     assert code == 0 and ": 2 assets" in out
     code, out = run("golden", "show", "e", "-w", ws_path, "--json")
     assert code == 0 and json.loads(out)["n_items"] == 2
+
+
+def test_a_bad_setting_is_refused_before_any_record_is_read_or_embedded(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.store.loading as loading
+
+    ws = make_ws(tmp_path / "ws")
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("records were read before the settings were judged")
+
+    monkeypatch.setattr(loading, "load_records", no_reading)
+    for bad in (["--set", "duplicates.min_cosin=0.9"], ["--set", "coverage.by=x", "--checks", "duplicates"],
+                ["--checks", "no_such_check"]):
+        code, out = run("audit", "-w", ws, "--embed", *bad)
+        assert code == 2, (bad, out)
+    code, out = run("audit", "-w", ws, "--set", "duplicates.min_cosin=0.9")
+    assert code == 2 and "min_cosin" in out
