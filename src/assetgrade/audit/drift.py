@@ -273,7 +273,14 @@ class DriftMonitor:
                                   where="drift")
         pol, ref = self.policy, self.reference_
         out: list[DriftSignal] = []
-        notes: list[str] = []
+        notes: list[str] = [  # a signal the reference lacks cannot be tested: said, not skipped without a word
+            f"the batch has {what} but the reference has none; {test} not run (fit on a reference that has them)"
+            for attr, what, test in (("embeddings", "embeddings", "embedding tests"),
+                                     ("features", "a feature block", "feature test"),
+                                     ("grades", "grades", "grade-mix test"),
+                                     ("confidence", "confidences", "confidence test"),
+                                     ("overrides", "override flags", "override-rate test"))
+            if getattr(batch, attr) is not None and getattr(ref, attr) is None]
         emb = None if batch.embeddings is None else np.asarray(batch.embeddings, np.float64)
         if emb is not None and ref.embeddings is not None and (problem := self._embedding_problem(emb)) is not None:
             notes.append(problem)

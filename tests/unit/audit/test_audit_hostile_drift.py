@@ -55,3 +55,16 @@ def test_check_before_fit_is_a_validation_error_like_update() -> None:
     for call in (mon.check, mon.update):
         with pytest.raises(ValidationError, match="before fit"):
             call(DriftBatch(grades=["A", "B"]))
+
+
+def test_a_signal_the_reference_lacks_is_said_not_skipped_without_a_word() -> None:
+    g = np.random.default_rng(1)
+    mon = DriftMonitor(DriftPolicy(calibration_splits=10)).fit(DriftBatch(grades=["A", "B"] * 50), batch_size=20)
+    d = mon.update(DriftBatch(grades=["A", "B"] * 10, confidence=g.uniform(size=20), features=g.normal(size=(20, 3)),
+                              overrides=np.zeros(20, bool)))
+    assert [s.signal for s in d.signals] == ["grade_mix_psi"]
+    assert len(d.notes) == 3 and all("the reference has none" in n for n in d.notes)
+    assert any("confidences" in n and "confidence test not run" in n for n in d.notes)
+    assert any("override flags" in n for n in d.notes) and any("feature block" in n for n in d.notes)
+    plain = mon.update(DriftBatch(grades=["A", "B"] * 10))
+    assert plain.notes == []
