@@ -137,7 +137,7 @@ def test_a_cached_token_expires_on_time_and_the_cli_sets_and_lists_expiry(
         later = auth.utcnow() + timedelta(days=1)
         monkeypatch.setattr(auth, "utcnow", lambda: later)
         with pytest.raises(AuthenticationError, match="'erin' expired"):
-            auth.authenticate(s, auth.hash_token(token), cache)  # a cache hit, not a store lookup
+            auth.authenticate(s, auth.hash_token(token), cache)  # cached, but expired: not served from the cache
     monkeypatch.undo()
     app, runner = build_app(), CliRunner()
     r = runner.invoke(app, ["tokens", "create", "-w", str(ws.path), "--role", "reviewer", "--name", "gina",
@@ -149,6 +149,24 @@ def test_a_cached_token_expires_on_time_and_the_cli_sets_and_lists_expiry(
     r = runner.invoke(app, ["tokens", "list", "-w", str(ws.path)], env={"COLUMNS": "200"})
     line = next(x for x in r.output.splitlines() if "gina" in x)
     assert (auth.utcnow() + timedelta(days=90)).strftime("%Y-%m-%d") in line and "expired" not in line
+
+
+def test_a_token_expires_on_time_through_a_service_with_a_token_cache(
+        fresh_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's own token cache (here an hour) does not keep an expired token working until the entry ages."""
+    from fastapi.testclient import TestClient
+
+    from assetgrade.rest import RestSettings, auth, create_app
+
+    with fresh_env.ws.session() as s:
+        token, _ = auth.create_token(s, name="hal", role="reviewer", expires_in_days=1)
+    client = TestClient(create_app(fresh_env.ws, RestSettings(token_cache_s=3600.0, session_secret="t" * 32)))
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/queue", headers=h).status_code == 200  # checked, and now cached for an hour
+    later = auth.utcnow() + timedelta(days=2)
+    monkeypatch.setattr(auth, "utcnow", lambda: later)
+    r = client.get("/api/v1/queue", headers=h)
+    assert r.status_code == 401 and "'hal' expired at" in r.json()["detail"], r.text
 
 
 def test_oversized_json_is_413(demo_env: Any) -> None:

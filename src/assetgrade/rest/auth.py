@@ -145,12 +145,19 @@ class TokenCache:
         self._lock = threading.Lock()
 
     def get(self, token_hash: str) -> Principal | None:
-        """The cached principal, or None when absent or stale."""
+        """The cached principal, or None when absent, stale or past its token's expiry.
+
+        An expired token is not served from the cache however young the entry: the store lookup
+        that follows answers the 401 naming when it expired.
+        """
         with self._lock:
             item = self._items.get(token_hash)
         if item is None or time.monotonic() - item[0] > self.ttl_s:
             return None
-        return item[1]
+        principal = item[1]
+        if principal.expires_at is not None and utcnow() >= principal.expires_at:
+            return None
+        return principal
 
     def put(self, token_hash: str, principal: Principal) -> None:
         """Remember a checked principal."""
