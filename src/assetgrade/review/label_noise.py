@@ -335,6 +335,11 @@ def out_of_fold_probs(
     if x.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValidationError(f"X {x.shape} does not match {y.shape[0]} labels", where="out_of_fold_probs")
     k = n_classes if n_classes is not None else int(y.max()) + 1
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
+        raise ValidationError(f"n_splits={n_splits!r} must be an integer >= 2", where="out_of_fold_probs.n_splits")
+    if groups is not None and n_splits > len(set(groups)):  # sklearn's ValueError did not name the setting
+        raise ValidationError(f"n_splits={n_splits} is more than the {len(set(groups))} groups",
+                              where="out_of_fold_probs.n_splits")
     if estimator is None:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline

@@ -312,3 +312,35 @@ def test_typiclust_selects_what_the_definition_selects(labelled: int) -> None:
     ctx = SelectionContext(probs=np.full((3000, 3), 1 / 3), labeled=labeled, embeddings=emb)
     got = mod.TypiClust().select(ctx, 12, np.random.default_rng(5)).tolist()
     assert got == ByDefinition().select(ctx, 12, np.random.default_rng(5)).tolist()
+
+
+@pytest.mark.parametrize(("name", "params", "where"), [
+    ("typiclust", {"knn": 0}, "typiclust.knn"),
+    ("typiclust", {"knn": "20"}, "typiclust.knn"),
+    ("typiclust", {"max_clusters": 2.5}, "typiclust.max_clusters"),
+    ("uncertain_coreset", {"uncertainty_kind": "margins"}, "uncertain_coreset.uncertainty_kind"),
+    ("uncertain_coreset", {"pool_factor": 0}, "uncertain_coreset.pool_factor"),
+    ("budget_switch", {"knn": True}, "typiclust.knn"),
+])
+def test_strategy_settings_are_judged_when_it_is_built_not_inside_select(name: str, params: dict[str, object],
+                                                                        where: str) -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.review.selection import get_strategy
+
+    with pytest.raises(ValidationError) as refused:
+        get_strategy(name, **params)
+    assert refused.value.where == where
+
+
+def test_out_of_fold_probs_refuses_bad_fold_counts_naming_the_setting() -> None:
+    from assetgrade.errors import ValidationError
+    from assetgrade.review.label_noise import out_of_fold_probs
+
+    x, y = np.random.default_rng(0).normal(size=(12, 2)), np.array([0, 1] * 6)
+    for n in (1, 2.0, True):
+        with pytest.raises(ValidationError, match="integer >= 2"):
+            out_of_fold_probs(x, y, n_splits=n)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="more than the 3 groups") as refused:
+        out_of_fold_probs(x, y, n_splits=4, groups=[f"g{i % 3}" for i in range(12)])
+    assert refused.value.where == "out_of_fold_probs.n_splits"
+    assert out_of_fold_probs(x, y, n_splits=3, groups=[f"g{i % 3}" for i in range(12)]).shape == (12, 2)

@@ -20,6 +20,7 @@ __all__ = [
     "SelectionContext",
     "SelectionStrategy",
     "available_strategies",
+    "check_count",
     "get_strategy",
     "register_strategy",
 ]
@@ -149,3 +150,13 @@ def need_embeddings(ctx: SelectionContext, who: str) -> FloatArray:
         raise ValidationError(f"strategy {who!r} needs embeddings in the selection context", where="strategy")
     return ctx.embeddings
 
+
+def check_count(value: object, name: str, where: str, *, least: int = 1) -> int:
+    """``value`` as an int when it is a whole number >= ``least`` (not a bool); else a ValidationError naming it.
+
+    >>> check_count(20, "knn", "typiclust")
+    20
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+        raise ValidationError(f"{name}={value!r} must be an integer >= {least}", where=f"{where}.{name}")
+    return int(value)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from assetgrade.errors import ValidationError
 from assetgrade.review.strategies.base import (
     BLOCK_FLOATS,
     FloatArray,
     IntArray,
     SelectionContext,
+    check_count,
     need_embeddings,
     pool_and_budget,
     register_strategy,
     top_k,
 )
-from assetgrade.review.strategies.scored import uncertainty
+from assetgrade.review.strategies.scored import UNCERTAINTY_KINDS, uncertainty
 
 __all__ = ["Badge", "Coreset", "UncertainCoreset"]
 
@@ -97,8 +99,11 @@ class UncertainCoreset:
     name = "uncertain_coreset"
 
     def __init__(self, *, uncertainty_kind: str = "margin", pool_factor: int = 5) -> None:
+        if uncertainty_kind not in UNCERTAINTY_KINDS:  # it failed only inside select
+            raise ValidationError(f"uncertainty_kind={uncertainty_kind!r}; allowed: {', '.join(UNCERTAINTY_KINDS)}",
+                                  where="uncertain_coreset.uncertainty_kind")
         self.uncertainty_kind = uncertainty_kind
-        self.pool_factor = pool_factor
+        self.pool_factor = check_count(pool_factor, "pool_factor", "uncertain_coreset")
 
     def select(self, ctx: SelectionContext, k: int, rng: np.random.Generator) -> IntArray:
         emb = need_embeddings(ctx, self.name)

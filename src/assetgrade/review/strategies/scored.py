@@ -18,7 +18,13 @@ from assetgrade.review.strategies.base import (
     top_k,
 )
 
-__all__ = ["Entropy", "ExpectedCost", "LeastConfidence", "Margin", "RandomSampling", "default_cost", "uncertainty"]
+__all__ = [
+    "UNCERTAINTY_KINDS", "Entropy", "ExpectedCost", "LeastConfidence", "Margin", "RandomSampling", "default_cost",
+    "uncertainty",
+]
+
+
+UNCERTAINTY_KINDS = ("least_confidence", "margin", "entropy")
 
 
 def uncertainty(probs: FloatArray, kind: str = "least_confidence") -> FloatArray:

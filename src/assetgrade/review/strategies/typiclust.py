@@ -17,6 +17,7 @@ from assetgrade.review.strategies.base import (
     FloatArray,
     IntArray,
     SelectionContext,
+    check_count,
     need_embeddings,
     pool_and_budget,
     register_strategy,
@@ -95,8 +96,8 @@ class TypiClust:
     name = "typiclust"
 
     def __init__(self, *, knn: int = 20, max_clusters: int = 500) -> None:
-        self.knn = knn
-        self.max_clusters = max_clusters
+        self.knn = check_count(knn, "knn", "typiclust")  # 0 or "20" failed only inside select
+        self.max_clusters = check_count(max_clusters, "max_clusters", "typiclust")
 
     def _typicality(self, x: FloatArray, rows: IntArray | None = None) -> FloatArray:
         """1 / (mean distance to the ``knn`` nearest other items of ``x``) of each of ``rows`` (all by default).
