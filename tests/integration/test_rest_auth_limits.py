@@ -262,3 +262,6 @@ def test_an_uploaded_generated_image_is_stored_as_synthetic(fresh_env: Any, rng:
     with env.ws.session(readonly=True) as s:
         pv = s.execute(select(Provenance).where(Provenance.evidence_id == r.json()["id"])).scalar_one()
     assert (pv.origin, pv.generator) == ("synthetic", "crack")  # a station's upload said real
+    assert r.json()["origin"] == "synthetic"  # the 201 says what was stored, as GET /evidence/{id} does
+    again = env.client.get(f"/api/v1/evidence/{r.json()['id']}", headers=env.auth("alice")).json()
+    assert again["origin"] == "synthetic"

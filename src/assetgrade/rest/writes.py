@@ -19,7 +19,7 @@ from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
 from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
-from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, Review
+from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, Provenance, Review
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
@@ -160,8 +160,13 @@ def grade_now(state: AppState, who: Principal, asset_id: str) -> Prediction:
 
 
 def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, source: str | None = None
-                 ) -> Evidence:
-    """Store an uploaded image as evidence of ``asset_id`` (re-sending the same bytes adds nothing)."""
+                 ) -> tuple[Evidence, str | None]:
+    """Store an uploaded image as evidence of ``asset_id`` (re-sending the same bytes adds nothing).
+
+    Returns the evidence and its stored origin: ``real`` as a station claims, unless the file carries
+    the mark of an image ``assetgrade.synth`` made (then ``synthetic`` or ``augmented``), or the same
+    image was stored before with another origin.
+    """
     from assetgrade.ingest.images import marked_provenance, validate_image
 
     where = f"upload to asset {asset_id}"
@@ -171,13 +176,15 @@ def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, s
     claimed = ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name)
     sha = ws.blobs.put_bytes(data)
     with ws.session() as s:
-        return add_evidence(
+        ev = add_evidence(
             s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
             attributes={"width": info.width, "height": info.height, "mode": info.mode},
             evidence_id=f"{asset_id}/image/{sha[:24]}",
             provenance=marked_provenance(info, claimed) or claimed,
             actor=who.name,
         )
+        origin = s.execute(select(Provenance.origin).where(Provenance.evidence_id == ev.id)).scalar()
+        return ev, origin
 
 
 def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> TelemetryOut:

@@ -180,9 +180,9 @@ async def upload_image_route(asset_id: str, request: Request,
     data = await request.body()
     from starlette.concurrency import run_in_threadpool
 
-    ev = await run_in_threadpool(upload_image, app_state(request).workspace, who, asset_id, data,
-                                 source=request.headers.get("x-assetgrade-source"))
-    return evidence_out(ev, "real", None)
+    ev, origin = await run_in_threadpool(upload_image, app_state(request).workspace, who, asset_id, data,
+                                         source=request.headers.get("x-assetgrade-source"))
+    return evidence_out(ev, origin, None)
 
 
 @router.get("/assets/{asset_id:path}/grade", response_model=PredictionOut, summary="Latest prediction")
