@@ -202,6 +202,8 @@ def test_image_upload_limits_types_and_idempotence(fresh_env: Any, rng: np.rando
     assert ev["kind"] == "image" and ev["media_type"] == "image/png" and ev["attributes"]["width"] == 64
     again = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=small)
     assert again.status_code == 201 and again.json()["id"] == ev["id"]
+    upper = env.client.post("/api/v1/assets/demo-001/images", headers={**h, "Content-Type": "Image/PNG"}, content=small)
+    assert upper.status_code == 201 and upper.json()["id"] == ev["id"], upper.text  # media types ignore case
     got = env.client.get(ev["content_url"], headers=env.auth("alice"))
     assert got.content == small
     big = _png(rng, 400, 400)  # ~480 KB of noise > the 256 KB test limit

@@ -174,7 +174,7 @@ async def upload_image_route(asset_id: str, request: Request,
                              who: Principal = Depends(roles("admin", "station"))) -> EvidenceOut:
     """Store the request body as an image of the asset (admin, station); idempotent per content."""
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("image/"):
+    if not ctype.lower().startswith("image/"):  # media types are case-insensitive (RFC 9110), as for the size limit
         raise ValidationError(f"send the image bytes with an image/* Content-Type, got {ctype or 'none'!r}",
                               where="Content-Type")
     data = await request.body()
