@@ -191,6 +191,7 @@ def fit_grader(
         except AssetgradeError as exc:
             grader.notes_.append(f"{modality} left out: {exc}")
             continue
+        grader.notes_ += [f"{modality}: {note}" for note in getattr(ex, "fit_notes_", ())]  # what it could not learn
         oof.append(out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=grader.folds,
                                      seed=grader.seed, shared=shared, progress=say, notes=grader.notes_))
         unshare_memos(ex)

@@ -37,6 +37,8 @@ def test_every_registered_extractor_works_through_the_grader(name: str, records:
         _check_result(r, g)
         assert [e.modality for e in r.evidence] == [name] and r.evidence[0].present
     assert 0.0 <= g.metrics_["accuracy"] <= 1.0 and "per_modality" in g.metrics_
+    ex = g.extractors_[name]
+    assert [n for n in g.notes_ if n.startswith(f"{name}: ")] == [f"{name}: {n}" for n in getattr(ex, "fit_notes_", [])]
 
 
 def test_fused_grader_learns_the_tiny_task_out_of_fold(grader: Grader) -> None:
@@ -209,3 +211,10 @@ def test_the_same_ontology_read_from_another_file_gives_the_same_model_version(r
     assert recorded == f"Ontology(name='industrial-default', version='{fitted[0].ontology_version_}')"
     changed = loads_ontology(text.replace("Like new", "As new"), source="/plant-a/ontology.yaml")
     assert tiny_grader(extractors=["text"], ontology=changed).fit(records).version_ != fitted[0].version_
+
+
+def test_what_an_extractor_could_not_learn_reaches_the_graders_notes() -> None:
+    g = tiny_grader(extractors=["vision"]).fit(make_records(8, 0))  # two photos of grade A assets: too few
+    assert g.extractors_["vision"].anomaly_ is None  # type: ignore[attr-defined]
+    assert g.notes_ == ["vision: no anomaly model: 2 distinct photo(s) of grade A assets, it needs 4; anomaly_ratio "
+                        "and anomaly_alarm_share read 0 (not measured) and no anomalous-region findings are made"]

@@ -445,5 +445,8 @@ def test_copies_of_one_good_photo_do_not_set_the_alarm_threshold(
     ex._backbone = backbone64  # type: ignore[attr-defined]
     ex.fit(recs)
     assert ex.anomaly_ is None and ex.alarm_ is None  # type: ignore[attr-defined]
+    assert ex.fit_notes_ == [  # type: ignore[attr-defined]  # said, so the zeros below are not read as "normal"
+        "no anomaly model: 1 distinct photo(s) of grade A assets, it needs 4; anomaly_ratio and anomaly_alarm_share "
+        "read 0 (not measured) and no anomalous-region findings are made"]
     block = ex.extract([AssetRecord("new", images=(_image(rng, False, 50),))])
     assert block.features[0, list(block.feature_names).index("anomaly_ratio")] == 0.0

@@ -256,7 +256,13 @@ class VisionExtractor:
         good = list(first.values())
         self.anomaly_: PatchCore | None = None
         self.alarm_: AlarmThreshold | None = None
-        if len(good) >= MIN_GOOD_IMAGES:
+        self.fit_notes_: list[str] = []  # the Grader passes them on to its notes (train prints them)
+        if len(good) < MIN_GOOD_IMAGES:
+            self.fit_notes_.append(
+                f"no anomaly model: {len(good)} distinct photo(s) of grade {self.grade_names_[0]} assets, it needs "
+                f"{MIN_GOOD_IMAGES}; anomaly_ratio and anomaly_alarm_share read 0 (not measured) and no "
+                "anomalous-region findings are made")
+        else:
             rng = np.random.default_rng(self.seed)
             order = rng.permutation(good)
             n_hold = max(1, len(order) // 4)
