@@ -283,7 +283,8 @@ def _verify(
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
     elif ok:
-        console.print(styled("green", "audit chain intact", f": {rep.n_events} events, head {doc['head']}"))
+        console.print(styled("green", "audit chain intact", f": {rep.n_events} events, head {doc['head']}" if head
+                             else ": no events yet (nothing recorded, so there is no head to note)"))
     if not ok:
         what = (f" ({bad_event['action']} on {bad_event['entity']} {bad_event['entity_id']} by {bad_event['actor']})"
                 if bad_event else "")

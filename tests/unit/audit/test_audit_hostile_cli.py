@@ -231,3 +231,18 @@ def test_a_bad_setting_is_refused_before_any_record_is_read_or_embedded(tmp_path
         assert code == 2, (bad, out)
     code, out = run("audit", "-w", ws, "--set", "duplicates.min_cosin=0.9")
     assert code == 2 and "min_cosin" in out
+
+
+def test_verify_of_an_empty_trail_says_so_instead_of_head_none(tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from assetgrade.store.schema import AuditEvent
+
+    ws = Workspace.init(tmp_path / "ws")
+    with ws.session() as s:  # a store whose trail holds nothing yet (init itself may record an event)
+        s.execute(delete(AuditEvent))
+    ws.close()
+    code, out = run("audit", "verify", "-w", tmp_path / "ws")
+    assert code == 0 and "no events yet" in out and "None" not in out
+    code, out = run("audit", "verify", "-w", make_ws(tmp_path / "ws2", n=2))
+    assert code == 0 and "events, head " in out and "None" not in out
