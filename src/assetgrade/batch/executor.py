@@ -275,6 +275,12 @@ class RayExecutor:
                 Config.initialize("")
             except (ImportError, AttributeError):
                 pass
+            try:  # and forget the token read for an earlier instance: this one's token is another file
+                from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]
+
+                AuthenticationTokenLoader.instance().reset_cache()
+            except (ImportError, AttributeError):
+                pass
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, num_workers={self.workers})"

@@ -156,6 +156,22 @@ def test_ray_executor_on_a_local_instance_keeps_its_files_in_temp_dir() -> None:
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
+def test_a_second_local_ray_in_one_process_starts_with_its_own_token() -> None:
+    # Ray caches the auth token it read first: a second executor with another temp_dir (another workspace) started a
+    # head with its own token, which the driver did not present, and failed with "Failed to start GCS"
+    import shutil
+
+    temps = [Path("/tmp") / f"agr-{os.getpid()}-t{i}" for i in range(2)]  # short: socket paths < 108 bytes
+    try:
+        for temp in temps:
+            with RayExecutor(num_workers=1, temp_dir=temp) as ex:
+                assert sorted(ex.map_shards(abs, [-2, 1])) == [1, 2]
+    finally:
+        for temp in temps:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not ray_available(), reason=NO_RAY)
 def test_ray_executor_runs_a_batch_and_keeps_files_in_its_temp_dir(batch_ws: Workspace) -> None:
