@@ -255,6 +255,9 @@ class RayExecutor:
         self.max_retries = max_retries
         self.temp_dir = (Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))).resolve()
         self._started = False
+        self._owns = False
+        """Whether this executor called ``ray.init`` (and so shuts Ray down on close); a Ray already running
+        in the process (the caller's own ``ray.init``) is used as it is and left running."""
         self._env = {"RAY_TMPDIR": str(self.temp_dir), "RAY_USAGE_STATS_ENABLED": "0",
                      "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
         if not address:  # a local instance: token auth with the token kept in temp_dir, not in ~/.ray
@@ -305,7 +308,7 @@ class RayExecutor:
             except Exception as exc:  # Ray raises its own connection errors
                 where = self.address or str(self.temp_dir)
                 raise AssetgradeError(f"cannot start or reach Ray at {where}: {exc}") from exc
-        self._started = True
+        self._started = self._owns = True
 
     def map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Iterator[R]:
         """Yield ``fn(shard)`` per shard as Ray tasks finish (at most ``num_workers`` in flight)."""
@@ -323,10 +326,10 @@ class RayExecutor:
                 yield ray.get(ref)
 
     def close(self) -> None:
-        """Shut down the Ray instance this executor started."""
-        if self._started and self.ray.is_initialized():
+        """Shut down the Ray instance this executor started (one that was running before is left running)."""
+        if self._owns and self.ray.is_initialized():
             self.ray.shutdown()
-        self._started = False
+        self._started = self._owns = False
 
     def __enter__(self) -> RayExecutor:
         return self

@@ -172,6 +172,26 @@ def test_a_second_local_ray_in_one_process_starts_with_its_own_token() -> None:
             shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
+def test_ray_executor_leaves_a_ray_it_did_not_start_running() -> None:
+    # a caller's own ray.init (a cluster connection with its own settings) used to be shut down by close()
+    import shutil
+
+    import ray
+
+    temp = Path("/tmp") / f"agr-{os.getpid()}-c"  # short: Ray's socket paths must stay < 108 bytes
+    try:
+        ex = RayExecutor(num_workers=1, temp_dir=temp)
+        ray.init(num_cpus=1, _temp_dir=str(temp), include_dashboard=False, log_to_driver=False)
+        assert sorted(ex.map_shards(abs, [-2, 1])) == [1, 2]
+        ex.close()
+        assert ray.is_initialized(), "close() shut down a Ray session the executor did not start"
+        assert ray.get(ray.put(7)) == 7
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not ray_available(), reason=NO_RAY)
 def test_ray_executor_runs_a_batch_and_keeps_files_in_its_temp_dir(batch_ws: Workspace) -> None:
