@@ -19,7 +19,8 @@ WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes / Ray C
                               show_default=False)
 RAY_OPTION = typer.Option("--ray-address", help="A running Ray cluster (default: start a local one).",
                           show_default=False)
-SHARD_OPTION = typer.Option("--shard-size", help="Assets per shard (the unit of work and of resume).")
+SHARD_OPTION = typer.Option("--shard-size", min=1,  # judged before the workspace opens and Ray's token is written
+                            help="Assets per shard (the unit of work and of resume).")
 RAY_TEMP_OPTION = typer.Option("--ray-temp-dir", help="Local Ray's session folder (default: WORKSPACE/cache/ray;"
                                 " Ray's socket paths need it short).", show_default=False)
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",

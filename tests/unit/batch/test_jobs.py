@@ -300,3 +300,13 @@ def test_an_unexpected_exception_for_one_asset_is_reported_and_the_rest_are_grad
         again = run_batch(batch_ws, "grade", ex, shard_size=8)
     # the shard with the bad asset was left unmarked: the rerun grades it alone and writes only that asset
     assert (again.errors, again.written, again.shards_skipped) == ([], 1, 2)
+
+
+@pytest.mark.parametrize("command", ["extract", "grade", "audit"])
+def test_a_shard_size_below_one_is_a_usage_error_before_the_workspace_opens(command: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assetgrade.cli.app import build_app
+
+    r = CliRunner().invoke(build_app(), ["batch", command, "-w", str(tmp_path / "no-such-ws"), "--shard-size", "0"])
+    assert r.exit_code == 2 and "--shard-size" in r.output  # not exit 3 for the missing workspace: judged first
