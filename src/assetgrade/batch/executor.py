@@ -269,6 +269,7 @@ class RayExecutor:
                     fh.write(secrets.token_hex(32))
             self._env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)})
         already = "ray" in sys.modules
+        self._env_before = {k: os.environ.get(k) for k in self._env}  # put back by close()
         os.environ.update(self._env)  # Ray reads its settings when imported...
         self.ray = _import_ray()
         if already and not address:  # ...so refresh them when it was imported before (as ray itself does)
@@ -326,10 +327,16 @@ class RayExecutor:
                 yield ray.get(ref)
 
     def close(self) -> None:
-        """Shut down the Ray instance this executor started (one that was running before is left running)."""
+        """Shut down the Ray instance this executor started (one that was running before is left running), and
+        put back the process's Ray environment variables (a later plain ``ray.init`` used this one's token)."""
         if self._owns and self.ray.is_initialized():
             self.ray.shutdown()
         self._started = self._owns = False
+        for k, v in self._env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
     def __enter__(self) -> RayExecutor:
         return self

@@ -173,6 +173,20 @@ def test_a_second_local_ray_in_one_process_starts_with_its_own_token() -> None:
 
 
 @pytest.mark.skipif(not ray_available(), reason=NO_RAY)
+def test_closing_a_ray_executor_puts_the_process_environment_back(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # its token settings stayed in os.environ: a later plain ray.init() in the process used token auth with them
+    for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_TMPDIR"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    ex = RayExecutor(num_workers=1, temp_dir=tmp_path / "ray")
+    assert os.environ["RAY_AUTH_MODE"] == "token" and os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
+    ex.close()
+    assert [k for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_TMPDIR") if k in os.environ] == []
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "1"  # a value set before is restored, not dropped
+
+
+@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
 def test_ray_executor_leaves_a_ray_it_did_not_start_running() -> None:
     # a caller's own ray.init (a cluster connection with its own settings) used to be shut down by close()
     import shutil
