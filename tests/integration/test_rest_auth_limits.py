@@ -206,6 +206,16 @@ def test_image_upload_limits_types_and_idempotence(fresh_env: Any, rng: np.rando
     assert upper.status_code == 201 and upper.json()["id"] == ev["id"], upper.text  # media types ignore case
     got = env.client.get(ev["content_url"], headers=env.auth("alice"))
     assert got.content == small
+    assert ev["overlay_url"] is None  # new bytes: no prediction has a heat map of them yet
+    from assetgrade.store.results import add_prediction
+
+    with env.ws.session() as s:  # the asset is graded: its prediction drew a heat map on the uploaded photo
+        add_prediction(s, "demo-001", model_version="m-test", grade="B", distribution={"A": 0.2, "B": 0.8},
+                       conformal_set=["B"], decision="accept", payload={"overlays": {ev["id"]: ev["sha256"]}})
+    listed = env.client.get(f"/api/v1/evidence/{ev['id']}", headers=env.auth("alice")).json()
+    replay = env.client.post("/api/v1/assets/demo-001/images", headers=h, content=small)
+    assert replay.status_code == 201 and replay.json()["id"] == ev["id"]
+    assert listed["overlay_url"] and replay.json()["overlay_url"] == listed["overlay_url"]  # answered as GET does
     big = _png(rng, 400, 400)  # ~480 KB of noise > the 256 KB test limit
     assert len(big) > 256 * 1024
     assert env.client.post("/api/v1/assets/demo-001/images", headers=h, content=big).status_code == 413

@@ -180,9 +180,15 @@ async def upload_image_route(asset_id: str, request: Request,
     data = await request.body()
     from starlette.concurrency import run_in_threadpool
 
-    ev, origin = await run_in_threadpool(upload_image, app_state(request).workspace, who, asset_id, data,
+    ws = app_state(request).workspace
+    ev, origin = await run_in_threadpool(upload_image, ws, who, asset_id, data,
                                          source=request.headers.get("x-assetgrade-source"))
-    return evidence_out(ev, origin, None)
+
+    def latest() -> Prediction | None:  # bytes stored before may have a heat map: answer as GET /evidence/{id}
+        with ws.session(readonly=True) as s:
+            return latest_predictions(s, [ev.asset_id]).get(ev.asset_id)
+
+    return evidence_out(ev, origin, await run_in_threadpool(latest))
 
 
 @router.get("/assets/{asset_id:path}/grade", response_model=PredictionOut, summary="Latest prediction")
