@@ -6,7 +6,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["LIBRARIES", "__version__", "code_version", "git_commit", "library_versions"]
+__all__ = ["LIBRARIES", "__version__", "code_version", "commit_of", "git_commit", "library_versions"]
 
 __version__ = "0.1.0"
 
@@ -20,10 +20,18 @@ LIBRARIES: tuple[str, ...] = (
 @lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The git commit of the checkout this package runs from, or None (installed from a wheel, no git)."""
-    here = Path(__file__).resolve().parent
+    return commit_of(Path(__file__).resolve().parent)
+
+
+def commit_of(package_dir: Path) -> str | None:
+    """The git commit of the checkout holding ``package_dir``; None when there is none, or when the folder is an
+    installed copy (under ``site-packages``): a virtual environment inside some project's checkout would
+    otherwise be stamped with that project's commit, which says nothing about the installed code."""
+    if {"site-packages", "dist-packages"} & set(package_dir.parts):
+        return None
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"], cwd=package_dir, capture_output=True, text=True, timeout=5, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
