@@ -54,7 +54,8 @@ def _serve(
         help="Worker processes (one uses about one core); on Linux each binds the port with SO_REUSEPORT.")] = 1,
     threads: Annotated[int, typer.Option(
         min=1, max=256,
-        help="Handler threads per worker (SQLite on 2 cores: 2 measured best; more adds GIL contention).")] = 4,
+        help="Handler threads per worker. The default suits PostgreSQL and machines with more cores; with SQLite"
+             " on 2 cores, 2 measured best (more adds GIL contention; docs/rest.md).")] = 4,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /docs) and the review UI (/ui) from a workspace.
 
