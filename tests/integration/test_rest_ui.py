@@ -110,6 +110,11 @@ def test_cross_site_post_refused_and_logout(fresh_env: Any) -> None:
     c = _login(fresh_env, "alice")
     r = c.post("/ui/assets/demo-001/review", data={"expected_version": "1"}, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
+    # a sandboxed frame on another site posts with Origin: null (and, over plain HTTP, no Sec-Fetch-Site)
+    forced = fresh_env.client.post("/ui/login", data={"token": fresh_env.tokens["bob"]}, headers={"Origin": "null"},
+                                   follow_redirects=False)
+    assert forced.status_code == 403 and "set-cookie" not in forced.headers
+    assert c.post("/ui/logout", headers={"Origin": "null"}, follow_redirects=False).status_code == 403
     out = c.post("/ui/logout", follow_redirects=False)
     assert out.status_code == 303 and 'assetgrade_session=""' in out.headers["set-cookie"]
     c.cookies.clear()

@@ -73,7 +73,9 @@ def _same_origin(request: Request) -> None:
     ``same-origin`` and ``none`` (the user's own action, e.g. reloading a posted page) pass. It
     compares origins as the browser saw them, so a TLS proxy in front, which sends its own ``Host``,
     does not make every post look foreign. Without it, the ``Origin`` header must name the host the
-    request was sent to.
+    request was sent to; ``Origin: null`` is refused too: a sandboxed frame on another site sends it
+    (a login forced onto someone else's token over plain HTTP), while the UI's own pages, served with
+    ``Referrer-Policy: same-origin``, always send their origin.
     """
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
@@ -81,7 +83,7 @@ def _same_origin(request: Request) -> None:
         if site not in ("same-origin", "none"):
             raise PermissionDeniedError(f"cross-site form post refused (Sec-Fetch-Site {site}, Origin {origin})")
         return
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if origin and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host")):
         raise PermissionDeniedError(f"cross-site form post refused (Origin {origin})")
 
 
