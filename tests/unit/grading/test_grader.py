@@ -118,6 +118,9 @@ def test_explain_names_grade_decision_and_evidence(grader: Grader, records: list
     text = grader.explain(r)
     assert f"grade {r.grade}" in text and r.decision.upper() in text
     assert "vision" in text and "text" in text and "sensors" in text and "Versions:" in text
+    from assetgrade.grading.report import render_report
+
+    assert "Model figures (out-of-fold on 32 training assets)" in render_report(r, records[2], grader)
 
 
 def test_grade_by_id_needs_a_workspace(grader: Grader) -> None:
@@ -150,6 +153,10 @@ def test_split_calibration_on_held_out_assets(records: list[AssetRecord]) -> Non
     assert g.conformal_.n_calibration_ == 16 and g.n_calibration_ == 16
     assert g.oof_["asset_ids"] == [r.asset_id for r in cal]
     assert g.metrics_["accuracy"] >= 0.75
+    from assetgrade.grading.report import render_report
+
+    html = render_report(g.grade(records[0]), records[0], g)  # the report's footer says where its figures come from
+    assert "Model figures (on the calibration set (16 assets))" in html and "out-of-fold on" not in html
 
 
 def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modality(
