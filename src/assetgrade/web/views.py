@@ -314,7 +314,6 @@ async def post_review(request: Request, asset_id: str) -> Response:
         if isinstance(exc, ValidationError):  # the reason is said again next to the field it concerns
             ctx["field_error"] = _field_error(request, exc)
         if isinstance(exc, ConflictError):  # keep the reviewer's input; a resubmit now answers the new version
-            ctx["form"]["stale_version"] = form["expected_version"]
             ctx["form"]["expected_version"] = ctx["p"].asset.version
             ctx["oob"] = htmx  # htmx swaps the panel only: the header's version and the history come along
             if await run_in_threadpool(_evidence_after_reviews, request, asset_id):
