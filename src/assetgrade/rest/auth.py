@@ -177,9 +177,8 @@ class TokenCache:
 def authenticate(session: Session, token_hash: str, cache: TokenCache | None = None) -> Principal:
     """The principal of a token hash; AuthenticationError when unknown or revoked."""
     if cache is not None:
-        hit = cache.get(token_hash)
+        hit = cache.get(token_hash)  # never a principal past its token's expiry (TokenCache.get)
         if hit is not None:
-            _check_expiry(hit)  # a cached token still expires on time
             return hit
     row = session.execute(
         select(ApiToken.name, ApiToken.role, ApiToken.revoked_at, ApiToken.expires_at)
