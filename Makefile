@@ -17,8 +17,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # The CPU build of torch first, pinned exactly: an unpinned torch pulls several GB of CUDA packages.
+# PyTorch's CPU index is an extra index, so pip takes torch-2.13.0+cpu from it (a local version sorts
+# above plain 2.13.0) and everything else from PyPI; where that index cannot be reached, pip warns,
+# retries and takes torch from the sources its own configuration names. `make TORCH_INDEX= ...` skips it.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
