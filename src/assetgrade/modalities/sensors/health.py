@@ -98,8 +98,10 @@ def conformal_correction(
 ) -> float:
     """CQR's correction: the finite-sample ``coverage`` quantile of the scores max(lo − y, y − hi).
 
-    With ``weight`` the quantile is weighted and the finite-sample level uses the effective number
-    of rows (Kish): (sum w)² / sum w².
+    Unweighted, it is the ⌈(n + 1)·coverage⌉-th smallest of the n scores (Romano, Patterson &
+    Candès 2019, Theorem 1; the largest score when that rank exceeds n). With ``weight`` the
+    quantile is weighted and the finite-sample level uses the effective number of rows (Kish):
+    (sum w)² / sum w²; equal weights give the same score as no weights.
 
     Examples
     --------
@@ -112,9 +114,9 @@ def conformal_correction(
     n = len(scores)
     if n == 0:
         raise ValidationError("no calibration rows", where="conformal_correction")
-    if weight is None:
-        level = min(1.0, np.ceil((n + 1) * coverage) / n)
-        return float(np.quantile(scores, level, method="higher"))
+    if weight is None:  # np.quantile(..., method="higher") at rank/n read one order statistic too high
+        rank = int(np.ceil((n + 1) * coverage - 1e-9))
+        return float(np.sort(scores)[min(n, max(rank, 1)) - 1])
     w = np.asarray(weight, dtype=float)
     n_eff = float(w.sum() ** 2 / np.sum(w * w))
     level = min(1.0, coverage * (1.0 + 1.0 / n_eff))
