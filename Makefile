@@ -18,11 +18,11 @@ $(BIN)/python:
 
 # The CPU build of torch first, pinned exactly: an unpinned torch pulls several GB of CUDA packages.
 # PyTorch's CPU index is an extra index, so pip takes torch-2.13.0+cpu from it (a local version sorts
-# above plain 2.13.0) and everything else from PyPI; where that index cannot be reached, pip warns,
-# retries and takes torch from the sources its own configuration names. `make TORCH_INDEX= ...` skips it.
+# above plain 2.13.0) and the rest from PyPI. tools/torch_index.py passes it only when it answers;
+# otherwise pip's own configuration picks the build. `make TORCH_INDEX= ...` skips it.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(BIN)/pip install --quiet torch==2.13.0 $$($(BIN)/python tools/torch_index.py "$(TORCH_INDEX)")
 	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
