@@ -209,7 +209,10 @@ class IsotonicCalibrator:
         return self
 
     def transform(self, proba: npt.ArrayLike) -> FloatArray:
-        """Calibrated probabilities (rows sum to 1; every class keeps at least ``floor``)."""
+        """Calibrated probabilities (rows sum to 1; every class keeps at least ``floor`` before renormalising).
+
+        A row that every map sends to 0 (only possible with ``floor=0``) is uniform.
+        """
         if not hasattr(self, "maps_"):
             raise ValidationError("IsotonicCalibrator is not fitted; call fit first", where="IsotonicCalibrator")
         p = as_proba(proba)
@@ -229,5 +232,9 @@ class IsotonicCalibrator:
             q = share * (1.0 - conf)[:, None]
             q[np.arange(len(p)), top] = conf
         q = np.maximum(q, self.floor)
-        out: FloatArray = q / q.sum(axis=1, keepdims=True)
+        # with floor=0 every one-vs-rest map can send a row to 0 (no calibration point of any
+        # grade as low as its reading): 0 / 0 gave a NaN row. Such a row says nothing, so it
+        # becomes uniform, as scikit-learn's CalibratedClassifierCV does with the same sums.
+        total = q.sum(axis=1, keepdims=True)
+        out: FloatArray = np.divide(q, total, out=np.full_like(q, 1.0 / self.n_classes_), where=total > 0)
         return out

@@ -227,3 +227,12 @@ def test_labels_that_are_not_indices_are_named() -> None:
     with pytest.raises(ValidationError, match=r"row 1 holds 0.5"):
         as_labels([1.0, 0.5], 4)
     assert as_labels([1.0, 3.0], 4).tolist() == [1, 3]
+
+
+def test_isotonic_with_no_floor_gives_a_uniform_row_where_every_map_says_zero() -> None:
+    # grade 0 is never the label, so its map is 0 everywhere; grades 1 and 2 are the label only at
+    # readings of 0.3, so their maps are 0 at 0.1. With floor=0 the row (0.8, 0.1, 0.1) was 0 / 0: NaN.
+    iso = IsotonicCalibrator(floor=0.0).fit(np.array([[0.5, 0.3, 0.2], [0.5, 0.2, 0.3]]), [1, 2])
+    out = iso.transform(np.array([[0.8, 0.1, 0.1], [0.4, 0.3, 0.3]]))
+    assert out[0] == pytest.approx([1 / 3, 1 / 3, 1 / 3])
+    assert out[1] == pytest.approx([0.0, 0.5, 0.5])  # rows with some mass are renormalised as before
