@@ -10,9 +10,12 @@ types are given). Calibration data comes either
   from maps cross-fitted on the other folds of the set (near 1 − α in practice, not exact); or
 * from grouped out-of-fold predictions on the training set (``n_splits`` folds, ``groups``):
   every calibration score comes from a fuser that never saw that asset, while the deployed
-  fuser is fitted on all of them. This is the cross-conformal / CV+ construction (Vovk 2015;
-  Barber, Candès, Ramdas & Tibshirani 2021), whose worst-case guarantee is weaker
-  (1 − 2α) though its coverage is near 1 − α in practice; use it when labelled assets are few.
+  fuser is fitted on all of them. This is the K-fold form of the plain jackknife interval, not
+  cross-conformal or CV+ (Vovk 2015; Barber, Candès, Ramdas & Tibshirani 2021), which score a
+  new asset with every fold's model and so guarantee 1 − 2α: scoring it with the deployed fuser
+  instead has no distribution-free guarantee (Barber et al. show the jackknife's coverage can
+  vanish for an unstable fitting method). Its coverage is near 1 − α when the fold fusers
+  predict like the deployed one; use it when labelled assets are few.
 """
 
 from __future__ import annotations
