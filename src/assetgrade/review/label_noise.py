@@ -5,8 +5,8 @@ Implements confident learning from the paper (C. G. Northcutt, L. Jiang, I. L. C
 here from the paper — cleanlab itself is AGPL and is neither used nor copied:
 
 1. per-class thresholds t_j = mean of p̂(j|x) over the items labelled j;
-2. the confident joint C[i, j]: items labelled i whose most probable class *among those above
-   their threshold* is j; calibrated so row i sums to the count of label i, then normalised
+2. the confident joint C[i, j]: items labelled i whose most probable class *among those at or
+   above their threshold* (p̂(j|x) >= t_j, up to float rounding in t_j) is j; calibrated so row i sums to the count of label i, then normalised
    to the joint Q;
 3. pruning: ``prune_by_class`` (per label i, the n·Σ_{j≠i} Q[i, j] items with the lowest
    self-confidence), ``prune_by_noise_rate`` (per off-diagonal (i, j), the n·Q[i, j] items
@@ -53,6 +53,11 @@ RankBy = Literal["self_confidence", "normalized_margin", "expected_distance"]
 
 SUM_TOLERANCE = 0.01
 """How far a probability row's sum may be from 1 (rounded or float32 probabilities); such rows are rescaled."""
+
+_AT_THRESHOLD = 1e-9
+"""p̂(j|x) >= t_j is tested as p̂(j|x) >= t_j − this: the float mean t_j can exceed an item's equal value by an ulp
+(mean(0.6, 0.5, 0.8, 0.5) is 0.6000000000000001), and such an item is at the threshold, so it counts (cleanlab
+allows 1e-6). Rounding in the mean is about 1e-16 · n; probabilities that differ by 1e-9 are not ties."""
 
 
 def distribution_rows(probs: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -128,7 +133,7 @@ def confident_joint(labels: npt.ArrayLike, probs: npt.ArrayLike) -> tuple[IntArr
     y, p = _check(labels, probs)
     k = p.shape[1]
     t = per_class_thresholds(y, p)
-    above = p >= np.where(np.isnan(t), np.inf, t)[None, :]
+    above = p >= np.where(np.isnan(t), np.inf, t - _AT_THRESHOLD)[None, :]
     masked = np.where(above, p, -1.0)
     conf = np.where(above.any(axis=1), masked.argmax(axis=1), -1).astype(np.int64)
     c = np.zeros((k, k), dtype=np.int64)

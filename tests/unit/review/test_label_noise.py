@@ -184,3 +184,15 @@ def test_ordinal_grades_change_the_ranking_not_which_items_are_flagged() -> None
         assert nominal.flags.sum() > 0
         assert np.array_equal(nominal.flags, ordinal.flags), method
         assert not np.array_equal(nominal.suggested, ordinal.suggested)
+
+
+def test_an_item_exactly_at_its_class_threshold_counts_for_that_class() -> None:
+    """Northcutt et al. 2021, eq. 1: p̂(j|x) >= t_j. t_1 = mean(0.6, 0.5, 0.8, 0.5) = 0.6 exactly, but the float mean
+    is 0.6000000000000001, so items 1 and 2 (p̂(1|x) = 0.6, probabilities rounded to one decimal) counted for no
+    class and the label-0 item that looks like class 1 was never flagged."""
+    p = np.array([[1.0, 0.0], [0.4, 0.6], [0.4, 0.6], [0.5, 0.5], [1.0, 0.0], [0.2, 0.8], [0.5, 0.5]])
+    y = np.array([0, 0, 1, 1, 0, 1, 1])
+    c, conf = confident_joint(y, p)
+    assert conf.tolist() == [0, 1, 1, -1, 0, 1, -1]
+    assert c.tolist() == [[2, 1], [0, 2]]
+    assert find_label_issues(y, p, method="confident_joint").issue_indices().tolist() == [1]
