@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from assetgrade.modalities.sensors.features import RegimeNormalizer
 from assetgrade.modalities.sensors.health import conformal_correction
 
 
@@ -16,3 +18,19 @@ def test_conformal_correction_is_the_ceil_n_plus_1_coverage_th_smallest_score() 
         assert got == float(rank - 1), (n, got, rank)
         # equal weights are no weights
         assert conformal_correction(y, np.zeros(n), np.zeros(n), 0.9, np.ones(n)) == got
+
+
+def _regimes(levels: int, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    lv = np.repeat(np.arange(float(levels)), rows)
+    return pd.DataFrame({"setting1": lv * 10 + rng.normal(0, 0.01, lv.size), "s": lv * 3 + rng.normal(0, 1, lv.size)})
+
+
+def test_regime_count_equal_to_max_regimes_is_found() -> None:
+    rng = np.random.default_rng(0)
+    for levels in (6, 8):  # 8 = max_regimes: the last k tried used to be unreachable (one regime came out)
+        nz = RegimeNormalizer().fit([_regimes(levels, 60, rng)], settings=["setting1"], channels=["s"])
+        assert nz.n_regimes_ == levels
+    nz = RegimeNormalizer(max_regimes=3).fit([_regimes(3, 60, rng)], settings=["setting1"], channels=["s"])
+    assert nz.n_regimes_ == 3
+    noise = pd.DataFrame({"setting1": rng.normal(0, 1e-3, 400), "s": rng.normal(0, 1, 400)})
+    assert RegimeNormalizer().fit([noise], settings=["setting1"], channels=["s"]).n_regimes_ == 1

@@ -316,9 +316,12 @@ class RegimeNormalizer:
             chosen = fits[0]
             if not self.n_regimes and base > _EPS:
                 # smallest k that explains the settings (inertia < tol of one cluster's) and whose
-                # next split no longer pays (inertia falls by less than half): noise is not a regime
-                for k, km in enumerate(fits[:-1]):
-                    if km.inertia_ / base < self.tol and fits[k + 1].inertia_ > 0.5 * km.inertia_:
+                # next split no longer pays (inertia falls by less than half): noise is not a regime.
+                # The largest k tried has no next split to compare with: it is taken when it explains
+                # the settings (max_regimes well separated conditions used to fall back to one regime)
+                for k, km in enumerate(fits):
+                    last = k == len(fits) - 1
+                    if km.inertia_ / base < self.tol and (last or fits[k + 1].inertia_ > 0.5 * km.inertia_):
                         chosen = km
                         break
             self.kmeans_ = chosen
