@@ -6,7 +6,8 @@ here from the paper — cleanlab itself is AGPL and is neither used nor copied:
 
 1. per-class thresholds t_j = mean of p̂(j|x) over the items labelled j;
 2. the confident joint C[i, j]: items labelled i whose most probable class *among those at or
-   above their threshold* (p̂(j|x) >= t_j, up to float rounding in t_j) is j; calibrated so row i sums to the count of label i, then normalised
+   above their threshold* (p̂(j|x) >= t_j, up to float rounding in t_j) is j, the given label i
+   when it ties for the largest (equal probabilities are no evidence against it); calibrated so row i sums to the count of label i, then normalised
    to the joint Q;
 3. pruning: ``prune_by_class`` (per label i, the n·Σ_{j≠i} Q[i, j] items with the lowest
    self-confidence), ``prune_by_noise_rate`` (per off-diagonal (i, j), the n·Q[i, j] items
@@ -129,13 +130,20 @@ def per_class_thresholds(labels: npt.ArrayLike, probs: npt.ArrayLike) -> FloatAr
 
 
 def confident_joint(labels: npt.ArrayLike, probs: npt.ArrayLike) -> tuple[IntArray, IntArray]:
-    """The confident joint C (k, k) and each item's confident class (-1 when no class reaches its threshold)."""
+    """The confident joint C (k, k) and each item's confident class (-1 when no class reaches its threshold).
+
+    Among the classes at or above their thresholds the most probable is the confident class; a tie
+    that includes the given label goes to the label, another tie to the lowest index.
+    """
     y, p = _check(labels, probs)
     k = p.shape[1]
     t = per_class_thresholds(y, p)
     above = p >= np.where(np.isnan(t), np.inf, t - _AT_THRESHOLD)[None, :]
     masked = np.where(above, p, -1.0)
-    conf = np.where(above.any(axis=1), masked.argmax(axis=1), -1).astype(np.int64)
+    best = masked.argmax(axis=1)
+    rows = np.arange(len(y))
+    own = above[rows, y] & (masked[rows, y] >= masked[rows, best])  # a tie with the given label keeps the label
+    conf = np.where(above.any(axis=1), np.where(own, y, best), -1).astype(np.int64)
     c = np.zeros((k, k), dtype=np.int64)
     ok = conf >= 0
     np.add.at(c, (y[ok], conf[ok]), 1)

@@ -196,3 +196,20 @@ def test_an_item_exactly_at_its_class_threshold_counts_for_that_class() -> None:
     assert conf.tolist() == [0, 1, 1, -1, 0, 1, -1]
     assert c.tolist() == [[2, 1], [0, 2]]
     assert find_label_issues(y, p, method="confident_joint").issue_indices().tolist() == [1]
+
+
+def test_a_tie_with_the_given_label_is_no_evidence_of_a_wrong_label() -> None:
+    """An item as probable in its given class as in another is confidently its given class: with the lowest index
+    taking every tie, a model that cannot tell the classes apart flagged every label but the first."""
+    p = np.full((6, 2), 0.5)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    c, conf = confident_joint(y, p)
+    assert conf.tolist() == y.tolist() and c.tolist() == [[3, 0], [0, 3]]
+    for method in ("prune_by_noise_rate", "prune_by_class", "both", "confident_joint"):
+        res = find_label_issues(y, p, method=method)  # type: ignore[arg-type]
+        assert not res.flags.any(), method
+        assert res.noise_rate == pytest.approx(0.0)
+    # a tie between two other classes, above the given one, is still evidence (the lower index takes it)
+    p3 = np.array([[0.2, 0.4, 0.4]] + [[0.8, 0.1, 0.1]] * 3 + [[0.3, 0.4, 0.3]] * 3 + [[0.3, 0.3, 0.4]] * 3)
+    _, conf3 = confident_joint([0] + [0] * 3 + [1] * 3 + [2] * 3, p3)
+    assert conf3.tolist() == [1] + [0] * 3 + [1] * 3 + [2] * 3
