@@ -344,12 +344,24 @@ def out_of_fold_probs(
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     x = np.asarray(X, dtype=np.float64)
-    y = np.asarray(labels).astype(np.int64)
-    if x.ndim != 2 or x.shape[0] != y.shape[0]:
-        raise ValidationError(f"X {x.shape} does not match {y.shape[0]} labels", where="out_of_fold_probs")
-    k = n_classes if n_classes is not None else int(y.max()) + 1
+    given = np.asarray(labels)
+    if given.ndim != 1 or x.ndim != 2 or x.shape[0] != given.shape[0]:
+        raise ValidationError(f"X {x.shape} does not match labels {given.shape}", where="out_of_fold_probs")
+    # a label -1 was trained as a class and its column written over the last one; 1.5 was read as 1
+    if given.dtype.kind not in "iuf" or (given.dtype.kind == "f" and not np.all(given == np.round(given))):
+        raise ValidationError("labels must be integer class indices", where="out_of_fold_probs.labels")
+    y = given.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise ValidationError(f"label {y.min()} is not a class index (0..k-1)",
+                              where=f"out_of_fold_probs.labels row {int(np.argmin(y))}")
+    k = n_classes if n_classes is not None else int(y.max(initial=0)) + 1
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1 or (len(y) and y.max() >= k):
+        raise ValidationError(f"n_classes={n_classes!r} does not cover label {y.max(initial=0)}",
+                              where="out_of_fold_probs.n_classes")
     if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
         raise ValidationError(f"n_splits={n_splits!r} must be an integer >= 2", where="out_of_fold_probs.n_splits")
+    if n_splits > len(y):  # sklearn's ValueError did not name the setting
+        raise ValidationError(f"n_splits={n_splits} is more than the {len(y)} items", where="out_of_fold_probs.n_splits")
     if groups is not None and n_splits > len(set(groups)):  # sklearn's ValueError did not name the setting
         raise ValidationError(f"n_splits={n_splits} is more than the {len(set(groups))} groups",
                               where="out_of_fold_probs.n_splits")

@@ -213,3 +213,20 @@ def test_a_tie_with_the_given_label_is_no_evidence_of_a_wrong_label() -> None:
     p3 = np.array([[0.2, 0.4, 0.4]] + [[0.8, 0.1, 0.1]] * 3 + [[0.3, 0.4, 0.3]] * 3 + [[0.3, 0.3, 0.4]] * 3)
     _, conf3 = confident_joint([0] + [0] * 3 + [1] * 3 + [2] * 3, p3)
     assert conf3.tolist() == [1] + [0] * 3 + [1] * 3 + [2] * 3
+
+
+@pytest.mark.parametrize(("labels", "said"), [([0, 1, 0, -1] * 3, "labels row 3"), ([0, 1.5, 0, 1] * 3, "labels")])
+def test_out_of_fold_probs_refuses_labels_that_are_not_class_indices(labels: list[float], said: str) -> None:
+    # -1 was trained as a class and its probabilities written into the last column; 1.5 was read as 1
+    x = np.random.default_rng(0).normal(size=(12, 3))
+    with pytest.raises(ValidationError, match=said):
+        out_of_fold_probs(x, labels, n_splits=2)
+    with pytest.raises(ValidationError, match="n_classes"):
+        out_of_fold_probs(x, [0, 1, 2] * 4, n_splits=2, n_classes=2)
+
+
+def test_out_of_fold_probs_refuses_more_folds_than_items() -> None:
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(ValidationError, match="n_splits=5 is more than the 4 items") as err:
+        out_of_fold_probs(x, [0, 1, 0, 1])
+    assert err.value.where == "out_of_fold_probs.n_splits"
