@@ -34,3 +34,15 @@ def test_regime_count_equal_to_max_regimes_is_found() -> None:
     assert nz.n_regimes_ == 3
     noise = pd.DataFrame({"setting1": rng.normal(0, 1e-3, 400), "s": rng.normal(0, 1, 400)})
     assert RegimeNormalizer().fit([noise], settings=["setting1"], channels=["s"]).n_regimes_ == 1
+
+
+def test_a_regime_of_one_training_row_is_centred_on_it() -> None:
+    rng = np.random.default_rng(0)
+    lv = np.r_[np.repeat([0.0, 10.0], 100), [40.0]]  # a third operating condition seen once in training
+    frame = pd.DataFrame({"setting1": lv + rng.normal(0, 0.01, lv.size), "s": 500 + lv * 3 + rng.normal(0, 1, lv.size)})
+    nz = RegimeNormalizer().fit([frame], settings=["setting1"], channels=["s"])
+    assert nz.n_regimes_ == 3
+    z = nz.transform(frame)["s"].to_numpy()
+    assert abs(z[-1]) < 1e-9  # its own row: zero, not the raw 620
+    live = pd.DataFrame({"setting1": [40.0], "s": [622.0]})
+    assert 1.0 < float(nz.transform(live)["s"].iloc[0]) < 4.0  # 2 above, in units of the pooled std (~1)

@@ -331,14 +331,18 @@ class RegimeNormalizer:
             self.n_regimes_ = 1
             labels = np.zeros(len(data), dtype=int)
         x = data[self.channels_].to_numpy(float)
+        counts = np.bincount(labels, minlength=self.n_regimes_)
         self.mean_ = np.zeros((self.n_regimes_, len(self.channels_)))
         self.std_ = np.ones((self.n_regimes_, len(self.channels_)))
+        for r in np.flatnonzero(counts):
+            self.mean_[r] = x[labels == r].mean(axis=0)
+        # a regime of one training row has no spread of its own: it gets the pooled within-regime std
+        # (it used to keep mean 0 and std 1, so its rows came out as raw values, hundreds of "sigmas")
+        several = counts[labels] > 1
+        pooled = (x[several] - self.mean_[labels[several]]).std(axis=0) if several.any() else np.ones(x.shape[1])
         for r in range(self.n_regimes_):
-            sel = labels == r
-            if sel.sum() > 1:
-                self.mean_[r] = x[sel].mean(axis=0)
-                sd = x[sel].std(axis=0)
-                self.std_[r] = np.where(sd > _EPS, sd, 1.0)
+            sd = x[labels == r].std(axis=0) if counts[r] > 1 else pooled
+            self.std_[r] = np.where(sd > _EPS, sd, 1.0)
         return self
 
     def _labels(self, frame: pd.DataFrame) -> np.ndarray:
