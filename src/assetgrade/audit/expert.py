@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["EXPERT_KEY", "TRUE_WORDS", "expert_mark", "is_expert_labelled"]
 
@@ -23,7 +24,7 @@ TRUE_WORDS = frozenset({"true", "yes", "1"})
 
 
 def expert_mark(value: Any) -> bool:
-    """One mark's value read as yes/no (None and NaN: not marked, so yes).
+    """One mark's value read as yes/no (None, NaN of any float type and ``pd.NA``: not marked, so yes).
 
     Examples
     --------
@@ -32,7 +33,8 @@ def expert_mark(value: Any) -> bool:
     >>> [expert_mark(v) for v in (False, 0, "false", "0", "no", "maybe", 2, [], {})]
     [False, False, False, False, False, False, False, False, False]
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    # a float32 NaN (not a Python float) and pandas' NA (a nullable boolean column) are missing too (both read False)
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating) and math.isnan(value)):
         return True
     if isinstance(value, bool | np.bool_):
         return bool(value)
