@@ -67,7 +67,10 @@ def cohen_kappa(
     """Cohen's kappa between two reviewers, optionally weighted by ordinal distance (Cohen 1968).
 
     Items either reviewer left unrated (-1) are skipped. ``nan`` when fewer than one item or
-    when chance disagreement is zero (both reviewers used one identical category).
+    when chance disagreement is zero (both reviewers used one identical category). Weights are by
+    category index, so a grade nobody gave still counts as a step: this equals sklearn's
+    ``cohen_kappa_score(a, b, weights=..., labels=range(k))``, not its default, which weights by
+    rank among the grades present.
 
     >>> round(cohen_kappa([0, 1, 2, 3, 3], [0, 1, 2, 3, 2], weights="quadratic"), 4)
     0.918

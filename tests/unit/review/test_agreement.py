@@ -70,6 +70,16 @@ def test_cohen_matches_sklearn(weights: str | None, rng: np.random.Generator) ->
     assert ours == pytest.approx(cohen_kappa_score(a, b, weights=weights, labels=[0, 1, 2, 3]), abs=1e-12)
 
 
+@pytest.mark.parametrize("weights", ["linear", "quadratic"])
+def test_weighted_cohen_counts_a_grade_nobody_gave_as_a_step(weights: str) -> None:
+    # grade C (2) is never used: B and D are two steps apart (Cohen 1968 weights the category pairs); sklearn
+    # without labels= weights by rank among the grades present (one step), so it equals ours only with labels=
+    a, b = [0, 0, 1, 3, 3, 1, 0, 3], [0, 1, 1, 3, 1, 0, 0, 3]
+    ours = cohen_kappa(a, b, weights=weights)  # type: ignore[arg-type]
+    assert ours == pytest.approx(cohen_kappa_score(a, b, weights=weights, labels=[0, 1, 2, 3]), abs=1e-12)
+    assert ours != pytest.approx(cohen_kappa_score(a, b, weights=weights), abs=1e-3)
+    assert ours == pytest.approx(27 / 43 if weights == "linear" else 77 / 101, abs=1e-12)
+
 def test_cohen_hand_computed_and_skips_missing() -> None:
     # 2x2 table [[20, 5], [10, 15]]: po = 0.7, pe = 0.5*0.6 + 0.5*0.4 = 0.5 -> kappa 0.4
     a = [0] * 25 + [1] * 25
