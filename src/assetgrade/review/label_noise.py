@@ -187,7 +187,9 @@ class LabelIssues:
 
     @property
     def noise_rate(self) -> float:
-        """Estimated fraction of wrong labels: 1 − trace(Q)."""
+        """Estimated fraction of wrong labels: 1 − trace(Q); ``nan`` for no items (Q is all zero, not a distribution)."""
+        if not self.joint.sum() > 0:
+            return float("nan")
         return float(1.0 - np.trace(self.joint))
 
     def issue_indices(self) -> IntArray:

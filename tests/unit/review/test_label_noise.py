@@ -230,3 +230,10 @@ def test_out_of_fold_probs_refuses_more_folds_than_items() -> None:
     with pytest.raises(ValidationError, match="n_splits=5 is more than the 4 items") as err:
         out_of_fold_probs(x, [0, 1, 0, 1])
     assert err.value.where == "out_of_fold_probs.n_splits"
+
+
+def test_no_items_have_no_noise_rate() -> None:
+    # the joint of no items is all zero, and 1 - trace(Q) reported a 100 % noise rate
+    res = find_label_issues(np.zeros(0, dtype=np.int64), np.zeros((0, 3)))
+    assert res.flags.shape == (0,) and np.isnan(res.noise_rate)
+    assert find_label_issues([2], [[0.1, 0.2, 0.7]]).noise_rate == 0.0
