@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from assetgrade.modalities.sensors.extractor import SensorExtractor
 from assetgrade.modalities.sensors.features import RegimeNormalizer
 from assetgrade.modalities.sensors.health import conformal_correction
+from assetgrade.store.records import AssetRecord, SeriesRef
 
 
 def test_conformal_correction_is_the_ceil_n_plus_1_coverage_th_smallest_score() -> None:
@@ -46,3 +48,28 @@ def test_a_regime_of_one_training_row_is_centred_on_it() -> None:
     assert abs(z[-1]) < 1e-9  # its own row: zero, not the raw 620
     live = pd.DataFrame({"setting1": [40.0], "s": [622.0]})
     assert 1.0 < float(nz.transform(live)["s"].iloc[0]) < 4.0  # 2 above, in units of the pooled std (~1)
+
+
+def _record(name: str, frame: pd.DataFrame, rate: float | None) -> AssetRecord:
+    return AssetRecord(name, series=(SeriesRef(f"{name}-s", "0", load=lambda: frame, sampling_rate_hz=rate),))
+
+
+def test_spectrum_without_a_sampling_rate_or_with_few_samples() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(512) / 100.0  # 100 Hz
+    fit = [_record(f"a{k}", pd.DataFrame({"vib": np.sin(2 * np.pi * 20 * t) + rng.normal(0, 0.1, t.size)},
+                                         index=t), 100.0) for k in range(3)]
+    ex = SensorExtractor().fit(fit)
+    unrated = _record("u", pd.DataFrame({"vib": np.sin(2 * np.pi * 20 * t)}, index=t), None)
+    short = _record("s", pd.DataFrame({"vib": rng.normal(0, 1, 6)}, index=t[:6]), 100.0)
+    block = ex.extract([unrated, short])
+    dom = list(block.feature_names).index("vib__dominant_hz")
+    # the rate comes from the time index (as ingest records it), not 1 Hz (which said 0.2)
+    assert abs(block.features[0, dom] - 20.0) < 0.5
+    assert any("no sampling rate" in f for f in block.quality_flags["u"])
+    # 6 samples: no spectrum, but the asset keeps its window features (it used to be left out)
+    assert block.present.tolist() == [True, True]
+    bands = [j for j, n in enumerate(block.feature_names) if n.startswith("vib__band") or n == "vib__dominant_hz"]
+    assert np.isnan(block.features[1, bands]).all()
+    assert np.isfinite(block.features[1, list(block.feature_names).index("vib__mean")])
+    assert any("spectrum needs 8" in f for f in block.quality_flags["s"])

@@ -19,6 +19,7 @@ from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, Valida
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.sensors.events import detect_events
 from assetgrade.modalities.sensors.features import (
+    MIN_SPECTRUM_SAMPLES,
     STAT_NAMES,
     RegimeNormalizer,
     rolling_features,
@@ -42,6 +43,7 @@ from assetgrade.modalities.sensors.rul_evidence import (
     rul_column,
     rul_input,
 )
+from assetgrade.modalities.sensors.timing import row_step
 from assetgrade.modalities.sensors.validate import check_series
 from assetgrade.store.records import AssetRecord, SeriesRef
 
@@ -321,14 +323,25 @@ class SensorExtractor:
         checked = check_series(given, evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
         raw = checked.frame
         spectral: list[float] = []
-        if self.spectral_:
-            rate = ref.sampling_rate_hz or 1.0
-            spec = spectral_features_of_channels(raw[self.channels_].to_numpy(dtype=float).T, rate,
-                                                 n_bands=self.n_bands)
-            spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
-            spectral += [s["dominant_hz"] for s in spec]
-        rul_in: RulInput | None = None
         flags = list(checked.flags)
+        if self.spectral_:
+            rate = ref.sampling_rate_hz
+            if not rate or rate <= 0:  # as ingest records it: one over the median step of the time index
+                step = row_step(raw)
+                rate = 1.0 / step if step else None  # it used to be 1.0: dominant_hz in cycles per sample
+                flags.append(f"{ref.evidence_id}: no sampling rate; "
+                             + (f"{rate:.4g} Hz taken from the time index" if rate else "no spectral features"))
+            if rate and len(raw) >= MIN_SPECTRUM_SAMPLES:
+                spec = spectral_features_of_channels(raw[self.channels_].to_numpy(dtype=float).T, rate,
+                                                     n_bands=self.n_bands)
+                spectral += [s[f"band{b}"] for s in spec for b in range(self.n_bands)]
+                spectral += [s["dominant_hz"] for s in spec]
+            else:  # a series too short for a spectrum keeps its other features (it used to be left out whole)
+                spectral += [np.nan] * (len(self.channels_) * (self.n_bands + 1))
+                if rate:
+                    flags.append(f"{ref.evidence_id}: {len(raw)} samples, a spectrum needs "
+                                 f"{MIN_SPECTRUM_SAMPLES}: no spectral features")
+        rul_in: RulInput | None = None
         if hasattr(self, "rul_model_"):
             rul_in, why = rul_input(self.rul_model_, given, raw, ref.evidence_id, need)
             if why is not None:

@@ -28,6 +28,7 @@ import pandas as pd
 from assetgrade.errors import ValidationError
 
 __all__ = [
+    "MIN_SPECTRUM_SAMPLES",
     "STAT_NAMES",
     "RegimeNormalizer",
     "rolling_features",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 STAT_NAMES: tuple[str, ...] = ("mean", "std", "rms", "skew", "kurt", "crest")
+MIN_SPECTRUM_SAMPLES = 8
+"""Samples :func:`spectral_features` needs at least."""
 _EPS = 1e-9
 
 
@@ -235,8 +238,9 @@ def spectral_features_of_channels(X: npt.ArrayLike, sampling_rate_hz: float, *, 
         raise ValidationError(f"sampling rate must be positive, got {sampling_rate_hz}", where="spectral_features")
     if A.ndim != 2:
         raise ValidationError(f"channels x samples expected, got shape {A.shape}", where="spectral_features")
-    if A.shape[1] < 8:
-        raise ValidationError(f"need at least 8 samples for a spectrum, got {A.shape[1]}", where="spectral_features")
+    if A.shape[1] < MIN_SPECTRUM_SAMPLES:
+        raise ValidationError(f"need at least {MIN_SPECTRUM_SAMPLES} samples for a spectrum, got {A.shape[1]}",
+                              where="spectral_features")
     if A.shape[0] == 0:
         return []
     centred = np.ascontiguousarray(A - np.array([row.mean() for row in A])[:, None])
