@@ -136,6 +136,19 @@ def test_context_validation() -> None:
         SelectionContext(probs=np.zeros((3, 2)), labeled=np.zeros(3, bool), cost=np.zeros((3, 3)))
 
 
+@pytest.mark.parametrize(("row", "said"), [([0.0, 0.0, 0.0], "sums to 0"), ([60.0, 30.0, 10.0], "sums to 100"),
+                                           ([0.5, 0.3, 0.0], "sums to 0.8")])
+def test_context_refuses_a_probability_row_that_is_not_a_distribution(row: list[float], said: str) -> None:
+    # the uncertainty formulas assume distributions: an all-zero row (no prediction) ranked first by least
+    # confidence (1 - max p = 1) and last by entropy (0); a row of percentages got 1 - max p = -59
+    probs = np.tile([0.6, 0.3, 0.1], (4, 1))
+    probs[2] = row
+    with pytest.raises(ValidationError, match=said) as err:
+        SelectionContext(probs=probs, labeled=np.zeros(4, bool))
+    assert err.value.where == "selection context probs row 2"
+    probs[2] = [0.33, 0.33, 0.33]  # rounded to two decimals: within the tolerance of label_noise.SUM_TOLERANCE
+    assert SelectionContext(probs=probs, labeled=np.zeros(4, bool)).probs.shape == (4, 3)
+
 def test_typiclust_takes_the_most_typical_item_of_each_uncovered_cluster() -> None:
     from assetgrade.review.selection import TypiClust
 

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
+from assetgrade.review.label_noise import SUM_TOLERANCE, distribution_rows
 
 __all__ = [
     "STRATEGIES",
@@ -75,6 +76,7 @@ class SelectionContext:
             if self.cost.shape != (k, k):
                 raise ValidationError(f"cost matrix {self.cost.shape}, expected ({k}, {k})", where="selection context")
             check_finite(self.cost, "cost", nonnegative=False)
+        check_distributions(self.probs)
 
     @property
     def unlabeled(self) -> IntArray:
@@ -90,6 +92,21 @@ def check_finite(x: FloatArray, what: str, *, nonnegative: bool) -> None:
         allowed = "finite and >= 0" if nonnegative else "finite"
         raise ValidationError(f"{what} value {x[row, col]} is not allowed; it must be {allowed}",
                               where=f"selection context {what} row {row}")
+
+
+def check_distributions(probs: FloatArray) -> None:
+    """Refuse a row of ``probs`` that does not sum to 1 within ``SUM_TOLERANCE``, naming it.
+
+    Least confidence, margin, entropy and expected cost are formulas on distributions (Settles 2009): an
+    all-zero row (no prediction) was ranked first by least confidence and last by entropy.
+    """
+    bad = np.flatnonzero(~distribution_rows(probs))
+    if len(bad):
+        row = int(bad[0])
+        raise ValidationError(f"probs row sums to {probs[row].sum():.6g}; each row must be a probability distribution "
+                              f"summing to 1 (within {SUM_TOLERANCE})" + (f"; {len(bad)} such rows" if len(bad) > 1
+                                                                           else ""),
+                              where=f"selection context probs row {row}")
 
 
 @runtime_checkable
