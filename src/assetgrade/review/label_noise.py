@@ -7,8 +7,8 @@ here from the paper — cleanlab itself is AGPL and is neither used nor copied:
 1. per-class thresholds t_j = mean of p̂(j|x) over the items labelled j;
 2. the confident joint C[i, j]: items labelled i whose most probable class *among those at or
    above their threshold* (p̂(j|x) >= t_j, up to float rounding in t_j) is j, the given label i
-   when it ties for the largest (equal probabilities are no evidence against it); calibrated so row i sums to the count of label i, then normalised
-   to the joint Q;
+   when it ties for the largest (equal probabilities are no evidence against it); calibrated so
+   row i sums to the count of label i, then normalised to the joint Q;
 3. pruning: ``prune_by_class`` (per label i, the n·Σ_{j≠i} Q[i, j] items with the lowest
    self-confidence), ``prune_by_noise_rate`` (per off-diagonal (i, j), the n·Q[i, j] items
    labelled i with the largest margin p̂(j|x) − p̂(i|x)), ``both`` (their intersection) or
@@ -187,7 +187,7 @@ class LabelIssues:
 
     @property
     def noise_rate(self) -> float:
-        """Estimated fraction of wrong labels: 1 − trace(Q); ``nan`` for no items (Q is all zero, not a distribution)."""
+        """Estimated fraction of wrong labels: 1 − trace(Q); ``nan`` for no items (Q is all zero then)."""
         if not self.joint.sum() > 0:
             return float("nan")
         return float(1.0 - np.trace(self.joint))
@@ -363,7 +363,8 @@ def out_of_fold_probs(
     if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
         raise ValidationError(f"n_splits={n_splits!r} must be an integer >= 2", where="out_of_fold_probs.n_splits")
     if n_splits > len(y):  # sklearn's ValueError did not name the setting
-        raise ValidationError(f"n_splits={n_splits} is more than the {len(y)} items", where="out_of_fold_probs.n_splits")
+        raise ValidationError(f"n_splits={n_splits} is more than the {len(y)} items",
+                              where="out_of_fold_probs.n_splits")
     if groups is not None and n_splits > len(set(groups)):  # sklearn's ValueError did not name the setting
         raise ValidationError(f"n_splits={n_splits} is more than the {len(set(groups))} groups",
                               where="out_of_fold_probs.n_splits")
