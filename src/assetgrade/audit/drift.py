@@ -5,7 +5,7 @@ Signals and their tests:
 - embeddings: squared MMD with an RBF kernel (bandwidth by the median heuristic, fixed on the
   reference) and a permutation test (A. Gretton, K. Borgwardt, M. Rasch, B. Schölkopf,
   A. Smola, "A kernel two-sample test", JMLR 13, 2012), after standardising and PCA fitted on
-  the reference; and a classifier two-sample test (out-of-fold AUC of a linear probe;
+  the reference; and a classifier two-sample test (held-out AUC of a linear probe;
   D. Lopez-Paz, M. Oquab, "Revisiting classifier two-sample tests", ICLR 2017);
 - feature blocks: population stability index and the Kolmogorov-Smirnov D per feature;
 - predicted-grade mix: PSI over grades and a chi-square test; confidence: PSI and KS;
@@ -260,7 +260,7 @@ class DriftMonitor:
         if emb.ndim != 2 or emb.shape[1] != dim:
             return (f"embeddings of size {emb.shape[1] if emb.ndim == 2 else emb.shape}, the reference's are {dim};"
                     " embedding tests skipped")
-        need = 5 if self.policy.classifier_test else 2  # C2ST: 5 folds; MMD: 2 rows
+        need = 5 if self.policy.classifier_test else 2  # C2ST: a stratified half split; MMD: 2 rows
         if len(emb) < need:
             return f"{len(emb)} embedding row(s), the embedding tests need at least {need}; skipped"
         if not np.isfinite(emb).all():
