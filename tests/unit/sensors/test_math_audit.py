@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import stats
 
 from assetgrade.modalities.sensors.extractor import SensorExtractor
-from assetgrade.modalities.sensors.features import RegimeNormalizer
+from assetgrade.modalities.sensors.features import RegimeNormalizer, rolling_features, window_statistics
 from assetgrade.modalities.sensors.health import conformal_correction
 from assetgrade.store.records import AssetRecord, SeriesRef
 
@@ -73,3 +75,18 @@ def test_spectrum_without_a_sampling_rate_or_with_few_samples() -> None:
     assert np.isnan(block.features[1, bands]).all()
     assert np.isfinite(block.features[1, list(block.feature_names).index("vib__mean")])
     assert any("spectrum needs 8" in f for f in block.quality_flags["s"])
+
+
+def test_skewness_and_kurtosis_of_large_values_do_not_overflow() -> None:
+    # the series checks accept values up to 1e150; c**4 overflowed from ~1e77 (kurtosis 0, or an OverflowError)
+    base = np.random.default_rng(0).normal(size=60) ** 2
+    want = rolling_features(pd.DataFrame({"a": base}), window=30).iloc[-1]
+    for scale in (1e100, 1e140):
+        frame = pd.DataFrame({"a": base * scale})
+        every_row, last_row = rolling_features(frame, window=30), rolling_features(frame, window=30, last_only=True)
+        for got in (every_row.iloc[-1], last_row.iloc[-1]):
+            for k in ("a__skew", "a__kurt", "a__crest"):
+                assert got[k] == pytest.approx(want[k], rel=1e-9), (scale, k)
+        s = window_statistics(base * scale)
+        assert s["skew"] == pytest.approx(stats.skew(base), rel=1e-9)
+        assert s["kurt"] == pytest.approx(stats.kurtosis(base), rel=1e-9)

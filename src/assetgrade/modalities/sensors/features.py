@@ -60,10 +60,23 @@ def window_statistics(x: npt.ArrayLike) -> dict[str, float]:
     rms = float(np.sqrt(np.mean(a * a)))
     c = a - mean
     m2 = float(np.mean(c * c))
-    skew = float(np.mean(c**3) / m2**1.5) if m2 > _EPS else 0.0
-    kurt = float(np.mean(c**4) / m2**2 - 3.0) if m2 > _EPS else 0.0
+    cs = _pow2_scaled(c)  # the same moments' ratios, without overflow on large values
+    s2 = float(np.mean(cs * cs))
+    skew = float(np.mean(cs**3) / s2**1.5) if m2 > _EPS else 0.0
+    kurt = float(np.mean(cs**4) / s2**2 - 3.0) if m2 > _EPS else 0.0
     crest = float(np.max(np.abs(a)) / rms) if rms > _EPS else 0.0
     return {"mean": mean, "std": std, "rms": rms, "skew": skew, "kurt": kurt, "crest": crest}
+
+
+def _pow2_scaled(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by the power of two nearest its largest magnitude (along the last axis).
+
+    Skewness and kurtosis do not depend on the scale, and dividing by a power of two is exact, so
+    their values keep every bit while third and fourth powers stay far from overflow (a channel of
+    1e100, which the series checks accept, had its kurtosis overflow to 0).
+    """
+    peak = np.max(np.abs(x), axis=-1, keepdims=True) if x.size else np.ones((*x.shape[:-1], 1))
+    return x / np.exp2(np.round(np.log2(np.where(peak > 0, peak, 1.0))))
 
 
 def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
@@ -78,7 +91,7 @@ def _skew_kurt(a: np.ndarray) -> tuple[float, float]:
     if n < 3 or np.all(a == a[0]):
         return float("nan"), float("nan")
     d = a - a[0]  # exact for values near the first (Sterbenz), so a small change on a large level keeps its digits
-    c = d - d.mean()
+    c = _pow2_scaled(d - d.mean())  # scale-free moments; c**4 of values beyond ~1e77 overflowed
     m2, m3 = float(np.mean(c * c)), float(np.mean(c**3))
     skew = np.sqrt(n * (n - 1.0)) / (n - 2.0) * m3 / m2**1.5
     if n < 4:
@@ -180,8 +193,9 @@ def rolling_features(
             peak = np.abs(tails).max(axis=1, keepdims=True)
         else:
             rolled = [pd.Series(x) for x in X]
-            skew = np.array([r.rolling(window, min_periods=min(3, window)).skew().to_numpy() for r in rolled])
-            kurt = np.array([r.rolling(window, min_periods=min(4, window)).kurt().to_numpy() for r in rolled])
+            scaled = [pd.Series(x) for x in _pow2_scaled(X)]  # scale-free moments, without overflow
+            skew = np.array([r.rolling(window, min_periods=min(3, window)).skew().to_numpy() for r in scaled])
+            kurt = np.array([r.rolling(window, min_periods=min(4, window)).kurt().to_numpy() for r in scaled])
             peak = np.array([r.abs().rolling(window, min_periods=1).max().to_numpy() for r in rolled])
         per["rms"] = rms
         per["skew"] = np.nan_to_num(skew, nan=0.0, posinf=0.0, neginf=0.0)
