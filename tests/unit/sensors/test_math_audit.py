@@ -90,3 +90,18 @@ def test_skewness_and_kurtosis_of_large_values_do_not_overflow() -> None:
         s = window_statistics(base * scale)
         assert s["skew"] == pytest.approx(stats.skew(base), rel=1e-9)
         assert s["kurt"] == pytest.approx(stats.kurtosis(base), rel=1e-9)
+
+
+def test_slopes_are_least_squares_on_the_time_stamps_when_they_are_irregular() -> None:
+    t = np.r_[np.arange(20.0), 20 + 3 * np.arange(20.0)]  # the step changes from 1 to 3
+    line = rolling_features(pd.DataFrame({"a": 2 * t + 5}, index=t), window=10, slope_windows=(10, 30))
+    assert line["a__slope10"].iloc[-1] == pytest.approx(2.0) and line["a__slope30"].iloc[-1] == pytest.approx(2.0)
+    rng = np.random.default_rng(0)
+    t = np.cumsum(rng.uniform(0.5, 2.0, 120))
+    x = rng.normal(size=120).cumsum()
+    every = rolling_features(pd.DataFrame({"a": x}, index=t), window=10, slope_windows=(10,))["a__slope10"]
+    last = rolling_features(pd.DataFrame({"a": x}, index=t), window=10, slope_windows=(10,), last_only=True)
+    for r in (1, 5, 60, 119):
+        lo = max(0, r - 9)
+        assert every.iloc[r] == pytest.approx(np.polyfit(t[lo : r + 1], x[lo : r + 1], 1)[0], rel=1e-9, abs=1e-12)
+    assert last["a__slope10"].iloc[-1] == pytest.approx(every.iloc[-1], rel=1e-12)

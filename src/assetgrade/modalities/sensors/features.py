@@ -105,11 +105,12 @@ _CHUNK_VALUES = 4_000_000
 """Window values gathered at once (32 MB of floats) when every row's window is computed."""
 
 
-def _window_moments(X: np.ndarray, rows: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                        np.ndarray, np.ndarray]:
+def _window_moments(X: np.ndarray, rows: np.ndarray, w: int, t: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per channel (row of ``X``) and per row ``i`` of ``rows``, over the window [max(0, i - w + 1), i]:
     the window's first value x0, the sums of d, d² and k·d with d = x − x0 and k = 0, 1, ... the
-    position in the window, and the window length m.
+    position in the window (with ``t``, the times: k = t − t0, the time since the window's first
+    row), and the window length m.
 
     Each window is summed on its own values, relative to its own first value: cumulative sums over
     the whole history lose the digits of a small window on a long or offset series (on a week of
@@ -126,12 +127,13 @@ def _window_moments(X: np.ndarray, rows: np.ndarray, w: int) -> tuple[np.ndarray
         h = int(m[head].max())
         d = X[:, :h] - X[:, :1]
         x0[:, head] = X[:, :1]
-        k = np.arange(h, dtype=float)
+        k = np.arange(h, dtype=float) if t is None else t[:h] - t[0]
         for out, v in ((s1, d), (s2, d * d), (sk, d * k)):
             out[:, head] = np.cumsum(v, axis=-1)[:, m[head] - 1]  # a short prefix: no digits lost
     full = np.flatnonzero(m == w)
     if len(full):
         view = np.lib.stride_tricks.sliding_window_view(X, w, axis=-1)  # (channels, n - w + 1, w), no copy
+        times = None if t is None else np.lib.stride_tricks.sliding_window_view(t, w)
         k = np.arange(w, dtype=float)
         step = max(1, _CHUNK_VALUES // max(1, C * w))
         for a in range(0, len(full), step):
@@ -139,6 +141,9 @@ def _window_moments(X: np.ndarray, rows: np.ndarray, w: int) -> tuple[np.ndarray
             V = view[:, int(lo[at[0]]) : int(lo[at[-1]]) + 1, :]
             d = V - V[..., :1]
             x0[:, at], s1[:, at], s2[:, at] = V[..., 0], d.sum(axis=-1), (d * d).sum(axis=-1)
+            if times is not None:
+                T = times[int(lo[at[0]]) : int(lo[at[-1]]) + 1]
+                k = T - T[:, :1]  # (rows, w): each window's own times since its first row
             sk[:, at] = (d * k).sum(axis=-1)
     return x0, s1, s2, sk, m.astype(float)
 
@@ -173,8 +178,6 @@ def rolling_features(
     if n == 0:
         raise ValidationError("empty series", where="rolling_features")
     t = np.asarray(frame.index, dtype=float)
-    step = float(np.median(np.diff(t))) if n > 1 else 1.0
-    step = step if step > 0 else 1.0
     i = np.arange(n - 1, n) if last_only else np.arange(n)  # the rows to compute
     # every channel at once, one contiguous row per channel (each row's sums and means are the 1-D ones)
     X = np.ascontiguousarray(frame.to_numpy(dtype=float).T)
@@ -202,11 +205,14 @@ def rolling_features(
         per["kurt"] = np.nan_to_num(kurt, nan=0.0, posinf=0.0, neginf=0.0)
         per["crest"] = np.where(rms > _EPS, peak / np.maximum(rms, _EPS), 0.0)
     for w in slope_windows:
-        _, ws1, _, wsk, wm = _window_moments(X, i, w)
-        # least squares on positions k = 0..m-1 of the window: sum k = m(m-1)/2, m·sum k² - (sum k)² = m²(m²-1)/12
-        num = wm * wsk - wm * (wm - 1.0) / 2.0 * ws1
-        den = wm * wm * (wm * wm - 1.0) / 12.0
-        per[f"slope{w}"] = np.where(wm > 1, num / np.maximum(den, 1.0), 0.0) / step
+        # least squares on the window's times τ = t - t0: (m Σ τd - Σ τ Σ d) / (m Σ τ² - (Σ τ)²). It used
+        # positions over the median step, 3x off where the step changed inside the window
+        _, ws1, _, wsk, wm = _window_moments(X, i, w, t)
+        _, ts1, ts2, _, _ = _window_moments(t[None, :], i, w)  # Σ τ and Σ τ² of each window
+        num = wm * wsk - ts1 * ws1
+        den = wm * ts2 - ts1 * ts1
+        ok = (wm > 1) & (den > 0)
+        per[f"slope{w}"] = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
     first, at = np.unique(np.minimum(i, window - 1), return_inverse=True)  # the first window (so far)
     f0, fs1, _, _, fm = _window_moments(X, first, window)
     per["delta"] = mean - (f0 + fs1 / fm)[:, at]
