@@ -358,7 +358,7 @@ class RegimeNormalizer:
         counts = np.bincount(labels, minlength=self.n_regimes_)
         self.mean_ = np.zeros((self.n_regimes_, len(self.channels_)))
         self.std_ = np.ones((self.n_regimes_, len(self.channels_)))
-        for r in np.flatnonzero(counts):
+        for r in np.flatnonzero(counts).tolist():
             self.mean_[r] = x[labels == r].mean(axis=0)
         # a regime of one training row has no spread of its own: it gets the pooled within-regime std
         # (it used to keep mean 0 and std 1, so its rows came out as raw values, hundreds of "sigmas")
