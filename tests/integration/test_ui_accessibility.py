@@ -7,6 +7,7 @@ injects it into the page: nothing is downloaded when the tests run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,4 +175,127 @@ def test_asset_page_after_a_conflict_and_after_a_refused_review(browser: Any, se
     page.get_by_role("button", name="Submit review").click()
     expect(page.locator("#login-again")).to_be_visible()
     _both_widths(page, "an asset page after a review sent without a session")
+    page.context.close()
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """Relative luminance of an sRGB colour (WCAG 2.1, definition of relative luminance)."""
+    def lin(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    """Contrast ratio of two CSS ``rgb(...)`` colours as the browser computes them."""
+    la, lb = (_luminance(tuple(float(x) for x in re.findall(r"[\d.]+", c)[:3])) for c in (a, b))  # type: ignore[arg-type]
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+FOCUS_STYLE = """el => {
+    const s = getComputedStyle(el), r = el.getBoundingClientRect();
+    // the colour the outline is drawn on: whatever has a background just outside it (left, else right, of the box)
+    const off = parseFloat(s.outlineOffset) + parseFloat(s.outlineWidth) + 1;
+    const x = r.left - off >= 0 ? r.left - off : r.right + off, y = r.top + r.height / 2;
+    let bg = "rgb(255, 255, 255)";
+    for (const under of document.elementsFromPoint(x, y)) {
+        if (under === el || el.contains(under)) { continue; }
+        const c = getComputedStyle(under).backgroundColor;
+        if (c && c !== "rgba(0, 0, 0, 0)" && c !== "transparent") { bg = c; break; }
+    }
+    const name = el.getAttribute("name") || el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40);
+    return {tag: el.tagName, id: el.id, name: name,
+            style: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor, bg: bg};
+}"""
+
+
+def _focus_ring(page: Any) -> dict[str, Any]:
+    """The focused element and its outline (style, width, colour) and the background it is drawn on."""
+    return dict(page.evaluate(f"() => ({FOCUS_STYLE})(document.activeElement)"))
+
+
+def _assert_visible_focus(ring: dict[str, Any]) -> None:
+    """WCAG 2.4.7 (focus visible), with the outline's contrast against its background at 3:1 (1.4.11)."""
+    assert ring["style"] not in ("none", "hidden") and ring["width"] >= 2, f"no visible focus outline on {ring}"
+    ratio = _contrast(ring["colour"], ring["bg"])
+    assert ratio >= 3, f"focus outline {ring['colour']} on {ring['bg']} has contrast {ratio:.2f} < 3 ({ring})"
+
+
+def test_review_form_done_with_the_keyboard_alone_and_focus_is_visible(browser: Any,  # noqa: F811
+                                                                       served_a11y: Served) -> None:
+    from playwright.sync_api import expect
+
+    served = served_a11y
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/demo-003")
+    rings: list[dict[str, Any]] = []
+    for _ in range(60):  # Tab from the top of the page, through the header and the evidence, to the grades
+        page.keyboard.press("Tab")
+        ring = _focus_ring(page)
+        rings.append(ring)
+        if ring["name"] == "grade":
+            break
+    assert rings[0]["tag"] == "A" and rings[0]["name"] == "Skip to content"
+    assert rings[-1]["name"] == "grade", [r["name"] for r in rings]
+    page.keyboard.press("ArrowRight")  # the radio group: arrows pick the grade
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("input[name=grade][value=C]")).to_be_checked()
+    page.keyboard.press("b")  # the page's own shortcut works with a grade focused
+    expect(page.locator("input[name=grade][value=B]")).to_be_checked()
+    rings.append(_focus_ring(page))
+    n = page.locator("#defect-list li").count()  # the model's defects: a drop-down and a Remove button each
+    for _ in range(2 * n + 1):  # Tab past them to the button that adds a defect
+        page.keyboard.press("Tab")
+        rings.append(_focus_ring(page))
+        if rings[-1]["id"] == "add-defect":
+            break
+    expect(page.locator("#add-defect")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#defect-list li")).to_have_count(n + 1)
+    new_select = page.locator("#defect-list li select").last
+    for _ in range(3 * n + 3):  # the defect list comes before the button: Shift+Tab back to the new row
+        if new_select.evaluate("el => el === document.activeElement"):
+            break
+        page.keyboard.press("Shift+Tab")
+    expect(new_select).to_be_focused()
+    rings.append(_focus_ring(page))
+    page.keyboard.press("ArrowDown")  # another defect type, picked with the keyboard
+    picked = new_select.input_value()
+    for _ in range(3 * n + 6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "note":
+            break
+    expect(page.get_by_label("Note")).to_be_focused()
+    rings.append(_focus_ring(page))
+    page.keyboard.type("graded with the keyboard only")
+    page.keyboard.press("Tab")
+    expect(page.locator("#submit-review")).to_be_focused()
+    rings.append(_focus_ring(page))
+    for ring in rings:
+        _assert_visible_focus(ring)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**saved=demo-003")
+    review = served.api("alice").get("/api/v1/assets/demo-003/reviews").json()[0]
+    assert review["grade"] == "B" and review["note"] == "graded with the keyboard only"
+    assert picked in [d["id"] for d in review["defects"]]
+    page.context.close()
+
+
+def test_every_control_of_the_pages_shows_its_focus(browser: Any, served_a11y: Served) -> None:  # noqa: F811
+    page = _login(browser, served_a11y, "admin")
+    for path in ("/ui/queue", "/ui/requests", "/ui/assets/demo-001"):
+        page.goto(served_a11y.url + path)
+        seen = 0
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            ring = _focus_ring(page)
+            if ring["tag"] == "BODY":
+                break
+            _assert_visible_focus({**ring, "page": path})
+            seen += 1
+        assert seen >= 5, path
+    page.goto(f"{served_a11y.url}/ui/queue")  # the row j/k select is marked as visibly as a focused control
+    page.keyboard.press("j")
+    _assert_visible_focus({**page.locator("#queue-rows tr.selected").evaluate(FOCUS_STYLE), "page": "queue row"})
     page.context.close()
