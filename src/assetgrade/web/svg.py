@@ -15,9 +15,14 @@ import numpy.typing as npt
 
 __all__ = ["distribution_bars", "line_chart", "series_plot", "stacked_bars"]
 
-PALETTE = ("#2b8a3e", "#74b816", "#f59f00", "#e8590c", "#c92a2a", "#862e9c", "#1971c2", "#495057")
-GRADE_COLOURS = ("#2b8a3e", "#5c940d", "#e67700", "#c92a2a")
-"""The grade badges' colours in ``static/app.css`` (``.g-A`` to ``.g-D``), best grade to worst."""
+PALETTE = ("#2b8a3e", "#649e13", "#c58000", "#e8590c", "#c92a2a", "#862e9c", "#1971c2", "#495057")
+"""Sensor channels' line colours: each 3:1 at least against the plot's #fafafa (WCAG 2.1, 1.4.11 non-text contrast);
+the legend writes the names in the text colour beside a swatch of the line's colour."""
+GRADE_COLOURS = ("#2a853c", "#51820b", "#b45d00", "#c92a2a")
+"""The grade badges' colours in ``static/app.css`` (``.g-A`` to ``.g-D``), best grade to worst: white text on them,
+and each as text on white, is 4.5:1 at least (WCAG 2.1, 1.4.3)."""
+OFF_SCALE = "#6e767e"
+"""Grades no longer on the scale (grey, 4.5:1 on white)."""
 
 
 def grade_colours(n: int) -> list[str]:
@@ -26,7 +31,7 @@ def grade_colours(n: int) -> list[str]:
     >>> grade_colours(4) == list(GRADE_COLOURS)
     True
     >>> grade_colours(2)
-    ['#2b8a3e', '#c92a2a']
+    ['#2a853c', '#c92a2a']
     """
     anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in GRADE_COLOURS], dtype=np.float64)
     out = []
@@ -137,7 +142,7 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
         color = PALETTE[k % len(PALETTE)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.3"/>')
         lo_s, hi_s = _range_text(lo, hi)
-        legend.append(f'<tspan fill="{color}">■ {escape(str(name))} [{lo_s}, {hi_s}]</tspan> ')
+        legend.append(f'<tspan fill="{color}">■</tspan> {escape(str(name))} [{lo_s}, {hi_s}] ')
     for i in range(0, len(legend), per_line):
         parts.append(f'<text x="{pad_l}" y="{12 + 14 * (i // per_line)}" class="lgd">'
                      f'{"".join(legend[i:i + per_line])}</text>')
@@ -222,7 +227,7 @@ def stacked_bars(x_labels: Sequence[str], mixes: Sequence[Mapping[str, int]], gr
     bw = pw / n * 0.8
     parts = [f'<text x="{pad_l}" y="14" class="ttl">{escape(title)}</text>']
     n_scale = len(grades) if scale is None else scale
-    colour = grade_colours(n_scale) + ["#868e96"] * (len(grades) - n_scale)  # as the grade badges elsewhere
+    colour = grade_colours(n_scale) + [OFF_SCALE] * (len(grades) - n_scale)  # as the grade badges elsewhere
     for i, (day, mix) in enumerate(zip(x_labels, mixes, strict=False)):
         total = sum(mix.values()) or 1
         y: float = pad_t + ph
