@@ -301,6 +301,30 @@ def test_every_control_of_the_pages_shows_its_focus(browser: Any, served_a11y: S
     page.context.close()
 
 
+def test_after_a_conflict_the_keyboard_goes_on_from_the_message(browser: Any, served_a11y: Served) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    served = served_a11y
+    page = _login(browser, served, "alice")
+    page.goto(f"{served.url}/ui/assets/demo-005")
+    version = served.api("bob").get("/api/v1/assets/demo-005").json()["version"]
+    assert served.api("bob").post("/api/v1/assets/demo-005/reviews",
+                                  json={"expected_version": version, "grade": "A"}).status_code == 201
+    page.keyboard.press("4")
+    page.locator("#submit-review").focus()  # a keyboard user presses the focused button
+    page.keyboard.press("Enter")
+    msg = page.locator("#review-message")
+    expect(msg).to_contain_text("Conflict")
+    # the button they pressed was swapped out with the panel: the focus is on the message, not lost to the page
+    expect(msg).to_be_focused()
+    page.keyboard.press("Tab")  # and goes on into the form, not back to the top of the page
+    expect(page.locator("input[name=grade][value=D]")).to_be_focused()
+    page.keyboard.press("Enter")  # having read their review, submit again
+    page.wait_for_url("**saved=demo-005")
+    assert [r["reviewer"] for r in served.api("bob").get("/api/v1/assets/demo-005/reviews").json()] == ["alice", "bob"]
+    page.context.close()
+
+
 TEXT_COLOURS = r"""() => {
     const out = [];
     for (const b of document.querySelectorAll(".grade")) {  // grade badges: their text on their own colour

@@ -198,7 +198,13 @@
     submitting = false;
     /* a refused review: the keyboard goes to the field the reason is written beside */
     var bad = $("#review-form [aria-invalid=true]") || $("#review-form fieldset.invalid select");
+    var msg = $("#review-message");
     if (bad) { bad.focus(); }
+    else if (msg) {
+      /* a conflict: the panel was swapped with the button that had the focus; the keyboard goes on from the
+         message (read it, Tab into the form, Enter submits again) instead of from the top of the page */
+      msg.setAttribute("tabindex", "-1"); msg.focus();
+    }
   }
 
   /* Unsaved work (a grade picked, a note, boxes) is not lost to a stray j/k, a link or a closed tab
