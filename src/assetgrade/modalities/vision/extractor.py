@@ -27,6 +27,7 @@ from assetgrade.modalities.vision.quality import (
     fit_flag_factors,
     flag_factor,
     temper,
+    temper_labels,
 )
 from assetgrade.modalities.vision.settings import as_number, check_settings, check_views
 from assetgrade.store.records import AssetRecord, ImageRef
@@ -367,7 +368,7 @@ class VisionExtractor:
             gp = temper(np.mean([self.grade_head_.predict_proba(v) for v in views], axis=0), factors)
             expected = gp @ np.arange(K)
             worst = int(np.argmax(expected))
-            dp = (temper(np.mean([self.defect_head_.predict_proba(v) for v in views], axis=0), factors)
+            dp = (temper_labels(np.mean([self.defect_head_.predict_proba(v) for v in views], axis=0), factors)
                   if self.defect_head_ else np.zeros((len(X), 0)))
             a_ratio: npt.NDArray[np.float64] = np.zeros(len(pairs))
             a_maps: list[Any] = [None] * len(pairs)

@@ -5,7 +5,8 @@ brightfield microscopy: a comparative study", ICPR 2000); exposure is the share 
 dark/bright pixels; glare is a large connected blob of saturated pixels in an otherwise normally
 exposed image. A flagged image still counts, but its probabilities are pulled toward uniform:
 p' = f · p + (1 − f) / K with f = the product of the flags' factors (``FLAG_FACTORS``, or
-factors learned from held-out predictions by :func:`fit_flag_factors`).
+factors learned from held-out predictions by :func:`fit_flag_factors`); independent yes/no
+probabilities (one per defect label) are each pulled toward 1/2 (:func:`temper_labels`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from assetgrade.errors import ValidationError
 
 __all__ = [
     "FLAG_FACTORS", "MIN_FLAGGED", "QUALITY_FEATURES", "QualityReport", "QualitySettings", "assess_quality",
-    "fit_flag_factors", "flag_factor", "temper",
+    "fit_flag_factors", "flag_factor", "temper", "temper_labels",
 ]
 
 FLAG_FACTORS: dict[str, float] = {
@@ -150,6 +151,23 @@ def temper(proba: npt.NDArray[np.float64], factor: float | npt.NDArray[np.float6
     if f.ndim == 1:
         f = f[:, None]
     return f * p + (1.0 - f) / p.shape[-1]  # type: ignore[no-any-return]
+
+
+def temper_labels(proba: npt.NDArray[np.float64], factor: float | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Pull independent per-label probabilities (columns of a multi-label head) toward 1/2: f · p + (1 − f) / 2.
+
+    Each column is its own two-outcome distribution (the label is present or not), so its uniform
+    is 1/2 whatever the number of labels; :func:`temper` on such a matrix would pull toward
+    1/(number of labels), and with one label toward 1, raising a defect's probability on a flagged photo.
+
+    >>> temper_labels(np.array([[0.1, 0.9]]), 0.5).tolist()
+    [[0.3, 0.7]]
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    f = np.asarray(factor, dtype=np.float64)
+    if f.ndim == 1:
+        f = f[:, None]
+    return f * p + (1.0 - f) * 0.5  # type: ignore[no-any-return]
 
 
 def flag_factor(flags: Sequence[str], factors: Mapping[str, float] = FLAG_FACTORS) -> float:
