@@ -190,9 +190,12 @@ class NegationDetector:
             return "negated"
         before = [h for h in hits if h.end <= start]
         after = [h for h in hits if h.start >= end]
-        # clause boundaries: the nearest terminators on each side
+        # clause boundaries: the nearest terminators on each side; a line break ends a sentence too (NegEx
+        # scopes a trigger within its sentence, and a log's lines are its sentences)
         left = max((h.end for h in before if h.kind == "terminate"), default=0)
         right = min((h.start for h in after if h.kind == "terminate" and words[h.start] != "?"), default=len(words))
+        left = max(left, max((b for b in breaks if b <= start), default=0))
+        right = min(right, min((b for b in breaks if b >= end), default=len(words)))
         clause = [h for h in hits if left <= h.start and h.end <= right]
         for h in reversed(before):
             if h.start < left or start - h.end > self.pre_window or h.answer:
@@ -208,7 +211,7 @@ class NegationDetector:
             if h.kind == "post_neg" and not any(x.kind == "repair" for x in clause if x.start >= end):
                 return "negated"
         if any(h.kind == "hedge" and words[h.start] == "?" and not h.answer for h in hits
-               if not _found_between(words, h, start, end)):
+               if not _found_between(words, h, start, end, breaks)):
             return "uncertain"
         repaired = self.adapted and any(h.kind == "repair" for h in clause)
         for h in before:
@@ -242,10 +245,10 @@ class NegationDetector:
         return self._status(words, hits, idx[0], idx[-1] + 1, breaks)
 
 
-def _found_between(words: list[str], h: _Hit, start: int, end: int) -> bool:
-    """True when a "?" is separated from the finding by "found" or a full stop (its own clause)."""
+def _found_between(words: list[str], h: _Hit, start: int, end: int, breaks: frozenset[int] = frozenset()) -> bool:
+    """True when a "?" is separated from the finding by "found", a full stop or a line break (its own clause)."""
     lo, hi = (h.end, start) if h.end <= start else (end, h.start)
-    return any(w in ("found", ".") for w in words[lo:hi])
+    return any(w in ("found", ".") for w in words[lo:hi]) or any(lo <= b <= hi for b in breaks)
 
 
 def _numeral(word: str) -> bool:
