@@ -51,6 +51,7 @@ __all__ = ["FAULT_WORDS", "NegationDetector", "Status", "tokenize_spans"]
 Status = Literal["confirmed", "negated", "uncertain"]
 
 _TOKEN = re.compile(r"\w+(?:['/-]\w+)*|[^\w\s]")
+_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2013": "-", "\u2014": "-"})
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 
 
@@ -60,8 +61,9 @@ def tokenize_spans(text: str) -> list[tuple[str, int, int]]:
     >>> tokenize_spans("No leak, L/H.")
     [('no', 0, 2), ('leak', 3, 7), (',', 7, 8), ('l/h', 9, 12), ('.', 12, 13)]
     """
-    # a typographic apostrophe (``isn’t`` from phones and word processors) reads as ``'``; same length
-    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text.replace("\u2019", "'"))]
+    # typographic apostrophe and dashes (``isn’t``, ``leak – ok`` from phones and word processors) read as
+    # ``'`` and ``-``, so an en or em dash ends a clause as a hyphen does; same length
+    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text.translate(_TYPOGRAPHIC))]
 
 
 def _phrases(items: Iterable[str]) -> list[tuple[str, ...]]:
