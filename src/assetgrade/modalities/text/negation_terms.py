@@ -210,6 +210,11 @@ PSEUDO = (
     "inspection hatch",
     "no .",  # "No. 3 bearing": a number only when a digit or "#" follows (the rules check)
     "not only",
+    # NegEx's pseudo-negations (Chapman et al. 2001): a trend denied, not the finding ("no increase in leak")
+    "no increase",
+    "no change",
+    "no significant change",
+    "no further increase",
 )
 TERMINATE = (".", ";", ",", "-", "found", "but", "however", "although", "then", "after")
 
