@@ -1,6 +1,6 @@
 """Entity linking: maintenance-text terms to ontology components and defects, with a score.
 
-First the ontology's own names and synonyms (``ont.lookup``) on the term, its singular and
+First the ontology's own names and synonyms (``ont.lookup``) on the term, its singular forms and
 its sub-phrases, longest first (score 1.0, or 0.9 for a sub-phrase); then cosine similarity
 of MiniLM sentence embeddings (:mod:`.embed`) between the term and every name and synonym,
 accepted above a threshold — dense retrieval in the manner of Sentence-BERT (Reimers &
@@ -58,9 +58,22 @@ def singular_forms(word: str) -> tuple[str, ...]:
     return ()
 
 
-def _singular(word: str) -> str:
-    forms = singular_forms(word)
-    return forms[-1] if forms else word
+def _singulars(words: Sequence[str]) -> list[str]:
+    """The phrase with its plural words singular: each form of :func:`singular_forms`, likeliest first.
+
+    ``gearboxes`` → ``gearbox``, then ``gearboxe``; ``valves`` → ``valv``, then ``valve`` (one
+    form alone missed one of the two kinds: the last one linked ``valves`` but not ``gearboxes``).
+
+    >>> _singulars(["worn", "bushes"])
+    ['worn bush', 'worn bushe']
+    """
+    forms = [singular_forms(w) or (w,) for w in words]
+    out: list[str] = []
+    for k in range(max((len(f) for f in forms), default=1)):
+        text = " ".join(f[min(k, len(f) - 1)] for f in forms)
+        if text not in out:
+            out.append(text)
+    return out
 
 
 class OntologyLinker:
@@ -104,7 +117,7 @@ class OntologyLinker:
     def _synonym(self, term: str, kind: Kind | None) -> Link | None:
         norm = normalise_term(term)
         words = norm.split()
-        tries = [norm, " ".join(_singular(w) for w in words)]
+        tries = [norm, *_singulars(words)]
         for text in tries:
             m = self.ontology.lookup(text)
             if m is not None and (kind is None or m.kind == kind):
@@ -113,7 +126,7 @@ class OntologyLinker:
             # components: the head noun is usually last, so prefer later sub-phrases
             for i in range(len(words) - n, -1, -1):
                 sub = words[i : i + n]
-                for text in (" ".join(sub), " ".join(_singular(w) for w in sub)):
+                for text in (" ".join(sub), *_singulars(sub)):
                     m = self.ontology.lookup(text)
                     if m is not None and (kind is None or m.kind == kind):
                         return Link(term, m.kind, m.id, 0.9, "subphrase")
