@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from assetgrade.modalities.vision.anomaly import PatchCore
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.modalities.vision.extractor import VisionExtractor
 from assetgrade.modalities.vision.quality import assess_quality, temper_labels
@@ -56,3 +57,27 @@ def test_a_flagged_clean_photo_gets_no_defect_from_tempering(
     f = 0.6 * 0.7
     assert np.isclose(p, f * raw + (1 - f) * 0.5)
     assert (p >= 0.5) == (raw >= 0.5)  # tempering never flips a label across one half
+
+
+def test_alarm_threshold_uses_the_finite_sample_rank() -> None:
+    """A new good image exceeds the k-th smallest of n exchangeable good scores with probability
+    (n - k + 1)/(n + 1); np.quantile's (n - 1) interpolation broke the target (150 scores, 5 %: 5.3 %)."""
+    for n in (20, 60, 99, 150, 400):
+        for target in (0.01, 0.05, 0.1):
+            thr = PatchCore.threshold(np.arange(n, dtype=float), target)
+            k = int(thr.value) + 1  # the rank of the chosen score
+            if thr.guaranteed:
+                assert (n - k + 1) / (n + 1) <= target + 1e-12
+                assert (n - k + 2) / (n + 1) > target  # the lowest such rank, not a needlessly high one
+            else:
+                assert k == n and (n + 1) * target < 1
+    assert PatchCore.threshold(np.arange(150, dtype=float), 0.05).value == 143.0
+
+
+def test_too_few_good_images_say_the_target_cannot_be_met() -> None:
+    thr = PatchCore.threshold(np.arange(20, dtype=float), 0.01)
+    assert not thr.guaranteed and thr.value == 19.0 and np.isclose(thr.expected_false_alarm, 1 / 21)
+    assert "4.8% of good images, not the 1.0% asked" in thr.explain() and "99 are needed" in thr.explain()
+    assert PatchCore.threshold(np.arange(99, dtype=float), 0.01).guaranteed
+    tied = PatchCore.threshold(np.zeros(200), 0.01)  # ties: every good score equal, none above
+    assert tied.value == 0.0 and tied.observed_false_alarm == 0.0 and tied.guaranteed

@@ -7,7 +7,8 @@ memory bank of normal patches; greedy k-center coreset subsampling (on a random 
 keeps the bank bounded however many good images arrive; a test patch's score is its distance
 to the nearest bank patch, the image score is the maximum over patches, and the patch scores
 upsampled and smoothed (Gaussian, sigma 4 px) are the heat map. The alarm threshold comes from
-a target false-alarm rate on held-out good images, never from a raw score.
+a target false-alarm rate on held-out good images (a finite-sample (n + 1) rank, which says when
+there are too few of them for the target), never from a raw score.
 """
 
 from __future__ import annotations
@@ -114,18 +115,38 @@ def greedy_coreset(
 
 @dataclass(frozen=True)
 class AlarmThreshold:
-    """An anomaly-score threshold set from a target false-alarm rate on held-out good images."""
+    """An anomaly-score threshold set from a target false-alarm rate on held-out good images.
+
+    ``value`` is the k-th smallest of the n held-out good scores, k = ceil((n + 1)(1 − target)):
+    for a new good image exchangeable with them, P(score > value) ≤ k' / (n + 1) ≤ target, the
+    finite-sample rank of split conformal prediction (V. Vovk, A. Gammerman, G. Shafer,
+    "Algorithmic Learning in a Random World", 2005; J. Lei et al., "Distribution-free predictive
+    inference for regression", JASA 2018). When k > n (fewer than 1/target − 1 good images: 20
+    cannot promise 1 %) no held-out score is high enough; ``value`` is then their maximum, which
+    a new good image exceeds with probability 1/(n + 1), and ``guaranteed`` is False.
+    """
 
     value: float
     target_false_alarm: float
     observed_false_alarm: float
     n_good: int
+    guaranteed: bool = True
+
+    @property
+    def expected_false_alarm(self) -> float:
+        """The false-alarm rate the threshold can promise: the target, or 1/(n + 1) when that is higher."""
+        return self.target_false_alarm if self.guaranteed else 1.0 / (self.n_good + 1)
 
     def explain(self) -> str:
         """The threshold in words people act on, not as a raw score."""
+        seen = f"{100 * self.observed_false_alarm:.1f}% of {self.n_good} held-out good images scored above it"
+        if self.guaranteed:
+            return f"alarms on about {100 * self.target_false_alarm:.1f}% of good images ({seen})"
+        need = int(np.ceil(1.0 / self.target_false_alarm - 1.0 - 1e-9))
         return (
-            f"alarms on about {100 * self.target_false_alarm:.1f}% of good images "
-            f"({100 * self.observed_false_alarm:.1f}% of {self.n_good} held-out good images scored above it)"
+            f"alarms on about {100 * self.expected_false_alarm:.1f}% of good images, not the "
+            f"{100 * self.target_false_alarm:.1f}% asked: {self.n_good} held-out good images cannot set a rarer "
+            f"alarm than 1 in {self.n_good + 1}, {need} are needed ({seen})"
         )
 
 
@@ -201,12 +222,17 @@ class PatchCore:
 
     @staticmethod
     def threshold(good_scores: npt.ArrayLike, target_false_alarm: float = 0.01) -> AlarmThreshold:
-        """The alarm threshold that about ``target_false_alarm`` of held-out good images exceed."""
-        g = np.sort(np.asarray(good_scores, dtype=np.float64))
+        """The alarm threshold a new good image exceeds with probability at most ``target_false_alarm``
+        (the (n + 1) rank of :class:`AlarmThreshold`; with too few held-out images it says it cannot)."""
+        g = np.sort(np.asarray(good_scores, dtype=np.float64).ravel())
         if len(g) == 0:
             raise ValidationError("need held-out good images to set the alarm threshold", where="PatchCore")
+        if not np.isfinite(g).all():
+            raise ValidationError("held-out good-image scores contain NaN/inf", where="PatchCore")
         if not 0 < target_false_alarm < 1:
             raise ValidationError("target_false_alarm must be in (0, 1)", where="PatchCore")
-        value = float(np.quantile(g, 1 - target_false_alarm, method="higher"))
+        n = len(g)
+        k = int(np.ceil((n + 1) * (1.0 - target_false_alarm) - 1e-9))  # 1-based rank; tolerance for 0.99 * 100
+        value = float(g[min(k, n) - 1])
         observed = float(np.mean(g > value))
-        return AlarmThreshold(value, target_false_alarm, observed, len(g))
+        return AlarmThreshold(value, target_false_alarm, observed, n, guaranteed=k <= n)

@@ -273,6 +273,8 @@ class VisionExtractor:
             scores, _ = pc.score(np.stack([seen[i].patches for i in hold]))  # type: ignore[union-attr]
             self.anomaly_ = pc
             self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
+            if not self.alarm_.guaranteed:
+                self.fit_notes_.append(f"anomaly alarm threshold: {self.alarm_.explain()}")
         return self
 
     def _choose_head(self, X: npt.NDArray[Any], y: npt.NDArray[np.int64], folds_by: list[Any], k: int,
