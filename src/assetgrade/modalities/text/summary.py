@@ -304,7 +304,9 @@ class LogSummarizer:
         recurring_components = set()
         for (comp, _), when in events.items():
             when = sorted(set(when))
-            hits = sum((b - a).days <= self.recurrence_window_days for a, b in itertools.pairwise(when))
+            # elapsed time, not whole days: timedelta.days floors, so 90.5 days counted as within 90
+            window = self.recurrence_window_days * 86400.0
+            hits = sum((b - a).total_seconds() <= window for a, b in itertools.pairwise(when))
             f["n_recurring"] += hits
             if hits:
                 recurring_components.add(comp)
