@@ -81,3 +81,31 @@ def test_too_few_good_images_say_the_target_cannot_be_met() -> None:
     assert PatchCore.threshold(np.arange(99, dtype=float), 0.01).guaranteed
     tied = PatchCore.threshold(np.zeros(200), 0.01)  # ties: every good score equal, none above
     assert tied.value == 0.0 and tied.observed_false_alarm == 0.0 and tied.guaranteed
+
+
+def test_extractor_builds_the_memory_bank_in_bounded_rounds(
+    tmp_path: Path, backbone64: Backbone, rng: np.random.Generator
+) -> None:
+    """The bank photos went to PatchCore as one batch, so the greedy coreset ran once over every good
+    patch (memory and time growing with the good photos) instead of rounds of at most the buffer."""
+    recs = []
+    for i in range(16):
+        arr = (128 + rng.normal(0, 12, (64, 64))).clip(0, 255).astype(np.uint8)
+        if i >= 12:
+            arr[40:44, 8:56] = 250
+        recs.append(AssetRecord(f"a{i}", images=(_ref(arr, f"img{i}"),), grade="D" if i >= 12 else "A"))
+    ex = VisionExtractor(image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=10,
+                         C=0.5, grade_head="ordinal", augment=(), quality_factors="fixed")
+    ex._backbone = backbone64
+    ex.fit(recs)
+    pc = ex.anomaly_
+    assert pc is not None
+    per_image = pc.n_patches_seen_ // 9  # 12 good photos, a quarter held out
+    assert pc.n_patches_seen_ == 9 * per_image and pc.bank_.shape[0] == 10
+    assert pc.largest_pool_ <= pc.buffer_size + per_image < pc.n_patches_seen_
+
+
+def test_patchcore_reduces_when_the_buffer_fills(rng: np.random.Generator) -> None:
+    good = rng.normal(size=(30, 4, 4, 8)).astype(np.float32)
+    pc = PatchCore(coreset_size=20, buffer_size=100).fit(good[i : i + 2] for i in range(0, 30, 2))
+    assert pc.n_patches_seen_ == 480 and pc.bank_.shape == (20, 8) and pc.largest_pool_ <= 100 + 32

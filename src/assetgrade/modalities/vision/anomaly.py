@@ -156,7 +156,9 @@ class PatchCore:
     Parameters
     ----------
     coreset_size : the most patches kept in the memory bank.
-    buffer_size : patches gathered before each coreset reduction (bounds peak memory).
+    buffer_size : patches gathered before each coreset reduction (bounds peak memory): no reduction
+        sees more than ``buffer_size`` plus one batch's patches (``largest_pool_`` after ``fit``),
+        so feed many good images as several batches.
     projection_dim : random-projection width used for the greedy selection.
     seed : seeds the coreset start point and projection.
 
@@ -188,6 +190,7 @@ class PatchCore:
         buf: list[FloatArray] = []
         held = 0
         self.n_patches_seen_ = 0
+        self.largest_pool_ = 0
         for b in batches:
             flat = np.asarray(b, dtype=np.float32).reshape(-1, b.shape[-1])
             self.n_patches_seen_ += len(flat)
@@ -195,12 +198,14 @@ class PatchCore:
             held += len(flat)
             if held >= self.buffer_size:
                 pool = np.concatenate(([bank] if bank is not None else []) + buf)
+                self.largest_pool_ = max(self.largest_pool_, len(pool))
                 bank = pool[greedy_coreset(pool, self.coreset_size, rng=rng, projection_dim=self.projection_dim)]
                 buf, held = [], len(bank)
         if buf or bank is None:
             if not buf and bank is None:
                 raise ValidationError("no good-image patches to learn from", where="PatchCore")
             pool = np.concatenate(([bank] if bank is not None else []) + buf)
+            self.largest_pool_ = max(self.largest_pool_, len(pool))
             bank = pool[greedy_coreset(pool, self.coreset_size, rng=rng, projection_dim=self.projection_dim)]
         self.bank_ = np.ascontiguousarray(bank)
         self._bank_sq = np.einsum("ij,ij->i", self.bank_, self.bank_)
