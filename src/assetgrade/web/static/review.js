@@ -132,6 +132,7 @@
     }
     svg.addEventListener("pointerdown", function (ev) {
       ev.preventDefault();
+      kbEnd(true);   /* a box being adjusted with the keys is kept as it stands */
       svg.setPointerCapture(ev.pointerId);
       var p = pt(ev), idx = ev.target.getAttribute("data-index");
       if (idx !== null) {
@@ -175,13 +176,116 @@
     svg.addEventListener("pointercancel", end);
     var img = $("img.photo", fig);
     if (img && !img.complete) { img.addEventListener("load", drawAll); }
+    var stage = $(".stage", fig);
+    if (stage) {
+      stage.addEventListener("keydown", function (ev) { boxKey(fig, ev); });
+      stage.addEventListener("blur", function () { kbEnd(true); });
+    }
+  }
+
+  /* The box tool without a pointer (WCAG 2.1.1): on a focused image Enter places a box (the middle quarter of the
+     image), Space selects the next box on it, arrows move the selected box and Shift+arrows resize it (its
+     bottom-right corner, as the mouse's handle) in steps of 5 % of the image, 1 % with Alt; Enter keeps the box,
+     Escape puts it back (a new one is removed), leaving the image keeps it. The box is written to the same field
+     as a drawn one, rounded the same way, and the status line under the image (aria-live) says where it is. */
+  var kb = null;   /* the box being adjusted: {fig, i, orig (its box before, null for a new one)} */
+  var STEP = 0.05, FINE = 0.01;
+
+  function num(v) { return String(Math.round(v * 10) / 10); }
+
+  function boxText(i) {
+    var d = state.defects[i], b = d.box;
+    return "box " + (i + 1) + " " + d.id + (d.source && d.source !== "reviewer" ? " (from " + d.source + ")" : "") +
+      ": x " + num(b[0]) + " to " + num(b[2]) + ", y " + num(b[1]) + " to " + num(b[3]);
+  }
+
+  function say(fig, text) {
+    var st = $(".boxstatus", fig);
+    if (st) { st.textContent = text; }
+  }
+
+  function onImage(fig, i) {
+    var d = state.defects[i];
+    return !!(d && d.box && d.evidence_id === fig.getAttribute("data-evidence"));
+  }
+
+  function markSelected() {
+    $all("#defect-list li").forEach(function (li, j) { li.classList.toggle("selected", j === state.selected); });
+  }
+
+  function kbEnd(keep) {
+    if (!kb) { return; }
+    var k = kb, d = state.defects[k.i];
+    kb = null;
+    if (!d) { return; }
+    if (keep) {
+      d.box = d.box.map(function (v) { return Math.round(v * 10) / 10; });
+      say(k.fig, "Kept " + boxText(k.i) + ".");
+    } else if (k.orig) {
+      d.box = k.orig;
+      say(k.fig, "Put back " + boxText(k.i) + ".");
+    } else {
+      state.defects.splice(k.i, 1); state.selected = -1;
+      say(k.fig, "New box removed.");
+    }
+    save(); renderList(); drawAll();
+  }
+
+  function boxKey(fig, ev) {
+    if (ev.ctrlKey || ev.metaKey) { return; }
+    var k = ev.key, s = scaleOf(fig), evid = fig.getAttribute("data-evidence");
+    var arrows = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (ev.altKey && !arrows[k]) { return; }
+    if (k === "Enter") {
+      ev.preventDefault(); ev.stopPropagation();   /* never submits the review from here */
+      if (kb) { kbEnd(true); return; }
+      state.defects.push({ id: defaultDefect(), evidence_id: evid, box: [s.w / 4, s.h / 4, s.w * 3 / 4, s.h * 3 / 4], source: "reviewer" });
+      state.selected = state.defects.length - 1;
+      kb = { fig: fig, i: state.selected, orig: null };
+      renderList(); drawAll();
+      say(fig, "New " + boxText(kb.i) + ", on an image of " + num(s.w) + " by " + num(s.h) +
+        " pixels. Arrows move it, Shift+arrows resize it; Enter keeps it, Escape removes it.");
+    } else if (k === "Escape") {
+      if (kb) { ev.preventDefault(); ev.stopPropagation(); kbEnd(false); }
+    } else if (k === " ") {
+      ev.preventDefault(); ev.stopPropagation();
+      kbEnd(true);
+      var n = state.defects.length;
+      for (var step = 1; step <= n; step++) {
+        var j = ((state.selected < 0 ? -1 : state.selected) + step) % n;
+        if (onImage(fig, j)) {
+          state.selected = j; markSelected(); drawAll();
+          say(fig, "Selected " + boxText(j) + ". Arrows move it, Shift+arrows resize it, Delete removes it.");
+          return;
+        }
+      }
+      say(fig, "No box on this image yet: Enter places one.");
+    } else if (arrows[k]) {
+      ev.preventDefault(); ev.stopPropagation();
+      if (!onImage(fig, state.selected)) { say(fig, "No box selected on this image: Enter places one, Space selects one."); return; }
+      var d = state.defects[state.selected];
+      if (!kb) { kb = { fig: fig, i: state.selected, orig: d.box.slice() }; }
+      var f = ev.altKey ? FINE : STEP, dx = arrows[k][0] * f * s.w, dy = arrows[k][1] * f * s.h, b = d.box;
+      var x0 = Math.min(b[0], b[2]), y0 = Math.min(b[1], b[3]), x1 = Math.max(b[0], b[2]), y1 = Math.max(b[1], b[3]);
+      if (ev.shiftKey) {   /* the bottom-right corner; a box keeps at least 3 pixels (a smaller drag adds nothing) */
+        x1 = Math.max(Math.min(x0 + 3, s.w), Math.min(s.w, x1 + dx));
+        y1 = Math.max(Math.min(y0 + 3, s.h), Math.min(s.h, y1 + dy));
+      } else {             /* a moved box stays on the image, as a dragged one */
+        dx = Math.max(-x0, Math.min(s.w - x1, dx)); dy = Math.max(-y0, Math.min(s.h - y1, dy));
+        x0 += dx; x1 += dx; y0 += dy; y1 += dy;
+      }
+      d.box = [x0, y0, x1, y1];
+      drawAll();
+      var t = boxText(state.selected);
+      say(fig, t.charAt(0).toUpperCase() + t.slice(1) + ".");
+    }
   }
 
   function initForm() {
     var input = $("#defects-json");
     try { state.defects = input && input.value ? JSON.parse(input.value) : []; } catch (e) { state.defects = []; }
     if (!Array.isArray(state.defects)) { state.defects = []; }
-    state.selected = -1;
+    state.selected = -1; kb = null;
     var add = $("#add-defect");
     if (add) {
       add.addEventListener("click", function () {
@@ -256,6 +360,7 @@
     else if (k === "h") { toggleHeat(); }
     else if (k === "?") { var d = $("#help"); if (d && d.showModal) { d.showModal(); } }
     else if ((k === "Delete" || k === "Backspace") && state.selected >= 0) {
+      kb = null;
       state.defects.splice(state.selected, 1); state.selected = -1; save(); renderList(); drawAll(); ev.preventDefault();
     } else if (k === "Enter") {
       var form = $("#review-form");
