@@ -14,17 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from assetgrade.modalities.base import Finding
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
-from assetgrade.result import GradeResult, ModalityEvidence
 from assetgrade.store.repository import add_evidence
 from assetgrade.store.requests import RequestedLabel, add_label_requests
-from assetgrade.store.results import add_prediction
 from assetgrade.store.schema import Label
 from assetgrade.workspace import Workspace
 
 from .test_browser import CHROMIUM, Served, _login, _serve, browser  # noqa: F401  (browser is a fixture)
+from .test_ui_browser import add_old_ontology_prediction
 
 try:
     from axe_playwright_python.sync_playwright import Axe
@@ -53,13 +51,7 @@ def served_a11y(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         pdf = ws.blobs.put_bytes(b"%PDF-1.4\n% an inspection report\n")
         add_evidence(s, asset_id="demo-001", kind="document", sha256=pdf, blob_sha=pdf, media_type="application/pdf",
                      evidence_id="demo-001/report")
-        # demo-006 graded when the ontology still had a defect "rust_old": its review is refused beside the field
-        add_prediction(s, "demo-006", model_version="old-ontology", grade="B", distribution={"A": 0.4, "B": 0.6},
-                       conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
-                           asset_id="demo-006", probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
-                           coverage=0.9, expected_cost=0.6, decision="review", evidence=(ModalityEvidence(
-                               "text", True, None, (Finding(modality="text", summary="old", defect="rust_old"),)),),
-                       ).to_dict())
+        add_old_ontology_prediction(s)  # demo-006: its review is refused beside the field
         s.execute(delete(Label).where(Label.asset_id.in_(["demo-004", "demo-005"]), Label.kind == "grade"))
         add_label_requests(s, [RequestedLabel("demo-004", 1, "typiclust", "B", 0.61),
                                RequestedLabel("demo-005", 2, "margin", "C", 0.48)],

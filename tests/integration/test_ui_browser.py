@@ -31,6 +31,16 @@ pytestmark = [
 ]
 
 
+def add_old_ontology_prediction(s: Any, asset_id: str = "demo-006") -> None:
+    """A prediction made when the ontology had a defect "rust_old" (since renamed): a review naming it is refused."""
+    add_prediction(s, asset_id, model_version="old-ontology", grade="B", distribution={"A": 0.4, "B": 0.6},
+                   conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
+                       asset_id=asset_id, probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
+                       coverage=0.9, expected_cost=0.6, decision="review", evidence=(ModalityEvidence(
+                           "text", True, None, (Finding(modality="text", summary="old", defect="rust_old"),)),),
+                   ).to_dict())
+
+
 @pytest.fixture(scope="module")
 def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``assetgrade serve`` over 8 demo assets and a few odd ones, a reviewer (alice), an admin and a waiting round."""
@@ -44,13 +54,7 @@ def served_hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
         add_asset(s, LONG_ID, asset_type="t" * 300)  # one long word: it must wrap, not widen the page
         add_prediction(s, LONG_ID, model_version="v" * 200, grade="B", distribution={"A": 0.5, "B": 0.5},
                        conformal_set=["A", "B"], decision="review", expected_cost=0.7)
-        # demo-006 graded when the ontology still had a defect "rust_old" (since renamed)
-        add_prediction(s, "demo-006", model_version="old-ontology", grade="B", distribution={"A": 0.4, "B": 0.6},
-                       conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
-                           asset_id="demo-006", probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
-                           coverage=0.9, expected_cost=0.6, decision="review", evidence=(ModalityEvidence(
-                               "text", True, None, (Finding(modality="text", summary="old", defect="rust_old"),)),),
-                       ).to_dict())
+        add_old_ontology_prediction(s)  # demo-006: graded when the ontology still had "rust_old"
         # a second image of demo-007 whose stored bytes do not decode (truncated upload, wrong file)
         bad = ws.blobs.put_bytes(b"\x89PNG\r\n\x1a\n not really an image")
         add_evidence(s, asset_id="demo-007", kind="image", sha256=bad, blob_sha=bad, media_type="image/png",
