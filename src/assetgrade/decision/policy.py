@@ -339,6 +339,9 @@ def select_threshold(
     else:
         ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True]) if n else np.array([], dtype=int)
         cands = [(float(s_sorted[e]), int(e) + 1) for e in ends]
+    # one test per distinct hypothesis: grid steps inside a run of tied scores (or a repeated grid value)
+    # give the same (threshold, accepted count), and Bonferroni need not spend delta on each copy
+    cands = list(dict.fromkeys(cands))
     level = delta / max(len(cands), 1) if procedure == "bonferroni" else delta
     if min_accept is None:
         t01 = min(max(t_scaled, 1e-9), 1 - 1e-9)

@@ -108,3 +108,14 @@ def test_decide_all_needs_one_entry_per_asset() -> None:
     with pytest.raises(ValidationError, match="conformal_sets: 4 entries for 3 assets"):  # extra ones were ignored
         pol.decide_all(P, conformal_sets=[("A",)] * 4)
     assert [d.action for d in pol.decide_all(P, values=[None, 5000.0, None])] == ["accept"] * 3
+
+
+def test_bonferroni_tests_each_distinct_candidate_once() -> None:
+    """600 of 1,000 scores tied: 12 of the 20 grid steps are one test, so the level is delta / 9, not / 20."""
+    scores = np.r_[np.zeros(600), np.arange(1.0, 401.0)]
+    losses = np.r_[np.zeros(596), np.ones(4), np.ones(400)]  # 4 errors in the tie: binom.cdf(4, 600, .02) = 0.0072
+    ch = select_threshold(scores, losses, target=0.02, delta=0.1)
+    assert (ch.threshold, ch.accept_rate) == (0.0, 0.6)  # 0.0072 <= 0.1 / 9; it was refused at 0.1 / 20 = 0.005
+    six = np.r_[np.zeros(594), np.ones(6), np.ones(400)]  # binom.cdf(6, 600, .02) = 0.044
+    again = select_threshold(scores, six, target=0.02, delta=0.1, grid=[0.0, 0.0, 0.0, 0.5])
+    assert (again.threshold, again.accept_rate) == (0.0, 0.6)  # a repeated grid value is one test: 0.1 / 2, not / 4
