@@ -11,8 +11,8 @@ A golden set is the yardstick of champion/challenger evaluation, so it must not 
   :func:`~assetgrade.audit.expert.is_expert_labelled`: ``false``, ``0``, ``"false"``, ``"no"``...),
   a grade label from a non-expert source (``pseudo``, ``model``...) or an asset without a grade label is refused;
 * **verify on use**: the stored snapshot is re-hashed and compared with the audit event,
-  every blob is re-read and re-hashed, and each asset's evidence and labels are compared
-  with the snapshot; any difference names the asset and what changed.
+  every blob is re-read and re-hashed, and each asset's evidence, labels and asset type are
+  compared with the snapshot; any difference names the asset and what changed.
 """
 
 from __future__ import annotations
@@ -233,8 +233,11 @@ def verify_golden_set(session: Session, gs: GoldenSet, *, blobs: BlobStore | Non
         except (ValidationError, NotFoundError) as exc:
             problems.append((aid, getattr(exc, "reason", str(exc))))
             continue
-        for key, what in (("label", "grade label"), ("label_id", "grade label"), ("defects", "defect labels")):
-            if now[key] != it[key]:
+        # the asset type too: the model grades with it and it picks the subgroup, and an asset stored as
+        # "unknown" gets its type from a later ingest (a cached champion figure would be on other inputs)
+        for key, what in (("label", "grade label"), ("label_id", "grade label"), ("defects", "defect labels"),
+                          ("asset_type", "asset type")):
+            if key in it and now[key] != it[key]:
                 problems.append((aid, f"{what} changed: {it[key]!r} -> {now[key]!r}"))
                 break
         if now["evidence"] != it["evidence"]:
