@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from assetgrade.bench.active import ActiveConfig, run_active_bench
+from assetgrade.bench.review_data import ReviewData, project_features
 from assetgrade.bench.vision import asset_folds
 from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.store.records import ImageRef
@@ -35,3 +37,39 @@ def test_asset_folds_keep_an_asset_whole_when_it_shares_a_file_with_another_asse
             assert not train_assets & test_assets, (seed, train_assets & test_assets)
             train_shas = {refs[i].sha256 for i in tr}
             assert not train_shas & {refs[i].sha256 for i in te}
+
+
+def _outlying_test_rows(seed: int = 0) -> tuple[ReviewData, np.ndarray]:
+    """Two classes told apart by feature 0 (+-1 with noise 0.3); 20 noise features. The rows the
+    active bench holds out (its own seeded 25 % split) carry feature 0 at +-1000: a scaler or PCA
+    fitted on them squashes the pool's signal below the noise."""
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    y = np.repeat([0, 1], n // 2)
+    raw = rng.normal(0, 1, size=(n, 21))
+    raw[:, 0] = np.where(y == 1, 1.0, -1.0) + rng.normal(0, 0.3, n)
+    _, test = train_test_split(np.arange(n), test_size=0.25, stratify=y, random_state=seed)
+    raw[test, 0] *= 1000.0
+    X = project_features(raw, None, 4, seed)  # what load_review_data gives: every row fitted
+    data = ReviewData(name="toy", X=X, y=y.astype(np.int64), classes=("a", "b"), ordinal=False, raw=raw,
+                      pca_dim=4, pca_seed=seed)
+    return data, np.sort(test)
+
+
+def test_active_bench_fits_scaler_and_pca_on_the_pool_only() -> None:
+    """bench active's held-out test rows must not shape the features: with standardisation and PCA
+    fitted on every image (test rows included) the pool's class signal vanished here and full-data
+    accuracy fell to chance; fitted on the pool alone it is near 1."""
+    data, test = _outlying_test_rows()
+    cfg = ActiveConfig(dataset="toy", batch=10, repeats=1, strategies=("random",), max_labels=20, progress=False)
+    res = run_active_bench(cfg, data=data)
+    assert res.metrics["full_data_accuracy"] > 0.95
+    pool = np.setdiff1d(np.arange(len(data.y)), test)
+    Xp = data.projected(pool).X
+    assert np.allclose(Xp[pool].mean(axis=0), 0.0, atol=1e-9)  # centred on the pool, not on all rows
+    moved = data.raw.copy()  # type: ignore[union-attr]
+    moved[test] += 50.0
+    again = ReviewData(name="toy", X=data.X, y=data.y, classes=data.classes, ordinal=False, raw=moved, pca_dim=4)
+    assert np.allclose(again.projected(pool).X[pool], Xp[pool])  # pool features ignore the test rows

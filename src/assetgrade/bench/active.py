@@ -181,6 +181,7 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
     idx = np.arange(len(data.y))
     train, test = train_test_split(idx, test_size=cfg.test_size, stratify=data.y, random_state=cfg.seed)
     train, test = np.sort(train).astype(np.int64), np.sort(test).astype(np.int64)
+    data = data.projected(train)  # standardisation and PCA from the pool alone: the test rows shape nothing
     full_acc = float(np.mean(_head(cfg.C).fit(data.X[train], data.y[train]).predict(data.X[test]) == data.y[test]))
     max_labels = min(cfg.max_labels or len(train), len(train))
     runs: dict[str, list[_Run]] = {s: [] for s in cfg.strategies}
