@@ -123,17 +123,18 @@ class AdversarialValidation:
         Each relabelling shuffles which items count as synthetic and re-runs the same grouped
         cross-validation, so the dependence between out-of-fold scores is in the null distribution
         too; p = (1 + #{AUC >= observed}) / (1 + relabellings) (Phipson & Smyth 2010). It stops as soon
-        as p cannot fall below ``alpha`` any more.
+        as p cannot fall below ``alpha`` any more: once (1 + hits) / (1 + n_permutations) >= alpha, the
+        p-value after all relabellings would be at least that (Besag & Clifford 1991, sequential
+        Monte Carlo p-values), so the decision is the one the full run would give.
         """
         rng = np.random.default_rng(self.seed)
-        stop = int(np.floor(self.alpha * (self.n_permutations + 1)))  # this many as high: p >= alpha whatever follows
         hits = runs = 0
         for _ in range(self.n_permutations):
             yp = rng.permutation(y)
             a = auc(yp, oof_proba(x, yp, groups, n_splits=self.n_splits, seed=self.seed))
             runs += 1
             hits += bool(np.isfinite(a) and a >= observed)
-            if hits > stop:
+            if (1 + hits) / (1 + self.n_permutations) >= self.alpha:  # p >= alpha whatever follows
                 break
         return (1 + hits) / (1 + runs), runs
 
