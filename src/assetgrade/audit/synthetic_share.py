@@ -13,6 +13,15 @@ from assetgrade.audit.params import Flag, Interval, Names, SettingConstraint, va
 __all__ = ["SyntheticShare"]
 
 
+def _pct(x: float) -> str:
+    """A share as a percentage with up to four significant digits: 0.105 -> '10.5%', 0.1 -> '10%'.
+
+    >>> _pct(0.125), _pct(0.1), _pct(21 / 200)
+    ('12.5%', '10%', '10.5%')
+    """
+    return f"{100 * x:.4g}%"
+
+
 @register_check("synthetic_share")
 class SyntheticShare:
     """Flags the non-real items of every (class, split) cell whose synthetic + augmented share exceeds ``max_share``.
@@ -68,11 +77,13 @@ class SyntheticShare:
         flags = nonreal & (share > self.max_share)
         overall = float(nonreal.mean()) if data.n else 0.0
         passed = not over
+        # counts and enough digits that a cell just over the policy (21 of 200) never reads as the policy (10%)
         msg = (
-            f"all {len(cells)} cells within {self.max_share:.0%} synthetic/augmented"
+            f"all {len(cells)} cells within {_pct(self.max_share)} synthetic/augmented"
             if passed
-            else f"{len(over)} of {len(cells)} cells above {self.max_share:.0%}: "
-            + ", ".join(f"{'/'.join(str(r[b]) for b in self.by)} {float(r['share']):.0%}" for r in over[:5])
+            else f"{len(over)} of {len(cells)} cells above {_pct(self.max_share)}: "
+            + ", ".join(f"{'/'.join(str(r[b]) for b in self.by)} {r['n_nonreal']} of {r['n']}"
+                        f" ({_pct(r['n_nonreal'] / r['n'])})" for r in over[:5])
         )
         return CheckResult(
             self.name,
