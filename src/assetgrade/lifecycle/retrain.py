@@ -1,8 +1,9 @@
 """Retraining from reviewed labels: fit a challenger, register it with lineage, report before/after on the golden set.
 
 The training set is every labelled asset of the workspace with its current grade (a
-reviewer's label wins over an imported one), **minus the golden set's assets**, so the
-golden figures stay independent of training. The new version is registered as a candidate
+reviewer's label wins over an imported one), **minus the golden set's assets** and the assets
+holding a copy of their evidence (the same stored file, or one augmented from it:
+:func:`golden_copies`), so the golden figures stay independent of training. The new version is registered as a candidate
 whose parent is the current champion, with lineage (assets, reviewed labels used, origin mix,
 excluded golden assets, and ``labels_as_of``: the time just before the labels were read, from
 which the new-labels trigger counts); champion and challenger are evaluated on the verified golden set
@@ -13,24 +14,55 @@ and compared under the workspace promotion policy. Promotion is a separate, expl
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, compare
 from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
 from assetgrade.store.records import AssetRecord
-from assetgrade.store.schema import Label, utcnow
+from assetgrade.store.schema import Evidence, Label, Provenance, utcnow
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
-__all__ = ["RetrainResult", "default_fit", "retrain"]
+__all__ = ["RetrainResult", "default_fit", "golden_copies", "retrain"]
 
 FitFn = Callable[[Sequence[AssetRecord]], Any]
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> list[list[str]]:
+    return [list(values[i:i + size]) for i in range(0, len(values), size)]
+
+
+def golden_copies(session: Session, golden_ids: Collection[str]) -> list[str]:
+    """Assets outside ``golden_ids`` that hold a golden asset's evidence: the same stored file (blob), or
+    evidence whose provenance names golden evidence as its parent (an augmentation of it). Sorted.
+
+    Training on such an asset is training on the golden asset under another id, so its golden
+    figures would not be independent. Inline text (log entries) is not compared: short logs
+    ("PM done") repeat across assets without being copies.
+    """
+    ids = sorted(golden_ids)
+    gold_ev: set[str] = set()
+    gold_blobs: set[str] = set()
+    for part in _chunks(ids):
+        for ev_id, blob in session.execute(select(Evidence.id, Evidence.blob_sha).where(Evidence.asset_id.in_(part))):
+            gold_ev.add(ev_id)
+            if blob:
+                gold_blobs.add(blob)
+    found: set[str] = set()
+    for part in _chunks(sorted(gold_blobs)):
+        found.update(session.execute(select(Evidence.asset_id).where(Evidence.blob_sha.in_(part))).scalars())
+    for part in _chunks(sorted(gold_ev)):
+        found.update(session.execute(
+            select(Evidence.asset_id).join(Provenance, Provenance.evidence_id == Evidence.id)
+            .where(Provenance.parent_evidence_id.in_(part))).scalars())
+    return sorted(found - set(golden_ids))
 
 
 def default_fit(ws: Workspace) -> FitFn:
@@ -117,7 +149,10 @@ def retrain(
                 golden = None
     say("loading records")
     labels_as_of = utcnow()  # labels created after this are ones the new model did not train on (new_labels trigger)
-    records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in golden_ids]
+    with ws.session(readonly=True) as s:
+        copies = golden_copies(s, golden_ids)
+    held_out = golden_ids | set(copies)
+    records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in held_out]
     excluded = len(golden_ids)
     with ws.session(readonly=True) as s:
         reviewed_assets = set(s.execute(select(Label.asset_id).where(Label.kind == "grade",
@@ -128,10 +163,12 @@ def retrain(
                               where="retrain")
     if not records:
         raise ValidationError("no labelled assets to train on (outside the golden set)", where="retrain")
-    say(f"training on {len(records)} assets ({n_reviewed} with reviewed labels, {excluded} golden assets held out)")
+    say(f"training on {len(records)} assets ({n_reviewed} with reviewed labels, {excluded} golden assets held out"
+        + (f", and {len(copies)} holding copies of their evidence" if copies else "") + ")")
     model = (fit or default_fit(ws))(records)
     origins = Counter(img.origin for r in records for img in r.images)
     lineage = {"n_train": len(records), "n_reviewed_labels": n_reviewed, "golden_excluded": excluded,
+               "golden_copies_excluded": copies,
                "golden_set": golden, "grade_mix": dict(Counter(str(r.grade) for r in records)),
                "image_origins": dict(origins), "trained_from": "workspace labels, reviewed labels first",
                "labels_as_of": labels_as_of.isoformat()}

@@ -38,3 +38,41 @@ def test_changed_asset_type_stops_the_golden_set(ws: Workspace, monkeypatch: pyt
         golden_records(ws)
     with pytest.raises(ConflictError, match="asset type changed"):
         reg.evaluate("v1")  # not the cached 0.5 beside a challenger graded on the new type
+
+
+def test_retrain_holds_out_copies_and_derivatives_of_golden_evidence(ws: Workspace) -> None:
+    """A training asset holding a golden asset's image (the same blob under another asset id) or an image
+    augmented from one (provenance parent) is the golden asset seen in training: held out too."""
+    from collections.abc import Sequence
+
+    from assetgrade.lifecycle.retrain import retrain
+    from assetgrade.store.records import AssetRecord
+    from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
+
+    from .conftest import png
+
+    ids = seed_assets(ws, 12)
+    with ws.session() as s:
+        freeze_golden_set(s, ids[:4])
+    with ws.session() as s:
+        sha = ws.blobs.put_bytes(png(0))  # asset-00's image (golden), stored again under another asset
+        add_asset(s, "copy-of-00", asset_type="pump", value=1000.0)
+        add_evidence(s, asset_id="copy-of-00", kind="image", sha256=sha, blob_sha=sha, media_type="image/png",
+                     evidence_id="ev-copy")
+        add_label(s, asset_id="copy-of-00", kind="grade", value="A", annotator="expert-1")
+        aug = ws.blobs.put_bytes(png(5001))  # augmented from asset-01's image (golden)
+        add_asset(s, "aug-of-01", asset_type="valve", value=1000.0)
+        add_evidence(s, asset_id="aug-of-01", kind="image", sha256=aug, blob_sha=aug, media_type="image/png",
+                     evidence_id="ev-aug", provenance=ProvenanceInfo(origin="augmented", generator="flip",
+                                                                     parent_evidence_id="ev-01"))
+        add_label(s, asset_id="aug-of-01", kind="grade", value="C", annotator="expert-1")
+    seen: list[str] = []
+
+    def fit(records: Sequence[AssetRecord]) -> TableModel:
+        seen.extend(r.asset_id for r in records)
+        return TableModel({"pump": "A", "valve": "C"})
+
+    res = retrain(ws, fit=fit, loader="table", version="v1")
+    assert sorted(seen) == ids[4:]
+    assert res.n_train == 8 and res.model.lineage is not None
+    assert res.model.lineage["golden_copies_excluded"] == ["aug-of-01", "copy-of-00"]
