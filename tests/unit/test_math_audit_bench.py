@@ -73,3 +73,22 @@ def test_active_bench_fits_scaler_and_pca_on_the_pool_only() -> None:
     moved[test] += 50.0
     again = ReviewData(name="toy", X=data.X, y=data.y, classes=data.classes, ordinal=False, raw=moved, pca_dim=4)
     assert np.allclose(again.projected(pool).X[pool], Xp[pool])  # pool features ignore the test rows
+
+
+def test_vision_metrics_use_the_shared_qwk_and_log_loss() -> None:
+    """bench vision's QWK was scikit-learn's cohen_kappa_score: NaN where every item has one grade and
+    the head predicts it (a perfect fold of one level), where the shared definition (bench fusion,
+    evaluate) gives 1.0; elsewhere both agree."""
+    from assetgrade.bench.vision import classification_metrics
+    from assetgrade.decision.metrics import quadratic_weighted_kappa
+    from assetgrade.fusion.calibration import negative_log_likelihood
+
+    y = np.array([1, 1, 1], dtype=np.int64)
+    p = np.array([[0.1, 0.8, 0.1]] * 3)
+    assert classification_metrics(y, p, ordinal=True, n_classes=3)["qwk"] == 1.0
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 60).astype(np.int64)
+    p = rng.dirichlet(np.ones(4), 60)
+    m = classification_metrics(y, p, ordinal=True, n_classes=4)
+    assert m["qwk"] == quadratic_weighted_kappa(y, p.argmax(axis=1), 4)
+    assert m["log_loss"] == negative_log_likelihood(p, y)

@@ -67,18 +67,26 @@ class VisionBenchConfig:
 def classification_metrics(
     y: npt.NDArray[np.int64], proba: npt.NDArray[np.float64], *, ordinal: bool, n_classes: int
 ) -> dict[str, Any]:
-    """accuracy, macro_f1, ece, log_loss, and qwk / mae for ordinal labels."""
-    from sklearn.metrics import cohen_kappa_score, f1_score
+    """accuracy, macro_f1, ece, log_loss, and qwk / mae for ordinal labels.
+
+    ECE, log-loss and QWK are the project's shared definitions (Guo et al. 2017's binned ECE;
+    Cohen 1968's quadratic weighted kappa, 1.0 where both raters give every item one grade), the
+    figures ``bench fusion`` and ``evaluate`` report.
+    """
+    from sklearn.metrics import f1_score
+
+    from assetgrade.decision.metrics import quadratic_weighted_kappa
+    from assetgrade.fusion.calibration import negative_log_likelihood
 
     pred = proba.argmax(axis=1)
     out: dict[str, Any] = {
         "accuracy": float(np.mean(pred == y)),
         "macro_f1": float(f1_score(y, pred, average="macro", labels=list(range(n_classes)), zero_division=0)),
         "ece": expected_calibration_error(proba, y),
-        "log_loss": float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y], 1e-12, 1)))),
+        "log_loss": negative_log_likelihood(proba, y),
     }
     if ordinal:
-        out["qwk"] = float(cohen_kappa_score(y, pred, weights="quadratic", labels=list(range(n_classes))))
+        out["qwk"] = quadratic_weighted_kappa(y, pred, n_classes)
         out["mae_levels"] = float(np.mean(np.abs(pred - y)))
     return out
 
