@@ -23,7 +23,8 @@ class CoverageGaps:
     """Counts real, expert-labelled items in every combination of ``by`` and ranks the cells short of ``min_count``.
 
     Every combination of the observed values is a cell, so a combination never seen at all
-    shows up with count 0. The ranked ``collection_list`` (largest shortfall first) says what
+    shows up with count 0; a class named in ``AuditData.classes`` without any item is a value of
+    ``label`` too. The ranked ``collection_list`` (largest shortfall first) says what
     to photograph next.
 
     Parameters
@@ -59,7 +60,9 @@ class CoverageGaps:
         t = data.table
         good = data.is_real & data.column("expert_labelled").astype(bool)
         cols = [data.column(c).astype(str) for c in self.by]
-        levels = [sorted(set(c)) for c in cols]
+        # a class named in ``classes`` but without any item is a cell with count 0 too (as in imbalance)
+        levels = [sorted(set(c) | (set(data.classes) if b == "label" else set()))
+                  for b, c in zip(self.by, cols, strict=True)]
         n_cells = int(np.prod([len(lv) for lv in levels], dtype=object))
         if n_cells > MAX_CELLS:
             # every combination is a cell: a column of per-item values (ids, timestamps) makes millions
