@@ -26,6 +26,7 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,9 +177,10 @@ def check_triggers(
     rate = k / n if n else None
     base_err, base_n = None, 0
     g = (champion.golden or {}).get(golden) if champion is not None else None
-    if g and g.get("overall", {}).get("accuracy") is not None:
+    acc = g.get("overall", {}).get("accuracy") if g else None
+    if acc is not None and math.isfinite(float(acc)):  # NaN (a row stored before NaN became null): no figure
         base_n = int(g["overall"].get("n") or 0)
-        base_err = 1.0 - float(g["overall"]["accuracy"])
+        base_err = 1.0 - float(acc)
     fired, why = False, "no reviews of this model's predictions yet"
     info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err,
                             "prediction_versions": list(champion.prediction_versions) if champion else []}

@@ -76,3 +76,34 @@ def test_retrain_holds_out_copies_and_derivatives_of_golden_evidence(ws: Workspa
     assert sorted(seen) == ids[4:]
     assert res.n_train == 8 and res.model.lineage is not None
     assert res.model.lineage["golden_copies_excluded"] == ["aug-of-01", "copy-of-00"]
+
+
+def _reviewed_predictions(ws: Workspace, ids: list[str], overridden: int) -> None:
+    from assetgrade.store.results import add_prediction, add_review
+
+    with ws.session() as s:
+        for i, aid in enumerate(ids):
+            p = add_prediction(s, aid, model_version="v1", grade="A", distribution={"A": 0.8, "C": 0.2},
+                               conformal_set=["A"], decision="accept")
+            add_review(s, aid, reviewer="expert-2", expected_version=1, grade="C" if i < overridden else "A",
+                       based_on_prediction_id=p.id)
+
+
+def test_override_trigger_with_a_nan_golden_accuracy_is_not_tested_against_it(ws: Workspace) -> None:
+    """A stored golden accuracy that is NaN (a row written before NaN was stored as null) has no error rate
+    to test against: the trigger reports the rate (2 of 10) and does not fail with round(NaN)."""
+    from pathlib import Path
+
+    from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+    from assetgrade.lifecycle.versions import ModelInfo
+
+    ids = seed_assets(ws, 10)
+    _reviewed_predictions(ws, ids, overridden=2)
+    champ = ModelInfo(version="v1", status="champion", bundle_dir=Path("unused"),
+                      golden={"default": {"overall": {"n": 24.0, "accuracy": float("nan")}}},
+                      lineage={"labels_as_of": "2000-01-01T00:00:00+00:00"})
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(override_min_n=10))
+    t = next(t for t in rep.triggers if t.name == "override_rate")
+    assert t.value == 0.2 and not t.fired and t.info["golden_error_rate"] is None and "p_value" not in t.info
+
