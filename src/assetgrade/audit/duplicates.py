@@ -51,7 +51,9 @@ def near_duplicate_pairs(
             d[rows - s, rows] = 64
             d[~valid[rows]] = 64
             best[rows] = np.maximum(best[rows], 1.0 - d.min(axis=1) / 64.0)
-            for a, b in zip(*np.nonzero(d <= phash_max_distance), strict=True):
+            # the sentinel 64 alone would let failed rows pair at phash_max_distance 64: mask them out
+            usable = valid[rows][:, None] & valid[None, :]
+            for a, b in zip(*np.nonzero((d <= phash_max_distance) & usable), strict=True):
                 i, j = int(rows[a]), int(b)
                 if i < j:
                     pairs[(i, j)] = ("phash", 1.0 - d[a, b] / 64.0)
@@ -76,7 +78,8 @@ def near_duplicate_pairs(
             sim[:, ~valid_e] = -1.0
             sim[~valid_e[rows]] = -1.0
             best[rows] = np.maximum(best[rows], np.clip(sim.max(axis=1), 0, 1))
-            for a, b in zip(*np.nonzero(sim >= min_cosine), strict=True):
+            usable = valid_e[rows][:, None] & valid_e[None, :]  # the sentinel -1 is a pair at min_cosine -1
+            for a, b in zip(*np.nonzero((sim >= min_cosine) & usable), strict=True):
                 i, j = int(rows[a]), int(b)
                 if i < j and (i, j) not in pairs:
                     pairs[(i, j)] = ("embedding", float(sim[a, b]))
