@@ -109,10 +109,15 @@ def override_stats(session: Session, *, model_version: str | Collection[str] | N
 
 
 def new_reviewed_labels(session: Session, since: datetime | None = None) -> int:
-    """Grade labels from reviews created after ``since`` (all when None)."""
+    """Grade labels from reviews created after ``since`` (all when None; a naive time is taken as UTC).
+
+    ``since`` is converted to UTC first: SQLite keeps the UTC clock time without its offset and
+    compares the text, so the same instant given in another time zone counted other labels.
+    A label created at ``since`` exactly is not counted.
+    """
     q = select(func.count()).select_from(Label).where(Label.kind == "grade", Label.source == "review")
     if since is not None:
-        q = q.where(Label.created_at > since)
+        q = q.where(Label.created_at > _utc(since))
     return int(session.scalar(q) or 0)
 
 

@@ -107,3 +107,23 @@ def test_override_trigger_with_a_nan_golden_accuracy_is_not_tested_against_it(ws
     t = next(t for t in rep.triggers if t.name == "override_rate")
     assert t.value == 0.2 and not t.fired and t.info["golden_error_rate"] is None and "p_value" not in t.info
 
+
+def test_new_reviewed_labels_reads_a_cutoff_in_any_time_zone(ws: Workspace) -> None:
+    """The same instant written in UTC and in UTC+2 counts the same labels (the store keeps UTC times)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from assetgrade.lifecycle.triggers import new_reviewed_labels
+    from assetgrade.store.repository import add_label
+
+    ids = seed_assets(ws, 3)
+    t0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with ws.session() as s:
+        for i, aid in enumerate(ids):
+            lb = add_label(s, asset_id=aid, kind="grade", value="B", annotator="r1", source="review")
+            s.flush()
+            lb.created_at = t0 + timedelta(microseconds=i)  # at the cutoff, 1 and 2 microseconds after it
+    with ws.session(readonly=True) as s:
+        assert new_reviewed_labels(s, t0) == 2  # strictly after the cutoff; the tie counts as read
+        assert new_reviewed_labels(s, t0.astimezone(timezone(timedelta(hours=2)))) == 2
+        assert new_reviewed_labels(s, t0.replace(tzinfo=None)) == 2  # naive: taken as UTC
+        assert new_reviewed_labels(s, None) == 3
