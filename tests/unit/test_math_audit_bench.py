@@ -92,3 +92,41 @@ def test_vision_metrics_use_the_shared_qwk_and_log_loss() -> None:
     m = classification_metrics(y, p, ordinal=True, n_classes=4)
     assert m["qwk"] == quadratic_weighted_kappa(y, p.argmax(axis=1), 4)
     assert m["log_loss"] == negative_log_likelihood(p, y)
+
+
+def _memorisable_assets(seed: int = 0) -> ReviewData:
+    """60 assets of 4 photos each with one random feature vector per asset (200 dims) and a random
+    grade per asset: nothing generalises, so an asset's grade can be read on the test split only
+    from its own photos in the pool."""
+    rng = np.random.default_rng(seed)
+    n_assets, per = 60, 4
+    asset_y = np.repeat([0, 1], n_assets // 2)
+    centres = rng.normal(0, 1, size=(n_assets, 200))
+    a = np.repeat(np.arange(n_assets), per)
+    X = centres[a] + rng.normal(0, 0.01, size=(len(a), 200))
+    return ReviewData(name="toy", X=X, y=asset_y[a].astype(np.int64), classes=("a", "b"), ordinal=False,
+                      ids=tuple(f"img{i}" for i in range(len(a))), groups=tuple(f"asset{k}" for k in a))
+
+
+def test_active_bench_holds_out_whole_assets() -> None:
+    """bench active split by image: an asset's other photos in the pool taught its grade (full-data
+    accuracy 1.0 on grades that are pure noise); split by asset it is near chance."""
+    cfg = ActiveConfig(dataset="toy", batch=10, repeats=1, strategies=("random",), max_labels=20, progress=False)
+    res = run_active_bench(cfg, data=_memorisable_assets())
+    assert res.metrics["full_data_accuracy"] < 0.8
+    assert "asset" in res.split
+
+
+def test_holdout_by_unit_keeps_units_whole_and_matches_the_plain_split() -> None:
+    from sklearn.model_selection import train_test_split
+
+    from assetgrade.bench.splits import holdout_by_unit, linked_assets
+
+    y = np.repeat([0, 1], 40).astype(np.int64)
+    tr, te = holdout_by_unit(y, [f"u{i}" for i in range(80)], 0.25, 3)
+    ref_tr, ref_te = train_test_split(np.arange(80), test_size=0.25, stratify=y, random_state=3)
+    assert tr.tolist() == sorted(ref_tr.tolist()) and te.tolist() == sorted(ref_te.tolist())
+    units = linked_assets([f"a{i // 2}" for i in range(80)], [f"s{i}" if i != 5 else "s40" for i in range(80)])
+    tr, te = holdout_by_unit(y, units.tolist(), 0.25, 3)
+    assert not set(units[tr]) & set(units[te])
+    assert units[5] == units[40] == units[41] == units[4]  # a2 and a20 linked by the shared file

@@ -1,6 +1,7 @@
 """Active-learning simulation on real images: how many labels each strategy needs to approach full-data accuracy.
 
-Protocol: a fixed stratified held-out test split (25 %, seeded); the rest is the pool. Each run
+Protocol: a fixed stratified held-out test split (25 %, seeded) of whole assets (assets that share a
+file count as one); the rest is the pool. Each run
 starts from a seed set (``seed_per_class`` labelled items per class), then repeats: train a
 logistic-regression head on the labelled items, record test accuracy, let the strategy pick
 the next ``batch`` items, reveal their labels. A run stops when it reaches 99 % of the
@@ -161,8 +162,7 @@ def _mean_or_none(values: list[int | None]) -> float | None:
 
 def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> BenchResult:
     """Run the simulation for every strategy in ``cfg``; the PNG goes to ``cfg.out_dir`` when set."""
-    from sklearn.model_selection import train_test_split
-
+    from assetgrade.bench.splits import holdout_by_unit, linked_assets
     from assetgrade.review.selection import available_strategies
 
     t_start = time.perf_counter()
@@ -178,9 +178,12 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
             cfg.dataset, cfg.data_dir, per_class=cfg.per_class, seed=cfg.seed, pca_dim=cfg.pca_dim,
             cache_dir=cfg.cache_dir, progress=cfg.progress,
         )  # fmt: skip
-    idx = np.arange(len(data.y))
-    train, test = train_test_split(idx, test_size=cfg.test_size, stratify=data.y, random_state=cfg.seed)
-    train, test = np.sort(train).astype(np.int64), np.sort(test).astype(np.int64)
+    n = len(data.y)
+    # whole assets (and assets sharing a file) on one side; where each image is its own asset this is the
+    # plain stratified split by image
+    units = linked_assets(list(data.groups) if data.groups else [f"#{i}" for i in range(n)],
+                          list(data.shas) if data.shas else [f"#{i}" for i in range(n)])
+    train, test = holdout_by_unit(data.y, units.tolist(), cfg.test_size, cfg.seed)
     data = data.projected(train)  # standardisation and PCA from the pool alone: the test rows shape nothing
     full_acc = float(np.mean(_head(cfg.C).fit(data.X[train], data.y[train]).predict(data.X[test]) == data.y[test]))
     max_labels = min(cfg.max_labels or len(train), len(train))
@@ -252,5 +255,6 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
         "target": "reach 95% of full-data accuracy with >= 50% fewer labels than random (label_savings >= 0.5)",
         "plots": plots,
     }  # fmt: skip
-    split = f"stratified holdout {cfg.test_size:g} (seed {cfg.seed}); pool {len(train)}, test {len(test)}"
+    split = (f"stratified holdout {cfg.test_size:g} by asset (assets sharing a file together; seed {cfg.seed}); "
+             f"pool {len(train)}, test {len(test)}")
     return BenchResult("active", cfg.dataset, split, cfg.seed, metrics, time.perf_counter() - t_start, extra)

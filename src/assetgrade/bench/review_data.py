@@ -62,6 +62,8 @@ class ReviewData:
     ordinal: bool
     ids: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    shas: tuple[str, ...] = ()
+    """Content hash per image (identical files are kept on one side of a split); empty: not known."""
     dropped: int = 0
     """Images that could not be decoded (left out, with their errors in the benchmark output)."""
     feature_key: str = ""
@@ -147,6 +149,7 @@ def load_review_data(
     y = np.array([ds.classes.index(lab) for lab, keep in zip(ds.labels, ok, strict=True) if keep], dtype=np.int64)
     ids = tuple(r.evidence_id for r, keep in zip(ds.refs, ok, strict=True) if keep)
     groups = tuple(g for g, keep in zip(ds.asset_ids(), ok, strict=True) if keep)
+    shas = tuple(r.sha256 for r, keep in zip(ds.refs, ok, strict=True) if keep)
     return ReviewData(
         name=ds.name,
         X=X,
@@ -155,6 +158,7 @@ def load_review_data(
         ordinal=ds.ordinal,
         ids=ids,
         groups=groups,
+        shas=shas,
         dropped=int((~ok).sum()),
         feature_key=bb.key,
         raw=raw,

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.bench.report import BenchResult
+from assetgrade.bench.splits import linked_assets
 from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.ece import expected_calibration_error  # the one ECE, with Guo et al.'s bins
@@ -167,26 +168,6 @@ def _check_class_counts(classes: tuple[str, ...], y: npt.NDArray[np.int64], k: i
             where="--folds")
 
 
-def _linked_assets(assets: list[str], shas: list[str]) -> npt.NDArray[np.str_]:
-    """Per image, the first asset id of its connected set of assets, two assets linked when they hold
-    identical files: the unit a split must keep whole (an asset id itself where no file is shared)."""
-    parent: dict[str, str] = {}
-
-    def root(a: str) -> str:
-        while parent.setdefault(a, a) != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    owner: dict[str, str] = {}
-    for a, sha in zip(assets, shas, strict=True):
-        ra, rb = root(a), root(owner.setdefault(sha, a))
-        if ra != rb:  # the one seen first names the set
-            first, other = (ra, rb) if assets.index(ra) < assets.index(rb) else (rb, ra)
-            parent[other] = first
-    return np.asarray([root(a) for a in assets])
-
-
 def asset_folds(
     ds: LabelledImages, y: npt.NDArray[np.int64], k: int, seed: int, ok: npt.NDArray[np.bool_] | None = None
 ) -> list[tuple[Any, Any]]:
@@ -203,7 +184,7 @@ def asset_folds(
     idx = np.flatnonzero(ok) if ok is not None else np.arange(len(y))
     _check_class_counts(ds.classes, y[idx], k, "readable images" if ok is not None else "images")
     if ds.groups:
-        ids = _linked_assets([ds.asset_ids()[i] for i in idx], [ds.refs[i].sha256 for i in idx])
+        ids = linked_assets([ds.asset_ids()[i] for i in idx], [ds.refs[i].sha256 for i in idx])
         split = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(y[idx], y[idx], groups=ids)
     else:
         split = StratifiedKFold(k, shuffle=True, random_state=seed).split(y[idx], y[idx])
