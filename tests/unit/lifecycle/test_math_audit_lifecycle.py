@@ -127,3 +127,16 @@ def test_new_reviewed_labels_reads_a_cutoff_in_any_time_zone(ws: Workspace) -> N
         assert new_reviewed_labels(s, t0.astimezone(timezone(timedelta(hours=2)))) == 2
         assert new_reviewed_labels(s, t0.replace(tzinfo=None)) == 2  # naive: taken as UTC
         assert new_reviewed_labels(s, None) == 3
+
+
+@pytest.mark.parametrize(("annotator", "source"), [("Model", "import"), ("expert-1", "Pseudo"), (" auto ", "import")])
+def test_non_expert_label_sources_are_refused_whatever_their_case(ws: Workspace, annotator: str, source: str) -> None:
+    """Annotator and source are free text (manifests): 'Model' or 'Pseudo' is as little an expert as 'model'."""
+    from assetgrade.errors import ValidationError
+    from assetgrade.store.repository import add_label
+
+    seed_assets(ws, 2)
+    with ws.session() as s:
+        add_label(s, asset_id="asset-00", kind="grade", value="B", annotator=annotator, source=source)
+    with ws.session() as s, pytest.raises(ValidationError, match="not an expert"):
+        freeze_golden_set(s, ["asset-00"])
