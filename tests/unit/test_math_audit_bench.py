@@ -130,3 +130,17 @@ def test_holdout_by_unit_keeps_units_whole_and_matches_the_plain_split() -> None
     tr, te = holdout_by_unit(y, units.tolist(), 0.25, 3)
     assert not set(units[tr]) & set(units[te])
     assert units[5] == units[40] == units[41] == units[4]  # a2 and a20 linked by the shared file
+
+
+def test_fidelity_real_split_keeps_identical_files_on_one_side() -> None:
+    """bench fidelity split NEU by image: its pair of identical files (patches_101/105) landed on both
+    sides for many seeds, a test image then trained on (and drawn as a synthetic parent)."""
+    from assetgrade.bench.fidelity import real_split
+
+    classes = ("crazing", "patches")
+    refs = [_ref(f"{c}_{i}", f"{c}-{i}" if i != 5 else f"{c}-1") for c in classes for i in range(20)]
+    ds = LabelledImages(name="toy", refs=refs, labels=[c for c in classes for _ in range(20)], classes=classes)
+    for seed in range(20):
+        tr, te = real_split(ds, 0.3, seed)
+        assert sorted(tr.tolist() + te.tolist()) == list(range(40))
+        assert not {refs[i].sha256 for i in tr} & {refs[i].sha256 for i in te}, seed

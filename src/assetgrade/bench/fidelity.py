@@ -1,7 +1,7 @@
 """``assetgrade bench fidelity``: synthetic defects mixed into NEU, measured by the audit checks.
 
-Real NEU images are split (stratified, seeded) into train and test. Synthetic items are made
-from random real training images: by default a procedural defect of the image's class is drawn
+Real NEU images are split (stratified, seeded) into train and test, identical files on one side.
+Synthetic items are made from random real training images: by default a procedural defect of the image's class is drawn
 on it (crazing -> ``crack``; inclusion, scratches -> ``scratch``; patches, pitted_surface,
 rolled-in_scale -> ``pitting``); ``synth="augmented"`` uses ``lighting``/``blur`` instead and
 ``"mixed"`` either. Each keeps its parent's label and asset id. With 30% synthetic in the training pool the audit
@@ -33,6 +33,7 @@ __all__ = [
     "check_fidelity_config",
     "make_synthetic_refs",
     "plot_fidelity",
+    "real_split",
     "run_fidelity_bench",
 ]
 
@@ -157,10 +158,19 @@ def _accuracy(x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, seed: int) -> float:
     return float(np.mean(fit_probe(x_tr, y_tr, 1.0, seed).predict(x_te) == y_te))
 
 
+def real_split(ds: Any, test_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified, seeded train / test indices of the real images, identical files (and an asset's
+    images) on one side: a copy of a test image is never trained on, nor made into a synthetic item.
+    Where no file is shared this is the plain stratified split by image."""
+    from assetgrade.bench.splits import holdout_by_unit, linked_assets
+
+    y = np.unique(np.asarray(ds.labels), return_inverse=True)[1].astype(np.int64)
+    units = linked_assets(ds.asset_ids(), [r.sha256 for r in ds.refs])
+    return holdout_by_unit(y, units.tolist(), test_share, seed)
+
+
 def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     """Run the benchmark; returns the result the CLI prints."""
-    from sklearn.model_selection import train_test_split
-
     from assetgrade.audit.base import run_checks
     from assetgrade.audit.data import AuditData, image_loader_from_refs
     from assetgrade.audit.embed import embed_images
@@ -171,9 +181,7 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     ds = load_neu(cfg.data_dir, per_class=cfg.per_class)
     n = ds.n_images
     labels = np.array(ds.labels)
-    idx_tr, idx_te = train_test_split(
-        np.arange(n), test_size=cfg.test_share, stratify=labels, random_state=cfg.seed
-    )
+    idx_tr, idx_te = real_split(ds, cfg.test_share, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     n_hi = round(cfg.high_share / (1 - cfg.high_share) * len(idx_tr))
     n_lo = round(cfg.low_share / (1 - cfg.low_share) * len(idx_tr))
@@ -252,7 +260,8 @@ def run_fidelity_bench(cfg: FidelityConfig) -> BenchResult:
     return BenchResult(
         benchmark="fidelity",
         dataset="neu" + (f" ({cfg.per_class}/class)" if cfg.per_class else ""),
-        split=f"stratified {1 - cfg.test_share:.0%}/{cfg.test_share:.0%} real train/test, seed {cfg.seed}; "
+        split=f"stratified {1 - cfg.test_share:.0%}/{cfg.test_share:.0%} real train/test (identical files on one "
+        f"side), seed {cfg.seed}; "
         "audit CV grouped by parent image",
         seed=cfg.seed,
         metrics=metrics,
