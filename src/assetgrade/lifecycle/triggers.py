@@ -182,9 +182,10 @@ def check_triggers(
     rate = k / n if n else None
     base_err, base_n = None, 0
     g = (champion.golden or {}).get(golden) if champion is not None else None
-    acc = g.get("overall", {}).get("accuracy") if g else None
+    overall = (g or {}).get("overall") or {}
+    acc = overall.get("accuracy")
     if acc is not None and math.isfinite(float(acc)):  # NaN (a row stored before NaN became null): no figure
-        base_n = int(g["overall"].get("n") or 0)
+        base_n = int(overall.get("n") or 0)
         base_err = 1.0 - float(acc)
     fired, why = False, "no reviews of this model's predictions yet"
     info: dict[str, Any] = {"n_reviews": n, "n_overrides": k, "golden_error_rate": base_err,
