@@ -69,29 +69,38 @@ def ks_test(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, fl
     return float(res.statistic), float(res.pvalue)
 
 
-def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
-    """(p2 - p1, Cohen's h, two-sided p-value): the pooled z-test, or Fisher's exact test for small counts.
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int, *,
+                        alternative: str = "two-sided") -> tuple[float, float, float]:
+    """(p2 - p1, Cohen's h, p-value): the pooled z-test, or Fisher's exact test for small counts.
 
     The z-test's normal approximation needs every expected cell count of the 2x2 table to be at
     least 5 (W. G. Cochran, "Some methods for strengthening the common chi-squared tests",
     Biometrics 10, 1954); below that (one override in a batch of two) it gives p-values far too
-    small, so Fisher's exact test is used instead.
+    small, so Fisher's exact test is used instead. ``alternative="greater"`` tests p2 > p1 only
+    (one-sided), for a check that acts on a rise alone; ``"two-sided"`` (default) tests any change.
 
     Examples
     --------
     >>> round(two_proportion_test(50, 1000, 1, 2)[2], 3)  # the z-test said 0.004
     0.099
+    >>> [round(two_proportion_test(20, 200, 13, 60, alternative=a)[2], 4) for a in ("two-sided", "greater")]
+    [0.0173, 0.0086]
     """
+    if alternative not in ("two-sided", "greater"):
+        raise ValidationError(f"alternative={alternative!r}; allowed: 'two-sided', 'greater'", where="alternative")
     if n1 == 0 or n2 == 0:
         return float("nan"), float("nan"), float("nan")
     p1, p2 = k1 / n1, k2 / n2
     h = 2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1))
     pool = (k1 + k2) / (n1 + n2)
     if min(n1, n2) * min(pool, 1 - pool) < 5:
-        p = float(sps.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+        # the table's odds ratio (k1 (n2 - k2)) / ((n1 - k1) k2) is below 1 when p2 > p1
+        p = float(sps.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]],
+                                   alternative="less" if alternative == "greater" else "two-sided").pvalue)
     else:
         se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
-        p = float(2 * sps.norm.sf(abs(p2 - p1) / se))
+        z = (p2 - p1) / se  # se > 0 here: a pooled rate of 0 or 1 went to Fisher's test above
+        p = float(sps.norm.sf(z)) if alternative == "greater" else float(2 * sps.norm.sf(abs(z)))
     return float(p2 - p1), float(h), min(1.0, p)
 
 

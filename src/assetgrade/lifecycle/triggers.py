@@ -198,7 +198,8 @@ def check_triggers(
         if rate > pol.max_override_rate:
             fired, why = True, why + f" > {pol.max_override_rate:.0%}"
         elif base_err is not None and base_n:
-            diff, h, p = two_proportion_test(round(base_err * base_n), base_n, k, n)
+            # one-sided: only a rise fires, so a two-sided p would test at alpha / 2
+            diff, h, p = two_proportion_test(round(base_err * base_n), base_n, k, n, alternative="greater")
             info.update(cohen_h=h, p_value=p)
             if diff > 0 and h > pol.override_min_h and p < pol.alpha:
                 fired, why = True, why + f" vs golden error {base_err:.1%} (h={h:.2f}, p={p:.2g})"

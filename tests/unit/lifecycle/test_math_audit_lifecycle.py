@@ -140,3 +140,38 @@ def test_non_expert_label_sources_are_refused_whatever_their_case(ws: Workspace,
         add_label(s, asset_id="asset-00", kind="grade", value="B", annotator=annotator, source=source)
     with ws.session() as s, pytest.raises(ValidationError, match="not an expert"):
         freeze_golden_set(s, ["asset-00"])
+
+
+def test_override_trigger_tests_a_rise_one_sided(ws: Workspace) -> None:
+    """13 overrides in 60 reviews against a golden error of 20 in 200: h = 0.32, one-sided p = 0.0086 < alpha 0.01
+    (the two-sided 0.0173 missed it, so the trigger tested at alpha / 2); the rate 21.7 % is under the 25 % cap."""
+    from pathlib import Path
+
+    from assetgrade.lifecycle.triggers import RetrainPolicy, check_triggers
+    from assetgrade.lifecycle.versions import ModelInfo
+
+    ids = seed_assets(ws, 60)
+    _reviewed_predictions(ws, ids, overridden=13)
+    champ = ModelInfo(version="v1", status="champion", bundle_dir=Path("unused"),
+                      golden={"default": {"overall": {"n": 200.0, "accuracy": 0.9}}},
+                      lineage={"labels_as_of": "2000-01-01T00:00:00+00:00"})
+    with ws.session(readonly=True) as s:
+        rep = check_triggers(s, champion=champ, policy=RetrainPolicy(override_min_n=30, max_override_rate=0.25))
+    t = next(t for t in rep.triggers if t.name == "override_rate")
+    assert round(t.info["p_value"], 4) == 0.0086 and t.fired
+
+
+def test_two_proportion_test_one_sided_is_half_the_two_sided_for_a_rise_and_large_for_a_fall() -> None:
+    from scipy.stats import fisher_exact
+
+    from assetgrade.audit.drift_stats import two_proportion_test
+    from assetgrade.errors import ValidationError
+
+    _, _, two = two_proportion_test(20, 200, 13, 60)
+    _, _, one = two_proportion_test(20, 200, 13, 60, alternative="greater")
+    assert one == pytest.approx(two / 2)
+    assert two_proportion_test(20, 200, 2, 60, alternative="greater")[2] > 0.9  # a fall is no evidence of a rise
+    small = two_proportion_test(1, 20, 3, 4, alternative="greater")[2]  # Fisher's branch, one-sided
+    assert small == pytest.approx(fisher_exact([[1, 19], [3, 1]], alternative="less").pvalue)
+    with pytest.raises(ValidationError, match="alternative"):
+        two_proportion_test(1, 2, 1, 2, alternative="less")
