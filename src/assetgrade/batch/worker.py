@@ -75,17 +75,21 @@ def _store_read_error(exc: SAError, what: str) -> StoreError:
     return StoreError(f"cannot read {what} from the store: {getattr(exc, 'orig', None) or exc}")
 
 
-def _load_each(ws: Any, ids: Sequence[str], errors: list[tuple[str, str]]) -> list[Any]:
+def _load_each(ws: Any, ids: Sequence[str], errors: list[tuple[str, str]], outcome: str) -> list[Any]:
     """Load the shard's records; on a failure, one by one so a bad asset does not sink the rest.
 
     A database error (a PostgreSQL connection dropped mid-read) is reported per asset like any
     other failure: the shard stays unmarked and the next run retries it, the other shards go on.
+    So is an unexpected exception from one asset's stored data (a log whose ``cost`` is "n/a"
+    raises ValueError), with its type and line and ``outcome`` ("not graded").
     """
     from assetgrade.store.loading import load_records
 
     try:
         return load_records(ws, list(ids))
-    except (AssetgradeError, SAError):
+    except MemoryError:
+        raise
+    except Exception:
         out = []
         for aid in ids:
             try:
@@ -94,6 +98,10 @@ def _load_each(ws: Any, ids: Sequence[str], errors: list[tuple[str, str]]) -> li
                 errors.append((aid, str(exc)))
             except SAError as exc:
                 errors.append((aid, str(_store_read_error(exc, f"asset {aid!r}"))))
+            except MemoryError:
+                raise
+            except Exception as exc:  # stored data no check foresaw: this asset only
+                errors.append((aid, unexpected(exc, outcome)))
         return out
 
 
@@ -158,10 +166,13 @@ def run_shard(task: ShardTask) -> ShardResult:
             out.errors += [(aid, str(exc)) for aid in task.asset_ids]
             out.compute_s = time.perf_counter() - t0
             return out
-        records = _load_each(ws, task.asset_ids, out.errors)
+        done = "not graded" if task.kind == "grade" else "not extracted"
+        records = _load_each(ws, task.asset_ids, out.errors, done)
         if records:
-            try:
-                out.results = _compute(model, task.kind, records, out.errors)
+            whole: list[tuple[str, str]] = []  # kept only if the whole shard goes through: the asset-by-asset
+            try:                              # retry below reports each bad asset again, so it would count twice
+                out.results = _compute(model, task.kind, records, whole)
+                out.errors += whole
             except MemoryError:
                 raise
             except Exception:  # isolate the bad asset(s); the others of the shard are still written
@@ -173,7 +184,6 @@ def run_shard(task: ShardTask) -> ShardResult:
                     except MemoryError:
                         raise
                     except Exception as exc:
-                        done = "not graded" if task.kind == "grade" else "not extracted"
                         out.errors.append((rec.asset_id, unexpected(exc, done)))
     out.compute_s = time.perf_counter() - t0
     return out
