@@ -117,7 +117,7 @@ def series_items(
                     ids = df[opts.asset_col].astype(str).str.strip()
                     blank = (df[opts.asset_col].isna() | ids.isin(_MISSING)).to_numpy()
                     if blank.any():  # groupby would drop these rows without a word
-                        at = np.flatnonzero(blank) + first
+                        at = df.index.to_numpy()[blank] + first  # file lines (blank lines counted)
                         unowned = IngestError(f"{int(blank.sum())} row(s) have no asset id in column"
                                               f" {opts.asset_col!r} (rows {_rows_text(at)}); they are left out",
                                               where=f"{path}:row {int(at[0])}:field {opts.asset_col}")

@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from assetgrade.errors import IngestError
@@ -69,16 +70,42 @@ def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str]
     if df.empty:
         raise IngestError("file has a header but no data rows", where=where)
     df = _header_names(df, text, sep, path)
+    lines = _record_lines(text, sep, len(df))
     cols = [str(c) for c in df.columns]
     cells = {c: str(v).strip() for c, v in zip(cols, df.iloc[0].tolist(), strict=True)}
     time_col = _time_column(cols, opts)
     channels = [c for c in cols if c not in (time_col, opts.asset_col)]
     if not _is_units_row(cells, cols[0], time_col, channels):
-        return df, {}, 2
+        return df.set_axis(lines - 2, axis=0), {}, 2
     if len(df) == 1:
         raise IngestError("file has a header and a units row but no data rows", where=where)
     units = {c: cells[c] for c in channels if cells[c]}
-    return df.iloc[1:].reset_index(drop=True), units, 3
+    return df.iloc[1:].set_axis(lines[1:] - 3, axis=0), units, 3
+
+
+def _record_lines(text: str, sep: str, n: int) -> np.ndarray:
+    """The file line each of the ``n`` data rows pandas read starts on (the header is line 1).
+
+    pandas skips blank lines (and lines of blanks) and reads a quoted line break as part of its
+    cell, so a row's place in the frame is not its line in the file: counted that way, every error
+    after a blank line named the line above the bad one. The lines are counted here with the csv
+    module, skipping what pandas skips; when the two disagree on the number of rows (input odd
+    enough to be read differently), the old count (row place + 2) is kept.
+    """
+    fallback = np.arange(n, dtype=np.int64) + 2
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sep, skipinitialspace=True)
+    out: list[int] = []
+    try:
+        if next(reader, None) is None:
+            return fallback
+        start = reader.line_num + 1
+        for cells in reader:
+            if cells and not (len(cells) == 1 and not cells[0].strip()):
+                out.append(start)
+            start = reader.line_num + 1
+    except csv.Error:
+        return fallback
+    return np.asarray(out, dtype=np.int64) if len(out) == n else fallback
 
 
 def _header_names(df: pd.DataFrame, text: str, sep: str, path: Path) -> pd.DataFrame:
