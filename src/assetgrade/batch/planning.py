@@ -26,8 +26,8 @@ def evidence_by_asset(s: Any, asset_ids: Sequence[str] | None) -> Iterator[tuple
     One query over assets joined to their evidence, read in batches, so planning holds one asset's
     evidence at a time rather than every evidence hash of the store (millions of rows at scale).
     """
-    if asset_ids is not None:  # the caller's ids, sorted: looked up in chunks
-        ids = sorted(asset_ids)
+    if asset_ids is not None:  # the caller's ids, sorted and each once (a repeated id would be graded twice)
+        ids = sorted(set(asset_ids))
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             ev: dict[str, list[str]] = {a: [] for a in chunk}

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError as SAError
 
 from assetgrade.batch.shards import ShardResult, ShardTask
-from assetgrade.errors import AssetgradeError, ConflictError, StoreError, ValidationError, unexpected
-from assetgrade.store.schema import Evidence
+from assetgrade.errors import AssetgradeError, ConflictError, NotFoundError, StoreError, ValidationError, unexpected
+from assetgrade.store.schema import Asset, Evidence
 
 __all__ = ["run_shard"]
 
@@ -115,6 +115,8 @@ def _audit_asset(ws: Any, asset_id: str) -> dict[str, Any]:
     problems: list[str] = []
     n = 0
     with ws.session(readonly=True) as s:
+        if s.get(Asset, asset_id) is None:  # no evidence is no problem only for an asset the store holds
+            raise NotFoundError(f"asset not found: {asset_id}")
         items = list(s.execute(select(Evidence.id, Evidence.kind, Evidence.blob_sha)
                                .where(Evidence.asset_id == asset_id).order_by(Evidence.id)))
     for ev_id, kind, blob_sha in items:
