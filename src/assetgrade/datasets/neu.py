@@ -24,7 +24,12 @@ Box = tuple[str, tuple[float, float, float, float]]
 
 
 def parse_voc(path: Path) -> tuple[Box, ...]:
-    """The (name, (xmin, ymin, xmax, ymax)) boxes of one Pascal VOC annotation file."""
+    """The (name, (x0, y0, x1, y1)) boxes of one Pascal VOC annotation file, in the 0-based pixel-edge frame.
+
+    VOC boxes are 1-based and inclusive (``xmin`` 1 is the first pixel column, ``xmax`` the last one in
+    the box); every box in assetgrade has pixel x covering [x, x + 1) and (x0, y0, x1, y1) its edges, so
+    the box is (xmin - 1, ymin - 1, xmax, ymax) (a 0, which some tools write, stays 0).
+    """
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
@@ -39,9 +44,9 @@ def parse_voc(path: Path) -> tuple[Box, ...]:
             coords = tuple(float(bb.findtext(t) or "nan") for t in ("xmin", "ymin", "xmax", "ymax"))
         except ValueError as exc:
             raise ValidationError(f"object {k}: non-numeric box", where=str(path)) from exc
-        x0, y0, x1, y1 = coords
         if not all(math.isfinite(v) for v in coords):
             raise ValidationError(f"object {k}: box {coords} has a missing or infinite coordinate", where=str(path))
+        x0, y0, x1, y1 = max(0.0, coords[0] - 1), max(0.0, coords[1] - 1), coords[2], coords[3]
         if not (x1 > x0 and y1 > y0):
             raise ValidationError(f"object {k}: empty box {coords}", where=str(path))
         boxes.append((name, (x0, y0, x1, y1)))

@@ -22,7 +22,8 @@ VOC = """<annotation><filename>x.jpg</filename>
 def test_parse_voc(tmp_path: Path) -> None:
     p = tmp_path / "x.xml"
     p.write_text(VOC)
-    assert parse_voc(p) == (("scratches", (2.0, 3.0, 50.0, 60.0)), ("scratches", (70.0, 10.0, 90.0, 20.0)))
+    # 1-based inclusive VOC boxes, read in the 0-based pixel-edge frame
+    assert parse_voc(p) == (("scratches", (1.0, 2.0, 50.0, 60.0)), ("scratches", (69.0, 9.0, 90.0, 20.0)))
     p.write_text(VOC.replace("<xmax>50</xmax>", "<xmax>1</xmax>"))
     with pytest.raises(ValidationError, match=r"x\.xml.*empty box"):
         parse_voc(p)

@@ -98,9 +98,22 @@ def region_box(
 
 
 def peak_in_boxes(heat: npt.ArrayLike, boxes: Sequence[tuple[float, float, float, float]]) -> bool:
-    """Whether the heat map's peak pixel lies inside any of the true boxes (same pixel frame)."""
+    """Whether the heat map's peak pixel lies inside any of the true boxes.
+
+    Boxes are in the pixel-edge frame every box in assetgrade uses: 0-based, pixel (x, y) covers
+    [x, x + 1) x [y, y + 1), and (x0, y0, x1, y1) are the edges of the box, so it holds the columns
+    x0 .. x1 - 1 (what :func:`peak_region` returns, and COCO and YOLO boxes; Pascal VOC's 1-based
+    inclusive boxes are converted when they are read). A pixel is inside when its centre is.
+
+    Examples
+    --------
+    >>> heat = np.zeros((10, 10), np.float32); heat[4, 7] = 1.0
+    >>> peak_in_boxes(heat, [(3, 2, 8, 5)]), peak_in_boxes(heat, [(3, 2, 7, 5)])
+    (True, False)
+    """
     (x, y), _ = peak_region(heat)
-    return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)
+    cx, cy = x + 0.5, y + 0.5
+    return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in boxes)
 
 
 def overlay_png(
