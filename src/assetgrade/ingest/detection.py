@@ -93,11 +93,14 @@ def _voc_labels(doc: ET.Element, w: int, h: int, where: str, classes: dict[str, 
             x0, y0, x1, y1 = (float(t if t is not None else "nan") for t in texts)
         except ValueError:
             raise IngestError(f"bndbox values {texts} are not numbers", where=f"{where}:field object {i}") from None
-        # VOC coordinates are 1-based, so xmax may equal the width + 1
+        # VOC boxes are 1-based and inclusive (xmax = width is the last column); 1 px of slack for tools that
+        # write 0-based or exclusive ends, as before
         if not _inside((x0, y0, x1, y1), w, h, tolerance=1.0):
             raise IngestError(f"box {[x0, y0, x1, y1]} is not inside the {w}x{h} image",
                               where=f"{where}:field object {i}")
-        labels.append(LabelSpec("defect", classes.get(name, name), box=(x0, y0, x1, y1), field=f"object {i}"))
+        # stored in the 0-based pixel-edge frame of every other box (COCO, YOLO, findings, the review page)
+        box = (max(0.0, x0 - 1), max(0.0, y0 - 1), min(float(w), x1), min(float(h), y1))
+        labels.append(LabelSpec("defect", classes.get(name, name), box=box, field=f"object {i}"))
     return labels
 
 

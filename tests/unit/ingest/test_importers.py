@@ -150,7 +150,8 @@ def test_voc(ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
     reasons = {Path(e.file).name: e.reason for e in rep.errors}
     assert "not inside" in reasons["s_1.xml"] and "XML" in reasons["s_2.xml"] and "not found" in reasons["s_3.xml"]
     rec = load_records(ws)[0]
-    assert rec.images[0].boxes == (("corrosion.pitting", (5.0, 5.0, 20.0, 30.0)), ("scratch", (1.0, 1.0, 10.0, 10.0)))
+    # VOC's 1-based inclusive boxes are stored in the 0-based pixel-edge frame
+    assert rec.images[0].boxes == (("corrosion.pitting", (4.0, 4.0, 20.0, 30.0)), ("scratch", (0.0, 0.0, 10.0, 10.0)))
 
 
 def test_coco(ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
