@@ -33,8 +33,28 @@ KNOWN_COLUMNS = (
     "date", "cost", "media_type", "numeric_time",
 )
 _KNOWN = frozenset(KNOWN_COLUMNS)
+_SCALAR = tuple(c for c in KNOWN_COLUMNS if c not in ("generator_params", "box"))
+"""Columns whose JSON value is one text or number (``generator_params`` may be an object, ``box`` a list)."""
 _TEXT_KINDS = ("log", "document")
 """Kinds whose evidence is text: a ``path`` names a UTF-8 text file whose contents are stored as the text."""
+
+
+class _JsonObject(dict[str, Any]):
+    """A JSON object as read, with the keys it gives more than once (``json`` keeps the last without a word)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        values: dict[str, list[Any]] = {}
+        if len(self) < len(pairs):
+            for k, v in pairs:
+                values.setdefault(k, []).append(v)
+        self.twice = {k: v for k, v in values.items() if len(v) > 1}
+        """Each key given more than once, with all its values in the file's order."""
+
+
+def _loads(text: str) -> Any:
+    """JSON text, each object as a :class:`_JsonObject` that names the keys it gives twice."""
+    return json.loads(text, object_pairs_hook=_JsonObject)
 
 
 def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, Any]] | RowError]:
@@ -58,7 +78,7 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, 
                 yield RowError(str(path), i, None, bad[i])
                 continue
             try:
-                obj = json.loads(line)
+                obj = _loads(line)
             except json.JSONDecodeError as exc:
                 yield RowError(str(path), i, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
@@ -75,11 +95,14 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, 
             bad_line, reason = next(iter(bad.items()))
             raise IngestError(reason, where=f"{path}:row {bad_line}")
         try:
-            doc = json.loads(text)
+            doc = _loads(text)
         except json.JSONDecodeError as exc:
             raise IngestError(f"not valid JSON: {exc.msg}", where=f"{path}:line {exc.lineno}") from exc
         except RecursionError:
             raise IngestError("JSON nested too deeply to read", where=str(path)) from None
+        if isinstance(doc, _JsonObject) and "items" in doc.twice:
+            raise IngestError("'items' is given more than once; which list is the manifest would be a guess",
+                              where=str(path))
         items = doc.get("items") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise IngestError("a JSON manifest is a list of objects or {\"items\": [...]}", where=str(path))
@@ -181,6 +204,11 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> tuple[ItemS
     def w(f: str) -> str:
         return f"{where}:field {f}"
 
+    twice = [k for k in getattr(obj, "twice", ()) if k in _KNOWN]
+    if twice:
+        values = " and ".join(repr(v) for v in obj.twice[twice[0]])  # type: ignore[attr-defined]
+        raise _err(path, line, twice[0], f"{twice[0]!r} is given more than once in this object ({values}); which"
+                                         " one is meant would be a guess")
     missing = [c for c in REQUIRED_COLUMNS if not _s(obj, c)]
     if missing:
         raise _err(path, line, missing[0], f"{missing[0]} is empty")
@@ -189,6 +217,10 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> tuple[ItemS
         if value is not None and not isinstance(value, str) and not (isinstance(value, int) and key != "kind"
                                                                       and not isinstance(value, bool)):
             raise _err(path, line, key, f"{key} must be text, not {type(value).__name__} {value!r}")
+    for key in _SCALAR:  # JSON: an object, a list or true/false is no text ("['worn']" would be stored as such)
+        value = obj.get(key)
+        if isinstance(value, dict | list | bool):
+            raise _err(path, line, key, f"{key} must be text or a number, not {type(value).__name__} {value!r}")
     asset_id, kind = _s(obj, "asset_id") or "", (_s(obj, "kind") or "").lower()
     rel, text = _s(obj, "path"), obj.get("text")
     if text is not None and not isinstance(text, str):
@@ -232,14 +264,21 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> tuple[ItemS
         except IngestError as exc:
             raise _err(path, line, key, exc.reason) from None
     params_raw = obj.get("generator_params")
-    params: dict[str, Any] | None = None
+    params: Any = None
     if isinstance(params_raw, dict):
         params = params_raw
     elif params_raw not in (None, ""):
         try:
-            params = json.loads(str(params_raw))
-        except json.JSONDecodeError:
-            raise _err(path, line, "generator_params", "generator_params is not a JSON object") from None
+            params = _loads(str(params_raw))
+        except (json.JSONDecodeError, RecursionError):
+            params = None
+        if not isinstance(params, dict):
+            raise _err(path, line, "generator_params", f"generator_params {params_raw!r} is not a JSON object")
+    if getattr(params, "twice", None):
+        raise _err(path, line, "generator_params", f"generator_params gives {', '.join(map(repr, params.twice))}"
+                                                   " more than once; which value is meant would be a guess")
+    if params is not None:
+        params = json.loads(json.dumps(params))  # plain dicts all the way down, as stored
     try:
         capture = parse_datetime(obj.get("capture_time"), where=w("capture_time"))
     except IngestError as exc:
