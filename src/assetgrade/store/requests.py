@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ValidationError
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.schema import Asset, Label, LabelRequest, new_id, utcnow
 
 __all__ = ["LABEL_REQUEST_STATUSES", "EnqueueReport", "RequestedLabel", "add_label_requests",
@@ -66,6 +66,7 @@ def add_label_requests(
     ``replace``, open requests of earlier rounds that this round does not repeat are withdrawn.
     ``settings`` (the round's ``k``, ``per_class``, ``seed``) are kept in the audit event.
     """
+    lock_chain(session)  # PostgreSQL: before the reads, so an import closing a request meanwhile is seen, not undone
     seen: set[str] = set()
     for i, it in enumerate(items):
         if it.asset_id in seen:
@@ -117,12 +118,13 @@ def add_label_requests(
 def withdraw_label_requests(session: Session, asset_ids: Iterable[str] | None = None, *,
                             actor: str = "system") -> list[str]:
     """Withdraw open requests (of ``asset_ids``, or all when None); returns the assets withdrawn, sorted."""
+    lock_chain(session)  # PostgreSQL: a review or import closing one of them meanwhile is seen, not overwritten
     q = select(LabelRequest.asset_id).where(LabelRequest.status == "open")
     if asset_ids is not None:
         q = q.where(LabelRequest.asset_id.in_(list(asset_ids)))
     ids = sorted(session.scalars(q))
     if ids:
-        session.execute(update(LabelRequest).where(LabelRequest.asset_id.in_(ids))
+        session.execute(update(LabelRequest).where(LabelRequest.asset_id.in_(ids), LabelRequest.status == "open")
                         .values(status="withdrawn", closed_at=utcnow()))
         append_event(session, actor=actor, action="label_request.withdraw", entity="label_request", entity_id=None,
                      payload={"asset_ids": ids})

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assetgrade.errors import ConflictError, ValidationError
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.repository import get_asset, label_event_payload, label_values
 from assetgrade.store.requests import close_label_request
 from assetgrade.store.schema import Asset, Evidence, Label, Prediction, PredictionHead, Review, new_id, utcnow
@@ -220,6 +220,9 @@ def add_review(
             f" {expected_version}; reload and review again"
         )
     set_committed_value(asset, "version", expected_version + 1)  # what the UPDATE just wrote, without a re-read
+    # PostgreSQL lock order (store.md): the asset row, then the chain lock, then the rows below. A grade or batch
+    # shard takes the chain lock before it moves the queue head; moving it first here deadlocked with them.
+    lock_chain(session)
     now = utcnow()
     values = {"id": rid, "asset_id": asset_id, "reviewer": reviewer, "grade": grade,
               "defects": [dict(d) for d in defects], "note": note, "based_on_prediction_id": based_on_prediction_id,
