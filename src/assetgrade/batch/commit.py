@@ -1,7 +1,8 @@
 """The driver's store write of one shard: its predictions (or file output) and its done marker in one transaction.
 
-A prediction already stored (same deterministic id) is skipped, so overlapping runs never write
-twice; a connection lost mid-transaction is retried on a fresh one.
+A prediction already stored (same deterministic id) is skipped, and so is a done marker already stored
+(``grade``, ``extract``), so overlapping runs never write twice; a connection lost mid-transaction is
+retried on a fresh one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from assetgrade.errors import StoreError
 from assetgrade.grading.recording import decision_event_payload
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.results import advance_heads
-from assetgrade.store.schema import Prediction
+from assetgrade.store.schema import AuditEvent, Prediction
 
 __all__ = ["COMMIT_RETRIES", "commit_shard", "write_grades"]
 
@@ -59,6 +60,14 @@ def write_grades(s: Any, res: ShardResult, model_version: str) -> tuple[int, int
     return written, skipped
 
 
+def _marked(s: Any, key: str) -> bool:
+    """Whether shard ``key``'s done marker is stored, read under the chain's write lock: a run overlapping another
+    that committed the same shard first (both planned it before either wrote it) does not mark it a second time."""
+    lock_chain(s)
+    q = select(AuditEvent.seq).where(AuditEvent.action == SHARD_EVENT, AuditEvent.entity_id == key).limit(1)
+    return s.scalar(q) is not None
+
+
 def commit_shard(ws: Any, res: ShardResult, kind: str, model_version: str | None) -> tuple[int, int, str | None]:
     """Write one shard's results and its done marker in one transaction."""
     output: str | None = None
@@ -74,7 +83,7 @@ def commit_shard(ws: Any, res: ShardResult, kind: str, model_version: str | None
             with ws.session() as s:
                 if kind == "grade":
                     written, skipped = write_grades(s, res, str(model_version))
-                if not res.errors:
+                if not res.errors and (kind == "audit" or not _marked(s, res.task.key)):
                     append_event(s, actor="batch", action=SHARD_EVENT, entity="batch_shard",
                                  entity_id=res.task.key,
                                  payload={"kind": kind, "model_version": model_version, "index": res.task.index,

@@ -35,7 +35,7 @@ from typing import Any
 
 from assetgrade.batch.commit import commit_shard
 from assetgrade.batch.executor import Executor
-from assetgrade.batch.outputs import features_dir, read_features
+from assetgrade.batch.outputs import feature_file, features_dir, read_features
 from assetgrade.batch.planning import asset_inputs, done_keys, plan_shards, plan_with_inputs
 from assetgrade.batch.shards import JOB_KINDS, SHARD_EVENT, BatchReport, ShardResult, ShardTask, prediction_id
 from assetgrade.batch.worker import run_shard
@@ -77,6 +77,8 @@ def run_batch(
     # an audit re-reads the blobs every time: its shard key only hashes what the store says they hold, so a
     # blob damaged after an earlier clean audit would otherwise never be looked at again
     done = set() if kind == "audit" else done_keys(ws, [k for k, _ in shards])
+    if kind == "extract":  # a marker stands for its feature file: a file deleted since (a cleared cache) is redone
+        done = {k for k in done if feature_file(ws, str(model_version), k).exists()}
     rep = BatchReport(kind=kind, model_version=model_version, n_assets=sum(len(a) for _, a in shards),
                       n_shards=len(shards), shards_skipped=len(done))
     tasks = [ShardTask(kind=kind, index=i, key=k, asset_ids=a, workspace=str(ws.path), store_url=ws.store_url,

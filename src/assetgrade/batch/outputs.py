@@ -41,6 +41,11 @@ def features_dir(ws: Any, model_version: str) -> Path:
     return Path(ws.cache_dir) / "features" / model_version
 
 
+def feature_file(ws: Any, model_version: str, key: str) -> Path:
+    """The feature file of the ``extract`` shard ``key``."""
+    return features_dir(ws, model_version) / f"{key.split(':', 1)[1]}.npz"
+
+
 def write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path, int]:
     """One shard's evidence blocks as ``features/<model version>/<shard key>.npz``; (path, rows)."""
     arrays: dict[str, Any] = {}
@@ -56,7 +61,7 @@ def write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path,
     merged["asset_ids"] = np.array(ids, dtype=str)
     planned = dict(zip(res.task.asset_ids, res.task.inputs, strict=False))
     merged["asset_inputs"] = np.array([planned.get(a, "") for a in ids], dtype=str)
-    path = features_dir(ws, model_version) / f"{res.task.key.split(':', 1)[1]}.npz"
+    path = feature_file(ws, model_version, res.task.key)
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as fh:
