@@ -150,11 +150,7 @@ class BlobStore:
         """Store ``data``; returns its sha256. No write when it is already stored (its time stamp is refreshed)."""
         sha = sha256_bytes(data)
         final = self.path_for(sha)
-        if self.fs.exists(final):
-            if self.is_local:
-                self._refresh(final)
-            elif self._stale(final):  # an object store cannot touch a time stamp: write the object again
-                self.fs.pipe_file(final, data)
+        if self._reusable(final, len(data)):
             return sha
         try:
             if self.is_local:
@@ -195,10 +191,9 @@ class BlobStore:
                         os.fsync(fout.fileno())
                     sha = h.hexdigest()
                     final = self.path_for(sha)
-                    if Path(final).exists():
-                        self._refresh(final)
+                    if self._reusable(final, Path(tmp).stat().st_size):
                         return sha
-                    _place(tmp, final)
+                    _place(tmp, final)  # also over a damaged blob of another size, atomically
                     return sha
                 except _SourceReadError as exc:
                     raise exc.error from None
@@ -210,8 +205,7 @@ class BlobStore:
                     Path(tmp).unlink(missing_ok=True)
         sha = sha256_file(src)
         final = self.path_for(sha)
-        stored = self.fs.exists(final)
-        if not stored or self._stale(final):  # re-used and old on an object store: uploaded again (see _stale)
+        if not self._reusable(final, src.stat().st_size):  # new, damaged, or old on an object store
             try:
                 self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
                 self.fs.put_file(str(src), final)
@@ -241,22 +235,30 @@ class BlobStore:
                 return float(stamp())
         return None
 
-    def _stale(self, final: str) -> bool:
-        """Whether a re-used blob on an object store is old enough to need writing again.
+    def _reusable(self, final: str, size: int) -> bool:
+        """Whether the blob already at ``final`` stands for content of ``size`` bytes, so nothing is written.
 
-        Garbage collection keeps blobs younger than its grace period; a local disk refreshes a
-        re-used blob's time stamp in place, an object store cannot, so there a blob older than
-        :data:`REFRESH_AFTER_S` (or of unknown age) is written again when an ingest re-uses it.
-        A collection whose grace period is at least that long (the default is 24 h) then never
-        deletes a blob that an ingest in flight is about to name.
+        Not when it is missing, or of another size (a damaged file, a partial copy left by another
+        tool: rows must not name it), or, on an object store, older than :data:`REFRESH_AFTER_S` or of
+        unknown age. Garbage collection keeps blobs younger than its grace period; a local disk
+        refreshes a re-used blob's time stamp in place (done here), an object store cannot, so there
+        an old blob is written again when an ingest re-uses it, and a collection whose grace period is
+        at least that long (the default is 24 h) never deletes a blob an ingest in flight is about to
+        name. A blob damaged without changing its size is caught only when read with verification.
         """
-        if self.is_local:
-            return False
         try:
-            stamp = self.modified(final)
+            info = self.fs.info(final)
         except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._write_error(exc) from exc
+        if info.get("type", "file") != "file" or int(info.get("size") or 0) != size:
+            return False
+        if self.is_local:
+            self._refresh(final)
             return True
-        return stamp is None or time.time() - stamp > REFRESH_AFTER_S
+        stamp = self.modified(final, info)
+        return stamp is not None and time.time() - stamp <= REFRESH_AFTER_S
 
     def _refresh(self, final: str) -> None:
         """Mark a re-used blob as young (local disks), so garbage collection's grace period covers it again."""
@@ -282,9 +284,12 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
 
     def _check_size(self, final: str, size: int) -> None:
+        """After an object-store write: a blob of another size is removed (never left under its name), then refused."""
         got = self.fs.size(final)
         if got != size:
-            raise StoreError(f"blob {final} was written with {got} bytes, expected {size}")
+            with contextlib.suppress(OSError):
+                self.fs.rm_file(final)
+            raise StoreError(f"blob {final} was written with {got} bytes, expected {size}; it was removed")
 
     # -- reading ----------------------------------------------------------------------------
     def get_bytes(self, sha: str, *, verify: bool | None = None) -> bytes:
