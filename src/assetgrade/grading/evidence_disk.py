@@ -1,8 +1,9 @@
-"""The evidence cache's disk level: pickled rows in one SQLite file that processes share, bounded in age and size."""
+"""The evidence cache's disk level: checksummed pickled rows in one SQLite file shared by processes, capped in size."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import pickle
 import sqlite3
@@ -22,6 +23,33 @@ DISK_MAX_BYTES = 2_000_000_000
 """Past this many bytes of rows, the oldest-written rows are dropped (down to 90 %) so the file stops growing."""
 BUSY_TIMEOUT_S = 30.0
 """How long a process waits for another one's write to the disk cache before going on without it."""
+_ROW_MAGIC = b"agrow1:"
+"""Each stored row is this, the sha256 of its pickle, then the pickle (:func:`_seal`)."""
+
+
+def _seal(obj: object) -> bytes:
+    """``obj`` pickled behind a header and the pickle's sha256, so a damaged row can be told before unpickling."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _ROW_MAGIC + hashlib.sha256(data).digest() + data
+
+
+def _unseal(blob: bytes) -> Any:
+    """The object :func:`_seal` stored, or None when the bytes are not what was written (or do not unpickle here).
+
+    SQLite has no checksum on a row's bytes: one changed byte made ``pickle.loads`` raise
+    OverflowError or MemoryError (escaping to the grade) or, inside an array, return other
+    numbers as the asset's evidence. Rows written before the header (or damaged in it) are misses.
+    """
+    head = len(_ROW_MAGIC)
+    if len(blob) < head + 32 or blob[:head] != _ROW_MAGIC:
+        return None
+    digest, data = blob[head:head + 32], blob[head + 32:]
+    if hashlib.sha256(data).digest() != digest:
+        return None
+    try:
+        return pickle.loads(data)
+    except Exception:  # the bytes are ours, so this is a class another build renamed: a miss, recomputed
+        return None
 
 
 class DiskRows:
@@ -68,18 +96,14 @@ class DiskRows:
             return None
         if hit is None:
             return None
-        try:
-            return pickle.loads(hit[0])
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            return None  # one unreadable row is a miss; it is written again when recomputed
+        return _unseal(bytes(hit[0]))  # one unreadable row is a miss; it is written again when recomputed
 
     def put_many(self, rows: Mapping[str, object]) -> None:
         """Store each object under its key in this namespace, in one transaction (then trim to ``max_bytes``)."""
         if self.broken:
             return
         now = time.time()
-        items = [(f"{self.namespace}/{k}", now, pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL))
-                 for k, r in rows.items()]
+        items = [(f"{self.namespace}/{k}", now, _seal(r)) for k, r in rows.items()]
         try:
             with self._lock:
                 self._con.execute("BEGIN IMMEDIATE")
