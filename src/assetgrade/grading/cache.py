@@ -57,7 +57,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def modality_input_hash(record: AssetRecord, modality: str) -> str:
-    """sha256 over one modality's evidence of an asset: ids and content hashes (texts, dates, costs)."""
+    """sha256 over one modality's evidence of an asset: ids and content hashes (texts, dates, costs; sampling rates)."""
     if modality == "vision":
         parts: list[Any] = [[i.evidence_id, i.sha256] for i in record.images]
     elif modality == "text":
@@ -71,7 +71,10 @@ def modality_input_hash(record: AssetRecord, modality: str) -> str:
         if future:
             parts.append(["future_dated", future])
     elif modality == "sensors":
-        parts = [[s.evidence_id, s.sha256] for s in record.series]
+        # the spectral features are computed at the series' sampling rate, which is metadata beside the bytes
+        # (a rate corrected on the same file used to be served the row of the old rate); no rate, no entry
+        parts = [[s.evidence_id, s.sha256] if s.sampling_rate_hz is None else
+                 [s.evidence_id, s.sha256, float(s.sampling_rate_hz)] for s in record.series]
     else:
         parts = [record.asset_id]
     body = json.dumps([modality, parts], sort_keys=True, ensure_ascii=False, default=str)
