@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from assetgrade.rest.errors import AuthenticationError
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import ROLES, ApiToken
 from assetgrade.store.schema import new_id, utcnow
 
@@ -99,6 +99,7 @@ def create_token(session: Session, *, name: str, role: str, actor: str = "system
                                   f" (0, {MAX_EXPIRY_DAYS:,}], or none for a token that works until revoked",
                                   where="expires_in_days")
         expires_at = utcnow() + timedelta(days=expires_in_days)
+    lock_chain(session)  # PostgreSQL: a second create of the name waits here and finds it (409, not a key violation)
     if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
         raise ConflictError(f"a token named {name!r} exists (a revoked token keeps its name, for the audit trail); "
                             "pick another name")
@@ -112,11 +113,26 @@ def create_token(session: Session, *, name: str, role: str, actor: str = "system
     return token, row
 
 
-def revoke_token(session: Session, name: str, *, actor: str = "system") -> ApiToken:
-    """Revoke the token named ``name`` (it stops working at once in this process)."""
+def revoke_token(session: Session, name: str, *, actor: str = "system", keep_an_admin: bool = False) -> ApiToken:
+    """Revoke the token named ``name`` (it stops working at once in this process).
+
+    With ``keep_an_admin`` (the API), the last admin token that still works (not revoked, not
+    expired) is refused with ConflictError; the CLI may revoke it.
+    """
+    # PostgreSQL: a concurrent revocation waits here and then sees this one (two admins revoking each other at
+    # once both found the other still working; a token revoked twice got two events and a later time)
+    lock_chain(session)
     row = session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
     if row is None:
         raise NotFoundError(f"no token named {name!r}")
+    if keep_an_admin and row.role == "admin" and row.revoked_at is None:
+        now = utcnow()
+        admins = session.execute(select(ApiToken.expires_at).where(
+            ApiToken.role == "admin", ApiToken.revoked_at.is_(None), ApiToken.name != name)).scalars().all()
+        if not any(exp is None or aware_utc(exp) > now for exp in admins):
+            raise ConflictError(f"token {name!r} is the last admin token that still works; revoking it would "
+                                "leave no one able to manage tokens through the API. Create another admin "
+                                "token first, or revoke it with `assetgrade tokens revoke` on the server")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         append_event(session, actor=actor, action="token.revoke", entity="api_token", entity_id=row.id,

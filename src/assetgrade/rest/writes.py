@@ -5,10 +5,12 @@ Every write runs in one transaction together with its audit event (actor = the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, PermissionDeniedError, ValidationError
@@ -127,12 +129,32 @@ def submit_review(ws: Workspace, ontology: Ontology, who: Principal, asset_id: s
         ) from None
 
 
+_T = TypeVar("_T")
+
+
+def _again_after_a_race(write: Callable[[], _T]) -> _T:
+    """Run ``write`` (one transaction), and once more when it lost a unique-key race.
+
+    On PostgreSQL two identical writes at once (a client's retry while its first post is still open)
+    both find no row and both insert it; the second fails on the key when the first commits. Run
+    again, it finds the stored row: the same content is the documented no-op, other content a conflict.
+    """
+    try:
+        return write()
+    except IntegrityError:
+        return write()
+
+
 def create_asset(ws: Workspace, who: Principal, body: AssetIn) -> Asset:
     """Add an asset (the same asset again is a no-op; other content for an existing id is a conflict)."""
-    try:
+
+    def write() -> Asset:
         with ws.session() as s:
             return add_asset(s, body.id, asset_type=body.asset_type, make=body.make, model=body.model,
                              attributes=body.attributes, value=body.value, actor=who.name)
+
+    try:
+        return _again_after_a_race(write)
     except ValidationError as exc:
         if exc.where != "asset_id":
             raise
@@ -175,16 +197,20 @@ def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, s
     info = validate_image(data, where=where, max_pixels=ws.config.max_image_pixels)
     claimed = ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name)
     sha = ws.blobs.put_bytes(data)
-    with ws.session() as s:
-        ev = add_evidence(
-            s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
-            attributes={"width": info.width, "height": info.height, "mode": info.mode},
-            evidence_id=f"{asset_id}/image/{sha[:24]}",
-            provenance=marked_provenance(info, claimed) or claimed,
-            actor=who.name,
-        )
-        origin = s.execute(select(Provenance.origin).where(Provenance.evidence_id == ev.id)).scalar()
-        return ev, origin
+
+    def write() -> tuple[Evidence, str | None]:
+        with ws.session() as s:
+            ev = add_evidence(
+                s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
+                attributes={"width": info.width, "height": info.height, "mode": info.mode},
+                evidence_id=f"{asset_id}/image/{sha[:24]}",
+                provenance=marked_provenance(info, claimed) or claimed,
+                actor=who.name,
+            )
+            origin = s.execute(select(Provenance.origin).where(Provenance.evidence_id == ev.id)).scalar()
+            return ev, origin
+
+    return _again_after_a_race(write)  # the same bytes posted twice at once: stored once, both answered
 
 
 def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> TelemetryOut:
