@@ -1,8 +1,8 @@
 """A batch's file outputs: per-shard feature files (``batch extract``) and audit rows, written atomically.
 
-Each file is written to a temp file in the same folder and renamed; a full disk raises a
-StoreError naming the file. :func:`read_features` reads back the rows that match each asset's
-current evidence.
+Each file is written to a temp file in the same folder, flushed to disk and renamed (the rename is
+flushed too); a full disk raises a StoreError naming the file. :func:`read_features` reads back the
+rows that match each asset's current evidence.
 """
 
 from __future__ import annotations
@@ -23,13 +23,33 @@ from assetgrade.errors import StoreError
 __all__ = ["features_dir", "read_features"]
 
 
+def _fsync(path: Path, *, folder: bool = False) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to disk; a folder that cannot be opened (Windows) is left."""
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if folder else 0))
+    except OSError:
+        if folder:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temp file in the same folder and rename; a full disk becomes a StoreError naming ``path``."""
+    """Write via a temp file in the same folder and rename; a full disk becomes a StoreError naming ``path``.
+
+    The temp file is flushed to disk before the rename and the folder after it, so after a crash or a
+    power loss the final name holds the whole file or nothing (a shard's done marker is committed next).
+    """
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
+        _fsync(tmp)
         tmp.replace(path)
+        _fsync(path.parent, folder=True)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
@@ -66,8 +86,6 @@ def write_features(ws: Any, res: ShardResult, model_version: str) -> tuple[Path,
     def write(tmp: Path) -> None:
         with tmp.open("wb") as fh:
             np.savez(fh, **merged)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
 
     atomic_write(path, write)
     return path, len(ids)
