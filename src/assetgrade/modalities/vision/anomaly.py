@@ -13,7 +13,7 @@ there are too few of them for the target), never from a raw score.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -153,12 +153,20 @@ class AlarmThreshold:
 class PatchCore:
     """Patch-level nearest-neighbour anomaly scorer with a bounded coreset memory bank.
 
+    The bank is built in rounds (PatchCore's greedy coreset, Roth et al. 2022 §3.2, made incremental so
+    peak memory does not grow with the number of good photos): photos are taken in groups of at most
+    ``buffer_size - coreset_size`` patches (one photo at least), whatever batches the caller passes;
+    each group joins the patches held, and once the bank and the groups held reach ``buffer_size``
+    patches they are reduced to a coreset of ``coreset_size``, which is the bank of the next round.
+    So no k-center pass sees more than ``2 * buffer_size - coreset_size`` patches (``buffer_size``
+    plus one photo's for a photo larger than a group), and the bank depends only on the photos, their
+    order and the seed, not on how they were batched.
+
     Parameters
     ----------
     coreset_size : the most patches kept in the memory bank.
-    buffer_size : patches gathered before each coreset reduction (bounds peak memory): no reduction
-        sees more than ``buffer_size`` plus one batch's patches (``largest_pool_`` after ``fit``),
-        so feed many good images as several batches.
+    buffer_size : patches gathered before each coreset reduction (bounds peak memory); the largest
+        pool reduced is ``largest_pool_`` after ``fit``.
     projection_dim : random-projection width used for the greedy selection.
     seed : seeds the coreset start point and projection.
 
@@ -169,8 +177,8 @@ class PatchCore:
     >>> pc = PatchCore(coreset_size=50, buffer_size=200).fit([good])
     >>> bad = good[:2].copy(); bad[:, 1, 1] += 10
     >>> s, maps = pc.score(np.r_[good[:2] + 0.01, bad])
-    >>> bool(s[2:].min() > s[:2].max()), pc.bank_.shape
-    (True, (50, 8))
+    >>> bool(s[2:].min() > s[:2].max()), pc.bank_.shape, pc.largest_pool_ <= 2 * 200 - 50
+    (True, (50, 8), True)
     """
 
     def __init__(
@@ -183,30 +191,56 @@ class PatchCore:
         self.projection_dim = projection_dim
         self.seed = seed
 
+    def _groups(self, batches: Iterable[FloatArray]) -> Iterator[FloatArray]:
+        """The patches of the photos in ``batches`` (each (n, H, W, D)) as (p, D) groups of whole photos,
+        each at most ``buffer_size - coreset_size`` patches or one photo."""
+        limit = self.buffer_size - self.coreset_size
+        group: list[FloatArray] = []
+        grouped = 0
+        for b in batches:
+            a = np.asarray(b, dtype=np.float32)
+            per_photo = int(np.prod(a.shape[1:-1]))  # 1 for a (p, D) batch of single patches
+            photos = a.reshape(len(a), per_photo, a.shape[-1])
+            i = 0
+            while i < len(photos):
+                k = min(len(photos) - i, max(0, limit - grouped) // per_photo if per_photo else len(photos))
+                if k == 0 and grouped == 0:
+                    k = 1  # a photo larger than a group is a group of its own
+                if k == 0:
+                    yield np.concatenate(group) if len(group) > 1 else group[0]
+                    group, grouped = [], 0
+                    continue
+                group.append(photos[i : i + k].reshape(-1, photos.shape[-1]))
+                grouped += k * per_photo
+                i += k
+        if group:
+            yield np.concatenate(group) if len(group) > 1 else group[0]
+
     def fit(self, batches: Iterable[FloatArray]) -> Self:
-        """Build the memory bank from batches of good-image patch features, each (n, H, W, D)."""
+        """Build the memory bank in bounded rounds from batches of good-image patch features, each (n, H, W, D)."""
         rng = np.random.default_rng(self.seed)
         bank: FloatArray | None = None
         buf: list[FloatArray] = []
         held = 0
         self.n_patches_seen_ = 0
         self.largest_pool_ = 0
-        for b in batches:
-            flat = np.asarray(b, dtype=np.float32).reshape(-1, b.shape[-1])
+
+        def reduce() -> FloatArray:
+            pool = np.concatenate(([bank] if bank is not None else []) + buf)
+            self.largest_pool_ = max(self.largest_pool_, len(pool))
+            return pool[greedy_coreset(pool, self.coreset_size, rng=rng, projection_dim=self.projection_dim)]
+
+        for flat in self._groups(batches):
             self.n_patches_seen_ += len(flat)
             buf.append(flat)
             held += len(flat)
             if held >= self.buffer_size:
-                pool = np.concatenate(([bank] if bank is not None else []) + buf)
-                self.largest_pool_ = max(self.largest_pool_, len(pool))
-                bank = pool[greedy_coreset(pool, self.coreset_size, rng=rng, projection_dim=self.projection_dim)]
+                bank = reduce()
                 buf, held = [], len(bank)
         if buf or bank is None:
             if not buf and bank is None:
                 raise ValidationError("no good-image patches to learn from", where="PatchCore")
-            pool = np.concatenate(([bank] if bank is not None else []) + buf)
-            self.largest_pool_ = max(self.largest_pool_, len(pool))
-            bank = pool[greedy_coreset(pool, self.coreset_size, rng=rng, projection_dim=self.projection_dim)]
+            bank = reduce()
         self.bank_ = np.ascontiguousarray(bank)
         self._bank_sq = np.einsum("ij,ij->i", self.bank_, self.bank_)
         return self

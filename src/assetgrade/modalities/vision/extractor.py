@@ -269,12 +269,8 @@ class VisionExtractor:
             n_hold = max(1, len(order) // 4)
             hold, bank = order[:n_hold], order[n_hold:]
             pc = PatchCore(coreset_size=self.coreset_size, buffer_size=max(10 * self.coreset_size, 1), seed=self.seed)
-            # a few images per batch: one batch of every bank photo would make one coreset pass over all their
-            # patches (memory and time growing with the good photos), not rounds of at most the buffer
-            per_image = int(np.prod(seen[bank[0]].patches.shape[:-1]))  # type: ignore[union-attr]
-            step = max(1, (pc.buffer_size - pc.coreset_size) // max(per_image, 1))
-            pc.fit(np.stack([seen[i].patches for i in bank[s : s + step]])  # type: ignore[union-attr]
-                   for s in range(0, len(bank), step))
+            # one photo at a time, no stacked copy: PatchCore.fit groups them into its bounded rounds
+            pc.fit(seen[i].patches[None] for i in bank)  # type: ignore[index]
             scores, _ = pc.score(np.stack([seen[i].patches for i in hold]))  # type: ignore[union-attr]
             self.anomaly_ = pc
             self.alarm_ = PatchCore.threshold(scores, self.target_false_alarm)
