@@ -42,8 +42,13 @@ def _severity_clashes(label_rows: list[tuple[_Prepared, LabelSpec, str]],
     return out
 
 
-def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: str) -> None:
-    """Write ``ready`` in one transaction; only once it is committed, count it into ``rep``."""
+def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: str,
+           defer: list[_Prepared] | None = None) -> None:
+    """Write ``ready`` in one transaction; only once it is committed, count it into ``rep``.
+
+    A row whose parent evidence is not stored is put in ``defer`` (untouched, for a later try,
+    since its parent may be a later row of the input) or, with ``defer`` None, rejected.
+    """
     asset_ids = list({p.spec.asset_id for p in ready})
     ev_ids = [p.evidence_id for p in ready]
     label_rows: list[tuple[_Prepared, LabelSpec, str]] = []
@@ -59,6 +64,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     skipped = 0
     marked: list[IngestNotice] = []
     errors: list[RowError] = []
+    deferred: list[_Prepared] = []
     with ws.session() as s:
         assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
         stored = dict(s.execute(select(Evidence.id, Evidence.sha256).where(Evidence.id.in_(ev_ids))).tuples().all())
@@ -87,9 +93,13 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                 continue
             parent = spec.provenance.parent_evidence_id
             if parent and parent not in new_evidence and s.get(Evidence, parent) is None:
-                errors.append(RowError(spec.file or spec.where, spec.row, "parent",
-                                       f"parent evidence {parent!r} is not stored (ingest it first)"))
                 bad.add(p.evidence_id)
+                if defer is not None:
+                    deferred.append(p)
+                else:
+                    errors.append(RowError(spec.file or spec.where, spec.row, "parent",
+                                           f"parent evidence {parent!r} is not stored, and no row of this input "
+                                           "added it (ingest it first)"))
                 continue
             if p.evidence_id in stored and stored[p.evidence_id] != p.sha:
                 errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
@@ -162,3 +172,5 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     rep.skipped_existing += skipped
     rep.notices.extend(marked)
     rep.errors.extend(errors)
+    if defer is not None:
+        defer.extend(deferred)

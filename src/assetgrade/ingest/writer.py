@@ -5,7 +5,9 @@ a resumable ingest): (1) hash each item and skip those already stored with the s
 before any decoding; (2) validate and write the new blobs (an orphan blob is harmless);
 (3) in one transaction re-check what exists, insert assets, evidence, provenance and labels
 in bulk and append one audit event. A row that fails any step is reported and skipped; a
-unique-key race with another process rolls the group back and retries it.
+unique-key race with another process rolls the group back and retries it. A row whose parent
+evidence is not stored yet waits (its blob written) and is written after the last group, since
+its parent may be a later row of the input.
 
 The work is split by concept: :mod:`~assetgrade.ingest.preparation` checks and hashes each item,
 marks the ones already stored and writes their blobs (steps 1 and 2), and
@@ -88,6 +90,7 @@ class Ingestor:
         self.on_progress = on_progress
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
+        self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self, items: Iterable[_Item]) -> IngestReport:
@@ -119,6 +122,7 @@ class Ingestor:
                     self._group(specs)
                 if self.on_progress is not None:
                     self.on_progress(rows)
+            self._write_deferred()
             rep.status = "done" if rep.ok else "done_with_errors"
         except KeyboardInterrupt:
             rep.status = "interrupted"
@@ -178,15 +182,43 @@ class Ingestor:
                 self._fail(p.spec, exc, getattr(exc, "field", "path"))
             except OSError as exc:
                 self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
+        self._commit(ready, defer=self._deferred)
+
+    def _commit(self, ready: list[_Prepared], *, defer: list[_Prepared] | None) -> None:
+        """Write ``ready`` in one transaction, again after a unique-key race with another process."""
         for attempt in range(_RETRIES):
+            kept: list[_Prepared] = []
             try:
                 with hold_ctrl_c():  # a group the store commits is always counted in the report
-                    _write(self.ws, self.report, ready, actor=self.actor)
+                    _write(self.ws, self.report, ready, actor=self.actor, defer=None if defer is None else kept)
+                if defer is not None:
+                    for p in kept:
+                        p.data = None  # its blob is written; only the rows wait
+                    defer.extend(kept)
                 return
             except IntegrityError:
                 if attempt == _RETRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def _write_deferred(self) -> None:
+        """Rows whose parent evidence was not stored when their group was written, once the input is read.
+
+        The parent may be a later row (a manifest listing an augmented image before its source), so
+        such rows wait and are written after the others, again while that lands more of them, so the
+        result does not depend on the order of the rows; a row whose parent never lands is then
+        rejected naming it.
+        """
+        pending, self._deferred = self._deferred, []
+        while pending:
+            for chunk in row_groups(pending, self.group_size):
+                self._commit(chunk, defer=self._deferred)
+            if len(self._deferred) == len(pending):  # no parent landed in this pass: they never will
+                for chunk in row_groups(self._deferred, self.group_size):
+                    self._commit(chunk, defer=None)
+                self._deferred = []
+                return
+            pending, self._deferred = self._deferred, []
 
 
 
