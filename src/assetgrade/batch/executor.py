@@ -109,7 +109,7 @@ class LocalExecutor:
     Parameters
     ----------
     workers : number of worker processes, >= 1 (default: ``os.cpu_count()``; 0 is a ValidationError)
-    max_restarts : how many times a broken pool (a worker killed mid-shard) is rebuilt
+    max_restarts : how many times a broken pool (a worker killed mid-shard) is rebuilt, per ``map_shards`` call
     start_method : multiprocessing start method ("spawn" is safe with threaded libraries)
     initializer : optional function run once in each worker (e.g. to set environment)
 
@@ -129,6 +129,7 @@ class LocalExecutor:
         self.start_method = start_method
         self.initializer = initializer
         self.restarts = 0
+        """Rebuilds of the pool over this executor's life (every ``map_shards`` call together)."""
         self._pool: ProcessPoolExecutor | None = None
 
     def __repr__(self) -> str:
@@ -152,6 +153,7 @@ class LocalExecutor:
         """
         pending = dict(enumerate(shards))
         limit = max(1, self.in_flight)
+        broke = 0  # this call's rebuilds: ``max_restarts`` is a budget per batch, not per executor
         while pending:
             if self._pool is None:
                 self._pool = self._new_pool()
@@ -172,8 +174,9 @@ class LocalExecutor:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
                 self.restarts += 1
-                if self.restarts > self.max_restarts:
-                    raise AssetgradeError(f"the process pool broke {self.restarts} times (a worker was killed"
+                broke += 1
+                if broke > self.max_restarts:
+                    raise AssetgradeError(f"the process pool broke {broke} times (a worker was killed"
                                           f" or ran out of memory); {len(pending)} shards left undone") from exc
 
     def close(self) -> None:
