@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assetgrade.errors import (
@@ -24,7 +24,8 @@ from assetgrade.errors import (
 )
 
 __all__ = ["STATUS_CODES", "AuthenticationError", "HTTPError", "InternalError", "PayloadTooLargeError",
-           "error_response", "install_error_handlers", "path_redactor", "status_for", "store_unavailable"]
+           "error_response", "install_error_handlers", "nul_refused", "path_redactor", "status_for",
+           "store_unavailable"]
 
 _log = logging.getLogger("assetgrade.rest")
 
@@ -118,6 +119,18 @@ def store_unavailable(exc: BaseException) -> bool:
     True
     """
     return isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError
+
+
+def nul_refused(exc: BaseException) -> bool:
+    """Whether PostgreSQL's driver refused a text holding a NUL character (U+0000), which its text cannot hold.
+
+    Request bodies are checked before (422 naming the field); this catches the rest, such as an id in
+    a path or a filter in a query (``/assets/a%00b``), which was a 500.
+
+    >>> nul_refused(DataError("SELECT 1", {}, Exception("PostgreSQL text fields cannot contain NUL (0x00) bytes")))
+    True
+    """
+    return isinstance(exc, DataError) and "NUL (0x00)" in str(exc.orig)
 
 
 _PARSE_FAILED = "There was an error parsing the body"
@@ -245,6 +258,10 @@ def install_error_handlers(app: FastAPI, *, identify: Callable[[Request], object
         return respond(request, err, 500)
 
     async def on_database(request: Request, exc: Exception) -> Response:
+        if nul_refused(exc):
+            return respond(request, ValidationError(
+                "the request holds the NUL character U+0000 in a text (an id, a filter, a field), which the store"
+                " cannot hold or look up; remove it"), 422)
         if not store_unavailable(exc):
             raise exc  # a fault of ours (a bad statement): the 500 above, with the traceback in the log
         _log.error("the store failed on %s %s", request.method, request.url.path, exc_info=exc)

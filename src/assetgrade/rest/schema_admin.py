@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assetgrade.rest.schema_base import _IN, UtcDatetime, _Out
+from assetgrade.rest.schema_base import UtcDatetime, _In, _Out
 
 __all__ = [
     "AuditEventOut",
@@ -69,10 +69,8 @@ class ChainReportOut(BaseModel):
     reason: str | None
 
 
-class TokenIn(BaseModel):
+class TokenIn(_In):
     """A token to create."""
-
-    model_config = _IN
 
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "reviewer", "station"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assetgrade.rest.schema_base import _IN, JsonObject, UtcDatetime, _Out
+from assetgrade.rest.schema_base import JsonObject, UtcDatetime, _In, _Out
 
 __all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut"]
 
@@ -51,10 +51,8 @@ class AssetPage(BaseModel):
     items: list[AssetOut]
 
 
-class AssetIn(BaseModel):
+class AssetIn(_In):
     """A new asset."""
-
-    model_config = _IN
 
     id: str = Field(min_length=1, max_length=200)
     asset_type: str = Field("unknown", max_length=100)

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 __all__ = ["SQL_INT_MAX", "ErrorOut", "JsonObject", "UtcDatetime"]
 
@@ -20,18 +20,28 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def _bad_text(text: str) -> str | None:
-    """Why ``text`` cannot be sent back as JSON text, or None when it can."""
+    """Why ``text`` cannot be stored and sent back as JSON text, or None when it can.
+
+    >>> _bad_text("rust at the flange") is None
+    True
+    >>> _bad_text("rust" + chr(0))
+    'holds the NUL character U+0000 at position 4, which text in the store cannot hold (PostgreSQL refuses it)'
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         return f"holds a lone surrogate \\u{ord(text[exc.start]):04x}, which is not text UTF-8 can carry"
+    if "\x00" in text:
+        return (f"holds the NUL character U+0000 at position {text.index(chr(0))}, which text in the store cannot"
+                " hold (PostgreSQL refuses it)")
     return None
 
 
 def _finite_json(value: Any, path: str = "") -> Any:
     """Refuse NaN and infinite numbers anywhere in a JSON value (JSON has none; Python's parser lets them in),
     and strings or keys with a lone UTF-16 surrogate such as ``"\\ud800"`` (JSON's parser lets them in;
-    stored, every later read of them would fail to encode the answer)."""
+    stored, every later read of them would fail to encode the answer) or a NUL (``"\\u0000"``: PostgreSQL
+    stores it in a JSON column but fails every query that reads the value as text)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} at {path or 'the top'} is not a finite number (JSON has no NaN or Infinity)")
     if isinstance(value, str) and (why := _bad_text(value)) is not None:
@@ -60,6 +70,22 @@ Their numbers and booleans are strict (``Field(strict=True)``, ``StrictFloat``):
 where an integer is asked, a JSON number (an integer too) where a number is, ``true``/``false``
 where a boolean is. Lax parsing took ``true`` as 1, ``"1"`` as 1 and ``"yes"`` or ``1`` as true, so a
 client's type bug (a version sent as a string, a flag as a number) passed unnoticed."""
+
+
+class _In(BaseModel):
+    """A request body: unknown fields and NaN/Infinity refused (``_IN``), and no text field holding a NUL or a
+    lone surrogate (422 naming the field): PostgreSQL cannot store a NUL, so it was a 500 there."""
+
+    model_config = _IN
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        for i, text in enumerate(texts):
+            if isinstance(text, str) and (why := _bad_text(text)) is not None:
+                raise ValueError(f"the text{f' [{i}]' if isinstance(value, list) else ''} {why}")
+        return value
 
 
 class _Out(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictFloat, field_validator
 
-from assetgrade.rest.schema_base import _IN, SQL_INT_MAX, UtcDatetime, _Out
+from assetgrade.rest.schema_base import SQL_INT_MAX, UtcDatetime, _In, _Out
 from assetgrade.seeds import SEED_MAX
 
 __all__ = [
@@ -77,7 +77,7 @@ class LabelRequestPage(BaseModel):
     items: list[LabelRequestOut]
 
 
-class LabelRoundIn(BaseModel):
+class LabelRoundIn(_In):
     """One active-learning round to store as label requests (``POST /review/requests``).
 
     Examples
@@ -85,8 +85,6 @@ class LabelRoundIn(BaseModel):
     >>> LabelRoundIn(k=5, replace=True).strategy
     'budget_switch'
     """
-
-    model_config = _IN
 
     k: int = Field(20, ge=1, le=1000, strict=True, description="how many unlabelled assets to ask labels for")
     strategy: str = Field("budget_switch", min_length=1, max_length=64,
@@ -148,10 +146,8 @@ class LabelRoundJobOut(BaseModel):
                              "that answers runs it; another worker's job shows none)")
 
 
-class DefectIn(BaseModel):
+class DefectIn(_In):
     """A defect the reviewer confirms or adds; ``box`` is [x0, y0, x1, y1] in image pixels."""
-
-    model_config = _IN
 
     id: str = Field(min_length=1, max_length=200, description="ontology defect id")
     severity: str | None = Field(None, max_length=50)
@@ -166,10 +162,8 @@ class DefectIn(BaseModel):
         return v
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(_In):
     """A review: the asset version it was made against (optimistic concurrency), grade, defects, note."""
-
-    model_config = _IN
 
     expected_version: int = Field(ge=1, le=SQL_INT_MAX, strict=True, description="the asset version the reviewer saw")
     grade: str | None = Field(None, max_length=50)

@@ -6,25 +6,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assetgrade.rest.schema_base import _IN, JsonObject, UtcDatetime, _Out
+from assetgrade.rest.schema_base import JsonObject, UtcDatetime, _In, _Out
 
 __all__ = ["StationSummary", "TelemetryIn", "TelemetryItem", "TelemetryOut", "TelemetryRecordOut"]
 
 
-class TelemetryItem(BaseModel):
+class TelemetryItem(_In):
     """One item from a station: a prediction it made or a summary of its features."""
-
-    model_config = _IN
 
     kind: Literal["prediction", "features"]
     asset_id: str | None = Field(None, max_length=200)
     payload: JsonObject
 
 
-class TelemetryIn(BaseModel):
+class TelemetryIn(_In):
     """A batch of telemetry; ``station`` defaults to the token's name (only admins may set another)."""
-
-    model_config = _IN
 
     station: str | None = Field(None, min_length=1, max_length=200)
     batch_id: str | None = Field(None, max_length=64)

@@ -1,0 +1,99 @@
+"""A NUL character (U+0000) in a request: PostgreSQL text cannot hold it, so it is refused with a 422 naming
+the field on either store (it was a 500 on PostgreSQL, and a telemetry payload holding one broke the summary)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from tests.pg import PG_ENV, pg_url, reset_pg
+
+from assetgrade.rest import create_app, create_token
+from assetgrade.rest.demo import seed_demo
+from assetgrade.store.auth_schema import ApiToken, TelemetryRecord
+from assetgrade.store.schema import Asset, Review
+from assetgrade.workspace import Workspace
+
+from .conftest import SMALL_LIMITS, RestEnv
+
+_PG = pg_url()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RestEnv]:
+    if request.param == "postgresql":
+        if _PG is None:
+            pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
+        reset_pg(_PG)
+        ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+    else:
+        ws = Workspace.init(tmp_path / "ws")
+    assets = seed_demo(ws, n_assets=2, seed=3)
+    tokens = {}
+    with ws.session() as s:
+        for name, role in (("admin", "admin"), ("alice", "reviewer"), ("station-1", "station")):
+            tokens[name], _ = create_token(s, name=name, role=role, actor="test")
+    client = TestClient(create_app(ws, SMALL_LIMITS), raise_server_exceptions=False)
+    with client:
+        yield RestEnv(ws, assets, tokens, client)
+    ws.close()
+    if request.param == "postgresql" and _PG is not None:
+        reset_pg(_PG)
+
+
+def _bodies(version: int) -> list[tuple[str, str, str, dict[str, Any], str]]:
+    """(token, path, what, body, where the 422 points)."""
+    review = "/api/v1/assets/demo-001/reviews"
+    return [
+        ("alice", review, "note", {"expected_version": version, "grade": "A", "note": "rust\x00"}, "body.note"),
+        ("alice", review, "severity", {"expected_version": version, "defects": [{"id": "corrosion",
+                                                                                 "severity": "\x00"}]},
+         "body.defects.0.severity"),
+        ("admin", "/api/v1/assets", "make", {"id": "n-1", "make": "KSB\x00"}, "body.make"),
+        ("admin", "/api/v1/assets", "asset_type", {"id": "n-1", "asset_type": "pump\x00"}, "body.asset_type"),
+        ("admin", "/api/v1/assets", "attribute", {"id": "n-1", "attributes": {"site": ["a", "b\x00"]}},
+         "body.attributes"),
+        ("admin", "/api/v1/assets", "attribute key", {"id": "n-1", "attributes": {"si\x00te": 1}}, "body.attributes"),
+        ("station-1", "/api/v1/telemetry", "payload", {"items": [{"kind": "prediction",
+                                                                  "payload": {"grade": "B\x00"}}]},
+         "body.items.0.payload"),
+        ("station-1", "/api/v1/telemetry", "batch_id", {"batch_id": "b\x00", "items": [{"kind": "features",
+                                                                                        "payload": {}}]},
+         "body.batch_id"),
+        ("admin", "/api/v1/telemetry", "station", {"station": "s\x00", "items": [{"kind": "features",
+                                                                                  "payload": {}}]}, "body.station"),
+        ("admin", "/api/v1/tokens", "name", {"name": "carol\x00", "role": "reviewer"}, "body.name"),
+    ]
+
+
+def test_a_nul_in_any_text_of_a_body_is_422_naming_the_field_and_nothing_is_stored(env: RestEnv) -> None:
+    version = env.client.get("/api/v1/assets/demo-001", headers=env.auth("alice")).json()["version"]
+    for who, path, what, body, where in _bodies(version):
+        r = env.client.post(path, headers=env.auth(who), json=body)
+        assert r.status_code == 422, (what, r.status_code, r.text)
+        assert r.json()["where"] == where and "U+0000" in r.json()["reason"], (what, r.json())
+    with env.ws.session(readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(Review)) == 0
+        assert s.get(Asset, "n-1") is None
+        assert s.scalar(select(func.count()).select_from(TelemetryRecord)) == 0
+        assert s.scalar(select(func.count()).select_from(ApiToken)) == 3
+    r = env.client.get("/api/v1/telemetry/summary", headers=env.auth("admin"))
+    assert r.status_code == 200 and r.json() == []
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/v1/assets/a%00b"), ("get", "/api/v1/assets?q=%00"), ("get", "/api/v1/assets?asset_type=%00"),
+    ("get", "/api/v1/assets?grade=%00&decision=%00"), ("get", "/api/v1/evidence/a%00b"),
+    ("get", "/api/v1/assets/a%00b/reviews"), ("get", "/api/v1/audit/events?actor=%00"),
+    ("get", "/api/v1/telemetry?station=%00"), ("delete", "/api/v1/tokens/a%00b"),
+    ("delete", "/api/v1/review/requests/a%00b"), ("post", "/api/v1/assets/a%00b/grade"),
+])
+def test_a_nul_in_a_path_or_query_is_never_a_500(env: RestEnv, method: str, path: str) -> None:
+    r = getattr(env.client, method)(path, headers=env.auth("admin"))
+    assert r.status_code in (200, 404, 422), (r.status_code, r.text)
+    if r.status_code == 422:
+        assert "U+0000" in r.json()["detail"]
