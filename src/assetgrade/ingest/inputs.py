@@ -57,6 +57,9 @@ def read_text(path: Path, encoding: str | None, *, where: str | None = None) -> 
                           "'CSV UTF-8' and give that", where=where)
     if encoding is None and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"  # its byte-order mark says so (Excel's "Unicode text")
+    if encoding is None and (codec := _bomless_utf16(raw)) is not None:
+        raise IngestError(f"looks like {codec.upper()} text without a byte-order mark (every other byte is 0), not"
+                          f" UTF-8: pass --encoding {codec}, or re-save the file as UTF-8", where=where)
     enc = encoding or "utf-8-sig"
     try:
         return raw.decode(enc), {}
@@ -80,6 +83,25 @@ def read_text(path: Path, encoding: str | None, *, where: str | None = None) -> 
         hint = "pass --encoding (e.g. cp1252 or latin-1) if the file is not UTF-8"
     bad = {k: f"{v}; {hint}" for k, v in bad.items()}
     return raw.decode(enc, errors="surrogateescape"), bad
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when the start of ``raw`` reads as such without a byte-order mark, else None.
+
+    Mostly-ASCII text in UTF-16 has a 0 in every other byte; read as UTF-8 (where a 0 byte is a
+    valid character) its header becomes spaced-out letters that match no column name.
+
+    >>> _bomless_utf16("asset_id,kind".encode("utf-16-le")), _bomless_utf16(b"asset_id,kind")
+    ('utf-16-le', None)
+    """
+    head = raw[:4096]
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for zeros, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) > 0.8 * len(zeros) and other.count(0) < 0.05 * len(other):
+            return codec
+    return None
 
 
 @dataclass(frozen=True)
