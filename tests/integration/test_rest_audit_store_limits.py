@@ -1,5 +1,7 @@
-"""A NUL character (U+0000) in a request: PostgreSQL text cannot hold it, so it is refused with a 422 naming
-the field on either store (it was a 500 on PostgreSQL, and a telemetry payload holding one broke the summary)."""
+"""Values a store cannot hold, on SQLite and PostgreSQL: a NUL character (U+0000), which PostgreSQL text cannot
+hold (it was a 500 there, and a telemetry payload holding one broke the summary), and whole numbers beyond
+PostgreSQL's integer columns (event numbers, record ids, asset versions: a 500 there). Each is a 422 naming the
+field, on either store."""
 
 from __future__ import annotations
 
@@ -97,3 +99,20 @@ def test_a_nul_in_a_path_or_query_is_never_a_500(env: RestEnv, method: str, path
     assert r.status_code in (200, 404, 422), (r.status_code, r.text)
     if r.status_code == 422:
         assert "U+0000" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("path", "where"), [
+    ("/api/v1/audit/events?after_seq=2147483648", "query.after_seq"),
+    ("/api/v1/telemetry?after_id=2147483648", "query.after_id"),
+])
+def test_a_number_beyond_the_stores_integer_columns_is_422_naming_it(env: RestEnv, path: str, where: str) -> None:
+    r = env.client.get(path, headers=env.auth("admin"))
+    assert r.status_code == 422 and r.json()["where"] == where, r.text
+    ok = env.client.get(path.replace("2147483648", "2147483647"), headers=env.auth("admin"))
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_review_against_a_version_beyond_the_integer_column_is_422_naming_it(env: RestEnv) -> None:
+    r = env.client.post("/api/v1/assets/demo-001/reviews", headers=env.auth("alice"),
+                        json={"expected_version": 2**31, "grade": "A"})
+    assert r.status_code == 422 and r.json()["where"] == "body.expected_version", r.text
