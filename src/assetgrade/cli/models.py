@@ -16,7 +16,7 @@ from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
-    from assetgrade.lifecycle.evaluate import GoldenEvaluation
+    from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation
 
 __all__ = ["register"]
 
@@ -105,6 +105,26 @@ def _print_comparison(before: GoldenEvaluation | None, after: GoldenEvaluation) 
         return
     _print_eval(f"golden set {after.golden}: champion vs challenger", before.overall, after.overall,
                 names=(str(before.model_version), str(after.model_version)))
+
+
+def _print_paired(cmp: Comparison | None) -> None:
+    """Each delta (challenger - champion) with its paired interval, the gate, where point and paired rules differ."""
+    if cmp is None:
+        return
+    if cmp.intervals:
+        level = f"{(cmp.confidence or 0.0) * 100:g}%"
+        table = Table("metric", "challenger - champion", f"{level} paired interval", "McNemar p",
+                      title=f"gate {cmp.gate}: paired bootstrap over the golden assets ({cmp.n_resamples} resamples)",
+                      title_justify="left")
+        for key, d in cmp.deltas.items():
+            lo, hi = cmp.intervals.get(key, (None, None))
+            table.add_row(key, f"{d:+.4f}", Text("-" if lo is None else f"[{lo:+.4f}, {hi:+.4f}]"),
+                          _fmt(cmp.p_values.get(key)))
+        console.print(table)
+    for note in cmp.notes:
+        console.print(Text(note, style="dim"))
+    for why in cmp.disagreements:
+        console.print(styled("yellow", "point and paired rules disagree:", f" {why}"))
 
 
 def _print_grading_model(record: dict[str, Any] | None) -> None:
@@ -209,6 +229,7 @@ def _promote(
         typer.echo(json.dumps(res.to_dict(), indent=2))
         return
     _print_comparison(res.champion, res.challenger)
+    _print_paired(res.comparison)
     if res.forced:
         why = list(res.comparison.regressions if res.comparison else [])
         if res.trained_on_golden:
@@ -301,6 +322,7 @@ def _retrain(
                              "(freeze one with assetgrade golden freeze)"))
     if res.after is not None:
         _print_comparison(res.before, res.after)
+    _print_paired(res.comparison)
     if res.comparison is not None:
         console.print("not worse than the champion" if res.comparison.ok
                       else styled("yellow", "worse than the champion:", " " + "; ".join(res.comparison.regressions)))

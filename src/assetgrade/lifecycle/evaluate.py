@@ -18,19 +18,22 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assetgrade.decision.costs import CostConfig, cost_matrix
 from assetgrade.decision.metrics import quadratic_weighted_kappa
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import expected_calibration_error
+from assetgrade.lifecycle.paired import AssetOutcome, mcnemar_exact, paired_draws, percentile_interval
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord
 
 __all__ = [
+    "GATES",
     "HIGHER_IS_BETTER",
     "Comparison",
     "GoldenEvaluation",
@@ -41,6 +44,8 @@ __all__ = [
     "grade_set_metrics",
     "subgroup_of",
 ]
+
+FloatArray = npt.NDArray[np.float64]
 
 HIGHER_IS_BETTER = {"accuracy": True, "qwk": True, "ece": False, "expected_cost": False, "realised_cost": False}
 """The compared metrics and their direction."""
@@ -62,6 +67,29 @@ def subgroup_of(record: AssetRecord, key: str) -> str:
     return "unknown" if value is None else str(value)
 
 
+def _scored(
+    results: Sequence[GradeResult], labels: Sequence[str], grades: Sequence[str],
+    costs: CostConfig | None, values: Sequence[float | None] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Checked label and decided-grade indices, normalised probabilities and realised cost per result."""
+    index = {g: i for i, g in enumerate(grades)}
+    n = len(results)
+    for lab in labels:
+        if lab not in index:
+            raise ValidationError(f"label {lab!r} is not a grade of {list(grades)}", where="golden labels")
+    y = np.array([index[lab] for lab in labels], dtype=np.int64)
+    pred = np.array([index.get(r.grade, -1) for r in results], dtype=np.int64)
+    if (pred < 0).any():
+        bad = results[int(np.flatnonzero(pred < 0)[0])]
+        raise ValidationError(f"result grade {bad.grade!r} is not one of {list(grades)}", where=bad.asset_id)
+    proba = np.array([[float(r.probabilities.get(g, 0.0)) for g in grades] for r in results])
+    proba = proba / np.maximum(proba.sum(1, keepdims=True), 1e-12)
+    cfg = costs or CostConfig(grades=tuple(grades))  # default_prices for this scale, as train uses
+    vals = list(values) if values is not None else [None] * n
+    realised = np.array([float(cost_matrix(cfg, v)[y[i], pred[i]]) for i, v in enumerate(vals)])
+    return y, pred, proba, realised
+
+
 def grade_set_metrics(
     results: Sequence[GradeResult], labels: Sequence[str], grades: Sequence[str],
     *, costs: CostConfig | None = None, values: Sequence[float | None] | None = None,
@@ -75,30 +103,16 @@ def grade_set_metrics(
     >>> m["accuracy"], m["n"]
     (0.5, 2.0)
     """
-    k = len(grades)
-    index = {g: i for i, g in enumerate(grades)}
     if len(results) != len(labels):
         raise ValidationError(f"{len(results)} results for {len(labels)} labels", where="golden evaluation")
     n = len(results)
     if n == 0:
         return {"n": 0.0}
-    for lab in labels:
-        if lab not in index:
-            raise ValidationError(f"label {lab!r} is not a grade of {list(grades)}", where="golden labels")
-    y = np.array([index[lab] for lab in labels])
-    pred = np.array([index.get(r.grade, -1) for r in results])
-    if (pred < 0).any():
-        bad = results[int(np.flatnonzero(pred < 0)[0])]
-        raise ValidationError(f"result grade {bad.grade!r} is not one of {list(grades)}", where=bad.asset_id)
-    proba = np.array([[float(r.probabilities.get(g, 0.0)) for g in grades] for r in results])
-    proba = proba / np.maximum(proba.sum(1, keepdims=True), 1e-12)
-    cfg = costs or CostConfig(grades=tuple(grades))  # default_prices for this scale, as train uses
-    vals = list(values) if values is not None else [None] * n
-    realised = [float(cost_matrix(cfg, v)[y[i], pred[i]]) for i, v in enumerate(vals)]
+    y, pred, proba, realised = _scored(results, labels, grades, costs, values)
     return {
         "n": float(n),
         "accuracy": float((pred == y).mean()),
-        "qwk": quadratic_weighted_kappa(y, pred, k),
+        "qwk": quadratic_weighted_kappa(y, pred, len(grades)),
         "ece": expected_calibration_error(proba, y),
         "expected_cost": float(np.mean([r.expected_cost for r in results])),
         "realised_cost": float(np.mean(realised)),
@@ -108,24 +122,49 @@ def grade_set_metrics(
 
 @dataclass
 class GoldenEvaluation:
-    """One model's figures on one golden set, overall and per subgroup."""
+    """One model's figures on one golden set, overall and per subgroup, and its outcome on each asset.
+
+    ``assets`` (asset id -> :class:`~assetgrade.lifecycle.paired.AssetOutcome`) and ``grades``
+    (the scale, in order) let :func:`compare` pair two evaluations of the same golden set asset by
+    asset; an evaluation stored before they were kept has None and compares on its figures alone.
+
+    Examples
+    --------
+    >>> ev = GoldenEvaluation("g", "h", "v1", {"accuracy": 1.0}, grades=("A", "B"),
+    ...                       assets={"a1": AssetOutcome("A", "A", "A", 0.8, 1.0, 0.0)})
+    >>> old = {k: v for k, v in ev.to_dict().items() if k != "assets"}  # stored before outcomes were kept
+    >>> GoldenEvaluation.from_dict(ev.to_dict()) == ev, GoldenEvaluation.from_dict(old).assets
+    (True, None)
+    """
 
     golden: str
     content_hash: str
     model_version: str | None
     overall: dict[str, float]
     subgroups: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    grades: tuple[str, ...] | None = None
+    assets: dict[str, AssetOutcome] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (stored in the registry)."""
-        return {"golden": self.golden, "content_hash": self.content_hash, "model_version": self.model_version,
-                "overall": self.overall, "subgroups": self.subgroups}
+        """JSON-ready form (stored in the registry); ``grades``/``assets`` only when kept."""
+        out: dict[str, Any] = {"golden": self.golden, "content_hash": self.content_hash,
+                               "model_version": self.model_version, "overall": self.overall,
+                               "subgroups": self.subgroups}
+        if self.grades is not None and self.assets is not None:
+            out["grades"] = list(self.grades)
+            out["assets"] = {a: o.to_dict() for a, o in self.assets.items()}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GoldenEvaluation:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; a stored evaluation without per-asset outcomes loads with ``assets`` None."""
+        assets, grades = d.get("assets"), d.get("grades")
+        kept = isinstance(assets, dict) and isinstance(grades, list)
         return cls(d["golden"], d["content_hash"], d.get("model_version"), dict(d["overall"]),
-                   {k: dict(v) for k, v in d.get("subgroups", {}).items()})
+                   {k: dict(v) for k, v in d.get("subgroups", {}).items()},
+                   tuple(str(g) for g in grades) if kept and grades is not None else None,
+                   {str(a): AssetOutcome.from_dict(o) for a, o in assets.items()}
+                   if kept and assets is not None else None)
 
 
 def evaluate_on_golden(
@@ -133,7 +172,7 @@ def evaluate_on_golden(
     model_version: str | None = None, costs: CostConfig | None = None,
     subgroups: Sequence[str] = ("asset_type", "modalities", "source"),
 ) -> GoldenEvaluation:
-    """Grade the golden ``records`` (their ``grade`` = frozen label) and compute the figures."""
+    """Grade the golden ``records`` (their ``grade`` = frozen label), compute the figures, keep each asset's outcome."""
     labels = [r.grade for r in records]
     if any(lab is None for lab in labels):
         raise ValidationError("every golden record needs its frozen grade", where="golden evaluation")
@@ -157,16 +196,33 @@ def evaluate_on_golden(
                                  values=[values[i] for i in idx])
             for v, idx in sorted(members.items())
         }
-    return GoldenEvaluation(golden, content_hash, model_version, overall, groups)
+    assets: dict[str, AssetOutcome] = {}
+    if ordered:
+        y, pred, proba, realised = _scored(ordered, [str(x) for x in labels], grades, costs, values)
+        top = proba.argmax(1)
+        for i, (rec, res) in enumerate(zip(records, ordered, strict=True)):
+            assets[rec.asset_id] = AssetOutcome(
+                grades[y[i]], grades[pred[i]], grades[top[i]], float(np.clip(proba[i, top[i]], 0.0, 1.0)),
+                float(res.expected_cost), float(realised[i]), res.decision == "review",
+                {key: subgroup_of(rec, key) for key in subgroups})
+    return GoldenEvaluation(golden, content_hash, model_version, overall, groups, tuple(grades), assets)
+
+
+GATES = ("point", "paired", "non_inferiority")
+"""The promotion rules a :class:`PromotionPolicy` can apply (its ``gate``); see :func:`compare`."""
 
 
 class PromotionPolicy(BaseModel):
     """How much worse than the champion a challenger may be on the golden set (the ``lifecycle:`` config section).
 
+    ``gate`` picks the rule (see :func:`compare`): ``point`` (the default) compares the two
+    figures; ``paired`` refuses only what a paired bootstrap interval confirms is worse beyond the
+    tolerance; ``non_inferiority`` also refuses what the interval cannot show to be within it.
+
     Examples
     --------
-    >>> PromotionPolicy().tolerance["accuracy"]
-    0.01
+    >>> PromotionPolicy().tolerance["accuracy"], PromotionPolicy().gate
+    (0.01, 'point')
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -176,6 +232,12 @@ class PromotionPolicy(BaseModel):
     """Absolute slack for accuracy, QWK, ECE; relative slack (share of the champion's value) for costs."""
     subgroup_tolerance: float = Field(0.05, ge=0, description="accuracy slack within a subgroup")
     min_subgroup_n: int = Field(20, ge=1, description="subgroups smaller than this are reported, not enforced")
+    gate: Literal["point", "paired", "non_inferiority"] = Field(
+        "point", description="point: compare the figures; paired: refuse only when the paired interval confirms"
+        " the challenger worse beyond the tolerance; non_inferiority: also refuse when it cannot show it within")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="two-sided level of the paired intervals")
+    n_resamples: int = Field(2000, ge=100, le=100_000, description="paired bootstrap resamples of the golden assets")
+    seed: int = Field(0, ge=0, description="seed of the paired bootstrap (the same inputs give the same intervals)")
 
     @field_validator("tolerance")
     @classmethod
@@ -192,19 +254,123 @@ class PromotionPolicy(BaseModel):
 
 @dataclass
 class Comparison:
-    """Challenger vs champion: ok, the regressions found, and every delta (challenger - champion)."""
+    """Challenger vs champion: ok, the regressions found, every delta (challenger - champion) and its paired interval.
+
+    ``intervals`` (same keys as ``deltas``) are the paired bootstrap percentile intervals of the
+    deltas at ``confidence`` (empty when the evaluations hold no per-asset outcomes: ``notes``
+    says why); ``p_values`` are McNemar's exact test for accuracy; ``disagreements`` name each
+    metric the point rule refuses but the paired interval does not confirm, whatever the ``gate``.
+    """
 
     ok: bool
     regressions: list[str]
     deltas: dict[str, float]
+    gate: str = "point"
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    p_values: dict[str, float] = field(default_factory=dict)
+    disagreements: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    confidence: float | None = None
+    n_resamples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"ok": self.ok, "regressions": self.regressions, "deltas": self.deltas}
+        return {"ok": self.ok, "regressions": self.regressions, "deltas": self.deltas, "gate": self.gate,
+                "intervals": {k: list(v) for k, v in self.intervals.items()}, "p_values": self.p_values,
+                "disagreements": self.disagreements, "notes": self.notes, "confidence": self.confidence,
+                "n_resamples": self.n_resamples}
+
+
+def _pairable(champion: GoldenEvaluation, challenger: GoldenEvaluation) -> tuple[list[str], str | None]:
+    """The asset ids to pair on (sorted), or why the two evaluations cannot be paired."""
+    missing = [who for who, ev in (("champion", champion), ("challenger", challenger)) if ev.assets is None]
+    if missing:
+        return [], (f"the {' and '.join(missing)} evaluation holds no per-asset outcomes (stored before they were"
+                    " kept; re-evaluate to get them)")
+    assert champion.assets is not None and challenger.assets is not None
+    if champion.grades != challenger.grades:
+        return [], f"graded on different scales ({champion.grades} vs {challenger.grades})"
+    if set(champion.assets) != set(challenger.assets) or not champion.assets:
+        return [], "their per-asset outcomes cover different assets"
+    ids = sorted(champion.assets)
+    if any(champion.assets[i].label != challenger.assets[i].label for i in ids):
+        return [], "their per-asset outcomes hold different labels"
+    return ids, None
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and bool(np.isfinite(x))
+
+
+@dataclass
+class _Judge:
+    """Applies the policy's gate to one metric at a time and collects the verdicts."""
+
+    policy: PromotionPolicy
+    regressions: list[str] = field(default_factory=list)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    disagreements: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def _shown(tol: float, a: float, relative: bool) -> str:
+        return f"{tol:g} of the champion's {a:.4g}" if relative else f"{tol:g}"
+
+    def __call__(self, key: str, base: str, a: float, b: float, higher: bool, tol: float, relative: bool,
+                 draws: tuple[FloatArray, FloatArray] | None) -> None:
+        """Judge champion ``a`` vs challenger ``b`` (``draws``: both on the same resamples; ``base``: point text)."""
+        worse = (a - b) if higher else (b - a)
+        point = worse > (tol * abs(a) if relative else tol) + 1e-12
+        lo = hi = m_lo = m_hi = math.nan
+        if draws is not None:
+            ca, cb = draws
+            self.intervals[key] = lo, hi = percentile_interval(cb - ca, self.policy.confidence)
+            if math.isfinite(tol):  # an infinite tolerance: not gated, only reported
+                # worse beyond the tolerance on each resample: the tolerance of a cost is relative to that
+                # resample's champion figure, so its noise is in the bound too (an absolute one: a shift)
+                margin = ((ca - cb) if higher else (cb - ca)) - (tol * np.abs(ca) if relative else tol)
+                m_lo, m_hi = percentile_interval(margin, self.policy.confidence)
+                if not (math.isfinite(m_lo) and math.isfinite(m_hi)):
+                    self.notes.append(f"{key}: no finite paired interval; the point rule decides")
+        if not (math.isfinite(m_lo) and math.isfinite(m_hi)):  # no interval, or not gated
+            if point:
+                self.regressions.append(base)
+            return
+        conf = f"{self.policy.confidence * 100:g}%"
+        where = f"{conf} paired interval of challenger - champion [{lo:+.4f}, {hi:+.4f}]"
+        confirmed = point and m_lo > 1e-12  # worse beyond the tolerance with confidence
+        if point and not confirmed:
+            self.disagreements.append(f"{key}: the point rule refuses (tolerance {self._shown(tol, a, relative)}) but"
+                                      f" the {where} does not show it worse beyond the tolerance")
+        gate = self.policy.gate
+        if gate == "point" and point:
+            self.regressions.append(base)
+        elif gate == "paired" and confirmed:
+            self.regressions.append(f"{base}: the {where} confirms it worse beyond the tolerance")
+        elif gate == "non_inferiority" and (point or m_hi > 1e-12):
+            self.regressions.append(f"{base}: the {where} does not show it within the tolerance")
 
 
 def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: PromotionPolicy) -> Comparison:
     """Apply ``policy``: the challenger must not be worse than the champion beyond the tolerances.
+
+    The worse-by of a metric is champion - challenger where higher is better, challenger -
+    champion where lower is; the tolerance is absolute, or for costs a share of the champion's
+    figure. When both evaluations hold per-asset outcomes, each delta also gets a paired bootstrap
+    percentile interval (:func:`~assetgrade.lifecycle.paired.paired_draws`; ``policy.n_resamples``
+    resamples of the asset ids, ``policy.seed``, two-sided ``policy.confidence``), and the gate:
+
+    * ``point``: refuse when the worse-by exceeds the tolerance (the intervals are only reported);
+    * ``paired``: refuse only when, in addition, the lower ``(1 - confidence) / 2`` quantile of the
+      resampled worse-by minus tolerance is above 0: the challenger is worse beyond the tolerance
+      with confidence (one-sided level ``(1 + confidence) / 2``). It refuses a subset of what
+      ``point`` refuses;
+    * ``non_inferiority``: refuse also when the upper quantile is above 0: the challenger is not
+      shown to be within the tolerance. It refuses a superset of what ``point`` refuses.
+
+    Without per-asset outcomes (an evaluation stored before they were kept) every gate is the point
+    rule, and ``notes`` says so. A challenger without a finite figure where the champion has one
+    is a regression under every gate.
 
     Examples
     --------
@@ -215,22 +381,34 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
     """
     if champion.content_hash != challenger.content_hash:
         raise ValidationError("champion and challenger were evaluated on different golden sets", where="compare")
-    regressions: list[str] = []
+    ids, why = _pairable(champion, challenger)
+    judge = _Judge(policy)
+    if why:
+        judge.notes.append(f"no paired interval: {why}" + ("; the point rule decides" if policy.gate != "point"
+                                                          else ""))
     deltas: dict[str, float] = {}
+    p_values: dict[str, float] = {}
+    old, new = champion.assets or {}, challenger.assets or {}  # ids is empty unless both hold outcomes
+
+    def paired(key: str, members: Sequence[str], metrics: Sequence[str]) -> dict[str, tuple[FloatArray, FloatArray]]:
+        p_values[key] = mcnemar_exact([old[i].correct for i in members], [new[i].correct for i in members])[2]
+        return paired_draws([old[i] for i in members], [new[i] for i in members], champion.grades or (), metrics,
+                            n_resamples=policy.n_resamples, seed=policy.seed)
+
+    draws = paired("accuracy", ids, [m for m in HIGHER_IS_BETTER if _finite(champion.overall.get(m))
+                         and _finite(challenger.overall.get(m))]) if ids else {}
     for metric, higher in HIGHER_IS_BETTER.items():
         a, b = champion.overall.get(metric), challenger.overall.get(metric)
         if a is None or not np.isfinite(a):
             continue  # the champion has no figure: nothing to compare with
         if b is None or not np.isfinite(b):  # NaN (stored as null) from a broken model must not skip the gate
-            regressions.append(f"{metric} {b} vs champion {a:.4f}: the challenger has no finite figure")
+            judge.regressions.append(f"{metric} {b} vs champion {a:.4f}: the challenger has no finite figure")
             continue
         deltas[metric] = b - a
         tol = policy.tolerance.get(metric, 0.0)
-        if metric.endswith("_cost"):
-            tol = tol * abs(a)
-        worse = (a - b) if higher else (b - a)
-        if worse > tol + 1e-12:
-            regressions.append(f"{metric} {b:.4f} vs champion {a:.4f} (tolerance {tol:.4g})")
+        relative = metric.endswith("_cost")
+        base = f"{metric} {b:.4f} vs champion {a:.4f} (tolerance {tol * abs(a) if relative else tol:.4g})"
+        judge(metric, base, a, b, higher, tol, relative, draws.get(metric))
     for key, groups in challenger.subgroups.items():
         for value, m in groups.items():
             c = champion.subgroups.get(key, {}).get(value)
@@ -240,11 +418,19 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
             if theirs is None or not np.isfinite(theirs):
                 continue
             if ours is None or not np.isfinite(ours):
-                regressions.append(f"accuracy on {key}={value} {ours} vs champion {theirs:.4f}: no finite figure")
+                judge.regressions.append(f"accuracy on {key}={value} {ours} vs champion {theirs:.4f}: no finite figure")
                 continue
-            d = ours - theirs
-            deltas[f"{key}={value}:accuracy"] = d
-            if -d > policy.subgroup_tolerance + 1e-12:
-                regressions.append(f"accuracy on {key}={value} {ours:.4f} vs champion {theirs:.4f}"
-                                   f" (tolerance {policy.subgroup_tolerance:g})")
-    return Comparison(not regressions, regressions, deltas)
+            name = f"{key}={value}:accuracy"
+            deltas[name] = ours - theirs
+            members = [i for i in ids if old[i].groups.get(key) == value == new[i].groups.get(key)]
+            if members and len(members) != int(min(m.get("n", 0.0), c.get("n", 0.0))):
+                judge.notes.append(f"{name}: the interval pairs the {len(members)} assets both evaluations"
+                                   " place in this subgroup")
+            sub = paired(name, members, ["accuracy"])["accuracy"] if members else None
+            judge(name, f"accuracy on {key}={value} {ours:.4f} vs champion {theirs:.4f}"
+                        f" (tolerance {policy.subgroup_tolerance:g})",
+                  theirs, ours, True, policy.subgroup_tolerance, False, sub)
+    have = bool(judge.intervals)
+    return Comparison(not judge.regressions, judge.regressions, deltas, policy.gate, judge.intervals, p_values,
+                      judge.disagreements, judge.notes, policy.confidence if have else None,
+                      policy.n_resamples if have else 0)

@@ -153,7 +153,8 @@ def model_documentation(ws: Workspace, version: str) -> dict[str, Any]:
                     **({} if e.problem is None else {"unreadable": e.problem})}
                    for e in read_events(s, entity="model", entity_id=version, limit=1000)]
     policy = reg.policy() if ws.config.section("lifecycle") else PromotionPolicy()
-    golden = info.golden or {}
+    # the figures, not each golden asset's outcome (kept for paired comparisons; `models show --json` has them)
+    golden = {g: {k: v for k, v in ev.items() if k != "assets"} for g, ev in (info.golden or {}).items()}
     limitations = list(cfg.get("limitations", []))
     if not golden:
         limitations.append("Not evaluated on a frozen golden set: no independent real-data figures.")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, StoreError, ValidationError
+from assetgrade.jsonsafe import jsonable
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, PromotionPolicy, compare
 from assetgrade.lifecycle.serving import installing, stage_install
 from assetgrade.lifecycle.versions import ModelInfo, version_row
@@ -131,11 +132,14 @@ def promote(
         with reg.ws.session() as s:
             append_event(s, actor=actor, action="model.promotion_refused", entity="model", entity_id=version,
                          payload={"champion": current.version if current else None, "golden": golden,
-                                  "content_hash": challenger.content_hash, "regressions": comparison.regressions})
+                                  "content_hash": challenger.content_hash, "regressions": comparison.regressions,
+                                  **_paired_record(comparison)})
+        unconfirmed = (" Point and paired rules disagree: "
+                       + "; ".join(comparison.disagreements)) if comparison.disagreements else ""
         raise ConflictError(
             f"challenger {version!r} is worse than champion {current.version if current else None!r} on golden"
             f" set {golden!r}: " + "; ".join(comparison.regressions)
-            + " (use --force with --reason to promote anyway)"
+            + " (use --force with --reason to promote anyway)" + unconfirmed
         )
     now = utcnow()
     with installing() as hold:
@@ -160,6 +164,7 @@ def promote(
                 "challenger_metrics": challenger.overall,
                 "champion_metrics": None if champ_eval is None else champ_eval.overall,
                 "regressions": [] if comparison is None else comparison.regressions,
+                **({} if comparison is None else _paired_record(comparison)),
                 "forced": bool(force and (overlap or unusable or (comparison is not None and not comparison.ok))),
                 "reason": reason, "trained_on_golden": len(overlap), "grading_model": install.record,
                 "champion_unusable": unusable})
@@ -214,6 +219,12 @@ def rollback(
                          payload={"from": current.version, "to": target, "reason": reason,
                                   "grading_model": install.record})
     return reg.get(target)
+
+
+def _paired_record(comparison: Comparison) -> dict[str, Any]:
+    """What an audit event keeps of the paired comparison: the gate, the intervals, where the rules disagree."""
+    return {"gate": comparison.gate, "intervals": jsonable({k: list(v) for k, v in comparison.intervals.items()}),
+            "confidence": comparison.confidence, "disagreements": comparison.disagreements}
 
 
 def _registered_digests(s: Session) -> set[str]:

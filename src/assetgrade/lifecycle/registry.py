@@ -160,7 +160,8 @@ class ModelRegistry:
         settings = hashlib.sha256(canonical_json({"grades": grades, "costs": costs.model_dump(mode="json"),
                                                   "subgroups": list(subgroups)}).encode()).hexdigest()
         cached = (info.golden or {}).get(golden)
-        if reuse and cached and cached.get("content_hash") == gs.content_hash \
+        # one stored before per-asset outcomes were kept is re-evaluated once, so compare() can pair it
+        if reuse and cached and cached.get("content_hash") == gs.content_hash and cached.get("assets") is not None \
                 and cached.get("bundle_sha256") == info.bundle_sha256 and cached.get("settings_sha256") == settings:
             self.load(version)  # still re-checks the bundle hash
             return GoldenEvaluation.from_dict(cached)
