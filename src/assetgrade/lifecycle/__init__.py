@@ -8,6 +8,7 @@ See ``docs/lifecycle.md`` and ``docs/audit-trail.md``. Modules:
 - :mod:`~assetgrade.lifecycle.serving`: install the champion as ``models/grader``, the model that grades;
 - :mod:`~assetgrade.lifecycle.golden`: freeze and verify golden sets;
 - :mod:`~assetgrade.lifecycle.evaluate`: golden-set metrics per subgroup, ``PromotionPolicy``, ``compare``;
+- :mod:`~assetgrade.lifecycle.paired`: paired bootstrap intervals and McNemar's test for the promotion gates;
 - :mod:`~assetgrade.lifecycle.retrain`: retrain from reviewed labels with before/after figures;
 - :mod:`~assetgrade.lifecycle.triggers`: retraining triggers (drift, override rate, new labels);
 - :mod:`~assetgrade.lifecycle.telemetry`: per-station drift from edge telemetry;
