@@ -115,6 +115,8 @@ class Grader:
     trained_at_: str
     labels_as_of_: str | None
     """When fit read the workspace's labels (None when it was given records); older bundles lack it."""
+    modality_labels_hash_: str | None
+    """sha256 over the ``modality_labels`` fit was given (None without), hashed into the model version."""
     version_: str
     bundle_sha_: str
 

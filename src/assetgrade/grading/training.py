@@ -31,8 +31,10 @@ __all__ = [
     "ensure_builtin_extractors",
     "extractor_factory",
     "feature_names_of",
+    "linked_groups",
     "manifest_hash",
     "out_of_fold_block",
+    "shared_with_training",
 ]
 
 ExtractorFactory = Callable[[], Extractor]
@@ -59,6 +61,70 @@ def manifest_hash(records: Sequence[AssetRecord], labels: Sequence[str | None]) 
         for r, lab in zip(records, labels, strict=True)
     )
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _files(record: AssetRecord) -> list[str]:
+    """The content hashes of an asset's image and series files (what two assets can hold identically)."""
+    return [*(i.sha256 for i in record.images), *(s.sha256 for s in record.series)]
+
+
+def linked_groups(records: Sequence[AssetRecord], groups: Sequence[str]) -> list[str]:
+    """Per record, its group joined with every group that holds an identical image or series file.
+
+    Grouped folds keep a group on one side; an asset holding the same photo or series file (same
+    sha256) as an asset of another group would put that file, with its label, on both sides of a
+    split, and the out-of-fold evidence of a memorising extractor (a nearest neighbour, a
+    PatchCore bank) would read its own training label back. Each joined set is named by its
+    first-seen group, so groups that share no file keep their names (and their folds). Log texts
+    do not link: template entries ("routine inspection done") are shared by unrelated assets; pass
+    ``groups`` to keep assets with shared histories together.
+
+    >>> from assetgrade.store.records import ImageRef
+    >>> pairs = (("a", "1"), ("b", "2"), ("c", "1"))
+    >>> r = [AssetRecord(a, images=(ImageRef(f"{a}-i", sha, bytes),)) for a, sha in pairs]
+    >>> linked_groups(r, ["a", "b", "c"])
+    ['a', 'b', 'a']
+    """
+    first = {g: k for k, g in reversed(list(enumerate(groups)))}
+    parent: dict[str, str] = {}
+
+    def root(g: str) -> str:
+        while parent.setdefault(g, g) != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    owner: dict[str, str] = {}
+    for rec, g in zip(records, groups, strict=True):
+        for sha in _files(rec):
+            a, b = root(g), root(owner.setdefault(sha, g))
+            if a != b:
+                keep, other = (a, b) if first[a] < first[b] else (b, a)
+                parent[other] = keep
+    return [root(g) for g in groups]
+
+
+def shared_with_training(train: Sequence[AssetRecord], train_groups: Sequence[str] | None,
+                         held: Sequence[AssetRecord], held_groups: Sequence[str] | None) -> list[str]:
+    """What ties held-out (calibration) assets to the training assets: one line per such asset, empty when none.
+
+    A calibration asset that was also trained on (the same id), that holds a training asset's
+    image or series file, or whose group is a training asset's (both groups given), is not held out: the deployed
+    model's outputs on it are in-sample, and split conformal's guarantee and the reported figures
+    rest on their not being.
+    """
+    ids = {r.asset_id for r in train}
+    files = {sha: r.asset_id for r in train for sha in _files(r)}
+    named = set(train_groups or ())
+    out = []
+    for k, r in enumerate(held):
+        if r.asset_id in ids:
+            out.append(f"{r.asset_id} (a training asset)")
+        elif (sha := next((x for x in _files(r) if x in files), None)) is not None:
+            out.append(f"{r.asset_id} (holds the file {sha[:12]} of training asset {files[sha]})")
+        elif held_groups is not None and held_groups[k] in named:  # empty unless both were given
+            out.append(f"{r.asset_id} (in training group {held_groups[k]!r})")
+    return out
 
 
 def extractor_factory(spec: str | Extractor, settings: Mapping[str, Any] | None = None) -> tuple[str, ExtractorFactory]:
