@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.store.writelock import WriterLock
 from assetgrade.version import code_version, git_commit
 
 __all__ = [
     "BUNDLE_FORMAT", "INFO_NAME", "PICKLE_NAME", "code_version", "git_commit", "load_bundle", "read_bundle_info",
-    "save_bundle",
+    "save_bundle", "save_lock_path",
 ]
 
 BUNDLE_FORMAT = 1
@@ -42,19 +43,39 @@ def save_bundle(obj: Any, info: dict[str, Any], path: Path, *, pickle_name: str 
     # the new pickle, which load_bundle then puts in place (_finish_interrupted_save).
     path.mkdir(parents=True, exist_ok=True)
     tmp_pickle, tmp_info = path / (pickle_name + ".tmp"), path / (INFO_NAME + ".tmp")
-    written = False
+    # Two saves into one folder at once (a scheduled retrain beside a manual train) shared these temp names:
+    # one's pickle could be renamed into place under the other's bundle.json, a bundle no process could load,
+    # with the previous one gone. Saves into one folder now take turns on a lock file beside it (flock: let go
+    # when a process dies; threads only where there is no flock).
+    lock = WriterLock(save_lock_path(path))
     try:
-        tmp_pickle.write_bytes(data)
-        tmp_info.write_text(text, encoding="utf-8")
-        written = True
-        tmp_pickle.replace(path / pickle_name)
+        with lock:
+            written = False
+            try:
+                tmp_pickle.write_bytes(data)
+                tmp_info.write_text(text, encoding="utf-8")
+                written = True
+                tmp_pickle.replace(path / pickle_name)
+            finally:
+                if written and not tmp_pickle.exists():  # renamed: committed, even if interrupted just after
+                    tmp_info.replace(path / INFO_NAME)
+                else:
+                    tmp_pickle.unlink(missing_ok=True)
+                    tmp_info.unlink(missing_ok=True)
     finally:
-        if written and not tmp_pickle.exists():  # renamed: committed, even if interrupted just after
-            tmp_info.replace(path / INFO_NAME)
-        else:
-            tmp_pickle.unlink(missing_ok=True)
-            tmp_info.unlink(missing_ok=True)
+        lock.close()
     return path
+
+
+def save_lock_path(path: Path) -> Path:
+    """The lock file that saves into the bundle folder ``path`` take in turn: ``<folder>.save-lock`` beside it
+    (inside, it would become part of the bundle a registry copies and digests).
+
+    >>> save_lock_path(Path("/ws/models/grader")).as_posix()
+    '/ws/models/grader.save-lock'
+    """
+    path = Path(path).absolute()
+    return path.with_name(path.name + ".save-lock")
 
 
 def _finish_interrupted_save(path: Path, data: bytes) -> dict[str, Any] | None:
