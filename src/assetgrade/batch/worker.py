@@ -157,6 +157,11 @@ def run_shard(task: ShardTask) -> ShardResult:
             except SAError as exc:
                 out.errors.append((aid, str(_store_read_error(exc, f"the evidence of asset {aid!r}"))))
                 continue
+            except MemoryError:
+                raise
+            except Exception as exc:  # a blob backend's own error, data no check foresaw: this asset only
+                out.errors.append((aid, unexpected(exc, "not audited")))
+                continue
             out.results.append(row)
             out.errors += [(aid, problem) for problem in row["problems"]]  # a bad item: the shard stays unmarked
     else:
