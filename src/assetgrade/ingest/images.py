@@ -128,8 +128,9 @@ def image_size(path: Path, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) 
     return size
 
 
-def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
-    """Check that ``data`` is a complete, decodable image the vision extractor can use.
+def validate_image(data: bytes | IO[bytes], *, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Check that ``data`` (bytes, or a seekable binary file) is a complete, decodable image the vision
+    extractor can use.
 
     The format must be one of ``SUPPORTED_FORMATS`` (others are named and refused before any
     plugin parses them). The pixel count is checked from the header, before anything is
@@ -138,13 +139,18 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
     structure and a full ``load`` truncated data. Pillow's process-wide ``MAX_IMAGE_PIXELS`` is
     left alone (changing it would change every other user of Pillow in the process, and race
     between threads with different limits). Every failure is an IngestError naming ``where``.
+    A file is read through, never whole into memory (ingest passes its private copy of a file over
+    32 MiB, the very bytes it stores).
     """
-    if not data:
+    fp = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+    if fp.seek(0, io.SEEK_END) == 0:
         raise IngestError("image file is empty", where=where)
     try:
-        with _open(io.BytesIO(data), where=where, max_pixels=max_pixels) as probe:  # reads the header only
+        fp.seek(0)
+        with _open(fp, where=where, max_pixels=max_pixels) as probe:  # reads the header only
             probe.verify()
-        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as img:
+        fp.seek(0)
+        with Image.open(fp, formats=SUPPORTED_FORMATS) as img:
             img.load()
             width, height, mode, fmt = img.width, img.height, img.mode, img.format or "unknown"
             finite = mode != "F" or bool(np.isfinite(np.asarray(img, dtype=np.float64)).any())
@@ -162,8 +168,24 @@ def validate_image(data: bytes, *, where: str, max_pixels: int = DEFAULT_MAX_PIX
         raise IngestError("F (float) image has no finite pixel value (all NaN or infinite)", where=where)
     from assetgrade.synth.base import read_mark
 
-    return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"),
-                     read_mark(data) if fmt == "PNG" else None)
+    mark = read_mark(data if isinstance(data, bytes | bytearray) else _png_head(fp)) if fmt == "PNG" else None
+    return ImageInfo(width, height, mode, fmt, _MEDIA.get(fmt, f"image/{fmt.lower()}"), mark)
+
+
+def _png_head(fp: IO[bytes], limit: int = 16 * 2**20) -> bytes:
+    """A PNG's bytes up to its first image-data chunk, where :func:`~assetgrade.synth.base.read_mark` looks.
+
+    Read chunk by chunk (at most ``limit`` bytes), so a large file is not read whole for its mark.
+    """
+    fp.seek(0)
+    out = bytearray(fp.read(8))
+    while len(out) < limit:
+        header = fp.read(8)
+        out += header
+        if len(header) < 8 or header[4:8] in (b"IDAT", b"IEND"):
+            break
+        out += fp.read(min(int.from_bytes(header[:4], "big") + 4, limit - len(out)))  # body and CRC
+    return bytes(out)
 
 
 def marked_provenance(info: ImageInfo, claimed: ProvenanceInfo) -> ProvenanceInfo | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from assetgrade.errors import ConflictError, IngestError, ValidationError
 from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.terms import TermChecker
-from assetgrade.store.blobs import sha256_bytes, sha256_file
+from assetgrade.store.blobs import BlobStore, Spool, sha256_bytes
 from assetgrade.store.repository import ProvenanceInfo, check_addressable
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Evidence
 
@@ -39,9 +40,22 @@ class _Prepared:
     attributes: dict[str, Any] = field(default_factory=dict)
     provenance: ProvenanceInfo | None = None
     """What the file itself says it is (an assetgrade synth mark), over the import's ``real``."""
+    spool: Spool | None = None
+    """A file over ``_STREAM_BYTES``: its bytes, read once into the blob store's temp area (``data`` is None)."""
+
+    def discard(self) -> None:
+        """Remove the spooled copy (stored already, or never to be: a rejected or already stored item)."""
+        if self.spool is not None:
+            self.spool.discard()
 
 
-def _prepare(terms: TermChecker, spec: ItemSpec) -> _Prepared:
+def _prepare(terms: TermChecker, spec: ItemSpec, blobs: BlobStore) -> _Prepared:
+    """An item's checks and hash. A file is read here, once: the bytes hashed are those validated and stored.
+
+    Every other step reads ``data`` or the spooled copy, never the file again, so a file replaced during
+    the ingest (a camera still writing it, a sync client swapping it) cannot be recorded under one sha,
+    validated as other bytes and stored as a third (each was a read of its own).
+    """
     if spec.kind not in EVIDENCE_KINDS:
         raise _field(IngestError(f"kind {spec.kind!r} is not one of {', '.join(EVIDENCE_KINDS)}",
                                  where=spec.where), "kind")
@@ -58,15 +72,12 @@ def _prepare(terms: TermChecker, spec: ItemSpec) -> _Prepared:
         raise _field(IngestError(f"a {spec.kind} needs a file path", where=spec.where), "path")
     labels = [_label(terms, spec, lb) for lb in spec.labels]
     data: bytes | None = None
+    spool: Spool | None = None
     if spec.path is not None:
-        size = spec.path.stat().st_size
-        if size == 0:
+        data, spool = _read_once(spec.path, blobs)
+        if data == b"":
             raise _field(IngestError(f"file {spec.path.name} is empty", where=spec.where), "path")
-        if size > _STREAM_BYTES:
-            sha = sha256_file(spec.path)
-        else:
-            data = spec.path.read_bytes()
-            sha = sha256_bytes(data)
+        sha = spool.sha if spool is not None else sha256_bytes(data or b"")
     elif spec.data is not None:
         data = spec.data
         sha = sha256_bytes(data)
@@ -76,7 +87,20 @@ def _prepare(terms: TermChecker, spec: ItemSpec) -> _Prepared:
         sha = sha256_bytes(spec.text.encode("utf-8"))
     else:
         raise _field(IngestError("item has neither a path nor text", where=spec.where), "path")
-    return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes))
+    return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes), spool=spool)
+
+
+def _read_once(path: Path, blobs: BlobStore) -> tuple[bytes | None, Spool | None]:
+    """A file's bytes from one read: in memory up to ``_STREAM_BYTES``, else copied into a spool as they are hashed.
+
+    The size is what the read found, not an earlier ``stat`` (a file still growing is spooled, not
+    held in memory whole); memory stays within ``_STREAM_BYTES`` plus a chunk.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(_STREAM_BYTES + 1)
+        if len(head) <= _STREAM_BYTES:
+            return head, None
+        return None, blobs.spool(fh, head=head)
 
 
 def _label(terms: TermChecker, spec: ItemSpec, lb: LabelSpec) -> LabelSpec:
@@ -166,8 +190,11 @@ def _next_entry(s: Session, p: _Prepared, found: dict[str, tuple[str, str]],
 def _validate_and_store(ws: Workspace, p: _Prepared) -> None:
     spec = p.spec
     if spec.kind == "image":
-        data = p.data if p.data is not None else (spec.path.read_bytes() if spec.path else b"")
-        info = validate_image(data, where=spec.where, max_pixels=ws.config.max_image_pixels)
+        if p.spool is not None:  # the bytes read once, the very ones stored below
+            with p.spool.open() as fh:
+                info = validate_image(fh, where=spec.where, max_pixels=ws.config.max_image_pixels)
+        else:
+            info = validate_image(p.data or b"", where=spec.where, max_pixels=ws.config.max_image_pixels)
         p.attributes.update(width=info.width, height=info.height, mode=info.mode)
         p.provenance = marked_provenance(info, spec.provenance)
         spec.media_type = spec.media_type or info.media_type
@@ -178,8 +205,8 @@ def _validate_and_store(ws: Workspace, p: _Prepared) -> None:
                              "box" if lb.field == "defect" else lb.field)  # a manifest's box column, or "object 3"
     if p.data is not None:
         p.blob_sha = ws.blobs.put_bytes(p.data) if spec.kind != "log" else None
-    elif spec.path is not None:
-        p.blob_sha = ws.blobs.put_file(spec.path)
+    elif p.spool is not None:
+        p.blob_sha = ws.blobs.put_spool(p.spool)
 
 
 def _facts(attributes: dict[str, Any] | None) -> tuple[Any, Any]:

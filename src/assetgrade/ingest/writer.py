@@ -160,28 +160,31 @@ class Ingestor:
     def _group(self, specs: list[ItemSpec]) -> None:
         assert self.terms is not None
         prepared: list[_Prepared] = []
-        for spec in specs:
-            try:
-                prepared.append(_prepare(self.terms, spec))
-            except StoreError:  # the store, not the row: stop the run (rows already written stay whole)
-                raise
-            except AssetgradeError as exc:
-                self._fail(spec, exc, getattr(exc, "field", None))
-            except OSError as exc:
-                self._fail(spec, IngestError(f"cannot read: {exc}"), "path")
-        prepared = _mark_existing(self.ws, prepared, self._fail)
-        ready: list[_Prepared] = []
-        for p in prepared:
-            try:
-                if not p.existing:
-                    _validate_and_store(self.ws, p)
-                ready.append(p)
-            except StoreError:
-                raise
-            except AssetgradeError as exc:
-                self._fail(p.spec, exc, getattr(exc, "field", "path"))
-            except OSError as exc:
-                self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
+        try:
+            for spec in specs:
+                try:
+                    prepared.append(_prepare(self.terms, spec, self.ws.blobs))
+                except StoreError:  # the store, not the row: stop the run (rows already written stay whole)
+                    raise
+                except AssetgradeError as exc:
+                    self._fail(spec, exc, getattr(exc, "field", None))
+                except OSError as exc:
+                    self._fail(spec, IngestError(f"cannot read: {exc}"), "path")
+            ready: list[_Prepared] = []
+            for p in _mark_existing(self.ws, prepared, self._fail):
+                try:
+                    if not p.existing:
+                        _validate_and_store(self.ws, p)
+                    ready.append(p)
+                except StoreError:
+                    raise
+                except AssetgradeError as exc:
+                    self._fail(p.spec, exc, getattr(exc, "field", "path"))
+                except OSError as exc:
+                    self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
+        finally:  # a large file's copy not stored (already stored, rejected, or the run stopped) goes
+            for p in prepared:
+                p.discard()
         self._commit(ready, defer=self._deferred)
 
     def _commit(self, ready: list[_Prepared], *, defer: list[_Prepared] | None) -> None:

@@ -7,8 +7,10 @@ import errno
 import hashlib
 import os
 import re
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +18,7 @@ import fsspec
 
 from assetgrade.errors import NotFoundError, StoreError, ValidationError
 
-__all__ = ["REFRESH_AFTER_S", "BlobStore", "sha256_bytes", "sha256_file"]
+__all__ = ["REFRESH_AFTER_S", "BlobStore", "Spool", "sha256_bytes", "sha256_file"]
 
 REFRESH_AFTER_S = 3600.0
 """On an object store, a re-used blob older than this is written again (garbage collection's grace must exceed it)."""
@@ -37,6 +39,42 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Spool:
+    """A source's bytes, read once into a private temp file and hashed on the way (:meth:`BlobStore.spool`).
+
+    Examples
+    --------
+    >>> import io
+    >>> store = BlobStore("memory://doctest-spool")
+    >>> spooled = store.spool(io.BytesIO(b"hello"))
+    >>> spooled.size, spooled.sha[:8], spooled.path.read_bytes()
+    (5, '2cf24dba', b'hello')
+    >>> store.put_spool(spooled) == spooled.sha, spooled.path.exists()
+    (True, False)
+    """
+
+    path: Path
+    sha: str
+    size: int
+
+    def open(self) -> IO[bytes]:
+        """The copy, for reading (a validator reads the very bytes that will be stored)."""
+        return self.path.open("rb")
+
+    def discard(self) -> None:
+        """Remove the copy (nothing happens when it is gone already: stored, or discarded before)."""
+        self.path.unlink(missing_ok=True)
+
+
+def _read_source(source: IO[bytes]) -> bytes:
+    """The next chunk of a source being copied; its read errors are told apart from the store's."""
+    try:
+        return source.read(_CHUNK)
+    except OSError as exc:  # the source's fault (EIO...), whatever its filename says
+        raise _SourceReadError(exc) from exc
 
 
 class _SourceReadError(Exception):
@@ -164,57 +202,75 @@ class BlobStore:
         return sha
 
     def put_file(self, path: Path | str) -> str:
-        """Store a file's content, hashing it in a stream (large files never sit in memory)."""
-        src = Path(path)
-        if self.is_local:
-            h = hashlib.sha256()
-            with src.open("rb") as fin:  # an OSError here is about the source file, not the store
-                try:
-                    tmp = self._tmp_path()
-                except OSError as exc:
-                    raise self._write_error(exc) from exc
-                try:
-                    with Path(tmp).open("wb") as fout:
-                        while True:
-                            try:
-                                chunk = fin.read(_CHUNK)
-                            except OSError as exc:  # the source's fault (EIO...), whatever its filename says
-                                raise _SourceReadError(exc) from exc
-                            if not chunk:
-                                break
-                            h.update(chunk)
-                            try:
-                                fout.write(chunk)
-                            except OSError as exc:
-                                raise self._write_error(exc) from exc
-                        fout.flush()
-                        os.fsync(fout.fileno())
-                    sha = h.hexdigest()
-                    final = self.path_for(sha)
-                    if self._reusable(final, Path(tmp).stat().st_size):
-                        return sha
-                    _place(tmp, final)  # also over a damaged blob of another size, atomically
-                    return sha
-                except _SourceReadError as exc:
-                    raise exc.error from None
-                except OSError as exc:
-                    if exc.filename is not None and Path(str(exc.filename)) == src:
-                        raise
-                    raise self._write_error(exc) from exc
-                finally:
-                    Path(tmp).unlink(missing_ok=True)
-        sha = sha256_file(src)
-        final = self.path_for(sha)
-        if not self._reusable(final, src.stat().st_size):  # new, damaged, or old on an object store
+        """Store a file's content, read once and hashed on the way (large files never sit in memory).
+
+        The source is copied into a private temp file (:meth:`spool`) and that copy becomes the blob
+        (:meth:`put_spool`), so the blob always holds the bytes its name hashes, also when the source is
+        replaced while it is read. An OSError opening or reading the source is raised as it is (the
+        input's fault); one writing the store is a StoreError naming the store.
+        """
+        with Path(path).open("rb") as fin:
+            spooled = self.spool(fin)
+        return self.put_spool(spooled)
+
+    def spool(self, source: IO[bytes], *, head: bytes = b"") -> Spool:
+        """Copy ``head`` then the rest of ``source`` into a private temp file, hashing the bytes on the way.
+
+        The copy lies in the store's ``tmp/`` folder on a local disk (so :meth:`put_spool` only renames it;
+        an interrupted one is removed by garbage collection) and in the system's temp folder for an object
+        store. Whatever reads the copy (a validator, :meth:`put_spool`) reads the bytes ``sha`` names.
+        Memory stays at one 1 MiB chunk (plus ``head``).
+        """
+        try:
+            if self.is_local:
+                tmp = self._tmp_path()
+            else:
+                fd, tmp = tempfile.mkstemp(prefix="assetgrade-blob-", suffix=".part")
+                os.close(fd)
+        except OSError as exc:
+            raise self._write_error(exc) from exc
+        h, size = hashlib.sha256(), 0
+        try:
+            with Path(tmp).open("wb") as fout:
+                chunk = head or _read_source(source)
+                while chunk:
+                    h.update(chunk)
+                    size += len(chunk)
+                    fout.write(chunk)
+                    chunk = _read_source(source)
+                fout.flush()
+                if self.is_local:  # the copy becomes the blob by a rename
+                    os.fsync(fout.fileno())
+        except _SourceReadError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise exc.error from None
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise self._write_error(exc) from exc
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Spool(Path(tmp), h.hexdigest(), size)
+
+    def put_spool(self, spooled: Spool) -> str:
+        """Store a :meth:`spool` copy as blob ``spooled.sha``; the copy is gone afterwards, stored or not."""
+        try:
+            final = self.path_for(spooled.sha)
+            if self._reusable(final, spooled.size):  # new, damaged, or old on an object store: written
+                return spooled.sha
             try:
-                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(src), final)
+                if self.is_local:
+                    _place(str(spooled.path), final)  # also over a damaged blob of another size, atomically
+                else:
+                    self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                    self.fs.put_file(str(spooled.path), final)
             except OSError as exc:
-                if exc.filename is not None and Path(str(exc.filename)) == src:
-                    raise
                 raise self._write_error(exc) from exc
-            self._check_size(final, src.stat().st_size)
-        return sha
+            if not self.is_local:
+                self._check_size(final, spooled.size)
+            return spooled.sha
+        finally:
+            spooled.discard()
 
     def _write_error(self, exc: OSError) -> StoreError:
         """A failed write to the store (read-only, full, gone) as a StoreError naming the store, not the input."""
