@@ -8,8 +8,10 @@ version of the file, as if it were replaced between reads.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy import select
 from assetgrade.ingest import Ingestor, preparation
 from assetgrade.ingest.images import validate_image
 from assetgrade.ingest.items import ItemSpec
+from assetgrade.ingest.manifest import count_rows
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.schema import Evidence
 from assetgrade.workspace import Workspace
@@ -190,3 +193,12 @@ def test_validate_image_reads_a_file_object_as_it_reads_bytes(tmp_path: Path) ->
     with io.BytesIO(b"") as fh, pytest.raises(IngestError, match="empty"):
         validate_image(fh, where="x.png")
 
+
+def test_count_rows_closes_its_file(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("asset_id,kind,path\na,image,1.png\n\nb,image,2.png\n")
+    with warnings.catch_warnings(record=True) as caught:  # an unclosed file warns when it is collected
+        warnings.simplefilter("always", ResourceWarning)
+        assert count_rows(manifest) == 2
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

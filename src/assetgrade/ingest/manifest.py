@@ -118,7 +118,8 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[int, dict[str, 
 def count_rows(path: Path) -> int | None:
     """A cheap row count for a progress bar (None when unknown)."""
     try:
-        return max(0, sum(1 for line in path.open("rb") if line.strip()) - (path.suffix.lower() in (".csv", ".tsv")))
+        with path.open("rb") as fh:  # closed here, not whenever the garbage collector gets to it
+            return max(0, sum(1 for line in fh if line.strip()) - (path.suffix.lower() in (".csv", ".tsv")))
     except OSError:
         return None
 
