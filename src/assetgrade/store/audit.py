@@ -4,7 +4,8 @@ Each event's ``hash`` is ``sha256(prev_hash + canonical_json(event))``; editing,
 reordering any stored event breaks the chain at that event, which :func:`verify_chain`
 reports. The repository offers no update or delete for events. Appends are serialised
 (SQLite: the write transaction is ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
-advisory lock, one per schema), so two writers never fork the chain.
+advisory lock, one per schema), so two writers never fork the chain. A write may queue its
+event (:func:`queue_event`) instead, so that its rows go in before that lock (store.md's lock order).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, event, insert, select, text, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from assetgrade.errors import StoreError
 from assetgrade.jsonsafe import jsonable
@@ -33,6 +34,7 @@ __all__ = [
     "event_hash",
     "list_events",
     "lock_chain",
+    "queue_event",
     "read_events",
     "verify_chain",
 ]
@@ -53,7 +55,10 @@ def lock_chain(session: Session) -> None:
     On PostgreSQL this is the advisory lock :func:`append_event` takes (taking it twice is fine);
     on SQLite the transaction's ``BEGIN IMMEDIATE`` holds the store's write lock already. Take it
     before reading what a write depends on (ids already stored), so two writers serialise.
+    Events queued in the transaction (:func:`queue_event`) are appended first, after their rows.
     """
+    if session.info.get(_QUEUE_KEY):
+        _append_queued(session)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_CHAIN_LOCK, {"k": _PG_LOCK_KEY})
@@ -83,12 +88,67 @@ def event_hash(
 
 
 _HEAD_KEY = "assetgrade.audit_head"
+_QUEUE_KEY = "assetgrade.audit_queue"
+"""``session.info`` key: events queued in the transaction, each with the (nested) transaction it was queued in."""
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, _transaction: object) -> None:
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     """A cached chain head lives for one transaction (savepoints included): a rollback may undo appends."""
     session.info.pop(_HEAD_KEY, None)
+    if transaction.parent is None:  # the outermost one: a commit appended its queue, anything else drops it
+        session.info.pop(_QUEUE_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events queued in a rolled-back savepoint record writes that are gone."""
+    queued = session.info.get(_QUEUE_KEY)
+    if not queued:
+        return
+
+    def inside(t: SessionTransaction | None) -> bool:
+        while t is not None:
+            if t is previous_transaction:
+                return True
+            t = t.parent
+        return False
+
+    session.info[_QUEUE_KEY] = [(t, values) for t, values in queued if not inside(t)]
+
+
+@event.listens_for(Session, "before_commit")
+def _append_at_commit(session: Session) -> None:
+    if session.info.get(_QUEUE_KEY):
+        _append_queued(session)
+
+
+def queue_event(
+    session: Session, *, actor: str, action: str, entity: str, entity_id: str | None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Record an event that is appended when the transaction next takes the chain lock, else when it commits.
+
+    For writes of asset rows and of rows another writer may insert under the same key (an asset,
+    evidence and the version raise it brings, a label): their rows go in first and the chain lock
+    comes after them, as store.md's PostgreSQL lock order wants, however many of them one
+    transaction holds. Appending at once (:func:`append_event`) took the lock at the first write,
+    so the next write's asset row came after it. Events keep the order of the calls: queued ones
+    are appended before any later event of the transaction, and dropped with a rollback.
+    """
+    body = jsonable(json.loads(canonical_json(payload or {})))  # a copy, as it is now
+    where = session.get_nested_transaction() or session.get_transaction()
+    values = {"actor": actor, "action": action, "entity": entity, "entity_id": entity_id, "payload": body}
+    session.info.setdefault(_QUEUE_KEY, []).append((where, values))
+
+
+def _append_queued(session: Session) -> None:
+    queued = session.info.pop(_QUEUE_KEY, None)
+    if not queued:
+        return
+    session.flush()  # the rows these events record, before the chain lock
+    for _where, values in queued:
+        append_event(session, **values)
 
 
 def append_event(
@@ -102,7 +162,10 @@ def append_event(
     carried in ``session.info``: the
     transaction holds the store's write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory
     lock), so no other writer can append until it ends, and the cache is dropped when it does.
+    Events queued before it (:func:`queue_event`) are appended first.
     """
+    if session.info.get(_QUEUE_KEY):
+        _append_queued(session)
     conn = session.connection()  # the transaction's connection: no ORM flush, no unit of work
     head = session.info.get(_HEAD_KEY)
     if head is None:
@@ -185,6 +248,8 @@ def read_events(
     actor: str | None = None, after_seq: int = 0, limit: int | None = None,
 ) -> Iterator[EventRow]:
     """Events in chain order, filtered as :func:`list_events`, decoded per row so one damaged row cannot abort."""
+    if session.info.get(_QUEUE_KEY):
+        _append_queued(session)  # the transaction's own queued events are part of the chain it reads
     dialect = session.get_bind().dialect
     cols = AuditEvent.__table__.c
     decode = {name: cols[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in ("ts", "payload")}
@@ -251,6 +316,8 @@ def verify_chain(session: Session) -> ChainReport:
 
 def chain_head(session: Session) -> tuple[int, str] | None:
     """(seq, hash) of the newest event: record it elsewhere to detect a truncated tail later."""
+    if session.info.get(_QUEUE_KEY):
+        _append_queued(session)
     row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
     return None if row is None else (int(row[0]), str(row[1]))
 

@@ -3,7 +3,9 @@
 Every function takes an open :class:`~sqlalchemy.orm.Session` (``ws.session()``) and leaves
 committing to it, so several writes and their audit events land together or not at all.
 Adding something that exists with the same content is a no-op; with other content it
-raises :class:`~assetgrade.errors.ConflictError`.
+raises :class:`~assetgrade.errors.ConflictError`. Their audit events are queued
+(:func:`~assetgrade.store.audit.queue_event`): on PostgreSQL the rows of every such write in a
+transaction go in before it takes the audit chain's lock (store.md's lock order).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
-from assetgrade.store.audit import append_event
+from assetgrade.store.audit import queue_event
 from assetgrade.store.schema import (
     EVIDENCE_KINDS,
     LABEL_KINDS,
@@ -179,7 +181,7 @@ def add_asset(
     asset = Asset(id=asset_id, version=1, **fields)
     session.add(asset)
     note_created(session, [asset_id])
-    append_event(session, actor=actor, action="asset.add", entity="asset", entity_id=asset_id, payload=fields)
+    queue_event(session, actor=actor, action="asset.add", entity="asset", entity_id=asset_id, payload=fields)
     return asset
 
 
@@ -238,7 +240,7 @@ def add_evidence(
         ingest_batch_id=prov.ingest_batch_id, notes=prov.notes,
     ))
     bump_versions(session, [asset_id])
-    append_event(session, actor=actor, action="evidence.add", entity="evidence", entity_id=evidence_id,
+    queue_event(session, actor=actor, action="evidence.add", entity="evidence", entity_id=evidence_id,
                  payload={"asset_id": asset_id, "kind": kind, "sha256": sha256, "origin": prov.origin})
     return ev
 
@@ -325,7 +327,7 @@ def add_label(
         return existing
     label = Label(**row)
     session.add(label)
-    append_event(session, actor=actor, action="label.add", entity="label", entity_id=row["id"],
+    queue_event(session, actor=actor, action="label.add", entity="label", entity_id=row["id"],
                  payload=label_event_payload(row))
     return label
 
@@ -353,7 +355,7 @@ def add_transaction(
     tx = Transaction(id=new_id("tx"), asset_id=asset_id, kind=kind, amount=float(amount),
                      currency=currency.upper(), date=date)
     session.add(tx)
-    append_event(session, actor=actor, action="transaction.add", entity="transaction", entity_id=tx.id,
+    queue_event(session, actor=actor, action="transaction.add", entity="transaction", entity_id=tx.id,
                  payload={"asset_id": asset_id, "kind": kind, "amount": float(amount), "currency": tx.currency})
     return tx
 
