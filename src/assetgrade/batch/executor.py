@@ -6,12 +6,21 @@ The batch jobs (:mod:`assetgrade.batch.jobs`) write results back through the sto
 so an executor is free to run a shard twice after a failure.
 
 * :class:`LocalExecutor` — a :class:`concurrent.futures.ProcessPoolExecutor` sized to the cores.
-  When a worker dies (killed, out of memory) the pool breaks; the executor rebuilds it and runs
-  the unfinished shards again, up to ``max_restarts`` times. When the driver dies (even by
-  SIGKILL) its workers notice within about a second and exit.
+  When a worker dies (killed, out of memory) the pool breaks and every shard in flight fails with
+  it. The executor runs those shards again one at a time, each alone in a one-worker pool, so the
+  innocent ones complete; a shard that kills its worker alone is split in halves (a
+  :class:`Divisible` shard, such as the jobs' ``ShardTask``) until the item(s) that kill it are
+  found, and each is reported through the shard's ``died``. ``max_restarts`` bounds the deaths
+  per call. When the driver dies (even by SIGKILL) its workers notice within about a second and exit.
 * :class:`RayExecutor` — one Ray task per shard on a local Ray instance it starts (temp and
   session files under ``temp_dir``, which the jobs put inside the workspace) or on a running
-  cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``.
+  cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``. A task
+  whose worker died is retried by Ray itself (``max_retries``), alone; one that still dies ends
+  the call (it is not split).
+
+Narrowing a failing shard down by halving it is delta debugging's bisection (Zeller and
+Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", IEEE TSE 28(2), 2002), here
+with the dead worker process as the failure.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import threading
@@ -29,11 +39,11 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_available"]
+__all__ = ["Divisible", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_available"]
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -89,6 +99,96 @@ def _init_worker(parent: int, initializer: Callable[[], None] | None) -> None:
         initializer()
 
 
+@runtime_checkable
+class Divisible(Protocol):
+    """A shard an executor can narrow a worker death down in: halves, results merged back, a lone part's death.
+
+    A shard that is not one (a plain number, say) is run alone after a pool break like any other, but a
+    shard that kills its worker alone cannot be narrowed down: the call then ends with an error naming it,
+    once every other shard is done.
+    """
+
+    def split(self) -> Sequence[Any]:
+        """Two (or more) parts that together are this shard, or an empty sequence when it is one item."""
+        ...
+
+    def merge(self, parts: Sequence[Any]) -> Any:
+        """This shard's result from its parts' results (a part's result may come from its ``died``)."""
+        ...
+
+    def died(self, how: str) -> Any:
+        """The result of a part that cannot be split and whose worker died running it alone (``how``: exit code)."""
+        ...
+
+
+def _how(exitcode: int | None) -> str:
+    """A dead worker's exit status in words: ``killed by signal 9 (SIGKILL)``, ``exit code 137``."""
+    if exitcode is None:
+        return "exit status unknown"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+        return f"killed by signal {-exitcode} ({name})"
+    return f"exit code {exitcode}"
+
+
+class _WorkerDiedError(Exception):
+    """A shard's worker process died while it ran alone (``how``: its exit status in words)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
+class _Deaths:
+    """The worker deaths of one ``map_shards`` call, charged against ``max_restarts``.
+
+    A break of the shared pool costs one. Running its shards alone then traces it: the first death
+    traced to a cause (an item that kills its worker alone, or a part that died alone but whose own
+    parts all completed) is that same break and costs nothing more; each further cause costs one. The
+    deaths of the halving in between are the price of finding a cause (about log2 of the shard size
+    each) and are not charged. So a batch where everything kills its worker stops after
+    ``max_restarts + 1`` causes, with an error naming them.
+    """
+
+    def __init__(self, max_restarts: int) -> None:
+        self.max_restarts = max_restarts
+        self.charged = 0
+        self.breaks = 0
+        self.died = 0
+        self.poisoned: list[str] = []
+        self._open = False  # a shared-pool break that no cause has been traced to yet
+
+    def pool_broke(self, left: int) -> None:
+        self.breaks += 1
+        self.died += 1
+        self.charged += 1
+        self._open = True
+        self._check(left)
+
+    def traced(self, left: int, poisoned: str | None = None) -> None:
+        """A cause found: ``poisoned`` (an item that kills its worker alone), or None (a death not reproduced)."""
+        if poisoned is not None:
+            self.poisoned.append(poisoned)
+        if self._open:
+            self._open = False
+        else:
+            self.charged += 1
+            self._check(left)
+
+    def _check(self, left: int) -> None:
+        if self.charged > self.max_restarts:
+            found = f"; killed their worker when run alone: {', '.join(self.poisoned)}" if self.poisoned else ""
+            def times(n: int) -> str:
+                return f"{n} time{'' if n == 1 else 's'}"
+
+            raise AssetgradeError(f"the process pool broke {times(self.breaks)} and worker processes died"
+                                  f" {times(self.died)} in all (a worker was killed or ran out of memory), more than"
+                                  f" max_restarts={self.max_restarts} allows{found}; {left} shards left undone")
+
+
 class Executor(Protocol):
     """Runs a function over shards and yields the results as they complete."""
 
@@ -104,12 +204,13 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """A process pool sized to the cores; survives killed workers by rebuilding the pool.
+    """A process pool sized to the cores; survives killed workers, and isolates the shards that kill them.
 
     Parameters
     ----------
     workers : number of worker processes, >= 1 (default: ``os.cpu_count()``; 0 is a ValidationError)
-    max_restarts : how many times a broken pool (a worker killed mid-shard) is rebuilt, per ``map_shards`` call
+    max_restarts : how many worker deaths a ``map_shards`` call survives: each break of the shared pool and
+        each further cause that running shards alone traces (see :meth:`map_shards`)
     start_method : multiprocessing start method ("spawn" is safe with threaded libraries)
     initializer : optional function run once in each worker (e.g. to set environment)
 
@@ -129,14 +230,16 @@ class LocalExecutor:
         self.start_method = start_method
         self.initializer = initializer
         self.restarts = 0
-        """Rebuilds of the pool over this executor's life (every ``map_shards`` call together)."""
+        """Broken pools over this executor's life (every ``map_shards`` call together, shared and one-worker pools)."""
         self._pool: ProcessPoolExecutor | None = None
+        self._solo: ProcessPoolExecutor | None = None
+        """The one-worker pool that runs shards alone after a break (kept until it breaks or isolation ends)."""
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers})"
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context(self.start_method),
+    def _new_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=get_context(self.start_method),
                                    initializer=_init_worker, initargs=(os.getpid(), self.initializer))
 
     def worker_pids(self) -> list[int]:
@@ -145,15 +248,25 @@ class LocalExecutor:
         return [int(p) for p in procs]
 
     def map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Iterator[R]:
-        """Yield ``fn(shard)`` per shard as they finish; a dead worker's shards are run again.
+        """Yield ``fn(shard)`` per shard as they finish; a dead worker's shards are run again, alone.
 
         At most ``in_flight`` shards are submitted and not yet yielded at any time: results that the
         caller has not taken yet (a driver slower at writing than the workers at computing) wait in
         memory, so submitting every shard at once would let a large batch hold all its results.
+
+        When a worker dies the pool breaks and every shard in flight fails with it. Shards that had
+        finished are yielded; the others are run again one at a time, each alone in a one-worker pool,
+        so the innocent ones complete and the one that kills its worker is known. A :class:`Divisible`
+        shard that kills its worker alone is split in halves, recursively, until the parts that kill
+        their worker are single items; each is reported by its ``died`` and the rest of the shard is
+        merged into one result. Then the shared pool takes the remaining shards again.
+        ``max_restarts`` bounds the deaths (see :class:`_Deaths`): past it an AssetgradeError says how
+        often the pool broke, which items killed their worker and how many shards were left undone.
         """
         pending = dict(enumerate(shards))
         limit = max(1, self.in_flight)
-        broke = 0  # this call's rebuilds: ``max_restarts`` is a budget per batch, not per executor
+        deaths = _Deaths(self.max_restarts)  # a budget per call, not per executor
+        lost: list[tuple[S, str]] = []  # shards that are not Divisible and killed their worker alone
         while pending:
             if self._pool is None:
                 self._pool = self._new_pool()
@@ -166,21 +279,90 @@ class LocalExecutor:
                         futures[self._pool.submit(fn, pending[i])] = i
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        i = futures.pop(fut)
                         result = fut.result()
-                        del pending[i]
+                        del pending[futures.pop(fut)]
                         yield result
-            except BrokenProcessPool as exc:
+                continue
+            except BrokenProcessPool:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
                 self.restarts += 1
-                broke += 1
-                if broke > self.max_restarts:
-                    raise AssetgradeError(f"the process pool broke {broke} times (a worker was killed"
-                                          f" or ran out of memory); {len(pending)} shards left undone") from exc
+            finished = {i: f.result() for f, i in futures.items()
+                        if f.done() and not f.cancelled() and f.exception() is None}
+            for i, result in finished.items():  # done before the break: their work is not thrown away
+                del pending[i]
+                yield result
+            deaths.pool_broke(len(pending))
+            suspects = [i for i in futures.values() if i not in finished]
+            try:
+                for i in suspects:
+                    for result in self._isolate(fn, pending[i], deaths, lambda: len(pending), lost):
+                        yield result
+                    del pending[i]
+            finally:
+                self._close_solo()
+        if lost:
+            raise AssetgradeError("; ".join(f"{shard} killed its worker process when run alone ({how})"
+                                            for shard, how in lost) + "; every other shard completed")
+
+    def _isolate(self, fn: Callable[[S], R], shard: S, deaths: _Deaths, left: Callable[[], int],
+                 lost: list[tuple[S, str]]) -> Iterator[R]:
+        """Run ``shard`` alone; when its worker dies, split it until the parts that kill their worker are found.
+
+        Yields the shard's one result (its parts' results merged, a dead item's from its ``died``), or nothing
+        for a shard that is not :class:`Divisible` and killed its worker (it goes to ``lost``).
+        """
+        parts: list[Any] = []
+        todo: list[Any] = [shard]
+        split = poisoned = False
+        while todo:
+            part = todo.pop()
+            try:
+                parts.append(self._run_alone(fn, part))
+            except _WorkerDiedError as exc:
+                self.restarts += 1
+                deaths.died += 1
+                halves = part.split() if isinstance(part, Divisible) else ()
+                if len(halves) >= 2:
+                    split = True
+                    todo.extend(reversed(halves))
+                    continue
+                poisoned = True
+                deaths.traced(left(), poisoned=str(part))
+                if isinstance(part, Divisible):
+                    parts.append(part.died(exc.how))
+                else:
+                    lost.append((part, exc.how))
+        if split and not poisoned:  # it died whole but every part completed (e.g. it ran out of memory whole)
+            deaths.traced(left())
+        if split:
+            assert isinstance(shard, Divisible)
+            yield shard.merge(parts)
+        elif parts:
+            yield parts[0]
+
+    def _run_alone(self, fn: Callable[[S], R], shard: S) -> R:
+        """``fn(shard)`` in the one-worker pool; _WorkerDiedError with its exit status when the worker dies."""
+        if self._solo is None:
+            self._solo = self._new_pool(1)
+        pool = self._solo
+        fut = pool.submit(fn, shard)
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=True, cancel_futures=True)  # joins the dead worker: its exit code is known then
+            self._solo = None
+            raise _WorkerDiedError(_how(procs[0].exitcode if len(procs) == 1 else None)) from None
+
+    def _close_solo(self) -> None:
+        if self._solo is not None:
+            self._solo.shutdown(wait=True, cancel_futures=True)
+            self._solo = None
 
     def close(self) -> None:
         """Shut the pool down."""
+        self._close_solo()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -315,16 +497,22 @@ class RayExecutor:
         self._started = self._owns = True
 
     def map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Iterator[R]:
-        """Yield ``fn(shard)`` per shard as Ray tasks finish (at most ``num_workers`` in flight)."""
+        """Yield ``fn(shard)`` per shard as Ray tasks finish (at most ``num_workers`` in flight).
+
+        Ray runs each task in a worker process of its own and retries a task whose worker died
+        (``max_retries``); the other tasks are not affected. A shard that kills its worker on every
+        try is not split here: ``ray.get`` raises Ray's error (``WorkerCrashedError``, or
+        ``OutOfMemoryError`` when Ray's memory monitor killed it) and the call ends.
+        """
         self._ensure()
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_apply)
         fn_ref = ray.put(fn)
-        todo = list(shards)
+        todo = deque(shards)  # popleft: list.pop(0) moved every shard left behind it, quadratic in the shards
         running: list[Any] = []
         while todo or running:
             while todo and len(running) < max(self.workers, 1):
-                running.append(remote.remote(fn_ref, todo.pop(0)))
+                running.append(remote.remote(fn_ref, todo.popleft()))
             done, running = ray.wait(running, num_returns=1)
             for ref in done:
                 yield ray.get(ref)

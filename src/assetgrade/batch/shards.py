@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +37,34 @@ class ShardTask:
     model_version: str | None = None
     """The version the driver read at the start and stamps on every result; a worker whose loaded model
     is another one (a promotion replaced ``model_path`` mid-run) computes nothing for the shard."""
+
+    def __str__(self) -> str:
+        ids = self.asset_ids
+        return f"shard {self.index} ({ids[0] if len(ids) == 1 else f'{len(ids)} assets'})"
+
+    def split(self) -> tuple[ShardTask, ShardTask] | tuple[()]:
+        """The shard's two halves by asset (same key and index), or ``()`` for a shard of one asset.
+
+        The executors split a shard whose worker process died when it ran alone, until the asset(s)
+        that kill their worker are found (:class:`assetgrade.batch.executor.Divisible`).
+        """
+        if len(self.asset_ids) < 2:
+            return ()
+        mid = len(self.asset_ids) // 2
+        return (dataclasses.replace(self, asset_ids=self.asset_ids[:mid], inputs=self.inputs[:mid]),
+                dataclasses.replace(self, asset_ids=self.asset_ids[mid:], inputs=self.inputs[mid:]))
+
+    def merge(self, parts: Sequence[ShardResult]) -> ShardResult:
+        """This shard's result from the results of its parts (every part's results and errors)."""
+        return ShardResult(task=self, results=[r for p in parts for r in p.results],
+                           errors=[e for p in parts for e in p.errors], compute_s=sum(p.compute_s for p in parts),
+                           pid=parts[-1].pid if parts else 0)
+
+    def died(self, how: str) -> ShardResult:
+        """The result of a part whose worker process died running it alone: each of its assets is a bad asset."""
+        doing = {"grade": "grading", "extract": "extracting", "audit": "auditing"}.get(self.kind, self.kind)
+        return ShardResult(task=self, errors=[(a, f"worker process died while {doing} asset {a}: {how}")
+                                              for a in self.asset_ids])
 
 
 @dataclass
