@@ -18,9 +18,7 @@ so an executor is free to run a shard twice after a failure.
   whose worker died is retried by Ray itself (``max_retries``), alone; one that still dies ends
   the call (it is not split).
 
-Narrowing a failing shard down by halving it is delta debugging's bisection (Zeller and
-Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", IEEE TSE 28(2), 2002), here
-with the dead worker process as the failure.
+The halving and the death budget live in :mod:`assetgrade.batch.isolation`.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-import signal
 import sys
 import tempfile
 import threading
@@ -39,8 +36,9 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar
 
+from assetgrade.batch.isolation import Divisible, WorkerDeaths, WorkerDiedError, exit_status
 from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
 
 __all__ = ["Divisible", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_available"]
@@ -97,96 +95,6 @@ def _init_worker(parent: int, initializer: Callable[[], None] | None) -> None:
     _exit_with_parent(parent)
     if initializer is not None:
         initializer()
-
-
-@runtime_checkable
-class Divisible(Protocol):
-    """A shard an executor can narrow a worker death down in: halves, results merged back, a lone part's death.
-
-    A shard that is not one (a plain number, say) is run alone after a pool break like any other, but a
-    shard that kills its worker alone cannot be narrowed down: the call then ends with an error naming it,
-    once every other shard is done.
-    """
-
-    def split(self) -> Sequence[Any]:
-        """Two (or more) parts that together are this shard, or an empty sequence when it is one item."""
-        ...
-
-    def merge(self, parts: Sequence[Any]) -> Any:
-        """This shard's result from its parts' results (a part's result may come from its ``died``)."""
-        ...
-
-    def died(self, how: str) -> Any:
-        """The result of a part that cannot be split and whose worker died running it alone (``how``: exit code)."""
-        ...
-
-
-def _how(exitcode: int | None) -> str:
-    """A dead worker's exit status in words: ``killed by signal 9 (SIGKILL)``, ``exit code 137``."""
-    if exitcode is None:
-        return "exit status unknown"
-    if exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            return f"killed by signal {-exitcode}"
-        return f"killed by signal {-exitcode} ({name})"
-    return f"exit code {exitcode}"
-
-
-class _WorkerDiedError(Exception):
-    """A shard's worker process died while it ran alone (``how``: its exit status in words)."""
-
-    def __init__(self, how: str) -> None:
-        super().__init__(how)
-        self.how = how
-
-
-class _Deaths:
-    """The worker deaths of one ``map_shards`` call, charged against ``max_restarts``.
-
-    A break of the shared pool costs one. Running its shards alone then traces it: the first death
-    traced to a cause (an item that kills its worker alone, or a part that died alone but whose own
-    parts all completed) is that same break and costs nothing more; each further cause costs one. The
-    deaths of the halving in between are the price of finding a cause (about log2 of the shard size
-    each) and are not charged. So a batch where everything kills its worker stops after
-    ``max_restarts + 1`` causes, with an error naming them.
-    """
-
-    def __init__(self, max_restarts: int) -> None:
-        self.max_restarts = max_restarts
-        self.charged = 0
-        self.breaks = 0
-        self.died = 0
-        self.poisoned: list[str] = []
-        self._open = False  # a shared-pool break that no cause has been traced to yet
-
-    def pool_broke(self, left: int) -> None:
-        self.breaks += 1
-        self.died += 1
-        self.charged += 1
-        self._open = True
-        self._check(left)
-
-    def traced(self, left: int, poisoned: str | None = None) -> None:
-        """A cause found: ``poisoned`` (an item that kills its worker alone), or None (a death not reproduced)."""
-        if poisoned is not None:
-            self.poisoned.append(poisoned)
-        if self._open:
-            self._open = False
-        else:
-            self.charged += 1
-            self._check(left)
-
-    def _check(self, left: int) -> None:
-        if self.charged > self.max_restarts:
-            found = f"; killed their worker when run alone: {', '.join(self.poisoned)}" if self.poisoned else ""
-            def times(n: int) -> str:
-                return f"{n} time{'' if n == 1 else 's'}"
-
-            raise AssetgradeError(f"the process pool broke {times(self.breaks)} and worker processes died"
-                                  f" {times(self.died)} in all (a worker was killed or ran out of memory), more than"
-                                  f" max_restarts={self.max_restarts} allows{found}; {left} shards left undone")
 
 
 class Executor(Protocol):
@@ -260,12 +168,13 @@ class LocalExecutor:
         shard that kills its worker alone is split in halves, recursively, until the parts that kill
         their worker are single items; each is reported by its ``died`` and the rest of the shard is
         merged into one result. Then the shared pool takes the remaining shards again.
-        ``max_restarts`` bounds the deaths (see :class:`_Deaths`): past it an AssetgradeError says how
-        often the pool broke, which items killed their worker and how many shards were left undone.
+        ``max_restarts`` bounds the deaths (:class:`~assetgrade.batch.isolation.WorkerDeaths`): past it an
+        AssetgradeError says how often the pool broke, which items killed their worker and how many
+        shards were left undone.
         """
         pending = dict(enumerate(shards))
         limit = max(1, self.in_flight)
-        deaths = _Deaths(self.max_restarts)  # a budget per call, not per executor
+        deaths = WorkerDeaths(self.max_restarts)  # a budget per call, not per executor
         lost: list[tuple[S, str]] = []  # shards that are not Divisible and killed their worker alone
         while pending:
             if self._pool is None:
@@ -305,7 +214,7 @@ class LocalExecutor:
             raise AssetgradeError("; ".join(f"{shard} killed its worker process when run alone ({how})"
                                             for shard, how in lost) + "; every other shard completed")
 
-    def _isolate(self, fn: Callable[[S], R], shard: S, deaths: _Deaths, left: Callable[[], int],
+    def _isolate(self, fn: Callable[[S], R], shard: S, deaths: WorkerDeaths, left: Callable[[], int],
                  lost: list[tuple[S, str]]) -> Iterator[R]:
         """Run ``shard`` alone; when its worker dies, split it until the parts that kill their worker are found.
 
@@ -319,7 +228,7 @@ class LocalExecutor:
             part = todo.pop()
             try:
                 parts.append(self._run_alone(fn, part))
-            except _WorkerDiedError as exc:
+            except WorkerDiedError as exc:
                 self.restarts += 1
                 deaths.died += 1
                 halves = part.split() if isinstance(part, Divisible) else ()
@@ -342,7 +251,7 @@ class LocalExecutor:
             yield parts[0]
 
     def _run_alone(self, fn: Callable[[S], R], shard: S) -> R:
-        """``fn(shard)`` in the one-worker pool; _WorkerDiedError with its exit status when the worker dies."""
+        """``fn(shard)`` in the one-worker pool; WorkerDiedError with its exit status when the worker dies."""
         if self._solo is None:
             self._solo = self._new_pool(1)
         pool = self._solo
@@ -353,7 +262,7 @@ class LocalExecutor:
             procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=True, cancel_futures=True)  # joins the dead worker: its exit code is known then
             self._solo = None
-            raise _WorkerDiedError(_how(procs[0].exitcode if len(procs) == 1 else None)) from None
+            raise WorkerDiedError(exit_status(procs[0].exitcode if len(procs) == 1 else None)) from None
 
     def _close_solo(self) -> None:
         if self._solo is not None:

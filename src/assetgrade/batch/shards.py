@@ -46,7 +46,7 @@ class ShardTask:
         """The shard's two halves by asset (same key and index), or ``()`` for a shard of one asset.
 
         The executors split a shard whose worker process died when it ran alone, until the asset(s)
-        that kill their worker are found (:class:`assetgrade.batch.executor.Divisible`).
+        that kill their worker are found (:class:`assetgrade.batch.isolation.Divisible`).
         """
         if len(self.asset_ids) < 2:
             return ()

@@ -1,0 +1,108 @@
+"""Poison isolation for the executors: shards that can be split, a dead worker's exit status, the death budget.
+
+After a process pool breaks, :class:`~assetgrade.batch.executor.LocalExecutor` runs the shards that were in
+flight one at a time, alone, and halves a :class:`Divisible` shard whose worker dies alone until the items
+that kill their worker are found. Narrowing a failing input down by halving it is delta debugging's
+bisection (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", IEEE TSE 28(2),
+2002), here with the dead worker process as the failure.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from assetgrade.errors import AssetgradeError
+
+__all__ = ["Divisible", "WorkerDeaths", "WorkerDiedError", "exit_status"]
+
+
+@runtime_checkable
+class Divisible(Protocol):
+    """A shard an executor can narrow a worker death down in: halves, results merged back, a lone part's death.
+
+    A shard that is not one (a plain number, say) is run alone after a pool break like any other, but a
+    shard that kills its worker alone cannot be narrowed down: the call then ends with an error naming it,
+    once every other shard is done.
+    """
+
+    def split(self) -> Sequence[Any]:
+        """Two (or more) parts that together are this shard, or an empty sequence when it is one item."""
+        ...
+
+    def merge(self, parts: Sequence[Any]) -> Any:
+        """This shard's result from its parts' results (a part's result may come from its ``died``)."""
+        ...
+
+    def died(self, how: str) -> Any:
+        """The result of a part that cannot be split and whose worker died running it alone (``how``: exit code)."""
+        ...
+
+
+def exit_status(exitcode: int | None) -> str:
+    """A dead worker's exit status in words: ``killed by signal 9 (SIGKILL)``, ``exit code 137``."""
+    if exitcode is None:
+        return "exit status unknown"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+        return f"killed by signal {-exitcode} ({name})"
+    return f"exit code {exitcode}"
+
+
+class WorkerDiedError(Exception):
+    """A shard's worker process died while it ran alone (``how``: its exit status in words)."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
+class WorkerDeaths:
+    """The worker deaths of one ``map_shards`` call, charged against ``max_restarts``.
+
+    A break of the shared pool costs one. Running its shards alone then traces it: the first death
+    traced to a cause (an item that kills its worker alone, or a part that died alone but whose own
+    parts all completed) is that same break and costs nothing more; each further cause costs one. The
+    deaths of the halving in between are the price of finding a cause (about log2 of the shard size
+    each) and are not charged. So a batch where everything kills its worker stops after
+    ``max_restarts + 1`` causes, with an error naming them.
+    """
+
+    def __init__(self, max_restarts: int) -> None:
+        self.max_restarts = max_restarts
+        self.charged = 0
+        self.breaks = 0
+        self.died = 0
+        self.poisoned: list[str] = []
+        self._open = False  # a shared-pool break that no cause has been traced to yet
+
+    def pool_broke(self, left: int) -> None:
+        self.breaks += 1
+        self.died += 1
+        self.charged += 1
+        self._open = True
+        self._check(left)
+
+    def traced(self, left: int, poisoned: str | None = None) -> None:
+        """A cause found: ``poisoned`` (an item that kills its worker alone), or None (a death not reproduced)."""
+        if poisoned is not None:
+            self.poisoned.append(poisoned)
+        if self._open:
+            self._open = False
+        else:
+            self.charged += 1
+            self._check(left)
+
+    def _check(self, left: int) -> None:
+        if self.charged > self.max_restarts:
+            found = f"; killed their worker when run alone: {', '.join(self.poisoned)}" if self.poisoned else ""
+            def times(n: int) -> str:
+                return f"{n} time{'' if n == 1 else 's'}"
+
+            raise AssetgradeError(f"the process pool broke {times(self.breaks)} and worker processes died"
+                                  f" {times(self.died)} in all (a worker was killed or ran out of memory), more than"
+                                  f" max_restarts={self.max_restarts} allows{found}; {left} shards left undone")
