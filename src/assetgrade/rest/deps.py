@@ -6,10 +6,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, ValidationError
+from assetgrade.errors import AssetgradeError, NotFoundError, PermissionDeniedError, StoreError, ValidationError
 from assetgrade.rest.auth import Principal, TokenCache, authenticate, hash_token, read_session_cookie, require
 from assetgrade.rest.errors import AuthenticationError, path_redactor
 from assetgrade.rest.settings import RestSettings
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from assetgrade.review.rounds import RoundRunner
     from assetgrade.workspace import Workspace
 
-__all__ = ["SESSION_COOKIE", "AppState", "app_state", "current_principal", "grader_bundle_info",
-           "load_workspace_grader", "roles", "unusable_grader"]
+__all__ = ["SESSION_COOKIE", "WRITE_METHODS", "AppState", "app_state", "current_principal", "grader_bundle_info",
+           "load_workspace_grader", "refuse_cross_site", "roles", "unusable_grader"]
 
 SESSION_COOKIE = "assetgrade_session"
 
@@ -144,6 +145,38 @@ def app_state(request: Request) -> AppState:
     return state
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""The methods a request made with the session cookie must come from the service's own pages for."""
+
+
+def refuse_cross_site(request: Request, what: str = "form post", hint: str = "") -> None:
+    """Refuse a request another site's page made (cross-site request forgery): PermissionDeniedError (403).
+
+    A browser's own ``Sec-Fetch-Site`` decides where it sends one (HTTPS and localhost): only
+    ``same-origin`` and ``none`` (the user's own action, e.g. reloading a posted page) pass, so a
+    page on a sibling subdomain (``same-site``, which a SameSite cookie does not stop) is refused. It
+    compares origins as the browser saw them, so a TLS proxy in front, which sends its own ``Host``,
+    does not make every post look foreign. Without it, the ``Origin`` header must name the host the
+    request was sent to; ``Origin: null`` is refused too: a sandboxed frame on another site sends it
+    (a login forced onto someone else's token over plain HTTP), while the UI's own pages, served with
+    ``Referrer-Policy: same-origin``, always send their origin. A request with neither header passes
+    (a script such as curl, which cannot carry another site's forgery). This is the OWASP CSRF
+    prevention cheat sheet's "verifying origin with standard headers" and "Fetch Metadata" defence.
+    """
+    origin = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise PermissionDeniedError(f"cross-site {what} refused (Sec-Fetch-Site {site}, Origin {origin}){hint}")
+        return
+    if origin and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host")):
+        raise PermissionDeniedError(f"cross-site {what} refused (Origin {origin}){hint}")
+
+
+_COOKIE_WRITE_HINT = ("; the session cookie is accepted for writes only from this service's own pages: an API client"
+                      " sends 'Authorization: Bearer <token>'")
+
+
 def _token_hash(request: Request, state: AppState) -> str:
     header = request.headers.get("authorization")
     if header:
@@ -156,6 +189,13 @@ def _token_hash(request: Request, state: AppState) -> str:
         h = read_session_cookie(cookie, state.settings.session_secret)
         if h is None:
             raise AuthenticationError("the session expired or is not valid; log in again")
+        if request.method in WRITE_METHODS:
+            # the browser sends the cookie with any request to this site, also one a page on a sibling subdomain
+            # (same site, so SameSite=strict lets it through) makes: a bodiless POST .../grade with an admin's cookie
+            if request.url.path.startswith("/ui/"):
+                refuse_cross_site(request, "form post")
+            else:
+                refuse_cross_site(request, "API write with the session cookie", _COOKIE_WRITE_HINT)
         return h
     raise AuthenticationError("no credentials: send 'Authorization: Bearer <token>' or log in")
 

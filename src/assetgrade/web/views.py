@@ -26,7 +26,7 @@ from assetgrade.errors import (
     ValidationError,
 )
 from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_session_cookie
-from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal
+from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal, refuse_cross_site
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
@@ -67,24 +67,8 @@ def _saved(request: Request, who: Principal) -> str | None:
 
 
 def _same_origin(request: Request) -> None:
-    """Refuse a form post that another site's page made (cross-site request forgery).
-
-    A browser's own ``Sec-Fetch-Site`` decides where it sends one (HTTPS and localhost): only
-    ``same-origin`` and ``none`` (the user's own action, e.g. reloading a posted page) pass. It
-    compares origins as the browser saw them, so a TLS proxy in front, which sends its own ``Host``,
-    does not make every post look foreign. Without it, the ``Origin`` header must name the host the
-    request was sent to; ``Origin: null`` is refused too: a sandboxed frame on another site sends it
-    (a login forced onto someone else's token over plain HTTP), while the UI's own pages, served with
-    ``Referrer-Policy: same-origin``, always send their origin.
-    """
-    origin = request.headers.get("origin")
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        if site not in ("same-origin", "none"):
-            raise PermissionDeniedError(f"cross-site form post refused (Sec-Fetch-Site {site}, Origin {origin})")
-        return
-    if origin and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host")):
-        raise PermissionDeniedError(f"cross-site form post refused (Origin {origin})")
+    """Refuse a form post that another site's page made (cross-site request forgery; :func:`refuse_cross_site`)."""
+    refuse_cross_site(request, "form post")
 
 
 def _said(request: Request, exc: AssetgradeError) -> str:
