@@ -40,6 +40,25 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+_NOT_A_NUMBER = "–"
+"""What the report shows for a number that is missing, None or NaN (never "nan", never a made-up 0)."""
+
+
+def _number(value: Any, fmt: str = "{:.2f}") -> str:
+    """``value`` formatted with ``fmt`` (a ``str.format`` pattern), or ``"–"`` when it is not a finite number.
+
+    Examples
+    --------
+    >>> _number(1234.4, "{:,.0f}"), _number(float("nan")), _number(None), _number("0.5")
+    ('1,234', '–', '–', '–')
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return _NOT_A_NUMBER
+    if not np.isfinite(value):
+        return _NOT_A_NUMBER
+    return fmt.format(value)
+
+
 MAX_HEATMAP_SIDE = 1024
 """Longest side of a heat map drawn for people (the UI overlay, the HTML report): the browser scales
 it over its photo, so a 60-megapixel photo does not need a 60-megapixel float map (about 2 GB)."""
@@ -100,13 +119,18 @@ def heatmap_png(heat: npt.NDArray[np.float32]) -> bytes:
 
 
 def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence[tuple[int, int, int, int]]) -> str:
-    """The image at most 360 px wide or high, the heat map blended over it, ``boxes`` (image pixels) outlined."""
+    """The image at most 360 px wide or high, the heat map blended over it, ``boxes`` (image pixels) outlined.
+
+    Boxes are in the pixel-edge frame (x0, y0, x1, y1) of docs/vision.md: the box holds columns x0 .. x1 - 1,
+    and PIL's rectangle includes its last coordinate, so the outline is drawn on x1 - 1 (shown pixels).
+    """
     from matplotlib import colormaps
     from PIL import Image, ImageDraw
 
     from assetgrade.modalities.vision.heatmaps import resize_map
 
     rgb = img.convert("RGB")
+    full = rgb.size
     scale = min(1.0, 360 / max(rgb.size))
     if scale < 1.0:  # shrink first: the blend below works on the shown pixels only
         rgb = rgb.resize((max(1, int(rgb.size[0] * scale)), max(1, int(rgb.size[1] * scale))),
@@ -121,8 +145,11 @@ def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence
         colour = (colormaps["jet"](norm)[..., :3] * 255).astype(np.float64)
         rgb = Image.fromarray((np.asarray(rgb, dtype=np.float64) * 0.55 + colour * 0.45).astype(np.uint8))
     draw = ImageDraw.Draw(rgb)
-    for box in boxes:
-        draw.rectangle(tuple(v * scale for v in box), outline=(255, 255, 255), width=2)
+    sx, sy = rgb.size[0] / full[0], rgb.size[1] / full[1]
+    for x0, y0, x1, y1 in boxes:
+        a, b = int(np.floor(x0 * sx)), int(np.floor(y0 * sy))
+        draw.rectangle((a, b, max(a, int(np.ceil(x1 * sx)) - 1), max(b, int(np.ceil(y1 * sy)) - 1)),
+                       outline=(255, 255, 255), width=2)
     buf = io.BytesIO()
     rgb.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -158,7 +185,8 @@ def _bars_b64(result: GradeResult) -> str:
     colours = ["#1c7ed6" if g == result.grade else "#adb5bd" for g in names]
     bars = ax.bar(names, p, color=colours, edgecolor=["#000" if g in result.conformal_set else "none" for g in names])
     for bar, v in zip(bars, p, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, v + 0.02, f"{v:.2f}", ha="center", fontsize=8)
+        ax.text(bar.get_x() + bar.get_width() / 2, (v if np.isfinite(v) else 0.0) + 0.02, _number(v), ha="center",
+                fontsize=8)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("probability")
     ax.set_title("calibrated grade distribution (outlined: conformal set)", fontsize=8)
@@ -227,6 +255,7 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
             mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
             series.append({"id": sref.evidence_id, "png": _series_b64(sref, mine), "findings": mine})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True)
+    env.filters["num"] = _number
     return env.get_template("report.html").render(
         r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
         metrics=(grader.metrics_ if grader is not None else None),
