@@ -1,6 +1,6 @@
 """assetgrade.decision: misgrading costs, the accept/review policy and risk-coverage curves."""
 
-from assetgrade.decision.costs import CostConfig, cost_matrix, default_prices, expected_costs
+from assetgrade.decision.costs import CostConfig, bayes_grades, cost_matrix, default_prices, expected_costs
 from assetgrade.decision.metrics import grade_metrics, quadratic_weighted_kappa
 from assetgrade.decision.policy import Decision, DecisionPolicy, ThresholdChoice, select_threshold
 from assetgrade.decision.risk import RiskCoverage, accept_rate_at, plot_risk_coverage, risk_coverage
@@ -12,6 +12,7 @@ __all__ = [
     "RiskCoverage",
     "ThresholdChoice",
     "accept_rate_at",
+    "bayes_grades",
     "cost_matrix",
     "default_prices",
     "expected_costs",

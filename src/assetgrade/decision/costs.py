@@ -24,11 +24,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["CostConfig", "cost_matrix", "default_prices", "expected_costs"]
+__all__ = ["TIE_RTOL", "CostConfig", "bayes_grades", "cost_matrix", "default_prices", "expected_costs"]
 
 FloatArray = npt.NDArray[np.float64]
 
 _DEFAULT_CURVE = (1.0, 0.8, 0.55, 0.25)  # the default prices of A, B, C, D
+
+TIE_RTOL = 1e-9
+"""Expected costs this close (relative to the lowest) are equal: :func:`bayes_grades` grades down among them."""
 
 
 def default_prices(grades: tuple[str, ...] | list[str]) -> dict[str, float]:
@@ -186,4 +189,26 @@ def expected_costs(proba: npt.ArrayLike, C: npt.ArrayLike) -> FloatArray:
         t, g = (int(i) for i in np.argwhere(~np.isfinite(c))[0])
         raise ValidationError(f"entry [{t}][{g}] is {c[t, g]}; costs must be finite", where="cost_matrix")
     out: FloatArray = p @ c
+    return out
+
+
+def bayes_grades(ec: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """The minimum-expected-cost grade index of each row of ``ec`` (``(n, k)``, grades best first), ties to the worse.
+
+    Grades whose expected cost is within ``TIE_RTOL`` (relative) of the row's lowest are tied (two
+    sums equal on paper can differ in their last bit); among them the worst grade is chosen. Equal
+    expected cost means the money is the same either way, and the under-grade is the conservative
+    side: an asset sold below its grade loses margin, one sold above it comes back as a dispute.
+    Every place that picks the Bayes grade (the policy, its threshold selection, the metrics and
+    risk-coverage curves) uses this, so the figures score the grade the policy gives.
+
+    Examples
+    --------
+    >>> bayes_grades([[500.0, 500.0, 1500.0], [400.0, 600.0, 1600.0]]).tolist()
+    [1, 0]
+    """
+    e = np.atleast_2d(np.asarray(ec, dtype=np.float64))
+    low = e.min(axis=1, keepdims=True)
+    tied = e <= low + TIE_RTOL * np.abs(low)
+    out: npt.NDArray[np.int64] = (e.shape[1] - 1 - np.argmax(tied[:, ::-1], axis=1)).astype(np.int64)
     return out

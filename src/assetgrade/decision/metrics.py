@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.decision.costs import expected_costs
+from assetgrade.decision.costs import bayes_grades, expected_costs
 from assetgrade.decision.risk import accept_rate_at, risk_coverage
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import (
@@ -98,7 +98,7 @@ def grade_metrics(
     if cost is not None:
         C = np.asarray(cost, dtype=np.float64)
         ec = expected_costs(p, C)
-        pred = ec.argmin(axis=1)
+        pred = bayes_grades(ec)
         out["bayes_accuracy"] = float((pred == yy).mean())
         out["expected_cost"] = float(ec.min(axis=1).mean())
         out["realised_cost"] = float(C[yy, pred].mean())

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import binom
 
-from assetgrade.decision.costs import CostConfig, cost_matrix, expected_costs
+from assetgrade.decision.costs import CostConfig, bayes_grades, cost_matrix, expected_costs
 from assetgrade.errors import ValidationError
 
 __all__ = ["Decision", "DecisionPolicy", "ThresholdChoice", "select_threshold"]
@@ -127,8 +127,8 @@ class DecisionPolicy:
             raise ValidationError(f"{p.tolist()} sums to {p.sum():.4g}; a grade distribution sums to 1", where="proba")
         C = cost_matrix(self.costs, value)
         ec = expected_costs(p[None, :], C)[0]
-        g = int(np.argmin(ec))
-        best = float(ec[g])
+        g = int(bayes_grades(ec)[0])  # equal expected costs: the worse grade
+        best = float(ec.min())  # the tied grades' costs differ in rounding only; the threshold rule reads the least
         thr = self.threshold()
         grade = self.costs.grades[g]
         reasons: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.decision.costs import expected_costs
+from assetgrade.decision.costs import bayes_grades, expected_costs
 from assetgrade.errors import ValidationError
 from assetgrade.fusion.calibration import as_labels, as_proba
 
@@ -68,7 +68,7 @@ def risk_coverage(
     C = None if cost is None else np.asarray(cost, dtype=np.float64)
     if C is not None:
         ec = expected_costs(p, C)
-        pred = ec.argmin(axis=1)
+        pred = bayes_grades(ec)
         default_score = ec.min(axis=1)
         realised = C[yy, pred]
     else:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.decision import CostConfig, Decision, DecisionPolicy, ThresholdChoice, cost_matrix, select_threshold
+from assetgrade.decision.costs import bayes_grades
 from assetgrade.decision.metrics import grade_metrics
 from assetgrade.fusion import ConformalResult
 from assetgrade.modalities.base import EvidenceBlock
@@ -77,8 +78,8 @@ def per_asset_costs(
     for i, v in enumerate(values):
         C = cost_matrix(costs, v)
         ec = proba[i] @ C
-        g = int(np.argmin(ec))
-        exp.append(float(ec[g]))
+        g = int(bayes_grades(ec)[0])  # the policy's grade: equal expected costs go to the worse grade
+        exp.append(float(ec.min()))
         real.append(float(C[y[i], g]))
     return exp, real
 
@@ -129,7 +130,7 @@ def choose_policy(
     review cost (Chow's rule: a review is worth its price when the expected loss is higher).
     """
     ec = np.array([proba[i] @ cost_matrix(costs, v) for i, v in enumerate(values)])
-    pred = ec.argmin(axis=1)
+    pred = bayes_grades(ec)
     choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=max_error, delta=delta,
                               procedure="fixed_sequence")
     thr = min(float(choice.threshold), float(costs.review_cost))
