@@ -38,7 +38,8 @@ details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-he
 <h2 id="{{ name }}">{{ name }}</h2><p>{{ c.message }}</p>
 {% if c.flagged %}<details><summary>{{ c.flagged | length }} most suspect flagged items</summary>
 <table><tr><th>item</th><th>score</th></tr>
-{% for f in c.flagged %}<tr><td>{{ f.item_id }}</td><td>{{ '%.3f' % f.score }}</td></tr>{% endfor %}
+{% for f in c.flagged %}<tr><td>{{ f.item_id if f.item_id is not none else 'row %d' % f.row }}</td>
+<td>{{ '%.3f' % f.score if f.score is not none else '–' }}</td></tr>{% endfor %}
 </table></details>{% endif %}
 <details><summary>details</summary><pre>{{ info_json[name] }}</pre></details>
 {% endfor %}
@@ -54,7 +55,11 @@ def report_json(report: AuditReport, *, max_rows: int = 50) -> str:
 
 
 def report_html(report: AuditReport, *, max_rows: int = 50) -> str:
-    """The report as one self-contained, escaped HTML page."""
+    """The report as one self-contained, escaped HTML page.
+
+    It shows the figures of :func:`report_json` (the same document): a flagged row's score that is not a
+    number (null in the JSON) is "–", a row without an item id is named by its row number.
+    """
     import jinja2
 
     from assetgrade.jsonsafe import jsonable
