@@ -231,8 +231,9 @@ def labelling_guide(
     walk(None, 0)
     rule = (
         f"An item goes to an adjudicator when its ratings are more than {max_spread} grade"
-        f"{'s' if max_spread != 1 else ''} apart or no grade has a majority. The adjudicator's grade is final and "
-        "is recorded with the individual ratings."
+        f"{'s' if max_spread != 1 else ''} apart or no grade has a majority. The adjudicator, who is not one of "
+        "the reviewers, enters the final grade as the asset's last review: the newest review is the grade the "
+        "system learns from, and the earlier reviews stay on record."
     )
     return LabellingGuide(
         ontology=ontology,
