@@ -108,7 +108,8 @@ def save_plots(
     k = len(classes)
     # at most 30 inches a side (3,300 px): a folder of 200 classes would otherwise draw a 2 GB canvas
     fig, ax = plt.subplots(figsize=(min(1.2 * k + 2, 30.0), min(1.1 * k + 1.5, 30.0)))
-    ax.imshow(cm, cmap="Blues")
+    shown = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(shown, ax=ax, label="assets", shrink=0.8)  # the scale of the colours (no numbers beyond 30)
     if k <= 30:  # beyond that the counts no longer fit their cells
         for i in range(k):
             for j in range(k):

@@ -106,9 +106,15 @@ def accept_rate_at(curve: RiskCoverage, max_error: float = 0.02) -> float:
     >>> accept_rate_at(risk_coverage(p, np.array([0] * 9 + [1])), 0.02)
     0.0
     """
-    reachable = np.r_[curve.threshold[1:] != curve.threshold[:-1], True] if len(curve.threshold) else np.zeros(0, bool)
-    ok = np.flatnonzero((curve.error <= max_error + 1e-12) & reachable)
+    ok = np.flatnonzero((curve.error <= max_error + 1e-12) & _reachable(curve))
     return float(curve.coverage[ok[-1]]) if len(ok) else 0.0
+
+
+def _reachable(curve: RiskCoverage) -> npt.NDArray[np.bool_]:
+    """Which points a threshold can reach: the last of each run of equal scores."""
+    t = curve.threshold
+    out: npt.NDArray[np.bool_] = np.r_[t[1:] != t[:-1], True] if len(t) else np.zeros(0, bool)
+    return out
 
 
 def plot_risk_coverage(
@@ -118,7 +124,12 @@ def plot_risk_coverage(
     max_error: float | None = 0.02,
     title: str = "Risk-coverage",
 ) -> Path:
-    """Write error and mean cost against auto-accept rate for one or more named curves as a PNG."""
+    """Write error and mean cost against auto-accept rate for one or more named curves as a PNG.
+
+    Only the points a threshold can reach are drawn (the last of each run of equal scores, as
+    :func:`accept_rate_at` counts them): assets with the same score are accepted together, and the
+    points inside such a run depend on the order the tied assets were given in.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +139,8 @@ def plot_risk_coverage(
     fig, axes = plt.subplots(1, 2 if has_cost else 1, figsize=(10 if has_cost else 5.5, 4.2), squeeze=False)
     ax = axes[0, 0]
     for name, c in curves.items():
-        ax.plot(c.coverage, c.error, label=f"{name} (accept {accept_rate_at(c, max_error or 0.0):.0%})")
+        r = _reachable(c)
+        ax.plot(c.coverage[r], c.error[r], label=f"{name} (accept {accept_rate_at(c, max_error or 0.0):.0%})")
     if max_error is not None:
         ax.axhline(max_error, ls="--", color="grey", lw=1, label=f"error {max_error:.0%}")
     ax.set_xlabel("auto-accept rate")
@@ -140,7 +152,8 @@ def plot_risk_coverage(
     if has_cost:
         ax2 = axes[0, 1]
         for name, c in curves.items():
-            ax2.plot(c.coverage, c.mean_cost, label=name)
+            r = _reachable(c)
+            ax2.plot(c.coverage[r], c.mean_cost[r], label=name)
         ax2.set_xlabel("auto-accept rate")
         ax2.set_ylabel("mean cost among accepted")
         ax2.set_xlim(0, 1)

@@ -26,7 +26,8 @@ def reliability_diagram(
     """Write a reliability diagram (accuracy vs top-label confidence per bin) as a PNG; returns the path.
 
     The bars are the bins of :func:`~assetgrade.fusion.ece.expected_calibration_error`
-    (``(m/M, (m+1)/M]``, Guo et al. 2017), so the diagram shows the gaps the ECE adds up.
+    (``(m/M, (m+1)/M]``, Guo et al. 2017), so the diagram shows the gaps the ECE adds up; a bin
+    without items has no accuracy bar (its count below is 0), a bin whose items were all wrong a bar of 0.
 
     The title gives the plug-in ECE and the bias-corrected one with the upper end of its 90 %
     interval: ``debiased`` (``estimate``, ``high``) when the caller has them (from a cluster
@@ -48,7 +49,8 @@ def reliability_diagram(
     ece = expected_calibration_error(p, yy, n_bins=n_bins)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    ax.bar(centers, np.nan_to_num(acc), width=1.0 / n_bins, edgecolor="black", alpha=0.7, label="accuracy")
+    seen = cnt > 0  # an empty bin has no accuracy: no bar (a bar of 0 would read as "all wrong")
+    ax.bar(centers[seen], acc[seen], width=1.0 / n_bins, edgecolor="black", alpha=0.7, label="accuracy")
     ax.set_ylabel("accuracy")
     fixed = debiased if debiased is not None else debiased_ece(p, yy, n_bins=n_bins, n_boot=100)
     ax.set_title(f"{title} (n={len(yy)})\nECE {ece:.3f}; bias-corrected {fixed['estimate']:.3f},"
