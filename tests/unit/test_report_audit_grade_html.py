@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +140,16 @@ def test_the_overlay_shows_the_image_as_exif_turns_it_the_frame_of_the_boxes() -
                                                           region=(20, 30, 28, 38)),)),)
     img = _overlay_pixels(render_report(_result(evidence=ev), rec))
     assert img.size == (30, 40)
+
+
+def test_the_demo_index_states_the_coverage_it_was_given(tmp_path: Path) -> None:
+    from assetgrade.grading.demo import _write_index
+
+    figures = {"n": 40, "accuracy": 0.8, "qwk": 0.7, "ece": 0.05, "expected_cost": 120.0, "coverage": 0.97,
+               "mean_set_size": 1.4}
+    summary = {"assets": 40, "model_version": "m1", "workspace": "ws", "wall_s": 1.0, "oof": figures,
+               "fleet_rul": {"histories": 3}, "grade_mix": {"A": 40}, "decisions": {"accept": 40},
+               "oof_per_modality": {}, "calibration": "temperature", "reports": [], "plots": {}}
+    for coverage, shown in ((0.975, "97.5% grade sets"), (0.57, "57% grade sets"), (0.9, "90% grade sets")):
+        _write_index(tmp_path / "index.html", summary, coverage=coverage)
+        assert shown in (tmp_path / "index.html").read_text()  # '%d' printed 97 and 56
