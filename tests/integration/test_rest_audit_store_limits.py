@@ -1,7 +1,7 @@
 """Values a store cannot hold, on SQLite and PostgreSQL: a NUL character (U+0000), which PostgreSQL text cannot
-hold (it was a 500 there, and a telemetry payload holding one broke the summary), and whole numbers beyond
-PostgreSQL's integer columns (event numbers, record ids, asset versions: a 500 there). Each is a 422 naming the
-field, on either store."""
+hold (it was a 500 there, and a telemetry payload holding one broke the summary), and whole numbers beyond the
+stores' 64-bit columns (event numbers, record ids, asset versions). Each is a 422 naming the field, on either
+store."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.pg import PG_ENV, pg_url, reset_pg
 
 from assetgrade.rest import create_app, create_token
@@ -102,17 +102,26 @@ def test_a_nul_in_a_path_or_query_is_never_a_500(env: RestEnv, method: str, path
 
 
 @pytest.mark.parametrize(("path", "where"), [
-    ("/api/v1/audit/events?after_seq=2147483648", "query.after_seq"),
-    ("/api/v1/telemetry?after_id=2147483648", "query.after_id"),
+    ("/api/v1/audit/events?after_seq=", "query.after_seq"),
+    ("/api/v1/telemetry?after_id=", "query.after_id"),
 ])
-def test_a_number_beyond_the_stores_integer_columns_is_422_naming_it(env: RestEnv, path: str, where: str) -> None:
-    r = env.client.get(path, headers=env.auth("admin"))
+def test_a_number_beyond_the_stores_64_bit_columns_is_422_naming_it(env: RestEnv, path: str, where: str) -> None:
+    # event numbers and record ids are bigint on PostgreSQL (migration 0007): 2^31 was a 500 there, then a 422
+    for fits in (2**31, 2**63 - 1):
+        ok = env.client.get(f"{path}{fits}", headers=env.auth("admin"))
+        assert ok.status_code == 200, (fits, ok.text)
+    r = env.client.get(f"{path}{2**63}", headers=env.auth("admin"))
     assert r.status_code == 422 and r.json()["where"] == where, r.text
-    ok = env.client.get(path.replace("2147483648", "2147483647"), headers=env.auth("admin"))
-    assert ok.status_code == 200, ok.text
 
 
-def test_a_review_against_a_version_beyond_the_integer_column_is_422_naming_it(env: RestEnv) -> None:
-    r = env.client.post("/api/v1/assets/demo-001/reviews", headers=env.auth("alice"),
-                        json={"expected_version": 2**31, "grade": "A"})
+def test_a_review_against_a_version_beyond_2_to_the_31_goes_in_and_beyond_2_to_the_63_is_422(env: RestEnv) -> None:
+    review = "/api/v1/assets/demo-001/reviews"
+    r = env.client.post(review, headers=env.auth("alice"), json={"expected_version": 2**63, "grade": "A"})
     assert r.status_code == 422 and r.json()["where"] == "body.expected_version", r.text
+    r = env.client.post(review, headers=env.auth("alice"), json={"expected_version": 2**31, "grade": "A"})
+    assert r.status_code == 422 and "ahead of asset" in r.json()["reason"], r.text  # the asset is at a low version
+    with env.ws.session() as s:
+        s.execute(update(Asset).where(Asset.id == "demo-001").values(version=2**31 + 5))
+    r = env.client.post(review, headers=env.auth("alice"), json={"expected_version": 2**31 + 5, "grade": "A"})
+    assert r.status_code == 201 and r.json()["asset_version"] == 2**31 + 6, r.text
+    assert env.client.get("/api/v1/assets/demo-001", headers=env.auth("alice")).json()["version"] == 2**31 + 6

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
-__all__ = ["SQL_INT4_MAX", "SQL_INT_MAX", "ErrorOut", "JsonObject", "UtcDatetime"]
+__all__ = ["SQL_INT_MAX", "ErrorOut", "JsonObject", "UtcDatetime"]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -61,12 +61,8 @@ JsonObject = Annotated[dict[str, Any], AfterValidator(_finite_json)]
 """A free-form JSON object from a client, without NaN, infinite numbers or lone surrogates."""
 
 SQL_INT_MAX = 2**63 - 1
-"""The largest integer the stores hold: larger query numbers are refused with 422, not a 500."""
-
-SQL_INT4_MAX = 2**31 - 1
-"""The largest value of the stores' integer columns (PostgreSQL ``integer``): audit event numbers, telemetry
-record ids, asset versions. A larger number compared with one is refused with 422; PostgreSQL failed the query
-(integer out of range), a 500."""
+"""The largest integer the stores hold (PostgreSQL ``bigint``; audit event numbers, telemetry record ids and asset
+versions are ``bigint`` since migration 0007): larger numbers in a query or body are refused with 422, not a 500."""
 
 _IN = ConfigDict(extra="forbid", allow_inf_nan=False)
 """Request bodies: unknown fields and NaN/Infinity refused (422 naming the field).

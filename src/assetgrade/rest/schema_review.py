@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictFloat, field_validator
 
-from assetgrade.rest.schema_base import SQL_INT4_MAX, UtcDatetime, _In, _Out
+from assetgrade.rest.schema_base import SQL_INT_MAX, UtcDatetime, _In, _Out
 from assetgrade.seeds import SEED_MAX
 
 __all__ = [
@@ -165,7 +165,7 @@ class DefectIn(_In):
 class ReviewIn(_In):
     """A review: the asset version it was made against (optimistic concurrency), grade, defects, note."""
 
-    expected_version: int = Field(ge=1, le=SQL_INT4_MAX, strict=True, description="the asset version the reviewer saw")
+    expected_version: int = Field(ge=1, le=SQL_INT_MAX, strict=True, description="the asset version the reviewer saw")
     grade: str | None = Field(None, max_length=50)
     defects: list[DefectIn] = Field(default_factory=list, max_length=200)
     note: str | None = Field(None, max_length=10_000)

@@ -21,7 +21,7 @@ from assetgrade.rest.schema_admin import (
 )
 from assetgrade.rest.schema_assets import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
 from assetgrade.rest.schema_base import _IN as _IN
-from assetgrade.rest.schema_base import SQL_INT4_MAX, SQL_INT_MAX, ErrorOut
+from assetgrade.rest.schema_base import SQL_INT_MAX, ErrorOut
 from assetgrade.rest.schema_base import JsonObject as JsonObject
 from assetgrade.rest.schema_base import UtcDatetime as UtcDatetime
 from assetgrade.rest.schema_base import _as_utc as _as_utc
@@ -50,7 +50,6 @@ from assetgrade.rest.schema_telemetry import (
 )
 
 __all__ = [
-    "SQL_INT4_MAX",
     "SQL_INT_MAX",
     "AssetIn",
     "AssetOut",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Integer, String
+from sqlalchemy import JSON, CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assetgrade.store.schema import Base, utcnow
+from assetgrade.store.schema import COUNTER, Base, utcnow
 
 __all__ = ["ROLES", "TELEMETRY_KINDS", "ApiToken", "TelemetryRecord"]
 
@@ -48,7 +48,7 @@ class TelemetryRecord(Base):
 
     __tablename__ = "telemetry"
     __table_args__ = (CheckConstraint("kind IN ('prediction', 'features')", name="ck_telemetry_kind"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(COUNTER, primary_key=True, autoincrement=True)
     station: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     asset_id: Mapped[str | None] = mapped_column(String(200))

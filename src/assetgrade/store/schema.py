@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "COUNTER",
     "EVIDENCE_KINDS",
     "LABEL_KINDS",
     "ORIGINS",
@@ -66,6 +68,11 @@ class Base(DeclarativeBase):
 
 TS = DateTime(timezone=True)
 
+COUNTER = BigInteger().with_variant(Integer(), "sqlite")
+"""A counter that grows without bound (audit event numbers, telemetry ids, asset versions): ``bigint`` on PostgreSQL
+(``integer`` stopped at 2,147,483,647; migration 0007 widened them), ``INTEGER`` on SQLite, which is 64-bit there and,
+as a primary key, keeps the column the table's rowid (so an id is still assigned when none is given)."""
+
 
 class Asset(Base):
     """One physical asset; ``version`` increases on every review and with new evidence (optimistic concurrency)."""
@@ -78,7 +85,7 @@ class Asset(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     value: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(COUNTER, default=1)
 
 
 class IngestBatch(Base):
@@ -253,7 +260,7 @@ class AuditEvent(Base):
     """An append-only, hash-chained record of one write (see :mod:`assetgrade.store.audit`)."""
 
     __tablename__ = "audit_events"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(COUNTER, primary_key=True, autoincrement=False)
     ts: Mapped[datetime] = mapped_column(TS)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100), index=True)

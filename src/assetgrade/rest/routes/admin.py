@@ -12,7 +12,6 @@ from assetgrade.rest.auth import Principal, create_token, list_tokens, revoke_to
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import (
-    SQL_INT4_MAX,
     SQL_INT_MAX,
     AuditEventOut,
     AuditPage,
@@ -83,7 +82,7 @@ def ontology_route(request: Request, _: Principal = Depends(current_principal)) 
 
 
 @router.get("/audit/events", response_model=AuditPage, summary="Audit events (admin)")
-def audit_events_route(request: Request, after_seq: int = Query(0, ge=0, le=SQL_INT4_MAX),
+def audit_events_route(request: Request, after_seq: int = Query(0, ge=0, le=SQL_INT_MAX),
                        limit: int = Query(100, ge=1, le=SQL_INT_MAX),
                        action: str | None = None, entity_id: str | None = None, actor: str | None = None,
                        _: Principal = Depends(roles("admin"))) -> AuditPage:

@@ -9,14 +9,7 @@ from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, roles
 from assetgrade.rest.queries import telemetry_summary
 from assetgrade.rest.routes import answer_head
-from assetgrade.rest.schemas import (
-    SQL_INT4_MAX,
-    SQL_INT_MAX,
-    StationSummary,
-    TelemetryIn,
-    TelemetryOut,
-    TelemetryRecordOut,
-)
+from assetgrade.rest.schemas import SQL_INT_MAX, StationSummary, TelemetryIn, TelemetryOut, TelemetryRecordOut
 from assetgrade.rest.writes import post_telemetry
 from assetgrade.store.auth_schema import TelemetryRecord
 
@@ -41,7 +34,7 @@ def summary_route(request: Request, _: Principal = Depends(roles("admin"))) -> l
 
 @router.get("", response_model=list[TelemetryRecordOut], summary="Telemetry records (for drift checks)")
 def list_route(request: Request, station: str | None = None, kind: str | None = None,
-               after_id: int = Query(0, ge=0, le=SQL_INT4_MAX), limit: int = Query(500, ge=1, le=SQL_INT_MAX),
+               after_id: int = Query(0, ge=0, le=SQL_INT_MAX), limit: int = Query(500, ge=1, le=SQL_INT_MAX),
                _: Principal = Depends(roles("admin"))) -> list[TelemetryRecordOut]:
     """Records after ``after_id`` in arrival order, optionally of one station and kind."""
     limit = min(limit, 5000)
