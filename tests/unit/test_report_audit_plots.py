@@ -124,3 +124,38 @@ def test_the_drift_chart_marks_the_threshold_it_is_given(tmp_path: Path, figures
     ax = figures[0].axes[0]
     (line,) = [ln for ln in ax.lines if str(ln.get_label()).startswith("threshold")]
     assert list(line.get_ydata()) == [0.037, 0.037]
+
+
+def _luminance(rgba: Any) -> np.ndarray:
+    """WCAG relative luminance of sRGB colours (rows of RGB or RGBA in [0, 1])."""
+    c = np.asarray(rgba, dtype=float)[..., :3]
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return np.asarray(lin @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def test_the_fusion_table_shades_grades_readably_without_red_against_green(tmp_path: Path, figures: list[Any]) -> None:
+    from matplotlib.colors import to_rgb
+
+    from assetgrade.fusion.latent import LatentLevelTable, plot_latent_table
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 400)
+    qs = [np.eye(4)[np.clip(y + rng.integers(-1, 2, 400), 0, 3)] * 0.9 + 0.025 for _ in range(2)]
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    plot_latent_table(t, ["vision", "text"], "ABCD", tmp_path / "t.png")
+    fig = figures[0]
+    ax, bar = fig.axes
+    image = ax.images[0]
+    # colour encodes the expected grade: a colour bar, and a map whose lightness alone orders the grades, so it
+    # reads the same to a red-green colour-blind eye or in grey print (RdYlGn_r went dark-light-dark)
+    assert bar.get_ylabel() == "expected grade (index)"
+    lum = _luminance(image.get_cmap()(np.linspace(0, 1, 33)))
+    assert np.all(np.diff(lum) < 0) or np.all(np.diff(lum) > 0)
+    # each cell's grade letter stands out from its cell (WCAG contrast >= 4.5)
+    cells = np.asarray(image.get_array())
+    for text in ax.texts:
+        x, yy = text.get_position()
+        back = _luminance(image.cmap(image.norm(cells[round(yy), round(x)])))
+        fore = _luminance(to_rgb(text.get_color()))
+        hi, lo = max(back, fore), min(back, fore)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, (text.get_text(), text.get_color())

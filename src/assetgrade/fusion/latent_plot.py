@@ -16,6 +16,18 @@ if TYPE_CHECKING:
 __all__ = ["plot_latent_table"]
 
 
+_CMAP = "YlOrRd"
+"""Light yellow (best grade) to dark red (worst): its lightness alone orders the grades, so the table reads the
+same to a red-green colour-blind eye and in grey print (ColorBrewer's YlOrRd; Harrower & Brewer 2003)."""
+
+
+def _ink(rgba: tuple[float, ...]) -> str:
+    """Black or white, whichever contrasts more with the cell colour ``rgba`` (WCAG 2 relative luminance)."""
+    c = np.asarray(rgba[:3], dtype=np.float64)
+    lum = float(np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722])
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
 def plot_latent_table(
     table: LatentLevelTable,
     modalities: Sequence[str],
@@ -28,7 +40,8 @@ def plot_latent_table(
     """Write the learned rubric as a PNG heat map; returns the path.
 
     Each cell is one combination of modality readings, shaded by the expected grade the table
-    gives it and labelled with its most likely grade; combinations seen in less than ``rare`` of
+    gives it (light yellow best to dark red worst, with a colour bar) and labelled with its most
+    likely grade in black or white, whichever stands out; combinations seen in less than ``rare`` of
     the training mass are hatched (their cells are mostly the smoothing prior). With three or
     more modalities there is one panel per level of the first; modalities beyond the third are
     averaged out by the learned state weights.
@@ -62,9 +75,10 @@ def plot_latent_table(
     image = None
     for k in range(n_panels):
         ax = axes[0][k]
-        image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap="RdYlGn_r", aspect="auto")
+        image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap=_CMAP, aspect="auto")
         for i, j in np.ndindex(expected[k].shape):
-            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9)
+            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9,
+                    color=_ink(image.cmap(image.norm(expected[k][i, j]))))
             if share[k, i, j] < rare:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0))
         ax.set_xticks(range(expected.shape[2]), [grades[c] for c in range(expected.shape[2])])
