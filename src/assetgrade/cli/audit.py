@@ -252,7 +252,7 @@ def _verify(
     store: Annotated[str | None, STORE_OPTION] = None,
     expect_head: Annotated[str | None, typer.Option("--expect-head", help="SEQ:HASH recorded earlier (e.g. from"
                                                     " `audit verify --json`); detects a truncated tail.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Recompute the hash chain of audit events; exit 1 naming the first edited, deleted or reordered event."""
     from sqlalchemy import select
@@ -296,13 +296,15 @@ def _events(
     ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    entity: Annotated[str | None, typer.Option("--entity")] = None,
-    entity_id: Annotated[str | None, typer.Option("--id")] = None,
-    action: Annotated[str | None, typer.Option("--action")] = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="Only events of this entity kind (asset, model...).")
+                      ] = None,
+    entity_id: Annotated[str | None, typer.Option("--id", help="Only events of the entity with this id.")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only events of this action (grade.decision...).")
+                      ] = None,
     after: Annotated[int, typer.Option("--after", min=0, max=MAX_SEQ,
                                        help="Only events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_SEQ)] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_SEQ, help="At most this many events.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """List audit events in chain order."""
     from assetgrade.store.audit import read_events
@@ -367,9 +369,10 @@ def _drift(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     station: Annotated[str | None, typer.Option("--station", help="Only this station.")] = None,
-    reference_batches: Annotated[int, typer.Option("--reference-batches", min=1)] = 2,
+    reference_batches: Annotated[int, typer.Option("--reference-batches", min=1, help=(
+        "Each station's first batches that make its reference."))] = 2,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2, help="Records per batch without batch_id.")] = 200,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Drift of each edge station's telemetry against its first batches; exit 1 when a station asks to retrain."""
     from assetgrade.lifecycle.sections import drift_policy

@@ -38,7 +38,7 @@ def _golden_freeze(
                                                " (at least 1), drawn at random.")] = None,
     seed: Annotated[int, typer.Option("--seed", help=f"With --sample: the draw's seed, in [0, {SEED_MAX}].",
                                       callback=valid_seed())] = 0,
-    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Free text recorded with the golden set.")] = None,
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
@@ -86,7 +86,7 @@ def _golden_show(
     name: Annotated[str, typer.Argument(help="Golden set name.")] = "default",
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Re-hash every blob and compare the"
                                          " assets with the snapshot.")] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
 ) -> None:

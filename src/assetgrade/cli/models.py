@@ -13,6 +13,7 @@ from rich.text import Text
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.choices import ModelStatus
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.options import at_least
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def _list(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     status: Annotated[ModelStatus | None, typer.Option("--status", help="Only versions with this status.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Registered model versions with status, lineage and golden accuracy."""
     from assetgrade.errors import ValidationError
@@ -60,7 +61,7 @@ def _show(
     version: Annotated[str, typer.Argument(help="Model version (or 'champion').")],
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """One version: lineage, metrics, golden evaluations, history of audit events."""
     from assetgrade.errors import NotFoundError
@@ -146,7 +147,7 @@ def _register(
     version: Annotated[str | None, typer.Option("--version", help="Version name (default: the model's own).")] = None,
     loader: Annotated[str, typer.Option("--loader", help="'grader' or module:callable loading the folder.")] = "grader",
     parent: Annotated[str | None, typer.Option("--parent", help="Parent version.")] = None,
-    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Free text recorded with the version.")] = None,
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
@@ -186,7 +187,7 @@ def _evaluate(
     golden: Annotated[str, GOLDEN] = "default",
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Evaluate a version on a golden set (verified first), overall and per subgroup."""
     from assetgrade.lifecycle.registry import ModelRegistry
@@ -215,7 +216,7 @@ def _promote(
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Make a version the champion after champion/challenger evaluation on the golden set (exit 4 when refused).
 
@@ -242,7 +243,7 @@ def _promote(
 
 def _rollback(
     to: Annotated[str | None, typer.Option("--to", help="Version to restore (default: the one replaced).")] = None,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (recorded in the audit trail).")] = None,
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
@@ -265,10 +266,11 @@ def _rollback(
 def _triggers(
     golden: Annotated[str, GOLDEN] = "default",
     drift: Annotated[bool, typer.Option("--drift/--no-drift", help="Include per-station telemetry drift.")] = True,
-    reference_batches: Annotated[int, typer.Option("--reference-batches", min=1)] = 2,
+    reference_batches: Annotated[int, typer.Option("--reference-batches", min=1, help=(
+        "With --drift: each station's first batches that make its reference."))] = 2,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Retraining triggers (station drift, override rate, new reviewed labels); exit 1 when one fires."""
     from assetgrade.lifecycle.registry import ModelRegistry
@@ -299,11 +301,12 @@ def _retrain(
     golden: Annotated[str, GOLDEN] = "default",
     version: Annotated[str | None, typer.Option("--version", help="Name of the new version.")] = None,
     promote: Annotated[bool, typer.Option("--promote", help="Promote if not worse on the golden set.")] = False,
-    min_reviewed: Annotated[int, typer.Option("--min-reviewed", help="Refuse with fewer reviewed assets.")] = 0,
+    min_reviewed: Annotated[int, typer.Option("--min-reviewed", help="Refuse with fewer reviewed assets (>= 0).",
+                                              callback=at_least(0))] = 0,
     actor: Annotated[str | None, ACTOR] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Retrain on the reviewed labels (golden assets held out), register with lineage, report before/after."""
     from assetgrade.lifecycle.retrain import retrain

@@ -49,7 +49,9 @@ def check(file: Path = typer.Argument(..., help="Ontology YAML file to validate.
 
 def show(
     file: Path | None = typer.Option(None, "--file", "-f", help="Ontology YAML (default: the workspace's)."),
-    workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE"),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE", help=(
+        "Workspace whose ontology to show, without --file (default: $ASSETGRADE_WORKSPACE or the current folder)."),
+        show_default=False),
 ) -> None:
     """Print the grade scale, defect taxonomy with rubric grades, components and abbreviations."""
     ont = _resolve(file, workspace)

@@ -30,10 +30,13 @@ import typer
 from assetgrade.errors import ValidationError
 from assetgrade.seeds import SEED_MAX
 
-__all__ = ["SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
+__all__ = ["INT64_MAX", "SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
            "output_folder", "plot_beside", "positive", "valid_seed"]
 
 N = TypeVar("N", int, float)
+
+INT64_MAX = 2**63 - 1
+"""The largest row count or offset the stores take (SQLite's INTEGER; a larger one was an OverflowError)."""
 
 
 

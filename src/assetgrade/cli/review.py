@@ -17,7 +17,7 @@ from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.choices import LabelRequestStatus
 from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
-from assetgrade.cli.options import output_file, valid_seed
+from assetgrade.cli.options import INT64_MAX, output_file, valid_seed
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -97,8 +97,8 @@ def requests(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     status_: Annotated[LabelRequestStatus, typer.Option("--status", help="Requests in this state.")] = "open",
-    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=INT64_MAX, help="At most this many rows.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, max=INT64_MAX, help="Skip this many rows first.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.",
                                                   callback=output_file())] = None,
 ) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.options import INT64_MAX, interval
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -97,9 +98,9 @@ def _assets_list(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, typer.Option("--type", help="Only assets of this type.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
-    offset: Annotated[int, typer.Option("--offset")] = 0,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT64_MAX, help="At most this many rows.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, max=INT64_MAX, help="Skip this many rows first.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List assets with their evidence counts and current grade."""
     from assetgrade.store.loading import load_records
@@ -125,7 +126,7 @@ def _assets_show(
     asset_id: Annotated[str, typer.Argument(help="Asset id.")],
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Show one asset: attributes, evidence with provenance, labels."""
     from assetgrade.store.repository import get_asset, get_provenance, list_evidence, list_labels
@@ -179,7 +180,8 @@ def _db_gc_blobs(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     grace_hours: Annotated[
-        float, typer.Option("--grace-hours", help="Keep unreferenced blobs younger than this.")
+        float, typer.Option("--grace-hours", help="Keep unreferenced blobs younger than this (a finite number >= 0).",
+                            callback=interval(0.0))
     ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
