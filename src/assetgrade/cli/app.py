@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from assetgrade.cli.console import err_console, styled
+from assetgrade.cli.console import err_console, interrupt_told, styled
 from assetgrade.errors import (
     AssetgradeError,
     ConflictError,
@@ -134,14 +134,14 @@ def _click_error(exc: BaseException) -> str | None:
 def main() -> None:
     """Entry point: run the app, turning assetgrade errors into a message and an exit code."""
     app = build_app()
+    interrupt_told(reset=True)
     try:
         rc = app(standalone_mode=False)
     except AssetgradeError as exc:
         err_console.print(styled("bold red", "error:", f" {exc}"), soft_wrap=True)  # one line, whatever the width
         sys.exit(exit_code_for(exc))
-    except KeyboardInterrupt:
-        err_console.print("interrupted", style="yellow")
-        sys.exit(130)
+    except KeyboardInterrupt:  # before a command ran (typer turns one inside a command into exit 130, below)
+        rc = 130
     except SystemExit:
         raise
     except OSError as exc:  # the system refused a file the command read or wrote: a full disk, a read-only folder
@@ -156,5 +156,7 @@ def main() -> None:
         if kind == "abort":
             sys.exit(1)
         raise
+    if rc == 130 and not interrupt_told():  # Ctrl-C; typer >= 0.20 returns 130 for it, silently
+        err_console.print("interrupted", style="yellow")
     if isinstance(rc, int) and rc:
         sys.exit(rc)

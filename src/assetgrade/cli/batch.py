@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from assetgrade.cli.choices import Backend
-from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.console import console, err_console, live_display, styled
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -40,7 +40,7 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: Backend,
                                  temp_dir=ray_temp_dir or ws.cache_dir / "ray")
         try:
             with Progress(TextColumn(f"batch {kind}"), BarColumn(), MofNCompleteColumn(), TextColumn("shards"),
-                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                          TimeElapsedColumn(), console=err_console, transient=True, disable=not live_display()) as bar:
                 task = bar.add_task(kind, total=None)
                 rep = run_batch(ws, kind, executor, model_path=model, shard_size=shard_size,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -10,10 +10,35 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["console", "err_console", "styled"]
+__all__ = ["console", "err_console", "interrupt_told", "live_display", "styled", "tell_interrupted"]
 
 console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
+
+_told: list[str] = []  # what a command printed about its own Ctrl-C (see tell_interrupted)
+
+
+def tell_interrupted(line: str) -> None:
+    """Print, on stderr, what a Ctrl-C stopped and what it left; ``assetgrade`` then adds no line of its own."""
+    err_console.print(line, soft_wrap=True, highlight=False)
+    _told.append(line)
+
+
+def interrupt_told(*, reset: bool = False) -> bool:
+    """Whether a command printed its own Ctrl-C line (:func:`tell_interrupted`); ``reset`` forgets it."""
+    told = bool(_told)
+    if reset:
+        _told.clear()
+    return told
+
+
+def live_display() -> bool:
+    """Whether a progress bar or spinner may draw on stderr: only on a terminal.
+
+    Elsewhere (a pipe, a file, a CI log) rich draws nothing useful while it runs, and a transient
+    display still leaves a blank line behind when it ends.
+    """
+    return err_console.is_terminal
 
 
 def styled(style: str, head: str, rest: str = "") -> Text:

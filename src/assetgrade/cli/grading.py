@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.console import console, err_console, live_display, styled
 from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -37,11 +37,11 @@ def default_model_path(ws: Workspace) -> Path:
 
 @contextmanager
 def status(label: str) -> Iterator[Callable[[str], None]]:
-    """A transient spinner with elapsed time on stderr; yields a callback that updates its text."""
+    """A transient spinner with elapsed time on stderr (a terminal only); yields a callback that updates its text."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+                  console=err_console, transient=True, disable=not live_display()) as bar:
         task = bar.add_task(label)
         yield lambda msg: bar.update(task, description=f"{label}: {msg}")
 
@@ -83,7 +83,7 @@ def _grade_all(grader: Grader, ws: Workspace, ids: list[str], errors: list[tuple
     results: list[GradeResult] = []
     skipped = 0
     with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+                  console=err_console, transient=True, disable=not live_display()) as bar:
         task = bar.add_task("grading", total=len(ids))
         for i in range(0, len(ids), batch):
             chunk = _isolated(lambda part: load_records(ws, part), ids[i:i + batch], lambda a: a, errors,

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assetgrade.cli.choices import LabelAs, NumericTime, Origin
-from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.console import console, err_console, styled, tell_interrupted
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def run_ingest(
         except KeyboardInterrupt:
             if not quiet:
                 progress.stop()
-                err_console.print(interrupted_line(ingestor.report), soft_wrap=True, highlight=False, markup=False)
+                tell_interrupted(interrupted_line(ingestor.report))
             raise
 
 
