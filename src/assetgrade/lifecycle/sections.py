@@ -125,8 +125,17 @@ _SECTIONS: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {
 }
 
 
+OTHER_SECTIONS = ("costs", "grader")
+"""Top-level sections read elsewhere (:mod:`assetgrade.grader_settings`, ``Workspace.costs``), beside ``_SECTIONS``."""
+
+
 def check_sections(config: WorkspaceConfig) -> list[str]:
-    """What is wrong with the config's policy sections, each problem naming its key (empty: nothing found).
+    """What is wrong with the config's top-level keys and policy sections, each problem naming its key (empty:
+    nothing found).
+
+    A top-level key of one's own (``team:``) is kept, but one that is nearly a known key (``grdaer:``,
+    ``ingest_group_sise:``) is named as the misspelling it most likely is: nothing reads it, so the
+    settings it was meant to hold silently stay at their defaults.
 
     Examples
     --------
@@ -135,9 +144,18 @@ def check_sections(config: WorkspaceConfig) -> list[str]:
     ["assetgrade.yaml:drift.alhpa: unknown key; known: ['alpha', 'mmd_quantile', ..."]
     >>> check_sections(WorkspaceConfig.model_validate({"lifecycle": {"retrain": {"min_new_labels": 0}}}))
     ['assetgrade.yaml:lifecycle.retrain.min_new_labels: Input should be greater than or equal to 1 (got 0)']
+    >>> check_sections(WorkspaceConfig.model_validate({"grdaer": {"folds": 3}, "team": {"owner": "ops"}}))
+    ["assetgrade.yaml:grdaer: unknown key, a misspelling of 'grader'? (nothing reads it; ..."]
     """
-    problems = _unknown(config.policy.model_extra or {}, list(type(config.policy).model_fields),
-                        "assetgrade.yaml:policy")
+    import difflib
+
+    known = [*type(config).model_fields, *_SECTIONS, *OTHER_SECTIONS]
+    problems = [f"assetgrade.yaml:{key}: unknown key, a misspelling of {near[0]!r}? (nothing reads it; rename it,"
+                " or give a section of your own a name further from the known keys)"
+                for key in config.model_extra or {}
+                if key not in known and (near := difflib.get_close_matches(str(key), known, n=1, cutoff=0.8))]
+    problems += _unknown(config.policy.model_extra or {}, list(type(config.policy).model_fields),
+                         "assetgrade.yaml:policy")
     for name, check in _SECTIONS.items():
         try:
             section = config.section(name)
