@@ -14,14 +14,19 @@ Origin = Literal["real", "synthetic", "augmented"]
 
 @dataclass(frozen=True)
 class ImageRef:
-    """One inspection image: its evidence id, content hash and a loader for its bytes."""
+    """One inspection image: its evidence id, content hash and a loader for its bytes.
+
+    Records that give the same ``sha256`` are taken to hold the same photo (one fold group in
+    ``Grader.fit``), so the hash must be the content's, not a placeholder.
+    """
 
     evidence_id: str
     sha256: str
     load_bytes: Callable[[], bytes] = field(repr=False, compare=False)
     origin: Origin = "real"
     boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
-    """Known defect boxes as (defect term, (x0, y0, x1, y1)) in pixels, where labelled."""
+    """Known defect boxes as (defect term, (x0, y0, x1, y1)) in pixels, where labelled: 0-based, x1 and y1
+    exclusive (the box holds columns x0..x1-1; docs/vision.md, "Box frame")."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,13 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class SeriesRef:
-    """One multichannel sensor series; ``load`` returns a pandas DataFrame indexed by time."""
+    """One multichannel sensor series; ``load`` returns a pandas DataFrame indexed by time.
+
+    ``sha256`` is the content hash of the series file: records that give the same hash are taken
+    to hold the same file (one fold group in ``Grader.fit``, one evidence-cache entry per id and
+    hash), so a caller building records in Python must not use a placeholder shared by
+    different series.
+    """
 
     evidence_id: str
     sha256: str

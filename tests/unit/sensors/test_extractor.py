@@ -20,7 +20,10 @@ from .test_health import synthetic_fleet
 def record(asset: str, df: pd.DataFrame | None, rate: float | None = None) -> AssetRecord:
     if df is None:
         return AssetRecord(asset)
-    return AssetRecord(asset, series=(SeriesRef(f"{asset}-s", "0", load=lambda: df, sampling_rate_hz=rate),))
+    # a distinct content hash per series: assets with one hash hold one file, and Grader.fit keeps
+    # them in one fold group (training.linked_groups)
+    return AssetRecord(asset, series=(SeriesRef(f"{asset}-s", f"sha-{asset}", load=lambda: df,
+                                                sampling_rate_hz=rate),))
 
 
 def test_registered_and_contract() -> None:
