@@ -30,7 +30,7 @@ def advance_head(session: Session, pred: Prediction) -> bool:
 
     Call it in the transaction that adds the prediction. The head records whether the
     prediction waits in the review queue: its decision is ``review`` and no review of the asset
-    was made since it (or based on it).
+    that gives a grade was made since it (or based on it); a note or defects alone do not count.
     """
     return pred.id in advance_heads(session, [pred])
 
@@ -52,10 +52,11 @@ def advance_heads(session: Session, preds: Sequence[Prediction]) -> set[str]:
     based_on: set[str] = set()
     if to_check:
         last_review = {a: _naive_utc(t) for a, t in session.execute(
-            select(Review.asset_id, func.max(Review.created_at)).where(Review.asset_id.in_(to_check))
+            select(Review.asset_id, func.max(Review.created_at))
+            .where(Review.asset_id.in_(to_check), Review.grade.is_not(None))
             .group_by(Review.asset_id)).all() if t is not None}
         based_on = {str(x) for x in session.scalars(select(Review.based_on_prediction_id).where(
-            Review.based_on_prediction_id.in_([newest[a].id for a in to_check])))}
+            Review.based_on_prediction_id.in_([newest[a].id for a in to_check]), Review.grade.is_not(None)))}
     advanced: set[str] = set()
     for asset_id, pred in newest.items():
         head = heads.get(asset_id)
@@ -184,7 +185,9 @@ def add_review(
 
     The asset's version goes up by one; the review's grade becomes a grade label and each defect
     (``{"id": ontology defect id, "severity": ..., "box": [...]}``) a defect label, both with
-    source ``"review"`` (they win over imported labels). ``based_on_prediction_id`` must name a
+    source ``"review"`` (they win over imported labels). A review with a grade takes the asset off
+    the review queue and closes its label request; one without (a note, defects only) leaves both
+    as they are: the asset still has no human grade. ``based_on_prediction_id`` must name a
     prediction of this asset (else ValidationError). A defect box needs the ``evidence_id`` of an
     image of this asset and must lie within it (its stored ``width``/``height``, 1 px of rounding;
     no negative coordinates): else a ValidationError naming ``defects[i].box``.
@@ -228,8 +231,9 @@ def add_review(
               "defects": [dict(d) for d in defects], "note": note, "based_on_prediction_id": based_on_prediction_id,
               "status": status, "created_at": now}
     conn.execute(insert(Review), values)
-    conn.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
-                 .values(queued=False))
+    if grade is not None:  # a note or defects only: the asset stays routed until a review gives it a grade
+        conn.execute(update(PredictionHead).where(PredictionHead.asset_id == asset_id, PredictionHead.queued)
+                     .values(queued=False))
     if grade is not None and close_label_request(conn, asset_id, review_id=rid, at=now):  # a note gives no label
         append_event(session, actor=reviewer, action="label_request.close", entity="label_request",
                      entity_id=asset_id, payload={"review_id": rid})
