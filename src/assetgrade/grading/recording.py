@@ -25,6 +25,7 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
     re-uses the stored PNG instead of rendering it again.
     """
     from assetgrade.grading.report import heatmap_png, image_heatmap
+    from assetgrade.modalities.vision.heatmaps import HEAT_CMAP
 
     vision = getattr(grader, "extractors_", {}).get("vision")
     out: dict[str, dict[str, str]] = {}
@@ -33,7 +34,8 @@ def heatmap_overlays(ws: Workspace, grader: Any, records: Sequence[AssetRecord])
     cache = getattr(grader, "cache", None)
     for rec in records:
         for ref in rec.images:
-            key = f"{getattr(grader, 'version_', '')}/overlay/{ref.sha256}"
+            # the palette is in the key: an overlay cached in another one (jet, opaque) is drawn again
+            key = f"{getattr(grader, 'version_', '')}/overlay/{HEAT_CMAP}-rgba/{ref.sha256}"
             sha = cache.get_ref(key) if cache is not None else None
             if sha is None or not ws.blobs.exists(sha):
                 try:

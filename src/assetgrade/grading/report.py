@@ -105,29 +105,42 @@ def image_heatmap(extractor: Any, ref: ImageRef) -> tuple[Any, npt.NDArray[np.fl
 
 
 def heatmap_png(heat: npt.NDArray[np.float32]) -> bytes:
-    """A heat map alone as an RGB PNG at its own size (jet colours, min-max scaled), to lay over its image."""
-    from matplotlib import colormaps
+    """A heat map alone as an RGBA PNG at its own size, to lay over its image: the
+    :data:`~assetgrade.modalities.vision.heatmaps.HEAT_CMAP` colours of the min-max scaled map, with the scaled
+    value as the opacity (cold parts clear: the photo shows through; see ``heat_colours``)."""
     from PIL import Image
 
-    h = np.asarray(heat, dtype=np.float64)
-    lo, hi = float(h.min()), float(h.max())
-    norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
-    rgb = (colormaps["jet"](norm)[..., :3] * 255).astype(np.uint8)
+    from assetgrade.modalities.vision.heatmaps import heat_colours
+
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
+    Image.fromarray(heat_colours(heat), mode="RGBA").save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _scale_b64(width: int = 160, height: int = 12) -> str:
+    """The colour scale of the heat maps as a ``width`` x ``height`` PNG (base64): low on the left, high on the
+    right, each colour at full strength (over the photo a colour is laid at most 45 %, the coldest not at all)."""
+    from PIL import Image
+
+    from assetgrade.modalities.vision.heatmaps import heat_colours
+
+    ramp = np.tile(np.linspace(0.0, 1.0, width), (height, 1))
+    buf = io.BytesIO()
+    Image.fromarray(heat_colours(ramp)[..., :3]).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence[tuple[int, int, int, int]]) -> str:
     """The image at most 360 px wide or high, the heat map blended over it, ``boxes`` (image pixels) outlined.
 
+    The map is laid over as the bench overlays are (``heatmaps.blend_heat``: at most 45 %, cold parts clear).
     Boxes are in the pixel-edge frame (x0, y0, x1, y1) of docs/vision.md: the box holds columns x0 .. x1 - 1,
-    and PIL's rectangle includes its last coordinate, so the outline is drawn on x1 - 1 (shown pixels).
+    and PIL's rectangle includes its last coordinate, so the outline is drawn on x1 - 1 (``heatmaps.box_outline``,
+    in shown pixels).
     """
-    from matplotlib import colormaps
     from PIL import Image, ImageDraw
 
-    from assetgrade.modalities.vision.heatmaps import resize_map
+    from assetgrade.modalities.vision.heatmaps import blend_heat, box_outline
 
     rgb = img.convert("RGB")
     full = rgb.size
@@ -136,20 +149,11 @@ def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence
         rgb = rgb.resize((max(1, int(rgb.size[0] * scale)), max(1, int(rgb.size[1] * scale))),
                          Image.Resampling.BILINEAR)
     if heat is not None:
-        h = np.asarray(heat, dtype=np.float32)
-        if h.shape != (rgb.size[1], rgb.size[0]):
-            h = resize_map(h, rgb.size)
-        h = h.astype(np.float64)
-        lo, hi = float(h.min()), float(h.max())
-        norm = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
-        colour = (colormaps["jet"](norm)[..., :3] * 255).astype(np.float64)
-        rgb = Image.fromarray((np.asarray(rgb, dtype=np.float64) * 0.55 + colour * 0.45).astype(np.uint8))
+        rgb = blend_heat(rgb, heat, alpha=0.45)
     draw = ImageDraw.Draw(rgb)
-    sx, sy = rgb.size[0] / full[0], rgb.size[1] / full[1]
-    for x0, y0, x1, y1 in boxes:
-        a, b = int(np.floor(x0 * sx)), int(np.floor(y0 * sy))
-        draw.rectangle((a, b, max(a, int(np.ceil(x1 * sx)) - 1), max(b, int(np.ceil(y1 * sy)) - 1)),
-                       outline=(255, 255, 255), width=2)
+    shown = (rgb.size[0] / full[0], rgb.size[1] / full[1])
+    for box in boxes:
+        draw.rectangle(box_outline(box, shown), outline=(255, 255, 255), width=2)
     buf = io.BytesIO()
     rgb.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -243,6 +247,7 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
             try:
                 img, heat, what = image_heatmap(vision, ref)
                 images.append({"id": ref.evidence_id, "png": _overlay_b64(img, heat, boxes), "what": what,
+                               "heat": heat is not None,
                                "findings": [f for f in vfind if f.evidence_id == ref.evidence_id]})
             except Exception as exc:
                 images.append({"id": ref.evidence_id, "png": None, "what": f"could not render: {exc}", "findings": []})
@@ -258,6 +263,7 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
     env.filters["num"] = _number
     return env.get_template("report.html").render(
         r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
+        heat_scale=(_scale_b64() if any(im.get("heat") for im in images) else None),
         metrics=(grader.metrics_ if grader is not None else None),
     )
 

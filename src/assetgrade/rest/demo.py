@@ -62,19 +62,14 @@ def demo_image_png(rng: np.random.Generator, size: tuple[int, int] = (320, 240),
 
 
 def _heat_png(size: tuple[int, int], box: tuple[int, int, int, int]) -> bytes:
-    from PIL import Image
+    """A blob around ``box`` drawn as a grader's heat map is (``grading.report.heatmap_png``: same palette)."""
+    from assetgrade.grading.report import heatmap_png
 
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w]
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     heat = np.exp(-(((xx - cx) / 40.0) ** 2 + ((yy - cy) / 30.0) ** 2))
-    rgba = np.zeros((h, w, 4), dtype=np.uint8)
-    rgba[..., 0] = 255
-    rgba[..., 1] = (200 * (1 - heat)).astype(np.uint8)
-    rgba[..., 3] = (200 * heat).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
-    return buf.getvalue()
+    return heatmap_png(heat.astype(np.float32))
 
 
 def _series_parquet(rng: np.random.Generator, n: int = 400) -> tuple[bytes, tuple[float, float]]:
