@@ -183,3 +183,30 @@ def test_an_overlay_cached_in_the_old_palette_is_drawn_again(monkeypatch: pytest
     sha = out["pump-7"]["img-1"]
     assert sha != "jet-blob" and blobs[sha] == heatmap_png(_ramp(8, 4))
     assert heatmap_overlays(ws, grader, [_record()]) == out  # type: ignore[arg-type]  # then cached
+
+
+# 3. the drift chart's threshold says the quantile the policy used
+
+
+def test_the_drift_chart_names_the_policys_quantile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from assetgrade.bench.drift import plot_mmd
+
+    kept: list[Any] = []
+    real = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (kept.append(fig), real(fig)))
+    plot_mmd([0.01], [[0.05]], 0.04, tmp_path / "a.png", quantile=0.95)
+    plot_mmd([0.01], [[0.05]], 0.04, tmp_path / "b.png")
+    labels = [[str(ln.get_label()) for ln in f.axes[0].lines if str(ln.get_label()).startswith("threshold")]
+              for f in kept]
+    assert labels[0] == ["threshold (reference self-splits, q=0.95)"]
+    assert labels[1] == ["threshold (reference self-splits)"]  # no quantile given: none claimed
+
+
+def test_the_drift_bench_passes_the_monitors_quantile_to_the_chart() -> None:
+    src = (ROOT / "src/assetgrade/bench/drift.py").read_text(encoding="utf-8")
+    assert "q=0.99" not in src and "quantile=mon.policy.mmd_quantile" in src

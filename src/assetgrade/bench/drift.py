@@ -117,8 +117,13 @@ def save_figure(fig: Any, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, path: Path) -> None:
-    """PNG: MMD² of each clean batch and of each shifted stream's batches against the calibrated threshold."""
+def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, path: Path, *,
+             quantile: float | None = None) -> None:
+    """PNG: MMD² of each clean batch and of each shifted stream's batches against the calibrated threshold.
+
+    ``quantile`` is the quantile of the reference self-split MMD² the threshold was taken at
+    (``DriftPolicy.mmd_quantile``); the threshold's label names it, and names none when it is not given.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +133,8 @@ def plot_mmd(clean: list[float], shifted: list[list[float]], threshold: float, p
     ax.plot(range(1, len(clean) + 1), clean, "o-", color="tab:blue", label="unshifted batches")
     for k, s in enumerate(shifted):
         ax.plot(range(1, len(s) + 1), s, "s--", color="tab:red", alpha=0.7, label="shifted streams" if k == 0 else None)
-    ax.axhline(threshold, color="k", lw=1, label="threshold (reference self-splits, q=0.99)")
+    where = "reference self-splits" if quantile is None else f"reference self-splits, q={quantile:g}"
+    ax.axhline(threshold, color="k", lw=1, label=f"threshold ({where})")
     ax.set_xlabel("batch")
     ax.set_ylabel("MMD² vs reference")
     ax.legend(fontsize=8)
@@ -217,7 +223,8 @@ def run_drift_bench(cfg: DriftBenchConfig) -> BenchResult:
     n_batches = cfg.n_clean_batches + sum(len(s["batches"]) for s in streams)
     if cfg.plot_path is not None:
         plot_mmd([c["embedding_mmd2"] for c in clean],
-                 [[b["embedding_mmd2"] for b in s["batches"]] for s in streams], mon.mmd_threshold_, cfg.plot_path)
+                 [[b["embedding_mmd2"] for b in s["batches"]] for s in streams], mon.mmd_threshold_, cfg.plot_path,
+                 quantile=mon.policy.mmd_quantile)
     metrics = {
         "false_alarms": false_alarms,
         "clean_batches": cfg.n_clean_batches,
