@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from assetgrade.audit.base import AuditReport, CheckResult
+from assetgrade.audit.report import report_html
+from assetgrade.errors import ValidationError
 from assetgrade.grading.report import _overlay_b64, heatmap_png, render_report
 from assetgrade.modalities.vision.heatmaps import overlay_png
 from assetgrade.result import GradeResult
@@ -210,3 +213,24 @@ def test_the_drift_chart_names_the_policys_quantile(tmp_path: Path, monkeypatch:
 def test_the_drift_bench_passes_the_monitors_quantile_to_the_chart() -> None:
     src = (ROOT / "src/assetgrade/bench/drift.py").read_text(encoding="utf-8")
     assert "q=0.99" not in src and "quantile=mon.policy.mmd_quantile" in src
+
+
+# 4. an audit report without item ids names a flagged row by its number
+
+
+def test_a_report_without_item_ids_names_flagged_rows_by_number() -> None:
+    res = CheckResult("duplicates", np.array([0.1, 1.0, 0.2]), np.array([True, False, True]), 0.5, False, "two")
+    rep = AuditReport({"duplicates": res}, n_items=3)  # item_ids defaulted to [] and row 0 raised IndexError
+    flagged = rep.to_dict()["checks"]["duplicates"]["flagged"]
+    assert flagged == [{"row": 0, "item_id": None, "score": 0.1}, {"row": 2, "item_id": None, "score": 0.2}]
+    html = report_html(rep)
+    assert "<td>row 0</td>" in html and "<td>row 2</td>" in html
+    assert res.to_dict([])["flagged"][0]["item_id"] is None
+
+
+def test_item_ids_that_do_not_match_the_rows_are_refused() -> None:
+    res = CheckResult("duplicates", np.array([0.1, 1.0, 0.2]), np.array([True, False, True]), 0.5, False, "two")
+    with pytest.raises(ValidationError, match="2 item ids for 3 items"):
+        AuditReport({"duplicates": res}, n_items=3, item_ids=["a", "b"])
+    assert AuditReport({"duplicates": res}, n_items=3, item_ids=["a", "b", "c"]).to_dict()[
+        "checks"]["duplicates"]["flagged"][1]["item_id"] == "c"

@@ -72,12 +72,16 @@ class CheckResult:
         return int(self.flags.sum())
 
     def to_dict(self, item_ids: Sequence[str] | None = None, *, max_rows: int = 50) -> dict[str, Any]:
-        """JSON-ready summary; the flagged rows (worst score first, at most ``max_rows``) by item id."""
+        """JSON-ready summary; the flagged rows (worst score first, at most ``max_rows``) by item id.
+
+        A row that ``item_ids`` does not name (none given, or an empty list) has ``item_id`` None: the HTML
+        report calls it "row N" by its ``row``.
+        """
         order = np.flatnonzero(self.flags)
         order = order[np.argsort(self.scores[order], kind="stable")][:max_rows]
+        ids = item_ids or ()
         flagged = [
-            {"row": int(i), "item_id": (item_ids[int(i)] if item_ids is not None else None),
-             "score": float(self.scores[i])}
+            {"row": int(i), "item_id": (ids[int(i)] if int(i) < len(ids) else None), "score": float(self.scores[i])}
             for i in order
         ]
         return {
@@ -188,8 +192,16 @@ class AuditReport:
     results: dict[str, CheckResult]
     n_items: int
     item_ids: list[str] = field(default_factory=list)
+    """One id per item, in row order; empty (the default) when the items have none: rows are then named by number."""
     errors: dict[str, str] = field(default_factory=dict)
     """Checks that raised, with the error (the run goes on past them)."""
+
+    def __post_init__(self) -> None:
+        ids = list(self.item_ids) if self.item_ids is not None else []  # None: no ids, as the default
+        if ids and len(ids) != self.n_items:  # a partial list would name flagged rows after other items
+            raise ValidationError(f"{len(ids)} item ids for {self.n_items} items: give one per item or none",
+                                  where="AuditReport.item_ids")
+        self.item_ids = ids
 
     @property
     def passed(self) -> bool:
@@ -246,10 +258,12 @@ def run_checks(
     results: dict[str, CheckResult] = {}
     errors: dict[str, str] = {}
     bar = None
-    if progress:
+    if progress:  # on stderr, a terminal only: stdout may carry the JSON report (`audit --json -`)
+        from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(transient=True)
+        err = Console(stderr=True)
+        bar = Progress(console=err, transient=True, disable=not err.is_terminal)
         bar.start()
         task = bar.add_task("audit checks", total=len(checks))
     try:
