@@ -234,3 +234,40 @@ def test_item_ids_that_do_not_match_the_rows_are_refused() -> None:
         AuditReport({"duplicates": res}, n_items=3, item_ids=["a", "b"])
     assert AuditReport({"duplicates": res}, n_items=3, item_ids=["a", "b", "c"]).to_dict()[
         "checks"]["duplicates"]["flagged"][1]["item_id"] == "c"
+
+
+# 5. the fusion table's rare-cell hatching stands out from dark cells as well as light ones
+
+
+def test_rare_cell_hatching_contrasts_with_its_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from assetgrade.fusion.latent import LatentLevelTable, plot_latent_table
+
+    kept: list[Any] = []
+    real = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (kept.append(fig), real(fig)))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 400)
+    qs = [np.eye(4)[np.clip(y + rng.integers(-1, 2, 400), 0, 3)] * 0.9 + 0.025 for _ in range(2)]
+    t = LatentLevelTable().fit(qs, y, n_classes=4)
+    plot_latent_table(t, ["vision", "text"], "ABCD", tmp_path / "t.png", rare=1.1)  # every cell hatched
+    ax = kept[0].axes[0]
+    image = ax.images[0]
+    cells = np.asarray(image.get_array())
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == cells.size
+    backs = []
+    for p in hatched:
+        x, yy = p.get_x() + 0.5, p.get_y() + 0.5
+        back = float(_luminance(image.cmap(image.norm(cells[round(yy), round(x)]))))
+        colour = p.get_hatchcolor() if hasattr(p, "get_hatchcolor") else p.get_edgecolor()
+        fore = float(_luminance(to_rgb(colour)))
+        hi, lo = max(back, fore), min(back, fore)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, (x, yy, colour)
+        backs.append(back)
+    assert min(backs) < 0.1 < 0.5 < max(backs)  # dark and light cells both in the test

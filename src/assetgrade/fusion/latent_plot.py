@@ -42,8 +42,8 @@ def plot_latent_table(
     Each cell is one combination of modality readings, shaded by the expected grade the table
     gives it (light yellow best to dark red worst, with a colour bar) and labelled with its most
     likely grade in black or white, whichever stands out; combinations seen in less than ``rare`` of
-    the training mass are hatched (their cells are mostly the smoothing prior). With three or
-    more modalities there is one panel per level of the first; modalities beyond the third are
+    the training mass are hatched in that same black or white (their cells are mostly the smoothing
+    prior). With three or more modalities there is one panel per level of the first; modalities beyond the third are
     averaged out by the learned state weights.
     """
     import matplotlib
@@ -77,10 +77,10 @@ def plot_latent_table(
         ax = axes[0][k]
         image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap=_CMAP, aspect="auto")
         for i, j in np.ndindex(expected[k].shape):
-            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9,
-                    color=_ink(image.cmap(image.norm(expected[k][i, j]))))
-            if share[k, i, j] < rare:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0))
+            ink = _ink(image.cmap(image.norm(expected[k][i, j])))
+            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9, color=ink)
+            if share[k, i, j] < rare:  # hatch lines take the edge colour (lw=0: no edge drawn), like the letter
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0, edgecolor=ink))
         ax.set_xticks(range(expected.shape[2]), [grades[c] for c in range(expected.shape[2])])
         ax.set_yticks(range(expected.shape[1]), [grades[r] for r in range(expected.shape[1])])
         ax.set_xlabel(labels[2])
