@@ -32,6 +32,7 @@ from assetgrade.lifecycle.registration import check_name
 from assetgrade.store.audit import append_event, canonical_json, list_events, lock_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.lifecycle_schema import GoldenSetRow
+from assetgrade.store.precedence import NON_EXPERT_SOURCES, is_machine_label
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
 if TYPE_CHECKING:
@@ -50,10 +51,6 @@ __all__ = [
     "snapshot_asset",
     "verify_golden_set",
 ]
-
-NON_EXPERT_SOURCES = frozenset({"pseudo", "model", "weak", "synthetic", "auto"})
-"""Label sources that are not an expert's judgement; such labels never enter a golden set."""
-
 
 @dataclass(frozen=True)
 class GoldenSet:
@@ -157,7 +154,7 @@ def snapshot_asset(session: Session, asset_id: str) -> dict[str, Any]:
     if grade is None:
         raise ValidationError("has no grade label", where=where)
     # free text (manifests): "Model" or " pseudo " is no more an expert than "model"
-    if {str(grade.source).strip().casefold(), str(grade.annotator).strip().casefold()} & NON_EXPERT_SOURCES:
+    if is_machine_label(grade.source, grade.annotator):  # NON_EXPERT_SOURCES, the store's one definition
         raise ValidationError(f"its grade label comes from {grade.source!r}/{grade.annotator!r}, not an expert",
                               where=where)
     defects = sorted({lb.value for lb in labels if lb.kind == "defect"})

@@ -1,8 +1,9 @@
 """Retraining from reviewed labels: fit a challenger, register it with lineage, report before/after on the golden set.
 
-The training set is every labelled asset of the workspace with its current grade (a
-reviewer's label wins over an imported one), **minus the golden set's assets** and the assets
-holding a copy of their evidence (the same stored file, or one augmented from it:
+The training set is every labelled asset of the workspace with its current grade (a human's
+label wins over a machine's, a reviewer's over an imported one; an asset with machine labels only,
+such as ``pseudo``, is not trained on: :mod:`assetgrade.store.precedence`), **minus the golden
+set's assets** and the assets holding a copy of their evidence (the same stored file, or one augmented from it:
 :func:`golden_copies`), so the golden figures stay independent of training. The new version is registered as a candidate
 whose parent is the current champion, with lineage (assets, reviewed labels used, origin mix,
 excluded golden assets, and ``labels_as_of``: the time just before the labels were read, from

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.errors import StoreError
 from assetgrade.store.blobs import BlobStore
+from assetgrade.store.precedence import current_grade_label, grade_rank, is_machine_label, review_versions
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
@@ -81,7 +82,9 @@ def load_records(
 ) -> list[AssetRecord]:
     """The :class:`AssetRecord` of each asset (all, or ``asset_ids`` in that order).
 
-    ``AssetRecord.grade`` is the newest grade label, review labels winning over imported ones;
+    ``AssetRecord.grade`` follows :mod:`assetgrade.store.precedence`: a human's grade label over a
+    machine's (``pseudo``, ``model``...; an asset with machine labels only has none), a review over an
+    import, the review that produced the highest asset version, else the newest import.
     ``ImageRef.boxes`` come from defect labels with boxes on that image. Pass a Workspace, or a
     Session plus ``blobs=`` so the image and series loaders can read the blob store.
     """
@@ -116,6 +119,7 @@ def _load(session: Session, asset_ids: Sequence[str] | None, blobs: BlobStore | 
     ids = [a.id for a in assets]
     evidence: dict[str, list[tuple[Evidence, Provenance | None]]] = defaultdict(list)
     labels: dict[str, list[Label]] = defaultdict(list)
+    versions: dict[str, int] = {}
     for chunk in _chunks(ids):
         q = (select(Evidence, Provenance).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
              .where(Evidence.asset_id.in_(chunk)).order_by(Evidence.id))
@@ -123,19 +127,12 @@ def _load(session: Session, asset_ids: Sequence[str] | None, blobs: BlobStore | 
             evidence[ev.asset_id].append((ev, prov))
         for lb in session.execute(select(Label).where(Label.asset_id.in_(chunk))).scalars():
             labels[lb.asset_id].append(lb)
-    return [_record(a, evidence[a.id], labels[a.id], blobs) for a in assets]
-
-
-def _current_grade(labels: list[Label]) -> str | None:
-    grades = [lb for lb in labels if lb.kind == "grade"]
-    if not grades:
-        return None
-    best = max(grades, key=lambda lb: (lb.source == "review", lb.created_at, lb.id))
-    return best.value
+        versions.update(review_versions(session, chunk))
+    return [_record(a, evidence[a.id], labels[a.id], versions, blobs) for a in assets]
 
 
 def _record(asset: Asset, items: list[tuple[Evidence, Provenance | None]], labels: list[Label],
-            blobs: BlobStore | None) -> AssetRecord:
+            versions: dict[str, int], blobs: BlobStore | None) -> AssetRecord:
     boxes: dict[str, list[tuple[str, tuple[float, float, float, float]]]] = defaultdict(list)
     for lb in labels:
         if lb.kind == "defect" and lb.box is not None and lb.evidence_id is not None:
@@ -159,13 +156,14 @@ def _record(asset: Asset, items: list[tuple[Evidence, Provenance | None]], label
             series.append(SeriesRef(ev.id, ev.sha256, _series_loader(blobs, ev.blob_sha),
                                     None if rate is None else float(rate), dict(attrs.get("units", {})), origin))
     logs.sort(key=lambda e: (e.date is None, e.date or datetime.min, e.evidence_id))
+    grade = current_grade_label(labels, versions)
     return AssetRecord(asset_id=asset.id, asset_type=asset.asset_type, attributes=dict(asset.attributes or {}),
                        images=tuple(images), logs=tuple(logs), series=tuple(series),
-                       grade=_current_grade(labels), value=asset.value)
+                       grade=None if grade is None else grade.value, value=asset.value)
 
 
 def stats(session: Session) -> dict[str, dict[str, int]]:
-    """Counts per asset type, grade (current label), defect label, source class, evidence modality, origin.
+    """Counts per asset type, grade (``AssetRecord.grade``), defect label, source class, evidence modality, origin.
 
     ``class`` counts the ``class`` attribute importers record (the folder name of a
     folder-per-class or NEU-style tree).
@@ -197,12 +195,16 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
 
 
 def _latest_grades(session: Session) -> list[tuple[str, str]]:
+    versions = review_versions(session)
     rows = session.execute(
-        select(Label.asset_id, Label.value, Label.source, Label.created_at, Label.id).where(Label.kind == "grade")
+        select(Label.asset_id, Label.value, Label.source, Label.annotator, Label.created_at, Label.id)
+        .where(Label.kind == "grade")
     ).tuples()
-    best: dict[str, tuple[tuple[bool, datetime, str], str]] = {}
-    for aid, value, src, created, lid in rows:
-        key = (src == "review", created, lid)
+    best: dict[str, tuple[tuple[bool, bool, int, datetime, str], str]] = {}
+    for aid, value, src, annotator, created, lid in rows:
+        if is_machine_label(src, annotator):
+            continue
+        key = grade_rank(src, created, lid, versions)
         if aid not in best or key > best[aid][0]:
             best[aid] = (key, value)
     return [(aid, v) for aid, (_k, v) in best.items()]

@@ -4,8 +4,10 @@
 ``GET /api/v1/review/requests`` list the open ones (newest round first, then the strategy's
 rank); storing a review of a requested asset closes its request in the same transaction
 (:func:`assetgrade.store.results.add_review`), and so does a grade label that arrives by import
-(:func:`close_label_requests_labelled`, in the ingest's transaction). An asset has at most one
-request row, its latest; every change is an audit event.
+(:func:`close_label_requests_labelled`, in the ingest's transaction). A machine label (``pseudo``,
+``model``...: :mod:`assetgrade.store.precedence`) is no human's grade: it neither closes a request
+nor keeps an asset out of a round. An asset has at most one request row, its latest; every change
+is an audit event.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.errors import ValidationError
 from assetgrade.store.audit import append_event, lock_chain
+from assetgrade.store.precedence import is_machine_label
 from assetgrade.store.schema import Asset, Label, LabelRequest, new_id, utcnow
 
 __all__ = ["LABEL_REQUEST_STATUSES", "EnqueueReport", "RequestedLabel", "add_label_requests",
@@ -52,7 +55,7 @@ class EnqueueReport:
     withdrawn: list[str] = field(default_factory=list)
     """Open requests of earlier rounds withdrawn because ``replace`` was set."""
     skipped: dict[str, str] = field(default_factory=dict)
-    """Asset id → why no request was made (unknown asset, already has a grade label)."""
+    """Asset id → why no request was made (unknown asset, already has a grade label from a human)."""
 
 
 def add_label_requests(
@@ -61,7 +64,8 @@ def add_label_requests(
 ) -> EnqueueReport:
     """Open a request for each asset in ``items`` (one round, one transaction); skip the ones named in the report.
 
-    An asset that is unknown or already has a grade label is skipped with the reason; an
+    An asset that is unknown or already has a human's grade label is skipped with the reason (one
+    with machine labels only is asked for: :mod:`assetgrade.store.precedence`); an
     asset listed twice in ``items`` is a ValidationError naming it (nothing is written). With
     ``replace``, open requests of earlier rounds that this round does not repeat are withdrawn.
     ``settings`` (the round's ``k``, ``per_class``, ``seed``) are kept in the audit event.
@@ -75,8 +79,7 @@ def add_label_requests(
     report = EnqueueReport(batch_id=new_id("lrq"))
     ids = list(seen)
     known = set(session.scalars(select(Asset.id).where(Asset.id.in_(ids)))) if ids else set()
-    labelled = set(session.scalars(select(Label.asset_id).where(Label.asset_id.in_(ids), Label.kind == "grade")
-                                   .distinct())) if ids else set()
+    labelled = set(_human_grade_labels(session, ids))
     existing = {r.asset_id: r for r in session.scalars(select(LabelRequest).where(LabelRequest.asset_id.in_(ids)))}
     now = utcnow()
     for it in items:
@@ -115,6 +118,18 @@ def add_label_requests(
     return report
 
 
+def _human_grade_labels(session: Session, asset_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Asset → ids of its grade labels that a human gave (sorted), for the assets that have one."""
+    out: dict[str, list[str]] = {}
+    for i in range(0, len(asset_ids), 500):
+        rows = session.execute(select(Label.asset_id, Label.id, Label.source, Label.annotator).where(
+            Label.asset_id.in_(list(asset_ids[i:i + 500])), Label.kind == "grade")).tuples()
+        for aid, lid, source, annotator in rows:
+            if not is_machine_label(source, annotator):
+                out.setdefault(aid, []).append(lid)
+    return {a: sorted(v) for a, v in out.items()}
+
+
 def withdraw_label_requests(session: Session, asset_ids: Iterable[str] | None = None, *,
                             actor: str = "system") -> list[str]:
     """Withdraw open requests (of ``asset_ids``, or all when None); returns the assets withdrawn, sorted."""
@@ -144,15 +159,27 @@ def close_label_requests_labelled(session: Session, labels: Mapping[str, str], *
     """Close the open requests of assets that an import just gave a grade label (asset id → label id).
 
     Status ``done`` without a review; one ``label_request.close`` audit event per asset names the
-    label and the ingest batch. Returns the assets whose request was closed.
+    label and the ingest batch. Returns the assets whose request was closed. A machine label does
+    not close it: an asset whose named label is one keeps its request unless it holds a human's
+    grade label (another label of the same import), which the event names then.
     """
     if not labels:
         return []
     candidates = sorted(session.scalars(select(LabelRequest.asset_id).where(
         LabelRequest.asset_id.in_(list(labels)), LabelRequest.status == "open")))
+    named = [labels[a] for a in candidates]
+    machine = {lid for lid, source, annotator in session.execute(
+        select(Label.id, Label.source, Label.annotator).where(Label.id.in_(named))).tuples()
+        if is_machine_label(source, annotator)} if named else set()
+    human = _human_grade_labels(session, [a for a in candidates if labels[a] in machine]) if machine else {}
     now = utcnow()
     closed: list[str] = []
     for asset_id in candidates:
+        label_id = labels[asset_id]
+        if label_id in machine:  # no human's grade, unless another label of the import is one
+            if asset_id not in human:
+                continue
+            label_id = human[asset_id][-1]
         # conditional, as a review's close is: a review that closed it meanwhile keeps its close and event
         stmt = (update(LabelRequest).where(LabelRequest.asset_id == asset_id, LabelRequest.status == "open")
                 .values(status="done", closed_at=now, review_id=None))
@@ -160,7 +187,7 @@ def close_label_requests_labelled(session: Session, labels: Mapping[str, str], *
         if done.rowcount:
             closed.append(asset_id)
             append_event(session, actor=actor, action="label_request.close", entity="label_request",
-                         entity_id=asset_id, payload={"label_id": labels[asset_id], "ingest_batch_id": ingest_batch_id})
+                         entity_id=asset_id, payload={"label_id": label_id, "ingest_batch_id": ingest_batch_id})
     return closed
 
 

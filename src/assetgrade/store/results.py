@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event, lock_chain
+from assetgrade.store.precedence import review_label_id
 from assetgrade.store.repository import get_asset, label_event_payload, label_values
 from assetgrade.store.requests import close_label_request
 from assetgrade.store.schema import Asset, Evidence, Label, Prediction, PredictionHead, Review, new_id, utcnow
@@ -30,13 +31,16 @@ def advance_head(session: Session, pred: Prediction) -> bool:
 
     Call it in the transaction that adds the prediction. The head records whether the
     prediction waits in the review queue: its decision is ``review`` and no review of the asset
-    that gives a grade was made since it (or based on it); a note or defects alone do not count.
+    that gives a grade was stored after it or is based on it; a note or defects alone do not count.
+    "After" is the store's write order, not the clocks of the servers that wrote them: this
+    transaction holds the audit chain's lock, which a review takes before it commits, so every
+    review it sees was stored before the prediction (a later one takes the asset off the queue itself).
     """
     return pred.id in advance_heads(session, [pred])
 
 
 def advance_heads(session: Session, preds: Sequence[Prediction]) -> set[str]:
-    """:func:`advance_head` for many predictions with three queries in all; returns the ids that became heads."""
+    """:func:`advance_head` for many predictions with two queries in all; returns the ids that became heads."""
     if not preds:
         return set()
     session.flush()  # the predictions get their times; pending heads of this transaction become visible
@@ -48,13 +52,8 @@ def advance_heads(session: Session, preds: Sequence[Prediction]) -> set[str]:
     ids = list(newest)
     heads = {h.asset_id: h for h in session.scalars(select(PredictionHead).where(PredictionHead.asset_id.in_(ids)))}
     to_check = [a for a, p in newest.items() if p.decision == "review"]
-    last_review: dict[str, datetime] = {}
     based_on: set[str] = set()
     if to_check:
-        last_review = {a: _naive_utc(t) for a, t in session.execute(
-            select(Review.asset_id, func.max(Review.created_at))
-            .where(Review.asset_id.in_(to_check), Review.grade.is_not(None))
-            .group_by(Review.asset_id)).all() if t is not None}
         based_on = {str(x) for x in session.scalars(select(Review.based_on_prediction_id).where(
             Review.based_on_prediction_id.in_([newest[a].id for a in to_check]), Review.grade.is_not(None)))}
     advanced: set[str] = set()
@@ -63,8 +62,7 @@ def advance_heads(session: Session, preds: Sequence[Prediction]) -> set[str]:
         if head is not None and head.prediction_id != pred.id and (
                 (_naive_utc(head.predicted_at), head.prediction_id) > (_naive_utc(pred.created_at), pred.id)):
             continue
-        reviewed = pred.id in based_on or (asset_id in last_review
-                                           and last_review[asset_id] >= _naive_utc(pred.created_at))
+        reviewed = pred.id in based_on  # a review seen here was stored before the prediction (docstring)
         values = {
             "prediction_id": pred.id, "predicted_at": pred.created_at,
             "queued": pred.decision == "review" and not reviewed,
@@ -205,7 +203,7 @@ def add_review(
     labels: list[dict[str, Any]] = []  # named after the review: each review adds its own labels
     if grade is not None:
         labels.append(label_values(session, asset_id=asset_id, kind="grade", value=grade, annotator=reviewer,
-                                   source="review", label_id=f"lb_{rid}"))
+                                   source="review", label_id=review_label_id(rid)))
     for i, d in enumerate(defects):
         if "id" not in d:
             raise ValidationError("each defect needs an 'id' (ontology defect id)", where=f"defects[{i}]")
