@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.jsonout import json_output, json_text, to_stdout
 from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -154,8 +155,9 @@ def _audit(
     store: Annotated[str | None, STORE_OPTION] = None,
     checks: Annotated[list[str] | None, typer.Option("--checks", help="Checks to run (comma-separated or repeated;"
                                                      " default: the config's audit.checks, else all).")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.",
-                                                              callback=output_file())] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here (default:"
+                                                   " reports/audit.json; '-': stdout, the table then on stderr).",
+                                                   callback=json_output())] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.",
                                                               callback=output_file())] = None,
     settings: Annotated[list[str] | None, typer.Option("--set", help="check.param=value (repeatable), e.g."
@@ -187,13 +189,14 @@ def _audit(
         ctx.meta[_GROUP_WHERE] = (workspace, store)
         return
     from assetgrade.audit import audit_data_from_records, available_checks, build_checks, run_checks
-    from assetgrade.audit.report import write_report
+    from assetgrade.audit.report import report_json, write_report
     from assetgrade.store.loading import load_records
 
+    printed = to_stdout(json_path)  # the JSON report on stdout, no file
     with open_workspace(workspace, store) as ws:
         default_json = json_path is None
         json_path = json_path or (ws.reports_dir / "audit.json")
-        if html_path is not None and json_path.resolve() == html_path.resolve():
+        if html_path is not None and not printed and json_path.resolve() == html_path.resolve():
             # checked before the work: the HTML would silently replace the JSON report
             raise ValidationError(f"{html_path} is also the JSON report's path"
                                   f"{' (the default, reports/audit.json)' if default_json else ''};"
@@ -220,7 +223,7 @@ def _audit(
             cache = ws.cache_dir
 
             def embed_fn(refs: Any) -> Any:
-                return embed_images(refs, cache_dir=cache, progress=True)
+                return embed_images(refs, cache_dir=cache, progress=not printed)  # its bar draws on stdout
 
         probs = None
         if use_grader and label_key is None and "label_noise" in names:
@@ -230,7 +233,9 @@ def _audit(
         if probs is not None:  # grades are ordered: a label one grade off is less suspect than one three off
             conf.setdefault("label_noise", {}).setdefault("ordinal", True)
         report = run_checks(data, names, conf, progress=True)
-        write_report(report, json_path=json_path, html_path=html_path)
+        write_report(report, json_path=None if printed else json_path, html_path=html_path)
+    if printed:
+        typer.echo(report_json(report))
     table = Table("check", "status", "summary", "flagged", "message", title=f"audit of {report.n_items} items",
                   title_justify="left")
     for name, r in report.results.items():
@@ -240,7 +245,7 @@ def _audit(
     for name, e in report.errors.items():
         table.add_row(name, Text("error", style="red"), "", "", e[:100])
     console.print(table)
-    console.print(f"report: {json_path}" + (f", {html_path}" if html_path else ""))
+    console.print(f"report: {'stdout' if printed else json_path}" + (f", {html_path}" if html_path else ""))
     if not report.passed:
         err_console.print(styled("bold red", "audit failed:", f" {', '.join(report.failed())}"))
         raise typer.Exit(1)
@@ -281,7 +286,7 @@ def _verify(
     doc = {"ok": ok, "n_events": rep.n_events, "first_bad_seq": bad, "reason": reason, "first_bad_event": bad_event,
            "head": None if head is None else f"{head[0]}:{head[1]}"}
     if as_json:
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json_text(doc))
     elif ok:
         console.print(styled("green", "audit chain intact", f": {rep.n_events} events, head {doc['head']}" if head
                              else ": no events yet (nothing recorded, so there is no head to note)"))
@@ -318,7 +323,7 @@ def _events(
                for e in read_events(s, entity=entity, entity_id=entity_id, action=action, after_seq=after,
                                     limit=limit)]
     if as_json:
-        typer.echo(json.dumps(evs, indent=2, default=str))
+        typer.echo(json_text(evs))
     else:
         table = Table("seq", "time", "actor", "action", "entity", "payload")
         for e in evs:
@@ -384,7 +389,7 @@ def _drift(
         res = station_drift(s, reference_batches=reference_batches, batch_size=batch_size, policy=pol,
                             station=station)
     if as_json:
-        typer.echo(json.dumps([r.to_dict() for r in res], indent=2, default=float))
+        typer.echo(json_text([r.to_dict() for r in res]))
     else:
         table = Table("station", "batches tested", "alarms", "retrain", "signals fired", "notes")
         for r in res:

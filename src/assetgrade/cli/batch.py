@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from assetgrade.cli.choices import Backend
 from assetgrade.cli.console import console, err_console, live_display, styled
+from assetgrade.cli.jsonout import json_text
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -47,7 +47,7 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: Backend,
         finally:
             executor.close()
     if as_json:
-        print(json.dumps(rep.to_dict(), indent=2))
+        typer.echo(json_text(rep.to_dict()))
     else:
         n_bad = len({aid for aid, _ in rep.errors})
         console.print(styled("red" if rep.errors else "green", f"batch {kind}",

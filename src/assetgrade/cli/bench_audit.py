@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from assetgrade.cli.choices import SynthMode
-from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, interval, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -18,9 +19,9 @@ def register(app: typer.Typer) -> None:
     @app.command("fidelity")
     def bench_fidelity(
         data_dir: Path | None = typer.Option(None, help="NEU folder (default: shared data neu-det)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         per_class: int | None = typer.Option(
             None, callback=at_least(3),
             help="use only N images per class (quick runs; at least 3: the stratified 70/30 split "
@@ -46,9 +47,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("adversarial-null")
     def bench_adversarial_null(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         n_sets: int = typer.Option(200, "--n-sets", callback=at_least(1), help="random sets to run"),
         n_real: int = typer.Option(200, "--n-real", callback=at_least(2), help="images left as real in a set"),
         n_fake: int = typer.Option(5, "--n-fake", callback=at_least(2), help="real images marked synthetic"),
@@ -67,9 +68,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("drift")
     def bench_drift(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         data_dir: Path | None = typer.Option(None, help="another ELPV copy (labels.csv + images/)"),
         share: float = typer.Option(0.5, callback=interval(0.0, 1.0, low_open=True),
                                     help="share of each shifted batch that is darkened/flattened, in (0, 1]"),

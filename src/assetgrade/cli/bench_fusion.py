@@ -8,6 +8,7 @@ from typing import Any, Literal
 import typer
 
 from assetgrade.cli.choices import Fuser, FusionSource, RulFleet, VisionHead, VisionQuality
+from assetgrade.cli.jsonout import json_output
 from assetgrade.cli.options import SEED_MAX, at_least, output_file, plot_beside, valid_seed
 
 __all__ = ["register"]
@@ -62,9 +63,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("fusion")
     def bench_fusion(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         seeds: str | None = typer.Option(
             None, help="several runs, e.g. '0-4' or '0,3,7': one fresh benchmark draw, split and grader per seed, "
             "their test predictions pooled for calibration and coverage (replaces --seed)"

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from assetgrade.cli.options import output_file
+from assetgrade.cli.jsonout import json_output
 
 __all__ = ["register"]
 
 
 def _bench(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="NEU-DET folder (default: shared data).")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the JSON result here.",
-                                                  callback=output_file())] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the JSON result here ('-': stdout only).",
+                                                  callback=json_output(printed_anyway=True))] = None,
     workspace: Annotated[Path | None, typer.Option("--workspace-dir", help="Where to create the scratch workspace."
                                                    " (default: a temporary folder, deleted after)")] = None,
 ) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from assetgrade.cli.choices import ImageDataset, LabelNoiseMethod
-from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, interval, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -19,10 +20,10 @@ def register(app: typer.Typer) -> None:
     def bench_active(
         dataset: ImageDataset = typer.Option("neu", help="elpv, neu, or folder (--data-dir DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
         out_dir: Path | None = typer.Option(None, help="where the learning-curve PNG goes (default: beside --json)"),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         batch: int = typer.Option(5, callback=at_least(1), help="items queried per round"),
         strategies: str = typer.Option(
             "random,least_confidence,margin,entropy,expected_cost,uncertain_coreset,badge,typiclust,budget_switch",
@@ -77,9 +78,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         noise: float = typer.Option(0.1, callback=interval(0.0, 1.0, high_open=True),
                                     help="fraction of labels flipped (seeded), in [0, 1)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         folds: int = typer.Option(5, callback=at_least(2), help="folds for the out-of-fold probabilities"),
         method: LabelNoiseMethod = typer.Option(
             "prune_by_noise_rate", help="how confident learning ranks label issues"

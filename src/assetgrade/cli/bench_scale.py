@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from assetgrade.cli.options import at_least, interval, output_file, positive, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, interval, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -16,8 +17,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scale")
     def bench_scale(
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
         n_assets: int = typer.Option(120, "--assets", callback=at_least(1),
                                      help="linked-sample assets to build and grade"),
         shard_size: int = typer.Option(10, callback=at_least(1), help="assets per shard"),
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
         ray: bool = typer.Option(True, "--ray/--no-ray", help="include the 2-worker local Ray run"),
         workspace: Path | None = typer.Option(None, help="grade this workspace's copy instead of building one"),
         model: Path | None = typer.Option(None, help="with --workspace: the saved grader (default: its models/grader)"),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
     ) -> None:
         """Grading throughput on 1 and 2 local workers and Ray (2 workers); efficiency; 10/100-worker projection."""
         from assetgrade.bench.report import write_result
@@ -62,8 +63,8 @@ def register(app: typer.Typer) -> None:
                                           help="open loop: review cycles (GET asset + POST review) per second"),
         station_rate: float = typer.Option(0.0, callback=interval(0.0),
                                            help="open loop: station posts per second (every 4th an image)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
     ) -> None:
         """Load a real uvicorn server on 127.0.0.1: throughput, p50/p95/p99, errors, and nothing lost."""
         from assetgrade.bench.report import write_result
@@ -88,8 +89,8 @@ def register(app: typer.Typer) -> None:
                                        "a copy is graded, never the workspace itself"),
         n_assets: int = typer.Option(30, "--assets", callback=at_least(1), help="assets to grade, first by id"),
         threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
     ) -> None:
         """Time POST /api/v1/assets/{id}/grade on a copy of the workspace: cold, then again from the evidence store."""
         from assetgrade.bench.report import write_result
@@ -104,8 +105,8 @@ def register(app: typer.Typer) -> None:
         n_assets: int = typer.Option(50, "--assets", callback=at_least(1),
                                      help="asset pages to time (queued assets first)"),
         threads: int = typer.Option(4, callback=at_least(1), help="handler threads of the service (`serve --threads`)"),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
     ) -> None:
         """Time the review UI's asset page (document, handler, and with its images) on a graded workspace."""
         from assetgrade.bench.report import write_result

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from assetgrade.cli.choices import SensorsDataset
-from assetgrade.cli.options import at_least, interval, output_file, plot_beside, positive, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, interval, output_file, plot_beside, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -22,11 +23,11 @@ def register(app: typer.Typer) -> None:
         data_dir: Path | None = typer.Option(
             None, help="folder with train_FDxxx.txt[.gz], test_FDxxx.txt[.gz], RUL_FDxxx.txt[.gz]"
         ),
-        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here",
-                                               callback=output_file()),
+        json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
+                                               callback=json_output(printed_anyway=True)),
         png: Path | None = typer.Option(None, help="PNG of predicted vs true RUL (default: beside --json, else none)",
                                         callback=output_file()),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         coverage: float = typer.Option(0.9, callback=interval(0.0, 1.0, low_open=True, high_open=True),
                                        help="nominal coverage of the RUL interval, in (0, 1)"),
         n_estimators: int = typer.Option(300, callback=at_least(1),

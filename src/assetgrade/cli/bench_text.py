@@ -8,7 +8,8 @@ from typing import Annotated, Literal, get_args
 import typer
 
 from assetgrade.cli.choices import Embedder, EvalSplit
-from assetgrade.cli.options import SEED_MAX, at_least, output_file, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, valid_seed
 
 __all__ = ["register"]
 
@@ -47,8 +48,9 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option(callback=at_least(2), help="classify: CV folds")] = 5,
         min_count: Annotated[int, typer.Option(callback=at_least(1),
                                                help="classify: drop classes with fewer rows")] = 20,
-        json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here",
-                                                       callback=output_file())] = None,
+        json_path: Annotated[Path | None, typer.Option("--json", help="also write the JSON object here"
+                                                       " ('-': stdout only)",
+                                                       callback=json_output(printed_anyway=True))] = None,
         seed: Annotated[int, typer.Option(callback=valid_seed(), help=f"random seed, 0..{SEED_MAX}")] = 0,
         eval_split: Annotated[
             EvalSplit, typer.Option(help="normalize: test (train on train+val) or val (train on train)")

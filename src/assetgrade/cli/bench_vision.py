@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from assetgrade.cli.choices import AnomalyDataset, Backbone, ImageDataset, NeuClass, VisionBenchHead
-from assetgrade.cli.options import at_least, interval, output_file, output_folder, positive, valid_seed
+from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import SEED_MAX, at_least, interval, output_folder, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -45,8 +46,8 @@ def register(app: typer.Typer) -> None:
         dataset: ImageDataset = typer.Option("neu", help="elpv, neu, or folder (--data-dir DIR/<class>/<images>)"),
         data_dir: Path | None = typer.Option(None, help="data folder (default: shared data / installed package)"),
         folds: int = typer.Option(5, callback=at_least(2), help="stratified K-fold cross-validation by asset"),
-        json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
-                                              help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", callback=json_output(printed_anyway=True),
+                                              help="also write the JSON result here ('-': stdout only)"),
         out_dir: Path | None = typer.Option(None, callback=output_folder(),
                                             help="where PNG plots go (default: beside --json)"),
         backbone: Backbone = typer.Option("lite0", help="EfficientNet-Lite backbone"),
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
         ),
         per_class: int | None = typer.Option(None, callback=at_least(1),
                                              help="use only N images per class (quick runs)"),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         cache_dir: Path | None = typer.Option(None, help="feature cache root (default ~/.cache/assetgrade)"),
         no_heatmaps: bool = typer.Option(False, "--no-heatmaps", help="skip the CAM peak-in-box measurement"),
         images_per_asset: int = typer.Option(
@@ -123,8 +124,8 @@ def register(app: typer.Typer) -> None:
         dataset: AnomalyDataset | None = typer.Option(None, help="neu: use NEU-DET with --good-class as good"),
         good_class: NeuClass = typer.Option("patches", help="the NEU class treated as good"),
         data_dir: Path | None = typer.Option(None, help="NEU-DET folder (default: shared data)"),
-        json_path: Path | None = typer.Option(None, "--json", callback=output_file(),
-                                              help="also write the JSON result here"),
+        json_path: Path | None = typer.Option(None, "--json", callback=json_output(printed_anyway=True),
+                                              help="also write the JSON result here ('-': stdout only)"),
         out_dir: Path | None = typer.Option(None, callback=output_folder(),
                                             help="where PNGs go (default: beside --json)"),
         target_false_alarm: float = typer.Option(
@@ -137,7 +138,7 @@ def register(app: typer.Typer) -> None:
             None, callback=at_least(5),
             help="NEU: at most N images per class (at least 5: the good class needs 5 images)"
         ),
-        seed: int = typer.Option(0, callback=valid_seed()),
+        seed: int = typer.Option(0, callback=valid_seed(), help=f"random seed, in [0, {SEED_MAX}]"),
         cache_dir: Path | None = typer.Option(None, help="cache root for the ONNX graph"),
     ) -> None:
         """PatchCore-style anomaly detection against known-good images: image AUROC and alarm rates."""

@@ -9,10 +9,14 @@ import typer
 from rich.text import Text
 
 from assetgrade.cli.console import console, styled
-from assetgrade.cli.options import SEED_MAX, at_least, valid_seed
+from assetgrade.cli.options import SEED_MAX, interval, valid_seed
 
-__all__ = ["register"]
+__all__ = ["MAX_DEMO_ASSETS", "register"]
 
+MAX_DEMO_ASSETS = 2000
+"""The most assets the demo builds: each takes ELPV cells of its own split, and the package's 2,624 cells, dealt
+60/20/20, give the calibration and test splits about 525 each (a larger --n-assets was refused only after the
+workspace was made, or was an OverflowError)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -22,17 +26,24 @@ def register(app: typer.Typer) -> None:
     def demo(
         workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Folder for the demo workspace.")] = Path(
             "demo-workspace"),
-        n_assets: Annotated[int, typer.Option(help="Linked assets to build (at least 3).",
-                                              callback=at_least(3))] = 150,
+        n_assets: Annotated[int, typer.Option(help=f"Linked assets to build, in [3, {MAX_DEMO_ASSETS}].",
+                                              callback=interval(3, MAX_DEMO_ASSETS))] = 150,
         seed: Annotated[int, typer.Option(help=f"Seed, in [0, {SEED_MAX}].", callback=valid_seed())] = 0,
-        folds: Annotated[int, typer.Option(help="Grouped folds for out-of-fold training (at least 2).",
-                                           callback=at_least(2))] = 3,
-        reports: Annotated[int, typer.Option(help="HTML reports to write (0 or more).", callback=at_least(0))] = 3,
+        folds: Annotated[int, typer.Option(help="Grouped folds for out-of-fold training (at least 2, at most"
+                                           " --n-assets).", callback=interval(2, MAX_DEMO_ASSETS))] = 3,
+        reports: Annotated[int, typer.Option(help=f"HTML reports to write, in [0, {MAX_DEMO_ASSETS}] (one per"
+                                             " asset: at most --n-assets).",
+                                             callback=interval(0, MAX_DEMO_ASSETS))] = 3,
     ) -> None:
         """Ingest ELPV images + C-MAPSS and MaintIE samples as linked assets, train, grade all, write reports."""
         from rich.table import Table
 
         from assetgrade.cli.grading import status
+        from assetgrade.errors import ValidationError
+
+        if folds > n_assets:
+            raise ValidationError(f"{folds} folds for {n_assets} assets: each fold needs assets; give at most"
+                                  " --n-assets", where="--folds")
         from assetgrade.grading.demo import run_demo
         from assetgrade.grading.evaluate import own_label_line
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.jsonout import json_text
 from assetgrade.cli.options import SEED_MAX, valid_seed
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -99,7 +100,7 @@ def _golden_show(
     doc = {**gs.to_dict(), "verified": None if check is None else check.ok,
            "problems": [] if check is None else [{"asset_id": a, "problem": p} for a, p in check.problems]}
     if as_json:
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json_text(doc))
     else:
         for k in ("name", "n_items", "content_hash", "ontology_version", "created_by", "created_at", "grade_mix",
                   "notes"):

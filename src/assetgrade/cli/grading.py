@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from assetgrade.cli.console import console, err_console, live_display, styled
+from assetgrade.cli.jsonout import json_output, json_text, to_stdout, write_json
 from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
@@ -208,7 +208,7 @@ def register(app: typer.Typer) -> None:
         if errors and len(errors) > 20:
             err_console.print(f"  ... and {len(errors) - 20} more", highlight=False)
         if as_json:
-            typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+            typer.echo(json_text([r.to_dict() for r in results]))
             if errors:
                 raise typer.Exit(1)  # a bad asset is a failed run; the others were graded and stored
             return
@@ -261,8 +261,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(help="Seed (default: config, else 0).")] = None,
         coverage: Annotated[float | None, typer.Option(help="Conformal coverage (default: config, else 0.9).")] = None,
         extractors: Annotated[str | None, EXTRACTORS_OPTION] = None,
-        json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.",
-                                                       callback=output_file())] = None,
+        json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here ('-': stdout,"
+                                                       " the tables then on stderr).",
+                                                       callback=json_output())] = None,
         plots: Annotated[Path | None, typer.Option(help="Folder for PNG plots (default: reports/).",
                                                    callback=output_folder())] = None,
     ) -> None:
@@ -285,5 +286,6 @@ def register(app: typer.Typer) -> None:
         if json_path is not None:
             body = {"model_version": grader.version_, "folds": grader.folds, "seed": grader.seed,
                     "metrics": grader.metrics_, "plots": {k: str(v) for k, v in paths.items()}, "notes": grader.notes_}
-            json_path.write_text(json.dumps(body, indent=2, default=float), encoding="utf-8")
-            console.print(styled("green", "json", f" {json_path}"))
+            write_json(body, json_path)
+            if not to_stdout(json_path):
+                console.print(styled("green", "json", f" {json_path}"))

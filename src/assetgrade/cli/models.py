@@ -13,7 +13,8 @@ from rich.text import Text
 from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.choices import ModelStatus
 from assetgrade.cli.console import console, err_console, styled
-from assetgrade.cli.options import at_least
+from assetgrade.cli.jsonout import json_text
+from assetgrade.cli.options import at_least, input_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def _list(
         except ValidationError as exc:  # name the option
             raise ValidationError(exc.reason, where="--status") from exc
     if as_json:
-        typer.echo(json.dumps([m.to_dict() for m in models], indent=2, default=str))
+        typer.echo(json_text([m.to_dict() for m in models]))
         return
     table = Table("version", "status", "created", "parent", "ontology", "code", "golden accuracy")
     for m in models:
@@ -81,7 +82,7 @@ def _show(
                        for e in list_events(s, entity="model", entity_id=version, limit=1000)]
     doc = {**info.to_dict(), "history": history}
     if as_json:
-        typer.echo(json.dumps(doc, indent=2, default=str))
+        typer.echo(json_text(doc))
         return
     for k in ("version", "model_version", "status", "created_at", "created_by", "parent_version", "previous_champion",
               "manifest_hash", "ontology_version", "code_version", "git_commit", "bundle_dir", "bundle_sha256",
@@ -143,7 +144,9 @@ def _print_grading_model(record: dict[str, Any] | None) -> None:
 
 
 def _register(
-    bundle: Annotated[Path, typer.Argument(help="A saved model folder (e.g. from Grader.save).")],
+    bundle: Annotated[Path, typer.Argument(help="A saved model folder (e.g. from Grader.save).",
+                                           callback=input_folder("bundle folder (a saved model folder, e.g. from"
+                                                                 " Grader.save)"))],
     version: Annotated[str | None, typer.Option("--version", help="Version name (default: the model's own).")] = None,
     loader: Annotated[str, typer.Option("--loader", help="'grader' or module:callable loading the folder.")] = "grader",
     parent: Annotated[str | None, typer.Option("--parent", help="Parent version.")] = None,
@@ -157,9 +160,6 @@ def _register(
     from assetgrade.lifecycle.bundles import resolve_loader
     from assetgrade.lifecycle.registry import ModelRegistry
 
-    if bundle.exists() and not bundle.is_dir():
-        raise ValidationError(f"{bundle} is a file, not a bundle folder (a saved model folder, e.g. from"
-                              " Grader.save)", where="BUNDLE")
     try:  # refused now, not when the model is first loaded
         resolve_loader(loader)
     except ValidationError as exc:
@@ -201,7 +201,7 @@ def _evaluate(
                                  f"{int(ev.overall.get('n') or 0)} assets of golden set {golden} (e.g. "
                                  f"{', '.join(overlap[:5])}): these figures are in-sample, not an independent check"))
     if as_json:
-        typer.echo(json.dumps({**ev.to_dict(), "trained_on_golden": len(overlap)}, indent=2))
+        typer.echo(json_text({**ev.to_dict(), "trained_on_golden": len(overlap)}))
         return
     _print_eval(f"{version} on golden set {golden}", ev.overall, names=("overall",))
     for key, groups in ev.subgroups.items():
@@ -227,7 +227,7 @@ def _promote(
     with open_workspace(workspace, store) as ws:
         res = ModelRegistry(ws).promote(version, golden=golden, force=force, reason=reason, actor=actor_name(actor))
     if as_json:
-        typer.echo(json.dumps(res.to_dict(), indent=2))
+        typer.echo(json_text(res.to_dict()))
         return
     _print_comparison(res.champion, res.challenger)
     _print_paired(res.comparison)
@@ -286,7 +286,7 @@ def _triggers(
             stations = station_drift(s, reference_batches=reference_batches, policy=dpol) if drift else []
             rep = check_triggers(s, champion=champ, drift=stations, policy=pol, golden=golden)
     if as_json:
-        typer.echo(json.dumps(rep.to_dict(), indent=2, default=str))
+        typer.echo(json_text(rep.to_dict()))
     else:
         table = Table("trigger", "fired", "value", "threshold", "why", title=f"model {rep.model_version or '-'}")
         for t in rep.triggers:
@@ -315,7 +315,7 @@ def _retrain(
         res = retrain(ws, golden=golden, version=version, promote=promote, actor=actor_name(actor),
                       min_reviewed=min_reviewed, progress=lambda m: err_console.print(m, style="dim"))
     if as_json:
-        typer.echo(json.dumps(res.to_dict(), indent=2))
+        typer.echo(json_text(res.to_dict()))
         return
     console.print(styled("green", "registered", f" {res.model.version} (parent {res.parent or '-'}): "
                          f"{res.n_train} assets, {res.n_reviewed} with reviewed labels, "

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from assetgrade.cli.console import console, styled
+from assetgrade.cli.options import input_file
 from assetgrade.ontology import Ontology, default_ontology, load_ontology
 
 __all__ = ["register"]
@@ -26,7 +27,9 @@ def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
     return default_ontology()
 
 
-def check(file: Path = typer.Argument(..., help="Ontology YAML file to validate.")) -> None:
+def check(
+    file: Path = typer.Argument(..., help="Ontology YAML file to validate.", callback=input_file("YAML file")),
+) -> None:
     """Validate an ontology file; exits non-zero naming the bad key and line."""
     ont = load_ontology(file)
     uncovered = [
@@ -48,7 +51,8 @@ def check(file: Path = typer.Argument(..., help="Ontology YAML file to validate.
 
 
 def show(
-    file: Path | None = typer.Option(None, "--file", "-f", help="Ontology YAML (default: the workspace's)."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Ontology YAML (default: the workspace's).",
+                                     callback=input_file("YAML file")),
     workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE", help=(
         "Workspace whose ontology to show, without --file (default: $ASSETGRADE_WORKSPACE or the current folder)."),
         show_default=False),

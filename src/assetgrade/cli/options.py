@@ -30,8 +30,9 @@ import typer
 from assetgrade.errors import ValidationError
 from assetgrade.seeds import SEED_MAX
 
-__all__ = ["INT64_MAX", "SEED_MAX", "at_least", "check_output_file", "check_output_folder", "interval", "output_file",
-           "output_folder", "plot_beside", "positive", "valid_seed"]
+__all__ = ["INT64_MAX", "SEED_MAX", "at_least", "check_input", "check_output_file", "check_output_folder",
+           "input_file", "input_folder", "interval", "output_file", "output_folder", "plot_beside", "positive",
+           "valid_seed"]
 
 N = TypeVar("N", int, float)
 
@@ -39,8 +40,10 @@ INT64_MAX = 2**63 - 1
 """The largest row count or offset the stores take (SQLite's INTEGER; a larger one was an OverflowError)."""
 
 
-
 def _name(param: Any) -> str:
+    """How ``--help`` names the parameter: ``--file`` for an option, ``FILE`` for an argument."""
+    if getattr(param, "param_type_name", "") == "argument":
+        return str(param.metavar or param.name or "argument").upper()
     opts = getattr(param, "opts", None) or ["option"]
     return str(max(opts, key=len))
 
@@ -170,6 +173,56 @@ def check_output_folder(path: Path, where: str) -> Path:
         raise ValidationError(f"{path} is a file, not a folder; give a folder to write into", where=where)
     _check_creatable(path, f"cannot write into {path}", where)
     return path
+
+
+def check_input(path: Path, kind: str, where: str, what: str | None = None) -> Path:
+    """``path`` as an input to read: it exists and is a ``kind`` (``"file"`` or ``"folder"``), named ``what``
+    in the message (default: the kind).
+
+    A missing input or one of the wrong kind is bad input (exit 2) named by ``where``, before any
+    work: not a "not found" (exit 3, which names things missing from the store) nor the system's
+    "Is a directory" (exit 1) later.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_input(d, "folder", "DIR") == d
+    True
+    >>> for p, kind in ((d, "file"), (d / "nope.yaml", "file")):
+    ...     try:
+    ...         check_input(p, kind, "FILE")
+    ...     except ValidationError as exc:
+    ...         print(exc.where, str(exc).split(": ", 1)[1].replace(str(d), "D"))
+    FILE D is a folder, not a file
+    FILE D/nope.yaml does not exist; give a file to read
+    """
+    what = what or kind
+    if not path.exists():
+        raise ValidationError(f"{path} does not exist; give a {what} to read", where=where)
+    if path.is_file() if kind == "file" else path.is_dir():
+        return path
+    if not (path.is_file() or path.is_dir()):
+        raise ValidationError(f"{path} is neither a file nor a folder; give a {what} to read", where=where)
+    raise ValidationError(f"{path} is a {'folder' if path.is_dir() else 'file'}, not a {what}", where=where)
+
+
+def input_file(what: str | None = None) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback checking a file-to-read parameter with :func:`check_input`; None passes."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_input(Path(value), "file", _name(param), what)
+
+    return check
+
+
+def input_folder(what: str | None = None) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A callback checking a folder-to-read parameter with :func:`check_input`; None passes."""
+
+    def check(param: typer.CallbackParam, value: Any) -> Any:
+        return value if value is None else check_input(Path(value), "folder", _name(param), what)
+
+    return check
 
 
 def output_folder() -> Callable[[typer.CallbackParam, Any], Any]:

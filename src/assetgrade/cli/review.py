@@ -7,7 +7,6 @@ of the asset closes them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +16,8 @@ from assetgrade.cli.audit import ACTOR, actor_name
 from assetgrade.cli.choices import LabelRequestStatus
 from assetgrade.cli.console import console
 from assetgrade.cli.grading import MODEL_OPTION, status
-from assetgrade.cli.options import INT64_MAX, output_file, valid_seed
+from assetgrade.cli.jsonout import json_output, write_json
+from assetgrade.cli.options import INT64_MAX, valid_seed
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 __all__ = ["register"]
@@ -36,8 +36,9 @@ def suggest(
         help="budget_switch: labels per grade below which it covers the data (typiclust), above which it follows "
         "the grader's uncertainty (default 10; a finite number >= 0).")] = None,
     seed: Annotated[int, typer.Option(callback=valid_seed(), help="Random seed, 0..2**32-1.")] = 0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here.",
-                                                  callback=output_file())] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the suggestions as JSON here"
+                                                  " ('-': stdout, the table then on stderr).",
+                                                  callback=json_output())] = None,
     enqueue: Annotated[bool, typer.Option(
         "--enqueue", help="Store the suggestions as label requests (listed in the review UI and API until reviewed).")
     ] = False,
@@ -66,7 +67,7 @@ def suggest(
                 raise
             raise ValidationError(exc.reason, where=_OPTIONS[exc.where]) from exc
     if json_path is not None:
-        json_path.write_text(json.dumps(rnd.as_dict(), indent=2), encoding="utf-8")
+        write_json(rnd.as_dict(), json_path)
     rows, report, n_labeled = rnd.suggestions, rnd.enqueued, rnd.labelled
     if not rows:
         stored = "; no label requests stored or withdrawn" if report is not None else ""
@@ -99,8 +100,9 @@ def requests(
     status_: Annotated[LabelRequestStatus, typer.Option("--status", help="Requests in this state.")] = "open",
     limit: Annotated[int, typer.Option(min=1, max=INT64_MAX, help="At most this many rows.")] = 50,
     offset: Annotated[int, typer.Option(min=0, max=INT64_MAX, help="Skip this many rows first.")] = 0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.",
-                                                  callback=output_file())] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here"
+                                                  " ('-': stdout, the table then on stderr).",
+                                                  callback=json_output())] = None,
 ) -> None:
     """The label requests (open ones by default: newest round first, then the strategy's rank)."""
     from rich.table import Table
@@ -112,8 +114,7 @@ def requests(
         rows, total = list_label_requests(s, status=status_, limit=limit, offset=offset)
         out = [LabelRequestOut.model_validate(r).model_dump(mode="json") for r in rows]  # as GET /review/requests
     if json_path is not None:
-        json_path.write_text(json.dumps({"status": status_, "total": total, "offset": offset, "requests": out},
-                                        indent=2), encoding="utf-8")
+        write_json({"status": status_, "total": total, "offset": offset, "requests": out}, json_path)
     table = Table(title=f"Label requests: {status_} ({total})")
     for col in ("asset", "round", "#", "chosen by", "grader says", "requested"):
         table.add_column(col, justify="right" if col == "#" else "left")

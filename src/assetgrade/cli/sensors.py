@@ -9,7 +9,8 @@ import typer
 
 from assetgrade.cli.choices import NumericTime
 from assetgrade.cli.console import err_console, styled
-from assetgrade.cli.options import SEED_MAX, interval, positive, valid_seed
+from assetgrade.cli.jsonout import json_text
+from assetgrade.cli.options import SEED_MAX, input_file, input_folder, interval, positive, valid_seed
 from assetgrade.errors import ValidationError
 
 __all__ = ["register"]
@@ -45,12 +46,13 @@ def _out_folder(param: typer.CallbackParam, value: Path) -> Path:
 
 
 def fit_rul(
-    histories: Path = typer.Argument(..., help="Folder of series files (.csv, .tsv, .parquet), one unit each."),
+    histories: Path = typer.Argument(..., help="Folder of series files (.csv, .tsv, .parquet), one unit each.",
+                                     callback=input_folder("folder of series files")),
     out: Path = typer.Option(..., "--out", callback=_out_folder,
                              help="Folder to write the model to (rul_model.pkl + bundle.json)."),
     end_rul: Path | None = typer.Option(
         None, "--end-rul", help="CSV with columns file,end_rul: life left after each file's last row "
-        "(files not listed ran to failure)."
+        "(files not listed ran to failure).", callback=input_file("CSV file")
     ),
     cap: float = typer.Option(125.0, callback=positive(),
                               help="Cap of the RUL target (> 0), in the series' time steps; set it above your "
@@ -89,7 +91,7 @@ def fit_rul(
         "row_step": None if model.row_time_ is None else model.row_time_.describe(),
     }
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json_text(summary))
     else:
         typer.echo(f"RUL model on {summary['histories']} histories ({summary['stopped_before_failure']} stopped "
                    f"before failure, {summary['skipped']} skipped), {len(model.channels_)} channels, "

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.jsonout import json_text
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace, workspace_path
 
 __all__ = ["register"]
@@ -23,7 +24,7 @@ def _dump(value: Any, as_json: bool) -> str:
     import yaml
 
     if as_json:
-        return json.dumps(value, indent=2)
+        return json_text(value)
     return yaml.safe_dump(value, sort_keys=False).rstrip("\n").removesuffix("\n...")
 
 
@@ -45,7 +46,7 @@ def _show(
 
     rows = effective_grader_settings(config)
     if as_json:
-        typer.echo(json.dumps([{"key": k, "value": v, "from": src} for k, v, src in rows], indent=2, default=str))
+        typer.echo(json_text([{"key": k, "value": v, "from": src} for k, v, src in rows]))
         return
     table = Table("key", "value", "from", title="grader settings as train uses them (CLI options go on top)",
                   title_justify="left")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assetgrade.cli.console import console, err_console, styled
+from assetgrade.cli.jsonout import json_text
 from assetgrade.cli.options import INT64_MAX, interval
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _stats(
         err_console.print(styled("yellow", "defect labels not in the ontology: ",
                                  ", ".join(f"{d} ({result['defect'][d]})" for d in off_defects)))
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json_text(result))
         return
     print_stats(result, console)
 
@@ -113,7 +114,7 @@ def _assets_list(
     rows = [{"asset_id": r.asset_id, "asset_type": r.asset_type, "images": len(r.images), "logs": len(r.logs),
              "series": len(r.series), "grade": r.grade} for r in records]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json_text(rows))
         return
     table = Table("asset", "type", "images", "logs", "series", "grade")
     for r in rows:
@@ -146,7 +147,7 @@ def _assets_show(
                        for lb in labels],
         }
     if as_json:
-        typer.echo(json.dumps(doc, indent=2, default=str))
+        typer.echo(json_text(doc))
         return
     console.print(styled("bold", a.id, f" type={a.asset_type} make={a.make or '-'} model={a.model or '-'}"
                          f" value={a.value if a.value is not None else '-'} version={a.version}"))
@@ -201,7 +202,7 @@ def _db_gc_blobs(
             with ws.session() as s:
                 record_blob_gc(s, rep, actor="cli")
     if as_json:
-        typer.echo(json.dumps(rep.to_dict(), indent=2))
+        typer.echo(json_text(rep.to_dict()))
         if rep.failed:
             raise typer.Exit(6)
         return

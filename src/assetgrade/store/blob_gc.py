@@ -30,6 +30,7 @@ The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, no
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -128,8 +129,8 @@ def collect_blob_garbage(
     >>> rep.deleted, store.exists(keep), store.exists(drop)
     (1, True, False)
     """
-    if grace_s < 0:
-        raise ValidationError(f"grace period {grace_s} s must be >= 0", where="grace_s")
+    if not (math.isfinite(grace_s) and grace_s >= 0):  # NaN compares False with every age: all orphans would go
+        raise ValidationError(f"grace period {grace_s} s must be a finite number >= 0", where="grace_s")
     if not blobs.is_local and 0 < grace_s < REFRESH_AFTER_S:
         raise ValidationError(
             f"grace period {grace_s:g} s is shorter than the {REFRESH_AFTER_S:g} s after which a re-used blob on an"
