@@ -127,9 +127,10 @@ def image_digests(data: AuditData, *, progress: bool = False) -> ImageDigests | 
     errors: dict[int, str] = {}
     bar = None
     if progress:
+        from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(transient=True)
+        bar = Progress(transient=True, console=Console(stderr=True))
         bar.start()
         task = bar.add_task("image hashes", total=n)
     try:

@@ -190,9 +190,10 @@ def run_active_bench(cfg: ActiveConfig, data: ReviewData | None = None) -> Bench
     runs: dict[str, list[_Run]] = {s: [] for s in cfg.strategies}
     bar = None
     if cfg.progress:
+        from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(transient=True)
+        bar = Progress(transient=True, console=Console(stderr=True))
         bar.start()
         task = bar.add_task("active-learning simulation", total=len(cfg.strategies) * cfg.repeats)
     try:

@@ -60,6 +60,7 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def run_adversarial_null_bench(cfg: AdversarialNullConfig) -> BenchResult:
     """Run the sets; the result holds both failure rates with their Wilson intervals."""
     import pandas as pd
+    from rich.console import Console
     from rich.progress import Progress
 
     from assetgrade.audit.adversarial import AdversarialValidation
@@ -87,7 +88,7 @@ def run_adversarial_null_bench(cfg: AdversarialNullConfig) -> BenchResult:
     permuted: list[int] = []
     skipped_sets = 0
     origins = ["real"] * cfg.n_real + ["synthetic"] * cfg.n_fake
-    with Progress(disable=not cfg.progress, transient=True) as bar:
+    with Progress(disable=not cfg.progress, transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("adversarial check on unmarked real sets", total=cfg.n_sets)
         for _ in range(cfg.n_sets):
             pick = rng.choice(ds.n_images, cfg.n_real + cfg.n_fake, replace=False)

@@ -88,6 +88,7 @@ def _patches(
 ) -> tuple[npt.NDArray[np.float32], float, list[int], list[tuple[int, int]]]:
     """Patch features of the readable images (n, H, W, D), backbone seconds, their indices in ``refs`` and
     their sizes; an unreadable image goes into ``errors`` (evidence id -> reason) and the others go on."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from assetgrade.errors import AssetgradeError
@@ -95,7 +96,7 @@ def _patches(
     from assetgrade.modalities.vision.images import decode_image, preprocess
 
     parts, secs, kept, sizes = [], 0.0, [], []
-    with Progress(transient=True, disable=not progress) as bar:
+    with Progress(transient=True, disable=not progress, console=Console(stderr=True)) as bar:
         task = bar.add_task("patch features", total=len(refs))
         for s in range(0, len(refs), 32):
             batch = []

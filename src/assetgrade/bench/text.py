@@ -31,9 +31,10 @@ NEGATION_FIXTURE = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / 
 
 
 def _progress(total: int, label: str) -> Any:
+    from rich.console import Console
     from rich.progress import Progress
 
-    prog = Progress(transient=True)
+    prog = Progress(transient=True, console=Console(stderr=True))
     prog.start()
     task = prog.add_task(label, total=total)
     return prog, task

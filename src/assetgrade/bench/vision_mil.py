@@ -105,9 +105,10 @@ def run_vision_mil_bench(cfg: Any, per_asset: int, rounds: int = 5) -> BenchResu
     last_shift: list[float] = []
     levels = np.arange(k)
     splitter = StratifiedKFold(cfg.folds, shuffle=True, random_state=cfg.seed)
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, disable=not cfg.progress) as prog:
+    with Progress(transient=True, disable=not cfg.progress, console=Console(stderr=True)) as prog:
         task = prog.add_task(f"{cfg.folds}-fold by asset, plain and MIL heads", total=cfg.folds)
         for tr_b, te_b in splitter.split(np.zeros(n_bags), y_bag):
             tr = np.isin(bags, tr_b)

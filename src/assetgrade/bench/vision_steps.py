@@ -133,9 +133,10 @@ def finetune_probas(
     epochs, best, train_s, chosen = [], [], [], []
     bar: Any = None
     if cfg.progress:
+        from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(transient=True)
+        bar = Progress(transient=True, console=Console(stderr=True))
         bar.start()
         task = bar.add_task(f"fine-tuning {cfg.finetune_blocks} block(s) per fold", total=len(folds))
     for k, (tr, te) in enumerate(folds):

@@ -83,9 +83,10 @@ def extract_pooled(
         backbone.warm_up()
     bar = None
     if progress and chunks:
+        from rich.console import Console
         from rich.progress import Progress
 
-        bar = Progress(transient=True)
+        bar = Progress(transient=True, console=Console(stderr=True))
         bar.start()
         task = bar.add_task(f"features {backbone.name}@{backbone.image_size} [{view}]", total=len(todo))
     try:
