@@ -4,15 +4,17 @@ A golden set is the yardstick of champion/challenger evaluation, so it must not 
 
 * **freeze** records, per asset, its evidence ids with their content hashes (the blob sha256,
   or the sha256 of a log's text) and a snapshot of its current grade label (value, label id,
-  annotator, source) and defect labels; the snapshot's sha256 is stored with the set and in a
-  ``golden.freeze`` audit event;
+  annotator, source: the grade training uses, :mod:`assetgrade.store.precedence`, so reviews by the
+  asset version each produced, not by clocks; recorded as ``grade_rule``) and defect labels; the
+  snapshot's sha256 is stored with the set and in a ``golden.freeze`` audit event;
 * **only real, expert-labelled assets** go in: an asset with any synthetic or augmented
   evidence, an asset whose ``expert_labelled`` mark is not a clear yes (read by
   :func:`~assetgrade.audit.expert.is_expert_labelled`: ``false``, ``0``, ``"false"``, ``"no"``...),
-  a grade label from a non-expert source (``pseudo``, ``model``...) or an asset without a grade label is refused;
+  any grade label from a non-expert source (``pseudo``, ``model``...) or an asset without a grade label is refused;
 * **verify on use**: the stored snapshot is re-hashed and compared with the audit event,
   every blob is re-read and re-hashed, and each asset's evidence, labels and asset type are
-  compared with the snapshot; any difference names the asset and what changed.
+  compared with the snapshot (the grade recomputed by the rule the item was frozen with: an item
+  without ``grade_rule`` by the rule of its time); any difference names the asset and what changed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from assetgrade.lifecycle.registration import check_name
 from assetgrade.store.audit import append_event, canonical_json, list_events, lock_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.lifecycle_schema import GoldenSetRow
-from assetgrade.store.precedence import NON_EXPERT_SOURCES, is_machine_label
+from assetgrade.store.precedence import NON_EXPERT_SOURCES, current_grade_label, is_machine_label, review_versions
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
 if TYPE_CHECKING:
@@ -120,15 +122,28 @@ def _text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _current_grade(labels: Sequence[Label]) -> Label | None:
+_GRADE_RULE = "precedence"
+"""The ``grade_rule`` of a snapshot whose grade is the store's (:mod:`assetgrade.store.precedence`)."""
+
+
+def _grade_as_before(labels: Sequence[Label]) -> Label | None:
+    """The grade of a snapshot without ``grade_rule`` (frozen before sets followed the store's precedence):
+    reviews first, then the newest by ``created_at``, machine labels included. Kept to verify those sets."""
     grades = [lb for lb in labels if lb.kind == "grade"]
-    if not grades:
-        return None
-    return max(grades, key=lambda lb: (lb.source == "review", lb.created_at, lb.id))
+    return max(grades, key=lambda lb: (lb.source == "review", lb.created_at, lb.id), default=None)
 
 
 def snapshot_asset(session: Session, asset_id: str) -> dict[str, Any]:
-    """The golden snapshot of one asset; ValidationError naming the asset when it is not eligible."""
+    """The golden snapshot of one asset; ValidationError naming the asset when it is not eligible.
+
+    Its grade is the asset's training grade (:func:`~assetgrade.store.precedence.current_grade_label`:
+    reviews by the asset version each produced, not by clocks), recorded with ``grade_rule``.
+    """
+    return _snapshot(session, asset_id, _GRADE_RULE)
+
+
+def _snapshot(session: Session, asset_id: str, rule: str | None) -> dict[str, Any]:
+    """:func:`snapshot_asset` by ``rule``: :data:`_GRADE_RULE`, or None for the rule of sets frozen before it."""
     where = f"asset {asset_id}"
     asset = session.get(Asset, asset_id)
     if asset is None:
@@ -149,17 +164,25 @@ def snapshot_asset(session: Session, asset_id: str) -> dict[str, Any]:
             raise ValidationError(f"evidence {ev.id} is {origin} (generator {prov.generator if prov else None});"
                                   " a golden set holds real evidence only", where=where)
         evidence.append([ev.id, ev.kind, ev.blob_sha if ev.blob_sha else _text_sha(ev.text or "")])
-    labels = list(session.execute(select(Label).where(Label.asset_id == asset_id)).scalars())
-    grade = _current_grade(labels)
+    labels = sorted(session.execute(select(Label).where(Label.asset_id == asset_id)).scalars(), key=lambda lb: lb.id)
+    # free text (manifests): "Model" or " pseudo " is no more an expert than "model" (NON_EXPERT_SOURCES)
+    if rule is None:
+        grade = _grade_as_before(labels)
+        machine = [grade] if grade is not None and is_machine_label(grade.source, grade.annotator) else []
+    else:  # any machine grade: training ignores it, but a golden asset is one only experts graded
+        machine = [lb for lb in labels if lb.kind == "grade" and is_machine_label(lb.source, lb.annotator)]
+        grade = current_grade_label(labels, review_versions(session, [asset_id]))
+    if machine:
+        raise ValidationError(f"its grade label {machine[0].id} comes from {machine[0].source!r}/"
+                              f"{machine[0].annotator!r}, not an expert", where=where)
     if grade is None:
         raise ValidationError("has no grade label", where=where)
-    # free text (manifests): "Model" or " pseudo " is no more an expert than "model"
-    if is_machine_label(grade.source, grade.annotator):  # NON_EXPERT_SOURCES, the store's one definition
-        raise ValidationError(f"its grade label comes from {grade.source!r}/{grade.annotator!r}, not an expert",
-                              where=where)
     defects = sorted({lb.value for lb in labels if lb.kind == "defect"})
-    return {"asset_id": asset_id, "asset_type": asset.asset_type, "label": grade.value, "label_id": grade.id,
-            "annotator": grade.annotator, "label_source": grade.source, "defects": defects, "evidence": evidence}
+    out = {"asset_id": asset_id, "asset_type": asset.asset_type, "label": grade.value, "label_id": grade.id,
+           "annotator": grade.annotator, "label_source": grade.source, "defects": defects, "evidence": evidence}
+    if rule is not None:
+        out["grade_rule"] = rule
+    return out
 
 
 def freeze_golden_set(
@@ -226,8 +249,8 @@ def verify_golden_set(session: Session, gs: GoldenSet, *, blobs: BlobStore | Non
     problems: list[tuple[str, str]] = []
     for it in gs.items:
         aid = str(it["asset_id"])
-        try:
-            now = snapshot_asset(session, aid)
+        try:  # by the rule it was frozen with: a set frozen before the store's precedence keeps verifying
+            now = _snapshot(session, aid, _GRADE_RULE if it.get("grade_rule") == _GRADE_RULE else None)
         except (ValidationError, NotFoundError) as exc:
             problems.append((aid, getattr(exc, "reason", str(exc))))
             continue

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, compare
 from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
+from assetgrade.store.precedence import is_machine_label
 from assetgrade.store.records import AssetRecord
 from assetgrade.store.schema import Evidence, Label, Provenance, utcnow
 
@@ -155,9 +156,9 @@ def retrain(
     held_out = golden_ids | set(copies)
     records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in held_out]
     excluded = len(golden_ids)
-    with ws.session(readonly=True) as s:
-        reviewed_assets = set(s.execute(select(Label.asset_id).where(Label.kind == "grade",
-                                                                     Label.source == "review")).scalars())
+    with ws.session(readonly=True) as s:  # a person's review: one posted under a machine's name is a machine label
+        reviewed_assets = {a for a, annotator in s.execute(select(Label.asset_id, Label.annotator).where(
+            Label.kind == "grade", Label.source == "review")).tuples() if not is_machine_label("review", annotator)}
     n_reviewed = sum(1 for r in records if r.asset_id in reviewed_assets)
     if n_reviewed < min_reviewed:
         raise ValidationError(f"{n_reviewed} assets with reviewed labels; at least {min_reviewed} asked for",

@@ -19,6 +19,7 @@ from assetgrade.rest.queries import last_change
 from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.precedence import produced_version
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
 from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, Provenance, Review
@@ -56,21 +57,21 @@ class ReviewWrite(NamedTuple):
 def _replayed(s: Session, who: Principal, asset_id: str, body: ReviewIn, current: int) -> Review | None:
     """The reviewer's stored review that ``body`` repeats, when nothing changed the asset since it, else None.
 
-    It must be the reviewer's newest review of the asset, the write that took the asset from
-    ``body.expected_version`` to ``current`` (its audit event records the version), with the same
+    It must be the write that took the asset from ``body.expected_version`` to ``current``: the review
+    whose ``review.add`` event records ``current`` as the version it produced (found by that version, not
+    by ``created_at``, which is the clock of whichever server wrote it), by this reviewer, with the same
     grade, defects, note and (when the body names one) prediction.
     """
     if current != body.expected_version + 1:
         return None
-    last = s.execute(select(Review).where(Review.asset_id == asset_id, Review.reviewer == who.name)
-                     .order_by(Review.created_at.desc(), Review.id.desc()).limit(1)).scalar()
+    version, event = produced_version()
+    last = s.execute(select(Review).join(AuditEvent, event)
+                     .where(Review.asset_id == asset_id, Review.reviewer == who.name, version == current)
+                     .limit(1)).scalar()  # one at most: each version of an asset is produced by one write
     if last is None:
         return None
-    event = s.execute(select(AuditEvent.payload).where(AuditEvent.action == "review.add",
-                                                       AuditEvent.entity_id == last.id)).scalar()
     same = (
-        isinstance(event, dict) and event.get("asset_version") == current
-        and last.grade == body.grade and last.note == body.note
+        last.grade == body.grade and last.note == body.note
         and list(last.defects or []) == [d.model_dump(exclude_none=True) for d in body.defects]
         and body.based_on_prediction_id in (None, last.based_on_prediction_id)
     )

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, select
 from sqlalchemy.orm import Session
 
 from assetgrade.store.schema import AuditEvent, Label, Review
 
-__all__ = ["NON_EXPERT_SOURCES", "current_grade_label", "grade_rank", "is_machine_label", "review_label_id",
-           "review_versions"]
+__all__ = ["NON_EXPERT_SOURCES", "current_grade_label", "grade_rank", "is_machine_label", "produced_version",
+           "review_label_id", "review_versions"]
 
 NON_EXPERT_SOURCES = frozenset({"pseudo", "model", "weak", "synthetic", "auto"})
 """Label sources and annotators that are not a person's judgement (case-folded): machine labels."""
@@ -51,15 +51,22 @@ def review_label_id(review_id: str) -> str:
     return f"lb_{review_id}"
 
 
+def produced_version() -> tuple[ColumnElement[int], ColumnElement[bool]]:
+    """SQL for the asset version a review produced: (the version, the join condition of its ``review.add`` event).
+
+    Join :class:`AuditEvent` on the condition (an outer join keeps reviews whose event is missing: version NULL).
+    """
+    return (cast(AuditEvent.payload["asset_version"].as_string(), BigInteger),
+            and_(AuditEvent.entity_id == Review.id, AuditEvent.action == "review.add"))
+
+
 def review_versions(session: Session, asset_ids: Sequence[str] | None = None) -> dict[str, int]:
     """Grade label id of each review that gave a grade (of ``asset_ids``, or all) → the asset version it produced.
 
     A review whose audit event holds no version is left out (ordered by time then).
     """
-    version = cast(AuditEvent.payload["asset_version"].as_string(), BigInteger)
-    q = (select(Review.id, version)
-         .join(AuditEvent, and_(AuditEvent.entity_id == Review.id, AuditEvent.action == "review.add"))
-         .where(Review.grade.is_not(None)))
+    version, event = produced_version()
+    q = select(Review.id, version).join(AuditEvent, event).where(Review.grade.is_not(None))
     out: dict[str, int] = {}
     chunks = [None] if asset_ids is None else [asset_ids[i:i + _CHUNK] for i in range(0, len(asset_ids), _CHUNK)]
     for chunk in chunks:

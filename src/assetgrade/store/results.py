@@ -7,16 +7,26 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event, lock_chain
-from assetgrade.store.precedence import review_label_id
+from assetgrade.store.precedence import produced_version, review_label_id
 from assetgrade.store.repository import get_asset, label_event_payload, label_values
 from assetgrade.store.requests import close_label_request
-from assetgrade.store.schema import Asset, Evidence, Label, Prediction, PredictionHead, Review, new_id, utcnow
+from assetgrade.store.schema import (
+    Asset,
+    AuditEvent,
+    Evidence,
+    Label,
+    Prediction,
+    PredictionHead,
+    Review,
+    new_id,
+    utcnow,
+)
 
 __all__ = ["add_prediction", "add_review", "advance_head", "advance_heads", "get_prediction", "latest_graded_inputs",
            "latest_prediction", "latest_prediction_id", "list_predictions", "list_reviews"]
@@ -248,8 +258,16 @@ def add_review(
 
 
 def list_reviews(session: Session, asset_id: str, *, limit: int | None = None) -> list[Review]:
-    """An asset's reviews, newest first (the newest ``limit`` when given)."""
-    q = select(Review).where(Review.asset_id == asset_id).order_by(Review.created_at.desc(), Review.id.desc())
+    """An asset's reviews, newest first (the newest ``limit`` when given).
+
+    Newest is the highest asset version a review produced (its ``review.add`` event;
+    :mod:`~assetgrade.store.precedence`), not the ``created_at`` of the server that wrote it: a
+    correction written by a host whose clock is behind still comes first. A review without a
+    recorded version sorts after those with one, by time.
+    """
+    version, event = produced_version()
+    q = (select(Review).outerjoin(AuditEvent, event).where(Review.asset_id == asset_id)
+         .order_by(func.coalesce(version, -1).desc(), Review.created_at.desc(), Review.id.desc()))
     if limit is not None:
         q = q.limit(limit)
     return list(session.execute(q).scalars())
