@@ -1,10 +1,12 @@
 """API tokens (roles admin, reviewer, station), stored as sha256 hashes, and signed web session cookies.
 
 A token is ``agt_`` + 43 URL-safe random characters (256 bits), shown once when created;
-the store keeps only ``sha256(token)``. The web UI's session cookie holds the token hash
-and an expiry, signed with HMAC-SHA256 (RFC 2104) under the service's session secret, so
-revoking the token also ends the sessions made with it. A token may carry an expiry
-(``expires_in_days`` when created); after it, the token and its sessions stop authenticating.
+the store keeps only ``sha256(token)``. The web UI's session cookie holds the token hash,
+a random session id and an expiry, signed with HMAC-SHA256 (RFC 2104) under the service's
+session secret, so revoking the token also ends the sessions made with it, and logging out
+ends that one session in the store (:func:`end_session`; the OWASP session management cheat
+sheet: "the session must be invalidated on the server side on logout"). A token may carry
+an expiry (``expires_in_days`` when created); after it, the token and its sessions stop authenticating.
 """
 
 from __future__ import annotations
@@ -20,28 +22,32 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from assetgrade.rest.errors import AuthenticationError
 from assetgrade.store.audit import append_event, lock_chain
-from assetgrade.store.auth_schema import ROLES, ApiToken
+from assetgrade.store.auth_schema import ROLES, ApiToken, EndedSession
 from assetgrade.store.schema import new_id, utcnow
 
 __all__ = [
+    "ENDED_SESSION_GRACE",
     "MAX_EXPIRY_DAYS",
     "TOKEN_PREFIX",
     "Principal",
+    "SessionCookie",
     "TokenCache",
     "authenticate",
     "aware_utc",
     "create_token",
+    "end_session",
     "hash_token",
     "list_tokens",
     "read_session_cookie",
     "require",
     "revoke_token",
+    "session_ended",
     "sign_session_cookie",
 ]
 
@@ -235,25 +241,51 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_session_cookie(token_hash: str, secret: str, max_age_s: int, *, now: float | None = None) -> str:
-    """A cookie value carrying ``token_hash`` until ``now + max_age_s``, signed with HMAC-SHA256.
+@dataclass(frozen=True)
+class SessionCookie:
+    """What a valid session cookie says: whose token, which session, until when (Unix seconds).
 
     Examples
     --------
-    >>> v = sign_session_cookie("ab" * 32, "s" * 32, 60, now=0.0)
-    >>> read_session_cookie(v, "s" * 32, now=30.0) == "ab" * 32
-    True
+    >>> SessionCookie("ab" * 32, "s1", 60).expires_at.isoformat()
+    '1970-01-01T00:01:00+00:00'
+    """
+
+    token_hash: str
+    session_id: str
+    expires: int
+
+    @property
+    def expires_at(self) -> datetime:
+        """The expiry as a UTC time."""
+        return datetime.fromtimestamp(self.expires, UTC)
+
+
+def sign_session_cookie(token_hash: str, secret: str, max_age_s: int, *, now: float | None = None,
+                        session_id: str | None = None) -> str:
+    """A cookie value carrying ``token_hash`` and a session id until ``now + max_age_s``, signed with HMAC-SHA256.
+
+    The session id (128 random bits unless given) is what logging out ends (:func:`end_session`).
+
+    Examples
+    --------
+    >>> v = sign_session_cookie("ab" * 32, "s" * 32, 60, now=0.0, session_id="s1")
+    >>> c = read_session_cookie(v, "s" * 32, now=30.0)
+    >>> (c.token_hash == "ab" * 32, c.session_id, c.expires)
+    (True, 's1', 60)
     >>> read_session_cookie(v, "x" * 32, now=30.0) is None
     True
     """
     t = time.time() if now is None else now
-    body = _b64(json.dumps({"h": token_hash, "exp": int(t + max_age_s)}, separators=(",", ":")).encode())
+    sid = secrets.token_urlsafe(16) if session_id is None else session_id
+    body = _b64(json.dumps({"h": token_hash, "sid": sid, "exp": int(t + max_age_s)}, separators=(",", ":")).encode())
     sig = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
     return f"{body}.{sig}"
 
 
-def read_session_cookie(value: str, secret: str, *, now: float | None = None) -> str | None:
-    """The token hash in a valid, unexpired cookie; None when forged, malformed or expired."""
+def read_session_cookie(value: str, secret: str, *, now: float | None = None) -> SessionCookie | None:
+    """What a valid, unexpired cookie says; None when forged, malformed, expired, or without a session id
+    (signed before sessions had one: it could not be logged out, so its holder logs in again)."""
     try:
         body, sig = value.split(".", 1)
         want = _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
@@ -261,9 +293,40 @@ def read_session_cookie(value: str, secret: str, *, now: float | None = None) ->
             return None
         data = json.loads(_unb64(body))
         t = time.time() if now is None else now
-        if int(data["exp"]) < t:
+        exp = int(data["exp"])
+        if exp < t:
             return None
-        h = data["h"]
-        return h if isinstance(h, str) else None
+        h, sid = data["h"], data["sid"]
+        if not (isinstance(h, str) and isinstance(sid, str) and 0 < len(sid) <= 64):
+            return None
+        return SessionCookie(h, sid, exp)
     except (ValueError, KeyError, TypeError):
         return None
+
+
+ENDED_SESSION_GRACE = timedelta(hours=1)
+"""How long past its cookie's expiry an ended session is kept: another host whose clock is behind still refuses
+the cookie in that time (its own clock says the cookie has not expired yet)."""
+
+
+def end_session(session: Session, cookie: SessionCookie, *, now: datetime | None = None) -> None:
+    """End the session ``cookie`` names (logging out): from the commit on, every service process sharing the store
+    refuses that cookie (:func:`session_ended`). Ending it again changes nothing. Also deletes the ended sessions
+    whose cookies expired more than :data:`ENDED_SESSION_GRACE` ago, so the table does not grow without bound."""
+    t = utcnow() if now is None else now
+    values = {"session_id": cookie.session_id, "expires_at": cookie.expires_at, "ended_at": t}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(EndedSession).values(values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(EndedSession).values(values).on_conflict_do_nothing())
+    session.execute(delete(EndedSession).where(EndedSession.expires_at < t - ENDED_SESSION_GRACE))
+
+
+def session_ended(session: Session, session_id: str) -> bool:
+    """Whether the session ``session_id`` was ended by logging out (one primary-key lookup)."""
+    return session.execute(select(EndedSession.session_id).where(EndedSession.session_id == session_id)).first() \
+        is not None

@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from assetgrade.errors import AssetgradeError, NotFoundError, PermissionDeniedError, StoreError, ValidationError
-from assetgrade.rest.auth import Principal, TokenCache, authenticate, hash_token, read_session_cookie, require
+from assetgrade.rest.auth import (
+    Principal,
+    TokenCache,
+    authenticate,
+    hash_token,
+    read_session_cookie,
+    require,
+    session_ended,
+)
 from assetgrade.rest.errors import AuthenticationError, path_redactor
 from assetgrade.rest.settings import RestSettings
 
@@ -177,17 +185,18 @@ _COOKIE_WRITE_HINT = ("; the session cookie is accepted for writes only from thi
                       " sends 'Authorization: Bearer <token>'")
 
 
-def _token_hash(request: Request, state: AppState) -> str:
+def _credentials(request: Request, state: AppState) -> tuple[str, str | None]:
+    """The token hash the request authenticates with, and the session id when that is the session cookie."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("the Authorization header must be 'Bearer <token>'")
-        return hash_token(token.strip())
+        return hash_token(token.strip()), None
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        h = read_session_cookie(cookie, state.settings.session_secret)
-        if h is None:
+        session = read_session_cookie(cookie, state.settings.session_secret)
+        if session is None:
             raise AuthenticationError("the session expired or is not valid; log in again")
         if request.method in WRITE_METHODS:
             # the browser sends the cookie with any request to this site, also one a page on a sibling subdomain
@@ -196,21 +205,30 @@ def _token_hash(request: Request, state: AppState) -> str:
                 refuse_cross_site(request, "form post")
             else:
                 refuse_cross_site(request, "API write with the session cookie", _COOKIE_WRITE_HINT)
-        return h
+        return session.token_hash, session.session_id
     raise AuthenticationError("no credentials: send 'Authorization: Bearer <token>' or log in")
 
 
 def current_principal(request: Request) -> Principal:
-    """The caller, from a bearer token or the signed session cookie; 401 when absent or unknown."""
+    """The caller, from a bearer token or the signed session cookie; 401 when absent, unknown, or a session that
+    was logged out.
+
+    A session cookie costs one primary-key lookup of its session id in ``ended_sessions`` on every
+    request (never cached: another service process may have ended it a moment ago); the token itself
+    comes from the token cache when it is fresh there.
+    """
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
     state = app_state(request)
-    h = _token_hash(request, state)
+    h, session_id = _credentials(request, state)
     principal = state.tokens.get(h)
-    if principal is None:
+    if principal is None or session_id is not None:
         with state.workspace.session(readonly=True) as s:
-            principal = authenticate(s, h, state.tokens)
+            if session_id is not None and session_ended(s, session_id):
+                raise AuthenticationError("this session was logged out; log in again")
+            if principal is None:
+                principal = authenticate(s, h, state.tokens)
     request.state.principal = principal
     return principal
 

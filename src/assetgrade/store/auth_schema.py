@@ -1,4 +1,4 @@
-"""Tables of the REST service: hashed API tokens (roles admin, reviewer, station) and station telemetry."""
+"""Tables of the REST service: hashed API tokens (roles admin, reviewer, station), ended web sessions, telemetry."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assetgrade.store.schema import COUNTER, Base, utcnow
 
-__all__ = ["ROLES", "TELEMETRY_KINDS", "ApiToken", "TelemetryRecord"]
+__all__ = ["ROLES", "TELEMETRY_KINDS", "ApiToken", "EndedSession", "TelemetryRecord"]
 
 ROLES = ("admin", "reviewer", "station")
 TELEMETRY_KINDS = ("prediction", "features")
@@ -35,6 +35,28 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """After this time the token no longer authenticates; None: it does until revoked (migration 0006)."""
+
+
+class EndedSession(Base):
+    """A web UI session ended by logging out (migration 0008): its cookie is refused until the cookie expires.
+
+    The signed session cookie names its session by a random id; every request made with a cookie
+    looks that id up here (the primary key: one indexed lookup), so a copy of the cookie taken before
+    logging out is refused by every service process sharing the store. A row is deleted once the
+    cookie it refuses has expired (by ``expires_at``, indexed), so the table holds only the logouts of
+    the last session lifetime. It holds nothing secret: an ended id opens no session.
+
+    Examples
+    --------
+    >>> EndedSession.__tablename__
+    'ended_sessions'
+    """
+
+    __tablename__ = "ended_sessions"
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    """When the session's cookie expires: after it the cookie is refused anyway, and the row may go."""
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TelemetryRecord(Base):

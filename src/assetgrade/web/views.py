@@ -25,7 +25,14 @@ from assetgrade.errors import (
     StoreError,
     ValidationError,
 )
-from assetgrade.rest.auth import Principal, authenticate, hash_token, sign_session_cookie
+from assetgrade.rest.auth import (
+    Principal,
+    authenticate,
+    end_session,
+    hash_token,
+    read_session_cookie,
+    sign_session_cookie,
+)
 from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal, refuse_cross_site
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, review_queue
@@ -90,7 +97,8 @@ def favicon() -> Response:
     return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
-SESSION_ENDED = "Your session has ended (it timed out, or its token was revoked or expired): log in again."
+SESSION_ENDED = ("Your session has ended (it was logged out or timed out, or its token was revoked or expired):"
+                 " log in again.")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -129,7 +137,16 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    """End the session in the store (a copy of the cookie is refused from now on, by every service process), then
+    delete the cookie in the browser. A post without Origin or Sec-Fetch-Site passes: it only ends the session the
+    cookie names, also for whoever holds a leaked copy and wants it dead."""
     _same_origin(request)
+    state = app_state(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = read_session_cookie(cookie, state.settings.session_secret) if cookie else None
+    if session is not None:  # an expired or forged cookie names no session to end
+        with state.workspace.session() as s:
+            end_session(s, session)
     resp = RedirectResponse("/ui/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
