@@ -33,11 +33,13 @@ class RestEnv:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
     def login(self, name: str) -> TestClient:
-        """The client, logged in to the web UI as token ``name`` (any earlier session dropped)."""
+        """The client, logged in to the web UI as token ``name`` (any earlier session dropped); from now on it sends
+        the service's ``Origin`` as a browser does (a cookie write without Origin or Sec-Fetch-Site is refused)."""
         self.client.cookies.clear()
         r = self.client.post("/ui/login", data={"token": self.tokens[name], "next": "/ui/queue"},
                              follow_redirects=False)
         assert r.status_code == 303, r.text
+        self.client.headers["Origin"] = str(self.client.base_url).rstrip("/")
         return self.client
 
 

@@ -70,8 +70,7 @@ def test_a_cookie_delete_is_checked_too(fresh_env: RestEnv, browser: TestClient)
     pytest.param({"Origin": SITE}, id="same-origin"),
     pytest.param({"Origin": SITE, "Sec-Fetch-Site": "same-origin"}, id="same-origin-fetch-metadata"),
     pytest.param({"Sec-Fetch-Site": "same-origin"}, id="fetch-metadata-only"),
-    pytest.param({}, id="no-browser-headers"),  # a script such as curl: it cannot carry another site's forgery
-])
+])  # neither header: refused since a browser always sends one (test_rest_cookie_strict.py)
 def test_a_cookie_write_from_the_service_s_own_pages_passes(fresh_env: RestEnv, browser: TestClient,
                                                             headers: dict[str, str]) -> None:
     r = browser.post("/api/v1/assets", json={"id": "own-1", "asset_type": "pump"}, headers=headers)

@@ -15,6 +15,7 @@ def _login(env: Any, name: str) -> TestClient:
     r = c.post("/ui/login", data={"token": env.tokens[name], "next": "/ui/queue"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/ui/queue"
     assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+    c.headers["Origin"] = str(c.base_url).rstrip("/")  # as a browser does with a post
     return c
 
 

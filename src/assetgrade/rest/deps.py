@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["SESSION_COOKIE", "WRITE_METHODS", "AppState", "app_state", "current_principal", "grader_bundle_info",
-           "load_workspace_grader", "refuse_cross_site", "roles", "unusable_grader"]
+           "load_workspace_grader", "own_origin", "refuse_cross_site", "roles", "unusable_grader"]
 
 SESSION_COOKIE = "assetgrade_session"
 
@@ -157,19 +157,50 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """The methods a request made with the session cookie must come from the service's own pages for."""
 
 
-def refuse_cross_site(request: Request, what: str = "form post", hint: str = "") -> None:
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of a serialized origin (RFC 6454: scheme, host, port, nothing else), the default
+    port filled in and the host in lower case; None when it is not one (``null``, another scheme, a path, a user)."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if (scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None or parts.password is not None
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def own_origin(request: Request) -> str:
+    """The service's origin as the browser sees it: the request's ``Host``, with ``https`` when the session cookie
+    is sent over HTTPS only (``cookie_secure``: a TLS-terminating proxy in front speaks plain HTTP to the service,
+    whose ``proxy_headers=False`` takes no ``X-Forwarded-Proto``), else the scheme the request came in with."""
+    scheme = "https" if app_state(request).settings.cookie_secure else request.url.scheme
+    return f"{scheme}://{request.headers.get('host', '')}"
+
+
+def refuse_cross_site(request: Request, what: str = "form post", hint: str = "", *, browser_only: bool = False) -> None:
     """Refuse a request another site's page made (cross-site request forgery): PermissionDeniedError (403).
 
     A browser's own ``Sec-Fetch-Site`` decides where it sends one (HTTPS and localhost): only
     ``same-origin`` and ``none`` (the user's own action, e.g. reloading a posted page) pass, so a
     page on a sibling subdomain (``same-site``, which a SameSite cookie does not stop) is refused. It
     compares origins as the browser saw them, so a TLS proxy in front, which sends its own ``Host``,
-    does not make every post look foreign. Without it, the ``Origin`` header must name the host the
-    request was sent to; ``Origin: null`` is refused too: a sandboxed frame on another site sends it
-    (a login forced onto someone else's token over plain HTTP), while the UI's own pages, served with
-    ``Referrer-Policy: same-origin``, always send their origin. A request with neither header passes
-    (a script such as curl, which cannot carry another site's forgery). This is the OWASP CSRF
-    prevention cheat sheet's "verifying origin with standard headers" and "Fetch Metadata" defence.
+    does not make every post look foreign. Without it, the ``Origin`` header must be the service's own
+    origin (:func:`own_origin`): the same scheme, host and port (``http://host`` is not ``https://host``;
+    a default port may be left out); ``Origin: null`` is refused too: a sandboxed frame on another site
+    sends it (a login forced onto someone else's token over plain HTTP), while the UI's own pages, served
+    with ``Referrer-Policy: same-origin``, always send their origin. With neither header, ``browser_only``
+    (a write made with the session cookie) refuses: every current browser sends ``Sec-Fetch-Site`` with
+    every request and ``Origin`` with every cross-origin POST, so such a write comes from a client holding
+    a copied cookie, which must use its own bearer token. Otherwise (the login and logout forms) it passes:
+    a script such as curl cannot carry another site's forgery. This is the OWASP CSRF prevention cheat
+    sheet's "verifying origin with standard headers" ("if neither is present, block") and "Fetch Metadata"
+    defence.
     """
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
@@ -177,12 +208,19 @@ def refuse_cross_site(request: Request, what: str = "form post", hint: str = "")
         if site not in ("same-origin", "none"):
             raise PermissionDeniedError(f"cross-site {what} refused (Sec-Fetch-Site {site}, Origin {origin}){hint}")
         return
-    if origin and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host")):
-        raise PermissionDeniedError(f"cross-site {what} refused (Origin {origin}){hint}")
+    if origin is None:
+        if browser_only:
+            raise PermissionDeniedError(f"{what} refused: it carries neither Origin nor Sec-Fetch-Site, which every"
+                                        f" current browser sends, so it did not come from this service's pages{hint}")
+        return
+    own = own_origin(request)
+    key = _origin_key(origin)
+    if key is None or key != _origin_key(own):
+        raise PermissionDeniedError(f"cross-site {what} refused (Origin {origin}; this service is {own}){hint}")
 
 
 _COOKIE_WRITE_HINT = ("; the session cookie is accepted for writes only from this service's own pages: an API client"
-                      " sends 'Authorization: Bearer <token>'")
+                      " or script sends 'Authorization: Bearer <token>'")
 
 
 def _credentials(request: Request, state: AppState) -> tuple[str, str | None]:
@@ -202,9 +240,9 @@ def _credentials(request: Request, state: AppState) -> tuple[str, str | None]:
             # the browser sends the cookie with any request to this site, also one a page on a sibling subdomain
             # (same site, so SameSite=strict lets it through) makes: a bodiless POST .../grade with an admin's cookie
             if request.url.path.startswith("/ui/"):
-                refuse_cross_site(request, "form post")
+                refuse_cross_site(request, "form post", _COOKIE_WRITE_HINT, browser_only=True)
             else:
-                refuse_cross_site(request, "API write with the session cookie", _COOKIE_WRITE_HINT)
+                refuse_cross_site(request, "API write with the session cookie", _COOKIE_WRITE_HINT, browser_only=True)
         return session.token_hash, session.session_id
     raise AuthenticationError("no credentials: send 'Authorization: Bearer <token>' or log in")
 
