@@ -40,6 +40,7 @@ from assetgrade.rest.routes.review import queue_item, queue_label_round, round_j
 from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
+from assetgrade.store.results import list_reviews
 from assetgrade.store.schema import Evidence, Review
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body
 from assetgrade.web.page import load_asset_page
@@ -63,14 +64,17 @@ def _reviewer(request: Request) -> Principal:
 
 def _saved(request: Request, who: Principal) -> str | None:
     """The asset a ``?saved=`` link names, when its newest review is this reviewer's: a link cannot make the
-    page say "Review of <any text> saved." (the text was the link's own)."""
+    page say "Review of <any text> saved." (the text was the link's own).
+
+    Newest is the review of the highest asset version (:func:`list_reviews`), not the latest ``created_at``:
+    a review written by a server whose clock is behind is still the newest when it made the newest version.
+    """
     asset_id = request.query_params.get("saved")
     if not asset_id or len(asset_id) > 200:
         return None
     with app_state(request).workspace.session(readonly=True) as s:
-        newest = s.scalar(select(Review.reviewer).where(Review.asset_id == asset_id)
-                          .order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
-    return asset_id if newest == who.name else None
+        newest = list_reviews(s, asset_id, limit=1)
+    return asset_id if newest and newest[0].reviewer == who.name else None
 
 
 def _same_origin(request: Request) -> None:

@@ -1,0 +1,43 @@
+"""The UI and REST reads that say which change of an asset came last follow the asset version, not a server's clock.
+
+With servers on hosts whose clocks disagree, ``created_at`` says nothing about which review came last
+(docs/review.md, "From reviews to training labels"); each test writes the skewed times explicitly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from assetgrade.store.schema import Review
+
+
+def _review(env: Any, name: str, aid: str, grade: str = "B") -> str:
+    """A review by ``name`` on the asset's current version (REST); its id."""
+    v = env.client.get(f"/api/v1/assets/{aid}", headers=env.auth(name)).json()["version"]
+    r = env.client.post(f"/api/v1/assets/{aid}/reviews", headers=env.auth(name),
+                        json={"expected_version": v, "grade": grade})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _stamp(env: Any, review_id: str, at: datetime) -> None:
+    """Write ``created_at`` as a server whose clock is off would have."""
+    with env.ws.session() as s:
+        s.execute(sa.update(Review).where(Review.id == review_id).values(created_at=at))
+
+
+def test_saved_banner_names_the_review_of_the_newest_version(fresh_env: Any) -> None:
+    env = fresh_env
+    aid = env.assets[0].asset_id
+    first = _review(env, "alice", aid)   # produces version n
+    second = _review(env, "bob", aid)    # produces version n + 1, written by a server 1 h behind
+    with env.ws.session(readonly=True) as s:
+        at = s.scalar(sa.select(Review.created_at).where(Review.id == first))
+    _stamp(env, second, at - timedelta(hours=1))
+    bob = env.login("bob").get(f"/ui/queue?saved={aid}")
+    assert bob.status_code == 200 and f"Review of <bdi>{aid}</bdi> saved." in bob.text
+    alice = env.login("alice").get(f"/ui/queue?saved={aid}")
+    assert alice.status_code == 200 and "saved." not in alice.text
