@@ -17,7 +17,8 @@ from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from assetgrade.store.auth_schema import TelemetryRecord
-from assetgrade.store.schema import Asset, Evidence, Prediction, PredictionHead, Review
+from assetgrade.store.precedence import produced_version
+from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, PredictionHead, Review
 
 __all__ = [
     "AssetRow",
@@ -25,6 +26,7 @@ __all__ = [
     "QueueRow",
     "asset_rows",
     "dashboard_series",
+    "evidence_changed_last",
     "last_change",
     "latest_predictions",
     "latest_summaries",
@@ -201,15 +203,48 @@ def asset_rows(
 
 
 def last_change(session: Session, asset_id: str) -> tuple[str, datetime] | None:
-    """Who last changed ``asset_id`` and when (the writes that raise its version: a review, new evidence), or None."""
-    row = session.execute(
-        select(Review.reviewer, Review.created_at).where(Review.asset_id == asset_id)
-        .order_by(Review.created_at.desc()).limit(1)
+    """Who last changed ``asset_id`` and when (the writes that raise its version: a review, new evidence), or None.
+
+    Who is the reviewer, or ``"new evidence"``; when is the time the writing server stamped (shown, never compared
+    across servers): see :func:`evidence_changed_last` for which change came last.
+    """
+    change = _last_change(session, asset_id)
+    return None if change is None else (change[0], change[1])
+
+
+def evidence_changed_last(session: Session, asset_id: str) -> bool:
+    """Whether the asset's last change (the last write that raised its version) added evidence, not a review."""
+    change = _last_change(session, asset_id)
+    return change is not None and change[2]
+
+
+def _last_change(session: Session, asset_id: str) -> tuple[str, datetime, bool] | None:
+    """(reviewer or "new evidence", its time, whether it was evidence) of the asset's last change, or None.
+
+    Only reviews and new evidence raise an asset's version (store.md), and the versions of one asset are totally
+    ordered whichever server wrote them: so when the asset is past the version its newest review produced (that
+    review's ``review.add`` event, :mod:`~assetgrade.store.precedence`), evidence was added after it, whatever the
+    clocks of the servers say. Evidence additions record no version of their own, so that difference is the order.
+    Only a review whose event holds no version is compared with the newest evidence by time.
+    """
+    version, event = produced_version()
+    newest = session.execute(
+        select(Review.reviewer, Review.created_at, version).outerjoin(AuditEvent, event)
+        .where(Review.asset_id == asset_id)
+        .order_by(func.coalesce(version, -1).desc(), Review.created_at.desc(), Review.id.desc()).limit(1)
     ).first()
     added = session.execute(select(func.max(Evidence.created_at)).where(Evidence.asset_id == asset_id)).scalar()
-    if added is not None and (row is None or _utc(added) > _utc(row[1])):
-        return "new evidence", added
-    return None if row is None else (row[0], row[1])
+    if added is None:
+        return None if newest is None else (newest[0], newest[1], False)
+    if newest is None:
+        return "new evidence", added, True
+    reviewer, reviewed, produced = newest
+    if produced is not None:
+        current = session.execute(select(Asset.version).where(Asset.id == asset_id)).scalar()
+        evidence_last = current is not None and int(current) > int(produced)
+    else:
+        evidence_last = _utc(added) > _utc(reviewed)
+    return ("new evidence", added, True) if evidence_last else (reviewer, reviewed, False)
 
 
 def _utc(ts: datetime) -> datetime:

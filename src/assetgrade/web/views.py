@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -14,7 +13,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from assetgrade.errors import (
@@ -35,13 +33,12 @@ from assetgrade.rest.auth import (
 )
 from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal, refuse_cross_site
 from assetgrade.rest.errors import AuthenticationError, status_for
-from assetgrade.rest.queries import dashboard_series, review_queue
+from assetgrade.rest.queries import dashboard_series, evidence_changed_last, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
 from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_reviews
-from assetgrade.store.schema import Evidence, Review
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body
 from assetgrade.web.page import load_asset_page
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -341,14 +338,10 @@ async def post_review(request: Request, asset_id: str) -> Response:
 
 def _evidence_after_reviews(request: Request, asset_id: str) -> bool:
     """Whether the asset's newest change is evidence added after its newest review: then a conflict was caused by
-    that evidence, and the panel must not offer an older review as "their review"."""
-    def utc(ts: datetime) -> datetime:
-        return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
+    that evidence, and the panel must not offer an older review as "their review". After is by the asset version
+    (:func:`evidence_changed_last`), not by the clocks of the servers that wrote them."""
     with app_state(request).workspace.session(readonly=True) as s:
-        added = s.scalar(select(func.max(Evidence.created_at)).where(Evidence.asset_id == asset_id))
-        reviewed = s.scalar(select(func.max(Review.created_at)).where(Review.asset_id == asset_id))
-    return added is not None and (reviewed is None or utc(added) > utc(reviewed))
+        return evidence_changed_last(s, asset_id)
 
 
 def _field_error(request: Request, exc: ValidationError) -> tuple[str, str] | None:
