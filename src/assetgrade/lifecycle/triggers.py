@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetgrade.audit.drift import two_proportion_test
+from assetgrade.store.precedence import is_machine_label
 from assetgrade.store.schema import Label, Prediction, Review
 
 if TYPE_CHECKING:
@@ -109,16 +110,20 @@ def override_stats(session: Session, *, model_version: str | Collection[str] | N
 
 
 def new_reviewed_labels(session: Session, since: datetime | None = None) -> int:
-    """Grade labels from reviews created after ``since`` (all when None; a naive time is taken as UTC).
+    """Grade labels from persons' reviews created after ``since`` (all when None; a naive time is taken as UTC).
 
+    A review posted under a machine's name (``Model``, ``pseudo``:
+    :func:`~assetgrade.store.precedence.is_machine_label`) is a machine label and not counted, as retrain
+    does not count it as reviewed.
     ``since`` is converted to UTC first: SQLite keeps the UTC clock time without its offset and
     compares the text, so the same instant given in another time zone counted other labels.
     A label created at ``since`` exactly is not counted.
     """
-    q = select(func.count()).select_from(Label).where(Label.kind == "grade", Label.source == "review")
+    q = (select(Label.annotator, func.count()).where(Label.kind == "grade", Label.source == "review")
+         .group_by(Label.annotator))
     if since is not None:
         q = q.where(Label.created_at > _utc(since))
-    return int(session.scalar(q) or 0)
+    return sum(int(n) for annotator, n in session.execute(q).tuples() if not is_machine_label("review", annotator))
 
 
 def _utc(value: Any) -> datetime | None:
