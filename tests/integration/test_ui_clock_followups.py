@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from assetgrade.store import add_evidence
@@ -87,3 +88,19 @@ def test_conflict_names_the_reviewer_after_evidence_whose_clock_is_ahead(fresh_e
                                                                    "defects_json": "[]"})
     assert page.status_code == 409 and "Their review: grade <strong>B</strong>" in page.text
     assert "New evidence was added" not in page.text
+
+
+@pytest.mark.parametrize(("shown", "kept"), [
+    ("http://testserver/ui/queue?offset=50", True),
+    ("http://TESTSERVER:80/ui/queue?offset=50", True),      # the same origin: default port, host in any case
+    ("https://testserver/ui/queue?offset=50", False),       # another scheme on the same host
+    ("http://testserver:8080/ui/queue?offset=50", False),   # another port
+    ("http://user@testserver/ui/queue?offset=50", False),   # not an origin's form
+])
+def test_htmx_login_redirect_keeps_only_a_page_of_this_origin(demo_env: Any, shown: str, kept: bool) -> None:
+    c = demo_env.client
+    c.cookies.clear()
+    r = c.get("/ui/queue", headers={"HX-Request": "true", "HX-Current-URL": shown}, follow_redirects=False)
+    assert r.status_code == 401
+    want = "/ui/queue%3Foffset%3D50" if kept else "/ui/queue"
+    assert r.headers["HX-Redirect"] == f"/ui/login?next={want}"

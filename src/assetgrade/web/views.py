@@ -31,7 +31,14 @@ from assetgrade.rest.auth import (
     read_session_cookie,
     sign_session_cookie,
 )
-from assetgrade.rest.deps import SESSION_COOKIE, app_state, current_principal, refuse_cross_site
+from assetgrade.rest.deps import (
+    SESSION_COOKIE,
+    _origin_key,
+    app_state,
+    current_principal,
+    own_origin,
+    refuse_cross_site,
+)
 from assetgrade.rest.errors import AuthenticationError, status_for
 from assetgrade.rest.queries import dashboard_series, evidence_changed_last, review_queue
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
@@ -382,8 +389,10 @@ def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response
             # the request and the login page swapped into the table. A refresh sends the whole page to the
             # login page (and back to the page it showed); a form post is answered 401, and review.js says
             # so above the form and keeps the input.
+            # only a page of this service's own origin: scheme, host and port, as Origin is checked (RFC 6454)
             shown = urlsplit(request.headers.get("hx-current-url", ""))
-            if shown.netloc == request.headers.get("host") and shown.path.startswith("/ui/"):
+            key = _origin_key(f"{shown.scheme}://{shown.netloc}")
+            if key is not None and key == _origin_key(own_origin(request)) and shown.path.startswith("/ui/"):
                 here = shown.path + (f"?{shown.query}" if shown.query else "")
             if request.method == "GET":
                 return Response(status_code=401,

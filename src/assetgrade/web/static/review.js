@@ -400,7 +400,7 @@
       var el = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector("[role=alert]");
       why = el ? el.textContent.trim() : "";
     } catch (e) { why = ""; }
-    if (xhr.status === 401) { notSaved("your session has ended (it expired, or its token was revoked).", true); }
+    if (xhr.status === 401) { notSaved("your session has ended (it expired, or its token was revoked, or you logged out).", true); }
     else { notSaved("the server answered " + xhr.status + (why ? ": " + why : "") + ".", false); }
   });
   document.body.addEventListener("htmx:sendError", function () {
