@@ -1,6 +1,8 @@
 """YAML that refuses a key given twice in one mapping (plain YAML silently keeps the last one),
 and a document whose aliases expand it beyond :data:`MAX_EXPANDED_NODES` nodes ("billion laughs":
-a few hundred bytes of nested aliases that take seconds and gigabytes to print or hash), with
+a few hundred bytes of nested aliases that take seconds and gigabytes to print or hash) or nests
+deeper than :data:`MAX_DEPTH` levels, counting through aliases (``[[[...]]]`` 1,000 deep was a
+RecursionError traceback), with
 YAML 1.2's plain scalars instead of PyYAML's YAML 1.1 ones: ``no``, ``on``, ``y`` stay text (1.1
 reads them as booleans, so an abbreviation ``no: number`` became ``false: number``), ``1:20`` stays
 text (1.1: the base-60 number 80) and ``010`` is ten (1.1: octal eight)."""
@@ -13,11 +15,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "expanded_size", "load_unique",
-           "mapping_items"]
+__all__ = ["MAX_DEPTH", "MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "expanded_depth",
+           "expanded_size", "load_unique", "mapping_items"]
 
 MAX_EXPANDED_NODES = 200_000
 """The most nodes a settings or ontology document may have once its aliases are expanded."""
+
+MAX_DEPTH = 100
+"""The deepest a settings or ontology document may nest (mappings and lists), aliases expanded; the default
+ontology nests 6 levels. Python builds nested YAML recursively, so without a cap a file of a few
+thousand ``[`` was a RecursionError."""
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -100,6 +107,40 @@ def expanded_size(node: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
     return size(node)
 
 
+def expanded_depth(node: yaml.Node, limit: int = MAX_DEPTH) -> int:
+    """How deep ``node`` nests with every alias expanded (a scalar is 1); counting stops a little past ``limit``.
+
+    Each shared node is measured once, and the walk never goes deeper than ``limit`` + 1 levels, so a
+    chain of aliases that nests thousands of levels deep is measured without recursing that deep.
+    A cyclic document counts as too deep.
+    """
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def depth(n: yaml.Node, level: int) -> int:
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        if key in active or level > limit:
+            return limit + 1
+        children: list[yaml.Node] = []
+        if isinstance(n, yaml.SequenceNode):
+            children = list(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            children = [c for pair in n.value for c in pair]
+        active.add(key)
+        deepest = 0
+        for child in children:
+            deepest = max(deepest, depth(child, level + 1))
+            if level + deepest > limit:
+                break
+        active.discard(key)
+        memo[key] = 1 + deepest
+        return memo[key]
+
+    return depth(node, 1)
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` with :class:`DuplicateKeyError` for repeated keys and a cap on alias expansion.
 
@@ -114,8 +155,26 @@ class UniqueKeyLoader(yaml.SafeLoader):
     True
     """
 
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """PyYAML's, refusing nesting deeper than :data:`MAX_DEPTH` before Python's recursion limit is reached."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                too_deep = f"the document is nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, too_deep, mark)
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self._depth -= 1
+
     def get_single_node(self) -> Any:
         node = super().get_single_node()  # type: ignore[no-untyped-call]
+        if node is not None and expanded_depth(node) > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document's aliases make it nested more than {MAX_DEPTH} levels deep; write the "
+                "values out or use fewer aliases", node.start_mark)
         if node is not None and expanded_size(node) > MAX_EXPANDED_NODES:
             raise yaml.composer.ComposerError(
                 None, None, f"the document's aliases expand it to more than {MAX_EXPANDED_NODES:,} nodes "

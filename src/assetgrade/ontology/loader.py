@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -57,6 +58,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_NO_KEY: Any = object()
+
+
 class _Ctx:
     """Where we are in the file, for error messages."""
 
@@ -64,10 +68,10 @@ class _Ctx:
         self.source = source
         self.entries: dict[tuple[str, str], tuple[_LineDict, Any]] = {}  # (kind, id) -> (holder, key) for lines
 
-    def error(self, msg: str, parent: Any = None, key: Any = None) -> OntologyError:
+    def error(self, msg: str, parent: Any = None, key: Any = _NO_KEY) -> OntologyError:
         line = None
-        if isinstance(parent, _LineDict):
-            line = parent.key_lines.get(key, parent.line) if key is not None else parent.line
+        if isinstance(parent, _LineDict):  # a null key (``~: x``) has a line too
+            line = parent.key_lines.get(key, parent.line) if key is not _NO_KEY else parent.line
         where = f"{self.source}, line {line}" if line else self.source
         return OntologyError(msg, where=where)
 
@@ -78,14 +82,52 @@ def _expect_map(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any) -> _Lin
     return value if isinstance(value, _LineDict) else _LineDict(value)
 
 
+def _is_text(value: Any) -> bool:
+    """Text, or a number written where text belongs (``6205``); not null, a boolean, a list, a mapping or a date."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _text(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any, *, must: str = "must be text",
+          blank_ok: bool = False) -> str:
+    """A text value; null, lists, mappings, booleans and dates are refused (``str()`` made them 'None', "['a']")."""
+    if not _is_text(value):
+        raise ctx.error(f"{what} {must}, got {_kind_of(value)} (quote it, or leave the key out)", parent, key)
+    text = str(value)
+    if not blank_ok and not normalise_term(text):
+        raise ctx.error(f"{what} {text!r} is blank", parent, key)
+    return text
+
+
 def _str_list(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        value = [value]
+    if not isinstance(value, list) or not all(_is_text(v) for v in value):
         raise ctx.error(f"{what} must be a list of strings", parent, key)
-    return tuple(str(v) for v in value)
+    out = tuple(str(v) for v in value)
+    for v in out:  # a blank synonym made lookup('') and link('  ') answer this term
+        if not normalise_term(v):
+            raise ctx.error(f"{what}: {v!r} is blank", parent, key)
+    return out
+
+
+def _severity_list(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any) -> tuple[str, ...]:
+    out = _str_list(ctx, value, what, parent, key)
+    for i, s in enumerate(out):
+        if s in out[:i]:
+            raise ctx.error(f"{what}: {s!r} is given twice", parent, key)
+    return out
 
 
 def _check_keys(ctx: _Ctx, data: _LineDict, allowed: set[str], what: str) -> None:
@@ -108,7 +150,10 @@ def _parse_grades(ctx: _Ctx, data: _LineDict) -> GradeScale:
         if "id" not in g:
             raise ctx.error(f"grades[{i}] needs an 'id'", g)
         gid = _grade_id(ctx, g["id"], i, g)
-        grades.append(Grade(gid, str(g.get("name", gid)), str(g.get("description", ""))))
+        name = _text(ctx, g["name"], f"grades[{i}] name", g, "name") if "name" in g else gid
+        desc = _text(ctx, g["description"], f"grades[{i}] description", g, "description", blank_ok=True) \
+            if "description" in g else ""
+        grades.append(Grade(gid, name, desc))
     ids = [g.id for g in grades]
     if len(set(ids)) != len(ids):
         raise ctx.error(f"grade ids must be unique, got {ids}", data, "grades")
@@ -131,12 +176,15 @@ def _grade_id(ctx: _Ctx, value: Any, i: int, holder: Any) -> str:
 
 
 def _parse_defects(
-    ctx: _Ctx, raw: Any, parent_id: str | None, default_sev: tuple[str, ...], out: dict[str, Defect], holder: Any
+    ctx: _Ctx, raw: Any, parent_id: str | None, default_sev: tuple[str, ...], out: dict[str, Defect], holder: Any,
+    defined: tuple[str, ...] | None = None,
 ) -> None:
+    """One level of the defect tree into ``out``; ``defined``: the top-level ``severities``, if the file has them."""
     table = _expect_map(ctx, raw, "defects", holder, "defects" if parent_id is None else "children")
     for key, body in table.items():
-        if not isinstance(key, str) or not key or "." in key:
-            raise ctx.error(f"defect key {key!r} must be a non-empty name without dots", table, key)
+        if not isinstance(key, str) or not key.strip() or "." in key or key != key.strip():
+            raise ctx.error(f"defect key {key!r} must be a non-empty name without dots or surrounding spaces",
+                            table, key)
         did = f"{parent_id}.{key}" if parent_id else key
         ctx.entries[("defect", did)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"defect {did!r}", table, key)
@@ -147,19 +195,25 @@ def _parse_defects(
             raise ctx.error(
                 f"defect {did!r}: 'kind' must be 'cosmetic' or 'functional', got {kind!r}", spec, "kind"
             )
-        sev = _str_list(ctx, spec.get("severities"), f"defect {did!r} severities", spec, "severities")
+        sev = _severity_list(ctx, spec.get("severities"), f"defect {did!r} severities", spec, "severities")
+        for s in sev:
+            if defined is not None and s not in defined:
+                raise ctx.error(f"defect {did!r}: severity {s!r} is not in the top-level 'severities' "
+                                f"{list(defined)}; add it there or leave it out", spec, "severities")
         severities = sev or (inherited.severities if inherited else default_sev)
         out[did] = Defect(
             id=did,
-            name=str(spec.get("name", key.replace("_", " "))),
+            name=_text(ctx, spec["name"], f"defect {did!r} name", spec, "name") if "name" in spec
+            else key.replace("_", " "),
             kind=kind,
             severities=severities,
             parent=parent_id,
             synonyms=_str_list(ctx, spec.get("synonyms"), f"defect {did!r} synonyms", spec, "synonyms"),
-            description=str(spec.get("description", "")),
+            description=_text(ctx, spec["description"], f"defect {did!r} description", spec, "description",
+                              blank_ok=True) if "description" in spec else "",
         )
         if "children" in spec:
-            _parse_defects(ctx, spec["children"], did, severities, out, spec)
+            _parse_defects(ctx, spec["children"], did, severities, out, spec, defined)
 
 
 def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
@@ -167,19 +221,26 @@ def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
     table = _expect_map(ctx, raw, "components", data, "components")
     out: dict[str, Component] = {}
     for key, body in table.items():
-        ctx.entries[("component", str(key))] = (table, key)
+        cid = _text(ctx, key, "a component id", table, key, must="must be a name")
+        if cid != cid.strip():
+            raise ctx.error(f"component id {cid!r} must be without surrounding spaces", table, key)
+        ctx.entries[("component", cid)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"component {key!r}", table, key)
         _check_keys(ctx, spec, {"name", "synonyms", "parent"}, f"component {key!r}")
         parent = spec.get("parent")
-        out[str(key)] = Component(
-            id=str(key),
-            name=str(spec.get("name", str(key).replace("_", " "))),
+        out[cid] = Component(
+            id=cid,
+            name=_text(ctx, spec["name"], f"component {cid!r} name", spec, "name") if "name" in spec
+            else cid.replace("_", " "),
             synonyms=_str_list(ctx, spec.get("synonyms"), f"component {key!r} synonyms", spec, "synonyms"),
-            parent=str(parent) if parent is not None else None,
+            parent=_text(ctx, parent, f"component {cid!r} parent", spec, "parent") if parent is not None else None,
         )
     for c in out.values():
         if c.parent is not None and c.parent not in out:
-            raise ctx.error(f"component {c.id!r}: unknown parent {c.parent!r}", table, c.id)
+            holder, key = ctx.entries[("component", c.id)]
+            spec = holder[key]
+            raise ctx.error(f"component {c.id!r}: unknown parent {c.parent!r}; known: {sorted(out)}",
+                            spec if isinstance(spec, _LineDict) else holder, "parent" if spec else key)
     for c in out.values():  # parents must form a tree: following them from any component ends
         chain = [c.id]
         parent = c.parent
@@ -200,14 +261,19 @@ def _parse_rubric(
     default = str(raw.get("default_grade", scale.names[0]))
     if default not in scale.names:
         raise ctx.error(f"rubric default_grade {default!r} is not a grade; allowed: {list(scale.names)}", raw)
+    raw_rules = raw.get("rules")
+    if raw_rules is not None and not isinstance(raw_rules, list):
+        raise ctx.error(f"rubric 'rules' must be a list of rules, got {_kind_of(raw_rules)}", raw, "rules")
     rules: list[Rule] = []
-    for i, item in enumerate(raw.get("rules") or []):
+    for i, item in enumerate(raw_rules or []):
         r = _expect_map(ctx, item, f"rubric.rules[{i}]", raw, "rules")
         _check_keys(ctx, r, {"defect", "kind", "severity", "grade"}, f"rubric.rules[{i}]")
         grade = str(r.get("grade"))
         if grade not in scale.names:
             raise ctx.error(f"rubric.rules[{i}]: grade {grade!r} unknown; allowed: {list(scale.names)}", r, "grade")
         defect = r.get("defect")
+        if defect is not None and not isinstance(defect, str):
+            raise ctx.error(f"rubric.rules[{i}]: defect must be a defect id, got {_kind_of(defect)}", r, "defect")
         if defect is not None and defect not in defects:
             raise ctx.error(
                 f"rubric.rules[{i}]: unknown defect {defect!r}; known: {sorted(defects)}", r, "defect"
@@ -226,6 +292,25 @@ def _parse_rubric(
     return Rubric(rules=tuple(rules), scale=scale, default_grade=default)
 
 
+def _parse_abbreviations(ctx: _Ctx, top: _LineDict) -> dict[str, str]:
+    """Lower-case abbreviation -> expansion; two spellings of one abbreviation with different expansions are
+    refused (``REPL`` then ``repl``: the second silently replaced the first; NFC/NFD and full-width forms alike)."""
+    raw = _expect_map(ctx, top.get("abbreviations") or {}, "abbreviations", top, "abbreviations")
+    out: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # NFKC + case fold -> (as written, expansion)
+    for k, v in raw.items():
+        key = _text(ctx, k, "an abbreviation", raw, k)
+        expansion = _text(ctx, v, f"abbreviation {key!r}", raw, k, must="must expand to text")
+        folded = unicodedata.normalize("NFKC", key).casefold()
+        prior = seen.get(folded)
+        if prior is not None and prior[1] != expansion:
+            raise ctx.error(f"abbreviation {key!r} ({expansion!r}) is the same abbreviation as {prior[0]!r} "
+                            f"({prior[1]!r}) once case and Unicode form are ignored; keep one", raw, k)
+        seen[folded] = (key, expansion)
+        out[key.lower()] = expansion
+    return out
+
+
 def _build_terms(
     ctx: _Ctx, data: _LineDict, defects: Mapping[str, Defect], components: Mapping[str, Component]
 ) -> dict[str, TermMatch]:
@@ -235,7 +320,7 @@ def _build_terms(
         key = normalise_term(term)
         prior = terms.get(key)
         if prior is not None and (prior.kind, prior.id) != (match.kind, match.id):
-            holder, key = ctx.entries.get((match.kind, match.id), (data, None))
+            holder, key = ctx.entries.get((match.kind, match.id), (data, _NO_KEY))
             same = "" if prior.term == term else f" (as {prior.term!r}, the same term once normalised)"
             raise ctx.error(
                 f"term {term!r} is used for both {prior.kind} {prior.id!r}{same} and {match.kind} {match.id!r}",
@@ -257,20 +342,24 @@ def parse_ontology(data: Any, source: str = "<memory>") -> Ontology:
     top = _expect_map(ctx, data, "the ontology file", None, None)
     _check_keys(ctx, top, _TOP_KEYS, "the top level")
     scale = _parse_grades(ctx, top)
-    default_sev = _str_list(ctx, top.get("severities"), "severities", top, "severities") or DEFAULT_SEVERITIES
+    defined: tuple[str, ...] | None = None
+    if "severities" in top:
+        defined = _severity_list(ctx, top["severities"], "'severities'", top, "severities")
+        if not defined:
+            raise ctx.error("'severities' must list at least one severity (or leave the key out for "
+                            f"{list(DEFAULT_SEVERITIES)})", top, "severities")
     defects: dict[str, Defect] = {}
     if "defects" not in top:
         raise ctx.error("the ontology needs a 'defects' taxonomy", top)
-    _parse_defects(ctx, top["defects"], None, default_sev, defects, top)
+    _parse_defects(ctx, top["defects"], None, defined or DEFAULT_SEVERITIES, defects, top, defined)
     components = _parse_components(ctx, top)
-    abbr_raw = _expect_map(ctx, top.get("abbreviations") or {}, "abbreviations", top, "abbreviations")
-    abbreviations = {str(k).lower(): str(v) for k, v in abbr_raw.items()}
+    abbreviations = _parse_abbreviations(ctx, top)
     rubric = _parse_rubric(ctx, top, scale, defects)
     terms = _build_terms(ctx, top, defects, components)
     canonical = json.dumps(_plain(top), sort_keys=True, separators=(",", ":"), default=str)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:12]
     return Ontology(
-        name=str(top.get("name", "unnamed")),
+        name=_text(ctx, top["name"], "'name'", top, "name") if "name" in top else "unnamed",
         version=version,
         grades=scale,
         defects=defects,
