@@ -3,10 +3,13 @@ traceback or a silently wrong value ('None' as a name, an empty synonym that lin
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assetgrade.errors import OntologyError
-from assetgrade.ontology import loads_ontology
+from assetgrade.ontology import load_ontology, loads_ontology
+from assetgrade.ontology.loader import MAX_ONTOLOGY_BYTES
 from assetgrade.strict_yaml import MAX_DEPTH, load_unique
 
 MINIMAL = """\
@@ -114,3 +117,13 @@ def test_numbers_stay_allowed_where_text_belongs_and_equal_abbreviations_pass() 
     assert ont.abbreviations == {"repl": "replace", "7": "seven"}
     match = ont.lookup("6205")
     assert match is not None and match.id == "bearing"
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(MINIMAL + "# " + "x" * MAX_ONTOLOGY_BYTES + "\n", encoding="utf-8")
+    with pytest.raises(OntologyError, match="larger than") as info:  # was parsed in full, seconds per MB
+        load_ontology(huge)
+    assert info.value.where == str(huge)
+    with pytest.raises(OntologyError, match="larger than"):
+        loads_ontology("y" * (MAX_ONTOLOGY_BYTES + 1), source="big.yaml")

@@ -27,7 +27,10 @@ from assetgrade.ontology.model import (
 )
 from assetgrade.strict_yaml import DuplicateKeyError, UniqueKeyLoader, mapping_items
 
-__all__ = ["default_ontology", "load_ontology", "parse_ontology"]
+__all__ = ["MAX_ONTOLOGY_BYTES", "default_ontology", "load_ontology", "parse_ontology"]
+
+MAX_ONTOLOGY_BYTES = 4 * 1024 * 1024
+"""The largest ontology file read (the default is about 10 kB); PyYAML parses a few hundred kB a second."""
 
 DEFAULT_SEVERITIES = ("minor", "moderate", "severe")
 _TOP_KEYS = {"name", "grades", "severities", "defects", "components", "abbreviations", "rubric"}
@@ -383,6 +386,9 @@ def load_ontology(path: str | Path) -> Ontology:
     """Load and validate an ontology YAML file; errors name the file, key and line."""
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_ONTOLOGY_BYTES:
+            raise OntologyError(f"the file is larger than {MAX_ONTOLOGY_BYTES:,} bytes ({p.stat().st_size:,}); "
+                                "an ontology is text a person edits", where=str(p))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise OntologyError("file not found", where=str(p)) from None
@@ -393,6 +399,9 @@ def load_ontology(path: str | Path) -> Ontology:
 
 def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
     """Parse ontology YAML text."""
+    if len(text) > MAX_ONTOLOGY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_ONTOLOGY_BYTES:
+        raise OntologyError(f"the text is larger than {MAX_ONTOLOGY_BYTES:,} bytes; an ontology is text a person "
+                            "edits", where=source)
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except DuplicateKeyError as exc:
