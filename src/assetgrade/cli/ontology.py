@@ -16,6 +16,18 @@ __all__ = ["register"]
 
 
 
+def _resolve_path(file: Path | None, workspace: Path | None) -> Path | None:
+    """The ontology file to show; None: the shipped one."""
+    if file is not None:
+        return file
+    if workspace is not None:
+        from assetgrade.cli.workspace import open_workspace
+
+        ws = open_workspace(workspace)
+        return ws.config.ontology_path(ws.path)
+    return None
+
+
 def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
     if file is not None:
         return load_ontology(file)
@@ -56,8 +68,16 @@ def show(
     workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE", help=(
         "Workspace whose ontology to show, without --file (default: $ASSETGRADE_WORKSPACE or the current folder)."),
         show_default=False),
+    as_yaml: bool = typer.Option(False, "--yaml", help=(
+        "Print the ontology as YAML (comments dropped) that 'ontology check' and --file read back to the same "
+        "ontology and version, instead of tables.")),
 ) -> None:
     """Print the grade scale, defect taxonomy with rubric grades, components and abbreviations."""
+    if as_yaml:
+        from assetgrade.ontology.loader import ontology_yaml
+
+        typer.echo(ontology_yaml(_resolve_path(file, workspace)), nl=False)
+        return
     ont = _resolve(file, workspace)
     console.print(styled("bold", ont.name, f" version {ont.version} ({ont.source})"))
     grades = Table("grade", "name", "description", title="Grades (best first)")

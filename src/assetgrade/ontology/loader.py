@@ -27,7 +27,7 @@ from assetgrade.ontology.model import (
 )
 from assetgrade.strict_yaml import DuplicateKeyError, UniqueKeyLoader, mapping_items
 
-__all__ = ["MAX_ONTOLOGY_BYTES", "default_ontology", "load_ontology", "parse_ontology"]
+__all__ = ["MAX_ONTOLOGY_BYTES", "default_ontology", "load_ontology", "ontology_yaml", "parse_ontology"]
 
 MAX_ONTOLOGY_BYTES = 4 * 1024 * 1024
 """The largest ontology file read (the default is about 10 kB); PyYAML parses a few hundred kB a second."""
@@ -382,28 +382,32 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def load_ontology(path: str | Path) -> Ontology:
-    """Load and validate an ontology YAML file; errors name the file, key and line."""
-    p = Path(path)
+def _read_text(p: Path) -> str:
+    """An ontology file's text: at most MAX_ONTOLOGY_BYTES of UTF-8."""
     try:
         if p.stat().st_size > MAX_ONTOLOGY_BYTES:
             raise OntologyError(f"the file is larger than {MAX_ONTOLOGY_BYTES:,} bytes ({p.stat().st_size:,}); "
                                 "an ontology is text a person edits", where=str(p))
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise OntologyError("file not found", where=str(p)) from None
     except UnicodeDecodeError as exc:
         raise OntologyError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(p)) from None
-    return loads_ontology(text, source=str(p))
 
 
-def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
-    """Parse ontology YAML text."""
+def load_ontology(path: str | Path) -> Ontology:
+    """Load and validate an ontology YAML file; errors name the file, key and line."""
+    p = Path(path)
+    return loads_ontology(_read_text(p), source=str(p))
+
+
+def _load_document(text: str, source: str) -> Any:
+    """The YAML document in ``text``, keys remembering their lines; OntologyError for YAML that does not parse."""
     if len(text) > MAX_ONTOLOGY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_ONTOLOGY_BYTES:
         raise OntologyError(f"the text is larger than {MAX_ONTOLOGY_BYTES:,} bytes; an ontology is text a person "
                             "edits", where=source)
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_LineLoader)
     except DuplicateKeyError as exc:
         raise OntologyError(f"duplicate key {exc.key!r} (first on line {exc.first_line})",
                             where=f"{source}, line {exc.line}") from None
@@ -411,11 +415,37 @@ def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark is not None else source
         raise OntologyError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-    return parse_ontology(data, source=source)
+
+
+def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
+    """Parse ontology YAML text."""
+    return parse_ontology(_load_document(text, source), source=source)
+
+
+def ontology_yaml(path: str | Path | None = None) -> str:
+    """The validated ontology file at ``path`` (None: the shipped one) as plain YAML.
+
+    Comments are dropped and aliases expanded; keys keep the file's order. The version is a hash of the
+    document's content, not of its bytes, so :func:`load_ontology` reads the output back to an equal
+    ontology with the same version.
+    """
+    if path is None:
+        text, source = _default_text(), DEFAULT_SOURCE
+    else:
+        text, source = _read_text(Path(path)), str(path)
+    data = _load_document(text, source)
+    parse_ontology(data, source=source)  # only a valid ontology is printed
+    return yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+DEFAULT_SOURCE = "assetgrade/ontology/default.yaml"
+
+
+def _default_text() -> str:
+    return resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
 def default_ontology() -> Ontology:
     """The ontology shipped with assetgrade (``assetgrade/ontology/default.yaml``)."""
-    text = resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8")
-    return loads_ontology(text, source="assetgrade/ontology/default.yaml")
+    return loads_ontology(_default_text(), source=DEFAULT_SOURCE)

@@ -1,0 +1,70 @@
+"""Follow-ups of the ontology audit: ``ontology show --yaml`` round-trips, Unicode forms in abbreviation and
+fault-word matching, and loader errors for control and format characters."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app
+from assetgrade.ontology import Ontology, default_ontology, load_ontology, loads_ontology
+from assetgrade.ontology.loader import ontology_yaml
+
+CUSTOM = """\
+# a comment that --yaml drops
+name: tiny
+grades: [A, B, {id: C, name: Poor, description: "needs work"}]
+severities: [minor, severe]
+defects:
+  crack:
+    kind: functional
+    synonyms: [Cracked, "Haarriss"]
+    children:
+      fatigue: {severities: [severe]}
+  scratch: &cosmetic
+    kind: cosmetic
+  scuff: *cosmetic
+components:
+  6205: {name: deep groove bearing, synonyms: [brg]}
+  bucket: {parent: "6205"}
+abbreviations:
+  REPL: replace
+  "CORROSIO\u0301N": corrosion
+rubric:
+  default_grade: A
+  rules:
+    - {defect: crack, severity: severe, grade: C}
+    - {kind: cosmetic, grade: B}
+"""
+
+
+def _assert_same(back: Ontology, ont: Ontology) -> None:
+    assert back.version == ont.version
+    assert dataclasses.replace(back, source=ont.source) == ont  # grades, defect tree, components, abbreviations,
+    assert dict(back._terms) == dict(ont._terms)                # rubric; terms are left out of ==
+    assert list(back.defects) == list(ont.defects)              # the tree keeps the file's order
+
+
+def test_show_yaml_round_trips_the_default_ontology(tmp_path: Path) -> None:
+    ont = default_ontology()
+    result = CliRunner().invoke(build_app(), ["ontology", "show", "--yaml"])
+    assert result.exit_code == 0, result.output
+    assert "┃" not in result.output and "Grades (best first)" not in result.output  # not the tables
+    out = tmp_path / "shown.yaml"
+    out.write_text(result.output, encoding="utf-8")
+    _assert_same(load_ontology(out), ont)
+    checked = CliRunner().invoke(build_app(), ["ontology", "check", str(out)])
+    assert checked.exit_code == 0 and ont.version in checked.output, checked.output
+
+
+def test_show_yaml_round_trips_a_custom_ontology(tmp_path: Path) -> None:
+    src = tmp_path / "custom.yaml"
+    src.write_text(CUSTOM, encoding="utf-8")
+    ont = load_ontology(src)
+    result = CliRunner().invoke(build_app(), ["ontology", "show", "--yaml", "--file", str(src)])
+    assert result.exit_code == 0, result.output
+    assert "comment" not in result.output and "&" not in result.output  # comments dropped, aliases expanded
+    _assert_same(loads_ontology(result.output), ont)
+    assert ontology_yaml(src) == result.output
