@@ -68,3 +68,42 @@ def test_show_yaml_round_trips_a_custom_ontology(tmp_path: Path) -> None:
     assert "comment" not in result.output and "&" not in result.output  # comments dropped, aliases expanded
     _assert_same(loads_ontology(result.output), ont)
     assert ontology_yaml(src) == result.output
+
+
+# -- Unicode forms in abbreviation matching (NFKC before lower-casing, UAX #15) ------------------------------
+
+NFD_UPPER = "FISSURE\u0301"      # 'FISSURÉ' with a combining acute, as macOS stores typed text
+FULL_WIDTH = "\uff23\uff32\uff2b"  # 'ＣＲＫ'
+
+UNICODE_ONT = """\
+name: unicode
+grades: [A, B]
+defects:
+  crack: {kind: functional, synonyms: [cracked]}
+abbreviations:
+  crk: cracked
+  "fissur\u00e9": cracked
+rubric:
+  rules: [{defect: crack, grade: B}]
+"""
+
+
+def test_normaliser_abbreviations_match_nfd_and_full_width_tokens() -> None:
+    from assetgrade.datasets.maintnorm import NormText
+    from assetgrade.modalities.text.normalize import Normalizer
+
+    pairs = [NormText(("REPL", "HOSE"), ("replace", "hose")), NormText(("BOOM", "LEAKING"), ("boom", "leaking"))] * 3
+    norm = Normalizer(abbreviations=loads_ontology(UNICODE_ONT).abbreviations, n_folds=2, lexicon=(),
+                      word_frequency=False).fit(pairs)
+    assert norm.normalize_tokens([NFD_UPPER, FULL_WIDTH, "CRK"]) == ["cracked", "cracked", "cracked"]
+    assert norm._lookup(NFD_UPPER) == norm._lookup(FULL_WIDTH) == "cracked"  # the candidate generator's look-up
+
+
+def test_summary_abbreviations_match_nfd_and_full_width_tokens() -> None:
+    from assetgrade.modalities.text.summary import LogSummarizer
+    from assetgrade.store.records import LogEntry
+
+    summ = LogSummarizer(loads_ontology(UNICODE_ONT))
+    for text in (f"boom {NFD_UPPER}", f"boom {FULL_WIDTH}", "boom CRK"):
+        found = summ.entry_findings(LogEntry("e1", text))[0]
+        assert [f.defect for f in found] == ["crack"], (text, found)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,25 @@ from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_freq
 __all__ = ["NormalizedText", "Normalizer", "normalization_scores"]
 
 _BOS, _EOS = "<s>", "</s>"
+
+
+def abbreviation_key(text: str) -> str:
+    """A token as the abbreviation list is looked up: NFKC (Unicode Standard Annex #15), then lower-cased.
+
+    So decomposed accents (NFD) and full-width letters find their abbreviation; ASCII is only lower-cased
+    (not case-folded: ``str.casefold`` would also change ASCII look-ups' neighbours such as 'ß' → 'ss').
+
+    >>> abbreviation_key("FISSURE\u0301") == "fissur\u00e9", abbreviation_key("\uff23\uff39\uff2c")
+    (True, 'cyl')
+    """
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).lower()
+
+
+def abbreviation_table(abbreviations: Mapping[str, str]) -> dict[str, str]:
+    """Abbreviation -> expansion keyed by :func:`abbreviation_key`; ASCII keys stay as given."""
+    return {(k if k.isascii() else abbreviation_key(k)): v for k, v in abbreviations.items()}
+
+
 TRUNCATED_TEXT_CHARS = 38  # MaintNorm texts stop at about 40 characters; 38+ are likely cut short
 
 
@@ -231,8 +251,16 @@ class Normalizer:
         mem: _Memory = self.memory_
         hit = mem.lookup(token)
         if hit is None:
-            hit = self.abbreviations.get(token.lower())
+            hit = self._abbreviation(token)
         return hit
+
+    def _abbreviation(self, token: str) -> str | None:
+        """The abbreviation list's expansion of ``token``, Unicode forms ignored (:func:`abbreviation_key`)."""
+        cached: tuple[Mapping[str, str], dict[str, str]] | None = self.__dict__.get("_abbreviation_table")
+        if cached is None or cached[0] is not self.abbreviations:  # also a model pickled before the table
+            cached = (self.abbreviations, abbreviation_table(self.abbreviations))
+            self.__dict__["_abbreviation_table"] = cached
+        return cached[1].get(abbreviation_key(token))
 
     def _fit_ranker(self, texts: Sequence[NormText]) -> Any:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -286,7 +314,7 @@ class Normalizer:
                 if not tok or mem.seen(tok):
                     row.append(None if tok else tok)
                     continue
-                abbr = self.abbreviations.get(tok.lower())
+                abbr = self._abbreviation(tok)
                 if abbr is None and self.rule_masks:
                     abbr = mask_token(tok)
                 if abbr is not None:

@@ -23,7 +23,7 @@ from assetgrade.modalities.base import Finding
 from assetgrade.modalities.text.clean import CleanText, clean_entry, clean_text
 from assetgrade.modalities.text.linking import singular_forms
 from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
-from assetgrade.modalities.text.normalize import Normalizer
+from assetgrade.modalities.text.normalize import Normalizer, abbreviation_key, abbreviation_table
 from assetgrade.ontology import Ontology, TermMatch, normalise_term
 from assetgrade.store.records import LogEntry
 
@@ -192,8 +192,8 @@ class LogSummarizer:
             # the ranker costs ~0.1 s a call whatever its size: 300 entries took 48 s one by one
             outs = batch(texts) if callable(batch) else [self.normalizer.normalize_tokens(ws) for ws in texts]
             return [[o.lower() for o in out] for out in outs]
-        abbr = self.ontology.abbreviations
-        return [[abbr.get(w.lower(), w.lower()) for w in words] for words in texts]
+        abbr = abbreviation_table(self.ontology.abbreviations)  # NFD and full-width tokens find theirs too
+        return [[abbr.get(abbreviation_key(w), w.lower()) for w in words] for words in texts]
 
     def entry_findings(self, entry: LogEntry) -> tuple[list[Finding], list[str]]:
         """Defect findings in one entry (with spans and status) and its quality flags."""
