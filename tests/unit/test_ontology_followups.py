@@ -4,8 +4,10 @@ fault-word matching, and loader errors for control and format characters."""
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -107,3 +109,23 @@ def test_summary_abbreviations_match_nfd_and_full_width_tokens() -> None:
     for text in (f"boom {NFD_UPPER}", f"boom {FULL_WIDTH}", "boom CRK"):
         found = summ.entry_findings(LogEntry("e1", text))[0]
         assert [f.defect for f in found] == ["crack"], (text, found)
+
+
+# -- fault words from the ontology ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("synonym", ["Haarriss", "HAARRISS", "Haarri\u00df",
+                                     "\uff28\uff41\uff41\uff52\uff52\uff49\uff53\uff53", "Fissure\u0301"])
+def test_a_synonym_in_any_case_or_unicode_form_is_a_fault_word(synonym: str) -> None:
+    """A checklist answer ('Haarriss: No') negates only a fault word; a synonym written mixed-case, full-width or
+    with a combining accent (NFD) must be one like its NFC, lower-case form typed in the log."""
+    from assetgrade.modalities.text.summary import LogSummarizer
+    from assetgrade.store.records import LogEntry
+
+    ont = loads_ontology(f'name: u\ngrades: [A, B]\ndefects:\n  crack: {{kind: functional, synonyms: ["{synonym}"]}}\n'
+                         "rubric:\n  rules: [{defect: crack, grade: B}]\n")
+    summ = LogSummarizer(ont)
+    typed = unicodedata.normalize("NFKC", synonym).lower()
+    assert typed in summ.negation.fault_words
+    found = summ.entry_findings(LogEntry("e1", f"{typed}: No"))[0]
+    assert [(f.defect, f.status) for f in found] == [("crack", "negated")]

@@ -152,7 +152,9 @@ class LogSummarizer:
         self.ontology = ontology
         self.normalizer = normalizer
         self.negation = negation or NegationDetector(
-            fault_words=FAULT_WORDS | {w for d in ontology.defects.values() for w in (d.name.lower(), *d.synonyms)}
+            # NFKC, then lower-case, like the abbreviations: a full-width or NFD synonym was no fault word
+            fault_words=FAULT_WORDS | {abbreviation_key(w) for d in ontology.defects.values()
+                                       for w in (d.name, *d.synonyms)}
         )
         self.recurrence_window_days = recurrence_window_days
         self.max_chars = max_chars
