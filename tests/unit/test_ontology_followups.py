@@ -4,6 +4,7 @@ fault-word matching, and loader errors for control and format characters."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
+from assetgrade.errors import OntologyError
 from assetgrade.ontology import Ontology, default_ontology, load_ontology, loads_ontology
 from assetgrade.ontology.loader import ontology_yaml
 
@@ -129,3 +131,46 @@ def test_a_synonym_in_any_case_or_unicode_form_is_a_fault_word(synonym: str) -> 
     assert typed in summ.negation.fault_words
     found = summ.entry_findings(LogEntry("e1", f"{typed}: No"))[0]
     assert [(f.defect, f.status) for f in found] == [("crack", "negated")]
+
+
+# -- loader: control and format characters ----------------------------------------------------------------
+
+BASE = "name: x\ngrades: [A, B]\ndefects:\n  crack: {kind: functional}\n"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    (BASE + '  scratch: {kind: cosmetic, name: "a\x00b"}\n', 5),    # NUL
+    (BASE + "components:\n  bearing: {}\n  hub\x07: {}\n", 7),       # BEL
+    ("name: x\r\ngrades: [A, B]\r\n\x1b\r\n", 3),                      # CRLF line ends count once
+    ("name: x\rgrades: [A, B]\r\x1b\n", 3),                            # so do old Mac CR line ends
+])
+def test_a_control_character_names_its_line(text: str, line: int) -> None:
+    with pytest.raises(OntologyError, match=r"U\+00(00|07|1B)") as info:
+        loads_ontology(text, source="bad.yaml")
+    assert info.value.where == f"bad.yaml, line {line}", info.value.where
+    assert "position" not in str(info.value)
+
+
+@pytest.mark.parametrize(("entry", "line", "char"), [
+    ("  scr\ufeffatch: {kind: cosmetic}\n", 5, "U+FEFF"),                  # a BOM inside a defect id
+    ("  scratch:\n    kind: cosmetic\n    children:\n      ru\u200bst: {}\n", 8, "U+200B"),  # zero-width space
+    ('  "scr\\tatch": {kind: cosmetic}\n', 5, "U+0009"),                     # an escaped tab
+    ("components:\n  bear\u00ading: {}\n", 6, "U+00AD"),                  # soft hyphen in a component id
+    ('components:\n  "hub\\x01": {}\n', 6, "U+0001"),
+])
+def test_an_id_with_an_invisible_character_is_refused(entry: str, line: int, char: str) -> None:
+    with pytest.raises(OntologyError, match=re.escape(char)) as info:
+        loads_ontology(BASE + entry, source="bad.yaml")
+    assert info.value.where == f"bad.yaml, line {line}", info.value.where
+
+
+def test_a_grade_id_with_a_format_character_is_refused() -> None:
+    with pytest.raises(OntologyError, match="U\\+200D") as info:
+        loads_ontology("name: x\ngrades:\n  - A\n  - {id: \"B\u200d\"}\ndefects:\n  crack: {kind: functional}\n",
+                       source="bad.yaml")
+    assert info.value.where == "bad.yaml, line 4", info.value.where
+
+
+def test_visible_unicode_ids_and_a_leading_bom_still_load() -> None:
+    ont = loads_ontology("\ufeff" + BASE + "  fissur\u00e9: {kind: cosmetic}\ncomponents:\n  \u8f74\u627f: {}\n")
+    assert "fissur\u00e9" in ont.defects and "\u8f74\u627f" in ont.components

@@ -100,6 +100,17 @@ def _kind_of(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _check_id(ctx: _Ctx, text: str, what: str, parent: Any, key: Any) -> None:
+    """Refuse an id holding a control (Cc) or format (Cf) character: ``scr\\ufeffatch`` looked like 'scratch'
+    in most editors but was another id (a rubric rule naming 'scratch' was refused as an unknown defect)."""
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        kind = "control" if unicodedata.category(bad) == "Cc" else "invisible format"
+        name = unicodedata.name(bad, "")
+        raise ctx.error(f"{what} {text!r} contains the {kind} character U+{ord(bad):04X}"
+                        f"{f' ({name})' if name else ''}; ids must be visible text", parent, key)
+
+
 def _text(ctx: _Ctx, value: Any, what: str, parent: Any, key: Any, *, must: str = "must be text",
           blank_ok: bool = False) -> str:
     """A text value; null, lists, mappings, booleans and dates are refused (``str()`` made them 'None', "['a']")."""
@@ -172,9 +183,10 @@ def _grade_id(ctx: _Ctx, value: Any, i: int, holder: Any) -> str:
         raise ctx.error(f"grades[{i}]: the id must be a name such as 'A' or a number, got {value!r}", holder,
                         "id" if isinstance(holder, dict) and "id" in holder else "grades")
     gid = str(value)
+    where = "id" if isinstance(holder, dict) and "id" in holder else "grades"
     if not gid.strip() or gid != gid.strip():
-        raise ctx.error(f"grades[{i}]: the id {gid!r} must be non-empty and without surrounding spaces", holder,
-                        "id" if isinstance(holder, dict) and "id" in holder else "grades")
+        raise ctx.error(f"grades[{i}]: the id {gid!r} must be non-empty and without surrounding spaces", holder, where)
+    _check_id(ctx, gid, f"grades[{i}]: the id", holder, where)
     return gid
 
 
@@ -188,6 +200,7 @@ def _parse_defects(
         if not isinstance(key, str) or not key.strip() or "." in key or key != key.strip():
             raise ctx.error(f"defect key {key!r} must be a non-empty name without dots or surrounding spaces",
                             table, key)
+        _check_id(ctx, key, "defect key", table, key)
         did = f"{parent_id}.{key}" if parent_id else key
         ctx.entries[("defect", did)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"defect {did!r}", table, key)
@@ -227,6 +240,7 @@ def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
         cid = _text(ctx, key, "a component id", table, key, must="must be a name")
         if cid != cid.strip():
             raise ctx.error(f"component id {cid!r} must be without surrounding spaces", table, key)
+        _check_id(ctx, cid, "component id", table, key)
         ctx.entries[("component", cid)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"component {key!r}", table, key)
         _check_keys(ctx, spec, {"name", "synonyms", "parent"}, f"component {key!r}")
@@ -411,10 +425,21 @@ def _load_document(text: str, source: str) -> Any:
     except DuplicateKeyError as exc:
         raise OntologyError(f"duplicate key {exc.key!r} (first on line {exc.first_line})",
                             where=f"{source}, line {exc.line}") from None
+    except yaml.reader.ReaderError as exc:  # no problem_mark: only a character position
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise OntologyError(f"invalid YAML: the character {char} is not allowed ({exc.reason}); remove it",
+                            where=f"{source}, line {_line_at(text, exc.position)}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark is not None else source
         raise OntologyError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+
+
+def _line_at(text: str, position: int) -> int:
+    """The 1-based line of character ``position``, counting line breaks as PyYAML's reader does."""
+    head = text[:position]
+    crlf = head.count("\r\n")
+    return 1 + sum(head.count(b) for b in "\n\r\x85\u2028\u2029") - crlf
 
 
 def loads_ontology(text: str, source: str = "<memory>") -> Ontology:
