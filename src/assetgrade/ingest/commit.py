@@ -158,8 +158,11 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
             s.add_all(rows)
             s.flush()
             # new evidence of a stored asset makes a review against its old version stale (store.md)
-            bump_versions(s, {p.spec.asset_id for p in ready if p.evidence_id in new_evidence} - set(created))
-            payload: dict[str, Any] = {"evidence": new_evidence, "labels": new_labels, "assets": new_assets}
+            grown = {p.spec.asset_id for p in ready if p.evidence_id in new_evidence}
+            versions = bump_versions(s, grown - set(created))
+            versions.update((aid, 1) for aid in grown & set(created))  # new assets stay at version 1
+            payload: dict[str, Any] = {"evidence": new_evidence, "labels": new_labels, "assets": new_assets,
+                                       "asset_versions": dict(sorted(versions.items()))}
             if typed:
                 payload["asset_types"] = typed
             append_event(s, actor=actor, action="ingest.rows", entity="ingest_batch",

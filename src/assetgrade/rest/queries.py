@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.precedence import produced_version
-from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, PredictionHead, Review
+from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, PredictionHead, Provenance, Review
 
 __all__ = [
     "AssetRow",
@@ -222,10 +222,12 @@ def _last_change(session: Session, asset_id: str) -> tuple[str, datetime, bool] 
     """(reviewer or "new evidence", its time, whether it was evidence) of the asset's last change, or None.
 
     Only reviews and new evidence raise an asset's version (store.md), and the versions of one asset are totally
-    ordered whichever server wrote them: so when the asset is past the version its newest review produced (that
-    review's ``review.add`` event, :mod:`~assetgrade.store.precedence`), evidence was added after it, whatever the
-    clocks of the servers say. Evidence additions record no version of their own, so that difference is the order.
-    Only a review whose event holds no version is compared with the newest evidence by time.
+    ordered whichever server wrote them. Each evidence addition records the version it produced (``evidence.add``'s
+    ``asset_version``, ``ingest.rows``' ``asset_versions``): the one that produced the asset's current version is
+    its last change, whatever the clocks of the servers say. Otherwise (evidence added before versions were
+    recorded), when the asset is past the version its newest review produced (that review's ``review.add`` event,
+    :mod:`~assetgrade.store.precedence`), evidence was added after that review, shown with the newest evidence's
+    time. Only a review whose event holds no version is compared with the newest evidence by time.
     """
     version, event = produced_version()
     newest = session.execute(
@@ -236,15 +238,59 @@ def _last_change(session: Session, asset_id: str) -> tuple[str, datetime, bool] 
     added = session.execute(select(func.max(Evidence.created_at)).where(Evidence.asset_id == asset_id)).scalar()
     if added is None:
         return None if newest is None else (newest[0], newest[1], False)
+    current = session.execute(select(Asset.version).where(Asset.id == asset_id)).scalar()
+    recorded = None if current is None else _evidence_at_version(session, asset_id, int(current))
+    if recorded is not None:
+        return "new evidence", recorded, True
     if newest is None:
         return "new evidence", added, True
     reviewer, reviewed, produced = newest
     if produced is not None:
-        current = session.execute(select(Asset.version).where(Asset.id == asset_id)).scalar()
         evidence_last = current is not None and int(current) > int(produced)
     else:
         evidence_last = _utc(added) > _utc(reviewed)
     return ("new evidence", added, True) if evidence_last else (reviewer, reviewed, False)
+
+
+def _evidence_at_version(session: Session, asset_id: str, version: int) -> datetime | None:
+    """The time of the evidence addition whose audit event records that it raised ``asset_id`` to ``version``.
+
+    None when no evidence addition recorded that version (a review produced it, or evidence added before
+    versions were recorded). For an ingest group, the newest time of the asset's evidence in its batch.
+    """
+    added = cast(AuditEvent.payload["asset_version"].as_string(), BigInteger)
+    single = session.execute(
+        select(func.max(Evidence.created_at))
+        .join(AuditEvent, and_(AuditEvent.entity_id == Evidence.id, AuditEvent.action == "evidence.add"))
+        .where(Evidence.asset_id == asset_id, added == version)
+    ).scalar()
+    if single is not None:
+        return single
+    in_batches = (select(Provenance.ingest_batch_id).join(Evidence, Evidence.id == Provenance.evidence_id)
+                  .where(Evidence.asset_id == asset_id, Provenance.ingest_batch_id.is_not(None)))
+    batch = session.execute(
+        select(AuditEvent.entity_id)
+        .where(AuditEvent.action == "ingest.rows", AuditEvent.entity_id.in_(in_batches),
+               _ingest_version(session, asset_id) == version).limit(1)
+    ).scalar()
+    if batch is None:
+        return None
+    return session.execute(
+        select(func.max(Evidence.created_at)).join(Provenance, Provenance.evidence_id == Evidence.id)
+        .where(Evidence.asset_id == asset_id, Provenance.ingest_batch_id == batch)
+    ).scalar()
+
+
+def _ingest_version(session: Session, asset_id: str) -> ColumnElement[int]:
+    """SQL for the version an ``ingest.rows`` event records for ``asset_id`` (NULL when it records none).
+
+    The asset id is a bound value, never part of a JSON path (an id may hold quotes and dots): PostgreSQL's
+    ``->>`` takes the key as text; SQLite's ``json_each`` lists the mapping's keys.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(AuditEvent.payload["asset_versions"][asset_id].as_string(), BigInteger)
+    keys = func.json_each(AuditEvent.payload, "$.asset_versions").table_valued("key", "value")
+    return select(cast(keys.c.value, BigInteger)).where(keys.c.key == asset_id).scalar_subquery()
 
 
 def _utc(ts: datetime) -> datetime:

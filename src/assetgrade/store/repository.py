@@ -136,20 +136,27 @@ def _forget_created(session: Session) -> None:
     session.info.pop(_CREATED, None)
 
 
-def bump_versions(session: Session, asset_ids: Iterable[str]) -> None:
-    """Raise the version of each stored asset by one, in the caller's transaction.
+def bump_versions(session: Session, asset_ids: Iterable[str]) -> dict[str, int]:
+    """Raise the version of each stored asset by one, in the caller's transaction; each one's version after it.
 
     An asset's version is what a review is checked against (optimistic concurrency,
     :func:`~assetgrade.store.results.add_review`): besides a review, new evidence changes what a
     reviewer must have seen, so :func:`add_evidence` and the ingest writer call this for the assets
-    whose evidence they add. Assets added in the same transaction keep version 1 (nobody can have
-    reviewed them yet).
+    whose evidence they add, and record the versions it returns in their audit events. Assets added
+    in the same transaction keep version 1 (nobody can have reviewed them yet). The versions are read
+    after the raise, from the rows this transaction now holds (store.md's lock order: asset rows first).
     """
     fresh = session.info.get(_CREATED, set())
-    ids = sorted({a for a in asset_ids if a not in fresh})
+    wanted = sorted(set(asset_ids))
+    ids = [a for a in wanted if a not in fresh]
     for i in range(0, len(ids), 500):
         session.execute(update(Asset).where(Asset.id.in_(ids[i:i + 500])).values(version=Asset.version + 1)
                         .execution_options(synchronize_session="fetch"))
+    out: dict[str, int] = {}
+    for i in range(0, len(wanted), 500):
+        rows = session.execute(select(Asset.id, Asset.version).where(Asset.id.in_(wanted[i:i + 500]))).tuples()
+        out.update((aid, int(v)) for aid, v in rows)
+    return out
 
 
 def note_created(session: Session, asset_ids: Iterable[str]) -> None:
@@ -215,6 +222,7 @@ def add_evidence(
 
     New evidence raises the asset's version by one (:func:`bump_versions`; not for an asset added in
     the same transaction), so a review made against the asset as it was before is refused as stale.
+    Its ``evidence.add`` event records the version the asset is at after it (``asset_version``).
     """
     _check(kind, EVIDENCE_KINDS, "kind")
     prov = provenance or ProvenanceInfo()
@@ -239,9 +247,10 @@ def add_evidence(
         capture_time=prov.capture_time, device=prov.device, sha256=sha256,
         ingest_batch_id=prov.ingest_batch_id, notes=prov.notes,
     ))
-    bump_versions(session, [asset_id])
+    version = bump_versions(session, [asset_id])[asset_id]
     queue_event(session, actor=actor, action="evidence.add", entity="evidence", entity_id=evidence_id,
-                 payload={"asset_id": asset_id, "kind": kind, "sha256": sha256, "origin": prov.origin})
+                 payload={"asset_id": asset_id, "kind": kind, "sha256": sha256, "origin": prov.origin,
+                          "asset_version": version})
     return ev
 
 
