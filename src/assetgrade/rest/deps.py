@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
 
 __all__ = ["SESSION_COOKIE", "WRITE_METHODS", "AppState", "app_state", "current_principal", "grader_bundle_info",
-           "load_workspace_grader", "own_origin", "refuse_cross_site", "roles", "unusable_grader"]
+           "load_workspace_grader", "origin_key", "own_origin", "refuse_cross_site", "roles", "unusable_grader"]
 
 SESSION_COOKIE = "assetgrade_session"
 
@@ -160,9 +160,17 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin_key(origin: str) -> tuple[str, str, int] | None:
+def origin_key(origin: str) -> tuple[str, str, int] | None:
     """``(scheme, host, port)`` of a serialized origin (RFC 6454: scheme, host, port, nothing else), the default
-    port filled in and the host in lower case; None when it is not one (``null``, another scheme, a path, a user)."""
+    port filled in and the host in lower case; None when it is not one (``null``, another scheme, a path, a user).
+
+    Two origins are the same when their keys are equal (:func:`refuse_cross_site`, the web UI's HX-Current-URL).
+
+    >>> origin_key("HTTP://Plant.example"), origin_key("https://plant.example:8443/")
+    (('http', 'plant.example', 80), ('https', 'plant.example', 8443))
+    >>> origin_key("null") is None, origin_key("https://plant.example/ui") is None
+    (True, True)
+    """
     try:
         parts = urlsplit(origin)
         port = parts.port
@@ -214,8 +222,8 @@ def refuse_cross_site(request: Request, what: str = "form post", hint: str = "",
                                         f" current browser sends, so it did not come from this service's pages{hint}")
         return
     own = own_origin(request)
-    key = _origin_key(origin)
-    if key is None or key != _origin_key(own):
+    key = origin_key(origin)
+    if key is None or key != origin_key(own):
         raise PermissionDeniedError(f"cross-site {what} refused (Origin {origin}; this service is {own}){hint}")
 
 

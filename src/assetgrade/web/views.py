@@ -33,9 +33,9 @@ from assetgrade.rest.auth import (
 )
 from assetgrade.rest.deps import (
     SESSION_COOKIE,
-    _origin_key,
     app_state,
     current_principal,
+    origin_key,
     own_origin,
     refuse_cross_site,
 )
@@ -391,8 +391,8 @@ def _html_error(request: Request, exc: AssetgradeError, status: int) -> Response
             # so above the form and keeps the input.
             # only a page of this service's own origin: scheme, host and port, as Origin is checked (RFC 6454)
             shown = urlsplit(request.headers.get("hx-current-url", ""))
-            key = _origin_key(f"{shown.scheme}://{shown.netloc}")
-            if key is not None and key == _origin_key(own_origin(request)) and shown.path.startswith("/ui/"):
+            key = origin_key(f"{shown.scheme}://{shown.netloc}")
+            if key is not None and key == origin_key(own_origin(request)) and shown.path.startswith("/ui/"):
                 here = shown.path + (f"?{shown.query}" if shown.query else "")
             if request.method == "GET":
                 return Response(status_code=401,
