@@ -67,6 +67,25 @@ def start_behind(url: str, session: Any, target: Callable[[], None],
     return worker, False
 
 
+def run_behind(url: str, session: Any, target: Callable[[], Any],
+               timeout_s: float = 30.0) -> tuple[threading.Thread, dict[str, Any], bool]:
+    """:func:`start_behind` for a ``target`` whose result or exception the test reads afterwards.
+
+    Returns the thread, a dict that gets ``"value"`` (what ``target`` returned) or ``"error"`` (what
+    it raised) once the thread ends, and whether it came to wait for a lock ``session`` holds.
+    """
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = target()
+        except Exception as exc:  # handed to the test, which asserts on it
+            out["error"] = exc
+
+    worker, waits = start_behind(url, session, run, timeout_s=timeout_s)
+    return worker, out, waits
+
+
 def pg_workspace(tmp_path: Any, url: str) -> Iterator[Any]:
     """A workspace on an emptied PostgreSQL database at ``url``, emptied again afterwards (a fixture yields from it)."""
     from assetgrade.workspace import Workspace

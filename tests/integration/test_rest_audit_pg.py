@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
+from tests.pg import PG_ENV, pg_url, pg_workspace, run_behind
 
 from assetgrade.errors import ConflictError
 from assetgrade.rest import writes
@@ -37,16 +37,8 @@ def pg(tmp_path: Path) -> Iterator[Workspace]:
 
 def _behind(session: Any, target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
     """Run ``target`` in a thread until it waits for a lock ``session``'s open transaction holds."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["value"] = target()
-        except Exception as exc:  # handed to the test, which asserts on it
-            out["error"] = exc
-
     assert _PG is not None
-    worker, waits = start_behind(_PG, session, run, timeout_s=30)
+    worker, out, waits = run_behind(_PG, session, target)
     assert waits, f"the second writer never waited for the first: {out}"
     return worker, out
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.pg import PG_ENV, pg_url, pg_workspace, start_behind
+from tests.pg import PG_ENV, pg_url, pg_workspace, run_behind
 
 from assetgrade.rest import writes
 from assetgrade.rest.auth import Principal
@@ -36,17 +36,8 @@ def pg(tmp_path: Path) -> Iterator[Workspace]:
 
 def _alongside(session: Any, target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any], bool]:
     """Run ``target`` in a thread until it ends or waits for a lock ``session``'s open transaction holds."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["value"] = target()
-        except Exception as exc:  # handed to the test, which asserts on it
-            out["error"] = exc
-
     assert _PG is not None
-    worker, waits = start_behind(_PG, session, run, timeout_s=30)
-    return worker, out, waits
+    return run_behind(_PG, session, target)
 
 
 def _no_deadlock(*errors: BaseException | None) -> None:
