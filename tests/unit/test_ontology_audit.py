@@ -127,3 +127,10 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     assert info.value.where == str(huge)
     with pytest.raises(OntologyError, match="larger than"):
         loads_ontology("y" * (MAX_ONTOLOGY_BYTES + 1), source="big.yaml")
+
+
+def test_a_component_id_given_as_a_number_and_as_text_is_refused() -> None:
+    # `1:` and `'1':` are two YAML keys but one id, "1": the second silently replaced the first
+    text = MINIMAL.replace("components:\n  bearing: {synonyms: [brg]}\n",
+                           "components:\n  bearing: {synonyms: [brg]}\n  1: {name: uno}\n  '1': {name: one}\n")
+    _refused(text, r"component id '1' is given twice \(as 1 and as '1'\)", 14)

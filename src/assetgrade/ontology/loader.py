@@ -241,6 +241,9 @@ def _parse_components(ctx: _Ctx, data: _LineDict) -> dict[str, Component]:
         if cid != cid.strip():
             raise ctx.error(f"component id {cid!r} must be without surrounding spaces", table, key)
         _check_id(ctx, cid, "component id", table, key)
+        if cid in out:  # `1:` and `'1':` are two YAML keys but one id: the second replaced the first
+            first = next(k for k in table if k is not key and str(k) == cid)
+            raise ctx.error(f"component id {cid!r} is given twice (as {first!r} and as {key!r})", table, key)
         ctx.entries[("component", cid)] = (table, key)
         spec = _expect_map(ctx, body or {}, f"component {key!r}", table, key)
         _check_keys(ctx, spec, {"name", "synonyms", "parent"}, f"component {key!r}")
