@@ -23,6 +23,7 @@ hand-written checklist lines, as the real samples hold none):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from assetgrade.modalities.text.negation_terms import (
     REQUEST,
     TERMINATE,
 )
+from assetgrade.modalities.text.normalize import abbreviation_key
 
 __all__ = ["FAULT_WORDS", "NegationDetector", "Status", "tokenize_spans"]
 
@@ -56,14 +58,52 @@ _LINE_BREAK = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 
 
 def tokenize_spans(text: str) -> list[tuple[str, int, int]]:
-    """Lower-cased word and punctuation tokens with their character offsets.
+    """Word and punctuation tokens, NFKC-normalised and lower-cased, with their character offsets in ``text``.
+
+    Tokens are compared with the fault and trigger words in the form those take
+    (:func:`.normalize.abbreviation_key`: NFKC, UAX #15, then lower-case), so a word typed in
+    full-width letters (``ＣＲＡＣＫ：Ｎｏ``) or decomposed (``FISSURE`` + U+0301, NFD) reads as
+    typed plainly; the offsets stay those of the text as given, though NFKC may change its
+    length (``ﬁ`` → ``fi``, E + U+0301 → ``É``).
 
     >>> tokenize_spans("No leak, L/H.")
     [('no', 0, 2), ('leak', 3, 7), (',', 7, 8), ('l/h', 9, 12), ('.', 12, 13)]
+    >>> tokenize_spans("\ufb01ssure: \uff2e\uff4f")
+    [('fissure', 0, 6), (':', 6, 7), ('no', 8, 10)]
     """
     # typographic apostrophe and dashes (``isn’t``, ``leak – ok`` from phones and word processors) read as
     # ``'`` and ``-``, so an en or em dash ends a clause as a hyphen does; same length
-    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text.translate(_TYPOGRAPHIC))]
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text.translate(_TYPOGRAPHIC))]
+    norm, starts, ends = _nfkc_with_offsets(text)
+    return [(m.group(0).lower(), starts[m.start()], ends[m.end() - 1])
+            for m in _TOKEN.finditer(norm.translate(_TYPOGRAPHIC))]
+
+
+_MARKS = frozenset(("Mn", "Mc", "Me"))
+
+
+def _nfkc_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """NFKC form of ``text`` and, for each of its characters, the start and end in ``text`` of what it came from.
+
+    Each character is normalised together with the combining marks that follow it (the unit NFKC
+    composes), so an expansion (``ﬃ`` → ``ffi``) maps all its letters to the one character and a
+    composition (E + U+0301 → ``É``) maps to both.
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.category(text[j]) in _MARKS:
+            j += 1
+        piece = unicodedata.normalize("NFKC", text[i:j])
+        out.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        i = j
+    return "".join(out), starts, ends
 
 
 def _phrases(items: Iterable[str]) -> list[tuple[str, ...]]:
@@ -116,7 +156,8 @@ class NegationDetector:
         self.adapted = adapted
         self.pre_window = pre_window
         self.post_window = post_window
-        self.fault_words = frozenset(w.lower() for w in fault_words)
+        # NFKC, then lower-case, as the text's tokens are (a full-width or NFD fault word matches its plain form)
+        self.fault_words = frozenset(abbreviation_key(w) for w in fault_words)
         self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit], frozenset[int]] | None = None
         self._table = [
             (kind, _phrases(items))
@@ -171,7 +212,7 @@ class NegationDetector:
         return sorted(hits, key=lambda h: h.start)
 
     def status_tokens(self, words: list[str], start: int, end: int) -> Status:
-        """Status of the finding covering token positions ``start:end`` (lower-cased words)."""
+        """Status of the finding covering token positions ``start:end`` (words as :func:`tokenize_spans` gives them)."""
         if not words or not 0 <= start < end <= len(words):
             return "confirmed"
         return self._status(words, self._hits(words), start, end)
