@@ -1,11 +1,14 @@
 """NegationDetector: log text compared with fault and trigger words in NFKC, lower-case form (offsets kept in
-the original text)."""
+the original text), and multi-word fault words (ontology synonyms such as "hairline crack") matched as a sequence."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from assetgrade.modalities.text.negation import NegationDetector, tokenize_spans
+from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector, tokenize_spans
+from assetgrade.ontology import loads_ontology
 
 NFD_UPPER = "FISSURE\u0301"  # 'FISSURÉ' as macOS stores typed text: E + combining acute accent
 FULL_WIDTH_CRACK = "\uff23\uff32\uff21\uff23\uff2b"  # 'ＣＲＡＣＫ'
@@ -61,3 +64,62 @@ def test_spans_after_a_ligature_still_point_at_their_finding() -> None:
     assert det.status(text, _span(text, "crack")) == "confirmed"
     assert det.status(text, _span(text, "leak")) == "negated"
     assert det.status(text, _span(text, "seal")) == "confirmed"
+
+
+# -- multi-word fault words ---------------------------------------------------------------------------------
+
+
+def test_a_multi_word_fault_word_answered_no_is_negated() -> None:
+    det = NegationDetector(fault_words={"hairline crack"})
+    text = "Hairline crack: No"
+    assert det.status(text, _span(text, "Hairline crack")) == "negated"
+    assert det.status("Hairline crack: Yes", _span(text, "Hairline crack")) == "confirmed"
+
+
+def test_only_the_whole_sequence_makes_a_fault() -> None:
+    """Neither 'crack' alone nor 'hairline' alone is the fault word 'hairline crack'."""
+    det = NegationDetector(fault_words={"hairline crack"})
+    assert det.status("Crack: No", (0, 5)) == "confirmed"
+    assert det.status("hairline: no", (0, 8)) == "confirmed"
+    assert det.status("crack hairline: no", (0, 14)) == "confirmed"
+
+
+def test_no_before_a_multi_word_fault_word_negates_it() -> None:
+    """'no' describes a failure ('no hot water') unless what follows is a fault word, one or several words long."""
+    det = NegationDetector(fault_words=FAULT_WORDS | {"hot spot"})
+    text = "no hot spot on casing"
+    assert det.status(text, _span(text, "hot spot")) == "negated"
+    text = "no hot water at tap"
+    assert det.status(text, _span(text, "hot water")) == "confirmed"
+
+
+def test_a_finding_wider_than_the_multi_word_fault_word_counts() -> None:
+    det = NegationDetector(fault_words={"hot spot"})
+    text = "Minor hot spot: N"
+    assert det.status(text, _span(text, "Minor hot spot")) == "negated"
+
+
+def test_a_multi_word_fault_word_in_another_unicode_form() -> None:
+    det = NegationDetector(fault_words={"Hot Spot"})
+    text = "\uff28\uff4f\uff54 \uff53\uff50\uff4f\uff54: no"  # 'Ｈｏｔ ｓｐｏｔ'
+    assert det.status(text, (0, 8)) == "negated"
+
+
+def test_a_pickled_detector_keeps_its_multi_word_fault_words() -> None:
+    det = pickle.loads(pickle.dumps(NegationDetector(fault_words={"hot spot"})))
+    assert det.status("hot spot: no", (0, 8)) == "negated"
+    del det.__dict__["_fault_phrases"]  # as a detector pickled before multi-word fault words were matched
+    assert det.status("hot spot: no", (0, 8)) == "negated"
+
+
+def test_summary_negates_a_multi_word_synonym_answered_no() -> None:
+    """An ontology synonym of two words, neither of them a fault word on its own, labels a checklist item."""
+    from assetgrade.modalities.text.summary import LogSummarizer
+    from assetgrade.store.records import LogEntry
+
+    ont = loads_ontology("name: u\ngrades: [A, B]\ndefects:\n  overheat: {kind: functional, synonyms: [hot spot]}\n"
+                         "rubric:\n  rules: [{defect: overheat, grade: B}]\n")
+    summ = LogSummarizer(ont)
+    for text, status in (("Hot spot: No", "negated"), ("no hot spot", "negated"), ("Hot spot: Yes", "confirmed")):
+        found = summ.entry_findings(LogEntry("e1", text))[0]
+        assert [(f.defect, f.status) for f in found] == [("overheat", status)], text

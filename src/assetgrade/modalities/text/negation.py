@@ -110,6 +110,16 @@ def _phrases(items: Iterable[str]) -> list[tuple[str, ...]]:
     return sorted({tuple(p.split()) for p in items}, key=len, reverse=True)
 
 
+def _phrase_index(fault_words: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
+    """The fault words of more than one token, as :func:`tokenize_spans` splits them, by their first token."""
+    index: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for w in fault_words:
+        phrase = tuple(t for t, _, _ in tokenize_spans(w))
+        if len(phrase) > 1:
+            index[phrase[0]].append(phrase)
+    return dict(index)
+
+
 @dataclass(frozen=True)
 class _Hit:
     kind: str
@@ -128,8 +138,9 @@ class NegationDetector:
     pre_window, post_window
         How many tokens before / after the finding a trigger may sit (NegEx uses 5).
     fault_words
-        Words that make a finding a fault, so "no <finding>" negates it; extend with the
-        ontology's defect synonyms.
+        Words that make a finding a fault, so "no <finding>" and "<finding>: No" negate it; extend
+        with the ontology's defect synonyms. One of several words ("hairline crack") makes a
+        finding a fault when the finding holds all its words in order.
     adapted
         False gives plain NegEx behaviour (any trigger in scope counts; no pseudo-triggers,
         no repair override), kept as the benchmark's baseline.
@@ -158,6 +169,7 @@ class NegationDetector:
         self.post_window = post_window
         # NFKC, then lower-case, as the text's tokens are (a full-width or NFD fault word matches its plain form)
         self.fault_words = frozenset(abbreviation_key(w) for w in fault_words)
+        self._fault_phrases = _phrase_index(self.fault_words)
         self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit], frozenset[int]] | None = None
         self._table = [
             (kind, _phrases(items))
@@ -227,8 +239,7 @@ class NegationDetector:
         # a negating phrase that swallows the start of the finding ("not required")
         if any(h.kind in ("post_neg", "not") and h.start < start < h.end for h in hits):
             return "negated"
-        # a word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks")
-        is_fault = not self.adapted or any(p in self.fault_words for w in words[start:end] for p in w.split("/"))
+        is_fault = not self.adapted or self._is_fault(words, start, end)
         if self.adapted and is_fault and _answered_no(words, end, breaks):  # "Leak: No", "Oil leak? nil"
             return "negated"
         before = [h for h in hits if h.end <= start]
@@ -270,6 +281,24 @@ class NegationDetector:
             ):
                 return "uncertain"
         return "confirmed"
+
+    def _is_fault(self, words: list[str], start: int, end: int) -> bool:
+        """Does the finding ``words[start:end]`` hold a fault word, or all words of a multi-word one in order?
+
+        A word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks"); a fault word of
+        several words ("hairline crack", "hot spot", an ontology synonym) counts only as its whole
+        sequence, so neither "hot" nor "spot" alone is the fault "hot spot".
+        """
+        if any(p in self.fault_words for w in words[start:end] for p in w.split("/")):
+            return True
+        index = self.__dict__.get("_fault_phrases")
+        if index is None:  # a detector pickled before multi-word fault words were matched
+            index = self._fault_phrases = _phrase_index(self.fault_words)
+        for i in range(start, end):
+            for phrase in index.get(words[i], ()):
+                if i + len(phrase) <= end and tuple(words[i : i + len(phrase)]) == phrase:
+                    return True
+        return False
 
     def status(self, text: str, span: tuple[int, int]) -> Status:
         """Status of the finding at character ``span`` (start, end) of ``text``."""
