@@ -18,23 +18,9 @@ def linked_assets(assets: Sequence[str], shas: Sequence[str]) -> npt.NDArray[np.
     >>> linked_assets(["a", "a", "b", "c"], ["1", "2", "2", "3"]).tolist()
     ['a', 'a', 'a', 'c']
     """
-    assets = list(assets)
-    first_seen = {a: k for k, a in reversed(list(enumerate(assets)))}
-    parent: dict[str, str] = {}
+    from assetgrade.grading.training import linked_units
 
-    def root(a: str) -> str:
-        while parent.setdefault(a, a) != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    owner: dict[str, str] = {}
-    for a, sha in zip(assets, shas, strict=True):
-        ra, rb = root(a), root(owner.setdefault(sha, a))
-        if ra != rb:  # the one seen first names the set
-            first, other = (ra, rb) if first_seen[ra] < first_seen[rb] else (rb, ra)
-            parent[other] = first
-    return np.asarray([root(a) for a in assets])
+    return np.asarray(linked_units(assets, shas))
 
 
 def holdout_by_unit(

@@ -32,6 +32,7 @@ __all__ = [
     "extractor_factory",
     "feature_names_of",
     "linked_groups",
+    "linked_units",
     "manifest_hash",
     "out_of_fold_block",
     "shared_with_training",
@@ -68,6 +69,34 @@ def _files(record: AssetRecord) -> list[str]:
     return [*(i.sha256 for i in record.images), *(s.sha256 for s in record.series)]
 
 
+def linked_units(units: Sequence[str], keys: Sequence[str]) -> list[str]:
+    """Per item (a unit and a key, such as an asset and one of its files' sha256), the first-seen unit
+    of its connected set, two units linked when they hold an item with the same key (union-find with
+    path halving; Tarjan 1975). The unit seen first names its set, so units that share no key keep
+    their names.
+
+    >>> linked_units(["a", "a", "b", "c"], ["1", "2", "2", "3"])
+    ['a', 'a', 'a', 'c']
+    """
+    units = list(units)
+    first_seen = {u: k for k, u in reversed(list(enumerate(units)))}
+    parent: dict[str, str] = {}
+
+    def root(u: str) -> str:
+        while parent.setdefault(u, u) != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    owner: dict[str, str] = {}
+    for u, key in zip(units, keys, strict=True):
+        ra, rb = root(u), root(owner.setdefault(key, u))
+        if ra != rb:
+            keep, other = (ra, rb) if first_seen[ra] < first_seen[rb] else (rb, ra)
+            parent[other] = keep
+    return [root(u) for u in units]
+
+
 def linked_groups(records: Sequence[AssetRecord], groups: Sequence[str]) -> list[str]:
     """Per record, its group joined with every group that holds an identical image or series file.
 
@@ -85,23 +114,15 @@ def linked_groups(records: Sequence[AssetRecord], groups: Sequence[str]) -> list
     >>> linked_groups(r, ["a", "b", "c"])
     ['a', 'b', 'a']
     """
-    first = {g: k for k, g in reversed(list(enumerate(groups)))}
-    parent: dict[str, str] = {}
-
-    def root(g: str) -> str:
-        while parent.setdefault(g, g) != g:
-            parent[g] = parent[parent[g]]
-            g = parent[g]
-        return g
-
-    owner: dict[str, str] = {}
+    units: list[str] = []
+    keys: list[str] = []
     for rec, g in zip(records, groups, strict=True):
-        for sha in _files(rec):
-            a, b = root(g), root(owner.setdefault(sha, g))
-            if a != b:
-                keep, other = (a, b) if first[a] < first[b] else (b, a)
-                parent[other] = keep
-    return [root(g) for g in groups]
+        # the group itself first (under a key no file hash can equal), so a group without files counts too
+        for key in ("\0group\0" + g, *_files(rec)):
+            units.append(g)
+            keys.append(key)
+    root = dict(zip(units, linked_units(units, keys), strict=True))
+    return [root[g] for g in groups]
 
 
 def shared_with_training(train: Sequence[AssetRecord], train_groups: Sequence[str] | None,
