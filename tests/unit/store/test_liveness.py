@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from typing import Any
@@ -50,7 +51,9 @@ def test_the_lock_reads_held_from_other_connections_until_released(ws: Workspace
 
 
 def test_a_job_whose_runner_died_on_another_host_reads_lost_once_its_lock_is_free(ws: Workspace) -> None:
-    key = 1234567890123
+    # a key of this run alone: advisory locks are database-wide, so a fixed key was shared with any other
+    # suite running this test on the same database at once, whose holder kept the job 'running'
+    key = secrets.randbelow(2**62) + 1
     payload: dict[str, Any] = {"settings": {"k": 3}, "host": "another-host", "pid": 1}
     holder = None
     if _is_pg(ws):  # the other host's runner: its own connection, holding the lock it recorded
