@@ -90,6 +90,19 @@ def shared_data() -> Path:
     return root
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh workspace on SQLite, and on PostgreSQL (:func:`pg_ws`, skipped without a server)."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_ws")
+        return
+    from assetgrade.workspace import Workspace
+
+    w = Workspace.init(tmp_path / "ws")
+    yield w
+    w.close()
+
+
 @pytest.fixture
 def pg_ws(tmp_path: Path) -> Iterator[Any]:
     """A workspace on an emptied PostgreSQL database (emptied again afterwards); skipped unless

@@ -9,14 +9,12 @@ round). A review without a grade leaves the asset in the review queue. SQLite an
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from tests.pg import PG_DEFAULT, PG_ENV, pg_url, reset_pg
+from tests.models import FixedModel
 
 import assetgrade.store.results as results_module
 from assetgrade.lifecycle.bundles import register_bundle_loader
@@ -34,32 +32,15 @@ from assetgrade.store.requests import (
 from assetgrade.store.schema import Label, utcnow
 from assetgrade.workspace import Workspace
 
-_PG = pg_url()
 DIST = {"A": 0.1, "B": 0.5, "C": 0.4, "D": 0.0}
 
 
-class _Fixed:
-    """A model that saves as one JSON file (enough for the registry)."""
-
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "fixed.json").write_text(json.dumps({}))
+register_bundle_loader("label-precedence", lambda _p: FixedModel())
 
 
-register_bundle_loader("label-precedence", lambda _p: _Fixed())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
-    if request.param == "postgresql":
-        if _PG is None:
-            pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or start one at {PG_DEFAULT}")
-        reset_pg(_PG)
-        w = Workspace.init(tmp_path / "ws", store_url=_PG)
-    else:
-        w = Workspace.init(tmp_path / "ws")
-    yield w
-    w.close()
+@pytest.fixture
+def ws(store_ws: Workspace) -> Workspace:
+    return store_ws
 
 
 def _version(ws: Workspace, asset_id: str) -> int:
@@ -145,9 +126,9 @@ def test_an_asset_with_only_machine_labels_is_unlabelled(ws: Workspace) -> None:
         assert close_label_requests_labelled(s, {"p1": expert.id}, actor="ingest", ingest_batch_id="b2") == ["p1"]
     seen: list[list[tuple[str, str | None]]] = []
 
-    def fit(records: Sequence[AssetRecord]) -> _Fixed:
+    def fit(records: Sequence[AssetRecord]) -> FixedModel:
         seen.append([(r.asset_id, r.grade) for r in records])
-        return _Fixed()
+        return FixedModel()
 
     with ws.session() as s:
         add_asset(s, "p2", asset_type="pump")

@@ -9,11 +9,11 @@ newer model moves the label.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from tests.models import FixedModel
 
 from assetgrade.lifecycle.bundles import register_bundle_loader
 from assetgrade.lifecycle.retrain import retrain
@@ -27,15 +27,7 @@ from assetgrade.workspace import Workspace
 DIST = {"A": 0.1, "B": 0.5, "C": 0.4, "D": 0.0}
 
 
-class _Fixed:
-    """A model that saves as one JSON file (enough for the registry)."""
-
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "fixed.json").write_text(json.dumps({}))
-
-
-register_bundle_loader("review-flow-audit", lambda _p: _Fixed())
+register_bundle_loader("review-flow-audit", lambda _p: FixedModel())
 
 
 @pytest.fixture
@@ -72,9 +64,9 @@ def test_a_corrected_review_replaces_the_first_in_training_and_nothing_later_mov
         assert review_queue(s) == ([], 0)  # the newer model accepted it: no stale entry left behind
     seen: list[list[tuple[str, str | None]]] = []
 
-    def fit(records: Sequence[AssetRecord]) -> _Fixed:
+    def fit(records: Sequence[AssetRecord]) -> FixedModel:
         seen.append([(r.asset_id, r.grade) for r in records])
-        return _Fixed()
+        return FixedModel()
 
     res = retrain(ws, golden=None, fit=fit, loader="review-flow-audit", version="v1")
     assert seen == [[("a1", "C"), ("a2", "A")]]  # one record per asset, the corrected grade

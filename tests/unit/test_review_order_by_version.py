@@ -10,13 +10,12 @@ count of reviewed assets follow the store's precedence (``assetgrade.store.prece
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.models import FixedModel
 
 import assetgrade.store.results as results_module
 from assetgrade.errors import ConflictError, ValidationError
@@ -40,26 +39,12 @@ from assetgrade.store.repository import get_asset
 from assetgrade.store.schema import Label, Review, utcnow
 from assetgrade.workspace import Workspace
 
-
-class _Fixed:
-    """A model that saves as one JSON file (enough for the registry)."""
-
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "fixed.json").write_text(json.dumps({}))
+register_bundle_loader("review-order", lambda _p: FixedModel())
 
 
-register_bundle_loader("review-order", lambda _p: _Fixed())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
-    if request.param == "postgresql":  # pg_ws (tests/conftest.py): this test session's own schema, emptied
-        yield request.getfixturevalue("pg_ws")
-        return
-    w = Workspace.init(tmp_path / "ws")
-    yield w
-    w.close()
+@pytest.fixture
+def ws(store_ws: Workspace) -> Workspace:
+    return store_ws
 
 
 def _version(ws: Workspace, asset_id: str) -> int:
@@ -186,9 +171,9 @@ def test_retrain_counts_only_human_reviews(ws: Workspace) -> None:
         add_review(s, "m1", reviewer="Model", expected_version=_version(ws, "m1"), grade="D")
     seen: list[list[tuple[str, str | None]]] = []
 
-    def fit(records: Sequence[AssetRecord]) -> _Fixed:
+    def fit(records: Sequence[AssetRecord]) -> FixedModel:
         seen.append([(r.asset_id, r.grade) for r in records])
-        return _Fixed()
+        return FixedModel()
 
     res = retrain(ws, golden=None, fit=fit, loader="review-order", version="v1")
     assert seen == [[("h1", "B"), ("i1", "A"), ("m1", "A")]]  # m1 trains on the expert's import
