@@ -6,32 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.ontology_texts import MINIMAL
 
 from assetgrade.errors import OntologyError
 from assetgrade.ontology import load_ontology, loads_ontology
 from assetgrade.ontology.loader import MAX_ONTOLOGY_BYTES
 from assetgrade.strict_yaml import MAX_DEPTH, load_unique
 
-MINIMAL = """\
-name: tiny
-grades: [A, B, C]
-defects:
-  crack:
-    kind: functional
-    synonyms: [cracked]
-    children:
-      fatigue: {}
-  scratch:
-    kind: cosmetic
-components:
-  bearing: {synonyms: [brg]}
-abbreviations:
-  REPL: replace
-rubric:
-  rules:
-    - {defect: crack, grade: C}
-    - {kind: cosmetic, grade: B}
-"""
 SCRATCH = "    kind: cosmetic\n"
 RULES = "  rules:\n    - {defect: crack, grade: C}\n    - {kind: cosmetic, grade: B}\n"
 
