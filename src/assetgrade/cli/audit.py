@@ -118,8 +118,11 @@ def _nothing_to_audit(records: Any, label_key: str | None) -> str:
     return f"nothing to audit: attribute {label_key!r} is null on all {len(records)} assets"
 
 
-def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
-    """The trained grader's out-of-sample distributions of ``records`` as audit-data arguments (None: not usable)."""
+def _grader_probs(ws: Any, records: Any, everything: Any) -> dict[str, Any] | None:
+    """The trained grader's out-of-sample distributions of ``records`` as audit-data arguments (None: not usable).
+
+    ``everything``: the workspace's assets, where the training assets' files are looked up.
+    """
     from assetgrade.grading.bundle import INFO_NAME
 
     if not (ws.grader_dir / INFO_NAME).exists():
@@ -131,7 +134,7 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
 
     grader = Grader.load(ws.grader_dir, evidence_store=ws.evidence_cache_path,
                          evidence_store_max_bytes=ws.evidence_cache_max_bytes)
-    probs, sources = out_of_sample_proba(grader, records)
+    probs, sources = out_of_sample_proba(grader, records, training=everything)
     missing = sum(src == "none" for src in sources)
     if missing:
         err_console.print(f"label_noise: the trained grader {grader.version_} has no out-of-fold "
@@ -139,9 +142,16 @@ def _grader_probs(ws: Any, records: Any) -> dict[str, Any] | None:
                           "calibration set); it is not used", style="yellow")
         return None
     n_oof = sum(src == "out-of-fold" for src in sources)
+    n_graded = sum(src == "graded" for src in sources)
+    shared = len(sources) - n_oof - n_graded
+    if shared:
+        err_console.print(f"label_noise: {shared} asset(s) the grader did not learn from hold an image or series "
+                          "file of one it did (same sha256); its distribution for them is not out of sample, so "
+                          "they are not scored", style="yellow")
     acc = grader.metrics_.get("accuracy")
-    source = (f"out-of-sample distributions of {grader.version_} ({n_oof} out-of-fold, "
-              f"{len(sources) - n_oof} graded; its out-of-fold accuracy "
+    source = (f"out-of-sample distributions of {grader.version_} ({n_oof} out-of-fold, {n_graded} graded"
+              + (f", {shared} sharing a training asset's file left out" if shared else "")
+              + "; its out-of-fold accuracy "
               + ("unknown" if acc is None else f"{acc:.1%}") + ")")
     err_console.print(f"label_noise reads the {source}")
     if (caveat := label_noise_caveat(acc)) is not None:
@@ -227,7 +237,7 @@ def _audit(
 
         probs = None
         if use_grader and label_key is None and "label_noise" in names:
-            probs = _grader_probs(ws, labelled)
+            probs = _grader_probs(ws, labelled, records)
         data = audit_data_from_records(labelled, label_key=label_key, embed=embed_fn,
                                        **({} if probs is None else probs))
         if probs is not None:  # grades are ordered: a label one grade off is less suspect than one three off
