@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from assetgrade.errors import ConflictError
 from assetgrade.ingest.items import LabelSpec
+from assetgrade.ingest.old_frame import old_frame_ids, replace_old_frame
 from assetgrade.ingest.preparation import _conflict, _Prepared
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.store.audit import append_event
@@ -60,6 +61,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
             window = None if lb.time_window is None else [str(v) for v in lb.time_window]
             lid = label_id_for(p.spec.asset_id, ev, lb.annotator, lb.kind, lb.value, box, span, window)
             label_rows.append((p, lb, lid))
+    old_frame = old_frame_ids(label_rows)  # labels an earlier version of the importer stored in another frame
     added = {"assets": 0, "evidence": 0, "labels": 0}
     skipped = 0
     marked: list[IngestNotice] = []
@@ -137,6 +139,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                                    parent_evidence_id=parent, capture_time=pv.capture_time, device=pv.device,
                                    sha256=p.sha, ingest_batch_id=rep.batch_id, notes=pv.notes))
             added["evidence"] += 1
+        replaced, reframed = replace_old_frame(s, old_frame, kind=rep.kind, skip=bad) if old_frame else ([], [])
         new_labels: list[str] = []
         for p, lb, lid in label_rows:
             if p.evidence_id in bad or lid in have_labels or lid in new_labels:
@@ -154,7 +157,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
         graded = {p.spec.asset_id: lid for p, lb, lid in label_rows if lid in fresh and lb.kind == "grade"}
         for aid, atype in typed.items():
             s.execute(update(Asset).where(Asset.id == aid, Asset.asset_type == "unknown").values(asset_type=atype))
-        if rows or typed:
+        if rows or typed or replaced:
             s.add_all(rows)
             s.flush()
             # new evidence of a stored asset makes a review against its old version stale (store.md)
@@ -165,6 +168,8 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                                        "asset_versions": dict(sorted(versions.items()))}
             if typed:
                 payload["asset_types"] = typed
+            if replaced:  # deleted in this transaction: the event keeps what they held (old_frame.py)
+                payload["labels_replaced"] = replaced
             append_event(s, actor=actor, action="ingest.rows", entity="ingest_batch",
                          entity_id=rep.batch_id, payload=payload)
             # an imported grade answers the asset's label request as a review's would (same transaction)
@@ -174,6 +179,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
         rep.added[k] += v
     rep.skipped_existing += skipped
     rep.notices.extend(marked)
+    rep.notices.extend(reframed)
     rep.errors.extend(errors)
     if defer is not None:
         defer.extend(deferred)

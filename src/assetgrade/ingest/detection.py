@@ -100,7 +100,9 @@ def _voc_labels(doc: ET.Element, w: int, h: int, where: str, classes: dict[str, 
                               where=f"{where}:field object {i}")
         # stored in the 0-based pixel-edge frame of every other box (COCO, YOLO, findings, the review page)
         box = (max(0.0, x0 - 1), max(0.0, y0 - 1), min(float(w), x1), min(float(h), y1))
-        labels.append(LabelSpec("defect", classes.get(name, name), box=box, field=f"object {i}"))
+        # before that conversion (bfa2ff9) the raw numbers were stored: a re-ingest replaces such a label (commit.py)
+        labels.append(LabelSpec("defect", classes.get(name, name), box=box, field=f"object {i}",
+                                was_box=(x0, y0, x1, y1)))
     return labels
 
 

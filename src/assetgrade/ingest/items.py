@@ -37,6 +37,10 @@ class LabelSpec:
     time_window: tuple[Any, Any] | None = None
     field: str = "label"
     """The input field the label came from, named in errors."""
+    was_box: tuple[float, float, float, float] | None = None
+    """The box an earlier version of the same importer stored for this annotation (a VOC box's raw 1-based
+    numbers, stored as they were before the conversion to the 0-based frame): a stored label with that box,
+    written by an ingest of the same kind, is this label in the old frame, and the ingest replaces it."""
 
 
 @dataclass
