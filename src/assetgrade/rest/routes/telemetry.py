@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, roles
-from assetgrade.rest.queries import telemetry_summary
 from assetgrade.rest.routes import answer_head
 from assetgrade.rest.schemas import SQL_INT_MAX, StationSummary, TelemetryIn, TelemetryOut, TelemetryRecordOut
 from assetgrade.rest.writes import post_telemetry
 from assetgrade.store.auth_schema import TelemetryRecord
+from assetgrade.store.telemetry import telemetry_summary
 
 __all__ = ["router"]
 
