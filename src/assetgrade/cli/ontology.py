@@ -10,10 +10,9 @@ from rich.tree import Tree
 
 from assetgrade.cli.console import console, styled
 from assetgrade.cli.options import input_file
-from assetgrade.ontology import Ontology, default_ontology, load_ontology
+from assetgrade.ontology import Ontology, default_ontology, load_ontology, ontology_warnings
 
 __all__ = ["register"]
-
 
 
 def _resolve_path(file: Path | None, workspace: Path | None) -> Path | None:
@@ -41,8 +40,17 @@ def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
 
 def check(
     file: Path = typer.Argument(..., help="Ontology YAML file to validate.", callback=input_file("YAML file")),
+    strict: bool = typer.Option(False, "--strict", help=(
+        "Exit 1 when there are warnings (rubric rules that never decide a finding, abbreviations that "
+        "misspell a term), as for an error.")),
 ) -> None:
-    """Validate an ontology file; exits non-zero naming the bad key and line."""
+    """Validate an ontology file; exits non-zero naming the bad key and line.
+
+    Then warns of likely mistakes the file may still hold: a rubric rule that never decides a finding
+    (it can match none, or earlier rules take every finding it matches: the first matching rule wins)
+    and an abbreviation whose expansion is close to a term but names none (a typo). With --strict these
+    fail the check (exit 1).
+    """
     ont = load_ontology(file)
     uncovered = [
         f"{d.id}:{s}"
@@ -50,16 +58,22 @@ def check(
         for s in d.severities
         if ont.rubric.grade_for_finding(d, s, ont.ancestors(d.id)) == ont.rubric.default_grade
     ]
+    warnings = ontology_warnings(ont)
     console.print(styled(
         "green", "ok", f" {file}: {len(ont.grades)} grades, {len(ont.defects)} defects, "
         f"{len(ont.components)} components, {len(ont.abbreviations)} abbreviations, "
         f"{len(ont.rubric.rules)} rubric rules; version {ont.version}"
+        + (f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else "")
     ))
     if uncovered:
         console.print(styled(
             "yellow", "note:", f" {len(uncovered)} defect/severity pairs fall through to the default grade "
             f"{ont.rubric.default_grade}: {', '.join(uncovered[:10])}{' ...' if len(uncovered) > 10 else ''}"
         ))
+    for w in warnings:
+        console.print(styled("yellow", "warning:", f" {w}"))
+    if warnings and strict:
+        raise typer.Exit(1)
 
 
 def show(

@@ -1,5 +1,6 @@
 """The domain ontology: grade scale, defect taxonomy, components, abbreviations and rubric (YAML in, frozen out)."""
 
+from assetgrade.ontology.lint import OntologyWarning, ontology_warnings
 from assetgrade.ontology.loader import default_ontology, load_ontology, loads_ontology, parse_ontology
 from assetgrade.ontology.model import (
     Component,
@@ -19,6 +20,7 @@ __all__ = [
     "Grade",
     "GradeScale",
     "Ontology",
+    "OntologyWarning",
     "Rubric",
     "Rule",
     "TermMatch",
@@ -26,5 +28,6 @@ __all__ = [
     "load_ontology",
     "loads_ontology",
     "normalise_term",
+    "ontology_warnings",
     "parse_ontology",
 ]
