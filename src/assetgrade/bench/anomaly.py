@@ -129,7 +129,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
 
     from assetgrade.modalities.vision.anomaly import PatchCore, upsample_map
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
-    from assetgrade.modalities.vision.heatmaps import overlay_png, peak_in_boxes, peak_region
+    from assetgrade.modalities.vision.heatmaps import overlay_scale_png, peak_in_boxes, peak_region
     from assetgrade.modalities.vision.images import decode_image, shown_boxes
 
     t_start = time.perf_counter()
@@ -188,7 +188,13 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
             _, box = peak_region(heat)
             img = decode_image(ref.load_bytes(), where=ref.evidence_id)  # only the few drawn are decoded again
             png = cfg.out_dir / f"anomaly_{ref.evidence_id.replace('/', '_')}.png"
-            overlays.append(str(overlay_png(img, heat, png, box=box)))
+            k = len(test_good) + j
+            verdict = "alarm" if alarm[k] else "no alarm"
+            overlays.append(str(overlay_scale_png(
+                img, heat, png, box=box, label="patch anomaly score (NN distance, smoothed)",
+                marks={"alarm threshold": thr.value},
+                notes=(f"image score {scores[k]:.4g} (largest patch): {verdict}",
+                       "white box: above half-way to the peak"))))
     n_test = len(test_good) + len(bad)
     metrics = {
         "image_auroc": auroc,

@@ -201,7 +201,13 @@ def cam_peak_in_box(
 ) -> dict[str, Any]:
     """How often the predicted class's CAM peak falls inside a true box (out-of-fold heads)."""
     from assetgrade.modalities.vision.heads import LinearProbe
-    from assetgrade.modalities.vision.heatmaps import cam_map, overlay_png, peak_in_boxes, peak_region, resize_map
+    from assetgrade.modalities.vision.heatmaps import (
+        cam_map,
+        overlay_scale_png,
+        peak_in_boxes,
+        peak_region,
+        resize_map,
+    )
     from assetgrade.modalities.vision.images import decode_image, preprocess, shown_boxes
 
     K = len(ds.classes)
@@ -232,7 +238,11 @@ def cam_peak_in_box(
                 if out_dir is not None and len(overlays) < n_overlays and y[i] not in drawn:
                     drawn.add(int(y[i]))
                     _, box = peak_region(heat)
-                    p = overlay_png(imgs[j], heat, out_dir / f"cam_{ds.name}_{ds.refs[i].evidence_id}.png", box=box)
+                    p = overlay_scale_png(
+                        imgs[j], heat, out_dir / f"cam_{ds.name}_{ds.refs[i].evidence_id}.png", box=box,
+                        label=f"CAM score of the predicted class {ds.classes[pred[j]]!r}",
+                        notes=(f"true class {ds.classes[y[i]]!r}", "map mean + bias: about that class's logit",
+                               "white box: above half-way to the peak"))
                     overlays.append(str(p))
     return {
         "peak_in_box_rate": hits / total if total else None,

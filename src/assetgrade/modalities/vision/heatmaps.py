@@ -8,7 +8,7 @@ blocks the per-block maps are resized to the finest grid and added.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,8 @@ import numpy.typing as npt
 from PIL import Image
 
 __all__ = [
-    "HEAT_CMAP", "MAX_MAP_SIDE", "blend_heat", "box_outline", "cam_map", "heat_colours", "overlay_png", "peak_in_boxes",
-    "peak_region", "region_box", "resize_map",
+    "HEAT_CMAP", "MAX_MAP_SIDE", "SCALE_MARK_RGB", "blend_heat", "box_outline", "cam_map", "heat_colours",
+    "overlay_png", "overlay_scale_png", "peak_in_boxes", "peak_region", "region_box", "resize_map",
 ]
 
 FloatArray = npt.NDArray[np.float32]
@@ -199,4 +199,88 @@ def overlay_png(
         ImageDraw.Draw(out).rectangle(box_outline(box), outline=(255, 255, 255), width=2)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.save(path, format="PNG")
+    return path
+
+
+SCALE_MARK_RGB = (0, 170, 255)
+"""The colour of a value marked on an overlay's colour scale (:func:`overlay_scale_png`): a blue no colour of
+:data:`HEAT_CMAP` comes near, so a tick reads as a mark, not as part of the map."""
+
+_SCALE_PAD = 6
+_SCALE_BAR_HEIGHT = 12
+_SCALE_MIN_BAR = 148  # the narrowest bar drawn: a 32 px photo still gets a readable scale
+
+
+def overlay_scale_png(
+    image: Image.Image,
+    heat: npt.ArrayLike,
+    path: Path,
+    *,
+    label: str,
+    marks: Mapping[str, float] | None = None,
+    notes: Sequence[str] = (),
+    alpha: float = 0.45,
+    box: tuple[int, int, int, int] | None = None,
+) -> Path:
+    """Save the :func:`overlay_png` of ``heat`` over ``image`` with its colour scale in a white panel below.
+
+    The photo part is :func:`overlay_png`'s, pixel for pixel. The bar is the palette at full strength from
+    the map's minimum (left) to its maximum (right), as :func:`heat_colours` scales each map; its ends are
+    written with those values, then ``label`` (what the values are), then each of ``marks`` (name → value:
+    a :data:`SCALE_MARK_RGB` tick across the bar where the value lies, or, outside the map's range, a line
+    saying on which side), then ``notes``. The panel is as wide as the photo, or wider for a readable bar
+    and text (white beside the photo).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = overlay_scale_png(Image.new("RGB", (64, 48)), np.eye(48, 64), Path(tempfile.mkdtemp()) / "o.png",
+    ...                       label="score", marks={"threshold": 0.5})
+    >>> w, h = Image.open(p).size
+    >>> w >= 64 and h > 48
+    True
+    """
+    from PIL import ImageDraw, ImageFont
+
+    rgb = image.convert("RGB")
+    h = np.asarray(heat, dtype=np.float32)
+    if h.shape != (rgb.size[1], rgb.size[0]):
+        h = resize_map(h, rgb.size)
+    photo = blend_heat(rgb, h, alpha=alpha)
+    if box is not None:
+        ImageDraw.Draw(photo).rectangle(box_outline(box), outline=(255, 255, 255), width=2)
+    lo, hi = (float(h.min()), float(h.max())) if h.size else (0.0, 0.0)
+    font = ImageFont.load_default()
+    lines = [label]
+    ticks: list[float] = []
+    for name, value in (marks or {}).items():
+        if hi > lo and lo <= value <= hi:
+            ticks.append(value)
+            lines.append(f"blue tick: {name} {value:.4g}")
+        else:
+            side = "above" if value > hi else "below"
+            lines.append(f"{name} {value:.4g}: {side} this map's range")
+    lines.extend(notes)
+    ends = (f"{lo:.4g}", f"{hi:.4g}")
+    text_h = int(font.getbbox("Ag")[3]) + 3
+    need = max([font.getlength(t) for t in lines] + [font.getlength(f"{ends[0]}  {ends[1]}"), _SCALE_MIN_BAR])
+    width = max(photo.size[0], int(np.ceil(need)) + 2 * _SCALE_PAD)
+    bar_top = photo.size[1] + _SCALE_PAD
+    text_top = bar_top + _SCALE_BAR_HEIGHT + 3
+    canvas = Image.new("RGB", (width, text_top + text_h * (1 + len(lines)) + _SCALE_PAD), (255, 255, 255))
+    canvas.paste(photo, (0, 0))
+    bar_w = width - 2 * _SCALE_PAD
+    ramp = heat_colours(np.linspace(0.0, 1.0, bar_w)[None, :])[..., :3]
+    canvas.paste(Image.fromarray(np.repeat(ramp, _SCALE_BAR_HEIGHT, axis=0)), (_SCALE_PAD, bar_top))
+    draw = ImageDraw.Draw(canvas)
+    for value in ticks:
+        x = _SCALE_PAD + round((value - lo) / (hi - lo) * (bar_w - 1))
+        draw.rectangle((x - 1, bar_top - 3, x + 1, bar_top + _SCALE_BAR_HEIGHT + 2), fill=SCALE_MARK_RGB)
+    black = (0, 0, 0)
+    draw.text((_SCALE_PAD, text_top), ends[0], fill=black, font=font)
+    draw.text((width - _SCALE_PAD - font.getlength(ends[1]), text_top), ends[1], fill=black, font=font)
+    for i, line in enumerate(lines, start=1):
+        draw.text((_SCALE_PAD, text_top + i * text_h), line, fill=black, font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path, format="PNG")
     return path
