@@ -71,6 +71,7 @@ class Grader:
     max_error, delta : the Learn-then-Test bound on the error among auto-accepted assets
     review_on_contradiction, review_on_quality : extra review rules
     max_set_size : review an asset whose conformal set holds more grades than this (default 1)
+    review_outside_set : review an asset whose cost-optimal grade is not in its conformal set (default True)
     max_expected_cost : a fixed expected-cost threshold for review, in the cost matrix's currency;
         None (default): learned by Learn-then-Test from ``max_error`` and ``delta``
 
@@ -139,11 +140,13 @@ class Grader:
         min_group_size: int = 30,
         max_set_size: int = 1,
         max_expected_cost: float | None = None,
+        review_outside_set: bool = True,
     ) -> None:
         check_arguments(coverage=coverage, max_error=max_error, delta=delta, folds=folds, seed=seed,
                         min_group_size=min_group_size, max_set_size=max_set_size, mondrian=mondrian,
                         review_on_contradiction=review_on_contradiction, review_on_quality=review_on_quality,
-                        max_expected_cost=max_expected_cost, fuser=fuser, extractor_settings=extractor_settings)
+                        max_expected_cost=max_expected_cost, fuser=fuser, extractor_settings=extractor_settings,
+                        review_outside_set=review_outside_set)
         self.extractors = checked_extractors(extractors)
         check_extractor_settings(extractor_settings)
         self.ontology = ontology
@@ -161,6 +164,7 @@ class Grader:
         self.min_group_size = int(min_group_size)
         self.max_set_size = int(max_set_size)
         self.max_expected_cost = None if max_expected_cost is None else float(max_expected_cost)
+        self.review_outside_set = bool(review_outside_set)
         self.cache = EvidenceCache()
 
     @classmethod

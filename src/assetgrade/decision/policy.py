@@ -5,7 +5,13 @@ to review, with every reason written out, when
 
 * its expected cost exceeds the cost of a review (Chow's reject rule with costs, Chow 1970), or
   an extra threshold chosen on calibration data (see :func:`select_threshold`);
-* its conformal prediction set holds more than ``max_set_size`` grades;
+* its conformal prediction set holds more than ``max_set_size`` grades, or none at all (an empty
+  set says no grade is plausible at the set's coverage: the asset is unlike those the set was
+  calibrated on);
+* the chosen grade is not in its conformal prediction set (``review_outside_set``): the set says
+  the true grade is one of its grades with the set's coverage, so accepting another would
+  contradict it; this happens when the cost matrix is asymmetric enough (a cheap asset whose
+  fixed dispute cost dwarfs its value is graded down past every grade of the set);
 * modalities contradict each other.
 
 :func:`select_threshold` picks the most permissive acceptance threshold whose error (or cost)
@@ -64,11 +70,14 @@ class DecisionPolicy:
     ----------
     costs : CostConfig
     max_set_size : int
-        Review when the conformal set holds more grades than this.
+        Review when the conformal set holds more grades than this (an empty set is always reviewed).
     review_on_contradiction : bool
     max_expected_cost : float or None
         Accept only at or below this expected cost (None: the config's ``review_cost``);
         :func:`select_threshold` can choose it on calibration data.
+    review_outside_set : bool
+        Review when the chosen (minimum-expected-cost) grade is not in the conformal set given to
+        :meth:`decide`; False decides on cost alone, as before 2026-12.
 
     Examples
     --------
@@ -79,12 +88,16 @@ class DecisionPolicy:
     >>> d = pol.decide(np.array([0.5, 0.5, 0.0, 0.0]))
     >>> d.action, d.reasons[0].startswith("expected cost")
     ('review', True)
+    >>> cheap = pol.decide(np.array([0.0, 0.7, 0.3, 0.0]), conformal_set=["B"], value=200.0)
+    >>> cheap.action, cheap.reasons
+    ('review', ('the chosen grade C (lowest expected cost 35) is not in the prediction set {B}',))
     """
 
     costs: CostConfig = field(default_factory=CostConfig)
     max_set_size: int = 1
     review_on_contradiction: bool = True
     max_expected_cost: float | None = None
+    review_outside_set: bool = True  # a policy pickled before it existed reads this class default
 
     def __post_init__(self) -> None:
         if not isinstance(self.costs, CostConfig):
@@ -92,9 +105,10 @@ class DecisionPolicy:
         size = self.max_set_size
         if isinstance(size, bool | np.bool_) or not isinstance(size, numbers.Integral) or int(size) < 1:
             raise ValidationError(f"max_set_size={size!r} must be an integer >= 1", where="DecisionPolicy.max_set_size")
-        if not isinstance(self.review_on_contradiction, bool | np.bool_):
-            raise ValidationError(f"review_on_contradiction={self.review_on_contradiction!r} must be true or false",
-                                  where="DecisionPolicy.review_on_contradiction")
+        for name in ("review_on_contradiction", "review_outside_set"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValidationError(f"{name}={getattr(self, name)!r} must be true or false",
+                                      where=f"DecisionPolicy.{name}")
         thr = self.max_expected_cost
         if thr is not None and (isinstance(thr, bool | np.bool_) or not isinstance(thr, numbers.Real)
                                 or np.isnan(thr)):
@@ -144,6 +158,18 @@ class DecisionPolicy:
             reasons.append(
                 f"the {len(conformal_set)}-grade prediction set {{{', '.join(conformal_set)}}} "
                 f"is larger than {self.max_set_size}"
+            )
+        if conformal_set is not None and len(conformal_set) == 0:
+            # not a cost trade-off (so not switched off with review_outside_set): no grade passed the
+            # conformal threshold, which calibration assets seldom do
+            review = True
+            reasons.append("the prediction set is empty: no grade is plausible at the set's coverage, "
+                           "so the asset is unlike the assets the set was calibrated on")
+        elif conformal_set is not None and self.review_outside_set and grade not in conformal_set:
+            review = True
+            reasons.append(
+                f"the chosen grade {grade} (lowest expected cost {best:,.0f}) is not in the prediction set "
+                f"{{{', '.join(conformal_set)}}}"
             )
         if self.review_on_contradiction and contradictions:
             review = True

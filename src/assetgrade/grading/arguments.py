@@ -23,7 +23,8 @@ FUSER_DEFAULTS: dict[str, Any] = {"model": "auto", "use_features": False, "dropo
 def check_arguments(*, coverage: float, max_error: float, delta: float, folds: int, seed: int, min_group_size: int,
                     max_set_size: int, mondrian: bool, review_on_contradiction: bool, review_on_quality: bool,
                     max_expected_cost: float | None, fuser: Fuser | Mapping[str, Any] | None,
-                    extractor_settings: Mapping[str, Mapping[str, Any]] | None) -> None:
+                    extractor_settings: Mapping[str, Mapping[str, Any]] | None,
+                    review_outside_set: bool = True) -> None:
     """Refuse (ValidationError, ``where="Grader.<name>"``) a setting of the wrong type or out of range.
 
     >>> check_arguments(coverage=1.5, max_error=0.02, delta=0.1, folds=5, seed=0, min_group_size=30,
@@ -43,7 +44,7 @@ def check_arguments(*, coverage: float, max_error: float, delta: float, folds: i
     if seed > SEED_MAX:  # the fuser's and scikit-learn's limit: a larger seed failed deep inside fit
         raise ValidationError(f"seed={seed!r} must be a whole number in [0, {SEED_MAX}]", where="Grader.seed")
     for name, value in (("mondrian", mondrian), ("review_on_contradiction", review_on_contradiction),
-                        ("review_on_quality", review_on_quality)):
+                        ("review_on_quality", review_on_quality), ("review_outside_set", review_outside_set)):
         if not isinstance(value, bool | np.bool_):
             raise ValidationError(f"{name}={value!r} must be true or false", where=f"Grader.{name}")
     if max_expected_cost is not None and (isinstance(max_expected_cost, bool)

@@ -1,7 +1,8 @@
 """The Grader's decision step and its out-of-fold figures.
 
 The decision is :class:`~assetgrade.decision.DecisionPolicy` (Bayes grade under the cost matrix,
-review on expected cost, conformal set size and contradictions; Chow 1970) plus one rule of the
+review on expected cost, conformal set size, a grade outside the conformal set and contradictions;
+Chow 1970) plus one rule of the
 Grader's: an image-quality flag (blurry, under/over-exposed, glare, low resolution, unreadable)
 sends the asset to review, since the vision evidence it rests on is weaker than the model assumes.
 """
@@ -122,6 +123,7 @@ def stack_metrics(
 def choose_policy(
     proba: FloatArray, y: npt.NDArray[np.int64], values: Sequence[float | None], *, costs: CostConfig,
     max_error: float, delta: float, review_on_contradiction: bool, max_set_size: int = 1,
+    review_outside_set: bool = True,
 ) -> tuple[DecisionPolicy, ThresholdChoice]:
     """The policy whose expected-cost threshold is the Learn-then-Test choice on out-of-fold results.
 
@@ -135,7 +137,7 @@ def choose_policy(
                               procedure="fixed_sequence")
     thr = min(float(choice.threshold), float(costs.review_cost))
     return DecisionPolicy(costs, max_set_size=max_set_size, review_on_contradiction=review_on_contradiction,
-                          max_expected_cost=thr), choice
+                          max_expected_cost=thr, review_outside_set=review_outside_set), choice
 
 
 def evaluate_oof(

@@ -92,7 +92,8 @@ def version_settings(grader: Grader) -> dict[str, Any]:
     # these change the decisions (or what an extractor learned) too; at their defaults they are left out as above.
     # Without them two graders that decide differently shared a version, so grade --changed skipped every asset
     # after such a retraining and batch grade's prediction ids took one model's results for the other's.
-    for name, default in (("review_on_contradiction", True), ("review_on_quality", True), ("min_group_size", 30)):
+    for name, default in (("review_on_contradiction", True), ("review_on_quality", True), ("min_group_size", 30),
+                          ("review_outside_set", True)):
         if getattr(grader, name, default) != default:
             settings[name] = getattr(grader, name)
     if getattr(grader, "modality_labels_hash_", None) is not None:
@@ -104,7 +105,8 @@ def _choose_policy(grader: Grader, proba: np.ndarray, y: np.ndarray, values: Seq
         DecisionPolicy, Any]:
     policy, choice = choose_policy(proba, y, values, costs=grader.costs_, max_error=grader.max_error,
                                    delta=grader.delta, review_on_contradiction=grader.review_on_contradiction,
-                                   max_set_size=getattr(grader, "max_set_size", 1))
+                                   max_set_size=getattr(grader, "max_set_size", 1),
+                                   review_outside_set=getattr(grader, "review_outside_set", True))
     fixed = getattr(grader, "max_expected_cost", None)  # graders pickled before it have none
     if fixed is not None:
         policy = dataclasses.replace(policy, max_expected_cost=fixed)
