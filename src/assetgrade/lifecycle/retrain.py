@@ -6,8 +6,9 @@ such as ``pseudo``, is not trained on: :mod:`assetgrade.store.precedence`), **mi
 set's assets** and the assets holding a copy of their evidence (the same stored file, or one augmented from it:
 :func:`golden_copies`), so the golden figures stay independent of training. The new version is registered as a candidate
 whose parent is the current champion, with lineage (assets, reviewed labels used, origin mix,
-excluded golden assets, and ``labels_as_of``: the time just before the labels were read, from
-which the new-labels trigger counts); champion and challenger are evaluated on the verified golden set
+excluded golden assets, ``labels_seq`` and ``labels_seq_hash``: the audit chain's last event just
+before the labels were read, from which the new-labels trigger counts, and ``labels_as_of``: the time
+then); champion and challenger are evaluated on the verified golden set
 and compared under the workspace promotion policy. Promotion is a separate, explicit step
 (``promote=True`` or ``assetgrade models promote``).
 """
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from assetgrade.errors import ConflictError, NotFoundError, ValidationError
 from assetgrade.lifecycle.evaluate import Comparison, GoldenEvaluation, compare
 from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
+from assetgrade.store.audit import chain_head
 from assetgrade.store.precedence import is_machine_label
 from assetgrade.store.records import AssetRecord
 from assetgrade.store.schema import Evidence, Label, Provenance, utcnow
@@ -152,6 +154,8 @@ def retrain(
     say("loading records")
     labels_as_of = utcnow()  # labels created after this are ones the new model did not train on (new_labels trigger)
     with ws.session(readonly=True) as s:
+        # and labels recorded after this audit event: the store's arrival order, whatever writers' clocks say
+        head = chain_head(s) or (0, None)
         copies = golden_copies(s, golden_ids)
     held_out = golden_ids | set(copies)
     records = [r for r in load_records(ws) if r.grade is not None and r.asset_id not in held_out]
@@ -173,7 +177,7 @@ def retrain(
                "golden_copies_excluded": copies,
                "golden_set": golden, "grade_mix": dict(Counter(str(r.grade) for r in records)),
                "image_origins": dict(origins), "trained_from": "workspace labels, reviewed labels first",
-               "labels_as_of": labels_as_of.isoformat()}
+               "labels_as_of": labels_as_of.isoformat(), "labels_seq": head[0], "labels_seq_hash": head[1]}
     info = reg.register(model, version=version, loader=loader, parent_version=champion.version if champion else None,
                         lineage=lineage, actor=actor, notes="retrained from reviewed labels")
     say(f"registered {info.version}")

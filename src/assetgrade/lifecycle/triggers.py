@@ -15,13 +15,18 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
   champion's golden-set error rate by Cohen's h > ``override_min_h`` with a two-proportion
   z-test p < ``alpha`` (the same effect-size-and-significance rule as the drift library);
 * **new labels**: at least ``min_new_labels`` reviewed grade labels the champion did not train on:
-  those created after its training labels were read (:func:`labels_cutoff`). That is the
-  ``labels_as_of`` time :func:`~assetgrade.lifecycle.retrain.retrain` records in the lineage
-  just before it reads the labels; for a bundle registered otherwise, the ``trained_at`` time
-  its ``bundle.json`` records (when fitting ended, so labels added while it trained are not
-  counted); for a bundle that records neither, its registration time. The registration time
-  alone was the reference before: labels added between training and registration (a model
-  trained last week, registered today) were never counted.
+  those the store received after its training labels were read. A version made by
+  :func:`~assetgrade.lifecycle.retrain.retrain` records ``labels_seq`` in its lineage, the audit
+  chain's position just before it read the labels (:func:`labels_seq`); a review's grade label is
+  new when the ``label.add`` event that recorded it comes later. Events are numbered under the
+  chain's write lock as their transactions commit, so that is the store's own arrival order: a
+  review written by a host whose clock is behind (or stored with the time another server gave it)
+  is still counted, and one the model trained on is not counted however far ahead its writer's clock
+  was. Without ``labels_seq`` (a version registered before retrain recorded it, or registered
+  otherwise) the count is by time, ``created_at`` after :func:`labels_cutoff`: the ``labels_as_of``
+  time retrain (or ``Grader.fit`` on a workspace) took just before it read the labels; else the
+  ``trained_at`` time its ``bundle.json`` records (when fitting ended, so labels added while it
+  trained are not counted); else its registration time.
 """
 
 from __future__ import annotations
@@ -33,19 +38,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from assetgrade.audit.drift import two_proportion_test
-from assetgrade.store.precedence import is_machine_label
-from assetgrade.store.schema import Label, Prediction, Review
+from assetgrade.store.precedence import is_machine_label, label_event
+from assetgrade.store.schema import AuditEvent, Label, Prediction, Review
 
 if TYPE_CHECKING:
     from assetgrade.lifecycle.registry import ModelInfo
     from assetgrade.lifecycle.telemetry import StationDrift
 
 __all__ = [
-    "RetrainPolicy", "Trigger", "TriggerReport", "check_triggers", "labels_cutoff", "new_reviewed_labels",
+    "RetrainPolicy", "Trigger", "TriggerReport", "check_triggers", "labels_cutoff", "labels_seq", "new_reviewed_labels",
     "override_stats",
 ]
 
@@ -109,19 +114,28 @@ def override_stats(session: Session, *, model_version: str | Collection[str] | N
     return len(rows), sum(1 for r, p in rows if r != p)
 
 
-def new_reviewed_labels(session: Session, since: datetime | None = None) -> int:
-    """Grade labels from persons' reviews created after ``since`` (all when None; a naive time is taken as UTC).
+def new_reviewed_labels(session: Session, since: datetime | None = None, *, after_seq: int | None = None) -> int:
+    """Grade labels from persons' reviews stored after audit position ``after_seq``, or created after ``since``.
 
+    With ``after_seq``: a label counts when the ``label.add`` event that recorded it has a greater
+    ``seq`` (the order the store received it, whatever the writing host's clock said); a label no
+    such event records (written around the store's write functions) counts when created after
+    ``since`` (every one when None). Without it: labels created after ``since`` (all when None; a
+    naive time is taken as UTC).
     A review posted under a machine's name (``Model``, ``pseudo``:
     :func:`~assetgrade.store.precedence.is_machine_label`) is a machine label and not counted, as retrain
     does not count it as reviewed.
     ``since`` is converted to UTC first: SQLite keeps the UTC clock time without its offset and
     compares the text, so the same instant given in another time zone counted other labels.
-    A label created at ``since`` exactly is not counted.
+    A label created at ``since`` exactly, or recorded at ``after_seq`` exactly, is not counted.
     """
     q = (select(Label.annotator, func.count()).where(Label.kind == "grade", Label.source == "review")
          .group_by(Label.annotator))
-    if since is not None:
+    if after_seq is not None:
+        recorded = exists().where(label_event())
+        later = exists().where(label_event(), AuditEvent.seq > after_seq)
+        q = q.where(or_(later, ~recorded if since is None else and_(~recorded, Label.created_at > _utc(since))))
+    elif since is not None:
         q = q.where(Label.created_at > _utc(since))
     return sum(int(n) for annotator, n in session.execute(q).tuples() if not is_machine_label("review", annotator))
 
@@ -137,6 +151,9 @@ def _utc(value: Any) -> datetime | None:
 
 def labels_cutoff(model: ModelInfo) -> tuple[datetime | None, str]:
     """The time after which a grade label is one ``model`` did not train on, and where that time comes from.
+
+    The trigger counts by time only where :func:`labels_seq` gives no audit position (and, with one,
+    for labels the audit log does not record).
 
     In order: ``labels_as_of`` (when the labels were read: recorded by retrain, and by
     ``Grader.fit`` on a workspace), then ``trained_at`` (when fitting ended), each from the
@@ -165,7 +182,32 @@ def labels_cutoff(model: ModelInfo) -> tuple[datetime | None, str]:
     return (None if model.created_at is None else _utc(model.created_at)), "registered"
 
 
-_SINCE_SAID = {"labels_as_of": "the champion's training labels were read", "trained_at": "the champion was trained",
+def labels_seq(session: Session, model: ModelInfo) -> tuple[int | None, str | None]:
+    """The audit chain position after which a grade label is one ``model`` did not train on, and a note.
+
+    ``labels_seq`` in the lineage (recorded by retrain just before it read the labels), when this
+    store issued it: the event at that position must have the ``labels_seq_hash`` recorded with it
+    (a position names an event of one store's chain only). None when the lineage holds none (the
+    count is then by time, :func:`labels_cutoff`), or, with the note saying why, one this store
+    did not issue or that is not a position.
+    """
+    lineage = model.lineage or {}
+    seq = lineage.get("labels_seq")
+    if seq is None:
+        return None, None
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        return None, f"labels_seq {seq!r} in the lineage is not an audit chain position: counted by time"
+    if seq == 0:  # the chain was empty: every label came later
+        return 0, None
+    stored = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar()
+    if stored is None or stored != lineage.get("labels_seq_hash"):
+        return None, (f"labels_seq {seq} in the lineage is not an event of this store (its hash differs or it"
+                      " is missing): counted by time")
+    return seq, None
+
+
+_SINCE_SAID = {"labels_seq": "the champion's training labels were read",
+               "labels_as_of": "the champion's training labels were read", "trained_at": "the champion was trained",
                "registered": "the champion was registered (its bundle records no training time)"}
 
 
@@ -210,9 +252,17 @@ def check_triggers(
                 fired, why = True, why + f" vs golden error {base_err:.1%} (h={h:.2f}, p={p:.2g})"
     out.append(Trigger("override_rate", fired, rate, pol.max_override_rate, why, info))
     since, source = labels_cutoff(champion) if champion is not None else (None, None)
-    m = new_reviewed_labels(session, since)
+    seq, note = labels_seq(session, champion) if champion is not None else (None, None)
+    m = new_reviewed_labels(session, since, after_seq=seq)
+    if seq is not None:
+        source, when = "labels_seq", f" (audit event {seq})"
+    else:
+        when = f" ({since.isoformat(timespec='seconds')})" if since is not None else ""
+    label_info: dict[str, Any] = {"since": None if since is None else since.isoformat(), "since_source": source,
+                                  "since_seq": seq}
+    if note:
+        label_info["note"] = note
     out.append(Trigger("new_labels", m >= pol.min_new_labels, float(m), float(pol.min_new_labels),
-                       f"{m} reviewed grade labels since {_SINCE_SAID[source] if source else 'the start'}"
-                       + (f" ({since.isoformat(timespec='seconds')})" if since is not None else ""),
-                       {"since": None if since is None else since.isoformat(), "since_source": source}))
+                       f"{m} reviewed grade labels since {_SINCE_SAID[source] if source else 'the start'}{when}",
+                       label_info))
     return TriggerReport(out, version)
