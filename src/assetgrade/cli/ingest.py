@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assetgrade.cli.choices import LabelAs, NumericTime, Origin
-from assetgrade.cli.console import console, err_console, styled, tell_interrupted
+from assetgrade.cli.console import console, err_console, live_display, styled, tell_interrupted
+from assetgrade.cli.options import input_file
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -36,14 +37,19 @@ def run_ingest(
     ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError | IngestNotice], *, total: int | None,
     group_size: int | None = None, quiet: bool = False,
 ) -> IngestReport:
-    """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/)."""
+    """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/).
+
+    The bar is drawn on a terminal only (:func:`~assetgrade.cli.console.live_display`) and stays
+    when the run ends, unless it failed before a row was counted: the empty bar is then erased,
+    so the error is the last thing shown.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assetgrade.ingest.writer import Ingestor
 
     with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(),
-                  console=err_console, disable=quiet, transient=False) as progress:
+                  console=err_console, disable=quiet or not live_display(), transient=False) as progress:
         task = progress.add_task(f"ingest {kind}", total=total)
 
         def advance(n: int) -> None:
@@ -56,6 +62,10 @@ def run_ingest(
             if not quiet:
                 progress.stop()
                 tell_interrupted(interrupted_line(ingestor.report))
+            raise
+        except Exception:
+            if not progress.tasks[0].completed:  # the one task; a bar with nothing on it says nothing: erase it
+                progress.live.transient = True
             raise
 
 
@@ -121,7 +131,8 @@ def _go(workspace: Path | None, store: str | None, kind: str, source: str, total
 
 
 def _manifest(
-    path: Annotated[Path, typer.Argument(help="Manifest: .csv, .tsv, .json or .jsonl.")],
+    path: Annotated[Path, typer.Argument(help="Manifest: .csv, .tsv, .json or .jsonl.",
+                                         callback=input_file("manifest"))],
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     encoding: Annotated[str | None, ENCODING] = None,
