@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import NotFoundError, ValidationError
-from assetgrade.strict_yaml import DuplicateKeyError, load_unique
+from assetgrade.strict_yaml import DuplicateKeyError, key_position, load_unique
 
 __all__ = [
-    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "load_config", "parse_config",
-    "read_config_text", "save_config", "set_in_text", "unset_in_text",
+    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "key_where", "load_config", "locate_problem",
+    "parse_config", "read_config_text", "save_config", "set_in_text", "unset_in_text",
 ]
 
 CONFIG_NAME = "assetgrade.yaml"
@@ -103,14 +105,63 @@ class WorkspaceConfig(BaseModel):
         return value
 
 
-def _validated(raw: dict[str, Any], where: str) -> WorkspaceConfig:
+def key_where(where: str, key: Sequence[str | int], text: str | None) -> str:
+    """``where`` (the file) with the line and column at which config YAML ``text`` writes the dotted ``key``,
+    then the key; without them when ``text`` is None or does not write the key.
+
+    Examples
+    --------
+    >>> key_where("ws/assetgrade.yaml", ["policy", "coverage"], "policy:\\n  coverage: 2\\n")
+    'ws/assetgrade.yaml:line 2:column 3:policy.coverage'
+    >>> key_where("ws/assetgrade.yaml", ["policy", "coverage"], "version: 1\\n")
+    'ws/assetgrade.yaml:policy.coverage'
+    """
+    dotted = ".".join(str(p) for p in key)
+    at = None if text is None else key_position(text, list(key))
+    head = f"{where}:line {at[0]}:column {at[1]}" if at and where else where
+    return f"{head}:{dotted}" if head else dotted
+
+
+# how config check's problems name their key (assetgrade.lifecycle.sections, assetgrade.grader_settings)
+_PROBLEM_KEY = (
+    (re.compile(r"assetgrade\.yaml:(?P<key>[^\s:]+): "), ""),
+    (re.compile(r"assetgrade\.yaml: (?=section '(?P<key>[^'.]+)' must be)"), ""),
+    (re.compile(r"Grader\.(?P<key>\w+): "), "grader."),  # a grader: setting refused by the Grader
+)
+
+
+def locate_problem(problem: str, text: str, where: str) -> str:
+    """A ``config check`` problem that names its key (``assetgrade.yaml:policy.coverag: unknown key...``, or
+    ``Grader.seed: ...`` for the ``grader:`` section) with the file ``where`` and the line and column at which
+    ``text`` writes that key; unchanged when it names no key the text writes.
+
+    Examples
+    --------
+    >>> text = "policy:\\n  coverag: 0.8\\ngrader:\\n  seed: x\\n"
+    >>> locate_problem("assetgrade.yaml:policy.coverag: unknown key", text, "ws/assetgrade.yaml")
+    'ws/assetgrade.yaml:line 2:column 3:policy.coverag: unknown key'
+    >>> locate_problem("Grader.seed: seed='x' must be a whole number >= 0", text, "ws/assetgrade.yaml")
+    "ws/assetgrade.yaml:line 4:column 3:grader.seed: seed='x' must be a whole number >= 0"
+    """
+    for pattern, section in _PROBLEM_KEY:
+        found = pattern.match(problem)
+        if found is None:
+            continue
+        key = (section + found["key"]).split(".")
+        if key_position(text, key) is None:
+            return problem
+        rest = problem[found.end():]
+        return f"{key_where(where, key, text)}: {rest}"
+    return problem
+
+
+def _validated(raw: dict[str, Any], where: str, text: str | None = None) -> WorkspaceConfig:
     try:
         return WorkspaceConfig.model_validate(raw)
     except PydanticValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
         raise ValidationError(f"{first['msg']} (got {first.get('input')!r})",
-                              where=f"{where}:{key}" if where else key) from exc
+                              where=key_where(where, first["loc"], text)) from exc
 
 
 def _path(key: str) -> list[str]:
@@ -147,20 +198,23 @@ def read_config_text(path: Path) -> str:
         raise ValidationError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
 
 
-def parse_config(text: str, where: str) -> WorkspaceConfig:
-    """Validate config YAML ``text``; errors name ``where`` (the file) with the line or the bad key."""
+def parse_config(text: str, where: str, *, lines: bool = True) -> WorkspaceConfig:
+    """Validate config YAML ``text``; errors name ``where`` (the file), the line and column of the bad key (a
+    bad or mistyped value, a key given twice) and the key. ``lines=False``: no line of a bad value, for a
+    text that is not the file's (an edit refused before it was written)."""
     try:
         raw = load_unique(text)
     except DuplicateKeyError as exc:
+        at = f"{where}:line {exc.line}" + (f":column {exc.column}" if exc.column else "")
         raise ValidationError(f"{exc.key!r} is given twice (first on line {exc.first_line}); YAML would silently "
-                              "keep the last one, so merge the two", where=f"{where}:line {exc.line}") from None
+                              "keep the last one, so merge the two", where=at) from None
     except yaml.YAMLError as exc:
         raise ValidationError(f"not valid YAML: {exc}", where=where) from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ValidationError("the config must be a mapping of keys to values", where=where)
-    return _validated(raw, where=where)
+    return _validated(raw, where=where, text=text if lines else None)
 
 
 def load_config(path: Path) -> WorkspaceConfig:

@@ -10,13 +10,13 @@ text (1.1: the base-60 number 80) and ``010`` is ten (1.1: octal eight)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
 
 __all__ = ["MAX_DEPTH", "MAX_EXPANDED_NODES", "DuplicateKeyError", "UniqueKeyLoader", "expanded_depth",
-           "expanded_size", "load_unique", "mapping_items"]
+           "expanded_size", "key_position", "load_unique", "mapping_items"]
 
 MAX_EXPANDED_NODES = 200_000
 """The most nodes a settings or ontology document may have once its aliases are expanded."""
@@ -28,22 +28,24 @@ thousand ``[`` was a RecursionError."""
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
-    """A mapping holds ``key`` twice: first on line ``first_line``, again on ``line`` (1-based).
+    """A mapping holds ``key`` twice: first on line ``first_line``, again on ``line`` at ``column`` (1-based;
+    None where not known).
 
     Examples
     --------
     >>> try:
     ...     load_unique("grader:\\n  seed: 0\\ngrader:\\n  seed: 1\\n")
     ... except DuplicateKeyError as exc:
-    ...     print(exc.key, exc.first_line, exc.line)
-    grader 1 3
+    ...     print(exc.key, exc.first_line, exc.line, exc.column)
+    grader 1 3 1
     """
 
-    def __init__(self, key: Any, line: int, first_line: int) -> None:
+    def __init__(self, key: Any, line: int, first_line: int, column: int | None = None) -> None:
         super().__init__(problem=f"duplicate key {key!r} (first on line {first_line})")
         self.key = key
         self.line = line
         self.first_line = first_line
+        self.column = column
 
     def __str__(self) -> str:
         return f"duplicate key {self.key!r} on line {self.line} (first on line {self.first_line})"
@@ -67,7 +69,7 @@ def mapping_items(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[t
             raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
                                                     "found unhashable key", key_node.start_mark) from None
         if first is not None:
-            raise DuplicateKeyError(key, line, first)
+            raise DuplicateKeyError(key, line, first, key_node.start_mark.column + 1)
         if id(key_node) in own:  # a merged key may be overridden once by this mapping's own key
             seen[key] = line
         yield key, loader.construct_object(value_node, deep=True), line  # type: ignore[no-untyped-call]
@@ -219,6 +221,60 @@ def _construct_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode) -> dict[
 
 
 UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def key_position(text: str, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """1-based (line, column) where the value at ``path`` is written in YAML ``text``: the key of a mapping entry,
+    the item of a list (an int in ``path``); None when ``text`` does not write it, or does not parse.
+
+    A key brought in by a merge (``<<: *base``) is found where its anchor writes it, and a mapping's
+    own key wins over a merged one, as when the document is loaded.
+
+    Examples
+    --------
+    >>> key_position("version: 1\\npolicy:\\n  coverage: 2\\n", ["policy", "coverage"])
+    (3, 3)
+    >>> key_position("grades: [A, B]\\n", ["grades", 1]), key_position("a: 1\\n", ["b"])
+    ((1, 13), None)
+    """
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=UniqueKeyLoader)  # nodes keep their marks
+    except yaml.YAMLError:
+        return None
+    mark = None
+    for part in path:
+        if isinstance(node, yaml.SequenceNode):
+            index = part if isinstance(part, int) else int(part) if str(part).isdigit() else -1
+            node = node.value[index] if 0 <= index < len(node.value) else None
+            mark = None if node is None else node.start_mark
+        elif isinstance(node, yaml.MappingNode):
+            entry = _entry(node, str(part), set())
+            node, mark = (entry[1], entry[0].start_mark) if entry else (None, None)
+        else:
+            return None
+        if node is None or mark is None:
+            return None
+    return None if mark is None else (mark.line + 1, mark.column + 1)
+
+
+def _entry(node: yaml.MappingNode, key: str, seen: set[int]) -> tuple[yaml.Node, yaml.Node] | None:
+    """(key node, value node) of ``key`` in ``node``, its own entries first, then those it merges in."""
+    if id(node) in seen:  # a merge cycle
+        return None
+    seen.add(id(node))
+    merged: list[yaml.Node] = []
+    for k, v in node.value:
+        if k.tag == _MERGE_TAG:
+            merged += v.value if isinstance(v, yaml.SequenceNode) else [v]
+        elif isinstance(k, yaml.ScalarNode) and k.value == key:
+            return k, v
+    for source in merged:
+        if isinstance(source, yaml.MappingNode) and (found := _entry(source, key, seen)) is not None:
+            return found
+    return None
 
 
 def load_unique(text: str) -> Any:

@@ -22,4 +22,7 @@ def test_config_check_names_a_misspelt_top_level_key(tmp_path: Path, line: str, 
         fh.write(line)  # the setting meant is silently left at its default: nothing else ever reads the key
     res = CliRunner().invoke(build_app(), ["config", "check", "-w", str(tmp_path / "ws")])
     said = " ".join(res.output.split())
-    assert res.exit_code == 2 and f"assetgrade.yaml:{key}: unknown key, a misspelling of '{meant}'?" in said, said
+    path = tmp_path / "ws" / "assetgrade.yaml"
+    line = len(path.read_text(encoding="utf-8").splitlines()) - line.count("\n") + 1  # the key's line
+    assert res.exit_code == 2, said
+    assert f"{path}:line {line}:column 1:{key}: unknown key, a misspelling of '{meant}'?" in said, said

@@ -85,7 +85,7 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     if new_text is None:
         console.print(f"{unchanged} in {path}; nothing written")
         return
-    after = parse_config(new_text, str(path))
+    after = parse_config(new_text, str(path), lines=False)  # not the file's text: its lines would mislead
     old = set(check_workspace_config(before, folder))
     new = [p for p in check_workspace_config(after, folder) if p not in old]
     if new:
@@ -146,17 +146,18 @@ def _check(
 ) -> None:
     """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings,
     drift, lifecycle, audit and documentation sections (with --data, also the store's labels and evidence)."""
-    from assetgrade.config import load_config
+    from assetgrade.config import locate_problem, parse_config, read_config_text
     from assetgrade.grader_settings import shadowed_policy
     from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
 
     folder = workspace_path(workspace)
     path = config_path(folder)
-    config = load_config(path)
+    text = read_config_text(path)
+    config = parse_config(text, str(path))
     problems = check_workspace_config(config, folder)
     for p in problems:
-        err_console.print(styled("red", "✗", f" {p}"), highlight=False)
+        err_console.print(styled("red", "✗", f" {locate_problem(p, text, str(path))}"), highlight=False)
     if problems:
         raise typer.Exit(2)
     console.print(styled("green", "✓", f" {path}: settings are valid"))

@@ -19,7 +19,7 @@ from assetgrade.errors import ValidationError
     ("policy: {coverage: 1}", "coverage", "less than 1"),
 ])
 def test_bad_policy_values_name_the_file_and_field(text: str, field: str, says: str) -> None:
-    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:policy\.{field}: .*{says}"):
+    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:line 1:column 10:policy\.{field}: .*{says}"):
         parse_config(text, "ws/assetgrade.yaml")
 
 
@@ -36,7 +36,7 @@ def test_good_policy_values_load() -> None:
     ("evidence_cache_max_gb: .inf", "evidence_cache_max_gb"),
 ])
 def test_workspace_numbers_are_read_strictly(text: str, field: str) -> None:
-    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:{field}: "):
+    with pytest.raises(ValidationError, match=rf"ws/assetgrade.yaml:line 1:column 1:{field}: "):
         parse_config(text, "ws/assetgrade.yaml")
     assert parse_config("ingest_group_size: 50\nevidence_cache_max_gb: 1\n", "t").evidence_cache_max_gb == 1.0
 

@@ -81,7 +81,7 @@ def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
     p.write_text("grader:\n  folds: 3\npolicy:\n  coverage: 0.8\ngrader:\n  fuser: {model: logistic}\n")
     with pytest.raises(ValidationError, match=r"'grader' is given twice \(first on line 1\)") as exc:
         load_config(p)
-    assert exc.value.where == f"{p}:line 5"
+    assert exc.value.where == f"{p}:line 5:column 1"
     p.write_text("policy: {coverage: 0.8, coverage: 0.7}\n")
     with pytest.raises(ValidationError, match="'coverage' is given twice"):
         load_config(p)
@@ -115,7 +115,7 @@ def test_dotted_keys_get_set_and_unset() -> None:
         set_in_text(text, "policy.coverage.low", 1)
     with pytest.raises(ValidationError, match="dotted key"):
         set_in_text(text, "policy..coverage", 1)
-    with pytest.raises(ValidationError, match=r"t:ingest_group_size"):
+    with pytest.raises(ValidationError, match=r"t:line 7:column 1:ingest_group_size"):
         parse_config(set_in_text(text, "ingest_group_size", 0), "t")
 
 
