@@ -17,7 +17,18 @@ Safety rules:
   than :data:`~assetgrade.store.blobs.REFRESH_AFTER_S` (an hour) writes it again, which makes
   it young. A grace period shorter than that is refused on an object store, so a collection
   never deletes a blob an ingest in flight re-uses.
-* Interrupted temporary files (``tmp/*.part``) older than the grace period are removed too.
+* **No window before the delete** (local disks). A blob to delete is first moved aside (renamed
+  into ``tmp/`` as ``<sha>.<random>.gc-trash``), its age is read again from the moved file, and only
+  then is it deleted; a writer that re-used it before the move refreshed that very file, so the
+  collection sees it young and puts it back; a writer that looks after the move finds it gone and
+  writes it again (:meth:`BlobStore._refresh`). A collection killed between the move and the
+  delete leaves the file in ``tmp/``: the next one puts it back when a row names it or it is
+  young, and deletes it otherwise. Object stores cannot move an object atomically: there the
+  age read just before the delete is the last check (see ``store.md``).
+* Interrupted temporary files (``tmp/*.part``, and an object store's spool copies
+  ``assetgrade-spool-*.part`` in :func:`~assetgrade.store.blobs.system_spool_dir` of the machine
+  the collection runs on) older than the grace period are removed too, but never one a running
+  writer holds (:func:`~assetgrade.store.blobs.temp_in_use`).
 * **Nothing referenced.** When the store names no blob at all but the blob store holds some old
   enough to delete, the workspace is most likely opened against the wrong or an empty database
   (a team workspace without ``$ASSETGRADE_STORE``, a lost ``assetgrade.db``): the collection
@@ -32,15 +43,17 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, ValidationError
-from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, BlobStore
+from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, SPOOL_PREFIX, BlobStore, system_spool_dir, temp_in_use
 from assetgrade.store.schema import Evidence, Label, Prediction
 
 __all__ = ["GcReport", "collect_blob_garbage", "record_blob_gc", "referenced_blobs"]
@@ -62,7 +75,8 @@ class GcReport:
     freed_bytes: int = 0
     orphan_bytes: int = 0
     stale_tmp: int = 0
-    """Interrupted ``tmp/*.part`` files older than the grace period (removed unless a dry run)."""
+    """Interrupted temp files (``tmp/*.part``, an object store's spool copies) older than the grace period and held
+    by no writer (removed unless a dry run)."""
     missing: int = 0
     """Referenced blobs that are not in the store (a damaged store; ``golden verify`` names them)."""
     missing_examples: list[str] = field(default_factory=list)
@@ -102,6 +116,98 @@ def _stored(blobs: BlobStore) -> Iterator[tuple[str, str, dict[str, Any]]]:
             parts = rel.split("/")
             if len(parts) == 3 and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4] and _SHA_RE.match(parts[2]):
                 yield parts[2], path, info
+
+
+_TRASH = ".gc-trash"
+
+
+def _young(blobs: BlobStore, path: str, clock: float, grace_s: float) -> bool:
+    """Whether the file at ``path`` is younger than the grace period (or of unknown age) now."""
+    stamp = blobs.modified(path)
+    return stamp is None or clock - stamp < grace_s
+
+
+def _put_back(trash: str, final: str) -> None:
+    """Return a blob moved aside to its name; a copy a writer stored there meanwhile (same bytes) stays."""
+    if Path(final).exists():
+        Path(trash).unlink(missing_ok=True)
+    else:
+        Path(trash).replace(final)
+
+
+def _delete_local(blobs: BlobStore, sha: str, path: str, clock: float,
+                  grace_s: float) -> Literal["deleted", "young", "gone"]:
+    """Delete an old orphan on a local disk with no window for a writer: move aside, read its age again, delete.
+
+    A writer's refresh lands on the file before the move (then it is read young here and put back) or
+    finds the name empty after it (then the writer stores the blob again).
+    """
+    trash = f"{blobs.root.rstrip('/')}/tmp/{sha}.{uuid.uuid4().hex}{_TRASH}"
+    Path(trash).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        blobs.fs.mv(path, trash)
+    except FileNotFoundError:  # another collector got there first
+        return "gone"
+    try:
+        if _young(blobs, trash, clock, grace_s):
+            _put_back(trash, path)
+            return "young"
+        blobs.fs.rm_file(trash)
+    except BaseException:
+        _put_back(trash, path)  # never leave a blob aside that could not be deleted
+        raise
+    return "deleted"
+
+
+def _settle_trash(blobs: BlobStore, referenced: set[str], clock: float, grace_s: float, rep: GcReport) -> None:
+    """Blobs a killed collection left moved aside: back when named or young, else deleted (local disks)."""
+    tmp = Path(blobs.root) / "tmp"
+    if not tmp.is_dir():
+        return
+    for moved in tmp.glob(f"*{_TRASH}"):
+        sha = moved.name.split(".", 1)[0]
+        if not _SHA_RE.match(sha):
+            continue
+        final = blobs.path_for(sha)
+        try:
+            if sha in referenced or _young(blobs, str(moved), clock, grace_s):
+                Path(final).parent.mkdir(parents=True, exist_ok=True)
+                _put_back(str(moved), final)
+                continue
+            size = moved.stat().st_size
+            moved.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            rep.failed += 1
+            rep.failed_examples.append(f"{moved}: {exc.strerror or exc}")
+            continue
+        rep.deleted += 1
+        rep.freed_bytes += size
+
+
+def _stale_temp(blobs: BlobStore, clock: float, grace_s: float) -> Iterator[tuple[str, bool]]:
+    """(path, on this machine's disk) of each interrupted temp file older than ``grace_s`` s and held by no writer:
+    the store's ``tmp/*.part``, and for an object store the spool copies in :func:`system_spool_dir`."""
+    tmp_dir = f"{blobs.root.rstrip('/')}/tmp"
+    if blobs.fs.exists(tmp_dir):
+        for path, info in blobs.fs.find(tmp_dir, detail=True).items():
+            stamp = blobs.modified(str(path), info)
+            if (str(path).endswith(".part") and stamp is not None and clock - stamp >= grace_s
+                    and not (blobs.is_local and temp_in_use(Path(path)))):
+                yield str(path), blobs.is_local
+    if blobs.is_local:
+        return
+    spool = system_spool_dir()
+    if not spool.is_dir():
+        return
+    for part in spool.glob(f"{SPOOL_PREFIX}*.part"):
+        try:
+            old = clock - part.stat().st_mtime >= grace_s
+        except FileNotFoundError:
+            continue
+        if old and not temp_in_use(part):
+            yield str(part), True
 
 
 def collect_blob_garbage(
@@ -158,6 +264,8 @@ def collect_blob_garbage(
         if len(rep.failed_examples) < max_examples:
             rep.failed_examples.append(f"{path}: {exc.strerror or exc}")
 
+    if blobs.is_local and not dry_run:
+        _settle_trash(blobs, referenced, clock, grace_s, rep)
     for sha, path, info in _stored(blobs):
         rep.stored += 1
         if sha in referenced:
@@ -173,11 +281,17 @@ def collect_blob_garbage(
         if dry_run:
             continue
         try:
-            again = blobs.modified(path)  # a writer may have just re-used it: read its age once more
-            if again is None or clock - again < grace_s:
-                rep.kept_young += 1
-                continue
-            blobs.fs.rm_file(path)
+            if blobs.is_local:
+                outcome = _delete_local(blobs, sha, path, clock, grace_s)
+                if outcome == "young":
+                    rep.kept_young += 1
+                if outcome != "deleted":
+                    continue
+            else:
+                if _young(blobs, path, clock, grace_s):  # a writer may have just re-used it: read its age again
+                    rep.kept_young += 1
+                    continue
+                blobs.fs.rm_file(path)
         except FileNotFoundError:  # another collector got there first
             continue
         except OSError as exc:  # permissions, a read-only store: keep going, say so
@@ -188,20 +302,19 @@ def collect_blob_garbage(
     missing = sorted(referenced - present)
     rep.missing = len(missing)
     rep.missing_examples = missing[:max_examples]
-    tmp_dir = f"{blobs.root.rstrip('/')}/tmp"
-    if blobs.fs.exists(tmp_dir):
-        for path, info in blobs.fs.find(tmp_dir, detail=True).items():
-            stamp = blobs.modified(str(path), info)
-            if str(path).endswith(".part") and stamp is not None and clock - stamp >= grace_s:
-                if not dry_run:
-                    try:
-                        blobs.fs.rm_file(str(path))
-                    except FileNotFoundError:
-                        pass
-                    except OSError as exc:
-                        failed(str(path), exc)
-                        continue
-                rep.stale_tmp += 1
+    for path, on_disk in _stale_temp(blobs, clock, grace_s):
+        if not dry_run:
+            try:
+                if on_disk:
+                    Path(path).unlink()
+                else:
+                    blobs.fs.rm_file(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                failed(path, exc)
+                continue
+        rep.stale_tmp += 1
     rep.seconds = time.perf_counter() - t0
     return rep
 

@@ -7,10 +7,10 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,13 +18,83 @@ import fsspec
 
 from assetgrade.errors import NotFoundError, StoreError, ValidationError
 
-__all__ = ["REFRESH_AFTER_S", "BlobStore", "Spool", "sha256_bytes", "sha256_file"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["REFRESH_AFTER_S", "SPOOL_PREFIX", "BlobStore", "Spool", "sha256_bytes", "sha256_file",
+           "system_spool_dir", "temp_in_use"]
 
 REFRESH_AFTER_S = 3600.0
 """On an object store, a re-used blob older than this is written again (garbage collection's grace must exceed it)."""
 
+SPOOL_PREFIX = "assetgrade-spool-"
+"""How the name of every temp file a blob store writes begins (``<prefix><random>.part``)."""
+
 _CHUNK = 1 << 20
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def system_spool_dir() -> Path:
+    """The folder of an object store's spool copies on this machine: ``assetgrade-spool-<uid>`` in the system temp
+    folder (one per user: a shared temp folder would let one user's folder block another's ingest)."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    return Path(tempfile.gettempdir()) / ("assetgrade-spool" if uid is None else f"assetgrade-spool-{uid}")
+
+
+def temp_in_use(path: Path) -> bool:
+    """Whether a live writer holds the temp file ``path`` (the shared ``flock`` each one keeps until it is done).
+
+    A writer that was killed holds nothing: the kernel dropped its lock. False where ``flock`` does not
+    exist or the file system refuses it (then only the file's age protects it), and for a file that is gone.
+    """
+    if fcntl is None:  # pragma: no cover - Windows: an open file cannot be deleted there anyway
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # also releases the lock taken here
+    return False
+
+
+def _new_temp(folder: Path) -> tuple[Path, IO[bytes]]:
+    """A new temp file ``<folder>/<SPOOL_PREFIX><random>.part``, open for writing under a shared ``flock``.
+
+    The lock lasts as long as the returned file object is open, so garbage collection
+    (:func:`temp_in_use`) never removes the file of a running writer, however old; a killed
+    writer's lock is gone with it.
+    """
+    # private in the shared system temp folder; in a store's own tmp/ as open as the blob it becomes (umask)
+    private = folder == system_spool_dir()
+    for attempt in range(3):
+        folder.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
+        name = str(folder / f"{SPOOL_PREFIX}{secrets.token_hex(16)}.part")
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o600 if private else 0o666)
+            break
+        except FileNotFoundError:  # the last copy's discard removed the empty folder in between
+            if attempt == 2:
+                raise
+    fh = os.fdopen(fd, "wb")
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except OSError as exc:  # a file system without flock: the grace period alone protects the file
+            if exc.errno not in (errno.ENOLCK, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+                fh.close()
+                Path(name).unlink(missing_ok=True)
+                raise
+    return Path(name), fh
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -59,14 +129,21 @@ class Spool:
     path: Path
     sha: str
     size: int
+    hold: IO[bytes] | None = field(default=None, repr=False, compare=False)
+    """The copy's file, kept open (with its lock) until the copy is gone, so garbage collection leaves it be."""
 
     def open(self) -> IO[bytes]:
         """The copy, for reading (a validator reads the very bytes that will be stored)."""
         return self.path.open("rb")
 
     def discard(self) -> None:
-        """Remove the copy (nothing happens when it is gone already: stored, or discarded before)."""
+        """Remove the copy, then release its lock (nothing happens when it is gone already)."""
         self.path.unlink(missing_ok=True)
+        if self.hold is not None:
+            self.hold.close()
+        if self.path.parent == system_spool_dir():  # leave no empty folder in the system temp folder
+            with contextlib.suppress(OSError):  # not empty: other copies in flight
+                self.path.parent.rmdir()
 
 
 def _read_source(source: IO[bytes]) -> bytes:
@@ -216,41 +293,36 @@ class BlobStore:
     def spool(self, source: IO[bytes], *, head: bytes = b"") -> Spool:
         """Copy ``head`` then the rest of ``source`` into a private temp file, hashing the bytes on the way.
 
-        The copy lies in the store's ``tmp/`` folder on a local disk (so :meth:`put_spool` only renames it;
-        an interrupted one is removed by garbage collection) and in the system's temp folder for an object
-        store. Whatever reads the copy (a validator, :meth:`put_spool`) reads the bytes ``sha`` names.
-        Memory stays at one 1 MiB chunk (plus ``head``).
+        The copy, ``<SPOOL_PREFIX><random>.part``, lies in the store's ``tmp/`` folder on a local disk (so
+        :meth:`put_spool` only renames it) and in :func:`system_spool_dir` for an object store. It is
+        locked while the :class:`Spool` lives; garbage collection removes the copy a killed ingest left
+        once it is older than the grace period, never a locked one. Whatever reads the copy (a validator,
+        :meth:`put_spool`) reads the bytes ``sha`` names. Memory stays at one 1 MiB chunk (plus ``head``).
         """
         try:
-            if self.is_local:
-                tmp = self._tmp_path()
-            else:
-                fd, tmp = tempfile.mkstemp(prefix="assetgrade-blob-", suffix=".part")
-                os.close(fd)
+            tmp, fout = _new_temp(self._tmp_dir())
         except OSError as exc:
             raise self._write_error(exc) from exc
         h, size = hashlib.sha256(), 0
         try:
-            with Path(tmp).open("wb") as fout:
-                chunk = head or _read_source(source)
-                while chunk:
-                    h.update(chunk)
-                    size += len(chunk)
-                    fout.write(chunk)
-                    chunk = _read_source(source)
-                fout.flush()
-                if self.is_local:  # the copy becomes the blob by a rename
-                    os.fsync(fout.fileno())
-        except _SourceReadError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise exc.error from None
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise self._write_error(exc) from exc
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            chunk = head or _read_source(source)
+            while chunk:
+                h.update(chunk)
+                size += len(chunk)
+                fout.write(chunk)
+                chunk = _read_source(source)
+            fout.flush()
+            if self.is_local:  # the copy becomes the blob by a rename
+                os.fsync(fout.fileno())
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            fout.close()
+            if isinstance(exc, _SourceReadError):
+                raise exc.error from None
+            if isinstance(exc, OSError):
+                raise self._write_error(exc) from exc
             raise
-        return Spool(Path(tmp), h.hexdigest(), size)
+        return Spool(tmp, h.hexdigest(), size, fout)
 
     def put_spool(self, spooled: Spool) -> str:
         """Store a :meth:`spool` copy as blob ``spooled.sha``; the copy is gone afterwards, stored or not."""
@@ -301,6 +373,8 @@ class BlobStore:
         an old blob is written again when an ingest re-uses it, and a collection whose grace period is
         at least that long (the default is 24 h) never deletes a blob an ingest in flight is about to
         name. A blob damaged without changing its size is caught only when read with verification.
+        A blob that vanishes between the look and the refresh (garbage collection moved it aside) is
+        written again, never named while gone.
         """
         try:
             info = self.fs.info(final)
@@ -311,33 +385,38 @@ class BlobStore:
         if info.get("type", "file") != "file" or int(info.get("size") or 0) != size:
             return False
         if self.is_local:
-            self._refresh(final)
-            return True
+            return self._refresh(final)
         stamp = self.modified(final, info)
         return stamp is not None and time.time() - stamp <= REFRESH_AFTER_S
 
-    def _refresh(self, final: str) -> None:
-        """Mark a re-used blob as young (local disks), so garbage collection's grace period covers it again."""
-        if self.is_local:
-            # a read-only store: nothing to protect, a collector cannot delete there either
-            with contextlib.suppress(OSError):
-                os.utime(final)
+    def _refresh(self, final: str) -> bool:
+        """Mark a re-used blob as young (local disks), so garbage collection's grace period covers it again.
 
-    def _tmp_path(self) -> str:
-        tmp_dir = Path(self.root) / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        return str(tmp_dir / f"{uuid.uuid4().hex}.part")
+        False when the blob is gone (a collection moved it aside after the caller looked): the caller
+        writes it again. A collection that moved it after the refresh sees it young and puts it back.
+        """
+        try:
+            os.utime(final)
+        except FileNotFoundError:
+            return False
+        except OSError:  # a read-only store: nothing to protect, a collector cannot delete there either
+            pass
+        return True
+
+    def _tmp_dir(self) -> Path:
+        """Where this store's temp files go: its own ``tmp/`` on a local disk, else :func:`system_spool_dir`."""
+        return Path(self.root) / "tmp" if self.is_local else system_spool_dir()
 
     def _local_atomic(self, final: str, write: Any) -> None:
-        tmp = self._tmp_path()
+        tmp, fh = _new_temp(self._tmp_dir())
         try:
-            with Path(tmp).open("wb") as fh:
+            with fh:
                 write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            _place(tmp, final)
+                _place(str(tmp), final)
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
 
     def _check_size(self, final: str, size: int) -> None:
         """After an object-store write: a blob of another size is removed (never left under its name), then refused."""
