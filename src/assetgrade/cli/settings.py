@@ -100,28 +100,56 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
             console.print(styled("yellow", "!", f" {line}"), highlight=False)
 
 
+SET_OPTIONS = ("--workspace", "-w", "--string", "--help")
+"""The options of ``config set``: a KEY or VALUE that starts with ``-`` and is not a number is named as a likely
+misspelling of one of them (the command reads unknown options as arguments, so that ``-3`` is a value)."""
+
+
 def _set(
     key: Annotated[str, KEY_ARG],
-    value: Annotated[str, typer.Argument(help="The value, read as YAML: 3, 0.95, true, null, [A, B], "
-                                              "{model: latent}.", show_default=False)],
+    value: Annotated[str, typer.Argument(help="The value, read as YAML: 3, -3, 0.95, true, null, [A, B], "
+                                              "{model: latent}. A negative number needs no --.",
+                                         show_default=False)],
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     as_string: Annotated[bool, typer.Option("--string", help="Keep VALUE as text (do not read it as YAML).")] = False,
 ) -> None:
-    """Set one setting; the result is validated (schema, grader, costs, ontology) before it is written."""
+    """Set one setting; the result is validated (schema, grader, costs, ontology) before it is written.
+
+    A negative number is a value (config set KEY -3); text that starts with - needs --string.
+    """
     import yaml
 
     from assetgrade.config import set_in_text
     from assetgrade.errors import ValidationError
     from assetgrade.strict_yaml import load_unique
 
+    _refuse_option_like(key, "KEY", number_ok=False)
     parsed: Any = value
     if not as_string:
         try:
             parsed = load_unique(value)
         except yaml.YAMLError as exc:
+            _refuse_option_like(value, "VALUE", number_ok=False)
             raise ValidationError(f"{value!r} is not a YAML value ({exc}); use --string for plain text",
                                   where="VALUE") from None
+        _refuse_option_like(value, "VALUE", number_ok=isinstance(parsed, int | float) and not isinstance(parsed, bool))
     _write(workspace_path(workspace), lambda text: set_in_text(text, key, parsed), f"set {key} = {json.dumps(parsed)}")
+
+
+def _refuse_option_like(given: str, where: str, *, number_ok: bool) -> None:
+    """``config set`` reads what Click would take for an unknown option (``-3``) as an argument; one that is not a
+    number is a misspelt option far more often than a setting (``--strnig``), so it is refused, naming it."""
+    import difflib
+
+    from assetgrade.errors import ValidationError
+
+    if not given.startswith("-") or len(given) < 2 or number_ok:
+        return
+    near = difflib.get_close_matches(given.split("=", 1)[0], SET_OPTIONS, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    raise ValidationError(f"{given!r} is not an option of config set{hint}; its options are "
+                          f"{', '.join(SET_OPTIONS)}; a VALUE that starts with '-' is a number (-3, -0.5), or text "
+                          "given with --string", where=where)
 
 
 def _unset(
@@ -193,7 +221,9 @@ def register(app: typer.Typer) -> None:
                       no_args_is_help=True)
     cfg.command("show")(_show)
     cfg.command("get")(_get)
-    cfg.command("set")(_set)
+    # unknown options are read as arguments, so that a negative number is a value (Click would take -3 for an
+    # option; pallets/click#2676); _refuse_option_like names a misspelt option instead of writing it
+    cfg.command("set", context_settings={"ignore_unknown_options": True})(_set)
     cfg.command("unset")(_unset)
     cfg.command("check")(_check)
     app.add_typer(cfg, name="config")
