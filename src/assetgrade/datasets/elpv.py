@@ -30,14 +30,21 @@ def _package_root() -> Path:
 
 
 def load_elpv(data_dir: Path | None = None) -> LabelledImages:
-    """All ELPV cells as an ordinal labelled set; ``data_dir`` may point at another copy (labels.csv + images/)."""
+    """All ELPV cells as an ordinal labelled set; ``data_dir`` may point at another copy (labels.csv + images/).
+
+    ``labels.csv`` is UTF-8 (a byte-order mark and Windows line endings are fine), one
+    ``path probability type`` row per image; an image listed twice (or two with one file stem, its
+    evidence id) is refused, naming both lines.
+    """
     root = data_dir if data_dir is not None else _package_root()
     labels_csv = root / "labels.csv"
     if not labels_csv.exists():
-        raise ValidationError("labels.csv not found", where=str(root))
+        raise ValidationError("labels.csv not found (an ELPV copy holds labels.csv, one 'images/cellNNNN.png "
+                              "probability type' row per image, and the images/ folder)", where=str(root))
     refs, labels, attrs = [], [], []
+    first_line: dict[str, tuple[str, int]] = {}
     try:
-        text = labels_csv.read_text(encoding="utf-8")
+        text = labels_csv.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         row = labels_csv.read_bytes()[: exc.start].count(b"\n") + 1
         raise ValidationError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
@@ -56,7 +63,13 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
         level = round(p * 3) if math.isfinite(p) else -1
         if level not in (0, 1, 2, 3) or abs(p * 3 - level) > 1e-3:
             raise ValidationError(f"probability {prob} not in {{0, 1/3, 2/3, 1}}", where=f"{labels_csv}:{lineno}")
-        refs.append(image_ref_from_file(root / rel, evidence_id=Path(rel).stem))
+        stem = Path(rel).stem
+        if stem in first_line:  # read twice it would count twice in every metric, and could hold two levels
+            prev, at = first_line[stem]
+            what = "is listed again" if prev == rel else f"has the id {stem!r} of {prev}"
+            raise ValidationError(f"{rel} {what} (first on line {at})", where=f"{labels_csv}:{lineno}")
+        first_line[stem] = (rel, lineno)
+        refs.append(image_ref_from_file(root / rel, evidence_id=stem))
         labels.append(ELPV_CLASSES[level])
         attrs.append({"cell_type": cell_type, "defect_probability": p})
     return LabelledImages(name="elpv", refs=refs, labels=labels, classes=ELPV_CLASSES, ordinal=True, attributes=attrs)

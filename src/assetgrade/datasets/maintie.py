@@ -18,13 +18,13 @@ from assetgrade.modalities.text.examples import GRANULARITIES, IEText, coarsen
 __all__ = ["GRANULARITIES", "IEText", "coarsen", "load_maintie"]
 
 def load_maintie(data_dir: Path | None = None) -> list[IEText]:
-    """All gold texts; ``data_dir`` may be the MaintIE folder or the JSON file itself."""
+    """All gold texts; ``data_dir`` may be the MaintIE folder or the JSON file itself (UTF-8, a BOM allowed)."""
     root = dataset_dir("maintie", data_dir)
     path = root if root.is_file() else root / "data" / "gold_release.json"
     if not path.exists():
         raise NotFoundError(f"no gold_release.json under {root}")
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        items = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows tools) is not JSON
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IngestError(f"not valid UTF-8 JSON: {exc}", where=str(path)) from exc
     if not isinstance(items, list):

@@ -54,13 +54,19 @@ def parse_voc(path: Path) -> tuple[Box, ...]:
 
 
 def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> LabelledImages:
-    """NEU-DET from ``data_dir`` (default: shared data's ``neu-det``); ``per_class`` keeps the first N per class."""
+    """NEU-DET from ``data_dir`` (default: shared data's ``neu-det``); ``per_class`` keeps the first N per class.
+
+    Each image's evidence id is its file stem, which also names its annotation
+    (``annotations/<stem>.xml``): two images with one stem (in two class folders, or with two
+    suffixes) are refused, naming both, and so is a class folder without an image.
+    """
     root = dataset_dir("neu-det", data_dir)
     img_root = root / "images"
     if not img_root.is_dir():
         raise NotFoundError(f"{img_root} not found (expected images/<class>/*.jpg)")
     ann_root = root / "annotations"
     refs, labels = [], []
+    seen: dict[str, Path] = {}
     for cls in NEU_CLASSES:
         folder = img_root / cls
         if not folder.is_dir():
@@ -69,6 +75,15 @@ def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> L
             (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
             key=lambda p: (len(p.stem), p.stem),
         )
+        if not files:
+            raise ValidationError(f"class folder {cls} holds no image ({', '.join(IMAGE_SUFFIXES)}, any case)",
+                                  where=str(folder))
+        for f in files:
+            if f.stem in seen:
+                raise ValidationError(f"{seen[f.stem].relative_to(img_root).as_posix()} and "
+                                      f"{f.relative_to(img_root).as_posix()} both have the id {f.stem!r} (and the "
+                                      f"annotation {f.stem}.xml); rename one", where=str(img_root))
+            seen[f.stem] = f
         if per_class is not None:
             files = files[:per_class]
         for f in files:

@@ -7,7 +7,23 @@ from pathlib import Path
 
 from assetgrade.errors import NotFoundError
 
-__all__ = ["dataset_dir", "shared_data_dir"]
+__all__ = ["LAYOUTS", "dataset_dir", "shared_data_dir"]
+
+LAYOUTS: dict[str, str] = {
+    "cmapss": "train_FDxxx.txt, test_FDxxx.txt and RUL_FDxxx.txt (plain or .gz)",
+    "neu-det": "images/<class>/*.jpg (6 class folders) and annotations/*.xml",
+    "maintie": "data/gold_release.json",
+    "maintnorm": "train.norm, val.norm and test.norm (directly, under <subset>/ or under data/<subset>/)",
+    "excavator-work-orders": "excavators.csv and excavators-cleaned.csv",
+}
+"""What each shared data set's folder holds, for the messages that cannot find it."""
+
+
+def _candidates() -> list[Path]:
+    """Where the shared data folder is looked for without ``$ASSETGRADE_DATA``, first found wins."""
+    here = Path.cwd()
+    repo_root = Path(__file__).resolve().parents[3]
+    return [here / ".." / "shared" / "data", here / "shared" / "data", repo_root / ".." / "shared" / "data"]
 
 
 def shared_data_dir() -> Path | None:
@@ -22,25 +38,30 @@ def shared_data_dir() -> Path | None:
             raise NotFoundError(f"ASSETGRADE_DATA={env!r} is not a folder; point it to the folder holding the data "
                                 "sets, or unset it to use ../shared/data")
         return Path(env).resolve()
-    here = Path.cwd()
-    candidates = [here / ".." / "shared" / "data", here / "shared" / "data"]
-    repo_root = Path(__file__).resolve().parents[3]
-    candidates.append(repo_root / ".." / "shared" / "data")
-    for c in candidates:
+    for c in _candidates():
         if c.is_dir():
             return c.resolve()
     return None
 
 
 def dataset_dir(name: str, data_dir: Path | None = None) -> Path:
-    """The folder of data set ``name`` (``data_dir`` wins when given); a clear error when absent."""
+    """The folder of data set ``name`` (``data_dir`` wins when given).
+
+    When absent, the error names the folder (or the places looked at), the data set and what its
+    folder holds (:data:`LAYOUTS`).
+    """
+    holds = f" (it holds {LAYOUTS[name]})" if name in LAYOUTS else ""
     if data_dir is not None:
         if not data_dir.exists():
-            raise NotFoundError(f"data folder {data_dir} does not exist")
+            raise NotFoundError(f"{name} data folder {data_dir} does not exist{holds}")
         return data_dir
     root = shared_data_dir()
-    if root is None or not (root / name).exists():
-        raise NotFoundError(
-            f"data set {name!r} not found: pass --data-dir, or set ASSETGRADE_DATA to the folder holding {name}/"
-        )
+    if root is None:
+        looked = ", ".join(str(c.resolve()) for c in _candidates())
+        raise NotFoundError(f"data set {name!r} not found: no shared data folder ({looked}); pass --data-dir, or set "
+                            f"ASSETGRADE_DATA to the folder holding {name}/{holds}")
+    if not (root / name).exists():
+        origin = " (from ASSETGRADE_DATA)" if os.environ.get("ASSETGRADE_DATA") else ""
+        raise NotFoundError(f"data set {name!r} not found: no {name}/ in {root}{origin}; pass --data-dir, or add "
+                            f"{name}/ there{holds}")
     return root / name
