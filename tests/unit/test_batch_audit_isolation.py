@@ -36,7 +36,7 @@ def test_a_log_with_an_unreadable_cost_is_one_bad_asset_not_the_end_of_the_batch
         rep = run_batch(batch_ws, "grade", ex, shard_size=8)
     assert [a for a, _ in rep.errors] == ["asset-005"], rep.errors
     assert "ValueError" in rep.errors[0][1] and "n/a" in rep.errors[0][1] and "not graded" in rep.errors[0][1]
-    assert (rep.shards_done, rep.written) == (3, N_ASSETS - 1)
+    assert (rep.shards_done, rep.written) == (4, N_ASSETS - 1)
     assert _preds(batch_ws, "asset-005") == 0 and _preds(batch_ws) == N_ASSETS - 1
 
 

@@ -49,8 +49,8 @@ def test_extract_runs_again_the_shards_whose_feature_file_is_gone(batch_ws: Work
         one = run_batch(batch_ws, "extract", ex, shard_size=10)
         shutil.rmtree(features_dir(batch_ws, mv))
         every = run_batch(batch_ws, "extract", ex, shard_size=10)
-    assert (one.shards_skipped, one.shards_done, one.outputs) == (2, 1, [first.outputs[1]])
-    assert (every.shards_skipped, every.shards_done) == (0, 3)
+    assert (one.shards_skipped, one.shards_done, one.outputs) == (3, 1, [first.outputs[1]])
+    assert (every.shards_skipped, every.shards_done) == (0, 4)
     ids, _, _ = read_features(batch_ws, mv)["text"]
     assert sorted(ids) == [f"asset-{i:03d}" for i in range(N_ASSETS)]
 

@@ -18,14 +18,14 @@ from assetgrade.workspace import Workspace
 IDS = [f"asset-{i:03d}" for i in range(N_ASSETS)]
 
 
-@pytest.mark.parametrize("size", [1, 5, N_ASSETS - 1, N_ASSETS, N_ASSETS + 1, 1000])
-def test_shards_cut_the_sorted_ids_into_whole_shards_of_the_size_with_no_asset_lost_or_repeated(
+@pytest.mark.parametrize("size", [1, 3, 5, N_ASSETS - 1, N_ASSETS, N_ASSETS + 1, 1000])
+def test_shards_hold_every_asset_once_at_most_the_size_each_in_id_order(
         batch_ws: Workspace, size: int) -> None:  # noqa: F811
     plan = plan_shards(batch_ws, "grade", model_version="m", shard_size=size)
-    flat = [a for _, ids in plan for a in ids]
-    assert flat == IDS  # sorted, each once
-    assert [len(ids) for _, ids in plan[:-1]] == [size] * (len(plan) - 1) and 1 <= len(plan[-1][1]) <= size
-    assert len({k for k, _ in plan}) == len(plan) == -(-N_ASSETS // size)
+    assert sorted(a for _, ids in plan for a in ids) == IDS  # each once
+    assert all(1 <= len(ids) <= size and list(ids) == sorted(ids) for _, ids in plan)
+    assert len({k for k, _ in plan}) == len(plan) >= -(-N_ASSETS // size)
+    assert (len(plan) == 1) == (size >= N_ASSETS)
 
 
 def test_a_workspace_without_assets_runs_no_shard_and_reports_progress_0_of_0(tmp_path: Path) -> None:
@@ -80,7 +80,9 @@ class _AddsAssetsMidRun:
 
 def test_assets_added_while_a_job_runs_wait_for_the_next_run_and_nothing_is_graded_twice(
         batch_ws: Workspace) -> None:  # noqa: F811
-    # "asset-00" sorts before every planned id, "asset-0105" among them, "zz" after: each moves shard boundaries
+    # "asset-00" sorts before every planned id, "asset-0105" among them, "zz" after: with shards cut from the sorted
+    # ids each moved the boundaries after it and the next run graded every asset again (24 already stored); by id
+    # hash each changes the one shard it falls in
     def add() -> None:
         for prefix in ("asset-00", "asset-0105", "zz"):
             seed(batch_ws, 1, prefix=prefix)
@@ -90,7 +92,8 @@ def test_assets_added_while_a_job_runs_wait_for_the_next_run_and_nothing_is_grad
         again = run_batch(batch_ws, "grade", inner, shard_size=5)
         third = run_batch(batch_ws, "grade", inner, shard_size=5)
     assert (first.n_assets, first.written, first.errors) == (N_ASSETS, N_ASSETS, [])
-    assert (again.n_assets, again.written, again.skipped_existing, again.errors) == (N_ASSETS + 3, 3, N_ASSETS, [])
+    assert (again.n_assets, again.written, again.errors) == (N_ASSETS + 3, 3, [])
+    assert again.skipped_existing < 3 * 5 and again.shards_done <= 3 * 2  # the rest of the three shards they joined
     assert (third.shards_done, third.shards_skipped, third.written) == (0, again.n_shards, 0)
     with batch_ws.session(readonly=True) as s:
         rows = s.execute(select(Prediction.asset_id, func.count()).group_by(Prediction.asset_id)).all()

@@ -58,10 +58,11 @@ def test_an_asset_that_kills_its_worker_is_reported_by_id_and_every_other_asset_
                                         "killed by signal 9 (SIGKILL)")]
     preds = _preds_per_asset(batch_ws)
     assert preds == {f"asset-{i:03d}": 1 for i in range(N_ASSETS) if i != 13}  # every other asset, once
-    assert (rep.shards_done, rep.written, rep.skipped_existing) == (3, N_ASSETS - 1, 0)
-    # the shared pool broke once; shard 1 (asset-008..015) died alone, then its halves 012..015, 012..013, 013
-    assert ex.restarts == 5
-    assert _marks(batch_ws) == 2  # the poisoned shard stays unmarked: the next run tries asset-013 again
+    assert (rep.shards_done, rep.written, rep.skipped_existing) == (4, N_ASSETS - 1, 0)
+    # the shared pool broke once; shard 0 (asset-006, 013, 018, 021, 022 by id hash) died alone, then its half
+    # 006 and 013, then 013
+    assert ex.restarts == 4
+    assert _marks(batch_ws) == 3  # the poisoned shard stays unmarked: the next run tries asset-013 again
 
 
 def test_a_poisoned_assets_shard_still_writes_its_other_features(
@@ -71,7 +72,7 @@ def test_a_poisoned_assets_shard_still_writes_its_other_features(
     with LocalExecutor(workers=1, max_restarts=1, start_method=FORK) as ex:
         rep = run_batch(batch_ws, "extract", ex, shard_size=8)
     assert [a for a, _ in rep.errors] == ["asset-002"] and "extracting asset asset-002" in rep.errors[0][1]
-    assert (rep.shards_done, rep.written, len(rep.outputs)) == (3, N_ASSETS - 1, 3)
+    assert (rep.shards_done, rep.written, len(rep.outputs)) == (4, N_ASSETS - 1, 4)
     ids = read_features(batch_ws, str(rep.model_version))["text"][0]
     assert sorted(ids) == [f"asset-{i:03d}" for i in range(N_ASSETS) if i != 2]
 
@@ -79,11 +80,12 @@ def test_a_poisoned_assets_shard_still_writes_its_other_features(
 def test_a_batch_where_every_asset_kills_its_worker_stops_within_max_restarts(
         batch_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     _kill_on(monkeypatch, lambda a: True)
-    stop = r"broke 1 time and worker processes died 5 times.*max_restarts=1.*asset-000.*asset-001.*6 shards left undone"
+    stop = r"broke 1 time and worker processes died 5 times.*max_restarts=1.*asset-013.*asset-021.*8 shards left undone"
     with LocalExecutor(workers=1, max_restarts=1, start_method=FORK) as ex, pytest.raises(AssetgradeError, match=stop):
         run_batch(batch_ws, "grade", ex, shard_size=4)
-    # the shared pool broke once (charged 1); shard 0 alone, 000..001 and 000 died: asset-000 is the cause of that
-    # break; asset-001 is a second cause (charged 2 > 1), so the run stops there
+    # the shared pool broke once (charged 1); shard 0 (asset-013, 021, 022 by id hash) alone, then 013 died: asset-013
+    # is the cause of that break; 021..022 and 021 died: asset-021 is a second cause (charged 2 > 1), so the run
+    # stops there
     assert ex.restarts == 5
     assert _preds_per_asset(batch_ws) == {} and _marks(batch_ws) == 0
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError as SAError
 
+from assetgrade.batch.assignment import SHARD_SCHEME
 from assetgrade.batch.outputs import write_audit, write_features
 from assetgrade.batch.shards import SHARD_EVENT, ShardResult, prediction_id
 from assetgrade.errors import StoreError
@@ -86,7 +87,8 @@ def commit_shard(ws: Any, res: ShardResult, kind: str, model_version: str | None
                 if not res.errors and (kind == "audit" or not _marked(s, res.task.key)):
                     append_event(s, actor="batch", action=SHARD_EVENT, entity="batch_shard",
                                  entity_id=res.task.key,
-                                 payload={"kind": kind, "model_version": model_version, "index": res.task.index,
+                                 payload={"kind": kind, "scheme": SHARD_SCHEME, "model_version": model_version,
+                                          "index": res.task.index,
                                           "assets": len(res.task.asset_ids), "written": written,
                                           "skipped_existing": skipped, "output": output})
             break

@@ -1,8 +1,10 @@
 """Batch jobs over a whole workspace: feature extraction, grading and audits, sharded by asset ids.
 
-A job splits the sorted asset ids into shards of ``shard_size``. Each shard has a key, the
-sha256 of (job kind, model version, its asset ids, the sha256 of every evidence item of those
-assets), so a shard whose inputs changed is a new shard. Workers (any :class:`Executor`) compute;
+A job cuts the asset ids into shards of at most ``shard_size`` by the sha256 of each id
+(:mod:`~assetgrade.batch.assignment`: leaves of a hash trie), so an asset added or removed changes
+only the shard it falls in. Each shard has a key, the sha256 of (shard scheme, job kind, model
+version, its asset ids, the sha256 of every evidence item of those assets), so a shard whose inputs
+changed is a new shard and every other shard keeps its key and its done marker. Workers (any :class:`Executor`) compute;
 the driver writes each shard's results back in **one store transaction** together with a
 ``batch.shard_done`` audit event carrying the shard key. Hence:
 
@@ -20,7 +22,8 @@ reports every problem it finds (asset id and problem) as a bad asset and never s
 ``batch.shard_done`` events record which shards were found clean, not work to skip.
 
 The parts live in one module each: :mod:`~assetgrade.batch.shards` (tasks, results, report,
-prediction ids), :mod:`~assetgrade.batch.planning` (shards and their keys),
+prediction ids), :mod:`~assetgrade.batch.assignment` (which asset goes in which shard),
+:mod:`~assetgrade.batch.planning` (shards and their keys),
 :mod:`~assetgrade.batch.worker` (computing a shard), :mod:`~assetgrade.batch.outputs` (feature
 and audit files) and :mod:`~assetgrade.batch.commit` (the store write); this module runs a job
 and is the public import path for all of them.

@@ -1,4 +1,4 @@
-"""Planning a batch: shards of sorted asset ids keyed by their evidence hashes, and which are already done."""
+"""Planning a batch: shards of asset ids by id hash (stable as assets come and go), keyed by evidence hashes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from assetgrade.batch.assignment import SHARD_SCHEME, cut_shards
 from assetgrade.batch.shards import SHARD_EVENT
 from assetgrade.errors import ValidationError
 from assetgrade.store.schema import Asset, AuditEvent, Evidence
 
-__all__ = ["asset_inputs", "plan_shards"]
+__all__ = ["asset_inputs", "plan_shards", "shard_key"]
 
 
 def asset_inputs(evidence_sha256: Sequence[str]) -> str:
@@ -51,38 +52,36 @@ def evidence_by_asset(s: Any, asset_ids: Sequence[str] | None) -> Iterator[tuple
         yield current, shas
 
 
+def shard_key(kind: str, model_version: str | None, asset_ids: Sequence[str], inputs: Sequence[str]) -> str:
+    """A shard's key: ``kind:`` + sha256(scheme, kind, model version, each asset id and its input hash)[:40].
+
+    The scheme (:data:`~assetgrade.batch.assignment.SHARD_SCHEME`) is hashed in, so no done marker of
+    another scheme (one written by fixed-count shards) ever carries a key of this one.
+    """
+    h = hashlib.sha256(f"{SHARD_SCHEME}\x00{kind}\x00{model_version}".encode())
+    for aid, inp in zip(asset_ids, inputs, strict=True):
+        h.update(f"\x00{aid}\x01{inp}".encode())
+    return f"{kind}:{h.hexdigest()[:40]}"
+
+
 def plan_with_inputs(ws: Any, kind: str, *, model_version: str | None, shard_size: int,
                      asset_ids: Sequence[str] | None = None) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """(shard key, asset ids, per-asset input hashes) of every shard (see :func:`plan_shards`)."""
     if shard_size < 1:
         raise ValidationError(f"shard_size={shard_size} must be >= 1", where="--shard-size")
-    shards: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
-    chunk: list[str] = []
-    inputs: list[str] = []
-    h = hashlib.sha256(f"{kind}\x00{model_version}".encode())
-
-    def close() -> None:
-        nonlocal h
-        shards.append((f"{kind}:{h.hexdigest()[:40]}", tuple(chunk), tuple(inputs)))
-        chunk.clear()
-        inputs.clear()
-        h = hashlib.sha256(f"{kind}\x00{model_version}".encode())
-
     with ws.session(readonly=True) as s:
-        for aid, shas in evidence_by_asset(s, asset_ids):
-            h.update(f"\x00{aid}\x01{','.join(shas)}".encode())
-            chunk.append(aid)
-            inputs.append(asset_inputs(shas))
-            if len(chunk) == shard_size:
-                close()
-    if chunk:
-        close()
-    return shards
+        inputs = {aid: asset_inputs(shas) for aid, shas in evidence_by_asset(s, asset_ids)}
+    plan: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    for ids in cut_shards(inputs, shard_size):
+        hashes = tuple(inputs[a] for a in ids)
+        plan.append((shard_key(kind, model_version, ids, hashes), ids, hashes))
+    return plan
 
 
 def plan_shards(ws: Any, kind: str, *, model_version: str | None, shard_size: int,
                 asset_ids: Sequence[str] | None = None) -> list[tuple[str, tuple[str, ...]]]:
-    """(shard key, asset ids) of every shard, from the sorted asset ids and their evidence hashes."""
+    """(shard key, asset ids) of every shard: the assets cut by :func:`~assetgrade.batch.assignment.cut_shards`
+    into shards of at most ``shard_size``, keyed by :func:`shard_key` from their evidence hashes."""
     plan = plan_with_inputs(ws, kind, model_version=model_version, shard_size=shard_size, asset_ids=asset_ids)
     return [(key, ids) for key, ids, _ in plan]
 
