@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, cast, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from assetgrade.store.schema import AuditEvent, Label, Review
 
@@ -102,41 +102,67 @@ def _review_versions(session: Session, asset_ids: Sequence[str] | None) -> dict[
     return out
 
 
-# the labels of ingest.rows events, each with its row: a damaged payload (not JSON, labels not a list) gives none
+# the import grade labels listed by ingest.rows events in (after, upto], each with its row in the event's list;
+# a damaged payload (not JSON, labels not a list) lists none
 _INGESTED = {
     "sqlite": "SELECT e.seq, j.key, j.value FROM audit_events AS e, json_each(CASE WHEN json_valid(e.payload) THEN"
               " (CASE WHEN json_type(e.payload, '$.labels') = 'array' THEN json_extract(e.payload, '$.labels') END)"
-              " END) AS j WHERE e.action = 'ingest.rows' AND j.value IN :ids",
+              " END) AS j JOIN labels AS l ON l.id = j.value WHERE e.action = 'ingest.rows' AND e.seq > :after"
+              " AND e.seq <= :upto AND l.kind = 'grade' AND l.source <> 'review'",
     "postgresql": "SELECT e.seq, j.ord - 1, j.value FROM audit_events AS e CROSS JOIN LATERAL"
                   " json_array_elements_text(CASE WHEN json_typeof(e.payload -> 'labels') = 'array'"
                   " THEN e.payload -> 'labels' END) WITH ORDINALITY AS j(value, ord)"
-                  " WHERE e.action = 'ingest.rows' AND j.value IN :ids",
+                  " JOIN labels AS l ON l.id = j.value WHERE e.action = 'ingest.rows' AND e.seq > :after"
+                  " AND e.seq <= :upto AND l.kind = 'grade' AND l.source <> 'review'",
 }
+_INGESTED_KEY = "assetgrade.precedence.ingested"
+"""``session.info``: (the chain position read up to, import grade label id → arrival key) for one transaction."""
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_ingested(session: Session, transaction: SessionTransaction) -> None:
+    """What one transaction read: a rollback may undo the events its own writes appended."""
+    session.info.pop(_INGESTED_KEY, None)
+
+
+def _ingested(session: Session, wanted: Sequence[str]) -> dict[str, int]:
+    """Arrival keys of ``wanted`` from ``ingest.rows`` events, read once per transaction and then only the new events.
+
+    Events up to the chain head read first were all committed then (the chain lock is held to commit), so
+    what was read of them stays true; a later call reads only the events after that head.
+    """
+    sql = _INGESTED.get(session.get_bind().dialect.name)
+    if sql is None:
+        return {}
+    after, index = session.info.get(_INGESTED_KEY, (0, {}))
+    if any(i not in index for i in wanted):
+        upto = int(session.execute(select(func.max(AuditEvent.seq))).scalar() or 0)
+        if upto > after:
+            for seq, row, lid in session.execute(text(sql), {"after": after, "upto": upto}).tuples():
+                key = arrival_key(int(seq), int(row))
+                index[str(lid)] = max(key, index.get(str(lid), key))  # stored again after a delete: the latest
+            session.info[_INGESTED_KEY] = (upto, index)
+    return {i: index[i] for i in wanted if i in index}
 
 
 def import_arrivals(session: Session, label_ids: Sequence[str]) -> dict[str, int]:
     """Label id → :func:`arrival_key`, for each of ``label_ids`` the audit log records as written.
 
-    First the ``label.add`` events naming them (row 0), then, for the rest, the ``labels`` lists of
-    ``ingest.rows`` events (their place in the list is their row). A label no event names is left out.
-    The second step reads every ingest event's label list: it runs only for labels the first did not find.
+    First the latest ``label.add`` event naming it (row 0); for the rest, import grade labels, the
+    ``ingest.rows`` event whose ``labels`` list holds it (its place in the list is its row). A label no
+    event names is left out. The second step reads the label lists of all ingest events once per
+    transaction (then only those appended since), and only for labels the first did not find.
     """
     out: dict[str, int] = {}
     ids = list(dict.fromkeys(label_ids))
-    q = (select(AuditEvent.entity_id, func.min(AuditEvent.seq)).where(AuditEvent.action == "label.add")
+    q = (select(AuditEvent.entity_id, func.max(AuditEvent.seq)).where(AuditEvent.action == "label.add")
          .group_by(AuditEvent.entity_id))
     for chunk in _chunks(ids):
         rows = session.execute(q.where(AuditEvent.entity_id.in_(list(chunk or ())))).tuples()
         out.update((str(lid), arrival_key(int(seq))) for lid, seq in rows)
     rest = [i for i in ids if i not in out]
-    sql = _INGESTED.get(session.get_bind().dialect.name)
-    if not rest or sql is None:
-        return out
-    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
-    for chunk in _chunks(rest):
-        for seq, row, lid in session.execute(stmt, {"ids": list(chunk or ())}).tuples():
-            key = arrival_key(int(seq), int(row))
-            out[str(lid)] = min(key, out.get(str(lid), key))
+    if rest:
+        out.update(_ingested(session, rest))
     return out
 
 
