@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.precedence import produced_version
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, PredictionHead, Provenance, Review
 
@@ -32,7 +31,6 @@ __all__ = [
     "latest_summaries",
     "queue_neighbours",
     "review_queue",
-    "telemetry_summary",
 ]
 
 
@@ -350,31 +348,3 @@ def _int_type() -> Any:
     from sqlalchemy import Integer
 
     return Integer()
-
-
-def telemetry_summary(session: Session) -> list[dict[str, Any]]:
-    """Per station: counts by kind, first and last receipt, and the grade mix of posted predictions."""
-    counts = session.execute(
-        select(TelemetryRecord.station, TelemetryRecord.kind, func.count(),
-               func.min(TelemetryRecord.received_at), func.max(TelemetryRecord.received_at))
-        .group_by(TelemetryRecord.station, TelemetryRecord.kind)
-    ).all()
-    if session.get_bind().dialect.name == "postgresql":
-        grade_expr: Any = TelemetryRecord.payload.op("->>")("grade")
-    else:
-        grade_expr = func.json_extract(TelemetryRecord.payload, "$.grade")
-    grades = session.execute(
-        select(TelemetryRecord.station, grade_expr, func.count())
-        .where(TelemetryRecord.kind == "prediction").group_by(TelemetryRecord.station, grade_expr)
-    ).all()
-    out: dict[str, dict[str, Any]] = {}
-    for station, kind, n, first, last in counts:
-        s = out.setdefault(station, {"station": station, "n_predictions": 0, "n_features": 0,
-                                     "first_received": first, "last_received": last, "grade_mix": {}})
-        s[f"n_{kind}s" if kind == "prediction" else "n_features"] = int(n)
-        s["first_received"] = min(s["first_received"], first)
-        s["last_received"] = max(s["last_received"], last)
-    for station, grade, n in grades:
-        if station in out and grade is not None:
-            out[station]["grade_mix"][str(grade)] = int(n)
-    return [out[k] for k in sorted(out)]
