@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,32 @@ def test_shipped_samples_are_read_by_the_loaders_and_have_a_licence_notice() -> 
     data = [p.name for p in SAMPLES_DIR.iterdir() if p.suffix != ".md"]
     assert data and all(f"`{n}`" in notice for n in data), [n for n in data if f"`{n}`" not in notice]
     assert "MIT" in notice and "public domain" in notice and (SAMPLES_DIR / "MAINTIE_LICENSE.md").exists()
+
+
+def _cmapss_rows(units: int = 2, cycles: int = 3) -> list[str]:
+    vals = " ".join(f"{v:.4f}" for v in np.linspace(0.1, 2.4, 24))
+    return [f"{u} {c} {vals}" for u in range(1, units + 1) for c in range(1, cycles + 1)]
+
+
+@pytest.mark.parametrize(("encode", "what"), [
+    (lambda t: t.encode(), "as NASA ships it"),
+    (lambda t: t.replace("\n", "  \n").encode(), "trailing blanks (the original files end each row with two)"),
+    (lambda t: t.replace("\n", "\r\n").encode("utf-8-sig"), "Windows line endings and a byte-order mark"),
+    (lambda t: ("\n" + t.replace(" ", "\t") + "\n\n").encode(), "tabs and blank lines"),
+])
+def test_cmapss_copy_variants_read_the_same_rows(tmp_path: Path, encode: Callable[[str], bytes], what: str) -> None:
+    f = tmp_path / "train_FD001.txt"
+    f.write_bytes(encode("\n".join(_cmapss_rows()) + "\n"))
+    table = read_cmapss_table(f)
+    assert table.shape == (6, 26) and table["cycle"].tolist() == [1, 2, 3, 1, 2, 3], what
+
+
+def test_cmapss_truncated_last_line_or_extra_column_is_named(tmp_path: Path) -> None:
+    rows = _cmapss_rows()
+    f = tmp_path / "train_FD001.txt"
+    f.write_text("\n".join([*rows[:-1], rows[-1][:30]]))
+    with pytest.raises(ValidationError, match=r"train_FD001\.txt:row 6: missing or infinite value"):
+        read_cmapss_table(f)
+    f.write_text("\n".join(r + " 0.5" for r in rows) + "\n")
+    with pytest.raises(ValidationError, match=r"expected 26 columns .* found 27"):
+        read_cmapss_table(f)
