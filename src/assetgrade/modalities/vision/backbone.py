@@ -161,6 +161,7 @@ class Backbone:
         self._model: Any = None
         self._net: Any = None
         self._session: Any = None
+        self._tag: str | None = None
         model = self.torch_model
         ends = _stage_ends(model)
         self.stage_ends = ends
@@ -172,8 +173,30 @@ class Backbone:
 
     @property
     def key(self) -> str:
-        """Identifies the features this backbone makes: part of every feature-cache key."""
-        return f"{self.name}-{self.image_size}-{PREPROCESS_VERSION}-b{'.'.join(map(str, self.pooled_blocks))}"
+        """Identifies the features this backbone makes: part of every feature-cache key and the ONNX graph's name.
+
+        Besides name, input size, preprocessing version and blocks it ends in ``runtime_tag()``, so other
+        weights, another torch (which exports the graph) or another runtime (onnxruntime's version, or torch
+        when it runs the net) make other keys: a cached graph or per-photo feature is never reused across them.
+        """
+        return (f"{self.name}-{self.image_size}-{PREPROCESS_VERSION}-b{'.'.join(map(str, self.pooled_blocks))}"
+                f"-{self.runtime_tag()}")
+
+    def runtime_tag(self) -> str:
+        """10 hex of a sha256 over the weights file's sha256, torch's version and the runtime that runs the net."""
+        if self._tag is None:
+            from importlib.metadata import PackageNotFoundError, version
+
+            def ver(dist: str) -> str:
+                try:
+                    return version(dist)
+                except PackageNotFoundError:
+                    return "absent"
+
+            runtime = f"onnxruntime {ver('onnxruntime')}" if self.use_onnx() else "torch"
+            text = f"weights={weights_sha256(self.name)};torch={ver('torch')};runtime={runtime}"
+            self._tag = hashlib.sha256(text.encode()).hexdigest()[:10]
+        return self._tag
 
     @property
     def torch_model(self) -> Any:

@@ -22,8 +22,9 @@ _KEY = re.compile(r"^[A-Za-z0-9._+\-]+$")
 class FeatureCache:
     """Pooled image features on disk: ``root/<key>/<sha[:2]>/<sha>.npy``, one float32 vector per file.
 
-    ``key`` names the backbone, input size, preprocessing version and view (e.g.
-    ``lite0-224-p1-b10.14.15/hflip``), so a change to any of them misses the cache instead of
+    ``key`` names the backbone, input size, preprocessing version, blocks, weights/torch/runtime tag
+    (``Backbone.runtime_tag``) and view (e.g. ``lite0-224-p2-b10.14.15-ecae3933a5/hflip``), so a
+    change to any of them misses the cache instead of
     returning stale features. Writes are atomic (write to a temp file, then rename).
 
     Examples
