@@ -100,12 +100,8 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
             console.print(styled("yellow", "!", f" {line}"), highlight=False)
 
 
-SET_OPTIONS = ("--workspace", "-w", "--string", "--help")
-"""The options of ``config set``: a KEY or VALUE that starts with ``-`` and is not a number is named as a likely
-misspelling of one of them (the command reads unknown options as arguments, so that ``-3`` is a value)."""
-
-
 def _set(
+    ctx: typer.Context,
     key: Annotated[str, KEY_ARG],
     value: Annotated[str, typer.Argument(help="The value, read as YAML: 3, -3, 0.95, true, null, [A, B], "
                                               "{model: latent}. A negative number needs no --.",
@@ -123,20 +119,22 @@ def _set(
     from assetgrade.errors import ValidationError
     from assetgrade.strict_yaml import load_unique
 
-    _refuse_option_like(key, "KEY", number_ok=False)
+    options = [o for p in ctx.command.get_params(ctx) for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]
+    _refuse_option_like(key, "KEY", options, number_ok=False)
     parsed: Any = value
     if not as_string:
         try:
             parsed = load_unique(value)
         except yaml.YAMLError as exc:
-            _refuse_option_like(value, "VALUE", number_ok=False)
+            _refuse_option_like(value, "VALUE", options, number_ok=False)
             raise ValidationError(f"{value!r} is not a YAML value ({exc}); use --string for plain text",
                                   where="VALUE") from None
-        _refuse_option_like(value, "VALUE", number_ok=isinstance(parsed, int | float) and not isinstance(parsed, bool))
+        number = isinstance(parsed, int | float) and not isinstance(parsed, bool)
+        _refuse_option_like(value, "VALUE", options, number_ok=number)
     _write(workspace_path(workspace), lambda text: set_in_text(text, key, parsed), f"set {key} = {json.dumps(parsed)}")
 
 
-def _refuse_option_like(given: str, where: str, *, number_ok: bool) -> None:
+def _refuse_option_like(given: str, where: str, options: list[str], *, number_ok: bool) -> None:
     """``config set`` reads what Click would take for an unknown option (``-3``) as an argument; one that is not a
     number is a misspelt option far more often than a setting (``--strnig``), so it is refused, naming it."""
     import difflib
@@ -145,10 +143,10 @@ def _refuse_option_like(given: str, where: str, *, number_ok: bool) -> None:
 
     if not given.startswith("-") or len(given) < 2 or number_ok:
         return
-    near = difflib.get_close_matches(given.split("=", 1)[0], SET_OPTIONS, n=1, cutoff=0.6)
+    near = difflib.get_close_matches(given.split("=", 1)[0], options, n=1, cutoff=0.6)
     hint = f" (did you mean {near[0]}?)" if near else ""
     raise ValidationError(f"{given!r} is not an option of config set{hint}; its options are "
-                          f"{', '.join(SET_OPTIONS)}; a VALUE that starts with '-' is a number (-3, -0.5), or text "
+                          f"{', '.join(options)}; a VALUE that starts with '-' is a number (-3, -0.5), or text "
                           "given with --string", where=where)
 
 
