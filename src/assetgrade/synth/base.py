@@ -25,6 +25,8 @@ from assetgrade.seeds import SEED_MAX
 __all__ = [
     "GENERATOR_VERSION",
     "MARK_KEY",
+    "MAX_DRAWS",
+    "VISIBLE_LEVELS",
     "Generator",
     "SyntheticImage",
     "available_generators",
@@ -35,7 +37,13 @@ __all__ = [
 ]
 
 MARK_KEY = "assetgrade-synthetic"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+"""Version 2 (boxes of what is visible, redraws of an invisible defect) renders version 1's parameters to the same
+pixels; see ``generate`` and docs/audit.md for what changed."""
+VISIBLE_LEVELS = 4
+"""Grey levels a pixel must have changed by (in some channel) to count as part of a drawn defect."""
+MAX_DRAWS = 20
+"""How many parameter draws ``generate`` makes for a defect generator before refusing an image it cannot mark."""
 
 Box = tuple[str, tuple[float, float, float, float]]
 
@@ -59,6 +67,7 @@ class SyntheticImage:
     seed: int
     boxes: tuple[Box, ...] = ()
     defect: str | None = None
+    draws: int = 1
 
     def provenance(self) -> dict[str, Any]:
         """What the provenance store records for this item (JSON-ready)."""
@@ -71,6 +80,7 @@ class SyntheticImage:
             "seed": self.seed,
             "defect": self.defect,
             "boxes": [[n, list(b)] for n, b in self.boxes],
+            "draws": self.draws,
         }
 
     def to_png_bytes(self) -> bytes:
@@ -142,7 +152,9 @@ class Generator(Protocol):
 
     def sample_params(self, rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]: ...
 
-    def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]: ...
+    def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        """The output and, for a defect generator, the box of each defect where it is visible (none: not visible)."""
+        ...
 
 
 _GENERATORS: dict[str, type[Any]] = {}
@@ -182,25 +194,40 @@ def generate(generator: str | Generator, image: Image.Image, *, seed: int, paren
     """Apply ``generator`` to ``image`` with parameters drawn from ``seed``; the result is marked.
 
     ``image`` may be of any mode: it is first made 8-bit RGB as the image decoder does
-    (``assetgrade.modalities.vision.images.to_rgb8``).
+    (``assetgrade.modalities.vision.images.to_rgb8``). An image without pixels is refused. A defect generator's
+    output is labelled only where the defect is visible (its boxes); when a draw shows nothing (clipped away on a
+    saturated surface, or off the image) the next parameters are drawn from the same seeded stream, up to
+    ``MAX_DRAWS``, and the count is recorded (``draws``); an image no draw can mark (dark pits on black) is refused.
 
     Examples
     --------
     >>> img = Image.new("RGB", (64, 64), (128, 128, 128))
     >>> a = generate("scratch", img, seed=3, parent_id="p")
     >>> b = generate("scratch", img, seed=3, parent_id="p")
-    >>> a.origin, a.params == b.params, a.sha256() == b.sha256()
-    ('synthetic', True, True)
+    >>> a.origin, a.params == b.params, a.sha256() == b.sha256(), a.draws
+    ('synthetic', True, True, 1)
     """
     from assetgrade.modalities.vision.images import to_rgb8
 
+    where = f"synth {parent_id}"
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= SEED_MAX:
-        raise ValidationError(f"seed {seed!r} is not an integer in [0, {SEED_MAX}]", where=f"synth {parent_id}:seed")
+        raise ValidationError(f"seed {seed!r} is not an integer in [0, {SEED_MAX}]", where=f"{where}:seed")
+    if image.width == 0 or image.height == 0:
+        raise ValidationError(f"image {parent_id} has no pixels ({image.width}x{image.height})", where=where)
     seed = int(seed)
     gen = get_generator(generator) if isinstance(generator, str) else generator
     # as the decoder sees the parent: 16-bit and float stretched to 8 bits (``convert("RGB")`` clips them to
     # white), alpha over black; so a copy differs from its parent only by what the generator did
     rgb = to_rgb8(image, where=f"image {parent_id}")
-    params = gen.sample_params(np.random.default_rng(seed), rgb.size)
-    out, boxes = gen.render(rgb, params)
-    return SyntheticImage(out, gen.origin, gen.name, params, parent_id, seed, boxes, gen.defect)
+    rng = np.random.default_rng(seed)
+    for draw in range(1, MAX_DRAWS + 1):
+        params = gen.sample_params(rng, rgb.size)
+        out, boxes = gen.render(rgb, params)
+        if gen.defect is None or boxes:
+            return SyntheticImage(out, gen.origin, gen.name, params, parent_id, seed, boxes, gen.defect, draw)
+    arr = np.asarray(rgb)
+    lo, hi = int(arr.min()), int(arr.max())
+    raise ValidationError(
+        f"{gen.name} drew nothing visible on image {parent_id} in {MAX_DRAWS} draws (no pixel under a defect changed "
+        f"by {VISIBLE_LEVELS}+ grey levels; its pixels span {lo}-{hi}: a darker defect on black or "
+        "a brighter one on white is clipped away)", where=where)

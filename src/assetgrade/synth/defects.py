@@ -14,25 +14,32 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
-from assetgrade.synth.base import Box, register_generator
+from assetgrade.synth.base import VISIBLE_LEVELS, Box, register_generator
 
-__all__ = ["Crack", "Pitting", "Scratch"]
+__all__ = ["VISIBLE_LEVELS", "Crack", "Pitting", "Scratch"]
 
 
-def _apply_mask(image: Image.Image, mask: npt.NDArray[np.float64], delta: float) -> Image.Image:
+def _apply_mask(
+    image: Image.Image, mask: npt.NDArray[np.float64], delta: float, name: str
+) -> tuple[Image.Image, tuple[Box, ...]]:
+    """``clip(x + delta * mask + 0.5)`` and the box of the defect as drawn: the pixels under the mask (> 0.1)
+    that changed by at least ``VISIBLE_LEVELS`` in some channel. Where clipping took the change away (a brighter
+    scratch on white, a dark pit on black) the box leaves those pixels out; no such pixel, no box."""
+    before = np.asarray(image)
     # in place: the same arithmetic as clip(arr + delta * mask + 0.5), without four image-sized temporaries
-    arr = np.array(image, dtype=np.float64)
+    arr = before.astype(np.float64)
     arr += (delta * mask)[:, :, None]
     arr += 0.5
     np.clip(arr, 0, 255, out=arr)
-    return Image.fromarray(arr.astype(np.uint8), mode="RGB")
-
-
-def _box(mask: npt.NDArray[np.float64], name: str) -> tuple[Box, ...]:
+    after = arr.astype(np.uint8)
+    del arr
     ys, xs = np.nonzero(mask > 0.1)
+    change = np.abs(after[ys, xs].astype(np.int16) - before[ys, xs]).max(axis=1, initial=0)
+    ys, xs = ys[change >= VISIBLE_LEVELS], xs[change >= VISIBLE_LEVELS]
+    out = Image.fromarray(after, mode="RGB")
     if len(xs) == 0:
-        return ()
-    return ((name, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))),)
+        return out, ()
+    return out, ((name, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))),)
 
 
 def _lines_mask(size: tuple[int, int], polylines: list[list[list[float]]], widths: list[int], blur: float) -> Any:
@@ -80,7 +87,7 @@ class Scratch:
 
     def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
         mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
-        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)
+        return _apply_mask(image, mask, params["delta"], self.defect)
 
 
 PIT_REACH = 8.0
@@ -126,7 +133,7 @@ class Pitting:
             yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
             pit = depth * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * r * r))
             np.maximum(mask[y0:y1, x0:x1], pit, out=mask[y0:y1, x0:x1])
-        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)
+        return _apply_mask(image, mask, params["delta"], self.defect)
 
 
 @register_generator("crack")
@@ -168,4 +175,4 @@ class Crack:
 
     def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
         mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
-        return _apply_mask(image, mask, params["delta"]), _box(mask, self.defect)
+        return _apply_mask(image, mask, params["delta"], self.defect)
