@@ -12,6 +12,7 @@ from assetgrade.ontology.model import (
     Rule,
     TermMatch,
     normalise_term,
+    singular_forms,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "normalise_term",
     "ontology_warnings",
     "parse_ontology",
+    "singular_forms",
 ]

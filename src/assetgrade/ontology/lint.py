@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from assetgrade.ontology.model import Defect, Ontology, Rule, normalise_term
+from assetgrade.ontology.model import Defect, Ontology, Rule, normalise_term, singular_forms
 
 __all__ = ["OntologyWarning", "ontology_warnings"]
 
@@ -135,18 +135,6 @@ def _shadowed(rule: Rule, first: list[int], rules: tuple[Rule, ...]) -> str:
     return f"never decides a finding: each finding it matches is decided first by {by}; {fix}"
 
 
-def _singular_forms(word: str) -> tuple[str, ...]:
-    """The entity linker's plural rule (``modalities.text.linking.singular_forms``; a test keeps the two equal):
-    forms a plural English word may have in the singular, likeliest first."""
-    if len(word) > 4 and word.endswith("ies"):
-        return (word[:-3] + "y",)
-    if len(word) > 4 and word.endswith("es") and not word.endswith("ses"):
-        return (word[:-2], word[:-1])
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return (word[:-1],)
-    return ()
-
-
 def _inflected(a: str, b: str) -> bool:
     """Whether one word is the other with an inflection added (``damage``/``damaged``, ``seize``/``seizing``)."""
     short, long = sorted((a, b), key=len)
@@ -173,7 +161,7 @@ def _abbreviation_warnings(ont: Ontology) -> list[OntologyWarning]:
         said = normalise_term(expansion).split()
         fixed = list(said)
         for k, w in enumerate(said):
-            if len(w) < _MIN_WORD or w in known or any(f in known for f in _singular_forms(w)):
+            if len(w) < _MIN_WORD or w in known or any(f in known for f in singular_forms(w)):
                 continue
             close = difflib.get_close_matches(w, words, n=3, cutoff=TYPO_CUTOFF)
             if close and not any(_inflected(w, c) for c in close):

@@ -223,3 +223,21 @@ def normalise_term(term: str) -> str:
     """
     text = unicodedata.normalize("NFKC", term).translate(_INVISIBLE).casefold()
     return " ".join(text.replace("_", " ").replace("-", " ").split())
+
+
+def singular_forms(word: str) -> tuple[str, ...]:
+    """Forms a plural English word may have in the singular, likeliest first (none for a non-plural).
+
+    A caller keeps the first form its vocabulary knows, so a wrong guess (``bushe``) costs nothing.
+    The one plural rule of the entity linker, the text summariser and ``ontology check``.
+
+    >>> singular_forms("cracks"), singular_forms("bushes"), singular_forms("batteries"), singular_forms("glass")
+    (('crack',), ('bush', 'bushe'), ('battery',), ())
+    """
+    if len(word) > 4 and word.endswith("ies"):
+        return (word[:-3] + "y",)
+    if len(word) > 4 and word.endswith("es") and not word.endswith("ses"):
+        return (word[:-2], word[:-1])
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return (word[:-1],)
+    return ()

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from assetgrade.errors import ValidationError
-from assetgrade.ontology import Ontology, normalise_term
+from assetgrade.ontology import Ontology, normalise_term, singular_forms
 
 __all__ = ["Link", "OntologyLinker", "TextEmbedder", "format_unlinked_report", "singular_forms"]
 
@@ -39,23 +39,6 @@ class Link:
     id: str | None
     score: float
     method: Literal["synonym", "subphrase", "embedding", "none"]
-
-
-def singular_forms(word: str) -> tuple[str, ...]:
-    """Forms a plural English word may have in the singular, likeliest first (none for a non-plural).
-
-    A caller keeps the first form its vocabulary knows, so a wrong guess (``bushe``) costs nothing.
-
-    >>> singular_forms("cracks"), singular_forms("bushes"), singular_forms("batteries"), singular_forms("glass")
-    (('crack',), ('bush', 'bushe'), ('battery',), ())
-    """
-    if len(word) > 4 and word.endswith("ies"):
-        return (word[:-3] + "y",)
-    if len(word) > 4 and word.endswith("es") and not word.endswith("ses"):
-        return (word[:-2], word[:-1])
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return (word[:-1],)
-    return ()
 
 
 def _singulars(words: Sequence[str]) -> list[str]:
