@@ -94,6 +94,7 @@ def run_batch(
         written, skipped, output = commit_shard(ws, res, kind, model_version)
         rep.write_s.append(time.perf_counter() - tw)
         rep.compute_s.append(res.compute_s)
+        rep.shard_assets.append(len(res.task.asset_ids))
         rep.written += written
         rep.skipped_existing += skipped
         rep.errors += res.errors

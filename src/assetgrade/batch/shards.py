@@ -95,6 +95,8 @@ class BatchReport:
     compute_s: list[float] = field(default_factory=list)
     write_s: list[float] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    shard_assets: list[int] = field(default_factory=list)
+    """Assets in each computed shard, in the order of ``compute_s`` (shards hold up to the shard size)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""

@@ -120,8 +120,8 @@ def _one_run(template: Path, root: Path, name: str, backend: str, workers: int, 
     if temp is not None:
         shutil.rmtree(temp, ignore_errors=True)
     shard_compute = sorted(rep.compute_s)
-    per_asset_compute = statistics.median(shard_compute) / shard_size if shard_compute else float("nan")
-    steady = _steady(rep.written, shard_size, stamps)
+    per_asset_compute = _per_asset_compute(rep.compute_s, rep.shard_assets)
+    steady = _steady(rep.written, rep.shard_assets[0] if rep.shard_assets else 0, stamps)
     return {"backend": backend, "workers": workers, "assets": rep.written, "shards": rep.shards_done,
             "errors": len(rep.errors), "wall_s": round(wall, 2),
             "assets_per_s": round(rep.written / wall, 2) if wall > 0 else None,
@@ -133,18 +133,33 @@ def _one_run(template: Path, root: Path, name: str, backend: str, workers: int, 
             "per_asset_write_s": round(sum(rep.write_s) / max(rep.written, 1), 5)}
 
 
-def _steady(written: int, shard_size: int, stamps: list[float]) -> float | None:
+def _per_asset_compute(compute_s: list[float], shard_assets: list[int]) -> float:
+    """Median over shards of each shard's compute time over its own asset count (NaN without shards).
+
+    Shards hold up to ``--shard-size`` assets (the id-hash cut, scale.md), so dividing by the shard
+    size would read partly filled shards as fast ones.
+
+    >>> _per_asset_compute([1.0, 2.0, 3.0], [2, 4, 3])  # 0.5, 0.5 and 1.0 s per asset
+    0.5
+    """
+    per_shard = [c / n for c, n in zip(compute_s, shard_assets, strict=True) if n]
+    return statistics.median(per_shard) if per_shard else float("nan")
+
+
+def _steady(written: int, first_shard: int, stamps: list[float]) -> float | None:
     """Assets/s from the first finished shard to the last (worker start-up and model loads excluded).
 
-    None when there is no such span: fewer than two shards finished, or no asset written after
-    the first one (every later shard failed), where a rate of 0 or below would be no measurement.
+    ``first_shard`` is how many assets the first finished shard held (not counted: they finished at
+    the span's start). None when there is no such span: fewer than two shards finished, or no asset
+    written after the first one (every later shard failed), where a rate of 0 or below would be no
+    measurement.
 
     >>> _steady(30, 10, [1.0, 2.0, 3.0]), _steady(10, 10, [1.0, 2.0]), _steady(30, 10, [1.0])
     (10.0, None, None)
     """
-    if len(stamps) < 2 or stamps[-1] <= stamps[0] or written <= shard_size:
+    if len(stamps) < 2 or stamps[-1] <= stamps[0] or written <= first_shard:
         return None
-    return (written - shard_size) / (stamps[-1] - stamps[0])
+    return (written - first_shard) / (stamps[-1] - stamps[0])
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

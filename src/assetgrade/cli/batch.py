@@ -20,7 +20,8 @@ WORKERS_OPTION = typer.Option("--workers", min=1, help="Worker processes / Ray C
 RAY_OPTION = typer.Option("--ray-address", help="A running Ray cluster (default: start a local one).",
                           show_default=False)
 SHARD_OPTION = typer.Option("--shard-size", min=1,  # judged before the workspace opens and Ray's token is written
-                            help="Assets per shard (the unit of work and of resume).")
+                            help="At most this many assets per shard (the unit of work and of resume; shards are"
+                                 " cut by id hash, so most hold half to all of it).")
 RAY_TEMP_OPTION = typer.Option("--ray-temp-dir", help="Local Ray's session folder (default: WORKSPACE/cache/ray;"
                                 " Ray's socket paths need it short).", show_default=False)
 MODEL_OPTION = typer.Option("--model", help="Saved grader folder (default: WORKSPACE/models/grader).",

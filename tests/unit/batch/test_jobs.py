@@ -83,6 +83,9 @@ def test_audit_reports_a_corrupt_blob(batch_ws: Workspace) -> None:
     with LocalExecutor(workers=1, start_method="fork") as ex:
         rep = run_batch(batch_ws, "audit", ex, shard_size=12)
     assert (rep.shards_done, rep.written) == (3, N_ASSETS)
+    # each computed shard's asset count, beside its compute time (bench scale divides by it)
+    assert len(rep.shard_assets) == len(rep.compute_s) == 3
+    assert sum(rep.shard_assets) == N_ASSETS and max(rep.shard_assets) <= 12
     rows = [r for p in rep.outputs for r in json.loads(Path(p).read_text())]
     bad = {r["asset_id"]: r["problems"] for r in rows if r["problems"]}
     assert list(bad) == ["asset-005"] and "corrupt" in bad["asset-005"][0]
