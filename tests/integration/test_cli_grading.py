@@ -59,7 +59,7 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert "fusion: latent (temperatures: text" in r.output
     assert "each extractor on the label it learned (out-of-fold accuracy): text" in r.output
     said = " ".join(r.output.split())  # rich wraps long lines
-    assert "learned (Learn-then-Test); review when the grade set holds more than 1)" in said
+    assert "learned (Learn-then-Test); review when the grade set holds more than 1 or lacks the chosen grade)" in said
     n_inv = info["fusion"]["monotone_violations"]
     assert info["fusion"]["monotone"] is False and f"{n_inv} inversion" in r.output
     table_png = ws / "reports" / "fusion_table.png"

@@ -169,7 +169,9 @@ def register(app: typer.Typer) -> None:
         console.print(styled("green", "saved", f" {path} (calibration: {grader.calibration_}, "
                              f"review threshold: {grader.policy_.threshold():,.0f}, "
                              f"{grader.metrics_['review_threshold_source']}; review when the grade set holds "
-                             f"more than {grader.policy_.max_set_size})"))
+                             f"more than {grader.policy_.max_set_size}"
+                             + (" or lacks the chosen grade" if getattr(grader.policy_, "review_outside_set", True)
+                                else "") + ")"))
 
     @app.command("grade")
     def grade(
