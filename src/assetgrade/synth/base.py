@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
@@ -119,10 +120,26 @@ def read_mark(data: bytes) -> dict[str, Any] | None:
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_MARK_CHARS = 1_000_000
+"""The longest compressed mark ``read_mark`` inflates (a mark is a few hundred bytes; this bounds a zip bomb)."""
+
+
+def _inflate(data: bytes) -> bytes | None:
+    """``data`` inflated (zlib), or None when it is not valid deflate or inflates beyond ``MAX_MARK_CHARS``."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, MAX_MARK_CHARS + 1)
+    except zlib.error:
+        return None
+    return out if len(out) <= MAX_MARK_CHARS and not d.unconsumed_tail else None
 
 
 def _png_text(data: bytes, key: str) -> str | None:
-    """The value of the ``tEXt``/``iTXt`` (uncompressed) chunk named ``key`` before the image data, or None."""
+    """The value of the ``tEXt``, ``zTXt`` or ``iTXt`` chunk named ``key`` before the image data, or None.
+
+    Compressed values (``zTXt``, ``iTXt`` with its compression flag, as other PNG tools may rewrite the mark)
+    are inflated up to ``MAX_MARK_CHARS``; a corrupt or longer one reads as None.
+    """
     if not data.startswith(_PNG_SIGNATURE):
         return None
     pos, want = len(_PNG_SIGNATURE), key.encode("latin-1")
@@ -134,9 +151,20 @@ def _png_text(data: bytes, key: str) -> str | None:
         name, _, rest = body.partition(b"\0")
         if name == want and kind == b"tEXt":
             return rest.decode("latin-1")
-        if name == want and kind == b"iTXt" and rest[:1] == b"\0":  # not compressed
+        if name == want and kind == b"zTXt":  # compression method (0: deflate), then the compressed text
+            text = _inflate(rest[1:]) if rest[:1] == b"\0" else None
+            return None if text is None else text.decode("latin-1")
+        if name == want and kind == b"iTXt":  # compression flag, method, language, translated keyword, text
+            flag, method = rest[:1], rest[1:2]
             _, _, after_lang = rest[2:].partition(b"\0")
             _, _, value = after_lang.partition(b"\0")
+            if flag == b"\1":
+                inflated = _inflate(value) if method == b"\0" else None
+                if inflated is None:
+                    return None
+                value = inflated
+            elif flag != b"\0":
+                return None
             return value.decode("utf-8", errors="replace")
         pos += 12 + length
     return None
