@@ -112,7 +112,7 @@ def test_a_golden_set_freezes_the_grade_training_uses(ws: Workspace, monkeypatch
     with ws.session() as s:
         gs = freeze_golden_set(s, ["g1"], name="g")
     assert gs.labels == {"g1": "C"} and gs.items[0]["label_id"] == f"lb_{corr}"
-    assert gs.items[0]["grade_rule"] == "precedence"
+    assert gs.items[0]["grade_rule"] == "precedence/2"
     with ws.session(readonly=True) as s:
         assert verify_golden_set(s, get_golden_set(s, "g")).ok
     # a later correction written on a host whose clock is even further behind: the grade moved, the set says so

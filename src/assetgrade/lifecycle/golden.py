@@ -34,7 +34,13 @@ from assetgrade.lifecycle.registration import check_name
 from assetgrade.store.audit import append_event, canonical_json, list_events, lock_chain
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.lifecycle_schema import GoldenSetRow
-from assetgrade.store.precedence import NON_EXPERT_SOURCES, current_grade_label, is_machine_label, review_versions
+from assetgrade.store.precedence import (
+    NON_EXPERT_SOURCES,
+    current_grade_label,
+    grade_order,
+    is_machine_label,
+    review_versions,
+)
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
 if TYPE_CHECKING:
@@ -122,8 +128,12 @@ def _text_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_GRADE_RULE = "precedence"
-"""The ``grade_rule`` of a snapshot whose grade is the store's (:mod:`assetgrade.store.precedence`)."""
+_GRADE_RULE = "precedence/2"
+"""The ``grade_rule`` of a snapshot whose grade is the store's (:mod:`assetgrade.store.precedence`): reviews
+by the asset version each produced, imports by their arrival in the store (:func:`grade_order`)."""
+_GRADE_RULE_V1 = "precedence"
+"""The ``grade_rule`` of sets frozen before imports were ordered by arrival: reviews by version, imports by
+``created_at`` (:func:`~assetgrade.store.precedence.review_versions`); such items are verified by it."""
 
 
 def _grade_as_before(labels: Sequence[Label]) -> Label | None:
@@ -143,7 +153,8 @@ def snapshot_asset(session: Session, asset_id: str) -> dict[str, Any]:
 
 
 def _snapshot(session: Session, asset_id: str, rule: str | None) -> dict[str, Any]:
-    """:func:`snapshot_asset` by ``rule``: :data:`_GRADE_RULE`, or None for the rule of sets frozen before it."""
+    """:func:`snapshot_asset` by ``rule``: :data:`_GRADE_RULE`, :data:`_GRADE_RULE_V1`, or None for the rule of
+    sets frozen before either."""
     where = f"asset {asset_id}"
     asset = session.get(Asset, asset_id)
     if asset is None:
@@ -171,7 +182,8 @@ def _snapshot(session: Session, asset_id: str, rule: str | None) -> dict[str, An
         machine = [grade] if grade is not None and is_machine_label(grade.source, grade.annotator) else []
     else:  # any machine grade: training ignores it, but a golden asset is one only experts graded
         machine = [lb for lb in labels if lb.kind == "grade" and is_machine_label(lb.source, lb.annotator)]
-        grade = current_grade_label(labels, review_versions(session, [asset_id]))
+        order = review_versions if rule == _GRADE_RULE_V1 else grade_order
+        grade = current_grade_label(labels, order(session, [asset_id]))
     if machine:
         raise ValidationError(f"its grade label {machine[0].id} comes from {machine[0].source!r}/"
                               f"{machine[0].annotator!r}, not an expert", where=where)
@@ -250,7 +262,8 @@ def verify_golden_set(session: Session, gs: GoldenSet, *, blobs: BlobStore | Non
     for it in gs.items:
         aid = str(it["asset_id"])
         try:  # by the rule it was frozen with: a set frozen before the store's precedence keeps verifying
-            now = _snapshot(session, aid, _GRADE_RULE if it.get("grade_rule") == _GRADE_RULE else None)
+            rule = it.get("grade_rule")
+            now = _snapshot(session, aid, rule if rule in (_GRADE_RULE, _GRADE_RULE_V1) else None)
         except (ValidationError, NotFoundError) as exc:
             problems.append((aid, getattr(exc, "reason", str(exc))))
             continue

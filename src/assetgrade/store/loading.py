@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.errors import StoreError
 from assetgrade.store.blobs import BlobStore
-from assetgrade.store.precedence import current_grade_label, grade_rank, is_machine_label, review_versions
+from assetgrade.store.precedence import current_grade_label, grade_order, grade_rank, is_machine_label
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 
@@ -127,7 +127,7 @@ def _load(session: Session, asset_ids: Sequence[str] | None, blobs: BlobStore | 
             evidence[ev.asset_id].append((ev, prov))
         for lb in session.execute(select(Label).where(Label.asset_id.in_(chunk))).scalars():
             labels[lb.asset_id].append(lb)
-        versions.update(review_versions(session, chunk))
+        versions.update(grade_order(session, chunk))
     return [_record(a, evidence[a.id], labels[a.id], versions, blobs) for a in assets]
 
 
@@ -195,7 +195,7 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
 
 
 def _latest_grades(session: Session) -> list[tuple[str, str]]:
-    versions = review_versions(session)
+    versions = grade_order(session)
     rows = session.execute(
         select(Label.asset_id, Label.value, Label.source, Label.annotator, Label.created_at, Label.id)
         .where(Label.kind == "grade")

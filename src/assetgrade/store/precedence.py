@@ -191,8 +191,10 @@ def grade_order(session: Session, asset_ids: Sequence[str] | None = None) -> dic
 
 
 def review_versions(session: Session, asset_ids: Sequence[str] | None = None) -> dict[str, int]:
-    """:func:`grade_order`, under the name it had while only reviews were ordered (loading and golden sets call it)."""
-    return grade_order(session, asset_ids)
+    """Review grade label id → the asset version its review produced: the order before imports were ordered
+    by arrival (imports by ``created_at``). Golden-set items frozen under that rule (``grade_rule``
+    ``precedence``) are verified by it; everything else reads :func:`grade_order`."""
+    return _review_versions(session, asset_ids)
 
 
 def _naive_utc(ts: datetime) -> datetime:

@@ -123,3 +123,30 @@ def test_an_import_stored_after_a_transaction_read_the_order_is_read_too(ws: Wor
     if new in visible:
         assert later[new] > later[_gid("x7", "expert-2", "B")] > later[_gid("x7", "expert-1", "A")]
     assert _grades(ws, ["x7"]) == {"x7": "C"}
+
+
+def test_golden_sets_keep_the_import_order_they_were_frozen_with(ws: Workspace) -> None:
+    from assetgrade.lifecycle.golden import content_hash, get_golden_set, verify_golden_set
+    from assetgrade.store.audit import append_event
+    from assetgrade.store.lifecycle_schema import GoldenSetRow
+
+    _ingest(ws, "site-a.csv", [("x9", "expert-1", "A")])  # arrived first, stamped an hour later by its host
+    _ingest(ws, "site-b.csv", [("x9", "expert-2", "C")])
+    _stamp(ws, {_gid("x9", "expert-1", "A"): T0 + timedelta(hours=1), _gid("x9", "expert-2", "C"): T0})
+    with ws.session() as s:
+        new = freeze_golden_set(s, ["x9"], name="now")
+    assert new.items[0]["grade_rule"] == "precedence/2" and new.labels == {"x9": "C"}
+    # a set frozen before imports were ordered by arrival: rule "precedence", imports by clock, so A
+    old_item = {**new.items[0], "grade_rule": "precedence", "label": "A", "label_id": _gid("x9", "expert-1", "A"),
+                "annotator": "expert-1"}
+    with ws.session() as s:
+        h = content_hash([old_item], new.ontology_version)
+        s.add(GoldenSetRow(name="before", created_by="lead", n_items=1, content_hash=h,
+                           ontology_version=new.ontology_version, items=[old_item], notes=None))
+        s.flush()
+        append_event(s, actor="lead", action="golden.freeze", entity="golden_set", entity_id="before",
+                     payload={"content_hash": h, "n_items": 1, "ontology_version": new.ontology_version})
+    with ws.session(readonly=True) as s:
+        assert verify_golden_set(s, get_golden_set(s, "now")).ok
+        old_check = verify_golden_set(s, get_golden_set(s, "before"))
+    assert old_check.ok, old_check.problems  # verified by its own rule, not reported as changed
