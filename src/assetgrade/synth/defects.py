@@ -8,12 +8,14 @@ with the audit checks, how far such data is from real defects — not a stand-in
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
+from assetgrade.errors import ValidationError
 from assetgrade.synth.base import VISIBLE_LEVELS, Box, register_generator
 
 __all__ = ["VISIBLE_LEVELS", "Crack", "Pitting", "Scratch"]
@@ -40,6 +42,59 @@ def _apply_mask(
     if len(xs) == 0:
         return out, ()
     return out, ((name, (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))),)
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_number(generator: str, params: dict[str, Any], name: str, *, nonnegative: bool = False) -> None:
+    """A ValidationError naming parameter ``name`` when it is not a finite number (or is negative)."""
+    v = params.get(name)
+    if not _finite(v):
+        raise ValidationError(f"{v!r} is not a finite number", where=f"{generator} {name}")
+    if nonnegative and v < 0:  # type: ignore[operator]
+        raise ValidationError(f"{v:g} is below 0", where=f"{generator} {name}")
+
+
+def _check_lines(generator: str, params: dict[str, Any]) -> None:
+    """A ValidationError naming the parameter when the recorded lines, widths, delta or blur cannot be drawn."""
+    _check_number(generator, params, "delta")
+    _check_number(generator, params, "blur", nonnegative=True)
+    lines, widths = params.get("lines"), params.get("widths")
+    if not isinstance(lines, list | tuple):
+        raise ValidationError(f"{lines!r:.60} is not a list of lines", where=f"{generator} lines")
+    for i, line in enumerate(lines, 1):
+        if not isinstance(line, list | tuple) or len(line) < 2:
+            n = len(line) if isinstance(line, list | tuple) else 0
+            raise ValidationError(f"line {i} has {n} point{'s' * (n != 1)}; a line needs 2 or more",
+                                  where=f"{generator} lines")
+        for j, pt in enumerate(line, 1):
+            if not isinstance(pt, list | tuple) or len(pt) != 2 or not all(_finite(c) for c in pt):
+                raise ValidationError(f"line {i} point {j} is not two finite numbers: {pt!r:.60}",
+                                      where=f"{generator} lines")
+    if not isinstance(widths, list | tuple) or len(widths) != len(lines):
+        count = len(widths) if isinstance(widths, list | tuple) else repr(widths)
+        raise ValidationError(f"{count} widths for {len(lines)} lines", where=f"{generator} widths")
+    for i, w in enumerate(widths, 1):
+        if not _finite(w) or w < 1 or w != int(w):
+            raise ValidationError(f"width {i} is {w!r}, not an integer >= 1", where=f"{generator} widths")
+
+
+def _check_pits(generator: str, params: dict[str, Any]) -> None:
+    """A ValidationError naming the parameter when the recorded pits or delta cannot be drawn."""
+    _check_number(generator, params, "delta")
+    pits = params.get("pits")
+    if not isinstance(pits, list | tuple):
+        raise ValidationError(f"{pits!r:.60} is not a list of pits", where=f"{generator} pits")
+    for i, pit in enumerate(pits, 1):
+        if not isinstance(pit, list | tuple) or len(pit) != 4 or not all(_finite(c) for c in pit):
+            raise ValidationError(f"pit {i} is not four finite numbers (x, y, radius, depth): {pit!r:.60}",
+                                  where=f"{generator} pits")
+        if pit[2] <= 0:
+            raise ValidationError(f"pit {i}: radius {pit[2]:g} must be above 0", where=f"{generator} pits")
+        if not 0 <= pit[3] <= 1:
+            raise ValidationError(f"pit {i}: depth {pit[3]:g} is not in [0, 1]", where=f"{generator} pits")
 
 
 def _lines_mask(size: tuple[int, int], polylines: list[list[list[float]]], widths: list[int], blur: float) -> Any:
@@ -86,6 +141,7 @@ class Scratch:
                 "blur": round(float(rng.uniform(0.3, 1.0)), 3)}
 
     def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        _check_lines(self.name, params)
         mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
         return _apply_mask(image, mask, params["delta"], self.defect)
 
@@ -119,6 +175,7 @@ class Pitting:
         return {"pits": pits, "delta": round(float(-rng.uniform(50, 110)), 2)}
 
     def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        _check_pits(self.name, params)
         w, h = image.size
         mask = np.zeros((h, w))
         for x, y, r, depth in params["pits"]:
@@ -174,5 +231,6 @@ class Crack:
                 "blur": round(float(rng.uniform(0.2, 0.7)), 3)}
 
     def render(self, image: Image.Image, params: dict[str, Any]) -> tuple[Image.Image, tuple[Box, ...]]:
+        _check_lines(self.name, params)
         mask = _lines_mask(image.size, params["lines"], params["widths"], params["blur"])
         return _apply_mask(image, mask, params["delta"], self.defect)
