@@ -51,7 +51,8 @@ Box = tuple[str, tuple[float, float, float, float]]
 
 @dataclass(frozen=True)
 class SyntheticImage:
-    """One generated image and its provenance: origin, generator name, parameters, parent, seed, added defect boxes.
+    """One generated image and its provenance: origin, generator name, parameters, parent, seed, the boxes of
+    the added defect where it is visible, and how many parameter draws ``generate`` took (see ``MAX_DRAWS``).
 
     Examples
     --------
