@@ -6,11 +6,12 @@ import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.strict_yaml import DuplicateKeyError, key_position, load_unique
@@ -21,6 +22,20 @@ __all__ = [
 ]
 
 CONFIG_NAME = "assetgrade.yaml"
+
+
+def _yes_no(value: Any) -> Any:
+    """``true``/``false``, or the words ``yes``/``no`` (YAML 1.1 read them as booleans; store.md says they still
+    work); anything else, ``1`` or ``"on"`` included, is refused as number settings refuse ``true``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("yes", "no"):
+        return value.lower() == "yes"
+    raise PydanticCustomError("yes_no", "Input should be true or false (or yes / no)")
+
+
+YesNo = Annotated[bool, BeforeValidator(_yes_no)]
+"""A yes/no setting: strict, as the number settings are (pydantic's own bool also took 1, 0, "on", "t")."""
 
 
 class PolicySettings(BaseModel):
@@ -71,7 +86,7 @@ class WorkspaceConfig(BaseModel):
     store_url: str | None = None
     blob_root: str | None = None
     ontology: str | None = Field(None, description="ontology YAML (relative to the workspace); None: default")
-    verify_blobs_on_read: bool = False
+    verify_blobs_on_read: YesNo = False
     # strict numbers: YAML's true is not the integer 1, nor a quoted "2" a size
     ingest_group_size: int = Field(200, ge=1, le=100_000, strict=True)
     max_image_pixels: int = Field(64_000_000, ge=1, strict=True)
