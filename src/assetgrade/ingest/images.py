@@ -173,18 +173,26 @@ def validate_image(data: bytes | IO[bytes], *, where: str, max_pixels: int = DEF
 
 
 def _png_head(fp: IO[bytes], limit: int = 16 * 2**20) -> bytes:
-    """A PNG's bytes up to its first image-data chunk, where :func:`~assetgrade.synth.base.read_mark` looks.
+    """A PNG's chunks without its image data, where :func:`~assetgrade.synth.base.read_mark` looks.
 
-    Read chunk by chunk (at most ``limit`` bytes), so a large file is not read whole for its mark.
+    Text chunks may come before or after the image data, so every chunk up to ``IEND`` is kept but
+    ``IDAT``, whose bodies are skipped with a seek: a large file is not read whole for its mark. At most
+    ``limit`` bytes are kept.
     """
     fp.seek(0)
     out = bytearray(fp.read(8))
     while len(out) < limit:
         header = fp.read(8)
-        out += header
-        if len(header) < 8 or header[4:8] in (b"IDAT", b"IEND"):
+        if len(header) < 8:
             break
-        out += fp.read(min(int.from_bytes(header[:4], "big") + 4, limit - len(out)))  # body and CRC
+        length = int.from_bytes(header[:4], "big")
+        if header[4:8] == b"IDAT":
+            fp.seek(length + 4, 1)  # body and CRC
+            continue
+        out += header
+        if header[4:8] == b"IEND":
+            break
+        out += fp.read(min(length + 4, limit - len(out)))  # body and CRC
     return bytes(out)
 
 

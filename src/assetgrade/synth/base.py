@@ -136,7 +136,10 @@ def _inflate(data: bytes) -> bytes | None:
 
 
 def _png_text(data: bytes, key: str) -> str | None:
-    """The value of the ``tEXt``, ``zTXt`` or ``iTXt`` chunk named ``key`` before the image data, or None.
+    """The value of the first ``tEXt``, ``zTXt`` or ``iTXt`` chunk named ``key``, or None.
+
+    Text chunks may stand before or after the image data (PNG 1.2, chunk ordering), and some tools move
+    them after it, so the chunks are walked up to ``IEND``; image data is stepped over, not copied.
 
     Compressed values (``zTXt``, ``iTXt`` with its compression flag, as other PNG tools may rewrite the mark)
     are inflated up to ``MAX_MARK_CHARS``; a corrupt or longer one reads as None.
@@ -146,8 +149,14 @@ def _png_text(data: bytes, key: str) -> str | None:
     pos, want = len(_PNG_SIGNATURE), key.encode("latin-1")
     while pos + 8 <= len(data):
         length = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        if kind in (b"IDAT", b"IEND") or len(body) < length:
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IEND":
+            return None
+        if kind not in (b"tEXt", b"zTXt", b"iTXt"):  # image data and other chunks: stepped over, not copied
+            pos += 12 + length
+            continue
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) < length:
             return None
         name, _, rest = body.partition(b"\0")
         if name == want and kind == b"tEXt":
