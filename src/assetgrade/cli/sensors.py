@@ -47,28 +47,11 @@ def _out_folder(param: typer.CallbackParam, value: Path) -> Path:
 
 def _histories_folder(param: typer.CallbackParam, value: Path) -> Path:
     """``HISTORIES`` must be a folder holding at least one series file, else bad input (exit 2) naming the folder
-    and what was looked for, before any work (it was "not found", exit 3, the code for what the store lacks)."""
-    from assetgrade.grading.fleet_rul import _SERIES_SUFFIXES as SUFFIXES  # what read_fleet_histories reads
+    and what was looked for, before any work (:func:`~assetgrade.grading.fleet_rul.series_files`)."""
+    from assetgrade.grading.fleet_rul import series_files
 
-    folder = input_folder("folder of series files")(param, value)
-    entries = sorted(Path(folder).iterdir())
-    if any(p.is_file() and p.suffix.lower() in SUFFIXES for p in entries):
-        return value
-    looked = f"looked for {', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]} files (one unit each) directly in it"
-    if not entries:
-        raise ValidationError(f"{folder} is empty; {looked}", where="HISTORIES")
-    files = sum(1 for p in entries if p.is_file())
-    below = [sub.name for sub in entries if sub.is_dir() and _holds_series(sub, SUFFIXES)]
-    hint = f"; sub-folders are not searched, and series files are in: {', '.join(below)}" if below else ""
-    raise ValidationError(f"no series file in {folder} ({files} other file(s), {len(entries) - files} sub-folder(s));"
-                          f" {looked}{hint}", where="HISTORIES")
-
-
-def _holds_series(folder: Path, suffixes: tuple[str, ...]) -> bool:
-    try:
-        return any(p.is_file() and p.suffix.lower() in suffixes for p in folder.iterdir())
-    except OSError:  # a sub-folder we may not list is only a hint's worth
-        return False
+    series_files(Path(input_folder("folder of series files")(param, value)), where="HISTORIES")
+    return value
 
 
 def fit_rul(

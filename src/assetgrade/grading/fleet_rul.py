@@ -40,17 +40,48 @@ if TYPE_CHECKING:
 __all__ = [
     "RUL_BUNDLE_KIND",
     "RUL_PICKLE",
+    "SERIES_SUFFIXES",
     "FleetHistories",
     "fit_fleet_rul",
     "load_fleet_rul",
     "read_fleet_histories",
     "rul_channel_gaps",
     "save_fleet_rul",
+    "series_files",
 ]
 
 RUL_PICKLE = "rul_model.pkl"
 RUL_BUNDLE_KIND = "rul-model"
-_SERIES_SUFFIXES = (".csv", ".tsv", ".parquet")
+SERIES_SUFFIXES = (".csv", ".tsv", ".parquet")
+"""The files :func:`read_fleet_histories` reads as histories (directly in its folder, one unit each)."""
+
+
+def series_files(folder: Path, *, where: str = "folder") -> list[Path]:
+    """The series files directly in ``folder`` (sorted); none is bad input (ValidationError naming ``where``).
+
+    The message names the folder, what it holds instead, the suffixes looked for and any
+    sub-folder that holds series files (sub-folders are not searched), the likely mistake.
+    """
+    entries = sorted(Path(folder).iterdir())
+    files = [p for p in entries if p.is_file() and p.suffix.lower() in SERIES_SUFFIXES]
+    if files:
+        return files
+    looked = (f"looked for {', '.join(SERIES_SUFFIXES[:-1])} or {SERIES_SUFFIXES[-1]} files (one unit each) "
+              "directly in it")
+    if not entries:
+        raise ValidationError(f"{folder} is empty; {looked}", where=where)
+    n_files = sum(1 for p in entries if p.is_file())
+    below = [sub.name for sub in entries if sub.is_dir() and _holds_series(sub)]
+    hint = f"; sub-folders are not searched, and series files are in: {', '.join(below)}" if below else ""
+    raise ValidationError(f"no series file in {folder} ({n_files} other file(s), {len(entries) - n_files} "
+                          f"sub-folder(s)); {looked}{hint}", where=where)
+
+
+def _holds_series(folder: Path) -> bool:
+    try:
+        return any(p.is_file() and p.suffix.lower() in SERIES_SUFFIXES for p in folder.iterdir())
+    except OSError:  # a sub-folder we may not list is only a hint's worth
+        return False
 
 
 @dataclass(frozen=True)
@@ -124,9 +155,10 @@ def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_
     Raises
     ------
     NotFoundError
-        ``folder`` (or ``end_rul_csv``) does not exist, or holds no series file.
+        ``folder`` (or ``end_rul_csv``) does not exist.
     ValidationError
-        No channel is usable in more than half of the files read.
+        ``folder`` holds no series file (:func:`series_files`), or no channel is usable in more than half
+        of the files read.
     """
     from assetgrade.ingest.series import SeriesOptions, series_to_parquet
     from assetgrade.store.loading import read_series_parquet
@@ -134,9 +166,7 @@ def read_fleet_histories(folder: Path, *, end_rul_csv: Path | None = None, time_
     folder = Path(folder)
     if not folder.is_dir():
         raise NotFoundError(f"no folder {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _SERIES_SUFFIXES)
-    if not files:
-        raise NotFoundError(f"no .csv, .tsv or .parquet series files in {folder}")
+    files = series_files(folder)
     ends: dict[str, float] = {}
     errors: list[str] = []
     if end_rul_csv is not None:

@@ -52,7 +52,7 @@ def test_histories_and_end_rul_rows_are_checked_one_by_one(tmp_path: Path) -> No
     assert "unit01.csv: left out" in text and "unit02.csv: left out" in text and "unit03.csv: left out" in text
     assert all(list(f.columns) == ["temp", "vib"] for f in fleet.frames)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(NotFoundError, match=r"no \.csv"):
+    with pytest.raises(ValidationError, match=r"empty; looked for \.csv, \.tsv or \.parquet"):  # bad input, not 3
         read_fleet_histories(tmp_path / "empty")
     with pytest.raises(NotFoundError, match="no folder"):
         read_fleet_histories(tmp_path / "nowhere")
