@@ -84,7 +84,8 @@ class Grader:
     Attributes
     ----------
     version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_,
-    train_ids_ (the assets it learned from), oof_ (out-of-fold or calibration-set distributions)
+    train_ids_ (the assets it learned from), oof_ (out-of-fold or calibration-set distributions),
+    labels_as_of_, labels_seq_ and labels_seq_hash_ (when, and after which audit event, fit read a workspace's labels)
 
     Examples
     --------
@@ -122,6 +123,12 @@ class Grader:
     trained_at_: str
     labels_as_of_: str | None
     """When fit read the workspace's labels (None when it was given records); older bundles lack it."""
+    labels_seq_: int | None
+    """The audit chain's last event (its ``seq``; 0: none) just before fit read the workspace's labels (None when
+    it was given records); the new-labels retrain trigger counts reviews recorded after it. Older bundles lack it."""
+    labels_seq_hash_: str | None
+    """That event's hash (None with ``labels_seq_`` None or 0): the trigger trusts the position only in the store
+    whose event there carries it."""
     modality_labels_hash_: str | None
     """sha256 over the ``modality_labels`` fit was given (None without), hashed into the model version."""
     version_: str

@@ -11,7 +11,7 @@ from assetgrade.grading.bundle import PICKLE_NAME, load_bundle, read_bundle_info
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
 
-__all__ = ["load_grader", "save_grader"]
+__all__ = ["labels_position", "load_grader", "save_grader"]
 
 G = TypeVar("G", bound="Grader")
 
@@ -28,13 +28,21 @@ def save_grader(grader: Grader, path: Path) -> Path:
             if held[m] is not None:
                 ex._backbone = None  # type: ignore[attr-defined]
         grader.__dict__.pop("bundle_sha_", None)  # a property of the saved file, not of what is pickled
-        folder = save_bundle(grader, grader.info(), Path(path))
+        folder = save_bundle(grader, {**grader.info(), **labels_position(grader)}, Path(path))
     finally:
         for m, ex in grader.extractors_.items():
             if held[m] is not None:
                 ex._backbone = held[m]  # type: ignore[attr-defined]
     grader.bundle_sha_ = str(read_bundle_info(folder)["pickle_sha256"])
     return folder
+
+
+def labels_position(grader: Grader) -> dict[str, int | str | None]:
+    """What ``bundle.json`` records beside :meth:`Grader.info <assetgrade.grader.Grader.info>`: ``labels_seq`` and
+    ``labels_seq_hash``, the audit chain position just before fit read a workspace's labels (None: given records,
+    or a grader pickled before fit kept it), which registration copies into the lineage for the retrain trigger."""
+    return {"labels_seq": getattr(grader, "labels_seq_", None), "labels_seq_hash": getattr(grader, "labels_seq_hash_",
+                                                                                              None)}
 
 
 def load_grader(cls: type[G], path: Path) -> G:

@@ -81,8 +81,10 @@ def register_model(
     ``metrics_`` and ``version_`` attributes where it has them; the model's own version id
     (``version_``, or ``model_version`` in a bundle folder's ``bundle.json``) is kept as
     ``lineage["model_version"]``, and when it was trained (``trained_at_``, or ``trained_at`` in
-    ``bundle.json``) as ``lineage["trained_at"]``, and when it read its labels (``labels_as_of_`` /
-    ``labels_as_of``) as ``lineage["labels_as_of"]``. Returns the version's name.
+    ``bundle.json``) as ``lineage["trained_at"]``, when it read its labels (``labels_as_of_`` /
+    ``labels_as_of``) as ``lineage["labels_as_of"]``, and the audit chain position then (``labels_seq_`` /
+    ``labels_seq``, with its hash) as ``lineage["labels_seq"]`` and ``lineage["labels_seq_hash"]``: the
+    new-labels trigger counts from it. ``lineage`` given wins over all these. Returns the version's name.
     """
     src: Path | None = None
     if isinstance(model, str | Path):
@@ -126,10 +128,11 @@ def register_model(
 
         own = described("version_", "model_version")
         trained = described("trained_at_", "trained_at")  # when fitting ended: the new-labels trigger's fallback
-        as_of = described("labels_as_of_", "labels_as_of")  # when fit read the labels: the trigger's reference
+        as_of = described("labels_as_of_", "labels_as_of")  # when fit read the labels: the trigger's fallback
         lineage = {**({"model_version": str(own)} if own else {}),
                    **({"trained_at": str(trained)} if trained else {}),
-                   **({"labels_as_of": str(as_of)} if as_of else {}), **(lineage or {})}
+                   **({"labels_as_of": str(as_of)} if as_of else {}),
+                   **_labels_position(model if src is None else None, saved), **(lineage or {})}
         code, commit = code_version()
         code = str(described("code_version_", "code_version") or code)[:100]
         manifest_hash = manifest_hash or described("manifest_hash_", "manifest_hash")
@@ -171,6 +174,27 @@ def register_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return version
+
+
+def _labels_position(model: Any, saved: dict[str, Any]) -> dict[str, Any]:
+    """``labels_seq`` and ``labels_seq_hash`` for the lineage, from the model object's ``labels_seq_`` /
+    ``labels_seq_hash_`` when it has a position, else from ``bundle.json`` (``saved``); {} when neither records one.
+
+    Grader.fit on a workspace records them: the audit chain's last event just before it read the labels, from
+    which the new-labels trigger counts (:func:`~assetgrade.lifecycle.triggers.labels_seq` checks the hash).
+    Both come from one place; a position that is not a whole number >= 0 is left out (the trigger counts by time).
+
+    >>> _labels_position(None, {"labels_seq": 7, "labels_seq_hash": "ab"})
+    {'labels_seq': 7, 'labels_seq_hash': 'ab'}
+    >>> _labels_position(None, {"labels_seq": 0, "labels_seq_hash": None}), _labels_position(None, {"labels_seq": None})
+    ({'labels_seq': 0, 'labels_seq_hash': None}, {})
+    """
+    seq, digest = getattr(model, "labels_seq_", None), getattr(model, "labels_seq_hash_", None)
+    if seq is None:
+        seq, digest = saved.get("labels_seq"), saved.get("labels_seq_hash")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        return {}
+    return {"labels_seq": seq, "labels_seq_hash": None if digest is None else str(digest)}
 
 
 def _short(value: Any, what: str) -> str | None:

@@ -16,17 +16,18 @@ Three signals, each compared with a threshold from :class:`RetrainPolicy` (the
   z-test p < ``alpha`` (the same effect-size-and-significance rule as the drift library);
 * **new labels**: at least ``min_new_labels`` reviewed grade labels the champion did not train on:
   those the store received after its training labels were read. A version made by
-  :func:`~assetgrade.lifecycle.retrain.retrain` records ``labels_seq`` in its lineage, the audit
-  chain's position just before it read the labels (:func:`labels_seq`); a review's grade label is
-  new when the ``label.add`` event that recorded it comes later. Events are numbered under the
-  chain's write lock as their transactions commit, so that is the store's own arrival order: a
-  review written by a host whose clock is behind (or stored with the time another server gave it)
+  :func:`~assetgrade.lifecycle.retrain.retrain`, or a Grader fitted on a workspace (``Grader.fit(ws)``,
+  ``assetgrade train``: its ``bundle.json``, copied at registration), records ``labels_seq`` in its
+  lineage, the audit chain's position just before it read the labels (:func:`labels_seq`); a review's
+  grade label is new when the ``label.add`` event that recorded it comes later. Events are numbered
+  under the chain's write lock as their transactions commit, so that is the store's own arrival order:
+  a review written by a host whose clock is behind (or stored with the time another server gave it)
   is still counted, and one the model trained on is not counted however far ahead its writer's clock
-  was. Without ``labels_seq`` (a version registered before retrain recorded it, or registered
-  otherwise) the count is by time, ``created_at`` after :func:`labels_cutoff`: the ``labels_as_of``
-  time retrain (or ``Grader.fit`` on a workspace) took just before it read the labels; else the
-  ``trained_at`` time its ``bundle.json`` records (when fitting ended, so labels added while it
-  trained are not counted); else its registration time.
+  was. Without ``labels_seq`` (a version registered before retrain and fit recorded it, a model fitted
+  on a list of records, another loader's) the count is by time, ``created_at`` after
+  :func:`labels_cutoff`: the ``labels_as_of`` time retrain (or ``Grader.fit`` on a workspace) took
+  just before it read the labels; else the ``trained_at`` time its ``bundle.json`` records (when
+  fitting ended, so labels added while it trained are not counted); else its registration time.
 """
 
 from __future__ import annotations
@@ -185,7 +186,8 @@ def labels_cutoff(model: ModelInfo) -> tuple[datetime | None, str]:
 def labels_seq(session: Session, model: ModelInfo) -> tuple[int | None, str | None]:
     """The audit chain position after which a grade label is one ``model`` did not train on, and a note.
 
-    ``labels_seq`` in the lineage (recorded by retrain just before it read the labels), when this
+    ``labels_seq`` in the lineage (recorded by retrain, or by ``Grader.fit`` on a workspace and copied from its
+    ``bundle.json`` at registration, just before the labels were read), when this
     store issued it: the event at that position must have the ``labels_seq_hash`` recorded with it
     (a position names an event of one store's chain only). None when the lineage holds none (the
     count is then by time, :func:`labels_cutoff`), or, with the note saying why, one this store
