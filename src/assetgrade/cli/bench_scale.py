@@ -63,6 +63,8 @@ def register(app: typer.Typer) -> None:
                                           help="open loop: review cycles (GET asset + POST review) per second"),
         station_rate: float = typer.Option(0.0, callback=interval(0.0),
                                            help="open loop: station posts per second (every 4th an image)"),
+        seed: int = typer.Option(0, callback=valid_seed(),
+                                 help=f"seed of the arrival times (open loop) and request mixes, in [0, {SEED_MAX}]"),
         json_path: Path | None = typer.Option(None, "--json", help="also write the JSON result here ('-': stdout only)",
                                                callback=json_output(printed_anyway=True)),
     ) -> None:
@@ -77,7 +79,7 @@ def register(app: typer.Typer) -> None:
                                   "--read-rate/--review-rate/--station-rate (open loop)", where="--readers")
         cfg = LoadConfig(readers=readers, reviewers=reviewers, stations=stations, duration_s=duration,
                          max_requests=max_requests, read_rate=read_rate, review_rate=review_rate,
-                         station_rate=station_rate)
+                         station_rate=station_rate, seed=seed)
         res = run_service_bench(store_url=store, workspace=workspace, n_assets=n_assets, cfg=cfg,
                                 server_workers=server_workers, server_threads=server_threads)
         typer.echo(write_result(res, json_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import uuid
@@ -19,29 +20,41 @@ __all__ = ["TARGETS", "run_service_bench", "service_metrics"]
 TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "lost_writes": 0}
 
 
+def _load_avg() -> list[float] | None:
+    """The 1/5/15-minute load average now (None where the platform has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def service_metrics(stats: dict[str, Any], check: dict[str, Any], run: LoadRun) -> dict[str, Any]:
     """The headline figures of a load run (``stats``: :func:`summarise`, ``check``: :func:`verify_accepted`).
 
-    ``meets_targets`` needs every target met, no error, no lost write and no dropped arrival; a
-    run that made no request at all has ``p99_ms_worst_class`` None and meets nothing.
+    ``meets_targets`` needs every target met, no error, no lost write, no dropped arrival and, in the
+    open loop, every arrival kind sent at its rate (``rates_below_target`` lists those that were
+    not: :func:`~assetgrade.loadtest.stats.rate_check`); a run that made no request at all has
+    ``p99_ms_worst_class`` None and meets nothing.
     """
     read = stats.get("read", {})
     review = stats.get("review", {})
     class_p99 = [v["p99_ms"] for k, v in stats.items() if k != "all"]
     p99 = max(class_p99) if class_p99 else None  # no request made (a tiny --duration): no latency to report
     dropped = sum((run.open_loop or {}).get("dropped_over_max_in_flight", {}).values())
+    short = sorted(k for k, v in (run.open_loop or {}).get("rates", {}).items() if v["below_target"])
     metrics: dict[str, Any] = {
         "read_per_s": read.get("ok_per_s", 0.0), "review_writes_per_s": review.get("ok_per_s", 0.0),
         "p99_ms_worst_class": p99, "errors": stats["all"]["errors"], "lost_writes": check["lost_total"],
         "requests": stats["all"]["requests"], "requests_per_s": stats["all"]["per_s"],
-        "dropped_arrivals": dropped,
+        "dropped_arrivals": dropped, "rates_below_target": short,
     }
     # Arrivals the open loop dropped (max_in_flight answers outstanding) were never timed: the latency
     # figures leave out the slowest moments, so such a run cannot meet the targets.
     metrics["meets_targets"] = bool(metrics["read_per_s"] >= TARGETS["read_per_s"]
                                     and metrics["review_writes_per_s"] >= TARGETS["review_writes_per_s"]
                                     and p99 is not None and p99 < TARGETS["p99_ms"] and metrics["lost_writes"] == 0
-                                    and metrics["errors"] == 0 and dropped == 0)
+                                    and metrics["errors"] == 0 and dropped == 0
+                                    and not short)
     return metrics
 
 
@@ -57,6 +70,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
         if value < low:
             raise ValidationError(f"{value} must be >= {low}", where=name)
     t0 = time.perf_counter()
+    load_before = _load_avg()
     root = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="assetgrade-load-")) / "ws"
     ws = Workspace.init(root, store_url)
     run_id = uuid.uuid4().hex[:8]
@@ -65,6 +79,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
         with ServiceProcess(ws.path, store_url=store_url, workers=server_workers,
                             threads=server_threads) as svc:
             run = run_load(svc.url, seeded, cfg)
+            load_after = _load_avg()
         check = verify_accepted(ws, run.accepted)
         dialect = ws.engine.dialect.name
     finally:
@@ -83,6 +98,16 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
                          "reviewers": cfg.reviewers, "stations": cfg.stations}) | {
                    "duration_s": cfg.duration_s, "max_requests": cfg.max_requests,
                    "telemetry_items": cfg.telemetry_items, "image_every": cfg.image_every},
+               "seeds": {"arrivals": cfg.seed if cfg.open_loop else None,
+                         "request_mix": f"random.Random({cfg.seed} * 7919 + n) for open-loop arrival n"
+                         if cfg.open_loop else f"random.Random({cfg.seed} * 1000 + client index (+100 reviewers,"
+                         " +200 stations))", "seeded_assets": 0, "warm_up": -1},
+               "warm_up": "one unmeasured request of each kind (read, telemetry, image) before the load;"
+                          " not in any figure",
+               "shared_machine": {"cpus": os.cpu_count(), "load_avg_before": load_before,
+                                  "load_avg_after": load_after,
+                                  "note": "client, server workers and store share this machine's CPUs; a load"
+                                          " average above the CPU count means they queued for CPU"},
                "server_workers": server_workers, "server_threads": server_threads,
                "client": "aiohttp.ClientSession in one process on the same machine (loopback); server: uvicorn"
                          f" with {server_workers} worker process(es) of {server_threads} handler threads"},

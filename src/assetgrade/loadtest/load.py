@@ -22,6 +22,7 @@ import aiohttp
 import numpy as np
 
 from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.loadtest.stats import PERCENTILE_METHOD, arrivals, min_samples, nearest_rank, rate_check
 from assetgrade.store.repository import add_asset
 from assetgrade.store.results import add_prediction
 
@@ -86,11 +87,17 @@ class LoadConfig:
 
 @dataclass(frozen=True)
 class Sample:
-    """One request: its class (read, review, telemetry, image), HTTP status (0: transport error), latency."""
+    """One request: its class (read, review, telemetry, image), HTTP status (0: transport error), latency.
+
+    ``latency_s`` runs to the end of the answer from the request's intended start: in the open loop the
+    arrival time it was scheduled for, so time it waited in the client (``send_delay_s``: a loop that
+    fell behind, a full connection pool) counts; in the closed loop the moment it was sent.
+    """
 
     kind: str
     status: int
     latency_s: float
+    send_delay_s: float = 0.0
 
 
 @dataclass
@@ -172,15 +179,22 @@ class _Reply:
 
 
 async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str, method: str, url: str,
-                 **kw: Any) -> _Reply | None:
-    """One request, timed to the end of its body; None on a transport error (counted as status 0)."""
-    t = time.perf_counter()
+                 intended: float | None = None, **kw: Any) -> _Reply | None:
+    """One request, timed to the end of its body from ``intended`` (a ``perf_counter`` time; None: now).
+
+    None on a transport error (counted as status 0). An open-loop arrival passes the time it was
+    scheduled for, so a request the client sent late is timed from when it should have gone out
+    (coordinated omission: Tene, "How NOT to measure latency", 2015; wrk2 does the same).
+    """
+    sent = time.perf_counter()
+    t = sent if intended is None else min(intended, sent)
+    delay = sent - t
     try:
         async with client.request(method, url, **kw) as resp:
             raw = await resp.read()
             status = resp.status
     except (aiohttp.ClientError, TimeoutError):
-        samples.append(Sample(kind, 0, time.perf_counter() - t))
+        samples.append(Sample(kind, 0, time.perf_counter() - t, delay))
         return None
     latency = time.perf_counter() - t
     body: Any = None
@@ -190,32 +204,40 @@ async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str
         try:
             body = json.loads(raw)
         except ValueError:  # an accepted answer the client cannot read is an error, not a success
-            samples.append(Sample(kind, 0, latency))
+            samples.append(Sample(kind, 0, latency, delay))
             return None
-    samples.append(Sample(kind, status, latency))
+    samples.append(Sample(kind, status, latency, delay))
     return _Reply(status, body)
 
 
 async def _reader(client: aiohttp.ClientSession, token: str, ids: list[str], budget: _Budget, samples: list[Sample],
-                  rng: random.Random) -> None:
+                  rng: random.Random, intended: float | None = None) -> None:
+    """Reads until the budget ends; the first is timed from ``intended`` (an open-loop arrival), the rest as sent."""
     h = {"Authorization": f"Bearer {token}"}
     while budget.take():
         r = rng.random()
         if r < 0.4:
-            await _timed(client, samples, "read", "GET", f"{API}/queue", params={"limit": 20,
+            await _timed(client, samples, "read", "GET", f"{API}/queue", intended, params={"limit": 20,
                          "offset": rng.randrange(0, 100)}, headers=h)
         elif r < 0.8:
-            await _timed(client, samples, "read", "GET", f"{API}/assets/{rng.choice(ids)}", headers=h)
+            await _timed(client, samples, "read", "GET", f"{API}/assets/{rng.choice(ids)}", intended, headers=h)
         else:
-            await _timed(client, samples, "read", "GET", f"{API}/assets", params={"limit": 20}, headers=h)
+            await _timed(client, samples, "read", "GET", f"{API}/assets", intended, params={"limit": 20}, headers=h)
+        intended = None
 
 
 async def _reviewer(client: aiohttp.ClientSession, name: str, token: str, ids: list[str], budget: _Budget,
-                    samples: list[Sample], accepted: Accepted, rng: random.Random) -> None:
+                    samples: list[Sample], accepted: Accepted, rng: random.Random,
+                    intended: float | None = None) -> None:
+    """Review cycles (GET the asset, POST a review on its version); the first GET is timed from ``intended``.
+
+    The POST depends on the GET's answer, so it is timed from when it is sent.
+    """
     h = {"Authorization": f"Bearer {token}"}
     while budget.take():
         aid = rng.choice(ids)
-        resp = await _timed(client, samples, "read", "GET", f"{API}/assets/{aid}", headers=h)
+        resp = await _timed(client, samples, "read", "GET", f"{API}/assets/{aid}", intended, headers=h)
+        intended = None
         if resp is None or resp.status != 200 or not isinstance(resp.body, dict) or "version" not in resp.body:
             continue
         if not budget.take():
@@ -230,15 +252,17 @@ async def _reviewer(client: aiohttp.ClientSession, name: str, token: str, ids: l
 
 async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: list[str], budget: _Budget,
                    samples: list[Sample], accepted: Accepted, rng: random.Random, cfg: LoadConfig,
-                   batch_prefix: str | None = None) -> None:
+                   batch_prefix: str | None = None, intended: float | None = None) -> None:
+    """Station posts (telemetry, every ``image_every``-th an image); the first is timed from ``intended``."""
     h = {"Authorization": f"Bearer {token}"}
     n = 0
     while budget.take():
         n += 1
+        first, intended = intended, None
         if cfg.image_every and n % cfg.image_every == 0:
             aid = rng.choice(ids)
             data = _png(rng)
-            out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", data=data,
+            out = await _timed(client, samples, "image", "POST", f"{API}/assets/{aid}/images", first, data=data,
                                headers={**h, "Content-Type": "image/png"})
             if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "id" in out.body:
                 accepted.images.append({"id": out.body["id"], "asset_id": aid, "sha256": out.body["sha256"]})
@@ -247,7 +271,7 @@ async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: li
         items = [{"kind": "prediction", "asset_id": rng.choice(ids),
                   "payload": {"grade": rng.choice(GRADES), "confidence": round(rng.random(), 3)}}
                  for _ in range(cfg.telemetry_items)]
-        out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry",
+        out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry", first,
                            json={"batch_id": batch_id, "items": items}, headers=h)
         if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "accepted" in out.body:
             accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.body["accepted"]})
@@ -283,35 +307,36 @@ async def _open_loop(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg:
     """Poisson arrivals at the configured rates; each arrival is its own task, so a slow answer delays nothing.
 
     A closed loop lets a slow service slow its own load down, which hides latency (coordinated
-    omission); here the offered load stays fixed and queueing shows up as latency. Arrivals
-    beyond ``max_in_flight`` are dropped and counted, never queued in the client.
+    omission); here the offered load stays fixed, each request is timed from its scheduled arrival
+    (:func:`_timed`), so queueing in the service or in the client shows up as latency. Arrivals
+    beyond ``max_in_flight`` are dropped and counted, never queued in the client. The arrival
+    window ends at ``duration_s``, or earlier at the arrival that would pass ``max_requests``.
     """
     ids: list[str] = seeded["asset_ids"]
     tokens = seeded["tokens"]
-    rng = random.Random(cfg.seed)
     rates = {k: v for k, v in (("read", cfg.read_rate), ("review", cfg.review_rate),
                                ("station", cfg.station_rate)) if v > 0}
     t0 = time.perf_counter()
-    deadline = t0 + cfg.duration_s
-    nxt = {k: t0 + rng.expovariate(v) for k, v in rates.items()}
     in_flight: set[asyncio.Task[None]] = set()
     scheduled = dict.fromkeys(rates, 0)
     dropped = dict.fromkeys(rates, 0)
     lag_max = 0.0
     left = cfg.max_requests
     n = 0
+    window_s, stopped_by = cfg.duration_s, "duration"
     telemetry_cfg = replace(cfg, image_every=0)
     image_cfg = replace(cfg, image_every=1)
-    while nxt:
-        kind = min(nxt, key=nxt.__getitem__)
-        t = nxt[kind]
-        if t >= deadline or left <= 0:
+    for offset, kind in arrivals(rates, seed=cfg.seed):
+        if offset >= cfg.duration_s:
             break
+        if left <= 0:
+            window_s, stopped_by = offset, "max_requests"
+            break
+        t = t0 + offset
         delay = t - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         lag_max = max(lag_max, time.perf_counter() - t)
-        nxt[kind] = t + rng.expovariate(rates[kind])
         n += 1
         if len(in_flight) >= cfg.max_in_flight:
             dropped[kind] += 1
@@ -320,26 +345,31 @@ async def _open_loop(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg:
         coro: Any
         if kind == "read":
             coro = _reader(client, tokens["reader"][n % len(tokens["reader"])][1], ids, _Budget.of(1), samples,
-                           job_rng)
+                           job_rng, intended=t)
             left -= 1
         elif kind == "review":
             name, tok = tokens["reviewer"][n % len(tokens["reviewer"])]
-            coro = _reviewer(client, name, tok, ids, _Budget.of(2), samples, accepted, job_rng)
+            coro = _reviewer(client, name, tok, ids, _Budget.of(2), samples, accepted, job_rng, intended=t)
             left -= 2
         else:
             name, tok = tokens["station"][n % len(tokens["station"])]
             image = bool(cfg.image_every) and scheduled["station"] % cfg.image_every == cfg.image_every - 1
             coro = _station(client, name, tok, ids, _Budget.of(1), samples, accepted, job_rng,
-                            image_cfg if image else telemetry_cfg, batch_prefix=f"{name}-o{n}")
+                            image_cfg if image else telemetry_cfg, batch_prefix=f"{name}-o{n}", intended=t)
             left -= 1
         scheduled[kind] += 1
         task = asyncio.create_task(coro)
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
+    t_end = time.perf_counter()
     if in_flight:
         await asyncio.gather(*in_flight)
-    return {"offered_per_s": rates, "scheduled": scheduled, "dropped_over_max_in_flight": dropped,
-            "max_in_flight": cfg.max_in_flight, "scheduler_lag_max_ms": round(lag_max * 1000.0, 1)}
+    return {"offered_per_s": rates, "arrival_seed": cfg.seed, "arrival_window_s": round(window_s, 3),
+            "stopped_by": stopped_by,
+            "rates": {k: rate_check(target_per_s=v, sent=scheduled[k], window_s=window_s) for k, v in rates.items()},
+            "scheduled": scheduled, "dropped_over_max_in_flight": dropped, "max_in_flight": cfg.max_in_flight,
+            "scheduler_lag_max_ms": round(lag_max * 1000.0, 1),
+            "drain_s": round(time.perf_counter() - max(t_end, t0 + window_s), 3)}
 
 
 async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
@@ -379,31 +409,42 @@ def run_load(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
     return asyncio.run(_run(base_url, seeded, cfg))
 
 
-def summarise(run: LoadRun) -> dict[str, Any]:
-    """Per request class: count, rate, p50/p95/p99 latency (ms), 2xx, 409 conflicts, other 4xx, 5xx/transport errors.
+def _pct(sorted_ms: list[float], q: float) -> float:
+    return round(nearest_rank(sorted_ms, q), 1)
 
-    Latencies cover every request of the class, answered or not; ``errors`` counts 5xx answers,
-    transport failures (no answer, time-out) and 2xx answers whose body could not be read. With
-    no request at all, ``all`` has ``p99_ms`` None (not 0).
+
+def summarise(run: LoadRun) -> dict[str, Any]:
+    """Per request class: count, rate, p50/p95/p99/p99.9 latency (ms), 2xx, 409 conflicts, other 4xx, errors.
+
+    Percentiles are nearest rank (:data:`~assetgrade.loadtest.stats.PERCENTILE_METHOD`) over every
+    request of the class, answered or not (a time-out counts at its time-out); the warm-up is not
+    among them. ``p99_is_max`` says the class had fewer than 100 requests, so its p99 is its slowest
+    one; ``p999_ms`` is None below 1,000. ``send_delay_max_ms`` is the longest an open-loop request
+    waited in the client past its scheduled arrival (part of its latency). ``errors`` counts 5xx
+    answers, transport failures (no answer, time-out) and 2xx answers whose body could not be read.
+    With no request at all, ``all`` has ``p99_ms`` None (not 0).
     """
     out: dict[str, Any] = {}
     for kind in ("read", "review", "telemetry", "image"):
         xs = [s for s in run.samples if s.kind == kind]
         if not xs:
             continue
-        lat = np.array([s.latency_s for s in xs]) * 1000.0
+        lat = sorted(s.latency_s * 1000.0 for s in xs)
         ok = [s for s in xs if 200 <= s.status < 300]
         out[kind] = {
             "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1) if run.wall_s > 0 else 0.0,
-            "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
-            "p99_ms": round(float(np.percentile(lat, 99)), 1), "max_ms": round(float(lat.max()), 1),
+            "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
+            "p999_ms": _pct(lat, 99.9) if len(lat) >= min_samples(99.9) else None,
+            "max_ms": round(lat[-1], 1), "p99_is_max": len(lat) < min_samples(99),
+            "percentile_method": PERCENTILE_METHOD,
+            "send_delay_max_ms": round(max(s.send_delay_s for s in xs) * 1000.0, 1),
             "conflicts_409": sum(s.status == 409 for s in xs),
             "client_errors_4xx": sum(400 <= s.status < 500 and s.status != 409 for s in xs),
             "errors": sum(s.status == 0 or s.status >= 500 for s in xs),
         }
-    lat_all = np.array([s.latency_s for s in run.samples]) * 1000.0
+    lat_all = sorted(s.latency_s * 1000.0 for s in run.samples)
     out["all"] = {"requests": len(run.samples),
                   "per_s": round(len(run.samples) / run.wall_s, 1) if run.wall_s > 0 else None,
-                  "p99_ms": round(float(np.percentile(lat_all, 99)), 1) if run.samples else None,  # none: no figure
+                  "p99_ms": _pct(lat_all, 99) if lat_all else None,  # none: no figure
                   "errors": sum(s.status == 0 or s.status >= 500 for s in run.samples)}
     return out

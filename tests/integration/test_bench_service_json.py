@@ -1,0 +1,29 @@
+"""``assetgrade bench service`` says how it measured: seeds, shared machine load, offered against achieved rates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from assetgrade.cli.app import build_app
+
+
+def test_a_short_open_loop_bench_records_its_seed_machine_load_and_rates(tmp_path: Path) -> None:
+    out = tmp_path / "service.json"
+    res = CliRunner().invoke(build_app(), [
+        "bench", "service", "--duration", "1", "--assets", "20", "--seed", "7", "--read-rate", "20",
+        "--review-rate", "4", "--station-rate", "4", "--server-workers", "1", "--workspace", str(tmp_path / "ws"),
+        "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    got = json.loads(out.read_text())
+    assert got["seed"] == 7 and got["seeds"]["arrivals"] == 7 and got["load"]["arrival_seed"] == 7
+    shared = got["shared_machine"]
+    assert len(shared["load_avg_before"]) == 3 and len(shared["load_avg_after"]) == 3 and shared["cpus"] >= 1
+    assert set(got["load"]["rates"]) == {"read", "review", "station"}
+    read = got["load"]["rates"]["read"]
+    assert read["target_per_s"] == 20.0 and read["sent"] == got["load"]["scheduled"]["read"]
+    assert got["load"]["stopped_by"] == "duration" and "warm_up" in got
+    assert "rates_below_target" in got["metrics"]
+    assert "nearest rank" in got["per_class"]["read"]["percentile_method"]
