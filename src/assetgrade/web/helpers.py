@@ -1,8 +1,9 @@
-"""Small pieces of the web UI: asset links, bidi isolation, the review form's checks, page headers, the icon."""
+"""Small pieces of the web UI: asset links, bidi isolation, times in UTC, the review form's checks, headers, icon."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -11,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from assetgrade.errors import ValidationError
 from assetgrade.rest.schemas import ReviewIn
 
-__all__ = ["FAVICON", "PAGE_HEADERS", "asset_url", "bdi", "review_body"]
+__all__ = ["FAVICON", "PAGE_HEADERS", "asset_url", "bdi", "review_body", "utc"]
 
 
 PAGE_HEADERS = {
@@ -48,6 +49,18 @@ def bdi(value: object) -> Markup:
     """``value`` escaped inside ``<bdi>``: a right-to-left override in an id, a name or a note stays inside it
     instead of reversing the text that follows it on the line (``Review of <id> saved.``)."""
     return Markup("<bdi>{}</bdi>").format(value)
+
+
+def utc(when: datetime, seconds: bool = False) -> str:
+    """A stored time as the pages show it, in UTC and saying so: a reviewer east or west of UTC must not read it as
+    their own clock's. A time without a zone is UTC already (:func:`~assetgrade.store.schema.utcnow`; SQLite keeps
+    none).
+
+    >>> utc(datetime(2026, 3, 1, 9, 5, 7)), utc(datetime.fromisoformat("2026-03-01T10:05:07+01:00"), seconds=True)
+    ('2026-03-01 09:05 UTC', '2026-03-01 09:05:07 UTC')
+    """
+    at = when.astimezone(UTC) if when.tzinfo is not None else when
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def review_body(form: dict[str, str], grades: list[str]) -> ReviewIn:
