@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distribution_bars", "line_chart", "series_plot", "stacked_bars"]
+__all__ = ["distribution_bars", "line_chart", "rounded_shares", "series_plot", "stacked_bars"]
 
 PALETTE = ("#2b8a3e", "#649e13", "#c58000", "#e8590c", "#c92a2a", "#862e9c", "#1971c2", "#495057")
 """Sensor channels' line colours: each 3:1 at least against the plot's #fafafa (WCAG 2.1, 1.4.11 non-text contrast);
@@ -48,6 +48,29 @@ def _svg(width: int, height: int, label: str, body: str) -> str:
             f'role="img" aria-label="{escape(label)}" class="plot"><title>{escape(label)}</title>{body}</svg>')
 
 
+def rounded_shares(values: Sequence[float], decimals: int = 2) -> list[float]:
+    """``values`` rounded to ``decimals`` places so that, when they add up to one, the rounded ones do too.
+
+    Rounding each share alone writes a third three times as 0.33 (0.99 in all): a reviewer adding up the bars
+    sees a distribution that is not one. The largest-remainder (Hamilton) method rounds every share down, then
+    gives the units left over to the largest remainders (ties to the earlier share); each share stays within one
+    unit of its value. Values that do not add up to one (up to 1e-6), or are not all finite, are rounded alone.
+
+    >>> rounded_shares([1 / 3, 1 / 3, 1 / 3]), rounded_shares([0.3, 0.3])
+    ([0.34, 0.33, 0.33], [0.3, 0.3])
+    """
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
+        return [round(v, decimals) for v in values]
+    unit = 10 ** decimals
+    scaled = [v * unit for v in values]
+    floors = [math.floor(s + 1e-9) for s in scaled]
+    left = unit - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: (-(scaled[i] - floors[i]), i))
+    for i in order[:max(0, left)]:
+        floors[i] += 1
+    return [f / unit for f in floors]
+
+
 def distribution_bars(probabilities: Mapping[str, float], *, chosen: str | None = None,
                       conformal_set: Sequence[str] = ()) -> str:
     """Horizontal bars of a grade distribution; the chosen grade is dark, conformal-set grades outlined.
@@ -61,6 +84,7 @@ def distribution_bars(probabilities: Mapping[str, float], *, chosen: str | None 
     row, w, lw = 24, 360, 40
     h = row * len(names) + 8
     parts = []
+    shown = rounded_shares([float(probabilities[g]) for g in names])  # they add up to 1.00 as written
     for i, g in enumerate(names):
         p = float(probabilities[g])
         y = 4 + i * row
@@ -69,8 +93,8 @@ def distribution_bars(probabilities: Mapping[str, float], *, chosen: str | None 
         stroke = ' stroke="#e8590c" stroke-width="2"' if g in conformal_set else ""
         parts.append(f'<text x="4" y="{y + 16}" class="lbl">{escape(g)}</text>'
                      f'<rect x="{lw}" y="{y + 3}" width="{bw:.1f}" height="{row - 8}" fill="{fill}"{stroke}/>'
-                     f'<text x="{lw + bw + 6:.1f}" y="{y + 16}" class="val">{p:.2f}</text>')
-    label = "grade distribution: " + ", ".join(f"{g} {float(probabilities[g]):.2f}" for g in names)
+                     f'<text x="{lw + bw + 6:.1f}" y="{y + 16}" class="val">{shown[i]:.2f}</text>')
+    label = "grade distribution: " + ", ".join(f"{g} {s:.2f}" for g, s in zip(names, shown, strict=True))
     return _svg(w, h, label, "".join(parts))
 
 
