@@ -22,7 +22,7 @@ import aiohttp
 import numpy as np
 
 from assetgrade.errors import AssetgradeError, ValidationError
-from assetgrade.loadtest.stats import PERCENTILE_METHOD, arrivals, min_samples, nearest_rank, rate_check
+from assetgrade.loadtest.stats import arrivals, rate_check, summarise
 from assetgrade.store.repository import add_asset
 from assetgrade.store.results import add_prediction
 
@@ -91,13 +91,16 @@ class Sample:
 
     ``latency_s`` runs to the end of the answer from the request's intended start: in the open loop the
     arrival time it was scheduled for, so time it waited in the client (``send_delay_s``: a loop that
-    fell behind, a full connection pool) counts; in the closed loop the moment it was sent.
+    fell behind, a full connection pool) counts; in the closed loop the moment it was sent. ``error``
+    says why a status-0 request failed: ``timeout`` (no whole answer within ``timeout_s``),
+    ``transport`` (refused, reset, a broken answer) or ``unreadable_2xx`` (a 2xx body that is not JSON).
     """
 
     kind: str
     status: int
     latency_s: float
     send_delay_s: float = 0.0
+    error: str = ""
 
 
 @dataclass
@@ -193,8 +196,11 @@ async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str
         async with client.request(method, url, **kw) as resp:
             raw = await resp.read()
             status = resp.status
-    except (aiohttp.ClientError, TimeoutError):
-        samples.append(Sample(kind, 0, time.perf_counter() - t, delay))
+    except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
+        samples.append(Sample(kind, 0, time.perf_counter() - t, delay, "timeout"))
+        return None
+    except aiohttp.ClientError:
+        samples.append(Sample(kind, 0, time.perf_counter() - t, delay, "transport"))
         return None
     latency = time.perf_counter() - t
     body: Any = None
@@ -204,7 +210,7 @@ async def _timed(client: aiohttp.ClientSession, samples: list[Sample], kind: str
         try:
             body = json.loads(raw)
         except ValueError:  # an accepted answer the client cannot read is an error, not a success
-            samples.append(Sample(kind, 0, latency, delay))
+            samples.append(Sample(kind, 0, latency, delay, "unreadable_2xx"))
             return None
     samples.append(Sample(kind, status, latency, delay))
     return _Reply(status, body)
@@ -274,7 +280,8 @@ async def _station(client: aiohttp.ClientSession, name: str, token: str, ids: li
         out = await _timed(client, samples, "telemetry", "POST", f"{API}/telemetry", first,
                            json={"batch_id": batch_id, "items": items}, headers=h)
         if out is not None and 200 <= out.status < 300 and isinstance(out.body, dict) and "accepted" in out.body:
-            accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.body["accepted"]})
+            accepted.telemetry.append({"station": name, "batch_id": batch_id, "accepted": out.body["accepted"],
+                                       "sent": len(items)})
 
 
 async def _warm_up(client: aiohttp.ClientSession, base_url: str, seeded: dict[str, Any]) -> None:
@@ -407,44 +414,3 @@ def run_load(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRun:
     """Run the load against ``base_url`` (loopback only) until ``duration_s`` or ``max_requests``."""
     _check_loopback(base_url)
     return asyncio.run(_run(base_url, seeded, cfg))
-
-
-def _pct(sorted_ms: list[float], q: float) -> float:
-    return round(nearest_rank(sorted_ms, q), 1)
-
-
-def summarise(run: LoadRun) -> dict[str, Any]:
-    """Per request class: count, rate, p50/p95/p99/p99.9 latency (ms), 2xx, 409 conflicts, other 4xx, errors.
-
-    Percentiles are nearest rank (:data:`~assetgrade.loadtest.stats.PERCENTILE_METHOD`) over every
-    request of the class, answered or not (a time-out counts at its time-out); the warm-up is not
-    among them. ``p99_is_max`` says the class had fewer than 100 requests, so its p99 is its slowest
-    one; ``p999_ms`` is None below 1,000. ``send_delay_max_ms`` is the longest an open-loop request
-    waited in the client past its scheduled arrival (part of its latency). ``errors`` counts 5xx
-    answers, transport failures (no answer, time-out) and 2xx answers whose body could not be read.
-    With no request at all, ``all`` has ``p99_ms`` None (not 0).
-    """
-    out: dict[str, Any] = {}
-    for kind in ("read", "review", "telemetry", "image"):
-        xs = [s for s in run.samples if s.kind == kind]
-        if not xs:
-            continue
-        lat = sorted(s.latency_s * 1000.0 for s in xs)
-        ok = [s for s in xs if 200 <= s.status < 300]
-        out[kind] = {
-            "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1) if run.wall_s > 0 else 0.0,
-            "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
-            "p999_ms": _pct(lat, 99.9) if len(lat) >= min_samples(99.9) else None,
-            "max_ms": round(lat[-1], 1), "p99_is_max": len(lat) < min_samples(99),
-            "percentile_method": PERCENTILE_METHOD,
-            "send_delay_max_ms": round(max(s.send_delay_s for s in xs) * 1000.0, 1),
-            "conflicts_409": sum(s.status == 409 for s in xs),
-            "client_errors_4xx": sum(400 <= s.status < 500 and s.status != 409 for s in xs),
-            "errors": sum(s.status == 0 or s.status >= 500 for s in xs),
-        }
-    lat_all = sorted(s.latency_s * 1000.0 for s in run.samples)
-    out["all"] = {"requests": len(run.samples),
-                  "per_s": round(len(run.samples) / run.wall_s, 1) if run.wall_s > 0 else None,
-                  "p99_ms": _pct(lat_all, 99) if lat_all else None,  # none: no figure
-                  "errors": sum(s.status == 0 or s.status >= 500 for s in run.samples)}
-    return out

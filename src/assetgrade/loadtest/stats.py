@@ -1,4 +1,4 @@
-"""How a load run's figures are computed: Poisson arrivals, nearest-rank percentiles, offered versus achieved rates.
+"""How a load run is scheduled and summarised: Poisson arrivals, nearest-rank percentiles, offered vs achieved rates.
 
 Percentiles are nearest rank: the q-th percentile of n samples is the ``ceil(q n / 100)``-th smallest,
 a latency some request actually had (HdrHistogram's value at a percentile reads the same way; numpy's
@@ -12,9 +12,12 @@ import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PERCENTILE_METHOD", "arrivals", "min_samples", "nearest_rank", "rate_check"]
+if TYPE_CHECKING:
+    from assetgrade.loadtest.load import LoadRun
+
+__all__ = ["PERCENTILE_METHOD", "arrivals", "min_samples", "nearest_rank", "rate_check", "summarise"]
 
 PERCENTILE_METHOD = "nearest rank: the ceil(q n / 100)-th smallest of n samples (no interpolation)"
 
@@ -79,3 +82,48 @@ def rate_check(*, target_per_s: float, sent: int, window_s: float) -> dict[str, 
     return {"target_per_s": target_per_s, "sent": sent, "expected": round(expected, 1),
             "achieved_per_s": round(sent / window_s, 2) if window_s > 0 else None,
             "below_target": bool(sent < expected - 3.0 * math.sqrt(expected))}
+
+
+def _pct(sorted_ms: list[float], q: float) -> float:
+    return round(nearest_rank(sorted_ms, q), 1)
+
+
+def summarise(run: LoadRun) -> dict[str, Any]:
+    """Per request class: count, rate, p50/p95/p99/p99.9 latency (ms), 2xx, 409 conflicts, other 4xx, errors.
+
+    Percentiles are nearest rank (:data:`~assetgrade.loadtest.stats.PERCENTILE_METHOD`) over every
+    request of the class, answered or not (a time-out counts at its time-out); the warm-up is not
+    among them. ``p99_is_max`` says the class had fewer than 100 requests, so its p99 is its slowest
+    one; ``p999_ms`` is None below 1,000. ``send_delay_max_ms`` is the longest an open-loop request
+    waited in the client past its scheduled arrival (part of its latency). ``errors`` counts 5xx
+    answers, transport failures (no answer, time-out) and 2xx answers whose body could not be read;
+    ``errors_by_cause`` splits them (``timeout``, ``transport``, ``unreadable_2xx``, ``5xx``).
+    With no request at all, ``all`` has ``p99_ms`` None (not 0).
+    """
+    out: dict[str, Any] = {}
+    for kind in ("read", "review", "telemetry", "image"):
+        xs = [s for s in run.samples if s.kind == kind]
+        if not xs:
+            continue
+        lat = sorted(s.latency_s * 1000.0 for s in xs)
+        ok = [s for s in xs if 200 <= s.status < 300]
+        out[kind] = {
+            "requests": len(xs), "ok": len(ok), "ok_per_s": round(len(ok) / run.wall_s, 1) if run.wall_s > 0 else 0.0,
+            "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95), "p99_ms": _pct(lat, 99),
+            "p999_ms": _pct(lat, 99.9) if len(lat) >= min_samples(99.9) else None,
+            "max_ms": round(lat[-1], 1), "p99_is_max": len(lat) < min_samples(99),
+            "percentile_method": PERCENTILE_METHOD,
+            "send_delay_max_ms": round(max(s.send_delay_s for s in xs) * 1000.0, 1),
+            "conflicts_409": sum(s.status == 409 for s in xs),
+            "client_errors_4xx": sum(400 <= s.status < 500 and s.status != 409 for s in xs),
+            "errors": sum(s.status == 0 or s.status >= 500 for s in xs),
+            "errors_by_cause": {**{c: sum(s.status == 0 and s.error == c for s in xs)
+                                   for c in ("timeout", "transport", "unreadable_2xx")},
+                                "5xx": sum(s.status >= 500 for s in xs)},
+        }
+    lat_all = sorted(s.latency_s * 1000.0 for s in run.samples)
+    out["all"] = {"requests": len(run.samples),
+                  "per_s": round(len(run.samples) / run.wall_s, 1) if run.wall_s > 0 else None,
+                  "p99_ms": _pct(lat_all, 99) if lat_all else None,  # none: no figure
+                  "errors": sum(s.status == 0 or s.status >= 500 for s in run.samples)}
+    return out

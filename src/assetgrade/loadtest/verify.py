@@ -1,9 +1,12 @@
 """Nothing lost: every write the service accepted (2xx) is in the store afterwards, whole.
 
 A review counts as stored when its row, its ``review.add`` audit event and (with a grade) its
-review grade label all exist; a telemetry batch when exactly the accepted number of rows carry
-its station and ``batch_id``; an image when its evidence row, provenance row and blob exist.
-Anything less is reported as lost (missing) or half-written (some parts only).
+review grade label all exist, and its row holds the asset and grade the client sent (else it is
+``wrong``); a telemetry batch when exactly the number of items the client sent (``sent``; the
+server's ``accepted`` where the record has no ``sent``) carry its station and ``batch_id``, so a
+batch the server accepted only in part is half-written whatever it answered; an image when its
+evidence row, provenance row and blob exist. Anything less is reported as lost (missing),
+half-written (some parts only) or wrong.
 """
 
 from __future__ import annotations
@@ -28,18 +31,22 @@ def verify_accepted(ws: Any, accepted: Accepted) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with ws.session(readonly=True) as s:
         rev_ids = [r["id"] for r in accepted.reviews]
-        rows, events, labels = set(), set(), set()
+        rows: dict[str, tuple[str, str | None]] = {}
+        events, labels = set(), set()
         for part in _chunks(rev_ids):
-            rows |= set(s.scalars(select(Review.id).where(Review.id.in_(part))))
+            rows |= {rid: (aid, g) for rid, aid, g in
+                     s.execute(select(Review.id, Review.asset_id, Review.grade).where(Review.id.in_(part)))}
             events |= set(s.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "review.add",
                                                                       AuditEvent.entity_id.in_(part))))
             labels |= set(s.scalars(select(Label.id).where(Label.id.in_([f"lb_{x}" for x in part]))))
         lost = [r for r in rev_ids if r not in rows]
         half = [r for r in rev_ids if r in rows and (r not in events or f"lb_{r}" not in labels)]
+        wrong = [r["id"] for r in accepted.reviews if r["id"] in rows and r["id"] not in half
+                 and (rows[r["id"]][0] != r["asset_id"] or ("grade" in r and rows[r["id"]][1] != r["grade"]))]
         out["reviews"] = {"accepted": len(rev_ids), "lost": len(lost), "half_written": len(half),
-                          "examples": (lost + half)[:5]}
+                          "wrong": len(wrong), "examples": (lost + half + wrong)[:5]}
 
-        want = {(t["station"], t["batch_id"]): int(t["accepted"]) for t in accepted.telemetry}
+        want = {(t["station"], t["batch_id"]): int(t.get("sent", t["accepted"])) for t in accepted.telemetry}
         have: dict[tuple[str, str], int] = {}
         stations = sorted({k[0] for k in want})
         if stations:
@@ -62,5 +69,6 @@ def verify_accepted(ws: Any, accepted: Accepted) -> dict[str, Any]:
               and (i["id"] not in prov or not ws.blobs.exists(i["sha256"]))]
     out["images"] = {"accepted": len(img_ids), "lost": len(i_lost), "half_written": len(i_half),
                      "examples": (i_lost + i_half)[:5]}
-    out["lost_total"] = sum(v["lost"] + v["half_written"] for v in out.values() if isinstance(v, dict))
+    out["lost_total"] = sum(v["lost"] + v["half_written"] + v.get("wrong", 0) for v in out.values()
+                            if isinstance(v, dict))
     return out

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
+import threading
 import time
+from collections.abc import Iterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from assetgrade.loadtest.bench import TARGETS, service_metrics
 from assetgrade.loadtest.load import Accepted, LoadRun, Sample, _reader, _timed, summarise
@@ -157,3 +160,47 @@ def test_arrivals_match_the_draws_of_earlier_runs() -> None:
     want_read, want_review = rng.expovariate(10.0), rng.expovariate(1.0)
     first = list(itertools.islice(arrivals({"read": 10.0, "review": 1.0}, seed=0), 1))
     assert first == [(min(want_read, want_review), "read" if want_read < want_review else "review")]
+
+
+# --- errors by cause ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An HTTP server on loopback that accepts a request and never answers it (as a stuck service would)."""
+    async def stuck(_request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", stuck)
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_time_outs_refusals_and_5xx_are_counted_apart(silent_server: str) -> None:
+    refused = f"http://127.0.0.1:{free_port()}"
+
+    async def go() -> list[Sample]:
+        samples: list[Sample] = []
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.2)) as client:
+            await _timed(client, samples, "read", "GET", silent_server + "/x")
+            await _timed(client, samples, "read", "GET", refused + "/x")
+        return samples
+
+    samples = [*asyncio.run(go()), Sample("read", 503, 0.01), Sample("read", 200, 0.01)]
+    assert [s.error for s in samples] == ["timeout", "transport", "", ""]
+    stats = summarise(LoadRun(samples=samples, accepted=Accepted(), wall_s=1.0))["read"]
+    assert stats["errors"] == 3
+    assert stats["errors_by_cause"] == {"timeout": 1, "transport": 1, "unreadable_2xx": 0, "5xx": 1}
