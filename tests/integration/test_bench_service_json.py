@@ -25,5 +25,6 @@ def test_a_short_open_loop_bench_records_its_seed_machine_load_and_rates(tmp_pat
     read = got["load"]["rates"]["read"]
     assert read["target_per_s"] == 20.0 and read["sent"] == got["load"]["scheduled"]["read"]
     assert got["load"]["stopped_by"] == "duration" and "warm_up" in got
+    assert got["load"]["latency_from"].startswith("each arrival's scheduled time")
     assert "rates_below_target" in got["metrics"]
     assert "nearest rank" in got["per_class"]["read"]["percentile_method"]

@@ -91,10 +91,15 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
         metrics=metrics, wall_s=time.perf_counter() - t0,
         extra={"store": _safe(str(store_url)) if store_url else "sqlite (workspace file)", "workspace": str(root),
                "per_class": stats, "nothing_lost_check": check, "targets": TARGETS,
-               "load": ({"mode": "open loop (Poisson arrivals at fixed rates)", "read_rate": cfg.read_rate,
+               "load": ({"mode": "open loop (Poisson arrivals at fixed rates)",
+                         "latency_from": "each arrival's scheduled time (a late send counts its wait)",
+                         "read_rate": cfg.read_rate,
                          "review_rate": cfg.review_rate, "station_rate": cfg.station_rate,
                          "max_in_flight": cfg.max_in_flight, **(run.open_loop or {})} if cfg.open_loop else
-                        {"mode": "closed loop (each client waits for its answer)", "readers": cfg.readers,
+                        {"mode": "closed loop (each client waits for its answer)",
+                         "latency_from": "the send (a closed loop has no scheduled time: when the service falls"
+                                         " behind, the load slows down and these latencies understate it)",
+                         "readers": cfg.readers,
                          "reviewers": cfg.reviewers, "stations": cfg.stations}) | {
                    "duration_s": cfg.duration_s, "max_requests": cfg.max_requests,
                    "telemetry_items": cfg.telemetry_items, "image_every": cfg.image_every},

@@ -1,9 +1,11 @@
 """How a load run is scheduled and summarised: Poisson arrivals, nearest-rank percentiles, offered vs achieved rates.
 
 Percentiles are nearest rank: the q-th percentile of n samples is the ``ceil(q n / 100)``-th smallest,
-a latency some request actually had (HdrHistogram's value at a percentile reads the same way; numpy's
-default interpolates between two samples). It can differ from the slowest sample only from
-``100 / (100 - q)`` samples on: 100 for p99, 1,000 for p99.9.
+a latency some request actually had (the inverse of the empirical distribution function, type 1 of
+Hyndman and Fan, "Sample quantiles in statistical packages", The American Statistician 50(4), 1996;
+HdrHistogram's ``getValueAtPercentile`` also returns a recorded value, at rank ``q n / 100`` rounded;
+numpy's default, type 7, interpolates between two samples). It can differ from the slowest sample
+only from ``100 / (100 - q)`` samples on: 100 for p99, 1,000 for p99.9.
 """
 
 from __future__ import annotations
