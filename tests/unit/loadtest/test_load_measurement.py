@@ -204,3 +204,10 @@ def test_time_outs_refusals_and_5xx_are_counted_apart(silent_server: str) -> Non
     stats = summarise(LoadRun(samples=samples, accepted=Accepted(), wall_s=1.0))["read"]
     assert stats["errors"] == 3
     assert stats["errors_by_cause"] == {"timeout": 1, "transport": 1, "unreadable_2xx": 0, "5xx": 1}
+
+
+def test_page_and_grading_bench_latencies_are_nearest_rank_with_their_count() -> None:
+    from assetgrade.loadtest.ui_bench import latency_stats
+
+    st = latency_stats([10.0, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # unsorted, as timed
+    assert (st["p50_ms"], st["p95_ms"], st["max_ms"], st["mean_ms"], st["n"]) == (5.0, 10.0, 10.0, 5.5, 10)
