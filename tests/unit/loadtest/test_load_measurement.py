@@ -211,3 +211,42 @@ def test_page_and_grading_bench_latencies_are_nearest_rank_with_their_count() ->
 
     st = latency_stats([10.0, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # unsorted, as timed
     assert (st["p50_ms"], st["p95_ms"], st["max_ms"], st["mean_ms"], st["n"]) == (5.0, 10.0, 10.0, 5.5, 10)
+
+
+@pytest.fixture
+def ok_server() -> Iterator[str]:
+    """An HTTP server on loopback answering every request 200 with an empty JSON object."""
+    async def ok(_request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", ok)
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_a_run_cut_by_max_requests_measures_its_rate_over_the_window_it_ran(ok_server: str) -> None:
+    """Three reads allowed at 50/s: the window ends at the 4th arrival's time (seed 5), and 3 were sent in it."""
+    from assetgrade.loadtest.load import LoadConfig, run_load
+
+    seeded = {"asset_ids": ["a1"], "tokens": {"reader": [("r", "t")], "reviewer": [("r", "t")],
+                                              "station": [("s", "t")]}}
+    run = run_load(ok_server, seeded, LoadConfig(read_rate=50.0, duration_s=600.0, max_requests=3, seed=5))
+    fourth = list(itertools.islice(arrivals({"read": 50.0}, seed=5), 4))[3][0]
+    info = run.open_loop
+    assert info is not None and info["stopped_by"] == "max_requests" and info["arrival_seed"] == 5
+    assert info["arrival_window_s"] == round(fourth, 3)
+    assert info["rates"]["read"] == rate_check(target_per_s=50.0, sent=3, window_s=fourth)
+    assert len(run.samples) == 3 and all(s.status == 200 for s in run.samples)
