@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
@@ -17,8 +17,8 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.strict_yaml import DuplicateKeyError, key_position, load_unique
 
 __all__ = [
-    "CONFIG_NAME", "PolicySettings", "WorkspaceConfig", "config_value", "key_where", "load_config", "locate_problem",
-    "parse_config", "read_config_text", "save_config", "set_in_text", "unset_in_text",
+    "CONFIG_NAME", "ConfigError", "ConfigProblem", "PolicySettings", "WorkspaceConfig", "YesNo", "config_value",
+    "key_where", "load_config", "parse_config", "read_config_text", "save_config", "set_in_text", "unset_in_text",
 ]
 
 CONFIG_NAME = "assetgrade.yaml"
@@ -36,6 +36,50 @@ def _yes_no(value: Any) -> Any:
 
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
 """A yes/no setting: strict, as the number settings are (pydantic's own bool also took 1, 0, "on", "t")."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with ``assetgrade.yaml``: the ``key`` path it concerns (``("grader", "fuser", "C")``; empty:
+    the file as a whole) and the ``reason``. What the section checks return and :class:`ConfigError` carries;
+    :meth:`at` names the line and column where a file's text writes the key.
+
+    Examples
+    --------
+    >>> p = ConfigProblem(("policy", "coverag"), "unknown key")
+    >>> str(p)
+    'assetgrade.yaml:policy.coverag: unknown key'
+    >>> p.at("ws/assetgrade.yaml", "policy:\\n  coverag: 0.8\\n")
+    'ws/assetgrade.yaml:line 2:column 3:policy.coverag: unknown key'
+    """
+
+    key: tuple[str | int, ...]
+    reason: str
+
+    def __str__(self) -> str:
+        return self.at(CONFIG_NAME)
+
+    def at(self, where: str, text: str | None = None) -> str:
+        """The problem as one line naming ``where`` (the file), the line and column at which ``text`` writes the key
+        (left out when ``text`` is None or does not write it) and the key."""
+        return f"{key_where(where, self.key, text) if self.key else where}: {self.reason}"
+
+
+class ConfigError(ValidationError):
+    """Bad settings in ``assetgrade.yaml``: ``problems`` (key path and reason each), ``where`` the file, line, column
+    and key of the first; the others follow in the message, each located the same way (exit code 2).
+
+    Raised by the readers of a section (``Workspace.costs``, the ``grader:`` settings, ``drift:``,
+    ``lifecycle:``) through :meth:`WorkspaceConfig.error`, which knows the file and its text.
+    """
+
+    def __init__(self, problems: Iterable[ConfigProblem], *, where: str = CONFIG_NAME, text: str | None = None) -> None:
+        self.problems = tuple(problems)
+        if not self.problems:
+            raise ValueError("a ConfigError needs at least one problem")
+        first, *rest = self.problems
+        super().__init__("; ".join([first.reason, *(p.at(where, text) for p in rest)]),
+                         where=key_where(where, first.key, text) if first.key else where)
 
 
 class PolicySettings(BaseModel):
@@ -94,6 +138,8 @@ class WorkspaceConfig(BaseModel):
         2.0, gt=0.0, strict=True, allow_inf_nan=False,
         description="cap on cache/evidence.sqlite (graders' evidence rows); oldest-written go first")
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    _where: str = PrivateAttr(CONFIG_NAME)  # the file it was read from, and its text (None: lines unknown)
+    _text: str | None = PrivateAttr(None)
 
     @field_validator("policy", mode="before")
     @classmethod
@@ -109,15 +155,25 @@ class WorkspaceConfig(BaseModel):
         return p if p.is_absolute() else base / p
 
     def section(self, name: str) -> dict[str, Any]:
-        """A free-form section added by another module (empty dict when absent)."""
+        """A free-form section added by another module (empty dict when absent); one that is not a mapping is a
+        :class:`ConfigError` naming where the file writes it."""
         extra = self.model_extra or {}
         value = extra.get(name, {})
         if value is None:  # `costs:` with every line under it commented out: nothing set
             return {}
         if not isinstance(value, dict):
-            raise ValidationError(f"section {name!r} must be a mapping, got {type(value).__name__}",
-                                  where=CONFIG_NAME)
+            raise self.error([ConfigProblem((name,), f"must be a mapping of settings (a section), got "
+                                                     f"{type(value).__name__}")])
         return value
+
+    def locate(self, problem: ConfigProblem) -> str:
+        """``problem`` as one line naming the file this config was read from, the line and column of its key
+        (when the file's text is known) and the key; ``assetgrade.yaml:KEY: ...`` for a config built in code."""
+        return problem.at(self._where, self._text)
+
+    def error(self, problems: Iterable[ConfigProblem]) -> ConfigError:
+        """A :class:`ConfigError` for ``problems``, each named where this config's file writes its key."""
+        return ConfigError(problems, where=self._where, text=self._text)
 
 
 def key_where(where: str, key: Sequence[str | int], text: str | None) -> str:
@@ -137,46 +193,15 @@ def key_where(where: str, key: Sequence[str | int], text: str | None) -> str:
     return f"{head}:{dotted}" if head else dotted
 
 
-# how config check's problems name their key (assetgrade.lifecycle.sections, assetgrade.grader_settings)
-_PROBLEM_KEY = (
-    (re.compile(r"assetgrade\.yaml:(?P<key>[^\s:]+): "), ""),
-    (re.compile(r"assetgrade\.yaml: (?=section '(?P<key>[^'.]+)' must be)"), ""),
-    (re.compile(r"Grader\.(?P<key>\w+): "), "grader."),  # a grader: setting refused by the Grader
-)
-
-
-def locate_problem(problem: str, text: str, where: str) -> str:
-    """A ``config check`` problem that names its key (``assetgrade.yaml:policy.coverag: unknown key...``, or
-    ``Grader.seed: ...`` for the ``grader:`` section) with the file ``where`` and the line and column at which
-    ``text`` writes that key; unchanged when it names no key the text writes.
-
-    Examples
-    --------
-    >>> text = "policy:\\n  coverag: 0.8\\ngrader:\\n  seed: x\\n"
-    >>> locate_problem("assetgrade.yaml:policy.coverag: unknown key", text, "ws/assetgrade.yaml")
-    'ws/assetgrade.yaml:line 2:column 3:policy.coverag: unknown key'
-    >>> locate_problem("Grader.seed: seed='x' must be a whole number >= 0", text, "ws/assetgrade.yaml")
-    "ws/assetgrade.yaml:line 4:column 3:grader.seed: seed='x' must be a whole number >= 0"
-    """
-    for pattern, section in _PROBLEM_KEY:
-        found = pattern.match(problem)
-        if found is None:
-            continue
-        key = (section + found["key"]).split(".")
-        if key_position(text, key) is None:
-            return problem
-        rest = problem[found.end():]
-        return f"{key_where(where, key, text)}: {rest}"
-    return problem
-
-
 def _validated(raw: dict[str, Any], where: str, text: str | None = None) -> WorkspaceConfig:
     try:
-        return WorkspaceConfig.model_validate(raw)
+        config = WorkspaceConfig.model_validate(raw)
     except PydanticValidationError as exc:
         first = exc.errors()[0]
-        raise ValidationError(f"{first['msg']} (got {first.get('input')!r})",
-                              where=key_where(where, first["loc"], text)) from exc
+        raise ConfigError([ConfigProblem(tuple(first["loc"]), f"{first['msg']} (got {first.get('input')!r})")],
+                          where=where, text=text) from exc
+    config._where, config._text = where or CONFIG_NAME, text
+    return config
 
 
 def _path(key: str) -> list[str]:
@@ -216,7 +241,10 @@ def read_config_text(path: Path) -> str:
 def parse_config(text: str, where: str, *, lines: bool = True) -> WorkspaceConfig:
     """Validate config YAML ``text``; errors name ``where`` (the file), the line and column of the bad key (a
     bad or mistyped value, a key given twice) and the key. ``lines=False``: no line of a bad value, for a
-    text that is not the file's (an edit refused before it was written)."""
+    text that is not the file's (an edit refused before it was written).
+
+    The config remembers ``where`` and (with ``lines``) ``text``, so the problems that the readers of its
+    sections find later are named at their line too (:meth:`WorkspaceConfig.error`)."""
     try:
         raw = load_unique(text)
     except DuplicateKeyError as exc:

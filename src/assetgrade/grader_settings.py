@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assetgrade.config import ConfigError, ConfigProblem
 from assetgrade.errors import AssetgradeError, ValidationError
 
 if TYPE_CHECKING:
     from assetgrade.config import WorkspaceConfig
+    from assetgrade.decision.costs import CostConfig
     from assetgrade.grader import Grader
     from assetgrade.store.records import AssetRecord
 
-__all__ = ["SETTINGS_WHERE", "DataCheck", "check_config", "check_grader_settings", "check_training_data",
-           "effective_grader_settings", "grader_from_settings", "shadowed_policy", "workspace_grader_settings"]
+__all__ = ["SETTINGS_WHERE", "DataCheck", "GraderSettings", "check_config", "check_grader_settings",
+           "check_training_data", "config_problems", "effective_grader_settings", "grader_from_settings",
+           "grader_problems", "shadowed_policy", "workspace_costs", "workspace_grader", "workspace_grader_settings"]
 
 SETTINGS_WHERE = "assetgrade.yaml:grader"
 
@@ -24,6 +27,62 @@ SETTINGS_WHERE = "assetgrade.yaml:grader"
 _FROM_POLICY = {"coverage": "coverage", "max_set_size": "review_if_set_size_over",
                 "max_expected_cost": "max_expected_cost"}
 """Grader keyword → the ``policy:`` field that gives its workspace default."""
+
+
+class GraderSettings(dict[str, Any]):
+    """Grader keywords read from a workspace config, remembering the key of the file that gives each
+    (``origin``; a keyword not in it: ``grader.<keyword>``) and the ``config``, so a setting the Grader
+    refuses is named where the file writes it (:func:`grader_from_settings`).
+
+    Examples
+    --------
+    >>> s = GraderSettings({"coverage": 0.8}, origin={"coverage": ("policy", "coverage")})
+    >>> s["coverage"], s.key("coverage"), s.key("folds")
+    (0.8, ('policy', 'coverage'), ('grader', 'folds'))
+    """
+
+    def __init__(self, values: Mapping[str, Any], *, origin: Mapping[str, tuple[str, ...]] | None = None,
+                 config: WorkspaceConfig | None = None) -> None:
+        super().__init__(values)
+        self.origin = dict(origin or {})
+        self.config = config
+
+    def key(self, name: str) -> tuple[str, ...]:
+        """The config key path that gives the Grader keyword ``name``."""
+        return self.origin.get(name, ("grader", name))
+
+
+def _key_of(settings: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    return settings.key(name) if isinstance(settings, GraderSettings) else ("grader", name)
+
+
+def _raise(settings: Mapping[str, Any], problems: list[ConfigProblem]) -> ConfigError:
+    config = settings.config if isinstance(settings, GraderSettings) else None
+    return ConfigError(problems) if config is None else config.error(problems)
+
+
+# where= of the Grader's and its parts' errors -> the path under grader: of the setting refused
+_WHERE_ROOTS = (("Grader.", ()), ("Fuser.", ("fuser",)), ("extractor_settings.", ("extractor_settings",)))
+_WHERE_KEYS = {"Grader": (), "Fuser": ("fuser",), "extractor": ("extractors",), "extractors": ("extractors",),
+               "rul_model": ("extractor_settings", "sensors", "rul_model")}
+
+
+def _setting_path(exc: AssetgradeError) -> tuple[str, ...]:
+    """The path under ``grader:`` of the setting ``exc`` refuses, from its ``where`` (``Grader.seed``, ``Fuser.C``,
+    ``extractor_settings.vision``); empty when it names none."""
+    at = getattr(exc, "where", None)
+    if not isinstance(at, str):
+        return ()
+    if at in _WHERE_KEYS:
+        return _WHERE_KEYS[at]
+    for prefix, root in _WHERE_ROOTS:
+        if at.startswith(prefix):
+            return (*root, *at[len(prefix):].split("."))
+    return ()
+
+
+def _reason(exc: AssetgradeError) -> str:
+    return exc.reason if isinstance(exc, ValidationError) and _setting_path(exc) else str(exc)
 
 
 def effective_grader_settings(config: WorkspaceConfig) -> list[tuple[str, Any, str]]:
@@ -61,7 +120,7 @@ def effective_grader_settings(config: WorkspaceConfig) -> list[tuple[str, Any, s
     return rows
 
 
-def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
+def workspace_grader_settings(config: WorkspaceConfig) -> GraderSettings:
     """The ``grader:`` section, with the ``policy:`` section's decision settings beneath it as defaults.
 
     ``policy.coverage`` gives ``coverage``, ``policy.review_if_set_size_over`` gives
@@ -80,7 +139,9 @@ def workspace_grader_settings(config: WorkspaceConfig) -> dict[str, Any]:
     """
     policy = config.policy
     given = {key: getattr(policy, field) for key, field in _FROM_POLICY.items() if field in policy.model_fields_set}
-    return {**given, **config.section("grader")}
+    section = config.section("grader")
+    origin = {key: ("policy", _FROM_POLICY[key]) for key in given if key not in section}
+    return GraderSettings({**given, **section}, origin=origin, config=config)
 
 
 def shadowed_policy(config: WorkspaceConfig, ignore: Collection[str] = ()) -> list[str]:
@@ -107,8 +168,13 @@ def shadowed_policy(config: WorkspaceConfig, ignore: Collection[str] = ()) -> li
             and section[key] != getattr(policy, field)]
 
 
-def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_WHERE, **given: Any) -> Grader:
-    """``Grader(**settings)`` with the ``given`` values that are not None on top; a bad key names ``where``.
+def grader_from_settings(settings: Mapping[str, Any], **given: Any) -> Grader:
+    """``Grader(**settings)`` with the ``given`` values that are not None on top.
+
+    A setting of ``settings`` the Grader refuses is a :class:`~assetgrade.config.ConfigError` naming its
+    key (``grader.seed``, or ``policy.coverage`` where the policy gave it), at its line when the settings
+    came from a workspace's file (:func:`workspace_grader_settings`); a refused ``given`` value is the
+    Grader's own error, as the caller, not the file, gave it.
 
     Examples
     --------
@@ -117,7 +183,7 @@ def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_W
     >>> grader_from_settings({"fols": 3})
     Traceback (most recent call last):
     ...
-    assetgrade.errors.ValidationError: assetgrade.yaml:grader: bad grader settings: ...
+    assetgrade.config.ConfigError: assetgrade.yaml:grader.fols: bad grader settings: ...
     """
     import inspect
 
@@ -126,88 +192,137 @@ def grader_from_settings(settings: Mapping[str, Any], *, where: str = SETTINGS_W
     for key, section in (("ontology", "ontology: (a file name at the top level)"), ("costs", "costs:")):
         if key in settings:
             # Grader(costs=<a mapping>) built, and train then failed on it with an AttributeError
-            raise ValidationError(f"{key!r} is not a grader setting: it has its own place in assetgrade.yaml, "
-                                  f"{section}", where=f"{where}.{key}")
-    kw = {**settings, **{k: v for k, v in given.items() if v is not None}}
+            raise _raise(settings, [ConfigProblem(_key_of(settings, key), f"{key!r} is not a grader setting: it "
+                                                  f"has its own place in assetgrade.yaml, {section}")])
+    options = {k: v for k, v in given.items() if v is not None}
+    kw = {**settings, **options}
     try:
         return Grader(**kw)
     except TypeError as exc:
         known = [k for k in inspect.signature(Grader.__init__).parameters if k not in ("self", "ontology", "costs")]
         unknown = sorted(str(k) for k in kw if k not in known)
+        if unknown and unknown[0] in options:
+            raise ValidationError(f"bad grader settings: {exc}; known keys: {known}", where="Grader") from exc
         hint = f"; known keys: {known}" if unknown else ""
-        raise ValidationError(f"bad grader settings: {exc}{hint}", where=where) from exc
+        at = _key_of(settings, unknown[0]) if unknown else ("grader",)
+        raise _raise(settings, [ConfigProblem(at, f"bad grader settings: {exc}{hint}")]) from exc
+    except AssetgradeError as exc:
+        path = _setting_path(exc)
+        if not path or path[0] in options or path[0] not in settings:
+            raise
+        raise _raise(settings, [ConfigProblem((*_key_of(settings, path[0]), *path[1:]), _reason(exc))]) from exc
 
 
-def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None, *,
-                          where: str = SETTINGS_WHERE) -> list[str]:
-    """What is wrong with a ``grader:`` section, found without training (empty: nothing found).
+def grader_problems(settings: Mapping[str, Any], base: Path | None = None) -> list[ConfigProblem]:
+    """What is wrong with a ``grader:`` section, found without training (empty: nothing found), each problem
+    giving the key path under ``grader:`` (or the ``policy:`` key that gave it) and the reason.
 
     Builds the Grader, loads a saved RUL model its sensors name (relative to ``base``, the
     workspace) and builds every named extractor from its settings, as ``fit`` would.
     """
+    try:
+        grader = grader_from_settings(settings)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return _extractor_problems(grader, settings, base)
+
+
+def _extractor_problems(grader: Grader, settings: Mapping[str, Any], base: Path | None) -> list[ConfigProblem]:
+    """The RUL model and extractors ``grader`` names, built as ``fit`` would; each problem's key under ``grader:``."""
     from assetgrade.grading.training import extractor_factory
 
+    key = _key_of(settings, "extractor_settings")
     try:
-        grader = grader_from_settings(settings, where=where)
         resolved = grader.resolve_settings(base)
-    except AssetgradeError as exc:
-        return [str(exc)]
-    problems: list[str] = []
+    except AssetgradeError as exc:  # the one path it reads: a saved RUL model
+        return [ConfigProblem((*key, "sensors", "rul_model"), _reason(exc))]
+    problems: list[ConfigProblem] = []
     names = [e for e in grader.extractors if isinstance(e, str)]
     for name in sorted(set(resolved) - set(names)):
-        problems.append(f"{where}.extractor_settings.{name}: no extractor {name!r} is used (extractors: {names})")
+        problems.append(ConfigProblem((*key, name), f"no extractor {name!r} is used (extractors: {names})"))
     read_by: dict[str, list[str]] = {}
     for name in names:
         try:
             modality, _ = extractor_factory(name, resolved.get(name))
             read_by.setdefault(modality, []).append(name)
         except TypeError as exc:
-            problems.append(f"{where}.extractor_settings.{name}: {exc}")
+            problems.append(ConfigProblem((*key, name), str(exc)))
         except AssetgradeError as exc:
-            at = getattr(exc, "where", None)  # get_extractor names extractor_settings.<name>: say in which file
-            if isinstance(at, str) and at.startswith("extractor_settings."):
-                problems.append(f"{where}.{at}: {getattr(exc, 'reason', exc)}")
-            else:
-                problems.append(str(exc))
+            path = _setting_path(exc)  # get_extractor names extractor_settings.<name>, or the extractor list
+            problems.append(ConfigProblem((*_key_of(settings, path[0]), *path[1:]) if path else ("grader",),
+                                          _reason(exc)))
     for modality, both in read_by.items():
         if len(both) > 1:
-            problems.append(f"{where}.extractors: {both} all read {modality}; the grader keeps one extractor "
-                            "per modality")
+            problems.append(ConfigProblem(_key_of(settings, "extractors"), f"{both} all read {modality}; the grader "
+                                          "keeps one extractor per modality"))
     return problems
 
 
-def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
+def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None) -> list[str]:
+    """:func:`grader_problems` as lines, each naming its key (``assetgrade.yaml:grader.seed: ...``)."""
+    return [str(p) for p in grader_problems(settings, base)]
+
+
+def workspace_grader(config: WorkspaceConfig, base: Path | None = None, **given: Any) -> Grader:
+    """The Grader ``train`` fits: the workspace's ``grader:`` and ``policy:`` settings with ``given`` (CLI
+    options, None: as configured) on top, its extractors and RUL model checked as :func:`grader_problems`
+    checks them; a problem is a :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
+    settings = workspace_grader_settings(config)
+    grader = grader_from_settings(settings, **given)
+    problems = _extractor_problems(grader, settings, base)
+    if problems:
+        raise config.error(problems)
+    return grader
+
+
+def workspace_costs(config: WorkspaceConfig, grades: tuple[str, ...] | None) -> CostConfig:
+    """The ``costs:`` section as a :class:`~assetgrade.decision.costs.CostConfig` on ``grades`` (the ontology's);
+    a bad key or value is a :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
+    from assetgrade.decision.costs import CostConfig
+
+    section = config.section("costs")
+    try:
+        return CostConfig.from_dict(section, where="costs", grades=grades)
+    except ValidationError as exc:  # where: costs, then the dotted path of the field refused
+        key = tuple(exc.where.split(".")) if exc.where else ("costs",)
+        raise config.error([ConfigProblem(key, exc.reason)]) from exc
+
+
+def config_problems(config: WorkspaceConfig, base: Path) -> list[ConfigProblem]:
     """What is wrong with a workspace's settings beyond their schema (empty: nothing found).
 
     The ontology file loads, the ``costs:`` section is a valid cost matrix on the ontology's
-    grades, and the ``grader:`` section passes :func:`check_grader_settings`. ``base``: the
+    grades, and the ``grader:`` section passes :func:`grader_problems`. ``base``: the
     workspace folder (relative paths start there).
     """
-    from assetgrade.decision.costs import CostConfig
     from assetgrade.ontology import default_ontology, load_ontology
 
-    problems: list[str] = []
+    problems: list[ConfigProblem] = []
     grades: tuple[str, ...] | None = None
     try:
         path = config.ontology_path(base)
         ontology = default_ontology() if path is None else load_ontology(path)
         grades = tuple(ontology.grades.names)
     except AssetgradeError as exc:
-        problems.append(f"ontology: {exc}")
+        problems.append(ConfigProblem(("ontology",), str(exc)))
     try:
-        costs = config.section("costs")
-        if costs:
-            cfg = CostConfig.from_dict(costs, where="assetgrade.yaml:costs", grades=grades)
+        if config.section("costs"):
+            cfg = workspace_costs(config, grades)
             if grades is not None and tuple(cfg.grades) != grades:
-                problems.append(f"assetgrade.yaml:costs.grades: {list(cfg.grades)} differ from the ontology's "
-                                f"grades {list(grades)}")
-    except AssetgradeError as exc:
-        problems.append(str(exc))
+                problems.append(ConfigProblem(("costs", "grades"), f"{list(cfg.grades)} differ from the ontology's "
+                                              f"grades {list(grades)}"))
+    except ConfigError as exc:
+        problems += exc.problems
     try:
         grader = workspace_grader_settings(config)
-    except AssetgradeError as exc:
-        return [*problems, str(exc)]
-    return problems + check_grader_settings(grader, base)
+    except ConfigError as exc:
+        return [*problems, *exc.problems]
+    return problems + grader_problems(grader, base)
+
+
+def check_config(config: WorkspaceConfig, base: Path) -> list[str]:
+    """:func:`config_problems` as lines, each naming its key (``assetgrade.yaml:costs.grades: ...``)."""
+    return [str(p) for p in config_problems(config, base)]
 
 
 _BUILT_IN = ("vision", "text", "sensors")  # the modalities an AssetRecord can say it has, registered by these names
@@ -308,7 +423,7 @@ def check_training_data(records: Sequence[AssetRecord], settings: Mapping[str, A
     """
     from assetgrade.modalities.base import available_extractors
 
-    grader = grader_from_settings(settings, where=where)
+    grader = grader_from_settings(settings)
     scale = tuple(grades)
     labelled = [r for r in records if r.grade is not None]
     problems: list[str] = []

@@ -159,11 +159,11 @@ class Workspace:
 
         A section that names no grades takes the ontology's, and prices left out follow
         :func:`~assetgrade.decision.costs.default_prices` for that scale.
+        A bad key or value is named where ``assetgrade.yaml`` writes it (file, line, column, key).
         """
-        from assetgrade.decision.costs import CostConfig
+        from assetgrade.grader_settings import workspace_costs
 
-        return CostConfig.from_dict(self.config.section("costs"), where=f"{CONFIG_NAME}:costs",
-                                    grades=tuple(self.ontology().grades.names))
+        return workspace_costs(self.config, tuple(self.ontology().grades.names))
 
     def ontology(self) -> Ontology:
         """The workspace's ontology (``ontology:`` in the config, else the shipped default)."""

@@ -49,13 +49,13 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
 def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: float | None,
                  extractors: str | None) -> Grader:
     """A Grader from the workspace's ``grader:`` (and ``policy:``) settings, with the CLI options given on top."""
-    from assetgrade.grader_settings import grader_from_settings, shadowed_policy, workspace_grader_settings
+    from assetgrade.grader_settings import shadowed_policy, workspace_grader
 
     chosen = None if extractors is None else [e.strip() for e in extractors.split(",") if e.strip()]
     for line in shadowed_policy(ws.config, ignore=() if coverage is None else ("coverage",)):
         console.print(styled("yellow", "note:", f" {line}"), highlight=False)
-    return grader_from_settings(workspace_grader_settings(ws.config), folds=folds, seed=seed, coverage=coverage,
-                                extractors=chosen)
+    # a setting the file gives is named at its line, extractors and RUL model included, before any training
+    return workspace_grader(ws.config, ws.path, folds=folds, seed=seed, coverage=coverage, extractors=chosen)
 
 
 def _load(ws: Workspace, model: Path | None) -> Grader:

@@ -89,7 +89,8 @@ def _write(folder: Path, edit: Callable[[str], str | None], what: str, *, unchan
     old = set(check_workspace_config(before, folder))
     new = [p for p in check_workspace_config(after, folder) if p not in old]
     if new:
-        raise ValidationError(f"not written, it would add {len(new)} problem(s): " + "; ".join(new), where=str(path))
+        raise ValidationError(f"not written, it would add {len(new)} problem(s): " + "; ".join(map(str, new)),
+                              where=str(path))
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(new_text, encoding="utf-8")
     tmp.replace(path)
@@ -172,7 +173,7 @@ def _check(
 ) -> None:
     """Check the settings without training: schema, ontology file, cost matrix, grader and extractor settings,
     drift, lifecycle, audit and documentation sections (with --data, also the store's labels and evidence)."""
-    from assetgrade.config import locate_problem, parse_config, read_config_text
+    from assetgrade.config import parse_config, read_config_text
     from assetgrade.grader_settings import shadowed_policy
     from assetgrade.lifecycle.sections import check_workspace_config
     from assetgrade.workspace import config_path
@@ -183,7 +184,7 @@ def _check(
     config = parse_config(text, str(path))
     problems = check_workspace_config(config, folder)
     for p in problems:
-        err_console.print(styled("red", "✗", f" {locate_problem(p, text, str(path))}"), highlight=False)
+        err_console.print(styled("red", "✗", f" {config.locate(p)}"), highlight=False)
     if problems:
         raise typer.Exit(2)
     console.print(styled("green", "✓", f" {path}: settings are valid"))

@@ -3,7 +3,8 @@
 Each section is read by one command long after it was written (``audit drift``,
 ``models promote``, ``retrain``, ``audit``, the exported documents); a misspelt key or a value of
 the wrong kind would otherwise surface only there, or, for keys a policy ignores, never.
-``assetgrade config check`` runs :func:`check_sections` beside the grader checks.
+``assetgrade config check`` runs :func:`section_problems` beside the grader checks; each problem
+is a :class:`~assetgrade.config.ConfigProblem` (key path and reason), named at its line by the caller.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.config import ConfigError, ConfigProblem
+from assetgrade.errors import AssetgradeError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOCUMENTATION_KEYS", "check_sections", "check_workspace_config", "drift_policy", "promotion_policy",
-    "retrain_policy",
+    "retrain_policy", "section_problems",
 ]
 
 DOCUMENTATION_KEYS: dict[str, str] = {
@@ -36,21 +38,24 @@ DOCUMENTATION_KEYS: dict[str, str] = {
 """The ``documentation:`` keys the exported model and data documents read, with the kind each takes."""
 
 
-def _unknown(section: Mapping[str, Any], known: list[str], where: str) -> list[str]:
-    return [f"{where}.{key}: unknown key; known: {known}" for key in section if key not in known]
+Key = tuple[str, ...]
 
 
-def _policy(model: type[BaseModel], value: Any, where: str) -> list[str]:
+def _unknown(section: Mapping[str, Any], known: list[str], key: Key) -> list[ConfigProblem]:
+    return [ConfigProblem((*key, str(k)), f"unknown key; known: {known}") for k in section if k not in known]
+
+
+def _policy(model: type[BaseModel], value: Any, key: Key) -> list[ConfigProblem]:
     """Problems of ``value`` as ``model``'s settings: unknown keys and every invalid field, each named."""
     if not isinstance(value, Mapping):
-        return [f"{where}: must be a mapping of settings, got {type(value).__name__}"]
-    problems = _unknown(value, list(model.model_fields), where)
+        return [ConfigProblem(key, f"must be a mapping of settings, got {type(value).__name__}")]
+    problems = _unknown(value, list(model.model_fields), key)
     try:
         model.model_validate({k: v for k, v in value.items() if k in model.model_fields})
     except PydanticValidationError as exc:
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{where}{'.' + loc if loc else ''}: {err['msg']} (got {err.get('input')!r})")
+            problems.append(ConfigProblem((*key, *(str(p) for p in err["loc"])),
+                                          f"{err['msg']} (got {err.get('input')!r})"))
     return problems
 
 
@@ -58,69 +63,72 @@ def _texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _drift(section: Mapping[str, Any], where: str) -> list[str]:
+def _drift(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
     from assetgrade.audit.drift import DriftPolicy
 
-    return _policy(DriftPolicy, section, where)
+    return _policy(DriftPolicy, section, key)
 
 
-def _lifecycle(section: Mapping[str, Any], where: str) -> list[str]:
+def _lifecycle(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
     from assetgrade.lifecycle.evaluate import PromotionPolicy
     from assetgrade.lifecycle.triggers import RetrainPolicy
 
-    problems = _unknown(section, ["promotion", "retrain", "subgroups"], where)
+    problems = _unknown(section, ["promotion", "retrain", "subgroups"], key)
     if "promotion" in section:
-        problems += _policy(PromotionPolicy, section["promotion"], f"{where}.promotion")
+        problems += _policy(PromotionPolicy, section["promotion"], (*key, "promotion"))
     if "retrain" in section:
-        problems += _policy(RetrainPolicy, section["retrain"], f"{where}.retrain")
+        problems += _policy(RetrainPolicy, section["retrain"], (*key, "retrain"))
     if "subgroups" in section and not (_texts(section["subgroups"]) and all(section["subgroups"])):
-        problems.append(f"{where}.subgroups: must be a list of record fields (asset_type, modalities or an "
-                        f"attribute name), got {section['subgroups']!r}")
+        problems.append(ConfigProblem((*key, "subgroups"), "must be a list of record fields (asset_type, "
+                                      f"modalities or an attribute name), got {section['subgroups']!r}"))
     return problems
 
 
-def _audit(section: Mapping[str, Any], where: str) -> list[str]:
+def _audit(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
     from assetgrade.audit.base import available_checks, get_check
 
     known = list(available_checks())
-    problems = _unknown(section, ["checks", "settings"], where)
+    problems = _unknown(section, ["checks", "settings"], key)
     checks = section.get("checks", [])
+    at = (*key, "checks")
     if not _texts(checks):
-        problems.append(f"{where}.checks: must be a list of check names, got {checks!r}")
+        problems.append(ConfigProblem(at, f"must be a list of check names, got {checks!r}"))
     elif "checks" in section and not checks:
-        problems.append(f"{where}.checks: empty, so the audit would pass without checking anything; list some"
-                        f" of {known} or remove the key to run them all")
+        problems.append(ConfigProblem(at, f"empty, so the audit would pass without checking anything; list some"
+                                          f" of {known} or remove the key to run them all"))
     else:
-        problems += [f"{where}.checks: unknown check {c!r}; known: {known}" for c in checks if c not in known]
+        problems += [ConfigProblem(at, f"unknown check {c!r}; known: {known}") for c in checks if c not in known]
     settings = section.get("settings", {})
     if not isinstance(settings, Mapping):
-        return [*problems, f"{where}.settings: must map check names to their settings, got {settings!r}"]
+        return [*problems, ConfigProblem((*key, "settings"), f"must map check names to their settings, got "
+                                                              f"{settings!r}")]
     for name, params in settings.items():
+        at = (*key, "settings", str(name))
         if name not in known:
-            problems.append(f"{where}.settings.{name}: unknown check; known: {known}")
+            problems.append(ConfigProblem(at, f"unknown check; known: {known}"))
         elif not isinstance(params, Mapping):
-            problems.append(f"{where}.settings.{name}: must be a mapping of settings, got {params!r}")
+            problems.append(ConfigProblem(at, f"must be a mapping of settings, got {params!r}"))
         else:
             try:
                 get_check(name, **params)
             except AssetgradeError as exc:
-                problems.append(f"{where}.settings.{name}: {exc}")
+                problems.append(ConfigProblem(at, str(exc)))
     return problems
 
 
-def _documentation(section: Mapping[str, Any], where: str) -> list[str]:
-    problems = _unknown(section, list(DOCUMENTATION_KEYS), where)
-    for key, kind in DOCUMENTATION_KEYS.items():
-        if key not in section or section[key] is None:
+def _documentation(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
+    problems = _unknown(section, list(DOCUMENTATION_KEYS), key)
+    for name, kind in DOCUMENTATION_KEYS.items():
+        if name not in section or section[name] is None:
             continue
-        value = section[key]
+        value = section[name]
         ok = _texts(value) if kind == "list of texts" else isinstance(value, str)
         if not ok:
-            problems.append(f"{where}.{key}: must be a {kind}, got {value!r}")
+            problems.append(ConfigProblem((*key, name), f"must be a {kind}, got {value!r}"))
     return problems
 
 
-_SECTIONS: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {
+_SECTIONS: dict[str, Callable[[Mapping[str, Any], Key], list[ConfigProblem]]] = {
     "drift": _drift, "lifecycle": _lifecycle, "audit": _audit, "documentation": _documentation,
 }
 
@@ -129,13 +137,42 @@ OTHER_SECTIONS = ("costs", "grader")
 """Top-level sections read elsewhere (:mod:`assetgrade.grader_settings`, ``Workspace.costs``), beside ``_SECTIONS``."""
 
 
-def check_sections(config: WorkspaceConfig) -> list[str]:
-    """What is wrong with the config's top-level keys and policy sections, each problem naming its key (empty:
-    nothing found).
+def section_problems(config: WorkspaceConfig) -> list[ConfigProblem]:
+    """What is wrong with the config's top-level keys and policy sections, each problem giving its key path and
+    reason (empty: nothing found); ``config.locate(problem)`` names its line.
 
     A top-level key of one's own (``team:``) is kept, but one that is nearly a known key (``grdaer:``,
     ``ingest_group_sise:``) is named as the misspelling it most likely is: nothing reads it, so the
     settings it was meant to hold silently stay at their defaults.
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> (p,) = section_problems(WorkspaceConfig.model_validate({"lifecycle": {"retrain": {"min_new_labels": 0}}}))
+    >>> p.key, p.reason
+    (('lifecycle', 'retrain', 'min_new_labels'), 'Input should be greater than or equal to 1 (got 0)')
+    """
+    import difflib
+
+    known = [*type(config).model_fields, *_SECTIONS, *OTHER_SECTIONS]
+    problems = [ConfigProblem((str(key),), f"unknown key, a misspelling of {near[0]!r}? (nothing reads it; rename "
+                              "it, or give a section of your own a name further from the known keys)")
+                for key in config.model_extra or {}
+                if key not in known and (near := difflib.get_close_matches(str(key), known, n=1, cutoff=0.8))]
+    problems += _unknown(config.policy.model_extra or {}, list(type(config.policy).model_fields), ("policy",))
+    for name, check in _SECTIONS.items():
+        try:
+            section = config.section(name)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if section:
+            problems += check(section, (name,))
+    return problems
+
+
+def check_sections(config: WorkspaceConfig) -> list[str]:
+    """:func:`section_problems` as lines, each naming its key (``assetgrade.yaml:KEY: reason``).
 
     Examples
     --------
@@ -147,39 +184,22 @@ def check_sections(config: WorkspaceConfig) -> list[str]:
     >>> check_sections(WorkspaceConfig.model_validate({"grdaer": {"folds": 3}, "team": {"owner": "ops"}}))
     ["assetgrade.yaml:grdaer: unknown key, a misspelling of 'grader'? (nothing reads it; ..."]
     """
-    import difflib
-
-    known = [*type(config).model_fields, *_SECTIONS, *OTHER_SECTIONS]
-    problems = [f"assetgrade.yaml:{key}: unknown key, a misspelling of {near[0]!r}? (nothing reads it; rename it,"
-                " or give a section of your own a name further from the known keys)"
-                for key in config.model_extra or {}
-                if key not in known and (near := difflib.get_close_matches(str(key), known, n=1, cutoff=0.8))]
-    problems += _unknown(config.policy.model_extra or {}, list(type(config.policy).model_fields),
-                         "assetgrade.yaml:policy")
-    for name, check in _SECTIONS.items():
-        try:
-            section = config.section(name)
-        except AssetgradeError as exc:
-            problems.append(str(exc))
-            continue
-        if section:
-            problems += check(section, f"assetgrade.yaml:{name}")
-    return problems
+    return [str(p) for p in section_problems(config)]
 
 
-def check_workspace_config(config: WorkspaceConfig, base: Path) -> list[str]:
-    """Everything ``config check`` finds without touching the data: :func:`~assetgrade.grader_settings.check_config`
-    (ontology, costs, grader) and :func:`check_sections`. ``base``: the workspace folder."""
-    from assetgrade.grader_settings import check_config
+def check_workspace_config(config: WorkspaceConfig, base: Path) -> list[ConfigProblem]:
+    """Everything ``config check`` finds without touching the data: :func:`~assetgrade.grader_settings.config_problems`
+    (ontology, costs, grader) and :func:`section_problems`. ``base``: the workspace folder."""
+    from assetgrade.grader_settings import config_problems
 
-    return check_config(config, base) + check_sections(config)
+    return config_problems(config, base) + section_problems(config)
 
 
 def _section_or_raise(config: WorkspaceConfig, name: str) -> dict[str, Any]:
     section = config.section(name)
-    problems = _SECTIONS[name](section, f"assetgrade.yaml:{name}") if section else []
+    problems = _SECTIONS[name](section, (name,)) if section else []
     if problems:
-        raise ValidationError("; ".join(problems), where=f"assetgrade.yaml:{name}")
+        raise config.error(problems)
     return section
 
 

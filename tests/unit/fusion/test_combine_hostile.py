@@ -40,7 +40,8 @@ def test_workspace_fuser_settings_are_checked_by_config_check() -> None:
     from assetgrade.grader_settings import check_grader_settings
 
     # C: 0 passed config check and train then stopped with scikit-learn's traceback
-    assert check_grader_settings({"fuser": {"C": 0}}) == ["Fuser.C: C=0 must be a finite number > 0"]
+    assert check_grader_settings({"fuser": {"C": 0}}) == [
+        "assetgrade.yaml:grader.fuser.C: C=0 must be a finite number > 0"]
     assert check_grader_settings({"fuser": {"model": "logistic", "C": 0.5, "dropout_copies": 1}}) == []
 
 

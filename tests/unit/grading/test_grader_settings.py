@@ -44,7 +44,7 @@ def test_config_check_covers_ontology_and_costs(tmp_path: Path) -> None:
     two = {"grades": ["A", "B"], "price": {"A": 1.0, "B": 0.5}}
     cfg = WorkspaceConfig.model_validate({"ontology": "mine.yaml", "costs": two})
     (onto,) = check_config(cfg, tmp_path)  # the cost grades cannot be compared without an ontology
-    assert onto.startswith("ontology:") and "mine.yaml" in onto
+    assert onto.startswith("assetgrade.yaml:ontology: ") and "mine.yaml" in onto
     (costs,) = check_config(WorkspaceConfig.model_validate({"costs": two}), tmp_path)
     assert costs.startswith("assetgrade.yaml:costs") and "differ from the ontology's grades" in costs
 
@@ -239,14 +239,15 @@ def test_data_check_reads_plug_in_extractors_by_the_modality_their_class_names(m
 
 def test_a_malformed_extractor_list_is_named_before_training() -> None:
     (text,) = check_grader_settings({"extractors": "vision"})  # not read as ['v', 'i', 's', ...]
-    assert text == ("Grader.extractors: a list of extractor names is needed, not the string 'vision' "
+    assert text == ("assetgrade.yaml:grader.extractors: a list of extractor names is needed, not the string 'vision' "
                     "(write [vision])")
     assert check_grader_settings({"extractors": []}) == [
-        "Grader.extractors: no extractor named: the grader needs at least one"]
+        "assetgrade.yaml:grader.extractors: no extractor named: the grader needs at least one"]
     (item,) = check_grader_settings({"extractors": ["vision", 3]})
-    assert item.startswith("Grader.extractors: item 1 (3) is neither an extractor name nor an Extractor")
+    assert item.startswith("assetgrade.yaml:grader.extractors: item 1 (3) is neither an extractor name nor an "
+                           "Extractor")
     (typo,) = check_grader_settings({"extractors": ["visoin"]})
-    assert typo == "extractor: unknown extractor 'visoin'; known: ['sensors', 'text', 'vision']"
+    assert typo == "assetgrade.yaml:grader.extractors: unknown extractor 'visoin'; known: ['sensors', 'text', 'vision']"
 
 
 def test_grader_settings_of_the_wrong_kind_are_named_before_training() -> None:
@@ -255,24 +256,26 @@ def test_grader_settings_of_the_wrong_kind_are_named_before_training() -> None:
     from assetgrade.grader import Grader
 
     wrong = {
-        "folds": ("5", "Grader.folds: folds='5' must be a whole number >= 2"),
-        "seed": (-1, "Grader.seed: seed=-1 must be a whole number >= 0"),
-        "min_group_size": (2.5, "Grader.min_group_size: min_group_size=2.5 must be a whole number >= 1"),
-        "coverage": ("0.9", "Grader.coverage: coverage='0.9' must be a number in (0, 1)"),
-        "max_error": (2, "Grader.max_error: max_error=2 must be a number in (0, 1)"),
-        "delta": (0, "Grader.delta: delta=0 must be a number in (0, 1)"),
-        "mondrian": ("yes", "Grader.mondrian: mondrian='yes' must be true or false"),
-        "review_on_quality": (1, "Grader.review_on_quality: review_on_quality=1 must be true or false"),
+        "folds": ("5", "assetgrade.yaml:grader.folds: folds='5' must be a whole number >= 2"),
+        "seed": (-1, "assetgrade.yaml:grader.seed: seed=-1 must be a whole number >= 0"),
+        "min_group_size": (2.5, "assetgrade.yaml:grader.min_group_size: min_group_size=2.5 must be a whole "
+                                "number >= 1"),
+        "coverage": ("0.9", "assetgrade.yaml:grader.coverage: coverage='0.9' must be a number in (0, 1)"),
+        "max_error": (2, "assetgrade.yaml:grader.max_error: max_error=2 must be a number in (0, 1)"),
+        "delta": (0, "assetgrade.yaml:grader.delta: delta=0 must be a number in (0, 1)"),
+        "mondrian": ("yes", "assetgrade.yaml:grader.mondrian: mondrian='yes' must be true or false"),
+        "review_on_quality": (1, "assetgrade.yaml:grader.review_on_quality: review_on_quality=1 must be true or false"),
     }
     for key, (value, message) in wrong.items():
         assert check_grader_settings({key: value}) == [message], key
     # a seed above 2**32-1 passed config check, then train failed in scikit-learn (KMeans, PCA) or the fuser
     assert check_grader_settings({"seed": 2**32}) == [
-        "Grader.seed: seed=4294967296 must be a whole number in [0, 4294967295]"]
+        "assetgrade.yaml:grader.seed: seed=4294967296 must be a whole number in [0, 4294967295]"]
     (fuser,) = check_grader_settings({"fuser": "latent"})
-    assert fuser.startswith("Grader.fuser: fuser='latent' must be the fusion model's settings")
+    assert fuser.startswith("assetgrade.yaml:grader.fuser: fuser='latent' must be the fusion model's settings")
     (per,) = check_grader_settings({"extractor_settings": {"vision": 3}})
-    assert per.startswith("Grader.extractor_settings: extractor_settings={'vision': 3} must map each extractor")
+    assert per.startswith("assetgrade.yaml:grader.extractor_settings: extractor_settings={'vision': 3} must map "
+                          "each extractor")
     # numpy scalars are numbers (benchmarks pass them)
     g = Grader(folds=np.int64(3), seed=np.int64(2), coverage=np.float64(0.8), mondrian=np.bool_(False))
     assert (g.folds, g.seed, g.coverage, g.mondrian) == (3, 2, 0.8, False) and type(g.folds) is int

@@ -50,7 +50,7 @@ def test_each_section_names_the_bad_key() -> None:
         "'limitations', 'motivation', 'owner', 'contact']",
         "assetgrade.yaml:documentation.limitations: must be a list of texts, got 'one long text'",
     ]
-    assert _check(drift=[1, 2]) == ["assetgrade.yaml: section 'drift' must be a mapping, got list"]
+    assert _check(drift=[1, 2]) == ["assetgrade.yaml:drift: must be a mapping of settings (a section), got list"]
     assert _check(policy={"coverage": 0.8, "coverag": 0.8}) == [
         "assetgrade.yaml:policy.coverag: unknown key; known: ['coverage', 'review_if_set_size_over', "
         "'max_expected_cost']"]
@@ -93,7 +93,7 @@ def test_commands_reading_a_bad_section_name_the_key(tmp_path: Path) -> None:
     for command in (["audit", "drift"], ["models", "triggers"]):
         r = runner.invoke(app, [*command, "-w", str(ws)])
         assert isinstance(r.exception, ValidationError), command
-        assert "assetgrade.yaml:drift.windw: unknown key" in str(r.exception)
+        assert "assetgrade.yaml:line 15:column 3:drift.windw: unknown key" in str(r.exception)  # where it is
 
 
 def test_the_promotion_policy_names_every_bad_key(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_config_check_names_the_line_of_an_unknown_key(tmp_path: Path) -> None:
     for line in (f"{path}:line 3:column 1:polcy: unknown key, a misspelling of 'policy'?",
                  f"{path}:line 6:column 3:policy.coverag: unknown key; known: ['coverage',",
                  f"{path}:line 9:column 3:grader.seed: seed='x' must be a whole number >= 0",
-                 f"{path}:line 10:column 1:drift: section 'drift' must be a mapping, got list"):
+                 f"{path}:line 10:column 1:drift: must be a mapping of settings (a section), got list"):
         assert line in said, said
 
 
