@@ -20,6 +20,9 @@ Bates, Candès, Jordan & Lei 2021, "Learn then Test: calibrating predictive algo
 risk control"): each candidate threshold's null "risk among accepted > target" is tested with an
 exact binomial p-value (0/1 error) or Hoeffding's bound (cost scaled to [0, 1]); the family-wise
 error is controlled by Bonferroni over a small grid (default) or by fixed-sequence testing.
+With ``eligible`` (the assets the policy's other review rules let through) each candidate's
+accepted group is what the whole policy accepts, so the bound is about the deployed decisions
+(docs/decision.md, "Certifying what the policy accepts", states what that assumes).
 """
 
 from __future__ import annotations
@@ -241,6 +244,9 @@ class ThresholdChoice:
     n_calibration: int
     risk_kind: str
     procedure: str = "bonferroni"
+    n_other_review: int = 0
+    """Calibration assets that another review rule sends to review whatever their score (``eligible``
+    False): never accepted at any threshold, they count in ``accept_rate``'s denominator only."""
 
 
 def _p_value(risk_hat: float, n: int, target: float, kind: str, errors: int) -> float:
@@ -249,6 +255,20 @@ def _p_value(risk_hat: float, n: int, target: float, kind: str, errors: int) -> 
     if kind == "error":
         return float(binom.cdf(errors, n, target))
     return float(np.exp(-2.0 * n * max(target - risk_hat, 0.0) ** 2))
+
+
+def _as_eligible(eligible: npt.ArrayLike | None, n: int) -> npt.NDArray[np.bool_]:
+    """``eligible`` as a boolean mask of ``n`` assets (None: every asset)."""
+    if eligible is None:
+        return np.ones(n, dtype=bool)
+    e = np.asarray(eligible)
+    if e.shape != (n,):
+        raise ValidationError(f"eligible has shape {e.shape}; expected one entry per score, ({n},)", where="eligible")
+    if e.dtype != np.bool_:
+        if not (np.issubdtype(e.dtype, np.number) and np.all(np.isin(e, (0, 1)))):
+            raise ValidationError(f"eligible must hold true/false per asset, got dtype {e.dtype}", where="eligible")
+        e = e.astype(bool)
+    return e
 
 
 def _check_selection(s: FloatArray, loss: FloatArray, *, target: float, delta: float, kind: str, procedure: str,
@@ -306,6 +326,7 @@ def select_threshold(
     loss_max: float | None = None,
     min_accept: int | None = None,
     grid: Sequence[float] | None = None,
+    eligible: npt.ArrayLike | None = None,
 ) -> ThresholdChoice:
     """The loosest threshold on ``scores`` (accept when score <= threshold) with risk <= target w.p. 1-delta.
 
@@ -337,13 +358,33 @@ def select_threshold(
     grid
         Candidate thresholds fixed before seeing the calibration data (strictly valid);
         by default they come from the calibration scores (the usual practical choice).
+    eligible
+        Per asset, whether the policy's other review rules (conformal set size, contradictions,
+        data-quality flags ...) let it be accepted at all (default: every asset). Each candidate's
+        accepted group is then the eligible assets with score <= threshold, the group the deployed
+        policy accepts, and its risk is what is tested; the candidates, the grid steps and
+        ``min_accept`` count eligible assets, ``accept_rate`` is over all of them. The guarantee
+        needs the other rules to be fixed functions of an asset, not fitted on these calibration
+        assets (see docs/decision.md).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores, losses = np.arange(400.0), np.zeros(400)
+    >>> every_other = np.arange(400) % 2 == 1  # the even ones go to review for another rule
+    >>> ch = select_threshold(scores, losses, eligible=every_other, procedure="fixed_sequence")
+    >>> ch.threshold, ch.accept_rate, ch.n_other_review
+    (399.0, 0.5, 200)
     """
     s = np.asarray(scores, dtype=np.float64)
     loss = np.asarray(losses, dtype=np.float64)
     if s.shape != loss.shape or s.ndim != 1:
         raise ValidationError(f"scores {s.shape} and losses {loss.shape} must be equal 1-D", where="select_threshold")
+    elig = _as_eligible(eligible, len(s))
     _check_selection(s, loss, target=target, delta=delta, kind=kind, procedure=procedure, n_grid=n_grid,
                      loss_max=loss_max, min_accept=min_accept, grid=grid)
+    n_all = len(s)
+    s, loss = s[elig], loss[elig]  # assets another rule reviews are never accepted: not in any candidate's group
     n = len(s)
     order = np.argsort(s, kind="stable")
     s_sorted, l_sorted = s[order], loss[order]
@@ -389,11 +430,12 @@ def select_threshold(
     risk = float(cum[best_m - 1] / best_m) if best_m else float("nan")
     return ThresholdChoice(
         threshold=best_thr,
-        accept_rate=best_m / n if n else 0.0,
+        accept_rate=best_m / n_all if n_all else 0.0,
         risk=risk,
         target=target,
         delta=delta,
-        n_calibration=n,
+        n_calibration=n_all,
         risk_kind=kind,
         procedure=procedure,
+        n_other_review=n_all - n,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -19,12 +19,13 @@ import numpy.typing as npt
 from assetgrade.decision import CostConfig, Decision, DecisionPolicy, ThresholdChoice, cost_matrix, select_threshold
 from assetgrade.decision.costs import bayes_grades
 from assetgrade.decision.metrics import grade_metrics
+from assetgrade.errors import ValidationError
 from assetgrade.fusion import ConformalResult
 from assetgrade.modalities.base import EvidenceBlock
 
 __all__ = [
-    "IMAGE_QUALITY_FLAGS", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags", "per_asset_costs",
-    "stack_metrics",
+    "IMAGE_QUALITY_FLAGS", "ReviewInputs", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags",
+    "per_asset_costs", "review_inputs", "stack_metrics",
 ]
 
 IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
@@ -48,7 +49,7 @@ def decide_asset(
     policy: DecisionPolicy,
     proba: FloatArray,
     *,
-    conformal_set: Sequence[str],
+    conformal_set: Sequence[str] | None,
     contradictions: Sequence[str],
     value: float | None,
     image_flags: Sequence[str],
@@ -120,24 +121,68 @@ def stack_metrics(
     return out
 
 
+class ReviewInputs(NamedTuple):
+    """Per asset, what the review rules other than expected cost read (see :func:`review_inputs`)."""
+
+    conformal_sets: list[list[str]]
+    contradictions: list[list[str]]
+    image_flags: list[list[str]]
+    """The image-quality flags that send an asset to review (:func:`image_quality_flags`)."""
+
+
+def review_inputs(
+    membership: npt.NDArray[np.bool_], blocks: Sequence[EvidenceBlock], contradictions: Mapping[str, Sequence[object]],
+    *, grades: Sequence[str], accounted_flags: Collection[str] = (),
+) -> ReviewInputs:
+    """The conformal sets, contradiction messages and image-quality flags of the assets of ``blocks``."""
+    ids = blocks[0].asset_ids if blocks else []
+    sets, msgs, flags = [], [], []
+    for i, aid in enumerate(ids):
+        vflags = [f for b in blocks if b.modality == "vision" for f in b.quality_flags.get(aid, [])]
+        sets.append([grades[j] for j in np.flatnonzero(membership[i]).tolist()])
+        msgs.append([str(getattr(c, "message", c)) for c in contradictions.get(aid, [])])
+        flags.append(image_quality_flags(vflags, accounted_flags))
+    return ReviewInputs(sets, msgs, flags)
+
+
 def choose_policy(
     proba: FloatArray, y: npt.NDArray[np.int64], values: Sequence[float | None], *, costs: CostConfig,
     max_error: float, delta: float, review_on_contradiction: bool, max_set_size: int = 1,
-    review_outside_set: bool = True,
+    review_outside_set: bool = True, conformal_sets: Sequence[Sequence[str]] | None = None,
+    contradictions: Sequence[Sequence[str]] | None = None, image_flags: Sequence[Sequence[str]] | None = None,
+    review_on_quality: bool = True,
 ) -> tuple[DecisionPolicy, ThresholdChoice]:
     """The policy whose expected-cost threshold is the Learn-then-Test choice on out-of-fold results.
 
-    The threshold keeps the misgrade rate among accepted assets <= ``max_error`` with probability
-    >= 1 - ``delta`` (fixed-sequence testing; Angelopoulos et al. 2021), and never exceeds the
-    review cost (Chow's rule: a review is worth its price when the expected loss is higher).
+    The threshold keeps the misgrade rate among the assets the *whole* policy accepts <= ``max_error``
+    with probability >= 1 - ``delta`` (fixed-sequence testing; Angelopoulos et al. 2021): each
+    candidate's accepted group is the assets at or below it in expected cost that also pass every
+    other review rule (:func:`decide_asset` with the same sets, contradictions and image flags),
+    so the bound is about what the deployed policy accepts, not what the cost rule alone would.
+    Leaving one out (None) certifies a policy that decides without it, as
+    :meth:`DecisionPolicy.decide_all` does: give every input the deployed decisions will have.
+    It never exceeds the review cost (Chow's rule: a review is worth its price when the expected
+    loss is higher).
     """
+    n = len(proba)
+    for name, given in (("values", values), ("conformal_sets", conformal_sets), ("contradictions", contradictions),
+                        ("image_flags", image_flags)):
+        if given is not None and len(given) != n:
+            raise ValidationError(f"{len(given)} entries for {n} assets", where=f"choose_policy.{name}")
     ec = np.array([proba[i] @ cost_matrix(costs, v) for i, v in enumerate(values)])
     pred = bayes_grades(ec)
+    # the other rules alone: with no cost threshold an asset is accepted iff none of them reviews it
+    others = DecisionPolicy(costs, max_set_size=max_set_size, review_on_contradiction=review_on_contradiction,
+                            max_expected_cost=float("inf"), review_outside_set=review_outside_set)
+    eligible = np.array([
+        decide_asset(others, proba[i], conformal_set=None if conformal_sets is None else conformal_sets[i],
+                     contradictions=() if contradictions is None else contradictions[i], value=values[i],
+                     image_flags=() if image_flags is None else image_flags[i],
+                     review_on_quality=review_on_quality).action == "accept" for i in range(n)], dtype=bool)
     choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=max_error, delta=delta,
-                              procedure="fixed_sequence")
+                              procedure="fixed_sequence", eligible=eligible)
     thr = min(float(choice.threshold), float(costs.review_cost))
-    return DecisionPolicy(costs, max_set_size=max_set_size, review_on_contradiction=review_on_contradiction,
-                          max_expected_cost=thr, review_outside_set=review_outside_set), choice
+    return dataclasses.replace(others, max_expected_cost=thr), choice
 
 
 def evaluate_oof(
@@ -148,14 +193,11 @@ def evaluate_oof(
 ) -> dict[str, object]:
     """:func:`stack_metrics` with the policy's decision for every asset (contradictions and image flags included)."""
     ids = blocks[0].asset_ids
-    decisions = []
-    for i, aid in enumerate(ids):
-        flags = [f for b in blocks if b.modality == "vision" for f in b.quality_flags.get(aid, [])]
-        sset = [grades[j] for j in np.flatnonzero(membership[i]).tolist()]
-        msgs = [str(getattr(c, "message", c)) for c in contradictions.get(aid, [])]
-        decisions.append(decide_asset(policy, proba[i], conformal_set=sset, contradictions=msgs, value=values[i],
-                                      image_flags=image_quality_flags(flags, accounted_flags),
-                                      review_on_quality=review_on_quality))
+    inputs = review_inputs(membership, blocks, contradictions, grades=grades, accounted_flags=accounted_flags)
+    decisions = [decide_asset(policy, proba[i], conformal_set=inputs.conformal_sets[i],
+                              contradictions=inputs.contradictions[i], value=values[i],
+                              image_flags=inputs.image_flags[i], review_on_quality=review_on_quality)
+                 for i in range(len(ids))]
     out: dict[str, object] = stack_metrics(proba, y, membership, grades=grades, costs=costs, values=values,
                                            decisions=decisions, max_error=max_error)
     out["contradiction_rate"] = float(np.mean([aid in contradictions for aid in ids]))

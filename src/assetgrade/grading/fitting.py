@@ -10,8 +10,9 @@ Training is out-of-fold at both levels, so no reported number is in-sample:
    out-of-fold NLL; split-conformal sets (Mondrian by asset type with a pooled fallback) are
    fitted on the cross-calibrated outputs (see :mod:`assetgrade.grading.stacking`);
 3. the review threshold on expected cost is chosen on those out-of-fold results by
-   Learn-then-Test (:func:`~assetgrade.decision.select_threshold`), so that accepted assets stay
-   under ``max_error`` misgrades with probability 1 - ``delta``.
+   Learn-then-Test (:func:`~assetgrade.decision.select_threshold`), so that the assets the whole
+   policy accepts (the other review rules applied too) stay under ``max_error`` misgrades with
+   probability 1 - ``delta``.
 
 The model version hashes the training manifest, the ontology and code versions and the
 settings; it names no module path, so moving code between modules leaves it (and every cache
@@ -35,7 +36,7 @@ from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.fusion import contradictions_for_blocks
 from assetgrade.grading.bundle import code_version
 from assetgrade.grading.cache import EvidenceCache, extract_cached, share_memos, unshare_memos
-from assetgrade.grading.decide import choose_policy, evaluate_oof
+from assetgrade.grading.decide import choose_policy, evaluate_oof, review_inputs
 from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import (
     extractor_factory,
@@ -101,12 +102,18 @@ def version_settings(grader: Grader) -> dict[str, Any]:
     return settings
 
 
-def _choose_policy(grader: Grader, proba: np.ndarray, y: np.ndarray, values: Sequence[float | None]) -> tuple[
-        DecisionPolicy, Any]:
-    policy, choice = choose_policy(proba, y, values, costs=grader.costs_, max_error=grader.max_error,
+def _choose_policy(grader: Grader, stack: StackFit, blocks: Sequence[EvidenceBlock], y: np.ndarray,
+                   values: Sequence[float | None], contra: Mapping[str, Any]) -> tuple[DecisionPolicy, Any]:
+    # certified on what the whole policy accepts: the out-of-fold sets, contradictions and image flags that
+    # _evaluate decides with remove assets from each candidate threshold's accepted group
+    inputs = review_inputs(stack.oof_membership, blocks, contra, grades=grader.grades_,
+                           accounted_flags=grader.accounted_flags())
+    policy, choice = choose_policy(stack.oof_proba, y, values, costs=grader.costs_, max_error=grader.max_error,
                                    delta=grader.delta, review_on_contradiction=grader.review_on_contradiction,
                                    max_set_size=getattr(grader, "max_set_size", 1),
-                                   review_outside_set=getattr(grader, "review_outside_set", True))
+                                   review_outside_set=getattr(grader, "review_outside_set", True),
+                                   conformal_sets=inputs.conformal_sets, contradictions=inputs.contradictions,
+                                   image_flags=inputs.image_flags, review_on_quality=grader.review_on_quality)
     fixed = getattr(grader, "max_expected_cost", None)  # graders pickled before it have none
     if fixed is not None:
         policy = dataclasses.replace(policy, max_expected_cost=fixed)
@@ -267,7 +274,7 @@ def fit_grader(
     grader.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
     grader.calibration_ = stack.calibration
     contra = contradictions_for_blocks(ev_blocks, grader.grades_)
-    grader.policy_, grader.threshold_choice_ = _choose_policy(grader, stack.oof_proba, ev_y, ev_values)
+    grader.policy_, grader.threshold_choice_ = _choose_policy(grader, stack, ev_blocks, ev_y, ev_values, contra)
     metrics = _evaluate(grader, stack, ev_blocks, ev_y, ev_values, ev_types, contra, grader.policy_)
     metrics["evaluated_on"] = f"calibration set ({len(cal)} assets)" if cal else "out-of-fold"
     metrics["calibration"] = stack.calibration
@@ -280,7 +287,7 @@ def fit_grader(
     for b, eb in zip(oof, ev_blocks, strict=True):
         say(f"single-modality reference: {b.modality}")
         single = fit_stack([b], y, grp, mtypes, held_out=held([eb]), **k_kw)  # type: ignore[arg-type]
-        pol, _ = _choose_policy(grader, single.oof_proba, ev_y, ev_values)
+        pol, _ = _choose_policy(grader, single, [eb], ev_y, ev_values, {})
         grader.single_[b.modality] = (single, pol)
         metrics["per_modality"][b.modality] = pm = _evaluate(grader, single, [eb], ev_y, ev_values, ev_types, {},
                                                                   pol)
