@@ -84,8 +84,9 @@ class Grader:
     Attributes
     ----------
     version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_,
-    train_ids_ (the assets it learned from), oof_ (out-of-fold or calibration-set distributions),
-    labels_as_of_, labels_seq_ and labels_seq_hash_ (when, and after which audit event, fit read a workspace's labels)
+    train_ids_ (the assets it learned from), train_files_ (the sha256 of their image and series files),
+    oof_ (out-of-fold or calibration-set distributions), labels_as_of_, labels_seq_ and labels_seq_hash_
+    (when, and after which audit event, fit read a workspace's labels)
 
     Examples
     --------
@@ -119,6 +120,9 @@ class Grader:
     code_version_: str
     n_train_: int
     train_ids_: list[str]
+    train_files_: tuple[str, ...]
+    """Sorted sha256 of the training assets' image and series files (``grading.training.file_hashes``), so
+    out-of-sample scoring knows them after those assets are deleted or their files replaced; older bundles lack it."""
     n_calibration_: int
     trained_at_: str
     labels_as_of_: str | None

@@ -8,6 +8,8 @@ sample, so its ordinary grade distribution serves, unless it holds a stored file
 series, same sha256) of an asset it learned from: the grader's extractors saw that file beside the
 training asset's label (a nearest-neighbour head or a PatchCore bank reads it back), which is why
 ``Grader.fit`` keeps assets linked by identical files in one fold (``grading.training.linked_groups``).
+Fit keeps those files' sha256 (``train_files_``, :func:`~assetgrade.grading.training.file_hashes`),
+so the match holds after a training asset is deleted or its files replaced.
 Such an asset has no out-of-sample distribution: its row is NaN and its source
 ``"shares-training-file"``. An asset it learned from but holds no out-of-fold row for (a grader
 fitted with a separate calibration set, or saved before ``train_ids_`` was kept) has none either:
@@ -45,19 +47,23 @@ def out_of_sample_proba(
     that holds an image or series file (same sha256) of one it did (NaN: the grader saw that file
     with the training asset's label); ``"none"``: learned from without an out-of-fold row (NaN).
 
-    The training assets' files are read from ``records`` and ``training`` (e.g. all the
-    workspace's assets when only some are scored): the records there whose id the grader learned
-    from. A training asset in neither, or whose files changed since the fit, cannot be matched.
+    The training assets' files are the grader's ``train_files_`` (kept by fit: a copy of a file the
+    grader learned from is matched after its asset was deleted or given other files). A grader saved
+    before fit kept them has them read from ``records`` and ``training`` (e.g. all the workspace's
+    assets when only some are scored): the records there whose id the grader learned from; a
+    training asset in neither, or whose files changed since the fit, cannot be matched then.
     """
-    from assetgrade.grading.training import _files  # what links assets in fit's folds links them here too
+    from assetgrade.grading.training import file_hashes  # what links assets in fit's folds links them here too
 
     grades = list(grader.grades_)
     oof = getattr(grader, "oof_", None) or {}
     oof_row = {a: i for i, a in enumerate(oof.get("asset_ids", []))}
     trained = getattr(grader, "train_ids_", None)
     learned = set(trained) if trained is not None else None
-    seen = {sha for r in (*records, *(training or ())) if learned is not None and r.asset_id in learned
-            for sha in _files(r)}
+    kept = getattr(grader, "train_files_", None)  # graders saved before fit kept them: read the training records
+    seen = set(kept) if kept is not None else {
+        sha for r in (*records, *(training or ())) if learned is not None and r.asset_id in learned
+        for sha in file_hashes(r)}
     out = np.full((len(records), len(grades)), np.nan)
     sources: list[Source] = []
     to_grade: list[int] = []
@@ -66,7 +72,7 @@ def out_of_sample_proba(
             out[i] = np.asarray(oof["proba"][oof_row[rec.asset_id]], dtype=np.float64)
             sources.append("out-of-fold")
         elif learned is not None and rec.asset_id not in learned:
-            if any(sha in seen for sha in _files(rec)):
+            if any(sha in seen for sha in file_hashes(rec)):
                 sources.append("shares-training-file")
             else:
                 to_grade.append(i)

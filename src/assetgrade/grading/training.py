@@ -31,6 +31,7 @@ __all__ = [
     "ensure_builtin_extractors",
     "extractor_factory",
     "feature_names_of",
+    "file_hashes",
     "linked_groups",
     "linked_units",
     "manifest_hash",
@@ -64,8 +65,18 @@ def manifest_hash(records: Sequence[AssetRecord], labels: Sequence[str | None]) 
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def _files(record: AssetRecord) -> list[str]:
-    """The content hashes of an asset's image and series files (what two assets can hold identically)."""
+def file_hashes(record: AssetRecord) -> list[str]:
+    """The content hashes (sha256) of an asset's image and series files: what two assets can hold identically.
+
+    Training links assets holding one of these in one fold (:func:`linked_groups`), a calibration asset
+    holding one of a training asset's is not held out (:func:`shared_with_training`), and out-of-sample
+    scoring does not count an asset holding one the grader learned from (``Grader.train_files_``). Log
+    texts are left out: template entries are shared by unrelated assets.
+
+    >>> from assetgrade.store.records import ImageRef, SeriesRef
+    >>> file_hashes(AssetRecord("a", images=(ImageRef("i", "s1", bytes),), series=(SeriesRef("s", "s2", bytes),)))
+    ['s1', 's2']
+    """
     return [*(i.sha256 for i in record.images), *(s.sha256 for s in record.series)]
 
 
@@ -118,7 +129,7 @@ def linked_groups(records: Sequence[AssetRecord], groups: Sequence[str]) -> list
     keys: list[str] = []
     for rec, g in zip(records, groups, strict=True):
         # the group itself first (under a key no file hash can equal), so a group without files counts too
-        for key in ("\0group\0" + g, *_files(rec)):
+        for key in ("\0group\0" + g, *file_hashes(rec)):
             units.append(g)
             keys.append(key)
     root = dict(zip(units, linked_units(units, keys), strict=True))
@@ -135,13 +146,13 @@ def shared_with_training(train: Sequence[AssetRecord], train_groups: Sequence[st
     rest on their not being.
     """
     ids = {r.asset_id for r in train}
-    files = {sha: r.asset_id for r in train for sha in _files(r)}
+    files = {sha: r.asset_id for r in train for sha in file_hashes(r)}
     named = set(train_groups or ())
     out = []
     for k, r in enumerate(held):
         if r.asset_id in ids:
             out.append(f"{r.asset_id} (a training asset)")
-        elif (sha := next((x for x in _files(r) if x in files), None)) is not None:
+        elif (sha := next((x for x in file_hashes(r) if x in files), None)) is not None:
             out.append(f"{r.asset_id} (holds the file {sha[:12]} of training asset {files[sha]})")
         elif held_groups is not None and held_groups[k] in named:  # empty unless both were given
             out.append(f"{r.asset_id} (in training group {held_groups[k]!r})")
