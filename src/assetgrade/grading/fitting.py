@@ -41,6 +41,7 @@ from assetgrade.grading.stacking import StackFit, fit_stack
 from assetgrade.grading.training import (
     extractor_factory,
     feature_names_of,
+    file_hashes,
     linked_groups,
     manifest_hash,
     out_of_fold_block,
@@ -305,6 +306,9 @@ def fit_grader(
     grader.code_version_ = code_version()
     grader.n_train_ = len(records)
     grader.train_ids_ = [r.asset_id for r in records]
+    # the files it learned from, kept so out-of-sample scoring knows a copy of one after its asset is deleted or
+    # changed (sorted: a set pickles in hash-seed order, and the pickle's bytes should not depend on it)
+    grader.train_files_ = tuple(sorted({sha for r in records for sha in file_hashes(r)}))
     grader.n_calibration_ = len(cal)
     grader.trained_at_ = datetime.now(UTC).isoformat(timespec="seconds")
     # labels stored after this are ones the model never saw (the new-labels retrain trigger counts from it)
