@@ -152,7 +152,10 @@ def parse_csv(text: str, *, where: str, bad_lines: Mapping[int, str] | None = No
     malformed quote is an error on its row and the reader goes on with the next line; a quote
     never closed ends the rows with an error on the row that opened it instead of swallowing every
     row after it. ``bad_lines`` ({line: reason}, from :func:`read_text`) marks rows that did not
-    decode. Cells are stripped of surrounding blanks unless ``strip`` is False.
+    decode. A row with more cells than the header, or fewer (a line cut off, or a separator
+    missing: no caller reads absent cells as empty; only unnamed columns at the header's end may be
+    left off), is an error naming the expected and found counts. Cells are stripped of surrounding
+    blanks unless ``strip`` is False.
     """
     bad_lines = bad_lines or {}
     text = text.removeprefix("\ufeff")
@@ -176,6 +179,9 @@ def parse_csv(text: str, *, where: str, bad_lines: Mapping[int, str] | None = No
         raise IngestError(f"column(s) {', '.join(twice)} appear more than once in the header; which one "
                           "holds the value would be a guess", where=f"{where}:row 1")
     sep = delimiter
+    named = len(header)
+    while named and not header[named - 1]:  # a header line ending in separators: rows may stop before them
+        named -= 1
 
     def rows() -> Iterator[CsvRow | tuple[int, str]]:
         start = reader.line_num + 1
@@ -205,6 +211,11 @@ def parse_csv(text: str, *, where: str, bad_lines: Mapping[int, str] | None = No
             if len(cells) > len(header):
                 yield line, (f"{len(cells)} cells but the header has {len(header)} columns (an unquoted {sep!r}"
                              " in a text?)")
+                continue
+            if len(cells) < named:  # padding it would read a cut-off line as a row with empty cells
+                yield line, (f"{len(cells)} cells but the header {'has' if named == len(header) else 'names'} {named} "
+                             f"columns: no cell for "
+                             f"{', '.join(header[len(cells):named])} (a truncated line, or a missing {sep!r}?)")
                 continue
             values = {h: ((cells[i].strip() if strip else cells[i]) if i < len(cells) else "")
                       for i, h in enumerate(header)}

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from assetgrade.datasets.work_orders import load_work_orders, read_work_orders
+from assetgrade.datasets.work_orders import load_work_orders, read_labelled_texts, read_work_orders
 from assetgrade.errors import ValidationError
 
 CSV = """BscStartDate,Asset,OriginalShorttext,PMType,Cost
@@ -92,3 +92,15 @@ def test_separator_is_read_from_the_first_line_of_a_cr_only_file() -> None:
     text = head + f"\r2004-07-01;A;{note};PM01;5\r2004-07-02;A;crack;PM01;6\r"
     wo = read_work_orders(io.StringIO(text), source="mac.csv")
     assert wo.errors == [] and [e.text for e in wo.by_asset["A"]] == [note, "crack"]
+
+
+def test_a_truncated_last_line_is_an_error_naming_file_and_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the last line cut off mid-write was read as an entry without PM type and cost
+    f = tmp_path / "wo.csv"
+    f.write_text("BscStartDate,Asset,OriginalShorttext,PMType,Cost\n2004-07-01,A,BUCKET WON'T OPEN,PM01,183.05\n"
+                 "2004-07-02,A,REPLACE HO", encoding="utf-8")
+    wo = load_work_orders(f)
+    assert wo.n_entries == 1 and [e.where for e in wo.errors] == [f"{f}:3"]
+    assert wo.errors[0].reason.startswith("3 cells but the header has 5 columns: no cell for PMType, Cost")
+    texts = read_labelled_texts(f, "OriginalShorttext", "PMType")
+    assert texts.n_rows == 2 and texts.labels == ["PM01"] and [e.where for e in texts.errors] == [f"{f}:3"]
