@@ -12,7 +12,7 @@ from rich.table import Table
 
 from assetgrade.cli.choices import LabelAs, NumericTime, Origin
 from assetgrade.cli.console import console, err_console, live_display, styled, tell_interrupted
-from assetgrade.cli.options import input_file
+from assetgrade.cli.options import input_file, input_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -146,7 +146,8 @@ def _manifest(
 
 
 def _folder(
-    root: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per class.")],
+    root: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per class.",
+                                         callback=input_folder("folder of class folders"))],
     label_as: Annotated[LabelAs, typer.Option("--label-as", help="The class is a defect, a grade, or none.")] = (
         "defect"),
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -168,9 +169,12 @@ def _folder(
 
 
 def _voc(
-    root: Annotated[Path, typer.Argument(help="VOC folder with annotations/ (or Annotations/) and images/.")],
-    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: ROOT/images).")] = None,
-    annotations: Annotated[Path | None, typer.Option("--annotations", help="XML folder.")] = None,
+    root: Annotated[Path, typer.Argument(help="VOC folder with annotations/ (or Annotations/) and images/.",
+                                         callback=input_folder("VOC folder"))],
+    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: ROOT/images).",
+                                                callback=input_folder("folder of images"))] = None,
+    annotations: Annotated[Path | None, typer.Option("--annotations", help="XML folder.",
+                                                     callback=input_folder("folder of VOC XML files"))] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
@@ -192,8 +196,10 @@ def _voc(
 
 
 def _coco(
-    annotation_file: Annotated[Path, typer.Argument(help="COCO annotations JSON.")],
-    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: the JSON's folder).")] = None,
+    annotation_file: Annotated[Path, typer.Argument(help="COCO annotations JSON.",
+                                                    callback=input_file("COCO annotations JSON"))],
+    images: Annotated[Path | None, typer.Option("--images", help="Image folder (default: the JSON's folder).",
+                                                callback=input_folder("folder of images"))] = None,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
@@ -212,8 +218,10 @@ def _coco(
 
 
 def _yolo(
-    root: Annotated[Path, typer.Argument(help="YOLO folder with images/ and labels/.")],
-    classes_file: Annotated[Path, typer.Option("--classes", help="classes.txt or data.yaml with names.")],
+    root: Annotated[Path, typer.Argument(help="YOLO folder with images/ and labels/.",
+                                         callback=input_folder("YOLO folder"))],
+    classes_file: Annotated[Path, typer.Option("--classes", help="classes.txt or data.yaml with names.",
+                                               callback=input_file("class-name file"))],
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
     asset_type: Annotated[str | None, ASSET_TYPE] = None,
@@ -264,7 +272,7 @@ def _series(
 
 
 def _work_orders(
-    path: Annotated[Path, typer.Argument(help="Work-order CSV.")],
+    path: Annotated[Path, typer.Argument(help="Work-order CSV.", callback=input_file("work-order CSV"))],
     text_col: Annotated[str, typer.Option("--text-col", help="Column of the note text.")] = "OriginalShorttext",
     date_col: Annotated[str | None, typer.Option("--date-col", help="Column of the date; \"\" when the file has"
                                                  " none.")] = "BscStartDate",
