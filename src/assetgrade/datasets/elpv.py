@@ -34,7 +34,10 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
 
     ``labels.csv`` is UTF-8 (a byte-order mark and Windows line endings are fine), one
     ``path probability type`` row per image; an image listed twice (or two with one file stem, its
-    evidence id) is refused, naming both lines.
+    evidence id) is refused, naming both lines. An image that cannot be read, or is not one, is
+    listed all the same: loading it raises an error naming its path and id, so a benchmark
+    reports it and goes on (:func:`~assetgrade.datasets.image_folder.image_ref_from_file`); a
+    copy holding none of the listed images is refused.
     """
     root = data_dir if data_dir is not None else _package_root()
     labels_csv = root / "labels.csv"
@@ -69,7 +72,10 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
             what = "is listed again" if prev == rel else f"has the id {stem!r} of {prev}"
             raise ValidationError(f"{rel} {what} (first on line {at})", where=f"{labels_csv}:{lineno}")
         first_line[stem] = (rel, lineno)
-        refs.append(image_ref_from_file(root / rel, evidence_id=stem))
+        refs.append(image_ref_from_file(root / rel, evidence_id=stem, root=root))
         labels.append(ELPV_CLASSES[level])
         attrs.append({"cell_type": cell_type, "defect_probability": p})
+    if refs and not any((root / rel).is_file() for rel, _ in first_line.values()):
+        raise ValidationError(f"none of the {len(refs)} images labels.csv lists is there (e.g. {rel}); give the "
+                              "folder holding labels.csv and images/", where=str(root))
     return LabelledImages(name="elpv", refs=refs, labels=labels, classes=ELPV_CLASSES, ordinal=True, attributes=attrs)

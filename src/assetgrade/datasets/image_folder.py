@@ -13,7 +13,8 @@ from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.ingest.folders import IMAGE_SUFFIXES, find_images
 from assetgrade.store.records import ImageRef
 
-__all__ = ["IMAGE_SUFFIXES", "LabelledImages", "find_image_files", "image_ref_from_file", "load_image_folder"]
+__all__ = ["IMAGE_SUFFIXES", "LabelledImages", "find_image_files", "image_ref_from_file", "image_where",
+           "load_image_folder"]
 
 
 
@@ -60,29 +61,68 @@ class LabelledImages:
         )
 
 
-def _read(path: Path, sha256: str) -> bytes:
+def _read(path: Path, sha256: str, where: str) -> bytes:
     """The file's bytes, refused when they are no longer those hashed when the set was listed: features are
     cached by that hash, so an image edited in between would be remembered under its old content's name."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise NotFoundError(f"cannot read image {path}: {exc}") from exc
+        raise NotFoundError(f"{where}: cannot read the file: {exc.strerror or exc}") from exc
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValidationError("the file changed since the data set was listed (its sha256 differs); run again",
-                              where=str(path))
+                              where=where)
     return data
 
 
+def _refuse(reason: str, where: str) -> bytes:
+    """``load_bytes`` of an image found unreadable when the set was listed: a fresh error on each call."""
+    raise ValidationError(reason, where=where)
+
+
+def image_where(path: Path, evidence_id: str, root: Path | None = None) -> str:
+    """How messages name an image: ``image <id> (<path under root>)``, or ``image <path>`` when that is its id.
+
+    >>> image_where(Path("neu/images/crazing/crazing_2.jpg"), "crazing_2", Path("neu"))
+    'image crazing_2 (images/crazing/crazing_2.jpg)'
+    >>> image_where(Path("set/bad/3.png"), "bad/3.png", Path("set"))
+    'image bad/3.png'
+    """
+    rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
+    return f"image {rel}" if rel == evidence_id else f"image {evidence_id} ({rel})"
+
+
 def image_ref_from_file(
-    path: Path, *, evidence_id: str | None = None, boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
+    path: Path, *, evidence_id: str | None = None,
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = (), root: Path | None = None,
 ) -> ImageRef:
-    """An ImageRef for a file on disk: content hash now, bytes loaded lazily (and checked against that hash)."""
+    """An ImageRef for a file on disk: content hash now, bytes loaded lazily (and checked against that hash).
+
+    A file that cannot be read, or whose header is not that of an image the vision extractor
+    decodes (checked now, header only), still gives a ref: its ``load_bytes`` raises the error,
+    naming the file by its path under ``root`` and its evidence id (:func:`image_where`), so a
+    batch that decodes the set reports it with its other unreadable images and goes on. An
+    unreadable file's ``sha256`` is one of its path, shared with no other file. Damage past the
+    header (a JPEG cut off in its pixel data) shows only when the image is decoded.
+    """
+    from assetgrade.ingest.images import image_size
+
+    evidence_id = evidence_id or path.name
+    where = image_where(path, evidence_id, root)
     try:
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError as exc:
-        raise NotFoundError(f"cannot read image {path}: {exc}") from exc
-    return ImageRef(evidence_id=evidence_id or path.name, sha256=sha, load_bytes=partial(_read, path, sha),
-                    boxes=boxes)
+        sha = hashlib.sha256(f"unreadable file\x00{path.resolve()}".encode()).hexdigest()
+        reason = f"cannot read the file: {exc.strerror or exc}"
+        return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=partial(_refuse, reason, where), boxes=boxes)
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        if not data:
+            raise ValidationError("empty image file (0 bytes)", where=where)
+        image_size(path, where=where)
+    except ValidationError as exc:
+        return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=partial(_refuse, exc.reason, where),
+                        boxes=boxes)
+    return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=partial(_read, path, sha, where), boxes=boxes)
 
 
 def find_image_files(folder: Path) -> list[Path]:
@@ -97,7 +137,8 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
     Images in sub-folders of a class folder belong to that class; each image's evidence id is
     its path under ``root`` (``crack/site2/001.jpg``). Hidden files and folders are skipped. A
     class folder with no image is an error naming it: a class the benchmark can never see would
-    still count in its macro averages.
+    still count in its macro averages. An image that cannot be read, or is not one, is listed
+    all the same and named when loaded (:func:`image_ref_from_file`).
     """
     if not root.is_dir():
         if root.exists():
@@ -117,7 +158,7 @@ def load_image_folder(root: Path, *, classes: Sequence[str] | None = None, ordin
         if not files:
             empty.append(cls)
         for f in files:
-            refs.append(image_ref_from_file(f, evidence_id=f.relative_to(root).as_posix()))
+            refs.append(image_ref_from_file(f, evidence_id=f.relative_to(root).as_posix(), root=root))
             labels.append(cls)
     if len(order) - len(empty) < 2:
         raise ValidationError(f"need images in at least 2 class folders (DIR/<class>/<images>), found "

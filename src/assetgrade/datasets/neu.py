@@ -58,7 +58,10 @@ def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> L
 
     Each image's evidence id is its file stem, which also names its annotation
     (``annotations/<stem>.xml``): two images with one stem (in two class folders, or with two
-    suffixes) are refused, naming both, and so is a class folder without an image.
+    suffixes) are refused, naming both, and so is a class folder without an image. An image that
+    cannot be read, or is not one, is listed all the same: loading it raises an error naming its
+    path under ``data_dir`` and its id (``image crazing_2 (images/crazing/crazing_2.jpg): ...``),
+    so a benchmark reports it and goes on.
     """
     root = dataset_dir("neu-det", data_dir)
     img_root = root / "images"
@@ -89,6 +92,6 @@ def load_neu(data_dir: Path | None = None, *, per_class: int | None = None) -> L
         for f in files:
             ann = ann_root / f"{f.stem}.xml"
             boxes = parse_voc(ann) if ann.exists() else ()
-            refs.append(image_ref_from_file(f, evidence_id=f.stem, boxes=boxes))
+            refs.append(image_ref_from_file(f, evidence_id=f.stem, boxes=boxes, root=root))
             labels.append(cls)
     return LabelledImages(name="neu", refs=refs, labels=labels, classes=NEU_CLASSES)
