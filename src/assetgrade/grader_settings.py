@@ -227,8 +227,10 @@ def grader_problems(settings: Mapping[str, Any], base: Path | None = None) -> li
     return _extractor_problems(grader, settings, base)
 
 
-def _extractor_problems(grader: Grader, settings: Mapping[str, Any], base: Path | None) -> list[ConfigProblem]:
-    """The RUL model and extractors ``grader`` names, built as ``fit`` would; each problem's key under ``grader:``."""
+def _extractor_problems(grader: Grader, settings: Mapping[str, Any], base: Path | None, *,
+                        unused: bool = True) -> list[ConfigProblem]:
+    """The RUL model and extractors ``grader`` names, built as ``fit`` would; each problem's key under ``grader:``.
+    ``unused``: also name settings of an extractor the grader does not use (harmless to ``fit``)."""
     from assetgrade.grading.training import extractor_factory
 
     key = _key_of(settings, "extractor_settings")
@@ -238,7 +240,7 @@ def _extractor_problems(grader: Grader, settings: Mapping[str, Any], base: Path 
         return [ConfigProblem((*key, "sensors", "rul_model"), _reason(exc))]
     problems: list[ConfigProblem] = []
     names = [e for e in grader.extractors if isinstance(e, str)]
-    for name in sorted(set(resolved) - set(names)):
+    for name in sorted(set(resolved) - set(names)) if unused else ():
         problems.append(ConfigProblem((*key, name), f"no extractor {name!r} is used (extractors: {names})"))
     read_by: dict[str, list[str]] = {}
     for name in names:
@@ -266,10 +268,11 @@ def check_grader_settings(settings: Mapping[str, Any], base: Path | None = None)
 def workspace_grader(config: WorkspaceConfig, base: Path | None = None, **given: Any) -> Grader:
     """The Grader ``train`` fits: the workspace's ``grader:`` and ``policy:`` settings with ``given`` (CLI
     options, None: as configured) on top, its extractors and RUL model checked as :func:`grader_problems`
-    checks them; a problem is a :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
+    checks them (settings of an extractor left out are not a problem here); a problem is a
+    :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
     settings = workspace_grader_settings(config)
     grader = grader_from_settings(settings, **given)
-    problems = _extractor_problems(grader, settings, base)
+    problems = _extractor_problems(grader, settings, base, unused=False)  # --extractors may leave some out
     if problems:
         raise config.error(problems)
     return grader

@@ -101,3 +101,11 @@ def test_the_checks_give_the_key_path_and_the_reason(tmp_path: Path) -> None:
     assert ConfigProblem(("grader", "fuser", "C"), "C=0 must be a finite number > 0") in problems, problems
     assert any(p.key == ("drift", "windw") and p.reason.startswith("unknown key") for p in problems), problems
     assert any(p.key == ("polcy",) and "a misspelling of 'policy'" in p.reason for p in problems), problems
+
+
+def test_train_leaving_an_extractor_out_keeps_its_settings_unblamed(tmp_path: Path) -> None:
+    from assetgrade.grader_settings import workspace_grader
+
+    ws, _ = _ws(tmp_path, "grader:\n  extractor_settings:\n    vision: {coreset_size: 300}\n")
+    with Workspace.open(ws) as w:
+        assert workspace_grader(w.config, ws, extractors=["text"]).extractors == ("text",)
