@@ -69,3 +69,15 @@ def test_every_time_shown_says_it_is_utc(tmp_path: Path) -> None:
     assert 'id="label-request"' in requested and not TIME.search(requested.split('<main id="main">')[1])
     main = requests.split('<main id="main">')[1]
     assert " UTC · " in main and not TIME.search(main)
+
+
+def test_a_missing_modality_is_said_not_left_out(tmp_path: Path) -> None:
+    ws, c = _client(tmp_path)
+    with c:
+        bare, logged = c.get("/ui/assets/tie").text, c.get("/ui/assets/cheaper").text
+    ws.close()
+    # "No images." was said, while an asset without a log or sensor series just had no such section: a reviewer
+    # could not tell evidence that does not exist from evidence the page did not show
+    assert 'id="no-logs"' in bare and "No maintenance log entries." in bare
+    assert 'id="no-series"' in bare and "No sensor series." in bare
+    assert 'id="no-logs"' not in logged and "seal replaced" in logged
