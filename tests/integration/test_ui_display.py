@@ -81,3 +81,16 @@ def test_a_missing_modality_is_said_not_left_out(tmp_path: Path) -> None:
     assert 'id="no-logs"' in bare and "No maintenance log entries." in bare
     assert 'id="no-series"' in bare and "No sensor series." in bare
     assert 'id="no-logs"' not in logged and "seal replaced" in logged
+
+
+def test_a_right_to_left_override_in_an_id_stays_inside_it_in_the_window_title(tmp_path: Path) -> None:
+    ws, c = _client(tmp_path)
+    rtl = "pump-\u202eevil"
+    with ws.session() as s:
+        add_asset(s, rtl, asset_type="pump")
+    with c:
+        html = c.get(f"/ui/assets/{rtl}").text
+    ws.close()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    # the override reversed " · assetgrade review" after it in the tab and history ("weiver edargtessa · ")
+    assert title is not None and title.group(1) == f"\u2068{rtl}\u2069 · assetgrade review"
