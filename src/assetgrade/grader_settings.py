@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from assetgrade.config import ConfigError, ConfigProblem
 from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.workspace import workspace_costs
 
 if TYPE_CHECKING:
     from assetgrade.config import WorkspaceConfig
-    from assetgrade.decision.costs import CostConfig
     from assetgrade.grader import Grader
     from assetgrade.store.records import AssetRecord
 
@@ -276,19 +276,6 @@ def workspace_grader(config: WorkspaceConfig, base: Path | None = None, **given:
     if problems:
         raise config.error(problems)
     return grader
-
-
-def workspace_costs(config: WorkspaceConfig, grades: tuple[str, ...] | None) -> CostConfig:
-    """The ``costs:`` section as a :class:`~assetgrade.decision.costs.CostConfig` on ``grades`` (the ontology's);
-    a bad key or value is a :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
-    from assetgrade.decision.costs import CostConfig
-
-    section = config.section("costs")
-    try:
-        return CostConfig.from_dict(section, where="costs", grades=grades)
-    except ValidationError as exc:  # where: costs, then the dotted path of the field refused
-        key = tuple(exc.where.split(".")) if exc.where else ("costs",)
-        raise config.error([ConfigProblem(key, exc.reason)]) from exc
 
 
 def config_problems(config: WorkspaceConfig, base: Path) -> list[ConfigProblem]:

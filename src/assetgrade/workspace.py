@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from assetgrade.config import CONFIG_NAME, WorkspaceConfig, load_config, save_config
+from assetgrade.config import CONFIG_NAME, ConfigProblem, WorkspaceConfig, load_config, save_config
 from assetgrade.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.engine import current_revision, head_revision, make_engine, schema_mismatch, upgrade
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from assetgrade.decision.costs import CostConfig
     from assetgrade.ontology import Ontology
 
-__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path", "sqlite_file"]
+__all__ = ["DB_NAME", "GRADER_DIR", "STORE_ENV", "SUBDIRS", "Workspace", "config_path", "sqlite_file",
+           "workspace_costs"]
 
 GRADER_DIR = "grader"
 """The folder under ``models/`` where ``assetgrade train`` saves the grader."""
@@ -161,8 +162,6 @@ class Workspace:
         :func:`~assetgrade.decision.costs.default_prices` for that scale.
         A bad key or value is named where ``assetgrade.yaml`` writes it (file, line, column, key).
         """
-        from assetgrade.grader_settings import workspace_costs
-
         return workspace_costs(self.config, tuple(self.ontology().grades.names))
 
     def ontology(self) -> Ontology:
@@ -266,3 +265,16 @@ class Workspace:
                 raise
             finally:
                 session.close()
+
+
+def workspace_costs(config: WorkspaceConfig, grades: tuple[str, ...] | None) -> CostConfig:
+    """The ``costs:`` section as a :class:`~assetgrade.decision.costs.CostConfig` on ``grades`` (the ontology's);
+    a bad key or value is a :class:`~assetgrade.config.ConfigError` naming where the file writes it."""
+    from assetgrade.decision.costs import CostConfig
+
+    section = config.section("costs")
+    try:
+        return CostConfig.from_dict(section, where="costs", grades=grades)
+    except ValidationError as exc:  # where: costs, then the dotted path of the field refused
+        key = tuple(exc.where.split(".")) if exc.where else ("costs",)
+        raise config.error([ConfigProblem(key, exc.reason)]) from exc
