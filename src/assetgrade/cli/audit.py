@@ -147,7 +147,7 @@ def _grader_probs(ws: Any, records: Any, everything: Any) -> dict[str, Any] | No
     if shared:
         err_console.print(f"label_noise: {shared} asset(s) the grader did not learn from hold an image or series "
                           "file of one it did (same sha256); its distribution for them is not out of sample, so "
-                          "they are not scored", style="yellow")
+                          "they are not scored", style="yellow", soft_wrap=True)
     acc = grader.metrics_.get("accuracy")
     source = (f"out-of-sample distributions of {grader.version_} ({n_oof} out-of-fold, {n_graded} graded"
               + (f", {shared} sharing a training asset's file left out" if shared else "")

@@ -184,7 +184,7 @@ def _check(
     config = parse_config(text, str(path))
     problems = check_workspace_config(config, folder)
     for p in problems:
-        err_console.print(styled("red", "✗", f" {config.locate(p)}"), highlight=False)
+        err_console.print(styled("red", "✗", f" {config.locate(p)}"), highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(2)
     console.print(styled("green", "✓", f" {path}: settings are valid"))
@@ -205,7 +205,7 @@ def _check_data(folder: Path, store: str | None) -> None:
         grades = ws.ontology().grades.names
         check = check_training_data(records, workspace_grader_settings(ws.config), grades, base=folder)
     for p in check.problems:
-        err_console.print(styled("red", "✗", f" {p}"), highlight=False)
+        err_console.print(styled("red", "✗", f" {p}"), highlight=False, soft_wrap=True)
     for w in check.warnings:
         console.print(styled("yellow", "!", f" {w}"), highlight=False)
     console.print(check.summary(), highlight=False)

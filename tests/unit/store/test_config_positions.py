@@ -76,3 +76,13 @@ def test_config_set_names_no_line_of_a_text_it_did_not_write(tmp_path: Path) -> 
     assert isinstance(res.exception, ValidationError), res.output
     assert res.exception.where == f"{path}:policy.coverage", res.exception.where  # the value given, not a line
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_config_check_lines_are_not_broken_at_the_terminal_width(tmp_path: Path) -> None:
+    # a narrow terminal (pytest-xdist's workers set COLUMNS=80): rich cut 'assetgrade.yaml' inside the path
+    Workspace.init(tmp_path / "ws").close()
+    path = tmp_path / "ws" / CONFIG_NAME
+    path.write_text(HEAD + "polcy:\n  coverage: 0.8\n", encoding="utf-8")
+    res = CliRunner().invoke(build_app(), ["config", "check", "-w", str(tmp_path / "ws")], env={"COLUMNS": "40"})
+    assert res.exit_code == 2
+    assert f"{path}:line 3:column 1:polcy: unknown key, a misspelling of 'policy'?" in res.output
