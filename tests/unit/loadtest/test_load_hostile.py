@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.unit.loadtest.servers import serving
 
 from assetgrade.errors import AssetgradeError, ValidationError
 from assetgrade.loadtest.bench import TARGETS, service_metrics
@@ -76,22 +76,8 @@ def broken_server() -> Iterator[str]:
     async def truncated(_request: web.Request) -> web.Response:
         return web.Response(status=201, body=b'{"id": "rv_1", "asset', content_type="application/json")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", truncated)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with serving(truncated) as url:
+        yield url
 
 
 def test_an_unreadable_2xx_answer_is_an_error_not_a_success(broken_server: str) -> None:

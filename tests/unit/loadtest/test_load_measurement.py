@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.unit.loadtest.servers import serving
 
 from assetgrade.loadtest.bench import TARGETS, service_metrics
 from assetgrade.loadtest.load import Accepted, LoadRun, Sample, _reader, _timed, summarise
@@ -171,22 +171,8 @@ def silent_server() -> Iterator[str]:
         await asyncio.sleep(3600)
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", stuck)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with serving(stuck, shutdown_timeout=0.1) as url:
+        yield url
 
 
 def test_time_outs_refusals_and_5xx_are_counted_apart(silent_server: str) -> None:
@@ -219,22 +205,8 @@ def ok_server() -> Iterator[str]:
     async def ok(_request: web.Request) -> web.Response:
         return web.json_response({})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", ok)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with serving(ok) as url:
+        yield url
 
 
 def test_a_run_cut_by_max_requests_measures_its_rate_over_the_window_it_ran(ok_server: str) -> None:

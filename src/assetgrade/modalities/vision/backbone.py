@@ -81,20 +81,15 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 def load_efficientnet_lite(name: str, image_size: int) -> Any:
     """Pretrained torch model ``name`` (``lite0``/``lite2``), static padding for ``image_size``, eval mode."""
-    if name not in BACKBONES:
-        raise ValidationError(f"unknown backbone {name!r}; known: {sorted(BACKBONES)}", where="backbone")
-    arch, pkg, cls = BACKBONES[name]
+    path = weights_path(name)  # refuses an unknown name
+    arch = BACKBONES[name][0]
     try:
-        import importlib
-
         import torch
         from efficientnet_lite_pytorch import EfficientNet
-
-        locator = getattr(importlib.import_module(pkg), cls)
     except ImportError as exc:  # pragma: no cover - the packages are core dependencies
         raise MissingExtraError(f"the {name} backbone ({exc.name})", "vision") from exc
     model = EfficientNet.from_name(arch, image_size=image_size)
-    state = torch.load(locator.get_model_file_path(), map_location="cpu", weights_only=True)
+    state = torch.load(path, map_location="cpu", weights_only=True)  # the file runtime_tag() hashes
     missing, unexpected = model.load_state_dict(state, strict=True), None
     del missing, unexpected
     model.eval()
