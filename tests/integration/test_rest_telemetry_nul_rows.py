@@ -5,11 +5,9 @@ refuse to turn ``\\u0000`` into text, so one such row made every summary a 500 t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.pg import PG_ENV, pg_url, reset_pg
 
 from assetgrade.rest import create_app, create_token
 from assetgrade.store.auth_schema import TelemetryRecord
@@ -17,26 +15,15 @@ from assetgrade.workspace import Workspace
 
 from .conftest import SMALL_LIMITS
 
-_PG = pg_url()
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Workspace, TestClient, dict[str, str]]]:
-    if request.param == "postgresql":
-        if _PG is None:
-            pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-        reset_pg(_PG)
-        ws = Workspace.init(tmp_path / "ws", store_url=_PG)
-    else:
-        ws = Workspace.init(tmp_path / "ws")
-    with ws.session() as s:
+@pytest.fixture
+def served(store_ws: Workspace) -> Iterator[tuple[Workspace, TestClient, dict[str, str]]]:
+    """The service on a fresh workspace, on SQLite and PostgreSQL (``store_ws``), and an admin's header."""
+    with store_ws.session() as s:
         token, _ = create_token(s, name="admin", role="admin", actor="test")
-    client = TestClient(create_app(ws, SMALL_LIMITS), raise_server_exceptions=False)
+    client = TestClient(create_app(store_ws, SMALL_LIMITS), raise_server_exceptions=False)
     with client:
-        yield ws, client, {"Authorization": f"Bearer {token}"}
-    ws.close()
-    if request.param == "postgresql" and _PG is not None:
-        reset_pg(_PG)
+        yield store_ws, client, {"Authorization": f"Bearer {token}"}
 
 
 def _store(ws: Workspace, station: str, kind: str, payload: dict[str, object]) -> None:
