@@ -35,7 +35,7 @@ from assetgrade.grading.cache import (
 )
 from assetgrade.grading.decide import decide_asset, image_quality_flags
 from assetgrade.grading.fitting import fit_grader
-from assetgrade.grading.persistence import load_grader, save_grader
+from assetgrade.grading.persistence import labels_position, load_grader, save_grader
 from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
 from assetgrade.modalities.base import EvidenceBlock, Extractor
 from assetgrade.result import GradeResult
@@ -327,11 +327,16 @@ class Grader:
 
     # ---- persistence ----------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
-        """What ``bundle.json`` records: versions, manifest hash, extractor settings, metrics."""
+        """What ``bundle.json`` records: versions, manifest hash, extractor settings, metrics.
+
+        ``labels_as_of``, ``labels_seq`` and ``labels_seq_hash``: when, and after which audit event, fit read a
+        workspace's labels (None: it was given records, or it was pickled before fit kept them).
+        """
         self._check_fitted()
         return {"model_version": self.version_, "manifest_hash": self.manifest_hash_,
                 "ontology_version": self.ontology_version_, "code_version": self.code_version_,
                 "trained_at": self.trained_at_, "labels_as_of": getattr(self, "labels_as_of_", None),
+                **labels_position(self),
                 "n_train": self.n_train_, "grades": list(self.grades_),
                 "modalities": self.modalities_, "extractors": self.extractor_info_, "calibration": self.calibration_,
                 "coverage": self.coverage, "folds": self.folds, "seed": self.seed, "notes": self.notes_,
