@@ -45,6 +45,7 @@ from assetgrade.audit.drift_stats import (
     psi,
     two_proportion_test,
 )
+from assetgrade.config import YesNo
 from assetgrade.errors import ValidationError
 
 __all__ = [
@@ -70,7 +71,9 @@ class DriftPolicy(BaseModel):
 
     A key it does not have is refused by name (a misspelt ``alpah`` would otherwise leave alpha at its
     default without a word), and each threshold must be one its effect size can cross: PSI above 0,
-    a KS D in (0, 1), Cohen's h in (0, pi).
+    a KS D in (0, 1), Cohen's h in (0, pi). Values are read strictly, as the rest of ``assetgrade.yaml``
+    is: a number setting takes a number (``window: true`` is not a window of 1, nor ``"0.05"`` an alpha)
+    and ``classifier_test`` true or false, or the words yes / no (the text ``"false"`` and ``1`` are refused).
 
     Examples
     --------
@@ -78,7 +81,8 @@ class DriftPolicy(BaseModel):
     0.05
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict, as the rest of assetgrade.yaml: a YAML `true` was a window of 1 (see the docstring)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     alpha: float = Field(0.01, gt=0, lt=1, description="significance level of every test (Bonferroni within a block)")
     mmd_quantile: float = Field(0.99, gt=0.5, lt=1, description="quantile of reference self-split MMD² = threshold")
@@ -86,7 +90,7 @@ class DriftPolicy(BaseModel):
     n_permutations: int = Field(200, ge=20)
     pca_components: int = Field(32, ge=1)
     max_reference: int = Field(1000, ge=20, description="reference rows kept for the MMD comparison")
-    classifier_test: bool = True
+    classifier_test: YesNo = True
     c2st_min_auc: float = Field(0.6, gt=0.5, le=1)
     psi_threshold: float = Field(0.2, gt=0, description="PSI (feature blocks, grade mix, confidence)")
     ks_threshold: float = Field(0.1, gt=0, lt=1, description="Kolmogorov-Smirnov D (feature blocks, confidence)")
