@@ -33,7 +33,8 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
     """All ELPV cells as an ordinal labelled set; ``data_dir`` may point at another copy (labels.csv + images/).
 
     ``labels.csv`` is UTF-8 (a byte-order mark and Windows line endings are fine), one
-    ``path probability type`` row per image; an image listed twice (or two with one file stem, its
+    ``path probability type`` row per image (the attributes keep the type, probability and path as
+    ``cell_type``, ``defect_probability`` and ``file``); an image listed twice (or two with one file stem, its
     evidence id) is refused, naming both lines. An image that cannot be read, or is not one, is
     listed all the same: loading it raises an error naming its path and id, so a benchmark
     reports it and goes on (:func:`~assetgrade.datasets.image_folder.image_ref_from_file`); a
@@ -74,7 +75,7 @@ def load_elpv(data_dir: Path | None = None) -> LabelledImages:
         first_line[stem] = (rel, lineno)
         refs.append(image_ref_from_file(root / rel, evidence_id=stem, root=root))
         labels.append(ELPV_CLASSES[level])
-        attrs.append({"cell_type": cell_type, "defect_probability": p})
+        attrs.append({"cell_type": cell_type, "defect_probability": p, "file": rel})
     if refs and not any((root / rel).is_file() for rel, _ in first_line.values()):
         raise ValidationError(f"none of the {len(refs)} images labels.csv lists is there (e.g. {rel}); give the "
                               "folder holding labels.csv and images/", where=str(root))

@@ -199,10 +199,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _image_loader(path: Path) -> Callable[[], bytes]:
-    return path.read_bytes
-
-
 def _series_loader(frame: pd.DataFrame) -> Callable[[], pd.DataFrame]:
     def load() -> pd.DataFrame:
         return frame.copy()
@@ -255,7 +251,7 @@ def build_linked(
     sw = np.asarray(sensor_weights, dtype=np.float64) / np.sum(sensor_weights)
     lw = np.asarray(log_weights, dtype=np.float64) / np.sum(log_weights)
     rng = np.random.default_rng(seed)
-    elpv_root, elpv = elpv_table()
+    elpv_cells, elpv = elpv_table()
     units, texts = load_sources(source, data_dir, cmapss_subsets)
     severity = [maintie_severity(t) for t in texts]
     prepared = {k: f.sort_values("cycle").set_index("cycle").drop(columns=["unit"]) for k, f in units.items()}
@@ -323,7 +319,6 @@ def build_linked(
                 picks.append(by_sev[0][int(rng.integers(len(by_sev[0])))])
             order = rng.permutation(len(picks))
             picks = [picks[i] for i in order]
-            img_paths = [elpv_root / str(elpv.iloc[i]["path"]) for i in cells]
             series_sha = _sha(
                 key[0].encode()
                 + np.ascontiguousarray(hist.index.to_numpy()).tobytes()
@@ -347,8 +342,9 @@ def build_linked(
                     asset_type=f"pv_{row['type']}",
                     attributes={"benchmark": "linked", "split": s_name},
                     images=tuple(
-                        ImageRef(f"{aid}-img{j + 1}", _sha(path.read_bytes()), _image_loader(path), origin="real")
-                        for j, path in enumerate(img_paths)
+                        ImageRef(f"{aid}-img{j + 1}", elpv_cells.refs[i].sha256, elpv_cells.refs[i].load_bytes,
+                                 origin="real")
+                        for j, i in enumerate(cells)
                     ),
                     logs=logs,
                     series=(SeriesRef(f"{aid}-ser1", series_sha, _series_loader(hist), origin="real"),),

@@ -20,10 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assetgrade.datasets.cmapss import read_cmapss_table, unit_histories
+from assetgrade.datasets.cmapss import load_cmapss, read_cmapss_table, unit_histories
+from assetgrade.datasets.elpv import ELPV_CLASSES, load_elpv
+from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.datasets.linked_rubric import maintie_severity
+from assetgrade.datasets.maintie import load_maintie_items
 from assetgrade.datasets.paths import dataset_dir
-from assetgrade.errors import NotFoundError, ValidationError
+from assetgrade.errors import ValidationError
 
 __all__ = ["FLEET_RUL_CAP", "SAMPLES_DIR", "elpv_table", "load_sources", "make_samples", "sample_fleet"]
 
@@ -36,51 +39,46 @@ FLEET_RUL_CAP = 150.0
 """Cap of a fleet RUL model's target for these assets: above the rubric's highest band edge (125 cycles)."""
 
 
-def elpv_table() -> tuple[Path, pd.DataFrame]:
-    """The ELPV package's image folder and its labels (path, defect probability, cell type, level 0..3)."""
-    try:
-        import elpv_dataset
-    except ImportError as exc:  # pragma: no cover - a base dependency
-        raise NotFoundError("the elpv-dataset package is not installed: pip install elpv-dataset") from exc
-    root = Path(elpv_dataset.__file__).resolve().parent / "data"
-    labels = root / "labels.csv"
-    if not labels.exists():
-        raise NotFoundError(f"ELPV labels not found at {labels}")
-    data = np.genfromtxt(labels, dtype=["|S19", "<f8", "|S4"], names=["path", "probability", "type"])
+def elpv_table() -> tuple[LabelledImages, pd.DataFrame]:
+    """The ELPV package's cells (:func:`~assetgrade.datasets.elpv.load_elpv`) and their labels as a table.
+
+    Row ``i`` of the table (path under the package's data folder, defect probability, cell type,
+    level 0..3) is ``refs[i]`` of the cells.
+    """
+    cells = load_elpv()
     frame = pd.DataFrame(
         {
-            "path": np.char.decode(data["path"]),
-            "probability": data["probability"],
-            "type": np.char.decode(data["type"]),
+            "path": [str(a["file"]) for a in cells.attributes],
+            "probability": np.array([a["defect_probability"] for a in cells.attributes], dtype=np.float64),
+            "type": [str(a["cell_type"]) for a in cells.attributes],
+            "level": np.array([ELPV_CLASSES.index(lab) for lab in cells.labels], dtype=np.int64),
         }
     )
-    frame["level"] = np.rint(frame["probability"] * 3).astype(int)
-    return root, frame
+    return cells, frame
 
 
 def load_sources(
     source: str, data_dir: Path | None, subsets: Sequence[str]
 ) -> tuple[dict[tuple[str, int], pd.DataFrame], list[dict[str, Any]]]:
-    """C-MAPSS training units by (subset, unit) and the MaintIE texts, from ``source`` (``shared`` or ``sample``)."""
+    """C-MAPSS training units by (subset, unit) and the MaintIE texts, from ``source`` (``shared`` or ``sample``).
+
+    ``shared`` reads them with :func:`~assetgrade.datasets.cmapss.load_cmapss` (a sub-set's train,
+    test and RUL files) and :func:`~assetgrade.datasets.maintie.load_maintie_items`, whose checks
+    (layout, byte-order mark, cycle gaps, malformed texts) name the file.
+    """
     units: dict[tuple[str, int], pd.DataFrame] = {}
     if source == "sample":
-        table = read_cmapss_table(SAMPLES_DIR / SAMPLE_CMAPSS)
-        for u, frame in table.groupby("unit"):
-            units[("FD001", int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
-        texts = json.loads((SAMPLES_DIR / SAMPLE_MAINTIE).read_text(encoding="utf-8"))
+        tables = {"FD001": read_cmapss_table(SAMPLES_DIR / SAMPLE_CMAPSS)}
+        texts = load_maintie_items(SAMPLES_DIR / SAMPLE_MAINTIE)
     elif source == "shared":
         cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
-        for sub in subsets:
-            path = next((p for p in (cm / f"train_{sub}.txt.gz", cm / f"train_{sub}.txt") if p.exists()), None)
-            if path is None:
-                raise NotFoundError(f"C-MAPSS train_{sub}.txt(.gz) not found in {cm}")
-            table = read_cmapss_table(path)
-            for u, frame in table.groupby("unit"):
-                units[(sub, int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
-        mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
-        texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
+        tables = {sub: load_cmapss(sub, cm).train for sub in subsets}
+        texts = load_maintie_items(dataset_dir("maintie", None if data_dir is None else data_dir / "maintie"))
     else:
         raise ValidationError(f"source={source!r}; allowed: 'shared', 'sample'", where="source")
+    for sub, table in tables.items():
+        for u, frame in table.groupby("unit"):
+            units[(sub, int(u))] = frame.reset_index(drop=True)  # type: ignore[call-overload]
     return units, texts
 
 
@@ -123,8 +121,6 @@ def make_samples(
     ``n_units`` FD001 training units (the assets' histories), the first ``n_fleet_units`` FD001 test
     units with their true RUL (the fleet, :func:`sample_fleet`), ``n_texts`` MaintIE texts.
     """
-    from assetgrade.datasets.cmapss import load_cmapss
-
     rng = np.random.default_rng(seed)
     cm = dataset_dir("cmapss", None if data_dir is None else data_dir / "cmapss")
     sub = load_cmapss("FD001", cm)
@@ -138,8 +134,7 @@ def make_samples(
     _write_cmapss_rows(sub.test[sub.test["unit"].isin(fleet_units)], fpath)
     rpath = out_dir / SAMPLE_FLEET_RUL
     rpath.write_text("".join(f"{int(sub.test_rul[u])}\n" for u in fleet_units), encoding="ascii")
-    mi = dataset_dir("maintie", None if data_dir is None else data_dir / "maintie")
-    texts = json.loads((mi / "data" / "gold_release.json").read_text(encoding="utf-8"))
+    texts = load_maintie_items(dataset_dir("maintie", None if data_dir is None else data_dir / "maintie"))
     sev = np.array([maintie_severity(t) for t in texts])
     share = {0: n_texts // 2, 1: n_texts // 4, 2: n_texts - n_texts // 2 - n_texts // 4}
     idx: list[int] = []

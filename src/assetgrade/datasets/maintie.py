@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from assetgrade.datasets.paths import dataset_dir
 from assetgrade.errors import IngestError, NotFoundError
 from assetgrade.modalities.text.examples import GRANULARITIES, IEText, coarsen
 
-__all__ = ["GRANULARITIES", "IEText", "coarsen", "load_maintie"]
+__all__ = ["GRANULARITIES", "IEText", "coarsen", "load_maintie", "load_maintie_items"]
 
-def load_maintie(data_dir: Path | None = None) -> list[IEText]:
-    """All gold texts; ``data_dir`` may be the MaintIE folder or the JSON file itself (UTF-8, a BOM allowed)."""
+
+def _read_items(data_dir: Path | None) -> tuple[Path, list[object]]:
+    """The gold file and its JSON list; ``data_dir`` may be the MaintIE folder or the file itself."""
     root = dataset_dir("maintie", data_dir)
     path = root if root.is_file() else root / "data" / "gold_release.json"
     if not path.exists():
@@ -29,7 +31,30 @@ def load_maintie(data_dir: Path | None = None) -> list[IEText]:
         raise IngestError(f"not valid UTF-8 JSON: {exc}", where=str(path)) from exc
     if not isinstance(items, list):
         raise IngestError(f"expected a JSON list of texts, got {type(items).__name__}", where=str(path))
+    return path, items
+
+
+def load_maintie(data_dir: Path | None = None) -> list[IEText]:
+    """All gold texts; ``data_dir`` may be the MaintIE folder or the JSON file itself (UTF-8, a BOM allowed)."""
+    path, items = _read_items(data_dir)
     return [_item(item, f"{path}[{i}]") for i, item in enumerate(items)]
+
+
+def load_maintie_items(data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The gold items as stored (``text``, ``tokens``, ``entities``...), checked as :func:`load_maintie` checks them.
+
+    For readers that need the text as written (a few differ from their tokens joined by spaces),
+    not only the tokens; each item must also have a string ``text``.
+    """
+    path, items = _read_items(data_dir)
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        _item(item, f"{path}[{i}]")
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            got = item.get("text") if isinstance(item, dict) else item
+            raise IngestError(f"malformed item: expected a 'text' string, got {got!r}", where=f"{path}[{i}]")
+        out.append(item)
+    return out
 
 
 def _item(item: object, where: str) -> IEText:
