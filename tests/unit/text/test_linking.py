@@ -23,6 +23,9 @@ def linker() -> OntologyLinker:
         ("bearings", "component", "bearing"),
         ("cracked", "defect", "crack"),
         ("worn out", "defect", "wear"),
+        ("damage", "defect", "breakage"),
+        ("dmg", "defect", "breakage"),
+        ("Damages", "defect", "breakage"),
     ],
 )
 def test_exact_synonyms(linker: OntologyLinker, term: str, kind: str, id_: str) -> None:
@@ -34,6 +37,8 @@ def test_subphrase_and_kind_filter(linker: OntologyLinker) -> None:
     link = linker.link("left hand bucket cylinder", kind="component")
     assert link.id == "hydraulic_cylinder" and link.method == "subphrase" and link.score < 1.0
     assert linker.link("leaking", kind="component").id is None
+    for term in ("dmg to bucket", "bucket damage"):
+        assert (linker.link(term, kind="defect").id, linker.link(term, kind="component").id) == ("breakage", "bucket")
 
 
 def test_unlinked_counts_and_report(linker: OntologyLinker) -> None:

@@ -194,3 +194,18 @@ def test_hand_added_rows_are_scored_apart_from_the_real_ones(tmp_path: Path) -> 
     only_hand.write_text("hand\tLeak: No\tLeak\tnegated\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="only rows whose source is 'hand'"):
         bench_negation(only_hand)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("no damages found on boom", "damages"),  # the summariser finds these through their singular
+        ("no fractures found", "fractures"),
+        ("Fractures: no", "Fractures"),
+        ("no gouges on boom", "gouges"),
+    ],
+)
+def test_the_plural_of_a_fault_word_is_a_fault_word(text: str, target: str) -> None:
+    words = {"damage", "fracture", "gouge"}
+    assert status(text, target, fault_words=words) == "negated"
+    assert status("no bushes on boom", "bushes", fault_words=words) == "confirmed"  # bush is no fault word

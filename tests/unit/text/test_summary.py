@@ -225,7 +225,7 @@ def test_a_checklist_note_counts_only_the_faults_answered_yes(summarizer: LogSum
     by_status = {(f.summary, f.status) for f in s.findings}
     assert by_status == {("leaks", "negated"), ("crack", "negated"), ("noise", "negated"), ("damage", "confirmed")}
     assert s.features["fm_leak"] == s.features["fm_crack"] == s.features["fm_vibration"] == 0
-    assert s.features["n_negated"] == 3 and s.features["fm_unlinked_fault"] == 1
+    assert s.features["n_negated"] == 3 and s.features["fm_breakage"] == 1 and s.features["fm_unlinked_fault"] == 0
 
 
 @pytest.mark.parametrize(
@@ -248,3 +248,26 @@ def test_a_plural_guess_counts_only_when_the_ontology_knows_the_singular(summari
     # "glass" and "gas" are not plurals; "bushes" -> "bush" is not an ontology term: none becomes a finding
     findings, _ = summarizer.entry_findings(LogEntry("e1", "glass gas bushes"))
     assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("text", "component", "status"),
+    [
+        ("dmg to bucket", "bucket", "confirmed"),  # the abbreviation dmg: damage named no defect
+        ("DMG TO BUCKET", "bucket", "confirmed"),
+        ("bucket damage", "bucket", "confirmed"),
+        ("bucket dmg", "bucket", "confirmed"),
+        ("damages to boom", "boom", "confirmed"),  # through its singular
+        ("no damage found", None, "negated"),
+        ("no dmg found", None, "negated"),  # dmg was no fault word, so "no" did not negate it
+        ("no damages found on boom", "boom", "negated"),
+        ("possible damage to bucket", "bucket", "uncertain"),
+        ("check bucket for dmg", "bucket", "uncertain"),
+    ],
+)
+def test_damage_and_its_abbreviation_name_breakage(
+    summarizer: LogSummarizer, text: str, component: str | None, status: str
+) -> None:
+    s = summarizer.summarize([entry(1, text, "2011-01-01")])
+    assert [(f.component, f.defect, f.status) for f in s.findings] == [(component, "breakage", status)]
+    assert s.features["fm_breakage"] == (status == "confirmed") and s.features["fm_unlinked_fault"] == 0

@@ -47,6 +47,7 @@ from assetgrade.modalities.text.negation_terms import (
     TERMINATE,
 )
 from assetgrade.modalities.text.normalize import abbreviation_key
+from assetgrade.ontology import singular_forms
 
 __all__ = ["FAULT_WORDS", "NegationDetector", "Status", "tokenize_spans"]
 
@@ -285,11 +286,15 @@ class NegationDetector:
     def _is_fault(self, words: list[str], start: int, end: int) -> bool:
         """Does the finding ``words[start:end]`` hold a fault word, or all words of a multi-word one in order?
 
-        A word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks"); a fault word of
-        several words ("hairline crack", "hot spot", an ontology synonym) counts only as its whole
-        sequence, so neither "hot" nor "spot" alone is the fault "hot spot".
+        A word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks"), and so does the plural
+        of a fault word (:func:`~assetgrade.ontology.singular_forms`: "no fractures", "no damages"), as
+        the text summariser finds the defect through its singular; a fault word of several words
+        ("hairline crack", "hot spot", an ontology synonym) counts only as its whole sequence, so neither
+        "hot" nor "spot" alone is the fault "hot spot".
         """
-        if any(p in self.fault_words for w in words[start:end] for p in w.split("/")):
+        fault = self.fault_words
+        if any(p in fault or any(s in fault for s in singular_forms(p))
+               for w in words[start:end] for p in w.split("/")):
             return True
         index = self.__dict__.get("_fault_phrases")
         if index is None:  # a detector pickled before multi-word fault words were matched
