@@ -88,6 +88,6 @@ def test_every_place_that_picks_the_bayes_grade_picks_the_same_one() -> None:
     # are never misgraded, so the threshold is certified (with the better grade all 200 were errors)
     Pt = np.tile([0.5, 0.5, 0.0, 0.0], (200, 1))
     policy, choice = choose_policy(Pt, np.ones(200, dtype=np.int64), [None] * 200, costs=cfg, max_error=0.02,
-                                   delta=0.1, review_on_contradiction=True)
+                                   delta=0.1, review_on_contradiction=True, certify_on="cost")
     assert choice.accept_rate == 1.0 and choice.risk == 0.0 and choice.threshold == 500.0
     assert policy.threshold() == 150.0  # capped by the review cost (Chow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -24,8 +24,8 @@ from assetgrade.fusion import ConformalResult
 from assetgrade.modalities.base import EvidenceBlock
 
 __all__ = [
-    "IMAGE_QUALITY_FLAGS", "ReviewInputs", "choose_policy", "decide_asset", "evaluate_oof", "image_quality_flags",
-    "per_asset_costs", "review_inputs", "stack_metrics",
+    "CERTIFY_ON", "IMAGE_QUALITY_FLAGS", "ReviewInputs", "choose_policy", "decide_asset", "evaluate_oof",
+    "image_quality_flags", "per_asset_costs", "review_inputs", "stack_metrics",
 ]
 
 IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
@@ -145,12 +145,16 @@ def review_inputs(
     return ReviewInputs(sets, msgs, flags)
 
 
+CERTIFY_ON: tuple[str, ...] = ("policy", "cost")
+"""What :func:`choose_policy` certifies: what the whole policy accepts (default), or the cost rule alone."""
+
+
 def choose_policy(
     proba: FloatArray, y: npt.NDArray[np.int64], values: Sequence[float | None], *, costs: CostConfig,
     max_error: float, delta: float, review_on_contradiction: bool, max_set_size: int = 1,
     review_outside_set: bool = True, conformal_sets: Sequence[Sequence[str]] | None = None,
     contradictions: Sequence[Sequence[str]] | None = None, image_flags: Sequence[Sequence[str]] | None = None,
-    review_on_quality: bool = True,
+    review_on_quality: bool = True, certify_on: Literal["policy", "cost"] = "policy",
 ) -> tuple[DecisionPolicy, ThresholdChoice]:
     """The policy whose expected-cost threshold is the Learn-then-Test choice on out-of-fold results.
 
@@ -159,26 +163,41 @@ def choose_policy(
     candidate's accepted group is the assets at or below it in expected cost that also pass every
     other review rule (:func:`decide_asset` with the same sets, contradictions and image flags),
     so the bound is about what the deployed policy accepts, not what the cost rule alone would.
-    Leaving one out (None) certifies a policy that decides without it, as
-    :meth:`DecisionPolicy.decide_all` does: give every input the deployed decisions will have.
+    ``conformal_sets``, ``contradictions`` and ``image_flags`` are therefore required (an asset with
+    none: an empty list); one left out is a ValidationError. ``certify_on="cost"`` asks for the
+    bound on the cost rule's accepted group alone (the assets at or below the threshold, whatever
+    the other rules decide) and takes none of them: the deployed policy, which reviews some of
+    those assets, can then misgrade more than ``max_error`` among the ones it accepts.
     It never exceeds the review cost (Chow's rule: a review is worth its price when the expected
     loss is higher).
     """
     n = len(proba)
-    for name, given in (("values", values), ("conformal_sets", conformal_sets), ("contradictions", contradictions),
-                        ("image_flags", image_flags)):
-        if given is not None and len(given) != n:
-            raise ValidationError(f"{len(given)} entries for {n} assets", where=f"choose_policy.{name}")
+    others_in = {"conformal_sets": conformal_sets, "contradictions": contradictions, "image_flags": image_flags}
+    if certify_on not in CERTIFY_ON:
+        raise ValidationError(f"{certify_on!r}; allowed: {', '.join(map(repr, CERTIFY_ON))}",
+                              where="choose_policy.certify_on")
+    if certify_on == "policy" and (missing := [k for k, v in others_in.items() if v is None]):
+        raise ValidationError(f"{', '.join(missing)} not given: the threshold is certified on what the whole policy "
+                              "accepts, so give every asset's (an empty list for none), or certify_on='cost' for the "
+                              "bound on the cost rule alone", where="choose_policy")
+    if certify_on == "cost" and (given := [k for k, v in others_in.items() if v is not None]):
+        raise ValidationError(f"certify_on='cost' certifies on expected cost alone, but {', '.join(given)} were "
+                              "given; leave them out, or certify_on='policy' to certify what the whole policy "
+                              "accepts", where="choose_policy")
+    for name, given_values in (("values", values), *others_in.items()):
+        if given_values is not None and len(given_values) != n:
+            raise ValidationError(f"{len(given_values)} entries for {n} assets", where=f"choose_policy.{name}")
     ec = np.array([proba[i] @ cost_matrix(costs, v) for i, v in enumerate(values)])
     pred = bayes_grades(ec)
     # the other rules alone: with no cost threshold an asset is accepted iff none of them reviews it
     others = DecisionPolicy(costs, max_set_size=max_set_size, review_on_contradiction=review_on_contradiction,
                             max_expected_cost=float("inf"), review_outside_set=review_outside_set)
-    eligible = np.array([
-        decide_asset(others, proba[i], conformal_set=None if conformal_sets is None else conformal_sets[i],
-                     contradictions=() if contradictions is None else contradictions[i], value=values[i],
-                     image_flags=() if image_flags is None else image_flags[i],
-                     review_on_quality=review_on_quality).action == "accept" for i in range(n)], dtype=bool)
+    eligible = None
+    if conformal_sets is not None and contradictions is not None and image_flags is not None:  # certify_on="policy"
+        eligible = np.array([
+            decide_asset(others, proba[i], conformal_set=conformal_sets[i], contradictions=contradictions[i],
+                         value=values[i], image_flags=image_flags[i],
+                         review_on_quality=review_on_quality).action == "accept" for i in range(n)], dtype=bool)
     choice = select_threshold(ec.min(axis=1), (pred != y).astype(float), target=max_error, delta=delta,
                               procedure="fixed_sequence", eligible=eligible)
     thr = min(float(choice.threshold), float(costs.review_cost))

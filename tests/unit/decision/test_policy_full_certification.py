@@ -112,3 +112,29 @@ def test_select_threshold_eligible() -> None:
         select_threshold(scores, losses, eligible=eligible[:10])
     with pytest.raises(ValidationError, match="eligible"):
         select_threshold(scores, losses, eligible=np.full(400, 0.5))
+
+
+def test_leaving_the_other_rules_out_is_an_error_not_a_cost_only_bound() -> None:
+    """Without sets, contradictions and image flags the bound used to be the cost rule's alone, silently."""
+    proba, y, sets, _ = _calibration()
+    with pytest.raises(ValidationError, match=r"conformal_sets, contradictions, image_flags.*certify_on='cost'"):
+        choose_policy(proba, y, [None] * N, costs=CostConfig(), max_error=0.02, delta=0.1,
+                      review_on_contradiction=True)
+    with pytest.raises(ValidationError, match=r"image_flags") as exc:  # one left out is named alone
+        choose_policy(proba, y, [None] * N, costs=CostConfig(), max_error=0.02, delta=0.1,
+                      review_on_contradiction=True, conformal_sets=sets, contradictions=[[]] * N)
+    assert "conformal_sets" not in str(exc.value)
+
+
+def test_the_cost_only_bound_is_asked_for_by_name() -> None:
+    """certify_on='cost' is the bound on the cost rule's accepted group; it takes none of the other rules' inputs."""
+    proba, y, sets, _ = _calibration()
+    _, cost = choose_policy(proba, y, [None] * N, costs=CostConfig(), max_error=0.02, delta=0.1,
+                            review_on_contradiction=True, certify_on="cost")
+    assert cost.accept_rate == pytest.approx(0.802) and cost.n_other_review == 0
+    with pytest.raises(ValidationError, match="certify_on='cost' certifies on expected cost alone"):
+        choose_policy(proba, y, [None] * N, costs=CostConfig(), max_error=0.02, delta=0.1,
+                      review_on_contradiction=True, certify_on="cost", conformal_sets=sets)
+    with pytest.raises(ValidationError, match=r"'policy', 'cost'"):
+        choose_policy(proba, y, [None] * N, costs=CostConfig(), max_error=0.02, delta=0.1,
+                      review_on_contradiction=True, certify_on="both")  # type: ignore[arg-type]
