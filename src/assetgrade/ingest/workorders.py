@@ -51,6 +51,8 @@ def work_order_items(
     A column named like an attribute the importer fills (``date``, ``cost``) but not mapped to it
     is kept as ``column:date`` (one notice says so): it must not replace the parsed ISO date, which
     the text features and the asset summaries read.
+    Rows equal to an earlier row in every cell (blanks around cells ignored, as when read) are kept
+    and named in one notice after the rows: how many, and the first five with the row each repeats.
     """
     required = tuple(c for c in (cols.text, cols.asset, cols.date, cols.cost) if c)
     header, rows = read_csv_rows(path, encoding=encoding, required=(cols.text, cols.asset))
@@ -66,11 +68,16 @@ def work_order_items(
         yield IngestNotice(str(path), 1, f"column {k!r} is kept as attribute {new!r}: {k!r} is the parsed "
                                          f"work-order {k} ({mapped})")
     seen: Counter[str] = Counter()
+    first_row: dict[tuple[str, ...], int] = {}
+    repeats: list[tuple[int, int]] = []
     for r in rows:
         if not isinstance(r, CsvRow):
             yield RowError(str(path), r[0], None, r[1])
             continue
         v = r.values
+        first = first_row.setdefault(tuple(v.values()), r.line)
+        if first != r.line:
+            repeats.append((r.line, first))
         where = f"{path}:row {r.line}"
         try:
             nul = next((k for k, val in v.items() if "\x00" in val), None)
@@ -105,3 +112,14 @@ def work_order_items(
                        media_type="text/plain", asset_type=asset_type, attributes=attrs,
                        provenance=ProvenanceInfo(source=source or path.name, origin=origin), row=r.line,
                        file=str(path))
+    if repeats:
+        yield _repeats_notice(str(path), repeats)
+
+
+def _repeats_notice(file: str, repeats: list[tuple[int, int]], shown: int = 5) -> IngestNotice:
+    """One data-quality note for rows equal to an earlier row in every cell: how many, the first ``shown``."""
+    named = ", ".join(f"row {line} (= row {first})" for line, first in repeats[:shown])
+    more = f" and {len(repeats) - shown} more" if len(repeats) > shown else ""
+    return IngestNotice(file, None, f"{len(repeats)} rows repeat an earlier row cell for cell: {named}{more}; "
+                                    "each is kept as its own log entry (no column tells a job done twice from one "
+                                    "entered twice), so counts and cost sums include them")
