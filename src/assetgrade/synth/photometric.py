@@ -11,7 +11,13 @@ from PIL import Image, ImageFilter
 from assetgrade.errors import ValidationError
 from assetgrade.synth.base import Box, register_generator
 
-__all__ = ["BOUNDS", "Blur", "Lighting"]
+__all__ = ["BOUNDS", "MAX_BLUR_RADIUS", "Blur", "Lighting"]
+
+MAX_BLUR_RADIUS = 50.0
+"""Largest blur radius in pixels (Pillow's radius is the Gaussian's standard deviation): a quarter of the side of
+a 200 px NEU image, whose kernel's two standard deviations each way then span the image. Further, the blur is
+no defocus but a field of the clamped edge pixels (on 1000 x 800 grey noise of mean 127.5, radius 500 gave a
+mean of 136 and radius 2000 every pixel 172 or 173); the default draws from (0.8, 2.5)."""
 
 BOUNDS: dict[str, tuple[float, float, bool]] = {
     "gain": (0.0, math.inf, True),
@@ -19,12 +25,12 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "gamma": (0.0, math.inf, False),
     "gradient": (0.0, 1.0, True),
     "gradient_angle": (-math.inf, math.inf, True),
-    "radius": (0.0, math.inf, True),
+    "radius": (0.0, MAX_BLUR_RADIUS, True),
 }
 """Allowed values of each photometric parameter: (lowest, highest, whether the lowest itself is allowed).
 
 A gamma of 0 or below turns black pixels into 1 or infinity, a negative gain or contrast inverts the image, and a
-gradient above 1 can take the light at a corner below zero."""
+gradient above 1 can take the light at a corner below zero; a blur radius above ``MAX_BLUR_RADIUS`` leaves no image."""
 
 ROWS_PER_BLOCK = 256
 """Rows of the light gradient made at a time (so it never takes an image-sized array)."""
@@ -139,7 +145,7 @@ class Lighting:
 
 @register_generator("blur")
 class Blur:
-    """Defocus: a Gaussian blur of radius drawn from ``radius`` (pixels, within ``BOUNDS``).
+    """Defocus: a Gaussian blur of radius drawn from ``radius`` (pixels, within ``BOUNDS``: 0 to ``MAX_BLUR_RADIUS``).
 
     Examples
     --------

@@ -122,3 +122,16 @@ def test_bad_recorded_blur_radius_is_refused() -> None:
 def test_lighting_of_a_one_pixel_image_is_finite() -> None:
     s = generate("lighting", Image.new("RGB", (1, 1), (0, 0, 0)), seed=0, parent_id="p")
     assert s.image.size == (1, 1)
+
+
+@pytest.mark.parametrize(("value", "message"), [((0.8, 51.0), r"radius: high 51 is above 50 \(allowed: \[0, 50\]\)"),
+                                                ((1e9, 1e9), r"radius: low 1e\+09 is above 50")])
+def test_a_blur_radius_past_the_maximum_is_refused(value: tuple[float, float], message: str) -> None:
+    # no upper limit before: Pillow's blur keeps its time, but a radius near the image's side leaves a field of the
+    # clamped edge pixels (1000x800 grey noise of mean 127.5 at radius 2000: every pixel 172 or 173)
+    with pytest.raises(ValidationError, match=message) as exc:
+        Blur(radius=value)
+    assert exc.value.where == "blur radius"
+    with pytest.raises(ValidationError, match=r"blur radius: 2000 is above 50") as exc:
+        Blur().render(Image.new("RGB", (4, 4)), {"radius": 2000.0})
+    assert Blur(radius=(50, 50)).sample_params(np.random.default_rng(0), (4, 4)) == {"radius": 50.0}
