@@ -12,7 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,6 +22,9 @@ from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.jsonout import json_output, json_text, to_stdout
 from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
+
+if TYPE_CHECKING:
+    from assetgrade.config import WorkspaceConfig
 
 __all__ = ["MAX_SEQ", "actor_name", "parse_head", "parse_settings", "register"]
 
@@ -159,6 +162,21 @@ def _grader_probs(ws: Any, records: Any, everything: Any) -> dict[str, Any] | No
     return {"pred_probs": probs, "classes": list(grader.grades_), "pred_probs_source": source}
 
 
+def _audit_section(config: WorkspaceConfig) -> dict[str, Any]:
+    """The config's ``audit:`` section (empty when absent); a bad key or value is a ConfigError naming the file, the
+    line and column of the key, and the key, as ``config check`` does (it was the check's own name, or a traceback).
+
+    The whole section is judged, the settings of checks not run too: ``config check`` refuses them all the same.
+    """
+    from assetgrade.lifecycle.sections import section_problems
+
+    section = config.section("audit")
+    problems = [p for p in section_problems(config) if p.key[:1] == ("audit",)] if section else []
+    if problems:
+        raise config.error(problems)
+    return section
+
+
 def _audit(
     ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -211,7 +229,7 @@ def _audit(
             raise ValidationError(f"{html_path} is also the JSON report's path"
                                   f"{' (the default, reports/audit.json)' if default_json else ''};"
                                   " give the HTML report another name", where="--html")
-        cfg = ws.config.section("audit")
+        cfg = _audit_section(ws.config)
         names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()]
         if checks is not None and not names:
             raise ValidationError(f"no check named in {checks!r}; known: {list(available_checks())}", where="--checks")
