@@ -15,10 +15,11 @@ so an executor is free to run a shard twice after a failure.
 * :class:`RayExecutor` — one Ray task per shard on a local Ray instance it starts (temp and
   session files under ``temp_dir``, which the jobs put inside the workspace) or on a running
   cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``. A task
-  whose worker died is retried by Ray itself (``max_retries``), alone; one that still dies ends
-  the call (it is not split).
+  whose worker died is run again alone once the tasks in flight are done, and split like the
+  local executor's shards when it dies alone; ``max_restarts`` bounds the deaths per call.
 
-The halving and the death budget live in :mod:`assetgrade.batch.isolation`.
+The halving (:func:`~assetgrade.batch.isolation.isolate`, shared by both executors) and the death budget
+live in :mod:`assetgrade.batch.isolation`.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from assetgrade.batch.isolation import Divisible, WorkerDeaths, WorkerDiedError, exit_status
+from assetgrade.batch.isolation import Divisible, WorkerDeaths, WorkerDiedError, exit_status, isolate, lost_error
 from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
 
 __all__ = ["Divisible", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_available"]
@@ -205,50 +207,12 @@ class LocalExecutor:
             suspects = [i for i in futures.values() if i not in finished]
             try:
                 for i in suspects:
-                    for result in self._isolate(fn, pending[i], deaths, lambda: len(pending), lost):
-                        yield result
+                    yield from isolate(partial(self._run_alone, fn), pending[i], deaths, lambda: len(pending), lost)
                     del pending[i]
             finally:
                 self._close_solo()
         if lost:
-            raise AssetgradeError("; ".join(f"{shard} killed its worker process when run alone ({how})"
-                                            for shard, how in lost) + "; every other shard completed")
-
-    def _isolate(self, fn: Callable[[S], R], shard: S, deaths: WorkerDeaths, left: Callable[[], int],
-                 lost: list[tuple[S, str]]) -> Iterator[R]:
-        """Run ``shard`` alone; when its worker dies, split it until the parts that kill their worker are found.
-
-        Yields the shard's one result (its parts' results merged, a dead item's from its ``died``), or nothing
-        for a shard that is not :class:`Divisible` and killed its worker (it goes to ``lost``).
-        """
-        parts: list[Any] = []
-        todo: list[Any] = [shard]
-        split = poisoned = False
-        while todo:
-            part = todo.pop()
-            try:
-                parts.append(self._run_alone(fn, part))
-            except WorkerDiedError as exc:
-                self.restarts += 1
-                deaths.died += 1
-                halves = part.split() if isinstance(part, Divisible) else ()
-                if len(halves) >= 2:
-                    split = True
-                    todo.extend(reversed(halves))
-                    continue
-                poisoned = True
-                deaths.traced(left(), poisoned=str(part))
-                if isinstance(part, Divisible):
-                    parts.append(part.died(exc.how))
-                else:
-                    lost.append((part, exc.how))
-        if split and not poisoned:  # it died whole but every part completed (e.g. it ran out of memory whole)
-            deaths.traced(left())
-        if split:
-            assert isinstance(shard, Divisible)
-            yield shard.merge(parts)
-        elif parts:
-            yield parts[0]
+            raise lost_error(lost)
 
     def _run_alone(self, fn: Callable[[S], R], shard: S) -> R:
         """``fn(shard)`` in the one-worker pool; WorkerDiedError with its exit status when the worker dies."""
@@ -262,6 +226,7 @@ class LocalExecutor:
             procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=True, cancel_futures=True)  # joins the dead worker: its exit code is known then
             self._solo = None
+            self.restarts += 1
             raise WorkerDiedError(exit_status(procs[0].exitcode if len(procs) == 1 else None)) from None
 
     def _close_solo(self) -> None:
@@ -286,6 +251,22 @@ class LocalExecutor:
 def _apply(fn: Callable[[S], R], shard: S) -> R:
     """``fn(shard)``: the body of every Ray task (lets builtins and callables run as tasks too)."""
     return fn(shard)
+
+
+def _ray_crashes(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a task whose worker process (or node) died, as opposed to an error ``fn`` raised."""
+    names = ("WorkerCrashedError", "OutOfMemoryError", "NodeDiedError")
+    return tuple(getattr(ray.exceptions, n) for n in names if hasattr(ray.exceptions, n))
+
+
+def _ray_death(exc: BaseException) -> str:
+    """A dead Ray worker in words, for :meth:`Divisible.died` (Ray does not say its exit status)."""
+    name = type(exc).__name__
+    if name == "OutOfMemoryError":
+        return "killed by Ray's memory monitor (Ray OutOfMemoryError)"
+    if name == "NodeDiedError":
+        return "its Ray node died (Ray NodeDiedError)"
+    return f"crashed or killed (Ray {name})"
 
 
 def ray_available() -> bool:
@@ -326,7 +307,8 @@ class RayExecutor:
     address : a running cluster (``ray://host:10001`` or ``host:6379``); None starts a local one
     num_workers : CPUs of the local instance, and the most shards in flight at once (>= 1; default: the cores)
     temp_dir : Ray's temp/session folder for a local instance (the jobs use ``<workspace>/cache/ray``)
-    max_retries : Ray retries a task whose worker died this many times
+    max_restarts : how many worker deaths a ``map_shards`` call survives, as for :class:`LocalExecutor`: each
+        round of tasks in flight in which workers died, and each further cause that running them alone traces
 
     Ray writes its session files, logs and sockets under ``temp_dir`` (``_temp_dir`` and
     ``RAY_TMPDIR``), its auth token in ``temp_dir/auth_token`` (``RAY_AUTH_TOKEN_PATH``, mode
@@ -341,12 +323,14 @@ class RayExecutor:
     """
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
-                 temp_dir: str | Path | None = None, max_retries: int = 3) -> None:
+                 temp_dir: str | Path | None = None, max_restarts: int = 3) -> None:
         self.workers = _worker_count(num_workers)
         if not ray_available():  # say what to install before creating anything
             raise MissingExtraError("the Ray backend (--backend ray)", "ray")
         self.address = address
-        self.max_retries = max_retries
+        self.max_restarts = max_restarts
+        self.restarts = 0
+        """Ray worker processes that died running this executor's tasks, over its life (every call together)."""
         self.temp_dir = (Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))).resolve()
         self._started = False
         self._owns = False
@@ -408,23 +392,59 @@ class RayExecutor:
     def map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Iterator[R]:
         """Yield ``fn(shard)`` per shard as Ray tasks finish (at most ``num_workers`` in flight).
 
-        Ray runs each task in a worker process of its own and retries a task whose worker died
-        (``max_retries``); the other tasks are not affected. A shard that kills its worker on every
-        try is not split here: ``ray.get`` raises Ray's error (``WorkerCrashedError``, or
-        ``OutOfMemoryError`` when Ray's memory monitor killed it) and the call ends.
+        Ray runs each task in a worker process of its own, so a worker that dies (``WorkerCrashedError``:
+        killed, a crash in C code; ``OutOfMemoryError``: Ray's memory monitor; ``NodeDiedError``) takes only
+        its own task with it. Ray does not retry it (``max_retries=0``): no new task starts, the tasks in
+        flight finish, and then the shards whose worker died are run again one at a time, alone, through
+        :func:`~assetgrade.batch.isolation.isolate`, as :class:`LocalExecutor` does after a pool break: the
+        innocent ones complete, a :class:`Divisible` shard that kills its worker alone is split in halves until
+        the items that kill it are found (each reported by its ``died``), and a shard that is not Divisible ends
+        the call, once every other shard is done, with an error naming it. The deaths of one such round are one
+        break of :class:`~assetgrade.batch.isolation.WorkerDeaths`, charged against ``max_restarts``.
         """
         self._ensure()
         ray = self.ray
-        remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_apply)
+        remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
         fn_ref = ray.put(fn)
+        crashes = _ray_crashes(ray)
+        deaths = WorkerDeaths(self.max_restarts, broke="Ray tasks in flight lost their worker")
+        lost: list[tuple[S, str]] = []
         todo = deque(shards)  # popleft: list.pop(0) moved every shard left behind it, quadratic in the shards
-        running: list[Any] = []
-        while todo or running:
-            while todo and len(running) < max(self.workers, 1):
-                running.append(remote.remote(fn_ref, todo.popleft()))
-            done, running = ray.wait(running, num_returns=1)
+        running: dict[Any, S] = {}
+        dead: deque[S] = deque()  # shards whose worker died, run alone once the tasks in flight are done
+
+        def left() -> int:
+            return len(todo) + len(running) + len(dead)
+
+        def run_alone(part: Any) -> Any:
+            try:
+                return ray.get(remote.remote(fn_ref, part))
+            except crashes as exc:
+                self.restarts += 1
+                raise WorkerDiedError(_ray_death(exc)) from None
+
+        while todo or running or dead:
+            if dead and not running:
+                deaths.pool_broke(left(), died=len(dead))
+                while dead:
+                    yield from isolate(run_alone, dead[0], deaths, left, lost)
+                    dead.popleft()
+                continue
+            while todo and not dead and len(running) < max(self.workers, 1):
+                shard = todo.popleft()
+                running[remote.remote(fn_ref, shard)] = shard
+            done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
-                yield ray.get(ref)
+                shard = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except crashes:
+                    self.restarts += 1
+                    dead.append(shard)
+                    continue
+                yield result
+        if lost:
+            raise lost_error(lost)
 
     def close(self) -> None:
         """Shut down the Ray instance this executor started (one that was running before is left running), and

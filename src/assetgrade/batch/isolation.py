@@ -1,21 +1,24 @@
 """Poison isolation for the executors: shards that can be split, a dead worker's exit status, the death budget.
 
-After a process pool breaks, :class:`~assetgrade.batch.executor.LocalExecutor` runs the shards that were in
-flight one at a time, alone, and halves a :class:`Divisible` shard whose worker dies alone until the items
-that kill their worker are found. Narrowing a failing input down by halving it is delta debugging's
-bisection (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", IEEE TSE 28(2),
-2002), here with the dead worker process as the failure.
+After a worker dies (a broken process pool, a crashed Ray task) both executors run the shards that were in
+flight one at a time, alone, through :func:`isolate`, which halves a :class:`Divisible` shard whose worker dies
+alone until the items that kill their worker are found. Narrowing a failing input down by halving it is delta
+debugging's bisection (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", IEEE TSE
+28(2), 2002), here with the dead worker process as the failure.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from assetgrade.errors import AssetgradeError
 
-__all__ = ["Divisible", "WorkerDeaths", "WorkerDiedError", "exit_status"]
+__all__ = ["Divisible", "WorkerDeaths", "WorkerDiedError", "exit_status", "isolate", "lost_error"]
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @runtime_checkable
@@ -64,25 +67,28 @@ class WorkerDiedError(Exception):
 class WorkerDeaths:
     """The worker deaths of one ``map_shards`` call, charged against ``max_restarts``.
 
-    A break of the shared pool costs one. Running its shards alone then traces it: the first death
-    traced to a cause (an item that kills its worker alone, or a part that died alone but whose own
-    parts all completed) is that same break and costs nothing more; each further cause costs one. The
-    deaths of the halving in between are the price of finding a cause (about log2 of the shard size
-    each) and are not charged. So a batch where everything kills its worker stops after
-    ``max_restarts + 1`` causes, with an error naming them.
+    A break costs one: the shared process pool breaking (its first dead worker takes every shard in flight
+    with it), or for Ray the round of tasks in flight in which one or more workers died (``died`` of them).
+    Running its shards alone then traces it: the first death traced to a cause (an item that kills its worker
+    alone, or a part that died alone but whose own parts all completed) is that same break and costs nothing
+    more; each further cause costs one. The deaths of the halving in between are the price of finding a cause
+    (about log2 of the shard size each) and are not charged. So a batch where everything kills its worker
+    stops after ``max_restarts + 1`` causes, with an error naming them; ``broke`` says what a break is in it.
     """
 
-    def __init__(self, max_restarts: int) -> None:
+    def __init__(self, max_restarts: int, *, broke: str = "the process pool broke") -> None:
         self.max_restarts = max_restarts
+        self.broke = broke
         self.charged = 0
         self.breaks = 0
         self.died = 0
         self.poisoned: list[str] = []
-        self._open = False  # a shared-pool break that no cause has been traced to yet
+        self._open = False  # a break that no cause has been traced to yet
 
-    def pool_broke(self, left: int) -> None:
+    def pool_broke(self, left: int, died: int = 1) -> None:
+        """A break in which ``died`` workers died, with ``left`` shards (its own included) not done."""
         self.breaks += 1
-        self.died += 1
+        self.died += died
         self.charged += 1
         self._open = True
         self._check(left)
@@ -103,6 +109,63 @@ class WorkerDeaths:
             def times(n: int) -> str:
                 return f"{n} time{'' if n == 1 else 's'}"
 
-            raise AssetgradeError(f"the process pool broke {times(self.breaks)} and worker processes died"
+            raise AssetgradeError(f"{self.broke} {times(self.breaks)} and worker processes died"
                                   f" {times(self.died)} in all (a worker was killed or ran out of memory), more than"
                                   f" max_restarts={self.max_restarts} allows{found}; {left} shards left undone")
+
+
+def isolate(run_alone: Callable[[Any], R], shard: S, deaths: WorkerDeaths, left: Callable[[], int],
+            lost: list[tuple[S, str]]) -> Iterator[R]:
+    """Run ``shard`` alone; when its worker dies, split it until the parts that kill their worker are found.
+
+    ``run_alone(part)`` computes one part in a worker of its own with nothing else running, or raises
+    :class:`WorkerDiedError` when that worker dies. A :class:`Divisible` part whose worker died is split and
+    its parts run in order, depth first; a part of one item that dies is a cause (``deaths.traced``) and
+    its result comes from its ``died``. Yields the shard's one result (its parts' results merged), or
+    nothing for a shard that is not Divisible and killed its worker (it goes to ``lost``). ``left()`` is how
+    many shards are not done, for the error :class:`WorkerDeaths` raises when the budget is spent.
+
+    Examples
+    --------
+    >>> from assetgrade.batch.shards import ShardResult, ShardTask
+    >>> task = ShardTask("grade", 0, "k", ("a", "b", "c"), "ws", "sqlite://", None)
+    >>> def run_alone(part: ShardTask) -> ShardResult:
+    ...     if "b" in part.asset_ids:
+    ...         raise WorkerDiedError("exit code 139")
+    ...     return ShardResult(task=part, results=list(part.asset_ids))
+    >>> [(r.results, r.errors) for r in isolate(run_alone, task, WorkerDeaths(1), lambda: 1, [])]
+    [(['a', 'c'], [('b', 'worker process died while grading asset b: exit code 139')])]
+    """
+    parts: list[Any] = []
+    todo: list[Any] = [shard]
+    split = poisoned = False
+    while todo:
+        part = todo.pop()
+        try:
+            parts.append(run_alone(part))
+        except WorkerDiedError as exc:
+            deaths.died += 1
+            halves = part.split() if isinstance(part, Divisible) else ()
+            if len(halves) >= 2:
+                split = True
+                todo.extend(reversed(halves))
+                continue
+            poisoned = True
+            deaths.traced(left(), poisoned=str(part))
+            if isinstance(part, Divisible):
+                parts.append(part.died(exc.how))
+            else:
+                lost.append((part, exc.how))
+    if split and not poisoned:  # it died whole but every part completed (e.g. it ran out of memory whole)
+        deaths.traced(left())
+    if split:
+        assert isinstance(shard, Divisible)
+        yield shard.merge(parts)
+    elif parts:
+        yield parts[0]
+
+
+def lost_error(lost: Sequence[tuple[Any, str]]) -> AssetgradeError:
+    """The error that ends a call in which shards that are not Divisible killed their worker alone."""
+    return AssetgradeError("; ".join(f"{shard} killed its worker process when run alone ({how})" for shard, how in lost)
+                           + "; every other shard completed")

@@ -6,6 +6,8 @@ import os
 import signal
 from pathlib import Path
 
+from assetgrade.batch.shards import ShardResult, ShardTask
+
 
 def square(x: int) -> tuple[int, int]:
     """(x, x*x, computed in whichever worker ran it)."""
@@ -35,3 +37,22 @@ def mark_started(arg: tuple[str, int]) -> int:
     folder, x = arg
     (Path(folder) / str(x)).write_text("started")
     return x
+
+
+POISON = "asset-poison"
+"""The asset id whose shard :func:`exit_on_poison` kills its worker on."""
+
+
+def exit_on_poison(task: ShardTask) -> ShardResult:
+    """End the worker process at once (``os._exit``, as a crash in C code would) when ``task`` holds an asset
+    whose id starts with :data:`POISON`; else a result listing the task's assets."""
+    if any(a.startswith(POISON) for a in task.asset_ids):
+        os._exit(137)
+    return ShardResult(task=task, results=list(task.asset_ids), pid=os.getpid())
+
+
+def exit_on_seven(x: int) -> int:
+    """End the worker process at once when ``x`` is 7; else ``-x``."""
+    if x == 7:
+        os._exit(137)
+    return -x

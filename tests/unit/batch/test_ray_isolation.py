@@ -1,0 +1,79 @@
+"""Poison isolation on Ray: a shard whose task kills its Ray worker is split until the asset is found.
+
+One local Ray instance serves the whole module (starting one takes seconds); each test's worker deaths are
+few (a shard of three or four assets).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assetgrade.batch.executor import RayExecutor, ray_available
+from assetgrade.batch.shards import ShardTask
+from assetgrade.errors import AssetgradeError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import agbatch_helpers
+from agbatch_helpers import POISON, exit_on_poison, exit_on_seven
+
+pytestmark = pytest.mark.skipif(not ray_available(), reason="the ray extra is not installed (pip install "
+                                                            "'assetgrade[ray]')")
+RAY_DIED = "crashed or killed (Ray WorkerCrashedError)"
+
+
+@pytest.fixture(scope="module")
+def ray_ex() -> Iterator[RayExecutor]:
+    """A one-CPU local Ray instance, ``max_restarts=1``, that ships the helper functions to its workers by value."""
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(agbatch_helpers)  # the workers cannot import the tests folder
+    temp = Path("/tmp") / f"agr-{os.getpid()}-i"  # short: Ray's socket paths must stay < 108 bytes
+    try:
+        with RayExecutor(num_workers=1, temp_dir=temp, max_restarts=1) as ex:
+            yield ex
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(agbatch_helpers)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _task(index: int, *ids: str) -> ShardTask:
+    return ShardTask(kind="grade", index=index, key=f"k{index}", asset_ids=ids, workspace="ws",
+                     store_url="sqlite://", model_path=None)
+
+
+def test_an_asset_that_kills_its_ray_worker_is_reported_by_id_and_the_batch_goes_on(ray_ex: RayExecutor) -> None:
+    # ray.get raised WorkerCrashedError for the poisoned shard and the whole run ended with it
+    poisoned = _task(0, "asset-0", "asset-1", POISON, "asset-3")
+    clean = _task(1, "asset-4", "asset-5")
+    before = ray_ex.restarts
+    out = {r.task.index: r for r in ray_ex.map_shards(exit_on_poison, [poisoned, clean])}
+    assert sorted(out) == [0, 1]  # one result per shard: the parts of the split one merged back
+    assert out[0].task == poisoned and out[0].results == ["asset-0", "asset-1", "asset-3"]
+    assert out[0].errors == [(POISON, f"worker process died while grading asset {POISON}: {RAY_DIED}")]
+    assert (out[1].results, out[1].errors) == (["asset-4", "asset-5"], [])
+    # the shard died among the tasks in flight, then alone, then its half (poison, asset-3), then the poison alone
+    assert ray_ex.restarts - before == 4
+
+
+def test_a_batch_where_every_asset_kills_its_ray_worker_stops_within_max_restarts(ray_ex: RayExecutor) -> None:
+    shard = _task(0, *(f"{POISON}-{i}" for i in range(3)))
+    stop = (r"^Ray tasks in flight lost their worker 1 time and worker processes died 5 times in all .*"
+            rf"max_restarts=1 allows; killed their worker when run alone: shard 0 \({POISON}-0\), "
+            rf"shard 0 \({POISON}-1\); 1 shards left undone$")
+    with pytest.raises(AssetgradeError, match=stop):
+        list(ray_ex.map_shards(exit_on_poison, [shard]))
+
+
+def test_a_plain_shard_that_kills_its_ray_worker_is_named_after_the_others_are_done(ray_ex: RayExecutor) -> None:
+    got: list[int] = []
+    stop = rf"^7 killed its worker process when run alone \({re.escape(RAY_DIED)}\); every other shard completed$"
+    with pytest.raises(AssetgradeError, match=stop):
+        got.extend(ray_ex.map_shards(exit_on_seven, [5, 7, 9]))
+    assert sorted(got) == [-9, -5]
