@@ -62,6 +62,7 @@ def test_an_asset_that_kills_its_ray_worker_is_reported_by_id_and_the_batch_goes
     assert ray_ex.restarts - before == 4
 
 
+@pytest.mark.slow  # each Ray worker death costs seconds here; isolate()'s budget is covered in test_isolation.py
 def test_a_batch_where_every_asset_kills_its_ray_worker_stops_within_max_restarts(ray_ex: RayExecutor) -> None:
     shard = _task(0, *(f"{POISON}-{i}" for i in range(3)))
     stop = (r"^Ray tasks in flight lost their worker 1 time and worker processes died 5 times in all .*"
@@ -71,6 +72,7 @@ def test_a_batch_where_every_asset_kills_its_ray_worker_stops_within_max_restart
         list(ray_ex.map_shards(exit_on_poison, [shard]))
 
 
+@pytest.mark.slow  # each Ray worker death costs seconds here; isolate()'s budget is covered in test_isolation.py
 def test_a_plain_shard_that_kills_its_ray_worker_is_named_after_the_others_are_done(ray_ex: RayExecutor) -> None:
     got: list[int] = []
     stop = rf"^7 killed its worker process when run alone \({re.escape(RAY_DIED)}\); every other shard completed$"
