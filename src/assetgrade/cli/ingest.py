@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,7 +12,7 @@ from rich.table import Table
 
 from assetgrade.cli.choices import LabelAs, NumericTime, Origin
 from assetgrade.cli.console import console, err_console, live_display, styled, tell_interrupted
-from assetgrade.cli.options import input_file, input_folder
+from assetgrade.cli.options import check_input, input_file, input_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
 
 if TYPE_CHECKING:
@@ -115,6 +115,16 @@ def _finish(report: IngestReport) -> None:
     if report.errors:  # exit code 2 through the app's error mapping; the good rows have landed
         raise IngestError(f"{len(report.errors)} row(s) rejected, the others were ingested; see {report.report_path}",
                           where=report.source)
+
+
+def _input_files(what: str) -> Callable[[typer.CallbackParam, Any], Any]:
+    """:func:`~assetgrade.cli.options.input_file` for an argument taking several files: each is checked."""
+
+    def check(param: typer.CallbackParam, value: Sequence[Path] | None) -> list[Path] | None:
+        where = (param.name or "files").upper()  # FILES, as the others name PATH and ROOT
+        return None if value is None else [check_input(Path(v), "file", where, what) for v in value]
+
+    return check
 
 
 def _classes(items: list[str] | None) -> dict[str, str]:
@@ -240,7 +250,8 @@ def _yolo(
 
 
 def _series(
-    files: Annotated[list[Path], typer.Argument(help="Series files (.csv or .parquet).")],
+    files: Annotated[list[Path], typer.Argument(help="Series files (.csv or .parquet).",
+                                                callback=_input_files("series file"))],
     asset: Annotated[str | None, typer.Option("--asset", help="Asset id (default: the file stem).")] = None,
     asset_col: Annotated[str | None, typer.Option("--asset-col", help="Column splitting a file by asset.")] = None,
     time_col: Annotated[str | None, typer.Option("--time-col", help="Time column (default: auto).")] = None,

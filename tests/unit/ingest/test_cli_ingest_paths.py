@@ -1,7 +1,7 @@
 """Every ``ingest`` command checks the paths it reads with its arguments, as ``ingest manifest`` does: a missing
 one, or one of the wrong kind, is bad input (exit 2) naming the argument or option, before the workspace is opened
 and before any progress bar (``work-orders`` counted the rows of a missing file first; ``coco``, ``yolo --classes``,
-``folder`` and ``voc`` opened the workspace and started a batch)."""
+``folder``, ``voc`` and ``series`` opened the workspace and started a batch)."""
 
 from __future__ import annotations
 
@@ -33,10 +33,15 @@ def _cases(d: Path) -> list[tuple[list[str], str, Path, str]]:
         # of the wrong kind
         (["work-orders", str(d / "yolo")], "PATH", d / "yolo", "is a folder, not a work-order CSV"),
         (["folder", str(d / "ann.json")], "ROOT", d / "ann.json", "is a file, not a folder of class folders"),
+        # series: each of its FILES (a missing one was a rejected row after the workspace was opened, a folder
+        # "not a regular file"; a workspace that was not one was exit 3 first)
+        (["series", str(d / "s.csv")], "FILES", d / "s.csv", "does not exist; give a series file to read"),
+        (["series", str(d / "ann.json"), str(d / "gone.parquet")], "FILES", d / "gone.parquet", "does not exist"),
+        (["series", str(d / "ann.json"), str(d / "yolo")], "FILES", d / "yolo", "is a folder, not a series file"),
     ]
 
 
-@pytest.mark.parametrize("case", range(10))
+@pytest.mark.parametrize("case", range(13))
 def test_a_bad_path_is_refused_before_the_workspace_or_a_bar(tmp_path: Path, case: int) -> None:
     args, where, path, says = _cases(tmp_path)[case]
     # a workspace that is not one would be exit 3 once opened: the path is checked first
