@@ -72,14 +72,14 @@ def probe_probas(
 
 
 def _batches(ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, bs: int = 32) -> Any:
-    from assetgrade.modalities.vision.images import decode_image, preprocess
+    from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where
 
     for s in range(0, len(idx), bs):
         chunk = idx[s : s + bs]
         yield (
             chunk,
             np.stack(
-                [preprocess(decode_image(ds.refs[i].load_bytes(), where=ds.refs[i].evidence_id), size) for i in chunk]
+                [preprocess(decode_image(ds.refs[i].load_bytes(), where=ref_where(ds.refs[i])), size) for i in chunk]
             ),
         )
 
@@ -208,7 +208,7 @@ def cam_peak_in_box(
         peak_region,
         resize_map,
     )
-    from assetgrade.modalities.vision.images import decode_image, preprocess, shown_boxes
+    from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where, shown_boxes
 
     K = len(ds.classes)
     groups = np.asarray(ds.asset_ids())
@@ -223,7 +223,7 @@ def cam_peak_in_box(
         for s in range(0, len(te), 32):
             chunk = te[s : s + 32]
             datas = [ds.refs[i].load_bytes() for i in chunk]
-            imgs = [decode_image(d, where=ds.refs[i].evidence_id) for d, i in zip(datas, chunk, strict=True)]
+            imgs = [decode_image(d, where=ref_where(ds.refs[i])) for d, i in zip(datas, chunk, strict=True)]
             o = bb.run(np.stack([preprocess(im, bb.image_size) for im in imgs]))
             pred = probe.predict(o.pooled)
             for j, i in enumerate(chunk):

@@ -11,6 +11,7 @@ from typing import Any
 
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.ingest.folders import IMAGE_SUFFIXES, find_images
+from assetgrade.modalities.vision.images import image_name
 from assetgrade.store.records import ImageRef
 
 __all__ = ["IMAGE_SUFFIXES", "LabelledImages", "find_image_files", "image_ref_from_file", "image_where",
@@ -74,6 +75,20 @@ def _read(path: Path, sha256: str, where: str) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class _FileBytes:
+    """``load_bytes`` of an image on disk (:func:`_read`); ``file`` is how messages name it
+    (:func:`~assetgrade.modalities.vision.images.ref_where`), its path under the data root."""
+
+    path: Path
+    sha256: str
+    file: str
+    where: str
+
+    def __call__(self) -> bytes:
+        return _read(self.path, self.sha256, self.where)
+
+
 def _refuse(reason: str, where: str) -> bytes:
     """``load_bytes`` of an image found unreadable when the set was listed: a fresh error on each call."""
     raise ValidationError(reason, where=where)
@@ -87,8 +102,12 @@ def image_where(path: Path, evidence_id: str, root: Path | None = None) -> str:
     >>> image_where(Path("set/bad/3.png"), "bad/3.png", Path("set"))
     'image bad/3.png'
     """
-    rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
-    return f"image {rel}" if rel == evidence_id else f"image {evidence_id} ({rel})"
+    return image_name(evidence_id, _file(path, root))
+
+
+def _file(path: Path, root: Path | None) -> str:
+    """The image's path under ``root`` (the whole path when it is not under it)."""
+    return path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
 
 
 def image_ref_from_file(
@@ -102,7 +121,9 @@ def image_ref_from_file(
     naming the file by its path under ``root`` and its evidence id (:func:`image_where`), so a
     batch that decodes the set reports it with its other unreadable images and goes on. An
     unreadable file's ``sha256`` is one of its path, shared with no other file. Damage past the
-    header (a JPEG cut off in its pixel data) shows only when the image is decoded.
+    header (a JPEG cut off in its pixel data) shows only when the image is decoded: the loader
+    carries the file (``load_bytes.file``), so the decoding error names it too, also under another
+    evidence id (:func:`~assetgrade.modalities.vision.images.ref_where`).
     """
     from assetgrade.ingest.images import image_size
 
@@ -122,7 +143,8 @@ def image_ref_from_file(
     except ValidationError as exc:
         return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=partial(_refuse, exc.reason, where),
                         boxes=boxes)
-    return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=partial(_read, path, sha, where), boxes=boxes)
+    return ImageRef(evidence_id=evidence_id, sha256=sha, load_bytes=_FileBytes(path, sha, _file(path, root), where),
+                    boxes=boxes)
 
 
 def find_image_files(folder: Path) -> list[Path]:

@@ -17,7 +17,7 @@ from assetgrade.modalities.vision.evidence_cache import EvidenceCache, ImageEvid
 from assetgrade.modalities.vision.features import pooled_views
 from assetgrade.modalities.vision.heads import C_GRID, LinearProbe, MultiLabelProbe, OrdinalLogistic, select_head
 from assetgrade.modalities.vision.heatmaps import cam_map, region_box
-from assetgrade.modalities.vision.images import decode_image, preprocess
+from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where
 from assetgrade.modalities.vision.mil import MILOrdinal, bag_max_proba
 from assetgrade.modalities.vision.quality import (
     FLAG_FACTORS,
@@ -163,7 +163,7 @@ class VisionExtractor:
             kept: list[tuple[int, npt.NDArray[np.float32], tuple[int, int], Any]] = []
             for i in todo[start : start + self.batch_size]:
                 try:
-                    img = decode_image(refs[i].load_bytes(), where=f"image {refs[i].evidence_id}")
+                    img = decode_image(refs[i].load_bytes(), where=ref_where(refs[i]))
                 except (AssetgradeError, OSError) as exc:  # damaged on disk, or the blob is gone from the store
                     errors[refs[i].evidence_id] = str(exc)
                     continue

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from assetgrade.errors import AssetgradeError
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.modalities.vision.cache import FeatureCache
-from assetgrade.modalities.vision.images import augment_views, decode_image, preprocess
+from assetgrade.modalities.vision.images import augment_views, decode_image, preprocess, ref_where
 from assetgrade.store.records import ImageRef
 
 __all__ = ["FeatureBatch", "extract_pooled", "load_images", "pooled_views"]
@@ -42,7 +42,7 @@ def load_images(refs: Sequence[ImageRef]) -> tuple[list[object], dict[int, str]]
     errors: dict[int, str] = {}
     for i, ref in enumerate(refs):
         try:
-            out.append(decode_image(ref.load_bytes(), where=f"image {ref.evidence_id}"))
+            out.append(decode_image(ref.load_bytes(), where=ref_where(ref)))
         except (AssetgradeError, OSError) as exc:
             errors[i] = str(exc)
             out.append(None)
@@ -95,7 +95,7 @@ def extract_pooled(
             arrays = []
             for j, i in enumerate(chunk):  # each photo reduced to the network input as soon as it is decoded
                 try:
-                    img = decode_image(refs[i].load_bytes(), where=f"image {refs[i].evidence_id}")
+                    img = decode_image(refs[i].load_bytes(), where=ref_where(refs[i]))
                 except (AssetgradeError, OSError) as exc:
                     errors[i] = str(exc)
                     continue

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assetgrade.errors import ValidationError
+from assetgrade.store.records import ImageRef
 
 __all__ = [
     "FORMATS",
@@ -20,10 +21,12 @@ __all__ = [
     "augment_views",
     "decode_image",
     "exif_orientation",
+    "image_name",
     "normalise",
     "orient_box",
     "other_file_type",
     "preprocess",
+    "ref_where",
     "shown_boxes",
     "to_rgb8",
 ]
@@ -91,6 +94,26 @@ def to_rgb8(img: Image.Image, *, where: str = "image") -> Image.Image:
         background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         img = Image.alpha_composite(background, rgba)
     return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def image_name(evidence_id: str, file: str | None = None) -> str:
+    """How messages name an image: ``image <id> (<file>)``, or ``image <id>`` when the file is its id or unknown.
+
+    >>> image_name("crazing_2", "images/crazing/crazing_2.jpg"), image_name("bad/3.png", "bad/3.png")
+    ('image crazing_2 (images/crazing/crazing_2.jpg)', 'image bad/3.png')
+    """
+    return f"image {evidence_id}" if file is None or file == evidence_id else f"image {evidence_id} ({file})"
+
+
+def ref_where(ref: ImageRef) -> str:
+    """How a decoding error names ``ref``'s image: its id, and the file its bytes are read from when the loader
+    says which (its ``file``, as :func:`assetgrade.datasets.image_folder.image_ref_from_file` sets it).
+
+    A header that is whole over pixel data cut off passes the check made when a set is listed and
+    fails only here, so without the file an image of a data set would be named by an id alone.
+    """
+    file = getattr(ref.load_bytes, "file", None)
+    return image_name(ref.evidence_id, file if isinstance(file, str) else None)
 
 
 def decode_image(data: bytes, *, where: str = "image") -> Image.Image:
