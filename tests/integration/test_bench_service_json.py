@@ -19,6 +19,7 @@ def test_a_short_open_loop_bench_records_its_seed_machine_load_and_rates(tmp_pat
     assert res.exit_code == 0, res.output
     got = json.loads(out.read_text())
     assert got["seed"] == 7 and got["seeds"]["arrivals"] == 7 and got["load"]["arrival_seed"] == 7
+    assert "SeedSequence(entropy=7, spawn_key=(0, n))" in got["seeds"]["request_mix"]
     shared = got["shared_machine"]
     assert len(shared["load_avg_before"]) == 3 and len(shared["load_avg_after"]) == 3 and shared["cpus"] >= 1
     assert set(got["load"]["rates"]) == {"read", "review", "station"}

@@ -17,6 +17,9 @@ from assetgrade.loadtest.verify import verify_accepted
 
 __all__ = ["TARGETS", "run_service_bench", "service_metrics"]
 
+_REQUEST_MIX = ("random.Random seeded with numpy SeedSequence(entropy={seed}, spawn_key=({key})).generate_state(4)"
+                " for {who} (assetgrade.loadtest.stats.request_rng)")
+
 TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "lost_writes": 0}
 
 
@@ -104,9 +107,11 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
                    "duration_s": cfg.duration_s, "max_requests": cfg.max_requests,
                    "telemetry_items": cfg.telemetry_items, "image_every": cfg.image_every},
                "seeds": {"arrivals": cfg.seed if cfg.open_loop else None,
-                         "request_mix": f"random.Random({cfg.seed} * 7919 + n) for open-loop arrival n"
-                         if cfg.open_loop else f"random.Random({cfg.seed} * 1000 + client index (+100 reviewers,"
-                         " +200 stations))", "seeded_assets": 0, "warm_up": -1},
+                         "request_mix": _REQUEST_MIX.format(seed=cfg.seed, key="0, n", who="open-loop arrival n")
+                         if cfg.open_loop else _REQUEST_MIX.format(seed=cfg.seed, key="k, i",
+                                                                   who="closed-loop client i, k = 1 for readers,"
+                                                                       " 2 reviewers, 3 stations"),
+                         "seeded_assets": 0, "warm_up": -1},
                "warm_up": "one unmeasured request of each kind (read, telemetry, image) before the load;"
                           " not in any figure",
                "shared_machine": {"cpus": os.cpu_count(), "load_avg_before": load_before,

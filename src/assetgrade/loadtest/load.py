@@ -22,7 +22,8 @@ import aiohttp
 import numpy as np
 
 from assetgrade.errors import AssetgradeError, ValidationError
-from assetgrade.loadtest.stats import arrivals, rate_check, summarise
+from assetgrade.loadtest.stats import arrivals, rate_check, request_rng, summarise
+from assetgrade.seeds import SEED_MAX
 from assetgrade.store.repository import add_asset
 from assetgrade.store.results import add_prediction
 
@@ -66,6 +67,8 @@ class LoadConfig:
         for name, (count, low) in counts.items():
             if isinstance(count, bool) or not isinstance(count, int) or count < low:
                 raise ValidationError(f"{count!r} must be a whole number >= {low}", where=name)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
+            raise ValidationError(f"{self.seed!r} must be a whole number in [0, {SEED_MAX}]", where="seed")
         for name, secs in (("duration_s", self.duration_s), ("timeout_s", self.timeout_s)):
             if not (isinstance(secs, int | float) and secs > 0) or math.isnan(secs):
                 raise ValidationError(f"{secs!r} must be a positive number of seconds", where=name)
@@ -348,7 +351,7 @@ async def _open_loop(client: aiohttp.ClientSession, seeded: dict[str, Any], cfg:
         if len(in_flight) >= cfg.max_in_flight:
             dropped[kind] += 1
             continue
-        job_rng = random.Random(cfg.seed * 7919 + n)
+        job_rng = request_rng(cfg.seed, "arrival", n)
         coro: Any
         if kind == "read":
             coro = _reader(client, tokens["reader"][n % len(tokens["reader"])][1], ids, _Budget.of(1), samples,
@@ -397,15 +400,15 @@ async def _run(base_url: str, seeded: dict[str, Any], cfg: LoadConfig) -> LoadRu
         tasks = []
         for i in range(cfg.readers):
             tasks.append(_reader(client, tokens["reader"][i % len(tokens["reader"])][1], ids, budget, samples,
-                                 random.Random(cfg.seed * 1000 + i)))
+                                 request_rng(cfg.seed, "reader", i)))
         for i in range(cfg.reviewers):
             name, tok = tokens["reviewer"][i % len(tokens["reviewer"])]
             tasks.append(_reviewer(client, name, tok, ids, budget, samples, accepted,
-                                   random.Random(cfg.seed * 1000 + 100 + i)))
+                                   request_rng(cfg.seed, "reviewer", i)))
         for i in range(cfg.stations):
             name, tok = tokens["station"][i % len(tokens["station"])]
             tasks.append(_station(client, name, tok, ids, budget, samples, accepted,
-                                  random.Random(cfg.seed * 1000 + 200 + i), cfg))
+                                  request_rng(cfg.seed, "station", i), cfg))
         await asyncio.gather(*tasks)
     return LoadRun(samples=samples, accepted=accepted, wall_s=time.perf_counter() - t0)
 
