@@ -86,7 +86,8 @@ class Grader:
     version_, manifest_hash_, ontology_version_, code_version_, trained_at_, metrics_, modalities_, notes_,
     train_ids_ (the assets it learned from), train_files_ (the sha256 of their image and series files),
     oof_ (out-of-fold or calibration-set distributions), labels_as_of_, labels_seq_ and labels_seq_hash_
-    (when, and after which audit event, fit read a workspace's labels)
+    (when, and after which audit event, fit read a workspace's labels), currency_ (what its expected costs are in:
+    the ``currency`` of its cost settings, None without one)
 
     Examples
     --------
@@ -319,11 +320,17 @@ class Grader:
         return self.grade_many([asset])[0]
 
     def explain(self, result: GradeResult) -> str:
-        """A plain-text explanation of a result."""
+        """A plain-text explanation of a result, its expected costs in :attr:`currency_`."""
         if not isinstance(result, GradeResult):
             raise ValidationError(f"expected the GradeResult of grade(), got {type(result).__name__} {result!r:.60}",
                                   where="Grader.explain")
-        return explain_text(result)
+        return explain_text(result, currency=self.currency_)
+
+    @property
+    def currency_(self) -> str | None:
+        """The ``currency`` of the cost settings it was fitted with (None: unset, or not fitted, or fitted before
+        the setting existed): what its expected costs are in."""
+        return getattr(getattr(self, "costs_", None), "currency", None)
 
     # ---- persistence ----------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:

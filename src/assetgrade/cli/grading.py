@@ -143,6 +143,7 @@ def register(app: typer.Typer) -> None:
                                                  callback=output_folder())] = None,
     ) -> None:
         """Train the Grader on the workspace's labelled assets and save it (out-of-fold figures printed)."""
+        from assetgrade.decision.costs import format_cost
         from assetgrade.grading.evaluate import metrics_table, own_label_line
 
         with open_workspace(workspace, store) as ws:
@@ -167,7 +168,7 @@ def register(app: typer.Typer) -> None:
         if table_png is not None:
             console.print(f"fusion table {table_png}")
         console.print(styled("green", "saved", f" {path} (calibration: {grader.calibration_}, "
-                             f"review threshold: {grader.policy_.threshold():,.0f}, "
+                             f"review threshold: {format_cost(grader.policy_.threshold(), grader.currency_)}, "
                              f"{grader.metrics_['review_threshold_source']}; review when the grade set holds "
                              f"more than {grader.policy_.max_set_size}"
                              + (" or lacks the chosen grade" if getattr(grader.policy_, "review_outside_set", True)
@@ -188,6 +189,7 @@ def register(app: typer.Typer) -> None:
         """Grade one asset or all of them; results are stored as predictions with audit events."""
         from rich.table import Table
 
+        from assetgrade.decision.costs import cost_unit
         from assetgrade.errors import ValidationError
         from assetgrade.grader import record_grades
         from assetgrade.store.repository import list_assets
@@ -215,7 +217,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)  # a bad asset is a failed run; the others were graded and stored
             return
         table = Table(title=f"{len(results)} graded with {grader.version_}")
-        for col in ("asset", "grade", "P", "set", "exp. cost", "decision", "first reason"):
+        for col in ("asset", "grade", "P", "set", f"exp. cost ({cost_unit(grader.currency_)})", "decision",
+                    "first reason"):
             table.add_column(col)
         for r in results[:200]:
             table.add_row(r.asset_id, r.grade, f"{r.confidence:.2f}", "{" + ",".join(r.conformal_set) + "}",

@@ -10,25 +10,42 @@ By default an asset of true grade t sold as grade g costs:
 Prices are fractions of the asset value (A sells at full value, D at a quarter by default; a
 scale of another length gets the same curve read at evenly spaced points, best grade 1.0, worst 0.25).
 Reviewing an asset costs ``review_cost``. A workspace config can override any of this, or give
-the whole matrix; the settings are a pydantic model so the same schema checks YAML.
+the whole matrix; the settings are a pydantic model so the same schema checks YAML. ``currency``
+(an ISO 4217 code such as ``EUR``; optional) names the money these amounts are in, for display
+only: without it expected costs are shown in "cost units".
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import ValidationError
 
-__all__ = ["TIE_RTOL", "CostConfig", "bayes_grades", "cost_matrix", "default_prices", "expected_costs"]
+__all__ = ["NO_CURRENCY", "TIE_RTOL", "CostConfig", "bayes_grades", "cost_matrix", "cost_unit", "default_prices",
+           "expected_costs", "format_cost"]
 
 FloatArray = npt.NDArray[np.float64]
 
 _DEFAULT_CURVE = (1.0, 0.8, 0.55, 0.25)  # the default prices of A, B, C, D
+
+NO_CURRENCY = "cost units"
+"""What an expected cost is shown in when the cost settings name no ``currency``."""
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 TIE_RTOL = 1e-9
 """Expected costs this close (relative to the lowest) are equal: :func:`bayes_grades` grades down among them."""
@@ -82,6 +99,26 @@ class CostConfig(BaseModel):
     """What a human review of one asset costs."""
     matrix: list[list[float]] | None = None
     """An explicit cost matrix C[true][predicted] in money per asset of ``asset_value``; overrides prices."""
+    currency: str | None = None
+    """The currency of ``asset_value``, ``dispute_cost``, ``review_cost`` and ``matrix`` (an ISO 4217 code: 3 capital
+    letters, e.g. ``EUR``), shown beside expected costs; None: they are shown in "cost units". Display only."""
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: Any) -> Any:
+        """3 capital letters (ISO 4217's form; the code is not looked up), as given: ``eur`` is not changed to EUR."""
+        if value is not None and not (isinstance(value, str) and _CURRENCY.fullmatch(value)):
+            raise ValueError("must be a currency code of 3 capital letters (ISO 4217, e.g. EUR, USD, JPY)")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _without_unset_currency(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``currency`` is left out of a dump while unset, so what model versions and cached golden evaluations
+        hash from settings written before it existed stays the same (it changes no decision)."""
+        out: dict[str, Any] = handler(self)
+        if out.get("currency") is None:
+            out.pop("currency", None)
+        return out
 
     @model_validator(mode="before")
     @classmethod
@@ -158,6 +195,24 @@ class CostConfig(BaseModel):
             elif loc:
                 msg += f" (got {err.get('input')!r})"
             raise ValidationError(msg, where=f"{where}.{loc}" if loc else where) from exc
+
+
+def cost_unit(currency: str | None) -> str:
+    """What expected costs are shown in: the ``currency`` of the cost settings, else :data:`NO_CURRENCY`.
+
+    >>> cost_unit("EUR"), cost_unit(None)
+    ('EUR', 'cost units')
+    """
+    return currency or NO_CURRENCY
+
+
+def format_cost(amount: float, currency: str | None) -> str:
+    """An expected cost to the unit, with its currency (:func:`cost_unit`).
+
+    >>> format_cost(1234.4, "EUR"), format_cost(80.0, None)
+    ('1,234 EUR', '80 cost units')
+    """
+    return f"{amount:,.0f} {cost_unit(currency)}"
 
 
 def cost_matrix(config: CostConfig | None = None, value: float | None = None) -> FloatArray:

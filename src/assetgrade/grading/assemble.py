@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.decision import Decision
+from assetgrade.decision.costs import format_cost
 from assetgrade.fusion import Contradiction
 from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.result import ContradictionInfo, GradeResult, ModalityEvidence
@@ -69,14 +70,17 @@ def build_result(
     )
 
 
-def explain_text(result: GradeResult, *, max_findings: int = 5) -> str:
-    """A plain-text explanation: grade and confidence, decision and reasons, evidence, contradictions."""
+def explain_text(result: GradeResult, *, max_findings: int = 5, currency: str | None = None) -> str:
+    """A plain-text explanation: grade and confidence, decision and reasons, evidence, contradictions.
+
+    ``currency``: what the expected costs are in (the cost settings' ``currency``; None: "cost units").
+    """
     r = result
     lines = [
         f"Asset {r.asset_id} ({r.asset_type}): grade {r.grade} — {r.decision.upper()}",
         "  probabilities: " + ", ".join(f"{g} {p:.2f}" for g, p in r.probabilities.items()),
         f"  {r.coverage:.0%} prediction set: {{{', '.join(r.conformal_set)}}}",
-        f"  expected misgrading cost: {r.expected_cost:,.0f}"
+        f"  expected misgrading cost: {format_cost(r.expected_cost, currency)}"
         + (" (" + ", ".join(f"{g} {c:,.0f}" for g, c in r.expected_costs.items()) + ")" if r.expected_costs else ""),
     ]
     if r.most_likely != r.grade:

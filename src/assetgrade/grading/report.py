@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from assetgrade.decision.costs import cost_unit
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import Finding
 from assetgrade.result import GradeResult
@@ -231,8 +232,13 @@ def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int =
     return _png(fig)
 
 
-def render_report(result: GradeResult, record: AssetRecord | None = None, grader: Grader | None = None) -> str:
-    """The report as one HTML string (``record`` gives the images, logs and series to show)."""
+def render_report(result: GradeResult, record: AssetRecord | None = None, grader: Grader | None = None, *,
+                  currency: str | None = None) -> str:
+    """The report as one HTML string (``record`` gives the images, logs and series to show).
+
+    ``currency``: what the expected costs are in (default: ``grader``'s :attr:`~assetgrade.grader.Grader.currency_`;
+    None for both: "cost units").
+    """
     import jinja2
 
     ev = {e.modality: e for e in result.evidence}
@@ -265,6 +271,7 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
         r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
         heat_scale=(_scale_b64() if any(im.get("heat") for im in images) else None),
         metrics=(grader.metrics_ if grader is not None else None),
+        cost_unit=cost_unit(currency if currency is not None else getattr(grader, "currency_", None)),
     )
 
 
@@ -276,10 +283,10 @@ def _log_row(entry: LogEntry, findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 def write_report(path: Path, result: GradeResult, record: AssetRecord | None = None,
-                 grader: Grader | None = None) -> Path:
+                 grader: Grader | None = None, *, currency: str | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (folders created); returns the path."""
     path = Path(path)
-    text = render_report(result, record, grader)
+    text = render_report(result, record, grader, currency=currency)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

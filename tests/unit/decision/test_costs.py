@@ -122,7 +122,7 @@ def test_degenerate_matrices_are_refused() -> None:
 def test_unknown_cost_key_lists_the_known_ones() -> None:
     with pytest.raises(ValidationError, match=r"config:costs.revew_cost: unknown key; known: \['grades', 'price', "
                                               r"'asset_value', 'dispute_cost', 'over_grade_factor', 'review_cost', "
-                                              r"'matrix'\]"):
+                                              r"'matrix', 'currency'\]"):
         CostConfig.from_dict({"revew_cost": 100})
 
 
