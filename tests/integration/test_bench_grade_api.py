@@ -23,6 +23,8 @@ def test_grade_api_bench_grades_a_copy_twice(tmp_path: Path) -> None:
     for p in ("cold", "again"):
         st = res["passes"][p]
         assert 0 < st["p50_ms"] <= st["p95_ms"] <= st["max_ms"] and m[f"{p}_assets_per_s"] > 0
+    shared = res["shared_machine"]  # the load average before and after, as bench service records it
+    assert len(shared["load_avg_before"]) == 3 and len(shared["load_avg_after"]) == 3 and shared["cpus"] >= 1
     with Workspace.open(tmp_path / "ws") as ws, ws.session(readonly=True) as s:
         assert list_events(s, action="grade.decision") == []  # the copy was graded, not the workspace
         assert not ws.evidence_cache_path.exists()

@@ -29,6 +29,8 @@ def test_ui_bench_times_every_page_and_leaves_the_workspace_alone(tmp_path: Path
         assert res["passes"][p]["handler"]["p50_ms"] > 0  # Server-Timing was read
         assert res["passes"][p]["with_images"]["p50_ms"] >= doc["p50_ms"]
     assert res["images_per_page"]["max"] >= 1  # the demo pages reference images and overlays
+    shared = res["shared_machine"]  # the load average before and after, as bench service records it
+    assert len(shared["load_avg_before"]) == 3 and len(shared["load_avg_after"]) == 3 and shared["cpus"] >= 1
     ws = Workspace.open(tmp_path / "ws")
     with ws.session(readonly=True) as s:  # it ran on a copy: no login token, no audit event, no service log here
         assert s.execute(select(ApiToken).where(ApiToken.name.startswith("bench-ui-"))).scalars().all() == []

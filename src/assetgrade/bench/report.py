@@ -9,7 +9,7 @@ import platform
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,15 @@ from typing import Any
 from assetgrade.jsonsafe import jsonable
 from assetgrade.version import code_version, library_versions
 
-__all__ = ["BenchResult", "Stopwatch", "machine_info", "write_result"]
+__all__ = ["BenchResult", "Stopwatch", "load_average", "machine_info", "write_result"]
+
+
+def load_average() -> list[float] | None:
+    """The system's 1/5/15-minute load average now, to 0.01 (None where the platform has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def machine_info() -> dict[str, Any]:
@@ -45,8 +53,9 @@ def machine_info() -> dict[str, Any]:
     torch = sys.modules.get("torch")  # only when the benchmark used it; never imported here
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
-    with suppress(OSError):  # not available on every platform
-        info["load_avg"] = [round(v, 2) for v in os.getloadavg()]
+    load = load_average()
+    if load is not None:  # not available on every platform
+        info["load_avg"] = load
     return info
 
 

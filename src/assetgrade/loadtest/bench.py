@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from assetgrade.bench.report import BenchResult
+from assetgrade.bench.report import BenchResult, load_average
 from assetgrade.errors import ValidationError
 from assetgrade.loadtest.load import LoadConfig, LoadRun, run_load, seed_load, summarise
-from assetgrade.loadtest.server import ServiceProcess
+from assetgrade.loadtest.server import ServiceProcess, shared_machine
 from assetgrade.loadtest.verify import verify_accepted
 
 __all__ = ["TARGETS", "run_service_bench", "service_metrics"]
@@ -21,14 +20,6 @@ _REQUEST_MIX = ("random.Random seeded with numpy SeedSequence(entropy={seed}, sp
                 " for {who} (assetgrade.loadtest.stats.request_rng)")
 
 TARGETS = {"read_per_s": 200.0, "review_writes_per_s": 50.0, "p99_ms": 250.0, "lost_writes": 0}
-
-
-def _load_avg() -> list[float] | None:
-    """The 1/5/15-minute load average now (None where the platform has none)."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        return None
 
 
 def service_metrics(stats: dict[str, Any], check: dict[str, Any], run: LoadRun) -> dict[str, Any]:
@@ -73,7 +64,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
         if value < low:
             raise ValidationError(f"{value} must be >= {low}", where=name)
     t0 = time.perf_counter()
-    load_before = _load_avg()
+    load_before = load_average()
     root = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="assetgrade-load-")) / "ws"
     ws = Workspace.init(root, store_url)
     run_id = uuid.uuid4().hex[:8]
@@ -82,7 +73,7 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
         with ServiceProcess(ws.path, store_url=store_url, workers=server_workers,
                             threads=server_threads) as svc:
             run = run_load(svc.url, seeded, cfg)
-            load_after = _load_avg()
+            load_after = load_average()
         check = verify_accepted(ws, run.accepted)
         dialect = ws.engine.dialect.name
     finally:
@@ -114,10 +105,8 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
                          "seeded_assets": 0, "warm_up": -1},
                "warm_up": "one unmeasured request of each kind (read, telemetry, image) before the load;"
                           " not in any figure",
-               "shared_machine": {"cpus": os.cpu_count(), "load_avg_before": load_before,
-                                  "load_avg_after": load_after,
-                                  "note": "client, server workers and store share this machine's CPUs; a load"
-                                          " average above the CPU count means they queued for CPU"},
+               "shared_machine": shared_machine(load_before, load_after,
+                                                sharing="client, server workers and store"),
                "server_workers": server_workers, "server_threads": server_threads,
                "client": "aiohttp.ClientSession in one process on the same machine (loopback); server: uvicorn"
                          f" with {server_workers} worker process(es) of {server_threads} handler threads"},

@@ -8,7 +8,8 @@ with an empty evidence store: the first request also loads the grader, and every
 extractors (cold). The second pass grades the same assets again: their evidence rows and heat
 maps come from the evidence store (the predictions are recorded again either way). It reports
 the latency at the client per pass (p50/p95/max), the first request apart, the throughput of
-each pass, and whether the two passes gave the same grades and distributions.
+each pass, whether the two passes gave the same grades and distributions, and the load average
+before and after (``shared_machine``: client and server share the machine's CPUs).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from urllib.parse import quote
 
 import httpx
 
-from assetgrade.bench.report import BenchResult
+from assetgrade.bench.report import BenchResult, load_average
 from assetgrade.errors import ValidationError
-from assetgrade.loadtest.server import ServiceProcess
+from assetgrade.loadtest.server import ServiceProcess, shared_machine
 from assetgrade.loadtest.ui_bench import latency_stats
 
 __all__ = ["copy_workspace", "run_grade_api_bench"]
@@ -61,6 +62,7 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
     if threads < 1:
         raise ValidationError(f"{threads} must be >= 1", where="--threads")
     t0 = time.perf_counter()
+    load_before = load_average()
     workspace = Path(workspace)
     with Workspace.open(workspace) as ws:
         db = ws.engine.url.database
@@ -101,6 +103,7 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
                 if name == "cold":
                     first_ms, times = times[0], times[1:] or times
                 passes[name], graded[name] = times, out
+            load_after = load_average()
     stats = {p: latency_stats(v) for p, v in passes.items()}
     metrics = {
         "first_request_ms": round(first_ms, 1),
@@ -115,5 +118,6 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
         benchmark="grade-api", dataset=f"workspace {workspace.resolve()} ({len(ids)} assets, a copy)",
         split="POST /assets/{id}/grade, cold then again", seed=0, metrics=metrics, wall_s=time.perf_counter() - t0,
         extra={"passes": stats, "model_version": model.get("model_version"),
-               "server": f"assetgrade serve, 1 worker, {threads} threads; client: httpx, one request at a time"},
+               "server": f"assetgrade serve, 1 worker, {threads} threads; client: httpx, one request at a time",
+               "shared_machine": shared_machine(load_before, load_after, sharing="client and server")},
     )

@@ -10,12 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from assetgrade.errors import AssetgradeError
 
-__all__ = ["ServiceProcess", "free_port"]
+__all__ = ["ServiceProcess", "free_port", "shared_machine"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -25,6 +26,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))
         return int(s.getsockname()[1])
+
+
+def shared_machine(load_before: list[float] | None, load_after: list[float] | None, *, sharing: str) -> dict[str, Any]:
+    """A bench's ``shared_machine`` record: CPU count and the load average before and after its run.
+
+    ``sharing`` names what ran on this machine's CPUs together (the client, the server...); the load
+    averages come from :func:`assetgrade.bench.report.load_average` (None where the platform has none).
+    """
+    return {"cpus": os.cpu_count(), "load_avg_before": load_before, "load_avg_after": load_after,
+            "note": f"{sharing} share this machine's CPUs; a load average above the CPU count means they queued"
+                    " for CPU"}
 
 
 class ServiceProcess:

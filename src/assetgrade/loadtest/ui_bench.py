@@ -8,7 +8,8 @@ computed here: they were computed when the assets were graded and live in the pr
 the page reads rows, parses the stored result, draws the SVG plots and renders the template.
 Per pass it reports the document's latency at the client and the handler time from the
 ``Server-Timing`` header (p50/p95/max), and, for the whole page, the document plus every image
-and heat-map overlay it references, fetched as a browser would (in parallel, 6 at a time).
+and heat-map overlay it references, fetched as a browser would (in parallel, 6 at a time), and the
+load average before and after (``shared_machine``: client and server share the machine's CPUs).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from assetgrade.bench.report import BenchResult
+from assetgrade.bench.report import BenchResult, load_average
 from assetgrade.errors import ValidationError
-from assetgrade.loadtest.server import ServiceProcess
+from assetgrade.loadtest.server import ServiceProcess, shared_machine
 from assetgrade.loadtest.stats import nearest_rank
 
 __all__ = ["TARGET_MS", "latency_stats", "run_ui_bench"]
@@ -101,14 +102,16 @@ def run_ui_bench(workspace: Path, *, n_assets: int = 50, threads: int = 4) -> Be
         raise ValidationError(f"{n_assets} must be >= 1", where="--assets")
     if threads < 1:
         raise ValidationError(f"{threads} must be >= 1", where="--threads")
-    t0 = time.perf_counter()
+    t0, load_before = time.perf_counter(), load_average()
     with tempfile.TemporaryDirectory(prefix="assetgrade-bench-ui-") as tmp:  # the user's workspace stays untouched
         copy = Path(tmp) / "ws"
         copy_workspace(Path(workspace), copy)
-        return _run_ui_bench(Workspace.open(copy), workspace, n_assets=n_assets, threads=threads, t0=t0)
+        return _run_ui_bench(Workspace.open(copy), workspace, n_assets=n_assets, threads=threads, t0=t0,
+                             load_before=load_before)
 
 
-def _run_ui_bench(ws: Any, workspace: Path, *, n_assets: int, threads: int, t0: float) -> BenchResult:
+def _run_ui_bench(ws: Any, workspace: Path, *, n_assets: int, threads: int, t0: float,
+                  load_before: list[float] | None) -> BenchResult:
     from assetgrade.rest.auth import create_token, revoke_token
 
     ids = _graded_assets(ws, n_assets)
@@ -138,6 +141,7 @@ def _run_ui_bench(ws: Any, workspace: Path, *, n_assets: int, threads: int, t0: 
                     if name_ == "first_view":
                         n_resources.append(k)
                 passes[name_] = {"document": doc, "handler": handler, "with_images": full}
+            load_after = load_average()
     finally:
         with ws.session() as s:
             revoke_token(s, name, actor="bench-ui")
@@ -157,5 +161,6 @@ def _run_ui_bench(ws: Any, workspace: Path, *, n_assets: int, threads: int, t0: 
         extra={"passes": out,
                "images_per_page": {"min": min(n_resources), "mean": round(float(np.mean(n_resources)), 2),
                                    "max": max(n_resources)},
-               "server": f"assetgrade serve, 1 worker, {threads} threads; client: httpx, one page at a time"},
+               "server": f"assetgrade serve, 1 worker, {threads} threads; client: httpx, one page at a time",
+               "shared_machine": shared_machine(load_before, load_after, sharing="client and server")},
     )
