@@ -111,7 +111,8 @@ class WorkerDeaths:
 
             raise AssetgradeError(f"{self.broke} {times(self.breaks)} and worker processes died"
                                   f" {times(self.died)} in all (a worker was killed or ran out of memory), more than"
-                                  f" max_restarts={self.max_restarts} allows{found}; {left} shards left undone")
+                                  f" max_restarts={self.max_restarts} allows{found};"
+                                  f" {left} shard{'' if left == 1 else 's'} left undone")
 
 
 def isolate(run_alone: Callable[[Any], R], shard: S, deaths: WorkerDeaths, left: Callable[[], int],

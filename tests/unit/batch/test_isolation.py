@@ -57,6 +57,13 @@ def test_every_cause_after_the_first_is_charged_until_the_budget_stops_the_call(
         list(isolate(_runner({"a0", "a1", "a2"}, []), _task("a0", "a1", "a2"), deaths, lambda: 2, []))
 
 
+def test_one_shard_left_undone_is_named_in_the_singular() -> None:
+    deaths = WorkerDeaths(1, broke="Ray tasks in flight lost their worker")
+    deaths.pool_broke(left=1, died=2)
+    with pytest.raises(AssetgradeError, match=r"; 1 shard left undone$"):
+        list(isolate(_runner({"a0", "a1", "a2"}, []), _task("a0", "a1", "a2"), deaths, lambda: 1, []))
+
+
 def test_a_shard_that_cannot_be_split_goes_to_lost() -> None:
     def run_alone(x: int) -> int:
         raise WorkerDiedError("killed by signal 9 (SIGKILL)")

@@ -67,7 +67,7 @@ def test_a_batch_where_every_asset_kills_its_ray_worker_stops_within_max_restart
     shard = _task(0, *(f"{POISON}-{i}" for i in range(3)))
     stop = (r"^Ray tasks in flight lost their worker 1 time and worker processes died 5 times in all .*"
             rf"max_restarts=1 allows; killed their worker when run alone: shard 0 \({POISON}-0\), "
-            rf"shard 0 \({POISON}-1\); 1 shards left undone$")
+            rf"shard 0 \({POISON}-1\); 1 shard left undone$")
     with pytest.raises(AssetgradeError, match=stop):
         list(ray_ex.map_shards(exit_on_poison, [shard]))
 
