@@ -26,9 +26,13 @@ Safety rules:
   young, and deletes it otherwise. Object stores cannot move an object atomically: there the
   age read just before the delete is the last check (see ``store.md``).
 * Interrupted temporary files (``tmp/*.part``, and an object store's spool copies
-  ``assetgrade-spool-*.part`` in :func:`~assetgrade.store.blobs.system_spool_dir` of the machine
+  ``assetgrade-spool-*.part`` in :func:`~assetgrade.store.spool.system_spool_dir` of the machine
   the collection runs on) older than the grace period are removed too, but never one a running
-  writer holds (:func:`~assetgrade.store.blobs.temp_in_use`).
+  writer holds (:func:`~assetgrade.store.spool.temp_in_use`); so are the claim files of killed
+  writers (``assetgrade-spool-*.held``, not counted). An object store's copies named before 8f84424
+  (``assetgrade-blob-*.part`` in the system temp folder, no lock) go the same way when this user
+  owns them: moved aside, their age read again (a writer of that version may still be writing),
+  then deleted or put back.
 * **Nothing referenced.** When the store names no blob at all but the blob store holds some old
   enough to delete, the workspace is most likely opened against the wrong or an empty database
   (a team workspace without ``$ASSETGRADE_STORE``, a lost ``assetgrade.db``): the collection
@@ -41,7 +45,12 @@ The collection is recorded as one ``blobs.gc`` audit event (counts and bytes, no
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import re
+import stat
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,8 +62,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import ConflictError, ValidationError
-from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, SPOOL_PREFIX, BlobStore, system_spool_dir, temp_in_use
+from assetgrade.store.blobs import _SHA_RE, REFRESH_AFTER_S, BlobStore
 from assetgrade.store.schema import Evidence, Label, Prediction
+from assetgrade.store.spool import (
+    _HOLDER_RE,
+    LEGACY_SPOOL_PREFIX,
+    SPOOL_PREFIX,
+    remove_unheld_claim,
+    system_spool_dir,
+    temp_in_use,
+)
 
 __all__ = ["GcReport", "collect_blob_garbage", "record_blob_gc", "referenced_blobs"]
 
@@ -75,8 +92,8 @@ class GcReport:
     freed_bytes: int = 0
     orphan_bytes: int = 0
     stale_tmp: int = 0
-    """Interrupted temp files (``tmp/*.part``, an object store's spool copies) older than the grace period and held
-    by no writer (removed unless a dry run)."""
+    """Interrupted temp files (``tmp/*.part``, an object store's spool copies, also those named before 8f84424)
+    older than the grace period and held by no writer (removed unless a dry run)."""
     missing: int = 0
     """Referenced blobs that are not in the store (a damaged store; ``golden verify`` names them)."""
     missing_examples: list[str] = field(default_factory=list)
@@ -210,6 +227,68 @@ def _stale_temp(blobs: BlobStore, clock: float, grace_s: float) -> Iterator[tupl
             yield str(part), True
 
 
+def _drop_unheld_claims(folder: Path, clock: float, grace_s: float) -> None:
+    """Claim files (:mod:`~assetgrade.store.spool`) older than ``grace_s`` s that no process holds: a killed
+    writer's. Removed, not counted: they are empty, and the copies they named are counted on their own."""
+    if not folder.is_dir():
+        return
+    for held in folder.glob(f"{SPOOL_PREFIX}*.held"):
+        age = _own_age(held, clock, anyone=True)
+        if _HOLDER_RE.fullmatch(held.name) and age is not None and age >= grace_s:
+            remove_unheld_claim(held)
+
+
+_LEGACY_RE = re.compile(rf"{re.escape(LEGACY_SPOOL_PREFIX)}[a-z0-9_]+\.part(?:\.[0-9a-f]{{32}}{re.escape(_TRASH)})?")
+
+
+def _own_age(path: Path, clock: float, *, anyone: bool = False) -> float | None:
+    """The age of a regular file, when this user owns it (``anyone``: whoever does); None: gone, a link or
+    folder, or another user's (the system temp folder is shared: a collection run as root leaves others' be)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or (not anyone and hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        return None
+    return clock - st.st_mtime
+
+
+def _legacy_spool(path: Path, clock: float, grace_s: float, dry_run: bool) -> bool:
+    """Whether a copy of the scheme before 8f84424 (:data:`~assetgrade.store.spool.LEGACY_SPOOL_PREFIX`) is removed
+    (a dry run: would be): old, ours and held by no writer; moved aside, its age read again, then deleted, or put
+    back when a writer wrote to it meanwhile. One a killed collection left aside is settled the same way."""
+    aside = path.name.endswith(_TRASH)
+    home = path.with_name(path.name.split(".part.", 1)[0] + ".part") if aside else path
+    age = _own_age(path, clock)
+    if age is None:
+        return False
+    stale = age >= grace_s and not temp_in_use(path)
+    if dry_run:
+        return stale
+    if not stale:
+        if aside:
+            _put_back(str(path), str(home))
+        return False
+    if not aside:  # no window for a writer of that version: it held no lock, its writes are the only sign
+        trash = path.with_name(f"{path.name}.{uuid.uuid4().hex}{_TRASH}")
+        try:
+            path.rename(trash)
+        except FileNotFoundError:
+            return False
+        path = trash
+    try:
+        age = _own_age(path, clock)
+        if age is None or age < grace_s or temp_in_use(path):
+            _put_back(str(path), str(home))
+            return False
+        path.unlink()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _put_back(str(path), str(home))
+        raise
+    return True
+
+
 def collect_blob_garbage(
     blobs: BlobStore,
     referenced: set[str],
@@ -315,6 +394,20 @@ def collect_blob_garbage(
                 failed(path, exc)
                 continue
         rep.stale_tmp += 1
+    if not blobs.is_local:
+        for part in Path(tempfile.gettempdir()).glob(f"{LEGACY_SPOOL_PREFIX}*"):
+            if not _LEGACY_RE.fullmatch(part.name):
+                continue
+            try:
+                rep.stale_tmp += _legacy_spool(part, clock, grace_s, dry_run)
+            except OSError as exc:
+                failed(str(part), exc)
+    if not dry_run:
+        spool_dir = Path(blobs.root) / "tmp" if blobs.is_local else system_spool_dir()
+        _drop_unheld_claims(spool_dir, clock, grace_s)
+        if not blobs.is_local:  # leave no empty folder in the system temp folder
+            with contextlib.suppress(OSError):
+                spool_dir.rmdir()
     rep.seconds = time.perf_counter() - t0
     return rep
 

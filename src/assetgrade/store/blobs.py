@@ -7,8 +7,6 @@ import errno
 import hashlib
 import os
 import re
-import secrets
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +15,7 @@ from typing import IO, Any
 import fsspec
 
 from assetgrade.errors import NotFoundError, StoreError, ValidationError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from assetgrade.store.spool import SPOOL_PREFIX, Claim, new_temp, system_spool_dir, temp_in_use
 
 __all__ = ["REFRESH_AFTER_S", "SPOOL_PREFIX", "BlobStore", "Spool", "sha256_bytes", "sha256_file",
            "system_spool_dir", "temp_in_use"]
@@ -29,72 +23,8 @@ __all__ = ["REFRESH_AFTER_S", "SPOOL_PREFIX", "BlobStore", "Spool", "sha256_byte
 REFRESH_AFTER_S = 3600.0
 """On an object store, a re-used blob older than this is written again (garbage collection's grace must exceed it)."""
 
-SPOOL_PREFIX = "assetgrade-spool-"
-"""How the name of every temp file a blob store writes begins (``<prefix><random>.part``)."""
-
 _CHUNK = 1 << 20
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-def system_spool_dir() -> Path:
-    """The folder of an object store's spool copies on this machine: ``assetgrade-spool-<uid>`` in the system temp
-    folder (one per user: a shared temp folder would let one user's folder block another's ingest)."""
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    return Path(tempfile.gettempdir()) / ("assetgrade-spool" if uid is None else f"assetgrade-spool-{uid}")
-
-
-def temp_in_use(path: Path) -> bool:
-    """Whether a live writer holds the temp file ``path`` (the shared ``flock`` each one keeps until it is done).
-
-    A writer that was killed holds nothing: the kernel dropped its lock. False where ``flock`` does not
-    exist or the file system refuses it (then only the file's age protects it), and for a file that is gone.
-    """
-    if fcntl is None:  # pragma: no cover - Windows: an open file cannot be deleted there anyway
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # also releases the lock taken here
-    return False
-
-
-def _new_temp(folder: Path) -> tuple[Path, IO[bytes]]:
-    """A new temp file ``<folder>/<SPOOL_PREFIX><random>.part``, open for writing under a shared ``flock``.
-
-    The lock lasts as long as the returned file object is open, so garbage collection
-    (:func:`temp_in_use`) never removes the file of a running writer, however old; a killed
-    writer's lock is gone with it.
-    """
-    # private in the shared system temp folder; in a store's own tmp/ as open as the blob it becomes (umask)
-    private = folder == system_spool_dir()
-    for attempt in range(3):
-        folder.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
-        name = str(folder / f"{SPOOL_PREFIX}{secrets.token_hex(16)}.part")
-        try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o600 if private else 0o666)
-            break
-        except FileNotFoundError:  # the last copy's discard removed the empty folder in between
-            if attempt == 2:
-                raise
-    fh = os.fdopen(fd, "wb")
-    if fcntl is not None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-        except OSError as exc:  # a file system without flock: the grace period alone protects the file
-            if exc.errno not in (errno.ENOLCK, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-                fh.close()
-                Path(name).unlink(missing_ok=True)
-                raise
-    return Path(name), fh
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -129,15 +59,16 @@ class Spool:
     path: Path
     sha: str
     size: int
-    hold: IO[bytes] | None = field(default=None, repr=False, compare=False)
-    """The copy's file, kept open (with its lock) until the copy is gone, so garbage collection leaves it be."""
+    hold: Claim | None = field(default=None, repr=False, compare=False)
+    """The copy's share of its process's claim on the temp folder, kept until the copy is gone, so garbage
+    collection leaves it be (no open file per copy)."""
 
     def open(self) -> IO[bytes]:
         """The copy, for reading (a validator reads the very bytes that will be stored)."""
         return self.path.open("rb")
 
     def discard(self) -> None:
-        """Remove the copy, then release its lock (nothing happens when it is gone already)."""
+        """Remove the copy, then its claim (nothing happens when it is gone already)."""
         self.path.unlink(missing_ok=True)
         if self.hold is not None:
             self.hold.close()
@@ -293,36 +224,38 @@ class BlobStore:
     def spool(self, source: IO[bytes], *, head: bytes = b"") -> Spool:
         """Copy ``head`` then the rest of ``source`` into a private temp file, hashing the bytes on the way.
 
-        The copy, ``<SPOOL_PREFIX><random>.part``, lies in the store's ``tmp/`` folder on a local disk (so
-        :meth:`put_spool` only renames it) and in :func:`system_spool_dir` for an object store. It is
-        locked while the :class:`Spool` lives; garbage collection removes the copy a killed ingest left
-        once it is older than the grace period, never a locked one. Whatever reads the copy (a validator,
+        The copy, ``<SPOOL_PREFIX><claim>-<random>.part``, lies in the store's ``tmp/`` folder on a local disk
+        (so :meth:`put_spool` only renames it) and in :func:`system_spool_dir` for an object store. It is
+        claimed while the :class:`Spool` lives (:mod:`assetgrade.store.spool`: one open file per process, not
+        per copy); garbage collection removes the copy a killed ingest left once it is older than the grace
+        period, never a claimed one. Whatever reads the copy (a validator,
         :meth:`put_spool`) reads the bytes ``sha`` names. Memory stays at one 1 MiB chunk (plus ``head``).
         """
         try:
-            tmp, fout = _new_temp(self._tmp_dir())
+            tmp, fout, claim = new_temp(self._tmp_dir())
         except OSError as exc:
             raise self._write_error(exc) from exc
         h, size = hashlib.sha256(), 0
         try:
-            chunk = head or _read_source(source)
-            while chunk:
-                h.update(chunk)
-                size += len(chunk)
-                fout.write(chunk)
-                chunk = _read_source(source)
-            fout.flush()
-            if self.is_local:  # the copy becomes the blob by a rename
-                os.fsync(fout.fileno())
+            with fout:  # closed once written: the claim, not an open file, keeps the copy in flight
+                chunk = head or _read_source(source)
+                while chunk:
+                    h.update(chunk)
+                    size += len(chunk)
+                    fout.write(chunk)
+                    chunk = _read_source(source)
+                fout.flush()
+                if self.is_local:  # the copy becomes the blob by a rename
+                    os.fsync(fout.fileno())
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
-            fout.close()
+            claim.close()
             if isinstance(exc, _SourceReadError):
                 raise exc.error from None
             if isinstance(exc, OSError):
                 raise self._write_error(exc) from exc
             raise
-        return Spool(tmp, h.hexdigest(), size, fout)
+        return Spool(tmp, h.hexdigest(), size, claim)
 
     def put_spool(self, spooled: Spool) -> str:
         """Store a :meth:`spool` copy as blob ``spooled.sha``; the copy is gone afterwards, stored or not."""
@@ -408,7 +341,7 @@ class BlobStore:
         return Path(self.root) / "tmp" if self.is_local else system_spool_dir()
 
     def _local_atomic(self, final: str, write: Any) -> None:
-        tmp, fh = _new_temp(self._tmp_dir())
+        tmp, fh, claim = new_temp(self._tmp_dir())
         try:
             with fh:
                 write(fh)
@@ -417,6 +350,7 @@ class BlobStore:
                 _place(str(tmp), final)
         finally:
             tmp.unlink(missing_ok=True)
+            claim.close()
 
     def _check_size(self, final: str, size: int) -> None:
         """After an object-store write: a blob of another size is removed (never left under its name), then refused."""

@@ -9,7 +9,8 @@ import pytest
 MODULES = [
     "assetgrade.config", "assetgrade.workspace", "assetgrade.store", "assetgrade.store.audit",
     "assetgrade.store.blobs", "assetgrade.store.engine", "assetgrade.store.loading", "assetgrade.store.repository",
-    "assetgrade.store.requests", "assetgrade.store.results", "assetgrade.store.schema", "assetgrade.ingest",
+    "assetgrade.store.requests", "assetgrade.store.results", "assetgrade.store.schema", "assetgrade.store.spool",
+    "assetgrade.ingest",
     "assetgrade.ingest.detection",
     "assetgrade.ingest.fields", "assetgrade.ingest.folders", "assetgrade.ingest.images", "assetgrade.ingest.inputs",
     "assetgrade.ingest.items", "assetgrade.ingest.manifest", "assetgrade.ingest.report", "assetgrade.ingest.series",
