@@ -89,3 +89,51 @@ def test_a_threshold_that_would_link_nothing_is_refused(threshold: object) -> No
 
     with pytest.raises(ValidationError, match=r"OntologyLinker\.threshold"):
         OntologyLinker(default_ontology(), threshold=threshold)  # type: ignore[arg-type]
+
+
+_ABBREVIATED = (
+    "name: u\ngrades: [A, B]\ndefects:\n  crack: {kind: functional, synonyms: [cracked]}\n"
+    "  overheat: {kind: functional, synonyms: [hot spot]}\n"
+    "components:\n  hose: {}\n  hydraulic_hose: {name: hydraulic hose}\n  bucket: {}\n"
+    "abbreviations:\n  crkd: cracked\n  hs: hot spot\n  hyd: hydraulic\n  bkt: bucket\n"
+    "rubric:\n  rules: [{defect: crack, grade: B}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("term", "kind", "id_", "score", "method", "expansion"),
+    [
+        ("crkd", "defect", "crack", 1.0, "synonym", "cracked"),  # no synonym: linked through the abbreviation
+        ("CRKD", "defect", "crack", 1.0, "synonym", "cracked"),
+        ("HS", "defect", "overheat", 1.0, "synonym", "hot spot"),
+        ("hyd hoses", "component", "hydraulic_hose", 1.0, "synonym", "hydraulic hoses"),  # not "hose", 0.9
+        ("bkt crkd", "defect", "crack", 0.9, "subphrase", "bucket cracked"),
+        ("bkt crkd", "component", "bucket", 0.9, "subphrase", "bucket cracked"),
+        ("cracked", "defect", "crack", 1.0, "synonym", None),  # linked as written: no expansion
+        ("hose", "component", "hose", 1.0, "synonym", None),
+    ],
+)
+def test_an_abbreviation_links_through_its_expansion(
+    term: str, kind: str, id_: str, score: float, method: str, expansion: str | None
+) -> None:
+    from assetgrade.ontology import loads_ontology
+
+    link = OntologyLinker(loads_ontology(_ABBREVIATED)).link(term, kind=kind)  # type: ignore[arg-type]
+    assert (link.id, link.score, link.method, link.expansion) == (id_, score, method, expansion)
+
+
+def test_an_unlinked_abbreviation_is_reported_as_written() -> None:
+    from assetgrade.ontology import loads_ontology
+
+    linker = OntologyLinker(loads_ontology(_ABBREVIATED))
+    assert linker.unlinked(["crkd", "bkt teeth", "bkt teeth"], ["defect", "defect", "defect"]) == Counter(
+        {"bkt teeth": 2})
+    assert linker.link("crkd").id == "crack" and linker.link("crkd").term == "crkd"
+
+
+def test_the_embedder_reads_the_expansion() -> None:
+    from assetgrade.ontology import loads_ontology
+
+    linker = OntologyLinker(loads_ontology(_ABBREVIATED), embedder=_CharTrigramEmbedder(), threshold=0.6)
+    link = linker.link("hyd hozes", kind="component")  # a typo: no synonym, expanded, then embedded
+    assert (link.method, link.id, link.expansion) == ("embedding", "hydraulic_hose", "hydraulic hozes")

@@ -8,7 +8,7 @@ import pytest
 
 from assetgrade.bench.text import NEGATION_FIXTURE, bench_negation, read_negation_sample
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.text.negation import NegationDetector
+from assetgrade.modalities.text.negation import FAULT_WORDS, NegationDetector
 
 
 def status(text: str, target: str, **kw: object) -> str:
@@ -209,3 +209,42 @@ def test_the_plural_of_a_fault_word_is_a_fault_word(text: str, target: str) -> N
     words = {"damage", "fracture", "gouge"}
     assert status(text, target, fault_words=words) == "negated"
     assert status("no bushes on boom", "bushes", fault_words=words) == "confirmed"  # bush is no fault word
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("no crkd found", "crkd"),  # crkd: cracked, and "cracked" is a fault word
+        ("CRKD: no", "CRKD"),
+        ("no spld areas on boom", "spld"),  # spld: spalled, a fault word of the ontology's (given here)
+        ("no o/l found at pump", "o/l"),  # o/l: oil leak, a phrase that holds the fault word "leak"
+        ("no hs on casing", "hs"),  # hs: hot spot, a fault word of two words
+    ],
+)
+def test_an_abbreviation_of_a_fault_word_is_a_fault_word(text: str, target: str) -> None:
+    abbreviations = {"crkd": "cracked", "spld": "spalled", "o/l": "oil leak", "hs": "hot spot", "bkt": "bucket"}
+    words = FAULT_WORDS | {"spalled", "hot spot"}
+    assert status(text, target, fault_words=words, abbreviations=abbreviations) == "negated"
+    assert status(text, target, fault_words=words) == "confirmed"  # without the list it is no fault word
+    # an abbreviation of no fault word stays none: "no bkt" describes, as "no power" does
+    assert status("no bkt teeth", "bkt", fault_words=words, abbreviations=abbreviations) == "confirmed"
+
+
+def test_a_fault_word_with_a_slash_counts_whole() -> None:
+    """'u/s' (unserviceable) was split into 'u' and 's' and never matched as itself."""
+    assert status("no u/s parts found", "u/s", fault_words={"u/s"}) == "negated"
+    assert status("no u/s parts found", "u/s", fault_words={"u"}) == "negated"  # a part still counts
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("no hot spots on casing", "hot spots"),
+        ("Hot spots: no", "Hot spots"),
+        ("no hairline cracks found", "hairline cracks"),
+    ],
+)
+def test_the_plural_of_a_multi_word_fault_word_is_a_fault_word(text: str, target: str) -> None:
+    words = {"hot spot", "hairline crack"}  # neither "spots" nor "cracks" is a fault word alone here
+    assert status(text, target, fault_words=words) == "negated"
+    assert status("no hot spotty water", "hot spotty", fault_words=words) == "confirmed"

@@ -271,3 +271,30 @@ def test_damage_and_its_abbreviation_name_breakage(
     s = summarizer.summarize([entry(1, text, "2011-01-01")])
     assert [(f.component, f.defect, f.status) for f in s.findings] == [(component, "breakage", status)]
     assert s.features["fm_breakage"] == (status == "confirmed") and s.features["fm_unlinked_fault"] == 0
+
+
+_ABBREVIATED = (
+    "name: u\ngrades: [A, B]\ndefects:\n  crack: {kind: functional, synonyms: [cracked]}\n"
+    "  spalling: {kind: cosmetic, synonyms: [spalled]}\n  overheat: {kind: functional, synonyms: [hot spot]}\n"
+    "components:\n  boom: {}\nabbreviations:\n  crkd: cracked\n  spld: spalled\n  hs: hot spot\n"
+    "rubric:\n  rules: [{defect: crack, grade: B}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "defect", "status"),
+    [
+        ("no crkd found", "crack", "negated"),  # crkd was no fault word, so "no" did not negate it
+        ("Crkd: No", "crack", "negated"),
+        ("boom crkd", "crack", "confirmed"),
+        ("no spld areas on boom", "spalling", "negated"),
+        ("no hs on boom", "overheat", "negated"),
+        ("no hot spots on boom", "overheat", "negated"),  # the plural of a two-word synonym
+        ("hot spots on boom", "overheat", "confirmed"),
+    ],
+)
+def test_an_abbreviated_or_plural_fault_is_negated(text: str, defect: str, status: str) -> None:
+    from assetgrade.ontology import loads_ontology
+
+    found, _ = LogSummarizer(loads_ontology(_ABBREVIATED)).entry_findings(LogEntry("e1", text))
+    assert [(f.defect, f.status) for f in found] == [(defect, status)]

@@ -1,22 +1,25 @@
 """Entity linking: maintenance-text terms to ontology components and defects, with a score.
 
-First the ontology's own names and synonyms (``ont.lookup``) on the term, its singular forms and
-its sub-phrases, longest first (score 1.0, or 0.9 for a sub-phrase); then cosine similarity
-of MiniLM sentence embeddings (:mod:`.embed`) between the term and every name and synonym,
-accepted above a threshold — dense retrieval in the manner of Sentence-BERT (Reimers &
-Gurevych 2019). Terms that link to nothing are counted for the ontology owner.
+First the ontology's own names and synonyms (``ont.lookup``) on the term and its singular forms,
+then on its expansion (each whole word the ontology's abbreviation list names replaced, as the
+normaliser expands it: "crkd" → "cracked"), then on the sub-phrases of each, longest first (score
+1.0, or 0.9 for a sub-phrase); then cosine similarity of MiniLM sentence embeddings (:mod:`.embed`)
+between the term (its expansion where it has one) and every name and synonym, accepted above a
+threshold — dense retrieval in the manner of Sentence-BERT (Reimers & Gurevych 2019). Terms that
+link to nothing are counted for the ontology owner.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.text.normalize import abbreviation_key, abbreviation_table
 from assetgrade.ontology import Ontology, normalise_term, singular_forms
 
 __all__ = ["Link", "OntologyLinker", "TextEmbedder", "format_unlinked_report", "singular_forms"]
@@ -39,6 +42,9 @@ class Link:
     id: str | None
     score: float
     method: Literal["synonym", "subphrase", "embedding", "none"]
+    expansion: str | None = None
+    """The term with the ontology's abbreviations expanded, normalised (``crkd`` → ``cracked``), when the
+    link went through that expansion; None when the term linked as written or linked to nothing."""
 
 
 def _singulars(words: Sequence[str]) -> list[str]:
@@ -78,6 +84,9 @@ class OntologyLinker:
     >>> link = linker.link("hyd hose")
     >>> (link.kind, link.id, link.method)
     ('component', 'hydraulic_hose', 'synonym')
+    >>> link = linker.link("mtr")  # no synonym, but the abbreviation of "motor", which is one
+    >>> (link.id, link.method, link.expansion)
+    ('engine', 'synonym', 'motor')
     """
 
     def __init__(self, ontology: Ontology, *, embedder: TextEmbedder | None = None, threshold: float = 0.72) -> None:
@@ -96,23 +105,40 @@ class OntologyLinker:
                     self._names.append(name)
         self._matrix: Any = None
         self._cache: dict[tuple[str, str | None], Link] = {}
+        self._abbreviations = abbreviation_table(ontology.abbreviations)  # keyed as a token is looked up
+
+    def _expansion(self, term: str) -> str | None:
+        """The term, normalised, with each whitespace-separated word the abbreviation list names replaced by
+        its expansion (whole words only, as :class:`.Normalizer` expands them); None when no word is one."""
+        words = term.split()
+        out = [self._abbreviations.get(abbreviation_key(w), w) for w in words]
+        expanded = normalise_term(" ".join(out))
+        return expanded if out != words and expanded != normalise_term(term) else None
 
     def _synonym(self, term: str, kind: Kind | None) -> Link | None:
-        norm = normalise_term(term)
-        words = norm.split()
-        tries = [norm, *_singulars(words)]
-        for text in tries:
-            m = self.ontology.lookup(text)
-            if m is not None and (kind is None or m.kind == kind):
-                return Link(term, m.kind, m.id, 1.0, "synonym")
-        for n in range(len(words) - 1, 0, -1):
-            # components: the head noun is usually last, so prefer later sub-phrases
-            for i in range(len(words) - n, -1, -1):
-                sub = words[i : i + n]
-                for text in (" ".join(sub), *_singulars(sub)):
-                    m = self.ontology.lookup(text)
-                    if m is not None and (kind is None or m.kind == kind):
-                        return Link(term, m.kind, m.id, 0.9, "subphrase")
+        """Exact names and synonyms of the term, then of its expansion; then sub-phrases of each.
+
+        A whole-phrase match of the expansion ("hyd hoses" → "hydraulic hoses") beats a sub-phrase of
+        the term as written ("hoses"), as the summariser, which reads expanded words, would find it.
+        """
+        expansion = self._expansion(term)
+        tries: list[tuple[list[str], str | None]] = [(normalise_term(term).split(), None)]
+        if expansion is not None:
+            tries.append((expansion.split(), expansion))
+        for words, via in tries:
+            for text in (" ".join(words), *_singulars(words)):
+                m = self.ontology.lookup(text)
+                if m is not None and (kind is None or m.kind == kind):
+                    return Link(term, m.kind, m.id, 1.0, "synonym", via)
+        for words, via in tries:
+            for n in range(len(words) - 1, 0, -1):
+                # components: the head noun is usually last, so prefer later sub-phrases
+                for i in range(len(words) - n, -1, -1):
+                    sub = words[i : i + n]
+                    for text in (" ".join(sub), *_singulars(sub)):
+                        m = self.ontology.lookup(text)
+                        if m is not None and (kind is None or m.kind == kind):
+                            return Link(term, m.kind, m.id, 0.9, "subphrase", via)
         return None
 
     def _embedding(self, terms: Sequence[str], kinds: Sequence[Kind | None]) -> list[Link]:
@@ -149,13 +175,17 @@ class OntologyLinker:
                 hit = Link(term, None, None, 0.0, "none")
             if hit is not None:
                 self._cache[key] = hit
-                out.append(Link(term, hit.kind, hit.id, hit.score, hit.method))
+                out.append(replace(hit, term=term))
             else:
                 out.append(None)
                 pending.append(i)
         if pending:
-            found = self._embedding([terms[i] for i in pending], [kinds[i] for i in pending])
-            for i, link in zip(pending, found, strict=True):
+            # the expansion is embedded where there is one: the embedder knows "cracked", not "crkd"
+            expanded = [self._expansion(terms[i]) for i in pending]
+            found = self._embedding([e or terms[i] for i, e in zip(pending, expanded, strict=True)],
+                                    [kinds[i] for i in pending])
+            for i, exp, link in zip(pending, expanded, found, strict=True):
+                link = replace(link, term=terms[i], expansion=exp if link.id is not None else None)
                 self._cache[(normalise_term(terms[i]), kinds[i])] = link
                 out[i] = link
         return [link for link in out if link is not None]

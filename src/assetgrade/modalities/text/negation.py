@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,6 +142,11 @@ class NegationDetector:
         Words that make a finding a fault, so "no <finding>" and "<finding>: No" negate it; extend
         with the ontology's defect synonyms. One of several words ("hairline crack") makes a
         finding a fault when the finding holds all its words in order.
+    abbreviations
+        Abbreviation → expansion (the ontology's ``abbreviations``): an abbreviation whose expansion
+        is a fault, read as a finding is ("crkd: cracked", "o/l: oil leak", "hs: hot spot" where "hot
+        spot" is a fault word), is a fault word too, as the text summariser finds the defect through
+        the expansion while this detector reads the text as typed.
     adapted
         False gives plain NegEx behaviour (any trigger in scope counts; no pseudo-triggers,
         no repair override), kept as the benchmark's baseline.
@@ -163,6 +168,7 @@ class NegationDetector:
         pre_window: int = 6,
         post_window: int = 4,
         fault_words: Iterable[str] = FAULT_WORDS,
+        abbreviations: Mapping[str, str] | None = None,
         adapted: bool = True,
     ) -> None:
         self.adapted = adapted
@@ -171,6 +177,14 @@ class NegationDetector:
         # NFKC, then lower-case, as the text's tokens are (a full-width or NFD fault word matches its plain form)
         self.fault_words = frozenset(abbreviation_key(w) for w in fault_words)
         self._fault_phrases = _phrase_index(self.fault_words)
+        if abbreviations:
+            faulty = set()
+            for short, expansion in abbreviations.items():
+                words = [t for t, _, _ in tokenize_spans(expansion)]
+                if words and self._is_fault(words, 0, len(words)):
+                    faulty.add(abbreviation_key(short))
+            self.fault_words |= faulty
+            self._fault_phrases = _phrase_index(self.fault_words)
         self._memo: tuple[str, list[tuple[str, int, int]], list[str], list[_Hit], frozenset[int]] | None = None
         self._table = [
             (kind, _phrases(items))
@@ -286,22 +300,26 @@ class NegationDetector:
     def _is_fault(self, words: list[str], start: int, end: int) -> bool:
         """Does the finding ``words[start:end]`` hold a fault word, or all words of a multi-word one in order?
 
-        A word of a slash-joined pair counts ("cuts/damage: N", "no leaks/cracks"), and so does the plural
-        of a fault word (:func:`~assetgrade.ontology.singular_forms`: "no fractures", "no damages"), as
-        the text summariser finds the defect through its singular; a fault word of several words
-        ("hairline crack", "hot spot", an ontology synonym) counts only as its whole sequence, so neither
-        "hot" nor "spot" alone is the fault "hot spot".
+        A slash-joined word counts whole ("u/s", "o/l") and so does each word of it ("cuts/damage: N",
+        "no leaks/cracks"), and so does the plural of a fault word (:func:`~assetgrade.ontology.singular_forms`:
+        "no fractures", "no damages"), as the text summariser finds the defect through its singular; a fault
+        word of several words ("hairline crack", "hot spot", an ontology synonym) counts only as its whole
+        sequence, its last word also in the plural ("no hot spots", as the summariser reads the head word), so
+        neither "hot" nor "spot" alone is the fault "hot spot".
         """
         fault = self.fault_words
         if any(p in fault or any(s in fault for s in singular_forms(p))
-               for w in words[start:end] for p in w.split("/")):
+               for w in words[start:end] for p in ((w, *w.split("/")) if "/" in w else (w,))):
             return True
         index = self.__dict__.get("_fault_phrases")
         if index is None:  # a detector pickled before multi-word fault words were matched
             index = self._fault_phrases = _phrase_index(self.fault_words)
         for i in range(start, end):
             for phrase in index.get(words[i], ()):
-                if i + len(phrase) <= end and tuple(words[i : i + len(phrase)]) == phrase:
+                j = i + len(phrase)
+                if j <= end and tuple(words[i : j - 1]) == phrase[:-1] and (
+                    words[j - 1] == phrase[-1] or phrase[-1] in singular_forms(words[j - 1])
+                ):
                     return True
         return False
 

@@ -154,7 +154,9 @@ class LogSummarizer:
         self.negation = negation or NegationDetector(
             # NFKC, then lower-case, like the abbreviations: a full-width or NFD synonym was no fault word
             fault_words=FAULT_WORDS | {abbreviation_key(w) for d in ontology.defects.values()
-                                       for w in (d.name, *d.synonyms)}
+                                       for w in (d.name, *d.synonyms)},
+            # "crkd: cracked": the findings come from the expansion, the status from the text as typed
+            abbreviations=ontology.abbreviations,
         )
         self.recurrence_window_days = recurrence_window_days
         self.max_chars = max_chars
