@@ -87,13 +87,14 @@ def _patches(
     refs: list[ImageRef], bb: Any, progress: bool, errors: dict[str, str]
 ) -> tuple[npt.NDArray[np.float32], float, list[int], list[tuple[int, int]]]:
     """Patch features of the readable images (n, H, W, D), backbone seconds, their indices in ``refs`` and
-    their sizes; an unreadable image goes into ``errors`` (evidence id -> reason) and the others go on."""
+    their sizes; an unreadable image goes into ``errors`` (evidence id -> reason naming its file,
+    :func:`~assetgrade.modalities.vision.images.ref_where`) and the others go on."""
     from rich.console import Console
     from rich.progress import Progress
 
     from assetgrade.errors import AssetgradeError
     from assetgrade.modalities.vision.anomaly import patch_features
-    from assetgrade.modalities.vision.images import decode_image, preprocess
+    from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where
 
     parts, secs, kept, sizes = [], 0.0, [], []
     with Progress(transient=True, disable=not progress, console=Console(stderr=True)) as bar:
@@ -102,7 +103,7 @@ def _patches(
             batch = []
             for i in range(s, min(s + 32, len(refs))):
                 try:
-                    img = decode_image(refs[i].load_bytes(), where=refs[i].evidence_id)
+                    img = decode_image(refs[i].load_bytes(), where=ref_where(refs[i]))
                 except (AssetgradeError, OSError) as exc:
                     errors[refs[i].evidence_id] = str(exc)
                     continue
@@ -130,7 +131,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     from assetgrade.modalities.vision.anomaly import PatchCore, upsample_map
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
     from assetgrade.modalities.vision.heatmaps import overlay_scale_png, peak_in_boxes, peak_region
-    from assetgrade.modalities.vision.images import decode_image, shown_boxes
+    from assetgrade.modalities.vision.images import decode_image, ref_where, shown_boxes
 
     t_start = time.perf_counter()
     name, good_all, bad_all = _inputs(cfg)
@@ -186,7 +187,7 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
         if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
             drawn.add(ref.boxes[0][0])
             _, box = peak_region(heat)
-            img = decode_image(ref.load_bytes(), where=ref.evidence_id)  # only the few drawn are decoded again
+            img = decode_image(ref.load_bytes(), where=ref_where(ref))  # only the few drawn are decoded again
             png = cfg.out_dir / f"anomaly_{ref.evidence_id.replace('/', '_')}.png"
             k = len(test_good) + j
             verdict = "alarm" if alarm[k] else "no alarm"

@@ -264,13 +264,20 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         " trained on the flipped views, averaged over them" if cfg.augment else " with TTA" if cfg.tta else "")
     ft_info: dict[str, Any] = {}
     if cfg.finetune:
-        p_ft, ft_info = finetune_probas(ds, y, ok, folds, cfg)
+        p_ft, ft_info, gone = finetune_probas(ds, y, ok, folds, cfg)
         probas.update(p_ft)
+        errors.update(gone)  # changed or cut off on disk since its features were computed
+        ok[list(gone)] = False
         if cfg.head == "auto":
             primary = "finetune-auto"
             rule = "--finetune with --head auto: " + str(ft_info["auto_rule"])
         elif head == "finetune":
             primary = "finetune+tta" if cfg.tta else "finetune"
+    loc: dict[str, Any] = {}
+    if cfg.heatmaps and any(r.boxes for r in ds.refs):  # before the scores: an image it cannot read again is in none
+        loc = cam_peak_in_box(ds, y, ok, folds, feats["id"], bb, cfg, cfg.out_dir)
+        errors.update(loc["unreadable"])
+        ok[list(loc["unreadable"])] = False
     for name, p in probas.items():
         results[name] = classification_metrics(y[ok], p[ok], ordinal=ds.ordinal, n_classes=K)
     metrics = dict(results[primary])
@@ -280,12 +287,13 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     if out_dir is not None:
         stem = f"vision_{ds.name}_{primary.replace('+', '_')}"
         plots = [str(p) for p in save_plots(y[ok], probas[primary][ok], ds.classes, out_dir, stem)]
-    if cfg.heatmaps and any(r.boxes for r in ds.refs):
-        loc = cam_peak_in_box(ds, y, ok, folds, feats["id"], bb, cfg, out_dir)
+    if loc:
         metrics["peak_in_box_rate"] = loc["peak_in_box_rate"]
         metrics["centre_in_box_rate"] = loc["centre_in_box_rate"]
         plots += loc["overlays"]
     counts = {c: int(np.sum(y[ok] == i)) for i, c in enumerate(ds.classes)}
+    # an image found unreadable after the folds were drawn is in none of their counts
+    train_sizes, test_sizes = [int(ok[tr].sum()) for tr, _ in folds], [int(ok[te].sum()) for _, te in folds]
     duplicates = duplicate_files(ds, ok)
     return BenchResult(
         benchmark="vision",
@@ -298,10 +306,10 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         extra={
             "n_images": int(ok.sum()),
             "per_class": cfg.per_class,
-            "n_train": round(float(np.mean([len(tr) for tr, _ in folds]))),
-            "n_test": round(float(np.mean([len(te) for _, te in folds]))),
-            "n_train_per_fold": [len(tr) for tr, _ in folds],
-            "n_test_per_fold": [len(te) for _, te in folds],
+            "n_train": round(float(np.mean(train_sizes))),
+            "n_test": round(float(np.mean(test_sizes))),
+            "n_train_per_fold": train_sizes,
+            "n_test_per_fold": test_sizes,
             "classes": counts,
             "n_unreadable": len(errors),
             "duplicate_files": duplicates,

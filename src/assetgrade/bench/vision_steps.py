@@ -71,17 +71,34 @@ def probe_probas(
     return out, used
 
 
-def _batches(ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, bs: int = 32) -> Any:
-    from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where
+def _decode(
+    ds: LabelledImages, chunk: npt.NDArray[np.int64], unreadable: dict[int, str]
+) -> list[tuple[int, bytes, Any]]:
+    """(index, bytes, image) of the images at ``chunk`` that still decode; one that does not any more (changed or
+    cut off on disk since its features were computed) goes into ``unreadable`` (index -> message naming its file)."""
+    from assetgrade.errors import AssetgradeError
+    from assetgrade.modalities.vision.images import decode_image, ref_where
+
+    out = []
+    for i in chunk:
+        try:
+            data = ds.refs[i].load_bytes()
+            out.append((int(i), data, decode_image(data, where=ref_where(ds.refs[i]))))
+        except (AssetgradeError, OSError) as exc:
+            unreadable[int(i)] = str(exc)
+    return out
+
+
+def _batches(
+    ds: LabelledImages, idx: npt.NDArray[np.int64], size: int, unreadable: dict[int, str], bs: int = 32
+) -> Any:
+    """(indices, network input) per batch of the images at ``idx`` that still decode (:func:`_decode`)."""
+    from assetgrade.modalities.vision.images import preprocess
 
     for s in range(0, len(idx), bs):
-        chunk = idx[s : s + bs]
-        yield (
-            chunk,
-            np.stack(
-                [preprocess(decode_image(ds.refs[i].load_bytes(), where=ref_where(ds.refs[i])), size) for i in chunk]
-            ),
-        )
+        kept = _decode(ds, idx[s : s + bs], unreadable)
+        if kept:
+            yield np.array([i for i, _, _ in kept]), np.stack([preprocess(img, size) for _, _, img in kept])
 
 
 FT_CANDIDATES = ("finetune", "probe", "mean")
@@ -94,7 +111,7 @@ def _nll(p: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
 
 def finetune_probas(
     ds: LabelledImages, y: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_], folds: Folds, cfg: VisionBenchConfig
-) -> tuple[dict[str, npt.NDArray[np.float64]], dict[str, Any]]:
+) -> tuple[dict[str, npt.NDArray[np.float64]], dict[str, Any], dict[int, str]]:
     """Out-of-fold probabilities from fine-tuning the last blocks per fold (trunk activations computed once).
 
     Returns probabilities for ``finetune`` (and ``finetune+tta``: 8 dihedral views of the
@@ -102,7 +119,12 @@ def finetune_probas(
     the frozen multi-block features of the same pass) and ``finetune-auto``: per fold, whichever
     of {fine-tuned, probe, their mean} has the lowest log-loss on the fine-tuner's inner
     validation split (held out of that fold's training data; the test fold is never used).
+
+    The third value lists the images of ``ok`` that no longer decode (index -> message naming the
+    file; changed or cut off on disk since their features were computed): they are left out of
+    every fold's training and test images, so their probabilities stay NaN, and the others go on.
     """
+    from assetgrade.errors import ValidationError
     from assetgrade.modalities.vision.backbone import Backbone
     from assetgrade.modalities.vision.finetune import FineTuner
     from assetgrade.modalities.vision.heads import LinearProbe
@@ -118,14 +140,19 @@ def finetune_probas(
     t0 = time.perf_counter()
     acts: npt.NDArray[np.float32] | None = None
     pooled = np.zeros((len(y), bb.feature_dim), dtype=np.float32)
-    for chunk, batch in _batches(ds, idx, cfg.finetune_size):
+    unreadable: dict[int, str] = {}
+    for chunk, batch in _batches(ds, idx, cfg.finetune_size, unreadable):
         o = bb.run(batch)
         a = o.cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
         if acts is None:
             acts = np.zeros((len(y), *a.shape[1:]), dtype=np.float32)
         acts[chunk] = a
         pooled[chunk] = o.pooled
-    assert acts is not None
+    if acts is None:
+        raise ValidationError(f"no image could be read again for fine-tuning ({len(unreadable)} unreadable, e.g. "
+                              f"{next(iter(unreadable.values()), '')})", where="bench vision --finetune")
+    ok = ok.copy()
+    ok[list(unreadable)] = False
     trunk_s = time.perf_counter() - t0
     groups = np.asarray(ds.asset_ids())
     names = ["finetune", "finetune+tta", "finetune+probe", "finetune-auto"]
@@ -185,7 +212,7 @@ def finetune_probas(
         "auto_choice_per_fold": chosen,
         "auto_rule": "per fold, the lowest inner-validation log-loss among fine-tuned, probe, and their mean",
     }
-    return out, info
+    return out, info, unreadable
 
 
 def cam_peak_in_box(
@@ -199,7 +226,12 @@ def cam_peak_in_box(
     out_dir: Path | None,
     n_overlays: int = 6,
 ) -> dict[str, Any]:
-    """How often the predicted class's CAM peak falls inside a true box (out-of-fold heads)."""
+    """How often the predicted class's CAM peak falls inside a true box (out-of-fold heads).
+
+    An image of ``ok`` that no longer decodes (changed or cut off on disk since its features were
+    computed) is left out of the rates and listed under ``unreadable`` (index -> message naming its
+    file); the others go on.
+    """
     from assetgrade.modalities.vision.heads import LinearProbe
     from assetgrade.modalities.vision.heatmaps import (
         cam_map,
@@ -208,11 +240,12 @@ def cam_peak_in_box(
         peak_region,
         resize_map,
     )
-    from assetgrade.modalities.vision.images import decode_image, preprocess, ref_where, shown_boxes
+    from assetgrade.modalities.vision.images import preprocess, shown_boxes
 
     K = len(ds.classes)
     groups = np.asarray(ds.asset_ids())
     hits, centre_hits, total = 0, 0, 0
+    unreadable: dict[int, str] = {}
     overlays: list[str] = []
     drawn: set[int] = set()
     for tr, te in folds:
@@ -221,9 +254,10 @@ def cam_peak_in_box(
         probe = LinearProbe(n_classes=K, C=c).fit(X[tr], y[tr])
         te = np.array([i for i in te if ds.refs[i].boxes])
         for s in range(0, len(te), 32):
-            chunk = te[s : s + 32]
-            datas = [ds.refs[i].load_bytes() for i in chunk]
-            imgs = [decode_image(d, where=ref_where(ds.refs[i])) for d, i in zip(datas, chunk, strict=True)]
+            kept = _decode(ds, te[s : s + 32], unreadable)
+            if not kept:
+                continue
+            chunk, datas, imgs = zip(*kept, strict=True)
             o = bb.run(np.stack([preprocess(im, bb.image_size) for im in imgs]))
             pred = probe.predict(o.pooled)
             for j, i in enumerate(chunk):
@@ -248,4 +282,5 @@ def cam_peak_in_box(
         "peak_in_box_rate": hits / total if total else None,
         "centre_in_box_rate": centre_hits / total if total else None,
         "overlays": overlays,
+        "unreadable": unreadable,
     }

@@ -1,0 +1,165 @@
+"""An image cut off on disk during a bench run: the steps that read it again (fine-tuning, CAM) skip it, name
+its file and go on, and the bench JSON lists it in ``unreadable_images``; ``bench anomaly`` names the file too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.bench import vision_steps
+from assetgrade.bench.vision import VisionBenchConfig, asset_folds, run_vision_bench
+from assetgrade.datasets.image_folder import LabelledImages
+from assetgrade.datasets.neu import NEU_CLASSES, load_neu
+from assetgrade.modalities.vision import heatmaps
+from assetgrade.modalities.vision.backbone import Backbone
+from assetgrade.modalities.vision.features import extract_pooled
+
+CHANGED = "the file changed since the data set was listed (its sha256 differs); run again"
+
+
+def _cut(path: Path) -> None:
+    """Keep the file's header and the first half of its pixel data."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _neu(root: Path, rng: np.random.Generator, n: int = 3) -> LabelledImages:
+    """A NEU-DET copy: ``n`` boxed 48x48 JPEGs per class (a bright bar, placed per class)."""
+    (root / "annotations").mkdir(parents=True)
+    for c, cls in enumerate(NEU_CLASSES):
+        (root / "images" / cls).mkdir(parents=True)
+        for i in range(1, n + 1):
+            arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
+            arr[4 + 6 * c : 9 + 6 * c, 5:40] = 255
+            Image.fromarray(arr).save(root / "images" / cls / f"{cls}_{i}.jpg")
+            (root / "annotations" / f"{cls}_{i}.xml").write_text(
+                f"<annotation><object><name>{cls}</name><bndbox><xmin>6</xmin><ymin>{5 + 6 * c}</ymin>"
+                f"<xmax>40</xmax><ymax>{9 + 6 * c}</ymax></bndbox></object></annotation>")
+    return load_neu(root)
+
+
+def _labels(ds: LabelledImages) -> np.ndarray:
+    return np.array([ds.classes.index(lab) for lab in ds.labels], dtype=np.int64)
+
+
+def test_finetuning_skips_an_image_cut_after_the_features_and_names_its_file(
+    tmp_path: Path, rng: np.random.Generator, backbone64: Backbone
+) -> None:
+    ds = _neu(tmp_path / "neu-det", rng)
+    y = _labels(ds)
+    ok = np.ones(len(y), dtype=bool)
+    folds = asset_folds(ds, y, 2, 0, ok)
+    assert not extract_pooled(ds.refs, backbone64).errors  # the first step read every file
+    _cut(tmp_path / "neu-det" / "images" / "inclusion" / "inclusion_2.jpg")
+    cfg = VisionBenchConfig(finetune_size=64, finetune_epochs=2, finetune_budget_s=600.0, C=0.02,
+                            cache_dir=tmp_path / "cache", progress=False)
+    out, info, unreadable = vision_steps.finetune_probas(ds, y, ok, folds, cfg)
+    k = [r.evidence_id for r in ds.refs].index("inclusion_2")
+    assert unreadable == {k: f"image inclusion_2 (images/inclusion/inclusion_2.jpg): {CHANGED}"}
+    rest = np.arange(len(y)) != k
+    for name, p in out.items():  # every head scores the other images, none this one
+        assert np.isfinite(p[rest]).all() and np.isnan(p[k]).all(), name
+    assert len(info["epochs_per_fold"]) == 2
+
+
+def test_finetuning_with_no_image_left_stops_naming_one(tmp_path: Path, rng: np.random.Generator) -> None:
+    from assetgrade.errors import ValidationError
+
+    ds = _neu(tmp_path / "neu-det", rng, n=2)
+    y = _labels(ds)
+    ok = np.ones(len(y), dtype=bool)
+    for f in sorted((tmp_path / "neu-det" / "images").rglob("*.jpg")):
+        _cut(f)
+    cfg = VisionBenchConfig(finetune_size=64, cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(ValidationError, match=r"no image could be read again for fine-tuning \(12 unreadable, e\.g\. "
+                       r"image crazing_1 \(images/crazing/crazing_1\.jpg\): the file changed"):
+        vision_steps.finetune_probas(ds, y, ok, asset_folds(ds, y, 2, 0, ok), cfg)
+
+
+def test_cam_step_skips_an_image_cut_after_the_features_and_names_its_file(
+    tmp_path: Path, rng: np.random.Generator, backbone64: Backbone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = _neu(tmp_path / "neu-det", rng)
+    y = _labels(ds)
+    ok = np.ones(len(y), dtype=bool)
+    fb = extract_pooled(ds.refs, backbone64)
+    _cut(tmp_path / "neu-det" / "images" / "scratches" / "scratches_1.jpg")
+    seen: list[int] = []
+    real = heatmaps.peak_in_boxes
+
+    def count(heat: np.ndarray, boxes: Any) -> bool:
+        seen.append(1)
+        return real(heat, boxes)
+
+    monkeypatch.setattr(heatmaps, "peak_in_boxes", count)
+    res = vision_steps.cam_peak_in_box(ds, y, ok, asset_folds(ds, y, 2, 0, ok), fb.features, backbone64,
+                                       VisionBenchConfig(C=0.02), tmp_path / "out", n_overlays=18)
+    k = [r.evidence_id for r in ds.refs].index("scratches_1")
+    assert res["unreadable"] == {k: f"image scratches_1 (images/scratches/scratches_1.jpg): {CHANGED}"}
+    assert len(seen) == len(y) - 1 and 0.0 <= res["peak_in_box_rate"] <= 1.0
+    assert len(res["overlays"]) == len(NEU_CLASSES)  # scratches drawn from another of its images
+    assert not any("scratches_1" in p for p in res["overlays"])
+
+
+def _cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
+    """``real``, then the file at ``path`` cut: a step of the bench, and the file damaged once it has run."""
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        _cut(path)
+        return out
+
+    return step
+
+
+def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "neu-det"
+    _neu(root, rng)
+    img = root / "images"
+    # cut after the linear heads (the fine-tuning reads it again), and after the fine-tuning (the CAM step does)
+    monkeypatch.setattr(vision_steps, "probe_probas",
+                        _cut_after(vision_steps.probe_probas, img / "patches" / "patches_3.jpg"))
+    monkeypatch.setattr(vision_steps, "finetune_probas",
+                        _cut_after(vision_steps.finetune_probas, img / "crazing" / "crazing_1.jpg"))
+    cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=True, finetune_size=64,
+                            finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
+                            out_dir=tmp_path / "out", progress=False)
+    res = run_vision_bench(cfg).to_dict()
+    assert res["unreadable_images"] == {
+        "patches_3": f"image patches_3 (images/patches/patches_3.jpg): {CHANGED}",
+        "crazing_1": f"image crazing_1 (images/crazing/crazing_1.jpg): {CHANGED}",
+    }
+    assert res["n_unreadable"] == 2 and res["n_images"] == 16
+    assert res["classes"] == {c: 2 if c in ("patches", "crazing") else 3 for c in NEU_CLASSES}
+    assert sum(res["n_test_per_fold"]) == 16
+    assert res["head"] == "finetune-auto" and np.isfinite(res["metrics"]["accuracy"])
+    assert all(np.isfinite(m["log_loss"]) for m in res["all_heads"].values())
+    assert res["metrics"]["peak_in_box_rate"] is not None
+
+
+def test_anomaly_bench_names_the_file_of_an_image_cut_in_its_pixels(tmp_path: Path, rng: np.random.Generator) -> None:
+    from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
+
+    root = tmp_path / "neu-det"
+    _neu(root, rng, n=6)
+    _cut(root / "images" / "crazing" / "crazing_2.jpg")  # before the run: the header is whole, the pixels are not
+    cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
+                             cache_dir=tmp_path / "cache", progress=False)
+    res = run_anomaly_bench(cfg).to_dict()
+    assert list(res["unreadable_images"]) == ["crazing_2"]
+    assert res["unreadable_images"]["crazing_2"].startswith(
+        "image crazing_2 (images/crazing/crazing_2.jpg): cannot decode image")
+    # folders: the file as found under --defect (the same name may be in --good)
+    cfg = AnomalyBenchConfig(good=root / "images" / "patches", defect=root / "images" / "crazing", image_size=64,
+                             coreset_size=100, cache_dir=tmp_path / "cache", progress=False)
+    res = run_anomaly_bench(cfg).to_dict()
+    assert list(res["unreadable_images"]) == ["crazing_2.jpg"]
+    assert res["unreadable_images"]["crazing_2.jpg"].startswith(
+        f"image crazing_2.jpg ({root / 'images' / 'crazing' / 'crazing_2.jpg'}): cannot decode image")
