@@ -19,7 +19,7 @@ from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
 from assetgrade.store.evidence_sample import sample_evidence
-from assetgrade.store.repository import get_asset
+from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
 from assetgrade.store.schema import Prediction, Review
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from assetgrade.store.blobs import BlobStore
     from assetgrade.workspace import Workspace
 
-__all__ = ["SHOWN", "AssetPage", "highlight_segments", "load_asset_page", "series_svg"]
+__all__ = ["SHOWN", "TEXT_SHOWN", "AssetPage", "clip_segments", "highlight_segments", "load_asset_page",
+           "load_log_entry", "series_svg"]
 
 log = logging.getLogger(__name__)
 REVIEWS_SHOWN = 50
@@ -40,6 +41,17 @@ SHOWN: dict[str, int] = {"image": 24, "log": 200, "series": 6, "other": 100}
 :mod:`assetgrade.store.evidence_sample`: ``log`` counts logs and documents with text, ``other`` what it
 can only list): those the latest grade's findings name first, then the newest. It says how many more
 there are and links to the page with all of them (``?all=1``)."""
+
+TEXT_SHOWN = 4000
+"""The asset page draws at most this many characters of a log entry (or a document's text), cut after a space
+where one is near (:func:`clip_segments`), and says how many more there are with a "show all" control that draws
+the entry whole in its place (``?text=<evidence id>``). A 1 MB maintenance note drawn whole made every view of
+its asset a page of more than 1 MB."""
+TEXT_CUT_SLACK = 80
+"""How far back from :data:`TEXT_SHOWN` a cut looks for a space, so as not to cut a word in two."""
+
+Segment = tuple[str, str | None, str]
+"""A piece of a text, the label of the finding whose span it is (None outside spans) and its css class."""
 
 
 @dataclass
@@ -79,7 +91,7 @@ class AssetPage:
     show_all: bool = False
 
 
-def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[tuple[str, str | None, str]]:
+def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[Segment]:
     """Split ``text`` into (piece, label or None, css class) with non-overlapping spans highlighted.
 
     Examples
@@ -87,7 +99,7 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
     >>> highlight_segments("pump leak found", [(5, 9, "leak", "confirmed")])
     [('pump ', None, ''), ('leak', 'leak', 'confirmed'), (' found', None, '')]
     """
-    out: list[tuple[str, str | None, str]] = []
+    out: list[Segment] = []
     pos = 0
     for a, b, label, status in sorted(spans):
         a, b = max(a, 0), min(b, len(text))
@@ -100,6 +112,40 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
     if pos < len(text):
         out.append((text[pos:], None, ""))
     return out
+
+
+def clip_segments(segments: list[Segment], limit: int, slack: int = TEXT_CUT_SLACK) -> tuple[list[Segment], int, int]:
+    """The segments of a text's first ``limit`` characters, how many characters are left off, and how many
+    highlighted spans are among them (not counting one the cut goes through).
+
+    The cut comes after the last space or line break in the ``slack`` characters before ``limit`` (a word is not
+    cut in two), else at ``limit``; a highlighted span the cut goes through is highlighted as far as it is shown.
+
+    Examples
+    --------
+    >>> segs = highlight_segments("pump leak found; seal leak too", [(5, 9, "leak", ""), (22, 26, "leak", "")])
+    >>> clip_segments(segs, 12)
+    ([('pump ', None, ''), ('leak', 'leak', ''), (' ', None, '')], 20, 1)
+    >>> clip_segments(highlight_segments("x" * 30, [(5, 15, "leak", "")]), 10)
+    ([('xxxxx', None, ''), ('xxxxx', 'leak', '')], 20, 0)
+    """
+    total = sum(len(piece) for piece, _, _ in segments)
+    if total <= limit:
+        return segments, 0, 0
+    text = "".join(piece for piece, _, _ in segments)
+    space = max(text.rfind(c, max(0, limit - slack), limit) for c in " \n\t\r")
+    cut = space + 1 if space >= 0 else limit
+    shown: list[Segment] = []
+    pos, hidden_marks = 0, 0
+    for piece, label, status in segments:
+        if pos >= cut:
+            hidden_marks += label is not None
+        elif pos + len(piece) > cut:
+            shown.append((piece[:cut - pos], label, status))
+        else:
+            shown.append((piece, label, status))
+        pos += len(piece)
+    return shown, total - cut, hidden_marks
 
 
 _SERIES_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
@@ -207,14 +253,41 @@ def _stored(blobs: BlobStore, sha: str) -> bool:
         return False
 
 
-def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> AssetPage:
+def _log_entry(ev: Any, findings: Sequence[Any], *, whole: bool = False) -> dict[str, Any]:
+    """A log entry (or a document's text) as the page draws it: its date and highlighted segments, the first
+    :data:`TEXT_SHOWN` characters of it unless ``whole``, with how many characters and highlights are left off."""
+    spans: list[tuple[int, int, str, str]] = [
+        (f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", str(f.status))
+        for f in findings if f.modality == "text" and f.span and f.evidence_id in (ev.id, None)]
+    segments = highlight_segments(ev.text, spans)
+    shown, hidden_chars, hidden_marks = (segments, 0, 0) if whole else clip_segments(segments, TEXT_SHOWN)
+    return {"ev": ev, "date": (ev.attributes or {}).get("date"), "segments": shown,
+            "hidden_chars": hidden_chars, "hidden_marks": hidden_marks}
+
+
+def load_log_entry(ws: Workspace, asset_id: str, evidence_id: str) -> dict[str, Any]:
+    """The whole of one of the asset's log entries (or documents with text) with its highlights, as the asset page
+    draws it (the "show all" of an entry cut at :data:`TEXT_SHOWN`); NotFoundError when the asset has no such
+    entry."""
+    with ws.session(readonly=True) as s:
+        ev = get_evidence(s, evidence_id)  # NotFoundError when there is none
+        if ev.asset_id != asset_id or ev.kind not in ("log", "document") or ev.text is None:
+            raise NotFoundError(f"asset {asset_id!r} has no log entry or document text {evidence_id!r}")
+        pred = latest_prediction(s, asset_id)
+    result, _ = _result_of(pred)
+    return _log_entry(ev, [f for e in (result.evidence if result else ()) for f in e.findings], whole=True)
+
+
+def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
+                    whole_text: str | None = None) -> AssetPage:
     """Read the asset, its evidence, predictions, reviews and queue neighbours (one read transaction).
 
     At most :data:`SHOWN` evidence items of each kind are read and drawn unless ``show_all``: those
     the latest grade's findings name first, then the newest (:func:`~assetgrade.store.evidence_sample.
     sample_evidence`, LIMIT in the query and a count per kind for the "N more" notice); an asset with
     thousands of photos or log entries would otherwise have every row loaded, every blob checked and
-    every series plotted on each view."""
+    every series plotted on each view. Of a log entry's text the first :data:`TEXT_SHOWN` characters are
+    drawn, of the entry ``whole_text`` (an evidence id) all."""
     with ws.session(readonly=True) as s:
         asset = get_asset(s, asset_id)
         pred = latest_prediction(s, asset_id)  # not every prediction's payload: an asset may be graded often
@@ -231,7 +304,9 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> 
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
         next_request = next((r.asset_id for r in open_rows if r.asset_id != asset_id), None)
-    images, logs, series = [], [], []
+    images: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    series: list[dict[str, Any]] = []
     unshown: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -258,11 +333,8 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False) -> 
                            "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
                            "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
         elif ev.kind in ("log", "document") and ev.text is not None:
-            spans: list[tuple[int, int, str, str]] = [
-                (f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", str(f.status))
-                     for f in findings if f.modality == "text" and f.span and f.evidence_id in (ev.id, None)]
-            logs.append({"ev": ev, "origin": origin, "date": (ev.attributes or {}).get("date"),
-                         "segments": highlight_segments(ev.text, spans)})
+            logs.append({**_log_entry(ev, findings, whole=ev.id == whole_text), "origin": origin,
+                         "anchor": f"log-{len(logs) + 1}"})
         elif ev.kind == "series" and ev.blob_sha:
             windows = [(float(f.window[0]), float(f.window[1]), f.defect or f.summary)
                        for f in findings if f.modality == "sensors" and f.window and f.evidence_id in (ev.id, None)]

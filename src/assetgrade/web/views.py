@@ -47,7 +47,7 @@ from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_reviews
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body, utc
-from assetgrade.web.page import load_asset_page
+from assetgrade.web.page import load_asset_page, load_log_entry
 from assetgrade.web.svg import line_chart, stacked_bars
 
 __all__ = ["install_ui", "router"]
@@ -264,9 +264,10 @@ def next_in_queue(request: Request) -> Response:
 
 
 def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = None,
-               message: str | None = None, message_kind: str = "info", show_all: bool = False) -> dict[str, Any]:
+               message: str | None = None, message_kind: str = "info", show_all: bool = False,
+               whole_text: str | None = None) -> dict[str, Any]:
     state = app_state(request)
-    page = load_asset_page(state.workspace, asset_id, show_all=show_all)
+    page = load_asset_page(state.workspace, asset_id, show_all=show_all, whole_text=whole_text)
     ont = state.ontology()
     defaults = {"grade": page.prediction.grade if page.prediction else "", "note": "",
                 "defects_json": json.dumps(page.candidate_defects),
@@ -279,10 +280,16 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: str, graded: bool = False,
-               show_all: bool = Query(False, alias="all")) -> HTMLResponse:
+               show_all: bool = Query(False, alias="all"),
+               text: str | None = Query(None, max_length=200)) -> HTMLResponse:
+    """The asset page; ``text`` (an evidence id) draws that log entry whole, and with htmx (its "show all" control)
+    the response is that entry alone, to replace the part of it the page showed."""
     saved = _saved(request, _reviewer(request))
+    if text is not None and request.headers.get("hx-request"):
+        return _render(request, "_log_entry.html",
+                       {"lg": load_log_entry(app_state(request).workspace, asset_id, text)})
     msg = Markup("Review of {} saved.").format(bdi(saved)) if saved else None
-    ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok", show_all=show_all)
+    ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok", show_all=show_all, whole_text=text)
     pred = ctx["p"].prediction
     if graded and pred is not None:
         ctx["message"] = f"Graded now with {pred.model_version}: {pred.grade} ({pred.decision})."

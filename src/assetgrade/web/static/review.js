@@ -392,8 +392,19 @@
     }
   }
 
+  /* A log entry's "show all" that failed is said beside it: it is no review that was not saved. */
+  function textNotShown(ev, why) {
+    var elt = ev.detail && ev.detail.elt, more = elt && elt.closest ? elt.closest(".more-text") : null;
+    if (!more) { return false; }
+    var said = more.querySelector(".text-error");
+    if (!said) { said = document.createElement("span"); said.className = "text-error warn"; said.setAttribute("role", "alert"); more.appendChild(said); }
+    said.textContent = " The rest could not be loaded: " + why + " Try again.";
+    return true;
+  }
+
   document.body.addEventListener("htmx:responseError", function (ev) {
     var xhr = ev.detail && ev.detail.xhr, why = "";
+    if (textNotShown(ev, "the server answered " + (xhr ? xhr.status : "an error") + ".")) { return; }
     submitting = false; pristine = null;
     if (!xhr) { return; }
     try {
@@ -403,7 +414,8 @@
     if (xhr.status === 401) { notSaved("your session has ended (it expired, or its token was revoked, or you logged out).", true); }
     else { notSaved("the server answered " + xhr.status + (why ? ": " + why : "") + ".", false); }
   });
-  document.body.addEventListener("htmx:sendError", function () {
+  document.body.addEventListener("htmx:sendError", function (ev) {
+    if (textNotShown(ev, "the server could not be reached.")) { return; }
     submitting = false; pristine = null;
     notSaved("the server could not be reached; submit again when it is back.", false);
   });
