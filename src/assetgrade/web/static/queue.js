@@ -7,6 +7,43 @@
     sel = Math.max(0, Math.min(sel, rows().length - 1));  /* the refresh may bring back fewer rows */
     rows().forEach(function (r, i) { r.classList.toggle("selected", i === sel); if (i === sel) { r.setAttribute("aria-selected", "true"); } else { r.removeAttribute("aria-selected"); } });
   }
+  function hrefAt(i) { var r = rows()[i]; return r ? r.getAttribute("data-href") : null; }
+
+  /* The 30 s refresh replaces the rows. The selection stays on its asset, wherever the refresh put it (others'
+     reviews take rows out above it, new assets come in ahead of it); only when its asset left the page does it
+     stay at its place, on the asset now there. The window keeps the rows it showed where they were: the selected
+     row if it was in sight, else the first row in sight that is still there. */
+  var before = null;
+  function inSight(r) { var b = r.getBoundingClientRect(); return b.bottom > 0 && b.top < window.innerHeight; }
+  function isRows(ev) { return ev.detail && ev.detail.target && ev.detail.target.id === "queue-rows"; }
+  document.body.addEventListener("htmx:beforeSwap", function (ev) {
+    if (!isRows(ev)) { return; }
+    var rs = rows(), tops = {}, order = [];
+    if (rs[sel] && inSight(rs[sel])) { order.push(rs[sel].getAttribute("data-href")); }
+    rs.forEach(function (r) {
+      var href = r.getAttribute("data-href");
+      tops[href] = r.getBoundingClientRect().top;
+      if (inSight(r)) { order.push(href); }
+    });
+    before = { selected: hrefAt(sel), tops: tops, order: order };
+  });
+  document.body.addEventListener("htmx:afterSwap", function (ev) {
+    if (!isRows(ev) || !before) { mark(); return; }
+    var rs = rows(), at = {}, was = before;
+    before = null;
+    rs.forEach(function (r, i) { at[r.getAttribute("data-href")] = i; });
+    if (was.selected !== null && at.hasOwnProperty(was.selected)) { sel = at[was.selected]; }
+    mark();
+    var now = hrefAt(sel);
+    if (now !== null && now !== was.selected) { remember(now); }  /* back from an asset selects this row */
+    for (var k = 0; k < was.order.length; k++) {
+      if (at.hasOwnProperty(was.order[k])) {
+        var moved = rs[at[was.order[k]]].getBoundingClientRect().top - was.tops[was.order[k]];
+        if (moved) { window.scrollBy(0, moved); }
+        break;
+      }
+    }
+  });
   /* The selected row is kept in this page's history entry: back from an asset (the page is loaded again, it is
      never cached) selects the row it was opened from, not the first one, so j/k go on from there. */
   function remember(href) {
@@ -35,7 +72,6 @@
     }
     else if (ev.key === "Enter" && document.activeElement === document.body) { window.location = rs[sel].getAttribute("data-href"); }
   });
-  document.body.addEventListener("htmx:afterSwap", mark);
   restore();
   mark();
 
