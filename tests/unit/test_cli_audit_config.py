@@ -31,8 +31,8 @@ def test_config_check_names_a_misspelt_top_level_key(tmp_path: Path, line: str, 
 
 
 AUDIT = [  # (the audit: section, line offset of the key, column, key, what the reason says)
-    ("audit:\n  settings:\n    duplicates:\n      min_cosine: 2\n", 2, 5, "audit.settings.duplicates",
-     "min_cosine: 2 is not allowed; expected a number in [-1, 1]"),
+    ("audit:\n  settings:\n    duplicates:\n      min_cosine: 2\n", 3, 7, "audit.settings.duplicates.min_cosine",
+     "2 is not allowed; expected a number in [-1, 1]"),  # at its own key (it was at the check's)
     ("audit:\n  checks: duplicates\n", 1, 3, "audit.checks", "must be a list of check names, got 'duplicates'"),
     ("audit:\n  checks: [duplicats]\n", 1, 3, "audit.checks", "unknown check 'duplicats'"),
     ("audit:\n  settings: 3\n", 1, 3, "audit.settings", "must map check names to their settings"),  # a traceback

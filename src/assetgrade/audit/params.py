@@ -3,7 +3,9 @@
 Each check lists its settings' constraints in ``_constraints`` and calls :func:`validate_settings`
 first thing in ``__init__``; so ``--set``, the ``audit.settings`` config section and
 ``config check`` (which builds every configured check) all refuse the same bad values, with a
-message naming the setting and what is allowed.
+message naming the setting and what is allowed. Settings written as text (the config file, ``--set``)
+pass through :func:`written_settings` first, which reads a switch's yes / no words as the config's
+other yes/no settings do.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter
+
+from assetgrade.config import YesNo
 from assetgrade.errors import ValidationError
 from assetgrade.seeds import SEED_MAX
 
-__all__ = ["CV_SETTINGS", "Flag", "Interval", "Names", "OneOf", "SettingConstraint", "validate_settings"]
+__all__ = ["CV_SETTINGS", "Flag", "Interval", "Names", "OneOf", "SettingConstraint", "setting_names",
+           "validate_settings", "written_settings"]
+
+_YES_NO: TypeAdapter[bool] = TypeAdapter(YesNo)
 
 
 class SettingConstraint(Protocol):
@@ -63,14 +71,20 @@ class Interval:
 
 @dataclass(frozen=True)
 class Flag:
-    """true or false (a YAML boolean; the string "false" is not one).
+    """true or false (a YAML boolean; the string "false" is not one). Written in the config file or on ``--set``, a
+    switch also takes the words yes / no, as the config's other yes/no settings do: :meth:`read`.
 
-    >>> Flag().allows(False), Flag().allows("false")
-    (True, False)
+    >>> Flag().allows(False), Flag().allows("false"), Flag().read("No")
+    (True, False, False)
     """
 
     def allows(self, value: Any) -> bool:
         return isinstance(value, bool)
+
+    def read(self, value: Any) -> bool:
+        """``value`` as written in ``assetgrade.yaml`` or ``--set``, read by the config's own yes/no rule
+        (:data:`assetgrade.config.YesNo`: true/false, or yes/no in any case); a ValueError for anything else."""
+        return _YES_NO.validate_python(value)
 
     def __str__(self) -> str:
         return "true or false"
@@ -123,6 +137,57 @@ def validate_settings(check: str, constraints: Mapping[str, SettingConstraint], 
         rule = constraints[name]
         if not rule.allows(value):
             raise ValidationError(f"{value!r} is not allowed; expected {rule}", where=f"{check}.{name}")
+
+
+def _check_class(check: str) -> type[Any] | None:
+    """The class registered as ``check`` (None: no such check), looked up without building one."""
+    from assetgrade.audit.base import _REGISTRY, available_checks  # the registry of this package
+
+    return _REGISTRY.get(check) if check in available_checks() else None
+
+
+def setting_names(check: str) -> list[str] | None:
+    """The settings the check ``check`` takes (its constructor's keywords); None when it takes any (``**settings``)
+    or no check has that name.
+
+    >>> setting_names("imbalance")
+    ['min_ratio', 'real_only']
+    """
+    import inspect
+
+    cls = _check_class(check)
+    if cls is None:
+        return None
+    keywords = inspect.signature(cls).parameters.values()
+    return None if any(p.kind is p.VAR_KEYWORD for p in keywords) else [p.name for p in keywords]
+
+
+def written_settings(check: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of ``check`` as the config file or ``--set`` writes them, made ready for its constructor: each
+    switch (:class:`Flag`) read by :meth:`Flag.read`, so it takes the words yes / no as the config's other yes/no
+    settings do; other values are left for the constructor to judge, and so are the settings of a check that is not
+    registered (``build_checks`` names it). A switch that is neither is a ValidationError naming ``CHECK.SETTING``.
+
+    Examples
+    --------
+    >>> written_settings("imbalance", {"real_only": "no", "min_ratio": 0.2})
+    {'real_only': False, 'min_ratio': 0.2}
+    >>> written_settings("imbalance", {"real_only": "off"})
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: imbalance.real_only: 'off' is not allowed; expected true or false (or yes / no)
+    """
+    constraints: Mapping[str, SettingConstraint] = getattr(_check_class(check), "_constraints", {})
+    out = dict(values)
+    for name, value in values.items():
+        rule = constraints.get(name)
+        if isinstance(rule, Flag):
+            try:
+                out[name] = rule.read(value)
+            except ValueError:
+                raise ValidationError(f"{value!r} is not allowed; expected {rule} (or yes / no)",
+                                      where=f"{check}.{name}") from None
+    return out
 
 
 CV_SETTINGS: dict[str, SettingConstraint] = {"n_splits": Interval(2, None, integer=True),

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,9 +22,6 @@ from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.jsonout import json_output, json_text, to_stdout
 from assetgrade.cli.options import output_file, output_folder
 from assetgrade.cli.workspace import STORE_OPTION, WORKSPACE_OPTION, open_workspace
-
-if TYPE_CHECKING:
-    from assetgrade.config import WorkspaceConfig
 
 __all__ = ["MAX_SEQ", "actor_name", "parse_head", "parse_settings", "register"]
 
@@ -162,21 +159,6 @@ def _grader_probs(ws: Any, records: Any, everything: Any) -> dict[str, Any] | No
     return {"pred_probs": probs, "classes": list(grader.grades_), "pred_probs_source": source}
 
 
-def _audit_section(config: WorkspaceConfig) -> dict[str, Any]:
-    """The config's ``audit:`` section (empty when absent); a bad key or value is a ConfigError naming the file, the
-    line and column of the key, and the key, as ``config check`` does (it was the check's own name, or a traceback).
-
-    The whole section is judged, the settings of checks not run too: ``config check`` refuses them all the same.
-    """
-    from assetgrade.lifecycle.sections import section_problems
-
-    section = config.section("audit")
-    problems = [p for p in section_problems(config) if p.key[:1] == ("audit",)] if section else []
-    if problems:
-        raise config.error(problems)
-    return section
-
-
 def _audit(
     ctx: typer.Context,
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
@@ -217,7 +199,9 @@ def _audit(
         ctx.meta[_GROUP_WHERE] = (workspace, store)
         return
     from assetgrade.audit import audit_data_from_records, available_checks, build_checks, run_checks
+    from assetgrade.audit.params import written_settings
     from assetgrade.audit.report import report_json, write_report
+    from assetgrade.lifecycle.sections import audit_section
     from assetgrade.store.loading import load_records
 
     printed = to_stdout(json_path)  # the JSON report on stdout, no file
@@ -229,14 +213,15 @@ def _audit(
             raise ValidationError(f"{html_path} is also the JSON report's path"
                                   f"{' (the default, reports/audit.json)' if default_json else ''};"
                                   " give the HTML report another name", where="--html")
-        cfg = _audit_section(ws.config)
+        # the whole audit: section judged, the settings of checks not run too, each problem at its key
+        cfg = audit_section(ws.config)
         names = [n.strip() for c in (checks or []) for n in c.split(",") if n.strip()]
         if checks is not None and not names:
             raise ValidationError(f"no check named in {checks!r}; known: {list(available_checks())}", where="--checks")
-        names = names or list(cfg.get("checks", available_checks()))
-        conf = {k: dict(v) for k, v in dict(cfg.get("settings", {})).items() if k in names}
-        for k, v in parse_settings(settings or []).items():
-            conf.setdefault(k, {}).update(v)
+        names = names or list(available_checks() if cfg.checks is None else cfg.checks)
+        conf = {k: dict(v) for k, v in cfg.settings.items() if k in names}
+        for k, v in parse_settings(settings or []).items():  # a switch takes yes / no as in the file
+            conf.setdefault(k, {}).update(written_settings(k, v))
         build_checks(names, conf)  # the checks and their settings judged before records are read and embedded
         records = load_records(ws)
         labelled = [r for r in records if (r.attributes.get(label_key) if label_key else r.grade) is not None]

@@ -10,13 +10,14 @@ is a :class:`~assetgrade.config.ConfigProblem` (key path and reason), named at i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.config import ConfigError, ConfigProblem
-from assetgrade.errors import AssetgradeError
+from assetgrade.errors import AssetgradeError, ValidationError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     from assetgrade.lifecycle.triggers import RetrainPolicy
 
 __all__ = [
-    "DOCUMENTATION_KEYS", "check_sections", "check_workspace_config", "drift_policy", "promotion_policy",
-    "retrain_policy", "section_problems",
+    "DOCUMENTATION_KEYS", "AuditSettings", "audit_section", "check_sections", "check_workspace_config",
+    "drift_policy", "promotion_policy", "retrain_policy", "section_problems",
 ]
 
 DOCUMENTATION_KEYS: dict[str, str] = {
@@ -39,6 +40,21 @@ DOCUMENTATION_KEYS: dict[str, str] = {
 
 
 Key = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """The config's ``audit:`` section as :func:`audit_section` reads it: the ``checks`` to run (None: not set, so
+    ``--checks`` or all of them) and each check's ``settings`` (a switch's yes / no words read as booleans).
+
+    Examples
+    --------
+    >>> AuditSettings().checks is None
+    True
+    """
+
+    checks: tuple[str, ...] | None = None
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _unknown(section: Mapping[str, Any], known: list[str], key: Key) -> list[ConfigProblem]:
@@ -84,8 +100,46 @@ def _lifecycle(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
     return problems
 
 
-def _audit(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
-    from assetgrade.audit.base import available_checks, get_check
+def _check_settings(name: str, params: Mapping[str, Any], at: Key) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """One check's settings as read (a switch's yes / no words as booleans), without the bad ones, and the problem
+    of each bad one, named at the setting's own key: a setting the check does not have, a switch that is not yes or
+    no, a value its constructor refuses (each refusal names CHECK.SETTING; the key says that, so the reason alone)."""
+    from assetgrade.audit.base import get_check
+    from assetgrade.audit.params import setting_names, written_settings
+
+    known = setting_names(name)
+    problems = [] if known is None else _unknown(params, known, at)
+    read: dict[str, Any] = {}
+    for setting, value in params.items():
+        if known is None or setting in known:
+            try:
+                read.update(written_settings(name, {setting: value}))
+            except ValidationError as exc:
+                problems.append(ConfigProblem((*at, str(setting)), exc.reason))
+    fault: AssetgradeError
+    while True:  # built with what is left, each setting refused taken out, until it builds or the check is at fault
+        try:
+            get_check(name, **read)
+            break
+        except ValidationError as exc:
+            setting = (exc.where or "").removeprefix(f"{name}.")
+            if setting in read and exc.where == f"{name}.{setting}":
+                problems.append(ConfigProblem((*at, setting), exc.reason))
+                del read[setting]
+                continue
+            fault = exc
+        except AssetgradeError as exc:
+            fault = exc
+        if not problems:  # (a required setting refused above is missing now: said already)
+            problems.append(ConfigProblem(at, str(fault)))
+        break
+    order = {str(k): i for i, k in enumerate(params)}  # in the file's order
+    return read, sorted(problems, key=lambda p: order.get(str(p.key[-1]), -1) if len(p.key) > len(at) else -1)
+
+
+def _read_audit(section: Mapping[str, Any], key: Key) -> tuple[AuditSettings, list[ConfigProblem]]:
+    """The ``audit:`` section as :class:`AuditSettings` (what of it could be read) and every problem, each named."""
+    from assetgrade.audit.base import available_checks
 
     known = list(available_checks())
     problems = _unknown(section, ["checks", "settings"], key)
@@ -98,10 +152,11 @@ def _audit(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
                                           f" of {known} or remove the key to run them all"))
     else:
         problems += [ConfigProblem(at, f"unknown check {c!r}; known: {known}") for c in checks if c not in known]
+    read = AuditSettings(tuple(checks) if "checks" in section and _texts(checks) else None, {})
     settings = section.get("settings", {})
     if not isinstance(settings, Mapping):
-        return [*problems, ConfigProblem((*key, "settings"), f"must map check names to their settings, got "
-                                                              f"{settings!r}")]
+        return read, [*problems, ConfigProblem((*key, "settings"), f"must map check names to their settings, got "
+                                                                    f"{settings!r}")]
     for name, params in settings.items():
         at = (*key, "settings", str(name))
         if name not in known:
@@ -109,11 +164,13 @@ def _audit(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
         elif not isinstance(params, Mapping):
             problems.append(ConfigProblem(at, f"must be a mapping of settings, got {params!r}"))
         else:
-            try:
-                get_check(name, **params)
-            except AssetgradeError as exc:
-                problems.append(ConfigProblem(at, str(exc)))
-    return problems
+            read.settings[name], found = _check_settings(name, params, at)
+            problems += found
+    return read, problems
+
+
+def _audit(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
+    return _read_audit(section, key)[1]
 
 
 def _documentation(section: Mapping[str, Any], key: Key) -> list[ConfigProblem]:
@@ -201,6 +258,30 @@ def _section_or_raise(config: WorkspaceConfig, name: str) -> dict[str, Any]:
     if problems:
         raise config.error(problems)
     return section
+
+
+def audit_section(config: WorkspaceConfig) -> AuditSettings:
+    """The ``audit:`` section, validated whole (the settings of checks not run too, as ``config check`` judges
+    them); every problem is collected into one :class:`~assetgrade.config.ConfigError`, each named at the file, line,
+    column and key (``audit.settings.duplicates.min_cosine``) where the file writes it.
+
+    Examples
+    --------
+    >>> from assetgrade.config import WorkspaceConfig
+    >>> audit_section(WorkspaceConfig.model_validate({"audit": {"settings": {"imbalance": {"real_only": "no"}}}}))
+    AuditSettings(checks=None, settings={'imbalance': {'real_only': False}})
+    >>> audit_section(WorkspaceConfig.model_validate({"audit": {"settings": {"duplicates": {"min_cosine": 2}}}}))
+    Traceback (most recent call last):
+    ...
+    assetgrade.config.ConfigError: assetgrade.yaml:audit.settings.duplicates.min_cosine: 2 is not allowed; ...
+    """
+    section = config.section("audit")
+    if not section:
+        return AuditSettings()
+    read, problems = _read_audit(section, ("audit",))
+    if problems:
+        raise config.error(problems)
+    return read
 
 
 def drift_policy(config: WorkspaceConfig) -> DriftPolicy:
