@@ -171,7 +171,7 @@ def queue_page(request: Request, offset: int = 0, limit: int = 50) -> HTMLRespon
         items = [queue_item(r) for r in rows]
     tpl = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
     return _render(request, tpl, {"items": items, "total": total, "offset": offset, "limit": limit,
-                                  "saved": _saved(request, who)})
+                                  "saved": _saved(request, who), "cost_unit": _cost_unit(request)})
 
 
 def _requests_ctx(request: Request, offset: int = 0, limit: int = 50, round_form: dict[str, Any] | None = None,
@@ -263,6 +263,20 @@ def next_in_queue(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+def _cost_unit(request: Request) -> str:
+    """What the pages' expected costs are in: the workspace's ``costs: currency:``, else "cost units" (also while the
+    ``costs:`` section does not read; ``assetgrade config check`` names its problem)."""
+    from assetgrade.config import ConfigError
+    from assetgrade.decision.costs import NO_CURRENCY, cost_unit
+    from assetgrade.workspace import workspace_costs
+
+    state = app_state(request)
+    try:
+        return cost_unit(workspace_costs(state.workspace.config, tuple(state.ontology().grades.names)).currency)
+    except ConfigError:
+        return NO_CURRENCY
+
+
 def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = None,
                message: str | None = None, message_kind: str = "info", show_all: bool = False,
                whole_text: str | None = None) -> dict[str, Any]:
@@ -275,7 +289,7 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
                 "based_on_prediction_id": page.prediction.id if page.prediction else ""}
     return {"p": page, "form": {**defaults, **(form or {})}, "grades": list(ont.grades.grades),
             "defects": sorted(ont.defects.values(), key=lambda d: d.id), "message": message,
-            "message_kind": message_kind}
+            "message_kind": message_kind, "cost_unit": _cost_unit(request)}
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
@@ -382,7 +396,7 @@ def dashboard(request: Request) -> HTMLResponse:
         stacked_bars(d["days"], d["grade_mix"], grades + extra, title="Grade mix of predictions per day",
                      scale=len(grades)),
         line_chart(d["days"], d["auto_accept_rate"], title="Auto-accept rate", y_max=1.0, percent=True),
-        line_chart(d["days"], d["expected_cost"], title="Mean expected cost per prediction"),
+        line_chart(d["days"], d["expected_cost"], title=f"Mean expected cost per prediction ({_cost_unit(request)})"),
         line_chart(d["days"], d["override_rate"], title="Reviewer override rate", y_max=1.0, percent=True),
     ]
     return _render(request, "dashboard.html", {"plots": plots, "d": d})
