@@ -168,6 +168,29 @@ def shadowed_policy(config: WorkspaceConfig, ignore: Collection[str] = ()) -> li
             and section[key] != getattr(policy, field)]
 
 
+_FLAGS = ("mondrian", "review_on_contradiction", "review_on_quality", "review_outside_set")
+"""The Grader's yes/no keywords, and (below) the fuser's: in the file they take what every yes/no setting of
+``assetgrade.yaml`` takes (:data:`assetgrade.config.YesNo`: true/false or the words yes/no)."""
+_FUSER_FLAGS = ("ordinal", "use_features", "monotone")
+
+
+def _yes_no_words(values: Mapping[str, Any], flags: Sequence[str]) -> dict[str, Any]:
+    """``values`` with a ``yes``/``no`` word under a key of ``flags`` read as true/false (other values as written,
+    for the Grader's own check to judge)."""
+    return {k: (v.strip().lower() == "yes" if k in flags and isinstance(v, str) and v.strip().lower() in ("yes", "no")
+                else v) for k, v in values.items()}
+
+
+def _file_words(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """File settings with their yes/no words read (the ``fuser:`` mapping's too); a GraderSettings stays one."""
+    values = _yes_no_words(settings, _FLAGS)
+    if isinstance(values.get("fuser"), Mapping):
+        values["fuser"] = _yes_no_words(values["fuser"], _FUSER_FLAGS)
+    if isinstance(settings, GraderSettings):
+        return GraderSettings(values, origin=settings.origin, config=settings.config)
+    return values
+
+
 def grader_from_settings(settings: Mapping[str, Any], **given: Any) -> Grader:
     """``Grader(**settings)`` with the ``given`` values that are not None on top.
 
@@ -194,6 +217,7 @@ def grader_from_settings(settings: Mapping[str, Any], **given: Any) -> Grader:
             # Grader(costs=<a mapping>) built, and train then failed on it with an AttributeError
             raise _raise(settings, [ConfigProblem(_key_of(settings, key), f"{key!r} is not a grader setting: it "
                                                   f"has its own place in assetgrade.yaml, {section}")])
+    settings = _file_words(settings)  # a yes/no word of the file; the caller's ``given`` values stay as given
     options = {k: v for k, v in given.items() if v is not None}
     kw = {**settings, **options}
     try:

@@ -263,7 +263,7 @@ def test_grader_settings_of_the_wrong_kind_are_named_before_training() -> None:
         "coverage": ("0.9", "assetgrade.yaml:grader.coverage: coverage='0.9' must be a number in (0, 1)"),
         "max_error": (2, "assetgrade.yaml:grader.max_error: max_error=2 must be a number in (0, 1)"),
         "delta": (0, "assetgrade.yaml:grader.delta: delta=0 must be a number in (0, 1)"),
-        "mondrian": ("yes", "assetgrade.yaml:grader.mondrian: mondrian='yes' must be true or false"),
+        "mondrian": ("on", "assetgrade.yaml:grader.mondrian: mondrian='on' must be true or false"),
         "review_on_quality": (1, "assetgrade.yaml:grader.review_on_quality: review_on_quality=1 must be true or false"),
     }
     for key, (value, message) in wrong.items():
@@ -389,3 +389,18 @@ def test_a_five_grade_ontology_trains_with_default_costs_for_its_own_grades(tmp_
     grader = tiny_grader(extractors=("text",), ontology=ont).fit(make_records(16))
     assert grader.grades_ == ("A", "B", "C", "D", "E")
     assert grader.costs_.grades == grader.grades_ and grader.costs_.price["E"] == 0.25
+
+
+def test_grader_yes_no_settings_in_the_file_take_the_words_yes_and_no_as_every_yes_no_setting_does() -> None:
+    # the grader: section refused 'yes' where drift:, audit: and verify_blobs_on_read (config.YesNo) took it
+    from assetgrade.grader_settings import grader_from_settings
+
+    assert check_grader_settings({"mondrian": "yes", "review_outside_set": "No"}) == []
+    g = grader_from_settings({"mondrian": "yes", "review_on_quality": "no",
+                              "fuser": {"model": "latent", "monotone": "Yes"}})
+    assert g.fuser is not None and (g.mondrian, g.review_on_quality, g.fuser.monotone) == (True, False, True)
+    # what YesNo refuses stays refused, the fuser's flags included
+    assert check_grader_settings({"review_on_quality": "true"}) == [
+        "assetgrade.yaml:grader.review_on_quality: review_on_quality='true' must be true or false"]
+    assert check_grader_settings({"fuser": {"model": "latent", "monotone": 1}}) == [
+        "assetgrade.yaml:grader.fuser.monotone: monotone=1 must be true or false"]
