@@ -25,6 +25,7 @@ __all__ = [
     "CheckResult",
     "available_checks",
     "build_checks",
+    "check_class",
     "embeddings_or_none",
     "get_check",
     "register_check",
@@ -141,13 +142,23 @@ def available_checks() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
-def get_check(name: str, **settings: Any) -> Check:
-    """An instance of the check ``name`` with ``settings`` (a clear error naming the known checks)."""
+def check_class(name: str) -> type[Check]:
+    """The class registered as the check ``name``, found without building one (a clear error naming the known checks).
+
+    >>> check_class("imbalance").name
+    'imbalance'
+    """
     _load_builtin()
     if name not in _REGISTRY:
         raise ValidationError(f"unknown audit check {name!r}; known: {sorted(_REGISTRY)}", where="checks")
+    return _REGISTRY[name]
+
+
+def get_check(name: str, **settings: Any) -> Check:
+    """An instance of the check ``name`` with ``settings`` (a clear error naming the known checks)."""
+    cls = check_class(name)
     try:
-        return _REGISTRY[name](**settings)  # type: ignore[no-any-return]
+        return cls(**settings)
     except TypeError as exc:
         raise ValidationError(f"bad settings {settings} for check {name!r}: {exc}", where=f"check {name}") from exc
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
 
 from assetgrade.config import YesNo
 from assetgrade.errors import ValidationError
 from assetgrade.seeds import SEED_MAX
+
+if TYPE_CHECKING:
+    from assetgrade.audit.base import Check
 
 __all__ = ["CV_SETTINGS", "Flag", "Interval", "Names", "OneOf", "SettingConstraint", "setting_names",
            "validate_settings", "written_settings"]
@@ -139,11 +142,11 @@ def validate_settings(check: str, constraints: Mapping[str, SettingConstraint], 
             raise ValidationError(f"{value!r} is not allowed; expected {rule}", where=f"{check}.{name}")
 
 
-def _check_class(check: str) -> type[Any] | None:
+def _check_class(check: str) -> type[Check] | None:
     """The class registered as ``check`` (None: no such check), looked up without building one."""
-    from assetgrade.audit.base import _REGISTRY, available_checks  # the registry of this package
+    from assetgrade.audit.base import available_checks, check_class  # the registry of this package
 
-    return _REGISTRY.get(check) if check in available_checks() else None
+    return check_class(check) if check in available_checks() else None
 
 
 def setting_names(check: str) -> list[str] | None:
