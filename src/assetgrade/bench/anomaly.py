@@ -83,11 +83,22 @@ def _inputs(cfg: AnomalyBenchConfig) -> tuple[str, list[ImageRef], list[ImageRef
     return f"folders {cfg.good.resolve().name} vs {cfg.defect.resolve().name}", good, bad
 
 
+def _keys(refs: list[ImageRef], folder: Path | None) -> list[str]:
+    """How ``unreadable_images`` lists each image: its id in a data set, its file as found under a folder (an id
+    is only unique inside its folder: ``1.png`` may be under both ``--good`` and ``--defect``)."""
+    return [r.evidence_id if folder is None else str(folder / r.evidence_id) for r in refs]
+
+
+def _unreadable(errors: dict[str, str]) -> str:
+    """How many images could not be read, and the first one's message (naming its file)."""
+    return f"{len(errors)} unreadable" + (f", e.g. {next(iter(errors.values()))}" if errors else "")
+
+
 def _patches(
-    refs: list[ImageRef], bb: Any, progress: bool, errors: dict[str, str]
+    refs: list[ImageRef], keys: list[str], bb: Any, progress: bool, errors: dict[str, str]
 ) -> tuple[npt.NDArray[np.float32], float, list[int], list[tuple[int, int]]]:
     """Patch features of the readable images (n, H, W, D), backbone seconds, their indices in ``refs`` and
-    their sizes; an unreadable image goes into ``errors`` (evidence id -> reason naming its file,
+    their sizes; an unreadable image goes into ``errors`` (its key in ``keys`` -> reason naming its file,
     :func:`~assetgrade.modalities.vision.images.ref_where`) and the others go on."""
     from rich.console import Console
     from rich.progress import Progress
@@ -105,7 +116,7 @@ def _patches(
                 try:
                     img = decode_image(refs[i].load_bytes(), where=ref_where(refs[i]))
                 except (AssetgradeError, OSError) as exc:
-                    errors[refs[i].evidence_id] = str(exc)
+                    errors[keys[i]] = str(exc)
                     continue
                 batch.append(preprocess(img, bb.image_size))
                 kept.append(i)
@@ -120,18 +131,73 @@ def _patches(
     return feats, secs, kept, sizes
 
 
+def _localise(
+    bad: list[ImageRef],
+    keys: list[str],
+    maps: npt.NDArray[np.float32],
+    sizes: list[tuple[int, int]],
+    scores: npt.NDArray[np.float32],
+    threshold: float,
+    out_dir: Path | None,
+    errors: dict[str, str],
+) -> tuple[list[int], int, int, list[str]]:
+    """Peak in box over the defective images with boxes (``maps``, ``sizes``, ``scores``: theirs, in the order
+    of ``bad``), and heat-map overlays of the first six classes' first images under ``out_dir``.
+
+    Each is read again (its boxes are on the stored pixels, the heat map is in the EXIF-oriented frame; the
+    overlay is drawn on the photo): one changed or cut off on disk since it was scored goes into ``errors``
+    (its key in ``keys`` -> reason naming its file) and the others go on. Returns the positions in ``bad``
+    of those, the images whose peak is in a box, the images with boxes read, and the overlays.
+    """
+    from assetgrade.errors import AssetgradeError
+    from assetgrade.modalities.vision.anomaly import upsample_map
+    from assetgrade.modalities.vision.heatmaps import overlay_scale_png, peak_in_boxes, peak_region
+    from assetgrade.modalities.vision.images import decode_image, ref_where, shown_boxes
+
+    gone: list[int] = []
+    in_box, n_box = 0, 0
+    overlays: list[str] = []
+    drawn: set[str] = set()
+    for j, ref in enumerate(bad):
+        if not ref.boxes:
+            continue
+        draw = out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn
+        try:  # read once for the boxes and the overlay
+            data = ref.load_bytes()
+            img = decode_image(data, where=ref_where(ref)) if draw else None  # only the few drawn are decoded
+        except (AssetgradeError, OSError) as exc:
+            errors[keys[j]] = str(exc)
+            gone.append(j)
+            continue
+        heat = upsample_map(maps[j], sizes[j])
+        in_box += peak_in_boxes(heat, shown_boxes([b for _, b in ref.boxes], data, sizes[j]))
+        n_box += 1
+        if img is not None and out_dir is not None:
+            drawn.add(ref.boxes[0][0])
+            _, box = peak_region(heat)
+            png = out_dir / f"anomaly_{ref.evidence_id.replace('/', '_')}.png"
+            verdict = "alarm" if scores[j] > threshold else "no alarm"
+            overlays.append(str(overlay_scale_png(
+                img, heat, png, box=box, label="patch anomaly score (NN distance, smoothed)",
+                marks={"alarm threshold": threshold},
+                notes=(f"image score {scores[j]:.4g} (largest patch): {verdict}",
+                       "white box: above half-way to the peak"))))
+    return gone, in_box, n_box, overlays
+
+
 def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     """Fit on good images, set the threshold on held-out good ones, score test good + defective images.
 
-    An image that cannot be decoded is left out and listed (``unreadable_images``); the split is
-    over the readable good images, one per content (``duplicate_good_images``: copy -> the one kept).
+    An image that cannot be decoded is left out and listed (``unreadable_images``, by its id in a data set,
+    by its file under a folder); the split is over the readable good images, one per content
+    (``duplicate_good_images``: copy -> the one kept). A defective image that cannot be read again for the
+    peak-in-box test or its overlay (changed or cut off on disk since it was scored) is listed the same way
+    and left out of every figure.
     """
     from sklearn.metrics import roc_auc_score
 
-    from assetgrade.modalities.vision.anomaly import PatchCore, upsample_map
+    from assetgrade.modalities.vision.anomaly import PatchCore
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
-    from assetgrade.modalities.vision.heatmaps import overlay_scale_png, peak_in_boxes, peak_region
-    from assetgrade.modalities.vision.images import decode_image, ref_where, shown_boxes
 
     t_start = time.perf_counter()
     name, good_all, bad_all = _inputs(cfg)
@@ -139,8 +205,9 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
         raise ValidationError(f"need at least 5 good images, got {len(good_all)}", where="bench anomaly")
     bb = Backbone("lite0", image_size=cfg.image_size, cache_dir=(cfg.cache_dir or default_cache_dir()) / "onnx")
     errors: dict[str, str] = {}
-    P_good, s1, kept_good, _ = _patches(good_all, bb, cfg.progress, errors)
-    P_bad, s2, kept_bad, bad_sizes = _patches(bad_all, bb, cfg.progress, errors)
+    bad_keys = _keys(bad_all, cfg.defect)
+    P_good, s1, kept_good, _ = _patches(good_all, _keys(good_all, cfg.good), bb, cfg.progress, errors)
+    P_bad, s2, kept_bad, bad_sizes = _patches(bad_all, bad_keys, bb, cfg.progress, errors)
     # a good photo counts once per content: a copy in the memory bank would score another copy 0
     first: dict[str, int] = {}
     for j, i in enumerate(kept_good):
@@ -152,11 +219,10 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     good = [good_all[kept_good[j]] for j in unique]
     bad = [bad_all[i] for i in kept_bad]
     if len(good) < 5:
-        raise ValidationError(f"need at least 5 readable good images, got {len(good)} ({len(errors)} unreadable: "
-                              f"{sorted(errors)[:3]})", where="bench anomaly")
-    if not bad:
-        raise ValidationError(f"no readable defective image ({len(errors)} unreadable: {sorted(errors)[:3]})",
+        raise ValidationError(f"need at least 5 readable good images, got {len(good)} ({_unreadable(errors)})",
                               where="bench anomaly")
+    if not bad:
+        raise ValidationError(f"no readable defective image ({_unreadable(errors)})", where="bench anomaly")
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(len(good))
     n_bank, n_hold = int(0.6 * len(good)), int(0.2 * len(good))
@@ -171,39 +237,28 @@ def run_anomaly_bench(cfg: AnomalyBenchConfig) -> BenchResult:
     t_score = time.perf_counter()
     scores, maps = pc.score(np.concatenate([P_good[test_good], P_bad]))
     score_s = time.perf_counter() - t_score
-    labels = np.r_[np.zeros(len(test_good)), np.ones(len(bad))]
+    n_scored, nt = len(scores), len(test_good)
+    # before the figures: a defective image it cannot read again is in none of them
+    gone, in_box, n_box, overlays = _localise(bad, [bad_keys[i] for i in kept_bad], maps[nt:], bad_sizes,
+                                              scores[nt:], thr.value, cfg.out_dir, errors)
+    if gone:
+        keep = np.ones(n_scored, dtype=bool)
+        keep[nt + np.asarray(gone)] = False
+        scores = scores[keep]
+        bad = [r for j, r in enumerate(bad) if keep[nt + j]]
+    if not bad:
+        raise ValidationError(f"no readable defective image ({_unreadable(errors)})", where="bench anomaly")
+    labels = np.r_[np.zeros(nt), np.ones(len(bad))]
     auroc = float(roc_auc_score(labels, scores))
     alarm = scores > thr.value
-    in_box, n_box = 0, 0
-    overlays: list[str] = []
-    drawn: set[str] = set()
-    for j, ref in enumerate(bad):
-        if not ref.boxes:
-            continue
-        heat = upsample_map(maps[len(test_good) + j], bad_sizes[j])
-        # annotations are on the stored pixels; the heat map is in the EXIF-oriented frame
-        in_box += peak_in_boxes(heat, shown_boxes([b for _, b in ref.boxes], ref.load_bytes(), bad_sizes[j]))
-        n_box += 1
-        if cfg.out_dir is not None and len(overlays) < 6 and ref.boxes[0][0] not in drawn:
-            drawn.add(ref.boxes[0][0])
-            _, box = peak_region(heat)
-            img = decode_image(ref.load_bytes(), where=ref_where(ref))  # only the few drawn are decoded again
-            png = cfg.out_dir / f"anomaly_{ref.evidence_id.replace('/', '_')}.png"
-            k = len(test_good) + j
-            verdict = "alarm" if alarm[k] else "no alarm"
-            overlays.append(str(overlay_scale_png(
-                img, heat, png, box=box, label="patch anomaly score (NN distance, smoothed)",
-                marks={"alarm threshold": thr.value},
-                notes=(f"image score {scores[k]:.4g} (largest patch): {verdict}",
-                       "white box: above half-way to the peak"))))
-    n_test = len(test_good) + len(bad)
+    n_test = nt + len(bad)
     metrics = {
         "image_auroc": auroc,
         "false_alarm_rate_test_good": float(alarm[labels == 0].mean()) if len(test_good) else None,
         "detection_rate_defect": float(alarm[labels == 1].mean()),
         "peak_in_box_rate": in_box / n_box if n_box else None,
-        "images_per_s": (len(good) + len(bad)) / (s1 + s2) if s1 + s2 > 0 else None,
-        "score_images_per_s": n_test / score_s if score_s > 0 else None,
+        "images_per_s": (len(kept_good) + len(kept_bad)) / (s1 + s2) if s1 + s2 > 0 else None,  # through the backbone
+        "score_images_per_s": n_scored / score_s if score_s > 0 else None,
     }
     if cfg.out_dir is not None:
         overlays.append(str(_histogram(scores, labels, thr.value, cfg.out_dir)))

@@ -1,0 +1,136 @@
+"""``bench anomaly`` with unreadable images: one cut off on disk after it was scored is skipped where the
+localisation step reads it again (out of every figure, named by its file), and images of the same name unreadable
+under both ``--good`` and ``--defect`` are both listed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
+from assetgrade.datasets.neu import NEU_CLASSES
+from assetgrade.modalities.vision.anomaly import PatchCore
+
+CHANGED = "the file changed since the data set was listed (its sha256 differs); run again"
+
+
+def _cut(path: Path) -> None:
+    """Keep the file's header and the first half of its pixel data."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _neu(root: Path, rng: np.random.Generator, n: int = 6) -> None:
+    """A NEU-DET copy: ``n`` boxed 48x48 JPEGs per class (a bright bar, placed per class)."""
+    (root / "annotations").mkdir(parents=True)
+    for c, cls in enumerate(NEU_CLASSES):
+        (root / "images" / cls).mkdir(parents=True)
+        for i in range(1, n + 1):
+            arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
+            arr[4 + 6 * c : 9 + 6 * c, 5:40] = 255
+            Image.fromarray(arr).save(root / "images" / cls / f"{cls}_{i}.jpg")
+            (root / "annotations" / f"{cls}_{i}.xml").write_text(
+                f"<annotation><object><name>{cls}</name><bndbox><xmin>6</xmin><ymin>{5 + 6 * c}</ymin>"
+                f"<xmax>40</xmax><ymax>{9 + 6 * c}</ymax></bndbox></object></annotation>")
+
+
+def _cut_after_scoring(path: Path) -> Callable[..., Any]:
+    """PatchCore's real ``score``, and the file at ``path`` cut once the test images have been scored (the second
+    call: the first scores the threshold images): the file is damaged between the scoring and the step that
+    reads the defective images again (peak in box, overlays)."""
+    real = PatchCore.score
+    calls: list[int] = []
+
+    def score(self: PatchCore, *args: Any, **kwargs: Any) -> Any:
+        out = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            _cut(path)
+        return out
+
+    return score
+
+
+FIGURES = ("image_auroc", "false_alarm_rate_test_good", "detection_rate_defect", "peak_in_box_rate")
+
+
+def test_an_image_cut_after_scoring_is_skipped_named_and_out_of_every_figure(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "neu-det"
+    _neu(root, rng)
+    cut = root / "images" / "crazing" / "crazing_1.jpg"  # the first crazing image: the one drawn for its class
+    cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
+                             cache_dir=tmp_path / "cache", out_dir=tmp_path / "out", progress=False)
+    with monkeypatch.context() as m:
+        m.setattr(PatchCore, "score", _cut_after_scoring(cut))
+        during = run_anomaly_bench(cfg).to_dict()
+    assert during["unreadable_images"] == {"crazing_1": f"image crazing_1 (images/crazing/crazing_1.jpg): {CHANGED}"}
+    assert during["n_unreadable"] == 1
+    assert "all 29 readable defective images are test" in during["split"]
+    assert not any("crazing_1" in p for p in during["plots"])
+    assert any("anomaly_crazing_2" in p for p in during["plots"])  # its class drawn from another of its images
+    # the same figures as a run in which that image could not be read from the start
+    cfg.out_dir = None
+    before = run_anomaly_bench(cfg).to_dict()
+    assert list(before["unreadable_images"]) == ["crazing_1"]
+    assert during["n_test"] == before["n_test"] == 2 + 29
+    for k in FIGURES:
+        assert during["metrics"][k] == pytest.approx(before["metrics"][k], abs=1e-9), k
+
+
+def test_no_defective_image_left_after_scoring_stops_naming_one(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgrade.errors import ValidationError
+
+    root = tmp_path / "neu-det"
+    _neu(root, rng, n=5)
+    real = PatchCore.score
+    calls: list[int] = []
+
+    def score(self: PatchCore, *args: Any, **kwargs: Any) -> Any:
+        out = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            for f in sorted((root / "images").rglob("*.jpg")):
+                if f.parent.name != "patches":
+                    _cut(f)
+        return out
+
+    monkeypatch.setattr(PatchCore, "score", score)
+    cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
+                             cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(ValidationError, match=r"no readable defective image \(25 unreadable, e\.g\. image crazing_1 "
+                       r"\(images/crazing/crazing_1\.jpg\): the file changed"):
+        run_anomaly_bench(cfg)
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+def test_folders_list_an_unreadable_name_found_in_both(tmp_path: Path, rng: np.random.Generator) -> None:
+    good, defect = tmp_path / "good", tmp_path / "defects"
+    for i in range(1, 8):
+        _save(good / f"{i}.png", (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8))
+    for i in range(1, 4):
+        arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
+        arr[10:16, 5:40] = 255
+        _save(defect / f"{i}.png", arr)
+    _cut(good / "1.png")  # the same name cut off in both folders (different bytes)
+    _cut(defect / "1.png")
+    cfg = AnomalyBenchConfig(good=good, defect=defect, image_size=64, coreset_size=100,
+                             cache_dir=tmp_path / "cache", progress=False)
+    res = run_anomaly_bench(cfg).to_dict()
+    assert res["n_unreadable"] == 2
+    assert sorted(res["unreadable_images"]) == [str(defect / "1.png"), str(good / "1.png")]
+    for f in (good / "1.png", defect / "1.png"):
+        assert res["unreadable_images"][str(f)].startswith(f"image 1.png ({f}): cannot decode image")
+    assert res["n_train"] == 3 and res["n_test"] == 2 + 2  # of 6 readable good images 3 in the bank, 2 test
