@@ -14,12 +14,13 @@ from assetgrade.rest import create_app, create_token
 from assetgrade.result import GradeResult, ModalityEvidence
 from assetgrade.store.repository import add_asset, add_evidence
 from assetgrade.store.results import add_prediction
-from assetgrade.web.page import TEXT_SHOWN, clip_segments, highlight_segments
+from assetgrade.web.page import TEXT_SHOWN, clip_text
 from assetgrade.workspace import Workspace
 
 from .conftest import SMALL_LIMITS
 
-FILLER = "routine check of pump P-7 & valve V-2: no finding <ok>.\n"
+# lines long enough that the character cap, not the line cap (TEXT_LINES), cuts the note
+FILLER = "routine check of pump P-7 & valve V-2: no finding <ok>; seal, bearings and coupling as before, no leak.\n"
 HOSTILE = "<script>alert(1)</script> & <b>bold</b>"
 
 
@@ -117,15 +118,21 @@ def test_show_all_returns_the_whole_entry_alone_or_in_the_page(tmp_path: Path) -
 
 def test_clip_keeps_highlights_and_counts_what_it_leaves_off() -> None:
     text = "pump leak found; the seal leak was fixed later"
-    segs = highlight_segments(text, [(5, 9, "leak", "confirmed"), (26, 30, "leak", "negated")])
-    assert clip_segments(segs, len(text)) == (segs, 0, 0)
-    shown, hidden, marks = clip_segments(segs, 20)
+    spans = [(5, 9, "leak", "confirmed"), (26, 30, "leak", "negated")]
+    assert clip_text(text, len(text), spans, limit=len(text))[1:] == (0, 0)
+    shown, hidden, marks = clip_text(text[:20], len(text), spans, limit=20)
     # cut after the last space before character 20 ("pump leak found; "), the second leak among those left off
     assert shown == [("pump ", None, ""), ("leak", "leak", "confirmed"), (" found; ", None, "")]
     assert (hidden, marks) == (len(text) - 17, 1)
-    shown, hidden, marks = clip_segments(segs, 7)  # cut after the space before the word, not inside it
+    shown, hidden, marks = clip_text(text[:7], len(text), spans, limit=7)  # after the space before the word
     assert shown == [("pump ", None, "")] and (hidden, marks) == (len(text) - 5, 2)
     dump = "x" * 200
-    segs = highlight_segments(dump, [(95, 110, "leak", "uncertain")])
-    shown, hidden, marks = clip_segments(segs, 100)  # no space to cut at: the highlighted part shown is highlighted
+    shown, hidden, marks = clip_text(dump[:100], len(dump), [(95, 110, "leak", "uncertain")], limit=100)
+    # no space to cut at: the highlighted part shown is highlighted
     assert shown == [("x" * 95, None, ""), ("x" * 5, "leak", "uncertain")] and (hidden, marks) == (100, 0)
+    # spans past the cut are counted as the whole text would draw them: one overlapping an earlier one, or past the
+    # end, is not drawn and not counted
+    shown, hidden, marks = clip_text(dump[:100], len(dump), [(120, 150, "a", ""), (130, 140, "b", ""),
+                                                             (160, 170, "c", ""), (190, 260, "d", ""),
+                                                             (205, 210, "e", "")], limit=100)
+    assert (hidden, marks) == (100, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -18,7 +19,7 @@ from assetgrade.errors import NotFoundError, StoreError, ValidationError
 from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
 from assetgrade.result import GradeResult
-from assetgrade.store.evidence_sample import sample_evidence
+from assetgrade.store.evidence_sample import TextHead, sample_evidence
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from assetgrade.store.blobs import BlobStore
     from assetgrade.workspace import Workspace
 
-__all__ = ["SHOWN", "TEXT_SHOWN", "AssetPage", "clip_segments", "highlight_segments", "load_asset_page",
-           "load_log_entry", "series_svg"]
+__all__ = ["SHOWN", "TEXT_LINES", "TEXT_SHOWN", "AssetPage", "clip_text", "highlight_segments", "load_asset_page",
+           "load_log_entry", "series_svg", "text_cut"]
 
 log = logging.getLogger(__name__)
 REVIEWS_SHOWN = 50
@@ -44,9 +45,12 @@ there are and links to the page with all of them (``?all=1``)."""
 
 TEXT_SHOWN = 4000
 """The asset page draws at most this many characters of a log entry (or a document's text), cut after a space
-where one is near (:func:`clip_segments`), and says how many more there are with a "show all" control that draws
+where one is near (:func:`text_cut`), and says how many more there are with a "show all" control that draws
 the entry whole in its place (``?text=<evidence id>``). A 1 MB maintenance note drawn whole made every view of
-its asset a page of more than 1 MB."""
+its asset a page of more than 1 MB; the page's query reads only these characters of an entry and its length."""
+TEXT_LINES = 60
+"""The asset page draws at most this many lines of a log entry (cut after the line break that ends the last of
+them, with the same "show all" control): 4,000 characters of short lines would be hundreds of lines tall."""
 TEXT_CUT_SLACK = 80
 """How far back from :data:`TEXT_SHOWN` a cut looks for a space, so as not to cut a word in two."""
 
@@ -101,10 +105,7 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
     """
     out: list[Segment] = []
     pos = 0
-    for a, b, label, status in sorted(spans):
-        a, b = max(a, 0), min(b, len(text))
-        if a < pos or b <= a:
-            continue
+    for a, b, label, status in _drawn_spans(spans, len(text)):
         if a > pos:
             out.append((text[pos:a], None, ""))
         out.append((text[a:b], label, status))
@@ -114,38 +115,71 @@ def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> lis
     return out
 
 
-def clip_segments(segments: list[Segment], limit: int, slack: int = TEXT_CUT_SLACK) -> tuple[list[Segment], int, int]:
-    """The segments of a text's first ``limit`` characters, how many characters are left off, and how many
-    highlighted spans are among them (not counting one the cut goes through).
+def _drawn_spans(spans: list[tuple[int, int, str, str]], length: int) -> list[tuple[int, int, str, str]]:
+    """The spans :func:`highlight_segments` highlights in a text of ``length`` characters: in order, each within the
+    text, one that overlaps an earlier one left out."""
+    out: list[tuple[int, int, str, str]] = []
+    pos = 0
+    for a, b, label, status in sorted(spans):
+        a, b = max(a, 0), min(b, length)
+        if a < pos or b <= a:
+            continue
+        out.append((a, b, label, status))
+        pos = b
+    return out
 
-    The cut comes after the last space or line break in the ``slack`` characters before ``limit`` (a word is not
-    cut in two), else at ``limit``; a highlighted span the cut goes through is highlighted as far as it is shown.
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""A line break as a browser draws one (the HTML parser reads CR LF and a lone CR as LF)."""
+
+
+def text_cut(head: str, length: int, limit: int = TEXT_SHOWN, lines: int = TEXT_LINES,
+             slack: int = TEXT_CUT_SLACK) -> int:
+    """Where the page cuts a text of ``length`` characters that begins with ``head`` (at least its first ``limit``
+    characters): ``length`` when it fits, i.e. it has at most ``limit`` characters and ``lines`` lines.
+
+    Else the cut comes after the ``lines``-th line break, or, when that is not within the first ``limit``
+    characters, after the last space or line break in the ``slack`` characters before ``limit`` (a word is not cut
+    in two), else at ``limit``.
 
     Examples
     --------
-    >>> segs = highlight_segments("pump leak found; seal leak too", [(5, 9, "leak", ""), (22, 26, "leak", "")])
-    >>> clip_segments(segs, 12)
+    >>> text_cut("pump leak found; seal leak too", 30, limit=12)  # after "pump leak "
+    10
+    >>> text_cut("x" * 30, 30, limit=10)
+    10
+    >>> text_cut("ok\\nok\\nok\\nok", 11, lines=2), text_cut("ok\\nok\\n", 6, lines=2)
+    (6, 6)
+    """
+    breaks = _LINE_BREAK.finditer(head, 0, min(len(head), limit))
+    nth = next((m for k, m in enumerate(breaks, 1) if k == lines), None)
+    if nth is not None and nth.end() < length:
+        return nth.end()
+    if length <= limit:
+        return length
+    space = max(head.rfind(c, max(0, limit - slack), limit) for c in " \n\t\r")
+    return space + 1 if space >= 0 else limit
+
+
+def clip_text(head: str, length: int, spans: list[tuple[int, int, str, str]], limit: int = TEXT_SHOWN,
+              lines: int = TEXT_LINES, slack: int = TEXT_CUT_SLACK) -> tuple[list[Segment], int, int]:
+    """The highlighted segments of the part of a text the page draws (:func:`text_cut`), how many characters are
+    left off, and how many highlighted spans are among them (not counting one the cut goes through).
+
+    The text has ``length`` characters and begins with ``head`` (at least its first ``limit`` characters); the
+    ``spans`` are offsets in the whole text. A span the cut goes through is highlighted as far as it is shown.
+
+    Examples
+    --------
+    >>> text = "pump leak found; seal leak too"
+    >>> clip_text(text[:12], len(text), [(5, 9, "leak", ""), (22, 26, "leak", "")], limit=12)
     ([('pump ', None, ''), ('leak', 'leak', ''), (' ', None, '')], 20, 1)
-    >>> clip_segments(highlight_segments("x" * 30, [(5, 15, "leak", "")]), 10)
+    >>> clip_text("x" * 10, 30, [(5, 15, "leak", "")], limit=10)
     ([('xxxxx', None, ''), ('xxxxx', 'leak', '')], 20, 0)
     """
-    total = sum(len(piece) for piece, _, _ in segments)
-    if total <= limit:
-        return segments, 0, 0
-    text = "".join(piece for piece, _, _ in segments)
-    space = max(text.rfind(c, max(0, limit - slack), limit) for c in " \n\t\r")
-    cut = space + 1 if space >= 0 else limit
-    shown: list[Segment] = []
-    pos, hidden_marks = 0, 0
-    for piece, label, status in segments:
-        if pos >= cut:
-            hidden_marks += label is not None
-        elif pos + len(piece) > cut:
-            shown.append((piece[:cut - pos], label, status))
-        else:
-            shown.append((piece, label, status))
-        pos += len(piece)
-    return shown, total - cut, hidden_marks
+    cut = text_cut(head, length, limit, lines, slack)
+    hidden_marks = sum(a >= cut for a, _, _, _ in _drawn_spans(spans, length))
+    return highlight_segments(head[:cut], spans), length - cut, hidden_marks
 
 
 _SERIES_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
@@ -253,14 +287,15 @@ def _stored(blobs: BlobStore, sha: str) -> bool:
         return False
 
 
-def _log_entry(ev: Any, findings: Sequence[Any], *, whole: bool = False) -> dict[str, Any]:
-    """A log entry (or a document's text) as the page draws it: its date and highlighted segments, the first
-    :data:`TEXT_SHOWN` characters of it unless ``whole``, with how many characters and highlights are left off."""
+def _log_entry(ev: Any, head: TextHead, findings: Sequence[Any], *, whole: bool = False) -> dict[str, Any]:
+    """A log entry (or a document's text) as the page draws it: its date and highlighted segments, all of it when
+    ``whole`` (``head`` is then the whole text), else the part :func:`text_cut` leaves of it, with how many
+    characters and highlights are left off."""
     spans: list[tuple[int, int, str, str]] = [
         (f.span[0], f.span[1], f"{f.defect or f.component or f.summary} ({f.status})", str(f.status))
         for f in findings if f.modality == "text" and f.span and f.evidence_id in (ev.id, None)]
-    segments = highlight_segments(ev.text, spans)
-    shown, hidden_chars, hidden_marks = (segments, 0, 0) if whole else clip_segments(segments, TEXT_SHOWN)
+    shown, hidden_chars, hidden_marks = ((highlight_segments(head.text, spans), 0, 0) if whole and head.whole
+                                         else clip_text(head.text, head.length, spans))
     return {"ev": ev, "date": (ev.attributes or {}).get("date"), "segments": shown,
             "hidden_chars": hidden_chars, "hidden_marks": hidden_marks}
 
@@ -275,7 +310,8 @@ def load_log_entry(ws: Workspace, asset_id: str, evidence_id: str) -> dict[str, 
             raise NotFoundError(f"asset {asset_id!r} has no log entry or document text {evidence_id!r}")
         pred = latest_prediction(s, asset_id)
     result, _ = _result_of(pred)
-    return _log_entry(ev, [f for e in (result.evidence if result else ()) for f in e.findings], whole=True)
+    return _log_entry(ev, TextHead(ev.text, len(ev.text)), [f for e in (result.evidence if result else ())
+                                                            for f in e.findings], whole=True)
 
 
 def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
@@ -286,15 +322,17 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
     the latest grade's findings name first, then the newest (:func:`~assetgrade.store.evidence_sample.
     sample_evidence`, LIMIT in the query and a count per kind for the "N more" notice); an asset with
     thousands of photos or log entries would otherwise have every row loaded, every blob checked and
-    every series plotted on each view. Of a log entry's text the first :data:`TEXT_SHOWN` characters are
-    drawn, of the entry ``whole_text`` (an evidence id) all."""
+    every series plotted on each view. Of a log entry's text the first :data:`TEXT_SHOWN` characters and its
+    length are read (SQL ``substr`` and ``length``), and at most its first :data:`TEXT_LINES` lines of them drawn
+    (:func:`text_cut`); of the entry ``whole_text`` (an evidence id) all of it is read and drawn."""
     with ws.session(readonly=True) as s:
         asset = get_asset(s, asset_id)
         pred = latest_prediction(s, asset_id)  # not every prediction's payload: an asset may be graded often
         result, result_error = _result_of(pred)
         findings = [f for e in (result.evidence if result else ()) for f in e.findings]
         limits = None if show_all else SHOWN
-        sample = sample_evidence(s, asset_id, limits, first={f.evidence_id for f in findings if f.evidence_id})
+        sample = sample_evidence(s, asset_id, limits, first={f.evidence_id for f in findings if f.evidence_id},
+                                 text_head=TEXT_SHOWN, whole_text=whole_text)
         n_predictions = s.execute(select(func.count()).select_from(Prediction)
                                   .where(Prediction.asset_id == asset_id)).scalar_one() if pred else 0
         reviews = list_reviews(s, asset_id, limit=REVIEWS_SHOWN)  # an asset may be reviewed many times
@@ -332,8 +370,8 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
                            "overlay_url": evidence_url(ev.id, "overlay") if heat and not heat_lost else None,
                            "regions": [{"box": list(f.region or ()), "label": f.defect or f.summary} for f in mine],
                            "width": (ev.attributes or {}).get("width"), "height": (ev.attributes or {}).get("height")})
-        elif ev.kind in ("log", "document") and ev.text is not None:
-            logs.append({**_log_entry(ev, findings, whole=ev.id == whole_text), "origin": origin,
+        elif ev.kind in ("log", "document") and ev.id in sample.heads:  # the text itself is not read
+            logs.append({**_log_entry(ev, sample.heads[ev.id], findings, whole=ev.id == whole_text), "origin": origin,
                          "anchor": f"log-{len(logs) + 1}"})
         elif ev.kind == "series" and ev.blob_sha:
             windows = [(float(f.window[0]), float(f.window[1]), f.defect or f.summary)
