@@ -83,7 +83,8 @@ class ContradictionInfo:
 
 @dataclass(frozen=True)
 class GradeResult:
-    """One asset's grade: calibrated distribution, chosen grade, conformal set, cost, decision and evidence.
+    """One asset's grade: calibrated distribution, chosen grade, conformal set, cost (and its currency), decision and
+    evidence.
 
     Examples
     --------
@@ -114,6 +115,9 @@ class GradeResult:
     reading: dict[str, Any] | None = None
     """With latent-level fusion: the most probable joint reading of the modalities (``levels``),
     its ``probability`` and the learned ``grade_mix`` of assets read so; None otherwise."""
+    currency: str | None = None
+    """What ``expected_cost`` and ``expected_costs`` are in: the ``currency`` of the cost settings the grader decided
+    with (an ISO 4217 code such as ``EUR``); None when they name none (and for a payload stored before the field)."""
 
     @property
     def confidence(self) -> float:
@@ -151,6 +155,7 @@ class GradeResult:
             "coverage": self.coverage,
             "expected_cost": self.expected_cost,
             "expected_costs": dict(self.expected_costs),
+            "currency": self.currency,
             "decision": self.decision,
             "reasons": list(self.reasons),
             "evidence": [e.to_dict() for e in self.evidence],
@@ -179,4 +184,5 @@ class GradeResult:
             quality_flags=tuple(d.get("quality_flags", ())),
             versions=dict(d.get("versions", {})),
             reading=d.get("reading"),
+            currency=d.get("currency"),
         )

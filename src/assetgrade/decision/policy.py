@@ -14,6 +14,10 @@ to review, with every reason written out, when
   fixed dispute cost dwarfs its value is graded down past every grade of the set);
 * modalities contradict each other.
 
+The amounts a reason quotes are followed by the cost settings' ``currency`` when they name one
+("expected cost 1,400 EUR of grading B is above the threshold 150 EUR ..."); without one the reasons
+read as they always did.
+
 :func:`select_threshold` picks the most permissive acceptance threshold whose error (or cost)
 among accepted assets is bounded with confidence ``1 - delta`` by Learn-then-Test (Angelopoulos,
 Bates, Candès, Jordan & Lei 2021, "Learn then Test: calibrating predictive algorithms to achieve
@@ -63,6 +67,8 @@ class Decision:
     """Expected cost of choosing each grade."""
     action: Action
     reasons: tuple[str, ...]
+    currency: str | None = None
+    """What ``expected_cost`` and ``expected_costs`` are in: the cost settings' ``currency`` (None: unset)."""
 
 
 @dataclass
@@ -123,6 +129,10 @@ class DecisionPolicy:
         """The expected-cost threshold in force."""
         return self.costs.review_cost if self.max_expected_cost is None else self.max_expected_cost
 
+    def currency(self) -> str | None:
+        """The ``currency`` of the cost settings (None: unset, or costs pickled before the setting existed)."""
+        return getattr(self.costs, "currency", None)
+
     def decide(
         self,
         proba: npt.ArrayLike,
@@ -148,12 +158,14 @@ class DecisionPolicy:
         best = float(ec.min())  # the tied grades' costs differ in rounding only; the threshold rule reads the least
         thr = self.threshold()
         grade = self.costs.grades[g]
+        currency = self.currency()
+        unit = f" {currency}" if currency else ""  # no currency: the reasons' text as before it existed
         reasons: list[str] = []
         review = False
         if best > thr:
             review = True
             reasons.append(
-                f"expected cost {best:,.0f} of grading {grade} is above the threshold {thr:,.0f}"
+                f"expected cost {best:,.0f}{unit} of grading {grade} is above the threshold {thr:,.0f}{unit}"
                 f" (P({grade}) = {p[g]:.2f})"
             )
         if conformal_set is not None and len(conformal_set) > self.max_set_size:
@@ -171,7 +183,7 @@ class DecisionPolicy:
         elif conformal_set is not None and self.review_outside_set and grade not in conformal_set:
             review = True
             reasons.append(
-                f"the chosen grade {grade} (lowest expected cost {best:,.0f}) is not in the prediction set "
+                f"the chosen grade {grade} (lowest expected cost {best:,.0f}{unit}) is not in the prediction set "
                 f"{{{', '.join(conformal_set)}}}"
             )
         if self.review_on_contradiction and contradictions:
@@ -182,7 +194,7 @@ class DecisionPolicy:
         if not review:
             reasons.insert(
                 0,
-                f"grade {grade} has the lowest expected cost {best:,.0f} <= threshold {thr:,.0f}"
+                f"grade {grade} has the lowest expected cost {best:,.0f}{unit} <= threshold {thr:,.0f}{unit}"
                 f" (P({grade}) = {p[g]:.2f})",
             )
         return Decision(
@@ -192,6 +204,7 @@ class DecisionPolicy:
             expected_costs=tuple(float(x) for x in ec),
             action="review" if review else "accept",
             reasons=tuple(reasons),
+            currency=currency,
         )
 
     def decide_all(

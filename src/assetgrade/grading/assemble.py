@@ -47,7 +47,8 @@ def build_result(
     versions: dict[str, str],
     reading: dict[str, Any] | None = None,
 ) -> GradeResult:
-    """One GradeResult (floats rounded to 12 digits so saved and reloaded results compare equal)."""
+    """One GradeResult (floats rounded to 12 digits so saved and reloaded results compare equal); its ``currency`` is
+    the decision's (the policy's cost settings)."""
     flags = tuple(f"{e.modality}: {q}" for e in evidence for q in e.quality_flags)
     return GradeResult(
         asset_id=asset_id,
@@ -67,6 +68,7 @@ def build_result(
         quality_flags=flags,
         versions=dict(versions),
         reading=reading,
+        currency=decision.currency,
     )
 
 

@@ -65,6 +65,21 @@ class AppState:
             self._ontology = self.workspace.ontology()
         return self._ontology
 
+    def currency(self) -> str | None:
+        """What the API's expected costs are in: the workspace config's ``costs: currency:``, the source the web UI
+        names (None: unset, or the ``costs:`` section does not read; ``assetgrade config check`` names its problem).
+
+        Stored predictions are read here, not through a loaded grader, so this is the config's currency, not
+        necessarily that of the grader that computed them (``payload["currency"]`` of a prediction is that one).
+        """
+        from assetgrade.config import ConfigError
+        from assetgrade.workspace import workspace_costs
+
+        try:
+            return workspace_costs(self.workspace.config, tuple(self.ontology().grades.names)).currency
+        except ConfigError:
+            return None
+
     def rounds(self) -> RoundRunner:
         """The process's runner of background label rounds (one worker thread), started on first use."""
         from assetgrade.review.rounds import RoundRunner

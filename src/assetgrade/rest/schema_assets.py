@@ -6,13 +6,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assetgrade.rest.schema_base import JsonObject, UtcDatetime, _In, _Out
+from assetgrade.rest.schema_base import _CURRENCY_DOC, JsonObject, UtcDatetime, _In, _Out
 
 __all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut"]
 
 
 class PredictionOut(_Out):
-    """One stored prediction; ``payload`` is the full GradeResult (``GradeResult.to_dict()``)."""
+    """One stored prediction; ``payload`` is the full GradeResult (``GradeResult.to_dict()``).
+
+    ``currency`` is the workspace config's; ``payload["currency"]`` is that of the cost settings the grader graded
+    with (null when they named none, absent from predictions stored before the field existed).
+    """
 
     id: str
     asset_id: str
@@ -22,6 +26,7 @@ class PredictionOut(_Out):
     conformal_set: list[str]
     decision: str
     expected_cost: float | None
+    currency: str | None = Field(None, description=_CURRENCY_DOC)
     created_at: UtcDatetime
     payload: dict[str, Any] = Field(default_factory=dict)
 

@@ -93,6 +93,13 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+_CURRENCY_DOC = ("what expected_cost is in: the workspace config's costs: currency: (an ISO 4217 code such as EUR), "
+                 "as the web UI names it; null when the config names none or its costs: section does not read (never "
+                 "'cost units'). It is the config's currency, not necessarily that of the cost settings the grader "
+                 "computed expected_cost with: after changing it, retrain (assetgrade train)")
+"""The ``description`` of the ``currency`` field beside every ``expected_cost`` of the API's answers."""
+
+
 class ErrorOut(BaseModel):
     """Every error body: the error class, a message, and for bad input where and why.
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictFloat, field_validator
 
-from assetgrade.rest.schema_base import SQL_INT_MAX, UtcDatetime, _In, _Out
+from assetgrade.rest.schema_base import _CURRENCY_DOC, SQL_INT_MAX, UtcDatetime, _In, _Out
 from assetgrade.seeds import SEED_MAX
 
 __all__ = [
@@ -35,6 +35,7 @@ class QueueItem(BaseModel):
     grade: str
     conformal_set: list[str]
     expected_cost: float | None
+    currency: str | None = Field(None, description=_CURRENCY_DOC)
     n_contradictions: int
     reasons: list[str]
     created_at: UtcDatetime
@@ -105,6 +106,7 @@ class LabelSuggestionOut(_Out):
     confidence: float
     margin: float
     expected_cost: float
+    currency: str | None = Field(None, description=_CURRENCY_DOC)
     chosen_by: str
 
 

@@ -19,7 +19,7 @@ from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
 from assetgrade.store.schema import EVIDENCE_KINDS, Asset, Evidence, Prediction, Provenance
 
-__all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "router"]
+__all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "prediction_out", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["assets"])
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -70,6 +70,11 @@ def evidence_out(ev: Evidence, origin: str | None, pred: Prediction | None) -> E
     if overlay_sha(pred, ev.id) is not None:
         out.overlay_url = evidence_url(ev.id, "overlay")
     return out
+
+
+def prediction_out(pred: Prediction, currency: str | None) -> PredictionOut:
+    """A stored prediction as its API model, its ``expected_cost`` in ``currency`` (:meth:`AppState.currency`)."""
+    return PredictionOut.model_validate(pred).model_copy(update={"currency": currency})
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -199,7 +204,7 @@ def latest_grade_route(asset_id: str, request: Request, _: Principal = Depends(c
         pred = latest_predictions(s, [asset_id]).get(asset_id)
         if pred is None:
             raise NotFoundError(f"asset {asset_id!r} has no prediction yet")
-        return PredictionOut.model_validate(pred)
+        return prediction_out(pred, app_state(request).currency())
 
 
 @router.post("/assets/{asset_id:path}/grade", response_model=PredictionOut, status_code=201,
@@ -213,16 +218,19 @@ def grade_now_route(asset_id: str, request: Request,
     the workspace's evidence store, so an asset whose evidence did not change is graded from it.
     404 for an unknown asset, or when the workspace has no trained grader (``assetgrade train``).
     """
-    return PredictionOut.model_validate(grade_now(app_state(request), who, asset_id))
+    state = app_state(request)
+    return prediction_out(grade_now(state, who, asset_id), state.currency())
 
 
 @router.get("/assets/{asset_id:path}/grades", response_model=list[PredictionOut], summary="Prediction history")
 def grade_history_route(asset_id: str, request: Request,
                         _: Principal = Depends(current_principal)) -> list[PredictionOut]:
     """All predictions of the asset, newest first."""
-    with app_state(request).workspace.session(readonly=True) as s:
+    state = app_state(request)
+    currency = state.currency()
+    with state.workspace.session(readonly=True) as s:
         get_asset(s, asset_id)
-        return [PredictionOut.model_validate(p) for p in list_predictions(s, asset_id)]
+        return [prediction_out(p, currency) for p in list_predictions(s, asset_id)]
 
 
 @router.get("/assets/{asset_id:path}", response_model=AssetOut, summary="One asset")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -40,19 +40,26 @@ from assetgrade.store.results import list_reviews
 if TYPE_CHECKING:
     from assetgrade.review.suggest import LabelRound
 
-__all__ = ["queue_item", "queue_label_round", "round_job_out", "router", "store_label_round"]
+__all__ = ["queue_item", "queue_label_round", "round_job_out", "round_out", "router", "store_label_round"]
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
 
-def queue_item(row: QueueRow) -> QueueItem:
-    """A queue row as its API model."""
+def queue_item(row: QueueRow, currency: str | None = None) -> QueueItem:
+    """A queue row as its API model, its ``expected_cost`` in ``currency`` (:meth:`AppState.currency`)."""
     return QueueItem(
         position=row.position, asset_id=row.asset_id, asset_type=row.asset_type, asset_version=row.asset_version,
         prediction_id=row.prediction_id, grade=row.grade, conformal_set=row.conformal_set,
-        expected_cost=row.expected_cost, n_contradictions=row.n_contradictions, reasons=row.reasons,
-        created_at=row.created_at,
+        expected_cost=row.expected_cost, currency=currency, n_contradictions=row.n_contradictions,
+        reasons=row.reasons, created_at=row.created_at,
     )
+
+
+def round_out(stored: dict[str, Any], currency: str | None) -> LabelRoundOut:
+    """A stored round (:func:`~assetgrade.review.rounds.stored_round`) as its API model, each suggestion's
+    ``expected_cost`` in ``currency`` (:meth:`AppState.currency`)."""
+    return LabelRoundOut.model_validate(
+        {**stored, "suggestions": [{**sg, "currency": currency} for sg in stored.get("suggestions", ())]})
 
 
 @router.get("/queue", response_model=QueuePage, summary="The review queue in policy order")
@@ -62,9 +69,10 @@ def queue_route(request: Request, limit: int = Query(50, ge=1, le=SQL_INT_MAX),
     """Assets whose latest prediction says review and that nobody reviewed since, most costly first."""
     state = app_state(request)
     limit = min(limit, state.settings.max_page_size)
+    currency = state.currency()
     with state.workspace.session(readonly=True) as s:
         rows, total = review_queue(s, limit=limit, offset=offset)
-        items = [queue_item(r) for r in rows]
+        items = [queue_item(r, currency) for r in rows]
     return QueuePage(total=total, limit=limit, offset=offset, items=items)
 
 
@@ -125,7 +133,7 @@ def round_job_out(state: AppState, job_id: str) -> LabelRoundJobOut:
                             requested_by=job.requested_by, settings=job.settings, queued_at=job.queued_at,
                             started_at=job.started_at, finished_at=job.finished_at,
                             error=None if job.error is None else state.redact(job.error),
-                            round=None if job.round is None else LabelRoundOut.model_validate(job.round),
+                            round=None if job.round is None else round_out(job.round, state.currency()),
                             step=state.rounds().step(job_id) if job.status == "running" else None)
 
 
@@ -153,7 +161,7 @@ def create_label_round_route(
     if not wait:
         job = round_job_out(state, queue_label_round(state, who, body))
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.url})
-    return LabelRoundOut.model_validate(stored_round(store_label_round(state, who, body), who.name))
+    return round_out(stored_round(store_label_round(state, who, body), who.name), state.currency())
 
 
 @router.get("/review/rounds/{job_id}", response_model=LabelRoundJobOut, summary="A background round's state (admin)",
