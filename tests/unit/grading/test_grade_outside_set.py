@@ -33,6 +33,7 @@ def test_cheap_assets_graded_outside_their_set_go_to_review() -> None:
 
 
 def test_the_setting_is_checked_where_the_grader_section_is_read() -> None:
-    assert check_grader_settings({"review_outside_set": "no"}) == [
-        "assetgrade.yaml:grader.review_outside_set: review_outside_set='no' must be true or false"]
+    assert check_grader_settings({"review_outside_set": "off"}) == [
+        "assetgrade.yaml:grader.review_outside_set: review_outside_set='off' must be true or false"]
     assert check_grader_settings({"review_outside_set": False}) == []
+    assert check_grader_settings({"review_outside_set": "no"}) == []  # the file's yes/no words, as config.YesNo
