@@ -93,6 +93,33 @@ def epoch_notice(frame: pd.DataFrame, info: dict[str, Any]) -> str | None:
             " (manifest column numeric_time) or give the file an ISO time column")
 
 
+def _overlap(aid: str, file: str, frame: pd.DataFrame, spans: dict[str, list[tuple[str, set[str], Any, Any]]]
+             ) -> str | None:
+    """What to say when ``frame`` shares a channel and a stretch of time with an earlier series of ``aid`` in
+    this batch (else None); ``frame`` is added to ``spans``. Both still go in: which one is right is the user's
+    call, but the extractor reads one series per asset, so without a word one of them was left out unseen."""
+    channels, lo, hi = {str(c) for c in frame.columns}, frame.index[0], frame.index[-1]
+    said = None
+    for other, chans, a, b in spans.get(aid, []):
+        shared = sorted(channels & chans)
+        if not shared or type(a) is not type(lo) or not (a <= hi and lo <= b):
+            continue
+        start, end = max(a, lo), min(b, hi)
+        said = (f"asset {aid!r}: channel(s) {', '.join(shared)} overlap the series from {other} in this batch"
+                f" ({_when(start)} to {_when(end)}); the sensor evidence of an asset is read from one series (the"
+                " others are flagged and left out): merge the files, or give each its own asset")
+        break
+    spans.setdefault(aid, []).append((file, channels, lo, hi))
+    return said
+
+
+def _when(t: Any) -> str:
+    """A time of a series index for a message: a datetime as ``YYYY-MM-DD HH:MM:SS``, a number as it prints."""
+    if isinstance(t, pd.Timestamp):
+        return str(t.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"{float(t):g}"
+
+
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
@@ -106,6 +133,7 @@ def series_items(
     if asset_id is not None and opts.asset_col is not None:
         raise ValidationError("give asset_id or asset_col, not both: with asset_col each row's asset is read from "
                               "that column", where="asset_id")
+    spans: dict[str, list[tuple[str, set[str], Any, Any]]] = {}  # asset: (file, channels, first, last time)
     for path in paths:
         try:
             with _file_errors(str(path)):
@@ -143,6 +171,9 @@ def series_items(
             said = epoch_notice(frame, info)
             if said:
                 yield IngestNotice(str(path), None, f"{where}: {said}")
+            overlap = _overlap(aid, str(path), frame, spans)
+            if overlap:
+                yield IngestNotice(str(path), None, overlap)
             yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
                            media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
                            provenance=ProvenanceInfo(source=source or path.name, origin=origin,

@@ -70,31 +70,58 @@ def _read(path: Path, opts: SeriesOptions) -> tuple[pd.DataFrame, dict[str, str]
     if df.empty:
         raise IngestError("file has a header but no data rows", where=where)
     df = _header_names(df, text, sep, path)
-    lines = _record_lines(text, sep, len(df))
+    lines, widths = _record_lines(text, sep, len(df))
     cols = [str(c) for c in df.columns]
     cells = {c: str(v).strip() for c, v in zip(cols, df.iloc[0].tolist(), strict=True)}
     time_col = _time_column(cols, opts)
     channels = [c for c in cols if c not in (time_col, opts.asset_col)]
     if not _is_units_row(cells, cols[0], time_col, channels):
+        _refuse_short_rows(widths, lines, text, sep, path)
         return df.set_axis(lines - 2, axis=0), {}, 2
     if len(df) == 1:
         raise IngestError("file has a header and a units row but no data rows", where=where)
     units = {c: cells[c] for c in channels if cells[c]}
+    _refuse_short_rows(None if widths is None else widths[1:], lines[1:], text, sep, path)
     return df.iloc[1:].set_axis(lines[1:] - 3, axis=0), units, 3
 
 
-def _record_lines(text: str, sep: str, n: int) -> np.ndarray:
-    """The file line each of the ``n`` data rows pandas read starts on (the header is line 1).
+def _refuse_short_rows(cells: np.ndarray | None, lines: np.ndarray, text: str, sep: str, path: Path) -> None:
+    """An IngestError naming the first data row with fewer cells than the header names (and the columns it lacks).
+
+    An empty cell is a missing sample (which ``--repair`` may fill); a cell the line does not have
+    at all means a cut-off line, or two cells run together, so which channel the values that are
+    there belong to would be a guess. pandas pads such a line (empty cells or NaN), so it used to be
+    read as missing samples of the last channels, and ``--repair`` filled them in without a word.
+    ``cells`` is the count per data row from :func:`_record_lines` (None when it could not count).
+    """
+    if cells is None:
+        return
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep,
+                                                 skipinitialspace=True), [])]
+    named = max((k + 1 for k, h in enumerate(header) if h), default=0)  # a trailing blank-named column may be cut
+    short = np.flatnonzero(cells < named)
+    if not len(short):
+        return
+    i = int(short[0])
+    lacking = [h for h in header[int(cells[i]):named] if h]
+    raise IngestError(f"{int(cells[i])} cells but the header {'has' if named == len(header) else 'names'} {named}"
+                      f" columns: no cell for {', '.join(lacking)} (a truncated line, or a missing {sep!r}?)",
+                      where=f"{path}:row {int(lines[i])}:field {lacking[0]}")
+
+
+def _record_lines(text: str, sep: str, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The file line each of the ``n`` data rows pandas read starts on (the header is line 1), and its cell count.
 
     pandas skips blank lines (and lines of blanks) and reads a quoted line break as part of its
     cell, so a row's place in the frame is not its line in the file: counted that way, every error
     after a blank line named the line above the bad one. The lines are counted here with the csv
     module, skipping what pandas skips; when the two disagree on the number of rows (input odd
-    enough to be read differently), the old count (row place + 2) is kept.
+    enough to be read differently), the old count (row place + 2) is kept and the cell counts are None.
     """
-    fallback = np.arange(n, dtype=np.int64) + 2
+    fallback = np.arange(n, dtype=np.int64) + 2, None
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sep, skipinitialspace=True)
     out: list[int] = []
+    widths: list[int] = []
     try:
         if next(reader, None) is None:
             return fallback
@@ -102,10 +129,13 @@ def _record_lines(text: str, sep: str, n: int) -> np.ndarray:
         for cells in reader:
             if cells and not (len(cells) == 1 and not cells[0].strip()):
                 out.append(start)
+                widths.append(len(cells))
             start = reader.line_num + 1
     except csv.Error:
         return fallback
-    return np.asarray(out, dtype=np.int64) if len(out) == n else fallback
+    if len(out) != n:
+        return fallback
+    return np.asarray(out, dtype=np.int64), np.asarray(widths, dtype=np.int64)
 
 
 def _header_names(df: pd.DataFrame, text: str, sep: str, path: Path) -> pd.DataFrame:

@@ -63,6 +63,7 @@ def parse_time(
         num = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
         if not missing.all() and bool((~np.isnan(num) | missing).all()):
             return finite_time(num, raw, row), True, None
+        _same_zone_kind(text, missing, raw, row, line)
         t, order = parse_dates(text.where(~missing), row, line)
     bad_t = np.flatnonzero(t.isna().to_numpy())
     if len(bad_t):
@@ -72,6 +73,32 @@ def parse_time(
         raise IngestError(f"timestamp {show(value)} {reason}", where=row(i))
     tv = t.dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)  # ns since epoch, UTC
     return tv, False, order
+
+
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+"""A timestamp ending in a UTC offset or zone after its time of day (``10:00Z``, ``10:00:00+02:00``, ``10:00 UTC``)."""
+
+
+def _same_zone_kind(
+    text: pd.Series, missing: np.ndarray, raw: pd.Series, row: Callable[[int], str], line: Callable[[int], int]
+) -> None:
+    """An IngestError when some timestamps carry a UTC offset and others do not.
+
+    A timestamp without one is read as UTC, which is right for a column of them; beside timestamps
+    with offsets it is more likely local time, and reading it as UTC shifts it by hours without a
+    word (the audit of 2026-12-02 found such a column stored as if in order). Offsets that differ
+    from one another are fine: each names its own instant.
+    """
+    has = text.str.contains(_OFFSET, na=False).to_numpy() & ~missing
+    if not has.any():
+        return
+    without = np.flatnonzero(~has & ~missing)
+    if not len(without):
+        return
+    i, j = int(without[0]), int(np.flatnonzero(has)[0])
+    raise IngestError(f"timestamp {show(raw.iloc[i])} has no UTC offset but {show(raw.iloc[j])} (row {line(j)}) has"
+                      " one: which zone it is in would be a guess; give every timestamp an offset (Z or +02:00) or"
+                      " none (all read as UTC)", where=f"{row(i)}:field {raw.name}")
 
 
 _EPOCH_SECONDS = (946_684_800, 4_102_444_800)
