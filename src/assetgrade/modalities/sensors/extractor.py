@@ -44,7 +44,7 @@ from assetgrade.modalities.sensors.rul_evidence import (
     rul_input,
 )
 from assetgrade.modalities.sensors.timing import row_step
-from assetgrade.modalities.sensors.validate import check_series
+from assetgrade.modalities.sensors.validate import check_series, nearly_constant
 from assetgrade.store.records import AssetRecord, SeriesRef
 
 __all__ = ["RUL_FEATURES", "SENSOR_C_GRID", "SensorExtractor"]
@@ -322,6 +322,11 @@ class SensorExtractor:
         given = ref.load()
         checked = check_series(given, evidence_id=ref.evidence_id, channels=need, min_length=self.min_length)
         raw = checked.frame
+        if self.channels_ and all(nearly_constant(raw[c].to_numpy()) for c in self.channels_):
+            # its features would be zeros read as a steady machine: the grade model gave such a series a grade
+            raise ValidationError(f"every channel the model reads is constant ({', '.join(self.channels_)}): a stuck"
+                                  " or disconnected sensor says nothing of the asset's condition",
+                                  where=f"series {ref.evidence_id}")
         spectral: list[float] = []
         flags = list(checked.flags)
         if self.spectral_:
