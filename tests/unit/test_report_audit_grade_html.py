@@ -48,7 +48,7 @@ def test_the_cost_table_and_headline_are_the_results_numbers() -> None:
                             ["D", "0.100", "2,000"]]
     assert "expected misgrading cost <b>1,234</b>" in html and "confidence 0.60" in html
     assert "<b>{ B, C }</b>" in html and "90% prediction set" in html
-    assert "<li>the 2-grade prediction set {B, C} is larger than 1</li>" in html
+    assert "<li><bdi>the 2-grade prediction set {B, C} is larger than 1</bdi></li>" in html
 
 
 @pytest.mark.parametrize("where", ["expected_cost", "expected_costs", "modality", "finding", "coverage"])

@@ -26,10 +26,46 @@ from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
 
-__all__ = ["MAX_HEATMAP_SIDE", "heatmap_png", "heatmap_size", "highlight_spans", "image_heatmap", "render_report",
-           "write_report"]
+__all__ = ["MAX_HEATMAP_SIDE", "REPORT_TEXT_SHOWN", "heatmap_png", "heatmap_size", "highlight_spans", "image_heatmap",
+           "render_report", "write_report"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+REPORT_TEXT_SHOWN = 4000
+"""The report shows at most this many characters of a log entry, cut after a space where one is in the 80 before
+(as the review UI's asset page does, ``assetgrade.web.page.TEXT_SHOWN``), and says how many characters and
+highlighted spans are not in it: a static file has no "show all", and a 1 MB note made a 1.2 MB report."""
+_CUT_SLACK = 80
+_FINDINGS_LISTED = 20
+"""Distinct findings (summary and status, each with its count) listed beside a log entry."""
+
+_CONTROL_PICTURES = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
+"""C0 control characters (but tab and line breaks) and DEL as their Unicode pictures (U+2400 ...): a browser drops
+a NUL from the page's text and shows U+FFFD for it in an attribute, so 'pump-7\\x00x' read 'pump-7x'."""
+
+
+def _visible(value: Any) -> Any:
+    """``value`` with control characters as their pictures, one for one (the report's ``finalize``: every text
+    written into the page goes through it; markup stays markup, since no control character is HTML)."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
+        return Markup(str(value).translate(_CONTROL_PICTURES))
+    return value.translate(_CONTROL_PICTURES) if isinstance(value, str) else value
+
+
+def _bdi(value: Any) -> Any:
+    """``value`` escaped inside ``<bdi>``: a right-to-left override in an id or a text that quotes one stays
+    inside it instead of reversing the rest of its line (as the review UI's ``bdi`` filter does)."""
+    from markupsafe import Markup
+
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+def _plot_text(value: Any) -> str:
+    """``value`` as matplotlib should draw it, literally: ``$`` escaped (``'$\\bad$'`` is mathtext and made the
+    report raise ValueError), control characters as their pictures (a NUL has no glyph)."""
+    return str(value).translate(_CONTROL_PICTURES).replace("$", r"\$")
 
 
 def _png(fig: Any) -> str:
@@ -160,22 +196,50 @@ def _overlay_b64(img: Any, heat: npt.NDArray[np.float32] | None, boxes: Sequence
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def highlight_spans(text: str, findings: Sequence[Finding]) -> str:
-    """HTML of ``text`` with each finding's character span wrapped in ``<mark>`` (negated spans struck through)."""
-    from html import escape
-
+def _drawn_spans(n: int, findings: Sequence[Finding]) -> list[tuple[int, int, Finding]]:
+    """The finding spans highlighted in a text of ``n`` characters: in order, none overlapping (a span that starts
+    inside an earlier one is drawn from where that one ends)."""
     spans = sorted({(f.span[0], f.span[1], f) for f in findings if f.span is not None}, key=lambda t: (t[0], -t[1]))
     out, pos = [], 0
     for a, b, f in spans:
-        a, b = max(a, pos), min(b, len(text))
-        if a >= b:
-            continue
+        a, b = max(a, pos), min(b, n)
+        if a < b:
+            out.append((a, b, f))
+            pos = b
+    return out
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int, Finding]]) -> str:
+    from html import escape
+
+    out, pos = [], 0
+    for a, b, f in spans:
         cls = "neg" if f.status == "negated" else "hit"
         out.append(escape(text[pos:a]))
         out.append(f'<mark class="{cls}" title="{escape(f.summary)}">{escape(text[a:b])}</mark>')
         pos = b
     out.append(escape(text[pos:]))
     return "".join(out)
+
+
+def highlight_spans(text: str, findings: Sequence[Finding]) -> str:
+    """HTML of ``text`` with each finding's character span wrapped in ``<mark>`` (negated spans struck through)."""
+    return _marked(text, _drawn_spans(len(text), findings))
+
+
+def _cut(text: str, limit: int = REPORT_TEXT_SHOWN, slack: int = _CUT_SLACK) -> int:
+    """Where a text longer than ``limit`` is cut: after the last space or line break in the ``slack`` characters
+    before ``limit`` (a word is not cut in two), else at ``limit``; ``len(text)`` when it is not longer.
+
+    Examples
+    --------
+    >>> _cut("pump leak found; seal leak too", 12, 10), _cut("x" * 30, 10), _cut("short", 10)
+    (10, 10, 5)
+    """
+    if len(text) <= limit:
+        return len(text)
+    space = max(text.rfind(c, max(0, limit - slack), limit) for c in " \n\t\r")
+    return space + 1 if space >= 0 else limit
 
 
 def _bars_b64(result: GradeResult) -> str:
@@ -186,19 +250,41 @@ def _bars_b64(result: GradeResult) -> str:
 
     names = list(result.probabilities)
     p = [result.probabilities[g] for g in names]
+    # drawn within the axes: a NaN or infinite bar as none (its label says "–"), 1e300 as a full one (its label
+    # placed at 1e300 made a figure 1e298 pixels high and rendering raised TypeError)
+    drawn = [min(max(float(v), 0.0), 1.0) if _number(v) != _NOT_A_NUMBER else 0.0 for v in p]
     fig, ax = plt.subplots(figsize=(4.2, 2.2))
     colours = ["#1c7ed6" if g == result.grade else "#adb5bd" for g in names]
-    bars = ax.bar(names, p, color=colours, edgecolor=["#000" if g in result.conformal_set else "none" for g in names])
-    for bar, v in zip(bars, p, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, (v if np.isfinite(v) else 0.0) + 0.02, _number(v), ha="center",
-                fontsize=8)
+    bars = ax.bar(range(len(names)), drawn, color=colours,
+                  edgecolor=["#000" if g in result.conformal_set else "none" for g in names])
+    ax.set_xticks(range(len(names)), [_plot_text(g) for g in names])
+    for bar, v, h in zip(bars, p, drawn, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, h + 0.02, _number(v), ha="center", fontsize=8)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("probability")
     ax.set_title("calibrated grade distribution (outlined: conformal set)", fontsize=8)
     return _png(fig)
 
 
-def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4) -> str | None:
+def _numeric(frame: Any, column: Any) -> npt.NDArray[np.float64]:
+    """A column as floats, anything not a finite number as NaN (a text cell, an infinity)."""
+    import pandas as pd
+
+    y = np.array(pd.to_numeric(frame[column], errors="coerce"), dtype=np.float64)  # a copy: written below
+    y[~np.isfinite(y)] = np.nan
+    return y
+
+
+def _varies(y: npt.NDArray[np.float64]) -> bool:
+    finite = y[np.isfinite(y)]
+    return len(finite) > 1 and float(finite.max() - finite.min()) > 0
+
+
+def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4) -> tuple[str | None, str]:
+    """The plot of up to ``max_channels`` channels of a series (those the findings name first, else those that
+    vary) with the findings' windows shaded, or None and why there is none. A sample that is not a finite number
+    is a gap in its line (one infinity hid its channel: its std() is NaN); a time index that is not numeric is
+    drawn by sample number, without the windows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -206,30 +292,47 @@ def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int =
 
     try:
         frame = ref.load()
-    except Exception:  # a broken series must not break the report
-        return None
-    cols = [c for f in findings for c in f.channels if c in frame.columns]
-    if not cols:
-        cols = [c for c in frame.columns if not str(c).lower().startswith("setting") and frame[c].std() > 0]
+        columns = list(frame.columns)
+    except Exception as exc:  # a broken series must not break the report
+        return None, f"could not read: {exc}"
+    named = [c for f in findings for c in f.channels if c in columns]
+    varying = [c for c in columns if not str(c).lower().startswith("setting")]
+    try:
+        values = {c: _numeric(frame, c) for c in dict.fromkeys(named + varying)}
+    except Exception as exc:
+        return None, f"could not read: {exc}"
+    cols = [c for c in named if np.isfinite(values[c]).any()] or [c for c in varying if _varies(values[c])]
     cols = list(dict.fromkeys(cols))[:max_channels]
     if not cols:
-        return None
+        return None, "nothing to plot (no numeric channel that varies)"
+    try:
+        t = np.asarray(frame.index, dtype=np.float64)
+        timed = True
+    except (TypeError, ValueError):
+        t, timed = np.arange(len(frame), dtype=np.float64), False
+    t = np.where(np.isfinite(t), t, np.nan)
+    finite_t = t[np.isfinite(t)]
+    span = float(finite_t.max() - finite_t.min()) if len(finite_t) else 0.0
+    span = span if span > 0 else 1.0
     fig, axes = plt.subplots(len(cols), 1, figsize=(7.5, 1.3 * len(cols) + 0.4), sharex=True, squeeze=False)
-    t = np.asarray(frame.index, dtype=np.float64)
-    span = float(t.max() - t.min()) if len(t) else 1.0
-    for ax, c in zip(axes[:, 0], cols, strict=True):
-        ax.plot(t, frame[c].to_numpy(dtype=np.float64), lw=0.9, color="#1c7ed6")
-        ax.set_ylabel(str(c), fontsize=8)
-        ax.tick_params(labelsize=7)
-        for f in findings:
-            if f.window is not None and (not f.channels or c in f.channels):
-                a, b = f.window
-                if b - a < span * 0.01:
-                    a, b = a - span * 0.005, b + span * 0.005
-                ax.axvspan(a, b, color="#fa5252", alpha=0.25, lw=0)
-    axes[-1, 0].set_xlabel("time", fontsize=8)
-    fig.suptitle(f"{ref.evidence_id}: shaded = windows named by findings", fontsize=9)
-    return _png(fig)
+    try:
+        for ax, c in zip(axes[:, 0], cols, strict=True):
+            ax.plot(t, values[c], lw=0.9, color="#1c7ed6")
+            ax.set_ylabel(_plot_text(c), fontsize=8)
+            ax.tick_params(labelsize=7)
+            for f in findings:
+                if timed and f.window is not None and np.isfinite(f.window).all() and (not f.channels
+                                                                                      or c in f.channels):
+                    a, b = f.window
+                    if b - a < span * 0.01:
+                        a, b = a - span * 0.005, b + span * 0.005
+                    ax.axvspan(a, b, color="#fa5252", alpha=0.25, lw=0)
+        axes[-1, 0].set_xlabel("time" if timed else "sample (the time index is not numeric)", fontsize=8)
+        fig.suptitle(_plot_text(f"{ref.evidence_id}: shaded = windows named by findings"), fontsize=9)
+        return _png(fig), ""
+    except Exception as exc:  # a series matplotlib cannot draw must not break the report either
+        plt.close(fig)
+        return None, f"could not plot: {exc}"
 
 
 def render_report(result: GradeResult, record: AssetRecord | None = None, grader: Grader | None = None, *,
@@ -249,14 +352,15 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
         vision = grader.extractors_.get("vision") if grader is not None else None
         vfind = ev["vision"].findings if "vision" in ev else ()
         for ref in record.images:
-            boxes = [f.region for f in vfind if f.evidence_id == ref.evidence_id and f.region is not None]
+            mine = [f for f in vfind if f.evidence_id == ref.evidence_id]
+            boxes = [f.region for f in mine if f.region is not None]
             try:
                 img, heat, what = image_heatmap(vision, ref)
                 images.append({"id": ref.evidence_id, "png": _overlay_b64(img, heat, boxes), "what": what,
-                               "heat": heat is not None,
-                               "findings": [f for f in vfind if f.evidence_id == ref.evidence_id]})
-            except Exception as exc:
-                images.append({"id": ref.evidence_id, "png": None, "what": f"could not render: {exc}", "findings": []})
+                               "heat": heat is not None, "findings": mine})
+            except Exception as exc:  # e.g. its blob replaced after grading: the image is named, its findings kept
+                images.append({"id": ref.evidence_id, "png": None, "what": "could not render", "error": str(exc),
+                               "findings": mine})
         tfind = ev["text"].findings if "text" in ev else ()
         for entry in record.logs:
             mine = [f for f in tfind if f.evidence_id == entry.evidence_id]
@@ -264,9 +368,11 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
         sfind = ev["sensors"].findings if "sensors" in ev else ()
         for sref in record.series:
             mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
-            series.append({"id": sref.evidence_id, "png": _series_b64(sref, mine), "findings": mine})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True)
+            png, why = _series_b64(sref, mine)
+            series.append({"id": sref.evidence_id, "png": png, "why": why, "findings": mine})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, finalize=_visible)
     env.filters["num"] = _number
+    env.filters["bdi"] = _bdi
     return env.get_template("report.html").render(
         r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
         heat_scale=(_scale_b64() if any(im.get("heat") for im in images) else None),
@@ -276,10 +382,22 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
 
 
 def _log_row(entry: LogEntry, findings: Sequence[Finding]) -> dict[str, Any]:
+    """A log entry as the report shows it: its first :data:`REPORT_TEXT_SHOWN` characters highlighted, how many
+    characters and highlighted spans are left off, and its distinct findings with their counts."""
     from markupsafe import Markup
 
+    text = entry.text
+    cut = _cut(text)
+    drawn = _drawn_spans(len(text), findings)
+    shown = [(a, min(b, cut), f) for a, b, f in drawn if a < cut]  # one the cut goes through: as far as shown
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        counts[(f.summary, f.status)] = counts.get((f.summary, f.status), 0) + 1
+    listed = [(summary, status, n) for (summary, status), n in counts.items()]
     return {"id": entry.evidence_id, "date": entry.date.date().isoformat() if entry.date else "",
-            "html": Markup(highlight_spans(entry.text, findings)), "findings": list(findings)}
+            "html": Markup(_marked(text[:cut], shown)), "hidden_chars": len(text) - cut,
+            "hidden_marks": len(drawn) - len(shown), "findings": listed[:_FINDINGS_LISTED],
+            "more_findings": len(listed) - min(len(listed), _FINDINGS_LISTED)}
 
 
 def write_report(path: Path, result: GradeResult, record: AssetRecord | None = None,
