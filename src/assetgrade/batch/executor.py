@@ -30,11 +30,12 @@ import secrets
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -48,6 +49,8 @@ __all__ = ["Divisible", "Executor", "LocalExecutor", "RayExecutor", "make_execut
 S = TypeVar("S")
 R = TypeVar("R")
 WATCHDOG_INTERVAL_S = 0.5
+CANCEL_GRACE_S = 5.0
+"""How long a shard given up by the caller may take to end after it was asked to, before it is killed."""
 
 
 def _worker_count(workers: int | None) -> int:
@@ -173,46 +176,77 @@ class LocalExecutor:
         ``max_restarts`` bounds the deaths (:class:`~assetgrade.batch.isolation.WorkerDeaths`): past it an
         AssetgradeError says how often the pool broke, which items killed their worker and how many
         shards were left undone.
+
+        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator)
+        or an error of ``fn`` ends the call, and with it the shards in flight: those not started are cancelled
+        and, when any had started, the pool's workers are ended (:meth:`_stop`), so no given-up shard runs on
+        and the next call does not wait behind it.
         """
         pending = dict(enumerate(shards))
         limit = max(1, self.in_flight)
         deaths = WorkerDeaths(self.max_restarts)  # a budget per call, not per executor
         lost: list[tuple[S, str]] = []  # shards that are not Divisible and killed their worker alone
-        while pending:
-            if self._pool is None:
-                self._pool = self._new_pool()
-            queue = deque(pending)
-            futures: dict[Future[R], int] = {}
-            try:
-                while queue or futures:
-                    while queue and len(futures) < limit:
-                        i = queue.popleft()
-                        futures[self._pool.submit(fn, pending[i])] = i
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        result = fut.result()
-                        del pending[futures.pop(fut)]
-                        yield result
-                continue
-            except BrokenProcessPool:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-                self.restarts += 1
-            finished = {i: f.result() for f, i in futures.items()
-                        if f.done() and not f.cancelled() and f.exception() is None}
-            for i, result in finished.items():  # done before the break: their work is not thrown away
-                del pending[i]
-                yield result
-            deaths.pool_broke(len(pending))
-            suspects = [i for i in futures.values() if i not in finished]
-            try:
-                for i in suspects:
-                    yield from isolate(partial(self._run_alone, fn), pending[i], deaths, lambda: len(pending), lost)
+        futures: dict[Future[R], int] = {}
+        try:
+            while pending:
+                if self._pool is None:
+                    self._pool = self._new_pool()
+                queue = deque(pending)
+                futures = {}
+                try:
+                    while queue or futures:
+                        while queue and len(futures) < limit:
+                            i = queue.popleft()
+                            futures[self._pool.submit(fn, pending[i])] = i
+                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            result = fut.result()
+                            del pending[futures.pop(fut)]
+                            yield result
+                    continue
+                except BrokenProcessPool:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+                    self.restarts += 1
+                finished = {i: f.result() for f, i in futures.items()
+                            if f.done() and not f.cancelled() and f.exception() is None}
+                for i, result in finished.items():  # done before the break: their work is not thrown away
                     del pending[i]
-            finally:
-                self._close_solo()
+                    yield result
+                deaths.pool_broke(len(pending))
+                suspects = [i for i in futures.values() if i not in finished]
+                try:
+                    for i in suspects:
+                        yield from isolate(partial(self._run_alone, fn), pending[i], deaths, lambda: len(pending),
+                                           lost)
+                        del pending[i]
+                finally:
+                    self._close_solo()
+        finally:  # the caller stopped early (broke out, its loop body raised, close()) or fn raised
+            self._stop(futures)
         if lost:
             raise lost_error(lost)
+
+    def _stop(self, futures: Iterable[Future[Any]]) -> None:
+        """Cancel the shards of ``futures`` not started yet; when any has started, end the pool's workers.
+
+        A process pool cannot interrupt a shard running in a worker, so the workers are asked to end (SIGTERM),
+        given ``CANCEL_GRACE_S``, then killed; the next call starts a new pool. Ending them is not a worker
+        death (``restarts`` is unchanged): the shards were given up, and the jobs write nothing for a shard
+        whose result the driver did not take (the driver writes every shard's results: ``batch.commit``).
+        """
+        started = [f for f in futures if not f.cancel() and not f.done()]  # cancel() is False once it started
+        if started and self._pool is not None:
+            pool, self._pool = self._pool, None
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:
+                proc.terminate()
+            deadline = time.monotonic() + CANCEL_GRACE_S  # one grace for them all
+            for proc in procs:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.exitcode is None:
+                    proc.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _run_alone(self, fn: Callable[[S], R], shard: S) -> R:
         """``fn(shard)`` in the one-worker pool; WorkerDiedError with its exit status when the worker dies."""
@@ -401,6 +435,10 @@ class RayExecutor:
         the items that kill it are found (each reported by its ``died``), and a shard that is not Divisible ends
         the call, once every other shard is done, with an error naming it. The deaths of one such round are one
         break of :class:`~assetgrade.batch.isolation.WorkerDeaths`, charged against ``max_restarts``.
+
+        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator)
+        or an error of ``fn`` ends the call, and with it the tasks in flight (:meth:`_cancel`): they are
+        cancelled and waited for, so none runs on and the next call's tasks do not queue behind them.
         """
         self._ensure()
         ray = self.ray
@@ -423,28 +461,52 @@ class RayExecutor:
                 self.restarts += 1
                 raise WorkerDiedError(_ray_death(exc)) from None
 
-        while todo or running or dead:
-            if dead and not running:
-                deaths.pool_broke(left(), died=len(dead))
-                while dead:
-                    yield from isolate(run_alone, dead[0], deaths, left, lost)
-                    dead.popleft()
-                continue
-            while todo and not dead and len(running) < max(self.workers, 1):
-                shard = todo.popleft()
-                running[remote.remote(fn_ref, shard)] = shard
-            done, _ = ray.wait(list(running), num_returns=1)
-            for ref in done:
-                shard = running.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except crashes:
-                    self.restarts += 1
-                    dead.append(shard)
+        try:
+            while todo or running or dead:
+                if dead and not running:
+                    deaths.pool_broke(left(), died=len(dead))
+                    while dead:
+                        yield from isolate(run_alone, dead[0], deaths, left, lost)
+                        dead.popleft()
                     continue
-                yield result
+                while todo and not dead and len(running) < max(self.workers, 1):
+                    shard = todo.popleft()
+                    running[remote.remote(fn_ref, shard)] = shard
+                done, _ = ray.wait(list(running), num_returns=1)
+                for ref in done:
+                    shard = running.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except crashes:
+                        self.restarts += 1
+                        dead.append(shard)
+                        continue
+                    yield result
+        finally:  # the caller stopped early (broke out, its loop body raised, close()) or fn raised
+            self._cancel(list(running))
         if lost:
             raise lost_error(lost)
+
+    def _cancel(self, refs: list[Any]) -> None:
+        """Cancel the tasks ``refs`` and wait until they have ended.
+
+        ``ray.cancel(force=False)``: a task not started never runs, a running one gets a KeyboardInterrupt. One
+        still running ``CANCEL_GRACE_S`` later (C code that does not return to Python, a caught interrupt) is
+        cancelled with ``force=True``, which ends its worker process; that is not counted in ``restarts``.
+        Their outcomes (TaskCancelledError, a result or error that came first) are taken and dropped, so Ray
+        does not report them as unhandled errors.
+        """
+        ray = self.ray
+        if not refs or not ray.is_initialized():  # a generator closed after the executor: its tasks went with Ray
+            return
+        for ref in refs:
+            ray.cancel(ref, force=False)
+        _, left = ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE_S)
+        for ref in left:
+            ray.cancel(ref, force=True)
+        for ref in refs:  # TaskCancelledError, WorkerCrashedError (forced), fn's own error, a timeout
+            with suppress(ray.exceptions.RayError):
+                ray.get(ref, timeout=CANCEL_GRACE_S)
 
     def close(self) -> None:
         """Shut down the Ray instance this executor started (one that was running before is left running), and

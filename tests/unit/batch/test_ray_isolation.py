@@ -21,7 +21,9 @@ from assetgrade.errors import AssetgradeError
 
 sys.path.insert(0, str(Path(__file__).parent))
 import agbatch_helpers
+import agcancel_helpers
 from agbatch_helpers import POISON, exit_on_poison, exit_on_seven
+from agcancel_helpers import first_quick_then_slow, first_quick_then_stubborn, wait_for
 
 pytestmark = pytest.mark.skipif(not ray_available(), reason="the ray extra is not installed (pip install "
                                                             "'assetgrade[ray]')")
@@ -33,13 +35,15 @@ def ray_ex() -> Iterator[RayExecutor]:
     """A one-CPU local Ray instance, ``max_restarts=1``, that ships the helper functions to its workers by value."""
     import ray.cloudpickle
 
-    ray.cloudpickle.register_pickle_by_value(agbatch_helpers)  # the workers cannot import the tests folder
+    for helpers in (agbatch_helpers, agcancel_helpers):  # the workers cannot import the tests folder
+        ray.cloudpickle.register_pickle_by_value(helpers)
     temp = Path("/tmp") / f"agr-{os.getpid()}-i"  # short: Ray's socket paths must stay < 108 bytes
     try:
         with RayExecutor(num_workers=1, temp_dir=temp, max_restarts=1) as ex:
             yield ex
     finally:
-        ray.cloudpickle.unregister_pickle_by_value(agbatch_helpers)
+        for helpers in (agbatch_helpers, agcancel_helpers):
+            ray.cloudpickle.unregister_pickle_by_value(helpers)
         shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -79,3 +83,36 @@ def test_a_plain_shard_that_kills_its_ray_worker_is_named_after_the_others_are_d
     with pytest.raises(AssetgradeError, match=stop):
         got.extend(ray_ex.map_shards(exit_on_seven, [5, 7, 9]))
     assert sorted(got) == [-9, -5]
+
+
+def test_a_caller_that_stops_early_cancels_the_ray_tasks_in_flight(ray_ex: RayExecutor, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the task in flight ran on after the caller broke out of its loop: the next task waited for the instance's
+    # one CPU until it was done, and it wrote its finished file
+    assert list(ray_ex.map_shards(exit_on_seven, [1])) == [-1]  # Ray is up with one CPU (num_workers=1)...
+    monkeypatch.setattr(ray_ex, "workers", 2)  # ...and two tasks are in flight on it: one runs, one waits
+    for first in ray_ex.map_shards(first_quick_then_slow, [(str(tmp_path), 0), (str(tmp_path), 1)]):
+        slow = 1 - first
+        wait_for(tmp_path / f"started-{slow}")  # the slow task holds the CPU
+        break
+    assert list(ray_ex.map_shards(exit_on_seven, [3])) == [-3]  # runs once the CPU is free again
+    assert not (tmp_path / f"finished-{slow}").exists()
+
+
+@pytest.mark.slow  # the forced cancel ends the Ray worker, and starting its successor costs seconds here
+def test_a_ray_task_that_ignores_the_polite_cancel_is_ended(ray_ex: RayExecutor, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import assetgrade.batch.executor as executor
+
+    assert list(ray_ex.map_shards(exit_on_seven, [1])) == [-1]  # Ray is up with one CPU
+    monkeypatch.setattr(ray_ex, "workers", 2)
+    monkeypatch.setattr(executor, "CANCEL_GRACE_S", 0.5)  # how long it is given; the outcome is what is checked
+    before = ray_ex.restarts
+    for first in ray_ex.map_shards(first_quick_then_stubborn, [(str(tmp_path), 0, False), (str(tmp_path), 1, False)]):
+        slow = 1 - first
+        wait_for(tmp_path / f"started-{slow}")
+        break
+    assert list(ray_ex.map_shards(exit_on_seven, [3])) == [-3]
+    assert (tmp_path / f"interrupted-{slow}").exists()  # the polite cancel reached it first
+    assert not (tmp_path / f"finished-{slow}").exists()
+    assert ray_ex.restarts == before  # a cancelled task is no worker death
