@@ -10,6 +10,7 @@ are errors naming the row.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -36,7 +37,9 @@ def guess_format(sample: str, dayfirst: bool) -> str | None:
         from pandas.tseries.api import guess_datetime_format  # pandas >= 2.2
     except ImportError:  # pragma: no cover - older pandas parses each cell instead
         return None
-    fmt: str | None = guess_datetime_format(sample, dayfirst=dayfirst)
+    with warnings.catch_warnings():  # an ISO sample guessed day-first: pandas' remark, not the user's concern
+        warnings.simplefilter("ignore", UserWarning)
+        fmt: str | None = guess_datetime_format(sample, dayfirst=dayfirst)
     return fmt
 
 

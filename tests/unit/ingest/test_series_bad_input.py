@@ -4,6 +4,7 @@ the store holds only whole items (the audit of 2026-12-02; docs/ingest.md, Check
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -153,3 +154,14 @@ def test_two_files_of_one_asset_overlapping_on_a_channel_are_said(tmp_path: Path
     assert notice.message == (f"asset 'pump-7': channel(s) temp overlap the series from {a} in this batch (30 to"
                               " 59); the sensor evidence of an asset is read from one series (the others are"
                               " flagged and left out): merge the files, or give each its own asset")
+
+
+def test_an_iso_first_cell_in_a_day_first_column_warns_nobody(tmp_path: Path) -> None:
+    # pandas' format guess told stderr that an ISO cell cannot be read day-first ("Parsing dates in %Y-%m-%dT%H:%M:%S
+    # format when dayfirst=True was specified"), a remark about its own internals on every such ingest
+    f = _write(tmp_path / "mixed.csv", "time,temp\n2024-04-13T10:00:00,20\n2024-04-13 11:00,21\n13/04/2024 12:00,22\n")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        (item,) = _out(f)
+    assert [str(w.message) for w in said] == []
+    assert isinstance(item, ItemSpec) and item.attributes["date_order"] == "day-first"
