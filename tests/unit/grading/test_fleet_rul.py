@@ -150,3 +150,33 @@ def test_the_demo_fleet_model_predicts_the_same_on_one_and_two_threads(tmp_path:
                 for j in (1, 2))
     assert np.array_equal(np.c_[one.rul, one.lower, one.upper], np.c_[two.rul, two.lower, two.upper])
     assert np.ptp(one.rul) > 10  # a model that learned something, not a constant
+
+
+def test_unusable_channels_are_those_that_fail_the_series_checks_one_by_one() -> None:
+    # one check of the whole frame stands for the per-channel checks only when every channel passes
+    from assetgrade.grading.fleet_rul import MIN_HISTORY_LENGTH, _unusable_channels
+    from assetgrade.modalities.sensors.validate import check_series
+
+    def one_by_one(frame: pd.DataFrame) -> dict[str, str]:
+        out = {}
+        for c in frame.columns:
+            try:
+                check_series(frame, evidence_id="f", channels=[str(c)], min_length=MIN_HISTORY_LENGTH)
+            except ValidationError as exc:
+                out[str(c)] = exc.reason
+        return out
+
+    n = MIN_HISTORY_LENGTH + 20
+    rng = np.random.default_rng(0)
+    clean = pd.DataFrame({"temp": rng.normal(size=n), "vib": rng.normal(size=n), "flat": np.ones(n)},
+                         index=pd.Index(np.arange(n, dtype=float), name="t"))
+    dead = clean.assign(vib=np.nan)
+    text = clean.assign(temp=["x"] * n)
+    huge = clean.assign(flat=1e200)
+    short = clean.iloc[: MIN_HISTORY_LENGTH - 1]
+    stuck = clean.set_axis(pd.Index(np.r_[0.0, 0.0, np.arange(2.0, n)], name="t"))
+    for name, frame in [("clean", clean), ("dead", dead), ("text", text), ("huge", huge), ("short", short),
+                        ("stuck", stuck)]:
+        assert _unusable_channels(frame, "f") == one_by_one(frame), name
+    assert _unusable_channels(clean, "f") == {}
+    assert set(_unusable_channels(dead, "f")) == {"vib"} and set(_unusable_channels(short, "f")) == set(clean.columns)
