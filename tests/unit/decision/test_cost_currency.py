@@ -7,10 +7,10 @@ column and key), carried on the cost model, and shown beside every expected cost
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
+from tests.text_assets import seed_text_assets
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -20,11 +20,7 @@ from assetgrade.errors import ValidationError
 from assetgrade.grading.assemble import explain_text
 from assetgrade.grading.report import render_report
 from assetgrade.result import GradeResult
-from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
 from assetgrade.workspace import Workspace
-
-LOGS = {"A": "Routine inspection, no defects found, unit runs clean.",
-        "C": "Corrosion on the flange and a slow oil leak at the pump seal."}
 
 
 def _result() -> GradeResult:
@@ -77,14 +73,8 @@ def test_the_html_report_names_the_currency() -> None:
 def test_grade_and_explain_show_the_currency_the_grader_was_trained_with(tmp_path: Path) -> None:
     """A real text Grader trained by ``assetgrade train`` on a workspace whose costs say CHF."""
     path = tmp_path / "ws"
-    with Workspace.init(path) as ws, ws.session() as s:
-        for i in range(16):
-            aid, g = f"asset-{i:02d}", "AC"[i % 2]
-            add_asset(s, aid, asset_type="pump")
-            text = f"{LOGS[g]} Visit {i}."
-            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
-            add_label(s, asset_id=aid, kind="grade", value=g, annotator="expert")
+    with Workspace.init(path) as ws:
+        seed_text_assets(ws)
     cfg = path / "assetgrade.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "costs:\n  currency: CHF\n", encoding="utf-8")
     run = CliRunner().invoke

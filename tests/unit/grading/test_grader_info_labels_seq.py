@@ -8,33 +8,22 @@ saving and loading keep it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from tests.text_assets import seed_text_assets
 
 from assetgrade.grader import Grader
 from assetgrade.store.audit import chain_head
 from assetgrade.store.loading import load_records
-from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
 from assetgrade.workspace import Workspace
-
-LOGS = {"A": "Routine inspection, no defects found, unit runs clean.",
-        "C": "Corrosion on the flange and a slow oil leak at the pump seal."}
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     w = Workspace.init(tmp_path / "ws")
-    with w.session() as s:
-        for i in range(16):
-            aid, g = f"asset-{i:02d}", "AC"[i % 2]
-            add_asset(s, aid, asset_type="pump")
-            text = f"{LOGS[g]} Visit {i}."
-            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
-            add_label(s, asset_id=aid, kind="grade", value=g, annotator="expert")
+    seed_text_assets(w)
     return w
 
 

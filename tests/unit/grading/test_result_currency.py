@@ -7,11 +7,11 @@ words for people, not a currency, so it is never written there); a payload store
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
+from tests.text_assets import seed_text_assets
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -19,11 +19,7 @@ from assetgrade.decision.costs import CostConfig
 from assetgrade.decision.policy import DecisionPolicy
 from assetgrade.grading.assemble import build_result
 from assetgrade.result import GradeResult
-from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
 from assetgrade.workspace import Workspace
-
-LOGS = {"A": "Routine inspection, no defects found, unit runs clean.",
-        "C": "Corrosion on the flange and a slow oil leak at the pump seal."}
 
 
 def _result(currency: str | None) -> GradeResult:
@@ -58,14 +54,8 @@ def test_a_payload_stored_before_the_field_reads_as_no_currency() -> None:
 def test_grade_json_carries_the_currency_the_grader_was_trained_with(tmp_path: Path) -> None:
     """A real text Grader trained by ``assetgrade train`` on a workspace whose costs say CHF."""
     path = tmp_path / "ws"
-    with Workspace.init(path) as ws, ws.session() as s:
-        for i in range(16):
-            aid, g = f"asset-{i:02d}", "AC"[i % 2]
-            add_asset(s, aid, asset_type="pump")
-            text = f"{LOGS[g]} Visit {i}."
-            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
-            add_label(s, asset_id=aid, kind="grade", value=g, annotator="expert")
+    with Workspace.init(path) as ws:
+        seed_text_assets(ws)
     cfg = path / "assetgrade.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + "costs:\n  currency: CHF\n", encoding="utf-8")
     run = CliRunner().invoke

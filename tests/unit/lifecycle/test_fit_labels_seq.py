@@ -9,7 +9,6 @@ is still counted by time. SQLite and PostgreSQL alike; a real text Grader on a s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.text_assets import seed_text_assets
 
 import assetgrade.store.results as results_module
 from assetgrade.grader import Grader
@@ -24,34 +24,16 @@ from assetgrade.lifecycle.registry import ModelInfo, ModelRegistry
 from assetgrade.lifecycle.triggers import RetrainPolicy, Trigger, check_triggers
 from assetgrade.store.audit import chain_head
 from assetgrade.store.loading import load_records
-from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, add_label
 from assetgrade.store.results import add_review
 from assetgrade.workspace import Workspace
 
 BEHIND = datetime(2001, 1, 1, tzinfo=UTC)
 """The clock of a host far behind (or a review kept with its original time)."""
-LOGS = {"A": "Routine inspection, no defects found, unit runs clean.",
-        "C": "Corrosion on the flange and a slow oil leak at the pump seal."}
 
 
 @pytest.fixture
 def ws(store_ws: Workspace) -> Workspace:
     return store_ws
-
-
-def _seed(ws: Workspace, n: int = 16) -> list[str]:
-    """``n`` assets with a grade label and one log entry worded for it."""
-    ids = []
-    with ws.session() as s:
-        for i in range(n):
-            aid, g = f"asset-{i:02d}", "AC"[i % 2]
-            add_asset(s, aid, asset_type="pump")
-            text = f"{LOGS[g]} Visit {i}."
-            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
-            add_label(s, asset_id=aid, kind="grade", value=g, annotator="expert")
-            ids.append(aid)
-    return ids
 
 
 def _review_on_clock(ws: Workspace, monkeypatch: pytest.MonkeyPatch, when: datetime, asset_ids: Sequence[str]) -> None:
@@ -75,7 +57,7 @@ def _new_labels(ws: Workspace, champ: ModelInfo) -> Trigger:
 
 def test_a_workspace_fit_records_the_chain_position_before_it_read_the_labels(
         ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ids = _seed(ws)
+    ids = seed_text_assets(ws)
     with ws.session(readonly=True) as s:
         head = chain_head(s)
     assert head is not None
@@ -106,7 +88,7 @@ def test_a_workspace_fit_records_the_chain_position_before_it_read_the_labels(
 
 def test_reviews_stored_after_a_workspace_fit_count_whatever_their_clock(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    ids = _seed(ws)
+    ids = seed_text_assets(ws)
     reg = ModelRegistry(ws)
     reg.register(_grader().fit(ws), version="v1")
     champ = reg.get("v1")
@@ -119,7 +101,7 @@ def test_reviews_stored_after_a_workspace_fit_count_whatever_their_clock(
 def test_a_bundle_saved_without_the_position_is_counted_by_time(
         ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bundles saved before the position was kept: counted from labels_as_of (a review on a clock behind is missed)."""
-    ids = _seed(ws)
+    ids = seed_text_assets(ws)
     g = _grader().fit(ws)
     old = tmp_path / "old"
     shutil.copytree(g.save(tmp_path / "grader"), old)
@@ -142,7 +124,7 @@ def test_a_bundle_saved_without_the_position_is_counted_by_time(
 
 
 def test_a_grader_given_records_records_no_position(ws: Workspace) -> None:
-    _seed(ws)
+    seed_text_assets(ws)
     g = _grader().fit(load_records(ws))
     assert g.labels_seq_ is None and g.labels_seq_hash_ is None  # a list says nothing about the store
     reg = ModelRegistry(ws)
