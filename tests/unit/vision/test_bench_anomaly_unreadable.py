@@ -11,32 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from tests.unit.vision.neu_copy import CHANGED, cut, write_neu_copy
 
 from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
-from assetgrade.datasets.neu import NEU_CLASSES
 from assetgrade.modalities.vision.anomaly import PatchCore
-
-CHANGED = "the file changed since the data set was listed (its sha256 differs); run again"
-
-
-def _cut(path: Path) -> None:
-    """Keep the file's header and the first half of its pixel data."""
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
 
 
 def _neu(root: Path, rng: np.random.Generator, n: int = 6) -> None:
-    """A NEU-DET copy: ``n`` boxed 48x48 JPEGs per class (a bright bar, placed per class)."""
-    (root / "annotations").mkdir(parents=True)
-    for c, cls in enumerate(NEU_CLASSES):
-        (root / "images" / cls).mkdir(parents=True)
-        for i in range(1, n + 1):
-            arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
-            arr[4 + 6 * c : 9 + 6 * c, 5:40] = 255
-            Image.fromarray(arr).save(root / "images" / cls / f"{cls}_{i}.jpg")
-            (root / "annotations" / f"{cls}_{i}.xml").write_text(
-                f"<annotation><object><name>{cls}</name><bndbox><xmin>6</xmin><ymin>{5 + 6 * c}</ymin>"
-                f"<xmax>40</xmax><ymax>{9 + 6 * c}</ymax></bndbox></object></annotation>")
+    write_neu_copy(root, rng, n)
 
 
 def _cut_after_scoring(path: Path) -> Callable[..., Any]:
@@ -50,7 +32,7 @@ def _cut_after_scoring(path: Path) -> Callable[..., Any]:
         out = real(self, *args, **kwargs)
         calls.append(1)
         if len(calls) == 2:
-            _cut(path)
+            cut(path)
         return out
 
     return score
@@ -100,7 +82,7 @@ def test_no_defective_image_left_after_scoring_stops_naming_one(
         if len(calls) == 2:
             for f in sorted((root / "images").rglob("*.jpg")):
                 if f.parent.name != "patches":
-                    _cut(f)
+                    cut(f)
         return out
 
     monkeypatch.setattr(PatchCore, "score", score)
@@ -124,8 +106,8 @@ def test_folders_list_an_unreadable_name_found_in_both(tmp_path: Path, rng: np.r
         arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
         arr[10:16, 5:40] = 255
         _save(defect / f"{i}.png", arr)
-    _cut(good / "1.png")  # the same name cut off in both folders (different bytes)
-    _cut(defect / "1.png")
+    cut(good / "1.png")  # the same name cut off in both folders (different bytes)
+    cut(defect / "1.png")
     cfg = AnomalyBenchConfig(good=good, defect=defect, image_size=64, coreset_size=100,
                              cache_dir=tmp_path / "cache", progress=False)
     res = run_anomaly_bench(cfg).to_dict()

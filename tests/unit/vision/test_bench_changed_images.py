@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from tests.unit.vision.neu_copy import CHANGED, cut, write_neu_copy
 
 from assetgrade.bench import vision_steps
 from assetgrade.bench.vision import VisionBenchConfig, asset_folds, run_vision_bench
@@ -19,27 +19,9 @@ from assetgrade.modalities.vision import heatmaps
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.modalities.vision.features import extract_pooled
 
-CHANGED = "the file changed since the data set was listed (its sha256 differs); run again"
-
-
-def _cut(path: Path) -> None:
-    """Keep the file's header and the first half of its pixel data."""
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-
 
 def _neu(root: Path, rng: np.random.Generator, n: int = 3) -> LabelledImages:
-    """A NEU-DET copy: ``n`` boxed 48x48 JPEGs per class (a bright bar, placed per class)."""
-    (root / "annotations").mkdir(parents=True)
-    for c, cls in enumerate(NEU_CLASSES):
-        (root / "images" / cls).mkdir(parents=True)
-        for i in range(1, n + 1):
-            arr = (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8)
-            arr[4 + 6 * c : 9 + 6 * c, 5:40] = 255
-            Image.fromarray(arr).save(root / "images" / cls / f"{cls}_{i}.jpg")
-            (root / "annotations" / f"{cls}_{i}.xml").write_text(
-                f"<annotation><object><name>{cls}</name><bndbox><xmin>6</xmin><ymin>{5 + 6 * c}</ymin>"
-                f"<xmax>40</xmax><ymax>{9 + 6 * c}</ymax></bndbox></object></annotation>")
+    write_neu_copy(root, rng, n)
     return load_neu(root)
 
 
@@ -55,7 +37,7 @@ def test_finetuning_skips_an_image_cut_after_the_features_and_names_its_file(
     ok = np.ones(len(y), dtype=bool)
     folds = asset_folds(ds, y, 2, 0, ok)
     assert not extract_pooled(ds.refs, backbone64).errors  # the first step read every file
-    _cut(tmp_path / "neu-det" / "images" / "inclusion" / "inclusion_2.jpg")
+    cut(tmp_path / "neu-det" / "images" / "inclusion" / "inclusion_2.jpg")
     cfg = VisionBenchConfig(finetune_size=64, finetune_epochs=2, finetune_budget_s=600.0, C=0.02,
                             cache_dir=tmp_path / "cache", progress=False)
     out, info, unreadable = vision_steps.finetune_probas(ds, y, ok, folds, cfg)
@@ -74,7 +56,7 @@ def test_finetuning_with_no_image_left_stops_naming_one(tmp_path: Path, rng: np.
     y = _labels(ds)
     ok = np.ones(len(y), dtype=bool)
     for f in sorted((tmp_path / "neu-det" / "images").rglob("*.jpg")):
-        _cut(f)
+        cut(f)
     cfg = VisionBenchConfig(finetune_size=64, cache_dir=tmp_path / "cache", progress=False)
     with pytest.raises(ValidationError, match=r"no image could be read again for fine-tuning \(12 unreadable, e\.g\. "
                        r"image crazing_1 \(images/crazing/crazing_1\.jpg\): the file changed"):
@@ -88,7 +70,7 @@ def test_cam_step_skips_an_image_cut_after_the_features_and_names_its_file(
     y = _labels(ds)
     ok = np.ones(len(y), dtype=bool)
     fb = extract_pooled(ds.refs, backbone64)
-    _cut(tmp_path / "neu-det" / "images" / "scratches" / "scratches_1.jpg")
+    cut(tmp_path / "neu-det" / "images" / "scratches" / "scratches_1.jpg")
     seen: list[int] = []
     real = heatmaps.peak_in_boxes
 
@@ -111,7 +93,7 @@ def _cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
 
     def step(*args: Any, **kwargs: Any) -> Any:
         out = real(*args, **kwargs)
-        _cut(path)
+        cut(path)
         return out
 
     return step
@@ -149,7 +131,7 @@ def test_anomaly_bench_names_the_file_of_an_image_cut_in_its_pixels(tmp_path: Pa
 
     root = tmp_path / "neu-det"
     _neu(root, rng, n=6)
-    _cut(root / "images" / "crazing" / "crazing_2.jpg")  # before the run: the header is whole, the pixels are not
+    cut(root / "images" / "crazing" / "crazing_2.jpg")  # before the run: the header is whole, the pixels are not
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
                              cache_dir=tmp_path / "cache", progress=False)
     res = run_anomaly_bench(cfg).to_dict()
