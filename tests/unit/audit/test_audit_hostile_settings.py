@@ -6,24 +6,24 @@ from typing import Any
 
 import pytest
 
-from assetgrade.audit.base import _REGISTRY, available_checks, get_check
+from assetgrade.audit.base import available_checks, check_class, get_check
 from assetgrade.errors import ValidationError
 
-CASES = [(name, key) for name in available_checks() for key in _REGISTRY[name]._constraints]
+CASES = [(name, key) for name in available_checks() for key in check_class(name)._constraints]
 
 
 def test_every_builtin_check_declares_its_settings() -> None:
     import inspect
 
     for name in available_checks():
-        params = set(inspect.signature(_REGISTRY[name].__init__).parameters) - {"self"}
-        assert params == set(_REGISTRY[name]._constraints), name
+        params = set(inspect.signature(check_class(name).__init__).parameters) - {"self"}
+        assert params == set(check_class(name)._constraints), name
 
 
 @pytest.mark.parametrize(("name", "key"), CASES)
 @pytest.mark.parametrize("bad", ["abc", -1, None, float("nan"), [], "false"])
 def test_bad_setting_is_refused_naming_it(name: str, key: str, bad: Any) -> None:
-    if _REGISTRY[name]._constraints[key].allows(bad):  # e.g. a cosine of -1: a legal value is built
+    if check_class(name)._constraints[key].allows(bad):  # e.g. a cosine of -1: a legal value is built
         assert getattr(get_check(name, **{key: bad}), key, bad) == bad
         return
     with pytest.raises(ValidationError, match=rf"{name}\.{key}: .* is not allowed; expected "):
