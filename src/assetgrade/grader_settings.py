@@ -62,7 +62,10 @@ def _raise(settings: Mapping[str, Any], problems: list[ConfigProblem]) -> Config
 
 
 # where= of the Grader's and its parts' errors -> the path under grader: of the setting refused
-_WHERE_ROOTS = (("Grader.", ()), ("Fuser.", ("fuser",)), ("extractor_settings.", ("extractor_settings",)))
+_WHERE_ROOTS = (("Grader.", ()), ("Fuser.", ("fuser",)), ("extractor_settings.", ("extractor_settings",)),
+                ("VisionExtractor.", ("extractor_settings", "vision")),
+                ("TextExtractor.", ("extractor_settings", "text")),
+                ("SensorExtractor.", ("extractor_settings", "sensors")))
 _WHERE_KEYS = {"Grader": (), "Fuser": ("fuser",), "extractor": ("extractors",), "extractors": ("extractors",),
                "rul_model": ("extractor_settings", "sensors", "rul_model")}
 
@@ -181,11 +184,33 @@ def _yes_no_words(values: Mapping[str, Any], flags: Sequence[str]) -> dict[str, 
                 else v) for k, v in values.items()}
 
 
+_EXTRACTOR_FLAGS = {"vision": ("mil",)}
+"""The built-in extractors' yes/no keywords under ``extractor_settings:`` (``mil`` also takes ``auto``); a plug-in
+extractor's settings go on as written."""
+_RUL_FLAGS = ("full_stats",)
+"""The yes/no keywords of the sensors extractor's own RUL model (``extractor_settings: sensors: rul_settings:``)."""
+
+
+def _extractor_words(per_name: Mapping[Any, Any]) -> dict[Any, Any]:
+    """``extractor_settings`` with the yes/no words of each built-in extractor's yes/no keywords read."""
+    out: dict[Any, Any] = {}
+    for name, kw in per_name.items():
+        if isinstance(kw, Mapping):  # anything else is the Grader's to refuse
+            kw = _yes_no_words(kw, _EXTRACTOR_FLAGS.get(name, ()))
+            if name == "sensors" and isinstance(kw.get("rul_settings"), Mapping):
+                kw["rul_settings"] = _yes_no_words(kw["rul_settings"], _RUL_FLAGS)
+        out[name] = kw
+    return out
+
+
 def _file_words(settings: Mapping[str, Any]) -> Mapping[str, Any]:
-    """File settings with their yes/no words read (the ``fuser:`` mapping's too); a GraderSettings stays one."""
+    """File settings with their yes/no words read (the ``fuser:`` mapping's and the extractors' too); a
+    GraderSettings stays one."""
     values = _yes_no_words(settings, _FLAGS)
     if isinstance(values.get("fuser"), Mapping):
         values["fuser"] = _yes_no_words(values["fuser"], _FUSER_FLAGS)
+    if isinstance(values.get("extractor_settings"), Mapping):
+        values["extractor_settings"] = _extractor_words(values["extractor_settings"])
     if isinstance(settings, GraderSettings):
         return GraderSettings(values, origin=settings.origin, config=settings.config)
     return values
