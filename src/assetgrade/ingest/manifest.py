@@ -248,8 +248,12 @@ def _item(path: Path, base: Path, line: int, obj: dict[str, Any]) -> tuple[ItemS
                 raise _err(path, line, "path", f"{rel}: line {n}: {reason}")
             if kind == "log" and not file_text.strip():
                 raise _err(path, line, "path", f"{rel}: the file holds no text")
-            # a document that is not UTF-8 text (a PDF, a scan) is kept as it is, a blob, as before
-            text = file_text if not bad and file_text.strip() else None
+            if kind == "log" and "\x00" in file_text:  # PostgreSQL text cannot hold it (SQLite stored it)
+                n = file_text.count("\n", 0, file_text.index("\x00")) + 1
+                raise _err(path, line, "path", f"{rel}: line {n} holds a NUL byte (0x00), which a log's text cannot"
+                                               " hold: is the file binary, or UTF-16? re-save it as UTF-8 text")
+            # a document that is not UTF-8 text (a PDF, a scan, a file holding a NUL byte) is kept as it is, a blob
+            text = file_text if not bad and file_text.strip() and "\x00" not in file_text else None
     attrs: dict[str, Any] = {}
     for key in ("date", "cost"):
         raw = obj.get(key)

@@ -14,7 +14,7 @@ from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.blobs import BlobStore, Spool, sha256_bytes
-from assetgrade.store.repository import ProvenanceInfo, check_addressable
+from assetgrade.store.repository import ProvenanceInfo, check_addressable, check_storable
 from assetgrade.store.schema import EVIDENCE_KINDS, ORIGINS, Evidence
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def _prepare(terms: TermChecker, spec: ItemSpec, blobs: BlobStore) -> _Prepared:
         check_addressable(spec.asset_id, spec.resolved_id())
     except ValidationError as exc:
         raise _field(IngestError(exc.reason, where=spec.where), exc.where or "asset_id") from None
+    _storable(spec)
     if spec.kind in ("image", "series") and spec.path is None and spec.data is None:
         raise _field(IngestError(f"a {spec.kind} needs a file path", where=spec.where), "path")
     labels = [_label(terms, spec, lb) for lb in spec.labels]
@@ -88,6 +89,26 @@ def _prepare(terms: TermChecker, spec: ItemSpec, blobs: BlobStore) -> _Prepared:
     else:
         raise _field(IngestError("item has neither a path nor text", where=spec.where), "path")
     return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes), spool=spool)
+
+
+def _storable(spec: ItemSpec) -> None:
+    """IngestError naming the field when a text of the row (its log text, a provenance field, an attribute, a
+    label's annotator...) holds a NUL character (U+0000) or a lone surrogate: PostgreSQL refused the whole row
+    group for it, while SQLite stored it; now both report the row and the rest of the batch goes on."""
+    prov = spec.provenance
+    parts: list[tuple[str, Any]] = [
+        ("text", spec.text), ("asset_type", spec.asset_type), ("media_type", spec.media_type),
+        ("attributes", spec.attributes), ("source", prov.source), ("generator", prov.generator),
+        ("generator_params", prov.generator_params), ("parent", prov.parent_evidence_id), ("device", prov.device),
+        ("notes", prov.notes)]
+    for lb in spec.labels:
+        parts += [(lb.field, lb.value), ("annotator", lb.annotator), ("severity", lb.severity),
+                  (lb.field, None if lb.time_window is None else [str(v) for v in lb.time_window])]
+    for name, part in parts:
+        try:
+            check_storable(part, name)
+        except ValidationError as exc:
+            raise _field(IngestError(exc.reason, where=spec.where), exc.where or name) from None
 
 
 def _read_once(path: Path, blobs: BlobStore) -> tuple[bytes | None, Spool | None]:

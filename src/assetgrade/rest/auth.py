@@ -29,6 +29,7 @@ from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedErro
 from assetgrade.rest.errors import AuthenticationError
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import ROLES, ApiToken, EndedSession
+from assetgrade.store.repository import check_storable
 from assetgrade.store.schema import new_id, utcnow
 
 __all__ = [
@@ -98,6 +99,7 @@ def create_token(session: Session, *, name: str, role: str, actor: str = "system
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError("token name must be 1 to 200 characters", where="name")
+    check_storable(name, "name")  # a NUL: PostgreSQL refused the row, SQLite stored it
     expires_at = None
     if expires_in_days is not None:
         if not (math.isfinite(expires_in_days) and 0 < expires_in_days <= MAX_EXPIRY_DAYS):

@@ -44,6 +44,7 @@ __all__ = [
     "add_transaction",
     "bump_versions",
     "check_addressable",
+    "check_storable",
     "get_asset",
     "get_evidence",
     "get_provenance",
@@ -55,6 +56,7 @@ __all__ = [
     "list_labels",
     "list_transactions",
     "note_created",
+    "unstorable_text",
 ]
 
 
@@ -125,6 +127,57 @@ def check_addressable(asset_id: str, evidence_id: str | None = None) -> None:
         _routable(evidence_id, _EVIDENCE_ROUTES, "/evidence", "evidence_id")
 
 
+def unstorable_text(text: str) -> str | None:
+    """Why the store cannot hold ``text``, or None when it can.
+
+    A NUL character (U+0000): PostgreSQL text refuses it, where SQLite stored it (the two stores disagreed);
+    a lone surrogate: no UTF-8 text can carry it, so neither store can.
+
+    >>> unstorable_text("rust at the flange") is None
+    True
+    >>> unstorable_text("rust" + chr(0))
+    'holds the NUL character U+0000 at position 4, which text in the store cannot hold (PostgreSQL refuses it)'
+    """
+    if "\x00" in text:
+        i = text.index("\x00")
+        line = text.count("\n", 0, i)
+        at = f"position {i}" if not line else f"position {i} (line {line + 1}, column {i - text.rindex(chr(10), 0, i)})"
+        return f"holds the NUL character U+0000 at {at}, which text in the store cannot hold (PostgreSQL refuses it)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"holds a lone surrogate \\u{ord(text[exc.start]):04x} at position {exc.start}, which is not text"
+                " UTF-8 can carry")
+    return None
+
+
+def check_storable(value: Any, where: str) -> None:
+    """ValidationError naming ``where`` when a text to store, or a string or key anywhere inside a JSON value
+    (attributes, provenance parameters, defects), is one :func:`unstorable_text` refuses.
+
+    Every write of user text into the store calls it first, so SQLite and PostgreSQL refuse the same input
+    with the same error (PostgreSQL's driver error was a crash of the whole write; SQLite kept the text).
+
+    >>> check_storable({"site": ["north", "b" + chr(0)]}, "attributes")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: attributes.site[1]: 'b\\x00' holds the NUL character U+0000 at position 1, ...
+    """
+    if isinstance(value, str):
+        why = unstorable_text(value)
+        if why is not None:
+            shown = repr(value) if len(value) <= 80 else "the text"
+            raise ValidationError(f"{shown} {why}", where=where)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and (why := unstorable_text(k)) is not None:
+                raise ValidationError(f"the key {k!r} {why}", where=where)
+            check_storable(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_storable(v, f"{where}[{i}]")
+
+
 # -- asset versions ----------------------------------------------------------------------------
 _CREATED = "assetgrade.assets_created"
 """``session.info`` key: the assets added in the session's current transaction (their version stays 1)."""
@@ -174,6 +227,8 @@ def add_asset(
     if not asset_id or not asset_id.strip():
         raise ValidationError("asset id must not be empty", where="asset_id")
     check_addressable(asset_id)
+    for name, text in (("asset_type", asset_type), ("make", make), ("model", model), ("attributes", attributes)):
+        check_storable(text, name)
     if value is not None and not (math.isfinite(value) and value >= 0):
         raise ValidationError(f"asset value {value!r} must be a finite number >= 0 (0 or none: the cost "
                               "matrix's asset_value is used)", where="value")
@@ -192,8 +247,15 @@ def add_asset(
     return asset
 
 
+def _findable(entity_id: str, what: str) -> None:
+    """NotFoundError for an id holding a NUL: none is stored, and PostgreSQL refuses to even look one up."""
+    if (why := unstorable_text(entity_id)) is not None:
+        raise NotFoundError(f"{what} {entity_id!r} not found (the id {why})")
+
+
 def get_asset(session: Session, asset_id: str) -> Asset:
-    """The asset ``asset_id``; NotFoundError when absent."""
+    """The asset ``asset_id``; NotFoundError when absent (also for an id no store can hold, on both stores)."""
+    _findable(asset_id, "asset")
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise NotFoundError(f"asset {asset_id!r} not found")
@@ -229,9 +291,14 @@ def add_evidence(
     _check(prov.origin, ORIGINS, "origin")
     if blob_sha is None and text is None:
         raise ValidationError("evidence needs a blob or inline text", where="evidence")
-    get_asset(session, asset_id)
     evidence_id = evidence_id or new_id("ev")
     check_addressable(asset_id, evidence_id)
+    for name, part in (("text", text), ("media_type", media_type), ("attributes", attributes),
+                       ("source", prov.source), ("generator", prov.generator),
+                       ("generator_params", prov.generator_params), ("parent_evidence_id", prov.parent_evidence_id),
+                       ("device", prov.device), ("ingest_batch_id", prov.ingest_batch_id), ("notes", prov.notes)):
+        check_storable(part, name)
+    get_asset(session, asset_id)
     existing = session.get(Evidence, evidence_id)
     if existing is not None:
         if existing.sha256 != sha256 or existing.asset_id != asset_id:
@@ -255,7 +322,8 @@ def add_evidence(
 
 
 def get_evidence(session: Session, evidence_id: str) -> Evidence:
-    """The evidence item ``evidence_id``; NotFoundError when absent."""
+    """The evidence item ``evidence_id``; NotFoundError when absent (also for an id no store can hold)."""
+    _findable(evidence_id, "evidence")
     ev = session.get(Evidence, evidence_id)
     if ev is None:
         raise NotFoundError(f"evidence {evidence_id!r} not found")
@@ -296,6 +364,10 @@ def label_values(
 ) -> dict[str, Any]:
     """Check a label and return its row (deterministic id unless ``label_id`` is given); writes nothing."""
     _check(kind, LABEL_KINDS, "label kind")
+    for name, part in (("value", value), ("evidence_id", evidence_id), ("annotator", annotator),
+                       ("severity", severity), ("mask_sha", mask_sha), ("time_window", time_window),
+                       ("source", source), ("label_id", label_id)):
+        check_storable(part, name)
     if box is not None and (len(box) != 4 or box[2] < box[0] or box[3] < box[1]):
         raise ValidationError(f"box must be [x0, y0, x1, y1] with x1 >= x0, y1 >= y0, got {box}", where="box")
     get_asset(session, asset_id)
@@ -358,6 +430,7 @@ def add_transaction(
 ) -> Transaction:
     """Record a sale, refurbishment or purchase of an asset."""
     _check(kind, TRANSACTION_KINDS, "transaction kind")
+    check_storable(currency, "currency")
     if len(currency) != 3:
         raise ValidationError(f"currency must be a 3-letter code, got {currency!r}", where="currency")
     get_asset(session, asset_id)

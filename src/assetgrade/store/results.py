@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from assetgrade.errors import ConflictError, ValidationError
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.precedence import produced_version, review_label_id
-from assetgrade.store.repository import get_asset, label_event_payload, label_values
+from assetgrade.store.repository import check_storable, get_asset, label_event_payload, label_values
 from assetgrade.store.requests import close_label_request
 from assetgrade.store.schema import (
     Asset,
@@ -198,8 +198,12 @@ def add_review(
     as they are: the asset still has no human grade. ``based_on_prediction_id`` must name a
     prediction of this asset (else ValidationError). A defect box needs the ``evidence_id`` of an
     image of this asset and must lie within it (its stored ``width``/``height``, 1 px of rounding;
-    no negative coordinates): else a ValidationError naming ``defects[i].box``.
+    no negative coordinates): else a ValidationError naming ``defects[i].box``. A text holding a NUL
+    character (the note, the reviewer, a defect's severity...) is a ValidationError naming it, on both stores.
     """
+    for name, part in (("reviewer", reviewer), ("grade", grade), ("defects", list(defects)), ("note", note),
+                       ("based_on_prediction_id", based_on_prediction_id), ("status", status)):
+        check_storable(part, name)  # a NUL: PostgreSQL refused the review, SQLite stored it
     if session.new or session.dirty or session.deleted:
         session.flush()  # below, rows are written with Core statements: pending ORM changes go first
     asset = get_asset(session, asset_id)
