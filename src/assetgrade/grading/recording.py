@@ -68,11 +68,13 @@ def graded_unchanged(ws: Workspace, records: Sequence[AssetRecord], model_versio
 
 
 def decision_event_payload(r: GradeResult, model_version: str) -> dict[str, Any]:
-    """What a ``grade.decision`` audit event records of a result: inputs hash, versions, grade, decision, why."""
+    """What a ``grade.decision`` audit event records of a result: inputs hash, versions, grade, decision, expected
+    cost and its ``currency`` (None: the grader's costs name none; events written before it have no such key), why."""
     return {"asset_id": r.asset_id, "inputs_sha256": r.versions.get("inputs"), "model_version": model_version,
             "ontology_version": r.versions.get("ontology"), "code_version": r.versions.get("code"),
             "training_manifest": r.versions.get("manifest"), "grade": r.grade, "decision": r.decision,
-            "conformal_set": list(r.conformal_set), "expected_cost": r.expected_cost, "reasons": list(r.reasons)}
+            "conformal_set": list(r.conformal_set), "expected_cost": r.expected_cost, "currency": r.currency,
+            "reasons": list(r.reasons)}
 
 
 def record_grades(ws: Workspace, results: Sequence[GradeResult], *, model_version: str,

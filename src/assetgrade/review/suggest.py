@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,9 @@ class LabelSuggestion:
     margin: float
     """Probability of the best grade minus the second best (small: the grader hesitates)."""
     expected_cost: float
+    currency: str | None = field(default=None, kw_only=True)
+    """What ``expected_cost`` is in: the ``currency`` of the cost settings the grader decided with (None: they name
+    none). Keyword-only, so that it sits beside ``expected_cost`` in :meth:`as_dict`."""
     chosen_by: str
     """The strategy (for ``budget_switch``: the part in charge, typiclust or uncertain_coreset)."""
 
@@ -159,7 +162,8 @@ def suggest_labels(
         out.append(LabelSuggestion(rank=rank, asset_id=res.asset_id, predicted_grade=res.grade,
                                    confidence=float(res.probabilities.get(res.grade, 0.0)),
                                    margin=float(s[0] - s[1]) if len(s) > 1 else 1.0,
-                                   expected_cost=float(res.expected_cost), chosen_by=str(chosen_by)))
+                                   expected_cost=float(res.expected_cost), currency=res.currency,
+                                   chosen_by=str(chosen_by)))
     return out
 
 
