@@ -24,6 +24,9 @@ def safe_path(base: Path, relative: str, *, where: str) -> Path:
     """``base / relative`` resolved; IngestError when it leaves ``base`` (``..``, absolute path, symlink)."""
     if not relative or not relative.strip():
         raise IngestError("path is empty", where=where)
+    if "\x00" in relative:  # no file name holds one; the OS calls below raised ValueError, stopping the whole run
+        raise IngestError(f"path {relative!r} holds the NUL character U+0000, which no file name can hold",
+                          where=where)
     root = base.resolve()
     candidate = Path(relative)
     if candidate.is_absolute():

@@ -117,3 +117,14 @@ def test_a_manifest_with_nul_texts_reports_those_rows_and_ingests_the_rest(store
         doc = stored["a-7"]  # a document holding a NUL byte is no text: kept as it is, a blob
         assert doc.text is None and doc.blob_sha is not None
         assert store_ws.blobs.get_bytes(doc.blob_sha) == b"page one\x00page two"
+
+
+def test_a_path_holding_a_nul_is_an_error_on_its_row_not_a_crash(store_ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("bearing noisy\n")
+    m = tmp_path / "m.jsonl"
+    m.write_text("\n".join(json.dumps(r) for r in [{"asset_id": "a-1", "kind": "log", "path": f"a{NUL}.txt"},
+                                                   {"asset_id": "a-2", "kind": "log", "path": "a.txt"}]) + "\n")
+    rep = Ingestor(store_ws, kind="manifest", source="m").run(manifest_items(m))  # was ValueError: embedded null byte
+    [err] = rep.errors
+    assert (err.row, err.field) == (1, "path") and "U+0000" in err.reason
+    assert rep.added["evidence"] == 1
