@@ -12,7 +12,7 @@ import base64
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +26,10 @@ from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
 if TYPE_CHECKING:
     from assetgrade.grader import Grader
 
-__all__ = ["MAX_HEATMAP_SIDE", "REPORT_TEXT_SHOWN", "heatmap_png", "heatmap_size", "highlight_spans", "image_heatmap",
-           "render_report", "write_report"]
+__all__ = ["MAX_HEATMAP_SIDE", "REPORT_FINDINGS_SHOWN", "REPORT_SHOWN", "REPORT_TEXT_SHOWN", "heatmap_png",
+           "heatmap_size", "highlight_spans", "image_heatmap", "render_report", "write_report"]
 
+_Item = TypeVar("_Item", ImageRef, LogEntry, SeriesRef)
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 REPORT_TEXT_SHOWN = 4000
@@ -36,17 +37,35 @@ REPORT_TEXT_SHOWN = 4000
 (as the review UI's asset page does, ``assetgrade.web.page.TEXT_SHOWN``), and says how many characters and
 highlighted spans are not in it: a static file has no "show all", and a 1 MB note made a 1.2 MB report."""
 _CUT_SLACK = 80
+REPORT_SHOWN: dict[str, int] = {"image": 24, "log": 200, "series": 6}
+"""The report shows at most this many images, log entries and series of an asset (the review UI's asset page
+reads and draws as many, ``assetgrade.web.page.SHOWN``; the web layer is above this one, so the figures are
+repeated here): those a finding names first, then the rest, log entries newest first (undated ones last), images
+and series in the record's order. It says how many more there are ("N more images not in this report"): an
+asset with thousands of photos had each decoded, drawn and embedded."""
+REPORT_FINDINGS_SHOWN = 8
+"""Findings listed under an image or a series; then "… N more findings"."""
 _FINDINGS_LISTED = 20
 """Distinct findings (summary and status, each with its count) listed beside a log entry."""
 
-_CONTROL_PICTURES = {c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
+_INVISIBLE = [*range(0x80, 0xA0), 0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202E), 0x2060,
+              *range(0x2066, 0x206A), 0xFEFF]
+_CONTROL_PICTURES: dict[int, int | str] = {
+    **{c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"}, 0x7F: 0x2421,
+    **{c: f"\u27e8U+{c:04X}\u27e9" for c in _INVISIBLE}}
 """C0 control characters (but tab and line breaks) and DEL as their Unicode pictures (U+2400 ...): a browser drops
-a NUL from the page's text and shows U+FFFD for it in an attribute, so 'pump-7\\x00x' read 'pump-7x'."""
+a NUL from the page's text and shows U+FFFD for it in an attribute, so 'pump-7\\x00x' read 'pump-7x'. C1 controls
+(U+0080 ... U+009F), zero-width characters (U+200B ... U+200D, U+2060, U+FEFF) and bidi marks, embeddings and
+isolates (U+061C, U+200E, U+200F, U+202A ... U+202D, U+2066 ... U+2069), which have no picture, as their code point
+in angle brackets ('⟨U+200B⟩'): 'pump\\u200b7' looked like 'pump7'. The right-to-left override U+202E is left to
+``<bdi>``, which keeps it from reversing what follows (the report's title adds FSI ... PDI as character references,
+which this does not touch)."""
 
 
 def _visible(value: Any) -> Any:
-    """``value`` with control characters as their pictures, one for one (the report's ``finalize``: every text
-    written into the page goes through it; markup stays markup, since no control character is HTML)."""
+    """``value`` with invisible characters made visible (:data:`_CONTROL_PICTURES`; the report's ``finalize``: every
+    text written into the page goes through it, after the highlights are placed; markup stays markup, since no such
+    character is HTML and what replaces them holds no markup either)."""
     from markupsafe import Markup
 
     if isinstance(value, Markup):
@@ -348,10 +367,12 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
     images: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
+    hidden: dict[str, int] = {}
     if record is not None:
         vision = grader.extractors_.get("vision") if grader is not None else None
         vfind = ev["vision"].findings if "vision" in ev else ()
-        for ref in record.images:
+        named = {f.evidence_id for f in vfind}
+        for ref in _first(record.images, named, REPORT_SHOWN["image"], hidden, "image"):
             mine = [f for f in vfind if f.evidence_id == ref.evidence_id]
             boxes = [f.region for f in mine if f.region is not None]
             try:
@@ -362,11 +383,14 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
                 images.append({"id": ref.evidence_id, "png": None, "what": "could not render", "error": str(exc),
                                "findings": mine})
         tfind = ev["text"].findings if "text" in ev else ()
-        for entry in record.logs:
+        named = {f.evidence_id for f in tfind}
+        newest = sorted(record.logs, key=lambda e: (e.date is None, -e.date.timestamp() if e.date else 0.0))
+        for entry in _first(newest, named, REPORT_SHOWN["log"], hidden, "log"):
             mine = [f for f in tfind if f.evidence_id == entry.evidence_id]
             logs.append(_log_row(entry, mine))
         sfind = ev["sensors"].findings if "sensors" in ev else ()
-        for sref in record.series:
+        named = {f.evidence_id for f in sfind}
+        for sref in _first(record.series, named, REPORT_SHOWN["series"], hidden, "series"):
             mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
             png, why = _series_b64(sref, mine)
             series.append({"id": sref.evidence_id, "png": png, "why": why, "findings": mine})
@@ -375,10 +399,27 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
     env.filters["bdi"] = _bdi
     return env.get_template("report.html").render(
         r=result, images=images, logs=logs, series=series, bars=_bars_b64(result), evidence=result.evidence,
+        hidden=hidden, findings_shown=REPORT_FINDINGS_SHOWN,
         heat_scale=(_scale_b64() if any(im.get("heat") for im in images) else None),
         metrics=(grader.metrics_ if grader is not None else None),
         cost_unit=cost_unit(currency if currency is not None else getattr(grader, "currency_", None)),
     )
+
+
+def _first(items: Sequence[_Item], named: set[str | None], limit: int, hidden: dict[str, int], kind: str
+           ) -> list[_Item]:
+    """The first ``limit`` of ``items``: those whose evidence id is in ``named`` (a finding names them) first, each
+    group in the order given; how many are left off goes into ``hidden[kind]``.
+
+    Examples
+    --------
+    >>> left: dict[str, int] = {}
+    >>> [e.evidence_id for e in _first([LogEntry(i, "") for i in "abcd"], {"c"}, 2, left, "log")], left
+    (['c', 'a'], {'log': 2})
+    """
+    ordered = [i for i in items if i.evidence_id in named] + [i for i in items if i.evidence_id not in named]
+    hidden[kind] = len(ordered) - min(len(ordered), limit)
+    return ordered[:limit]
 
 
 def _log_row(entry: LogEntry, findings: Sequence[Finding]) -> dict[str, Any]:
