@@ -140,6 +140,23 @@ class SensorExtractor:
         self.rul_settings = dict(rul_settings or {})
         self.rul_model = rul_model
         self.seed = seed
+        self._check_rul_settings()
+
+    def _check_rul_settings(self) -> None:
+        """The RUL model :meth:`fit_rul` will build, built now, so a bad ``rul_settings`` entry is named when the
+        extractor is made (``config check``), not after the other modalities have trained."""
+        import inspect
+
+        try:
+            RulModel(seed=self.seed, **self.rul_settings)
+        except TypeError as exc:
+            known = sorted(set(inspect.signature(RulModel.__init__).parameters) - {"self", "seed"})
+            raise ValidationError(f"bad rul_settings {sorted(self.rul_settings)}: {exc}; known keys: {known}",
+                                  where="SensorExtractor.rul_settings") from exc
+        except ValidationError as exc:
+            name = str(exc.where).removeprefix("RulModel.")
+            where = "SensorExtractor.seed" if name == "seed" else f"SensorExtractor.rul_settings.{name}"
+            raise ValidationError(exc.reason, where=where) from exc
 
     # -- helpers --------------------------------------------------------------------------------
     def use_memo(self, memo: SeriesMemo | None) -> Self:

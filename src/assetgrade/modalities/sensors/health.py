@@ -21,6 +21,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import numbers
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -32,6 +34,7 @@ from assetgrade.errors import ValidationError
 from assetgrade.modalities.sensors.features import RegimeNormalizer, rolling_features
 from assetgrade.modalities.sensors.timing import row_time
 from assetgrade.modalities.sensors.validate import check_series
+from assetgrade.seeds import SEED_MAX
 
 __all__ = [
     "HEALTH_CHANNEL",
@@ -211,6 +214,47 @@ class RulModel:
         self.n_folds = n_folds
         self.seed = seed
         self.n_jobs = n_jobs
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Every setting of the right type and range (a workspace's ``rul_settings`` come from YAML: a quoted
+        ``"30"`` window or the text ``"true"`` went on unchecked, and any non-empty text counted as true)."""
+        def fail(name: str, allowed: str) -> ValidationError:
+            return ValidationError(f"{name}={getattr(self, name)!r}; allowed: {allowed}", where=f"RulModel.{name}")
+
+        def integer(v: object) -> bool:
+            return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+
+        def real(v: object) -> bool:
+            return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_) and math.isfinite(float(v))
+
+        def names(v: object) -> bool:
+            return v is None or (isinstance(v, Sequence) and not isinstance(v, str)
+                                 and all(isinstance(x, str) and x for x in v))
+
+        if not (real(self.cap) and float(self.cap) > 0):
+            raise fail("cap", "a finite number > 0")
+        if not (real(self.coverage) and 0 < float(self.coverage) < 1):
+            raise fail("coverage", "a number in (0, 1)")
+        if not (real(self.learning_rate) and float(self.learning_rate) > 0):
+            raise fail("learning_rate", "a finite number > 0")
+        for name, low in (("window", 1), ("n_estimators", 1), ("num_leaves", 2), ("n_bins", 1), ("n_folds", 2),
+                          ("seed", 0)):
+            if not (integer(getattr(self, name)) and int(getattr(self, name)) >= low):
+                raise fail(name, f"a whole number >= {low}")
+        if int(self.seed) > SEED_MAX:
+            raise fail("seed", f"a whole number in [0, {SEED_MAX}]")
+        if not (integer(self.n_jobs) and (int(self.n_jobs) >= 1 or int(self.n_jobs) == -1)):
+            raise fail("n_jobs", "a whole number >= 1, or -1 for every core")
+        if not (self.n_regimes is None or (integer(self.n_regimes) and int(self.n_regimes) >= 1)):
+            raise fail("n_regimes", "a whole number >= 1, or none to find them")
+        if not all(integer(w) and int(w) >= 1 for w in self.slope_windows):
+            raise fail("slope_windows", "whole numbers >= 1")
+        if not isinstance(self.full_stats, bool | np.bool_):
+            raise fail("full_stats", "true or false")
+        for name in ("settings", "channels"):
+            if not names(getattr(self, name)):
+                raise fail(name, "a list of column names, or none")
 
     # -- features -------------------------------------------------------------------------------
     def _checked(self, frame: pd.DataFrame, name: str, channels: Sequence[str]) -> pd.DataFrame:
