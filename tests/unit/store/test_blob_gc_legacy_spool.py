@@ -12,32 +12,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from tests.unit.store.spool_support import DAY, HOUR, make_old, object_store
 
 from assetgrade.store.blob_gc import collect_blob_garbage
 from assetgrade.store.blobs import BlobStore
-
-DAY = 24 * 3600.0
-HOUR = 3600.0
-
-
-def _make_old(path: Path, seconds: float = 3 * DAY) -> None:
-    stamp = time.time() - seconds
-    os.utime(path, (stamp, stamp))
-
-
-@pytest.fixture
-def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system temp folder of this test: its own, so other processes' files never count."""
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
-def _object_store() -> BlobStore:
-    store = BlobStore(f"memory://legacy-spool-{uuid.uuid4().hex}")
-    assert not store.is_local
-    return store
 
 
 def _old_versions_copy(data: bytes = b"x" * 1000) -> Path:
@@ -49,11 +27,11 @@ def _old_versions_copy(data: bytes = b"x" * 1000) -> Path:
 
 
 def test_an_old_versions_spool_copy_is_collected_once_older_than_the_grace_period(system_tmp: Path) -> None:
-    store = _object_store()
+    store = object_store("legacy-spool")
     left = _old_versions_copy()
     assert left.parent == system_tmp
     assert collect_blob_garbage(store, set(), grace_s=HOUR).stale_tmp == 0 and left.exists()  # young: kept
-    _make_old(left)
+    make_old(left)
     dry = collect_blob_garbage(store, set(), grace_s=HOUR, dry_run=True)
     assert dry.stale_tmp == 1 and left.exists()
     rep = collect_blob_garbage(store, set(), grace_s=HOUR)
@@ -64,9 +42,9 @@ def test_an_old_versions_spool_copy_is_collected_once_older_than_the_grace_perio
 def test_a_copy_written_to_between_the_age_check_and_the_delete_is_put_back(
         system_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # an old version's ingest still writing its copy: it writes just after the collection read the copy's age
-    store = _object_store()
+    store = object_store("legacy-spool")
     left = _old_versions_copy(b"first part")
-    _make_old(left)
+    make_old(left)
     rename = os.rename
     writes: list[Path] = []
 
@@ -86,9 +64,9 @@ def test_a_copy_written_to_between_the_age_check_and_the_delete_is_put_back(
 
 
 def test_a_copy_a_killed_collection_left_aside_is_settled(system_tmp: Path) -> None:
-    store = _object_store()
+    store = object_store("legacy-spool")
     old, young = _old_versions_copy(b"old"), _old_versions_copy(b"young")
-    _make_old(old)
+    make_old(old)
     aside = {p: p.with_name(f"{p.name}.{uuid.uuid4().hex}.gc-trash") for p in (old, young)}
     for p, trash in aside.items():
         p.rename(trash)
@@ -101,7 +79,7 @@ def test_a_copy_a_killed_collection_left_aside_is_settled(system_tmp: Path) -> N
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="giving a file to another user needs root")
 def test_another_users_copy_and_links_are_left_alone(system_tmp: Path, tmp_path: Path) -> None:
     # the system temp folder is shared: a collection run as root must not delete another user's ingest files
-    store = _object_store()
+    store = object_store("legacy-spool")
     theirs = _old_versions_copy()
     os.chown(theirs, 54321, 54321)
     target = tmp_path / "precious.bin"
@@ -109,7 +87,7 @@ def test_another_users_copy_and_links_are_left_alone(system_tmp: Path, tmp_path:
     link = system_tmp / "assetgrade-blob-link.part"
     link.symlink_to(target)
     for p in (theirs, target):
-        _make_old(p)
+        make_old(p)
     os.utime(link, (time.time() - 3 * DAY,) * 2, follow_symlinks=False)
     rep = collect_blob_garbage(store, set(), grace_s=HOUR)
     assert rep.stale_tmp == 0 and rep.failed == 0
@@ -119,6 +97,6 @@ def test_another_users_copy_and_links_are_left_alone(system_tmp: Path, tmp_path:
 def test_a_local_store_leaves_the_system_temp_folder_alone(system_tmp: Path, tmp_path: Path) -> None:
     # only an object store spooled there; a local store's collection is about its own tmp/
     left = _old_versions_copy()
-    _make_old(left)
+    make_old(left)
     assert collect_blob_garbage(BlobStore(tmp_path / "blobs"), set(), grace_s=HOUR).stale_tmp == 0
     assert left.exists()

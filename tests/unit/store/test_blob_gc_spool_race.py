@@ -6,47 +6,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fsspec.implementations.local import LocalFileSystem
+from tests.unit.store.spool_support import DAY, HOUR, make_old, object_store
 
 from assetgrade.store.blob_gc import collect_blob_garbage
 from assetgrade.store.blobs import SPOOL_PREFIX, BlobStore, system_spool_dir
 
-DAY = 24 * 3600.0
-HOUR = 3600.0
-
-
-def _make_old(path: Path | str, seconds: float = 3 * DAY) -> None:
-    stamp = time.time() - seconds
-    os.utime(path, (stamp, stamp))
-
-
-@pytest.fixture
-def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system temp folder of this test: its own, so other processes' files never count."""
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
-def _object_store() -> BlobStore:
-    store = BlobStore(f"memory://spool-{uuid.uuid4().hex}")
-    assert not store.is_local
-    return store
-
-
 # -- spool copies -----------------------------------------------------------------------------------
 
 def test_an_object_stores_spool_lies_in_a_known_folder_under_a_prefix(system_tmp: Path) -> None:
-    store = _object_store()
+    store = object_store("spool")
     spooled = store.spool(__import__("io").BytesIO(b"a large photo"))
     try:
         assert spooled.path.parent == system_spool_dir() == system_tmp / f"assetgrade-spool-{os.getuid()}"
@@ -63,14 +37,14 @@ def test_the_spool_of_a_killed_ingest_is_removed_by_the_collection(system_tmp: P
               "s = BlobStore(sys.argv[1]).spool(io.BytesIO(b'x' * 1000))\n"
               "print(s.path, flush=True)\n"
               "os.kill(os.getpid(), signal.SIGKILL)\n")
-    store = _object_store()
+    store = object_store("spool")
     done = subprocess.run([sys.executable, "-c", script, store.url], capture_output=True, text=True,
                           env={**os.environ, "TMPDIR": str(system_tmp)}, check=False)
     assert done.returncode == -9, done.stderr
     left = Path(done.stdout.strip())
     assert left.exists() and left.parent == system_spool_dir()
     assert collect_blob_garbage(store, set(), grace_s=HOUR).stale_tmp == 0 and left.exists()  # young: kept
-    _make_old(left)
+    make_old(left)
     dry = collect_blob_garbage(store, set(), grace_s=HOUR, dry_run=True)
     assert dry.stale_tmp == 1 and left.exists()
     assert collect_blob_garbage(store, set(), grace_s=HOUR).stale_tmp == 1
@@ -80,9 +54,9 @@ def test_the_spool_of_a_killed_ingest_is_removed_by_the_collection(system_tmp: P
 def test_a_spool_in_use_is_never_removed_however_old(system_tmp: Path, tmp_path: Path) -> None:
     import io
 
-    for store in (_object_store(), BlobStore(tmp_path / "local")):
+    for store in (object_store("spool"), BlobStore(tmp_path / "local")):
         spooled = store.spool(io.BytesIO(b"validated while the collection runs"))
-        _make_old(spooled.path, 30 * DAY)  # e.g. a slow upload of a huge file
+        make_old(spooled.path, 30 * DAY)  # e.g. a slow upload of a huge file
         rep = collect_blob_garbage(store, set(), grace_s=HOUR, force=True)
         assert rep.stale_tmp == 0 and spooled.path.exists(), store
         assert store.put_spool(spooled) == spooled.sha and store.exists(spooled.sha)  # the ingest goes on
@@ -90,13 +64,13 @@ def test_a_spool_in_use_is_never_removed_however_old(system_tmp: Path, tmp_path:
 
 
 def test_other_files_in_the_system_temp_folder_are_left_alone(system_tmp: Path) -> None:
-    store = _object_store()
+    store = object_store("spool")
     system_spool_dir().mkdir(parents=True, exist_ok=True)
     strangers = [system_tmp / "someone-else.part", system_tmp / f"{SPOOL_PREFIX}outside.part",
                  system_spool_dir() / "not-ours.txt"]
     for p in strangers:
         p.write_bytes(b"not ours")
-        _make_old(p)
+        make_old(p)
     assert collect_blob_garbage(store, set(), grace_s=HOUR).stale_tmp == 0
     assert all(p.exists() for p in strangers)
 
@@ -137,7 +111,7 @@ def test_an_ingest_reusing_the_blob_just_before_the_collection_deletes_it_keeps_
     store = BlobStore(tmp_path / "blobs")
     data = b"an orphan an ingest picks up again"
     sha = store.put_bytes(data)
-    _make_old(store.path_for(sha))
+    make_old(store.path_for(sha))
     reused: list[str] = []
     # after the collection's last age check, before its delete: the ingest finds the blob and refreshes it
     store.fs = _Interleaved(sha, ("rm_file", "mv"), lambda: reused.append(store.put_bytes(data)))
@@ -152,7 +126,7 @@ def test_an_ingest_finding_the_blob_as_the_collection_deletes_it_writes_it_again
     store = BlobStore(tmp_path / "blobs")
     data = b"an orphan an ingest picks up again"
     sha = store.put_bytes(data)
-    _make_old(store.path_for(sha))
+    make_old(store.path_for(sha))
     collected: list[int] = []
 
     def collect() -> None:  # a whole collection, run by another process between the ingest's look and its refresh
@@ -171,7 +145,7 @@ def test_a_spooled_ingest_finding_the_blob_as_the_collection_deletes_it_writes_i
     store = BlobStore(tmp_path / "blobs")
     data = b"a large photo, spooled" * 100
     sha = store.put_bytes(data)
-    _make_old(store.path_for(sha))
+    make_old(store.path_for(sha))
     spooled = store.spool(io.BytesIO(data))
 
     def collect() -> None:
@@ -189,7 +163,7 @@ def test_a_blob_left_in_the_trash_by_a_killed_collection_comes_back_when_named(t
     trash = Path(store.root) / "tmp"
     trash.mkdir(exist_ok=True)
     for sha in (named, orphan):
-        _make_old(store.path_for(sha))
+        make_old(store.path_for(sha))
         Path(store.path_for(sha)).rename(trash / f"{sha}.{uuid.uuid4().hex}.gc-trash")
     rep = collect_blob_garbage(store, {named}, grace_s=HOUR)
     assert store.exists(named) and not store.exists(orphan)

@@ -10,20 +10,18 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from tests.unit.store.spool_support import DAY, HOUR
 
 from assetgrade.store.blob_gc import collect_blob_garbage
 from assetgrade.store.blobs import SPOOL_PREFIX, BlobStore, system_spool_dir
 
 resource = pytest.importorskip("resource")  # POSIX only
 
-DAY = 24 * 3600.0
-HOUR = 3600.0
 LIMIT = 64  # open files; the copies in flight below are well over it
 
 
@@ -35,14 +33,6 @@ def _run(script: str, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]
 _LOWER = ("import resource, sys\n"
           "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
           "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), hard))\n")
-
-
-@pytest.fixture
-def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def test_a_row_group_of_more_large_files_than_the_open_file_limit_is_ingested(tmp_path: Path) -> None:
