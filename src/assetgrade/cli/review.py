@@ -53,6 +53,7 @@ def suggest(
     """
     from rich.table import Table
 
+    from assetgrade.decision.costs import cost_unit
     from assetgrade.errors import ValidationError
     from assetgrade.review.suggest import label_round
 
@@ -75,7 +76,8 @@ def suggest(
         return
     table = Table(title=f"Label next ({strategy}, {n_labeled} of {rnd.assets} assets labelled; "
                   f"chosen by {rows[0].chosen_by})")
-    for col in ("#", "asset", "grader says", "confidence", "margin", "expected cost"):
+    # one grader decided every row, so they share its currency (that of the costs it was trained with)
+    for col in ("#", "asset", "grader says", "confidence", "margin", f"expected cost ({cost_unit(rows[0].currency)})"):
         table.add_column(col, justify="right" if col not in ("asset", "grader says") else "left")
     for r in rows:
         table.add_row(str(r.rank), r.asset_id, r.predicted_grade, f"{r.confidence:.2f}", f"{r.margin:.2f}",
