@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
+from assetgrade.store.repository import unstorable_text
+
 __all__ = ["SQL_INT_MAX", "ErrorOut", "JsonObject", "UtcDatetime"]
 
 
@@ -19,22 +21,9 @@ def _as_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
-def _bad_text(text: str) -> str | None:
-    """Why ``text`` cannot be stored and sent back as JSON text, or None when it can.
-
-    >>> _bad_text("rust at the flange") is None
-    True
-    >>> _bad_text("rust" + chr(0))
-    'holds the NUL character U+0000 at position 4, which text in the store cannot hold (PostgreSQL refuses it)'
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"holds a lone surrogate \\u{ord(text[exc.start]):04x}, which is not text UTF-8 can carry"
-    if "\x00" in text:
-        return (f"holds the NUL character U+0000 at position {text.index(chr(0))}, which text in the store cannot"
-                " hold (PostgreSQL refuses it)")
-    return None
+_bad_text = unstorable_text
+"""Why a text cannot be stored and sent back as JSON text (a NUL, a lone surrogate), or None: the store's own rule,
+so a request body and a direct write are refused alike (``rest.schemas`` re-exports this name)."""
 
 
 def _finite_json(value: Any, path: str = "") -> Any:
