@@ -43,6 +43,7 @@ from assetgrade.modalities.sensors.rul_evidence import (
     rul_column,
     rul_input,
 )
+from assetgrade.modalities.sensors.settings import check_settings
 from assetgrade.modalities.sensors.timing import row_step
 from assetgrade.modalities.sensors.validate import check_series, nearly_constant
 from assetgrade.store.records import AssetRecord, SeriesRef
@@ -121,15 +122,12 @@ class SensorExtractor:
                                    or not all(isinstance(g, str) and g for g in grades)):
             raise ValidationError(f"grades={grades!r}; allowed: two or more distinct names, best first",
                                   where="SensorExtractor.grades")
-        if grades is not None and grade_map is not None and tuple(grade_map.grades) != tuple(grades):
-            raise ValidationError(f"grade_map grades {list(grade_map.grades)} differ from grades={list(grades)}",
-                                  where="SensorExtractor.grade_map")
         self.grades = tuple(grades) if grades is not None else None
         if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
             raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="SensorExtractor.C")
         self.C = C
         self.window = window
-        self.slope_windows = tuple(slope_windows)
+        self.slope_windows = slope_windows
         self.recent_window = recent_window
         self.n_bands = n_bands
         self.z_threshold = z_threshold
@@ -137,9 +135,11 @@ class SensorExtractor:
         self.min_length = min_length
         self.time_unit = time_unit
         self.grade_map = grade_map
-        self.rul_settings = dict(rul_settings or {})
         self.rul_model = rul_model
         self.seed = seed
+        check_settings(self, rul_settings)  # a file's quoted "30" or negative window used to fail inside extract
+        self.slope_windows = tuple(slope_windows)
+        self.rul_settings = dict(rul_settings or {})
         self._check_rul_settings()
 
     def _check_rul_settings(self) -> None:
