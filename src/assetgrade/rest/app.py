@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assetgrade.errors import AssetgradeError
 from assetgrade.rest.auth import TokenCache
 from assetgrade.rest.deps import AppState, current_principal
 from assetgrade.rest.errors import install_error_handlers, path_redactor
@@ -101,6 +102,8 @@ def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[N
         import assetgrade.ingest.images  # noqa: F401  (image checks: imported now, not on the first upload)
 
         Image.init()  # Pillow registers its format plugins on first use otherwise (~0.3 s in a request)
+        with suppress(AssetgradeError):  # a bad ontology is named by the requests that need it, as before
+            app.state.assetgrade.ontology()  # ~1 s: the queue and prediction routes name the costs' currency with it
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         app.state.assetgrade.close()
