@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.text_assets import seed_text_assets
+from tests.text_assets import CHF, seed_text_assets
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -76,7 +76,7 @@ def test_grade_and_explain_show_the_currency_the_grader_was_trained_with(tmp_pat
     with Workspace.init(path) as ws:
         seed_text_assets(ws)
     cfg = path / "assetgrade.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "costs:\n  currency: CHF\n", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + CHF, encoding="utf-8")
     run = CliRunner().invoke
     app = build_app()
     res = run(app, ["train", "-w", str(path), "--extractors", "text", "--folds", "2"])

@@ -8,12 +8,11 @@ chain hashes each payload as it was written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
-from tests.text_assets import LOGS, seed_text_assets
+from tests.text_assets import train_text_workspace
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -21,27 +20,13 @@ from assetgrade.grading.recording import decision_event_payload
 from assetgrade.result import GradeResult
 from assetgrade.review.suggest import LabelRound, LabelSuggestion
 from assetgrade.store.audit import append_event, list_events, verify_chain
-from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence
 from assetgrade.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def chf_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace whose costs say CHF, a text grader trained by ``assetgrade train``, and four unlabelled assets."""
-    path = tmp_path_factory.mktemp("chf") / "ws"
-    with Workspace.init(path) as ws:
-        seed_text_assets(ws)
-    cfg = path / "assetgrade.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "costs:\n  currency: CHF\n", encoding="utf-8")
-    res = CliRunner().invoke(build_app(), ["train", "-w", str(path), "--extractors", "text", "--folds", "2"])
-    assert res.exit_code == 0, res.output
-    with Workspace.open(path) as ws, ws.session() as s:
-        for i in range(4):
-            aid, text = f"new-{i}", f"{LOGS['AC'[i % 2]]} Later visit {i}."
-            add_asset(s, aid, asset_type="pump")
-            add_evidence(s, asset_id=aid, kind="log", sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                         evidence_id=f"{aid}/log", provenance=ProvenanceInfo(source="cmms"))
-    return path
+    return train_text_workspace(tmp_path_factory.mktemp("chf") / "ws", unlabelled=4)
 
 
 def test_review_suggest_json_names_the_currency_beside_each_expected_cost(chf_workspace: Path) -> None:

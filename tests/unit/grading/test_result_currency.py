@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tests.text_assets import seed_text_assets
+from tests.text_assets import train_text_workspace
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -53,16 +53,8 @@ def test_a_payload_stored_before_the_field_reads_as_no_currency() -> None:
 
 def test_grade_json_carries_the_currency_the_grader_was_trained_with(tmp_path: Path) -> None:
     """A real text Grader trained by ``assetgrade train`` on a workspace whose costs say CHF."""
-    path = tmp_path / "ws"
-    with Workspace.init(path) as ws:
-        seed_text_assets(ws)
-    cfg = path / "assetgrade.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "costs:\n  currency: CHF\n", encoding="utf-8")
-    run = CliRunner().invoke
-    app = build_app()
-    res = run(app, ["train", "-w", str(path), "--extractors", "text", "--folds", "2"])
-    assert res.exit_code == 0, res.output
-    res = run(app, ["grade", "--all", "-w", str(path), "--json"])
+    path = train_text_workspace(tmp_path / "ws")
+    res = CliRunner().invoke(build_app(), ["grade", "--all", "-w", str(path), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert len(out) == 16 and {r["currency"] for r in out} == {"CHF"}, out[0]
