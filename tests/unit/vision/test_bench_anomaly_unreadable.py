@@ -21,9 +21,9 @@ def _neu(root: Path, rng: np.random.Generator, n: int = 6) -> None:
     write_neu_copy(root, rng, n)
 
 
-def _cut_after_scoring(path: Path) -> Callable[..., Any]:
-    """PatchCore's real ``score``, and the file at ``path`` cut once the test images have been scored (the second
-    call: the first scores the threshold images): the file is damaged between the scoring and the step that
+def _cut_after_scoring(*paths: Path) -> Callable[..., Any]:
+    """PatchCore's real ``score``, and the files at ``paths`` cut once the test images have been scored (the second
+    call: the first scores the threshold images): the files are damaged between the scoring and the step that
     reads the defective images again (peak in box, overlays)."""
     real = PatchCore.score
     calls: list[int] = []
@@ -32,7 +32,8 @@ def _cut_after_scoring(path: Path) -> Callable[..., Any]:
         out = real(self, *args, **kwargs)
         calls.append(1)
         if len(calls) == 2:
-            cut(path)
+            for path in paths:
+                cut(path)
         return out
 
     return score
@@ -73,19 +74,8 @@ def test_no_defective_image_left_after_scoring_stops_naming_one(
 
     root = tmp_path / "neu-det"
     _neu(root, rng, n=5)
-    real = PatchCore.score
-    calls: list[int] = []
-
-    def score(self: PatchCore, *args: Any, **kwargs: Any) -> Any:
-        out = real(self, *args, **kwargs)
-        calls.append(1)
-        if len(calls) == 2:
-            for f in sorted((root / "images").rglob("*.jpg")):
-                if f.parent.name != "patches":
-                    cut(f)
-        return out
-
-    monkeypatch.setattr(PatchCore, "score", score)
+    defective = [f for f in sorted((root / "images").rglob("*.jpg")) if f.parent.name != "patches"]
+    monkeypatch.setattr(PatchCore, "score", _cut_after_scoring(*defective))
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
                              cache_dir=tmp_path / "cache", progress=False)
     with pytest.raises(ValidationError, match=r"no readable defective image \(25 unreadable, e\.g\. image crazing_1 "
