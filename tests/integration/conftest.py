@@ -4,15 +4,19 @@ of a workspace with a trained grader."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from assetgrade.modalities.base import Finding
 from assetgrade.rest import RestSettings, create_app, create_token
 from assetgrade.rest.demo import DemoAsset, seed_demo
+from assetgrade.result import GradeResult, ModalityEvidence
+from assetgrade.store.results import add_prediction
 from assetgrade.workspace import Workspace
 
 SMALL_LIMITS = RestSettings(max_json_bytes=64 * 1024, max_upload_bytes=256 * 1024, token_cache_s=0.0,
@@ -41,6 +45,18 @@ class RestEnv:
         assert r.status_code == 303, r.text
         self.client.headers["Origin"] = str(self.client.base_url).rstrip("/")
         return self.client
+
+
+def add_text_prediction(s: Session, asset_id: str, evidence_id: str, spans: Sequence[tuple[int, int]]) -> None:
+    """A review-decision prediction (B, 0.6) for ``asset_id`` whose text evidence finds a leak at each of ``spans``
+    of the log entry ``evidence_id``: what the asset page highlights."""
+    findings = tuple(Finding(modality="text", summary="leak", defect="leak", span=sp, evidence_id=evidence_id)
+                     for sp in spans)
+    add_prediction(s, asset_id, model_version="m1", grade="B", distribution={"A": 0.4, "B": 0.6},
+                   conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
+                       asset_id=asset_id, probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
+                       coverage=0.9, expected_cost=0.6, decision="review",
+                       evidence=(ModalityEvidence("text", True, None, findings),)).to_dict())
 
 
 def make_env(path: Path, n_assets: int) -> RestEnv:

@@ -9,15 +9,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from assetgrade.modalities.base import Finding
 from assetgrade.rest import create_app, create_token
-from assetgrade.result import GradeResult, ModalityEvidence
 from assetgrade.store.repository import add_asset, add_evidence
-from assetgrade.store.results import add_prediction
 from assetgrade.web.page import TEXT_SHOWN, clip_text
 from assetgrade.workspace import Workspace
 
-from .conftest import SMALL_LIMITS
+from .conftest import SMALL_LIMITS, add_text_prediction
 
 # lines long enough that the character cap, not the line cap (TEXT_LINES), cuts the note
 FILLER = "routine check of pump P-7 & valve V-2: no finding <ok>; seal, bearings and coupling as before, no leak.\n"
@@ -46,13 +43,7 @@ def _client(tmp_path: Path, text: str, spans: list[tuple[int, int]]) -> tuple[Wo
                      attributes={"date": "2026-03-01"})
         add_evidence(s, asset_id="pump-7", kind="log", sha256="b" * 64, evidence_id="pump-7/log/2",
                      text="seal replaced, no leak found", attributes={"date": "2026-02-01"})
-        findings = tuple(Finding(modality="text", summary="leak", defect="leak", span=sp, evidence_id="pump-7/log/1&x")
-                         for sp in spans)
-        add_prediction(s, "pump-7", model_version="m1", grade="B", distribution={"A": 0.4, "B": 0.6},
-                       conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
-                           asset_id="pump-7", probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
-                           coverage=0.9, expected_cost=0.6, decision="review",
-                           evidence=(ModalityEvidence("text", True, None, findings),)).to_dict())
+        add_text_prediction(s, "pump-7", "pump-7/log/1&x", spans)
         add_asset(s, "other", asset_type="pump")
     c = TestClient(create_app(ws, SMALL_LIMITS))
     assert c.post("/ui/login", data={"token": token}, follow_redirects=False).status_code == 303

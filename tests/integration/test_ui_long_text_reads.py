@@ -13,15 +13,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from assetgrade.modalities.base import Finding
 from assetgrade.rest import create_app, create_token
-from assetgrade.result import GradeResult, ModalityEvidence
 from assetgrade.store.repository import add_asset, add_evidence
-from assetgrade.store.results import add_prediction
 from assetgrade.web.page import TEXT_LINES, TEXT_SHOWN, text_cut
 from assetgrade.workspace import Workspace
 
-from .conftest import SMALL_LIMITS
+from .conftest import SMALL_LIMITS, add_text_prediction
 
 # multi-byte characters throughout (2, 3 and 4 bytes in UTF-8): the page counts characters, as Python does
 LINE = ("Prüfung Pumpe P-7 — Ventil V-2 geprüft, Dichtung 😀 ok; Kosten 12 € <ok> & weiter, "
@@ -42,13 +39,7 @@ def _seed(ws: Workspace, notes: dict[str, str], spans: list[tuple[int, int]]) ->
         for k, (ev_id, text) in enumerate(notes.items()):
             add_evidence(s, asset_id="long", kind="log", sha256=f"{k:064x}", evidence_id=ev_id, text=text,
                          attributes={"date": "2026-03-01"})
-        findings = tuple(Finding(modality="text", summary="leak", defect="leak", span=sp, evidence_id=NOTE)
-                         for sp in spans)
-        add_prediction(s, "long", model_version="m1", grade="B", distribution={"A": 0.4, "B": 0.6},
-                       conformal_set=["A", "B"], decision="review", expected_cost=0.6, payload=GradeResult(
-                           asset_id="long", probabilities={"A": 0.4, "B": 0.6}, grade="B", conformal_set=("A", "B"),
-                           coverage=0.9, expected_cost=0.6, decision="review",
-                           evidence=(ModalityEvidence("text", True, None, findings),)).to_dict())
+        add_text_prediction(s, "long", NOTE, spans)
     c = TestClient(create_app(ws, SMALL_LIMITS))
     assert c.post("/ui/login", data={"token": token}, follow_redirects=False).status_code == 303
     return c
