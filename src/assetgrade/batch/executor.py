@@ -12,11 +12,17 @@ so an executor is free to run a shard twice after a failure.
   :class:`Divisible` shard, such as the jobs' ``ShardTask``) until the item(s) that kill it are
   found, and each is reported through the shard's ``died``. ``max_restarts`` bounds the deaths
   per call. When the driver dies (even by SIGKILL) its workers notice within about a second and exit.
+  A call opened while another runs in the executor's pool (two generators taken in turns) gets a pool of
+  its own, so stopping one call never ends the other's shards.
 * :class:`RayExecutor` — one Ray task per shard on a local Ray instance it starts (temp and
   session files under ``temp_dir``, which the jobs put inside the workspace) or on a running
   cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``. A task
   whose worker died is run again alone once the tasks in flight are done, and split like the
   local executor's shards when it dies alone; ``max_restarts`` bounds the deaths per call.
+
+A caller that stops taking a call's results early (``break``, an error in its loop body, ``close()`` on the
+generator, or dropping it) ends that call's shards in flight, and ``close()`` on the executor (the end of its
+``with`` block) ends those of every call still open, so no generator's shards outlive their executor.
 
 The halving (:func:`~assetgrade.batch.isolation.isolate`, shared by both executors) and the death budget
 live in :mod:`assetgrade.batch.isolation`.
@@ -31,8 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
@@ -145,8 +152,11 @@ class LocalExecutor:
         self.restarts = 0
         """Broken pools over this executor's life (every ``map_shards`` call together, shared and one-worker pools)."""
         self._pool: ProcessPoolExecutor | None = None
-        self._solo: ProcessPoolExecutor | None = None
-        """The one-worker pool that runs shards alone after a break (kept until it breaks or isolation ends)."""
+        """The executor's pool, kept from one call to the next; a call open while another runs in it gets its own."""
+        self._pool_busy = False
+        """Whether a call open now runs in ``_pool``."""
+        self._open: weakref.WeakSet[Generator[Any, None, None]] = weakref.WeakSet()
+        """The calls' generators not yet collected: ``close()`` closes those still open."""
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers})"
@@ -156,7 +166,7 @@ class LocalExecutor:
                                    initializer=_init_worker, initargs=(os.getpid(), self.initializer))
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the current pool's workers (empty before the first shard runs)."""
+        """Process ids of the executor's pool's workers (empty before the first shard runs)."""
         procs = getattr(self._pool, "_processes", None) or {}
         return [int(p) for p in procs]
 
@@ -177,27 +187,40 @@ class LocalExecutor:
         AssetgradeError says how often the pool broke, which items killed their worker and how many
         shards were left undone.
 
-        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator)
-        or an error of ``fn`` ends the call, and with it the shards in flight: those not started are cancelled
-        and, when any had started, the pool's workers are ended (:meth:`_stop`), so no given-up shard runs on
-        and the next call does not wait behind it.
+        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator,
+        or it drops its last reference to the generator) or an error of ``fn`` ends the call, and with it the
+        shards in flight: those not started are cancelled and, when any had started, the workers of the call's
+        pool are ended (:meth:`_stop`), so no given-up shard runs on and the next call does not wait behind it.
+        The call runs in the executor's pool, or in a pool of its own while another call open at once runs in
+        that one, so it never ends another call's shards. :meth:`close` ends the calls still open.
         """
+        gen = self._map_shards(fn, shards)
+        self._open.add(gen)
+        return gen
+
+    def _map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Generator[R, None, None]:
         pending = dict(enumerate(shards))
         limit = max(1, self.in_flight)
         deaths = WorkerDeaths(self.max_restarts)  # a budget per call, not per executor
         lost: list[tuple[S, str]] = []  # shards that are not Divisible and killed their worker alone
         futures: dict[Future[R], int] = {}
+        shared = not self._pool_busy  # the executor's pool, or (another call runs in that one) a pool of its own
+        self._pool_busy |= shared
+        pool = self._pool if shared else None
+        solo: list[ProcessPoolExecutor] = []  # the one-worker pool that runs shards alone, once a break needs it
         try:
             while pending:
-                if self._pool is None:
-                    self._pool = self._new_pool()
+                if pool is None:
+                    pool = self._new_pool()
+                    if shared:
+                        self._pool = pool
                 queue = deque(pending)
                 futures = {}
                 try:
                     while queue or futures:
                         while queue and len(futures) < limit:
                             i = queue.popleft()
-                            futures[self._pool.submit(fn, pending[i])] = i
+                            futures[pool.submit(fn, pending[i])] = i
                         done, _ = wait(futures, return_when=FIRST_COMPLETED)
                         for fut in done:
                             result = fut.result()
@@ -205,8 +228,10 @@ class LocalExecutor:
                             yield result
                     continue
                 except BrokenProcessPool:
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = None
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+                    if shared:
+                        self._pool = None
                     self.restarts += 1
                 finished = {i: f.result() for f, i in futures.items()
                             if f.done() and not f.cancelled() and f.exception() is None}
@@ -217,27 +242,35 @@ class LocalExecutor:
                 suspects = [i for i in futures.values() if i not in finished]
                 try:
                     for i in suspects:
-                        yield from isolate(partial(self._run_alone, fn), pending[i], deaths, lambda: len(pending),
-                                           lost)
+                        yield from isolate(partial(self._run_alone, fn, solo), pending[i], deaths,
+                                           lambda: len(pending), lost)
                         del pending[i]
                 finally:
-                    self._close_solo()
-        finally:  # the caller stopped early (broke out, its loop body raised, close()) or fn raised
-            self._stop(futures)
+                    for p in solo:
+                        p.shutdown(wait=True, cancel_futures=True)
+                    solo.clear()
+        finally:  # done, the caller stopped early (broke out, its loop body raised, close(), dropped it), fn raised
+            if pool is not None and self._stop(pool, futures):
+                pool = None
+            if shared:
+                self._pool, self._pool_busy = pool, False
+            elif pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         if lost:
             raise lost_error(lost)
 
-    def _stop(self, futures: Iterable[Future[Any]]) -> None:
-        """Cancel the shards of ``futures`` not started yet; when any has started, end the pool's workers.
+    @staticmethod
+    def _stop(pool: ProcessPoolExecutor, futures: Iterable[Future[Any]]) -> bool:
+        """Cancel the shards of ``futures`` (all in ``pool``) not started yet; when any has started, end ``pool``.
 
-        A process pool cannot interrupt a shard running in a worker, so the workers are asked to end (SIGTERM),
-        given ``CANCEL_GRACE_S``, then killed; the next call starts a new pool. Ending them is not a worker
-        death (``restarts`` is unchanged): the shards were given up, and the jobs write nothing for a shard
-        whose result the driver did not take (the driver writes every shard's results: ``batch.commit``).
+        A process pool cannot interrupt a shard running in a worker, so the pool's workers are asked to end
+        (SIGTERM), given ``CANCEL_GRACE_S``, then killed, and the pool is shut down (True: the next call starts
+        a new one). Ending them is not a worker death (``restarts`` is unchanged): the shards were given up, and
+        the jobs write nothing for a shard whose result the driver did not take (the driver writes every shard's
+        results: ``batch.commit``). The pool runs only this call's shards, so no other call loses any.
         """
         started = [f for f in futures if not f.cancel() and not f.done()]  # cancel() is False once it started
-        if started and self._pool is not None:
-            pool, self._pool = self._pool, None
+        if started:
             procs = list((getattr(pool, "_processes", None) or {}).values())
             for proc in procs:
                 proc.terminate()
@@ -247,30 +280,32 @@ class LocalExecutor:
                 if proc.exitcode is None:
                     proc.kill()
             pool.shutdown(wait=True, cancel_futures=True)
+        return bool(started)
 
-    def _run_alone(self, fn: Callable[[S], R], shard: S) -> R:
-        """``fn(shard)`` in the one-worker pool; WorkerDiedError with its exit status when the worker dies."""
-        if self._solo is None:
-            self._solo = self._new_pool(1)
-        pool = self._solo
+    def _run_alone(self, fn: Callable[[S], R], solo: list[ProcessPoolExecutor], shard: S) -> R:
+        """``fn(shard)`` in the call's one-worker pool ``solo`` (started when empty); WorkerDiedError with its exit
+        status when the worker dies."""
+        if not solo:
+            solo.append(self._new_pool(1))
+        pool = solo[0]
         fut = pool.submit(fn, shard)
         try:
             return fut.result()
         except BrokenProcessPool:
             procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=True, cancel_futures=True)  # joins the dead worker: its exit code is known then
-            self._solo = None
+            solo.clear()
             self.restarts += 1
             raise WorkerDiedError(exit_status(procs[0].exitcode if len(procs) == 1 else None)) from None
 
-    def _close_solo(self) -> None:
-        if self._solo is not None:
-            self._solo.shutdown(wait=True, cancel_futures=True)
-            self._solo = None
-
     def close(self) -> None:
-        """Shut the pool down."""
-        self._close_solo()
+        """End the shards of every call still open (as for a caller that stops early), then shut the pool down.
+
+        A generator kept open (in a variable, neither exhausted nor closed) would otherwise keep its shards
+        running, and this would wait for them. Its ``close()`` is called: it yields nothing more.
+        """
+        for gen in list(self._open):
+            gen.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -370,6 +405,8 @@ class RayExecutor:
         self._owns = False
         """Whether this executor called ``ray.init`` (and so shuts Ray down on close); a Ray already running
         in the process (the caller's own ``ray.init``) is used as it is and left running."""
+        self._open: weakref.WeakSet[Generator[Any, None, None]] = weakref.WeakSet()
+        """The calls' generators not yet collected: ``close()`` closes those still open."""
         self._env = {"RAY_TMPDIR": str(self.temp_dir), "RAY_USAGE_STATS_ENABLED": "0",
                      "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
         if not address:  # a local instance: token auth with the token kept in temp_dir, not in ~/.ray
@@ -436,10 +473,17 @@ class RayExecutor:
         the call, once every other shard is done, with an error naming it. The deaths of one such round are one
         break of :class:`~assetgrade.batch.isolation.WorkerDeaths`, charged against ``max_restarts``.
 
-        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator)
-        or an error of ``fn`` ends the call, and with it the tasks in flight (:meth:`_cancel`): they are
-        cancelled and waited for, so none runs on and the next call's tasks do not queue behind them.
+        A caller that stops early (breaks out of its loop, its loop body raises, ``close()`` on the generator,
+        or it drops its last reference to the generator) or an error of ``fn`` ends the call, and with it the
+        tasks in flight (:meth:`_cancel`): they are cancelled and waited for, so none runs on and the next call's
+        tasks do not queue behind them. Only the call's own tasks are cancelled: another call open at once runs
+        on. :meth:`close` ends the calls still open.
         """
+        gen = self._map_shards(fn, shards)
+        self._open.add(gen)
+        return gen
+
+    def _map_shards(self, fn: Callable[[S], R], shards: Sequence[S]) -> Generator[R, None, None]:
         self._ensure()
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
@@ -509,10 +553,18 @@ class RayExecutor:
                 ray.get(ref, timeout=CANCEL_GRACE_S)
 
     def close(self) -> None:
-        """Shut down the Ray instance this executor started (one that was running before is left running), and
-        put back the process's Ray environment variables (a later plain ``ray.init`` used this one's token)."""
+        """End the tasks of every call still open, shut down the Ray instance this executor started (one that was
+        running before is left running), and put back the process's Ray environment variables (a later plain
+        ``ray.init`` used this one's token).
+
+        A call's generator kept open (neither exhausted nor closed) is closed: it yields nothing more. On a Ray
+        left running its tasks would otherwise run on; one this executor started is shut down first, which
+        ends them at once.
+        """
         if self._owns and self.ray.is_initialized():
             self.ray.shutdown()
+        for gen in list(self._open):
+            gen.close()  # on a Ray shut down just now, _cancel has nothing left to do
         self._started = self._owns = False
         for k, v in self._env_before.items():
             if v is None:

@@ -1,4 +1,5 @@
-"""A module-level shard function for the early-close tests (worker processes import it by name, Ray by value)."""
+"""Module-level shard functions for the early-close and generator tests (worker processes import them by name, Ray by
+value), and the waits and process checks those tests share."""
 
 from __future__ import annotations
 
@@ -50,9 +51,41 @@ def first_quick_then_stubborn(arg: tuple[str, int, bool]) -> int:
     return x
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie nobody reaped counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def wait_for(path: Path, limit_s: float = 60.0) -> None:
     """Wait (not a timing assertion) until ``path`` exists; AssertionError when it has not after ``limit_s``."""
     deadline = time.monotonic() + limit_s
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
+
+
+def zero_quick_then_wait(arg: tuple[str, int]) -> int:
+    """Shard 0 returns 0 at once; any other shard ``x`` leaves ``<folder>/started-<x>`` holding its worker's pid,
+    waits until ``<folder>/go`` exists (at most a minute), leaves ``<folder>/finished-<x>`` and returns ``x``.
+
+    A test ends the wait by making the file, so nothing depends on how long a shard takes."""
+    folder, x = Path(arg[0]), arg[1]
+    if x == 0:
+        return 0
+    (folder / f".started-{x}").write_text(str(os.getpid()))
+    (folder / f".started-{x}").replace(folder / f"started-{x}")  # whole: a test reads the pid once it is there
+    end = time.monotonic() + 60.0
+    while not (folder / "go").exists() and time.monotonic() < end:
+        time.sleep(0.02)
+    (folder / f"finished-{x}").write_text("finished")
+    return x

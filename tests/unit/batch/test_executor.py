@@ -15,6 +15,7 @@ from assetgrade.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the shard functions by module name
 from agbatch_helpers import die_once, mark_started, square
+from agcancel_helpers import running as _running
 
 
 def test_local_executor_returns_every_shard_once() -> None:
@@ -54,21 +55,6 @@ def test_local_executor_gives_up_after_max_restarts(tmp_path: Path) -> None:
     marker = str(tmp_path / "killed")
     with LocalExecutor(workers=1, max_restarts=0) as ex, pytest.raises(AssetgradeError, match="broke"):
         list(ex.map_shards(die_once, [(marker, i) for i in range(5)]))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie nobody reaped counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="orphaned workers are found by their parent pid (POSIX)")

@@ -116,3 +116,18 @@ def test_a_ray_task_that_ignores_the_polite_cancel_is_ended(ray_ex: RayExecutor,
     assert (tmp_path / f"interrupted-{slow}").exists()  # the polite cancel reached it first
     assert not (tmp_path / f"finished-{slow}").exists()
     assert ray_ex.restarts == before  # a cancelled task is no worker death
+
+
+def test_closing_the_executor_cancels_the_ray_tasks_of_a_generator_left_open(ray_ex: RayExecutor,
+                                                                           tmp_path: Path) -> None:
+    # on a Ray the executor did not start (which close() leaves running), the tasks of a generator kept open (in a
+    # variable, neither exhausted nor closed) ran on after close(): the next task waited for the CPU behind them
+    assert list(ray_ex.map_shards(exit_on_seven, [1])) == [-1]  # Ray is up with one CPU...
+    other = RayExecutor(num_workers=2, temp_dir=ray_ex.temp_dir)  # ...which this one uses as it is: two tasks on it
+    results = other.map_shards(first_quick_then_slow, [(str(tmp_path), 0), (str(tmp_path), 1)])
+    slow = 1 - next(results)
+    wait_for(tmp_path / f"started-{slow}")  # the slow task holds the CPU
+    other.close()
+    assert list(results) == []  # closed with its executor
+    assert list(ray_ex.map_shards(exit_on_seven, [3])) == [-3]  # runs once the CPU is free again
+    assert not (tmp_path / f"finished-{slow}").exists()
