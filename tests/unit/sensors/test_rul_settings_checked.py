@@ -21,7 +21,7 @@ BAD = [
     ({"num_leaves": 1}, "num_leaves=1; allowed: a whole number >= 2"),
     ({"n_folds": 1}, "n_folds=1; allowed: a whole number >= 2"),
     ({"n_jobs": 0}, "n_jobs=0; allowed: a whole number >= 1, or -1 for every core"),
-    ({"slope_windows": (5, 0)}, "slope_windows=(5, 0); allowed: whole numbers >= 1"),
+    ({"slope_windows": (5, 0)}, "slope_windows=(5, 0); allowed: a list of distinct whole numbers >= 2"),
     ({"channels": "s1"}, "channels='s1'; allowed: a list of column names, or none"),
     ({"seed": 2**32}, "seed=4294967296; allowed: a whole number in [0, 4294967295]"),
 ]

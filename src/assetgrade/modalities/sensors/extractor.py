@@ -123,8 +123,6 @@ class SensorExtractor:
             raise ValidationError(f"grades={grades!r}; allowed: two or more distinct names, best first",
                                   where="SensorExtractor.grades")
         self.grades = tuple(grades) if grades is not None else None
-        if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
-            raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="SensorExtractor.C")
         self.C = C
         self.window = window
         self.slope_windows = slope_windows

@@ -18,6 +18,7 @@ and applied to the last row of a live one with the very same code.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Self
 
@@ -31,6 +32,7 @@ __all__ = [
     "MIN_SPECTRUM_SAMPLES",
     "STAT_NAMES",
     "RegimeNormalizer",
+    "check_slope_windows",
     "rolling_features",
     "spectral_features",
     "spectral_features_of_channels",
@@ -146,6 +148,27 @@ def _window_moments(X: np.ndarray, rows: np.ndarray, w: int, t: np.ndarray | Non
                 k = T - T[:, :1]  # (rows, w): each window's own times since its first row
             sk[:, at] = (d * k).sum(axis=-1)
     return x0, s1, s2, sk, m.astype(float)
+
+
+def check_slope_windows(value: object, owner: str) -> None:
+    """Refuse ``slope_windows`` other than a list of distinct whole numbers >= 2 (numpy's included; not bools or text).
+
+    One row has no slope (the column was all zeros) and a repeated window made two columns of one name. The
+    sensors extractor and the RUL model check theirs with it, in one wording; ``owner`` names the class
+    (``where`` is ``<owner>.slope_windows``).
+
+    >>> check_slope_windows([10, 10], "RulModel")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: RulModel.slope_windows: slope_windows=[10, 10]; allowed: a list of distinct ...
+    """
+    def whole(w: object) -> bool:
+        return isinstance(w, numbers.Integral) and not isinstance(w, bool | np.bool_) and int(w) >= 2
+
+    if not (isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes) and np.ndim(value) == 1
+            and all(whole(w) for w in value) and len({int(w) for w in value}) == len(value)):
+        raise ValidationError(f"slope_windows={value!r}; allowed: a list of distinct whole numbers >= 2",
+                              where=f"{owner}.slope_windows")
 
 
 def rolling_features(

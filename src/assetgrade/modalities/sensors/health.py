@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.sensors.features import RegimeNormalizer, rolling_features
+from assetgrade.modalities.sensors.features import RegimeNormalizer, check_slope_windows, rolling_features
 from assetgrade.modalities.sensors.timing import row_time
 from assetgrade.modalities.sensors.validate import check_series
 from assetgrade.seeds import SEED_MAX
@@ -205,7 +205,7 @@ class RulModel:
         self.channels = channels
         self.n_regimes = n_regimes
         self.window = window
-        self.slope_windows = tuple(slope_windows)
+        self.slope_windows = slope_windows  # as given until checked: a bare 10 or a text "10" is named as sent
         self.full_stats = full_stats
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -215,6 +215,7 @@ class RulModel:
         self.seed = seed
         self.n_jobs = n_jobs
         self._check_settings()
+        self.slope_windows = tuple(slope_windows)
 
     def _check_settings(self) -> None:
         """Every setting of the right type and range (a workspace's ``rul_settings`` come from YAML: a quoted
@@ -248,8 +249,7 @@ class RulModel:
             raise fail("n_jobs", "a whole number >= 1, or -1 for every core")
         if not (self.n_regimes is None or (integer(self.n_regimes) and int(self.n_regimes) >= 1)):
             raise fail("n_regimes", "a whole number >= 1, or none to find them")
-        if not all(integer(w) and int(w) >= 1 for w in self.slope_windows):
-            raise fail("slope_windows", "whole numbers >= 1")
+        check_slope_windows(self.slope_windows, "RulModel")  # the extractor's rule: one row has no slope
         if not isinstance(self.full_stats, bool | np.bool_):
             raise fail("full_stats", "true or false")
         for name in ("settings", "channels"):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.sensors.features import check_slope_windows
 from assetgrade.modalities.sensors.grading import RulGradeMap
 from assetgrade.modalities.sensors.health import RulModel
 
@@ -41,14 +42,13 @@ def check_settings(ex: Any, rul_settings: Any = None) -> None:
     for name in ("window", "recent_window", "n_bands", "min_length"):
         if not _whole(getattr(ex, name), 1):
             raise _fail(name, getattr(ex, name), "a whole number >= 1")
-    sw = ex.slope_windows
-    if not (isinstance(sw, Sequence | np.ndarray) and not isinstance(sw, str | bytes) and np.ndim(sw) == 1
-            and all(_whole(w, 2) for w in sw) and len({int(w) for w in sw}) == len(sw)):
-        raise _fail("slope_windows", sw, "a list of distinct whole numbers >= 2")  # one row has no slope
+    check_slope_windows(ex.slope_windows, "SensorExtractor")
     if not _positive(ex.z_threshold):
         raise _fail("z_threshold", ex.z_threshold, "a finite number > 0")
     if not _positive(ex.rms_ratio, 1.0):
         raise _fail("rms_ratio", ex.rms_ratio, "a finite number > 1 (the RMS growth that makes a finding)")
+    if not ((isinstance(ex.C, str) and ex.C == "auto") or _positive(ex.C)):
+        raise _fail("C", ex.C, "a finite number > 0, or 'auto'")  # inf went on into the grade model
     if not (isinstance(ex.time_unit, str) and ex.time_unit.strip()):
         raise _fail("time_unit", ex.time_unit, "a non-empty word for the time index's unit ('cycles', 'hours'...)")
     if ex.grade_map is not None and not isinstance(ex.grade_map, RulGradeMap):
