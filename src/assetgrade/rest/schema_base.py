@@ -64,11 +64,14 @@ client's type bug (a version sent as a string, a flag as a number) passed unnoti
 
 class _In(BaseModel):
     """A request body: unknown fields and NaN/Infinity refused (``_IN``), and no text field holding a NUL or a
-    lone surrogate (422 naming the field): PostgreSQL cannot store a NUL, so it was a 500 there."""
+    lone surrogate (422 naming the field): PostgreSQL cannot store a NUL, so it was a 500 there.
+
+    The text check runs before pydantic's own (``mode="before"``): a ``str`` field with a length or pattern, or a
+    ``Literal``, refused a lone surrogate first, as "unable to parse raw data as a unicode string"."""
 
     model_config = _IN
 
-    @field_validator("*", mode="after")
+    @field_validator("*", mode="before")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         texts = value if isinstance(value, list) else [value]
