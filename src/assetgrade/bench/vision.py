@@ -208,7 +208,7 @@ def duplicate_files(ds: LabelledImages, ok: npt.NDArray[np.bool_]) -> list[list[
 
 def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     """Run the benchmark described by ``cfg`` and return its result (plots written to ``cfg.out_dir``)."""
-    from assetgrade.bench.vision_steps import cam_peak_in_box, finetune_probas, probe_probas
+    from assetgrade.bench.vision_steps import cam_peak_in_box, finetune_probas, probe_probas, trunk_pass
     from assetgrade.modalities.vision.backbone import Backbone, default_cache_dir
     from assetgrade.modalities.vision.cache import FeatureCache
     from assetgrade.modalities.vision.features import extract_pooled
@@ -245,6 +245,18 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     ok = np.array([i not in errors for i in range(len(y))])
     folds = asset_folds(ds, y, cfg.folds, cfg.seed, ok)
     K = len(ds.classes)
+    # every step that reads an image again runs before any head is trained: an image it finds unreadable
+    # (changed or cut off on disk since its features were computed) is in no head's training, scores or counts
+    trunk = None
+    if cfg.finetune:
+        trunk = trunk_pass(ds, ok, cfg)
+        errors.update(trunk.unreadable)
+        ok[list(trunk.unreadable)] = False
+    loc: dict[str, Any] = {}
+    if cfg.heatmaps and any(r.boxes for r in ds.refs):
+        loc = cam_peak_in_box(ds, y, ok, folds, feats["id"], bb, cfg, cfg.out_dir)
+        errors.update(loc["unreadable"])
+        ok[list(loc["unreadable"])] = False
     results: dict[str, dict[str, Any]] = {}
     probas: dict[str, npt.NDArray[np.float64]] = {}
     heads = ["logistic", "ordinal"] if ds.ordinal else ["logistic"]
@@ -263,21 +275,14 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
     rule = f"the head selected with --head ({cfg.head})" + (
         " trained on the flipped views, averaged over them" if cfg.augment else " with TTA" if cfg.tta else "")
     ft_info: dict[str, Any] = {}
-    if cfg.finetune:
-        p_ft, ft_info, gone = finetune_probas(ds, y, ok, folds, cfg)
+    if trunk is not None:
+        p_ft, ft_info, _ = finetune_probas(ds, y, ok, folds, cfg, trunk)
         probas.update(p_ft)
-        errors.update(gone)  # changed or cut off on disk since its features were computed
-        ok[list(gone)] = False
         if cfg.head == "auto":
             primary = "finetune-auto"
             rule = "--finetune with --head auto: " + str(ft_info["auto_rule"])
         elif head == "finetune":
             primary = "finetune+tta" if cfg.tta else "finetune"
-    loc: dict[str, Any] = {}
-    if cfg.heatmaps and any(r.boxes for r in ds.refs):  # before the scores: an image it cannot read again is in none
-        loc = cam_peak_in_box(ds, y, ok, folds, feats["id"], bb, cfg, cfg.out_dir)
-        errors.update(loc["unreadable"])
-        ok[list(loc["unreadable"])] = False
     for name, p in probas.items():
         results[name] = classification_metrics(y[ok], p[ok], ordinal=ds.ordinal, n_classes=K)
     metrics = dict(results[primary])
@@ -292,7 +297,7 @@ def run_vision_bench(cfg: VisionBenchConfig) -> BenchResult:
         metrics["centre_in_box_rate"] = loc["centre_in_box_rate"]
         plots += loc["overlays"]
     counts = {c: int(np.sum(y[ok] == i)) for i, c in enumerate(ds.classes)}
-    # an image found unreadable after the folds were drawn is in none of their counts
+    # an image found unreadable after the folds were drawn is in none of their counts (nor trained on)
     train_sizes, test_sizes = [int(ok[tr].sum()) for tr, _ in folds], [int(ok[te].sum()) for _, te in folds]
     duplicates = duplicate_files(ds, ok)
     return BenchResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from assetgrade.bench.vision import VisionBenchConfig
     from assetgrade.modalities.vision.backbone import Backbone
 
-__all__ = ["cam_peak_in_box", "finetune_probas", "probe_probas"]
+__all__ = ["TrunkPass", "cam_peak_in_box", "finetune_probas", "probe_probas", "trunk_pass"]
 
 Folds = list[tuple[Any, Any]]
 
@@ -109,8 +110,60 @@ def _nll(p: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))))
 
 
+@dataclass
+class TrunkPass:
+    """What fine-tuning needs of every image, read once before any fold is trained (:func:`trunk_pass`)."""
+
+    backbone: Backbone
+    acts: npt.NDArray[np.float32]
+    """Trunk activations (n, C, H, W) before the trained blocks; zero for an image not read."""
+    pooled: npt.NDArray[np.float32]
+    """Frozen pooled features (n, d) of the same pass, for the probe beside the fine-tuned network."""
+    unreadable: dict[int, str]
+    """Images of ``ok`` that no longer decode: index -> message naming the file."""
+    seconds: float
+
+
+def trunk_pass(ds: LabelledImages, ok: npt.NDArray[np.bool_], cfg: VisionBenchConfig) -> TrunkPass:
+    """Read the images of ``ok`` again at the fine-tuning size and run the frozen trunk on them once.
+
+    An image that no longer decodes (changed or cut off on disk since its features were computed) goes into
+    ``unreadable`` and the others go on; none is trained on here, so the bench can leave it out of every head.
+    """
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.vision.backbone import Backbone
+    from assetgrade.modalities.vision.finetune import FineTuner
+
+    bb = Backbone(
+        cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None
+    )
+    ft0 = FineTuner(bb, n_classes=len(ds.classes), n_blocks=cfg.finetune_blocks)
+    # the ONNX graph already outputs the maps after the pooled blocks: reuse one when it is the trunk's end
+    ort_map = [k for k, b in enumerate(bb.pooled_blocks) if b + 1 == ft0.split]
+    t0 = time.perf_counter()
+    acts: npt.NDArray[np.float32] | None = None
+    pooled = np.zeros((len(ok), bb.feature_dim), dtype=np.float32)
+    unreadable: dict[int, str] = {}
+    for chunk, batch in _batches(ds, np.flatnonzero(ok), cfg.finetune_size, unreadable):
+        o = bb.run(batch)
+        a = o.cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
+        if acts is None:
+            acts = np.zeros((len(ok), *a.shape[1:]), dtype=np.float32)
+        acts[chunk] = a
+        pooled[chunk] = o.pooled
+    if acts is None:
+        raise ValidationError(f"no image could be read again for fine-tuning ({len(unreadable)} unreadable, e.g. "
+                              f"{next(iter(unreadable.values()), '')})", where="bench vision --finetune")
+    return TrunkPass(bb, acts, pooled, unreadable, time.perf_counter() - t0)
+
+
 def finetune_probas(
-    ds: LabelledImages, y: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_], folds: Folds, cfg: VisionBenchConfig
+    ds: LabelledImages,
+    y: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+    folds: Folds,
+    cfg: VisionBenchConfig,
+    trunk: TrunkPass | None = None,
 ) -> tuple[dict[str, npt.NDArray[np.float64]], dict[str, Any], dict[int, str]]:
     """Out-of-fold probabilities from fine-tuning the last blocks per fold (trunk activations computed once).
 
@@ -120,40 +173,20 @@ def finetune_probas(
     of {fine-tuned, probe, their mean} has the lowest log-loss on the fine-tuner's inner
     validation split (held out of that fold's training data; the test fold is never used).
 
-    The third value lists the images of ``ok`` that no longer decode (index -> message naming the
-    file; changed or cut off on disk since their features were computed): they are left out of
-    every fold's training and test images, so their probabilities stay NaN, and the others go on.
+    ``trunk`` is the :func:`trunk_pass` over ``ok`` (default: run here). The third value lists the
+    images of ``ok`` it found no longer decoding (index -> message naming the file; changed or cut
+    off on disk since their features were computed): they are left out of every fold's training
+    and test images, so their probabilities stay NaN, and the others go on.
     """
-    from assetgrade.errors import ValidationError
-    from assetgrade.modalities.vision.backbone import Backbone
     from assetgrade.modalities.vision.finetune import FineTuner
     from assetgrade.modalities.vision.heads import LinearProbe
 
-    bb = Backbone(
-        cfg.backbone, image_size=cfg.finetune_size, cache_dir=cfg.cache_dir / "onnx" if cfg.cache_dir else None
-    )
+    if trunk is None:
+        trunk = trunk_pass(ds, ok, cfg)
+    bb, acts, pooled, unreadable = trunk.backbone, trunk.acts, trunk.pooled, trunk.unreadable
     K = len(ds.classes)
-    ft0 = FineTuner(bb, n_classes=K, n_blocks=cfg.finetune_blocks)
-    # the ONNX graph already outputs the maps after the pooled blocks: reuse one when it is the trunk's end
-    ort_map = [k for k, b in enumerate(bb.pooled_blocks) if b + 1 == ft0.split]
-    idx = np.flatnonzero(ok)
-    t0 = time.perf_counter()
-    acts: npt.NDArray[np.float32] | None = None
-    pooled = np.zeros((len(y), bb.feature_dim), dtype=np.float32)
-    unreadable: dict[int, str] = {}
-    for chunk, batch in _batches(ds, idx, cfg.finetune_size, unreadable):
-        o = bb.run(batch)
-        a = o.cam_maps[ort_map[0]] if ort_map else ft0.trunk_activations(batch)
-        if acts is None:
-            acts = np.zeros((len(y), *a.shape[1:]), dtype=np.float32)
-        acts[chunk] = a
-        pooled[chunk] = o.pooled
-    if acts is None:
-        raise ValidationError(f"no image could be read again for fine-tuning ({len(unreadable)} unreadable, e.g. "
-                              f"{next(iter(unreadable.values()), '')})", where="bench vision --finetune")
     ok = ok.copy()
     ok[list(unreadable)] = False
-    trunk_s = time.perf_counter() - t0
     groups = np.asarray(ds.asset_ids())
     names = ["finetune", "finetune+tta", "finetune+probe", "finetune-auto"]
     out = {n: np.full((len(y), K), np.nan) for n in names}
@@ -204,7 +237,7 @@ def finetune_probas(
         "image_size": cfg.finetune_size,
         "trained_blocks": cfg.finetune_blocks,
         "activation_shape": list(acts.shape[1:]),
-        "trunk_seconds": round(trunk_s, 1),
+        "trunk_seconds": round(trunk.seconds, 1),
         "epochs_per_fold": epochs,
         "best_epoch_per_fold": best,
         "train_seconds_per_fold": train_s,
@@ -230,8 +263,34 @@ def cam_peak_in_box(
 
     An image of ``ok`` that no longer decodes (changed or cut off on disk since its features were
     computed) is left out of the rates and listed under ``unreadable`` (index -> message naming its
-    file); the others go on.
+    file); the others go on. The heads of the other folds were trained on it before it was read, so
+    a pass that finds one is run again without it (its overlays removed), until a pass finds none:
+    the rates are those of the folds without every image it lists.
     """
+    ok = ok.copy()
+    unreadable: dict[int, str] = {}
+    while True:
+        res = _cam_pass(ds, y, ok, folds, X, bb, cfg, out_dir, n_overlays)
+        if not res["unreadable"]:
+            return {**res, "unreadable": unreadable}
+        unreadable.update(res["unreadable"])
+        ok[list(res["unreadable"])] = False
+        for p in res["overlays"]:
+            Path(p).unlink(missing_ok=True)
+
+
+def _cam_pass(
+    ds: LabelledImages,
+    y: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+    folds: Folds,
+    X: npt.NDArray[np.float32],
+    bb: Backbone,
+    cfg: VisionBenchConfig,
+    out_dir: Path | None,
+    n_overlays: int,
+) -> dict[str, Any]:
+    """One pass of :func:`cam_peak_in_box` over the images of ``ok``; ``unreadable``: those it could not read."""
     from assetgrade.modalities.vision.heads import LinearProbe
     from assetgrade.modalities.vision.heatmaps import (
         cam_map,

@@ -12,10 +12,10 @@ import pytest
 from tests.unit.vision.neu_copy import CHANGED, cut, write_neu_copy
 
 from assetgrade.bench import vision_steps
-from assetgrade.bench.vision import VisionBenchConfig, asset_folds, run_vision_bench
+from assetgrade.bench.vision import VisionBenchConfig, asset_folds, classification_metrics, run_vision_bench
 from assetgrade.datasets.image_folder import LabelledImages
 from assetgrade.datasets.neu import NEU_CLASSES, load_neu
-from assetgrade.modalities.vision import heatmaps
+from assetgrade.modalities.vision import features, heatmaps
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.modalities.vision.features import extract_pooled
 
@@ -83,9 +83,17 @@ def test_cam_step_skips_an_image_cut_after_the_features_and_names_its_file(
                                        VisionBenchConfig(C=0.02), tmp_path / "out", n_overlays=18)
     k = [r.evidence_id for r in ds.refs].index("scratches_1")
     assert res["unreadable"] == {k: f"image scratches_1 (images/scratches/scratches_1.jpg): {CHANGED}"}
-    assert len(seen) == len(y) - 1 and 0.0 <= res["peak_in_box_rate"] <= 1.0
+    # the other fold's head was trained on it: a second pass without it, whose rates are those of the folds
+    # without it from the start
+    assert len(seen) == 2 * (len(y) - 1) and 0.0 <= res["peak_in_box_rate"] <= 1.0
+    ok[k] = False
+    without = vision_steps.cam_peak_in_box(ds, y, ok, asset_folds(ds, y, 2, 0, np.ones(len(y), dtype=bool)),
+                                           fb.features, backbone64, VisionBenchConfig(C=0.02), None)
+    assert (res["peak_in_box_rate"], res["centre_in_box_rate"]) == (without["peak_in_box_rate"],
+                                                                    without["centre_in_box_rate"])
     assert len(res["overlays"]) == len(NEU_CLASSES)  # scratches drawn from another of its images
     assert not any("scratches_1" in p for p in res["overlays"])
+    assert sorted(map(str, (tmp_path / "out").glob("*.png"))) == sorted(res["overlays"])  # the first pass's gone
 
 
 def _cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
@@ -103,13 +111,13 @@ def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
     tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "neu-det"
-    _neu(root, rng)
+    ds = _neu(root, rng)
     img = root / "images"
-    # cut after the linear heads (the fine-tuning reads it again), and after the fine-tuning (the CAM step does)
-    monkeypatch.setattr(vision_steps, "probe_probas",
-                        _cut_after(vision_steps.probe_probas, img / "patches" / "patches_3.jpg"))
-    monkeypatch.setattr(vision_steps, "finetune_probas",
-                        _cut_after(vision_steps.finetune_probas, img / "crazing" / "crazing_1.jpg"))
+    # cut after the features (the fine-tuning's trunk pass reads it again), and after that pass (the CAM step does)
+    monkeypatch.setattr(features, "extract_pooled",
+                        _cut_after(features.extract_pooled, img / "patches" / "patches_3.jpg"))
+    monkeypatch.setattr(vision_steps, "trunk_pass",
+                        _cut_after(vision_steps.trunk_pass, img / "crazing" / "crazing_1.jpg"))
     cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=True, finetune_size=64,
                             finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
                             out_dir=tmp_path / "out", progress=False)
@@ -124,6 +132,13 @@ def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
     assert res["head"] == "finetune-auto" and np.isfinite(res["metrics"]["accuracy"])
     assert all(np.isfinite(m["log_loss"]) for m in res["all_heads"].values())
     assert res["metrics"]["peak_in_box_rate"] is not None
+    # found by the CAM step after the trunk pass had read it: the fine-tuned heads were not trained on it either
+    y = _labels(ds)
+    ok = np.array([r.evidence_id not in ("patches_3", "crazing_1") for r in ds.refs])
+    fine, _, _ = vision_steps.finetune_probas(ds, y, ok, asset_folds(ds, y, 2, 0, np.ones(len(y), dtype=bool)), cfg)
+    for name, q in fine.items():
+        want = classification_metrics(y[ok], q[ok], ordinal=False, n_classes=len(NEU_CLASSES))
+        assert res["all_heads"][name] == pytest.approx(want, rel=1e-2), name  # noise ~1e-4, one image ~15 %
 
 
 def test_anomaly_bench_names_the_file_of_an_image_cut_in_its_pixels(tmp_path: Path, rng: np.random.Generator) -> None:
