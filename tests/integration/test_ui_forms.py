@@ -270,13 +270,14 @@ def test_right_to_left_overrides_stay_inside_ids_and_notes(fresh_env: Any) -> No
                        conformal_set=["A", "B"], decision="review", expected_cost=1e6, payload={})
     c = fresh_env.login("alice")
     queue = c.get("/ui/queue").text
-    assert f"<bdi>{rtl}</bdi></a>" in queue
+    shown = "\u27e8U+202E\u27e9exe.gpj"  # and shown as its code point: inside <bdi> it reversed the rest of it
+    assert f"<bdi>{shown}</bdi></a>" in queue
     r = c.post(f"/ui/assets/{rtl}/review", data={"expected_version": "1", "grade": "A", "note": f"{rtl} note"},
                follow_redirects=False)
     page = c.get(r.headers["location"]).text
-    assert f"Review of <bdi>{rtl}</bdi> saved." in page
+    assert f"Review of <bdi>{shown}</bdi> saved." in page
     mine = c.get(f"/ui/assets/{rtl}").text
-    assert f"<h1><bdi>{rtl}</bdi>" in mine and f"<q><bdi>{rtl} note</bdi></q>" in mine
+    assert f"<h1><bdi>{shown}</bdi>" in mine and f"<q><bdi>{shown} note</bdi></q>" in mine
 
 
 def test_pages_forbid_framing_and_foreign_scripts(demo_env: Any) -> None:

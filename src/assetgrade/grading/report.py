@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from assetgrade.decision.costs import cost_unit
 from assetgrade.errors import ValidationError
+from assetgrade.grading.visible import visible
 from assetgrade.modalities.base import Finding
 from assetgrade.result import GradeResult
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, SeriesRef
@@ -48,34 +49,10 @@ REPORT_FINDINGS_SHOWN = 8
 _FINDINGS_LISTED = 20
 """Distinct findings (summary and status, each with its count) listed beside a log entry."""
 
-_INVISIBLE = [*range(0x80, 0xA0), 0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202E), 0x2060,
-              *range(0x2066, 0x206A), 0xFEFF]
-_CONTROL_PICTURES: dict[int, int | str] = {
-    **{c: 0x2400 + c for c in range(32) if chr(c) not in "\t\n\r"}, 0x7F: 0x2421,
-    **{c: f"\u27e8U+{c:04X}\u27e9" for c in _INVISIBLE}}
-"""C0 control characters (but tab and line breaks) and DEL as their Unicode pictures (U+2400 ...): a browser drops
-a NUL from the page's text and shows U+FFFD for it in an attribute, so 'pump-7\\x00x' read 'pump-7x'. C1 controls
-(U+0080 ... U+009F), zero-width characters (U+200B ... U+200D, U+2060, U+FEFF) and bidi marks, embeddings and
-isolates (U+061C, U+200E, U+200F, U+202A ... U+202D, U+2066 ... U+2069), which have no picture, as their code point
-in angle brackets ('⟨U+200B⟩'): 'pump\\u200b7' looked like 'pump7'. The right-to-left override U+202E is left to
-``<bdi>``, which keeps it from reversing what follows (the report's title adds FSI ... PDI as character references,
-which this does not touch)."""
-
-
-def _visible(value: Any) -> Any:
-    """``value`` with invisible characters made visible (:data:`_CONTROL_PICTURES`; the report's ``finalize``: every
-    text written into the page goes through it, after the highlights are placed; markup stays markup, since no such
-    character is HTML and what replaces them holds no markup either)."""
-    from markupsafe import Markup
-
-    if isinstance(value, Markup):
-        return Markup(str(value).translate(_CONTROL_PICTURES))
-    return value.translate(_CONTROL_PICTURES) if isinstance(value, str) else value
-
 
 def _bdi(value: Any) -> Any:
-    """``value`` escaped inside ``<bdi>``: a right-to-left override in an id or a text that quotes one stays
-    inside it instead of reversing the rest of its line (as the review UI's ``bdi`` filter does)."""
+    """``value`` escaped inside ``<bdi>``: right-to-left letters in an id or a text that quotes one do not move the
+    text after it on its line (as the review UI's ``bdi`` filter does; bidi controls are shown by ``visible``)."""
     from markupsafe import Markup
 
     return Markup("<bdi>{}</bdi>").format(value)
@@ -84,7 +61,7 @@ def _bdi(value: Any) -> Any:
 def _plot_text(value: Any) -> str:
     """``value`` as matplotlib should draw it, literally: ``$`` escaped (``'$\\bad$'`` is mathtext and made the
     report raise ValueError), control characters as their pictures (a NUL has no glyph)."""
-    return str(value).translate(_CONTROL_PICTURES).replace("$", r"\$")
+    return str(visible(str(value))).replace("$", r"\$")
 
 
 def _png(fig: Any) -> str:
@@ -394,7 +371,7 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
             mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
             png, why = _series_b64(sref, mine)
             series.append({"id": sref.evidence_id, "png": png, "why": why, "findings": mine})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, finalize=_visible)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, finalize=visible)
     env.filters["num"] = _number
     env.filters["bdi"] = _bdi
     return env.get_template("report.html").render(

@@ -1,4 +1,5 @@
-"""Small pieces of the web UI: asset links, bidi isolation, times in UTC, the review form's checks, headers, icon."""
+"""Small pieces of the web UI: asset links, bidi isolation and shown controls, times in UTC, the review form's checks,
+headers, icon."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
 
 from assetgrade.errors import ValidationError
+from assetgrade.grading.visible import exact, visible
 from assetgrade.rest.schemas import ReviewIn
 
-__all__ = ["FAVICON", "PAGE_HEADERS", "asset_url", "bdi", "review_body", "utc"]
+__all__ = ["FAVICON", "PAGE_HEADERS", "asset_url", "bdi", "exact", "review_body", "utc", "visible"]
 
 
 PAGE_HEADERS = {
@@ -46,8 +48,9 @@ def asset_url(asset_id: str, suffix: str = "") -> str:
 
 
 def bdi(value: object) -> Markup:
-    """``value`` escaped inside ``<bdi>``: a right-to-left override in an id, a name or a note stays inside it
-    instead of reversing the text that follows it on the line (``Review of <id> saved.``)."""
+    """``value`` escaped inside ``<bdi>``: right-to-left letters in an id, a name or a note do not move the text that
+    follows it on the line (``Review of <id> saved.``). Bidi controls, which would reorder the rest of the text
+    inside it too, are shown as their code points by the pages' ``finalize`` (:func:`visible`)."""
     return Markup("<bdi>{}</bdi>").format(value)
 
 

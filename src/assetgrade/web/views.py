@@ -46,7 +46,7 @@ from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_reviews
-from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, review_body, utc
+from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, exact, review_body, utc, visible
 from assetgrade.web.page import load_asset_page, load_log_entry
 from assetgrade.web.svg import line_chart, stacked_bars
 
@@ -56,6 +56,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["asset_url"] = asset_url
 templates.env.filters["bdi"] = bdi
+templates.env.filters["exact"] = exact  # a value the browser sends back: not shown, so kept as it is
+templates.env.finalize = visible  # every text a page writes: control characters and bidi controls shown
 templates.env.filters["utc"] = utc
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

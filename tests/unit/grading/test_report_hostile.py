@@ -160,19 +160,22 @@ def test_dollar_signs_do_not_break_the_plots(where: str) -> None:
 def test_a_right_to_left_override_in_an_id_stays_inside_it() -> None:
     """An override in an id reversed what followed it on its line: the asset type after the id in the heading
     ('(pump)' drawn as ')pmup('), ' · anomaly map' after an image id, the rest of a reason. Ids and the texts that
-    quote them are isolated (<bdi>; FSI ... PDI in the title, where <bdi> does not work), as on the review UI."""
+    quote them are isolated (<bdi>; FSI ... PDI in the title, where <bdi> does not work), as on the review UI, and
+    the override itself is shown as its code point (inside a <bdi> it still reversed the rest of that text)."""
     aid, img = f"pump-{RLO}evil", f"photo-{RLO}gpj.exe"
     rec = AssetRecord(aid, "pump", images=(ImageRef(img, "sha", _const(image_png(1, 0))),),
                       series=(SeriesRef(f"s-{RLO}1", "sha2", _frame(series_frame(1, 0).iloc[:0])),))
     html = render_report(_result(aid, reasons=(f"odd asset {aid} seen",)), rec)
     page = _check_markup(html)
+    assert RLO not in html
+    shown, shown_img = (t.replace(RLO, "\u27e8U+202E\u27e9") for t in (aid, img))
     title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)  # type: ignore[union-attr]
-    assert unescape(title) == f"Grade report: \u2068{aid}\u2069"  # FSI and PDI as references: raw ones show
-    assert f"<h1>Asset <bdi>{aid}</bdi> <span class=\"muted\">(<bdi>pump</bdi>)</span></h1>" in html
-    assert f"<bdi>{img}</bdi> · no vision model" in html
-    assert f"<li><bdi>odd asset {aid} seen</bdi></li>" in html
-    assert f"<bdi>s-{RLO}1</bdi>: <bdi>nothing to plot" in html
-    assert page.texts["h1"] == f"Asset {aid} (pump)"
+    assert unescape(title) == f"Grade report: \u2068{shown}\u2069"  # FSI and PDI as references: raw ones show
+    assert f"<h1>Asset <bdi>{shown}</bdi> <span class=\"muted\">(<bdi>pump</bdi>)</span></h1>" in html
+    assert f"<bdi>{shown_img}</bdi> · no vision model" in html
+    assert f"<li><bdi>odd asset {shown} seen</bdi></li>" in html
+    assert "<bdi>s-\u27e8U+202E\u27e91</bdi>: <bdi>nothing to plot" in html
+    assert page.texts["h1"] == f"Asset {shown} (pump)"
 
 
 def test_control_characters_are_shown_not_dropped() -> None:
