@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Self, get_args, runtime_checkable
@@ -19,6 +21,7 @@ __all__ = [
     "Finding",
     "Modality",
     "available_extractors",
+    "check_penalty",
     "fit_extractor",
     "get_extractor",
     "register_extractor",
@@ -121,6 +124,25 @@ class Extractor(Protocol):
     def extract(self, records: Sequence[AssetRecord]) -> EvidenceBlock:
         """Evidence for each record, in order; assets without this modality are marked absent."""
         ...
+
+
+def check_penalty(C: object, owner: str) -> None:
+    """Refuse an inverse L2 strength ``C`` other than a finite number > 0 (numpy's included; not a bool) or ``"auto"``.
+
+    The built-in extractors check theirs with it, in one wording; ``owner`` names the class (``where`` is
+    ``<owner>.C``, which ``config check`` reports at ``grader.extractor_settings.<name>.C``). An infinite
+    ``C`` (no penalty) went on into the grade model.
+
+    >>> check_penalty(float("inf"), "TextExtractor")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: TextExtractor.C: C=inf; allowed: a finite number > 0, or 'auto'
+    """
+    if isinstance(C, str) and C == "auto":
+        return
+    if not (isinstance(C, numbers.Real) and not isinstance(C, bool | np.bool_) and math.isfinite(float(C))
+            and float(C) > 0):
+        raise ValidationError(f"C={C!r}; allowed: a finite number > 0, or 'auto'", where=f"{owner}.C")
 
 
 def fit_extractor(extractor: Extractor, records: Sequence[AssetRecord], grades: Sequence[str | None] | None,

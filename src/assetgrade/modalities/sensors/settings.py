@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.base import check_penalty
 from assetgrade.modalities.sensors.features import check_slope_windows
 from assetgrade.modalities.sensors.grading import RulGradeMap
 from assetgrade.modalities.sensors.health import RulModel
@@ -47,8 +48,7 @@ def check_settings(ex: Any, rul_settings: Any = None) -> None:
         raise _fail("z_threshold", ex.z_threshold, "a finite number > 0")
     if not _positive(ex.rms_ratio, 1.0):
         raise _fail("rms_ratio", ex.rms_ratio, "a finite number > 1 (the RMS growth that makes a finding)")
-    if not ((isinstance(ex.C, str) and ex.C == "auto") or _positive(ex.C)):
-        raise _fail("C", ex.C, "a finite number > 0, or 'auto'")  # inf went on into the grade model
+    check_penalty(ex.C, "SensorExtractor")
     if not (isinstance(ex.time_unit, str) and ex.time_unit.strip()):
         raise _fail("time_unit", ex.time_unit, "a non-empty word for the time index's unit ('cycles', 'hours'...)")
     if ex.grade_map is not None and not isinstance(ex.grade_map, RulGradeMap):

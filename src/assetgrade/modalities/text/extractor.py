@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
+from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, check_penalty, register_extractor
 from assetgrade.modalities.penalty import choose_penalty
 from assetgrade.modalities.text.embed import DIM, HashingEmbedder, MiniLMEmbedder
 from assetgrade.modalities.text.normalize import Normalizer
@@ -107,8 +107,7 @@ class TextExtractor:
         self.normalizer = normalizer
         self.recurrence_window_days = recurrence_window_days
         self.max_chars = max_chars
-        if C != "auto" and not (isinstance(C, int | float) and not isinstance(C, bool) and C > 0):
-            raise ValidationError(f"C={C!r}; a positive number or 'auto'", where="TextExtractor.C")
+        check_penalty(C, "TextExtractor")
         self.C = C
 
     def _embed(self, records: Sequence[AssetRecord]) -> npt.NDArray[np.float64]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import math
+import numbers
 import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from assetgrade.errors import ValidationError
+from assetgrade.modalities.base import check_penalty
 from assetgrade.seeds import SEED_MAX
 
 __all__ = ["SEED_MAX", "as_number", "check_settings", "check_views"]
@@ -40,17 +43,28 @@ def as_number(value: Any) -> Any:
     return value
 
 
-def _int(value: Any, name: str, low: int, high: int | None = None) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+def _real(value: Any) -> bool:
+    """A real number, numpy's included (settings given from code may be numpy scalars); not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _int(ex: Any, name: str, low: int, high: int | None = None) -> None:
+    """Refuse ``ex.<name>`` unless a whole number in ``low..high``; a numpy one is kept as the Python int it holds
+    (the backbone library takes only an ``int`` image size)."""
+    value = getattr(ex, name)
+    ok = (_real(value) and isinstance(value, numbers.Integral) and int(value) >= low
+          and (high is None or int(value) <= high))
     if not ok:
         allowed = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
         raise ValidationError(f"{name}={value!r}; allowed: {allowed}", where=f"VisionExtractor.{name}")
+    setattr(ex, name, int(value))
 
 
 def check_settings(ex: Any) -> None:
     """Refuse a setting of the VisionExtractor ``ex`` that would fail (or be misread) only deep inside a fit.
 
-    Each message names the setting, the value and what is allowed.
+    Each message names the setting, the value and what is allowed. Numbers may be numpy's; whole-number
+    settings are kept as Python ints.
     """
     from assetgrade.modalities.vision.backbone import BACKBONES
 
@@ -64,25 +78,23 @@ def check_settings(ex: Any) -> None:
     if ex.backbone not in BACKBONES:
         raise ValidationError(f"backbone={ex.backbone!r}; allowed: {sorted(BACKBONES)}",
                               where="VisionExtractor.backbone")
-    _int(ex.image_size, "image_size", 32, 1024)
+    _int(ex, "image_size", 32, 1024)
     if ex.image_size % 32:
         raise ValidationError(f"image_size={ex.image_size}; allowed: a multiple of 32 in 32..1024",
                               where="VisionExtractor.image_size")
     if ex.engine not in ("auto", "onnx", "torch"):
         raise ValidationError(f"engine={ex.engine!r}; allowed: 'auto', 'onnx', 'torch'", where="VisionExtractor.engine")
-    c = ex.C
-    if c != "auto" and (isinstance(c, bool) or not isinstance(c, int | float) or not math.isfinite(c) or c <= 0):
-        raise ValidationError(f"C={c!r}; allowed: 'auto' or a positive number", where="VisionExtractor.C")
+    check_penalty(ex.C, "VisionExtractor")
     tfa = ex.target_false_alarm
-    if isinstance(tfa, bool) or not isinstance(tfa, int | float) or not 0 < tfa < 1:
+    if not (_real(tfa) and 0 < float(tfa) < 1):  # nan is not in (0, 1)
         raise ValidationError(f"target_false_alarm={tfa!r}; allowed: a share of good photos in (0, 1)",
                               where="VisionExtractor.target_false_alarm")
-    _int(ex.coreset_size, "coreset_size", 1)
-    _int(ex.batch_size, "batch_size", 1)
-    _int(ex.seed, "seed", 0, SEED_MAX)
+    _int(ex, "coreset_size", 1)
+    _int(ex, "batch_size", 1)
+    _int(ex, "seed", 0, SEED_MAX)
     if ex.mil not in (True, False, "auto") or not isinstance(ex.mil, bool | str):
         raise ValidationError(f"mil={ex.mil!r}; allowed: True, False or 'auto'", where="VisionExtractor.mil")
-    _int(ex.mil_rounds, "mil_rounds", 0)
+    _int(ex, "mil_rounds", 0)
     grades = ex.grades
     if grades is not None and (len(grades) < 2 or len(set(grades)) != len(grades)
                                or not all(isinstance(g, str) and g for g in grades)):
