@@ -99,12 +99,14 @@ def test_refit_reads_cached_evidence_instead_of_running_the_backbone(
     first = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
     first._backbone = _CountingBackbone(backbone64, calls)  # type: ignore[attr-defined]
     p1 = first.fit(train).extract(train).grade_proba
-    assert sum(calls) == len(train)  # each image once, even though fit and extract both look at it
+    n_views = 1 + len(first.augment)  # the photo and each augment view (hflip, vflip) pass the backbone
+    assert n_views == 3
+    assert sum(calls) == n_views * len(train)  # each image once per view, though fit and extract both look at it
     evidence_cache.clear_memory_cache()  # a new process: only the disk cache remains
     second = get_extractor("vision", image_size=64, grades=("A", "B", "C", "D"), cache_dir=tmp_path, coreset_size=200)
     second._backbone = _CountingBackbone(backbone64, calls)  # type: ignore[attr-defined]
     p2 = second.fit(train).extract(train).grade_proba
-    assert sum(calls) == len(train)  # nothing recomputed
+    assert sum(calls) == n_views * len(train)  # nothing recomputed, augment views included
     assert p1 is not None and p2 is not None and np.allclose(p1, p2)
 
 

@@ -78,7 +78,11 @@ _MEMO = _Memo(int(os.environ.get("ASSETGRADE_VISION_MEMO_BYTES", DEFAULT_MEMO_BY
 
 
 def clear_memory_cache() -> None:
-    """Forget the in-process memo (the on-disk cache stays)."""
+    """Forget the in-process memos, the evidence's and the pooled augment views' (the on-disk caches stay),
+    as a new process would start."""
+    from assetgrade.modalities.vision.features import clear_view_memo
+
+    clear_view_memo()
     with _MEMO.lock:
         _MEMO.items.clear()
         _MEMO.bytes = 0

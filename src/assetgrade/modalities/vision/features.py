@@ -142,7 +142,17 @@ class _VectorMemo:
                 self.items.popitem(last=False)
 
 
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
 _VIEW_MEMO = _VectorMemo(50_000)  # about 380 MB at Lite0's 1,904 values
+
+
+def clear_view_memo() -> None:
+    """Forget the pooled views' in-process memo (their on-disk :class:`FeatureCache` stays)."""
+    _VIEW_MEMO.clear()
 
 
 def pooled_views(
