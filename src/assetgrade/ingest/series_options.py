@@ -31,9 +31,9 @@ class SeriesOptions:
     asset_col: str | None = None
     encoding: str | None = None
     max_bytes: int = 512 * 1024 * 1024
-    """Largest series file read (a CSV takes about 11 times its size in memory while it is read: pandas holds each
-    cell as a str object; measured 2026-12-02, peak RSS 2.2 GiB for a 202 MiB file of five numeric columns and 12
-    times the file at 16 MiB, tests/unit/ingest/test_series_memory.py)."""
+    """Largest series file read (it is read whole: a CSV's channels are parsed as numbers, and its peak memory was
+    about 4 times the file at 100 MiB of ISO timestamps and six channels, 7 at 18 MiB, 8-9 for 16 MiB of 4-character
+    cells, 8 to 12 before; measured 2026-12-02, docs/ingest.md, Performance; test_series_numeric_read.py)."""
     numeric_time: str = "auto"
     """How a numeric time column is read: ``"auto"`` takes one whose every value lies between 2000 and
     2100 counted in s, ms, us or ns since 1970 as Unix time (stored as UTC datetimes, with a notice);
