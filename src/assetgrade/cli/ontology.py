@@ -10,15 +10,24 @@ from rich.tree import Tree
 
 from assetgrade.cli.console import console, styled
 from assetgrade.cli.options import input_file
+from assetgrade.config import CONFIG_NAME
 from assetgrade.ontology import Ontology, default_ontology, load_ontology, ontology_warnings
 
 __all__ = ["register"]
+
+
+def _workspace_or_cwd(workspace: Path | None) -> Path | None:
+    """``-w`` (or ``$ASSETGRADE_WORKSPACE``), else the current folder when it is a workspace, else None."""
+    if workspace is None and (Path.cwd() / CONFIG_NAME).is_file():
+        return Path.cwd()
+    return workspace
 
 
 def _resolve_path(file: Path | None, workspace: Path | None) -> Path | None:
     """The ontology file to show; None: the shipped one."""
     if file is not None:
         return file
+    workspace = _workspace_or_cwd(workspace)
     if workspace is not None:
         from assetgrade.cli.workspace import open_workspace
 
@@ -30,6 +39,7 @@ def _resolve_path(file: Path | None, workspace: Path | None) -> Path | None:
 def _resolve(file: Path | None, workspace: Path | None) -> Ontology:
     if file is not None:
         return load_ontology(file)
+    workspace = _workspace_or_cwd(workspace)
     if workspace is not None:
         from assetgrade.cli.workspace import open_workspace
 
@@ -80,7 +90,8 @@ def show(
     file: Path | None = typer.Option(None, "--file", "-f", help="Ontology YAML (default: the workspace's).",
                                      callback=input_file("YAML file")),
     workspace: Path | None = typer.Option(None, "--workspace", "-w", envvar="ASSETGRADE_WORKSPACE", help=(
-        "Workspace whose ontology to show, without --file (default: $ASSETGRADE_WORKSPACE or the current folder)."),
+        "Workspace whose ontology to show, without --file (default: $ASSETGRADE_WORKSPACE, else the current folder "
+        "when it is a workspace, else the shipped ontology)."),
         show_default=False),
     as_yaml: bool = typer.Option(False, "--yaml", help=(
         "Print the ontology as YAML (comments dropped) that 'ontology check' and --file read back to the same "
