@@ -197,8 +197,12 @@ def _write_index(path: Path, summary: dict[str, Any], *, coverage: float) -> Pat
     """One page linking the demo's reports and showing its figures and plots (relative links: the folder moves)."""
     import jinja2
 
+    from assetgrade.grading.visible import exact, visible
+
+    # every text shown as the report shows it (control characters, bidi controls); a link's file name as it is
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-                             autoescape=True)
+                             autoescape=True, finalize=visible)
+    env.filters["exact"] = exact
     page = env.get_template("demo_index.html").render(
         s=summary, coverage=coverage, reports=[Path(p).name for p in summary["reports"]],
         plots={k: Path(v).name for k, v in summary["plots"].items()})

@@ -23,6 +23,7 @@ from assetgrade.errors import (
     StoreError,
     ValidationError,
 )
+from assetgrade.grading.visible import CONTROL_PICTURES
 from assetgrade.rest.auth import (
     Principal,
     authenticate,
@@ -58,6 +59,9 @@ templates.env.globals["asset_url"] = asset_url
 templates.env.filters["bdi"] = bdi
 templates.env.filters["exact"] = exact  # a value the browser sends back: not shown, so kept as it is
 templates.env.finalize = visible  # every text a page writes: control characters and bidi controls shown
+# the same table for the texts review.js writes (an image id in a message, a box's defect and image)
+templates.env.globals["control_pictures"] = {chr(c): chr(p) if isinstance(p, int) else p
+                                             for c, p in CONTROL_PICTURES.items()}
 templates.env.filters["utc"] = utc
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

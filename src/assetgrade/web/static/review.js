@@ -7,6 +7,24 @@
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
 
+  /* A text from the page's data (an image id, a defect id, who found a box) written into the page as the server
+     writes every text: control characters and bidi controls as their pictures or code points ('⟨U+202E⟩'), so an
+     override in an image id does not draw the rest of the message backwards. The table is the server's own
+     (grading/visible.py's CONTROL_PICTURES, in #control-pictures); what is sent back stays exact. */
+  var PICTURES = null;
+  function shown(text) {
+    if (PICTURES === null) {
+      var t = document.getElementById("control-pictures");
+      try { PICTURES = t ? JSON.parse(t.textContent) : {}; } catch (e) { PICTURES = {}; }
+    }
+    var s = String(text), out = "";
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charAt(i);
+      out += Object.prototype.hasOwnProperty.call(PICTURES, c) ? PICTURES[c] : c;
+    }
+    return out;
+  }
+
   function save() {
     var input = $("#defects-json");
     if (input) { input.value = JSON.stringify(state.defects); }
@@ -37,7 +55,7 @@
       if (!Array.prototype.some.call(sel.options, function (o) { return o.value === d.id; })) {
         /* the model named a defect the ontology no longer has: say so, the review would be refused */
         var o = document.createElement("option"); o.value = d.id;
-        o.textContent = d.id + " (not in the ontology: pick another or remove it)";
+        o.textContent = shown(d.id) + " (not in the ontology: pick another or remove it)";
         sel.appendChild(o); li.className += " unknown";
       }
       sel.value = d.id;
@@ -46,12 +64,12 @@
       var info = document.createElement("span");
       info.className = "boxinfo";
       info.textContent = d.box ? " box " + d.box.map(function (v) { return Math.round(v); }).join(", ") +
-        (d.evidence_id ? " on " + d.evidence_id : "") : " (no box)";
-      if (d.source) { info.textContent += " · from " + d.source; }
+        (d.evidence_id ? " on " + shown(d.evidence_id) : "") : " (no box)";
+      if (d.source) { info.textContent += " · from " + shown(d.source); }
       li.appendChild(info);
       var rm = document.createElement("button");
       rm.type = "button"; rm.className = "small"; rm.textContent = "Remove";
-      rm.setAttribute("aria-label", "remove defect " + (i + 1) + " " + d.id);
+      rm.setAttribute("aria-label", "remove defect " + (i + 1) + " " + shown(d.id));
       rm.addEventListener("click", function () { state.defects.splice(i, 1); state.selected = -1; save(); renderList(); drawAll(); });
       li.appendChild(rm);
       li.addEventListener("click", function (ev) { if (ev.target === li || ev.target === info) { state.selected = i; renderList(); drawAll(); } });
@@ -85,7 +103,7 @@
         var t = document.createElementNS(SVGNS, "text");
         t.setAttribute("x", b[0] + 3); t.setAttribute("y", Math.max(12 * s.sy, b[1] - 4));
         t.setAttribute("class", "dlabel"); t.setAttribute("font-size", 12 * s.sy);
-        t.textContent = (i + 1) + " " + d.id;
+        t.textContent = (i + 1) + " " + shown(d.id);
         svg.appendChild(t);
         var hd = document.createElementNS(SVGNS, "rect");
         var hs = 8 * s.sx;
@@ -106,7 +124,7 @@
     if (stage) { stage.style.display = "none"; }
     var p = document.createElement("p");
     p.className = "msg error"; p.setAttribute("role", "alert");
-    p.textContent = "Image " + fig.getAttribute("data-evidence") + " cannot be shown: its file does not decode " +
+    p.textContent = "Image " + shown(fig.getAttribute("data-evidence")) + " cannot be shown: its file does not decode " +
       "as an image (corrupt, or another kind of file). No boxes can be drawn on it.";
     fig.insertBefore(p, fig.firstChild);
   }
@@ -195,7 +213,7 @@
 
   function boxText(i) {
     var d = state.defects[i], b = d.box;
-    return "box " + (i + 1) + " " + d.id + (d.source && d.source !== "reviewer" ? " (from " + d.source + ")" : "") +
+    return "box " + (i + 1) + " " + shown(d.id) + (d.source && d.source !== "reviewer" ? " (from " + shown(d.source) + ")" : "") +
       ": x " + num(b[0]) + " to " + num(b[2]) + ", y " + num(b[1]) + " to " + num(b[3]);
   }
 
@@ -409,7 +427,7 @@
     if (!xhr) { return; }
     try {
       var el = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector("[role=alert]");
-      why = el ? el.textContent.trim() : "";
+      why = el ? shown(el.textContent.trim()) : "";   /* our pages show it so already; another's may not */
     } catch (e) { why = ""; }
     if (xhr.status === 401) { notSaved("your session has ended (it expired, or its token was revoked, or you logged out).", true); }
     else { notSaved("the server answered " + xhr.status + (why ? ": " + why : "") + ".", false); }
