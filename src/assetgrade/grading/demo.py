@@ -199,7 +199,8 @@ def _write_index(path: Path, summary: dict[str, Any], *, coverage: float) -> Pat
 
     from assetgrade.grading.visible import exact, visible
 
-    # every text shown as the report shows it (control characters, bidi controls); a link's file name as it is
+    # every text shown as the report shows it (control characters, bidi controls); a link's file name as it is,
+    # percent-encoded (the template's urlencode) so a '#' or '?' in an asset id's report name stays part of the path
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
                              autoescape=True, finalize=visible)
     env.filters["exact"] = exact
