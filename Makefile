@@ -45,5 +45,8 @@ test: $(DEVSTAMP)
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check src tests
 
+typecheck: $(DEVSTAMP)
+	$(BIN)/mypy
+
 clean:
 	rm -rf $(VENV) demo-workspace

@@ -194,7 +194,11 @@ class Grader:
         ontology and costs, not its ``grader:`` settings (folds, extractor settings, RUL model).
         """
         from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
+        from assetgrade.workspace import Workspace
 
+        if not isinstance(workspace, Workspace):
+            raise ValidationError(f"Grader.from_workspace needs an open Workspace (Workspace.open(path)), got "
+                                  f"{type(workspace).__name__} {workspace!r:.60}", where="Grader.from_workspace")
         return grader_from_settings(workspace_grader_settings(workspace.config), **overrides)
 
     # ---- training -------------------------------------------------------------------------------

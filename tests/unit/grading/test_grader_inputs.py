@@ -69,3 +69,11 @@ def test_from_workspace_takes_the_workspace_settings(tmp_ws) -> None:  # type: i
         g = Grader.from_workspace(ws, seed=7)
     assert (g.folds, g.seed, g.extractors) == (3, 7, ("text",))
     assert Grader.from_workspace(tmp_ws, folds=None).folds == 5  # this handle read the config before the edit
+
+
+@pytest.mark.parametrize("given", ["ws", Path("ws"), None])
+def test_from_workspace_refuses_a_path_or_nothing_in_place_of_a_workspace(given: object) -> None:
+    # a path gave "AttributeError: 'str' object has no attribute 'config'"
+    with pytest.raises(ValidationError, match=r"needs an open Workspace \(Workspace.open\(path\)\)") as info:
+        Grader.from_workspace(given)  # type: ignore[arg-type]
+    assert info.value.where == "Grader.from_workspace"
