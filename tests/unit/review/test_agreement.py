@@ -219,8 +219,6 @@ def _loop_per_reviewer(r: np.ndarray, k: int, ordinal: bool) -> dict[int, tuple[
 def test_agreement_on_many_items_is_vectorised_and_matches_item_by_item(rng: np.random.Generator) -> None:
     """per_reviewer_kappa, adjudication_queue and the coincidence matrix looped in Python per item: agreement_report
     on 100,000 items took 21 s. They now work on whole arrays; the results are those of an item-by-item loop."""
-    import time
-
     small = rng.integers(0, 4, size=(60, 4))
     small[rng.random(small.shape) < 0.3] = MISSING
     for ordinal in (True, False):
@@ -237,9 +235,13 @@ def test_agreement_on_many_items_is_vectorised_and_matches_item_by_item(rng: np.
     big = np.repeat(truth[:, None], 3, axis=1)
     noisy = rng.random(big.shape) < 0.05
     big[noisy] = rng.integers(0, 4, noisy.sum())
-    start = time.perf_counter()
-    per_reviewer_kappa(big), adjudication_queue(big), krippendorff_alpha(big)
-    assert time.perf_counter() - start < 3.0  # about 0.2 s now; the per-item loops took about 6 s
+    # whole arrays at 50,000 items (how long it takes is a benchmark's business, not a test's): 5 % of the
+    # answers redrawn, so each reviewer agrees with the others far above chance and few items need adjudication
+    kappas = per_reviewer_kappa(big)
+    assert all(v > 0.9 and n == truth.size for v, n in kappas.values()), kappas
+    want = [i for i, row in enumerate(big) if row.max() - row.min() > 1 or np.bincount(row).max() * 2 <= row.size]
+    assert sorted(d.item for d in adjudication_queue(big)) == want and 0 < len(want) < 0.1 * truth.size
+    assert 0.9 < krippendorff_alpha(big) < 1.0
 
 
 @pytest.mark.parametrize("categories", [[], ["A"]])

@@ -111,21 +111,16 @@ def test_control_characters_separate_words(summarizer: LogSummarizer, text: str)
 
 def test_a_long_note_with_many_findings_is_tokenised_once(summarizer: LogSummarizer,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
     from assetgrade.modalities.text import negation
 
     calls = []
     real = negation.tokenize_spans
     monkeypatch.setattr(negation, "tokenize_spans", lambda text: calls.append(1) or real(text))
     note = "hose leak, no crack on boom; " * 2000  # cut to max_chars (5,000): about 340 findings
-    t0 = time.perf_counter()
     s = summarizer.summarize([LogEntry("e1", note)])
-    wall = time.perf_counter() - t0
     assert s.flags == ["truncated:e1"] and len(s.findings) > 300
     assert s.features["n_negated"] > 100 and s.features["n_confirmed"] > 100
     assert len(calls) == 1  # once per text, not once per finding (35 s for such a note before)
-    assert wall < 20.0
 
 
 def test_lone_surrogates_are_replaced_and_flagged() -> None:
