@@ -1,14 +1,16 @@
-"""``assetgrade bench ingest``: wall time of a first ingest and a re-ingest of NEU-DET (1,800 images + VOC boxes)."""
+"""``assetgrade bench ingest``: wall time of a first ingest and a re-ingest of NEU-DET (1,800 images + VOC boxes);
+``assetgrade bench series-ingest``: peak memory and speed of the series reader on a synthetic CSV."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from assetgrade.cli.jsonout import json_output
+from assetgrade.cli.options import at_least, positive, valid_seed
 
 __all__ = ["register"]
 
@@ -82,6 +84,39 @@ def _bench(
     typer.echo(write_result(result, json_path))
 
 
+SeriesLayout = Literal["iso", "numeric", "short"]  # assetgrade.bench.series_ingest.LAYOUTS
+
+
+def _bench_series(
+    size_mib: Annotated[float, typer.Option(
+        "--size-mib", callback=positive(), help="Size of the synthetic CSV in MiB (> 0; whole 10,000-row blocks).")],
+    layout: Annotated[SeriesLayout, typer.Option(
+        help="iso: ISO timestamps and six 4-decimal channels; numeric: a rising numeric time and the same "
+             "channels; short: a rising integer time and six channels of 4-character cells.")] = "iso",
+    bad_cell_row: Annotated[int | None, typer.Option(
+        "--bad-cell-row", callback=at_least(0),
+        help="0-based data row whose channel 'd' holds 'ERR' (file line = row + 2); the error is reported.")] = None,
+    seed: Annotated[int, typer.Option(callback=valid_seed(), help="Seed of the synthetic values.")] = 0,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the JSON result here ('-': stdout only).",
+                                                  callback=json_output(printed_anyway=True))] = None,
+) -> None:
+    """Write a seeded series CSV into a temporary folder, read it with the series reader in a fresh Python process and
+    report peak RSS growth over the baseline, wall time, rows and MiB/s (the file is deleted after)."""
+    import time
+
+    from assetgrade.bench.report import BenchResult, write_result
+    from assetgrade.bench.series_ingest import measure_series_read
+
+    t_all = time.perf_counter()
+    metrics = measure_series_read(size_mib, layout, seed=seed, bad_cell_row=bad_cell_row)
+    result = BenchResult(benchmark="series-ingest", dataset=f"synthetic series CSV ({layout})", split="all",
+                         seed=seed, metrics=metrics, wall_s=time.perf_counter() - t_all,
+                         extra={"size_mib": size_mib, "layout": layout, "bad_cell_row": bad_cell_row,
+                                "reader": "assetgrade.ingest.series_items, in a fresh Python process"})
+    typer.echo(write_result(result, json_path))
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``ingest`` to the ``bench`` sub-app."""
+    """Add ``ingest`` and ``series-ingest`` to the ``bench`` sub-app."""
     app.command("ingest")(_bench)
+    app.command("series-ingest")(_bench_series)
