@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -17,6 +19,17 @@ def cut(path: Path) -> None:
     """Keep the file's header and the first half of its pixel data."""
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
+    """``real``, then the file at ``path`` cut: a step of the bench, and the file damaged once it has run."""
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        cut(path)
+        return out
+
+    return step
 
 
 def write_neu_copy(root: Path, rng: np.random.Generator, n: int) -> None:

@@ -3,13 +3,12 @@ its file and go on, and the bench JSON lists it in ``unreadable_images``; ``benc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from tests.unit.vision.neu_copy import CHANGED, cut, write_neu_copy
+from tests.unit.vision.neu_copy import CHANGED, cut, cut_after, write_neu_copy
 
 from assetgrade.bench import vision_steps
 from assetgrade.bench.vision import VisionBenchConfig, asset_folds, classification_metrics, run_vision_bench
@@ -96,17 +95,6 @@ def test_cam_step_skips_an_image_cut_after_the_features_and_names_its_file(
     assert sorted(map(str, (tmp_path / "out").glob("*.png"))) == sorted(res["overlays"])  # the first pass's gone
 
 
-def _cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
-    """``real``, then the file at ``path`` cut: a step of the bench, and the file damaged once it has run."""
-
-    def step(*args: Any, **kwargs: Any) -> Any:
-        out = real(*args, **kwargs)
-        cut(path)
-        return out
-
-    return step
-
-
 def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
     tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,9 +103,9 @@ def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
     img = root / "images"
     # cut after the features (the fine-tuning's trunk pass reads it again), and after that pass (the CAM step does)
     monkeypatch.setattr(features, "extract_pooled",
-                        _cut_after(features.extract_pooled, img / "patches" / "patches_3.jpg"))
+                        cut_after(features.extract_pooled, img / "patches" / "patches_3.jpg"))
     monkeypatch.setattr(vision_steps, "trunk_pass",
-                        _cut_after(vision_steps.trunk_pass, img / "crazing" / "crazing_1.jpg"))
+                        cut_after(vision_steps.trunk_pass, img / "crazing" / "crazing_1.jpg"))
     cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=True, finetune_size=64,
                             finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
                             out_dir=tmp_path / "out", progress=False)

@@ -4,13 +4,11 @@ CAM rates are those of the same folds without it, and the JSON's counts leave it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from tests.unit.vision.neu_copy import CHANGED, cut, write_neu_copy
+from tests.unit.vision.neu_copy import CHANGED, cut_after, write_neu_copy
 
 from assetgrade.bench.vision import VisionBenchConfig, asset_folds, classification_metrics, run_vision_bench
 from assetgrade.bench.vision_steps import cam_peak_in_box, finetune_probas, probe_probas
@@ -18,17 +16,6 @@ from assetgrade.datasets.neu import NEU_CLASSES, load_neu
 from assetgrade.modalities.vision import features
 from assetgrade.modalities.vision.backbone import Backbone
 from assetgrade.modalities.vision.cache import FeatureCache
-
-
-def _cut_after(real: Callable[..., Any], path: Path) -> Callable[..., Any]:
-    """``real``, then the file at ``path`` cut: a step of the bench, and the file damaged once it has run."""
-
-    def step(*args: Any, **kwargs: Any) -> Any:
-        out = real(*args, **kwargs)
-        cut(path)
-        return out
-
-    return step
 
 
 @pytest.mark.parametrize("finetune", [False, True], ids=["found-by-cam", "found-by-finetune"])
@@ -42,7 +29,7 @@ def test_an_image_cut_after_the_features_is_in_no_heads_training(
     # the bench's features, in its cache: the run computes none, and the figures below use the same
     fb = features.extract_pooled(ds.refs, backbone64, cache=FeatureCache(tmp_path / "cache" / "features"))
     lost = root / "images" / "inclusion" / "inclusion_2.jpg"
-    monkeypatch.setattr(features, "extract_pooled", _cut_after(features.extract_pooled, lost))
+    monkeypatch.setattr(features, "extract_pooled", cut_after(features.extract_pooled, lost))
     cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=finetune, finetune_size=64,
                             finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
                             progress=False)
