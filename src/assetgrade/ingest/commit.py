@@ -139,6 +139,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                                    parent_evidence_id=parent, capture_time=pv.capture_time, device=pv.device,
                                    sha256=p.sha, ingest_batch_id=rep.batch_id, notes=pv.notes))
             added["evidence"] += 1
+            marked.extend(p.notices)
         replaced, reframed = replace_old_frame(s, old_frame, kind=rep.kind, skip=bad) if old_frame else ([], [])
         new_labels: list[str] = []
         for p, lb, lid in label_rows:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from assetgrade.errors import ConflictError, IngestError, ValidationError
 from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
+from assetgrade.ingest.report import IngestNotice
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.blobs import BlobStore, Spool, sha256_bytes
 from assetgrade.store.repository import ProvenanceInfo, check_addressable, check_storable
@@ -42,6 +43,8 @@ class _Prepared:
     """What the file itself says it is (an assetgrade synth mark), over the import's ``real``."""
     spool: Spool | None = None
     """A file over ``_STREAM_BYTES``: its bytes, read once into the blob store's temp area (``data`` is None)."""
+    notices: list[IngestNotice] = field(default_factory=list)
+    """Said in the report once the item's row is committed (a series overlapping a stored one: series_overlap)."""
 
     def discard(self) -> None:
         """Remove the spooled copy (stored already, or never to be: a rejected or already stored item)."""

@@ -30,6 +30,8 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.ingest.series_files import _read
 from assetgrade.ingest.series_options import NUMERIC_TIME, SeriesOptions
+from assetgrade.ingest.series_overlap import span_attributes
+from assetgrade.ingest.series_overlap import when as _when
 from assetgrade.ingest.series_time import MISSING as _MISSING
 from assetgrade.ingest.series_validation import _file_errors, validate_series
 from assetgrade.store.repository import ProvenanceInfo
@@ -76,6 +78,7 @@ def series_to_parquet(path: Path, opts: SeriesOptions, *, where: str | None = No
             raise
         inner = (exc.where or str(path)).replace(str(path), path.name, 1)
         raise IngestError(f"{inner}: {exc.reason}", where=where) from exc
+    info.update(span_attributes(frame))
     info["repairs"] = notes
     said = epoch_notice(frame, info)
     if said:
@@ -97,7 +100,9 @@ def _overlap(aid: str, file: str, frame: pd.DataFrame, spans: dict[str, list[tup
              ) -> str | None:
     """What to say when ``frame`` shares a channel and a stretch of time with an earlier series of ``aid`` in
     this batch (else None); ``frame`` is added to ``spans``. Both still go in: which one is right is the user's
-    call, but the extractor reads one series per asset, so without a word one of them was left out unseen."""
+    call, but the extractor reads one series per asset, so without a word one of them was left out unseen. A
+    series stored by an earlier batch is compared when the item is committed
+    (:func:`~assetgrade.ingest.series_overlap.stored_overlaps`)."""
     channels, lo, hi = {str(c) for c in frame.columns}, frame.index[0], frame.index[-1]
     said = None
     for other, chans, a, b in spans.get(aid, []):
@@ -113,13 +118,6 @@ def _overlap(aid: str, file: str, frame: pd.DataFrame, spans: dict[str, list[tup
     return said
 
 
-def _when(t: Any) -> str:
-    """A time of a series index for a message: a datetime as ``YYYY-MM-DD HH:MM:SS``, a number as it prints."""
-    if isinstance(t, pd.Timestamp):
-        return str(t.strftime("%Y-%m-%d %H:%M:%S"))
-    return f"{float(t):g}"
-
-
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
@@ -127,7 +125,10 @@ def series_items(
     """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``.
 
     A file that cannot be read is one ``RowError`` naming it; the other files still go in. A numeric
-    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range).
+    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range), and
+    so is a file giving an asset a channel over times an earlier file of these ``paths`` gave it; the
+    :class:`~assetgrade.ingest.writer.Ingestor` says the same of a series stored by an earlier ingest. Each
+    item's attributes record its first and last time (``time_first``, ``time_last``).
     ``asset_id`` and ``opts.asset_col`` together are a ValidationError (the column would overrule the id).
     """
     if asset_id is not None and opts.asset_col is not None:
@@ -168,6 +169,7 @@ def series_items(
             except IngestError as exc:
                 yield RowError.from_exception(exc, str(path), None)
                 continue
+            info.update(span_attributes(frame))
             said = epoch_notice(frame, info)
             if said:
                 yield IngestNotice(str(path), None, f"{where}: {said}")

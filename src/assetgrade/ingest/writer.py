@@ -30,6 +30,7 @@ from assetgrade.ingest.commit import _write
 from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.preparation import _mark_existing, _prepare, _Prepared, _validate_and_store
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
+from assetgrade.ingest.series_overlap import stored_overlaps
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.audit import append_event
 from assetgrade.store.liveness import this_process
@@ -91,6 +92,7 @@ class Ingestor:
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
+        self._series_ids: set[str] = set()  # this run's series items: the importer compares them (series_overlap)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self, items: Iterable[_Item]) -> IngestReport:
@@ -182,6 +184,8 @@ class Ingestor:
                     self._fail(p.spec, exc, getattr(exc, "field", "path"))
                 except OSError as exc:
                     self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
+            self._series_ids.update(p.evidence_id for p in prepared if p.spec.kind == "series")
+            stored_overlaps(self.ws, ready, self._series_ids)  # said once a row is committed
         finally:  # a large file's copy not stored (already stored, rejected, or the run stopped) goes
             for p in prepared:
                 p.discard()
