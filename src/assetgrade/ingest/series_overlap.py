@@ -9,8 +9,8 @@ stored, which the same command run again finds stored: they would be said twice)
 
 A series' span is its first and last time, recorded at ingest in the evidence attributes ``time_first`` and
 ``time_last`` (ISO 8601 text in UTC for datetimes, the number for numeric time). A series stored before they
-were recorded is read from its blob's Parquet footer (the statistics of the time index column: a few KB, not
-the samples), only when its channels and time kind could overlap. One query per row group finds the assets'
+were recorded is read from its blob's Parquet footer (the statistics of the time index column; the samples
+are not read), only when its channels and time kind could overlap. One query per row group finds the assets'
 stored series.
 """
 
