@@ -113,7 +113,8 @@ def test_cli_check_and_show(tmp_path: Path) -> None:
     good.write_text(MINIMAL, encoding="utf-8")
     runner = CliRunner()
     app = build_app()
-    result = runner.invoke(app, ["ontology", "check", str(good)])
+    # wide: pytest-xdist's workers set COLUMNS=80, and rich wrapped "3 grades" after a long tmp path
+    result = runner.invoke(app, ["ontology", "check", str(good)], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     assert "3 grades" in result.output
     shown = runner.invoke(app, ["ontology", "show"])
