@@ -33,7 +33,7 @@ from assetgrade.grading.cache import (
     extract_cached,
     feature_stack,
 )
-from assetgrade.grading.decide import decide_asset, image_quality_flags
+from assetgrade.grading.decide import decide_asset, image_quality_flags, thin_set_note
 from assetgrade.grading.fitting import fit_grader
 from assetgrade.grading.persistence import labels_position, load_grader, save_grader
 from assetgrade.grading.recording import record_grades  # re-exported: part of the Grader API
@@ -299,6 +299,9 @@ class Grader:
             if conf.used_fallback[i] and self.mondrian:
                 note = f"conformal set uses the pooled threshold (few calibration assets of type {rec.asset_type!r})"
                 d = dataclasses.replace(d, reasons=(*d.reasons, note))
+            thin = None if none[i] else self.conformal_.too_few(rec.asset_type if self.mondrian else None)
+            if thin is not None:  # the quantile is inf: the set is every grade, whatever the evidence says
+                d = dataclasses.replace(d, reasons=(*d.reasons, thin_set_note(*thin, self.coverage)))
             versions = {"model": self.version_, "ontology": self.ontology_version_, "code": self.code_version_,
                         "manifest": self.manifest_hash_, "inputs": asset_input_hash(rec)}
             out.append(build_result(asset_id=rec.asset_id, asset_type=rec.asset_type, grades=self.grades_,

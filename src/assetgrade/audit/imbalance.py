@@ -54,6 +54,9 @@ class ClassImbalance:
         msg = f"smallest/largest class = {summary:.3f} (policy >= {self.min_ratio})" + (
             f"; under-represented: {', '.join(minority)}" if minority else ""
         )
+        if self.real_only and data.n and not top:  # 0 / 0: no ratio to read, every class lacks real items
+            msg = (f"no real item among the {data.n}: all are synthetic/augmented, so no class has a real example "
+                   "(real_only counts real items only)")
         info = {"counts": counts, "ratio_to_largest": ratio, "normalised_entropy": entropy,
                 "real_only": self.real_only}
         return CheckResult(self.name, scores, flags, float(summary), passed, msg, info)

@@ -44,6 +44,7 @@ __all__ = [
     "conformal_scores",
     "coverage",
     "mean_set_size",
+    "min_calibration",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,6 +65,21 @@ def conformal_quantile(scores: npt.ArrayLike, alpha: float) -> float:
     if n == 0 or k > n:
         return float("inf")
     return float(s[k - 1])
+
+
+def min_calibration(alpha: float) -> int:
+    """The fewest calibration points whose finite-sample quantile is finite: ``ceil((1 - alpha) / alpha)``.
+
+    With fewer, :func:`conformal_quantile` is inf and every set holds every grade: the coverage
+    holds, but trivially, so whoever shows such a set should say so.
+
+    >>> min_calibration(0.1), min_calibration(0.2), min_calibration(0.05)
+    (9, 4, 19)
+    """
+    if not 0 < alpha < 1:
+        raise ValidationError(f"alpha={alpha} must be in (0, 1)", where="alpha")
+    a = Fraction(repr(float(alpha)))  # in decimal as written, as conformal_quantile
+    return math.ceil((1 - a) / a)
 
 
 def _path_mass(p: FloatArray, method: Method) -> tuple[FloatArray, FloatArray]:
@@ -270,6 +286,20 @@ class SplitConformal:
                 else:
                     self.fallback_groups_.append(name)
         return self
+
+    def too_few(self, group: str | None = None) -> tuple[int, int] | None:
+        """(calibration points, the fewest a finite quantile needs) when the quantile ``group`` uses
+        (its own, else the pooled one) is inf, so its sets hold every grade; None when it is finite.
+
+        >>> import numpy as np
+        >>> SplitConformal(alpha=0.1).fit(np.full((5, 2), 0.5), [0, 1, 0, 1, 0]).too_few()
+        (5, 9)
+        """
+        if group is not None and group in self.group_quantiles_:
+            q, n = self.group_quantiles_[group], self.group_counts_[group]
+        else:
+            q, n = self.quantile_, self.n_calibration_
+        return (n, min_calibration(self.alpha)) if math.isinf(q) else None
 
     def predict(self, proba: npt.ArrayLike, groups: Sequence[str] | None = None) -> ConformalResult:
         """Prediction sets for new items; ``groups`` (one per item) is required when fitted per group.

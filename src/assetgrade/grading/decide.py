@@ -25,7 +25,7 @@ from assetgrade.modalities.base import EvidenceBlock
 
 __all__ = [
     "CERTIFY_ON", "IMAGE_QUALITY_FLAGS", "ReviewInputs", "choose_policy", "decide_asset", "evaluate_oof",
-    "image_quality_flags", "per_asset_costs", "review_inputs", "stack_metrics",
+    "image_quality_flags", "per_asset_costs", "review_inputs", "stack_metrics", "thin_set_note",
 ]
 
 IMAGE_QUALITY_FLAGS: tuple[str, ...] = (
@@ -43,6 +43,17 @@ def image_quality_flags(flags: Sequence[str], accounted: Collection[str] = ()) -
     they are left out and do not send the asset to review on their own.
     """
     return [f for f in flags if any(q in f for q in IMAGE_QUALITY_FLAGS) and f.rsplit(":", 1)[-1] not in accounted]
+
+
+def thin_set_note(n: int, needed: int, coverage: float) -> str:
+    """What a prediction set from too few calibration assets means (see ``SplitConformal.too_few``).
+
+    >>> thin_set_note(5, 9, 0.9).split(": ")[1][:42]
+    '5 calibration assets are too few for a 90%'
+    """
+    return (f"the {coverage:.0%} prediction set holds every grade: {n} calibration asset{'s are' if n != 1 else ' is'} "
+            f"too few for a {coverage:.0%} set (it needs at least {needed}), so it says nothing about this asset; "
+            "label more assets")
 
 
 def decide_asset(

@@ -27,6 +27,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -187,9 +188,18 @@ def fit_grader(
     # both sides of a fold (twins with noise grades scored out-of-fold accuracy 0.77 against chance 0.25)
     grp = linked_groups(records, user_groups if user_groups is not None else [r.asset_id for r in records])
     if len(set(grp)) < grader.folds or len(set(y.tolist())) < 2:
-        raise ValidationError(f"{len(records)} labelled assets in {len(set(grp))} groups (assets sharing an image "
-                              f"or series file count as one) with {len(set(y.tolist()))} grades: need >= "
-                              f"{grader.folds} groups and >= 2 grades", where="Grader.fit")
+        seen = sorted({str(r.grade) for r in records}, key=grader.grades_.index)
+        todo = []  # what to do about it, as well as what is missing
+        if len(seen) < 2:
+            todo.append("label assets of at least two grades" + (f" (all are {seen[0]})" if seen else ""))
+        if len(set(grp)) < grader.folds:
+            todo.append(f"{grader.folds} folds need >= {grader.folds} groups: label more assets, or train with fewer "
+                        "folds (--folds, or grader.folds in assetgrade.yaml; at least 2)")
+        what = (f"{len(records)} labelled assets in {len(set(grp))} groups (assets sharing an image or series file "
+                f"count as one) with {len(seen)} grade(s)" if records else
+                f"none of the {len(all_records)} assets has a grade label" if all_records
+                else "no assets to learn from (assetgrade ingest adds them)")
+        raise ValidationError(f"{what}: {'; '.join(todo)}", where="Grader.fit")
     cal = [r for r in (calibration or []) if r.grade is not None]
     cal_given = [str(g) for g, r in zip(calibration_groups, calibration or [], strict=True)
                  if r.grade is not None] if cal and calibration_groups is not None else None
@@ -235,9 +245,14 @@ def fit_grader(
             grader.notes_.append(f"{modality} left out: {exc}")
             continue
         grader.notes_ += [f"{modality}: {note}" for note in getattr(ex, "fit_notes_", ())]  # what it could not learn
-        oof.append(out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=grader.folds,
-                                     seed=grader.seed, shared=shared, progress=say, notes=grader.notes_))
+        block = out_of_fold_block(make, records, labs, grp, names=names, n_classes=k, n_splits=grader.folds,
+                                  seed=grader.seed, shared=shared, progress=say, notes=grader.notes_)
         unshare_memos(ex)
+        if not block.present.any():  # e.g. text with no log at all: its figures would be the grade mix's
+            grader.notes_.append(f"{modality} left out: none of the {len(records)} labelled assets has {modality} "
+                                 "evidence out of fold (none holds any, or only assets whose fold could not fit it)")
+            continue
+        oof.append(block)
         grader.extractors_[modality] = ex
         grader.feature_names_[modality] = names
         grader.extractor_info_[modality] = {
@@ -250,7 +265,9 @@ def fit_grader(
     if not oof:
         raise ValidationError("no extractor could be fitted: " + "; ".join(grader.notes_), where="Grader.fit")
     grader.modalities_ = [b.modality for b in oof]
-    alpha = 1.0 - grader.coverage
+    # in decimal as written: 1.0 - 0.9 is 0.09999999999999998, whose finite-sample rank is one too high when
+    # (n + 1) * 0.9 is whole (9 calibration assets gave every set all grades, 19 took the largest score but one)
+    alpha = float(1 - Fraction(repr(float(grader.coverage))))
     k_kw = {"grades": grader.grades_, "make_fuser": grader._make_fuser, "alpha": alpha, "n_splits": grader.folds,
             "seed": grader.seed, "min_group_size": grader.min_group_size}
     if cal:
@@ -272,6 +289,10 @@ def fit_grader(
     mtypes = types if grader.mondrian else None
     stack = fit_stack(oof, y, grp, mtypes, held_out=held(ev_blocks), **k_kw)  # type: ignore[arg-type]
     grader.fuser_, grader.calibrator_, grader.conformal_ = stack.fuser, stack.calibrator, stack.conformal
+    if (thin := stack.conformal.too_few()) is not None:  # the coverage figure would read 1.000, and mean nothing
+        grader.notes_.append(f"conformal: {thin[0]} calibration assets, fewer than the {thin[1]} a "
+                             f"{grader.coverage:.0%} set needs: every prediction set holds all grades (coverage 100% "
+                             "says nothing); label more assets")
     grader.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
     grader.calibration_ = stack.calibration
     contra = contradictions_for_blocks(ev_blocks, grader.grades_)

@@ -224,4 +224,6 @@ def test_what_an_extractor_could_not_learn_reaches_the_graders_notes() -> None:
     g = tiny_grader(extractors=["vision"]).fit(make_records(8, 0))  # two photos of grade A assets: too few
     assert g.extractors_["vision"].anomaly_ is None  # type: ignore[attr-defined]
     assert g.notes_ == ["vision: no anomaly model: 2 distinct photo(s) of grade A assets, it needs 4; anomaly_ratio "
-                        "and anomaly_alarm_share read 0 (not measured) and no anomalous-region findings are made"]
+                        "and anomaly_alarm_share read 0 (not measured) and no anomalous-region findings are made",
+                        "conformal: 8 calibration assets, fewer than the 9 a 90% set needs: every prediction set "
+                        "holds all grades (coverage 100% says nothing); label more assets"]
