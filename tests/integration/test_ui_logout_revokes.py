@@ -162,10 +162,10 @@ def test_the_migration_adds_the_table_to_an_existing_store(store: Store) -> None
     from assetgrade.store.engine import _alembic_config, current_revision, head_revision, upgrade
 
     ws, token = store.ws, store.token
-    assert head_revision() == "0008"
+    assert head_revision() >= "0008"  # later migrations came after it
     command.downgrade(_alembic_config(ws.engine), "0007")  # a store as the release before left it
     assert current_revision(ws.engine) == "0007" and "ended_sessions" not in inspect(ws.engine).get_table_names()
-    assert upgrade(ws.engine) == "0008"
+    assert upgrade(ws.engine) == head_revision()
     insp = inspect(ws.engine)
     assert "ended_sessions" in insp.get_table_names()
     assert {i["name"] for i in insp.get_indexes("ended_sessions")} == {"ix_ended_sessions_expires_at"}

@@ -6,12 +6,13 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from assetgrade.batch.assignment import SHARD_SCHEME, cut_shards
 from assetgrade.batch.shards import SHARD_EVENT
 from assetgrade.errors import ValidationError
 from assetgrade.store.schema import Asset, AuditEvent, Evidence
+from assetgrade.store.withdrawals import not_withdrawn
 
 __all__ = ["asset_inputs", "plan_shards", "shard_key"]
 
@@ -24,6 +25,8 @@ def asset_inputs(evidence_sha256: Sequence[str]) -> str:
 def evidence_by_asset(s: Any, asset_ids: Sequence[str] | None) -> Iterator[tuple[str, list[str]]]:
     """(asset id, its evidence sha256 in id order) per asset, streamed in the store's asset-id order.
 
+    Withdrawn evidence is left out, as :func:`~assetgrade.store.loading.load_records` leaves it out of what is graded.
+
     One query over assets joined to their evidence, read in batches, so planning holds one asset's
     evidence at a time rather than every evidence hash of the store (millions of rows at scale).
     """
@@ -32,12 +35,13 @@ def evidence_by_asset(s: Any, asset_ids: Sequence[str] | None) -> Iterator[tuple
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             ev: dict[str, list[str]] = {a: [] for a in chunk}
-            for aid, sha in s.execute(select(Evidence.asset_id, Evidence.sha256).where(Evidence.asset_id.in_(chunk))
+            for aid, sha in s.execute(select(Evidence.asset_id, Evidence.sha256)
+                                      .where(Evidence.asset_id.in_(chunk), not_withdrawn())
                                       .order_by(Evidence.asset_id, Evidence.id)):
                 ev[aid].append(sha)
             yield from ((a, ev[a]) for a in chunk)
         return
-    q = (select(Asset.id, Evidence.sha256).outerjoin(Evidence, Evidence.asset_id == Asset.id)
+    q = (select(Asset.id, Evidence.sha256).outerjoin(Evidence, and_(Evidence.asset_id == Asset.id, not_withdrawn()))
          .order_by(Asset.id, Evidence.id).execution_options(yield_per=2000))
     current: str | None = None
     shas: list[str] = []

@@ -1,4 +1,4 @@
-"""``assetgrade init | stats | assets list|show | db upgrade`` and the shared workspace-opening helper."""
+"""``assetgrade init | stats | assets list|show|withdraw | db upgrade`` and the shared workspace-opening helper."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from assetgrade.cli.console import console, err_console, styled
 from assetgrade.cli.jsonout import json_text
@@ -129,19 +130,22 @@ def _assets_show(
     store: Annotated[str | None, STORE_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Show one asset: attributes, evidence with provenance, labels."""
+    """Show one asset: attributes, evidence with provenance (withdrawn items marked), labels."""
     from assetgrade.store.repository import get_asset, get_provenance, list_evidence, list_labels
+    from assetgrade.store.withdrawals import withdrawals_of
 
     with open_workspace(workspace, store) as ws, ws.session(readonly=True) as s:
         a = get_asset(s, asset_id)
         evidence = [(e, get_provenance(s, e.id)) for e in list_evidence(s, asset_id)]
+        gone = withdrawals_of(s, [e.id for e, _ in evidence])
         labels = list_labels(s, asset_id)
         doc: dict[str, Any] = {
             "asset_id": a.id, "asset_type": a.asset_type, "make": a.make, "model": a.model, "value": a.value,
             "version": a.version, "attributes": a.attributes,
             "evidence": [{"id": e.id, "kind": e.kind, "sha256": e.sha256, "media_type": e.media_type,
                           "text": e.text, "attributes": e.attributes, "origin": p.origin, "source": p.source,
-                          "ingest_batch": p.ingest_batch_id, "notes": p.notes} for e, p in evidence],
+                          "ingest_batch": p.ingest_batch_id, "notes": p.notes,
+                          "withdrawn": gone[e.id].to_dict() if e.id in gone else None} for e, p in evidence],
             "labels": [{"kind": lb.kind, "value": lb.value, "severity": lb.severity, "box": lb.box,
                         "evidence_id": lb.evidence_id, "annotator": lb.annotator, "source": lb.source}
                        for lb in labels],
@@ -156,13 +160,49 @@ def _assets_show(
     ev_table = Table("evidence", "kind", "origin", "source", "details", title="evidence", title_justify="left")
     for e in doc["evidence"]:
         detail = (e["text"] or "")[:60] if e["kind"] in ("log", "document") else json.dumps(e["attributes"])[:60]
-        ev_table.add_row(str(e["id"]), str(e["kind"]), str(e["origin"]), str(e["source"]), detail)
+        w = e["withdrawn"]
+        if w is not None:  # kept in the store and shown, out of what models see
+            detail = f"WITHDRAWN on {w['at'][:10]} by {w['by']}: {w['reason']} | {detail}"
+        ev_table.add_row(str(e["id"]), str(e["kind"]), str(e["origin"]), str(e["source"]), Text(detail))
     console.print(ev_table)
     lb_table = Table("kind", "value", "severity", "box", "annotator", "source", title="labels", title_justify="left")
     for lb in doc["labels"]:
         lb_table.add_row(str(lb["kind"]), str(lb["value"]), str(lb["severity"] or "-"), str(lb["box"] or "-"),
                          str(lb["annotator"]), str(lb["source"]))
     console.print(lb_table)
+
+
+def _assets_withdraw(
+    evidence_ids: Annotated[list[str], typer.Argument(help="Evidence ids to withdraw (assets show lists them).",
+                                                      show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; one line, at most 1,000 characters).",
+                                        show_default=False)],
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who withdraws (recorded; default $ASSETGRADE_ACTOR, else $USER).", show_default=False)] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Withdraw evidence a wrong ingest stored: kept and shown, no longer used to train or grade.
+
+    All ids in one transaction: an unknown id withdraws none (exit 3). An id already withdrawn is
+    reported and left unchanged.
+    """
+    from assetgrade.cli.audit import actor_name
+    from assetgrade.store.withdrawals import withdraw_evidence
+
+    with open_workspace(workspace, store) as ws:
+        rep = withdraw_evidence(ws, evidence_ids, reason=reason, by=actor_name(by))
+    if as_json:
+        typer.echo(json_text(rep.to_dict()))
+        return
+    for w in rep.withdrawn:
+        console.print(styled("green", "withdrawn ", f"{w.evidence_id}"), highlight=False)
+    for w in rep.already:
+        console.print(styled("yellow", "unchanged ", f"{w.evidence_id}: already {w}"), highlight=False)
+    if rep.asset_versions:
+        console.print("asset versions now " + ", ".join(f"{a} {v}" for a, v in sorted(rep.asset_versions.items()))
+                      + "; grade them again to use what is left", highlight=False)
 
 
 def _db_upgrade(
@@ -226,9 +266,10 @@ def register(app: typer.Typer) -> None:
     """Add ``init``, ``stats``, ``assets`` and ``db`` to the CLI."""
     app.command("init")(_init)
     app.command("stats")(_stats)
-    assets = typer.Typer(help="Inspect assets.", no_args_is_help=True)
+    assets = typer.Typer(help="Inspect assets; withdraw wrongly ingested evidence.", no_args_is_help=True)
     assets.command("list")(_assets_list)
     assets.command("show")(_assets_show)
+    assets.command("withdraw")(_assets_withdraw)
     app.add_typer(assets, name="assets")
     db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
     db.command("upgrade")(_db_upgrade)

@@ -15,6 +15,7 @@ from assetgrade.store.audit import append_event
 from assetgrade.store.repository import bump_versions, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+from assetgrade.store.withdrawals import withdrawals_of
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -70,6 +71,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     with ws.session() as s:
         assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
         stored = dict(s.execute(select(Evidence.id, Evidence.sha256).where(Evidence.id.in_(ev_ids))).tuples().all())
+        gone = withdrawals_of(s, stored) if stored else {}
         have_labels = dict(s.execute(select(Label.id, Label.severity).where(
             Label.id.in_([lid for _, _, lid in label_rows]))).tuples().all())
         clash = _severity_clashes(label_rows, have_labels)
@@ -107,6 +109,13 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                 errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
                                                       spec.file or spec.where, spec.row, "evidence_id"))
                 bad.add(p.evidence_id)
+                continue
+            if p.evidence_id in gone:  # neither used again nor dropped without a word: nothing of the row is stored
+                marked.append(IngestNotice(spec.file or rep.source, spec.row,
+                                           f"{p.evidence_id}: the same content was {gone[p.evidence_id]}; "
+                                           "stored nothing (its labels neither)"))
+                bad.add(p.evidence_id)
+                skipped += 1
                 continue
             # the row is good: only now may it create its asset (a rejected row leaves nothing behind)
             if atype is None:

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from assetgrade.errors import AssetgradeError
 from assetgrade.ingest.report import IngestNotice
 from assetgrade.store.schema import Evidence, Provenance
+from assetgrade.store.withdrawals import not_withdrawn
 
 if TYPE_CHECKING:
     from assetgrade.ingest.preparation import _Prepared
@@ -197,14 +198,14 @@ class _Stored:
 
 
 def _stored_series(ws: Workspace, asset_ids: Sequence[str], skip: Collection[str]) -> dict[str, list[_Stored]]:
-    """The series stored for ``asset_ids``, but those in ``skip``, by asset, in evidence id order."""
+    """The series stored for ``asset_ids``, but those in ``skip`` and withdrawn ones, by asset, in evidence id order."""
     out: dict[str, list[_Stored]] = defaultdict(list)
     with ws.session(readonly=True) as s:
         for i in range(0, len(asset_ids), _CHUNK):
             q = (select(Evidence.id, Evidence.asset_id, Evidence.blob_sha, Evidence.attributes, Provenance.source,
                         Provenance.ingest_batch_id)
                  .outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-                 .where(Evidence.kind == "series", Evidence.asset_id.in_(asset_ids[i:i + _CHUNK]))
+                 .where(Evidence.kind == "series", Evidence.asset_id.in_(asset_ids[i:i + _CHUNK]), not_withdrawn())
                  .order_by(Evidence.id))
             for eid, aid, blob, attrs, source, batch in s.execute(q).tuples():
                 if eid not in skip:

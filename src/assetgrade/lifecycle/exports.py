@@ -28,6 +28,7 @@ from assetgrade.errors import StoreError
 from assetgrade.store.audit import chain_head, read_events, verify_chain
 from assetgrade.store.loading import stats
 from assetgrade.store.schema import Evidence, IngestBatch, Label, Prediction, Provenance, Review, utcnow
+from assetgrade.store.withdrawals import not_withdrawn
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -61,11 +62,14 @@ DEFAULT_OUT_OF_SCOPE = [
 
 
 def data_composition(session: Session) -> dict[str, Any]:
-    """Counts from the store: totals and per asset type, grade, defect, class, modality, origin; origin by modality."""
+    """Counts from the store: totals and per asset type, grade, defect, class, modality, origin; origin by modality.
+
+    Withdrawn evidence is not counted (but in ``totals.withdrawn``), as models do not see it."""
     comp: dict[str, Any] = dict(stats(session))
     rows = session.execute(
         select(Evidence.kind, Provenance.origin, func.count())
-        .join(Provenance, Provenance.evidence_id == Evidence.id).group_by(Evidence.kind, Provenance.origin)
+        .join(Provenance, Provenance.evidence_id == Evidence.id).where(not_withdrawn())
+        .group_by(Evidence.kind, Provenance.origin)
     ).all()
     by: dict[str, dict[str, int]] = {}
     for kind, origin, n in rows:

@@ -42,6 +42,7 @@ from assetgrade.store.precedence import (
     review_versions,
 )
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+from assetgrade.store.withdrawals import not_withdrawn
 
 if TYPE_CHECKING:
     from assetgrade.store.records import AssetRecord
@@ -164,7 +165,7 @@ def _snapshot(session: Session, asset_id: str, rule: str | None) -> dict[str, An
                               " (true, 1, 'true', 'yes', '1'); a golden set holds expert labels only", where=where)
     rows = session.execute(
         select(Evidence, Provenance).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-        .where(Evidence.asset_id == asset_id).order_by(Evidence.id)
+        .where(Evidence.asset_id == asset_id, not_withdrawn()).order_by(Evidence.id)  # what load_records grades
     ).tuples().all()
     if not rows:
         raise ValidationError("has no evidence", where=where)

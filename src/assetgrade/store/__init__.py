@@ -38,6 +38,7 @@ from assetgrade.store.results import (
     list_predictions,
     list_reviews,
 )
+from assetgrade.store.withdrawals import withdraw_evidence
 
 __all__ = [
     "AssetRecord",
@@ -72,4 +73,5 @@ __all__ = [
     "read_events",
     "stats",
     "verify_chain",
+    "withdraw_evidence",
 ]

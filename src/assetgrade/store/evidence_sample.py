@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer
 
 from assetgrade.errors import ValidationError
 from assetgrade.store.schema import Evidence, Provenance
+from assetgrade.store.withdrawals import not_withdrawn
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -107,7 +108,8 @@ def _newest_first(row: Any) -> tuple[float, str]:
 def sample_evidence(session: Session, asset_id: str, limits: Mapping[str, int] | None = None,
                     first: Collection[str] = (), *, text_head: int | None = None,
                     whole_text: str | None = None) -> EvidenceSample:
-    """An asset's evidence with at most ``limits[group]`` items of each group (None: all of them).
+    """An asset's evidence with at most ``limits[group]`` items of each group (None: all of them); withdrawn
+    items (:mod:`~assetgrade.store.withdrawals`) are neither read nor counted.
 
     Within a group that has more, the items whose ids are in ``first`` (those a grade's findings
     name) come first, then the newest, then by id; the rows read are returned in id order. Only
@@ -147,7 +149,7 @@ def sample_evidence(session: Session, asset_id: str, limits: Mapping[str, int] |
     if unknown:
         raise ValidationError(f"unknown evidence group {unknown[0]!r}; the groups are {', '.join(GROUPS)}",
                               where="limits")
-    mine = Evidence.asset_id == asset_id
+    mine = and_(Evidence.asset_id == asset_id, not_withdrawn())  # withdrawn evidence is not graded on
     grouped = select(evidence_group().label("grp")).where(mine).subquery()
     totals = {str(g): int(n) for g, n in session.execute(select(grouped.c.grp, func.count()).group_by(grouped.c.grp))}
     over = {g: limits[g] for g in totals if limits is not None and g in limits and totals[g] > limits[g]}

@@ -9,14 +9,15 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import StoreError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.precedence import current_grade_label, grade_order, grade_rank, is_machine_label
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
-from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+from assetgrade.store.schema import Asset, Evidence, EvidenceWithdrawal, Label, Provenance
+from assetgrade.store.withdrawals import not_withdrawn
 
 __all__ = ["RecordSource", "load_records", "parse_date", "read_series_parquet", "stats"]
 
@@ -85,7 +86,8 @@ def load_records(
     ``AssetRecord.grade`` follows :mod:`assetgrade.store.precedence`: a human's grade label over a
     machine's (``pseudo``, ``model``...; an asset with machine labels only has none), a review over an
     import, the review that produced the highest asset version, else the newest import.
-    ``ImageRef.boxes`` come from defect labels with boxes on that image. Pass a Workspace, or a
+    ``ImageRef.boxes`` come from defect labels with boxes on that image. Withdrawn evidence
+    (:mod:`assetgrade.store.withdrawals`) is left out, and with it the boxes on it. Pass a Workspace, or a
     Session plus ``blobs=`` so the image and series loaders can read the blob store.
     """
     if isinstance(source, Session):
@@ -122,7 +124,7 @@ def _load(session: Session, asset_ids: Sequence[str] | None, blobs: BlobStore | 
     versions: dict[str, int] = {}
     for chunk in _chunks(ids):
         q = (select(Evidence, Provenance).outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-             .where(Evidence.asset_id.in_(chunk)).order_by(Evidence.id))
+             .where(Evidence.asset_id.in_(chunk), not_withdrawn()).order_by(Evidence.id))
         for ev, prov in session.execute(q).tuples():
             evidence[ev.asset_id].append((ev, prov))
         for lb in session.execute(select(Label).where(Label.asset_id.in_(chunk))).scalars():
@@ -166,7 +168,9 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
     """Counts per asset type, grade (``AssetRecord.grade``), defect label, source class, evidence modality, origin.
 
     ``class`` counts the ``class`` attribute importers record (the folder name of a
-    folder-per-class or NEU-style tree).
+    folder-per-class or NEU-style tree). Withdrawn evidence is counted in ``totals.withdrawn`` only:
+    not in ``totals.evidence``, the class, modality and origin counts, nor are the defect labels on it
+    (what :func:`load_records` gives the models).
     """
     def grouped(col: Any, *where: Any) -> dict[str, int]:
         q = select(col, func.count()).group_by(col)
@@ -175,22 +179,27 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
         return {str(k): int(n) for k, n in session.execute(q).tuples()}
 
     cls_col = Evidence.attributes["class"].as_string()
+    kept = not_withdrawn()
+    on_kept = Label.evidence_id.is_(None) | ~exists().where(EvidenceWithdrawal.evidence_id == Label.evidence_id)
     asset_grade: dict[str, int] = Counter()
     for _aid, value in _latest_grades(session):
         asset_grade[value] += 1
     totals = {
         "assets": int(session.scalar(select(func.count()).select_from(Asset)) or 0),
-        "evidence": int(session.scalar(select(func.count()).select_from(Evidence)) or 0),
-        "labels": int(session.scalar(select(func.count()).select_from(Label)) or 0),
+        "evidence": int(session.scalar(select(func.count()).select_from(Evidence).where(kept)) or 0),
+        "labels": int(session.scalar(select(func.count()).select_from(Label).where(on_kept)) or 0),
+        "withdrawn": int(session.scalar(select(func.count()).select_from(EvidenceWithdrawal)) or 0),
     }
+    origin = (select(Provenance.origin, func.count()).join(Evidence, Evidence.id == Provenance.evidence_id)
+              .where(kept).group_by(Provenance.origin))
     return {
         "totals": totals,
         "asset_type": grouped(Asset.asset_type),
         "grade": dict(sorted(asset_grade.items())),
-        "defect": grouped(Label.value, Label.kind == "defect"),
-        "class": grouped(cls_col, cls_col.is_not(None)),
-        "modality": grouped(Evidence.kind),
-        "origin": grouped(Provenance.origin),
+        "defect": grouped(Label.value, Label.kind == "defect", on_kept),
+        "class": grouped(cls_col, cls_col.is_not(None), kept),
+        "modality": grouped(Evidence.kind, kept),
+        "origin": {str(k): int(n) for k, n in session.execute(origin).tuples()},
     }
 
 

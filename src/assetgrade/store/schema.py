@@ -31,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Evidence",
+    "EvidenceWithdrawal",
     "IngestBatch",
     "Label",
     "Prediction",
@@ -115,6 +116,20 @@ class Evidence(Base):
     media_type: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EvidenceWithdrawal(Base):
+    """One evidence item taken out of what models see: why, by whom, when (:mod:`~assetgrade.store.withdrawals`).
+
+    Append-only: the evidence row, its blob and provenance stay; at most one row per item (a second
+    withdrawal of it changes nothing).
+    """
+
+    __tablename__ = "evidence_withdrawals"
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    withdrawn_by: Mapped[str] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime] = mapped_column(TS)
 
 
 class Provenance(Base):
