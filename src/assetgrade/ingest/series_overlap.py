@@ -248,8 +248,9 @@ def stored_overlaps(ws: Workspace, ready: Sequence[_Prepared], this_input: Colle
                 f"asset {aid!r}: channel(s) {', '.join(shared)} overlap {first.named()}"
                 f" ({when(start)} to {when(end)}){also}; this file is stored beside it, but the sensor evidence of an"
                 " asset is read from one series (the others are flagged and left out) and a later ingest does not"
-                " replace a stored series: give this file its own asset, or merge the two into one file and ingest"
-                " that as a new asset")))
+                f" replace a stored series: withdraw the wrong one (assetgrade assets withdraw {first.evidence_id}"
+                f" or {p.evidence_id} --reason TEXT), give this file its own asset, or merge the two into one file"
+                " and ingest that as a new asset")))
         for o, why in unread:
             p.notices.append(IngestNotice(file, p.spec.row, (
                 f"asset {aid!r}: could not compare this series' times with {o.named()}: {why}")))

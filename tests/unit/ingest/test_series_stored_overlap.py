@@ -63,12 +63,15 @@ def test_a_later_file_overlapping_a_stored_series_is_said(ws: Workspace, tmp_pat
     longer = _log(tmp_path / "pump-7_2024-04-04.csv", 0, 96)  # the same log exported again, two days more
     rep = _ingest(ws, longer)
     assert rep.ok and rep.added["evidence"] == 1  # both go in: which one is right is the user's call
+    with ws.session(readonly=True) as s:
+        new = s.execute(select(Evidence.id).where(Evidence.id != eid)).scalar_one()
     assert _said(rep) == [
         f"{longer}: asset 'pump-7': channel(s) temp, vib overlap the series from 'pump-7.csv' stored by ingest batch"
         f" {batch} as {eid} (2024-04-01 00:00:00 to 2024-04-02 23:00:00); this file is stored beside it, but the"
         " sensor evidence of an asset is read from one series (the others are flagged and left out) and a later"
-        " ingest does not replace a stored series: give this file its own asset, or merge the two into one file"
-        " and ingest that as a new asset"]
+        f" ingest does not replace a stored series: withdraw the wrong one (assetgrade assets withdraw {eid} or {new}"
+        " --reason TEXT), give this file its own asset, or merge the two into one file and ingest that as a new"
+        " asset"]
     saved = json.loads(Path(rep.report_path or "").read_text(encoding="utf-8"))
     assert saved["notices"] == _said(rep)
 
