@@ -298,6 +298,9 @@ class Grader:
                     *d.reasons))
             if conf.used_fallback[i] and self.mondrian:
                 note = f"conformal set uses the pooled threshold (few calibration assets of type {rec.asset_type!r})"
+                if not self.conformal_.group_counts_.get(rec.asset_type) and not getattr(self, "n_calibration_", 0):
+                    note = (f"no labelled asset of type {rec.asset_type!r} in training: the grade comes from assets "
+                            "of other types, and the conformal set uses their pooled threshold")
                 d = dataclasses.replace(d, reasons=(*d.reasons, note))
             thin = None if none[i] else self.conformal_.too_few(rec.asset_type if self.mondrian else None)
             if thin is not None:  # the quantile is inf: the set is every grade, whatever the evidence says

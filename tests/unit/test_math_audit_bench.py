@@ -76,16 +76,16 @@ def test_active_bench_fits_scaler_and_pca_on_the_pool_only() -> None:
 
 
 def test_vision_metrics_use_the_shared_qwk_and_log_loss() -> None:
-    """bench vision's QWK was scikit-learn's cohen_kappa_score: NaN where every item has one grade and
-    the head predicts it (a perfect fold of one level), where the shared definition (bench fusion,
-    evaluate) gives 1.0; elsewhere both agree."""
+    """bench vision's QWK was scikit-learn's cohen_kappa_score; it is the shared definition (bench fusion,
+    evaluate), which since 2 Dec 2026 gives NaN wherever every item has one true grade (kappa is 0 for any
+    mistake and 0 / 0 for none there: it measures nothing), as scikit-learn did for a perfect one."""
     from assetgrade.bench.vision import classification_metrics
     from assetgrade.decision.metrics import quadratic_weighted_kappa
     from assetgrade.fusion.calibration import negative_log_likelihood
 
     y = np.array([1, 1, 1], dtype=np.int64)
     p = np.array([[0.1, 0.8, 0.1]] * 3)
-    assert classification_metrics(y, p, ordinal=True, n_classes=3)["qwk"] == 1.0
+    assert np.isnan(classification_metrics(y, p, ordinal=True, n_classes=3)["qwk"])
     rng = np.random.default_rng(3)
     y = rng.integers(0, 4, 60).astype(np.int64)
     p = rng.dirichlet(np.ones(4), 60)

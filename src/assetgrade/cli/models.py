@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,8 +28,9 @@ GOLDEN = typer.Option("--golden", help="Golden set to evaluate on.")
 METRICS = ("n", "accuracy", "qwk", "ece", "expected_cost", "realised_cost", "review_rate")
 
 
-def _fmt(v: Any) -> str:
-    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+def _fmt(v: Any) -> str:  # NaN (a QWK on a golden set of one grade) is no figure, as None
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else (
+        f"{v:.4g}" if isinstance(v, float) else str(v))
 
 
 def _list(

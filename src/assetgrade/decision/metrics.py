@@ -35,23 +35,23 @@ def quadratic_weighted_kappa(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_cla
     ``1 - sum(W * O) / sum(W * E)`` with ``W[i, j] = (i - j)^2 / (k - 1)^2``, ``O`` the observed
     and ``E`` the chance table (outer product of the margins), as in Cohen (1968) and
     ``sklearn.metrics.cohen_kappa_score(weights="quadratic")``. Degenerate cases: chance-level
-    agreement (``O`` equal to ``E``, e.g. one grade predicted for every item) gives 0.0. When
-    both raters give one and the same grade to every item, observed and chance disagreement are
-    both 0 and kappa is 0 / 0; this returns 1.0 there (the raters agree on every item;
-    scikit-learn returns its ``replace_undefined_by``, NaN by default). No items give NaN.
+    agreement (``O`` equal to ``E``, e.g. one grade predicted for every item) gives 0.0. One grade
+    in the truth gives NaN: there ``O`` equals ``E`` whatever was predicted, so kappa is 0 for
+    any mistake and 0 / 0 for none, a figure that says nothing about the predictions (a golden
+    set of one grade scored QWK 0 against 50% accuracy). No items give NaN.
 
     Examples
     --------
     >>> quadratic_weighted_kappa([0, 1, 2, 3], [0, 1, 2, 3], 4)
     1.0
-    >>> quadratic_weighted_kappa([2, 2, 2], [2, 2, 2], 4), quadratic_weighted_kappa([0, 1, 2], [1, 1, 1], 4)
-    (1.0, 0.0)
+    >>> quadratic_weighted_kappa([2, 2, 2], [2, 1, 2], 4), quadratic_weighted_kappa([0, 1, 2], [1, 1, 1], 4)
+    (nan, 0.0)
     """
     a = as_labels(y_true, n_classes, where="y_true")
     b = as_labels(y_pred, n_classes, where="y_pred")
     if len(a) != len(b):
         raise ValidationError(f"{len(a)} true grades against {len(b)} predicted ones", where="y_pred")
-    if len(a) == 0:
+    if len(a) == 0 or np.all(a == a[0]):
         return float("nan")
     obs = np.zeros((n_classes, n_classes))
     np.add.at(obs, (a, b), 1.0)

@@ -220,6 +220,10 @@ def fit_grader(
         default=str).encode("utf-8")).hexdigest()
     types = [r.asset_type for r in records]
     grader.notes_ = []
+    unseen = [g for g in grader.grades_ if g not in {r.grade for r in records}]
+    if unseen:  # as config check --data warns: train printed nothing about it
+        grader.notes_.append(f"labels: none of the {len(records)} labelled assets has grade(s) {', '.join(unseen)}: "
+                             "the grader learns nothing about them and will rarely choose them")
     grader.extractors_ = {}
     grader.feature_names_ = {}
     grader.extractor_info_ = {}

@@ -52,12 +52,12 @@ def test_metrics_refuse_labels_that_do_not_match_the_rows() -> None:
 def test_qwk_degenerate_cases_have_their_documented_values() -> None:
     from sklearn.metrics import cohen_kappa_score
 
-    # one grade in the truth, several predicted: chance level, 0 as in scikit-learn
-    assert quadratic_weighted_kappa([1, 1, 1], [0, 1, 2], 4) == pytest.approx(
-        cohen_kappa_score([1, 1, 1], [0, 1, 2], weights="quadratic", labels=[0, 1, 2, 3]))
-    assert quadratic_weighted_kappa([0, 1, 2], [1, 1, 1], 4) == 0.0
-    # everyone agrees on one grade: kappa is 0 / 0; defined here as 1.0, never a division warning
+    # one grade in the truth: kappa is 0 whatever was predicted (scikit-learn's 0), or 0 / 0 when all agree;
+    # either says nothing about the predictions, so NaN (never a division warning)
+    assert cohen_kappa_score([1, 1, 1], [0, 1, 2], weights="quadratic", labels=[0, 1, 2, 3]) == 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert quadratic_weighted_kappa([2, 2, 2], [2, 2, 2], 4) == 1.0
+        for pred in ([0, 1, 2], [1, 1, 2], [1, 1, 1]):
+            assert np.isnan(quadratic_weighted_kappa([1, 1, 1], pred, 4)), pred
+    assert quadratic_weighted_kappa([0, 1, 2], [1, 1, 1], 4) == 0.0  # one grade predicted: chance level
     assert np.isnan(quadratic_weighted_kappa([], [], 4))

@@ -189,3 +189,47 @@ def test_cli_audit_of_an_all_synthetic_workspace_names_the_missing_real_items(tm
     assert code == 1, out  # a policy violation
     assert "no real item among the 6: all are synthetic/augmented" in out and "smallest/largest" not in out
     assert "synthetic_share │ FAIL" in out
+
+
+# ---- a golden set of one grade ------------------------------------------------------------------------------------
+
+
+def test_cli_a_golden_set_of_one_grade_shows_no_qwk(tmp_path: Path) -> None:
+    """Against one true grade, kappa is 0 whatever was predicted: the golden table printed QWK 0 beside
+    accuracy 0.5; it now shows none, and the JSON holds null."""
+    import json
+
+    ws = build_workspace(tmp_path, _assets(10, ("log",)), extractors="[text]")
+    assert _run("golden", "freeze", "p02", "p06", "-w", ws)[0] == 0  # both grade C
+    code, out = _run("retrain", "-w", ws)
+    assert code == 0, out
+    version = out.split("registered ")[1].split()[0]
+    res = CliRunner().invoke(APP, ["models", "evaluate", version, "--json", "-w", str(ws)])
+    assert res.exit_code == 0, res.output
+    overall = json.loads(res.output)["overall"]
+    assert overall["n"] == 2 and overall["qwk"] is None and overall["accuracy"] is not None
+    code, out = _run("models", "evaluate", version, "-w", ws)
+    assert code == 0 and "│ overall │ 2 │" in out and "│ - │" in out and " nan " not in out, out
+
+
+# ---- a grade never labelled, an asset type never labelled ---------------------------------------------------------
+
+
+def test_cli_train_notes_a_grade_of_the_scale_no_labelled_asset_has(tmp_path: Path) -> None:
+    rows = [r for r in _assets(12, ("log",)) if r["grade"] != "D"]  # grades A, B, C only
+    ws = build_workspace(tmp_path, rows, extractors="[text]")
+    code, out = _run("train", "-w", ws)
+    assert code == 0, out
+    assert ("note: labels: none of the 9 labelled assets has grade(s) D: the grader learns nothing about them and "
+            "will rarely choose them") in out
+
+
+def test_an_asset_of_a_type_no_labelled_asset_had_says_so() -> None:
+    recs = [make_record(f"t{i:02d}", image_level=None, text_grade=GRADES[i % 4], series_level=None,
+                        grade=GRADES[i % 4], seed=i, asset_type="pump") for i in range(12)]
+    g = tiny_grader(extractors=["text"], folds=3).fit(recs)
+    valve = make_record("v1", image_level=None, text_grade="C", series_level=None, asset_type="valve")
+    reasons = g.grade(valve).reasons
+    assert ("no labelled asset of type 'valve' in training: the grade comes from assets of other types, and the "
+            "conformal set uses their pooled threshold") in reasons
+    assert not any("no labelled asset of type" in r for r in g.grade(recs[0]).reasons)
