@@ -233,3 +233,25 @@ def test_an_asset_of_a_type_no_labelled_asset_had_says_so() -> None:
     assert ("no labelled asset of type 'valve' in training: the grade comes from assets of other types, and the "
             "conformal set uses their pooled threshold") in reasons
     assert not any("no labelled asset of type" in r for r in g.grade(recs[0]).reasons)
+
+
+# ---- no images, or images of one grade only -----------------------------------------------------------------------
+
+
+def test_the_vision_extractor_left_out_says_whether_images_were_missing_or_of_one_grade() -> None:
+    """'need graded images from at least two grades' read the same for a workspace with no image at all."""
+    import pytest
+
+    from assetgrade.errors import ValidationError
+    from assetgrade.modalities.vision.extractor import VisionExtractor
+
+    from .conftest import FAST_SETTINGS
+
+    none = [make_record(f"n{i}", image_level=None, text_grade="A", series_level=None, grade=GRADES[i % 2], seed=i)
+            for i in range(4)]
+    with pytest.raises(ValidationError, match=r"at least two grades to fit; no graded asset has an image$"):
+        VisionExtractor(**FAST_SETTINGS["vision"]).fit(none)
+    one = [make_record(f"o{i}", image_level=2, text_grade=None, series_level=None, grade="C" if i < 2 else None,
+                       seed=i) for i in range(4)]
+    with pytest.raises(ValidationError, match=r"two grades to fit; 2 readable graded image\(s\), all of grade C$"):
+        VisionExtractor(**FAST_SETTINGS["vision"]).fit(one)

@@ -209,8 +209,13 @@ class VisionExtractor:
                 terms_per_image.append({t for t, _ in ref.boxes})
         seen, self.fit_errors_ = self._see(refs)
         keep = [i for i, e in enumerate(seen) if e is not None]
-        if len({y[i] for i in keep}) < 2:
-            raise ValidationError("need graded images from at least two grades to fit", where="VisionExtractor.fit")
+        if len({y[i] for i in keep}) < 2:  # say which: no image at all read as one grade's images did
+            had = sorted({names[y[i]] for i in keep}, key=names.index)
+            found = ("no graded asset has an image" if not refs else
+                     f"none of the {len(refs)} graded images could be read" if not keep else
+                     f"{len(keep)} readable graded image(s), all of grade {had[0]}")
+            raise ValidationError(f"need graded images from at least two grades to fit; {found}",
+                                  where="VisionExtractor.fit")
         X0 = np.stack([seen[i].pooled for i in keep])  # type: ignore[union-attr]
         yk = np.array([y[i] for i in keep])
         owners = [owner[i] for i in keep]
