@@ -220,6 +220,11 @@ def fit_grader(
         default=str).encode("utf-8")).hexdigest()
     types = [r.asset_type for r in records]
     grader.notes_ = []
+    origins = {str(e.origin) for r in records for refs in (r.images, r.logs, r.series) for e in refs}
+    if "real" not in origins:
+        grader.notes_.append(f"origin: none of the {len(records)} labelled assets holds real evidence (all synthetic "
+                             "or augmented): the figures describe that data, not real assets (assetgrade audit "
+                             "--checks synthetic_share)")
     unseen = [g for g in grader.grades_ if g not in {r.grade for r in records}]
     if unseen:  # as config check --data warns: train printed nothing about it
         grader.notes_.append(f"labels: none of the {len(records)} labelled assets has grade(s) {', '.join(unseen)}: "

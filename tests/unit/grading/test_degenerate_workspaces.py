@@ -255,3 +255,15 @@ def test_the_vision_extractor_left_out_says_whether_images_were_missing_or_of_on
                        seed=i) for i in range(4)]
     with pytest.raises(ValidationError, match=r"two grades to fit; 2 readable graded image\(s\), all of grade C$"):
         VisionExtractor(**FAST_SETTINGS["vision"]).fit(one)
+
+
+def test_cli_train_on_synthetic_evidence_only_says_its_figures_are_not_about_real_assets(tmp_path: Path) -> None:
+    rows = [{**r, "origin": "synthetic"} for r in _assets(8, ("log",))]
+    ws = build_workspace(tmp_path, rows, extractors="[text]")
+    code, out = _run("train", "-w", ws)
+    assert code == 0, out
+    assert ("note: origin: none of the 8 labelled assets holds real evidence (all synthetic or augmented): the "
+            "figures describe that data, not real assets (assetgrade audit --checks synthetic_share)") in out
+    (tmp_path / "real").mkdir()
+    real = build_workspace(tmp_path / "real", _assets(8, ("log",)), extractors="[text]")
+    assert "note: origin:" not in _run("train", "-w", real)[1]
