@@ -272,7 +272,10 @@ def fit_grader(
             "labels": "own modality labels" if modality in labels_of else "asset grades",
         }
     if not oof:
-        raise ValidationError("no extractor could be fitted: " + "; ".join(grader.notes_), where="Grader.fit")
+        left = [n for n in grader.notes_ if " left out: " in n]  # not the notes about labels or origin
+        raise ValidationError("no extractor could be fitted: " + "; ".join(left or grader.notes_)
+                              + " (assetgrade config check --data counts the labelled assets holding each evidence)",
+                              where="Grader.fit")
     grader.modalities_ = [b.modality for b in oof]
     # in decimal as written: 1.0 - 0.9 is 0.09999999999999998, whose finite-sample rank is one too high when
     # (n + 1) * 0.9 is whole (9 calibration assets gave every set all grades, 19 took the largest score but one)

@@ -267,3 +267,13 @@ def test_cli_train_on_synthetic_evidence_only_says_its_figures_are_not_about_rea
     (tmp_path / "real").mkdir()
     real = build_workspace(tmp_path / "real", _assets(8, ("log",)), extractors="[text]")
     assert "note: origin:" not in _run("train", "-w", real)[1]
+
+
+def test_cli_train_with_no_extractor_left_names_the_extractors_only(tmp_path: Path) -> None:
+    rows = [r for r in _assets(8, ("series",)) if r["grade"] != "D"]
+    ws = build_workspace(tmp_path, rows, extractors="[text]")
+    code, out = _run("train", "-w", ws)
+    assert code == 2 and out == ("error: Grader.fit: no extractor could be fitted: text left out: none of the 6 "
+                                 "labelled assets has text evidence out of fold (none holds any, or only assets whose "
+                                 "fold could not fit it) (assetgrade config check --data counts the labelled assets "
+                                 "holding each evidence)"), out
