@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from assetgrade.errors import ValidationError
 from assetgrade.rest.schema_base import _CURRENCY_DOC, JsonObject, UtcDatetime, _In, _Out
+from assetgrade.store.withdrawals import MAX_BY, MAX_REASON, check_line
 
-__all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut"]
+__all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut", "WithdrawalIn", "WithdrawalOut",
+           "WithdrawnOut"]
 
 
 class PredictionOut(_Out):
@@ -67,8 +71,19 @@ class AssetIn(_In):
     value: float | None = Field(None, strict=True)
 
 
+class WithdrawnOut(BaseModel):
+    """An evidence item's withdrawal: when, by whom, why (store.md, "Withdrawn evidence")."""
+
+    at: UtcDatetime
+    by: str
+    reason: str
+
+
 class EvidenceOut(_Out):
-    """Evidence metadata; ``content_url`` serves the bytes, ``overlay_url`` a heat map when there is one."""
+    """Evidence metadata; ``content_url`` serves the bytes, ``overlay_url`` a heat map when there is one.
+
+    ``withdrawn`` is null for an item in use; a withdrawn item (left out of training, grading and the counts) is
+    still listed, with its withdrawal."""
 
     id: str
     asset_id: str
@@ -81,3 +96,44 @@ class EvidenceOut(_Out):
     origin: str | None = None
     content_url: str | None = None
     overlay_url: str | None = None
+    withdrawn: WithdrawnOut | None = Field(None, description="null while the item is in use; else when, by whom and"
+                                                             " why it was withdrawn")
+
+
+def _one_line(value: str, where: str, limit: int, what: str) -> str:
+    """The store's check of a withdrawal's text (:func:`~assetgrade.store.withdrawals.check_line`), its words kept."""
+    try:
+        return check_line(value, where, limit=limit, what=what)
+    except ValidationError as exc:
+        raise PydanticCustomError("withdrawal_text", "{why}", {"why": exc.reason}) from None
+
+
+class WithdrawalIn(_In):
+    """Why an evidence item is withdrawn and, when another person decided it, who (default: the token's name)."""
+
+    reason: str = Field(description=f"one line of printable text, at most {MAX_REASON:,} characters (surrounding"
+                                    " spaces dropped)", json_schema_extra={"maxLength": MAX_REASON, "minLength": 1})
+    by: str | None = Field(None, description=f"who decided it, one line of at most {MAX_BY} characters; default: the"
+                                             " token's name (the audit event's actor is the token's name either way)",
+                           json_schema_extra={"maxLength": MAX_BY})
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        return _one_line(v, "reason", MAX_REASON, "reason")
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v: str | None) -> str | None:
+        return None if v is None else _one_line(v, "by", MAX_BY, "name of who withdraws")
+
+
+class WithdrawalOut(BaseModel):
+    """What a withdrawal did: ``withdrawn`` now, or ``unchanged`` (it was withdrawn before; its first withdrawal is
+    kept and answered), and the asset's version after it."""
+
+    evidence_id: str
+    asset_id: str
+    status: Literal["withdrawn", "unchanged"]
+    withdrawn: WithdrawnOut
+    asset_version: int

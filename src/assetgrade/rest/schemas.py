@@ -19,7 +19,16 @@ from assetgrade.rest.schema_admin import (
     TokenIn,
     TokenOut,
 )
-from assetgrade.rest.schema_assets import AssetIn, AssetOut, AssetPage, EvidenceOut, PredictionOut
+from assetgrade.rest.schema_assets import (
+    AssetIn,
+    AssetOut,
+    AssetPage,
+    EvidenceOut,
+    PredictionOut,
+    WithdrawalIn,
+    WithdrawalOut,
+    WithdrawnOut,
+)
 from assetgrade.rest.schema_base import _IN as _IN
 from assetgrade.rest.schema_base import SQL_INT_MAX, ErrorOut
 from assetgrade.rest.schema_base import JsonObject as JsonObject
@@ -81,4 +90,7 @@ __all__ = [
     "TokenCreated",
     "TokenIn",
     "TokenOut",
+    "WithdrawalIn",
+    "WithdrawalOut",
+    "WithdrawnOut",
 ]

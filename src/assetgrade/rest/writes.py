@@ -16,20 +16,30 @@ from sqlalchemy.orm import Session
 from assetgrade.errors import ConflictError, PermissionDeniedError, ValidationError
 from assetgrade.rest.auth import Principal
 from assetgrade.rest.queries import last_change
-from assetgrade.rest.schemas import AssetIn, ReviewIn, TelemetryIn, TelemetryOut
+from assetgrade.rest.schemas import (
+    AssetIn,
+    ReviewIn,
+    TelemetryIn,
+    TelemetryOut,
+    WithdrawalIn,
+    WithdrawalOut,
+    WithdrawnOut,
+)
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import TelemetryRecord
 from assetgrade.store.precedence import produced_version
 from assetgrade.store.repository import ProvenanceInfo, add_asset, add_evidence, get_asset
 from assetgrade.store.results import add_review, latest_prediction, latest_prediction_id
 from assetgrade.store.schema import Asset, AuditEvent, Evidence, Prediction, Provenance, Review
+from assetgrade.store.withdrawals import withdraw_evidence, withdrawals_of
 
 if TYPE_CHECKING:
     from assetgrade.ontology import Ontology
     from assetgrade.rest.deps import AppState
     from assetgrade.workspace import Workspace
 
-__all__ = ["ReviewWrite", "create_asset", "grade_now", "post_telemetry", "submit_review", "upload_image"]
+__all__ = ["ReviewWrite", "create_asset", "grade_now", "post_telemetry", "submit_review", "upload_image",
+           "withdraw_item"]
 
 
 def _validate_review(ws_ontology: Ontology, body: ReviewIn) -> None:
@@ -198,13 +208,18 @@ def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, s
     info = validate_image(data, where=where, max_pixels=ws.config.max_image_pixels)
     claimed = ProvenanceInfo(source=source or f"rest upload by {who.name}", origin="real", device=who.name)
     sha = ws.blobs.put_bytes(data)
+    evidence_id = f"{asset_id}/image/{sha[:24]}"
 
     def write() -> tuple[Evidence, str | None]:
         with ws.session() as s:
+            gone = withdrawals_of(s, [evidence_id]).get(evidence_id)
+            if gone is not None:  # stored and withdrawn: an answer of 201 would read as "in use"
+                raise ConflictError(f"image {evidence_id!r}: the same content was {gone}; stored nothing (a withdrawn"
+                                    " item stays out of grading; upload an image to the asset it shows)")
             ev = add_evidence(
                 s, asset_id=asset_id, kind="image", sha256=sha, blob_sha=sha, media_type=info.media_type,
                 attributes={"width": info.width, "height": info.height, "mode": info.mode},
-                evidence_id=f"{asset_id}/image/{sha[:24]}",
+                evidence_id=evidence_id,
                 provenance=marked_provenance(info, claimed) or claimed,
                 actor=who.name,
             )
@@ -212,6 +227,25 @@ def upload_image(ws: Workspace, who: Principal, asset_id: str, data: bytes, *, s
             return ev, origin
 
     return _again_after_a_race(write)  # the same bytes posted twice at once: stored once, both answered
+
+
+def withdraw_item(ws: Workspace, who: Principal, evidence_id: str, body: WithdrawalIn) -> WithdrawalOut:
+    """Withdraw one evidence item (:func:`~assetgrade.store.withdrawals.withdraw_evidence`), the token's name as the
+    audit event's actor and, unless ``body.by`` names another person, as who withdrew it.
+
+    NotFoundError naming an unknown id; an item withdrawn before is answered ``unchanged`` with its first
+    withdrawal, and nothing is written.
+    """
+    with ws.session() as s:
+        rep = withdraw_evidence(s, [evidence_id], reason=body.reason, by=body.by or who.name, actor=who.name)
+        w = (rep.withdrawn or rep.already)[0]
+        asset_id = s.execute(select(Evidence.asset_id).where(Evidence.id == evidence_id)).scalar_one()
+        version = rep.asset_versions.get(asset_id)
+        if version is None:
+            version = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
+    return WithdrawalOut(evidence_id=evidence_id, asset_id=asset_id, status="withdrawn" if rep.withdrawn
+                         else "unchanged", withdrawn=WithdrawnOut(at=w.at, by=w.by, reason=w.reason),
+                         asset_version=version)
 
 
 def post_telemetry(ws: Workspace, who: Principal, body: TelemetryIn) -> TelemetryOut:

@@ -13,11 +13,23 @@ from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
 from assetgrade.rest.routes import answer_head
-from assetgrade.rest.schemas import SQL_INT_MAX, AssetIn, AssetOut, AssetPage, ErrorOut, EvidenceOut, PredictionOut
-from assetgrade.rest.writes import create_asset, grade_now, upload_image
+from assetgrade.rest.schemas import (
+    SQL_INT_MAX,
+    AssetIn,
+    AssetOut,
+    AssetPage,
+    ErrorOut,
+    EvidenceOut,
+    PredictionOut,
+    WithdrawalIn,
+    WithdrawalOut,
+    WithdrawnOut,
+)
+from assetgrade.rest.writes import create_asset, grade_now, upload_image, withdraw_item
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
 from assetgrade.store.schema import EVIDENCE_KINDS, Asset, Evidence, Prediction, Provenance
+from assetgrade.store.withdrawals import Withdrawal, withdrawals_of
 
 __all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "prediction_out", "router"]
 
@@ -61,10 +73,13 @@ def overlay_sha(pred: Prediction | None, evidence_id: str) -> str | None:
     return None
 
 
-def evidence_out(ev: Evidence, origin: str | None, pred: Prediction | None) -> EvidenceOut:
-    """Evidence metadata with links to its bytes and heat map."""
+def evidence_out(ev: Evidence, origin: str | None, pred: Prediction | None,
+                 withdrawn: Withdrawal | None = None) -> EvidenceOut:
+    """Evidence metadata with links to its bytes and heat map, and its withdrawal when it is withdrawn."""
     out = EvidenceOut.model_validate(ev)
     out.origin = origin
+    if withdrawn is not None:
+        out.withdrawn = WithdrawnOut(at=withdrawn.at, by=withdrawn.by, reason=withdrawn.reason)
     if ev.blob_sha is not None:
         out.content_url = evidence_url(ev.id, "content")
     if overlay_sha(pred, ev.id) is not None:
@@ -154,7 +169,8 @@ def list_evidence_route(asset_id: str, request: Request, response: Response, kin
                                                   description="at most this many items (default: all)"),
                         offset: int = Query(0, ge=0, le=SQL_INT_MAX),
                         _: Principal = Depends(current_principal)) -> list[EvidenceOut]:
-    """Evidence items of an asset in id order with their origin and content/overlay links.
+    """Evidence items of an asset in id order with their origin and content/overlay links; a withdrawn item is listed
+    with its withdrawal (``withdrawn``: when, by whom, why), null for the others.
 
     ``limit``/``offset`` page through an asset with many items; ``X-Total-Count`` always holds how
     many items match (with ``kind``), so a client knows when it has them all.
@@ -170,14 +186,21 @@ def list_evidence_route(asset_id: str, request: Request, response: Response, kin
              .where(*where).order_by(Evidence.id).offset(offset).limit(limit))
         pred = latest_predictions(s, [asset_id]).get(asset_id)
         response.headers["X-Total-Count"] = str(total)
-        return [evidence_out(ev, origin, pred) for ev, origin in s.execute(q).all()]
+        rows = s.execute(q).all()
+        gone = withdrawals_of(s, [ev.id for ev, _ in rows])
+        return [evidence_out(ev, origin, pred, gone.get(ev.id)) for ev, origin in rows]
 
 
 @router.post("/assets/{asset_id:path}/images", response_model=EvidenceOut, status_code=201,
-             summary="Upload an image (raw body, Content-Type image/*)")
+             summary="Upload an image (raw body, Content-Type image/*)",
+             responses={409: {"model": ErrorOut, "description": "the same bytes were stored for the asset and"
+                                                                " withdrawn: nothing is stored"}})
 async def upload_image_route(asset_id: str, request: Request,
                              who: Principal = Depends(roles("admin", "station"))) -> EvidenceOut:
-    """Store the request body as an image of the asset (admin, station); idempotent per content."""
+    """Store the request body as an image of the asset (admin, station); idempotent per content.
+
+    The same bytes as an image of the asset that was withdrawn are refused with 409 naming the withdrawal (when, by
+    whom, why): nothing is stored, and the item stays withdrawn."""
     ctype = request.headers.get("content-type", "")
     if not ctype.lower().startswith("image/"):  # media types are case-insensitive (RFC 9110), as for the size limit
         raise ValidationError(f"send the image bytes with an image/* Content-Type, got {ctype or 'none'!r}",
@@ -271,14 +294,33 @@ def evidence_overlay_route(evidence_id: str, request: Request,
     return _blob_response(request, sha, "image/png", "overlay.png")
 
 
+@router.post("/evidence/{evidence_id:path}/withdraw", response_model=WithdrawalOut, status_code=201,
+             summary="Withdraw an evidence item (admin)",
+             responses={200: {"model": WithdrawalOut, "description": "withdrawn before: unchanged, its first"
+                                                                     " withdrawal answered"},
+                        404: {"model": ErrorOut, "description": "no evidence item with this id"}})
+def withdraw_evidence_route(evidence_id: str, body: WithdrawalIn, request: Request, response: Response,
+                            who: Principal = Depends(roles("admin"))) -> WithdrawalOut:
+    """Take an item a wrong ingest stored out of training, grading and the counts, as ``assetgrade assets withdraw``
+    does (store.md, "Withdrawn evidence"): nothing is deleted; a withdrawal row and an ``evidence.withdraw`` audit
+    event (the token's name as actor) are written and the asset's version is raised (201). ``by`` defaults to the
+    token's name. An item withdrawn before: 200 with ``status`` ``unchanged`` and its first withdrawal; nothing is
+    written. It cannot be undone."""
+    out = withdraw_item(app_state(request).workspace, who, evidence_id, body)
+    if out.status == "unchanged":
+        response.status_code = 200
+    return out
+
+
 @router.get("/evidence/{evidence_id:path}", response_model=EvidenceOut, summary="Evidence metadata")
 def evidence_meta_route(evidence_id: str, request: Request, _: Principal = Depends(current_principal)) -> EvidenceOut:
-    """One evidence item's metadata and links."""
+    """One evidence item's metadata and links; ``withdrawn`` (when, by whom, why) for a withdrawn item, else null."""
     with app_state(request).workspace.session(readonly=True) as s:
         ev = get_evidence(s, evidence_id)
         prov = s.get(Provenance, evidence_id)
         pred = latest_predictions(s, [ev.asset_id]).get(ev.asset_id)
-        return evidence_out(ev, prov.origin if prov else None, pred)
+        gone = withdrawals_of(s, [ev.id]).get(ev.id)
+        return evidence_out(ev, prov.origin if prov else None, pred, gone)
 
 
 answer_head(router)
