@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -48,22 +50,43 @@ def _workspace(tmp_path: Path, n: int = 24) -> Path:
     return ws
 
 
-def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
-    app = build_app()
-    ws = _workspace(tmp_path)
-    r = runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"])
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ingested workspace of ``_workspace``, built once for the module; copy it (``_copy``) before writing."""
+    return _workspace(tmp_path_factory.mktemp("cli-grading"))
+
+
+@pytest.fixture(scope="module")
+def trained(untrained: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """(a copy of ``untrained`` after ``train --folds 2``, train's output): one train serves every test."""
+    ws = tmp_path_factory.mktemp("cli-grading-trained") / "ws"
+    shutil.copytree(untrained, ws)
+    r = runner.invoke(build_app(), ["train", "-w", str(ws), "--folds", "2"])
     assert r.exit_code == 0, r.output
+    return ws, r.output
+
+
+def _copy(template: Path, tmp_path: Path, name: str = "ws") -> Path:
+    """A private copy of a module's template workspace, for a test that writes to it."""
+    shutil.copytree(template, tmp_path / name)
+    return tmp_path / name
+
+
+def test_train_grade_explain_evaluate(trained: tuple[Path, str], tmp_path: Path) -> None:
+    app = build_app()
+    ws = _copy(trained[0], tmp_path)
+    r_output = trained[1]
     info = json.loads((ws / "models" / "grader" / "bundle.json").read_text())
     assert info["modalities"] == ["text", "sensors"] and info["n_train"] == 24 and info["folds"] == 2
     assert info["fusion"]["model"] == "latent" and set(info["fusion"]["temperatures"]) == {"text", "sensors"}
-    assert "fusion: latent (temperatures: text" in r.output
-    assert "each extractor on the label it learned (out-of-fold accuracy): text" in r.output
-    said = " ".join(r.output.split())  # rich wraps long lines
+    assert "fusion: latent (temperatures: text" in r_output
+    assert "each extractor on the label it learned (out-of-fold accuracy): text" in r_output
+    said = " ".join(r_output.split())  # rich wraps long lines
     assert "learned (Learn-then-Test); review when the grade set holds more than 1 or lacks the chosen grade)" in said
     n_inv = info["fusion"]["monotone_violations"]
-    assert info["fusion"]["monotone"] is False and f"{n_inv} inversion" in r.output
+    assert info["fusion"]["monotone"] is False and f"{n_inv} inversion" in r_output
     table_png = ws / "reports" / "fusion_table.png"
-    assert "fusion table" in r.output and table_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "fusion table" in r_output and table_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert table_png.stat().st_size > 5000
 
     r = runner.invoke(app, ["grade", "--all", "-w", str(ws), "--json"])
@@ -130,15 +153,17 @@ def test_train_grade_explain_evaluate(tmp_path: Path) -> None:
     assert "retrain" in str(r.exception)
 
 
-def test_audit_reads_label_noise_from_the_trained_grader_when_asked(tmp_path: Path) -> None:
+def test_audit_reads_label_noise_from_the_trained_grader_when_asked(untrained: Path, trained: tuple[Path, str],
+                                                                    tmp_path: Path) -> None:
     app = build_app()
-    ws = _workspace(tmp_path)
+    ws = _copy(untrained, tmp_path)
     out = tmp_path / "audit.json"
     args = ["audit", "-w", str(ws), "--checks", "label_noise,imbalance", "--json", str(out)]
     r = runner.invoke(app, [*args, "--grader"])
     assert r.exit_code == 0 and "no saved grader" not in r.output  # no grader yet: the check is skipped as before
     assert json.loads(out.read_text())["checks"]["label_noise"]["skipped"] is True
-    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    ws = _copy(trained[0], tmp_path, "trained")  # the same workspace after train --folds 2
+    args = ["audit", "-w", str(ws), "--checks", "label_noise,imbalance", "--json", str(out)]
     r = runner.invoke(app, args)  # opt-in: without --grader nothing changes
     assert json.loads(out.read_text())["checks"]["label_noise"]["skipped"] is True
     r = runner.invoke(app, [*args, "--grader"])
@@ -163,10 +188,9 @@ def test_grade_needs_an_id_or_all(tmp_path: Path) -> None:
     assert r.exception is not None and "assetgrade train" in str(r.exception)
 
 
-def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) -> None:
+def test_review_suggest_lists_unlabelled_assets_to_label_next(trained: tuple[Path, str], tmp_path: Path) -> None:
     app = build_app()
-    ws = _workspace(tmp_path)
-    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    ws = _copy(trained[0], tmp_path)
     new = tmp_path / "new"
     new.mkdir()
     rows = [{"asset_id": f"new-{i}", "asset_type": "pump", "kind": "log", "path": "", "text": TEXTS[i % 4],
@@ -210,7 +234,8 @@ def test_review_suggest_lists_unlabelled_assets_to_label_next(tmp_path: Path) ->
     assert json.loads(listed.read_text())["total"] == 4
 
 
-def test_grade_all_reports_an_asset_that_fails_and_grades_the_others(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_grade_all_reports_an_asset_that_fails_and_grades_the_others(trained: tuple[Path, str], tmp_path: Path,
+                                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # an unexpected exception while grading one asset (a bug, or input no check foresaw) used to end
     # `grade --all` with a traceback and nothing stored; now that asset is named and the rest are graded
     from sqlalchemy import select
@@ -221,8 +246,7 @@ def test_grade_all_reports_an_asset_that_fails_and_grades_the_others(tmp_path: P
     from assetgrade.workspace import Workspace
 
     app = build_app()
-    ws = _workspace(tmp_path)
-    assert runner.invoke(app, ["train", "-w", str(ws), "--folds", "2"]).exit_code == 0
+    ws = _copy(trained[0], tmp_path)
     real = Grader.grade_many
 
     def fragile(self, records, *args, **kwargs):  # type: ignore[no-untyped-def]
