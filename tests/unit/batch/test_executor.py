@@ -125,34 +125,23 @@ NO_RAY = "the ray extra is not installed (pip install 'assetgrade[ray]')"
 
 
 @pytest.mark.skipif(not ray_available(), reason=NO_RAY)
-def test_ray_executor_on_a_local_instance_keeps_its_files_in_temp_dir() -> None:
-    home_ray = Path.home() / ".ray"
-    had_home_ray = home_ray.exists()
-    temp = Path("/tmp") / f"agr-{os.getpid()}-a"  # short: Ray's socket paths must stay < 108 bytes
-    try:
-        with RayExecutor(num_workers=1, temp_dir=temp) as ex:
-            out = sorted(ex.map_shards(abs, [-3, 1, -2]))
-        assert out == [1, 2, 3]
-        assert (temp / "auth_token").stat().st_mode & 0o777 == 0o600
-        assert any(temp.glob("session_*")), "Ray's session files belong under temp_dir"
-        assert home_ray.exists() == had_home_ray, "Ray wrote to ~/.ray"
-    finally:
-        import shutil
-
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.mark.skipif(not ray_available(), reason=NO_RAY)
-def test_a_second_local_ray_in_one_process_starts_with_its_own_token() -> None:
+def test_local_rays_keep_their_files_in_temp_dir_and_a_second_one_starts_with_its_own_token() -> None:
     # Ray caches the auth token it read first: a second executor with another temp_dir (another workspace) started a
-    # head with its own token, which the driver did not present, and failed with "Failed to start GCS"
+    # head with its own token, which the driver did not present, and failed with "Failed to start GCS".
+    # Each instance keeps its token and session files under its own temp_dir, none in ~/.ray (one test for both:
+    # each local Ray start costs seconds)
     import shutil
 
+    home_ray = Path.home() / ".ray"
+    had_home_ray = home_ray.exists()
     temps = [Path("/tmp") / f"agr-{os.getpid()}-t{i}" for i in range(2)]  # short: socket paths < 108 bytes
     try:
-        for temp in temps:
+        for temp, shards in zip(temps, ([-3, 1, -2], [-2, 1]), strict=True):
             with RayExecutor(num_workers=1, temp_dir=temp) as ex:
-                assert sorted(ex.map_shards(abs, [-2, 1])) == [1, 2]
+                assert sorted(ex.map_shards(abs, shards)) == sorted(abs(s) for s in shards)
+            assert (temp / "auth_token").stat().st_mode & 0o777 == 0o600
+            assert any(temp.glob("session_*")), "Ray's session files belong under temp_dir"
+            assert home_ray.exists() == had_home_ray, "Ray wrote to ~/.ray"
     finally:
         for temp in temps:
             shutil.rmtree(temp, ignore_errors=True)
