@@ -27,10 +27,18 @@ def _check_result(r, grader: Grader) -> None:  # type: ignore[no-untyped-def]
     assert len(r.versions["inputs"]) == 64
 
 
+@pytest.fixture(scope="module")
+def text_grader(records: list[AssetRecord]) -> Grader:
+    """A text-only Grader trained once for the tests below that read it (grading uses only its cache)."""
+    return tiny_grader(extractors=["text"]).fit(records)
+
+
 @pytest.mark.parametrize("name", ensure_builtin_extractors())
-def test_every_registered_extractor_works_through_the_grader(name: str, records: list[AssetRecord]) -> None:
+def test_every_registered_extractor_works_through_the_grader(
+    name: str, records: list[AssetRecord], request: pytest.FixtureRequest
+) -> None:
     assert name in ensure_builtin_extractors()
-    g = tiny_grader(extractors=[name]).fit(records)
+    g = request.getfixturevalue("text_grader") if name == "text" else tiny_grader(extractors=[name]).fit(records)
     assert g.modalities_ == [name]
     results = g.grade_many(records[:6])
     for r in results:
@@ -162,8 +170,11 @@ def test_split_calibration_on_held_out_assets(records: list[AssetRecord]) -> Non
 def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modality(
     records: list[AssetRecord], record_factory: Callable[..., AssetRecord], grader: Grader, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    g = tiny_grader(fuser={"model": "latent"}).fit(records)
-    assert g.fuser_.model == "latent" and g.fuser_.table_.rubric().shape == (4, 4, 4, 4)
+    # the session's grader fuses with the default ("auto"), which is the latent table on modalities that all give
+    # distributions: its grading is that of the latent setting; the monotone fit below reads the setting itself
+    g = grader
+    assert g.fuser_.model == "auto" and g.fuser_.model_ == "latent"
+    assert g.fuser_.table_.rubric().shape == (4, 4, 4, 4)
     assert g.metrics_["accuracy"] >= 0.75
     for r in g.grade_many(records[:4]):
         _check_result(r, g)
@@ -179,12 +190,13 @@ def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modali
     assert full.reading is not None and set(full.reading["levels"]) == {"vision", "text", "sensors"}
     assert type(full).from_dict(full.to_dict()) == full
     assert "Joint reading: vision " in g.explain(full)
-    assert grader.fuser_.model_ == "latent"  # the default ("auto") on modalities that all give distributions
     again = Grader.load(g.save(tmp_path / "latent"))
     assert again.grade(records[5]).to_dict() == g.grade(records[5]).to_dict()
     info = g.fusion_info()
     assert info["model"] == "latent" and info["monotone"] is False and set(info["temperatures"]) == set(g.modalities_)
     mono = tiny_grader(fuser={"model": "latent", "monotone": True}).fit(records)
+    assert mono.fuser_.model == "latent" and mono.fuser_.model_ == "latent"  # the setting reached the fit
+    assert mono.fuser_.table_.rubric().shape == (4, 4, 4, 4) and mono.fusion_info()["model"] == "latent"
     assert mono.fuser_.table_.monotone and mono.fusion_info()["monotone_violations"] == 0
     with pytest.raises(ValidationError, match=r"Grader\.fuser"):
         tiny_grader(fuser={"modle": "latent"})
@@ -192,8 +204,10 @@ def test_latent_fusion_from_config_settings_grades_and_survives_a_missing_modali
         tiny_grader(fuser={"model": "forest"})
 
 
-def test_set_size_and_a_fixed_cost_threshold_are_decision_settings(records: list[AssetRecord]) -> None:
-    learned = tiny_grader(extractors=("text",)).fit(records)
+def test_set_size_and_a_fixed_cost_threshold_are_decision_settings(
+    records: list[AssetRecord], text_grader: Grader
+) -> None:
+    learned = text_grader  # tiny_grader(extractors=["text"]) with no decision settings
     assert learned.policy_.max_set_size == 1
     assert learned.metrics_["review_threshold_source"] == "learned (Learn-then-Test)"
     strict = tiny_grader(extractors=("text",), max_set_size=2, max_expected_cost=0.0).fit(records)
@@ -205,14 +219,18 @@ def test_set_size_and_a_fixed_cost_threshold_are_decision_settings(records: list
     assert learned.metrics_["auto_accept_rate"] >= strict.metrics_["auto_accept_rate"] == 0.0
 
 
-def test_the_same_ontology_read_from_another_file_gives_the_same_model_version(records: list[AssetRecord]) -> None:
+def test_the_same_ontology_read_from_another_file_gives_the_same_model_version(
+    records: list[AssetRecord], text_grader: Grader
+) -> None:
     from importlib import resources
 
     from assetgrade.ontology import loads_ontology
 
     text = resources.files("assetgrade.ontology").joinpath("default.yaml").read_text(encoding="utf-8")
-    fitted = [tiny_grader(extractors=["text"], ontology=loads_ontology(text, source=src)).fit(records)
-              for src in ("/plant-a/ontology.yaml", "/copy/of/plant-a/ontology.yaml")]
+    # the module's text grader read the same text from the package's default.yaml
+    assert text_grader.ontology_.source != "/copy/of/plant-a/ontology.yaml"
+    fitted = [text_grader, tiny_grader(extractors=["text"], ontology=loads_ontology(
+        text, source="/copy/of/plant-a/ontology.yaml")).fit(records)]
     assert fitted[0].version_ == fitted[1].version_  # a copied workspace retrains to the same model identity
     recorded = fitted[0].extractor_info_["text"]["settings"]["ontology"]
     assert recorded == f"Ontology(name='industrial-default', version='{fitted[0].ontology_version_}')"
