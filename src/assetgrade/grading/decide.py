@@ -51,8 +51,9 @@ def thin_set_note(n: int, needed: int, coverage: float) -> str:
     >>> thin_set_note(5, 9, 0.9).split(": ")[1][:42]
     '5 calibration assets are too few for a 90%'
     """
-    return (f"the {coverage:.0%} prediction set holds every grade: {n} calibration asset{'s are' if n != 1 else ' is'} "
-            f"too few for a {coverage:.0%} set (it needs at least {needed}), so it says nothing about this asset; "
+    pct = f"{round(100 * coverage, 6):g}%"  # 97.5%, not a rounded 98%
+    return (f"the {pct} prediction set holds every grade: {n} calibration asset{'s are' if n != 1 else ' is'} "
+            f"too few for a {pct} set (it needs at least {needed}), so it says nothing about this asset; "
             "label more assets")
 
 

@@ -303,8 +303,8 @@ def fit_grader(
     grader.fuser_, grader.calibrator_, grader.conformal_ = stack.fuser, stack.calibrator, stack.conformal
     if (thin := stack.conformal.too_few()) is not None:  # the coverage figure would read 1.000, and mean nothing
         grader.notes_.append(f"conformal: {thin[0]} calibration assets, fewer than the {thin[1]} a "
-                             f"{grader.coverage:.0%} set needs: every prediction set holds all grades (coverage 100% "
-                             "says nothing); label more assets")
+                             f"{round(100 * grader.coverage, 6):g}% set needs: every prediction set holds all "
+                             "grades (coverage 100% says nothing); label more assets")
     grader.prior_ = np.bincount(y, minlength=k).astype(np.float64) / len(y)
     grader.calibration_ = stack.calibration
     contra = contradictions_for_blocks(ev_blocks, grader.grades_)

@@ -277,3 +277,11 @@ def test_cli_train_with_no_extractor_left_names_the_extractors_only(tmp_path: Pa
                                  "labelled assets has text evidence out of fold (none holds any, or only assets whose "
                                  "fold could not fit it) (assetgrade config check --data counts the labelled assets "
                                  "holding each evidence)"), out
+
+
+def test_the_thin_set_note_names_a_coverage_as_set_not_rounded() -> None:
+    recs = [make_record(f"t{i:02d}", image_level=None, text_grade=GRADES[i % 4], series_level=None,
+                        grade=GRADES[i % 4], seed=i) for i in range(12)]
+    g = tiny_grader(extractors=["text"], folds=3, coverage=0.975).fit(recs)  # a 97.5% set needs 39
+    assert any(n.startswith("conformal: 12 calibration assets, fewer than the 39 a 97.5% set needs") for n in g.notes_)
+    assert any("too few for a 97.5% set (it needs at least 39)" in r for r in g.grade(recs[0]).reasons)
