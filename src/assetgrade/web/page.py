@@ -18,20 +18,22 @@ from sqlalchemy import func, select
 from assetgrade.errors import NotFoundError, StoreError, ValidationError
 from assetgrade.rest.queries import queue_neighbours
 from assetgrade.rest.routes.assets import evidence_url, overlay_sha
+from assetgrade.rest.schemas import _as_utc
 from assetgrade.result import GradeResult
 from assetgrade.store.evidence_sample import TextHead, sample_evidence
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
-from assetgrade.store.schema import Prediction, Review
+from assetgrade.store.schema import Evidence, EvidenceWithdrawal, Prediction, Review
+from assetgrade.store.withdrawals import Withdrawal
 from assetgrade.web.svg import distribution_bars, series_plot
 
 if TYPE_CHECKING:
     from assetgrade.store.blobs import BlobStore
     from assetgrade.workspace import Workspace
 
-__all__ = ["SHOWN", "TEXT_LINES", "TEXT_SHOWN", "AssetPage", "clip_text", "highlight_segments", "load_asset_page",
-           "load_log_entry", "series_svg", "text_cut"]
+__all__ = ["SHOWN", "TEXT_LINES", "TEXT_SHOWN", "WITHDRAWN_SHOWN", "AssetPage", "clip_text", "highlight_segments",
+           "load_asset_page", "load_log_entry", "series_svg", "text_cut"]
 
 log = logging.getLogger(__name__)
 REVIEWS_SHOWN = 50
@@ -53,6 +55,10 @@ TEXT_LINES = 60
 them, with the same "show all" control): 4,000 characters of short lines would be hundreds of lines tall."""
 TEXT_CUT_SLACK = 80
 """How far back from :data:`TEXT_SHOWN` a cut looks for a space, so as not to cut a word in two."""
+
+WITHDRAWN_SHOWN = 50
+"""The asset page lists at most this many withdrawn items, the newest withdrawals first, and says how many there are
+(all of them with ``?all=1``)."""
 
 Segment = tuple[str, str | None, str]
 """A piece of a text, the label of the finding whose span it is (None outside spans) and its css class."""
@@ -93,6 +99,13 @@ class AssetPage:
     hidden: dict[str, int] = field(default_factory=dict)
     """Per kind of :data:`SHOWN`, how many evidence items were left off the page (empty with ``show_all``)."""
     show_all: bool = False
+    withdrawn: list[tuple[Withdrawal, str]] = field(default_factory=list)
+    """The asset's withdrawn items (store.md, "Withdrawn evidence") with their kind, newest withdrawal first: at most
+    :data:`WITHDRAWN_SHOWN` unless ``show_all``."""
+    n_withdrawn: int = 0
+    """How many of the asset's items are withdrawn."""
+    withdrawable: list[tuple[str, str]] = field(default_factory=list)
+    """(evidence id, kind) of the items in use that the page shows: those the withdraw form offers (admins)."""
 
 
 def highlight_segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[Segment]:
@@ -338,6 +351,7 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
         reviews = list_reviews(s, asset_id, limit=REVIEWS_SHOWN)  # an asset may be reviewed many times
         n_reviews = len(reviews) if len(reviews) < REVIEWS_SHOWN else s.execute(
             select(func.count()).select_from(Review).where(Review.asset_id == asset_id)).scalar_one()
+        withdrawn, n_withdrawn = _withdrawn(s, asset_id, None if show_all else WITHDRAWN_SHOWN)
         prev_id, next_id, position, qlen = queue_neighbours(s, asset_id)
         request = get_label_request(s, asset_id)
         open_rows, n_open = list_label_requests(s, limit=2)
@@ -401,4 +415,20 @@ def load_asset_page(ws: Workspace, asset_id: str, *, show_all: bool = False,
                      prev_id=prev_id, next_id=next_id, position=position, queue_length=qlen, findings_other=other,
                      label_request=request, next_request_id=next_request, open_requests=n_open,
                      result_error=result_error, other_evidence=unshown, hidden=sample.hidden(limits),
-                     show_all=show_all)
+                     show_all=show_all, withdrawn=withdrawn, n_withdrawn=n_withdrawn,
+                     withdrawable=[(ev.id, ev.kind) for ev, _ in sample.rows])
+
+
+def _withdrawn(s: Any, asset_id: str, limit: int | None) -> tuple[list[tuple[Withdrawal, str]], int]:
+    """The asset's withdrawn items with their kind, newest withdrawal first (at most ``limit``), and how many there
+    are: one query, and a count only when the list is full."""
+    q = (select(EvidenceWithdrawal, Evidence.kind).join(Evidence, Evidence.id == EvidenceWithdrawal.evidence_id)
+         .where(Evidence.asset_id == asset_id)
+         .order_by(EvidenceWithdrawal.withdrawn_at.desc(), EvidenceWithdrawal.evidence_id).limit(limit))
+    rows = [(Withdrawal(w.evidence_id, w.reason, w.withdrawn_by, _as_utc(w.withdrawn_at)), kind)
+            for w, kind in s.execute(q).all()]
+    if limit is None or len(rows) < limit:
+        return rows, len(rows)
+    n = s.execute(select(func.count()).select_from(EvidenceWithdrawal).join(
+        Evidence, Evidence.id == EvidenceWithdrawal.evidence_id).where(Evidence.asset_id == asset_id)).scalar_one()
+    return rows, int(n)

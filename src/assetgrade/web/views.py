@@ -45,8 +45,11 @@ from assetgrade.rest.queries import dashboard_series, evidence_changed_last, rev
 from assetgrade.rest.routes.review import queue_item, queue_label_round, round_job_out
 from assetgrade.rest.schemas import SQL_INT_MAX, LabelRoundIn, LabelRoundJobOut
 from assetgrade.rest.writes import grade_now, submit_review
+from assetgrade.store.repository import get_asset, unstorable_text
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_reviews
+from assetgrade.store.schema import Evidence
+from assetgrade.store.withdrawals import withdraw_evidence
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, exact, review_body, utc, visible
 from assetgrade.web.page import load_asset_page, load_log_entry
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -295,13 +298,15 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
                 "based_on_prediction_id": page.prediction.id if page.prediction else ""}
     return {"p": page, "form": {**defaults, **(form or {})}, "grades": list(ont.grades.grades),
             "defects": sorted(ont.defects.values(), key=lambda d: d.id), "message": message,
-            "message_kind": message_kind, "cost_unit": _cost_unit(request)}
+            "message_kind": message_kind, "cost_unit": _cost_unit(request),
+            "withdraw_form": {"evidence_id": "", "reason": ""}}
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: str, graded: bool = False,
                show_all: bool = Query(False, alias="all"),
-               text: str | None = Query(None, max_length=200)) -> HTMLResponse:
+               text: str | None = Query(None, max_length=200),
+               withdrew: str | None = Query(None, max_length=200)) -> HTMLResponse:
     """The asset page; ``text`` (an evidence id) draws that log entry whole, and with htmx (its "show all" control)
     the response is that entry alone, to replace the part of it the page showed."""
     saved = _saved(request, _reviewer(request))
@@ -310,6 +315,10 @@ def asset_page(request: Request, asset_id: str, graded: bool = False,
                        {"lg": load_log_entry(app_state(request).workspace, asset_id, text)})
     msg = Markup("Review of {} saved.").format(bdi(saved)) if saved else None
     ctx = _asset_ctx(request, asset_id, message=msg, message_kind="ok", show_all=show_all, whole_text=text)
+    done = next((w for w, _ in ctx["p"].withdrawn if w.evidence_id == withdrew), None) if withdrew else None
+    if done is not None and msg is None:  # said from the stored withdrawal, never from the link's text
+        ctx["message"] = Markup("Withdrawn: {} ({} by {}: {}). It is left out of grading and training from now on.") \
+            .format(bdi(done.evidence_id), utc(done.at), bdi(done.by), bdi(done.reason))
     pred = ctx["p"].prediction
     if graded and pred is not None:
         ctx["message"] = f"Graded now with {pred.model_version}: {pred.grade} ({pred.decision})."
@@ -329,6 +338,38 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
         ctx["grade_error"] = _said(request, exc)
         return _render(request, "asset.html", ctx, status=404)
     return RedirectResponse(f"{asset_url(asset_id)}?graded=1", status_code=303)
+
+
+def _withdraw_from_page(request: Request, who: Principal, asset_id: str, form: dict[str, str]) -> None:
+    """Withdraw one item of ``asset_id`` as the page's form asks (store.withdrawals), the admin as who and actor."""
+    evidence_id = form["evidence_id"]
+    with app_state(request).workspace.session() as s:
+        get_asset(s, asset_id)  # an unknown asset: 404
+        ev = s.get(Evidence, evidence_id) if evidence_id and unstorable_text(evidence_id) is None else None
+        if ev is None or ev.asset_id != asset_id:
+            raise ValidationError(f"evidence {evidence_id!r} is not evidence of asset {asset_id!r}",
+                                  where="evidence_id")
+        withdraw_evidence(s, [evidence_id], reason=form["reason"], by=who.name, actor=who.name)
+
+
+@router.post("/assets/{asset_id:path}/withdraw")
+async def post_withdraw(request: Request, asset_id: str) -> Response:
+    """Withdraw an evidence item of the asset (admin; store.md, "Withdrawn evidence"), then show the page again; a
+    refused reason is said under the form, which keeps the input."""
+    who = _reviewer(request)
+    _same_origin(request)
+    if not who.can("admin"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; withdrawing evidence needs admin")
+    raw = await request.form()
+    form = {"evidence_id": str(raw.get("evidence_id", "")), "reason": str(raw.get("reason", ""))}
+    try:
+        await run_in_threadpool(_withdraw_from_page, request, who, asset_id, form)
+    except ValidationError as exc:
+        ctx = await run_in_threadpool(_asset_ctx, request, asset_id)
+        ctx["withdraw_form"], ctx["withdraw_error"] = form, _said(request, exc)
+        return _render(request, "asset.html", ctx, status=422)
+    return RedirectResponse(f"{asset_url(asset_id)}?withdrew={quote(form['evidence_id'], safe='')}",
+                            status_code=303)
 
 
 @router.post("/assets/{asset_id:path}/review")
