@@ -156,3 +156,36 @@ def test_the_route_is_in_the_openapi_document(demo_env: Any) -> None:
     assert body["required"] == ["reason"] and body["properties"]["reason"]["maxLength"] == 1000
     assert "withdrawn" in doc["components"]["schemas"]["EvidenceOut"]["properties"]
     assert "409" in doc["paths"]["/api/v1/assets/{asset_id}/images"]["post"]["responses"]
+
+
+def test_on_postgresql(pg_ws: Any) -> None:
+    """The route, the marks, the upload refusal and the asset page's list on PostgreSQL (a NUL in an id is no 500)."""
+    from fastapi.testclient import TestClient
+
+    from assetgrade.rest import create_app, create_token
+    from assetgrade.rest.demo import seed_demo
+    from assetgrade.web.helpers import asset_url
+
+    from .conftest import SMALL_LIMITS, RestEnv
+
+    assets = seed_demo(pg_ws, n_assets=2, seed=3)
+    with pg_ws.session() as s:
+        tokens = {name: create_token(s, name=name, role=role, actor="test")[0]
+                  for name, role in (("admin", "admin"), ("alice", "reviewer"), ("station-1", "station"))}
+    env = RestEnv(pg_ws, assets, tokens, TestClient(create_app(pg_ws, SMALL_LIMITS)))
+    with env.client:
+        aid = assets[0].asset_id
+        target = _evidence(env, aid)[0]["id"]
+        assert _withdraw(env, target, {"reason": "wrong pump", "by": "ana"}).status_code == 201
+        again = _withdraw(env, target, {"reason": "other"})
+        assert again.status_code == 200 and again.json()["withdrawn"]["by"] == "ana"
+        assert {it["id"]: it["withdrawn"] for it in _evidence(env, aid)}[target]["reason"] == "wrong pump"
+        nul = _withdraw(env, "demo-001/image/a\u0000b", {"reason": "x"})
+        assert nul.status_code in (404, 422), nul.text
+        h = {**env.auth("station-1"), "Content-Type": "image/png"}
+        eid = env.client.post(f"/api/v1/assets/{quote(aid)}/images", headers=h, content=_png(9)).json()["id"]
+        assert _withdraw(env, eid, {"reason": "pump-2's photo"}).status_code == 201
+        refused = env.client.post(f"/api/v1/assets/{quote(aid)}/images", headers=h, content=_png(9))
+        assert refused.status_code == 409 and "by admin: pump-2's photo" in refused.json()["detail"]
+        page = env.login("alice").get(asset_url(aid)).text
+        assert "2 items withdrawn" in page and "wrong pump" in page
