@@ -3,8 +3,9 @@ of a workspace with a trained grader."""
 
 from __future__ import annotations
 
+import copy
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,27 +71,56 @@ def make_env(path: Path, n_assets: int) -> RestEnv:
     return RestEnv(ws, assets, tokens, TestClient(create_app(ws, SMALL_LIMITS)))
 
 
+EnvTemplate = tuple[Path, list[DemoAsset], dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def env_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], EnvTemplate]:
+    """``make_env``'s closed workspace for n demo assets, built once a session (each xdist worker its own): seeding
+    one costs about half a second of CPU, a copy a fiftieth. Never opened again; ``served_copy`` copies it."""
+    built: dict[int, EnvTemplate] = {}
+
+    def template(n_assets: int) -> EnvTemplate:
+        if n_assets not in built:
+            env = make_env(tmp_path_factory.mktemp(f"rest-template-{n_assets}") / "ws", n_assets)
+            env.ws.close()
+            built[n_assets] = (env.ws.path, env.assets, env.tokens)
+        return built[n_assets]
+
+    return template
+
+
+def served_copy(template: EnvTemplate, path: Path) -> RestEnv:
+    """A private copy of a template workspace at ``path``, opened, with a client of its own (as ``make_env``)."""
+    src, assets, tokens = template
+    shutil.copytree(src, path)
+    ws = Workspace.open(path)
+    return RestEnv(ws, copy.deepcopy(assets), dict(tokens), TestClient(create_app(ws, SMALL_LIMITS)))
+
+
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestEnv]:
+def demo_env(env_templates: Callable[[int], EnvTemplate], tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[RestEnv]:
     """A read-mostly environment shared by one test module (tests must not change it)."""
-    env = make_env(tmp_path_factory.mktemp("rest") / "ws", 8)
+    env = served_copy(env_templates(8), tmp_path_factory.mktemp("rest") / "ws")
     with env.client:
         yield env
     env.ws.close()
 
 
 @pytest.fixture
-def fresh_env(tmp_path: Path) -> Iterator[RestEnv]:
-    """A fresh environment for tests that write."""
-    env = make_env(tmp_path / "ws", 6)
+def fresh_env(env_templates: Callable[[int], EnvTemplate], tmp_path: Path) -> Iterator[RestEnv]:
+    """A fresh environment for tests that write (a copy of the session's six-asset template)."""
+    env = served_copy(env_templates(6), tmp_path / "ws")
     with env.client:
         yield env
     env.ws.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A workspace with a trained text grader and 8 unlabelled assets, built once per module."""
+    """A workspace with a trained text grader and 8 unlabelled assets, built once a session (each xdist worker its
+    own; five modules trained the same grader); every user copies it before serving or writing."""
     from .trained_workspace import seed_trained_workspace
 
     path = tmp_path_factory.mktemp("trained") / "ws"
