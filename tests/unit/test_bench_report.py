@@ -31,6 +31,15 @@ def test_torch_threads_only_when_torch_was_loaded(monkeypatch: pytest.MonkeyPatc
     assert "torch_threads" not in machine_info()
 
 
+def test_machine_block_names_the_allocator_and_openmp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "0")
+    info = machine_info()
+    assert (info["omp_wait_policy"], info["malloc_mmap_max"]) == ("PASSIVE", "0")
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert machine_info()["omp_wait_policy"] is None  # unset: said, not left out
+
+
 def test_report_is_strict_json_with_machine_last(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = BenchResult("x", "d", "test", 0, {"acc": float("nan")}, 1.23456)
     text = write_result(result, tmp_path / "r.json")
