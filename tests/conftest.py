@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pytest
 
-from assetgrade.datasets.paths import shared_data_dir
-from assetgrade.errors import NotFoundError
+def _worker_threads() -> int | None:
+    """BLAS and OpenMP threads for one pytest-xdist worker: the cores shared out between the workers (at least 1);
+    None outside xdist. ``-n 2`` on two cores ran every worker's OpenMP (scikit-learn's gradient boosting, LightGBM)
+    and OpenBLAS on two threads, four on two cores, and their spin-waits cost many times the work: the four real-data
+    text tests took 22 s of CPU and 72 s wall with the default threads, 5.9 s and 15 s with one (scikit-learn's own
+    conftest shares the cores out between xdist workers in the same way)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, int(workers)))
+
+
+_THREADS = _worker_threads()
+if _THREADS is not None:  # before numpy, scipy and the rest load their thread pools; a value set by hand stays
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, str(_THREADS))
+
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from assetgrade.datasets.paths import shared_data_dir  # noqa: E402
+from assetgrade.errors import NotFoundError  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -113,3 +133,17 @@ def pg_ws(tmp_path: Path) -> Iterator[Any]:
     if url is None:
         pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
     yield from pg_workspace(tmp_path, url)
+
+
+@pytest.fixture
+def machine_threads() -> Iterator[None]:
+    """BLAS and OpenMP on every core of the machine for the test, as outside pytest-xdist, where the workers share
+    the cores out (:func:`_worker_threads`): for tests that a thread limit of one would make pass without checking
+    anything (that code limits the threads to one, and gives the default count back afterwards)."""
+    import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS)
+    import sklearn.cluster  # noqa: F401  (scikit-learn's OpenMP runtime): loaded now, so the limit reaches them
+    from threadpoolctl import threadpool_limits
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with threadpool_limits(limits=cores):
+        yield

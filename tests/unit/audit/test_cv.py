@@ -38,6 +38,7 @@ def _data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return x, y, np.arange(40) // 2  # pairs of items share an asset
 
 
+@pytest.mark.usefixtures("machine_threads")  # the default thread counts, also under xdist (tests/conftest.py)
 def test_fit_probe_fits_on_one_blas_thread_and_gives_the_threads_back(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,6 +56,7 @@ def test_fit_probe_fits_on_one_blas_thread_and_gives_the_threads_back(
     assert np.mean(model.predict(x) == y) > 0.8
 
 
+@pytest.mark.usefixtures("machine_threads")  # the default thread counts, also under xdist (tests/conftest.py)
 def test_every_fold_of_oof_proba_is_fitted_on_one_blas_thread(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,6 +117,7 @@ def _openmp_threads() -> list[int]:
     return [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "openmp"]
 
 
+@pytest.mark.usefixtures("machine_threads")  # the default thread counts, also under xdist (tests/conftest.py)
 def test_regime_kmeans_runs_on_one_openmp_thread_and_finds_the_default_threads_regimes(
     rng: np.random.Generator,
 ) -> None:

@@ -266,6 +266,7 @@ def _blas_threads() -> list[int]:
     return [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
 
 
+@pytest.mark.usefixtures("machine_threads")  # the default thread counts, also under xdist (tests/conftest.py)
 def test_heads_run_blas_on_one_thread_and_give_it_back() -> None:
     from assetgrade.modalities.vision.heads import serial_blas
 
@@ -279,6 +280,7 @@ def test_heads_run_blas_on_one_thread_and_give_it_back() -> None:
     assert _blas_threads() == before
 
 
+@pytest.mark.usefixtures("machine_threads")  # the default thread counts, also under xdist (tests/conftest.py)
 def test_threads_share_the_one_thread_limit_without_waiting_for_each_other() -> None:
     """A prediction in one thread must not wait for a long fit in another (a server during a label round)."""
     import threading
