@@ -85,3 +85,21 @@ def test_an_index_that_does_not_answer_adds_nothing_and_says_why() -> None:
 def test_an_empty_index_adds_nothing_silently() -> None:
     done = _probe("")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def _recipe_env(name: str, env: dict[str, str]) -> str:
+    """The value of ``$name`` in the environment of a recipe the Makefile runs (its exports applied)."""
+    if shutil.which("make") is None or not (ROOT / "Makefile").is_file():
+        pytest.skip("needs make and the project's Makefile (a source checkout)")
+    out = subprocess.run(["make", "-s", "--eval", f"show-env: ; @echo \"[$${name}]\"", "show-env"], cwd=ROOT,
+                         check=True, capture_output=True, text=True, env=env).stdout
+    return out.strip()
+
+
+def test_make_runs_openmp_threads_passive_unless_the_caller_says_otherwise() -> None:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert _recipe_env("OMP_WAIT_POLICY", base) == "[PASSIVE]"  # make demo / make test: no spinning threads
+    assert _recipe_env("OMP_WAIT_POLICY", {**base, "OMP_WAIT_POLICY": "ACTIVE"}) == "[ACTIVE]"
+    assert _recipe_env("MALLOC_MMAP_MAX_", base) == "[0]"
