@@ -29,14 +29,14 @@ def _folders(root: Path, rng: np.random.Generator) -> tuple[Path, Path]:
 
 
 def test_unreadable_images_are_listed_and_the_rest_goes_on(
-    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, bench_cache: Path
 ) -> None:
     good, bad = _folders(tmp_path / "data", rng)
     other = tmp_path / "data" / "defects"
     bad.rename(other)
     monkeypatch.chdir(good)  # --good . : the data set is still named after the folder
     cfg = AnomalyBenchConfig(good=Path(), defect=other, image_size=64, coreset_size=100,
-                             cache_dir=tmp_path / "cache", progress=False)
+                             cache_dir=bench_cache, progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     assert list(res["unreadable_images"]) == ["broken.png"] and res["n_unreadable"] == 1
     assert res["duplicate_good_images"] == {"g5.png": "g5-copy.png"}  # counted once

@@ -43,13 +43,13 @@ FIGURES = ("image_auroc", "false_alarm_rate_test_good", "detection_rate_defect",
 
 
 def test_an_image_cut_after_scoring_is_skipped_named_and_out_of_every_figure(
-    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, bench_cache: Path
 ) -> None:
     root = tmp_path / "neu-det"
     _neu(root, rng)
     cut = root / "images" / "crazing" / "crazing_1.jpg"  # the first crazing image: the one drawn for its class
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
-                             cache_dir=tmp_path / "cache", out_dir=tmp_path / "out", progress=False)
+                             cache_dir=bench_cache, out_dir=tmp_path / "out", progress=False)
     with monkeypatch.context() as m:
         m.setattr(PatchCore, "score", _cut_after_scoring(cut))
         during = run_anomaly_bench(cfg).to_dict()
@@ -68,7 +68,7 @@ def test_an_image_cut_after_scoring_is_skipped_named_and_out_of_every_figure(
 
 
 def test_no_defective_image_left_after_scoring_stops_naming_one(
-    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, bench_cache: Path
 ) -> None:
     from assetgrade.errors import ValidationError
 
@@ -77,7 +77,7 @@ def test_no_defective_image_left_after_scoring_stops_naming_one(
     defective = [f for f in sorted((root / "images").rglob("*.jpg")) if f.parent.name != "patches"]
     monkeypatch.setattr(PatchCore, "score", _cut_after_scoring(*defective))
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
-                             cache_dir=tmp_path / "cache", progress=False)
+                             cache_dir=bench_cache, progress=False)
     with pytest.raises(ValidationError, match=r"no readable defective image \(25 unreadable, e\.g\. image crazing_1 "
                        r"\(images/crazing/crazing_1\.jpg\): the file changed"):
         run_anomaly_bench(cfg)
@@ -88,7 +88,9 @@ def _save(path: Path, arr: np.ndarray) -> None:
     Image.fromarray(arr).save(path)
 
 
-def test_folders_list_an_unreadable_name_found_in_both(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_folders_list_an_unreadable_name_found_in_both(
+    tmp_path: Path, rng: np.random.Generator, bench_cache: Path
+) -> None:
     good, defect = tmp_path / "good", tmp_path / "defects"
     for i in range(1, 8):
         _save(good / f"{i}.png", (128 + rng.normal(0, 10, (48, 48))).clip(0, 255).astype(np.uint8))
@@ -99,7 +101,7 @@ def test_folders_list_an_unreadable_name_found_in_both(tmp_path: Path, rng: np.r
     cut(good / "1.png")  # the same name cut off in both folders (different bytes)
     cut(defect / "1.png")
     cfg = AnomalyBenchConfig(good=good, defect=defect, image_size=64, coreset_size=100,
-                             cache_dir=tmp_path / "cache", progress=False)
+                             cache_dir=bench_cache, progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     assert res["n_unreadable"] == 2
     assert sorted(res["unreadable_images"]) == [str(defect / "1.png"), str(good / "1.png")]

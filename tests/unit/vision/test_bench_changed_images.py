@@ -29,7 +29,7 @@ def _labels(ds: LabelledImages) -> np.ndarray:
 
 
 def test_finetuning_skips_an_image_cut_after_the_features_and_names_its_file(
-    tmp_path: Path, rng: np.random.Generator, backbone64: Backbone
+    tmp_path: Path, rng: np.random.Generator, backbone64: Backbone, bench_cache: Path
 ) -> None:
     ds = _neu(tmp_path / "neu-det", rng)
     y = _labels(ds)
@@ -38,7 +38,7 @@ def test_finetuning_skips_an_image_cut_after_the_features_and_names_its_file(
     assert not extract_pooled(ds.refs, backbone64).errors  # the first step read every file
     cut(tmp_path / "neu-det" / "images" / "inclusion" / "inclusion_2.jpg")
     cfg = VisionBenchConfig(finetune_size=64, finetune_epochs=2, finetune_budget_s=600.0, C=0.02,
-                            cache_dir=tmp_path / "cache", progress=False)
+                            cache_dir=bench_cache, progress=False)
     out, info, unreadable = vision_steps.finetune_probas(ds, y, ok, folds, cfg)
     k = [r.evidence_id for r in ds.refs].index("inclusion_2")
     assert unreadable == {k: f"image inclusion_2 (images/inclusion/inclusion_2.jpg): {CHANGED}"}
@@ -96,7 +96,7 @@ def test_cam_step_skips_an_image_cut_after_the_features_and_names_its_file(
 
 
 def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
-    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, bench_cache: Path
 ) -> None:
     root = tmp_path / "neu-det"
     ds = _neu(root, rng)
@@ -107,7 +107,7 @@ def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
     monkeypatch.setattr(vision_steps, "trunk_pass",
                         cut_after(vision_steps.trunk_pass, img / "crazing" / "crazing_1.jpg"))
     cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=True, finetune_size=64,
-                            finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
+                            finetune_epochs=2, finetune_budget_s=600.0, cache_dir=bench_cache,
                             out_dir=tmp_path / "out", progress=False)
     res = run_vision_bench(cfg).to_dict()
     assert res["unreadable_images"] == {
@@ -129,21 +129,23 @@ def test_the_bench_lists_images_cut_during_the_run_and_scores_the_others(
         assert res["all_heads"][name] == pytest.approx(want, rel=1e-2), name  # noise ~1e-4, one image ~15 %
 
 
-def test_anomaly_bench_names_the_file_of_an_image_cut_in_its_pixels(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_anomaly_bench_names_the_file_of_an_image_cut_in_its_pixels(
+    tmp_path: Path, rng: np.random.Generator, bench_cache: Path
+) -> None:
     from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
 
     root = tmp_path / "neu-det"
     _neu(root, rng, n=6)
     cut(root / "images" / "crazing" / "crazing_2.jpg")  # before the run: the header is whole, the pixels are not
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=root, image_size=64, coreset_size=100,
-                             cache_dir=tmp_path / "cache", progress=False)
+                             cache_dir=bench_cache, progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     assert list(res["unreadable_images"]) == ["crazing_2"]
     assert res["unreadable_images"]["crazing_2"].startswith(
         "image crazing_2 (images/crazing/crazing_2.jpg): cannot decode image")
     # folders: the file as found under --defect (the same name may be in --good), also as its key
     cfg = AnomalyBenchConfig(good=root / "images" / "patches", defect=root / "images" / "crazing", image_size=64,
-                             coreset_size=100, cache_dir=tmp_path / "cache", progress=False)
+                             coreset_size=100, cache_dir=bench_cache, progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     file = str(root / "images" / "crazing" / "crazing_2.jpg")
     assert list(res["unreadable_images"]) == [file]

@@ -43,9 +43,11 @@ def _folder(root: Path, rng: np.random.Generator) -> Path:
     return root
 
 
-def test_counts_and_fold_check_are_over_readable_images(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_counts_and_fold_check_are_over_readable_images(
+    tmp_path: Path, rng: np.random.Generator, bench_cache: Path
+) -> None:
     data = _folder(tmp_path / "data", rng)
-    cfg = VisionBenchConfig(dataset="folder", data_dir=data, folds=3, image_size=64, cache_dir=tmp_path / "cache",
+    cfg = VisionBenchConfig(dataset="folder", data_dir=data, folds=3, image_size=64, cache_dir=bench_cache,
                             heatmaps=False, progress=False)
     res = run_vision_bench(cfg).to_dict()
     assert res["classes"] == {"a": 4, "b": 3} and res["n_unreadable"] == 1 and res["n_images"] == 7

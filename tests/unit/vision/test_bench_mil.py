@@ -22,8 +22,8 @@ def test_bags_are_dealt_without_overlap() -> None:
         make_bags(10, 1, seed=0)
 
 
-def test_mil_bench_on_a_reduced_elpv(tmp_path: Path) -> None:
-    cfg = VisionBenchConfig(dataset="elpv", per_class=24, folds=2, image_size=64, C=0.02, cache_dir=tmp_path,
+def test_mil_bench_on_a_reduced_elpv(tmp_path: Path, bench_cache: Path) -> None:
+    cfg = VisionBenchConfig(dataset="elpv", per_class=24, folds=2, image_size=64, C=0.02, cache_dir=bench_cache,
                             out_dir=tmp_path, progress=False)
     res = run_vision_mil_bench(cfg, per_asset=2, rounds=2).to_dict()
     assert res["benchmark"] == "vision.mil" and res["n_assets"] == 48 and res["n_images"] == 96

@@ -93,11 +93,13 @@ def _neu_tree(root: Path, rng: np.random.Generator) -> Path:
     return root
 
 
-def test_the_anomaly_bench_overlays_carry_the_scale(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_the_anomaly_bench_overlays_carry_the_scale(
+    tmp_path: Path, rng: np.random.Generator, bench_cache: Path
+) -> None:
     from assetgrade.bench.anomaly import AnomalyBenchConfig, run_anomaly_bench
 
     cfg = AnomalyBenchConfig(dataset="neu", data_dir=_neu_tree(tmp_path / "neu-det", rng), image_size=64,
-                             coreset_size=100, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out",
+                             coreset_size=100, cache_dir=bench_cache, out_dir=tmp_path / "out",
                              progress=False)
     res = run_anomaly_bench(cfg).to_dict()
     pngs = [Path(p) for p in res["plots"] if Path(p).name.startswith("anomaly_") and "scores" not in Path(p).name]

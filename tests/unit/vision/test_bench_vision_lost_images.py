@@ -20,18 +20,19 @@ from assetgrade.modalities.vision.cache import FeatureCache
 
 @pytest.mark.parametrize("finetune", [False, True], ids=["found-by-cam", "found-by-finetune"])
 def test_an_image_cut_after_the_features_is_in_no_heads_training(
-    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, backbone64: Backbone, finetune: bool
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, backbone64: Backbone, finetune: bool,
+    bench_cache: Path,
 ) -> None:
     root = tmp_path / "neu-det"
     write_neu_copy(root, rng, 3)
     ds = load_neu(root)
     y = np.array([ds.classes.index(lab) for lab in ds.labels], dtype=np.int64)
     # the bench's features, in its cache: the run computes none, and the figures below use the same
-    fb = features.extract_pooled(ds.refs, backbone64, cache=FeatureCache(tmp_path / "cache" / "features"))
+    fb = features.extract_pooled(ds.refs, backbone64, cache=FeatureCache(bench_cache / "features"))
     lost = root / "images" / "inclusion" / "inclusion_2.jpg"
     monkeypatch.setattr(features, "extract_pooled", cut_after(features.extract_pooled, lost))
     cfg = VisionBenchConfig(dataset="neu", data_dir=root, folds=2, image_size=64, finetune=finetune, finetune_size=64,
-                            finetune_epochs=2, finetune_budget_s=600.0, cache_dir=tmp_path / "cache",
+                            finetune_epochs=2, finetune_budget_s=600.0, cache_dir=bench_cache,
                             progress=False)
     res = run_vision_bench(cfg).to_dict()
     assert res["unreadable_images"] == {
