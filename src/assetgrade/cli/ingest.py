@@ -31,11 +31,14 @@ CLASS_MAP = typer.Option("--class-map", help="Map class names to ontology terms:
 GROUP = typer.Option("--group-size", min=1, max=100_000,  # the range of the workspace's ingest_group_size
                      help="Rows per transaction (default: the workspace setting).")
 ENCODING = typer.Option("--encoding", help="Text encoding of the input (default: UTF-8).")
+SUPERSEDE = typer.Option("--supersede", help="A file (or row) whose source is stored for its asset with other"
+                         " content replaces it: the stored item is withdrawn (kept in the history) and the new"
+                         " content stored. Without it such a row is refused.")
 
 
 def run_ingest(
     ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError | IngestNotice], *, total: int | None,
-    group_size: int | None = None, quiet: bool = False,
+    group_size: int | None = None, quiet: bool = False, supersede: bool = False,
 ) -> IngestReport:
     """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/).
 
@@ -55,7 +58,8 @@ def run_ingest(
         def advance(n: int) -> None:
             progress.advance(task, n)
 
-        ingestor = Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance)
+        ingestor = Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance,
+                            supersede=supersede)
         try:
             return ingestor.run(items)
         except KeyboardInterrupt:
@@ -94,6 +98,8 @@ def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) ->
     for k, v in report.added.items():
         table.add_row(f"added {k}", f"{v:,}")
     table.add_row("skipped (already stored)", f"{report.skipped_existing:,}")
+    if report.superseded:
+        table.add_row("superseded (stored item withdrawn)", f"{len(report.superseded):,}")
     table.add_row("rejected rows", f"{len(report.errors):,}")
     out.print(table)
     if report.errors:
@@ -103,6 +109,10 @@ def print_report(report: IngestReport, out: Console, *, max_errors: int = 20) ->
         out.print(et)
         if len(report.errors) > max_errors:
             out.print(f"... and {len(report.errors) - max_errors} more")
+    for x in report.superseded[:max_errors]:
+        out.print(f"superseded {x}", highlight=False)
+    if len(report.superseded) > max_errors:
+        out.print(f"... and {len(report.superseded) - max_errors} more superseded (see the report)")
     for n in report.notices:
         out.print(styled("yellow", "!", f" {n}"), highlight=False)
     out.print(f"report: {report.report_path}")
@@ -134,9 +144,10 @@ def _classes(items: list[str] | None) -> dict[str, str]:
 
 
 def _go(workspace: Path | None, store: str | None, kind: str, source: str, total: int | None,
-        make: Callable[[], Iterable[ItemSpec | RowError | IngestNotice]], group_size: int | None) -> None:
+        make: Callable[[], Iterable[ItemSpec | RowError | IngestNotice]], group_size: int | None,
+        supersede: bool = False) -> None:
     with open_workspace(workspace, store) as ws:
-        report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size)
+        report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size, supersede=supersede)
     _finish(report)
 
 
@@ -147,12 +158,13 @@ def _manifest(
     store: Annotated[str | None, STORE_OPTION] = None,
     encoding: Annotated[str | None, ENCODING] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest a manifest: one row per evidence item (asset_id, kind, path or text, labels, provenance)."""
     from assetgrade.ingest.manifest import count_rows, manifest_items
 
     _go(workspace, store, "manifest", str(path), count_rows(path),
-        lambda: manifest_items(path, encoding=encoding), group_size)
+        lambda: manifest_items(path, encoding=encoding), group_size, supersede)
 
 
 def _folder(
@@ -168,6 +180,7 @@ def _folder(
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest a folder-per-class image tree (one asset per image)."""
     from assetgrade.ingest.folders import IMAGE_SUFFIXES, folder_items
@@ -175,7 +188,7 @@ def _folder(
     total = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else None
     _go(workspace, store, "folder", str(root), total,
         lambda: folder_items(root, label_as=label_as, asset_type=asset_type, asset_prefix=asset_prefix,
-                             origin=origin, source=source, classes=_classes(class_map)), group_size)
+                             origin=origin, source=source, classes=_classes(class_map)), group_size, supersede)
 
 
 def _voc(
@@ -267,6 +280,7 @@ def _series(
     encoding: Annotated[str | None, ENCODING] = None,
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest sensor series, validated and stored as Parquet."""
     from assetgrade.errors import ValidationError
@@ -279,7 +293,8 @@ def _series(
     opts = SeriesOptions(time_col=time_col, units=parse_mapping(units, where="--units"), repair=repair,
                          max_gap=max_gap, asset_col=asset_col, encoding=encoding, numeric_time=numeric_time)
     _go(workspace, store, "series", ", ".join(map(str, files)), None if asset_col else len(files),
-        lambda: series_items(files, opts, asset_id=asset, asset_type=asset_type, origin=origin, source=source), None)
+        lambda: series_items(files, opts, asset_id=asset, asset_type=asset_type, origin=origin, source=source), None,
+        supersede)
 
 
 def _work_orders(

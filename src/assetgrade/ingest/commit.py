@@ -11,11 +11,12 @@ from assetgrade.ingest.items import LabelSpec
 from assetgrade.ingest.old_frame import old_frame_ids, replace_old_frame
 from assetgrade.ingest.preparation import _conflict, _Prepared
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
+from assetgrade.ingest.supersede import Superseded
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import bump_versions, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
-from assetgrade.store.withdrawals import withdrawals_of
+from assetgrade.store.withdrawals import withdraw_evidence, withdrawals_of
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -66,6 +67,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     added = {"assets": 0, "evidence": 0, "labels": 0}
     skipped = 0
     marked: list[IngestNotice] = []
+    superseded: list[Superseded] = []
     errors: list[RowError] = []
     deferred: list[_Prepared] = []
     with ws.session() as s:
@@ -170,6 +172,14 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
         if rows or typed or replaced:
             s.add_all(rows)
             s.flush()
+            # --supersede: the replaced item is withdrawn with the new one's write, before the versions are raised
+            for p in ready:
+                if p.supersedes is not None and p.evidence_id in new_evidence:
+                    file = p.spec.file or p.spec.where or rep.source
+                    done = withdraw_evidence(s, [p.supersedes], reason=f"superseded by {p.evidence_id} from {file}",
+                                             by=actor, actor=actor)
+                    if done.withdrawn:
+                        superseded.append(Superseded(p.supersedes, p.evidence_id, file, p.spec.row))
             # new evidence of a stored asset makes a review against its old version stale (store.md)
             grown = {p.spec.asset_id for p in ready if p.evidence_id in new_evidence}
             versions = bump_versions(s, grown - set(created))
@@ -188,6 +198,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     for k, v in added.items():
         rep.added[k] += v
     rep.skipped_existing += skipped
+    rep.superseded.extend(superseded)
     rep.notices.extend(marked)
     rep.notices.extend(reframed)
     rep.errors.extend(errors)

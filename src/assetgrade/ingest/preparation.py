@@ -13,6 +13,7 @@ from assetgrade.errors import ConflictError, IngestError, ValidationError
 from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice
+from assetgrade.ingest.supersede import another_asset, conflict, content_id, source_items
 from assetgrade.ingest.terms import TermChecker
 from assetgrade.store.blobs import BlobStore, Spool, sha256_bytes
 from assetgrade.store.repository import ProvenanceInfo, check_addressable, check_storable
@@ -45,6 +46,8 @@ class _Prepared:
     """A file over ``_STREAM_BYTES``: its bytes, read once into the blob store's temp area (``data`` is None)."""
     notices: list[IngestNotice] = field(default_factory=list)
     """Said in the report once the item's row is committed (a series overlapping a stored one: series_overlap)."""
+    supersedes: str | None = None
+    """The stored item of the same source this one replaces (``--supersede``: withdrawn when its row is written)."""
 
     def discard(self) -> None:
         """Remove the spooled copy (stored already, or never to be: a rejected or already stored item)."""
@@ -147,7 +150,8 @@ def _label(terms: TermChecker, spec: ItemSpec, lb: LabelSpec) -> LabelSpec:
 
 
 def _mark_existing(
-    ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None]
+    ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None],
+    *, supersede: bool = False,
 ) -> list[_Prepared]:
     ids = list({p.evidence_id for p in prepared})
     with ws.session(readonly=True) as s:
@@ -161,14 +165,32 @@ def _mark_existing(
                     and found.get(p.evidence_id) == (p.sha, p.spec.asset_id)
                     and facts[p.evidence_id] != _facts(p.attributes)):
                 _next_entry(s, p, found, claimed)
+        renewed = sorted({p.evidence_id for p in prepared if (prior := found.get(p.evidence_id)) is not None
+                          and prior[1] == p.spec.asset_id and prior[0] != p.sha})
+        sources = source_items(s, renewed) if renewed else {}  # a newer export of a stored source (supersede.py)
     seen: dict[str, _Prepared] = {}
     out: list[_Prepared] = []
     for p in prepared:
         prior = found.get(p.evidence_id)
-        if prior is not None:
-            if prior != (p.sha, p.spec.asset_id):
-                fail(p.spec, _conflict(p, "is stored with other content or another asset"), "evidence_id")
+        if prior is not None and prior[1] != p.spec.asset_id:
+            fail(p.spec, another_asset(p, prior[1]), "evidence_id")
+            continue
+        if prior is not None and prior[0] != p.sha:
+            source, base = sources[p.evidence_id], p.evidence_id
+            newer = content_id(base, p.sha)
+            mine = source.get(newer)
+            live = source.live(p.spec.asset_id)
+            if mine is not None:  # stored by an earlier --supersede: skipped as the same content again
+                p.evidence_id, prior = newer, (mine.sha, mine.asset_id)
+            elif not supersede:
+                fail(p.spec, conflict(p, live or source.get(base)), "evidence_id")
                 continue
+            else:
+                p.evidence_id, prior = newer, None
+                p.attributes["source_item"] = base
+                if live is not None:
+                    p.supersedes = p.attributes["supersedes"] = live.evidence_id
+        if prior is not None:
             p.existing = True
         first = seen.get(p.evidence_id)
         if first is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assetgrade.errors import AssetgradeError, ValidationError
+from assetgrade.ingest.supersede import Superseded
 
 __all__ = ["IngestNotice", "IngestReport", "RowError"]
 
@@ -96,6 +97,8 @@ class IngestReport:
     errors: list[RowError] = field(default_factory=list)
     notices: list[IngestNotice] = field(default_factory=list)
     """Input that was read but may not mean what it says (an unknown manifest column): nothing rejected."""
+    superseded: list[Superseded] = field(default_factory=list)
+    """Stored items withdrawn for the newer content of the same source (``--supersede``), old id -> new id."""
     wall_s: float = 0.0
     status: str = "running"
     report_path: str | None = None
@@ -110,6 +113,7 @@ class IngestReport:
         d = asdict(self)
         d["errors"] = [asdict(e) | {"message": str(e)} for e in self.errors]
         d["notices"] = [str(n) for n in self.notices]
+        d["superseded"] = [asdict(x) for x in self.superseded]
         return d
 
     def write(self, folder: Path) -> Path:

@@ -229,7 +229,7 @@ def stored_overlaps(ws: Workspace, ready: Sequence[_Prepared], this_input: Colle
     spans: dict[str, SeriesSpan | str] = {}  # evidence id: its span, or why it could not be read
     for p in new:
         span = _new_span(ws.blobs, p)  # also recorded in the attributes of an item that did not say it
-        others = stored.get(p.spec.asset_id, [])
+        others = [o for o in stored.get(p.spec.asset_id, []) if o.evidence_id != p.supersedes]  # replaced by it
         if span is None or not others:
             continue
         hits: list[tuple[_Stored, tuple[list[str], Any, Any]]] = []

@@ -61,6 +61,9 @@ class Ingestor:
         Ontology term checker (default: the workspace's ontology).
     on_progress
         Called with the number of input items finished after each row group.
+    supersede
+        Store a newer export of a stored source (same file name, other content) and withdraw the stored item
+        in the same transaction (:mod:`~assetgrade.ingest.supersede`); without it such a row is refused.
 
     Examples
     --------
@@ -78,7 +81,7 @@ class Ingestor:
     def __init__(
         self, ws: Workspace, *, kind: str, source: str, group_size: int | None = None,
         terms: TermChecker | None = None, actor: str = "ingest",
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None, supersede: bool = False,
     ) -> None:
         self.ws = ws
         self.kind = kind
@@ -89,6 +92,7 @@ class Ingestor:
         self.terms = terms
         self.actor = actor
         self.on_progress = on_progress
+        self.supersede = supersede
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
@@ -147,6 +151,8 @@ class Ingestor:
                     batch.status = rep.status
                     batch.counts = {**rep.added, "skipped_existing": rep.skipped_existing,
                                     "errors": len(rep.errors)}
+                    if rep.superseded:
+                        batch.counts["superseded"] = len(rep.superseded)
                 append_event(s, actor=self.actor, action="ingest.finish", entity="ingest_batch",
                              entity_id=rep.batch_id, payload={"status": rep.status, **rep.added,
                                                               "skipped_existing": rep.skipped_existing,
@@ -173,7 +179,7 @@ class Ingestor:
                 except OSError as exc:
                     self._fail(spec, IngestError(f"cannot read: {exc}"), "path")
             ready: list[_Prepared] = []
-            for p in _mark_existing(self.ws, prepared, self._fail):
+            for p in _mark_existing(self.ws, prepared, self._fail, supersede=self.supersede):
                 try:
                     if not p.existing:
                         _validate_and_store(self.ws, p)
