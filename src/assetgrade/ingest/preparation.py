@@ -165,8 +165,8 @@ def _mark_existing(
                     and found.get(p.evidence_id) == (p.sha, p.spec.asset_id)
                     and facts[p.evidence_id] != _facts(p.attributes)):
                 _next_entry(s, p, found, claimed)
-        renewed = sorted({p.evidence_id for p in prepared if (prior := found.get(p.evidence_id)) is not None
-                          and prior[1] == p.spec.asset_id and prior[0] != p.sha})
+        renewed = {p.evidence_id: p.spec.asset_id for p in prepared if (prior := found.get(p.evidence_id)) is not None
+                   and prior[1] == p.spec.asset_id and prior[0] != p.sha}
         sources = source_items(s, renewed) if renewed else {}  # a newer export of a stored source (supersede.py)
     seen: dict[str, _Prepared] = {}
     out: list[_Prepared] = []
