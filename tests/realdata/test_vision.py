@@ -12,13 +12,20 @@ from assetgrade.bench.vision import VisionBenchConfig, run_vision_bench
 pytestmark = pytest.mark.realdata
 
 
-def test_neu_reduced_classification(shared_data: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benches' cache folder, shared by this module's tests: they read the same backbone (Lite0 at 224 pixels),
+    whose ONNX export (about 3 s of CPU) then happens once. Only the classification bench keeps features there."""
+    return tmp_path_factory.mktemp("neu-cache")
+
+
+def test_neu_reduced_classification(shared_data: Path, tmp_path: Path, onnx_cache: Path) -> None:
     cfg = VisionBenchConfig(
         dataset="neu",
         data_dir=shared_data / "neu-det",
         folds=3,
         per_class=20,
-        cache_dir=tmp_path,
+        cache_dir=onnx_cache,
         out_dir=tmp_path,
         progress=False,
     )
@@ -31,14 +38,14 @@ def test_neu_reduced_classification(shared_data: Path, tmp_path: Path) -> None:
     assert (tmp_path / "vision_neu_logistic_confusion.png").exists()
 
 
-def test_neu_reduced_anomaly(shared_data: Path, tmp_path: Path) -> None:
+def test_neu_reduced_anomaly(shared_data: Path, tmp_path: Path, onnx_cache: Path) -> None:
     cfg = AnomalyBenchConfig(
         dataset="neu",
         good_class="patches",
         data_dir=shared_data / "neu-det",
         per_class=20,
         coreset_size=500,
-        cache_dir=tmp_path,
+        cache_dir=onnx_cache,
         out_dir=tmp_path,
         progress=False,
     )
