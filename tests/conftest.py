@@ -24,7 +24,8 @@ if _THREADS is not None:  # before numpy, scipy and the rest load their thread p
         os.environ.setdefault(_var, str(_THREADS))
 
 import secrets  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -133,6 +134,25 @@ def pg_ws(tmp_path: Path) -> Iterator[Any]:
     if url is None:
         pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
     yield from pg_workspace(tmp_path, url)
+
+
+@pytest.fixture(scope="session")
+def text_workspace_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``copy(path, costs=CHF, unlabelled=0)``: a copy at ``path`` of :func:`tests.text_assets.train_text_workspace`'s
+    workspace (a text grader trained by ``assetgrade train``), trained once per session (per xdist worker) for each
+    ``costs`` and ``unlabelled``; a test writes to its own copy, never to the one trained."""
+    from tests.text_assets import CHF, train_text_workspace
+
+    trained: dict[tuple[str, int], Path] = {}
+
+    def copy(path: Path, costs: str = CHF, unlabelled: int = 0) -> Path:
+        if (costs, unlabelled) not in trained:
+            trained[costs, unlabelled] = train_text_workspace(tmp_path_factory.mktemp("text-ws") / "ws", costs,
+                                                              unlabelled)
+        shutil.copytree(trained[costs, unlabelled], path)
+        return path
+
+    return copy
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ chain hashes each payload as it was written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.text_assets import train_text_workspace
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -24,9 +24,10 @@ from assetgrade.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def chf_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace whose costs say CHF, a text grader trained by ``assetgrade train``, and four unlabelled assets."""
-    return train_text_workspace(tmp_path_factory.mktemp("chf") / "ws", unlabelled=4)
+def chf_workspace(tmp_path_factory: pytest.TempPathFactory, text_workspace_copy: Callable[..., Path]) -> Path:
+    """A workspace whose costs say CHF, a text grader trained by ``assetgrade train``, and four unlabelled assets
+    (this module's copy: its tests record decisions in it)."""
+    return text_workspace_copy(tmp_path_factory.mktemp("chf") / "ws", unlabelled=4)
 
 
 def test_review_suggest_json_names_the_currency_beside_each_expected_cost(chf_workspace: Path) -> None:

@@ -8,10 +8,10 @@ words for people, not a currency, so it is never written there); a payload store
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tests.text_assets import train_text_workspace
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -51,13 +51,16 @@ def test_a_payload_stored_before_the_field_reads_as_no_currency() -> None:
     assert GradeResult.from_dict(d).currency is None
 
 
-def test_grade_json_carries_the_currency_the_grader_was_trained_with(tmp_path: Path) -> None:
-    """A real text Grader trained by ``assetgrade train`` on a workspace whose costs say CHF."""
-    path = train_text_workspace(tmp_path / "ws")
+def test_grade_json_carries_the_currency_the_grader_was_trained_with(
+    tmp_path: Path, text_workspace_copy: Callable[..., Path]
+) -> None:
+    """A real text Grader trained by ``assetgrade train`` on a workspace whose costs say CHF (16 labelled assets and
+    4 unlabelled: the copy the review tests read too)."""
+    path = text_workspace_copy(tmp_path / "ws", unlabelled=4)
     res = CliRunner().invoke(build_app(), ["grade", "--all", "-w", str(path), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert len(out) == 16 and {r["currency"] for r in out} == {"CHF"}, out[0]
+    assert len(out) == 20 and {r["currency"] for r in out} == {"CHF"}, out[0]
     assert any(" CHF" in why for r in out for why in r["reasons"]), [r["reasons"] for r in out]
     with Workspace.open(path) as ws, ws.session(readonly=True) as s:  # stored as the prediction's payload
         from assetgrade.store.results import list_predictions

@@ -7,23 +7,21 @@ the grader was trained with name no currency.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.text_assets import train_text_workspace
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
 
 
-def _trained(path: Path, costs: str) -> Path:
-    """A text grader trained by ``assetgrade train`` with ``costs`` appended to the config, four assets unlabelled."""
-    return train_text_workspace(path, costs, unlabelled=4)
-
-
 @pytest.mark.parametrize(("costs", "unit"), [("costs:\n  currency: CHF\n", "CHF"), ("", "cost units")])
-def test_the_suggest_table_names_the_currency_of_its_expected_costs(tmp_path: Path, costs: str, unit: str) -> None:
-    path = _trained(tmp_path / "ws", costs)
+def test_the_suggest_table_names_the_currency_of_its_expected_costs(
+    tmp_path: Path, costs: str, unit: str, text_workspace_copy: Callable[..., Path]
+) -> None:
+    # a text grader trained by ``assetgrade train`` with ``costs`` appended to the config, four assets unlabelled
+    path = text_workspace_copy(tmp_path / "ws", costs, unlabelled=4)
     res = CliRunner().invoke(build_app(), ["review", "suggest", "-w", str(path), "--k", "3"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert f"expected cost ({unit})" in res.output, res.output
