@@ -39,6 +39,16 @@ BACKBONES: dict[str, tuple[str, str, str]] = {
 Engine = Literal["auto", "onnx", "torch"]
 
 
+def _passive_waits() -> bool:
+    """Whether ``OMP_WAIT_POLICY`` is PASSIVE: onnxruntime's own thread pool then sleeps when idle too.
+
+    OpenMP's threads (torch, LightGBM) read the variable themselves; onnxruntime's pool spins unless
+    told through its session options, and a spinning thread takes the core its partner needs on a
+    busy machine (docs/performance.md, "OpenMP threads wait asleep").
+    """
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
+
+
 def default_cache_dir() -> Path:
     """``$ASSETGRADE_CACHE`` or ``~/.cache/assetgrade``: where exported ONNX graphs live."""
     env = os.environ.get("ASSETGRADE_CACHE")
@@ -264,6 +274,8 @@ class Backbone:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
+            if _passive_waits():  # the caller asked idle threads to sleep (make demo / make test do)
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             except Exception:  # onnxruntime's own error types: a damaged graph (an empty file left by a crash)
