@@ -31,6 +31,7 @@ from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import ROLES, ApiToken, EndedSession
 from assetgrade.store.repository import check_storable
 from assetgrade.store.schema import new_id, utcnow
+from assetgrade.store.withdrawals import check_line
 
 __all__ = [
     "ENDED_SESSION_GRACE",
@@ -100,6 +101,9 @@ def create_token(session: Session, *, name: str, role: str, actor: str = "system
     if not name or len(name) > 200:
         raise ValidationError("token name must be 1 to 200 characters", where="name")
     check_storable(name, "name")  # a NUL: PostgreSQL refused the row, SQLite stored it
+    # one line of printable text: the name is the actor of its holder's audit events and the default `by`
+    # of its withdrawals, which refuse a tab or a line break (a name holding one could not withdraw)
+    check_line(name, "name", limit=200, what="token name")
     expires_at = None
     if expires_in_days is not None:
         if not (math.isfinite(expires_in_days) and 0 < expires_in_days <= MAX_EXPIRY_DAYS):
