@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from tests.workspace_template import new_workspace
 
 from assetgrade.store.audit import verify_chain
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
@@ -16,9 +17,9 @@ from assetgrade.workspace import Workspace
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A fresh SQLite workspace."""
-    w = Workspace.init(tmp_path / "ws")
+def ws(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A fresh SQLite workspace (a copy of one made once a session: tests/workspace_template.py)."""
+    w = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield w
     w.close()
 

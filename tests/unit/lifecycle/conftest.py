@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.workspace_template import new_workspace
 
 from assetgrade.lifecycle.registry import ModelRegistry, register_bundle_loader
 from assetgrade.result import GradeResult
@@ -108,8 +109,9 @@ def seed_assets(ws: Workspace, n: int = 24, *, synthetic: Sequence[int] = ()) ->
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    w = Workspace.init(tmp_path / "ws")
+def ws(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A fresh SQLite workspace (a copy of one made once a session: tests/workspace_template.py)."""
+    w = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield w
     w.close()
 

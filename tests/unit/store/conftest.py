@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.pg import PG_DEFAULT, PG_ENV, pg_url, reset_pg
+from tests.workspace_template import new_workspace
 
 from assetgrade.workspace import Workspace
 
@@ -15,15 +16,17 @@ _PG = pg_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
-    """A fresh workspace on SQLite and (when reachable) on PostgreSQL."""
+def ws(request: pytest.FixtureRequest, tmp_path: Path,
+       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """A fresh workspace on SQLite (a copy of one made once a session: tests/workspace_template.py) and (when
+    reachable) on PostgreSQL."""
     if request.param == "postgresql":
         if _PG is None:
             pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or start one at {PG_DEFAULT}")
         reset_pg(_PG)
         w = Workspace.init(tmp_path / "ws", store_url=_PG)
     else:
-        w = Workspace.init(tmp_path / "ws")
+        w = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield w
     w.close()
 
