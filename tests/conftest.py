@@ -23,6 +23,14 @@ if _THREADS is not None:  # before numpy, scipy and the rest load their thread p
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, str(_THREADS))
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist starts its workers with COLUMNS=80 and LINES=24, and the CLI's consoles keep the width of their
+    # making: a line naming a long tmp path wrapped inside the text a test looked for under `make test` (-n) and not
+    # in a plain run. A worker now sees what a plain run sees (no terminal: PIPE_WIDTH, cli/console.py); a test that
+    # needs a width sets COLUMNS itself.
+    for _var in ("COLUMNS", "LINES"):
+        os.environ.pop(_var, None)
+
 import secrets  # noqa: E402
 import shutil  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
