@@ -8,9 +8,10 @@ DEVSTAMP := $(VENV)/.installed-dev
 export MALLOC_MMAP_MAX_ := 0
 export MALLOC_TRIM_THRESHOLD_ := 100000000000
 export HF_HUB_OFFLINE := 1
-# OpenMP (LightGBM, torch) threads wait for work asleep instead of spinning: on a busy machine a spinning
-# thread burns the core its partner needs (see docs/performance.md). A value you set yourself wins.
-export OMP_WAIT_POLICY ?= PASSIVE
+# OpenMP (LightGBM, torch: GNU libgomp) threads spin 10,000 rounds at a barrier, then sleep, instead of libgomp's
+# 300,000: on a busy machine a spinning thread burns the core its partner needs, and OMP_WAIT_POLICY=PASSIVE (no
+# spin at all) made a quiet machine's two-thread fits slower (see docs/performance.md). A value you set wins.
+export GOMP_SPINCOUNT ?= 10000
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: demo test lint typecheck install install-dev clean

@@ -34,8 +34,9 @@ def test_torch_threads_only_when_torch_was_loaded(monkeypatch: pytest.MonkeyPatc
 def test_machine_block_names_the_allocator_and_openmp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     monkeypatch.setenv("MALLOC_MMAP_MAX_", "0")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "10000")
     info = machine_info()
-    assert (info["omp_wait_policy"], info["malloc_mmap_max"]) == ("PASSIVE", "0")
+    assert (info["omp_wait_policy"], info["malloc_mmap_max"], info["gomp_spincount"]) == ("PASSIVE", "0", "10000")
     monkeypatch.delenv("OMP_WAIT_POLICY")
     assert machine_info()["omp_wait_policy"] is None  # unset: said, not left out
 

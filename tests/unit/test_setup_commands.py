@@ -96,10 +96,11 @@ def _recipe_env(name: str, env: dict[str, str]) -> str:
     return out.strip()
 
 
-def test_make_runs_openmp_threads_passive_unless_the_caller_says_otherwise() -> None:
+def test_make_runs_openmp_threads_with_a_short_spin_unless_the_caller_says_otherwise() -> None:
     import os
 
-    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    assert _recipe_env("OMP_WAIT_POLICY", base) == "[PASSIVE]"  # make demo / make test: no spinning threads
-    assert _recipe_env("OMP_WAIT_POLICY", {**base, "OMP_WAIT_POLICY": "ACTIVE"}) == "[ACTIVE]"
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    assert _recipe_env("GOMP_SPINCOUNT", base) == "[10000]"  # make demo / make test: spin briefly, then sleep
+    assert _recipe_env("GOMP_SPINCOUNT", {**base, "GOMP_SPINCOUNT": "300000"}) == "[300000]"
+    assert _recipe_env("OMP_WAIT_POLICY", base) == "[]"  # PASSIVE (no spin) stays the caller's choice
     assert _recipe_env("MALLOC_MMAP_MAX_", base) == "[0]"

@@ -31,8 +31,9 @@ def load_average() -> list[float] | None:
 def machine_info() -> dict[str, Any]:
     """What the numbers were measured on: CPU count, model, memory, Python, torch threads, load.
 
-    ``malloc_mmap_max`` and ``omp_wait_policy`` are the environment's ``MALLOC_MMAP_MAX_`` and
-    ``OMP_WAIT_POLICY`` (None when unset), which change timings (docs/performance.md).
+    ``malloc_mmap_max``, ``omp_wait_policy`` and ``gomp_spincount`` are the environment's
+    ``MALLOC_MMAP_MAX_``, ``OMP_WAIT_POLICY`` and ``GOMP_SPINCOUNT`` (None when unset), which change
+    timings (docs/performance.md).
 
     ``load_avg`` is the system's 1/5/15-minute load average when the report is written: a value
     well above the CPU count means other work ran beside the benchmark and its timings are slow.
@@ -54,6 +55,7 @@ def machine_info() -> dict[str, Any]:
         pass
     info["malloc_mmap_max"] = os.environ.get("MALLOC_MMAP_MAX_")
     info["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")  # OpenMP's idle threads spin unless PASSIVE
+    info["gomp_spincount"] = os.environ.get("GOMP_SPINCOUNT")  # how long GNU libgomp's threads spin before sleeping
     torch = sys.modules.get("torch")  # only when the benchmark used it; never imported here
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()

@@ -44,7 +44,7 @@ def _passive_waits() -> bool:
 
     OpenMP's threads (torch, LightGBM) read the variable themselves; onnxruntime's pool spins unless
     told through its session options, and a spinning thread takes the core its partner needs on a
-    busy machine (docs/performance.md, "OpenMP threads wait asleep").
+    busy machine (docs/performance.md, "OpenMP threads spin briefly").
     """
     return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
 
@@ -274,7 +274,7 @@ class Backbone:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
-            if _passive_waits():  # the caller asked idle threads to sleep (make demo / make test do)
+            if _passive_waits():  # the caller asked idle threads to sleep rather than spin
                 opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
