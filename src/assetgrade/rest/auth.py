@@ -29,9 +29,8 @@ from assetgrade.errors import ConflictError, NotFoundError, PermissionDeniedErro
 from assetgrade.rest.errors import AuthenticationError
 from assetgrade.store.audit import append_event, lock_chain
 from assetgrade.store.auth_schema import ROLES, ApiToken, EndedSession
-from assetgrade.store.repository import check_storable
+from assetgrade.store.repository import check_line, check_storable
 from assetgrade.store.schema import new_id, utcnow
-from assetgrade.store.withdrawals import check_line
 
 __all__ = [
     "ENDED_SESSION_GRACE",

@@ -9,7 +9,8 @@ from pydantic_core import PydanticCustomError
 
 from assetgrade.errors import ValidationError
 from assetgrade.rest.schema_base import _CURRENCY_DOC, JsonObject, UtcDatetime, _In, _Out
-from assetgrade.store.withdrawals import MAX_BY, MAX_REASON, check_line
+from assetgrade.store.repository import check_line
+from assetgrade.store.withdrawals import MAX_BY, MAX_REASON
 
 __all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut", "WithdrawalIn", "WithdrawalOut",
            "WithdrawnOut"]
@@ -101,7 +102,7 @@ class EvidenceOut(_Out):
 
 
 def _one_line(value: str, where: str, limit: int, what: str) -> str:
-    """The store's check of a withdrawal's text (:func:`~assetgrade.store.withdrawals.check_line`), its words kept."""
+    """The store's check of a withdrawal's text (:func:`~assetgrade.store.repository.check_line`), its words kept."""
     try:
         return check_line(value, where, limit=limit, what=what)
     except ValidationError as exc:

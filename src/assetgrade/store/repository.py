@@ -44,6 +44,7 @@ __all__ = [
     "add_transaction",
     "bump_versions",
     "check_addressable",
+    "check_line",
     "check_storable",
     "get_asset",
     "get_evidence",
@@ -187,6 +188,37 @@ _CREATED = "assetgrade.assets_created"
 @event.listens_for(Session, "after_rollback")
 def _forget_created(session: Session) -> None:
     session.info.pop(_CREATED, None)
+
+
+def check_line(value: Any, where: str, *, limit: int, what: str) -> str:
+    """``value`` as a one-line free text of at most ``limit`` characters; ValidationError naming ``where``.
+
+    Refused: a non-text, an empty or blank text, a longer one, and one with a control character (a
+    line break, a tab, NUL: named by code point and position, as the store names them in ids) or a
+    lone surrogate (:func:`check_storable`). Surrounding spaces are
+    stripped.
+
+    >>> check_line("  photo of pump-2 ", "reason", limit=20, what="reason")
+    'photo of pump-2'
+    >>> check_line("a" + chr(10) + "b", "reason", limit=20, what="reason")
+    Traceback (most recent call last):
+    ...
+    assetgrade.errors.ValidationError: reason: the reason 'a\\nb' holds the control character U+000A at position 1; ...
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"the {what} must be text, got {type(value).__name__}", where=where)
+    check_storable(value, where)
+    text = value.strip()
+    if not text:
+        raise ValidationError(f"the {what} must not be empty", where=where)
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        shown = repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+        raise ValidationError(f"the {what} {shown} holds the control character U+{ord(bad):04X} at position"
+                              f" {text.index(bad)}; it is one line of printable text", where=where)
+    if len(text) > limit:
+        raise ValidationError(f"the {what} has {len(text):,} characters; at most {limit:,}", where=where)
+    return text
 
 
 def bump_versions(session: Session, asset_ids: Iterable[str]) -> dict[str, int]:

@@ -16,7 +16,6 @@ the others are withdrawn.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.store.audit import queue_event
-from assetgrade.store.repository import bump_versions, check_storable, unstorable_text
+from assetgrade.store.repository import bump_versions, check_line, unstorable_text
 from assetgrade.store.schema import Asset, Evidence, EvidenceWithdrawal, utcnow
 
 if TYPE_CHECKING:
@@ -91,37 +90,6 @@ class WithdrawalReport:
         """A JSON-ready dict."""
         return {"withdrawn": [w.to_dict() for w in self.withdrawn], "already": [w.to_dict() for w in self.already],
                 "asset_versions": dict(self.asset_versions)}
-
-
-def check_line(value: Any, where: str, *, limit: int, what: str) -> str:
-    """``value`` as a one-line free text of at most ``limit`` characters; ValidationError naming ``where``.
-
-    Refused: a non-text, an empty or blank text, a longer one, and one with a control character (a
-    line break, a tab, NUL: named by code point and position, as the store names them in ids) or a
-    lone surrogate (:func:`~assetgrade.store.repository.check_storable`). Surrounding spaces are
-    stripped.
-
-    >>> check_line("  photo of pump-2 ", "reason", limit=20, what="reason")
-    'photo of pump-2'
-    >>> check_line("a" + chr(10) + "b", "reason", limit=20, what="reason")
-    Traceback (most recent call last):
-    ...
-    assetgrade.errors.ValidationError: reason: the reason 'a\\nb' holds the control character U+000A at position 1; ...
-    """
-    if not isinstance(value, str):
-        raise ValidationError(f"the {what} must be text, got {type(value).__name__}", where=where)
-    check_storable(value, where)
-    text = value.strip()
-    if not text:
-        raise ValidationError(f"the {what} must not be empty", where=where)
-    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
-    if bad is not None:
-        shown = repr(text) if len(text) <= 80 else repr(text[:77] + "...")
-        raise ValidationError(f"the {what} {shown} holds the control character U+{ord(bad):04X} at position"
-                              f" {text.index(bad)}; it is one line of printable text", where=where)
-    if len(text) > limit:
-        raise ValidationError(f"the {what} has {len(text):,} characters; at most {limit:,}", where=where)
-    return text
 
 
 def not_withdrawn() -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ import pytest
 
 from assetgrade.errors import ValidationError
 from assetgrade.rest.auth import create_token
-from assetgrade.store.withdrawals import check_line
+from assetgrade.store.repository import check_line
 from assetgrade.workspace import Workspace
 
 
