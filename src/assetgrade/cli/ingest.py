@@ -206,6 +206,7 @@ def _voc(
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest Pascal VOC annotations: one image per XML file, each box a defect label."""
     from assetgrade.ingest.detection import voc_items
@@ -215,7 +216,7 @@ def _voc(
     _go(workspace, store, "voc", str(root), total,
         lambda: voc_items(root, images=images, annotations=annotations, asset_type=asset_type,
                           asset_prefix=asset_prefix, classes=_classes(class_map), origin=origin, source=source),
-        group_size)
+        group_size, supersede)
 
 
 def _coco(
@@ -231,13 +232,14 @@ def _coco(
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest COCO detection annotations."""
     from assetgrade.ingest.detection import coco_items
 
     _go(workspace, store, "coco", str(annotation_file), None,
         lambda: coco_items(annotation_file, images=images, asset_type=asset_type, asset_prefix=asset_prefix,
-                           classes=_classes(class_map), origin=origin, source=source), group_size)
+                           classes=_classes(class_map), origin=origin, source=source), group_size, supersede)
 
 
 def _yolo(
@@ -253,13 +255,14 @@ def _yolo(
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, SUPERSEDE] = False,
 ) -> None:
     """Ingest YOLO detection labels."""
     from assetgrade.ingest.detection import yolo_items
 
     _go(workspace, store, "yolo", str(root), None,
         lambda: yolo_items(root, classes_file=classes_file, asset_type=asset_type, asset_prefix=asset_prefix,
-                           classes=_classes(class_map), origin=origin, source=source), group_size)
+                           classes=_classes(class_map), origin=origin, source=source), group_size, supersede)
 
 
 def _series(

@@ -115,7 +115,8 @@ def conflict(p: _Prepared, stored: _Item | None) -> ConflictError:
     The row error that carries it names the file and row.
     """
     spec = p.spec
-    what = f"asset {spec.asset_id!r} already has a {spec.kind} from the same source ({spec.source_key!r})"
+    article = "an" if spec.kind[:1] in "aeiou" else "a"  # an image, a series
+    what = f"asset {spec.asset_id!r} already has {article} {spec.kind} from the same source ({spec.source_key!r})"
     if stored is None:
         held = f"{what} with other content ({p.evidence_id})"
     else:
