@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -99,11 +100,16 @@ def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[N
         import anyio.to_thread
         from PIL import Image
 
-        import assetgrade.ingest.images  # noqa: F401  (image checks: imported now, not on the first upload)
-
+        # what an upload uses (image checks, their size limits, the synthetic mark): imported now, not in the first one
+        for module in ("assetgrade.ingest.images", "assetgrade.modalities.vision.images", "assetgrade.synth.base"):
+            importlib.import_module(module)
         Image.init()  # Pillow registers its format plugins on first use otherwise (~0.3 s in a request)
         with suppress(AssetgradeError):  # a bad ontology is named by the requests that need it, as before
             app.state.assetgrade.ontology()  # ~1 s: the queue and prediction routes name the costs' currency with it
+            # the currency's lookup imports assetgrade.decision, and scipy through it: ~0.7 s of imports under the
+            # GIL that stalled every request of a worker whose first request was the queue (a 0.8-1.3 s tail in
+            # `assetgrade bench service`, whose warm-up reaches one of the workers)
+            app.state.assetgrade.currency()
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         app.state.assetgrade.close()
