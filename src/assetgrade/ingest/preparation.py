@@ -149,10 +149,39 @@ def _label(terms: TermChecker, spec: ItemSpec, lb: LabelSpec) -> LabelSpec:
         raise _field(exc, lb.field) from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """The first row of a run to give an evidence id (before ``--supersede`` gives it a content id)."""
+
+    sha: str
+    asset_id: str
+    where: str
+
+
+def _twice(p: _Prepared, first: _Claim) -> ConflictError:
+    """Two rows of one input give one evidence id other content (or another asset): the later one is refused."""
+    if first.asset_id != p.spec.asset_id:
+        what = f"for assets {first.asset_id!r} and {p.spec.asset_id!r}, by {first.where} and by {p.spec.where}"
+    else:
+        what = f"with different content, by {first.where} and by {p.spec.where} (asset {p.spec.asset_id!r})"
+    return ConflictError(
+        f"evidence id {p.evidence_id!r} is given twice in this input {what}; the first is kept and this row"
+        " refused, since which is right would be a guess: fix one of them, or give each its own evidence id"
+        " (or file name)")
+
+
 def _mark_existing(
     ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None],
-    *, supersede: bool = False,
+    *, supersede: bool = False, claims: dict[str, _Claim] | None = None,
 ) -> list[_Prepared]:
+    """The rows of ``prepared`` to write: those already stored marked ``existing``, the others refused.
+
+    ``claims`` holds each evidence id an earlier row of the same run gave (its row groups so far, a dict
+    the caller keeps): a row giving one of them other content or another asset is refused naming both rows,
+    whether the first is in this group or was stored by an earlier one (which ``--supersede`` must not
+    replace: the two are one input).
+    """
+    claims = {} if claims is None else claims
     ids = list({p.evidence_id for p in prepared})
     with ws.session(readonly=True) as s:
         rows = s.execute(select(Evidence.id, Evidence.sha256, Evidence.asset_id, Evidence.attributes)
@@ -171,6 +200,10 @@ def _mark_existing(
     seen: dict[str, _Prepared] = {}
     out: list[_Prepared] = []
     for p in prepared:
+        claim = claims.setdefault(p.evidence_id, _Claim(p.sha, p.spec.asset_id, p.spec.where))
+        if (claim.sha, claim.asset_id) != (p.sha, p.spec.asset_id):
+            fail(p.spec, _twice(p, claim), "evidence_id")
+            continue
         prior = found.get(p.evidence_id)
         if prior is not None and prior[1] != p.spec.asset_id:
             fail(p.spec, another_asset(p, prior[1]), "evidence_id")
@@ -193,17 +226,8 @@ def _mark_existing(
         if prior is not None:
             p.existing = True
         first = seen.get(p.evidence_id)
-        if first is not None:
-            if first.spec.asset_id != p.spec.asset_id:
-                fail(p.spec, _conflict(p, f"appears twice in this input, for assets "
-                                                f"{first.spec.asset_id!r} and {p.spec.asset_id!r}"),
-                           "evidence_id")
-                continue
-            if first.sha != p.sha:
-                fail(p.spec, _conflict(p, "appears twice in this input with different content"),
-                           "evidence_id")
-                continue
-            first.labels.extend(p.labels)  # another row about the same item: its labels join the first
+        if first is not None:  # the same content (claims refused other content): its labels join the first
+            first.labels.extend(p.labels)
             continue
         seen[p.evidence_id] = p
         out.append(p)

@@ -28,7 +28,7 @@ from assetgrade.errors import AssetgradeError, IngestError, StoreError, Validati
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
 from assetgrade.ingest.commit import _write
 from assetgrade.ingest.items import ItemSpec
-from assetgrade.ingest.preparation import _mark_existing, _prepare, _Prepared, _validate_and_store
+from assetgrade.ingest.preparation import _Claim, _mark_existing, _prepare, _Prepared, _validate_and_store
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.series_overlap import stored_overlaps
 from assetgrade.ingest.terms import TermChecker
@@ -97,6 +97,7 @@ class Ingestor:
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
         self._series_ids: set[str] = set()  # this run's series items: the importer compares them (series_overlap)
+        self._claims: dict[str, _Claim] = {}  # each evidence id this run's rows gave, and the first row to give it
 
     # -- driver -----------------------------------------------------------------------------
     def run(self, items: Iterable[_Item]) -> IngestReport:
@@ -179,7 +180,8 @@ class Ingestor:
                 except OSError as exc:
                     self._fail(spec, IngestError(f"cannot read: {exc}"), "path")
             ready: list[_Prepared] = []
-            for p in _mark_existing(self.ws, prepared, self._fail, supersede=self.supersede):
+            for p in _mark_existing(self.ws, prepared, self._fail, supersede=self.supersede,
+                                      claims=self._claims):
                 try:
                     if not p.existing:
                         _validate_and_store(self.ws, p)
