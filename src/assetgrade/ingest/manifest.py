@@ -22,6 +22,7 @@ from assetgrade.ingest.fields import parse_box, parse_datetime, parse_float
 from assetgrade.ingest.inputs import CsvRow, read_csv_rows, read_text, safe_path
 from assetgrade.ingest.items import ItemSpec, LabelSpec
 from assetgrade.ingest.report import IngestNotice, RowError
+from assetgrade.ingest.series_overlap import BatchSpans, attribute_span
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = ["KNOWN_COLUMNS", "REQUIRED_COLUMNS", "count_rows", "manifest_items"]
@@ -146,6 +147,7 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
     header_row = path.suffix.lower() in (".csv", ".tsv")
     entries: dict[tuple[str, str, str], dict[tuple[Any, Any], int]] = {}
     graded: dict[tuple[str, str], tuple[str, int]] = {}  # (asset, annotator) -> (grade, row)
+    spans = BatchSpans()  # the series rows so far: one overlapping an earlier one of its asset is said
     for rec in _records(path, encoding):
         if isinstance(rec, RowError):
             yield rec
@@ -171,6 +173,10 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
                                f"on row {first[1]}; one annotator gives an asset one grade (fix one row, or name "
                                "the other annotator)")
                 continue
+        if item.kind == "series":
+            overlap = spans.add(item.asset_id, f"{item.source_key} (row {line})", attribute_span(item.attributes))
+            if overlap:
+                yield IngestNotice(str(path), line, overlap)
         if item.kind in _TEXT_KINDS and item.evidence_id is None:
             # the same words on another date or at another cost are another entry ("replaced filter"
             # every six months), not a second row about the first one: the n-th distinct entry with

@@ -30,8 +30,7 @@ from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.ingest.series_files import _read
 from assetgrade.ingest.series_options import NUMERIC_TIME, SeriesOptions
-from assetgrade.ingest.series_overlap import span_attributes
-from assetgrade.ingest.series_overlap import when as _when
+from assetgrade.ingest.series_overlap import BatchSpans, attribute_span, span_attributes
 from assetgrade.ingest.series_time import MISSING as _MISSING
 from assetgrade.ingest.series_validation import _file_errors, validate_series
 from assetgrade.store.repository import ProvenanceInfo
@@ -96,28 +95,6 @@ def epoch_notice(frame: pd.DataFrame, info: dict[str, Any]) -> str | None:
             " (manifest column numeric_time) or give the file an ISO time column")
 
 
-def _overlap(aid: str, file: str, frame: pd.DataFrame, spans: dict[str, list[tuple[str, set[str], Any, Any]]]
-             ) -> str | None:
-    """What to say when ``frame`` shares a channel and a stretch of time with an earlier series of ``aid`` in
-    this batch (else None); ``frame`` is added to ``spans``. Both still go in: which one is right is the user's
-    call, but the extractor reads one series per asset, so without a word one of them was left out unseen. A
-    series stored by an earlier batch is compared when the item is committed
-    (:func:`~assetgrade.ingest.series_overlap.stored_overlaps`)."""
-    channels, lo, hi = {str(c) for c in frame.columns}, frame.index[0], frame.index[-1]
-    said = None
-    for other, chans, a, b in spans.get(aid, []):
-        shared = sorted(channels & chans)
-        if not shared or type(a) is not type(lo) or not (a <= hi and lo <= b):
-            continue
-        start, end = max(a, lo), min(b, hi)
-        said = (f"asset {aid!r}: channel(s) {', '.join(shared)} overlap the series from {other} in this batch"
-                f" ({_when(start)} to {_when(end)}); the sensor evidence of an asset is read from one series (the"
-                " others are flagged and left out): merge the files, or give each its own asset")
-        break
-    spans.setdefault(aid, []).append((file, channels, lo, hi))
-    return said
-
-
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
@@ -134,7 +111,7 @@ def series_items(
     if asset_id is not None and opts.asset_col is not None:
         raise ValidationError("give asset_id or asset_col, not both: with asset_col each row's asset is read from "
                               "that column", where="asset_id")
-    spans: dict[str, list[tuple[str, set[str], Any, Any]]] = {}  # asset: (file, channels, first, last time)
+    spans = BatchSpans()
     for path in paths:
         try:
             with _file_errors(str(path)):
@@ -173,7 +150,7 @@ def series_items(
             said = epoch_notice(frame, info)
             if said:
                 yield IngestNotice(str(path), None, f"{where}: {said}")
-            overlap = _overlap(aid, str(path), frame, spans)
+            overlap = spans.add(aid, str(path), attribute_span(info))
             if overlap:
                 yield IngestNotice(str(path), None, overlap)
             yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,

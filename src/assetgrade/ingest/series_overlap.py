@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from assetgrade.store.blobs import BlobStore
     from assetgrade.workspace import Workspace
 
-__all__ = ["SeriesSpan", "parquet_span", "span_attributes", "stored_overlaps"]
+__all__ = ["BatchSpans", "SeriesSpan", "attribute_span", "parquet_span", "span_attributes", "stored_overlaps"]
 
 _CHUNK = 500  # asset ids per query (SQLite's bound-parameter limit)
 
@@ -109,6 +109,42 @@ def attribute_span(attrs: dict[str, Any] | None) -> SeriesSpan | None:
         return SeriesSpan(kind, frozenset(map(str, channels)), read(a["time_first"]), read(a["time_last"]))
     except (TypeError, ValueError):
         return None
+
+
+class BatchSpans:
+    """The series of one input so far, by asset: says when a later one overlaps an earlier one of its asset.
+
+    ``ingest series`` (a file, or a file's asset with ``--asset-col``) and ``ingest manifest`` (a series row)
+    add each series as they read it; both series still go in, since which one is right is the user's call,
+    but the extractor reads one series per asset, so without a word one of them was left out unseen. A
+    series stored by an earlier ingest is compared when the item is committed (:func:`stored_overlaps`).
+
+    >>> spans = BatchSpans()
+    >>> spans.add("p", "a.csv", SeriesSpan("numeric", frozenset({"temp"}), 0, 59)) is None
+    True
+    >>> spans.add("p", "b.csv", SeriesSpan("numeric", frozenset({"temp"}), 30, 89))[:64]
+    "asset 'p': channel(s) temp overlap the series from a.csv in this"
+    """
+
+    def __init__(self) -> None:
+        self._spans: dict[str, list[tuple[str, SeriesSpan]]] = defaultdict(list)
+
+    def add(self, asset_id: str, name: str, span: SeriesSpan | None) -> str | None:
+        """What to say when ``span`` shares a channel and a stretch of time with an earlier series of
+        ``asset_id`` in this input (else None); ``name`` names it in what is said of a later one."""
+        if span is None:
+            return None
+        said = None
+        for other, earlier in self._spans[asset_id]:
+            hit = span.overlap(earlier)
+            if hit is not None:
+                shared, start, end = hit
+                said = (f"asset {asset_id!r}: channel(s) {', '.join(shared)} overlap the series from {other} in this"
+                        f" batch ({when(start)} to {when(end)}); the sensor evidence of an asset is read from one"
+                        " series (the others are flagged and left out): merge the files, or give each its own asset")
+                break
+        self._spans[asset_id].append((name, span))
+        return said
 
 
 def parquet_span(fh: IO[bytes]) -> SeriesSpan:

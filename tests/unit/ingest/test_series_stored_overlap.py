@@ -214,3 +214,21 @@ def test_a_footer_without_statistics_is_read_from_its_time_column() -> None:
     bare.seek(0)
     span = parquet_span(bare)
     assert (span.kind, span.channels, span.first, span.last) == ("numeric", frozenset({"temp"}), 1.5, 9.0)
+
+
+def test_two_series_rows_of_one_manifest_overlapping_are_said_on_the_later_row(ws: Workspace, tmp_path: Path) -> None:
+    _log(tmp_path / "a.csv", 0, 48)
+    _log(tmp_path / "b.csv", 24, 48)  # overlaps a.csv from hour 24 to 47
+    _log(tmp_path / "c.csv", 72, 24)  # follows b.csv: a continuation
+    _log(tmp_path / "d.csv", 0, 48)  # a.csv's times, another asset
+    m = tmp_path / "m.csv"
+    m.write_text("asset_id,kind,path\npump-7,series,a.csv\npump-7,series,b.csv\npump-7,series,c.csv\n"
+                 "pump-8,series,d.csv\n", encoding="utf-8")
+    rep = Ingestor(ws, kind="manifest", source="m", group_size=1).run(manifest_items(m))
+    assert rep.ok and rep.added["evidence"] == 4  # both go in: which one is right is the user's call
+    (notice,) = rep.notices
+    assert (notice.file, notice.row) == (str(m), 3)
+    assert notice.message == (
+        "asset 'pump-7': channel(s) temp, vib overlap the series from a.csv (row 2) in this batch (2024-04-02"
+        " 00:00:00 to 2024-04-02 23:00:00); the sensor evidence of an asset is read from one series (the others are"
+        " flagged and left out): merge the files, or give each its own asset")
