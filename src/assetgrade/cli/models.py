@@ -122,7 +122,9 @@ def _print_paired(cmp: Comparison | None) -> None:
                       title_justify="left")
         for key, d in cmp.deltas.items():
             lo, hi = cmp.intervals.get(key, (None, None))
-            table.add_row(key, f"{d:+.4f}", Text("-" if lo is None else f"[{lo:+.4f}, {hi:+.4f}]"),
+            shown = "-" if lo is None or hi is None else (  # NaN: undefined on too many resamples (notes say)
+                "undefined" if math.isnan(lo) or math.isnan(hi) else f"[{lo:+.4f}, {hi:+.4f}]")
+            table.add_row(key, f"{d:+.4f}", Text(shown),
                           _fmt(cmp.p_values.get(key)))
         console.print(table)
     for note in cmp.notes:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assetgrade.errors import ValidationError
-from assetgrade.lifecycle.paired import mcnemar_exact, paired_draws, percentile_interval
+from assetgrade.lifecycle.paired import envelope_interval, mcnemar_exact, paired_draws
 
 if TYPE_CHECKING:
     from assetgrade.lifecycle.evaluate import GoldenEvaluation, PromotionPolicy
@@ -29,6 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 
 HIGHER_IS_BETTER = {"accuracy": True, "qwk": True, "ece": False, "expected_cost": False, "realised_cost": False}
 """The compared metrics and their direction."""
+_UNDEFINED = {"qwk": "QWK needs two true grades or more"}
+"""Why a metric can be undefined (NaN) on a set of assets or a resample of them."""
 
 
 @dataclass
@@ -38,7 +40,10 @@ class Comparison:
     ``intervals`` (same keys as ``deltas``) are the paired bootstrap percentile intervals of the
     deltas at ``confidence`` (empty when the evaluations hold no per-asset outcomes: ``notes``
     says why); ``p_values`` are McNemar's exact test for accuracy; ``disagreements`` name each
-    metric the point rule refuses but the paired interval does not confirm, whatever the ``gate``.
+    metric the point rule refuses but the paired interval does not confirm, whatever the ``gate``;
+    ``undefined`` counts, per key, the resamples on which the metric is undefined (a QWK resample
+    that draws one true grade only), when there are any: its interval holds whatever figure they
+    would take, or is NaN (undefined) when they could decide it, and ``notes`` says which.
     """
 
     ok: bool
@@ -51,13 +56,14 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     confidence: float | None = None
     n_resamples: int = 0
+    undefined: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"ok": self.ok, "regressions": self.regressions, "deltas": self.deltas, "gate": self.gate,
                 "intervals": {k: list(v) for k, v in self.intervals.items()}, "p_values": self.p_values,
                 "disagreements": self.disagreements, "notes": self.notes, "confidence": self.confidence,
-                "n_resamples": self.n_resamples}
+                "n_resamples": self.n_resamples, "undefined": self.undefined}
 
 
 def _pairable(champion: GoldenEvaluation, challenger: GoldenEvaluation) -> tuple[list[str], str | None]:
@@ -90,6 +96,7 @@ class _Judge:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     disagreements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    undefined: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def _shown(tol: float, a: float, relative: bool) -> str:
@@ -103,13 +110,23 @@ class _Judge:
         lo = hi = m_lo = m_hi = math.nan
         if draws is not None:
             ca, cb = draws
-            self.intervals[key] = lo, hi = percentile_interval(cb - ca, self.policy.confidence)
+            # a resample where the metric is undefined (NaN) is no figure, not a "perfect" or a zero one: the
+            # interval holds whatever figure such resamples would take, or is undefined where they decide it
+            self.intervals[key] = lo, hi = envelope_interval(cb - ca, self.policy.confidence)
+            undefined = int(np.count_nonzero(np.isnan(ca) | np.isnan(cb)))
+            if undefined:
+                self.undefined[key] = undefined
+                why = _UNDEFINED.get(key.rsplit(":", 1)[-1], "NaN")
+                said = f"{key}: undefined on {undefined} of {len(ca)} resamples ({why}); "
+                self.notes.append(said + ("the interval holds whatever figure they would take" if math.isfinite(lo)
+                                          else "more than the interval's tails leave out, so no paired interval"
+                                          + ("; the point rule decides" if math.isfinite(tol) else "")))
             if math.isfinite(tol):  # an infinite tolerance: not gated, only reported
                 # worse beyond the tolerance on each resample: the tolerance of a cost is relative to that
                 # resample's champion figure, so its noise is in the bound too (an absolute one: a shift)
                 margin = ((ca - cb) if higher else (cb - ca)) - (tol * np.abs(ca) if relative else tol)
-                m_lo, m_hi = percentile_interval(margin, self.policy.confidence)
-                if not (math.isfinite(m_lo) and math.isfinite(m_hi)):
+                m_lo, m_hi = envelope_interval(margin, self.policy.confidence)
+                if not (math.isfinite(m_lo) and math.isfinite(m_hi)) and not undefined:
                     self.notes.append(f"{key}: no finite paired interval; the point rule decides")
         if not (math.isfinite(m_lo) and math.isfinite(m_hi)):  # no interval, or not gated
             if point:
@@ -179,8 +196,11 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
                          and _finite(challenger.overall.get(m))]) if ids else {}
     for metric, higher in HIGHER_IS_BETTER.items():
         a, b = champion.overall.get(metric), challenger.overall.get(metric)
-        if a is None or not np.isfinite(a):
-            continue  # the champion has no figure: nothing to compare with
+        if a is None or not np.isfinite(a):  # the champion has no figure: nothing to compare with
+            if metric in champion.overall:  # undefined (NaN, stored as null), not merely not computed
+                why = f" ({_UNDEFINED[metric]})" if metric in _UNDEFINED else ""
+                judge.notes.append(f"{metric}: undefined on this golden set for the champion{why}; not compared")
+            continue
         if b is None or not np.isfinite(b):  # NaN (stored as null) from a broken model must not skip the gate
             judge.regressions.append(f"{metric} {b} vs champion {a:.4f}: the challenger has no finite figure")
             continue
@@ -213,4 +233,4 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
     have = bool(judge.intervals)
     return Comparison(not judge.regressions, judge.regressions, deltas, policy.gate, judge.intervals, p_values,
                       judge.disagreements, judge.notes, policy.confidence if have else None,
-                      policy.n_resamples if have else 0)
+                      policy.n_resamples if have else 0, judge.undefined)

@@ -16,7 +16,10 @@ all of them for all resamples at once: accuracy and the costs are weighted means
 the weighted confusion table (Cohen 1968); the top-label ECE is
 ``sum_bins |sum_{i in bin} w_i (correct_i - confidence_i)| / n`` with the 15 bins of
 :func:`~assetgrade.fusion.ece.confidence_bins` (Guo et al. 2017). With every count 1 these give
-the point figures.
+the point figures, NaN where they are: a resample that draws one true grade only has no QWK,
+as :func:`~assetgrade.decision.metrics.quadratic_weighted_kappa` has none on such a set (the
+other metrics are defined on every resample). :func:`envelope_interval` bounds an interval over
+such resamples whatever figure they would take.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "ECE_BINS",
     "PAIRED_METRICS",
     "AssetOutcome",
+    "envelope_interval",
     "mcnemar_exact",
     "paired_draws",
     "percentile_interval",
@@ -195,6 +199,9 @@ def _metric(name: str, w: FloatArray, n: FloatArray, col: _Columns, k: int) -> F
         weight = ((i - j) ** 2) / max((k - 1) ** 2, 1)
         num, den = (weight * obs).sum((1, 2)), (weight * chance).sum((1, 2))
         out = np.where(den == 0, 1.0, 1.0 - num / np.where(den == 0, 1.0, den))
+        # one true grade drawn: obs equals chance whatever was predicted, so 0 / 0 or 0 for any mistake, a
+        # figure that says nothing (NaN, as quadratic_weighted_kappa), not "perfect"
+        out[(obs.sum(2) > 0).sum(1) < 2] = math.nan
         return out
     raise ValidationError(f"{name!r} is not a paired metric; known: {list(PAIRED_METRICS)}", where="bootstrap")
 
@@ -255,6 +262,35 @@ def percentile_interval(draws: npt.ArrayLike, confidence: float) -> tuple[float,
     a = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(x, [a, 1.0 - a])
     return float(lo), float(hi)
+
+
+def envelope_interval(draws: npt.ArrayLike, confidence: float) -> tuple[float, float]:
+    """The percentile interval of ``draws`` whatever their undefined (NaN) draws would be; NaN where those decide it.
+
+    The lower bound is :func:`percentile_interval`'s with every NaN draw below all the others,
+    the upper bound with every NaN draw above them: both are NaN once the NaN draws reach
+    either quantile (more than about ``(1 - confidence) / 2`` of the draws). Without NaN draws
+    it is :func:`percentile_interval`.
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> envelope_interval([0.0, 1.0, 2.0, 3.0, nan], 0.5), envelope_interval([0.0, 1.0, nan, nan], 0.5)
+    ((0.0, 3.0), (nan, nan))
+    """
+    x = np.asarray(draws, dtype=np.float64).ravel()
+    undefined = np.isnan(x)
+    if not undefined.any():
+        return percentile_interval(x, confidence)
+    d = np.sort(x[~undefined])
+    n, m = x.size, d.size
+    a = (1.0 - confidence) / 2.0
+    lo_pos, hi_pos = a * (n - 1), (1.0 - a) * (n - 1)  # positions in the sorted draws, as np.quantile's linear
+    u = n - m  # NaN draws: positions [0, u) for the lower bound, [m, n) for the upper one
+    if m == 0 or math.floor(lo_pos) < u or math.ceil(hi_pos) > m - 1:
+        return math.nan, math.nan
+    idx = np.arange(m, dtype=np.float64)
+    return float(np.interp(lo_pos - u, idx, d)), float(np.interp(hi_pos, idx, d))
 
 
 def mcnemar_exact(champion_correct: npt.ArrayLike, challenger_correct: npt.ArrayLike) -> tuple[int, int, float]:
