@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from assetgrade.errors import ConflictError
 from assetgrade.ingest.items import LabelSpec
 from assetgrade.ingest.old_frame import old_frame_ids, replace_old_frame
-from assetgrade.ingest.preparation import _conflict, _Prepared
+from assetgrade.ingest.preparation import _Prepared
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
-from assetgrade.ingest.supersede import Superseded
+from assetgrade.ingest.supersede import Superseded, another_asset, conflict, source_items
 from assetgrade.store.audit import append_event
 from assetgrade.store.repository import bump_versions, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
@@ -72,7 +72,12 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
     deferred: list[_Prepared] = []
     with ws.session() as s:
         assets = dict(s.execute(select(Asset.id, Asset.asset_type).where(Asset.id.in_(asset_ids))).tuples().all())
-        stored = dict(s.execute(select(Evidence.id, Evidence.sha256).where(Evidence.id.in_(ev_ids))).tuples().all())
+        held = s.execute(select(Evidence.id, Evidence.sha256, Evidence.asset_id).where(Evidence.id.in_(ev_ids)))
+        stored = {eid: (sha, aid) for eid, sha, aid in held.tuples()}
+        # stored since the rows were prepared by another writer (a race): refused as preparation would have
+        raced = {p.evidence_id: p.spec.asset_id for p in ready
+                 if p.evidence_id in stored and stored[p.evidence_id] != (p.sha, p.spec.asset_id)}
+        raced_items = source_items(s, raced) if raced else {}
         gone = withdrawals_of(s, stored) if stored else {}
         have_labels = dict(s.execute(select(Label.id, Label.severity).where(
             Label.id.in_([lid for _, _, lid in label_rows]))).tuples().all())
@@ -107,9 +112,11 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                                            f"parent evidence {parent!r} is not stored, and no row of this input "
                                            "added it (ingest it first)"))
                 continue
-            if p.evidence_id in stored and stored[p.evidence_id] != p.sha:
-                errors.append(RowError.from_exception(_conflict(p, "is stored with other content"),
-                                                      spec.file or spec.where, spec.row, "evidence_id"))
+            if p.evidence_id in raced:
+                _, aid = stored[p.evidence_id]
+                exc = (another_asset(p, aid) if aid != spec.asset_id else
+                       conflict(p, raced_items[p.evidence_id].get(p.evidence_id)))
+                errors.append(RowError.from_exception(exc, spec.file or spec.where, spec.row, "evidence_id"))
                 bad.add(p.evidence_id)
                 continue
             if p.evidence_id in gone:  # neither used again nor dropped without a word: nothing of the row is stored

@@ -290,10 +290,6 @@ def _field(exc: IngestError, name: str) -> IngestError:
     return exc
 
 
-def _conflict(p: _Prepared, what: str) -> ConflictError:
-    return ConflictError(f"evidence id {p.evidence_id!r} {what}")
-
-
 def _replace(lb: LabelSpec, **kw: Any) -> LabelSpec:
     from dataclasses import replace
 
