@@ -141,11 +141,14 @@ class RoundRunner:
                replace: bool = False, requested_by: str = "system") -> str:
         """Check the settings and the trained grader now, queue the round, and return its job id."""
         from assetgrade.grading.bundle import read_bundle_info
-        from assetgrade.review.suggest import check_round
+        from assetgrade.review.suggest import check_round, no_grader_error
 
         lock = self._liveness_lock()  # refuses when closed, before anything is checked or written
         check_round(k=k, strategy=strategy, per_class=per_class, seed=seed, enqueue=True, replace=replace)
-        read_bundle_info(self.workspace.grader_dir)  # NotFoundError saying to train when there is none
+        try:
+            read_bundle_info(self.workspace.grader_dir)
+        except NotFoundError as exc:  # saying to train, or what to label first while train cannot run yet
+            raise no_grader_error(self.workspace, exc) from exc
         settings = {"k": k, "strategy": strategy, "per_class": per_class, "seed": seed, "replace": replace}
         job_id = "round_" + uuid.uuid4().hex[:20]
         where: dict[str, Any] = this_process()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock
 from assetgrade.review.selection import SelectionContext, get_strategy
 from assetgrade.store.records import AssetRecord
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from assetgrade.grader import Grader
     from assetgrade.workspace import Workspace
 
-__all__ = ["LabelRound", "LabelSuggestion", "check_round", "evidence_embedding", "label_round", "suggest_labels"]
+__all__ = ["LabelRound", "LabelSuggestion", "check_round", "evidence_embedding", "label_round", "no_grader_error",
+           "suggest_labels"]
 
 FloatArray = npt.NDArray[np.float64]
 _BATCH = 256
@@ -219,6 +220,43 @@ def check_round(*, k: int, strategy: str, per_class: float | None, seed: int, en
     return params
 
 
+_HOW_TO_LABEL = ("review them in the UI (assetgrade serve, then /ui/assets/ASSET_ID), with POST"
+                 " /api/v1/assets/ASSET_ID/reviews, or import a grade column (assetgrade ingest manifest)")
+
+
+def no_grader_error(ws: Workspace, cause: NotFoundError | None = None) -> NotFoundError:
+    """The error for a workspace without a trained grader: what ``assetgrade train`` needs first while it cannot run.
+
+    ``assetgrade train`` needs assets of at least two grades with a grade label (a human's:
+    machine labels do not count); until the workspace has them, telling the user to train only
+    leads to train's refusal, so the message says what is missing and how to label. Otherwise it
+    is ``cause`` (saying to train), or one made alike.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from assetgrade.workspace import Workspace
+    >>> with Workspace.init(tempfile.mkdtemp() + "/ws") as ws:
+    ...     print(str(no_grader_error(ws)).split(": ", 1)[1])  # doctest: +ELLIPSIS
+    the workspace has no assets (assetgrade ingest adds them). Label assets of at least two grades first ...
+    """
+    from assetgrade.grading.bundle import INFO_NAME
+    from assetgrade.store.loading import load_records
+
+    head = f"no saved grader at {ws.grader_dir.resolve()} ({INFO_NAME} missing)"
+    records = load_records(ws)
+    seen = sorted({str(r.grade) for r in records if r.grade is not None})
+    if len(seen) >= 2:  # train can run (it says itself if the folds need more labelled assets)
+        return cause if cause is not None else NotFoundError(f"{head}; run: assetgrade train")
+    labelled = sum(r.grade is not None for r in records)
+    what = ("the workspace has no assets (assetgrade ingest adds them)" if not records else
+            f"none of the {len(records)} assets has a grade label" if not seen else
+            f"its {labelled} labelled asset(s) are all of grade {seen[0]}")
+    return NotFoundError(f"{head}, and assetgrade train cannot make one yet: {what}. Label assets of at least two"
+                         f" grades first (and at least as many as train's folds, grader.folds, 5 by default):"
+                         f" {_HOW_TO_LABEL}; then run: assetgrade train")
+
+
 def label_round(
     ws: Workspace,
     *,
@@ -237,7 +275,8 @@ def label_round(
     """Suggest ``k`` assets of the workspace to label next and, with ``enqueue``, store them as label requests.
 
     The grader is the one ``assetgrade train`` saved (``models/grader``) unless ``model`` names
-    another folder; a workspace without one is a NotFoundError saying to train. ``per_class``
+    another folder; a workspace without one is a NotFoundError saying to train, or, while train
+    cannot run yet (no assets of two grades labelled), what to label first (:func:`no_grader_error`). ``per_class``
     applies to ``budget_switch`` only and ``replace`` to a stored round only; both are checked,
     like the strategy's name, before the grader is loaded. The round is stored in one
     transaction (:func:`~assetgrade.store.requests.add_label_requests`, ``requested_by`` as the
@@ -262,8 +301,13 @@ def label_round(
         if loaded is not None and model is not None:
             raise ValidationError("give the grader or the folder to load it from (model), not both", where="model")
         if loaded is None:
-            loaded = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path,
-                                 evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+            try:
+                loaded = Grader.load(model or ws.grader_dir, evidence_store=ws.evidence_cache_path,
+                                     evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+            except NotFoundError as exc:
+                if model is not None or (ws.grader_dir / "bundle.json").exists():
+                    raise  # another folder, or a damaged grader: not "train first"
+                raise no_grader_error(ws, exc) from exc
         records = load_records(ws)
         loaded.check_scale(ws.ontology())
         rows = suggest_labels(loaded, records, k=k, strategy=strategy, seed=seed, params=params, progress=progress)
