@@ -38,7 +38,7 @@ SUPERSEDE = typer.Option("--supersede", help="A file (or row) whose source is st
 
 def run_ingest(
     ws: Workspace, kind: str, source: str, items: Iterable[ItemSpec | RowError | IngestNotice], *, total: int | None,
-    group_size: int | None = None, quiet: bool = False, supersede: bool = False,
+    group_size: int | None = None, quiet: bool = False, supersede: bool = False, check_export: bool = False,
 ) -> IngestReport:
     """Run an ingest with a rich progress bar; returns the report (written to the workspace's reports/).
 
@@ -59,7 +59,7 @@ def run_ingest(
             progress.advance(task, n)
 
         ingestor = Ingestor(ws, kind=kind, source=source, group_size=group_size, on_progress=advance,
-                            supersede=supersede)
+                            supersede=supersede, check_export=check_export)
         try:
             return ingestor.run(items)
         except KeyboardInterrupt:
@@ -145,9 +145,10 @@ def _classes(items: list[str] | None) -> dict[str, str]:
 
 def _go(workspace: Path | None, store: str | None, kind: str, source: str, total: int | None,
         make: Callable[[], Iterable[ItemSpec | RowError | IngestNotice]], group_size: int | None,
-        supersede: bool = False) -> None:
+        supersede: bool = False, *, check_export: bool = False) -> None:
     with open_workspace(workspace, store) as ws:
-        report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size, supersede=supersede)
+        report = run_ingest(ws, kind, source, make(), total=total, group_size=group_size, supersede=supersede,
+                            check_export=check_export)
     _finish(report)
 
 
@@ -326,7 +327,7 @@ def _work_orders(
                             date_format=date_format)
     _go(workspace, store, "work-orders", str(path), count_rows(path),
         lambda: work_order_items(path, cols, encoding=encoding, asset_prefix=asset_prefix, asset_type=asset_type,
-                                 origin=origin, source=source), group_size)
+                                 origin=origin, source=source), group_size, check_export=True)
 
 
 def register(app: typer.Typer) -> None:

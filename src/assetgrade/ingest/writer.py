@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from assetgrade.errors import AssetgradeError, IngestError, StoreError, ValidationError
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
 from assetgrade.ingest.commit import _write
+from assetgrade.ingest.export_gaps import SourceRows, export_gaps
 from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.preparation import _Claim, _mark_existing, _prepare, _Prepared, _validate_and_store
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
@@ -64,6 +65,10 @@ class Ingestor:
     supersede
         Store a newer export of a stored source (same file name, other content) and withdraw the stored item
         in the same transaction (:mod:`~assetgrade.ingest.supersede`); without it such a row is refused.
+    check_export
+        The input is an export of its source whose ids come from the content (work orders): once it is read,
+        name the stored items of that source for its assets that none of its rows gave
+        (:mod:`~assetgrade.ingest.export_gaps`), when it shares any with the store.
 
     Examples
     --------
@@ -81,7 +86,7 @@ class Ingestor:
     def __init__(
         self, ws: Workspace, *, kind: str, source: str, group_size: int | None = None,
         terms: TermChecker | None = None, actor: str = "ingest",
-        on_progress: Callable[[int], None] | None = None, supersede: bool = False,
+        on_progress: Callable[[int], None] | None = None, supersede: bool = False, check_export: bool = False,
     ) -> None:
         self.ws = ws
         self.kind = kind
@@ -93,6 +98,8 @@ class Ingestor:
         self.actor = actor
         self.on_progress = on_progress
         self.supersede = supersede
+        self.check_export = check_export
+        self._source_rows = SourceRows.empty()  # what the rows gave, by source and asset (check_export)
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
@@ -130,6 +137,8 @@ class Ingestor:
                 if self.on_progress is not None:
                     self.on_progress(rows)
             self._write_deferred()
+            if self.check_export:
+                rep.notices.extend(export_gaps(self.ws, self._source_rows, file=self.source))
             rep.status = "done" if rep.ok else "done_with_errors"
         except KeyboardInterrupt:
             rep.status = "interrupted"
@@ -193,6 +202,10 @@ class Ingestor:
                 except OSError as exc:
                     self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
             self._series_ids.update(p.evidence_id for p in prepared if p.spec.kind == "series")
+            if self.check_export:
+                for p in prepared:
+                    self._source_rows.add(p.spec.provenance.source, p.spec.asset_id, p.spec.kind, p.evidence_id,
+                                          existing=p.existing)
             stored_overlaps(self.ws, ready, self._series_ids)  # said once a row is committed
         finally:  # a large file's copy not stored (already stored, rejected, or the run stopped) goes
             for p in prepared:
