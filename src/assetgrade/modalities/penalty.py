@@ -4,7 +4,8 @@ Used by extractors whose grade model is a penalised linear model on more feature
 penalty suits (the text extractor's mean embedding has 384 columns). The folds keep every group
 on one side (:class:`sklearn.model_selection.StratifiedGroupKFold`), so records that share
 evidence (assets whose logs repeat the same work orders, photos of one asset) cannot make a weak
-penalty look good by remembering their neighbours.
+penalty look good by remembering their neighbours. The search's many small fits run under
+:func:`~assetgrade.blas.serial_blas` (one BLAS thread), as the vision heads' do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from assetgrade.blas import serial_blas
 
 __all__ = ["MIN_ROWS", "choose_penalty", "penalty_folds"]
 
@@ -43,7 +46,8 @@ def choose_penalty(
     ``n_splits`` there is one fold per group (an out-of-fold fit on two of three groups still
     measures, so it follows the same recipe as the fit on all three). With fewer than
     :data:`MIN_ROWS` rows, a single group, or a training fold holding one class only, nothing is
-    measured: ``fallback`` is returned with an empty table.
+    measured: ``fallback`` is returned with an empty table. The fits run on one BLAS thread
+    (:func:`~assetgrade.blas.serial_blas`).
 
     Examples
     --------
@@ -68,12 +72,15 @@ def choose_penalty(
     if not folds or any(len(set(yy[tr].tolist())) < 2 for tr, _ in folds):
         return fallback, {}
     table: dict[float, float] = {}
-    for C in sorted(grid):
-        total = 0.0
-        for tr, te in folds:
-            p = np.asarray(fit_predict(tr.astype(np.int64), te.astype(np.int64), C), dtype=np.float64)
-            total += float(-np.log(np.clip(p[np.arange(len(te)), yy[te]], 1e-12, 1.0)).sum())
-        table[float(C)] = total / len(yy)
+    # many small fits: two OpenBLAS threads spin more than they help (1,560 x 400 text rows: 4.4 s -> 1.35 s on
+    # the 2-core machine, docs/performance.md), and one thread makes the search's rounding the same on any machine
+    with serial_blas():
+        for C in sorted(grid):
+            total = 0.0
+            for tr, te in folds:
+                p = np.asarray(fit_predict(tr.astype(np.int64), te.astype(np.int64), C), dtype=np.float64)
+                total += float(-np.log(np.clip(p[np.arange(len(te)), yy[te]], 1e-12, 1.0)).sum())
+            table[float(C)] = total / len(yy)
     best = min(table, key=lambda c: (round(table[c], 9), c))
     return best, table
 
