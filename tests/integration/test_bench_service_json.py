@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app
@@ -29,3 +31,17 @@ def test_a_short_open_loop_bench_records_its_seed_machine_load_and_rates(tmp_pat
     assert got["load"]["latency_from"].startswith("each arrival's scheduled time")
     assert "rates_below_target" in got["metrics"]
     assert "nearest rank" in got["per_class"]["read"]["percentile_method"]
+
+
+def test_the_default_workspace_is_a_temporary_folder_removed_after_the_run(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts the bench's folder
+    out = tmp_path / "service.json"
+    res = CliRunner().invoke(build_app(), [
+        "bench", "service", "--duration", "0.5", "--assets", "5", "--readers", "1", "--reviewers", "1",
+        "--stations", "1", "--server-workers", "1", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    got = json.loads(out.read_text())
+    assert got["metrics"]["requests"] > 0 and got["nothing_lost_check"]["lost_total"] == 0
+    assert got["workspace"] == "a temporary folder, removed after the run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.json"]  # it left no assetgrade-load-* behind

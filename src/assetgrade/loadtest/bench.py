@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 import uuid
@@ -65,25 +66,35 @@ def run_service_bench(*, store_url: str | None = None, workspace: Path | None = 
             raise ValidationError(f"{value} must be >= {low}", where=name)
     t0 = time.perf_counter()
     load_before = load_average()
-    root = Path(workspace) if workspace else Path(tempfile.mkdtemp(prefix="assetgrade-load-")) / "ws"
-    ws = Workspace.init(root, store_url)
+    scratch: Path | None = None  # the default workspace's temporary folder, removed after the run
+    if workspace is None:
+        scratch = Path(tempfile.mkdtemp(prefix="assetgrade-load-"))
+        root = scratch / "ws"
+    else:
+        root = Path(workspace)
+    where = str(root) if scratch is None else "a temporary folder, removed after the run"
     run_id = uuid.uuid4().hex[:8]
     try:
-        seeded = seed_load(ws, run_id=run_id, n_assets=n_assets, reviewers=cfg.reviewers, stations=cfg.stations)
-        with ServiceProcess(ws.path, store_url=store_url, workers=server_workers,
-                            threads=server_threads) as svc:
-            run = run_load(svc.url, seeded, cfg)
-            load_after = load_average()
-        check = verify_accepted(ws, run.accepted)
-        dialect = ws.engine.dialect.name
+        ws = Workspace.init(root, store_url)
+        try:
+            seeded = seed_load(ws, run_id=run_id, n_assets=n_assets, reviewers=cfg.reviewers, stations=cfg.stations)
+            with ServiceProcess(ws.path, store_url=store_url, workers=server_workers,
+                                threads=server_threads) as svc:
+                run = run_load(svc.url, seeded, cfg)
+                load_after = load_average()
+            check = verify_accepted(ws, run.accepted)
+            dialect = ws.engine.dialect.name
+        finally:
+            ws.close()
     finally:
-        ws.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     stats = summarise(run)
     metrics = service_metrics(stats, check, run)
     return BenchResult(
         benchmark="service", dataset=f"synthetic load ({n_assets} seeded assets)", split=dialect, seed=cfg.seed,
         metrics=metrics, wall_s=time.perf_counter() - t0,
-        extra={"store": _safe(str(store_url)) if store_url else "sqlite (workspace file)", "workspace": str(root),
+        extra={"store": _safe(str(store_url)) if store_url else "sqlite (workspace file)", "workspace": where,
                "per_class": stats, "nothing_lost_check": check, "targets": TARGETS,
                "load": ({"mode": "open loop (Poisson arrivals at fixed rates)",
                          "latency_from": "each arrival's scheduled time (a late send counts its wait)",
