@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -92,17 +94,31 @@ def label_requests_route(request: Request, status: Literal["open", "done", "with
     return LabelRequestPage(status=status, total=total, limit=limit, offset=offset, items=items)
 
 
+@contextmanager
+def _what_to_label_first(state: AppState) -> Iterator[None]:
+    """A workspace without a grader (NotFoundError) is said as ``review suggest`` says it
+    (:func:`~assetgrade.review.suggest.no_grader_error`): what to label first while ``assetgrade train``
+    cannot make one yet, else to train."""
+    from assetgrade.review.suggest import no_grader_error
+
+    try:
+        yield
+    except NotFoundError as exc:
+        raise no_grader_error(state.workspace, exc) from exc
+
+
 def store_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> LabelRound:
     """Suggest a round with the workspace's trained grader and store it as label requests by ``who``.
 
     The settings are checked first (422 naming the field), then the grader is loaded as the other
-    routes load it (:func:`~assetgrade.rest.deps.load_workspace_grader`: 404 without one, 503 when it
-    cannot be used)."""
+    routes load it (:func:`~assetgrade.rest.deps.load_workspace_grader`: 404 without one, saying what to
+    label first while ``assetgrade train`` cannot make one yet; 503 when it cannot be used)."""
     from assetgrade.review.suggest import check_round, label_round
 
     check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
                 replace=body.replace)
-    grader = load_workspace_grader(state.workspace, state.ontology())
+    with _what_to_label_first(state):
+        grader = load_workspace_grader(state.workspace, state.ontology())
     return label_round(state.workspace, k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
                        enqueue=True, replace=body.replace, requested_by=who.name, grader=grader)
 
@@ -116,7 +132,8 @@ def queue_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> st
 
     check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
                 replace=body.replace)
-    grader_bundle_info(state.workspace)
+    with _what_to_label_first(state):
+        grader_bundle_info(state.workspace)
     return state.rounds().submit(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
                                  replace=body.replace, requested_by=who.name)
 
@@ -149,7 +166,8 @@ def create_label_round_route(
 ) -> LabelRoundOut | JSONResponse:
     """Run the strategy over the workspace with its trained grader and store the round as label requests.
 
-    404 when the workspace has no trained grader (``assetgrade train``); 422 naming the field for an
+    404 when the workspace has no trained grader: it says what to label first while ``assetgrade train``
+    cannot make one yet (no assets, no human grade label, one grade only), else to train; 422 naming the field for an
     unknown strategy or ``per_class`` with a strategy other than ``budget_switch``; 503 when the
     saved grader cannot be used (damaged or half-copied files, another grade scale), as for grading.
     With ``wait=false`` the 404, the 422 and a ``bundle.json`` that does not read are answered at
