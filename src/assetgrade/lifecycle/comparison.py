@@ -87,6 +87,47 @@ def _finite(x: float | None) -> bool:
     return x is not None and bool(np.isfinite(x))
 
 
+def _true_grades(ev: GoldenEvaluation) -> set[str] | None:
+    """The frozen grades among ``ev``'s per-asset outcomes (None when it holds none)."""
+    return {o.label for o in ev.assets.values()} if ev.assets else None
+
+
+def _champion_qwk(champion: GoldenEvaluation, challenger: GoldenEvaluation) -> tuple[float | None, str | None]:
+    """The champion's QWK under the current rule, and a note when that is not its stored figure.
+
+    QWK is undefined (NaN) on a golden set of one true grade since c6a6832; an evaluation stored
+    before scored such a set 0.0 or 1.0, and a challenger evaluated now has no figure there, which
+    the gate took for a broken model (a regression). The champion's own per-asset outcomes recompute
+    it (:func:`~assetgrade.decision.metrics.quadratic_weighted_kappa`); without them the challenger's
+    outcomes, or its undefined QWK, say the golden set (the same, by content hash) holds one true grade.
+    """
+    from assetgrade.decision.metrics import quadratic_weighted_kappa
+
+    a = champion.overall.get("qwk")
+    if not _finite(a):
+        return a, None
+    assert a is not None
+    if champion.assets and champion.grades and all(o.label in champion.grades and o.grade in champion.grades
+                                                   for o in champion.assets.values()):
+        grades, outs = list(champion.grades), list(champion.assets.values())
+        now = quadratic_weighted_kappa([grades.index(o.label) for o in outs], [grades.index(o.grade) for o in outs],
+                                       len(grades))
+        if math.isfinite(now):
+            return a, None
+        how = f"recomputed from its {len(outs)} per-asset outcomes"
+    else:
+        labels, b = _true_grades(challenger), challenger.overall.get("qwk")
+        if labels is not None and len(labels) >= 2:
+            return a, None
+        if labels is None and ("qwk" not in challenger.overall or _finite(b)):
+            return a, None  # nothing says the golden set holds one true grade
+        how = (f"the challenger's per-asset outcomes on this golden set hold grade {min(labels)} only"
+               if labels is not None else "the challenger's QWK on this golden set is undefined, which only one"
+               " true grade makes")
+    return math.nan, (f"qwk: the champion's stored figure {a:.4f} is undefined under the current rule"
+                      f" ({_UNDEFINED['qwk']}; it was stored before that rule): {how}; not compared")
+
+
 @dataclass
 class _Judge:
     """Applies the policy's gate to one metric at a time and collects the verdicts."""
@@ -196,6 +237,11 @@ def compare(champion: GoldenEvaluation, challenger: GoldenEvaluation, policy: Pr
                          and _finite(challenger.overall.get(m))]) if ids else {}
     for metric, higher in HIGHER_IS_BETTER.items():
         a, b = champion.overall.get(metric), challenger.overall.get(metric)
+        if metric == "qwk":  # a figure stored before QWK was undefined on one true grade is undefined now
+            a, recomputed = _champion_qwk(champion, challenger)
+            if recomputed:
+                judge.notes.append(recomputed)
+                continue
         if a is None or not np.isfinite(a):  # the champion has no figure: nothing to compare with
             if metric in champion.overall:  # undefined (NaN, stored as null), not merely not computed
                 why = f" ({_UNDEFINED[metric]})" if metric in _UNDEFINED else ""
