@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 
 from assetgrade.errors import ConflictError
-from assetgrade.store.schema import Evidence, EvidenceWithdrawal, Provenance
+from assetgrade.store.schema import Evidence, Provenance
+from assetgrade.store.withdrawals import withdrawn_now
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -97,26 +98,33 @@ def source_items(s: Session, sources: dict[str, str]) -> dict[str, SourceItems]:
     for k in range(0, len(source_ids), _CHUNK):
         part = source_ids[k:k + _CHUNK]
         q = (select(Evidence.id, Evidence.sha256, Evidence.asset_id, Evidence.created_at, Evidence.attributes,
-                    Provenance.ingest_batch_id, EvidenceWithdrawal.evidence_id)
+                    Provenance.ingest_batch_id, withdrawn_now(Evidence.id))
              .outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
-             .outerjoin(EvidenceWithdrawal, EvidenceWithdrawal.evidence_id == Evidence.id)
              .where(Evidence.asset_id.in_({sources[b] for b in part}), or_(Evidence.id.in_(part), tag.in_(part))))
         for eid, sha, aid, at, attrs, batch, gone in s.execute(q).tuples():
             base = eid if eid in out else str((attrs or {}).get("source_item"))
             if base in out:
                 at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-                out[base].items.append(_Item(eid, sha, aid, at, batch, gone is not None))
+                out[base].items.append(_Item(eid, sha, aid, at, batch, bool(gone)))
     return out
 
 
 def conflict(p: _Prepared, stored: _Item | None) -> ConflictError:
     """The refusal of a row whose source is stored for its asset with other content, naming both ways out.
 
-    The row error that carries it names the file and row.
+    The row error that carries it names the file and row. A row that gave its evidence id (a manifest's
+    ``evidence_id``) met the stored item under that id, not under its source (its file may never have been
+    stored): the message names the id and the row, and the way to keep both is another id.
     """
     spec = p.spec
     article = "an" if spec.kind[:1] in "aeiou" else "a"  # an image, a series
-    what = f"asset {spec.asset_id!r} already has {article} {spec.kind} from the same source ({spec.source_key!r})"
+    if spec.evidence_id is not None:  # the row gave the id (a manifest's evidence_id): that is what collided
+        what = (f"asset {spec.asset_id!r} already has {article} {spec.kind} under evidence id {spec.evidence_id!r},"
+                f" the evidence_id {spec.where} gives,")
+        keep = "give this row another evidence_id, or none (one is then derived from its path or text)"
+    else:
+        what = f"asset {spec.asset_id!r} already has {article} {spec.kind} from the same source ({spec.source_key!r})"
+        keep = "give this file another name (or this row another source)"
     if stored is None:
         held = f"{what} with other content ({p.evidence_id})"
     else:
@@ -125,8 +133,7 @@ def conflict(p: _Prepared, stored: _Item | None) -> ConflictError:
                 f" UTC{batch}{', since withdrawn' if stored.withdrawn else ''}")
     return ConflictError(
         f"{held}. To replace it with this content, run the same command with --supersede (the stored item is"
-        " withdrawn, and kept in the history); to keep both, give this file another name (or this row another"
-        " source)")
+        f" withdrawn, and kept in the history); to keep both, {keep}")
 
 
 def another_asset(p: _Prepared, stored_asset: str) -> ConflictError:

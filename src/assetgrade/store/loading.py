@@ -9,15 +9,15 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetgrade.errors import StoreError
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.precedence import current_grade_label, grade_order, grade_rank, is_machine_label
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry, Origin, SeriesRef
-from assetgrade.store.schema import Asset, Evidence, EvidenceWithdrawal, Label, Provenance
-from assetgrade.store.withdrawals import not_withdrawn
+from assetgrade.store.schema import Asset, Evidence, Label, Provenance
+from assetgrade.store.withdrawals import not_withdrawn, withdrawn_now
 
 __all__ = ["RecordSource", "load_records", "parse_date", "read_series_parquet", "stats"]
 
@@ -180,7 +180,7 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
 
     cls_col = Evidence.attributes["class"].as_string()
     kept = not_withdrawn()
-    on_kept = Label.evidence_id.is_(None) | ~exists().where(EvidenceWithdrawal.evidence_id == Label.evidence_id)
+    on_kept = Label.evidence_id.is_(None) | ~withdrawn_now(Label.evidence_id)
     asset_grade: dict[str, int] = Counter()
     for _aid, value in _latest_grades(session):
         asset_grade[value] += 1
@@ -188,7 +188,7 @@ def stats(session: Session) -> dict[str, dict[str, int]]:
         "assets": int(session.scalar(select(func.count()).select_from(Asset)) or 0),
         "evidence": int(session.scalar(select(func.count()).select_from(Evidence).where(kept)) or 0),
         "labels": int(session.scalar(select(func.count()).select_from(Label).where(on_kept)) or 0),
-        "withdrawn": int(session.scalar(select(func.count()).select_from(EvidenceWithdrawal)) or 0),
+        "withdrawn": int(session.scalar(select(func.count()).select_from(Evidence).where(~kept)) or 0),
     }
     origin = (select(Provenance.origin, func.count()).join(Evidence, Evidence.id == Provenance.evidence_id)
               .where(kept).group_by(Provenance.origin))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -31,6 +32,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Evidence",
+    "EvidenceReinstatement",
     "EvidenceWithdrawal",
     "IngestBatch",
     "Label",
@@ -119,17 +121,35 @@ class Evidence(Base):
 
 
 class EvidenceWithdrawal(Base):
-    """One evidence item taken out of what models see: why, by whom, when (:mod:`~assetgrade.store.withdrawals`).
+    """One withdrawal of an evidence item: why, by whom, when (:mod:`~assetgrade.store.withdrawals`).
 
-    Append-only: the evidence row, its blob and provenance stay; at most one row per item (a second
-    withdrawal of it changes nothing).
+    Append-only: the evidence row, its blob and provenance stay. ``n`` counts the item's withdrawals (1, 2, ...):
+    an item is withdrawn while its withdrawal of the highest ``n`` has no :class:`EvidenceReinstatement`; a
+    withdrawal of an item withdrawn now changes nothing (migration 0010 added ``n``; before, one row per item).
     """
 
     __tablename__ = "evidence_withdrawals"
     evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     reason: Mapped[str] = mapped_column(Text)
     withdrawn_by: Mapped[str] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime] = mapped_column(TS)
+
+
+class EvidenceReinstatement(Base):
+    """The end of one withdrawal: the item is used again (why, by whom, when); at most one per withdrawal.
+
+    Append-only as the withdrawals: reinstating writes this row and deletes nothing (migration 0010).
+    """
+
+    __tablename__ = "evidence_reinstatements"
+    __table_args__ = (ForeignKeyConstraint(["evidence_id", "n"], ["evidence_withdrawals.evidence_id",
+                                                                   "evidence_withdrawals.n"]),)
+    evidence_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(Text)
+    reinstated_by: Mapped[str] = mapped_column(String(200))
+    reinstated_at: Mapped[datetime] = mapped_column(TS)
 
 
 class Provenance(Base):

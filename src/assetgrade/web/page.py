@@ -25,7 +25,7 @@ from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import latest_prediction, list_reviews
 from assetgrade.store.schema import Evidence, EvidenceWithdrawal, Prediction, Review
-from assetgrade.store.withdrawals import Withdrawal
+from assetgrade.store.withdrawals import Withdrawal, withdrawal_open
 from assetgrade.web.svg import distribution_bars, series_plot
 
 if TYPE_CHECKING:
@@ -423,12 +423,13 @@ def _withdrawn(s: Any, asset_id: str, limit: int | None) -> tuple[list[tuple[Wit
     """The asset's withdrawn items with their kind, newest withdrawal first (at most ``limit``), and how many there
     are: one query, and a count only when the list is full."""
     q = (select(EvidenceWithdrawal, Evidence.kind).join(Evidence, Evidence.id == EvidenceWithdrawal.evidence_id)
-         .where(Evidence.asset_id == asset_id)
+         .where(Evidence.asset_id == asset_id, withdrawal_open())
          .order_by(EvidenceWithdrawal.withdrawn_at.desc(), EvidenceWithdrawal.evidence_id).limit(limit))
     rows = [(Withdrawal(w.evidence_id, w.reason, w.withdrawn_by, _as_utc(w.withdrawn_at)), kind)
             for w, kind in s.execute(q).all()]
     if limit is None or len(rows) < limit:
         return rows, len(rows)
     n = s.execute(select(func.count()).select_from(EvidenceWithdrawal).join(
-        Evidence, Evidence.id == EvidenceWithdrawal.evidence_id).where(Evidence.asset_id == asset_id)).scalar_one()
+        Evidence, Evidence.id == EvidenceWithdrawal.evidence_id).where(Evidence.asset_id == asset_id,
+                                                                         withdrawal_open())).scalar_one()
     return rows, int(n)
