@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assetgrade.ingest.report import IngestNotice
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = ["ItemSpec", "LabelSpec", "default_evidence_id"]
@@ -70,6 +71,9 @@ class ItemSpec:
     labels: list[LabelSpec] = field(default_factory=list)
     row: int | None = None
     file: str = ""
+    notices: list[IngestNotice] = field(default_factory=list)
+    """What the importer says of this item (it overlaps an earlier series of the same input), said in the report
+    once its row is stored: not for a row the writer refuses, merges into an earlier row or finds stored."""
 
     def resolved_id(self) -> str:
         """The evidence id: given, or derived from asset, kind and source key."""

@@ -174,9 +174,10 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
                                "the other annotator)")
                 continue
         if item.kind == "series":
-            overlap = spans.add(item.asset_id, f"{item.source_key} (row {line})", attribute_span(item.attributes))
-            if overlap:
-                yield IngestNotice(str(path), line, overlap)
+            overlap = spans.add(item.asset_id, f"{item.source_key} (row {line})", attribute_span(item.attributes),
+                                item=item.resolved_id())
+            if overlap:  # said once the row is stored (ItemSpec.notices), not for a row the writer refuses
+                item.notices.append(IngestNotice(str(path), line, overlap))
         if item.kind in _TEXT_KINDS and item.evidence_id is None:
             # the same words on another date or at another cost are another entry ("replaced filter"
             # every six months), not a second row about the first one: the n-th distinct entry with

@@ -45,7 +45,8 @@ class _Prepared:
     spool: Spool | None = None
     """A file over ``_STREAM_BYTES``: its bytes, read once into the blob store's temp area (``data`` is None)."""
     notices: list[IngestNotice] = field(default_factory=list)
-    """Said in the report once the item's row is committed (a series overlapping a stored one: series_overlap)."""
+    """Said in the report once the item's row is committed (a series overlapping a stored one or an earlier one of
+    the same input: series_overlap)."""
     supersedes: str | None = None
     """The stored item of the same source this one replaces (``--supersede``: withdrawn when its row is written)."""
 
@@ -94,7 +95,8 @@ def _prepare(terms: TermChecker, spec: ItemSpec, blobs: BlobStore) -> _Prepared:
         sha = sha256_bytes(spec.text.encode("utf-8"))
     else:
         raise _field(IngestError("item has neither a path nor text", where=spec.where), "path")
-    return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes), spool=spool)
+    return _Prepared(spec, spec.resolved_id(), sha, data, labels, attributes=dict(spec.attributes), spool=spool,
+                     notices=list(spec.notices))
 
 
 def _storable(spec: ItemSpec) -> None:

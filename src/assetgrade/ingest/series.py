@@ -102,9 +102,11 @@ def series_items(
     """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``.
 
     A file that cannot be read is one ``RowError`` naming it; the other files still go in. A numeric
-    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range), and
-    so is a file giving an asset a channel over times an earlier file of these ``paths`` gave it; the
-    :class:`~assetgrade.ingest.writer.Ingestor` says the same of a series stored by an earlier ingest. Each
+    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range). A file
+    giving an asset a channel over times an earlier file of these ``paths`` gave it gets a notice in its item's
+    ``notices``, which the :class:`~assetgrade.ingest.writer.Ingestor` says once the item is stored (so not for a
+    file it refuses: the same name in two folders is one evidence id); it says the same of a series stored by an
+    earlier ingest. Each
     item's attributes record its first and last time (``time_first``, ``time_last``).
     ``asset_id`` and ``opts.asset_col`` together are a ValidationError (the column would overrule the id).
     """
@@ -150,11 +152,12 @@ def series_items(
             said = epoch_notice(frame, info)
             if said:
                 yield IngestNotice(str(path), None, f"{where}: {said}")
-            overlap = spans.add(aid, str(path), attribute_span(info))
+            spec = ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
+                            media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
+                            provenance=ProvenanceInfo(source=source or path.name, origin=origin,
+                                                      notes=notes or None),
+                            file=str(path))
+            overlap = spans.add(aid, str(path), attribute_span(info), item=spec.resolved_id())
             if overlap:
-                yield IngestNotice(str(path), None, overlap)
-            yield ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
-                           media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
-                           provenance=ProvenanceInfo(source=source or path.name, origin=origin,
-                                                     notes=notes or None),
-                           file=str(path))
+                spec.notices.append(IngestNotice(str(path), None, overlap))
+            yield spec

@@ -116,8 +116,12 @@ class BatchSpans:
 
     ``ingest series`` (a file, or a file's asset with ``--asset-col``) and ``ingest manifest`` (a series row)
     add each series as they read it; both series still go in, since which one is right is the user's call,
-    but the extractor reads one series per asset, so without a word one of them was left out unseen. A
-    series stored by an earlier ingest is compared when the item is committed (:func:`stored_overlaps`).
+    but the extractor reads one series per asset, so without a word one of them was left out unseen. The
+    importers put what is said on the later item (``ItemSpec.notices``), said once its row is stored. A
+    series whose evidence id an earlier one of the input gave (one file name in two folders, a manifest's
+    ``evidence_id`` given twice) is that item again, not a second series: the writer stores it once, or refuses
+    it for its other content; it is not compared, and later ones are not compared with it. A series stored by
+    an earlier ingest is compared when the item is committed (:func:`stored_overlaps`).
 
     >>> spans = BatchSpans()
     >>> spans.add("p", "a.csv", SeriesSpan("numeric", frozenset({"temp"}), 0, 59)) is None
@@ -128,10 +132,18 @@ class BatchSpans:
 
     def __init__(self) -> None:
         self._spans: dict[str, list[tuple[str, SeriesSpan]]] = defaultdict(list)
+        self._items: set[str] = set()
 
-    def add(self, asset_id: str, name: str, span: SeriesSpan | None) -> str | None:
+    def add(self, asset_id: str, name: str, span: SeriesSpan | None, *, item: str | None = None) -> str | None:
         """What to say when ``span`` shares a channel and a stretch of time with an earlier series of
-        ``asset_id`` in this input (else None); ``name`` names it in what is said of a later one."""
+        ``asset_id`` in this input (else None); ``name`` names it in what is said of a later one.
+
+        ``item`` is its evidence id: a series whose id an earlier one gave is not compared (None).
+        """
+        if item is not None:
+            if item in self._items:
+                return None
+            self._items.add(item)
         if span is None:
             return None
         said = None

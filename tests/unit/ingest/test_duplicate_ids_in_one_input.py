@@ -116,3 +116,57 @@ def test_two_new_contents_of_one_stored_source_do_not_both_supersede_it(ws: Work
     with ws.session(readonly=True) as s:
         live = set(_stored(ws)) - set(withdrawals_of(s, list(_stored(ws))))
     assert live == {done.new}
+
+
+def _overlapping_pumps(tmp_path: Path, second: int) -> list[Path]:
+    files = []
+    for d, v in (("x", 2), ("y", second)):
+        (tmp_path / d).mkdir()
+        f = tmp_path / d / "pump.csv"
+        f.write_text(f"time,temp\n2024-01-01T00:00:00,1\n2024-01-01T01:00:00,{v}\n", encoding="utf-8")
+        files.append(f)
+    return files
+
+
+@pytest.mark.parametrize("group_size", [1, 200])
+def test_a_refused_second_file_of_one_name_gets_no_overlap_notice(ws: Workspace, tmp_path: Path,
+                                                                  group_size: int) -> None:
+    # the overlap notice said both go in ("overlap the series from x/pump.csv in this batch") while the
+    # writer refused y/pump.csv as a second content for the same evidence id: the two contradicted each other
+    files = _overlapping_pumps(tmp_path, 3)
+    rep = Ingestor(ws, kind="series", source="s", group_size=group_size).run(series_items(files, SeriesOptions()))
+    [err] = rep.errors
+    assert err.file == str(files[1]) and "is given twice in this input" in err.reason
+    assert [str(n) for n in rep.notices] == []
+    assert rep.added["evidence"] == 1
+
+
+def test_the_same_file_in_two_folders_is_one_series_and_no_overlap(ws: Workspace, tmp_path: Path) -> None:
+    files = _overlapping_pumps(tmp_path, 2)  # the same bytes twice: one item, nothing overlaps it
+    rep = Ingestor(ws, kind="series", source="s").run(series_items(files, SeriesOptions()))
+    assert rep.ok and rep.added["evidence"] == 1 and [str(n) for n in rep.notices] == []
+
+
+def test_a_later_file_is_not_said_to_overlap_a_refused_one(ws: Workspace, tmp_path: Path) -> None:
+    files = _overlapping_pumps(tmp_path, 3)
+    other = tmp_path / "z.csv"  # overlaps both; the refused y/pump.csv is not in the store to overlap
+    other.write_text("time,temp\n2024-01-01T00:30:00,5\n", encoding="utf-8")
+    rep = Ingestor(ws, kind="series", source="s").run(
+        series_items([*files, other], SeriesOptions(), asset_id="pump"))
+    assert len(rep.errors) == 1 and rep.added["evidence"] == 2
+    [notice] = rep.notices
+    assert notice.file == str(other) and f"overlap the series from {files[0]} in this batch" in notice.message
+
+
+def test_a_refused_manifest_row_gets_no_overlap_notice(ws: Workspace, tmp_path: Path) -> None:
+    for name, v in (("a.csv", 2), ("b.csv", 3)):
+        (tmp_path / name).write_text(f"time,temp\n2024-01-01T00:00:00,1\n2024-01-01T01:00:00,{v}\n",
+                                     encoding="utf-8")
+    m = tmp_path / "m.csv"
+    m.write_text("asset_id,kind,path,evidence_id\np,series,a.csv,S1\np,series,b.csv,S1\np,series,a.csv,S1\n",
+                 encoding="utf-8")
+    rep = Ingestor(ws, kind="manifest", source=str(m)).run(manifest_items(m))
+    [err] = rep.errors
+    assert err.row == 3 and "is given twice in this input" in err.reason
+    assert [str(n) for n in rep.notices] == []  # row 4 is row 2's item again: no overlap with itself either
+    assert rep.added["evidence"] == 1

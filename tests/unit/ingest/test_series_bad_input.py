@@ -148,8 +148,10 @@ def test_two_files_of_one_asset_overlapping_on_a_channel_are_said(tmp_path: Path
     b = _write(tmp_path / "b.csv", "time,temp\n" + "".join(f"{t},21\n" for t in range(30, 90)))
     c = _write(tmp_path / "c.csv", "time,temp\n" + "".join(f"{t},21\n" for t in range(100, 160)))
     out = list(series_items([a, b, c], SeriesOptions(), asset_id="pump-7"))
-    assert sum(isinstance(x, ItemSpec) for x in out) == 3  # both still go in: which one is right is the user's call
-    (notice,) = [x for x in out if isinstance(x, IngestNotice)]
+    items = [x for x in out if isinstance(x, ItemSpec)]
+    assert len(items) == 3 and len(out) == 3  # both still go in: which one is right is the user's call
+    assert [len(x.notices) for x in items] == [0, 1, 0]  # on b's item: said once its row is stored
+    (notice,) = items[1].notices
     assert (notice.file, notice.row) == (str(b), None)
     assert notice.message == (f"asset 'pump-7': channel(s) temp overlap the series from {a} in this batch (30 to"
                               " 59); the sensor evidence of an asset is read from one series (the others are"
