@@ -56,12 +56,12 @@ def test_a_raced_row_gets_the_conflict_message(store: str, request: pytest.Fixtu
     assert seen["report"].ok
     [err] = rep.errors
     assert (err.file, err.row, err.field, err.error) == (str(mine), 2, "evidence_id", "ConflictError")
-    assert err.reason.startswith("asset 'p' already has an image from the same source ('a.jpg') with other"
-                                 " content: E1, ingested ")
+    assert err.reason.startswith(f"asset 'p' already has an image under evidence id 'E1', the evidence_id {mine}:row"
+                                 " 2 gives, with other content: E1, ingested ")
     assert err.reason.endswith(f" UTC by ingest batch {seen['report'].batch_id}. To replace it with this content,"
                                " run the same command with --supersede (the stored item is withdrawn, and kept in"
-                               " the history); to keep both, give this file another name (or this row another"
-                               " source)")
+                               " the history); to keep both, give this row another evidence_id, or none (one is"
+                               " then derived from its path or text)")
     assert rep.added["evidence"] == 0 and rep.skipped_existing == 0
 
 

@@ -192,6 +192,31 @@ def test_another_asset_stays_refused_with_supersede(ws: Workspace, tmp_path: Pat
         assert withdrawals_of(s) == {}
 
 
+def test_a_manifest_evidence_id_that_meets_other_content_names_that_id_and_row(
+        ws: Workspace, tmp_path: Path, jpeg: Callable[..., bytes]) -> None:
+    # it said "already has an image from the same source ('b.jpg')": b.jpg never was stored; what collided is
+    # the evidence id the row gave, which a.jpg's row had given before
+    (tmp_path / "a.jpg").write_bytes(jpeg(10))
+    (tmp_path / "b.jpg").write_bytes(jpeg(200))
+    m = tmp_path / "m.csv"
+    m.write_text("asset_id,kind,path,evidence_id\npump-1,image,a.jpg,ev-photo-1\n", encoding="utf-8")
+    first = _images(ws, m)
+    m.write_text("asset_id,kind,path,evidence_id\npump-1,image,a.jpg,\npump-1,image,b.jpg,ev-photo-1\n",
+                 encoding="utf-8")
+    rep = _images(ws, m)
+    [err] = rep.errors
+    assert (err.row, err.field, err.error) == (3, "evidence_id", "ConflictError")
+    assert err.reason.startswith(
+        f"asset 'pump-1' already has an image under evidence id 'ev-photo-1', the evidence_id {m}:row 3 gives,"
+        f" with other content: ev-photo-1, ingested 20")
+    assert f"by ingest batch {first.batch_id}. To replace it with this content, run the same command with" in err.reason
+    assert err.reason.endswith(
+        "to keep both, give this row another evidence_id, or none (one is then derived from its path or text)")
+    assert "same source" not in err.reason
+    done = _images(ws, m, supersede=True)  # the way out it names
+    assert done.ok and [(s.old, s.row) for s in done.superseded] == [("ev-photo-1", 3)]
+
+
 @pytest.mark.postgres
 def test_supersede_on_postgresql(tmp_path: Path) -> None:
     from tests.pg import PG_ENV, pg_url, reset_pg
