@@ -1,4 +1,4 @@
-"""``assetgrade init | stats | assets list|show|withdraw | db upgrade`` and the shared workspace-opening helper."""
+"""``assetgrade init | stats | assets list|show|withdraw|reinstate | db upgrade`` and the workspace-opening helper."""
 
 from __future__ import annotations
 
@@ -205,6 +205,40 @@ def _assets_withdraw(
                       + "; grade them again to use what is left", highlight=False)
 
 
+def _assets_reinstate(
+    evidence_ids: Annotated[list[str], typer.Argument(help="Withdrawn evidence ids to use again (assets show lists"
+                                                           " them).", show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; one line, at most 1,000 characters).",
+                                        show_default=False)],
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who reinstates (recorded; default $ASSETGRADE_ACTOR, else $USER).", show_default=False)] = None,
+    workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
+    store: Annotated[str | None, STORE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Undo a withdrawal: the items are used to train and grade again; the withdrawal stays in the history.
+
+    All ids in one transaction: an unknown id reinstates none (exit 3), nor does an item whose source has
+    another item in use (a newer export ingest --supersede stored: withdraw that one first). An id not
+    withdrawn is reported and left unchanged.
+    """
+    from assetgrade.cli.audit import actor_name
+    from assetgrade.store.withdrawals import reinstate_evidence
+
+    with open_workspace(workspace, store) as ws:
+        rep = reinstate_evidence(ws, evidence_ids, reason=reason, by=actor_name(by))
+    if as_json:
+        typer.echo(json_text(rep.to_dict()))
+        return
+    for r in rep.reinstated:
+        console.print(styled("green", "reinstated ", f"{r.evidence_id} (was {r.ended})"), highlight=False)
+    for i in rep.not_withdrawn:
+        console.print(styled("yellow", "unchanged ", f"{i}: not withdrawn"), highlight=False)
+    if rep.asset_versions:
+        console.print("asset versions now " + ", ".join(f"{a} {v}" for a, v in sorted(rep.asset_versions.items()))
+                      + "; grade them again to use what was reinstated", highlight=False)
+
+
 def _db_upgrade(
     workspace: Annotated[Path | None, WORKSPACE_OPTION] = None,
     store: Annotated[str | None, STORE_OPTION] = None,
@@ -266,10 +300,12 @@ def register(app: typer.Typer) -> None:
     """Add ``init``, ``stats``, ``assets`` and ``db`` to the CLI."""
     app.command("init")(_init)
     app.command("stats")(_stats)
-    assets = typer.Typer(help="Inspect assets; withdraw wrongly ingested evidence.", no_args_is_help=True)
+    assets = typer.Typer(help="Inspect assets; withdraw wrongly ingested evidence, or reinstate it.",
+                         no_args_is_help=True)
     assets.command("list")(_assets_list)
     assets.command("show")(_assets_show)
     assets.command("withdraw")(_assets_withdraw)
+    assets.command("reinstate")(_assets_reinstate)
     app.add_typer(assets, name="assets")
     db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
     db.command("upgrade")(_db_upgrade)

@@ -38,7 +38,7 @@ from assetgrade.store.results import (
     list_predictions,
     list_reviews,
 )
-from assetgrade.store.withdrawals import withdraw_evidence
+from assetgrade.store.withdrawals import reinstate_evidence, withdraw_evidence
 
 __all__ = [
     "AssetRecord",
@@ -71,6 +71,7 @@ __all__ = [
     "list_transactions",
     "load_records",
     "read_events",
+    "reinstate_evidence",
     "stats",
     "verify_chain",
     "withdraw_evidence",
