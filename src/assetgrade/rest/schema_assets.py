@@ -12,8 +12,8 @@ from assetgrade.rest.schema_base import _CURRENCY_DOC, JsonObject, UtcDatetime, 
 from assetgrade.store.repository import check_line
 from assetgrade.store.withdrawals import MAX_BY, MAX_REASON
 
-__all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut", "WithdrawalIn", "WithdrawalOut",
-           "WithdrawnOut"]
+__all__ = ["AssetIn", "AssetOut", "AssetPage", "EvidenceOut", "PredictionOut", "ReinstatedOut", "ReinstatementIn",
+           "ReinstatementOut", "WithdrawalIn", "WithdrawalOut", "WithdrawnOut"]
 
 
 class PredictionOut(_Out):
@@ -137,4 +137,34 @@ class WithdrawalOut(BaseModel):
     asset_id: str
     status: Literal["withdrawn", "unchanged"]
     withdrawn: WithdrawnOut
+    asset_version: int
+
+
+class ReinstatementIn(WithdrawalIn):
+    """Why a withdrawn evidence item is used again and, when another person decided it, who (default: the token's
+    name)."""
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v: str | None) -> str | None:
+        return None if v is None else _one_line(v, "by", MAX_BY, "name of who reinstates")
+
+
+class ReinstatedOut(BaseModel):
+    """An evidence item's reinstatement: when, by whom, why (store.md, "Withdrawn evidence")."""
+
+    at: UtcDatetime
+    by: str
+    reason: str
+
+
+class ReinstatementOut(BaseModel):
+    """What a reinstatement did: ``reinstated`` now (``reinstated`` says how, ``ended`` the withdrawal it ended), or
+    ``unchanged`` (the item was not withdrawn; both null), and the asset's version after it."""
+
+    evidence_id: str
+    asset_id: str
+    status: Literal["reinstated", "unchanged"]
+    reinstated: ReinstatedOut | None = None
+    ended: WithdrawnOut | None = None
     asset_version: int

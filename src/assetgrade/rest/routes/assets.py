@@ -13,6 +13,7 @@ from assetgrade.rest.auth import Principal
 from assetgrade.rest.deps import app_state, current_principal, roles
 from assetgrade.rest.queries import PredictionSummary, asset_rows, latest_predictions, latest_summaries
 from assetgrade.rest.routes import answer_head
+from assetgrade.rest.schema_assets import ReinstatedOut, ReinstatementIn, ReinstatementOut
 from assetgrade.rest.schemas import (
     SQL_INT_MAX,
     AssetIn,
@@ -29,7 +30,7 @@ from assetgrade.rest.writes import create_asset, grade_now, upload_image, withdr
 from assetgrade.store.repository import get_asset, get_evidence
 from assetgrade.store.results import list_predictions
 from assetgrade.store.schema import EVIDENCE_KINDS, Asset, Evidence, Prediction, Provenance
-from assetgrade.store.withdrawals import Withdrawal, withdrawals_of
+from assetgrade.store.withdrawals import Withdrawal, reinstate_evidence, withdrawals_of
 
 __all__ = ["asset_out", "evidence_out", "evidence_url", "overlay_sha", "prediction_out", "router"]
 
@@ -305,11 +306,42 @@ def withdraw_evidence_route(evidence_id: str, body: WithdrawalIn, request: Reque
     does (store.md, "Withdrawn evidence"): nothing is deleted; a withdrawal row and an ``evidence.withdraw`` audit
     event (the token's name as actor) are written and the asset's version is raised (201). ``by`` defaults to the
     token's name. An item withdrawn before: 200 with ``status`` ``unchanged`` and its first withdrawal; nothing is
-    written. It cannot be undone."""
+    written. ``POST /evidence/{id}/reinstate`` undoes it."""
     out = withdraw_item(app_state(request).workspace, who, evidence_id, body)
     if out.status == "unchanged":
         response.status_code = 200
     return out
+
+
+@router.post("/evidence/{evidence_id:path}/reinstate", response_model=ReinstatementOut, status_code=201,
+             summary="Reinstate a withdrawn evidence item (admin)",
+             responses={200: {"model": ReinstatementOut, "description": "not withdrawn: unchanged"},
+                        404: {"model": ErrorOut, "description": "no evidence item with this id"},
+                        409: {"model": ErrorOut, "description": "another item of its source is in use (a newer"
+                                                                " export stored with ingest --supersede): withdraw"
+                                                                " that one first"}})
+def reinstate_evidence_route(evidence_id: str, body: ReinstatementIn, request: Request, response: Response,
+                             who: Principal = Depends(roles("admin"))) -> ReinstatementOut:
+    """Undo a withdrawal, as ``assetgrade assets reinstate`` does (store.md, "Withdrawn evidence"): the item is used
+    to train and grade again; nothing is deleted: a reinstatement row and an ``evidence.reinstate`` audit event (the
+    token's name as actor) are written and the asset's version is raised (201). ``by`` defaults to the token's name.
+    An item not withdrawn: 200 with ``status`` ``unchanged``; nothing is written. An item whose source has another
+    item in use: 409, nothing written."""
+    with app_state(request).workspace.session() as s:
+        rep = reinstate_evidence(s, [evidence_id], reason=body.reason, by=body.by or who.name, actor=who.name)
+        asset_id = s.execute(select(Evidence.asset_id).where(Evidence.id == evidence_id)).scalar_one()
+        version = rep.asset_versions.get(asset_id)
+        if version is None:
+            version = s.execute(select(Asset.version).where(Asset.id == asset_id)).scalar_one()
+    if not rep.reinstated:
+        response.status_code = 200
+        return ReinstatementOut(evidence_id=evidence_id, asset_id=asset_id, status="unchanged",
+                                asset_version=version)
+    r = rep.reinstated[0]
+    return ReinstatementOut(evidence_id=evidence_id, asset_id=asset_id, status="reinstated",
+                            reinstated=ReinstatedOut(at=r.at, by=r.by, reason=r.reason),
+                            ended=WithdrawnOut(at=r.ended.at, by=r.ended.by, reason=r.ended.reason),
+                            asset_version=version)
 
 
 @router.get("/evidence/{evidence_id:path}", response_model=EvidenceOut, summary="Evidence metadata")
