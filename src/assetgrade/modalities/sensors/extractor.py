@@ -15,6 +15,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import pandas as pd
 
+from assetgrade.blas import serial_blas
 from assetgrade.errors import AssetgradeError, NotFoundError, StoreError, ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, register_extractor
 from assetgrade.modalities.sensors.events import detect_events
@@ -271,7 +272,8 @@ class SensorExtractor:
         penalty = getattr(self, "C", 1.0)  # extractors pickled before 2026-11-30 lack it: their C was 1
         grp = [groups[i] for i in rows] if groups is not None else [records[i].asset_id for i in rows]
         self.C_, self.C_losses_ = choose_c(X, y, grp, penalty=penalty, reads_rul=self.classifier_reads_rul_)
-        self.classifier_ = new_classifier(self.C_).fit(X, y)
+        with serial_blas():  # as the C search's fits: one BLAS thread was never slower (docs/performance.md)
+            self.classifier_ = new_classifier(self.C_).fit(X, y)
 
     def _reads_rul(self) -> bool:
         # extractors saved before 2026-11-29 lack the attribute: their grade model read the window features

@@ -19,6 +19,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import numpy.typing as npt
 
+from assetgrade.blas import serial_blas
 from assetgrade.errors import ValidationError
 from assetgrade.modalities.base import EvidenceBlock, Finding, Modality, check_penalty, register_extractor
 from assetgrade.modalities.penalty import choose_penalty
@@ -182,7 +183,8 @@ class TextExtractor:
                 self.C_, self.C_losses_ = choose_penalty(fit_predict, yt, groups=grp, grid=TEXT_C_GRID, fallback=1.0)
             else:
                 self.C_ = float(self.C)
-            self.classifier_ = self._new_classifier(self.C_).fit(x[:, self.keep_], [labels[i] for i in train])
+            with serial_blas():  # as the search's fits: one BLAS thread was never slower (docs/performance.md)
+                self.classifier_ = self._new_classifier(self.C_).fit(x[:, self.keep_], [labels[i] for i in train])
         return self
 
     @staticmethod
