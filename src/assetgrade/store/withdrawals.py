@@ -51,6 +51,7 @@ __all__ = [
     "check_line",
     "not_withdrawn",
     "reinstate_evidence",
+    "reinstatements_of",
     "withdraw_evidence",
     "withdrawal_open",
     "withdrawals_of",
@@ -318,6 +319,24 @@ def _reinstate(session: Session, ids: list[str], reason: str, by: str, actor: st
                     payload={"asset_id": owner[i], "reason": reason, "by": by, "withdrawal": gone[i].to_dict(),
                              "asset_version": rep.asset_versions[owner[i]]})
     return rep
+
+
+def reinstatements_of(session: Session, evidence_ids: Iterable[str]) -> dict[str, Reinstatement]:
+    """The latest reinstatement of each of ``evidence_ids`` that is in use now after one (absent: never reinstated,
+    or withdrawn again since)."""
+    ids = sorted(set(evidence_ids))
+    out: dict[str, Reinstatement] = {}
+    for k in range(0, len(ids), _CHUNK):
+        q = (select(EvidenceReinstatement, EvidenceWithdrawal)
+             .join(EvidenceWithdrawal, (EvidenceWithdrawal.evidence_id == EvidenceReinstatement.evidence_id)
+                   & (EvidenceWithdrawal.n == EvidenceReinstatement.n))
+             .where(EvidenceReinstatement.evidence_id.in_(ids[k:k + _CHUNK]))
+             .order_by(EvidenceReinstatement.evidence_id, EvidenceReinstatement.n))
+        for r, w in session.execute(q).tuples():
+            ended = Withdrawal(w.evidence_id, w.reason, w.withdrawn_by, _utc(w.withdrawn_at))
+            out[r.evidence_id] = Reinstatement(r.evidence_id, r.reason, r.reinstated_by, _utc(r.reinstated_at), ended)
+    gone = withdrawals_of(session, list(out))
+    return {i: r for i, r in out.items() if i not in gone}
 
 
 def _refuse_two_live(session: Session, back: list[str], owner: dict[str, str]) -> None:

@@ -49,7 +49,7 @@ from assetgrade.store.repository import get_asset, unstorable_text
 from assetgrade.store.requests import get_label_request, list_label_requests
 from assetgrade.store.results import list_reviews
 from assetgrade.store.schema import Evidence
-from assetgrade.store.withdrawals import withdraw_evidence
+from assetgrade.store.withdrawals import Reinstatement, reinstate_evidence, reinstatements_of, withdraw_evidence
 from assetgrade.web.helpers import FAVICON, PAGE_HEADERS, asset_url, bdi, exact, review_body, utc, visible
 from assetgrade.web.page import load_asset_page, load_log_entry
 from assetgrade.web.svg import line_chart, stacked_bars
@@ -299,14 +299,15 @@ def _asset_ctx(request: Request, asset_id: str, form: dict[str, Any] | None = No
     return {"p": page, "form": {**defaults, **(form or {})}, "grades": list(ont.grades.grades),
             "defects": sorted(ont.defects.values(), key=lambda d: d.id), "message": message,
             "message_kind": message_kind, "cost_unit": _cost_unit(request),
-            "withdraw_form": {"evidence_id": "", "reason": ""}}
+            "withdraw_form": {"evidence_id": "", "reason": ""}, "reinstate_form": {"evidence_id": "", "reason": ""}}
 
 
 @router.get("/assets/{asset_id:path}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: str, graded: bool = False,
                show_all: bool = Query(False, alias="all"),
                text: str | None = Query(None, max_length=200),
-               withdrew: str | None = Query(None, max_length=200)) -> HTMLResponse:
+               withdrew: str | None = Query(None, max_length=200),
+               reinstated: str | None = Query(None, max_length=200)) -> HTMLResponse:
     """The asset page; ``text`` (an evidence id) draws that log entry whole, and with htmx (its "show all" control)
     the response is that entry alone, to replace the part of it the page showed."""
     saved = _saved(request, _reviewer(request))
@@ -319,6 +320,11 @@ def asset_page(request: Request, asset_id: str, graded: bool = False,
     if done is not None and msg is None:  # said from the stored withdrawal, never from the link's text
         ctx["message"] = Markup("Withdrawn: {} ({} by {}: {}). It is left out of grading and training from now on.") \
             .format(bdi(done.evidence_id), utc(done.at), bdi(done.by), bdi(done.reason))
+    if reinstated and ctx["message"] is None:
+        back = _reinstated(request, asset_id, reinstated)
+        if back is not None:  # said from the stored reinstatement, as a withdrawal is
+            ctx["message"] = Markup("Reinstated: {} ({} by {}: {}). It is used for grading and training again.") \
+                .format(bdi(back.evidence_id), utc(back.at), bdi(back.by), bdi(back.reason))
     pred = ctx["p"].prediction
     if graded and pred is not None:
         ctx["message"] = f"Graded now with {pred.model_version}: {pred.grade} ({pred.decision})."
@@ -369,6 +375,52 @@ async def post_withdraw(request: Request, asset_id: str) -> Response:
         ctx["withdraw_form"], ctx["withdraw_error"] = form, _said(request, exc)
         return _render(request, "asset.html", ctx, status=422)
     return RedirectResponse(f"{asset_url(asset_id)}?withdrew={quote(form['evidence_id'], safe='')}",
+                            status_code=303)
+
+
+def _reinstated(request: Request, asset_id: str, evidence_id: str) -> Reinstatement | None:
+    """The reinstatement of ``evidence_id``, an item of ``asset_id`` in use now after one (else None)."""
+    if unstorable_text(evidence_id) is not None:
+        return None
+    with app_state(request).workspace.session(readonly=True) as s:
+        ev = s.get(Evidence, evidence_id)
+        if ev is None or ev.asset_id != asset_id:
+            return None
+        return reinstatements_of(s, [evidence_id]).get(evidence_id)
+
+
+def _reinstate_from_page(request: Request, who: Principal, asset_id: str, form: dict[str, str]) -> None:
+    """Reinstate one withdrawn item of ``asset_id`` as the page's list asks, the admin as who and actor."""
+    evidence_id = form["evidence_id"]
+    with app_state(request).workspace.session() as s:
+        get_asset(s, asset_id)  # an unknown asset: 404
+        ev = s.get(Evidence, evidence_id) if evidence_id and unstorable_text(evidence_id) is None else None
+        if ev is None or ev.asset_id != asset_id:
+            raise ValidationError(f"evidence {evidence_id!r} is not evidence of asset {asset_id!r}",
+                                  where="evidence_id")
+        rep = reinstate_evidence(s, [evidence_id], reason=form["reason"], by=who.name, actor=who.name)
+        if not rep.reinstated:
+            raise ConflictError(f"evidence {evidence_id!r} is not withdrawn; nothing was reinstated")
+
+
+@router.post("/assets/{asset_id:path}/reinstate")
+async def post_reinstate(request: Request, asset_id: str) -> Response:
+    """Reinstate a withdrawn item of the asset (admin; store.md, "Withdrawn evidence"), then show the page again; a
+    refused reason, or an item whose source has another item in use, is said under the list, which keeps the
+    input."""
+    who = _reviewer(request)
+    _same_origin(request)
+    if not who.can("admin"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; reinstating evidence needs admin")
+    raw = await request.form()
+    form = {"evidence_id": str(raw.get("evidence_id", "")), "reason": str(raw.get("reason", ""))}
+    try:
+        await run_in_threadpool(_reinstate_from_page, request, who, asset_id, form)
+    except (ValidationError, ConflictError) as exc:
+        ctx = await run_in_threadpool(_asset_ctx, request, asset_id, show_all=True)
+        ctx["reinstate_form"], ctx["reinstate_error"] = form, _said(request, exc)
+        return _render(request, "asset.html", ctx, status=422 if isinstance(exc, ValidationError) else 409)
+    return RedirectResponse(f"{asset_url(asset_id)}?reinstated={quote(form['evidence_id'], safe='')}",
                             status_code=303)
 
 
