@@ -30,6 +30,7 @@ from assetgrade.store.audit import chain_head
 from assetgrade.store.precedence import is_machine_label
 from assetgrade.store.records import AssetRecord
 from assetgrade.store.schema import Evidence, Label, Provenance, utcnow
+from assetgrade.store.withdrawals import not_withdrawn
 
 if TYPE_CHECKING:
     from assetgrade.workspace import Workspace
@@ -49,7 +50,10 @@ def golden_copies(session: Session, golden_ids: Collection[str]) -> list[str]:
 
     Training on such an asset is training on the golden asset under another id, so its golden
     figures would not be independent. Inline text (log entries) is not compared: short logs
-    ("PM done") repeat across assets without being copies.
+    ("PM done") repeat across assets without being copies. A withdrawn copy is not counted: training
+    never reads it (:func:`~assetgrade.store.loading.load_records` leaves it out), so an asset whose
+    copies are all withdrawn is trained on; a reinstated one counts again. A golden asset's own
+    withdrawn evidence still counts as golden (held out the safe way: it may be reinstated).
     """
     ids = sorted(golden_ids)
     gold_ev: set[str] = set()
@@ -61,11 +65,12 @@ def golden_copies(session: Session, golden_ids: Collection[str]) -> list[str]:
                 gold_blobs.add(blob)
     found: set[str] = set()
     for part in _chunks(sorted(gold_blobs)):
-        found.update(session.execute(select(Evidence.asset_id).where(Evidence.blob_sha.in_(part))).scalars())
+        found.update(session.execute(select(Evidence.asset_id).where(Evidence.blob_sha.in_(part), not_withdrawn()))
+                     .scalars())
     for part in _chunks(sorted(gold_ev)):
         found.update(session.execute(
             select(Evidence.asset_id).join(Provenance, Provenance.evidence_id == Evidence.id)
-            .where(Provenance.parent_evidence_id.in_(part))).scalars())
+            .where(Provenance.parent_evidence_id.in_(part), not_withdrawn())).scalars())
     return sorted(found - set(golden_ids))
 
 
