@@ -384,6 +384,12 @@ class RayExecutor:
     0600, instead of ``~/.ray/auth_token``) and usage statistics are off, so nothing lands in
     ``$HOME`` or ``/tmp/ray``. On a cluster (``address``) the cluster's own token setup applies.
 
+    A local instance's processes (its raylet and, through it, every worker) are started by ``ray.init`` and
+    inherit this process's environment as it is then: these settings, the thread counts (``OMP_NUM_THREADS``,
+    ``OPENBLAS_NUM_THREADS``, ``GOMP_SPINCOUNT``) and the rest. So no ``runtime_env`` is given: with one, the first
+    worker took about six times as long to start and a restarted one twice (docs/scale.md). A cluster's workers
+    do not inherit it, so there ``runtime_env`` turns usage statistics off in them.
+
     Examples
     --------
     >>> with RayExecutor(num_workers=2, temp_dir="/tmp/ws/cache/ray") as ex:   # doctest: +SKIP
@@ -448,13 +454,12 @@ class RayExecutor:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         with _env(TMPDIR=str(self.temp_dir)):
             try:
-                if self.address:
+                if self.address:  # the cluster's workers do not inherit this process's environment
                     ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
                              runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}})
-                else:
+                else:  # no runtime_env: the workers inherit os.environ (see the class docstring)
                     ray.init(num_cpus=self.workers, _temp_dir=str(self.temp_dir), include_dashboard=False,
-                             log_to_driver=False, configure_logging=False,
-                             runtime_env={"env_vars": dict(self._env)})
+                             log_to_driver=False, configure_logging=False)
             except Exception as exc:  # Ray raises its own connection errors
                 where = self.address or str(self.temp_dir)
                 raise AssetgradeError(f"cannot start or reach Ray at {where}: {exc}") from exc

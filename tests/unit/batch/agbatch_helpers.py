@@ -56,3 +56,10 @@ def exit_on_seven(x: int) -> int:
     if x == 7:
         os._exit(137)
     return -x
+
+
+def worker_environment(names: tuple[str, ...]) -> tuple[dict[str, str | None], str]:
+    """The worker's values of the environment variables ``names``, and the runtime_env Ray gave its job (JSON)."""
+    import ray
+
+    return {n: os.environ.get(n) for n in names}, ray.get_runtime_context().get_runtime_env_string()

@@ -6,6 +6,7 @@ few (a shard of three or four assets).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,12 +23,14 @@ from assetgrade.errors import AssetgradeError
 sys.path.insert(0, str(Path(__file__).parent))
 import agbatch_helpers
 import agcancel_helpers
-from agbatch_helpers import POISON, exit_on_poison, exit_on_seven
+from agbatch_helpers import POISON, exit_on_poison, exit_on_seven, worker_environment
 from agcancel_helpers import first_quick_then_slow, first_quick_then_stubborn, wait_for
 
 pytestmark = pytest.mark.skipif(not ray_available(), reason="the ray extra is not installed (pip install "
                                                             "'assetgrade[ray]')")
 RAY_DIED = "crashed or killed (Ray WorkerCrashedError)"
+THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "GOMP_SPINCOUNT": "10000"}
+"""Thread settings in the driver's environment when the module's Ray starts (the Makefile and conftest set such)."""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,9 @@ def ray_ex() -> Iterator[RayExecutor]:
         ray.cloudpickle.register_pickle_by_value(helpers)
     temp = Path("/tmp") / f"agr-{os.getpid()}-i"  # short: Ray's socket paths must stay < 108 bytes
     try:
-        with RayExecutor(num_workers=1, temp_dir=temp, max_restarts=1) as ex:
+        with pytest.MonkeyPatch.context() as mp, RayExecutor(num_workers=1, temp_dir=temp, max_restarts=1) as ex:
+            for name, value in THREADS.items():
+                mp.setenv(name, value)
             yield ex
     finally:
         for helpers in (agbatch_helpers, agcancel_helpers):
@@ -50,6 +55,16 @@ def ray_ex() -> Iterator[RayExecutor]:
 def _task(index: int, *ids: str) -> ShardTask:
     return ShardTask(kind="grade", index=index, key=f"k{index}", asset_ids=ids, workspace="ws",
                      store_url="sqlite://", model_path=None)
+
+
+def test_a_local_rays_workers_inherit_the_drivers_environment_without_a_runtime_env(ray_ex: RayExecutor) -> None:
+    # ray.init got runtime_env={"env_vars": ...} for a local start, which made every worker start take about twice
+    # as long; the workers inherit the driver's environment anyway (thread counts and the executor's Ray settings)
+    names = (*THREADS, "RAY_TMPDIR", "RAY_AUTH_TOKEN_PATH", "RAY_USAGE_STATS_ENABLED")
+    [(env, runtime_env)] = list(ray_ex.map_shards(worker_environment, [names]))
+    assert env == {**THREADS, "RAY_TMPDIR": str(ray_ex.temp_dir),
+                   "RAY_AUTH_TOKEN_PATH": str(ray_ex.temp_dir / "auth_token"), "RAY_USAGE_STATS_ENABLED": "0"}
+    assert json.loads(runtime_env) == {}
 
 
 def test_an_asset_that_kills_its_ray_worker_is_reported_by_id_and_the_batch_goes_on(ray_ex: RayExecutor) -> None:
