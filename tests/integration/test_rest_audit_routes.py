@@ -44,11 +44,12 @@ def _url(path: str) -> str:
 def test_every_write_route_and_admin_read_refuses_no_token_and_every_role_it_does_not_name(demo_env: Any) -> None:
     routes = _write_routes(demo_env.client.app)
     writes = {(m, p) for m, p, _ in routes if m != "GET"}
-    assert len(writes) == 10, writes  # reviews, assets, images, grade, telemetry, tokens (2), label requests (2),
-    # evidence withdrawal
+    assert len(writes) == 11, writes  # reviews, assets, images, grade, telemetry, tokens (2), label requests (2),
+    # evidence withdrawal and reinstatement
     admin_only = {(m, p) for m, p, allowed in routes if allowed == ("admin",)}
     assert {("DELETE", "/api/v1/tokens/{name:path}"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/audit/events"),
-            ("GET", "/api/v1/telemetry"), ("POST", "/api/v1/evidence/{evidence_id:path}/withdraw")} <= admin_only
+            ("GET", "/api/v1/telemetry"), ("POST", "/api/v1/evidence/{evidence_id:path}/withdraw"),
+            ("POST", "/api/v1/evidence/{evidence_id:path}/reinstate")} <= admin_only
     for method, path, allowed in routes:
         assert set(allowed) <= set(ROLES) and "admin" in allowed, (method, path, allowed)
         headers = {"Content-Type": "image/png" if path.endswith("/images") else "application/json"}
