@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assetgrade.modalities.text.norm_channel import ErrorModel
+
 __all__ = ["Candidate", "CandidateGenerator", "damerau_levenshtein", "digit_shape", "is_subsequence", "mask_token"]
 
 _NUM = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
@@ -119,8 +121,10 @@ class CandidateGenerator:
         lexicon: frozenset[str] = frozenset(),
         known: Mapping[str, int] | None = None,
         shapes: Mapping[str, Counter[str]] | None = None,
+        channel: ErrorModel | None = None,
     ) -> None:
         self.vocab = vocab
+        self.channel = channel
         self.shapes = shapes
         self.known = known or {}
         self.lexicon = lexicon
@@ -139,6 +143,7 @@ class CandidateGenerator:
         self._by_first: dict[str, list[str]] = {}
         for w in words:
             self._by_first.setdefault(w[0].lower(), []).append(w)
+        self._vocab_deletes = _deletion_index.__wrapped__(frozenset(words)) if channel is not None else {}
 
     def _logfreq(self, form: str) -> float:
         return math.log1p(sum(self.vocab.get(w, 0) for w in form.split()))
@@ -156,7 +161,8 @@ class CandidateGenerator:
         return total / (len(padded) - 2)
 
     def _feat(
-        self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False
+        self, raw: str, form: str, kind: str, dist: int = 0, prefix: bool = False, subseq: bool = False,
+        scored: bool = True,
     ) -> Candidate:
         low = raw.lower()
         onehot = [1.0 if kind == k else 0.0 for k in KINDS]
@@ -184,9 +190,21 @@ class CandidateGenerator:
             seen = shapes.get(digit_shape(raw) or "", Counter())
             n = seen.get(form, 0)
             feats = (*feats, math.log1p(n), n / max(1, sum(seen.values())))
+        if scored:  # the vocabulary look-alikes get theirs once the few kept are chosen
+            feats = (*feats, *self._channel_features(low, form))
         if kind not in ("vocab", "lex"):
             feats = (*feats, -1.0, 0.0)
         return Candidate(form, kind, feats)
+
+    def _channel_features(self, low: str, form: str) -> tuple[float, ...]:
+        """The noisy channel's log P(token | form) over their letters, and that plus the form's log count."""
+        channel: ErrorModel | None = getattr(self, "channel", None)  # None for generators pickled before it
+        if channel is None:
+            return ()
+        letters = "".join(ch for ch in form.lower() if ch.isalpha()) if not form.startswith("<") else ""
+        written = "".join(ch for ch in low if ch.isalpha())
+        lp = channel.log_prob(written, letters) if letters and written else -40.0
+        return lp, lp + self._logfreq(form)
 
     def _expand_part(self, part: str, complete: bool = False) -> str:
         if part in "/&+":
@@ -268,7 +286,11 @@ class CandidateGenerator:
             for form in [c.form for c in out.values()]:
                 for joined in self._compounds(form):
                     out.setdefault(joined, self._feat(raw, joined, "split"))
-        return list(out.values())
+        cands = list(out.values())
+        if getattr(self, "channel", None) is not None:  # the noisy-channel score against the token's best word
+            top = max((c.features[-3] for c in cands if c.form.lower() != low), default=-40.0)
+            cands = [Candidate(c.form, c.kind, (*c.features, c.features[-3] - top)) for c in cands]
+        return cands
 
     def _add_split(self, out: dict[str, Candidate], raw: str, parts: list[str]) -> None:
         """The split form of ``raw`` (pieces expanded, dashes kept) and, with shapes, its cut-off pieces completed."""
@@ -353,14 +375,26 @@ class CandidateGenerator:
                 continue
             if dist > 2:
                 dist = 3
-            cand = self._feat(low, w, "vocab", dist, prefix, subseq)
+            cand = self._feat(low, w, "vocab", dist, prefix, subseq, scored=False)
             rank = self._logfreq(w) - 1.5 * min(dist, 3) + (1.0 if prefix else 0.0) + (1.0 if subseq else 0.0)
             scored.append((rank, cand))
         scored.sort(key=lambda x: -x[0])
-        out = []
-        for rank, (_, c) in enumerate(scored[: self.max_vocab_candidates]):
-            out.append(Candidate(c.form, c.kind, (*c.features, float(rank), float(len(scored)))))
-        return out
+        chosen = scored[: self.max_vocab_candidates]
+        channel: ErrorModel | None = getattr(self, "channel", None)
+        if channel is not None:  # the noisy channel's best words too, first letter free (``iol`` → ``oil``)
+            taken = {c.form for _, c in chosen}
+            pool = [c for _, c in scored[: 4 * self.max_vocab_candidates] if c.form not in taken]
+            near = {w for d in _deletes(low) for w in self._vocab_deletes.get(d, ())} - taken - {c.form for c in pool}
+            for w in sorted(near):
+                if w != low and w[0] != low[0]:
+                    dist = damerau_levenshtein(low, w, 2)
+                    if dist <= 2:
+                        pool.append(self._feat(low, w, "vocab", dist, scored=False))
+            pool.sort(key=lambda c: -(channel.log_prob(low, c.form) + self._logfreq(c.form)))
+            chosen += [(0.0, c) for c in pool[: self.max_vocab_candidates // 2]]
+        return [Candidate(c.form, c.kind, (*c.features, *self._channel_features(low, c.form), float(rank),
+                                           float(len(scored))))
+                for rank, (_, c) in enumerate(chosen)]
 
 
 @lru_cache(maxsize=4)

@@ -32,6 +32,7 @@ from assetgrade.modalities.text.candidates import (
     mask_token,
 )
 from assetgrade.modalities.text.examples import NormText
+from assetgrade.modalities.text.norm_channel import ErrorModel
 from assetgrade.modalities.text.norm_context import ContextDisambiguator
 from assetgrade.modalities.text.norm_lexicon import load_lexicon, load_word_frequency
 
@@ -122,6 +123,7 @@ class _Memory:
             words = [_BOS, *(w for g in t.gold for w in g.split()), _EOS]
             self.vocab.update(words[1:-1])
             self.bigram.update(itertools.pairwise(words))
+        self.channel = ErrorModel().fit((r, g) for t in texts for r, g in zip(t.raw, t.gold, strict=True))
 
     def known(self) -> dict[str, int]:
         """Lower-cased training tokens with their counts (the pieces for splitting run-together tokens)."""
@@ -222,7 +224,9 @@ class Normalizer:
         lexicon: Iterable[str] | None = None,
         context_classifier: bool = True,
         word_frequency: bool = True,
+        noisy_channel: bool = True,
     ) -> None:
+        self.noisy_channel = noisy_channel
         self.word_frequency = word_frequency
         self.context_classifier = context_classifier
         self.rule_masks = rule_masks
@@ -241,7 +245,7 @@ class Normalizer:
         self.memory_ = _Memory(texts)
         self.generator_ = CandidateGenerator(
             self.memory_.vocab, self._lookup, lexicon=self.lexicon, known=self.memory_.known(),
-            shapes=self.memory_.shapes,
+            shapes=self.memory_.shapes, channel=self.memory_.channel if self.noisy_channel else None,
         )
         self.ranker_ = self._fit_ranker(texts)
         self.context_ = ContextDisambiguator().fit(texts) if self.context_classifier else None
@@ -272,7 +276,8 @@ class Normalizer:
         ys: list[int] = []
         for k in range(self.n_folds):
             mem = _Memory([t for t, f in zip(texts, folds, strict=True) if f != k])
-            gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known(), shapes=mem.shapes)
+            gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known(), shapes=mem.shapes,
+                                     channel=mem.channel if self.noisy_channel else None)
             for t, f in zip(texts, folds, strict=True):
                 if f != k:
                     continue
