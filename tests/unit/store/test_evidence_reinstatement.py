@@ -216,3 +216,34 @@ def test_a_0009_store_on_postgresql_is_upgraded_keeping_its_withdrawals(tmp_path
     finally:
         engine.dispose()
         reset_pg(url)
+
+
+def test_a_withdrawal_and_a_reinstatement_of_one_item_at_once_on_postgresql_take_turns(tmp_path: Path) -> None:
+    # the reinstatement waits on the asset row the withdrawal holds, then finds the item withdrawn and reinstates it;
+    # a second withdrawal behind a reinstatement gets withdrawal 2 (no duplicate key, no lost action)
+    from tests.pg import PG_ENV, pg_url, reset_pg, run_behind
+
+    url = pg_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
+    reset_pg(url)
+    with Workspace.init(tmp_path / "ws", store_url=url) as w:
+        _pump(w)
+        with w.session() as s:
+            withdraw_evidence(s, ["log-a"], reason="first", by="ana")
+            worker, out, waited = run_behind(url, s, lambda: reinstate_evidence(w, ["log-a"], reason="undo", by="bo"))
+            assert waited
+        worker.join(30)
+        assert [r.ended.reason for r in out["value"].reinstated] == ["first"]
+        with w.session() as s:
+            reinstate_evidence(s, ["log-b"], reason="nothing to undo", by="bo")  # takes pump-1's row
+            withdraw_evidence(s, ["log-c"], reason="hold", by="bo")
+            worker, out, waited = run_behind(url, s, lambda: withdraw_evidence(w, ["log-a"], reason="again", by="cy"))
+            assert waited
+        worker.join(30)
+        assert [x.reason for x in out["value"].withdrawn] == ["again"]
+        with w.session(readonly=True) as s:
+            rows = s.execute(sa.select(EvidenceWithdrawal.n).where(EvidenceWithdrawal.evidence_id == "log-a")
+                             .order_by(EvidenceWithdrawal.n)).scalars().all()
+            assert rows == [1, 2] and sorted(withdrawals_of(s)) == ["log-a", "log-c"] and verify_chain(s).ok
+    reset_pg(url)
