@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from assetgrade.errors import ConflictError, IngestError, ValidationError
+from assetgrade.ingest.claims import Claim, Claims
 from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice
@@ -151,16 +152,7 @@ def _label(terms: TermChecker, spec: ItemSpec, lb: LabelSpec) -> LabelSpec:
         raise _field(exc, lb.field) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """The first row of a run to give an evidence id (before ``--supersede`` gives it a content id)."""
-
-    sha: str
-    asset_id: str
-    where: str
-
-
-def _twice(p: _Prepared, first: _Claim) -> ConflictError:
+def _twice(p: _Prepared, first: Claim) -> ConflictError:
     """Two rows of one input give one evidence id other content (or another asset): the later one is refused."""
     if first.asset_id != p.spec.asset_id:
         what = f"for assets {first.asset_id!r} and {p.spec.asset_id!r}, by {first.where} and by {p.spec.where}"
@@ -174,16 +166,15 @@ def _twice(p: _Prepared, first: _Claim) -> ConflictError:
 
 def _mark_existing(
     ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None],
-    *, supersede: bool = False, claims: dict[str, _Claim] | None = None,
+    *, claims: Claims, supersede: bool = False,
 ) -> list[_Prepared]:
     """The rows of ``prepared`` to write: those already stored marked ``existing``, the others refused.
 
-    ``claims`` holds each evidence id an earlier row of the same run gave (its row groups so far, a dict
-    the caller keeps): a row giving one of them other content or another asset is refused naming both rows,
+    ``claims`` holds each evidence id an earlier row of the same run gave (its row groups so far, kept by
+    the caller): a row giving one of them other content or another asset is refused naming both rows,
     whether the first is in this group or was stored by an earlier one (which ``--supersede`` must not
     replace: the two are one input).
     """
-    claims = {} if claims is None else claims
     ids = list({p.evidence_id for p in prepared})
     with ws.session(readonly=True) as s:
         rows = s.execute(select(Evidence.id, Evidence.sha256, Evidence.asset_id, Evidence.attributes)
@@ -201,8 +192,9 @@ def _mark_existing(
         sources = source_items(s, renewed) if renewed else {}  # a newer export of a stored source (supersede.py)
     seen: dict[str, _Prepared] = {}
     out: list[_Prepared] = []
-    for p in prepared:
-        claim = claims.setdefault(p.evidence_id, _Claim(p.sha, p.spec.asset_id, p.spec.where))
+    # the ids as the rows give them, before --supersede turns one into a content id
+    firsts = claims.first([Claim(p.evidence_id, p.sha, p.spec.asset_id, p.spec.where) for p in prepared])
+    for p, claim in zip(prepared, firsts, strict=True):
         if (claim.sha, claim.asset_id) != (p.sha, p.spec.asset_id):
             fail(p.spec, _twice(p, claim), "evidence_id")
             continue

@@ -26,10 +26,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assetgrade.errors import AssetgradeError, IngestError, StoreError, ValidationError
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
+from assetgrade.ingest.claims import Claims
 from assetgrade.ingest.commit import _write
 from assetgrade.ingest.export_gaps import SourceRows, export_gaps
 from assetgrade.ingest.items import ItemSpec
-from assetgrade.ingest.preparation import _Claim, _mark_existing, _prepare, _Prepared, _validate_and_store
+from assetgrade.ingest.preparation import _mark_existing, _prepare, _Prepared, _validate_and_store
 from assetgrade.ingest.report import IngestNotice, IngestReport, RowError
 from assetgrade.ingest.series_overlap import stored_overlaps
 from assetgrade.ingest.terms import TermChecker
@@ -104,7 +105,7 @@ class Ingestor:
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
         self._series_ids: set[str] = set()  # this run's series items: the importer compares them (series_overlap)
-        self._claims: dict[str, _Claim] = {}  # each evidence id this run's rows gave, and the first row to give it
+        self._claims = Claims()  # each evidence id this run's rows gave, and the first row to give it (on disk)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self, items: Iterable[_Item]) -> IngestReport:
@@ -147,6 +148,7 @@ class Ingestor:
             rep.status = "failed"
             raise
         finally:
+            self._claims.close()
             rep.wall_s = time.perf_counter() - t0
             self._finish()
         return rep
