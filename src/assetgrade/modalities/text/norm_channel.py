@@ -128,10 +128,18 @@ class ErrorModel:
         self.n_pairs_ = max(1, n_pairs)
         self.cuts_ = cuts
         self._cache: dict[tuple[str, str], float] = {}
+        self._costs: dict[tuple[str, str, str], float] = {}
         return self
 
     def _edit_cost(self, kind: str, left: str, edit: str) -> float:
-        """-log P(edit | left character), the context estimate mixed with the context-free one."""
+        """-log P(edit | left character), the context estimate mixed with the context-free one; memoised."""
+        costs: dict[tuple[str, str, str], float] = self.__dict__.setdefault("_costs", {})
+        hit = costs.get((kind, left, edit))
+        if hit is None:
+            hit = costs[(kind, left, edit)] = self._estimate(kind, left, edit)
+        return hit
+
+    def _estimate(self, kind: str, left: str, edit: str) -> float:
         a = self.alpha
         ctx = (self.edits_.get((kind, left, edit), 0) + a) / (self.context_.get(left, 0) + 30 * a)
         free = (self.plain_.get((kind, edit), 0) + a) / (self.n_chars_ + 30 * a)
