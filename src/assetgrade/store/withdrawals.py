@@ -162,18 +162,23 @@ def withdraw_evidence(
     twice counts once; an id withdrawn now is reported in ``already`` and changes nothing. A reinstated
     item is withdrawn again (a new withdrawal row; the earlier ones stay).
     """
+    ids, reason, by = _checked(evidence_ids, reason, by, "withdraws")
+    if isinstance(target, Session):
+        return _withdraw(target, ids, reason, by, actor or by)
+    with target.session() as session:
+        return _withdraw(session, ids, reason, by, actor or by)
+
+
+def _checked(evidence_ids: Sequence[str], reason: str, by: str, verb: str) -> tuple[list[str], str, str]:
+    """The ids once each, in order, and ``reason`` and ``by`` as stored; ValidationError naming a bad one."""
     if isinstance(evidence_ids, str):
         raise ValidationError(f"evidence_ids must be a list of ids, got the string {evidence_ids!r}",
                               where="evidence_ids")
     ids = list(dict.fromkeys(evidence_ids))
     if not ids:
         raise ValidationError("no evidence id given", where="evidence_ids")
-    reason = check_line(reason, "reason", limit=MAX_REASON, what="reason")
-    by = check_line(by, "by", limit=MAX_BY, what="name of who withdraws")
-    if isinstance(target, Session):
-        return _withdraw(target, ids, reason, by, actor or by)
-    with target.session() as session:
-        return _withdraw(session, ids, reason, by, actor or by)
+    return (ids, check_line(reason, "reason", limit=MAX_REASON, what="reason"),
+            check_line(by, "by", limit=MAX_BY, what=f"name of who {verb}"))
 
 
 def _locked_owners(session: Session, ids: list[str], undone: str) -> dict[str, str]:
@@ -286,14 +291,7 @@ def reinstate_evidence(
     naming both, as would two items of one source reinstated together. An id not withdrawn is reported in
     ``not_withdrawn`` and changes nothing.
     """
-    if isinstance(evidence_ids, str):
-        raise ValidationError(f"evidence_ids must be a list of ids, got the string {evidence_ids!r}",
-                              where="evidence_ids")
-    ids = list(dict.fromkeys(evidence_ids))
-    if not ids:
-        raise ValidationError("no evidence id given", where="evidence_ids")
-    reason = check_line(reason, "reason", limit=MAX_REASON, what="reason")
-    by = check_line(by, "by", limit=MAX_BY, what="name of who reinstates")
+    ids, reason, by = _checked(evidence_ids, reason, by, "reinstates")
     if isinstance(target, Session):
         return _reinstate(target, ids, reason, by, actor or by)
     with target.session() as session:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from assetgrade.errors import (
@@ -346,15 +347,19 @@ async def post_grade_now(request: Request, asset_id: str) -> Response:
     return RedirectResponse(f"{asset_url(asset_id)}?graded=1", status_code=303)
 
 
+def _check_evidence_of(s: Session, asset_id: str, evidence_id: str) -> None:
+    """Refuse a page form's ``evidence_id`` that is not an item of ``asset_id`` (an unknown asset: 404)."""
+    get_asset(s, asset_id)
+    ev = s.get(Evidence, evidence_id) if evidence_id and unstorable_text(evidence_id) is None else None
+    if ev is None or ev.asset_id != asset_id:
+        raise ValidationError(f"evidence {evidence_id!r} is not evidence of asset {asset_id!r}", where="evidence_id")
+
+
 def _withdraw_from_page(request: Request, who: Principal, asset_id: str, form: dict[str, str]) -> None:
     """Withdraw one item of ``asset_id`` as the page's form asks (store.withdrawals), the admin as who and actor."""
     evidence_id = form["evidence_id"]
     with app_state(request).workspace.session() as s:
-        get_asset(s, asset_id)  # an unknown asset: 404
-        ev = s.get(Evidence, evidence_id) if evidence_id and unstorable_text(evidence_id) is None else None
-        if ev is None or ev.asset_id != asset_id:
-            raise ValidationError(f"evidence {evidence_id!r} is not evidence of asset {asset_id!r}",
-                                  where="evidence_id")
+        _check_evidence_of(s, asset_id, evidence_id)
         withdraw_evidence(s, [evidence_id], reason=form["reason"], by=who.name, actor=who.name)
 
 
@@ -393,11 +398,7 @@ def _reinstate_from_page(request: Request, who: Principal, asset_id: str, form: 
     """Reinstate one withdrawn item of ``asset_id`` as the page's list asks, the admin as who and actor."""
     evidence_id = form["evidence_id"]
     with app_state(request).workspace.session() as s:
-        get_asset(s, asset_id)  # an unknown asset: 404
-        ev = s.get(Evidence, evidence_id) if evidence_id and unstorable_text(evidence_id) is None else None
-        if ev is None or ev.asset_id != asset_id:
-            raise ValidationError(f"evidence {evidence_id!r} is not evidence of asset {asset_id!r}",
-                                  where="evidence_id")
+        _check_evidence_of(s, asset_id, evidence_id)
         rep = reinstate_evidence(s, [evidence_id], reason=form["reason"], by=who.name, actor=who.name)
         if not rep.reinstated:
             raise ConflictError(f"evidence {evidence_id!r} is not withdrawn; nothing was reinstated")
