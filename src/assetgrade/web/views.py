@@ -363,16 +363,21 @@ def _withdraw_from_page(request: Request, who: Principal, asset_id: str, form: d
         withdraw_evidence(s, [evidence_id], reason=form["reason"], by=who.name, actor=who.name)
 
 
+async def _admin_evidence_form(request: Request, doing: str) -> tuple[Principal, dict[str, str]]:
+    """The admin who posted an evidence form of the asset page (403 for another role), and its two fields."""
+    who = _reviewer(request)
+    _same_origin(request)
+    if not who.can("admin"):
+        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; {doing} evidence needs admin")
+    raw = await request.form()
+    return who, {"evidence_id": str(raw.get("evidence_id", "")), "reason": str(raw.get("reason", ""))}
+
+
 @router.post("/assets/{asset_id:path}/withdraw")
 async def post_withdraw(request: Request, asset_id: str) -> Response:
     """Withdraw an evidence item of the asset (admin; store.md, "Withdrawn evidence"), then show the page again; a
     refused reason is said under the form, which keeps the input."""
-    who = _reviewer(request)
-    _same_origin(request)
-    if not who.can("admin"):
-        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; withdrawing evidence needs admin")
-    raw = await request.form()
-    form = {"evidence_id": str(raw.get("evidence_id", "")), "reason": str(raw.get("reason", ""))}
+    who, form = await _admin_evidence_form(request, "withdrawing")
     try:
         await run_in_threadpool(_withdraw_from_page, request, who, asset_id, form)
     except ValidationError as exc:
@@ -409,12 +414,7 @@ async def post_reinstate(request: Request, asset_id: str) -> Response:
     """Reinstate a withdrawn item of the asset (admin; store.md, "Withdrawn evidence"), then show the page again; a
     refused reason, or an item whose source has another item in use, is said under the list, which keeps the
     input."""
-    who = _reviewer(request)
-    _same_origin(request)
-    if not who.can("admin"):
-        raise PermissionDeniedError(f"{who.name!r} has role {who.role!r}; reinstating evidence needs admin")
-    raw = await request.form()
-    form = {"evidence_id": str(raw.get("evidence_id", "")), "reason": str(raw.get("reason", ""))}
+    who, form = await _admin_evidence_form(request, "reinstating")
     try:
         await run_in_threadpool(_reinstate_from_page, request, who, asset_id, form)
     except (ValidationError, ConflictError) as exc:
