@@ -222,3 +222,26 @@ def test_a_run_cut_by_max_requests_measures_its_rate_over_the_window_it_ran(ok_s
     assert info["arrival_window_s"] == round(fourth, 3)
     assert info["rates"]["read"] == rate_check(target_per_s=50.0, sent=3, window_s=fourth)
     assert len(run.samples) == 3 and all(s.status == 200 for s in run.samples)
+
+
+def test_an_open_loop_offered_at_the_targets_is_judged_by_its_offered_rates() -> None:
+    """A Poisson count just under the target's mean, and a few answered 409s, do not fail an open loop whose
+    offered rates reach the targets; offered rates below them do, whatever was answered."""
+    n_read, n_review = 3976, 980  # 198.8 reads/s and 49.0 writes/s answered over 20 s: chance, not a shortfall
+    samples = ([Sample("read", 200, 0.005)] * n_read + [Sample("review", 201, 0.005)] * n_review
+               + [Sample("review", 409, 0.005)] * 9)
+    rates = {"read": rate_check(target_per_s=150.0, sent=2976, window_s=20.0),
+             "review": rate_check(target_per_s=50.0, sent=989, window_s=20.0)}
+    run = LoadRun(samples=samples, accepted=Accepted(), wall_s=20.0,
+                  open_loop={"dropped_over_max_in_flight": {"read": 0, "review": 0}, "rates": rates,
+                             "offered_per_s": {"read": 150.0, "review": 50.0}})
+    metrics = service_metrics(summarise(run), NOTHING_LOST, run)
+    assert metrics["read_per_s"] < TARGETS["read_per_s"] and metrics["review_writes_per_s"] < 50.0
+    assert metrics["meets_targets"] and metrics["throughput_judged_by"].startswith("offered rates (open loop): 200.0")
+    low = LoadRun(samples=samples, accepted=Accepted(), wall_s=20.0,
+                  open_loop={"dropped_over_max_in_flight": {"read": 0, "review": 0}, "rates": rates,
+                             "offered_per_s": {"read": 140.0, "review": 50.0}})  # 190 reads/s offered
+    assert not service_metrics(summarise(low), NOTHING_LOST, low)["meets_targets"]
+    closed = LoadRun(samples=samples, accepted=Accepted(), wall_s=20.0)
+    judged = service_metrics(summarise(closed), NOTHING_LOST, closed)
+    assert not judged["meets_targets"] and judged["throughput_judged_by"] == "answered per second (closed loop)"
