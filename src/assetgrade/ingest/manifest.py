@@ -162,8 +162,8 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
         except IngestError as exc:
             yield RowError.from_exception(exc, str(path), line, getattr(exc, "field", None))
             continue
-        if said:
-            yield IngestNotice(str(path), line, said)
+        if said:  # said once the row is stored, not for a row refused below or by the writer
+            item.notices.append(IngestNotice(str(path), line, said))
         grade = next((lb for lb in item.labels if lb.kind == "grade"), None)
         if grade is not None:
             first = graded.setdefault((item.asset_id, grade.annotator), (grade.value, line))

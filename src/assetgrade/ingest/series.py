@@ -98,11 +98,12 @@ def epoch_notice(frame: pd.DataFrame, info: dict[str, Any]) -> str | None:
 def series_items(
     paths: Sequence[Path], opts: SeriesOptions, *, asset_id: str | None = None, asset_type: str | None = None,
     origin: str = "real", source: str | None = None,
-) -> Iterator[ItemSpec | RowError | IngestNotice]:
+) -> Iterator[ItemSpec | RowError]:
     """One item per file (asset = ``asset_id`` or the file stem), or per asset with ``opts.asset_col``.
 
     A file that cannot be read is one ``RowError`` naming it; the other files still go in. A numeric
-    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range). A file
+    time column read as Unix time is said in an ``IngestNotice`` (the reading is a guess from its range) on the
+    item's ``notices``, so it is said once the item is stored, not for one the writer refuses. A file
     giving an asset a channel over times an earlier file of these ``paths`` gave it gets a notice in its item's
     ``notices``, which the :class:`~assetgrade.ingest.writer.Ingestor` says once the item is stored (so not for a
     file it refuses: the same name in two folders is one evidence id); it says the same of a series stored by an
@@ -150,13 +151,13 @@ def series_items(
                 continue
             info.update(span_attributes(frame))
             said = epoch_notice(frame, info)
-            if said:
-                yield IngestNotice(str(path), None, f"{where}: {said}")
             spec = ItemSpec(where=where, asset_id=aid, kind="series", source_key=f"{path.name}#{aid}", data=data,
                             media_type=SERIES_MEDIA_TYPE, asset_type=asset_type, attributes=info,
                             provenance=ProvenanceInfo(source=source or path.name, origin=origin,
                                                       notes=notes or None),
                             file=str(path))
+            if said:  # said once stored, as the overlap below: a file the writer refuses was read as nothing
+                spec.notices.append(IngestNotice(str(path), None, f"{where}: {said}"))
             overlap = spans.add(aid, str(path), attribute_span(info), item=spec.resolved_id())
             if overlap:
                 spec.notices.append(IngestNotice(str(path), None, overlap))
