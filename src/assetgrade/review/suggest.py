@@ -230,7 +230,10 @@ def no_grader_error(ws: Workspace, cause: NotFoundError | None = None) -> NotFou
     ``assetgrade train`` needs assets of at least two grades with a grade label (a human's:
     machine labels do not count); until the workspace has them, telling the user to train only
     leads to train's refusal, so the message says what is missing and how to label. Otherwise it
-    is ``cause`` (saying to train), or one made alike.
+    is ``cause`` (saying to train), or one made alike. The labels are counted in SQL
+    (:func:`~assetgrade.store.label_counts.grade_label_counts`, the rule of ``AssetRecord.grade``), not
+    by loading the records, so that every place that misses the grader (the REST service's 404s
+    included) can say it.
 
     Examples
     --------
@@ -241,17 +244,16 @@ def no_grader_error(ws: Workspace, cause: NotFoundError | None = None) -> NotFou
     the workspace has no assets (assetgrade ingest adds them). Label assets of at least two grades first ...
     """
     from assetgrade.grading.bundle import INFO_NAME
-    from assetgrade.store.loading import load_records
+    from assetgrade.store.label_counts import grade_label_counts
 
     head = f"no saved grader at {ws.grader_dir.resolve()} ({INFO_NAME} missing)"
-    records = load_records(ws)
-    seen = sorted({str(r.grade) for r in records if r.grade is not None})
-    if len(seen) >= 2:  # train can run (it says itself if the folds need more labelled assets)
+    with ws.session(readonly=True) as s:
+        counts = grade_label_counts(s)
+    if counts.trainable:  # train can run (it says itself if the folds need more labelled assets)
         return cause if cause is not None else NotFoundError(f"{head}; run: assetgrade train")
-    labelled = sum(r.grade is not None for r in records)
-    what = ("the workspace has no assets (assetgrade ingest adds them)" if not records else
-            f"none of the {len(records)} assets has a grade label" if not seen else
-            f"its {labelled} labelled asset(s) are all of grade {seen[0]}")
+    what = ("the workspace has no assets (assetgrade ingest adds them)" if not counts.assets else
+            f"none of the {counts.assets} assets has a grade label" if not counts.grades else
+            f"its {counts.labelled} labelled asset(s) are all of grade {counts.grades[0]}")
     return NotFoundError(f"{head}, and assetgrade train cannot make one yet: {what}. Label assets of at least two"
                          f" grades first (and at least as many as train's folds, grader.folds, 5 by default):"
                          f" {_HOW_TO_LABEL}; then run: assetgrade train")
