@@ -105,7 +105,8 @@ class Ingestor:
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
         self._series_ids: set[str] = set()  # this run's series items: the importer compares them (series_overlap)
-        self._claims = Claims()  # each evidence id this run's rows gave, and the first row to give it (on disk)
+        # each evidence id this run's rows gave, and the first row to give it (a temporary file: claims.py)
+        self._claims = Claims(source=source)
 
     # -- driver -----------------------------------------------------------------------------
     def run(self, items: Iterable[_Item]) -> IngestReport:
@@ -114,6 +115,7 @@ class Ingestor:
             self.terms = TermChecker(self.ws.ontology())
         t0 = time.perf_counter()
         rep = self.report
+        self._claims.open()  # a temporary folder that cannot take it stops the run before anything is written
         with self.ws.session() as s:
             mark_lost_batches(s, self.actor)
             s.add(IngestBatch(id=rep.batch_id, kind=self.kind, source=self.source, status="running",
