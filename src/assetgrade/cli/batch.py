@@ -35,8 +35,12 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: Backend,
 
     from assetgrade.batch.executor import make_executor
     from assetgrade.batch.jobs import run_batch
+    from assetgrade.grading.bundle import INFO_NAME
+    from assetgrade.review.suggest import no_grader_error
 
     with open_workspace(workspace, store) as ws:
+        if kind != "audit" and model is None and not (ws.grader_dir / INFO_NAME).exists():
+            raise no_grader_error(ws)  # what to label first while train cannot run, as grade and the service say
         executor = make_executor(backend, workers=workers, ray_address=ray_address,
                                  temp_dir=ray_temp_dir or ws.cache_dir / "ray")
         try:

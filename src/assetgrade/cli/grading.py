@@ -59,10 +59,23 @@ def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: f
 
 
 def _load(ws: Workspace, model: Path | None) -> Grader:
-    from assetgrade.grader import Grader
+    """The grader in ``model``, else the workspace's; a workspace without one says what to label first or to train.
 
-    grader = Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path,
-                         evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+    The message is :func:`~assetgrade.review.suggest.no_grader_error`'s, as ``review suggest`` and the REST
+    service's 404 say it; another folder (``--model``) or a damaged grader (``bundle.json`` there) keeps its own.
+    """
+    from assetgrade.errors import NotFoundError
+    from assetgrade.grader import Grader
+    from assetgrade.grading.bundle import INFO_NAME
+    from assetgrade.review.suggest import no_grader_error
+
+    try:
+        grader = Grader.load(model or default_model_path(ws), evidence_store=ws.evidence_cache_path,
+                             evidence_store_max_bytes=ws.evidence_cache_max_bytes)
+    except NotFoundError as exc:
+        if model is not None or (default_model_path(ws) / INFO_NAME).exists():
+            raise
+        raise no_grader_error(ws, exc) from exc
     grader.check_scale(ws.ontology())
     return grader
 

@@ -93,8 +93,8 @@ class AppState:
         """The workspace's trained grader (``models/grader``) with its evidence store; call with ``grading_lock`` held.
 
         Loaded on first use and again when the saved bundle changes (a retrained grader), by
-        :func:`load_workspace_grader`: a workspace without one is a NotFoundError saying to train, a
-        saved grader that cannot be used a StoreError (503).
+        :func:`load_workspace_grader`: a workspace without one is a NotFoundError saying what to label first or
+        to train, a saved grader that cannot be used a StoreError (503).
         """
         sha = grader_bundle_info(self.workspace).get("pickle_sha256")
         if self._grader is None or getattr(self._grader, "bundle_sha_", None) != sha:
@@ -124,12 +124,16 @@ def unusable_grader(exc: AssetgradeError) -> StoreError:
 
 
 def grader_bundle_info(workspace: Workspace) -> dict[str, Any]:
-    """``bundle.json`` of the workspace's grader: a NotFoundError saying to train when there is none (404), a
-    StoreError when it does not read (503)."""
+    """``bundle.json`` of the workspace's grader: a StoreError when it does not read (503), and a NotFoundError
+    (404) when there is none, saying what to label first while ``assetgrade train`` cannot make one yet, else to
+    train (:func:`~assetgrade.review.suggest.no_grader_error`, the message of ``assetgrade review suggest``)."""
     from assetgrade.grading.bundle import read_bundle_info
+    from assetgrade.review.suggest import no_grader_error
 
     try:
         return read_bundle_info(workspace.grader_dir)
+    except NotFoundError as exc:
+        raise no_grader_error(workspace, exc) from exc
     except ValidationError as exc:
         raise unusable_grader(exc) from exc
 
@@ -137,9 +141,10 @@ def grader_bundle_info(workspace: Workspace) -> dict[str, Any]:
 def load_workspace_grader(workspace: Workspace, ontology: Ontology) -> Grader:
     """The workspace's trained grader (``models/grader``), with its evidence store, checked against the grade scale.
 
-    Every route that uses it loads it here: a workspace without one is a NotFoundError saying to
-    train (404); a saved grader that cannot be used (damaged or half-copied files, a file it names
-    missing, another grade scale than the ontology's) is a StoreError (503) saying to retrain or roll back.
+    Every route that uses it loads it here: a workspace without one is a NotFoundError (404) saying what to
+    label first or to train (:func:`grader_bundle_info`); a saved grader that cannot be used (damaged or
+    half-copied files, a file it names missing, another grade scale than the ontology's) is a StoreError (503)
+    saying to retrain or roll back.
     """
     from assetgrade.grader import Grader
     from assetgrade.grading.bundle import INFO_NAME

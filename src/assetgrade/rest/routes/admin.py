@@ -59,7 +59,8 @@ def model_route(request: Request, _: Principal = Depends(current_principal)) -> 
     """Its id (the ``model_version`` on predictions), its registry version and status when registered, its grades.
 
     Reloaded like every grade request: after a promotion or rollback this names the new champion.
-    404 when the workspace has no trained grader.
+    404 when the workspace has no trained grader: it says what to label first while ``assetgrade train`` cannot
+    make one yet (no assets, no human grade label, one grade only), else to train.
     """
     from assetgrade.lifecycle.serving import registered_version_of
 

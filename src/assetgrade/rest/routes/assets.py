@@ -240,7 +240,8 @@ def grade_now_route(asset_id: str, request: Request,
     The prediction, its heat-map overlays and a ``grade.decision`` audit event (the token's name as
     actor) are stored. The grader is loaded once per server process (again after retraining) with
     the workspace's evidence store, so an asset whose evidence did not change is graded from it.
-    404 for an unknown asset, or when the workspace has no trained grader (``assetgrade train``).
+    404 for an unknown asset, or when the workspace has no trained grader: it says what to label first while
+    ``assetgrade train`` cannot make one yet, else to train.
     """
     state = app_state(request)
     return prediction_out(grade_now(state, who, asset_id), state.currency())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -94,19 +92,6 @@ def label_requests_route(request: Request, status: Literal["open", "done", "with
     return LabelRequestPage(status=status, total=total, limit=limit, offset=offset, items=items)
 
 
-@contextmanager
-def _what_to_label_first(state: AppState) -> Iterator[None]:
-    """A workspace without a grader (NotFoundError) is said as ``review suggest`` says it
-    (:func:`~assetgrade.review.suggest.no_grader_error`): what to label first while ``assetgrade train``
-    cannot make one yet, else to train."""
-    from assetgrade.review.suggest import no_grader_error
-
-    try:
-        yield
-    except NotFoundError as exc:
-        raise no_grader_error(state.workspace, exc) from exc
-
-
 def store_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> LabelRound:
     """Suggest a round with the workspace's trained grader and store it as label requests by ``who``.
 
@@ -117,8 +102,7 @@ def store_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> La
 
     check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
                 replace=body.replace)
-    with _what_to_label_first(state):
-        grader = load_workspace_grader(state.workspace, state.ontology())
+    grader = load_workspace_grader(state.workspace, state.ontology())
     return label_round(state.workspace, k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
                        enqueue=True, replace=body.replace, requested_by=who.name, grader=grader)
 
@@ -132,8 +116,7 @@ def queue_label_round(state: AppState, who: Principal, body: LabelRoundIn) -> st
 
     check_round(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed, enqueue=True,
                 replace=body.replace)
-    with _what_to_label_first(state):
-        grader_bundle_info(state.workspace)
+    grader_bundle_info(state.workspace)  # 404 saying what to label first, or to train
     return state.rounds().submit(k=body.k, strategy=body.strategy, per_class=body.per_class, seed=body.seed,
                                  replace=body.replace, requested_by=who.name)
 
