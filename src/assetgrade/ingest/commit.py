@@ -19,9 +19,23 @@ from assetgrade.store.schema import Asset, Evidence, Label, Provenance
 from assetgrade.store.withdrawals import withdraw_evidence, withdrawals_of
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assetgrade.workspace import Workspace
 
 __all__: list[str] = []  # used by assetgrade.ingest.writer
+
+
+def _said(s: Session, notices: list[IngestNotice]) -> list[IngestNotice]:
+    """The notices to say: those whose ``requires`` is None or names an asset holding evidence of that content now
+    (this batch's rows are flushed), so an overlap with an earlier series of the input that the writer refused is
+    not said. Content, not the evidence id: --supersede stores changed content under a new id."""
+    needs = {n.requires for n in notices if n.requires is not None}
+    if not needs:
+        return notices
+    held = s.execute(select(Evidence.asset_id, Evidence.sha256).where(Evidence.sha256.in_({c for _, c in needs})))
+    have = set(held.tuples())
+    return [n for n in notices if n.requires is None or n.requires in have]
 
 
 def _severity_clashes(label_rows: list[tuple[_Prepared, LabelSpec, str]],
@@ -201,6 +215,7 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
                          entity_id=rep.batch_id, payload=payload)
             # an imported grade answers the asset's label request as a review's would (same transaction)
             close_label_requests_labelled(s, graded, actor=actor, ingest_batch_id=rep.batch_id)
+        marked = _said(s, marked)
     # committed: only now count it
     for k, v in added.items():
         rep.added[k] += v

@@ -23,6 +23,7 @@ from assetgrade.ingest.inputs import CsvRow, read_csv_rows, read_text, safe_path
 from assetgrade.ingest.items import ItemSpec, LabelSpec
 from assetgrade.ingest.report import IngestNotice, RowError
 from assetgrade.ingest.series_overlap import BatchSpans, attribute_span
+from assetgrade.store.blobs import sha256_bytes
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = ["KNOWN_COLUMNS", "REQUIRED_COLUMNS", "count_rows", "manifest_items"]
@@ -174,10 +175,12 @@ def manifest_items(path: Path, *, encoding: str | None = None) -> Iterator[ItemS
                                "the other annotator)")
                 continue
         if item.kind == "series":
-            overlap = spans.add(item.asset_id, f"{item.source_key} (row {line})", attribute_span(item.attributes),
-                                item=item.resolved_id())
-            if overlap:  # said once the row is stored (ItemSpec.notices), not for a row the writer refuses
-                item.notices.append(IngestNotice(str(path), line, overlap))
+            # said once the row is stored (ItemSpec.notices), not for a row the writer refuses, and only of an
+            # earlier series that is stored too (requires)
+            for overlap, earlier in spans.add(item.asset_id, f"{item.source_key} (row {line})",
+                                              attribute_span(item.attributes), item=item.resolved_id(),
+                                              content=None if item.data is None else sha256_bytes(item.data)):
+                item.notices.append(IngestNotice(str(path), line, overlap, requires=earlier))
         if item.kind in _TEXT_KINDS and item.evidence_id is None:
             # the same words on another date or at another cost are another entry ("replaced filter"
             # every six months), not a second row about the first one: the n-th distinct entry with

@@ -72,6 +72,10 @@ class IngestNotice:
     file: str
     row: int | None
     message: str
+    requires: tuple[str, str] | None = None
+    """(asset id, sha256) of evidence that must be stored once the row is written for this to be said (an overlap
+    with an earlier series of the input is no overlap when the writer refused that series); None: said whenever
+    its item is."""
 
     def __str__(self) -> str:
         return self.file + ("" if self.row is None else f":row {self.row}") + f": {self.message}"

@@ -33,6 +33,7 @@ from assetgrade.ingest.series_options import NUMERIC_TIME, SeriesOptions
 from assetgrade.ingest.series_overlap import BatchSpans, attribute_span, span_attributes
 from assetgrade.ingest.series_time import MISSING as _MISSING
 from assetgrade.ingest.series_validation import _file_errors, validate_series
+from assetgrade.store.blobs import sha256_bytes
 from assetgrade.store.repository import ProvenanceInfo
 
 __all__ = [
@@ -158,7 +159,7 @@ def series_items(
                             file=str(path))
             if said:  # said once stored, as the overlap below: a file the writer refuses was read as nothing
                 spec.notices.append(IngestNotice(str(path), None, f"{where}: {said}"))
-            overlap = spans.add(aid, str(path), attribute_span(info), item=spec.resolved_id())
-            if overlap:
-                spec.notices.append(IngestNotice(str(path), None, overlap))
+            for overlap, earlier in spans.add(aid, str(path), attribute_span(info), item=spec.resolved_id(),
+                                              content=sha256_bytes(data)):
+                spec.notices.append(IngestNotice(str(path), None, overlap, requires=earlier))
             yield spec

@@ -123,39 +123,47 @@ class BatchSpans:
     it for its other content; it is not compared, and later ones are not compared with it. A series stored by
     an earlier ingest is compared when the item is committed (:func:`stored_overlaps`).
 
+    Each overlap is said only if the earlier series is stored when the later one is written
+    (``IngestNotice.requires``: its asset and content, ``content`` here): the writer may refuse the earlier one
+    (another asset's id, other content under one id), and then there is no overlap to speak of.
+
     >>> spans = BatchSpans()
-    >>> spans.add("p", "a.csv", SeriesSpan("numeric", frozenset({"temp"}), 0, 59)) is None
-    True
-    >>> spans.add("p", "b.csv", SeriesSpan("numeric", frozenset({"temp"}), 30, 89))[:64]
-    "asset 'p': channel(s) temp overlap the series from a.csv in this"
+    >>> spans.add("p", "a.csv", SeriesSpan("numeric", frozenset({"temp"}), 0, 59), item="E1", content="5e1f")
+    []
+    >>> [(said[:64], earlier) for said, earlier in spans.add("p", "b.csv",
+    ...                                                      SeriesSpan("numeric", frozenset({"temp"}), 30, 89))]
+    [("asset 'p': channel(s) temp overlap the series from a.csv in this", ('p', '5e1f'))]
     """
 
     def __init__(self) -> None:
-        self._spans: dict[str, list[tuple[str, SeriesSpan]]] = defaultdict(list)
+        self._spans: dict[str, list[tuple[str, SeriesSpan, tuple[str, str] | None]]] = defaultdict(list)
         self._items: set[str] = set()
 
-    def add(self, asset_id: str, name: str, span: SeriesSpan | None, *, item: str | None = None) -> str | None:
-        """What to say when ``span`` shares a channel and a stretch of time with an earlier series of
-        ``asset_id`` in this input (else None); ``name`` names it in what is said of a later one.
+    def add(self, asset_id: str, name: str, span: SeriesSpan | None, *, item: str | None = None,
+            content: str | None = None) -> list[tuple[str, tuple[str, str] | None]]:
+        """What to say when ``span`` shares a channel and a stretch of time with earlier series of ``asset_id``
+        in this input: one (message, (asset id, sha256) of the earlier series) per such series, in input order
+        (else empty); ``name`` names it in what is said of a later one.
 
-        ``item`` is its evidence id: a series whose id an earlier one gave is not compared (None).
+        ``item`` is its evidence id: a series whose id an earlier one gave is not compared (empty). ``content``
+        is the sha256 of its stored bytes (None: what is said of a later one is said whatever became of it).
         """
         if item is not None:
             if item in self._items:
-                return None
+                return []
             self._items.add(item)
         if span is None:
-            return None
-        said = None
-        for other, earlier in self._spans[asset_id]:
+            return []
+        said = []
+        for other, earlier, earlier_item in self._spans[asset_id]:
             hit = span.overlap(earlier)
             if hit is not None:
                 shared, start, end = hit
-                said = (f"asset {asset_id!r}: channel(s) {', '.join(shared)} overlap the series from {other} in this"
-                        f" batch ({when(start)} to {when(end)}); the sensor evidence of an asset is read from one"
-                        " series (the others are flagged and left out): merge the files, or give each its own asset")
-                break
-        self._spans[asset_id].append((name, span))
+                said.append((f"asset {asset_id!r}: channel(s) {', '.join(shared)} overlap the series from {other} in"
+                             f" this batch ({when(start)} to {when(end)}); the sensor evidence of an asset is read from"
+                             " one series (the others are flagged and left out): merge the files, or give each its"
+                             " own asset", earlier_item))
+        self._spans[asset_id].append((name, span, None if content is None else (asset_id, content)))
         return said
 
 
@@ -245,27 +253,31 @@ class _Stored:
         return f"{source} stored{batch} as {self.evidence_id}"
 
 
-def _stored_series(ws: Workspace, asset_ids: Sequence[str], skip: Collection[str]) -> dict[str, list[_Stored]]:
-    """The series stored for ``asset_ids``, but those in ``skip`` and withdrawn ones, by asset, in evidence id order."""
+def _stored_series(ws: Workspace, asset_ids: Sequence[str], skip: Collection[tuple[str, str]]
+                   ) -> dict[str, list[_Stored]]:
+    """The series stored for ``asset_ids``, but those whose (evidence id, sha256) is in ``skip`` and withdrawn ones,
+    by asset, in evidence id order."""
     out: dict[str, list[_Stored]] = defaultdict(list)
     with ws.session(readonly=True) as s:
         for i in range(0, len(asset_ids), _CHUNK):
-            q = (select(Evidence.id, Evidence.asset_id, Evidence.blob_sha, Evidence.attributes, Provenance.source,
-                        Provenance.ingest_batch_id)
+            q = (select(Evidence.id, Evidence.asset_id, Evidence.sha256, Evidence.blob_sha, Evidence.attributes,
+                        Provenance.source, Provenance.ingest_batch_id)
                  .outerjoin(Provenance, Provenance.evidence_id == Evidence.id)
                  .where(Evidence.kind == "series", Evidence.asset_id.in_(asset_ids[i:i + _CHUNK]), not_withdrawn())
                  .order_by(Evidence.id))
-            for eid, aid, blob, attrs, source, batch in s.execute(q).tuples():
-                if eid not in skip:
+            for eid, aid, sha, blob, attrs, source, batch in s.execute(q).tuples():
+                if (eid, sha) not in skip:
                     out[aid].append(_Stored(eid, blob, dict(attrs or {}), source, batch))
     return out
 
 
-def stored_overlaps(ws: Workspace, ready: Sequence[_Prepared], this_input: Collection[str]) -> None:
+def stored_overlaps(ws: Workspace, ready: Sequence[_Prepared], this_input: Collection[tuple[str, str]]) -> None:
     """Put a notice on each new series item of ``ready`` that overlaps a series stored for its asset.
 
-    Stored series whose evidence id is in ``this_input`` (the series items of this run, all of its row groups
-    so far) are not compared: the importer compares the items of one input. The notice goes to the report
+    Stored series that are items of this run (``this_input``: (evidence id, sha256) of its series items, all of
+    its row groups so far) are not compared: the importer compares the items of one input. One stored under
+    the id of an item of this run with other content (the item refused, or stored beside it with --supersede)
+    is compared, since the importer's comparison was with the refused content. The notice goes to the report
     when the item's row is committed (:mod:`~assetgrade.ingest.commit`); an item already stored (the same
     file again) is not compared. A stored series whose blob cannot be read is named in a notice too, since
     the item could not be compared with it.

@@ -104,7 +104,8 @@ class Ingestor:
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
-        self._series_ids: set[str] = set()  # this run's series items: the importer compares them (series_overlap)
+        # this run's series items, (evidence id, sha256): the importer compares them (series_overlap)
+        self._series_ids: set[tuple[str, str]] = set()
         # each evidence id this run's rows gave, and the first row to give it (a temporary file: claims.py)
         self._claims = Claims(source=source)
 
@@ -205,7 +206,7 @@ class Ingestor:
                     self._fail(p.spec, exc, getattr(exc, "field", "path"))
                 except OSError as exc:
                     self._fail(p.spec, IngestError(f"cannot read: {exc}"), "path")
-            self._series_ids.update(p.evidence_id for p in prepared if p.spec.kind == "series")
+            self._series_ids.update((p.evidence_id, p.sha) for p in prepared if p.spec.kind == "series")
             if self.check_export:
                 for p in prepared:
                     self._source_rows.add(p.spec.provenance.source, p.spec.asset_id, p.spec.kind, p.evidence_id,
