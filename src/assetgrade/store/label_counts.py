@@ -18,11 +18,16 @@ It follows :mod:`assetgrade.store.precedence` exactly:
 
 Withdrawn evidence does not matter: ``load_records`` ranks an asset's grade labels whatever evidence
 they name.
+
+Given the ontology's grade scale, it also counts the assets whose grade is not on it (labels stored
+under an earlier ontology, or imported in another vocabulary): ``assetgrade train`` refuses every
+such label, so they decide whether it can run as much as the grades on the scale do. Those counts
+are exact too: every asset whose disagreeing human labels include a value off the scale is ranked.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,16 +51,36 @@ class GradeLabelCounts:
     >>> c = GradeLabelCounts(assets=4, labelled=2, grades=("B",))
     >>> c.trainable
     False
+    >>> c = GradeLabelCounts(assets=9, labelled=8, grades=("A", "C", "good"), off_scale=(("good", 5),))
+    >>> c.on_scale, c.n_off_scale, c.trainable
+    (('A', 'C'), 5, False)
     """
 
     assets: int
     labelled: int
     grades: tuple[str, ...]
+    off_scale: tuple[tuple[str, int], ...] = ()
+    """The grades among ``grades`` that are not on the scale :func:`grade_label_counts` was given, each with
+    its number of assets, most assets first (then by name); empty when it was given none."""
+
+    @property
+    def on_scale(self) -> tuple[str, ...]:
+        """The grades on the scale (all of ``grades`` when no scale was given)."""
+        off = {g for g, _ in self.off_scale}
+        return tuple(g for g in self.grades if g not in off)
+
+    @property
+    def n_off_scale(self) -> int:
+        """How many labelled assets have a grade that is not on the scale."""
+        return sum(n for _, n in self.off_scale)
 
     @property
     def trainable(self) -> bool:
-        """Whether the grades are at least two, which ``assetgrade train`` needs (it checks its folds itself)."""
-        return len(self.grades) >= 2
+        """Whether ``assetgrade train`` can run: two grades or more on the scale and none off it (it refuses those).
+
+        Train checks its folds itself.
+        """
+        return len(self.on_scale) >= 2 and not self.off_scale
 
 
 def _human(session: Session) -> ColumnElement[bool]:
@@ -68,9 +93,9 @@ def _human(session: Session) -> ColumnElement[bool]:
                 Label.annotator.not_in(machine(Label.annotator)))
 
 
-def _ranked_grades(session: Session, asset_ids: Sequence[str]) -> set[str]:
-    """The grades of ``asset_ids`` by the precedence rule, ranked as load_records ranks them."""
-    out: set[str] = set()
+def _ranked_grades(session: Session, asset_ids: Sequence[str]) -> Counter[str]:
+    """How many of ``asset_ids`` have each grade by the precedence rule, ranked as load_records ranks them."""
+    out: Counter[str] = Counter()
     for start in range(0, len(asset_ids), _CHUNK):
         chunk = list(asset_ids[start:start + _CHUNK])
         labels: dict[str, list[Label]] = defaultdict(list)
@@ -79,28 +104,33 @@ def _ranked_grades(session: Session, asset_ids: Sequence[str]) -> set[str]:
         versions = grade_order(session, chunk)
         for aid in chunk:
             if (best := current_grade_label(labels[aid], versions)) is not None:
-                out.add(best.value)
+                out[best.value] += 1
     return out
 
 
-def grade_label_counts(session: Session) -> GradeLabelCounts:
+def grade_label_counts(session: Session, scale: Sequence[str] | None = None) -> GradeLabelCounts:
     """The assets, those with a grade and their distinct grades, as :func:`load_records` would give them.
 
-    Six queries (the distinct sources and annotators of grade labels, then four counts and lists), plus
-    the precedence rule for the assets (usually none) whose human labels disagree and name a grade no
-    asset with agreeing labels has.
+    With ``scale`` (the ontology's grades), also the grades that are not on it and their assets
+    (``off_scale``). Six queries (the distinct sources and annotators of grade labels, then four counts
+    and lists), plus the precedence rule for the assets (usually none) whose human labels disagree and
+    name a grade that is off the scale or that no asset with agreeing labels has.
     """
     human = _human(session)
     assets = int(session.scalar(select(func.count()).select_from(Asset)) or 0)
     labelled = int(session.scalar(select(func.count(Label.asset_id.distinct())).where(human)) or 0)
     agreed = (select(func.min(Label.value).label("value")).where(human).group_by(Label.asset_id)
               .having(func.count(Label.value.distinct()) == 1).subquery())
-    grades = {str(v) for v in session.execute(select(agreed.c.value).distinct()).scalars()}
+    per_grade = Counter({str(v): int(n) for v, n in
+                         session.execute(select(agreed.c.value, func.count()).group_by(agreed.c.value))})
+    settled = sorted(g for g in per_grade if scale is None or g in scale)
     disputed = select(Label.asset_id).where(human).group_by(Label.asset_id).having(
         func.count(Label.value.distinct()) > 1)
-    # an asset whose values are all among the settled grades has one of them, whichever wins
+    # an asset whose values are all among the settled grades on the scale has one of them, whichever wins
     open_ids = sorted(session.execute(select(Label.asset_id).where(human, Label.asset_id.in_(disputed),
-                                                                   Label.value.not_in(sorted(grades)))
+                                                                   Label.value.not_in(settled))
                                       .distinct()).scalars())
-    grades |= _ranked_grades(session, open_ids)
-    return GradeLabelCounts(assets=assets, labelled=labelled, grades=tuple(sorted(grades)))
+    per_grade.update(_ranked_grades(session, open_ids))
+    off = [] if scale is None else [(g, n) for g, n in per_grade.items() if g not in scale]
+    return GradeLabelCounts(assets=assets, labelled=labelled, grades=tuple(sorted(per_grade)),
+                            off_scale=tuple(sorted(off, key=lambda gn: (-gn[1], gn[0]))))
