@@ -18,7 +18,8 @@ so an executor is free to run a shard twice after a failure.
   session files under ``temp_dir``, which the jobs put inside the workspace) or on a running
   cluster (``address``). Ray is an optional extra: ``pip install 'assetgrade[ray]'``. A task
   whose worker died is run again alone once the tasks in flight are done, and split like the
-  local executor's shards when it dies alone; ``max_restarts`` bounds the deaths per call.
+  local executor's shards when it dies alone; ``max_restarts`` bounds the deaths per call. Each task
+  sets the driver's BLAS and OpenMP thread limits itself (:mod:`assetgrade.batch.threads`).
 
 A caller that stops taking a call's results early (``break``, an error in its loop body, ``close()`` on the
 generator, or dropping it) ends that call's shards in flight, and ``close()`` on the executor (the end of its
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from assetgrade.batch.isolation import Divisible, WorkerDeaths, WorkerDiedError, exit_status, isolate, lost_error
+from assetgrade.batch.threads import ThreadLimits
 from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
 
 __all__ = ["Divisible", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "ray_available"]
@@ -317,8 +319,10 @@ class LocalExecutor:
         self.close()
 
 
-def _apply(fn: Callable[[S], R], shard: S) -> R:
-    """``fn(shard)``: the body of every Ray task (lets builtins and callables run as tasks too)."""
+def _apply(fn: Callable[[S], R], shard: S, threads: ThreadLimits) -> R:
+    """``fn(shard)`` with the driver's thread limits set first: the body of every Ray task (lets builtins and
+    callables run as tasks too)."""
+    threads.apply()
     return fn(shard)
 
 
@@ -388,7 +392,11 @@ class RayExecutor:
     inherit this process's environment as it is then: these settings, the thread counts (``OMP_NUM_THREADS``,
     ``OPENBLAS_NUM_THREADS``, ``GOMP_SPINCOUNT``) and the rest. So no ``runtime_env`` is given: with one, the first
     worker took about six times as long to start and a restarted one twice (docs/scale.md). A cluster's workers
-    do not inherit it, so there ``runtime_env`` turns usage statistics off in them.
+    do not inherit it, so there ``runtime_env`` turns usage statistics off in them. The thread limits reach every
+    worker, local or on a cluster, as a task argument instead: ``threads``, a
+    :class:`~assetgrade.batch.threads.ThreadLimits` read from this process's ``OMP_NUM_THREADS``,
+    ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` when the executor is made (1 where unset), which each task
+    sets before its shard runs.
 
     Examples
     --------
@@ -406,6 +414,8 @@ class RayExecutor:
         self.max_restarts = max_restarts
         self.restarts = 0
         """Ray worker processes that died running this executor's tasks, over its life (every call together)."""
+        self.threads = ThreadLimits.from_environ()
+        """The BLAS and OpenMP threads each task sets itself before its shard (read from this process's environment)."""
         self.temp_dir = (Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="assetgrade-ray-"))).resolve()
         self._started = False
         self._owns = False
@@ -493,6 +503,7 @@ class RayExecutor:
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
         fn_ref = ray.put(fn)
+        threads = self.threads
         crashes = _ray_crashes(ray)
         deaths = WorkerDeaths(self.max_restarts, broke="Ray tasks in flight lost their worker")
         lost: list[tuple[S, str]] = []
@@ -505,7 +516,7 @@ class RayExecutor:
 
         def run_alone(part: Any) -> Any:
             try:
-                return ray.get(remote.remote(fn_ref, part))
+                return ray.get(remote.remote(fn_ref, part, threads))
             except crashes as exc:
                 self.restarts += 1
                 raise WorkerDiedError(_ray_death(exc)) from None
@@ -520,7 +531,7 @@ class RayExecutor:
                     continue
                 while todo and not dead and len(running) < max(self.workers, 1):
                     shard = todo.popleft()
-                    running[remote.remote(fn_ref, shard)] = shard
+                    running[remote.remote(fn_ref, shard, threads)] = shard
                 done, _ = ray.wait(list(running), num_returns=1)
                 for ref in done:
                     shard = running.pop(ref)

@@ -63,3 +63,20 @@ def worker_environment(names: tuple[str, ...]) -> tuple[dict[str, str | None], s
     import ray
 
     return {n: os.environ.get(n) for n in names}, ray.get_runtime_context().get_runtime_env_string()
+
+
+def thread_counts(_: object) -> dict[str, object]:
+    """The threads a task's libraries would run: every loaded BLAS's and OpenMP runtime's, and torch's intra-op.
+
+    numpy and torch are imported here, in the task, so a worker that had not loaded them yet loads them under the
+    settings the task found (its environment variables); one that had, shows the limits set on them.
+    """
+    import numpy  # noqa: F401  (its OpenBLAS)
+    import torch
+    from threadpoolctl import threadpool_info
+
+    seen: dict[str, set[int]] = {"blas": set(), "openmp": set()}
+    for lib in threadpool_info():
+        if lib.get("user_api") in seen:
+            seen[lib["user_api"]].add(int(lib["num_threads"]))
+    return {**seen, "torch": torch.get_num_threads()}

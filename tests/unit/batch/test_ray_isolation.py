@@ -1,7 +1,8 @@
 """Poison isolation on Ray: a shard whose task kills its Ray worker is split until the asset is found.
 
 One local Ray instance serves the whole module (starting one takes seconds); each test's worker deaths are
-few (a shard of three or four assets).
+few (a shard of three or four assets). Its other tests run on the same instance: the driver's environment in the
+workers, the thread limits each task sets, cancelling tasks in flight.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pytest
 
 from assetgrade.batch.executor import RayExecutor, ray_available
 from assetgrade.batch.shards import ShardTask
+from assetgrade.batch.threads import ThreadLimits
 from assetgrade.errors import AssetgradeError
 
 sys.path.insert(0, str(Path(__file__).parent))
 import agbatch_helpers
 import agcancel_helpers
-from agbatch_helpers import POISON, exit_on_poison, exit_on_seven, worker_environment
+from agbatch_helpers import POISON, exit_on_poison, exit_on_seven, thread_counts, worker_environment
 from agcancel_helpers import first_quick_then_slow, first_quick_then_stubborn, wait_for
 
 pytestmark = pytest.mark.skipif(not ray_available(), reason="the ray extra is not installed (pip install "
@@ -65,6 +67,24 @@ def test_a_local_rays_workers_inherit_the_drivers_environment_without_a_runtime_
     assert env == {**THREADS, "RAY_TMPDIR": str(ray_ex.temp_dir),
                    "RAY_AUTH_TOKEN_PATH": str(ray_ex.temp_dir / "auth_token"), "RAY_USAGE_STATS_ENABLED": "0"}
     assert json.loads(runtime_env) == {}
+
+
+def test_each_ray_task_sets_the_thread_limits_the_driver_chose(ray_ex: RayExecutor,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # a task ran with its worker's own thread settings: a local Ray's workers keep the environment the driver had
+    # when Ray started (here one thread each), a cluster's workers their node's, so the driver's choice made later,
+    # or on another machine, never reached them (the task saw 1 BLAS thread, 1 OpenMP thread and torch 1, not 2)
+    assert list(ray_ex.map_shards(exit_on_seven, [1])) == [-1]  # Ray is up, its workers started with THREADS
+    for n in (2, 1):  # 1 after 2: each task sets the limits, whatever the task before it left in the worker
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            monkeypatch.setenv(name, str(n))
+        ex = RayExecutor(num_workers=1, temp_dir=ray_ex.temp_dir)  # the driver's choice, on the running Ray
+        try:
+            assert ex.threads == ThreadLimits(blas=n, openmp=n)
+            [seen] = list(ex.map_shards(thread_counts, [None]))
+        finally:
+            ex.close()
+        assert seen == {"blas": {n}, "openmp": {n}, "torch": n}
 
 
 def test_an_asset_that_kills_its_ray_worker_is_reported_by_id_and_the_batch_goes_on(ray_ex: RayExecutor) -> None:
