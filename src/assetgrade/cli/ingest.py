@@ -318,6 +318,10 @@ def _work_orders(
     origin: Annotated[Origin, ORIGIN] = "real",
     source: Annotated[str | None, SOURCE] = None,
     group_size: Annotated[int | None, GROUP] = None,
+    supersede: Annotated[bool, typer.Option(
+        "--supersede", help="A row that is a stored entry (the same asset, date, text and cost) with other values in"
+        " other columns replaces it: the stored entry is withdrawn (kept in the history) and the row stored. Without"
+        " it such a row is skipped, and one notice names it.")] = False,
 ) -> None:
     """Ingest work orders: one log entry (text, date, cost) per row."""
     from assetgrade.ingest.manifest import count_rows
@@ -327,7 +331,7 @@ def _work_orders(
                             date_format=date_format)
     _go(workspace, store, "work-orders", str(path), count_rows(path),
         lambda: work_order_items(path, cols, encoding=encoding, asset_prefix=asset_prefix, asset_type=asset_type,
-                                 origin=origin, source=source), group_size, check_export=True)
+                                 origin=origin, source=source), group_size, supersede, check_export=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from assetgrade.errors import ConflictError, IngestError, ValidationError
 from assetgrade.ingest.claims import Claim, Claims
+from assetgrade.ingest.entry_changes import Changed, same_columns, settle
 from assetgrade.ingest.images import marked_provenance, validate_image
 from assetgrade.ingest.items import ItemSpec, LabelSpec, default_evidence_id
 from assetgrade.ingest.report import IngestNotice
@@ -166,9 +167,13 @@ def _twice(p: _Prepared, first: Claim) -> ConflictError:
 
 def _mark_existing(
     ws: Workspace, prepared: list[_Prepared], fail: Callable[[ItemSpec, Exception, str | None], None],
-    *, claims: Claims, supersede: bool = False,
+    *, claims: Claims, supersede: bool = False, changes: list[Changed] | None = None,
 ) -> list[_Prepared]:
     """The rows of ``prepared`` to write: those already stored marked ``existing``, the others refused.
+
+    ``changes`` (a work-order export: None for other inputs) collects the rows found stored whose other columns
+    differ from the stored entry's (:func:`~assetgrade.ingest.entry_changes.settle`; with ``supersede`` they
+    replace it).
 
     ``claims`` holds each evidence id an earlier row of the same run gave (its row groups so far, kept by
     the caller): a row giving one of them other content or another asset is refused naming both rows,
@@ -181,14 +186,18 @@ def _mark_existing(
                          .where(Evidence.id.in_(ids))).tuples().all()
         found = {e: (sha, a) for e, sha, a, _ in rows}
         facts = {e: _facts(attrs) for e, _, _, attrs in rows}
+        stored_attrs = {e: attrs for e, _, _, attrs in rows}
         claimed = {p.evidence_id: _facts(p.attributes) for p in prepared}  # ids this group's rows hold
         for p in prepared:
             if (p.spec.kind in _TEXT_KINDS and p.spec.evidence_id is None
                     and found.get(p.evidence_id) == (p.sha, p.spec.asset_id)
                     and facts[p.evidence_id] != _facts(p.attributes)):
                 _next_entry(s, p, found, claimed)
+        # a work-order row that is a stored entry with other values in other columns (entry_changes.py)
+        moved = {p.evidence_id for p in prepared if _entry(p, changes) and found.get(p.evidence_id) ==
+                 (p.sha, p.spec.asset_id) and not same_columns(stored_attrs[p.evidence_id], p.attributes)}
         renewed = {p.evidence_id: p.spec.asset_id for p in prepared if (prior := found.get(p.evidence_id)) is not None
-                   and prior[1] == p.spec.asset_id and prior[0] != p.sha}
+                   and prior[1] == p.spec.asset_id and (prior[0] != p.sha or p.evidence_id in moved)}
         sources = source_items(s, renewed) if renewed else {}  # a newer export of a stored source (supersede.py)
     seen: dict[str, _Prepared] = {}
     out: list[_Prepared] = []
@@ -202,6 +211,11 @@ def _mark_existing(
         if prior is not None and prior[1] != p.spec.asset_id:
             fail(p.spec, another_asset(p, prior[1]), "evidence_id")
             continue
+        if p.evidence_id in moved and changes is not None:  # other values in other columns
+            change = settle(p, sources[p.evidence_id], supersede=supersede)
+            if change is not None:
+                changes.append(change)
+            prior = prior if p.existing else None
         if prior is not None and prior[0] != p.sha:
             source, base = sources[p.evidence_id], p.evidence_id
             newer = content_id(base, p.sha)
@@ -226,6 +240,11 @@ def _mark_existing(
         seen[p.evidence_id] = p
         out.append(p)
     return out
+
+
+def _entry(p: _Prepared, changes: list[Changed] | None) -> bool:
+    """A work-order row (``changes`` is kept for work-order exports) whose id comes from its content."""
+    return changes is not None and p.spec.kind == "log" and p.spec.evidence_id is None
 
 
 def _next_entry(s: Session, p: _Prepared, found: dict[str, tuple[str, str]],

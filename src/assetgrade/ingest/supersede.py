@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
@@ -69,6 +69,7 @@ class _Item:
     at: datetime
     batch: str | None
     withdrawn: bool
+    attributes: dict[str, Any] | None = None
 
 
 @dataclass
@@ -105,7 +106,7 @@ def source_items(s: Session, sources: dict[str, str]) -> dict[str, SourceItems]:
             base = eid if eid in out else str((attrs or {}).get("source_item"))
             if base in out:
                 at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-                out[base].items.append(_Item(eid, sha, aid, at, batch, bool(gone)))
+                out[base].items.append(_Item(eid, sha, aid, at, batch, bool(gone), attrs))
     return out
 
 

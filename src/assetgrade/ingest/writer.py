@@ -28,6 +28,7 @@ from assetgrade.errors import AssetgradeError, IngestError, StoreError, Validati
 from assetgrade.ingest.batches import hold_ctrl_c, mark_lost_batches, row_groups
 from assetgrade.ingest.claims import Claims
 from assetgrade.ingest.commit import _write
+from assetgrade.ingest.entry_changes import Changed, changes_notice
 from assetgrade.ingest.export_gaps import SourceRows, export_gaps
 from assetgrade.ingest.items import ItemSpec
 from assetgrade.ingest.preparation import _mark_existing, _prepare, _Prepared, _validate_and_store
@@ -69,7 +70,9 @@ class Ingestor:
     check_export
         The input is an export of its source whose ids come from the content (work orders): once it is read,
         name the stored items of that source for its assets that none of its rows gave
-        (:mod:`~assetgrade.ingest.export_gaps`), when it shares any with the store.
+        (:mod:`~assetgrade.ingest.export_gaps`), when it shares any with the store, and the rows that are a
+        stored entry with other values in other columns (:mod:`~assetgrade.ingest.entry_changes`; with
+        ``supersede`` they replace it).
 
     Examples
     --------
@@ -101,6 +104,7 @@ class Ingestor:
         self.supersede = supersede
         self.check_export = check_export
         self._source_rows = SourceRows.empty()  # what the rows gave, by source and asset (check_export)
+        self._changes: list[Changed] = []  # rows that are a stored entry with other values in other columns (idem)
         self.report = IngestReport(batch_id=utcnow().strftime("%Y%m%dT%H%M%S") + "-" + _rand(), kind=kind,
                                    source=source)
         self._deferred: list[_Prepared] = []  # rows waiting for their parent evidence (see _write_deferred)
@@ -142,6 +146,7 @@ class Ingestor:
                     self.on_progress(rows)
             self._write_deferred()
             if self.check_export:
+                rep.notices.extend(changes_notice(self._changes, supersede=self.supersede))
                 rep.notices.extend(export_gaps(self.ws, self._source_rows, file=self.source))
             rep.status = "done" if rep.ok else "done_with_errors"
         except KeyboardInterrupt:
@@ -195,7 +200,7 @@ class Ingestor:
                     self._fail(spec, IngestError(f"cannot read: {exc}"), "path")
             ready: list[_Prepared] = []
             for p in _mark_existing(self.ws, prepared, self._fail, supersede=self.supersede,
-                                      claims=self._claims):
+                                      claims=self._claims, changes=self._changes if self.check_export else None):
                 try:
                     if not p.existing:
                         _validate_and_store(self.ws, p)
