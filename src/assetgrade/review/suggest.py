@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assetgrade.grader import Grader
+    from assetgrade.store.label_counts import GradeLabelCounts
     from assetgrade.workspace import Workspace
 
 __all__ = ["LabelRound", "LabelSuggestion", "check_round", "evidence_embedding", "label_round", "no_grader_error",
@@ -222,15 +223,31 @@ def check_round(*, k: int, strategy: str, per_class: float | None, seed: int, en
 
 _HOW_TO_LABEL = ("review them in the UI (assetgrade serve, then /ui/assets/ASSET_ID), with POST"
                  " /api/v1/assets/ASSET_ID/reviews, or import a grade column (assetgrade ingest manifest)")
+_FOLDS = "and at least as many as train's folds, grader.folds, 5 by default"
+_SHOWN = 5
+"""Off-scale grades the message names; the rest are counted."""
+
+
+def _off_scale_part(counts: GradeLabelCounts, scale: Sequence[str]) -> str:
+    """What the message says about labels off the scale: how many, the first few grades with their assets."""
+    listed = ", ".join(f"{g!r} ({n} asset{'s' if n != 1 else ''})" for g, n in counts.off_scale[:_SHOWN])
+    if len(counts.off_scale) > _SHOWN:
+        listed += f" and {len(counts.off_scale) - _SHOWN} more grade(s)"
+    n_off = counts.n_off_scale
+    whose = f"its {n_off}" if n_off == counts.labelled else f"{n_off} of its {counts.labelled}"
+    return f"{whose} labelled asset(s) have grades not on the ontology's scale {', '.join(scale)}: {listed}"
 
 
 def no_grader_error(ws: Workspace, cause: NotFoundError | None = None) -> NotFoundError:
     """The error for a workspace without a trained grader: what ``assetgrade train`` needs first while it cannot run.
 
-    ``assetgrade train`` needs assets of at least two grades with a grade label (a human's:
-    machine labels do not count); until the workspace has them, telling the user to train only
-    leads to train's refusal, so the message says what is missing and how to label. Otherwise it
-    is ``cause`` (saying to train), or one made alike. The labels are counted in SQL
+    ``assetgrade train`` needs assets of at least two grades on the ontology's scale with a grade
+    label (a human's: machine labels do not count), and refuses to run while any labelled asset has
+    a grade off the scale (labels stored under an earlier ontology, or imported in another
+    vocabulary). Until the workspace is so, telling the user to train only leads to train's refusal,
+    so the message says what is missing and how to label, and names the first few grades off the
+    scale (with their assets) and how to mend them: relabel those assets, or change the scale.
+    Otherwise it is ``cause`` (saying to train), or one made alike. The labels are counted in SQL
     (:func:`~assetgrade.store.label_counts.grade_label_counts`, the rule of ``AssetRecord.grade``), not
     by loading the records, so that every place that misses the grader (the REST service's 404s
     included) can say it.
@@ -247,16 +264,34 @@ def no_grader_error(ws: Workspace, cause: NotFoundError | None = None) -> NotFou
     from assetgrade.store.label_counts import grade_label_counts
 
     head = f"no saved grader at {ws.grader_dir.resolve()} ({INFO_NAME} missing)"
+    scale = ws.ontology().grades.names
     with ws.session(readonly=True) as s:
-        counts = grade_label_counts(s)
+        counts = grade_label_counts(s, scale)
     if counts.trainable:  # train can run (it says itself if the folds need more labelled assets)
         return cause if cause is not None else NotFoundError(f"{head}; run: assetgrade train")
-    what = ("the workspace has no assets (assetgrade ingest adds them)" if not counts.assets else
-            f"none of the {counts.assets} assets has a grade label" if not counts.grades else
-            f"its {counts.labelled} labelled asset(s) are all of grade {counts.grades[0]}")
-    return NotFoundError(f"{head}, and assetgrade train cannot make one yet: {what}. Label assets of at least two"
-                         f" grades first (and at least as many as train's folds, grader.folds, 5 by default):"
-                         f" {_HOW_TO_LABEL}; then run: assetgrade train")
+    on = counts.on_scale
+    n_on = counts.labelled - counts.n_off_scale
+    if not counts.assets:
+        what = "the workspace has no assets (assetgrade ingest adds them)"
+    elif not counts.grades:
+        what = f"none of the {counts.assets} assets has a grade label"
+    elif not counts.off_scale:
+        what = f"its {counts.labelled} labelled asset(s) are all of grade {on[0]}"
+    else:  # train refuses the labels off the scale, and may lack two grades on it as well
+        what = _off_scale_part(counts, scale)
+        if len(on) == 1:
+            what += f"; the other {n_on} {'is' if n_on == 1 else 'are all'} of grade {on[0]}"
+    if not counts.off_scale:
+        todo = f"Label assets of at least two grades first ({_FOLDS}): {_HOW_TO_LABEL}"
+    else:
+        todo = ("Train refuses grades off the scale. Relabel those assets with grades on it (a review wins over an"
+                f" import, a later import over an earlier one): {_HOW_TO_LABEL}. Or put their grades on the scale:"
+                " an ontology file whose grades include them (edit what assetgrade ontology show --yaml prints), then"
+                " assetgrade config set ontology FILE (docs/store.md)")
+        if len(on) < 2:
+            todo += f". Train needs assets of at least two grades on the scale ({_FOLDS})"
+    return NotFoundError(f"{head}, and assetgrade train cannot make one yet: {what}. {todo}; then run: assetgrade"
+                         " train")
 
 
 def label_round(
