@@ -42,7 +42,7 @@ from assetgrade.batch.outputs import feature_file, features_dir, read_features
 from assetgrade.batch.planning import asset_inputs, done_keys, plan_shards, plan_with_inputs
 from assetgrade.batch.shards import JOB_KINDS, SHARD_EVENT, BatchReport, ShardResult, ShardTask, prediction_id
 from assetgrade.batch.worker import run_shard
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, ValidationError
 
 __all__ = ["JOB_KINDS", "SHARD_EVENT", "BatchReport", "ShardResult", "ShardTask", "asset_inputs", "features_dir",
            "plan_shards", "prediction_id", "read_features", "run_batch", "run_shard"]
@@ -73,7 +73,14 @@ def run_batch(
         from assetgrade.grading.bundle import read_bundle_info
 
         mp = Path(model_path) if model_path is not None else Path(ws.models_dir) / "grader"
-        model_version = str(read_bundle_info(mp)["model_version"])
+        try:
+            model_version = str(read_bundle_info(mp)["model_version"])
+        except NotFoundError as exc:
+            if model_path is not None:
+                raise  # another folder: not "train first"
+            from assetgrade.review.suggest import no_grader_error
+
+            raise no_grader_error(ws, exc) from exc  # what to label first while train cannot run, as the CLI says
         mpath = str(mp.resolve())
     plan = plan_with_inputs(ws, kind, model_version=model_version, shard_size=shard_size, asset_ids=asset_ids)
     shards = [(k, a) for k, a, _ in plan]

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from assetgrade.bench.report import BenchResult, load_average
-from assetgrade.errors import ValidationError
+from assetgrade.errors import NotFoundError, ValidationError
 from assetgrade.loadtest.server import ServiceProcess, shared_machine
 from assetgrade.loadtest.ui_bench import latency_stats
 
@@ -54,6 +54,7 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
     """Time grading ``n_assets`` assets of a copy of ``workspace`` through the REST API (cold, then again)."""
     from assetgrade.grading.bundle import read_bundle_info
     from assetgrade.rest.auth import create_token
+    from assetgrade.review.suggest import no_grader_error
     from assetgrade.store.repository import list_assets
     from assetgrade.workspace import Workspace
 
@@ -70,7 +71,10 @@ def run_grade_api_bench(workspace: Path, *, n_assets: int = 30, threads: int = 4
                 or Path(db).resolve() != (workspace / "assetgrade.db").resolve() or ws.config.blob_root is not None):
             raise ValidationError("bench grade-api copies the workspace; it needs the workspace's own SQLite store "
                                   "and blob folder", where=str(workspace))
-        model = read_bundle_info(ws.grader_dir)  # NotFoundError saying to train
+        try:
+            model = read_bundle_info(ws.grader_dir)
+        except NotFoundError as exc:  # what to label first while train cannot run, as grade and the service say
+            raise no_grader_error(ws, exc) from exc
         with ws.session(readonly=True) as s:
             ids = [a.id for a in list_assets(s, limit=n_assets)]
     if not ids:
