@@ -124,7 +124,7 @@ class RoundRunner:
     >>> runner.submit(k=5, requested_by="admin")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    assetgrade.errors.NotFoundError: no saved grader at ... run: assetgrade train
+    assetgrade.errors.NotFoundError: no saved grader at ... cannot make one yet: the workspace has no assets ...
     >>> runner.close()
     """
 
