@@ -11,7 +11,9 @@ dash is split off (``BT0391-`` → ``<id> -``). With the training tokens' digit 
 (``shapes``), a token takes the normalisations its shape had (``#7`` → ``number <num>``, as
 ``#4`` did), a two-word form also comes hyphenated or joined when the vocabulary has it
 (``Autolube`` → ``auto-lube``, ``in-line`` → ``inline``), and a truncated piece of a split
-token is completed (``REPAIRS/INSPECTI`` → ``repairs / inspection``).
+token is completed (``REPAIRS/INSPECTI`` → ``repairs / inspection``). With a noisy-channel
+error model (:mod:`.norm_channel`), its most likely words join the look-alikes, including
+words its learned substring edits reach (``lite`` → ``light``) when it has them.
 Each candidate carries features for the learned ranker in :mod:`.normalize`.
 """
 
@@ -390,11 +392,33 @@ class CandidateGenerator:
                     dist = damerau_levenshtein(low, w, 2)
                     if dist <= 2:
                         pool.append(self._feat(low, w, "vocab", dist, scored=False))
+            taken |= {c.form for c in pool}
+            proposed = sorted(self._channel_proposals(channel, low) - taken,
+                              key=lambda w: (-(channel.log_prob(low, w) + self._logfreq(w)), w))
+            for w in proposed[: self.max_vocab_candidates // 2]:
+                dist = min(damerau_levenshtein(low, w, 2), 3)
+                pool.append(self._feat(low, w, "vocab", dist, w.startswith(low), is_subsequence(low, w), scored=False))
             pool.sort(key=lambda c: -(channel.log_prob(low, c.form) + self._logfreq(c.form)))
             chosen += [(0.0, c) for c in pool[: self.max_vocab_candidates // 2]]
         return [Candidate(c.form, c.kind, (*c.features, *self._channel_features(low, c.form), float(rank),
                                            float(len(scored))))
                 for rank, (_, c) in enumerate(chosen)]
+
+    def _channel_proposals(self, channel: ErrorModel, low: str, widened: int = 20) -> set[str]:
+        """Vocabulary words the channel's learned substring edits reach from ``low`` (``lite`` → ``light``).
+
+        The strings :meth:`.ErrorModel.sources` undoes the edits into are looked up in the
+        vocabulary's SymSpell deletion index, so a word one more insertion away is found too;
+        the ``widened`` cheapest strings also look up their own one-deletion keys (one more
+        deletion away).
+        """
+        sources = channel.sources(low)
+        index = self._vocab_deletes
+        found = {w for s in sources for w in index.get(s, ())}
+        for s in sorted(sources, key=lambda k: (sources[k], k))[:widened]:
+            found.update(w for d in _deletes(s) for w in index.get(d, ()))
+        found.discard(low)
+        return found
 
 
 @lru_cache(maxsize=4)

@@ -100,7 +100,7 @@ def normalization_scores(raw: Sequence[str], gold: Sequence[str], pred: Sequence
 class _Memory:
     """Counts of gold forms per raw token, with left/right context and a gold bigram model."""
 
-    def __init__(self, texts: Sequence[NormText]) -> None:
+    def __init__(self, texts: Sequence[NormText], substring_edits: bool = False) -> None:
         self.cs: dict[str, Counter[str]] = defaultdict(Counter)
         self.lc: dict[str, Counter[str]] = defaultdict(Counter)
         self.left: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
@@ -123,7 +123,8 @@ class _Memory:
             words = [_BOS, *(w for g in t.gold for w in g.split()), _EOS]
             self.vocab.update(words[1:-1])
             self.bigram.update(itertools.pairwise(words))
-        self.channel = ErrorModel().fit((r, g) for t in texts for r, g in zip(t.raw, t.gold, strict=True))
+        self.channel = ErrorModel(longest=3 if substring_edits else 0).fit(
+            (r, g) for t in texts for r, g in zip(t.raw, t.gold, strict=True))
 
     def known(self) -> dict[str, int]:
         """Lower-cased training tokens with their counts (the pieces for splitting run-together tokens)."""
@@ -205,6 +206,13 @@ class Normalizer:
         Give the ranker how common the raw token and each candidate are in general English
         (:func:`.norm_lexicon.load_word_frequency`): a frequent candidate for a token no
         English text uses is likely its correction (``controler`` → ``controller``).
+    noisy_channel
+        Score candidates of unseen tokens with a noisy-channel error model learned from the
+        training pairs (:mod:`.norm_channel`) and add the words it finds most likely.
+    substring_edits
+        Give that error model Brill & Moore's substring edits (``ght`` written ``te``) besides
+        its single-character ones, for scoring and for proposing words; off by default, as it
+        gained nothing on MaintNorm validation (docs/text.md, Limitations).
 
     Examples
     --------
@@ -225,8 +233,10 @@ class Normalizer:
         context_classifier: bool = True,
         word_frequency: bool = True,
         noisy_channel: bool = True,
+        substring_edits: bool = False,
     ) -> None:
         self.noisy_channel = noisy_channel
+        self.substring_edits = substring_edits
         self.word_frequency = word_frequency
         self.context_classifier = context_classifier
         self.rule_masks = rule_masks
@@ -242,7 +252,7 @@ class Normalizer:
         """Learn the memory and the unseen-token ranker from MaintNorm-format pairs."""
         if not texts:
             raise ValidationError("no training texts", where="Normalizer.fit")
-        self.memory_ = _Memory(texts)
+        self.memory_ = _Memory(texts, self._substring_edits())
         self.generator_ = CandidateGenerator(
             self.memory_.vocab, self._lookup, lexicon=self.lexicon, known=self.memory_.known(),
             shapes=self.memory_.shapes, channel=self.memory_.channel if self.noisy_channel else None,
@@ -250,6 +260,9 @@ class Normalizer:
         self.ranker_ = self._fit_ranker(texts)
         self.context_ = ContextDisambiguator().fit(texts) if self.context_classifier else None
         return self
+
+    def _substring_edits(self) -> bool:
+        return bool(getattr(self, "substring_edits", False))  # False for models pickled before the option
 
     def _lookup(self, token: str) -> str | None:
         mem: _Memory = self.memory_
@@ -275,7 +288,7 @@ class Normalizer:
         xs: list[list[float]] = []
         ys: list[int] = []
         for k in range(self.n_folds):
-            mem = _Memory([t for t, f in zip(texts, folds, strict=True) if f != k])
+            mem = _Memory([t for t, f in zip(texts, folds, strict=True) if f != k], self._substring_edits())
             gen = CandidateGenerator(mem.vocab, mem.lookup, lexicon=self.lexicon, known=mem.known(), shapes=mem.shapes,
                                      channel=mem.channel if self.noisy_channel else None)
             for t, f in zip(texts, folds, strict=True):
