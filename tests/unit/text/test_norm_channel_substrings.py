@@ -35,31 +35,32 @@ def test_cuts_and_identical_pairs_give_no_substring_edit() -> None:
 
 
 def test_substring_probability_is_its_pair_count_over_its_intended_side() -> None:
-    em = ErrorModel().fit(PUMPS)
+    em = ErrorModel(longest=3).fit(PUMPS)
     # ``u`` dropped mid-word in 2 pairs (pmp, hmp); ``u`` stands mid-word in 3 pair words (pump twice, hump)
     assert em.substrings_[("u", "", 1)] == pytest.approx(-math.log(2 / (3 + 1)))
     # ``pu`` at the start of a word: 1 dropped u over 2 words
     assert em.substrings_[("pu", "p", 0)] == pytest.approx(-math.log(1 / (2 + 1)))
     assert ("pu", "p", 1) not in em.substrings_  # position matters
-    assert ErrorModel(min_count=2).fit(PUMPS).substrings_.keys() == {("u", "", 1), ("um", "m", 1), ("ump", "mp", 2)}
+    twice = ErrorModel(longest=3, min_count=2).fit(PUMPS)
+    assert twice.substrings_.keys() == {("u", "", 1), ("um", "m", 1), ("ump", "mp", 2)}
     assert ErrorModel(longest=0).fit(PUMPS).substrings_ == {}
 
 
 def test_score_is_the_best_partition_over_substring_and_single_edits() -> None:
-    with_subs, without = ErrorModel().fit(PUMPS), ErrorModel(longest=0).fit(PUMPS)
+    with_subs, without = ErrorModel(longest=3).fit(PUMPS), ErrorModel(longest=0).fit(PUMPS)
     # the cheapest partition drops u as one learned edit, log 1/2, cheaper than the single-character model
     assert with_subs.log_prob("pmp", "pump") == pytest.approx(math.log(0.5))
     assert without.log_prob("pmp", "pump") < math.log(0.5) - 1.0
     # an unseen edit still scores through the single-character model, the same with or without substrings
     assert with_subs.log_prob("pimp", "pump") == pytest.approx(without.log_prob("pimp", "pump"))
     # two learned edits in one word add up (``ght`` → ``te`` at the end)
-    em = ErrorModel().fit(NIGHT)
+    em = ErrorModel(longest=3).fit(NIGHT)
     assert em.log_prob("lite", "light") == pytest.approx(-em.substrings_[("ght", "te", 2)])
     assert em.log_prob("lite", "light") > ErrorModel(longest=0).fit(NIGHT).log_prob("lite", "light") + 3.0
 
 
 def test_sources_undo_learned_edits() -> None:
-    em = ErrorModel().fit(NIGHT)
+    em = ErrorModel(longest=3).fit(NIGHT)
     sources = em.sources("lite")
     assert sources["light"] == pytest.approx(em.substrings_[("ght", "te", 2)])
     assert "lite" not in sources
@@ -69,7 +70,7 @@ def test_sources_undo_learned_edits() -> None:
 
 def test_generator_proposes_words_the_substring_edits_reach() -> None:
     vocab = Counter({"light": 20, "lit": 3, "hose": 5})
-    gen = CandidateGenerator(vocab, lambda t: None, channel=ErrorModel().fit(NIGHT))
+    gen = CandidateGenerator(vocab, lambda t: None, channel=ErrorModel(longest=3).fit(NIGHT))
     forms = {c.form for c in gen.generate("lite")}
     plain = CandidateGenerator(vocab, lambda t: None, channel=ErrorModel(longest=0).fit(NIGHT)).generate("lite")
     assert "light" in forms  # three single-character edits away, not a prefix, subsequence or DL <= 2 look-alike

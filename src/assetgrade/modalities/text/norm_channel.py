@@ -146,8 +146,9 @@ class ErrorModel:
     backoff
         Weight of the context-free estimate mixed into the one-character-context one.
     longest
-        Longest side of a learned substring edit (Brill & Moore's alpha → beta); 0 leaves the
-        substring edits out, so only the single-character model scores.
+        Longest side of a learned substring edit (Brill & Moore's alpha → beta); 0 (the default, as
+        the Normalizer's, where they did not help: docs/text.md) leaves the substring edits out, so
+        only the single-character model scores.
     min_count
         Training pairs a substring edit must be seen in to be used.
 
@@ -159,7 +160,7 @@ class ErrorModel:
     True
     """
 
-    def __init__(self, *, alpha: float = 0.5, backoff: float = 0.3, longest: int = 3, min_count: int = 1) -> None:
+    def __init__(self, *, alpha: float = 0.5, backoff: float = 0.3, longest: int = 0, min_count: int = 1) -> None:
         self.alpha = alpha
         self.backoff = backoff
         self.longest = longest
