@@ -16,7 +16,7 @@ from assetgrade.store.audit import append_event
 from assetgrade.store.repository import bump_versions, label_id_for
 from assetgrade.store.requests import close_label_requests_labelled
 from assetgrade.store.schema import Asset, Evidence, Label, Provenance
-from assetgrade.store.withdrawals import withdraw_evidence, withdrawals_of
+from assetgrade.store.withdrawals import withdraw_in_turn, withdrawals_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -193,14 +193,18 @@ def _write(ws: Workspace, rep: IngestReport, ready: list[_Prepared], *, actor: s
         if rows or typed or replaced:
             s.add_all(rows)
             s.flush()
-            # --supersede: the replaced item is withdrawn with the new one's write, before the versions are raised
-            for p in ready:
-                if p.supersedes is not None and p.evidence_id in new_evidence:
-                    file = p.spec.file or p.spec.where or rep.source
-                    done = withdraw_evidence(s, [p.supersedes], reason=f"superseded by {p.evidence_id} from {file}",
-                                             by=actor, actor=actor)
-                    if done.withdrawn:
-                        superseded.append(Superseded(p.supersedes, p.evidence_id, file, p.spec.row))
+            # --supersede: the replaced items are withdrawn with the new ones' write, before the versions are raised,
+            # in one bulk operation that stores what a withdrawal per row, in row order, would
+            replacing = [(p, p.supersedes, p.spec.file or p.spec.where or rep.source) for p in ready
+                         if p.supersedes is not None and p.evidence_id in new_evidence]
+            if replacing:
+                asked = [(old, f"superseded by {p.evidence_id} from {file}") for p, old, file in replacing]
+                done = withdraw_in_turn(s, asked, by=actor, actor=actor)
+                ended = {(w.evidence_id, w.reason) for w in done.withdrawn}  # an item given twice: the first row's
+                for (p, old, file), key in zip(replacing, asked, strict=True):
+                    if key in ended:
+                        ended.discard(key)
+                        superseded.append(Superseded(old, p.evidence_id, file, p.spec.row))
             # new evidence of a stored asset makes a review against its old version stale (store.md)
             grown = {p.spec.asset_id for p in ready if p.evidence_id in new_evidence}
             versions = bump_versions(s, grown - set(created))
