@@ -147,8 +147,7 @@ def _append_queued(session: Session) -> None:
     if not queued:
         return
     session.flush()  # the rows these events record, before the chain lock
-    for _where, values in queued:
-        append_event(session, **values)
+    _append_all(session, [values for _where, values in queued])
 
 
 def append_event(
@@ -166,6 +165,15 @@ def append_event(
     """
     if session.info.get(_QUEUE_KEY):
         _append_queued(session)
+    (values,) = _append_all(session, [{"actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
+                                       "payload": payload}])
+    return AuditEvent(**values)  # transient: the row is already written
+
+
+def _append_all(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain ``events`` (actor, action, entity, entity_id, payload each) after the head, in order, and insert them with
+    one statement; the rows' values. A queue of thousands (``ingest --supersede``: an event per withdrawn item) is one
+    insert, not one each."""
     conn = session.connection()  # the transaction's connection: no ORM flush, no unit of work
     head = session.info.get(_HEAD_KEY)
     if head is None:
@@ -174,16 +182,20 @@ def append_event(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()
         head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
-    seq, prev = head[0] + 1, head[1]
-    ts = utcnow()
-    body = jsonable(json.loads(canonical_json(payload or {})))  # hashed as stored: NaN is stored as null
-    h = event_hash(seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id,
-                   payload=body, prev_hash=prev)
-    values = {"seq": seq, "ts": ts, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
-              "payload": body, "prev_hash": prev, "hash": h}
-    conn.execute(insert(AuditEvent), values)
-    session.info[_HEAD_KEY] = (seq, h)
-    return AuditEvent(**values)  # transient: the row is already written
+    seq, prev = head
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        seq += 1
+        ts = utcnow()
+        body = jsonable(json.loads(canonical_json(ev["payload"] or {})))  # hashed as stored: NaN is stored as null
+        h = event_hash(seq=seq, ts=ts, actor=ev["actor"], action=ev["action"], entity=ev["entity"],
+                       entity_id=ev["entity_id"], payload=body, prev_hash=prev)
+        rows.append({"seq": seq, "ts": ts, "actor": ev["actor"], "action": ev["action"], "entity": ev["entity"],
+                     "entity_id": ev["entity_id"], "payload": body, "prev_hash": prev, "hash": h})
+        prev = h
+    conn.execute(insert(AuditEvent), rows)
+    session.info[_HEAD_KEY] = (seq, prev)
+    return rows
 
 
 @dataclass(frozen=True)
