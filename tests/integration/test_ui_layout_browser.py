@@ -109,3 +109,28 @@ def test_asset_page_on_a_phone_does_not_scroll_sideways(chromium: Any, served_la
     scroll, client = page.evaluate(_PAGE_WIDTH)
     assert scroll <= client, f"the asset page at 390 px widens the page to {scroll} px"
     page.context.close()
+
+
+def test_many_anomaly_windows_do_not_write_their_labels_over_each_other(chromium: Any) -> None:
+    """Like the demo's engine lnk-00001: 50 windows, most in the last fifth of its 220 cycles."""
+    from pathlib import Path
+
+    from assetgrade.web import svg
+
+    t = list(range(1, 221))
+    windows = [(float(a), float(a + (k % 3)), f"s{k % 9} exceeded 5σ of its commissioning level from {a} to "
+                f"{a + k % 3} cycles (peak 5.{k}σ)") for k, a in enumerate([133, 171, *range(170, 219)])]
+    plot = svg.series_plot(t, {"s2": [642 + (i % 5) * 0.3 for i in t]}, windows=windows, title="ev_c7f4")
+    css = (Path(svg.__file__).parent / "static" / "app.css").read_text()
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.set_content(f'<style>{css}</style><figure class="card" style="width: 740px">{plot}</figure>')
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll("svg.plot text.wlbl")).map(t => {
+        const b = t.getBoundingClientRect(); return [t.textContent, b.left, b.top, b.right, b.bottom]; })""")
+    frame = page.locator("svg.plot").bounding_box()
+    page.close()
+    assert 2 <= len(boxes) < len(windows)  # some labelled; the rest in their tooltips and the list under the plot
+    assert plot.count('class="window"><title>') == len(windows)
+    for i, (a, al, at, ar, ab) in enumerate(boxes):
+        assert al >= frame["x"] - 0.5 and ar <= frame["x"] + frame["width"] + 0.5, a
+        for z, zl, zt, zr, zb in boxes[i + 1:]:
+            assert al >= zr or zl >= ar or at >= zb or zt >= ab, (a, z)

@@ -119,6 +119,37 @@ def _range_text(lo: float, hi: float) -> tuple[str, str]:
     return a, b
 
 
+_LABEL_LANES = 2
+"""Lines of window labels at the top of a series plot; a label that fits on neither is left to the window's tooltip
+and the list under the plot (dozens of windows near the end of a history drew their labels over each other)."""
+_LABEL_CHARS = 40
+"""A window label longer than this is cut, with "…" (the whole text is the window's tooltip)."""
+_CHAR_PX = 7.0
+"""Width allowed per character of a window label (11 px system-ui; its widest common letters are about 6.6 px)."""
+
+
+def _window_label(label: str, xa: float, xb: float, pad_l: float, pw: float, pad_t: float,
+                  lanes: list[list[tuple[float, float]]]) -> str:
+    """The ``<text>`` of one window's label, on the first lane where it overlaps no label placed before, or ``""``.
+
+    It starts at the window's left edge, or ends at its right edge in the plot's right half (so it stays in sight),
+    and is moved back inside the plot where it would run over an edge.
+
+    >>> lanes: list[list[tuple[float, float]]] = [[], []]
+    >>> [bool(_window_label("s2 high", x, x + 2, 8, 624, 4, lanes)) for x in (10, 20, 30)]
+    [True, True, False]
+    """
+    text = label if len(label) <= _LABEL_CHARS else label[:_LABEL_CHARS - 1].rstrip() + "…"
+    width = len(text) * _CHAR_PX
+    start = xb - 2 - width if xa > pad_l + pw / 2 else xa + 2
+    start = min(max(start, pad_l + 1), pad_l + pw - 1 - width)
+    for k, placed in enumerate(lanes):
+        if all(start + width + 4 <= a or start >= b + 4 for a, b in placed):
+            placed.append((start, start + width))
+            return f'<text x="{start:.1f}" y="{pad_t + 12 + 14 * k}" class="wlbl">{escape(text)}</text>'
+    return ""
+
+
 def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
                 windows: Sequence[tuple[float, float, str]] = (), title: str = "sensor series",
                 width: int = 640, height: int = 220, max_points: int = 600) -> str:
@@ -143,15 +174,14 @@ def series_plot(t: Sequence[float], channels: Mapping[str, Sequence[float]], *,
         return pad_l + (v - t0) / span * pw
 
     parts = [f'<rect x="{pad_l}" y="{pad_t}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ced4da"/>']
+    lanes: list[list[tuple[float, float]]] = [[] for _ in range(_LABEL_LANES)]
     for a, b, label in windows:
         xa, xb = px(max(a, t0)), px(min(b, t1))
         if xb < pad_l or xa > pad_l + pw:
             continue
         parts.append(f'<rect x="{xa:.1f}" y="{pad_t}" width="{max(xb - xa, 2.0):.1f}" height="{ph}" '
-                     f'fill="#ffa8a8" fill-opacity="0.45" class="window"><title>{escape(label)}</title></rect>'
-                     + (f'<text x="{xb - 2:.1f}" y="{pad_t + 12}" text-anchor="end" class="wlbl">'  # stays in sight
-                        if xa > pad_l + pw / 2 else f'<text x="{xa + 2:.1f}" y="{pad_t + 12}" class="wlbl">')
-                     + f'{escape(label)}</text>')
+                     f'fill="#ffa8a8" fill-opacity="0.45" class="window"><title>{escape(label)}</title></rect>')
+        parts.append(_window_label(label, xa, xb, pad_l, pw, pad_t, lanes))
     legend = []
     for k, (name, values) in enumerate(channels.items()):
         y = np.asarray(values, dtype=np.float64)
