@@ -40,6 +40,113 @@ def reset_pg(url: str) -> None:
     engine.dispose()
 
 
+_SCHEMA_FINGERPRINT = sa.text("""
+with objects as (
+  select c.oid, c.relname, c.relkind from pg_class c where c.relnamespace = current_schema()::regnamespace
+)
+select md5(coalesce(string_agg(item, E'\\n' order by item), '')) from (
+  select concat_ws(' ', 'relation', relkind, relname, obj_description(oid, 'pg_class')) from objects
+  union all
+  select concat_ws(' ', 'column', o.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                   a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid), a.attcollation,
+                   col_description(o.oid, a.attnum))
+    from objects o join pg_attribute a on a.attrelid = o.oid
+    left join pg_attrdef d on d.adrelid = o.oid and d.adnum = a.attnum
+   where a.attnum > 0 and not a.attisdropped
+  union all
+  select concat_ws(' ', 'index', pg_get_indexdef(i.indexrelid)) from pg_index i join objects o on o.oid = i.indrelid
+  union all
+  select concat_ws(' ', 'constraint', o.relname, k.conname, pg_get_constraintdef(k.oid))
+    from pg_constraint k join objects o on o.oid = k.conrelid
+  union all
+  select concat_ws(' ', 'trigger', pg_get_triggerdef(t.oid), t.tgenabled)
+    from pg_trigger t join objects o on o.oid = t.tgrelid where not t.tgisinternal
+  union all
+  select concat_ws(' ', 'rule', r.rulename, pg_get_ruledef(r.oid))
+    from pg_rewrite r join objects o on o.oid = r.ev_class
+  union all
+  select concat_ws(' ', 'policy', o.relname, p.polname) from pg_policy p join objects o on o.oid = p.polrelid
+  union all
+  select concat_ws(' ', 'sequence', s.sequencename, s.start_value, s.increment_by, s.min_value, s.max_value, s.cycle)
+    from pg_sequences s where s.schemaname = current_schema()
+  union all
+  select concat_ws(' ', 'function', p.oid::regprocedure, md5(p.prosrc))
+    from pg_proc p where p.pronamespace = current_schema()::regnamespace
+  union all
+  select concat_ws(' ', 'type', t.typname, t.typtype) from pg_type t
+   where t.typnamespace = current_schema()::regnamespace and t.typtype not in ('b', 'c')
+) items(item)
+""")
+
+"""One digest of the current schema's definitions: tables, views and sequences with their comments, columns (type,
+null, default, identity, collation), indexes, constraints, triggers, rules, policies, functions and domain/enum
+types. A test that changes any of them changes the digest."""
+
+_migrated: dict[str, str] = {}  # URL -> the digest of its schema as Workspace.init left it empty at head
+
+
+def _schema_state(conn: sa.Connection) -> tuple[str, list[str]]:
+    """The schema's digest and its Alembic revisions (none when it has no alembic_version table)."""
+    digest = str(conn.execute(_SCHEMA_FINGERPRINT).scalar_one())
+    has_version = conn.execute(sa.text(
+        "select to_regclass(quote_ident(current_schema()) || '.alembic_version') is not null")).scalar_one()
+    revisions = [str(r[0]) for r in conn.execute(sa.text("select version_num from alembic_version"))] \
+        if has_version else []
+    return digest, revisions
+
+
+def empty_pg(url: str) -> None:
+    """Make the current schema what ``Workspace.init`` needs to give a freshly migrated, empty store.
+
+    When the schema is exactly the one a fresh ``Workspace.init`` left (same digest of every definition, same Alembic
+    revision), its tables are emptied instead (TRUNCATE ... RESTART IDENTITY, every sequence restarted), and init finds
+    the store at head, which saves the DDL of every migration (docs/testing.md). Otherwise every table is dropped
+    (:func:`reset_pg`). Call :func:`remember_migrated` after a ``Workspace.init`` that migrated."""
+    from assetgrade.store.engine import head_revision
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if url in _migrated and _schema_state(conn) == (_migrated[url], [head_revision()]):
+                names = [str(r[0]) for r in conn.execute(sa.text(
+                    "select tablename from pg_tables where schemaname = current_schema()"
+                    " and tablename <> 'alembic_version'"))]
+                if names:
+                    conn.execute(sa.text("truncate " + ", ".join(f'"{n}"' for n in names)
+                                         + " restart identity cascade"))
+                for (seq,) in conn.execute(sa.text(
+                        "select sequencename from pg_sequences where schemaname = current_schema()")).all():
+                    conn.execute(sa.text(f'alter sequence "{seq}" restart'))
+                return
+    finally:
+        engine.dispose()
+    _migrated.pop(url, None)
+    reset_pg(url)
+
+
+def remember_migrated(url: str) -> None:
+    """Record the schema at ``url`` (just migrated by ``Workspace.init``, still empty) for :func:`empty_pg`."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            _migrated[url] = _schema_state(conn)[0]
+    finally:
+        engine.dispose()
+
+
+def fresh_pg_workspace(path: Any, url: str) -> Any:
+    """``Workspace.init(path, store_url=url)`` on a schema emptied by :func:`empty_pg`: a freshly migrated, empty
+    store, as on an empty database."""
+    from assetgrade.workspace import Workspace
+
+    empty_pg(url)
+    migrate = url not in _migrated
+    ws = Workspace.init(path, store_url=url)
+    if migrate:
+        remember_migrated(url)
+    return ws
+
+
 def someone_waits_for(url: str, backend: int) -> bool:
     """Whether another connection waits for a lock the backend ``backend`` holds."""
     engine = sa.create_engine(url)
@@ -88,12 +195,9 @@ def run_behind(url: str, session: Any, target: Callable[[], Any],
 
 def pg_workspace(tmp_path: Any, url: str) -> Iterator[Any]:
     """A workspace on an emptied PostgreSQL database at ``url``, emptied again afterwards (a fixture yields from it)."""
-    from assetgrade.workspace import Workspace
-
-    reset_pg(url)
-    ws = Workspace.init(tmp_path / "ws", store_url=url)
+    ws = fresh_pg_workspace(tmp_path / "ws", url)
     try:
         yield ws
     finally:
         ws.close()
-        reset_pg(url)
+        empty_pg(url)

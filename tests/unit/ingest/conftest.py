@@ -65,26 +65,14 @@ def consistent() -> Callable[[Workspace], bool]:
     return _consistent
 
 
-PG_DEFAULT = "postgresql+psycopg://assetgrade:assetgrade@127.0.0.1:5432/assetgrade_test"
-
-
 @pytest.fixture
 def pg_ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A workspace on the test PostgreSQL server (emptied first); skipped when none answers."""
-    import os
+    """A workspace on the test PostgreSQL server (emptied first: tests/pg.py); skipped when none answers."""
+    from tests.pg import PG_DEFAULT, PG_ENV, fresh_pg_workspace, pg_url
 
-    import sqlalchemy as sa
-
-    url = os.environ.get("ASSETGRADE_TEST_PG_URL", PG_DEFAULT)
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.begin() as conn:
-            for (name,) in conn.execute(sa.text(
-                    "select tablename from pg_tables where schemaname = current_schema()")).all():
-                conn.execute(sa.text(f'drop table if exists "{name}" cascade'))
-        engine.dispose()
-    except Exception:
-        pytest.skip(f"no PostgreSQL server answers: set ASSETGRADE_TEST_PG_URL or start one at {PG_DEFAULT}")
-    w = Workspace.init(tmp_path / "pg-ws", store_url=url)
+    url = pg_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or start one at {PG_DEFAULT}")
+    w = fresh_pg_workspace(tmp_path / "pg-ws", url)
     yield w
     w.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.pg import PG_DEFAULT, PG_ENV, pg_url, reset_pg
+from tests.pg import PG_DEFAULT, PG_ENV, fresh_pg_workspace, pg_url
 from tests.workspace_template import new_workspace
 
 from assetgrade.workspace import Workspace
@@ -23,8 +23,7 @@ def ws(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "postgresql":
         if _PG is None:
             pytest.skip(f"no PostgreSQL server answers: set {PG_ENV} or start one at {PG_DEFAULT}")
-        reset_pg(_PG)
-        w = Workspace.init(tmp_path / "ws", store_url=_PG)
+        w = fresh_pg_workspace(tmp_path / "ws", _PG)  # tables emptied, not migrated again: tests/pg.py
     else:
         w = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield w
