@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
-from tests.pg import PG_ENV, pg_url, reset_pg
+from tests.pg import PG_ENV, empty_pg, fresh_pg_workspace, pg_url
 
 from assetgrade.rest import create_app, create_token
 from assetgrade.rest.demo import seed_demo
@@ -30,8 +30,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RestEnv]:
     if request.param == "postgresql":
         if _PG is None:
             pytest.skip(f"no PostgreSQL server answers: set {PG_ENV}")
-        reset_pg(_PG)
-        ws = Workspace.init(tmp_path / "ws", store_url=_PG)
+        ws = fresh_pg_workspace(tmp_path / "ws", _PG)
     else:
         ws = Workspace.init(tmp_path / "ws")
     assets = seed_demo(ws, n_assets=2, seed=3)
@@ -44,7 +43,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RestEnv]:
         yield RestEnv(ws, assets, tokens, client)
     ws.close()
     if request.param == "postgresql" and _PG is not None:
-        reset_pg(_PG)
+        empty_pg(_PG)
 
 
 def _bodies(version: int) -> list[tuple[str, str, str, dict[str, Any], str]]:
