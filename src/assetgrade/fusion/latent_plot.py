@@ -11,9 +11,11 @@ import numpy as np
 from assetgrade.errors import ValidationError
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from assetgrade.fusion.latent import LatentLevelTable
 
-__all__ = ["plot_latent_table"]
+__all__ = ["latent_table_figure", "plot_latent_table"]
 
 
 _CMAP = "YlOrRd"
@@ -37,7 +39,26 @@ def plot_latent_table(
     rare: float = 0.002,
     title: str = "Learned fusion table",
 ) -> Path:
-    """Write the learned rubric as a PNG heat map; returns the path.
+    """Write :func:`latent_table_figure` as a PNG; returns the path."""
+    import matplotlib.pyplot as plt
+
+    fig = latent_table_figure(table, modalities, grades, rare=rare, title=title)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def latent_table_figure(
+    table: LatentLevelTable,
+    modalities: Sequence[str],
+    grades: Sequence[str],
+    *,
+    rare: float = 0.002,
+    title: str = "Learned fusion table",
+) -> Figure:
+    """The learned rubric as a heat map (a matplotlib figure).
 
     Each cell is one combination of modality readings, shaded by the expected grade the table
     gives it (light yellow best to dark red worst, with a colour bar) and labelled with its most
@@ -45,6 +66,10 @@ def plot_latent_table(
     the training mass are hatched in that same black or white (their cells are mostly the smoothing
     prior). With three or more modalities there is one panel per level of the first; modalities beyond the third are
     averaged out by the learned state weights.
+
+    The colour bar is marked with the grades (its colours are the expected grade, A = best); each letter sits on a
+    patch of its cell's colour so the hatching does not cross it; constrained layout keeps the title clear of the
+    panels' titles (it was drawn over them).
     """
     import matplotlib
 
@@ -71,14 +96,16 @@ def plot_latent_table(
     expected = cond @ np.arange(len(grades), dtype=np.float64)
     share = weight / weight.sum()
     n_panels = joint.shape[0]
-    fig, axes = plt.subplots(1, n_panels, figsize=(2.6 * n_panels + 1.2, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, n_panels, figsize=(2.6 * n_panels + 1.2, 3.4), squeeze=False, layout="constrained")
     image = None
     for k in range(n_panels):
         ax = axes[0][k]
         image = ax.imshow(expected[k], vmin=0, vmax=len(grades) - 1, cmap=_CMAP, aspect="auto")
         for i, j in np.ndindex(expected[k].shape):
-            ink = _ink(image.cmap(image.norm(expected[k][i, j])))
-            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9, color=ink)
+            colour = image.cmap(image.norm(expected[k][i, j]))
+            ink = _ink(colour)
+            ax.text(j, i, grades[int(np.argmax(cond[k, i, j]))], ha="center", va="center", fontsize=9, color=ink,
+                    zorder=3, bbox={"boxstyle": "square,pad=0.2", "facecolor": colour, "edgecolor": "none"})
             if share[k, i, j] < rare:  # hatch lines take the edge colour (lw=0: no edge drawn), like the letter
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0, edgecolor=ink))
         ax.set_xticks(range(expected.shape[2]), [grades[c] for c in range(expected.shape[2])])
@@ -89,10 +116,7 @@ def plot_latent_table(
         if labels[0]:
             ax.set_title(f"{labels[0]} {grades[k]}", fontsize=9)
     if image is not None:
-        fig.colorbar(image, ax=axes[0].tolist(), label="expected grade (index)", shrink=0.8)
+        bar = fig.colorbar(image, ax=axes[0].tolist(), label="expected grade", shrink=0.8)
+        bar.set_ticks(range(len(grades)), labels=list(grades))  # 0 .. n-1 meant nothing to a reader
     fig.suptitle(f"{title} (hatched: < {rare:.1%} of training assets)", fontsize=10)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return fig
