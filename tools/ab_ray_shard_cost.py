@@ -30,8 +30,8 @@ spec = importlib.util.spec_from_file_location("ab_executor", sys.argv[1])
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
 shards = int(sys.argv[2])
-from assetgrade.batch.executor import _worker_count as fn  # a package function: a real shard's worker imports
-                                                           # assetgrade (run_shard) in either arm
+from assetgrade.batch.executor import worker_count as fn  # a package function: a real shard's worker imports
+                                                          # assetgrade (run_shard) in either arm
 
 
 def load_libraries(_):

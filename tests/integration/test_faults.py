@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, plan_shards, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.errors import AssetgradeError, StoreError
 from assetgrade.loadtest.load import Accepted
 from assetgrade.loadtest.server import ServiceProcess

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.unit.batch.agbatch_helpers import die_once
 
-from assetgrade.batch.executor import LocalExecutor
+from assetgrade.batch.local_executor import LocalExecutor
 
 
 def test_a_reused_executor_gives_each_batch_its_own_max_restarts(tmp_path: Path) -> None:

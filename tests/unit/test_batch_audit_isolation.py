@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from tests.unit.batch.conftest import N_ASSETS, batch_ws, trained  # noqa: F401  (fixtures)
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.store.repository import ProvenanceInfo, add_evidence
 from assetgrade.store.schema import Prediction
 from assetgrade.workspace import Workspace

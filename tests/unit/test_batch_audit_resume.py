@@ -12,7 +12,6 @@ from tests.pg import PG_ENV, pg_url, reset_pg, start_behind
 from tests.unit.batch.conftest import N_ASSETS, batch_ws, seed, trained  # noqa: F401  (fixtures)
 
 from assetgrade.batch.commit import commit_shard
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import (
     SHARD_EVENT,
     ShardResult,
@@ -23,6 +22,7 @@ from assetgrade.batch.jobs import (
     run_batch,
     run_shard,
 )
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.grading.bundle import read_bundle_info
 from assetgrade.store.audit import verify_chain
 from assetgrade.store.schema import AuditEvent, Prediction

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from tests.unit.batch.conftest import N_ASSETS, batch_ws, seed, trained  # noqa: F401  (fixtures)
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import plan_shards, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.store.schema import Prediction
 from assetgrade.workspace import Workspace
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tests.unit.batch.conftest import N_ASSETS, batch_ws, trained  # noqa: F401  (fixtures)
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.store.blobs import BlobStore
 from assetgrade.store.schema import Evidence
 from assetgrade.workspace import Workspace

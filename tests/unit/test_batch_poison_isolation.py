@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from tests.unit.batch.conftest import N_ASSETS, batch_ws, trained  # noqa: F401  (fixtures)
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, read_features, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.errors import AssetgradeError
 from assetgrade.store.schema import AuditEvent, Prediction
 from assetgrade.workspace import Workspace

@@ -58,7 +58,7 @@ def run_batch(
 
     Examples
     --------
-    >>> from assetgrade.batch.executor import LocalExecutor            # doctest: +SKIP
+    >>> from assetgrade.batch.local_executor import LocalExecutor      # doctest: +SKIP
     >>> with LocalExecutor(2) as ex:                                   # doctest: +SKIP
     ...     rep = run_batch(ws, "grade", ex, model_path=ws.models_dir / "grader")
     >>> rep.written, rep.shards_skipped                                # doctest: +SKIP

@@ -3,7 +3,7 @@
 A local Ray's workers inherit the driver's environment (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ...),
 but a cluster's workers were started by their node and have the node's: a node whose environment asks for
 more threads (or a library loaded before the variables were read) would run one BLAS or OpenMP pool per task,
-each as wide as the node. So :class:`RayExecutor <assetgrade.batch.executor.RayExecutor>` reads the limits
+each as wide as the node. So :class:`RayExecutor <assetgrade.batch.ray_executor.RayExecutor>` reads the limits
 once, in the driver (:meth:`ThreadLimits.from_environ`), and passes them to every task, which sets them
 itself (:meth:`ThreadLimits.apply`) before it runs the shard: on any cluster, with no ``runtime_env``.
 """

@@ -101,7 +101,7 @@ def _fresh_copy(template: Path, dst: Path) -> Path:
 
 def _one_run(template: Path, root: Path, name: str, backend: str, workers: int, model: Path,
              shard_size: int) -> dict[str, Any]:
-    from assetgrade.batch.executor import make_executor
+    from assetgrade.batch.backends import make_executor
     from assetgrade.batch.jobs import run_batch
     from assetgrade.workspace import Workspace
 
@@ -212,7 +212,7 @@ def run_scale_bench(*, n_assets: int = 120, shard_size: int = 10, extractors: tu
                     seed: int = 0, with_ray: bool = True, workspace: Path | None = None,
                     model: Path | None = None) -> BenchResult:
     """Build (or reuse) a graded workspace and time batch grading on each backend."""
-    from assetgrade.batch.executor import ray_available
+    from assetgrade.batch.ray_executor import ray_available
 
     check_scale_inputs(shard_size=shard_size, workspace=workspace, model=model)
     if n_assets < 1:

@@ -33,7 +33,7 @@ def _run(kind: str, workspace: Path | None, store: str | None, backend: Backend,
          ray_temp_dir: Path | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assetgrade.batch.executor import make_executor
+    from assetgrade.batch.backends import make_executor
     from assetgrade.batch.jobs import run_batch
     from assetgrade.grading.bundle import INFO_NAME
     from assetgrade.review.suggest import no_grader_error

@@ -65,7 +65,7 @@ LabelAs = Literal["defect", "grade", "none"]
 """``ingest folder --label-as``: checked by ``ingest.folders.folder_items``."""
 
 Backend = Literal["local", "ray"]
-"""``batch ... --backend``: checked by ``batch.executor.make_executor``."""
+"""``batch ... --backend``: checked by ``batch.backends.make_executor``."""
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 """``serve --log-level``: uvicorn's ``uvicorn.config.LOG_LEVELS`` (another name failed inside uvicorn)."""

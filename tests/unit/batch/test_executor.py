@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.batch.executor import LocalExecutor, RayExecutor, make_executor, ray_available
+from assetgrade.batch.backends import make_executor
 from assetgrade.batch.jobs import run_batch
+from assetgrade.batch.local_executor import LocalExecutor
+from assetgrade.batch.ray_executor import RayExecutor, ray_available
 from assetgrade.errors import AssetgradeError, MissingExtraError, ValidationError
 from assetgrade.workspace import Workspace
 
@@ -68,7 +70,7 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path: Path, start_method: st
     driver = subprocess.Popen([sys.executable, "-c", (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         "from agbatch_helpers import hang\n"
-        "from assetgrade.batch.executor import LocalExecutor\n"
+        "from assetgrade.batch.local_executor import LocalExecutor\n"
         f"list(LocalExecutor(workers=1, start_method={start_method!r}).map_shards(hang, [sys.argv[2]]))\n"),
         str(Path(__file__).parent), str(pid_file)])
     worker = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.batch.executor import LocalExecutor
+from assetgrade.batch.local_executor import LocalExecutor
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the shard functions by module name
 from agbatch_helpers import square
@@ -54,7 +54,7 @@ def test_closing_the_generator_by_hand_stops_the_shards_in_flight(tmp_path: Path
 
 
 def test_a_shard_that_ignores_sigterm_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assetgrade.batch.executor as executor
+    import assetgrade.batch.local_executor as executor
 
     monkeypatch.setattr(executor, "CANCEL_GRACE_S", 0.5)  # how long it is given; the outcome is what is checked
     with LocalExecutor(workers=1, start_method="fork") as ex:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from assetgrade.batch.executor import LocalExecutor
+from assetgrade.batch.local_executor import LocalExecutor
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the shard functions by module name
 from agbatch_helpers import square

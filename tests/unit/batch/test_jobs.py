@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, plan_shards, prediction_id, read_features, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.errors import ValidationError
 from assetgrade.store import load_records
 from assetgrade.store.audit import verify_chain

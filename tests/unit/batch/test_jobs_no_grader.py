@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.errors import NotFoundError
 from assetgrade.store.repository import add_asset, add_label
 from assetgrade.workspace import Workspace

@@ -66,8 +66,8 @@ def test_a_connection_lost_while_a_shard_commits_is_written_again_not_the_end_of
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from assetgrade.batch.executor import LocalExecutor
     from assetgrade.batch.jobs import run_batch
+    from assetgrade.batch.local_executor import LocalExecutor
 
     assert _PG is not None
     reset_pg(_PG)

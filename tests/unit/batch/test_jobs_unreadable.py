@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, read_features, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.store.repository import get_evidence
 from assetgrade.store.schema import AuditEvent, Prediction
 from assetgrade.workspace import Workspace

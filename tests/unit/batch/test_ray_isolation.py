@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assetgrade.batch.executor import RayExecutor, ray_available
+from assetgrade.batch.ray_executor import RayExecutor, ray_available
 from assetgrade.batch.shards import ShardTask
 from assetgrade.batch.threads import ThreadLimits
 from assetgrade.errors import AssetgradeError
@@ -137,7 +137,7 @@ def test_a_caller_that_stops_early_cancels_the_ray_tasks_in_flight(ray_ex: RayEx
 @pytest.mark.slow  # the forced cancel ends the Ray worker, and starting its successor costs seconds here
 def test_a_ray_task_that_ignores_the_polite_cancel_is_ended(ray_ex: RayExecutor, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import assetgrade.batch.executor as executor
+    import assetgrade.batch.ray_executor as executor
 
     assert list(ray_ex.map_shards(exit_on_seven, [1])) == [-1]  # Ray is up with one CPU
     monkeypatch.setattr(ray_ex, "workers", 2)

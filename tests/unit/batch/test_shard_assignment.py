@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from assetgrade.batch.assignment import SHARD_SCHEME, cut_shards, id_hash
-from assetgrade.batch.executor import LocalExecutor
 from assetgrade.batch.jobs import SHARD_EVENT, plan_shards, run_batch
+from assetgrade.batch.local_executor import LocalExecutor
 from assetgrade.grading.bundle import read_bundle_info
 from assetgrade.store.audit import append_event
 from assetgrade.store.schema import AuditEvent, Evidence
