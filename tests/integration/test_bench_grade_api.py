@@ -12,11 +12,9 @@ from assetgrade.loadtest.grade_bench import run_grade_api_bench
 from assetgrade.store.audit import list_events
 from assetgrade.workspace import Workspace
 
-from .trained_workspace import seed_trained_workspace
 
-
-def test_grade_api_bench_grades_a_copy_twice(tmp_path: Path) -> None:
-    seed_trained_workspace(tmp_path / "ws")
+def test_grade_api_bench_grades_a_copy_twice(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    shutil.copytree(trained_template[0], tmp_path / "ws")  # the session's trained workspace (conftest.py)
     res = run_grade_api_bench(tmp_path / "ws", n_assets=4, threads=2).to_dict()
     m = res["metrics"]
     assert m["n_assets"] == 4 and m["same_results"] is True and m["first_request_ms"] > 0
@@ -30,8 +28,8 @@ def test_grade_api_bench_grades_a_copy_twice(tmp_path: Path) -> None:
         assert not ws.evidence_cache_path.exists()
 
 
-def test_grade_api_bench_needs_a_trained_grader(tmp_path: Path) -> None:
-    seed_trained_workspace(tmp_path / "ws")
+def test_grade_api_bench_needs_a_trained_grader(trained_template: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    shutil.copytree(trained_template[0], tmp_path / "ws")
     shutil.rmtree(tmp_path / "ws" / "models" / "grader")
     with pytest.raises(NotFoundError, match="assetgrade train"):
         run_grade_api_bench(tmp_path / "ws", n_assets=2)

@@ -9,6 +9,7 @@ keyboard, and an admin asks for a new round of them from the page's form.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,8 +25,6 @@ import pytest
 from assetgrade.rest import create_token
 from assetgrade.rest.demo import seed_demo
 from assetgrade.workspace import Workspace
-
-from .trained_workspace import seed_trained_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -95,10 +94,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="module")
-def served_trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``assetgrade serve`` over a workspace with a trained grader, 8 unlabelled assets and an admin."""
+def served_trained(trained_template: tuple[Path, dict[str, str]],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``assetgrade serve`` over a copy of the session's workspace with a trained grader, 8 unlabelled assets and an
+    admin (``trained_template``, conftest.py)."""
+    src, tokens = trained_template
     path = tmp_path_factory.mktemp("browser-trained") / "ws"
-    yield from _serve(path, seed_trained_workspace(path))
+    shutil.copytree(src, path)
+    yield from _serve(path, dict(tokens))
 
 
 @pytest.fixture(scope="module")
