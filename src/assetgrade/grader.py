@@ -193,7 +193,8 @@ class Grader:
         alone uses only what it is given: fitting it on a workspace reads the workspace's
         ontology and costs, not its ``grader:`` settings (folds, extractor settings, RUL model).
         """
-        from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
+        from assetgrade.grader_factory import grader_from_settings
+        from assetgrade.grader_settings import workspace_grader_settings
         from assetgrade.workspace import Workspace
 
         if not isinstance(workspace, Workspace):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.grader_settings import check_grader_settings
+from assetgrade.grader_factory import check_grader_settings
 from assetgrade.modalities.base import get_extractor
 
 C_ALLOWED = "allowed: a finite number > 0, or 'auto'"

@@ -49,7 +49,8 @@ def status(label: str) -> Iterator[Callable[[str], None]]:
 def _make_grader(ws: Workspace, folds: int | None, seed: int | None, coverage: float | None,
                  extractors: str | None) -> Grader:
     """A Grader from the workspace's ``grader:`` (and ``policy:``) settings, with the CLI options given on top."""
-    from assetgrade.grader_settings import shadowed_policy, workspace_grader
+    from assetgrade.grader_factory import workspace_grader
+    from assetgrade.grader_settings import shadowed_policy
 
     chosen = None if extractors is None else [e.strip() for e in extractors.split(",") if e.strip()]
     for line in shadowed_policy(ws.config, ignore=() if coverage is None else ("coverage",)):

@@ -196,8 +196,9 @@ def _check(
 
 def _check_data(folder: Path, store: str | None) -> None:
     """The data half of ``config check --data`` (the settings are known to be valid)."""
-    from assetgrade.grader_settings import check_training_data, workspace_grader_settings
+    from assetgrade.grader_settings import workspace_grader_settings
     from assetgrade.store.loading import load_records
+    from assetgrade.training_check import check_training_data
 
     with open_workspace(folder, store) as ws:
         with console.status("reading the assets and labels"):

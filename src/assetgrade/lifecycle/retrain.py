@@ -82,7 +82,8 @@ def default_fit(ws: Workspace) -> FitFn:
     """
 
     def fit(records: Sequence[AssetRecord]) -> Any:
-        from assetgrade.grader_settings import grader_from_settings, workspace_grader_settings
+        from assetgrade.grader_factory import grader_from_settings
+        from assetgrade.grader_settings import workspace_grader_settings
 
         grader = grader_from_settings(workspace_grader_settings(ws.config), ontology=ws.ontology(), costs=ws.costs())
         # Grader.fit resolves settings against the workspace only when given the workspace itself;

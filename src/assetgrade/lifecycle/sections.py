@@ -245,9 +245,9 @@ def check_sections(config: WorkspaceConfig) -> list[str]:
 
 
 def check_workspace_config(config: WorkspaceConfig, base: Path) -> list[ConfigProblem]:
-    """Everything ``config check`` finds without touching the data: :func:`~assetgrade.grader_settings.config_problems`
+    """Everything ``config check`` finds without touching the data: :func:`~assetgrade.config_check.config_problems`
     (ontology, costs, grader) and :func:`section_problems`. ``base``: the workspace folder."""
-    from assetgrade.grader_settings import config_problems
+    from assetgrade.config_check import config_problems
 
     return config_problems(config, base) + section_problems(config)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assetgrade.grader_settings import check_grader_settings
+from assetgrade.grader_factory import check_grader_settings
 
 
 def test_costs_and_ontology_under_grader_are_refused() -> None:

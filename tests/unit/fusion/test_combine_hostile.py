@@ -37,7 +37,7 @@ def test_bad_settings_are_named_before_any_fit(rng: np.random.Generator, setting
 
 
 def test_workspace_fuser_settings_are_checked_by_config_check() -> None:
-    from assetgrade.grader_settings import check_grader_settings
+    from assetgrade.grader_factory import check_grader_settings
 
     # C: 0 passed config check and train then stopped with scikit-learn's traceback
     assert check_grader_settings({"fuser": {"C": 0}}) == [

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from assetgrade.config import load_config
+from assetgrade.config_check import check_config
 from assetgrade.errors import ValidationError
 from assetgrade.grader import Grader
-from assetgrade.grader_settings import check_config, check_grader_settings, grader_from_settings, workspace_grader
+from assetgrade.grader_factory import check_grader_settings, grader_from_settings, workspace_grader
 from assetgrade.modalities.base import get_extractor
 from assetgrade.modalities.sensors.extractor import SensorExtractor
 from assetgrade.modalities.sensors.health import RulModel

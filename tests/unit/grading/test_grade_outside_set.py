@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from assetgrade.grader_settings import check_grader_settings
+from assetgrade.grader_factory import check_grader_settings
 from assetgrade.grading.fitting import version_settings
 
 from .conftest import make_records, tiny_grader

@@ -11,9 +11,11 @@ from typer.testing import CliRunner
 
 from assetgrade.cli.app import build_app, exit_code_for
 from assetgrade.config import WorkspaceConfig, load_config
+from assetgrade.config_check import check_config
 from assetgrade.errors import AssetgradeError
-from assetgrade.grader_settings import check_config, check_grader_settings, check_training_data, grader_from_settings
+from assetgrade.grader_factory import check_grader_settings, grader_from_settings
 from assetgrade.store.records import AssetRecord, ImageRef, LogEntry
+from assetgrade.training_check import check_training_data
 
 runner = CliRunner()
 
@@ -393,7 +395,7 @@ def test_a_five_grade_ontology_trains_with_default_costs_for_its_own_grades(tmp_
 
 def test_grader_yes_no_settings_in_the_file_take_the_words_yes_and_no_as_every_yes_no_setting_does() -> None:
     # the grader: section refused 'yes' where drift:, audit: and verify_blobs_on_read (config.YesNo) took it
-    from assetgrade.grader_settings import grader_from_settings
+    from assetgrade.grader_factory import grader_from_settings
 
     assert check_grader_settings({"mondrian": "yes", "review_outside_set": "No"}) == []
     g = grader_from_settings({"mondrian": "yes", "review_on_quality": "no",

@@ -104,7 +104,7 @@ def test_the_checks_give_the_key_path_and_the_reason(tmp_path: Path) -> None:
 
 
 def test_train_leaving_an_extractor_out_keeps_its_settings_unblamed(tmp_path: Path) -> None:
-    from assetgrade.grader_settings import workspace_grader
+    from assetgrade.grader_factory import workspace_grader
 
     ws, _ = _ws(tmp_path, "grader:\n  extractor_settings:\n    vision: {coreset_size: 300}\n")
     with Workspace.open(ws) as w:

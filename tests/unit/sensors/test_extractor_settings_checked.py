@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from assetgrade.errors import ValidationError
-from assetgrade.grader_settings import check_grader_settings
+from assetgrade.grader_factory import check_grader_settings
 from assetgrade.modalities.sensors.extractor import SensorExtractor
 from assetgrade.modalities.sensors.grading import RulGradeMap
 from assetgrade.modalities.sensors.health import RulModel

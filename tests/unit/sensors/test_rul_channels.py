@@ -10,11 +10,11 @@ import pytest
 
 from assetgrade.errors import ValidationError
 from assetgrade.grader import Grader
-from assetgrade.grader_settings import check_training_data
 from assetgrade.grading.fleet_rul import rul_channel_gaps, save_fleet_rul
 from assetgrade.modalities.sensors.extractor import SensorExtractor
 from assetgrade.modalities.sensors.health import RulModel
 from assetgrade.store.records import AssetRecord, SeriesRef
+from assetgrade.training_check import check_training_data
 
 
 def _run(rng: np.random.Generator, life: int, channels: tuple[str, ...]) -> pd.DataFrame:

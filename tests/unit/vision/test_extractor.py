@@ -195,7 +195,7 @@ def test_grade_head_setting_chooses_the_head(tmp_path: Path, backbone64: Backbon
         assert shown.size == (360, 180)
     with pytest.raises(ValidationError, match="grade_head='tree'"):
         get_extractor("vision", grade_head="tree", **kw)
-    from assetgrade.grader_settings import check_grader_settings
+    from assetgrade.grader_factory import check_grader_settings
 
     problems = check_grader_settings({"extractor_settings": {"vision": {"grade_head": "tree"}}})
     assert any("grade_head='tree'" in p for p in problems)
