@@ -1,6 +1,7 @@
-"""The thread counts a ``RayExecutor``'s tasks run with on a Ray cluster, for a given ``executor.py``.
+"""The thread counts a ``RayExecutor``'s tasks run with on a Ray cluster, for a given file that holds it.
 
-Loads the executor module from the file given (so an older version can be compared), connects to the cluster
+Loads the executor module from the file given (``ray_executor.py``, or ``executor.py`` from before the
+executors were split, so an older version can be compared), connects to the cluster
 at ``address`` and runs ``--shards`` shards that import numpy, scipy, scikit-learn and torch and report
 threadpoolctl's thread counts per library kind and ``torch.get_num_threads()``; prints one JSON line per shard.
 Written for the thread limits each task sets (docs/scale.md), on a one-node cluster whose node asks for more
@@ -9,7 +10,7 @@ threads than the driver:
     OMP_NUM_THREADS=2 .venv/bin/ray start --head --node-ip-address=127.0.0.1 --num-cpus=1 --port=6391 \\
         --temp-dir=/tmp/agc2
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python tools/ray_task_threads.py \\
-        src/assetgrade/batch/executor.py 127.0.0.1:6391
+        src/assetgrade/batch/ray_executor.py 127.0.0.1:6391
 
 (with ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN_PATH`` set alike for both when the cluster uses token auth).
 """
@@ -38,7 +39,7 @@ def thread_counts(_: object) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("executor", type=Path, help="the executor.py to load")
+    ap.add_argument("executor", type=Path, help="the file that holds RayExecutor (ray_executor.py, or old executor.py)")
     ap.add_argument("address", help="the cluster (host:port or ray://host:10001)")
     ap.add_argument("--shards", type=int, default=2)
     args = ap.parse_args()
