@@ -276,11 +276,31 @@ def _varies(y: npt.NDArray[np.float64]) -> bool:
     return len(finite) > 1 and float(finite.max() - finite.min()) > 0
 
 
-def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4) -> tuple[str | None, str]:
+def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4, *,
+                time_unit: str | None = None) -> tuple[str | None, str]:
+    """:func:`_series_figure` as a base64 PNG, or None and why there is none."""
+    fig, why = _series_figure(ref, findings, max_channels, time_unit=time_unit)
+    if fig is None:
+        return None, why
+    try:
+        return _png(fig), ""
+    except Exception as exc:  # a series matplotlib cannot render must not break the report either
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        return None, f"could not plot: {exc}"
+
+
+def _series_figure(ref: SeriesRef, findings: Sequence[Finding], max_channels: int = 4, *,
+                   time_unit: str | None = None) -> tuple[Any, str]:
     """The plot of up to ``max_channels`` channels of a series (those the findings name first, else those that
     vary) with the findings' windows shaded, or None and why there is none. A sample that is not a finite number
     is a gap in its line (one infinity hid its channel: its std() is NaN); a time index that is not numeric is
-    drawn by sample number, without the windows."""
+    drawn by sample number, without the windows.
+
+    The time axis is named after the series' index (else "time") with ``time_unit`` (the sensor extractor's, e.g.
+    "cycles", the unit its findings' windows are in); a channel's label carries its unit where the series gives
+    one (``SeriesRef.units``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -310,11 +330,14 @@ def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int =
     finite_t = t[np.isfinite(t)]
     span = float(finite_t.max() - finite_t.min()) if len(finite_t) else 0.0
     span = span if span > 0 else 1.0
-    fig, axes = plt.subplots(len(cols), 1, figsize=(7.5, 1.3 * len(cols) + 0.4), sharex=True, squeeze=False)
+    # constrained: the title sits just above the top panel (it floated 50 px above it)
+    fig, axes = plt.subplots(len(cols), 1, figsize=(7.5, 1.3 * len(cols) + 0.4), sharex=True, squeeze=False,
+                             layout="constrained")
     try:
         for ax, c in zip(axes[:, 0], cols, strict=True):
             ax.plot(t, values[c], lw=0.9, color="#1c7ed6")
-            ax.set_ylabel(_plot_text(c), fontsize=8)
+            unit = ref.units.get(str(c)) if isinstance(ref.units, dict) else None
+            ax.set_ylabel(_plot_text(f"{c} ({unit})" if unit else c), fontsize=8)
             ax.tick_params(labelsize=7)
             for f in findings:
                 if timed and f.window is not None and np.isfinite(f.window).all() and (not f.channels
@@ -323,9 +346,12 @@ def _series_b64(ref: SeriesRef, findings: Sequence[Finding], max_channels: int =
                     if b - a < span * 0.01:
                         a, b = a - span * 0.005, b + span * 0.005
                     ax.axvspan(a, b, color="#fa5252", alpha=0.25, lw=0)
-        axes[-1, 0].set_xlabel("time" if timed else "sample (the time index is not numeric)", fontsize=8)
+        name = str(frame.index.name) if frame.index.name is not None else "time"
+        same = time_unit is not None and name.lower().rstrip("s") == time_unit.lower().rstrip("s")  # cycle, cycles
+        axis = f"{name} ({time_unit})" if time_unit and not same else name
+        axes[-1, 0].set_xlabel(_plot_text(axis) if timed else "sample (the time index is not numeric)", fontsize=8)
         fig.suptitle(_plot_text(f"{ref.evidence_id}: shaded = windows named by findings"), fontsize=9)
-        return _png(fig), ""
+        return fig, ""
     except Exception as exc:  # a series matplotlib cannot draw must not break the report either
         plt.close(fig)
         return None, f"could not plot: {exc}"
@@ -366,10 +392,12 @@ def render_report(result: GradeResult, record: AssetRecord | None = None, grader
             mine = [f for f in tfind if f.evidence_id == entry.evidence_id]
             logs.append(_log_row(entry, mine))
         sfind = ev["sensors"].findings if "sensors" in ev else ()
+        sensors = grader.extractors_.get("sensors") if grader is not None else None
+        time_unit = getattr(sensors, "time_unit", None)
         named = {f.evidence_id for f in sfind}
         for sref in _first(record.series, named, REPORT_SHOWN["series"], hidden, "series"):
             mine = [f for f in sfind if f.evidence_id in (sref.evidence_id, None)]
-            png, why = _series_b64(sref, mine)
+            png, why = _series_b64(sref, mine, time_unit=time_unit)
             series.append({"id": sref.evidence_id, "png": png, "why": why, "findings": mine})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, finalize=visible)
     env.filters["num"] = _number
