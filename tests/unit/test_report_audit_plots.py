@@ -148,7 +148,7 @@ def test_the_fusion_table_shades_grades_readably_without_red_against_green(tmp_p
     image = ax.images[0]
     # colour encodes the expected grade: a colour bar, and a map whose lightness alone orders the grades, so it
     # reads the same to a red-green colour-blind eye or in grey print (RdYlGn_r went dark-light-dark)
-    assert bar.get_ylabel() == "expected grade (index)"
+    assert bar.get_ylabel() == "expected grade" and [t.get_text() for t in bar.get_yticklabels()] == list("ABCD")
     lum = _luminance(image.get_cmap()(np.linspace(0, 1, 33)))
     assert np.all(np.diff(lum) < 0) or np.all(np.diff(lum) > 0)
     # each cell's grade letter stands out from its cell (WCAG contrast >= 4.5)

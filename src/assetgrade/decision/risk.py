@@ -123,8 +123,12 @@ def plot_risk_coverage(
     *,
     max_error: float | None = 0.02,
     title: str = "Risk-coverage",
+    cost_unit: str = "cost units",
 ) -> Path:
     """Write error and mean cost against auto-accept rate for one or more named curves as a PNG.
+
+    The title spans both panels; a curve's legend says how many it accepts at the error target, the cost axis
+    what the costs are in (``cost_unit``: the cost settings' currency, else "cost units").
 
     Only the points a threshold can reach are drawn (the last of each run of equal scores, as
     :func:`accept_rate_at` counts them): assets with the same score are accepted together, and the
@@ -136,29 +140,30 @@ def plot_risk_coverage(
     import matplotlib.pyplot as plt
 
     has_cost = any(np.isfinite(c.mean_cost).any() for c in curves.values())
-    fig, axes = plt.subplots(1, 2 if has_cost else 1, figsize=(10 if has_cost else 5.5, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if has_cost else 1, figsize=(10 if has_cost else 5.5, 4.2), squeeze=False,
+                             layout="constrained")
     ax = axes[0, 0]
     for name, c in curves.items():
         r = _reachable(c)
-        ax.plot(c.coverage[r], c.error[r], label=f"{name} (accept {accept_rate_at(c, max_error or 0.0):.0%})")
+        at = f" at error ≤ {max_error:.0%}" if max_error is not None else " with no error"
+        ax.plot(c.coverage[r], c.error[r], label=f"{name} (accept {accept_rate_at(c, max_error or 0.0):.0%}{at})")
     if max_error is not None:
-        ax.axhline(max_error, ls="--", color="grey", lw=1, label=f"error {max_error:.0%}")
+        ax.axhline(max_error, ls="--", color="grey", lw=1, label=f"error target {max_error:.0%}")
     ax.set_xlabel("auto-accept rate")
     ax.set_ylabel("error among accepted")
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    ax.set_title(title)
+    fig.suptitle(title)  # over both panels (it sat over the error panel alone)
     if has_cost:
         ax2 = axes[0, 1]
         for name, c in curves.items():
             r = _reachable(c)
             ax2.plot(c.coverage[r], c.mean_cost[r], label=name)
         ax2.set_xlabel("auto-accept rate")
-        ax2.set_ylabel("mean cost among accepted")
+        ax2.set_ylabel(f"mean cost among accepted ({cost_unit})")
         ax2.set_xlim(0, 1)
         ax2.legend(fontsize=8)
-    fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -72,6 +72,7 @@ def own_label_line(per_modality: dict[str, dict[str, Any]]) -> str | None:
 def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
     """Reliability diagram and risk-coverage curves (out-of-fold); the fusion table too with latent fusion."""
     from assetgrade.decision import cost_matrix, plot_risk_coverage, risk_coverage
+    from assetgrade.decision.costs import cost_unit
     from assetgrade.fusion import reliability_diagram
 
     out_dir = Path(out_dir)
@@ -82,7 +83,7 @@ def evaluation_plots(grader: Grader, out_dir: Path) -> dict[str, Path]:
                               title=f"Reliability (out-of-fold, {grader.calibration_})")
     curves = {"fused": risk_coverage(oof["proba"], oof["y"], cost=C)}
     rc = plot_risk_coverage(curves, out_dir / "risk_coverage.png", max_error=grader.max_error,
-                            title="Risk-coverage (out-of-fold)")
+                            title="Risk-coverage (out-of-fold)", cost_unit=cost_unit(grader.currency_))
     out = {"reliability": Path(rel), "risk_coverage": Path(rc)}
     table = grader.plot_fusion_table(out_dir / "fusion_table.png")
     if table is not None:
