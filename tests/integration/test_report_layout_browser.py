@@ -112,3 +112,32 @@ def test_on_a_phone_the_page_fits_and_headers_are_whole_words(phone: Any, tmp_pa
 def test_the_index_links_each_plot_at_full_size_and_describes_it(tmp_path: Path) -> None:
     page = _index(tmp_path).read_text(encoding="utf-8")
     assert '<a href="risk_coverage.png"><img src="risk_coverage.png" alt="Risk-coverage curves: ' in page
+
+
+def _audit(folder: Path) -> Path:
+    """The audit report as the demo workspace's gave it: long check names and messages (it was 632 px wide)."""
+    from assetgrade.audit.base import AuditReport, CheckResult
+    from assetgrade.audit.report import write_report as write_audit
+
+    flags = np.zeros(150, dtype=bool)
+    flags[:12] = True
+    checks = {name: CheckResult(name, np.linspace(0, 1, 150), flags if not ok else np.zeros(150, dtype=bool), score,
+                                ok, message)
+              for name, ok, score, message in (
+                  ("coverage", False, 0.375, "3 of 8 cells have >= 20 real expert-labelled items; most needed: "
+                   "D/pv_mono/unknown, D/pv_poly/unknown, A/pv_mono/unknown"),
+                  ("duplicates", False, 0.92, "7 near-duplicate pairs within splits, 0 across splits (leakage), "
+                   "0 assets in more than one split; 8.0% of items flagged"),
+                  ("synthetic_share", True, 1.0, "all 4 cells within 10% synthetic/augmented"))}
+    out = folder / "audit.html"
+    write_audit(AuditReport(checks, 150, [f"lnk-{i:05d}" for i in range(150)]), html_path=out)
+    return out
+
+
+def test_the_audit_report_fits_a_phone(phone: Any, tmp_path: Path) -> None:
+    phone.goto(_audit(tmp_path).as_uri())
+    phone.wait_for_load_state("load")
+    scroll, client, inner = phone.evaluate(_WIDTHS)
+    assert client == inner == 390 and scroll <= client, (scroll, client, inner)
+    table = phone.locator("table").first
+    assert table.evaluate("t => getComputedStyle(t.parentElement).overflowX") == "auto"  # it scrolls, not the page

@@ -13,17 +13,19 @@ from assetgrade.errors import StoreError, ValidationError
 __all__ = ["report_html", "report_json", "write_report"]
 
 _TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>assetgrade audit</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>assetgrade audit</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}
+@media (max-width:600px){body{margin:1rem}}  /* a phone: its width for the text, not the margins */
 .pass{color:#176d2c}.fail{color:#a3151b}.skip{color:#666}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
-details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}
+.scroll{overflow-x:auto}details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}
 </style></head><body>
 <h1>Data-fidelity audit:
 <span class="{{ 'pass' if rep.passed else 'fail' }}">{{ 'PASSED' if rep.passed else 'FAILED' }}</span></h1>
 <p>{{ rep.n_items }} items; failed: {{ rep.failed | join(', ') if rep.failed else 'none' }}</p>
-<table><tr><th>check</th><th>status</th><th>summary</th><th>flagged</th><th>message</th></tr>
+<div class="scroll"><table><tr><th>check</th><th>status</th><th>summary</th><th>flagged</th><th>message</th></tr>
 {% for name, c in rep.checks.items() %}
 <tr><td><a href="#{{ name }}">{{ name }}</a></td>
 {% set status = 'skipped' if c.skipped else ('pass' if c.passed else 'FAIL') %}
@@ -33,14 +35,14 @@ details{margin:.3rem 0}pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-he
 {% for name, err in rep.errors.items() %}
 <tr><td>{{ name }}</td><td class="fail">error</td><td></td><td></td><td>{{ err }}</td></tr>
 {% endfor %}
-</table>
+</table></div>
 {% for name, c in rep.checks.items() %}
 <h2 id="{{ name }}">{{ name }}</h2><p>{{ c.message }}</p>
 {% if c.flagged %}<details><summary>{{ c.flagged | length }} most suspect flagged items</summary>
-<table><tr><th>item</th><th>score</th></tr>
+<div class="scroll"><table><tr><th>item</th><th>score</th></tr>
 {% for f in c.flagged %}<tr><td>{{ f.item_id if f.item_id is not none else 'row %d' % f.row }}</td>
 <td>{{ '%.3f' % f.score if f.score is not none else '–' }}</td></tr>{% endfor %}
-</table></details>{% endif %}
+</table></div></details>{% endif %}
 <details><summary>details</summary><pre>{{ info_json[name] }}</pre></details>
 {% endfor %}
 </body></html>
