@@ -120,14 +120,16 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A fresh workspace on SQLite, and on PostgreSQL (:func:`pg_ws`, skipped without a server)."""
+def store_ws(request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Any]:
+    """A fresh workspace on SQLite (a copy of one made once a session: tests/workspace_template.py), and on
+    PostgreSQL (:func:`pg_ws`, skipped without a server)."""
     if request.param == "postgresql":
         yield request.getfixturevalue("pg_ws")
         return
-    from assetgrade.workspace import Workspace
+    from tests.workspace_template import new_workspace
 
-    w = Workspace.init(tmp_path / "ws")
+    w = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield w
     w.close()
 

@@ -123,10 +123,10 @@ def record_factory() -> Callable[..., AssetRecord]:
 
 
 @pytest.fixture
-def tmp_ws(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A fresh workspace."""
-    from assetgrade.workspace import Workspace
+def tmp_ws(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A fresh workspace (a copy of one made once a session: tests/workspace_template.py)."""
+    from tests.workspace_template import new_workspace
 
-    ws = Workspace.init(tmp_path / "ws")
+    ws = new_workspace(tmp_path / "ws", tmp_path_factory)
     yield ws
     ws.close()
